@@ -1,0 +1,22 @@
+//! Switchboard: a SIP/RTP softswitch with a built-in ACD for contact centers.
+//!
+//! The crate follows `DESIGN.md`: every protocol and policy part is a sans-IO
+//! state machine (time and bytes in, transmits/events/deadlines out), and a
+//! thin tokio driver (`driver`) owns sockets, the clock, files and signals.
+//!
+//! Layers, bottom up: [`ids`], [`time`] → [`sip::msg`] → [`sip::transport`]
+//! framing → [`sip::transaction`] → [`sip::dialog`], [`sip::registrar`],
+//! [`sip::auth`] → [`call`] (B2BUA) → [`engine`] → [`driver`].
+#![forbid(unsafe_code)]
+
+pub mod config;
+pub mod engine;
+pub mod error;
+pub mod ids;
+pub mod sip;
+pub mod store;
+pub mod time;
+pub mod driver;
+pub mod call;
+
+pub use error::Error;

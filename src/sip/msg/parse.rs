@@ -1,0 +1,255 @@
+//! Framing (RFC 3261 §7, §18.3): start line, header lines (folded lines
+//! joined, §7.3.1), blank line, then exactly Content-Length body octets.
+//!
+//! Datagrams: octets after the body are ignored (§18.3, RFC 4475 `dblreq`);
+//! a Content-Length larger than what arrived is an error (`clerr`). Streams:
+//! [`frame_stream`] finds where one message ends so the connection can read
+//! the next; a bad or missing length there closes the connection.
+
+use super::{Headers, HeaderName, Message, Method, ParseError, StartLine, StatusCode, Uri};
+use bytes::Bytes;
+
+/// Size limits applied while framing (defaults: 64 KiB, 256 headers).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Limits {
+    /// Largest message (start line + headers + body) in octets.
+    pub max_message: usize,
+    /// Most header lines.
+    pub max_headers: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits { max_message: 64 * 1024, max_headers: 256 }
+    }
+}
+
+/// What [`frame_stream`] found at the front of a stream buffer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StreamFrame {
+    /// This many octets of CRLF keep-alive (RFC 5626 §3.5.1) to discard.
+    KeepAlive(usize),
+    /// A complete message of this many octets.
+    Message(usize),
+}
+
+/// A message that could not be accepted. When the header section framed
+/// and the message looked like a request, `headers` holds them, so a UAS
+/// can still answer `400` (§8.2) to the right Via; responses are dropped.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Malformed {
+    /// What is wrong.
+    pub error: ParseError,
+    /// The request's headers, if they framed.
+    pub headers: Option<Headers>,
+}
+
+/// token (§25.1).
+pub fn is_token_char(c: u8) -> bool {
+    c.is_ascii_alphanumeric() || b"-.!%*_+`'~".contains(&c)
+}
+
+/// Finds the end of the header section: the index just past the blank line.
+fn header_end(buf: &[u8]) -> Option<usize> {
+    let mut i = 0;
+    while i + 1 < buf.len() {
+        if buf[i] == b'\n' {
+            if buf[i + 1] == b'\n' {
+                return Some(i + 2);
+            }
+            if buf[i + 1] == b'\r' && buf.get(i + 2) == Some(&b'\n') {
+                return Some(i + 3);
+            }
+        }
+        i += 1;
+    }
+    None
+}
+
+/// Frames the next message on a stream (§18.3): `Err(Incomplete)` means read
+/// more; any other error means the stream cannot be resynchronised and the
+/// connection must be closed.
+pub fn frame_stream(buf: &[u8], limits: &Limits) -> Result<StreamFrame, ParseError> {
+    let ka = buf.iter().take_while(|c| **c == b'\r' || **c == b'\n').count();
+    if ka > 0 {
+        return Ok(StreamFrame::KeepAlive(ka));
+    }
+    let Some(end) = header_end(buf) else {
+        return if buf.len() > limits.max_message { Err(ParseError::TooLarge) } else { Err(ParseError::Incomplete) };
+    };
+    let mut cl: Option<usize> = None;
+    for line in buf[..end].split(|c| *c == b'\n').skip(1) {
+        let Some(colon) = line.iter().position(|c| *c == b':') else { continue };
+        let name = super::typed::trim_ws(&line[..colon]);
+        if name.eq_ignore_ascii_case(b"content-length") || name.eq_ignore_ascii_case(b"l") {
+            if cl.is_some() {
+                return Err(ParseError::DuplicateHeader("Content-Length"));
+            }
+            let v = super::typed::trim_ws(line[colon + 1..].strip_suffix(b"\r").unwrap_or(&line[colon + 1..]));
+            let n = super::typed::parse_u32(v).ok_or(ParseError::BadContentLength)? as usize;
+            cl = Some(n);
+        }
+    }
+    let total = end + cl.unwrap_or(0);
+    if total > limits.max_message {
+        return Err(ParseError::TooLarge);
+    }
+    if buf.len() < total {
+        return Err(ParseError::Incomplete);
+    }
+    Ok(StreamFrame::Message(total))
+}
+
+/// Parses one UDP datagram (octets after the body are ignored, §18.3).
+pub fn parse_datagram(buf: Bytes, limits: &Limits) -> Result<Message, Malformed> {
+    parse_message(buf, limits, false)
+}
+
+/// Parses one message. `stream` says the buffer is exactly one framed
+/// message from [`frame_stream`]; otherwise it is a datagram.
+pub fn parse_message(buf: Bytes, limits: &Limits, stream: bool) -> Result<Message, Malformed> {
+    let fail = |error| Malformed { error, headers: None };
+    if buf.len() > limits.max_message {
+        return Err(fail(ParseError::TooLarge));
+    }
+    let s = &buf[..];
+    let first_nl = s.iter().position(|c| *c == b'\n').ok_or(fail(ParseError::BadStartLine))?;
+    let line_end = if first_nl > 0 && s[first_nl - 1] == b'\r' { first_nl - 1 } else { first_nl };
+    let start_raw = buf.slice(..line_end);
+    let is_response = start_raw.len() >= 4 && start_raw[..4].eq_ignore_ascii_case(b"SIP/");
+    let hdr_end = header_end(s).unwrap_or(s.len());
+    let headers = parse_headers(&buf, first_nl + 1, hdr_end, limits).map_err(fail)?;
+    let with_headers = |error: ParseError| Malformed {
+        error,
+        headers: if is_response { None } else { Some(headers.clone()) },
+    };
+    let start = if is_response {
+        parse_status_line(&start_raw).map_err(fail)?
+    } else {
+        parse_request_line(&start_raw).map_err(with_headers)?
+    };
+    // Content-Length.
+    let cl_values: Vec<Bytes> = headers.get_all(&HeaderName::ContentLength).cloned().collect();
+    let cl = match cl_values.as_slice() {
+        [] => None,
+        [v] => Some(super::typed::parse_u32(v).ok_or_else(|| with_headers(ParseError::BadContentLength))? as usize),
+        _ => return Err(with_headers(ParseError::DuplicateHeader("Content-Length"))),
+    };
+    let available = s.len().saturating_sub(hdr_end);
+    let body = match cl {
+        Some(n) if n > available => return Err(with_headers(ParseError::ContentLengthTooLarge)),
+        Some(n) => buf.slice(hdr_end..hdr_end + n),
+        None if stream => Bytes::new(),
+        None => buf.slice(hdr_end..),
+    };
+    Ok(Message { start, headers, body })
+}
+
+fn parse_headers(buf: &Bytes, from: usize, to: usize, limits: &Limits) -> Result<Headers, ParseError> {
+    let s = &buf[..to];
+    let mut headers = Headers::with_capacity(16);
+    // (name, value start, value end, folded copy)
+    let mut cur: Option<(HeaderName, usize, usize, Option<Vec<u8>>)> = None;
+    let mut i = from;
+    let flush = |headers: &mut Headers, cur: Option<(HeaderName, usize, usize, Option<Vec<u8>>)>| {
+        if let Some((name, a, b, folded)) = cur {
+            let value = match folded {
+                Some(v) => super::typed::trim_bytes(&Bytes::from(v)),
+                None => super::typed::trim_bytes(&buf.slice(a..b)),
+            };
+            headers.push(name, value);
+        }
+    };
+    while i < s.len() {
+        let nl = s[i..].iter().position(|c| *c == b'\n').map(|p| p + i).unwrap_or(s.len());
+        let end = if nl > i && s[nl - 1] == b'\r' { nl - 1 } else { nl };
+        let line = &s[i..end];
+        if line.is_empty() {
+            break;
+        }
+        if line[0] == b' ' || line[0] == b'\t' {
+            // Continuation (§7.3.1): replace the line break with one SP.
+            let Some((_, a, b, folded)) = cur.as_mut() else {
+                return Err(ParseError::BadHeaderLine);
+            };
+            let v = folded.get_or_insert_with(|| buf[*a..*b].to_vec());
+            v.push(b' ');
+            v.extend_from_slice(super::typed::trim_ws(line));
+            *b = end;
+        } else {
+            flush(&mut headers, cur.take());
+            if headers.len() >= limits.max_headers {
+                return Err(ParseError::TooManyHeaders);
+            }
+            let colon = line.iter().position(|c| *c == b':').ok_or(ParseError::BadHeaderLine)?;
+            let name = super::typed::trim_ws(&line[..colon]);
+            if name.is_empty() || !name.iter().all(|c| is_token_char(*c)) {
+                return Err(ParseError::BadHeaderLine);
+            }
+            let name = HeaderName::from_bytes(buf.slice_ref(name));
+            cur = Some((name, i + colon + 1, end, None));
+        }
+        i = nl + 1;
+    }
+    flush(&mut headers, cur);
+    Ok(headers)
+}
+
+fn parse_version(v: &[u8]) -> Result<(), ParseError> {
+    if v.len() >= 4 && v[..4].eq_ignore_ascii_case(b"SIP/") {
+        if &v[4..] == b"2.0" {
+            return Ok(());
+        }
+        let rest = &v[4..];
+        if let Some(dot) = rest.iter().position(|c| *c == b'.') {
+            if dot > 0
+                && rest[..dot].iter().all(u8::is_ascii_digit)
+                && rest.len() > dot + 1
+                && rest[dot + 1..].iter().all(u8::is_ascii_digit)
+            {
+                return Err(ParseError::BadVersion);
+            }
+        }
+    }
+    Err(ParseError::BadStartLine)
+}
+
+fn parse_request_line(line: &Bytes) -> Result<StartLine, ParseError> {
+    if line.ends_with(b" ") || line.ends_with(b"\t") {
+        return Err(ParseError::BadStartLine); // RFC 4475 trws
+    }
+    let sp1 = line.iter().position(|c| *c == b' ').ok_or(ParseError::BadStartLine)?;
+    let sp2 = line.iter().rposition(|c| *c == b' ').ok_or(ParseError::BadStartLine)?;
+    if sp2 <= sp1 {
+        return Err(ParseError::BadStartLine);
+    }
+    let method = &line[..sp1];
+    if method.is_empty() || !method.iter().all(|c| is_token_char(*c)) {
+        return Err(ParseError::BadStartLine);
+    }
+    parse_version(&line[sp2 + 1..])?;
+    let uri_raw = line.slice(sp1 + 1..sp2);
+    if uri_raw.is_empty() || uri_raw.iter().any(|c| c.is_ascii_whitespace()) {
+        return Err(ParseError::BadRequestUri); // lwsstart, lwsruri
+    }
+    let uri = Uri::parse(&uri_raw).ok_or(ParseError::BadRequestUri)?;
+    if uri.headers.is_some() {
+        return Err(ParseError::BadRequestUri); // escruri
+    }
+    Ok(StartLine::Request { method: Method::from_bytes(line.slice(..sp1)), uri })
+}
+
+fn parse_status_line(line: &Bytes) -> Result<StartLine, ParseError> {
+    let sp1 = line.iter().position(|c| *c == b' ').ok_or(ParseError::BadStartLine)?;
+    parse_version(&line[..sp1])?;
+    let rest = &line[sp1 + 1..];
+    let code_end = rest.iter().position(|c| *c == b' ').unwrap_or(rest.len());
+    let digits = &rest[..code_end];
+    if digits.len() != 3 || !digits.iter().all(u8::is_ascii_digit) {
+        return Err(ParseError::BadStatusCode);
+    }
+    let n = digits.iter().fold(0u16, |a, d| a * 10 + u16::from(d - b'0'));
+    let code = StatusCode::new(n).ok_or(ParseError::BadStatusCode)?;
+    let reason = if code_end < rest.len() { line.slice(sp1 + 1 + code_end + 1..) } else { Bytes::new() };
+    Ok(StartLine::Response { code, reason })
+}

@@ -1,0 +1,41 @@
+//! Serialisation (RFC 3261 §7): start line, headers in order with their
+//! canonical names, a Content-Length that always matches the body, CRLF,
+//! body.
+
+use super::{HeaderName, Message, StartLine};
+use bytes::{BufMut, Bytes, BytesMut};
+
+/// Prints `msg`; the result is what goes on the wire.
+pub fn print(msg: &Message) -> Bytes {
+    let size = 64 + msg.body.len() + msg.headers.iter().map(|h| h.name.as_bytes().len() + h.value.len() + 4).sum::<usize>();
+    let mut out = BytesMut::with_capacity(size);
+    match &msg.start {
+        StartLine::Request { method, uri } => {
+            out.put_slice(method.as_bytes());
+            out.put_u8(b' ');
+            uri.write(&mut out);
+            out.put_slice(b" SIP/2.0\r\n");
+        }
+        StartLine::Response { code, reason } => {
+            out.put_slice(b"SIP/2.0 ");
+            out.put_slice(code.as_u16().to_string().as_bytes());
+            out.put_u8(b' ');
+            out.put_slice(reason);
+            out.put_slice(b"\r\n");
+        }
+    }
+    for h in msg.headers.iter() {
+        if h.name == HeaderName::ContentLength {
+            continue;
+        }
+        out.put_slice(h.name.as_bytes());
+        out.put_slice(b": ");
+        out.put_slice(&h.value);
+        out.put_slice(b"\r\n");
+    }
+    out.put_slice(b"Content-Length: ");
+    out.put_slice(msg.body.len().to_string().as_bytes());
+    out.put_slice(b"\r\n\r\n");
+    out.put_slice(&msg.body);
+    out.freeze()
+}

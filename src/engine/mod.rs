@@ -1,1 +1,310 @@
-//! placeholder
+//! The signalling engine: one sans-IO object that owns the transaction
+//! layer, the registrar, digest verifiers and every B2BUA call, and routes
+//! inputs between them (DESIGN.md "engine").
+//!
+//! Driving it: feed [`Input`]s with [`Engine::handle_input`], drain
+//! [`Engine::poll_output`] until `None`, sleep until [`Engine::poll_timeout`]
+//! and call [`Engine::handle_timeout`]. Time always comes in as [`Now`]
+//! (monotonic for timers, unix milliseconds for records); the engine never
+//! reads a clock, so tests run it in virtual time.
+
+mod b2bua;
+mod indialog;
+mod inbound;
+mod registration;
+pub mod screen;
+
+use crate::call::Call;
+use crate::config::Config;
+use crate::ids::{CallRef, IdGen};
+use crate::sip::auth::{DigestServer, FailureThrottle, ThrottleConfig};
+use crate::sip::dialog::DialogKey;
+use crate::sip::registrar::{Binding, BindingChange, Registrar, RegistrarConfig};
+use crate::sip::transaction::{Destination, TimerConfig, TransactionLayer, TransportKind, TxId};
+use crate::store::cdr::CdrRecord;
+use crate::time::TimerTable;
+use bytes::Bytes;
+use std::collections::{HashMap, VecDeque};
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// The current time, as the driver read it: monotonic for timers, wall
+/// clock (unix milliseconds) for registrations and records.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Now {
+    /// Monotonic instant.
+    pub mono: Instant,
+    /// Unix time in milliseconds.
+    pub unix_ms: u64,
+}
+
+impl Now {
+    /// Unix seconds.
+    pub fn unix_s(&self) -> u64 {
+        self.unix_ms / 1000
+    }
+
+    /// The same moment `d` later.
+    pub fn plus(&self, d: Duration) -> Now {
+        Now { mono: self.mono + d, unix_ms: self.unix_ms + d.as_millis() as u64 }
+    }
+}
+
+/// Something that happened at the I/O edge.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Input {
+    /// A UDP datagram, or one message framed from a TCP stream.
+    Packet {
+        /// Our socket's address (selects the profile).
+        local: SocketAddr,
+        /// The sender.
+        peer: SocketAddr,
+        /// UDP or TCP.
+        transport: TransportKind,
+        /// The bytes.
+        data: Bytes,
+    },
+    /// A send failed (no route, connection refused, closed connection).
+    SendFailed {
+        /// The transaction whose message could not be sent.
+        tx: TxId,
+    },
+}
+
+/// Something the driver must do.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Output {
+    /// Send bytes (from `dest.local` to `dest.addr` over `dest.transport`).
+    Transmit {
+        /// Where and how.
+        dest: Destination,
+        /// The message.
+        bytes: Bytes,
+        /// The transaction, to report a failed send with [`Input::SendFailed`].
+        tx: Option<TxId>,
+    },
+    /// Persist a registration binding (insert or update).
+    SaveBinding(Binding),
+    /// Remove a persisted binding.
+    DeleteBinding(Binding),
+    /// Write a call-detail record.
+    Cdr(CdrRecord),
+}
+
+/// Engine-level timers (the transaction layer keeps its own).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub(crate) enum EngineTimer {
+    /// The route's no-answer timeout for a ringing call.
+    NoAnswer(CallRef),
+    /// Retransmit the 2xx to the A leg until its ACK (§13.3.1.4).
+    Retransmit2xx(CallRef),
+    /// Forget a call that has ended once stragglers are handled.
+    Reap(CallRef),
+}
+
+/// Counters for the load scripts and the logs.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Stats {
+    /// Calls created.
+    pub calls_started: u64,
+    /// Calls answered.
+    pub calls_answered: u64,
+    /// Calls live now.
+    pub calls_active: u64,
+    /// Requests answered 400 for being malformed.
+    pub malformed: u64,
+}
+
+/// Where a transaction belongs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum TxRole {
+    /// The A leg's INVITE server transaction.
+    AInvite(CallRef),
+    /// A B leg's INVITE client transaction.
+    BInvite(CallRef, usize),
+    /// An in-dialog request relayed from one side to the other; `server`
+    /// is the transaction on the side that sent it.
+    Relay { call: CallRef, server: TxId },
+    /// A request we originated for our own reasons (BYE after a lost
+    /// ACK, BYE to a losing fork): its response needs no action.
+    Own,
+}
+
+/// The signalling engine.
+pub struct Engine {
+    pub(crate) cfg: Arc<Config>,
+    pub(crate) txl: TransactionLayer,
+    pub(crate) registrar: Registrar,
+    pub(crate) digest: HashMap<String, DigestServer>,
+    pub(crate) throttle: FailureThrottle,
+    pub(crate) ids: IdGen,
+    pub(crate) calls: HashMap<CallRef, Call>,
+    pub(crate) dialogs: HashMap<DialogKey, (CallRef, crate::call::Side)>,
+    pub(crate) tx_roles: HashMap<TxId, TxRole>,
+    pub(crate) timers: TimerTable<EngineTimer>,
+    pub(crate) out: VecDeque<Output>,
+    pub(crate) next_call: u64,
+    pub(crate) stats: Stats,
+    pub(crate) limits: crate::sip::msg::Limits,
+    pub(crate) shutting_down: bool,
+}
+
+impl Engine {
+    /// An engine for `cfg`; `seed` seeds tags, branches, Call-IDs and the
+    /// digest nonce key.
+    pub fn new(cfg: Arc<Config>, seed: u64) -> Engine {
+        let mut ids = IdGen::seeded(seed);
+        let sip = cfg.sip();
+        let txl = TransactionLayer::new(TimerConfig { t1: sip.t1, t2: sip.t2, t4: sip.t4 });
+        let r = cfg.registrar();
+        let registrar = Registrar::new(RegistrarConfig {
+            min_expires: r.min_expires,
+            max_expires: r.max_expires,
+            default_expires: r.default_expires,
+        });
+        let sec = cfg.security();
+        let mut digest = HashMap::new();
+        for p in cfg.profiles() {
+            if let crate::config::AuthPolicy::Digest { realm } = &p.auth {
+                digest.insert(p.name.clone(), DigestServer::new(realm.clone(), ids.secret(), sec.nonce_ttl));
+            }
+        }
+        let throttle = FailureThrottle::new(ThrottleConfig {
+            max_failures: sec.auth_failures_per_minute,
+            ..ThrottleConfig::default()
+        });
+        let limits = crate::sip::msg::Limits { max_message: sip.max_message_bytes, max_headers: sip.max_headers };
+        Engine {
+            cfg,
+            txl,
+            registrar,
+            digest,
+            throttle,
+            ids,
+            calls: HashMap::new(),
+            dialogs: HashMap::new(),
+            tx_roles: HashMap::new(),
+            timers: TimerTable::new(),
+            out: VecDeque::new(),
+            next_call: 1,
+            stats: Stats::default(),
+            limits,
+            shutting_down: false,
+        }
+    }
+
+    /// The running configuration.
+    pub fn config(&self) -> &Arc<Config> {
+        &self.cfg
+    }
+
+    /// Replaces the configuration (SIGHUP reload). Profiles' sockets are the
+    /// driver's business; calls in progress keep their routes.
+    pub fn reload(&mut self, cfg: Arc<Config>) {
+        for p in cfg.profiles() {
+            if let crate::config::AuthPolicy::Digest { realm } = &p.auth {
+                let keep = self.digest.get(&p.name).map(|d| d.realm() == realm).unwrap_or(false);
+                if !keep {
+                    let secret = self.ids.secret();
+                    self.digest
+                        .insert(p.name.clone(), DigestServer::new(realm.clone(), secret, cfg.security().nonce_ttl));
+                }
+            }
+        }
+        self.cfg = cfg;
+    }
+
+    /// Restores registrations persisted before a restart.
+    pub fn load_bindings(&mut self, bindings: Vec<Binding>) {
+        self.registrar.load(bindings);
+    }
+
+    /// Counters.
+    pub fn stats(&self) -> Stats {
+        Stats { calls_active: self.calls.len() as u64, ..self.stats }
+    }
+
+    /// Current registrations of `aor` at `now`.
+    pub fn bindings(&self, now: Now, aor: &str) -> Vec<Binding> {
+        self.registrar.lookup(now.unix_s(), aor)
+    }
+
+    /// Handles one input.
+    pub fn handle_input(&mut self, now: Now, input: Input) {
+        match input {
+            Input::Packet { local, peer, transport, data } => {
+                let src = Destination { addr: peer, transport, local };
+                self.on_packet(now, src, data);
+            }
+            Input::SendFailed { tx } => self.txl.handle_transport_error(now.mono, tx),
+        }
+        self.pump(now);
+    }
+
+    /// The next output, if any.
+    pub fn poll_output(&mut self) -> Option<Output> {
+        self.out.pop_front()
+    }
+
+    /// When [`Self::handle_timeout`] must next be called.
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        [self.txl.poll_timeout(), self.timers.next_expiry()].into_iter().flatten().min()
+    }
+
+    /// Fires due timers (transactions, calls, registration expiry).
+    pub fn handle_timeout(&mut self, now: Now) {
+        self.txl.handle_timeout(now.mono);
+        while let Some((t, _)) = self.timers.pop_expired(now.mono) {
+            self.on_engine_timer(now, t);
+        }
+        for b in self.registrar.expire(now.unix_s()) {
+            self.out.push_back(Output::DeleteBinding(b));
+        }
+        self.throttle.prune(now.unix_s());
+        self.pump(now);
+    }
+
+    /// Starts a clean shutdown: every call is ended (BYE to answered legs,
+    /// CANCEL to ringing ones, 503 to callers still routing).
+    pub fn shutdown(&mut self, now: Now) {
+        self.shutting_down = true;
+        let refs: Vec<CallRef> = self.calls.keys().copied().collect();
+        for c in refs {
+            self.end_call(now, c, "shutdown");
+        }
+        self.pump(now);
+    }
+
+    /// True when no call is live (a shutdown can finish).
+    pub fn is_idle(&self) -> bool {
+        self.calls.is_empty()
+    }
+
+    pub(crate) fn persist(&mut self, changes: Vec<BindingChange>) {
+        for c in changes {
+            self.out.push_back(match c {
+                BindingChange::Added(b) | BindingChange::Refreshed(b) => Output::SaveBinding(b),
+                BindingChange::Removed(b) => Output::DeleteBinding(b),
+            });
+        }
+    }
+
+    /// Moves transaction-layer transmits and events into outputs and call logic.
+    fn pump(&mut self, now: Now) {
+        loop {
+            let mut progressed = false;
+            while let Some(t) = self.txl.poll_transmit() {
+                self.out.push_back(Output::Transmit { dest: t.dest, bytes: t.bytes, tx: t.tx });
+                progressed = true;
+            }
+            while let Some(ev) = self.txl.poll_event() {
+                self.on_tx_event(now, ev);
+                progressed = true;
+            }
+            if !progressed {
+                break;
+            }
+        }
+    }
+}

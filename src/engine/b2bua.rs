@@ -1,0 +1,612 @@
+//! Initial INVITEs (RFC 3261 §13) through the B2BUA: authenticate (phones)
+//! or admit (trunks), route by the dial plan, fork to every registered
+//! contact in parallel (first 2xx wins, the rest are CANCELled, §16.7-style
+//! best failure otherwise), or go out a trunk answering its digest
+//! challenge; relay 1xx/2xx/failures to the caller; CANCEL (§9); the
+//! route's no-answer timeout; call-detail records.
+
+use super::registration::Authn;
+use super::{Engine, EngineTimer, Now, Output, TxRole};
+use crate::call::{failure_rank, ALeg, BLeg, BState, Call, Phase, Side};
+use crate::config::{Action, AuthPolicy};
+use crate::ids::CallRef;
+use crate::sip::auth::{AuthKind, DigestClient};
+use crate::sip::dialog::{Dialog, DialogState};
+use crate::sip::msg::typed::{Challenge, Transport as ViaTransport, Via};
+use crate::sip::msg::{HeaderName, Host, Message, Method, StatusCode, Uri};
+use crate::sip::transaction::{Destination, TransportKind, TxEvent, TxId};
+use crate::store::cdr::CdrRecord;
+use bytes::Bytes;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+/// Headers we copy from one leg's message to the other's (everything
+/// else stays on its own leg: a B2BUA does not leak topology).
+const COPIED: &[HeaderName] = &[HeaderName::ContentType, HeaderName::ContentDisposition, HeaderName::Subject];
+
+impl Engine {
+    pub(crate) fn on_invite(&mut self, now: Now, tx: TxId, req: Message, src: Destination) {
+        let tag = self.ids.tag();
+        let reject = |e: &mut Engine, code: StatusCode, reason: &str| {
+            let resp = Message::response_to(&req, code, Some(reason), Some(&tag));
+            e.respond(now, tx, resp);
+        };
+        if self.shutting_down {
+            return reject(self, StatusCode::SERVICE_UNAVAILABLE, "Shutting Down");
+        }
+        let Some(profile) = self.cfg.profile_for_local(src.local).cloned() else {
+            return reject(self, StatusCode::FORBIDDEN, "No Profile");
+        };
+        let Ok(env) = req.envelope() else { return };
+        if env.max_forwards == Some(0) {
+            return reject(self, StatusCode::TOO_MANY_HOPS, "Too Many Hops");
+        }
+        let (caller, context) = match &profile.auth {
+            AuthPolicy::Digest { .. } => match self.authenticate(now, tx, &req, src, &profile.name, AuthKind::Proxy) {
+                Authn::User(u) => (u, profile.context.clone()),
+                Authn::Answered => return,
+            },
+            AuthPolicy::TrustedTrunks => match self.cfg.trunk_for_source(src.addr.ip()) {
+                Some(t) => {
+                    let ctx = t.inbound.as_ref().map(|i| i.context.clone()).unwrap_or_else(|| profile.context.clone());
+                    (format!("trunk:{}", t.name), ctx)
+                }
+                None => return reject(self, StatusCode::FORBIDDEN, "Source Not Allowed"),
+            },
+        };
+        let dialled = req.uri().and_then(|u| u.user_unescaped()).unwrap_or_default();
+        let Some(route) = self.cfg.dialplan().route(&context, &dialled) else {
+            return reject(self, StatusCode::NOT_FOUND, "No Route");
+        };
+        let max_forwards = env.max_forwards.unwrap_or(70).min(70).saturating_sub(1);
+        let id = CallRef(self.next_call);
+        self.next_call += 1;
+        let mut call = Call {
+            id,
+            a: ALeg { invite: req.clone(), tx, src, tag: Bytes::from(tag.clone()), dialog: None, pending_2xx: None },
+            b: Vec::new(),
+            winner: None,
+            phase: Phase::Routing,
+            caller: caller.clone(),
+            callee: dialled.clone(),
+            route: String::new(),
+            started_ms: now.unix_ms,
+            answered_ms: None,
+            end_cause: None,
+            final_code: None,
+            pending_ack: None,
+            relays: Vec::new(),
+            best_failure: None,
+        };
+        // Targets: (request URI, destination, trunk).
+        let mut targets: Vec<(Uri, Destination, Option<String>)> = Vec::new();
+        match &route.action {
+            Action::User { user } => {
+                let ext = user.clone().unwrap_or_else(|| route.target.clone());
+                call.route = format!("user:{ext}");
+                if self.cfg.user(&ext).is_none() {
+                    return reject(self, StatusCode::NOT_FOUND, "No Such User");
+                }
+                let Some(local) = self.user_profile_local() else {
+                    return reject(self, StatusCode::SERVICE_UNAVAILABLE, "No User Profile");
+                };
+                for b in self.registrar.lookup(now.unix_s(), &ext) {
+                    let transport = match b.transport {
+                        ViaTransport::Tcp | ViaTransport::Tls => TransportKind::Tcp,
+                        _ => TransportKind::Udp,
+                    };
+                    targets.push((b.uri.clone(), Destination { addr: b.source, transport, local }, None));
+                }
+                if targets.is_empty() {
+                    return reject(self, StatusCode::TEMPORARILY_UNAVAILABLE, "User Not Registered");
+                }
+            }
+            Action::Trunk { name } => {
+                call.route = format!("trunk:{name}");
+                let Some(trunk) = self.cfg.trunk(name).cloned() else {
+                    return reject(self, StatusCode::SERVICE_UNAVAILABLE, "Trunk Not Configured");
+                };
+                let Some(local) = self.cfg.profile(&trunk.profile).and_then(|p| p.listen.first().copied()) else {
+                    return reject(self, StatusCode::SERVICE_UNAVAILABLE, "Trunk Profile Has No Socket");
+                };
+                let transport = match trunk.transport {
+                    crate::config::Transport::Udp => TransportKind::Udp,
+                    crate::config::Transport::Tcp => TransportKind::Tcp,
+                };
+                let uri = Uri::sip(Some(&route.target), Host::from_ip(trunk.address.ip()), Some(trunk.address.port()));
+                targets.push((uri, Destination { addr: trunk.address, transport, local }, Some(trunk.name.clone())));
+            }
+            Action::Reject { code, reason } => return reject(self, *code, reason),
+            Action::Queue { .. } => return reject(self, StatusCode::NOT_IMPLEMENTED, "Queues Arrive With the ACD"),
+            Action::Conference { .. } => return reject(self, StatusCode::NOT_IMPLEMENTED, "Conferences Not Yet Available"),
+            _ => return reject(self, StatusCode::NOT_IMPLEMENTED, "Unsupported Action"),
+        }
+        // 100 Trying at once: routing may take a while (§17.2.1).
+        let trying = Message::response_to(&req, StatusCode::TRYING, None, None);
+        self.respond(now, tx, trying);
+        let from_user = env.from.uri.user.clone().map(|u| String::from_utf8_lossy(&u).into_owned()).unwrap_or(caller);
+        let display = env.from.display.clone();
+        for (uri, dest, trunk) in targets {
+            let from_user = trunk
+                .as_ref()
+                .and_then(|t| self.cfg.trunk(t))
+                .and_then(|t| t.from_user.clone())
+                .unwrap_or_else(|| from_user.clone());
+            let invite = self.build_b_invite(&req, uri, dest, &from_user, display.clone(), max_forwards);
+            match self.txl.send_request(now.mono, invite.clone(), dest) {
+                Ok(btx) => {
+                    let idx = call.b.len();
+                    self.tx_roles.insert(btx, TxRole::BInvite(id, idx));
+                    call.b.push(BLeg { invite, tx: btx, dest, state: BState::Calling, dialog: None, auth_tries: 0, ack: None, trunk });
+                }
+                Err(e) => tracing::warn!(error = %e, "could not send B-leg INVITE"),
+            }
+        }
+        if call.b.is_empty() {
+            return reject(self, StatusCode::SERVER_INTERNAL_ERROR, "No Leg Could Be Created");
+        }
+        tracing::info!(call = %id, caller = %call.caller, callee = %call.callee, route = %call.route, legs = call.b.len(), "call routed");
+        self.tx_roles.insert(tx, TxRole::AInvite(id));
+        self.timers.set(EngineTimer::NoAnswer(id), now.mono + route.no_answer_timeout);
+        self.calls.insert(id, call);
+        self.stats.calls_started += 1;
+    }
+
+    /// The local socket of the first digest (phones) profile.
+    fn user_profile_local(&self) -> Option<SocketAddr> {
+        self.cfg
+            .profiles()
+            .iter()
+            .find(|p| matches!(p.auth, AuthPolicy::Digest { .. }))
+            .and_then(|p| p.listen.first().copied())
+    }
+
+    /// A new top Via for a request we send from `dest.local`.
+    pub(crate) fn new_via(&mut self, dest: Destination) -> Bytes {
+        let t = if dest.transport.is_reliable() { ViaTransport::Tcp } else { ViaTransport::Udp };
+        let branch = self.ids.branch();
+        Via::new(t, Host::from_ip(dest.local.ip()), Some(dest.local.port()), &branch).to_bytes()
+    }
+
+    /// `<sip:user@local:port>` (with `;transport=tcp` over TCP).
+    pub(crate) fn contact_for(&self, user: &str, dest: Destination) -> Bytes {
+        let mut uri = Uri::sip(Some(user), Host::from_ip(dest.local.ip()), Some(dest.local.port()));
+        if dest.transport.is_reliable() {
+            uri.params.set("transport", Some(Bytes::from_static(b"tcp")));
+        }
+        Bytes::from(format!("<{uri}>"))
+    }
+
+    fn build_b_invite(&mut self, a: &Message, uri: Uri, dest: Destination, from_user: &str, display: Option<Bytes>, max_forwards: u32) -> Message {
+        let mut m = Message::request(Method::INVITE, uri.clone());
+        m.headers.push(HeaderName::Via, self.new_via(dest));
+        m.headers.push(HeaderName::MaxForwards, Bytes::from(max_forwards.to_string()));
+        let from_uri = Uri::sip(Some(from_user), Host::from_ip(dest.local.ip()), Some(dest.local.port()));
+        let from = match display {
+            Some(d) => format!("{} <{from_uri}>;tag={}", String::from_utf8_lossy(&d), self.ids.tag()),
+            None => format!("<{from_uri}>;tag={}", self.ids.tag()),
+        };
+        m.headers.push(HeaderName::From, from);
+        let mut to_uri = uri;
+        to_uri.params = Default::default();
+        m.headers.push(HeaderName::To, format!("<{to_uri}>"));
+        let host = dest.local.ip().to_string();
+        m.headers.push(HeaderName::CallId, self.ids.call_id(&host));
+        m.headers.push(HeaderName::CSeq, "1 INVITE");
+        m.headers.push(HeaderName::Contact, self.contact_for(from_user, dest));
+        m.headers.push(HeaderName::Allow, super::screen::ALLOW);
+        m.headers.push(HeaderName::UserAgent, self.cfg.sip().user_agent.clone());
+        for h in a.headers.iter() {
+            if COPIED.contains(&h.name) {
+                m.headers.push(h.name.clone(), h.value.clone());
+            }
+        }
+        m.body = a.body.clone();
+        m
+    }
+
+    /// A response for one of our client transactions.
+    pub(crate) fn on_response(&mut self, now: Now, tx: TxId, resp: Message) {
+        match self.tx_roles.get(&tx).copied() {
+            Some(TxRole::BInvite(call, idx)) => self.on_b_invite_response(now, call, idx, tx, resp),
+            Some(TxRole::Relay { call, server }) => self.on_relay_response(now, call, tx, server, resp),
+            Some(TxRole::Own) | Some(TxRole::AInvite(_)) | None => {}
+        }
+    }
+
+    fn on_b_invite_response(&mut self, now: Now, id: CallRef, idx: usize, tx: TxId, resp: Message) {
+        let Some(code) = resp.status() else { return };
+        let Some(call) = self.calls.get_mut(&id) else { return };
+        let Some(leg) = call.b.get_mut(idx) else { return };
+        if leg.tx != tx {
+            return; // an old INVITE of this leg (before an auth retry)
+        }
+        if code.is_provisional() {
+            if code == StatusCode::TRYING || call.phase != Phase::Routing {
+                return;
+            }
+            let has_tag = resp.envelope().ok().and_then(|e| e.to.tag()).is_some();
+            if has_tag && leg.dialog.is_none() {
+                leg.dialog = Dialog::uac(&leg.invite, &resp, DialogState::Early).ok();
+                if let Some(d) = &leg.dialog {
+                    self.dialogs.insert(d.key.clone(), (id, Side::B(idx)));
+                }
+            }
+            if has_tag {
+                leg.state = BState::Early;
+            }
+            let a_resp = self.a_response(id, &resp, code);
+            if let Some(call) = self.calls.get(&id) {
+                let atx = call.a.tx;
+                self.respond(now, atx, a_resp);
+            }
+            return;
+        }
+        if code.is_success() {
+            self.on_b_answer(now, id, idx, resp);
+            return;
+        }
+        // Final failure: a trunk's challenge is answered once.
+        if (code == StatusCode::UNAUTHORIZED || code == StatusCode::PROXY_AUTH_REQUIRED) && leg.auth_tries == 0 {
+            if let Some(retry) = self.auth_retry(id, idx, &resp) {
+                let Some(call) = self.calls.get_mut(&id) else { return };
+                let leg = &mut call.b[idx];
+                let dest = leg.dest;
+                match self.txl.send_request(now.mono, retry.clone(), dest) {
+                    Ok(ntx) => {
+                        let Some(call) = self.calls.get_mut(&id) else { return };
+                        let leg = &mut call.b[idx];
+                        leg.tx = ntx;
+                        leg.invite = retry;
+                        leg.auth_tries += 1;
+                        self.tx_roles.remove(&tx);
+                        self.tx_roles.insert(ntx, TxRole::BInvite(id, idx));
+                        return;
+                    }
+                    Err(e) => tracing::warn!(error = %e, "digest retry not sent"),
+                }
+            }
+        }
+        self.b_leg_failed(now, id, idx, code, Some(resp));
+    }
+
+    /// The re-INVITE answering a trunk's 401/407 (RFC 3261 §22.2): same
+    /// Call-ID and tags, CSeq + 1, a new branch, credentials added.
+    fn auth_retry(&mut self, id: CallRef, idx: usize, resp: &Message) -> Option<Message> {
+        let call = self.calls.get(&id)?;
+        let leg = call.b.get(idx)?;
+        let trunk = self.cfg.trunk(leg.trunk.as_deref()?)?;
+        let creds = trunk.credentials.as_ref()?;
+        let (ch_name, cr_name) = if resp.status() == Some(StatusCode::PROXY_AUTH_REQUIRED) {
+            (HeaderName::ProxyAuthenticate, HeaderName::ProxyAuthorization)
+        } else {
+            (HeaderName::WwwAuthenticate, HeaderName::Authorization)
+        };
+        let challenges: Vec<Challenge> = resp.headers.get_all(&ch_name).filter_map(|v| Challenge::parse(v).ok()).collect();
+        let challenge = DigestClient::pick(challenges.iter())?;
+        let uri = leg.invite.uri()?.to_string();
+        let cnonce = self.ids.tag();
+        let value = DigestClient::respond(challenge, &Method::INVITE, &uri, &creds.username, creds.password.expose(), &cnonce, 1).ok()?;
+        let mut m = leg.invite.clone();
+        let dest = leg.dest;
+        let seq = m.envelope().ok()?.cseq.seq + 1;
+        m.headers.set(HeaderName::CSeq, format!("{seq} INVITE"));
+        let via = self.new_via(dest);
+        m.headers.set(HeaderName::Via, via);
+        m.headers.push(cr_name, value);
+        Some(m)
+    }
+
+    /// The caller's copy of a B-leg response: same code, reason and body,
+    /// our tag and Contact.
+    fn a_response(&mut self, id: CallRef, b_resp: &Message, code: StatusCode) -> Message {
+        let Some(call) = self.calls.get(&id) else { return Message::response(code, None) };
+        let reason = match &b_resp.start {
+            crate::sip::msg::StartLine::Response { reason, .. } => String::from_utf8_lossy(reason).into_owned(),
+            _ => String::new(),
+        };
+        let tag = String::from_utf8_lossy(&call.a.tag).into_owned();
+        let mut resp = Message::response_to(&call.a.invite, code, Some(&reason), Some(&tag));
+        if code.as_u16() < 300 {
+            let user = call.callee.clone();
+            resp.headers.push(HeaderName::Contact, self.contact_for(&user, call.a.src));
+        }
+        for h in b_resp.headers.iter() {
+            if COPIED.contains(&h.name) || h.name == HeaderName::Unsupported || h.name == HeaderName::RetryAfter || h.name == HeaderName::Warning {
+                resp.headers.push(h.name.clone(), h.value.clone());
+            }
+        }
+        resp.headers.push(HeaderName::Server, self.cfg.sip().user_agent.clone());
+        resp.body = b_resp.body.clone();
+        resp
+    }
+
+    fn on_b_answer(&mut self, now: Now, id: CallRef, idx: usize, resp: Message) {
+        let Some(call) = self.calls.get_mut(&id) else { return };
+        let leg = &mut call.b[idx];
+        if leg.state == BState::Answered {
+            // A 2xx retransmission: re-send our ACK if we sent one (§13.2.2.4).
+            if let Some(ack) = leg.ack.clone() {
+                let dest = leg.dest;
+                self.txl.send_stateless(dest, &ack);
+            }
+            return;
+        }
+        leg.state = BState::Answered;
+        match Dialog::uac(&leg.invite, &resp, DialogState::Confirmed) {
+            Ok(d) => {
+                if let Some(old) = leg.dialog.replace(d.clone()) {
+                    self.dialogs.remove(&old.key);
+                }
+                self.dialogs.insert(d.key.clone(), (id, Side::B(idx)));
+            }
+            Err(e) => tracing::warn!(error = %e, "2xx without a usable dialog"),
+        }
+        if call.phase != Phase::Routing || call.winner.is_some() {
+            // A second fork answered, or the call ended meanwhile: ACK and BYE it.
+            self.ack_b(now, id, idx, Bytes::new(), None);
+            self.bye_leg(now, id, Side::B(idx));
+            self.maybe_reap(now, id);
+            return;
+        }
+        call.winner = Some(idx);
+        call.phase = Phase::Answered;
+        call.answered_ms = Some(now.unix_ms);
+        call.pending_ack = Some((Side::B(idx), resp.clone()));
+        self.stats.calls_answered += 1;
+        self.timers.cancel(&EngineTimer::NoAnswer(id));
+        // Cancel the other forks.
+        let others: Vec<TxId> = call.b.iter().enumerate().filter(|(i, l)| *i != idx && matches!(l.state, BState::Calling | BState::Early)).map(|(_, l)| l.tx).collect();
+        for t in others {
+            let _ = self.txl.client_cancel(now.mono, t);
+        }
+        let a_resp = self.a_response(id, &resp, StatusCode::OK);
+        let Some(call) = self.calls.get_mut(&id) else { return };
+        match Dialog::uas(&call.a.invite, call.a.tag.clone(), DialogState::Confirmed) {
+            Ok(mut d) => {
+                d.local_seq = 0;
+                self.dialogs.insert(d.key.clone(), (id, Side::A));
+                call.a.dialog = Some(d);
+            }
+            Err(e) => tracing::warn!(error = %e, "caller INVITE without a usable dialog"),
+        }
+        let t1 = self.txl.config().t1;
+        call.a.pending_2xx = Some((a_resp.clone(), t1, now.mono));
+        call.final_code = Some(200);
+        let atx = call.a.tx;
+        self.respond(now, atx, a_resp);
+        self.timers.set(EngineTimer::Retransmit2xx(id), now.mono + t1);
+        tracing::info!(call = %id, "call answered");
+    }
+
+    /// ACKs a B leg's 2xx (§13.2.2.4), with `body` (a delayed-offer answer).
+    pub(crate) fn ack_b(&mut self, _now: Now, id: CallRef, idx: usize, body: Bytes, content_type: Option<Bytes>) {
+        let Some(call) = self.calls.get_mut(&id) else { return };
+        let Some(leg) = call.b.get_mut(idx) else { return };
+        let Some(dialog) = leg.dialog.as_mut() else { return };
+        let seq = leg.invite.envelope().map(|e| e.cseq.seq).unwrap_or(1);
+        let mut ack = dialog.request(Method::ACK, Some(seq));
+        let dest = leg.dest;
+        ack.body = body;
+        if let Some(ct) = content_type {
+            ack.headers.push(HeaderName::ContentType, ct);
+        }
+        let via = self.new_via(dest);
+        ack.headers.push_front(HeaderName::Via, via);
+        ack.headers.push(HeaderName::MaxForwards, "70");
+        if let Some(call) = self.calls.get_mut(&id) {
+            call.b[idx].ack = Some(ack.clone());
+        }
+        self.txl.send_stateless(dest, &ack);
+    }
+
+    pub(crate) fn b_leg_failed(&mut self, now: Now, id: CallRef, idx: usize, code: StatusCode, resp: Option<Message>) {
+        let Some(call) = self.calls.get_mut(&id) else { return };
+        if let Some(leg) = call.b.get_mut(idx) {
+            if leg.state == BState::Answered {
+                return;
+            }
+            leg.state = BState::Failed(code);
+            if let Some(d) = leg.dialog.take() {
+                self.dialogs.remove(&d.key);
+            }
+        }
+        if let Some(r) = resp {
+            let better = match &call.best_failure {
+                None => true,
+                Some(b) => failure_rank(code) < failure_rank(b.status().unwrap_or(StatusCode::SERVER_INTERNAL_ERROR)),
+            };
+            if better {
+                call.best_failure = Some(r);
+            }
+        } else if call.best_failure.is_none() {
+            let mut m = Message::response(code, None);
+            m.headers = Default::default();
+            call.best_failure = Some(m);
+        }
+        if call.phase == Phase::Routing && call.all_b_final() && call.winner.is_none() {
+            let best = call.best_failure.clone();
+            let (code, resp) = match best {
+                Some(b) => {
+                    let c = b.status().unwrap_or(StatusCode::SERVER_INTERNAL_ERROR);
+                    // §16.7 step 6: a 503 from downstream becomes 500 here.
+                    let c = if c == StatusCode::SERVICE_UNAVAILABLE { StatusCode::SERVER_INTERNAL_ERROR } else { c };
+                    (c, b)
+                }
+                None => (StatusCode::SERVER_INTERNAL_ERROR, Message::response(StatusCode::SERVER_INTERNAL_ERROR, None)),
+            };
+            let a_resp = self.a_response(id, &resp, code);
+            let cause = cause_for(code);
+            self.final_to_a(now, id, a_resp, code, &cause);
+        } else {
+            self.maybe_reap(now, id);
+        }
+    }
+
+    /// Sends a final non-2xx to the caller and ends the call.
+    pub(crate) fn final_to_a(&mut self, now: Now, id: CallRef, resp: Message, code: StatusCode, cause: &str) {
+        let Some(call) = self.calls.get_mut(&id) else { return };
+        call.final_code = Some(code.as_u16());
+        let atx = call.a.tx;
+        self.respond(now, atx, resp);
+        self.end_call(now, id, cause);
+    }
+
+    /// CANCEL from the caller (§9.2): 200 to the CANCEL, 487 to the
+    /// INVITE, CANCEL to every ringing B leg.
+    pub(crate) fn on_cancel(&mut self, now: Now, tx: TxId, req: Message, invite: Option<TxId>) {
+        let code = if invite.is_some() { StatusCode::OK } else { StatusCode::CALL_DOES_NOT_EXIST };
+        let resp = Message::response_to(&req, code, None, None);
+        self.respond(now, tx, resp);
+        let Some(itx) = invite else { return };
+        let Some(TxRole::AInvite(id)) = self.tx_roles.get(&itx).copied() else {
+            // An INVITE still being authenticated or routed: nothing to cancel.
+            return;
+        };
+        let Some(call) = self.calls.get(&id) else { return };
+        if call.phase != Phase::Routing {
+            return;
+        }
+        let tag = String::from_utf8_lossy(&call.a.tag).into_owned();
+        let resp = Message::response_to(&call.a.invite, StatusCode::REQUEST_TERMINATED, None, Some(&tag));
+        self.final_to_a(now, id, resp, StatusCode::REQUEST_TERMINATED, "caller_cancel");
+    }
+
+    pub(crate) fn on_engine_timer(&mut self, now: Now, t: EngineTimer) {
+        match t {
+            EngineTimer::NoAnswer(id) => {
+                let Some(call) = self.calls.get(&id) else { return };
+                if call.phase != Phase::Routing {
+                    return;
+                }
+                let tag = String::from_utf8_lossy(&call.a.tag).into_owned();
+                let resp = Message::response_to(&call.a.invite, StatusCode::TEMPORARILY_UNAVAILABLE, Some("No Answer"), Some(&tag));
+                self.final_to_a(now, id, resp, StatusCode::TEMPORARILY_UNAVAILABLE, "no_answer");
+            }
+            EngineTimer::Retransmit2xx(id) => self.retransmit_2xx(now, id),
+            EngineTimer::Reap(id) => self.reap(now, id),
+        }
+    }
+
+    /// Transaction timeouts and transport errors become 408/503 (§8.1.3.1).
+    pub(crate) fn on_tx_event(&mut self, now: Now, ev: TxEvent) {
+        match ev {
+            TxEvent::Timeout { tx, .. } | TxEvent::TransportError { tx } => {
+                let code = if matches!(ev, TxEvent::Timeout { .. }) { StatusCode::REQUEST_TIMEOUT } else { StatusCode::SERVICE_UNAVAILABLE };
+                match self.tx_roles.get(&tx).copied() {
+                    Some(TxRole::BInvite(id, idx)) => {
+                        let is_current = self.calls.get(&id).and_then(|c| c.b.get(idx)).map(|l| l.tx == tx).unwrap_or(false);
+                        if is_current {
+                            self.b_leg_failed(now, id, idx, code, None);
+                        }
+                    }
+                    Some(TxRole::Relay { call, server }) => {
+                        let resp = Message::response(code, None);
+                        self.on_relay_response(now, call, tx, server, resp);
+                    }
+                    _ => {}
+                }
+            }
+            TxEvent::Terminated { tx } => {
+                self.tx_roles.remove(&tx);
+            }
+            _ => {}
+        }
+    }
+
+    /// Ends a call: CANCEL ringing legs, BYE answered ones (both sides),
+    /// write the CDR, and schedule the call's removal.
+    pub(crate) fn end_call(&mut self, now: Now, id: CallRef, cause: &str) {
+        let Some(call) = self.calls.get_mut(&id) else { return };
+        if call.phase == Phase::Ended {
+            return;
+        }
+        let was_answered = call.phase == Phase::Answered;
+        call.phase = Phase::Ended;
+        call.end_cause = Some(cause.to_string());
+        self.timers.cancel(&EngineTimer::NoAnswer(id));
+        self.timers.cancel(&EngineTimer::Retransmit2xx(id));
+        let ringing: Vec<TxId> = call.b.iter().filter(|l| matches!(l.state, BState::Calling | BState::Early)).map(|l| l.tx).collect();
+        for t in ringing {
+            let _ = self.txl.client_cancel(now.mono, t);
+        }
+        if !was_answered && cause == "shutdown" {
+            if let Some(call) = self.calls.get(&id) {
+                let tag = String::from_utf8_lossy(&call.a.tag).into_owned();
+                let resp = Message::response_to(&call.a.invite, StatusCode::SERVICE_UNAVAILABLE, Some("Shutting Down"), Some(&tag));
+                let atx = call.a.tx;
+                self.respond(now, atx, resp);
+            }
+        }
+        self.write_cdr(now, id);
+        let t1 = self.txl.config().t1;
+        self.timers.set(EngineTimer::Reap(id), now.mono + t1 * 64);
+        self.maybe_reap(now, id);
+    }
+
+    /// Removes an ended call at once when nothing is pending on it.
+    pub(crate) fn maybe_reap(&mut self, now: Now, id: CallRef) {
+        let Some(call) = self.calls.get(&id) else { return };
+        if call.phase == Phase::Ended && call.relays.is_empty() && call.b.iter().all(|l| matches!(l.state, BState::Failed(_)) || l.dialog.is_none()) {
+            self.reap(now, id);
+        }
+    }
+
+    fn reap(&mut self, _now: Now, id: CallRef) {
+        if let Some(call) = self.calls.remove(&id) {
+            self.timers.cancel(&EngineTimer::Reap(id));
+            self.timers.cancel(&EngineTimer::NoAnswer(id));
+            self.timers.cancel(&EngineTimer::Retransmit2xx(id));
+            if let Some(d) = &call.a.dialog {
+                self.dialogs.remove(&d.key);
+            }
+            for l in &call.b {
+                if let Some(d) = &l.dialog {
+                    self.dialogs.remove(&d.key);
+                }
+                self.tx_roles.remove(&l.tx);
+            }
+            self.tx_roles.remove(&call.a.tx);
+        }
+    }
+
+    fn write_cdr(&mut self, now: Now, id: CallRef) {
+        let Some(call) = self.calls.get(&id) else { return };
+        let b_call_id = call
+            .winner
+            .and_then(|w| call.b.get(w))
+            .or_else(|| call.b.first())
+            .and_then(|l| l.invite.envelope().ok())
+            .map(|e| String::from_utf8_lossy(&e.call_id).into_owned());
+        let a_call_id = call.a.invite.envelope().map(|e| String::from_utf8_lossy(&e.call_id).into_owned()).unwrap_or_default();
+        let rec = CdrRecord {
+            call_ref: id.0,
+            a_call_id,
+            b_call_id,
+            caller: call.caller.clone(),
+            callee: call.callee.clone(),
+            route: call.route.clone(),
+            start_ms: call.started_ms,
+            answer_ms: call.answered_ms,
+            end_ms: now.unix_ms,
+            end_cause: call.end_cause.clone().unwrap_or_default(),
+            sip_code: call.final_code,
+        };
+        self.out.push_back(Output::Cdr(rec));
+    }
+}
+
+/// The CDR end cause for a final failure code.
+fn cause_for(code: StatusCode) -> String {
+    match code.as_u16() {
+        486 | 600 => "busy".into(),
+        408 | 480 => "no_answer".into(),
+        487 => "cancelled".into(),
+        603 => "declined".into(),
+        404 | 484 | 604 => "unallocated_number".into(),
+        c => format!("failed_{c}"),
+    }
+}
+
+#[allow(dead_code)]
+const _: Duration = Duration::ZERO;

@@ -323,7 +323,9 @@ enum Key {
     Server(ServerKey),
 }
 
+/// One of the four §17 machines (the names follow the RFC's).
 #[derive(Debug)]
+#[allow(clippy::enum_variant_names)]
 enum Machine {
     ClientInvite(ClientInvite),
     ClientNonInvite(ClientNonInvite),

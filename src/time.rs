@@ -1,1 +1,118 @@
-//! placeholder
+//! Deadlines for the sans-IO cores (DESIGN.md convention 2): a [`TimerTable`]
+//! maps a small key (a timer enum, a transaction id, `(id, timer)`) to the
+//! [`Instant`] at which it fires.
+//!
+//! The table never reads the clock: callers pass every deadline and every
+//! "now" in, which is what lets RFC 3261's 32-second timers run in
+//! microseconds under a virtual clock. The shape follows quinn-proto's
+//! `connection/timer.rs`: `set`/`cancel`, `next_expiry` for `poll_timeout`,
+//! and `expired(now)` for `handle_timeout`.
+
+use std::collections::{BTreeSet, HashMap};
+use std::hash::Hash;
+use std::time::Instant;
+
+/// A set of armed timers, at most one deadline per key.
+///
+/// `set`, `cancel` and `pop_expired` are `O(log n)`; `next_expiry` is
+/// `O(log n)` too, so one table can hold every transaction of a busy switch.
+/// Keys fire in deadline order; keys with the same deadline fire in key
+/// order (hence `K: Ord`), which keeps tests deterministic.
+#[derive(Clone, Debug)]
+pub struct TimerTable<K> {
+    by_key: HashMap<K, Instant>,
+    by_deadline: BTreeSet<(Instant, K)>,
+}
+
+impl<K> Default for TimerTable<K> {
+    fn default() -> Self {
+        TimerTable {
+            by_key: HashMap::new(),
+            by_deadline: BTreeSet::new(),
+        }
+    }
+}
+
+impl<K: Copy + Eq + Hash + Ord> TimerTable<K> {
+    /// An empty table.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Arms `key` to fire at `at`, replacing any earlier deadline of the
+    /// same key; returns the replaced deadline.
+    pub fn set(&mut self, key: K, at: Instant) -> Option<Instant> {
+        let old = self.by_key.insert(key, at);
+        if let Some(old) = old {
+            self.by_deadline.remove(&(old, key));
+        }
+        self.by_deadline.insert((at, key));
+        old
+    }
+
+    /// Disarms `key`; returns its deadline if it was armed.
+    pub fn cancel(&mut self, key: K) -> Option<Instant> {
+        let old = self.by_key.remove(&key)?;
+        self.by_deadline.remove(&(old, key));
+        Some(old)
+    }
+
+    /// The deadline of `key`, if armed.
+    pub fn get(&self, key: K) -> Option<Instant> {
+        self.by_key.get(&key).copied()
+    }
+
+    /// True when `key` is armed.
+    pub fn is_set(&self, key: K) -> bool {
+        self.by_key.contains_key(&key)
+    }
+
+    /// The earliest deadline of all armed keys (what `poll_timeout` returns).
+    pub fn next_expiry(&self) -> Option<Instant> {
+        self.by_deadline.first().map(|(at, _)| *at)
+    }
+
+    /// Removes and returns the earliest key whose deadline is at or before
+    /// `now`, with its deadline. Handlers that arm new timers while draining
+    /// should loop on this rather than on [`Self::expired`].
+    pub fn pop_expired(&mut self, now: Instant) -> Option<(K, Instant)> {
+        let &(at, key) = self.by_deadline.first()?;
+        if at > now {
+            return None;
+        }
+        self.by_deadline.pop_first();
+        self.by_key.remove(&key);
+        Some((key, at))
+    }
+
+    /// Removes and returns every key whose deadline is at or before `now`,
+    /// earliest first.
+    pub fn expired(&mut self, now: Instant) -> Vec<K> {
+        let mut out = Vec::new();
+        while let Some((key, _)) = self.pop_expired(now) {
+            out.push(key);
+        }
+        out
+    }
+
+    /// Number of armed keys.
+    pub fn len(&self) -> usize {
+        self.by_key.len()
+    }
+
+    /// True when nothing is armed.
+    pub fn is_empty(&self) -> bool {
+        self.by_key.is_empty()
+    }
+
+    /// Disarms everything.
+    pub fn clear(&mut self) {
+        self.by_key.clear();
+        self.by_deadline.clear();
+    }
+
+    /// Iterates the armed keys with their deadlines, earliest first.
+    pub fn iter(&self) -> impl Iterator<Item = (K, Instant)> + '_ {
+        self.by_deadline.iter().map(|&(at, k)| (k, at))
+    }
+}

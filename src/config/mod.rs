@@ -1,1 +1,58 @@
-//! placeholder
+//! Configuration: the admin-edited TOML files of `sip-profiles/`, validated
+//! once into a typed [`Config`].
+//!
+//! One file per concern (DESIGN.md "Config"):
+//!
+//! | file | holds |
+//! |---|---|
+//! | `switchboard.toml` | `[sip]` timers and limits, `[media]`, `[store]`, `[cdr]`, `[registrar]`, `[security]`, `profiles = [..]` |
+//! | `internal.toml`, `external.toml`, … | one SIP profile each: listen addresses, transports, auth policy, context |
+//! | `directory.toml` | `[[user]]`: extension, password (`env:VAR` allowed), display name |
+//! | `trunks.toml` | `[[trunk]]`: address, transport, `inbound_from`, credentials, context |
+//! | `dialplan.toml` | `[[context.<name>]]` ordered routing rules |
+//!
+//! Closed sets are enums parsed at load; an unknown value, an unknown field,
+//! a dangling reference is a config error (conventions 5 and 6). Loading
+//! reports *all* errors, each as `file:line:col: message`
+//! ([`ConfigErrors`]). The defaults in `sip-profiles/` are embedded in the
+//! binary ([`load_embedded`]); `sip-profiles/loadtest/` routes any call from
+//! 127.0.0.1 on port 5080 to a trunk at 127.0.0.1:5090 for SIPp.
+//!
+//! This module reads no clock and no socket; only [`load_dir`] touches the
+//! disk and `env:` secrets read the process environment (use
+//! [`load_from_sources_with_env`] to avoid that in tests).
+
+mod defaults;
+mod dialplan;
+mod error;
+mod load;
+mod model;
+mod net;
+mod sections;
+mod typed;
+
+#[cfg(test)]
+mod tests;
+
+pub use dialplan::{Action, DialPlan, Match, Rewrite, Route, Rule};
+pub use error::{line_col, ConfigError, ConfigErrors, ErrorKind, Origin};
+pub use load::{
+    load_dir, load_from_sources, load_from_sources_with_env, EnvLookup, DEFAULT_PROFILE_FILES,
+    DIALPLAN_FILE, DIRECTORY_FILE, SWITCHBOARD_FILE, TRUNKS_FILE,
+};
+pub use net::{Cidr, PortRange};
+pub use typed::{
+    AuthPolicy, CdrSettings, Config, Credentials, MediaSettings, Profile, RegistrarSettings,
+    Secret, SecuritySettings, SipSettings, StoreSettings, Transport, Trunk, TrunkInbound, User,
+};
+
+/// The embedded default files of `sip-profiles/`, as `(name, text)`; what
+/// `switchboard run` uses when no config directory is given.
+pub fn embedded_sources() -> &'static [(&'static str, &'static str)] {
+    &defaults::EMBEDDED
+}
+
+/// Loads the embedded default configuration (`sip-profiles/`).
+pub fn load_embedded() -> Result<Config, ConfigErrors> {
+    load_from_sources(&defaults::EMBEDDED)
+}

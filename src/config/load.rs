@@ -1,0 +1,554 @@
+//! Loading: TOML text → raw serde model → validated [`Config`], collecting
+//! every error with its `file:line:col`.
+//!
+//! Each file is parsed with `toml`'s recoverable parser (all syntax errors at
+//! once), then each top-level section and each array element (`[[user]]`,
+//! `[[trunk]]`, `[[context.x]]`) is deserialized on its own, so one bad entry
+//! does not hide the problems of the next. Semantic checks (duplicates,
+//! references between files, address parsing, overlaps) run on whatever
+//! parsed, and the load fails if anything at all was reported.
+//!
+//! Files (one concern each): `switchboard.toml` (globals and the list of
+//! profile files), the profile files it lists (default `internal.toml` and
+//! `external.toml`), `directory.toml`, `trunks.toml`, `dialplan.toml`. Other
+//! `*.toml` files in the directory are ignored, so later features (e.g.
+//! `acd.toml`) can add theirs.
+
+use std::collections::HashMap;
+use std::num::NonZeroU32;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::de::DeserializeOwned;
+use toml::de::{DeTable, DeValue, ValueDeserializer};
+use toml::Spanned;
+
+use super::dialplan::{DialPlan, Known};
+use super::error::{ConfigError, ConfigErrors, ErrorKind, Origin, Sink};
+use super::model::{RawCdr, RawMedia, RawRegistrar, RawSecurity, RawSip, RawStore};
+use super::net::PortRange;
+use super::typed::{
+    CdrSettings, Config, MediaSettings, RegistrarSettings, Secret, SecuritySettings, SipSettings,
+    StoreSettings,
+};
+
+/// File name of the top-level settings.
+pub const SWITCHBOARD_FILE: &str = "switchboard.toml";
+/// File name of the user directory.
+pub const DIRECTORY_FILE: &str = "directory.toml";
+/// File name of the trunk list.
+pub const TRUNKS_FILE: &str = "trunks.toml";
+/// File name of the dial plan.
+pub const DIALPLAN_FILE: &str = "dialplan.toml";
+/// Profile files used when `switchboard.toml` has no `profiles` list.
+pub const DEFAULT_PROFILE_FILES: [&str; 2] = ["internal.toml", "external.toml"];
+
+/// Environment lookup used to resolve `env:VAR` secrets.
+pub type EnvLookup<'a> = &'a dyn Fn(&str) -> Option<String>;
+
+/// Loads every `*.toml` file of `dir` (see the module docs for which are
+/// used). Unreadable files are reported like any other error.
+pub fn load_dir(dir: &Path) -> Result<Config, ConfigErrors> {
+    let io_err = |path: &Path, e: std::io::Error| {
+        let origin = Origin {
+            file: path.display().to_string(),
+            line: 0,
+            column: 0,
+        };
+        ConfigErrors::from(ConfigError::new(
+            &origin,
+            ErrorKind::Io,
+            format!("cannot read: {e}"),
+        ))
+    };
+    let entries = std::fs::read_dir(dir).map_err(|e| io_err(dir, e))?;
+    let mut texts: Vec<(String, String)> = Vec::new();
+    let mut errors = Vec::new();
+    for entry in entries {
+        let path: PathBuf = match entry {
+            Ok(e) => e.path(),
+            Err(e) => return Err(io_err(dir, e)),
+        };
+        if path.extension().and_then(|e| e.to_str()) != Some("toml") || !path.is_file() {
+            continue;
+        }
+        match std::fs::read_to_string(&path) {
+            Ok(t) => texts.push((path.display().to_string(), t)),
+            Err(e) => errors.extend(io_err(&path, e).0),
+        }
+    }
+    texts.sort();
+    let sources: Vec<(&str, &str)> = texts
+        .iter()
+        .map(|(n, t)| (n.as_str(), t.as_str()))
+        .collect();
+    let result = load_sources_in(&sources, Some(dir), &|k| std::env::var(k).ok());
+    match (result, errors.is_empty()) {
+        (Ok(c), true) => Ok(c),
+        (Ok(_), false) => Err(finish(errors)),
+        (Err(mut e), _) => {
+            e.0.extend(errors);
+            e.normalize();
+            Err(e)
+        }
+    }
+}
+
+/// Loads from in-memory `(name, text)` files; names are matched by their
+/// final path component (`"conf/internal.toml"` is the `internal.toml`
+/// file) and shown as given in errors. `env:VAR` secrets are read from the
+/// process environment.
+pub fn load_from_sources(files: &[(&str, &str)]) -> Result<Config, ConfigErrors> {
+    load_from_sources_with_env(files, &|k| std::env::var(k).ok())
+}
+
+/// As [`load_from_sources`], resolving `env:VAR` secrets through `env`
+/// (tests pass a fixed map instead of touching the process environment).
+pub fn load_from_sources_with_env(
+    files: &[(&str, &str)],
+    env: EnvLookup<'_>,
+) -> Result<Config, ConfigErrors> {
+    load_sources_in(files, None, env)
+}
+
+fn finish(errors: Vec<ConfigError>) -> ConfigErrors {
+    let mut e = ConfigErrors(errors);
+    e.normalize();
+    e
+}
+
+fn base_name(name: &str) -> &str {
+    Path::new(name)
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or(name)
+}
+
+/// One input file after the syntax pass.
+pub(super) struct File<'a> {
+    pub name: String,
+    pub text: &'a str,
+    pub root: Option<Spanned<DeTable<'a>>>,
+}
+
+pub(super) struct Files<'a> {
+    files: Vec<File<'a>>,
+    dir: Option<&'a Path>,
+}
+
+impl<'a> Files<'a> {
+    pub fn find(&self, base: &str) -> Option<&File<'a>> {
+        self.files.iter().find(|f| base_name(&f.name) == base)
+    }
+
+    /// Name to show for a missing file.
+    fn missing_name(&self, base: &str) -> String {
+        match self.dir {
+            Some(d) => d.join(base).display().to_string(),
+            None => base.to_owned(),
+        }
+    }
+}
+
+fn load_sources_in(
+    sources: &[(&str, &str)],
+    dir: Option<&Path>,
+    env: EnvLookup<'_>,
+) -> Result<Config, ConfigErrors> {
+    let mut errors: Vec<ConfigError> = Vec::new();
+    let mut files = Files {
+        files: Vec::new(),
+        dir,
+    };
+    for (name, text) in sources {
+        let (root, syntax) = DeTable::parse_recoverable(text);
+        let ok = syntax.is_empty();
+        let mut sink = Sink {
+            file: name,
+            text,
+            errors: &mut errors,
+        };
+        for e in syntax {
+            let span = e.span().unwrap_or(0..0);
+            sink.push(&span, ErrorKind::Syntax, e.message().to_owned());
+        }
+        files.files.push(File {
+            name: (*name).to_owned(),
+            text,
+            root: ok.then_some(root),
+        });
+    }
+    let mut b = Builder {
+        files: &files,
+        errors: &mut errors,
+        env,
+    };
+    let top = b.switchboard();
+    let users = b.directory();
+    let trunks = b.trunks();
+    let user_names: HashMap<&str, ()> = users.iter().map(|u| (u.extension.as_str(), ())).collect();
+    let trunk_names: HashMap<&str, ()> = trunks
+        .iter()
+        .map(|(t, _)| (t.name.as_str(), ()))
+        .collect();
+    let known = Known {
+        trunks: &|n| trunk_names.contains_key(n),
+        users: &|n| user_names.contains_key(n),
+    };
+    let (contexts, default_timeout) = b.dialplan(&known);
+    let profiles = b.profiles(&top.profile_files);
+    let trunks = b.cross_check(&profiles, trunks, &contexts);
+    if !errors.is_empty() {
+        return Err(finish(errors));
+    }
+    let user_index = users
+        .iter()
+        .enumerate()
+        .map(|(i, u)| (u.extension.clone(), i))
+        .collect();
+    let user_timeouts = users
+        .iter()
+        .filter_map(|u| Some((u.extension.clone(), u.no_answer_timeout?)))
+        .collect();
+    Ok(Config {
+        sip: top.sip,
+        media: top.media,
+        store: top.store,
+        cdr: top.cdr,
+        registrar: top.registrar,
+        security: top.security,
+        profiles: profiles.into_iter().map(|(p, _)| p).collect(),
+        users,
+        user_index,
+        trunks,
+        dialplan: DialPlan {
+            contexts: contexts.into_iter().map(|(k, (_, v))| (k, v)).collect(),
+            default_no_answer_timeout: default_timeout,
+            user_timeouts,
+        },
+    })
+}
+
+/// Result of `switchboard.toml`.
+pub(super) struct Top {
+    sip: SipSettings,
+    media: MediaSettings,
+    store: StoreSettings,
+    cdr: CdrSettings,
+    registrar: RegistrarSettings,
+    security: SecuritySettings,
+    /// Profile file names with where they were listed.
+    profile_files: Vec<(String, Origin)>,
+}
+
+/// Where a trunk's cross-file references were written.
+pub(super) struct TrunkRefs {
+    pub context: Option<Origin>,
+    pub profile: Option<(String, Origin)>,
+}
+
+/// Where a profile's cross-file references were written.
+pub(super) struct ProfileRefs {
+    pub context: Origin,
+}
+
+pub(super) struct Builder<'a, 'e> {
+    pub files: &'a Files<'a>,
+    pub errors: &'e mut Vec<ConfigError>,
+    pub env: EnvLookup<'a>,
+}
+
+/// Deserializes one TOML value, reporting a schema error at the serde
+/// error's span (or the value's) on failure.
+pub(super) fn de<T: DeserializeOwned>(v: &Spanned<DeValue<'_>>, sink: &mut Sink<'_>) -> Option<T> {
+    match T::deserialize(ValueDeserializer::from(v.clone())) {
+        Ok(t) => Some(t),
+        Err(e) => {
+            let span = e.span().unwrap_or_else(|| v.span());
+            sink.push(&span, ErrorKind::Schema, e.message().to_owned());
+            None
+        }
+    }
+}
+
+/// The elements of an array-of-tables value, or a schema error.
+pub(super) fn elements<'v, 'i>(
+    key: &str,
+    v: &'v Spanned<DeValue<'i>>,
+    sink: &mut Sink<'_>,
+) -> &'v [Spanned<DeValue<'i>>] {
+    match v.get_ref() {
+        DeValue::Array(a) => a,
+        _ => {
+            sink.push(
+                &v.span(),
+                ErrorKind::Schema,
+                format!("`{key}` must be an array of tables (`[[{key}]]`)"),
+            );
+            &[]
+        }
+    }
+}
+
+pub(super) fn unknown_key(sink: &mut Sink<'_>, key: &Spanned<std::borrow::Cow<'_, str>>, expected: &str) {
+    sink.push(
+        &key.span(),
+        ErrorKind::Schema,
+        format!("unknown key `{}`, expected {expected}", key.get_ref()),
+    );
+}
+
+/// Checks an optional positive integer with a default.
+pub(super) fn positive<T: Copy + PartialOrd + Default + std::fmt::Display>(
+    sink: &mut Sink<'_>,
+    v: &Option<Spanned<T>>,
+    field: &str,
+    default: T,
+) -> T {
+    match v {
+        Some(s) if *s.get_ref() <= T::default() => {
+            sink.push(
+                &s.span(),
+                ErrorKind::InvalidValue,
+                format!("{field} must be greater than 0"),
+            );
+            default
+        }
+        Some(s) => *s.get_ref(),
+        None => default,
+    }
+}
+
+/// Resolves a password: literal, or `env:VAR` from the environment.
+pub(super) fn secret(env: EnvLookup<'_>, sink: &mut Sink<'_>, raw: &Spanned<String>) -> Option<Secret> {
+    let value = raw.get_ref();
+    let Some(var) = value.strip_prefix("env:") else {
+        if value.is_empty() {
+            sink.push(&raw.span(), ErrorKind::InvalidValue, "password is empty");
+            return None;
+        }
+        return Some(Secret::new(value.clone()));
+    };
+    match env(var) {
+        Some(v) if !v.is_empty() => Some(Secret::new(v)),
+        Some(_) => {
+            sink.push(
+                &raw.span(),
+                ErrorKind::InvalidValue,
+                format!("environment variable `{var}` is empty"),
+            );
+            None
+        }
+        None => {
+            sink.push(
+                &raw.span(),
+                ErrorKind::UnknownReference,
+                format!("environment variable `{var}` is not set"),
+            );
+            None
+        }
+    }
+}
+
+
+impl<'a> Builder<'a, '_> {
+    /// A sink for `file`.
+    pub fn sink<'s>(&'s mut self, file: &'a File<'a>) -> Sink<'s>
+    where
+        'a: 's,
+    {
+        Sink {
+            file: &file.name,
+            text: file.text,
+            errors: self.errors,
+        }
+    }
+
+    /// The parsed root of a required file; reports it missing otherwise.
+    pub fn required(&mut self, base: &str) -> Option<(&'a File<'a>, &'a Spanned<DeTable<'a>>)> {
+        let files = self.files;
+        match files.find(base) {
+            Some(f) => f.root.as_ref().map(|r| (f, r)),
+            None => {
+                let origin = Origin {
+                    file: files.missing_name(base),
+                    line: 0,
+                    column: 0,
+                };
+                self.errors.push(ConfigError::new(
+                    &origin,
+                    ErrorKind::Io,
+                    "required file is missing",
+                ));
+                None
+            }
+        }
+    }
+
+    pub(super) fn switchboard(&mut self) -> Top {
+        let mut raw_sip = RawSip::default();
+        let mut raw_media = RawMedia::default();
+        let mut raw_store = RawStore::default();
+        let mut raw_cdr = RawCdr::default();
+        let mut raw_reg = RawRegistrar::default();
+        let mut raw_sec = RawSecurity::default();
+        let mut profile_files: Option<Vec<(String, Origin)>> = None;
+        let mut reg_span = 0..0;
+        let found = self.required(SWITCHBOARD_FILE);
+        let fallback_file = found.map(|(f, _)| f);
+        if let Some((file, root)) = found {
+            let mut sink = self.sink(file);
+            for (key, v) in root.get_ref().iter() {
+                match key.get_ref().as_ref() {
+                    "profiles" => {
+                        if let Some(list) = de::<Vec<Spanned<String>>>(v, &mut sink) {
+                            let list: Vec<_> = list
+                                .into_iter()
+                                .map(|s| (s.get_ref().clone(), sink.origin(&s.span())))
+                                .collect();
+                            if list.is_empty() {
+                                sink.push(
+                                    &v.span(),
+                                    ErrorKind::InvalidValue,
+                                    "profiles must list at least one profile file",
+                                );
+                            }
+                            profile_files = Some(list);
+                        }
+                    }
+                    "sip" => raw_sip = de(v, &mut sink).unwrap_or_default(),
+                    "media" => raw_media = de(v, &mut sink).unwrap_or_default(),
+                    "store" => raw_store = de(v, &mut sink).unwrap_or_default(),
+                    "cdr" => raw_cdr = de(v, &mut sink).unwrap_or_default(),
+                    "registrar" => {
+                        reg_span = key.span();
+                        raw_reg = de(v, &mut sink).unwrap_or_default();
+                    }
+                    "security" => raw_sec = de(v, &mut sink).unwrap_or_default(),
+                    _ => unknown_key(
+                        &mut sink,
+                        key,
+                        "one of `profiles`, `sip`, `media`, `store`, `cdr`, `registrar`, `security`",
+                    ),
+                }
+            }
+        }
+        // Defaults need a sink even when the file is missing; errors only
+        // arise from values present in the file.
+        let empty = File {
+            name: String::new(),
+            text: "",
+            root: None,
+        };
+        let file = fallback_file.unwrap_or(&empty);
+        let mut sink = Sink {
+            file: &file.name,
+            text: file.text,
+            errors: self.errors,
+        };
+        let s = &mut sink;
+
+        let t1 = positive(s, &raw_sip.t1_ms, "t1_ms", 500);
+        let t2 = positive(s, &raw_sip.t2_ms, "t2_ms", 4000);
+        let t4 = positive(s, &raw_sip.t4_ms, "t4_ms", 5000);
+        if let Some(v) = raw_sip.t2_ms.as_ref().filter(|_| t2 < t1) {
+            s.push(&v.span(), ErrorKind::InvalidValue, "t2_ms must be >= t1_ms");
+        }
+        let max_message_bytes = positive(s, &raw_sip.max_message_bytes, "max_message_bytes", 65536);
+        if let Some(v) = raw_sip.max_message_bytes.as_ref().filter(|_| max_message_bytes < 1500) {
+            s.push(
+                &v.span(),
+                ErrorKind::InvalidValue,
+                "max_message_bytes must be at least 1500",
+            );
+        }
+        let max_headers = positive(s, &raw_sip.max_headers, "max_headers", 256);
+        let sip = SipSettings {
+            t1: Duration::from_millis(t1),
+            t2: Duration::from_millis(t2),
+            t4: Duration::from_millis(t4),
+            max_message_bytes: usize::try_from(max_message_bytes).unwrap_or(usize::MAX),
+            max_headers: usize::try_from(max_headers).unwrap_or(usize::MAX),
+            user_agent: raw_sip
+                .user_agent
+                .map(Spanned::into_inner)
+                .unwrap_or_else(|| format!("Switchboard/{}", env!("CARGO_PKG_VERSION"))),
+        };
+
+        let rtp_ports = match &raw_media.rtp_ports {
+            Some(r) => r.get_ref().parse::<PortRange>().unwrap_or_else(|m| {
+                s.push(&r.span(), ErrorKind::InvalidValue, m);
+                PortRange::DEFAULT
+            }),
+            None => PortRange::DEFAULT,
+        };
+
+        let store_path = match raw_store.path {
+            Some(p) if p.get_ref().is_empty() => {
+                s.push(&p.span(), ErrorKind::InvalidValue, "store path is empty");
+                PathBuf::new()
+            }
+            Some(p) => PathBuf::from(p.into_inner()),
+            None => PathBuf::from("switchboard.sqlite"),
+        };
+        let jsonl = match raw_cdr.jsonl {
+            Some(p) if p.get_ref().is_empty() => None,
+            Some(p) => Some(PathBuf::from(p.into_inner())),
+            None => Some(PathBuf::from("cdr.jsonl")),
+        };
+
+        let min = positive(s, &raw_reg.min_expires, "min_expires", 60);
+        let max = positive(s, &raw_reg.max_expires, "max_expires", 3600);
+        let def = positive(s, &raw_reg.default_expires, "default_expires", 3600);
+        if !(min <= def && def <= max) {
+            let span = raw_reg
+                .default_expires
+                .as_ref()
+                .or(raw_reg.max_expires.as_ref())
+                .or(raw_reg.min_expires.as_ref())
+                .map_or(reg_span, Spanned::span);
+            s.push(
+                &span,
+                ErrorKind::InvalidValue,
+                format!(
+                    "registrar needs min_expires <= default_expires <= max_expires \
+                     (got {min} <= {def} <= {max})"
+                ),
+            );
+        }
+
+        let nonce_ttl = positive(s, &raw_sec.nonce_ttl_s, "nonce_ttl_s", 300);
+        let failures = raw_sec.auth_failures_per_minute.map_or(10, Spanned::into_inner);
+
+        Top {
+            sip,
+            media: MediaSettings {
+                rtp_ports,
+            },
+            store: StoreSettings { path: store_path },
+            cdr: CdrSettings { jsonl },
+            registrar: RegistrarSettings {
+                min_expires: min,
+                max_expires: max,
+                default_expires: def,
+            },
+            security: SecuritySettings {
+                auth_failures_per_minute: NonZeroU32::new(failures),
+                nonce_ttl: Duration::from_secs(nonce_ttl),
+            },
+            profile_files: profile_files.unwrap_or_else(|| {
+                DEFAULT_PROFILE_FILES
+                    .iter()
+                    .map(|f| {
+                        let origin = Origin {
+                            file: file.name.clone(),
+                            line: 0,
+                            column: 0,
+                        };
+                        ((*f).to_owned(), origin)
+                    })
+                    .collect()
+            }),
+        }
+    }
+}

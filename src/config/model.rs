@@ -1,0 +1,158 @@
+//! Raw serde shapes of the `sip-profiles/*.toml` files, exactly as admins
+//! write them.
+//!
+//! These structs only mirror the TOML; they keep [`Spanned`] positions so
+//! that the validation in `load.rs` can point at the offending item, and they
+//! deny unknown fields so a typo is an error rather than a silently ignored
+//! setting (DESIGN.md convention 5). Closed sets of words (transports, auth
+//! policies, dial-plan actions, match kinds) are serde enums, so an unknown
+//! value is rejected by the parser itself. Nothing here is used outside the
+//! config module: the engine sees only the typed model in `typed.rs`.
+
+use serde::Deserialize;
+use toml::Spanned;
+
+/// `[sip]` in `switchboard.toml`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawSip {
+    pub t1_ms: Option<Spanned<u64>>,
+    pub t2_ms: Option<Spanned<u64>>,
+    pub t4_ms: Option<Spanned<u64>>,
+    pub max_message_bytes: Option<Spanned<u64>>,
+    pub max_headers: Option<Spanned<u64>>,
+    pub user_agent: Option<Spanned<String>>,
+}
+
+/// `[media]` in `switchboard.toml`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawMedia {
+    pub rtp_ports: Option<Spanned<String>>,
+}
+
+/// `[store]` in `switchboard.toml`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawStore {
+    pub path: Option<Spanned<String>>,
+}
+
+/// `[cdr]` in `switchboard.toml`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawCdr {
+    pub jsonl: Option<Spanned<String>>,
+}
+
+/// `[registrar]` in `switchboard.toml`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawRegistrar {
+    pub min_expires: Option<Spanned<u32>>,
+    pub max_expires: Option<Spanned<u32>>,
+    pub default_expires: Option<Spanned<u32>>,
+}
+
+/// `[security]` in `switchboard.toml`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawSecurity {
+    pub auth_failures_per_minute: Option<Spanned<u32>>,
+    pub nonce_ttl_s: Option<Spanned<u64>>,
+}
+
+/// A profile file such as `internal.toml` (the whole file is one profile).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawProfile {
+    pub name: Spanned<String>,
+    pub listen: Spanned<Vec<Spanned<String>>>,
+    pub transports: Option<Spanned<Vec<RawTransport>>>,
+    pub auth: Spanned<RawAuth>,
+    pub realm: Option<Spanned<String>>,
+    pub context: Spanned<String>,
+}
+
+/// `transport = "udp" | "tcp"`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub(crate) enum RawTransport {
+    Udp,
+    Tcp,
+}
+
+/// `auth = "digest" | "trusted-trunks"`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub(crate) enum RawAuth {
+    Digest,
+    TrustedTrunks,
+}
+
+/// One `[[user]]` of `directory.toml`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawUser {
+    pub extension: Spanned<String>,
+    pub password: Spanned<String>,
+    pub display_name: Option<String>,
+    pub no_answer_timeout_s: Option<Spanned<u64>>,
+}
+
+/// One `[[trunk]]` of `trunks.toml`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawTrunk {
+    pub name: Spanned<String>,
+    pub address: Spanned<String>,
+    pub transport: Option<RawTransport>,
+    #[serde(default)]
+    pub inbound_from: Vec<Spanned<String>>,
+    pub context: Option<Spanned<String>>,
+    pub username: Option<Spanned<String>>,
+    pub password: Option<Spanned<String>>,
+    pub register: Option<Spanned<bool>>,
+    pub from_user: Option<Spanned<String>>,
+    pub profile: Option<Spanned<String>>,
+}
+
+/// `match = { prefix = ".." } | { regex = ".." } | { exact = ".." }`.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "lowercase", deny_unknown_fields)]
+pub(crate) enum RawMatch {
+    Exact(String),
+    Prefix(String),
+    Regex(String),
+}
+
+/// `action = "user" | "trunk" | "reject" | "queue" | "conference"`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub(crate) enum RawActionKind {
+    User,
+    Trunk,
+    Reject,
+    Queue,
+    Conference,
+}
+
+/// One `[[context.<name>]]` rule of `dialplan.toml`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawRule {
+    pub name: Option<String>,
+    #[serde(rename = "match")]
+    pub matcher: Spanned<RawMatch>,
+    pub replace: Option<Spanned<String>>,
+    pub strip: Option<Spanned<u32>>,
+    pub prefix: Option<Spanned<String>>,
+    pub action: Spanned<RawActionKind>,
+    pub user: Option<Spanned<String>>,
+    pub trunk: Option<Spanned<String>>,
+    pub queue: Option<Spanned<String>>,
+    pub conference: Option<Spanned<String>>,
+    pub code: Option<Spanned<u16>>,
+    pub reason: Option<Spanned<String>>,
+    pub no_answer_timeout_s: Option<Spanned<u64>>,
+}

@@ -1,0 +1,512 @@
+//! Validation of the per-concern files: `directory.toml`, `trunks.toml`,
+//! `dialplan.toml`, the profile files, and the checks that span several
+//! files (contexts, trunk profiles, overlapping listen addresses).
+//!
+//! Split from `load.rs` to keep files small; see there for the overall flow.
+
+use std::collections::{BTreeMap, HashMap};
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use toml::de::DeValue;
+use toml::Spanned;
+
+use super::dialplan::{build_rule, DialPlan, Known, Rule};
+use super::error::{ConfigError, ErrorKind, Origin, Sink};
+use super::load::{
+    de, elements, positive, secret, unknown_key, Builder, ProfileRefs, TrunkRefs, DIALPLAN_FILE,
+    DIRECTORY_FILE, TRUNKS_FILE,
+};
+use super::model::{RawAuth, RawProfile, RawRule, RawTransport, RawTrunk, RawUser};
+use super::net::Cidr;
+use super::typed::{
+    listen_overlap, AuthPolicy, Credentials, Profile, Transport, Trunk, TrunkInbound, User,
+};
+
+/// Contexts of the dial plan with where each was first defined.
+pub(super) type Contexts = BTreeMap<String, (Origin, Vec<Rule>)>;
+
+fn transport(t: RawTransport) -> Transport {
+    match t {
+        RawTransport::Udp => Transport::Udp,
+        RawTransport::Tcp => Transport::Tcp,
+    }
+}
+
+/// True for a usable SIP user part / name: non-empty, no spaces or
+/// characters that would need escaping in a SIP URI.
+fn valid_name(s: &str) -> bool {
+    !s.is_empty()
+        && s
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | '+' | '*' | '#'))
+}
+
+fn check_name(sink: &mut Sink<'_>, v: &Spanned<String>, what: &str) -> bool {
+    let ok = valid_name(v.get_ref());
+    if !ok {
+        sink.push(
+            &v.span(),
+            ErrorKind::InvalidValue,
+            format!(
+                "{what} `{}` must be non-empty and use only letters, digits and . _ - + * #",
+                v.get_ref()
+            ),
+        );
+    }
+    ok
+}
+
+impl<'a> Builder<'a, '_> {
+    /// `directory.toml`: `[[user]]` entries.
+    pub(super) fn directory(&mut self) -> Vec<User> {
+        let mut users = Vec::new();
+        let Some((file, root)) = self.required(DIRECTORY_FILE) else {
+            return users;
+        };
+        let mut raws = Vec::new();
+        {
+            let mut sink = self.sink(file);
+            for (key, v) in root.get_ref().iter() {
+                if key.get_ref() != "user" {
+                    unknown_key(&mut sink, key, "`[[user]]`");
+                    continue;
+                }
+                for el in elements("user", v, &mut sink) {
+                    if let Some(raw) = de::<RawUser>(el, &mut sink) {
+                        raws.push(raw);
+                    }
+                }
+            }
+        }
+        let mut seen: HashMap<String, Origin> = HashMap::new();
+        let env = self.env;
+        for raw in raws {
+            let mut sink = self.sink(file);
+            let mut ok = check_name(&mut sink, &raw.extension, "extension");
+            let ext = raw.extension.get_ref().clone();
+            let here = sink.origin(&raw.extension.span());
+            if let Some(first) = seen.get(&ext) {
+                sink.push_at(
+                    &here,
+                    ErrorKind::Duplicate,
+                    format!("duplicate extension `{ext}` (first defined at line {})", first.line),
+                );
+                ok = false;
+            } else {
+                seen.insert(ext.clone(), here);
+            }
+            let timeout = match &raw.no_answer_timeout_s {
+                Some(_) => Some(Duration::from_secs(positive(
+                    &mut sink,
+                    &raw.no_answer_timeout_s,
+                    "no_answer_timeout_s",
+                    30,
+                ))),
+                None => None,
+            };
+            let password = secret(env, &mut sink, &raw.password);
+            if let (true, Some(password)) = (ok, password) {
+                users.push(User {
+                    extension: ext,
+                    password,
+                    display_name: raw.display_name,
+                    no_answer_timeout: timeout,
+                });
+            }
+        }
+        users
+    }
+
+    /// `trunks.toml`: `[[trunk]]` entries (their `profile` is resolved in
+    /// [`Builder::cross_check`]).
+    pub(super) fn trunks(&mut self) -> Vec<(Trunk, TrunkRefs)> {
+        let mut trunks = Vec::new();
+        let Some((file, root)) = self.required(TRUNKS_FILE) else {
+            return trunks;
+        };
+        let mut raws = Vec::new();
+        {
+            let mut sink = self.sink(file);
+            for (key, v) in root.get_ref().iter() {
+                if key.get_ref() != "trunk" {
+                    unknown_key(&mut sink, key, "`[[trunk]]`");
+                    continue;
+                }
+                for el in elements("trunk", v, &mut sink) {
+                    if let Some(raw) = de::<RawTrunk>(el, &mut sink) {
+                        raws.push(raw);
+                    }
+                }
+            }
+        }
+        let mut seen: HashMap<String, usize> = HashMap::new();
+        let env = self.env;
+        for raw in raws {
+            let mut sink = self.sink(file);
+            let before = sink.errors.len();
+            check_name(&mut sink, &raw.name, "trunk name");
+            let name = raw.name.get_ref().clone();
+            let here = sink.origin(&raw.name.span());
+            if let Some(line) = seen.get(&name) {
+                sink.push_at(
+                    &here,
+                    ErrorKind::Duplicate,
+                    format!("duplicate trunk `{name}` (first defined at line {line})"),
+                );
+            } else {
+                seen.insert(name.clone(), here.line);
+            }
+            let address = raw.address.get_ref().parse::<SocketAddr>().ok();
+            if address.is_none() {
+                sink.push(
+                    &raw.address.span(),
+                    ErrorKind::InvalidValue,
+                    format!(
+                        "trunk address `{}` is not an IP:port (e.g. \"192.0.2.10:5060\"); \
+                         host names are not supported yet",
+                        raw.address.get_ref()
+                    ),
+                );
+            }
+            let mut from = Vec::new();
+            for a in &raw.inbound_from {
+                match a.get_ref().parse::<Cidr>() {
+                    Ok(c) => from.push(c),
+                    Err(m) => sink.push(&a.span(), ErrorKind::InvalidValue, m),
+                }
+            }
+            let context_origin = raw.context.as_ref().map(|c| sink.origin(&c.span()));
+            let inbound = match (&raw.context, raw.inbound_from.is_empty()) {
+                (Some(c), false) => Some(TrunkInbound {
+                    from,
+                    context: c.get_ref().clone(),
+                }),
+                (None, false) => {
+                    sink.push(
+                        &raw.name.span(),
+                        ErrorKind::Schema,
+                        "a trunk with `inbound_from` needs `context` for its inbound calls",
+                    );
+                    None
+                }
+                (Some(c), true) => {
+                    sink.push(
+                        &c.span(),
+                        ErrorKind::Schema,
+                        "`context` applies to inbound calls; add `inbound_from` or remove it",
+                    );
+                    None
+                }
+                (None, true) => None,
+            };
+            if let Some(u) = raw.from_user.as_ref() {
+                check_name(&mut sink, u, "from_user");
+            }
+            let register = raw.register.as_ref().is_some_and(|r| *r.get_ref());
+            let profile = raw
+                .profile
+                .as_ref()
+                .map(|p| (p.get_ref().clone(), sink.origin(&p.span())));
+            let credentials = match (&raw.username, &raw.password) {
+                (Some(u), Some(p)) => {
+                    check_name(&mut sink, u, "username");
+                    secret(env, &mut sink, p).map(|password| Credentials {
+                        username: u.get_ref().clone(),
+                        password,
+                    })
+                }
+                (Some(u), None) => {
+                    sink.push(&u.span(), ErrorKind::Schema, "`username` needs `password`");
+                    None
+                }
+                (None, Some(p)) => {
+                    sink.push(&p.span(), ErrorKind::Schema, "`password` needs `username`");
+                    None
+                }
+                (None, None) => None,
+            };
+            if let (true, None, Some(r)) = (register, &credentials, &raw.register) {
+                sink.push(
+                    &r.span(),
+                    ErrorKind::Schema,
+                    "`register = true` needs `username` and `password`",
+                );
+            }
+            if sink.errors.len() != before {
+                continue;
+            }
+            let Some(address) = address else { continue };
+            trunks.push((
+                Trunk {
+                    name,
+                    address,
+                    transport: raw.transport.map_or(Transport::Udp, transport),
+                    inbound,
+                    credentials,
+                    register,
+                    from_user: raw.from_user.map(Spanned::into_inner),
+                    profile: String::new(),
+                },
+                TrunkRefs {
+                    context: context_origin,
+                    profile,
+                },
+            ));
+        }
+        trunks
+    }
+
+    /// `dialplan.toml`: `default_no_answer_timeout_s` and `[[context.<name>]]`
+    /// rules.
+    pub(super) fn dialplan(&mut self, known: &Known<'_>) -> (Contexts, Duration) {
+        let mut contexts = Contexts::new();
+        let mut default = DialPlan::DEFAULT_NO_ANSWER_TIMEOUT;
+        let Some((file, root)) = self.required(DIALPLAN_FILE) else {
+            return (contexts, default);
+        };
+        let mut sink = self.sink(file);
+        for (key, v) in root.get_ref().iter() {
+            match key.get_ref().as_ref() {
+                "default_no_answer_timeout_s" => {
+                    if let Some(t) = de::<Spanned<u64>>(v, &mut sink) {
+                        let secs = positive(&mut sink, &Some(t), "default_no_answer_timeout_s", 30);
+                        default = Duration::from_secs(secs);
+                    }
+                }
+                "context" => {
+                    let DeValue::Table(table) = v.get_ref() else {
+                        sink.push(
+                            &v.span(),
+                            ErrorKind::Schema,
+                            "`context` must be a table of rule arrays (`[[context.internal]]`)",
+                        );
+                        continue;
+                    };
+                    for (name, rules_v) in table.iter() {
+                        let origin = sink.origin(&name.span());
+                        let mut rules = Vec::new();
+                        for el in elements(&format!("context.{}", name.get_ref()), rules_v, &mut sink)
+                        {
+                            if let Some(raw) = de::<RawRule>(el, &mut sink) {
+                                if let Some(rule) = build_rule(raw, known, &mut sink) {
+                                    rules.push(rule);
+                                }
+                            }
+                        }
+                        contexts.insert(name.get_ref().to_string(), (origin, rules));
+                    }
+                }
+                _ => unknown_key(
+                    &mut sink,
+                    key,
+                    "`default_no_answer_timeout_s` or `[[context.<name>]]`",
+                ),
+            }
+        }
+        (contexts, default)
+    }
+
+    /// The profile files listed in `switchboard.toml`.
+    pub(super) fn profiles(&mut self, list: &[(String, Origin)]) -> Vec<(Profile, ProfileRefs)> {
+        let mut out: Vec<(Profile, ProfileRefs)> = Vec::new();
+        for (base, listed_at) in list {
+            let Some(file) = self.files.find(base) else {
+                self.errors.push(ConfigError::new(
+                    listed_at,
+                    ErrorKind::Io,
+                    format!("profile file `{base}` is missing"),
+                ));
+                continue;
+            };
+            let Some(root) = file.root.as_ref() else {
+                continue;
+            };
+            let mut sink = self.sink(file);
+            let whole = Spanned::new(root.span(), DeValue::Table(root.get_ref().clone()));
+            let Some(raw) = de::<RawProfile>(&whole, &mut sink) else {
+                continue;
+            };
+            let before = sink.errors.len();
+            let name = raw.name.get_ref().clone();
+            check_name(&mut sink, &raw.name, "profile name");
+            if let Some((first, _)) = out.iter().find(|(p, _)| p.name == name) {
+                let first_file = first.listen_origins.first().map(|o| o.file.clone());
+                sink.push(
+                    &raw.name.span(),
+                    ErrorKind::Duplicate,
+                    format!(
+                        "duplicate profile name `{name}` (also in {})",
+                        first_file.unwrap_or_default()
+                    ),
+                );
+            }
+            let mut listen = Vec::new();
+            let mut listen_origins = Vec::new();
+            if raw.listen.get_ref().is_empty() {
+                sink.push(
+                    &raw.listen.span(),
+                    ErrorKind::InvalidValue,
+                    "listen must name at least one address",
+                );
+            }
+            for l in raw.listen.get_ref() {
+                let origin = sink.origin(&l.span());
+                let Ok(addr) = l.get_ref().parse::<SocketAddr>() else {
+                    sink.push(
+                        &l.span(),
+                        ErrorKind::InvalidValue,
+                        format!(
+                            "listen address `{}` is not an IP:port (e.g. \"127.0.0.1:5060\")",
+                            l.get_ref()
+                        ),
+                    );
+                    continue;
+                };
+                let clash = listen
+                    .iter()
+                    .map(|a| (a, &name))
+                    .chain(out.iter().flat_map(|(p, _)| p.listen.iter().map(|a| (a, &p.name))))
+                    .find(|(a, _)| listen_overlap(**a, addr));
+                if let Some((other, pname)) = clash {
+                    sink.push_at(
+                        &origin,
+                        ErrorKind::Duplicate,
+                        format!("listen address {addr} overlaps {other} of profile `{pname}`"),
+                    );
+                    continue;
+                }
+                listen.push(addr);
+                listen_origins.push(origin);
+            }
+            let mut transports = Vec::new();
+            match &raw.transports {
+                Some(t) if t.get_ref().is_empty() => sink.push(
+                    &t.span(),
+                    ErrorKind::InvalidValue,
+                    "transports must name at least one of \"udp\", \"tcp\"",
+                ),
+                Some(t) => {
+                    for x in t.get_ref() {
+                        let x = transport(*x);
+                        if !transports.contains(&x) {
+                            transports.push(x);
+                        }
+                    }
+                }
+                None => transports = vec![Transport::Udp, Transport::Tcp],
+            }
+            let auth = match (raw.auth.get_ref(), &raw.realm) {
+                (RawAuth::Digest, Some(r)) if !r.get_ref().is_empty() => AuthPolicy::Digest {
+                    realm: r.get_ref().clone(),
+                },
+                (RawAuth::Digest, _) => {
+                    sink.push(
+                        &raw.auth.span(),
+                        ErrorKind::Schema,
+                        "auth = \"digest\" needs a non-empty `realm`",
+                    );
+                    AuthPolicy::TrustedTrunks
+                }
+                (RawAuth::TrustedTrunks, Some(r)) => {
+                    sink.push(
+                        &r.span(),
+                        ErrorKind::Schema,
+                        "`realm` applies only to auth = \"digest\"",
+                    );
+                    AuthPolicy::TrustedTrunks
+                }
+                (RawAuth::TrustedTrunks, None) => AuthPolicy::TrustedTrunks,
+            };
+            let refs = ProfileRefs {
+                context: sink.origin(&raw.context.span()),
+            };
+            if sink.errors.len() == before {
+                out.push((
+                    Profile {
+                        name,
+                        listen,
+                        transports,
+                        auth,
+                        context: raw.context.into_inner(),
+                        listen_origins,
+                    },
+                    refs,
+                ));
+            }
+        }
+        out
+    }
+
+    /// Checks references between files and fills in each trunk's profile
+    /// (default: the first `trusted-trunks` profile).
+    pub(super) fn cross_check(
+        &mut self,
+        profiles: &[(Profile, ProfileRefs)],
+        trunks: Vec<(Trunk, TrunkRefs)>,
+        contexts: &Contexts,
+    ) -> Vec<Trunk> {
+        for (p, refs) in profiles {
+            if !contexts.contains_key(&p.context) {
+                self.errors.push(ConfigError::new(
+                    &refs.context,
+                    ErrorKind::UnknownReference,
+                    format!("unknown context `{}` (not in dialplan.toml)", p.context),
+                ));
+            }
+        }
+        let default_profile = profiles
+            .iter()
+            .find(|(p, _)| p.auth == AuthPolicy::TrustedTrunks)
+            .map(|(p, _)| p.name.clone());
+        let mut out = Vec::new();
+        for (mut t, refs) in trunks {
+            if let (Some(i), Some(origin)) = (&t.inbound, &refs.context) {
+                if !contexts.contains_key(&i.context) {
+                    self.errors.push(ConfigError::new(
+                        origin,
+                        ErrorKind::UnknownReference,
+                        format!("unknown context `{}` (not in dialplan.toml)", i.context),
+                    ));
+                }
+            }
+            match refs.profile {
+                Some((name, origin)) => {
+                    if !profiles.iter().any(|(p, _)| p.name == name) {
+                        self.errors.push(ConfigError::new(
+                            &origin,
+                            ErrorKind::UnknownReference,
+                            format!("unknown profile `{name}`"),
+                        ));
+                    }
+                    t.profile = name;
+                }
+                None => match &default_profile {
+                    Some(p) => t.profile = p.clone(),
+                    None if profiles.is_empty() => {}
+                    None => {
+                        let file = self
+                            .files
+                            .find(TRUNKS_FILE)
+                            .map(|f| f.name.clone())
+                            .unwrap_or_default();
+                        self.errors.push(ConfigError {
+                            file,
+                            line: 0,
+                            column: 0,
+                            kind: ErrorKind::UnknownReference,
+                            message: format!(
+                                "trunk `{}` has no `profile` and no profile has \
+                                 auth = \"trusted-trunks\"",
+                                t.name
+                            ),
+                        });
+                    }
+                },
+            }
+            out.push(t);
+        }
+        out
+    }
+}
+

@@ -1,0 +1,414 @@
+//! The validated, typed configuration the engine and driver use.
+//!
+//! Built once by `load.rs` from the raw TOML; every closed set is an enum
+//! ([`Transport`], [`AuthPolicy`], [`super::Action`]) and every address, range
+//! and duration is parsed (DESIGN.md convention 5). A `Config` that exists is
+//! valid: lookups never fail on malformed data, only on absent names.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::net::{IpAddr, SocketAddr};
+use std::num::NonZeroU32;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use super::dialplan::DialPlan;
+use super::error::{ConfigError, ErrorKind, Origin};
+use super::net::{Cidr, PortRange};
+
+/// `[sip]`: transaction timers (RFC 3261 §17, Table 4) and message limits.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SipSettings {
+    /// T1, RTT estimate (default 500 ms).
+    pub t1: Duration,
+    /// T2, maximum retransmit interval for non-INVITE requests and INVITE
+    /// responses (default 4 s).
+    pub t2: Duration,
+    /// T4, maximum time a message stays in the network (default 5 s).
+    pub t4: Duration,
+    /// Largest SIP message accepted, in bytes.
+    pub max_message_bytes: usize,
+    /// Most header lines accepted in one message.
+    pub max_headers: usize,
+    /// `User-Agent` / `Server` header value.
+    pub user_agent: String,
+}
+
+/// `[media]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MediaSettings {
+    /// UDP ports for RTP (even) and RTCP (odd).
+    pub rtp_ports: PortRange,
+}
+
+/// `[store]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoreSettings {
+    /// SQLite database file, relative to the data directory unless absolute.
+    pub path: PathBuf,
+}
+
+impl StoreSettings {
+    /// The database path resolved against `data_dir`.
+    pub fn path_in(&self, data_dir: &Path) -> PathBuf {
+        data_dir.join(&self.path)
+    }
+}
+
+/// `[cdr]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CdrSettings {
+    /// JSON-lines CDR file relative to the data directory; `None` when
+    /// disabled with `jsonl = ""`.
+    pub jsonl: Option<PathBuf>,
+}
+
+impl CdrSettings {
+    /// The CDR file resolved against `data_dir`, if enabled.
+    pub fn jsonl_in(&self, data_dir: &Path) -> Option<PathBuf> {
+        self.jsonl.as_ref().map(|p| data_dir.join(p))
+    }
+}
+
+/// `[registrar]`: REGISTER expiry bounds in seconds (RFC 3261 §10.3).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RegistrarSettings {
+    /// Shorter requests get 423 Interval Too Brief with this Min-Expires.
+    pub min_expires: u32,
+    /// Longer requests are shortened to this.
+    pub max_expires: u32,
+    /// Used when the request gives no expiry.
+    pub default_expires: u32,
+}
+
+/// `[security]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SecuritySettings {
+    /// Failed digest attempts allowed per source IP per minute before further
+    /// requests from it are refused; `None` disables the throttle (`0`).
+    pub auth_failures_per_minute: Option<NonZeroU32>,
+    /// How long a digest nonce stays valid.
+    pub nonce_ttl: Duration,
+}
+
+/// A SIP transport.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Transport {
+    /// UDP datagrams.
+    Udp,
+    /// TCP streams.
+    Tcp,
+}
+
+impl fmt::Display for Transport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Transport::Udp => "udp",
+            Transport::Tcp => "tcp",
+        })
+    }
+}
+
+/// Who may use a profile.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AuthPolicy {
+    /// Phones: REGISTER and INVITE are challenged with digest auth
+    /// (RFC 3261 §22, RFC 8760) against the directory.
+    Digest {
+        /// Digest realm.
+        realm: String,
+    },
+    /// Trunks: no challenge, but requests are accepted only from sources
+    /// matching some trunk's `inbound_from` (see [`Config::trunk_for_source`]);
+    /// others get 403.
+    TrustedTrunks,
+}
+
+/// A SIP profile: a set of listening sockets with one auth policy and one
+/// dial-plan context (`internal.toml`, `external.toml`, ...).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Profile {
+    /// Unique name.
+    pub name: String,
+    /// Addresses to bind; each is bound once per transport.
+    pub listen: Vec<SocketAddr>,
+    /// Transports bound on every listen address (default UDP and TCP).
+    pub transports: Vec<Transport>,
+    /// Auth policy.
+    pub auth: AuthPolicy,
+    /// Dial-plan context for calls arriving here from users (trunk calls use
+    /// the trunk's context).
+    pub context: String,
+    /// Where each `listen` entry was written, for error messages.
+    pub(crate) listen_origins: Vec<Origin>,
+}
+
+/// A password or other secret; `Debug` never shows it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    /// Wraps a secret value.
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+
+    /// The secret itself, for digest computation.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(***)")
+    }
+}
+
+/// A directory user (a phone that registers).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct User {
+    /// Extension, also the digest username and the registered AOR user part.
+    pub extension: String,
+    /// Digest password.
+    pub password: Secret,
+    /// Display name for From headers.
+    pub display_name: Option<String>,
+    /// How long calls to this user ring, unless the dial-plan rule says.
+    pub no_answer_timeout: Option<Duration>,
+}
+
+/// Outbound digest credentials for a trunk.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Credentials {
+    /// Digest username.
+    pub username: String,
+    /// Digest password.
+    pub password: Secret,
+}
+
+/// Inbound side of a trunk: who may send us calls and where they route.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TrunkInbound {
+    /// Source addresses/networks accepted as this trunk.
+    pub from: Vec<Cidr>,
+    /// Dial-plan context for calls from this trunk.
+    pub context: String,
+}
+
+/// A SIP trunk (`trunks.toml`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Trunk {
+    /// Unique name, referred to by dial-plan `trunk` actions.
+    pub name: String,
+    /// Where outbound calls go.
+    pub address: SocketAddr,
+    /// Transport for outbound calls.
+    pub transport: Transport,
+    /// Inbound acceptance, if the trunk may send us calls.
+    pub inbound: Option<TrunkInbound>,
+    /// Credentials for answering the trunk's challenges.
+    pub credentials: Option<Credentials>,
+    /// Whether to REGISTER to the trunk (requires credentials).
+    pub register: bool,
+    /// User part of the From header on outbound calls (else the caller's).
+    pub from_user: Option<String>,
+    /// Profile whose sockets carry this trunk's traffic.
+    pub profile: String,
+}
+
+/// The whole validated configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub(crate) sip: SipSettings,
+    pub(crate) media: MediaSettings,
+    pub(crate) store: StoreSettings,
+    pub(crate) cdr: CdrSettings,
+    pub(crate) registrar: RegistrarSettings,
+    pub(crate) security: SecuritySettings,
+    pub(crate) profiles: Vec<Profile>,
+    pub(crate) users: Vec<User>,
+    pub(crate) user_index: HashMap<String, usize>,
+    pub(crate) trunks: Vec<Trunk>,
+    pub(crate) dialplan: DialPlan,
+}
+
+impl Config {
+    /// `[sip]` settings.
+    pub fn sip(&self) -> &SipSettings {
+        &self.sip
+    }
+
+    /// `[media]` settings.
+    pub fn media(&self) -> &MediaSettings {
+        &self.media
+    }
+
+    /// `[store]` settings.
+    pub fn store(&self) -> &StoreSettings {
+        &self.store
+    }
+
+    /// `[cdr]` settings.
+    pub fn cdr(&self) -> &CdrSettings {
+        &self.cdr
+    }
+
+    /// `[registrar]` settings.
+    pub fn registrar(&self) -> &RegistrarSettings {
+        &self.registrar
+    }
+
+    /// `[security]` settings.
+    pub fn security(&self) -> &SecuritySettings {
+        &self.security
+    }
+
+    /// All profiles in `switchboard.toml` order.
+    pub fn profiles(&self) -> &[Profile] {
+        &self.profiles
+    }
+
+    /// A profile by name.
+    pub fn profile(&self, name: &str) -> Option<&Profile> {
+        self.profiles.iter().find(|p| p.name == name)
+    }
+
+    /// The profile bound to `local` (exact match, or a wildcard address on
+    /// the same port), i.e. the profile a packet received there belongs to.
+    pub fn profile_for_local(&self, local: SocketAddr) -> Option<&Profile> {
+        self.profiles
+            .iter()
+            .find(|p| p.listen.contains(&local))
+            .or_else(|| {
+                self.profiles.iter().find(|p| {
+                    p.listen
+                        .iter()
+                        .any(|l| l.port() == local.port() && l.ip().is_unspecified())
+                })
+            })
+    }
+
+    /// All directory users in file order.
+    pub fn users(&self) -> &[User] {
+        &self.users
+    }
+
+    /// A user by extension.
+    pub fn user(&self, extension: &str) -> Option<&User> {
+        self.user_index.get(extension).map(|&i| &self.users[i])
+    }
+
+    /// All trunks in file order.
+    pub fn trunks(&self) -> &[Trunk] {
+        &self.trunks
+    }
+
+    /// A trunk by name.
+    pub fn trunk(&self, name: &str) -> Option<&Trunk> {
+        self.trunks.iter().find(|t| t.name == name)
+    }
+
+    /// The first trunk (file order) whose `inbound_from` contains `ip`.
+    pub fn trunk_for_source(&self, ip: IpAddr) -> Option<&Trunk> {
+        self.trunks.iter().find(|t| {
+            t.inbound
+                .as_ref()
+                .is_some_and(|i| i.from.iter().any(|c| c.contains(ip)))
+        })
+    }
+
+    /// The dial plan.
+    pub fn dialplan(&self) -> &DialPlan {
+        &self.dialplan
+    }
+
+    /// Extensions whose password is the shipped demo password `demo-<ext>`.
+    pub fn demo_passwords_in_use(&self) -> Vec<String> {
+        self.users
+            .iter()
+            .filter(|u| u.password.expose() == format!("demo-{}", u.extension))
+            .map(|u| u.extension.clone())
+            .collect()
+    }
+
+    /// Refuses to run with demo passwords on any non-loopback listen address
+    /// (including wildcards like `0.0.0.0`): the error points at the first
+    /// offending `listen` entry.
+    pub fn check_bind_safety(&self) -> Result<(), ConfigError> {
+        let demo = self.demo_passwords_in_use();
+        if demo.is_empty() {
+            return Ok(());
+        }
+        for p in &self.profiles {
+            for (i, addr) in p.listen.iter().enumerate() {
+                if !addr.ip().is_loopback() {
+                    let origin = p.listen_origins.get(i).cloned().unwrap_or_default();
+                    return Err(ConfigError::new(
+                        &origin,
+                        ErrorKind::Unsafe,
+                        format!(
+                            "profile `{}` listens on non-loopback {addr} while demo passwords \
+                             are in use (users {}); change their passwords in directory.toml \
+                             or listen on 127.0.0.1",
+                            p.name,
+                            demo.join(", ")
+                        ),
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Replaces the listen addresses of `profile` with `addr` (CLI
+    /// `--listen`). Fails if the profile is unknown or `addr` overlaps
+    /// another profile's addresses.
+    pub fn override_listen(&mut self, profile: &str, addr: SocketAddr) -> Result<(), ConfigError> {
+        let origin = Origin::command_line("--listen");
+        let Some(idx) = self.profiles.iter().position(|p| p.name == profile) else {
+            return Err(ConfigError::new(
+                &origin,
+                ErrorKind::UnknownReference,
+                format!("unknown profile `{profile}`"),
+            ));
+        };
+        for (j, other) in self.profiles.iter().enumerate() {
+            if j == idx {
+                continue;
+            }
+            if let Some(o) = other.listen.iter().find(|o| listen_overlap(**o, addr)) {
+                return Err(ConfigError::new(
+                    &origin,
+                    ErrorKind::Duplicate,
+                    format!("{addr} overlaps {o} of profile `{}`", other.name),
+                ));
+            }
+        }
+        let p = &mut self.profiles[idx];
+        p.listen = vec![addr];
+        p.listen_origins = vec![origin];
+        Ok(())
+    }
+
+    /// Replaces the RTP port range (CLI `--rtp-ports`).
+    pub fn override_rtp_ports(&mut self, lo: u16, hi: u16) -> Result<(), ConfigError> {
+        let range = PortRange::new(lo, hi).map_err(|m| {
+            ConfigError::new(
+                &Origin::command_line("--rtp-ports"),
+                ErrorKind::InvalidValue,
+                m,
+            )
+        })?;
+        self.media.rtp_ports = range;
+        Ok(())
+    }
+}
+
+/// True if two listen addresses would conflict: same port and the same IP,
+/// or either IP is a wildcard. Port 0 (ephemeral) never conflicts.
+pub(crate) fn listen_overlap(a: SocketAddr, b: SocketAddr) -> bool {
+    a.port() != 0
+        && a.port() == b.port()
+        && (a.ip() == b.ip() || a.ip().is_unspecified() || b.ip().is_unspecified())
+}

@@ -14,7 +14,8 @@ use super::digest::{compute_response, ct_eq, hex, hmac_sha256, Algorithm, Digest
 use super::nonce::{NonceId, NonceKey};
 use super::AuthError;
 use crate::sip::msg::typed::Credentials;
-use crate::sip::msg::{HeaderName, Message, Method, Params, StartLine, StatusCode, Uri};
+use crate::sip::msg::{HeaderName, Message, Method, StartLine, StatusCode, Uri};
+use crate::sip::registrar::uri_equivalent;
 use bytes::Bytes;
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -430,42 +431,12 @@ fn is_digest_scheme(value: &[u8]) -> bool {
         && v.get(6).is_none_or(|c| c.is_ascii_whitespace())
 }
 
-/// True when the `uri` parameter names the Request-URI: byte-equal, or
-/// equal under the RFC 3261 §19.1.4 rules for the parts that matter here
-/// (scheme, user, password, host case-insensitive, port, and the
-/// `transport`/`user`/`method`/`maddr`/`ttl` parameters).
+/// True when the `uri` parameter names the Request-URI: byte-equal, or an
+/// equivalent SIP URI (RFC 3261 §19.1.4, RFC 7616 §3.4.6).
 fn uri_matches(digest_uri: &[u8], req: &Uri) -> bool {
-    if digest_uri == &req.to_bytes()[..] {
-        return true;
-    }
-    let Some(d) = Uri::parse(&Bytes::copy_from_slice(digest_uri)) else {
-        return false;
-    };
-    if !d.is_sip() {
-        return false;
-    }
-    d.scheme == req.scheme
-        && d.user == req.user
-        && d.password == req.password
-        && d.host.0.eq_ignore_ascii_case(&req.host.0)
-        && d.port == req.port
-        && params_match(&d.params, &req.params)
-}
-
-fn params_match(a: &Params, b: &Params) -> bool {
-    let same =
-        |x: Option<Option<&Bytes>>, y: Option<Option<&Bytes>>| match (x.flatten(), y.flatten()) {
-            (Some(x), Some(y)) => x.eq_ignore_ascii_case(y),
-            (None, None) => x.is_some() == y.is_some(),
-            _ => false,
-        };
-    let strict = ["transport", "user", "method", "maddr", "ttl"];
-    let strict_ok = strict.iter().all(|n| same(a.get(n), b.get(n)));
-    let common_ok = a.iter().all(|(n, _)| {
-        let n = String::from_utf8_lossy(n);
-        b.get(&n).is_none() || same(a.get(&n), b.get(&n))
-    });
-    strict_ok && common_ok
+    digest_uri == &req.to_bytes()[..]
+        || Uri::parse(&Bytes::copy_from_slice(digest_uri))
+            .is_some_and(|d| d.is_sip() && uri_equivalent(&d, req))
 }
 
 /// A quoted-string (RFC 3261 §25.1) with `"` and `\` escaped.

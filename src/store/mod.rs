@@ -1,1 +1,267 @@
-//! placeholder
+//! Persistence on the I/O edge (DESIGN.md: only `store`, `driver`, `media`,
+//! `api` and `main.rs` touch the disk): an embedded SQLite database for
+//! registrar bindings (so registrations survive a restart, RFC 3261 §10.3
+//! location service) and call detail records, plus a JSON Lines CDR writer.
+//!
+//! The driver owns one [`Store`] on a blocking thread (rusqlite is
+//! synchronous). Nothing here reads the clock: callers pass unix times.
+//!
+//! Durability: WAL journal with `synchronous=NORMAL`. In WAL mode NORMAL
+//! never corrupts the database and loses nothing on a process crash; only
+//! an OS crash or power loss can drop the last commits before the next
+//! checkpoint. Bindings are soft state (user agents re-register within one
+//! interval) and CDRs are also written as JSON Lines, so the one fsync per
+//! commit that FULL costs would buy little on the signalling-driven write
+//! rate. Deployments that need FULL can run `PRAGMA synchronous=FULL`
+//! through [`Store::set_synchronous_full`].
+
+mod bindings;
+mod cdr;
+
+pub use bindings::BindingRow;
+pub use cdr::{CdrJsonlWriter, CdrRecord};
+
+use crate::sip::registrar::BindingChange;
+use rusqlite::{params, Connection, OptionalExtension};
+use std::path::Path;
+use std::time::Duration;
+
+/// The schema version this code writes (`PRAGMA user_version`).
+const SCHEMA_VERSION: i64 = 1;
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS bindings (
+    aor         TEXT    NOT NULL,
+    uri         BLOB    NOT NULL,
+    contact     BLOB    NOT NULL,
+    expires_at  INTEGER NOT NULL,
+    call_id     BLOB    NOT NULL,
+    cseq        INTEGER NOT NULL,
+    source      TEXT    NOT NULL,
+    transport   TEXT    NOT NULL,
+    q           INTEGER NOT NULL,
+    PRIMARY KEY (aor, uri)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS bindings_expires_at ON bindings (expires_at);
+CREATE TABLE IF NOT EXISTS cdrs (
+    id          INTEGER PRIMARY KEY,
+    call_id     TEXT    NOT NULL,
+    a_leg       TEXT    NOT NULL,
+    b_leg       TEXT,
+    caller      TEXT    NOT NULL,
+    callee      TEXT    NOT NULL,
+    route       TEXT    NOT NULL,
+    start_ms    INTEGER NOT NULL,
+    answer_ms   INTEGER,
+    end_ms      INTEGER NOT NULL,
+    end_cause   TEXT    NOT NULL,
+    sip_code    INTEGER
+);
+CREATE INDEX IF NOT EXISTS cdrs_start_ms ON cdrs (start_ms);
+";
+
+/// Storage failures.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StoreError {
+    /// SQLite reported an error.
+    #[error("sqlite: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    /// A file could not be opened or written.
+    #[error("i/o: {0}")]
+    Io(#[from] std::io::Error),
+    /// A record could not be encoded as JSON.
+    #[error("json: {0}")]
+    Json(#[from] serde_json::Error),
+    /// The database was written by a newer version of this program.
+    #[error("database schema version {found} is newer than supported {supported}")]
+    SchemaTooNew {
+        /// The version found.
+        found: i64,
+        /// The newest version this build knows.
+        supported: i64,
+    },
+    /// A stored value does not fit its type (corrupt or hand-edited row).
+    #[error("bad stored value in {column}: {reason}")]
+    BadValue {
+        /// The column.
+        column: &'static str,
+        /// What is wrong.
+        reason: String,
+    },
+}
+
+/// The SQLite database.
+#[derive(Debug)]
+pub struct Store {
+    conn: Connection,
+}
+
+impl Store {
+    /// Opens or creates the database at `path`: WAL journal,
+    /// `synchronous=NORMAL`, a 5 s busy timeout, schema created or checked.
+    pub fn open(path: impl AsRef<Path>) -> Result<Store, StoreError> {
+        let conn = Connection::open(path)?;
+        // journal_mode returns the resulting mode as a row.
+        let _mode: String = conn.query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0))?;
+        Store::init(conn)
+    }
+
+    /// A private in-memory database (tests, `switchboard check`).
+    pub fn open_in_memory() -> Result<Store, StoreError> {
+        Store::init(Connection::open_in_memory()?)
+    }
+
+    fn init(conn: Connection) -> Result<Store, StoreError> {
+        conn.busy_timeout(Duration::from_secs(5))?;
+        conn.pragma_update(None, "synchronous", "NORMAL")?;
+        let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+        if version > SCHEMA_VERSION {
+            return Err(StoreError::SchemaTooNew {
+                found: version,
+                supported: SCHEMA_VERSION,
+            });
+        }
+        conn.execute_batch(SCHEMA)?;
+        conn.pragma_update(None, "user_version", SCHEMA_VERSION)?;
+        Ok(Store { conn })
+    }
+
+    /// Switches to `synchronous=FULL` (an fsync per commit).
+    pub fn set_synchronous_full(&self) -> Result<(), StoreError> {
+        self.conn.pragma_update(None, "synchronous", "FULL")?;
+        Ok(())
+    }
+
+    /// Inserts or replaces the binding keyed by `(aor, uri)`.
+    pub fn save_binding(&self, row: &BindingRow) -> Result<(), StoreError> {
+        bindings::save(&self.conn, row)
+    }
+
+    /// Deletes the binding keyed by `(aor, uri)` (`uri` as in
+    /// [`BindingRow::uri`]); true if one existed.
+    pub fn delete_binding(&self, aor: &str, uri: &[u8]) -> Result<bool, StoreError> {
+        bindings::delete(&self.conn, aor, uri)
+    }
+
+    /// Persists one REGISTER's [`BindingChange`]s in a single transaction
+    /// (they are atomic, RFC 3261 §10.3 step 7); deletions run first so a
+    /// re-keyed contact ends up saved.
+    pub fn apply_changes(&mut self, changes: &[BindingChange]) -> Result<(), StoreError> {
+        let tx = self.conn.transaction()?;
+        for c in changes {
+            if let BindingChange::Removed(b) = c {
+                bindings::delete(&tx, &b.aor, &b.key())?;
+            }
+        }
+        for c in changes {
+            if let BindingChange::Added(b) | BindingChange::Refreshed(b) = c {
+                bindings::save(&tx, &BindingRow::from(b))?;
+            }
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Every stored binding, ordered by AOR and URI. Convert each with
+    /// `Binding::try_from` and hand them to `Registrar::load`.
+    pub fn load_bindings(&self) -> Result<Vec<BindingRow>, StoreError> {
+        bindings::load(&self.conn)
+    }
+
+    /// Deletes bindings with `expires_at <= now` (unix seconds); returns how many.
+    pub fn delete_expired_bindings(&self, now: u64) -> Result<usize, StoreError> {
+        let now = to_i64(now, "expires_at")?;
+        Ok(self
+            .conn
+            .execute("DELETE FROM bindings WHERE expires_at <= ?1", params![now])?)
+    }
+
+    /// Appends a CDR; returns its row id.
+    pub fn insert_cdr(&self, cdr: &CdrRecord) -> Result<i64, StoreError> {
+        let opt = |v: Option<u64>, c| v.map(|v| to_i64(v, c)).transpose();
+        self.conn.execute(
+            "INSERT INTO cdrs (call_id, a_leg, b_leg, caller, callee, route, start_ms, answer_ms, end_ms, end_cause, sip_code)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+            params![
+                cdr.call_id,
+                cdr.a_leg,
+                cdr.b_leg,
+                cdr.caller,
+                cdr.callee,
+                cdr.route,
+                to_i64(cdr.start_ms, "start_ms")?,
+                opt(cdr.answer_ms, "answer_ms")?,
+                to_i64(cdr.end_ms, "end_ms")?,
+                cdr.end_cause,
+                cdr.sip_code,
+            ],
+        )?;
+        Ok(self.conn.last_insert_rowid())
+    }
+
+    /// The CDR with row id `id`.
+    pub fn cdr(&self, id: i64) -> Result<Option<CdrRecord>, StoreError> {
+        let row = self
+            .conn
+            .query_row(
+                "SELECT call_id, a_leg, b_leg, caller, callee, route, start_ms, answer_ms, end_ms, end_cause, sip_code
+                 FROM cdrs WHERE id = ?1",
+                params![id],
+                |r| {
+                    Ok((
+                        (r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?),
+                        (r.get::<_, i64>(6)?, r.get::<_, Option<i64>>(7)?, r.get::<_, i64>(8)?),
+                        (r.get(9)?, r.get(10)?),
+                    ))
+                },
+            )
+            .optional()?;
+        let Some((
+            (call_id, a_leg, b_leg, caller, callee, route),
+            (start, answer, end),
+            (end_cause, sip_code),
+        )) = row
+        else {
+            return Ok(None);
+        };
+        Ok(Some(CdrRecord {
+            call_id,
+            a_leg,
+            b_leg,
+            caller,
+            callee,
+            route,
+            start_ms: to_u64(start, "start_ms")?,
+            answer_ms: answer.map(|a| to_u64(a, "answer_ms")).transpose()?,
+            end_ms: to_u64(end, "end_ms")?,
+            end_cause,
+            sip_code,
+        }))
+    }
+
+    /// Number of stored CDRs.
+    pub fn cdr_count(&self) -> Result<u64, StoreError> {
+        let n: i64 = self
+            .conn
+            .query_row("SELECT COUNT(*) FROM cdrs", [], |r| r.get(0))?;
+        to_u64(n, "count")
+    }
+}
+
+pub(crate) fn to_i64(v: u64, column: &'static str) -> Result<i64, StoreError> {
+    i64::try_from(v).map_err(|_| StoreError::BadValue {
+        column,
+        reason: format!("{v} out of range"),
+    })
+}
+
+pub(crate) fn to_u64(v: i64, column: &'static str) -> Result<u64, StoreError> {
+    u64::try_from(v).map_err(|_| StoreError::BadValue {
+        column,
+        reason: format!("{v} is negative"),
+    })
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,82 @@
+//! Call detail records: one row per call leg pair, written when a call
+//! ends, to SQLite ([`super::Store::insert_cdr`]) and/or as JSON Lines
+//! ([`CdrJsonlWriter`], one object per line, for log shippers).
+
+use super::StoreError;
+use serde::{Deserialize, Serialize};
+use std::fs::{File, OpenOptions};
+use std::io::{BufWriter, Write};
+use std::path::Path;
+
+/// One finished call. Times are unix milliseconds.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CdrRecord {
+    /// The Call-ID of the inbound (A) leg.
+    pub call_id: String,
+    /// The A leg's id.
+    pub a_leg: String,
+    /// The B leg's id, if one was created.
+    pub b_leg: Option<String>,
+    /// The caller (From URI or number).
+    pub caller: String,
+    /// The callee (dialled URI or number).
+    pub callee: String,
+    /// The route taken (dialplan entry, trunk or queue name).
+    pub route: String,
+    /// When the call arrived.
+    pub start_ms: u64,
+    /// When it was answered, if it was.
+    pub answer_ms: Option<u64>,
+    /// When it ended.
+    pub end_ms: u64,
+    /// Why it ended (e.g. `caller-bye`, `callee-busy`, `timeout`).
+    pub end_cause: String,
+    /// The final SIP status, when one was involved.
+    pub sip_code: Option<u16>,
+}
+
+impl CdrRecord {
+    /// Answered duration in milliseconds (0 when never answered).
+    pub fn billable_ms(&self) -> u64 {
+        self.answer_ms.map_or(0, |a| self.end_ms.saturating_sub(a))
+    }
+}
+
+/// Appends CDRs as JSON Lines, flushing after each record so a crash loses
+/// at most the record being written.
+#[derive(Debug)]
+pub struct CdrJsonlWriter<W: Write = BufWriter<File>> {
+    out: W,
+}
+
+impl CdrJsonlWriter<BufWriter<File>> {
+    /// Opens (creating if needed) `path` for appending.
+    pub fn open(path: impl AsRef<Path>) -> Result<Self, StoreError> {
+        let file = OpenOptions::new().create(true).append(true).open(path)?;
+        Ok(CdrJsonlWriter {
+            out: BufWriter::new(file),
+        })
+    }
+}
+
+impl<W: Write> CdrJsonlWriter<W> {
+    /// Wraps any writer.
+    pub fn new(out: W) -> Self {
+        CdrJsonlWriter { out }
+    }
+
+    /// Appends one record as a single line and flushes (one `write` for a
+    /// buffered file, so concurrent appenders do not interleave lines).
+    pub fn write(&mut self, cdr: &CdrRecord) -> Result<(), StoreError> {
+        let mut line = serde_json::to_vec(cdr)?;
+        line.push(b'\n');
+        self.out.write_all(&line)?;
+        self.out.flush()?;
+        Ok(())
+    }
+
+    /// The underlying writer.
+    pub fn into_inner(self) -> W {
+        self.out
+    }
+}

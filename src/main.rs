@@ -1,1 +1,113 @@
-fn main() {}
+//! `switchboard`: run the switch, or check its configuration.
+
+use anyhow::{anyhow, Context};
+use clap::{Parser, Subcommand, ValueEnum};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use switchboard::driver::{self, RunOptions};
+
+#[derive(Parser)]
+#[command(name = "switchboard", version, about = "SIP/RTP softswitch with a built-in ACD")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum LogFormat {
+    Human,
+    Json,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the switch (on the embedded default config unless --config is given).
+    Run {
+        /// Config directory (like sip-profiles/).
+        #[arg(long)]
+        config: Option<PathBuf>,
+        /// Override a profile's listen address: PROFILE=IP:PORT (repeatable).
+        #[arg(long = "sip-listen", value_parser = parse_listen)]
+        sip_listen: Vec<(String, SocketAddr)>,
+        /// Override the RTP port range: LO-HI.
+        #[arg(long = "rtp-ports", value_parser = parse_range)]
+        rtp_ports: Option<(u16, u16)>,
+        /// Directory for the SQLite store and cdr.jsonl.
+        #[arg(long = "data-dir", default_value = "data")]
+        data_dir: PathBuf,
+        /// Log format.
+        #[arg(long = "log-format", value_enum, default_value = "human")]
+        log_format: LogFormat,
+    },
+    /// Validate the config; prints file:line:col: message per error.
+    Check {
+        /// Config directory (like sip-profiles/).
+        #[arg(long)]
+        config: Option<PathBuf>,
+    },
+}
+
+fn parse_listen(s: &str) -> Result<(String, SocketAddr), String> {
+    let (name, addr) = s.split_once('=').ok_or("expected PROFILE=IP:PORT")?;
+    let addr: SocketAddr = addr.parse().map_err(|e| format!("{addr}: {e}"))?;
+    Ok((name.to_string(), addr))
+}
+
+fn parse_range(s: &str) -> Result<(u16, u16), String> {
+    let (lo, hi) = s.split_once('-').ok_or("expected LO-HI")?;
+    let lo: u16 = lo.parse().map_err(|e| format!("{lo}: {e}"))?;
+    let hi: u16 = hi.parse().map_err(|e| format!("{hi}: {e}"))?;
+    Ok((lo, hi))
+}
+
+fn init_logging(format: LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    match format {
+        LogFormat::Human => builder.init(),
+        LogFormat::Json => builder.json().init(),
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Check { config } => {
+            let opts = RunOptions { config_dir: config, listen_overrides: Vec::new(), rtp_ports: None, data_dir: PathBuf::from(".") };
+            match driver::load_config(&opts) {
+                Ok(_) => {
+                    println!("config ok");
+                    ExitCode::SUCCESS
+                }
+                Err(errors) => {
+                    for e in errors.errors() {
+                        eprintln!("{e}");
+                    }
+                    ExitCode::FAILURE
+                }
+            }
+        }
+        Command::Run { config, sip_listen, rtp_ports, data_dir, log_format } => {
+            init_logging(log_format);
+            let opts = RunOptions { config_dir: config, listen_overrides: sip_listen, rtp_ports, data_dir };
+            match run(opts) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("switchboard: {e:#}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
+    }
+}
+
+fn run(opts: RunOptions) -> anyhow::Result<()> {
+    let cfg = driver::load_config(&opts).map_err(|errors| {
+        let text: Vec<String> = errors.errors().iter().map(|e| e.to_string()).collect();
+        anyhow!("invalid configuration:\n{}", text.join("\n"))
+    })?;
+    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("tokio runtime")?;
+    rt.block_on(driver::run(cfg, opts)).context("driver")
+}

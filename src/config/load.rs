@@ -519,6 +519,21 @@ impl<'a> Builder<'a, '_> {
 
         let nonce_ttl = positive(s, &raw_sec.nonce_ttl_s, "nonce_ttl_s", 300);
         let failures = raw_sec.auth_failures_per_minute.map_or(10, Spanned::into_inner);
+        let mut digest_algorithms = Vec::new();
+        for a in raw_sec.digest_algorithms.iter().flatten() {
+            match crate::sip::auth::Algorithm::parse(a.get_ref()) {
+                Some(alg) if !digest_algorithms.contains(&alg) => digest_algorithms.push(alg),
+                Some(_) => s.push(&a.span(), ErrorKind::InvalidValue, format!("digest algorithm `{}` listed twice", a.get_ref())),
+                None => s.push(
+                    &a.span(),
+                    ErrorKind::InvalidValue,
+                    format!("unknown digest algorithm `{}` (expected MD5, SHA-256 or SHA-512-256)", a.get_ref()),
+                ),
+            }
+        }
+        if digest_algorithms.is_empty() {
+            digest_algorithms = vec![crate::sip::auth::Algorithm::Md5, crate::sip::auth::Algorithm::Sha256];
+        }
 
         Top {
             sip,
@@ -535,6 +550,7 @@ impl<'a> Builder<'a, '_> {
             security: SecuritySettings {
                 auth_failures_per_minute: NonZeroU32::new(failures),
                 nonce_ttl: Duration::from_secs(nonce_ttl),
+                digest_algorithms,
             },
             profile_files: profile_files.unwrap_or_else(|| {
                 DEFAULT_PROFILE_FILES

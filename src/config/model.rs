@@ -60,6 +60,7 @@ pub(crate) struct RawRegistrar {
 pub(crate) struct RawSecurity {
     pub auth_failures_per_minute: Option<Spanned<u32>>,
     pub nonce_ttl_s: Option<Spanned<u64>>,
+    pub digest_algorithms: Option<Vec<Spanned<String>>>,
 }
 
 /// A profile file such as `internal.toml` (the whole file is one profile).

@@ -89,6 +89,10 @@ pub struct SecuritySettings {
     pub auth_failures_per_minute: Option<NonZeroU32>,
     /// How long a digest nonce stays valid.
     pub nonce_ttl: Duration,
+    /// Digest algorithms challenged with, in order (RFC 8760 §2.4). The
+    /// default is MD5 then SHA-256: SIPp 3.6 and many desk phones answer
+    /// only the first challenge and cannot do SHA-256.
+    pub digest_algorithms: Vec<crate::sip::auth::Algorithm>,
 }
 
 /// A SIP transport.

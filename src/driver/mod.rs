@@ -1,1 +1,197 @@
-//! placeholder
+//! The I/O edge (DESIGN.md "driver"): binds each profile's UDP and TCP
+//! sockets, reads the clock, pumps the sans-IO [`Engine`], writes bindings
+//! and CDRs through a store thread, and handles signals (SIGINT/SIGTERM end
+//! calls and stop; SIGHUP reloads the config, keeping the running one when
+//! the new one fails validation).
+
+mod net;
+mod store_worker;
+
+use crate::config::{Config, ConfigErrors};
+use crate::engine::{Engine, Input, Now, Output};
+use crate::sip::transaction::TransportKind;
+use bytes::Bytes;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use tokio::sync::mpsc;
+
+/// Why the driver could not start or run.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum DriverError {
+    /// A socket could not be bound.
+    #[error("cannot bind {addr} ({transport}): {source}")]
+    Bind {
+        /// The address.
+        addr: SocketAddr,
+        /// udp or tcp.
+        transport: &'static str,
+        /// The OS error.
+        source: std::io::Error,
+    },
+    /// The store could not be opened.
+    #[error("store: {0}")]
+    Store(#[from] crate::store::StoreError),
+    /// Another I/O failure.
+    #[error("io: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// How the driver was started; kept to re-apply on SIGHUP reloads.
+#[derive(Clone, Debug)]
+pub struct RunOptions {
+    /// Config directory (`None`: the embedded default).
+    pub config_dir: Option<PathBuf>,
+    /// `--sip-listen PROFILE=ADDR` overrides.
+    pub listen_overrides: Vec<(String, SocketAddr)>,
+    /// `--rtp-ports LO-HI` override.
+    pub rtp_ports: Option<(u16, u16)>,
+    /// Directory for the SQLite store and the CDR file.
+    pub data_dir: PathBuf,
+}
+
+/// Loads the config named by `opts` and applies the command-line overrides.
+pub fn load_config(opts: &RunOptions) -> Result<Config, ConfigErrors> {
+    let mut cfg = match &opts.config_dir {
+        Some(d) => crate::config::load_dir(d)?,
+        None => crate::config::load_embedded()?,
+    };
+    let mut errors = Vec::new();
+    for (profile, addr) in &opts.listen_overrides {
+        if let Err(e) = cfg.override_listen(profile, *addr) {
+            errors.push(e);
+        }
+    }
+    if let Some((lo, hi)) = opts.rtp_ports {
+        if let Err(e) = cfg.override_rtp_ports(lo, hi) {
+            errors.push(e);
+        }
+    }
+    if let Err(e) = cfg.check_bind_safety() {
+        errors.push(e);
+    }
+    if errors.is_empty() {
+        Ok(cfg)
+    } else {
+        Err(ConfigErrors(errors))
+    }
+}
+
+/// What the socket tasks and signal handlers tell the engine task.
+#[derive(Debug)]
+pub(crate) enum Event {
+    Packet { local: SocketAddr, peer: SocketAddr, transport: TransportKind, data: Bytes },
+    SendFailed(crate::sip::transaction::TxId),
+    Reload,
+    Shutdown,
+}
+
+/// The clock, read only here.
+fn now() -> Now {
+    let unix_ms = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0);
+    Now { mono: Instant::now(), unix_ms }
+}
+
+/// Runs the switch until SIGINT/SIGTERM.
+pub async fn run(cfg: Config, opts: RunOptions) -> Result<(), DriverError> {
+    std::fs::create_dir_all(&opts.data_dir)?;
+    let cfg = Arc::new(cfg);
+    let store_path = cfg.store().path_in(&opts.data_dir);
+    let cdr_path = cfg.cdr().jsonl_in(&opts.data_dir);
+    let (store, bindings) = store_worker::start(store_path, cdr_path)?;
+    let seed = u64::from_le_bytes(rand::random::<[u8; 8]>());
+    let mut engine = Engine::new(cfg.clone(), seed);
+    let restored = bindings.len();
+    engine.load_bindings(bindings);
+    let (tx, mut rx) = mpsc::channel::<Event>(8192);
+    let sockets = net::Sockets::bind(&cfg, tx.clone()).await?;
+    tracing::info!(restored_bindings = restored, "switchboard running");
+    spawn_signals(tx.clone());
+    let mut shutdown_deadline: Option<Instant> = None;
+    loop {
+        let deadline = [engine.poll_timeout(), shutdown_deadline].into_iter().flatten().min();
+        let sleep = async {
+            match deadline {
+                Some(d) => tokio::time::sleep_until(d.into()).await,
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            ev = rx.recv() => {
+                let Some(ev) = ev else { break };
+                let n = now();
+                match ev {
+                    Event::Packet { local, peer, transport, data } => {
+                        engine.handle_input(n, Input::Packet { local, peer, transport, data });
+                    }
+                    Event::SendFailed(t) => engine.handle_input(n, Input::SendFailed { tx: t }),
+                    Event::Reload => reload(&mut engine, &opts),
+                    Event::Shutdown => {
+                        if shutdown_deadline.is_none() {
+                            tracing::info!("shutting down: ending calls");
+                            engine.shutdown(n);
+                            shutdown_deadline = Some(n.mono + Duration::from_secs(5));
+                        }
+                    }
+                }
+            }
+            _ = sleep => {
+                engine.handle_timeout(now());
+            }
+        }
+        while let Some(out) = engine.poll_output() {
+            match out {
+                Output::Transmit { dest, bytes, tx: t } => sockets.send(dest, bytes, t),
+                Output::SaveBinding(b) => store.send(store_worker::Op::Save(b)),
+                Output::DeleteBinding(b) => store.send(store_worker::Op::Delete(b)),
+                Output::Cdr(c) => store.send(store_worker::Op::Cdr(c)),
+            }
+        }
+        if let Some(d) = shutdown_deadline {
+            if engine.is_idle() || Instant::now() >= d {
+                break;
+            }
+        }
+    }
+    store.close();
+    tracing::info!("switchboard stopped");
+    Ok(())
+}
+
+fn reload(engine: &mut Engine, opts: &RunOptions) {
+    match load_config(opts) {
+        Ok(cfg) => {
+            engine.reload(Arc::new(cfg));
+            tracing::info!("configuration reloaded");
+        }
+        Err(errors) => {
+            for e in errors.errors() {
+                tracing::error!(error = %e, "reload rejected; keeping the running configuration");
+            }
+        }
+    }
+}
+
+fn spawn_signals(tx: mpsc::Sender<Event>) {
+    use tokio::signal::unix::{signal, SignalKind};
+    tokio::spawn(async move {
+        let (Ok(mut int), Ok(mut term), Ok(mut hup)) =
+            (signal(SignalKind::interrupt()), signal(SignalKind::terminate()), signal(SignalKind::hangup()))
+        else {
+            tracing::error!("cannot install signal handlers");
+            return;
+        };
+        loop {
+            let ev = tokio::select! {
+                _ = int.recv() => Event::Shutdown,
+                _ = term.recv() => Event::Shutdown,
+                _ = hup.recv() => Event::Reload,
+            };
+            if tx.send(ev).await.is_err() {
+                break;
+            }
+        }
+    });
+}

@@ -15,10 +15,9 @@ use crate::sip::dialog::{Dialog, DialogState};
 use crate::sip::msg::typed::{Challenge, Transport as ViaTransport, Via};
 use crate::sip::msg::{HeaderName, Host, Message, Method, StatusCode, Uri};
 use crate::sip::transaction::{Destination, TransportKind, TxEvent, TxId};
-use crate::store::cdr::CdrRecord;
+use crate::store::CdrRecord;
 use bytes::Bytes;
 use std::net::SocketAddr;
-use std::time::Duration;
 
 /// Headers we copy from one leg's message to the other's (everything
 /// else stays on its own leg: a B2BUA does not leak topology).
@@ -119,7 +118,6 @@ impl Engine {
             Action::Reject { code, reason } => return reject(self, *code, reason),
             Action::Queue { .. } => return reject(self, StatusCode::NOT_IMPLEMENTED, "Queues Arrive With the ACD"),
             Action::Conference { .. } => return reject(self, StatusCode::NOT_IMPLEMENTED, "Conferences Not Yet Available"),
-            _ => return reject(self, StatusCode::NOT_IMPLEMENTED, "Unsupported Action"),
         }
         // 100 Trying at once: routing may take a while (§17.2.1).
         let trying = Message::response_to(&req, StatusCode::TRYING, None, None);
@@ -354,7 +352,7 @@ impl Engine {
         call.answered_ms = Some(now.unix_ms);
         call.pending_ack = Some((Side::B(idx), resp.clone()));
         self.stats.calls_answered += 1;
-        self.timers.cancel(&EngineTimer::NoAnswer(id));
+        self.timers.cancel(EngineTimer::NoAnswer(id));
         // Cancel the other forks.
         let others: Vec<TxId> = call.b.iter().enumerate().filter(|(i, l)| *i != idx && matches!(l.state, BState::Calling | BState::Early)).map(|(_, l)| l.tx).collect();
         for t in others {
@@ -510,7 +508,6 @@ impl Engine {
             TxEvent::Terminated { tx } => {
                 self.tx_roles.remove(&tx);
             }
-            _ => {}
         }
     }
 
@@ -524,8 +521,8 @@ impl Engine {
         let was_answered = call.phase == Phase::Answered;
         call.phase = Phase::Ended;
         call.end_cause = Some(cause.to_string());
-        self.timers.cancel(&EngineTimer::NoAnswer(id));
-        self.timers.cancel(&EngineTimer::Retransmit2xx(id));
+        self.timers.cancel(EngineTimer::NoAnswer(id));
+        self.timers.cancel(EngineTimer::Retransmit2xx(id));
         let ringing: Vec<TxId> = call.b.iter().filter(|l| matches!(l.state, BState::Calling | BState::Early)).map(|l| l.tx).collect();
         for t in ringing {
             let _ = self.txl.client_cancel(now.mono, t);
@@ -554,9 +551,9 @@ impl Engine {
 
     fn reap(&mut self, _now: Now, id: CallRef) {
         if let Some(call) = self.calls.remove(&id) {
-            self.timers.cancel(&EngineTimer::Reap(id));
-            self.timers.cancel(&EngineTimer::NoAnswer(id));
-            self.timers.cancel(&EngineTimer::Retransmit2xx(id));
+            self.timers.cancel(EngineTimer::Reap(id));
+            self.timers.cancel(EngineTimer::NoAnswer(id));
+            self.timers.cancel(EngineTimer::Retransmit2xx(id));
             if let Some(d) = &call.a.dialog {
                 self.dialogs.remove(&d.key);
             }
@@ -580,9 +577,9 @@ impl Engine {
             .map(|e| String::from_utf8_lossy(&e.call_id).into_owned());
         let a_call_id = call.a.invite.envelope().map(|e| String::from_utf8_lossy(&e.call_id).into_owned()).unwrap_or_default();
         let rec = CdrRecord {
-            call_ref: id.0,
-            a_call_id,
-            b_call_id,
+            call_id: a_call_id,
+            a_leg: id.to_string(),
+            b_leg: b_call_id,
             caller: call.caller.clone(),
             callee: call.callee.clone(),
             route: call.route.clone(),
@@ -607,6 +604,3 @@ fn cause_for(code: StatusCode) -> String {
         c => format!("failed_{c}"),
     }
 }
-
-#[allow(dead_code)]
-const _: Duration = Duration::ZERO;

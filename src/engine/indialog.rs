@@ -213,7 +213,7 @@ impl Engine {
         let Some(call) = self.calls.get_mut(&id) else { return };
         if side == Side::A {
             call.a.pending_2xx = None;
-            self.timers.cancel(&EngineTimer::Retransmit2xx(id));
+            self.timers.cancel(EngineTimer::Retransmit2xx(id));
         }
         let Some(call) = self.calls.get_mut(&id) else { return };
         let Some((target, resp)) = call.pending_ack.take() else { return };

@@ -21,7 +21,7 @@ use crate::sip::auth::{DigestServer, FailureThrottle, ThrottleConfig};
 use crate::sip::dialog::DialogKey;
 use crate::sip::registrar::{Binding, BindingChange, Registrar, RegistrarConfig};
 use crate::sip::transaction::{Destination, TimerConfig, TransactionLayer, TransportKind, TxId};
-use crate::store::cdr::CdrRecord;
+use crate::store::CdrRecord;
 use crate::time::TimerTable;
 use bytes::Bytes;
 use std::collections::{HashMap, VecDeque};
@@ -93,7 +93,7 @@ pub enum Output {
 }
 
 /// Engine-level timers (the transaction layer keeps its own).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub(crate) enum EngineTimer {
     /// The route's no-answer timeout for a ringing call.
     NoAnswer(CallRef),
@@ -156,7 +156,7 @@ impl Engine {
     pub fn new(cfg: Arc<Config>, seed: u64) -> Engine {
         let mut ids = IdGen::seeded(seed);
         let sip = cfg.sip();
-        let txl = TransactionLayer::new(TimerConfig { t1: sip.t1, t2: sip.t2, t4: sip.t4 });
+        let txl = TransactionLayer::new(TimerConfig { t1: sip.t1, t2: sip.t2, t4: sip.t4, trying_delay: None });
         let r = cfg.registrar();
         let registrar = Registrar::new(RegistrarConfig {
             min_expires: r.min_expires,
@@ -167,11 +167,14 @@ impl Engine {
         let mut digest = HashMap::new();
         for p in cfg.profiles() {
             if let crate::config::AuthPolicy::Digest { realm } = &p.auth {
-                digest.insert(p.name.clone(), DigestServer::new(realm.clone(), ids.secret(), sec.nonce_ttl));
+                digest.insert(
+                    p.name.clone(),
+                    DigestServer::new(realm.clone(), ids.secret(), sec.nonce_ttl).with_algorithms(sec.digest_algorithms.clone()),
+                );
             }
         }
         let throttle = FailureThrottle::new(ThrottleConfig {
-            max_failures: sec.auth_failures_per_minute,
+            max_failures: sec.auth_failures_per_minute.map(|n| n.get()).unwrap_or(u32::MAX),
             ..ThrottleConfig::default()
         });
         let limits = crate::sip::msg::Limits { max_message: sip.max_message_bytes, max_headers: sip.max_headers };
@@ -207,8 +210,9 @@ impl Engine {
                 let keep = self.digest.get(&p.name).map(|d| d.realm() == realm).unwrap_or(false);
                 if !keep {
                     let secret = self.ids.secret();
-                    self.digest
-                        .insert(p.name.clone(), DigestServer::new(realm.clone(), secret, cfg.security().nonce_ttl));
+                    let server = DigestServer::new(realm.clone(), secret, cfg.security().nonce_ttl)
+                        .with_algorithms(cfg.security().digest_algorithms.clone());
+                    self.digest.insert(p.name.clone(), server);
                 }
             }
         }

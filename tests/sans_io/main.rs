@@ -38,6 +38,7 @@ pub fn peer(transport: TransportKind) -> Destination {
     Destination {
         addr: SocketAddr::V4(SocketAddrV4::new(Ipv4Addr::new(192, 0, 2, 7), 5060)),
         transport,
+        local: SocketAddr::V4(SocketAddrV4::new(Ipv4Addr::new(192, 0, 2, 1), 5060)),
     }
 }
 

@@ -98,6 +98,8 @@ pub struct DigestServer {
     forgotten_up_to: Option<NonceId>,
     max_tracked: usize,
     allow_rfc2069: bool,
+    /// Algorithms offered, in the order the challenges are sent.
+    offered: Vec<Algorithm>,
 }
 
 impl DigestServer {
@@ -123,7 +125,19 @@ impl DigestServer {
             forgotten_up_to: None,
             max_tracked: DEFAULT_MAX_TRACKED,
             allow_rfc2069: false,
+            offered: vec![Algorithm::Sha256, Algorithm::Md5],
         }
+    }
+
+    /// Sets the algorithms offered and their order (RFC 8760 §2.4: most
+    /// preferred first). Many deployed UAs (SIPp 3.6, older desk phones)
+    /// answer only the first challenge, so an operator may put MD5 first.
+    /// An empty list keeps the default (SHA-256, MD5).
+    pub fn with_algorithms(mut self, algorithms: Vec<Algorithm>) -> DigestServer {
+        if !algorithms.is_empty() {
+            self.offered = algorithms;
+        }
+        self
     }
 
     /// Bounds the nonce-count table (default 65,536 nonces).
@@ -143,8 +157,9 @@ impl DigestServer {
         &self.realm
     }
 
-    /// Challenge header values, SHA-256 first then MD5 (RFC 8760 §2.4),
-    /// sharing one fresh nonce; `now` is unix seconds.
+    /// Challenge header values, one per offered algorithm (by default
+    /// SHA-256 first then MD5, RFC 8760 §2.4), sharing one fresh nonce;
+    /// `now` is unix seconds.
     pub fn challenge(&mut self, now: u64, stale: bool) -> Vec<Bytes> {
         let id = NonceId {
             issued: now,
@@ -152,7 +167,7 @@ impl DigestServer {
         };
         self.next_seq = self.next_seq.wrapping_add(1);
         let nonce = self.key.mint(id);
-        [Algorithm::Sha256, Algorithm::Md5]
+        self.offered
             .iter()
             .map(|alg| {
                 let mut v = format!(
@@ -432,11 +447,23 @@ fn is_digest_scheme(value: &[u8]) -> bool {
 }
 
 /// True when the `uri` parameter names the Request-URI: byte-equal, or an
-/// equivalent SIP URI (RFC 3261 §19.1.4, RFC 7616 §3.4.6).
+/// equivalent SIP URI (RFC 3261 §19.1.4, RFC 7616 §3.4.6), or a SIP URI
+/// with no user part naming the same host and port. The last form is what
+/// SIPp 3.6 (and some desk phones) send for every request; it still binds
+/// the response to this server, and nonce-count replay protection holds,
+/// so accepting it costs no security while keeping those UAs working.
 fn uri_matches(digest_uri: &[u8], req: &Uri) -> bool {
-    digest_uri == &req.to_bytes()[..]
-        || Uri::parse(&Bytes::copy_from_slice(digest_uri))
-            .is_some_and(|d| d.is_sip() && uri_equivalent(&d, req))
+    if digest_uri == &req.to_bytes()[..] {
+        return true;
+    }
+    let Some(d) = Uri::parse(&Bytes::copy_from_slice(digest_uri)) else {
+        return false;
+    };
+    d.is_sip()
+        && (uri_equivalent(&d, req)
+            || (d.user.is_none()
+                && d.host.0.eq_ignore_ascii_case(&req.host.0)
+                && d.port.unwrap_or(5060) == req.port.unwrap_or(5060)))
 }
 
 /// A quoted-string (RFC 3261 §25.1) with `"` and `\` escaped.

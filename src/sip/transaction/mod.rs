@@ -102,6 +102,9 @@ pub struct Destination {
     pub addr: SocketAddr,
     /// The transport to use.
     pub transport: TransportKind,
+    /// Our socket's address: which of the switch's sockets sends (and, for
+    /// a received message, which one received it).
+    pub local: SocketAddr,
 }
 
 /// Bytes the driver must send.

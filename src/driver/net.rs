@@ -1,0 +1,221 @@
+//! SIP sockets (RFC 3261 §18): one UDP socket and one TCP listener per
+//! profile address, 4 MiB socket buffers, TCP connections framed by
+//! Content-Length (`frame_stream`), reused for requests and responses in
+//! both directions, closed after an idle period; a framing error closes
+//! the connection (RFC 4475 `clerr`, `ncl`, `mcl01` over TCP).
+
+use super::Event;
+use crate::config::{Config, Transport};
+use crate::sip::msg::{frame_stream, Limits, ParseError, StreamFrame};
+use crate::sip::transaction::{Destination, TransportKind, TxId};
+use bytes::{Bytes, BytesMut};
+use dashmap::DashMap;
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream, UdpSocket};
+use tokio::sync::mpsc;
+
+/// Socket buffer size asked for (the kernel caps it at `net.core.rmem_max`).
+const SOCKET_BUFFER: usize = 4 * 1024 * 1024;
+/// A TCP connection with no traffic for this long is closed.
+const TCP_IDLE: Duration = Duration::from_secs(300);
+/// Most simultaneous TCP connections.
+const MAX_TCP_CONNECTIONS: usize = 10_000;
+
+type ConnKey = (SocketAddr, SocketAddr); // (our profile address, peer)
+
+/// The bound sockets and live TCP connections.
+pub(crate) struct Sockets {
+    udp: HashMap<SocketAddr, Arc<UdpSocket>>,
+    conns: Arc<DashMap<ConnKey, mpsc::Sender<Bytes>>>,
+    events: mpsc::Sender<Event>,
+    limits: Limits,
+}
+
+fn bind_udp(addr: SocketAddr) -> std::io::Result<UdpSocket> {
+    use socket2::{Domain, Protocol, Socket, Type};
+    let sock = Socket::new(Domain::for_address(addr), Type::DGRAM, Some(Protocol::UDP))?;
+    if addr.is_ipv6() {
+        sock.set_only_v6(true)?;
+    }
+    let _ = sock.set_recv_buffer_size(SOCKET_BUFFER);
+    let _ = sock.set_send_buffer_size(SOCKET_BUFFER);
+    sock.set_nonblocking(true)?;
+    sock.bind(&addr.into())?;
+    UdpSocket::from_std(sock.into())
+}
+
+impl Sockets {
+    /// Binds every profile's sockets and starts their reader tasks.
+    pub(crate) async fn bind(cfg: &Config, events: mpsc::Sender<Event>) -> Result<Sockets, super::DriverError> {
+        let limits = Limits { max_message: cfg.sip().max_message_bytes, max_headers: cfg.sip().max_headers };
+        let conns: Arc<DashMap<ConnKey, mpsc::Sender<Bytes>>> = Arc::new(DashMap::new());
+        let mut udp = HashMap::new();
+        for p in cfg.profiles() {
+            for addr in &p.listen {
+                if p.transports.contains(&Transport::Udp) {
+                    let s = bind_udp(*addr).map_err(|e| super::DriverError::Bind { addr: *addr, transport: "udp", source: e })?;
+                    let s = Arc::new(s);
+                    udp.insert(*addr, s.clone());
+                    tokio::spawn(udp_reader(s, *addr, events.clone()));
+                    tracing::info!(profile = %p.name, %addr, "listening on udp");
+                }
+                if p.transports.contains(&Transport::Tcp) {
+                    let l = TcpListener::bind(addr).await.map_err(|e| super::DriverError::Bind { addr: *addr, transport: "tcp", source: e })?;
+                    tokio::spawn(tcp_acceptor(l, *addr, conns.clone(), events.clone(), limits));
+                    tracing::info!(profile = %p.name, %addr, "listening on tcp");
+                }
+            }
+        }
+        Ok(Sockets { udp, conns, events, limits })
+    }
+
+    /// Sends `bytes` to `dest` without blocking the engine.
+    pub(crate) fn send(&self, dest: Destination, bytes: Bytes, tx: Option<TxId>) {
+        match dest.transport {
+            TransportKind::Udp => {
+                let Some(sock) = self.udp.get(&dest.local) else {
+                    tracing::warn!(local = %dest.local, "no udp socket for this address");
+                    self.fail(tx);
+                    return;
+                };
+                if let Err(e) = sock.try_send_to(&bytes, dest.addr) {
+                    // UDP is lossy anyway: the transaction layer retransmits.
+                    tracing::debug!(peer = %dest.addr, error = %e, "udp send failed");
+                    if e.kind() != std::io::ErrorKind::WouldBlock {
+                        self.fail(tx);
+                    }
+                }
+            }
+            _ => {
+                let key = (dest.local, dest.addr);
+                if let Some(conn) = self.conns.get(&key) {
+                    if conn.try_send(bytes.clone()).is_ok() {
+                        return;
+                    }
+                }
+                if self.conns.len() >= MAX_TCP_CONNECTIONS {
+                    self.fail(tx);
+                    return;
+                }
+                // Open a connection (§18.1.1) and queue the message on it.
+                let (wtx, wrx) = mpsc::channel::<Bytes>(1024);
+                let _ = wtx.try_send(bytes);
+                self.conns.insert(key, wtx);
+                let conns = self.conns.clone();
+                let events = self.events.clone();
+                let limits = self.limits;
+                tokio::spawn(async move {
+                    match TcpStream::connect(dest.addr).await {
+                        Ok(stream) => {
+                            let _ = stream.set_nodelay(true);
+                            run_connection(stream, key, wrx, conns, events, limits).await;
+                        }
+                        Err(e) => {
+                            tracing::debug!(peer = %dest.addr, error = %e, "tcp connect failed");
+                            conns.remove(&key);
+                            if let Some(t) = tx {
+                                let _ = events.send(Event::SendFailed(t)).await;
+                            }
+                        }
+                    }
+                });
+            }
+        }
+    }
+
+    fn fail(&self, tx: Option<TxId>) {
+        if let Some(t) = tx {
+            let _ = self.events.try_send(Event::SendFailed(t));
+        }
+    }
+}
+
+async fn udp_reader(sock: Arc<UdpSocket>, local: SocketAddr, events: mpsc::Sender<Event>) {
+    let mut buf = vec![0u8; 65_536];
+    loop {
+        match sock.recv_from(&mut buf).await {
+            Ok((n, peer)) => {
+                let data = Bytes::copy_from_slice(&buf[..n]);
+                if events.send(Event::Packet { local, peer, transport: TransportKind::Udp, data }).await.is_err() {
+                    break;
+                }
+            }
+            Err(e) => {
+                // ICMP port unreachable shows up here on Linux; keep reading.
+                tracing::debug!(%local, error = %e, "udp recv error");
+            }
+        }
+    }
+}
+
+async fn tcp_acceptor(l: TcpListener, local: SocketAddr, conns: Arc<DashMap<ConnKey, mpsc::Sender<Bytes>>>, events: mpsc::Sender<Event>, limits: Limits) {
+    loop {
+        let Ok((stream, peer)) = l.accept().await else { continue };
+        if conns.len() >= MAX_TCP_CONNECTIONS {
+            continue; // dropped: the connection limit protects the engine
+        }
+        let _ = stream.set_nodelay(true);
+        let key = (local, peer);
+        let (wtx, wrx) = mpsc::channel::<Bytes>(1024);
+        conns.insert(key, wtx);
+        tokio::spawn(run_connection(stream, key, wrx, conns.clone(), events.clone(), limits));
+    }
+}
+
+/// Reads framed messages and writes queued ones until error or idle.
+async fn run_connection(
+    stream: TcpStream,
+    key: ConnKey,
+    mut out: mpsc::Receiver<Bytes>,
+    conns: Arc<DashMap<ConnKey, mpsc::Sender<Bytes>>>,
+    events: mpsc::Sender<Event>,
+    limits: Limits,
+) {
+    let (mut rd, mut wr) = stream.into_split();
+    let mut buf = BytesMut::with_capacity(8192);
+    let (local, peer) = key;
+    'conn: loop {
+        tokio::select! {
+            r = rd.read_buf(&mut buf) => {
+                match r {
+                    Ok(0) | Err(_) => break 'conn,
+                    Ok(_) => {}
+                }
+                loop {
+                    match frame_stream(&buf, &limits) {
+                        Ok(StreamFrame::KeepAlive(n)) => {
+                            let _ = buf.split_to(n);
+                        }
+                        Ok(StreamFrame::Message(n)) => {
+                            let data = buf.split_to(n).freeze();
+                            if events.send(Event::Packet { local, peer, transport: TransportKind::Tcp, data }).await.is_err() {
+                                break 'conn;
+                            }
+                        }
+                        Err(ParseError::Incomplete) => break,
+                        Err(e) => {
+                            tracing::debug!(%peer, error = %e, "tcp framing error: closing");
+                            break 'conn;
+                        }
+                    }
+                }
+            }
+            msg = out.recv() => {
+                match msg {
+                    Some(b) => {
+                        if wr.write_all(&b).await.is_err() {
+                            break 'conn;
+                        }
+                    }
+                    None => break 'conn,
+                }
+            }
+            _ = tokio::time::sleep(TCP_IDLE) => break 'conn,
+        }
+    }
+    conns.remove(&key);
+}

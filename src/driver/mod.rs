@@ -108,6 +108,7 @@ pub async fn run(cfg: Config, opts: RunOptions) -> Result<(), DriverError> {
     let (tx, mut rx) = mpsc::channel::<Event>(8192);
     let sockets = net::Sockets::bind(&cfg, tx.clone()).await?;
     tracing::info!(restored_bindings = restored, "switchboard running");
+    engine.start(now());
     spawn_signals(tx.clone());
     let mut shutdown_deadline: Option<Instant> = None;
     loop {
@@ -164,6 +165,7 @@ fn reload(engine: &mut Engine, opts: &RunOptions) {
     match load_config(opts) {
         Ok(cfg) => {
             engine.reload(Arc::new(cfg));
+            engine.start(now());
             tracing::info!("configuration reloaded");
         }
         Err(errors) => {

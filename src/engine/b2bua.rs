@@ -208,6 +208,7 @@ impl Engine {
         match self.tx_roles.get(&tx).copied() {
             Some(TxRole::BInvite(call, idx)) => self.on_b_invite_response(now, call, idx, tx, resp),
             Some(TxRole::Relay { call, server }) => self.on_relay_response(now, call, tx, server, resp),
+            Some(TxRole::TrunkRegister(i)) => self.on_trunk_register_response(now, i, &resp),
             Some(TxRole::Own) | Some(TxRole::AInvite(_)) | None => {}
         }
     }
@@ -483,6 +484,7 @@ impl Engine {
             }
             EngineTimer::Retransmit2xx(id) => self.retransmit_2xx(now, id),
             EngineTimer::Reap(id) => self.reap(now, id),
+            EngineTimer::TrunkRegister(i) => self.send_trunk_register(now, i, None),
         }
     }
 
@@ -502,6 +504,7 @@ impl Engine {
                         let resp = Message::response(code, None);
                         self.on_relay_response(now, call, tx, server, resp);
                     }
+                    Some(TxRole::TrunkRegister(i)) => self.on_trunk_register_timeout(now, i),
                     _ => {}
                 }
             }

@@ -13,6 +13,7 @@ mod indialog;
 mod inbound;
 mod registration;
 pub mod screen;
+mod trunk_reg;
 
 use crate::call::Call;
 use crate::config::Config;
@@ -101,6 +102,8 @@ pub(crate) enum EngineTimer {
     Retransmit2xx(CallRef),
     /// Forget a call that has ended once stragglers are handled.
     Reap(CallRef),
+    /// (Re-)register with the trunk at this index of the config.
+    TrunkRegister(usize),
 }
 
 /// Counters for the load scripts and the logs.
@@ -126,6 +129,8 @@ pub(crate) enum TxRole {
     /// An in-dialog request relayed from one side to the other; `server`
     /// is the transaction on the side that sent it.
     Relay { call: CallRef, server: TxId },
+    /// Our REGISTER to the trunk at this config index.
+    TrunkRegister(usize),
     /// A request we originated for our own reasons (BYE after a lost
     /// ACK, BYE to a losing fork): its response needs no action.
     Own,
@@ -148,6 +153,7 @@ pub struct Engine {
     pub(crate) stats: Stats,
     pub(crate) limits: crate::sip::msg::Limits,
     pub(crate) shutting_down: bool,
+    pub(crate) trunk_regs: HashMap<String, trunk_reg::TrunkRegistration>,
 }
 
 impl Engine {
@@ -194,6 +200,7 @@ impl Engine {
             stats: Stats::default(),
             limits,
             shutting_down: false,
+            trunk_regs: HashMap::new(),
         }
     }
 

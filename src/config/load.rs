@@ -14,7 +14,6 @@
 //! `*.toml` files in the directory are ignored, so later features (e.g.
 //! `acd.toml`) can add theirs.
 
-use std::collections::HashMap;
 use std::num::NonZeroU32;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -133,7 +132,8 @@ pub(super) struct File<'a> {
 
 pub(super) struct Files<'a> {
     files: Vec<File<'a>>,
-    dir: Option<&'a Path>,
+    /// Directory of the files, to name missing ones.
+    dir: Option<PathBuf>,
 }
 
 impl<'a> Files<'a> {
@@ -143,7 +143,7 @@ impl<'a> Files<'a> {
 
     /// Name to show for a missing file.
     fn missing_name(&self, base: &str) -> String {
-        match self.dir {
+        match &self.dir {
             Some(d) => d.join(base).display().to_string(),
             None => base.to_owned(),
         }
@@ -156,6 +156,11 @@ fn load_sources_in(
     env: EnvLookup<'_>,
 ) -> Result<Config, ConfigErrors> {
     let mut errors: Vec<ConfigError> = Vec::new();
+    // Without an explicit directory, name missing files after the others'.
+    let dir = dir.map(Path::to_path_buf).or_else(|| {
+        let parent = Path::new(sources.first()?.0).parent()?;
+        (!parent.as_os_str().is_empty()).then(|| parent.to_path_buf())
+    });
     let mut files = Files {
         files: Vec::new(),
         dir,
@@ -179,6 +184,7 @@ fn load_sources_in(
         });
     }
     let mut b = Builder {
+        seen: Seen::default(),
         files: &files,
         errors: &mut errors,
         env,
@@ -186,14 +192,12 @@ fn load_sources_in(
     let top = b.switchboard();
     let users = b.directory();
     let trunks = b.trunks();
-    let user_names: HashMap<&str, ()> = users.iter().map(|u| (u.extension.as_str(), ())).collect();
-    let trunk_names: HashMap<&str, ()> = trunks
-        .iter()
-        .map(|(t, _)| (t.name.as_str(), ()))
-        .collect();
+    let seen_users = std::mem::take(&mut b.seen.users);
+    let seen_trunks = std::mem::take(&mut b.seen.trunks);
+    let (users_complete, trunks_complete) = (b.seen.users_complete, b.seen.trunks_complete);
     let known = Known {
-        trunks: &|n| trunk_names.contains_key(n),
-        users: &|n| user_names.contains_key(n),
+        trunks: &|n| !trunks_complete || seen_trunks.contains(n),
+        users: &|n| !users_complete || seen_users.contains(n),
     };
     let (contexts, default_timeout) = b.dialplan(&known);
     let profiles = b.profiles(&top.profile_files);
@@ -252,7 +256,23 @@ pub(super) struct ProfileRefs {
     pub context: Origin,
 }
 
+/// Names seen in each file, even on entries that failed validation, and
+/// whether the file was read completely. References into an incomplete file
+/// are not checked, so one mistake does not cascade into many errors.
+#[derive(Default)]
+pub(super) struct Seen {
+    pub users: std::collections::HashSet<String>,
+    pub users_complete: bool,
+    pub trunks: std::collections::HashSet<String>,
+    pub trunks_complete: bool,
+    pub contexts_complete: bool,
+    /// Profile names and whether each is `trusted-trunks`.
+    pub profiles: Vec<(String, bool)>,
+    pub profiles_complete: bool,
+}
+
 pub(super) struct Builder<'a, 'e> {
+    pub seen: Seen,
     pub files: &'a Files<'a>,
     pub errors: &'e mut Vec<ConfigError>,
     pub env: EnvLookup<'a>,
@@ -290,7 +310,11 @@ pub(super) fn elements<'v, 'i>(
     }
 }
 
-pub(super) fn unknown_key(sink: &mut Sink<'_>, key: &Spanned<std::borrow::Cow<'_, str>>, expected: &str) {
+pub(super) fn unknown_key(
+    sink: &mut Sink<'_>,
+    key: &Spanned<std::borrow::Cow<'_, str>>,
+    expected: &str,
+) {
     sink.push(
         &key.span(),
         ErrorKind::Schema,
@@ -320,7 +344,11 @@ pub(super) fn positive<T: Copy + PartialOrd + Default + std::fmt::Display>(
 }
 
 /// Resolves a password: literal, or `env:VAR` from the environment.
-pub(super) fn secret(env: EnvLookup<'_>, sink: &mut Sink<'_>, raw: &Spanned<String>) -> Option<Secret> {
+pub(super) fn secret(
+    env: EnvLookup<'_>,
+    sink: &mut Sink<'_>,
+    raw: &Spanned<String>,
+) -> Option<Secret> {
     let value = raw.get_ref();
     let Some(var) = value.strip_prefix("env:") else {
         if value.is_empty() {
@@ -349,7 +377,6 @@ pub(super) fn secret(env: EnvLookup<'_>, sink: &mut Sink<'_>, raw: &Spanned<Stri
         }
     }
 }
-
 
 impl<'a> Builder<'a, '_> {
     /// A sink for `file`.
@@ -455,7 +482,11 @@ impl<'a> Builder<'a, '_> {
             s.push(&v.span(), ErrorKind::InvalidValue, "t2_ms must be >= t1_ms");
         }
         let max_message_bytes = positive(s, &raw_sip.max_message_bytes, "max_message_bytes", 65536);
-        if let Some(v) = raw_sip.max_message_bytes.as_ref().filter(|_| max_message_bytes < 1500) {
+        if let Some(v) = raw_sip
+            .max_message_bytes
+            .as_ref()
+            .filter(|_| max_message_bytes < 1500)
+        {
             s.push(
                 &v.span(),
                 ErrorKind::InvalidValue,
@@ -518,13 +549,13 @@ impl<'a> Builder<'a, '_> {
         }
 
         let nonce_ttl = positive(s, &raw_sec.nonce_ttl_s, "nonce_ttl_s", 300);
-        let failures = raw_sec.auth_failures_per_minute.map_or(10, Spanned::into_inner);
+        let failures = raw_sec
+            .auth_failures_per_minute
+            .map_or(10, Spanned::into_inner);
 
         Top {
             sip,
-            media: MediaSettings {
-                rtp_ports,
-            },
+            media: MediaSettings { rtp_ports },
             store: StoreSettings { path: store_path },
             cdr: CdrSettings { jsonl },
             registrar: RegistrarSettings {

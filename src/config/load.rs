@@ -12,7 +12,7 @@
 //! profile files), the profile files it lists (default `internal.toml` and
 //! `external.toml`), `directory.toml`, `trunks.toml`, `dialplan.toml`. Other
 //! `*.toml` files in the directory are ignored, so later features (e.g.
-//! `acd.toml`) can add theirs.
+//! `acd.toml`) can add theirs; their syntax is not even checked here.
 
 use std::num::NonZeroU32;
 use std::path::{Path, PathBuf};
@@ -128,6 +128,8 @@ pub(super) struct File<'a> {
     pub name: String,
     pub text: &'a str,
     pub root: Option<Spanned<DeTable<'a>>>,
+    /// Syntax errors, reported only if the file is used.
+    pub syntax: Vec<(std::ops::Range<usize>, String)>,
 }
 
 pub(super) struct Files<'a> {
@@ -167,20 +169,15 @@ fn load_sources_in(
     };
     for (name, text) in sources {
         let (root, syntax) = DeTable::parse_recoverable(text);
-        let ok = syntax.is_empty();
-        let mut sink = Sink {
-            file: name,
-            text,
-            errors: &mut errors,
-        };
-        for e in syntax {
-            let span = e.span().unwrap_or(0..0);
-            sink.push(&span, ErrorKind::Syntax, e.message().to_owned());
-        }
+        let syntax: Vec<_> = syntax
+            .into_iter()
+            .map(|e| (e.span().unwrap_or(0..0), e.message().to_owned()))
+            .collect();
         files.files.push(File {
             name: (*name).to_owned(),
             text,
-            root: ok.then_some(root),
+            root: syntax.is_empty().then_some(root),
+            syntax,
         });
     }
     let mut b = Builder {
@@ -391,11 +388,21 @@ impl<'a> Builder<'a, '_> {
         }
     }
 
+    /// The parsed root of a file, or `None` after reporting its syntax
+    /// errors.
+    pub fn open(&mut self, file: &'a File<'a>) -> Option<&'a Spanned<DeTable<'a>>> {
+        let mut sink = self.sink(file);
+        for (span, message) in &file.syntax {
+            sink.push(span, ErrorKind::Syntax, message.clone());
+        }
+        file.root.as_ref()
+    }
+
     /// The parsed root of a required file; reports it missing otherwise.
     pub fn required(&mut self, base: &str) -> Option<(&'a File<'a>, &'a Spanned<DeTable<'a>>)> {
         let files = self.files;
         match files.find(base) {
-            Some(f) => f.root.as_ref().map(|r| (f, r)),
+            Some(f) => self.open(f).map(|r| (f, r)),
             None => {
                 let origin = Origin {
                     file: files.missing_name(base),
@@ -466,6 +473,7 @@ impl<'a> Builder<'a, '_> {
             name: String::new(),
             text: "",
             root: None,
+            syntax: Vec::new(),
         };
         let file = fallback_file.unwrap_or(&empty);
         let mut sink = Sink {

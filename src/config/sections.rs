@@ -335,7 +335,7 @@ impl<'a> Builder<'a, '_> {
                 ));
                 continue;
             };
-            let Some(root) = file.root.as_ref() else {
+            let Some(root) = self.open(file) else {
                 self.seen.profiles_complete = false;
                 continue;
             };

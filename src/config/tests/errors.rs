@@ -403,3 +403,14 @@ fn syntax_errors_in_several_files_all_reported() {
         "{e}"
     );
 }
+
+#[test]
+fn unrelated_toml_files_are_ignored() {
+    let mut files = sources(&[]);
+    files.push(("sip-profiles/acd.toml".into(), "this is [not toml".into()));
+    let refs: Vec<(&str, &str)> = files
+        .iter()
+        .map(|(n, t)| (n.as_str(), t.as_str()))
+        .collect();
+    assert!(load_from_sources(&refs).is_ok());
+}

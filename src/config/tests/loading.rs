@@ -56,6 +56,7 @@ fn embedded_default_loads() {
     assert_eq!(c.sip().t1, Duration::from_millis(500));
     assert_eq!(c.sip().t2, Duration::from_secs(4));
     assert_eq!(c.sip().max_message_bytes, 65536);
+    assert_eq!(c.sip().limits().max_headers, 256);
     assert_eq!(c.media().rtp_ports, PortRange::new(16384, 32767).unwrap());
     assert_eq!(c.registrar().min_expires, 60);
     assert_eq!(c.registrar().default_expires, 3600);

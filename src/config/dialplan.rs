@@ -219,11 +219,7 @@ pub(crate) struct Known<'a> {
 }
 
 /// Validates one raw rule, recording every problem in `sink`.
-pub(crate) fn build_rule(
-    raw: RawRule,
-    known: &Known<'_>,
-    sink: &mut Sink<'_>,
-) -> Option<Rule> {
+pub(crate) fn build_rule(raw: RawRule, known: &Known<'_>, sink: &mut Sink<'_>) -> Option<Rule> {
     let before = sink.errors.len();
     let match_span = raw.matcher.span();
     let matcher = match raw.matcher.into_inner() {
@@ -267,16 +263,36 @@ pub(crate) fn build_rule(
     let action_span = raw.action.span();
     // Each action takes its own fields; any other is a mistake worth reporting.
     let extras: [(&str, Option<std::ops::Range<usize>>, bool); 6] = [
-        ("user", raw.user.as_ref().map(Spanned::span), kind == RawActionKind::User),
-        ("trunk", raw.trunk.as_ref().map(Spanned::span), kind == RawActionKind::Trunk),
-        ("queue", raw.queue.as_ref().map(Spanned::span), kind == RawActionKind::Queue),
+        (
+            "user",
+            raw.user.as_ref().map(Spanned::span),
+            kind == RawActionKind::User,
+        ),
+        (
+            "trunk",
+            raw.trunk.as_ref().map(Spanned::span),
+            kind == RawActionKind::Trunk,
+        ),
+        (
+            "queue",
+            raw.queue.as_ref().map(Spanned::span),
+            kind == RawActionKind::Queue,
+        ),
         (
             "conference",
             raw.conference.as_ref().map(Spanned::span),
             kind == RawActionKind::Conference,
         ),
-        ("code", raw.code.as_ref().map(Spanned::span), kind == RawActionKind::Reject),
-        ("reason", raw.reason.as_ref().map(Spanned::span), kind == RawActionKind::Reject),
+        (
+            "code",
+            raw.code.as_ref().map(Spanned::span),
+            kind == RawActionKind::Reject,
+        ),
+        (
+            "reason",
+            raw.reason.as_ref().map(Spanned::span),
+            kind == RawActionKind::Reject,
+        ),
     ];
     for (field, span, allowed) in extras {
         if let (Some(span), false) = (span, allowed) {

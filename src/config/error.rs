@@ -222,11 +222,7 @@ mod tests {
 
     #[test]
     fn display_is_file_line_col_message() {
-        let e = ConfigError::new(
-            &Origin::at("x.toml", "a\nbc", 3),
-            ErrorKind::Schema,
-            "bad",
-        );
+        let e = ConfigError::new(&Origin::at("x.toml", "a\nbc", 3), ErrorKind::Schema, "bad");
         assert_eq!(e.to_string(), "x.toml:2:2: bad");
     }
 }

@@ -12,9 +12,8 @@
 //! profile files), the profile files it lists (default `internal.toml` and
 //! `external.toml`), `directory.toml`, `trunks.toml`, `dialplan.toml`. Other
 //! `*.toml` files in the directory are ignored, so later features (e.g.
-//! `acd.toml`) can add theirs.
+//! `acd.toml`) can add theirs; their syntax is not even checked here.
 
-use std::collections::HashMap;
 use std::num::NonZeroU32;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -129,11 +128,14 @@ pub(super) struct File<'a> {
     pub name: String,
     pub text: &'a str,
     pub root: Option<Spanned<DeTable<'a>>>,
+    /// Syntax errors, reported only if the file is used.
+    pub syntax: Vec<(std::ops::Range<usize>, String)>,
 }
 
 pub(super) struct Files<'a> {
     files: Vec<File<'a>>,
-    dir: Option<&'a Path>,
+    /// Directory of the files, to name missing ones.
+    dir: Option<PathBuf>,
 }
 
 impl<'a> Files<'a> {
@@ -143,7 +145,7 @@ impl<'a> Files<'a> {
 
     /// Name to show for a missing file.
     fn missing_name(&self, base: &str) -> String {
-        match self.dir {
+        match &self.dir {
             Some(d) => d.join(base).display().to_string(),
             None => base.to_owned(),
         }
@@ -156,29 +158,30 @@ fn load_sources_in(
     env: EnvLookup<'_>,
 ) -> Result<Config, ConfigErrors> {
     let mut errors: Vec<ConfigError> = Vec::new();
+    // Without an explicit directory, name missing files after the others'.
+    let dir = dir.map(Path::to_path_buf).or_else(|| {
+        let parent = Path::new(sources.first()?.0).parent()?;
+        (!parent.as_os_str().is_empty()).then(|| parent.to_path_buf())
+    });
     let mut files = Files {
         files: Vec::new(),
         dir,
     };
     for (name, text) in sources {
         let (root, syntax) = DeTable::parse_recoverable(text);
-        let ok = syntax.is_empty();
-        let mut sink = Sink {
-            file: name,
-            text,
-            errors: &mut errors,
-        };
-        for e in syntax {
-            let span = e.span().unwrap_or(0..0);
-            sink.push(&span, ErrorKind::Syntax, e.message().to_owned());
-        }
+        let syntax: Vec<_> = syntax
+            .into_iter()
+            .map(|e| (e.span().unwrap_or(0..0), e.message().to_owned()))
+            .collect();
         files.files.push(File {
             name: (*name).to_owned(),
             text,
-            root: ok.then_some(root),
+            root: syntax.is_empty().then_some(root),
+            syntax,
         });
     }
     let mut b = Builder {
+        seen: Seen::default(),
         files: &files,
         errors: &mut errors,
         env,
@@ -186,14 +189,12 @@ fn load_sources_in(
     let top = b.switchboard();
     let users = b.directory();
     let trunks = b.trunks();
-    let user_names: HashMap<&str, ()> = users.iter().map(|u| (u.extension.as_str(), ())).collect();
-    let trunk_names: HashMap<&str, ()> = trunks
-        .iter()
-        .map(|(t, _)| (t.name.as_str(), ()))
-        .collect();
+    let seen_users = std::mem::take(&mut b.seen.users);
+    let seen_trunks = std::mem::take(&mut b.seen.trunks);
+    let (users_complete, trunks_complete) = (b.seen.users_complete, b.seen.trunks_complete);
     let known = Known {
-        trunks: &|n| trunk_names.contains_key(n),
-        users: &|n| user_names.contains_key(n),
+        trunks: &|n| !trunks_complete || seen_trunks.contains(n),
+        users: &|n| !users_complete || seen_users.contains(n),
     };
     let (contexts, default_timeout) = b.dialplan(&known);
     let profiles = b.profiles(&top.profile_files);
@@ -252,7 +253,23 @@ pub(super) struct ProfileRefs {
     pub context: Origin,
 }
 
+/// Names seen in each file, even on entries that failed validation, and
+/// whether the file was read completely. References into an incomplete file
+/// are not checked, so one mistake does not cascade into many errors.
+#[derive(Default)]
+pub(super) struct Seen {
+    pub users: std::collections::HashSet<String>,
+    pub users_complete: bool,
+    pub trunks: std::collections::HashSet<String>,
+    pub trunks_complete: bool,
+    pub contexts_complete: bool,
+    /// Profile names and whether each is `trusted-trunks`.
+    pub profiles: Vec<(String, bool)>,
+    pub profiles_complete: bool,
+}
+
 pub(super) struct Builder<'a, 'e> {
+    pub seen: Seen,
     pub files: &'a Files<'a>,
     pub errors: &'e mut Vec<ConfigError>,
     pub env: EnvLookup<'a>,
@@ -290,7 +307,11 @@ pub(super) fn elements<'v, 'i>(
     }
 }
 
-pub(super) fn unknown_key(sink: &mut Sink<'_>, key: &Spanned<std::borrow::Cow<'_, str>>, expected: &str) {
+pub(super) fn unknown_key(
+    sink: &mut Sink<'_>,
+    key: &Spanned<std::borrow::Cow<'_, str>>,
+    expected: &str,
+) {
     sink.push(
         &key.span(),
         ErrorKind::Schema,
@@ -320,7 +341,11 @@ pub(super) fn positive<T: Copy + PartialOrd + Default + std::fmt::Display>(
 }
 
 /// Resolves a password: literal, or `env:VAR` from the environment.
-pub(super) fn secret(env: EnvLookup<'_>, sink: &mut Sink<'_>, raw: &Spanned<String>) -> Option<Secret> {
+pub(super) fn secret(
+    env: EnvLookup<'_>,
+    sink: &mut Sink<'_>,
+    raw: &Spanned<String>,
+) -> Option<Secret> {
     let value = raw.get_ref();
     let Some(var) = value.strip_prefix("env:") else {
         if value.is_empty() {
@@ -350,7 +375,6 @@ pub(super) fn secret(env: EnvLookup<'_>, sink: &mut Sink<'_>, raw: &Spanned<Stri
     }
 }
 
-
 impl<'a> Builder<'a, '_> {
     /// A sink for `file`.
     pub fn sink<'s>(&'s mut self, file: &'a File<'a>) -> Sink<'s>
@@ -364,11 +388,21 @@ impl<'a> Builder<'a, '_> {
         }
     }
 
+    /// The parsed root of a file, or `None` after reporting its syntax
+    /// errors.
+    pub fn open(&mut self, file: &'a File<'a>) -> Option<&'a Spanned<DeTable<'a>>> {
+        let mut sink = self.sink(file);
+        for (span, message) in &file.syntax {
+            sink.push(span, ErrorKind::Syntax, message.clone());
+        }
+        file.root.as_ref()
+    }
+
     /// The parsed root of a required file; reports it missing otherwise.
     pub fn required(&mut self, base: &str) -> Option<(&'a File<'a>, &'a Spanned<DeTable<'a>>)> {
         let files = self.files;
         match files.find(base) {
-            Some(f) => f.root.as_ref().map(|r| (f, r)),
+            Some(f) => self.open(f).map(|r| (f, r)),
             None => {
                 let origin = Origin {
                     file: files.missing_name(base),
@@ -439,6 +473,7 @@ impl<'a> Builder<'a, '_> {
             name: String::new(),
             text: "",
             root: None,
+            syntax: Vec::new(),
         };
         let file = fallback_file.unwrap_or(&empty);
         let mut sink = Sink {
@@ -455,7 +490,11 @@ impl<'a> Builder<'a, '_> {
             s.push(&v.span(), ErrorKind::InvalidValue, "t2_ms must be >= t1_ms");
         }
         let max_message_bytes = positive(s, &raw_sip.max_message_bytes, "max_message_bytes", 65536);
-        if let Some(v) = raw_sip.max_message_bytes.as_ref().filter(|_| max_message_bytes < 1500) {
+        if let Some(v) = raw_sip
+            .max_message_bytes
+            .as_ref()
+            .filter(|_| max_message_bytes < 1500)
+        {
             s.push(
                 &v.span(),
                 ErrorKind::InvalidValue,
@@ -537,9 +576,7 @@ impl<'a> Builder<'a, '_> {
 
         Top {
             sip,
-            media: MediaSettings {
-                rtp_ports,
-            },
+            media: MediaSettings { rtp_ports },
             store: StoreSettings { path: store_path },
             cdr: CdrSettings { jsonl },
             registrar: RegistrarSettings {

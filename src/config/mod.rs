@@ -22,6 +22,7 @@
 //! disk and `env:` secrets read the process environment (use
 //! [`load_from_sources_with_env`] to avoid that in tests).
 
+#![warn(missing_docs)]
 mod defaults;
 mod dialplan;
 mod error;

@@ -28,7 +28,9 @@ impl PortRange {
             return Err("RTP port range must not include port 0".into());
         }
         if hi < lo {
-            return Err(format!("RTP port range {lo}-{hi} is empty (end before start)"));
+            return Err(format!(
+                "RTP port range {lo}-{hi} is empty (end before start)"
+            ));
         }
         if hi - lo < 1 {
             return Err(format!(
@@ -101,7 +103,9 @@ impl Cidr {
     pub fn new(addr: IpAddr, prefix_len: u8) -> Result<Self, String> {
         let max = if addr.is_ipv4() { 32 } else { 128 };
         if prefix_len > max {
-            return Err(format!("prefix length /{prefix_len} exceeds {max} for {addr}"));
+            return Err(format!(
+                "prefix length /{prefix_len} exceeds {max} for {addr}"
+            ));
         }
         let addr = match addr {
             IpAddr::V4(a) => IpAddr::V4((u32::from(a) & mask32(prefix_len)).into()),

@@ -37,8 +37,7 @@ fn transport(t: RawTransport) -> Transport {
 /// characters that would need escaping in a SIP URI.
 fn valid_name(s: &str) -> bool {
     !s.is_empty()
-        && s
-            .chars()
+        && s.chars()
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | '+' | '*' | '#'))
 }
 
@@ -65,6 +64,7 @@ impl<'a> Builder<'a, '_> {
             return users;
         };
         let mut raws = Vec::new();
+        let mut complete = true;
         {
             let mut sink = self.sink(file);
             for (key, v) in root.get_ref().iter() {
@@ -73,12 +73,15 @@ impl<'a> Builder<'a, '_> {
                     continue;
                 }
                 for el in elements("user", v, &mut sink) {
-                    if let Some(raw) = de::<RawUser>(el, &mut sink) {
-                        raws.push(raw);
+                    match de::<RawUser>(el, &mut sink) {
+                        Some(raw) => raws.push(raw),
+                        None => complete = false,
                     }
                 }
             }
         }
+        self.seen.users_complete = complete;
+        self.seen.users = raws.iter().map(|r| r.extension.get_ref().clone()).collect();
         let mut seen: HashMap<String, Origin> = HashMap::new();
         let env = self.env;
         for raw in raws {
@@ -90,7 +93,10 @@ impl<'a> Builder<'a, '_> {
                 sink.push_at(
                     &here,
                     ErrorKind::Duplicate,
-                    format!("duplicate extension `{ext}` (first defined at line {})", first.line),
+                    format!(
+                        "duplicate extension `{ext}` (first defined at line {})",
+                        first.line
+                    ),
                 );
                 ok = false;
             } else {
@@ -126,6 +132,7 @@ impl<'a> Builder<'a, '_> {
             return trunks;
         };
         let mut raws = Vec::new();
+        let mut complete = true;
         {
             let mut sink = self.sink(file);
             for (key, v) in root.get_ref().iter() {
@@ -134,12 +141,15 @@ impl<'a> Builder<'a, '_> {
                     continue;
                 }
                 for el in elements("trunk", v, &mut sink) {
-                    if let Some(raw) = de::<RawTrunk>(el, &mut sink) {
-                        raws.push(raw);
+                    match de::<RawTrunk>(el, &mut sink) {
+                        Some(raw) => raws.push(raw),
+                        None => complete = false,
                     }
                 }
             }
         }
+        self.seen.trunks_complete = complete;
+        self.seen.trunks = raws.iter().map(|r| r.name.get_ref().clone()).collect();
         let mut seen: HashMap<String, usize> = HashMap::new();
         let env = self.env;
         for raw in raws {
@@ -265,6 +275,7 @@ impl<'a> Builder<'a, '_> {
         let Some((file, root)) = self.required(DIALPLAN_FILE) else {
             return (contexts, default);
         };
+        let mut complete = true;
         let mut sink = self.sink(file);
         for (key, v) in root.get_ref().iter() {
             match key.get_ref().as_ref() {
@@ -276,6 +287,7 @@ impl<'a> Builder<'a, '_> {
                 }
                 "context" => {
                     let DeValue::Table(table) = v.get_ref() else {
+                        complete = false;
                         sink.push(
                             &v.span(),
                             ErrorKind::Schema,
@@ -286,7 +298,8 @@ impl<'a> Builder<'a, '_> {
                     for (name, rules_v) in table.iter() {
                         let origin = sink.origin(&name.span());
                         let mut rules = Vec::new();
-                        for el in elements(&format!("context.{}", name.get_ref()), rules_v, &mut sink)
+                        for el in
+                            elements(&format!("context.{}", name.get_ref()), rules_v, &mut sink)
                         {
                             if let Some(raw) = de::<RawRule>(el, &mut sink) {
                                 if let Some(rule) = build_rule(raw, known, &mut sink) {
@@ -304,14 +317,17 @@ impl<'a> Builder<'a, '_> {
                 ),
             }
         }
+        self.seen.contexts_complete = complete;
         (contexts, default)
     }
 
     /// The profile files listed in `switchboard.toml`.
     pub(super) fn profiles(&mut self, list: &[(String, Origin)]) -> Vec<(Profile, ProfileRefs)> {
         let mut out: Vec<(Profile, ProfileRefs)> = Vec::new();
+        self.seen.profiles_complete = true;
         for (base, listed_at) in list {
             let Some(file) = self.files.find(base) else {
+                self.seen.profiles_complete = false;
                 self.errors.push(ConfigError::new(
                     listed_at,
                     ErrorKind::Io,
@@ -319,14 +335,21 @@ impl<'a> Builder<'a, '_> {
                 ));
                 continue;
             };
-            let Some(root) = file.root.as_ref() else {
+            let Some(root) = self.open(file) else {
+                self.seen.profiles_complete = false;
                 continue;
             };
-            let mut sink = self.sink(file);
             let whole = Spanned::new(root.span(), DeValue::Table(root.get_ref().clone()));
+            let mut sink = self.sink(file);
             let Some(raw) = de::<RawProfile>(&whole, &mut sink) else {
+                self.seen.profiles_complete = false;
                 continue;
             };
+            let trusted = *raw.auth.get_ref() == RawAuth::TrustedTrunks;
+            self.seen
+                .profiles
+                .push((raw.name.get_ref().clone(), trusted));
+            let mut sink = self.sink(file);
             let before = sink.errors.len();
             let name = raw.name.get_ref().clone();
             check_name(&mut sink, &raw.name, "profile name");
@@ -366,7 +389,10 @@ impl<'a> Builder<'a, '_> {
                 let clash = listen
                     .iter()
                     .map(|a| (a, &name))
-                    .chain(out.iter().flat_map(|(p, _)| p.listen.iter().map(|a| (a, &p.name))))
+                    .chain(
+                        out.iter()
+                            .flat_map(|(p, _)| p.listen.iter().map(|a| (a, &p.name))),
+                    )
                     .find(|(a, _)| listen_overlap(**a, addr));
                 if let Some((other, pname)) = clash {
                     sink.push_at(
@@ -446,8 +472,9 @@ impl<'a> Builder<'a, '_> {
         trunks: Vec<(Trunk, TrunkRefs)>,
         contexts: &Contexts,
     ) -> Vec<Trunk> {
+        let check_contexts = self.seen.contexts_complete;
         for (p, refs) in profiles {
-            if !contexts.contains_key(&p.context) {
+            if check_contexts && !contexts.contains_key(&p.context) {
                 self.errors.push(ConfigError::new(
                     &refs.context,
                     ErrorKind::UnknownReference,
@@ -455,13 +482,15 @@ impl<'a> Builder<'a, '_> {
                 ));
             }
         }
-        let default_profile = profiles
+        let seen_profiles = std::mem::take(&mut self.seen.profiles);
+        let check_profiles = self.seen.profiles_complete;
+        let default_profile = seen_profiles
             .iter()
-            .find(|(p, _)| p.auth == AuthPolicy::TrustedTrunks)
-            .map(|(p, _)| p.name.clone());
+            .find(|(_, trusted)| *trusted)
+            .map(|(p, _)| p.clone());
         let mut out = Vec::new();
         for (mut t, refs) in trunks {
-            if let (Some(i), Some(origin)) = (&t.inbound, &refs.context) {
+            if let (Some(i), Some(origin), true) = (&t.inbound, &refs.context, check_contexts) {
                 if !contexts.contains_key(&i.context) {
                     self.errors.push(ConfigError::new(
                         origin,
@@ -472,7 +501,7 @@ impl<'a> Builder<'a, '_> {
             }
             match refs.profile {
                 Some((name, origin)) => {
-                    if !profiles.iter().any(|(p, _)| p.name == name) {
+                    if check_profiles && !seen_profiles.iter().any(|(p, _)| *p == name) {
                         self.errors.push(ConfigError::new(
                             &origin,
                             ErrorKind::UnknownReference,
@@ -483,7 +512,7 @@ impl<'a> Builder<'a, '_> {
                 }
                 None => match &default_profile {
                     Some(p) => t.profile = p.clone(),
-                    None if profiles.is_empty() => {}
+                    None if !check_profiles => {}
                     None => {
                         let file = self
                             .files
@@ -509,4 +538,3 @@ impl<'a> Builder<'a, '_> {
         out
     }
 }
-

@@ -34,6 +34,16 @@ pub struct SipSettings {
     pub user_agent: String,
 }
 
+impl SipSettings {
+    /// The message size limits in the form the SIP parser takes.
+    pub fn limits(&self) -> crate::sip::msg::Limits {
+        crate::sip::msg::Limits {
+            max_message: self.max_message_bytes,
+            max_headers: self.max_headers,
+        }
+    }
+}
+
 /// `[media]`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MediaSettings {

@@ -1,0 +1,83 @@
+//! Tests of loading, validation errors and routing over the embedded default
+//! and load-test configurations and small edits of them.
+
+use std::collections::HashMap;
+
+use super::defaults::EMBEDDED;
+use super::*;
+
+/// The embedded files with some replaced (by base name) or removed (`None`).
+pub(super) fn sources(edits: &[(&str, Option<&str>)]) -> Vec<(String, String)> {
+    let mut out: Vec<(String, String)> = EMBEDDED
+        .iter()
+        .map(|(n, t)| ((*n).to_owned(), (*t).to_owned()))
+        .collect();
+    for (base, text) in edits {
+        let name = format!("sip-profiles/{base}");
+        out.retain(|(n, _)| *n != name);
+        if let Some(t) = text {
+            out.push((name, (*t).to_owned()));
+        }
+    }
+    out
+}
+
+pub(super) fn load_env(
+    edits: &[(&str, Option<&str>)],
+    env: &[(&str, &str)],
+) -> Result<Config, ConfigErrors> {
+    let files = sources(edits);
+    let refs: Vec<(&str, &str)> = files
+        .iter()
+        .map(|(n, t)| (n.as_str(), t.as_str()))
+        .collect();
+    let env: HashMap<String, String> = env
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect();
+    load_from_sources_with_env(&refs, &|k| env.get(k).cloned())
+}
+
+pub(super) fn load(edits: &[(&str, Option<&str>)]) -> Result<Config, ConfigErrors> {
+    load_env(edits, &[])
+}
+
+pub(super) fn errors(edits: &[(&str, Option<&str>)]) -> Vec<ConfigError> {
+    match load(edits) {
+        Ok(_) => panic!("expected errors"),
+        Err(e) => e.0,
+    }
+}
+
+/// Asserts exactly one error, at `where_` ("file:line:col"), of `kind`,
+/// whose message contains `needle`.
+pub(super) fn one_error(
+    edits: &[(&str, Option<&str>)],
+    where_: &str,
+    kind: ErrorKind,
+    needle: &str,
+) {
+    let errs = errors(edits);
+    assert_eq!(errs.len(), 1, "expected one error, got {errs:#?}");
+    let e = &errs[0];
+    let shown = e.to_string();
+    assert!(
+        shown.starts_with(&format!("sip-profiles/{where_}: ")),
+        "wrong place: {shown}"
+    );
+    assert_eq!(e.kind, kind, "{shown}");
+    assert!(shown.contains(needle), "message lacks {needle:?}: {shown}");
+}
+
+pub(super) const TRUNKS: &str = r#"
+[[trunk]]
+name = "demo"
+address = "127.0.0.1:5090"
+inbound_from = ["127.0.0.1"]
+context = "external"
+"#;
+
+mod errors;
+mod loading;
+mod routing;
+mod secrets;

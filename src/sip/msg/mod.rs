@@ -133,8 +133,7 @@ impl Message {
         resp
     }
 
-    /// The method of a request, or the CSeq method of a response when
-    /// `cseq` is given.
+    /// The method of a request (§7.1); `None` for a response.
     pub fn method(&self) -> Option<&Method> {
         match &self.start {
             StartLine::Request { method, .. } => Some(method),
@@ -175,36 +174,44 @@ impl Message {
         let one = |name: HeaderName| -> Result<&Bytes, ParseError> {
             let mut it = self.headers.iter().filter(|h| h.name == name).map(|h| &h.value);
             let first = it.next().ok_or(ParseError::MissingHeader(name.as_str()))?;
-            if it.next().is_some() || (name != HeaderName::CallId && split_list(first).len() > 1 && name != HeaderName::CSeq) {
+            if it.next().is_some() {
                 return Err(ParseError::DuplicateHeader(name.as_str()));
             }
             Ok(first)
+        };
+        // From/To with a comma outside quotes and brackets: two values
+        // (RFC 4475 `multi01`) only if each half is a name-addr; otherwise a
+        // malformed one, e.g. an unquoted `Bell, Alexander` (`baddn`).
+        let name_addr = |name: HeaderName, label: &'static str| -> Result<NameAddr, ParseError> {
+            let v = one(name)?;
+            match NameAddr::parse_header(v, label) {
+                Ok(n) => Ok(n),
+                Err(e) => {
+                    let items = split_list(v);
+                    if items.len() > 1 && items.iter().all(|i| NameAddr::parse_header(i, label).is_ok()) {
+                        Err(ParseError::DuplicateHeader(label))
+                    } else {
+                        Err(e)
+                    }
+                }
+            }
         };
         let call_id = one(HeaderName::CallId)?.clone();
         if call_id.is_empty() || call_id.iter().any(|b| b.is_ascii_whitespace()) {
             return Err(ParseError::BadHeader("Call-ID"));
         }
-        let from = NameAddr::parse_header(one(HeaderName::From)?, "From")?;
-        let to = NameAddr::parse_header(one(HeaderName::To)?, "To")?;
+        let from = name_addr(HeaderName::From, "From")?;
+        let to = name_addr(HeaderName::To, "To")?;
         let cseq = CSeq::parse(one(HeaderName::CSeq)?)?;
-        let via_value = self
-            .headers
-            .get(&HeaderName::Via)
-            .ok_or(ParseError::MissingHeader("Via"))?;
-        let first_via = split_list(via_value)
-            .into_iter()
-            .next()
-            .ok_or(ParseError::BadHeader("Via"))?;
-        let via = Via::parse(&first_via)?;
-        // Every Via value must at least parse (RFC 4475 badinv01).
+        // Every Via value must parse (RFC 4475 `badinv01`); the top one is kept.
+        let mut via = None;
         for v in self.headers.get_all(&HeaderName::Via) {
             for item in split_list(v) {
-                Via::parse(&item)?;
-            }
-            if v.iter().filter(|b| !b.is_ascii_whitespace()).count() == 0 {
-                return Err(ParseError::BadHeader("Via"));
+                let parsed = Via::parse(&item)?;
+                via.get_or_insert(parsed);
             }
         }
+        let via = via.ok_or(ParseError::MissingHeader("Via"))?;
         let mut mf = self.headers.get_all(&HeaderName::MaxForwards);
         let max_forwards = match (mf.next(), mf.next()) {
             (None, _) => None,
@@ -212,10 +219,9 @@ impl Message {
             (Some(v), None) => typed::parse_u32(v).filter(|n| *n <= 255),
         };
         if let StartLine::Request { method, .. } = &self.start {
-            if cseq.method != *method && !(method == &Method::ACK && cseq.method == Method::INVITE) {
-                return Err(ParseError::CSeqMethodMismatch);
-            }
-            if method == &Method::ACK && cseq.method != Method::ACK {
+            // §8.1.1.5: the CSeq method matches the request's (an ACK's
+            // CSeq names ACK, §17.1.1.3; RFC 4475 `mismatch01`).
+            if cseq.method != *method {
                 return Err(ParseError::CSeqMethodMismatch);
             }
         }

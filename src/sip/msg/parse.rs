@@ -77,18 +77,36 @@ pub fn frame_stream(buf: &[u8], limits: &Limits) -> Result<StreamFrame, ParseErr
     let Some(end) = header_end(buf) else {
         return if buf.len() > limits.max_message { Err(ParseError::TooLarge) } else { Err(ParseError::Incomplete) };
     };
+    // Content-Length, found the way `parse_message` finds it: a header line
+    // (not a continuation) named `Content-Length` or `l`, whose value may be
+    // folded onto the following lines (§7.3.1).
     let mut cl: Option<usize> = None;
-    for line in buf[..end].split(|c| *c == b'\n').skip(1) {
+    let mut pending: Option<Vec<u8>> = None;
+    let lines = buf[..end].split(|c| *c == b'\n').skip(1);
+    for line in lines {
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        if let (Some(v), Some(b' ' | b'\t')) = (pending.as_mut(), line.first()) {
+            v.push(b' ');
+            v.extend_from_slice(line);
+            continue;
+        }
+        if let Some(v) = pending.take() {
+            cl = Some(super::typed::parse_u32(super::typed::trim_ws(&v)).ok_or(ParseError::BadContentLength)? as usize);
+        }
+        if matches!(line.first(), Some(b' ' | b'\t')) {
+            continue;
+        }
         let Some(colon) = line.iter().position(|c| *c == b':') else { continue };
         let name = super::typed::trim_ws(&line[..colon]);
         if name.eq_ignore_ascii_case(b"content-length") || name.eq_ignore_ascii_case(b"l") {
             if cl.is_some() {
                 return Err(ParseError::DuplicateHeader("Content-Length"));
             }
-            let v = super::typed::trim_ws(line[colon + 1..].strip_suffix(b"\r").unwrap_or(&line[colon + 1..]));
-            let n = super::typed::parse_u32(v).ok_or(ParseError::BadContentLength)? as usize;
-            cl = Some(n);
+            pending = Some(line[colon + 1..].to_vec());
         }
+    }
+    if let Some(v) = pending {
+        cl = Some(super::typed::parse_u32(super::typed::trim_ws(&v)).ok_or(ParseError::BadContentLength)? as usize);
     }
     let total = end + cl.unwrap_or(0);
     if total > limits.max_message {
@@ -105,8 +123,15 @@ pub fn parse_datagram(buf: Bytes, limits: &Limits) -> Result<Message, Malformed>
     parse_message(buf, limits, false)
 }
 
-/// Parses one message. `stream` says the buffer is exactly one framed
-/// message from [`frame_stream`]; otherwise it is a datagram.
+/// Parses one message (RFC 3261 §7, §18.3). `stream` says the buffer is
+/// exactly one framed message from [`frame_stream`]; otherwise it is a
+/// datagram.
+///
+/// Faults are reported in wire order: the start line first (so that
+/// `SIP/7.0` yields [`ParseError::BadVersion`] and a 505), then the first
+/// malformed header line, then Content-Length. For anything that is not a
+/// response, [`Malformed::headers`] carries every well-formed header line so
+/// that a UAS can still answer `400` (§8.2, §21.4.1) to the right Via.
 pub fn parse_message(buf: Bytes, limits: &Limits, stream: bool) -> Result<Message, Malformed> {
     let fail = |error| Malformed { error, headers: None };
     if buf.len() > limits.max_message {
@@ -118,7 +143,7 @@ pub fn parse_message(buf: Bytes, limits: &Limits, stream: bool) -> Result<Messag
     let start_raw = buf.slice(..line_end);
     let is_response = start_raw.len() >= 4 && start_raw[..4].eq_ignore_ascii_case(b"SIP/");
     let hdr_end = header_end(s).unwrap_or(s.len());
-    let headers = parse_headers(&buf, first_nl + 1, hdr_end, limits).map_err(fail)?;
+    let (headers, line_error) = parse_headers(&buf, first_nl + 1, hdr_end, limits).map_err(fail)?;
     let with_headers = |error: ParseError| Malformed {
         error,
         headers: if is_response { None } else { Some(headers.clone()) },
@@ -128,12 +153,18 @@ pub fn parse_message(buf: Bytes, limits: &Limits, stream: bool) -> Result<Messag
     } else {
         parse_request_line(&start_raw).map_err(with_headers)?
     };
-    // Content-Length.
-    let cl_values: Vec<Bytes> = headers.get_all(&HeaderName::ContentLength).cloned().collect();
-    let cl = match cl_values.as_slice() {
-        [] => None,
-        [v] => Some(super::typed::parse_u32(v).ok_or_else(|| with_headers(ParseError::BadContentLength))? as usize),
-        _ => return Err(with_headers(ParseError::DuplicateHeader("Content-Length"))),
+    if let Some(e) = line_error {
+        return Err(with_headers(e));
+    }
+    // Content-Length (§20.14): at most one, a non-negative integer that
+    // fits in what arrived (RFC 4475 `mcl01`, `ncl`, `clerr`).
+    let mut cl_values = headers.iter().filter(|h| h.name == HeaderName::ContentLength).map(|h| &h.value);
+    let cl = match (cl_values.next(), cl_values.next()) {
+        (None, _) => None,
+        (Some(v), None) => {
+            Some(super::typed::parse_u32(v).ok_or_else(|| with_headers(ParseError::BadContentLength))? as usize)
+        }
+        (Some(_), Some(_)) => return Err(with_headers(ParseError::DuplicateHeader("Content-Length"))),
     };
     let available = s.len().saturating_sub(hdr_end);
     let body = match cl {
@@ -145,13 +176,24 @@ pub fn parse_message(buf: Bytes, limits: &Limits, stream: bool) -> Result<Messag
     Ok(Message { start, headers, body })
 }
 
-fn parse_headers(buf: &Bytes, from: usize, to: usize, limits: &Limits) -> Result<Headers, ParseError> {
+type Pending = Option<(HeaderName, usize, usize, Option<Vec<u8>>)>;
+
+/// Splits the header section into lines, joining folded ones (§7.3.1).
+/// A malformed line is skipped and the first such fault returned beside the
+/// headers that did parse; only exceeding `max_headers` stops the scan.
+fn parse_headers(
+    buf: &Bytes,
+    from: usize,
+    to: usize,
+    limits: &Limits,
+) -> Result<(Headers, Option<ParseError>), ParseError> {
     let s = &buf[..to];
     let mut headers = Headers::with_capacity(16);
+    let mut first_error = None;
     // (name, value start, value end, folded copy)
-    let mut cur: Option<(HeaderName, usize, usize, Option<Vec<u8>>)> = None;
+    let mut cur: Pending = None;
     let mut i = from;
-    let flush = |headers: &mut Headers, cur: Option<(HeaderName, usize, usize, Option<Vec<u8>>)>| {
+    let flush = |headers: &mut Headers, cur: Pending| {
         if let Some((name, a, b, folded)) = cur {
             let value = match folded {
                 Some(v) => super::typed::trim_bytes(&Bytes::from(v)),
@@ -164,35 +206,44 @@ fn parse_headers(buf: &Bytes, from: usize, to: usize, limits: &Limits) -> Result
         let nl = s[i..].iter().position(|c| *c == b'\n').map(|p| p + i).unwrap_or(s.len());
         let end = if nl > i && s[nl - 1] == b'\r' { nl - 1 } else { nl };
         let line = &s[i..end];
+        i = nl + 1;
         if line.is_empty() {
             break;
         }
         if line[0] == b' ' || line[0] == b'\t' {
-            // Continuation (§7.3.1): replace the line break with one SP.
-            let Some((_, a, b, folded)) = cur.as_mut() else {
-                return Err(ParseError::BadHeaderLine);
-            };
-            let v = folded.get_or_insert_with(|| buf[*a..*b].to_vec());
-            v.push(b' ');
-            v.extend_from_slice(super::typed::trim_ws(line));
-            *b = end;
-        } else {
-            flush(&mut headers, cur.take());
-            if headers.len() >= limits.max_headers {
-                return Err(ParseError::TooManyHeaders);
+            // Continuation (§7.3.1): the line break and the LWS around it
+            // become one SP.
+            match cur.as_mut() {
+                Some((_, a, b, folded)) => {
+                    let v = folded.get_or_insert_with(|| super::typed::trim_ws(&buf[*a..*b]).to_vec());
+                    v.push(b' ');
+                    v.extend_from_slice(super::typed::trim_ws(line));
+                }
+                None => {
+                    first_error.get_or_insert(ParseError::BadHeaderLine);
+                }
             }
-            let colon = line.iter().position(|c| *c == b':').ok_or(ParseError::BadHeaderLine)?;
-            let name = super::typed::trim_ws(&line[..colon]);
-            if name.is_empty() || !name.iter().all(|c| is_token_char(*c)) {
-                return Err(ParseError::BadHeaderLine);
-            }
-            let name = HeaderName::from_bytes(buf.slice_ref(name));
-            cur = Some((name, i + colon + 1, end, None));
+            continue;
         }
-        i = nl + 1;
+        flush(&mut headers, cur.take());
+        let Some(colon) = line.iter().position(|c| *c == b':') else {
+            first_error.get_or_insert(ParseError::BadHeaderLine);
+            continue;
+        };
+        let name = super::typed::trim_ws(&line[..colon]);
+        if name.is_empty() || !name.iter().all(|c| is_token_char(*c)) {
+            first_error.get_or_insert(ParseError::BadHeaderLine);
+            continue;
+        }
+        if headers.len() >= limits.max_headers {
+            return Err(ParseError::TooManyHeaders);
+        }
+        let line_start = end - line.len();
+        let name = HeaderName::from_bytes(buf.slice_ref(name));
+        cur = Some((name, line_start + colon + 1, end, None));
     }
     flush(&mut headers, cur);
-    Ok(headers)
+    Ok((headers, first_error))
 }
 
 fn parse_version(v: &[u8]) -> Result<(), ParseError> {

@@ -237,7 +237,8 @@ impl Uri {
         }
         out.put_slice(&self.host.0);
         if let Some(p) = self.port {
-            out.put_slice(format!(":{p}").as_bytes());
+            out.put_u8(b':');
+            super::print::put_decimal(out, u64::from(p));
         }
         self.params.write(out);
         if let Some(h) = &self.headers {

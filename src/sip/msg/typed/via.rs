@@ -26,15 +26,19 @@ pub enum Transport {
 
 impl Transport {
     fn parse(b: Bytes) -> Transport {
-        match b.to_ascii_uppercase().as_slice() {
-            b"UDP" => Transport::Udp,
-            b"TCP" => Transport::Tcp,
-            b"TLS" => Transport::Tls,
-            b"SCTP" => Transport::Sctp,
-            b"WS" => Transport::Ws,
-            b"WSS" => Transport::Wss,
-            _ => Transport::Other(b),
-        }
+        const KNOWN: [(&[u8], Transport); 6] = [
+            (b"UDP", Transport::Udp),
+            (b"TCP", Transport::Tcp),
+            (b"TLS", Transport::Tls),
+            (b"SCTP", Transport::Sctp),
+            (b"WS", Transport::Ws),
+            (b"WSS", Transport::Wss),
+        ];
+        KNOWN
+            .into_iter()
+            .find(|(name, _)| b.eq_ignore_ascii_case(name))
+            .map(|(_, t)| t)
+            .unwrap_or(Transport::Other(b))
     }
 
     /// The name as printed in a Via.
@@ -189,7 +193,8 @@ impl Via {
         out.put_u8(b' ');
         out.put_slice(&self.host.0);
         if let Some(p) = self.port {
-            out.put_slice(format!(":{p}").as_bytes());
+            out.put_u8(b':');
+            crate::sip::msg::print::put_decimal(&mut out, u64::from(p));
         }
         self.params.write(&mut out);
         out.freeze()

@@ -15,6 +15,8 @@ mod params;
 mod parse;
 mod print;
 mod status;
+#[cfg(test)]
+mod tests;
 pub mod typed;
 mod uri;
 

@@ -45,23 +45,55 @@ pub struct Malformed {
 }
 
 /// token (§25.1).
+#[inline]
 pub fn is_token_char(c: u8) -> bool {
-    c.is_ascii_alphanumeric() || b"-.!%*_+`'~".contains(&c)
+    TOKEN[usize::from(c)]
+}
+
+const TOKEN: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut c = 0;
+    while c < 256 {
+        let b = c as u8;
+        t[c] = b.is_ascii_alphanumeric()
+            || matches!(b, b'-' | b'.' | b'!' | b'%' | b'*' | b'_' | b'+' | b'`' | b'\'' | b'~');
+        c += 1;
+    }
+    t
+};
+
+/// The index of the first `needle` in `hay`, eight octets at a time (the
+/// framer's inner loop: every line end of every message goes through it).
+pub(crate) fn find_byte(hay: &[u8], needle: u8) -> Option<usize> {
+    const LO: u64 = 0x0101_0101_0101_0101;
+    const HI: u64 = 0x8080_8080_8080_8080;
+    let pattern = LO * u64::from(needle);
+    let mut chunks = hay.chunks_exact(8);
+    let mut base = 0;
+    for chunk in chunks.by_ref() {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(chunk);
+        let x = u64::from_le_bytes(word) ^ pattern;
+        // A zero byte in `x` is a match (exact: no false positives below the
+        // first real one, and we locate it byte-wise anyway).
+        if (x.wrapping_sub(LO) & !x & HI) != 0 {
+            return chunk.iter().position(|c| *c == needle).map(|p| base + p);
+        }
+        base += 8;
+    }
+    chunks.remainder().iter().position(|c| *c == needle).map(|p| base + p)
 }
 
 /// Finds the end of the header section: the index just past the blank line.
 fn header_end(buf: &[u8]) -> Option<usize> {
     let mut i = 0;
-    while i + 1 < buf.len() {
-        if buf[i] == b'\n' {
-            if buf[i + 1] == b'\n' {
-                return Some(i + 2);
-            }
-            if buf[i + 1] == b'\r' && buf.get(i + 2) == Some(&b'\n') {
-                return Some(i + 3);
-            }
+    while let Some(p) = find_byte(&buf[i..], b'\n') {
+        let nl = i + p;
+        match buf.get(nl + 1) {
+            Some(b'\n') => return Some(nl + 2),
+            Some(b'\r') if buf.get(nl + 2) == Some(&b'\n') => return Some(nl + 3),
+            _ => i = nl + 1,
         }
-        i += 1;
     }
     None
 }
@@ -138,7 +170,7 @@ pub fn parse_message(buf: Bytes, limits: &Limits, stream: bool) -> Result<Messag
         return Err(fail(ParseError::TooLarge));
     }
     let s = &buf[..];
-    let first_nl = s.iter().position(|c| *c == b'\n').ok_or(fail(ParseError::BadStartLine))?;
+    let first_nl = find_byte(s, b'\n').ok_or(fail(ParseError::BadStartLine))?;
     let line_end = if first_nl > 0 && s[first_nl - 1] == b'\r' { first_nl - 1 } else { first_nl };
     let start_raw = buf.slice(..line_end);
     let is_response = start_raw.len() >= 4 && start_raw[..4].eq_ignore_ascii_case(b"SIP/");
@@ -203,7 +235,7 @@ fn parse_headers(
         }
     };
     while i < s.len() {
-        let nl = s[i..].iter().position(|c| *c == b'\n').map(|p| p + i).unwrap_or(s.len());
+        let nl = find_byte(&s[i..], b'\n').map(|p| p + i).unwrap_or(s.len());
         let end = if nl > i && s[nl - 1] == b'\r' { nl - 1 } else { nl };
         let line = &s[i..end];
         i = nl + 1;

@@ -166,6 +166,27 @@ t: sip:a@b\r\ni: cid\r\nCSeq: 1 OPTIONS\r\nl: 0\r\n\r\n");
     assert!(printed.windows(9).any(|w| w == b"Call-ID: "));
 }
 
+#[test]
+fn token_table_is_the_rfc_set() {
+    for c in 0..=255u8 {
+        let want = c.is_ascii_alphanumeric() || b"-.!%*_+`'~".contains(&c);
+        assert_eq!(parse::is_token_char(c), want, "{c}");
+    }
+}
+
+#[test]
+fn find_byte_matches_a_naive_scan() {
+    let mut rng = Rng(7);
+    for len in 0..80 {
+        for _ in 0..50 {
+            let hay: Vec<u8> = (0..len).map(|_| [b'\n', b'\r', b'a', 0x0a ^ 0x80, 0xff, 0][rng.below(6)]).collect();
+            for needle in [b'\n', b'\r', 0, 0xff] {
+                assert_eq!(parse::find_byte(&hay, needle), hay.iter().position(|c| *c == needle), "{hay:?}");
+            }
+        }
+    }
+}
+
 // ------------------------------------------------------- Content-Length
 
 #[test]

@@ -66,7 +66,11 @@ fn bench(c: &mut Criterion) {
     let mut group = c.benchmark_group("sip_parse");
     for (name, raw) in [("invite_sdp", INVITE), ("ok_200", OK_200)] {
         let raw = Bytes::from_static(raw);
-        assert_eq!(round(&raw, &limits).len(), raw.len(), "{name}: prints back to the same size");
+        assert_eq!(
+            round(&raw, &limits).len(),
+            raw.len(),
+            "{name}: prints back to the same size"
+        );
         group.throughput(Throughput::Elements(1));
         group.bench_function(name, |b| b.iter(|| round(black_box(&raw), &limits)));
         // A plain figure for the report, beside criterion's statistics.
@@ -75,7 +79,10 @@ fn bench(c: &mut Criterion) {
         for _ in 0..n {
             black_box(round(black_box(&raw), &limits));
         }
-        println!("{name}: {:.0} ns per message (parse + envelope + serialise)", t.elapsed().as_nanos() as f64 / f64::from(n));
+        println!(
+            "{name}: {:.0} ns per message (parse + envelope + serialise)",
+            t.elapsed().as_nanos() as f64 / f64::from(n)
+        );
     }
     group.finish();
 }

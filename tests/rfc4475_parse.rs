@@ -10,8 +10,8 @@ use switchboard::sip::msg::typed::{
     ContactList, ContentType, Credentials, Expires, ProxyRequire, Require, Transport, TypedHeader,
 };
 use switchboard::sip::msg::{
-    frame_stream, parse_datagram, parse_message, Envelope, HeaderName, Limits, Malformed, Message, Method,
-    ParseError, Scheme, StartLine, StatusCode, StreamFrame,
+    frame_stream, parse_datagram, parse_message, Envelope, HeaderName, Limits, Malformed, Message,
+    Method, ParseError, Scheme, StartLine, StatusCode, StreamFrame,
 };
 
 fn dir() -> PathBuf {
@@ -30,7 +30,9 @@ fn parse(name: &str) -> Result<Message, Malformed> {
 /// Parses and passes `envelope()`.
 fn valid(name: &str) -> (Message, Envelope) {
     let m = parse(name).unwrap_or_else(|e| panic!("{name}: parse failed: {e:?}"));
-    let env = m.envelope().unwrap_or_else(|e| panic!("{name}: envelope failed: {e:?}"));
+    let env = m
+        .envelope()
+        .unwrap_or_else(|e| panic!("{name}: envelope failed: {e:?}"));
     (m, env)
 }
 
@@ -51,7 +53,10 @@ fn parse_error(name: &str) -> Malformed {
 
 fn request_error(name: &str) -> (ParseError, Message) {
     let e = parse_error(name);
-    let headers = e.headers.clone().unwrap_or_else(|| panic!("{name}: no headers for a 400: {e:?}"));
+    let headers = e
+        .headers
+        .clone()
+        .unwrap_or_else(|| panic!("{name}: no headers for a 400: {e:?}"));
     // Carried in a response so that `envelope()` checks what a 400 copies.
     let mut m = Message::response(StatusCode::BAD_REQUEST, None);
     m.headers = headers;
@@ -59,7 +64,9 @@ fn request_error(name: &str) -> (ParseError, Message) {
 }
 
 fn header<'a>(m: &'a Message, name: &'static str) -> &'a Bytes {
-    m.headers.get(&HeaderName::from(name)).unwrap_or_else(|| panic!("no {name}"))
+    m.headers
+        .get(&HeaderName::from(name))
+        .unwrap_or_else(|| panic!("no {name}"))
 }
 
 fn contacts(m: &Message) -> Vec<switchboard::sip::msg::typed::Contact> {
@@ -130,7 +137,10 @@ fn table() -> Vec<(&'static str, Outcome)> {
         ("invut", Valid),
         ("regaut01", Valid),
         ("multi01", Envelope(ParseError::DuplicateHeader("Call-ID"))),
-        ("mcl01", Parse(ParseError::DuplicateHeader("Content-Length"))),
+        (
+            "mcl01",
+            Parse(ParseError::DuplicateHeader("Content-Length")),
+        ),
         ("bcast", Valid),
         ("zeromf", Valid),
         ("cparam01", Valid),
@@ -164,13 +174,19 @@ fn every_vector_has_its_expected_outcome() {
                     panic!("{name}: envelope failed: {e:?}");
                 }
             }
-            (Envelope(want), Ok(m)) => assert_eq!(m.envelope().err().as_ref(), Some(want), "{name}"),
+            (Envelope(want), Ok(m)) => {
+                assert_eq!(m.envelope().err().as_ref(), Some(want), "{name}")
+            }
             (Parse(want), Err(e)) => {
                 assert_eq!(&e.error, want, "{name}");
                 // A request that framed keeps its headers for the 400/505;
                 // a response never does (it is dropped).
                 let is_response = raw(name).starts_with(b"SIP/");
-                assert_eq!(e.headers.is_some(), !is_response, "{name}: headers for a reply");
+                assert_eq!(
+                    e.headers.is_some(),
+                    !is_response,
+                    "{name}: headers for a reply"
+                );
             }
             _ => panic!("{name}: expected {outcome:?}, got {got:?}"),
         }
@@ -201,7 +217,10 @@ fn wsinv() {
     // Folded To with LWS around `=`.
     assert_eq!(env.to.tag().unwrap(), "1918181833n");
     assert_eq!(env.from.tag().unwrap(), "98asjd8");
-    assert_eq!(env.from.display.as_deref(), Some(&b"\"J Rosenberg \\\\\\\"\""[..]));
+    assert_eq!(
+        env.from.display.as_deref(),
+        Some(&b"\"J Rosenberg \\\\\\\"\""[..])
+    );
     // Leading zeros.
     assert_eq!(env.max_forwards, Some(68));
     assert_eq!(env.cseq.seq, 9);
@@ -219,10 +238,16 @@ fn wsinv() {
     assert_eq!(v3.branch().unwrap(), "z9hG4bK30239");
     // Empty Subject (compact `s`), unknown headers kept as they came.
     assert_eq!(m.headers.get(&HeaderName::Subject).unwrap(), "");
-    assert_eq!(header(&m, "NewFangledHeader"), "newfangled value continued newfangled value");
+    assert_eq!(
+        header(&m, "NewFangledHeader"),
+        "newfangled value continued newfangled value"
+    );
     assert_eq!(header(&m, "UnknownHeaderWithUnusualValue"), ";;,,;;,;");
     let c = &contacts(&m)[0];
-    assert_eq!(c.0.display.as_deref(), Some(&b"\"Quoted string \\\"\\\"\""[..]));
+    assert_eq!(
+        c.0.display.as_deref(),
+        Some(&b"\"Quoted string \\\"\\\"\""[..])
+    );
     assert_eq!(c.0.params.value("newparam").unwrap(), "newvalue");
     assert!(c.0.params.has("secondparam"));
     assert_eq!(c.0.params.value("q").unwrap(), "0.33");
@@ -236,18 +261,33 @@ fn intmeth() {
     // Unknown method (501 with Allow at an endpoint); `%` is not an escape.
     let method = m.method().unwrap();
     assert!(!method.is_known());
-    assert_eq!(method.as_bytes(), b"!interesting-Method0123456789_*+`.%indeed'~");
+    assert_eq!(
+        method.as_bytes(),
+        b"!interesting-Method0123456789_*+`.%indeed'~"
+    );
     assert_eq!(&env.cseq.method, method);
     let uri = m.uri().unwrap();
-    assert_eq!(uri.user.as_deref(), Some(&b"1_unusual.URI~(to-be!sure)&isn't+it$/crazy?,/;;*"[..]));
-    assert_eq!(uri.password.as_deref(), Some(&b"&it+has=1,weird!*pas$wo~d_too.(doesn't-it)"[..]));
+    assert_eq!(
+        uri.user.as_deref(),
+        Some(&b"1_unusual.URI~(to-be!sure)&isn't+it$/crazy?,/;;*"[..])
+    );
+    assert_eq!(
+        uri.password.as_deref(),
+        Some(&b"&it+has=1,weird!*pas$wo~d_too.(doesn't-it)"[..])
+    );
     assert_eq!(uri.host.as_str(), "example.com");
     assert_eq!(env.via.branch().unwrap(), "z9hG4bK-.!%66*_+`'~");
     assert_eq!(env.max_forwards, Some(255));
     assert_eq!(env.call_id, "intmeth.word%ZK-!.*_+'@word`~)(><:\\/\"][?}{");
-    assert!(m.headers.get(&HeaderName::from("extensionHeader-!.%*+_`'~")).is_some());
+    assert!(m
+        .headers
+        .get(&HeaderName::from("extensionHeader-!.%*+_`'~"))
+        .is_some());
     assert_eq!(env.from.tag().unwrap(), "_token~1'+`*%!-.");
-    assert_eq!(env.from.display.as_deref(), Some(&b"token1~` token2'+_ token3*%!.-"[..]));
+    assert_eq!(
+        env.from.display.as_deref(),
+        Some(&b"token1~` token2'+_ token3*%!.-"[..])
+    );
 }
 
 #[test]
@@ -262,7 +302,10 @@ fn esc01() {
     let c = &contacts(&m)[0];
     assert_eq!(c.0.uri.user_unescaped().unwrap(), "caller");
     assert!(c.0.uri.params.has("%6C%72"));
-    assert_eq!(c.0.uri.params.get("n%61me").unwrap().unwrap(), "v%61lue%25%34%31");
+    assert_eq!(
+        c.0.uri.params.get("n%61me").unwrap().unwrap(),
+        "v%61lue%25%34%31"
+    );
 }
 
 #[test]
@@ -329,16 +372,25 @@ fn dblreq() {
     assert_eq!(env.call_id, "dblreq.0ha0isndaksdj99sdfafnl3lk233412");
     assert!(m.body.is_empty());
     let printed = m.to_bytes();
-    assert!(!printed.windows(6).any(|w| w == b"INVITE"), "trailing octets must not be forwarded");
+    assert!(
+        !printed.windows(6).any(|w| w == b"INVITE"),
+        "trailing octets must not be forwarded"
+    );
     // On a stream the same bytes are two pipelined messages.
     let buf = raw("dblreq");
-    let Ok(StreamFrame::Message(n)) = frame_stream(&buf, &Limits::default()) else { panic!() };
+    let Ok(StreamFrame::Message(n)) = frame_stream(&buf, &Limits::default()) else {
+        panic!()
+    };
     let first = parse_message(buf.slice(..n), &Limits::default(), true).unwrap();
     assert_eq!(first.method(), Some(&Method::REGISTER));
     let rest = buf.slice(n..);
-    let Ok(StreamFrame::KeepAlive(k)) = frame_stream(&rest, &Limits::default()) else { panic!() };
+    let Ok(StreamFrame::KeepAlive(k)) = frame_stream(&rest, &Limits::default()) else {
+        panic!()
+    };
     let rest = rest.slice(k..);
-    let Ok(StreamFrame::Message(n2)) = frame_stream(&rest, &Limits::default()) else { panic!() };
+    let Ok(StreamFrame::Message(n2)) = frame_stream(&rest, &Limits::default()) else {
+        panic!()
+    };
     let second = parse_message(rest.slice(..n2), &Limits::default(), true).unwrap();
     assert_eq!(second.method(), Some(&Method::INVITE));
 }
@@ -362,7 +414,11 @@ fn transports() {
         .headers
         .values(&HeaderName::Via)
         .iter()
-        .map(|v| switchboard::sip::msg::typed::Via::parse(v).unwrap().transport)
+        .map(|v| {
+            switchboard::sip::msg::typed::Via::parse(v)
+                .unwrap()
+                .transport
+        })
         .collect();
     assert_eq!(
         t,
@@ -385,13 +441,18 @@ fn mpart01() {
     assert_eq!(ct.subtype, "mixed");
     assert_eq!(ct.params.value("boundary").unwrap(), "7a9cbec02ceef655");
     assert_eq!(m.body.len(), 553);
-    assert!(m.body.contains(&0), "binary part with NULs framed by Content-Length");
+    assert!(
+        m.body.contains(&0),
+        "binary part with NULs framed by Content-Length"
+    );
 }
 
 #[test]
 fn unreason() {
     let (m, _) = valid("unreason");
-    let StartLine::Response { code, reason } = &m.start else { panic!() };
+    let StartLine::Response { code, reason } = &m.start else {
+        panic!()
+    };
     assert_eq!(*code, StatusCode::OK);
     let text = std::str::from_utf8(reason).unwrap();
     assert!(text.starts_with("= 2**3 * 5**2 "));
@@ -401,7 +462,9 @@ fn unreason() {
 #[test]
 fn noreason() {
     let (m, _) = valid("noreason");
-    let StartLine::Response { code, reason } = &m.start else { panic!() };
+    let StartLine::Response { code, reason } = &m.start else {
+        panic!()
+    };
     assert_eq!(*code, StatusCode::TRYING);
     assert!(reason.is_empty());
 }
@@ -422,7 +485,10 @@ fn clerr() {
     assert_eq!(e, ParseError::ContentLengthTooLarge);
     assert!(m.envelope().is_ok(), "the 400 can be addressed");
     // TCP: wait for more data (the driver closes on timeout).
-    assert_eq!(frame_stream(&raw("clerr"), &Limits::default()), Err(ParseError::Incomplete));
+    assert_eq!(
+        frame_stream(&raw("clerr"), &Limits::default()),
+        Err(ParseError::Incomplete)
+    );
 }
 
 #[test]
@@ -430,7 +496,10 @@ fn ncl() {
     let (e, m) = request_error("ncl");
     assert_eq!(e, ParseError::BadContentLength);
     assert!(m.envelope().is_ok());
-    assert_eq!(frame_stream(&raw("ncl"), &Limits::default()), Err(ParseError::BadContentLength));
+    assert_eq!(
+        frame_stream(&raw("ncl"), &Limits::default()),
+        Err(ParseError::BadContentLength)
+    );
 }
 
 #[test]
@@ -440,7 +509,9 @@ fn scalar02() {
     // Had only these been bad: Max-Forwards 300 is treated as absent,
     // Expires falls back to the default.
     let mut fixed = m.clone();
-    fixed.headers.set(HeaderName::CSeq, Bytes::from_static(b"1 REGISTER"));
+    fixed
+        .headers
+        .set(HeaderName::CSeq, Bytes::from_static(b"1 REGISTER"));
     assert_eq!(fixed.envelope().unwrap().max_forwards, None);
     assert!(m.typed::<Expires>().unwrap().is_err());
     assert_eq!(contacts(&m)[0].expires(), None);
@@ -476,13 +547,19 @@ fn lwsruri() {
 #[test]
 fn lwsstart() {
     let (e, _) = request_error("lwsstart");
-    assert!(matches!(e, ParseError::BadRequestUri | ParseError::BadStartLine), "{e:?}");
+    assert!(
+        matches!(e, ParseError::BadRequestUri | ParseError::BadStartLine),
+        "{e:?}"
+    );
 }
 
 #[test]
 fn trws() {
     let (e, m) = request_error("trws");
-    assert!(matches!(e, ParseError::BadRequestUri | ParseError::BadStartLine), "{e:?}");
+    assert!(
+        matches!(e, ParseError::BadRequestUri | ParseError::BadStartLine),
+        "{e:?}"
+    );
     assert!(m.envelope().is_ok());
 }
 
@@ -496,7 +573,10 @@ fn escruri() {
 fn baddate() {
     // Date is not interpreted; the raw value is kept.
     let (m, _) = valid("baddate");
-    assert_eq!(m.headers.get(&HeaderName::Date).unwrap(), "Fri, 01 Jan 2010 16:00:00 EST");
+    assert_eq!(
+        m.headers.get(&HeaderName::Date).unwrap(),
+        "Fri, 01 Jan 2010 16:00:00 EST"
+    );
 }
 
 #[test]
@@ -574,7 +654,10 @@ fn unkscm() {
     // 416 Unsupported URI Scheme.
     let (m, _) = valid("unkscm");
     let uri = m.uri().unwrap();
-    assert_eq!(uri.scheme, Scheme::Other(Bytes::from_static(b"nobodyKnowsThisScheme")));
+    assert_eq!(
+        uri.scheme,
+        Scheme::Other(Bytes::from_static(b"nobodyKnowsThisScheme"))
+    );
     assert_eq!(uri.opaque, "totallyopaquecontent");
     assert!(!uri.is_sip());
 }
@@ -591,9 +674,18 @@ fn novelsc() {
 fn unksm2() {
     // A registrar answers 400: the AOR is not a SIP URI.
     let (m, env) = valid("unksm2");
-    assert_eq!(env.to.uri.scheme, Scheme::Other(Bytes::from_static(b"isbn")));
-    assert_eq!(env.from.uri.scheme, Scheme::Other(Bytes::from_static(b"http")));
-    assert_eq!(contacts(&m)[0].0.uri.scheme, Scheme::Other(Bytes::from_static(b"name")));
+    assert_eq!(
+        env.to.uri.scheme,
+        Scheme::Other(Bytes::from_static(b"isbn"))
+    );
+    assert_eq!(
+        env.from.uri.scheme,
+        Scheme::Other(Bytes::from_static(b"http"))
+    );
+    assert_eq!(
+        contacts(&m)[0].0.uri.scheme,
+        Scheme::Other(Bytes::from_static(b"name"))
+    );
 }
 
 #[test]
@@ -601,7 +693,13 @@ fn bext01() {
     // 420 with Unsupported listing the Require tags.
     let (m, _) = valid("bext01");
     let req = m.typed::<Require>().unwrap().unwrap();
-    assert_eq!(req.0, vec![Bytes::from_static(b"nothingSupportsThis"), Bytes::from_static(b"nothingSupportsThisEither")]);
+    assert_eq!(
+        req.0,
+        vec![
+            Bytes::from_static(b"nothingSupportsThis"),
+            Bytes::from_static(b"nothingSupportsThisEither")
+        ]
+    );
     let preq = m.typed::<ProxyRequire>().unwrap().unwrap();
     assert_eq!(preq.0.len(), 2);
     assert_eq!(m.headers.values(&Require::NAME).len(), 2);
@@ -652,7 +750,10 @@ fn multi01() {
                 fixed.headers.set(n, Bytes::from_static(v.as_bytes()));
             }
         }
-        assert_eq!(fixed.envelope().err(), Some(ParseError::DuplicateHeader(label)));
+        assert_eq!(
+            fixed.envelope().err(),
+            Some(ParseError::DuplicateHeader(label))
+        );
     }
 }
 
@@ -661,7 +762,10 @@ fn mcl01() {
     let (e, _) = request_error("mcl01");
     assert_eq!(e, ParseError::DuplicateHeader("Content-Length"));
     // TCP: a framing error, the connection is closed.
-    assert_eq!(frame_stream(&raw("mcl01"), &Limits::default()), Err(ParseError::DuplicateHeader("Content-Length")));
+    assert_eq!(
+        frame_stream(&raw("mcl01"), &Limits::default()),
+        Err(ParseError::DuplicateHeader("Content-Length"))
+    );
 }
 
 #[test]
@@ -669,7 +773,8 @@ fn bcast() {
     let (m, env) = valid("bcast");
     assert_eq!(m.status(), Some(StatusCode::OK));
     assert_eq!(env.via.host.as_str(), "192.0.2.198");
-    let second = switchboard::sip::msg::typed::Via::parse(&m.headers.values(&HeaderName::Via)[1]).unwrap();
+    let second =
+        switchboard::sip::msg::typed::Via::parse(&m.headers.values(&HeaderName::Via)[1]).unwrap();
     assert_eq!(second.host.ip(), Some(std::net::Ipv4Addr::BROADCAST.into()));
 }
 
@@ -697,7 +802,10 @@ fn cparam02() {
     let c = &contacts(&m)[0];
     assert!(c.0.uri.params.has("unknownparam"));
     assert!(c.0.params.is_empty());
-    assert_eq!(c.0.uri.to_bytes(), "sip:+19725552222@gw1.example.net;unknownparam");
+    assert_eq!(
+        c.0.uri.to_bytes(),
+        "sip:+19725552222@gw1.example.net;unknownparam"
+    );
 }
 
 #[test]
@@ -705,18 +813,27 @@ fn regescrt() {
     // The escaped Route stays inside the contact URI as a URI header.
     let (m, _) = valid("regescrt");
     let c = &contacts(&m)[0];
-    assert_eq!(c.0.uri.headers.as_deref(), Some(&b"Route=%3Csip:sip.example.com%3E"[..]));
+    assert_eq!(
+        c.0.uri.headers.as_deref(),
+        Some(&b"Route=%3Csip:sip.example.com%3E"[..])
+    );
     assert!(c.0.uri.params.is_empty());
     assert!(c.0.params.is_empty());
     assert!(m.headers.get(&HeaderName::Route).is_none());
-    assert_eq!(c.0.uri.to_bytes(), "sip:user@example.com?Route=%3Csip:sip.example.com%3E");
+    assert_eq!(
+        c.0.uri.to_bytes(),
+        "sip:user@example.com?Route=%3Csip:sip.example.com%3E"
+    );
 }
 
 #[test]
 fn sdp01() {
     // 406 (or 400): the only acceptable body type is unknown.
     let (m, _) = valid("sdp01");
-    assert_eq!(m.headers.values(&HeaderName::Accept), vec![Bytes::from_static(b"text/nobodyKnowsThis")]);
+    assert_eq!(
+        m.headers.values(&HeaderName::Accept),
+        vec![Bytes::from_static(b"text/nobodyKnowsThis")]
+    );
     assert!(m.typed::<ContentType>().unwrap().unwrap().is_sdp());
 }
 
@@ -747,7 +864,8 @@ fn valid_vectors_survive_print_and_reparse() {
     for (name, outcome) in table() {
         let Ok(m) = parse(name) else { continue };
         let printed = m.to_bytes();
-        let again = parse_datagram(printed.clone(), &Limits::default()).unwrap_or_else(|e| panic!("{name}: {e:?}"));
+        let again = parse_datagram(printed.clone(), &Limits::default())
+            .unwrap_or_else(|e| panic!("{name}: {e:?}"));
         let strip = |m: &Message| {
             let mut m = m.clone();
             m.headers.remove(&HeaderName::ContentLength);

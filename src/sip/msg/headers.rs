@@ -25,12 +25,21 @@ impl Headers {
 
     /// Appends a header.
     pub fn push(&mut self, name: HeaderName, value: impl Into<Bytes>) {
-        self.0.push(Header { name, value: value.into() });
+        self.0.push(Header {
+            name,
+            value: value.into(),
+        });
     }
 
     /// Inserts a header before all others (e.g. a new top Via).
     pub fn push_front(&mut self, name: HeaderName, value: impl Into<Bytes>) {
-        self.0.insert(0, Header { name, value: value.into() });
+        self.0.insert(
+            0,
+            Header {
+                name,
+                value: value.into(),
+            },
+        );
     }
 
     /// Replaces every `name` header by one with `value` (in the first one's place).
@@ -64,7 +73,10 @@ impl Headers {
 
     /// Every `name` header line's value, in order.
     pub fn get_all<'a>(&'a self, name: &'a HeaderName) -> impl Iterator<Item = &'a Bytes> + 'a {
-        self.0.iter().filter(move |h| &h.name == name).map(|h| &h.value)
+        self.0
+            .iter()
+            .filter(move |h| &h.name == name)
+            .map(|h| &h.value)
     }
 
     /// Every comma-separated value of every `name` line, in order (§7.3.1).

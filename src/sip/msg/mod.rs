@@ -110,7 +110,12 @@ impl Message {
     /// Builds a response to `req` per §8.2.6: copies Via (all values, in
     /// order), From, To, Call-ID and CSeq; adds `to_tag` to To when To has
     /// no tag yet.
-    pub fn response_to(req: &Message, code: StatusCode, reason: Option<&str>, to_tag: Option<&str>) -> Self {
+    pub fn response_to(
+        req: &Message,
+        code: StatusCode,
+        reason: Option<&str>,
+        to_tag: Option<&str>,
+    ) -> Self {
         let mut resp = Message::response(code, reason);
         for h in req.headers.iter() {
             match h.name {
@@ -174,7 +179,11 @@ impl Message {
     /// matches a request's method, at most one Max-Forwards.
     pub fn envelope(&self) -> Result<Envelope, ParseError> {
         let one = |name: HeaderName| -> Result<&Bytes, ParseError> {
-            let mut it = self.headers.iter().filter(|h| h.name == name).map(|h| &h.value);
+            let mut it = self
+                .headers
+                .iter()
+                .filter(|h| h.name == name)
+                .map(|h| &h.value);
             let first = it.next().ok_or(ParseError::MissingHeader(name.as_str()))?;
             if it.next().is_some() {
                 return Err(ParseError::DuplicateHeader(name.as_str()));
@@ -190,7 +199,11 @@ impl Message {
                 Ok(n) => Ok(n),
                 Err(e) => {
                     let items = split_list(v);
-                    if items.len() > 1 && items.iter().all(|i| NameAddr::parse_header(i, label).is_ok()) {
+                    if items.len() > 1
+                        && items
+                            .iter()
+                            .all(|i| NameAddr::parse_header(i, label).is_ok())
+                    {
                         Err(ParseError::DuplicateHeader(label))
                     } else {
                         Err(e)
@@ -227,7 +240,14 @@ impl Message {
                 return Err(ParseError::CSeqMethodMismatch);
             }
         }
-        Ok(Envelope { via, from, to, call_id, cseq, max_forwards })
+        Ok(Envelope {
+            via,
+            from,
+            to,
+            call_id,
+            cseq,
+            max_forwards,
+        })
     }
 
     /// Serialises the message; Content-Length is always written and always

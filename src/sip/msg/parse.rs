@@ -6,7 +6,7 @@
 //! [`frame_stream`] finds where one message ends so the connection can read
 //! the next; a bad or missing length there closes the connection.
 
-use super::{Headers, HeaderName, Message, Method, ParseError, StartLine, StatusCode, Uri};
+use super::{HeaderName, Headers, Message, Method, ParseError, StartLine, StatusCode, Uri};
 use bytes::Bytes;
 
 /// Size limits applied while framing (defaults: 64 KiB, 256 headers).
@@ -20,7 +20,10 @@ pub struct Limits {
 
 impl Default for Limits {
     fn default() -> Self {
-        Limits { max_message: 64 * 1024, max_headers: 256 }
+        Limits {
+            max_message: 64 * 1024,
+            max_headers: 256,
+        }
     }
 }
 
@@ -56,7 +59,10 @@ const TOKEN: [bool; 256] = {
     while c < 256 {
         let b = c as u8;
         t[c] = b.is_ascii_alphanumeric()
-            || matches!(b, b'-' | b'.' | b'!' | b'%' | b'*' | b'_' | b'+' | b'`' | b'\'' | b'~');
+            || matches!(
+                b,
+                b'-' | b'.' | b'!' | b'%' | b'*' | b'_' | b'+' | b'`' | b'\'' | b'~'
+            );
         c += 1;
     }
     t
@@ -81,7 +87,11 @@ pub(crate) fn find_byte(hay: &[u8], needle: u8) -> Option<usize> {
         }
         base += 8;
     }
-    chunks.remainder().iter().position(|c| *c == needle).map(|p| base + p)
+    chunks
+        .remainder()
+        .iter()
+        .position(|c| *c == needle)
+        .map(|p| base + p)
 }
 
 /// Finds the end of the header section: the index just past the blank line.
@@ -102,12 +112,19 @@ fn header_end(buf: &[u8]) -> Option<usize> {
 /// more; any other error means the stream cannot be resynchronised and the
 /// connection must be closed.
 pub fn frame_stream(buf: &[u8], limits: &Limits) -> Result<StreamFrame, ParseError> {
-    let ka = buf.iter().take_while(|c| **c == b'\r' || **c == b'\n').count();
+    let ka = buf
+        .iter()
+        .take_while(|c| **c == b'\r' || **c == b'\n')
+        .count();
     if ka > 0 {
         return Ok(StreamFrame::KeepAlive(ka));
     }
     let Some(end) = header_end(buf) else {
-        return if buf.len() > limits.max_message { Err(ParseError::TooLarge) } else { Err(ParseError::Incomplete) };
+        return if buf.len() > limits.max_message {
+            Err(ParseError::TooLarge)
+        } else {
+            Err(ParseError::Incomplete)
+        };
     };
     // Content-Length, found the way `parse_message` finds it: a header line
     // (not a continuation) named `Content-Length` or `l`, whose value may be
@@ -123,12 +140,17 @@ pub fn frame_stream(buf: &[u8], limits: &Limits) -> Result<StreamFrame, ParseErr
             continue;
         }
         if let Some(v) = pending.take() {
-            cl = Some(super::typed::parse_u32(super::typed::trim_ws(&v)).ok_or(ParseError::BadContentLength)? as usize);
+            cl = Some(
+                super::typed::parse_u32(super::typed::trim_ws(&v))
+                    .ok_or(ParseError::BadContentLength)? as usize,
+            );
         }
         if matches!(line.first(), Some(b' ' | b'\t')) {
             continue;
         }
-        let Some(colon) = line.iter().position(|c| *c == b':') else { continue };
+        let Some(colon) = line.iter().position(|c| *c == b':') else {
+            continue;
+        };
         let name = super::typed::trim_ws(&line[..colon]);
         if name.eq_ignore_ascii_case(b"content-length") || name.eq_ignore_ascii_case(b"l") {
             if cl.is_some() {
@@ -138,7 +160,10 @@ pub fn frame_stream(buf: &[u8], limits: &Limits) -> Result<StreamFrame, ParseErr
         }
     }
     if let Some(v) = pending {
-        cl = Some(super::typed::parse_u32(super::typed::trim_ws(&v)).ok_or(ParseError::BadContentLength)? as usize);
+        cl = Some(
+            super::typed::parse_u32(super::typed::trim_ws(&v))
+                .ok_or(ParseError::BadContentLength)? as usize,
+        );
     }
     let total = end + cl.unwrap_or(0);
     if total > limits.max_message {
@@ -165,20 +190,31 @@ pub fn parse_datagram(buf: Bytes, limits: &Limits) -> Result<Message, Malformed>
 /// response, [`Malformed::headers`] carries every well-formed header line so
 /// that a UAS can still answer `400` (§8.2, §21.4.1) to the right Via.
 pub fn parse_message(buf: Bytes, limits: &Limits, stream: bool) -> Result<Message, Malformed> {
-    let fail = |error| Malformed { error, headers: None };
+    let fail = |error| Malformed {
+        error,
+        headers: None,
+    };
     if buf.len() > limits.max_message {
         return Err(fail(ParseError::TooLarge));
     }
     let s = &buf[..];
     let first_nl = find_byte(s, b'\n').ok_or(fail(ParseError::BadStartLine))?;
-    let line_end = if first_nl > 0 && s[first_nl - 1] == b'\r' { first_nl - 1 } else { first_nl };
+    let line_end = if first_nl > 0 && s[first_nl - 1] == b'\r' {
+        first_nl - 1
+    } else {
+        first_nl
+    };
     let start_raw = buf.slice(..line_end);
     let is_response = start_raw.len() >= 4 && start_raw[..4].eq_ignore_ascii_case(b"SIP/");
     let hdr_end = header_end(s).unwrap_or(s.len());
     let (headers, line_error) = parse_headers(&buf, first_nl + 1, hdr_end, limits).map_err(fail)?;
     let with_headers = |error: ParseError| Malformed {
         error,
-        headers: if is_response { None } else { Some(headers.clone()) },
+        headers: if is_response {
+            None
+        } else {
+            Some(headers.clone())
+        },
     };
     let start = if is_response {
         parse_status_line(&start_raw).map_err(fail)?
@@ -190,13 +226,19 @@ pub fn parse_message(buf: Bytes, limits: &Limits, stream: bool) -> Result<Messag
     }
     // Content-Length (§20.14): at most one, a non-negative integer that
     // fits in what arrived (RFC 4475 `mcl01`, `ncl`, `clerr`).
-    let mut cl_values = headers.iter().filter(|h| h.name == HeaderName::ContentLength).map(|h| &h.value);
+    let mut cl_values = headers
+        .iter()
+        .filter(|h| h.name == HeaderName::ContentLength)
+        .map(|h| &h.value);
     let cl = match (cl_values.next(), cl_values.next()) {
         (None, _) => None,
-        (Some(v), None) => {
-            Some(super::typed::parse_u32(v).ok_or_else(|| with_headers(ParseError::BadContentLength))? as usize)
+        (Some(v), None) => Some(
+            super::typed::parse_u32(v).ok_or_else(|| with_headers(ParseError::BadContentLength))?
+                as usize,
+        ),
+        (Some(_), Some(_)) => {
+            return Err(with_headers(ParseError::DuplicateHeader("Content-Length")))
         }
-        (Some(_), Some(_)) => return Err(with_headers(ParseError::DuplicateHeader("Content-Length"))),
     };
     let available = s.len().saturating_sub(hdr_end);
     let body = match cl {
@@ -205,7 +247,11 @@ pub fn parse_message(buf: Bytes, limits: &Limits, stream: bool) -> Result<Messag
         None if stream => Bytes::new(),
         None => buf.slice(hdr_end..),
     };
-    Ok(Message { start, headers, body })
+    Ok(Message {
+        start,
+        headers,
+        body,
+    })
 }
 
 type Pending = Option<(HeaderName, usize, usize, Option<Vec<u8>>)>;
@@ -236,7 +282,11 @@ fn parse_headers(
     };
     while i < s.len() {
         let nl = find_byte(&s[i..], b'\n').map(|p| p + i).unwrap_or(s.len());
-        let end = if nl > i && s[nl - 1] == b'\r' { nl - 1 } else { nl };
+        let end = if nl > i && s[nl - 1] == b'\r' {
+            nl - 1
+        } else {
+            nl
+        };
         let line = &s[i..end];
         i = nl + 1;
         if line.is_empty() {
@@ -247,7 +297,8 @@ fn parse_headers(
             // become one SP.
             match cur.as_mut() {
                 Some((_, a, b, folded)) => {
-                    let v = folded.get_or_insert_with(|| super::typed::trim_ws(&buf[*a..*b]).to_vec());
+                    let v =
+                        folded.get_or_insert_with(|| super::typed::trim_ws(&buf[*a..*b]).to_vec());
                     v.push(b' ');
                     v.extend_from_slice(super::typed::trim_ws(line));
                 }
@@ -301,8 +352,14 @@ fn parse_request_line(line: &Bytes) -> Result<StartLine, ParseError> {
     if line.ends_with(b" ") || line.ends_with(b"\t") {
         return Err(ParseError::BadStartLine); // RFC 4475 trws
     }
-    let sp1 = line.iter().position(|c| *c == b' ').ok_or(ParseError::BadStartLine)?;
-    let sp2 = line.iter().rposition(|c| *c == b' ').ok_or(ParseError::BadStartLine)?;
+    let sp1 = line
+        .iter()
+        .position(|c| *c == b' ')
+        .ok_or(ParseError::BadStartLine)?;
+    let sp2 = line
+        .iter()
+        .rposition(|c| *c == b' ')
+        .ok_or(ParseError::BadStartLine)?;
     if sp2 <= sp1 {
         return Err(ParseError::BadStartLine);
     }
@@ -319,11 +376,17 @@ fn parse_request_line(line: &Bytes) -> Result<StartLine, ParseError> {
     if uri.headers.is_some() {
         return Err(ParseError::BadRequestUri); // escruri
     }
-    Ok(StartLine::Request { method: Method::from_bytes(line.slice(..sp1)), uri })
+    Ok(StartLine::Request {
+        method: Method::from_bytes(line.slice(..sp1)),
+        uri,
+    })
 }
 
 fn parse_status_line(line: &Bytes) -> Result<StartLine, ParseError> {
-    let sp1 = line.iter().position(|c| *c == b' ').ok_or(ParseError::BadStartLine)?;
+    let sp1 = line
+        .iter()
+        .position(|c| *c == b' ')
+        .ok_or(ParseError::BadStartLine)?;
     parse_version(&line[..sp1])?;
     let rest = &line[sp1 + 1..];
     let code_end = rest.iter().position(|c| *c == b' ').unwrap_or(rest.len());
@@ -331,8 +394,14 @@ fn parse_status_line(line: &Bytes) -> Result<StartLine, ParseError> {
     if digits.len() != 3 || !digits.iter().all(u8::is_ascii_digit) {
         return Err(ParseError::BadStatusCode);
     }
-    let n = digits.iter().fold(0u16, |a, d| a * 10 + u16::from(d - b'0'));
+    let n = digits
+        .iter()
+        .fold(0u16, |a, d| a * 10 + u16::from(d - b'0'));
     let code = StatusCode::new(n).ok_or(ParseError::BadStatusCode)?;
-    let reason = if code_end < rest.len() { line.slice(sp1 + 1 + code_end + 1..) } else { Bytes::new() };
+    let reason = if code_end < rest.len() {
+        line.slice(sp1 + 1 + code_end + 1..)
+    } else {
+        Bytes::new()
+    };
     Ok(StartLine::Response { code, reason })
 }

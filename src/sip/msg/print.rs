@@ -7,7 +7,13 @@ use bytes::{BufMut, Bytes, BytesMut};
 
 /// Prints `msg`; the result is what goes on the wire.
 pub fn print(msg: &Message) -> Bytes {
-    let size = 64 + msg.body.len() + msg.headers.iter().map(|h| h.name.as_bytes().len() + h.value.len() + 4).sum::<usize>();
+    let size = 64
+        + msg.body.len()
+        + msg
+            .headers
+            .iter()
+            .map(|h| h.name.as_bytes().len() + h.value.len() + 4)
+            .sum::<usize>();
     let mut out = BytesMut::with_capacity(size);
     match &msg.start {
         StartLine::Request { method, uri } => {

@@ -29,7 +29,10 @@ impl Host {
     /// The host as an IP address, if it is one (brackets removed).
     pub fn ip(&self) -> Option<IpAddr> {
         let s = std::str::from_utf8(&self.0).ok()?;
-        let s = s.strip_prefix('[').and_then(|s| s.strip_suffix(']')).unwrap_or(s);
+        let s = s
+            .strip_prefix('[')
+            .and_then(|s| s.strip_suffix(']'))
+            .unwrap_or(s);
         s.parse().ok()
     }
 
@@ -75,12 +78,18 @@ impl Uri {
         let scheme_raw = &raw[..colon];
         if scheme_raw.is_empty()
             || !scheme_raw[0].is_ascii_alphabetic()
-            || !scheme_raw.iter().all(|c| c.is_ascii_alphanumeric() || b"+-.".contains(c))
+            || !scheme_raw
+                .iter()
+                .all(|c| c.is_ascii_alphanumeric() || b"+-.".contains(c))
         {
             return None;
         }
         let rest = raw.slice(colon + 1..);
-        if rest.is_empty() || rest.iter().any(|c| c.is_ascii_whitespace() || c.is_ascii_control()) {
+        if rest.is_empty()
+            || rest
+                .iter()
+                .any(|c| c.is_ascii_whitespace() || c.is_ascii_control())
+        {
             return None;
         }
         let scheme = if scheme_raw.eq_ignore_ascii_case(b"sip") {
@@ -145,7 +154,11 @@ impl Uri {
                 .position(|&c| c == b':' || c == b';' || c == b'?')
                 .unwrap_or(tail.len());
             let h = tail.slice(..end);
-            if h.is_empty() || !h.iter().all(|c| c.is_ascii_alphanumeric() || *c == b'-' || *c == b'.') {
+            if h.is_empty()
+                || !h
+                    .iter()
+                    .all(|c| c.is_ascii_alphanumeric() || *c == b'-' || *c == b'.')
+            {
                 return None;
             }
             (h, end)
@@ -170,7 +183,16 @@ impl Uri {
                 return None;
             }
         }
-        Some(Uri { scheme, user, password, host: Host(host), port, params, headers, opaque: Bytes::new() })
+        Some(Uri {
+            scheme,
+            user,
+            password,
+            host: Host(host),
+            port,
+            params,
+            headers,
+            opaque: Bytes::new(),
+        })
     }
 
     /// A `sip:` URI for `user@host:port`.

@@ -40,7 +40,11 @@ pub fn parse_u32(v: &[u8]) -> Option<u32> {
     if v.is_empty() || v.len() > 20 || !v.iter().all(u8::is_ascii_digit) {
         return None;
     }
-    std::str::from_utf8(v).ok()?.parse::<u64>().ok().and_then(|n| u32::try_from(n).ok())
+    std::str::from_utf8(v)
+        .ok()?
+        .parse::<u64>()
+        .ok()
+        .and_then(|n| u32::try_from(n).ok())
 }
 
 /// Trims SP/HT on both sides.

@@ -69,7 +69,11 @@ impl NameAddr {
             let close = s[i..].iter().position(|c| *c == b'>').ok_or(bad.clone())? + i;
             (value.slice(i + 1..close), close + 1)
         } else {
-            let end = s[i..].iter().position(|c| *c == b';' || is_lws(*c)).map(|p| p + i).unwrap_or(s.len());
+            let end = s[i..]
+                .iter()
+                .position(|c| *c == b';' || is_lws(*c))
+                .map(|p| p + i)
+                .unwrap_or(s.len());
             let raw = value.slice(i..end);
             if raw.contains(&b'?') || raw.contains(&b',') {
                 return Err(bad);
@@ -78,12 +82,20 @@ impl NameAddr {
         };
         let uri = Uri::parse(&uri_raw).ok_or(bad.clone())?;
         let params = Params::parse(&value.slice(rest_start..), true).ok_or(bad)?;
-        Ok(NameAddr { display, uri, params })
+        Ok(NameAddr {
+            display,
+            uri,
+            params,
+        })
     }
 
     /// A name-addr for `uri` with no display name or parameters.
     pub fn new(uri: Uri) -> NameAddr {
-        NameAddr { display: None, uri, params: Params::default() }
+        NameAddr {
+            display: None,
+            uri,
+            params: Params::default(),
+        }
     }
 
     /// The `tag` parameter (§19.3).

@@ -52,6 +52,11 @@ impl TypedHeader for Replaces {
         if call_id.is_empty() {
             return Err(bad);
         }
-        Ok(Replaces { call_id, to_tag, from_tag, early_only: params.has("early-only") })
+        Ok(Replaces {
+            call_id,
+            to_tag,
+            from_tag,
+            early_only: params.has("early-only"),
+        })
     }
 }

@@ -149,7 +149,12 @@ impl Via {
             );
         }
         let params = Params::parse(&value.slice(i..), true).ok_or(bad)?;
-        Ok(Via { transport, host, port, params })
+        Ok(Via {
+            transport,
+            host,
+            port,
+            params,
+        })
     }
 
     /// The branch parameter.
@@ -182,7 +187,12 @@ impl Via {
         let mut params = Params::default();
         params.set("branch", Some(Bytes::copy_from_slice(branch.as_bytes())));
         params.set("rport", None);
-        Via { transport, host, port, params }
+        Via {
+            transport,
+            host,
+            port,
+            params,
+        }
     }
 
     /// The printed value.

@@ -50,11 +50,10 @@ impl Headers {
                 self.0[i].value = value;
                 let mut n = 0;
                 self.0.retain(|h| {
-                    let keep = h.name != name || {
+                    h.name != name || {
                         n += 1;
                         n == 1
-                    };
-                    keep
+                    }
                 });
             }
             None => self.push(name, value),

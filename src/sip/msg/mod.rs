@@ -33,6 +33,8 @@ use bytes::Bytes;
 use typed::{CSeq, NameAddr, Via};
 
 /// The first line of a message: a Request-Line or a Status-Line (§7.1, §7.2).
+// Most messages are requests, so boxing the Uri would only add an allocation.
+#[allow(clippy::large_enum_variant)]
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum StartLine {
     /// `Method SP Request-URI SP SIP/2.0`.

@@ -1,6 +1,6 @@
 //! SIP messages (RFC 3261 §7, §20, §25): a zero-copy model over [`bytes::Bytes`].
 //!
-//! [`parse`] frames a message (start line, headers with folding and compact
+//! [`parse_datagram`] and [`frame_stream`] frame a message (start line, headers with folding and compact
 //! forms, Content-Length-delimited body) without interpreting header values:
 //! every value stays a slice of the datagram. The headers a softswitch reads
 //! are typed on demand (one type per header, each with a `const NAME`), and
@@ -53,7 +53,7 @@ pub enum StartLine {
     },
 }
 
-/// One SIP message: start line, headers in wire order, and body.
+/// One SIP message: start line, headers in wire order, and body (RFC 3261 §7).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Message {
     /// Request-Line or Status-Line.
@@ -86,7 +86,7 @@ pub struct Envelope {
 }
 
 impl Message {
-    /// A new request with no headers and an empty body.
+    /// A new request with no headers and an empty body (RFC 3261 §7.1).
     pub fn request(method: Method, uri: Uri) -> Self {
         Message {
             start: StartLine::Request { method, uri },
@@ -95,7 +95,7 @@ impl Message {
         }
     }
 
-    /// A new response with no headers and an empty body; the reason phrase
+    /// A new response with no headers and an empty body; the reason phrase (RFC 3261 §7.2, §21)
     /// defaults to the code's canonical one when `reason` is `None`.
     pub fn response(code: StatusCode, reason: Option<&str>) -> Self {
         let reason = match reason {
@@ -150,7 +150,7 @@ impl Message {
         }
     }
 
-    /// The status code of a response.
+    /// The status code of a response (RFC 3261 §7.2).
     pub fn status(&self) -> Option<StatusCode> {
         match &self.start {
             StartLine::Response { code, .. } => Some(*code),
@@ -158,7 +158,7 @@ impl Message {
         }
     }
 
-    /// The Request-URI of a request.
+    /// The Request-URI of a request (RFC 3261 §7.1).
     pub fn uri(&self) -> Option<&Uri> {
         match &self.start {
             StartLine::Request { uri, .. } => Some(uri),
@@ -166,12 +166,12 @@ impl Message {
         }
     }
 
-    /// True for requests.
+    /// True for requests (RFC 3261 §7).
     pub fn is_request(&self) -> bool {
         matches!(self.start, StartLine::Request { .. })
     }
 
-    /// Parses the typed value of a single-valued header `H`, if present.
+    /// Parses the typed value of a single-valued header `H`, if present (RFC 3261 §20).
     pub fn typed<H: typed::TypedHeader>(&self) -> Option<Result<H, ParseError>> {
         self.headers.get(&H::NAME).map(H::parse)
     }
@@ -252,7 +252,7 @@ impl Message {
         })
     }
 
-    /// Serialises the message; Content-Length is always written and always
+    /// Serialises the message; Content-Length is always written and always (RFC 3261 §7)
     /// equals the body length (any stored Content-Length is replaced).
     pub fn to_bytes(&self) -> Bytes {
         print::print(self)
@@ -266,11 +266,11 @@ fn has_tag(to_value: &Bytes) -> bool {
 }
 
 #[cfg(feature = "fuzzing")]
-/// Fuzzing entry points, one per parser (DESIGN.md convention 8).
+/// Fuzzing entry points, one per parser (DESIGN.md convention 8) (RFC 3261 §7, §19.1).
 pub mod fuzz {
     use super::*;
 
-    /// Frames and validates a datagram, then prints it back: must never panic.
+    /// Frames and validates a datagram, then prints it back: must never panic (RFC 3261 §7, §18.3).
     pub fn datagram(data: &[u8]) {
         if let Ok(m) = parse_datagram(Bytes::copy_from_slice(data), &Limits::default()) {
             let _ = m.envelope();
@@ -281,12 +281,12 @@ pub mod fuzz {
         }
     }
 
-    /// Runs the TCP stream framer on arbitrary bytes.
+    /// Runs the TCP stream framer on arbitrary bytes (RFC 3261 §18.3).
     pub fn stream(data: &[u8]) {
         let _ = frame_stream(data, &Limits::default());
     }
 
-    /// Parses arbitrary bytes as a URI.
+    /// Parses arbitrary bytes as a URI (RFC 3261 §19.1).
     pub fn uri(data: &[u8]) {
         let _ = Uri::parse(&Bytes::copy_from_slice(data));
     }

@@ -9,7 +9,7 @@
 use super::{HeaderName, Headers, Message, Method, ParseError, StartLine, StatusCode, Uri};
 use bytes::Bytes;
 
-/// Size limits applied while framing (defaults: 64 KiB, 256 headers).
+/// Size limits applied while framing (defaults: 64 KiB, 256 headers) (RFC 3261 §18.3).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Limits {
     /// Largest message (start line + headers + body) in octets.
@@ -27,7 +27,7 @@ impl Default for Limits {
     }
 }
 
-/// What [`frame_stream`] found at the front of a stream buffer.
+/// What [`frame_stream`] found at the front of a stream buffer (RFC 3261 §18.3).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum StreamFrame {
     /// This many octets of CRLF keep-alive (RFC 5626 §3.5.1) to discard.

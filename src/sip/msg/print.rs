@@ -5,7 +5,7 @@
 use super::{HeaderName, Message, StartLine};
 use bytes::{BufMut, Bytes, BytesMut};
 
-/// Prints `msg`; the result is what goes on the wire.
+/// Prints `msg`; the result is what goes on the wire (RFC 3261 §7).
 pub fn print(msg: &Message) -> Bytes {
     let size = 64
         + msg.body.len()

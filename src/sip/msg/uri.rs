@@ -8,7 +8,7 @@ use bytes::{BufMut, Bytes, BytesMut};
 use std::fmt;
 use std::net::IpAddr;
 
-/// A URI scheme.
+/// A URI scheme (RFC 3261 §19.1, §8.2.2.1).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Scheme {
     /// `sip:`
@@ -21,12 +21,12 @@ pub enum Scheme {
     Other(Bytes),
 }
 
-/// The host part: a domain name, an IPv4 address or a bracketed IPv6 reference.
+/// The host part: a domain name, an IPv4 address or a bracketed IPv6 reference (RFC 3261 §19.1.1, §25.1).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Host(pub Bytes);
 
 impl Host {
-    /// The host as an IP address, if it is one (brackets removed).
+    /// The host as an IP address, if it is one (brackets removed) (RFC 3261 §19.1.1).
     pub fn ip(&self) -> Option<IpAddr> {
         let s = std::str::from_utf8(&self.0).ok()?;
         let s = s
@@ -36,7 +36,7 @@ impl Host {
         s.parse().ok()
     }
 
-    /// The host text.
+    /// The host text (RFC 3261 §19.1.1).
     pub fn as_str(&self) -> &str {
         std::str::from_utf8(&self.0).unwrap_or("")
     }
@@ -50,7 +50,7 @@ impl Host {
     }
 }
 
-/// A parsed URI. For `Scheme::Other` only `raw` is meaningful.
+/// A parsed URI. For `Scheme::Other` only `raw` is meaningful (RFC 3261 §19.1).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Uri {
     /// The scheme.
@@ -72,7 +72,7 @@ pub struct Uri {
 }
 
 impl Uri {
-    /// Parses a URI; `None` if it is malformed.
+    /// Parses a URI; `None` if it is malformed (RFC 3261 §19.1).
     pub fn parse(raw: &Bytes) -> Option<Uri> {
         let colon = raw.iter().position(|&c| c == b':')?;
         let scheme_raw = &raw[..colon];
@@ -195,7 +195,7 @@ impl Uri {
         })
     }
 
-    /// A `sip:` URI for `user@host:port`.
+    /// A `sip:` URI for `user@host:port` (RFC 3261 §19.1).
     pub fn sip(user: Option<&str>, host: Host, port: Option<u16>) -> Uri {
         Uri {
             scheme: Scheme::Sip,
@@ -209,7 +209,7 @@ impl Uri {
         }
     }
 
-    /// The user part with %-escapes decoded (lossy UTF-8).
+    /// The user part with %-escapes decoded (lossy UTF-8) (RFC 3261 §19.1.2, RFC 4475 §3.1.1.4).
     pub fn user_unescaped(&self) -> Option<String> {
         self.user.as_ref().map(|u| {
             let mut out = Vec::with_capacity(u.len());
@@ -229,12 +229,12 @@ impl Uri {
         })
     }
 
-    /// True for `sip:` and `sips:`.
+    /// True for `sip:` and `sips:` (RFC 3261 §19.1).
     pub fn is_sip(&self) -> bool {
         matches!(self.scheme, Scheme::Sip | Scheme::Sips)
     }
 
-    /// Writes the URI.
+    /// Writes the URI (RFC 3261 §19.1).
     pub fn write(&self, out: &mut BytesMut) {
         match &self.scheme {
             Scheme::Sip => out.put_slice(b"sip:"),
@@ -269,7 +269,7 @@ impl Uri {
         }
     }
 
-    /// The URI as bytes.
+    /// The URI as bytes (RFC 3261 §19.1).
     pub fn to_bytes(&self) -> Bytes {
         let mut b = BytesMut::with_capacity(64);
         self.write(&mut b);

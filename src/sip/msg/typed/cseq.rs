@@ -4,7 +4,7 @@ use super::{trim_ws, TypedHeader};
 use crate::sip::msg::{HeaderName, Method, ParseError};
 use bytes::Bytes;
 
-/// `CSeq: 4711 INVITE`.
+/// `CSeq: 4711 INVITE` (RFC 3261 §20.16).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CSeq {
     /// The sequence number.
@@ -14,7 +14,7 @@ pub struct CSeq {
 }
 
 impl CSeq {
-    /// Parses the value; the number must be below 2**31.
+    /// Parses the value; the number must be below 2**31 (RFC 3261 §8.1.1.5).
     pub fn parse(value: &Bytes) -> Result<CSeq, ParseError> {
         let bad = ParseError::BadHeader("CSeq");
         let v = trim_ws(value);
@@ -36,7 +36,7 @@ impl CSeq {
         })
     }
 
-    /// The printed value.
+    /// The printed value (RFC 3261 §20.16).
     pub fn to_bytes(&self) -> Bytes {
         Bytes::from(format!("{} {}", self.seq, self.method))
     }

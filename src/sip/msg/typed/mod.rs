@@ -25,7 +25,7 @@ pub use via::{Transport, Via};
 use super::{Header, HeaderName, ParseError};
 use bytes::Bytes;
 
-/// A header with a typed value.
+/// A header with a typed value (RFC 3261 §20).
 pub trait TypedHeader: Sized {
     /// The header's name.
     const NAME: HeaderName;
@@ -67,7 +67,7 @@ pub(crate) fn trim_bytes(v: &Bytes) -> Bytes {
     v.slice_ref(t)
 }
 
-/// Runs the typed parser for any known header (fuzzing, diagnostics).
+/// Runs the typed parser for any known header (fuzzing, diagnostics) (RFC 3261 §20).
 pub fn parse_any(h: &Header) -> Result<(), ParseError> {
     match h.name {
         HeaderName::Via => {

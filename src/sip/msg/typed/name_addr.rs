@@ -8,7 +8,7 @@ use crate::sip::msg::parse::is_token_char;
 use crate::sip::msg::{HeaderName, ParseError, Uri};
 use bytes::{BufMut, Bytes, BytesMut};
 
-/// `"Display" <uri>;tag=x` or `uri;tag=x`.
+/// `"Display" <uri>;tag=x` or `uri;tag=x` (RFC 3261 §25.1).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct NameAddr {
     /// The display name, raw (quotes kept if it was quoted).
@@ -20,7 +20,7 @@ pub struct NameAddr {
 }
 
 impl NameAddr {
-    /// Parses one value; `header` names the header in the error.
+    /// Parses one value; `header` names the header in the error (RFC 3261 §25.1).
     pub fn parse_header(value: &Bytes, header: &'static str) -> Result<NameAddr, ParseError> {
         let bad = ParseError::BadHeader(header);
         let s = &value[..];
@@ -89,7 +89,7 @@ impl NameAddr {
         })
     }
 
-    /// A name-addr for `uri` with no display name or parameters.
+    /// A name-addr for `uri` with no display name or parameters (RFC 3261 §25.1).
     pub fn new(uri: Uri) -> NameAddr {
         NameAddr {
             display: None,
@@ -103,7 +103,7 @@ impl NameAddr {
         self.params.value("tag")
     }
 
-    /// The printed value, always in `<uri>` form.
+    /// The printed value, always in `<uri>` form (RFC 3261 §25.1).
     pub fn to_bytes(&self) -> Bytes {
         let mut out = BytesMut::with_capacity(96);
         if let Some(d) = &self.display {

@@ -4,7 +4,7 @@ use bytes::Bytes;
 use std::fmt;
 
 /// A SIP method. Known methods compare by value; any other token is kept as
-/// an unknown method (see [`Method::is_known`]) (RFC 4475 `intmeth`, `esc02`: `%` is not an escape here).
+/// an unknown method, see [`Method::is_known`] (RFC 3261 §7.1; RFC 4475 `intmeth`, `esc02`: `%` is not an escape here).
 #[derive(Clone, PartialEq, Eq, Hash)]
 pub struct Method(Inner);
 

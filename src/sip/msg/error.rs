@@ -1,7 +1,7 @@
 //! Why a message could not be framed or validated; the `Display` text is the
 //! reason phrase a UAS puts in its `400` (RFC 3261 §21.4.1).
 
-/// A parse or validation fault, named so that the reply says what is wrong.
+/// A parse or validation fault, named so that the reply says what is wrong (RFC 3261 §21.4.1).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum ParseError {
@@ -50,7 +50,7 @@ pub enum ParseError {
 }
 
 impl ParseError {
-    /// The reason phrase for a 400 (or the message for a dropped response).
+    /// The reason phrase for a 400 (or the message for a dropped response) (RFC 3261 §21.4.1).
     pub fn reason(&self) -> String {
         self.to_string()
     }

@@ -4,7 +4,7 @@
 use super::HeaderName;
 use bytes::Bytes;
 
-/// One header line: name and its (unfolded, trimmed) value.
+/// One header line: name and its (unfolded, trimmed) value (RFC 3261 §7.3).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Header {
     /// The header's name.
@@ -13,27 +13,36 @@ pub struct Header {
     pub value: Bytes,
 }
 
-/// The headers of a message, in order.
+/// The headers of a message, in order (RFC 3261 §7.3).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Headers(Vec<Header>);
 
 impl Headers {
-    /// An empty list with room for `n` headers.
+    /// An empty list with room for `n` headers (RFC 3261 §7.3).
     pub fn with_capacity(n: usize) -> Self {
         Headers(Vec::with_capacity(n))
     }
 
-    /// Appends a header.
+    /// Appends a header (RFC 3261 §7.3).
     pub fn push(&mut self, name: HeaderName, value: impl Into<Bytes>) {
-        self.0.push(Header { name, value: value.into() });
+        self.0.push(Header {
+            name,
+            value: value.into(),
+        });
     }
 
-    /// Inserts a header before all others (e.g. a new top Via).
+    /// Inserts a header before all others (e.g. a new top Via) (RFC 3261 §7.3).
     pub fn push_front(&mut self, name: HeaderName, value: impl Into<Bytes>) {
-        self.0.insert(0, Header { name, value: value.into() });
+        self.0.insert(
+            0,
+            Header {
+                name,
+                value: value.into(),
+            },
+        );
     }
 
-    /// Replaces every `name` header by one with `value` (in the first one's place).
+    /// Replaces every `name` header by one with `value` (in the first one's place) (RFC 3261 §7.3).
     pub fn set(&mut self, name: HeaderName, value: impl Into<Bytes>) {
         let value = value.into();
         match self.0.iter().position(|h| h.name == name) {
@@ -41,30 +50,32 @@ impl Headers {
                 self.0[i].value = value;
                 let mut n = 0;
                 self.0.retain(|h| {
-                    let keep = h.name != name || {
+                    h.name != name || {
                         n += 1;
                         n == 1
-                    };
-                    keep
+                    }
                 });
             }
             None => self.push(name, value),
         }
     }
 
-    /// Removes every `name` header.
+    /// Removes every `name` header (RFC 3261 §7.3).
     pub fn remove(&mut self, name: &HeaderName) {
         self.0.retain(|h| &h.name != name);
     }
 
-    /// The first `name` header's value.
+    /// The first `name` header's value (RFC 3261 §7.3).
     pub fn get(&self, name: &HeaderName) -> Option<&Bytes> {
         self.0.iter().find(|h| &h.name == name).map(|h| &h.value)
     }
 
-    /// Every `name` header line's value, in order.
+    /// Every `name` header line's value, in order (RFC 3261 §7.3).
     pub fn get_all<'a>(&'a self, name: &'a HeaderName) -> impl Iterator<Item = &'a Bytes> + 'a {
-        self.0.iter().filter(move |h| &h.name == name).map(|h| &h.value)
+        self.0
+            .iter()
+            .filter(move |h| &h.name == name)
+            .map(|h| &h.value)
     }
 
     /// Every comma-separated value of every `name` line, in order (§7.3.1).
@@ -72,22 +83,22 @@ impl Headers {
         self.get_all(name).flat_map(split_list).collect()
     }
 
-    /// All headers in order.
+    /// All headers in order (RFC 3261 §7.3).
     pub fn iter(&self) -> std::slice::Iter<'_, Header> {
         self.0.iter()
     }
 
-    /// Number of header lines.
+    /// Number of header lines (RFC 3261 §7.3).
     pub fn len(&self) -> usize {
         self.0.len()
     }
 
-    /// True when there are no headers.
+    /// True when there are no headers (RFC 3261 §7.3).
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
     }
 
-    /// Keeps only headers for which `f` is true.
+    /// Keeps only headers for which `f` is true (RFC 3261 §7.3).
     pub fn retain(&mut self, f: impl FnMut(&Header) -> bool) {
         self.0.retain(f)
     }

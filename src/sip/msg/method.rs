@@ -4,7 +4,7 @@ use bytes::Bytes;
 use std::fmt;
 
 /// A SIP method. Known methods compare by value; any other token is kept as
-/// [`Method::other`] (RFC 4475 `intmeth`, `esc02`: `%` is not an escape here).
+/// an unknown method, see [`Method::is_known`] (RFC 3261 §7.1; RFC 4475 `intmeth`, `esc02`: `%` is not an escape here).
 #[derive(Clone, PartialEq, Eq, Hash)]
 pub struct Method(Inner);
 
@@ -68,7 +68,7 @@ impl Method {
         Method(Inner::Other(token))
     }
 
-    /// The method's name as bytes.
+    /// The method's name as bytes (RFC 3261 §7.1).
     pub fn as_bytes(&self) -> &[u8] {
         match &self.0 {
             Inner::Known(s) => s.as_bytes(),
@@ -76,7 +76,7 @@ impl Method {
         }
     }
 
-    /// True when the method is one of the constants above.
+    /// True when the method is one of the constants above (RFC 3261 §7.1).
     pub fn is_known(&self) -> bool {
         matches!(self.0, Inner::Known(_))
     }

@@ -1,6 +1,6 @@
 //! SIP messages (RFC 3261 §7, §20, §25): a zero-copy model over [`bytes::Bytes`].
 //!
-//! [`parse`] frames a message (start line, headers with folding and compact
+//! [`parse_datagram`] and [`frame_stream`] frame a message (start line, headers with folding and compact
 //! forms, Content-Length-delimited body) without interpreting header values:
 //! every value stays a slice of the datagram. The headers a softswitch reads
 //! are typed on demand (one type per header, each with a `const NAME`), and
@@ -15,6 +15,8 @@ mod params;
 mod parse;
 mod print;
 mod status;
+#[cfg(test)]
+mod tests;
 pub mod typed;
 mod uri;
 
@@ -31,6 +33,8 @@ use bytes::Bytes;
 use typed::{CSeq, NameAddr, Via};
 
 /// The first line of a message: a Request-Line or a Status-Line (§7.1, §7.2).
+// Most messages are requests, so boxing the Uri would only add an allocation.
+#[allow(clippy::large_enum_variant)]
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum StartLine {
     /// `Method SP Request-URI SP SIP/2.0`.
@@ -49,7 +53,7 @@ pub enum StartLine {
     },
 }
 
-/// One SIP message: start line, headers in wire order, and body.
+/// One SIP message: start line, headers in wire order, and body (RFC 3261 §7).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Message {
     /// Request-Line or Status-Line.
@@ -82,7 +86,7 @@ pub struct Envelope {
 }
 
 impl Message {
-    /// A new request with no headers and an empty body.
+    /// A new request with no headers and an empty body (RFC 3261 §7.1).
     pub fn request(method: Method, uri: Uri) -> Self {
         Message {
             start: StartLine::Request { method, uri },
@@ -91,7 +95,7 @@ impl Message {
         }
     }
 
-    /// A new response with no headers and an empty body; the reason phrase
+    /// A new response with no headers and an empty body; the reason phrase (RFC 3261 §7.2, §21)
     /// defaults to the code's canonical one when `reason` is `None`.
     pub fn response(code: StatusCode, reason: Option<&str>) -> Self {
         let reason = match reason {
@@ -108,7 +112,12 @@ impl Message {
     /// Builds a response to `req` per §8.2.6: copies Via (all values, in
     /// order), From, To, Call-ID and CSeq; adds `to_tag` to To when To has
     /// no tag yet.
-    pub fn response_to(req: &Message, code: StatusCode, reason: Option<&str>, to_tag: Option<&str>) -> Self {
+    pub fn response_to(
+        req: &Message,
+        code: StatusCode,
+        reason: Option<&str>,
+        to_tag: Option<&str>,
+    ) -> Self {
         let mut resp = Message::response(code, reason);
         for h in req.headers.iter() {
             match h.name {
@@ -133,8 +142,7 @@ impl Message {
         resp
     }
 
-    /// The method of a request, or the CSeq method of a response when
-    /// `cseq` is given.
+    /// The method of a request (§7.1); `None` for a response.
     pub fn method(&self) -> Option<&Method> {
         match &self.start {
             StartLine::Request { method, .. } => Some(method),
@@ -142,7 +150,7 @@ impl Message {
         }
     }
 
-    /// The status code of a response.
+    /// The status code of a response (RFC 3261 §7.2).
     pub fn status(&self) -> Option<StatusCode> {
         match &self.start {
             StartLine::Response { code, .. } => Some(*code),
@@ -150,7 +158,7 @@ impl Message {
         }
     }
 
-    /// The Request-URI of a request.
+    /// The Request-URI of a request (RFC 3261 §7.1).
     pub fn uri(&self) -> Option<&Uri> {
         match &self.start {
             StartLine::Request { uri, .. } => Some(uri),
@@ -158,12 +166,12 @@ impl Message {
         }
     }
 
-    /// True for requests.
+    /// True for requests (RFC 3261 §7).
     pub fn is_request(&self) -> bool {
         matches!(self.start, StartLine::Request { .. })
     }
 
-    /// Parses the typed value of a single-valued header `H`, if present.
+    /// Parses the typed value of a single-valued header `H`, if present (RFC 3261 §20).
     pub fn typed<H: typed::TypedHeader>(&self) -> Option<Result<H, ParseError>> {
         self.headers.get(&H::NAME).map(H::parse)
     }
@@ -173,38 +181,54 @@ impl Message {
     /// matches a request's method, at most one Max-Forwards.
     pub fn envelope(&self) -> Result<Envelope, ParseError> {
         let one = |name: HeaderName| -> Result<&Bytes, ParseError> {
-            let mut it = self.headers.iter().filter(|h| h.name == name).map(|h| &h.value);
+            let mut it = self
+                .headers
+                .iter()
+                .filter(|h| h.name == name)
+                .map(|h| &h.value);
             let first = it.next().ok_or(ParseError::MissingHeader(name.as_str()))?;
-            if it.next().is_some() || (name != HeaderName::CallId && split_list(first).len() > 1 && name != HeaderName::CSeq) {
+            if it.next().is_some() {
                 return Err(ParseError::DuplicateHeader(name.as_str()));
             }
             Ok(first)
+        };
+        // From/To with a comma outside quotes and brackets: two values
+        // (RFC 4475 `multi01`) only if each half is a name-addr; otherwise a
+        // malformed one, e.g. an unquoted `Bell, Alexander` (`baddn`).
+        let name_addr = |name: HeaderName, label: &'static str| -> Result<NameAddr, ParseError> {
+            let v = one(name)?;
+            match NameAddr::parse_header(v, label) {
+                Ok(n) => Ok(n),
+                Err(e) => {
+                    let items = split_list(v);
+                    if items.len() > 1
+                        && items
+                            .iter()
+                            .all(|i| NameAddr::parse_header(i, label).is_ok())
+                    {
+                        Err(ParseError::DuplicateHeader(label))
+                    } else {
+                        Err(e)
+                    }
+                }
+            }
         };
         let call_id = one(HeaderName::CallId)?.clone();
         if call_id.is_empty() || call_id.iter().any(|b| b.is_ascii_whitespace()) {
             return Err(ParseError::BadHeader("Call-ID"));
         }
-        let from = NameAddr::parse_header(one(HeaderName::From)?, "From")?;
-        let to = NameAddr::parse_header(one(HeaderName::To)?, "To")?;
+        let from = name_addr(HeaderName::From, "From")?;
+        let to = name_addr(HeaderName::To, "To")?;
         let cseq = CSeq::parse(one(HeaderName::CSeq)?)?;
-        let via_value = self
-            .headers
-            .get(&HeaderName::Via)
-            .ok_or(ParseError::MissingHeader("Via"))?;
-        let first_via = split_list(via_value)
-            .into_iter()
-            .next()
-            .ok_or(ParseError::BadHeader("Via"))?;
-        let via = Via::parse(&first_via)?;
-        // Every Via value must at least parse (RFC 4475 badinv01).
+        // Every Via value must parse (RFC 4475 `badinv01`); the top one is kept.
+        let mut via = None;
         for v in self.headers.get_all(&HeaderName::Via) {
             for item in split_list(v) {
-                Via::parse(&item)?;
-            }
-            if v.iter().filter(|b| !b.is_ascii_whitespace()).count() == 0 {
-                return Err(ParseError::BadHeader("Via"));
+                let parsed = Via::parse(&item)?;
+                via.get_or_insert(parsed);
             }
         }
+        let via = via.ok_or(ParseError::MissingHeader("Via"))?;
         let mut mf = self.headers.get_all(&HeaderName::MaxForwards);
         let max_forwards = match (mf.next(), mf.next()) {
             (None, _) => None,
@@ -212,17 +236,23 @@ impl Message {
             (Some(v), None) => typed::parse_u32(v).filter(|n| *n <= 255),
         };
         if let StartLine::Request { method, .. } = &self.start {
-            if cseq.method != *method && !(method == &Method::ACK && cseq.method == Method::INVITE) {
-                return Err(ParseError::CSeqMethodMismatch);
-            }
-            if method == &Method::ACK && cseq.method != Method::ACK {
+            // §8.1.1.5: the CSeq method matches the request's (an ACK's
+            // CSeq names ACK, §17.1.1.3; RFC 4475 `mismatch01`).
+            if cseq.method != *method {
                 return Err(ParseError::CSeqMethodMismatch);
             }
         }
-        Ok(Envelope { via, from, to, call_id, cseq, max_forwards })
+        Ok(Envelope {
+            via,
+            from,
+            to,
+            call_id,
+            cseq,
+            max_forwards,
+        })
     }
 
-    /// Serialises the message; Content-Length is always written and always
+    /// Serialises the message; Content-Length is always written and always (RFC 3261 §7)
     /// equals the body length (any stored Content-Length is replaced).
     pub fn to_bytes(&self) -> Bytes {
         print::print(self)
@@ -236,11 +266,11 @@ fn has_tag(to_value: &Bytes) -> bool {
 }
 
 #[cfg(feature = "fuzzing")]
-/// Fuzzing entry points, one per parser (DESIGN.md convention 8).
+/// Fuzzing entry points, one per parser (DESIGN.md convention 8) (RFC 3261 §7, §19.1).
 pub mod fuzz {
     use super::*;
 
-    /// Frames and validates a datagram, then prints it back: must never panic.
+    /// Frames and validates a datagram, then prints it back: must never panic (RFC 3261 §7, §18.3).
     pub fn datagram(data: &[u8]) {
         if let Ok(m) = parse_datagram(Bytes::copy_from_slice(data), &Limits::default()) {
             let _ = m.envelope();
@@ -251,12 +281,12 @@ pub mod fuzz {
         }
     }
 
-    /// Runs the TCP stream framer on arbitrary bytes.
+    /// Runs the TCP stream framer on arbitrary bytes (RFC 3261 §18.3).
     pub fn stream(data: &[u8]) {
         let _ = frame_stream(data, &Limits::default());
     }
 
-    /// Parses arbitrary bytes as a URI.
+    /// Parses arbitrary bytes as a URI (RFC 3261 §19.1).
     pub fn uri(data: &[u8]) {
         let _ = Uri::parse(&Bytes::copy_from_slice(data));
     }

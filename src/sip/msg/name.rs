@@ -7,7 +7,7 @@ use std::hash::{Hash, Hasher};
 
 macro_rules! header_names {
     ($($variant:ident => $name:expr, $compact:expr;)*) => {
-        /// A header name. Known names print in their canonical long form.
+        /// A header name. Known names print in their canonical long form (RFC 3261 §7.3.3).
         #[derive(Clone, Debug)]
         #[non_exhaustive]
         pub enum HeaderName {
@@ -17,7 +17,7 @@ macro_rules! header_names {
         }
 
         impl HeaderName {
-            /// Maps a received name (long or compact, any case).
+            /// Maps a received name (long or compact, any case) (RFC 3261 §7.3.3).
             pub fn from_bytes(raw: Bytes) -> HeaderName {
                 $(
                     if raw.eq_ignore_ascii_case($name.as_bytes())
@@ -29,7 +29,7 @@ macro_rules! header_names {
                 HeaderName::Other(raw)
             }
 
-            /// The canonical name (for `Other`, a placeholder; use [`Self::as_bytes`]).
+            /// The canonical name (for `Other`, a placeholder; use [`Self::as_bytes`]) (RFC 3261 §7.3.3).
             pub fn as_str(&self) -> &'static str {
                 match self {
                     $(HeaderName::$variant => $name,)*
@@ -37,7 +37,7 @@ macro_rules! header_names {
                 }
             }
 
-            /// The name as it is printed.
+            /// The name as it is printed (RFC 3261 §7.3.3).
             pub fn as_bytes(&self) -> &[u8] {
                 match self {
                     HeaderName::Other(b) => b,

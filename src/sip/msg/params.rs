@@ -3,12 +3,12 @@
 
 use bytes::{BufMut, Bytes, BytesMut};
 
-/// An ordered list of `;name[=value]` parameters.
+/// An ordered list of `;name[=value]` parameters (RFC 3261 §19.1.1).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Params(Vec<(Bytes, Option<Bytes>)>);
 
 impl Params {
-    /// Parses `;a=b;c` (the leading `;` included) from `raw`. Names must be
+    /// Parses `;a=b;c` (the leading `;` included) from `raw`. Names must be (RFC 3261 §19.1.1)
     /// tokens and non-empty; quoted values are allowed when `allow_quoted`.
     pub fn parse(raw: &Bytes, allow_quoted: bool) -> Option<Params> {
         let mut out = Vec::new();
@@ -68,7 +68,9 @@ impl Params {
                     Some(raw.slice(vs..i))
                 } else {
                     let vs = i;
-                    while i < s.len() && (is_param_char(s[i]) || s[i] == b'[' || s[i] == b']' || s[i] == b':') {
+                    while i < s.len()
+                        && (is_param_char(s[i]) || s[i] == b'[' || s[i] == b']' || s[i] == b':')
+                    {
                         i += 1;
                     }
                     if i == vs {
@@ -84,7 +86,7 @@ impl Params {
         Some(Params(out))
     }
 
-    /// The value of `name` (`Some(None)` for a flag parameter like `lr`).
+    /// The value of `name` (`Some(None)` for a flag parameter like `lr`) (RFC 3261 §19.1.1).
     pub fn get(&self, name: &str) -> Option<Option<&Bytes>> {
         self.0
             .iter()
@@ -92,40 +94,47 @@ impl Params {
             .map(|(_, v)| v.as_ref())
     }
 
-    /// The value of `name`, with surrounding quotes removed.
+    /// The value of `name`, with surrounding quotes removed (RFC 3261 §19.1.1).
     pub fn value(&self, name: &str) -> Option<Bytes> {
         self.get(name).flatten().map(unquote)
     }
 
-    /// True when `name` is present (with or without a value).
+    /// True when `name` is present (with or without a value) (RFC 3261 §19.1.1).
     pub fn has(&self, name: &str) -> bool {
         self.get(name).is_some()
     }
 
-    /// Sets (replacing) or adds `name`.
+    /// Sets (replacing) or adds `name` (RFC 3261 §19.1.1).
     pub fn set(&mut self, name: &str, value: Option<Bytes>) {
-        match self.0.iter_mut().find(|(n, _)| n.eq_ignore_ascii_case(name.as_bytes())) {
+        match self
+            .0
+            .iter_mut()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name.as_bytes()))
+        {
             Some(p) => p.1 = value,
-            None => self.0.push((Bytes::copy_from_slice(name.as_bytes()), value)),
+            None => self
+                .0
+                .push((Bytes::copy_from_slice(name.as_bytes()), value)),
         }
     }
 
-    /// Removes `name`.
+    /// Removes `name` (RFC 3261 §19.1.1).
     pub fn remove(&mut self, name: &str) {
-        self.0.retain(|(n, _)| !n.eq_ignore_ascii_case(name.as_bytes()));
+        self.0
+            .retain(|(n, _)| !n.eq_ignore_ascii_case(name.as_bytes()));
     }
 
-    /// Iterates the parameters in order.
+    /// Iterates the parameters in order (RFC 3261 §19.1.1).
     pub fn iter(&self) -> impl Iterator<Item = &(Bytes, Option<Bytes>)> {
         self.0.iter()
     }
 
-    /// True when empty.
+    /// True when empty (RFC 3261 §19.1.1).
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
     }
 
-    /// Writes `;a=b;c`.
+    /// Writes `;a=b;c` (RFC 3261 §19.1.1).
     pub fn write(&self, out: &mut BytesMut) {
         for (n, v) in &self.0 {
             out.put_u8(b';');
@@ -138,7 +147,7 @@ impl Params {
     }
 }
 
-/// Removes surrounding double quotes and backslash escapes from a quoted string.
+/// Removes surrounding double quotes and backslash escapes from a quoted string (RFC 3261 §25.1 quoted-string).
 pub fn unquote(v: &Bytes) -> Bytes {
     if v.len() >= 2 && v[0] == b'"' && v[v.len() - 1] == b'"' {
         let inner = &v[1..v.len() - 1];

@@ -5,9 +5,15 @@
 use super::{HeaderName, Message, StartLine};
 use bytes::{BufMut, Bytes, BytesMut};
 
-/// Prints `msg`; the result is what goes on the wire.
+/// Prints `msg`; the result is what goes on the wire (RFC 3261 §7).
 pub fn print(msg: &Message) -> Bytes {
-    let size = 64 + msg.body.len() + msg.headers.iter().map(|h| h.name.as_bytes().len() + h.value.len() + 4).sum::<usize>();
+    let size = 64
+        + msg.body.len()
+        + msg
+            .headers
+            .iter()
+            .map(|h| h.name.as_bytes().len() + h.value.len() + 4)
+            .sum::<usize>();
     let mut out = BytesMut::with_capacity(size);
     match &msg.start {
         StartLine::Request { method, uri } => {
@@ -18,7 +24,7 @@ pub fn print(msg: &Message) -> Bytes {
         }
         StartLine::Response { code, reason } => {
             out.put_slice(b"SIP/2.0 ");
-            out.put_slice(code.as_u16().to_string().as_bytes());
+            put_decimal(&mut out, u64::from(code.as_u16()));
             out.put_u8(b' ');
             out.put_slice(reason);
             out.put_slice(b"\r\n");
@@ -34,8 +40,24 @@ pub fn print(msg: &Message) -> Bytes {
         out.put_slice(b"\r\n");
     }
     out.put_slice(b"Content-Length: ");
-    out.put_slice(msg.body.len().to_string().as_bytes());
+    put_decimal(&mut out, msg.body.len() as u64);
     out.put_slice(b"\r\n\r\n");
     out.put_slice(&msg.body);
     out.freeze()
+}
+
+/// Writes `n` in decimal without allocating (ports, status codes and
+/// Content-Length, §7.2, §19.1.1, §20.14).
+pub(crate) fn put_decimal(out: &mut BytesMut, mut n: u64) {
+    let mut digits = [0u8; 20];
+    let mut i = digits.len();
+    loop {
+        i -= 1;
+        digits[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    out.put_slice(&digits[i..]);
 }

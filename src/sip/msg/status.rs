@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-/// A response status code, always within 100..=699 once parsed.
+/// A response status code, always within 100..=699 once parsed (RFC 3261 §21).
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct StatusCode(u16);
 
@@ -72,22 +72,22 @@ impl StatusCode {
         (100..=699).contains(&code).then_some(StatusCode(code))
     }
 
-    /// The numeric value.
+    /// The numeric value (RFC 3261 §7.2).
     pub fn as_u16(&self) -> u16 {
         self.0
     }
 
-    /// 1xx.
+    /// 1xx (RFC 3261 §21.1).
     pub fn is_provisional(&self) -> bool {
         self.0 < 200
     }
 
-    /// 2xx.
+    /// 2xx (RFC 3261 §21.2).
     pub fn is_success(&self) -> bool {
         (200..300).contains(&self.0)
     }
 
-    /// 200..=699.
+    /// 200..=699 (RFC 3261 §17).
     pub fn is_final(&self) -> bool {
         self.0 >= 200
     }

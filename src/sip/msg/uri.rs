@@ -8,7 +8,7 @@ use bytes::{BufMut, Bytes, BytesMut};
 use std::fmt;
 use std::net::IpAddr;
 
-/// A URI scheme.
+/// A URI scheme (RFC 3261 §19.1, §8.2.2.1).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Scheme {
     /// `sip:`
@@ -21,19 +21,22 @@ pub enum Scheme {
     Other(Bytes),
 }
 
-/// The host part: a domain name, an IPv4 address or a bracketed IPv6 reference.
+/// The host part: a domain name, an IPv4 address or a bracketed IPv6 reference (RFC 3261 §19.1.1, §25.1).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Host(pub Bytes);
 
 impl Host {
-    /// The host as an IP address, if it is one (brackets removed).
+    /// The host as an IP address, if it is one (brackets removed) (RFC 3261 §19.1.1).
     pub fn ip(&self) -> Option<IpAddr> {
         let s = std::str::from_utf8(&self.0).ok()?;
-        let s = s.strip_prefix('[').and_then(|s| s.strip_suffix(']')).unwrap_or(s);
+        let s = s
+            .strip_prefix('[')
+            .and_then(|s| s.strip_suffix(']'))
+            .unwrap_or(s);
         s.parse().ok()
     }
 
-    /// The host text.
+    /// The host text (RFC 3261 §19.1.1).
     pub fn as_str(&self) -> &str {
         std::str::from_utf8(&self.0).unwrap_or("")
     }
@@ -47,7 +50,7 @@ impl Host {
     }
 }
 
-/// A parsed URI. For `Scheme::Other` only `raw` is meaningful.
+/// A parsed URI. For `Scheme::Other` only `raw` is meaningful (RFC 3261 §19.1).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Uri {
     /// The scheme.
@@ -69,18 +72,24 @@ pub struct Uri {
 }
 
 impl Uri {
-    /// Parses a URI; `None` if it is malformed.
+    /// Parses a URI; `None` if it is malformed (RFC 3261 §19.1).
     pub fn parse(raw: &Bytes) -> Option<Uri> {
         let colon = raw.iter().position(|&c| c == b':')?;
         let scheme_raw = &raw[..colon];
         if scheme_raw.is_empty()
             || !scheme_raw[0].is_ascii_alphabetic()
-            || !scheme_raw.iter().all(|c| c.is_ascii_alphanumeric() || b"+-.".contains(c))
+            || !scheme_raw
+                .iter()
+                .all(|c| c.is_ascii_alphanumeric() || b"+-.".contains(c))
         {
             return None;
         }
         let rest = raw.slice(colon + 1..);
-        if rest.is_empty() || rest.iter().any(|c| c.is_ascii_whitespace() || c.is_ascii_control()) {
+        if rest.is_empty()
+            || rest
+                .iter()
+                .any(|c| c.is_ascii_whitespace() || c.is_ascii_control())
+        {
             return None;
         }
         let scheme = if scheme_raw.eq_ignore_ascii_case(b"sip") {
@@ -145,7 +154,11 @@ impl Uri {
                 .position(|&c| c == b':' || c == b';' || c == b'?')
                 .unwrap_or(tail.len());
             let h = tail.slice(..end);
-            if h.is_empty() || !h.iter().all(|c| c.is_ascii_alphanumeric() || *c == b'-' || *c == b'.') {
+            if h.is_empty()
+                || !h
+                    .iter()
+                    .all(|c| c.is_ascii_alphanumeric() || *c == b'-' || *c == b'.')
+            {
                 return None;
             }
             (h, end)
@@ -170,10 +183,19 @@ impl Uri {
                 return None;
             }
         }
-        Some(Uri { scheme, user, password, host: Host(host), port, params, headers, opaque: Bytes::new() })
+        Some(Uri {
+            scheme,
+            user,
+            password,
+            host: Host(host),
+            port,
+            params,
+            headers,
+            opaque: Bytes::new(),
+        })
     }
 
-    /// A `sip:` URI for `user@host:port`.
+    /// A `sip:` URI for `user@host:port` (RFC 3261 §19.1).
     pub fn sip(user: Option<&str>, host: Host, port: Option<u16>) -> Uri {
         Uri {
             scheme: Scheme::Sip,
@@ -187,7 +209,7 @@ impl Uri {
         }
     }
 
-    /// The user part with %-escapes decoded (lossy UTF-8).
+    /// The user part with %-escapes decoded (lossy UTF-8) (RFC 3261 §19.1.2, RFC 4475 §3.1.1.4).
     pub fn user_unescaped(&self) -> Option<String> {
         self.user.as_ref().map(|u| {
             let mut out = Vec::with_capacity(u.len());
@@ -207,12 +229,12 @@ impl Uri {
         })
     }
 
-    /// True for `sip:` and `sips:`.
+    /// True for `sip:` and `sips:` (RFC 3261 §19.1).
     pub fn is_sip(&self) -> bool {
         matches!(self.scheme, Scheme::Sip | Scheme::Sips)
     }
 
-    /// Writes the URI.
+    /// Writes the URI (RFC 3261 §19.1).
     pub fn write(&self, out: &mut BytesMut) {
         match &self.scheme {
             Scheme::Sip => out.put_slice(b"sip:"),
@@ -237,7 +259,8 @@ impl Uri {
         }
         out.put_slice(&self.host.0);
         if let Some(p) = self.port {
-            out.put_slice(format!(":{p}").as_bytes());
+            out.put_u8(b':');
+            super::print::put_decimal(out, u64::from(p));
         }
         self.params.write(out);
         if let Some(h) = &self.headers {
@@ -246,7 +269,7 @@ impl Uri {
         }
     }
 
-    /// The URI as bytes.
+    /// The URI as bytes (RFC 3261 §19.1).
     pub fn to_bytes(&self) -> Bytes {
         let mut b = BytesMut::with_capacity(64);
         self.write(&mut b);

@@ -6,7 +6,7 @@ use crate::sip::msg::parse::is_token_char;
 use crate::sip::msg::{split_list, HeaderName, ParseError};
 use bytes::Bytes;
 
-/// Scheme plus parameters, values unquoted. Shared by challenges and credentials.
+/// Scheme plus parameters, values unquoted. Shared by challenges and credentials (RFC 3261 §22.4).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct AuthParams {
     /// `Digest`, or another scheme (RFC 4475 `regaut01`: `NoOneKnowsThisScheme`).
@@ -19,7 +19,10 @@ impl AuthParams {
     fn parse(value: &Bytes, label: &'static str) -> Result<AuthParams, ParseError> {
         let bad = ParseError::BadHeader(label);
         let v = super::trim_bytes(value);
-        let end = v.iter().position(|c| *c == b' ' || *c == b'\t').unwrap_or(v.len());
+        let end = v
+            .iter()
+            .position(|c| *c == b' ' || *c == b'\t')
+            .unwrap_or(v.len());
         let scheme = v.slice(..end);
         if scheme.is_empty() || !scheme.iter().all(|c| is_token_char(*c)) {
             return Err(bad);
@@ -40,12 +43,12 @@ impl AuthParams {
         Ok(AuthParams { scheme, params })
     }
 
-    /// True for the Digest scheme.
+    /// True for the Digest scheme (RFC 3261 §22.4, RFC 8760).
     pub fn is_digest(&self) -> bool {
         self.scheme.eq_ignore_ascii_case(b"Digest")
     }
 
-    /// A parameter's (unquoted) value.
+    /// A parameter's (unquoted) value (RFC 3261 §22.4).
     pub fn get(&self, name: &str) -> Option<&Bytes> {
         self.params
             .iter()
@@ -53,18 +56,18 @@ impl AuthParams {
             .map(|(_, v)| v)
     }
 
-    /// A parameter as UTF-8 text.
+    /// A parameter as UTF-8 text (RFC 3261 §22.4).
     pub fn get_str(&self, name: &str) -> Option<&str> {
         self.get(name).and_then(|v| std::str::from_utf8(v).ok())
     }
 }
 
-/// WWW-Authenticate / Proxy-Authenticate value.
+/// WWW-Authenticate / Proxy-Authenticate value (RFC 3261 §20.44, §20.27).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Challenge(pub AuthParams);
 
 impl Challenge {
-    /// Parses a challenge.
+    /// Parses a challenge (RFC 3261 §22.4).
     pub fn parse(value: &Bytes) -> Result<Challenge, ParseError> {
         AuthParams::parse(value, "WWW-Authenticate").map(Challenge)
     }
@@ -77,12 +80,12 @@ impl TypedHeader for Challenge {
     }
 }
 
-/// Authorization / Proxy-Authorization value.
+/// Authorization / Proxy-Authorization value (RFC 3261 §20.7, §20.28).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Credentials(pub AuthParams);
 
 impl Credentials {
-    /// Parses credentials.
+    /// Parses credentials (RFC 3261 §22.4).
     pub fn parse(value: &Bytes) -> Result<Credentials, ParseError> {
         AuthParams::parse(value, "Authorization").map(Credentials)
     }

@@ -6,18 +6,22 @@ use super::TypedHeader;
 use crate::sip::msg::{split_list, HeaderName, ParseError};
 use bytes::Bytes;
 
-/// One Contact value.
+/// One Contact value (RFC 3261 §20.10).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Contact(pub NameAddr);
 
 impl Contact {
-    /// The `expires` parameter, if present and numeric.
+    /// The `expires` parameter, if present and numeric (RFC 3261 §10.2.1.1).
     pub fn expires(&self) -> Option<u32> {
-        self.0.params.get("expires").flatten().and_then(|v| super::parse_u32(v))
+        self.0
+            .params
+            .get("expires")
+            .flatten()
+            .and_then(|v| super::parse_u32(v))
     }
 }
 
-/// A whole Contact header line.
+/// A whole Contact header line (RFC 3261 §20.10).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ContactList {
     /// `Contact: *` (only valid in REGISTER with `Expires: 0`).
@@ -27,7 +31,7 @@ pub enum ContactList {
 }
 
 impl ContactList {
-    /// Parses one Contact header line.
+    /// Parses one Contact header line (RFC 3261 §20.10).
     pub fn parse(value: &Bytes) -> Result<ContactList, ParseError> {
         if super::trim_ws(value) == b"*" {
             return Ok(ContactList::Star);

@@ -6,7 +6,7 @@ use crate::sip::msg::parse::is_token_char;
 use crate::sip::msg::{HeaderName, ParseError};
 use bytes::Bytes;
 
-/// A media type.
+/// A media type (RFC 3261 §20.15).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ContentType {
     /// Type, e.g. `application`.
@@ -18,7 +18,7 @@ pub struct ContentType {
 }
 
 impl ContentType {
-    /// True for `application/sdp` (case-insensitive).
+    /// True for `application/sdp` (case-insensitive) (RFC 3261 §13.2.1, RFC 4566).
     pub fn is_sdp(&self) -> bool {
         self.kind.eq_ignore_ascii_case(b"application") && self.subtype.eq_ignore_ascii_case(b"sdp")
     }
@@ -42,6 +42,10 @@ impl TypedHeader for ContentType {
             }
         }
         let params = Params::parse(&v.slice(end..), true).ok_or(bad)?;
-        Ok(ContentType { kind, subtype, params })
+        Ok(ContentType {
+            kind,
+            subtype,
+            params,
+        })
     }
 }

@@ -25,7 +25,7 @@ pub use via::{Transport, Via};
 use super::{Header, HeaderName, ParseError};
 use bytes::Bytes;
 
-/// A header with a typed value.
+/// A header with a typed value (RFC 3261 §20).
 pub trait TypedHeader: Sized {
     /// The header's name.
     const NAME: HeaderName;
@@ -40,7 +40,11 @@ pub fn parse_u32(v: &[u8]) -> Option<u32> {
     if v.is_empty() || v.len() > 20 || !v.iter().all(u8::is_ascii_digit) {
         return None;
     }
-    std::str::from_utf8(v).ok()?.parse::<u64>().ok().and_then(|n| u32::try_from(n).ok())
+    std::str::from_utf8(v)
+        .ok()?
+        .parse::<u64>()
+        .ok()
+        .and_then(|n| u32::try_from(n).ok())
 }
 
 /// Trims SP/HT on both sides.
@@ -63,7 +67,7 @@ pub(crate) fn trim_bytes(v: &Bytes) -> Bytes {
     v.slice_ref(t)
 }
 
-/// Runs the typed parser for any known header (fuzzing, diagnostics).
+/// Runs the typed parser for any known header (fuzzing, diagnostics) (RFC 3261 §20).
 pub fn parse_any(h: &Header) -> Result<(), ParseError> {
     match h.name {
         HeaderName::Via => {

@@ -8,7 +8,7 @@ use crate::sip::msg::parse::is_token_char;
 use crate::sip::msg::{HeaderName, ParseError, Uri};
 use bytes::{BufMut, Bytes, BytesMut};
 
-/// `"Display" <uri>;tag=x` or `uri;tag=x`.
+/// `"Display" <uri>;tag=x` or `uri;tag=x` (RFC 3261 §25.1).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct NameAddr {
     /// The display name, raw (quotes kept if it was quoted).
@@ -20,7 +20,7 @@ pub struct NameAddr {
 }
 
 impl NameAddr {
-    /// Parses one value; `header` names the header in the error.
+    /// Parses one value; `header` names the header in the error (RFC 3261 §25.1).
     pub fn parse_header(value: &Bytes, header: &'static str) -> Result<NameAddr, ParseError> {
         let bad = ParseError::BadHeader(header);
         let s = &value[..];
@@ -69,7 +69,11 @@ impl NameAddr {
             let close = s[i..].iter().position(|c| *c == b'>').ok_or(bad.clone())? + i;
             (value.slice(i + 1..close), close + 1)
         } else {
-            let end = s[i..].iter().position(|c| *c == b';' || is_lws(*c)).map(|p| p + i).unwrap_or(s.len());
+            let end = s[i..]
+                .iter()
+                .position(|c| *c == b';' || is_lws(*c))
+                .map(|p| p + i)
+                .unwrap_or(s.len());
             let raw = value.slice(i..end);
             if raw.contains(&b'?') || raw.contains(&b',') {
                 return Err(bad);
@@ -78,12 +82,20 @@ impl NameAddr {
         };
         let uri = Uri::parse(&uri_raw).ok_or(bad.clone())?;
         let params = Params::parse(&value.slice(rest_start..), true).ok_or(bad)?;
-        Ok(NameAddr { display, uri, params })
+        Ok(NameAddr {
+            display,
+            uri,
+            params,
+        })
     }
 
-    /// A name-addr for `uri` with no display name or parameters.
+    /// A name-addr for `uri` with no display name or parameters (RFC 3261 §25.1).
     pub fn new(uri: Uri) -> NameAddr {
-        NameAddr { display: None, uri, params: Params::default() }
+        NameAddr {
+            display: None,
+            uri,
+            params: Params::default(),
+        }
     }
 
     /// The `tag` parameter (§19.3).
@@ -91,7 +103,7 @@ impl NameAddr {
         self.params.value("tag")
     }
 
-    /// The printed value, always in `<uri>` form.
+    /// The printed value, always in `<uri>` form (RFC 3261 §25.1).
     pub fn to_bytes(&self) -> Bytes {
         let mut out = BytesMut::with_capacity(96);
         if let Some(d) = &self.display {

@@ -21,11 +21,11 @@ macro_rules! scalar {
 }
 
 scalar! {
-    /// Max-Forwards: hops left (§8.1.1.6).
+    /// Max-Forwards: hops left (RFC 3261 §8.1.1.6, §20.22).
     MaxForwards, MaxForwards, "Max-Forwards";
-    /// Content-Length: body octets.
+    /// Content-Length: body octets (RFC 3261 §20.14).
     ContentLength, ContentLength, "Content-Length";
-    /// Expires: seconds (§10.2.1.1).
+    /// Expires: seconds (RFC 3261 §10.2.1.1, §20.19).
     Expires, Expires, "Expires";
     /// Min-Expires: the registrar's minimum (§10.3, 423).
     MinExpires, MinExpires, "Min-Expires";

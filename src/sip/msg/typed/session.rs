@@ -6,7 +6,7 @@ use crate::sip::msg::params::Params;
 use crate::sip::msg::{HeaderName, ParseError};
 use bytes::Bytes;
 
-/// `Session-Expires: 1800;refresher=uac`.
+/// `Session-Expires: 1800;refresher=uac` (RFC 4028 §4).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SessionExpires {
     /// Interval in seconds.
@@ -26,7 +26,7 @@ impl TypedHeader for SessionExpires {
     }
 }
 
-/// `Replaces: call-id;to-tag=a;from-tag=b[;early-only]`.
+/// `Replaces: call-id;to-tag=a;from-tag=b[;early-only]` (RFC 3891 §6.1).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Replaces {
     /// The Call-ID of the dialog to replace.
@@ -52,6 +52,11 @@ impl TypedHeader for Replaces {
         if call_id.is_empty() {
             return Err(bad);
         }
-        Ok(Replaces { call_id, to_tag, from_tag, early_only: params.has("early-only") })
+        Ok(Replaces {
+            call_id,
+            to_tag,
+            from_tag,
+            early_only: params.has("early-only"),
+        })
     }
 }

@@ -25,14 +25,14 @@ macro_rules! token_list {
 }
 
 token_list! {
-    /// Require: option tags the UAS must support (420 otherwise, §8.2.2.3).
+    /// Require: option tags the UAS must support, 420 otherwise (RFC 3261 §8.2.2.3, §20.32).
     Require, Require, "Require";
-    /// Proxy-Require: option tags a proxy must support.
+    /// Proxy-Require: option tags a proxy must support (RFC 3261 §20.29).
     ProxyRequire, ProxyRequire, "Proxy-Require";
-    /// Supported: option tags the sender supports.
+    /// Supported: option tags the sender supports (RFC 3261 §20.37).
     Supported, Supported, "Supported";
-    /// Unsupported: the tags a 420 rejects.
+    /// Unsupported: the tags a 420 rejects (RFC 3261 §20.40).
     Unsupported, Unsupported, "Unsupported";
-    /// Allow: methods the sender accepts (sent with 405/501).
+    /// Allow: methods the sender accepts, sent with 405/501 (RFC 3261 §20.5).
     Allow, Allow, "Allow";
 }

@@ -26,18 +26,22 @@ pub enum Transport {
 
 impl Transport {
     fn parse(b: Bytes) -> Transport {
-        match b.to_ascii_uppercase().as_slice() {
-            b"UDP" => Transport::Udp,
-            b"TCP" => Transport::Tcp,
-            b"TLS" => Transport::Tls,
-            b"SCTP" => Transport::Sctp,
-            b"WS" => Transport::Ws,
-            b"WSS" => Transport::Wss,
-            _ => Transport::Other(b),
-        }
+        const KNOWN: [(&[u8], Transport); 6] = [
+            (b"UDP", Transport::Udp),
+            (b"TCP", Transport::Tcp),
+            (b"TLS", Transport::Tls),
+            (b"SCTP", Transport::Sctp),
+            (b"WS", Transport::Ws),
+            (b"WSS", Transport::Wss),
+        ];
+        KNOWN
+            .into_iter()
+            .find(|(name, _)| b.eq_ignore_ascii_case(name))
+            .map(|(_, t)| t)
+            .unwrap_or(Transport::Other(b))
     }
 
-    /// The name as printed in a Via.
+    /// The name as printed in a Via (RFC 3261 §20.42).
     pub fn as_str(&self) -> &str {
         match self {
             Transport::Udp => "UDP",
@@ -50,13 +54,13 @@ impl Transport {
         }
     }
 
-    /// True for connection-oriented transports.
+    /// True for connection-oriented transports (RFC 3261 §18).
     pub fn is_reliable(&self) -> bool {
         !matches!(self, Transport::Udp | Transport::Other(_))
     }
 }
 
-/// One Via value: `SIP/2.0/UDP host:port;branch=z9hG4bK...;rport`.
+/// One Via value: `SIP/2.0/UDP host:port;branch=z9hG4bK...;rport` (RFC 3261 §20.42).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Via {
     /// The transport.
@@ -145,10 +149,15 @@ impl Via {
             );
         }
         let params = Params::parse(&value.slice(i..), true).ok_or(bad)?;
-        Ok(Via { transport, host, port, params })
+        Ok(Via {
+            transport,
+            host,
+            port,
+            params,
+        })
     }
 
-    /// The branch parameter.
+    /// The branch parameter (RFC 3261 §8.1.1.7).
     pub fn branch(&self) -> Option<Bytes> {
         self.params.value("branch")
     }
@@ -161,27 +170,32 @@ impl Via {
             .unwrap_or(false)
     }
 
-    /// The `received` parameter.
+    /// The `received` parameter (RFC 3261 §18.2.1).
     pub fn received(&self) -> Option<Bytes> {
         self.params.value("received")
     }
 
-    /// `Some(None)` for a bare `rport`, `Some(Some(port))` once filled.
+    /// `Some(None)` for a bare `rport`, `Some(Some(port))` once filled (RFC 3581 §4).
     pub fn rport(&self) -> Option<Option<u16>> {
         self.params
             .get("rport")
             .map(|v| v.and_then(|p| std::str::from_utf8(p).ok()?.parse().ok()))
     }
 
-    /// A new Via for a request we send.
+    /// A new Via for a request we send (RFC 3261 §8.1.1.7, RFC 3581 §3).
     pub fn new(transport: Transport, host: Host, port: Option<u16>, branch: &str) -> Via {
         let mut params = Params::default();
         params.set("branch", Some(Bytes::copy_from_slice(branch.as_bytes())));
         params.set("rport", None);
-        Via { transport, host, port, params }
+        Via {
+            transport,
+            host,
+            port,
+            params,
+        }
     }
 
-    /// The printed value.
+    /// The printed value (RFC 3261 §20.42).
     pub fn to_bytes(&self) -> Bytes {
         let mut out = BytesMut::with_capacity(96);
         out.put_slice(b"SIP/2.0/");
@@ -189,7 +203,8 @@ impl Via {
         out.put_u8(b' ');
         out.put_slice(&self.host.0);
         if let Some(p) = self.port {
-            out.put_slice(format!(":{p}").as_bytes());
+            out.put_u8(b':');
+            crate::sip::msg::print::put_decimal(&mut out, u64::from(p));
         }
         self.params.write(&mut out);
         out.freeze()

@@ -1,0 +1,8 @@
+//! One UDP datagram: frame, validate the envelope (RFC 3261 §8.1.1), type every header, print.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    switchboard::sip::msg::fuzz::datagram(data);
+});

@@ -1,0 +1,8 @@
+//! TCP/TLS stream framing by Content-Length (RFC 3261 §18.3) on arbitrary bytes.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    switchboard::sip::msg::fuzz::stream(data);
+});

@@ -1,0 +1,8 @@
+//! SIP/SIPS/tel/other URIs (RFC 3261 §19.1, RFC 3966) from arbitrary bytes.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    switchboard::sip::msg::fuzz::uri(data);
+});

@@ -39,6 +39,9 @@ pub enum DriverError {
     Io(#[from] std::io::Error),
 }
 
+/// How often the engine's counters are logged.
+const STATS_INTERVAL: Duration = Duration::from_secs(10);
+
 /// How the driver was started; kept to re-apply on SIGHUP reloads.
 #[derive(Clone, Debug)]
 pub struct RunOptions {
@@ -111,6 +114,7 @@ pub async fn run(cfg: Config, opts: RunOptions) -> Result<(), DriverError> {
     engine.start(now());
     spawn_signals(tx.clone());
     let mut shutdown_deadline: Option<Instant> = None;
+    let mut stats_tick = tokio::time::interval(STATS_INTERVAL);
     loop {
         let deadline = [engine.poll_timeout(), shutdown_deadline].into_iter().flatten().min();
         let sleep = async {
@@ -140,6 +144,18 @@ pub async fn run(cfg: Config, opts: RunOptions) -> Result<(), DriverError> {
             }
             _ = sleep => {
                 engine.handle_timeout(now());
+            }
+            _ = stats_tick.tick() => {
+                let s = engine.stats();
+                tracing::info!(
+                    calls_active = s.calls_active,
+                    calls_started = s.calls_started,
+                    calls_answered = s.calls_answered,
+                    transactions = s.transactions,
+                    dialogs = s.dialogs,
+                    malformed = s.malformed,
+                    "stats"
+                );
             }
         }
         while let Some(out) = engine.poll_output() {

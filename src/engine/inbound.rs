@@ -34,7 +34,17 @@ impl Engine {
         let env = match msg.envelope() {
             Ok(e) => e,
             Err(e) => {
-                if msg.is_request() {
+                if msg.method().is_some_and(|m| !m.is_known()) {
+                    // RFC 4475 mismatch02: an unknown method is answered 501
+                    // (with Allow) even when other fields are broken.
+                    let mut resp = Message::response(StatusCode::NOT_IMPLEMENTED, None);
+                    copy_reply_headers(&msg.headers, &mut resp);
+                    resp.headers.push(HeaderName::Allow, ALLOW);
+                    if resp.headers.get(&HeaderName::Via).is_some() {
+                        let dest = response_destination(&resp, src);
+                        self.txl.send_stateless(dest, &resp);
+                    }
+                } else if msg.is_request() {
                     self.reply_malformed(src, msg.headers.clone(), &e);
                 } else {
                     tracing::debug!(peer = %src.addr, error = %e, "dropped malformed response");
@@ -74,11 +84,7 @@ impl Engine {
             _ => StatusCode::BAD_REQUEST,
         };
         let mut resp = Message::response(code, Some(&err.reason()));
-        for h in headers.iter() {
-            if matches!(h.name, HeaderName::Via | HeaderName::From | HeaderName::To | HeaderName::CallId | HeaderName::CSeq) {
-                resp.headers.push(h.name.clone(), h.value.clone());
-            }
-        }
+        copy_reply_headers(&headers, &mut resp);
         if resp.headers.get(&HeaderName::Via).is_none() {
             return;
         }
@@ -127,6 +133,16 @@ impl Engine {
     pub(crate) fn respond(&mut self, now: Now, tx: crate::sip::transaction::TxId, resp: Message) {
         if let Err(e) = self.txl.send_response(now.mono, tx, resp) {
             tracing::debug!(%tx, error = %e, "response not sent");
+        }
+    }
+}
+
+/// Copies the headers a response echoes (§8.2.6.2) from a request that
+/// may not have passed validation.
+fn copy_reply_headers(headers: &crate::sip::msg::Headers, resp: &mut Message) {
+    for h in headers.iter() {
+        if matches!(h.name, HeaderName::Via | HeaderName::From | HeaderName::To | HeaderName::CallId | HeaderName::CSeq) {
+            resp.headers.push(h.name.clone(), h.value.clone());
         }
     }
 }

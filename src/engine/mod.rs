@@ -117,6 +117,10 @@ pub struct Stats {
     pub calls_active: u64,
     /// Requests answered 400 for being malformed.
     pub malformed: u64,
+    /// Live SIP transactions (they linger for Timer D/J/K/L/M after ending).
+    pub transactions: u64,
+    /// Live dialogs.
+    pub dialogs: u64,
 }
 
 /// Where a transaction belongs.
@@ -233,7 +237,12 @@ impl Engine {
 
     /// Counters.
     pub fn stats(&self) -> Stats {
-        Stats { calls_active: self.calls.len() as u64, ..self.stats }
+        Stats {
+            calls_active: self.calls.len() as u64,
+            transactions: self.txl.len() as u64,
+            dialogs: self.dialogs.len() as u64,
+            ..self.stats
+        }
     }
 
     /// Current registrations of `aor` at `now`.

@@ -358,6 +358,14 @@ fn copy_dir(src: &Path, dst: &Path) {
     }
 }
 
+/// The binary under test: `$SWITCHBOARD_BIN` if set (e.g. a release build
+/// for load tests), else the one cargo built for this test run.
+pub fn switch_binary() -> PathBuf {
+    std::env::var_os("SWITCHBOARD_BIN")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_switchboard")))
+}
+
 /// Options for starting the switch; [`Switch::start`] and
 /// [`Switch::start_with`] are shorthands.
 #[derive(Default)]
@@ -457,7 +465,7 @@ impl Switch {
         let rtp_lo = free_port_block(n_rtp, false);
         let rtp = (rtp_lo, rtp_lo + n_rtp - 1);
 
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_switchboard"));
+        let mut cmd = Command::new(switch_binary());
         cmd.arg("run");
         if let Some(c) = &b.config_dir {
             cmd.arg("--config").arg(c);

@@ -571,7 +571,8 @@ impl<'a> Builder<'a, '_> {
             }
         }
         if digest_algorithms.is_empty() {
-            digest_algorithms = vec![crate::sip::auth::Algorithm::Md5, crate::sip::auth::Algorithm::Sha256];
+            // Same default as the shipped switchboard.toml (see its comment).
+            digest_algorithms = vec![crate::sip::auth::Algorithm::Md5];
         }
 
         Top {

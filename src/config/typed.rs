@@ -100,8 +100,8 @@ pub struct SecuritySettings {
     /// How long a digest nonce stays valid.
     pub nonce_ttl: Duration,
     /// Digest algorithms challenged with, in order (RFC 8760 §2.4). The
-    /// default is MD5 then SHA-256: SIPp 3.6 and many desk phones answer
-    /// only the first challenge and cannot do SHA-256.
+    /// default is MD5 alone: SIPp 3.6 answers only the first challenge and
+    /// only MD5, and baresip 1.0.0 rejects a 401 offering SHA-256 at all.
     pub digest_algorithms: Vec<crate::sip::auth::Algorithm>,
 }
 

@@ -78,6 +78,15 @@ impl Engine {
             self.respond(now, tx, resp);
             return;
         }
+        // Contact syntax is checked before authentication (RFC 4475
+        // regbadct: 400 rather than a challenge the UA cannot fix).
+        for v in req.headers.get_all(&HeaderName::Contact) {
+            if let Err(e) = crate::sip::msg::typed::ContactList::parse(v) {
+                let resp = Message::response_to(&req, StatusCode::BAD_REQUEST, Some(&e.reason()), Some(&tag));
+                self.respond(now, tx, resp);
+                return;
+            }
+        }
         let aor = env.to.uri.user_unescaped().unwrap_or_default();
         let user = match self.authenticate(now, tx, &req, src, &profile.name, AuthKind::Www) {
             Authn::User(u) => u,

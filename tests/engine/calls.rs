@@ -27,11 +27,25 @@ pub const CALLEE_TAG: &str = "calleetag1";
 pub fn answer_call(h: &mut Harness, caller: &mut Ua, callee: &mut Ua) -> Answered {
     let out = h.place_call(caller, &callee.user.clone());
     let b_invite = h.expect_request(callee.addr, "INVITE");
-    let ringing = response(&b_invite, 180, "Ringing", Some(CALLEE_TAG), &[("Contact", &callee.contact())], None);
+    let ringing = response(
+        &b_invite,
+        180,
+        "Ringing",
+        Some(CALLEE_TAG),
+        &[("Contact", &callee.contact())],
+        None,
+    );
     h.send(callee, &ringing);
     h.expect_response(caller.addr, 180);
     let answer = sdp("192.0.2.11", 50000);
-    let ok = response(&b_invite, 200, "OK", Some(CALLEE_TAG), &[("Contact", &callee.contact())], Some(("application/sdp", &answer)));
+    let ok = response(
+        &b_invite,
+        200,
+        "OK",
+        Some(CALLEE_TAG),
+        &[("Contact", &callee.contact())],
+        Some(("application/sdp", &answer)),
+    );
     h.send(callee, &ok);
     let a_ok = h.expect_response(caller.addr, 200);
     let a_dlg = caller.dialog_from_2xx(&out, &a_ok);
@@ -39,7 +53,12 @@ pub fn answer_call(h: &mut Harness, caller: &mut Ua, callee: &mut Ua) -> Answere
     h.send(caller, &ack);
     h.expect_request(callee.addr, "ACK");
     let b_dlg = callee.dialog_from_invite(&b_invite, CALLEE_TAG);
-    Answered { out, a_dlg, b_invite, b_dlg }
+    Answered {
+        out,
+        a_dlg,
+        b_invite,
+        b_dlg,
+    }
 }
 
 /// RFC 3261 §13 + §22.3 + §17.1.1.3 through a B2BUA: INVITE → 407, the
@@ -54,17 +73,42 @@ fn basic_call_phone_to_phone_caller_hangs_up() {
     let out = h.place_call(&mut caller, "1001");
     // B leg INVITE.
     let b_invite = h.expect_request(callee.addr, "INVITE");
-    assert_eq!(b_invite.uri().unwrap().to_string(), "sip:1001@192.0.2.11:5062", "Request-URI is the registered Contact");
-    assert_ne!(call_id(&b_invite), out.call_id, "B2BUA: a new Call-ID on the B leg");
+    assert_eq!(
+        b_invite.uri().unwrap().to_string(),
+        "sip:1001@192.0.2.11:5062",
+        "Request-URI is the registered Contact"
+    );
+    assert_ne!(
+        call_id(&b_invite),
+        out.call_id,
+        "B2BUA: a new Call-ID on the B leg"
+    );
     assert_ne!(from_tag(&b_invite), tag_of(&out.from), "new From tag");
     assert!(to_tag(&b_invite).is_none());
     assert_eq!(cseq_num(&b_invite), 1);
     assert_eq!(header_str(&b_invite, &HeaderName::MaxForwards).trim(), "69");
-    assert!(body_str(&b_invite).contains("c=IN IP4 192.0.2.10"), "the caller's offer is relayed");
+    assert_eq!(
+        body_str(&b_invite),
+        out.invite.body.as_ref().unwrap().1,
+        "the caller's offer is relayed unchanged"
+    );
     assert!(header_str(&b_invite, &HeaderName::Via).contains("127.0.0.1:5060"));
-    assert!(b_invite.headers.get(&HeaderName::ProxyAuthorization).is_none(), "credentials do not leak to the B leg");
+    assert!(
+        b_invite
+            .headers
+            .get(&HeaderName::ProxyAuthorization)
+            .is_none(),
+        "credentials do not leak to the B leg"
+    );
     // 180.
-    let ringing = response(&b_invite, 180, "Ringing", Some(CALLEE_TAG), &[("Contact", &callee.contact())], None);
+    let ringing = response(
+        &b_invite,
+        180,
+        "Ringing",
+        Some(CALLEE_TAG),
+        &[("Contact", &callee.contact())],
+        None,
+    );
     h.send(&callee, &ringing);
     let a180 = h.expect_response(caller.addr, 180);
     assert_eq!(call_id(&a180), out.call_id);
@@ -74,15 +118,32 @@ fn basic_call_phone_to_phone_caller_hangs_up() {
     assert!(header_str(&a180, &HeaderName::Via).contains(&out.branch));
     // 200 with SDP.
     let answer = sdp("192.0.2.11", 50000);
-    let ok = response(&b_invite, 200, "OK", Some(CALLEE_TAG), &[("Contact", &callee.contact())], Some(("application/sdp", &answer)));
+    let ok = response(
+        &b_invite,
+        200,
+        "OK",
+        Some(CALLEE_TAG),
+        &[("Contact", &callee.contact())],
+        Some(("application/sdp", &answer)),
+    );
     h.send(&callee, &ok);
     let a200 = h.expect_response(caller.addr, 200);
     assert_eq!(call_id(&a200), out.call_id);
-    assert_eq!(to_tag(&a200).as_deref(), Some(a_tag.as_str()), "same dialog as the 180");
+    assert_eq!(
+        to_tag(&a200).as_deref(),
+        Some(a_tag.as_str()),
+        "same dialog as the 180"
+    );
     assert_eq!(cseq_num(&a200), out.cseq);
-    assert!(body_str(&a200).contains("c=IN IP4 192.0.2.11"), "the callee's answer is relayed");
+    assert!(
+        body_str(&a200).contains("c=IN IP4 192.0.2.11"),
+        "the callee's answer is relayed"
+    );
     assert!(header_str(&a200, &HeaderName::ContentType).contains("application/sdp"));
-    assert!(contact_uri(&a200).contains("127.0.0.1:5060"), "Contact is the switch");
+    assert!(
+        contact_uri(&a200).contains("127.0.0.1:5060"),
+        "Contact is the switch"
+    );
     h.assert_silent(callee.addr);
     // The ACK to the callee waits for the caller's ACK.
     let mut a_dlg = caller.dialog_from_2xx(&out, &a200);
@@ -132,8 +193,16 @@ fn basic_call_callee_hangs_up() {
     h.expect_response_to(callee.addr, 200, "BYE");
     let a_bye = h.expect_request(caller.addr, "BYE");
     assert_eq!(call_id(&a_bye), c.out.call_id);
-    assert_eq!(a_bye.uri().unwrap().to_string(), "sip:1000@192.0.2.10:5062", "sent to the caller's Contact");
-    assert_eq!(from_tag(&a_bye), tag_of(&c.a_dlg.remote), "our tag towards the caller");
+    assert_eq!(
+        a_bye.uri().unwrap().to_string(),
+        "sip:1000@192.0.2.10:5062",
+        "sent to the caller's Contact"
+    );
+    assert_eq!(
+        from_tag(&a_bye),
+        tag_of(&c.a_dlg.remote),
+        "our tag towards the caller"
+    );
     assert_eq!(to_tag(&a_bye).unwrap(), tag_of(&c.out.from));
     h.send(&caller, &response(&a_bye, 200, "OK", None, &[], None));
     assert_eq!(h.cdrs.len(), 1);
@@ -173,7 +242,17 @@ fn cancel_from_caller_while_ringing() {
     let (mut h, mut caller, callee) = two_phones();
     let out = h.place_call(&mut caller, "1001");
     let b_invite = h.expect_request(callee.addr, "INVITE");
-    h.send(&callee, &response(&b_invite, 180, "Ringing", Some(CALLEE_TAG), &[("Contact", &callee.contact())], None));
+    h.send(
+        &callee,
+        &response(
+            &b_invite,
+            180,
+            "Ringing",
+            Some(CALLEE_TAG),
+            &[("Contact", &callee.contact())],
+            None,
+        ),
+    );
     h.expect_response(caller.addr, 180);
     let cancel = caller
         .req("CANCEL", &out.ruri)
@@ -196,8 +275,21 @@ fn cancel_from_caller_while_ringing() {
         header_str(&b_invite, &HeaderName::Via),
         "§9.1: the CANCEL's Via matches the INVITE's top Via"
     );
-    h.send(&callee, &response(&b_cancel, 200, "OK", Some(CALLEE_TAG), &[], None));
-    h.send(&callee, &response(&b_invite, 487, "Request Terminated", Some(CALLEE_TAG), &[], None));
+    h.send(
+        &callee,
+        &response(&b_cancel, 200, "OK", Some(CALLEE_TAG), &[], None),
+    );
+    h.send(
+        &callee,
+        &response(
+            &b_invite,
+            487,
+            "Request Terminated",
+            Some(CALLEE_TAG),
+            &[],
+            None,
+        ),
+    );
     let b_ack = h.expect_request(callee.addr, "ACK");
     assert_eq!(cseq_num(&b_ack), 1);
     assert_eq!(h.cdrs.len(), 1);
@@ -213,16 +305,34 @@ fn cancel_from_caller_while_ringing() {
 fn reinvite_from_caller_is_relayed() {
     let (mut h, mut caller, mut callee) = two_phones();
     let mut c = answer_call(&mut h, &mut caller, &mut callee);
-    let hold = sdp("192.0.2.10", 40002).replace("a=rtpmap:0 PCMU/8000\r\n", "a=rtpmap:0 PCMU/8000\r\na=sendonly\r\n");
-    let reinv = caller.in_dialog(&mut c.a_dlg, "INVITE").body("application/sdp", &hold);
+    let hold = sdp("192.0.2.10", 40002).replace(
+        "a=rtpmap:0 PCMU/8000\r\n",
+        "a=rtpmap:0 PCMU/8000\r\na=sendonly\r\n",
+    );
+    let reinv = caller
+        .in_dialog(&mut c.a_dlg, "INVITE")
+        .body("application/sdp", &hold);
     h.send(&caller, &reinv.text());
     let b_reinv = h.expect_request(callee.addr, "INVITE");
     assert_eq!(call_id(&b_reinv), call_id(&c.b_invite));
     assert_eq!(to_tag(&b_reinv).as_deref(), Some(CALLEE_TAG));
     assert_eq!(cseq_num(&b_reinv), 2);
     assert!(body_str(&b_reinv).contains("a=sendonly"));
-    let answer = sdp("192.0.2.11", 50000).replace("a=rtpmap:0 PCMU/8000\r\n", "a=rtpmap:0 PCMU/8000\r\na=recvonly\r\n");
-    h.send(&callee, &response(&b_reinv, 200, "OK", None, &[("Contact", &callee.contact())], Some(("application/sdp", &answer))));
+    let answer = sdp("192.0.2.11", 50000).replace(
+        "a=rtpmap:0 PCMU/8000\r\n",
+        "a=rtpmap:0 PCMU/8000\r\na=recvonly\r\n",
+    );
+    h.send(
+        &callee,
+        &response(
+            &b_reinv,
+            200,
+            "OK",
+            None,
+            &[("Contact", &callee.contact())],
+            Some(("application/sdp", &answer)),
+        ),
+    );
     let a_ok = h.expect_response_to(caller.addr, 200, "INVITE");
     assert_eq!(cseq_num(&a_ok), c.a_dlg.cseq);
     assert!(body_str(&a_ok).contains("a=recvonly"));
@@ -318,7 +428,17 @@ fn shutdown_while_ringing_cancels_and_answers_503() {
     let (mut h, mut caller, callee) = two_phones();
     h.place_call(&mut caller, "1001");
     let b_invite = h.expect_request(callee.addr, "INVITE");
-    h.send(&callee, &response(&b_invite, 180, "Ringing", Some(CALLEE_TAG), &[("Contact", &callee.contact())], None));
+    h.send(
+        &callee,
+        &response(
+            &b_invite,
+            180,
+            "Ringing",
+            Some(CALLEE_TAG),
+            &[("Contact", &callee.contact())],
+            None,
+        ),
+    );
     h.expect_response(caller.addr, 180);
     h.shutdown();
     h.expect_response_to(caller.addr, 503, "INVITE");
@@ -334,7 +454,12 @@ fn shutdown_while_ringing_cancels_and_answers_503() {
 impl Harness {
     /// Places an authenticated call that is refused: returns the final
     /// response (after the 407 round).
-    pub fn place_call_expect_final(&mut self, caller: &mut Ua, dialled: &str, code: u16) -> Message {
+    pub fn place_call_expect_final(
+        &mut self,
+        caller: &mut Ua,
+        dialled: &str,
+        code: u16,
+    ) -> Message {
         let ruri = format!("sip:{dialled}@{}", caller.server);
         let first = caller.req("INVITE", &ruri).sdp();
         self.send(caller, &first.text());
@@ -349,9 +474,22 @@ impl Harness {
             .sdp();
         self.send(caller, &second.text());
         let got = self.take(caller.addr);
-        let finals: Vec<&Message> = got.iter().filter(|m| m.status().map(|c| c.as_u16() >= 200).unwrap_or(false)).collect();
-        assert_eq!(finals.len(), 1, "one final: {:?}", got.iter().map(first_line).collect::<Vec<_>>());
-        assert_eq!(finals[0].status().unwrap().as_u16(), code, "{}", first_line(finals[0]));
+        let finals: Vec<&Message> = got
+            .iter()
+            .filter(|m| m.status().map(|c| c.as_u16() >= 200).unwrap_or(false))
+            .collect();
+        assert_eq!(
+            finals.len(),
+            1,
+            "one final: {:?}",
+            got.iter().map(first_line).collect::<Vec<_>>()
+        );
+        assert_eq!(
+            finals[0].status().unwrap().as_u16(),
+            code,
+            "{}",
+            first_line(finals[0])
+        );
         finals[0].clone()
     }
 }

@@ -1,8 +1,8 @@
 //! REGISTER through the engine (RFC 3261 §10.3, §22.4; RFC 8760 §2.4).
 
 use crate::sim::*;
-use switchboard::sip::msg::HeaderName;
 use switchboard::sip::msg::typed::Challenge;
+use switchboard::sip::msg::HeaderName;
 
 /// RFC 3261 §22.4 / RFC 8760 §2.4: a REGISTER without credentials is
 /// challenged with 401, one WWW-Authenticate per configured algorithm, in
@@ -17,7 +17,14 @@ fn register_without_credentials_is_challenged_md5_then_sha256() {
     let algs: Vec<String> = resp
         .headers
         .get_all(&HeaderName::WwwAuthenticate)
-        .map(|v| Challenge::parse(v).unwrap().0.get_str("algorithm").unwrap_or("MD5").to_string())
+        .map(|v| {
+            Challenge::parse(v)
+                .unwrap()
+                .0
+                .get_str("algorithm")
+                .unwrap_or("MD5")
+                .to_string()
+        })
         .collect();
     assert_eq!(algs, vec!["MD5".to_string(), "SHA-256".to_string()]);
     for v in resp.headers.get_all(&HeaderName::WwwAuthenticate) {
@@ -25,7 +32,10 @@ fn register_without_credentials_is_challenged_md5_then_sha256() {
         assert_eq!(c.0.get_str("realm"), Some("switchboard.local"));
         assert!(c.0.get_str("nonce").is_some());
     }
-    assert!(to_tag(&resp).is_some(), "§8.2.6.2: the 401 carries a To tag");
+    assert!(
+        to_tag(&resp).is_some(),
+        "§8.2.6.2: the 401 carries a To tag"
+    );
     assert!(h.saved.is_empty());
     h.assert_silent(ua.addr);
 }
@@ -57,21 +67,46 @@ fn register_with_sha256_credentials_succeeds() {
     let r1 = ua.register("reg-sha", 1, 3600).text();
     h.send(&ua, &r1);
     let ch = h.expect_response(ua.addr, 401);
-    let auth = ua.authorization(&ch, HeaderName::WwwAuthenticate, "REGISTER", &ua.registrar_uri(), Some("SHA-256"));
+    let auth = ua.authorization(
+        &ch,
+        HeaderName::WwwAuthenticate,
+        "REGISTER",
+        &ua.registrar_uri(),
+        Some("SHA-256"),
+    );
     assert!(auth.contains("algorithm=SHA-256"), "{auth}");
-    let r2 = ua.register("reg-sha", 2, 3600).header("Authorization", &auth).text();
+    let r2 = ua
+        .register("reg-sha", 2, 3600)
+        .header("Authorization", &auth)
+        .text();
     h.send(&ua, &r2);
     let ok = h.expect_response(ua.addr, 200);
     assert!(header_str(&ok, &HeaderName::Contact).contains("expires=3600"));
     assert_eq!(h.saved.len(), 1);
 }
 
-fn wrong_password_attempt(h: &mut Harness, ua: &mut Ua, call_id: &str, seq: u32) -> switchboard::sip::msg::Message {
+fn wrong_password_attempt(
+    h: &mut Harness,
+    ua: &mut Ua,
+    call_id: &str,
+    seq: u32,
+) -> switchboard::sip::msg::Message {
     let r1 = ua.register(call_id, seq, 3600).text();
     h.send(ua, &r1);
     let ch = h.expect_response(ua.addr, 401);
-    let auth = ua.authorization_with(&ch, HeaderName::WwwAuthenticate, "REGISTER", &ua.registrar_uri(), None, &ua.user.clone(), "wrong");
-    let r2 = ua.register(call_id, seq + 1, 3600).header("Authorization", &auth).text();
+    let auth = ua.authorization_with(
+        &ch,
+        HeaderName::WwwAuthenticate,
+        "REGISTER",
+        &ua.registrar_uri(),
+        None,
+        &ua.user.clone(),
+        "wrong",
+    );
+    let r2 = ua
+        .register(call_id, seq + 1, 3600)
+        .header("Authorization", &auth)
+        .text();
     h.send(ua, &r2);
     let resp = h.take(ua.addr);
     assert_eq!(resp.len(), 1, "one answer to the bad credentials");
@@ -131,8 +166,17 @@ fn register_unknown_user_gets_same_answer_as_wrong_password() {
         let r1 = unknown.register("reg-u", 1, 3600).text();
         h.send(&unknown, &r1);
         let ch = h.expect_response(unknown.addr, 401);
-        let auth = unknown.authorization(&ch, HeaderName::WwwAuthenticate, "REGISTER", &unknown.registrar_uri(), None);
-        let r2 = unknown.register("reg-u", 2, 3600).header("Authorization", &auth).text();
+        let auth = unknown.authorization(
+            &ch,
+            HeaderName::WwwAuthenticate,
+            "REGISTER",
+            &unknown.registrar_uri(),
+            None,
+        );
+        let r2 = unknown
+            .register("reg-u", 2, 3600)
+            .header("Authorization", &auth)
+            .text();
         h.send(&unknown, &r2);
         let v = h.take(unknown.addr);
         assert_eq!(v.len(), 1);
@@ -140,14 +184,23 @@ fn register_unknown_user_gets_same_answer_as_wrong_password() {
     };
     assert_eq!(a.status(), b.status());
     assert_eq!(reason(&a), reason(&b));
-    let names = |m: &switchboard::sip::msg::Message| m.headers.iter().map(|h| format!("{:?}", h.name)).collect::<Vec<_>>();
+    let names = |m: &switchboard::sip::msg::Message| {
+        m.headers
+            .iter()
+            .map(|h| format!("{:?}", h.name))
+            .collect::<Vec<_>>()
+    };
     assert_eq!(names(&a), names(&b));
     let params = |m: &switchboard::sip::msg::Message| {
         m.headers
             .get_all(&HeaderName::WwwAuthenticate)
             .map(|v| {
                 let c = Challenge::parse(v).unwrap();
-                (c.0.get_str("realm").map(str::to_owned), c.0.get_str("algorithm").map(str::to_owned), c.0.get_str("stale").map(str::to_owned))
+                (
+                    c.0.get_str("realm").map(str::to_owned),
+                    c.0.get_str("algorithm").map(str::to_owned),
+                    c.0.get_str("stale").map(str::to_owned),
+                )
             })
             .collect::<Vec<_>>()
     };
@@ -165,12 +218,26 @@ fn register_without_contact_fetches_bindings() {
     let r1 = ua.register("reg-fetch", 1, 3600).no_contact().text();
     h.send(&ua, &r1);
     let ch = h.expect_response(ua.addr, 401);
-    let auth = ua.authorization(&ch, HeaderName::WwwAuthenticate, "REGISTER", &ua.registrar_uri(), None);
-    let r2 = ua.register("reg-fetch", 2, 3600).no_contact().header("Authorization", &auth).text();
+    let auth = ua.authorization(
+        &ch,
+        HeaderName::WwwAuthenticate,
+        "REGISTER",
+        &ua.registrar_uri(),
+        None,
+    );
+    let r2 = ua
+        .register("reg-fetch", 2, 3600)
+        .no_contact()
+        .header("Authorization", &auth)
+        .text();
     // Expires has no effect without contacts.
     h.send(&ua, &r2);
     let ok = h.expect_response(ua.addr, 200);
-    let contacts: Vec<String> = ok.headers.get_all(&HeaderName::Contact).map(|v| String::from_utf8_lossy(v).into_owned()).collect();
+    let contacts: Vec<String> = ok
+        .headers
+        .get_all(&HeaderName::Contact)
+        .map(|v| String::from_utf8_lossy(v).into_owned())
+        .collect();
     assert_eq!(contacts.len(), 1, "{contacts:?}");
     assert!(contacts[0].contains("sip:1002@192.0.2.13:5062"));
     assert_eq!(h.saved.len(), saved, "a fetch changes nothing");
@@ -184,11 +251,26 @@ fn register_wildcard_contact_with_expires_zero_deletes_bindings() {
     let mut h = Harness::new();
     let mut ua = Ua::phone("1003", "192.0.2.14");
     h.register(&mut ua, 3600);
-    let r1 = ua.register("reg-star", 1, 0).no_contact().header("Contact", "*").text();
+    let r1 = ua
+        .register("reg-star", 1, 0)
+        .no_contact()
+        .header("Contact", "*")
+        .text();
     h.send(&ua, &r1);
     let ch = h.expect_response(ua.addr, 401);
-    let auth = ua.authorization(&ch, HeaderName::WwwAuthenticate, "REGISTER", &ua.registrar_uri(), None);
-    let r2 = ua.register("reg-star", 2, 0).no_contact().header("Contact", "*").header("Authorization", &auth).text();
+    let auth = ua.authorization(
+        &ch,
+        HeaderName::WwwAuthenticate,
+        "REGISTER",
+        &ua.registrar_uri(),
+        None,
+    );
+    let r2 = ua
+        .register("reg-star", 2, 0)
+        .no_contact()
+        .header("Contact", "*")
+        .header("Authorization", &auth)
+        .text();
     h.send(&ua, &r2);
     let ok = h.expect_response(ua.addr, 200);
     assert!(ok.headers.get(&HeaderName::Contact).is_none());
@@ -207,8 +289,17 @@ fn register_too_brief_gets_423_with_min_expires() {
     let r1 = ua.register("reg-brief", 1, 30).text();
     h.send(&ua, &r1);
     let ch = h.expect_response(ua.addr, 401);
-    let auth = ua.authorization(&ch, HeaderName::WwwAuthenticate, "REGISTER", &ua.registrar_uri(), None);
-    let r2 = ua.register("reg-brief", 2, 30).header("Authorization", &auth).text();
+    let auth = ua.authorization(
+        &ch,
+        HeaderName::WwwAuthenticate,
+        "REGISTER",
+        &ua.registrar_uri(),
+        None,
+    );
+    let r2 = ua
+        .register("reg-brief", 2, 30)
+        .header("Authorization", &auth)
+        .text();
     h.send(&ua, &r2);
     let resp = h.expect_response(ua.addr, 423);
     assert_eq!(header_str(&resp, &HeaderName::MinExpires).trim(), "60");
@@ -225,7 +316,11 @@ fn registration_expiry_emits_delete_binding_in_virtual_time() {
     let mut ua = Ua::phone("1005", "192.0.2.16");
     h.register(&mut ua, 60);
     h.advance(secs(61));
-    assert_eq!(h.deleted.len(), 1, "binding lapsed at 60 s but no DeleteBinding was emitted");
+    assert_eq!(
+        h.deleted.len(),
+        1,
+        "binding lapsed at 60 s but no DeleteBinding was emitted"
+    );
 }
 
 /// RFC 3261 §8.2.6 / §11: OPTIONS is answered 200 without a challenge.

@@ -97,7 +97,12 @@ fn bad_sip_version_gets_505() {
          Content-Length: 0\n\n",
     );
     let got = h.take(ua.addr);
-    assert_eq!(got.len(), 1, "exactly one answer: {:?}", got.iter().map(first_line).collect::<Vec<_>>());
+    assert_eq!(
+        got.len(),
+        1,
+        "exactly one answer: {:?}",
+        got.iter().map(first_line).collect::<Vec<_>>()
+    );
     assert_eq!(got[0].status().unwrap().as_u16(), 505);
 }
 
@@ -121,10 +126,17 @@ fn unknown_method_gets_501_with_allow() {
 fn unknown_uri_scheme_gets_416() {
     let mut h = Harness::new();
     let mut ua = phone();
-    let r = ua.req("OPTIONS", "nobodyknowsthisscheme:totallyopaquecontent").to("<sip:1001@127.0.0.1>").text();
+    let r = ua
+        .req("OPTIONS", "nobodyknowsthisscheme:totallyopaquecontent")
+        .to("<sip:1001@127.0.0.1>")
+        .text();
     h.send(&ua, &r);
     let resp = h.expect_response(ua.addr, 416);
-    assert!(reason(&resp).contains("nobodyknowsthisscheme"), "{}", reason(&resp));
+    assert!(
+        reason(&resp).contains("nobodyknowsthisscheme"),
+        "{}",
+        reason(&resp)
+    );
 }
 
 /// RFC 3261 §8.2.2.3: an unsupported Require gets 420 listing it in Unsupported.
@@ -132,7 +144,10 @@ fn unknown_uri_scheme_gets_416() {
 fn require_unknown_extension_gets_420_with_unsupported() {
     let mut h = Harness::new();
     let mut ua = phone();
-    let r = ua.req("OPTIONS", "sip:1001@127.0.0.1").header("Require", "foo").text();
+    let r = ua
+        .req("OPTIONS", "sip:1001@127.0.0.1")
+        .header("Require", "foo")
+        .text();
     h.send(&ua, &r);
     let resp = h.expect_response(ua.addr, 420);
     assert_eq!(header_str(&resp, &HeaderName::Unsupported).trim(), "foo");
@@ -144,7 +159,10 @@ fn require_unknown_extension_gets_420_with_unsupported() {
 fn invite_with_unknown_body_type_gets_415() {
     let mut h = Harness::new();
     let mut ua = phone();
-    let r = ua.req("INVITE", "sip:1001@127.0.0.1").body("application/x-unknown", "hello").text();
+    let r = ua
+        .req("INVITE", "sip:1001@127.0.0.1")
+        .body("application/x-unknown", "hello")
+        .text();
     h.send(&ua, &r);
     let resp = h.expect_response(ua.addr, 415);
     assert!(header_str(&resp, &HeaderName::Accept).contains("application/sdp"));
@@ -182,7 +200,14 @@ fn malformed_responses_produce_no_output() {
     );
     // Garbage.
     h.inject(ua.server, ua.addr, "\u{1}\u{2}garbage\r\n\r\n".to_string());
-    assert!(h.wire.is_empty(), "unexpected output: {:?}", h.wire.iter().map(|s| first_line(&s.msg)).collect::<Vec<_>>());
+    assert!(
+        h.wire.is_empty(),
+        "unexpected output: {:?}",
+        h.wire
+            .iter()
+            .map(|s| first_line(&s.msg))
+            .collect::<Vec<_>>()
+    );
     assert!(h.cdrs.is_empty() && h.saved.is_empty());
 }
 
@@ -192,7 +217,11 @@ fn malformed_responses_produce_no_output() {
 fn invite_with_max_forwards_zero_gets_483() {
     let mut h = Harness::new();
     let mut ua = Ua::trunk("127.0.0.1:5090");
-    let r = ua.req("INVITE", "sip:1001@127.0.0.1:5080").max_forwards(Some(0)).sdp().text();
+    let r = ua
+        .req("INVITE", "sip:1001@127.0.0.1:5080")
+        .max_forwards(Some(0))
+        .sdp()
+        .text();
     h.send(&ua, &r);
     h.expect_response(ua.addr, 483);
 }

@@ -52,7 +52,9 @@ impl Sent {
 
 pub fn first_line(m: &Message) -> String {
     match &m.start {
-        StartLine::Request { method, uri } => format!("{} {}", String::from_utf8_lossy(method.as_bytes()), uri),
+        StartLine::Request { method, uri } => {
+            format!("{} {}", String::from_utf8_lossy(method.as_bytes()), uri)
+        }
         StartLine::Response { code, reason } => {
             format!("{} {}", code.as_u16(), String::from_utf8_lossy(reason))
         }
@@ -110,7 +112,10 @@ impl Harness {
     }
 
     pub fn now(&self) -> Now {
-        Now { mono: self.base + self.elapsed, unix_ms: BASE_UNIX_MS + self.elapsed.as_millis() as u64 }
+        Now {
+            mono: self.base + self.elapsed,
+            unix_ms: BASE_UNIX_MS + self.elapsed.as_millis() as u64,
+        }
     }
 
     /// Unix ms at the current virtual moment.
@@ -123,7 +128,12 @@ impl Harness {
         let now = self.now();
         self.engine.handle_input(
             now,
-            Input::Packet { local, peer, transport: TransportKind::Udp, data: data.into() },
+            Input::Packet {
+                local,
+                peer,
+                transport: TransportKind::Udp,
+                data: data.into(),
+            },
         );
         self.drain();
     }
@@ -144,10 +154,19 @@ impl Harness {
         while let Some(out) = self.engine.poll_output() {
             match out {
                 Output::Transmit { dest, bytes, .. } => {
-                    let msg = parse_datagram(bytes.clone(), &Limits::default()).unwrap_or_else(|e| {
-                        panic!("engine sent unparseable bytes ({e:?}):\n{}", String::from_utf8_lossy(&bytes))
+                    let msg =
+                        parse_datagram(bytes.clone(), &Limits::default()).unwrap_or_else(|e| {
+                            panic!(
+                                "engine sent unparseable bytes ({e:?}):\n{}",
+                                String::from_utf8_lossy(&bytes)
+                            )
+                        });
+                    self.wire.push(Sent {
+                        at: self.elapsed,
+                        local: dest.local,
+                        to: dest.addr,
+                        msg,
                     });
-                    self.wire.push(Sent { at: self.elapsed, local: dest.local, to: dest.addr, msg });
                 }
                 Output::SaveBinding(b) => self.saved.push(b),
                 Output::DeleteBinding(b) => self.deleted.push(b),
@@ -195,11 +214,20 @@ impl Harness {
     }
 
     fn dump(&self) -> String {
-        self.wire.iter().map(Sent::describe).collect::<Vec<_>>().join("\n  ")
+        self.wire
+            .iter()
+            .map(Sent::describe)
+            .collect::<Vec<_>>()
+            .join("\n  ")
     }
 
     /// Takes the first message to `to` matching `pred`.
-    pub fn take_where(&mut self, to: SocketAddr, what: &str, pred: impl Fn(&Message) -> bool) -> Message {
+    pub fn take_where(
+        &mut self,
+        to: SocketAddr,
+        what: &str,
+        pred: impl Fn(&Message) -> bool,
+    ) -> Message {
         match self.wire.iter().position(|s| s.to == to && pred(&s.msg)) {
             Some(i) => self.wire.remove(i).msg,
             None => panic!("expected {what} to {to}; on the wire:\n  {}", self.dump()),
@@ -208,12 +236,18 @@ impl Harness {
 
     /// Takes the first request `method` sent to `to`.
     pub fn expect_request(&mut self, to: SocketAddr, method: &str) -> Message {
-        self.take_where(to, &format!("request {method}"), |m| m.method().map(|x| x.as_bytes() == method.as_bytes()).unwrap_or(false))
+        self.take_where(to, &format!("request {method}"), |m| {
+            m.method()
+                .map(|x| x.as_bytes() == method.as_bytes())
+                .unwrap_or(false)
+        })
     }
 
     /// Takes the first response with status `code` sent to `to`.
     pub fn expect_response(&mut self, to: SocketAddr, code: u16) -> Message {
-        self.take_where(to, &format!("response {code}"), |m| m.status().map(|c| c.as_u16() == code).unwrap_or(false))
+        self.take_where(to, &format!("response {code}"), |m| {
+            m.status().map(|c| c.as_u16() == code).unwrap_or(false)
+        })
     }
 
     /// Takes the first response `code` to a `method` request sent to `to`.
@@ -225,13 +259,25 @@ impl Harness {
 
     /// Number of messages on the wire to `to` matching `pred` (not removed).
     pub fn count(&self, to: SocketAddr, pred: impl Fn(&Message) -> bool) -> usize {
-        self.wire.iter().filter(|s| s.to == to && pred(&s.msg)).count()
+        self.wire
+            .iter()
+            .filter(|s| s.to == to && pred(&s.msg))
+            .count()
     }
 
     /// Asserts nothing is waiting for `to`.
     pub fn assert_silent(&self, to: SocketAddr) {
-        let to_it: Vec<String> = self.wire.iter().filter(|s| s.to == to).map(Sent::describe).collect();
-        assert!(to_it.is_empty(), "expected nothing to {to}, got:\n  {}", to_it.join("\n  "));
+        let to_it: Vec<String> = self
+            .wire
+            .iter()
+            .filter(|s| s.to == to)
+            .map(Sent::describe)
+            .collect();
+        assert!(
+            to_it.is_empty(),
+            "expected nothing to {to}, got:\n  {}",
+            to_it.join("\n  ")
+        );
     }
 
     /// Forgets everything on the wire (retransmissions a test does not care about).
@@ -245,8 +291,17 @@ impl Harness {
         let r1 = ua.register(&call_id, 1, expires).text();
         self.send(ua, &r1);
         let challenge = self.expect_response(ua.addr, 401);
-        let auth = ua.authorization(&challenge, HeaderName::WwwAuthenticate, "REGISTER", &ua.registrar_uri(), None);
-        let r2 = ua.register(&call_id, 2, expires).header("Authorization", &auth).text();
+        let auth = ua.authorization(
+            &challenge,
+            HeaderName::WwwAuthenticate,
+            "REGISTER",
+            &ua.registrar_uri(),
+            None,
+        );
+        let r2 = ua
+            .register(&call_id, 2, expires)
+            .header("Authorization", &auth)
+            .text();
         self.send(ua, &r2);
         self.expect_response(ua.addr, 200)
     }
@@ -260,7 +315,14 @@ impl Harness {
         let from = format!("<sip:{}@{}>;tag={ft}", caller.user, caller.server.ip());
         let to = format!("<sip:{dialled}@{}>", caller.server.ip());
         let b1 = caller.fresh_branch();
-        let inv1 = caller.req("INVITE", &ruri).call_id(&call_id).from(&from).to(&to).branch(&b1).cseq(1).sdp();
+        let inv1 = caller
+            .req("INVITE", &ruri)
+            .call_id(&call_id)
+            .from(&from)
+            .to(&to)
+            .branch(&b1)
+            .cseq(1)
+            .sdp();
         self.send(caller, &inv1.text());
         let challenge = self.expect_response(caller.addr, 407);
         // §17.1.1.3: the ACK of a non-2xx final uses the INVITE's branch and the response's To.
@@ -274,7 +336,13 @@ impl Harness {
             .no_contact();
         self.send(caller, &ack.text());
         self.assert_silent(caller.addr);
-        let auth = caller.authorization(&challenge, HeaderName::ProxyAuthenticate, "INVITE", &ruri, None);
+        let auth = caller.authorization(
+            &challenge,
+            HeaderName::ProxyAuthenticate,
+            "INVITE",
+            &ruri,
+            None,
+        );
         let b2 = caller.fresh_branch();
         let inv2 = caller
             .req("INVITE", &ruri)
@@ -287,7 +355,15 @@ impl Harness {
             .sdp();
         self.send(caller, &inv2.text());
         self.expect_response(caller.addr, 100);
-        Outgoing { ruri, call_id, from, to, cseq: 2, branch: b2, invite: inv2 }
+        Outgoing {
+            ruri,
+            call_id,
+            from,
+            to,
+            cseq: 2,
+            branch: b2,
+            invite: inv2,
+        }
     }
 }
 
@@ -340,7 +416,11 @@ impl Ua {
 
     pub fn fresh(&mut self, prefix: &str) -> String {
         self.counter += 1;
-        format!("{prefix}{}x{}", self.counter, self.addr.ip().to_string().replace('.', ""))
+        format!(
+            "{prefix}{}x{}",
+            self.counter,
+            self.addr.ip().to_string().replace('.', "")
+        )
     }
 
     pub fn fresh_branch(&mut self) -> String {
@@ -394,8 +474,23 @@ impl Ua {
 
     /// Credentials answering the first challenge in `resp` (or the one with
     /// `algorithm`).
-    pub fn authorization(&self, resp: &Message, header: HeaderName, method: &str, uri: &str, algorithm: Option<&str>) -> String {
-        self.authorization_with(resp, header, method, uri, algorithm, &self.user, &self.password)
+    pub fn authorization(
+        &self,
+        resp: &Message,
+        header: HeaderName,
+        method: &str,
+        uri: &str,
+        algorithm: Option<&str>,
+    ) -> String {
+        self.authorization_with(
+            resp,
+            header,
+            method,
+            uri,
+            algorithm,
+            &self.user,
+            &self.password,
+        )
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -409,17 +504,30 @@ impl Ua {
         user: &str,
         password: &str,
     ) -> String {
-        let challenges: Vec<Challenge> = resp.headers.get_all(&header).map(|v| Challenge::parse(v).expect("challenge parses")).collect();
-        assert!(!challenges.is_empty(), "no {header:?} in {}", first_line(resp));
+        let challenges: Vec<Challenge> = resp
+            .headers
+            .get_all(&header)
+            .map(|v| Challenge::parse(v).expect("challenge parses"))
+            .collect();
+        assert!(
+            !challenges.is_empty(),
+            "no {header:?} in {}",
+            first_line(resp)
+        );
         let c = match algorithm {
             None => &challenges[0],
             Some(a) => challenges
                 .iter()
-                .find(|c| c.0.get_str("algorithm").unwrap_or("MD5").eq_ignore_ascii_case(a))
+                .find(|c| {
+                    c.0.get_str("algorithm")
+                        .unwrap_or("MD5")
+                        .eq_ignore_ascii_case(a)
+                })
                 .unwrap_or_else(|| panic!("no {a} challenge")),
         };
         let method = Method::from_bytes(Bytes::copy_from_slice(method.as_bytes()));
-        let v = DigestClient::respond(c, &method, uri, user, password, "0a4f113b", 1).expect("digest response");
+        let v = DigestClient::respond(c, &method, uri, user, password, "0a4f113b", 1)
+            .expect("digest response");
         String::from_utf8(v.to_vec()).unwrap()
     }
 
@@ -431,21 +539,23 @@ impl Ua {
             remote: header_str(resp, &HeaderName::To),
             target: contact_uri(resp),
             cseq: out.cseq,
-            local_addr: self.addr,
         }
     }
 
     /// The UAS dialog we establish answering `invite` with `tag`.
     pub fn dialog_from_invite(&self, invite: &Message, tag: &str) -> Dlg {
         let to = header_str(invite, &HeaderName::To);
-        let local = if to.contains(";tag=") { to } else { format!("{to};tag={tag}") };
+        let local = if to.contains(";tag=") {
+            to
+        } else {
+            format!("{to};tag={tag}")
+        };
         Dlg {
             call_id: header_str(invite, &HeaderName::CallId),
             local,
             remote: header_str(invite, &HeaderName::From),
             target: contact_uri(invite),
             cseq: 100,
-            local_addr: self.addr,
         }
     }
 
@@ -453,13 +563,22 @@ impl Ua {
     pub fn in_dialog(&mut self, d: &mut Dlg, method: &str) -> Req {
         d.cseq += 1;
         let target = d.target.clone();
-        self.req(method, &target).call_id(&d.call_id).from(&d.local).to(&d.remote).cseq(d.cseq)
+        self.req(method, &target)
+            .call_id(&d.call_id)
+            .from(&d.local)
+            .to(&d.remote)
+            .cseq(d.cseq)
     }
 
     /// The ACK for a 2xx to the INVITE with CSeq `seq` (new branch, §13.2.2.4).
     pub fn ack_2xx(&mut self, d: &Dlg, seq: u32) -> Req {
         let target = d.target.clone();
-        self.req("ACK", &target).call_id(&d.call_id).from(&d.local).to(&d.remote).cseq_method(seq, "ACK").no_contact()
+        self.req("ACK", &target)
+            .call_id(&d.call_id)
+            .from(&d.local)
+            .to(&d.remote)
+            .cseq_method(seq, "ACK")
+            .no_contact()
     }
 }
 
@@ -474,7 +593,6 @@ pub struct Dlg {
     /// Remote target URI.
     pub target: String,
     pub cseq: u32,
-    pub local_addr: SocketAddr,
 }
 
 /// A request being written as text.
@@ -538,18 +656,29 @@ impl Req {
         self
     }
     pub fn sdp(self) -> Self {
-        let ip = self.via_host.split(':').next().unwrap_or("192.0.2.1").to_string();
+        let ip = self
+            .via_host
+            .split(':')
+            .next()
+            .unwrap_or("192.0.2.1")
+            .to_string();
         self.body("application/sdp", &sdp(&ip, 40000))
     }
 
     /// The wire text (CRLF line ends, Content-Length computed).
     pub fn text(&self) -> String {
         let mut s = format!("{} {} SIP/2.0\r\n", self.method, self.ruri);
-        s += &format!("Via: SIP/2.0/UDP {};branch={};rport\r\n", self.via_host, self.branch);
+        s += &format!(
+            "Via: SIP/2.0/UDP {};branch={};rport\r\n",
+            self.via_host, self.branch
+        );
         if let Some(mf) = self.max_forwards {
             s += &format!("Max-Forwards: {mf}\r\n");
         }
-        s += &format!("From: {}\r\nTo: {}\r\nCall-ID: {}\r\nCSeq: {} {}\r\n", self.from, self.to, self.call_id, self.cseq, self.cseq_method);
+        s += &format!(
+            "From: {}\r\nTo: {}\r\nCall-ID: {}\r\nCSeq: {} {}\r\n",
+            self.from, self.to, self.call_id, self.cseq, self.cseq_method
+        );
         if let Some(c) = &self.contact {
             s += &format!("Contact: {c}\r\n");
         }
@@ -557,7 +686,12 @@ impl Req {
             s += &format!("{n}: {v}\r\n");
         }
         match &self.body {
-            Some((ct, b)) => s += &format!("Content-Type: {ct}\r\nContent-Length: {}\r\n\r\n{b}", b.len()),
+            Some((ct, b)) => {
+                s += &format!(
+                    "Content-Type: {ct}\r\nContent-Length: {}\r\n\r\n{b}",
+                    b.len()
+                )
+            }
             None => s += "Content-Length: 0\r\n\r\n",
         }
         s
@@ -566,7 +700,14 @@ impl Req {
 
 /// A response to `req` as text (§8.2.6): Via, From, To (with `to_tag`
 /// added when it has none), Call-ID, CSeq copied; `extra` headers; a body.
-pub fn response(req: &Message, code: u16, reason: &str, to_tag: Option<&str>, extra: &[(&str, &str)], body: Option<(&str, &str)>) -> String {
+pub fn response(
+    req: &Message,
+    code: u16,
+    reason: &str,
+    to_tag: Option<&str>,
+    extra: &[(&str, &str)],
+    body: Option<(&str, &str)>,
+) -> String {
     let mut s = format!("SIP/2.0 {code} {reason}\r\n");
     for h in req.headers.iter() {
         let v = String::from_utf8_lossy(&h.value).into_owned();
@@ -586,7 +727,12 @@ pub fn response(req: &Message, code: u16, reason: &str, to_tag: Option<&str>, ex
         s += &format!("{n}: {v}\r\n");
     }
     match body {
-        Some((ct, b)) => s += &format!("Content-Type: {ct}\r\nContent-Length: {}\r\n\r\n{b}", b.len()),
+        Some((ct, b)) => {
+            s += &format!(
+                "Content-Type: {ct}\r\nContent-Length: {}\r\n\r\n{b}",
+                b.len()
+            )
+        }
         None => s += "Content-Length: 0\r\n\r\n",
     }
     s
@@ -594,18 +740,18 @@ pub fn response(req: &Message, code: u16, reason: &str, to_tag: Option<&str>, ex
 
 /// A header's (first) value as text; panics when absent.
 pub fn header_str(m: &Message, name: &HeaderName) -> String {
-    let v = m.headers.get(name).unwrap_or_else(|| panic!("{name:?} missing in {}", first_line(m)));
+    let v = m
+        .headers
+        .get(name)
+        .unwrap_or_else(|| panic!("{name:?} missing in {}", first_line(m)));
     String::from_utf8_lossy(v).into_owned()
-}
-
-/// A header's (first) value as text, if present.
-pub fn header_opt(m: &Message, name: &HeaderName) -> Option<String> {
-    m.headers.get(name).map(|v| String::from_utf8_lossy(v).into_owned())
 }
 
 /// The CSeq method of a message.
 pub fn cseq_method(m: &Message) -> String {
-    m.envelope().map(|e| String::from_utf8_lossy(e.cseq.method.as_bytes()).into_owned()).unwrap_or_default()
+    m.envelope()
+        .map(|e| String::from_utf8_lossy(e.cseq.method.as_bytes()).into_owned())
+        .unwrap_or_default()
 }
 
 /// The CSeq number of a message.
@@ -615,18 +761,28 @@ pub fn cseq_num(m: &Message) -> u32 {
 
 /// The To tag, if any.
 pub fn to_tag(m: &Message) -> Option<String> {
-    m.envelope().ok()?.to.tag().map(|t| String::from_utf8_lossy(&t).into_owned())
+    m.envelope()
+        .ok()?
+        .to
+        .tag()
+        .map(|t| String::from_utf8_lossy(&t).into_owned())
 }
 
 /// The `tag` parameter of a From/To header value.
 pub fn tag_of(value: &str) -> String {
-    let na = NameAddr::parse_header(&Bytes::from(value.to_string()), "To").expect("name-addr parses");
+    let na =
+        NameAddr::parse_header(&Bytes::from(value.to_string()), "To").expect("name-addr parses");
     String::from_utf8_lossy(&na.tag().expect("tag")).into_owned()
 }
 
 /// The From tag.
 pub fn from_tag(m: &Message) -> String {
-    let t = m.envelope().expect("envelope").from.tag().expect("From tag");
+    let t = m
+        .envelope()
+        .expect("envelope")
+        .from
+        .tag()
+        .expect("From tag");
     String::from_utf8_lossy(&t).into_owned()
 }
 
@@ -636,7 +792,10 @@ pub fn call_id(m: &Message) -> String {
 
 /// The URI inside the (first) Contact.
 pub fn contact_uri(m: &Message) -> String {
-    let v = m.headers.get(&HeaderName::Contact).unwrap_or_else(|| panic!("no Contact in {}", first_line(m)));
+    let v = m
+        .headers
+        .get(&HeaderName::Contact)
+        .unwrap_or_else(|| panic!("no Contact in {}", first_line(m)));
     let na = NameAddr::parse_header(v, "Contact").expect("Contact parses");
     na.uri.to_string()
 }

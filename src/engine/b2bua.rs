@@ -530,6 +530,14 @@ impl Engine {
         for t in ringing {
             let _ = self.txl.client_cancel(now.mono, t);
         }
+        if was_answered {
+            // BYE every dialog still up (a BYE or the lost-ACK path has
+            // already sent its BYEs and forgotten those dialogs).
+            if let Some(w) = self.calls.get(&id).and_then(|c| c.winner) {
+                self.bye_leg(now, id, Side::B(w));
+            }
+            self.bye_leg(now, id, Side::A);
+        }
         if !was_answered && cause == "shutdown" {
             if let Some(call) = self.calls.get(&id) {
                 let tag = String::from_utf8_lossy(&call.a.tag).into_owned();

@@ -1,0 +1,12 @@
+//! End-to-end tests of the signalling engine in virtual time (DESIGN.md
+//! convention 7): no sockets, no sleeping. Simulated phones and trunks write
+//! SIP as text, feed it as `Input::Packet`, and read back the engine's
+//! `Output::Transmit`s per destination.
+
+mod calls;
+mod forking;
+mod register;
+mod screening;
+mod sim;
+mod timers;
+mod trunk;

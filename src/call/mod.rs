@@ -135,9 +135,11 @@ impl Call {
 }
 
 /// Ranks failures to pick the one a caller sees when every fork failed
-/// (after §16.7 step 6): 6xx first, then 4xx, then 5xx, then 3xx; within a
-/// class the lowest code; 503 and 408 rank last in their class.
-pub fn failure_rank(code: StatusCode) -> (u8, u16) {
+/// (after §16.7 step 6): 6xx first, then 4xx, then 5xx, then 3xx. Within
+/// 4xx a busy phone (486) says most about the user, so it leads; a contact
+/// that no longer exists (404, 410) or timed out (408, 480) says least and
+/// comes last; otherwise the lowest code. 503 ranks last among 5xx.
+pub fn failure_rank(code: StatusCode) -> (u8, u8, u16) {
     let c = code.as_u16();
     let class = match c / 100 {
         6 => 0,
@@ -145,6 +147,10 @@ pub fn failure_rank(code: StatusCode) -> (u8, u16) {
         5 => 2,
         _ => 3,
     };
-    let penalty = if c == 503 || c == 408 { 1000 } else { 0 };
-    (class, c + penalty)
+    let within = match c {
+        486 => 0,
+        404 | 410 | 408 | 480 | 503 => 2,
+        _ => 1,
+    };
+    (class, within, c)
 }

@@ -145,8 +145,21 @@ impl Engine {
         self.txl.send_request(now.mono, m, dest).ok()
     }
 
-    /// Sends BYE on one side (§15.1.1); the answer needs no action.
+    /// Sends BYE on one side (§15.1.1); the answer needs no action. A 2xx
+    /// from that side still waiting for its ACK is ACKed first (§13.2.2.4:
+    /// every 2xx is ACKed, even one whose session we end at once).
     pub(crate) fn bye_leg(&mut self, now: Now, id: CallRef, side: Side) {
+        let owed = self.calls.get_mut(&id).and_then(|c| match &c.pending_ack {
+            Some((target, _)) if *target == side => c.pending_ack.take(),
+            _ => None,
+        });
+        if let Some((target, resp)) = owed {
+            let seq = resp.envelope().map(|e| e.cseq.seq).ok();
+            match target {
+                Side::B(i) => self.ack_side_b(now, id, i, Bytes::new(), None, seq),
+                Side::A => self.ack_side_a(now, id, Bytes::new(), None, seq),
+            }
+        }
         if let Some(tx) = self.send_in_dialog(now, id, side, Method::BYE, Bytes::new(), Vec::new()) {
             self.tx_roles.insert(tx, TxRole::Own);
         }

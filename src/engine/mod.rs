@@ -158,6 +158,9 @@ pub struct Engine {
     pub(crate) limits: crate::sip::msg::Limits,
     pub(crate) shutting_down: bool,
     pub(crate) trunk_regs: HashMap<String, trunk_reg::TrunkRegistration>,
+    /// The latest time the driver gave us: converts the registrar's
+    /// wall-clock expiries into a monotonic deadline.
+    pub(crate) last_now: Option<Now>,
 }
 
 impl Engine {
@@ -205,6 +208,7 @@ impl Engine {
             limits,
             shutting_down: false,
             trunk_regs: HashMap::new(),
+            last_now: None,
         }
     }
 
@@ -252,6 +256,7 @@ impl Engine {
 
     /// Handles one input.
     pub fn handle_input(&mut self, now: Now, input: Input) {
+        self.last_now = Some(now);
         match input {
             Input::Packet { local, peer, transport, data } => {
                 let src = Destination { addr: peer, transport, local };
@@ -269,11 +274,18 @@ impl Engine {
 
     /// When [`Self::handle_timeout`] must next be called.
     pub fn poll_timeout(&self) -> Option<Instant> {
-        [self.txl.poll_timeout(), self.timers.next_expiry()].into_iter().flatten().min()
+        let expiry = match (self.registrar.poll_timeout(), self.last_now) {
+            (Some(at_s), Some(last)) => {
+                Some(last.mono + Duration::from_millis((at_s * 1000).saturating_sub(last.unix_ms)))
+            }
+            _ => None,
+        };
+        [self.txl.poll_timeout(), self.timers.next_expiry(), expiry].into_iter().flatten().min()
     }
 
     /// Fires due timers (transactions, calls, registration expiry).
     pub fn handle_timeout(&mut self, now: Now) {
+        self.last_now = Some(now);
         self.txl.handle_timeout(now.mono);
         while let Some((t, _)) = self.timers.pop_expired(now.mono) {
             self.on_engine_timer(now, t);

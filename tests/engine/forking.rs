@@ -246,11 +246,9 @@ fn fork_all_fail_relays_best_failure_by_failure_rank() {
     assert_eq!(h.cdrs[0].sip_code, Some(best.as_u16()));
 }
 
-/// The brief's expectation: a real device's 486 Busy Here should beat a
-/// 404 from another contact. `failure_rank` ranks by lowest code within a
-/// class, so 404 wins today.
+/// A real device's 486 Busy Here beats a 404 from another (stale) contact:
+/// busy says more about the user (`call::failure_rank`).
 #[test]
-#[ignore = "ranking question: call::failure_rank prefers 404 over 486 (lowest code in class), the brief expected 486"]
 fn fork_busy_beats_not_found() {
     let (mut h, mut caller, desk, soft) = forked();
     h.place_call(&mut caller, "1001");

@@ -99,6 +99,19 @@ impl Harness {
         Harness::with_config(cfg)
     }
 
+    /// The embedded configuration with `switchboard.toml` patched
+    /// (`from` must occur in it).
+    pub fn with_switchboard_patch(from: &str, to: &str) -> Harness {
+        let text = embedded_sources()
+            .iter()
+            .find(|(n, _)| n.rsplit('/').next() == Some("switchboard.toml"))
+            .map(|(_, t)| t.to_string())
+            .expect("switchboard.toml");
+        assert!(text.contains(from), "patch target missing: {from}");
+        let patched = text.replace(from, to);
+        Harness::with_files(&[("switchboard.toml", patched.as_str())])
+    }
+
     pub fn with_config(cfg: Config) -> Harness {
         Harness {
             engine: Engine::new(Arc::new(cfg), 7),

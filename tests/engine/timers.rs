@@ -177,7 +177,6 @@ fn no_ack_for_64_t1_ends_call_with_bye_on_both_legs() {
 /// The callee leg's B2BUA must ACK the callee's 2xx before BYEing it
 /// (§13.2.2.4: the UAC MUST ACK every 2xx), even when the caller never ACKs.
 #[test]
-#[ignore = "engine bug: when the caller never ACKs the 2xx, the callee's 2xx is never ACKed (BYE only), so the callee keeps retransmitting its 2xx for 64*T1 and ends the call itself"]
 fn callee_2xx_is_acked_even_if_caller_never_acks() {
     let (mut h, mut caller, callee) = two_phones();
     h.place_call(&mut caller, "1001");

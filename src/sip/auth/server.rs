@@ -447,8 +447,8 @@ fn is_digest_scheme(value: &[u8]) -> bool {
 }
 
 /// True when the `uri` parameter names the Request-URI: byte-equal, or an
-/// equivalent SIP URI (RFC 3261 §19.1.4, RFC 7616 §3.4.6), or a SIP URI
-/// with no user part naming the same host and port. The last form is what
+/// equivalent SIP URI (RFC 3261 §19.1.4, RFC 7616 §3.4.6), or a bare SIP
+/// URI (no user part, no parameters) naming the same host and port. The last form is what
 /// SIPp 3.6 (and some desk phones) send for every request; it still binds
 /// the response to this server, and nonce-count replay protection holds,
 /// so accepting it costs no security while keeping those UAs working.
@@ -462,6 +462,8 @@ fn uri_matches(digest_uri: &[u8], req: &Uri) -> bool {
     d.is_sip()
         && (uri_equivalent(&d, req)
             || (d.user.is_none()
+                && d.params.is_empty()
+                && d.headers.is_none()
                 && d.host.0.eq_ignore_ascii_case(&req.host.0)
                 && d.port.unwrap_or(5060) == req.port.unwrap_or(5060)))
 }

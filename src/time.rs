@@ -116,3 +116,65 @@ impl<K: Copy + Eq + Hash + Ord> TimerTable<K> {
         self.by_deadline.iter().map(|&(at, k)| (k, at))
     }
 }
+
+/// A timer table for a handful of keys (a transaction's two or three
+/// timers): a small vector scanned linearly. Same contract as
+/// [`TimerTable`], but no hash map or tree per owner, which matters when
+/// tens of thousands of transactions each own one.
+#[derive(Debug, Clone)]
+pub struct SmallTimers<K> {
+    armed: Vec<(K, Instant)>,
+}
+
+impl<K> Default for SmallTimers<K> {
+    fn default() -> Self {
+        SmallTimers { armed: Vec::new() }
+    }
+}
+
+impl<K: Copy + Eq + Ord> SmallTimers<K> {
+    /// An empty table.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Arms (or re-arms) `key` for `at`; returns the previous deadline.
+    pub fn set(&mut self, key: K, at: Instant) -> Option<Instant> {
+        match self.armed.iter_mut().find(|(k, _)| *k == key) {
+            Some(slot) => Some(std::mem::replace(&mut slot.1, at)),
+            None => {
+                self.armed.push((key, at));
+                None
+            }
+        }
+    }
+
+    /// Disarms `key`; returns its deadline if it was armed.
+    pub fn cancel(&mut self, key: K) -> Option<Instant> {
+        let i = self.armed.iter().position(|(k, _)| *k == key)?;
+        Some(self.armed.swap_remove(i).1)
+    }
+
+    /// The earliest deadline.
+    pub fn next_expiry(&self) -> Option<Instant> {
+        self.armed.iter().map(|(_, at)| *at).min()
+    }
+
+    /// Removes and returns the earliest timer due at `now` (ties: the
+    /// smallest key), or `None`.
+    pub fn pop_expired(&mut self, now: Instant) -> Option<(K, Instant)> {
+        let i = self
+            .armed
+            .iter()
+            .enumerate()
+            .filter(|(_, (_, at))| *at <= now)
+            .min_by_key(|(_, (k, at))| (*at, *k))
+            .map(|(i, _)| i)?;
+        Some(self.armed.swap_remove(i))
+    }
+
+    /// Disarms everything and frees the storage.
+    pub fn clear(&mut self) {
+        self.armed = Vec::new();
+    }
+}

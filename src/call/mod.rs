@@ -75,8 +75,8 @@ pub struct BLeg {
     pub dialog: Option<Dialog>,
     /// Digest retries made (a trunk's 401/407).
     pub auth_tries: u8,
-    /// The ACK we sent for its 2xx (re-sent on 2xx retransmissions).
-    pub ack: Option<Message>,
+    /// The ACK we sent for its 2xx, serialised (re-sent on 2xx retransmissions).
+    pub ack: Option<Bytes>,
     /// Trunk name when the leg goes to a trunk (outbound digest).
     pub trunk: Option<String>,
 }

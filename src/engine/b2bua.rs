@@ -19,6 +19,9 @@ use crate::store::CdrRecord;
 use bytes::Bytes;
 use std::net::SocketAddr;
 
+/// The headers `Message::envelope` needs: what a call keeps of its INVITEs.
+const ENVELOPE: &[HeaderName] = &[HeaderName::Via, HeaderName::From, HeaderName::To, HeaderName::CallId, HeaderName::CSeq];
+
 /// Headers we copy from one leg's message to the other's (everything
 /// else stays on its own leg: a B2BUA does not leak topology).
 const COPIED: &[HeaderName] = &[HeaderName::ContentType, HeaderName::ContentDisposition, HeaderName::Subject];
@@ -327,7 +330,7 @@ impl Engine {
             // A 2xx retransmission: re-send our ACK if we sent one (§13.2.2.4).
             if let Some(ack) = leg.ack.clone() {
                 let dest = leg.dest;
-                self.txl.send_stateless(dest, &ack);
+                self.txl.send_stateless_bytes(dest, ack);
             }
             return;
         }
@@ -373,6 +376,12 @@ impl Engine {
         call.a.pending_2xx = Some((a_resp.clone(), t1, now.mono));
         call.final_code = Some(200);
         let atx = call.a.tx;
+        // The call now lives for minutes: keep only what later requests
+        // need, in small fresh buffers (not the received datagrams).
+        call.a.invite = call.a.invite.compact_copy(ENVELOPE, false);
+        for leg in call.b.iter_mut() {
+            leg.invite = leg.invite.compact_copy(ENVELOPE, false);
+        }
         self.respond(now, atx, a_resp);
         self.timers.set(EngineTimer::Retransmit2xx(id), now.mono + t1);
         tracing::info!(call = %id, "call answered");
@@ -393,10 +402,11 @@ impl Engine {
         let via = self.new_via(dest);
         ack.headers.push_front(HeaderName::Via, via);
         ack.headers.push(HeaderName::MaxForwards, "70");
+        let bytes = ack.to_bytes();
         if let Some(call) = self.calls.get_mut(&id) {
-            call.b[idx].ack = Some(ack.clone());
+            call.b[idx].ack = Some(bytes.clone());
         }
-        self.txl.send_stateless(dest, &ack);
+        self.txl.send_stateless_bytes(dest, bytes);
     }
 
     pub(crate) fn b_leg_failed(&mut self, now: Now, id: CallRef, idx: usize, code: StatusCode, resp: Option<Message>) {

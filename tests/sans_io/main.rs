@@ -126,6 +126,10 @@ pub struct Harness {
     pub sent: Vec<(Duration, Transmit)>,
     /// Events not yet taken, with their time.
     pub events: Vec<(Duration, TxEvent)>,
+    /// Requests the TU answered, by transaction: the layer drops its copy
+    /// once a final response is sent, and a TU keeps its own (a 2xx
+    /// retransmitted in Accepted is built from it).
+    pub answered: std::collections::HashMap<TxId, Message>,
 }
 
 impl Default for Harness {
@@ -149,6 +153,7 @@ impl Harness {
             now: t0,
             sent: Vec::new(),
             events: Vec::new(),
+            answered: std::collections::HashMap::new(),
         }
     }
 
@@ -219,7 +224,11 @@ impl Harness {
 
     /// The TU answers server transaction `tx` with `code`.
     pub fn respond(&mut self, tx: TxId, code: u16) {
-        let req = self.layer.request(tx).expect("live transaction").clone();
+        let req = match self.layer.request(tx) {
+            Some(r) => r.clone(),
+            None => self.answered.get(&tx).cloned().expect("live transaction"),
+        };
+        self.answered.insert(tx, req.clone());
         self.layer
             .send_response(self.now, tx, response(&req, code))
             .expect("send_response");

@@ -92,7 +92,8 @@ impl Dialog {
             local_seq: 0,
             remote_seq: Some(env.cseq.seq),
             state,
-        })
+        }
+        .detached())
     }
 
     /// The UAC side of a dialog created by `response` to our `request`
@@ -114,7 +115,8 @@ impl Dialog {
             local_seq: req.cseq.seq,
             remote_seq: None,
             state,
-        })
+        }
+        .detached())
     }
 
     /// Builds an in-dialog request (§12.2.1.1): Request-URI = remote target
@@ -160,11 +162,35 @@ impl Dialog {
         Ok(())
     }
 
+    /// Copies every field into fresh, exactly sized buffers so that the
+    /// dialog (which lives as long as the call) does not keep the message
+    /// it was built from alive through zero-copy slices.
+    pub fn detached(self) -> Dialog {
+        fn fresh(b: &Bytes) -> Bytes {
+            Bytes::copy_from_slice(b)
+        }
+        fn name_addr(n: &NameAddr) -> NameAddr {
+            NameAddr::parse_header(&n.to_bytes(), "To").unwrap_or_else(|_| n.clone())
+        }
+        let target = Uri::parse(&self.remote_target.to_bytes()).unwrap_or(self.remote_target.clone());
+        Dialog {
+            key: DialogKey { call_id: fresh(&self.key.call_id), local_tag: fresh(&self.key.local_tag) },
+            remote_tag: fresh(&self.remote_tag),
+            local_uri: name_addr(&self.local_uri),
+            remote_uri: name_addr(&self.remote_uri),
+            remote_target: target,
+            route_set: self.route_set.iter().map(fresh).collect(),
+            local_seq: self.local_seq,
+            remote_seq: self.remote_seq,
+            state: self.state,
+        }
+    }
+
     /// Updates the remote target from a target-refresh request or its 2xx
     /// (re-INVITE, UPDATE: §12.2.1.2, §12.2.2).
     pub fn refresh_target(&mut self, msg: &Message) {
         if let Ok(uri) = first_contact_uri(msg) {
-            self.remote_target = uri;
+            self.remote_target = Uri::parse(&uri.to_bytes()).unwrap_or(uri);
         }
     }
 }

@@ -252,6 +252,26 @@ impl Message {
         })
     }
 
+    /// A copy holding only the `keep` headers (and the body if
+    /// `keep_body`), in a freshly allocated buffer: long-lived state (a
+    /// call's INVITE, a dialog) must not pin the whole received datagram
+    /// through zero-copy slices.
+    pub fn compact_copy(&self, keep: &[HeaderName], keep_body: bool) -> Message {
+        let mut m = Message { start: self.start.clone(), headers: Headers::with_capacity(keep.len()), body: Bytes::new() };
+        for h in self.headers.iter() {
+            if keep.contains(&h.name) {
+                m.headers.push(h.name.clone(), h.value.clone());
+            }
+        }
+        if keep_body {
+            m.body = self.body.clone();
+        }
+        // Re-parse our own serialisation: every slice then points into one
+        // small new buffer.
+        let limits = Limits { max_message: usize::MAX, max_headers: usize::MAX };
+        parse_message(m.to_bytes(), &limits, true).unwrap_or(m)
+    }
+
     /// Serialises the message; Content-Length is always written and always (RFC 3261 §7)
     /// equals the body length (any stored Content-Length is replaced).
     pub fn to_bytes(&self) -> Bytes {

@@ -18,7 +18,7 @@
 use super::timers::{Timer, TimerConfig};
 use super::{build, Destination, Outbox, TxEvent, TxId, TxState};
 use crate::sip::msg::{Message, StatusCode};
-use crate::time::TimerTable;
+use crate::time::SmallTimers;
 use bytes::Bytes;
 use std::time::{Duration, Instant};
 
@@ -43,10 +43,12 @@ pub(crate) struct ClientInvite {
     id: TxId,
     dest: Destination,
     cfg: TimerConfig,
-    request: Message,
+    /// The request; dropped (`None`) once a final response is in, so a
+    /// lingering transaction does not pin the received datagram.
+    request: Option<Message>,
     seq: u32,
     bytes: Bytes,
-    timers: TimerTable<Timer>,
+    timers: SmallTimers<Timer>,
     state: State,
     /// The CANCEL client transaction created for this INVITE (§9.1).
     pub(crate) cancel: Option<TxId>,
@@ -65,7 +67,7 @@ impl ClientInvite {
     ) -> Self {
         let bytes = request.to_bytes();
         out.transmit(id, dest, bytes.clone());
-        let mut timers = TimerTable::new();
+        let mut timers = SmallTimers::new();
         let interval = cfg.initial_interval();
         if !dest.transport.is_reliable() {
             timers.set(Timer::A, now + interval);
@@ -75,7 +77,7 @@ impl ClientInvite {
             id,
             dest,
             cfg,
-            request,
+            request: Some(request),
             seq,
             bytes,
             timers,
@@ -85,8 +87,14 @@ impl ClientInvite {
     }
 
     /// The INVITE this transaction sends.
-    pub(crate) fn request(&self) -> &Message {
-        &self.request
+    pub(crate) fn request(&self) -> Option<&Message> {
+        self.request.as_ref()
+    }
+
+    /// Frees what a transaction with its final response no longer needs.
+    pub(crate) fn shed(&mut self) {
+        self.request = None;
+        self.bytes = Bytes::new();
     }
 
     /// The INVITE's CSeq number.
@@ -139,8 +147,13 @@ impl ClientInvite {
             }
             (State::Calling { .. } | State::Proceeding, _) => {
                 self.timers.clear();
-                let ack = build::ack_for(&self.request, self.seq, response).to_bytes();
-                out.transmit(self.id, self.dest, ack.clone());
+                let ack = match &self.request {
+                    Some(request) => build::ack_for(request, self.seq, response).to_bytes(),
+                    None => Bytes::new(),
+                };
+                if !ack.is_empty() {
+                    out.transmit(self.id, self.dest, ack.clone());
+                }
                 let d = self.cfg.d(self.dest.transport.is_reliable());
                 if d.is_zero() {
                     self.state = State::Terminated;

@@ -18,7 +18,7 @@
 use super::timers::{Timer, TimerConfig};
 use super::{Destination, Outbox, TxEvent, TxId, TxState};
 use crate::sip::msg::{Message, StatusCode};
-use crate::time::TimerTable;
+use crate::time::SmallTimers;
 use bytes::Bytes;
 use std::time::{Duration, Instant};
 
@@ -43,9 +43,11 @@ pub(crate) struct ClientNonInvite {
     id: TxId,
     dest: Destination,
     cfg: TimerConfig,
-    request: Message,
+    /// The request; dropped (`None`) once a final response is in, so a
+    /// lingering transaction does not pin the received datagram.
+    request: Option<Message>,
     bytes: Bytes,
-    timers: TimerTable<Timer>,
+    timers: SmallTimers<Timer>,
     state: State,
 }
 
@@ -57,9 +59,9 @@ impl ClientNonInvite {
             id,
             dest,
             cfg,
-            request,
+            request: Some(request),
             bytes,
-            timers: TimerTable::new(),
+            timers: SmallTimers::new(),
             state: State::Held,
         }
     }
@@ -88,8 +90,14 @@ impl ClientNonInvite {
     }
 
     /// The request this transaction sends.
-    pub(crate) fn request(&self) -> &Message {
-        &self.request
+    pub(crate) fn request(&self) -> Option<&Message> {
+        self.request.as_ref()
+    }
+
+    /// Frees what a transaction with its final response no longer needs.
+    pub(crate) fn shed(&mut self) {
+        self.request = None;
+        self.bytes = Bytes::new();
     }
 
     /// The public view of the state.

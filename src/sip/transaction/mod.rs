@@ -355,12 +355,21 @@ impl Machine {
         }
     }
 
-    fn request(&self) -> &Message {
+    fn request(&self) -> Option<&Message> {
         match self {
             Machine::ClientInvite(t) => t.request(),
             Machine::ClientNonInvite(t) => t.request(),
             Machine::ServerInvite(t) => t.request(),
             Machine::ServerNonInvite(t) => t.request(),
+        }
+    }
+
+    fn shed(&mut self) {
+        match self {
+            Machine::ClientInvite(t) => t.shed(),
+            Machine::ClientNonInvite(t) => t.shed(),
+            Machine::ServerInvite(t) => t.shed(),
+            Machine::ServerNonInvite(t) => t.shed(),
         }
     }
 
@@ -645,7 +654,10 @@ impl TransactionLayer {
         if self.clients.contains_key(&cancel_key) {
             return Err(TxError::DuplicateTransaction);
         }
-        let request = build::cancel_for(inv.request(), inv.seq());
+        let Some(invite_request) = inv.request() else {
+            return Err(TxError::WrongKind { tx: invite, expected: "client INVITE without a final response" });
+        };
+        let request = build::cancel_for(invite_request, inv.seq());
         let dest = inv.dest();
         let id = self.alloc_id();
         let machine = Machine::ClientNonInvite(ClientNonInvite::held(id, request, dest, self.cfg));
@@ -706,6 +718,12 @@ impl TransactionLayer {
         });
     }
 
+    /// As [`Self::send_stateless`], for a message already serialised (a
+    /// stored ACK re-sent for a retransmitted 2xx).
+    pub fn send_stateless_bytes(&mut self, dest: Destination, bytes: Bytes) {
+        self.out.transmits.push_back(Transmit { dest, bytes, tx: None });
+    }
+
     /// The driver could not send a [`Transmit`] of `tx` (§17.1.4, §17.2.4):
     /// the transaction ends with [`TxEvent::TransportError`].
     pub fn handle_transport_error(&mut self, now: Instant, tx: TxId) {
@@ -749,9 +767,11 @@ impl TransactionLayer {
     }
 
     /// The request of `tx` (sent for a client, received for a server
-    /// transaction): what the TU builds a response from.
+    /// transaction): what the TU builds a response from. `None` once the
+    /// transaction has its final response: lingering transactions (Timers
+    /// D, I, J, K, L, M) keep only their key and retransmission bytes.
     pub fn request(&self, tx: TxId) -> Option<&Message> {
-        self.txs.get(&tx).map(|e| e.machine.request())
+        self.txs.get(&tx).and_then(|e| e.machine.request())
     }
 
     /// Number of live transactions.
@@ -793,10 +813,15 @@ impl TransactionLayer {
 
     /// Re-files `id`'s deadline, or removes it once terminated.
     fn refresh(&mut self, id: TxId) {
-        let Some(entry) = self.txs.get(&id) else {
+        let Some(entry) = self.txs.get_mut(&id) else {
             self.timers.cancel(id);
             return;
         };
+        if matches!(entry.machine.state(), TxState::Completed | TxState::Confirmed | TxState::Accepted) {
+            // A final response is in: only the stored retransmission bytes
+            // and the key are needed until the linger timer ends.
+            entry.machine.shed();
+        }
         if entry.machine.state() != TxState::Terminated {
             match entry.machine.poll_timeout() {
                 Some(at) => self.timers.set(id, at),

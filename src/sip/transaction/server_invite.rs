@@ -23,7 +23,7 @@
 use super::timers::{Timer, TimerConfig};
 use super::{Destination, Outbox, TxError, TxEvent, TxId, TxState};
 use crate::sip::msg::{HeaderName, Message, StatusCode};
-use crate::time::TimerTable;
+use crate::time::SmallTimers;
 use bytes::Bytes;
 use std::time::{Duration, Instant};
 
@@ -57,8 +57,10 @@ pub(crate) struct ServerInvite {
     id: TxId,
     source: Destination,
     cfg: TimerConfig,
-    request: Message,
-    timers: TimerTable<Timer>,
+    /// The request; dropped (`None`) once a final response is in, so a
+    /// lingering transaction does not pin the received datagram.
+    request: Option<Message>,
+    timers: SmallTimers<Timer>,
     state: State,
 }
 
@@ -77,8 +79,8 @@ impl ServerInvite {
             id,
             source,
             cfg,
-            request,
-            timers: TimerTable::new(),
+            request: Some(request),
+            timers: SmallTimers::new(),
             state: State::Proceeding { last: None },
         };
         match cfg.trying_delay {
@@ -92,8 +94,13 @@ impl ServerInvite {
     }
 
     /// The INVITE that created the transaction.
-    pub(crate) fn request(&self) -> &Message {
-        &self.request
+    pub(crate) fn request(&self) -> Option<&Message> {
+        self.request.as_ref()
+    }
+
+    /// Frees what a transaction with its final response no longer needs.
+    pub(crate) fn shed(&mut self) {
+        self.request = None;
     }
 
     /// The public view of the state.
@@ -225,8 +232,9 @@ impl ServerInvite {
 
     fn send_trying(&mut self, out: &mut Outbox) {
         // §8.2.6.1: a 100 carries no To tag and copies any Timestamp.
-        let mut trying = Message::response_to(&self.request, StatusCode::TRYING, None, None);
-        if let Some(ts) = self.request.headers.get(&HeaderName::Timestamp) {
+        let Some(request) = &self.request else { return };
+        let mut trying = Message::response_to(request, StatusCode::TRYING, None, None);
+        if let Some(ts) = request.headers.get(&HeaderName::Timestamp) {
             trying.headers.push(HeaderName::Timestamp, ts.clone());
         }
         let bytes = trying.to_bytes();

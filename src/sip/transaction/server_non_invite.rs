@@ -13,7 +13,7 @@
 use super::timers::{Timer, TimerConfig};
 use super::{Destination, Outbox, TxError, TxEvent, TxId, TxState};
 use crate::sip::msg::{Message, StatusCode};
-use crate::time::TimerTable;
+use crate::time::SmallTimers;
 use bytes::Bytes;
 use std::time::Instant;
 
@@ -36,8 +36,10 @@ pub(crate) struct ServerNonInvite {
     id: TxId,
     source: Destination,
     cfg: TimerConfig,
-    request: Message,
-    timers: TimerTable<Timer>,
+    /// The request; dropped (`None`) once a final response is in, so a
+    /// lingering transaction does not pin the received datagram.
+    request: Option<Message>,
+    timers: SmallTimers<Timer>,
     state: State,
 }
 
@@ -48,15 +50,20 @@ impl ServerNonInvite {
             id,
             source,
             cfg,
-            request,
-            timers: TimerTable::new(),
+            request: Some(request),
+            timers: SmallTimers::new(),
             state: State::Trying,
         }
     }
 
     /// The request that created the transaction.
-    pub(crate) fn request(&self) -> &Message {
-        &self.request
+    pub(crate) fn request(&self) -> Option<&Message> {
+        self.request.as_ref()
+    }
+
+    /// Frees what a transaction with its final response no longer needs.
+    pub(crate) fn shed(&mut self) {
+        self.request = None;
     }
 
     /// The public view of the state.

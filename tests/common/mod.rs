@@ -23,6 +23,7 @@
 #![allow(dead_code)]
 
 pub mod baresip;
+pub mod ua;
 
 use std::collections::BTreeSet;
 use std::ffi::{OsStr, OsString};
@@ -375,6 +376,8 @@ pub struct SwitchBuilder {
     rtp_ports: Option<u16>,
     envs: Vec<(OsString, OsString)>,
     startup_timeout: Option<Duration>,
+    data_dir: Option<PathBuf>,
+    listen: Option<(SocketAddr, SocketAddr)>,
 }
 
 impl SwitchBuilder {
@@ -413,6 +416,20 @@ impl SwitchBuilder {
 
     pub fn startup_timeout(mut self, t: Duration) -> Self {
         self.startup_timeout = Some(t);
+        self
+    }
+
+    /// `--data-dir DIR` instead of a fresh one (e.g. a restart on the data
+    /// of an earlier switch: `sw.data_dir()`).
+    pub fn data_dir(mut self, dir: impl AsRef<Path>) -> Self {
+        self.data_dir = Some(dir.as_ref().to_path_buf());
+        self
+    }
+
+    /// Fixed `--sip-listen` addresses for the internal and external profiles
+    /// instead of free 127.0.0.1 ports (a restart on the same ports, IPv6).
+    pub fn listen(mut self, internal: SocketAddr, external: SocketAddr) -> Self {
+        self.listen = Some((internal, external));
         self
     }
 
@@ -455,12 +472,13 @@ impl Switch {
 
     fn launch(b: SwitchBuilder) -> Switch {
         let dir = tempfile::Builder::new().prefix("switchboard-e2e-").tempdir().unwrap();
-        let data_dir = dir.path().join("data");
+        let data_dir = b.data_dir.clone().unwrap_or_else(|| dir.path().join("data"));
         fs::create_dir_all(&data_dir).unwrap();
         let log_path = dir.path().join("switchboard.log");
 
-        let internal = SocketAddr::from((LOCALHOST, free_port()));
-        let external = SocketAddr::from((LOCALHOST, free_port()));
+        let (internal, external) = b.listen.unwrap_or_else(|| {
+            (SocketAddr::from((LOCALHOST, free_port())), SocketAddr::from((LOCALHOST, free_port())))
+        });
         let n_rtp = b.rtp_ports.unwrap_or(DEFAULT_RTP_PORTS);
         let rtp_lo = free_port_block(n_rtp, false);
         let rtp = (rtp_lo, rtp_lo + n_rtp - 1);
@@ -502,7 +520,11 @@ impl Switch {
 
     /// Polls OPTIONS on the internal port until a `SIP/2.0 200` comes back.
     fn wait_ready(&mut self, timeout: Duration) {
-        let sock = UdpSocket::bind((LOCALHOST, 0)).expect("bind UDP");
+        let lo: std::net::IpAddr = match self.internal {
+            SocketAddr::V4(_) => LOCALHOST.into(),
+            SocketAddr::V6(_) => std::net::Ipv6Addr::LOCALHOST.into(),
+        };
+        let sock = UdpSocket::bind((lo, 0)).expect("bind UDP");
         let from = sock.local_addr().unwrap();
         let deadline = Instant::now() + timeout;
         let mut last = None;

@@ -58,3 +58,13 @@ impl IdGen {
         s
     }
 }
+
+/// Gives back a handle map's storage after a burst: a hash map keeps its
+/// capacity when entries leave, so after a load peak it would hold the
+/// peak's memory for good. Amortised O(1): the map is rebuilt only when it
+/// is at most a quarter full (and not tiny).
+pub fn shrink_if_sparse<K: std::hash::Hash + Eq, V>(m: &mut std::collections::HashMap<K, V>) {
+    if m.capacity() > 1024 && m.len() * 4 < m.capacity() {
+        m.shrink_to(m.len() * 2);
+    }
+}

@@ -33,8 +33,12 @@ pub enum Phase {
 /// The caller's leg.
 #[derive(Clone, Debug)]
 pub struct ALeg {
-    /// The initial INVITE as received.
+    /// The initial INVITE as received; replaced by an empty stub once the
+    /// caller has its final response (a call lives for minutes: it keeps
+    /// only what later requests need).
     pub invite: Message,
+    /// The A leg's Call-ID (own buffer).
+    pub call_id: Bytes,
     /// Its server transaction.
     pub tx: TxId,
     /// Where it came from (and where responses go).
@@ -44,7 +48,7 @@ pub struct ALeg {
     /// The dialog, once we sent a 1xx/2xx with our tag.
     pub dialog: Option<Dialog>,
     /// The 2xx we sent, retransmitted until the ACK arrives (§13.3.1.4).
-    pub pending_2xx: Option<(Message, std::time::Duration, std::time::Instant)>,
+    pub pending_2xx: Option<Box<(Message, std::time::Duration, std::time::Instant)>>,
 }
 
 /// State of one B leg.
@@ -63,8 +67,13 @@ pub enum BState {
 /// One callee leg.
 #[derive(Clone, Debug)]
 pub struct BLeg {
-    /// The INVITE we sent (latest, after any auth retry).
+    /// The INVITE we sent (latest, after any auth retry); an empty stub
+    /// once the call is answered.
     pub invite: Message,
+    /// Its Call-ID (own buffer).
+    pub call_id: Bytes,
+    /// Its CSeq number (the ACK for its 2xx reuses it, §13.2.2.4).
+    pub cseq: u32,
     /// Its client transaction.
     pub tx: TxId,
     /// Where it goes.
@@ -120,11 +129,17 @@ pub struct Call {
     /// Final SIP code given to the caller.
     pub final_code: Option<u16>,
     /// A 2xx ACK still owed to the other side: (side to ACK, 2xx received).
-    pub pending_ack: Option<(Side, Message)>,
+    pub pending_ack: Option<Box<(Side, Message)>>,
     /// In-dialog relays in flight, keyed by our client transaction.
     pub relays: Vec<(TxId, Relay)>,
     /// The best failure seen across B legs (sent to the caller when all fail).
-    pub best_failure: Option<Message>,
+    pub best_failure: Option<Box<Message>>,
+}
+
+/// An INVITE placeholder with no heap storage, left where a call no longer
+/// needs the message it received or sent.
+pub fn stub_invite() -> Message {
+    Message::request(crate::sip::msg::Method::INVITE, crate::sip::msg::Uri::sip(None, crate::sip::msg::Host(Bytes::new()), None))
 }
 
 impl Call {

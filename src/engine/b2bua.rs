@@ -7,7 +7,7 @@
 
 use super::registration::Authn;
 use super::{Engine, EngineTimer, Now, Output, TxRole};
-use crate::call::{failure_rank, ALeg, BLeg, BState, Call, Phase, Side};
+use crate::call::{failure_rank, stub_invite, ALeg, BLeg, BState, Call, Phase, Side};
 use crate::config::{Action, AuthPolicy};
 use crate::ids::CallRef;
 use crate::sip::auth::{AuthKind, DigestClient};
@@ -18,9 +18,6 @@ use crate::sip::transaction::{Destination, TransportKind, TxEvent, TxId};
 use crate::store::CdrRecord;
 use bytes::Bytes;
 use std::net::SocketAddr;
-
-/// The headers `Message::envelope` needs: what a call keeps of its INVITEs.
-const ENVELOPE: &[HeaderName] = &[HeaderName::Via, HeaderName::From, HeaderName::To, HeaderName::CallId, HeaderName::CSeq];
 
 /// Headers we copy from one leg's message to the other's (everything
 /// else stays on its own leg: a B2BUA does not leak topology).
@@ -65,7 +62,15 @@ impl Engine {
         self.next_call += 1;
         let mut call = Call {
             id,
-            a: ALeg { invite: req.clone(), tx, src, tag: Bytes::from(tag.clone()), dialog: None, pending_2xx: None },
+            a: ALeg {
+                invite: req.clone(),
+                call_id: Bytes::copy_from_slice(&env.call_id),
+                tx,
+                src,
+                tag: Bytes::from(tag.clone()),
+                dialog: None,
+                pending_2xx: None,
+            },
             b: Vec::new(),
             winner: None,
             phase: Phase::Routing,
@@ -138,7 +143,22 @@ impl Engine {
                 Ok(btx) => {
                     let idx = call.b.len();
                     self.tx_roles.insert(btx, TxRole::BInvite(id, idx));
-                    call.b.push(BLeg { invite, tx: btx, dest, state: BState::Calling, dialog: None, auth_tries: 0, ack: None, trunk });
+                    let (call_id, cseq) = invite
+                        .envelope()
+                        .map(|e| (Bytes::copy_from_slice(&e.call_id), e.cseq.seq))
+                        .unwrap_or_default();
+                    call.b.push(BLeg {
+                        invite,
+                        call_id,
+                        cseq,
+                        tx: btx,
+                        dest,
+                        state: BState::Calling,
+                        dialog: None,
+                        auth_tries: 0,
+                        ack: None,
+                        trunk,
+                    });
                 }
                 Err(e) => tracing::warn!(error = %e, "could not send B-leg INVITE"),
             }
@@ -146,10 +166,11 @@ impl Engine {
         if call.b.is_empty() {
             return reject(self, StatusCode::SERVER_INTERNAL_ERROR, "No Leg Could Be Created");
         }
+        call.b.shrink_to_fit();
         tracing::info!(call = %id, caller = %call.caller, callee = %call.callee, route = %call.route, legs = call.b.len(), "call routed");
         self.tx_roles.insert(tx, TxRole::AInvite(id));
         self.timers.set(EngineTimer::NoAnswer(id), now.mono + route.no_answer_timeout);
-        self.calls.insert(id, call);
+        self.calls.insert(id, Box::new(call));
         self.stats.calls_started += 1;
     }
 
@@ -259,6 +280,7 @@ impl Engine {
                         let Some(call) = self.calls.get_mut(&id) else { return };
                         let leg = &mut call.b[idx];
                         leg.tx = ntx;
+                        leg.cseq = retry.envelope().map(|e| e.cseq.seq).unwrap_or(leg.cseq);
                         leg.invite = retry;
                         leg.auth_tries += 1;
                         self.tx_roles.remove(&tx);
@@ -354,7 +376,7 @@ impl Engine {
         call.winner = Some(idx);
         call.phase = Phase::Answered;
         call.answered_ms = Some(now.unix_ms);
-        call.pending_ack = Some((Side::B(idx), resp.clone()));
+        call.pending_ack = Some(Box::new((Side::B(idx), resp.clone())));
         self.stats.calls_answered += 1;
         self.timers.cancel(EngineTimer::NoAnswer(id));
         // Cancel the other forks.
@@ -373,14 +395,16 @@ impl Engine {
             Err(e) => tracing::warn!(error = %e, "caller INVITE without a usable dialog"),
         }
         let t1 = self.txl.config().t1;
-        call.a.pending_2xx = Some((a_resp.clone(), t1, now.mono));
+        call.a.pending_2xx = Some(Box::new((a_resp.clone(), t1, now.mono)));
         call.final_code = Some(200);
         let atx = call.a.tx;
-        // The call now lives for minutes: keep only what later requests
-        // need, in small fresh buffers (not the received datagrams).
-        call.a.invite = call.a.invite.compact_copy(ENVELOPE, false);
-        for leg in call.b.iter_mut() {
-            leg.invite = leg.invite.compact_copy(ENVELOPE, false);
+        // The call now lives for minutes: drop the INVITEs (their ids and
+        // CSeq are kept apart) instead of pinning the received datagrams.
+        // Forks still ringing keep theirs: a late 2xx must be ACKed and
+        // BYEd through a dialog built from it.
+        call.a.invite = stub_invite();
+        for leg in call.b.iter_mut().filter(|l| matches!(l.state, BState::Answered | BState::Failed(_))) {
+            leg.invite = stub_invite();
         }
         self.respond(now, atx, a_resp);
         self.timers.set(EngineTimer::Retransmit2xx(id), now.mono + t1);
@@ -392,7 +416,7 @@ impl Engine {
         let Some(call) = self.calls.get_mut(&id) else { return };
         let Some(leg) = call.b.get_mut(idx) else { return };
         let Some(dialog) = leg.dialog.as_mut() else { return };
-        let seq = leg.invite.envelope().map(|e| e.cseq.seq).unwrap_or(1);
+        let seq = leg.cseq;
         let mut ack = dialog.request(Method::ACK, Some(seq));
         let dest = leg.dest;
         ack.body = body;
@@ -426,15 +450,15 @@ impl Engine {
                 Some(b) => failure_rank(code) < failure_rank(b.status().unwrap_or(StatusCode::SERVER_INTERNAL_ERROR)),
             };
             if better {
-                call.best_failure = Some(r);
+                call.best_failure = Some(Box::new(r));
             }
         } else if call.best_failure.is_none() {
             let mut m = Message::response(code, None);
             m.headers = Default::default();
-            call.best_failure = Some(m);
+            call.best_failure = Some(Box::new(m));
         }
         if call.phase == Phase::Routing && call.all_b_final() && call.winner.is_none() {
-            let best = call.best_failure.clone();
+            let best = call.best_failure.clone().map(|b| *b);
             let (code, resp) = match best {
                 Some(b) => {
                     let c = b.status().unwrap_or(StatusCode::SERVER_INTERNAL_ERROR);
@@ -519,7 +543,15 @@ impl Engine {
                 }
             }
             TxEvent::Terminated { tx } => {
-                self.tx_roles.remove(&tx);
+                // A B leg's INVITE transaction is gone (Timer M): no more 2xx
+                // retransmissions can reach us, so its stored ACK can go.
+                if let Some(TxRole::BInvite(id, idx)) = self.tx_roles.remove(&tx) {
+                    if let Some(leg) = self.calls.get_mut(&id).and_then(|c| c.b.get_mut(idx)) {
+                        if leg.tx == tx {
+                            leg.ack = None;
+                        }
+                    }
+                }
             }
         }
     }
@@ -594,9 +626,8 @@ impl Engine {
             .winner
             .and_then(|w| call.b.get(w))
             .or_else(|| call.b.first())
-            .and_then(|l| l.invite.envelope().ok())
-            .map(|e| String::from_utf8_lossy(&e.call_id).into_owned());
-        let a_call_id = call.a.invite.envelope().map(|e| String::from_utf8_lossy(&e.call_id).into_owned()).unwrap_or_default();
+            .map(|l| String::from_utf8_lossy(&l.call_id).into_owned());
+        let a_call_id = String::from_utf8_lossy(&call.a.call_id).into_owned();
         let rec = CdrRecord {
             call_id: a_call_id,
             a_leg: id.to_string(),

@@ -15,6 +15,8 @@ impl Engine {
         if data.iter().all(|c| c.is_ascii_whitespace()) {
             return; // CRLF keep-alive (RFC 5626 §3.5.1)
         }
+        // An ACK is never answered (§17.1.1.3, §17.2.1), malformed or not.
+        let is_ack = data.starts_with(b"ACK ");
         let parsed = if src.transport.is_reliable() {
             parse_message(data, &self.limits, true)
         } else {
@@ -23,7 +25,9 @@ impl Engine {
         let msg = match parsed {
             Ok(m) => m,
             Err(bad) => {
-                if let Some(headers) = bad.headers {
+                if is_ack {
+                    tracing::debug!(peer = %src.addr, error = %bad.error, "dropped malformed ACK");
+                } else if let Some(headers) = bad.headers {
                     self.reply_malformed(src, headers, &bad.error);
                 } else {
                     tracing::debug!(peer = %src.addr, error = %bad.error, "dropped unparseable message");
@@ -34,14 +38,16 @@ impl Engine {
         let env = match msg.envelope() {
             Ok(e) => e,
             Err(e) => {
-                if msg.method().is_some_and(|m| !m.is_known()) {
+                if is_ack {
+                    tracing::debug!(peer = %src.addr, error = %e, "dropped malformed ACK");
+                } else if msg.method().is_some_and(|m| !m.is_known()) {
                     // RFC 4475 mismatch02: an unknown method is answered 501
                     // (with Allow) even when other fields are broken.
                     let mut resp = Message::response(StatusCode::NOT_IMPLEMENTED, None);
                     copy_reply_headers(&msg.headers, &mut resp);
                     resp.headers.push(HeaderName::Allow, ALLOW);
                     if resp.headers.get(&HeaderName::Via).is_some() {
-                        let dest = response_destination(&resp, src);
+                        let dest = stateless_destination(&resp, src);
                         self.txl.send_stateless(dest, &resp);
                     }
                 } else if msg.is_request() {
@@ -90,7 +96,7 @@ impl Engine {
         }
         resp.headers.push(HeaderName::Server, self.cfg.sip().user_agent.clone());
         tracing::debug!(peer = %src.addr, reason = %err, "answered malformed request");
-        let dest = response_destination(&resp, src);
+        let dest = stateless_destination(&resp, src);
         self.txl.send_stateless(dest, &resp);
     }
 
@@ -192,20 +198,22 @@ fn replace_top_via(msg: &mut Message, via: &Via) {
     msg.headers = headers;
 }
 
-/// Where a response goes (§18.2.2, RFC 3581 §4): over a reliable transport,
-/// back on the connection it came from; over UDP to `received` (or the
-/// source) and the `rport` value, else the Via port (default 5060).
-pub(crate) fn response_destination(resp: &Message, src: Destination) -> Destination {
+/// Where a stateless reply to an unvalidated request goes: the Via's
+/// `received` is the packet's source (§18.2.1), so the reply reaches the
+/// sender, never a third party named in a forged Via; a Via that does not
+/// parse means the source address and port.
+fn stateless_destination(resp: &Message, src: Destination) -> Destination {
     if src.transport.is_reliable() {
         return src;
     }
-    let Some(Ok(via)) = resp.headers.get(&HeaderName::Via).map(|v| {
-        let first = crate::sip::msg::split_list(v).into_iter().next().unwrap_or_default();
-        Via::parse(&first)
-    }) else {
-        return src;
-    };
-    via_destination(&via, src)
+    let first = resp.headers.get(&HeaderName::Via).map(|v| crate::sip::msg::split_list(v).into_iter().next().unwrap_or_default());
+    match first.map(|f| Via::parse(&f)) {
+        Some(Ok(mut via)) => {
+            via.params.set("received", Some(Bytes::from(src.addr.ip().to_string())));
+            via_destination(&via, src)
+        }
+        _ => src,
+    }
 }
 
 /// §18.2.2 for one (already stamped) Via.

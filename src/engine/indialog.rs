@@ -131,7 +131,7 @@ impl Engine {
             Side::B(i) => call.b.get_mut(i)?.dialog.as_mut()?,
         };
         let mut m = dialog.request(method.clone(), None);
-        let user = String::from_utf8_lossy(dialog.local_uri.uri.user.as_deref().unwrap_or(b"switchboard")).into_owned();
+        let user = dialog.local_user().unwrap_or_else(|| "switchboard".to_string());
         let via = self.new_via(dest);
         m.headers.push_front(HeaderName::Via, via);
         m.headers.push(HeaderName::MaxForwards, "70");
@@ -150,10 +150,11 @@ impl Engine {
     /// every 2xx is ACKed, even one whose session we end at once).
     pub(crate) fn bye_leg(&mut self, now: Now, id: CallRef, side: Side) {
         let owed = self.calls.get_mut(&id).and_then(|c| match &c.pending_ack {
-            Some((target, _)) if *target == side => c.pending_ack.take(),
+            Some(p) if p.0 == side => c.pending_ack.take(),
             _ => None,
         });
-        if let Some((target, resp)) = owed {
+        if let Some(owed) = owed {
+            let (target, resp) = *owed;
             let seq = resp.envelope().map(|e| e.cseq.seq).ok();
             match target {
                 Side::B(i) => self.ack_side_b(now, id, i, Bytes::new(), None, seq),
@@ -214,7 +215,7 @@ impl Engine {
             // The ACK to the other side waits for the sender's ACK (it may carry the answer).
             let other = self.other_side(id, relay.from);
             if let (Some(other), Some(c)) = (other, self.calls.get_mut(&id)) {
-                c.pending_ack = Some((other, resp.clone()));
+                c.pending_ack = Some(Box::new((other, resp.clone())));
             }
         }
         self.respond(now, server, out);
@@ -229,7 +230,8 @@ impl Engine {
             self.timers.cancel(EngineTimer::Retransmit2xx(id));
         }
         let Some(call) = self.calls.get_mut(&id) else { return };
-        let Some((target, resp)) = call.pending_ack.take() else { return };
+        let Some(owed) = call.pending_ack.take() else { return };
+        let (target, resp) = *owed;
         let ct = ack.headers.get(&HeaderName::ContentType).cloned();
         match target {
             Side::B(i) => {
@@ -245,7 +247,7 @@ impl Engine {
     }
 
     fn ack_side_b(&mut self, now: Now, id: CallRef, i: usize, body: Bytes, ct: Option<Bytes>, seq: Option<u32>) {
-        let invite_seq = self.calls.get(&id).and_then(|c| c.b.get(i)).and_then(|l| l.invite.envelope().ok()).map(|e| e.cseq.seq);
+        let invite_seq = self.calls.get(&id).and_then(|c| c.b.get(i)).map(|l| l.cseq);
         if seq.is_some() && seq != invite_seq {
             // ACK for a relayed re-INVITE.
             self.ack_with_seq(id, Side::B(i), seq.unwrap_or(1), body, ct);
@@ -282,7 +284,7 @@ impl Engine {
     pub(crate) fn retransmit_2xx(&mut self, now: Now, id: CallRef) {
         let (t1, t2) = (self.txl.config().t1, self.txl.config().t2);
         let Some(call) = self.calls.get_mut(&id) else { return };
-        let Some((resp, interval, since)) = call.a.pending_2xx.clone() else { return };
+        let Some((resp, interval, since)) = call.a.pending_2xx.clone().map(|b| *b) else { return };
         if now.mono.duration_since(since) >= t1 * 64 {
             call.a.pending_2xx = None;
             tracing::info!(call = %id, "no ACK for 2xx: ending call");
@@ -296,7 +298,7 @@ impl Engine {
         let atx = call.a.tx;
         let reliable = call.a.src.transport.is_reliable();
         let next = (interval * 2).min(t2);
-        call.a.pending_2xx = Some((resp.clone(), next, since));
+        call.a.pending_2xx = Some(Box::new((resp.clone(), next, since)));
         if !reliable {
             self.respond(now, atx, resp);
             self.timers.set(EngineTimer::Retransmit2xx(id), now.mono + next);

@@ -148,7 +148,7 @@ pub struct Engine {
     pub(crate) digest: HashMap<String, DigestServer>,
     pub(crate) throttle: FailureThrottle,
     pub(crate) ids: IdGen,
-    pub(crate) calls: HashMap<CallRef, Call>,
+    pub(crate) calls: HashMap<CallRef, Box<Call>>,
     pub(crate) dialogs: HashMap<DialogKey, (CallRef, crate::call::Side)>,
     pub(crate) tx_roles: HashMap<TxId, TxRole>,
     pub(crate) timers: TimerTable<EngineTimer>,
@@ -294,6 +294,9 @@ impl Engine {
             self.out.push_back(Output::DeleteBinding(b));
         }
         self.throttle.prune(now.unix_s());
+        crate::ids::shrink_if_sparse(&mut self.calls);
+        crate::ids::shrink_if_sparse(&mut self.dialogs);
+        crate::ids::shrink_if_sparse(&mut self.tx_roles);
         self.pump(now);
     }
 

@@ -60,26 +60,27 @@ fn ack_without_transaction_goes_to_tu() {
     assert!(h.layer.is_empty());
 }
 
-/// §17.2.3: requests without the magic cookie (RFC 2543) are reported so
-/// the caller can answer 400; the fallback matching is not implemented.
+/// §17.2.3: requests without the magic cookie (RFC 2543 peers, RFC 4475
+/// `inv2543`, `badbranch`) still get a server transaction, keyed on the
+/// Request-URI, From tag, Call-ID, CSeq number and top Via; their
+/// retransmissions are absorbed like any other.
 #[test]
-fn rfc2543_requests_are_reported() {
+fn rfc2543_requests_use_fallback_matching() {
     let mut h = Harness::new();
     let old = request("INVITE", "oldbranch", 1);
-    assert!(matches!(h.recv(&old, udp()), Incoming::Rfc2543 { .. }));
+    let Incoming::Request { tx, .. } = h.recv(&old, udp()) else {
+        panic!("an RFC 2543 INVITE creates a server transaction");
+    };
+    assert!(matches!(h.recv(&old, udp()), Incoming::Absorbed { tx: t } if t == tx));
     let bare_cookie = request("OPTIONS", "z9hG4bK", 1);
-    assert!(matches!(
-        h.recv(&bare_cookie, udp()),
-        Incoming::Rfc2543 { .. }
-    ));
-    assert!(h.layer.is_empty());
-    // The caller answers statelessly.
-    h.layer.send_stateless(udp(), &response(&old, 400));
-    let t = h.layer.poll_transmit().expect("queued");
-    assert_eq!(
-        (t.tx, first_line(&t.bytes)),
-        (None, "SIP/2.0 400 Bad Request".to_string())
-    );
+    let Incoming::Request { tx: otx, .. } = h.recv(&bare_cookie, udp()) else {
+        panic!("a bare-cookie OPTIONS creates a server transaction");
+    };
+    assert_ne!(tx, otx);
+    // A different CSeq number is a different transaction.
+    let next = request("INVITE", "oldbranch", 2);
+    assert!(matches!(h.recv(&next, udp()), Incoming::Request { .. }));
+    assert_eq!(h.layer.len(), 3);
 }
 
 /// §9.2: a CANCEL is its own server transaction, matched to its INVITE
@@ -103,7 +104,7 @@ fn server_cancel_matches_its_invite() {
     assert_eq!(invite, Some(itx));
     assert_eq!(
         h.layer
-            .find_invite_for_cancel(&cancel.envelope().expect("env")),
+            .find_invite_for_cancel(&cancel.envelope().expect("env"), cancel.uri()),
         Some(itx)
     );
     // The TU answers 200 to the CANCEL and 487 to the INVITE.

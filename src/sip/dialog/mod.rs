@@ -4,6 +4,7 @@
 //! 2xx/1xx it sends, UAC on a 2xx/1xx it receives) and terminated.
 
 use crate::sip::msg::typed::{ContactList, NameAddr};
+use crate::sip::msg::Host;
 use crate::sip::msg::{HeaderName, Message, Method, ParseError, Uri};
 use bytes::Bytes;
 
@@ -27,18 +28,23 @@ pub enum DialogState {
 }
 
 /// One dialog (§12.1.1 UAS, §12.1.2 UAC).
+///
+/// A dialog lives as long as its call, so it is kept small: URIs are held
+/// in their printed form, in buffers of their own (never slices of the
+/// message that created the dialog), and parsed only when a request is
+/// built.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Dialog {
     /// Call-ID and our tag.
     pub key: DialogKey,
     /// The peer's tag.
     pub remote_tag: Bytes,
-    /// Our URI (From of our requests).
-    pub local_uri: NameAddr,
-    /// The peer's URI (To of our requests).
-    pub remote_uri: NameAddr,
-    /// Where in-dialog requests go: the peer's Contact (§12.1.1).
-    pub remote_target: Uri,
+    /// Our name-addr with our tag (the From of our requests).
+    pub local_uri: Bytes,
+    /// The peer's name-addr without its tag (the To of our requests).
+    pub remote_uri: Bytes,
+    /// Where in-dialog requests go: the peer's Contact URI (§12.1.1).
+    pub remote_target: Bytes,
     /// Route set from Record-Route (reversed for a UAC, §12.1.2).
     pub route_set: Vec<Bytes>,
     /// Last CSeq we sent.
@@ -64,6 +70,12 @@ pub enum DialogError {
     CSeqOutOfOrder,
 }
 
+/// A copy in an exactly sized buffer of its own (not a slice pinning a
+/// whole message, nor a builder's spare capacity).
+fn fresh(b: &Bytes) -> Bytes {
+    Bytes::copy_from_slice(b)
+}
+
 fn first_contact_uri(msg: &Message) -> Result<Uri, DialogError> {
     let raw = msg.headers.get(&HeaderName::Contact).ok_or(DialogError::MissingContact)?;
     match ContactList::parse(raw)? {
@@ -82,18 +94,19 @@ impl Dialog {
         let route_set = invite.headers.values(&HeaderName::RecordRoute);
         let mut local_uri = env.to.clone();
         local_uri.params.set("tag", Some(local_tag.clone()));
+        let mut remote_uri = env.from.clone();
+        remote_uri.params.remove("tag");
         Ok(Dialog {
-            key: DialogKey { call_id: env.call_id.clone(), local_tag },
-            remote_tag: env.from.tag().unwrap_or_default(),
-            local_uri,
-            remote_uri: env.from,
-            remote_target,
-            route_set,
+            key: DialogKey { call_id: fresh(&env.call_id), local_tag: fresh(&local_tag) },
+            remote_tag: fresh(&env.from.tag().unwrap_or_default()),
+            local_uri: fresh(&local_uri.to_bytes()),
+            remote_uri: fresh(&remote_uri.to_bytes()),
+            remote_target: fresh(&remote_target.to_bytes()),
+            route_set: route_set.iter().map(fresh).collect(),
             local_seq: 0,
             remote_seq: Some(env.cseq.seq),
             state,
-        }
-        .detached())
+        })
     }
 
     /// The UAC side of a dialog created by `response` to our `request`
@@ -105,18 +118,19 @@ impl Dialog {
         let remote_target = first_contact_uri(response)?;
         let mut route_set = response.headers.values(&HeaderName::RecordRoute);
         route_set.reverse();
+        let mut remote_uri = resp.to.clone();
+        remote_uri.params.remove("tag");
         Ok(Dialog {
-            key: DialogKey { call_id: req.call_id.clone(), local_tag: req.from.tag().unwrap_or_default() },
-            remote_tag: resp.to.tag().unwrap_or_default(),
-            local_uri: req.from,
-            remote_uri: resp.to,
-            remote_target,
-            route_set,
+            key: DialogKey { call_id: fresh(&req.call_id), local_tag: fresh(&req.from.tag().unwrap_or_default()) },
+            remote_tag: fresh(&resp.to.tag().unwrap_or_default()),
+            local_uri: fresh(&req.from.to_bytes()),
+            remote_uri: fresh(&remote_uri.to_bytes()),
+            remote_target: fresh(&remote_target.to_bytes()),
+            route_set: route_set.iter().map(fresh).collect(),
             local_seq: req.cseq.seq,
             remote_seq: None,
             state,
-        }
-        .detached())
+        })
     }
 
     /// Builds an in-dialog request (§12.2.1.1): Request-URI = remote target
@@ -132,16 +146,22 @@ impl Dialog {
                 self.local_seq
             }
         };
-        let mut msg = Message::request(method.clone(), self.remote_target.clone());
+        let target = Uri::parse(&self.remote_target).unwrap_or_else(|| Uri::sip(None, Host(Bytes::from_static(b"invalid")), None));
+        let mut msg = Message::request(method.clone(), target);
         for r in &self.route_set {
             msg.headers.push(HeaderName::Route, r.clone());
         }
-        let mut to = self.remote_uri.clone();
-        if !self.remote_tag.is_empty() {
-            to.params.set("tag", Some(self.remote_tag.clone()));
-        }
-        msg.headers.push(HeaderName::From, self.local_uri.to_bytes());
-        msg.headers.push(HeaderName::To, to.to_bytes());
+        let to = if self.remote_tag.is_empty() {
+            self.remote_uri.clone()
+        } else {
+            let mut v = Vec::with_capacity(self.remote_uri.len() + self.remote_tag.len() + 5);
+            v.extend_from_slice(&self.remote_uri);
+            v.extend_from_slice(b";tag=");
+            v.extend_from_slice(&self.remote_tag);
+            Bytes::from(v)
+        };
+        msg.headers.push(HeaderName::From, self.local_uri.clone());
+        msg.headers.push(HeaderName::To, to);
         msg.headers.push(HeaderName::CallId, self.key.call_id.clone());
         msg.headers.push(HeaderName::CSeq, Bytes::from(format!("{seq} {method}")));
         msg
@@ -162,35 +182,17 @@ impl Dialog {
         Ok(())
     }
 
-    /// Copies every field into fresh, exactly sized buffers so that the
-    /// dialog (which lives as long as the call) does not keep the message
-    /// it was built from alive through zero-copy slices.
-    pub fn detached(self) -> Dialog {
-        fn fresh(b: &Bytes) -> Bytes {
-            Bytes::copy_from_slice(b)
-        }
-        fn name_addr(n: &NameAddr) -> NameAddr {
-            NameAddr::parse_header(&n.to_bytes(), "To").unwrap_or_else(|_| n.clone())
-        }
-        let target = Uri::parse(&self.remote_target.to_bytes()).unwrap_or(self.remote_target.clone());
-        Dialog {
-            key: DialogKey { call_id: fresh(&self.key.call_id), local_tag: fresh(&self.key.local_tag) },
-            remote_tag: fresh(&self.remote_tag),
-            local_uri: name_addr(&self.local_uri),
-            remote_uri: name_addr(&self.remote_uri),
-            remote_target: target,
-            route_set: self.route_set.iter().map(fresh).collect(),
-            local_seq: self.local_seq,
-            remote_seq: self.remote_seq,
-            state: self.state,
-        }
+    /// The user part of our own URI (for a Contact we put in requests).
+    pub fn local_user(&self) -> Option<String> {
+        let na = NameAddr::parse_header(&self.local_uri, "From").ok()?;
+        na.uri.user.map(|u| String::from_utf8_lossy(&u).into_owned())
     }
 
     /// Updates the remote target from a target-refresh request or its 2xx
     /// (re-INVITE, UPDATE: §12.2.1.2, §12.2.2).
     pub fn refresh_target(&mut self, msg: &Message) {
         if let Ok(uri) = first_contact_uri(msg) {
-            self.remote_target = Uri::parse(&uri.to_bytes()).unwrap_or(uri);
+            self.remote_target = fresh(&uri.to_bytes());
         }
     }
 }
@@ -213,7 +215,7 @@ mod tests {
         assert_eq!(d.remote_tag, Bytes::from_static(b"aa"));
         assert_eq!(d.remote_seq, Some(7));
         assert_eq!(d.route_set.len(), 2);
-        assert_eq!(d.remote_target.port, Some(5062));
+        assert_eq!(&d.remote_target[..], b"sip:1000@10.0.0.2:5062");
         let bye = d.request(Method::BYE, None);
         let text = String::from_utf8_lossy(&bye.to_bytes()).into_owned();
         assert!(text.starts_with("BYE sip:1000@10.0.0.2:5062 SIP/2.0\r\n"), "{text}");
@@ -225,7 +227,7 @@ mod tests {
 
     #[test]
     fn uac_dialog_reverses_route_set_12_1_2() {
-        let inv = msg(&INVITE.replace("Record-Route: <sip:p1;lr>, <sip:p2;lr>\n", "").replace("To: <sip:1001@x>", "To: <sip:1001@x>"));
+        let inv = msg(&INVITE.replace("Record-Route: <sip:p1;lr>, <sip:p2;lr>\n", ""));
         let resp = msg("SIP/2.0 200 OK\nVia: SIP/2.0/UDP 10.0.0.2:5060;branch=z9hG4bKa\nRecord-Route: <sip:p1;lr>\nRecord-Route: <sip:p2;lr>\nFrom: <sip:1000@x>;tag=aa\nTo: <sip:1001@x>;tag=zz\nCall-ID: c1\nCSeq: 7 INVITE\nContact: <sip:1001@10.0.0.9>\nContent-Length: 0\n\n");
         let mut d = Dialog::uac(&inv, &resp, DialogState::Confirmed).expect("dialog");
         assert_eq!(d.route_set[0], Bytes::from_static(b"<sip:p2;lr>"));

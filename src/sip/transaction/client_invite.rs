@@ -45,7 +45,7 @@ pub(crate) struct ClientInvite {
     cfg: TimerConfig,
     /// The request; dropped (`None`) once a final response is in, so a
     /// lingering transaction does not pin the received datagram.
-    request: Option<Message>,
+    request: Option<Box<Message>>,
     seq: u32,
     bytes: Bytes,
     timers: SmallTimers<Timer>,
@@ -77,7 +77,7 @@ impl ClientInvite {
             id,
             dest,
             cfg,
-            request: Some(request),
+            request: Some(Box::new(request)),
             seq,
             bytes,
             timers,
@@ -88,7 +88,7 @@ impl ClientInvite {
 
     /// The INVITE this transaction sends.
     pub(crate) fn request(&self) -> Option<&Message> {
-        self.request.as_ref()
+        self.request.as_deref()
     }
 
     /// Frees what a transaction with its final response no longer needs.
@@ -147,7 +147,7 @@ impl ClientInvite {
             }
             (State::Calling { .. } | State::Proceeding, _) => {
                 self.timers.clear();
-                let ack = match &self.request {
+                let ack = match self.request.as_deref() {
                     Some(request) => build::ack_for(request, self.seq, response).to_bytes(),
                     None => Bytes::new(),
                 };

@@ -45,7 +45,7 @@ pub(crate) struct ClientNonInvite {
     cfg: TimerConfig,
     /// The request; dropped (`None`) once a final response is in, so a
     /// lingering transaction does not pin the received datagram.
-    request: Option<Message>,
+    request: Option<Box<Message>>,
     bytes: Bytes,
     timers: SmallTimers<Timer>,
     state: State,
@@ -59,7 +59,7 @@ impl ClientNonInvite {
             id,
             dest,
             cfg,
-            request: Some(request),
+            request: Some(Box::new(request)),
             bytes,
             timers: SmallTimers::new(),
             state: State::Held,
@@ -91,7 +91,7 @@ impl ClientNonInvite {
 
     /// The request this transaction sends.
     pub(crate) fn request(&self) -> Option<&Message> {
-        self.request.as_ref()
+        self.request.as_deref()
     }
 
     /// Frees what a transaction with its final response no longer needs.

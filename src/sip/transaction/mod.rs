@@ -13,9 +13,11 @@
 //! - the ACK for a non-2xx final response (§17.1.1.3) and CANCEL
 //!   construction, held until a provisional arrives (§9.1).
 //!
-//! Not implemented: RFC 2543 matching (§17.2.3, requests without the
-//! `z9hG4bK` cookie). Such requests come back as [`Incoming::Rfc2543`] so
-//! the caller can answer `400` statelessly ([`TransactionLayer::send_stateless`]).
+//! - RFC 2543 matching (§17.2.3) for requests whose branch lacks the
+//!   `z9hG4bK` cookie (RFC 4475 `wsinv`, `inv2543`, `badbranch`): the key
+//!   is built from the Request-URI, From tag, Call-ID, CSeq number and top
+//!   Via instead of the branch; the To tag is left out so that the ACK for
+//!   a non-2xx (which carries our tag) and a CANCEL match their INVITE.
 //!
 //! # Driving the layer
 //!
@@ -49,7 +51,7 @@ pub mod timers;
 
 pub use timers::{Timer, TimerConfig};
 
-use crate::sip::msg::{Envelope, Message, Method, ParseError, StatusCode};
+use crate::sip::msg::{Uri, Envelope, Message, Method, ParseError, StatusCode};
 use crate::time::TimerTable;
 use bytes::Bytes;
 use client_invite::ClientInvite;
@@ -217,8 +219,9 @@ pub enum Incoming {
         /// The response.
         response: Message,
     },
-    /// A request whose top Via branch lacks the RFC 3261 magic cookie
-    /// (RFC 2543 peer). Not supported: answer `400` statelessly.
+    /// A request that carries no usable transaction identifier at all
+    /// (no Request-URI to key an RFC 2543 match on): answer `400`
+    /// statelessly.
     Rfc2543 {
         /// The request.
         request: Message,
@@ -309,10 +312,28 @@ struct ServerKey {
 }
 
 impl ServerKey {
-    /// The key of `env`'s request with `method`; `None` without a branch.
-    fn new(env: &Envelope, method: Method) -> Option<ServerKey> {
+    /// The key of `env`'s request with `method` (§17.2.3). An RFC 3261
+    /// branch is the key; without one (RFC 2543 peer) the key is derived
+    /// from `uri` (the Request-URI), the From tag, Call-ID, CSeq number and
+    /// the top Via's branch text, if any.
+    fn new(env: &Envelope, method: Method, uri: Option<&Uri>) -> Option<ServerKey> {
+        let branch = if env.via.has_rfc3261_branch() {
+            // Own copy: a slice would pin the received datagram for the
+            // whole linger (Timers J and L).
+            Bytes::copy_from_slice(&env.via.branch()?)
+        } else {
+            let mut k = b"rfc2543|".to_vec();
+            k.extend_from_slice(&uri?.to_bytes());
+            k.push(b'|');
+            k.extend_from_slice(&env.from.tag().unwrap_or_default());
+            k.push(b'|');
+            k.extend_from_slice(&env.call_id);
+            k.extend_from_slice(format!("|{}|", env.cseq.seq).as_bytes());
+            k.extend_from_slice(&env.via.branch().unwrap_or_default());
+            Bytes::from(k)
+        };
         Some(ServerKey {
-            branch: env.via.branch()?,
+            branch,
             host: Bytes::from(env.via.host.0.to_ascii_lowercase()),
             port: env.via.port,
             method,
@@ -404,7 +425,7 @@ struct Entry {
 pub struct TransactionLayer {
     cfg: TimerConfig,
     next_id: u64,
-    txs: HashMap<TxId, Entry>,
+    txs: HashMap<TxId, Box<Entry>>,
     clients: HashMap<ClientKey, TxId>,
     servers: HashMap<ServerKey, TxId>,
     /// Each live transaction's earliest deadline.
@@ -491,10 +512,7 @@ impl TransactionLayer {
         if request.method() == Some(&Method::ACK) {
             return self.incoming_ack(now, request, env);
         }
-        if !env.via.has_rfc3261_branch() {
-            return Incoming::Rfc2543 { request };
-        }
-        let Some(key) = ServerKey::new(env, method.clone()) else {
+        let Some(key) = ServerKey::new(env, method.clone(), request.uri()) else {
             return Incoming::Rfc2543 { request };
         };
         if let Some(&id) = self.servers.get(&key) {
@@ -522,14 +540,14 @@ impl TransactionLayer {
         self.servers.insert(key.clone(), id);
         self.txs.insert(
             id,
-            Entry {
+            Box::new(Entry {
                 machine,
                 key: Key::Server(key),
-            },
+            }),
         );
         self.refresh(id);
         if method == Method::CANCEL {
-            let invite = self.find_invite_for_cancel(env);
+            let invite = self.find_invite_for_cancel(env, request.uri());
             Incoming::Cancel {
                 tx: id,
                 request,
@@ -542,7 +560,7 @@ impl TransactionLayer {
 
     fn incoming_ack(&mut self, now: Instant, request: Message, env: &Envelope) -> Incoming {
         let Some(id) =
-            ServerKey::new(env, Method::INVITE).and_then(|k| self.servers.get(&k).copied())
+            ServerKey::new(env, Method::INVITE, request.uri()).and_then(|k| self.servers.get(&k).copied())
         else {
             return Incoming::Ack { tx: None, request };
         };
@@ -562,8 +580,8 @@ impl TransactionLayer {
 
     /// The INVITE server transaction a CANCEL targets (§9.2): the one the
     /// CANCEL would match under §17.2.3 if its method were INVITE.
-    pub fn find_invite_for_cancel(&self, cancel: &Envelope) -> Option<TxId> {
-        let id = *self.servers.get(&ServerKey::new(cancel, Method::INVITE)?)?;
+    pub fn find_invite_for_cancel(&self, cancel: &Envelope, uri: Option<&Uri>) -> Option<TxId> {
+        let id = *self.servers.get(&ServerKey::new(cancel, Method::INVITE, uri)?)?;
         match self.txs.get(&id)?.machine {
             Machine::ServerInvite(_) => Some(id),
             _ => None,
@@ -587,7 +605,8 @@ impl TransactionLayer {
         if !env.via.has_rfc3261_branch() {
             return Err(TxError::MissingBranch);
         }
-        let branch = env.via.branch().ok_or(TxError::MissingBranch)?;
+        // Own copy: a slice would pin the whole request for the linger.
+        let branch = Bytes::copy_from_slice(&env.via.branch().ok_or(TxError::MissingBranch)?);
         let key = ClientKey {
             branch,
             method: method.clone(),
@@ -614,10 +633,10 @@ impl TransactionLayer {
         self.clients.insert(key.clone(), id);
         self.txs.insert(
             id,
-            Entry {
+            Box::new(Entry {
                 machine,
                 key: Key::Client(key),
-            },
+            }),
         );
         self.refresh(id);
         Ok(id)
@@ -664,16 +683,12 @@ impl TransactionLayer {
         self.clients.insert(cancel_key.clone(), id);
         self.txs.insert(
             id,
-            Entry {
+            Box::new(Entry {
                 machine,
                 key: Key::Client(cancel_key),
-            },
+            }),
         );
-        if let Some(Entry {
-            machine: Machine::ClientInvite(inv),
-            ..
-        }) = self.txs.get_mut(&invite)
-        {
+        if let Some(Machine::ClientInvite(inv)) = self.txs.get_mut(&invite).map(|e| &mut e.machine) {
             inv.cancel = Some(id);
         }
         self.sync_cancel(now, invite);
@@ -752,6 +767,7 @@ impl TransactionLayer {
     /// Fires every timer due at `now`: retransmissions, timeouts, the end
     /// of the wait states.
     pub fn handle_timeout(&mut self, now: Instant) {
+        self.shrink_if_sparse();
         while let Some((id, _)) = self.timers.pop_expired(now) {
             if let Some(entry) = self.txs.get_mut(&id) {
                 entry.machine.handle_timeout(now, &mut self.out);
@@ -759,6 +775,14 @@ impl TransactionLayer {
                 self.refresh(id);
             }
         }
+    }
+
+    /// Gives back the maps' storage after a load peak
+    /// ([`crate::ids::shrink_if_sparse`]).
+    fn shrink_if_sparse(&mut self) {
+        crate::ids::shrink_if_sparse(&mut self.txs);
+        crate::ids::shrink_if_sparse(&mut self.clients);
+        crate::ids::shrink_if_sparse(&mut self.servers);
     }
 
     /// The state of `tx`, or `None` once it has terminated.
@@ -797,11 +821,7 @@ impl TransactionLayer {
             _ => return,
         };
         let Some(cancel) = cancel else { return };
-        if let Some(Entry {
-            machine: Machine::ClientNonInvite(c),
-            ..
-        }) = self.txs.get_mut(&cancel)
-        {
+        if let Some(Machine::ClientNonInvite(c)) = self.txs.get_mut(&cancel).map(|e| &mut e.machine) {
             match state {
                 TxState::Calling => return,
                 TxState::Proceeding => c.start(now, &mut self.out),

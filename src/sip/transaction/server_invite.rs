@@ -59,7 +59,7 @@ pub(crate) struct ServerInvite {
     cfg: TimerConfig,
     /// The request; dropped (`None`) once a final response is in, so a
     /// lingering transaction does not pin the received datagram.
-    request: Option<Message>,
+    request: Option<Box<Message>>,
     timers: SmallTimers<Timer>,
     state: State,
 }
@@ -79,7 +79,7 @@ impl ServerInvite {
             id,
             source,
             cfg,
-            request: Some(request),
+            request: Some(Box::new(request)),
             timers: SmallTimers::new(),
             state: State::Proceeding { last: None },
         };
@@ -95,7 +95,7 @@ impl ServerInvite {
 
     /// The INVITE that created the transaction.
     pub(crate) fn request(&self) -> Option<&Message> {
-        self.request.as_ref()
+        self.request.as_deref()
     }
 
     /// Frees what a transaction with its final response no longer needs.
@@ -232,7 +232,7 @@ impl ServerInvite {
 
     fn send_trying(&mut self, out: &mut Outbox) {
         // §8.2.6.1: a 100 carries no To tag and copies any Timestamp.
-        let Some(request) = &self.request else { return };
+        let Some(request) = self.request.as_deref() else { return };
         let mut trying = Message::response_to(request, StatusCode::TRYING, None, None);
         if let Some(ts) = request.headers.get(&HeaderName::Timestamp) {
             trying.headers.push(HeaderName::Timestamp, ts.clone());

@@ -38,7 +38,7 @@ pub(crate) struct ServerNonInvite {
     cfg: TimerConfig,
     /// The request; dropped (`None`) once a final response is in, so a
     /// lingering transaction does not pin the received datagram.
-    request: Option<Message>,
+    request: Option<Box<Message>>,
     timers: SmallTimers<Timer>,
     state: State,
 }
@@ -50,7 +50,7 @@ impl ServerNonInvite {
             id,
             source,
             cfg,
-            request: Some(request),
+            request: Some(Box::new(request)),
             timers: SmallTimers::new(),
             state: State::Trying,
         }
@@ -58,7 +58,7 @@ impl ServerNonInvite {
 
     /// The request that created the transaction.
     pub(crate) fn request(&self) -> Option<&Message> {
-        self.request.as_ref()
+        self.request.as_deref()
     }
 
     /// Frees what a transaction with its final response no longer needs.

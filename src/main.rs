@@ -7,6 +7,14 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use switchboard::driver::{self, RunOptions};
 
+/// mimalloc instead of glibc malloc: under load the switch allocates and
+/// frees many small objects across threads, and glibc kept the peak of
+/// short-lived transaction state as resident memory (measured: 5.2 KB of
+/// RSS per held dialog with glibc against 2.7 KB of live heap; see the
+/// README's performance table for the figure with mimalloc).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser)]
 #[command(name = "switchboard", version, about = "SIP/RTP softswitch with a built-in ACD")]
 struct Cli {

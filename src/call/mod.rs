@@ -33,10 +33,10 @@ pub enum Phase {
 /// The caller's leg.
 #[derive(Clone, Debug)]
 pub struct ALeg {
-    /// The initial INVITE as received; replaced by an empty stub once the
-    /// caller has its final response (a call lives for minutes: it keeps
-    /// only what later requests need).
-    pub invite: Message,
+    /// The initial INVITE as received; dropped once the caller has its
+    /// final response (a call lives for minutes: it keeps only what later
+    /// requests need).
+    pub invite: Option<Box<Message>>,
     /// The A leg's Call-ID (own buffer).
     pub call_id: Bytes,
     /// Its server transaction.
@@ -67,9 +67,9 @@ pub enum BState {
 /// One callee leg.
 #[derive(Clone, Debug)]
 pub struct BLeg {
-    /// The INVITE we sent (latest, after any auth retry); an empty stub
-    /// once the call is answered.
-    pub invite: Message,
+    /// The INVITE we sent (latest, after any auth retry); dropped once the
+    /// leg has answered or failed.
+    pub invite: Option<Box<Message>>,
     /// Its Call-ID (own buffer).
     pub call_id: Bytes,
     /// Its CSeq number (the ACK for its 2xx reuses it, §13.2.2.4).
@@ -136,13 +136,14 @@ pub struct Call {
     pub best_failure: Option<Box<Message>>,
 }
 
-/// An INVITE placeholder with no heap storage, left where a call no longer
-/// needs the message it received or sent.
-pub fn stub_invite() -> Message {
-    Message::request(crate::sip::msg::Method::INVITE, crate::sip::msg::Uri::sip(None, crate::sip::msg::Host(Bytes::new()), None))
-}
-
 impl Call {
+    /// A response from us to the caller's INVITE, with our To tag; `None`
+    /// once the INVITE is gone (the caller already has its final response).
+    pub fn a_final(&self, code: StatusCode, reason: Option<&str>) -> Option<Message> {
+        let tag = String::from_utf8_lossy(&self.a.tag).into_owned();
+        self.a.invite.as_deref().map(|inv| Message::response_to(inv, code, reason, Some(&tag)))
+    }
+
     /// True when every B leg has a final state other than answered-and-kept.
     pub fn all_b_final(&self) -> bool {
         self.b.iter().all(|l| matches!(l.state, BState::Failed(_)) || l.state == BState::Answered)

@@ -7,7 +7,7 @@
 
 use super::registration::Authn;
 use super::{Engine, EngineTimer, Now, Output, TxRole};
-use crate::call::{failure_rank, stub_invite, ALeg, BLeg, BState, Call, Phase, Side};
+use crate::call::{failure_rank, ALeg, BLeg, BState, Call, Phase, Side};
 use crate::config::{Action, AuthPolicy};
 use crate::ids::CallRef;
 use crate::sip::auth::{AuthKind, DigestClient};
@@ -63,7 +63,7 @@ impl Engine {
         let mut call = Call {
             id,
             a: ALeg {
-                invite: req.clone(),
+                invite: Some(Box::new(req.clone())),
                 call_id: Bytes::copy_from_slice(&env.call_id),
                 tx,
                 src,
@@ -148,7 +148,7 @@ impl Engine {
                         .map(|e| (Bytes::copy_from_slice(&e.call_id), e.cseq.seq))
                         .unwrap_or_default();
                     call.b.push(BLeg {
-                        invite,
+                        invite: Some(Box::new(invite)),
                         call_id,
                         cseq,
                         tx: btx,
@@ -250,7 +250,7 @@ impl Engine {
             }
             let has_tag = resp.envelope().ok().and_then(|e| e.to.tag()).is_some();
             if has_tag && leg.dialog.is_none() {
-                leg.dialog = Dialog::uac(&leg.invite, &resp, DialogState::Early).ok();
+                leg.dialog = leg.invite.as_deref().and_then(|inv| Dialog::uac(inv, &resp, DialogState::Early).ok());
                 if let Some(d) = &leg.dialog {
                     self.dialogs.insert(d.key.clone(), (id, Side::B(idx)));
                 }
@@ -281,7 +281,7 @@ impl Engine {
                         let leg = &mut call.b[idx];
                         leg.tx = ntx;
                         leg.cseq = retry.envelope().map(|e| e.cseq.seq).unwrap_or(leg.cseq);
-                        leg.invite = retry;
+                        leg.invite = Some(Box::new(retry));
                         leg.auth_tries += 1;
                         self.tx_roles.remove(&tx);
                         self.tx_roles.insert(ntx, TxRole::BInvite(id, idx));
@@ -308,10 +308,10 @@ impl Engine {
         };
         let challenges: Vec<Challenge> = resp.headers.get_all(&ch_name).filter_map(|v| Challenge::parse(v).ok()).collect();
         let challenge = DigestClient::pick(challenges.iter())?;
-        let uri = leg.invite.uri()?.to_string();
+        let uri = leg.invite.as_deref()?.uri()?.to_string();
         let cnonce = self.ids.tag();
         let value = DigestClient::respond(challenge, &Method::INVITE, &uri, &creds.username, creds.password.expose(), &cnonce, 1).ok()?;
-        let mut m = leg.invite.clone();
+        let mut m = (**leg.invite.as_ref()?).clone();
         let dest = leg.dest;
         let seq = m.envelope().ok()?.cseq.seq + 1;
         m.headers.set(HeaderName::CSeq, format!("{seq} INVITE"));
@@ -330,7 +330,8 @@ impl Engine {
             _ => String::new(),
         };
         let tag = String::from_utf8_lossy(&call.a.tag).into_owned();
-        let mut resp = Message::response_to(&call.a.invite, code, Some(&reason), Some(&tag));
+        let Some(invite) = call.a.invite.as_deref() else { return Message::response(code, None) };
+        let mut resp = Message::response_to(invite, code, Some(&reason), Some(&tag));
         if code.as_u16() < 300 {
             let user = call.callee.clone();
             resp.headers.push(HeaderName::Contact, self.contact_for(&user, call.a.src));
@@ -357,7 +358,8 @@ impl Engine {
             return;
         }
         leg.state = BState::Answered;
-        match Dialog::uac(&leg.invite, &resp, DialogState::Confirmed) {
+        let Some(invite) = leg.invite.as_deref() else { return };
+        match Dialog::uac(invite, &resp, DialogState::Confirmed) {
             Ok(d) => {
                 if let Some(old) = leg.dialog.replace(d.clone()) {
                     self.dialogs.remove(&old.key);
@@ -386,7 +388,8 @@ impl Engine {
         }
         let a_resp = self.a_response(id, &resp, StatusCode::OK);
         let Some(call) = self.calls.get_mut(&id) else { return };
-        match Dialog::uas(&call.a.invite, call.a.tag.clone(), DialogState::Confirmed) {
+        let Some(invite) = call.a.invite.as_deref() else { return };
+        match Dialog::uas(invite, call.a.tag.clone(), DialogState::Confirmed) {
             Ok(mut d) => {
                 d.local_seq = 0;
                 self.dialogs.insert(d.key.clone(), (id, Side::A));
@@ -402,9 +405,9 @@ impl Engine {
         // CSeq are kept apart) instead of pinning the received datagrams.
         // Forks still ringing keep theirs: a late 2xx must be ACKed and
         // BYEd through a dialog built from it.
-        call.a.invite = stub_invite();
+        call.a.invite = None;
         for leg in call.b.iter_mut().filter(|l| matches!(l.state, BState::Answered | BState::Failed(_))) {
-            leg.invite = stub_invite();
+            leg.invite = None;
         }
         self.respond(now, atx, a_resp);
         self.timers.set(EngineTimer::Retransmit2xx(id), now.mono + t1);
@@ -500,8 +503,7 @@ impl Engine {
         if call.phase != Phase::Routing {
             return;
         }
-        let tag = String::from_utf8_lossy(&call.a.tag).into_owned();
-        let resp = Message::response_to(&call.a.invite, StatusCode::REQUEST_TERMINATED, None, Some(&tag));
+        let Some(resp) = call.a_final(StatusCode::REQUEST_TERMINATED, None) else { return };
         self.final_to_a(now, id, resp, StatusCode::REQUEST_TERMINATED, "caller_cancel");
     }
 
@@ -512,8 +514,7 @@ impl Engine {
                 if call.phase != Phase::Routing {
                     return;
                 }
-                let tag = String::from_utf8_lossy(&call.a.tag).into_owned();
-                let resp = Message::response_to(&call.a.invite, StatusCode::TEMPORARILY_UNAVAILABLE, Some("No Answer"), Some(&tag));
+                let Some(resp) = call.a_final(StatusCode::TEMPORARILY_UNAVAILABLE, Some("No Answer")) else { return };
                 self.final_to_a(now, id, resp, StatusCode::TEMPORARILY_UNAVAILABLE, "no_answer");
             }
             EngineTimer::Retransmit2xx(id) => self.retransmit_2xx(now, id),
@@ -582,10 +583,10 @@ impl Engine {
         }
         if !was_answered && cause == "shutdown" {
             if let Some(call) = self.calls.get(&id) {
-                let tag = String::from_utf8_lossy(&call.a.tag).into_owned();
-                let resp = Message::response_to(&call.a.invite, StatusCode::SERVICE_UNAVAILABLE, Some("Shutting Down"), Some(&tag));
                 let atx = call.a.tx;
-                self.respond(now, atx, resp);
+                if let Some(resp) = call.a_final(StatusCode::SERVICE_UNAVAILABLE, Some("Shutting Down")) {
+                    self.respond(now, atx, resp);
+                }
             }
         }
         self.write_cdr(now, id);

@@ -2,6 +2,7 @@
 //! 3261 §22.2, §22.3), inbound calls admitted by source address.
 
 use crate::sim::*;
+use std::time::Duration;
 use switchboard::sip::auth::{compute_response, Algorithm, DigestInput};
 use switchboard::sip::msg::typed::Credentials;
 use switchboard::sip::msg::HeaderName;
@@ -269,4 +270,85 @@ fn register_on_trunk_profile_is_refused() {
     h.send(&trunk, &r);
     let resp = h.expect_response(trunk.addr, 403);
     assert_eq!(reason(&resp), "Registration Not Allowed Here");
+}
+
+const TRUNKS_REGISTERING: &str = r#"
+[[trunk]]
+name = "demo"
+address = "127.0.0.1:5090"
+transport = "udp"
+inbound_from = ["127.0.0.1"]
+context = "external"
+register = true
+username = "acct42"
+password = "trunk-secret"
+"#;
+
+/// RFC 3261 §10.2 + §22.2: a trunk with `register = true` is registered
+/// at start: REGISTER from our socket, its 401 answered with credentials
+/// (same Call-ID, CSeq + 1), and refreshed at 80 % of the granted expiry
+/// with the same Call-ID and a higher CSeq (§10.2.4).
+#[test]
+fn trunk_registration_answers_challenge_and_refreshes() {
+    let mut h = Harness::with_files(&[("trunks.toml", TRUNKS_REGISTERING)]);
+    let trunk = Ua::trunk(TRUNK);
+    let now = h.now();
+    h.engine.start(now);
+    h.advance(Duration::from_millis(1));
+    let reg1 = h.expect_request(trunk.addr, "REGISTER");
+    assert_eq!(reg1.uri().unwrap().to_string(), "sip:127.0.0.1:5090");
+    assert!(header_str(&reg1, &HeaderName::From).contains("sip:acct42@127.0.0.1:5090"));
+    assert!(header_str(&reg1, &HeaderName::Contact).contains("@127.0.0.1:5080"), "our external socket");
+    let challenge = "Digest realm=\"carrier.example\", nonce=\"regnonce\", algorithm=MD5, qop=\"auth\"";
+    h.send(
+        &trunk,
+        &response(&reg1, 401, "Unauthorized", Some("r1"), &[("WWW-Authenticate", challenge)], None),
+    );
+    let reg2 = h.expect_request(trunk.addr, "REGISTER");
+    assert_eq!(call_id(&reg2), call_id(&reg1), "§10.2.4: one Call-ID per registration");
+    assert_eq!(cseq_num(&reg2), cseq_num(&reg1) + 1);
+    let auth = header_str(&reg2, &HeaderName::Authorization);
+    let cred = Credentials::parse(&bytes::Bytes::from(auth.clone())).expect("credentials").0;
+    assert_eq!(cred.get_str("username"), Some("acct42"));
+    let expected = compute_response(&DigestInput {
+        algorithm: Algorithm::Md5,
+        username: b"acct42",
+        realm: b"carrier.example",
+        password: b"trunk-secret",
+        nonce: b"regnonce",
+        cnonce: Some(cred.get_str("cnonce").expect("cnonce").as_bytes()),
+        nc: Some(cred.get_str("nc").expect("nc").as_bytes()),
+        qop: Some(b"auth"),
+        method: b"REGISTER",
+        uri: cred.get_str("uri").expect("uri").as_bytes(),
+    });
+    assert_eq!(cred.get_str("response"), Some(expected.as_str()), "{auth}");
+    let contact = format!("{};expires=100", header_str(&reg2, &HeaderName::Contact));
+    h.send(&trunk, &response(&reg2, 200, "OK", Some("r1"), &[("Contact", &contact)], None));
+    assert!(h.engine.trunk_registered("demo"));
+    // Nothing before 80 s (80 % of 100 s), a refresh right after.
+    h.advance(Duration::from_secs(79));
+    assert_eq!(h.count(trunk.addr, |m| first_line(m).starts_with("REGISTER")), 0);
+    h.advance(Duration::from_secs(2));
+    let reg3 = h.expect_request(trunk.addr, "REGISTER");
+    assert_eq!(call_id(&reg3), call_id(&reg1));
+    assert!(cseq_num(&reg3) > cseq_num(&reg2));
+}
+
+/// A trunk that refuses the registration (403) is retried later, not
+/// hammered: nothing for 29 s, a new attempt at 30 s.
+#[test]
+fn trunk_registration_failure_is_retried_after_30s() {
+    let mut h = Harness::with_files(&[("trunks.toml", TRUNKS_REGISTERING)]);
+    let trunk = Ua::trunk(TRUNK);
+    let now = h.now();
+    h.engine.start(now);
+    h.advance(Duration::from_millis(1));
+    let reg1 = h.expect_request(trunk.addr, "REGISTER");
+    h.send(&trunk, &response(&reg1, 403, "Forbidden", Some("r1"), &[], None));
+    assert!(!h.engine.trunk_registered("demo"));
+    h.advance(Duration::from_secs(29));
+    assert_eq!(h.count(trunk.addr, |m| first_line(m).starts_with("REGISTER")), 0);
+    h.advance(Duration::from_secs(2));
+    h.expect_request(trunk.addr, "REGISTER");
 }

@@ -4,7 +4,28 @@
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
-    /// A SIP message could not be parsed.
+    /// A SIP message could not be parsed (RFC 3261 §7).
     #[error(transparent)]
     Parse(#[from] crate::sip::msg::ParseError),
+    /// The configuration is invalid (every error, with file:line:col).
+    #[error(transparent)]
+    Config(#[from] crate::config::ConfigErrors),
+    /// The transaction layer refused a request or response (RFC 3261 §17).
+    #[error(transparent)]
+    Transaction(#[from] crate::sip::transaction::TxError),
+    /// A dialog could not be formed or used (RFC 3261 §12).
+    #[error(transparent)]
+    Dialog(#[from] crate::sip::dialog::DialogError),
+    /// Digest authentication failed to compute or parse (RFC 3261 §22).
+    #[error(transparent)]
+    Auth(#[from] crate::sip::auth::AuthError),
+    /// The registrar could not process a REGISTER (RFC 3261 §10.3).
+    #[error(transparent)]
+    Register(#[from] crate::sip::registrar::RegisterError),
+    /// The SQLite store or the CDR file failed.
+    #[error(transparent)]
+    Store(#[from] crate::store::StoreError),
+    /// The driver could not bind or run.
+    #[error(transparent)]
+    Driver(#[from] crate::driver::DriverError),
 }

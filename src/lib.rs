@@ -4,9 +4,10 @@
 //! state machine (time and bytes in, transmits/events/deadlines out), and a
 //! thin tokio driver (`driver`) owns sockets, the clock, files and signals.
 //!
-//! Layers, bottom up: [`ids`], [`time`] → [`sip::msg`] → [`sip::transport`]
-//! framing → [`sip::transaction`] → [`sip::dialog`], [`sip::registrar`],
-//! [`sip::auth`] → [`call`] (B2BUA) → [`engine`] → [`driver`].
+//! Layers, bottom up: [`ids`], [`time`] → [`sip::msg`] (parsing, printing,
+//! stream framing) → [`sip::transaction`] → [`sip::dialog`],
+//! [`sip::registrar`], [`sip::auth`] → [`call`] (B2BUA) → [`engine`]; the
+//! I/O edge is [`driver`] and [`store`]. [`config`] is read by all.
 #![forbid(unsafe_code)]
 
 pub mod config;

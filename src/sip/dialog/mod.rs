@@ -70,6 +70,20 @@ pub enum DialogError {
     CSeqOutOfOrder,
 }
 
+/// Copies `parts` into one exactly sized buffer and returns a slice of it
+/// per part: a dialog's texts cost one allocation, not one each, and never
+/// pin the message they came from.
+fn pack<const N: usize>(parts: [&[u8]; N]) -> [Bytes; N] {
+    let mut buf = Vec::with_capacity(parts.iter().map(|p| p.len()).sum());
+    let mut ends = [0usize; N];
+    for (i, p) in parts.iter().enumerate() {
+        buf.extend_from_slice(p);
+        ends[i] = buf.len();
+    }
+    let buf = Bytes::from(buf);
+    std::array::from_fn(|i| buf.slice(if i == 0 { 0 } else { ends[i - 1] }..ends[i]))
+}
+
 /// A copy in an exactly sized buffer of its own (not a slice pinning a
 /// whole message, nor a builder's spare capacity).
 fn fresh(b: &Bytes) -> Bytes {
@@ -96,12 +110,20 @@ impl Dialog {
         local_uri.params.set("tag", Some(local_tag.clone()));
         let mut remote_uri = env.from.clone();
         remote_uri.params.remove("tag");
+        let [call_id, local_tag, remote_tag, local_uri, remote_uri, remote_target] = pack([
+            &env.call_id,
+            &local_tag,
+            &env.from.tag().unwrap_or_default(),
+            &local_uri.to_bytes(),
+            &remote_uri.to_bytes(),
+            &remote_target.to_bytes(),
+        ]);
         Ok(Dialog {
-            key: DialogKey { call_id: fresh(&env.call_id), local_tag: fresh(&local_tag) },
-            remote_tag: fresh(&env.from.tag().unwrap_or_default()),
-            local_uri: fresh(&local_uri.to_bytes()),
-            remote_uri: fresh(&remote_uri.to_bytes()),
-            remote_target: fresh(&remote_target.to_bytes()),
+            key: DialogKey { call_id, local_tag },
+            remote_tag,
+            local_uri,
+            remote_uri,
+            remote_target,
             route_set: route_set.iter().map(fresh).collect(),
             local_seq: 0,
             remote_seq: Some(env.cseq.seq),
@@ -120,12 +142,20 @@ impl Dialog {
         route_set.reverse();
         let mut remote_uri = resp.to.clone();
         remote_uri.params.remove("tag");
+        let [call_id, local_tag, remote_tag, local_uri, remote_uri, remote_target] = pack([
+            &req.call_id,
+            &req.from.tag().unwrap_or_default(),
+            &resp.to.tag().unwrap_or_default(),
+            &req.from.to_bytes(),
+            &remote_uri.to_bytes(),
+            &remote_target.to_bytes(),
+        ]);
         Ok(Dialog {
-            key: DialogKey { call_id: fresh(&req.call_id), local_tag: fresh(&req.from.tag().unwrap_or_default()) },
-            remote_tag: fresh(&resp.to.tag().unwrap_or_default()),
-            local_uri: fresh(&req.from.to_bytes()),
-            remote_uri: fresh(&remote_uri.to_bytes()),
-            remote_target: fresh(&remote_target.to_bytes()),
+            key: DialogKey { call_id, local_tag },
+            remote_tag,
+            local_uri,
+            remote_uri,
+            remote_target,
             route_set: route_set.iter().map(fresh).collect(),
             local_seq: req.cseq.seq,
             remote_seq: None,

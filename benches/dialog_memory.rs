@@ -60,9 +60,17 @@ fn main() {
     let uas: SocketAddr = "127.0.0.1:5090".parse().expect("addr");
     let base = Instant::now();
     let mut virt = Duration::ZERO;
-    let now = |v: Duration| Now { mono: base + v, unix_ms: 1_800_000_000_000 + v.as_millis() as u64 };
+    let now = |v: Duration| Now {
+        mono: base + v,
+        unix_ms: 1_800_000_000_000 + v.as_millis() as u64,
+    };
     let mut engine = Engine::new(Arc::new(loadtest_config()), 1);
-    let packet = |data: String, peer: SocketAddr| Input::Packet { local, peer, transport: TransportKind::Udp, data: Bytes::from(data) };
+    let packet = |data: String, peer: SocketAddr| Input::Packet {
+        local,
+        peer,
+        transport: TransportKind::Udp,
+        data: Bytes::from(data),
+    };
     let baseline = dhat::HeapStats::get().curr_bytes;
     for i in 0..CALLS {
         virt += Duration::from_micros(1000); // 1,000 calls/s
@@ -87,7 +95,10 @@ fn main() {
             }
         }
         let tag = a_tag.expect("the caller gets 200");
-        engine.handle_input(now(virt), packet(ack(i, caller, &String::from_utf8_lossy(&tag)), caller));
+        engine.handle_input(
+            now(virt),
+            packet(ack(i, caller, &String::from_utf8_lossy(&tag)), caller),
+        );
         while engine.poll_output().is_some() {}
     }
     let stats = engine.stats();
@@ -112,5 +123,8 @@ fn main() {
         stats2.transactions,
         dialogs_only / CALLS
     );
-    println!("RESULT: {} bytes of heap per established dialog (target < 4096)", dialogs_only / CALLS);
+    println!(
+        "RESULT: {} bytes of heap per established dialog (target < 4096)",
+        dialogs_only / CALLS
+    );
 }

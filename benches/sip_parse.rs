@@ -83,6 +83,19 @@ fn bench(c: &mut Criterion) {
             "{name}: {:.0} ns per message (parse + envelope + serialise)",
             t.elapsed().as_nanos() as f64 / f64::from(n)
         );
+        // Framing alone (start line, headers, body; no typed header), the
+        // figure the issue compares with other parsers.
+        group.bench_function(format!("{name}_frame_only"), |b| {
+            b.iter(|| parse_datagram(black_box(raw.clone()), &limits).is_ok())
+        });
+        let t = Instant::now();
+        for _ in 0..n {
+            black_box(parse_datagram(black_box(raw.clone()), &limits).is_ok());
+        }
+        println!(
+            "{name}: {:.0} ns per message (framing only)",
+            t.elapsed().as_nanos() as f64 / f64::from(n)
+        );
     }
     group.finish();
 }

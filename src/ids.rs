@@ -26,7 +26,9 @@ pub struct IdGen {
 impl IdGen {
     /// A generator seeded with `seed`.
     pub fn seeded(seed: u64) -> Self {
-        IdGen { rng: StdRng::seed_from_u64(seed) }
+        IdGen {
+            rng: StdRng::seed_from_u64(seed),
+        }
     }
 
     fn token(&mut self, len: usize) -> String {

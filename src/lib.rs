@@ -10,14 +10,14 @@
 //! I/O edge is [`driver`] and [`store`]. [`config`] is read by all.
 #![forbid(unsafe_code)]
 
+pub mod call;
 pub mod config;
+pub mod driver;
 pub mod engine;
 pub mod error;
 pub mod ids;
 pub mod sip;
 pub mod store;
 pub mod time;
-pub mod driver;
-pub mod call;
 
 pub use error::Error;

@@ -72,7 +72,9 @@ fn parse_range(s: &str) -> Result<(u16, u16), String> {
 fn init_logging(format: LogFormat) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
     match format {
         LogFormat::Human => builder.init(),
         LogFormat::Json => builder.json().init(),
@@ -83,7 +85,12 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Check { config } => {
-            let opts = RunOptions { config_dir: config, listen_overrides: Vec::new(), rtp_ports: None, data_dir: PathBuf::from(".") };
+            let opts = RunOptions {
+                config_dir: config,
+                listen_overrides: Vec::new(),
+                rtp_ports: None,
+                data_dir: PathBuf::from("."),
+            };
             match driver::load_config(&opts) {
                 Ok(_) => {
                     println!("config ok");
@@ -97,9 +104,20 @@ fn main() -> ExitCode {
                 }
             }
         }
-        Command::Run { config, sip_listen, rtp_ports, data_dir, log_format } => {
+        Command::Run {
+            config,
+            sip_listen,
+            rtp_ports,
+            data_dir,
+            log_format,
+        } => {
             init_logging(log_format);
-            let opts = RunOptions { config_dir: config, listen_overrides: sip_listen, rtp_ports, data_dir };
+            let opts = RunOptions {
+                config_dir: config,
+                listen_overrides: sip_listen,
+                rtp_ports,
+                data_dir,
+            };
             match run(opts) {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(e) => {
@@ -116,6 +134,9 @@ fn run(opts: RunOptions) -> anyhow::Result<()> {
         let text: Vec<String> = errors.errors().iter().map(|e| e.to_string()).collect();
         anyhow!("invalid configuration:\n{}", text.join("\n"))
     })?;
-    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("tokio runtime")?;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("tokio runtime")?;
     rt.block_on(driver::run(cfg, opts)).context("driver")
 }

@@ -15,9 +15,11 @@ const T: Duration = Duration::from_secs(10);
 fn baresip_registers_and_calls_through_the_switch() {
     let sw = Switch::start();
     let a = Baresip::with_account(Account::demo(1003, sw.internal_addr()));
-    a.wait_registered(T).expect("baresip 1003 registers with the default config");
+    a.wait_registered(T)
+        .expect("baresip 1003 registers with the default config");
     let b = Baresip::with_account(Account::demo(1004, sw.internal_addr()));
-    b.wait_registered(T).expect("baresip 1004 registers with the default config");
+    b.wait_registered(T)
+        .expect("baresip 1004 registers with the default config");
     a.dial("1004");
     a.expect_event("CALL_ESTABLISHED", T);
     b.expect_event("CALL_ESTABLISHED", T);

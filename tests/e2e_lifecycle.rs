@@ -17,12 +17,24 @@ const T: Duration = Duration::from_secs(15);
 #[test]
 fn check_reports_every_error_with_file_line_and_column() {
     let ok = Command::new(switch_binary()).arg("check").output().expect("run check");
-    assert!(ok.status.success(), "embedded default is valid: {}", String::from_utf8_lossy(&ok.stderr));
+    assert!(
+        ok.status.success(),
+        "embedded default is valid: {}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
     let loadtest = Command::new(switch_binary())
-        .args(["check", "--config", concat!(env!("CARGO_MANIFEST_DIR"), "/sip-profiles/loadtest")])
+        .args([
+            "check",
+            "--config",
+            concat!(env!("CARGO_MANIFEST_DIR"), "/sip-profiles/loadtest"),
+        ])
         .output()
         .expect("run check");
-    assert!(loadtest.status.success(), "{}", String::from_utf8_lossy(&loadtest.stderr));
+    assert!(
+        loadtest.status.success(),
+        "{}",
+        String::from_utf8_lossy(&loadtest.stderr)
+    );
 
     let cfg = ConfigDir::from_default();
     cfg.patch("dialplan.toml", "action = \"trunk\"", "action = \"teleport\"");
@@ -37,12 +49,21 @@ fn check_reports_every_error_with_file_line_and_column() {
     let lines: Vec<&str> = stderr.lines().filter(|l| !l.trim().is_empty()).collect();
     assert!(lines.len() >= 2, "both errors are reported: {stderr}");
     for file in ["dialplan.toml", "trunks.toml"] {
-        let line = lines.iter().find(|l| l.contains(file)).unwrap_or_else(|| panic!("no error for {file}: {stderr}"));
+        let line = lines
+            .iter()
+            .find(|l| l.contains(file))
+            .unwrap_or_else(|| panic!("no error for {file}: {stderr}"));
         let after = &line[line.find(file).expect("file") + file.len()..];
         let mut parts = after.splitn(4, ':');
         assert_eq!(parts.next(), Some(""), "{line}");
-        let l: usize = parts.next().and_then(|x| x.parse().ok()).unwrap_or_else(|| panic!("line number in {line}"));
-        let c: usize = parts.next().and_then(|x| x.parse().ok()).unwrap_or_else(|| panic!("column in {line}"));
+        let l: usize = parts
+            .next()
+            .and_then(|x| x.parse().ok())
+            .unwrap_or_else(|| panic!("line number in {line}"));
+        let c: usize = parts
+            .next()
+            .and_then(|x| x.parse().ok())
+            .unwrap_or_else(|| panic!("column in {line}"));
         assert!(l > 0 && c > 0, "{line}");
     }
 }
@@ -82,9 +103,16 @@ fn sighup_reloads_and_a_bad_reload_keeps_the_running_config() {
     let dialplan = std::fs::read_to_string(cfg.path().join("dialplan.toml")).expect("dialplan");
     let rule = "[[context.internal]]\nname = \"closed line\"\nmatch = { prefix = \"99\" }\naction = \"reject\"\ncode = 486\nreason = \"Line Closed\"\n\n";
     let at = dialplan.find("[[context.internal]]").expect("an internal rule");
-    cfg.write("dialplan.toml", &format!("{}{}{}", &dialplan[..at], rule, &dialplan[at..]));
+    cfg.write(
+        "dialplan.toml",
+        &format!("{}{}{}", &dialplan[..at], rule, &dialplan[at..]),
+    );
     sw.reload();
-    assert!(sw.wait_for_log("configuration reloaded", T), "reload logged: {}", sw.log());
+    assert!(
+        sw.wait_for_log("configuration reloaded", T),
+        "reload logged: {}",
+        sw.log()
+    );
     Sipp::new("uac_call_auth_busy.xml")
         .remote(sw.internal_addr())
         .phone("1001", "demo-1001")

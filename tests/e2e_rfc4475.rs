@@ -83,13 +83,7 @@ struct Case {
     check: Check,
 }
 
-const fn case(
-    file: &'static str,
-    section: &'static str,
-    udp: Want,
-    tcp: Want,
-    check: Check,
-) -> Case {
+const fn case(file: &'static str, section: &'static str, udp: Want, tcp: Want, check: Check) -> Case {
     Case {
         file,
         section,
@@ -116,28 +110,10 @@ const CASES: &[Case] = &[
     case("longreq.dat", "3.1.1.7", Code(407), Code(407), Check::None),
     // Over TCP the trailing octets are a second message on the stream
     // (RFC 3261 §18.3 framing); see `dblreq_over_tcp_is_two_messages`.
-    case(
-        "dblreq.dat",
-        "3.1.1.8",
-        Code(401),
-        Code(401),
-        Check::OnlyOne,
-    ),
+    case("dblreq.dat", "3.1.1.8", Code(401), Code(401), Check::OnlyOne),
     case("semiuri.dat", "3.1.1.9", Code(200), Code(200), Check::None),
-    case(
-        "transports.dat",
-        "3.1.1.10",
-        Code(200),
-        Code(200),
-        Check::None,
-    ),
-    case(
-        "mpart01.dat",
-        "3.1.1.11",
-        Code(405),
-        Code(405),
-        Check::Allow,
-    ),
+    case("transports.dat", "3.1.1.10", Code(200), Code(200), Check::None),
+    case("mpart01.dat", "3.1.1.11", Code(405), Code(405), Check::Allow),
     case("unreason.dat", "3.1.1.12", NoReply, NoReply, Check::None),
     case("noreason.dat", "3.1.1.13", NoReply, NoReply, Check::None),
     // §3.1.2 invalid messages.
@@ -153,39 +129,15 @@ const CASES: &[Case] = &[
     case("trws.dat", "3.1.2.10", Code(400), Code(400), Check::None),
     case("escruri.dat", "3.1.2.11", Code(400), Code(400), Check::None),
     case("baddate.dat", "3.1.2.12", Code(407), Code(407), Check::None),
-    case(
-        "regbadct.dat",
-        "3.1.2.13",
-        Code(400),
-        Code(400),
-        Check::None,
-    ),
-    case(
-        "badaspec.dat",
-        "3.1.2.14",
-        Code(400),
-        Code(400),
-        Check::None,
-    ),
+    case("regbadct.dat", "3.1.2.13", Code(400), Code(400), Check::None),
+    case("badaspec.dat", "3.1.2.14", Code(400), Code(400), Check::None),
     // The archive's baddn.dat ends with `l: 0\r\n` and no empty line: a
     // datagram ends there, but on a stream the header section is still
     // open, so over TCP the switch must wait for the rest (RFC 3261 §18.3).
     case("baddn.dat", "3.1.2.15", Code(400), Waits, Check::None),
     case("badvers.dat", "3.1.2.16", Code(505), Code(505), Check::None),
-    case(
-        "mismatch01.dat",
-        "3.1.2.17",
-        Code(400),
-        Code(400),
-        Check::None,
-    ),
-    case(
-        "mismatch02.dat",
-        "3.1.2.18",
-        Code(501),
-        Code(501),
-        Check::Allow,
-    ),
+    case("mismatch01.dat", "3.1.2.17", Code(400), Code(400), Check::None),
+    case("mismatch02.dat", "3.1.2.18", Code(501), Code(501), Check::Allow),
     case("bigcode.dat", "3.1.2.19", NoReply, NoReply, Check::None),
     // §3.2 transaction layer.
     // The bare `z9hG4bK` is not an RFC 3261 branch: the RFC 2543 fallback
@@ -212,13 +164,7 @@ const CASES: &[Case] = &[
     case("cparam01.dat", "3.3.12", Code(401), Code(401), Check::None),
     case("cparam02.dat", "3.3.13", Code(401), Code(401), Check::None),
     case("regescrt.dat", "3.3.14", Code(401), Code(401), Check::None),
-    case(
-        "sdp01.dat",
-        "3.3.15",
-        Code(406),
-        Code(406),
-        Check::Warning399,
-    ),
+    case("sdp01.dat", "3.3.15", Code(406), Code(406), Check::Warning399),
     // §3.4 backward compatibility.
     // Accepted with RFC 2543 matching; the INVITE needs authentication.
     case("inv2543.dat", "3.4.1", Code(407), Code(407), Check::None),
@@ -247,10 +193,7 @@ fn rfc4475_every_vector_file_has_an_expectation() {
     files.sort();
     let mut listed: Vec<String> = CASES.iter().map(|c| c.file.to_string()).collect();
     listed.sort();
-    assert_eq!(
-        files, listed,
-        "tests/vectors/rfc4475/*.dat and CASES differ"
-    );
+    assert_eq!(files, listed, "tests/vectors/rfc4475/*.dat and CASES differ");
     assert_eq!(files.len(), 50, "RFC 4475's archive holds 50 files");
 }
 
@@ -372,18 +315,14 @@ fn rfc4475_udp_via_rewrite_touches_only_the_sent_by() {
     assert_eq!(old.as_deref(), Some("192.0.2.15"));
     assert!(String::from_utf8_lossy(&bad).contains("Via: SIP/2.0/UDP 127.0.0.1:4242;;,;,,\r\n"));
     let (ver, _) = rewrite_for_udp(&load("badvers.dat"), ours);
-    assert!(String::from_utf8_lossy(&ver)
-        .contains("Via:     SIP/7.0/UDP 127.0.0.1:4242;branch=z9hG4bKkdjuw\r\n"));
+    assert!(String::from_utf8_lossy(&ver).contains("Via:     SIP/7.0/UDP 127.0.0.1:4242;branch=z9hG4bKkdjuw\r\n"));
     // dblreq: only the first message's top Via.
     let (dbl, _) = rewrite_for_udp(&load("dblreq.dat"), ours);
     let dbl = String::from_utf8_lossy(&dbl);
     assert!(dbl.contains("Via: SIP/2.0/UDP 127.0.0.1:4242;branch=z9hG4bKkdjuw23492\r\n"));
     assert!(dbl.contains("Via: SIP/2.0/UDP 192.0.2.15;branch=z9hG4bKkdjuw380234\r\n"));
     // Responses and test.dat go out untouched.
-    assert_eq!(
-        rewrite_for_udp(&load("bcast.dat"), ours).0,
-        load("bcast.dat")
-    );
+    assert_eq!(rewrite_for_udp(&load("bcast.dat"), ours).0, load("bcast.dat"));
     assert_eq!(rewrite_for_udp(&load("test.dat"), ours).0, load("test.dat"));
     // Every request vector with a Via gets its sent-by rewritten, so no
     // response can go to a 192.0.2.x or example.com address.
@@ -427,27 +366,15 @@ fn ack_for(vector: &[u8], resp: &Message) -> Option<Vec<u8>> {
         return None;
     }
     let to = resp.headers.get(&HeaderName::To)?;
-    let tagged = |v: &str| {
-        v.to_ascii_lowercase()
-            .replace([' ', '\t'], "")
-            .contains(";tag=")
-    };
-    if !tagged(&String::from_utf8_lossy(to))
-        || vector_header(vector, &["to", "t"]).is_none_or(|v| tagged(&v))
-    {
+    let tagged = |v: &str| v.to_ascii_lowercase().replace([' ', '\t'], "").contains(";tag=");
+    if !tagged(&String::from_utf8_lossy(to)) || vector_header(vector, &["to", "t"]).is_none_or(|v| tagged(&v)) {
         return None;
     }
     let line_end = vector.iter().position(|c| *c == b'\r')?;
     let line = String::from_utf8_lossy(&vector[..line_end]).into_owned();
     let ruri = line.split(' ').nth(1)?.to_string();
-    let via = split_list(resp.headers.get(&HeaderName::Via)?)
-        .into_iter()
-        .next()?;
-    let h = |n: HeaderName| {
-        resp.headers
-            .get(&n)
-            .map(|v| String::from_utf8_lossy(v).into_owned())
-    };
+    let via = split_list(resp.headers.get(&HeaderName::Via)?).into_iter().next()?;
+    let h = |n: HeaderName| resp.headers.get(&n).map(|v| String::from_utf8_lossy(v).into_owned());
     let ack = format!(
         "ACK {ruri} SIP/2.0\r\nVia: {}\r\nMax-Forwards: 70\r\nFrom: {}\r\nTo: {}\r\n\
          Call-ID: {}\r\nCSeq: {} ACK\r\nContent-Length: 0\r\n\r\n",
@@ -472,14 +399,9 @@ fn check_response(c: &Case, vector: &[u8], resp: &Message, want: u16) -> Vec<Str
         faults.push(format!("400 reason {reason:?} does not name the fault"));
     }
     // The response belongs to this request (§8.2.6.2: Call-ID copied).
-    if let (Some(cid), Some(rcid)) = (
-        vector_header(vector, &["call-id", "i"]),
-        ua::header(resp, "Call-ID"),
-    ) {
+    if let (Some(cid), Some(rcid)) = (vector_header(vector, &["call-id", "i"]), ua::header(resp, "Call-ID")) {
         if !String::from_utf8_lossy(vector).contains(rcid.trim()) {
-            faults.push(format!(
-                "response Call-ID {rcid:?} is not the request's ({cid:?})"
-            ));
+            faults.push(format!("response Call-ID {rcid:?} is not the request's ({cid:?})"));
         }
     }
     match c.check {
@@ -580,10 +502,7 @@ fn rfc4475_vectors_over_udp() {
         while let Some(m) = ua.recv(Duration::from_millis(1)) {
             f.push(format!("stray message: {}", ua::first_line(&m)));
         }
-        faults.extend(
-            f.into_iter()
-                .map(|e| format!("{} (§{}): {e}", c.file, c.section)),
-        );
+        faults.extend(f.into_iter().map(|e| format!("{} (§{}): {e}", c.file, c.section)));
     }
     report("UDP", &mut sw, faults);
 }
@@ -646,10 +565,7 @@ fn rfc4475_vectors_over_tcp() {
         if let Err(e) = alive(&mut probe) {
             f.push(format!("TCP {e}"));
         }
-        faults.extend(
-            f.into_iter()
-                .map(|e| format!("{} (§{}): {e}", c.file, c.section)),
-        );
+        faults.extend(f.into_iter().map(|e| format!("{} (§{}): {e}", c.file, c.section)));
     }
     let mut udp = Ua::udp(sw.internal_addr());
     if let Err(e) = alive(&mut udp) {
@@ -691,10 +607,7 @@ fn rfc4475_dblreq_udp_trailing_invite_is_ignored() {
     ua.send_raw(&bytes);
     let r = ua.recv(REPLY_WAIT).expect("a response to the REGISTER");
     assert_eq!(ua::code(&r), 401, "{}", ua::text(&r));
-    assert!(
-        ua.recv(NO_REPLY_WAIT).is_none(),
-        "a second response to one datagram"
-    );
+    assert!(ua.recv(NO_REPLY_WAIT).is_none(), "a second response to one datagram");
     assert!(sw.cdrs().is_empty());
 }
 
@@ -734,9 +647,7 @@ fn rfc4475_malformed_request_is_answered_to_the_source_ip() {
         "the 400 went to the Via host 127.0.0.2, not the source IP: {wrong:?}"
     );
     assert!(
-        right
-            .as_deref()
-            .is_some_and(|l| l.starts_with("SIP/2.0 400")),
+        right.as_deref().is_some_and(|l| l.starts_with("SIP/2.0 400")),
         "no 400 at the source IP 127.0.0.1:{port}: {right:?}"
     );
 }

@@ -58,8 +58,15 @@ fn call_phone_to_phone_caller_hangs_up() {
     assert_eq!(field(cdr, "route"), "user:1002");
     assert_eq!(field(cdr, "end_cause"), "caller_hangup");
     assert_eq!(field(cdr, "sip_code"), 200);
-    assert!(field(cdr, "answer_ms").is_u64(), "answered call has an answer time: {cdr}");
-    assert_ne!(field(cdr, "call_id"), field(cdr, "b_leg"), "each leg has its own Call-ID");
+    assert!(
+        field(cdr, "answer_ms").is_u64(),
+        "answered call has an answer time: {cdr}"
+    );
+    assert_ne!(
+        field(cdr, "call_id"),
+        field(cdr, "b_leg"),
+        "each leg has its own Call-ID"
+    );
 }
 
 /// BYE from the callee side is relayed to the caller.

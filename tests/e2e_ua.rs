@@ -33,8 +33,7 @@ fn binding_of(resp: &switchboard::sip::msg::Message, ua: &Ua) -> Option<u32> {
             .trim_start_matches('[')
             .trim_end_matches(']')
             .to_string();
-        (host == local.ip().to_string() && u.port == Some(local.port()))
-            .then(|| c.expires().unwrap_or(0))
+        (host == local.ip().to_string() && u.port == Some(local.port())).then(|| c.expires().unwrap_or(0))
     })
 }
 
@@ -75,10 +74,7 @@ fn ua_register_over_tcp() {
     let ok = ua.register_full(USER, PASS, Some(600));
     assert_registered(&ok, &ua, 600);
     let contact = ua::header_values(&ok, "Contact").join(", ");
-    assert!(
-        contact.to_ascii_lowercase().contains("transport=tcp"),
-        "{contact}"
-    );
+    assert!(contact.to_ascii_lowercase().contains("transport=tcp"), "{contact}");
     assert!(!ua.is_closed());
 }
 
@@ -118,11 +114,7 @@ fn ua_contact_star_removes_all_bindings() {
     let req = a.fetch_request(USER);
     let resp = a.with_auth(req, USER, PASS);
     assert_eq!(ua::code(&resp), 200, "{}", ua::text(&resp));
-    assert!(
-        ua::contacts(&resp).is_empty(),
-        "bindings left: {}",
-        ua::text(&resp)
-    );
+    assert!(ua::contacts(&resp).is_empty(), "bindings left: {}", ua::text(&resp));
 }
 
 /// RFC 3261 §10.3 step 7 and §20.23: an expiry below the registrar's
@@ -133,10 +125,7 @@ fn ua_register_expires_5_gets_423() {
     let mut ua = Ua::udp(sw.internal_addr());
     let resp = ua.register_full(USER, PASS, Some(5));
     assert_eq!(ua::code(&resp), 423, "{}", ua::text(&resp));
-    assert_eq!(
-        ua::header(&resp, "Min-Expires").as_deref().map(str::trim),
-        Some("60")
-    );
+    assert_eq!(ua::header(&resp, "Min-Expires").as_deref().map(str::trim), Some("60"));
     // Nothing was bound.
     let req = ua.fetch_request(USER);
     let resp = ua.with_auth(req, USER, PASS);
@@ -226,13 +215,7 @@ fn ua_registration_survives_restart() {
             .filter_map(|v| switchboard::sip::msg::typed::Challenge::parse(v).ok())
             .collect::<Vec<_>>();
         let ch = switchboard::sip::auth::DigestClient::pick(&ch).expect("a digest challenge");
-        caller.authorized(
-            &invite,
-            ch,
-            &HeaderName::ProxyAuthorization,
-            "1002",
-            "demo-1002",
-        )
+        caller.authorized(&invite, ch, &HeaderName::ProxyAuthorization, "1002", "demo-1002")
     };
     caller.send(&authed);
 
@@ -246,10 +229,7 @@ fn ua_registration_survives_restart() {
         }
     };
     let ruri = String::from_utf8_lossy(&forwarded.uri().unwrap().to_bytes()).into_owned();
-    assert!(
-        ruri.contains(&callee.local_addr().to_string()),
-        "Request-URI {ruri}"
-    );
+    assert!(ruri.contains(&callee.local_addr().to_string()), "Request-URI {ruri}");
     assert_ne!(
         ua::header(&forwarded, "Call-ID"),
         Some(call_id),
@@ -259,9 +239,7 @@ fn ua_registration_survives_restart() {
     // Decline, so the call ends cleanly: 486 to the B leg, ACK, and the
     // caller gets a final failure.
     let busy = callee.reply(&forwarded, StatusCode::BUSY_HERE, None);
-    let ack = callee
-        .recv(Duration::from_secs(5))
-        .expect("the switch ACKs the 486");
+    let ack = callee.recv(Duration::from_secs(5)).expect("the switch ACKs the 486");
     assert_eq!(ack.method(), Some(&Method::ACK), "{}", ua::text(&ack));
     let _ = busy;
     let fin = loop {
@@ -277,13 +255,8 @@ fn ua_registration_survives_restart() {
 }
 
 /// The ACK for a non-2xx final response (RFC 3261 §17.1.1.3).
-fn send_ack(
-    ua: &mut Ua,
-    invite: &switchboard::sip::msg::Message,
-    resp: &switchboard::sip::msg::Message,
-) {
-    let mut ack =
-        switchboard::sip::msg::Message::request(Method::ACK, invite.uri().unwrap().clone());
+fn send_ack(ua: &mut Ua, invite: &switchboard::sip::msg::Message, resp: &switchboard::sip::msg::Message) {
+    let mut ack = switchboard::sip::msg::Message::request(Method::ACK, invite.uri().unwrap().clone());
     for name in [
         HeaderName::Via,
         HeaderName::From,
@@ -294,10 +267,8 @@ fn send_ack(
             ack.headers.push(name, v.clone());
         }
     }
-    ack.headers.push(
-        HeaderName::To,
-        resp.headers.get(&HeaderName::To).unwrap().clone(),
-    );
+    ack.headers
+        .push(HeaderName::To, resp.headers.get(&HeaderName::To).unwrap().clone());
     let seq = ua::cseq_of(invite).unwrap().seq;
     ack.headers.push(HeaderName::CSeq, format!("{seq} ACK"));
     ua.send(&ack);
@@ -332,9 +303,7 @@ fn ua_oversized_tcp_message_is_refused_without_crash() {
     assert_eq!(ua::code(&r), 200);
     let mut probe = Ua::tcp(sw.internal_addr());
     let opt = probe.options();
-    let r = probe
-        .transact(&opt, ua::TIMEOUT)
-        .expect("TCP still accepted");
+    let r = probe.transact(&opt, ua::TIMEOUT).expect("TCP still accepted");
     assert_eq!(ua::code(&r), 200);
 }
 
@@ -404,23 +373,11 @@ fn ua_rfc4475_registrar_bindings_round_trip() {
     let cases: [(&str, &[&str]); 4] = [
         (
             "escnull",
-            &[
-                "<sip:%00@host5.example.com>",
-                "<sip:%00%00@host5.example.com>",
-            ],
+            &["<sip:%00@host5.example.com>", "<sip:%00%00@host5.example.com>"],
         ),
-        (
-            "cparam01",
-            &["sip:+19725552222@gw1.example.net;unknownparam"],
-        ),
-        (
-            "cparam02",
-            &["<sip:+19725552222@gw1.example.net;unknownparam>"],
-        ),
-        (
-            "regescrt",
-            &["<sip:user@example.com?Route=%3Csip:sip.example.com%3E>"],
-        ),
+        ("cparam01", &["sip:+19725552222@gw1.example.net;unknownparam"]),
+        ("cparam02", &["<sip:+19725552222@gw1.example.net;unknownparam>"]),
+        ("regescrt", &["<sip:user@example.com?Route=%3Csip:sip.example.com%3E>"]),
     ];
     for (i, (vector, contacts)) in cases.iter().enumerate() {
         let user = format!("100{}", i + 2);
@@ -443,10 +400,7 @@ fn ua_rfc4475_registrar_bindings_round_trip() {
                 "escnull" => {
                     let mut users: Vec<String> = bound
                         .iter()
-                        .map(|c| {
-                            String::from_utf8_lossy(c.0.uri.user.as_deref().unwrap_or(b""))
-                                .into_owned()
-                        })
+                        .map(|c| String::from_utf8_lossy(c.0.uri.user.as_deref().unwrap_or(b"")).into_owned())
                         .collect();
                     users.sort();
                     assert_eq!(users, ["%00", "%00%00"], "{vector}: {text}");

@@ -193,7 +193,9 @@ fn pair_call_auth_busy_and_busy() {
 
 #[test]
 fn pair_call_auth_404() {
-    pair("uac_call_auth_404.xml", "uas_busy.xml", true, |s| s.replace("486 Busy Here", "404 Not Found"));
+    pair("uac_call_auth_404.xml", "uas_busy.xml", true, |s| {
+        s.replace("486 Busy Here", "404 Not Found")
+    });
 }
 
 #[test]
@@ -277,7 +279,8 @@ fn env_sipp_uses_only_the_first_challenge() {
 fn env_baresip_needs_md5_only_challenges() {
     let reg = registrar("1001", "demo-1001");
     let b = Baresip::with_account(Account::demo(1001, reg.addr()));
-    b.wait_registered(Duration::from_secs(10)).expect("MD5-only registration");
+    b.wait_registered(Duration::from_secs(10))
+        .expect("MD5-only registration");
     drop(b);
     reg.wait().assert_success();
 
@@ -285,7 +288,10 @@ fn env_baresip_needs_md5_only_challenges() {
         let uas = two_challenges(a1, a2);
         let b = Baresip::with_account(Account::demo(1001, uas.addr()));
         let r = b.wait_registered(Duration::from_secs(5));
-        assert!(r.is_err(), "baresip 1.0.0 registered with {a1},{a2} challenges; update the README finding");
+        assert!(
+            r.is_err(),
+            "baresip 1.0.0 registered with {a1},{a2} challenges; update the README finding"
+        );
         assert!(b.log().contains("Function not implemented"), "{}", b.log());
         drop(b);
         let _ = uas.stop();

@@ -10,8 +10,8 @@ use switchboard::sip::msg::typed::{
     ContactList, ContentType, Credentials, Expires, ProxyRequire, Require, Transport, TypedHeader,
 };
 use switchboard::sip::msg::{
-    frame_stream, parse_datagram, parse_message, Envelope, HeaderName, Limits, Malformed, Message,
-    Method, ParseError, Scheme, StartLine, StatusCode, StreamFrame,
+    frame_stream, parse_datagram, parse_message, Envelope, HeaderName, Limits, Malformed, Message, Method, ParseError,
+    Scheme, StartLine, StatusCode, StreamFrame,
 };
 
 fn dir() -> PathBuf {
@@ -137,10 +137,7 @@ fn table() -> Vec<(&'static str, Outcome)> {
         ("invut", Valid),
         ("regaut01", Valid),
         ("multi01", Envelope(ParseError::DuplicateHeader("Call-ID"))),
-        (
-            "mcl01",
-            Parse(ParseError::DuplicateHeader("Content-Length")),
-        ),
+        ("mcl01", Parse(ParseError::DuplicateHeader("Content-Length"))),
         ("bcast", Valid),
         ("zeromf", Valid),
         ("cparam01", Valid),
@@ -182,11 +179,7 @@ fn every_vector_has_its_expected_outcome() {
                 // A request that framed keeps its headers for the 400/505;
                 // a response never does (it is dropped).
                 let is_response = raw(name).starts_with(b"SIP/");
-                assert_eq!(
-                    e.headers.is_some(),
-                    !is_response,
-                    "{name}: headers for a reply"
-                );
+                assert_eq!(e.headers.is_some(), !is_response, "{name}: headers for a reply");
             }
             _ => panic!("{name}: expected {outcome:?}, got {got:?}"),
         }
@@ -217,10 +210,7 @@ fn wsinv() {
     // Folded To with LWS around `=`.
     assert_eq!(env.to.tag().unwrap(), "1918181833n");
     assert_eq!(env.from.tag().unwrap(), "98asjd8");
-    assert_eq!(
-        env.from.display.as_deref(),
-        Some(&b"\"J Rosenberg \\\\\\\"\""[..])
-    );
+    assert_eq!(env.from.display.as_deref(), Some(&b"\"J Rosenberg \\\\\\\"\""[..]));
     // Leading zeros.
     assert_eq!(env.max_forwards, Some(68));
     assert_eq!(env.cseq.seq, 9);
@@ -244,10 +234,7 @@ fn wsinv() {
     );
     assert_eq!(header(&m, "UnknownHeaderWithUnusualValue"), ";;,,;;,;");
     let c = &contacts(&m)[0];
-    assert_eq!(
-        c.0.display.as_deref(),
-        Some(&b"\"Quoted string \\\"\\\"\""[..])
-    );
+    assert_eq!(c.0.display.as_deref(), Some(&b"\"Quoted string \\\"\\\"\""[..]));
     assert_eq!(c.0.params.value("newparam").unwrap(), "newvalue");
     assert!(c.0.params.has("secondparam"));
     assert_eq!(c.0.params.value("q").unwrap(), "0.33");
@@ -261,10 +248,7 @@ fn intmeth() {
     // Unknown method (501 with Allow at an endpoint); `%` is not an escape.
     let method = m.method().unwrap();
     assert!(!method.is_known());
-    assert_eq!(
-        method.as_bytes(),
-        b"!interesting-Method0123456789_*+`.%indeed'~"
-    );
+    assert_eq!(method.as_bytes(), b"!interesting-Method0123456789_*+`.%indeed'~");
     assert_eq!(&env.cseq.method, method);
     let uri = m.uri().unwrap();
     assert_eq!(
@@ -279,10 +263,7 @@ fn intmeth() {
     assert_eq!(env.via.branch().unwrap(), "z9hG4bK-.!%66*_+`'~");
     assert_eq!(env.max_forwards, Some(255));
     assert_eq!(env.call_id, "intmeth.word%ZK-!.*_+'@word`~)(><:\\/\"][?}{");
-    assert!(m
-        .headers
-        .get(&HeaderName::from("extensionHeader-!.%*+_`'~"))
-        .is_some());
+    assert!(m.headers.get(&HeaderName::from("extensionHeader-!.%*+_`'~")).is_some());
     assert_eq!(env.from.tag().unwrap(), "_token~1'+`*%!-.");
     assert_eq!(
         env.from.display.as_deref(),
@@ -302,10 +283,7 @@ fn esc01() {
     let c = &contacts(&m)[0];
     assert_eq!(c.0.uri.user_unescaped().unwrap(), "caller");
     assert!(c.0.uri.params.has("%6C%72"));
-    assert_eq!(
-        c.0.uri.params.get("n%61me").unwrap().unwrap(),
-        "v%61lue%25%34%31"
-    );
+    assert_eq!(c.0.uri.params.get("n%61me").unwrap().unwrap(), "v%61lue%25%34%31");
 }
 
 #[test]
@@ -414,11 +392,7 @@ fn transports() {
         .headers
         .values(&HeaderName::Via)
         .iter()
-        .map(|v| {
-            switchboard::sip::msg::typed::Via::parse(v)
-                .unwrap()
-                .transport
-        })
+        .map(|v| switchboard::sip::msg::typed::Via::parse(v).unwrap().transport)
         .collect();
     assert_eq!(
         t,
@@ -441,10 +415,7 @@ fn mpart01() {
     assert_eq!(ct.subtype, "mixed");
     assert_eq!(ct.params.value("boundary").unwrap(), "7a9cbec02ceef655");
     assert_eq!(m.body.len(), 553);
-    assert!(
-        m.body.contains(&0),
-        "binary part with NULs framed by Content-Length"
-    );
+    assert!(m.body.contains(&0), "binary part with NULs framed by Content-Length");
 }
 
 #[test]
@@ -509,9 +480,7 @@ fn scalar02() {
     // Had only these been bad: Max-Forwards 300 is treated as absent,
     // Expires falls back to the default.
     let mut fixed = m.clone();
-    fixed
-        .headers
-        .set(HeaderName::CSeq, Bytes::from_static(b"1 REGISTER"));
+    fixed.headers.set(HeaderName::CSeq, Bytes::from_static(b"1 REGISTER"));
     assert_eq!(fixed.envelope().unwrap().max_forwards, None);
     assert!(m.typed::<Expires>().unwrap().is_err());
     assert_eq!(contacts(&m)[0].expires(), None);
@@ -654,10 +623,7 @@ fn unkscm() {
     // 416 Unsupported URI Scheme.
     let (m, _) = valid("unkscm");
     let uri = m.uri().unwrap();
-    assert_eq!(
-        uri.scheme,
-        Scheme::Other(Bytes::from_static(b"nobodyKnowsThisScheme"))
-    );
+    assert_eq!(uri.scheme, Scheme::Other(Bytes::from_static(b"nobodyKnowsThisScheme")));
     assert_eq!(uri.opaque, "totallyopaquecontent");
     assert!(!uri.is_sip());
 }
@@ -674,18 +640,9 @@ fn novelsc() {
 fn unksm2() {
     // A registrar answers 400: the AOR is not a SIP URI.
     let (m, env) = valid("unksm2");
-    assert_eq!(
-        env.to.uri.scheme,
-        Scheme::Other(Bytes::from_static(b"isbn"))
-    );
-    assert_eq!(
-        env.from.uri.scheme,
-        Scheme::Other(Bytes::from_static(b"http"))
-    );
-    assert_eq!(
-        contacts(&m)[0].0.uri.scheme,
-        Scheme::Other(Bytes::from_static(b"name"))
-    );
+    assert_eq!(env.to.uri.scheme, Scheme::Other(Bytes::from_static(b"isbn")));
+    assert_eq!(env.from.uri.scheme, Scheme::Other(Bytes::from_static(b"http")));
+    assert_eq!(contacts(&m)[0].0.uri.scheme, Scheme::Other(Bytes::from_static(b"name")));
 }
 
 #[test]
@@ -750,10 +707,7 @@ fn multi01() {
                 fixed.headers.set(n, Bytes::from_static(v.as_bytes()));
             }
         }
-        assert_eq!(
-            fixed.envelope().err(),
-            Some(ParseError::DuplicateHeader(label))
-        );
+        assert_eq!(fixed.envelope().err(), Some(ParseError::DuplicateHeader(label)));
     }
 }
 
@@ -773,8 +727,7 @@ fn bcast() {
     let (m, env) = valid("bcast");
     assert_eq!(m.status(), Some(StatusCode::OK));
     assert_eq!(env.via.host.as_str(), "192.0.2.198");
-    let second =
-        switchboard::sip::msg::typed::Via::parse(&m.headers.values(&HeaderName::Via)[1]).unwrap();
+    let second = switchboard::sip::msg::typed::Via::parse(&m.headers.values(&HeaderName::Via)[1]).unwrap();
     assert_eq!(second.host.ip(), Some(std::net::Ipv4Addr::BROADCAST.into()));
 }
 
@@ -802,10 +755,7 @@ fn cparam02() {
     let c = &contacts(&m)[0];
     assert!(c.0.uri.params.has("unknownparam"));
     assert!(c.0.params.is_empty());
-    assert_eq!(
-        c.0.uri.to_bytes(),
-        "sip:+19725552222@gw1.example.net;unknownparam"
-    );
+    assert_eq!(c.0.uri.to_bytes(), "sip:+19725552222@gw1.example.net;unknownparam");
 }
 
 #[test]
@@ -864,8 +814,7 @@ fn valid_vectors_survive_print_and_reparse() {
     for (name, outcome) in table() {
         let Ok(m) = parse(name) else { continue };
         let printed = m.to_bytes();
-        let again = parse_datagram(printed.clone(), &Limits::default())
-            .unwrap_or_else(|e| panic!("{name}: {e:?}"));
+        let again = parse_datagram(printed.clone(), &Limits::default()).unwrap_or_else(|e| panic!("{name}: {e:?}"));
         let strip = |m: &Message| {
             let mut m = m.clone();
             m.headers.remove(&HeaderName::ContentLength);

@@ -141,12 +141,17 @@ impl Call {
     /// once the INVITE is gone (the caller already has its final response).
     pub fn a_final(&self, code: StatusCode, reason: Option<&str>) -> Option<Message> {
         let tag = String::from_utf8_lossy(&self.a.tag).into_owned();
-        self.a.invite.as_deref().map(|inv| Message::response_to(inv, code, reason, Some(&tag)))
+        self.a
+            .invite
+            .as_deref()
+            .map(|inv| Message::response_to(inv, code, reason, Some(&tag)))
     }
 
     /// True when every B leg has a final state other than answered-and-kept.
     pub fn all_b_final(&self) -> bool {
-        self.b.iter().all(|l| matches!(l.state, BState::Failed(_)) || l.state == BState::Answered)
+        self.b
+            .iter()
+            .all(|l| matches!(l.state, BState::Failed(_)) || l.state == BState::Answered)
     }
 }
 

@@ -230,11 +230,7 @@ pub(crate) fn build_rule(raw: RawRule, known: &Known<'_>, sink: &mut Sink<'_>) -
             Err(e) => {
                 let first = e.to_string();
                 let msg = first.lines().last().unwrap_or("invalid regex").trim();
-                sink.push(
-                    &match_span,
-                    ErrorKind::InvalidValue,
-                    format!("bad regex `{s}`: {msg}"),
-                );
+                sink.push(&match_span, ErrorKind::InvalidValue, format!("bad regex `{s}`: {msg}"));
                 Match::Exact(String::new())
             }
         },
@@ -338,9 +334,7 @@ pub(crate) fn build_rule(raw: RawRule, known: &Known<'_>, sink: &mut Sink<'_>) -
                     format!("unknown trunk `{}` (not in trunks.toml)", t.get_ref()),
                 );
             }
-            Action::Trunk {
-                name: t.into_inner(),
-            }
+            Action::Trunk { name: t.into_inner() }
         }
         RawActionKind::Reject => {
             let Some(code) = raw.code else {

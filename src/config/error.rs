@@ -139,9 +139,8 @@ impl ConfigErrors {
 
     /// Sorts by file, line, column and removes exact duplicates.
     pub(crate) fn normalize(&mut self) {
-        self.0.sort_by(|a, b| {
-            (a.file.as_str(), a.line, a.column).cmp(&(b.file.as_str(), b.line, b.column))
-        });
+        self.0
+            .sort_by(|a, b| (a.file.as_str(), a.line, a.column).cmp(&(b.file.as_str(), b.line, b.column)));
         self.0.dedup();
     }
 }

@@ -27,8 +27,7 @@ use super::error::{ConfigError, ConfigErrors, ErrorKind, Origin, Sink};
 use super::model::{RawCdr, RawMedia, RawRegistrar, RawSecurity, RawSip, RawStore};
 use super::net::PortRange;
 use super::typed::{
-    CdrSettings, Config, MediaSettings, RegistrarSettings, Secret, SecuritySettings, SipSettings,
-    StoreSettings,
+    CdrSettings, Config, MediaSettings, RegistrarSettings, Secret, SecuritySettings, SipSettings, StoreSettings,
 };
 
 /// File name of the top-level settings.
@@ -54,11 +53,7 @@ pub fn load_dir(dir: &Path) -> Result<Config, ConfigErrors> {
             line: 0,
             column: 0,
         };
-        ConfigErrors::from(ConfigError::new(
-            &origin,
-            ErrorKind::Io,
-            format!("cannot read: {e}"),
-        ))
+        ConfigErrors::from(ConfigError::new(&origin, ErrorKind::Io, format!("cannot read: {e}")))
     };
     let entries = std::fs::read_dir(dir).map_err(|e| io_err(dir, e))?;
     let mut texts: Vec<(String, String)> = Vec::new();
@@ -77,10 +72,7 @@ pub fn load_dir(dir: &Path) -> Result<Config, ConfigErrors> {
         }
     }
     texts.sort();
-    let sources: Vec<(&str, &str)> = texts
-        .iter()
-        .map(|(n, t)| (n.as_str(), t.as_str()))
-        .collect();
+    let sources: Vec<(&str, &str)> = texts.iter().map(|(n, t)| (n.as_str(), t.as_str())).collect();
     let result = load_sources_in(&sources, Some(dir), &|k| std::env::var(k).ok());
     match (result, errors.is_empty()) {
         (Ok(c), true) => Ok(c),
@@ -103,10 +95,7 @@ pub fn load_from_sources(files: &[(&str, &str)]) -> Result<Config, ConfigErrors>
 
 /// As [`load_from_sources`], resolving `env:VAR` secrets through `env`
 /// (tests pass a fixed map instead of touching the process environment).
-pub fn load_from_sources_with_env(
-    files: &[(&str, &str)],
-    env: EnvLookup<'_>,
-) -> Result<Config, ConfigErrors> {
+pub fn load_from_sources_with_env(files: &[(&str, &str)], env: EnvLookup<'_>) -> Result<Config, ConfigErrors> {
     load_sources_in(files, None, env)
 }
 
@@ -117,10 +106,7 @@ fn finish(errors: Vec<ConfigError>) -> ConfigErrors {
 }
 
 fn base_name(name: &str) -> &str {
-    Path::new(name)
-        .file_name()
-        .and_then(|n| n.to_str())
-        .unwrap_or(name)
+    Path::new(name).file_name().and_then(|n| n.to_str()).unwrap_or(name)
 }
 
 /// One input file after the syntax pass.
@@ -152,21 +138,14 @@ impl<'a> Files<'a> {
     }
 }
 
-fn load_sources_in(
-    sources: &[(&str, &str)],
-    dir: Option<&Path>,
-    env: EnvLookup<'_>,
-) -> Result<Config, ConfigErrors> {
+fn load_sources_in(sources: &[(&str, &str)], dir: Option<&Path>, env: EnvLookup<'_>) -> Result<Config, ConfigErrors> {
     let mut errors: Vec<ConfigError> = Vec::new();
     // Without an explicit directory, name missing files after the others'.
     let dir = dir.map(Path::to_path_buf).or_else(|| {
         let parent = Path::new(sources.first()?.0).parent()?;
         (!parent.as_os_str().is_empty()).then(|| parent.to_path_buf())
     });
-    let mut files = Files {
-        files: Vec::new(),
-        dir,
-    };
+    let mut files = Files { files: Vec::new(), dir };
     for (name, text) in sources {
         let (root, syntax) = DeTable::parse_recoverable(text);
         let syntax: Vec<_> = syntax
@@ -307,11 +286,7 @@ pub(super) fn elements<'v, 'i>(
     }
 }
 
-pub(super) fn unknown_key(
-    sink: &mut Sink<'_>,
-    key: &Spanned<std::borrow::Cow<'_, str>>,
-    expected: &str,
-) {
+pub(super) fn unknown_key(sink: &mut Sink<'_>, key: &Spanned<std::borrow::Cow<'_, str>>, expected: &str) {
     sink.push(
         &key.span(),
         ErrorKind::Schema,
@@ -341,11 +316,7 @@ pub(super) fn positive<T: Copy + PartialOrd + Default + std::fmt::Display>(
 }
 
 /// Resolves a password: literal, or `env:VAR` from the environment.
-pub(super) fn secret(
-    env: EnvLookup<'_>,
-    sink: &mut Sink<'_>,
-    raw: &Spanned<String>,
-) -> Option<Secret> {
+pub(super) fn secret(env: EnvLookup<'_>, sink: &mut Sink<'_>, raw: &Spanned<String>) -> Option<Secret> {
     let value = raw.get_ref();
     let Some(var) = value.strip_prefix("env:") else {
         if value.is_empty() {
@@ -409,11 +380,8 @@ impl<'a> Builder<'a, '_> {
                     line: 0,
                     column: 0,
                 };
-                self.errors.push(ConfigError::new(
-                    &origin,
-                    ErrorKind::Io,
-                    "required file is missing",
-                ));
+                self.errors
+                    .push(ConfigError::new(&origin, ErrorKind::Io, "required file is missing"));
                 None
             }
         }
@@ -490,11 +458,7 @@ impl<'a> Builder<'a, '_> {
             s.push(&v.span(), ErrorKind::InvalidValue, "t2_ms must be >= t1_ms");
         }
         let max_message_bytes = positive(s, &raw_sip.max_message_bytes, "max_message_bytes", 65536);
-        if let Some(v) = raw_sip
-            .max_message_bytes
-            .as_ref()
-            .filter(|_| max_message_bytes < 1500)
-        {
+        if let Some(v) = raw_sip.max_message_bytes.as_ref().filter(|_| max_message_bytes < 1500) {
             s.push(
                 &v.span(),
                 ErrorKind::InvalidValue,
@@ -562,11 +526,18 @@ impl<'a> Builder<'a, '_> {
         for a in raw_sec.digest_algorithms.iter().flatten() {
             match crate::sip::auth::Algorithm::parse(a.get_ref()) {
                 Some(alg) if !digest_algorithms.contains(&alg) => digest_algorithms.push(alg),
-                Some(_) => s.push(&a.span(), ErrorKind::InvalidValue, format!("digest algorithm `{}` listed twice", a.get_ref())),
+                Some(_) => s.push(
+                    &a.span(),
+                    ErrorKind::InvalidValue,
+                    format!("digest algorithm `{}` listed twice", a.get_ref()),
+                ),
                 None => s.push(
                     &a.span(),
                     ErrorKind::InvalidValue,
-                    format!("unknown digest algorithm `{}` (expected MD5, SHA-256 or SHA-512-256)", a.get_ref()),
+                    format!(
+                        "unknown digest algorithm `{}` (expected MD5, SHA-256 or SHA-512-256)",
+                        a.get_ref()
+                    ),
                 ),
             }
         }

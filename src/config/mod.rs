@@ -38,13 +38,13 @@ mod tests;
 pub use dialplan::{Action, DialPlan, Match, Rewrite, Route, Rule};
 pub use error::{line_col, ConfigError, ConfigErrors, ErrorKind, Origin};
 pub use load::{
-    load_dir, load_from_sources, load_from_sources_with_env, EnvLookup, DEFAULT_PROFILE_FILES,
-    DIALPLAN_FILE, DIRECTORY_FILE, SWITCHBOARD_FILE, TRUNKS_FILE,
+    load_dir, load_from_sources, load_from_sources_with_env, EnvLookup, DEFAULT_PROFILE_FILES, DIALPLAN_FILE,
+    DIRECTORY_FILE, SWITCHBOARD_FILE, TRUNKS_FILE,
 };
 pub use net::{Cidr, PortRange};
 pub use typed::{
-    AuthPolicy, CdrSettings, Config, Credentials, MediaSettings, Profile, RegistrarSettings,
-    Secret, SecuritySettings, SipSettings, StoreSettings, Transport, Trunk, TrunkInbound, User,
+    AuthPolicy, CdrSettings, Config, Credentials, MediaSettings, Profile, RegistrarSettings, Secret, SecuritySettings,
+    SipSettings, StoreSettings, Transport, Trunk, TrunkInbound, User,
 };
 
 /// The embedded default files of `sip-profiles/`, as `(name, text)`; what

@@ -16,10 +16,7 @@ pub struct PortRange {
 
 impl PortRange {
     /// The default range, 16384-32767.
-    pub const DEFAULT: PortRange = PortRange {
-        lo: 16384,
-        hi: 32767,
-    };
+    pub const DEFAULT: PortRange = PortRange { lo: 16384, hi: 32767 };
 
     /// A range `lo..=hi`; it must hold at least two ports (one RTP/RTCP pair)
     /// and not include port 0.
@@ -28,9 +25,7 @@ impl PortRange {
             return Err("RTP port range must not include port 0".into());
         }
         if hi < lo {
-            return Err(format!(
-                "RTP port range {lo}-{hi} is empty (end before start)"
-            ));
+            return Err(format!("RTP port range {lo}-{hi} is empty (end before start)"));
         }
         if hi - lo < 1 {
             return Err(format!(
@@ -103,9 +98,7 @@ impl Cidr {
     pub fn new(addr: IpAddr, prefix_len: u8) -> Result<Self, String> {
         let max = if addr.is_ipv4() { 32 } else { 128 };
         if prefix_len > max {
-            return Err(format!(
-                "prefix length /{prefix_len} exceeds {max} for {addr}"
-            ));
+            return Err(format!("prefix length /{prefix_len} exceeds {max} for {addr}"));
         }
         let addr = match addr {
             IpAddr::V4(a) => IpAddr::V4((u32::from(a) & mask32(prefix_len)).into()),
@@ -132,12 +125,8 @@ impl Cidr {
             v4 => v4,
         };
         match (self.addr, ip) {
-            (IpAddr::V4(net), IpAddr::V4(a)) => {
-                u32::from(a) & mask32(self.prefix_len) == u32::from(net)
-            }
-            (IpAddr::V6(net), IpAddr::V6(a)) => {
-                u128::from(a) & mask128(self.prefix_len) == u128::from(net)
-            }
+            (IpAddr::V4(net), IpAddr::V4(a)) => u32::from(a) & mask32(self.prefix_len) == u32::from(net),
+            (IpAddr::V6(net), IpAddr::V6(a)) => u128::from(a) & mask128(self.prefix_len) == u128::from(net),
             _ => false,
         }
     }

@@ -14,14 +14,12 @@ use toml::Spanned;
 use super::dialplan::{build_rule, DialPlan, Known, Rule};
 use super::error::{ConfigError, ErrorKind, Origin, Sink};
 use super::load::{
-    de, elements, positive, secret, unknown_key, Builder, ProfileRefs, TrunkRefs, DIALPLAN_FILE,
-    DIRECTORY_FILE, TRUNKS_FILE,
+    de, elements, positive, secret, unknown_key, Builder, ProfileRefs, TrunkRefs, DIALPLAN_FILE, DIRECTORY_FILE,
+    TRUNKS_FILE,
 };
 use super::model::{RawAuth, RawProfile, RawRule, RawTransport, RawTrunk, RawUser};
 use super::net::Cidr;
-use super::typed::{
-    listen_overlap, AuthPolicy, Credentials, Profile, Transport, Trunk, TrunkInbound, User,
-};
+use super::typed::{listen_overlap, AuthPolicy, Credentials, Profile, Transport, Trunk, TrunkInbound, User};
 
 /// Contexts of the dial plan with where each was first defined.
 pub(super) type Contexts = BTreeMap<String, (Origin, Vec<Rule>)>;
@@ -93,10 +91,7 @@ impl<'a> Builder<'a, '_> {
                 sink.push_at(
                     &here,
                     ErrorKind::Duplicate,
-                    format!(
-                        "duplicate extension `{ext}` (first defined at line {})",
-                        first.line
-                    ),
+                    format!("duplicate extension `{ext}` (first defined at line {})", first.line),
                 );
                 ok = false;
             } else {
@@ -298,9 +293,7 @@ impl<'a> Builder<'a, '_> {
                     for (name, rules_v) in table.iter() {
                         let origin = sink.origin(&name.span());
                         let mut rules = Vec::new();
-                        for el in
-                            elements(&format!("context.{}", name.get_ref()), rules_v, &mut sink)
-                        {
+                        for el in elements(&format!("context.{}", name.get_ref()), rules_v, &mut sink) {
                             if let Some(raw) = de::<RawRule>(el, &mut sink) {
                                 if let Some(rule) = build_rule(raw, known, &mut sink) {
                                     rules.push(rule);
@@ -310,11 +303,7 @@ impl<'a> Builder<'a, '_> {
                         contexts.insert(name.get_ref().to_string(), (origin, rules));
                     }
                 }
-                _ => unknown_key(
-                    &mut sink,
-                    key,
-                    "`default_no_answer_timeout_s` or `[[context.<name>]]`",
-                ),
+                _ => unknown_key(&mut sink, key, "`default_no_answer_timeout_s` or `[[context.<name>]]`"),
             }
         }
         self.seen.contexts_complete = complete;
@@ -346,9 +335,7 @@ impl<'a> Builder<'a, '_> {
                 continue;
             };
             let trusted = *raw.auth.get_ref() == RawAuth::TrustedTrunks;
-            self.seen
-                .profiles
-                .push((raw.name.get_ref().clone(), trusted));
+            self.seen.profiles.push((raw.name.get_ref().clone(), trusted));
             let mut sink = self.sink(file);
             let before = sink.errors.len();
             let name = raw.name.get_ref().clone();
@@ -389,10 +376,7 @@ impl<'a> Builder<'a, '_> {
                 let clash = listen
                     .iter()
                     .map(|a| (a, &name))
-                    .chain(
-                        out.iter()
-                            .flat_map(|(p, _)| p.listen.iter().map(|a| (a, &p.name))),
-                    )
+                    .chain(out.iter().flat_map(|(p, _)| p.listen.iter().map(|a| (a, &p.name))))
                     .find(|(a, _)| listen_overlap(**a, addr));
                 if let Some((other, pname)) = clash {
                     sink.push_at(
@@ -514,11 +498,7 @@ impl<'a> Builder<'a, '_> {
                     Some(p) => t.profile = p.clone(),
                     None if !check_profiles => {}
                     None => {
-                        let file = self
-                            .files
-                            .find(TRUNKS_FILE)
-                            .map(|f| f.name.clone())
-                            .unwrap_or_default();
+                        let file = self.files.find(TRUNKS_FILE).map(|f| f.name.clone()).unwrap_or_default();
                         self.errors.push(ConfigError {
                             file,
                             line: 0,

@@ -291,16 +291,13 @@ impl Config {
     /// The profile bound to `local` (exact match, or a wildcard address on
     /// the same port), i.e. the profile a packet received there belongs to.
     pub fn profile_for_local(&self, local: SocketAddr) -> Option<&Profile> {
-        self.profiles
-            .iter()
-            .find(|p| p.listen.contains(&local))
-            .or_else(|| {
-                self.profiles.iter().find(|p| {
-                    p.listen
-                        .iter()
-                        .any(|l| l.port() == local.port() && l.ip().is_unspecified())
-                })
+        self.profiles.iter().find(|p| p.listen.contains(&local)).or_else(|| {
+            self.profiles.iter().find(|p| {
+                p.listen
+                    .iter()
+                    .any(|l| l.port() == local.port() && l.ip().is_unspecified())
             })
+        })
     }
 
     /// All directory users in file order.
@@ -407,13 +404,8 @@ impl Config {
 
     /// Replaces the RTP port range (CLI `--rtp-ports`).
     pub fn override_rtp_ports(&mut self, lo: u16, hi: u16) -> Result<(), ConfigError> {
-        let range = PortRange::new(lo, hi).map_err(|m| {
-            ConfigError::new(
-                &Origin::command_line("--rtp-ports"),
-                ErrorKind::InvalidValue,
-                m,
-            )
-        })?;
+        let range = PortRange::new(lo, hi)
+            .map_err(|m| ConfigError::new(&Origin::command_line("--rtp-ports"), ErrorKind::InvalidValue, m))?;
         self.media.rtp_ports = range;
         Ok(())
     }
@@ -422,7 +414,5 @@ impl Config {
 /// True if two listen addresses would conflict: same port and the same IP,
 /// or either IP is a wildcard. Port 0 (ephemeral) never conflicts.
 pub(crate) fn listen_overlap(a: SocketAddr, b: SocketAddr) -> bool {
-    a.port() != 0
-        && a.port() == b.port()
-        && (a.ip() == b.ip() || a.ip().is_unspecified() || b.ip().is_unspecified())
+    a.port() != 0 && a.port() == b.port() && (a.ip() == b.ip() || a.ip().is_unspecified() || b.ip().is_unspecified())
 }

@@ -85,7 +85,12 @@ pub fn load_config(opts: &RunOptions) -> Result<Config, ConfigErrors> {
 /// What the socket tasks and signal handlers tell the engine task.
 #[derive(Debug)]
 pub(crate) enum Event {
-    Packet { local: SocketAddr, peer: SocketAddr, transport: TransportKind, data: Bytes },
+    Packet {
+        local: SocketAddr,
+        peer: SocketAddr,
+        transport: TransportKind,
+        data: Bytes,
+    },
     SendFailed(crate::sip::transaction::TxId),
     Reload,
     Shutdown,
@@ -93,8 +98,14 @@ pub(crate) enum Event {
 
 /// The clock, read only here.
 fn now() -> Now {
-    let unix_ms = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0);
-    Now { mono: Instant::now(), unix_ms }
+    let unix_ms = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0);
+    Now {
+        mono: Instant::now(),
+        unix_ms,
+    }
 }
 
 /// Runs the switch until SIGINT/SIGTERM.
@@ -195,9 +206,11 @@ fn reload(engine: &mut Engine, opts: &RunOptions) {
 fn spawn_signals(tx: mpsc::Sender<Event>) {
     use tokio::signal::unix::{signal, SignalKind};
     tokio::spawn(async move {
-        let (Ok(mut int), Ok(mut term), Ok(mut hup)) =
-            (signal(SignalKind::interrupt()), signal(SignalKind::terminate()), signal(SignalKind::hangup()))
-        else {
+        let (Ok(mut int), Ok(mut term), Ok(mut hup)) = (
+            signal(SignalKind::interrupt()),
+            signal(SignalKind::terminate()),
+            signal(SignalKind::hangup()),
+        ) else {
             tracing::error!("cannot install signal handlers");
             return;
         };

@@ -51,26 +51,42 @@ fn bind_udp(addr: SocketAddr) -> std::io::Result<UdpSocket> {
 impl Sockets {
     /// Binds every profile's sockets and starts their reader tasks.
     pub(crate) async fn bind(cfg: &Config, events: mpsc::Sender<Event>) -> Result<Sockets, super::DriverError> {
-        let limits = Limits { max_message: cfg.sip().max_message_bytes, max_headers: cfg.sip().max_headers };
+        let limits = Limits {
+            max_message: cfg.sip().max_message_bytes,
+            max_headers: cfg.sip().max_headers,
+        };
         let conns: Arc<DashMap<ConnKey, mpsc::Sender<Bytes>>> = Arc::new(DashMap::new());
         let mut udp = HashMap::new();
         for p in cfg.profiles() {
             for addr in &p.listen {
                 if p.transports.contains(&Transport::Udp) {
-                    let s = bind_udp(*addr).map_err(|e| super::DriverError::Bind { addr: *addr, transport: "udp", source: e })?;
+                    let s = bind_udp(*addr).map_err(|e| super::DriverError::Bind {
+                        addr: *addr,
+                        transport: "udp",
+                        source: e,
+                    })?;
                     let s = Arc::new(s);
                     udp.insert(*addr, s.clone());
                     tokio::spawn(udp_reader(s, *addr, events.clone()));
                     tracing::info!(profile = %p.name, %addr, "listening on udp");
                 }
                 if p.transports.contains(&Transport::Tcp) {
-                    let l = TcpListener::bind(addr).await.map_err(|e| super::DriverError::Bind { addr: *addr, transport: "tcp", source: e })?;
+                    let l = TcpListener::bind(addr).await.map_err(|e| super::DriverError::Bind {
+                        addr: *addr,
+                        transport: "tcp",
+                        source: e,
+                    })?;
                     tokio::spawn(tcp_acceptor(l, *addr, conns.clone(), events.clone(), limits));
                     tracing::info!(profile = %p.name, %addr, "listening on tcp");
                 }
             }
         }
-        Ok(Sockets { udp, conns, events, limits })
+        Ok(Sockets {
+            udp,
+            conns,
+            events,
+            limits,
+        })
     }
 
     /// Sends `bytes` to `dest` without blocking the engine.
@@ -140,7 +156,16 @@ async fn udp_reader(sock: Arc<UdpSocket>, local: SocketAddr, events: mpsc::Sende
         match sock.recv_from(&mut buf).await {
             Ok((n, peer)) => {
                 let data = Bytes::copy_from_slice(&buf[..n]);
-                if events.send(Event::Packet { local, peer, transport: TransportKind::Udp, data }).await.is_err() {
+                if events
+                    .send(Event::Packet {
+                        local,
+                        peer,
+                        transport: TransportKind::Udp,
+                        data,
+                    })
+                    .await
+                    .is_err()
+                {
                     break;
                 }
             }
@@ -152,7 +177,13 @@ async fn udp_reader(sock: Arc<UdpSocket>, local: SocketAddr, events: mpsc::Sende
     }
 }
 
-async fn tcp_acceptor(l: TcpListener, local: SocketAddr, conns: Arc<DashMap<ConnKey, mpsc::Sender<Bytes>>>, events: mpsc::Sender<Event>, limits: Limits) {
+async fn tcp_acceptor(
+    l: TcpListener,
+    local: SocketAddr,
+    conns: Arc<DashMap<ConnKey, mpsc::Sender<Bytes>>>,
+    events: mpsc::Sender<Event>,
+    limits: Limits,
+) {
     loop {
         let Ok((stream, peer)) = l.accept().await else { continue };
         if conns.len() >= MAX_TCP_CONNECTIONS {

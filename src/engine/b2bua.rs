@@ -21,7 +21,11 @@ use std::net::SocketAddr;
 
 /// Headers we copy from one leg's message to the other's (everything
 /// else stays on its own leg: a B2BUA does not leak topology).
-const COPIED: &[HeaderName] = &[HeaderName::ContentType, HeaderName::ContentDisposition, HeaderName::Subject];
+const COPIED: &[HeaderName] = &[
+    HeaderName::ContentType,
+    HeaderName::ContentDisposition,
+    HeaderName::Subject,
+];
 
 impl Engine {
     pub(crate) fn on_invite(&mut self, now: Now, tx: TxId, req: Message, src: Destination) {
@@ -47,7 +51,11 @@ impl Engine {
             },
             AuthPolicy::TrustedTrunks => match self.cfg.trunk_for_source(src.addr.ip()) {
                 Some(t) => {
-                    let ctx = t.inbound.as_ref().map(|i| i.context.clone()).unwrap_or_else(|| profile.context.clone());
+                    let ctx = t
+                        .inbound
+                        .as_ref()
+                        .map(|i| i.context.clone())
+                        .unwrap_or_else(|| profile.context.clone());
                     (format!("trunk:{}", t.name), ctx)
                 }
                 None => return reject(self, StatusCode::FORBIDDEN, "Source Not Allowed"),
@@ -102,7 +110,15 @@ impl Engine {
                         ViaTransport::Tcp | ViaTransport::Tls => TransportKind::Tcp,
                         _ => TransportKind::Udp,
                     };
-                    targets.push((b.uri.clone(), Destination { addr: b.source, transport, local }, None));
+                    targets.push((
+                        b.uri.clone(),
+                        Destination {
+                            addr: b.source,
+                            transport,
+                            local,
+                        },
+                        None,
+                    ));
                 }
                 if targets.is_empty() {
                     return reject(self, StatusCode::TEMPORARILY_UNAVAILABLE, "User Not Registered");
@@ -120,17 +136,37 @@ impl Engine {
                     crate::config::Transport::Udp => TransportKind::Udp,
                     crate::config::Transport::Tcp => TransportKind::Tcp,
                 };
-                let uri = Uri::sip(Some(&route.target), Host::from_ip(trunk.address.ip()), Some(trunk.address.port()));
-                targets.push((uri, Destination { addr: trunk.address, transport, local }, Some(trunk.name.clone())));
+                let uri = Uri::sip(
+                    Some(&route.target),
+                    Host::from_ip(trunk.address.ip()),
+                    Some(trunk.address.port()),
+                );
+                targets.push((
+                    uri,
+                    Destination {
+                        addr: trunk.address,
+                        transport,
+                        local,
+                    },
+                    Some(trunk.name.clone()),
+                ));
             }
             Action::Reject { code, reason } => return reject(self, *code, reason),
             Action::Queue { .. } => return reject(self, StatusCode::NOT_IMPLEMENTED, "Queues Arrive With the ACD"),
-            Action::Conference { .. } => return reject(self, StatusCode::NOT_IMPLEMENTED, "Conferences Not Yet Available"),
+            Action::Conference { .. } => {
+                return reject(self, StatusCode::NOT_IMPLEMENTED, "Conferences Not Yet Available")
+            }
         }
         // 100 Trying at once: routing may take a while (§17.2.1).
         let trying = Message::response_to(&req, StatusCode::TRYING, None, None);
         self.respond(now, tx, trying);
-        let from_user = env.from.uri.user.clone().map(|u| String::from_utf8_lossy(&u).into_owned()).unwrap_or(caller);
+        let from_user = env
+            .from
+            .uri
+            .user
+            .clone()
+            .map(|u| String::from_utf8_lossy(&u).into_owned())
+            .unwrap_or(caller);
         let display = env.from.display.clone();
         for (uri, dest, trunk) in targets {
             let from_user = trunk
@@ -169,7 +205,8 @@ impl Engine {
         call.b.shrink_to_fit();
         tracing::info!(call = %id, caller = %call.caller, callee = %call.callee, route = %call.route, legs = call.b.len(), "call routed");
         self.tx_roles.insert(tx, TxRole::AInvite(id));
-        self.timers.set(EngineTimer::NoAnswer(id), now.mono + route.no_answer_timeout);
+        self.timers
+            .set(EngineTimer::NoAnswer(id), now.mono + route.no_answer_timeout);
         self.calls.insert(id, Box::new(call));
         self.stats.calls_started += 1;
     }
@@ -185,7 +222,11 @@ impl Engine {
 
     /// A new top Via for a request we send from `dest.local`.
     pub(crate) fn new_via(&mut self, dest: Destination) -> Bytes {
-        let t = if dest.transport.is_reliable() { ViaTransport::Tcp } else { ViaTransport::Udp };
+        let t = if dest.transport.is_reliable() {
+            ViaTransport::Tcp
+        } else {
+            ViaTransport::Udp
+        };
         let branch = self.ids.branch();
         Via::new(t, Host::from_ip(dest.local.ip()), Some(dest.local.port()), &branch).to_bytes()
     }
@@ -199,10 +240,19 @@ impl Engine {
         Bytes::from(format!("<{uri}>"))
     }
 
-    fn build_b_invite(&mut self, a: &Message, uri: Uri, dest: Destination, from_user: &str, display: Option<Bytes>, max_forwards: u32) -> Message {
+    fn build_b_invite(
+        &mut self,
+        a: &Message,
+        uri: Uri,
+        dest: Destination,
+        from_user: &str,
+        display: Option<Bytes>,
+        max_forwards: u32,
+    ) -> Message {
         let mut m = Message::request(Method::INVITE, uri.clone());
         m.headers.push(HeaderName::Via, self.new_via(dest));
-        m.headers.push(HeaderName::MaxForwards, Bytes::from(max_forwards.to_string()));
+        m.headers
+            .push(HeaderName::MaxForwards, Bytes::from(max_forwards.to_string()));
         let from_uri = Uri::sip(Some(from_user), Host::from_ip(dest.local.ip()), Some(dest.local.port()));
         let from = match display {
             Some(d) => format!("{} <{from_uri}>;tag={}", String::from_utf8_lossy(&d), self.ids.tag()),
@@ -250,7 +300,10 @@ impl Engine {
             }
             let has_tag = resp.envelope().ok().and_then(|e| e.to.tag()).is_some();
             if has_tag && leg.dialog.is_none() {
-                leg.dialog = leg.invite.as_deref().and_then(|inv| Dialog::uac(inv, &resp, DialogState::Early).ok());
+                leg.dialog = leg
+                    .invite
+                    .as_deref()
+                    .and_then(|inv| Dialog::uac(inv, &resp, DialogState::Early).ok());
                 if let Some(d) = &leg.dialog {
                     self.dialogs.insert(d.key.clone(), (id, Side::B(idx)));
                 }
@@ -306,11 +359,24 @@ impl Engine {
         } else {
             (HeaderName::WwwAuthenticate, HeaderName::Authorization)
         };
-        let challenges: Vec<Challenge> = resp.headers.get_all(&ch_name).filter_map(|v| Challenge::parse(v).ok()).collect();
+        let challenges: Vec<Challenge> = resp
+            .headers
+            .get_all(&ch_name)
+            .filter_map(|v| Challenge::parse(v).ok())
+            .collect();
         let challenge = DigestClient::pick(challenges.iter())?;
         let uri = leg.invite.as_deref()?.uri()?.to_string();
         let cnonce = self.ids.tag();
-        let value = DigestClient::respond(challenge, &Method::INVITE, &uri, &creds.username, creds.password.expose(), &cnonce, 1).ok()?;
+        let value = DigestClient::respond(
+            challenge,
+            &Method::INVITE,
+            &uri,
+            &creds.username,
+            creds.password.expose(),
+            &cnonce,
+            1,
+        )
+        .ok()?;
         let mut m = (**leg.invite.as_ref()?).clone();
         let dest = leg.dest;
         let seq = m.envelope().ok()?.cseq.seq + 1;
@@ -324,20 +390,29 @@ impl Engine {
     /// The caller's copy of a B-leg response: same code, reason and body,
     /// our tag and Contact.
     fn a_response(&mut self, id: CallRef, b_resp: &Message, code: StatusCode) -> Message {
-        let Some(call) = self.calls.get(&id) else { return Message::response(code, None) };
+        let Some(call) = self.calls.get(&id) else {
+            return Message::response(code, None);
+        };
         let reason = match &b_resp.start {
             crate::sip::msg::StartLine::Response { reason, .. } => String::from_utf8_lossy(reason).into_owned(),
             _ => String::new(),
         };
         let tag = String::from_utf8_lossy(&call.a.tag).into_owned();
-        let Some(invite) = call.a.invite.as_deref() else { return Message::response(code, None) };
+        let Some(invite) = call.a.invite.as_deref() else {
+            return Message::response(code, None);
+        };
         let mut resp = Message::response_to(invite, code, Some(&reason), Some(&tag));
         if code.as_u16() < 300 {
             let user = call.callee.clone();
-            resp.headers.push(HeaderName::Contact, self.contact_for(&user, call.a.src));
+            resp.headers
+                .push(HeaderName::Contact, self.contact_for(&user, call.a.src));
         }
         for h in b_resp.headers.iter() {
-            if COPIED.contains(&h.name) || h.name == HeaderName::Unsupported || h.name == HeaderName::RetryAfter || h.name == HeaderName::Warning {
+            if COPIED.contains(&h.name)
+                || h.name == HeaderName::Unsupported
+                || h.name == HeaderName::RetryAfter
+                || h.name == HeaderName::Warning
+            {
                 resp.headers.push(h.name.clone(), h.value.clone());
             }
         }
@@ -382,7 +457,13 @@ impl Engine {
         self.stats.calls_answered += 1;
         self.timers.cancel(EngineTimer::NoAnswer(id));
         // Cancel the other forks.
-        let others: Vec<TxId> = call.b.iter().enumerate().filter(|(i, l)| *i != idx && matches!(l.state, BState::Calling | BState::Early)).map(|(_, l)| l.tx).collect();
+        let others: Vec<TxId> = call
+            .b
+            .iter()
+            .enumerate()
+            .filter(|(i, l)| *i != idx && matches!(l.state, BState::Calling | BState::Early))
+            .map(|(_, l)| l.tx)
+            .collect();
         for t in others {
             let _ = self.txl.client_cancel(now.mono, t);
         }
@@ -406,7 +487,11 @@ impl Engine {
         // Forks still ringing keep theirs: a late 2xx must be ACKed and
         // BYEd through a dialog built from it.
         call.a.invite = None;
-        for leg in call.b.iter_mut().filter(|l| matches!(l.state, BState::Answered | BState::Failed(_))) {
+        for leg in call
+            .b
+            .iter_mut()
+            .filter(|l| matches!(l.state, BState::Answered | BState::Failed(_)))
+        {
             leg.invite = None;
         }
         self.respond(now, atx, a_resp);
@@ -466,10 +551,17 @@ impl Engine {
                 Some(b) => {
                     let c = b.status().unwrap_or(StatusCode::SERVER_INTERNAL_ERROR);
                     // §16.7 step 6: a 503 from downstream becomes 500 here.
-                    let c = if c == StatusCode::SERVICE_UNAVAILABLE { StatusCode::SERVER_INTERNAL_ERROR } else { c };
+                    let c = if c == StatusCode::SERVICE_UNAVAILABLE {
+                        StatusCode::SERVER_INTERNAL_ERROR
+                    } else {
+                        c
+                    };
                     (c, b)
                 }
-                None => (StatusCode::SERVER_INTERNAL_ERROR, Message::response(StatusCode::SERVER_INTERNAL_ERROR, None)),
+                None => (
+                    StatusCode::SERVER_INTERNAL_ERROR,
+                    Message::response(StatusCode::SERVER_INTERNAL_ERROR, None),
+                ),
             };
             let a_resp = self.a_response(id, &resp, code);
             let cause = cause_for(code);
@@ -491,7 +583,11 @@ impl Engine {
     /// CANCEL from the caller (§9.2): 200 to the CANCEL, 487 to the
     /// INVITE, CANCEL to every ringing B leg.
     pub(crate) fn on_cancel(&mut self, now: Now, tx: TxId, req: Message, invite: Option<TxId>) {
-        let code = if invite.is_some() { StatusCode::OK } else { StatusCode::CALL_DOES_NOT_EXIST };
+        let code = if invite.is_some() {
+            StatusCode::OK
+        } else {
+            StatusCode::CALL_DOES_NOT_EXIST
+        };
         let resp = Message::response_to(&req, code, None, None);
         self.respond(now, tx, resp);
         let Some(itx) = invite else { return };
@@ -503,7 +599,9 @@ impl Engine {
         if call.phase != Phase::Routing {
             return;
         }
-        let Some(resp) = call.a_final(StatusCode::REQUEST_TERMINATED, None) else { return };
+        let Some(resp) = call.a_final(StatusCode::REQUEST_TERMINATED, None) else {
+            return;
+        };
         self.final_to_a(now, id, resp, StatusCode::REQUEST_TERMINATED, "caller_cancel");
     }
 
@@ -514,7 +612,9 @@ impl Engine {
                 if call.phase != Phase::Routing {
                     return;
                 }
-                let Some(resp) = call.a_final(StatusCode::TEMPORARILY_UNAVAILABLE, Some("No Answer")) else { return };
+                let Some(resp) = call.a_final(StatusCode::TEMPORARILY_UNAVAILABLE, Some("No Answer")) else {
+                    return;
+                };
                 self.final_to_a(now, id, resp, StatusCode::TEMPORARILY_UNAVAILABLE, "no_answer");
             }
             EngineTimer::Retransmit2xx(id) => self.retransmit_2xx(now, id),
@@ -527,10 +627,19 @@ impl Engine {
     pub(crate) fn on_tx_event(&mut self, now: Now, ev: TxEvent) {
         match ev {
             TxEvent::Timeout { tx, .. } | TxEvent::TransportError { tx } => {
-                let code = if matches!(ev, TxEvent::Timeout { .. }) { StatusCode::REQUEST_TIMEOUT } else { StatusCode::SERVICE_UNAVAILABLE };
+                let code = if matches!(ev, TxEvent::Timeout { .. }) {
+                    StatusCode::REQUEST_TIMEOUT
+                } else {
+                    StatusCode::SERVICE_UNAVAILABLE
+                };
                 match self.tx_roles.get(&tx).copied() {
                     Some(TxRole::BInvite(id, idx)) => {
-                        let is_current = self.calls.get(&id).and_then(|c| c.b.get(idx)).map(|l| l.tx == tx).unwrap_or(false);
+                        let is_current = self
+                            .calls
+                            .get(&id)
+                            .and_then(|c| c.b.get(idx))
+                            .map(|l| l.tx == tx)
+                            .unwrap_or(false);
                         if is_current {
                             self.b_leg_failed(now, id, idx, code, None);
                         }
@@ -569,7 +678,12 @@ impl Engine {
         call.end_cause = Some(cause.to_string());
         self.timers.cancel(EngineTimer::NoAnswer(id));
         self.timers.cancel(EngineTimer::Retransmit2xx(id));
-        let ringing: Vec<TxId> = call.b.iter().filter(|l| matches!(l.state, BState::Calling | BState::Early)).map(|l| l.tx).collect();
+        let ringing: Vec<TxId> = call
+            .b
+            .iter()
+            .filter(|l| matches!(l.state, BState::Calling | BState::Early))
+            .map(|l| l.tx)
+            .collect();
         for t in ringing {
             let _ = self.txl.client_cancel(now.mono, t);
         }
@@ -598,7 +712,13 @@ impl Engine {
     /// Removes an ended call at once when nothing is pending on it.
     pub(crate) fn maybe_reap(&mut self, now: Now, id: CallRef) {
         let Some(call) = self.calls.get(&id) else { return };
-        if call.phase == Phase::Ended && call.relays.is_empty() && call.b.iter().all(|l| matches!(l.state, BState::Failed(_)) || l.dialog.is_none()) {
+        if call.phase == Phase::Ended
+            && call.relays.is_empty()
+            && call
+                .b
+                .iter()
+                .all(|l| matches!(l.state, BState::Failed(_)) || l.dialog.is_none())
+        {
             self.reap(now, id);
         }
     }

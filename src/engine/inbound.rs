@@ -73,7 +73,12 @@ impl Engine {
             Incoming::Ack { request, .. } => self.on_ack(now, request),
             Incoming::Absorbed { .. } | Incoming::Stray { .. } => {}
             Incoming::Rfc2543 { request } => {
-                let mut resp = Message::response_to(&request, StatusCode::BAD_REQUEST, Some("Missing Transaction Identifier"), None);
+                let mut resp = Message::response_to(
+                    &request,
+                    StatusCode::BAD_REQUEST,
+                    Some("Missing Transaction Identifier"),
+                    None,
+                );
                 resp.headers.push(HeaderName::Server, self.cfg.sip().user_agent.clone());
                 self.txl.send_stateless(src, &resp);
             }
@@ -147,7 +152,10 @@ impl Engine {
 /// may not have passed validation.
 fn copy_reply_headers(headers: &crate::sip::msg::Headers, resp: &mut Message) {
     for h in headers.iter() {
-        if matches!(h.name, HeaderName::Via | HeaderName::From | HeaderName::To | HeaderName::CallId | HeaderName::CSeq) {
+        if matches!(
+            h.name,
+            HeaderName::Via | HeaderName::From | HeaderName::To | HeaderName::CallId | HeaderName::CSeq
+        ) {
             resp.headers.push(h.name.clone(), h.value.clone());
         }
     }
@@ -155,7 +163,11 @@ fn copy_reply_headers(headers: &crate::sip::msg::Headers, resp: &mut Message) {
 
 /// Adds `received` (when the Via host is not the source IP) and fills a
 /// bare `rport` (RFC 3581 §4) on the top Via of a received request.
-fn stamp_via(mut msg: Message, mut env: crate::sip::msg::Envelope, src: Destination) -> (Message, crate::sip::msg::Envelope) {
+fn stamp_via(
+    mut msg: Message,
+    mut env: crate::sip::msg::Envelope,
+    src: Destination,
+) -> (Message, crate::sip::msg::Envelope) {
     let ip = src.addr.ip();
     let mut via = env.via.clone();
     let mut changed = false;
@@ -206,7 +218,10 @@ fn stateless_destination(resp: &Message, src: Destination) -> Destination {
     if src.transport.is_reliable() {
         return src;
     }
-    let first = resp.headers.get(&HeaderName::Via).map(|v| crate::sip::msg::split_list(v).into_iter().next().unwrap_or_default());
+    let first = resp
+        .headers
+        .get(&HeaderName::Via)
+        .map(|v| crate::sip::msg::split_list(v).into_iter().next().unwrap_or_default());
     match first.map(|f| Via::parse(&f)) {
         Some(Ok(mut via)) => {
             via.params.set("received", Some(Bytes::from(src.addr.ip().to_string())));
@@ -231,5 +246,8 @@ pub(crate) fn via_destination(via: &Via, src: Destination) -> Destination {
         Some(None) => src.addr.port(),
         None => via.port.unwrap_or(5060),
     };
-    Destination { addr: std::net::SocketAddr::new(ip, port), ..src }
+    Destination {
+        addr: std::net::SocketAddr::new(ip, port),
+        ..src
+    }
 }

@@ -21,7 +21,10 @@ use bytes::Bytes;
 impl Engine {
     fn find_dialog(&self, req: &Message) -> Option<(CallRef, Side)> {
         let env = req.envelope().ok()?;
-        let key = DialogKey { call_id: env.call_id.clone(), local_tag: env.to.tag()? };
+        let key = DialogKey {
+            call_id: env.call_id.clone(),
+            local_tag: env.to.tag()?,
+        };
         self.dialogs.get(&key).copied()
     }
 
@@ -44,7 +47,11 @@ impl Engine {
 
     pub(crate) fn on_in_dialog_request(&mut self, now: Now, tx: TxId, req: Message, _src: Destination) {
         let Some(method) = req.method().cloned() else { return };
-        let tag = req.envelope().ok().and_then(|e| e.to.tag()).map(|t| String::from_utf8_lossy(&t).into_owned());
+        let tag = req
+            .envelope()
+            .ok()
+            .and_then(|e| e.to.tag())
+            .map(|t| String::from_utf8_lossy(&t).into_owned());
         let Some((id, side)) = self.find_dialog(&req) else {
             let resp = Message::response_to(&req, StatusCode::CALL_DOES_NOT_EXIST, None, tag.as_deref());
             self.respond(now, tx, resp);
@@ -62,14 +69,23 @@ impl Engine {
             .map(|d| d.accept_remote_cseq(&method, seq).is_ok())
             .unwrap_or(false);
         if !ok {
-            let resp = Message::response_to(&req, StatusCode::SERVER_INTERNAL_ERROR, Some("CSeq Out of Order"), tag.as_deref());
+            let resp = Message::response_to(
+                &req,
+                StatusCode::SERVER_INTERNAL_ERROR,
+                Some("CSeq Out of Order"),
+                tag.as_deref(),
+            );
             self.respond(now, tx, resp);
             return;
         }
         if method == Method::BYE {
             let resp = Message::response_to(&req, StatusCode::OK, None, tag.as_deref());
             self.respond(now, tx, resp);
-            let cause = if side == Side::A { "caller_hangup" } else { "callee_hangup" };
+            let cause = if side == Side::A {
+                "caller_hangup"
+            } else {
+                "callee_hangup"
+            };
             if let Some(other) = self.other_side(id, side) {
                 self.bye_leg(now, id, other);
             }
@@ -111,11 +127,23 @@ impl Engine {
             Some(ctx) => {
                 self.tx_roles.insert(ctx, TxRole::Relay { call: id, server: tx });
                 if let Some(c) = self.calls.get_mut(&id) {
-                    c.relays.push((ctx, Relay { server: tx, from: side, request: req }));
+                    c.relays.push((
+                        ctx,
+                        Relay {
+                            server: tx,
+                            from: side,
+                            request: req,
+                        },
+                    ));
                 }
             }
             None => {
-                let resp = Message::response_to(&req, StatusCode::SERVER_INTERNAL_ERROR, Some("Relay Failed"), tag.as_deref());
+                let resp = Message::response_to(
+                    &req,
+                    StatusCode::SERVER_INTERNAL_ERROR,
+                    Some("Relay Failed"),
+                    tag.as_deref(),
+                );
                 self.respond(now, tx, resp);
             }
         }
@@ -123,7 +151,15 @@ impl Engine {
 
     /// Sends a new in-dialog request on `side` (§12.2.1.1); returns its
     /// client transaction.
-    pub(crate) fn send_in_dialog(&mut self, now: Now, id: CallRef, side: Side, method: Method, body: Bytes, headers: Vec<(HeaderName, Bytes)>) -> Option<TxId> {
+    pub(crate) fn send_in_dialog(
+        &mut self,
+        now: Now,
+        id: CallRef,
+        side: Side,
+        method: Method,
+        body: Bytes,
+        headers: Vec<(HeaderName, Bytes)>,
+    ) -> Option<TxId> {
         let dest = self.side_dest(id, side)?;
         let call = self.calls.get_mut(&id)?;
         let dialog = match side {
@@ -185,17 +221,27 @@ impl Engine {
             return;
         }
         let Some(call) = self.calls.get_mut(&id) else { return };
-        let Some(pos) = call.relays.iter().position(|(t, _)| *t == ctx) else { return };
+        let Some(pos) = call.relays.iter().position(|(t, _)| *t == ctx) else {
+            return;
+        };
         let (_, relay) = call.relays.remove(pos);
         self.tx_roles.remove(&ctx);
-        let tag = relay.request.envelope().ok().and_then(|e| e.to.tag()).map(|t| String::from_utf8_lossy(&t).into_owned());
+        let tag = relay
+            .request
+            .envelope()
+            .ok()
+            .and_then(|e| e.to.tag())
+            .map(|t| String::from_utf8_lossy(&t).into_owned());
         let reason = match &resp.start {
             crate::sip::msg::StartLine::Response { reason, .. } => String::from_utf8_lossy(reason).into_owned(),
             _ => String::new(),
         };
         let mut out = Message::response_to(&relay.request, code, Some(&reason), tag.as_deref());
         for h in resp.headers.iter() {
-            if matches!(h.name, HeaderName::ContentType | HeaderName::ContentDisposition | HeaderName::RetryAfter | HeaderName::Warning) {
+            if matches!(
+                h.name,
+                HeaderName::ContentType | HeaderName::ContentDisposition | HeaderName::RetryAfter | HeaderName::Warning
+            ) {
                 out.headers.push(h.name.clone(), h.value.clone());
             }
         }
@@ -223,7 +269,9 @@ impl Engine {
 
     /// An ACK for a 2xx (end to end, §13.2.2.4): releases the ACK we owe.
     pub(crate) fn on_ack(&mut self, now: Now, ack: Message) {
-        let Some((id, side)) = self.find_dialog(&ack) else { return };
+        let Some((id, side)) = self.find_dialog(&ack) else {
+            return;
+        };
         let Some(call) = self.calls.get_mut(&id) else { return };
         if side == Side::A {
             call.a.pending_2xx = None;
@@ -284,7 +332,9 @@ impl Engine {
     pub(crate) fn retransmit_2xx(&mut self, now: Now, id: CallRef) {
         let (t1, t2) = (self.txl.config().t1, self.txl.config().t2);
         let Some(call) = self.calls.get_mut(&id) else { return };
-        let Some((resp, interval, since)) = call.a.pending_2xx.clone().map(|b| *b) else { return };
+        let Some((resp, interval, since)) = call.a.pending_2xx.clone().map(|b| *b) else {
+            return;
+        };
         if now.mono.duration_since(since) >= t1 * 64 {
             call.a.pending_2xx = None;
             tracing::info!(call = %id, "no ACK for 2xx: ending call");

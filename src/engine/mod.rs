@@ -9,8 +9,8 @@
 //! reads a clock, so tests run it in virtual time.
 
 mod b2bua;
-mod indialog;
 mod inbound;
+mod indialog;
 mod registration;
 pub mod screen;
 mod trunk_reg;
@@ -48,7 +48,10 @@ impl Now {
 
     /// The same moment `d` later.
     pub fn plus(&self, d: Duration) -> Now {
-        Now { mono: self.mono + d, unix_ms: self.unix_ms + d.as_millis() as u64 }
+        Now {
+            mono: self.mono + d,
+            unix_ms: self.unix_ms + d.as_millis() as u64,
+        }
     }
 }
 
@@ -169,7 +172,12 @@ impl Engine {
     pub fn new(cfg: Arc<Config>, seed: u64) -> Engine {
         let mut ids = IdGen::seeded(seed);
         let sip = cfg.sip();
-        let txl = TransactionLayer::new(TimerConfig { t1: sip.t1, t2: sip.t2, t4: sip.t4, trying_delay: None });
+        let txl = TransactionLayer::new(TimerConfig {
+            t1: sip.t1,
+            t2: sip.t2,
+            t4: sip.t4,
+            trying_delay: None,
+        });
         let r = cfg.registrar();
         let registrar = Registrar::new(RegistrarConfig {
             min_expires: r.min_expires,
@@ -182,7 +190,8 @@ impl Engine {
             if let crate::config::AuthPolicy::Digest { realm } = &p.auth {
                 digest.insert(
                     p.name.clone(),
-                    DigestServer::new(realm.clone(), ids.secret(), sec.nonce_ttl).with_algorithms(sec.digest_algorithms.clone()),
+                    DigestServer::new(realm.clone(), ids.secret(), sec.nonce_ttl)
+                        .with_algorithms(sec.digest_algorithms.clone()),
                 );
             }
         }
@@ -190,7 +199,10 @@ impl Engine {
             max_failures: sec.auth_failures_per_minute.map(|n| n.get()).unwrap_or(u32::MAX),
             ..ThrottleConfig::default()
         });
-        let limits = crate::sip::msg::Limits { max_message: sip.max_message_bytes, max_headers: sip.max_headers };
+        let limits = crate::sip::msg::Limits {
+            max_message: sip.max_message_bytes,
+            max_headers: sip.max_headers,
+        };
         Engine {
             cfg,
             txl,
@@ -258,8 +270,17 @@ impl Engine {
     pub fn handle_input(&mut self, now: Now, input: Input) {
         self.last_now = Some(now);
         match input {
-            Input::Packet { local, peer, transport, data } => {
-                let src = Destination { addr: peer, transport, local };
+            Input::Packet {
+                local,
+                peer,
+                transport,
+                data,
+            } => {
+                let src = Destination {
+                    addr: peer,
+                    transport,
+                    local,
+                };
                 self.on_packet(now, src, data);
             }
             Input::SendFailed { tx } => self.txl.handle_transport_error(now.mono, tx),
@@ -280,7 +301,10 @@ impl Engine {
             }
             _ => None,
         };
-        [self.txl.poll_timeout(), self.timers.next_expiry(), expiry].into_iter().flatten().min()
+        [self.txl.poll_timeout(), self.timers.next_expiry(), expiry]
+            .into_iter()
+            .flatten()
+            .min()
     }
 
     /// Fires due timers (transactions, calls, registration expiry).
@@ -330,7 +354,11 @@ impl Engine {
         loop {
             let mut progressed = false;
             while let Some(t) = self.txl.poll_transmit() {
-                self.out.push_back(Output::Transmit { dest: t.dest, bytes: t.bytes, tx: t.tx });
+                self.out.push_back(Output::Transmit {
+                    dest: t.dest,
+                    bytes: t.bytes,
+                    tx: t.tx,
+                });
                 progressed = true;
             }
             while let Some(ev) = self.txl.poll_event() {

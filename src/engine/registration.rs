@@ -22,7 +22,15 @@ pub(crate) enum Authn {
 impl Engine {
     /// Authenticates `req` on profile `profile` (digest), answering the
     /// challenge / refusal itself when it does not pass.
-    pub(crate) fn authenticate(&mut self, now: Now, tx: TxId, req: &Message, src: Destination, profile: &str, kind: AuthKind) -> Authn {
+    pub(crate) fn authenticate(
+        &mut self,
+        now: Now,
+        tx: TxId,
+        req: &Message,
+        src: Destination,
+        profile: &str,
+        kind: AuthKind,
+    ) -> Authn {
         let ip = src.addr.ip();
         let tag = self.ids.tag();
         if self.throttle.is_blocked(now.unix_s(), ip) {
@@ -36,7 +44,9 @@ impl Engine {
             self.respond(now, tx, resp);
             return Authn::Answered;
         };
-        let outcome = server.verify_request(now.unix_s(), req, kind, |user| cfg.user(user).map(|u| u.password.expose().to_string()));
+        let outcome = server.verify_request(now.unix_s(), req, kind, |user| {
+            cfg.user(user).map(|u| u.password.expose().to_string())
+        });
         let (stale, failed) = match outcome {
             AuthOutcome::Ok { user } => {
                 if cfg.user(&user).is_some() {
@@ -48,7 +58,12 @@ impl Engine {
             AuthOutcome::NoCredentials => (false, false),
             AuthOutcome::Failed => (false, true),
             AuthOutcome::Malformed(e) => {
-                let resp = Message::response_to(req, StatusCode::BAD_REQUEST, Some(&format!("Bad Credentials: {e}")), Some(&tag));
+                let resp = Message::response_to(
+                    req,
+                    StatusCode::BAD_REQUEST,
+                    Some(&format!("Bad Credentials: {e}")),
+                    Some(&tag),
+                );
                 self.respond(now, tx, resp);
                 return Authn::Answered;
             }
@@ -65,16 +80,28 @@ impl Engine {
 
     pub(crate) fn on_register(&mut self, now: Now, tx: TxId, req: Message, src: Destination) {
         let tag = self.ids.tag();
-        let Some(profile) = self.cfg.profile_for_local(src.local).cloned() else { return };
+        let Some(profile) = self.cfg.profile_for_local(src.local).cloned() else {
+            return;
+        };
         if !matches!(profile.auth, AuthPolicy::Digest { .. }) {
-            let resp = Message::response_to(&req, StatusCode::FORBIDDEN, Some("Registration Not Allowed Here"), Some(&tag));
+            let resp = Message::response_to(
+                &req,
+                StatusCode::FORBIDDEN,
+                Some("Registration Not Allowed Here"),
+                Some(&tag),
+            );
             self.respond(now, tx, resp);
             return;
         }
         let Ok(env) = req.envelope() else { return };
         if !env.to.uri.is_sip() {
             // RFC 4475 unksm2: the AOR must be a SIP or SIPS URI.
-            let resp = Message::response_to(&req, StatusCode::BAD_REQUEST, Some("Address-of-Record Must Be a SIP URI"), Some(&tag));
+            let resp = Message::response_to(
+                &req,
+                StatusCode::BAD_REQUEST,
+                Some("Address-of-Record Must Be a SIP URI"),
+                Some(&tag),
+            );
             self.respond(now, tx, resp);
             return;
         }
@@ -93,7 +120,12 @@ impl Engine {
             Authn::Answered => return,
         };
         if user != aor {
-            let resp = Message::response_to(&req, StatusCode::FORBIDDEN, Some("Not Allowed to Register This AOR"), Some(&tag));
+            let resp = Message::response_to(
+                &req,
+                StatusCode::FORBIDDEN,
+                Some("Not Allowed to Register This AOR"),
+                Some(&tag),
+            );
             self.respond(now, tx, resp);
             return;
         }
@@ -105,7 +137,10 @@ impl Engine {
             TransportKind::Ws => ViaTransport::Ws,
             TransportKind::Wss => ViaTransport::Wss,
         };
-        match self.registrar.handle_register(now.unix_s(), &aor, &req, src.addr, transport) {
+        match self
+            .registrar
+            .handle_register(now.unix_s(), &aor, &req, src.addr, transport)
+        {
             Ok(outcome) => {
                 let mut resp = outcome.response;
                 resp.headers.push(HeaderName::Server, self.cfg.sip().user_agent.clone());

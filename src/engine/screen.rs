@@ -26,7 +26,11 @@ pub struct Rejection {
 
 impl Rejection {
     fn new(code: StatusCode, reason: &str) -> Self {
-        Rejection { code, reason: reason.to_string(), headers: Vec::new() }
+        Rejection {
+            code,
+            reason: reason.to_string(),
+            headers: Vec::new(),
+        }
     }
 
     fn with(mut self, name: HeaderName, value: impl Into<Bytes>) -> Self {
@@ -89,7 +93,11 @@ pub fn screen(req: &Message) -> Result<(), Rejection> {
         }
     }
     if !unsupported.is_empty() {
-        let list = unsupported.iter().map(|t| String::from_utf8_lossy(t).into_owned()).collect::<Vec<_>>().join(", ");
+        let list = unsupported
+            .iter()
+            .map(|t| String::from_utf8_lossy(t).into_owned())
+            .collect::<Vec<_>>()
+            .join(", ");
         return Err(Rejection::new(StatusCode::BAD_EXTENSION, "Bad Extension").with(HeaderName::Unsupported, list));
     }
     if *method == Method::INVITE || *method == Method::UPDATE {
@@ -100,8 +108,10 @@ pub fn screen(req: &Message) -> Result<(), Rejection> {
                 None => false,
             };
             if !ok {
-                return Err(Rejection::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, "Unsupported Media Type")
-                    .with(HeaderName::Accept, "application/sdp"));
+                return Err(
+                    Rejection::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, "Unsupported Media Type")
+                        .with(HeaderName::Accept, "application/sdp"),
+                );
             }
         }
         if let Some(accept) = req.headers.get(&HeaderName::Accept) {
@@ -112,7 +122,10 @@ pub fn screen(req: &Message) -> Result<(), Rejection> {
             if !takes_sdp && !accept.trim_ascii().is_empty() {
                 return Err(Rejection::new(StatusCode::NOT_ACCEPTABLE, "Not Acceptable")
                     .with(HeaderName::Accept, "application/sdp")
-                    .with(HeaderName::Warning, "399 switchboard \"Only application/sdp bodies are supported\""));
+                    .with(
+                        HeaderName::Warning,
+                        "399 switchboard \"Only application/sdp bodies are supported\"",
+                    ));
             }
         }
     }

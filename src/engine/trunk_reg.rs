@@ -36,7 +36,13 @@ impl Engine {
     /// Starts the trunk registrations; called once by the driver after the
     /// sockets are bound (and again after a reload).
     pub fn start(&mut self, now: Now) {
-        let names: Vec<String> = self.cfg.trunks().iter().filter(|t| t.register).map(|t| t.name.clone()).collect();
+        let names: Vec<String> = self
+            .cfg
+            .trunks()
+            .iter()
+            .filter(|t| t.register)
+            .map(|t| t.name.clone())
+            .collect();
         self.trunk_regs.retain(|k, _| names.contains(k));
         for (i, t) in self.cfg.trunks().iter().enumerate() {
             if t.register {
@@ -51,30 +57,44 @@ impl Engine {
     }
 
     pub(crate) fn send_trunk_register(&mut self, now: Now, idx: usize, auth: Option<(HeaderName, Bytes)>) {
-        let Some(trunk) = self.cfg.trunks().get(idx).cloned() else { return };
+        let Some(trunk) = self.cfg.trunks().get(idx).cloned() else {
+            return;
+        };
         if !trunk.register {
             return;
         }
         let Some(creds) = trunk.credentials.clone() else { return };
-        let Some(local) = self.cfg.profile(&trunk.profile).and_then(|p| p.listen.first().copied()) else { return };
+        let Some(local) = self.cfg.profile(&trunk.profile).and_then(|p| p.listen.first().copied()) else {
+            return;
+        };
         let transport = match trunk.transport {
             crate::config::Transport::Udp => TransportKind::Udp,
             crate::config::Transport::Tcp => TransportKind::Tcp,
         };
-        let dest = Destination { addr: trunk.address, transport, local };
+        let dest = Destination {
+            addr: trunk.address,
+            transport,
+            local,
+        };
         let host = Host::from_ip(trunk.address.ip());
         let ids = &mut self.ids;
-        let st = self.trunk_regs.entry(trunk.name.clone()).or_insert_with(|| TrunkRegistration {
-            call_id: ids.call_id(&local.ip().to_string()),
-            tag: ids.tag(),
-            ..Default::default()
-        });
+        let st = self
+            .trunk_regs
+            .entry(trunk.name.clone())
+            .or_insert_with(|| TrunkRegistration {
+                call_id: ids.call_id(&local.ip().to_string()),
+                tag: ids.tag(),
+                ..Default::default()
+            });
         st.cseq += 1;
         if auth.is_none() {
             st.answered_challenge = false;
         }
         let (call_id, tag, cseq) = (st.call_id.clone(), st.tag.clone(), st.cseq);
-        let mut m = Message::request(Method::REGISTER, Uri::sip(None, host.clone(), Some(trunk.address.port())));
+        let mut m = Message::request(
+            Method::REGISTER,
+            Uri::sip(None, host.clone(), Some(trunk.address.port())),
+        );
         m.headers.push(HeaderName::Via, self.new_via(dest));
         m.headers.push(HeaderName::MaxForwards, "70");
         let aor = Uri::sip(Some(&creds.username), host, Some(trunk.address.port()));
@@ -82,7 +102,8 @@ impl Engine {
         m.headers.push(HeaderName::To, format!("<{aor}>"));
         m.headers.push(HeaderName::CallId, call_id);
         m.headers.push(HeaderName::CSeq, format!("{cseq} REGISTER"));
-        m.headers.push(HeaderName::Contact, self.contact_for(&creds.username, dest));
+        m.headers
+            .push(HeaderName::Contact, self.contact_for(&creds.username, dest));
         m.headers.push(HeaderName::Expires, REQUESTED_EXPIRES.to_string());
         m.headers.push(HeaderName::UserAgent, self.cfg.sip().user_agent.clone());
         if let Some((name, value)) = auth {
@@ -104,7 +125,9 @@ impl Engine {
         if code.is_provisional() {
             return;
         }
-        let Some(trunk) = self.cfg.trunks().get(idx).cloned() else { return };
+        let Some(trunk) = self.cfg.trunks().get(idx).cloned() else {
+            return;
+        };
         if code.is_success() {
             let expires = granted_expires(resp).unwrap_or(REQUESTED_EXPIRES).max(10);
             if let Some(st) = self.trunk_regs.get_mut(&trunk.name) {
@@ -116,7 +139,11 @@ impl Engine {
             return;
         }
         let challenged = code == StatusCode::UNAUTHORIZED || code == StatusCode::PROXY_AUTH_REQUIRED;
-        let answered = self.trunk_regs.get(&trunk.name).map(|s| s.answered_challenge).unwrap_or(true);
+        let answered = self
+            .trunk_regs
+            .get(&trunk.name)
+            .map(|s| s.answered_challenge)
+            .unwrap_or(true);
         if challenged && !answered {
             if let Some(auth) = self.trunk_credentials(idx, resp) {
                 if let Some(st) = self.trunk_regs.get_mut(&trunk.name) {
@@ -150,11 +177,24 @@ impl Engine {
         } else {
             (HeaderName::WwwAuthenticate, HeaderName::Authorization)
         };
-        let challenges: Vec<Challenge> = resp.headers.get_all(&ch).filter_map(|v| Challenge::parse(v).ok()).collect();
+        let challenges: Vec<Challenge> = resp
+            .headers
+            .get_all(&ch)
+            .filter_map(|v| Challenge::parse(v).ok())
+            .collect();
         let challenge = DigestClient::pick(challenges.iter())?;
         let uri = Uri::sip(None, Host::from_ip(trunk.address.ip()), Some(trunk.address.port())).to_string();
         let cnonce = self.ids.tag();
-        let value = DigestClient::respond(challenge, &Method::REGISTER, &uri, &creds.username, creds.password.expose(), &cnonce, 1).ok()?;
+        let value = DigestClient::respond(
+            challenge,
+            &Method::REGISTER,
+            &uri,
+            &creds.username,
+            creds.password.expose(),
+            &cnonce,
+            1,
+        )
+        .ok()?;
         Some((cr, value))
     }
 }
@@ -169,5 +209,7 @@ fn granted_expires(resp: &Message) -> Option<u32> {
             }
         }
     }
-    resp.headers.get(&HeaderName::Expires).and_then(|v| crate::sip::msg::typed::parse_u32(v))
+    resp.headers
+        .get(&HeaderName::Expires)
+        .and_then(|v| crate::sip::msg::typed::parse_u32(v))
 }

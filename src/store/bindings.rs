@@ -106,10 +106,7 @@ pub(super) fn save(conn: &Connection, r: &BindingRow) -> Result<(), StoreError> 
 }
 
 pub(super) fn delete(conn: &Connection, aor: &str, uri: &[u8]) -> Result<bool, StoreError> {
-    Ok(conn.execute(
-        "DELETE FROM bindings WHERE aor = ?1 AND uri = ?2",
-        params![aor, uri],
-    )? > 0)
+    Ok(conn.execute("DELETE FROM bindings WHERE aor = ?1 AND uri = ?2", params![aor, uri])? > 0)
 }
 
 pub(super) fn load(conn: &Connection) -> Result<Vec<BindingRow>, StoreError> {

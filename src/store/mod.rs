@@ -217,11 +217,7 @@ impl Store {
                 },
             )
             .optional()?;
-        let Some((
-            (call_id, a_leg, b_leg, caller, callee, route),
-            (start, answer, end),
-            (end_cause, sip_code),
-        )) = row
+        let Some(((call_id, a_leg, b_leg, caller, callee, route), (start, answer, end), (end_cause, sip_code))) = row
         else {
             return Ok(None);
         };
@@ -242,9 +238,7 @@ impl Store {
 
     /// Number of stored CDRs.
     pub fn cdr_count(&self) -> Result<u64, StoreError> {
-        let n: i64 = self
-            .conn
-            .query_row("SELECT COUNT(*) FROM cdrs", [], |r| r.get(0))?;
+        let n: i64 = self.conn.query_row("SELECT COUNT(*) FROM cdrs", [], |r| r.get(0))?;
         to_u64(n, "count")
     }
 }

@@ -50,26 +50,14 @@ fn schema_is_created_with_wal_and_normal_sync() {
         .collect::<Result<_, _>>()
         .unwrap();
     assert_eq!(tables, vec!["bindings", "cdrs"]);
-    let mode: String = store
-        .conn
-        .query_row("PRAGMA journal_mode", [], |r| r.get(0))
-        .unwrap();
+    let mode: String = store.conn.query_row("PRAGMA journal_mode", [], |r| r.get(0)).unwrap();
     assert_eq!(mode, "wal");
-    let sync: i64 = store
-        .conn
-        .query_row("PRAGMA synchronous", [], |r| r.get(0))
-        .unwrap();
+    let sync: i64 = store.conn.query_row("PRAGMA synchronous", [], |r| r.get(0)).unwrap();
     assert_eq!(sync, 1, "NORMAL");
-    let v: i64 = store
-        .conn
-        .query_row("PRAGMA user_version", [], |r| r.get(0))
-        .unwrap();
+    let v: i64 = store.conn.query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
     assert_eq!(v, SCHEMA_VERSION);
     store.set_synchronous_full().unwrap();
-    let sync: i64 = store
-        .conn
-        .query_row("PRAGMA synchronous", [], |r| r.get(0))
-        .unwrap();
+    let sync: i64 = store.conn.query_row("PRAGMA synchronous", [], |r| r.get(0)).unwrap();
     assert_eq!(sync, 2, "FULL");
     assert!(Store::open_in_memory().is_ok());
 }
@@ -104,14 +92,10 @@ fn bindings_survive_reopen() {
                 "sip:alice@gw;x",
             ],
         );
-        let o = reg
-            .handle_register(T0, aor, &m, source, Transport::Tcp)
-            .unwrap();
+        let o = reg.handle_register(T0, aor, &m, source, Transport::Tcp).unwrap();
         store.apply_changes(&o.changes).unwrap();
         let m = register("c2", 1, &["<sip:alice@h?Route=%3Csip:p%3E>;expires=120"]);
-        let o = reg
-            .handle_register(T0, aor, &m, source, Transport::Tls)
-            .unwrap();
+        let o = reg.handle_register(T0, aor, &m, source, Transport::Tls).unwrap();
         store.apply_changes(&o.changes).unwrap();
     }
     let store = Store::open(&path).unwrap();
@@ -150,27 +134,13 @@ fn changes_delete_and_expire() {
     store.apply_changes(&o.changes).unwrap();
     // Re-keyed contact (host case): Removed + Added lands as one row.
     let o = reg
-        .handle_register(
-            T0,
-            aor,
-            &register("c1", 2, &["<sip:a@H2>"]),
-            src,
-            Transport::Udp,
-        )
+        .handle_register(T0, aor, &register("c1", 2, &["<sip:a@H2>"]), src, Transport::Udp)
         .unwrap();
     store.apply_changes(&o.changes).unwrap();
-    let keys: Vec<Bytes> = store
-        .load_bindings()
-        .unwrap()
-        .into_iter()
-        .map(|r| r.uri)
-        .collect();
+    let keys: Vec<Bytes> = store.load_bindings().unwrap().into_iter().map(|r| r.uri).collect();
     assert_eq!(
         keys,
-        vec![
-            Bytes::from_static(b"sip:a@H2"),
-            Bytes::from_static(b"sip:a@h1")
-        ]
+        vec![Bytes::from_static(b"sip:a@H2"), Bytes::from_static(b"sip:a@h1")]
     );
     assert_eq!(store.delete_expired_bindings(T0 + 100).unwrap(), 1);
     assert!(store.delete_binding(aor, b"sip:a@H2").unwrap());
@@ -190,24 +160,15 @@ fn corrupt_rows_are_reported_not_panicked() {
         .unwrap();
     assert!(matches!(
         store.load_bindings(),
-        Err(StoreError::BadValue {
-            column: "source",
-            ..
-        })
+        Err(StoreError::BadValue { column: "source", .. })
     ));
     store
         .conn
-        .execute(
-            "UPDATE bindings SET source = '192.0.2.1:1', uri = X'2020'",
-            [],
-        )
+        .execute("UPDATE bindings SET source = '192.0.2.1:1', uri = X'2020'", [])
         .unwrap();
     let rows = store.load_bindings().unwrap();
     let back = Binding::try_from(rows[0].clone());
-    assert!(matches!(
-        back,
-        Err(StoreError::BadValue { column: "uri", .. })
-    ));
+    assert!(matches!(back, Err(StoreError::BadValue { column: "uri", .. })));
     assert!(matches!(
         store.delete_expired_bindings(u64::MAX),
         Err(StoreError::BadValue { .. })
@@ -253,9 +214,6 @@ fn cdr_jsonl_file_appends_across_opens() {
     w.write(&cdr(2)).unwrap();
     // Flushed per record: readable without dropping the writer.
     let text = std::fs::read_to_string(&path).unwrap();
-    let back: Vec<CdrRecord> = text
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let back: Vec<CdrRecord> = text.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
     assert_eq!(back, vec![cdr(1), cdr(2)]);
 }

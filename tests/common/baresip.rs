@@ -34,7 +34,12 @@ use super::{free_port_block, read_lossy, LOCALHOST, POLL_INTERVAL};
 
 /// Panics (never skips) when `baresip` is not installed.
 pub fn require_baresip() {
-    match Command::new("baresip").arg("-h").stdout(Stdio::null()).stderr(Stdio::null()).status() {
+    match Command::new("baresip")
+        .arg("-h")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+    {
         Ok(_) => {}
         Err(e) if e.kind() == ErrorKind::NotFound => panic!(
             "\n\n*** `baresip` is not on PATH. The end-to-end tests need baresip 1.0: ***\n\
@@ -132,10 +137,8 @@ impl Baresip {
         let sip_port = free_port_block(2, true);
         let ctrl_port = free_port_block(1, true);
         let rtp_lo = free_port_block(20, false);
-        let template = fs::read_to_string(
-            Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/baresip/config.template"),
-        )
-        .expect("tests/baresip/config.template");
+        let template = fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/baresip/config.template"))
+            .expect("tests/baresip/config.template");
         let config = template
             .replace("{{SIP_PORT}}", &sip_port.to_string())
             .replace("{{CTRL_PORT}}", &ctrl_port.to_string())
@@ -166,7 +169,10 @@ impl Baresip {
                 Err(_) if Instant::now() < deadline => std::thread::sleep(POLL_INTERVAL),
                 Err(e) => {
                     let _ = child.kill();
-                    panic!("baresip ctrl_tcp not reachable on {ctrl_port}: {e}\n{}", read_lossy(&log_path));
+                    panic!(
+                        "baresip ctrl_tcp not reachable on {ctrl_port}: {e}\n{}",
+                        read_lossy(&log_path)
+                    );
                 }
             }
         };
@@ -312,7 +318,11 @@ impl Baresip {
             {
                 let (lock, _) = &*self.shared;
                 let g = lock.lock().unwrap();
-                if let Some(f) = g.events.iter().find(|e| e.get("type").and_then(Value::as_str) == Some("REGISTER_FAIL")) {
+                if let Some(f) = g
+                    .events
+                    .iter()
+                    .find(|e| e.get("type").and_then(Value::as_str) == Some("REGISTER_FAIL"))
+                {
                     return Err(f.to_string());
                 }
             }
@@ -374,7 +384,9 @@ fn read_ctrl(mut s: TcpStream, shared: Arc<(Mutex<Shared>, Condvar)>, log: PathB
                 let _ = f.write_all(&msg);
                 let _ = f.write_all(b"\n");
             }
-            let Ok(v) = serde_json::from_slice::<Value>(&msg) else { continue };
+            let Ok(v) = serde_json::from_slice::<Value>(&msg) else {
+                continue;
+            };
             let (lock, cv) = &*shared;
             let mut g = lock.lock().unwrap();
             if v.get("response").and_then(Value::as_bool) == Some(true) {

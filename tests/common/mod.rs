@@ -477,7 +477,10 @@ impl Switch {
         let log_path = dir.path().join("switchboard.log");
 
         let (internal, external) = b.listen.unwrap_or_else(|| {
-            (SocketAddr::from((LOCALHOST, free_port())), SocketAddr::from((LOCALHOST, free_port())))
+            (
+                SocketAddr::from((LOCALHOST, free_port())),
+                SocketAddr::from((LOCALHOST, free_port())),
+            )
         });
         let n_rtp = b.rtp_ports.unwrap_or(DEFAULT_RTP_PORTS);
         let rtp_lo = free_port_block(n_rtp, false);
@@ -505,15 +508,20 @@ impl Switch {
             cmd.env(k, v);
         }
         let log = File::create(&log_path).unwrap();
-        cmd.stdin(Stdio::null())
-            .stdout(log.try_clone().unwrap())
-            .stderr(log);
+        cmd.stdin(Stdio::null()).stdout(log.try_clone().unwrap()).stderr(log);
         let command = format!("{cmd:?}");
-        let child = cmd
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot spawn {command}: {e}"));
+        let child = cmd.spawn().unwrap_or_else(|e| panic!("cannot spawn {command}: {e}"));
 
-        let mut sw = Switch { child, dir, data_dir, log_path, internal, external, rtp, command };
+        let mut sw = Switch {
+            child,
+            dir,
+            data_dir,
+            log_path,
+            internal,
+            external,
+            rtp,
+            command,
+        };
         sw.wait_ready(b.startup_timeout.unwrap_or(STARTUP_TIMEOUT));
         sw
     }
@@ -602,7 +610,11 @@ impl Switch {
             cdrs = self.cdrs();
             cdrs.len() >= n
         });
-        assert!(ok, "expected {n} CDRs within {timeout:?}, got {}: {cdrs:#?}", cdrs.len());
+        assert!(
+            ok,
+            "expected {n} CDRs within {timeout:?}, got {}: {cdrs:#?}",
+            cdrs.len()
+        );
         cdrs
     }
 
@@ -684,14 +696,21 @@ impl Drop for Switch {
 /// Panics (never skips) when `sipp` is not installed.
 pub fn require_sipp() {
     static CHECKED: OnceLock<()> = OnceLock::new();
-    CHECKED.get_or_init(|| match Command::new("sipp").arg("-v").stdout(Stdio::null()).stderr(Stdio::null()).status() {
-        Ok(_) => (),
-        Err(e) if e.kind() == ErrorKind::NotFound => panic!(
-            "\n\n*** `sipp` is not on PATH. The end-to-end tests need SIPp 3.6: ***\n\
+    CHECKED.get_or_init(|| {
+        match Command::new("sipp")
+            .arg("-v")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+        {
+            Ok(_) => (),
+            Err(e) if e.kind() == ErrorKind::NotFound => panic!(
+                "\n\n*** `sipp` is not on PATH. The end-to-end tests need SIPp 3.6: ***\n\
              ***     sudo apt-get install -y sip-tester                       ***\n\
              *** (or run .ci/run, which installs everything)                  ***\n\n"
-        ),
-        Err(e) => panic!("cannot run sipp: {e}"),
+            ),
+            Err(e) => panic!("cannot run sipp: {e}"),
+        }
     });
 }
 
@@ -947,12 +966,19 @@ impl SippHandle {
             let r = self.collect(Some(st));
             panic!("SIPp exited before it was ready\n{r}");
         }
-        assert!(ready, "SIPp did not bind port {port} within {timeout:?}: {}", self.command);
+        assert!(
+            ready,
+            "SIPp did not bind port {port} within {timeout:?}: {}",
+            self.command
+        );
         self
     }
 
     pub fn is_running(&mut self) -> bool {
-        self.child.as_mut().map(|c| c.try_wait().unwrap().is_none()).unwrap_or(false)
+        self.child
+            .as_mut()
+            .map(|c| c.try_wait().unwrap().is_none())
+            .unwrap_or(false)
     }
 
     /// Waits for SIPp to exit (bounded by the run's timeout + 5 s) and
@@ -1038,7 +1064,12 @@ impl SippResult {
 impl std::fmt::Display for SippResult {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         writeln!(f, "command: {}", self.command)?;
-        writeln!(f, "exit code: {:?}{}", self.exit_code, if self.killed { " (killed by harness)" } else { "" })?;
+        writeln!(
+            f,
+            "exit code: {:?}{}",
+            self.exit_code,
+            if self.killed { " (killed by harness)" } else { "" }
+        )?;
         writeln!(f, "---- error log ----\n{}", tail(&self.error_log, 8000))?;
         writeln!(f, "---- stderr ----\n{}", tail(&self.stderr, 4000))?;
         writeln!(f, "---- messages (tail) ----\n{}", tail(&self.message_log, 12000))?;

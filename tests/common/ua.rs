@@ -31,8 +31,8 @@ use bytes::Bytes;
 use switchboard::sip::auth::DigestClient;
 use switchboard::sip::msg::typed::{CSeq, Challenge, ContactList, Via};
 use switchboard::sip::msg::{
-    frame_stream, parse_datagram, parse_message, split_list, HeaderName, Limits, Message, Method,
-    ParseError, StartLine, StatusCode, StreamFrame, Uri,
+    frame_stream, parse_datagram, parse_message, split_list, HeaderName, Limits, Message, Method, ParseError,
+    StartLine, StatusCode, StreamFrame, Uri,
 };
 
 /// How long [`Ua::transact`] waits by default for a final response.
@@ -211,22 +211,14 @@ impl Ua {
                     s.set_read_timeout(Some(left)).unwrap();
                     match s.recv_from(&mut buf) {
                         Ok((n, _from)) => return Some(buf[..n].to_vec()),
-                        Err(e)
-                            if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) =>
-                        {
-                            return None
-                        }
+                        Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => return None,
                         // ICMP port unreachable from an earlier send: keep waiting.
                         Err(e) if e.kind() == ErrorKind::ConnectionRefused => continue,
                         Err(e) => panic!("UDP recv: {e}"),
                     }
                 }
             }
-            Sock::Tcp {
-                stream,
-                buf,
-                closed,
-            } => loop {
+            Sock::Tcp { stream, buf, closed } => loop {
                 loop {
                     match frame_stream(buf, &READ_LIMITS) {
                         Ok(StreamFrame::KeepAlive(n)) => {
@@ -252,15 +244,11 @@ impl Ua {
                 match stream.read(&mut chunk) {
                     Ok(0) => *closed = true,
                     Ok(n) => buf.extend_from_slice(&chunk[..n]),
-                    Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {
-                        return None
-                    }
+                    Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => return None,
                     Err(e)
                         if matches!(
                             e.kind(),
-                            ErrorKind::ConnectionReset
-                                | ErrorKind::ConnectionAborted
-                                | ErrorKind::BrokenPipe
+                            ErrorKind::ConnectionReset | ErrorKind::ConnectionAborted | ErrorKind::BrokenPipe
                         ) =>
                     {
                         *closed = true
@@ -345,15 +333,9 @@ impl Ua {
     /// A new out-of-dialog request `method ruri` from `from_user` to
     /// `to_user` at the switch's domain, with a fresh branch, From tag and
     /// Call-ID, CSeq, Max-Forwards, Contact and an empty body.
-    pub fn request(
-        &mut self,
-        method: Method,
-        ruri: &str,
-        from_user: &str,
-        to_user: &str,
-    ) -> Message {
-        let uri = Uri::parse(&Bytes::copy_from_slice(ruri.as_bytes()))
-            .unwrap_or_else(|| panic!("bad Request-URI {ruri}"));
+    pub fn request(&mut self, method: Method, ruri: &str, from_user: &str, to_user: &str) -> Message {
+        let uri =
+            Uri::parse(&Bytes::copy_from_slice(ruri.as_bytes())).unwrap_or_else(|| panic!("bad Request-URI {ruri}"));
         let domain = self.domain();
         let seq = self.cseq;
         self.cseq += 1;
@@ -366,18 +348,12 @@ impl Ua {
             format!("<sip:{from_user}@{domain}>;tag=ua{}", rand_hex()),
         );
         h.push(HeaderName::To, format!("<sip:{to_user}@{domain}>"));
-        h.push(
-            HeaderName::CallId,
-            format!("ua-{}@{}", rand_hex(), self.local.ip()),
-        );
+        h.push(HeaderName::CallId, format!("ua-{}@{}", rand_hex(), self.local.ip()));
         h.push(
             HeaderName::CSeq,
             format!("{seq} {}", String::from_utf8_lossy(method.as_bytes())),
         );
-        h.push(
-            HeaderName::Contact,
-            format!("<{}>", self.contact_uri(from_user)),
-        );
+        h.push(HeaderName::Contact, format!("<{}>", self.contact_uri(from_user)));
         h.push(
             HeaderName::from_bytes(Bytes::from_static(b"User-Agent")),
             "switchboard-e2e-ua",
@@ -467,25 +443,15 @@ impl Ua {
         let first = self
             .transact(&req, TIMEOUT)
             .unwrap_or_else(|| panic!("no response to {}", first_line(&req)));
-        self.answer_challenge(&req, &first, user, password)
-            .unwrap_or(first)
+        self.answer_challenge(&req, &first, user, password).unwrap_or(first)
     }
 
     /// If `resp` is a 401/407 to `req`, resends `req` with credentials and
     /// returns the final response; `None` if `resp` is no challenge.
-    pub fn answer_challenge(
-        &mut self,
-        req: &Message,
-        resp: &Message,
-        user: &str,
-        password: &str,
-    ) -> Option<Message> {
+    pub fn answer_challenge(&mut self, req: &Message, resp: &Message, user: &str, password: &str) -> Option<Message> {
         let (challenge_hdr, cred_hdr) = match resp.status()?.as_u16() {
             401 => (HeaderName::WwwAuthenticate, HeaderName::Authorization),
-            407 => (
-                HeaderName::ProxyAuthenticate,
-                HeaderName::ProxyAuthorization,
-            ),
+            407 => (HeaderName::ProxyAuthenticate, HeaderName::ProxyAuthorization),
             _ => return None,
         };
         let challenges: Vec<Challenge> = resp
@@ -529,9 +495,7 @@ impl Ua {
     /// Registers our Contact for `user` (digest `password`), doing the 401
     /// dance; returns the final status.
     pub fn register(&mut self, user: &str, password: &str) -> StatusCode {
-        self.register_full(user, password, None)
-            .status()
-            .expect("a response")
+        self.register_full(user, password, None).status().expect("a response")
     }
 
     /// As [`Ua::register`] with an optional `Expires`, returning the final
@@ -543,16 +507,10 @@ impl Ua {
 
     /// Sends a response to a request the switch sent us (copying Via,
     /// From, To, Call-ID, CSeq; adding a To tag).
-    pub fn reply(
-        &mut self,
-        req: &Message,
-        code: StatusCode,
-        body: Option<(&str, &str)>,
-    ) -> Message {
+    pub fn reply(&mut self, req: &Message, code: StatusCode, body: Option<(&str, &str)>) -> Message {
         let mut resp = Message::response_to(req, code, None, Some(&format!("uas{}", rand_hex())));
         if let Some((ctype, b)) = body {
-            resp.headers
-                .push(HeaderName::ContentType, ctype.to_string());
+            resp.headers.push(HeaderName::ContentType, ctype.to_string());
             resp.body = Bytes::copy_from_slice(b.as_bytes());
         }
         self.send(&resp);
@@ -592,9 +550,7 @@ pub fn reason(m: &Message) -> String {
 /// The first value of header `name` (any spelling), as text.
 pub fn header(m: &Message, name: &str) -> Option<String> {
     let n = HeaderName::from_bytes(Bytes::copy_from_slice(name.as_bytes()));
-    m.headers
-        .get(&n)
-        .map(|v| String::from_utf8_lossy(v).into_owned())
+    m.headers.get(&n).map(|v| String::from_utf8_lossy(v).into_owned())
 }
 
 /// Every value of header `name` (comma lists split), as text.

@@ -78,11 +78,7 @@ fn basic_call_phone_to_phone_caller_hangs_up() {
         "sip:1001@192.0.2.11:5062",
         "Request-URI is the registered Contact"
     );
-    assert_ne!(
-        call_id(&b_invite),
-        out.call_id,
-        "B2BUA: a new Call-ID on the B leg"
-    );
+    assert_ne!(call_id(&b_invite), out.call_id, "B2BUA: a new Call-ID on the B leg");
     assert_ne!(from_tag(&b_invite), tag_of(&out.from), "new From tag");
     assert!(to_tag(&b_invite).is_none());
     assert_eq!(cseq_num(&b_invite), 1);
@@ -94,10 +90,7 @@ fn basic_call_phone_to_phone_caller_hangs_up() {
     );
     assert!(header_str(&b_invite, &HeaderName::Via).contains("127.0.0.1:5060"));
     assert!(
-        b_invite
-            .headers
-            .get(&HeaderName::ProxyAuthorization)
-            .is_none(),
+        b_invite.headers.get(&HeaderName::ProxyAuthorization).is_none(),
         "credentials do not leak to the B leg"
     );
     // 180.
@@ -129,21 +122,14 @@ fn basic_call_phone_to_phone_caller_hangs_up() {
     h.send(&callee, &ok);
     let a200 = h.expect_response(caller.addr, 200);
     assert_eq!(call_id(&a200), out.call_id);
-    assert_eq!(
-        to_tag(&a200).as_deref(),
-        Some(a_tag.as_str()),
-        "same dialog as the 180"
-    );
+    assert_eq!(to_tag(&a200).as_deref(), Some(a_tag.as_str()), "same dialog as the 180");
     assert_eq!(cseq_num(&a200), out.cseq);
     assert!(
         body_str(&a200).contains("c=IN IP4 192.0.2.11"),
         "the callee's answer is relayed"
     );
     assert!(header_str(&a200, &HeaderName::ContentType).contains("application/sdp"));
-    assert!(
-        contact_uri(&a200).contains("127.0.0.1:5060"),
-        "Contact is the switch"
-    );
+    assert!(contact_uri(&a200).contains("127.0.0.1:5060"), "Contact is the switch");
     h.assert_silent(callee.addr);
     // The ACK to the callee waits for the caller's ACK.
     let mut a_dlg = caller.dialog_from_2xx(&out, &a200);
@@ -198,11 +184,7 @@ fn basic_call_callee_hangs_up() {
         "sip:1000@192.0.2.10:5062",
         "sent to the caller's Contact"
     );
-    assert_eq!(
-        from_tag(&a_bye),
-        tag_of(&c.a_dlg.remote),
-        "our tag towards the caller"
-    );
+    assert_eq!(from_tag(&a_bye), tag_of(&c.a_dlg.remote), "our tag towards the caller");
     assert_eq!(to_tag(&a_bye).unwrap(), tag_of(&c.out.from));
     h.send(&caller, &response(&a_bye, 200, "OK", None, &[], None));
     assert_eq!(h.cdrs.len(), 1);
@@ -275,20 +257,10 @@ fn cancel_from_caller_while_ringing() {
         header_str(&b_invite, &HeaderName::Via),
         "§9.1: the CANCEL's Via matches the INVITE's top Via"
     );
+    h.send(&callee, &response(&b_cancel, 200, "OK", Some(CALLEE_TAG), &[], None));
     h.send(
         &callee,
-        &response(&b_cancel, 200, "OK", Some(CALLEE_TAG), &[], None),
-    );
-    h.send(
-        &callee,
-        &response(
-            &b_invite,
-            487,
-            "Request Terminated",
-            Some(CALLEE_TAG),
-            &[],
-            None,
-        ),
+        &response(&b_invite, 487, "Request Terminated", Some(CALLEE_TAG), &[], None),
     );
     let b_ack = h.expect_request(callee.addr, "ACK");
     assert_eq!(cseq_num(&b_ack), 1);
@@ -305,23 +277,15 @@ fn cancel_from_caller_while_ringing() {
 fn reinvite_from_caller_is_relayed() {
     let (mut h, mut caller, mut callee) = two_phones();
     let mut c = answer_call(&mut h, &mut caller, &mut callee);
-    let hold = sdp("192.0.2.10", 40002).replace(
-        "a=rtpmap:0 PCMU/8000\r\n",
-        "a=rtpmap:0 PCMU/8000\r\na=sendonly\r\n",
-    );
-    let reinv = caller
-        .in_dialog(&mut c.a_dlg, "INVITE")
-        .body("application/sdp", &hold);
+    let hold = sdp("192.0.2.10", 40002).replace("a=rtpmap:0 PCMU/8000\r\n", "a=rtpmap:0 PCMU/8000\r\na=sendonly\r\n");
+    let reinv = caller.in_dialog(&mut c.a_dlg, "INVITE").body("application/sdp", &hold);
     h.send(&caller, &reinv.text());
     let b_reinv = h.expect_request(callee.addr, "INVITE");
     assert_eq!(call_id(&b_reinv), call_id(&c.b_invite));
     assert_eq!(to_tag(&b_reinv).as_deref(), Some(CALLEE_TAG));
     assert_eq!(cseq_num(&b_reinv), 2);
     assert!(body_str(&b_reinv).contains("a=sendonly"));
-    let answer = sdp("192.0.2.11", 50000).replace(
-        "a=rtpmap:0 PCMU/8000\r\n",
-        "a=rtpmap:0 PCMU/8000\r\na=recvonly\r\n",
-    );
+    let answer = sdp("192.0.2.11", 50000).replace("a=rtpmap:0 PCMU/8000\r\n", "a=rtpmap:0 PCMU/8000\r\na=recvonly\r\n");
     h.send(
         &callee,
         &response(
@@ -454,12 +418,7 @@ fn shutdown_while_ringing_cancels_and_answers_503() {
 impl Harness {
     /// Places an authenticated call that is refused: returns the final
     /// response (after the 407 round).
-    pub fn place_call_expect_final(
-        &mut self,
-        caller: &mut Ua,
-        dialled: &str,
-        code: u16,
-    ) -> Message {
+    pub fn place_call_expect_final(&mut self, caller: &mut Ua, dialled: &str, code: u16) -> Message {
         let ruri = format!("sip:{dialled}@{}", caller.server);
         let first = caller.req("INVITE", &ruri).sdp();
         self.send(caller, &first.text());
@@ -484,12 +443,7 @@ impl Harness {
             "one final: {:?}",
             got.iter().map(first_line).collect::<Vec<_>>()
         );
-        assert_eq!(
-            finals[0].status().unwrap().as_u16(),
-            code,
-            "{}",
-            first_line(finals[0])
-        );
+        assert_eq!(finals[0].status().unwrap().as_u16(), code, "{}", first_line(finals[0]));
         finals[0].clone()
     }
 }

@@ -28,19 +28,9 @@ fn fork_first_200_wins_and_other_leg_is_cancelled() {
     let out = h.place_call(&mut caller, "1001");
     let inv_desk = h.expect_request(desk.addr, "INVITE");
     let inv_soft = h.expect_request(soft.addr, "INVITE");
-    assert_eq!(
-        inv_desk.uri().unwrap().to_string(),
-        "sip:1001@192.0.2.21:5062"
-    );
-    assert_eq!(
-        inv_soft.uri().unwrap().to_string(),
-        "sip:1001@192.0.2.22:5062"
-    );
-    assert_ne!(
-        call_id(&inv_desk),
-        call_id(&inv_soft),
-        "each B leg is its own dialog"
-    );
+    assert_eq!(inv_desk.uri().unwrap().to_string(), "sip:1001@192.0.2.21:5062");
+    assert_eq!(inv_soft.uri().unwrap().to_string(), "sip:1001@192.0.2.22:5062");
+    assert_ne!(call_id(&inv_desk), call_id(&inv_soft), "each B leg is its own dialog");
     h.send(
         &desk,
         &response(
@@ -80,20 +70,10 @@ fn fork_first_200_wins_and_other_leg_is_cancelled() {
     assert!(body_str(&a200).contains("192.0.2.22"));
     let cancel = h.expect_request(desk.addr, "CANCEL");
     assert_eq!(call_id(&cancel), call_id(&inv_desk));
+    h.send(&desk, &response(&cancel, 200, "OK", Some("desk1"), &[], None));
     h.send(
         &desk,
-        &response(&cancel, 200, "OK", Some("desk1"), &[], None),
-    );
-    h.send(
-        &desk,
-        &response(
-            &inv_desk,
-            487,
-            "Request Terminated",
-            Some("desk1"),
-            &[],
-            None,
-        ),
+        &response(&inv_desk, 487, "Request Terminated", Some("desk1"), &[], None),
     );
     h.expect_request(desk.addr, "ACK");
     // The caller completes the call with the soft phone.
@@ -103,9 +83,7 @@ fn fork_first_200_wins_and_other_leg_is_cancelled() {
     assert_eq!(call_id(&ack), call_id(&inv_soft));
     // The caller never hears the losing leg's 487.
     assert_eq!(
-        h.count(caller.addr, |m| m
-            .status()
-            .is_some_and(|c| c.as_u16() >= 300)),
+        h.count(caller.addr, |m| m.status().is_some_and(|c| c.as_u16() >= 300)),
         0
     );
     h.assert_silent(desk.addr);
@@ -188,9 +166,7 @@ fn fork_cancel_to_silent_leg_waits_for_its_provisional() {
     );
     h.expect_response(caller.addr, 200);
     assert_eq!(
-        h.count(desk.addr, |m| m
-            .method()
-            .is_some_and(|x| x.as_bytes() == b"CANCEL")),
+        h.count(desk.addr, |m| m.method().is_some_and(|x| x.as_bytes() == b"CANCEL")),
         0,
         "CANCEL held until a provisional"
     );
@@ -208,9 +184,7 @@ fn fork_cancel_to_silent_leg_waits_for_its_provisional() {
     let cancel = h.expect_request(desk.addr, "CANCEL");
     assert_eq!(call_id(&cancel), call_id(&inv_desk));
     assert_eq!(
-        h.count(caller.addr, |m| m
-            .status()
-            .is_some_and(|c| c.as_u16() == 180)),
+        h.count(caller.addr, |m| m.status().is_some_and(|c| c.as_u16() == 180)),
         0,
         "a losing leg's 180 after the answer is not relayed"
     );
@@ -225,16 +199,10 @@ fn fork_all_fail_relays_best_failure_by_failure_rank() {
     h.place_call(&mut caller, "1001");
     let inv_desk = h.expect_request(desk.addr, "INVITE");
     let inv_soft = h.expect_request(soft.addr, "INVITE");
-    h.send(
-        &desk,
-        &response(&inv_desk, 486, "Busy Here", Some("desk1"), &[], None),
-    );
+    h.send(&desk, &response(&inv_desk, 486, "Busy Here", Some("desk1"), &[], None));
     h.expect_request(desk.addr, "ACK");
     h.assert_silent(caller.addr);
-    h.send(
-        &soft,
-        &response(&inv_soft, 404, "Not Found", Some("soft1"), &[], None),
-    );
+    h.send(&soft, &response(&inv_soft, 404, "Not Found", Some("soft1"), &[], None));
     h.expect_request(soft.addr, "ACK");
     let best = [StatusCode::BUSY_HERE, StatusCode::NOT_FOUND]
         .into_iter()
@@ -254,14 +222,8 @@ fn fork_busy_beats_not_found() {
     h.place_call(&mut caller, "1001");
     let inv_desk = h.expect_request(desk.addr, "INVITE");
     let inv_soft = h.expect_request(soft.addr, "INVITE");
-    h.send(
-        &desk,
-        &response(&inv_desk, 486, "Busy Here", Some("desk1"), &[], None),
-    );
-    h.send(
-        &soft,
-        &response(&inv_soft, 404, "Not Found", Some("soft1"), &[], None),
-    );
+    h.send(&desk, &response(&inv_desk, 486, "Busy Here", Some("desk1"), &[], None));
+    h.send(&soft, &response(&inv_soft, 404, "Not Found", Some("soft1"), &[], None));
     h.expect_response_to(caller.addr, 486, "INVITE");
 }
 

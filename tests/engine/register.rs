@@ -33,10 +33,7 @@ fn register_without_credentials_is_challenged_with_the_configured_algorithms() {
         assert_eq!(c.0.get_str("realm"), Some("switchboard.local"));
         assert!(c.0.get_str("nonce").is_some());
     }
-    assert!(
-        to_tag(&resp).is_some(),
-        "§8.2.6.2: the 401 carries a To tag"
-    );
+    assert!(to_tag(&resp).is_some(), "§8.2.6.2: the 401 carries a To tag");
     assert!(h.saved.is_empty());
     h.assert_silent(ua.addr);
 }
@@ -79,22 +76,14 @@ fn register_with_sha256_credentials_succeeds() {
         Some("SHA-256"),
     );
     assert!(auth.contains("algorithm=SHA-256"), "{auth}");
-    let r2 = ua
-        .register("reg-sha", 2, 3600)
-        .header("Authorization", &auth)
-        .text();
+    let r2 = ua.register("reg-sha", 2, 3600).header("Authorization", &auth).text();
     h.send(&ua, &r2);
     let ok = h.expect_response(ua.addr, 200);
     assert!(header_str(&ok, &HeaderName::Contact).contains("expires=3600"));
     assert_eq!(h.saved.len(), 1);
 }
 
-fn wrong_password_attempt(
-    h: &mut Harness,
-    ua: &mut Ua,
-    call_id: &str,
-    seq: u32,
-) -> switchboard::sip::msg::Message {
+fn wrong_password_attempt(h: &mut Harness, ua: &mut Ua, call_id: &str, seq: u32) -> switchboard::sip::msg::Message {
     let r1 = ua.register(call_id, seq, 3600).text();
     h.send(ua, &r1);
     let ch = h.expect_response(ua.addr, 401);
@@ -177,10 +166,7 @@ fn register_unknown_user_gets_same_answer_as_wrong_password() {
             &unknown.registrar_uri(),
             None,
         );
-        let r2 = unknown
-            .register("reg-u", 2, 3600)
-            .header("Authorization", &auth)
-            .text();
+        let r2 = unknown.register("reg-u", 2, 3600).header("Authorization", &auth).text();
         h.send(&unknown, &r2);
         let v = h.take(unknown.addr);
         assert_eq!(v.len(), 1);
@@ -188,12 +174,8 @@ fn register_unknown_user_gets_same_answer_as_wrong_password() {
     };
     assert_eq!(a.status(), b.status());
     assert_eq!(reason(&a), reason(&b));
-    let names = |m: &switchboard::sip::msg::Message| {
-        m.headers
-            .iter()
-            .map(|h| format!("{:?}", h.name))
-            .collect::<Vec<_>>()
-    };
+    let names =
+        |m: &switchboard::sip::msg::Message| m.headers.iter().map(|h| format!("{:?}", h.name)).collect::<Vec<_>>();
     assert_eq!(names(&a), names(&b));
     let params = |m: &switchboard::sip::msg::Message| {
         m.headers
@@ -222,13 +204,7 @@ fn register_without_contact_fetches_bindings() {
     let r1 = ua.register("reg-fetch", 1, 3600).no_contact().text();
     h.send(&ua, &r1);
     let ch = h.expect_response(ua.addr, 401);
-    let auth = ua.authorization(
-        &ch,
-        HeaderName::WwwAuthenticate,
-        "REGISTER",
-        &ua.registrar_uri(),
-        None,
-    );
+    let auth = ua.authorization(&ch, HeaderName::WwwAuthenticate, "REGISTER", &ua.registrar_uri(), None);
     let r2 = ua
         .register("reg-fetch", 2, 3600)
         .no_contact()
@@ -255,20 +231,10 @@ fn register_wildcard_contact_with_expires_zero_deletes_bindings() {
     let mut h = Harness::new();
     let mut ua = Ua::phone("1003", "192.0.2.14");
     h.register(&mut ua, 3600);
-    let r1 = ua
-        .register("reg-star", 1, 0)
-        .no_contact()
-        .header("Contact", "*")
-        .text();
+    let r1 = ua.register("reg-star", 1, 0).no_contact().header("Contact", "*").text();
     h.send(&ua, &r1);
     let ch = h.expect_response(ua.addr, 401);
-    let auth = ua.authorization(
-        &ch,
-        HeaderName::WwwAuthenticate,
-        "REGISTER",
-        &ua.registrar_uri(),
-        None,
-    );
+    let auth = ua.authorization(&ch, HeaderName::WwwAuthenticate, "REGISTER", &ua.registrar_uri(), None);
     let r2 = ua
         .register("reg-star", 2, 0)
         .no_contact()
@@ -293,17 +259,8 @@ fn register_too_brief_gets_423_with_min_expires() {
     let r1 = ua.register("reg-brief", 1, 30).text();
     h.send(&ua, &r1);
     let ch = h.expect_response(ua.addr, 401);
-    let auth = ua.authorization(
-        &ch,
-        HeaderName::WwwAuthenticate,
-        "REGISTER",
-        &ua.registrar_uri(),
-        None,
-    );
-    let r2 = ua
-        .register("reg-brief", 2, 30)
-        .header("Authorization", &auth)
-        .text();
+    let auth = ua.authorization(&ch, HeaderName::WwwAuthenticate, "REGISTER", &ua.registrar_uri(), None);
+    let r2 = ua.register("reg-brief", 2, 30).header("Authorization", &auth).text();
     h.send(&ua, &r2);
     let resp = h.expect_response(ua.addr, 423);
     assert_eq!(header_str(&resp, &HeaderName::MinExpires).trim(), "60");

@@ -132,11 +132,7 @@ fn unknown_uri_scheme_gets_416() {
         .text();
     h.send(&ua, &r);
     let resp = h.expect_response(ua.addr, 416);
-    assert!(
-        reason(&resp).contains("nobodyknowsthisscheme"),
-        "{}",
-        reason(&resp)
-    );
+    assert!(reason(&resp).contains("nobodyknowsthisscheme"), "{}", reason(&resp));
 }
 
 /// RFC 3261 §8.2.2.3: an unsupported Require gets 420 listing it in Unsupported.
@@ -144,10 +140,7 @@ fn unknown_uri_scheme_gets_416() {
 fn require_unknown_extension_gets_420_with_unsupported() {
     let mut h = Harness::new();
     let mut ua = phone();
-    let r = ua
-        .req("OPTIONS", "sip:1001@127.0.0.1")
-        .header("Require", "foo")
-        .text();
+    let r = ua.req("OPTIONS", "sip:1001@127.0.0.1").header("Require", "foo").text();
     h.send(&ua, &r);
     let resp = h.expect_response(ua.addr, 420);
     assert_eq!(header_str(&resp, &HeaderName::Unsupported).trim(), "foo");
@@ -203,10 +196,7 @@ fn malformed_responses_produce_no_output() {
     assert!(
         h.wire.is_empty(),
         "unexpected output: {:?}",
-        h.wire
-            .iter()
-            .map(|s| first_line(&s.msg))
-            .collect::<Vec<_>>()
+        h.wire.iter().map(|s| first_line(&s.msg)).collect::<Vec<_>>()
     );
     assert!(h.cdrs.is_empty() && h.saved.is_empty());
 }

@@ -167,13 +167,12 @@ impl Harness {
         while let Some(out) = self.engine.poll_output() {
             match out {
                 Output::Transmit { dest, bytes, .. } => {
-                    let msg =
-                        parse_datagram(bytes.clone(), &Limits::default()).unwrap_or_else(|e| {
-                            panic!(
-                                "engine sent unparseable bytes ({e:?}):\n{}",
-                                String::from_utf8_lossy(&bytes)
-                            )
-                        });
+                    let msg = parse_datagram(bytes.clone(), &Limits::default()).unwrap_or_else(|e| {
+                        panic!(
+                            "engine sent unparseable bytes ({e:?}):\n{}",
+                            String::from_utf8_lossy(&bytes)
+                        )
+                    });
                     self.wire.push(Sent {
                         at: self.elapsed,
                         local: dest.local,
@@ -227,20 +226,11 @@ impl Harness {
     }
 
     fn dump(&self) -> String {
-        self.wire
-            .iter()
-            .map(Sent::describe)
-            .collect::<Vec<_>>()
-            .join("\n  ")
+        self.wire.iter().map(Sent::describe).collect::<Vec<_>>().join("\n  ")
     }
 
     /// Takes the first message to `to` matching `pred`.
-    pub fn take_where(
-        &mut self,
-        to: SocketAddr,
-        what: &str,
-        pred: impl Fn(&Message) -> bool,
-    ) -> Message {
+    pub fn take_where(&mut self, to: SocketAddr, what: &str, pred: impl Fn(&Message) -> bool) -> Message {
         match self.wire.iter().position(|s| s.to == to && pred(&s.msg)) {
             Some(i) => self.wire.remove(i).msg,
             None => panic!("expected {what} to {to}; on the wire:\n  {}", self.dump()),
@@ -250,9 +240,7 @@ impl Harness {
     /// Takes the first request `method` sent to `to`.
     pub fn expect_request(&mut self, to: SocketAddr, method: &str) -> Message {
         self.take_where(to, &format!("request {method}"), |m| {
-            m.method()
-                .map(|x| x.as_bytes() == method.as_bytes())
-                .unwrap_or(false)
+            m.method().map(|x| x.as_bytes() == method.as_bytes()).unwrap_or(false)
         })
     }
 
@@ -272,20 +260,12 @@ impl Harness {
 
     /// Number of messages on the wire to `to` matching `pred` (not removed).
     pub fn count(&self, to: SocketAddr, pred: impl Fn(&Message) -> bool) -> usize {
-        self.wire
-            .iter()
-            .filter(|s| s.to == to && pred(&s.msg))
-            .count()
+        self.wire.iter().filter(|s| s.to == to && pred(&s.msg)).count()
     }
 
     /// Asserts nothing is waiting for `to`.
     pub fn assert_silent(&self, to: SocketAddr) {
-        let to_it: Vec<String> = self
-            .wire
-            .iter()
-            .filter(|s| s.to == to)
-            .map(Sent::describe)
-            .collect();
+        let to_it: Vec<String> = self.wire.iter().filter(|s| s.to == to).map(Sent::describe).collect();
         assert!(
             to_it.is_empty(),
             "expected nothing to {to}, got:\n  {}",
@@ -311,10 +291,7 @@ impl Harness {
             &ua.registrar_uri(),
             None,
         );
-        let r2 = ua
-            .register(&call_id, 2, expires)
-            .header("Authorization", &auth)
-            .text();
+        let r2 = ua.register(&call_id, 2, expires).header("Authorization", &auth).text();
         self.send(ua, &r2);
         self.expect_response(ua.addr, 200)
     }
@@ -349,13 +326,7 @@ impl Harness {
             .no_contact();
         self.send(caller, &ack.text());
         self.assert_silent(caller.addr);
-        let auth = caller.authorization(
-            &challenge,
-            HeaderName::ProxyAuthenticate,
-            "INVITE",
-            &ruri,
-            None,
-        );
+        let auth = caller.authorization(&challenge, HeaderName::ProxyAuthenticate, "INVITE", &ruri, None);
         let b2 = caller.fresh_branch();
         let inv2 = caller
             .req("INVITE", &ruri)
@@ -495,15 +466,7 @@ impl Ua {
         uri: &str,
         algorithm: Option<&str>,
     ) -> String {
-        self.authorization_with(
-            resp,
-            header,
-            method,
-            uri,
-            algorithm,
-            &self.user,
-            &self.password,
-        )
+        self.authorization_with(resp, header, method, uri, algorithm, &self.user, &self.password)
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -522,25 +485,16 @@ impl Ua {
             .get_all(&header)
             .map(|v| Challenge::parse(v).expect("challenge parses"))
             .collect();
-        assert!(
-            !challenges.is_empty(),
-            "no {header:?} in {}",
-            first_line(resp)
-        );
+        assert!(!challenges.is_empty(), "no {header:?} in {}", first_line(resp));
         let c = match algorithm {
             None => &challenges[0],
             Some(a) => challenges
                 .iter()
-                .find(|c| {
-                    c.0.get_str("algorithm")
-                        .unwrap_or("MD5")
-                        .eq_ignore_ascii_case(a)
-                })
+                .find(|c| c.0.get_str("algorithm").unwrap_or("MD5").eq_ignore_ascii_case(a))
                 .unwrap_or_else(|| panic!("no {a} challenge")),
         };
         let method = Method::from_bytes(Bytes::copy_from_slice(method.as_bytes()));
-        let v = DigestClient::respond(c, &method, uri, user, password, "0a4f113b", 1)
-            .expect("digest response");
+        let v = DigestClient::respond(c, &method, uri, user, password, "0a4f113b", 1).expect("digest response");
         String::from_utf8(v.to_vec()).unwrap()
     }
 
@@ -669,22 +623,14 @@ impl Req {
         self
     }
     pub fn sdp(self) -> Self {
-        let ip = self
-            .via_host
-            .split(':')
-            .next()
-            .unwrap_or("192.0.2.1")
-            .to_string();
+        let ip = self.via_host.split(':').next().unwrap_or("192.0.2.1").to_string();
         self.body("application/sdp", &sdp(&ip, 40000))
     }
 
     /// The wire text (CRLF line ends, Content-Length computed).
     pub fn text(&self) -> String {
         let mut s = format!("{} {} SIP/2.0\r\n", self.method, self.ruri);
-        s += &format!(
-            "Via: SIP/2.0/UDP {};branch={};rport\r\n",
-            self.via_host, self.branch
-        );
+        s += &format!("Via: SIP/2.0/UDP {};branch={};rport\r\n", self.via_host, self.branch);
         if let Some(mf) = self.max_forwards {
             s += &format!("Max-Forwards: {mf}\r\n");
         }
@@ -699,12 +645,7 @@ impl Req {
             s += &format!("{n}: {v}\r\n");
         }
         match &self.body {
-            Some((ct, b)) => {
-                s += &format!(
-                    "Content-Type: {ct}\r\nContent-Length: {}\r\n\r\n{b}",
-                    b.len()
-                )
-            }
+            Some((ct, b)) => s += &format!("Content-Type: {ct}\r\nContent-Length: {}\r\n\r\n{b}", b.len()),
             None => s += "Content-Length: 0\r\n\r\n",
         }
         s
@@ -740,12 +681,7 @@ pub fn response(
         s += &format!("{n}: {v}\r\n");
     }
     match body {
-        Some((ct, b)) => {
-            s += &format!(
-                "Content-Type: {ct}\r\nContent-Length: {}\r\n\r\n{b}",
-                b.len()
-            )
-        }
+        Some((ct, b)) => s += &format!("Content-Type: {ct}\r\nContent-Length: {}\r\n\r\n{b}", b.len()),
         None => s += "Content-Length: 0\r\n\r\n",
     }
     s
@@ -783,19 +719,13 @@ pub fn to_tag(m: &Message) -> Option<String> {
 
 /// The `tag` parameter of a From/To header value.
 pub fn tag_of(value: &str) -> String {
-    let na =
-        NameAddr::parse_header(&Bytes::from(value.to_string()), "To").expect("name-addr parses");
+    let na = NameAddr::parse_header(&Bytes::from(value.to_string()), "To").expect("name-addr parses");
     String::from_utf8_lossy(&na.tag().expect("tag")).into_owned()
 }
 
 /// The From tag.
 pub fn from_tag(m: &Message) -> String {
-    let t = m
-        .envelope()
-        .expect("envelope")
-        .from
-        .tag()
-        .expect("From tag");
+    let t = m.envelope().expect("envelope").from.tag().expect("From tag");
     String::from_utf8_lossy(&t).into_owned()
 }
 

@@ -6,12 +6,7 @@ use crate::calls::{two_phones, CALLEE_TAG};
 use crate::sim::*;
 use std::time::Duration;
 
-fn ring(
-    h: &mut Harness,
-    caller: &mut Ua,
-    callee: &Ua,
-    dialled: &str,
-) -> switchboard::sip::msg::Message {
+fn ring(h: &mut Harness, caller: &mut Ua, callee: &Ua, dialled: &str) -> switchboard::sip::msg::Message {
     h.place_call(caller, dialled);
     let inv = h.expect_request(callee.addr, "INVITE");
     h.send(
@@ -37,9 +32,7 @@ fn no_answer_timeout_gives_480_and_cancels_callee() {
     let inv = ring(&mut h, &mut caller, &callee, "1001");
     h.advance(Duration::from_millis(29_999));
     assert_eq!(
-        h.count(caller.addr, |m| m
-            .status()
-            .is_some_and(|c| c.as_u16() >= 200)),
+        h.count(caller.addr, |m| m.status().is_some_and(|c| c.as_u16() >= 200)),
         0,
         "no final before 30 s"
     );
@@ -53,10 +46,7 @@ fn no_answer_timeout_gives_480_and_cancels_callee() {
     assert_eq!(h.cdrs[0].end_cause, "no_answer");
     assert_eq!(h.cdrs[0].sip_code, Some(480));
     assert_eq!(h.cdrs[0].end_ms - h.cdrs[0].start_ms, 30_000);
-    h.send(
-        &callee,
-        &response(&cancel, 200, "OK", Some(CALLEE_TAG), &[], None),
-    );
+    h.send(&callee, &response(&cancel, 200, "OK", Some(CALLEE_TAG), &[], None));
     h.send(
         &callee,
         &response(&inv, 487, "Request Terminated", Some(CALLEE_TAG), &[], None),
@@ -102,13 +92,8 @@ fn ok_to_caller_is_retransmitted_with_t1_doubling_until_ack() {
     let first = h.expect_response(caller.addr, 200);
     h.advance(Duration::from_millis(15_600));
     let sent = h.take_sent(caller.addr);
-    let times: Vec<u64> = sent
-        .iter()
-        .map(|s| (s.at - t0).as_millis() as u64)
-        .collect();
-    assert!(sent
-        .iter()
-        .all(|s| s.msg.status().map(|c| c.as_u16()) == Some(200)));
+    let times: Vec<u64> = sent.iter().map(|s| (s.at - t0).as_millis() as u64).collect();
+    assert!(sent.iter().all(|s| s.msg.status().map(|c| c.as_u16()) == Some(200)));
     assert!(
         sent.iter()
             .all(|s| s.msg.body == first.body && to_tag(&s.msg) == to_tag(&first)),
@@ -146,11 +131,7 @@ fn no_ack_for_64_t1_ends_call_with_bye_on_both_legs() {
     let t0 = h.elapsed;
     h.expect_response(caller.addr, 200);
     h.advance(Duration::from_millis(31_999));
-    assert_eq!(
-        h.count(caller.addr, |m| m.method().is_some()),
-        0,
-        "no BYE before 64·T1"
-    );
+    assert_eq!(h.count(caller.addr, |m| m.method().is_some()), 0, "no BYE before 64·T1");
     assert_eq!(
         h.count(callee.addr, |m| m.method().is_some()),
         0,
@@ -221,10 +202,7 @@ action = "user"
     let t0 = h.elapsed;
     h.advance(Duration::from_millis(31_999));
     let invites = h.take_sent(callee.addr);
-    let times: Vec<u64> = invites
-        .iter()
-        .map(|s| (s.at - t0).as_millis() as u64)
-        .collect();
+    let times: Vec<u64> = invites.iter().map(|s| (s.at - t0).as_millis() as u64).collect();
     // Timer A: 0, 0.5, 1.5, 3.5, 7.5, 15.5, 31.5 s.
     assert_eq!(times, vec![0, 500, 1_500, 3_500, 7_500, 15_500, 31_500]);
     assert!(invites

@@ -55,10 +55,7 @@ code = 404
 /// branch; the trunk's 200 then reaches the caller.
 #[test]
 fn trunk_407_is_answered_with_proxy_authorization() {
-    let mut h = Harness::with_files(&[
-        ("trunks.toml", TRUNKS_WITH_CREDS),
-        ("dialplan.toml", DIALPLAN_TRUNK),
-    ]);
+    let mut h = Harness::with_files(&[("trunks.toml", TRUNKS_WITH_CREDS), ("dialplan.toml", DIALPLAN_TRUNK)]);
     let mut caller = Ua::phone("1000", "192.0.2.10");
     let trunk = Ua::trunk(TRUNK);
     let out = h.place_call(&mut caller, "5551234");
@@ -69,10 +66,7 @@ fn trunk_407_is_answered_with_proxy_authorization() {
         "trunk traffic leaves from the trunk profile's socket"
     );
     let inv1 = h.expect_request(trunk.addr, "INVITE");
-    assert_eq!(
-        inv1.uri().unwrap().to_string(),
-        "sip:5551234@127.0.0.1:5090"
-    );
+    assert_eq!(inv1.uri().unwrap().to_string(), "sip:5551234@127.0.0.1:5090");
     assert!(
         header_str(&inv1, &HeaderName::From).contains("sip:switchboard@127.0.0.1:5080"),
         "from_user and the external socket"
@@ -128,11 +122,7 @@ fn trunk_407_is_answered_with_proxy_authorization() {
         method: b"INVITE",
         uri: uri.as_bytes(),
     });
-    assert_eq!(
-        cred.get_str("response"),
-        Some(expected.as_str()),
-        "{cred_text}"
-    );
+    assert_eq!(cred.get_str("response"), Some(expected.as_str()), "{cred_text}");
     h.assert_silent(caller.addr);
     // The trunk answers.
     h.send(
@@ -159,10 +149,7 @@ fn trunk_407_is_answered_with_proxy_authorization() {
 /// the failure reaches the caller.
 #[test]
 fn trunk_second_challenge_fails_the_call() {
-    let mut h = Harness::with_files(&[
-        ("trunks.toml", TRUNKS_WITH_CREDS),
-        ("dialplan.toml", DIALPLAN_TRUNK),
-    ]);
+    let mut h = Harness::with_files(&[("trunks.toml", TRUNKS_WITH_CREDS), ("dialplan.toml", DIALPLAN_TRUNK)]);
     let mut caller = Ua::phone("1000", "192.0.2.10");
     let trunk = Ua::trunk(TRUNK);
     h.place_call(&mut caller, "5551234");
@@ -193,9 +180,7 @@ fn trunk_second_challenge_fails_the_call() {
     );
     h.expect_response_to(caller.addr, 407, "INVITE");
     assert_eq!(
-        h.count(trunk.addr, |m| m
-            .method()
-            .is_some_and(|x| x.as_bytes() == b"INVITE")),
+        h.count(trunk.addr, |m| m.method().is_some_and(|x| x.as_bytes() == b"INVITE")),
         0,
         "no third INVITE"
     );
@@ -206,10 +191,7 @@ fn trunk_second_challenge_fails_the_call() {
 fn trunk_call_from_unknown_source_gets_403() {
     let mut h = Harness::new();
     let mut stranger = Ua::trunk("203.0.113.5:5060");
-    let r = stranger
-        .req("INVITE", "sip:1001@127.0.0.1:5080")
-        .sdp()
-        .text();
+    let r = stranger.req("INVITE", "sip:1001@127.0.0.1:5080").sdp().text();
     h.send(&stranger, &r);
     let resp = h.expect_response(stranger.addr, 403);
     assert_eq!(reason(&resp), "Source Not Allowed");
@@ -229,10 +211,7 @@ fn inbound_trunk_call_reaches_registered_user() {
     h.expect_response(trunk.addr, 100);
     let inv = h.expect_request(callee.addr, "INVITE");
     assert_eq!(inv.uri().unwrap().to_string(), "sip:1001@192.0.2.11:5062");
-    h.send(
-        &callee,
-        &response(&inv, 486, "Busy Here", Some("x"), &[], None),
-    );
+    h.send(&callee, &response(&inv, 486, "Busy Here", Some("x"), &[], None));
     h.expect_response_to(trunk.addr, 486, "INVITE");
     assert_eq!(h.cdrs[0].caller, "trunk:demo");
     assert_eq!(h.cdrs[0].end_cause, "busy");
@@ -243,17 +222,11 @@ fn inbound_trunk_call_reaches_registered_user() {
 fn inbound_trunk_call_to_rejected_prefix_gets_rule_code() {
     let mut h = Harness::with_files(&[("dialplan.toml", DIALPLAN_TRUNK)]);
     let mut trunk = Ua::trunk(TRUNK);
-    let r = trunk
-        .req("INVITE", "sip:9001234@127.0.0.1:5080")
-        .sdp()
-        .text();
+    let r = trunk.req("INVITE", "sip:9001234@127.0.0.1:5080").sdp().text();
     h.send(&trunk, &r);
     let resp = h.expect_response(trunk.addr, 603);
     assert_eq!(reason(&resp), "Premium Numbers Refused");
-    let r = trunk
-        .req("INVITE", "sip:5550000@127.0.0.1:5080")
-        .sdp()
-        .text();
+    let r = trunk.req("INVITE", "sip:5550000@127.0.0.1:5080").sdp().text();
     h.send(&trunk, &r);
     h.expect_response(trunk.addr, 404);
 }
@@ -298,17 +271,29 @@ fn trunk_registration_answers_challenge_and_refreshes() {
     let reg1 = h.expect_request(trunk.addr, "REGISTER");
     assert_eq!(reg1.uri().unwrap().to_string(), "sip:127.0.0.1:5090");
     assert!(header_str(&reg1, &HeaderName::From).contains("sip:acct42@127.0.0.1:5090"));
-    assert!(header_str(&reg1, &HeaderName::Contact).contains("@127.0.0.1:5080"), "our external socket");
+    assert!(
+        header_str(&reg1, &HeaderName::Contact).contains("@127.0.0.1:5080"),
+        "our external socket"
+    );
     let challenge = "Digest realm=\"carrier.example\", nonce=\"regnonce\", algorithm=MD5, qop=\"auth\"";
     h.send(
         &trunk,
-        &response(&reg1, 401, "Unauthorized", Some("r1"), &[("WWW-Authenticate", challenge)], None),
+        &response(
+            &reg1,
+            401,
+            "Unauthorized",
+            Some("r1"),
+            &[("WWW-Authenticate", challenge)],
+            None,
+        ),
     );
     let reg2 = h.expect_request(trunk.addr, "REGISTER");
     assert_eq!(call_id(&reg2), call_id(&reg1), "§10.2.4: one Call-ID per registration");
     assert_eq!(cseq_num(&reg2), cseq_num(&reg1) + 1);
     let auth = header_str(&reg2, &HeaderName::Authorization);
-    let cred = Credentials::parse(&bytes::Bytes::from(auth.clone())).expect("credentials").0;
+    let cred = Credentials::parse(&bytes::Bytes::from(auth.clone()))
+        .expect("credentials")
+        .0;
     assert_eq!(cred.get_str("username"), Some("acct42"));
     let expected = compute_response(&DigestInput {
         algorithm: Algorithm::Md5,
@@ -324,7 +309,10 @@ fn trunk_registration_answers_challenge_and_refreshes() {
     });
     assert_eq!(cred.get_str("response"), Some(expected.as_str()), "{auth}");
     let contact = format!("{};expires=100", header_str(&reg2, &HeaderName::Contact));
-    h.send(&trunk, &response(&reg2, 200, "OK", Some("r1"), &[("Contact", &contact)], None));
+    h.send(
+        &trunk,
+        &response(&reg2, 200, "OK", Some("r1"), &[("Contact", &contact)], None),
+    );
     assert!(h.engine.trunk_registered("demo"));
     // Nothing before 80 s (80 % of 100 s), a refresh right after.
     h.advance(Duration::from_secs(79));

@@ -20,16 +20,7 @@ fn timer_a_doubles_without_cap_then_timer_b_times_out() {
         vec![0, 500, 1500, 3500, 7500, 15500, 31500]
     );
     let ev = h.take_events();
-    assert_eq!(
-        ev[0],
-        (
-            secs(32),
-            TxEvent::Timeout {
-                tx,
-                timer: Timer::B
-            }
-        )
-    );
+    assert_eq!(ev[0], (secs(32), TxEvent::Timeout { tx, timer: Timer::B }));
     assert_eq!(ev[1], (secs(32), TxEvent::Terminated { tx }));
     assert_eq!(h.layer.state(tx), None);
     assert!(h.layer.is_empty());
@@ -43,9 +34,7 @@ fn timer_a_retransmits_identical_bytes() {
     h.run_until(ms(1600));
     let sent = h.take_sent();
     assert_eq!(sent.len(), 3);
-    assert!(sent
-        .iter()
-        .all(|(_, t)| t.bytes == sent[0].1.bytes && t.dest == udp()));
+    assert!(sent.iter().all(|(_, t)| t.bytes == sent[0].1.bytes && t.dest == udp()));
 }
 
 /// §17.1.1.2: a provisional moves Calling to Proceeding, goes to the TU,
@@ -62,10 +51,7 @@ fn provisional_stops_retransmissions_and_timer_b() {
     assert_eq!(h.layer.poll_timeout(), None);
     assert_eq!(h.take_sent().len(), 2);
     // Further provisionals also go to the TU.
-    assert!(matches!(
-        h.recv(&response(&req, 183), udp()),
-        Incoming::Response { .. }
-    ));
+    assert!(matches!(h.recv(&response(&req, 183), udp()), Incoming::Response { .. }));
 }
 
 /// §17.1.1.3: a 300-699 is passed up and answered with an ACK carrying the
@@ -92,18 +78,12 @@ fn non_2xx_final_generates_ack() {
         headers(&ack.bytes, HeaderName::Via),
         vec![format!("SIP/2.0/UDP 192.0.2.1:5060;branch={BR}")]
     );
-    assert_eq!(
-        header(&ack.bytes, HeaderName::Route),
-        "<sip:proxy.example.com;lr>"
-    );
+    assert_eq!(header(&ack.bytes, HeaderName::Route), "<sip:proxy.example.com;lr>");
     assert_eq!(
         header(&ack.bytes, HeaderName::From),
         "Alice <sip:alice@example.com>;tag=a1"
     );
-    assert_eq!(
-        header(&ack.bytes, HeaderName::To),
-        "Bob <sip:bob@example.com>;tag=b2"
-    );
+    assert_eq!(header(&ack.bytes, HeaderName::To), "Bob <sip:bob@example.com>;tag=b2");
     assert_eq!(header(&ack.bytes, HeaderName::CallId), "call-1@example.com");
     assert_eq!(header(&ack.bytes, HeaderName::CSeq), "1 ACK");
     assert_eq!(header(&ack.bytes, HeaderName::MaxForwards), "70");
@@ -123,25 +103,16 @@ fn timer_d_absorbs_retransmitted_finals_by_resending_ack() {
     let first_ack = h.take_sent().pop().expect("ACK").1.bytes;
     h.run_until(secs(10));
     for _ in 0..2 {
-        assert_eq!(
-            h.recv(&response(&req, 603), udp()),
-            Incoming::Absorbed { tx }
-        );
+        assert_eq!(h.recv(&response(&req, 603), udp()), Incoming::Absorbed { tx });
     }
     let acks = h.take_sent();
     assert_eq!(acks.len(), 2);
     assert!(acks.iter().all(|(_, t)| t.bytes == first_ack));
     // A late provisional is absorbed too, without an ACK.
-    assert_eq!(
-        h.recv(&response(&req, 180), udp()),
-        Incoming::Absorbed { tx }
-    );
+    assert_eq!(h.recv(&response(&req, 180), udp()), Incoming::Absorbed { tx });
     assert!(h.take_sent().is_empty());
     h.run_to_end();
-    assert_eq!(
-        h.take_events(),
-        vec![(secs(34), TxEvent::Terminated { tx })]
-    );
+    assert_eq!(h.take_events(), vec![(secs(34), TxEvent::Terminated { tx })]);
     assert!(h.take_sent().is_empty(), "D sends nothing");
 }
 
@@ -157,15 +128,9 @@ fn reliable_transport_disables_timer_a_and_zeroes_timer_d() {
     assert_eq!(h.take_sent().len(), 1, "no retransmission over TCP");
     h.recv(&response(&req, 404), tcp());
     let sent = h.take_sent();
-    assert_eq!(
-        first_line(&sent[0].1.bytes),
-        "ACK sip:bob@example.com SIP/2.0"
-    );
+    assert_eq!(first_line(&sent[0].1.bytes), "ACK sip:bob@example.com SIP/2.0");
     assert_eq!(h.layer.state(tx), None);
-    assert_eq!(
-        h.take_events(),
-        vec![(secs(10), TxEvent::Terminated { tx })]
-    );
+    assert_eq!(h.take_events(), vec![(secs(10), TxEvent::Terminated { tx })]);
     assert_eq!(h.layer.poll_timeout(), None);
 }
 
@@ -176,16 +141,7 @@ fn reliable_transport_timer_b_times_out() {
     let tx = h.send(invite(BR), tcp());
     h.run_to_end();
     assert_eq!(h.take_send_times(), vec![Duration::ZERO]);
-    assert_eq!(
-        h.take_events()[0],
-        (
-            secs(32),
-            TxEvent::Timeout {
-                tx,
-                timer: Timer::B
-            }
-        )
-    );
+    assert_eq!(h.take_events()[0], (secs(32), TxEvent::Timeout { tx, timer: Timer::B }));
 }
 
 /// RFC 6026 §7.2, §8.4: a 2xx moves the transaction to Accepted (no ACK
@@ -198,34 +154,18 @@ fn success_enters_accepted_and_timer_m_terminates() {
     let tx = h.send(req.clone(), udp());
     h.run_until(secs(1));
     h.take_sent();
-    assert!(
-        matches!(h.recv(&response(&req, 200), udp()), Incoming::Response { tx: t, .. } if t == tx)
-    );
+    assert!(matches!(h.recv(&response(&req, 200), udp()), Incoming::Response { tx: t, .. } if t == tx));
     assert_eq!(h.layer.state(tx), Some(TxState::Accepted));
-    assert!(
-        h.take_sent().is_empty(),
-        "the transaction does not ACK a 2xx"
-    );
+    assert!(h.take_sent().is_empty(), "the transaction does not ACK a 2xx");
     assert_eq!(h.layer.poll_timeout(), Some(h.t0 + secs(33)));
     h.run_until(secs(5));
-    assert!(
-        matches!(h.recv(&response(&req, 200), udp()), Incoming::Response { tx: t, .. } if t == tx)
-    );
+    assert!(matches!(h.recv(&response(&req, 200), udp()), Incoming::Response { tx: t, .. } if t == tx));
     // Non-2xx finals in Accepted are absorbed.
-    assert_eq!(
-        h.recv(&response(&req, 500), udp()),
-        Incoming::Absorbed { tx }
-    );
+    assert_eq!(h.recv(&response(&req, 500), udp()), Incoming::Absorbed { tx });
     h.run_to_end();
     assert!(h.take_sent().is_empty());
-    assert_eq!(
-        h.take_events(),
-        vec![(secs(33), TxEvent::Terminated { tx })]
-    );
-    assert!(matches!(
-        h.recv(&response(&req, 200), udp()),
-        Incoming::Stray { .. }
-    ));
+    assert_eq!(h.take_events(), vec![(secs(33), TxEvent::Terminated { tx })]);
+    assert!(matches!(h.recv(&response(&req, 200), udp()), Incoming::Stray { .. }));
 }
 
 /// RFC 6026 §8.4: Accepted is reached from Proceeding too.
@@ -235,10 +175,7 @@ fn success_after_provisional_enters_accepted() {
     let req = invite(BR);
     let tx = h.send(req.clone(), udp());
     h.recv(&response(&req, 180), udp());
-    assert!(matches!(
-        h.recv(&response(&req, 200), udp()),
-        Incoming::Response { .. }
-    ));
+    assert!(matches!(h.recv(&response(&req, 200), udp()), Incoming::Response { .. }));
     assert_eq!(h.layer.state(tx), Some(TxState::Accepted));
 }
 
@@ -255,9 +192,6 @@ fn transport_error_terminates() {
     while let Some(e) = h.layer.poll_event() {
         ev.push(e);
     }
-    assert_eq!(
-        ev,
-        vec![TxEvent::TransportError { tx }, TxEvent::Terminated { tx }]
-    );
+    assert_eq!(ev, vec![TxEvent::TransportError { tx }, TxEvent::Terminated { tx }]);
     assert_eq!(h.layer.poll_timeout(), None);
 }

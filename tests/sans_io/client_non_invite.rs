@@ -24,13 +24,7 @@ fn timer_e_doubles_capped_at_t2_then_timer_f_times_out() {
     assert_eq!(
         h.take_events(),
         vec![
-            (
-                secs(32),
-                TxEvent::Timeout {
-                    tx,
-                    timer: Timer::F
-                }
-            ),
+            (secs(32), TxEvent::Timeout { tx, timer: Timer::F }),
             (secs(32), TxEvent::Terminated { tx })
         ]
     );
@@ -43,25 +37,14 @@ fn proceeding_retransmits_every_t2_until_timer_f() {
     let req = options();
     let tx = h.send(req.clone(), udp());
     h.run_until(ms(600)); // sends at 0 and 0.5; E next at 1.5
-    assert!(
-        matches!(h.recv(&response(&req, 100), udp()), Incoming::Response { tx: t, .. } if t == tx)
-    );
+    assert!(matches!(h.recv(&response(&req, 100), udp()), Incoming::Response { tx: t, .. } if t == tx));
     assert_eq!(h.layer.state(tx), Some(TxState::Proceeding));
     h.run_to_end();
     assert_eq!(
         millis(&h.take_send_times()),
         vec![0, 500, 1500, 5500, 9500, 13500, 17500, 21500, 25500, 29500]
     );
-    assert_eq!(
-        h.take_events()[0],
-        (
-            secs(32),
-            TxEvent::Timeout {
-                tx,
-                timer: Timer::F
-            }
-        )
-    );
+    assert_eq!(h.take_events()[0], (secs(32), TxEvent::Timeout { tx, timer: Timer::F }));
 }
 
 /// §17.1.2.2: a final response goes to the TU, stops E and F, and Timer K
@@ -72,26 +55,15 @@ fn final_response_then_timer_k() {
     let req = options();
     let tx = h.send(req.clone(), udp());
     h.run_until(ms(700));
-    assert!(
-        matches!(h.recv(&response(&req, 200), udp()), Incoming::Response { tx: t, .. } if t == tx)
-    );
+    assert!(matches!(h.recv(&response(&req, 200), udp()), Incoming::Response { tx: t, .. } if t == tx));
     assert_eq!(h.layer.state(tx), Some(TxState::Completed));
     assert_eq!(h.layer.poll_timeout(), Some(h.t0 + ms(5700)));
     h.take_sent();
-    assert_eq!(
-        h.recv(&response(&req, 200), udp()),
-        Incoming::Absorbed { tx }
-    );
-    assert_eq!(
-        h.recv(&response(&req, 100), udp()),
-        Incoming::Absorbed { tx }
-    );
+    assert_eq!(h.recv(&response(&req, 200), udp()), Incoming::Absorbed { tx });
+    assert_eq!(h.recv(&response(&req, 100), udp()), Incoming::Absorbed { tx });
     h.run_to_end();
     assert!(h.take_sent().is_empty(), "nothing sent in Completed");
-    assert_eq!(
-        h.take_events(),
-        vec![(ms(5700), TxEvent::Terminated { tx })]
-    );
+    assert_eq!(h.take_events(), vec![(ms(5700), TxEvent::Terminated { tx })]);
 }
 
 /// §17.1.2.2: final after provisional also completes.
@@ -101,10 +73,7 @@ fn final_after_provisional_completes() {
     let req = options();
     let tx = h.send(req.clone(), udp());
     h.recv(&response(&req, 100), udp());
-    assert!(matches!(
-        h.recv(&response(&req, 404), udp()),
-        Incoming::Response { .. }
-    ));
+    assert!(matches!(h.recv(&response(&req, 404), udp()), Incoming::Response { .. }));
     assert_eq!(h.layer.state(tx), Some(TxState::Completed));
 }
 
@@ -117,10 +86,7 @@ fn reliable_transport_disables_timer_e_and_zeroes_timer_k() {
     let tx = h.send(req.clone(), tcp());
     assert_eq!(h.layer.poll_timeout(), Some(h.t0 + secs(32)));
     h.run_until(secs(3));
-    assert!(matches!(
-        h.recv(&response(&req, 200), tcp()),
-        Incoming::Response { .. }
-    ));
+    assert!(matches!(h.recv(&response(&req, 200), tcp()), Incoming::Response { .. }));
     assert_eq!(h.layer.state(tx), None);
     assert_eq!(h.take_send_times(), vec![Duration::ZERO]);
     assert_eq!(h.take_events(), vec![(secs(3), TxEvent::Terminated { tx })]);
@@ -133,16 +99,7 @@ fn reliable_transport_timer_f_times_out() {
     let tx = h.send(options(), tcp());
     h.run_to_end();
     assert_eq!(h.take_send_times(), vec![Duration::ZERO]);
-    assert_eq!(
-        h.take_events()[0],
-        (
-            secs(32),
-            TxEvent::Timeout {
-                tx,
-                timer: Timer::F
-            }
-        )
-    );
+    assert_eq!(h.take_events()[0], (secs(32), TxEvent::Timeout { tx, timer: Timer::F }));
 }
 
 /// §17.1.2.2 with non-default T1/T2 from config (kamailio-style overrides).
@@ -158,14 +115,5 @@ fn custom_timer_values() {
     h.run_to_end();
     let times = millis(&h.take_send_times());
     assert_eq!(&times[..6], &[0, 100, 300, 700, 1100, 1500]);
-    assert_eq!(
-        h.take_events()[0],
-        (
-            ms(6400),
-            TxEvent::Timeout {
-                tx,
-                timer: Timer::F
-            }
-        )
-    );
+    assert_eq!(h.take_events()[0], (ms(6400), TxEvent::Timeout { tx, timer: Timer::F }));
 }

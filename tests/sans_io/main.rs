@@ -214,10 +214,7 @@ impl Harness {
 
     /// Starts a client transaction.
     pub fn send(&mut self, req: Message, dest: Destination) -> TxId {
-        let id = self
-            .layer
-            .send_request(self.now, req, dest)
-            .expect("send_request");
+        let id = self.layer.send_request(self.now, req, dest).expect("send_request");
         self.pump();
         id
     }

@@ -12,16 +12,10 @@ fn stray_responses_are_dropped() {
     let req = invite("z9hG4bKm1");
     let tx = h.send(req.clone(), udp());
     let other = invite("z9hG4bKother");
-    assert!(matches!(
-        h.recv(&response(&other, 200), udp()),
-        Incoming::Stray { .. }
-    ));
+    assert!(matches!(h.recv(&response(&other, 200), udp()), Incoming::Stray { .. }));
     let mut wrong_method = response(&req, 200);
     wrong_method.headers.set(HeaderName::CSeq, "1 BYE");
-    assert!(matches!(
-        h.recv(&wrong_method, udp()),
-        Incoming::Stray { .. }
-    ));
+    assert!(matches!(h.recv(&wrong_method, udp()), Incoming::Stray { .. }));
     assert_eq!(h.layer.state(tx), Some(TxState::Calling));
     assert!(h.take_events().is_empty());
 }
@@ -53,10 +47,7 @@ fn server_matching_uses_branch_sent_by_and_method() {
 fn ack_without_transaction_goes_to_tu() {
     let mut h = Harness::new();
     let ack = request("ACK", "z9hG4bKlonely", 1);
-    assert!(matches!(
-        h.recv(&ack, udp()),
-        Incoming::Ack { tx: None, .. }
-    ));
+    assert!(matches!(h.recv(&ack, udp()), Incoming::Ack { tx: None, .. }));
     assert!(h.layer.is_empty());
 }
 
@@ -94,10 +85,7 @@ fn server_cancel_matches_its_invite() {
         panic!("new")
     };
     let cancel = request("CANCEL", "z9hG4bKc1", 1);
-    let Incoming::Cancel {
-        tx: ctx, invite, ..
-    } = h.recv(&cancel, udp())
-    else {
+    let Incoming::Cancel { tx: ctx, invite, .. } = h.recv(&cancel, udp()) else {
         panic!("cancel")
     };
     assert_ne!(ctx, itx);
@@ -114,10 +102,7 @@ fn server_cancel_matches_its_invite() {
     // A CANCEL retransmission is absorbed by the CANCEL transaction.
     assert_eq!(h.recv(&cancel, udp()), Incoming::Absorbed { tx: ctx });
     let unknown = request("CANCEL", "z9hG4bKnone", 1);
-    assert!(matches!(
-        h.recv(&unknown, udp()),
-        Incoming::Cancel { invite: None, .. }
-    ));
+    assert!(matches!(h.recv(&unknown, udp()), Incoming::Cancel { invite: None, .. }));
 }
 
 /// §9.1: after a provisional, the CANCEL goes out at once, built from the
@@ -140,14 +125,8 @@ fn client_cancel_after_provisional_is_sent_at_once() {
         headers(&t.bytes, HeaderName::Via),
         vec!["SIP/2.0/UDP 192.0.2.1:5060;branch=z9hG4bKcc1"]
     );
-    assert_eq!(
-        header(&t.bytes, HeaderName::Route),
-        "<sip:proxy.example.com;lr>"
-    );
-    assert_eq!(
-        header(&t.bytes, HeaderName::To),
-        "Bob <sip:bob@example.com>"
-    );
+    assert_eq!(header(&t.bytes, HeaderName::Route), "<sip:proxy.example.com;lr>");
+    assert_eq!(header(&t.bytes, HeaderName::To), "Bob <sip:bob@example.com>");
     assert_eq!(
         header(&t.bytes, HeaderName::From),
         "Alice <sip:alice@example.com>;tag=a1"
@@ -163,17 +142,10 @@ fn client_cancel_after_provisional_is_sent_at_once() {
     );
     // 200 to the CANCEL matches the CANCEL transaction (CSeq method), not the INVITE.
     let cancel_req = h.layer.request(ctx).expect("live").clone();
-    assert!(
-        matches!(h.recv(&response(&cancel_req, 200), udp()), Incoming::Response { tx, .. } if tx == ctx)
-    );
+    assert!(matches!(h.recv(&response(&cancel_req, 200), udp()), Incoming::Response { tx, .. } if tx == ctx));
     assert_eq!(h.layer.state(itx), Some(TxState::Proceeding));
-    assert!(
-        matches!(h.recv(&response(&req, 487), udp()), Incoming::Response { tx, .. } if tx == itx)
-    );
-    assert_eq!(
-        first_line(&h.take_sent()[0].1.bytes),
-        "ACK sip:bob@example.com SIP/2.0"
-    );
+    assert!(matches!(h.recv(&response(&req, 487), udp()), Incoming::Response { tx, .. } if tx == itx));
+    assert_eq!(first_line(&h.take_sent()[0].1.bytes), "ACK sip:bob@example.com SIP/2.0");
 }
 
 /// §9.1: before any provisional the CANCEL is held (nothing sent) while the
@@ -186,20 +158,13 @@ fn client_cancel_before_provisional_waits_for_it() {
     let ctx = h.layer.client_cancel(h.now, itx).expect("cancel");
     assert_eq!(h.layer.state(ctx), Some(TxState::Held));
     h.run_until(ms(1600));
-    let lines: Vec<String> = h
-        .take_sent()
-        .iter()
-        .map(|(_, t)| first_line(&t.bytes))
-        .collect();
+    let lines: Vec<String> = h.take_sent().iter().map(|(_, t)| first_line(&t.bytes)).collect();
     assert_eq!(lines, vec!["INVITE sip:bob@example.com SIP/2.0"; 3]);
     h.recv(&response(&req, 100), udp());
     let sent = h.take_sent();
     assert_eq!(sent.len(), 1);
     assert_eq!((sent[0].0, sent[0].1.tx), (ms(1600), Some(ctx)));
-    assert_eq!(
-        first_line(&sent[0].1.bytes),
-        "CANCEL sip:bob@example.com SIP/2.0"
-    );
+    assert_eq!(first_line(&sent[0].1.bytes), "CANCEL sip:bob@example.com SIP/2.0");
     assert_eq!(h.layer.state(ctx), Some(TxState::Trying));
 }
 
@@ -213,17 +178,10 @@ fn held_cancel_is_dropped_when_final_arrives_first() {
     let ctx = h.layer.client_cancel(h.now, itx).expect("cancel");
     h.take_sent();
     h.recv(&response(&req, 486), udp());
-    let lines: Vec<String> = h
-        .take_sent()
-        .iter()
-        .map(|(_, t)| first_line(&t.bytes))
-        .collect();
+    let lines: Vec<String> = h.take_sent().iter().map(|(_, t)| first_line(&t.bytes)).collect();
     assert_eq!(lines, vec!["ACK sip:bob@example.com SIP/2.0"]);
     assert_eq!(h.layer.state(ctx), None);
-    assert_eq!(
-        h.take_events(),
-        vec![(Duration::ZERO, TxEvent::Terminated { tx: ctx })]
-    );
+    assert_eq!(h.take_events(), vec![(Duration::ZERO, TxEvent::Terminated { tx: ctx })]);
 }
 
 /// §9.1: a held CANCEL also ends when the INVITE times out (Timer B).
@@ -262,10 +220,7 @@ fn client_cancel_refusals() {
         Err(TxError::WrongKind { .. })
     ));
     h.run_to_end();
-    assert_eq!(
-        h.layer.client_cancel(h.now, itx),
-        Err(TxError::UnknownTransaction(itx))
-    );
+    assert_eq!(h.layer.client_cancel(h.now, itx), Err(TxError::UnknownTransaction(itx)));
 }
 
 /// §17.1 / §17.1.1.3 / §8.1.1.7: what `send_request` refuses.
@@ -274,18 +229,15 @@ fn send_request_refusals() {
     let mut h = Harness::new();
     let now = h.now;
     assert_eq!(
-        h.layer
-            .send_request(now, request("ACK", "z9hG4bKa", 1), udp()),
+        h.layer.send_request(now, request("ACK", "z9hG4bKa", 1), udp()),
         Err(TxError::AckNotATransaction)
     );
     assert_eq!(
-        h.layer
-            .send_request(now, request("OPTIONS", "nocookie", 1), udp()),
+        h.layer.send_request(now, request("OPTIONS", "nocookie", 1), udp()),
         Err(TxError::MissingBranch)
     );
     assert_eq!(
-        h.layer
-            .send_request(now, response(&invite("z9hG4bKr"), 200), udp()),
+        h.layer.send_request(now, response(&invite("z9hG4bKr"), 200), udp()),
         Err(TxError::NotARequest)
     );
     let mut broken = request("OPTIONS", "z9hG4bKb", 1);
@@ -296,8 +248,7 @@ fn send_request_refusals() {
     ));
     h.send(request("OPTIONS", "z9hG4bKdup", 1), udp());
     assert_eq!(
-        h.layer
-            .send_request(now, request("OPTIONS", "z9hG4bKdup", 2), udp()),
+        h.layer.send_request(now, request("OPTIONS", "z9hG4bKdup", 2), udp()),
         Err(TxError::DuplicateTransaction)
     );
     let itx = h.send(invite("z9hG4bKc"), udp());

@@ -35,10 +35,7 @@ fn sends_100_trying_after_200ms_and_on_retransmission() {
     assert_eq!(sent[0].0, ms(200));
     assert_eq!(sent[0].1.dest, udp());
     assert_eq!(first_line(&sent[0].1.bytes), "SIP/2.0 100 Trying");
-    assert_eq!(
-        header(&sent[0].1.bytes, HeaderName::To),
-        "Bob <sip:bob@example.com>"
-    );
+    assert_eq!(header(&sent[0].1.bytes, HeaderName::To), "Bob <sip:bob@example.com>");
     assert_eq!(h.layer.state(tx), Some(TxState::Proceeding));
     assert_eq!(h.recv(&req, udp()), Incoming::Absorbed { tx });
     assert_eq!(first_line(&h.take_sent()[0].1.bytes), "SIP/2.0 100 Trying");
@@ -55,11 +52,7 @@ fn tu_provisional_suppresses_auto_100() {
     assert_eq!(h.layer.poll_timeout(), None);
     h.run_until(secs(1));
     assert_eq!(h.recv(&req, udp()), Incoming::Absorbed { tx });
-    let sent: Vec<String> = h
-        .take_sent()
-        .iter()
-        .map(|(_, t)| first_line(&t.bytes))
-        .collect();
+    let sent: Vec<String> = h.take_sent().iter().map(|(_, t)| first_line(&t.bytes)).collect();
     assert_eq!(sent, vec!["SIP/2.0 180 Ringing", "SIP/2.0 180 Ringing"]);
 }
 
@@ -107,13 +100,7 @@ fn timer_g_retransmits_final_until_timer_h_times_out() {
     assert_eq!(
         h.take_events(),
         vec![
-            (
-                secs(32),
-                TxEvent::Timeout {
-                    tx,
-                    timer: Timer::H
-                }
-            ),
+            (secs(32), TxEvent::Timeout { tx, timer: Timer::H }),
             (secs(32), TxEvent::Terminated { tx })
         ]
     );
@@ -127,10 +114,7 @@ fn retransmitted_invite_in_completed_resends_final() {
     h.respond(tx, 404);
     h.take_sent();
     assert_eq!(h.recv(&req, udp()), Incoming::Absorbed { tx });
-    assert_eq!(
-        first_line(&h.take_sent()[0].1.bytes),
-        "SIP/2.0 404 Not Found"
-    );
+    assert_eq!(first_line(&h.take_sent()[0].1.bytes), "SIP/2.0 404 Not Found");
 }
 
 /// §17.2.1: the ACK for the non-2xx (same branch, §17.2.3) is absorbed,
@@ -152,10 +136,7 @@ fn ack_confirms_then_timer_i_terminates() {
         vec![0, 500],
         "no G after the ACK, nothing in Confirmed"
     );
-    assert_eq!(
-        h.take_events(),
-        vec![(ms(5600), TxEvent::Terminated { tx })]
-    );
+    assert_eq!(h.take_events(), vec![(ms(5600), TxEvent::Terminated { tx })]);
 }
 
 /// §17.2.1: over a reliable transport there is no Timer G, Timer H still
@@ -181,16 +162,7 @@ fn reliable_transport_timer_h_times_out() {
     h.respond(tx, 500);
     h.run_to_end();
     assert_eq!(h.take_send_times(), vec![Duration::ZERO]);
-    assert_eq!(
-        h.take_events()[0],
-        (
-            secs(32),
-            TxEvent::Timeout {
-                tx,
-                timer: Timer::H
-            }
-        )
-    );
+    assert_eq!(h.take_events()[0], (secs(32), TxEvent::Timeout { tx, timer: Timer::H }));
 }
 
 /// RFC 6026 §7.1, §8.7: a 2xx moves the transaction to Accepted: the TU's
@@ -222,10 +194,7 @@ fn success_enters_accepted_and_timer_l_terminates() {
         })
     );
     h.run_to_end();
-    assert_eq!(
-        h.take_events(),
-        vec![(secs(32), TxEvent::Terminated { tx })]
-    );
+    assert_eq!(h.take_events(), vec![(secs(32), TxEvent::Terminated { tx })]);
     assert!(h.take_sent().is_empty(), "no automatic 2xx retransmission");
 }
 

@@ -20,11 +20,7 @@ fn trying_absorbs_retransmissions_silently() {
     let mut h = Harness::new();
     let (tx, req) = new_request(&mut h, udp());
     assert_eq!(h.layer.state(tx), Some(TxState::Trying));
-    assert_eq!(
-        h.layer.poll_timeout(),
-        None,
-        "no automatic 100 for non-INVITE"
-    );
+    assert_eq!(h.layer.poll_timeout(), None, "no automatic 100 for non-INVITE");
     assert_eq!(h.recv(&req, udp()), Incoming::Absorbed { tx });
     assert!(h.take_sent().is_empty());
 }
@@ -37,11 +33,7 @@ fn proceeding_resends_last_provisional() {
     h.respond(tx, 100);
     assert_eq!(h.layer.state(tx), Some(TxState::Proceeding));
     assert_eq!(h.recv(&req, udp()), Incoming::Absorbed { tx });
-    let sent: Vec<String> = h
-        .take_sent()
-        .iter()
-        .map(|(_, t)| first_line(&t.bytes))
-        .collect();
+    let sent: Vec<String> = h.take_sent().iter().map(|(_, t)| first_line(&t.bytes)).collect();
     assert_eq!(sent, vec!["SIP/2.0 100 Trying", "SIP/2.0 100 Trying"]);
 }
 
@@ -67,10 +59,7 @@ fn completed_resends_final_until_timer_j() {
     assert!(sent
         .iter()
         .all(|(_, t)| first_line(&t.bytes) == "SIP/2.0 200 OK" && t.dest == udp()));
-    assert_eq!(
-        h.take_events(),
-        vec![(ms(32_300), TxEvent::Terminated { tx })]
-    );
+    assert_eq!(h.take_events(), vec![(ms(32_300), TxEvent::Terminated { tx })]);
     // After J the same request is new again.
     assert!(matches!(h.recv(&req, udp()), Incoming::Request { .. }));
 }
@@ -82,10 +71,7 @@ fn reliable_transport_zeroes_timer_j() {
     let (tx, _) = new_request(&mut h, tcp());
     h.respond(tx, 200);
     assert_eq!(h.layer.state(tx), None);
-    assert_eq!(
-        h.take_events(),
-        vec![(Duration::ZERO, TxEvent::Terminated { tx })]
-    );
+    assert_eq!(h.take_events(), vec![(Duration::ZERO, TxEvent::Terminated { tx })]);
     assert_eq!(h.take_sent()[0].1.dest, tcp());
 }
 

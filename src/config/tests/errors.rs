@@ -50,7 +50,8 @@ fn bad_enum_value_is_located() {
         ErrorKind::Schema,
         "unknown variant `sctp`",
     );
-    let p = "name = \"internal\"\nlisten = [\"127.0.0.1:5060\"]\nauth = \"basic\"\nrealm = \"r\"\ncontext = \"internal\"\n";
+    let p =
+        "name = \"internal\"\nlisten = [\"127.0.0.1:5060\"]\nauth = \"basic\"\nrealm = \"r\"\ncontext = \"internal\"\n";
     one_error(
         &[("internal.toml", Some(p))],
         "internal.toml:3:8",
@@ -121,8 +122,7 @@ action = "user"
     );
     assert_eq!(errs[1].kind, ErrorKind::InvalidValue);
     assert!(
-        shown[2]
-            .starts_with("sip-profiles/dialplan.toml:12:8: reject code 200 is outside 400..=699"),
+        shown[2].starts_with("sip-profiles/dialplan.toml:12:8: reject code 200 is outside 400..=699"),
         "{}",
         shown[2]
     );
@@ -225,13 +225,13 @@ fn duplicate_profile_name() {
 
 #[test]
 fn empty_rtp_range_and_other_switchboard_values() {
-    let sb = "[media]\nrtp_ports = \"20000-10000\"\n[sip]\nt1_ms = 0\n[registrar]\nmin_expires = 600\nmax_expires = 300\n";
+    let sb =
+        "[media]\nrtp_ports = \"20000-10000\"\n[sip]\nt1_ms = 0\n[registrar]\nmin_expires = 600\nmax_expires = 300\n";
     let errs = errors(&[("switchboard.toml", Some(sb))]);
     let shown: Vec<String> = errs.iter().map(ToString::to_string).collect();
     assert_eq!(errs.len(), 3, "{shown:#?}");
     assert!(
-        shown[0]
-            .starts_with("sip-profiles/switchboard.toml:2:13: RTP port range 20000-10000 is empty"),
+        shown[0].starts_with("sip-profiles/switchboard.toml:2:13: RTP port range 20000-10000 is empty"),
         "{}",
         shown[0]
     );
@@ -274,8 +274,7 @@ username = "u"
         .filter(|s| s.starts_with("sip-profiles/trunks.toml"))
         .collect();
     assert_eq!(trunk_errs.len(), 5, "{shown:#?}");
-    assert!(trunk_errs[0]
-        .starts_with("sip-profiles/trunks.toml:3:11: trunk address `carrier.example:5060`"));
+    assert!(trunk_errs[0].starts_with("sip-profiles/trunks.toml:3:11: trunk address `carrier.example:5060`"));
     assert!(
         trunk_errs[1].starts_with("sip-profiles/trunks.toml:4:17: `10.0.0.0/33`")
             || trunk_errs[1].contains("exceeds 32"),
@@ -311,7 +310,8 @@ fn unknown_context_references() {
         ErrorKind::UnknownReference,
         "unknown context `ext`",
     );
-    let p = "name = \"internal\"\nlisten = [\"127.0.0.1:5060\"]\nauth = \"digest\"\nrealm = \"r\"\ncontext = \"phones\"\n";
+    let p =
+        "name = \"internal\"\nlisten = [\"127.0.0.1:5060\"]\nauth = \"digest\"\nrealm = \"r\"\ncontext = \"phones\"\n";
     one_error(
         &[("internal.toml", Some(p))],
         "internal.toml:5:11",
@@ -389,11 +389,7 @@ fn many_errors_across_files_reported_at_once() {
 
 #[test]
 fn syntax_errors_in_several_files_all_reported() {
-    let e = load(&[
-        ("trunks.toml", Some("[[trunk]\n")),
-        ("dialplan.toml", Some("a = \n")),
-    ])
-    .unwrap_err();
+    let e = load(&[("trunks.toml", Some("[[trunk]\n")), ("dialplan.toml", Some("a = \n"))]).unwrap_err();
     let files: Vec<&str> = e.0.iter().map(|e| e.file.as_str()).collect();
     assert!(files.contains(&"sip-profiles/trunks.toml"), "{e}");
     assert!(files.contains(&"sip-profiles/dialplan.toml"), "{e}");
@@ -408,9 +404,6 @@ fn syntax_errors_in_several_files_all_reported() {
 fn unrelated_toml_files_are_ignored() {
     let mut files = sources(&[]);
     files.push(("sip-profiles/acd.toml".into(), "this is [not toml".into()));
-    let refs: Vec<(&str, &str)> = files
-        .iter()
-        .map(|(n, t)| (n.as_str(), t.as_str()))
-        .collect();
+    let refs: Vec<(&str, &str)> = files.iter().map(|(n, t)| (n.as_str(), t.as_str())).collect();
     assert!(load_from_sources(&refs).is_ok());
 }

@@ -13,10 +13,7 @@ fn embedded_default_loads() {
     let c = load_embedded().unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(c.profiles().len(), 2);
     let internal = c.profile("internal").unwrap();
-    assert_eq!(
-        internal.listen,
-        vec!["127.0.0.1:5060".parse::<SocketAddr>().unwrap()]
-    );
+    assert_eq!(internal.listen, vec!["127.0.0.1:5060".parse::<SocketAddr>().unwrap()]);
     assert_eq!(internal.transports, vec![Transport::Udp, Transport::Tcp]);
     assert_eq!(
         internal.auth,
@@ -35,22 +32,14 @@ fn embedded_default_loads() {
         let u = c.user(&ext).unwrap();
         assert_eq!(u.password.expose(), format!("demo-{ext}"));
     }
-    assert_eq!(
-        c.user("1000").unwrap().no_answer_timeout,
-        Some(Duration::from_secs(20))
-    );
+    assert_eq!(c.user("1000").unwrap().no_answer_timeout, Some(Duration::from_secs(20)));
     assert!(c.user("1010").is_none());
 
     let t = c.trunk("demo").unwrap();
     assert_eq!(t.address, "127.0.0.1:5090".parse::<SocketAddr>().unwrap());
     assert_eq!(t.profile, "external");
     assert!(!t.register);
-    assert_eq!(
-        c.trunk_for_source("127.0.0.1".parse().unwrap())
-            .unwrap()
-            .name,
-        "demo"
-    );
+    assert_eq!(c.trunk_for_source("127.0.0.1".parse().unwrap()).unwrap().name, "demo");
     assert!(c.trunk_for_source("192.0.2.1".parse().unwrap()).is_none());
 
     assert_eq!(c.sip().t1, Duration::from_millis(500));
@@ -61,19 +50,14 @@ fn embedded_default_loads() {
     assert_eq!(c.registrar().min_expires, 60);
     assert_eq!(c.registrar().default_expires, 3600);
     assert_eq!(c.security().nonce_ttl, Duration::from_secs(300));
-    assert_eq!(
-        c.security().auth_failures_per_minute.map(|n| n.get()),
-        Some(10)
-    );
+    assert_eq!(c.security().auth_failures_per_minute.map(|n| n.get()), Some(10));
     assert_eq!(
         c.store().path_in(std::path::Path::new("/var/lib/sb")),
         std::path::PathBuf::from("/var/lib/sb/switchboard.sqlite")
     );
     assert!(c.cdr().jsonl.is_some());
     assert_eq!(
-        c.profile_for_local("127.0.0.1:5080".parse().unwrap())
-            .unwrap()
-            .name,
+        c.profile_for_local("127.0.0.1:5080".parse().unwrap()).unwrap().name,
         "external"
     );
     // Loopback only, so the demo passwords are acceptable.
@@ -95,12 +79,7 @@ fn embedded_dial_plan_routes_as_documented() {
         Duration::from_secs(20)
     );
     let r = dp.route("internal", "5551234").unwrap();
-    assert_eq!(
-        r.action,
-        Action::Trunk {
-            name: "demo".into()
-        }
-    );
+    assert_eq!(r.action, Action::Trunk { name: "demo".into() });
     assert_eq!((r.target.as_str(), r.rule_index), ("5551234", 1));
     assert_eq!(dp.route("internal", "12"), None);
     assert_eq!(dp.route("external", "1009").unwrap().target, "1009");
@@ -113,17 +92,11 @@ fn embedded_dial_plan_routes_as_documented() {
 fn loadtest_config_loads_and_relays_everything() {
     let c = load_from_sources(&LOADTEST).unwrap_or_else(|e| panic!("{e}"));
     let ext = c.profile("external").unwrap();
-    assert_eq!(
-        ext.listen,
-        vec!["127.0.0.1:5080".parse::<SocketAddr>().unwrap()]
-    );
+    assert_eq!(ext.listen, vec!["127.0.0.1:5080".parse::<SocketAddr>().unwrap()]);
     assert_eq!(ext.auth, AuthPolicy::TrustedTrunks);
     assert_eq!(c.profile("internal").unwrap().listen[0].port(), 5060);
     let trunk = c.trunk_for_source("127.0.0.1".parse().unwrap()).unwrap();
-    assert_eq!(
-        trunk.address,
-        "127.0.0.1:5090".parse::<SocketAddr>().unwrap()
-    );
+    assert_eq!(trunk.address, "127.0.0.1:5090".parse::<SocketAddr>().unwrap());
     assert_eq!(trunk.transport, Transport::Udp);
     assert!(trunk.credentials.is_none());
     let ctx = &trunk.inbound.as_ref().unwrap().context;
@@ -153,11 +126,7 @@ fn load_dir_reads_the_shipped_directories() {
 #[test]
 fn load_dir_reports_missing_files_with_paths() {
     let dir = tempfile::tempdir().unwrap();
-    std::fs::write(
-        dir.path().join("switchboard.toml"),
-        "profiles = [\"p.toml\"]\n",
-    )
-    .unwrap();
+    std::fs::write(dir.path().join("switchboard.toml"), "profiles = [\"p.toml\"]\n").unwrap();
     std::fs::write(dir.path().join("notes.txt"), "ignored").unwrap();
     let e = load_dir(dir.path()).unwrap_err();
     let shown = e.to_string();
@@ -167,9 +136,7 @@ fn load_dir_reports_missing_files_with_paths() {
         "{shown}"
     );
     assert!(
-        shown.contains(&format!(
-            "{d}/switchboard.toml:1:13: profile file `p.toml` is missing"
-        )),
+        shown.contains(&format!("{d}/switchboard.toml:1:13: profile file `p.toml` is missing")),
         "{shown}"
     );
     assert!(e.0.iter().all(|e| e.kind == ErrorKind::Io));

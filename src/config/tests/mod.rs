@@ -22,19 +22,10 @@ pub(super) fn sources(edits: &[(&str, Option<&str>)]) -> Vec<(String, String)> {
     out
 }
 
-pub(super) fn load_env(
-    edits: &[(&str, Option<&str>)],
-    env: &[(&str, &str)],
-) -> Result<Config, ConfigErrors> {
+pub(super) fn load_env(edits: &[(&str, Option<&str>)], env: &[(&str, &str)]) -> Result<Config, ConfigErrors> {
     let files = sources(edits);
-    let refs: Vec<(&str, &str)> = files
-        .iter()
-        .map(|(n, t)| (n.as_str(), t.as_str()))
-        .collect();
-    let env: HashMap<String, String> = env
-        .iter()
-        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-        .collect();
+    let refs: Vec<(&str, &str)> = files.iter().map(|(n, t)| (n.as_str(), t.as_str())).collect();
+    let env: HashMap<String, String> = env.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
     load_from_sources_with_env(&refs, &|k| env.get(k).cloned())
 }
 
@@ -51,12 +42,7 @@ pub(super) fn errors(edits: &[(&str, Option<&str>)]) -> Vec<ConfigError> {
 
 /// Asserts exactly one error, at `where_` ("file:line:col"), of `kind`,
 /// whose message contains `needle`.
-pub(super) fn one_error(
-    edits: &[(&str, Option<&str>)],
-    where_: &str,
-    kind: ErrorKind,
-    needle: &str,
-) {
+pub(super) fn one_error(edits: &[(&str, Option<&str>)], where_: &str, kind: ErrorKind, needle: &str) {
     let errs = errors(edits);
     assert_eq!(errs.len(), 1, "expected one error, got {errs:#?}");
     let e = &errs[0];

@@ -89,12 +89,7 @@ fn exact_match_with_named_user_and_rule_timeout() {
 #[test]
 fn prefix_strip_and_prepend() {
     let r = plan().dialplan().route("internal", "95551234").unwrap();
-    assert_eq!(
-        r.action,
-        Action::Trunk {
-            name: "demo".into()
-        }
-    );
+    assert_eq!(r.action, Action::Trunk { name: "demo".into() });
     assert_eq!((r.target.as_str(), r.rule_index), ("+15551234", 1));
     assert_eq!(r.no_answer_timeout, Duration::from_secs(25));
 }
@@ -106,10 +101,7 @@ fn regex_replace_with_named_and_numbered_groups() {
     assert_eq!((r.target.as_str(), r.rule_index), ("1003", 2));
     // User 1000's own ring time applies when the rule sets none.
     assert_eq!(
-        c.dialplan()
-            .route("internal", "*51000")
-            .unwrap()
-            .no_answer_timeout,
+        c.dialplan().route("internal", "*51000").unwrap().no_answer_timeout,
         Duration::from_secs(20)
     );
     let r = c.dialplan().route("internal", "1004").unwrap();
@@ -139,15 +131,11 @@ fn placeholders_and_default_reason() {
     let dp = c.dialplan();
     assert_eq!(
         dp.route("internal", "7").unwrap().action,
-        Action::Queue {
-            name: "support".into()
-        }
+        Action::Queue { name: "support".into() }
     );
     assert_eq!(
         dp.route("internal", "8").unwrap().action,
-        Action::Conference {
-            name: "room1".into()
-        }
+        Action::Conference { name: "room1".into() }
     );
     assert_eq!(
         dp.route("internal", "6").unwrap().action,
@@ -169,10 +157,7 @@ fn no_match_and_unknown_context_give_none() {
         c.dialplan().context_names().collect::<Vec<_>>(),
         vec!["external", "internal"]
     );
-    assert_eq!(
-        c.dialplan().default_no_answer_timeout(),
-        Duration::from_secs(25)
-    );
+    assert_eq!(c.dialplan().default_no_answer_timeout(), Duration::from_secs(25));
 }
 
 #[test]

@@ -9,11 +9,7 @@ use super::*;
 #[test]
 fn env_secrets_are_resolved_or_reported() {
     let dir = "[[user]]\nextension = \"1000\"\npassword = \"env:SB_TEST_PW_1000\"\n";
-    let c = load_env(
-        &[("directory.toml", Some(dir))],
-        &[("SB_TEST_PW_1000", "s3cret")],
-    )
-    .unwrap();
+    let c = load_env(&[("directory.toml", Some(dir))], &[("SB_TEST_PW_1000", "s3cret")]).unwrap();
     assert_eq!(c.user("1000").unwrap().password.expose(), "s3cret");
     assert!(!format!("{:?}", c.user("1000").unwrap()).contains("s3cret"));
     assert!(c.demo_passwords_in_use().is_empty());
@@ -26,10 +22,7 @@ fn env_secrets_are_resolved_or_reported() {
     let t = format!("{TRUNKS}username = \"sb\"\npassword = \"env:SB_TRUNK_PW\"\n");
     let c = load_env(&[("trunks.toml", Some(&t))], &[("SB_TRUNK_PW", "tp")]).unwrap();
     let cred = c.trunk("demo").unwrap().credentials.as_ref().unwrap();
-    assert_eq!(
-        (cred.username.as_str(), cred.password.expose()),
-        ("sb", "tp")
-    );
+    assert_eq!((cred.username.as_str(), cred.password.expose()), ("sb", "tp"));
 }
 
 // ------------------------------------------------------- bind safety, CLI
@@ -40,7 +33,11 @@ fn demo_passwords_block_non_loopback_listen() {
     let c = load(&[("internal.toml", Some(p))]).unwrap();
     let e = c.check_bind_safety().unwrap_err();
     assert_eq!(e.kind, ErrorKind::Unsafe);
-    assert!(e.to_string().starts_with("sip-profiles/internal.toml:2:29: profile `internal` listens on non-loopback 0.0.0.0:5070"), "{e}");
+    assert!(
+        e.to_string()
+            .starts_with("sip-profiles/internal.toml:2:29: profile `internal` listens on non-loopback 0.0.0.0:5070"),
+        "{e}"
+    );
 
     // Same listen, real passwords: fine.
     let dir = "[[user]]\nextension = \"1000\"\npassword = \"correct horse\"\n";
@@ -52,11 +49,7 @@ fn demo_passwords_block_non_loopback_listen() {
     c.override_listen("external", "192.0.2.7:5080".parse().unwrap())
         .unwrap();
     let e = c.check_bind_safety().unwrap_err();
-    assert!(
-        e.to_string()
-            .starts_with("--listen:0:0: profile `external`"),
-        "{e}"
-    );
+    assert!(e.to_string().starts_with("--listen:0:0: profile `external`"), "{e}");
 }
 
 #[test]
@@ -72,10 +65,8 @@ fn overrides() {
         .unwrap_err();
     assert_eq!(e.kind, ErrorKind::Duplicate);
     // Ephemeral ports never clash.
-    c.override_listen("internal", "127.0.0.1:0".parse().unwrap())
-        .unwrap();
-    c.override_listen("external", "127.0.0.1:0".parse().unwrap())
-        .unwrap();
+    c.override_listen("internal", "127.0.0.1:0".parse().unwrap()).unwrap();
+    c.override_listen("external", "127.0.0.1:0".parse().unwrap()).unwrap();
 
     c.override_rtp_ports(20000, 20099).unwrap();
     assert_eq!(c.media().rtp_ports.len(), 100);

@@ -93,19 +93,11 @@ impl Plan {
         }
         let algorithm = match p.get_str("algorithm") {
             None => Algorithm::Md5,
-            Some(a) => {
-                Algorithm::parse(a).ok_or_else(|| AuthError::UnsupportedAlgorithm(a.to_owned()))?
-            }
+            Some(a) => Algorithm::parse(a).ok_or_else(|| AuthError::UnsupportedAlgorithm(a.to_owned()))?,
         };
         let qop = match p.get_str("qop") {
             None => false,
-            Some(list)
-                if list
-                    .split(',')
-                    .any(|q| q.trim().eq_ignore_ascii_case("auth")) =>
-            {
-                true
-            }
+            Some(list) if list.split(',').any(|q| q.trim().eq_ignore_ascii_case("auth")) => true,
             Some(list) => return Err(AuthError::UnsupportedQop(list.to_owned())),
         };
         Ok(Plan { algorithm, qop })

@@ -34,8 +34,7 @@ impl Algorithm {
             Algorithm::Sha512_256,
             Algorithm::Sha512_256Sess,
         ];
-        ALL.into_iter()
-            .find(|a| a.as_str().eq_ignore_ascii_case(token))
+        ALL.into_iter().find(|a| a.as_str().eq_ignore_ascii_case(token))
     }
 
     /// The token as sent in `algorithm=`.
@@ -264,10 +263,7 @@ mod tests {
     #[test]
     fn hmac_rfc4231_case6_long_key() {
         let key = [0xaau8; 131];
-        let mac = hmac_sha256(
-            &key,
-            &[b"Test Using Larger Than Block-Size Key - Hash Key First"],
-        );
+        let mac = hmac_sha256(&key, &[b"Test Using Larger Than Block-Size Key - Hash Key First"]);
         assert_eq!(
             hex(&mac),
             "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54"

@@ -47,12 +47,7 @@ impl NonceKey {
     fn mac(&self, id: NonceId) -> [u8; 32] {
         hmac_sha256(
             &self.secret,
-            &[
-                &id.issued.to_be_bytes(),
-                &id.seq.to_be_bytes(),
-                b"|",
-                &self.realm,
-            ],
+            &[&id.issued.to_be_bytes(), &id.seq.to_be_bytes(), b"|", &self.realm],
         )
     }
 
@@ -106,14 +101,8 @@ mod tests {
     fn foreign_or_tampered_nonces_do_not_open() {
         let k = NonceKey::new([7; 32], "example.com");
         let n = k.mint(NonceId { issued: 5, seq: 1 });
-        assert_eq!(
-            NonceKey::new([8; 32], "example.com").open(n.as_bytes()),
-            None
-        );
-        assert_eq!(
-            NonceKey::new([7; 32], "example.org").open(n.as_bytes()),
-            None
-        );
+        assert_eq!(NonceKey::new([8; 32], "example.com").open(n.as_bytes()), None);
+        assert_eq!(NonceKey::new([7; 32], "example.org").open(n.as_bytes()), None);
         let mut t = n.clone().into_bytes();
         t[15] = if t[15] == b'0' { b'1' } else { b'0' }; // bump the timestamp
         assert_eq!(k.open(&t), None);

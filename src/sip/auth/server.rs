@@ -110,10 +110,7 @@ impl DigestServer {
     pub fn new(realm: impl Into<String>, secret: [u8; 32], nonce_ttl: Duration) -> DigestServer {
         let realm = realm.into();
         let key = NonceKey::new(secret, &realm);
-        let dummy_password = hex(&hmac_sha256(
-            &secret,
-            &[b"dummy-password|", realm.as_bytes()],
-        ));
+        let dummy_password = hex(&hmac_sha256(&secret, &[b"dummy-password|", realm.as_bytes()]));
         DigestServer {
             opaque: key.opaque(),
             key,
@@ -216,10 +213,7 @@ impl DigestServer {
         let mut bad = None;
         for value in req.headers.get_all(&kind.credentials_header()) {
             match Credentials::parse(value) {
-                Ok(c)
-                    if c.0.is_digest()
-                        && c.0.get("realm").is_some_and(|r| r == self.realm.as_bytes()) =>
-                {
+                Ok(c) if c.0.is_digest() && c.0.get("realm").is_some_and(|r| r == self.realm.as_bytes()) => {
                     return self.verify(now, method, uri, &c, lookup);
                 }
                 Ok(_) => {}
@@ -264,9 +258,7 @@ impl DigestServer {
             algorithm: parsed.algorithm,
             username: parsed.username.as_bytes(),
             realm: self.realm.as_bytes(),
-            password: password
-                .as_ref()
-                .map_or(self.dummy_password.as_bytes(), |p| p.as_ref()),
+            password: password.as_ref().map_or(self.dummy_password.as_bytes(), |p| p.as_ref()),
             nonce: parsed.nonce,
             cnonce: parsed.cnonce,
             nc: parsed.nc.map(|(raw, _)| raw),
@@ -361,24 +353,13 @@ struct Parsed<'a> {
 }
 
 impl<'a> Parsed<'a> {
-    fn from(
-        p: &'a crate::sip::msg::typed::AuthParams,
-        allow_rfc2069: bool,
-    ) -> Result<Parsed<'a>, AuthError> {
-        let need = |name: &'static str| {
-            p.get(name)
-                .map(|b| &b[..])
-                .ok_or(AuthError::MissingParam(name))
-        };
-        let username = p
-            .get_str("username")
-            .ok_or(AuthError::MissingParam("username"))?;
+    fn from(p: &'a crate::sip::msg::typed::AuthParams, allow_rfc2069: bool) -> Result<Parsed<'a>, AuthError> {
+        let need = |name: &'static str| p.get(name).map(|b| &b[..]).ok_or(AuthError::MissingParam(name));
+        let username = p.get_str("username").ok_or(AuthError::MissingParam("username"))?;
         if username.is_empty() {
             return Err(AuthError::BadParam("username"));
         }
-        if p.get("userhash")
-            .is_some_and(|v| v.eq_ignore_ascii_case(b"true"))
-        {
+        if p.get("userhash").is_some_and(|v| v.eq_ignore_ascii_case(b"true")) {
             return Err(AuthError::UserhashUnsupported);
         }
         let nonce = need("nonce")?;
@@ -387,9 +368,7 @@ impl<'a> Parsed<'a> {
         let algorithm = match p.get_str("algorithm") {
             None if p.get("algorithm").is_some() => return Err(AuthError::BadParam("algorithm")),
             None => Algorithm::Md5,
-            Some(a) => {
-                Algorithm::parse(a).ok_or_else(|| AuthError::UnsupportedAlgorithm(a.to_owned()))?
-            }
+            Some(a) => Algorithm::parse(a).ok_or_else(|| AuthError::UnsupportedAlgorithm(a.to_owned()))?,
         };
         let hex_len = algorithm.hex_len();
         if response.len() != hex_len || !response.iter().all(u8::is_ascii_hexdigit) {
@@ -397,11 +376,7 @@ impl<'a> Parsed<'a> {
         }
         let qop = match p.get("qop") {
             Some(q) if q.eq_ignore_ascii_case(b"auth") => true,
-            Some(q) => {
-                return Err(AuthError::UnsupportedQop(
-                    String::from_utf8_lossy(q).into_owned(),
-                ))
-            }
+            Some(q) => return Err(AuthError::UnsupportedQop(String::from_utf8_lossy(q).into_owned())),
             None if allow_rfc2069 => false,
             None => return Err(AuthError::QopRequired),
         };
@@ -441,9 +416,7 @@ impl<'a> Parsed<'a> {
 
 fn is_digest_scheme(value: &[u8]) -> bool {
     let v = value.trim_ascii_start();
-    v.len() >= 6
-        && v[..6].eq_ignore_ascii_case(b"Digest")
-        && v.get(6).is_none_or(|c| c.is_ascii_whitespace())
+    v.len() >= 6 && v[..6].eq_ignore_ascii_case(b"Digest") && v.get(6).is_none_or(|c| c.is_ascii_whitespace())
 }
 
 /// True when the `uri` parameter names the Request-URI: byte-equal, or an

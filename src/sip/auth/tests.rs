@@ -19,14 +19,10 @@ fn uri(s: &str) -> Uri {
 
 fn register(auth: Option<&Bytes>) -> Message {
     let mut m = Message::request(Method::REGISTER, uri("sip:switchboard.test"));
-    m.headers.push(
-        HeaderName::Via,
-        "SIP/2.0/UDP 192.0.2.1:5060;branch=z9hG4bKabc",
-    );
     m.headers
-        .push(HeaderName::From, "<sip:alice@switchboard.test>;tag=1");
-    m.headers
-        .push(HeaderName::To, "<sip:alice@switchboard.test>");
+        .push(HeaderName::Via, "SIP/2.0/UDP 192.0.2.1:5060;branch=z9hG4bKabc");
+    m.headers.push(HeaderName::From, "<sip:alice@switchboard.test>;tag=1");
+    m.headers.push(HeaderName::To, "<sip:alice@switchboard.test>");
     m.headers.push(HeaderName::CallId, "c1@192.0.2.1");
     m.headers.push(HeaderName::CSeq, "1 REGISTER");
     if let Some(a) = auth {
@@ -51,16 +47,7 @@ fn challenges(s: &mut DigestServer, now: u64) -> Vec<Challenge> {
 }
 
 fn answer(c: &Challenge, user: &str, pass: &str, nc: u32) -> Bytes {
-    DigestClient::respond(
-        c,
-        &Method::REGISTER,
-        "sip:switchboard.test",
-        user,
-        pass,
-        "0a4f113b",
-        nc,
-    )
-    .unwrap()
+    DigestClient::respond(c, &Method::REGISTER, "sip:switchboard.test", user, pass, "0a4f113b", nc).unwrap()
 }
 
 fn verify(s: &mut DigestServer, now: u64, auth: &Bytes) -> AuthOutcome {
@@ -95,13 +82,7 @@ fn without(auth: &Bytes, name: &str) -> Bytes {
         c.0.params
             .iter()
             .filter(|(n, _)| &n[..] != name.as_bytes())
-            .map(|(n, v)| {
-                format!(
-                    "{}=\"{}\"",
-                    String::from_utf8_lossy(n),
-                    String::from_utf8_lossy(v)
-                )
-            })
+            .map(|(n, v)| format!("{}=\"{}\"", String::from_utf8_lossy(n), String::from_utf8_lossy(v)))
             .collect();
     Bytes::from(format!("Digest {}", parts.join(", ")))
 }
@@ -151,9 +132,7 @@ fn round_trip_sha256_and_md5() {
     let picked = DigestClient::pick(&cs).unwrap();
     assert_eq!(picked.0.get_str("algorithm"), Some("SHA-256"));
     let a = answer(picked, "alice", "wonderland", 1);
-    assert!(std::str::from_utf8(&a)
-        .unwrap()
-        .contains("algorithm=SHA-256"));
+    assert!(std::str::from_utf8(&a).unwrap().contains("algorithm=SHA-256"));
     assert_eq!(verify(&mut s, T0 + 1, &a), ok("alice"));
     let cs = challenges(&mut s, T0);
     let m = answer(&cs[1], "bob", "builder", 1);
@@ -167,11 +146,7 @@ fn increasing_nonce_count_reuses_nonce() {
     let cs = challenges(&mut s, T0);
     for nc in 1..=3 {
         assert_eq!(
-            verify(
-                &mut s,
-                T0 + nc as u64,
-                &answer(&cs[0], "alice", "wonderland", nc)
-            ),
+            verify(&mut s, T0 + nc as u64, &answer(&cs[0], "alice", "wonderland", nc)),
             ok("alice")
         );
     }
@@ -188,11 +163,7 @@ fn replayed_or_lower_nc_fails() {
     let cs = challenges(&mut s, T0);
     let a2 = answer(&cs[0], "alice", "wonderland", 2);
     assert_eq!(verify(&mut s, T0, &a2), ok("alice"));
-    assert_eq!(
-        verify(&mut s, T0, &a2),
-        AuthOutcome::Failed,
-        "same nc replayed"
-    );
+    assert_eq!(verify(&mut s, T0, &a2), AuthOutcome::Failed, "same nc replayed");
     let a1 = answer(&cs[0], "alice", "wonderland", 1);
     assert_eq!(verify(&mut s, T0, &a1), AuthOutcome::Failed, "lower nc");
 }
@@ -237,10 +208,7 @@ fn tampered_nonce_or_opaque() {
         AuthOutcome::Failed
     );
     // A changed opaque leaves the digest intact but is not ours: re-challenge.
-    assert_eq!(
-        verify(&mut s, T0, &tamper(&a, "opaque", "zzz")),
-        AuthOutcome::Stale
-    );
+    assert_eq!(verify(&mut s, T0, &tamper(&a, "opaque", "zzz")), AuthOutcome::Stale);
     // Absent opaque is tolerated (many SIP UAs drop it).
     assert_eq!(verify(&mut s, T0, &without(&a, "opaque")), ok("alice"));
 }
@@ -255,15 +223,10 @@ fn wrong_password_and_unknown_user_are_indistinguishable() {
     assert_eq!(unknown, wrong);
     // Even the server's own dummy password cannot log in an unknown user.
     let mut calls = 0;
-    let out = s.verify_request(
-        T0,
-        &register(Some(&answer(&cs[0], "x", "y", 2))),
-        AuthKind::Www,
-        |_| {
-            calls += 1;
-            None::<&str>
-        },
-    );
+    let out = s.verify_request(T0, &register(Some(&answer(&cs[0], "x", "y", 2))), AuthKind::Www, |_| {
+        calls += 1;
+        None::<&str>
+    });
     assert_eq!((out, calls), (AuthOutcome::Failed, 1));
 }
 
@@ -313,10 +276,7 @@ fn malformed_credentials() {
         verify(&mut s, T0, &tamper(&a, "uri", "sip:elsewhere.test")),
         mal(AuthError::UriMismatch)
     );
-    assert_eq!(
-        verify(&mut s, T0, &without(&a, "qop")),
-        mal(AuthError::QopRequired)
-    );
+    assert_eq!(verify(&mut s, T0, &without(&a, "qop")), mal(AuthError::QopRequired));
     let garbage = Bytes::from_static(b"Digest realm=\"switchboard.test\", =oops");
     assert_eq!(verify(&mut s, T0, &garbage), mal(AuthError::Syntax));
     let mut c = register(None);
@@ -350,29 +310,19 @@ fn no_credentials_and_other_realms() {
     // Proxy-Authorization is not looked at for a WWW challenge.
     let cs = challenges(&mut s, T0);
     let mut req = register(None);
-    req.headers.push(
-        HeaderName::ProxyAuthorization,
-        answer(&cs[0], "alice", "wonderland", 1),
-    );
+    req.headers
+        .push(HeaderName::ProxyAuthorization, answer(&cs[0], "alice", "wonderland", 1));
     assert_eq!(
         s.verify_request(T0, &req, AuthKind::Www, passwords),
         AuthOutcome::NoCredentials
     );
-    assert_eq!(
-        s.verify_request(T0, &req, AuthKind::Proxy, passwords),
-        ok("alice")
-    );
+    assert_eq!(s.verify_request(T0, &req, AuthKind::Proxy, passwords), ok("alice"));
     // Credentials for two realms: ours is found (§22.3).
     let mut two = register(Some(&a));
     let cs = challenges(&mut s, T0);
-    two.headers.push(
-        HeaderName::Authorization,
-        answer(&cs[1], "bob", "builder", 1),
-    );
-    assert_eq!(
-        s.verify_request(T0, &two, AuthKind::Www, passwords),
-        ok("bob")
-    );
+    two.headers
+        .push(HeaderName::Authorization, answer(&cs[1], "bob", "builder", 1));
+    assert_eq!(s.verify_request(T0, &two, AuthKind::Www, passwords), ok("bob"));
 }
 
 #[test]
@@ -400,10 +350,7 @@ fn uri_equivalence_is_tolerated() {
         2,
     )
     .unwrap();
-    assert_eq!(
-        verify(&mut s, T0, &b),
-        AuthOutcome::Malformed(AuthError::UriMismatch)
-    );
+    assert_eq!(verify(&mut s, T0, &b), AuthOutcome::Malformed(AuthError::UriMismatch));
 }
 
 #[test]
@@ -411,10 +358,7 @@ fn sess_variants_round_trip() {
     let mut s = server();
     let nonce = Challenge::parse(&s.challenge(T0, false)[0]).unwrap();
     let nonce = nonce.0.get_str("nonce").unwrap();
-    for (i, alg) in ["SHA-256-sess", "MD5-sess", "SHA-512-256"]
-        .iter()
-        .enumerate()
-    {
+    for (i, alg) in ["SHA-256-sess", "MD5-sess", "SHA-512-256"].iter().enumerate() {
         let c = Challenge::parse(&Bytes::from(format!(
             "Digest realm=\"{REALM}\", nonce=\"{nonce}\", algorithm={alg}, qop=\"auth,auth-int\""
         )))
@@ -429,10 +373,7 @@ fn rfc2069_form_is_opt_in_and_single_use() {
     let mut s = server().allow_rfc2069(true);
     let c = Challenge::parse(&s.challenge(T0, false)[1]).unwrap();
     let nonce = c.0.get_str("nonce").unwrap();
-    let legacy = Challenge::parse(&Bytes::from(format!(
-        "Digest realm=\"{REALM}\", nonce=\"{nonce}\""
-    )))
-    .unwrap();
+    let legacy = Challenge::parse(&Bytes::from(format!("Digest realm=\"{REALM}\", nonce=\"{nonce}\""))).unwrap();
     let a = answer(&legacy, "alice", "wonderland", 1);
     assert!(!std::str::from_utf8(&a).unwrap().contains("qop"));
     assert_eq!(verify(&mut s, T0, &a), ok("alice"));
@@ -471,18 +412,12 @@ fn nonce_table_is_bounded_and_pruned() {
 
 #[test]
 fn client_pick_and_errors() {
-    let md5 = Challenge::parse(&Bytes::from_static(
-        b"Digest realm=\"r\", nonce=\"n\", qop=\"auth\"",
-    ))
-    .unwrap();
+    let md5 = Challenge::parse(&Bytes::from_static(b"Digest realm=\"r\", nonce=\"n\", qop=\"auth\"")).unwrap();
     let sha = Challenge::parse(&Bytes::from_static(
         b"Digest realm=\"r\", nonce=\"n\", algorithm=SHA-256, qop=\"auth\"",
     ))
     .unwrap();
-    let odd = Challenge::parse(&Bytes::from_static(
-        b"Digest realm=\"r\", nonce=\"n\", algorithm=SHA-1",
-    ))
-    .unwrap();
+    let odd = Challenge::parse(&Bytes::from_static(b"Digest realm=\"r\", nonce=\"n\", algorithm=SHA-1")).unwrap();
     let intonly = Challenge::parse(&Bytes::from_static(
         b"Digest realm=\"r\", nonce=\"n\", qop=\"auth-int\"",
     ))
@@ -492,14 +427,8 @@ fn client_pick_and_errors() {
     assert_eq!(DigestClient::pick([&odd, &md5]), Some(&md5));
     assert_eq!(DigestClient::pick([&odd, &intonly, &basic]), None);
     let r = |c: &Challenge| DigestClient::respond(c, &Method::INVITE, "sip:x", "u", "p", "c", 1);
-    assert_eq!(
-        r(&odd),
-        Err(AuthError::UnsupportedAlgorithm("SHA-1".into()))
-    );
-    assert_eq!(
-        r(&intonly),
-        Err(AuthError::UnsupportedQop("auth-int".into()))
-    );
+    assert_eq!(r(&odd), Err(AuthError::UnsupportedAlgorithm("SHA-1".into())));
+    assert_eq!(r(&intonly), Err(AuthError::UnsupportedQop("auth-int".into())));
     assert_eq!(r(&basic), Err(AuthError::NotDigest));
     let nonce_less = Challenge::parse(&Bytes::from_static(b"Digest realm=\"r\"")).unwrap();
     assert_eq!(r(&nonce_less), Err(AuthError::MissingParam("nonce")));
@@ -538,10 +467,7 @@ fn client_matches_rfc7616_sha256_example() {
 
 #[test]
 fn client_escapes_quoted_strings() {
-    let c = Challenge::parse(&Bytes::from_static(
-        b"Digest realm=\"r\", nonce=\"n\", qop=\"auth\"",
-    ))
-    .unwrap();
+    let c = Challenge::parse(&Bytes::from_static(b"Digest realm=\"r\", nonce=\"n\", qop=\"auth\"")).unwrap();
     let v = DigestClient::respond(&c, &Method::INVITE, "sip:x", "we\"ird\\", "p", "c", 1).unwrap();
     let cred = Credentials::parse(&v).unwrap();
     assert_eq!(cred.0.get_str("username"), Some("we\"ird\\"));

@@ -85,9 +85,7 @@ impl FailureThrottle {
     /// Failures of `ip` within the window ending at `now`.
     pub fn failures(&self, now: u64, ip: IpAddr) -> usize {
         self.by_ip.get(&ip).map_or(0, |q| {
-            q.iter()
-                .filter(|t| now.saturating_sub(**t) < self.window())
-                .count()
+            q.iter().filter(|t| now.saturating_sub(**t) < self.window()).count()
         })
     }
 
@@ -185,10 +183,7 @@ mod tests {
         t.record_failure(t0, ip(1));
         t.record_failure(t0 + 1, ip(1));
         t.record_failure(t0 + 50, ip(1));
-        assert!(
-            t.is_blocked(t0 + 60, ip(1)),
-            "first block would have ended here"
-        );
+        assert!(t.is_blocked(t0 + 60, ip(1)), "first block would have ended here");
         assert_eq!(t.blocked_until(ip(1)), Some(t0 + 61));
         assert!(!t.is_blocked(t0 + 61, ip(1)));
     }

@@ -91,9 +91,16 @@ fn fresh(b: &Bytes) -> Bytes {
 }
 
 fn first_contact_uri(msg: &Message) -> Result<Uri, DialogError> {
-    let raw = msg.headers.get(&HeaderName::Contact).ok_or(DialogError::MissingContact)?;
+    let raw = msg
+        .headers
+        .get(&HeaderName::Contact)
+        .ok_or(DialogError::MissingContact)?;
     match ContactList::parse(raw)? {
-        ContactList::List(list) => list.into_iter().next().map(|c| c.0.uri).ok_or(DialogError::MissingContact),
+        ContactList::List(list) => list
+            .into_iter()
+            .next()
+            .map(|c| c.0.uri)
+            .ok_or(DialogError::MissingContact),
         ContactList::Star => Err(DialogError::MissingContact),
     }
 }
@@ -176,7 +183,8 @@ impl Dialog {
                 self.local_seq
             }
         };
-        let target = Uri::parse(&self.remote_target).unwrap_or_else(|| Uri::sip(None, Host(Bytes::from_static(b"invalid")), None));
+        let target = Uri::parse(&self.remote_target)
+            .unwrap_or_else(|| Uri::sip(None, Host(Bytes::from_static(b"invalid")), None));
         let mut msg = Message::request(method.clone(), target);
         for r in &self.route_set {
             msg.headers.push(HeaderName::Route, r.clone());
@@ -193,7 +201,8 @@ impl Dialog {
         msg.headers.push(HeaderName::From, self.local_uri.clone());
         msg.headers.push(HeaderName::To, to);
         msg.headers.push(HeaderName::CallId, self.key.call_id.clone());
-        msg.headers.push(HeaderName::CSeq, Bytes::from(format!("{seq} {method}")));
+        msg.headers
+            .push(HeaderName::CSeq, Bytes::from(format!("{seq} {method}")));
         msg
     }
 

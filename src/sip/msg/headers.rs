@@ -72,10 +72,7 @@ impl Headers {
 
     /// Every `name` header line's value, in order (RFC 3261 §7.3).
     pub fn get_all<'a>(&'a self, name: &'a HeaderName) -> impl Iterator<Item = &'a Bytes> + 'a {
-        self.0
-            .iter()
-            .filter(move |h| &h.name == name)
-            .map(|h| &h.value)
+        self.0.iter().filter(move |h| &h.name == name).map(|h| &h.value)
     }
 
     /// Every comma-separated value of every `name` line, in order (§7.3.1).

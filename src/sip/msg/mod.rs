@@ -112,12 +112,7 @@ impl Message {
     /// Builds a response to `req` per §8.2.6: copies Via (all values, in
     /// order), From, To, Call-ID and CSeq; adds `to_tag` to To when To has
     /// no tag yet.
-    pub fn response_to(
-        req: &Message,
-        code: StatusCode,
-        reason: Option<&str>,
-        to_tag: Option<&str>,
-    ) -> Self {
+    pub fn response_to(req: &Message, code: StatusCode, reason: Option<&str>, to_tag: Option<&str>) -> Self {
         let mut resp = Message::response(code, reason);
         for h in req.headers.iter() {
             match h.name {
@@ -181,11 +176,7 @@ impl Message {
     /// matches a request's method, at most one Max-Forwards.
     pub fn envelope(&self) -> Result<Envelope, ParseError> {
         let one = |name: HeaderName| -> Result<&Bytes, ParseError> {
-            let mut it = self
-                .headers
-                .iter()
-                .filter(|h| h.name == name)
-                .map(|h| &h.value);
+            let mut it = self.headers.iter().filter(|h| h.name == name).map(|h| &h.value);
             let first = it.next().ok_or(ParseError::MissingHeader(name.as_str()))?;
             if it.next().is_some() {
                 return Err(ParseError::DuplicateHeader(name.as_str()));
@@ -201,11 +192,7 @@ impl Message {
                 Ok(n) => Ok(n),
                 Err(e) => {
                     let items = split_list(v);
-                    if items.len() > 1
-                        && items
-                            .iter()
-                            .all(|i| NameAddr::parse_header(i, label).is_ok())
-                    {
+                    if items.len() > 1 && items.iter().all(|i| NameAddr::parse_header(i, label).is_ok()) {
                         Err(ParseError::DuplicateHeader(label))
                     } else {
                         Err(e)
@@ -257,7 +244,11 @@ impl Message {
     /// call's INVITE, a dialog) must not pin the whole received datagram
     /// through zero-copy slices.
     pub fn compact_copy(&self, keep: &[HeaderName], keep_body: bool) -> Message {
-        let mut m = Message { start: self.start.clone(), headers: Headers::with_capacity(keep.len()), body: Bytes::new() };
+        let mut m = Message {
+            start: self.start.clone(),
+            headers: Headers::with_capacity(keep.len()),
+            body: Bytes::new(),
+        };
         for h in self.headers.iter() {
             if keep.contains(&h.name) {
                 m.headers.push(h.name.clone(), h.value.clone());
@@ -268,7 +259,10 @@ impl Message {
         }
         // Re-parse our own serialisation: every slice then points into one
         // small new buffer.
-        let limits = Limits { max_message: usize::MAX, max_headers: usize::MAX };
+        let limits = Limits {
+            max_message: usize::MAX,
+            max_headers: usize::MAX,
+        };
         parse_message(m.to_bytes(), &limits, true).unwrap_or(m)
     }
 

@@ -68,9 +68,7 @@ impl Params {
                     Some(raw.slice(vs..i))
                 } else {
                     let vs = i;
-                    while i < s.len()
-                        && (is_param_char(s[i]) || s[i] == b'[' || s[i] == b']' || s[i] == b':')
-                    {
+                    while i < s.len() && (is_param_char(s[i]) || s[i] == b'[' || s[i] == b']' || s[i] == b':') {
                         i += 1;
                     }
                     if i == vs {
@@ -106,22 +104,15 @@ impl Params {
 
     /// Sets (replacing) or adds `name` (RFC 3261 §19.1.1).
     pub fn set(&mut self, name: &str, value: Option<Bytes>) {
-        match self
-            .0
-            .iter_mut()
-            .find(|(n, _)| n.eq_ignore_ascii_case(name.as_bytes()))
-        {
+        match self.0.iter_mut().find(|(n, _)| n.eq_ignore_ascii_case(name.as_bytes())) {
             Some(p) => p.1 = value,
-            None => self
-                .0
-                .push((Bytes::copy_from_slice(name.as_bytes()), value)),
+            None => self.0.push((Bytes::copy_from_slice(name.as_bytes()), value)),
         }
     }
 
     /// Removes `name` (RFC 3261 §19.1.1).
     pub fn remove(&mut self, name: &str) {
-        self.0
-            .retain(|(n, _)| !n.eq_ignore_ascii_case(name.as_bytes()));
+        self.0.retain(|(n, _)| !n.eq_ignore_ascii_case(name.as_bytes()));
     }
 
     /// Iterates the parameters in order (RFC 3261 §19.1.1).

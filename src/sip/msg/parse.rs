@@ -59,10 +59,7 @@ const TOKEN: [bool; 256] = {
     while c < 256 {
         let b = c as u8;
         t[c] = b.is_ascii_alphanumeric()
-            || matches!(
-                b,
-                b'-' | b'.' | b'!' | b'%' | b'*' | b'_' | b'+' | b'`' | b'\'' | b'~'
-            );
+            || matches!(b, b'-' | b'.' | b'!' | b'%' | b'*' | b'_' | b'+' | b'`' | b'\'' | b'~');
         c += 1;
     }
     t
@@ -87,11 +84,7 @@ pub(crate) fn find_byte(hay: &[u8], needle: u8) -> Option<usize> {
         }
         base += 8;
     }
-    chunks
-        .remainder()
-        .iter()
-        .position(|c| *c == needle)
-        .map(|p| base + p)
+    chunks.remainder().iter().position(|c| *c == needle).map(|p| base + p)
 }
 
 /// Finds the end of the header section: the index just past the blank line.
@@ -112,10 +105,7 @@ fn header_end(buf: &[u8]) -> Option<usize> {
 /// more; any other error means the stream cannot be resynchronised and the
 /// connection must be closed.
 pub fn frame_stream(buf: &[u8], limits: &Limits) -> Result<StreamFrame, ParseError> {
-    let ka = buf
-        .iter()
-        .take_while(|c| **c == b'\r' || **c == b'\n')
-        .count();
+    let ka = buf.iter().take_while(|c| **c == b'\r' || **c == b'\n').count();
     if ka > 0 {
         return Ok(StreamFrame::KeepAlive(ka));
     }
@@ -140,10 +130,7 @@ pub fn frame_stream(buf: &[u8], limits: &Limits) -> Result<StreamFrame, ParseErr
             continue;
         }
         if let Some(v) = pending.take() {
-            cl = Some(
-                super::typed::parse_u32(super::typed::trim_ws(&v))
-                    .ok_or(ParseError::BadContentLength)? as usize,
-            );
+            cl = Some(super::typed::parse_u32(super::typed::trim_ws(&v)).ok_or(ParseError::BadContentLength)? as usize);
         }
         if matches!(line.first(), Some(b' ' | b'\t')) {
             continue;
@@ -160,10 +147,7 @@ pub fn frame_stream(buf: &[u8], limits: &Limits) -> Result<StreamFrame, ParseErr
         }
     }
     if let Some(v) = pending {
-        cl = Some(
-            super::typed::parse_u32(super::typed::trim_ws(&v))
-                .ok_or(ParseError::BadContentLength)? as usize,
-        );
+        cl = Some(super::typed::parse_u32(super::typed::trim_ws(&v)).ok_or(ParseError::BadContentLength)? as usize);
     }
     let total = end + cl.unwrap_or(0);
     if total > limits.max_message {
@@ -190,10 +174,7 @@ pub fn parse_datagram(buf: Bytes, limits: &Limits) -> Result<Message, Malformed>
 /// response, [`Malformed::headers`] carries every well-formed header line so
 /// that a UAS can still answer `400` (§8.2, §21.4.1) to the right Via.
 pub fn parse_message(buf: Bytes, limits: &Limits, stream: bool) -> Result<Message, Malformed> {
-    let fail = |error| Malformed {
-        error,
-        headers: None,
-    };
+    let fail = |error| Malformed { error, headers: None };
     if buf.len() > limits.max_message {
         return Err(fail(ParseError::TooLarge));
     }
@@ -210,11 +191,7 @@ pub fn parse_message(buf: Bytes, limits: &Limits, stream: bool) -> Result<Messag
     let (headers, line_error) = parse_headers(&buf, first_nl + 1, hdr_end, limits).map_err(fail)?;
     let with_headers = |error: ParseError| Malformed {
         error,
-        headers: if is_response {
-            None
-        } else {
-            Some(headers.clone())
-        },
+        headers: if is_response { None } else { Some(headers.clone()) },
     };
     let start = if is_response {
         parse_status_line(&start_raw).map_err(fail)?
@@ -232,13 +209,10 @@ pub fn parse_message(buf: Bytes, limits: &Limits, stream: bool) -> Result<Messag
         .map(|h| &h.value);
     let cl = match (cl_values.next(), cl_values.next()) {
         (None, _) => None,
-        (Some(v), None) => Some(
-            super::typed::parse_u32(v).ok_or_else(|| with_headers(ParseError::BadContentLength))?
-                as usize,
-        ),
-        (Some(_), Some(_)) => {
-            return Err(with_headers(ParseError::DuplicateHeader("Content-Length")))
+        (Some(v), None) => {
+            Some(super::typed::parse_u32(v).ok_or_else(|| with_headers(ParseError::BadContentLength))? as usize)
         }
+        (Some(_), Some(_)) => return Err(with_headers(ParseError::DuplicateHeader("Content-Length"))),
     };
     let available = s.len().saturating_sub(hdr_end);
     let body = match cl {
@@ -247,11 +221,7 @@ pub fn parse_message(buf: Bytes, limits: &Limits, stream: bool) -> Result<Messag
         None if stream => Bytes::new(),
         None => buf.slice(hdr_end..),
     };
-    Ok(Message {
-        start,
-        headers,
-        body,
-    })
+    Ok(Message { start, headers, body })
 }
 
 type Pending = Option<(HeaderName, usize, usize, Option<Vec<u8>>)>;
@@ -282,11 +252,7 @@ fn parse_headers(
     };
     while i < s.len() {
         let nl = find_byte(&s[i..], b'\n').map(|p| p + i).unwrap_or(s.len());
-        let end = if nl > i && s[nl - 1] == b'\r' {
-            nl - 1
-        } else {
-            nl
-        };
+        let end = if nl > i && s[nl - 1] == b'\r' { nl - 1 } else { nl };
         let line = &s[i..end];
         i = nl + 1;
         if line.is_empty() {
@@ -297,8 +263,7 @@ fn parse_headers(
             // become one SP.
             match cur.as_mut() {
                 Some((_, a, b, folded)) => {
-                    let v =
-                        folded.get_or_insert_with(|| super::typed::trim_ws(&buf[*a..*b]).to_vec());
+                    let v = folded.get_or_insert_with(|| super::typed::trim_ws(&buf[*a..*b]).to_vec());
                     v.push(b' ');
                     v.extend_from_slice(super::typed::trim_ws(line));
                 }
@@ -352,14 +317,8 @@ fn parse_request_line(line: &Bytes) -> Result<StartLine, ParseError> {
     if line.ends_with(b" ") || line.ends_with(b"\t") {
         return Err(ParseError::BadStartLine); // RFC 4475 trws
     }
-    let sp1 = line
-        .iter()
-        .position(|c| *c == b' ')
-        .ok_or(ParseError::BadStartLine)?;
-    let sp2 = line
-        .iter()
-        .rposition(|c| *c == b' ')
-        .ok_or(ParseError::BadStartLine)?;
+    let sp1 = line.iter().position(|c| *c == b' ').ok_or(ParseError::BadStartLine)?;
+    let sp2 = line.iter().rposition(|c| *c == b' ').ok_or(ParseError::BadStartLine)?;
     if sp2 <= sp1 {
         return Err(ParseError::BadStartLine);
     }
@@ -383,10 +342,7 @@ fn parse_request_line(line: &Bytes) -> Result<StartLine, ParseError> {
 }
 
 fn parse_status_line(line: &Bytes) -> Result<StartLine, ParseError> {
-    let sp1 = line
-        .iter()
-        .position(|c| *c == b' ')
-        .ok_or(ParseError::BadStartLine)?;
+    let sp1 = line.iter().position(|c| *c == b' ').ok_or(ParseError::BadStartLine)?;
     parse_version(&line[..sp1])?;
     let rest = &line[sp1 + 1..];
     let code_end = rest.iter().position(|c| *c == b' ').unwrap_or(rest.len());
@@ -394,9 +350,7 @@ fn parse_status_line(line: &Bytes) -> Result<StartLine, ParseError> {
     if digits.len() != 3 || !digits.iter().all(u8::is_ascii_digit) {
         return Err(ParseError::BadStatusCode);
     }
-    let n = digits
-        .iter()
-        .fold(0u16, |a, d| a * 10 + u16::from(d - b'0'));
+    let n = digits.iter().fold(0u16, |a, d| a * 10 + u16::from(d - b'0'));
     let code = StatusCode::new(n).ok_or(ParseError::BadStatusCode)?;
     let reason = if code_end < rest.len() {
         line.slice(sp1 + 1 + code_end + 1..)

@@ -119,14 +119,8 @@ fn bare_lf_and_missing_final_blank_line_are_tolerated() {
 
 #[test]
 fn folded_lines_join_with_one_space() {
-    let m = ok(&invite(
-        "Subject: lunch\r\n  at\r\n\tnoon  \r\nX-Empty:\r\n  \r\n",
-        "",
-    ));
-    assert_eq!(
-        m.headers.get(&HeaderName::Subject).unwrap(),
-        "lunch at noon"
-    );
+    let m = ok(&invite("Subject: lunch\r\n  at\r\n\tnoon  \r\nX-Empty:\r\n  \r\n", ""));
+    assert_eq!(m.headers.get(&HeaderName::Subject).unwrap(), "lunch at noon");
     assert_eq!(m.headers.get(&HeaderName::from("X-Empty")).unwrap(), "");
     // Folding inside a typed value.
     let m = ok(&invite("", "").replace("CSeq: 314159 INVITE", "CSeq: 314159\r\n INVITE"));
@@ -192,11 +186,7 @@ fn compact_forms_map_to_long_names() {
     ];
     for (short, long) in pairs {
         assert_eq!(HeaderName::from(short), long, "{short}");
-        assert_eq!(
-            HeaderName::from_bytes(b(&short.to_uppercase())),
-            long,
-            "{short}"
-        );
+        assert_eq!(HeaderName::from_bytes(b(&short.to_uppercase())), long, "{short}");
     }
     assert_eq!(HeaderName::from("cAlL-iD"), HeaderName::CallId);
     assert_eq!(HeaderName::from("X-Foo"), HeaderName::from("x-foo"));
@@ -214,8 +204,7 @@ t: sip:a@b\r\ni: cid\r\nCSeq: 1 OPTIONS\r\nl: 0\r\n\r\n",
     assert_eq!(env.call_id, "cid");
     // Printing uses the long form.
     let printed = m.to_bytes();
-    assert!(printed
-        .starts_with(b"OPTIONS sip:a@b SIP/2.0\r\nVia: SIP/2.0/UDP h;branch=z9hG4bKq\r\nFrom: "));
+    assert!(printed.starts_with(b"OPTIONS sip:a@b SIP/2.0\r\nVia: SIP/2.0/UDP h;branch=z9hG4bKq\r\nFrom: "));
     assert!(printed.windows(9).any(|w| w == b"Call-ID: "));
 }
 
@@ -294,10 +283,7 @@ fn content_length_not_a_number() {
         assert_eq!(err(&s).error, ParseError::BadContentLength, "{v:?}");
     }
     // Leading zeros are fine.
-    assert_eq!(
-        ok(&format!("{HEAD}Content-Length: 0002\r\n\r\nhi")).body,
-        "hi"
-    );
+    assert_eq!(ok(&format!("{HEAD}Content-Length: 0002\r\n\r\nhi")).body, "hi");
 }
 
 #[test]
@@ -305,11 +291,7 @@ fn content_length_duplicate() {
     for second in ["Content-Length: 0", "l: 0", "content-length: 5"] {
         let s = format!("{HEAD}Content-Length: 0\r\n{second}\r\n\r\n");
         let e = err(&s);
-        assert_eq!(
-            e.error,
-            ParseError::DuplicateHeader("Content-Length"),
-            "{second}"
-        );
+        assert_eq!(e.error, ParseError::DuplicateHeader("Content-Length"), "{second}");
         assert!(e.headers.is_some());
     }
 }
@@ -336,9 +318,7 @@ fn message_size_limit() {
         max_headers: 256,
     };
     assert_eq!(
-        parse_datagram(b(&invite("", "")), &small)
-            .unwrap_err()
-            .error,
+        parse_datagram(b(&invite("", "")), &small).unwrap_err().error,
         ParseError::TooLarge
     );
 }
@@ -373,10 +353,7 @@ fn stream_keepalives() {
     let l = Limits::default();
     assert_eq!(frame_stream(b"\r\n\r\n", &l), Ok(StreamFrame::KeepAlive(4)));
     assert_eq!(frame_stream(b"\r\n", &l), Ok(StreamFrame::KeepAlive(2)));
-    assert_eq!(
-        frame_stream(b"\r\n\r\nINVITE", &l),
-        Ok(StreamFrame::KeepAlive(4))
-    );
+    assert_eq!(frame_stream(b"\r\n\r\nINVITE", &l), Ok(StreamFrame::KeepAlive(4)));
     assert_eq!(frame_stream(b"", &l), Err(ParseError::Incomplete));
 }
 
@@ -395,10 +372,7 @@ fn stream_partial_input_is_incomplete_until_complete() {
         );
     }
     for cut in one.len()..=bytes.len() {
-        assert_eq!(
-            frame_stream(&bytes[..cut], &l),
-            Ok(StreamFrame::Message(one.len()))
-        );
+        assert_eq!(frame_stream(&bytes[..cut], &l), Ok(StreamFrame::Message(one.len())));
     }
     // Then the keep-alive, then the second message.
     let rest = &bytes[one.len()..];
@@ -415,28 +389,16 @@ fn stream_content_length_rules() {
     let l = Limits::default();
     // Absent: the header section alone.
     let s = format!("{HEAD}\r\nleftover");
-    assert_eq!(
-        frame_stream(s.as_bytes(), &l),
-        Ok(StreamFrame::Message(HEAD.len() + 2))
-    );
+    assert_eq!(frame_stream(s.as_bytes(), &l), Ok(StreamFrame::Message(HEAD.len() + 2)));
     // Compact, folded, odd spacing.
     let s = format!("{HEAD}l :\r\n 3\r\n\r\nabc");
-    assert_eq!(
-        frame_stream(s.as_bytes(), &l),
-        Ok(StreamFrame::Message(s.len()))
-    );
+    assert_eq!(frame_stream(s.as_bytes(), &l), Ok(StreamFrame::Message(s.len())));
     // A continuation line that looks like `l: 99` is part of another value.
     let s = format!("{HEAD}Subject: x\r\n l: 99\r\nContent-Length: 1\r\n\r\nz");
-    assert_eq!(
-        frame_stream(s.as_bytes(), &l),
-        Ok(StreamFrame::Message(s.len()))
-    );
+    assert_eq!(frame_stream(s.as_bytes(), &l), Ok(StreamFrame::Message(s.len())));
     // Bad, negative, duplicate: the connection must close.
     let s = format!("{HEAD}Content-Length: -5\r\n\r\n");
-    assert_eq!(
-        frame_stream(s.as_bytes(), &l),
-        Err(ParseError::BadContentLength)
-    );
+    assert_eq!(frame_stream(s.as_bytes(), &l), Err(ParseError::BadContentLength));
     let s = format!("{HEAD}Content-Length: 1\r\nl: 1\r\n\r\nz");
     assert_eq!(
         frame_stream(s.as_bytes(), &l),
@@ -454,51 +416,21 @@ fn stream_content_length_rules() {
 
 #[test]
 fn request_lines() {
-    assert_eq!(
-        err("INVITE sip:a@b SIP/2.0 \r\n\r\n").error,
-        ParseError::BadStartLine
-    );
-    assert_eq!(
-        err("INVITE  sip:a@b SIP/2.0\r\n\r\n").error,
-        ParseError::BadRequestUri
-    );
-    assert_eq!(
-        err("INVITE <sip:a@b> SIP/2.0\r\n\r\n").error,
-        ParseError::BadRequestUri
-    );
+    assert_eq!(err("INVITE sip:a@b SIP/2.0 \r\n\r\n").error, ParseError::BadStartLine);
+    assert_eq!(err("INVITE  sip:a@b SIP/2.0\r\n\r\n").error, ParseError::BadRequestUri);
+    assert_eq!(err("INVITE <sip:a@b> SIP/2.0\r\n\r\n").error, ParseError::BadRequestUri);
     assert_eq!(
         err("INVITE sip:a@b?Route=x SIP/2.0\r\n\r\n").error,
         ParseError::BadRequestUri
     );
-    assert_eq!(
-        err("INVITE sip:a@b\r\n\r\n").error,
-        ParseError::BadStartLine
-    );
-    assert_eq!(
-        err("INVITE sip:a@b HTTP/1.1\r\n\r\n").error,
-        ParseError::BadStartLine
-    );
-    assert_eq!(
-        err("INVITE sip:a@b SIP/2.1\r\n\r\n").error,
-        ParseError::BadVersion
-    );
-    assert_eq!(
-        err("INVITE sip:a@b SIP/12.0\r\n\r\n").error,
-        ParseError::BadVersion
-    );
-    assert_eq!(
-        err("INV(TE sip:a@b SIP/2.0\r\n\r\n").error,
-        ParseError::BadStartLine
-    );
-    assert_eq!(
-        err(" sip:a@b SIP/2.0\r\n\r\n").error,
-        ParseError::BadStartLine
-    );
+    assert_eq!(err("INVITE sip:a@b\r\n\r\n").error, ParseError::BadStartLine);
+    assert_eq!(err("INVITE sip:a@b HTTP/1.1\r\n\r\n").error, ParseError::BadStartLine);
+    assert_eq!(err("INVITE sip:a@b SIP/2.1\r\n\r\n").error, ParseError::BadVersion);
+    assert_eq!(err("INVITE sip:a@b SIP/12.0\r\n\r\n").error, ParseError::BadVersion);
+    assert_eq!(err("INV(TE sip:a@b SIP/2.0\r\n\r\n").error, ParseError::BadStartLine);
+    assert_eq!(err(" sip:a@b SIP/2.0\r\n\r\n").error, ParseError::BadStartLine);
     assert_eq!(err("").error, ParseError::BadStartLine);
-    assert_eq!(
-        err("INVITE sip:a@b SIP/2.0").error,
-        ParseError::BadStartLine
-    );
+    assert_eq!(err("INVITE sip:a@b SIP/2.0").error, ParseError::BadStartLine);
     // Methods are case-sensitive (§7.1).
     let m = ok("invite sip:a@b SIP/2.0\r\n\r\n");
     assert!(!m.method().unwrap().is_known());
@@ -527,11 +459,7 @@ fn status_lines() {
         "SIP/2.0  200 OK",
         "SIP/2.0 20 x",
     ] {
-        assert_eq!(
-            err(&format!("{bad}\r\n\r\n")).error,
-            ParseError::BadStatusCode,
-            "{bad}"
-        );
+        assert_eq!(err(&format!("{bad}\r\n\r\n")).error, ParseError::BadStatusCode, "{bad}");
     }
     assert_eq!(err("SIP/3.0 200 OK\r\n\r\n").error, ParseError::BadVersion);
     assert_eq!(err("SIP/x 200 OK\r\n\r\n").error, ParseError::BadStartLine);

@@ -29,10 +29,7 @@ impl Host {
     /// The host as an IP address, if it is one (brackets removed) (RFC 3261 §19.1.1).
     pub fn ip(&self) -> Option<IpAddr> {
         let s = std::str::from_utf8(&self.0).ok()?;
-        let s = s
-            .strip_prefix('[')
-            .and_then(|s| s.strip_suffix(']'))
-            .unwrap_or(s);
+        let s = s.strip_prefix('[').and_then(|s| s.strip_suffix(']')).unwrap_or(s);
         s.parse().ok()
     }
 
@@ -85,11 +82,7 @@ impl Uri {
             return None;
         }
         let rest = raw.slice(colon + 1..);
-        if rest.is_empty()
-            || rest
-                .iter()
-                .any(|c| c.is_ascii_whitespace() || c.is_ascii_control())
-        {
+        if rest.is_empty() || rest.iter().any(|c| c.is_ascii_whitespace() || c.is_ascii_control()) {
             return None;
         }
         let scheme = if scheme_raw.eq_ignore_ascii_case(b"sip") {
@@ -154,11 +147,7 @@ impl Uri {
                 .position(|&c| c == b':' || c == b';' || c == b'?')
                 .unwrap_or(tail.len());
             let h = tail.slice(..end);
-            if h.is_empty()
-                || !h
-                    .iter()
-                    .all(|c| c.is_ascii_alphanumeric() || *c == b'-' || *c == b'.')
-            {
+            if h.is_empty() || !h.iter().all(|c| c.is_ascii_alphanumeric() || *c == b'-' || *c == b'.') {
                 return None;
             }
             (h, end)

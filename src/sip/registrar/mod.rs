@@ -186,8 +186,7 @@ impl Registrar {
         }
         let env = msg.envelope()?;
         let tag = to_tag(&env.call_id, env.cseq.seq, env.from.tag().as_deref());
-        let reply =
-            |code, reason: Option<&str>| Message::response_to(msg, code, reason, Some(&tag));
+        let reply = |code, reason: Option<&str>| Message::response_to(msg, code, reason, Some(&tag));
         let fail = |code, reason: &str| {
             Ok(RegisterOutcome {
                 response: reply(code, Some(reason)),
@@ -216,10 +215,7 @@ impl Registrar {
             if !contacts.is_empty() || header_expires != Some(0) {
                 return fail(StatusCode::BAD_REQUEST, "Invalid Wildcard Contact");
             }
-            if next
-                .iter()
-                .any(|b| b.call_id == env.call_id && env.cseq.seq <= b.cseq)
-            {
+            if next.iter().any(|b| b.call_id == env.call_id && env.cseq.seq <= b.cseq) {
                 return fail(StatusCode::BAD_REQUEST, "Out Of Order CSeq");
             }
             next.clear();
@@ -234,15 +230,12 @@ impl Registrar {
                 return fail(StatusCode::BAD_REQUEST, "Unsupported Contact URI Scheme");
             }
             let requested = match c.0.params.get("expires") {
-                Some(v) => v
-                    .and_then(|v| parse_u32(v))
-                    .unwrap_or(self.cfg.default_expires),
+                Some(v) => v.and_then(|v| parse_u32(v)).unwrap_or(self.cfg.default_expires),
                 None => header_expires.unwrap_or(self.cfg.default_expires),
             };
             if requested != 0 && requested < self.cfg.min_expires {
                 let mut r = reply(StatusCode::INTERVAL_TOO_BRIEF, None);
-                r.headers
-                    .push(HeaderName::MinExpires, self.cfg.min_expires.to_string());
+                r.headers.push(HeaderName::MinExpires, self.cfg.min_expires.to_string());
                 return Ok(RegisterOutcome {
                     response: r,
                     changes: Vec::new(),
@@ -270,12 +263,7 @@ impl Registrar {
                 cseq: env.cseq.seq,
                 source,
                 transport: transport.clone(),
-                q: c.0
-                    .params
-                    .get("q")
-                    .flatten()
-                    .and_then(|v| parse_q(v))
-                    .unwrap_or(1000),
+                q: c.0.params.get("q").flatten().and_then(|v| parse_q(v)).unwrap_or(1000),
             };
             touched.push(binding.key());
             next.push(binding);
@@ -312,10 +300,7 @@ impl Registrar {
             }
             self.by_expiry.pop_first();
             if let Some(list) = self.by_aor.get_mut(&aor) {
-                if let Some(i) = list
-                    .iter()
-                    .position(|b| b.key() == key && b.expires_at == at)
-                {
+                if let Some(i) = list.iter().position(|b| b.key() == key && b.expires_at == at) {
                     gone.push(list.remove(i));
                 }
                 if list.is_empty() {
@@ -375,15 +360,13 @@ impl Registrar {
 
     fn index(&mut self, aor: &str, list: &[Binding]) {
         for b in list {
-            self.by_expiry
-                .insert((b.expires_at, aor.to_owned(), b.key()));
+            self.by_expiry.insert((b.expires_at, aor.to_owned(), b.key()));
         }
     }
 
     fn unindex(&mut self, aor: &str, list: &[Binding]) {
         for b in list {
-            self.by_expiry
-                .remove(&(b.expires_at, aor.to_owned(), b.key()));
+            self.by_expiry.remove(&(b.expires_at, aor.to_owned(), b.key()));
         }
     }
 }
@@ -428,8 +411,5 @@ fn to_tag(call_id: &[u8], cseq: u32, from_tag: Option<&[u8]>) -> String {
     h.update(call_id);
     h.update(cseq.to_be_bytes());
     h.update(from_tag.unwrap_or_default());
-    h.finalize()[..6]
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    h.finalize()[..6].iter().map(|b| format!("{b:02x}")).collect()
 }

@@ -35,8 +35,7 @@ fn register(call_id: &str, cseq: u32, contacts: &[&str], expires: Option<&str>) 
 }
 
 fn handle(r: &mut Registrar, now: u64, m: &Message) -> RegisterOutcome {
-    r.handle_register(now, AOR, m, src(), Transport::Udp)
-        .unwrap()
+    r.handle_register(now, AOR, m, src(), Transport::Udp).unwrap()
 }
 
 fn code(o: &RegisterOutcome) -> u16 {
@@ -54,11 +53,7 @@ fn contacts(o: &RegisterOutcome) -> Vec<String> {
 #[test]
 fn register_adds_binding_and_lists_it_with_expires() {
     let mut r = Registrar::new(cfg());
-    let o = handle(
-        &mut r,
-        T0,
-        &register("c1", 1, &["<sip:alice@10.0.0.2:5060>"], None),
-    );
+    let o = handle(&mut r, T0, &register("c1", 1, &["<sip:alice@10.0.0.2:5060>"], None));
     assert_eq!(code(&o), 200);
     assert_eq!(contacts(&o), vec!["<sip:alice@10.0.0.2:5060>;expires=3600"]);
     let env = o.response.envelope().unwrap();
@@ -74,13 +69,7 @@ fn register_adds_binding_and_lists_it_with_expires() {
     assert_eq!(&b.call_id[..], b"c1");
     // A retransmission gets the same To tag.
     let again = r
-        .handle_register(
-            T0,
-            AOR,
-            &register("c1", 1, &[], None),
-            src(),
-            Transport::Udp,
-        )
+        .handle_register(T0, AOR, &register("c1", 1, &[], None), src(), Transport::Udp)
         .unwrap();
     let tag = |m: &Message| m.envelope().unwrap().to.tag();
     assert_eq!(tag(&again.response), tag(&o.response));
@@ -92,11 +81,7 @@ fn expiry_precedence_default_and_clamp() {
     let m = register(
         "c1",
         1,
-        &[
-            "<sip:a@h1>;expires=120",
-            "<sip:a@h2>",
-            "<sip:a@h3>;expires=99999",
-        ],
+        &["<sip:a@h1>;expires=120", "<sip:a@h2>", "<sip:a@h3>;expires=99999"],
         Some("300"),
     );
     let o = handle(&mut r, T0, &m);
@@ -109,11 +94,7 @@ fn expiry_precedence_default_and_clamp() {
         ]
     );
     // Malformed Expires header → default (§20.19 says treat as 3600).
-    let o = handle(
-        &mut r,
-        T0,
-        &register("c1", 2, &["<sip:a@h4>"], Some("soon")),
-    );
+    let o = handle(&mut r, T0, &register("c1", 2, &["<sip:a@h4>"], Some("soon")));
     assert!(contacts(&o).contains(&"<sip:a@h4>;expires=3600".to_owned()));
 }
 
@@ -127,21 +108,14 @@ fn too_brief_gets_423_with_min_expires_and_changes_nothing() {
     );
     assert_eq!(code(&o), 423);
     assert_eq!(
-        o.response
-            .headers
-            .get(&HeaderName::MinExpires)
-            .map(|v| &v[..]),
+        o.response.headers.get(&HeaderName::MinExpires).map(|v| &v[..]),
         Some(&b"60"[..])
     );
     assert!(o.changes.is_empty());
     assert!(r.lookup(T0, AOR).is_empty(), "atomic: h1 not added either");
     // Expires: 0 is not "too brief".
     assert_eq!(
-        code(&handle(
-            &mut r,
-            T0,
-            &register("c1", 2, &["<sip:a@h1>"], Some("0"))
-        )),
+        code(&handle(&mut r, T0, &register("c1", 2, &["<sip:a@h1>"], Some("0")))),
         200
     );
 }
@@ -149,16 +123,8 @@ fn too_brief_gets_423_with_min_expires_and_changes_nothing() {
 #[test]
 fn several_contacts_fetch_and_remove() {
     let mut r = Registrar::new(cfg());
-    handle(
-        &mut r,
-        T0,
-        &register("c1", 1, &["<sip:a@h1>", "<sip:a@h2>"], None),
-    );
-    handle(
-        &mut r,
-        T0 + 10,
-        &register("c2", 1, &["<sip:a@h3>;q=0.5"], None),
-    );
+    handle(&mut r, T0, &register("c1", 1, &["<sip:a@h1>", "<sip:a@h2>"], None));
+    handle(&mut r, T0 + 10, &register("c2", 1, &["<sip:a@h3>;q=0.5"], None));
     // Fetch: no Contact → all current bindings, nothing changes.
     let f = handle(&mut r, T0 + 100, &register("c9", 1, &[], None));
     assert_eq!(code(&f), 200);
@@ -172,22 +138,14 @@ fn several_contacts_fetch_and_remove() {
         ]
     );
     // expires=0 removes one binding.
-    let o = handle(
-        &mut r,
-        T0 + 100,
-        &register("c1", 2, &["<sip:a@h2>;expires=0"], None),
-    );
+    let o = handle(&mut r, T0 + 100, &register("c1", 2, &["<sip:a@h2>;expires=0"], None));
     assert_eq!(contacts(&o).len(), 2);
     let [BindingChange::Removed(b)] = &o.changes[..] else {
         panic!("{:?}", o.changes)
     };
     assert_eq!(&b.key()[..], b"sip:a@h2");
     // Removing an unknown contact is a no-op that still succeeds.
-    let o = handle(
-        &mut r,
-        T0 + 100,
-        &register("c1", 3, &["<sip:a@nowhere>"], Some("0")),
-    );
+    let o = handle(&mut r, T0 + 100, &register("c1", 3, &["<sip:a@nowhere>"], Some("0")));
     assert_eq!((code(&o), o.changes.len()), (200, 0));
 }
 
@@ -228,20 +186,12 @@ fn call_id_and_cseq_ordering() {
     let mut r = Registrar::new(cfg());
     handle(&mut r, T0, &register("c1", 10, &["<sip:a@h1>"], None));
     for cseq in [9, 10] {
-        let o = handle(
-            &mut r,
-            T0 + 5,
-            &register("c1", cseq, &["<sip:a@h1>"], Some("600")),
-        );
+        let o = handle(&mut r, T0 + 5, &register("c1", cseq, &["<sip:a@h1>"], Some("600")));
         assert_eq!(code(&o), 400, "CSeq {cseq}");
         assert!(o.changes.is_empty());
     }
     assert_eq!(r.lookup(T0, AOR)[0].expires_at, T0 + 3600, "not updated");
-    let o = handle(
-        &mut r,
-        T0 + 5,
-        &register("c1", 11, &["<sip:a@h1>"], Some("600")),
-    );
+    let o = handle(&mut r, T0 + 5, &register("c1", 11, &["<sip:a@h1>"], Some("600")));
     let [BindingChange::Refreshed(b)] = &o.changes[..] else {
         panic!("{:?}", o.changes)
     };
@@ -270,10 +220,7 @@ fn equivalent_uri_refreshes_the_same_binding() {
     assert_eq!(contacts(&o).len(), 1);
     // The printed key changed, so the store sees delete + insert.
     assert!(
-        matches!(
-            &o.changes[..],
-            [BindingChange::Removed(_), BindingChange::Added(_)]
-        ),
+        matches!(&o.changes[..], [BindingChange::Removed(_), BindingChange::Added(_)]),
         "{:?}",
         o.changes
     );
@@ -343,20 +290,11 @@ fn expiry_timer_and_lazy_expiry() {
     handle(
         &mut r,
         T0,
-        &register(
-            "c1",
-            1,
-            &["<sip:a@h1>;expires=60", "<sip:a@h2>;expires=120"],
-            None,
-        ),
+        &register("c1", 1, &["<sip:a@h1>;expires=60", "<sip:a@h2>;expires=120"], None),
     );
     assert_eq!(r.poll_timeout(), Some(T0 + 60));
     assert!(r.expire(T0 + 59).is_empty());
-    assert_eq!(
-        r.lookup(T0 + 60, AOR).len(),
-        1,
-        "lookup hides expired bindings"
-    );
+    assert_eq!(r.lookup(T0 + 60, AOR).len(), 1, "lookup hides expired bindings");
     let gone = r.expire(T0 + 60);
     assert_eq!(gone.len(), 1);
     assert_eq!(&gone[0].key()[..], b"sip:a@h1");
@@ -383,10 +321,7 @@ fn load_restores_bindings() {
         &register(
             "c1",
             7,
-            &[
-                "\"Alice\" <sip:a@h1>;+sip.instance=\"<urn:x>\"",
-                "<sip:a@h2>",
-            ],
+            &["\"Alice\" <sip:a@h1>;+sip.instance=\"<urn:x>\"", "<sip:a@h2>"],
             None,
         ),
     );
@@ -414,11 +349,7 @@ fn bad_requests() {
     let mut r = Registrar::new(cfg());
     let o = handle(&mut r, T0, &register("c1", 1, &["<sip:a@h1"], None));
     assert_eq!(code(&o), 400);
-    let o = handle(
-        &mut r,
-        T0,
-        &register("c1", 1, &["<mailto:a@example.com>"], None),
-    );
+    let o = handle(&mut r, T0, &register("c1", 1, &["<mailto:a@example.com>"], None));
     assert_eq!(code(&o), 400);
     let mut invite = register("c1", 1, &[], None);
     invite.start = crate::sip::msg::StartLine::Request {
@@ -447,35 +378,20 @@ fn bindings_per_aor_are_bounded() {
     );
     assert_eq!(code(&o), 403);
     assert!(r.is_empty());
-    handle(
-        &mut r,
-        T0,
-        &register("c1", 2, &["<sip:a@h1>", "<sip:a@h2>"], None),
-    );
+    handle(&mut r, T0, &register("c1", 2, &["<sip:a@h1>", "<sip:a@h2>"], None));
     assert_eq!(
-        code(&handle(
-            &mut r,
-            T0,
-            &register("c1", 3, &["<sip:a@h3>"], None)
-        )),
+        code(&handle(&mut r, T0, &register("c1", 3, &["<sip:a@h3>"], None))),
         403
     );
     assert_eq!(
-        code(&handle(
-            &mut r,
-            T0,
-            &register("c1", 4, &["<sip:a@h1>"], None)
-        )),
+        code(&handle(&mut r, T0, &register("c1", 4, &["<sip:a@h1>"], None))),
         200,
         "refresh is fine"
     );
 }
 
 fn vector(name: &str) -> Message {
-    let path = format!(
-        "{}/tests/vectors/rfc4475/{name}.dat",
-        env!("CARGO_MANIFEST_DIR")
-    );
+    let path = format!("{}/tests/vectors/rfc4475/{name}.dat", env!("CARGO_MANIFEST_DIR"));
     let raw = std::fs::read(&path).unwrap();
     parse_datagram(Bytes::from(raw), &Limits::default()).unwrap()
 }
@@ -499,10 +415,7 @@ fn rfc4475_cparam01_contact_param_is_not_a_uri_param() {
     let b = &r.lookup(T0, "sip:watson@example.com")[0];
     assert!(!b.uri.params.has("unknownparam"));
     assert_eq!(&b.uri.to_bytes()[..], b"sip:+19725552222@gw1.example.net");
-    assert_eq!(
-        &b.contact[..],
-        b"<sip:+19725552222@gw1.example.net>;unknownparam"
-    );
+    assert_eq!(&b.contact[..], b"<sip:+19725552222@gw1.example.net>;unknownparam");
 }
 
 #[test]
@@ -514,10 +427,7 @@ fn rfc4475_cparam02_url_param_stays_in_the_uri() {
     );
     let b = &r.lookup(T0, "sip:watson@example.com")[0];
     assert!(b.uri.params.has("unknownparam"));
-    assert_eq!(
-        &b.uri.to_bytes()[..],
-        b"sip:+19725552222@gw1.example.net;unknownparam"
-    );
+    assert_eq!(&b.uri.to_bytes()[..], b"sip:+19725552222@gw1.example.net;unknownparam");
 }
 
 #[test]
@@ -528,9 +438,6 @@ fn rfc4475_regescrt_escaped_header_stays_in_the_uri() {
         vec!["<sip:user@example.com?Route=%3Csip:sip.example.com%3E>;expires=3600"]
     );
     let b = &r.lookup(T0, "sip:user@example.com")[0];
-    assert_eq!(
-        b.uri.headers.as_deref(),
-        Some(&b"Route=%3Csip:sip.example.com%3E"[..])
-    );
+    assert_eq!(b.uri.headers.as_deref(), Some(&b"Route=%3Csip:sip.example.com%3E"[..]));
     assert_eq!(b.cseq, 14398234);
 }

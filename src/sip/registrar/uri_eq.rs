@@ -55,10 +55,7 @@ mod tests {
             "sip:%61lice@atlanta.com;transport=TCP",
             "sip:alice@AtLanTa.CoM;Transport=tcp"
         ));
-        assert!(eq(
-            "sip:carol@chicago.com",
-            "sip:carol@chicago.com;newparam=5"
-        ));
+        assert!(eq("sip:carol@chicago.com", "sip:carol@chicago.com;newparam=5"));
         assert!(eq(
             "sip:carol@chicago.com;security=on",
             "sip:carol@chicago.com;newparam=5"
@@ -76,14 +73,8 @@ mod tests {
             "sip:alice@AtLanTa.CoM;Transport=UDP"
         ));
         assert!(!eq("sip:bob@biloxi.com", "sip:bob@biloxi.com:5060"));
-        assert!(!eq(
-            "sip:bob@biloxi.com",
-            "sip:bob@biloxi.com;transport=udp"
-        ));
-        assert!(!eq(
-            "sip:bob@biloxi.com",
-            "sip:bob@biloxi.com:6000;transport=tcp"
-        ));
+        assert!(!eq("sip:bob@biloxi.com", "sip:bob@biloxi.com;transport=udp"));
+        assert!(!eq("sip:bob@biloxi.com", "sip:bob@biloxi.com:6000;transport=tcp"));
         assert!(!eq(
             "sip:carol@chicago.com",
             "sip:carol@chicago.com?Subject=next%20meeting"

@@ -29,9 +29,7 @@ fn derived(invite: &Message, method: Method, seq: u32, to: Option<Bytes>) -> Mes
     let uri = match &invite.start {
         StartLine::Request { uri, .. } => uri.clone(),
         // Only ever called with a request; an empty URI keeps this total.
-        StartLine::Response { .. } => {
-            crate::sip::msg::Uri::sip(None, crate::sip::msg::Host(Bytes::new()), None)
-        }
+        StartLine::Response { .. } => crate::sip::msg::Uri::sip(None, crate::sip::msg::Host(Bytes::new()), None),
     };
     let mut out = Message::request(method.clone(), uri);
     if let Some(via) = invite

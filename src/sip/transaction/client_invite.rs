@@ -125,13 +125,7 @@ impl ClientInvite {
 
     /// Handles a response matched to this transaction (§17.1.3); returns
     /// true when it goes to the TU, false when it is absorbed.
-    pub(crate) fn on_response(
-        &mut self,
-        now: Instant,
-        code: StatusCode,
-        response: &Message,
-        out: &mut Outbox,
-    ) -> bool {
+    pub(crate) fn on_response(&mut self, now: Instant, code: StatusCode, response: &Message, out: &mut Outbox) -> bool {
         match (&self.state, code.as_u16()) {
             (State::Calling { .. } | State::Proceeding, 100..=199) => {
                 self.timers.cancel(Timer::A);
@@ -187,9 +181,7 @@ impl ClientInvite {
                     out.event(TxEvent::Timeout { tx: self.id, timer });
                     self.terminate();
                 }
-                (Timer::D, State::Completed { .. }) | (Timer::M, State::Accepted) => {
-                    self.terminate()
-                }
+                (Timer::D, State::Completed { .. }) | (Timer::M, State::Accepted) => self.terminate(),
                 _ => {}
             }
         }

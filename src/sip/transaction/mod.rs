@@ -51,7 +51,7 @@ pub mod timers;
 
 pub use timers::{Timer, TimerConfig};
 
-use crate::sip::msg::{Uri, Envelope, Message, Method, ParseError, StatusCode};
+use crate::sip::msg::{Envelope, Message, Method, ParseError, StatusCode, Uri};
 use crate::time::TimerTable;
 use bytes::Bytes;
 use client_invite::ClientInvite;
@@ -456,26 +456,14 @@ impl TransactionLayer {
     /// transaction for it (§17.1.3, §17.2.3). `envelope` is `msg.envelope()`
     /// computed by the caller; `source` is where the message came from and
     /// where a new server transaction sends its responses.
-    pub fn handle_incoming(
-        &mut self,
-        now: Instant,
-        msg: Message,
-        envelope: Envelope,
-        source: Destination,
-    ) -> Incoming {
+    pub fn handle_incoming(&mut self, now: Instant, msg: Message, envelope: Envelope, source: Destination) -> Incoming {
         match msg.status() {
             Some(code) => self.incoming_response(now, code, msg, &envelope),
             None => self.incoming_request(now, msg, &envelope, source),
         }
     }
 
-    fn incoming_response(
-        &mut self,
-        now: Instant,
-        code: StatusCode,
-        response: Message,
-        env: &Envelope,
-    ) -> Incoming {
+    fn incoming_response(&mut self, now: Instant, code: StatusCode, response: Message, env: &Envelope) -> Incoming {
         let id = env.via.branch().and_then(|branch| {
             self.clients
                 .get(&ClientKey {
@@ -501,13 +489,7 @@ impl TransactionLayer {
         }
     }
 
-    fn incoming_request(
-        &mut self,
-        now: Instant,
-        request: Message,
-        env: &Envelope,
-        source: Destination,
-    ) -> Incoming {
+    fn incoming_request(&mut self, now: Instant, request: Message, env: &Envelope, source: Destination) -> Incoming {
         let method = env.cseq.method.clone();
         if request.method() == Some(&Method::ACK) {
             return self.incoming_ack(now, request, env);
@@ -559,8 +541,7 @@ impl TransactionLayer {
     }
 
     fn incoming_ack(&mut self, now: Instant, request: Message, env: &Envelope) -> Incoming {
-        let Some(id) =
-            ServerKey::new(env, Method::INVITE, request.uri()).and_then(|k| self.servers.get(&k).copied())
+        let Some(id) = ServerKey::new(env, Method::INVITE, request.uri()).and_then(|k| self.servers.get(&k).copied())
         else {
             return Incoming::Ack { tx: None, request };
         };
@@ -571,10 +552,7 @@ impl TransactionLayer {
         self.refresh(id);
         match outcome {
             AckOutcome::Absorbed => Incoming::Absorbed { tx: id },
-            AckOutcome::ToTu => Incoming::Ack {
-                tx: Some(id),
-                request,
-            },
+            AckOutcome::ToTu => Incoming::Ack { tx: Some(id), request },
         }
     }
 
@@ -591,12 +569,7 @@ impl TransactionLayer {
     /// Starts a client transaction for `request` towards `dest` (§17.1):
     /// sends it and arms its timers. The TU has built the request with a
     /// fresh `z9hG4bK` branch in its top Via (§8.1.1.7).
-    pub fn send_request(
-        &mut self,
-        now: Instant,
-        request: Message,
-        dest: Destination,
-    ) -> Result<TxId, TxError> {
+    pub fn send_request(&mut self, now: Instant, request: Message, dest: Destination) -> Result<TxId, TxError> {
         let method = request.method().cloned().ok_or(TxError::NotARequest)?;
         if method == Method::ACK {
             return Err(TxError::AckNotATransaction);
@@ -649,10 +622,7 @@ impl TransactionLayer {
     /// id gets [`TxEvent::Terminated`]. Calling again returns the same id.
     /// Fails once the INVITE has a final response.
     pub fn client_cancel(&mut self, now: Instant, invite: TxId) -> Result<TxId, TxError> {
-        let entry = self
-            .txs
-            .get(&invite)
-            .ok_or(TxError::UnknownTransaction(invite))?;
+        let entry = self.txs.get(&invite).ok_or(TxError::UnknownTransaction(invite))?;
         let (Machine::ClientInvite(inv), Key::Client(key)) = (&entry.machine, &entry.key) else {
             return Err(TxError::WrongKind {
                 tx: invite,
@@ -674,7 +644,10 @@ impl TransactionLayer {
             return Err(TxError::DuplicateTransaction);
         }
         let Some(invite_request) = inv.request() else {
-            return Err(TxError::WrongKind { tx: invite, expected: "client INVITE without a final response" });
+            return Err(TxError::WrongKind {
+                tx: invite,
+                expected: "client INVITE without a final response",
+            });
         };
         let request = build::cancel_for(invite_request, inv.seq());
         let dest = inv.dest();
@@ -698,26 +671,13 @@ impl TransactionLayer {
 
     /// Sends the TU's response on server transaction `tx` (§17.2.1, §17.2.2).
     /// In an INVITE's Accepted state, 2xx retransmissions are allowed.
-    pub fn send_response(
-        &mut self,
-        now: Instant,
-        tx: TxId,
-        response: Message,
-    ) -> Result<(), TxError> {
+    pub fn send_response(&mut self, now: Instant, tx: TxId, response: Message) -> Result<(), TxError> {
         let code = response.status().ok_or(TxError::NotAResponse)?;
-        let entry = self
-            .txs
-            .get_mut(&tx)
-            .ok_or(TxError::UnknownTransaction(tx))?;
+        let entry = self.txs.get_mut(&tx).ok_or(TxError::UnknownTransaction(tx))?;
         match &mut entry.machine {
             Machine::ServerInvite(t) => t.send_response(now, code, &response, &mut self.out)?,
             Machine::ServerNonInvite(t) => t.send_response(now, code, &response, &mut self.out)?,
-            _ => {
-                return Err(TxError::WrongKind {
-                    tx,
-                    expected: "server",
-                })
-            }
+            _ => return Err(TxError::WrongKind { tx, expected: "server" }),
         }
         self.refresh(tx);
         Ok(())
@@ -837,7 +797,10 @@ impl TransactionLayer {
             self.timers.cancel(id);
             return;
         };
-        if matches!(entry.machine.state(), TxState::Completed | TxState::Confirmed | TxState::Accepted) {
+        if matches!(
+            entry.machine.state(),
+            TxState::Completed | TxState::Confirmed | TxState::Accepted
+        ) {
             // A final response is in: only the stored retransmission bytes
             // and the key are needed until the linger timer ends.
             entry.machine.shed();

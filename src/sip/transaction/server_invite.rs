@@ -169,10 +169,7 @@ impl ServerInvite {
     /// provisional or the final response; absorbed otherwise.
     pub(crate) fn on_retransmission(&mut self, out: &mut Outbox) {
         match &self.state {
-            State::Proceeding { last: Some(bytes) }
-            | State::Completed {
-                response: bytes, ..
-            } => {
+            State::Proceeding { last: Some(bytes) } | State::Completed { response: bytes, .. } => {
                 out.transmit(self.id, self.source, bytes.clone());
             }
             _ => {}

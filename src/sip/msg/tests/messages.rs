@@ -19,18 +19,9 @@ fn envelope_faults() {
         e(invite("", "").replace("Call-ID: a84b4c76e66710", "Call-ID: a b")),
         ParseError::BadHeader("Call-ID")
     );
-    assert_eq!(
-        e(invite("i: again\r\n", "")),
-        ParseError::DuplicateHeader("Call-ID")
-    );
-    assert_eq!(
-        e(invite("CSeq: 1 INVITE\r\n", "")),
-        ParseError::DuplicateHeader("CSeq")
-    );
-    assert_eq!(
-        e(invite("To: <sip:x@y>\r\n", "")),
-        ParseError::DuplicateHeader("To")
-    );
+    assert_eq!(e(invite("i: again\r\n", "")), ParseError::DuplicateHeader("Call-ID"));
+    assert_eq!(e(invite("CSeq: 1 INVITE\r\n", "")), ParseError::DuplicateHeader("CSeq"));
+    assert_eq!(e(invite("To: <sip:x@y>\r\n", "")), ParseError::DuplicateHeader("To"));
     assert_eq!(
         e(invite("", "").replace("To: Bob <sip:bob@example.com>", "To: <sip:a@b>, <sip:c@d>")),
         ParseError::DuplicateHeader("To")
@@ -55,9 +46,7 @@ fn envelope_faults() {
     );
     let ack = invite("", "").replacen("INVITE sip", "ACK sip", 1);
     assert_eq!(e(ack.clone()), ParseError::CSeqMethodMismatch);
-    assert!(ok(&ack.replace("314159 INVITE", "314159 ACK"))
-        .envelope()
-        .is_ok());
+    assert!(ok(&ack.replace("314159 INVITE", "314159 ACK")).envelope().is_ok());
     // Max-Forwards above 255 or non-numeric: treated as absent.
     for v in ["256", "x", "-1"] {
         let m = ok(&invite("", "").replace("Max-Forwards: 70", &format!("Max-Forwards: {v}")));
@@ -74,18 +63,9 @@ fn envelope_faults() {
 
 #[test]
 fn error_reasons_are_reason_phrases() {
-    assert_eq!(
-        ParseError::MissingHeader("Call-ID").reason(),
-        "Missing Call-ID Header"
-    );
-    assert_eq!(
-        ParseError::DuplicateHeader("To").reason(),
-        "Multiple To Values"
-    );
-    assert_eq!(
-        ParseError::BadHeader("CSeq").to_string(),
-        "Malformed CSeq Header"
-    );
+    assert_eq!(ParseError::MissingHeader("Call-ID").reason(), "Missing Call-ID Header");
+    assert_eq!(ParseError::DuplicateHeader("To").reason(), "Multiple To Values");
+    assert_eq!(ParseError::BadHeader("CSeq").to_string(), "Malformed CSeq Header");
     assert_eq!(ParseError::BadVersion.reason(), "Version Not Supported");
     assert!(!ParseError::reason(&ParseError::BadContentLength).contains('\n'));
 }
@@ -106,20 +86,14 @@ fn response_to_copies_the_right_headers() {
     assert_eq!(reason, "Ringing");
     let names: Vec<&str> = r.headers.iter().map(|h| h.name.as_str()).collect();
     assert_eq!(names, ["Via", "To", "From", "Call-ID", "CSeq", "Via"]);
-    assert_eq!(
-        r.headers.values(&HeaderName::Via),
-        req.headers.values(&HeaderName::Via)
-    );
+    assert_eq!(r.headers.values(&HeaderName::Via), req.headers.values(&HeaderName::Via));
     assert!(r.body.is_empty());
     let env = r.envelope().unwrap();
     assert_eq!(env.to.tag().unwrap(), "abc");
     assert_eq!(env.from, req.envelope().unwrap().from);
     assert_eq!(env.cseq, req.envelope().unwrap().cseq);
     // An existing To tag is kept; a custom reason is used.
-    let req2 = ok(&invite("", "").replace(
-        "To: Bob <sip:bob@example.com>",
-        "To: <sip:bob@example.com>;tag=old",
-    ));
+    let req2 = ok(&invite("", "").replace("To: Bob <sip:bob@example.com>", "To: <sip:bob@example.com>;tag=old"));
     let r = Message::response_to(&req2, StatusCode::OK, Some("Fine"), Some("new"));
     assert_eq!(r.envelope().unwrap().to.tag().unwrap(), "old");
     let StartLine::Response { reason, .. } = &r.start else {
@@ -137,11 +111,7 @@ fn assert_round_trip(s: &str) {
     let again = parse_datagram(printed.clone(), &Limits::default()).unwrap();
     assert_eq!(strip_cl(&m), strip_cl(&again), "{s:?}");
     assert_eq!(
-        again
-            .headers
-            .get(&HeaderName::ContentLength)
-            .unwrap()
-            .as_ref(),
+        again.headers.get(&HeaderName::ContentLength).unwrap().as_ref(),
         m.body.len().to_string().as_bytes()
     );
     assert_eq!(again.to_bytes(), printed);
@@ -173,15 +143,8 @@ fn print_builds_from_scratch() {
         "BYE sip:bob@10.0.0.2:5062 SIP/2.0\r\nVia: SIP/2.0/UDP 10.0.0.1;branch=z9hG4bKa\r\nContent-Length: 2\r\n\r\nhi"
     );
     let r = Message::response(StatusCode::new(699).unwrap(), None);
-    assert_eq!(
-        r.to_bytes(),
-        "SIP/2.0 699 Global Failure\r\nContent-Length: 0\r\n\r\n"
-    );
+    assert_eq!(r.to_bytes(), "SIP/2.0 699 Global Failure\r\nContent-Length: 0\r\n\r\n");
     assert_eq!(StatusCode::new(99), None);
     assert_eq!(StatusCode::new(700), None);
-    assert!(
-        StatusCode::OK.is_success()
-            && StatusCode::OK.is_final()
-            && StatusCode::TRYING.is_provisional()
-    );
+    assert!(StatusCode::OK.is_success() && StatusCode::OK.is_final() && StatusCode::TRYING.is_provisional());
 }

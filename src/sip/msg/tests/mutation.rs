@@ -84,8 +84,7 @@ fn exercise(data: &[u8]) -> (bool, bool) {
                 // What we print, we parse back to the same message.
                 let printed = m.to_bytes();
                 if printed.len() <= limits.max_message {
-                    let again =
-                        parse_datagram(printed, &limits).unwrap_or_else(|e| panic!("{e:?}: {m:?}"));
+                    let again = parse_datagram(printed, &limits).unwrap_or_else(|e| panic!("{e:?}: {m:?}"));
                     assert_eq!(strip_cl(&again), strip_cl(&m));
                     assert_eq!(again.envelope().is_ok(), env.is_ok());
                 }
@@ -115,12 +114,7 @@ fn exercise(data: &[u8]) -> (bool, bool) {
 #[test]
 fn mutated_vectors_never_panic() {
     // SB_MUTATIONS / SB_SEED widen the search locally; CI runs the default.
-    let env = |k: &str, d: u64| {
-        std::env::var(k)
-            .ok()
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(d)
-    };
+    let env = |k: &str, d: u64| std::env::var(k).ok().and_then(|v| v.parse().ok()).unwrap_or(d);
     let mut rng = Rng(env("SB_SEED", 0x005e_ed0f_5111_7c4b).max(1));
     let mut data = Vec::with_capacity(70_000);
     let (mut parsed, mut enveloped) = (0, 0);
@@ -188,13 +182,7 @@ fn edge_inputs_never_panic() {
     ];
     inputs.push(vec![b'\n'; 70_000]);
     inputs.push([b"INVITE sip:a SIP/2.0\r\n".as_slice(), &vec![b' '; 70_000]].concat());
-    inputs.push(
-        [
-            b"INVITE sip:a SIP/2.0\r\nX: ".as_slice(),
-            &b"\r\n x".repeat(5000),
-        ]
-        .concat(),
-    );
+    inputs.push([b"INVITE sip:a SIP/2.0\r\nX: ".as_slice(), &b"\r\n x".repeat(5000)].concat());
     for i in inputs {
         exercise(&i);
     }

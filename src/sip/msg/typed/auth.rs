@@ -19,10 +19,7 @@ impl AuthParams {
     fn parse(value: &Bytes, label: &'static str) -> Result<AuthParams, ParseError> {
         let bad = ParseError::BadHeader(label);
         let v = super::trim_bytes(value);
-        let end = v
-            .iter()
-            .position(|c| *c == b' ' || *c == b'\t')
-            .unwrap_or(v.len());
+        let end = v.iter().position(|c| *c == b' ' || *c == b'\t').unwrap_or(v.len());
         let scheme = v.slice(..end);
         if scheme.is_empty() || !scheme.iter().all(|c| is_token_char(*c)) {
             return Err(bad);

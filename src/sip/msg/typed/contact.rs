@@ -13,11 +13,7 @@ pub struct Contact(pub NameAddr);
 impl Contact {
     /// The `expires` parameter, if present and numeric (RFC 3261 §10.2.1.1).
     pub fn expires(&self) -> Option<u32> {
-        self.0
-            .params
-            .get("expires")
-            .flatten()
-            .and_then(|v| super::parse_u32(v))
+        self.0.params.get("expires").flatten().and_then(|v| super::parse_u32(v))
     }
 }
 

@@ -42,10 +42,6 @@ impl TypedHeader for ContentType {
             }
         }
         let params = Params::parse(&v.slice(end..), true).ok_or(bad)?;
-        Ok(ContentType {
-            kind,
-            subtype,
-            params,
-        })
+        Ok(ContentType { kind, subtype, params })
     }
 }

@@ -18,14 +18,9 @@ impl CSeq {
     pub fn parse(value: &Bytes) -> Result<CSeq, ParseError> {
         let bad = ParseError::BadHeader("CSeq");
         let v = trim_ws(value);
-        let sp = v
-            .iter()
-            .position(|c| *c == b' ' || *c == b'\t')
-            .ok_or(bad.clone())?;
+        let sp = v.iter().position(|c| *c == b' ' || *c == b'\t').ok_or(bad.clone())?;
         let num = &v[..sp];
-        let seq = super::parse_u32(num)
-            .filter(|n| *n < 1 << 31)
-            .ok_or(bad.clone())?;
+        let seq = super::parse_u32(num).filter(|n| *n < 1 << 31).ok_or(bad.clone())?;
         let m = trim_ws(&v[sp..]);
         if m.is_empty() || !m.iter().all(|c| crate::sip::msg::parse::is_token_char(*c)) {
             return Err(bad);

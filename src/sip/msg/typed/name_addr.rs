@@ -82,11 +82,7 @@ impl NameAddr {
         };
         let uri = Uri::parse(&uri_raw).ok_or(bad.clone())?;
         let params = Params::parse(&value.slice(rest_start..), true).ok_or(bad)?;
-        Ok(NameAddr {
-            display,
-            uri,
-            params,
-        })
+        Ok(NameAddr { display, uri, params })
     }
 
     /// A name-addr for `uri` with no display name or parameters (RFC 3261 §25.1).

@@ -442,3 +442,53 @@ fn ua_rfc4475_registrar_bindings_round_trip() {
         }
     }
 }
+
+/// RFC 3261 §18.2.1/§18.1.1 connection reuse: a phone registered over TCP
+/// receives its calls on the connection it registered from (the switch
+/// cannot open a connection to a phone behind NAT).
+#[test]
+fn ua_invite_to_tcp_registered_phone_reuses_its_connection() {
+    let sw = Switch::start();
+    let mut callee = Ua::tcp(sw.internal_addr());
+    assert_eq!(callee.register(USER, PASS), StatusCode::OK);
+    let mut caller = Ua::udp(sw.internal_addr());
+    let invite = caller.invite("1002", USER);
+    let challenge = caller.transact(&invite, ua::TIMEOUT).expect("a 407");
+    assert_eq!(ua::code(&challenge), 407, "{}", ua::text(&challenge));
+    send_ack(&mut caller, &invite, &challenge);
+    let ch = challenge
+        .headers
+        .get_all(&HeaderName::ProxyAuthenticate)
+        .filter_map(|v| switchboard::sip::msg::typed::Challenge::parse(v).ok())
+        .collect::<Vec<_>>();
+    let ch = switchboard::sip::auth::DigestClient::pick(&ch).expect("a digest challenge");
+    let authed = caller.authorized(&invite, ch, &HeaderName::ProxyAuthorization, "1002", "demo-1002");
+    caller.send(&authed);
+    let forwarded = loop {
+        let m = callee
+            .recv(Duration::from_secs(5))
+            .expect("the INVITE arrives on the registration's TCP connection");
+        if m.method() == Some(&Method::INVITE) {
+            break m;
+        }
+    };
+    let via = ua::header(&forwarded, "Via").expect("Via");
+    assert!(via.starts_with("SIP/2.0/TCP"), "sent over TCP: {via}");
+}
+
+/// §18.3: a TCP connection with no traffic for `tcp_idle_timeout_s` is
+/// closed by the switch (1 s here).
+#[test]
+fn ua_idle_tcp_connection_is_closed() {
+    let cfg = ConfigDir::from_default();
+    cfg.patch("switchboard.toml", "tcp_idle_timeout_s = 300", "tcp_idle_timeout_s = 1");
+    let sw = Switch::start_with(Some(cfg.path()), &[]);
+    let mut ua = Ua::tcp(sw.internal_addr());
+    let options = ua.options();
+    let resp = ua.transact(&options, ua::TIMEOUT).expect("OPTIONS answered over TCP");
+    assert_eq!(ua::code(&resp), 200);
+    assert!(
+        ua.wait_closed(Duration::from_secs(10)),
+        "the idle connection was closed"
+    );
+}

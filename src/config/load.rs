@@ -466,12 +466,14 @@ impl<'a> Builder<'a, '_> {
             );
         }
         let max_headers = positive(s, &raw_sip.max_headers, "max_headers", 256);
+        let tcp_idle = positive(s, &raw_sip.tcp_idle_timeout_s, "tcp_idle_timeout_s", 300);
         let sip = SipSettings {
             t1: Duration::from_millis(t1),
             t2: Duration::from_millis(t2),
             t4: Duration::from_millis(t4),
             max_message_bytes: usize::try_from(max_message_bytes).unwrap_or(usize::MAX),
             max_headers: usize::try_from(max_headers).unwrap_or(usize::MAX),
+            tcp_idle_timeout: Duration::from_secs(tcp_idle),
             user_agent: raw_sip
                 .user_agent
                 .map(Spanned::into_inner)

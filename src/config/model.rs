@@ -21,6 +21,7 @@ pub(crate) struct RawSip {
     pub t4_ms: Option<Spanned<u64>>,
     pub max_message_bytes: Option<Spanned<u64>>,
     pub max_headers: Option<Spanned<u64>>,
+    pub tcp_idle_timeout_s: Option<Spanned<u64>>,
     pub user_agent: Option<Spanned<String>>,
 }
 

@@ -30,6 +30,9 @@ pub struct SipSettings {
     pub max_message_bytes: usize,
     /// Most header lines accepted in one message.
     pub max_headers: usize,
+    /// A TCP connection with no traffic for this long is closed (§18.3
+    /// leaves the policy to the implementation; default 300 s).
+    pub tcp_idle_timeout: Duration,
     /// `User-Agent` / `Server` header value.
     pub user_agent: String,
 }

@@ -1,8 +1,9 @@
 //! SIP sockets (RFC 3261 §18): one UDP socket and one TCP listener per
 //! profile address, 4 MiB socket buffers, TCP connections framed by
 //! Content-Length (`frame_stream`), reused for requests and responses in
-//! both directions, closed after an idle period; a framing error closes
-//! the connection (RFC 4475 `clerr`, `ncl`, `mcl01` over TCP).
+//! both directions, closed after `[sip] tcp_idle_timeout_s` without
+//! traffic; a framing error closes the connection (RFC 4475 `clerr`, `ncl`,
+//! `mcl01` over TCP).
 
 use super::Event;
 use crate::config::{Config, Transport};
@@ -20,8 +21,6 @@ use tokio::sync::mpsc;
 
 /// Socket buffer size asked for (the kernel caps it at `net.core.rmem_max`).
 const SOCKET_BUFFER: usize = 4 * 1024 * 1024;
-/// A TCP connection with no traffic for this long is closed.
-const TCP_IDLE: Duration = Duration::from_secs(300);
 /// Most simultaneous TCP connections.
 const MAX_TCP_CONNECTIONS: usize = 10_000;
 
@@ -33,6 +32,7 @@ pub(crate) struct Sockets {
     conns: Arc<DashMap<ConnKey, mpsc::Sender<Bytes>>>,
     events: mpsc::Sender<Event>,
     limits: Limits,
+    idle: Duration,
 }
 
 fn bind_udp(addr: SocketAddr) -> std::io::Result<UdpSocket> {
@@ -51,10 +51,8 @@ fn bind_udp(addr: SocketAddr) -> std::io::Result<UdpSocket> {
 impl Sockets {
     /// Binds every profile's sockets and starts their reader tasks.
     pub(crate) async fn bind(cfg: &Config, events: mpsc::Sender<Event>) -> Result<Sockets, super::DriverError> {
-        let limits = Limits {
-            max_message: cfg.sip().max_message_bytes,
-            max_headers: cfg.sip().max_headers,
-        };
+        let limits = cfg.sip().limits();
+        let idle = cfg.sip().tcp_idle_timeout;
         let conns: Arc<DashMap<ConnKey, mpsc::Sender<Bytes>>> = Arc::new(DashMap::new());
         let mut udp = HashMap::new();
         for p in cfg.profiles() {
@@ -76,7 +74,13 @@ impl Sockets {
                         transport: "tcp",
                         source: e,
                     })?;
-                    tokio::spawn(tcp_acceptor(l, *addr, conns.clone(), events.clone(), limits));
+                    let ctx = ConnCtx {
+                        conns: conns.clone(),
+                        events: events.clone(),
+                        limits,
+                        idle,
+                    };
+                    tokio::spawn(tcp_acceptor(l, *addr, ctx));
                     tracing::info!(profile = %p.name, %addr, "listening on tcp");
                 }
             }
@@ -86,6 +90,7 @@ impl Sockets {
             conns,
             events,
             limits,
+            idle,
         })
     }
 
@@ -121,20 +126,23 @@ impl Sockets {
                 let (wtx, wrx) = mpsc::channel::<Bytes>(1024);
                 let _ = wtx.try_send(bytes);
                 self.conns.insert(key, wtx);
-                let conns = self.conns.clone();
-                let events = self.events.clone();
-                let limits = self.limits;
+                let ctx = ConnCtx {
+                    conns: self.conns.clone(),
+                    events: self.events.clone(),
+                    limits: self.limits,
+                    idle: self.idle,
+                };
                 tokio::spawn(async move {
                     match TcpStream::connect(dest.addr).await {
                         Ok(stream) => {
                             let _ = stream.set_nodelay(true);
-                            run_connection(stream, key, wrx, conns, events, limits).await;
+                            run_connection(stream, key, wrx, ctx).await;
                         }
                         Err(e) => {
                             tracing::debug!(peer = %dest.addr, error = %e, "tcp connect failed");
-                            conns.remove(&key);
+                            ctx.conns.remove(&key);
                             if let Some(t) = tx {
-                                let _ = events.send(Event::SendFailed(t)).await;
+                                let _ = ctx.events.send(Event::SendFailed(t)).await;
                             }
                         }
                     }
@@ -177,35 +185,37 @@ async fn udp_reader(sock: Arc<UdpSocket>, local: SocketAddr, events: mpsc::Sende
     }
 }
 
-async fn tcp_acceptor(
-    l: TcpListener,
-    local: SocketAddr,
+/// What every TCP connection task shares.
+#[derive(Clone)]
+struct ConnCtx {
     conns: Arc<DashMap<ConnKey, mpsc::Sender<Bytes>>>,
     events: mpsc::Sender<Event>,
     limits: Limits,
-) {
+    idle: Duration,
+}
+
+async fn tcp_acceptor(l: TcpListener, local: SocketAddr, ctx: ConnCtx) {
     loop {
         let Ok((stream, peer)) = l.accept().await else { continue };
-        if conns.len() >= MAX_TCP_CONNECTIONS {
+        if ctx.conns.len() >= MAX_TCP_CONNECTIONS {
             continue; // dropped: the connection limit protects the engine
         }
         let _ = stream.set_nodelay(true);
         let key = (local, peer);
         let (wtx, wrx) = mpsc::channel::<Bytes>(1024);
-        conns.insert(key, wtx);
-        tokio::spawn(run_connection(stream, key, wrx, conns.clone(), events.clone(), limits));
+        ctx.conns.insert(key, wtx);
+        tokio::spawn(run_connection(stream, key, wrx, ctx.clone()));
     }
 }
 
 /// Reads framed messages and writes queued ones until error or idle.
-async fn run_connection(
-    stream: TcpStream,
-    key: ConnKey,
-    mut out: mpsc::Receiver<Bytes>,
-    conns: Arc<DashMap<ConnKey, mpsc::Sender<Bytes>>>,
-    events: mpsc::Sender<Event>,
-    limits: Limits,
-) {
+async fn run_connection(stream: TcpStream, key: ConnKey, mut out: mpsc::Receiver<Bytes>, ctx: ConnCtx) {
+    let ConnCtx {
+        conns,
+        events,
+        limits,
+        idle,
+    } = ctx;
     let (mut rd, mut wr) = stream.into_split();
     let mut buf = BytesMut::with_capacity(8192);
     let (local, peer) = key;
@@ -245,7 +255,7 @@ async fn run_connection(
                     None => break 'conn,
                 }
             }
-            _ = tokio::time::sleep(TCP_IDLE) => break 'conn,
+            _ = tokio::time::sleep(idle) => break 'conn,
         }
     }
     conns.remove(&key);

@@ -387,3 +387,40 @@ fn header_list_helpers() {
     h.retain(|x| x.name != HeaderName::Subject);
     assert_eq!(h.len(), 1);
 }
+
+// ------------------------------------------- Route, Record-Route, Refer-To
+
+/// §20.30, §20.34: one line may carry several comma-separated routes, each
+/// a name-addr with its own parameters; order is kept.
+#[test]
+fn route_and_record_route_lists() {
+    use crate::sip::msg::typed::{RecordRoute, Route, TypedHeader};
+    let v = Bytes::from_static(b"<sip:p1.example.com;lr>, \"Proxy 2\" <sip:p2.example.com;lr>;x=1");
+    let Route(list) = Route::parse(&v).expect("route");
+    assert_eq!(list.len(), 2);
+    assert_eq!(list[0].uri.host.as_str(), "p1.example.com");
+    assert!(list[0].uri.params.has("lr"));
+    assert_eq!(list[1].params.value("x").as_deref(), Some(&b"1"[..]));
+    let RecordRoute(rr) = RecordRoute::parse(&v).expect("record-route");
+    assert_eq!(rr, list);
+    assert!(Route::parse(&Bytes::from_static(b"<sip:ok;lr>, <not a uri")).is_err());
+}
+
+/// RFC 3515 §2.1 Refer-To (with an embedded Replaces, RFC 3891 §3) and
+/// §20.8 Call-ID.
+#[test]
+fn refer_to_and_call_id() {
+    use crate::sip::msg::typed::{CallId, ReferTo, TypedHeader};
+    let v = Bytes::from_static(b"<sip:1002@example.com?Replaces=abc%40h%3Bto-tag%3D1%3Bfrom-tag%3D2>");
+    let ReferTo(na) = ReferTo::parse(&v).expect("refer-to");
+    assert_eq!(na.uri.user.as_deref(), Some(&b"1002"[..]));
+    assert!(na.uri.headers.as_deref().unwrap_or_default().starts_with(b"Replaces="));
+    assert_eq!(
+        CallId::parse(&Bytes::from_static(b" a84b4c76e66710@pc33 "))
+            .expect("call-id")
+            .0,
+        "a84b4c76e66710@pc33"
+    );
+    assert!(CallId::parse(&Bytes::from_static(b"two words")).is_err());
+    assert!(CallId::parse(&Bytes::from_static(b"   ")).is_err());
+}

@@ -16,7 +16,7 @@ pub use auth::{AuthParams, Challenge, Credentials};
 pub use contact::{Contact, ContactList};
 pub use content_type::ContentType;
 pub use cseq::CSeq;
-pub use name_addr::{From, NameAddr, To};
+pub use name_addr::{CallId, From, NameAddr, RecordRoute, ReferTo, Route, To};
 pub use scalar::{ContentLength, Expires, MaxForwards, MinExpires};
 pub use session::{Replaces, SessionExpires};
 pub use tokens::{Allow, ProxyRequire, Require, Supported, Unsupported};

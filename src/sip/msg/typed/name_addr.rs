@@ -139,3 +139,61 @@ impl TypedHeader for To {
 fn is_lws(c: u8) -> bool {
     c == b' ' || c == b'\t'
 }
+
+/// Refer-To (RFC 3515 §2.1): the target of a REFER, one name-addr.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ReferTo(pub NameAddr);
+
+impl TypedHeader for ReferTo {
+    const NAME: HeaderName = HeaderName::ReferTo;
+    fn parse(value: &Bytes) -> Result<Self, ParseError> {
+        NameAddr::parse_header(value, "Refer-To").map(ReferTo)
+    }
+}
+
+/// Route (§20.34): one header line's route values, in order. A message's
+/// full route set is every Route line's values ([`crate::sip::msg::Headers::values`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Route(pub Vec<NameAddr>);
+
+impl TypedHeader for Route {
+    const NAME: HeaderName = HeaderName::Route;
+    fn parse(value: &Bytes) -> Result<Self, ParseError> {
+        parse_list(value, "Route").map(Route)
+    }
+}
+
+/// Record-Route (§20.30): one header line's values, in order.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RecordRoute(pub Vec<NameAddr>);
+
+impl TypedHeader for RecordRoute {
+    const NAME: HeaderName = HeaderName::RecordRoute;
+    fn parse(value: &Bytes) -> Result<Self, ParseError> {
+        parse_list(value, "Record-Route").map(RecordRoute)
+    }
+}
+
+/// Call-ID (§20.8): a word, compared byte for byte; empty or containing
+/// whitespace is malformed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CallId(pub Bytes);
+
+impl TypedHeader for CallId {
+    const NAME: HeaderName = HeaderName::CallId;
+    fn parse(value: &Bytes) -> Result<Self, ParseError> {
+        let v = super::trim_bytes(value);
+        if v.is_empty() || v.iter().any(|c| c.is_ascii_whitespace()) {
+            return Err(ParseError::BadHeader("Call-ID"));
+        }
+        Ok(CallId(v))
+    }
+}
+
+/// Every comma-separated name-addr of one header line (Route, Record-Route).
+fn parse_list(value: &Bytes, header: &'static str) -> Result<Vec<NameAddr>, ParseError> {
+    crate::sip::msg::split_list(value)
+        .iter()
+        .map(|item| NameAddr::parse_header(item, header))
+        .collect()
+}

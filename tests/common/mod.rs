@@ -26,6 +26,7 @@ pub mod baresip;
 mod sipp;
 pub mod ua;
 
+#[allow(unused_imports)]
 pub use sipp::*;
 
 use std::collections::BTreeSet;

@@ -10,9 +10,9 @@ use super::{Engine, EngineTimer, Now, Output, TxRole};
 use crate::call::{failure_rank, ALeg, BLeg, BState, Call, Phase, Side};
 use crate::config::{Action, AuthPolicy};
 use crate::ids::CallRef;
-use crate::sip::auth::{AuthKind, DigestClient};
+use crate::sip::auth::AuthKind;
 use crate::sip::dialog::{Dialog, DialogState};
-use crate::sip::msg::typed::{Challenge, Transport as ViaTransport, Via};
+use crate::sip::msg::typed::{Transport as ViaTransport, Via};
 use crate::sip::msg::{HeaderName, Host, Message, Method, StatusCode, Uri};
 use crate::sip::transaction::{Destination, TransportKind, TxEvent, TxId};
 use crate::store::CdrRecord;
@@ -352,31 +352,11 @@ impl Engine {
     fn auth_retry(&mut self, id: CallRef, idx: usize, resp: &Message) -> Option<Message> {
         let call = self.calls.get(&id)?;
         let leg = call.b.get(idx)?;
-        let trunk = self.cfg.trunk(leg.trunk.as_deref()?)?;
-        let creds = trunk.credentials.as_ref()?;
-        let (ch_name, cr_name) = if resp.status() == Some(StatusCode::PROXY_AUTH_REQUIRED) {
-            (HeaderName::ProxyAuthenticate, HeaderName::ProxyAuthorization)
-        } else {
-            (HeaderName::WwwAuthenticate, HeaderName::Authorization)
-        };
-        let challenges: Vec<Challenge> = resp
-            .headers
-            .get_all(&ch_name)
-            .filter_map(|v| Challenge::parse(v).ok())
-            .collect();
-        let challenge = DigestClient::pick(challenges.iter())?;
+        let trunk = leg.trunk.clone()?;
         let uri = leg.invite.as_deref()?.uri()?.to_string();
-        let cnonce = self.ids.tag();
-        let value = DigestClient::respond(
-            challenge,
-            &Method::INVITE,
-            &uri,
-            &creds.username,
-            creds.password.expose(),
-            &cnonce,
-            1,
-        )
-        .ok()?;
+        let (cr_name, value) = self.trunk_authorization(&trunk, resp, &Method::INVITE, &uri)?;
+        let call = self.calls.get(&id)?;
+        let leg = call.b.get(idx)?;
         let mut m = (**leg.invite.as_ref()?).clone();
         let dest = leg.dest;
         let seq = m.envelope().ok()?.cseq.seq + 1;

@@ -171,7 +171,24 @@ impl Engine {
 
     fn trunk_credentials(&mut self, idx: usize, resp: &Message) -> Option<(HeaderName, Bytes)> {
         let trunk = self.cfg.trunks().get(idx)?;
-        let creds = trunk.credentials.as_ref()?;
+        let uri = Uri::sip(None, Host::from_ip(trunk.address.ip()), Some(trunk.address.port())).to_string();
+        let name = trunk.name.clone();
+        self.trunk_authorization(&name, resp, &Method::REGISTER, &uri)
+    }
+
+    /// The credentials header answering a trunk's 401/407 `resp` for a
+    /// `method uri` request (RFC 3261 §22.2, §22.3): the strongest digest
+    /// challenge offered, the trunk's configured username and password, a
+    /// fresh cnonce. `None` when the trunk has no credentials or no usable
+    /// challenge.
+    pub(crate) fn trunk_authorization(
+        &mut self,
+        trunk: &str,
+        resp: &Message,
+        method: &Method,
+        uri: &str,
+    ) -> Option<(HeaderName, Bytes)> {
+        let creds = self.cfg.trunk(trunk)?.credentials.clone()?;
         let (ch, cr) = if resp.status() == Some(StatusCode::PROXY_AUTH_REQUIRED) {
             (HeaderName::ProxyAuthenticate, HeaderName::ProxyAuthorization)
         } else {
@@ -183,12 +200,11 @@ impl Engine {
             .filter_map(|v| Challenge::parse(v).ok())
             .collect();
         let challenge = DigestClient::pick(challenges.iter())?;
-        let uri = Uri::sip(None, Host::from_ip(trunk.address.ip()), Some(trunk.address.port())).to_string();
         let cnonce = self.ids.tag();
         let value = DigestClient::respond(
             challenge,
-            &Method::REGISTER,
-            &uri,
+            method,
+            uri,
             &creds.username,
             creds.password.expose(),
             &cnonce,

@@ -2,7 +2,7 @@
 //! made by the project): present, decodable, in the format the media plane
 //! loops, loud enough to hear and never clipping, and silent at both ends so
 //! the loop point does not click. `examples/make_hold_music.rs` regenerates
-//! the file deterministically; this test also checks that they agree.
+//! the file deterministically.
 
 use std::path::Path;
 

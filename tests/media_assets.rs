@@ -20,5 +20,8 @@ fn hold_music_is_a_clean_loopable_8k_mono_track() {
     let rms = (s.iter().map(|x| f64::from(*x).powi(2)).sum::<f64>() / s.len() as f64).sqrt();
     assert!(20.0 * (rms / 32768.0).log10() > -40.0, "audible, not silence");
     let edge = |xs: &[i16]| xs.iter().map(|x| i32::from(*x).abs()).max().unwrap_or(0);
-    assert!(edge(&s[..3]) < 100 && edge(&s[s.len() - 3..]) < 100, "starts and ends near silence");
+    assert!(
+        edge(&s[..3]) < 100 && edge(&s[s.len() - 3..]) < 100,
+        "starts and ends near silence"
+    );
 }

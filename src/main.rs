@@ -41,6 +41,9 @@ enum Command {
         /// Override the RTP port range: LO-HI.
         #[arg(long = "rtp-ports", value_parser = parse_range)]
         rtp_ports: Option<(u16, u16)>,
+        /// Override the control API's address (loopback only).
+        #[arg(long = "api-listen")]
+        api_listen: Option<SocketAddr>,
         /// Directory for the SQLite store and cdr.jsonl.
         #[arg(long = "data-dir", default_value = "data")]
         data_dir: PathBuf,
@@ -89,6 +92,7 @@ fn main() -> ExitCode {
                 config_dir: config,
                 listen_overrides: Vec::new(),
                 rtp_ports: None,
+                api_listen: None,
                 data_dir: PathBuf::from("."),
             };
             match driver::load_config(&opts) {
@@ -108,6 +112,7 @@ fn main() -> ExitCode {
             config,
             sip_listen,
             rtp_ports,
+            api_listen,
             data_dir,
             log_format,
         } => {
@@ -116,6 +121,7 @@ fn main() -> ExitCode {
                 config_dir: config,
                 listen_overrides: sip_listen,
                 rtp_ports,
+                api_listen,
                 data_dir,
             };
             match run(opts) {

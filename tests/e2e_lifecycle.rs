@@ -132,3 +132,57 @@ fn sighup_reloads_and_a_bad_reload_keeps_the_running_config() {
     let status = sw.terminate(T).expect("stops on SIGTERM");
     assert!(status.success(), "clean exit: {status:?}");
 }
+
+/// Issue 3 item 7 (foundation): the control API lists live calls as JSON —
+/// one answered call while a SIPp call is up, none after it ends — and
+/// answers unknown paths, bad ids and wrong methods with JSON errors.
+#[test]
+fn control_api_lists_live_calls_and_errors_are_json() {
+    let sw = Switch::start();
+    let (status, health) = sw.http("GET", "/healthz");
+    assert_eq!((status, health["status"].as_str()), (200, Some("ok")));
+    let (status, body) = sw.http("GET", "/calls");
+    assert_eq!(status, 200);
+    assert_eq!(body["calls"].as_array().map(Vec::len), Some(0));
+    let callee = spawn_registered_callee(sw.internal_addr(), "1002", "demo-1002", "uas_answer_wait_bye.xml", T);
+    let caller = Sipp::new("uac_call_auth.xml")
+        .remote(sw.internal_addr())
+        .phone("1001", "demo-1001")
+        .service("1002")
+        .pause_ms(3000)
+        .spawn(T);
+    let mut listed = serde_json::Value::Null;
+    assert!(
+        wait_until(Duration::from_secs(10), || {
+            listed = sw.http("GET", "/calls").1;
+            listed["calls"][0]["state"] == "answered"
+        }),
+        "the answered call is listed: {listed}"
+    );
+    let call = &listed["calls"][0];
+    assert_eq!(
+        (call["caller"].as_str(), call["callee"].as_str()),
+        (Some("1001"), Some("1002"))
+    );
+    assert_eq!(call["route"], "user:1002");
+    let id = call["id"].as_u64().expect("numeric id");
+    let (status, one) = sw.http("GET", &format!("/calls/{id}"));
+    assert_eq!((status, one["id"].as_u64()), (200, Some(id)));
+    caller.wait().assert_success();
+    callee.wait().assert_success();
+    assert!(wait_until(Duration::from_secs(5), || sw.http("GET", "/calls").1
+        ["calls"]
+        .as_array()
+        .is_some_and(|c| c.is_empty())));
+    let (status, err) = sw.http("GET", "/calls/abc");
+    assert_eq!(
+        (status, err["error"].as_str(), err["field"].as_str()),
+        (400, Some("bad_request"), Some("id"))
+    );
+    let (status, err) = sw.http("GET", &format!("/calls/{id}"));
+    assert_eq!((status, err["error"].as_str()), (404, Some("not_found")));
+    let (status, err) = sw.http("GET", "/nope");
+    assert_eq!((status, err["error"].as_str()), (404, Some("not_found")));
+    let (status, err) = sw.http("DELETE", "/calls");
+    assert_eq!((status, err["error"].as_str()), (405, Some("method_not_allowed")));
+}

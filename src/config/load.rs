@@ -14,6 +14,7 @@
 //! `*.toml` files in the directory are ignored, so later features (e.g.
 //! `acd.toml`) can add theirs; their syntax is not even checked here.
 
+use std::net::SocketAddr;
 use std::num::NonZeroU32;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -24,10 +25,11 @@ use toml::Spanned;
 
 use super::dialplan::{DialPlan, Known};
 use super::error::{ConfigError, ConfigErrors, ErrorKind, Origin, Sink};
-use super::model::{RawCdr, RawMedia, RawRegistrar, RawSecurity, RawSip, RawStore};
+use super::model::{RawApi, RawCdr, RawMedia, RawRegistrar, RawSecurity, RawSip, RawStore};
 use super::net::PortRange;
 use super::typed::{
-    CdrSettings, Config, MediaSettings, RegistrarSettings, Secret, SecuritySettings, SipSettings, StoreSettings,
+    ApiSettings, CdrSettings, Config, MediaSettings, RegistrarSettings, Secret, SecuritySettings, SipSettings,
+    StoreSettings,
 };
 
 /// File name of the top-level settings.
@@ -193,6 +195,7 @@ fn load_sources_in(sources: &[(&str, &str)], dir: Option<&Path>, env: EnvLookup<
     Ok(Config {
         sip: top.sip,
         media: top.media,
+        api: top.api,
         store: top.store,
         cdr: top.cdr,
         registrar: top.registrar,
@@ -213,6 +216,7 @@ fn load_sources_in(sources: &[(&str, &str)], dir: Option<&Path>, env: EnvLookup<
 pub(super) struct Top {
     sip: SipSettings,
     media: MediaSettings,
+    api: ApiSettings,
     store: StoreSettings,
     cdr: CdrSettings,
     registrar: RegistrarSettings,
@@ -390,6 +394,7 @@ impl<'a> Builder<'a, '_> {
     pub(super) fn switchboard(&mut self) -> Top {
         let mut raw_sip = RawSip::default();
         let mut raw_media = RawMedia::default();
+        let mut raw_api = RawApi::default();
         let mut raw_store = RawStore::default();
         let mut raw_cdr = RawCdr::default();
         let mut raw_reg = RawRegistrar::default();
@@ -420,6 +425,7 @@ impl<'a> Builder<'a, '_> {
                     }
                     "sip" => raw_sip = de(v, &mut sink).unwrap_or_default(),
                     "media" => raw_media = de(v, &mut sink).unwrap_or_default(),
+                    "api" => raw_api = de(v, &mut sink).unwrap_or_default(),
                     "store" => raw_store = de(v, &mut sink).unwrap_or_default(),
                     "cdr" => raw_cdr = de(v, &mut sink).unwrap_or_default(),
                     "registrar" => {
@@ -430,7 +436,7 @@ impl<'a> Builder<'a, '_> {
                     _ => unknown_key(
                         &mut sink,
                         key,
-                        "one of `profiles`, `sip`, `media`, `store`, `cdr`, `registrar`, `security`",
+                        "one of `profiles`, `sip`, `media`, `api`, `store`, `cdr`, `registrar`, `security`",
                     ),
                 }
             }
@@ -486,6 +492,25 @@ impl<'a> Builder<'a, '_> {
                 PortRange::DEFAULT
             }),
             None => PortRange::DEFAULT,
+        };
+
+        let api_listen = match &raw_api.listen {
+            Some(l) => match l.get_ref().parse::<SocketAddr>() {
+                Ok(a) if a.ip().is_loopback() => a,
+                Ok(_) => {
+                    s.push(
+                        &l.span(),
+                        ErrorKind::Unsafe,
+                        "the control API has no authentication yet: it must listen on a loopback address",
+                    );
+                    ApiSettings::DEFAULT_LISTEN
+                }
+                Err(e) => {
+                    s.push(&l.span(), ErrorKind::InvalidValue, format!("api listen address: {e}"));
+                    ApiSettings::DEFAULT_LISTEN
+                }
+            },
+            None => ApiSettings::DEFAULT_LISTEN,
         };
 
         let store_path = match raw_store.path {
@@ -551,6 +576,7 @@ impl<'a> Builder<'a, '_> {
         Top {
             sip,
             media: MediaSettings { rtp_ports },
+            api: ApiSettings { listen: api_listen },
             store: StoreSettings { path: store_path },
             cdr: CdrSettings { jsonl },
             registrar: RegistrarSettings {

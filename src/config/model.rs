@@ -32,6 +32,13 @@ pub(crate) struct RawMedia {
     pub rtp_ports: Option<Spanned<String>>,
 }
 
+/// `[api]` in `switchboard.toml`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawApi {
+    pub listen: Option<Spanned<String>>,
+}
+
 /// `[store]` in `switchboard.toml`.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]

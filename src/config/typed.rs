@@ -54,6 +54,19 @@ pub struct MediaSettings {
     pub rtp_ports: PortRange,
 }
 
+/// `[api]`: the control API (HTTP JSON; the agent desktop API of the ACD
+/// issue builds on it).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiSettings {
+    /// Where it listens. Loopback only: it has no authentication yet.
+    pub listen: SocketAddr,
+}
+
+impl ApiSettings {
+    /// 127.0.0.1:8088.
+    pub const DEFAULT_LISTEN: SocketAddr = SocketAddr::new(std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST), 8088);
+}
+
 /// `[store]`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoreSettings {
@@ -239,6 +252,7 @@ pub struct Trunk {
 pub struct Config {
     pub(crate) sip: SipSettings,
     pub(crate) media: MediaSettings,
+    pub(crate) api: ApiSettings,
     pub(crate) store: StoreSettings,
     pub(crate) cdr: CdrSettings,
     pub(crate) registrar: RegistrarSettings,
@@ -279,6 +293,11 @@ impl Config {
     /// `[security]` settings.
     pub fn security(&self) -> &SecuritySettings {
         &self.security
+    }
+
+    /// `[api]` settings.
+    pub fn api(&self) -> &ApiSettings {
+        &self.api
     }
 
     /// All profiles in `switchboard.toml` order.
@@ -402,6 +421,19 @@ impl Config {
         let p = &mut self.profiles[idx];
         p.listen = vec![addr];
         p.listen_origins = vec![origin];
+        Ok(())
+    }
+
+    /// Replaces the control API's address (CLI `--api-listen`); loopback only.
+    pub fn override_api_listen(&mut self, addr: SocketAddr) -> Result<(), ConfigError> {
+        if !addr.ip().is_loopback() {
+            return Err(ConfigError::new(
+                &Origin::command_line("--api-listen"),
+                ErrorKind::Unsafe,
+                "the control API has no authentication yet: it must listen on a loopback address",
+            ));
+        }
+        self.api.listen = addr;
         Ok(())
     }
 

@@ -51,6 +51,8 @@ pub struct RunOptions {
     pub listen_overrides: Vec<(String, SocketAddr)>,
     /// `--rtp-ports LO-HI` override.
     pub rtp_ports: Option<(u16, u16)>,
+    /// `--api-listen ADDR` override.
+    pub api_listen: Option<SocketAddr>,
     /// Directory for the SQLite store and the CDR file.
     pub data_dir: PathBuf,
 }
@@ -64,6 +66,11 @@ pub fn load_config(opts: &RunOptions) -> Result<Config, ConfigErrors> {
     let mut errors = Vec::new();
     for (profile, addr) in &opts.listen_overrides {
         if let Err(e) = cfg.override_listen(profile, *addr) {
+            errors.push(e);
+        }
+    }
+    if let Some(addr) = opts.api_listen {
+        if let Err(e) = cfg.override_api_listen(addr) {
             errors.push(e);
         }
     }
@@ -121,6 +128,21 @@ pub async fn run(cfg: Config, opts: RunOptions) -> Result<(), DriverError> {
     engine.load_bindings(bindings);
     let (tx, mut rx) = mpsc::channel::<Event>(8192);
     let sockets = net::Sockets::bind(&cfg, tx.clone()).await?;
+    let api_addr = cfg.api().listen;
+    let api_listener = tokio::net::TcpListener::bind(api_addr)
+        .await
+        .map_err(|e| DriverError::Bind {
+            addr: api_addr,
+            transport: "http",
+            source: e,
+        })?;
+    let (api_tx, mut api_rx) = mpsc::channel::<crate::api::ApiRequest>(256);
+    tokio::spawn(async move {
+        if let Err(e) = crate::api::serve(api_listener, api_tx).await {
+            tracing::error!(error = %e, "control API stopped");
+        }
+    });
+    tracing::info!(%api_addr, "control API listening");
     tracing::info!(restored_bindings = restored, "switchboard running");
     engine.start(now());
     spawn_signals(tx.clone());
@@ -155,6 +177,12 @@ pub async fn run(cfg: Config, opts: RunOptions) -> Result<(), DriverError> {
             }
             _ = sleep => {
                 engine.handle_timeout(now());
+            }
+            Some((cmd, reply)) = api_rx.recv() => {
+                let answer = match cmd {
+                    crate::api::ApiCommand::ListCalls => crate::api::ApiReply::Calls(engine.calls_snapshot()),
+                };
+                let _ = reply.send(answer);
             }
             _ = stats_tick.tick() => {
                 let s = engine.stats();

@@ -109,6 +109,29 @@ pub(crate) enum EngineTimer {
     TrunkRegister(usize),
 }
 
+/// One live call as the control API shows it.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct CallSummary {
+    /// The engine's call number.
+    pub id: u64,
+    /// Who called (authenticated user or `trunk:<name>`).
+    pub caller: String,
+    /// What was dialled.
+    pub callee: String,
+    /// The route taken (`user:1001`, `trunk:carrier`).
+    pub route: String,
+    /// `routing`, `answered` or `ended`.
+    pub state: &'static str,
+    /// Unix ms of the INVITE.
+    pub started_ms: u64,
+    /// Unix ms of the answer.
+    pub answered_ms: Option<u64>,
+    /// The caller leg's Call-ID.
+    pub a_call_id: String,
+    /// The answering (or first) callee leg's Call-ID.
+    pub b_call_id: Option<String>,
+}
+
 /// Counters for the load scripts and the logs.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Stats {
@@ -259,6 +282,35 @@ impl Engine {
             dialogs: self.dialogs.len() as u64,
             ..self.stats
         }
+    }
+
+    /// Every live call, oldest first (control API, SUP-1 later).
+    pub fn calls_snapshot(&self) -> Vec<CallSummary> {
+        let mut out: Vec<CallSummary> = self
+            .calls
+            .values()
+            .map(|c| CallSummary {
+                id: c.id.0,
+                caller: c.caller.clone(),
+                callee: c.callee.clone(),
+                route: c.route.clone(),
+                state: match c.phase {
+                    crate::call::Phase::Routing => "routing",
+                    crate::call::Phase::Answered => "answered",
+                    crate::call::Phase::Ended => "ended",
+                },
+                started_ms: c.started_ms,
+                answered_ms: c.answered_ms,
+                a_call_id: String::from_utf8_lossy(&c.a.call_id).into_owned(),
+                b_call_id: c
+                    .winner
+                    .and_then(|w| c.b.get(w))
+                    .or_else(|| c.b.first())
+                    .map(|l| String::from_utf8_lossy(&l.call_id).into_owned()),
+            })
+            .collect();
+        out.sort_by_key(|c| c.id);
+        out
     }
 
     /// Current registrations of `aor` at `now`.

@@ -444,6 +444,7 @@ pub struct Switch {
     internal: SocketAddr,
     external: SocketAddr,
     rtp: (u16, u16),
+    api: SocketAddr,
     command: String,
 }
 
@@ -481,6 +482,7 @@ impl Switch {
         let n_rtp = b.rtp_ports.unwrap_or(DEFAULT_RTP_PORTS);
         let rtp_lo = free_port_block(n_rtp, false);
         let rtp = (rtp_lo, rtp_lo + n_rtp - 1);
+        let api = SocketAddr::from((Ipv4Addr::LOCALHOST, free_port()));
 
         let mut cmd = Command::new(switch_binary());
         cmd.arg("run");
@@ -495,6 +497,8 @@ impl Switch {
             .arg(format!("{}-{}", rtp.0, rtp.1))
             .arg("--data-dir")
             .arg(&data_dir)
+            .arg("--api-listen")
+            .arg(api.to_string())
             .args(&b.args);
         if std::env::var_os("RUST_LOG").is_none() {
             cmd.env("RUST_LOG", "debug");
@@ -516,6 +520,7 @@ impl Switch {
             internal,
             external,
             rtp,
+            api,
             command,
         };
         sw.wait_ready(b.startup_timeout.unwrap_or(STARTUP_TIMEOUT));
@@ -568,6 +573,30 @@ impl Switch {
     /// The `internal` profile (phones, digest auth).
     pub fn internal_addr(&self) -> SocketAddr {
         self.internal
+    }
+
+    /// The control API's address (`--api-listen`, a free loopback port).
+    pub fn api_addr(&self) -> SocketAddr {
+        self.api
+    }
+
+    /// One HTTP/1.1 request to the control API: (status, JSON body).
+    pub fn http(&self, method: &str, path: &str) -> (u16, serde_json::Value) {
+        use std::io::Write;
+        let mut s = std::net::TcpStream::connect(self.api).expect("connect to the control API");
+        s.set_read_timeout(Some(Duration::from_secs(5))).expect("timeout");
+        write!(
+            s,
+            "{method} {path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n",
+            self.api
+        )
+        .expect("write");
+        let mut text = String::new();
+        s.read_to_string(&mut text).expect("read the response");
+        let status = text.split(' ').nth(1).and_then(|c| c.parse().ok()).unwrap_or(0);
+        let body = text.split_once("\r\n\r\n").map(|(_, b)| b).unwrap_or("");
+        let json = serde_json::from_str(body).unwrap_or_else(|e| panic!("not JSON ({e}): {text}"));
+        (status, json)
     }
 
     /// The `external` profile (trunks).

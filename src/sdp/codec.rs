@@ -89,13 +89,23 @@ impl Codec {
             Codec::TelephoneEvent { clock_rate }
         } else {
             let channels = params.and_then(|p| p.parse().ok()).unwrap_or(1);
-            Codec::Other(OtherCodec { name: encoding.to_owned(), clock_rate, channels })
+            Codec::Other(OtherCodec {
+                name: encoding.to_owned(),
+                clock_rate,
+                channels,
+            })
         }
     }
 
     /// The codec of a static audio payload type used without rtpmap (RFC 3551 §6, table 4).
     pub fn from_static(pt: u8) -> Option<Codec> {
-        let other = |name: &str| Codec::Other(OtherCodec { name: name.to_owned(), clock_rate: 8000, channels: 1 });
+        let other = |name: &str| {
+            Codec::Other(OtherCodec {
+                name: name.to_owned(),
+                clock_rate: 8000,
+                channels: 1,
+            })
+        };
         Some(match pt {
             0 => Codec::Pcmu,
             3 => other("GSM"),
@@ -164,7 +174,12 @@ impl Codec {
             1 => None,
             n => Some(n.to_string()),
         };
-        Rtpmap { pt, encoding: self.encoding_name().to_owned(), clock_rate: self.clock_rate(), params }
+        Rtpmap {
+            pt,
+            encoding: self.encoding_name().to_owned(),
+            clock_rate: self.clock_rate(),
+            params,
+        }
     }
 }
 

@@ -114,7 +114,10 @@ pub struct Connection {
 impl Connection {
     /// A connection line for a unicast IP address.
     pub fn ip(ip: IpAddr) -> Self {
-        Connection { addr_type: AddrType::of(ip), address: ip.to_string() }
+        Connection {
+            addr_type: AddrType::of(ip),
+            address: ip.to_string(),
+        }
     }
 
     /// The address as an IP literal, if it is one (any `/ttl` suffix removed).
@@ -478,7 +481,10 @@ impl Sdp {
 
     /// The connection that applies to media section `index`: its own `c=`, else the session's (§5.7).
     pub fn media_connection(&self, index: usize) -> Option<&Connection> {
-        self.media.get(index).and_then(|m| m.connection()).or_else(|| self.connection())
+        self.media
+            .get(index)
+            .and_then(|m| m.connection())
+            .or_else(|| self.connection())
     }
 
     /// The direction of media section `index`: its own attribute, else the session's, else sendrecv (§6.7).
@@ -492,12 +498,18 @@ impl Sdp {
 
     /// The `a=ptime` of media section `index`, else the session-level one (§6.4).
     pub fn media_ptime(&self, index: usize) -> Option<u32> {
-        self.media.get(index).and_then(|m| m.ptime()).or_else(|| ptime_in(&self.lines))
+        self.media
+            .get(index)
+            .and_then(|m| m.ptime())
+            .or_else(|| ptime_in(&self.lines))
     }
 
     /// The `a=maxptime` of media section `index`, else the session-level one (§6.5).
     pub fn media_maxptime(&self, index: usize) -> Option<u32> {
-        self.media.get(index).and_then(|m| m.maxptime()).or_else(|| maxptime_in(&self.lines))
+        self.media
+            .get(index)
+            .and_then(|m| m.maxptime())
+            .or_else(|| maxptime_in(&self.lines))
     }
 
     /// Prints the description (§5), with [`Sdp::line_ending`] after every line.
@@ -583,7 +595,11 @@ impl Media {
                     Some(r) => r.codec(),
                     None => Codec::from_static(pt)?,
                 };
-                Some(PayloadFormat { pt, codec, fmtp: self.fmtp(pt).map(str::to_owned) })
+                Some(PayloadFormat {
+                    pt,
+                    codec,
+                    fmtp: self.fmtp(pt).map(str::to_owned),
+                })
             })
             .collect()
     }

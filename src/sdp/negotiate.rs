@@ -53,7 +53,12 @@ impl Default for LegPolicy {
     /// PCMU, PCMA, Opus, telephone-event 0–15; ptime 20; Opus on 111, events on 101.
     fn default() -> Self {
         LegPolicy {
-            codecs: vec![CodecKind::Pcmu, CodecKind::Pcma, CodecKind::Opus, CodecKind::TelephoneEvent],
+            codecs: vec![
+                CodecKind::Pcmu,
+                CodecKind::Pcma,
+                CodecKind::Opus,
+                CodecKind::TelephoneEvent,
+            ],
             dtmf_events: EventSet::DTMF,
             ptime: Some(20),
             opus_pt: 111,
@@ -305,7 +310,13 @@ fn skeleton(policy: &LegPolicy, state: &SessionState, ip: IpAddr) -> Sdp {
             address: ip.to_string(),
         },
         session_name: policy.session_name.clone(),
-        lines: vec![Line::Connection(Connection::ip(ip)), Line::Other { kind: 't', value: "0 0".to_owned() }],
+        lines: vec![
+            Line::Connection(Connection::ip(ip)),
+            Line::Other {
+                kind: 't',
+                value: "0 0".to_owned(),
+            },
+        ],
         media: Vec::with_capacity(1),
         line_ending: LineEnding::Crlf,
     }
@@ -327,12 +338,22 @@ fn push_format(m: &mut Media, pt: u8, codec: &Codec, fmtp: Option<String>) {
     m.formats.push(Fmt::Pt(pt));
     m.lines.push(Line::Attribute(Attribute::Rtpmap(codec.rtpmap(pt))));
     if let Some(params) = fmtp {
-        m.lines.push(Line::Attribute(Attribute::Fmtp(Fmtp { format: pt.to_string(), params })));
+        m.lines.push(Line::Attribute(Attribute::Fmtp(Fmtp {
+            format: pt.to_string(),
+            params,
+        })));
     }
 }
 
 fn audio_media(port: u16, proto: Proto) -> Media {
-    Media { kind: MediaKind::Audio, port, port_count: None, proto, formats: Vec::new(), lines: Vec::with_capacity(8) }
+    Media {
+        kind: MediaKind::Audio,
+        port,
+        port_count: None,
+        proto,
+        formats: Vec::new(),
+        lines: Vec::with_capacity(8),
+    }
 }
 
 /// The effective direction of stream `index` of a remote description, with
@@ -346,8 +367,13 @@ fn remote_direction(sdp: &Sdp, index: usize) -> Direction {
 }
 
 fn remote_addrs(sdp: &Sdp, index: usize) -> (Option<SocketAddr>, Option<SocketAddr>) {
-    let Some(m) = sdp.media.get(index) else { return (None, None) };
-    let ip = sdp.media_connection(index).and_then(Connection::ip_addr).filter(|ip| !ip.is_unspecified());
+    let Some(m) = sdp.media.get(index) else {
+        return (None, None);
+    };
+    let ip = sdp
+        .media_connection(index)
+        .and_then(Connection::ip_addr)
+        .filter(|ip| !ip.is_unspecified());
     let Some(ip) = ip else { return (None, None) };
     let rtcp = match m.rtcp() {
         Some(r) => {
@@ -444,7 +470,9 @@ pub fn answer(
             (true, true) => Rejection::NoCommonCodec,
         });
     };
-    let direction = remote_direction(offer, index).reversed().intersect(state.local_direction);
+    let direction = remote_direction(offer, index)
+        .reversed()
+        .intersect(state.local_direction);
     let ptime = offer.media_ptime(index);
     let maxptime = offer.media_maxptime(index);
 
@@ -495,7 +523,11 @@ pub fn answer(
     state.remote_origin = Some(origin);
     state.negotiated = Some(negotiated.clone());
     let sdp = state.emit(sdp);
-    Ok(Answer { sdp, negotiated, unchanged })
+    Ok(Answer {
+        sdp,
+        negotiated,
+        unchanged,
+    })
 }
 
 fn offer_audio(policy: &LegPolicy, port: u16, direction: Direction) -> Media {
@@ -507,7 +539,12 @@ fn offer_audio(policy: &LegPolicy, port: u16, direction: Direction) -> Media {
             CodecKind::Opus => push_format(&mut m, policy.opus_pt, &Codec::Opus, policy.opus_fmtp.clone()),
             CodecKind::TelephoneEvent => {
                 let te = Codec::TelephoneEvent { clock_rate: 8000 };
-                push_format(&mut m, policy.telephone_event_pt, &te, Some(policy.dtmf_events.to_string()));
+                push_format(
+                    &mut m,
+                    policy.telephone_event_pt,
+                    &te,
+                    Some(policy.dtmf_events.to_string()),
+                );
             }
         }
     }
@@ -534,7 +571,11 @@ pub fn offer(policy: &LegPolicy, local: SocketAddr, direction: Direction, state:
                 .as_ref()
                 .map(|n| n.media_index)
                 .filter(|i| *i < prev.media.len())
-                .or_else(|| prev.media.iter().position(|m| m.kind == MediaKind::Audio && m.port != 0))
+                .or_else(|| {
+                    prev.media
+                        .iter()
+                        .position(|m| m.kind == MediaKind::Audio && m.port != 0)
+                })
                 .unwrap_or(prev.media.len());
             sdp.media.extend(prev.media.iter().map(disabled));
             if idx < sdp.media.len() {
@@ -552,7 +593,12 @@ pub fn offer(policy: &LegPolicy, local: SocketAddr, direction: Direction, state:
     let previous_direction = state.local_direction;
     state.local_direction = direction;
     let sdp = state.emit(sdp);
-    state.pending = Some(PendingOffer { sdp: sdp.clone(), audio_index, direction, previous_direction });
+    state.pending = Some(PendingOffer {
+        sdp: sdp.clone(),
+        audio_index,
+        direction,
+        previous_direction,
+    });
     sdp
 }
 
@@ -579,7 +625,10 @@ pub fn accept_answer(answer: &Sdp, state: &mut SessionState) -> Result<Negotiate
     let pending = state.pending.as_ref().ok_or(AnswerError::NoPendingOffer)?;
     let offer = &pending.sdp;
     if answer.media.len() != offer.media.len() {
-        return Err(AnswerError::MediaCount { offered: offer.media.len(), answered: answer.media.len() });
+        return Err(AnswerError::MediaCount {
+            offered: offer.media.len(),
+            answered: answer.media.len(),
+        });
     }
     for (index, (o, a)) in offer.media.iter().zip(&answer.media).enumerate() {
         if o.kind != a.kind {
@@ -610,20 +659,26 @@ pub fn accept_answer(answer: &Sdp, state: &mut SessionState) -> Result<Negotiate
         .find(|f| matches!(f.codec, Codec::Pcmu | Codec::Pcma | Codec::Opus))
         .ok_or(AnswerError::NoCommonCodec)?;
     let recv_pt = offered_pt_for(&offered, codec.pt, a).unwrap_or(codec.pt);
-    let telephone_event = answered.iter().find(|f| matches!(f.codec, Codec::TelephoneEvent { .. })).map(|f| {
-        let ours = offered.iter().find(|o| o.codec == f.codec);
-        let ours_ev = offered_events(ours.and_then(|o| o.fmtp.as_deref()));
-        TelephoneEvents {
-            send_pt: f.pt,
-            recv_pt: ours.map_or(f.pt, |o| o.pt),
-            clock_rate: f.codec.clock_rate(),
-            events: offered_events(f.fmtp.as_deref()).intersect(&ours_ev),
-        }
-    });
+    let telephone_event = answered
+        .iter()
+        .find(|f| matches!(f.codec, Codec::TelephoneEvent { .. }))
+        .map(|f| {
+            let ours = offered.iter().find(|o| o.codec == f.codec);
+            let ours_ev = offered_events(ours.and_then(|o| o.fmtp.as_deref()));
+            TelephoneEvents {
+                send_pt: f.pt,
+                recv_pt: ours.map_or(f.pt, |o| o.pt),
+                clock_rate: f.codec.clock_rate(),
+                events: offered_events(f.fmtp.as_deref()).intersect(&ours_ev),
+            }
+        });
     let answered_dir = remote_direction(answer, index);
     let allowed = pending.direction.reversed();
     if answered_dir.intersect(allowed) != answered_dir {
-        return Err(AnswerError::Direction { offered: pending.direction, answered: answered_dir });
+        return Err(AnswerError::Direction {
+            offered: pending.direction,
+            answered: answered_dir,
+        });
     }
     let (remote_rtp, remote_rtcp) = remote_addrs(answer, index);
     let negotiated = Negotiated {

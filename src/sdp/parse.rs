@@ -64,12 +64,15 @@ pub enum Fault {
 /// Parses a session description (RFC 8866 §5). Never panics.
 pub fn parse(input: &[u8]) -> Result<Sdp, ParseError> {
     let mut end = input.len();
-    while end > 0 && matches!(input[end - 1], b'\r' | b'\n' | b' ' | b'\t') {
+    while end > 0 && matches!(input[end - 1], b'\r' | b'\n') {
         end -= 1;
     }
     let body = &input[..end];
     if body.is_empty() {
-        return Err(ParseError { line: 1, fault: Fault::Empty });
+        return Err(ParseError {
+            line: 1,
+            fault: Fault::Empty,
+        });
     }
     let mut p = Parser::default();
     for (i, raw) in body.split(|&b| b == b'\n').enumerate() {
@@ -145,7 +148,13 @@ fn parse_origin(v: &str) -> R<Origin> {
     if it.next().is_some() {
         return Err(bad(W, "extra fields"));
     }
-    Ok(Origin { username, session_id: session_id.to_owned(), session_version, addr_type, address })
+    Ok(Origin {
+        username,
+        session_id: session_id.to_owned(),
+        session_version,
+        addr_type,
+        address,
+    })
 }
 
 fn parse_media(v: &str) -> R<Media> {
@@ -172,7 +181,14 @@ fn parse_media(v: &str) -> R<Media> {
             formats.push(Fmt::Token(f.to_owned()));
         }
     }
-    Ok(Media { kind, port, port_count, proto, formats, lines: Vec::with_capacity(8) })
+    Ok(Media {
+        kind,
+        port,
+        port_count,
+        proto,
+        formats,
+        lines: Vec::with_capacity(8),
+    })
 }
 
 fn parse_attribute(v: &str) -> R<Attribute> {
@@ -199,16 +215,24 @@ fn parse_attribute(v: &str) -> R<Attribute> {
     let Some(value) = value else {
         return match name {
             "rtpmap" | "fmtp" | "ptime" | "maxptime" | "rtcp" | "crypto" => Err(bad("a=", "value missing")),
-            _ => Ok(Attribute::Other { name: name.to_owned(), value: None }),
+            _ => Ok(Attribute::Other {
+                name: name.to_owned(),
+                value: None,
+            }),
         };
     };
     match name {
         "rtpmap" => parse_rtpmap(value).map(Attribute::Rtpmap),
         "fmtp" => {
             const W: &str = "a=fmtp";
-            let (f, params) = value.split_once(' ').ok_or(bad(W, "expected `<format> <parameters>`"))?;
+            let (f, params) = value
+                .split_once(' ')
+                .ok_or(bad(W, "expected `<format> <parameters>`"))?;
             let format = token(Some(f), W, "empty format")?.to_owned();
-            Ok(Attribute::Fmtp(Fmtp { format, params: params.to_owned() }))
+            Ok(Attribute::Fmtp(Fmtp {
+                format,
+                params: params.to_owned(),
+            }))
         }
         "ptime" => num(value, "a=ptime").map(Attribute::Ptime),
         "maxptime" => num(value, "a=maxptime").map(Attribute::MaxPtime),
@@ -227,19 +251,29 @@ fn parse_attribute(v: &str) -> R<Attribute> {
             let suite = token(it.next(), W, "missing crypto suite")?.to_owned();
             let key_params = token(it.next(), W, "missing key parameters")?.to_owned();
             let session_params = match it.next() {
-                Some(s) if s.is_empty() => return Err(bad(W, "empty session parameters")),
+                Some("") => return Err(bad(W, "empty session parameters")),
                 Some(s) => Some(s.to_owned()),
                 None => None,
             };
-            Ok(Attribute::Crypto(Crypto { tag, suite, key_params, session_params }))
+            Ok(Attribute::Crypto(Crypto {
+                tag,
+                suite,
+                key_params,
+                session_params,
+            }))
         }
-        _ => Ok(Attribute::Other { name: name.to_owned(), value: Some(value.to_owned()) }),
+        _ => Ok(Attribute::Other {
+            name: name.to_owned(),
+            value: Some(value.to_owned()),
+        }),
     }
 }
 
 fn parse_rtpmap(v: &str) -> R<Rtpmap> {
     const W: &str = "a=rtpmap";
-    let (pt, rest) = v.split_once(' ').ok_or(bad(W, "expected `<pt> <encoding>/<clock rate>`"))?;
+    let (pt, rest) = v
+        .split_once(' ')
+        .ok_or(bad(W, "expected `<pt> <encoding>/<clock rate>`"))?;
     let pt: u8 = num(pt, W)?;
     if pt > 127 {
         return Err(bad(W, "payload type above 127"));
@@ -251,7 +285,12 @@ fn parse_rtpmap(v: &str) -> R<Rtpmap> {
         Some(p) => Some(token(Some(p), W, "empty encoding parameters")?.to_owned()),
         None => None,
     };
-    Ok(Rtpmap { pt, encoding, clock_rate, params })
+    Ok(Rtpmap {
+        pt,
+        encoding,
+        clock_rate,
+        params,
+    })
 }
 
 impl Parser {
@@ -302,12 +341,18 @@ impl Parser {
                 Line::Connection(parse_connection(value, "c=")?)
             }
             'a' => Line::Attribute(parse_attribute(value)?),
-            'i' | 'b' | 'k' => Line::Other { kind, value: value.to_owned() },
+            'i' | 'b' | 'k' => Line::Other {
+                kind,
+                value: value.to_owned(),
+            },
             'u' | 'e' | 'p' | 't' | 'r' | 'z' => {
                 if in_media {
                     return Err(Fault::NotInMedia(kind));
                 }
-                Line::Other { kind, value: value.to_owned() }
+                Line::Other {
+                    kind,
+                    value: value.to_owned(),
+                }
             }
             other => return Err(Fault::UnknownType(other)),
         };
@@ -324,8 +369,20 @@ impl Parser {
 
     fn finish(self) -> Result<Sdp, ParseError> {
         let line = self.line + 1;
-        let origin = self.origin.ok_or(ParseError { line, fault: Fault::Expected('o') })?;
-        let session_name = self.session_name.ok_or(ParseError { line, fault: Fault::Expected('s') })?;
-        Ok(Sdp { origin, session_name, lines: self.lines, media: self.media, line_ending: self.line_ending })
+        let origin = self.origin.ok_or(ParseError {
+            line,
+            fault: Fault::Expected('o'),
+        })?;
+        let session_name = self.session_name.ok_or(ParseError {
+            line,
+            fault: Fault::Expected('s'),
+        })?;
+        Ok(Sdp {
+            origin,
+            session_name,
+            lines: self.lines,
+            media: self.media,
+            line_ending: self.line_ending,
+        })
     }
 }

@@ -47,7 +47,13 @@ impl PortPool {
         }
         let pairs = usize::from((last - first) / 2) + 1;
         let free = (0..pairs).map(|i| first + (i as u16) * 2).collect();
-        Ok(PortPool { first, free, in_use: vec![0; pairs.div_ceil(64)], allocated: 0, pairs })
+        Ok(PortPool {
+            first,
+            free,
+            in_use: vec![0; pairs.div_ceil(64)],
+            allocated: 0,
+            pairs,
+        })
     }
 
     fn index(&self, port: u16) -> Option<usize> {
@@ -84,7 +90,8 @@ impl PortPool {
 
     /// True if `port` is currently allocated.
     pub fn is_allocated(&self, port: u16) -> bool {
-        self.index(port).is_some_and(|i| self.in_use[i / 64] & (1 << (i % 64)) != 0)
+        self.index(port)
+            .is_some_and(|i| self.in_use[i / 64] & (1 << (i % 64)) != 0)
     }
 
     /// How many pairs are allocated.

@@ -440,7 +440,8 @@ fn choose(m: &Media, policy: &LegPolicy) -> Option<Choice> {
 /// Answers a remote offer on this leg (RFC 3264 §6), with our media at `local`
 /// (the address and RTP port the caller allocated). On success the state
 /// records the answer as sent and the negotiated media; on rejection it is
-/// untouched.
+/// untouched. Glare (an offer of ours still pending) is the engine's to
+/// refuse with 491 (RFC 3261 §14.2) before calling; a pending offer is left as is.
 pub fn answer(
     offer: &Sdp,
     policy: &LegPolicy,

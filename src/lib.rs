@@ -18,6 +18,7 @@ pub mod engine;
 pub mod error;
 pub mod ids;
 pub mod rtp_latch;
+pub mod sdp;
 pub mod sip;
 pub mod store;
 pub mod time;

@@ -1,0 +1,700 @@
+//! Offer/answer for one leg of the B2BUA (RFC 3264): pure functions over a
+//! per-leg [`SessionState`]. The switch anchors media, so every description it
+//! sends carries its own address and port (`c=`/`m=` rewritten per leg) and
+//! its own `o=` identity.
+//!
+//! - [`answer`]: RFC 3264 §6 — one answered `m=` line per offered one, in
+//!   order; the first usable audio stream gets one codec from the leg's
+//!   preference list plus telephone-event (RFC 4733 §7.1.1), under the
+//!   offerer's payload type numbers (§6.1); every other stream gets port 0
+//!   (§6); the direction is answered per §6.1 and `ptime`/`maxptime` are kept.
+//!   No usable audio gives a [`Rejection`]: a 488 with a Warning
+//!   (RFC 3261 §21.4.26, §20.43).
+//! - [`offer`]: RFC 3264 §5 for the first offer, §8 for re-offers (same `o=`
+//!   id, version +1 when the description changes, the same `m=` lines in the
+//!   same order), including hold (§8.4: `sendonly`/`inactive`) and resume.
+//! - [`accept_answer`]: RFC 3264 §7 — the answer must mirror our `m=` lines
+//!   and use only formats we offered, with a direction our offer allows.
+//! - [`direction_of`]: hold detection, including RFC 2543's `c=0.0.0.0` (§8.4).
+//!
+//! One audio stream per leg: further audio streams are refused with port 0,
+//! as are SRTP profiles (no SRTP in the media plane yet; `a=crypto` offered
+//! over plain `RTP/AVP` is simply not answered, RFC 4568 §7.1.2).
+
+use std::net::{IpAddr, SocketAddr};
+
+use super::codec::{Codec, CodecKind, EventSet, PayloadFormat};
+use super::model::{
+    AddrType, Attribute, Connection, Direction, Fmt, Fmtp, Line, LineEnding, Media, MediaKind, Origin, Proto, Sdp,
+};
+
+/// What one leg accepts and offers (built from config once; see [`CodecKind`]'s `FromStr`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LegPolicy {
+    /// Codecs in preference order; include [`CodecKind::TelephoneEvent`] to negotiate DTMF events.
+    pub codecs: Vec<CodecKind>,
+    /// The RFC 4733 events we accept and offer.
+    pub dtmf_events: EventSet,
+    /// `a=ptime` in our offers (ms), if any.
+    pub ptime: Option<u32>,
+    /// Dynamic payload type for Opus in our offers (96–127).
+    pub opus_pt: u8,
+    /// Dynamic payload type for telephone-event (8 kHz) in our offers (96–127).
+    pub telephone_event_pt: u8,
+    /// `a=fmtp` for Opus in our offers and answers, e.g. `useinbandfec=1`.
+    pub opus_fmtp: Option<String>,
+    /// The `o=` user name.
+    pub username: String,
+    /// The `s=` value.
+    pub session_name: String,
+}
+
+impl Default for LegPolicy {
+    /// PCMU, PCMA, Opus, telephone-event 0–15; ptime 20; Opus on 111, events on 101.
+    fn default() -> Self {
+        LegPolicy {
+            codecs: vec![
+                CodecKind::Pcmu,
+                CodecKind::Pcma,
+                CodecKind::Opus,
+                CodecKind::TelephoneEvent,
+            ],
+            dtmf_events: EventSet::DTMF,
+            ptime: Some(20),
+            opus_pt: 111,
+            telephone_event_pt: 101,
+            opus_fmtp: Some("useinbandfec=1".to_owned()),
+            username: "switchboard".to_owned(),
+            session_name: "switchboard".to_owned(),
+        }
+    }
+}
+
+/// Why an offer cannot be accepted: the engine answers 488 Not Acceptable Here
+/// with [`Rejection::warning`] as the Warning header (RFC 3264 §6, RFC 3261 §20.43).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum Rejection {
+    /// No audio stream with a non-zero port (Warning 304).
+    #[error("no audio stream offered")]
+    NoAudio,
+    /// Audio offered only over a profile we do not relay, such as RTP/SAVP (Warning 302).
+    #[error("audio offered only over an unsupported transport profile")]
+    IncompatibleTransport,
+    /// Audio offered, but no codec of the leg's preference list (Warning 305).
+    #[error("no common audio codec")]
+    NoCommonCodec,
+}
+
+impl Rejection {
+    /// The response status: 488 Not Acceptable Here (RFC 3261 §21.4.26).
+    pub fn status(&self) -> u16 {
+        488
+    }
+
+    /// The warn-code (RFC 3261 §20.43).
+    pub fn warn_code(&self) -> u16 {
+        match self {
+            Rejection::NoAudio => 304,
+            Rejection::IncompatibleTransport => 302,
+            Rejection::NoCommonCodec => 305,
+        }
+    }
+
+    /// The warn-text RFC 3261 §20.43 gives for the code.
+    pub fn warn_text(&self) -> &'static str {
+        match self {
+            Rejection::NoAudio => "Media type not available",
+            Rejection::IncompatibleTransport => "Incompatible transport protocol",
+            Rejection::NoCommonCodec => "Incompatible media format",
+        }
+    }
+
+    /// The Warning header value, e.g. `304 switchboard "Media type not available"`.
+    pub fn warning(&self, agent: &str) -> String {
+        format!("{} {} \"{}\"", self.warn_code(), agent, self.warn_text())
+    }
+}
+
+/// Why an answer to our offer is invalid (RFC 3264 §6, §7).
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum AnswerError {
+    /// No offer of ours is waiting for an answer.
+    #[error("no offer is pending")]
+    NoPendingOffer,
+    /// The answer does not have one `m=` line per offered one (§6).
+    #[error("answer has {answered} m= lines, offer had {offered}")]
+    MediaCount {
+        /// Offered count.
+        offered: usize,
+        /// Answered count.
+        answered: usize,
+    },
+    /// An answered `m=` line has another media type than the offered one (§6).
+    #[error("m= line {index} changes media type")]
+    MediaKind {
+        /// 0-based m= line index.
+        index: usize,
+    },
+    /// A stream we offered with port 0 was answered with a port (§6).
+    #[error("m= line {index} was disabled in the offer")]
+    StreamWasDisabled {
+        /// 0-based m= line index.
+        index: usize,
+    },
+    /// The answer uses a format we did not offer (§6.1).
+    #[error("m= line {index} answers payload type {pt}, which was not offered")]
+    UnofferedFormat {
+        /// 0-based m= line index.
+        index: usize,
+        /// The payload type.
+        pt: u8,
+    },
+    /// The audio stream was rejected (port 0) (§6).
+    #[error("the audio stream was rejected")]
+    AudioRejected,
+    /// The answer holds no codec the switch handles.
+    #[error("no usable audio codec in the answer")]
+    NoCommonCodec,
+    /// The answered direction is not allowed by the offered one (§6.1).
+    #[error("answered direction {answered:?} does not fit offered {offered:?}")]
+    Direction {
+        /// Our offered direction.
+        offered: Direction,
+        /// Their answered direction.
+        answered: Direction,
+    },
+}
+
+/// Negotiated telephone-events (RFC 4733) on a leg.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TelephoneEvents {
+    /// Payload type we send events with (the number in the remote description).
+    pub send_pt: u8,
+    /// Payload type we receive events with (the number in our description).
+    pub recv_pt: u8,
+    /// The RTP clock rate.
+    pub clock_rate: u32,
+    /// Events both sides accept.
+    pub events: EventSet,
+}
+
+/// The outcome of an offer/answer exchange on a leg, for the media plane.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Negotiated {
+    /// 0-based index of the audio `m=` line.
+    pub media_index: usize,
+    /// The audio codec.
+    pub codec: Codec,
+    /// Payload type we send with (the remote's number: each side receives with the numbers of its own SDP, §6.1).
+    pub send_pt: u8,
+    /// Payload type we receive with (the number in our SDP).
+    pub recv_pt: u8,
+    /// Telephone-events, if negotiated.
+    pub telephone_event: Option<TelephoneEvents>,
+    /// The packet time the remote asked for (ms), if any.
+    pub ptime: Option<u32>,
+    /// Our direction on this leg (whether we send and/or receive).
+    pub direction: Direction,
+    /// Where to send RTP (`None` for `0.0.0.0` or a host name).
+    pub remote_rtp: Option<SocketAddr>,
+    /// Where to send RTCP: `a=rtcp` (RFC 3605), else RTP port + 1.
+    pub remote_rtcp: Option<SocketAddr>,
+}
+
+/// An answer to a remote offer.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Answer {
+    /// Our answer SDP.
+    pub sdp: Sdp,
+    /// What was agreed.
+    pub negotiated: Negotiated,
+    /// True when the offer repeats the remote's previous `o=` version, so the
+    /// session is unchanged (RFC 3264 §8).
+    pub unchanged: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct PendingOffer {
+    sdp: Sdp,
+    audio_index: usize,
+    direction: Direction,
+    previous_direction: Direction,
+}
+
+/// Our side of one leg's SDP session: the `o=` identity and version, the last
+/// description we sent, our wanted direction (hold), an outstanding offer and
+/// the negotiated media (RFC 3264 §5, §8).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SessionState {
+    session_id: u64,
+    version: u64,
+    last_sent: Option<Sdp>,
+    local_direction: Direction,
+    pending: Option<PendingOffer>,
+    remote_origin: Option<(String, u64)>,
+    negotiated: Option<Negotiated>,
+}
+
+impl SessionState {
+    /// A fresh leg session; `session_id` comes from the caller's seeded generator (no clock here).
+    pub fn new(session_id: u64) -> Self {
+        SessionState {
+            session_id,
+            version: 0,
+            last_sent: None,
+            local_direction: Direction::SendRecv,
+            pending: None,
+            remote_origin: None,
+            negotiated: None,
+        }
+    }
+
+    /// Our `o=` session id.
+    pub fn session_id(&self) -> u64 {
+        self.session_id
+    }
+
+    /// The `o=` version of the last description we sent (0 before the first).
+    pub fn version(&self) -> u64 {
+        self.version
+    }
+
+    /// The last description we sent.
+    pub fn last_sent(&self) -> Option<&Sdp> {
+        self.last_sent.as_ref()
+    }
+
+    /// Our wanted direction: `SendRecv`, or `SendOnly`/`Inactive` while we hold the leg.
+    pub fn local_direction(&self) -> Direction {
+        self.local_direction
+    }
+
+    /// Our offer awaiting an answer, if any.
+    pub fn pending_offer(&self) -> Option<&Sdp> {
+        self.pending.as_ref().map(|p| &p.sdp)
+    }
+
+    /// The media agreed by the last completed exchange.
+    pub fn negotiated(&self) -> Option<&Negotiated> {
+        self.negotiated.as_ref()
+    }
+
+    /// Drops our pending offer after it was rejected or glared (RFC 3264 §8: the old session stays).
+    pub fn cancel_offer(&mut self) {
+        if let Some(p) = self.pending.take() {
+            self.local_direction = p.previous_direction;
+        }
+    }
+
+    /// Stamps `sdp` with our `o=` version: unchanged content keeps the version, anything else bumps it (§8).
+    fn emit(&mut self, mut sdp: Sdp) -> Sdp {
+        sdp.origin.session_version = self.version;
+        if self.last_sent.as_ref() != Some(&sdp) {
+            self.version += 1;
+            sdp.origin.session_version = self.version;
+            self.last_sent = Some(sdp.clone());
+        }
+        sdp
+    }
+}
+
+fn skeleton(policy: &LegPolicy, state: &SessionState, ip: IpAddr) -> Sdp {
+    Sdp {
+        origin: Origin {
+            username: policy.username.clone(),
+            session_id: state.session_id.to_string(),
+            session_version: state.version,
+            addr_type: AddrType::of(ip),
+            address: ip.to_string(),
+        },
+        session_name: policy.session_name.clone(),
+        lines: vec![
+            Line::Connection(Connection::ip(ip)),
+            Line::Other {
+                kind: 't',
+                value: "0 0".to_owned(),
+            },
+        ],
+        media: Vec::with_capacity(1),
+        line_ending: LineEnding::Crlf,
+    }
+}
+
+/// A stream refused or disabled: port 0, same media type, protocol and formats, no attributes (§6, §8.2).
+fn disabled(m: &Media) -> Media {
+    Media {
+        kind: m.kind.clone(),
+        port: 0,
+        port_count: None,
+        proto: m.proto.clone(),
+        formats: m.formats.clone(),
+        lines: Vec::new(),
+    }
+}
+
+fn push_format(m: &mut Media, pt: u8, codec: &Codec, fmtp: Option<String>) {
+    m.formats.push(Fmt::Pt(pt));
+    m.lines.push(Line::Attribute(Attribute::Rtpmap(codec.rtpmap(pt))));
+    if let Some(params) = fmtp {
+        m.lines.push(Line::Attribute(Attribute::Fmtp(Fmtp {
+            format: pt.to_string(),
+            params,
+        })));
+    }
+}
+
+fn audio_media(port: u16, proto: Proto) -> Media {
+    Media {
+        kind: MediaKind::Audio,
+        port,
+        port_count: None,
+        proto,
+        formats: Vec::new(),
+        lines: Vec::with_capacity(8),
+    }
+}
+
+/// The effective direction of stream `index` of a remote description, with
+/// `c=0.0.0.0` meaning "do not send to me" (RFC 3264 §6.1, §8.4).
+fn remote_direction(sdp: &Sdp, index: usize) -> Direction {
+    let d = sdp.media_direction(index);
+    match sdp.media_connection(index) {
+        Some(c) if c.is_unspecified() => Direction::from_flags(d.sends(), false),
+        _ => d,
+    }
+}
+
+fn remote_addrs(sdp: &Sdp, index: usize) -> (Option<SocketAddr>, Option<SocketAddr>) {
+    let Some(m) = sdp.media.get(index) else {
+        return (None, None);
+    };
+    let ip = sdp
+        .media_connection(index)
+        .and_then(Connection::ip_addr)
+        .filter(|ip| !ip.is_unspecified());
+    let Some(ip) = ip else { return (None, None) };
+    let rtcp = match m.rtcp() {
+        Some(r) => {
+            let rip = r.connection.as_ref().and_then(Connection::ip_addr).unwrap_or(ip);
+            Some(SocketAddr::new(rip, r.port))
+        }
+        None => m.port.checked_add(1).map(|p| SocketAddr::new(ip, p)),
+    };
+    (Some(SocketAddr::new(ip, m.port)), rtcp)
+}
+
+/// The hold state a description asks for: the direction of its first active
+/// audio stream, `c=0.0.0.0` counting as not receiving (RFC 3264 §8.4);
+/// `Inactive` when no audio stream is active. `SendOnly` or `Inactive` from
+/// the remote means it holds the call.
+pub fn direction_of(sdp: &Sdp) -> Direction {
+    sdp.media
+        .iter()
+        .position(|m| m.kind == MediaKind::Audio && m.port != 0)
+        .map_or(Direction::Inactive, |i| remote_direction(sdp, i))
+}
+
+/// True if the description puts the call on hold: its audio does not want to receive (RFC 3264 §8.4).
+pub fn is_hold(sdp: &Sdp) -> bool {
+    !direction_of(sdp).receives()
+}
+
+fn offered_events(fmtp: Option<&str>) -> EventSet {
+    // No fmtp means events 0-15 (RFC 4733 §7.1.1); a malformed list too.
+    fmtp.and_then(EventSet::parse).unwrap_or(EventSet::DTMF)
+}
+
+struct Choice {
+    codec: PayloadFormat,
+    te: Option<(PayloadFormat, EventSet)>,
+}
+
+fn choose(m: &Media, policy: &LegPolicy) -> Option<Choice> {
+    let formats = m.payload_formats();
+    let codec = policy
+        .codecs
+        .iter()
+        .filter(|k| **k != CodecKind::TelephoneEvent)
+        .find_map(|k| formats.iter().find(|f| f.codec.kind() == Some(*k)))?
+        .clone();
+    let te = if policy.codecs.contains(&CodecKind::TelephoneEvent) {
+        let is_te = |f: &&PayloadFormat| matches!(f.codec, Codec::TelephoneEvent { .. });
+        let rate = codec.codec.clock_rate();
+        formats
+            .iter()
+            .filter(is_te)
+            .find(|f| f.codec.clock_rate() == rate)
+            .or_else(|| formats.iter().find(is_te))
+            .and_then(|f| {
+                let ev = offered_events(f.fmtp.as_deref()).intersect(&policy.dtmf_events);
+                (!ev.is_empty()).then(|| (f.clone(), ev))
+            })
+    } else {
+        None
+    };
+    Some(Choice { codec, te })
+}
+
+/// Answers a remote offer on this leg (RFC 3264 §6), with our media at `local`
+/// (the address and RTP port the caller allocated). On success the state
+/// records the answer as sent and the negotiated media; on rejection it is
+/// untouched. Glare (an offer of ours still pending) is the engine's to
+/// refuse with 491 (RFC 3261 §14.2) before calling; a pending offer is left as is.
+pub fn answer(
+    offer: &Sdp,
+    policy: &LegPolicy,
+    local: SocketAddr,
+    state: &mut SessionState,
+) -> Result<Answer, Rejection> {
+    let (mut saw_audio, mut saw_plain) = (false, false);
+    let mut chosen = None;
+    for (i, m) in offer.media.iter().enumerate() {
+        if m.kind != MediaKind::Audio || m.port == 0 {
+            continue;
+        }
+        saw_audio = true;
+        if !m.proto.is_plain_rtp() {
+            continue;
+        }
+        saw_plain = true;
+        if let Some(c) = choose(m, policy) {
+            chosen = Some((i, c));
+            break;
+        }
+    }
+    let Some((index, choice)) = chosen else {
+        return Err(match (saw_audio, saw_plain) {
+            (false, _) => Rejection::NoAudio,
+            (true, false) => Rejection::IncompatibleTransport,
+            (true, true) => Rejection::NoCommonCodec,
+        });
+    };
+    let direction = remote_direction(offer, index)
+        .reversed()
+        .intersect(state.local_direction);
+    let ptime = offer.media_ptime(index);
+    let maxptime = offer.media_maxptime(index);
+
+    let mut sdp = skeleton(policy, state, local.ip());
+    for (i, m) in offer.media.iter().enumerate() {
+        if i != index {
+            sdp.media.push(disabled(m));
+            continue;
+        }
+        let mut a = audio_media(local.port(), m.proto.clone());
+        let fmtp = match choice.codec.codec {
+            Codec::Opus => policy.opus_fmtp.clone(),
+            _ => None,
+        };
+        push_format(&mut a, choice.codec.pt, &choice.codec.codec, fmtp);
+        if let Some((te, ev)) = &choice.te {
+            push_format(&mut a, te.pt, &te.codec, Some(ev.to_string()));
+        }
+        if let Some(p) = ptime {
+            a.lines.push(Line::Attribute(Attribute::Ptime(p)));
+        }
+        if let Some(p) = maxptime {
+            a.lines.push(Line::Attribute(Attribute::MaxPtime(p)));
+        }
+        a.lines.push(Line::Attribute(Attribute::Direction(direction)));
+        sdp.media.push(a);
+    }
+
+    let (remote_rtp, remote_rtcp) = remote_addrs(offer, index);
+    let negotiated = Negotiated {
+        media_index: index,
+        codec: choice.codec.codec.clone(),
+        send_pt: choice.codec.pt,
+        recv_pt: choice.codec.pt,
+        telephone_event: choice.te.map(|(f, events)| TelephoneEvents {
+            send_pt: f.pt,
+            recv_pt: f.pt,
+            clock_rate: f.codec.clock_rate(),
+            events,
+        }),
+        ptime,
+        direction,
+        remote_rtp,
+        remote_rtcp,
+    };
+    let origin = (offer.origin.session_id.clone(), offer.origin.session_version);
+    let unchanged = state.remote_origin.as_ref() == Some(&origin);
+    state.remote_origin = Some(origin);
+    state.negotiated = Some(negotiated.clone());
+    let sdp = state.emit(sdp);
+    Ok(Answer {
+        sdp,
+        negotiated,
+        unchanged,
+    })
+}
+
+fn offer_audio(policy: &LegPolicy, port: u16, direction: Direction) -> Media {
+    let mut m = audio_media(port, Proto::RtpAvp);
+    for kind in &policy.codecs {
+        match kind {
+            CodecKind::Pcmu => push_format(&mut m, 0, &Codec::Pcmu, None),
+            CodecKind::Pcma => push_format(&mut m, 8, &Codec::Pcma, None),
+            CodecKind::Opus => push_format(&mut m, policy.opus_pt, &Codec::Opus, policy.opus_fmtp.clone()),
+            CodecKind::TelephoneEvent => {
+                let te = Codec::TelephoneEvent { clock_rate: 8000 };
+                push_format(
+                    &mut m,
+                    policy.telephone_event_pt,
+                    &te,
+                    Some(policy.dtmf_events.to_string()),
+                );
+            }
+        }
+    }
+    if let Some(p) = policy.ptime {
+        m.lines.push(Line::Attribute(Attribute::Ptime(p)));
+    }
+    m.lines.push(Line::Attribute(Attribute::Direction(direction)));
+    m
+}
+
+/// Builds our offer toward this leg (RFC 3264 §5) with media at `local`, or a
+/// re-offer (§8): same `o=` session id, version +1 if anything changed, the
+/// previous `m=` lines kept in order with only the audio stream live.
+/// `direction` is `SendRecv` normally, `SendOnly` or `Inactive` to hold
+/// (§8.4), `SendRecv` again to resume. The offer stays pending until
+/// [`accept_answer`] or [`SessionState::cancel_offer`].
+pub fn offer(policy: &LegPolicy, local: SocketAddr, direction: Direction, state: &mut SessionState) -> Sdp {
+    let mut sdp = skeleton(policy, state, local.ip());
+    let audio = offer_audio(policy, local.port(), direction);
+    let audio_index = match &state.last_sent {
+        Some(prev) if !prev.media.is_empty() => {
+            let idx = state
+                .negotiated
+                .as_ref()
+                .map(|n| n.media_index)
+                .filter(|i| *i < prev.media.len())
+                .or_else(|| {
+                    prev.media
+                        .iter()
+                        .position(|m| m.kind == MediaKind::Audio && m.port != 0)
+                })
+                .unwrap_or(prev.media.len());
+            sdp.media.extend(prev.media.iter().map(disabled));
+            if idx < sdp.media.len() {
+                sdp.media[idx] = audio;
+            } else {
+                sdp.media.push(audio);
+            }
+            idx
+        }
+        _ => {
+            sdp.media.push(audio);
+            0
+        }
+    };
+    let previous_direction = state.local_direction;
+    state.local_direction = direction;
+    let sdp = state.emit(sdp);
+    state.pending = Some(PendingOffer {
+        sdp: sdp.clone(),
+        audio_index,
+        direction,
+        previous_direction,
+    });
+    sdp
+}
+
+/// Checks one answered format against the offered stream: the same payload
+/// type with the same codec, or an offered codec under another number (§6.1).
+fn offered_pt_for(offered: &[PayloadFormat], pt: u8, answered: &Media) -> Option<u8> {
+    let codec = match answered.rtpmap(pt) {
+        Some(r) => Some(r.codec()),
+        None => Codec::from_static(pt),
+    };
+    match (offered.iter().find(|f| f.pt == pt), codec) {
+        (Some(f), Some(c)) if f.codec == c => Some(pt),
+        (Some(f), None) => Some(f.pt),
+        (_, Some(c)) => offered.iter().find(|f| f.codec == c).map(|f| f.pt),
+        _ => None,
+    }
+}
+
+/// Processes the answer to our pending offer (RFC 3264 §7): the `m=` lines
+/// must mirror the offer and use only offered formats, with a direction the
+/// offer allows. On success the offer is no longer pending and the negotiated
+/// media are recorded; on error the offer stays pending.
+pub fn accept_answer(answer: &Sdp, state: &mut SessionState) -> Result<Negotiated, AnswerError> {
+    let pending = state.pending.as_ref().ok_or(AnswerError::NoPendingOffer)?;
+    let offer = &pending.sdp;
+    if answer.media.len() != offer.media.len() {
+        return Err(AnswerError::MediaCount {
+            offered: offer.media.len(),
+            answered: answer.media.len(),
+        });
+    }
+    for (index, (o, a)) in offer.media.iter().zip(&answer.media).enumerate() {
+        if o.kind != a.kind {
+            return Err(AnswerError::MediaKind { index });
+        }
+        if a.port == 0 {
+            continue;
+        }
+        if o.port == 0 {
+            return Err(AnswerError::StreamWasDisabled { index });
+        }
+        let offered = o.payload_formats();
+        for pt in a.payload_types() {
+            offered_pt_for(&offered, pt, a).ok_or(AnswerError::UnofferedFormat { index, pt })?;
+        }
+    }
+    let index = pending.audio_index;
+    let (Some(o), Some(a)) = (offer.media.get(index), answer.media.get(index)) else {
+        return Err(AnswerError::AudioRejected);
+    };
+    if a.port == 0 {
+        return Err(AnswerError::AudioRejected);
+    }
+    let offered = o.payload_formats();
+    let answered = a.payload_formats();
+    let codec = answered
+        .iter()
+        .find(|f| matches!(f.codec, Codec::Pcmu | Codec::Pcma | Codec::Opus))
+        .ok_or(AnswerError::NoCommonCodec)?;
+    let recv_pt = offered_pt_for(&offered, codec.pt, a).unwrap_or(codec.pt);
+    let telephone_event = answered
+        .iter()
+        .find(|f| matches!(f.codec, Codec::TelephoneEvent { .. }))
+        .map(|f| {
+            let ours = offered.iter().find(|o| o.codec == f.codec);
+            let ours_ev = offered_events(ours.and_then(|o| o.fmtp.as_deref()));
+            TelephoneEvents {
+                send_pt: f.pt,
+                recv_pt: ours.map_or(f.pt, |o| o.pt),
+                clock_rate: f.codec.clock_rate(),
+                events: offered_events(f.fmtp.as_deref()).intersect(&ours_ev),
+            }
+        });
+    let answered_dir = remote_direction(answer, index);
+    let allowed = pending.direction.reversed();
+    if answered_dir.intersect(allowed) != answered_dir {
+        return Err(AnswerError::Direction {
+            offered: pending.direction,
+            answered: answered_dir,
+        });
+    }
+    let (remote_rtp, remote_rtcp) = remote_addrs(answer, index);
+    let negotiated = Negotiated {
+        media_index: index,
+        codec: codec.codec.clone(),
+        send_pt: codec.pt,
+        recv_pt,
+        telephone_event,
+        ptime: answer.media_ptime(index),
+        direction: answered_dir.reversed(),
+        remote_rtp,
+        remote_rtcp,
+    };
+    state.pending = None;
+    state.remote_origin = Some((answer.origin.session_id.clone(), answer.origin.session_version));
+    state.negotiated = Some(negotiated.clone());
+    Ok(negotiated)
+}

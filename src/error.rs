@@ -22,6 +22,12 @@ pub enum Error {
     /// The registrar could not process a REGISTER (RFC 3261 §10.3).
     #[error(transparent)]
     Register(#[from] crate::sip::registrar::RegisterError),
+    /// An SDP body does not parse (RFC 8866).
+    #[error(transparent)]
+    Sdp(#[from] crate::sdp::ParseError),
+    /// An SDP answer does not fit our offer (RFC 3264 §6).
+    #[error(transparent)]
+    SdpAnswer(#[from] crate::sdp::AnswerError),
     /// The SQLite store or the CDR file failed.
     #[error(transparent)]
     Store(#[from] crate::store::StoreError),

@@ -1,0 +1,8 @@
+//! SDP (RFC 8866) from arbitrary bytes: parse, print, re-parse, answer.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    switchboard::sdp::fuzz::parse(data);
+});

@@ -41,7 +41,11 @@ pub fn alaw_from_linear(sample: i16) -> u8 {
     let pcm = i32::from(sample) >> 3;
     let (mask, mag) = if pcm >= 0 { (0xD5u8, pcm) } else { (0x55u8, -pcm - 1) };
     // Segment: 0 for 0..=31, then one per doubling up to 4095.
-    let seg = if mag < 32 { 0 } else { (31 - (mag as u32).leading_zeros()) as i32 - 4 };
+    let seg = if mag < 32 {
+        0
+    } else {
+        (31 - (mag as u32).leading_zeros()) as i32 - 4
+    };
     let aval = if seg >= 8 {
         0x7F
     } else {
@@ -267,7 +271,11 @@ mod tests {
             assert!((i32::from(x) - u).abs() <= bound, "μ-law {x}: {u} (bound {bound})");
             // A-law: step 16 below 512, then 16<<(seg-1).
             let a = i32::from(alaw_to_linear(alaw_from_linear(x)));
-            let seg = if m < 256 { 1 } else { (31 - (m as u32).leading_zeros()) as i32 - 7 };
+            let seg = if m < 256 {
+                1
+            } else {
+                (31 - (m as u32).leading_zeros()) as i32 - 7
+            };
             let bound = (8 << (seg - 1)) + 1;
             assert!((i32::from(x) - a).abs() <= bound, "A-law {x}: {a} (bound {bound})");
         }

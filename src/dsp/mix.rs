@@ -169,9 +169,15 @@ mod tests {
         let a = [0i16; 160];
         let b = [0i16; 80];
         let mut outs = vec![Vec::new(); 2];
-        assert!(matches!(mix_minus(&[&a, &b], &mut outs), Err(DspError::FrameLength { .. })));
+        assert!(matches!(
+            mix_minus(&[&a, &b], &mut outs),
+            Err(DspError::FrameLength { .. })
+        ));
         let mut outs = vec![Vec::new(); 3];
-        assert!(matches!(mix_minus(&[&a, &a], &mut outs), Err(DspError::PartyCount { .. })));
+        assert!(matches!(
+            mix_minus(&[&a, &a], &mut outs),
+            Err(DspError::PartyCount { .. })
+        ));
         assert!(matches!(
             Mixer::new().mix_minus(&[&a, &a], &mut outs),
             Err(DspError::PartyCount { .. })

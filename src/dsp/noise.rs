@@ -46,11 +46,16 @@ impl Denoiser {
     /// A fresh denoiser (the first frame or two fade in while the network's
     /// state settles).
     pub fn new() -> Self {
-        Denoiser {
+        let mut d = Denoiser {
             state: DenoiseState::with_model(MODEL.get_or_init(RnnModel::default)),
             input: [0.0; DENOISE_FRAME],
             output: [0.0; DENOISE_FRAME],
-        }
+        };
+        // nnnoiseless builds its FFT tables on the first frame of the
+        // process; do it here so that `process` never allocates. A silent
+        // frame leaves a fresh state as it was (all-zero history).
+        d.state.process_frame(&mut d.output, &d.input);
+        d
     }
 
     /// Denoises one 10 ms, 48 kHz frame: `input` and `output` must each hold
@@ -132,7 +137,11 @@ impl NoiseSuppressor {
             None => self.wide_in.copy_from_slice(input),
         }
         let mut voice = 0.0f32;
-        for (i, o) in self.wide_in.chunks_exact(DENOISE_FRAME).zip(self.wide_out.chunks_exact_mut(DENOISE_FRAME)) {
+        for (i, o) in self
+            .wide_in
+            .chunks_exact(DENOISE_FRAME)
+            .zip(self.wide_out.chunks_exact_mut(DENOISE_FRAME))
+        {
             voice = voice.max(self.denoiser.process(i, o)?);
         }
         self.voice = voice;
@@ -165,8 +174,11 @@ mod tests {
                 let mut h = 1.0;
                 while h * f0 < fs.min(16000.0) / 2.0 - 200.0 {
                     let f = h * f0;
-                    let env: f64 =
-                        formants.iter().map(|&(c, bw)| 1.0 / (1.0 + ((f - c) / bw).powi(2))).sum::<f64>() + 0.02;
+                    let env: f64 = formants
+                        .iter()
+                        .map(|&(c, bw)| 1.0 / (1.0 + ((f - c) / bw).powi(2)))
+                        .sum::<f64>()
+                        + 0.02;
                     v += env * (h * phase).sin();
                     h += 1.0;
                 }
@@ -283,9 +295,15 @@ mod tests {
             ns.process(&[0; 320], &mut out)?;
         }
         assert!(out.iter().all(|&v| v.abs() <= 1));
-        assert!(matches!(ns.process(&[0; 160], &mut out), Err(DspError::FrameLength { .. })));
+        assert!(matches!(
+            ns.process(&[0; 160], &mut out),
+            Err(DspError::FrameLength { .. })
+        ));
         let mut d = Denoiser::new();
-        assert!(matches!(d.process(&[0; 960], &mut [0; 480]), Err(DspError::FrameLength { .. })));
+        assert!(matches!(
+            d.process(&[0; 960], &mut [0; 480]),
+            Err(DspError::FrameLength { .. })
+        ));
         Ok(())
     }
 }

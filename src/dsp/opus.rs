@@ -263,7 +263,10 @@ mod tests {
     fn bad_inputs_are_typed_errors() -> Result<(), DspError> {
         let mut enc = OpusEncoder::new(SampleRate::Hz8000, OpusConfig::default())?;
         let mut p = [0u8; MAX_PACKET];
-        assert!(matches!(enc.encode(&[0; 100], &mut p), Err(DspError::FrameLength { .. })));
+        assert!(matches!(
+            enc.encode(&[0; 100], &mut p),
+            Err(DspError::FrameLength { .. })
+        ));
         let mut dec = OpusDecoder::new(SampleRate::Hz8000)?;
         let mut out = [0i16; 160];
         assert!(matches!(dec.decode(&[], &mut out), Err(DspError::FrameLength { .. })));

@@ -26,7 +26,10 @@ pub struct Resampler {
 
 impl std::fmt::Debug for Resampler {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Resampler").field("from", &self.from).field("to", &self.to).finish()
+        f.debug_struct("Resampler")
+            .field("from", &self.from)
+            .field("to", &self.to)
+            .finish()
     }
 }
 
@@ -93,8 +96,8 @@ impl Resampler {
         let (n_in, n_out) = (self.input.len(), self.output.len());
         let adapter_in =
             SequentialSlice::new(&self.input[..], 1, n_in).map_err(|e| DspError::Resampler(e.to_string()))?;
-        let mut adapter_out = SequentialSlice::new_mut(&mut self.output[..], 1, n_out)
-            .map_err(|e| DspError::Resampler(e.to_string()))?;
+        let mut adapter_out =
+            SequentialSlice::new_mut(&mut self.output[..], 1, n_out).map_err(|e| DspError::Resampler(e.to_string()))?;
         fft.process_into_buffer(&adapter_in, &mut adapter_out, None)
             .map_err(|e| DspError::Resampler(e.to_string()))?;
         for (d, &s) in output.iter_mut().zip(&self.output) {
@@ -145,8 +148,14 @@ mod tests {
     fn wrong_lengths_are_errors() -> Result<(), DspError> {
         let mut r = Resampler::new(SampleRate::Hz8000, SampleRate::Hz48000)?;
         let mut out = vec![0; 960];
-        assert!(matches!(r.process(&[0; 100], &mut out), Err(DspError::FrameLength { .. })));
-        assert!(matches!(r.process(&[0; 160], &mut out[..10]), Err(DspError::FrameLength { .. })));
+        assert!(matches!(
+            r.process(&[0; 100], &mut out),
+            Err(DspError::FrameLength { .. })
+        ));
+        assert!(matches!(
+            r.process(&[0; 160], &mut out[..10]),
+            Err(DspError::FrameLength { .. })
+        ));
         Ok(())
     }
 

@@ -56,8 +56,14 @@ impl ToneGenerator {
     pub fn dual(f1: f64, f2: f64, dbfs_each: f64, rate: u32) -> Self {
         Self::new(
             &[
-                Component { freq: f1, dbfs: dbfs_each },
-                Component { freq: f2, dbfs: dbfs_each },
+                Component {
+                    freq: f1,
+                    dbfs: dbfs_each,
+                },
+                Component {
+                    freq: f2,
+                    dbfs: dbfs_each,
+                },
             ],
             rate,
         )
@@ -68,7 +74,11 @@ impl ToneGenerator {
         let mut parts = [(0.0, 0.0, 0.0); 2];
         let count = components.len().min(2);
         for (p, c) in parts.iter_mut().zip(components) {
-            *p = (2.0 * PI * c.freq / f64::from(rate.max(1)), dbfs_to_amplitude(c.dbfs), 0.0);
+            *p = (
+                2.0 * PI * c.freq / f64::from(rate.max(1)),
+                dbfs_to_amplitude(c.dbfs),
+                0.0,
+            );
         }
         ToneGenerator {
             parts,
@@ -253,7 +263,13 @@ mod tests {
 
     #[test]
     fn dominant_frequency_is_accurate() {
-        for &(f, rate) in &[(1000.0, 8000), (697.0, 8000), (1234.5, 16000), (440.0, 48000), (3300.0, 8000)] {
+        for &(f, rate) in &[
+            (1000.0, 8000),
+            (697.0, 8000),
+            (1234.5, 16000),
+            (440.0, 48000),
+            (3300.0, 8000),
+        ] {
             let s = sine(f, -20.0, rate, 8000);
             let got = dominant_frequency(&s, rate).unwrap_or(0.0);
             assert!((got - f).abs() < 0.5, "{f} Hz at {rate}: got {got}");
@@ -289,7 +305,9 @@ mod tests {
     #[test]
     fn cadence_switches_on_and_off() {
         // 425 Hz, 1 s on / 4 s off (E.180 ringback) at 8 kHz.
-        let s = ToneGenerator::sine(425.0, -10.0, 8000).with_cadence(1000, 4000, 8000).take(48000);
+        let s = ToneGenerator::sine(425.0, -10.0, 8000)
+            .with_cadence(1000, 4000, 8000)
+            .take(48000);
         assert!(level_dbfs(&s[..8000]) > -10.5);
         assert_eq!(level_dbfs(&s[8000..40000]), f64::NEG_INFINITY);
         assert!(level_dbfs(&s[40000..48000]) > -10.5);

@@ -14,6 +14,7 @@ pub mod api;
 pub mod call;
 pub mod config;
 pub mod driver;
+pub mod dsp;
 pub mod engine;
 pub mod error;
 pub mod ids;

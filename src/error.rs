@@ -28,6 +28,9 @@ pub enum Error {
     /// An SDP answer does not fit our offer (RFC 3264 §6).
     #[error(transparent)]
     SdpAnswer(#[from] crate::sdp::AnswerError),
+    /// A media signal-processing step failed (codec, resampler, mixer).
+    #[error(transparent)]
+    Dsp(#[from] crate::dsp::DspError),
     /// The SQLite store or the CDR file failed.
     #[error(transparent)]
     Store(#[from] crate::store::StoreError),

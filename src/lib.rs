@@ -16,6 +16,7 @@ pub mod driver;
 pub mod engine;
 pub mod error;
 pub mod ids;
+pub mod rtp;
 pub mod sip;
 pub mod store;
 pub mod time;

@@ -276,7 +276,7 @@ impl StreamRewriter {
         if let Some(cur) = &self.current {
             if cur.ssrc == h.ssrc {
                 let delta = h.sequence.wrapping_sub(cur.highest_seq) as i16 as i32;
-                if delta > MAX_DROPOUT || delta < -MAX_MISORDER {
+                if !(-MAX_MISORDER..=MAX_DROPOUT).contains(&delta) {
                     // The source restarted its numbering: treat as a new source.
                     return Class::New;
                 }
@@ -286,7 +286,7 @@ impl StreamRewriter {
         if let Some(prev) = &self.previous {
             if prev.ssrc == h.ssrc {
                 let delta = h.sequence.wrapping_sub(prev.highest_seq) as i16 as i32;
-                if delta <= 0 && delta >= -MAX_MISORDER {
+                if (-MAX_MISORDER..=0).contains(&delta) {
                     return Class::Late(*prev);
                 }
             }

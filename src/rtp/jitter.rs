@@ -414,7 +414,3 @@ impl JitterBuffer {
         }
     }
 }
-
-#[cfg(test)]
-#[path = "jitter_tests.rs"]
-mod tests;

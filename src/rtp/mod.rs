@@ -19,6 +19,7 @@
 //!   `Missing` result so the caller runs loss concealment.
 //!
 //! Every parser returns a typed [`RtpError`], never panics on input.
+#![deny(missing_docs)]
 
 pub mod dtmf;
 pub mod jitter;
@@ -26,10 +27,10 @@ pub mod packet;
 pub mod rewrite;
 pub mod rtcp;
 
-pub use dtmf::{DtmfDetector, DtmfEvent, TelephoneEvent};
-pub use jitter::{JitterBuffer, JitterConfig, Pull, TargetDelay};
-pub use packet::{RtpHeader, RtpView};
-pub use rewrite::{PayloadTypeMap, Rewritten, StreamRewriter};
+pub use dtmf::{DtmfDetector, DtmfEvent, EventPackets, TelephoneEvent};
+pub use jitter::{Insert, JitterBuffer, JitterConfig, JitterStats, Pull, TargetDelay};
+pub use packet::{RtpFields, RtpHeader, RtpView};
+pub use rewrite::{PayloadTypeMap, RewriterConfig, Rewritten, StreamRewriter};
 pub use rtcp::{ReceiverStats, RtcpReport, SenderInfo};
 
 /// Errors of the RTP layer: malformed packets, unmapped payload types, and

@@ -1,7 +1,11 @@
 //! Virtual-time tests of the jitter buffer: arrivals and playout ticks are
 //! computed instants, never the wall clock's progress.
 
-use super::*;
+use std::time::{Duration, Instant};
+
+use switchboard::rtp::jitter::*;
+
+use crate::origin;
 
 const FRAME: Duration = Duration::from_millis(20);
 
@@ -89,7 +93,7 @@ fn frames(out: &[Out]) -> Vec<u16> {
 
 #[test]
 fn in_order_plays_every_frame_after_the_target_delay() {
-    let t0 = Instant::now();
+    let t0 = origin();
     let mut jb = JitterBuffer::new(fixed(60));
     let out = simulate(&mut jb, &steady(t0, 50), t0, Duration::from_millis(5), 60);
     // 60 ms target: the first frame plays at the pull at 65 ms (4th tick).
@@ -103,7 +107,7 @@ fn in_order_plays_every_frame_after_the_target_delay() {
 
 #[test]
 fn reordered_packets_play_in_order() {
-    let t0 = Instant::now();
+    let t0 = origin();
     let mut pkts = steady(t0, 40);
     for k in (0..40).step_by(2) {
         // Swap arrival times of each pair: k+1 arrives before k.
@@ -119,7 +123,7 @@ fn reordered_packets_play_in_order() {
 
 #[test]
 fn lost_frame_gives_missing_once() {
-    let t0 = Instant::now();
+    let t0 = origin();
     let pkts: Vec<Pkt> = steady(t0, 30).into_iter().filter(|p| p.k != 10 && p.k != 20).collect();
     let mut jb = JitterBuffer::new(fixed(40));
     let out = simulate(&mut jb, &pkts, t0, Duration::from_millis(5), 40);
@@ -132,7 +136,7 @@ fn lost_frame_gives_missing_once() {
 
 #[test]
 fn duplicates_are_dropped() {
-    let t0 = Instant::now();
+    let t0 = origin();
     let mut jb = JitterBuffer::new(fixed(40));
     let payload = [0u8; 160];
     assert_eq!(jb.insert(1, 160, t0, &payload), Insert::Queued);
@@ -147,7 +151,7 @@ fn duplicates_are_dropped() {
 
 #[test]
 fn late_packet_is_dropped_after_its_frame_was_concealed() {
-    let t0 = Instant::now();
+    let t0 = origin();
     let mut pkts = steady(t0, 30);
     pkts[10].arrival += Duration::from_millis(200);
     let mut jb = JitterBuffer::new(fixed(40));
@@ -159,7 +163,7 @@ fn late_packet_is_dropped_after_its_frame_was_concealed() {
 
 #[test]
 fn burst_after_stall_is_absorbed_by_a_large_enough_target() {
-    let t0 = Instant::now();
+    let t0 = origin();
     // Frames 10..15 are held up 100 ms by the network and arrive together.
     let mut pkts = steady(t0, 40);
     for p in &mut pkts[10..15] {
@@ -181,7 +185,7 @@ fn burst_after_stall_is_absorbed_by_a_large_enough_target() {
 /// Sender clock `ppm` parts per million fast (positive) or slow; returns
 /// (outputs, max latency seen from send to play).
 fn skewed(ppm: i64, target: JitterConfig) -> (Vec<Out>, Duration, JitterStats) {
-    let t0 = Instant::now();
+    let t0 = origin();
     let n = 3000u32; // 60 s
     let period = |k: u32| {
         let ns = 20_000_000i64 * k as i64;
@@ -253,7 +257,7 @@ fn adaptive_target_grows_with_jitter_and_stays_low_without() {
     let (_, _, calm) = skewed(0, JitterConfig::g711());
     assert_eq!(calm.late, 0);
     let mut jb = JitterBuffer::new(JitterConfig::g711());
-    let t0 = Instant::now();
+    let t0 = origin();
     for k in 0..20u32 {
         jb.insert(k as u16, 160 * k, t0 + FRAME * k, &[0; 160]);
     }
@@ -277,7 +281,7 @@ fn adaptive_target_grows_with_jitter_and_stays_low_without() {
 
 #[test]
 fn floods_are_bounded_and_oversize_rejected() {
-    let t0 = Instant::now();
+    let t0 = origin();
     let mut jb = JitterBuffer::new(fixed(60));
     for k in 0..100_000u32 {
         jb.insert(k as u16, 160 * k, t0, &[1; 160]);
@@ -291,7 +295,7 @@ fn floods_are_bounded_and_oversize_rejected() {
 
 #[test]
 fn wraparound_of_sequence_and_timestamp() {
-    let t0 = Instant::now();
+    let t0 = origin();
     let mut jb = JitterBuffer::new(fixed(40));
     let out = simulate_at(
         &mut jb,
@@ -307,7 +311,7 @@ fn wraparound_of_sequence_and_timestamp() {
 
 #[test]
 fn silence_gap_restarts_playout_at_the_next_talkspurt() {
-    let t0 = Instant::now();
+    let t0 = origin();
     // 20 frames, 2 s of DTX silence (no packets), 20 more frames.
     let mut pkts = steady(t0, 20);
     pkts.extend((120..140).map(|k| Pkt {

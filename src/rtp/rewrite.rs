@@ -221,26 +221,10 @@ impl StreamRewriter {
             })?;
 
         let (map, switched, late) = match self.classify(&h) {
-            Class::Current(delta) => {
-                let cur = self.current.as_mut().map(|c| {
-                    if delta > 0 {
-                        if delta == 1 {
-                            let ts_step = h.timestamp.wrapping_sub(c.highest_ts);
-                            // Telephone-events repeat the timestamp; skip them and big gaps.
-                            if ts_step > 0 && ts_step < c.step.saturating_mul(8) {
-                                c.step = ts_step;
-                            }
-                        }
-                        c.highest_seq = h.sequence;
-                        c.highest_ts = h.timestamp;
-                    }
-                    *c
-                });
-                match cur {
-                    Some(c) => (c, false, false),
-                    None => (self.start_source(&h, arrival), true, false),
-                }
-            }
+            Class::Current(delta) => match self.advance_current(&h, delta) {
+                Some(map) => (map, false, false),
+                None => (self.start_source(&h, arrival), true, false),
+            },
             Class::Late(prev) => (prev, false, true),
             Class::New => (self.start_source(&h, arrival), true, false),
         };
@@ -292,6 +276,24 @@ impl StreamRewriter {
             }
         }
         Class::New
+    }
+
+    /// Records a packet of the current source `delta` sequence numbers past
+    /// its highest (learning the source's packet spacing) and returns the mapping.
+    fn advance_current(&mut self, h: &RtpHeader, delta: i32) -> Option<SourceMap> {
+        let c = self.current.as_mut()?;
+        if delta > 0 {
+            if delta == 1 {
+                let ts_step = h.timestamp.wrapping_sub(c.highest_ts);
+                // Telephone-events repeat the timestamp; skip them and big gaps.
+                if ts_step > 0 && ts_step < c.step.saturating_mul(8) {
+                    c.step = ts_step;
+                }
+            }
+            c.highest_seq = h.sequence;
+            c.highest_ts = h.timestamp;
+        }
+        Some(*c)
     }
 
     fn start_source(&mut self, h: &RtpHeader, arrival: Instant) -> SourceMap {

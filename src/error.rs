@@ -31,6 +31,9 @@ pub enum Error {
     /// A media signal-processing step failed (codec, resampler, mixer).
     #[error(transparent)]
     Dsp(#[from] crate::dsp::DspError),
+    /// An RTP/RTCP packet or telephone-event could not be handled (RFC 3550, RFC 4733).
+    #[error(transparent)]
+    Rtp(#[from] crate::rtp::RtpError),
     /// The SQLite store or the CDR file failed.
     #[error(transparent)]
     Store(#[from] crate::store::StoreError),

@@ -18,7 +18,7 @@ pub mod dsp;
 pub mod engine;
 pub mod error;
 pub mod ids;
-pub mod rtp_latch;
+pub mod rtp;
 pub mod sdp;
 pub mod sip;
 pub mod store;

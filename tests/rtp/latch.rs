@@ -1,9 +1,9 @@
-//! Symmetric RTP latching and its anti-hijack rule (`src/rtp_latch.rs`),
+//! Symmetric RTP latching and its anti-hijack rule (`src/rtp/latch.rs`),
 //! in virtual time: the base instant is read once, then only advanced.
 
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
-use switchboard::rtp_latch::*;
+use switchboard::rtp::latch::*;
 
 fn a(s: &str) -> SocketAddr {
     s.parse().expect("test address")

@@ -53,6 +53,11 @@ impl IdGen {
         format!("{}@{}", self.token(20), host)
     }
 
+    /// A random number (SDP `o=` session ids).
+    pub fn number(&mut self) -> u64 {
+        self.rng.random_range(1..u64::MAX / 2)
+    }
+
     /// 32 random bytes (digest nonce keys).
     pub fn secret(&mut self) -> [u8; 32] {
         let mut s = [0u8; 32];

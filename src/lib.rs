@@ -18,6 +18,7 @@ pub mod dsp;
 pub mod engine;
 pub mod error;
 pub mod ids;
+pub mod media;
 pub mod rtp;
 pub mod sdp;
 pub mod sip;

@@ -4,6 +4,8 @@
 //! Each leg is its own dialog with its own Call-ID. This module holds the
 //! call's data; the engine drives it.
 
+pub mod media;
+
 use crate::ids::CallRef;
 use crate::sip::dialog::Dialog;
 use crate::sip::msg::{Message, StatusCode};
@@ -134,6 +136,8 @@ pub struct Call {
     pub relays: Vec<(TxId, Relay)>,
     /// The best failure seen across B legs (sent to the caller when all fail).
     pub best_failure: Option<Box<Message>>,
+    /// Anchored media, when the switch relays this call's RTP.
+    pub media: Option<Box<media::CallMedia>>,
 }
 
 impl Call {

@@ -575,7 +575,10 @@ impl<'a> Builder<'a, '_> {
 
         Top {
             sip,
-            media: MediaSettings { rtp_ports },
+            media: MediaSettings {
+                rtp_ports,
+                anchor: raw_media.anchor.map(Spanned::into_inner).unwrap_or(false),
+            },
             api: ApiSettings { listen: api_listen },
             store: StoreSettings { path: store_path },
             cdr: CdrSettings { jsonl },

@@ -30,6 +30,7 @@ pub(crate) struct RawSip {
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawMedia {
     pub rtp_ports: Option<Spanned<String>>,
+    pub anchor: Option<Spanned<bool>>,
 }
 
 /// `[api]` in `switchboard.toml`.

@@ -52,6 +52,10 @@ impl SipSettings {
 pub struct MediaSettings {
     /// UDP ports for RTP (even) and RTCP (odd).
     pub rtp_ports: PortRange,
+    /// Anchor media: rewrite SDP to the switch and relay RTP through it.
+    /// Off by default while the media plane (issue 3) is being completed:
+    /// with it on, re-INVITEs (hold) are not yet re-anchored.
+    pub anchor: bool,
 }
 
 /// `[api]`: the control API (HTTP JSON; the agent desktop API of the ACD

@@ -128,6 +128,8 @@ pub async fn run(cfg: Config, opts: RunOptions) -> Result<(), DriverError> {
     engine.load_bindings(bindings);
     let (tx, mut rx) = mpsc::channel::<Event>(8192);
     let sockets = net::Sockets::bind(&cfg, tx.clone()).await?;
+    let media_threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2);
+    let media = crate::media::MediaWorkers::start(media_threads)?;
     let api_addr = cfg.api().listen;
     let api_listener = tokio::net::TcpListener::bind(api_addr)
         .await
@@ -203,6 +205,7 @@ pub async fn run(cfg: Config, opts: RunOptions) -> Result<(), DriverError> {
                 Output::SaveBinding(b) => store.send(store_worker::Op::Save(b)),
                 Output::DeleteBinding(b) => store.send(store_worker::Op::Delete(b)),
                 Output::Cdr(c) => store.send(store_worker::Op::Cdr(c)),
+                Output::Media(cmd) => media.send(cmd),
             }
         }
         if let Some(d) = shutdown_deadline {

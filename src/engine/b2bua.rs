@@ -92,6 +92,7 @@ impl Engine {
             pending_ack: None,
             relays: Vec::new(),
             best_failure: None,
+            media: None,
         };
         // Targets: (request URI, destination, trunk).
         let mut targets: Vec<(Uri, Destination, Option<String>)> = Vec::new();
@@ -157,6 +158,24 @@ impl Engine {
                 return reject(self, StatusCode::NOT_IMPLEMENTED, "Conferences Not Yet Available")
             }
         }
+        // Anchor the media: our answer to the caller is prepared now, the
+        // callees get our offer (engine/anchor.rs).
+        let b_local = targets.first().map(|(_, d, _)| d.local.ip()).unwrap_or(src.local.ip());
+        let b_offer = match self.anchor_offer(id, &req, src.local.ip(), b_local) {
+            Ok(Some((media, offer))) => {
+                call.media = Some(media);
+                Some(offer)
+            }
+            Ok(None) => None,
+            Err(refusal) => {
+                let mut resp = Message::response_to(&req, refusal.code, Some(&refusal.reason), Some(&tag));
+                if let Some(w) = refusal.warning {
+                    resp.headers.push(HeaderName::Warning, w);
+                }
+                self.respond(now, tx, resp);
+                return;
+            }
+        };
         // 100 Trying at once: routing may take a while (§17.2.1).
         let trying = Message::response_to(&req, StatusCode::TRYING, None, None);
         self.respond(now, tx, trying);
@@ -174,7 +193,11 @@ impl Engine {
                 .and_then(|t| self.cfg.trunk(t))
                 .and_then(|t| t.from_user.clone())
                 .unwrap_or_else(|| from_user.clone());
-            let invite = self.build_b_invite(&req, uri, dest, &from_user, display.clone(), max_forwards);
+            let mut invite = self.build_b_invite(&req, uri, dest, &from_user, display.clone(), max_forwards);
+            if let Some(offer) = &b_offer {
+                invite.body = offer.clone();
+                invite.headers.set(HeaderName::ContentType, "application/sdp");
+            }
             match self.txl.send_request(now.mono, invite.clone(), dest) {
                 Ok(btx) => {
                     let idx = call.b.len();
@@ -200,6 +223,9 @@ impl Engine {
             }
         }
         if call.b.is_empty() {
+            if let Some(m) = call.media.take() {
+                self.release_media(&m, id);
+            }
             return reject(self, StatusCode::SERVER_INTERNAL_ERROR, "No Leg Could Be Created");
         }
         call.b.shrink_to_fit();
@@ -311,8 +337,14 @@ impl Engine {
             if has_tag {
                 leg.state = BState::Early;
             }
-            let a_resp = self.a_response(id, &resp, code);
+            let mut a_resp = self.a_response(id, &resp, code);
             if let Some(call) = self.calls.get(&id) {
+                if call.media.is_some() {
+                    // Anchored: the caller's answer goes in the 2xx (no early
+                    // media through the switch yet, engine/anchor.rs).
+                    a_resp.body = Bytes::new();
+                    a_resp.headers.remove(&HeaderName::ContentType);
+                }
                 let atx = call.a.tx;
                 self.respond(now, atx, a_resp);
             }
@@ -447,7 +479,25 @@ impl Engine {
         for t in others {
             let _ = self.txl.client_cancel(now.mono, t);
         }
-        let a_resp = self.a_response(id, &resp, StatusCode::OK);
+        let anchored = match self.anchor_answer(id, &resp) {
+            Ok(body) => body,
+            Err(why) => {
+                tracing::info!(call = %id, %why, "callee answer cannot be relayed");
+                let Some(call) = self.calls.get(&id) else { return };
+                let Some(mut fail) = call.a_final(StatusCode::NOT_ACCEPTABLE_HERE, None) else {
+                    return;
+                };
+                fail.headers
+                    .push(HeaderName::Warning, "305 switchboard \"Incompatible media format\"");
+                self.final_to_a(now, id, fail, StatusCode::NOT_ACCEPTABLE_HERE, "incompatible_media");
+                return;
+            }
+        };
+        let mut a_resp = self.a_response(id, &resp, StatusCode::OK);
+        if let Some(body) = anchored {
+            a_resp.body = body;
+            a_resp.headers.set(HeaderName::ContentType, "application/sdp");
+        }
         let Some(call) = self.calls.get_mut(&id) else { return };
         let Some(invite) = call.a.invite.as_deref() else { return };
         match Dialog::uas(invite, call.a.tag.clone(), DialogState::Confirmed) {
@@ -705,6 +755,9 @@ impl Engine {
 
     fn reap(&mut self, _now: Now, id: CallRef) {
         if let Some(call) = self.calls.remove(&id) {
+            if let Some(m) = &call.media {
+                self.release_media(m, id);
+            }
             self.timers.cancel(EngineTimer::Reap(id));
             self.timers.cancel(EngineTimer::NoAnswer(id));
             self.timers.cancel(EngineTimer::Retransmit2xx(id));

@@ -8,6 +8,7 @@
 //! (monotonic for timers, unix milliseconds for records); the engine never
 //! reads a clock, so tests run it in virtual time.
 
+mod anchor;
 mod b2bua;
 mod inbound;
 mod indialog;
@@ -94,6 +95,8 @@ pub enum Output {
     DeleteBinding(Binding),
     /// Write a call-detail record.
     Cdr(CdrRecord),
+    /// Tell the media workers (anchored calls only).
+    Media(crate::call::media::MediaCommand),
 }
 
 /// Engine-level timers (the transaction layer keeps its own).
@@ -187,6 +190,9 @@ pub struct Engine {
     /// The latest time the driver gave us: converts the registrar's
     /// wall-clock expiries into a monotonic deadline.
     pub(crate) last_now: Option<Now>,
+    /// RTP ports for anchored legs (`[media] rtp_ports`, normalised to an
+    /// even first and odd last port); `None` if the range holds no pair.
+    pub(crate) ports: Option<crate::sdp::PortPool>,
 }
 
 impl Engine {
@@ -226,6 +232,8 @@ impl Engine {
             max_message: sip.max_message_bytes,
             max_headers: sip.max_headers,
         };
+        let range = cfg.media().rtp_ports;
+        let ports = crate::sdp::PortPool::new(range.lo() + range.lo() % 2, range.hi() - (1 - range.hi() % 2)).ok();
         Engine {
             cfg,
             txl,
@@ -244,6 +252,7 @@ impl Engine {
             shutting_down: false,
             trunk_regs: HashMap::new(),
             last_now: None,
+            ports,
         }
     }
 

@@ -183,6 +183,8 @@ impl Harness {
                 Output::SaveBinding(b) => self.saved.push(b),
                 Output::DeleteBinding(b) => self.deleted.push(b),
                 Output::Cdr(c) => self.cdrs.push(c),
+                // These tests run with `[media] anchor` off (the default).
+                Output::Media(cmd) => panic!("unexpected media command {cmd:?}"),
             }
         }
     }

@@ -1,0 +1,253 @@
+//! End-to-end media anchoring (issue 3 items 1 and 2, with `[media]
+//! anchor = true`): both legs' SDP point at the switch, with ports from its
+//! range; G.711 RTP sent by the caller reaches the callee through the switch
+//! with every payload byte intact, one continuous rewritten SSRC and
+//! consecutive sequence numbers, and back; a third party cannot inject into
+//! a latched leg; an offer with no acceptable codec gets 488 with a Warning.
+
+mod common;
+
+use bytes::Bytes;
+use common::ua::{self, Ua};
+use common::{ConfigDir, Switch};
+use std::net::{SocketAddr, UdpSocket};
+use std::time::Duration;
+use switchboard::sdp;
+use switchboard::sip::msg::{HeaderName, Message, Method, StatusCode};
+
+const PACKETS: u16 = 50;
+
+fn anchored_switch() -> Switch {
+    let cfg = ConfigDir::from_default();
+    cfg.patch("switchboard.toml", "[media]\n", "[media]\nanchor = true\n");
+    Switch::start_with(Some(cfg.path()), &[])
+}
+
+fn rtp_socket() -> UdpSocket {
+    let s = UdpSocket::bind("127.0.0.1:0").expect("bind RTP socket");
+    s.set_read_timeout(Some(Duration::from_millis(1500))).expect("timeout");
+    s
+}
+
+/// The audio RTP address an SDP body names.
+fn sdp_rtp(body: &[u8]) -> SocketAddr {
+    let s = sdp::parse(body).expect("SDP parses");
+    let m = s.media.iter().find(|m| m.port != 0).expect("an active stream");
+    let c = s.media_connection(0).or(s.connection()).expect("c= line");
+    SocketAddr::new(c.ip_addr().expect("IP address"), m.port)
+}
+
+fn with_port(invite: &mut Message, port: u16) {
+    let body = String::from_utf8_lossy(&invite.body).replace("m=audio 40000", &format!("m=audio {port}"));
+    invite.body = Bytes::from(body);
+}
+
+fn authorized_invite(caller: &mut Ua, invite: &Message) -> Message {
+    let challenge = caller.transact(invite, ua::TIMEOUT).expect("a 407");
+    assert_eq!(ua::code(&challenge), 407, "{}", ua::text(&challenge));
+    ack_non_2xx(caller, invite, &challenge);
+    let ch = challenge
+        .headers
+        .get_all(&HeaderName::ProxyAuthenticate)
+        .filter_map(|v| switchboard::sip::msg::typed::Challenge::parse(v).ok())
+        .collect::<Vec<_>>();
+    let ch = switchboard::sip::auth::DigestClient::pick(&ch).expect("a digest challenge");
+    caller.authorized(invite, ch, &HeaderName::ProxyAuthorization, "1002", "demo-1002")
+}
+
+/// ACK for a non-2xx final (§17.1.1.3): same branch, To from the response.
+fn ack_non_2xx(ua: &mut Ua, invite: &Message, resp: &Message) {
+    let mut ack = Message::request(Method::ACK, invite.uri().expect("uri").clone());
+    for name in [
+        HeaderName::Via,
+        HeaderName::From,
+        HeaderName::CallId,
+        HeaderName::MaxForwards,
+    ] {
+        if let Some(v) = invite.headers.get(&name) {
+            ack.headers.push(name, v.clone());
+        }
+    }
+    ack.headers
+        .push(HeaderName::To, resp.headers.get(&HeaderName::To).expect("To").clone());
+    let seq = invite.envelope().expect("envelope").cseq.seq;
+    ack.headers.push(HeaderName::CSeq, format!("{seq} ACK"));
+    ua.send(&ack);
+}
+
+/// ACK for a 2xx (§13.2.2.4): a new transaction to the 200's Contact.
+fn ack_2xx(ua: &mut Ua, invite: &Message, ok: &Message) {
+    let contact = ua::header(ok, "Contact").expect("Contact");
+    let target = contact
+        .trim_start_matches('<')
+        .split('>')
+        .next()
+        .unwrap_or_default()
+        .to_string();
+    let target = switchboard::sip::msg::Uri::parse(&Bytes::from(target)).expect("contact URI");
+    let mut ack = Message::request(Method::ACK, target);
+    ack.headers.push(HeaderName::Via, ua.new_via());
+    for name in [HeaderName::From, HeaderName::CallId] {
+        ack.headers
+            .push(name.clone(), invite.headers.get(&name).expect("header").clone());
+    }
+    ack.headers
+        .push(HeaderName::To, ok.headers.get(&HeaderName::To).expect("To").clone());
+    let seq = invite.envelope().expect("envelope").cseq.seq;
+    ack.headers.push(HeaderName::CSeq, format!("{seq} ACK"));
+    ack.headers.push(HeaderName::MaxForwards, "70");
+    ua.send(&ack);
+}
+
+fn next_request(ua: &mut Ua, method: Method) -> Message {
+    loop {
+        let m = ua
+            .recv(Duration::from_secs(5))
+            .unwrap_or_else(|| panic!("no {method} arrived"));
+        if m.method() == Some(&method) {
+            return m;
+        }
+    }
+}
+
+fn next_final(ua: &mut Ua) -> Message {
+    loop {
+        let m = ua.recv(Duration::from_secs(5)).expect("a final response");
+        if m.status().is_some_and(|s| s.is_final()) {
+            return m;
+        }
+    }
+}
+
+fn rtp_packet(seq: u16, ts: u32, ssrc: u32, pt: u8) -> Vec<u8> {
+    let mut p = vec![0x80, pt];
+    p.extend_from_slice(&seq.to_be_bytes());
+    p.extend_from_slice(&ts.to_be_bytes());
+    p.extend_from_slice(&ssrc.to_be_bytes());
+    p.extend((0..160u16).map(|i| (i as u8) ^ (seq as u8)));
+    p
+}
+
+/// Receives until a timeout; returns (seq, ssrc, pt, payload) per packet.
+fn drain(sock: &UdpSocket) -> Vec<(u16, u32, u8, Vec<u8>)> {
+    let mut out = Vec::new();
+    let mut buf = [0u8; 2048];
+    while let Ok((n, _)) = sock.recv_from(&mut buf) {
+        let p = &buf[..n];
+        out.push((
+            u16::from_be_bytes([p[2], p[3]]),
+            u32::from_be_bytes([p[8], p[9], p[10], p[11]]),
+            p[1] & 0x7f,
+            p[12..].to_vec(),
+        ));
+    }
+    out
+}
+
+fn assert_relayed(got: &[(u16, u32, u8, Vec<u8>)], sent_ssrc: u32) {
+    assert_eq!(got.len(), usize::from(PACKETS), "every packet arrives once");
+    let ssrc = got[0].1;
+    assert_ne!(ssrc, sent_ssrc, "the switch sends its own SSRC");
+    for (i, (seq, s, pt, payload)) in got.iter().enumerate() {
+        assert_eq!(*s, ssrc, "one continuous stream");
+        assert_eq!(*pt, 0, "PCMU");
+        assert_eq!(seq.wrapping_sub(got[0].0), i as u16, "consecutive sequence numbers");
+        let expected: Vec<u8> = (0..160u16).map(|k| (k as u8) ^ (i as u8)).collect();
+        assert_eq!(payload, &expected, "payload bytes intact");
+    }
+}
+
+#[test]
+fn anchored_call_relays_rtp_both_ways() {
+    let sw = anchored_switch();
+    let (lo, hi) = sw.rtp_ports();
+    let mut callee = Ua::udp(sw.internal_addr());
+    assert_eq!(callee.register("1001", "demo-1001"), StatusCode::OK);
+    let (caller_rtp, callee_rtp) = (rtp_socket(), rtp_socket());
+    let mut caller = Ua::udp(sw.internal_addr());
+    let mut invite = caller.invite("1002", "1001");
+    with_port(&mut invite, caller_rtp.local_addr().expect("addr").port());
+    let invite = authorized_invite(&mut caller, &invite);
+    caller.send(&invite);
+
+    // The callee is offered the switch's address, not the caller's.
+    let b_invite = next_request(&mut callee, Method::INVITE);
+    let b_offer = sdp_rtp(&b_invite.body);
+    assert!(
+        (lo..=hi).contains(&b_offer.port()),
+        "B offer port {b_offer} in {lo}-{hi}"
+    );
+    assert_ne!(b_offer.port(), caller_rtp.local_addr().expect("addr").port());
+    let mut ok = Message::response_to(&b_invite, StatusCode::OK, None, Some("callee1"));
+    ok.headers
+        .push(HeaderName::Contact, format!("<{}>", callee.contact_uri("1001")));
+    ok.headers.push(HeaderName::ContentType, "application/sdp");
+    let port = callee_rtp.local_addr().expect("addr").port();
+    ok.body = Bytes::from(format!(
+        "v=0\r\no=callee 7 7 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n\
+         m=audio {port} RTP/AVP 0 101\r\na=rtpmap:0 PCMU/8000\r\na=rtpmap:101 telephone-event/8000\r\n"
+    ));
+    callee.send(&ok);
+
+    // The caller's answer names the switch too, on another port.
+    let a_ok = next_final(&mut caller);
+    assert_eq!(ua::code(&a_ok), 200, "{}", ua::text(&a_ok));
+    let a_answer = sdp_rtp(&a_ok.body);
+    assert!(
+        (lo..=hi).contains(&a_answer.port()) && a_answer.port() != b_offer.port(),
+        "{a_answer} vs {b_offer}"
+    );
+    ack_2xx(&mut caller, &invite, &a_ok);
+    next_request(&mut callee, Method::ACK);
+
+    // Caller → switch → callee.
+    for i in 0..PACKETS {
+        caller_rtp
+            .send_to(&rtp_packet(i, u32::from(i) * 160, 0x1111, 0), a_answer)
+            .expect("send");
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    assert_relayed(&drain(&callee_rtp), 0x1111);
+    // A third party (another socket) cannot inject into the latched leg.
+    let rogue = rtp_socket();
+    for i in 0..5u16 {
+        rogue
+            .send_to(&rtp_packet(1000 + i, 0, 0x6666, 0), a_answer)
+            .expect("send");
+    }
+    assert!(
+        drain(&callee_rtp).is_empty(),
+        "a rogue source is dropped once the leg is latched"
+    );
+    // Callee → switch → caller.
+    for i in 0..PACKETS {
+        callee_rtp
+            .send_to(&rtp_packet(i, u32::from(i) * 160, 0x2222, 0), b_offer)
+            .expect("send");
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    assert_relayed(&drain(&caller_rtp), 0x2222);
+}
+
+/// RFC 3264 §6 / RFC 3261 §21.4.26: an offer with no codec the switch
+/// accepts is refused with 488 and a Warning naming the reason.
+#[test]
+fn anchored_offer_without_common_codec_gets_488() {
+    let sw = anchored_switch();
+    let mut callee = Ua::udp(sw.internal_addr());
+    assert_eq!(callee.register("1001", "demo-1001"), StatusCode::OK);
+    let mut caller = Ua::udp(sw.internal_addr());
+    let mut invite = caller.invite("1002", "1001");
+    let body = String::from_utf8_lossy(&invite.body)
+        .replace("RTP/AVP 0 101", "RTP/AVP 3")
+        .replace(
+            "a=rtpmap:0 PCMU/8000\r\na=rtpmap:101 telephone-event/8000\r\n",
+            "a=rtpmap:3 GSM/8000\r\n",
+        );
+    invite.body = Bytes::from(body);
+    let invite = authorized_invite(&mut caller, &invite);
+    let resp = caller.transact(&invite, ua::TIMEOUT).expect("a final response");
+    assert_eq!(ua::code(&resp), 488, "{}", ua::text(&resp));
+    let warning = ua::header(&resp, "Warning").expect("a Warning header");
+    assert!(warning.starts_with("305 switchboard"), "{warning}");
+}

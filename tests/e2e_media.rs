@@ -3,7 +3,9 @@
 //! range; G.711 RTP sent by the caller reaches the callee through the switch
 //! with every payload byte intact, one continuous rewritten SSRC and
 //! consecutive sequence numbers, and back; a third party cannot inject into
-//! a latched leg; an offer with no acceptable codec gets 488 with a Warning.
+//! a latched leg; an offer with no acceptable codec gets 488 with a Warning;
+//! hold by re-INVITE (`sendonly`) plays the hold music to the held party in
+//! the same continuous stream, and resume relays again with no gap.
 
 mod common;
 
@@ -128,11 +130,16 @@ fn rtp_packet(seq: u16, ts: u32, ssrc: u32, pt: u8) -> Vec<u8> {
     p
 }
 
-/// Receives until a timeout; returns (seq, ssrc, pt, payload) per packet.
+/// Receives for at most 1.5 s, or until 300 ms pass without a packet;
+/// returns (seq, ssrc, pt, payload) per packet.
 fn drain(sock: &UdpSocket) -> Vec<(u16, u32, u8, Vec<u8>)> {
     let mut out = Vec::new();
     let mut buf = [0u8; 2048];
-    while let Ok((n, _)) = sock.recv_from(&mut buf) {
+    let deadline = std::time::Instant::now() + Duration::from_millis(1500);
+    sock.set_read_timeout(Some(Duration::from_millis(300)))
+        .expect("timeout");
+    while std::time::Instant::now() < deadline {
+        let Ok((n, _)) = sock.recv_from(&mut buf) else { break };
         let p = &buf[..n];
         out.push((
             u16::from_be_bytes([p[2], p[3]]),
@@ -145,7 +152,8 @@ fn drain(sock: &UdpSocket) -> Vec<(u16, u32, u8, Vec<u8>)> {
 }
 
 fn assert_relayed(got: &[(u16, u32, u8, Vec<u8>)], sent_ssrc: u32) {
-    assert_eq!(got.len(), usize::from(PACKETS), "every packet arrives once");
+    let seqs: Vec<u16> = got.iter().map(|p| p.0).collect();
+    assert_eq!(got.len(), usize::from(PACKETS), "every packet arrives once: {seqs:?}");
     let ssrc = got[0].1;
     assert_ne!(ssrc, sent_ssrc, "the switch sends its own SSRC");
     for (i, (seq, s, pt, payload)) in got.iter().enumerate() {
@@ -157,8 +165,22 @@ fn assert_relayed(got: &[(u16, u32, u8, Vec<u8>)], sent_ssrc: u32) {
     }
 }
 
-#[test]
-fn anchored_call_relays_rtp_both_ways() {
+/// An answered anchored call between two Rust UAs with RTP sockets.
+struct Call {
+    sw: Switch,
+    caller: Ua,
+    callee: Ua,
+    caller_rtp: UdpSocket,
+    callee_rtp: UdpSocket,
+    invite: Message,
+    a_ok: Message,
+    /// Where the caller sends RTP (the switch, A side).
+    a_media: SocketAddr,
+    /// Where the callee sends RTP (the switch, B side).
+    b_media: SocketAddr,
+}
+
+fn answered_call() -> Call {
     let sw = anchored_switch();
     let (lo, hi) = sw.rtp_ports();
     let mut callee = Ua::udp(sw.internal_addr());
@@ -172,12 +194,12 @@ fn anchored_call_relays_rtp_both_ways() {
 
     // The callee is offered the switch's address, not the caller's.
     let b_invite = next_request(&mut callee, Method::INVITE);
-    let b_offer = sdp_rtp(&b_invite.body);
+    let b_media = sdp_rtp(&b_invite.body);
     assert!(
-        (lo..=hi).contains(&b_offer.port()),
-        "B offer port {b_offer} in {lo}-{hi}"
+        (lo..=hi).contains(&b_media.port()),
+        "B offer port {b_media} in {lo}-{hi}"
     );
-    assert_ne!(b_offer.port(), caller_rtp.local_addr().expect("addr").port());
+    assert_ne!(b_media.port(), caller_rtp.local_addr().expect("addr").port());
     let mut ok = Message::response_to(&b_invite, StatusCode::OK, None, Some("callee1"));
     ok.headers
         .push(HeaderName::Contact, format!("<{}>", callee.contact_uri("1001")));
@@ -192,41 +214,159 @@ fn anchored_call_relays_rtp_both_ways() {
     // The caller's answer names the switch too, on another port.
     let a_ok = next_final(&mut caller);
     assert_eq!(ua::code(&a_ok), 200, "{}", ua::text(&a_ok));
-    let a_answer = sdp_rtp(&a_ok.body);
+    let a_media = sdp_rtp(&a_ok.body);
     assert!(
-        (lo..=hi).contains(&a_answer.port()) && a_answer.port() != b_offer.port(),
-        "{a_answer} vs {b_offer}"
+        (lo..=hi).contains(&a_media.port()) && a_media.port() != b_media.port(),
+        "{a_media} vs {b_media}"
     );
     ack_2xx(&mut caller, &invite, &a_ok);
     next_request(&mut callee, Method::ACK);
+    Call {
+        sw,
+        caller,
+        callee,
+        caller_rtp,
+        callee_rtp,
+        invite,
+        a_ok,
+        a_media,
+        b_media,
+    }
+}
 
-    // Caller → switch → callee.
+fn send_rtp(from: &UdpSocket, to: SocketAddr, ssrc: u32, first_seq: u16) {
     for i in 0..PACKETS {
-        caller_rtp
-            .send_to(&rtp_packet(i, u32::from(i) * 160, 0x1111, 0), a_answer)
+        let seq = first_seq.wrapping_add(i);
+        from.send_to(&rtp_packet(seq, u32::from(seq) * 160, ssrc, 0), to)
             .expect("send");
         std::thread::sleep(Duration::from_millis(2));
     }
-    assert_relayed(&drain(&callee_rtp), 0x1111);
+}
+
+#[test]
+fn anchored_call_relays_rtp_both_ways() {
+    let c = answered_call();
+    // Caller → switch → callee.
+    send_rtp(&c.caller_rtp, c.a_media, 0x1111, 0);
+    assert_relayed(&drain(&c.callee_rtp), 0x1111);
     // A third party (another socket) cannot inject into the latched leg.
     let rogue = rtp_socket();
     for i in 0..5u16 {
         rogue
-            .send_to(&rtp_packet(1000 + i, 0, 0x6666, 0), a_answer)
+            .send_to(&rtp_packet(1000 + i, 0, 0x6666, 0), c.a_media)
             .expect("send");
     }
     assert!(
-        drain(&callee_rtp).is_empty(),
+        drain(&c.callee_rtp).is_empty(),
         "a rogue source is dropped once the leg is latched"
     );
     // Callee → switch → caller.
-    for i in 0..PACKETS {
-        callee_rtp
-            .send_to(&rtp_packet(i, u32::from(i) * 160, 0x2222, 0), b_offer)
-            .expect("send");
-        std::thread::sleep(Duration::from_millis(2));
+    send_rtp(&c.callee_rtp, c.b_media, 0x2222, 0);
+    assert_relayed(&drain(&c.caller_rtp), 0x2222);
+    drop(c.sw);
+}
+
+/// An in-dialog re-INVITE from the caller with `direction` (RFC 3264 §8.4).
+fn reinvite(c: &mut Call, cseq: u32, direction: &str) -> Message {
+    let contact = ua::header(&c.a_ok, "Contact").expect("Contact");
+    let target = contact
+        .trim_start_matches('<')
+        .split('>')
+        .next()
+        .unwrap_or_default()
+        .to_string();
+    let mut m = Message::request(
+        Method::INVITE,
+        switchboard::sip::msg::Uri::parse(&Bytes::from(target)).expect("contact URI"),
+    );
+    m.headers.push(HeaderName::Via, c.caller.new_via());
+    m.headers.push(
+        HeaderName::From,
+        c.invite.headers.get(&HeaderName::From).expect("From").clone(),
+    );
+    m.headers
+        .push(HeaderName::To, c.a_ok.headers.get(&HeaderName::To).expect("To").clone());
+    m.headers.push(
+        HeaderName::CallId,
+        c.invite.headers.get(&HeaderName::CallId).expect("Call-ID").clone(),
+    );
+    m.headers.push(HeaderName::CSeq, format!("{cseq} INVITE"));
+    m.headers.push(HeaderName::MaxForwards, "70");
+    m.headers
+        .push(HeaderName::Contact, format!("<{}>", c.caller.contact_uri("1002")));
+    m.headers.push(HeaderName::ContentType, "application/sdp");
+    let port = c.caller_rtp.local_addr().expect("addr").port();
+    m.body = Bytes::from(format!(
+        "v=0\r\no=ua 1 {cseq} IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n\
+         m=audio {port} RTP/AVP 0 101\r\na=rtpmap:0 PCMU/8000\r\na=rtpmap:101 telephone-event/8000\r\na={direction}\r\n"
+    ));
+    let ok = c.caller.transact(&m, ua::TIMEOUT).expect("the re-INVITE is answered");
+    assert_eq!(ua::code(&ok), 200, "{}", ua::text(&ok));
+    ack_2xx(&mut c.caller, &m, &ok);
+    ok
+}
+
+/// Issue 3 item 4 (hold and music on hold): the caller holds (re-INVITE
+/// `sendonly`, answered `recvonly` by the switch itself, not relayed); the
+/// callee then hears the hold music — PCMU packets at 20 ms with audible
+/// content — in the same stream (same SSRC, sequence numbers going on) and
+/// nothing of the caller's audio; after resume (`sendrecv`) the caller's
+/// audio flows again, still in that one stream.
+#[test]
+fn hold_plays_music_to_the_held_party_and_resume_is_seamless() {
+    let mut c = answered_call();
+    send_rtp(&c.caller_rtp, c.a_media, 0x1111, 0);
+    let before = drain(&c.callee_rtp);
+    assert_relayed(&before, 0x1111);
+    let (last_seq, ssrc) = (before[before.len() - 1].0, before[0].1);
+
+    let held = reinvite(&mut c, 3, "sendonly");
+    assert!(
+        String::from_utf8_lossy(&held.body).contains("a=recvonly"),
+        "{}",
+        ua::text(&held)
+    );
+    // The callee's side sees no re-INVITE: the switch answered it.
+    assert!(
+        c.callee.recv(Duration::from_millis(300)).is_none(),
+        "nothing relayed to the callee"
+    );
+    // The caller keeps talking while holding; the callee must not hear it.
+    send_rtp(&c.caller_rtp, c.a_media, 0x1111, 1000);
+    let music = drain(&c.callee_rtp);
+    assert!(
+        music.len() >= 20,
+        "music packets arrive every 20 ms, got {}",
+        music.len()
+    );
+    assert!(music.iter().all(|p| p.1 == ssrc && p.2 == 0), "same SSRC, PCMU");
+    assert_eq!(music[0].0, last_seq.wrapping_add(1), "the stream goes on without a gap");
+    for w in music.windows(2) {
+        assert_eq!(w[1].0, w[0].0.wrapping_add(1), "consecutive sequence numbers");
     }
-    assert_relayed(&drain(&caller_rtp), 0x2222);
+    let caller_pattern: Vec<u8> = (0..160u16).map(|k| (k as u8) ^ (1000u16 as u8)).collect();
+    assert!(
+        music.iter().all(|p| p.3 != caller_pattern),
+        "none of the caller's audio"
+    );
+    let pcm: Vec<i16> = music
+        .iter()
+        .flat_map(|p| p.3.iter().map(|b| switchboard::dsp::g711::ulaw_to_linear(*b)))
+        .collect();
+    let level = switchboard::dsp::tone::level_dbfs(&pcm);
+    assert!(level > -40.0, "the music is audible: {level:.1} dBFS");
+
+    let resumed = reinvite(&mut c, 4, "sendrecv");
+    assert!(
+        String::from_utf8_lossy(&resumed.body).contains("a=sendrecv"),
+        "{}",
+        ua::text(&resumed)
+    );
+    let _ = drain(&c.callee_rtp); // music still in flight
+    send_rtp(&c.caller_rtp, c.a_media, 0x1111, 2000);
+    let after = drain(&c.callee_rtp);
+    assert_eq!(after.len(), usize::from(PACKETS), "the caller is heard again");
+    assert!(after.iter().all(|p| p.1 == ssrc), "still one stream");
 }
 
 /// RFC 3264 §6 / RFC 3261 §21.4.26: an offer with no codec the switch

@@ -18,6 +18,17 @@ pub struct RelayLeg {
     pub pt_map: Vec<(u8, u8)>,
     /// RTP clock rate of the codec (timestamp units per second).
     pub clock_rate: u32,
+    /// The codec, for what the switch itself sends on this leg (music).
+    pub codec: crate::sdp::CodecKind,
+}
+
+/// Which leg of a relayed call.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MediaLeg {
+    /// The caller's.
+    A,
+    /// The callee's.
+    B,
 }
 
 /// What the media workers are told (ids and addresses only, DESIGN.md).
@@ -41,6 +52,19 @@ pub enum MediaCommand {
         a: RelayLeg,
         /// The callee's leg.
         b: RelayLeg,
+    },
+    /// A leg re-negotiated (re-INVITE/UPDATE): its new RTP address, and
+    /// whether it now holds the other leg (it sent `sendonly`/`inactive`):
+    /// the held leg then hears music on hold instead of this leg's audio.
+    Update {
+        /// The engine's call number.
+        call: u64,
+        /// The leg that sent the offer.
+        leg: MediaLeg,
+        /// Its RTP address from the new offer.
+        remote: Option<SocketAddr>,
+        /// True while it holds the other leg.
+        holding: bool,
     },
     /// Stop the call's media and free its sockets.
     Close {
@@ -87,6 +111,7 @@ impl CallMedia {
             to_a.push((eb.recv_pt, ea.send_pt));
         }
         let clock_rate = a.codec.clock_rate();
+        let codec = a.codec.kind()?;
         Some(MediaCommand::Relay {
             call,
             a: RelayLeg {
@@ -94,12 +119,14 @@ impl CallMedia {
                 remote: a.remote_rtp,
                 pt_map: to_a,
                 clock_rate,
+                codec,
             },
             b: RelayLeg {
                 local: self.local_b,
                 remote: neg_b.remote_rtp,
                 pt_map: to_b,
                 clock_rate,
+                codec,
             },
         })
     }

@@ -145,3 +145,92 @@ impl Engine {
             .push_back(Output::Media(crate::call::media::MediaCommand::Close { call: id.0 }));
     }
 }
+
+impl Engine {
+    /// A re-INVITE or UPDATE on a leg of an anchored call (RFC 3264 §8): the
+    /// switch answers it itself with the leg's codec, updates the worker
+    /// (new address; hold when the offer stops the leg from receiving:
+    /// `sendonly`/`inactive` means it holds the other party, who then hears
+    /// music), and relays nothing. An offer-less re-INVITE (a session
+    /// refresh) gets our current description as the offer in the 200; media
+    /// stays as it is, and the answer in its ACK is not needed.
+    pub(crate) fn answer_in_dialog_offer(
+        &mut self,
+        now: super::Now,
+        id: CallRef,
+        side: crate::call::Side,
+        tx: crate::sip::transaction::TxId,
+        req: &Message,
+        tag: &str,
+    ) {
+        use crate::call::media::{MediaCommand, MediaLeg};
+        use crate::sip::msg::HeaderName;
+        let Some(dest) = self.side_dest(id, side) else { return };
+        let user = self.calls.get(&id).map(|c| c.callee.clone()).unwrap_or_default();
+        let contact = self.contact_for(&user, dest);
+        let Some(call) = self.calls.get_mut(&id) else { return };
+        let Some(media) = call.media.as_mut() else { return };
+        let (state, local, leg) = match side {
+            crate::call::Side::A => (&mut media.sdp_a, media.local_a, MediaLeg::A),
+            crate::call::Side::B(_) => (&mut media.sdp_b, media.local_b, MediaLeg::B),
+        };
+        let mut codecs: Vec<CodecKind> = state.negotiated().and_then(|n| n.codec.kind()).into_iter().collect();
+        if state.negotiated().is_some_and(|n| n.telephone_event.is_some()) {
+            codecs.push(CodecKind::TelephoneEvent);
+        }
+        let policy = LegPolicy {
+            codecs,
+            ..LegPolicy::default()
+        };
+        let mut resp = Message::response_to(req, StatusCode::OK, None, Some(tag));
+        resp.headers.push(HeaderName::Contact, contact);
+        if req.body.is_empty() {
+            let direction = state.local_direction();
+            let offer = sdp::offer(&policy, local, direction, state);
+            state.cancel_offer();
+            resp.headers.push(HeaderName::ContentType, "application/sdp");
+            resp.body = Bytes::from(offer.print());
+            self.respond(now, tx, resp);
+            return;
+        }
+        let offer = match sdp::parse(&req.body) {
+            Ok(o) => o,
+            Err(e) => {
+                let bad = Message::response_to(
+                    req,
+                    StatusCode::BAD_REQUEST,
+                    Some(&format!("Malformed SDP: {e}")),
+                    Some(tag),
+                );
+                self.respond(now, tx, bad);
+                return;
+            }
+        };
+        match sdp::answer(&offer, &policy, local, state) {
+            Ok(answer) => {
+                let holding = !answer.negotiated.direction.sends();
+                let remote = answer.negotiated.remote_rtp;
+                resp.headers.push(HeaderName::ContentType, "application/sdp");
+                resp.body = Bytes::from(answer.sdp.print());
+                if let crate::call::Side::A = side {
+                    media.neg_a = Some(answer.negotiated);
+                }
+                tracing::info!(call = %id, ?leg, holding, "in-dialog offer answered by the switch");
+                self.out.push_back(Output::Media(MediaCommand::Update {
+                    call: id.0,
+                    leg,
+                    remote,
+                    holding,
+                }));
+                self.respond(now, tx, resp);
+            }
+            Err(rejection) => {
+                let mut refuse = Message::response_to(req, StatusCode::NOT_ACCEPTABLE_HERE, None, Some(tag));
+                refuse
+                    .headers
+                    .push(HeaderName::Warning, rejection.warning("switchboard"));
+                self.respond(now, tx, refuse);
+            }
+        }
+    }
+}

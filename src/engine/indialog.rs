@@ -28,7 +28,7 @@ impl Engine {
         self.dialogs.get(&key).copied()
     }
 
-    fn side_dest(&self, id: CallRef, side: Side) -> Option<Destination> {
+    pub(crate) fn side_dest(&self, id: CallRef, side: Side) -> Option<Destination> {
         let call = self.calls.get(&id)?;
         match side {
             Side::A => Some(call.a.src),
@@ -115,6 +115,13 @@ impl Engine {
                 Side::B(i) => c.b.get_mut(i).and_then(|l| l.dialog.as_mut()),
             }) {
                 d.refresh_target(&req);
+            }
+            // An anchored call's offers are answered here, never relayed
+            // (the other leg's SDP names the switch, not this peer).
+            if self.calls.get(&id).is_some_and(|c| c.media.is_some()) {
+                let tag = tag.clone().unwrap_or_default();
+                self.answer_in_dialog_offer(now, id, side, tx, &req, &tag);
+                return;
             }
         }
         let mut copied: Vec<(HeaderName, Bytes)> = Vec::new();

@@ -92,8 +92,6 @@ pub struct CallMedia {
     pub answer_a: Option<bytes::Bytes>,
     /// What the caller's leg negotiated.
     pub neg_a: Option<Negotiated>,
-    /// Whether the workers were told to relay.
-    pub relaying: bool,
 }
 
 impl CallMedia {

@@ -104,7 +104,6 @@ impl Engine {
             sdp_b,
             answer_a: Some(Bytes::from(answer.sdp.print())),
             neg_a: Some(answer.negotiated),
-            relaying: false,
         };
         self.out
             .push_back(Output::Media(crate::call::media::MediaCommand::Prepare {
@@ -129,7 +128,6 @@ impl Engine {
         let sdp = sdp::parse(&b_answer.body).map_err(|e| format!("callee SDP: {e}"))?;
         let neg_b = sdp::accept_answer(&sdp, &mut media.sdp_b).map_err(|e| format!("callee answer: {e}"))?;
         let plan = media.relay_plan(id.0, &neg_b).ok_or("callee answered another codec")?;
-        media.relaying = true;
         let body = media.answer_a.take();
         self.out.push_back(Output::Media(plan));
         Ok(body)

@@ -308,6 +308,37 @@ fn reinvite_from_caller_is_relayed() {
     assert_eq!(call_id(&b_ack), call_id(&c.b_invite));
 }
 
+/// RFC 3311 UPDATE from the callee (an in-dialog target/session refresh
+/// without ACK): relayed on the caller's dialog with the callee's SDP, its
+/// 200 mapped back to the callee with the caller's SDP.
+#[test]
+fn update_from_callee_is_relayed() {
+    let (mut h, mut caller, mut callee) = two_phones();
+    let mut c = answer_call(&mut h, &mut caller, &mut callee);
+    let offer = sdp("192.0.2.11", 50002);
+    let update = callee.in_dialog(&mut c.b_dlg, "UPDATE").body("application/sdp", &offer);
+    h.send(&callee, &update.text());
+    let a_update = h.expect_request(caller.addr, "UPDATE");
+    assert_eq!(call_id(&a_update), c.out.call_id, "sent in the caller's dialog");
+    assert!(body_str(&a_update).contains("50002"), "the callee's SDP is carried");
+    let answer = sdp("192.0.2.10", 40004);
+    h.send(
+        &caller,
+        &response(
+            &a_update,
+            200,
+            "OK",
+            None,
+            &[("Contact", &caller.contact())],
+            Some(("application/sdp", &answer)),
+        ),
+    );
+    let b_ok = h.expect_response_to(callee.addr, 200, "UPDATE");
+    assert_eq!(cseq_num(&b_ok), c.b_dlg.cseq, "answers the callee's UPDATE");
+    assert!(body_str(&b_ok).contains("40004"), "with the caller's SDP");
+    h.assert_silent(caller.addr);
+}
+
 /// Routing: a directory user with no registration gets 480.
 #[test]
 fn call_to_unregistered_user_gets_480() {

@@ -20,9 +20,8 @@ use switchboard::sip::msg::{HeaderName, Message, Method, StatusCode};
 const PACKETS: u16 = 50;
 
 fn anchored_switch() -> Switch {
-    let cfg = ConfigDir::from_default();
-    cfg.patch("switchboard.toml", "[media]\n", "[media]\nanchor = true\n");
-    Switch::start_with(Some(cfg.path()), &[])
+    // Anchoring is the default.
+    Switch::start()
 }
 
 fn rtp_socket() -> UdpSocket {

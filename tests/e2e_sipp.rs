@@ -138,12 +138,35 @@ fn unknown_extension_gives_404() {
         .assert_success();
 }
 
-/// RFC 3261 §14: a re-INVITE from the caller is relayed to the callee and
-/// its 200 comes back; the call then ends normally.
+/// RFC 3261 §14 in pass-through mode (`[media] anchor = false`): a
+/// re-INVITE from the caller is relayed to the callee and its 200 comes
+/// back; the call then ends normally.
 #[test]
-fn reinvite_is_relayed() {
-    let sw = Switch::start();
+fn reinvite_is_relayed_when_media_is_not_anchored() {
+    let cfg = ConfigDir::from_default();
+    cfg.patch("switchboard.toml", "anchor = true", "anchor = false");
+    let sw = Switch::start_with(Some(cfg.path()), &[]);
     let callee = spawn_registered_callee(sw.internal_addr(), "1002", "demo-1002", "uas_answer_reinvite.xml", T);
+    Sipp::new("uac_call_auth_reinvite.xml")
+        .remote(sw.internal_addr())
+        .phone("1001", "demo-1001")
+        .service("1002")
+        .pause_ms(200)
+        .run(T)
+        .assert_success();
+    callee.wait().assert_success();
+    let cdrs = sw.wait_for_cdrs(1, T);
+    assert_eq!(field(&cdrs[0], "end_cause"), "caller_hangup");
+}
+
+/// RFC 3264 §8 with media anchored (the default): the caller's re-INVITE is
+/// answered by the switch itself (200 with SDP, then ACK); the callee, whose
+/// media does not change, sees no re-INVITE (its scenario fails on any
+/// unexpected request) and the call ends normally.
+#[test]
+fn reinvite_is_answered_by_the_switch_when_media_is_anchored() {
+    let sw = Switch::start();
+    let callee = spawn_registered_callee(sw.internal_addr(), "1002", "demo-1002", "uas_answer_wait_bye.xml", T);
     Sipp::new("uac_call_auth_reinvite.xml")
         .remote(sw.internal_addr())
         .phone("1001", "demo-1001")

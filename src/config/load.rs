@@ -577,7 +577,7 @@ impl<'a> Builder<'a, '_> {
             sip,
             media: MediaSettings {
                 rtp_ports,
-                anchor: raw_media.anchor.map(Spanned::into_inner).unwrap_or(false),
+                anchor: raw_media.anchor.map(Spanned::into_inner).unwrap_or(true),
             },
             api: ApiSettings { listen: api_listen },
             store: StoreSettings { path: store_path },

@@ -52,9 +52,9 @@ impl SipSettings {
 pub struct MediaSettings {
     /// UDP ports for RTP (even) and RTCP (odd).
     pub rtp_ports: PortRange,
-    /// Anchor media: rewrite SDP to the switch and relay RTP through it.
-    /// Off by default while the media plane (issue 3) is being completed:
-    /// with it on, re-INVITEs (hold) are not yet re-anchored.
+    /// Anchor media: rewrite SDP to the switch and relay RTP through it
+    /// (default). Off, SDP passes through untouched and RTP flows between
+    /// the phones: no hold music, recording, transcoding or noise removal.
     pub anchor: bool,
 }
 

@@ -6,7 +6,15 @@ use switchboard::sip::msg::{HeaderName, Message};
 
 /// Caller 1000 and a registered callee 1001.
 pub fn two_phones() -> (Harness, Ua, Ua) {
-    let mut h = Harness::new();
+    phones_on(Harness::new())
+}
+
+/// Two phones on a switch that passes SDP through (`[media] anchor = false`).
+pub fn two_phones_pass_through() -> (Harness, Ua, Ua) {
+    phones_on(Harness::pass_through())
+}
+
+fn phones_on(mut h: Harness) -> (Harness, Ua, Ua) {
     let caller = Ua::phone("1000", "192.0.2.10");
     let mut callee = Ua::phone("1001", "192.0.2.11");
     h.register(&mut callee, 3600);
@@ -69,7 +77,7 @@ pub fn answer_call(h: &mut Harness, caller: &mut Ua, callee: &mut Ua) -> Answere
 /// answered and carried to the callee; a CDR records the answer and cause.
 #[test]
 fn basic_call_phone_to_phone_caller_hangs_up() {
-    let (mut h, mut caller, callee) = two_phones();
+    let (mut h, mut caller, callee) = two_phones_pass_through();
     let out = h.place_call(&mut caller, "1001");
     // B leg INVITE.
     let b_invite = h.expect_request(callee.addr, "INVITE");
@@ -275,7 +283,7 @@ fn cancel_from_caller_while_ringing() {
 /// caller's ACK relayed with the re-INVITE's CSeq.
 #[test]
 fn reinvite_from_caller_is_relayed() {
-    let (mut h, mut caller, mut callee) = two_phones();
+    let (mut h, mut caller, mut callee) = two_phones_pass_through();
     let mut c = answer_call(&mut h, &mut caller, &mut callee);
     let hold = sdp("192.0.2.10", 40002).replace("a=rtpmap:0 PCMU/8000\r\n", "a=rtpmap:0 PCMU/8000\r\na=sendonly\r\n");
     let reinv = caller.in_dialog(&mut c.a_dlg, "INVITE").body("application/sdp", &hold);
@@ -313,7 +321,7 @@ fn reinvite_from_caller_is_relayed() {
 /// 200 mapped back to the callee with the caller's SDP.
 #[test]
 fn update_from_callee_is_relayed() {
-    let (mut h, mut caller, mut callee) = two_phones();
+    let (mut h, mut caller, mut callee) = two_phones_pass_through();
     let mut c = answer_call(&mut h, &mut caller, &mut callee);
     let offer = sdp("192.0.2.11", 50002);
     let update = callee.in_dialog(&mut c.b_dlg, "UPDATE").body("application/sdp", &offer);

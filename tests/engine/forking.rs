@@ -5,6 +5,7 @@
 use crate::calls::CALLEE_TAG;
 use crate::sim::*;
 use switchboard::call::failure_rank;
+use switchboard::call::media::MediaCommand;
 use switchboard::sip::msg::StatusCode;
 
 /// Caller 1000; user 1001 registered from two devices.
@@ -67,7 +68,18 @@ fn fork_first_200_wins_and_other_leg_is_cancelled() {
         ),
     );
     let a200 = h.expect_response(caller.addr, 200);
-    assert!(body_str(&a200).contains("192.0.2.22"));
+    // Anchored (the default): the caller's answer names the switch, and the
+    // relay plan sends to the winner's media address.
+    assert!(
+        !body_str(&a200).contains("192.0.2.2"),
+        "the callee's address does not leak"
+    );
+    assert!(
+        h.media.iter().any(|c| matches!(c, MediaCommand::Relay { b, .. }
+            if b.remote.is_some_and(|r| r.ip().to_string() == "192.0.2.22"))),
+        "relay towards the answering contact: {:?}",
+        h.media
+    );
     let cancel = h.expect_request(desk.addr, "CANCEL");
     assert_eq!(call_id(&cancel), call_id(&inv_desk));
     h.send(&desk, &response(&cancel, 200, "OK", Some("desk1"), &[], None));

@@ -3,6 +3,7 @@
 //! SIP as text, feed it as `Input::Packet`, and read back the engine's
 //! `Output::Transmit`s per destination.
 
+mod anchoring;
 mod calls;
 mod forking;
 mod register;

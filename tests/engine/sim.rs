@@ -71,6 +71,8 @@ pub struct Harness {
     pub saved: Vec<Binding>,
     pub deleted: Vec<Binding>,
     pub cdrs: Vec<CdrRecord>,
+    /// Commands for the media workers (anchored calls).
+    pub media: Vec<switchboard::call::media::MediaCommand>,
 }
 
 /// Unix time of the virtual origin.
@@ -80,6 +82,12 @@ impl Harness {
     /// The embedded default configuration.
     pub fn new() -> Harness {
         Harness::with_config(switchboard::config::load_embedded().expect("embedded config"))
+    }
+
+    /// The embedded configuration with `[media] anchor = false`: SDP passes
+    /// through untouched (signalling-only mode).
+    pub fn pass_through() -> Harness {
+        Harness::with_switchboard_patch("anchor = true", "anchor = false")
     }
 
     /// The embedded configuration with some files replaced (matched by
@@ -121,6 +129,7 @@ impl Harness {
             saved: Vec::new(),
             deleted: Vec::new(),
             cdrs: Vec::new(),
+            media: Vec::new(),
         }
     }
 
@@ -183,8 +192,7 @@ impl Harness {
                 Output::SaveBinding(b) => self.saved.push(b),
                 Output::DeleteBinding(b) => self.deleted.push(b),
                 Output::Cdr(c) => self.cdrs.push(c),
-                // These tests run with `[media] anchor` off (the default).
-                Output::Media(cmd) => panic!("unexpected media command {cmd:?}"),
+                Output::Media(cmd) => self.media.push(cmd),
             }
         }
     }

@@ -5,6 +5,40 @@
 use crate::sdp::{Negotiated, SessionState};
 use std::net::SocketAddr;
 
+/// One leg's audio format as negotiated: what arrives from it and what is
+/// sent to it (RFC 3264 §6.1: each side receives with the payload-type
+/// numbers of its own SDP).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LegAudio {
+    /// The audio codec.
+    pub codec: crate::sdp::CodecKind,
+    /// RTP clock rate of the codec (timestamp units per second).
+    pub clock_rate: u32,
+    /// Payload type of the audio packets this leg sends us.
+    pub recv_pt: u8,
+    /// Payload type to send this leg its audio with.
+    pub send_pt: u8,
+    /// Payload type of the RFC 4733 events this leg sends us, if negotiated.
+    pub event_recv_pt: Option<u8>,
+    /// Payload type to send this leg RFC 4733 events with, if negotiated.
+    pub event_send_pt: Option<u8>,
+}
+
+impl LegAudio {
+    /// The format a leg negotiated (`None` for a codec the switch cannot
+    /// carry, e.g. telephone-event alone).
+    pub fn from_negotiated(n: &Negotiated) -> Option<LegAudio> {
+        Some(LegAudio {
+            codec: n.codec.kind()?,
+            clock_rate: n.codec.clock_rate(),
+            recv_pt: n.recv_pt,
+            send_pt: n.send_pt,
+            event_recv_pt: n.telephone_event.as_ref().map(|e| e.recv_pt),
+            event_send_pt: n.telephone_event.as_ref().map(|e| e.send_pt),
+        })
+    }
+}
+
 /// One leg of a relayed session as the media worker needs it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RelayLeg {
@@ -12,14 +46,28 @@ pub struct RelayLeg {
     pub local: SocketAddr,
     /// Where the leg's SDP says to send RTP (latching may correct it).
     pub remote: Option<SocketAddr>,
+    /// Where the leg's SDP says to send RTCP (`a=rtcp`, else RTP port + 1).
+    pub remote_rtcp: Option<SocketAddr>,
+    /// The leg's negotiated audio.
+    pub audio: LegAudio,
     /// Payload type numbers to use when sending on this leg, keyed by the
-    /// number the packet arrived with on the other leg (RFC 3264 §6.1:
-    /// each side receives with the numbers of its own SDP).
+    /// number the packet arrived with on the other leg (the fast path, when
+    /// both legs use the same codec; empty when the call is transcoded).
     pub pt_map: Vec<(u8, u8)>,
-    /// RTP clock rate of the codec (timestamp units per second).
-    pub clock_rate: u32,
-    /// The codec, for what the switch itself sends on this leg (music).
-    pub codec: crate::sdp::CodecKind,
+    /// Remove background noise from what this leg says (spec CALL-NOISE-1).
+    pub denoise: bool,
+}
+
+impl RelayLeg {
+    /// RTP clock rate of the leg's codec.
+    pub fn clock_rate(&self) -> u32 {
+        self.audio.clock_rate
+    }
+
+    /// The leg's codec.
+    pub fn codec(&self) -> crate::sdp::CodecKind {
+        self.audio.codec
+    }
 }
 
 /// Which leg of a relayed call.
@@ -53,9 +101,7 @@ pub enum MediaCommand {
         /// The callee's leg.
         b: RelayLeg,
     },
-    /// A leg re-negotiated (re-INVITE/UPDATE): its new RTP address, and
-    /// whether it now holds the other leg (it sent `sendonly`/`inactive`):
-    /// the held leg then hears music on hold instead of this leg's audio.
+    /// A leg re-negotiated (re-INVITE/UPDATE): its new media addresses.
     Update {
         /// The engine's call number.
         call: u64,
@@ -63,14 +109,63 @@ pub enum MediaCommand {
         leg: MediaLeg,
         /// Its RTP address from the new offer.
         remote: Option<SocketAddr>,
-        /// True while it holds the other leg.
-        holding: bool,
+        /// Its RTCP address from the new offer.
+        remote_rtcp: Option<SocketAddr>,
+    },
+    /// Who is on hold now: that leg hears music on hold, and neither leg
+    /// hears the other (`None`: talking). The engine derives it from the
+    /// phones' SDP directions and the control API (CALL-HOLD-1).
+    Hold {
+        /// The engine's call number.
+        call: u64,
+        /// The held leg.
+        held: Option<MediaLeg>,
+    },
+    /// Recording control (spec CALL-REC-1).
+    Record {
+        /// The engine's call number.
+        call: u64,
+        /// What to do.
+        action: RecordAction,
     },
     /// Stop the call's media and free its sockets.
     Close {
         /// The engine's call number.
         call: u64,
     },
+}
+
+/// What a [`MediaCommand::Record`] asks.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RecordAction {
+    /// Start a recording into `<recordings dir>/<name>.wav`.
+    Start {
+        /// File stem (safe: letters, digits, `-`).
+        name: String,
+        /// Channel layout.
+        layout: crate::config::RecordingLayout,
+    },
+    /// Write silence instead of audio until resumed.
+    Pause,
+    /// Write audio again.
+    Resume,
+    /// Complete the file (rename from its temp name).
+    Stop,
+}
+
+pub use crate::store::{PauseSpan, RecordingRecord};
+
+/// A recording in progress, as the engine tracks it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ActiveRecording {
+    /// File stem.
+    pub name: String,
+    /// Start (unix ms).
+    pub start_ms: u64,
+    /// When the current pause began (unix ms), if paused.
+    pub paused_since: Option<u64>,
+    /// Completed pauses.
+    pub pauses: Vec<PauseSpan>,
 }
 
 /// The media state a call keeps while anchored.
@@ -92,40 +187,76 @@ pub struct CallMedia {
     pub answer_a: Option<bytes::Bytes>,
     /// What the caller's leg negotiated.
     pub neg_a: Option<Negotiated>,
+    /// What the answering callee's leg negotiated.
+    pub neg_b: Option<Negotiated>,
+    /// Noise removal on both legs (route or user, spec CALL-NOISE-1).
+    pub denoise: bool,
+    /// The leg whose phone holds the other one (it offered `sendonly` or
+    /// `inactive`).
+    pub phone_hold: Option<MediaLeg>,
+    /// The leg held from the control API (CALL-HOLD-1).
+    pub api_hold: Option<MediaLeg>,
+    /// Start recording when the call is answered (the route's `record`).
+    pub record_on_answer: bool,
+    /// The recording in progress.
+    pub recording: Option<ActiveRecording>,
+    /// Recordings completed on this call, for the CDR.
+    pub recordings: Vec<RecordingRecord>,
+    /// How many recordings were started (names the files).
+    pub recordings_started: u32,
 }
 
 impl CallMedia {
-    /// The relay plan once both legs have negotiated the same codec.
+    /// The leg that hears music on hold now: the API's choice first, else
+    /// the other side of the phone that holds.
+    pub fn held(&self) -> Option<MediaLeg> {
+        self.api_hold.or(self.phone_hold.map(MediaLeg::other))
+    }
+
+    /// The relay plan once the callee answered: the fast path when both
+    /// legs use the same codec (payload types mapped, RFC 4733 events
+    /// included), else a transcoded plan (each leg's own format).
     pub fn relay_plan(&self, call: u64, neg_b: &Negotiated) -> Option<MediaCommand> {
         let a = self.neg_a.as_ref()?;
-        if a.codec != neg_b.codec {
-            return None;
+        let (audio_a, audio_b) = (LegAudio::from_negotiated(a)?, LegAudio::from_negotiated(neg_b)?);
+        let (mut to_a, mut to_b) = (Vec::new(), Vec::new());
+        if audio_a.codec == audio_b.codec && audio_a.clock_rate == audio_b.clock_rate {
+            // Packets from the caller carry a.recv_pt; the callee expects neg_b.send_pt.
+            to_b.push((a.recv_pt, neg_b.send_pt));
+            to_a.push((neg_b.recv_pt, a.send_pt));
+            if let (Some(ea), Some(eb)) = (&a.telephone_event, &neg_b.telephone_event) {
+                to_b.push((ea.recv_pt, eb.send_pt));
+                to_a.push((eb.recv_pt, ea.send_pt));
+            }
         }
-        // Packets from the caller carry a.recv_pt; the callee expects neg_b.send_pt.
-        let mut to_b = vec![(a.recv_pt, neg_b.send_pt)];
-        let mut to_a = vec![(neg_b.recv_pt, a.send_pt)];
-        if let (Some(ea), Some(eb)) = (&a.telephone_event, &neg_b.telephone_event) {
-            to_b.push((ea.recv_pt, eb.send_pt));
-            to_a.push((eb.recv_pt, ea.send_pt));
-        }
-        let clock_rate = a.codec.clock_rate();
-        let codec = a.codec.kind()?;
         Some(MediaCommand::Relay {
             call,
             a: RelayLeg {
                 local: self.local_a,
                 remote: a.remote_rtp,
+                remote_rtcp: a.remote_rtcp,
+                audio: audio_a,
                 pt_map: to_a,
-                clock_rate,
-                codec,
+                denoise: self.denoise,
             },
             b: RelayLeg {
                 local: self.local_b,
                 remote: neg_b.remote_rtp,
+                remote_rtcp: neg_b.remote_rtcp,
+                audio: audio_b,
                 pt_map: to_b,
-                clock_rate,
-                codec,
+                denoise: self.denoise,
             },
         })
+    }
+}
+
+impl MediaLeg {
+    /// The other leg.
+    pub fn other(self) -> MediaLeg {
+        match self {
+            MediaLeg::A => MediaLeg::B,
+            MediaLeg::B => MediaLeg::A,
+        }
     }
 }

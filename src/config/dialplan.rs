@@ -111,6 +111,11 @@ pub struct Rule {
     pub action: Action,
     /// Per-rule no-answer timeout, overriding the user's and the default.
     pub no_answer_timeout: Option<Duration>,
+    /// Record calls taking this rule (spec CALL-REC-1).
+    pub record: bool,
+    /// Remove background noise on both legs of calls taking this rule
+    /// (spec CALL-NOISE-1).
+    pub noise_removal: bool,
 }
 
 impl Rule {
@@ -151,6 +156,10 @@ pub struct Route {
     /// How long to ring before giving up: the rule's `no_answer_timeout_s`,
     /// else the target user's, else the dial plan default.
     pub no_answer_timeout: Duration,
+    /// The rule's `record`.
+    pub record: bool,
+    /// The rule's `noise_removal`.
+    pub noise_removal: bool,
 }
 
 /// All contexts of `dialplan.toml`, validated.
@@ -188,6 +197,8 @@ impl DialPlan {
                     .no_answer_timeout
                     .or(user_timeout)
                     .unwrap_or(self.default_no_answer_timeout),
+                record: rule.record,
+                noise_removal: rule.noise_removal,
                 target,
                 rule_index,
             })
@@ -388,6 +399,8 @@ pub(crate) fn build_rule(raw: RawRule, known: &Known<'_>, sink: &mut Sink<'_>) -
         rewrite,
         action,
         no_answer_timeout,
+        record: raw.record,
+        noise_removal: raw.noise_removal,
     })
 }
 

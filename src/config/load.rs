@@ -25,11 +25,13 @@ use toml::Spanned;
 
 use super::dialplan::{DialPlan, Known};
 use super::error::{ConfigError, ConfigErrors, ErrorKind, Origin, Sink};
-use super::model::{RawApi, RawCdr, RawMedia, RawRegistrar, RawSecurity, RawSip, RawStore};
+use super::model::{
+    RawApi, RawCdr, RawMedia, RawRecording, RawRecordingLayout, RawRegistrar, RawSecurity, RawSip, RawStore,
+};
 use super::net::PortRange;
 use super::typed::{
-    ApiSettings, CdrSettings, Config, MediaSettings, RegistrarSettings, Secret, SecuritySettings, SipSettings,
-    StoreSettings,
+    ApiSettings, CdrSettings, Config, MediaSettings, RecordingLayout, RecordingSettings, RegistrarSettings, Secret,
+    SecuritySettings, SipSettings, StoreSettings,
 };
 
 /// File name of the top-level settings.
@@ -394,6 +396,7 @@ impl<'a> Builder<'a, '_> {
     pub(super) fn switchboard(&mut self) -> Top {
         let mut raw_sip = RawSip::default();
         let mut raw_media = RawMedia::default();
+        let mut raw_rec = RawRecording::default();
         let mut raw_api = RawApi::default();
         let mut raw_store = RawStore::default();
         let mut raw_cdr = RawCdr::default();
@@ -425,6 +428,7 @@ impl<'a> Builder<'a, '_> {
                     }
                     "sip" => raw_sip = de(v, &mut sink).unwrap_or_default(),
                     "media" => raw_media = de(v, &mut sink).unwrap_or_default(),
+                    "recording" => raw_rec = de(v, &mut sink).unwrap_or_default(),
                     "api" => raw_api = de(v, &mut sink).unwrap_or_default(),
                     "store" => raw_store = de(v, &mut sink).unwrap_or_default(),
                     "cdr" => raw_cdr = de(v, &mut sink).unwrap_or_default(),
@@ -436,7 +440,7 @@ impl<'a> Builder<'a, '_> {
                     _ => unknown_key(
                         &mut sink,
                         key,
-                        "one of `profiles`, `sip`, `media`, `api`, `store`, `cdr`, `registrar`, `security`",
+                        "one of `profiles`, `sip`, `media`, `recording`, `api`, `store`, `cdr`, `registrar`, `security`",
                     ),
                 }
             }
@@ -492,6 +496,33 @@ impl<'a> Builder<'a, '_> {
                 PortRange::DEFAULT
             }),
             None => PortRange::DEFAULT,
+        };
+
+        let recording = RecordingSettings {
+            dir: match &raw_rec.dir {
+                Some(d) if d.get_ref().trim().is_empty() => {
+                    s.push(&d.span(), ErrorKind::InvalidValue, "recording dir must not be empty");
+                    PathBuf::from(RecordingSettings::DEFAULT_DIR)
+                }
+                Some(d) => PathBuf::from(d.get_ref()),
+                None => PathBuf::from(RecordingSettings::DEFAULT_DIR),
+            },
+            layout: match raw_rec.layout {
+                Some(RawRecordingLayout::Mixed) => RecordingLayout::Mixed,
+                Some(RawRecordingLayout::Stereo) | None => RecordingLayout::Stereo,
+            },
+            max_pause: match &raw_rec.max_pause_s {
+                Some(p) if !(1..=86_400).contains(p.get_ref()) => {
+                    s.push(
+                        &p.span(),
+                        ErrorKind::InvalidValue,
+                        "max_pause_s must be within 1..=86400",
+                    );
+                    RecordingSettings::DEFAULT_MAX_PAUSE
+                }
+                Some(p) => Duration::from_secs(*p.get_ref()),
+                None => RecordingSettings::DEFAULT_MAX_PAUSE,
+            },
         };
 
         let api_listen = match &raw_api.listen {
@@ -578,6 +609,7 @@ impl<'a> Builder<'a, '_> {
             media: MediaSettings {
                 rtp_ports,
                 anchor: raw_media.anchor.map(Spanned::into_inner).unwrap_or(true),
+                recording,
             },
             api: ApiSettings { listen: api_listen },
             store: StoreSettings { path: store_path },

@@ -43,8 +43,9 @@ pub use load::{
 };
 pub use net::{Cidr, PortRange};
 pub use typed::{
-    ApiSettings, AuthPolicy, CdrSettings, Config, Credentials, MediaSettings, Profile, RegistrarSettings, Secret,
-    SecuritySettings, SipSettings, StoreSettings, Transport, Trunk, TrunkInbound, User,
+    ApiSettings, AuthPolicy, CdrSettings, Config, Credentials, MediaSettings, Profile, RecordingLayout,
+    RecordingSettings, RegistrarSettings, Secret, SecuritySettings, SipSettings, StoreSettings, Transport, Trunk,
+    TrunkInbound, User,
 };
 
 /// The embedded default files of `sip-profiles/`, as `(name, text)`; what

@@ -33,6 +33,23 @@ pub(crate) struct RawMedia {
     pub anchor: Option<Spanned<bool>>,
 }
 
+/// `[recording]` in `switchboard.toml`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawRecording {
+    pub dir: Option<Spanned<String>>,
+    pub layout: Option<RawRecordingLayout>,
+    pub max_pause_s: Option<Spanned<u64>>,
+}
+
+/// `layout = "stereo" | "mixed"`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub(crate) enum RawRecordingLayout {
+    Stereo,
+    Mixed,
+}
+
 /// `[api]` in `switchboard.toml`.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -108,6 +125,8 @@ pub(crate) struct RawUser {
     pub password: Spanned<String>,
     pub display_name: Option<String>,
     pub no_answer_timeout_s: Option<Spanned<u64>>,
+    #[serde(default)]
+    pub noise_removal: bool,
 }
 
 /// One `[[trunk]]` of `trunks.toml`.
@@ -165,4 +184,8 @@ pub(crate) struct RawRule {
     pub code: Option<Spanned<u16>>,
     pub reason: Option<Spanned<String>>,
     pub no_answer_timeout_s: Option<Spanned<u64>>,
+    #[serde(default)]
+    pub record: bool,
+    #[serde(default)]
+    pub noise_removal: bool,
 }

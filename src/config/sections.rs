@@ -113,6 +113,7 @@ impl<'a> Builder<'a, '_> {
                     password,
                     display_name: raw.display_name,
                     no_answer_timeout: timeout,
+                    noise_removal: raw.noise_removal,
                 });
             }
         }

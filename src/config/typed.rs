@@ -56,6 +56,40 @@ pub struct MediaSettings {
     /// (default). Off, SDP passes through untouched and RTP flows between
     /// the phones: no hold music, recording, transcoding or noise removal.
     pub anchor: bool,
+    /// `[recording]`: where and how calls are recorded.
+    pub recording: RecordingSettings,
+}
+
+/// `[recording]` (issue 3 item 5, spec CALL-REC-1).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecordingSettings {
+    /// Directory of the WAV files, relative to the data directory unless absolute.
+    pub dir: PathBuf,
+    /// Channel layout of the files.
+    pub layout: RecordingLayout,
+    /// A pause ends by itself after this long (CALL-REC-1).
+    pub max_pause: Duration,
+}
+
+impl RecordingSettings {
+    /// `recordings` (in the data directory).
+    pub const DEFAULT_DIR: &'static str = "recordings";
+    /// Three minutes: long enough to read out a card number and its checks.
+    pub const DEFAULT_MAX_PAUSE: Duration = Duration::from_secs(180);
+
+    /// The recordings directory resolved against `data_dir`.
+    pub fn dir_in(&self, data_dir: &Path) -> PathBuf {
+        data_dir.join(&self.dir)
+    }
+}
+
+/// How a recording's channels are laid out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RecordingLayout {
+    /// Two channels: the caller (customer) left, the other side right.
+    Stereo,
+    /// One channel: both sides mixed.
+    Mixed,
 }
 
 /// `[api]`: the control API (HTTP JSON; the agent desktop API of the ACD
@@ -210,6 +244,9 @@ pub struct User {
     pub display_name: Option<String>,
     /// How long calls to this user ring, unless the dial-plan rule says.
     pub no_answer_timeout: Option<Duration>,
+    /// Background-noise removal on calls to and from this user (an agent,
+    /// spec CALL-NOISE-1): both legs are cleaned.
+    pub noise_removal: bool,
 }
 
 /// Outbound digest credentials for a trunk.

@@ -129,7 +129,15 @@ pub async fn run(cfg: Config, opts: RunOptions) -> Result<(), DriverError> {
     let (tx, mut rx) = mpsc::channel::<Event>(8192);
     let sockets = net::Sockets::bind(&cfg, tx.clone()).await?;
     let media_threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2);
-    let media = crate::media::MediaWorkers::start(media_threads)?;
+    let recordings = cfg.media().recording.dir_in(&opts.data_dir);
+    // Recordings a crash left as `.wav.part` become playable `.wav` files
+    // before any new recording starts (spec CALL-REC-1: nothing lost).
+    match crate::media::recorder::recover_partials(&recordings) {
+        Ok(found) if !found.is_empty() => tracing::warn!(count = found.len(), "recovered interrupted recordings"),
+        Ok(_) => {}
+        Err(e) => tracing::error!(error = %e, dir = %recordings.display(), "recordings could not be checked"),
+    }
+    let media = crate::media::MediaWorkers::start(media_threads, recordings)?;
     let api_addr = cfg.api().listen;
     let api_listener = tokio::net::TcpListener::bind(api_addr)
         .await
@@ -183,6 +191,9 @@ pub async fn run(cfg: Config, opts: RunOptions) -> Result<(), DriverError> {
             Some((cmd, reply)) = api_rx.recv() => {
                 let answer = match cmd {
                     crate::api::ApiCommand::ListCalls => crate::api::ApiReply::Calls(engine.calls_snapshot()),
+                    crate::api::ApiCommand::Control { call, control } => {
+                        crate::api::ApiReply::Call(engine.control(now(), call, control))
+                    }
                 };
                 let _ = reply.send(answer);
             }

@@ -4,10 +4,12 @@
 //! from a second port, and, when the callee answers with the same codec,
 //! tells the media workers to relay between the two ports (the fast path).
 //!
-//! Choices, until the rest of the media plane lands: an INVITE without SDP
-//! (delayed offer) is not anchored; provisional responses carry no SDP to
-//! the caller (no early media through the switch); a callee answering with
-//! a different codec ends the call with 488 (transcoding comes next).
+//! The callee is offered the caller's codec first, then the rest of the
+//! switch's codecs: a callee that picks another one is transcoded by the
+//! media workers. Choices: an INVITE without SDP (delayed offer) is not
+//! anchored (its SDP passes through); provisional responses carry no SDP
+//! to the caller (no early media through the switch: the caller hears its
+//! own ringback).
 
 use super::{Engine, Output};
 use crate::call::media::CallMedia;
@@ -16,6 +18,15 @@ use crate::sdp::{self, CodecKind, Direction, LegPolicy, SessionState};
 use crate::sip::msg::{Message, StatusCode};
 use bytes::Bytes;
 use std::net::{IpAddr, SocketAddr};
+
+/// What the route and the users ask of an anchored call's media.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct MediaFeatures {
+    /// Remove background noise on both legs (spec CALL-NOISE-1).
+    pub noise_removal: bool,
+    /// Record from the answer (spec CALL-REC-1).
+    pub record: bool,
+}
 
 /// Why a call could not be anchored: the response to send the caller.
 pub(crate) struct AnchorRefusal {
@@ -37,6 +48,7 @@ impl Engine {
         a_offer: &Message,
         local_a: IpAddr,
         local_b: IpAddr,
+        features: MediaFeatures,
     ) -> Result<Option<(Box<CallMedia>, Bytes)>, AnchorRefusal> {
         if !self.cfg.media().anchor || a_offer.body.is_empty() {
             return Ok(None);
@@ -85,10 +97,16 @@ impl Engine {
                 warning: Some("305 switchboard \"Incompatible media format\"".into()),
             });
         };
+        // The caller's codec first (the fast path when the callee takes
+        // it), then every other codec the switch transcodes to.
         let mut codecs = vec![kind];
-        if answer.negotiated.telephone_event.is_some() {
-            codecs.push(CodecKind::TelephoneEvent);
-        }
+        codecs.extend(
+            LegPolicy::default()
+                .codecs
+                .into_iter()
+                .filter(|c| *c != kind && *c != CodecKind::TelephoneEvent),
+        );
+        codecs.push(CodecKind::TelephoneEvent);
         let policy_b = LegPolicy {
             codecs,
             ..LegPolicy::default()
@@ -104,6 +122,14 @@ impl Engine {
             sdp_b,
             answer_a: Some(Bytes::from(answer.sdp.print())),
             neg_a: Some(answer.negotiated),
+            neg_b: None,
+            denoise: features.noise_removal,
+            phone_hold: None,
+            api_hold: None,
+            record_on_answer: features.record,
+            recording: None,
+            recordings: Vec::new(),
+            recordings_started: 0,
         };
         self.out
             .push_back(Output::Media(crate::call::media::MediaCommand::Prepare {
@@ -118,7 +144,12 @@ impl Engine {
     /// starts the relay, and returns the caller's answer body. `Ok(None)`
     /// for a call that is not anchored; `Err` when the answer cannot be
     /// relayed (bad SDP, another codec).
-    pub(crate) fn anchor_answer(&mut self, id: CallRef, b_answer: &Message) -> Result<Option<Bytes>, String> {
+    pub(crate) fn anchor_answer(
+        &mut self,
+        now: super::Now,
+        id: CallRef,
+        b_answer: &Message,
+    ) -> Result<Option<Bytes>, String> {
         let Some(call) = self.calls.get_mut(&id) else {
             return Ok(None);
         };
@@ -127,9 +158,16 @@ impl Engine {
         };
         let sdp = sdp::parse(&b_answer.body).map_err(|e| format!("callee SDP: {e}"))?;
         let neg_b = sdp::accept_answer(&sdp, &mut media.sdp_b).map_err(|e| format!("callee answer: {e}"))?;
-        let plan = media.relay_plan(id.0, &neg_b).ok_or("callee answered another codec")?;
+        let plan = media.relay_plan(id.0, &neg_b).ok_or("callee answered no audio codec")?;
+        media.neg_b = Some(neg_b);
         let body = media.answer_a.take();
+        let record = media.record_on_answer;
         self.out.push_back(Output::Media(plan));
+        if record {
+            if let Err(e) = self.start_recording(now, id) {
+                tracing::warn!(call = %id, error = %e, "recording could not start");
+            }
+        }
         Ok(body)
     }
 
@@ -208,18 +246,33 @@ impl Engine {
             Ok(answer) => {
                 let holding = !answer.negotiated.direction.sends();
                 let remote = answer.negotiated.remote_rtp;
+                let remote_rtcp = answer.negotiated.remote_rtcp;
                 resp.headers.push(HeaderName::ContentType, "application/sdp");
                 resp.body = Bytes::from(answer.sdp.print());
-                if let crate::call::Side::A = side {
-                    media.neg_a = Some(answer.negotiated);
+                match side {
+                    crate::call::Side::A => media.neg_a = Some(answer.negotiated),
+                    crate::call::Side::B(_) => media.neg_b = Some(answer.negotiated),
                 }
                 tracing::info!(call = %id, ?leg, holding, "in-dialog offer answered by the switch");
                 self.out.push_back(Output::Media(MediaCommand::Update {
                     call: id.0,
                     leg,
                     remote,
-                    holding,
+                    remote_rtcp,
                 }));
+                let before = media.held();
+                media.phone_hold = match (holding, media.phone_hold) {
+                    (true, _) => Some(leg),
+                    (false, Some(l)) if l == leg => None,
+                    (false, other) => other,
+                };
+                let after = media.held();
+                if before != after {
+                    self.out.push_back(Output::Media(MediaCommand::Hold {
+                        call: id.0,
+                        held: after,
+                    }));
+                }
                 self.respond(now, tx, resp);
             }
             Err(rejection) => {

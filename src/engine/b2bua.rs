@@ -161,7 +161,14 @@ impl Engine {
         // Anchor the media: our answer to the caller is prepared now, the
         // callees get our offer (engine/anchor.rs).
         let b_local = targets.first().map(|(_, d, _)| d.local.ip()).unwrap_or(src.local.ip());
-        let b_offer = match self.anchor_offer(id, &req, src.local.ip(), b_local) {
+        let user_denoise = |u: &str| self.cfg.user(u).is_some_and(|u| u.noise_removal);
+        let features = super::anchor::MediaFeatures {
+            noise_removal: route.noise_removal
+                || user_denoise(&call.caller)
+                || route_user(&call.route).is_some_and(user_denoise),
+            record: route.record,
+        };
+        let b_offer = match self.anchor_offer(id, &req, src.local.ip(), b_local, features) {
             Ok(Some((media, offer))) => {
                 call.media = Some(media);
                 Some(offer)
@@ -479,7 +486,7 @@ impl Engine {
         for t in others {
             let _ = self.txl.client_cancel(now.mono, t);
         }
-        let anchored = match self.anchor_answer(id, &resp) {
+        let anchored = match self.anchor_answer(now, id, &resp) {
             Ok(body) => body,
             Err(why) => {
                 tracing::info!(call = %id, %why, "callee answer cannot be relayed");
@@ -650,6 +657,7 @@ impl Engine {
             EngineTimer::Retransmit2xx(id) => self.retransmit_2xx(now, id),
             EngineTimer::Reap(id) => self.reap(now, id),
             EngineTimer::TrunkRegister(i) => self.send_trunk_register(now, i, None),
+            EngineTimer::PauseEnd(id) => self.on_pause_end(now, id),
         }
     }
 
@@ -733,6 +741,7 @@ impl Engine {
                 }
             }
         }
+        self.finish_recording(now, id);
         self.write_cdr(now, id);
         let t1 = self.txl.config().t1;
         self.timers.set(EngineTimer::Reap(id), now.mono + t1 * 64);
@@ -761,6 +770,7 @@ impl Engine {
             self.timers.cancel(EngineTimer::Reap(id));
             self.timers.cancel(EngineTimer::NoAnswer(id));
             self.timers.cancel(EngineTimer::Retransmit2xx(id));
+            self.timers.cancel(EngineTimer::PauseEnd(id));
             if let Some(d) = &call.a.dialog {
                 self.dialogs.remove(&d.key);
             }
@@ -794,9 +804,15 @@ impl Engine {
             end_ms: now.unix_ms,
             end_cause: call.end_cause.clone().unwrap_or_default(),
             sip_code: call.final_code,
+            recordings: call.media.as_ref().map(|m| m.recordings.clone()).unwrap_or_default(),
         };
         self.out.push_back(Output::Cdr(rec));
     }
+}
+
+/// The user a `user:<ext>` route rings.
+fn route_user(route: &str) -> Option<&str> {
+    route.strip_prefix("user:")
 }
 
 /// The CDR end cause for a final failure code.

@@ -10,12 +10,14 @@
 
 mod anchor;
 mod b2bua;
+mod control;
 mod inbound;
 mod indialog;
 mod registration;
 pub mod screen;
 mod trunk_reg;
 
+pub use control::{CallControl, ControlError, Party};
 use crate::call::Call;
 use crate::config::Config;
 use crate::ids::{CallRef, IdGen};
@@ -110,6 +112,8 @@ pub(crate) enum EngineTimer {
     Reap(CallRef),
     /// (Re-)register with the trunk at this index of the config.
     TrunkRegister(usize),
+    /// A recording pause ends by itself (`[recording] max_pause_s`).
+    PauseEnd(CallRef),
 }
 
 /// One live call as the control API shows it.
@@ -133,6 +137,12 @@ pub struct CallSummary {
     pub a_call_id: String,
     /// The answering (or first) callee leg's Call-ID.
     pub b_call_id: Option<String>,
+    /// True when the call's media flows through the switch.
+    pub anchored: bool,
+    /// The party on hold (`caller` or `callee`), if any.
+    pub held: Option<&'static str>,
+    /// `recording` or `paused` while a recording runs.
+    pub recording: Option<&'static str>,
 }
 
 /// Counters for the load scripts and the logs.
@@ -316,6 +326,18 @@ impl Engine {
                     .and_then(|w| c.b.get(w))
                     .or_else(|| c.b.first())
                     .map(|l| String::from_utf8_lossy(&l.call_id).into_owned()),
+                anchored: c.media.is_some(),
+                held: c.media.as_ref().and_then(|m| m.held()).map(|l| match l {
+                    crate::call::media::MediaLeg::A => "caller",
+                    crate::call::media::MediaLeg::B => "callee",
+                }),
+                recording: c.media.as_ref().and_then(|m| m.recording.as_ref()).map(|r| {
+                    if r.paused_since.is_some() {
+                        "paused"
+                    } else {
+                        "recording"
+                    }
+                }),
             })
             .collect();
         out.sort_by_key(|c| c.id);

@@ -1,9 +1,18 @@
 //! Music on hold (issue 3 item 4): the track shipped in `media/`
 //! (`hold-music.wav`, 8 kHz 16-bit mono, made by
 //! `examples/make_hold_music.rs`) is embedded in the binary, decoded once,
-//! looped, and encoded 20 ms at a time to the held leg's codec.
+//! and looped; a [`MusicPlayer`] per held leg turns it into 20 ms RTP
+//! packets in that leg's codec (G.711 directly; Opus resampled to 48 kHz
+//! and encoded).
 
+use crate::call::media::LegAudio;
+use crate::dsp::opus::{OpusConfig, OpusEncoder};
+use crate::dsp::resample::Resampler;
+use crate::dsp::SampleRate;
 use crate::sdp::CodecKind;
+
+/// Samples per 20 ms frame at 8 kHz.
+pub(crate) const FRAME_8K: usize = 160;
 
 /// The embedded track, decoded.
 pub(crate) struct HoldMusic {
@@ -13,36 +22,115 @@ pub(crate) struct HoldMusic {
 static TRACK: &[u8] = include_bytes!("../../media/hold-music.wav");
 
 impl HoldMusic {
-    /// Samples per 20 ms frame at 8 kHz (one G.711 packet).
-    pub(crate) const FRAME: usize = 160;
-
     /// The embedded track; silence if it cannot be decoded (never panics).
     pub(crate) fn embedded() -> HoldMusic {
         let samples = hound::WavReader::new(std::io::Cursor::new(TRACK))
             .ok()
             .filter(|r| r.spec().sample_rate == 8000 && r.spec().channels == 1 && r.spec().bits_per_sample == 16)
             .map(|mut r| r.samples::<i16>().filter_map(Result::ok).collect::<Vec<_>>())
-            .filter(|s| s.len() >= Self::FRAME)
+            .filter(|s| s.len() >= FRAME_8K)
             .unwrap_or_else(|| {
                 tracing::error!("embedded hold music unreadable: playing silence");
-                vec![0; Self::FRAME]
+                vec![0; FRAME_8K]
             });
         HoldMusic { samples }
     }
 
-    /// Encodes the frame starting at sample `pos` (wrapping at the end of
-    /// the track) into `out`; returns the next position, or `None` for a
-    /// codec music is not encoded to yet (Opus).
-    pub(crate) fn encode_frame(&self, pos: usize, codec: CodecKind, out: &mut [u8; Self::FRAME]) -> Option<usize> {
-        let mut frame = [0i16; Self::FRAME];
-        for (i, s) in frame.iter_mut().enumerate() {
+    /// Copies the 20 ms frame starting at sample `pos` (wrapping at the end
+    /// of the track) into `out`; returns the next position.
+    pub(crate) fn frame(&self, pos: usize, out: &mut [i16; FRAME_8K]) -> usize {
+        for (i, s) in out.iter_mut().enumerate() {
             *s = self.samples[(pos + i) % self.samples.len()];
         }
-        let ok = match codec {
-            CodecKind::Pcmu => crate::dsp::g711::encode_ulaw(&frame, out).is_ok(),
-            CodecKind::Pcma => crate::dsp::g711::encode_alaw(&frame, out).is_ok(),
-            _ => false,
+        (pos + FRAME_8K) % self.samples.len()
+    }
+}
+
+/// The SSRC music packets carry before the held leg's rewriter maps them
+/// into its continuous stream (a source switch: marker bit set, RFC 3550 §5.1).
+pub(crate) const MUSIC_SSRC: u32 = 0x4d4f_4831; // "MOH1"
+
+/// Encodes 8 kHz frames to one leg's codec.
+pub(crate) enum FrameEncoder {
+    /// G.711 µ-law.
+    Pcmu,
+    /// G.711 A-law.
+    Pcma,
+    /// Opus at 48 kHz.
+    Opus(Box<(Resampler, OpusEncoder, [i16; 960])>),
+}
+
+impl FrameEncoder {
+    /// An encoder for `codec`; `None` for one the switch cannot encode.
+    pub(crate) fn new(codec: CodecKind) -> Option<FrameEncoder> {
+        match codec {
+            CodecKind::Pcmu => Some(FrameEncoder::Pcmu),
+            CodecKind::Pcma => Some(FrameEncoder::Pcma),
+            CodecKind::Opus => {
+                let up = Resampler::new(SampleRate::Hz8000, SampleRate::Hz48000).ok()?;
+                let enc = OpusEncoder::new(SampleRate::Hz48000, OpusConfig::default()).ok()?;
+                Some(FrameEncoder::Opus(Box::new((up, enc, [0; 960]))))
+            }
+            CodecKind::TelephoneEvent => None,
+        }
+    }
+
+    /// Encodes one 20 ms frame into `out`; the payload length.
+    pub(crate) fn encode(&mut self, frame: &[i16; FRAME_8K], out: &mut [u8]) -> Option<usize> {
+        match self {
+            FrameEncoder::Pcmu => crate::dsp::g711::encode_ulaw(frame, out).ok(),
+            FrameEncoder::Pcma => crate::dsp::g711::encode_alaw(frame, out).ok(),
+            FrameEncoder::Opus(state) => {
+                let (up, enc, wide) = &mut **state;
+                up.process(frame, wide).ok()?;
+                enc.encode(wide, out).ok()
+            }
+        }
+    }
+}
+
+/// Music towards one held leg: position in the track, the music stream's
+/// own sequence and timestamp (the leg's rewriter maps them into the leg's
+/// continuous stream), and the encoder for the leg's codec.
+pub(crate) struct MusicPlayer {
+    pos: usize,
+    seq: u16,
+    ts: u32,
+    pt: u8,
+    ts_step: u32,
+    encoder: Option<FrameEncoder>,
+    frame: [i16; FRAME_8K],
+    payload: [u8; 1500],
+}
+
+impl MusicPlayer {
+    /// A player for a leg with `audio`.
+    pub(crate) fn new(audio: &LegAudio) -> MusicPlayer {
+        MusicPlayer {
+            pos: 0,
+            seq: rand::random(),
+            ts: rand::random(),
+            pt: audio.send_pt,
+            ts_step: audio.clock_rate / 50,
+            encoder: FrameEncoder::new(audio.codec),
+            frame: [0; FRAME_8K],
+            payload: [0; 1500],
+        }
+    }
+
+    /// Writes the next 20 ms music packet into `buf`; its length.
+    pub(crate) fn next_packet(&mut self, music: &HoldMusic, buf: &mut [u8]) -> Option<usize> {
+        self.pos = music.frame(self.pos, &mut self.frame);
+        let n = self.encoder.as_mut()?.encode(&self.frame, &mut self.payload)?;
+        let fields = crate::rtp::RtpFields {
+            marker: false,
+            payload_type: self.pt,
+            sequence: self.seq,
+            timestamp: self.ts,
+            ssrc: MUSIC_SSRC,
         };
-        ok.then_some((pos + Self::FRAME) % self.samples.len())
+        self.seq = self.seq.wrapping_add(1);
+        self.ts = self.ts.wrapping_add(self.ts_step);
+        crate::rtp::packet::write_packet(buf, &fields, &self.payload[..n]).ok()
     }
 }

@@ -237,6 +237,11 @@ impl ReceiverStats {
         self.last_transit = None;
     }
 
+    /// The source these statistics are about.
+    pub fn ssrc(&self) -> u32 {
+        self.ssrc
+    }
+
     /// Records a packet of this source that arrived at `arrival`. Returns
     /// `false` if §A.1 judged it invalid (a jump, unless confirmed by the
     /// next packet in sequence, which restarts the statistics).

@@ -33,6 +33,31 @@ pub struct CdrRecord {
     pub end_cause: String,
     /// The final SIP status, when one was involved.
     pub sip_code: Option<u16>,
+    /// The call's recordings with their pause spans (spec CALL-REC-1).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub recordings: Vec<RecordingRecord>,
+}
+
+/// A pause in a recording, in unix milliseconds (for the CDR).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PauseSpan {
+    /// When the pause began.
+    pub start_ms: u64,
+    /// When it ended (resume, auto-resume, stop or call end).
+    pub end_ms: u64,
+}
+
+/// One recording of a call as the CDR lists it (spec CALL-REC-1).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RecordingRecord {
+    /// File name in the recordings directory (`<name>.wav`).
+    pub file: String,
+    /// When the recording started (unix ms).
+    pub start_ms: u64,
+    /// When it stopped (unix ms).
+    pub end_ms: u64,
+    /// The paused spans, in order; silence in the file.
+    pub pauses: Vec<PauseSpan>,
 }
 
 impl CdrRecord {

@@ -19,7 +19,7 @@ mod bindings;
 mod cdr;
 
 pub use bindings::BindingRow;
-pub use cdr::{CdrJsonlWriter, CdrRecord};
+pub use cdr::{CdrJsonlWriter, CdrRecord, PauseSpan, RecordingRecord};
 
 use crate::sip::registrar::BindingChange;
 use rusqlite::{params, Connection, OptionalExtension};
@@ -27,7 +27,7 @@ use std::path::Path;
 use std::time::Duration;
 
 /// The schema version this code writes (`PRAGMA user_version`).
-const SCHEMA_VERSION: i64 = 1;
+const SCHEMA_VERSION: i64 = 2;
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS bindings (
@@ -55,7 +55,8 @@ CREATE TABLE IF NOT EXISTS cdrs (
     answer_ms   INTEGER,
     end_ms      INTEGER NOT NULL,
     end_cause   TEXT    NOT NULL,
-    sip_code    INTEGER
+    sip_code    INTEGER,
+    recordings  TEXT
 );
 CREATE INDEX IF NOT EXISTS cdrs_start_ms ON cdrs (start_ms);
 ";
@@ -123,6 +124,10 @@ impl Store {
             });
         }
         conn.execute_batch(SCHEMA)?;
+        if version == 1 {
+            // Version 2 added the CDR's recordings (JSON array, spec CALL-REC-1).
+            conn.execute_batch("ALTER TABLE cdrs ADD COLUMN recordings TEXT")?;
+        }
         conn.pragma_update(None, "user_version", SCHEMA_VERSION)?;
         Ok(Store { conn })
     }
@@ -180,9 +185,14 @@ impl Store {
     /// Appends a CDR; returns its row id.
     pub fn insert_cdr(&self, cdr: &CdrRecord) -> Result<i64, StoreError> {
         let opt = |v: Option<u64>, c| v.map(|v| to_i64(v, c)).transpose();
+        let recordings = match cdr.recordings.as_slice() {
+            [] => None,
+            r => Some(serde_json::to_string(r)?),
+        };
         self.conn.execute(
-            "INSERT INTO cdrs (call_id, a_leg, b_leg, caller, callee, route, start_ms, answer_ms, end_ms, end_cause, sip_code)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+            "INSERT INTO cdrs (call_id, a_leg, b_leg, caller, callee, route, start_ms, answer_ms, end_ms, end_cause, sip_code,
+                               recordings)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
             params![
                 cdr.call_id,
                 cdr.a_leg,
@@ -195,6 +205,7 @@ impl Store {
                 to_i64(cdr.end_ms, "end_ms")?,
                 cdr.end_cause,
                 cdr.sip_code,
+                recordings,
             ],
         )?;
         Ok(self.conn.last_insert_rowid())
@@ -205,19 +216,20 @@ impl Store {
         let row = self
             .conn
             .query_row(
-                "SELECT call_id, a_leg, b_leg, caller, callee, route, start_ms, answer_ms, end_ms, end_cause, sip_code
+                "SELECT call_id, a_leg, b_leg, caller, callee, route, start_ms, answer_ms, end_ms, end_cause, sip_code,
+                        recordings
                  FROM cdrs WHERE id = ?1",
                 params![id],
                 |r| {
                     Ok((
                         (r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?),
                         (r.get::<_, i64>(6)?, r.get::<_, Option<i64>>(7)?, r.get::<_, i64>(8)?),
-                        (r.get(9)?, r.get(10)?),
+                        (r.get(9)?, r.get(10)?, r.get::<_, Option<String>>(11)?),
                     ))
                 },
             )
             .optional()?;
-        let Some(((call_id, a_leg, b_leg, caller, callee, route), (start, answer, end), (end_cause, sip_code))) = row
+        let Some(((call_id, a_leg, b_leg, caller, callee, route), (start, answer, end), (end_cause, sip_code, recordings))) = row
         else {
             return Ok(None);
         };
@@ -233,6 +245,13 @@ impl Store {
             end_ms: to_u64(end, "end_ms")?,
             end_cause,
             sip_code,
+            recordings: match recordings {
+                Some(json) => serde_json::from_str(&json).map_err(|e| StoreError::BadValue {
+                    column: "recordings",
+                    reason: e.to_string(),
+                })?,
+                None => Vec::new(),
+            },
         }))
     }
 

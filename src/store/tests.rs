@@ -1,5 +1,6 @@
 //! Store tests: schema, bindings across reopen, CDRs in SQLite and JSONL.
 
+use super::{PauseSpan, RecordingRecord};
 use super::*;
 use crate::sip::msg::typed::Transport;
 use crate::sip::msg::{parse_datagram, Limits};
@@ -34,7 +35,46 @@ fn cdr(n: u32) -> CdrRecord {
         end_ms: 1_700_000_065_000,
         end_cause: "caller-bye \"quoted\"".into(),
         sip_code: (n % 2 == 1).then_some(486),
+        recordings: if n % 3 == 0 {
+            vec![RecordingRecord {
+                file: format!("call-{n}.wav"),
+                start_ms: 1_700_000_005_000,
+                end_ms: 1_700_000_065_000,
+                pauses: vec![PauseSpan {
+                    start_ms: 1_700_000_010_000,
+                    end_ms: 1_700_000_020_000,
+                }],
+            }]
+        } else {
+            Vec::new()
+        },
     }
+}
+
+/// A database written by schema version 1 (no `recordings` column) is
+/// upgraded in place and keeps its rows.
+#[test]
+fn schema_v1_database_is_upgraded() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("v1.db");
+    {
+        let conn = rusqlite::Connection::open(&path).unwrap();
+        conn.execute_batch(
+            "CREATE TABLE cdrs (id INTEGER PRIMARY KEY, call_id TEXT NOT NULL, a_leg TEXT NOT NULL, b_leg TEXT,
+             caller TEXT NOT NULL, callee TEXT NOT NULL, route TEXT NOT NULL, start_ms INTEGER NOT NULL,
+             answer_ms INTEGER, end_ms INTEGER NOT NULL, end_cause TEXT NOT NULL, sip_code INTEGER);
+             INSERT INTO cdrs (call_id, a_leg, caller, callee, route, start_ms, end_ms, end_cause)
+             VALUES ('old', 'a', 'x', 'y', 'r', 1, 2, 'caller_hangup');
+             PRAGMA user_version = 1;",
+        )
+        .unwrap();
+    }
+    let store = Store::open(&path).unwrap();
+    let old = store.cdr(1).unwrap().unwrap();
+    assert_eq!(old.call_id, "old");
+    assert!(old.recordings.is_empty());
+    let id = store.insert_cdr(&cdr(3)).unwrap();
+    assert_eq!(store.cdr(id).unwrap().unwrap(), cdr(3), "recordings round-trip");
 }
 
 #[test]

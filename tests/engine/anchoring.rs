@@ -81,11 +81,13 @@ fn anchored_hold_reinvite_is_answered_by_the_switch() {
     assert!(
         matches!(
             h.media.as_slice(),
-            [MediaCommand::Update {
-                leg: MediaLeg::A,
-                holding: true,
-                ..
-            }]
+            [
+                MediaCommand::Update { leg: MediaLeg::A, .. },
+                MediaCommand::Hold {
+                    held: Some(MediaLeg::B),
+                    ..
+                }
+            ]
         ),
         "{:?}",
         h.media

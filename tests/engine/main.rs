@@ -5,6 +5,7 @@
 
 mod anchoring;
 mod calls;
+mod control;
 mod forking;
 mod register;
 mod screening;

@@ -172,6 +172,18 @@ impl Harness {
         self.drain();
     }
 
+    /// A control-API request at the current virtual moment (outputs drained).
+    pub fn control(
+        &mut self,
+        call: u64,
+        cmd: switchboard::engine::CallControl,
+    ) -> Result<switchboard::engine::CallSummary, switchboard::engine::ControlError> {
+        let now = self.now();
+        let r = self.engine.control(now, call, cmd);
+        self.drain();
+        r
+    }
+
     fn drain(&mut self) {
         while let Some(out) = self.engine.poll_output() {
             match out {

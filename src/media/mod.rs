@@ -22,6 +22,7 @@
 //! transcoding, recording, noise removal (the rest of issue 3).
 
 mod music;
+pub mod pipeline;
 
 use crate::call::media::{MediaCommand, MediaLeg, RelayLeg};
 use crate::rtp::latch::{Latch, Verdict};

@@ -1,6 +1,7 @@
 //! Media-plane DSP cost per frame (`src/dsp/`): ITU-T G.711 encode/decode,
 //! RFC 6716 Opus encode/decode, 8 k ↔ 48 k resampling, RNNoise (nnnoiseless)
-//! noise removal and 8-party mix-minus. Besides criterion's statistics each
+//! noise removal, 8-party mix-minus, and the transcoding pipeline of one call
+//! direction (`media::pipeline`: jitter buffer, decode, encode, RTP out). Besides criterion's statistics each
 //! case prints the fraction of one core a real-time stream needs: time per
 //! frame ÷ frame duration. Run with
 //! `cargo bench --bench dsp -- --warm-up-time 1 --measurement-time 3`.
@@ -15,6 +16,9 @@ use switchboard::dsp::opus::{OpusConfig, OpusDecoder, OpusEncoder, MAX_PACKET};
 use switchboard::dsp::resample::Resampler;
 use switchboard::dsp::tone::ToneGenerator;
 use switchboard::dsp::SampleRate;
+use switchboard::media::pipeline::{LegFormat, Pipeline, PipelineOptions, MAX_OUT_PACKET};
+use switchboard::rtp::packet::{write_packet, RtpFields};
+use switchboard::sdp::CodecKind;
 
 /// A speech-ish test signal: two tones plus deterministic noise, `len`
 /// samples at `rate`.
@@ -146,5 +150,69 @@ fn bench(c: &mut Criterion) {
     }
 }
 
-criterion_group!(benches, bench);
+/// One transcoding direction per 20 ms: a packet in, a tick, the packet out.
+/// Virtual time: packet k arrives at k × 20 ms, so the jitter buffer plays
+/// steadily.
+fn bench_pipeline(c: &mut Criterion) {
+    let ms20 = Duration::from_millis(20);
+    let pcmu = LegFormat::new(CodecKind::Pcmu, 0, Some(101));
+    let opus = LegFormat::new(CodecKind::Opus, 111, Some(96));
+    let nb = signal(8000, 160 * 50);
+    let wb = signal(48000, 960 * 50);
+    let mut enc = match OpusEncoder::new(SampleRate::Hz48000, OpusConfig::default()) {
+        Ok(e) => e,
+        Err(e) => panic!("opus setup: {e}"),
+    };
+    let opus_frames: Vec<Vec<u8>> = wb
+        .chunks_exact(960)
+        .map(|f| {
+            let mut p = [0u8; MAX_PACKET];
+            match enc.encode(f, &mut p) {
+                Ok(n) => p[..n].to_vec(),
+                Err(e) => panic!("opus encode: {e}"),
+            }
+        })
+        .collect();
+    let pcmu_frames: Vec<Vec<u8>> = nb
+        .chunks_exact(160)
+        .map(|f| f.iter().map(|&s| g711::ulaw_from_linear(s)).collect())
+        .collect();
+    let cases = [
+        ("pipeline_pcmu_to_opus_20ms", pcmu, opus, &pcmu_frames, false),
+        ("pipeline_opus_to_pcmu_20ms", opus, pcmu, &opus_frames, false),
+        ("pipeline_pcmu_to_pcmu_denoise_20ms", pcmu, pcmu, &pcmu_frames, true),
+    ];
+    for (name, from, to, frames, denoise) in cases {
+        let mut p = match Pipeline::new(from, to, PipelineOptions { denoise }) {
+            Ok(p) => p,
+            Err(e) => panic!("pipeline: {e}"),
+        };
+        let base = Instant::now();
+        let step = from.clock_rate / 50;
+        let mut k = 0u32;
+        let mut pkt = vec![0u8; MAX_OUT_PACKET];
+        let mut out = vec![0u8; MAX_OUT_PACKET];
+        case(c, name, ms20, || {
+            let payload = &frames[k as usize % frames.len()];
+            let fields = RtpFields {
+                marker: k == 0,
+                payload_type: from.pt,
+                sequence: k as u16,
+                timestamp: k.wrapping_mul(step),
+                ssrc: 1,
+            };
+            let now = base + ms20 * k;
+            if let Ok(n) = write_packet(&mut pkt, &fields, payload) {
+                p.push(&pkt[..n], now);
+            }
+            p.tick(now + Duration::from_millis(1));
+            while let Some(n) = p.poll_packet(&mut out) {
+                black_box(&out[..n]);
+            }
+            k = k.wrapping_add(1);
+        });
+    }
+}
+
+criterion_group!(benches, bench, bench_pipeline);
 criterion_main!(benches);

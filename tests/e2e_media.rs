@@ -11,7 +11,7 @@ mod common;
 
 use bytes::Bytes;
 use common::ua::{self, Ua};
-use common::{ConfigDir, Switch};
+use common::Switch;
 use std::net::{SocketAddr, UdpSocket};
 use std::time::Duration;
 use switchboard::sdp;

@@ -19,10 +19,10 @@
 //! engine is gone.
 
 use crate::engine::{CallControl, CallSummary, ControlError, Party};
+use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::body::Bytes;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::Serialize;
@@ -104,21 +104,22 @@ async fn list_calls(State(tx): State<mpsc::Sender<ApiRequest>>) -> Response {
     }
 }
 
-fn parse_id(id: &str) -> Result<u64, Response> {
+/// A call id from the path, or the 400 naming the field.
+fn parse_id(id: &str) -> Result<u64, Box<Response>> {
     id.parse::<u64>().map_err(|_| {
-        error(
+        Box::new(error(
             StatusCode::BAD_REQUEST,
             "bad_request",
             format!("call id `{id}` is not a number"),
             Some("id"),
-        )
+        ))
     })
 }
 
 async fn get_call(State(tx): State<mpsc::Sender<ApiRequest>>, Path(id): Path<String>) -> Response {
     let id = match parse_id(&id) {
         Ok(id) => id,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     match ask(&tx, ApiCommand::ListCalls).await {
         Ok(ApiReply::Calls(calls)) => match calls.into_iter().find(|c| c.id == id) {
@@ -143,36 +144,37 @@ struct HoldBody {
     party: Option<String>,
 }
 
-fn hold_party(body: &[u8]) -> Result<Party, Response> {
+/// The party to hold from the optional body, or the 400 naming the field.
+fn hold_party(body: &[u8]) -> Result<Party, Box<Response>> {
     if body.iter().all(u8::is_ascii_whitespace) {
         return Ok(Party::Caller);
     }
     let parsed: HoldBody = serde_json::from_slice(body).map_err(|e| {
-        error(
+        Box::new(error(
             StatusCode::BAD_REQUEST,
             "bad_request",
             format!("body is not a JSON object with an optional `party`: {e}"),
             None,
-        )
+        ))
     })?;
     match parsed.party.as_deref() {
         None | Some("caller") => Ok(Party::Caller),
         Some("callee") => Ok(Party::Callee),
-        Some(other) => Err(error(
+        Some(other) => Err(Box::new(error(
             StatusCode::BAD_REQUEST,
             "bad_request",
             format!("party `{other}` is neither `caller` nor `callee`"),
             Some("party"),
-        )),
+        ))),
     }
 }
 
 async fn control(tx: &mpsc::Sender<ApiRequest>, id: &str, control: CallControl) -> Response {
     let call = match parse_id(id) {
         Ok(id) => id,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
-    match ask(&tx.clone(), ApiCommand::Control { call, control }).await {
+    match ask(tx, ApiCommand::Control { call, control }).await {
         Ok(ApiReply::Call(Ok(summary))) => Json(summary).into_response(),
         Ok(ApiReply::Call(Err(e))) => {
             let (status, kind) = match e {
@@ -190,7 +192,7 @@ async fn control(tx: &mpsc::Sender<ApiRequest>, id: &str, control: CallControl) 
 async fn hold(State(tx): State<mpsc::Sender<ApiRequest>>, Path(id): Path<String>, body: Bytes) -> Response {
     match hold_party(&body) {
         Ok(party) => control(&tx, &id, CallControl::Hold(party)).await,
-        Err(r) => r,
+        Err(r) => *r,
     }
 }
 

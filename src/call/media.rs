@@ -97,9 +97,9 @@ pub enum MediaCommand {
         /// The engine's call number.
         call: u64,
         /// The caller's leg.
-        a: RelayLeg,
+        a: Box<RelayLeg>,
         /// The callee's leg.
-        b: RelayLeg,
+        b: Box<RelayLeg>,
     },
     /// A leg re-negotiated (re-INVITE/UPDATE): its new media addresses.
     Update {
@@ -231,22 +231,22 @@ impl CallMedia {
         }
         Some(MediaCommand::Relay {
             call,
-            a: RelayLeg {
+            a: Box::new(RelayLeg {
                 local: self.local_a,
                 remote: a.remote_rtp,
                 remote_rtcp: a.remote_rtcp,
                 audio: audio_a,
                 pt_map: to_a,
                 denoise: self.denoise,
-            },
-            b: RelayLeg {
+            }),
+            b: Box::new(RelayLeg {
                 local: self.local_b,
                 remote: neg_b.remote_rtp,
                 remote_rtcp: neg_b.remote_rtcp,
                 audio: audio_b,
                 pt_map: to_b,
                 denoise: self.denoise,
-            },
+            }),
         })
     }
 }

@@ -136,8 +136,10 @@ impl Engine {
         media.api_hold = held;
         let after = media.held();
         if before != after {
-            self.out
-                .push_back(Output::Media(MediaCommand::Hold { call: id.0, held: after }));
+            self.out.push_back(Output::Media(MediaCommand::Hold {
+                call: id.0,
+                held: after,
+            }));
         }
         tracing::info!(call = %id, ?held, "hold changed from the control API");
         Ok(())

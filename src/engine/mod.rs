@@ -17,7 +17,6 @@ mod registration;
 pub mod screen;
 mod trunk_reg;
 
-pub use control::{CallControl, ControlError, Party};
 use crate::call::Call;
 use crate::config::Config;
 use crate::ids::{CallRef, IdGen};
@@ -28,6 +27,7 @@ use crate::sip::transaction::{Destination, TimerConfig, TransactionLayer, Transp
 use crate::store::CdrRecord;
 use crate::time::TimerTable;
 use bytes::Bytes;
+pub use control::{CallControl, ControlError, Party};
 use std::collections::{HashMap, VecDeque};
 use std::net::SocketAddr;
 use std::sync::Arc;

@@ -44,7 +44,7 @@ use tokio::sync::mpsc;
 /// What a call's task is told after it was prepared.
 pub(super) enum SessionCmd {
     /// The callee answered: relay or transcode.
-    Plan { a: RelayLeg, b: RelayLeg },
+    Plan { a: Box<RelayLeg>, b: Box<RelayLeg> },
     /// A leg re-negotiated its addresses.
     Update {
         leg: MediaLeg,
@@ -153,9 +153,11 @@ impl Leg {
 
     /// Where this leg's RTCP goes.
     fn rtcp_target(&self) -> Option<SocketAddr> {
-        self.rtcp_peer
-            .or(self.rtcp_signalled)
-            .or_else(|| self.latch.target().map(|t| SocketAddr::new(t.ip(), t.port().wrapping_add(1))))
+        self.rtcp_peer.or(self.rtcp_signalled).or_else(|| {
+            self.latch
+                .target()
+                .map(|t| SocketAddr::new(t.ip(), t.port().wrapping_add(1)))
+        })
     }
 
     /// 20 ms of what this leg said, decoded to 8 kHz (silence if nothing).
@@ -430,7 +432,9 @@ async fn on_rtp(
         return;
     }
     if let Ok(h) = RtpHeader::parse(pkt) {
-        let rx = this.rx.get_or_insert_with(|| ReceiverStats::new(h.ssrc, this.audio.clock_rate));
+        let rx = this
+            .rx
+            .get_or_insert_with(|| ReceiverStats::new(h.ssrc, this.audio.clock_rate));
         if rx.ssrc() != h.ssrc {
             *rx = ReceiverStats::new(h.ssrc, this.audio.clock_rate);
         }
@@ -553,7 +557,9 @@ fn on_rtcp(m: &mut Media, from: usize, src: SocketAddr, datagram: &[u8]) {
         return;
     }
     leg.rtcp_peer = Some(src);
-    let Ok(reports) = rtcp::parse_reports(datagram) else { return };
+    let Ok(reports) = rtcp::parse_reports(datagram) else {
+        return;
+    };
     let now = Instant::now();
     for r in reports {
         if let rtcp::RtcpReport::Sender(sr) = &r {

@@ -229,7 +229,11 @@ impl Store {
                 },
             )
             .optional()?;
-        let Some(((call_id, a_leg, b_leg, caller, callee, route), (start, answer, end), (end_cause, sip_code, recordings))) = row
+        let Some((
+            (call_id, a_leg, b_leg, caller, callee, route),
+            (start, answer, end),
+            (end_cause, sip_code, recordings),
+        )) = row
         else {
             return Ok(None);
         };

@@ -1,7 +1,7 @@
 //! Store tests: schema, bindings across reopen, CDRs in SQLite and JSONL.
 
-use super::{PauseSpan, RecordingRecord};
 use super::*;
+use super::{PauseSpan, RecordingRecord};
 use crate::sip::msg::typed::Transport;
 use crate::sip::msg::{parse_datagram, Limits};
 use crate::sip::registrar::{Binding, Registrar, RegistrarConfig};

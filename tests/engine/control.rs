@@ -148,7 +148,11 @@ fn recording_pause_ends_by_itself() {
     h.advance(Duration::from_millis(29_999));
     assert!(!records(&h).contains(&RecordAction::Resume), "not before 30 s");
     h.advance(Duration::from_millis(1));
-    assert!(records(&h).contains(&RecordAction::Resume), "resumed at 30 s: {:?}", records(&h));
+    assert!(
+        records(&h).contains(&RecordAction::Resume),
+        "resumed at 30 s: {:?}",
+        records(&h)
+    );
     assert_eq!(h.engine.calls_snapshot()[0].recording, Some("recording"));
     let mut a_dlg = c.a_dlg;
     let bye = caller.in_dialog(&mut a_dlg, "BYE").text();
@@ -191,15 +195,24 @@ fn recording_pauses_reach_the_cdr() {
     let bye = caller.in_dialog(&mut a_dlg, "BYE").text();
     h.send(&caller, &bye);
     h.expect_request(callee.addr, "BYE");
-    let stop = h
-        .media
-        .iter()
-        .position(|m| matches!(m, MediaCommand::Record { action: RecordAction::Stop, .. }));
+    let stop = h.media.iter().position(|m| {
+        matches!(
+            m,
+            MediaCommand::Record {
+                action: RecordAction::Stop,
+                ..
+            }
+        )
+    });
     let close = h.media.iter().position(|m| matches!(m, MediaCommand::Close { .. }));
     assert!(stop.is_some() && (close.is_none() || stop < close), "{:?}", h.media);
     let rec = &h.cdrs[0].recordings[0];
     assert_eq!(rec.start_ms, start);
-    let spans: Vec<(u64, u64)> = rec.pauses.iter().map(|p| (p.start_ms - start, p.end_ms - start)).collect();
+    let spans: Vec<(u64, u64)> = rec
+        .pauses
+        .iter()
+        .map(|p| (p.start_ms - start, p.end_ms - start))
+        .collect();
     assert_eq!(spans, vec![(2_000, 12_000), (15_000, 19_000)]);
     assert_eq!(rec.end_ms - start, 19_000);
 }
@@ -258,8 +271,15 @@ fn callee_answering_another_codec_is_transcoded() {
     let _out = h.place_call(&mut caller, "1001");
     let b_invite = h.expect_request(callee.addr, "INVITE");
     let offer = body_str(&b_invite);
-    let m_line = offer.lines().find(|l| l.starts_with("m=audio")).expect("m line").to_string();
-    assert!(m_line.ends_with(" 0 8 111 101"), "caller's PCMU first, then PCMA, Opus, events: {m_line}");
+    let m_line = offer
+        .lines()
+        .find(|l| l.starts_with("m=audio"))
+        .expect("m line")
+        .to_string();
+    assert!(
+        m_line.ends_with(" 0 8 111 101"),
+        "caller's PCMU first, then PCMA, Opus, events: {m_line}"
+    );
     let answer = "v=0\r\no=- 7 7 IN IP4 192.0.2.11\r\ns=-\r\nc=IN IP4 192.0.2.11\r\nt=0 0\r\n\
                   m=audio 50000 RTP/AVP 111 96\r\na=rtpmap:111 opus/48000/2\r\n\
                   a=rtpmap:96 telephone-event/8000\r\na=fmtp:96 0-15\r\n";
@@ -273,7 +293,11 @@ fn callee_answering_another_codec_is_transcoded() {
     );
     h.send(&callee, &ok);
     let a200 = h.expect_response(caller.addr, 200);
-    assert!(body_str(&a200).contains("RTP/AVP 0"), "the caller keeps PCMU: {}", body_str(&a200));
+    assert!(
+        body_str(&a200).contains("RTP/AVP 0"),
+        "the caller keeps PCMU: {}",
+        body_str(&a200)
+    );
     match h.media.iter().find(|m| matches!(m, MediaCommand::Relay { .. })) {
         Some(MediaCommand::Relay { a, b, .. }) => {
             assert_eq!(a.audio.codec, CodecKind::Pcmu);

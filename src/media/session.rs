@@ -251,7 +251,11 @@ pub(super) async fn run(
     let mut tick = tokio::time::interval(TICK);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     // RFC 3550 §6.2: the first report may come after half the minimum.
-    let mut next_rtcp = tokio::time::Instant::now() + (RTCP_INTERVAL / 2).mul_f64(0.5 + rand::random::<f64>());
+    let first_report = tokio::time::Instant::now() + (RTCP_INTERVAL / 2).mul_f64(0.5 + rand::random::<f64>());
+    // One timer for the call's life, reset after each report (not a new
+    // timer per packet on the fast path).
+    let rtcp_timer = tokio::time::sleep_until(first_report);
+    tokio::pin!(rtcp_timer);
     let [la, lb] = &sockets;
     loop {
         let ticking = m.needs_tick();
@@ -274,9 +278,10 @@ pub(super) async fn run(
                 on_tick(&mut m, &sockets, &env, &mut scratch).await;
                 continue;
             }
-            _ = tokio::time::sleep_until(next_rtcp), if reporting => {
+            _ = &mut rtcp_timer, if reporting => {
                 send_reports(&mut m, &sockets).await;
-                next_rtcp = tokio::time::Instant::now() + RTCP_INTERVAL.mul_f64(0.5 + rand::random::<f64>());
+                let next = tokio::time::Instant::now() + RTCP_INTERVAL.mul_f64(0.5 + rand::random::<f64>());
+                rtcp_timer.as_mut().reset(next);
                 continue;
             }
             r = la.rtp.recv_from(&mut buf_a) => match r { Ok((n, src)) => (0, n, src), Err(_) => continue },

@@ -6,10 +6,17 @@
 //!
 //! The callee is offered the caller's codec first, then the rest of the
 //! switch's codecs: a callee that picks another one is transcoded by the
-//! media workers. Choices: an INVITE without SDP (delayed offer) is not
-//! anchored (its SDP passes through); provisional responses carry no SDP
-//! to the caller (no early media through the switch: the caller hears its
-//! own ringback).
+//! media workers.
+//!
+//! Delayed offer (an INVITE without SDP, RFC 3261 §13.2.1, common from
+//! trunks): the switch offers the callee every codec; when the callee
+//! answers, the caller gets the switch's offer in the 200 (the callee's
+//! codec first, so the fast path is taken when the caller can), and the
+//! caller's answer in its ACK starts the relay. The ACK's SDP is the
+//! switch's and is not passed on to the callee.
+//!
+//! Choice: provisional responses carry no SDP to the caller (no early media
+//! through the switch: the caller's phone plays its own ringback).
 
 use super::{Engine, Output};
 use crate::call::media::CallMedia;
@@ -18,6 +25,20 @@ use crate::sdp::{self, CodecKind, Direction, LegPolicy, SessionState};
 use crate::sip::msg::{Message, StatusCode};
 use bytes::Bytes;
 use std::net::{IpAddr, SocketAddr};
+
+/// The switch's codecs in preference order with `first` moved to the front
+/// (the fast path when the other side takes it), then telephone-event.
+fn codecs_preferring(first: Option<CodecKind>) -> Vec<CodecKind> {
+    let mut codecs: Vec<CodecKind> = first.into_iter().collect();
+    codecs.extend(
+        LegPolicy::default()
+            .codecs
+            .into_iter()
+            .filter(|c| Some(*c) != first && *c != CodecKind::TelephoneEvent),
+    );
+    codecs.push(CodecKind::TelephoneEvent);
+    codecs
+}
 
 /// What the route and the users ask of an anchored call's media.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -50,14 +71,18 @@ impl Engine {
         local_b: IpAddr,
         features: MediaFeatures,
     ) -> Result<Option<(Box<CallMedia>, Bytes)>, AnchorRefusal> {
-        if !self.cfg.media().anchor || a_offer.body.is_empty() {
+        if !self.cfg.media().anchor {
             return Ok(None);
         }
-        let offer = sdp::parse(&a_offer.body).map_err(|e| AnchorRefusal {
-            code: StatusCode::BAD_REQUEST,
-            reason: format!("Malformed SDP: {e}"),
-            warning: None,
-        })?;
+        let offer = if a_offer.body.is_empty() {
+            None
+        } else {
+            Some(sdp::parse(&a_offer.body).map_err(|e| AnchorRefusal {
+                code: StatusCode::BAD_REQUEST,
+                reason: format!("Malformed SDP: {e}"),
+                warning: None,
+            })?)
+        };
         let no_ports = || AnchorRefusal {
             code: StatusCode::SERVICE_UNAVAILABLE,
             reason: "No Media Ports Free".into(),
@@ -78,9 +103,13 @@ impl Engine {
         let local_a = SocketAddr::new(local_a, port_a);
         let local_b = SocketAddr::new(local_b, port_b);
         let mut sdp_a = SessionState::new(self.ids.number());
-        let answer = match sdp::answer(&offer, &LegPolicy::default(), local_a, &mut sdp_a) {
-            Ok(a) => a,
-            Err(rejection) => {
+        let answer = match offer
+            .as_ref()
+            .map(|o| sdp::answer(o, &LegPolicy::default(), local_a, &mut sdp_a))
+        {
+            None => None,
+            Some(Ok(a)) => Some(a),
+            Some(Err(rejection)) => {
                 release(self);
                 return Err(AnchorRefusal {
                     code: StatusCode::NOT_ACCEPTABLE_HERE,
@@ -89,26 +118,22 @@ impl Engine {
                 });
             }
         };
-        let Some(kind) = answer.negotiated.codec.kind() else {
-            release(self);
-            return Err(AnchorRefusal {
-                code: StatusCode::NOT_ACCEPTABLE_HERE,
-                reason: "Not Acceptable Here".into(),
-                warning: Some("305 switchboard \"Incompatible media format\"".into()),
-            });
+        let kind = match answer.as_ref().map(|a| a.negotiated.codec.kind()) {
+            Some(None) => {
+                release(self);
+                return Err(AnchorRefusal {
+                    code: StatusCode::NOT_ACCEPTABLE_HERE,
+                    reason: "Not Acceptable Here".into(),
+                    warning: Some("305 switchboard \"Incompatible media format\"".into()),
+                });
+            }
+            Some(k) => k,
+            None => None,
         };
         // The caller's codec first (the fast path when the callee takes
         // it), then every other codec the switch transcodes to.
-        let mut codecs = vec![kind];
-        codecs.extend(
-            LegPolicy::default()
-                .codecs
-                .into_iter()
-                .filter(|c| *c != kind && *c != CodecKind::TelephoneEvent),
-        );
-        codecs.push(CodecKind::TelephoneEvent);
         let policy_b = LegPolicy {
-            codecs,
+            codecs: codecs_preferring(kind),
             ..LegPolicy::default()
         };
         let mut sdp_b = SessionState::new(self.ids.number());
@@ -120,8 +145,8 @@ impl Engine {
             local_b,
             sdp_a,
             sdp_b,
-            answer_a: Some(Bytes::from(answer.sdp.print())),
-            neg_a: Some(answer.negotiated),
+            answer_a: answer.as_ref().map(|a| Bytes::from(a.sdp.print())),
+            neg_a: answer.map(|a| a.negotiated),
             neg_b: None,
             denoise: features.noise_removal,
             phone_hold: None,
@@ -158,6 +183,22 @@ impl Engine {
         };
         let sdp = sdp::parse(&b_answer.body).map_err(|e| format!("callee SDP: {e}"))?;
         let neg_b = sdp::accept_answer(&sdp, &mut media.sdp_b).map_err(|e| format!("callee answer: {e}"))?;
+        if media.neg_a.is_none() {
+            // Delayed offer: the caller gets our offer now, answers in its ACK.
+            let policy = LegPolicy {
+                codecs: codecs_preferring(neg_b.codec.kind()),
+                ..LegPolicy::default()
+            };
+            let offer = sdp::offer(&policy, media.local_a, Direction::SendRecv, &mut media.sdp_a);
+            media.neg_b = Some(neg_b);
+            let record = media.record_on_answer;
+            if record {
+                if let Err(e) = self.start_recording(now, id) {
+                    tracing::warn!(call = %id, error = %e, "recording could not start");
+                }
+            }
+            return Ok(Some(Bytes::from(offer.print())));
+        }
         let plan = media.relay_plan(id.0, &neg_b).ok_or("callee answered no audio codec")?;
         media.neg_b = Some(neg_b);
         let body = media.answer_a.take();
@@ -169,6 +210,39 @@ impl Engine {
             }
         }
         Ok(body)
+    }
+
+    /// The caller's ACK of a delayed-offer call carries its answer to our
+    /// offer (RFC 3264 §5, RFC 3261 §13.2.1): the relay starts. Returns
+    /// false when the answer is missing or unusable (the call is ended).
+    pub(crate) fn anchor_ack_answer(&mut self, now: super::Now, id: CallRef, ack: &Message) -> bool {
+        let Some(media) = self.calls.get_mut(&id).and_then(|c| c.media.as_deref_mut()) else {
+            return true;
+        };
+        if media.neg_a.is_some() || media.neg_b.is_none() {
+            return true; // not a delayed offer waiting for its answer
+        }
+        let plan = sdp::parse(&ack.body)
+            .map_err(|e| e.to_string())
+            .and_then(|s| sdp::accept_answer(&s, &mut media.sdp_a).map_err(|e| e.to_string()))
+            .and_then(|neg_a| {
+                media.neg_a = Some(neg_a);
+                let neg_b = media.neg_b.clone().ok_or("no callee answer")?;
+                media
+                    .relay_plan(id.0, &neg_b)
+                    .ok_or_else(|| "no audio codec".to_string())
+            });
+        match plan {
+            Ok(plan) => {
+                self.out.push_back(Output::Media(plan));
+                true
+            }
+            Err(why) => {
+                tracing::info!(call = %id, %why, "caller's ACK has no usable answer: ending the call");
+                self.end_call(now, id, "incompatible_media");
+                false
+            }
+        }
     }
 
     /// Frees a call's media (ports back to the pool, workers told to stop).

@@ -280,23 +280,33 @@ impl Engine {
             return;
         };
         let Some(call) = self.calls.get_mut(&id) else { return };
+        let anchored = call.media.is_some();
         if side == Side::A {
             call.a.pending_2xx = None;
             self.timers.cancel(EngineTimer::Retransmit2xx(id));
+            if anchored && !self.anchor_ack_answer(now, id, &ack) {
+                return;
+            }
         }
         let Some(call) = self.calls.get_mut(&id) else { return };
         let Some(owed) = call.pending_ack.take() else { return };
         let (target, resp) = *owed;
-        let ct = ack.headers.get(&HeaderName::ContentType).cloned();
+        // On an anchored call each leg's SDP is with the switch: an answer
+        // in this ACK was ours, never the other leg's.
+        let (ct, body) = if anchored {
+            (None, Bytes::new())
+        } else {
+            (ack.headers.get(&HeaderName::ContentType).cloned(), ack.body.clone())
+        };
         match target {
             Side::B(i) => {
                 // For a re-INVITE the leg's ACK uses the re-INVITE's CSeq.
                 let seq = resp.envelope().map(|e| e.cseq.seq).ok();
-                self.ack_side_b(now, id, i, ack.body.clone(), ct, seq);
+                self.ack_side_b(now, id, i, body, ct, seq);
             }
             Side::A => {
                 let seq = resp.envelope().map(|e| e.cseq.seq).ok();
-                self.ack_side_a(now, id, ack.body.clone(), ct, seq);
+                self.ack_side_a(now, id, body, ct, seq);
             }
         }
     }

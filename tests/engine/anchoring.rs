@@ -3,7 +3,7 @@
 //! workers are told to bind, relay and close, and in-dialog offers on an
 //! anchored call are answered by the switch itself.
 
-use crate::calls::{answer_call, two_phones};
+use crate::calls::{answer_call, two_phones, CALLEE_TAG};
 use crate::sim::*;
 use switchboard::call::media::{MediaCommand, MediaLeg};
 
@@ -92,4 +92,94 @@ fn anchored_hold_reinvite_is_answered_by_the_switch() {
         "{:?}",
         h.media
     );
+}
+
+/// RFC 3261 §13.2.1 + RFC 3264 §5 delayed offer through the anchor: the
+/// callee is offered every codec by the switch, the caller gets the
+/// switch's offer in the 200 (the callee's codec first), and the caller's
+/// answer in its ACK starts the relay; the callee's ACK carries no SDP.
+#[test]
+fn delayed_offer_is_anchored_with_the_answer_in_the_ack() {
+    let (mut h, mut caller, callee) = two_phones();
+    let out = h.place_call_with(&mut caller, "1001", false);
+    let b_invite = h.expect_request(callee.addr, "INVITE");
+    let b_offer = body_str(&b_invite);
+    let m_line = b_offer
+        .lines()
+        .find(|l| l.starts_with("m=audio"))
+        .expect("an offer")
+        .to_string();
+    assert!(m_line.ends_with(" 0 8 111 101"), "every codec: {m_line}");
+    let answer = sdp("192.0.2.11", 50000)
+        .replace("RTP/AVP 0", "RTP/AVP 8")
+        .replace("0 PCMU", "8 PCMA");
+    let ok = response(
+        &b_invite,
+        200,
+        "OK",
+        Some(CALLEE_TAG),
+        &[("Contact", &callee.contact())],
+        Some(("application/sdp", &answer)),
+    );
+    h.send(&callee, &ok);
+    let a200 = h.expect_response(caller.addr, 200);
+    let a_offer = body_str(&a200);
+    let m_line = a_offer
+        .lines()
+        .find(|l| l.starts_with("m=audio"))
+        .expect("an offer")
+        .to_string();
+    assert!(m_line.ends_with(" 8 0 111 101"), "the callee's PCMA first: {m_line}");
+    assert!(
+        !h.media.iter().any(|m| matches!(m, MediaCommand::Relay { .. })),
+        "no relay before the caller's answer"
+    );
+    let a_dlg = caller.dialog_from_2xx(&out, &a200);
+    let answer_a = sdp("192.0.2.10", 40000)
+        .replace("RTP/AVP 0", "RTP/AVP 8")
+        .replace("0 PCMU", "8 PCMA");
+    let ack = caller
+        .ack_2xx(&a_dlg, out.cseq)
+        .body("application/sdp", &answer_a)
+        .text();
+    h.send(&caller, &ack);
+    let b_ack = h.expect_request(callee.addr, "ACK");
+    assert!(
+        b_ack.body.is_empty(),
+        "the caller's answer was the switch's: {}",
+        body_str(&b_ack)
+    );
+    match h.media.iter().find(|m| matches!(m, MediaCommand::Relay { .. })) {
+        Some(MediaCommand::Relay { a, b, .. }) => {
+            assert_eq!(a.remote, Some(sock("192.0.2.10:40000")));
+            assert_eq!(b.remote, Some(sock("192.0.2.11:50000")));
+            assert_eq!(a.pt_map, vec![(8, 8)], "PCMA both ways: the fast path");
+        }
+        other => panic!("no relay plan: {other:?}"),
+    }
+}
+
+/// RFC 3264 §5: a delayed-offer caller whose ACK carries no answer cannot
+/// have media: the call is ended (BYE both ways), not left silent.
+#[test]
+fn delayed_offer_without_answer_in_ack_ends_the_call() {
+    let (mut h, mut caller, callee) = two_phones();
+    let out = h.place_call_with(&mut caller, "1001", false);
+    let b_invite = h.expect_request(callee.addr, "INVITE");
+    let ok = response(
+        &b_invite,
+        200,
+        "OK",
+        Some(CALLEE_TAG),
+        &[("Contact", &callee.contact())],
+        Some(("application/sdp", &sdp("192.0.2.11", 50000))),
+    );
+    h.send(&callee, &ok);
+    let a200 = h.expect_response(caller.addr, 200);
+    let a_dlg = caller.dialog_from_2xx(&out, &a200);
+    let ack = caller.ack_2xx(&a_dlg, out.cseq).text();
+    h.send(&caller, &ack);
+    h.expect_request(caller.addr, "BYE");
+    h.expect_request(callee.addr, "BYE");
+    assert_eq!(h.cdrs[0].end_cause, "incompatible_media");
 }

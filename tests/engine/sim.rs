@@ -321,6 +321,12 @@ impl Harness {
     /// Places an authenticated call from `caller` to `dialled`: INVITE,
     /// 407, ACK, INVITE with Proxy-Authorization, and the 100 Trying.
     pub fn place_call(&mut self, caller: &mut Ua, dialled: &str) -> Outgoing {
+        self.place_call_with(caller, dialled, true)
+    }
+
+    /// Like [`Self::place_call`], with an INVITE without SDP (a delayed
+    /// offer, RFC 3261 §13.2.1) when `sdp` is false.
+    pub fn place_call_with(&mut self, caller: &mut Ua, dialled: &str, sdp: bool) -> Outgoing {
         let ruri = format!("sip:{dialled}@{}", caller.server);
         let call_id = caller.fresh("call");
         let ft = caller.fresh("ft");
@@ -357,8 +363,8 @@ impl Harness {
             .to(&to)
             .branch(&b2)
             .cseq(2)
-            .header("Proxy-Authorization", &auth)
-            .sdp();
+            .header("Proxy-Authorization", &auth);
+        let inv2 = if sdp { inv2.sdp() } else { inv2 };
         self.send(caller, &inv2.text());
         self.expect_response(caller.addr, 100);
         Outgoing {

@@ -189,6 +189,10 @@ pub struct CallMedia {
     pub neg_a: Option<Negotiated>,
     /// What the answering callee's leg negotiated.
     pub neg_b: Option<Negotiated>,
+    /// The B leg whose 18x carried SDP (early media relayed), and the
+    /// callee-side session as it was before that answer (a 2xx from
+    /// another fork answers the same offer again).
+    pub early: Option<(usize, Box<SessionState>)>,
     /// Noise removal on both legs (route or user, spec CALL-NOISE-1).
     pub denoise: bool,
     /// The leg whose phone holds the other one (it offered `sendonly` or

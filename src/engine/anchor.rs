@@ -15,8 +15,11 @@
 //! caller's answer in its ACK starts the relay. The ACK's SDP is the
 //! switch's and is not passed on to the callee.
 //!
-//! Choice: provisional responses carry no SDP to the caller (no early media
-//! through the switch: the caller's phone plays its own ringback).
+//! Early media (RFC 3261 §13.2.1, RFC 3960 §3 "gateway model"): a callee's
+//! 18x with SDP is taken as its answer; the caller gets the switch's answer
+//! in that 18x (and the same answer again in the 2xx) and the relay starts
+//! at once, so carriers' ringback and announcements reach the caller. When
+//! a different fork answers with its 2xx, its answer replaces the early one.
 
 use super::{Engine, Output};
 use crate::call::media::CallMedia;
@@ -148,6 +151,7 @@ impl Engine {
             answer_a: answer.as_ref().map(|a| Bytes::from(a.sdp.print())),
             neg_a: answer.map(|a| a.negotiated),
             neg_b: None,
+            early: None,
             denoise: features.noise_removal,
             phone_hold: None,
             api_hold: None,
@@ -173,6 +177,7 @@ impl Engine {
         &mut self,
         now: super::Now,
         id: CallRef,
+        leg: usize,
         b_answer: &Message,
     ) -> Result<Option<Bytes>, String> {
         let Some(call) = self.calls.get_mut(&id) else {
@@ -181,6 +186,21 @@ impl Engine {
         let Some(media) = call.media.as_mut() else {
             return Ok(None);
         };
+        match media.early.take() {
+            // The early answer stands (§13.2.1: the 2xx repeats it).
+            Some((early_leg, _)) if early_leg == leg => {
+                let body = media.answer_a.take();
+                if media.record_on_answer {
+                    if let Err(e) = self.start_recording(now, id) {
+                        tracing::warn!(call = %id, error = %e, "recording could not start");
+                    }
+                }
+                return Ok(body);
+            }
+            // Another fork answered: back to the state before the early answer.
+            Some((_, before)) => media.sdp_b = *before,
+            None => {}
+        }
         let sdp = sdp::parse(&b_answer.body).map_err(|e| format!("callee SDP: {e}"))?;
         let neg_b = sdp::accept_answer(&sdp, &mut media.sdp_b).map_err(|e| format!("callee answer: {e}"))?;
         if media.neg_a.is_none() {
@@ -210,6 +230,37 @@ impl Engine {
             }
         }
         Ok(body)
+    }
+
+    /// A callee's 18x with SDP on an anchored call (early media): takes it
+    /// as the callee's answer, starts the relay, and returns the body for
+    /// the caller's 18x (`None`: send the 18x without SDP).
+    pub(crate) fn anchor_early(&mut self, id: CallRef, leg: usize, b_resp: &Message) -> Option<Bytes> {
+        let media = self.calls.get_mut(&id)?.media.as_deref_mut()?;
+        if b_resp.body.is_empty() || media.early.is_some() || media.neg_a.is_none() {
+            // Only the first fork's early media; delayed offers wait for the 2xx.
+            return None;
+        }
+        let before = Box::new(media.sdp_b.clone());
+        let answer = sdp::parse(&b_resp.body).ok()?;
+        let neg_b = match sdp::accept_answer(&answer, &mut media.sdp_b) {
+            Ok(n) => n,
+            Err(e) => {
+                tracing::info!(call = %id, error = %e, "early SDP ignored");
+                media.sdp_b = *before;
+                return None;
+            }
+        };
+        let Some(plan) = media.relay_plan(id.0, &neg_b) else {
+            media.sdp_b = *before;
+            return None;
+        };
+        media.neg_b = Some(neg_b);
+        media.early = Some((leg, before));
+        let body = media.answer_a.clone();
+        self.out.push_back(Output::Media(plan));
+        tracing::info!(call = %id, leg, "early media");
+        body
     }
 
     /// The caller's ACK of a delayed-offer call carries its answer to our

@@ -345,13 +345,20 @@ impl Engine {
                 leg.state = BState::Early;
             }
             let mut a_resp = self.a_response(id, &resp, code);
-            if let Some(call) = self.calls.get(&id) {
-                if call.media.is_some() {
-                    // Anchored: the caller's answer goes in the 2xx (no early
-                    // media through the switch yet, engine/anchor.rs).
-                    a_resp.body = Bytes::new();
-                    a_resp.headers.remove(&HeaderName::ContentType);
+            if self.calls.get(&id).is_some_and(|c| c.media.is_some()) {
+                // Anchored: the caller gets the switch's SDP, never the callee's.
+                match self.anchor_early(id, idx, &resp) {
+                    Some(body) => {
+                        a_resp.body = body;
+                        a_resp.headers.set(HeaderName::ContentType, "application/sdp");
+                    }
+                    None => {
+                        a_resp.body = Bytes::new();
+                        a_resp.headers.remove(&HeaderName::ContentType);
+                    }
                 }
+            }
+            if let Some(call) = self.calls.get(&id) {
                 let atx = call.a.tx;
                 self.respond(now, atx, a_resp);
             }
@@ -486,7 +493,7 @@ impl Engine {
         for t in others {
             let _ = self.txl.client_cancel(now.mono, t);
         }
-        let anchored = match self.anchor_answer(now, id, &resp) {
+        let anchored = match self.anchor_answer(now, id, idx, &resp) {
             Ok(body) => body,
             Err(why) => {
                 tracing::info!(call = %id, %why, "callee answer cannot be relayed");

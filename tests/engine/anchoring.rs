@@ -183,3 +183,49 @@ fn delayed_offer_without_answer_in_ack_ends_the_call() {
     h.expect_request(callee.addr, "BYE");
     assert_eq!(h.cdrs[0].end_cause, "incompatible_media");
 }
+
+/// RFC 3261 §13.2.1 / RFC 3960 early media through the anchor: the
+/// callee's 183 with SDP starts the relay and gives the caller the switch's
+/// answer; the 200 repeats that same answer and starts nothing new.
+#[test]
+fn early_media_from_a_183_is_relayed_before_the_answer() {
+    let (mut h, mut caller, callee) = two_phones();
+    let _out = h.place_call(&mut caller, "1001");
+    let b_invite = h.expect_request(callee.addr, "INVITE");
+    let answer = sdp("192.0.2.11", 50000);
+    let progress = response(
+        &b_invite,
+        183,
+        "Session Progress",
+        Some(CALLEE_TAG),
+        &[("Contact", &callee.contact())],
+        Some(("application/sdp", &answer)),
+    );
+    h.send(&callee, &progress);
+    let a183 = h.expect_response(caller.addr, 183);
+    let early_sdp = body_str(&a183);
+    assert!(
+        early_sdp.contains("m=audio"),
+        "the caller gets the switch's answer: {early_sdp}"
+    );
+    assert!(!early_sdp.contains("192.0.2.11"), "not the callee's");
+    let relays = |h: &Harness| {
+        h.media
+            .iter()
+            .filter(|m| matches!(m, MediaCommand::Relay { .. }))
+            .count()
+    };
+    assert_eq!(relays(&h), 1, "relay starts with early media: {:?}", h.media);
+    let ok = response(
+        &b_invite,
+        200,
+        "OK",
+        Some(CALLEE_TAG),
+        &[("Contact", &callee.contact())],
+        Some(("application/sdp", &answer)),
+    );
+    h.send(&callee, &ok);
+    let a200 = h.expect_response(caller.addr, 200);
+    assert_eq!(body_str(&a200), early_sdp, "the 2xx repeats the early answer");
+    assert_eq!(relays(&h), 1, "no second plan");
+}

@@ -22,6 +22,8 @@ pub struct LegAudio {
     pub event_recv_pt: Option<u8>,
     /// Payload type to send this leg RFC 4733 events with, if negotiated.
     pub event_send_pt: Option<u8>,
+    /// The events' RTP clock rate (normally the codec's, RFC 4733 §2.1).
+    pub event_clock_rate: Option<u32>,
 }
 
 impl LegAudio {
@@ -35,6 +37,7 @@ impl LegAudio {
             send_pt: n.send_pt,
             event_recv_pt: n.telephone_event.as_ref().map(|e| e.recv_pt),
             event_send_pt: n.telephone_event.as_ref().map(|e| e.send_pt),
+            event_clock_rate: n.telephone_event.as_ref().map(|e| e.clock_rate),
         })
     }
 }
@@ -224,7 +227,13 @@ impl CallMedia {
         let a = self.neg_a.as_ref()?;
         let (audio_a, audio_b) = (LegAudio::from_negotiated(a)?, LegAudio::from_negotiated(neg_b)?);
         let (mut to_a, mut to_b) = (Vec::new(), Vec::new());
-        if audio_a.codec == audio_b.codec && audio_a.clock_rate == audio_b.clock_rate {
+        if audio_a.codec == audio_b.codec
+            && audio_a.clock_rate == audio_b.clock_rate
+            && match (audio_a.event_clock_rate, audio_b.event_clock_rate) {
+                (Some(x), Some(y)) => x == y,
+                _ => true,
+            }
+        {
             // Packets from the caller carry a.recv_pt; the callee expects neg_b.send_pt.
             to_b.push((a.recv_pt, neg_b.send_pt));
             to_a.push((neg_b.recv_pt, a.send_pt));

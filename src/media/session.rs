@@ -170,13 +170,21 @@ impl Leg {
     }
 }
 
+/// Events the pipeline can carry: on the codec's own clock (RFC 4733 §2.1).
+/// A leg that negotiated events on another clock (telephone-event/8000
+/// beside Opus, which the switch's own offers avoid by also offering
+/// /48000) gets no translated events rather than events of the wrong length.
+fn events_on_codec_clock(a: &LegAudio, pt: Option<u8>) -> Option<u8> {
+    pt.filter(|_| a.event_clock_rate == Some(a.clock_rate))
+}
+
 /// The format of what arrives from a leg.
 fn format_received(a: &LegAudio) -> LegFormat {
     LegFormat {
         codec: a.codec,
         pt: a.recv_pt,
         clock_rate: a.clock_rate,
-        event_pt: a.event_recv_pt,
+        event_pt: events_on_codec_clock(a, a.event_recv_pt),
     }
 }
 
@@ -186,7 +194,7 @@ fn format_sent(a: &LegAudio) -> LegFormat {
         codec: a.codec,
         pt: a.send_pt,
         clock_rate: a.clock_rate,
-        event_pt: a.event_send_pt,
+        event_pt: events_on_codec_clock(a, a.event_send_pt),
     }
 }
 

@@ -41,6 +41,10 @@ pub struct LegPolicy {
     pub opus_pt: u8,
     /// Dynamic payload type for telephone-event (8 kHz) in our offers (96–127).
     pub telephone_event_pt: u8,
+    /// Dynamic payload type for telephone-event at 48 kHz, offered beside
+    /// Opus so an Opus leg's events share its RTP clock (RFC 4733 §2.1,
+    /// RFC 7160 §4.1).
+    pub telephone_event_48k_pt: u8,
     /// `a=fmtp` for Opus in our offers and answers, e.g. `useinbandfec=1`.
     pub opus_fmtp: Option<String>,
     /// The `o=` user name.
@@ -50,7 +54,8 @@ pub struct LegPolicy {
 }
 
 impl Default for LegPolicy {
-    /// PCMU, PCMA, Opus, telephone-event 0–15; ptime 20; Opus on 111, events on 101.
+    /// PCMU, PCMA, Opus, telephone-event 0–15; ptime 20; Opus on 111, events
+    /// on 101 (8 kHz) and 110 (48 kHz, with Opus).
     fn default() -> Self {
         LegPolicy {
             codecs: vec![
@@ -63,6 +68,7 @@ impl Default for LegPolicy {
             ptime: Some(20),
             opus_pt: 111,
             telephone_event_pt: 101,
+            telephone_event_48k_pt: 110,
             opus_fmtp: Some("useinbandfec=1".to_owned()),
             username: "switchboard".to_owned(),
             session_name: "switchboard".to_owned(),
@@ -546,6 +552,15 @@ fn offer_audio(policy: &LegPolicy, port: u16, direction: Direction) -> Media {
                     &te,
                     Some(policy.dtmf_events.to_string()),
                 );
+                if policy.codecs.contains(&CodecKind::Opus) {
+                    let te48 = Codec::TelephoneEvent { clock_rate: 48_000 };
+                    push_format(
+                        &mut m,
+                        policy.telephone_event_48k_pt,
+                        &te48,
+                        Some(policy.dtmf_events.to_string()),
+                    );
+                }
             }
         }
     }
@@ -660,9 +675,12 @@ pub fn accept_answer(answer: &Sdp, state: &mut SessionState) -> Result<Negotiate
         .find(|f| matches!(f.codec, Codec::Pcmu | Codec::Pcma | Codec::Opus))
         .ok_or(AnswerError::NoCommonCodec)?;
     let recv_pt = offered_pt_for(&offered, codec.pt, a).unwrap_or(codec.pt);
+    let is_te = |f: &&PayloadFormat| matches!(f.codec, Codec::TelephoneEvent { .. });
     let telephone_event = answered
         .iter()
-        .find(|f| matches!(f.codec, Codec::TelephoneEvent { .. }))
+        .filter(is_te)
+        .find(|f| f.codec.clock_rate() == codec.codec.clock_rate())
+        .or_else(|| answered.iter().find(is_te))
         .map(|f| {
             let ours = offered.iter().find(|o| o.codec == f.codec);
             let ours_ev = offered_events(ours.and_then(|o| o.fmtp.as_deref()));

@@ -109,7 +109,7 @@ fn delayed_offer_is_anchored_with_the_answer_in_the_ack() {
         .find(|l| l.starts_with("m=audio"))
         .expect("an offer")
         .to_string();
-    assert!(m_line.ends_with(" 0 8 111 101"), "every codec: {m_line}");
+    assert!(m_line.ends_with(" 0 8 111 101 110"), "every codec: {m_line}");
     let answer = sdp("192.0.2.11", 50000)
         .replace("RTP/AVP 0", "RTP/AVP 8")
         .replace("0 PCMU", "8 PCMA");
@@ -129,7 +129,10 @@ fn delayed_offer_is_anchored_with_the_answer_in_the_ack() {
         .find(|l| l.starts_with("m=audio"))
         .expect("an offer")
         .to_string();
-    assert!(m_line.ends_with(" 8 0 111 101"), "the callee's PCMA first: {m_line}");
+    assert!(
+        m_line.ends_with(" 8 0 111 101 110"),
+        "the callee's PCMA first: {m_line}"
+    );
     assert!(
         !h.media.iter().any(|m| matches!(m, MediaCommand::Relay { .. })),
         "no relay before the caller's answer"

@@ -277,7 +277,7 @@ fn callee_answering_another_codec_is_transcoded() {
         .expect("m line")
         .to_string();
     assert!(
-        m_line.ends_with(" 0 8 111 101"),
+        m_line.ends_with(" 0 8 111 101 110"),
         "caller's PCMU first, then PCMA, Opus, events: {m_line}"
     );
     let answer = "v=0\r\no=- 7 7 IN IP4 192.0.2.11\r\ns=-\r\nc=IN IP4 192.0.2.11\r\nt=0 0\r\n\

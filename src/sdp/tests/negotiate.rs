@@ -231,13 +231,15 @@ o=switchboard 9000 1 IN IP4 192.0.2.1
 s=switchboard
 c=IN IP4 192.0.2.1
 t=0 0
-m=audio 20000 RTP/AVP 0 8 111 101
+m=audio 20000 RTP/AVP 0 8 111 101 110
 a=rtpmap:0 PCMU/8000
 a=rtpmap:8 PCMA/8000
 a=rtpmap:111 opus/48000/2
 a=fmtp:111 useinbandfec=1
 a=rtpmap:101 telephone-event/8000
 a=fmtp:101 0-15
+a=rtpmap:110 telephone-event/48000
+a=fmtp:110 0-15
 a=ptime:20
 a=sendrecv
 ",
@@ -403,4 +405,36 @@ fn rfc3264_s8_reoffer_keeps_m_lines() {
 m=audio 0 RTP/AVP 0\nm=audio 5004 RTP/AVP 8\na=recvonly\nm=image 0 udptl t38\n";
     let n = accept_answer(&sdp(ans), &mut st).unwrap();
     assert_eq!((n.media_index, n.codec), (1, Codec::Pcma));
+}
+
+/// RFC 4733 §2.1 / RFC 7160: an answer choosing Opus and listing both
+/// telephone-event rates negotiates the one on Opus's 48 kHz clock.
+#[test]
+fn rfc4733_events_follow_the_codec_clock() {
+    let mut st = SessionState::new(9000);
+    let _offer = offer(
+        &LegPolicy::default(),
+        "192.0.2.1:20000".parse().unwrap(),
+        Direction::SendRecv,
+        &mut st,
+    );
+    let answer = crate::sdp::parse(
+        crlf(
+            "v=0
+o=- 1 1 IN IP4 192.0.2.9
+s=-
+c=IN IP4 192.0.2.9
+t=0 0
+m=audio 30000 RTP/AVP 111 101 110
+a=rtpmap:111 opus/48000/2
+a=rtpmap:101 telephone-event/8000
+a=rtpmap:110 telephone-event/48000
+",
+        )
+        .as_bytes(),
+    )
+    .unwrap();
+    let n = accept_answer(&answer, &mut st).unwrap();
+    let te = n.telephone_event.expect("events");
+    assert_eq!((te.send_pt, te.clock_rate), (110, 48_000));
 }

@@ -12,6 +12,7 @@
 //! * register a SIPp callee and leave it waiting for a call
 //!   ([`spawn_registered_callee`]);
 //! * drive baresip 1.0.0 headless over `ctrl_tcp` ([`baresip::Baresip`]);
+//! * read the UDP datagrams of a classic pcap file ([`pcap::read_udp`]);
 //! * pick ports and poll for readiness with a bounded deadline
 //!   ([`free_port`], [`wait_for_file`], [`wait_until`]).
 //!
@@ -23,6 +24,7 @@
 #![allow(dead_code)]
 
 pub mod baresip;
+pub mod pcap;
 mod sipp;
 pub mod ua;
 

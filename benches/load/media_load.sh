@@ -59,7 +59,7 @@ trap cleanup EXIT
 
 # A temp copy of the load-test profile with anchoring on and enough ports.
 cp -r "$root/sip-profiles/loadtest" "$work/config"
-sed -i -e "s/^\[media\]\$/[media]\nanchor = true/" \
+sed -i -e "s/^anchor = false\$/anchor = true/" \
   -e "s/^rtp_ports = .*/rtp_ports = \"$RTP_LO-$RTP_HI\"/" "$work/config/switchboard.toml"
 sed -i -e "s/127\.0\.0\.1:5080/127.0.0.1:$SIP_PORT/" "$work/config/external.toml"
 sed -i -e "s/127\.0\.0\.1:5090/127.0.0.1:$UAS_PORT/" "$work/config/trunks.toml"

@@ -19,7 +19,7 @@ mod common;
 use bytes::Bytes;
 use common::pcap::{self, PcapUdp};
 use common::ua::Ua;
-use common::{ConfigDir, Sipp, SippHandle, Switch};
+use common::{Sipp, SippHandle, Switch};
 use std::net::{SocketAddr, UdpSocket};
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -188,9 +188,8 @@ fn sipp_pcap_g711a_and_dtmf_arrive_intact_through_the_relay() {
         "dtmf_2833_1.pcap is PT 101"
     );
 
-    let cfg = ConfigDir::from_default();
-    cfg.patch("switchboard.toml", "[media]\n", "[media]\nanchor = true\n");
-    let sw = Switch::start_with(Some(cfg.path()), &[]);
+    // Media is anchored by default.
+    let sw = Switch::start();
     let mut callee = Ua::udp(sw.internal_addr());
     assert_eq!(callee.register("1001", "demo-1001"), StatusCode::OK);
     let rtp = UdpSocket::bind("127.0.0.1:0").expect("bind RTP");

@@ -23,6 +23,7 @@
 #![allow(dead_code)]
 
 pub mod baresip;
+pub mod media;
 mod sipp;
 pub mod ua;
 

@@ -10,11 +10,11 @@
 mod common;
 
 use bytes::Bytes;
+use common::media::{ack_2xx, answered_call, authorized_invite, rtp_socket, AudioSdp, Call, CallSpec};
 use common::ua::{self, Ua};
 use common::Switch;
-use std::net::{SocketAddr, UdpSocket};
+use std::net::UdpSocket;
 use std::time::Duration;
-use switchboard::sdp;
 use switchboard::sip::msg::{HeaderName, Message, Method, StatusCode};
 
 const PACKETS: u16 = 50;
@@ -22,102 +22,6 @@ const PACKETS: u16 = 50;
 fn anchored_switch() -> Switch {
     // Anchoring is the default.
     Switch::start()
-}
-
-fn rtp_socket() -> UdpSocket {
-    let s = UdpSocket::bind("127.0.0.1:0").expect("bind RTP socket");
-    s.set_read_timeout(Some(Duration::from_millis(1500))).expect("timeout");
-    s
-}
-
-/// The audio RTP address an SDP body names.
-fn sdp_rtp(body: &[u8]) -> SocketAddr {
-    let s = sdp::parse(body).expect("SDP parses");
-    let m = s.media.iter().find(|m| m.port != 0).expect("an active stream");
-    let c = s.media_connection(0).or(s.connection()).expect("c= line");
-    SocketAddr::new(c.ip_addr().expect("IP address"), m.port)
-}
-
-fn with_port(invite: &mut Message, port: u16) {
-    let body = String::from_utf8_lossy(&invite.body).replace("m=audio 40000", &format!("m=audio {port}"));
-    invite.body = Bytes::from(body);
-}
-
-fn authorized_invite(caller: &mut Ua, invite: &Message) -> Message {
-    let challenge = caller.transact(invite, ua::TIMEOUT).expect("a 407");
-    assert_eq!(ua::code(&challenge), 407, "{}", ua::text(&challenge));
-    ack_non_2xx(caller, invite, &challenge);
-    let ch = challenge
-        .headers
-        .get_all(&HeaderName::ProxyAuthenticate)
-        .filter_map(|v| switchboard::sip::msg::typed::Challenge::parse(v).ok())
-        .collect::<Vec<_>>();
-    let ch = switchboard::sip::auth::DigestClient::pick(&ch).expect("a digest challenge");
-    caller.authorized(invite, ch, &HeaderName::ProxyAuthorization, "1002", "demo-1002")
-}
-
-/// ACK for a non-2xx final (§17.1.1.3): same branch, To from the response.
-fn ack_non_2xx(ua: &mut Ua, invite: &Message, resp: &Message) {
-    let mut ack = Message::request(Method::ACK, invite.uri().expect("uri").clone());
-    for name in [
-        HeaderName::Via,
-        HeaderName::From,
-        HeaderName::CallId,
-        HeaderName::MaxForwards,
-    ] {
-        if let Some(v) = invite.headers.get(&name) {
-            ack.headers.push(name, v.clone());
-        }
-    }
-    ack.headers
-        .push(HeaderName::To, resp.headers.get(&HeaderName::To).expect("To").clone());
-    let seq = invite.envelope().expect("envelope").cseq.seq;
-    ack.headers.push(HeaderName::CSeq, format!("{seq} ACK"));
-    ua.send(&ack);
-}
-
-/// ACK for a 2xx (§13.2.2.4): a new transaction to the 200's Contact.
-fn ack_2xx(ua: &mut Ua, invite: &Message, ok: &Message) {
-    let contact = ua::header(ok, "Contact").expect("Contact");
-    let target = contact
-        .trim_start_matches('<')
-        .split('>')
-        .next()
-        .unwrap_or_default()
-        .to_string();
-    let target = switchboard::sip::msg::Uri::parse(&Bytes::from(target)).expect("contact URI");
-    let mut ack = Message::request(Method::ACK, target);
-    ack.headers.push(HeaderName::Via, ua.new_via());
-    for name in [HeaderName::From, HeaderName::CallId] {
-        ack.headers
-            .push(name.clone(), invite.headers.get(&name).expect("header").clone());
-    }
-    ack.headers
-        .push(HeaderName::To, ok.headers.get(&HeaderName::To).expect("To").clone());
-    let seq = invite.envelope().expect("envelope").cseq.seq;
-    ack.headers.push(HeaderName::CSeq, format!("{seq} ACK"));
-    ack.headers.push(HeaderName::MaxForwards, "70");
-    ua.send(&ack);
-}
-
-fn next_request(ua: &mut Ua, method: Method) -> Message {
-    loop {
-        let m = ua
-            .recv(Duration::from_secs(5))
-            .unwrap_or_else(|| panic!("no {method} arrived"));
-        if m.method() == Some(&method) {
-            return m;
-        }
-    }
-}
-
-fn next_final(ua: &mut Ua) -> Message {
-    loop {
-        let m = ua.recv(Duration::from_secs(5)).expect("a final response");
-        if m.status().is_some_and(|s| s.is_final()) {
-            return m;
-        }
-    }
 }
 
 fn rtp_packet(seq: u16, ts: u32, ssrc: u32, pt: u8) -> Vec<u8> {
@@ -164,76 +68,7 @@ fn assert_relayed(got: &[(u16, u32, u8, Vec<u8>)], sent_ssrc: u32) {
     }
 }
 
-/// An answered anchored call between two Rust UAs with RTP sockets.
-struct Call {
-    sw: Switch,
-    caller: Ua,
-    callee: Ua,
-    caller_rtp: UdpSocket,
-    callee_rtp: UdpSocket,
-    invite: Message,
-    a_ok: Message,
-    /// Where the caller sends RTP (the switch, A side).
-    a_media: SocketAddr,
-    /// Where the callee sends RTP (the switch, B side).
-    b_media: SocketAddr,
-}
-
-fn answered_call() -> Call {
-    let sw = anchored_switch();
-    let (lo, hi) = sw.rtp_ports();
-    let mut callee = Ua::udp(sw.internal_addr());
-    assert_eq!(callee.register("1001", "demo-1001"), StatusCode::OK);
-    let (caller_rtp, callee_rtp) = (rtp_socket(), rtp_socket());
-    let mut caller = Ua::udp(sw.internal_addr());
-    let mut invite = caller.invite("1002", "1001");
-    with_port(&mut invite, caller_rtp.local_addr().expect("addr").port());
-    let invite = authorized_invite(&mut caller, &invite);
-    caller.send(&invite);
-
-    // The callee is offered the switch's address, not the caller's.
-    let b_invite = next_request(&mut callee, Method::INVITE);
-    let b_media = sdp_rtp(&b_invite.body);
-    assert!(
-        (lo..=hi).contains(&b_media.port()),
-        "B offer port {b_media} in {lo}-{hi}"
-    );
-    assert_ne!(b_media.port(), caller_rtp.local_addr().expect("addr").port());
-    let mut ok = Message::response_to(&b_invite, StatusCode::OK, None, Some("callee1"));
-    ok.headers
-        .push(HeaderName::Contact, format!("<{}>", callee.contact_uri("1001")));
-    ok.headers.push(HeaderName::ContentType, "application/sdp");
-    let port = callee_rtp.local_addr().expect("addr").port();
-    ok.body = Bytes::from(format!(
-        "v=0\r\no=callee 7 7 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n\
-         m=audio {port} RTP/AVP 0 101\r\na=rtpmap:0 PCMU/8000\r\na=rtpmap:101 telephone-event/8000\r\n"
-    ));
-    callee.send(&ok);
-
-    // The caller's answer names the switch too, on another port.
-    let a_ok = next_final(&mut caller);
-    assert_eq!(ua::code(&a_ok), 200, "{}", ua::text(&a_ok));
-    let a_media = sdp_rtp(&a_ok.body);
-    assert!(
-        (lo..=hi).contains(&a_media.port()) && a_media.port() != b_media.port(),
-        "{a_media} vs {b_media}"
-    );
-    ack_2xx(&mut caller, &invite, &a_ok);
-    next_request(&mut callee, Method::ACK);
-    Call {
-        sw,
-        caller,
-        callee,
-        caller_rtp,
-        callee_rtp,
-        invite,
-        a_ok,
-        a_media,
-        b_media,
-    }
-}
-
-fn send_rtp(from: &UdpSocket, to: SocketAddr, ssrc: u32, first_seq: u16) {
+fn send_rtp(from: &UdpSocket, to: std::net::SocketAddr, ssrc: u32, first_seq: u16) {
     for i in 0..PACKETS {
         let seq = first_seq.wrapping_add(i);
         from.send_to(&rtp_packet(seq, u32::from(seq) * 160, ssrc, 0), to)
@@ -244,7 +79,8 @@ fn send_rtp(from: &UdpSocket, to: SocketAddr, ssrc: u32, first_seq: u16) {
 
 #[test]
 fn anchored_call_relays_rtp_both_ways() {
-    let c = answered_call();
+    let sw = anchored_switch();
+    let c = answered_call(&sw, &CallSpec::default());
     // Caller → switch → callee.
     send_rtp(&c.caller_rtp, c.a_media, 0x1111, 0);
     assert_relayed(&drain(&c.callee_rtp), 0x1111);
@@ -262,43 +98,14 @@ fn anchored_call_relays_rtp_both_ways() {
     // Callee → switch → caller.
     send_rtp(&c.callee_rtp, c.b_media, 0x2222, 0);
     assert_relayed(&drain(&c.caller_rtp), 0x2222);
-    drop(c.sw);
 }
 
 /// An in-dialog re-INVITE from the caller with `direction` (RFC 3264 §8.4).
-fn reinvite(c: &mut Call, cseq: u32, direction: &str) -> Message {
-    let contact = ua::header(&c.a_ok, "Contact").expect("Contact");
-    let target = contact
-        .trim_start_matches('<')
-        .split('>')
-        .next()
-        .unwrap_or_default()
-        .to_string();
-    let mut m = Message::request(
-        Method::INVITE,
-        switchboard::sip::msg::Uri::parse(&Bytes::from(target)).expect("contact URI"),
-    );
-    m.headers.push(HeaderName::Via, c.caller.new_via());
-    m.headers.push(
-        HeaderName::From,
-        c.invite.headers.get(&HeaderName::From).expect("From").clone(),
-    );
-    m.headers
-        .push(HeaderName::To, c.a_ok.headers.get(&HeaderName::To).expect("To").clone());
-    m.headers.push(
-        HeaderName::CallId,
-        c.invite.headers.get(&HeaderName::CallId).expect("Call-ID").clone(),
-    );
-    m.headers.push(HeaderName::CSeq, format!("{cseq} INVITE"));
-    m.headers.push(HeaderName::MaxForwards, "70");
-    m.headers
-        .push(HeaderName::Contact, format!("<{}>", c.caller.contact_uri("1002")));
+fn reinvite(c: &mut Call, direction: &str) -> Message {
+    let mut m = c.caller_request(Method::INVITE);
     m.headers.push(HeaderName::ContentType, "application/sdp");
     let port = c.caller_rtp.local_addr().expect("addr").port();
-    m.body = Bytes::from(format!(
-        "v=0\r\no=ua 1 {cseq} IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n\
-         m=audio {port} RTP/AVP 0 101\r\na=rtpmap:0 PCMU/8000\r\na=rtpmap:101 telephone-event/8000\r\na={direction}\r\n"
-    ));
+    m.body = Bytes::from(AudioSdp::pcmu().body("caller", c.cseq, port, direction));
     let ok = c.caller.transact(&m, ua::TIMEOUT).expect("the re-INVITE is answered");
     assert_eq!(ua::code(&ok), 200, "{}", ua::text(&ok));
     ack_2xx(&mut c.caller, &m, &ok);
@@ -313,13 +120,14 @@ fn reinvite(c: &mut Call, cseq: u32, direction: &str) -> Message {
 /// audio flows again, still in that one stream.
 #[test]
 fn hold_plays_music_to_the_held_party_and_resume_is_seamless() {
-    let mut c = answered_call();
+    let sw = anchored_switch();
+    let mut c = answered_call(&sw, &CallSpec::default());
     send_rtp(&c.caller_rtp, c.a_media, 0x1111, 0);
     let before = drain(&c.callee_rtp);
     assert_relayed(&before, 0x1111);
     let (last_seq, ssrc) = (before[before.len() - 1].0, before[0].1);
 
-    let held = reinvite(&mut c, 3, "sendonly");
+    let held = reinvite(&mut c, "sendonly");
     assert!(
         String::from_utf8_lossy(&held.body).contains("a=recvonly"),
         "{}",
@@ -355,7 +163,7 @@ fn hold_plays_music_to_the_held_party_and_resume_is_seamless() {
     let level = switchboard::dsp::tone::level_dbfs(&pcm);
     assert!(level > -40.0, "the music is audible: {level:.1} dBFS");
 
-    let resumed = reinvite(&mut c, 4, "sendrecv");
+    let resumed = reinvite(&mut c, "sendrecv");
     assert!(
         String::from_utf8_lossy(&resumed.body).contains("a=sendrecv"),
         "{}",

@@ -317,6 +317,13 @@ pub(super) async fn run(
     if let Some(rec) = m.recorder.take() {
         finish_recording(call, rec);
     }
+    if let Some(legs) = m.legs.as_ref() {
+        for (leg, l) in legs.iter().enumerate() {
+            if let Inbound::Pipeline(p) = &l.inbound {
+                tracing::debug!(call, leg, stats = ?p.stats(), "pipeline stats at the end of the call");
+            }
+        }
+    }
     tracing::debug!(call, relayed = m.relayed, dropped = m.dropped, "media session ended");
 }
 
@@ -405,6 +412,15 @@ fn on_record(m: &mut Media, action: RecordAction, env: &SessionEnv) {
         RecordAction::Resume => {
             if let Some(r) = m.recorder.as_mut() {
                 r.set_paused(false);
+                // A relay tap kept decoding during the pause and may still
+                // hold up to 200 ms said before the resume: drop it, so no
+                // paused audio reaches the file (CALL-REC-1).
+                if let Some(legs) = m.legs.as_mut() {
+                    for l in legs.iter_mut().filter(|l| l.tap.is_some()) {
+                        l.tap = None;
+                        add_tap(l);
+                    }
+                }
             }
         }
         RecordAction::Stop => {

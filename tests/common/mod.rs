@@ -24,6 +24,7 @@
 #![allow(dead_code)]
 
 pub mod baresip;
+pub mod media;
 pub mod pcap;
 mod sipp;
 pub mod ua;

@@ -280,10 +280,9 @@ fn dtmf_events_change_payload_type_on_the_fast_path() {
 /// Issue 3 item 9, RFC 4733 through the transcoding pipeline: the callee
 /// answers Opus with telephone-event/8000 on PT 96. The caller's events (PT
 /// 101) reach the callee as PT 96 with digit, E bit, volume and marker
-/// intact, next to Opus audio (PT 111).
-///
-/// The durations are printed, not asserted: see
-/// `dtmf_durations_on_an_opus_leg_keep_the_negotiated_event_clock`.
+/// intact, next to Opus audio (PT 111), and their durations stay in the
+/// negotiated telephone-event/8000 units (RFC 4733 §2.5.1: an event's
+/// duration is in the clock of its own payload type).
 #[test]
 fn dtmf_events_cross_the_transcoding_pipeline() {
     let sw = Switch::start();
@@ -294,34 +293,39 @@ fn dtmf_events_cross_the_transcoding_pipeline() {
     let c = answered_call(&sw, &spec);
     let (sent, events, audio) = events_through(&c, 96);
     let parsed = assert_events_intact(&sent, &events);
-    let durations: Vec<(u16, u16)> = sent
-        .iter()
-        .zip(&parsed)
-        .map(|((_, s), g)| (s.duration, g.duration))
-        .collect();
-    println!("event durations (sent 8 kHz units, received): {durations:?}");
+    for ((_, s), g) in sent.iter().zip(&parsed) {
+        assert_eq!(g.duration, s.duration, "duration in telephone-event/8000 units");
+    }
     assert!(audio.iter().all(|p| p.pt == 111), "audio is Opus");
     assert!(!audio.is_empty(), "audio flows next to the events");
 }
 
-/// RFC 4733 §2.1/§2.5.1: an event's duration is in the clock of its own
-/// payload type. The callee negotiated telephone-event/8000 (the only rate
-/// the switch offers), so the durations it receives are 8 kHz units, like
-/// the caller's. Known failure: the pipeline takes the events' clock to be
-/// the leg's codec clock (48 kHz for Opus) and scales durations by 6.
+/// RFC 4733 §2.1 / RFC 7160: a callee answering Opus with
+/// telephone-event/48000 (offered by the switch beside Opus) gets events on
+/// the 48 kHz clock: durations ×6 of the caller's 8 kHz ones.
 #[test]
-#[ignore = "bug: events to an Opus leg are scaled to 48 kHz although telephone-event/8000 was negotiated"]
-fn dtmf_durations_on_an_opus_leg_keep_the_negotiated_event_clock() {
+fn dtmf_events_to_an_opus_leg_on_its_48k_event_clock() {
     let sw = Switch::start();
     let spec = CallSpec {
-        answer: AudioSdp::opus_events(96),
+        answer: AudioSdp::new(
+            "111 110",
+            &[
+                "rtpmap:111 opus/48000/2",
+                "rtpmap:110 telephone-event/48000",
+                "fmtp:110 0-15",
+            ],
+        ),
         ..CallSpec::default()
     };
     let c = answered_call(&sw, &spec);
-    let (sent, events, _) = events_through(&c, 96);
+    let (sent, events, _) = events_through(&c, 110);
     let parsed = assert_events_intact(&sent, &events);
     for ((_, s), g) in sent.iter().zip(&parsed) {
-        assert_eq!(g.duration, s.duration, "duration in telephone-event/8000 units");
+        assert_eq!(
+            u32::from(g.duration),
+            (u32::from(s.duration) * 6).min(65_535),
+            "48 kHz units"
+        );
     }
 }
 

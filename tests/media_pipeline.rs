@@ -27,6 +27,7 @@ fn pcmu() -> LegFormat {
         codec: CodecKind::Pcmu,
         pt: 0,
         clock_rate: 8000,
+        event_clock_rate: 8000,
         event_pt: Some(101),
     }
 }
@@ -36,6 +37,7 @@ fn pcma() -> LegFormat {
         codec: CodecKind::Pcma,
         pt: 8,
         clock_rate: 8000,
+        event_clock_rate: 8000,
         event_pt: Some(101),
     }
 }
@@ -45,6 +47,7 @@ fn opus() -> LegFormat {
         codec: CodecKind::Opus,
         pt: 111,
         clock_rate: 48000,
+        event_clock_rate: 48000,
         event_pt: Some(96),
     }
 }

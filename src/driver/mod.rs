@@ -210,13 +210,33 @@ pub async fn run(cfg: Config, opts: RunOptions) -> Result<(), DriverError> {
                 );
             }
         }
-        while let Some(out) = engine.poll_output() {
+        let mut media_failed: Vec<u64> = Vec::new();
+        loop {
+            let Some(out) = engine.poll_output() else {
+                // Calls whose media ports could not be bound end now (their
+                // outputs are then handled by this same loop).
+                match media_failed.pop() {
+                    Some(call) => {
+                        engine.handle_input(now(), Input::MediaFailed { call });
+                        continue;
+                    }
+                    None => break,
+                }
+            };
             match out {
                 Output::Transmit { dest, bytes, tx: t } => sockets.send(dest, bytes, t),
                 Output::SaveBinding(b) => store.send(store_worker::Op::Save(b)),
                 Output::DeleteBinding(b) => store.send(store_worker::Op::Delete(b)),
                 Output::Cdr(c) => store.send(store_worker::Op::Cdr(c)),
-                Output::Media(cmd) => media.send(cmd),
+                Output::Media(cmd) => {
+                    let call = match &cmd {
+                        crate::call::media::MediaCommand::Prepare { call, .. } => Some(*call),
+                        _ => None,
+                    };
+                    if let (Err(_), Some(call)) = (media.send(cmd), call) {
+                        media_failed.push(call);
+                    }
+                }
             }
         }
         if let Some(d) = shutdown_deadline {

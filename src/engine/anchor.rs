@@ -296,6 +296,22 @@ impl Engine {
         }
     }
 
+    /// The workers could not bind the call's media ports: a call still
+    /// routing is refused with 503 (its callees are cancelled), an answered
+    /// one ended, rather than connected without audio.
+    pub(crate) fn media_failed(&mut self, now: super::Now, id: CallRef) {
+        let Some(call) = self.calls.get(&id) else { return };
+        tracing::warn!(call = %id, "media ports unavailable: ending the call");
+        match call.phase {
+            crate::call::Phase::Routing => {
+                if let Some(resp) = call.a_final(StatusCode::SERVICE_UNAVAILABLE, Some("Media Ports Unavailable")) {
+                    self.final_to_a(now, id, resp, StatusCode::SERVICE_UNAVAILABLE, "media_unavailable");
+                }
+            }
+            _ => self.end_call(now, id, "media_unavailable"),
+        }
+    }
+
     /// Frees a call's media (ports back to the pool, workers told to stop).
     pub(crate) fn release_media(&mut self, media: &CallMedia, id: CallRef) {
         if let Some(pool) = self.ports.as_mut() {

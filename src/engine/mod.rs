@@ -77,6 +77,12 @@ pub enum Input {
         /// The transaction whose message could not be sent.
         tx: TxId,
     },
+    /// The media workers could not bind a call's ports (another process
+    /// holds one): the call cannot carry media.
+    MediaFailed {
+        /// The engine's call number.
+        call: u64,
+    },
 }
 
 /// Something the driver must do.
@@ -367,6 +373,7 @@ impl Engine {
                 self.on_packet(now, src, data);
             }
             Input::SendFailed { tx } => self.txl.handle_transport_error(now.mono, tx),
+            Input::MediaFailed { call } => self.media_failed(now, CallRef(call)),
         }
         self.pump(now);
     }

@@ -118,15 +118,15 @@ impl MediaWorkers {
     }
 
     /// Hands a command to the workers. `Prepare` binds the call's RTP (and
-    /// RTCP) sockets right here (a failure is logged: the call goes on
-    /// without media).
-    pub fn send(&self, cmd: MediaCommand) {
+    /// RTCP) sockets right here; its error means the call has no media (the
+    /// driver tells the engine, which ends the call).
+    pub fn send(&self, cmd: MediaCommand) -> std::io::Result<()> {
         let ctl = match cmd {
             MediaCommand::Prepare { call, a_local, b_local } => match (bind_leg(a_local), bind_leg(b_local)) {
                 (Ok(a), Ok(b)) => Control::Prepare { call, a, b },
                 (Err(e), _) | (_, Err(e)) => {
                     tracing::error!(call, error = %e, "media ports could not be bound");
-                    return;
+                    return Err(e);
                 }
             },
             other => Control::Command(other),
@@ -134,6 +134,7 @@ impl MediaWorkers {
         if self.tx.as_ref().is_none_or(|tx| tx.send(ctl).is_err()) {
             tracing::error!("media workers are gone; a media command was lost");
         }
+        Ok(())
     }
 }
 

@@ -49,8 +49,9 @@
 //! - **Events** (RFC 4733 §2.5.1): each event is placed on the outgoing
 //!   stream's timeline where the next audio frame would go; all its packets
 //!   (updates and the retransmitted end packets) keep that timestamp, the
-//!   first has the marker bit, durations are rescaled from `from.clock_rate`
-//!   to `to.clock_rate` (saturating at 65535 units). While an event is sent,
+//!   first has the marker bit, durations are rescaled from
+//!   `from.event_clock_rate` to `to.event_clock_rate` (saturating at 65535
+//!   units). While an event is sent,
 //!   and until the audio timeline passes its end, audio packets are not sent
 //!   (the tap still gets the audio); audio then resumes with the marker bit.
 //!   An event whose end packets were all lost is ended 250 ms after its last
@@ -115,6 +116,10 @@ pub struct LegFormat {
     pub clock_rate: u32,
     /// The telephone-event payload type on this leg, if negotiated (RFC 4733 §7.1.1).
     pub event_pt: Option<u8>,
+    /// The telephone-event RTP clock as negotiated (`telephone-event/8000`
+    /// beside Opus happens): event durations are in these units, while
+    /// event timestamps stay on the stream's audio timeline.
+    pub event_clock_rate: u32,
 }
 
 impl LegFormat {
@@ -129,6 +134,7 @@ impl LegFormat {
             pt,
             clock_rate,
             event_pt,
+            event_clock_rate: clock_rate,
         }
     }
 }
@@ -467,6 +473,13 @@ impl Pipeline {
         self.to
     }
 
+    /// An outgoing event duration (in `to.event_clock_rate` units) on the
+    /// outgoing audio timeline (`to.clock_rate` units).
+    fn event_span(&self, duration: u16) -> u32 {
+        let d = u64::from(duration) * u64::from(self.to.clock_rate) / u64::from(self.to.event_clock_rate.max(1));
+        u32::try_from(d).unwrap_or(u32::MAX)
+    }
+
     /// The jitter buffer's current target delay (RFC 3550 §A.8 driven).
     pub fn jitter_delay(&self) -> Duration {
         self.jitter.target_delay()
@@ -475,7 +488,7 @@ impl Pipeline {
     /// A latched RTP packet (RFC 3550 §5.1) from the `from` leg arrived at
     /// `now`. Audio goes into the jitter buffer; RFC 4733 events are
     /// translated at once (PT → `to.event_pt`, timestamp onto the outgoing
-    /// timeline, duration rescaled from `from.clock_rate` to `to.clock_rate`,
+    /// timeline, duration rescaled between the legs' event clocks,
     /// RFC 4733 §2.5.1) and queued; events with no `to.event_pt` are dropped
     /// and counted. Malformed packets are counted and dropped, never panic.
     pub fn push(&mut self, packet: &[u8], now: Instant) {
@@ -572,7 +585,7 @@ impl Pipeline {
             self.stats.events_dropped += 1;
             return;
         };
-        let ev = ev.rescaled(self.from.clock_rate, self.to.clock_rate);
+        let ev = ev.rescaled(self.from.event_clock_rate, self.to.event_clock_rate);
         let (out_ts, marker) = match self.event {
             Some(mut e) if e.in_ts == h.timestamp => {
                 e.duration = e.duration.max(ev.duration);
@@ -592,7 +605,7 @@ impl Pipeline {
                 // timeline away).
                 let mut out_ts = self.next_ts;
                 if let Some(p) = prev {
-                    let end = p.out_ts.wrapping_add(u32::from(p.duration).max(self.out_frame));
+                    let end = p.out_ts.wrapping_add(self.event_span(p.duration).max(self.out_frame));
                     if ts_before(out_ts, end)
                         && end.wrapping_sub(out_ts) <= self.to.clock_rate
                         && now.saturating_duration_since(p.last_at) < EVENT_STALE
@@ -722,7 +735,7 @@ impl Pipeline {
         self.clock_running = true;
         if self.mute {
             match self.event {
-                Some(e) if e.ended && !ts_before(ts, e.out_ts.wrapping_add(u32::from(e.duration))) => {
+                Some(e) if e.ended && !ts_before(ts, e.out_ts.wrapping_add(self.event_span(e.duration))) => {
                     self.mute = false;
                     self.audio_marker = true;
                 }

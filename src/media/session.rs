@@ -72,6 +72,9 @@ pub(super) struct SessionEnv {
 /// Packets held per leg between binding and the plan (the caller may start
 /// sending the moment it has the 200, racing the plan by microseconds).
 const EARLY_PACKETS: usize = 16;
+/// Packets read per leg without returning to `select!` (fairness between
+/// the legs, bounded so commands and ticks are never held up for long).
+const DRAIN_BATCH: usize = 16;
 /// Frame clock of the pipelines, music and the recorder.
 const TICK: Duration = Duration::from_millis(20);
 /// RTCP report interval (RFC 3550 §6.2: 5 s minimum), randomised per report.
@@ -98,6 +101,9 @@ struct Leg {
     rx: Option<ReceiverStats>,
     /// Decoder for the recording on the relay path.
     tap: Option<Box<AudioTap>>,
+    /// Frames of this party the recording still writes as silence after a
+    /// resume: the pipeline's jitter buffer holds audio said while paused.
+    tap_mute: u32,
     music: Option<Box<MusicPlayer>>,
 }
 
@@ -147,6 +153,7 @@ impl Leg {
             inbound,
             rx: None,
             tap: None,
+            tap_mute: 0,
             music: None,
         }
     }
@@ -162,6 +169,11 @@ impl Leg {
 
     /// 20 ms of what this leg said, decoded to 8 kHz (silence if nothing).
     fn said_8k(&mut self, out: &mut [i16; FRAME_8K]) {
+        if self.tap_mute > 0 {
+            self.tap_mute -= 1;
+            out.fill(0);
+            return;
+        }
         match (&self.inbound, self.tap.as_mut()) {
             (Inbound::Pipeline(p), _) => out.copy_from_slice(p.tap_8k()),
             (Inbound::Relay, Some(tap)) => tap.pull_8k(out),
@@ -170,21 +182,14 @@ impl Leg {
     }
 }
 
-/// Events the pipeline can carry: on the codec's own clock (RFC 4733 §2.1).
-/// A leg that negotiated events on another clock (telephone-event/8000
-/// beside Opus, which the switch's own offers avoid by also offering
-/// /48000) gets no translated events rather than events of the wrong length.
-fn events_on_codec_clock(a: &LegAudio, pt: Option<u8>) -> Option<u8> {
-    pt.filter(|_| a.event_clock_rate == Some(a.clock_rate))
-}
-
 /// The format of what arrives from a leg.
 fn format_received(a: &LegAudio) -> LegFormat {
     LegFormat {
         codec: a.codec,
         pt: a.recv_pt,
         clock_rate: a.clock_rate,
-        event_pt: events_on_codec_clock(a, a.event_recv_pt),
+        event_pt: a.event_recv_pt,
+        event_clock_rate: a.event_clock_rate.unwrap_or(a.clock_rate),
     }
 }
 
@@ -194,7 +199,8 @@ fn format_sent(a: &LegAudio) -> LegFormat {
         codec: a.codec,
         pt: a.send_pt,
         clock_rate: a.clock_rate,
-        event_pt: events_on_codec_clock(a, a.event_send_pt),
+        event_pt: a.event_send_pt,
+        event_clock_rate: a.event_clock_rate.unwrap_or(a.clock_rate),
     }
 }
 
@@ -257,7 +263,9 @@ pub(super) async fn run(
     let (mut rtcp_a, mut rtcp_b) = (vec![0u8; 1500], vec![0u8; 1500]);
     let mut scratch = vec![0u8; 2048];
     let mut tick = tokio::time::interval(TICK);
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    // Missed ticks (a starved worker) are caught up, so pipelines and the
+    // recording keep wall-clock length.
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
     // RFC 3550 §6.2: the first report may come after half the minimum.
     let first_report = tokio::time::Instant::now() + (RTCP_INTERVAL / 2).mul_f64(0.5 + rand::random::<f64>());
     // One timer for the call's life, reset after each report (not a new
@@ -313,6 +321,19 @@ pub(super) async fn run(
             continue;
         }
         on_rtp(&mut m, from, src, pkt, &sockets, Instant::now(), &mut scratch).await;
+        // Drain what else waits on both legs before selecting again:
+        // `select!` favours the branch listed first whenever the random
+        // start lands on a branch before it, which would starve the second
+        // leg under load (measured: all loss on B→A).
+        let buf = if from == 0 { &mut buf_a } else { &mut buf_b };
+        for leg in [1 - from, from] {
+            for _ in 0..DRAIN_BATCH {
+                let Ok((n, src)) = sockets[leg].rtp.try_recv_from(buf) else {
+                    break;
+                };
+                on_rtp(&mut m, leg, src, &mut buf[..n], &sockets, Instant::now(), &mut scratch).await;
+            }
+        }
     }
     if let Some(rec) = m.recorder.take() {
         finish_recording(call, rec);
@@ -416,9 +437,15 @@ fn on_record(m: &mut Media, action: RecordAction, env: &SessionEnv) {
                 // hold up to 200 ms said before the resume: drop it, so no
                 // paused audio reaches the file (CALL-REC-1).
                 if let Some(legs) = m.legs.as_mut() {
-                    for l in legs.iter_mut().filter(|l| l.tap.is_some()) {
-                        l.tap = None;
-                        add_tap(l);
+                    for l in legs.iter_mut() {
+                        if l.tap.is_some() {
+                            l.tap = None;
+                            add_tap(l);
+                        }
+                        // What the jitter buffer still holds was said while paused.
+                        if let Inbound::Pipeline(p) = &l.inbound {
+                            l.tap_mute = 1 + (p.jitter_delay().as_millis() / TICK.as_millis()) as u32;
+                        }
                     }
                 }
             }

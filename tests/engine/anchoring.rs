@@ -232,3 +232,27 @@ fn early_media_from_a_183_is_relayed_before_the_answer() {
     assert_eq!(body_str(&a200), early_sdp, "the 2xx repeats the early answer");
     assert_eq!(relays(&h), 1, "no second plan");
 }
+
+/// The media workers could not bind a routed call's ports: the caller gets
+/// 503 and the callee's INVITE is cancelled, rather than a call without
+/// audio.
+#[test]
+fn media_ports_that_cannot_be_bound_fail_the_call() {
+    let (mut h, mut caller, callee) = two_phones();
+    let _out = h.place_call(&mut caller, "1001");
+    let b_invite = h.expect_request(callee.addr, "INVITE");
+    let call = h.engine.calls_snapshot()[0].id;
+    h.input(switchboard::engine::Input::MediaFailed { call });
+    let refused = h.expect_response(caller.addr, 503);
+    match &refused.start {
+        switchboard::sip::msg::StartLine::Response { reason, .. } => {
+            assert_eq!(&reason[..], b"Media Ports Unavailable")
+        }
+        other => panic!("not a response: {other:?}"),
+    }
+    // §9.1: the CANCEL waits for the callee's first provisional response.
+    h.send(&callee, &response(&b_invite, 100, "Trying", None, &[], None));
+    let cancel = h.expect_request(callee.addr, "CANCEL");
+    assert_eq!(call_id(&cancel), call_id(&b_invite));
+    assert_eq!(h.cdrs[0].end_cause, "media_unavailable");
+}

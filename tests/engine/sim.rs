@@ -172,6 +172,13 @@ impl Harness {
         self.drain();
     }
 
+    /// Feeds the engine an input at the current virtual moment (outputs drained).
+    pub fn input(&mut self, input: switchboard::engine::Input) {
+        let now = self.now();
+        self.engine.handle_input(now, input);
+        self.drain();
+    }
+
     /// A control-API request at the current virtual moment (outputs drained).
     pub fn control(
         &mut self,

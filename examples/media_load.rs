@@ -762,8 +762,9 @@ struct MediaResult {
     switch_ctx_per_s: Option<(f64, f64)>,
     /// Lost to full receive buffers of the generator's two RTP sockets.
     generator_drops: u64,
-    /// Lost to full receive buffers of the switch's per-call sockets.
-    switch_drops: u64,
+    /// Lost to full receive buffers of the switch's per-call sockets: its
+    /// A-side ones (caller to switch, A->B) and its B-side ones (B->A).
+    switch_drops: (u64, u64),
     sent_ab: u64,
     sent_ba: u64,
     recv_ab: u64,
@@ -811,7 +812,7 @@ impl MediaResult {
             "media: {} ticks in {:.2} s ({:.0} packets/s sent of {} nominal); sent A->B {} B->A {}; forwarded A->B {} B->A {}; corrupt {}; \
              out of order {}; send errors {}; late ticks {} (max lag {:.1} ms); calls short of packets {} \
              (fewest received by a call in one direction: {} of {}); receive-buffer drops: {} at the \
-             switch's sockets, {} at the generator's",
+             switch's A-side sockets (A->B), {} at its B-side sockets (B->A), {} at the generator's",
             self.ticks,
             self.wall_s,
             (self.sent_ab + self.sent_ba) as f64 / self.wall_s,
@@ -828,7 +829,8 @@ impl MediaResult {
             self.calls_short,
             self.min_per_call,
             self.ticks,
-            self.switch_drops,
+            self.switch_drops.0,
+            self.switch_drops.1,
             self.generator_drops,
         );
         if let Some(c) = self.switch_cpu {
@@ -1105,10 +1107,9 @@ fn hold_media(
         .map(|a| a.port())
         .collect();
     let generator_drops = drops_between(&drops0, &drops1, own_ports);
-    let switch_drops = drops_between(
-        &drops0,
-        &drops1,
-        calls.iter().flat_map(|c| [c.a_media.port(), c.b_media.port()]),
+    let switch_drops = (
+        drops_between(&drops0, &drops1, calls.iter().map(|c| c.a_media.port())),
+        drops_between(&drops0, &drops1, calls.iter().map(|c| c.b_media.port())),
     );
     let switch_ctx_per_s = match (ctx0, ctx1) {
         (Some(a), Some(b)) => Some((

@@ -23,6 +23,7 @@ pub mod mix;
 pub mod noise;
 pub mod opus;
 pub mod resample;
+pub mod signal;
 pub mod tone;
 
 /// Errors of the DSP layer.

@@ -156,53 +156,8 @@ impl NoiseSuppressor {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::f64::consts::PI;
 
-    /// A vowel-like signal: 140 Hz pitch with slow vibrato, harmonics shaped
-    /// by /a/ formants (700, 1200, 2600 Hz), syllable-rate amplitude
-    /// modulation (about 4 Hz) with short pauses.
-    fn speechlike(rate: u32, len: usize) -> Vec<f64> {
-        let fs = f64::from(rate);
-        let formants = [(700.0, 130.0), (1200.0, 150.0), (2600.0, 250.0)];
-        let mut phase = 0.0f64;
-        (0..len)
-            .map(|i| {
-                let t = i as f64 / fs;
-                let f0 = 140.0 + 8.0 * (2.0 * PI * 5.0 * t).sin();
-                phase += 2.0 * PI * f0 / fs;
-                let mut v = 0.0;
-                let mut h = 1.0;
-                while h * f0 < fs.min(16000.0) / 2.0 - 200.0 {
-                    let f = h * f0;
-                    let env: f64 = formants
-                        .iter()
-                        .map(|&(c, bw)| 1.0 / (1.0 + ((f - c) / bw).powi(2)))
-                        .sum::<f64>()
-                        + 0.02;
-                    v += env * (h * phase).sin();
-                    h += 1.0;
-                }
-                // Syllables: 250 ms cycle, raised-cosine envelope, 20 % pause.
-                let cyc = (t * 4.0).fract();
-                let am = if cyc < 0.8 { (PI * cyc / 0.8).sin().powi(2) } else { 0.0 };
-                v * am
-            })
-            .collect()
-    }
-
-    /// Deterministic white noise (xorshift64*), uniform, unit variance.
-    fn white_noise(len: usize, seed: u64) -> Vec<f64> {
-        let mut x = seed.max(1);
-        (0..len)
-            .map(|_| {
-                x ^= x >> 12;
-                x ^= x << 25;
-                x ^= x >> 27;
-                let u = (x.wrapping_mul(0x2545_F491_4F6C_DD1D) >> 11) as f64 / (1u64 << 53) as f64;
-                (u - 0.5) * 12f64.sqrt()
-            })
-            .collect()
-    }
+    use crate::dsp::signal::{speechlike, white_noise};
 
     fn power(x: &[f64]) -> f64 {
         x.iter().map(|v| v * v).sum::<f64>() / x.len() as f64

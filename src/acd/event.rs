@@ -1,0 +1,199 @@
+//! What goes into the ACD ([`AcdEvent`]) and what comes out ([`AcdAction`]).
+
+use super::agent::{AgentState, RequestedState};
+use super::ids::{AgentId, InteractionId, OfferId, QueueId};
+use super::queue::{OverflowTarget, Variable};
+use std::time::{Duration, Instant};
+
+/// An input of [`super::Acd::handle`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum AcdEvent {
+    /// Only the time moved: fire the timers due (RONA, wrap-up end, overflow).
+    Timeout,
+    /// A customer interaction enters a queue.
+    InteractionArrived {
+        /// Its id (unique while in the ACD).
+        id: InteractionId,
+        /// The queue.
+        queue: QueueId,
+        /// Higher is served first.
+        priority: u8,
+        /// Its call-associated data (OFFER-2 shows some).
+        variables: Vec<Variable>,
+    },
+    /// The caller hung up before being connected (or at any time).
+    InteractionAbandoned {
+        /// The interaction.
+        id: InteractionId,
+    },
+    /// The connected interaction ended (either side hung up): wrap-up starts (WRAP-1).
+    InteractionEnded {
+        /// The interaction.
+        id: InteractionId,
+    },
+    /// An agent logs in, into `state`.
+    AgentLogin {
+        /// The agent.
+        agent: AgentId,
+        /// The state to start in.
+        state: RequestedState,
+    },
+    /// An agent logs out (AGENT-3: not while an offer rings).
+    AgentLogout {
+        /// The agent.
+        agent: AgentId,
+    },
+    /// The agent asks for `Available` or `Idle` (pending while engaged, AGENT-4).
+    AgentSetState {
+        /// The agent.
+        agent: AgentId,
+        /// The state asked for.
+        state: RequestedState,
+    },
+    /// The agent accepted the offer on the desktop.
+    OfferAccepted {
+        /// The offer.
+        offer: OfferId,
+    },
+    /// The agent declined the offer (OFFER-4).
+    OfferDeclined {
+        /// The offer.
+        offer: OfferId,
+    },
+    /// The agent's phone answered the offer's leg (manual accept), or the
+    /// engine answered it (auto accept).
+    PhoneAnswered {
+        /// The offer.
+        offer: OfferId,
+    },
+    /// The agent's phone leg failed (busy, unreachable, rejected): like RONA.
+    PhoneLegFailed {
+        /// The offer.
+        offer: OfferId,
+    },
+    /// The agent submits wrap-up (WRAP-1, WRAP-2).
+    WrapUpSubmitted {
+        /// The agent.
+        agent: AgentId,
+        /// At least one configured reason.
+        reasons: Vec<String>,
+        /// Free notes.
+        notes: String,
+    },
+    /// The agent extends wrap-up (WRAP-2): by `by`, or indefinitely with `None`.
+    WrapUpExtend {
+        /// The agent.
+        agent: AgentId,
+        /// Extra time from the current deadline, or `None` for no automatic end.
+        by: Option<Duration>,
+    },
+}
+
+/// Why a ringing offer's phone leg is cancelled.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CancelReason {
+    /// The agent declined (OFFER-4).
+    Declined,
+    /// Nobody answered within the RONA timeout (OFFER-4).
+    Rona,
+    /// Ring-all: another agent answered.
+    AnsweredElsewhere,
+    /// The caller hung up.
+    Abandoned,
+}
+
+/// An output of the ACD, drained with [`super::Acd::poll_action`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum AcdAction {
+    /// Ring the agent's registered phone through the B2BUA and show the offer (OFFER-1, OFFER-2).
+    RingAgent {
+        /// The offer.
+        offer: OfferId,
+        /// The agent.
+        agent: AgentId,
+        /// The interaction offered.
+        interaction: InteractionId,
+        /// The queue it is offered from.
+        queue: QueueId,
+        /// OFFER-1: answer the leg for the agent.
+        auto_answer: bool,
+        /// OFFER-2: the queue's chosen variables, in its order, secure ones left out.
+        variables: Vec<Variable>,
+        /// When RONA fires.
+        deadline: Instant,
+        /// How many offers of this interaction so far, this one included.
+        offered_count: u32,
+    },
+    /// Cancel the offer's ringing phone leg (decline, RONA, ring-all, abandon).
+    CancelRing {
+        /// The offer.
+        offer: OfferId,
+        /// The agent.
+        agent: AgentId,
+        /// The interaction.
+        interaction: InteractionId,
+        /// Why.
+        reason: CancelReason,
+    },
+    /// Bridge the interaction to the agent's answered leg.
+    Connect {
+        /// The accepted offer.
+        offer: OfferId,
+        /// The agent, now `Busy`.
+        agent: AgentId,
+        /// The interaction.
+        interaction: InteractionId,
+    },
+    /// OFFER-4: the offer rang out; the agent is now `Idle(RONA)` and the
+    /// desktop asks whether to go `Available` or stay `Idle`.
+    OfferTimedOut {
+        /// The offer.
+        offer: OfferId,
+        /// The agent.
+        agent: AgentId,
+        /// The interaction, back in its queue.
+        interaction: InteractionId,
+    },
+    /// AGENT-6: a state change for the desktop stream and the audit log.
+    AgentStateChanged {
+        /// The agent.
+        agent: AgentId,
+        /// The new state (the reason is in `Idle`).
+        state: AgentState,
+        /// AGENT-4: a state waiting for the interaction and wrap-up to end.
+        pending: Option<RequestedState>,
+        /// When.
+        at: Instant,
+    },
+    /// The interaction waited the queue's maximum time and leaves for `target`.
+    Overflow {
+        /// The interaction.
+        interaction: InteractionId,
+        /// The queue it waited in.
+        from: QueueId,
+        /// Where it goes (an external target leaves the ACD).
+        target: OverflowTarget,
+    },
+    /// WRAP-1: the primary agent (CALL-END-1) enters wrap-up.
+    WrapUpStarted {
+        /// The agent.
+        agent: AgentId,
+        /// The interaction.
+        interaction: InteractionId,
+        /// WRAP-2: the automatic end.
+        deadline: Instant,
+    },
+    /// WRAP-2: wrap-up ended, submitted or timed out.
+    WrapUpEnded {
+        /// The agent.
+        agent: AgentId,
+        /// The interaction.
+        interaction: InteractionId,
+        /// The reasons picked (empty when timed out).
+        reasons: Vec<String>,
+        /// The notes.
+        notes: String,
+        /// True when the wrap-up time ran out.
+        timed_out: bool,
+    },
+}

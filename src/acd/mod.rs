@@ -1,0 +1,834 @@
+//! The ACD core: queues, agents, offers, RONA and wrap-up as one sans-IO
+//! state machine (DESIGN.md "pure cores"): [`Acd::handle`] takes the time and
+//! an [`AcdEvent`], [`Acd::poll_action`] drains [`AcdAction`]s, and
+//! [`Acd::poll_timeout`] gives the next deadline (RONA, wrap-up end,
+//! overflow). It never reads the clock.
+//!
+//! Rules implemented: AGENT-1 (states, [`AgentState`]), AGENT-2 (only
+//! `Available` agents get offers), AGENT-3 (no logout while an offer rings),
+//! AGENT-4 (idle asked while engaged is pending, handling time kept),
+//! AGENT-6 (every state change is an [`AcdAction::AgentStateChanged`]),
+//! OFFER-1 (manual or auto accept), OFFER-2 (the offer's variables, secure
+//! ones left out), OFFER-4 (decline and RONA return the interaction ahead of
+//! later arrivals; RONA sets `Idle(RONA)`), WRAP-1..3 and CALL-END-1 (only
+//! the connected, primary agent wraps up).
+//!
+//! Details the spec leaves open, decided as an agent would expect:
+//! - RONA fires exactly at the deadline: an answer handled at the deadline
+//!   is too late (timers due at `now` fire before the event).
+//! - A declining agent returns to `Available` (or its pending state) and is
+//!   not offered the same interaction again.
+//! - A failed phone leg (busy, unreachable) is treated like RONA.
+//! - Logout is refused while `Reserved` (AGENT-3), `Busy` or in `WrapUp`.
+//! - Ring-all: agents whose ring is cancelled because another answered keep
+//!   their place in the longest-idle order.
+//! - Overflow after the queue's maximum wait: an interaction ringing at that
+//!   moment finishes its offer first and overflows only if it comes back.
+//! - Ring-all rings every available agent of the queue, one offer each; if
+//!   none answers, each of them is set `Idle(RONA)` (OFFER-4 per offer).
+//! - Priority is per interaction (higher first) and compared across queues
+//!   when an agent serving several queues becomes available.
+
+mod agent;
+mod error;
+mod event;
+mod ids;
+mod queue;
+mod strategy;
+
+pub use agent::{AgentState, AgentStats, IdleReason, RequestedState};
+pub use error::AcdError;
+pub use event::{AcdAction, AcdEvent, CancelReason};
+pub use ids::{AgentId, InteractionId, OfferId, QueueId};
+pub use queue::{AcceptMode, InteractionState, OverflowTarget, QueueConfig, Variable};
+pub use strategy::Strategy;
+
+use crate::time::TimerTable;
+use agent::Agent;
+use queue::{Interaction, Queue};
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::time::{Duration, Instant};
+
+/// One agent's configuration: the queues it serves with a skill level each.
+#[derive(Clone, Debug)]
+pub struct AgentConfig {
+    /// The agent's id.
+    pub id: AgentId,
+    /// Queues served and the skill level for each (higher is better; skills-based strategy).
+    pub queues: Vec<(QueueId, u8)>,
+}
+
+/// The ACD's typed configuration (validated by [`Acd::new`]).
+#[derive(Clone, Debug, Default)]
+pub struct AcdConfig {
+    /// The queues.
+    pub queues: Vec<QueueConfig>,
+    /// The agents.
+    pub agents: Vec<AgentConfig>,
+    /// AGENT-1: the tenant's idle reasons (`RONA` is built in).
+    pub idle_reasons: Vec<String>,
+    /// WRAP-1: the wrap-up reasons an agent picks from.
+    pub wrap_up_reasons: Vec<String>,
+}
+
+/// The ACD's timers (DESIGN.md convention 2).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+enum AcdTimer {
+    /// OFFER-4: the offer rang out.
+    Rona(OfferId),
+    /// WRAP-2: the wrap-up time ran out.
+    WrapUp(AgentId),
+    /// The queue's maximum wait passed.
+    MaxWait(InteractionId),
+}
+
+/// A ringing offer.
+#[derive(Clone, Copy, Debug)]
+struct Offer {
+    agent: AgentId,
+    interaction: InteractionId,
+}
+
+/// The ACD state machine (see the module docs for the rules it keeps).
+#[derive(Debug)]
+pub struct Acd {
+    queues: HashMap<QueueId, Queue>,
+    agents: HashMap<AgentId, Agent>,
+    interactions: HashMap<InteractionId, Interaction>,
+    offers: HashMap<OfferId, Offer>,
+    timers: TimerTable<AcdTimer>,
+    actions: VecDeque<AcdAction>,
+    /// Queues that may have both a waiting interaction and an available agent.
+    dirty: Vec<QueueId>,
+    next_offer: u64,
+    next_seq: u64,
+    idle_reasons: HashSet<String>,
+    wrap_up_reasons: HashSet<String>,
+}
+
+impl Acd {
+    /// Builds the ACD from its configuration, every agent `LoggedOut`;
+    /// refuses duplicate ids and references to unknown queues.
+    pub fn new(cfg: AcdConfig) -> Result<Self, AcdError> {
+        let mut queues = HashMap::new();
+        for q in &cfg.queues {
+            if queues.insert(q.id, Queue::new(q.clone())).is_some() {
+                return Err(AcdError::DuplicateConfigId(q.id.to_string()));
+            }
+        }
+        for q in &cfg.queues {
+            if let Some(OverflowTarget::Queue(t)) = &q.overflow {
+                if *t == q.id {
+                    return Err(AcdError::SelfOverflow(q.id));
+                }
+                if !queues.contains_key(t) {
+                    return Err(AcdError::UnknownQueue(*t));
+                }
+            }
+        }
+        let mut agents = HashMap::new();
+        for a in cfg.agents {
+            if let Some((q, _)) = a.queues.iter().find(|(q, _)| !queues.contains_key(q)) {
+                return Err(AcdError::UnknownQueue(*q));
+            }
+            if agents.contains_key(&a.id) {
+                return Err(AcdError::DuplicateConfigId(a.id.to_string()));
+            }
+            agents.insert(a.id, Agent::new(a.id, a.queues));
+        }
+        Ok(Acd {
+            queues,
+            agents,
+            interactions: HashMap::new(),
+            offers: HashMap::new(),
+            timers: TimerTable::new(),
+            actions: VecDeque::new(),
+            dirty: Vec::new(),
+            next_offer: 1,
+            next_seq: 0,
+            idle_reasons: cfg.idle_reasons.into_iter().collect(),
+            wrap_up_reasons: cfg.wrap_up_reasons.into_iter().collect(),
+        })
+    }
+
+    /// Fires every timer due at `now` (each at its own deadline), then
+    /// applies `event`, then offers waiting interactions to available agents.
+    /// A refused event changes nothing (the timers due still fire).
+    pub fn handle(&mut self, now: Instant, event: AcdEvent) -> Result<(), AcdError> {
+        while let Some((timer, at)) = self.timers.pop_expired(now) {
+            self.fire(at, timer);
+            self.dispatch(at);
+        }
+        let result = self.apply(now, event);
+        self.dispatch(now);
+        result
+    }
+
+    /// The next action to carry out, in order; drain until `None`.
+    pub fn poll_action(&mut self) -> Option<AcdAction> {
+        self.actions.pop_front()
+    }
+
+    /// When [`Acd::handle`] must next be called (with [`AcdEvent::Timeout`]
+    /// if nothing else happens).
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        self.timers.next_expiry()
+    }
+
+    /// An agent's state (AGENT-1).
+    pub fn agent_state(&self, agent: AgentId) -> Option<&AgentState> {
+        self.agents.get(&agent).map(|a| &a.state)
+    }
+
+    /// An agent's pending state (AGENT-4).
+    pub fn agent_pending(&self, agent: AgentId) -> Option<&RequestedState> {
+        self.agents.get(&agent).and_then(|a| a.pending.as_ref())
+    }
+
+    /// Time per kind of state up to `now`, and calls connected (AGENT-4).
+    pub fn agent_stats(&self, agent: AgentId, now: Instant) -> Option<AgentStats> {
+        self.agents.get(&agent).map(|a| a.stats_at(now))
+    }
+
+    /// Where an interaction is, if the ACD holds it.
+    pub fn interaction_state(&self, id: InteractionId) -> Option<&InteractionState> {
+        self.interactions.get(&id).map(|i| &i.state)
+    }
+
+    /// A queue's waiting interactions in service order (priority, then arrival).
+    pub fn waiting(&self, queue: QueueId) -> Vec<InteractionId> {
+        self.queues
+            .get(&queue)
+            .map(|q| q.waiting.iter().map(|p| p.2).collect())
+            .unwrap_or_default()
+    }
+
+    /// Number of `Available` agents serving `queue`.
+    pub fn available_count(&self, queue: QueueId) -> usize {
+        self.queues.get(&queue).map_or(0, |q| q.pool.len())
+    }
+
+    /// Number of interactions the ACD holds (waiting, ringing or connected).
+    pub fn interaction_count(&self) -> usize {
+        self.interactions.len()
+    }
+
+    /// Checks the core's invariants in `O(agents + interactions)` (tests,
+    /// debugging): each agent has at most one offer and is in the pools iff
+    /// `Available`; each interaction is in exactly one place; no queue has
+    /// both a waiting interaction it could offer and an available agent.
+    pub fn check_invariants(&self) -> Result<(), String> {
+        let mut per_agent: HashMap<AgentId, usize> = HashMap::new();
+        for (id, o) in &self.offers {
+            *per_agent.entry(o.agent).or_default() += 1;
+            let a = &self.agents[&o.agent];
+            if a.state
+                != (AgentState::Reserved {
+                    offer: *id,
+                    interaction: o.interaction,
+                })
+            {
+                return Err(format!("{id} rings {} in state {:?}", o.agent, a.state));
+            }
+            match self.interactions.get(&o.interaction).map(|i| &i.state) {
+                Some(InteractionState::Ringing { offers, .. }) if offers.contains(id) => {}
+                other => return Err(format!("{id} for {} in {other:?}", o.interaction)),
+            }
+        }
+        if let Some((a, n)) = per_agent.iter().find(|(_, n)| **n > 1) {
+            return Err(format!("{a} has {n} offers"));
+        }
+        let members: HashSet<(QueueId, AgentId)> = self
+            .queues
+            .iter()
+            .flat_map(|(q, queue)| queue.pool.all(&[]).into_iter().map(|a| (*q, a)))
+            .collect();
+        let mut pooled = 0;
+        for a in self.agents.values() {
+            let available = a.state == AgentState::Available;
+            for (q, _) in &a.queues {
+                let inside = members.contains(&(*q, a.id));
+                if inside != available {
+                    return Err(format!("{} in {q} pool: {inside}, state {:?}", a.id, a.state));
+                }
+                pooled += usize::from(inside);
+            }
+            if let AgentState::Reserved { offer, .. } = a.state {
+                if !self.offers.contains_key(&offer) {
+                    return Err(format!("{} reserved for a gone {offer}", a.id));
+                }
+            }
+        }
+        let pool_total: usize = self.queues.values().map(|q| q.pool.len()).sum();
+        if pooled != pool_total {
+            return Err(format!("pools hold {pool_total} entries, {pooled} expected"));
+        }
+        let mut waiting = 0;
+        for (id, i) in &self.interactions {
+            match &i.state {
+                InteractionState::Waiting { queue } => {
+                    waiting += 1;
+                    if !self.queues[queue].waiting.contains(&i.place(*id)) {
+                        return Err(format!("{id} not in {queue}'s line"));
+                    }
+                }
+                InteractionState::Ringing { offers, .. } => {
+                    if offers.is_empty() || offers.iter().any(|o| self.offers[o].interaction != *id) {
+                        return Err(format!("{id} ringing with bad offers {offers:?}"));
+                    }
+                }
+                InteractionState::Connected { agent, .. } => {
+                    if self.agents[agent].state != (AgentState::Busy { interaction: *id }) {
+                        return Err(format!("{id} connected to {agent} in {:?}", self.agents[agent].state));
+                    }
+                }
+            }
+        }
+        let lined: usize = self.queues.values().map(|q| q.waiting.len()).sum();
+        if lined != waiting {
+            return Err(format!("lines hold {lined}, {waiting} waiting"));
+        }
+        for (qid, q) in &self.queues {
+            if let Some(p) = q.waiting.first() {
+                let declined = &self.interactions[&p.2].declined_by;
+                if !q.pool.all(declined).is_empty() {
+                    return Err(format!("{qid} has {} waiting and an agent available", p.2));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn apply(&mut self, now: Instant, event: AcdEvent) -> Result<(), AcdError> {
+        match event {
+            AcdEvent::Timeout => Ok(()),
+            AcdEvent::InteractionArrived {
+                id,
+                queue,
+                priority,
+                variables,
+            } => self.arrive(now, id, queue, priority, variables),
+            AcdEvent::InteractionAbandoned { id } => self.abandon(now, id),
+            AcdEvent::InteractionEnded { id } => self.end(now, id),
+            AcdEvent::AgentLogin { agent, state } => self.login(now, agent, state),
+            AcdEvent::AgentLogout { agent } => self.logout(now, agent),
+            AcdEvent::AgentSetState { agent, state } => self.request_state(now, agent, state),
+            AcdEvent::OfferAccepted { offer } | AcdEvent::PhoneAnswered { offer } => self.accept(now, offer),
+            AcdEvent::OfferDeclined { offer } => self.unanswered(now, offer, Unanswered::Declined),
+            AcdEvent::PhoneLegFailed { offer } => self.unanswered(now, offer, Unanswered::LegFailed),
+            AcdEvent::WrapUpSubmitted { agent, reasons, notes } => {
+                if reasons.is_empty() {
+                    return Err(AcdError::NoWrapUpReason);
+                }
+                if let Some(r) = reasons.iter().find(|r| !self.wrap_up_reasons.contains(*r)) {
+                    return Err(AcdError::UnknownWrapUpReason(r.clone()));
+                }
+                self.end_wrap_up(now, agent, reasons, notes, false)
+            }
+            AcdEvent::WrapUpExtend { agent, by } => self.extend_wrap_up(now, agent, by),
+        }
+    }
+
+    fn fire(&mut self, at: Instant, timer: AcdTimer) {
+        match timer {
+            AcdTimer::Rona(offer) => {
+                // The offer is known: answers and cancels disarm the timer.
+                let _ = self.unanswered(at, offer, Unanswered::Rona);
+            }
+            AcdTimer::WrapUp(agent) => {
+                let _ = self.end_wrap_up(at, agent, Vec::new(), String::new(), true);
+            }
+            AcdTimer::MaxWait(id) => {
+                let Some(i) = self.interactions.get_mut(&id) else {
+                    return;
+                };
+                match i.state {
+                    InteractionState::Waiting { queue } => {
+                        let place = i.place(id);
+                        if let Some(q) = self.queues.get_mut(&queue) {
+                            q.waiting.remove(&place);
+                        }
+                        self.overflow(at, id, queue);
+                    }
+                    InteractionState::Ringing { .. } => i.overdue = true,
+                    InteractionState::Connected { .. } => {}
+                }
+            }
+        }
+    }
+
+    fn agent(&self, id: AgentId) -> Result<&Agent, AcdError> {
+        self.agents.get(&id).ok_or(AcdError::UnknownAgent(id))
+    }
+
+    fn check_reason(&self, state: &RequestedState) -> Result<(), AcdError> {
+        match state {
+            RequestedState::Idle(IdleReason::Named(r)) if !self.idle_reasons.contains(r) => {
+                Err(AcdError::UnknownIdleReason(r.clone()))
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// Moves an agent to `state` (AGENT-6 event, pools, time accounting).
+    /// `keep_place` keeps its longest-idle position when it becomes
+    /// `Available` again through no doing of its own.
+    fn set_state(&mut self, now: Instant, id: AgentId, state: AgentState, keep_place: bool) {
+        let Some(a) = self.agents.get_mut(&id) else { return };
+        a.account(now);
+        if a.state == AgentState::Available {
+            for (q, skill) in &a.queues {
+                if let Some(queue) = self.queues.get_mut(q) {
+                    queue.pool.remove(id, a.pool_key(*skill));
+                }
+            }
+        }
+        a.state = state;
+        if a.state == AgentState::Available {
+            if !keep_place || a.available_since.is_none() {
+                a.available_since = Some(now);
+            }
+            for (q, skill) in &a.queues {
+                if let Some(queue) = self.queues.get_mut(q) {
+                    queue.pool.insert(id, a.pool_key(*skill));
+                    self.dirty.push(*q);
+                }
+            }
+        }
+        self.actions.push_back(AcdAction::AgentStateChanged {
+            agent: id,
+            state: a.state.clone(),
+            pending: a.pending.clone(),
+            at: now,
+        });
+    }
+
+    /// WRAP-3 / AGENT-4: the pending state, or `Available`.
+    fn release(&mut self, now: Instant, id: AgentId, keep_place: bool) {
+        let Some(a) = self.agents.get_mut(&id) else { return };
+        let next = a
+            .pending
+            .take()
+            .map_or(AgentState::Available, RequestedState::into_state);
+        self.set_state(now, id, next, keep_place);
+    }
+
+    fn login(&mut self, now: Instant, id: AgentId, state: RequestedState) -> Result<(), AcdError> {
+        self.check_reason(&state)?;
+        if self.agent(id)?.state.is_logged_in() {
+            return Err(AcdError::AlreadyLoggedIn(id));
+        }
+        if let Some(a) = self.agents.get_mut(&id) {
+            a.since = Some(now);
+            a.pending = None;
+        }
+        self.set_state(now, id, state.into_state(), false);
+        Ok(())
+    }
+
+    // spec: AGENT-3
+    fn logout(&mut self, now: Instant, id: AgentId) -> Result<(), AcdError> {
+        match &self.agent(id)?.state {
+            AgentState::LoggedOut => Err(AcdError::NotLoggedIn(id)),
+            AgentState::Reserved { .. } => Err(AcdError::LogoutWhileRinging(id)),
+            s @ (AgentState::Busy { .. } | AgentState::WrapUp { .. }) => Err(AcdError::LogoutWhileEngaged {
+                agent: id,
+                state: s.clone(),
+            }),
+            AgentState::Available | AgentState::Idle(_) => {
+                self.set_state(now, id, AgentState::LoggedOut, false);
+                Ok(())
+            }
+        }
+    }
+
+    // spec: AGENT-4
+    fn request_state(&mut self, now: Instant, id: AgentId, state: RequestedState) -> Result<(), AcdError> {
+        self.check_reason(&state)?;
+        let current = self.agent(id)?.state.clone();
+        match current {
+            AgentState::LoggedOut => Err(AcdError::NotLoggedIn(id)),
+            AgentState::Available | AgentState::Idle(_) => {
+                let next = state.into_state();
+                if next != current {
+                    self.set_state(now, id, next, false);
+                }
+                Ok(())
+            }
+            AgentState::Reserved { .. } | AgentState::Busy { .. } | AgentState::WrapUp { .. } => {
+                if let Some(a) = self.agents.get_mut(&id) {
+                    a.pending = match state {
+                        RequestedState::Available => None,
+                        idle => Some(idle),
+                    };
+                    self.actions.push_back(AcdAction::AgentStateChanged {
+                        agent: id,
+                        state: current,
+                        pending: a.pending.clone(),
+                        at: now,
+                    });
+                }
+                Ok(())
+            }
+        }
+    }
+
+    fn arrive(
+        &mut self,
+        now: Instant,
+        id: InteractionId,
+        queue: QueueId,
+        priority: u8,
+        variables: Vec<Variable>,
+    ) -> Result<(), AcdError> {
+        if self.interactions.contains_key(&id) {
+            return Err(AcdError::DuplicateInteraction(id));
+        }
+        let q = self.queues.get_mut(&queue).ok_or(AcdError::UnknownQueue(queue))?;
+        let seq = self.next_seq;
+        self.next_seq += 1;
+        let i = Interaction {
+            priority,
+            seq,
+            variables,
+            state: InteractionState::Waiting { queue },
+            declined_by: Vec::new(),
+            overdue: false,
+            offered: 0,
+        };
+        q.waiting.insert(i.place(id));
+        if let (Some(wait), Some(_)) = (q.cfg.max_wait, &q.cfg.overflow) {
+            self.timers.set(AcdTimer::MaxWait(id), now + wait);
+        }
+        self.interactions.insert(id, i);
+        self.dirty.push(queue);
+        Ok(())
+    }
+
+    /// Offers waiting interactions of the dirty queues to available agents,
+    /// the queue whose head is most urgent first.
+    fn dispatch(&mut self, now: Instant) {
+        if self.dirty.is_empty() {
+            return;
+        }
+        let mut dirty = std::mem::take(&mut self.dirty);
+        dirty.sort_unstable();
+        dirty.dedup();
+        dirty.sort_by_cached_key(|q| self.queues.get(q).and_then(|q| q.waiting.first().copied()));
+        for q in dirty {
+            self.dispatch_queue(now, q);
+        }
+    }
+
+    // spec: AGENT-2
+    fn dispatch_queue(&mut self, now: Instant, qid: QueueId) {
+        loop {
+            let Some(queue) = self.queues.get_mut(&qid) else { return };
+            if queue.pool.is_empty() || queue.waiting.is_empty() {
+                return;
+            }
+            let ring_all = queue.cfg.strategy == Strategy::RingAll;
+            let mut chosen = None;
+            for place in &queue.waiting {
+                let declined: &[AgentId] = self.interactions.get(&place.2).map_or(&[], |i| &i.declined_by);
+                let agents = if ring_all {
+                    queue.pool.all(declined)
+                } else {
+                    queue.pool.pick(declined).into_iter().collect()
+                };
+                if !agents.is_empty() {
+                    chosen = Some((*place, agents));
+                    break;
+                }
+            }
+            let Some((place, agents)) = chosen else { return };
+            queue.waiting.remove(&place);
+            let mut offers = Vec::with_capacity(agents.len());
+            for agent in agents {
+                offers.push(self.offer(now, place.2, qid, agent));
+            }
+            if let Some(i) = self.interactions.get_mut(&place.2) {
+                i.state = InteractionState::Ringing { queue: qid, offers };
+            }
+        }
+    }
+
+    // spec: OFFER-1
+    // spec: OFFER-2
+    fn offer(&mut self, now: Instant, interaction: InteractionId, qid: QueueId, agent: AgentId) -> OfferId {
+        let offer = OfferId(self.next_offer);
+        self.next_offer += 1;
+        let (deadline, auto_answer, names) = match self.queues.get(&qid) {
+            Some(q) => (
+                now + q.cfg.rona_timeout,
+                q.cfg.accept == AcceptMode::Auto,
+                &q.cfg.offer_variables[..],
+            ),
+            None => (now, false, &[][..]),
+        };
+        let (variables, offered_count) = match self.interactions.get_mut(&interaction) {
+            Some(i) => {
+                i.offered += 1;
+                let vars = names
+                    .iter()
+                    .filter_map(|n| i.variables.iter().find(|v| &v.name == n && !v.secure).cloned())
+                    .collect();
+                (vars, i.offered)
+            }
+            None => (Vec::new(), 0),
+        };
+        self.timers.set(AcdTimer::Rona(offer), deadline);
+        self.offers.insert(offer, Offer { agent, interaction });
+        self.set_state(now, agent, AgentState::Reserved { offer, interaction }, false);
+        self.actions.push_back(AcdAction::RingAgent {
+            offer,
+            agent,
+            interaction,
+            queue: qid,
+            auto_answer,
+            variables,
+            deadline,
+            offered_count,
+        });
+        offer
+    }
+
+    fn accept(&mut self, now: Instant, offer_id: OfferId) -> Result<(), AcdError> {
+        let offer = self.offers.remove(&offer_id).ok_or(AcdError::UnknownOffer(offer_id))?;
+        self.timers.cancel(AcdTimer::Rona(offer_id));
+        let iid = offer.interaction;
+        let (queue, others) = match self.interactions.get_mut(&iid).map(|i| &mut i.state) {
+            Some(InteractionState::Ringing { queue, offers }) => (*queue, std::mem::take(offers)),
+            _ => return Err(AcdError::UnknownInteraction(iid)),
+        };
+        if let Some(i) = self.interactions.get_mut(&iid) {
+            i.state = InteractionState::Connected {
+                queue,
+                agent: offer.agent,
+            };
+        }
+        self.timers.cancel(AcdTimer::MaxWait(iid));
+        if let Some(a) = self.agents.get_mut(&offer.agent) {
+            a.stats.calls += 1;
+        }
+        self.set_state(now, offer.agent, AgentState::Busy { interaction: iid }, false);
+        self.actions.push_back(AcdAction::Connect {
+            offer: offer_id,
+            agent: offer.agent,
+            interaction: iid,
+        });
+        // Ring-all: the first answer cancels the other rings.
+        for other in others.into_iter().filter(|o| *o != offer_id) {
+            self.cancel_offer(now, other, CancelReason::AnsweredElsewhere);
+        }
+        Ok(())
+    }
+
+    /// Cancels a ringing offer whose agent is not at fault (ring-all, abandon).
+    fn cancel_offer(&mut self, now: Instant, id: OfferId, reason: CancelReason) {
+        let Some(o) = self.offers.remove(&id) else { return };
+        self.timers.cancel(AcdTimer::Rona(id));
+        self.actions.push_back(AcdAction::CancelRing {
+            offer: id,
+            agent: o.agent,
+            interaction: o.interaction,
+            reason,
+        });
+        self.release(now, o.agent, true);
+    }
+
+    // spec: OFFER-4
+    fn unanswered(&mut self, now: Instant, id: OfferId, how: Unanswered) -> Result<(), AcdError> {
+        let o = self.offers.remove(&id).ok_or(AcdError::UnknownOffer(id))?;
+        self.timers.cancel(AcdTimer::Rona(id));
+        let cancel = |reason| AcdAction::CancelRing {
+            offer: id,
+            agent: o.agent,
+            interaction: o.interaction,
+            reason,
+        };
+        match how {
+            Unanswered::Declined => {
+                self.actions.push_back(cancel(CancelReason::Declined));
+                if let Some(i) = self.interactions.get_mut(&o.interaction) {
+                    i.declined_by.push(o.agent);
+                }
+                self.release(now, o.agent, false);
+            }
+            Unanswered::Rona | Unanswered::LegFailed => {
+                if how == Unanswered::Rona {
+                    self.actions.push_back(cancel(CancelReason::Rona));
+                }
+                self.actions.push_back(AcdAction::OfferTimedOut {
+                    offer: id,
+                    agent: o.agent,
+                    interaction: o.interaction,
+                });
+                if let Some(a) = self.agents.get_mut(&o.agent) {
+                    a.pending = None;
+                }
+                self.set_state(now, o.agent, AgentState::Idle(IdleReason::Rona), false);
+            }
+        }
+        let Some(i) = self.interactions.get_mut(&o.interaction) else {
+            return Ok(());
+        };
+        if let InteractionState::Ringing { queue, offers } = &mut i.state {
+            offers.retain(|x| *x != id);
+            if offers.is_empty() {
+                let queue = *queue;
+                self.requeue(now, o.interaction, queue);
+            }
+        }
+        Ok(())
+    }
+
+    /// OFFER-4: back into the line at the place it had (ahead of later arrivals).
+    fn requeue(&mut self, now: Instant, id: InteractionId, queue: QueueId) {
+        let Some(i) = self.interactions.get_mut(&id) else {
+            return;
+        };
+        if i.overdue {
+            self.overflow(now, id, queue);
+            return;
+        }
+        i.state = InteractionState::Waiting { queue };
+        let place = i.place(id);
+        if let Some(q) = self.queues.get_mut(&queue) {
+            q.waiting.insert(place);
+        }
+        self.dirty.push(queue);
+    }
+
+    /// The interaction (out of any line) leaves `from` for its overflow target.
+    fn overflow(&mut self, now: Instant, id: InteractionId, from: QueueId) {
+        let Some(target) = self.queues.get(&from).and_then(|q| q.cfg.overflow.clone()) else {
+            return;
+        };
+        match &target {
+            OverflowTarget::Queue(to) => {
+                if let (Some(i), Some(q)) = (self.interactions.get_mut(&id), self.queues.get_mut(to)) {
+                    i.state = InteractionState::Waiting { queue: *to };
+                    i.overdue = false;
+                    q.waiting.insert(i.place(id));
+                    if let (Some(wait), Some(_)) = (q.cfg.max_wait, &q.cfg.overflow) {
+                        self.timers.set(AcdTimer::MaxWait(id), now + wait);
+                    }
+                    self.dirty.push(*to);
+                }
+            }
+            OverflowTarget::External(_) => {
+                self.interactions.remove(&id);
+                self.timers.cancel(AcdTimer::MaxWait(id));
+            }
+        }
+        self.actions.push_back(AcdAction::Overflow {
+            interaction: id,
+            from,
+            target,
+        });
+    }
+
+    fn abandon(&mut self, now: Instant, id: InteractionId) -> Result<(), AcdError> {
+        let i = self.interactions.get(&id).ok_or(AcdError::UnknownInteraction(id))?;
+        match &i.state {
+            InteractionState::Connected { .. } => return self.end(now, id),
+            InteractionState::Waiting { queue } => {
+                let place = i.place(id);
+                if let Some(q) = self.queues.get_mut(queue) {
+                    q.waiting.remove(&place);
+                }
+            }
+            InteractionState::Ringing { offers, .. } => {
+                for o in offers.clone() {
+                    self.cancel_offer(now, o, CancelReason::Abandoned);
+                }
+            }
+        }
+        self.interactions.remove(&id);
+        self.timers.cancel(AcdTimer::MaxWait(id));
+        Ok(())
+    }
+
+    // spec: WRAP-1
+    // spec: CALL-END-1
+    fn end(&mut self, now: Instant, id: InteractionId) -> Result<(), AcdError> {
+        let i = self.interactions.get(&id).ok_or(AcdError::UnknownInteraction(id))?;
+        let InteractionState::Connected { queue, agent } = i.state else {
+            return self.abandon(now, id);
+        };
+        self.interactions.remove(&id);
+        self.timers.cancel(AcdTimer::MaxWait(id));
+        let wrap = self.queues.get(&queue).map_or(Duration::ZERO, |q| q.cfg.wrap_up);
+        let deadline = now + wrap;
+        self.timers.set(AcdTimer::WrapUp(agent), deadline);
+        self.set_state(
+            now,
+            agent,
+            AgentState::WrapUp {
+                interaction: id,
+                deadline: Some(deadline),
+            },
+            false,
+        );
+        self.actions.push_back(AcdAction::WrapUpStarted {
+            agent,
+            interaction: id,
+            deadline,
+        });
+        Ok(())
+    }
+
+    // spec: WRAP-2
+    // spec: WRAP-3
+    fn end_wrap_up(
+        &mut self,
+        now: Instant,
+        agent: AgentId,
+        reasons: Vec<String>,
+        notes: String,
+        timed_out: bool,
+    ) -> Result<(), AcdError> {
+        let AgentState::WrapUp { interaction, .. } = self.agent(agent)?.state else {
+            return Err(AcdError::NotInWrapUp(agent));
+        };
+        self.timers.cancel(AcdTimer::WrapUp(agent));
+        self.actions.push_back(AcdAction::WrapUpEnded {
+            agent,
+            interaction,
+            reasons,
+            notes,
+            timed_out,
+        });
+        self.release(now, agent, false);
+        Ok(())
+    }
+
+    // spec: WRAP-2
+    fn extend_wrap_up(&mut self, now: Instant, agent: AgentId, by: Option<Duration>) -> Result<(), AcdError> {
+        let AgentState::WrapUp { interaction, deadline } = self.agent(agent)?.state else {
+            return Err(AcdError::NotInWrapUp(agent));
+        };
+        let deadline = match by {
+            Some(by) => {
+                let at = deadline.map_or(now, |d| d.max(now)) + by;
+                self.timers.set(AcdTimer::WrapUp(agent), at);
+                Some(at)
+            }
+            None => {
+                self.timers.cancel(AcdTimer::WrapUp(agent));
+                None
+            }
+        };
+        self.set_state(now, agent, AgentState::WrapUp { interaction, deadline }, false);
+        Ok(())
+    }
+}
+
+/// How an offer ended unanswered.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Unanswered {
+    Declined,
+    Rona,
+    LegFailed,
+}

@@ -1,0 +1,144 @@
+//! Queues: configuration (accept mode OFFER-1, RONA timeout OFFER-4, wrap-up
+//! time WRAP-2, overflow after a maximum wait) and the waiting line, ordered
+//! by priority (higher first) then arrival. An interaction that comes back
+//! from a declined or unanswered offer keeps its original place, so it is
+//! ahead of every later arrival of the same or lower priority (OFFER-4).
+
+use super::ids::{InteractionId, OfferId, QueueId};
+use super::strategy::{Pool, Strategy};
+use std::cmp::Reverse;
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+/// OFFER-1: how an offer is answered.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AcceptMode {
+    /// The agent's phone rings and the desktop shows the offer; the agent answers.
+    Manual,
+    /// The offer is answered for the agent (the engine auto-answers the leg).
+    Auto,
+}
+
+/// Where an interaction goes when it waited the queue's maximum time.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum OverflowTarget {
+    /// Another queue of this ACD: the interaction keeps its priority and arrival order.
+    Queue(QueueId),
+    /// Out of the ACD (a dialplan extension, entry point or number), routed by the engine.
+    External(String),
+}
+
+/// One queue's configuration.
+#[derive(Clone, Debug)]
+pub struct QueueConfig {
+    /// The queue's id.
+    pub id: QueueId,
+    /// How an available agent is chosen.
+    pub strategy: Strategy,
+    /// OFFER-1: manual or auto accept.
+    pub accept: AcceptMode,
+    /// OFFER-4: how long an offer rings before RONA.
+    pub rona_timeout: Duration,
+    /// WRAP-2: how long wrap-up lasts unless submitted or extended.
+    pub wrap_up: Duration,
+    /// Overflow after this wait (time since arrival in this queue), if set.
+    pub max_wait: Option<Duration>,
+    /// Where overflow goes; without it `max_wait` does nothing.
+    pub overflow: Option<OverflowTarget>,
+    /// OFFER-2: the variables an offer shows, in the admin's order (secure ones never).
+    pub offer_variables: Vec<String>,
+}
+
+impl QueueConfig {
+    /// A manual-accept queue with a 15 s RONA timeout, 60 s wrap-up, no overflow
+    /// and no offer variables.
+    pub fn new(id: QueueId, strategy: Strategy) -> Self {
+        QueueConfig {
+            id,
+            strategy,
+            accept: AcceptMode::Manual,
+            rona_timeout: Duration::from_secs(15),
+            wrap_up: Duration::from_secs(60),
+            max_wait: None,
+            overflow: None,
+            offer_variables: Vec::new(),
+        }
+    }
+}
+
+/// A waiting position: priority (higher first), then arrival order.
+pub(crate) type Place = (Reverse<u8>, u64, InteractionId);
+
+/// A queue: its configuration, waiting line and available agents.
+#[derive(Debug)]
+pub(crate) struct Queue {
+    pub cfg: QueueConfig,
+    pub waiting: BTreeSet<Place>,
+    pub pool: Pool,
+}
+
+impl Queue {
+    pub fn new(cfg: QueueConfig) -> Self {
+        Queue {
+            pool: Pool::new(cfg.strategy),
+            cfg,
+            waiting: BTreeSet::new(),
+        }
+    }
+}
+
+/// A variable of the interaction (CAD-1), as the engine passes it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Variable {
+    /// Its name.
+    pub name: String,
+    /// Its value.
+    pub value: String,
+    /// OFFER-2: secure variables are never shown in an offer.
+    pub secure: bool,
+}
+
+/// Where an interaction is; each state carries its own data.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum InteractionState {
+    /// In a queue's waiting line.
+    Waiting {
+        /// The queue.
+        queue: QueueId,
+    },
+    /// Offered: one offer, or one per agent for ring-all.
+    Ringing {
+        /// The queue it was offered from.
+        queue: QueueId,
+        /// The ringing offers.
+        offers: Vec<OfferId>,
+    },
+    /// Connected to its primary agent.
+    Connected {
+        /// The queue it came from.
+        queue: QueueId,
+        /// The primary agent (CALL-END-1).
+        agent: super::ids::AgentId,
+    },
+}
+
+/// One interaction inside the ACD.
+#[derive(Debug)]
+pub(crate) struct Interaction {
+    pub priority: u8,
+    pub seq: u64,
+    pub variables: Vec<Variable>,
+    pub state: InteractionState,
+    /// Agents who declined it: not offered it again.
+    pub declined_by: Vec<super::ids::AgentId>,
+    /// The queue's maximum wait passed while it was ringing: overflow when it comes back.
+    pub overdue: bool,
+    /// Offers made so far.
+    pub offered: u32,
+}
+
+impl Interaction {
+    pub fn place(&self, id: InteractionId) -> Place {
+        (Reverse(self.priority), self.seq, id)
+    }
+}

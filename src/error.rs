@@ -34,6 +34,19 @@ pub enum Error {
     /// An RTP/RTCP packet or telephone-event could not be handled (RFC 3550, RFC 4733).
     #[error(transparent)]
     Rtp(#[from] crate::rtp::RtpError),
+    /// A media pipeline (transcoding, noise removal, recording tap) could
+    /// not be built for a leg's formats.
+    #[error(transparent)]
+    Pipeline(#[from] crate::media::pipeline::PipelineError),
+    /// A call recording could not be created, written or completed (CALL-REC-1).
+    #[error(transparent)]
+    Recorder(#[from] crate::media::recorder::RecorderError),
+    /// A call-control request from the API was refused.
+    #[error(transparent)]
+    Control(#[from] crate::engine::ControlError),
+    /// The ACD refused an event or a configuration (spec AGENT, OFFER, WRAP).
+    #[error(transparent)]
+    Acd(#[from] crate::acd::AcdError),
     /// The SQLite store or the CDR file failed.
     #[error(transparent)]
     Store(#[from] crate::store::StoreError),

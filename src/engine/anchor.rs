@@ -180,6 +180,23 @@ impl Engine {
         leg: usize,
         b_answer: &Message,
     ) -> Result<Option<Bytes>, String> {
+        let body = self.negotiate_answer(id, leg, b_answer)?;
+        let record = self
+            .calls
+            .get(&id)
+            .and_then(|c| c.media.as_ref())
+            .is_some_and(|m| m.record_on_answer);
+        if record {
+            if let Err(e) = self.start_recording(now, id) {
+                tracing::warn!(call = %id, error = %e, "recording could not start");
+            }
+        }
+        Ok(body)
+    }
+
+    /// The SDP side of [`Self::anchor_answer`]: the caller's body, and the
+    /// relay plan once both legs have answered.
+    fn negotiate_answer(&mut self, id: CallRef, leg: usize, b_answer: &Message) -> Result<Option<Bytes>, String> {
         let Some(call) = self.calls.get_mut(&id) else {
             return Ok(None);
         };
@@ -190,11 +207,6 @@ impl Engine {
             // The early answer stands (§13.2.1: the 2xx repeats it).
             Some((early_leg, _)) if early_leg == leg => {
                 let body = media.answer_a.take();
-                if media.record_on_answer {
-                    if let Err(e) = self.start_recording(now, id) {
-                        tracing::warn!(call = %id, error = %e, "recording could not start");
-                    }
-                }
                 return Ok(body);
             }
             // Another fork answered: back to the state before the early answer.
@@ -211,24 +223,12 @@ impl Engine {
             };
             let offer = sdp::offer(&policy, media.local_a, Direction::SendRecv, &mut media.sdp_a);
             media.neg_b = Some(neg_b);
-            let record = media.record_on_answer;
-            if record {
-                if let Err(e) = self.start_recording(now, id) {
-                    tracing::warn!(call = %id, error = %e, "recording could not start");
-                }
-            }
             return Ok(Some(Bytes::from(offer.print())));
         }
         let plan = media.relay_plan(id.0, &neg_b).ok_or("callee answered no audio codec")?;
         media.neg_b = Some(neg_b);
         let body = media.answer_a.take();
-        let record = media.record_on_answer;
         self.out.push_back(Output::Media(plan));
-        if record {
-            if let Err(e) = self.start_recording(now, id) {
-                tracing::warn!(call = %id, error = %e, "recording could not start");
-            }
-        }
         Ok(body)
     }
 

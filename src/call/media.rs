@@ -131,6 +131,18 @@ pub enum MediaCommand {
         /// What to do.
         action: RecordAction,
     },
+    /// Tell a queued caller its place in line and expected wait (a tone
+    /// announcement, `dsp::prompt`), then go back to the music.
+    Announce {
+        /// The engine's call number.
+        call: u64,
+        /// The leg that hears it (the caller's).
+        leg: MediaLeg,
+        /// Place in line, 1 = next.
+        position: u32,
+        /// Expected wait in seconds.
+        wait_s: u64,
+    },
     /// Stop the call's media and free its sockets.
     Close {
         /// The engine's call number.
@@ -211,13 +223,46 @@ pub struct CallMedia {
     pub recordings: Vec<RecordingRecord>,
     /// How many recordings were started (names the files).
     pub recordings_started: u32,
+    /// The caller waits in an ACD queue: it hears music and announcements
+    /// until an agent answers.
+    pub queued: bool,
 }
 
 impl CallMedia {
     /// The leg that hears music on hold now: the API's choice first, else
     /// the other side of the phone that holds.
     pub fn held(&self) -> Option<MediaLeg> {
-        self.api_hold.or(self.phone_hold.map(MediaLeg::other))
+        self.api_hold
+            .or(self.phone_hold.map(MediaLeg::other))
+            .or(self.queued.then_some(MediaLeg::A))
+    }
+
+    /// The plan while the caller waits in a queue: the caller's leg as
+    /// negotiated, and a callee leg with no address yet (nothing is sent
+    /// to it) in the caller's format. `None` without the caller's answer
+    /// (a delayed offer) or for a codec the switch cannot carry.
+    pub fn queue_plan(&self, call: u64) -> Option<MediaCommand> {
+        let a = self.neg_a.as_ref()?;
+        let audio = LegAudio::from_negotiated(a)?;
+        let leg_a = RelayLeg {
+            local: self.local_a,
+            remote: a.remote_rtp,
+            remote_rtcp: a.remote_rtcp,
+            audio,
+            pt_map: Vec::new(),
+            denoise: false,
+        };
+        let leg_b = RelayLeg {
+            local: self.local_b,
+            remote: None,
+            remote_rtcp: None,
+            ..leg_a.clone()
+        };
+        Some(MediaCommand::Relay {
+            call,
+            a: Box::new(leg_a),
+            b: Box::new(leg_b),
+        })
     }
 
     /// The relay plan once the callee answered: the fast path when both

@@ -228,6 +228,8 @@ pub async fn run(cfg: Config, opts: RunOptions) -> Result<(), DriverError> {
                 Output::SaveBinding(b) => store.send(store_worker::Op::Save(b)),
                 Output::DeleteBinding(b) => store.send(store_worker::Op::Delete(b)),
                 Output::Cdr(c) => store.send(store_worker::Op::Cdr(c)),
+                // Wired to the desktops' WebSocket streams with the desktop API.
+                Output::Desk(_) => {}
                 Output::Media(cmd) => {
                     let call = match &cmd {
                         crate::call::media::MediaCommand::Prepare { call, .. } => Some(*call),

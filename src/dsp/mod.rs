@@ -12,7 +12,8 @@
 //! - [`resample`]: 8/16/48 kHz conversion of 20 ms frames;
 //! - [`tone`]: sine and dual-tone generators and Goertzel measurement;
 //! - [`noise`]: RNNoise-style noise removal at 48 kHz (spec CALL-NOISE-1);
-//! - [`mix`]: N-party mix-minus with saturation for conferences.
+//! - [`mix`]: N-party mix-minus with saturation for conferences;
+//! - [`prompt`]: queue announcements (place in line, expected wait) made of tones.
 //!
 //! Frames are 20 ms unless a function says otherwise (RFC 3551 §4.2 default
 //! packetisation); a frame of the wrong length is a [`DspError`], never a
@@ -22,6 +23,7 @@ pub mod g711;
 pub mod mix;
 pub mod noise;
 pub mod opus;
+pub mod prompt;
 pub mod resample;
 pub mod signal;
 pub mod tone;

@@ -159,6 +159,7 @@ impl Engine {
             recording: None,
             recordings: Vec::new(),
             recordings_started: 0,
+            queued: false,
         };
         self.out
             .push_back(Output::Media(crate::call::media::MediaCommand::Prepare {

@@ -11,6 +11,7 @@
 mod anchor;
 mod b2bua;
 mod control;
+pub mod desk;
 mod inbound;
 mod indialog;
 mod registration;
@@ -105,6 +106,8 @@ pub enum Output {
     Cdr(CdrRecord),
     /// Tell the media workers (anchored calls only).
     Media(crate::call::media::MediaCommand),
+    /// Push an event to the desktops (the agent's stream and supervisors').
+    Desk(desk::DeskEvent),
 }
 
 /// Engine-level timers (the transaction layer keeps its own).

@@ -101,6 +101,12 @@ impl MediaWorkers {
                             ),
                             MediaCommand::Hold { call, held } => (call, SessionCmd::Hold(held)),
                             MediaCommand::Record { call, action } => (call, SessionCmd::Record(action)),
+                            MediaCommand::Announce {
+                                call,
+                                leg,
+                                position,
+                                wait_s,
+                            } => (call, SessionCmd::Announce { leg, position, wait_s }),
                         };
                         match sessions.get(&call) {
                             Some(s) => {

@@ -101,6 +101,9 @@ pub(crate) struct MusicPlayer {
     encoder: Option<FrameEncoder>,
     frame: [i16; FRAME_8K],
     payload: [u8; 1500],
+    /// An announcement played before the music goes on (8 kHz samples,
+    /// position in it).
+    prompt: Option<(Vec<i16>, usize)>,
 }
 
 impl MusicPlayer {
@@ -115,12 +118,31 @@ impl MusicPlayer {
             encoder: FrameEncoder::new(audio.codec),
             frame: [0; FRAME_8K],
             payload: [0; 1500],
+            prompt: None,
         }
+    }
+
+    /// Plays `samples` (8 kHz) now, then the music again from where it
+    /// stopped (a queue announcement replaces any one still playing).
+    pub(crate) fn play_prompt(&mut self, samples: Vec<i16>) {
+        self.prompt = Some((samples, 0));
     }
 
     /// Writes the next 20 ms music packet into `buf`; its length.
     pub(crate) fn next_packet(&mut self, music: &HoldMusic, buf: &mut [u8]) -> Option<usize> {
-        self.pos = music.frame(self.pos, &mut self.frame);
+        match self.prompt.as_mut() {
+            Some((samples, at)) => {
+                let end = (*at + FRAME_8K).min(samples.len());
+                let n = end.saturating_sub(*at);
+                self.frame[..n].copy_from_slice(&samples[*at..end]);
+                self.frame[n..].fill(0);
+                *at = end;
+                if end >= samples.len() {
+                    self.prompt = None;
+                }
+            }
+            None => self.pos = music.frame(self.pos, &mut self.frame),
+        }
         let n = self.encoder.as_mut()?.encode(&self.frame, &mut self.payload)?;
         let fields = crate::rtp::RtpFields {
             marker: false,

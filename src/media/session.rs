@@ -55,6 +55,8 @@ pub(super) enum SessionCmd {
     Hold(Option<MediaLeg>),
     /// Recording control.
     Record(RecordAction),
+    /// A queue announcement to a leg (played over its music).
+    Announce { leg: MediaLeg, position: u32, wait_s: u64 },
 }
 
 /// A leg's sockets.
@@ -155,6 +157,21 @@ impl Leg {
             tap: None,
             tap_mute: 0,
             music: None,
+        }
+    }
+
+    /// Takes over `old`'s outgoing stream (rewriter, with this plan's
+    /// payload-type map), its music player and its reception statistics;
+    /// its latch too when the signalled address is the same.
+    fn keep_stream_of(&mut self, old: Leg) {
+        let map = std::mem::replace(self.out.payload_types_mut(), crate::rtp::PayloadTypeMap::new());
+        self.out = old.out;
+        *self.out.payload_types_mut() = map;
+        self.music = old.music;
+        self.rx = old.rx;
+        if old.signalled == self.signalled {
+            self.latch = old.latch;
+            self.rtcp_peer = old.rtcp_peer;
         }
     }
 
@@ -358,7 +375,17 @@ async fn recv_opt(s: Option<&UdpSocket>, buf: &mut [u8]) -> std::io::Result<(usi
 fn on_command(m: &mut Media, cmd: SessionCmd, now: Instant, env: &SessionEnv) {
     match cmd {
         SessionCmd::Plan { a, b } => {
-            let legs = [Leg::new(&a, &b, now), Leg::new(&b, &a, now)];
+            let mut legs = [Leg::new(&a, &b, now), Leg::new(&b, &a, now)];
+            if let Some(old) = m.legs.take() {
+                // A new plan for a call already planned (a queued caller is
+                // connected to an agent): each leg keeps the stream the
+                // switch sends it (one SSRC, consecutive sequence numbers,
+                // RFC 3550 §8) and, if its address did not change, what its
+                // latch learned.
+                for (new, old) in legs.iter_mut().zip(old) {
+                    new.keep_stream_of(old);
+                }
+            }
             // A recording started before the answer taps the relay path now.
             let recording = m.recorder.is_some();
             let legs = m.legs.insert(legs);
@@ -389,6 +416,12 @@ fn on_command(m: &mut Media, cmd: SessionCmd, now: Instant, env: &SessionEnv) {
             tracing::debug!(call = m.call, ?held, "hold changed");
         }
         SessionCmd::Record(action) => on_record(m, action, env),
+        SessionCmd::Announce { leg, position, wait_s } => {
+            if let Some(l) = m.legs.as_mut().map(|l| &mut l[idx(leg)]) {
+                let player = l.music.get_or_insert_with(|| Box::new(MusicPlayer::new(&l.audio)));
+                player.play_prompt(crate::dsp::prompt::queue_announcement(position, wait_s));
+            }
+        }
     }
 }
 

@@ -73,6 +73,8 @@ pub struct Harness {
     pub cdrs: Vec<CdrRecord>,
     /// Commands for the media workers (anchored calls).
     pub media: Vec<switchboard::call::media::MediaCommand>,
+    /// Events pushed to the desktops.
+    pub desk: Vec<switchboard::engine::desk::DeskEvent>,
 }
 
 /// Unix time of the virtual origin.
@@ -130,6 +132,7 @@ impl Harness {
             deleted: Vec::new(),
             cdrs: Vec::new(),
             media: Vec::new(),
+            desk: Vec::new(),
         }
     }
 
@@ -212,6 +215,7 @@ impl Harness {
                 Output::DeleteBinding(b) => self.deleted.push(b),
                 Output::Cdr(c) => self.cdrs.push(c),
                 Output::Media(cmd) => self.media.push(cmd),
+                Output::Desk(ev) => self.desk.push(ev),
             }
         }
     }

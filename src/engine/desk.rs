@@ -1,0 +1,462 @@
+//! The contract between the agent/supervisor desktop API (`src/api/`) and
+//! the engine (issue 4 items 4 and 5): what a desktop may ask
+//! ([`DeskCommand`], [`SupervisorCommand`]), what it gets back
+//! ([`DeskReply`] or a [`DeskError`]), and what is pushed to it
+//! ([`DeskEvent`], every event an agent must react to).
+//!
+//! The API only authenticates transport-level details (bearer token,
+//! JSON shape); the engine resolves the token to a [`Principal`] and
+//! decides everything else, so an agent can act only on its own
+//! interactions (the engine checks ownership, not the API).
+//!
+//! Ids on the wire: agents by login (`"alice"`), interactions by their
+//! uid (unique across restarts), offers by number.
+
+use serde::Serialize;
+use std::time::Duration;
+
+/// Who sent a desktop request, resolved from its bearer token.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Principal {
+    /// An agent, by login.
+    Agent(String),
+    /// A supervisor, by id.
+    Supervisor(String),
+}
+
+/// A state an agent asks for (AGENT-1, AGENT-4).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum DeskState {
+    /// `Available`.
+    Available,
+    /// `Idle` with a configured reason.
+    Idle(String),
+}
+
+/// What an agent's desktop asks (the engine checks it owns what it names).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum DeskCommand {
+    /// The agent's own state, offers and interactions.
+    Me,
+    /// Log in, into `state` (default: `Available`).
+    Login {
+        /// The state to start in.
+        state: Option<DeskState>,
+    },
+    /// Log out (AGENT-3: refused while an offer rings).
+    Logout,
+    /// Change state (AGENT-4: pending while engaged).
+    SetState {
+        /// The state asked for.
+        state: DeskState,
+    },
+    /// Accept a ringing offer (OFFER-1): the phone is made to answer.
+    Accept {
+        /// The offer.
+        offer: u64,
+    },
+    /// Decline a ringing offer (OFFER-4).
+    Decline {
+        /// The offer.
+        offer: u64,
+    },
+    /// The agent's current interactions.
+    Interactions,
+    /// Put the customer on hold (CALL-HOLD-1: music on hold).
+    Hold {
+        /// The interaction uid.
+        interaction: String,
+    },
+    /// Take the customer off hold.
+    Resume {
+        /// The interaction uid.
+        interaction: String,
+    },
+    /// End the call (CALL-HOLD-1: refused while the customer is held).
+    End {
+        /// The interaction uid.
+        interaction: String,
+    },
+    /// Submit wrap-up (WRAP-1, WRAP-2).
+    WrapUp {
+        /// At least one of the queue's reasons.
+        reasons: Vec<String>,
+        /// Free notes (at most 4,000 characters).
+        notes: String,
+    },
+    /// Extend wrap-up by `by`, or indefinitely with `None` (WRAP-2).
+    ExtendWrapUp {
+        /// How much longer.
+        by: Option<Duration>,
+    },
+    /// Read an interaction's call-associated data (CAD-1; secure values
+    /// never leave the switch).
+    GetData {
+        /// The interaction uid.
+        interaction: String,
+    },
+    /// Save edits to the data, based on `version` (CAD-2, CAD-3).
+    SaveData {
+        /// The interaction uid.
+        interaction: String,
+        /// The version the edits were made on.
+        version: u64,
+        /// Name and new value of each edited variable.
+        values: Vec<(String, String)>,
+    },
+}
+
+/// What a supervisor's desktop asks.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SupervisorCommand {
+    /// Live interactions (SUP-1).
+    Interactions,
+    /// Agents with their states (SUP-1).
+    Agents,
+    /// Force an agent's state (`None`: log it out).
+    ForceState {
+        /// The agent's login.
+        agent: String,
+        /// The state, or `None` to log out.
+        state: Option<DeskState>,
+    },
+    /// Silently monitor an interaction (SUP-2): the switch calls
+    /// `extension` (default: the supervisor's own) and lets it hear both
+    /// parties; nothing it says is heard.
+    Monitor {
+        /// The interaction uid.
+        interaction: String,
+        /// The phone to ring.
+        extension: Option<String>,
+    },
+}
+
+/// An agent as desktops see it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct AgentView {
+    /// Login.
+    pub agent: String,
+    /// Display name.
+    pub name: String,
+    /// Team.
+    pub team: String,
+    /// Phone extension.
+    pub extension: String,
+    /// `LoggedOut`, `Available`, `Idle`, `Reserved`, `Busy` or `WrapUp` (AGENT-1).
+    pub state: &'static str,
+    /// The idle reason (`RONA` built in).
+    pub reason: Option<String>,
+    /// AGENT-4: the state waiting for the interaction and wrap-up to end.
+    pub pending: Option<String>,
+    /// Unix ms the state began.
+    pub since_ms: u64,
+    /// Offers ringing for the agent.
+    pub offers: Vec<OfferView>,
+    /// The interaction it handles or wraps up.
+    pub interaction: Option<String>,
+    /// When wrap-up ends by itself (unix ms; `None` once extended indefinitely).
+    pub wrap_up_deadline_ms: Option<u64>,
+}
+
+/// A variable as an offer shows it (OFFER-2).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ShownVariable {
+    /// Name.
+    pub name: String,
+    /// Value.
+    pub value: String,
+}
+
+/// An offer ringing for an agent (OFFER-1..3).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct OfferView {
+    /// The offer number (accept/decline name it).
+    pub offer: u64,
+    /// The interaction uid.
+    pub interaction: String,
+    /// The queue's name.
+    pub queue: String,
+    /// `voice` (the only channel so far; OFFER-5 orders channels).
+    pub channel: &'static str,
+    /// The caller's number, masked per OFFER-3 when the queue says so.
+    pub caller: String,
+    /// The number dialled (DNIS).
+    pub dnis: String,
+    /// The queue's chosen variables, in its order, never secure ones (OFFER-2).
+    pub variables: Vec<ShownVariable>,
+    /// OFFER-1: the switch answers for the agent.
+    pub auto_answer: bool,
+    /// Unix ms when the offer started ringing.
+    pub offered_ms: u64,
+    /// Unix ms when RONA fires (OFFER-4).
+    pub rona_ms: u64,
+}
+
+/// Time per phase of an interaction, in milliseconds (HIST-3).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct PhaseDurations {
+    /// Waiting in queue (between offers included).
+    pub queue_ms: u64,
+    /// Offers ringing.
+    pub ring_ms: u64,
+    /// Connected, not on hold.
+    pub talk_ms: u64,
+    /// Connected, customer on hold.
+    pub hold_ms: u64,
+    /// The primary agent's wrap-up.
+    pub wrap_up_ms: u64,
+}
+
+/// An interaction as desktops see it (SUP-1 for supervisors).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct InteractionView {
+    /// Uid.
+    pub interaction: String,
+    /// Queue name.
+    pub queue: String,
+    /// `queued`, `ringing`, `connected`, `held` or `wrap_up`.
+    pub state: &'static str,
+    /// The caller's number (masked per OFFER-3 for agents when the queue says so).
+    pub caller: String,
+    /// The number dialled.
+    pub dnis: String,
+    /// The primary agent's login, once connected.
+    pub agent: Option<String>,
+    /// Unix ms of arrival.
+    pub arrived_ms: u64,
+    /// Durations so far.
+    pub durations: PhaseDurations,
+    /// The engine's call number (the control API's `/calls/{id}`).
+    pub call: u64,
+}
+
+/// One variable of an interaction's data (CAD-1).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct DataVariable {
+    /// Name.
+    pub name: String,
+    /// `string`, `integer`, `boolean` or `datetime`.
+    #[serde(rename = "type")]
+    pub ty: &'static str,
+    /// The value; `None` for a secure variable (never sent to a browser).
+    pub value: Option<String>,
+    /// The agent may change it.
+    pub editable: bool,
+    /// Secure: its value is never shown.
+    pub secure: bool,
+}
+
+/// An interaction's data with its version (CAD-3: saves name the version
+/// they were made on; CAD-4: these are the values a revert restores).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct DataView {
+    /// The interaction uid.
+    pub interaction: String,
+    /// Version of the saved values.
+    pub version: u64,
+    /// The variables.
+    pub variables: Vec<DataVariable>,
+}
+
+/// The engine's answer to a desktop request.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum DeskReply {
+    /// One agent.
+    Agent(AgentView),
+    /// Agents.
+    Agents(Vec<AgentView>),
+    /// Interactions.
+    Interactions(Vec<InteractionView>),
+    /// One interaction's data.
+    Data(DataView),
+}
+
+/// Why the engine refused a desktop request; the API maps each to an HTTP
+/// status with a JSON body naming the field when there is one.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum DeskError {
+    /// No agent or supervisor has this token (401).
+    #[error("unknown or missing token")]
+    Unauthorized,
+    /// The principal may not do this (an agent naming another's interaction,
+    /// an agent calling a supervisor endpoint) (403).
+    #[error("{0}")]
+    Forbidden(String),
+    /// Nothing with this id (404); `field` names the request field.
+    #[error("{message}")]
+    NotFound {
+        /// The request field that named it.
+        field: &'static str,
+        /// What was not found.
+        message: String,
+    },
+    /// A value is malformed or out of range (400).
+    #[error("{message}")]
+    Invalid {
+        /// The field.
+        field: String,
+        /// Why.
+        message: String,
+    },
+    /// The current state forbids it (409): e.g. logout while ringing
+    /// (AGENT-3), end while held (CALL-HOLD-1), wrap-up when not in wrap-up.
+    #[error("{0}")]
+    Conflict(String),
+    /// CAD-3: someone saved first; these variables were overwritten.
+    #[error("the data changed since version {base}: now version {current}")]
+    DataConflict {
+        /// The version the edits were made on.
+        base: u64,
+        /// The current version.
+        current: u64,
+        /// Variables saved by someone else since, with their current values.
+        overwritten: Vec<(String, String)>,
+    },
+}
+
+/// Something a desktop must react to, pushed on the WebSocket stream of the
+/// agent it names (and every supervisor's).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum DeskEvent {
+    /// AGENT-6: a state change, with its reason and time.
+    AgentState {
+        /// Login.
+        agent: String,
+        /// The new state (AGENT-1 names).
+        state: &'static str,
+        /// The idle reason.
+        reason: Option<String>,
+        /// AGENT-4 pending state.
+        pending: Option<String>,
+        /// Unix ms.
+        at_ms: u64,
+    },
+    /// OFFER-1/2/3: an offer rings.
+    Offer {
+        /// Login.
+        agent: String,
+        /// The offer.
+        #[serde(flatten)]
+        offer: OfferView,
+    },
+    /// The offer stopped ringing without being connected.
+    OfferCancelled {
+        /// Login.
+        agent: String,
+        /// The offer.
+        offer: u64,
+        /// The interaction uid.
+        interaction: String,
+        /// `declined`, `rona`, `answered_elsewhere` or `abandoned`.
+        reason: &'static str,
+    },
+    /// OFFER-4: the offer rang out; the agent is `Idle(RONA)` and chooses
+    /// `Available` or stays `Idle`.
+    Rona {
+        /// Login.
+        agent: String,
+        /// The offer.
+        offer: u64,
+        /// The interaction uid.
+        interaction: String,
+    },
+    /// The agent is connected to the customer.
+    Connected {
+        /// Login.
+        agent: String,
+        /// The interaction.
+        interaction: InteractionView,
+    },
+    /// The customer was put on hold or taken off it (CALL-HOLD-1).
+    Hold {
+        /// Login.
+        agent: String,
+        /// The interaction uid.
+        interaction: String,
+        /// True while held.
+        held: bool,
+    },
+    /// The call ended.
+    Ended {
+        /// Login.
+        agent: String,
+        /// The interaction uid.
+        interaction: String,
+        /// `customer`, `agent` or `switch`.
+        by: &'static str,
+    },
+    /// WRAP-1: wrap-up starts; pick reasons from `reasons`.
+    WrapUp {
+        /// Login.
+        agent: String,
+        /// The interaction uid.
+        interaction: String,
+        /// The queue's reasons.
+        reasons: Vec<String>,
+        /// Unix ms of the automatic end (WRAP-2), `None` when extended indefinitely.
+        deadline_ms: Option<u64>,
+    },
+    /// WRAP-2: wrap-up ended.
+    WrapUpEnded {
+        /// Login.
+        agent: String,
+        /// The interaction uid.
+        interaction: String,
+        /// True when the wrap-up time ran out.
+        timed_out: bool,
+    },
+    /// CAD-3: the interaction's data was saved (by this or another desktop).
+    DataSaved {
+        /// Login of the interaction's agent.
+        agent: String,
+        /// The interaction uid.
+        interaction: String,
+        /// The new version.
+        version: u64,
+        /// The variables saved.
+        changed: Vec<String>,
+    },
+}
+
+impl DeskEvent {
+    /// The agent whose stream carries the event.
+    pub fn agent(&self) -> &str {
+        match self {
+            DeskEvent::AgentState { agent, .. }
+            | DeskEvent::Offer { agent, .. }
+            | DeskEvent::OfferCancelled { agent, .. }
+            | DeskEvent::Rona { agent, .. }
+            | DeskEvent::Connected { agent, .. }
+            | DeskEvent::Hold { agent, .. }
+            | DeskEvent::Ended { agent, .. }
+            | DeskEvent::WrapUp { agent, .. }
+            | DeskEvent::WrapUpEnded { agent, .. }
+            | DeskEvent::DataSaved { agent, .. } => agent,
+        }
+    }
+}
+
+impl super::Engine {
+    /// Resolves a desktop bearer token to its agent or supervisor
+    /// (constant-time comparison against every configured token).
+    pub fn desk_principal(&self, token: &str) -> Result<Principal, DeskError> {
+        let _ = token;
+        Err(DeskError::Unauthorized)
+    }
+
+    /// Carries out an agent desktop request for the agent owning `token`.
+    pub fn desk(&mut self, now: super::Now, token: &str, cmd: DeskCommand) -> Result<DeskReply, DeskError> {
+        let _ = (now, cmd);
+        self.desk_principal(token)?;
+        Err(DeskError::Conflict("the ACD is not wired yet".into()))
+    }
+
+    /// Carries out a supervisor request for the supervisor owning `token`.
+    pub fn supervise(&mut self, now: super::Now, token: &str, cmd: SupervisorCommand) -> Result<DeskReply, DeskError> {
+        let _ = (now, cmd);
+        self.desk_principal(token)?;
+        Err(DeskError::Conflict("the ACD is not wired yet".into()))
+    }
+}

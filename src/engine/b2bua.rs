@@ -94,79 +94,39 @@ impl Engine {
             best_failure: None,
             media: None,
         };
-        // Targets: (request URI, destination, trunk).
-        let mut targets: Vec<(Uri, Destination, Option<String>)> = Vec::new();
-        match &route.action {
-            Action::User { user } => {
-                let ext = user.clone().unwrap_or_else(|| route.target.clone());
-                call.route = format!("user:{ext}");
-                if self.cfg.user(&ext).is_none() {
-                    return reject(self, StatusCode::NOT_FOUND, "No Such User");
-                }
-                let Some(local) = self.user_profile_local() else {
-                    return reject(self, StatusCode::SERVICE_UNAVAILABLE, "No User Profile");
-                };
-                for b in self.registrar.lookup(now.unix_s(), &ext) {
-                    let transport = match b.transport {
-                        ViaTransport::Tcp | ViaTransport::Tls => TransportKind::Tcp,
-                        _ => TransportKind::Udp,
-                    };
-                    targets.push((
-                        b.uri.clone(),
-                        Destination {
-                            addr: b.source,
-                            transport,
-                            local,
-                        },
-                        None,
-                    ));
-                }
-                if targets.is_empty() {
-                    return reject(self, StatusCode::TEMPORARILY_UNAVAILABLE, "User Not Registered");
-                }
+        // Targets: (request URI, destination, trunk); none for a queue.
+        let queue = match &route.action {
+            Action::Queue { name } => Some(name.clone()),
+            _ => None,
+        };
+        let targets = match &queue {
+            Some(name) => {
+                call.route = format!("queue:{name}");
+                Vec::new()
             }
-            Action::Trunk { name } => {
-                call.route = format!("trunk:{name}");
-                let Some(trunk) = self.cfg.trunk(name).cloned() else {
-                    return reject(self, StatusCode::SERVICE_UNAVAILABLE, "Trunk Not Configured");
-                };
-                let Some(local) = self.cfg.profile(&trunk.profile).and_then(|p| p.listen.first().copied()) else {
-                    return reject(self, StatusCode::SERVICE_UNAVAILABLE, "Trunk Profile Has No Socket");
-                };
-                let transport = match trunk.transport {
-                    crate::config::Transport::Udp => TransportKind::Udp,
-                    crate::config::Transport::Tcp => TransportKind::Tcp,
-                };
-                let uri = Uri::sip(
-                    Some(&route.target),
-                    Host::from_ip(trunk.address.ip()),
-                    Some(trunk.address.port()),
-                );
-                targets.push((
-                    uri,
-                    Destination {
-                        addr: trunk.address,
-                        transport,
-                        local,
-                    },
-                    Some(trunk.name.clone()),
-                ));
-            }
-            Action::Reject { code, reason } => return reject(self, *code, reason),
-            Action::Queue { .. } => return reject(self, StatusCode::NOT_IMPLEMENTED, "Queues Arrive With the ACD"),
-            Action::Conference { .. } => {
-                return reject(self, StatusCode::NOT_IMPLEMENTED, "Conferences Not Yet Available")
-            }
-        }
+            None => match self.route_targets(now, &route) {
+                Ok((label, targets)) => {
+                    call.route = label;
+                    targets
+                }
+                Err((code, reason)) => return reject(self, code, &reason),
+            },
+        };
         // Anchor the media: our answer to the caller is prepared now, the
         // callees get our offer (engine/anchor.rs).
-        let b_local = targets.first().map(|(_, d, _)| d.local.ip()).unwrap_or(src.local.ip());
+        let b_local = targets
+            .first()
+            .map(|(_, d, _)| d.local.ip())
+            .or_else(|| queue.as_ref().and_then(|_| self.user_profile_local()).map(|a| a.ip()))
+            .unwrap_or(src.local.ip());
         let user_denoise = |u: &str| self.cfg.user(u).is_some_and(|u| u.noise_removal);
+        let queue_cfg = queue.as_deref().and_then(|q| self.cfg.acd().queue_by_name(q));
         let features = super::anchor::MediaFeatures {
             noise_removal: route.noise_removal
                 || user_denoise(&call.caller)
-                || route_user(&call.route).is_some_and(user_denoise),
-            record: route.record,
+                || route_user(&call.route).is_some_and(user_denoise)
+                || queue_cfg.is_some_and(|q| q.noise_removal),
+            record: route.record || queue_cfg.is_some_and(|q| q.record),
         };
         let b_offer = match self.anchor_offer(id, &req, src.local.ip(), b_local, features) {
             Ok(Some((media, offer))) => {
@@ -186,6 +146,15 @@ impl Engine {
         // 100 Trying at once: routing may take a while (§17.2.1).
         let trying = Message::response_to(&req, StatusCode::TRYING, None, None);
         self.respond(now, tx, trying);
+        if let Some(name) = queue {
+            let b_body = b_offer.unwrap_or_else(|| req.body.clone());
+            tracing::info!(call = %id, caller = %call.caller, callee = %call.callee, route = %call.route, "call routed to a queue");
+            self.tx_roles.insert(tx, TxRole::AInvite(id));
+            self.calls.insert(id, Box::new(call));
+            self.stats.calls_started += 1;
+            self.enter_queue(now, id, &name, &context, b_body);
+            return;
+        }
         let from_user = env
             .from
             .uri
@@ -244,8 +213,120 @@ impl Engine {
         self.stats.calls_started += 1;
     }
 
+    /// Where a user or trunk route rings: its label (`user:1001`,
+    /// `trunk:carrier`) and targets (request URI, destination, trunk), or
+    /// the failure to answer.
+    #[allow(clippy::type_complexity)]
+    pub(crate) fn route_targets(
+        &self,
+        now: Now,
+        route: &crate::config::Route,
+    ) -> Result<(String, Vec<(Uri, Destination, Option<String>)>), (StatusCode, String)> {
+        let mut targets = Vec::new();
+        match &route.action {
+            Action::User { user } => {
+                let ext = user.clone().unwrap_or_else(|| route.target.clone());
+                if self.cfg.user(&ext).is_none() {
+                    return Err((StatusCode::NOT_FOUND, "No Such User".into()));
+                }
+                let Some(local) = self.user_profile_local() else {
+                    return Err((StatusCode::SERVICE_UNAVAILABLE, "No User Profile".into()));
+                };
+                for b in self.registrar.lookup(now.unix_s(), &ext) {
+                    let transport = match b.transport {
+                        ViaTransport::Tcp | ViaTransport::Tls => TransportKind::Tcp,
+                        _ => TransportKind::Udp,
+                    };
+                    targets.push((
+                        b.uri.clone(),
+                        Destination {
+                            addr: b.source,
+                            transport,
+                            local,
+                        },
+                        None,
+                    ));
+                }
+                if targets.is_empty() {
+                    return Err((StatusCode::TEMPORARILY_UNAVAILABLE, "User Not Registered".into()));
+                }
+                Ok((format!("user:{ext}"), targets))
+            }
+            Action::Trunk { name } => {
+                let Some(trunk) = self.cfg.trunk(name) else {
+                    return Err((StatusCode::SERVICE_UNAVAILABLE, "Trunk Not Configured".into()));
+                };
+                let Some(local) = self.cfg.profile(&trunk.profile).and_then(|p| p.listen.first().copied()) else {
+                    return Err((StatusCode::SERVICE_UNAVAILABLE, "Trunk Profile Has No Socket".into()));
+                };
+                let transport = match trunk.transport {
+                    crate::config::Transport::Udp => TransportKind::Udp,
+                    crate::config::Transport::Tcp => TransportKind::Tcp,
+                };
+                let uri = Uri::sip(
+                    Some(&route.target),
+                    Host::from_ip(trunk.address.ip()),
+                    Some(trunk.address.port()),
+                );
+                targets.push((
+                    uri,
+                    Destination {
+                        addr: trunk.address,
+                        transport,
+                        local,
+                    },
+                    Some(trunk.name.clone()),
+                ));
+                Ok((format!("trunk:{name}"), targets))
+            }
+            Action::Reject { code, reason } => Err((*code, reason.clone())),
+            Action::Queue { .. } => Err((StatusCode::NOT_IMPLEMENTED, "Queue Not Reachable From Here".into())),
+            Action::Conference { .. } => Err((StatusCode::NOT_IMPLEMENTED, "Conferences Not Yet Available".into())),
+        }
+    }
+
+    /// Rings `number`, routed by `context`'s dial plan (a user or a trunk),
+    /// from call `id` still waiting for an answer (queue overflow); false
+    /// when nothing could be rung.
+    pub(crate) fn route_existing_call(
+        &mut self,
+        now: Now,
+        id: CallRef,
+        context: &str,
+        number: &str,
+        body: Bytes,
+    ) -> bool {
+        let Some(route) = self.cfg.dialplan().route(context, number) else {
+            return false;
+        };
+        let Ok((label, targets)) = self.route_targets(now, &route) else {
+            return false;
+        };
+        let Some(call) = self.calls.get_mut(&id) else { return false };
+        call.route = label;
+        let Some(a) = call.a.invite.clone() else { return false };
+        let from_user = self.calls.get(&id).map(|c| c.caller.clone()).unwrap_or_default();
+        let mut rung = false;
+        for (uri, dest, trunk) in targets {
+            let from_user = trunk
+                .as_ref()
+                .and_then(|t| self.cfg.trunk(t))
+                .and_then(|t| t.from_user.clone())
+                .unwrap_or_else(|| from_user.clone());
+            let mut invite = self.build_b_invite(&a, uri, dest, &from_user, None, 69);
+            invite.body = body.clone();
+            if !body.is_empty() {
+                invite.headers.set(HeaderName::ContentType, "application/sdp");
+            }
+            rung |= self.send_b_leg(now, id, invite, dest, trunk).is_some();
+        }
+        self.timers
+            .set(EngineTimer::NoAnswer(id), now.mono + route.no_answer_timeout);
+        rung
+    }
+
     /// The local socket of the first digest (phones) profile.
-    fn user_profile_local(&self) -> Option<SocketAddr> {
+    pub(crate) fn user_profile_local(&self) -> Option<SocketAddr> {
         self.cfg
             .profiles()
             .iter()
@@ -273,7 +354,7 @@ impl Engine {
         Bytes::from(format!("<{uri}>"))
     }
 
-    fn build_b_invite(
+    pub(crate) fn build_b_invite(
         &mut self,
         a: &Message,
         uri: Uri,
@@ -469,13 +550,19 @@ impl Engine {
             }
             Err(e) => tracing::warn!(error = %e, "2xx without a usable dialog"),
         }
-        if call.phase != Phase::Routing || call.winner.is_some() {
+        let queued = self.queues.calls.contains_key(&super::queue::interaction_of(id));
+        let late = call.phase != Phase::Routing || call.winner.is_some();
+        // A queued call connects only the offer the ACD still holds (RONA
+        // may have fired, the caller may have gone).
+        if late || (queued && !self.queue_leg_answered(now, id, idx)) {
             // A second fork answered, or the call ended meanwhile: ACK and BYE it.
             self.ack_b(now, id, idx, Bytes::new(), None);
             self.bye_leg(now, id, Side::B(idx));
             self.maybe_reap(now, id);
+            self.pump_acd(now);
             return;
         }
+        let Some(call) = self.calls.get_mut(&id) else { return };
         call.winner = Some(idx);
         call.phase = Phase::Answered;
         call.answered_ms = Some(now.unix_ms);
@@ -507,6 +594,10 @@ impl Engine {
                 return;
             }
         };
+        if queued {
+            self.queue_media_connected(id);
+            self.pump_acd(now);
+        }
         let mut a_resp = self.a_response(id, &resp, StatusCode::OK);
         if let Some(body) = anchored {
             a_resp.body = body;
@@ -576,6 +667,13 @@ impl Engine {
                 self.dialogs.remove(&d.key);
             }
         }
+        if self.queues.calls.contains_key(&super::queue::interaction_of(id)) {
+            // A queued caller never fails with an agent's phone: the offer ends.
+            self.queue_leg_failed(now, id, idx, code);
+            self.maybe_reap(now, id);
+            return;
+        }
+        let Some(call) = self.calls.get_mut(&id) else { return };
         if let Some(r) = resp {
             let better = match &call.best_failure {
                 None => true,
@@ -665,6 +763,8 @@ impl Engine {
             EngineTimer::Reap(id) => self.reap(now, id),
             EngineTimer::TrunkRegister(i) => self.send_trunk_register(now, i, None),
             EngineTimer::PauseEnd(id) => self.on_pause_end(now, id),
+            EngineTimer::Progress(id) => self.on_progress(now, id),
+            EngineTimer::Announce(id) => self.on_announce(now, id),
         }
     }
 
@@ -749,6 +849,7 @@ impl Engine {
             }
         }
         self.finish_recording(now, id);
+        self.queue_call_ended(now, id, cause);
         self.write_cdr(now, id);
         let t1 = self.txl.config().t1;
         self.timers.set(EngineTimer::Reap(id), now.mono + t1 * 64);

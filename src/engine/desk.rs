@@ -437,26 +437,3 @@ impl DeskEvent {
         }
     }
 }
-
-impl super::Engine {
-    /// Resolves a desktop bearer token to its agent or supervisor
-    /// (constant-time comparison against every configured token).
-    pub fn desk_principal(&self, token: &str) -> Result<Principal, DeskError> {
-        let _ = token;
-        Err(DeskError::Unauthorized)
-    }
-
-    /// Carries out an agent desktop request for the agent owning `token`.
-    pub fn desk(&mut self, now: super::Now, token: &str, cmd: DeskCommand) -> Result<DeskReply, DeskError> {
-        let _ = (now, cmd);
-        self.desk_principal(token)?;
-        Err(DeskError::Conflict("the ACD is not wired yet".into()))
-    }
-
-    /// Carries out a supervisor request for the supervisor owning `token`.
-    pub fn supervise(&mut self, now: super::Now, token: &str, cmd: SupervisorCommand) -> Result<DeskReply, DeskError> {
-        let _ = (now, cmd);
-        self.desk_principal(token)?;
-        Err(DeskError::Conflict("the ACD is not wired yet".into()))
-    }
-}

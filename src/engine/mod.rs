@@ -12,7 +12,9 @@ mod anchor;
 mod b2bua;
 mod control;
 pub mod desk;
+mod desk_ops;
 mod inbound;
+mod queue;
 mod indialog;
 mod registration;
 pub mod screen;
@@ -123,6 +125,10 @@ pub(crate) enum EngineTimer {
     TrunkRegister(usize),
     /// A recording pause ends by itself (`[recording] max_pause_s`).
     PauseEnd(CallRef),
+    /// Repeat a queued caller's 18x (RFC 3261 §13.3.1.1).
+    Progress(CallRef),
+    /// Announce a queued caller's place in line and expected wait.
+    Announce(CallRef),
 }
 
 /// One live call as the control API shows it.
@@ -212,6 +218,10 @@ pub struct Engine {
     /// RTP ports for anchored legs (`[media] rtp_ports`, normalised to an
     /// even first and odd last port); `None` if the range holds no pair.
     pub(crate) ports: Option<crate::sdp::PortPool>,
+    /// The ACD core (`acd.toml`), fed by queue calls and the desktops.
+    pub(crate) acd: crate::acd::Acd,
+    /// The engine's side of the ACD's interactions (engine/queue.rs).
+    pub(crate) queues: queue::QueueState,
 }
 
 impl Engine {
@@ -252,6 +262,11 @@ impl Engine {
             max_headers: sip.max_headers,
         };
         let range = cfg.media().rtp_ports;
+        let acd = crate::acd::Acd::new(cfg.acd().core_config()).unwrap_or_else(|e| {
+            // Config validation checks what Acd::new checks: not reached.
+            tracing::error!(error = %e, "ACD configuration refused: no queues");
+            crate::acd::Acd::new(crate::acd::AcdConfig::default()).unwrap_or_else(|_| unreachable!())
+        });
         let ports = crate::sdp::PortPool::new(range.lo() + range.lo() % 2, range.hi() - (1 - range.hi() % 2)).ok();
         Engine {
             cfg,
@@ -272,6 +287,8 @@ impl Engine {
             trunk_regs: HashMap::new(),
             last_now: None,
             ports,
+            acd,
+            queues: queue::QueueState::default(),
         }
     }
 
@@ -394,7 +411,12 @@ impl Engine {
             }
             _ => None,
         };
-        [self.txl.poll_timeout(), self.timers.next_expiry(), expiry]
+        [
+            self.txl.poll_timeout(),
+            self.timers.next_expiry(),
+            expiry,
+            self.acd.poll_timeout(),
+        ]
             .into_iter()
             .flatten()
             .min()
@@ -406,6 +428,9 @@ impl Engine {
         self.txl.handle_timeout(now.mono);
         while let Some((t, _)) = self.timers.pop_expired(now.mono) {
             self.on_engine_timer(now, t);
+        }
+        if self.acd.poll_timeout().is_some_and(|t| t <= now.mono) {
+            let _ = self.acd_event(now, crate::acd::AcdEvent::Timeout);
         }
         for b in self.registrar.expire(now.unix_s()) {
             self.out.push_back(Output::DeleteBinding(b));

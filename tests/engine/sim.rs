@@ -194,6 +194,11 @@ impl Harness {
         r
     }
 
+    /// Collects what the engine output after a direct call on it.
+    pub fn input_drain(&mut self) {
+        self.drain();
+    }
+
     fn drain(&mut self) {
         while let Some(out) = self.engine.poll_output() {
             match out {

@@ -1,0 +1,475 @@
+//! The engine side of the desktop API (engine/desk.rs has the contract):
+//! tokens resolved to agents and supervisors, every agent request checked
+//! against what that agent owns, then carried out on the ACD core and the
+//! call (AGENT-1..4, OFFER-1/4, CALL-HOLD-1, WRAP-1/2, CAD-1..4, SUP-1).
+//!
+//! Choices where the spec is silent:
+//! - Login without a state goes `Available` (the agent logs in to work).
+//! - An agent naming an interaction or offer that exists but is not its
+//!   own gets 403, one that does not exist 404, so a desktop can tell a
+//!   stale id from a wrong one.
+//! - Ending a call from the desktop hangs up both legs (BYE); the agent
+//!   then wraps up (WRAP-1). A held call is never ended (CALL-HOLD-1).
+//! - Wrap-up notes hold at most 4,000 characters.
+
+use super::desk::{
+    AgentView, DataVariable, DataView, DeskCommand, DeskError, DeskReply, DeskState, Principal, SupervisorCommand,
+};
+use super::queue::{state_name, QueuePhase};
+use super::{CallControl, Engine, Now, Party};
+use crate::acd::{AcdError, AcdEvent, AgentId, AgentState, IdleReason, InteractionId, OfferId, RequestedState};
+
+/// Longest wrap-up note accepted.
+const MAX_NOTES: usize = 4000;
+
+/// Compares two secrets in time independent of where they differ.
+fn same_secret(a: &str, b: &str) -> bool {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    let mut diff = a.len() ^ b.len();
+    for i in 0..a.len().max(b.len()) {
+        let x = a.get(i).copied().unwrap_or(0);
+        let y = b.get(i).copied().unwrap_or(0);
+        diff |= usize::from(x ^ y);
+    }
+    diff == 0
+}
+
+fn requested(state: DeskState) -> RequestedState {
+    match state {
+        DeskState::Available => RequestedState::Available,
+        DeskState::Idle(r) if r.eq_ignore_ascii_case("RONA") => RequestedState::Idle(IdleReason::Rona),
+        DeskState::Idle(r) => RequestedState::Idle(IdleReason::Named(r)),
+    }
+}
+
+/// The desktop's error for an ACD refusal.
+fn desk_error(e: AcdError) -> DeskError {
+    match e {
+        AcdError::UnknownAgent(_) => DeskError::NotFound {
+            field: "agent",
+            message: e.to_string(),
+        },
+        AcdError::UnknownOffer(_) => DeskError::NotFound {
+            field: "offer",
+            message: e.to_string(),
+        },
+        AcdError::UnknownIdleReason(_) => DeskError::Invalid {
+            field: "reason".into(),
+            message: e.to_string(),
+        },
+        AcdError::UnknownWrapUpReason(_) | AcdError::NoWrapUpReason => DeskError::Invalid {
+            field: "reasons".into(),
+            message: e.to_string(),
+        },
+        other => DeskError::Conflict(other.to_string()),
+    }
+}
+
+impl Engine {
+    /// Resolves a desktop bearer token to its agent or supervisor
+    /// (constant-time comparison against every configured token).
+    pub fn desk_principal(&self, token: &str) -> Result<Principal, DeskError> {
+        let acd = self.cfg.acd();
+        let mut found = None;
+        for a in &acd.agents {
+            if same_secret(a.token.expose(), token) {
+                found = Some(Principal::Agent(a.login.clone()));
+            }
+        }
+        for s in &acd.supervisors {
+            if same_secret(s.token.expose(), token) {
+                found = Some(Principal::Supervisor(s.login.clone()));
+            }
+        }
+        if token.is_empty() {
+            return Err(DeskError::Unauthorized);
+        }
+        found.ok_or(DeskError::Unauthorized)
+    }
+
+    fn desk_agent(&self, token: &str) -> Result<AgentId, DeskError> {
+        match self.desk_principal(token)? {
+            Principal::Agent(login) => self
+                .cfg
+                .acd()
+                .agent_by_login(&login)
+                .map(|a| a.id)
+                .ok_or(DeskError::Unauthorized),
+            Principal::Supervisor(_) => Err(DeskError::Forbidden(
+                "a supervisor token cannot act as an agent: use the /supervisor endpoints".into(),
+            )),
+        }
+    }
+
+    /// Carries out an agent desktop request for the agent owning `token`.
+    pub fn desk(&mut self, now: Now, token: &str, cmd: DeskCommand) -> Result<DeskReply, DeskError> {
+        let agent = self.desk_agent(token)?;
+        self.last_now = Some(now);
+        let reply = self.desk_for(now, agent, cmd);
+        self.pump_acd(now);
+        reply
+    }
+
+    fn desk_for(&mut self, now: Now, agent: AgentId, cmd: DeskCommand) -> Result<DeskReply, DeskError> {
+        match cmd {
+            DeskCommand::Me => {}
+            DeskCommand::Login { state } => {
+                let state = requested(state.unwrap_or(DeskState::Available));
+                self.acd_event(now, AcdEvent::AgentLogin { agent, state })
+                    .map_err(desk_error)?;
+            }
+            DeskCommand::Logout => self.acd_event(now, AcdEvent::AgentLogout { agent }).map_err(desk_error)?,
+            DeskCommand::SetState { state } => {
+                let state = requested(state);
+                self.acd_event(now, AcdEvent::AgentSetState { agent, state })
+                    .map_err(desk_error)?;
+            }
+            DeskCommand::Accept { offer } => self.desk_accept(now, agent, OfferId(offer))?,
+            DeskCommand::Decline { offer } => {
+                self.own_offer(agent, OfferId(offer))?;
+                self.acd_event(now, AcdEvent::OfferDeclined { offer: OfferId(offer) })
+                    .map_err(desk_error)?;
+            }
+            DeskCommand::Interactions => return Ok(DeskReply::Interactions(self.agent_interactions(agent))),
+            DeskCommand::Hold { interaction } => {
+                self.desk_hold(now, agent, &interaction, true)?;
+                return Ok(DeskReply::Interactions(self.agent_interactions(agent)));
+            }
+            DeskCommand::Resume { interaction } => {
+                self.desk_hold(now, agent, &interaction, false)?;
+                return Ok(DeskReply::Interactions(self.agent_interactions(agent)));
+            }
+            DeskCommand::End { interaction } => {
+                let id = self.own_connected(agent, &interaction)?;
+                if self.queues.calls.get(&id).is_some_and(|c| c.held) {
+                    return Err(DeskError::Conflict(
+                        "the customer is on hold: resume before ending the call (CALL-HOLD-1)".into(),
+                    ));
+                }
+                let call = crate::ids::CallRef(id.0);
+                self.end_call(now, call, "agent_end");
+                return Ok(DeskReply::Interactions(self.agent_interactions(agent)));
+            }
+            DeskCommand::WrapUp { reasons, notes } => {
+                if notes.chars().count() > MAX_NOTES {
+                    return Err(DeskError::Invalid {
+                        field: "notes".into(),
+                        message: format!("notes hold at most {MAX_NOTES} characters"),
+                    });
+                }
+                self.acd_event(now, AcdEvent::WrapUpSubmitted { agent, reasons, notes })
+                    .map_err(desk_error)?;
+            }
+            DeskCommand::ExtendWrapUp { by } => {
+                self.acd_event(now, AcdEvent::WrapUpExtend { agent, by })
+                    .map_err(desk_error)?;
+            }
+            DeskCommand::GetData { interaction } => {
+                let id = self.own_interaction(agent, &interaction)?;
+                return self.data_view(id).map(DeskReply::Data);
+            }
+            DeskCommand::SaveData {
+                interaction,
+                version,
+                values,
+            } => {
+                let id = self.own_interaction(agent, &interaction)?;
+                self.save_data(id, version, values)?;
+                return self.data_view(id).map(DeskReply::Data);
+            }
+        }
+        self.agent_view(agent)
+            .map(DeskReply::Agent)
+            .ok_or(DeskError::NotFound {
+                field: "agent",
+                message: format!("no agent {agent}"),
+            })
+    }
+
+    /// The offer, if it rings for `agent` (403 if another's, 404 if gone).
+    fn own_offer(&self, agent: AgentId, offer: OfferId) -> Result<InteractionId, DeskError> {
+        let gone = || DeskError::NotFound {
+            field: "offer",
+            message: format!("no ringing offer {}", offer.0),
+        };
+        let interaction = *self.queues.offers.get(&offer).ok_or_else(gone)?;
+        let o = self
+            .queues
+            .calls
+            .get(&interaction)
+            .and_then(|c| c.offers.iter().find(|o| o.offer == offer))
+            .ok_or_else(gone)?;
+        if o.agent != agent {
+            return Err(DeskError::Forbidden(format!("offer {} is not yours", offer.0)));
+        }
+        Ok(interaction)
+    }
+
+    /// OFFER-1: accepting from the desktop makes the phone answer by itself
+    /// (the ringing legs are replaced by auto-answer INVITEs).
+    fn desk_accept(&mut self, now: Now, agent: AgentId, offer: OfferId) -> Result<(), DeskError> {
+        let interaction = self.own_offer(agent, offer)?;
+        let Some(qc) = self.queues.calls.get(&interaction) else {
+            return Ok(());
+        };
+        let call = qc.call;
+        let Some(o) = qc.offers.iter().find(|o| o.offer == offer) else {
+            return Ok(());
+        };
+        if o.auto_answer {
+            return Ok(()); // already answering by itself
+        }
+        let old = o.legs.clone();
+        if let Some(o) = self
+            .queues
+            .calls
+            .get_mut(&interaction)
+            .and_then(|c| c.offers.iter_mut().find(|o| o.offer == offer))
+        {
+            o.legs.clear();
+            o.auto_answer = true;
+        }
+        self.cancel_legs(now, call, &old);
+        let legs = self.ring_phone(now, call, agent, true);
+        if let Some(o) = self
+            .queues
+            .calls
+            .get_mut(&interaction)
+            .and_then(|c| c.offers.iter_mut().find(|o| o.offer == offer))
+        {
+            o.legs = legs.clone();
+        }
+        if legs.is_empty() {
+            let _ = self.acd_event(now, AcdEvent::PhoneLegFailed { offer });
+        }
+        Ok(())
+    }
+
+    /// The interaction with uid `uid` (404 if unknown).
+    fn interaction_by_uid(&self, uid: &str) -> Result<InteractionId, DeskError> {
+        self.queues
+            .calls
+            .iter()
+            .find(|(_, c)| c.uid == uid)
+            .map(|(id, _)| *id)
+            .ok_or_else(|| DeskError::NotFound {
+                field: "interaction",
+                message: format!("no interaction {uid}"),
+            })
+    }
+
+    /// The interaction if `agent` is its primary agent (connected or wrapping up).
+    fn own_interaction(&self, agent: AgentId, uid: &str) -> Result<InteractionId, DeskError> {
+        let id = self.interaction_by_uid(uid)?;
+        let qc = self.queues.calls.get(&id).ok_or(DeskError::NotFound {
+            field: "interaction",
+            message: format!("no interaction {uid}"),
+        })?;
+        let offered = qc.offers.iter().any(|o| o.agent == agent);
+        if qc.agent != Some(agent) && !offered {
+            return Err(DeskError::Forbidden(format!("interaction {uid} is not yours")));
+        }
+        Ok(id)
+    }
+
+    /// The interaction if `agent` is connected to it now.
+    fn own_connected(&self, agent: AgentId, uid: &str) -> Result<InteractionId, DeskError> {
+        let id = self.own_interaction(agent, uid)?;
+        match self.queues.calls.get(&id).map(|c| (c.phase, c.agent)) {
+            Some((QueuePhase::Connected, Some(a))) if a == agent => Ok(id),
+            _ => Err(DeskError::Conflict(format!("interaction {uid} is not connected to you"))),
+        }
+    }
+
+    /// CALL-HOLD-1: the customer on or off hold (music on hold).
+    fn desk_hold(&mut self, now: Now, agent: AgentId, uid: &str, hold: bool) -> Result<(), DeskError> {
+        let id = self.own_connected(agent, uid)?;
+        let call = id.0;
+        let cmd = if hold {
+            CallControl::Hold(Party::Caller)
+        } else {
+            CallControl::Resume
+        };
+        self.control(now, call, cmd)
+            .map_err(|e| DeskError::Conflict(e.to_string()))?;
+        if let Some(qc) = self.queues.calls.get_mut(&id) {
+            qc.account(now.mono);
+            qc.held = hold;
+        }
+        self.desk_event(super::desk::DeskEvent::Hold {
+            agent: self.login_of(agent),
+            interaction: uid.to_owned(),
+            held: hold,
+        });
+        Ok(())
+    }
+
+    /// The agent's offers, connected and wrapping-up interactions.
+    fn agent_interactions(&self, agent: AgentId) -> Vec<super::desk::InteractionView> {
+        let mut ids: Vec<InteractionId> = self
+            .queues
+            .calls
+            .iter()
+            .filter(|(_, c)| c.agent == Some(agent) || c.offers.iter().any(|o| o.agent == agent))
+            .map(|(id, _)| *id)
+            .collect();
+        ids.sort();
+        ids.into_iter().filter_map(|id| self.interaction_view(id, true)).collect()
+    }
+
+    /// An agent as desktops see it.
+    pub(crate) fn agent_view(&self, agent: AgentId) -> Option<AgentView> {
+        let a = self.cfg.acd().agent(agent)?;
+        let state = self.acd.agent_state(agent)?;
+        let (name, reason) = state_name(state);
+        let pending = self.acd.agent_pending(agent).map(|p| match p {
+            RequestedState::Available => "Available".to_owned(),
+            RequestedState::Idle(r) => format!("Idle({})", super::queue::idle_reason_name(r)),
+        });
+        let (interaction, deadline) = match state {
+            AgentState::Busy { interaction } => (Some(*interaction), None),
+            AgentState::WrapUp { interaction, deadline } => (Some(*interaction), *deadline),
+            _ => (None, None),
+        };
+        let offers = self
+            .queues
+            .calls
+            .iter()
+            .flat_map(|(id, c)| c.offers.iter().filter(|o| o.agent == agent).map(move |o| (*id, o.offer)))
+            .filter_map(|(id, o)| self.offer_view(id, o))
+            .collect();
+        let unix = |at: std::time::Instant| {
+            self.last_now.map(|n| {
+                let ahead = at.saturating_duration_since(n.mono).as_millis() as u64;
+                let behind = n.mono.saturating_duration_since(at).as_millis() as u64;
+                (n.unix_ms + ahead).saturating_sub(behind)
+            })
+        };
+        Some(AgentView {
+            agent: a.login.clone(),
+            name: a.name.clone(),
+            team: a.team.clone(),
+            extension: a.extension.clone(),
+            state: name,
+            reason,
+            pending,
+            since_ms: self.queues.agent_since.get(&agent).copied().unwrap_or(0),
+            offers,
+            interaction: interaction.map(|i| self.uid_of(i)),
+            wrap_up_deadline_ms: deadline.and_then(unix),
+        })
+    }
+
+    /// CAD-1: the interaction's variables; secure values never leave.
+    fn data_view(&self, id: InteractionId) -> Result<DataView, DeskError> {
+        let qc = self.queues.calls.get(&id).ok_or(DeskError::NotFound {
+            field: "interaction",
+            message: format!("no interaction {id}"),
+        })?;
+        let variables = self
+            .cfg
+            .acd()
+            .variables
+            .iter()
+            .map(|def| DataVariable {
+                name: def.name.clone(),
+                ty: def.var_type.as_str(),
+                value: (!def.secure).then(|| qc.data.value(&def.name).unwrap_or_default().to_owned()),
+                editable: def.editable,
+                secure: def.secure,
+            })
+            .collect();
+        Ok(DataView {
+            interaction: qc.uid.clone(),
+            version: qc.data.version(),
+            variables,
+        })
+    }
+
+    /// CAD-2/3: saves edits made on `version`; first save wins.
+    fn save_data(&mut self, id: InteractionId, version: u64, values: Vec<(String, String)>) -> Result<(), DeskError> {
+        let Some(qc) = self.queues.calls.get_mut(&id) else {
+            return Err(DeskError::NotFound {
+                field: "interaction",
+                message: format!("no interaction {id}"),
+            });
+        };
+        let changed: Vec<String> = values.iter().map(|(n, _)| n.clone()).collect();
+        let new_version = qc.data.save(version, &values).map_err(super::queue::cad_error)?;
+        let (uid, agent) = (qc.uid.clone(), qc.agent);
+        if let Some(agent) = agent {
+            self.desk_event(super::desk::DeskEvent::DataSaved {
+                agent: self.login_of(agent),
+                interaction: uid,
+                version: new_version,
+                changed,
+            });
+        }
+        Ok(())
+    }
+
+    /// Carries out a supervisor request for the supervisor owning `token`.
+    pub fn supervise(&mut self, now: Now, token: &str, cmd: SupervisorCommand) -> Result<DeskReply, DeskError> {
+        match self.desk_principal(token)? {
+            Principal::Supervisor(_) => {}
+            Principal::Agent(_) => return Err(DeskError::Forbidden("supervisor endpoints need a supervisor token".into())),
+        }
+        self.last_now = Some(now);
+        let reply = match cmd {
+            SupervisorCommand::Interactions => {
+                let mut ids: Vec<InteractionId> = self.queues.calls.keys().copied().collect();
+                ids.sort();
+                Ok(DeskReply::Interactions(
+                    ids.into_iter().filter_map(|id| self.interaction_view(id, false)).collect(),
+                ))
+            }
+            SupervisorCommand::Agents => Ok(DeskReply::Agents(
+                self.cfg
+                    .acd()
+                    .agents
+                    .iter()
+                    .filter_map(|a| self.agent_view(a.id))
+                    .collect(),
+            )),
+            SupervisorCommand::ForceState { agent, state } => {
+                let id = self
+                    .cfg
+                    .acd()
+                    .agent_by_login(&agent)
+                    .map(|a| a.id)
+                    .ok_or(DeskError::NotFound {
+                        field: "agent",
+                        message: format!("no agent {agent}"),
+                    })?;
+                let logged_in = self.acd.agent_state(id).is_some_and(|s| s.is_logged_in());
+                let ev = match (state, logged_in) {
+                    (None, _) => AcdEvent::AgentLogout { agent: id },
+                    (Some(s), false) => AcdEvent::AgentLogin {
+                        agent: id,
+                        state: requested(s),
+                    },
+                    (Some(s), true) => AcdEvent::AgentSetState {
+                        agent: id,
+                        state: requested(s),
+                    },
+                };
+                self.acd_event(now, ev).map_err(desk_error)?;
+                self.agent_view(id).map(DeskReply::Agent).ok_or(DeskError::NotFound {
+                    field: "agent",
+                    message: format!("no agent {agent}"),
+                })
+            }
+            SupervisorCommand::Monitor { interaction, extension } => {
+                // SUP-2 silent monitor needs a third, listen-only media leg
+                // in the call's session: not built yet (issue 4 note).
+                self.interaction_by_uid(&interaction)?;
+                let _ = extension;
+                Err(DeskError::Conflict(
+                    "silent monitor is not available yet on this switch".into(),
+                ))
+            }
+        };
+        self.pump_acd(now);
+        reply
+    }
+}

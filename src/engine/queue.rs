@@ -1,0 +1,928 @@
+//! The ACD wired into the B2BUA (issue 4 items 2 and 3): a call routed to a
+//! queue by the dial plan's `queue` action becomes an *interaction* of the
+//! sans-IO [`Acd`](crate::acd::Acd); its actions become SIP and media.
+//!
+//! - **Caller experience.** The caller is not answered while it waits:
+//!   the switch sends `183 Session Progress` with its SDP answer (early
+//!   media, RFC 3960 gateway model) and plays music on hold with periodic
+//!   tone announcements of the place in line and expected wait
+//!   (`dsp::prompt`). The `200 OK` goes to the caller only when an agent's
+//!   phone answers, so the call is billed from that moment (answer
+//!   supervision; the CDR's answer time is the agent's). The 183 is
+//!   repeated every minute (RFC 3261 §13.3.1.1: a UAS that takes long to
+//!   answer MUST send a provisional response every minute). A caller
+//!   whose INVITE has no SDP hears ringback (180) and no music.
+//! - **Offers.** `RingAgent` rings every registered contact of the agent's
+//!   extension with the switch's SDP offer (one offer, one or more forked
+//!   legs). Auto-accept queues (OFFER-1) ask the phone to answer by itself
+//!   (`Call-Info: answer-after=0` and `Alert-Info: info=alert-autoanswer`,
+//!   the headers desk phones and softphones honour). A desktop *accept* of
+//!   a ringing manual offer re-sends it the same way (CANCEL, then an
+//!   auto-answer INVITE): the agent does not have to lift the handset. An
+//!   agent whose phone is not registered gets the offer treated as a
+//!   failed leg (like RONA: `Idle(RONA)`).
+//! - **Phone answers** are the ACD's `PhoneAnswered`; a 486/600/603 from the
+//!   phone is a decline (OFFER-4: the agent goes back to `Available`,
+//!   the call to the next agent), any other failure a failed leg (RONA).
+//!   `CancelRing` (decline, RONA, ring-all answered elsewhere, caller gone)
+//!   CANCELs the offer's legs.
+//! - **Overflow** to an external target routes the number through the dial
+//!   plan of the caller's context (user or trunk), as a new call attempt.
+//! - **End.** Either side hanging up ends the interaction: the agent goes
+//!   to wrap-up (WRAP-1); a caller gone while waiting or ringing abandons.
+//!
+//! Expected wait (announced, and in the offer): place in line × the
+//! queue's average handling time (talk + wrap-up, an exponential average of
+//! the interactions handled since start, 180 s before the first one) ÷ the
+//! agents logged in for the queue (at least one).
+
+use super::desk::{DeskEvent, InteractionView, OfferView, PhaseDurations, ShownVariable};
+use super::{Engine, EngineTimer, Now, Output};
+use crate::acd::{AcdAction, AcdEvent, AgentId, AgentState, CancelReason, InteractionId, OfferId, QueueId, Variable};
+use crate::call::media::{MediaCommand, MediaLeg};
+use crate::call::{BLeg, BState, Phase};
+use crate::ids::CallRef;
+use crate::sip::msg::typed::Transport as ViaTransport;
+use crate::sip::msg::{HeaderName, Message, StatusCode};
+use crate::sip::transaction::{Destination, TransportKind};
+use bytes::Bytes;
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+/// How often the 183 is repeated while the caller waits (RFC 3261 §13.3.1.1).
+const PROGRESS_EVERY: Duration = Duration::from_secs(60);
+/// The first announcement, after arrival (a caller offered at once hears none).
+const FIRST_ANNOUNCEMENT: Duration = Duration::from_secs(3);
+/// Average handling time assumed before any interaction was handled.
+const DEFAULT_AHT: Duration = Duration::from_secs(180);
+
+/// Where an interaction is, engine-side.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum QueuePhase {
+    /// Waiting in the queue's line.
+    Queued,
+    /// One or more offers ring.
+    Ringing,
+    /// Talking to the primary agent.
+    Connected,
+    /// The call ended; the agent wraps up.
+    WrapUp,
+}
+
+/// One ringing offer and the phone legs ringing for it.
+#[derive(Clone, Debug)]
+pub(crate) struct LiveOffer {
+    pub offer: OfferId,
+    pub agent: AgentId,
+    /// Indexes into the call's B legs still ringing for this offer.
+    pub legs: Vec<usize>,
+    pub auto_answer: bool,
+    pub offered_ms: u64,
+    pub rona_ms: u64,
+    pub variables: Vec<ShownVariable>,
+}
+
+/// One interaction, from its arrival in a queue to the end of its wrap-up.
+#[derive(Clone, Debug)]
+pub(crate) struct QueueCall {
+    pub uid: String,
+    pub call: CallRef,
+    pub queue: QueueId,
+    /// The caller's dial-plan context (overflow routes in it).
+    pub context: String,
+    pub caller_number: String,
+    pub caller_name: String,
+    pub dnis: String,
+    /// The SDP offer agent legs get (anchored), else the caller's own body.
+    pub b_body: Bytes,
+    pub offers: Vec<LiveOffer>,
+    /// The primary agent once connected (CALL-END-1).
+    pub agent: Option<AgentId>,
+    pub phase: QueuePhase,
+    pub arrived_ms: u64,
+    pub answered_ms: Option<u64>,
+    pub phase_since: Instant,
+    pub held: bool,
+    pub durations: PhaseDurations,
+    /// The interaction's variables (CAD-1), as they arrived or were saved.
+    pub variables: Vec<Variable>,
+    /// The provisional response repeated while waiting.
+    pub progress: Option<Box<Message>>,
+    /// Reasons and notes of the wrap-up (WRAP-1).
+    pub wrap_up: Option<(Vec<String>, String)>,
+}
+
+impl QueueCall {
+    /// Books the time since the last change into the current phase.
+    pub(crate) fn account(&mut self, now: Instant) {
+        let spent = now.saturating_duration_since(self.phase_since).as_millis() as u64;
+        self.phase_since = now;
+        let d = &mut self.durations;
+        match (self.phase, self.held) {
+            (QueuePhase::Queued, _) => d.queue_ms += spent,
+            (QueuePhase::Ringing, _) => d.ring_ms += spent,
+            (QueuePhase::Connected, false) => d.talk_ms += spent,
+            (QueuePhase::Connected, true) => d.hold_ms += spent,
+            (QueuePhase::WrapUp, _) => d.wrap_up_ms += spent,
+        }
+    }
+
+    pub(crate) fn set_phase(&mut self, now: Instant, phase: QueuePhase) {
+        self.account(now);
+        self.phase = phase;
+    }
+
+    pub(crate) fn offer_of_leg(&self, idx: usize) -> Option<OfferId> {
+        self.offers.iter().find(|o| o.legs.contains(&idx)).map(|o| o.offer)
+    }
+}
+
+/// The engine's ACD state next to the core: interactions by id, offers
+/// by id, average handling time per queue.
+#[derive(Debug, Default)]
+pub(crate) struct QueueState {
+    pub calls: HashMap<InteractionId, QueueCall>,
+    pub offers: HashMap<OfferId, InteractionId>,
+    pub aht: HashMap<QueueId, Duration>,
+    /// Unix ms of the engine's start: interaction uids are unique across restarts.
+    pub boot_ms: u64,
+    /// Unix ms each agent's current state began (AGENT-6).
+    pub agent_since: HashMap<AgentId, u64>,
+}
+
+/// The interaction id of a call (one interaction per customer call).
+pub(crate) fn interaction_of(call: CallRef) -> InteractionId {
+    InteractionId(call.0)
+}
+
+/// `LoggedOut`, `Available`, … (AGENT-1 names) and the idle reason.
+pub(crate) fn state_name(s: &AgentState) -> (&'static str, Option<String>) {
+    match s {
+        AgentState::LoggedOut => ("LoggedOut", None),
+        AgentState::Available => ("Available", None),
+        AgentState::Idle(r) => ("Idle", Some(idle_reason_name(r))),
+        AgentState::Reserved { .. } => ("Reserved", None),
+        AgentState::Busy { .. } => ("Busy", None),
+        AgentState::WrapUp { .. } => ("WrapUp", None),
+    }
+}
+
+/// The reason's name (`RONA` for the built-in one).
+pub(crate) fn idle_reason_name(r: &crate::acd::IdleReason) -> String {
+    match r {
+        crate::acd::IdleReason::Rona => "RONA".into(),
+        crate::acd::IdleReason::Named(n) => n.clone(),
+    }
+}
+
+impl Engine {
+    /// A call the dial plan sends to queue `name`: answered with early
+    /// media (or ringback), music and announcements, and handed to the ACD.
+    pub(crate) fn enter_queue(&mut self, now: Now, id: CallRef, name: &str, context: &str, b_body: Bytes) {
+        let Some(q) = self.cfg.acd().queue_by_name(name).cloned() else {
+            return;
+        };
+        let Some(call) = self.calls.get_mut(&id) else { return };
+        let Some(invite) = call.a.invite.as_deref() else { return };
+        let env = invite.envelope().ok();
+        let caller_number = env
+            .as_ref()
+            .and_then(|e| e.from.uri.user.clone())
+            .map(|u| String::from_utf8_lossy(&u).into_owned())
+            .unwrap_or_else(|| call.caller.clone());
+        let caller_name = env
+            .as_ref()
+            .and_then(|e| e.from.display.clone())
+            .map(|d| String::from_utf8_lossy(&d).trim_matches('"').to_owned())
+            .unwrap_or_default();
+        let dnis = q.number.clone();
+        let variables = self.initial_variables(invite, &q, &caller_number, &caller_name);
+        // Early media: our answer in a 183, music until an agent answers.
+        let anchored_answer = call.media.as_ref().and_then(|m| m.answer_a.clone());
+        let mut progress = match &anchored_answer {
+            Some(_) => call.a_final(StatusCode::SESSION_PROGRESS, None),
+            None => call.a_final(StatusCode::RINGING, None),
+        };
+        if let (Some(p), Some(body)) = (progress.as_mut(), anchored_answer) {
+            p.body = body;
+            p.headers.set(HeaderName::ContentType, "application/sdp");
+            let contact = self.contact_for(&call.callee, call.a.src);
+            p.headers.push(HeaderName::Contact, contact);
+        }
+        if let Some(media) = call.media.as_deref_mut() {
+            if let Some(plan) = media.queue_plan(id.0) {
+                media.queued = true;
+                self.out.push_back(Output::Media(plan));
+                self.out.push_back(Output::Media(MediaCommand::Hold {
+                    call: id.0,
+                    held: Some(MediaLeg::A),
+                }));
+            }
+        }
+        let atx = call.a.tx;
+        if let Some(p) = progress.clone() {
+            self.respond(now, atx, p);
+        }
+        let interaction = interaction_of(id);
+        if self.queues.boot_ms == 0 {
+            self.queues.boot_ms = now.unix_ms;
+        }
+        let uid = format!("{}-{}", self.queues.boot_ms, id.0);
+        self.queues.calls.insert(
+            interaction,
+            QueueCall {
+                uid,
+                call: id,
+                queue: q.id,
+                context: context.to_owned(),
+                caller_number,
+                caller_name,
+                dnis,
+                b_body,
+                offers: Vec::new(),
+                agent: None,
+                phase: QueuePhase::Queued,
+                arrived_ms: now.unix_ms,
+                answered_ms: None,
+                phase_since: now.mono,
+                held: false,
+                durations: PhaseDurations::default(),
+                variables: variables.clone(),
+                progress: progress.map(Box::new),
+                wrap_up: None,
+            },
+        );
+        self.timers.set(EngineTimer::Progress(id), now.mono + PROGRESS_EVERY);
+        if q.announce_every.is_some() {
+            self.timers.set(EngineTimer::Announce(id), now.mono + FIRST_ANNOUNCEMENT);
+        }
+        tracing::info!(call = %id, queue = %q.name, "call queued");
+        self.acd_event(
+            now,
+            AcdEvent::InteractionArrived {
+                id: interaction,
+                queue: q.id,
+                priority: q.priority,
+                variables,
+            },
+        );
+    }
+
+    /// The interaction's variables at arrival (CAD-1): the built-ins, then
+    /// each configured variable from its source or default.
+    fn initial_variables(
+        &self,
+        invite: &Message,
+        q: &crate::config::QueueSettings,
+        caller_number: &str,
+        caller_name: &str,
+    ) -> Vec<Variable> {
+        use crate::config::VarSource;
+        let plain = |name: &str, value: String| Variable {
+            name: name.into(),
+            value,
+            secure: false,
+        };
+        let mut vars = vec![
+            plain("caller_number", caller_number.to_owned()),
+            plain("caller_name", caller_name.to_owned()),
+            plain("dnis", q.number.clone()),
+            plain("queue", q.name.clone()),
+        ];
+        for def in &self.cfg.acd().variables {
+            let from_source = def.source.as_ref().and_then(|s| match s {
+                VarSource::CallerNumber => Some(caller_number.to_owned()),
+                VarSource::CallerName => Some(caller_name.to_owned()),
+                VarSource::Dialled => invite.uri().and_then(|u| u.user_unescaped()),
+                VarSource::Queue => Some(q.name.clone()),
+                VarSource::Header(h) => invite
+                    .headers
+                    .get(&HeaderName::from_bytes(Bytes::copy_from_slice(h.as_bytes())))
+                    .map(|v| String::from_utf8_lossy(v).into_owned()),
+            });
+            // A value that does not fit the type (CAD-1) or is too long
+            // (CAD-2) is not taken from the call: the default stands.
+            let value = from_source
+                .filter(|v| v.chars().count() <= 256 && def.var_type.validate(v).is_ok())
+                .or_else(|| def.default.clone())
+                .unwrap_or_default();
+            vars.push(Variable {
+                name: def.name.clone(),
+                value,
+                secure: def.secure,
+            });
+        }
+        vars
+    }
+
+    /// Feeds the ACD and carries out what it asks.
+    pub(crate) fn acd_event(&mut self, now: Now, ev: AcdEvent) -> Result<(), crate::acd::AcdError> {
+        let r = self.acd.handle(now.mono, ev);
+        self.pump_acd(now);
+        r
+    }
+
+    /// Carries out the ACD's actions until it has none.
+    pub(crate) fn pump_acd(&mut self, now: Now) {
+        while let Some(action) = self.acd.poll_action() {
+            match action {
+                AcdAction::RingAgent {
+                    offer,
+                    agent,
+                    interaction,
+                    auto_answer,
+                    variables,
+                    deadline,
+                    ..
+                } => self.ring_agent(now, offer, agent, interaction, auto_answer, variables, deadline),
+                AcdAction::CancelRing {
+                    offer,
+                    agent,
+                    interaction,
+                    reason,
+                } => self.cancel_ring(now, offer, agent, interaction, reason),
+                AcdAction::Connect {
+                    agent, interaction, ..
+                } => self.on_connected(now, agent, interaction),
+                AcdAction::OfferTimedOut {
+                    offer,
+                    agent,
+                    interaction,
+                } => {
+                    let uid = self.uid_of(interaction);
+                    self.desk_event(DeskEvent::Rona {
+                        agent: self.login_of(agent),
+                        offer: offer.0,
+                        interaction: uid,
+                    });
+                }
+                AcdAction::AgentStateChanged {
+                    agent, state, pending, ..
+                } => {
+                    self.queues.agent_since.insert(agent, now.unix_ms);
+                    let (name, reason) = state_name(&state);
+                    let pending = pending.map(|p| match p {
+                        crate::acd::RequestedState::Available => "Available".to_owned(),
+                        crate::acd::RequestedState::Idle(r) => format!("Idle({})", idle_reason_name(&r)),
+                    });
+                    self.desk_event(DeskEvent::AgentState {
+                        agent: self.login_of(agent),
+                        state: name,
+                        reason,
+                        pending,
+                        at_ms: now.unix_ms,
+                    });
+                }
+                AcdAction::Overflow { interaction, target, .. } => self.overflow(now, interaction, target),
+                AcdAction::WrapUpStarted {
+                    agent,
+                    interaction,
+                    deadline,
+                } => {
+                    let reasons = self
+                        .queues
+                        .calls
+                        .get(&interaction)
+                        .and_then(|c| self.cfg.acd().queue(c.queue))
+                        .map(|q| q.wrap_up_reasons.clone())
+                        .unwrap_or_default();
+                    let deadline_ms = now.unix_ms + deadline.saturating_duration_since(now.mono).as_millis() as u64;
+                    self.desk_event(DeskEvent::WrapUp {
+                        agent: self.login_of(agent),
+                        interaction: self.uid_of(interaction),
+                        reasons,
+                        deadline_ms: Some(deadline_ms),
+                    });
+                }
+                AcdAction::WrapUpEnded {
+                    agent,
+                    interaction,
+                    reasons,
+                    notes,
+                    timed_out,
+                } => self.wrap_up_ended(now, agent, interaction, reasons, notes, timed_out),
+            }
+        }
+    }
+
+    pub(crate) fn desk_event(&mut self, ev: DeskEvent) {
+        self.out.push_back(Output::Desk(ev));
+    }
+
+    pub(crate) fn login_of(&self, agent: AgentId) -> String {
+        self.cfg
+            .acd()
+            .agent(agent)
+            .map(|a| a.login.clone())
+            .unwrap_or_else(|| agent.to_string())
+    }
+
+    pub(crate) fn uid_of(&self, interaction: InteractionId) -> String {
+        self.queues
+            .calls
+            .get(&interaction)
+            .map(|c| c.uid.clone())
+            .unwrap_or_else(|| interaction.to_string())
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn ring_agent(
+        &mut self,
+        now: Now,
+        offer: OfferId,
+        agent: AgentId,
+        interaction: InteractionId,
+        auto_answer: bool,
+        variables: Vec<Variable>,
+        deadline: Instant,
+    ) {
+        let Some(qc) = self.queues.calls.get_mut(&interaction) else {
+            return;
+        };
+        qc.set_phase(now.mono, QueuePhase::Ringing);
+        let id = qc.call;
+        let mask = self.cfg.acd().queue(qc.queue).is_some_and(|q| q.mask_caller_number);
+        let shown: Vec<ShownVariable> = variables
+            .into_iter()
+            .map(|v| ShownVariable {
+                value: if mask && v.name == "caller_number" {
+                    crate::acd::mask_number(&v.value)
+                } else {
+                    v.value
+                },
+                name: v.name,
+            })
+            .collect();
+        let rona_ms = now.unix_ms + deadline.saturating_duration_since(now.mono).as_millis() as u64;
+        qc.offers.push(LiveOffer {
+            offer,
+            agent,
+            legs: Vec::new(),
+            auto_answer,
+            offered_ms: now.unix_ms,
+            rona_ms,
+            variables: shown,
+        });
+        self.queues.offers.insert(offer, interaction);
+        let legs = self.ring_phone(now, id, agent, auto_answer);
+        if let Some(o) = self
+            .queues
+            .calls
+            .get_mut(&interaction)
+            .and_then(|c| c.offers.iter_mut().find(|o| o.offer == offer))
+        {
+            o.legs = legs.clone();
+        }
+        if let Some(view) = self.offer_view(interaction, offer) {
+            self.desk_event(DeskEvent::Offer {
+                agent: self.login_of(agent),
+                offer: view,
+            });
+        }
+        if legs.is_empty() {
+            tracing::info!(call = %id, %agent, "agent phone not reachable: offer fails");
+            let _ = self.acd.handle(now.mono, AcdEvent::PhoneLegFailed { offer });
+        }
+    }
+
+    /// The desktop's view of a ringing offer (OFFER-1..3).
+    pub(crate) fn offer_view(&self, interaction: InteractionId, offer: OfferId) -> Option<OfferView> {
+        let qc = self.queues.calls.get(&interaction)?;
+        let o = qc.offers.iter().find(|o| o.offer == offer)?;
+        let q = self.cfg.acd().queue(qc.queue)?;
+        let caller = if q.mask_caller_number {
+            crate::acd::mask_number(&qc.caller_number)
+        } else {
+            qc.caller_number.clone()
+        };
+        Some(OfferView {
+            offer: offer.0,
+            interaction: qc.uid.clone(),
+            queue: q.name.clone(),
+            channel: "voice",
+            caller,
+            dnis: qc.dnis.clone(),
+            variables: o.variables.clone(),
+            auto_answer: o.auto_answer,
+            offered_ms: o.offered_ms,
+            rona_ms: o.rona_ms,
+        })
+    }
+
+    /// Rings every registered contact of `agent`'s extension for call
+    /// `id`; the new B legs' indexes (none: not registered or no INVITE).
+    pub(crate) fn ring_phone(&mut self, now: Now, id: CallRef, agent: AgentId, auto_answer: bool) -> Vec<usize> {
+        let Some(ext) = self.cfg.acd().agent(agent).map(|a| a.extension.clone()) else {
+            return Vec::new();
+        };
+        let Some(local) = self.user_profile_local() else {
+            return Vec::new();
+        };
+        let Some(call) = self.calls.get(&id) else {
+            return Vec::new();
+        };
+        let Some(a_invite) = call.a.invite.clone() else {
+            return Vec::new();
+        };
+        let body = self
+            .queues
+            .calls
+            .get(&interaction_of(id))
+            .map(|c| c.b_body.clone())
+            .unwrap_or_default();
+        let env = a_invite.envelope().ok();
+        let from_user = env
+            .as_ref()
+            .and_then(|e| e.from.uri.user.clone())
+            .map(|u| String::from_utf8_lossy(&u).into_owned())
+            .unwrap_or_else(|| call.caller.clone());
+        let display = env.as_ref().and_then(|e| e.from.display.clone());
+        let mut legs = Vec::new();
+        for b in self.registrar.lookup(now.unix_s(), &ext) {
+            let transport = match b.transport {
+                ViaTransport::Tcp | ViaTransport::Tls => TransportKind::Tcp,
+                _ => TransportKind::Udp,
+            };
+            let dest = Destination {
+                addr: b.source,
+                transport,
+                local,
+            };
+            let mut invite = self.build_b_invite(&a_invite, b.uri.clone(), dest, &from_user, display.clone(), 70);
+            invite.body = body.clone();
+            if !body.is_empty() {
+                invite.headers.set(HeaderName::ContentType, "application/sdp");
+            }
+            if auto_answer {
+                let host = local.ip();
+                invite.headers.push(
+                    HeaderName::from_bytes(Bytes::from_static(b"Call-Info")),
+                    format!("<sip:{host}>;answer-after=0"),
+                );
+                invite.headers.push(
+                    HeaderName::from_bytes(Bytes::from_static(b"Alert-Info")),
+                    format!("<sip:{host}>;info=alert-autoanswer"),
+                );
+            }
+            if let Some(idx) = self.send_b_leg(now, id, invite, dest, None) {
+                legs.push(idx);
+            }
+        }
+        legs
+    }
+
+    fn cancel_ring(
+        &mut self,
+        now: Now,
+        offer: OfferId,
+        agent: AgentId,
+        interaction: InteractionId,
+        reason: CancelReason,
+    ) {
+        self.queues.offers.remove(&offer);
+        let Some(qc) = self.queues.calls.get_mut(&interaction) else {
+            return;
+        };
+        let Some(pos) = qc.offers.iter().position(|o| o.offer == offer) else {
+            return;
+        };
+        let o = qc.offers.remove(pos);
+        if qc.offers.is_empty() && qc.phase == QueuePhase::Ringing {
+            qc.set_phase(now.mono, QueuePhase::Queued);
+        }
+        let (id, uid) = (qc.call, qc.uid.clone());
+        self.cancel_legs(now, id, &o.legs);
+        self.desk_event(DeskEvent::OfferCancelled {
+            agent: self.login_of(agent),
+            offer: offer.0,
+            interaction: uid,
+            reason: match reason {
+                CancelReason::Declined => "declined",
+                CancelReason::Rona => "rona",
+                CancelReason::AnsweredElsewhere => "answered_elsewhere",
+                CancelReason::Abandoned => "abandoned",
+            },
+        });
+    }
+
+    /// CANCELs the call's B legs `legs` that still ring.
+    pub(crate) fn cancel_legs(&mut self, now: Now, id: CallRef, legs: &[usize]) {
+        let Some(call) = self.calls.get(&id) else { return };
+        let txs: Vec<_> = legs
+            .iter()
+            .filter_map(|i| call.b.get(*i))
+            .filter(|l| matches!(l.state, BState::Calling | BState::Early))
+            .map(|l| l.tx)
+            .collect();
+        for t in txs {
+            let _ = self.txl.client_cancel(now.mono, t);
+        }
+    }
+
+    fn on_connected(&mut self, now: Now, agent: AgentId, interaction: InteractionId) {
+        let Some(qc) = self.queues.calls.get_mut(&interaction) else {
+            return;
+        };
+        qc.offers.clear();
+        qc.agent = Some(agent);
+        qc.answered_ms = Some(now.unix_ms);
+        qc.set_phase(now.mono, QueuePhase::Connected);
+        self.timers.cancel(EngineTimer::Announce(qc.call));
+        self.timers.cancel(EngineTimer::Progress(qc.call));
+        if let Some(view) = self.interaction_view(interaction, false) {
+            self.desk_event(DeskEvent::Connected {
+                agent: self.login_of(agent),
+                interaction: view,
+            });
+        }
+    }
+
+    /// An interaction as desktops see it; `mask` applies OFFER-3 for agents.
+    pub(crate) fn interaction_view(&self, interaction: InteractionId, mask: bool) -> Option<InteractionView> {
+        let qc = self.queues.calls.get(&interaction)?;
+        let q = self.cfg.acd().queue(qc.queue)?;
+        let mut durations = qc.durations;
+        if let Some(now) = self.last_now {
+            let mut c = qc.clone();
+            c.account(now.mono);
+            durations = c.durations;
+        }
+        let caller = if mask && q.mask_caller_number {
+            crate::acd::mask_number(&qc.caller_number)
+        } else {
+            qc.caller_number.clone()
+        };
+        Some(InteractionView {
+            interaction: qc.uid.clone(),
+            queue: q.name.clone(),
+            state: match (qc.phase, qc.held) {
+                (QueuePhase::Queued, _) => "queued",
+                (QueuePhase::Ringing, _) => "ringing",
+                (QueuePhase::Connected, false) => "connected",
+                (QueuePhase::Connected, true) => "held",
+                (QueuePhase::WrapUp, _) => "wrap_up",
+            },
+            caller,
+            dnis: qc.dnis.clone(),
+            agent: qc.agent.map(|a| self.login_of(a)),
+            arrived_ms: qc.arrived_ms,
+            durations,
+            call: qc.call.0,
+        })
+    }
+
+    /// The phone of an offer answered (2xx on B leg `idx`): true when the
+    /// ACD connects it (the caller gets its 200), false when the offer is
+    /// gone (RONA fired, the caller left): the leg is then hung up.
+    pub(crate) fn queue_leg_answered(&mut self, now: Now, id: CallRef, idx: usize) -> bool {
+        let interaction = interaction_of(id);
+        let Some(offer) = self.queues.calls.get(&interaction).and_then(|c| c.offer_of_leg(idx)) else {
+            return false;
+        };
+        // The offer's other forks stop ringing.
+        let others: Vec<usize> = self
+            .queues
+            .calls
+            .get(&interaction)
+            .and_then(|c| c.offers.iter().find(|o| o.offer == offer))
+            .map(|o| o.legs.iter().copied().filter(|l| *l != idx).collect())
+            .unwrap_or_default();
+        if self.acd.handle(now.mono, AcdEvent::PhoneAnswered { offer }).is_err() {
+            return false;
+        }
+        self.cancel_legs(now, id, &others);
+        // Noise removal configured for the agent (CALL-NOISE-1).
+        let agent_denoise = self
+            .queues
+            .calls
+            .get(&interaction)
+            .and_then(|c| c.offers.iter().find(|o| o.offer == offer))
+            .and_then(|o| self.cfg.acd().agent(o.agent))
+            .and_then(|a| self.cfg.user(&a.extension))
+            .is_some_and(|u| u.noise_removal);
+        if let Some(m) = self.calls.get_mut(&id).and_then(|c| c.media.as_deref_mut()) {
+            m.denoise |= agent_denoise;
+        }
+        true
+    }
+
+    /// After the answer's relay plan: the caller stops hearing music.
+    pub(crate) fn queue_media_connected(&mut self, id: CallRef) {
+        if let Some(m) = self.calls.get_mut(&id).and_then(|c| c.media.as_deref_mut()) {
+            if m.queued {
+                m.queued = false;
+                let held = m.held();
+                self.out.push_back(Output::Media(MediaCommand::Hold { call: id.0, held }));
+            }
+        }
+    }
+
+    /// B leg `idx` of a queued call failed: when it was the offer's last
+    /// ringing leg, the offer ends (a phone's 486/600/603 is a decline,
+    /// anything else a failed leg, OFFER-4). Our own CANCELs are not
+    /// reported: their offers are already gone.
+    pub(crate) fn queue_leg_failed(&mut self, now: Now, id: CallRef, idx: usize, code: StatusCode) {
+        let interaction = interaction_of(id);
+        let Some(qc) = self.queues.calls.get_mut(&interaction) else {
+            return;
+        };
+        let Some(o) = qc.offers.iter_mut().find(|o| o.legs.contains(&idx)) else {
+            return;
+        };
+        o.legs.retain(|l| *l != idx);
+        if !o.legs.is_empty() {
+            return;
+        }
+        let offer = o.offer;
+        let ev = match code.as_u16() {
+            486 | 600 | 603 => AcdEvent::OfferDeclined { offer },
+            _ => AcdEvent::PhoneLegFailed { offer },
+        };
+        let _ = self.acd_event(now, ev);
+    }
+
+    /// The call of an interaction ended (`end_call`): the ACD is told (wrap-up
+    /// for a connected one, abandon otherwise).
+    pub(crate) fn queue_call_ended(&mut self, now: Now, id: CallRef, cause: &str) {
+        let interaction = interaction_of(id);
+        let Some(qc) = self.queues.calls.get_mut(&interaction) else {
+            return;
+        };
+        self.timers.cancel(EngineTimer::Announce(id));
+        self.timers.cancel(EngineTimer::Progress(id));
+        if qc.phase == QueuePhase::Connected {
+            qc.set_phase(now.mono, QueuePhase::WrapUp);
+            qc.held = false;
+            let agent = qc.agent;
+            let uid = qc.uid.clone();
+            if let Some(agent) = agent {
+                let by = match cause {
+                    "callee_hangup" | "agent_end" => "agent",
+                    "caller_hangup" => "customer",
+                    _ => "switch",
+                };
+                self.desk_event(DeskEvent::Ended {
+                    agent: self.login_of(agent),
+                    interaction: uid,
+                    by,
+                });
+            }
+            let _ = self.acd_event(now, AcdEvent::InteractionEnded { id: interaction });
+        } else if qc.phase != QueuePhase::WrapUp {
+            qc.account(now.mono);
+            let _ = self.acd_event(now, AcdEvent::InteractionAbandoned { id: interaction });
+            self.forget_interaction(interaction);
+        }
+    }
+
+    fn wrap_up_ended(
+        &mut self,
+        now: Now,
+        agent: AgentId,
+        interaction: InteractionId,
+        reasons: Vec<String>,
+        notes: String,
+        timed_out: bool,
+    ) {
+        let uid = self.uid_of(interaction);
+        if let Some(qc) = self.queues.calls.get_mut(&interaction) {
+            qc.account(now.mono);
+            qc.wrap_up = Some((reasons, notes));
+            let handled = Duration::from_millis(qc.durations.talk_ms + qc.durations.hold_ms + qc.durations.wrap_up_ms);
+            let aht = self.queues.aht.entry(qc.queue).or_insert(handled);
+            // Exponential average, weight 1/8 for the newest.
+            *aht = (*aht * 7 + handled) / 8;
+        }
+        self.desk_event(DeskEvent::WrapUpEnded {
+            agent: self.login_of(agent),
+            interaction: uid,
+            timed_out,
+        });
+        self.forget_interaction(interaction);
+    }
+
+    fn forget_interaction(&mut self, interaction: InteractionId) {
+        if let Some(qc) = self.queues.calls.remove(&interaction) {
+            for o in qc.offers {
+                self.queues.offers.remove(&o.offer);
+            }
+        }
+    }
+
+    /// The queue's maximum wait passed and it overflows out of the ACD: the
+    /// number is routed by the caller's dial plan like a new call attempt.
+    fn overflow(&mut self, now: Now, interaction: InteractionId, target: crate::acd::OverflowTarget) {
+        let crate::acd::OverflowTarget::External(number) = target else {
+            return; // queue-to-queue overflow stays inside the ACD
+        };
+        let Some(qc) = self.queues.calls.get_mut(&interaction) else {
+            return;
+        };
+        qc.account(now.mono);
+        let (id, context, body) = (qc.call, qc.context.clone(), qc.b_body.clone());
+        self.forget_interaction(interaction);
+        self.timers.cancel(EngineTimer::Announce(id));
+        self.timers.cancel(EngineTimer::Progress(id));
+        tracing::info!(call = %id, %number, "queue overflow");
+        self.queue_media_connected(id);
+        if !self.route_existing_call(now, id, &context, &number, body) {
+            if let Some(resp) = self.calls.get(&id).and_then(|c| {
+                c.a_final(StatusCode::TEMPORARILY_UNAVAILABLE, Some("Queue Overflow Unroutable"))
+            }) {
+                self.final_to_a(now, id, resp, StatusCode::TEMPORARILY_UNAVAILABLE, "overflow_unroutable");
+            }
+        }
+    }
+
+    /// Announce timer: tells a waiting caller its place and expected wait.
+    pub(crate) fn on_announce(&mut self, now: Now, id: CallRef) {
+        let interaction = interaction_of(id);
+        let Some(qc) = self.queues.calls.get(&interaction) else {
+            return;
+        };
+        let Some(q) = self.cfg.acd().queue(qc.queue) else { return };
+        let Some(every) = q.announce_every else { return };
+        self.timers.set(EngineTimer::Announce(id), now.mono + every);
+        if qc.phase != QueuePhase::Queued {
+            return;
+        }
+        let Some(place) = self.acd.waiting(qc.queue).iter().position(|i| *i == interaction) else {
+            return;
+        };
+        let position = place as u32 + 1;
+        let wait_s = self.expected_wait(qc.queue, position).as_secs();
+        self.out.push_back(Output::Media(MediaCommand::Announce {
+            call: id.0,
+            leg: MediaLeg::A,
+            position,
+            wait_s,
+        }));
+    }
+
+    /// Expected wait of the caller at `position` (see the module docs).
+    pub(crate) fn expected_wait(&self, queue: QueueId, position: u32) -> Duration {
+        let aht = self.queues.aht.get(&queue).copied().unwrap_or(DEFAULT_AHT);
+        let staffed = self
+            .cfg
+            .acd()
+            .agents
+            .iter()
+            .filter(|a| a.skills.iter().any(|(q, _)| *q == queue))
+            .filter(|a| self.acd.agent_state(a.id).is_some_and(|s| s.is_logged_in()))
+            .count()
+            .max(1) as u32;
+        aht * position / staffed
+    }
+
+    /// Progress timer: repeats the caller's 18x while it waits.
+    pub(crate) fn on_progress(&mut self, now: Now, id: CallRef) {
+        let Some(p) = self.queues.calls.get(&interaction_of(id)).and_then(|c| c.progress.clone()) else {
+            return;
+        };
+        let Some(call) = self.calls.get(&id) else { return };
+        if call.phase != Phase::Routing {
+            return;
+        }
+        let atx = call.a.tx;
+        self.respond(now, atx, *p);
+        self.timers.set(EngineTimer::Progress(id), now.mono + PROGRESS_EVERY);
+    }
+
+    /// Sends a B-leg INVITE for call `id` and records the leg; its index.
+    pub(crate) fn send_b_leg(
+        &mut self,
+        now: Now,
+        id: CallRef,
+        invite: Message,
+        dest: Destination,
+        trunk: Option<String>,
+    ) -> Option<usize> {
+        let btx = match self.txl.send_request(now.mono, invite.clone(), dest) {
+            Ok(t) => t,
+            Err(e) => {
+                tracing::warn!(error = %e, "could not send B-leg INVITE");
+                return None;
+            }
+        };
+        let call = self.calls.get_mut(&id)?;
+        let idx = call.b.len();
+        self.tx_roles.insert(btx, super::TxRole::BInvite(id, idx));
+        let (call_id, cseq) = invite
+            .envelope()
+            .map(|e| (Bytes::copy_from_slice(&e.call_id), e.cseq.seq))
+            .unwrap_or_default();
+        call.b.push(BLeg {
+            invite: Some(Box::new(invite)),
+            call_id,
+            cseq,
+            tx: btx,
+            dest,
+            state: BState::Calling,
+            dialog: None,
+            auth_tries: 0,
+            ack: None,
+            trunk,
+        });
+        Some(idx)
+    }
+}

@@ -1,0 +1,346 @@
+//! The ACD wired into the engine (issue 4 items 2–4), in virtual time with
+//! simulated phones: a caller dials a queue (the embedded `acd.toml`:
+//! `support` on 5000, manual accept, RONA 15 s; `sales` on 5001, auto
+//! accept), hears early media, an agent logged in from the desktop API gets
+//! an offer on its desk and its phone rings, the answer connects the caller.
+
+use crate::sim::*;
+use switchboard::call::media::{MediaCommand, MediaLeg};
+use switchboard::engine::desk::{DeskCommand, DeskError, DeskEvent, DeskReply, DeskState};
+use std::time::Duration;
+
+const ALICE: &str = "demo-token-alice";
+const BOB: &str = "demo-token-bob-0";
+
+fn desk(h: &mut Harness, token: &str, cmd: DeskCommand) -> Result<DeskReply, DeskError> {
+    let now = h.now();
+    let r = h.engine.desk(now, token, cmd);
+    h.input_drain();
+    r
+}
+
+/// A switch with alice (1001) and bob (1002) registered, a customer phone
+/// (1000) to call from.
+fn contact_center() -> (Harness, Ua, Ua, Ua) {
+    let mut h = Harness::new();
+    let customer = Ua::phone("1000", "192.0.2.10");
+    let mut alice = Ua::phone("1001", "192.0.2.21");
+    let mut bob = Ua::phone("1002", "192.0.2.22");
+    h.register(&mut alice, 3600);
+    h.register(&mut bob, 3600);
+    (h, customer, alice, bob)
+}
+
+fn login(h: &mut Harness, token: &str) {
+    desk(h, token, DeskCommand::Login { state: None }).expect("login");
+}
+
+fn ok_from(phone: &Ua, invite: &Message, tag: &str, port: u16) -> String {
+    let answer = sdp(&phone.addr.ip().to_string(), port);
+    response(
+        invite,
+        200,
+        "OK",
+        Some(tag),
+        &[("Contact", &phone.contact())],
+        Some(("application/sdp", &answer)),
+    )
+}
+
+fn offers_for(h: &Harness, agent: &str) -> Vec<u64> {
+    h.desk
+        .iter()
+        .filter_map(|e| match e {
+            DeskEvent::Offer { agent: a, offer } if a == agent => Some(offer.offer),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Answer supervision and early media: the queued caller gets a 183 with
+/// the switch's SDP and hears music; only the agent's answer sends the 200
+/// (billing starts then, the CDR's answer time is the agent's).
+#[test]
+fn queued_caller_hears_music_and_is_answered_only_by_the_agent() {
+    let (mut h, mut customer, alice, _bob) = contact_center();
+    login(&mut h, ALICE);
+    h.desk.clear();
+    h.place_call(&mut customer, "5000");
+    let progress = h.expect_response(customer.addr, 183);
+    assert!(body_str(&progress).contains("m=audio "), "183 carries our answer");
+    assert!(
+        h.media
+            .iter()
+            .any(|m| matches!(m, MediaCommand::Hold { held: Some(MediaLeg::A), .. })),
+        "the caller hears music: {:?}",
+        h.media
+    );
+    // spec: OFFER-1 — the desk shows the offer, the phone rings.
+    let invite = h.expect_request(alice.addr, "INVITE");
+    assert_eq!(offers_for(&h, "alice").len(), 1, "one offer on alice's desk: {:?}", h.desk);
+    assert_eq!(h.count(customer.addr, |m| m.status().is_some_and(|s| s.as_u16() == 200)), 0);
+    h.advance(Duration::from_secs(4));
+    let answered_at = h.unix_ms();
+    h.send(&alice, &ok_from(&alice, &invite, "alicetag", 52000));
+    h.expect_response(customer.addr, 200);
+    assert!(
+        h.media.iter().any(|m| matches!(m, MediaCommand::Hold { held: None, .. })),
+        "music stops when connected"
+    );
+    assert!(h.desk.iter().any(|e| matches!(e, DeskEvent::Connected { agent, .. } if agent == "alice")));
+    let me = desk(&mut h, ALICE, DeskCommand::Me).expect("me");
+    let DeskReply::Agent(view) = me else { panic!("{me:?}") };
+    assert_eq!(view.state, "Busy");
+    // The call's CDR bills from the agent's answer.
+    let interaction = view.interaction.expect("interaction");
+    desk(&mut h, ALICE, DeskCommand::End { interaction }).expect("end");
+    let cdr = h.cdrs.last().expect("cdr");
+    assert_eq!(cdr.answer_ms, Some(answered_at), "billed from the agent's answer");
+}
+
+/// spec: OFFER-4 — RONA: the offer rings out after the queue's 15 s, the
+/// phone leg is cancelled, the agent goes `Idle(RONA)` and is told, and the
+/// call goes to the next agent.
+#[test]
+fn rona_cancels_the_phone_and_offers_the_next_agent() {
+    let (mut h, mut customer, alice, bob) = contact_center();
+    login(&mut h, ALICE);
+    h.advance(Duration::from_secs(1));
+    login(&mut h, BOB);
+    h.place_call(&mut customer, "5000");
+    // Longest idle: alice logged in first.
+    h.expect_request(alice.addr, "INVITE");
+    h.assert_silent(bob.addr);
+    h.advance(Duration::from_millis(14_999));
+    h.assert_silent(bob.addr);
+    h.advance(Duration::from_millis(1));
+    h.expect_request(alice.addr, "CANCEL");
+    h.expect_request(bob.addr, "INVITE");
+    assert!(h.desk.iter().any(|e| matches!(e, DeskEvent::Rona { agent, .. } if agent == "alice")));
+    let DeskReply::Agent(a) = desk(&mut h, ALICE, DeskCommand::Me).expect("me") else { panic!() };
+    assert_eq!((a.state, a.reason.as_deref()), ("Idle", Some("RONA")));
+}
+
+/// spec: OFFER-4 — a phone that rejects (486/603) declines: the agent stays
+/// `Available`, the call goes to the next agent at once.
+#[test]
+fn phone_reject_is_a_decline() {
+    let (mut h, mut customer, alice, bob) = contact_center();
+    login(&mut h, ALICE);
+    h.advance(Duration::from_secs(1));
+    login(&mut h, BOB);
+    h.place_call(&mut customer, "5000");
+    let invite = h.expect_request(alice.addr, "INVITE");
+    h.send(&alice, &response(&invite, 603, "Decline", Some("at"), &[], None));
+    h.expect_request(bob.addr, "INVITE");
+    let DeskReply::Agent(a) = desk(&mut h, ALICE, DeskCommand::Me).expect("me") else { panic!() };
+    assert_eq!(a.state, "Available");
+}
+
+/// spec: OFFER-4 — declining on the desktop cancels the phone leg.
+#[test]
+fn desktop_decline_cancels_the_phone() {
+    let (mut h, mut customer, alice, bob) = contact_center();
+    login(&mut h, ALICE);
+    h.advance(Duration::from_secs(1));
+    login(&mut h, BOB);
+    h.place_call(&mut customer, "5000");
+    h.expect_request(alice.addr, "INVITE");
+    let offer = offers_for(&h, "alice")[0];
+    // Bob cannot decline alice's offer.
+    assert!(matches!(
+        desk(&mut h, BOB, DeskCommand::Decline { offer }),
+        Err(DeskError::Forbidden(_))
+    ));
+    desk(&mut h, ALICE, DeskCommand::Decline { offer }).expect("decline");
+    h.expect_request(alice.addr, "CANCEL");
+    h.expect_request(bob.addr, "INVITE");
+}
+
+/// spec: OFFER-1 — accepting on the desktop makes the phone answer by
+/// itself (the ringing INVITE is replaced by an auto-answer one).
+#[test]
+fn desktop_accept_rings_the_phone_with_auto_answer() {
+    let (mut h, mut customer, alice, _bob) = contact_center();
+    login(&mut h, ALICE);
+    h.place_call(&mut customer, "5000");
+    let first = h.expect_request(alice.addr, "INVITE");
+    assert!(!first.to_bytes().windows(12).any(|w| w == b"answer-after"));
+    let offer = offers_for(&h, "alice")[0];
+    desk(&mut h, ALICE, DeskCommand::Accept { offer }).expect("accept");
+    h.expect_request(alice.addr, "CANCEL");
+    let second = h.expect_request(alice.addr, "INVITE");
+    let text = String::from_utf8_lossy(&second.to_bytes()).into_owned();
+    assert!(text.contains("answer-after=0"), "{text}");
+    h.send(&alice, &ok_from(&alice, &second, "alicetag", 52000));
+    h.expect_response(customer.addr, 200);
+}
+
+/// spec: CALL-HOLD-1 — hold from the desktop plays music to the customer;
+/// End is refused while held; after resume the call ends and the agent
+/// wraps up (WRAP-1), submits (WRAP-2) and is `Available` again (WRAP-3).
+#[test]
+fn hold_blocks_end_then_wrap_up_returns_the_agent() {
+    let (mut h, mut customer, alice, _bob) = contact_center();
+    login(&mut h, ALICE);
+    h.place_call(&mut customer, "5000");
+    let invite = h.expect_request(alice.addr, "INVITE");
+    h.send(&alice, &ok_from(&alice, &invite, "alicetag", 52000));
+    h.expect_response(customer.addr, 200);
+    let DeskReply::Agent(a) = desk(&mut h, ALICE, DeskCommand::Me).expect("me") else { panic!() };
+    let uid = a.interaction.expect("busy on an interaction");
+    h.media.clear();
+    desk(&mut h, ALICE, DeskCommand::Hold { interaction: uid.clone() }).expect("hold");
+    assert!(h
+        .media
+        .iter()
+        .any(|m| matches!(m, MediaCommand::Hold { held: Some(MediaLeg::A), .. })));
+    let refused = desk(&mut h, ALICE, DeskCommand::End { interaction: uid.clone() });
+    assert!(matches!(refused, Err(DeskError::Conflict(_))), "{refused:?}");
+    // Bob may not touch alice's interaction.
+    assert!(matches!(
+        desk(&mut h, BOB, DeskCommand::Resume { interaction: uid.clone() }),
+        Err(DeskError::Forbidden(_))
+    ));
+    desk(&mut h, ALICE, DeskCommand::Resume { interaction: uid.clone() }).expect("resume");
+    desk(&mut h, ALICE, DeskCommand::End { interaction: uid.clone() }).expect("end");
+    h.expect_request(customer.addr, "BYE");
+    h.expect_request(alice.addr, "BYE");
+    let DeskReply::Agent(a) = desk(&mut h, ALICE, DeskCommand::Me).expect("me") else { panic!() };
+    assert_eq!(a.state, "WrapUp");
+    let bad = desk(
+        &mut h,
+        ALICE,
+        DeskCommand::WrapUp {
+            reasons: vec!["Sale".into()],
+            notes: String::new(),
+        },
+    );
+    assert!(matches!(bad, Err(DeskError::Invalid { ref field, .. }) if field == "reasons"), "{bad:?}");
+    let DeskReply::Agent(a) = desk(
+        &mut h,
+        ALICE,
+        DeskCommand::WrapUp {
+            reasons: vec!["Resolved".into()],
+            notes: "fixed".into(),
+        },
+    )
+    .expect("wrap-up") else {
+        panic!()
+    };
+    assert_eq!(a.state, "Available");
+}
+
+/// The caller hangs up while an offer rings: the phone leg is cancelled,
+/// the agent is `Available` again, nothing rings later.
+#[test]
+fn caller_gone_while_ringing_cancels_the_offer() {
+    let (mut h, mut customer, alice, _bob) = contact_center();
+    login(&mut h, ALICE);
+    let out = h.place_call(&mut customer, "5000");
+    h.expect_request(alice.addr, "INVITE");
+    let cancel = customer
+        .req("CANCEL", &out.ruri)
+        .call_id(&out.call_id)
+        .from(&out.from)
+        .to(&out.to)
+        .branch(&out.branch)
+        .cseq_method(out.cseq, "CANCEL");
+    h.send(&customer, &cancel.text());
+    h.expect_request(alice.addr, "CANCEL");
+    let DeskReply::Agent(a) = desk(&mut h, ALICE, DeskCommand::Me).expect("me") else { panic!() };
+    assert_eq!(a.state, "Available");
+    h.advance(Duration::from_secs(20));
+    h.assert_silent(alice.addr);
+}
+
+/// Announcements: a waiting caller (no agent logged in) is told its place
+/// in line 3 s after arriving and every 30 s after (the queue's setting);
+/// the 183 is repeated every minute (RFC 3261 §13.3.1.1).
+#[test]
+fn waiting_caller_gets_announcements_and_repeated_progress() {
+    let (mut h, mut customer, _alice, _bob) = contact_center();
+    h.place_call(&mut customer, "5000");
+    h.expect_response(customer.addr, 183);
+    h.advance(Duration::from_secs(3));
+    let announced: Vec<(u32, u64)> = h
+        .media
+        .iter()
+        .filter_map(|m| match m {
+            MediaCommand::Announce { position, wait_s, .. } => Some((*position, *wait_s)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(announced.len(), 1, "{:?}", h.media);
+    assert_eq!(announced[0].0, 1, "first in line");
+    h.advance(Duration::from_secs(30));
+    assert_eq!(
+        h.media.iter().filter(|m| matches!(m, MediaCommand::Announce { .. })).count(),
+        2
+    );
+    h.advance(Duration::from_secs(27));
+    h.expect_response(customer.addr, 183);
+}
+
+/// spec: OFFER-1 — an auto-accept queue (sales, 5001) asks the agent's
+/// phone to answer by itself.
+#[test]
+fn auto_accept_queue_sends_auto_answer() {
+    let mut h = Harness::new();
+    let mut customer = Ua::phone("1000", "192.0.2.10");
+    let mut carol = Ua::phone("1003", "192.0.2.23");
+    h.register(&mut carol, 3600);
+    login(&mut h, "demo-token-carol");
+    h.place_call(&mut customer, "5001");
+    let invite = h.expect_request(carol.addr, "INVITE");
+    let text = String::from_utf8_lossy(&invite.to_bytes()).into_owned();
+    assert!(text.contains("answer-after=0"), "{text}");
+    assert!(text.contains("alert-autoanswer"), "{text}");
+}
+
+/// spec: AGENT-3 — no logout while an offer rings.
+#[test]
+fn no_logout_while_ringing() {
+    let (mut h, mut customer, alice, _bob) = contact_center();
+    login(&mut h, ALICE);
+    h.place_call(&mut customer, "5000");
+    h.expect_request(alice.addr, "INVITE");
+    assert!(matches!(desk(&mut h, ALICE, DeskCommand::Logout), Err(DeskError::Conflict(_))));
+}
+
+/// An agent whose phone is not registered cannot take the offer: it fails
+/// at once (like RONA) and the call goes to the next agent.
+#[test]
+fn unregistered_agent_phone_fails_the_offer() {
+    let mut h = Harness::new();
+    let mut customer = Ua::phone("1000", "192.0.2.10");
+    let mut bob = Ua::phone("1002", "192.0.2.22");
+    h.register(&mut bob, 3600);
+    login(&mut h, ALICE); // alice's phone (1001) never registered
+    h.advance(Duration::from_secs(1));
+    login(&mut h, BOB);
+    h.place_call(&mut customer, "5000");
+    h.expect_request(bob.addr, "INVITE");
+    let DeskReply::Agent(a) = desk(&mut h, ALICE, DeskCommand::Me).expect("me") else { panic!() };
+    assert_eq!((a.state, a.reason.as_deref()), ("Idle", Some("RONA")));
+}
+
+/// Tokens: unknown → Unauthorized; a state with an unknown reason → 400
+/// naming `reason`.
+#[test]
+fn desk_tokens_and_reasons_are_checked() {
+    let (mut h, ..) = contact_center();
+    assert_eq!(
+        desk(&mut h, "nope", DeskCommand::Me).unwrap_err(),
+        DeskError::Unauthorized
+    );
+    login(&mut h, ALICE);
+    let r = desk(
+        &mut h,
+        ALICE,
+        DeskCommand::SetState {
+            state: DeskState::Idle("Nap".into()),
+        },
+    );
+    assert!(matches!(r, Err(DeskError::Invalid { ref field, .. }) if field == "reason"), "{r:?}");
+}

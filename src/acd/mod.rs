@@ -30,6 +30,7 @@
 //!   when an agent serving several queues becomes available.
 
 mod agent;
+mod cad;
 mod error;
 mod event;
 mod ids;
@@ -37,6 +38,10 @@ mod queue;
 mod strategy;
 
 pub use agent::{AgentState, AgentStats, IdleReason, RequestedState};
+pub use cad::{
+    mask_number, AgentView, CadError, InteractionData, VarType, VariableSpec, VariableView, CALLER_NUMBER,
+    MAX_VALUE_CHARS,
+};
 pub use error::AcdError;
 pub use event::{AcdAction, AcdEvent, CancelReason};
 pub use ids::{AgentId, InteractionId, OfferId, QueueId};

@@ -1,7 +1,11 @@
 //! Persistence on the I/O edge (DESIGN.md: only `store`, `driver`, `media`,
 //! `api` and `main.rs` touch the disk): an embedded SQLite database for
 //! registrar bindings (so registrations survive a restart, RFC 3261 §10.3
-//! location service) and call detail records, plus a JSON Lines CDR writer.
+//! location service) and call detail records, plus a JSON Lines CDR writer;
+//! and the ACD's durable records ([`acd`]): the agent state audit log
+//! (spec AGENT-6), interactions with their wrap-up (HIST-3, WRAP-1), a CDR
+//! per call leg (HIST-3), and the restart recovery that closes what a
+//! restart left open.
 //!
 //! The driver owns one [`Store`] on a blocking thread (rusqlite is
 //! synchronous). Nothing here reads the clock: callers pass unix times.
@@ -12,12 +16,24 @@
 //! checkpoint. Bindings are soft state (user agents re-register within one
 //! interval) and CDRs are also written as JSON Lines, so the one fsync per
 //! commit that FULL costs would buy little on the signalling-driven write
-//! rate. Deployments that need FULL can run `PRAGMA synchronous=FULL`
-//! through [`Store::set_synchronous_full`].
+//! rate. The ACD records share that trade: a process crash loses none of
+//! them, and what an OS crash could drop is repaired the next time by
+//! [`Store::recover_after_restart`] (an interaction still open is closed as
+//! interrupted, an agent still logged in is logged out). Deployments that
+//! need FULL can run `PRAGMA synchronous=FULL` through
+//! [`Store::set_synchronous_full`].
+//!
+//! Schema versions (`PRAGMA user_version`): 1 bindings and CDRs; 2 adds the
+//! CDR's recordings; 3 adds `agent_audit`, `agent_latest`, `interactions`
+//! and `leg_cdrs`. Older databases are upgraded in place, in one transaction.
 
+mod acd;
 mod bindings;
 mod cdr;
 
+pub use acd::{
+    AgentAuditRecord, InteractionOutcome, InteractionRecord, LegCdrRecord, Recovery, LOGGED_OUT, RESTART_REASON,
+};
 pub use bindings::BindingRow;
 pub use cdr::{CdrJsonlWriter, CdrRecord, PauseSpan, RecordingRecord};
 
@@ -27,7 +43,7 @@ use std::path::Path;
 use std::time::Duration;
 
 /// The schema version this code writes (`PRAGMA user_version`).
-const SCHEMA_VERSION: i64 = 2;
+const SCHEMA_VERSION: i64 = 3;
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS bindings (
@@ -59,6 +75,63 @@ CREATE TABLE IF NOT EXISTS cdrs (
     recordings  TEXT
 );
 CREATE INDEX IF NOT EXISTS cdrs_start_ms ON cdrs (start_ms);
+-- Version 3: the ACD's durable records (spec AGENT-6, HIST-3, WRAP-1).
+CREATE TABLE IF NOT EXISTS agent_audit (
+    id          INTEGER PRIMARY KEY,
+    agent       TEXT    NOT NULL,
+    state       TEXT    NOT NULL,
+    reason      TEXT,
+    pending     TEXT,
+    interaction TEXT,
+    at_ms       INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS agent_audit_agent_at ON agent_audit (agent, at_ms);
+CREATE INDEX IF NOT EXISTS agent_audit_at ON agent_audit (at_ms);
+-- Each agent's latest audit record, kept with every insert (restart recovery).
+CREATE TABLE IF NOT EXISTS agent_latest (
+    agent       TEXT    PRIMARY KEY,
+    state       TEXT    NOT NULL,
+    audit_id    INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS interactions (
+    uid             TEXT    PRIMARY KEY,
+    queue           TEXT    NOT NULL,
+    caller          TEXT    NOT NULL,
+    dnis            TEXT    NOT NULL,
+    agent           TEXT,
+    outcome         TEXT,
+    arrived_ms      INTEGER NOT NULL,
+    answered_ms     INTEGER,
+    ended_ms        INTEGER,
+    queue_ms        INTEGER NOT NULL,
+    ring_ms         INTEGER NOT NULL,
+    talk_ms         INTEGER NOT NULL,
+    hold_ms         INTEGER NOT NULL,
+    wrap_up_ms      INTEGER NOT NULL,
+    wrap_up_reasons TEXT    NOT NULL DEFAULT '[]',
+    notes           TEXT    NOT NULL DEFAULT '',
+    variables       TEXT    NOT NULL DEFAULT '[]',
+    recordings      TEXT    NOT NULL DEFAULT '[]'
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS interactions_arrived_ms ON interactions (arrived_ms);
+CREATE INDEX IF NOT EXISTS interactions_open ON interactions (arrived_ms) WHERE outcome IS NULL;
+CREATE TABLE IF NOT EXISTS leg_cdrs (
+    id           INTEGER PRIMARY KEY,
+    interaction  TEXT,
+    call_id      TEXT    NOT NULL,
+    leg          TEXT    NOT NULL,
+    party        TEXT    NOT NULL,
+    started_ms   INTEGER NOT NULL,
+    answered_ms  INTEGER,
+    ended_ms     INTEGER NOT NULL,
+    hold_ms      INTEGER NOT NULL,
+    talk_ms      INTEGER NOT NULL,
+    post_call_ms INTEGER NOT NULL,
+    final_code   INTEGER,
+    cause        TEXT    NOT NULL
+);
+CREATE INDEX IF NOT EXISTS leg_cdrs_interaction ON leg_cdrs (interaction, started_ms);
+CREATE INDEX IF NOT EXISTS leg_cdrs_call_id ON leg_cdrs (call_id);
 ";
 
 /// Storage failures.
@@ -81,6 +154,13 @@ pub enum StoreError {
         found: i64,
         /// The newest version this build knows.
         supported: i64,
+    },
+    /// An interaction with this uid is already stored (spec HIST-3: uids
+    /// are unique across restarts).
+    #[error("interaction {uid} already exists")]
+    InteractionExists {
+        /// The uid.
+        uid: String,
     },
     /// A stored value does not fit its type (corrupt or hand-edited row).
     #[error("bad stored value in {column}: {reason}")]
@@ -113,22 +193,28 @@ impl Store {
         Store::init(Connection::open_in_memory()?)
     }
 
-    fn init(conn: Connection) -> Result<Store, StoreError> {
+    fn init(mut conn: Connection) -> Result<Store, StoreError> {
         conn.busy_timeout(Duration::from_secs(5))?;
         conn.pragma_update(None, "synchronous", "NORMAL")?;
-        let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+        // One transaction: a crash mid-upgrade leaves the old version whole,
+        // never a half-upgraded schema that would fail the next open.
+        let tx = conn.transaction()?;
+        let version: i64 = tx.query_row("PRAGMA user_version", [], |r| r.get(0))?;
         if version > SCHEMA_VERSION {
             return Err(StoreError::SchemaTooNew {
                 found: version,
                 supported: SCHEMA_VERSION,
             });
         }
-        conn.execute_batch(SCHEMA)?;
+        // Creates what is missing: a new database, or version 3's tables on
+        // a version 1 or 2 database.
+        tx.execute_batch(SCHEMA)?;
         if version == 1 {
             // Version 2 added the CDR's recordings (JSON array, spec CALL-REC-1).
-            conn.execute_batch("ALTER TABLE cdrs ADD COLUMN recordings TEXT")?;
+            tx.execute_batch("ALTER TABLE cdrs ADD COLUMN recordings TEXT")?;
         }
-        conn.pragma_update(None, "user_version", SCHEMA_VERSION)?;
+        tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
+        tx.commit()?;
         Ok(Store { conn })
     }
 
@@ -282,3 +368,5 @@ pub(crate) fn to_u64(v: i64, column: &'static str) -> Result<u64, StoreError> {
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_acd;

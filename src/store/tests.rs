@@ -89,7 +89,17 @@ fn schema_is_created_with_wal_and_normal_sync() {
         .unwrap()
         .collect::<Result<_, _>>()
         .unwrap();
-    assert_eq!(tables, vec!["bindings", "cdrs"]);
+    assert_eq!(
+        tables,
+        vec![
+            "agent_audit",
+            "agent_latest",
+            "bindings",
+            "cdrs",
+            "interactions",
+            "leg_cdrs"
+        ]
+    );
     let mode: String = store.conn.query_row("PRAGMA journal_mode", [], |r| r.get(0)).unwrap();
     assert_eq!(mode, "wal");
     let sync: i64 = store.conn.query_row("PRAGMA synchronous", [], |r| r.get(0)).unwrap();

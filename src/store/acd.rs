@@ -1,0 +1,516 @@
+//! The ACD's durable records, on the I/O edge next to the registrar's
+//! bindings and the call CDRs:
+//!
+//! - the agent state audit log (spec AGENT-6: every state change with its
+//!   reason and timestamp), [`AgentAuditRecord`];
+//! - interactions with their phase durations, wrap-up reasons and notes
+//!   (spec HIST-3, WRAP-1), [`InteractionRecord`];
+//! - a call-detail record per call leg (spec HIST-3), [`LegCdrRecord`];
+//! - restart recovery ([`Store::recover_after_restart`]): a restart during
+//!   calls logs the agents out cleanly and records the interrupted
+//!   interactions.
+//!
+//! The records are plain data (strings, unix milliseconds) so the store knows
+//! nothing of the ACD core's types; the driver converts the engine's outputs.
+//! Nothing here reads the clock: callers pass unix milliseconds.
+//!
+//! Order: "latest" for an agent means the last audit record written (the
+//! store thread is the only writer, so insertion order is the order of the
+//! changes), never the largest timestamp, so a clock stepped backwards cannot
+//! make an old state look current. Listings are ordered by timestamp, ties by
+//! insertion order.
+
+use super::{to_i64, to_u64, Store, StoreError};
+use rusqlite::{params, Connection, Row};
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+
+/// The audit state of a logged-out agent (spec AGENT-1, AGENT-6).
+pub const LOGGED_OUT: &str = "LoggedOut";
+
+/// The audit reason of the logout written by restart recovery (spec AGENT-6).
+pub const RESTART_REASON: &str = "restart";
+
+/// One agent state change (spec AGENT-6: every change, with its reason and
+/// timestamp). Times are unix milliseconds.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AgentAuditRecord {
+    /// The agent's login.
+    pub agent: String,
+    /// The new state: `LoggedOut`, `Available`, `Idle`, `Reserved`, `Busy`
+    /// or `WrapUp` (spec AGENT-1).
+    pub state: String,
+    /// Why: the idle reason (including the built-in `RONA`, spec OFFER-4),
+    /// or e.g. [`RESTART_REASON`] for the logout written by recovery.
+    pub reason: Option<String>,
+    /// The pending state set while engaged, if any (spec AGENT-4).
+    pub pending: Option<String>,
+    /// The interaction the state refers to (`Reserved`, `Busy`, `WrapUp`).
+    pub interaction: Option<String>,
+    /// When the state changed.
+    pub at_ms: u64,
+}
+
+/// How an interaction ended (spec HIST-3). An interaction that has not ended
+/// has no outcome (`None` in [`InteractionRecord::outcome`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum InteractionOutcome {
+    /// An agent answered it.
+    Answered,
+    /// The caller hung up before an agent answered.
+    Abandoned,
+    /// It left the queue for the queue's overflow target.
+    Overflowed,
+    /// A restart ended it (written by [`Store::recover_after_restart`]).
+    Interrupted,
+}
+
+impl InteractionOutcome {
+    /// The stored name (the variant's name).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            InteractionOutcome::Answered => "Answered",
+            InteractionOutcome::Abandoned => "Abandoned",
+            InteractionOutcome::Overflowed => "Overflowed",
+            InteractionOutcome::Interrupted => "Interrupted",
+        }
+    }
+
+    /// The inverse of [`InteractionOutcome::as_str`].
+    pub fn from_name(name: &str) -> Option<InteractionOutcome> {
+        match name {
+            "Answered" => Some(InteractionOutcome::Answered),
+            "Abandoned" => Some(InteractionOutcome::Abandoned),
+            "Overflowed" => Some(InteractionOutcome::Overflowed),
+            "Interrupted" => Some(InteractionOutcome::Interrupted),
+            _ => None,
+        }
+    }
+}
+
+/// One customer contact through a queue (spec HIST-3; wrap-up per WRAP-1).
+/// Times are unix milliseconds, durations milliseconds.
+///
+/// Life cycle: [`Store::open_interaction`] when the call enters a queue
+/// (no outcome: the interaction is *open*), then whole-record upserts with
+/// [`Store::update_interaction`] as it progresses. The outcome is set when
+/// the call ends; the wrap-up fields (WRAP-1) may be written by a later
+/// upsert once the agent submits. An interaction still open at a restart is
+/// closed as [`InteractionOutcome::Interrupted`].
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InteractionRecord {
+    /// Unique across restarts, e.g. `<boot unix ms>-<n>`.
+    pub uid: String,
+    /// The queue it entered.
+    pub queue: String,
+    /// The caller's number or URI, unmasked (masking is for display, OFFER-3).
+    pub caller: String,
+    /// The number the caller dialled.
+    pub dnis: String,
+    /// The primary agent's login, once one answered.
+    pub agent: Option<String>,
+    /// How it ended; `None` while it is open.
+    pub outcome: Option<InteractionOutcome>,
+    /// When it entered the queue.
+    pub arrived_ms: u64,
+    /// When an agent answered it.
+    pub answered_ms: Option<u64>,
+    /// When the call ended.
+    pub ended_ms: Option<u64>,
+    /// Time waiting in the queue.
+    pub queue_ms: u64,
+    /// Time offers rang (all of them, RONA included).
+    pub ring_ms: u64,
+    /// Time talking (not held).
+    pub talk_ms: u64,
+    /// Time the customer was on hold.
+    pub hold_ms: u64,
+    /// Time the primary agent spent in wrap-up (WRAP-1, WRAP-2).
+    pub wrap_up_ms: u64,
+    /// The wrap-up reasons the agent picked, in order (WRAP-1).
+    pub wrap_up_reasons: Vec<String>,
+    /// The agent's notes (WRAP-1).
+    pub notes: String,
+    /// The call-associated variables, name and value, in order. Only
+    /// non-secure ones: the caller of the store filters secure ones out
+    /// (CAD-1); the store writes what it is given.
+    pub variables: Vec<(String, String)>,
+    /// The recording file names (CALL-REC-1).
+    pub recordings: Vec<String>,
+}
+
+impl InteractionRecord {
+    /// Handling time (spec HIST-3, AGENT-4): talk + hold + wrap-up.
+    pub fn handling_ms(&self) -> u64 {
+        self.talk_ms
+            .saturating_add(self.hold_ms)
+            .saturating_add(self.wrap_up_ms)
+    }
+
+    /// True while the interaction has no outcome.
+    pub fn is_open(&self) -> bool {
+        self.outcome.is_none()
+    }
+}
+
+/// A call-detail record for one call leg (spec HIST-3: every leg, with hold,
+/// talk and post-call times; handling and wrap-up are on the interaction).
+/// Times are unix milliseconds, durations milliseconds.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LegCdrRecord {
+    /// The interaction the leg belonged to, if any.
+    pub interaction: Option<String>,
+    /// That leg's SIP Call-ID.
+    pub call_id: String,
+    /// The leg's role: `caller`, `agent`, `consult`, `monitor`, ...
+    pub leg: String,
+    /// Who was on it: a user, an agent login or a trunk.
+    pub party: String,
+    /// When the leg was created.
+    pub started_ms: u64,
+    /// When it was answered.
+    pub answered_ms: Option<u64>,
+    /// When it ended.
+    pub ended_ms: u64,
+    /// Time held.
+    pub hold_ms: u64,
+    /// Time talking (answered, not held).
+    pub talk_ms: u64,
+    /// Time connected after the customer left (CALL-CONF-4 post-call).
+    pub post_call_ms: u64,
+    /// The final SIP status, when one was involved.
+    pub final_code: Option<u16>,
+    /// Why it ended (e.g. `caller-bye`, `rona`, `restart`).
+    pub cause: String,
+}
+
+/// What [`Store::recover_after_restart`] closed (spec HIST-3, AGENT-6), for
+/// the driver's log.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Recovery {
+    /// The uids of the interactions now `Interrupted`, in arrival order.
+    pub interrupted: Vec<String>,
+    /// The logins of the agents now `LoggedOut`, in name order.
+    pub logged_out: Vec<String>,
+}
+
+impl Recovery {
+    /// True when the restart left nothing open.
+    pub fn is_empty(&self) -> bool {
+        self.interrupted.is_empty() && self.logged_out.is_empty()
+    }
+}
+
+const INTERACTION_COLUMNS: &str =
+    "uid, queue, caller, dnis, agent, outcome, arrived_ms, answered_ms, ended_ms, queue_ms,
+     ring_ms, talk_ms, hold_ms, wrap_up_ms, wrap_up_reasons, notes, variables, recordings";
+
+const AUDIT_COLUMNS: &str = "agent, state, reason, pending, interaction, at_ms";
+
+const LEG_COLUMNS: &str = "interaction, call_id, leg, party, started_ms, answered_ms, ended_ms, hold_ms, talk_ms,
+     post_call_ms, final_code, cause";
+
+impl Store {
+    /// Appends one agent state change to the audit log (spec AGENT-6) and
+    /// records it as the agent's latest state; returns its row id.
+    pub fn insert_agent_audit(&mut self, rec: &AgentAuditRecord) -> Result<i64, StoreError> {
+        let tx = self.conn.transaction()?;
+        let id = insert_audit(&tx, rec)?;
+        tx.commit()?;
+        Ok(id)
+    }
+
+    /// One agent's audit log in time order (spec AGENT-6).
+    pub fn list_agent_audit(&self, agent: &str) -> Result<Vec<AgentAuditRecord>, StoreError> {
+        let sql = format!("SELECT {AUDIT_COLUMNS} FROM agent_audit WHERE agent = ?1 ORDER BY at_ms, id");
+        collect(&self.conn, &sql, params![agent], audit_from_row)
+    }
+
+    /// Every agent's state changes at or after `since_ms`, in time order, at
+    /// most `limit` of them (spec AGENT-6).
+    pub fn list_agent_audit_since(&self, since_ms: u64, limit: u32) -> Result<Vec<AgentAuditRecord>, StoreError> {
+        let sql = format!("SELECT {AUDIT_COLUMNS} FROM agent_audit WHERE at_ms >= ?1 ORDER BY at_ms, id LIMIT ?2");
+        collect(
+            &self.conn,
+            &sql,
+            params![to_i64(since_ms, "at_ms")?, limit],
+            audit_from_row,
+        )
+    }
+
+    /// Stores a new interaction as it enters a queue (spec HIST-3). It must
+    /// be open (`outcome` is `None`, else [`StoreError::BadValue`]) and its
+    /// uid new (else [`StoreError::InteractionExists`]).
+    pub fn open_interaction(&self, rec: &InteractionRecord) -> Result<(), StoreError> {
+        if rec.outcome.is_some() {
+            return Err(StoreError::BadValue {
+                column: "outcome",
+                reason: format!("interaction {} is opened with an outcome", rec.uid),
+            });
+        }
+        let sql = format!(
+            "INSERT INTO interactions ({INTERACTION_COLUMNS})
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)
+             ON CONFLICT (uid) DO NOTHING"
+        );
+        if write_interaction(&self.conn, &sql, rec)? == 0 {
+            return Err(StoreError::InteractionExists { uid: rec.uid.clone() });
+        }
+        Ok(())
+    }
+
+    /// Writes the whole interaction, inserting it if its uid is new (spec
+    /// HIST-3, WRAP-1). Set `outcome` when the call ends; until then the
+    /// interaction stays open.
+    pub fn update_interaction(&self, rec: &InteractionRecord) -> Result<(), StoreError> {
+        let sql = format!(
+            "INSERT OR REPLACE INTO interactions ({INTERACTION_COLUMNS})
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)"
+        );
+        write_interaction(&self.conn, &sql, rec)?;
+        Ok(())
+    }
+
+    /// The interaction with this uid (spec HIST-3).
+    pub fn get_interaction(&self, uid: &str) -> Result<Option<InteractionRecord>, StoreError> {
+        let sql = format!("SELECT {INTERACTION_COLUMNS} FROM interactions WHERE uid = ?1");
+        let mut stmt = self.conn.prepare(&sql)?;
+        let mut rows = stmt.query(params![uid])?;
+        rows.next()?.map(interaction_from_row).transpose()
+    }
+
+    /// Interactions that arrived at or after `since_ms`, in arrival order, at
+    /// most `limit` of them (spec HIST-3).
+    pub fn list_interactions(&self, since_ms: u64, limit: u32) -> Result<Vec<InteractionRecord>, StoreError> {
+        let sql = format!(
+            "SELECT {INTERACTION_COLUMNS} FROM interactions WHERE arrived_ms >= ?1 ORDER BY arrived_ms, uid LIMIT ?2"
+        );
+        collect(
+            &self.conn,
+            &sql,
+            params![to_i64(since_ms, "arrived_ms")?, limit],
+            interaction_from_row,
+        )
+    }
+
+    /// Appends the CDR of one call leg (spec HIST-3); returns its row id.
+    pub fn insert_leg_cdr(&self, rec: &LegCdrRecord) -> Result<i64, StoreError> {
+        self.conn.execute(
+            &format!("INSERT INTO leg_cdrs ({LEG_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)"),
+            params![
+                rec.interaction,
+                rec.call_id,
+                rec.leg,
+                rec.party,
+                to_i64(rec.started_ms, "started_ms")?,
+                opt_i64(rec.answered_ms, "answered_ms")?,
+                to_i64(rec.ended_ms, "ended_ms")?,
+                to_i64(rec.hold_ms, "hold_ms")?,
+                to_i64(rec.talk_ms, "talk_ms")?,
+                to_i64(rec.post_call_ms, "post_call_ms")?,
+                rec.final_code,
+                rec.cause,
+            ],
+        )?;
+        Ok(self.conn.last_insert_rowid())
+    }
+
+    /// The leg CDRs of one interaction, in the order the legs started (spec
+    /// HIST-3).
+    pub fn list_leg_cdrs(&self, interaction: &str) -> Result<Vec<LegCdrRecord>, StoreError> {
+        let sql = format!("SELECT {LEG_COLUMNS} FROM leg_cdrs WHERE interaction = ?1 ORDER BY started_ms, id");
+        collect(&self.conn, &sql, params![interaction], leg_from_row)
+    }
+
+    /// Closes what a restart left open, in one transaction (spec HIST-3,
+    /// AGENT-6: "a restart during calls logs the agents out cleanly and
+    /// records the interrupted interactions"):
+    ///
+    /// - every open interaction becomes [`InteractionOutcome::Interrupted`]
+    ///   with `ended_ms` set to `now_ms` (kept if already written); its phase
+    ///   durations stay as last written;
+    /// - every agent whose latest audit record is not [`LOGGED_OUT`] gets a
+    ///   `LoggedOut` record with reason [`RESTART_REASON`] at `now_ms`.
+    ///
+    /// Idempotent: a second call finds nothing open and changes nothing.
+    pub fn recover_after_restart(&mut self, now_ms: u64) -> Result<Recovery, StoreError> {
+        let now = to_i64(now_ms, "now_ms")?;
+        let tx = self.conn.transaction()?;
+        let interrupted: Vec<String> = {
+            let mut stmt = tx.prepare("SELECT uid FROM interactions WHERE outcome IS NULL ORDER BY arrived_ms, uid")?;
+            let uids = stmt.query_map([], |r| r.get(0))?.collect::<Result<_, _>>()?;
+            uids
+        };
+        tx.execute(
+            "UPDATE interactions SET outcome = ?1, ended_ms = COALESCE(ended_ms, ?2) WHERE outcome IS NULL",
+            params![InteractionOutcome::Interrupted.as_str(), now],
+        )?;
+        let logged_out: Vec<String> = {
+            let mut stmt = tx.prepare("SELECT agent FROM agent_latest WHERE state <> ?1 ORDER BY agent")?;
+            let agents = stmt.query_map([LOGGED_OUT], |r| r.get(0))?.collect::<Result<_, _>>()?;
+            agents
+        };
+        for agent in &logged_out {
+            insert_audit(
+                &tx,
+                &AgentAuditRecord {
+                    agent: agent.clone(),
+                    state: LOGGED_OUT.to_owned(),
+                    reason: Some(RESTART_REASON.to_owned()),
+                    pending: None,
+                    interaction: None,
+                    at_ms: now_ms,
+                },
+            )?;
+        }
+        tx.commit()?;
+        Ok(Recovery {
+            interrupted,
+            logged_out,
+        })
+    }
+}
+
+/// Inserts an audit record and makes it the agent's latest (call inside a
+/// transaction so both land or neither).
+fn insert_audit(conn: &Connection, rec: &AgentAuditRecord) -> Result<i64, StoreError> {
+    conn.execute(
+        &format!("INSERT INTO agent_audit ({AUDIT_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6)"),
+        params![
+            rec.agent,
+            rec.state,
+            rec.reason,
+            rec.pending,
+            rec.interaction,
+            to_i64(rec.at_ms, "at_ms")?,
+        ],
+    )?;
+    let id = conn.last_insert_rowid();
+    conn.execute(
+        "INSERT OR REPLACE INTO agent_latest (agent, state, audit_id) VALUES (?1, ?2, ?3)",
+        params![rec.agent, rec.state, id],
+    )?;
+    Ok(id)
+}
+
+fn write_interaction(conn: &Connection, sql: &str, rec: &InteractionRecord) -> Result<usize, StoreError> {
+    Ok(conn.execute(
+        sql,
+        params![
+            rec.uid,
+            rec.queue,
+            rec.caller,
+            rec.dnis,
+            rec.agent,
+            rec.outcome.map(InteractionOutcome::as_str),
+            to_i64(rec.arrived_ms, "arrived_ms")?,
+            opt_i64(rec.answered_ms, "answered_ms")?,
+            opt_i64(rec.ended_ms, "ended_ms")?,
+            to_i64(rec.queue_ms, "queue_ms")?,
+            to_i64(rec.ring_ms, "ring_ms")?,
+            to_i64(rec.talk_ms, "talk_ms")?,
+            to_i64(rec.hold_ms, "hold_ms")?,
+            to_i64(rec.wrap_up_ms, "wrap_up_ms")?,
+            serde_json::to_string(&rec.wrap_up_reasons)?,
+            rec.notes,
+            serde_json::to_string(&rec.variables)?,
+            serde_json::to_string(&rec.recordings)?,
+        ],
+    )?)
+}
+
+fn collect<P: rusqlite::Params, T>(
+    conn: &Connection,
+    sql: &str,
+    params: P,
+    from_row: fn(&Row<'_>) -> Result<T, StoreError>,
+) -> Result<Vec<T>, StoreError> {
+    let mut stmt = conn.prepare(sql)?;
+    let mut rows = stmt.query(params)?;
+    let mut out = Vec::new();
+    while let Some(row) = rows.next()? {
+        out.push(from_row(row)?);
+    }
+    Ok(out)
+}
+
+fn audit_from_row(r: &Row<'_>) -> Result<AgentAuditRecord, StoreError> {
+    Ok(AgentAuditRecord {
+        agent: r.get(0)?,
+        state: r.get(1)?,
+        reason: r.get(2)?,
+        pending: r.get(3)?,
+        interaction: r.get(4)?,
+        at_ms: u64_at(r, 5, "at_ms")?,
+    })
+}
+
+fn interaction_from_row(r: &Row<'_>) -> Result<InteractionRecord, StoreError> {
+    let outcome = match r.get::<_, Option<String>>(5)? {
+        None => None,
+        Some(name) => Some(InteractionOutcome::from_name(&name).ok_or(StoreError::BadValue {
+            column: "outcome",
+            reason: name,
+        })?),
+    };
+    Ok(InteractionRecord {
+        uid: r.get(0)?,
+        queue: r.get(1)?,
+        caller: r.get(2)?,
+        dnis: r.get(3)?,
+        agent: r.get(4)?,
+        outcome,
+        arrived_ms: u64_at(r, 6, "arrived_ms")?,
+        answered_ms: opt_u64_at(r, 7, "answered_ms")?,
+        ended_ms: opt_u64_at(r, 8, "ended_ms")?,
+        queue_ms: u64_at(r, 9, "queue_ms")?,
+        ring_ms: u64_at(r, 10, "ring_ms")?,
+        talk_ms: u64_at(r, 11, "talk_ms")?,
+        hold_ms: u64_at(r, 12, "hold_ms")?,
+        wrap_up_ms: u64_at(r, 13, "wrap_up_ms")?,
+        wrap_up_reasons: json_at(r, 14, "wrap_up_reasons")?,
+        notes: r.get(15)?,
+        variables: json_at(r, 16, "variables")?,
+        recordings: json_at(r, 17, "recordings")?,
+    })
+}
+
+fn leg_from_row(r: &Row<'_>) -> Result<LegCdrRecord, StoreError> {
+    Ok(LegCdrRecord {
+        interaction: r.get(0)?,
+        call_id: r.get(1)?,
+        leg: r.get(2)?,
+        party: r.get(3)?,
+        started_ms: u64_at(r, 4, "started_ms")?,
+        answered_ms: opt_u64_at(r, 5, "answered_ms")?,
+        ended_ms: u64_at(r, 6, "ended_ms")?,
+        hold_ms: u64_at(r, 7, "hold_ms")?,
+        talk_ms: u64_at(r, 8, "talk_ms")?,
+        post_call_ms: u64_at(r, 9, "post_call_ms")?,
+        final_code: r.get(10)?,
+        cause: r.get(11)?,
+    })
+}
+
+fn opt_i64(v: Option<u64>, column: &'static str) -> Result<Option<i64>, StoreError> {
+    v.map(|v| to_i64(v, column)).transpose()
+}
+
+fn u64_at(r: &Row<'_>, idx: usize, column: &'static str) -> Result<u64, StoreError> {
+    to_u64(r.get(idx)?, column)
+}
+
+fn opt_u64_at(r: &Row<'_>, idx: usize, column: &'static str) -> Result<Option<u64>, StoreError> {
+    r.get::<_, Option<i64>>(idx)?.map(|v| to_u64(v, column)).transpose()
+}
+
+/// A JSON list column; NULL reads as empty.
+fn json_at<T: DeserializeOwned + Default>(r: &Row<'_>, idx: usize, column: &'static str) -> Result<T, StoreError> {
+    match r.get::<_, Option<String>>(idx)? {
+        None => Ok(T::default()),
+        Some(json) => serde_json::from_str(&json).map_err(|e| StoreError::BadValue {
+            column,
+            reason: e.to_string(),
+        }),
+    }
+}

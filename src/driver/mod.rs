@@ -121,7 +121,15 @@ pub async fn run(cfg: Config, opts: RunOptions) -> Result<(), DriverError> {
     let cfg = Arc::new(cfg);
     let store_path = cfg.store().path_in(&opts.data_dir);
     let cdr_path = cfg.cdr().jsonl_in(&opts.data_dir);
-    let (store, bindings) = store_worker::start(store_path, cdr_path)?;
+    let (store, bindings, recovery) = store_worker::start(store_path, cdr_path, now().unix_ms)?;
+    if !recovery.is_empty() {
+        // The counts are logged at warn by the store; the ids for the operator.
+        tracing::info!(
+            interactions = ?recovery.interrupted,
+            agents = ?recovery.logged_out,
+            "closed by restart recovery"
+        );
+    }
     let seed = u64::from_le_bytes(rand::random::<[u8; 8]>());
     let mut engine = Engine::new(cfg.clone(), seed);
     let restored = bindings.len();

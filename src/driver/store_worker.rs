@@ -1,9 +1,19 @@
-//! The store thread: SQLite (registrations, CDRs) and the CDR JSON Lines
-//! file are written from one blocking thread, so the engine never waits on
-//! disk.
+//! The store thread: SQLite (registrations, CDRs, the ACD's audit log,
+//! interactions and leg CDRs) and the CDR JSON Lines file are written from
+//! one blocking thread, so the engine never waits on disk. Each write is
+//! committed on its own, in the order the driver sent it (spec AGENT-6:
+//! the audit log is in the order of the changes).
+//!
+//! At start, before any write, the store closes what the previous run left
+//! open (spec HIST-3, AGENT-6: a restart logs the agents out cleanly and
+//! records the interrupted interactions); [`start`] returns that
+//! [`Recovery`].
 
 use crate::sip::registrar::Binding;
-use crate::store::{BindingRow, CdrJsonlWriter, CdrRecord, Store, StoreError};
+use crate::store::{
+    AgentAuditRecord, BindingRow, CdrJsonlWriter, CdrRecord, InteractionRecord, LegCdrRecord, Recovery, Store,
+    StoreError,
+};
 use std::path::PathBuf;
 use std::sync::mpsc;
 
@@ -12,6 +22,25 @@ pub(crate) enum Op {
     Save(Binding),
     Delete(Binding),
     Cdr(CdrRecord),
+    /// An agent state change (spec AGENT-6).
+    #[cfg_attr(
+        not(test),
+        expect(dead_code, reason = "no engine output carries ACD records yet (issue 4)")
+    )]
+    AgentAudit(AgentAuditRecord),
+    /// The whole interaction, inserted or replaced by uid (spec HIST-3,
+    /// WRAP-1).
+    #[cfg_attr(
+        not(test),
+        expect(dead_code, reason = "no engine output carries ACD records yet (issue 4)")
+    )]
+    Interaction(InteractionRecord),
+    /// One call leg's CDR (spec HIST-3).
+    #[cfg_attr(
+        not(test),
+        expect(dead_code, reason = "no engine output carries ACD records yet (issue 4)")
+    )]
+    LegCdr(LegCdrRecord),
     Close,
 }
 
@@ -37,9 +66,24 @@ impl StoreHandle {
     }
 }
 
-/// Opens the store, reads the persisted bindings, and starts the thread.
-pub(crate) fn start(db: PathBuf, cdr: Option<PathBuf>) -> Result<(StoreHandle, Vec<Binding>), StoreError> {
-    let store = Store::open(&db)?;
+/// Opens the store, closes what the previous run left open
+/// ([`Store::recover_after_restart`] at `now_ms`, logged at warn when it
+/// found anything), reads the persisted bindings, and starts the thread.
+/// Returns the recovery too, for the driver's log.
+pub(crate) fn start(
+    db: PathBuf,
+    cdr: Option<PathBuf>,
+    now_ms: u64,
+) -> Result<(StoreHandle, Vec<Binding>, Recovery), StoreError> {
+    let mut store = Store::open(&db)?;
+    let recovery = store.recover_after_restart(now_ms)?;
+    if !recovery.is_empty() {
+        tracing::warn!(
+            interactions = recovery.interrupted.len(),
+            agents = recovery.logged_out.len(),
+            "restart: open interactions recorded as interrupted, logged-in agents logged out"
+        );
+    }
     let rows = store.load_bindings()?;
     let bindings: Vec<Binding> = rows.into_iter().filter_map(|r| Binding::try_from(r).ok()).collect();
     let mut jsonl = match cdr {
@@ -61,6 +105,9 @@ pub(crate) fn start(db: PathBuf, cdr: Option<PathBuf>) -> Result<(StoreHandle, V
                     }
                     r
                 }
+                Op::AgentAudit(a) => store.insert_agent_audit(&a).map(|_| ()),
+                Op::Interaction(i) => store.update_interaction(&i),
+                Op::LegCdr(l) => store.insert_leg_cdr(&l).map(|_| ()),
                 Op::Close => break,
             };
             if let Err(e) = res {
@@ -68,5 +115,90 @@ pub(crate) fn start(db: PathBuf, cdr: Option<PathBuf>) -> Result<(StoreHandle, V
             }
         }
     })?;
-    Ok((StoreHandle { tx, join: Some(join) }, bindings))
+    Ok((StoreHandle { tx, join: Some(join) }, bindings, recovery))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::{InteractionOutcome, LOGGED_OUT, RESTART_REASON};
+
+    const T: u64 = 1_700_000_000_000;
+
+    fn interaction(uid: &str, outcome: Option<InteractionOutcome>) -> InteractionRecord {
+        InteractionRecord {
+            uid: uid.into(),
+            queue: "sales".into(),
+            caller: "+15551230001".into(),
+            dnis: "+18005550100".into(),
+            agent: Some("alice".into()),
+            outcome,
+            arrived_ms: T,
+            answered_ms: Some(T + 4_000),
+            ended_ms: outcome.map(|_| T + 64_000),
+            queue_ms: 3_000,
+            ring_ms: 1_000,
+            talk_ms: 60_000,
+            hold_ms: 0,
+            wrap_up_ms: 0,
+            wrap_up_reasons: Vec::new(),
+            notes: String::new(),
+            variables: Vec::new(),
+            recordings: Vec::new(),
+        }
+    }
+
+    // spec: AGENT-6, HIST-3 (written through the thread, recovered at the next start)
+    #[test]
+    fn ops_are_written_and_the_next_start_recovers() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("sb.db");
+        let (h, bindings, rec) = start(db.clone(), None, T).unwrap();
+        assert!(bindings.is_empty());
+        assert!(rec.is_empty());
+        h.send(Op::AgentAudit(AgentAuditRecord {
+            agent: "alice".into(),
+            state: "Busy".into(),
+            reason: None,
+            pending: None,
+            interaction: Some("i-1".into()),
+            at_ms: T + 4_000,
+        }));
+        h.send(Op::Interaction(interaction("i-1", None)));
+        h.send(Op::Interaction(interaction("i-2", None)));
+        h.send(Op::Interaction(interaction("i-2", Some(InteractionOutcome::Answered))));
+        h.send(Op::LegCdr(LegCdrRecord {
+            interaction: Some("i-2".into()),
+            call_id: "c2@pbx".into(),
+            leg: "caller".into(),
+            party: "trunk1".into(),
+            started_ms: T,
+            answered_ms: Some(T + 4_000),
+            ended_ms: T + 64_000,
+            hold_ms: 0,
+            talk_ms: 60_000,
+            post_call_ms: 0,
+            final_code: Some(200),
+            cause: "caller-bye".into(),
+        }));
+        h.close();
+
+        let now = T + 100_000;
+        let (h, _, rec) = start(db.clone(), None, now).unwrap();
+        h.close();
+        assert_eq!(rec.interrupted, vec!["i-1"]);
+        assert_eq!(rec.logged_out, vec!["alice"]);
+        let store = Store::open(&db).unwrap();
+        let i1 = store.get_interaction("i-1").unwrap().unwrap();
+        assert_eq!(i1.outcome, Some(InteractionOutcome::Interrupted));
+        assert_eq!(i1.ended_ms, Some(now));
+        let i2 = store.get_interaction("i-2").unwrap().unwrap();
+        assert_eq!(i2, interaction("i-2", Some(InteractionOutcome::Answered)));
+        assert_eq!(store.list_leg_cdrs("i-2").unwrap().len(), 1);
+        let audit = store.list_agent_audit("alice").unwrap();
+        assert_eq!(audit.len(), 2);
+        assert_eq!(audit[1].state, LOGGED_OUT);
+        assert_eq!(audit[1].reason.as_deref(), Some(RESTART_REASON));
+        assert_eq!(audit[1].at_ms, now);
+    }
 }

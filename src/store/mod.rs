@@ -2,7 +2,7 @@
 //! `api` and `main.rs` touch the disk): an embedded SQLite database for
 //! registrar bindings (so registrations survive a restart, RFC 3261 §10.3
 //! location service) and call detail records, plus a JSON Lines CDR writer;
-//! and the ACD's durable records ([`acd`]): the agent state audit log
+//! and the ACD's durable records (`acd.rs`): the agent state audit log
 //! (spec AGENT-6), interactions with their wrap-up (HIST-3, WRAP-1), a CDR
 //! per call leg (HIST-3), and the restart recovery that closes what a
 //! restart left open.

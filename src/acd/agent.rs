@@ -100,6 +100,9 @@ pub(crate) struct Agent {
     pub available_since: Option<Instant>,
     /// AGENT-4: the state asked for while `Reserved`, `Busy` or `WrapUp`.
     pub pending: Option<RequestedState>,
+    /// WRAP-1: while in `WrapUp`, the queue of the interaction wrapped up
+    /// (its wrap-up reasons apply).
+    pub wrap_up_queue: Option<QueueId>,
     pub stats: AgentStats,
 }
 
@@ -112,6 +115,7 @@ impl Agent {
             since: None,
             available_since: None,
             pending: None,
+            wrap_up_queue: None,
             stats: AgentStats::default(),
         }
     }

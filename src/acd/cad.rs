@@ -53,7 +53,7 @@ pub const MAX_VALUE_CHARS: usize = 256;
 
 /// OFFER-3: the variable that holds the caller's number (ANI); the engine
 /// sets it from the caller's identity when the interaction arrives.
-pub const CALLER_NUMBER: &str = "ani";
+pub const CALLER_NUMBER: &str = "caller_number";
 
 /// CAD-1: the type of a variable, checked on every value.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -69,6 +69,16 @@ pub enum VarType {
 }
 
 impl VarType {
+    /// Its name in `acd.toml` and on the desktop API.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            VarType::String => "string",
+            VarType::Integer => "integer",
+            VarType::Boolean => "boolean",
+            VarType::DateTime => "datetime",
+        }
+    }
+
     /// CAD-1: checks `value` against the type; the error says what was expected.
     /// Does not check the length (CAD-2, see [`VariableSpec::validate`]).
     pub fn check(self, value: &str) -> Result<(), String> {
@@ -232,6 +242,14 @@ pub struct InteractionData {
 }
 
 impl InteractionData {
+    /// No variables at all (a fallback when the configured ones cannot be built).
+    pub fn empty() -> Self {
+        InteractionData {
+            slots: Vec::new(),
+            version: 0,
+        }
+    }
+
     /// CAD-1: the interaction's variables with the values the flow set
     /// (any variable, editable or not; checked against type and length).
     /// Variables without an initial value are unset. Refuses duplicate

@@ -10,8 +10,10 @@
 //! AGENT-6 (every state change is an [`AcdAction::AgentStateChanged`]),
 //! OFFER-1 (manual or auto accept), OFFER-2 (the offer's variables, secure
 //! ones left out), OFFER-4 (decline and RONA return the interaction ahead of
-//! later arrivals; RONA sets `Idle(RONA)`), WRAP-1..3 and CALL-END-1 (only
-//! the connected, primary agent wraps up).
+//! later arrivals; RONA sets `Idle(RONA)`), WRAP-1..3 (wrap-up time and
+//! reasons per queue: a submitted reason must be one of the queue the
+//! wrapped-up interaction came from) and CALL-END-1 (only the connected,
+//! primary agent wraps up).
 //!
 //! Details the spec leaves open, decided as an agent would expect:
 //! - RONA fires exactly at the deadline: an answer handled at the deadline
@@ -70,10 +72,9 @@ pub struct AcdConfig {
     pub queues: Vec<QueueConfig>,
     /// The agents.
     pub agents: Vec<AgentConfig>,
-    /// AGENT-1: the tenant's idle reasons (`RONA` is built in).
+    /// AGENT-1: the tenant's idle reasons (`RONA` is built in). Wrap-up
+    /// reasons are per queue ([`QueueConfig::wrap_up_reasons`]).
     pub idle_reasons: Vec<String>,
-    /// WRAP-1: the wrap-up reasons an agent picks from.
-    pub wrap_up_reasons: Vec<String>,
 }
 
 /// The ACD's timers (DESIGN.md convention 2).
@@ -108,7 +109,6 @@ pub struct Acd {
     next_offer: u64,
     next_seq: u64,
     idle_reasons: HashSet<String>,
-    wrap_up_reasons: HashSet<String>,
 }
 
 impl Acd {
@@ -152,8 +152,23 @@ impl Acd {
             next_offer: 1,
             next_seq: 0,
             idle_reasons: cfg.idle_reasons.into_iter().collect(),
-            wrap_up_reasons: cfg.wrap_up_reasons.into_iter().collect(),
         })
+    }
+
+    /// An ACD with no queue and no agent.
+    pub fn empty() -> Self {
+        Acd {
+            queues: HashMap::new(),
+            agents: HashMap::new(),
+            interactions: HashMap::new(),
+            offers: HashMap::new(),
+            timers: TimerTable::new(),
+            actions: VecDeque::new(),
+            dirty: Vec::new(),
+            next_offer: 1,
+            next_seq: 0,
+            idle_reasons: HashSet::new(),
+        }
     }
 
     /// Fires every timer due at `now` (each at its own deadline), then
@@ -188,6 +203,16 @@ impl Acd {
     /// An agent's pending state (AGENT-4).
     pub fn agent_pending(&self, agent: AgentId) -> Option<&RequestedState> {
         self.agents.get(&agent).and_then(|a| a.pending.as_ref())
+    }
+
+    /// The queue whose interaction `agent` is wrapping up: its
+    /// [`QueueConfig::wrap_up_reasons`] are the ones the agent may submit
+    /// (WRAP-1). `None` when the agent is not in `WrapUp`.
+    pub fn wrap_up_queue(&self, agent: AgentId) -> Option<QueueId> {
+        self.agents
+            .get(&agent)
+            .filter(|a| matches!(a.state, AgentState::WrapUp { .. }))
+            .and_then(|a| a.wrap_up_queue)
     }
 
     /// Time per kind of state up to `now`, and calls connected (AGENT-4).
@@ -325,7 +350,16 @@ impl Acd {
                 if reasons.is_empty() {
                     return Err(AcdError::NoWrapUpReason);
                 }
-                if let Some(r) = reasons.iter().find(|r| !self.wrap_up_reasons.contains(*r)) {
+                let a = self.agent(agent)?;
+                if !matches!(a.state, AgentState::WrapUp { .. }) {
+                    return Err(AcdError::NotInWrapUp(agent));
+                }
+                // WRAP-1: the reasons of the queue the interaction came from.
+                let allowed = a
+                    .wrap_up_queue
+                    .and_then(|q| self.queues.get(&q))
+                    .map_or(&[][..], |q| &q.cfg.wrap_up_reasons[..]);
+                if let Some(r) = reasons.iter().find(|r| !allowed.contains(*r)) {
                     return Err(AcdError::UnknownWrapUpReason(r.clone()));
                 }
                 self.end_wrap_up(now, agent, reasons, notes, false)
@@ -767,6 +801,9 @@ impl Acd {
         let wrap = self.queues.get(&queue).map_or(Duration::ZERO, |q| q.cfg.wrap_up);
         let deadline = now + wrap;
         self.timers.set(AcdTimer::WrapUp(agent), deadline);
+        if let Some(a) = self.agents.get_mut(&agent) {
+            a.wrap_up_queue = Some(queue);
+        }
         self.set_state(
             now,
             agent,
@@ -798,6 +835,9 @@ impl Acd {
             return Err(AcdError::NotInWrapUp(agent));
         };
         self.timers.cancel(AcdTimer::WrapUp(agent));
+        if let Some(a) = self.agents.get_mut(&agent) {
+            a.wrap_up_queue = None;
+        }
         self.actions.push_back(AcdAction::WrapUpEnded {
             agent,
             interaction,

@@ -47,11 +47,14 @@ pub struct QueueConfig {
     pub overflow: Option<OverflowTarget>,
     /// OFFER-2: the variables an offer shows, in the admin's order (secure ones never).
     pub offer_variables: Vec<String>,
+    /// WRAP-1: the wrap-up reasons an agent picks from after an interaction
+    /// of this queue (empty: the wrap-up can only run out, WRAP-2).
+    pub wrap_up_reasons: Vec<String>,
 }
 
 impl QueueConfig {
-    /// A manual-accept queue with a 15 s RONA timeout, 60 s wrap-up, no overflow
-    /// and no offer variables.
+    /// A manual-accept queue with a 15 s RONA timeout, 60 s wrap-up, no overflow,
+    /// no offer variables and no wrap-up reasons.
     pub fn new(id: QueueId, strategy: Strategy) -> Self {
         QueueConfig {
             id,
@@ -62,6 +65,7 @@ impl QueueConfig {
             max_wait: None,
             overflow: None,
             offer_variables: Vec::new(),
+            wrap_up_reasons: Vec::new(),
         }
     }
 }

@@ -1,9 +1,10 @@
 //! The default configuration embedded in the binary (`sip-profiles/`), so
-//! `switchboard run` works with no files present, and the load-test set
-//! (`sip-profiles/loadtest/`) for tests.
+//! `switchboard run` works with no files present (a demo contact center
+//! included: `acd.toml`), and the load-test set (`sip-profiles/loadtest/`,
+//! no `acd.toml`) for tests.
 
 /// The files of `sip-profiles/`, as `(name, text)`.
-pub const EMBEDDED: [(&str, &str); 6] = [
+pub const EMBEDDED: [(&str, &str); 7] = [
     (
         "sip-profiles/switchboard.toml",
         include_str!("../../sip-profiles/switchboard.toml"),
@@ -28,6 +29,7 @@ pub const EMBEDDED: [(&str, &str); 6] = [
         "sip-profiles/dialplan.toml",
         include_str!("../../sip-profiles/dialplan.toml"),
     ),
+    ("sip-profiles/acd.toml", include_str!("../../sip-profiles/acd.toml")),
 ];
 
 /// The files of `sip-profiles/loadtest/`, for tests (the binary loads them

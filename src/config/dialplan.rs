@@ -11,10 +11,10 @@
 //! 2. `strip = N`: drop the first N characters (all of them if shorter);
 //! 3. `prefix = ".."`: prepend a string.
 //!
-//! The action is a typed [`Action`]; `queue` and `conference` are placeholders
-//! whose behaviour the ACD and conference issues fill in. Everything is
-//! validated at load: a bad regex, an unknown trunk or user, a reject code
-//! outside 400..=699 are config errors, never run-time surprises.
+//! The action is a typed [`Action`]; `queue` names a queue of `acd.toml`,
+//! `conference` is a placeholder the conference issue fills in. Everything is
+//! validated at load: a bad regex, an unknown trunk, user or queue, a reject
+//! code outside 400..=699 are config errors, never run-time surprises.
 
 use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
@@ -84,8 +84,8 @@ pub enum Action {
         /// Reason phrase (defaults to the canonical one for `code`).
         reason: String,
     },
-    /// Place the call in an ACD queue. Placeholder: the ACD issue defines
-    /// queues and will check `name` against them.
+    /// Place the call in an ACD queue of `acd.toml` (checked at load; see
+    /// [`super::AcdSettings::queue_by_name`]).
     Queue {
         /// Queue name.
         name: String,
@@ -227,6 +227,8 @@ pub(crate) struct Known<'a> {
     pub trunks: &'a dyn Fn(&str) -> bool,
     /// User extensions.
     pub users: &'a dyn Fn(&str) -> bool,
+    /// ACD queue names (`acd.toml`).
+    pub queues: &'a dyn Fn(&str) -> bool,
 }
 
 /// Validates one raw rule, recording every problem in `sink`.
@@ -374,9 +376,17 @@ pub(crate) fn build_rule(raw: RawRule, known: &Known<'_>, sink: &mut Sink<'_>) -
                     .unwrap_or_else(|| status.canonical_reason().to_owned()),
             }
         }
-        RawActionKind::Queue => Action::Queue {
-            name: required(sink, raw.queue, "queue")?.into_inner(),
-        },
+        RawActionKind::Queue => {
+            let q = required(sink, raw.queue, "queue")?;
+            if !(known.queues)(q.get_ref()) {
+                sink.push(
+                    &q.span(),
+                    ErrorKind::UnknownReference,
+                    format!("unknown queue `{}` (not a [[queue]] of acd.toml)", q.get_ref()),
+                );
+            }
+            Action::Queue { name: q.into_inner() }
+        }
         RawActionKind::Conference => Action::Conference {
             name: required(sink, raw.conference, "conference")?.into_inner(),
         },

@@ -10,9 +10,15 @@
 //!
 //! Files (one concern each): `switchboard.toml` (globals and the list of
 //! profile files), the profile files it lists (default `internal.toml` and
-//! `external.toml`), `directory.toml`, `trunks.toml`, `dialplan.toml`. Other
-//! `*.toml` files in the directory are ignored, so later features (e.g.
-//! `acd.toml`) can add theirs; their syntax is not even checked here.
+//! `external.toml`), `directory.toml`, `trunks.toml`, `dialplan.toml`, and
+//! the optional `acd.toml` (the contact center, `acd_load.rs`; absent, the
+//! ACD is empty). Other `*.toml` files in the directory are ignored, so later
+//! features can add theirs; their syntax is not even checked here.
+//!
+//! Order matters for cross-file references: the directory and trunks come
+//! first, then `acd.toml` (agents name directory users), then the dial plan
+//! (its `queue` actions name queues of `acd.toml`), then the checks that
+//! need the dial plan (profile and trunk contexts, queue overflow targets).
 
 use std::net::SocketAddr;
 use std::num::NonZeroU32;
@@ -42,6 +48,8 @@ pub const DIRECTORY_FILE: &str = "directory.toml";
 pub const TRUNKS_FILE: &str = "trunks.toml";
 /// File name of the dial plan.
 pub const DIALPLAN_FILE: &str = "dialplan.toml";
+/// File name of the contact-center configuration (optional).
+pub const ACD_FILE: &str = "acd.toml";
 /// Profile files used when `switchboard.toml` has no `profiles` list.
 pub const DEFAULT_PROFILE_FILES: [&str; 2] = ["internal.toml", "external.toml"];
 
@@ -172,14 +180,21 @@ fn load_sources_in(sources: &[(&str, &str)], dir: Option<&Path>, env: EnvLookup<
     let top = b.switchboard();
     let users = b.directory();
     let trunks = b.trunks();
+    let (acd, acd_refs) = b.acd();
     let seen_users = std::mem::take(&mut b.seen.users);
     let seen_trunks = std::mem::take(&mut b.seen.trunks);
     let (users_complete, trunks_complete) = (b.seen.users_complete, b.seen.trunks_complete);
     let known = Known {
         trunks: &|n| !trunks_complete || seen_trunks.contains(n),
         users: &|n| !users_complete || seen_users.contains(n),
+        queues: &|n| !acd_refs.queues_complete || acd_refs.queues.contains(n),
     };
+    let before_dialplan = b.errors.len();
     let (contexts, default_timeout) = b.dialplan(&known);
+    if b.errors.len() == before_dialplan {
+        // Only against a dial plan that loaded whole, so as not to cascade.
+        b.check_overflow_targets(&acd_refs, &contexts);
+    }
     let profiles = b.profiles(&top.profile_files);
     let trunks = b.cross_check(&profiles, trunks, &contexts);
     if !errors.is_empty() {
@@ -211,6 +226,7 @@ fn load_sources_in(sources: &[(&str, &str)], dir: Option<&Path>, env: EnvLookup<
             default_no_answer_timeout: default_timeout,
             user_timeouts,
         },
+        acd,
     })
 }
 
@@ -323,10 +339,21 @@ pub(super) fn positive<T: Copy + PartialOrd + Default + std::fmt::Display>(
 
 /// Resolves a password: literal, or `env:VAR` from the environment.
 pub(super) fn secret(env: EnvLookup<'_>, sink: &mut Sink<'_>, raw: &Spanned<String>) -> Option<Secret> {
+    secret_named(env, sink, raw, "password")
+}
+
+/// Resolves a secret called `what` in errors (password, token): literal, or
+/// `env:VAR` from the environment.
+pub(super) fn secret_named(
+    env: EnvLookup<'_>,
+    sink: &mut Sink<'_>,
+    raw: &Spanned<String>,
+    what: &str,
+) -> Option<Secret> {
     let value = raw.get_ref();
     let Some(var) = value.strip_prefix("env:") else {
         if value.is_empty() {
-            sink.push(&raw.span(), ErrorKind::InvalidValue, "password is empty");
+            sink.push(&raw.span(), ErrorKind::InvalidValue, format!("{what} is empty"));
             return None;
         }
         return Some(Secret::new(value.clone()));

@@ -9,7 +9,8 @@
 //! | `internal.toml`, `external.toml`, … | one SIP profile each: listen addresses, transports, auth policy, context |
 //! | `directory.toml` | `[[user]]`: extension, password (`env:VAR` allowed), display name |
 //! | `trunks.toml` | `[[trunk]]`: address, transport, `inbound_from`, credentials, context |
-//! | `dialplan.toml` | `[[context.<name>]]` ordered routing rules |
+//! | `dialplan.toml` | `[[context.<name>]]` ordered routing rules; `queue` actions name queues of `acd.toml` |
+//! | `acd.toml` (optional) | the contact center ([`AcdSettings`]): `idle_reasons`, `[[variable]]`, `[[team]]`, `[[queue]]`, `[[agent]]` (token `env:VAR` allowed), `[[supervisor]]` |
 //!
 //! Closed sets are enums parsed at load; an unknown value, an unknown field,
 //! a dangling reference is a config error (conventions 5 and 6). Loading
@@ -23,6 +24,8 @@
 //! [`load_from_sources_with_env`] to avoid that in tests).
 
 #![warn(missing_docs)]
+mod acd;
+mod acd_load;
 mod defaults;
 mod dialplan;
 mod error;
@@ -35,10 +38,14 @@ mod typed;
 #[cfg(test)]
 mod tests;
 
+pub use acd::{
+    AcdSettings, AgentSettings, BuiltinVar, OfferVar, QueueSettings, SupervisorSettings, TeamSettings, VarSource,
+    VarType, VarValueError, VariableDef, MAX_VARIABLE_VALUE_CHARS,
+};
 pub use dialplan::{Action, DialPlan, Match, Rewrite, Route, Rule};
 pub use error::{line_col, ConfigError, ConfigErrors, ErrorKind, Origin};
 pub use load::{
-    load_dir, load_from_sources, load_from_sources_with_env, EnvLookup, DEFAULT_PROFILE_FILES, DIALPLAN_FILE,
+    load_dir, load_from_sources, load_from_sources_with_env, EnvLookup, ACD_FILE, DEFAULT_PROFILE_FILES, DIALPLAN_FILE,
     DIRECTORY_FILE, SWITCHBOARD_FILE, TRUNKS_FILE,
 };
 pub use net::{Cidr, PortRange};

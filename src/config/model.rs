@@ -189,3 +189,111 @@ pub(crate) struct RawRule {
     #[serde(default)]
     pub noise_removal: bool,
 }
+
+/// `type = "string" | "integer" | "boolean" | "datetime"` of a `[[variable]]`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub(crate) enum RawVarType {
+    String,
+    Integer,
+    Boolean,
+    Datetime,
+}
+
+/// One `[[variable]]` of `acd.toml` (CAD-1).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawVariable {
+    pub name: Spanned<String>,
+    #[serde(rename = "type")]
+    pub var_type: RawVarType,
+    #[serde(default)]
+    pub editable: bool,
+    #[serde(default)]
+    pub secure: bool,
+    pub source: Option<Spanned<String>>,
+    /// A string parsed as the type, or a TOML value of the type itself.
+    pub default: Option<Spanned<toml::Value>>,
+}
+
+/// One `[[team]]` of `acd.toml`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawTeam {
+    pub name: Spanned<String>,
+}
+
+/// `strategy = "longest-idle" | ...` of a `[[queue]]`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub(crate) enum RawStrategy {
+    LongestIdle,
+    RoundRobin,
+    RingAll,
+    FewestCalls,
+    SkillsBased,
+}
+
+/// `accept = "manual" | "auto"` of a `[[queue]]` (OFFER-1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub(crate) enum RawAccept {
+    Manual,
+    Auto,
+}
+
+/// `overflow = { queue = ".." } | { target = ".." }` of a `[[queue]]`.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "lowercase", deny_unknown_fields)]
+pub(crate) enum RawOverflow {
+    Queue(Spanned<String>),
+    Target(Spanned<String>),
+}
+
+/// One `[[queue]]` of `acd.toml`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawQueue {
+    pub name: Spanned<String>,
+    pub number: Spanned<String>,
+    pub strategy: Option<RawStrategy>,
+    pub accept: Option<RawAccept>,
+    pub rona_timeout_s: Option<Spanned<u64>>,
+    pub wrap_up_s: Option<Spanned<u64>>,
+    pub wrap_up_reasons: Spanned<Vec<Spanned<String>>>,
+    pub offer_variables: Spanned<Vec<Spanned<String>>>,
+    pub music: Option<Spanned<String>>,
+    pub announce_every_s: Option<Spanned<u64>>,
+    #[serde(default)]
+    pub record: bool,
+    #[serde(default)]
+    pub noise_removal: bool,
+    pub priority: Option<Spanned<u64>>,
+    pub max_wait_s: Option<Spanned<u64>>,
+    pub overflow: Option<Spanned<RawOverflow>>,
+    #[serde(default)]
+    pub mask_caller_number: bool,
+}
+
+/// One `[[agent]]` of `acd.toml`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawAgent {
+    pub id: Spanned<String>,
+    pub name: Spanned<String>,
+    pub team: Spanned<String>,
+    pub extension: Spanned<String>,
+    /// Queue name → skill level.
+    pub skills: Spanned<std::collections::BTreeMap<Spanned<String>, Spanned<u64>>>,
+    pub token: Spanned<String>,
+}
+
+/// One `[[supervisor]]` of `acd.toml`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawSupervisor {
+    pub id: Spanned<String>,
+    pub name: Spanned<String>,
+    pub teams: Spanned<Vec<Spanned<String>>>,
+    pub token: Spanned<String>,
+}

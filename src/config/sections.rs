@@ -33,7 +33,7 @@ fn transport(t: RawTransport) -> Transport {
 
 /// True for a usable SIP user part / name: non-empty, no spaces or
 /// characters that would need escaping in a SIP URI.
-fn valid_name(s: &str) -> bool {
+pub(super) fn valid_name(s: &str) -> bool {
     !s.is_empty()
         && s.chars()
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | '+' | '*' | '#'))

@@ -12,6 +12,7 @@ use std::num::NonZeroU32;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use super::acd::AcdSettings;
 use super::dialplan::DialPlan;
 use super::error::{ConfigError, ErrorKind, Origin};
 use super::net::{Cidr, PortRange};
@@ -303,6 +304,7 @@ pub struct Config {
     pub(crate) user_index: HashMap<String, usize>,
     pub(crate) trunks: Vec<Trunk>,
     pub(crate) dialplan: DialPlan,
+    pub(crate) acd: AcdSettings,
 }
 
 impl Config {
@@ -397,16 +399,36 @@ impl Config {
         &self.dialplan
     }
 
-    /// Extensions whose password is the shipped demo password `demo-<ext>`.
-    pub fn demo_passwords_in_use(&self) -> Vec<String> {
-        self.users
-            .iter()
-            .filter(|u| u.password.expose() == format!("demo-{}", u.extension))
-            .map(|u| u.extension.clone())
-            .collect()
+    /// The contact center of `acd.toml` (empty when the file is absent).
+    pub fn acd(&self) -> &AcdSettings {
+        &self.acd
     }
 
-    /// Refuses to run with demo passwords on any non-loopback listen address
+    /// Shipped demo credentials still in use: extensions whose password is
+    /// `demo-<ext>`, then `agent <id>` / `supervisor <id>` for each desktop
+    /// API token starting with `demo-` (`acd.toml`).
+    pub fn demo_passwords_in_use(&self) -> Vec<String> {
+        let users = self
+            .users
+            .iter()
+            .filter(|u| u.password.expose() == format!("demo-{}", u.extension))
+            .map(|u| u.extension.clone());
+        let agents = self
+            .acd
+            .agents
+            .iter()
+            .filter(|a| a.token.expose().starts_with("demo-"))
+            .map(|a| format!("agent {}", a.login));
+        let supervisors = self
+            .acd
+            .supervisors
+            .iter()
+            .filter(|s| s.token.expose().starts_with("demo-"))
+            .map(|s| format!("supervisor {}", s.login));
+        users.chain(agents).chain(supervisors).collect()
+    }
+
+    /// Refuses to run with demo passwords or tokens on any non-loopback listen address
     /// (including wildcards like `0.0.0.0`): the error points at the first
     /// offending `listen` entry.
     pub fn check_bind_safety(&self) -> Result<(), ConfigError> {
@@ -423,8 +445,8 @@ impl Config {
                         ErrorKind::Unsafe,
                         format!(
                             "profile `{}` listens on non-loopback {addr} while demo passwords \
-                             are in use (users {}); change their passwords in directory.toml \
-                             or listen on 127.0.0.1",
+                             or tokens are in use ({}); change them in directory.toml and \
+                             acd.toml or listen on 127.0.0.1",
                             p.name,
                             demo.join(", ")
                         ),

@@ -302,7 +302,9 @@ impl Engine {
         let Ok((label, targets)) = self.route_targets(now, &route) else {
             return false;
         };
-        let Some(call) = self.calls.get_mut(&id) else { return false };
+        let Some(call) = self.calls.get_mut(&id) else {
+            return false;
+        };
         call.route = label;
         let Some(a) = call.a.invite.clone() else { return false };
         let from_user = self.calls.get(&id).map(|c| c.caller.clone()).unwrap_or_default();
@@ -424,6 +426,10 @@ impl Engine {
             }
             if has_tag {
                 leg.state = BState::Early;
+            }
+            if self.queues.calls.contains_key(&super::queue::interaction_of(id)) {
+                // An agent's phone ringing: the queued caller keeps its music.
+                return;
             }
             let mut a_resp = self.a_response(id, &resp, code);
             if self.calls.get(&id).is_some_and(|c| c.media.is_some()) {

@@ -107,6 +107,7 @@ impl Engine {
         self.last_now = Some(now);
         let reply = self.desk_for(now, agent, cmd);
         self.pump_acd(now);
+        self.pump(now);
         reply
     }
 
@@ -118,7 +119,9 @@ impl Engine {
                 self.acd_event(now, AcdEvent::AgentLogin { agent, state })
                     .map_err(desk_error)?;
             }
-            DeskCommand::Logout => self.acd_event(now, AcdEvent::AgentLogout { agent }).map_err(desk_error)?,
+            DeskCommand::Logout => self
+                .acd_event(now, AcdEvent::AgentLogout { agent })
+                .map_err(desk_error)?,
             DeskCommand::SetState { state } => {
                 let state = requested(state);
                 self.acd_event(now, AcdEvent::AgentSetState { agent, state })
@@ -178,12 +181,10 @@ impl Engine {
                 return self.data_view(id).map(DeskReply::Data);
             }
         }
-        self.agent_view(agent)
-            .map(DeskReply::Agent)
-            .ok_or(DeskError::NotFound {
-                field: "agent",
-                message: format!("no agent {agent}"),
-            })
+        self.agent_view(agent).map(DeskReply::Agent).ok_or(DeskError::NotFound {
+            field: "agent",
+            message: format!("no agent {agent}"),
+        })
     }
 
     /// The offer, if it rings for `agent` (403 if another's, 404 if gone).
@@ -277,7 +278,9 @@ impl Engine {
         let id = self.own_interaction(agent, uid)?;
         match self.queues.calls.get(&id).map(|c| (c.phase, c.agent)) {
             Some((QueuePhase::Connected, Some(a))) if a == agent => Ok(id),
-            _ => Err(DeskError::Conflict(format!("interaction {uid} is not connected to you"))),
+            _ => Err(DeskError::Conflict(format!(
+                "interaction {uid} is not connected to you"
+            ))),
         }
     }
 
@@ -314,7 +317,9 @@ impl Engine {
             .map(|(id, _)| *id)
             .collect();
         ids.sort();
-        ids.into_iter().filter_map(|id| self.interaction_view(id, true)).collect()
+        ids.into_iter()
+            .filter_map(|id| self.interaction_view(id, true))
+            .collect()
     }
 
     /// An agent as desktops see it.
@@ -335,7 +340,12 @@ impl Engine {
             .queues
             .calls
             .iter()
-            .flat_map(|(id, c)| c.offers.iter().filter(|o| o.agent == agent).map(move |o| (*id, o.offer)))
+            .flat_map(|(id, c)| {
+                c.offers
+                    .iter()
+                    .filter(|o| o.agent == agent)
+                    .map(move |o| (*id, o.offer))
+            })
             .filter_map(|(id, o)| self.offer_view(id, o))
             .collect();
         let unix = |at: std::time::Instant| {
@@ -360,29 +370,29 @@ impl Engine {
         })
     }
 
-    /// CAD-1: the interaction's variables; secure values never leave.
+    /// CAD-1: the interaction's variables; secure values never leave, the
+    /// caller's number masked per OFFER-3 when the queue says so.
     fn data_view(&self, id: InteractionId) -> Result<DataView, DeskError> {
         let qc = self.queues.calls.get(&id).ok_or(DeskError::NotFound {
             field: "interaction",
             message: format!("no interaction {id}"),
         })?;
-        let variables = self
-            .cfg
-            .acd()
-            .variables
-            .iter()
-            .map(|def| DataVariable {
-                name: def.name.clone(),
-                ty: def.var_type.as_str(),
-                value: (!def.secure).then(|| qc.data.value(&def.name).unwrap_or_default().to_owned()),
-                editable: def.editable,
-                secure: def.secure,
-            })
-            .collect();
+        let mask = self.cfg.acd().queue(qc.queue).is_some_and(|q| q.mask_caller_number);
+        let view = qc.data.view_for_agent(mask);
         Ok(DataView {
             interaction: qc.uid.clone(),
-            version: qc.data.version(),
-            variables,
+            version: view.version,
+            variables: view
+                .variables
+                .into_iter()
+                .map(|v| DataVariable {
+                    name: v.name,
+                    ty: v.ty.as_str(),
+                    value: v.value,
+                    editable: v.editable,
+                    secure: v.secure,
+                })
+                .collect(),
         })
     }
 
@@ -395,7 +405,19 @@ impl Engine {
             });
         };
         let changed: Vec<String> = values.iter().map(|(n, _)| n.clone()).collect();
-        let new_version = qc.data.save(version, &values).map_err(super::queue::cad_error)?;
+        let new_version = qc
+            .data
+            .save(version, &values)
+            .map_err(|e| match super::queue::cad_error(e) {
+                DeskError::DataConflict {
+                    current, overwritten, ..
+                } => DeskError::DataConflict {
+                    base: version,
+                    current,
+                    overwritten,
+                },
+                other => other,
+            })?;
         let (uid, agent) = (qc.uid.clone(), qc.agent);
         if let Some(agent) = agent {
             self.desk_event(super::desk::DeskEvent::DataSaved {
@@ -412,7 +434,11 @@ impl Engine {
     pub fn supervise(&mut self, now: Now, token: &str, cmd: SupervisorCommand) -> Result<DeskReply, DeskError> {
         match self.desk_principal(token)? {
             Principal::Supervisor(_) => {}
-            Principal::Agent(_) => return Err(DeskError::Forbidden("supervisor endpoints need a supervisor token".into())),
+            Principal::Agent(_) => {
+                return Err(DeskError::Forbidden(
+                    "supervisor endpoints need a supervisor token".into(),
+                ))
+            }
         }
         self.last_now = Some(now);
         let reply = match cmd {
@@ -420,7 +446,9 @@ impl Engine {
                 let mut ids: Vec<InteractionId> = self.queues.calls.keys().copied().collect();
                 ids.sort();
                 Ok(DeskReply::Interactions(
-                    ids.into_iter().filter_map(|id| self.interaction_view(id, false)).collect(),
+                    ids.into_iter()
+                        .filter_map(|id| self.interaction_view(id, false))
+                        .collect(),
                 ))
             }
             SupervisorCommand::Agents => Ok(DeskReply::Agents(
@@ -470,6 +498,7 @@ impl Engine {
             }
         };
         self.pump_acd(now);
+        self.pump(now);
         reply
     }
 }

@@ -14,8 +14,8 @@ mod control;
 pub mod desk;
 mod desk_ops;
 mod inbound;
-mod queue;
 mod indialog;
+mod queue;
 mod registration;
 pub mod screen;
 mod trunk_reg;
@@ -265,7 +265,7 @@ impl Engine {
         let acd = crate::acd::Acd::new(cfg.acd().core_config()).unwrap_or_else(|e| {
             // Config validation checks what Acd::new checks: not reached.
             tracing::error!(error = %e, "ACD configuration refused: no queues");
-            crate::acd::Acd::new(crate::acd::AcdConfig::default()).unwrap_or_else(|_| unreachable!())
+            crate::acd::Acd::empty()
         });
         let ports = crate::sdp::PortPool::new(range.lo() + range.lo() % 2, range.hi() - (1 - range.hi() % 2)).ok();
         Engine {
@@ -417,9 +417,9 @@ impl Engine {
             expiry,
             self.acd.poll_timeout(),
         ]
-            .into_iter()
-            .flatten()
-            .min()
+        .into_iter()
+        .flatten()
+        .min()
     }
 
     /// Fires due timers (transactions, calls, registration expiry).
@@ -468,7 +468,7 @@ impl Engine {
     }
 
     /// Moves transaction-layer transmits and events into outputs and call logic.
-    fn pump(&mut self, now: Now) {
+    pub(crate) fn pump(&mut self, now: Now) {
         loop {
             let mut progressed = false;
             while let Some(t) = self.txl.poll_transmit() {

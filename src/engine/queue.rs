@@ -91,7 +91,6 @@ pub(crate) struct QueueCall {
     /// The caller's dial-plan context (overflow routes in it).
     pub context: String,
     pub caller_number: String,
-    pub caller_name: String,
     pub dnis: String,
     /// The SDP offer agent legs get (anchored), else the caller's own body.
     pub b_body: Bytes,
@@ -104,8 +103,8 @@ pub(crate) struct QueueCall {
     pub phase_since: Instant,
     pub held: bool,
     pub durations: PhaseDurations,
-    /// The interaction's variables (CAD-1), as they arrived or were saved.
-    pub variables: Vec<Variable>,
+    /// The interaction's variables (CAD-1..4), as they arrived or were saved.
+    pub data: crate::acd::InteractionData,
     /// The provisional response repeated while waiting.
     pub progress: Option<Box<Message>>,
     /// Reasons and notes of the wrap-up (WRAP-1).
@@ -150,6 +149,48 @@ pub(crate) struct QueueState {
     pub agent_since: HashMap<AgentId, u64>,
 }
 
+/// The desktop's error for a refused data save (CAD-1..3).
+pub(crate) fn cad_error(e: crate::acd::CadError) -> super::desk::DeskError {
+    use super::desk::DeskError;
+    use crate::acd::CadError;
+    match e {
+        CadError::Conflict {
+            current_version,
+            overwritten,
+        } => DeskError::DataConflict {
+            base: 0,
+            current: current_version,
+            overwritten: overwritten
+                .into_iter()
+                .map(|(n, v)| (n, v.unwrap_or_default()))
+                .collect(),
+        },
+        CadError::FutureVersion { .. } => DeskError::Invalid {
+            field: "version".into(),
+            message: e.to_string(),
+        },
+        CadError::Unknown { ref name }
+        | CadError::NotEditable { ref name }
+        | CadError::Invalid { ref name, .. }
+        | CadError::TooLong { ref name, .. }
+        | CadError::DuplicateChange { ref name }
+        | CadError::DuplicateVariable { ref name } => DeskError::Invalid {
+            field: format!("values.{name}"),
+            message: e.to_string(),
+        },
+    }
+}
+
+/// The config layer's variable type as the CAD core's (follow-up: one enum).
+fn cad_type(t: crate::config::VarType) -> crate::acd::VarType {
+    match t {
+        crate::config::VarType::String => crate::acd::VarType::String,
+        crate::config::VarType::Integer => crate::acd::VarType::Integer,
+        crate::config::VarType::Boolean => crate::acd::VarType::Boolean,
+        crate::config::VarType::DateTime => crate::acd::VarType::DateTime,
+    }
+}
+
 /// The interaction id of a call (one interaction per customer call).
 pub(crate) fn interaction_of(call: CallRef) -> InteractionId {
     InteractionId(call.0)
@@ -182,8 +223,8 @@ impl Engine {
         let Some(q) = self.cfg.acd().queue_by_name(name).cloned() else {
             return;
         };
-        let Some(call) = self.calls.get_mut(&id) else { return };
-        let Some(invite) = call.a.invite.as_deref() else { return };
+        let Some(call) = self.calls.get(&id) else { return };
+        let Some(invite) = call.a.invite.clone() else { return };
         let env = invite.envelope().ok();
         let caller_number = env
             .as_ref()
@@ -196,20 +237,27 @@ impl Engine {
             .map(|d| String::from_utf8_lossy(&d).trim_matches('"').to_owned())
             .unwrap_or_default();
         let dnis = q.number.clone();
-        let variables = self.initial_variables(invite, &q, &caller_number, &caller_name);
         // Early media: our answer in a 183, music until an agent answers.
         let anchored_answer = call.media.as_ref().and_then(|m| m.answer_a.clone());
         let mut progress = match &anchored_answer {
             Some(_) => call.a_final(StatusCode::SESSION_PROGRESS, None),
             None => call.a_final(StatusCode::RINGING, None),
         };
+        let contact = self.contact_for(&call.callee, call.a.src);
+        let atx = call.a.tx;
+        let initial = self.initial_variables(&invite, &q, &caller_number, &caller_name);
+        let data = crate::acd::InteractionData::new(self.variable_specs(), &initial).unwrap_or_else(|e| {
+            tracing::warn!(call = %id, error = %e, "call data refused: variables left unset");
+            crate::acd::InteractionData::new(self.variable_specs(), &[] as &[(String, String)])
+                .unwrap_or_else(|_| crate::acd::InteractionData::empty())
+        });
+        let variables = data.acd_variables(false);
         if let (Some(p), Some(body)) = (progress.as_mut(), anchored_answer) {
             p.body = body;
             p.headers.set(HeaderName::ContentType, "application/sdp");
-            let contact = self.contact_for(&call.callee, call.a.src);
             p.headers.push(HeaderName::Contact, contact);
         }
-        if let Some(media) = call.media.as_deref_mut() {
+        if let Some(media) = self.calls.get_mut(&id).and_then(|c| c.media.as_deref_mut()) {
             if let Some(plan) = media.queue_plan(id.0) {
                 media.queued = true;
                 self.out.push_back(Output::Media(plan));
@@ -219,7 +267,6 @@ impl Engine {
                 }));
             }
         }
-        let atx = call.a.tx;
         if let Some(p) = progress.clone() {
             self.respond(now, atx, p);
         }
@@ -236,7 +283,6 @@ impl Engine {
                 queue: q.id,
                 context: context.to_owned(),
                 caller_number,
-                caller_name,
                 dnis,
                 b_body,
                 offers: Vec::new(),
@@ -247,17 +293,18 @@ impl Engine {
                 phase_since: now.mono,
                 held: false,
                 durations: PhaseDurations::default(),
-                variables: variables.clone(),
+                data,
                 progress: progress.map(Box::new),
                 wrap_up: None,
             },
         );
         self.timers.set(EngineTimer::Progress(id), now.mono + PROGRESS_EVERY);
         if q.announce_every.is_some() {
-            self.timers.set(EngineTimer::Announce(id), now.mono + FIRST_ANNOUNCEMENT);
+            self.timers
+                .set(EngineTimer::Announce(id), now.mono + FIRST_ANNOUNCEMENT);
         }
         tracing::info!(call = %id, queue = %q.name, "call queued");
-        self.acd_event(
+        let arrived = self.acd_event(
             now,
             AcdEvent::InteractionArrived {
                 id: interaction,
@@ -266,9 +313,34 @@ impl Engine {
                 variables,
             },
         );
+        if let Err(e) = arrived {
+            tracing::error!(call = %id, error = %e, "the ACD refused the call");
+        }
     }
 
-    /// The interaction's variables at arrival (CAD-1): the built-ins, then
+    /// CAD-1: the variables of every interaction: the built-ins (read-only
+    /// strings) then the configured ones.
+    fn variable_specs(&self) -> Vec<crate::acd::VariableSpec> {
+        let builtin = |name: &str| crate::acd::VariableSpec {
+            name: name.into(),
+            ty: crate::acd::VarType::String,
+            editable: false,
+            secure: false,
+        };
+        let mut specs: Vec<_> = ["caller_number", "caller_name", "dnis", "queue"]
+            .into_iter()
+            .map(builtin)
+            .collect();
+        specs.extend(self.cfg.acd().variables.iter().map(|d| crate::acd::VariableSpec {
+            name: d.name.clone(),
+            ty: cad_type(d.var_type),
+            editable: d.editable,
+            secure: d.secure,
+        }));
+        specs
+    }
+
+    /// The interaction's values at arrival (CAD-1): the built-ins, then
     /// each configured variable from its source or default.
     fn initial_variables(
         &self,
@@ -276,18 +348,13 @@ impl Engine {
         q: &crate::config::QueueSettings,
         caller_number: &str,
         caller_name: &str,
-    ) -> Vec<Variable> {
+    ) -> Vec<(String, String)> {
         use crate::config::VarSource;
-        let plain = |name: &str, value: String| Variable {
-            name: name.into(),
-            value,
-            secure: false,
-        };
         let mut vars = vec![
-            plain("caller_number", caller_number.to_owned()),
-            plain("caller_name", caller_name.to_owned()),
-            plain("dnis", q.number.clone()),
-            plain("queue", q.name.clone()),
+            ("caller_number".to_owned(), caller_number.to_owned()),
+            ("caller_name".to_owned(), caller_name.to_owned()),
+            ("dnis".to_owned(), q.number.clone()),
+            ("queue".to_owned(), q.name.clone()),
         ];
         for def in &self.cfg.acd().variables {
             let from_source = def.source.as_ref().and_then(|s| match s {
@@ -300,17 +367,20 @@ impl Engine {
                     .get(&HeaderName::from_bytes(Bytes::copy_from_slice(h.as_bytes())))
                     .map(|v| String::from_utf8_lossy(v).into_owned()),
             });
-            // A value that does not fit the type (CAD-1) or is too long
-            // (CAD-2) is not taken from the call: the default stands.
-            let value = from_source
-                .filter(|v| v.chars().count() <= 256 && def.var_type.validate(v).is_ok())
-                .or_else(|| def.default.clone())
-                .unwrap_or_default();
-            vars.push(Variable {
+            // A value from the call that does not fit the type (CAD-1) or
+            // is too long (CAD-2) is not taken: the default stands.
+            let spec = crate::acd::VariableSpec {
                 name: def.name.clone(),
-                value,
+                ty: cad_type(def.var_type),
+                editable: def.editable,
                 secure: def.secure,
-            });
+            };
+            if let Some(v) = from_source
+                .filter(|v| spec.validate(v).is_ok())
+                .or_else(|| def.default.clone())
+            {
+                vars.push((def.name.clone(), v));
+            }
         }
         vars
     }
@@ -341,9 +411,7 @@ impl Engine {
                     interaction,
                     reason,
                 } => self.cancel_ring(now, offer, agent, interaction, reason),
-                AcdAction::Connect {
-                    agent, interaction, ..
-                } => self.on_connected(now, agent, interaction),
+                AcdAction::Connect { agent, interaction, .. } => self.on_connected(now, agent, interaction),
                 AcdAction::OfferTimedOut {
                     offer,
                     agent,
@@ -373,7 +441,9 @@ impl Engine {
                         at_ms: now.unix_ms,
                     });
                 }
-                AcdAction::Overflow { interaction, target, .. } => self.overflow(now, interaction, target),
+                AcdAction::Overflow {
+                    interaction, target, ..
+                } => self.overflow(now, interaction, target),
                 AcdAction::WrapUpStarted {
                     agent,
                     interaction,
@@ -712,7 +782,8 @@ impl Engine {
             if m.queued {
                 m.queued = false;
                 let held = m.held();
-                self.out.push_back(Output::Media(MediaCommand::Hold { call: id.0, held }));
+                self.out
+                    .push_back(Output::Media(MediaCommand::Hold { call: id.0, held }));
             }
         }
     }
@@ -826,10 +897,18 @@ impl Engine {
         tracing::info!(call = %id, %number, "queue overflow");
         self.queue_media_connected(id);
         if !self.route_existing_call(now, id, &context, &number, body) {
-            if let Some(resp) = self.calls.get(&id).and_then(|c| {
-                c.a_final(StatusCode::TEMPORARILY_UNAVAILABLE, Some("Queue Overflow Unroutable"))
-            }) {
-                self.final_to_a(now, id, resp, StatusCode::TEMPORARILY_UNAVAILABLE, "overflow_unroutable");
+            if let Some(resp) = self
+                .calls
+                .get(&id)
+                .and_then(|c| c.a_final(StatusCode::TEMPORARILY_UNAVAILABLE, Some("Queue Overflow Unroutable")))
+            {
+                self.final_to_a(
+                    now,
+                    id,
+                    resp,
+                    StatusCode::TEMPORARILY_UNAVAILABLE,
+                    "overflow_unroutable",
+                );
             }
         }
     }
@@ -840,7 +919,9 @@ impl Engine {
         let Some(qc) = self.queues.calls.get(&interaction) else {
             return;
         };
-        let Some(q) = self.cfg.acd().queue(qc.queue) else { return };
+        let Some(q) = self.cfg.acd().queue(qc.queue) else {
+            return;
+        };
         let Some(every) = q.announce_every else { return };
         self.timers.set(EngineTimer::Announce(id), now.mono + every);
         if qc.phase != QueuePhase::Queued {
@@ -876,7 +957,12 @@ impl Engine {
 
     /// Progress timer: repeats the caller's 18x while it waits.
     pub(crate) fn on_progress(&mut self, now: Now, id: CallRef) {
-        let Some(p) = self.queues.calls.get(&interaction_of(id)).and_then(|c| c.progress.clone()) else {
+        let Some(p) = self
+            .queues
+            .calls
+            .get(&interaction_of(id))
+            .and_then(|c| c.progress.clone())
+        else {
             return;
         };
         let Some(call) = self.calls.get(&id) else { return };

@@ -164,7 +164,7 @@ impl Leg {
     /// payload-type map), its music player and its reception statistics;
     /// its latch too when the signalled address is the same.
     fn keep_stream_of(&mut self, old: Leg) {
-        let map = std::mem::replace(self.out.payload_types_mut(), crate::rtp::PayloadTypeMap::new());
+        let map = std::mem::take(self.out.payload_types_mut());
         self.out = old.out;
         *self.out.payload_types_mut() = map;
         self.music = old.music;

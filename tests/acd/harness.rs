@@ -21,11 +21,14 @@ pub fn idle(reason: &str) -> RequestedState {
     RequestedState::Idle(IdleReason::Named(reason.into()))
 }
 
-/// One queue `Q1` with `strategy`, RONA 15 s, wrap-up 60 s, and agents
-/// `1..=agents` in it at skill 5.
+/// One queue `Q1` with `strategy`, RONA 15 s, wrap-up 60 s (reasons `Sale`,
+/// `Support`), and agents `1..=agents` in it at skill 5.
 pub fn one_queue(strategy: Strategy, agents: u32) -> AcdConfig {
     AcdConfig {
-        queues: vec![QueueConfig::new(Q1, strategy)],
+        queues: vec![QueueConfig {
+            wrap_up_reasons: vec!["Sale".into(), "Support".into()],
+            ..QueueConfig::new(Q1, strategy)
+        }],
         agents: (1..=agents)
             .map(|n| AgentConfig {
                 id: a(n),
@@ -33,7 +36,6 @@ pub fn one_queue(strategy: Strategy, agents: u32) -> AcdConfig {
             })
             .collect(),
         idle_reasons: vec!["Login".into(), "Lunch".into(), "Meeting".into()],
-        wrap_up_reasons: vec!["Sale".into(), "Support".into()],
     }
 }
 

@@ -31,6 +31,7 @@ fn config(rng: &mut StdRng) -> AcdConfig {
         .map(|q| {
             let mut c = QueueConfig::new(QueueId(q), strategies[q as usize % strategies.len()]);
             c.wrap_up = Duration::from_secs(20);
+            c.wrap_up_reasons = vec!["Done".into()];
             if q % 7 == 0 {
                 c.max_wait = Some(Duration::from_secs(40));
                 c.overflow = Some(if q % 2 == 0 {
@@ -62,7 +63,6 @@ fn config(rng: &mut StdRng) -> AcdConfig {
         queues,
         agents,
         idle_reasons: vec!["Lunch".into()],
-        wrap_up_reasons: vec!["Done".into()],
     }
 }
 

@@ -2,7 +2,7 @@
 
 use crate::harness::*;
 use std::time::Duration;
-use switchboard::acd::{AcdAction, AcdError, AcdEvent, AgentState, Strategy};
+use switchboard::acd::{AcdAction, AcdConfig, AcdError, AcdEvent, AgentConfig, AgentState, QueueConfig, Strategy};
 
 // spec: WRAP-1
 // spec: CALL-END-1
@@ -119,4 +119,39 @@ fn wrap_up_can_be_extended_by_a_time_or_indefinitely() {
     })
     .unwrap();
     assert_eq!(h.state(a(1)), AgentState::Available);
+}
+
+// spec: WRAP-1
+#[test]
+fn wrap_up_reasons_are_those_of_the_interactions_queue() {
+    let queue = |id, reasons: &[&str]| QueueConfig {
+        wrap_up_reasons: reasons.iter().map(|r| r.to_string()).collect(),
+        ..QueueConfig::new(id, Strategy::LongestIdle)
+    };
+    let mut h = H::new(AcdConfig {
+        queues: vec![queue(Q1, &["Sale"]), queue(Q2, &["Refund"])],
+        agents: vec![AgentConfig {
+            id: a(1),
+            queues: vec![(Q1, 5), (Q2, 5)],
+        }],
+        ..Default::default()
+    });
+    h.login(a(1));
+    let submit = |reason: &str| AcdEvent::WrapUpSubmitted {
+        agent: a(1),
+        reasons: vec![reason.into()],
+        notes: String::new(),
+    };
+    for (n, q, own, other) in [(1, Q1, "Sale", "Refund"), (2, Q2, "Refund", "Sale")] {
+        h.arrive(i(n), q, 0);
+        let offer = h.rings()[0].0;
+        assert_eq!(h.acd.wrap_up_queue(a(1)), None);
+        h.ev(AcdEvent::PhoneAnswered { offer }).unwrap();
+        h.ev(AcdEvent::InteractionEnded { id: i(n) }).unwrap();
+        assert_eq!(h.acd.wrap_up_queue(a(1)), Some(q));
+        assert_eq!(h.ev(submit(other)), Err(AcdError::UnknownWrapUpReason(other.into())));
+        h.ev(submit(own)).unwrap();
+        assert_eq!(h.state(a(1)), AgentState::Available);
+        assert_eq!(h.acd.wrap_up_queue(a(1)), None);
+    }
 }

@@ -5,9 +5,10 @@
 //! an offer on its desk and its phone rings, the answer connects the caller.
 
 use crate::sim::*;
+use std::time::Duration;
 use switchboard::call::media::{MediaCommand, MediaLeg};
 use switchboard::engine::desk::{DeskCommand, DeskError, DeskEvent, DeskReply, DeskState};
-use std::time::Duration;
+use switchboard::sip::msg::Message;
 
 const ALICE: &str = "demo-token-alice";
 const BOB: &str = "demo-token-bob-0";
@@ -47,6 +48,21 @@ fn ok_from(phone: &Ua, invite: &Message, tag: &str, port: u16) -> String {
     )
 }
 
+/// The phone rings (180): a CANCEL may follow (RFC 3261 §9.1).
+fn ring(h: &mut Harness, phone: &Ua, invite: &Message, tag: &str) {
+    h.send(
+        phone,
+        &response(
+            invite,
+            180,
+            "Ringing",
+            Some(tag),
+            &[("Contact", &phone.contact())],
+            None,
+        ),
+    );
+}
+
 fn offers_for(h: &Harness, agent: &str) -> Vec<u64> {
     h.desk
         .iter()
@@ -69,25 +85,42 @@ fn queued_caller_hears_music_and_is_answered_only_by_the_agent() {
     let progress = h.expect_response(customer.addr, 183);
     assert!(body_str(&progress).contains("m=audio "), "183 carries our answer");
     assert!(
-        h.media
-            .iter()
-            .any(|m| matches!(m, MediaCommand::Hold { held: Some(MediaLeg::A), .. })),
+        h.media.iter().any(|m| matches!(
+            m,
+            MediaCommand::Hold {
+                held: Some(MediaLeg::A),
+                ..
+            }
+        )),
         "the caller hears music: {:?}",
         h.media
     );
     // spec: OFFER-1 — the desk shows the offer, the phone rings.
     let invite = h.expect_request(alice.addr, "INVITE");
-    assert_eq!(offers_for(&h, "alice").len(), 1, "one offer on alice's desk: {:?}", h.desk);
-    assert_eq!(h.count(customer.addr, |m| m.status().is_some_and(|s| s.as_u16() == 200)), 0);
+    assert_eq!(
+        offers_for(&h, "alice").len(),
+        1,
+        "one offer on alice's desk: {:?}",
+        h.desk
+    );
+    assert_eq!(
+        h.count(customer.addr, |m| m.status().is_some_and(|s| s.as_u16() == 200)),
+        0
+    );
     h.advance(Duration::from_secs(4));
     let answered_at = h.unix_ms();
     h.send(&alice, &ok_from(&alice, &invite, "alicetag", 52000));
     h.expect_response(customer.addr, 200);
     assert!(
-        h.media.iter().any(|m| matches!(m, MediaCommand::Hold { held: None, .. })),
+        h.media
+            .iter()
+            .any(|m| matches!(m, MediaCommand::Hold { held: None, .. })),
         "music stops when connected"
     );
-    assert!(h.desk.iter().any(|e| matches!(e, DeskEvent::Connected { agent, .. } if agent == "alice")));
+    assert!(h
+        .desk
+        .iter()
+        .any(|e| matches!(e, DeskEvent::Connected { agent, .. } if agent == "alice")));
     let me = desk(&mut h, ALICE, DeskCommand::Me).expect("me");
     let DeskReply::Agent(view) = me else { panic!("{me:?}") };
     assert_eq!(view.state, "Busy");
@@ -109,15 +142,21 @@ fn rona_cancels_the_phone_and_offers_the_next_agent() {
     login(&mut h, BOB);
     h.place_call(&mut customer, "5000");
     // Longest idle: alice logged in first.
-    h.expect_request(alice.addr, "INVITE");
+    let invite = h.expect_request(alice.addr, "INVITE");
+    ring(&mut h, &alice, &invite, "at");
     h.assert_silent(bob.addr);
     h.advance(Duration::from_millis(14_999));
     h.assert_silent(bob.addr);
     h.advance(Duration::from_millis(1));
     h.expect_request(alice.addr, "CANCEL");
     h.expect_request(bob.addr, "INVITE");
-    assert!(h.desk.iter().any(|e| matches!(e, DeskEvent::Rona { agent, .. } if agent == "alice")));
-    let DeskReply::Agent(a) = desk(&mut h, ALICE, DeskCommand::Me).expect("me") else { panic!() };
+    assert!(h
+        .desk
+        .iter()
+        .any(|e| matches!(e, DeskEvent::Rona { agent, .. } if agent == "alice")));
+    let DeskReply::Agent(a) = desk(&mut h, ALICE, DeskCommand::Me).expect("me") else {
+        panic!()
+    };
     assert_eq!((a.state, a.reason.as_deref()), ("Idle", Some("RONA")));
 }
 
@@ -133,7 +172,9 @@ fn phone_reject_is_a_decline() {
     let invite = h.expect_request(alice.addr, "INVITE");
     h.send(&alice, &response(&invite, 603, "Decline", Some("at"), &[], None));
     h.expect_request(bob.addr, "INVITE");
-    let DeskReply::Agent(a) = desk(&mut h, ALICE, DeskCommand::Me).expect("me") else { panic!() };
+    let DeskReply::Agent(a) = desk(&mut h, ALICE, DeskCommand::Me).expect("me") else {
+        panic!()
+    };
     assert_eq!(a.state, "Available");
 }
 
@@ -145,7 +186,8 @@ fn desktop_decline_cancels_the_phone() {
     h.advance(Duration::from_secs(1));
     login(&mut h, BOB);
     h.place_call(&mut customer, "5000");
-    h.expect_request(alice.addr, "INVITE");
+    let invite = h.expect_request(alice.addr, "INVITE");
+    ring(&mut h, &alice, &invite, "at");
     let offer = offers_for(&h, "alice")[0];
     // Bob cannot decline alice's offer.
     assert!(matches!(
@@ -165,6 +207,7 @@ fn desktop_accept_rings_the_phone_with_auto_answer() {
     login(&mut h, ALICE);
     h.place_call(&mut customer, "5000");
     let first = h.expect_request(alice.addr, "INVITE");
+    ring(&mut h, &alice, &first, "at");
     assert!(!first.to_bytes().windows(12).any(|w| w == b"answer-after"));
     let offer = offers_for(&h, "alice")[0];
     desk(&mut h, ALICE, DeskCommand::Accept { offer }).expect("accept");
@@ -183,30 +226,74 @@ fn desktop_accept_rings_the_phone_with_auto_answer() {
 fn hold_blocks_end_then_wrap_up_returns_the_agent() {
     let (mut h, mut customer, alice, _bob) = contact_center();
     login(&mut h, ALICE);
-    h.place_call(&mut customer, "5000");
+    let out = h.place_call(&mut customer, "5000");
     let invite = h.expect_request(alice.addr, "INVITE");
     h.send(&alice, &ok_from(&alice, &invite, "alicetag", 52000));
-    h.expect_response(customer.addr, 200);
-    let DeskReply::Agent(a) = desk(&mut h, ALICE, DeskCommand::Me).expect("me") else { panic!() };
+    let ok = h.expect_response(customer.addr, 200);
+    let dlg = customer.dialog_from_2xx(&out, &ok);
+    let ack = customer.ack_2xx(&dlg, out.cseq).text();
+    h.send(&customer, &ack);
+    h.expect_request(alice.addr, "ACK");
+    let DeskReply::Agent(a) = desk(&mut h, ALICE, DeskCommand::Me).expect("me") else {
+        panic!()
+    };
     let uid = a.interaction.expect("busy on an interaction");
     h.media.clear();
-    desk(&mut h, ALICE, DeskCommand::Hold { interaction: uid.clone() }).expect("hold");
-    assert!(h
-        .media
-        .iter()
-        .any(|m| matches!(m, MediaCommand::Hold { held: Some(MediaLeg::A), .. })));
-    let refused = desk(&mut h, ALICE, DeskCommand::End { interaction: uid.clone() });
+    desk(
+        &mut h,
+        ALICE,
+        DeskCommand::Hold {
+            interaction: uid.clone(),
+        },
+    )
+    .expect("hold");
+    assert!(h.media.iter().any(|m| matches!(
+        m,
+        MediaCommand::Hold {
+            held: Some(MediaLeg::A),
+            ..
+        }
+    )));
+    let refused = desk(
+        &mut h,
+        ALICE,
+        DeskCommand::End {
+            interaction: uid.clone(),
+        },
+    );
     assert!(matches!(refused, Err(DeskError::Conflict(_))), "{refused:?}");
     // Bob may not touch alice's interaction.
     assert!(matches!(
-        desk(&mut h, BOB, DeskCommand::Resume { interaction: uid.clone() }),
+        desk(
+            &mut h,
+            BOB,
+            DeskCommand::Resume {
+                interaction: uid.clone()
+            }
+        ),
         Err(DeskError::Forbidden(_))
     ));
-    desk(&mut h, ALICE, DeskCommand::Resume { interaction: uid.clone() }).expect("resume");
-    desk(&mut h, ALICE, DeskCommand::End { interaction: uid.clone() }).expect("end");
+    desk(
+        &mut h,
+        ALICE,
+        DeskCommand::Resume {
+            interaction: uid.clone(),
+        },
+    )
+    .expect("resume");
+    desk(
+        &mut h,
+        ALICE,
+        DeskCommand::End {
+            interaction: uid.clone(),
+        },
+    )
+    .expect("end");
     h.expect_request(customer.addr, "BYE");
     h.expect_request(alice.addr, "BYE");
-    let DeskReply::Agent(a) = desk(&mut h, ALICE, DeskCommand::Me).expect("me") else { panic!() };
+    let DeskReply::Agent(a) = desk(&mut h, ALICE, DeskCommand::Me).expect("me") else {
+        panic!()
+    };
     assert_eq!(a.state, "WrapUp");
     let bad = desk(
         &mut h,
@@ -216,7 +303,10 @@ fn hold_blocks_end_then_wrap_up_returns_the_agent() {
             notes: String::new(),
         },
     );
-    assert!(matches!(bad, Err(DeskError::Invalid { ref field, .. }) if field == "reasons"), "{bad:?}");
+    assert!(
+        matches!(bad, Err(DeskError::Invalid { ref field, .. }) if field == "reasons"),
+        "{bad:?}"
+    );
     let DeskReply::Agent(a) = desk(
         &mut h,
         ALICE,
@@ -238,7 +328,8 @@ fn caller_gone_while_ringing_cancels_the_offer() {
     let (mut h, mut customer, alice, _bob) = contact_center();
     login(&mut h, ALICE);
     let out = h.place_call(&mut customer, "5000");
-    h.expect_request(alice.addr, "INVITE");
+    let invite = h.expect_request(alice.addr, "INVITE");
+    ring(&mut h, &alice, &invite, "at");
     let cancel = customer
         .req("CANCEL", &out.ruri)
         .call_id(&out.call_id)
@@ -248,10 +339,17 @@ fn caller_gone_while_ringing_cancels_the_offer() {
         .cseq_method(out.cseq, "CANCEL");
     h.send(&customer, &cancel.text());
     h.expect_request(alice.addr, "CANCEL");
-    let DeskReply::Agent(a) = desk(&mut h, ALICE, DeskCommand::Me).expect("me") else { panic!() };
+    let DeskReply::Agent(a) = desk(&mut h, ALICE, DeskCommand::Me).expect("me") else {
+        panic!()
+    };
     assert_eq!(a.state, "Available");
     h.advance(Duration::from_secs(20));
-    h.assert_silent(alice.addr);
+    assert_eq!(
+        h.count(alice.addr, |m| m.method()
+            == Some(&switchboard::sip::msg::Method::INVITE)),
+        0,
+        "the call is not offered again"
+    );
 }
 
 /// Announcements: a waiting caller (no agent logged in) is told its place
@@ -275,7 +373,10 @@ fn waiting_caller_gets_announcements_and_repeated_progress() {
     assert_eq!(announced[0].0, 1, "first in line");
     h.advance(Duration::from_secs(30));
     assert_eq!(
-        h.media.iter().filter(|m| matches!(m, MediaCommand::Announce { .. })).count(),
+        h.media
+            .iter()
+            .filter(|m| matches!(m, MediaCommand::Announce { .. }))
+            .count(),
         2
     );
     h.advance(Duration::from_secs(27));
@@ -305,7 +406,10 @@ fn no_logout_while_ringing() {
     login(&mut h, ALICE);
     h.place_call(&mut customer, "5000");
     h.expect_request(alice.addr, "INVITE");
-    assert!(matches!(desk(&mut h, ALICE, DeskCommand::Logout), Err(DeskError::Conflict(_))));
+    assert!(matches!(
+        desk(&mut h, ALICE, DeskCommand::Logout),
+        Err(DeskError::Conflict(_))
+    ));
 }
 
 /// An agent whose phone is not registered cannot take the offer: it fails
@@ -321,7 +425,9 @@ fn unregistered_agent_phone_fails_the_offer() {
     login(&mut h, BOB);
     h.place_call(&mut customer, "5000");
     h.expect_request(bob.addr, "INVITE");
-    let DeskReply::Agent(a) = desk(&mut h, ALICE, DeskCommand::Me).expect("me") else { panic!() };
+    let DeskReply::Agent(a) = desk(&mut h, ALICE, DeskCommand::Me).expect("me") else {
+        panic!()
+    };
     assert_eq!((a.state, a.reason.as_deref()), ("Idle", Some("RONA")));
 }
 
@@ -342,5 +448,8 @@ fn desk_tokens_and_reasons_are_checked() {
             state: DeskState::Idle("Nap".into()),
         },
     );
-    assert!(matches!(r, Err(DeskError::Invalid { ref field, .. }) if field == "reason"), "{r:?}");
+    assert!(
+        matches!(r, Err(DeskError::Invalid { ref field, .. }) if field == "reason"),
+        "{r:?}"
+    );
 }

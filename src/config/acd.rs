@@ -1,0 +1,462 @@
+//! The typed contact-center configuration of `acd.toml`: queues, agents,
+//! teams, supervisors, call-associated variables and idle reasons.
+//!
+//! Built once by `acd_load.rs` from the raw TOML (every value checked, every
+//! reference resolved); the engine reads it through [`super::Config::acd`] and
+//! builds the ACD core from it with [`AcdSettings::core_config`]. Queue and
+//! agent ids are their index in file order ([`QueueId`], [`AgentId`]).
+//!
+//! Rules: AGENT-1 (configured idle reasons, `RONA` built in), OFFER-1
+//! (accept mode), OFFER-2 (3 to 6 offer variables, never a secure one),
+//! OFFER-3 (caller-number masking), OFFER-4 (RONA timeout), CAD-1 (typed,
+//! editable, secure variables), CAD-2 (values of at most 256 characters),
+//! WRAP-1/WRAP-2 (wrap-up reasons and time per queue), CALL-REC-1 and
+//! CALL-NOISE-1 (per-queue recording and noise removal).
+
+use std::fmt;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::acd::{AcceptMode, AcdConfig, AgentConfig, AgentId, OverflowTarget, QueueConfig, QueueId, Strategy};
+
+use super::typed::Secret;
+
+/// CAD-2: the longest value a variable may hold, in characters.
+pub const MAX_VARIABLE_VALUE_CHARS: usize = 256;
+
+/// CAD-1: the type of a call-associated variable.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum VarType {
+    /// Any text.
+    String,
+    /// A signed 64-bit integer in decimal.
+    Integer,
+    /// `true` or `false`.
+    Boolean,
+    /// An RFC 3339 date-time with an offset (`2024-05-01T09:30:00Z`), the
+    /// ISO 8601 profile CAD-1 asks for.
+    DateTime,
+}
+
+impl VarType {
+    /// The config spelling (`string`, `integer`, `boolean`, `datetime`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            VarType::String => "string",
+            VarType::Integer => "integer",
+            VarType::Boolean => "boolean",
+            VarType::DateTime => "datetime",
+        }
+    }
+
+    /// Checks a value of this type (CAD-1) and its length (CAD-2): used for
+    /// configured defaults and for values agents edit.
+    pub fn validate(self, value: &str) -> Result<(), VarValueError> {
+        let chars = value.chars().count();
+        if chars > MAX_VARIABLE_VALUE_CHARS {
+            return Err(VarValueError::TooLong { chars });
+        }
+        let ok = match self {
+            VarType::String => true,
+            VarType::Integer => value.parse::<i64>().is_ok(),
+            VarType::Boolean => matches!(value, "true" | "false"),
+            VarType::DateTime => is_rfc3339(value),
+        };
+        if ok {
+            Ok(())
+        } else {
+            Err(VarValueError::WrongType(self))
+        }
+    }
+}
+
+impl fmt::Display for VarType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Why a value does not fit its variable (CAD-1, CAD-2).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum VarValueError {
+    /// CAD-2: longer than [`MAX_VARIABLE_VALUE_CHARS`].
+    #[error("value has {chars} characters; at most 256 are allowed (CAD-2)")]
+    TooLong {
+        /// Its length in characters.
+        chars: usize,
+    },
+    /// CAD-1: not a value of the variable's type.
+    #[error("value is not a valid {ty}{hint}", ty = .0, hint = type_hint(.0))]
+    WrongType(VarType),
+}
+
+fn type_hint(t: &VarType) -> &'static str {
+    match t {
+        VarType::String => "",
+        VarType::Integer => " (a decimal 64-bit integer)",
+        VarType::Boolean => " (true or false)",
+        VarType::DateTime => " (RFC 3339, e.g. 2024-05-01T09:30:00Z)",
+    }
+}
+
+/// True for an RFC 3339 `date-time` (§5.6): full date, `T` (or `t`, or a
+/// space, as §5.6 allows), time with seconds and optional fraction, and `Z`
+/// or a numeric offset; days are checked against the month and leap years.
+fn is_rfc3339(s: &str) -> bool {
+    let b = s.as_bytes();
+    let num = |r: std::ops::Range<usize>| -> Option<u32> {
+        let d = b.get(r)?;
+        d.iter()
+            .all(u8::is_ascii_digit)
+            .then(|| d.iter().fold(0u32, |acc, c| acc * 10 + u32::from(c - b'0')))
+    };
+    let sep = |i: usize, c: u8| b.get(i) == Some(&c);
+    let (Some(year), Some(month), Some(day)) = (num(0..4), num(5..7), num(8..10)) else {
+        return false;
+    };
+    if !(sep(4, b'-') && sep(7, b'-') && matches!(b.get(10), Some(b'T' | b't' | b' '))) {
+        return false;
+    }
+    let leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0);
+    let days = match month {
+        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
+        4 | 6 | 9 | 11 => 30,
+        2 if leap => 29,
+        2 => 28,
+        _ => return false,
+    };
+    let (Some(h), Some(m), Some(sec)) = (num(11..13), num(14..16), num(17..19)) else {
+        return false;
+    };
+    if !(sep(13, b':') && sep(16, b':') && (1..=days).contains(&day)) || h > 23 || m > 59 || sec > 60 {
+        return false;
+    }
+    let mut i = 19;
+    if sep(i, b'.') {
+        let digits = b[i + 1..].iter().take_while(|c| c.is_ascii_digit()).count();
+        if digits == 0 {
+            return false;
+        }
+        i += 1 + digits;
+    }
+    match b.get(i) {
+        Some(b'Z' | b'z') => i + 1 == b.len(),
+        Some(b'+' | b'-') => {
+            let (Some(oh), Some(om)) = (num(i + 1..i + 3), num(i + 4..i + 6)) else {
+                return false;
+            };
+            sep(i + 3, b':') && oh <= 23 && om <= 59 && i + 6 == b.len()
+        }
+        _ => false,
+    }
+}
+
+/// CAD-1: where a variable's value comes from when an interaction arrives.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum VarSource {
+    /// The caller's number (From user part).
+    CallerNumber,
+    /// The caller's display name.
+    CallerName,
+    /// The number the caller dialled (Request-URI user part).
+    Dialled,
+    /// The name of the queue the interaction entered.
+    Queue,
+    /// A SIP header of the incoming INVITE (`header:X-Account`), by name.
+    Header(String),
+}
+
+/// CAD-1: one call-associated variable definition (`[[variable]]`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VariableDef {
+    /// Unique name (`[A-Za-z_][A-Za-z0-9_]*`, at most 64 characters).
+    pub name: String,
+    /// Its type.
+    pub var_type: VarType,
+    /// Agents may edit it (CAD-3).
+    pub editable: bool,
+    /// Never shown in an offer (OFFER-2).
+    pub secure: bool,
+    /// Where its value comes from; `None`: the default.
+    pub source: Option<VarSource>,
+    /// Value when the source gives none (already checked with
+    /// [`VarType::validate`]).
+    pub default: Option<String>,
+}
+
+/// A variable the ACD fills in itself, usable in `offer_variables` without a
+/// `[[variable]]` (OFFER-2, OFFER-6).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum BuiltinVar {
+    /// `caller_number`: the caller's number (masked per OFFER-3).
+    CallerNumber,
+    /// `caller_name`: the caller's display name.
+    CallerName,
+    /// `dnis`: the queue's number (the number the caller reached).
+    Dnis,
+    /// `queue`: the queue's name.
+    Queue,
+}
+
+impl BuiltinVar {
+    /// All built-ins, in a fixed order.
+    pub const ALL: [BuiltinVar; 4] = [
+        BuiltinVar::CallerNumber,
+        BuiltinVar::CallerName,
+        BuiltinVar::Dnis,
+        BuiltinVar::Queue,
+    ];
+
+    /// Its variable name.
+    pub fn name(self) -> &'static str {
+        match self {
+            BuiltinVar::CallerNumber => "caller_number",
+            BuiltinVar::CallerName => "caller_name",
+            BuiltinVar::Dnis => "dnis",
+            BuiltinVar::Queue => "queue",
+        }
+    }
+
+    /// The built-in called `name`, if any.
+    pub fn from_name(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|b| b.name() == name)
+    }
+}
+
+/// OFFER-2: one variable an offer shows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum OfferVar {
+    /// A built-in variable.
+    Builtin(BuiltinVar),
+    /// A `[[variable]]` (never a secure one), by name.
+    Defined(String),
+}
+
+impl OfferVar {
+    /// The variable's name, as the interaction's variables carry it.
+    pub fn name(&self) -> &str {
+        match self {
+            OfferVar::Builtin(b) => b.name(),
+            OfferVar::Defined(n) => n,
+        }
+    }
+}
+
+/// A team of agents (`[[team]]`), the unit supervisors watch.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TeamSettings {
+    /// Unique name.
+    pub name: String,
+}
+
+/// One queue (`[[queue]]`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QueueSettings {
+    /// Its id in the ACD core: the index in file order.
+    pub id: QueueId,
+    /// Unique name, used by the dial plan's `queue` action.
+    pub name: String,
+    /// The queue's number (digits), shown to agents as the DNIS (OFFER-6).
+    pub number: String,
+    /// How an available agent is chosen.
+    pub strategy: Strategy,
+    /// OFFER-1: manual or auto accept.
+    pub accept: AcceptMode,
+    /// OFFER-4: how long an offer rings before RONA (1 to 300 s).
+    pub rona_timeout: Duration,
+    /// WRAP-2: the wrap-up time (0 to 3600 s).
+    pub wrap_up: Duration,
+    /// WRAP-1: the reasons an agent picks from (at least one).
+    pub wrap_up_reasons: Vec<String>,
+    /// OFFER-2: the variables an offer shows, 3 to 6, in the admin's order.
+    pub offer_variables: Vec<OfferVar>,
+    /// Music on hold / while waiting: a `.wav` file under `media/`.
+    pub music: Option<PathBuf>,
+    /// Place-in-line and expected-wait announcement period; `None`: off.
+    pub announce_every: Option<Duration>,
+    /// CALL-REC-1: record this queue's calls.
+    pub record: bool,
+    /// CALL-NOISE-1: remove background noise on this queue's calls.
+    pub noise_removal: bool,
+    /// Priority of calls entering this queue (higher first).
+    pub priority: u8,
+    /// Overflow after this wait; always set together with `overflow`.
+    pub max_wait: Option<Duration>,
+    /// Where the interaction goes after `max_wait`: another queue, or a
+    /// number routed by the dial plan in the context the call arrived in.
+    pub overflow: Option<OverflowTarget>,
+    /// OFFER-3: show only the caller number's last 4 digits.
+    pub mask_caller_number: bool,
+}
+
+/// One agent (`[[agent]]`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AgentSettings {
+    /// Its id in the ACD core: the index in file order.
+    pub id: AgentId,
+    /// Login name (`[a-z0-9._-]{1,32}`), unique.
+    pub login: String,
+    /// Full name shown to supervisors and colleagues.
+    pub name: String,
+    /// Its team (a [`TeamSettings::name`]).
+    pub team: String,
+    /// The directory extension whose phone rings for offers; unique.
+    pub extension: String,
+    /// Queues served with a skill level each (1 to 10), by queue id.
+    pub skills: Vec<(QueueId, u8)>,
+    /// Desktop API bearer token (at least 16 characters, unique).
+    pub token: Secret,
+}
+
+/// One supervisor (`[[supervisor]]`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SupervisorSettings {
+    /// Login name (`[a-z0-9._-]{1,32}`), unique among supervisors.
+    pub login: String,
+    /// Full name.
+    pub name: String,
+    /// Teams watched (SUP-1), at least one.
+    pub teams: Vec<String>,
+    /// Desktop API bearer token (at least 16 characters, unique among all
+    /// agents and supervisors).
+    pub token: Secret,
+}
+
+/// The whole of `acd.toml`, validated; empty when the file is absent.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct AcdSettings {
+    /// AGENT-1: configured idle reasons (`RONA` is built in and not listed).
+    pub idle_reasons: Vec<String>,
+    /// CAD-1: variable definitions in file order.
+    pub variables: Vec<VariableDef>,
+    /// Teams in file order.
+    pub teams: Vec<TeamSettings>,
+    /// Queues in file order; `queues[i].id == QueueId(i)`.
+    pub queues: Vec<QueueSettings>,
+    /// Agents in file order; `agents[i].id == AgentId(i)`.
+    pub agents: Vec<AgentSettings>,
+    /// Supervisors in file order.
+    pub supervisors: Vec<SupervisorSettings>,
+}
+
+impl AcdSettings {
+    /// A queue by name (dial-plan `queue` actions).
+    pub fn queue_by_name(&self, name: &str) -> Option<&QueueSettings> {
+        self.queues.iter().find(|q| q.name == name)
+    }
+
+    /// A queue by id.
+    pub fn queue(&self, id: QueueId) -> Option<&QueueSettings> {
+        self.queues.get(usize::try_from(id.0).ok()?)
+    }
+
+    /// An agent by id.
+    pub fn agent(&self, id: AgentId) -> Option<&AgentSettings> {
+        self.agents.get(usize::try_from(id.0).ok()?)
+    }
+
+    /// An agent by login name.
+    pub fn agent_by_login(&self, login: &str) -> Option<&AgentSettings> {
+        self.agents.iter().find(|a| a.login == login)
+    }
+
+    /// The agent whose phone is `extension`.
+    pub fn agent_by_extension(&self, extension: &str) -> Option<&AgentSettings> {
+        self.agents.iter().find(|a| a.extension == extension)
+    }
+
+    /// A supervisor by login name.
+    pub fn supervisor_by_login(&self, login: &str) -> Option<&SupervisorSettings> {
+        self.supervisors.iter().find(|s| s.login == login)
+    }
+
+    /// A variable definition by name (CAD-1).
+    pub fn variable(&self, name: &str) -> Option<&VariableDef> {
+        self.variables.iter().find(|v| v.name == name)
+    }
+
+    /// The ACD core's configuration: queues with their timers, accept mode,
+    /// overflow, offer variables and wrap-up reasons; agents with their
+    /// skills; the idle reasons. `Acd::new` accepts it as is (ids, overflow
+    /// and skills were checked at load).
+    pub fn core_config(&self) -> AcdConfig {
+        AcdConfig {
+            queues: self
+                .queues
+                .iter()
+                .map(|q| QueueConfig {
+                    id: q.id,
+                    strategy: q.strategy,
+                    accept: q.accept,
+                    rona_timeout: q.rona_timeout,
+                    wrap_up: q.wrap_up,
+                    max_wait: q.max_wait,
+                    overflow: q.overflow.clone(),
+                    offer_variables: q.offer_variables.iter().map(|v| v.name().to_owned()).collect(),
+                    wrap_up_reasons: q.wrap_up_reasons.clone(),
+                })
+                .collect(),
+            agents: self
+                .agents
+                .iter()
+                .map(|a| AgentConfig {
+                    id: a.id,
+                    queues: a.skills.clone(),
+                })
+                .collect(),
+            idle_reasons: self.idle_reasons.clone(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rfc3339_date_times() {
+        for ok in [
+            "2024-05-01T09:30:00Z",
+            "2024-02-29T23:59:60.123+05:30",
+            "2000-02-29 00:00:00-00:00",
+            "1999-12-31t12:00:00z",
+        ] {
+            assert!(is_rfc3339(ok), "{ok}");
+        }
+        for bad in [
+            "2023-02-29T00:00:00Z",
+            "1900-02-29T00:00:00Z",
+            "2024-04-31T00:00:00Z",
+            "2024-05-01T09:30Z",
+            "2024-05-01T09:30:00",
+            "2024-05-01",
+            "2024-05-01T24:00:00Z",
+            "2024-13-01T00:00:00Z",
+            "2024-05-01T09:30:00.Z",
+            "2024-05-01T09:30:00+0530",
+            "2024-05-01T09:30:00Zjunk",
+            "２024-05-01T09:30:00Z",
+        ] {
+            assert!(!is_rfc3339(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn values_are_checked_by_type_and_length() {
+        assert_eq!(VarType::Integer.validate("-42"), Ok(()));
+        assert_eq!(
+            VarType::Integer.validate("4.2"),
+            Err(VarValueError::WrongType(VarType::Integer))
+        );
+        assert_eq!(VarType::Boolean.validate("true"), Ok(()));
+        assert!(VarType::Boolean.validate("yes").is_err());
+        assert_eq!(VarType::String.validate(&"é".repeat(256)), Ok(()));
+        assert_eq!(
+            VarType::String.validate(&"x".repeat(257)),
+            Err(VarValueError::TooLong { chars: 257 })
+        );
+        assert_eq!(BuiltinVar::from_name("dnis"), Some(BuiltinVar::Dnis));
+        assert_eq!(BuiltinVar::from_name("account"), None);
+    }
+}

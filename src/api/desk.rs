@@ -30,14 +30,14 @@ pub(super) fn routes(r: Routes) -> Routes {
         .post("/agent/offers/{offer}/accept", accept)
         .post("/agent/offers/{offer}/decline", decline)
         .get("/agent/interactions", interactions)
-        .post("/agent/interactions/{id}/hold", hold)
-        .post("/agent/interactions/{id}/resume", resume)
-        .post("/agent/interactions/{id}/end", end)
+        .post("/agent/interactions/{interaction}/hold", hold)
+        .post("/agent/interactions/{interaction}/resume", resume)
+        .post("/agent/interactions/{interaction}/end", end)
         .post("/agent/wrapup", wrap_up)
         .post("/agent/wrapup/extend", extend_wrap_up)
-        .get("/agent/interactions/{id}/data", get_data)
-        .put("/agent/interactions/{id}/data", save_data)
-        .post("/agent/interactions/{id}/data/revert", revert_data)
+        .get("/agent/interactions/{interaction}/data", get_data)
+        .put("/agent/interactions/{interaction}/data", save_data)
+        .post("/agent/interactions/{interaction}/data/revert", revert_data)
 }
 
 /// A state an agent may ask for (AGENT-1).

@@ -19,7 +19,7 @@ pub(super) fn routes(r: Routes) -> Routes {
     r.get("/supervisor/interactions", interactions)
         .get("/supervisor/agents", agents)
         .post("/supervisor/agents/{agent}/state", force_state)
-        .post("/supervisor/interactions/{id}/monitor", monitor)
+        .post("/supervisor/interactions/{interaction}/monitor", monitor)
 }
 
 async fn interactions(

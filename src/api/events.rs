@@ -28,6 +28,9 @@ use serde::Deserialize;
 use tokio::sync::broadcast;
 use tokio::sync::broadcast::error::RecvError;
 
+/// The largest frame a desktop may send (they are ignored anyway).
+const CLIENT_FRAME_LIMIT: usize = 16 * 1024;
+
 /// The event stream routes.
 pub(super) fn routes(r: Routes) -> Routes {
     r.get("/agent/events", agent_events)
@@ -77,10 +80,14 @@ fn upgrade(
     ws: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
     audience: Audience,
 ) -> Result<Response, ApiError> {
-    let ws = ws.map_err(|e| ApiError::Other {
-        status: e.status(),
-        message: e.body_text(),
-    })?;
+    let ws = ws
+        .map_err(|e| ApiError::Other {
+            status: e.status(),
+            message: e.body_text(),
+        })?
+        // Client frames are ignored: no reason to buffer big ones.
+        .max_message_size(CLIENT_FRAME_LIMIT)
+        .max_frame_size(CLIENT_FRAME_LIMIT);
     // Subscribe before answering, so nothing after the 101 is missed.
     let rx = st.events.upgrade().ok_or(ApiError::Unavailable)?.subscribe();
     Ok(ws.on_upgrade(move |socket| pump(socket, rx, audience)))

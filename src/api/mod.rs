@@ -1,32 +1,85 @@
-//! The control API (issue 3 item 7; the agent desktop API of issue 4 grows
-//! from it): HTTP JSON on a loopback address (`[api] listen`, CLI
-//! `--api-listen`). Handlers never touch call state: each request becomes
-//! an [`ApiCommand`] sent to the engine task, which answers on a oneshot
-//! channel (DESIGN.md: the API translates to engine inputs).
+//! The HTTP API on a loopback address (`[api] listen`, CLI `--api-listen`):
+//! the control API (issue 3 item 7), the agent desktop API (issue 4 item 4)
+//! and the supervisor API (issue 4 item 5), JSON over HTTP plus WebSocket
+//! event streams. Handlers never touch call state: each request becomes an
+//! [`ApiCommand`] sent to the engine task, which answers on a oneshot
+//! channel (DESIGN.md: the API translates to engine inputs); the engine's
+//! [`DeskEvent`]s come back on a broadcast channel.
 //!
-//! Endpoints:
-//! - `GET /healthz`, `GET /calls`, `GET /calls/{id}`;
+//! The OpenAPI 3.1 document `src/api/openapi.yaml` describes every route,
+//! body, view, error and event; it is served at `GET /openapi.yaml`, and a
+//! test checks it names exactly the routes of [`routes`].
+//!
+//! Control endpoints (no token; the API listens on loopback only):
+//! - `GET /healthz`, `GET /openapi.yaml`, `GET /calls`, `GET /calls/{id}`;
 //! - `POST /calls/{id}/hold` (optional JSON body `{"party": "caller" |
 //!   "callee"}`, default the caller) and `POST /calls/{id}/resume`
 //!   (CALL-HOLD-1: the held party hears music on hold);
 //! - `POST /calls/{id}/recording/start|pause|resume|stop` (CALL-REC-1).
 //!
-//! Each answers the call's summary after the change. Errors are JSON too:
-//! `{"error": "<kind>", "message": "...", "field": ...}` with 400 for a
-//! malformed parameter or body, 404 for an unknown call or path, 405 for a
-//! wrong method, 409 when the call's state forbids the action (not
-//! answered, not anchored, already held, not recording...), 503 when the
-//! engine is gone.
+//! Agent endpoints (`Authorization: Bearer <token>`, [`desk`]):
+//! - `GET /agent/me`; `POST /agent/login` (optional `{"state":
+//!   "available"}` or `{"state": "idle", "reason": "Lunch"}`),
+//!   `POST /agent/logout`, `POST /agent/state` (same body) (AGENT-1..4);
+//! - `POST /agent/offers/{offer}/accept|decline` (OFFER-1, OFFER-4);
+//! - `GET /agent/interactions`,
+//!   `POST /agent/interactions/{interaction}/hold|resume|end` (CALL-HOLD-1);
+//! - `POST /agent/wrapup` (`{"reasons": [...], "notes": "..."}`, WRAP-1),
+//!   `POST /agent/wrapup/extend` (`{"seconds": 60}` or `{"indefinitely":
+//!   true}`, WRAP-2);
+//! - `GET|PUT /agent/interactions/{interaction}/data` (`{"version": 3,
+//!   "values": {"name": "value"}}`, CAD-1..3),
+//!   `POST /agent/interactions/{interaction}/data/revert` (CAD-4: the last
+//!   saved values);
+//! - `GET /agent/events` (WebSocket, [`events`]; `?token=` also accepted).
+//!
+//! Supervisor endpoints (bearer token of a supervisor, [`supervisor`]):
+//! - `GET /supervisor/interactions`, `GET /supervisor/agents` (SUP-1);
+//! - `POST /supervisor/agents/{agent}/state` (`{"state": "available" |
+//!   "idle" | "logged_out", "reason"?}`);
+//! - `POST /supervisor/interactions/{interaction}/monitor` (optional
+//!   `{"extension": "1004"}`, SUP-2 silent monitor);
+//! - `GET /supervisor/events` (WebSocket: every agent's events).
+//!
+//! Answers: one agent is an `AgentView` object, lists are `{"agents":
+//! [...]}`, `{"interactions": [...]}`, `{"calls": [...]}`, data is a
+//! `DataView` (each [`DeskReply`] is rendered by its kind). The document
+//! promises: `me`, `login`, `logout`, `state`, accept, decline, `wrapup`,
+//! `wrapup/extend` and a forced state answer the agent; the interaction
+//! lists, hold, resume, end and monitor answer `{"interactions": [...]}`;
+//! the data routes a `DataView`. Errors are JSON too ([`error`]): `{"error": "<kind>",
+//! "message": "...", "field": ...}` with 400 for a malformed parameter or
+//! body (naming the field), 401 for a missing or unknown token, 403 for the
+//! wrong principal, 404 for an unknown call, offer, interaction or path,
+//! 405 for a wrong method, 409 when the state forbids the action (CAD-3's
+//! `data_conflict` adds `version` and `overwritten`), 413 for a body over
+//! [`BODY_LIMIT`], 503 when the engine is gone. The bearer header is
+//! checked first, then the request's shape, then the engine resolves the
+//! token (so a malformed request with an unknown token gets the 400).
 
-use crate::engine::{CallControl, CallSummary, ControlError, Party};
-use axum::body::Bytes;
-use axum::extract::{Path, State};
-use axum::http::StatusCode;
+mod calls;
+pub mod desk;
+pub mod error;
+pub mod events;
+pub mod extract;
+pub mod supervisor;
+
+use crate::engine::desk::{DeskCommand, DeskError, DeskEvent, DeskReply, Principal, SupervisorCommand};
+use crate::engine::{CallControl, CallSummary, ControlError};
+use axum::extract::{DefaultBodyLimit, FromRef};
+use axum::handler::Handler;
+use axum::http::header;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::MethodRouter;
 use axum::{Json, Router};
-use serde::Serialize;
-use tokio::sync::{mpsc, oneshot};
+use error::ApiError;
+use tokio::sync::{broadcast, mpsc, oneshot};
+
+/// The largest request body accepted (a larger one is refused with 413).
+pub const BODY_LIMIT: usize = 64 * 1024;
+
+/// The OpenAPI 3.1 document of every route (served at `GET /openapi.yaml`).
+pub const OPENAPI_YAML: &str = include_str!("openapi.yaml");
 
 /// What a request asks of the engine.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -41,6 +94,27 @@ pub enum ApiCommand {
         /// What to do.
         control: CallControl,
     },
+    /// An agent desktop request (issue 4 item 4), answered with
+    /// [`ApiReply::Desk`].
+    Desk {
+        /// The bearer token.
+        token: String,
+        /// What the agent asks.
+        cmd: DeskCommand,
+    },
+    /// A supervisor request (SUP-1, SUP-2), answered with [`ApiReply::Desk`].
+    Supervise {
+        /// The bearer token.
+        token: String,
+        /// What the supervisor asks.
+        cmd: SupervisorCommand,
+    },
+    /// Who owns a token (before a WebSocket upgrade), answered with
+    /// [`ApiReply::Principal`].
+    Principal {
+        /// The bearer token.
+        token: String,
+    },
 }
 
 /// The engine's answer.
@@ -51,201 +125,174 @@ pub enum ApiReply {
     Calls(Vec<CallSummary>),
     /// The call after a control request, or why it was refused.
     Call(Result<CallSummary, ControlError>),
+    /// The answer to [`ApiCommand::Desk`] or [`ApiCommand::Supervise`].
+    Desk(Result<DeskReply, DeskError>),
+    /// The answer to [`ApiCommand::Principal`].
+    Principal(Result<Principal, DeskError>),
 }
 
 /// A command and where its answer goes.
 pub type ApiRequest = (ApiCommand, oneshot::Sender<ApiReply>);
 
-/// A JSON error body.
-#[derive(Debug, Serialize)]
-struct ApiError {
-    error: &'static str,
-    message: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    field: Option<&'static str>,
+/// What every handler may reach: the engine task and the event channel.
+#[derive(Clone, Debug)]
+pub struct AppState {
+    /// Requests to the engine task.
+    engine: mpsc::Sender<ApiRequest>,
+    /// Desk events; weak, so the channel closes (and the streams end) when
+    /// the driver drops its sender.
+    events: broadcast::WeakSender<DeskEvent>,
 }
 
-fn error(status: StatusCode, error: &'static str, message: String, field: Option<&'static str>) -> Response {
-    (status, Json(ApiError { error, message, field })).into_response()
+impl FromRef<AppState> for mpsc::Sender<ApiRequest> {
+    fn from_ref(st: &AppState) -> Self {
+        st.engine.clone()
+    }
 }
 
-async fn ask(tx: &mpsc::Sender<ApiRequest>, cmd: ApiCommand) -> Result<ApiReply, Response> {
+/// Sends `cmd` to the engine task and waits for its answer (503 when the
+/// engine is gone).
+async fn ask(tx: &mpsc::Sender<ApiRequest>, cmd: ApiCommand) -> Result<ApiReply, ApiError> {
     let (reply, rx) = oneshot::channel();
-    let gone = || {
-        error(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "unavailable",
-            "the switch is shutting down".into(),
-            None,
-        )
-    };
-    tx.send((cmd, reply)).await.map_err(|_| gone())?;
-    rx.await.map_err(|_| gone())
+    tx.send((cmd, reply)).await.map_err(|_| ApiError::Unavailable)?;
+    rx.await.map_err(|_| ApiError::Unavailable)
 }
 
-fn unexpected() -> Response {
-    error(
-        StatusCode::INTERNAL_SERVER_ERROR,
-        "internal",
-        "unexpected engine reply".into(),
-        None,
-    )
+/// The 500 for an engine reply of the wrong kind.
+fn unexpected() -> ApiError {
+    ApiError::Internal("unexpected engine reply".into())
 }
 
-async fn healthz() -> Response {
-    Json(serde_json::json!({ "status": "ok" })).into_response()
-}
+/// A [`DeskReply`] as JSON: one agent or one interaction's data as an
+/// object, lists as `{"agents": [...]}` or `{"interactions": [...]}`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DeskResponse(pub DeskReply);
 
-async fn list_calls(State(tx): State<mpsc::Sender<ApiRequest>>) -> Response {
-    match ask(&tx, ApiCommand::ListCalls).await {
-        Ok(ApiReply::Calls(calls)) => Json(serde_json::json!({ "calls": calls })).into_response(),
-        Ok(_) => unexpected(),
-        Err(r) => r,
-    }
-}
-
-/// A call id from the path, or the 400 naming the field.
-fn parse_id(id: &str) -> Result<u64, Box<Response>> {
-    id.parse::<u64>().map_err(|_| {
-        Box::new(error(
-            StatusCode::BAD_REQUEST,
-            "bad_request",
-            format!("call id `{id}` is not a number"),
-            Some("id"),
-        ))
-    })
-}
-
-async fn get_call(State(tx): State<mpsc::Sender<ApiRequest>>, Path(id): Path<String>) -> Response {
-    let id = match parse_id(&id) {
-        Ok(id) => id,
-        Err(r) => return *r,
-    };
-    match ask(&tx, ApiCommand::ListCalls).await {
-        Ok(ApiReply::Calls(calls)) => match calls.into_iter().find(|c| c.id == id) {
-            Some(c) => Json(c).into_response(),
-            None => error(
-                StatusCode::NOT_FOUND,
-                "not_found",
-                format!("no live call {id}"),
-                Some("id"),
-            ),
-        },
-        Ok(_) => unexpected(),
-        Err(r) => r,
-    }
-}
-
-/// The optional body of `POST /calls/{id}/hold`.
-#[derive(Debug, Default, serde::Deserialize)]
-#[serde(deny_unknown_fields)]
-struct HoldBody {
-    #[serde(default)]
-    party: Option<String>,
-}
-
-/// The party to hold from the optional body, or the 400 naming the field.
-fn hold_party(body: &[u8]) -> Result<Party, Box<Response>> {
-    if body.iter().all(u8::is_ascii_whitespace) {
-        return Ok(Party::Caller);
-    }
-    let parsed: HoldBody = serde_json::from_slice(body).map_err(|e| {
-        Box::new(error(
-            StatusCode::BAD_REQUEST,
-            "bad_request",
-            format!("body is not a JSON object with an optional `party`: {e}"),
-            None,
-        ))
-    })?;
-    match parsed.party.as_deref() {
-        None | Some("caller") => Ok(Party::Caller),
-        Some("callee") => Ok(Party::Callee),
-        Some(other) => Err(Box::new(error(
-            StatusCode::BAD_REQUEST,
-            "bad_request",
-            format!("party `{other}` is neither `caller` nor `callee`"),
-            Some("party"),
-        ))),
-    }
-}
-
-async fn control(tx: &mpsc::Sender<ApiRequest>, id: &str, control: CallControl) -> Response {
-    let call = match parse_id(id) {
-        Ok(id) => id,
-        Err(r) => return *r,
-    };
-    match ask(tx, ApiCommand::Control { call, control }).await {
-        Ok(ApiReply::Call(Ok(summary))) => Json(summary).into_response(),
-        Ok(ApiReply::Call(Err(e))) => {
-            let (status, kind) = match e {
-                ControlError::NoSuchCall(_) => (StatusCode::NOT_FOUND, "not_found"),
-                _ => (StatusCode::CONFLICT, "conflict"),
-            };
-            let field = matches!(e, ControlError::NoSuchCall(_)).then_some("id");
-            error(status, kind, e.to_string(), field)
+impl IntoResponse for DeskResponse {
+    fn into_response(self) -> Response {
+        match self.0 {
+            DeskReply::Agent(a) => Json(a).into_response(),
+            DeskReply::Agents(a) => Json(serde_json::json!({ "agents": a })).into_response(),
+            DeskReply::Interactions(i) => Json(serde_json::json!({ "interactions": i })).into_response(),
+            DeskReply::Data(d) => Json(d).into_response(),
         }
-        Ok(_) => unexpected(),
-        Err(r) => r,
     }
 }
 
-async fn hold(State(tx): State<mpsc::Sender<ApiRequest>>, Path(id): Path<String>, body: Bytes) -> Response {
-    match hold_party(&body) {
-        Ok(party) => control(&tx, &id, CallControl::Hold(party)).await,
-        Err(r) => *r,
+/// Asks the engine on behalf of an agent.
+async fn ask_desk(tx: &mpsc::Sender<ApiRequest>, token: String, cmd: DeskCommand) -> Result<DeskResponse, ApiError> {
+    match ask(tx, ApiCommand::Desk { token, cmd }).await? {
+        ApiReply::Desk(r) => r.map(DeskResponse).map_err(ApiError::from),
+        _ => Err(unexpected()),
     }
 }
 
-async fn resume(State(tx): State<mpsc::Sender<ApiRequest>>, Path(id): Path<String>) -> Response {
-    control(&tx, &id, CallControl::Resume).await
+/// Asks the engine on behalf of a supervisor.
+async fn ask_supervisor(
+    tx: &mpsc::Sender<ApiRequest>,
+    token: String,
+    cmd: SupervisorCommand,
+) -> Result<DeskResponse, ApiError> {
+    match ask(tx, ApiCommand::Supervise { token, cmd }).await? {
+        ApiReply::Desk(r) => r.map(DeskResponse).map_err(ApiError::from),
+        _ => Err(unexpected()),
+    }
 }
 
-async fn recording(State(tx): State<mpsc::Sender<ApiRequest>>, Path((id, action)): Path<(String, String)>) -> Response {
-    let cmd = match action.as_str() {
-        "start" => CallControl::RecordStart,
-        "pause" => CallControl::RecordPause,
-        "resume" => CallControl::RecordResume,
-        "stop" => CallControl::RecordStop,
-        other => {
-            return error(
-                StatusCode::NOT_FOUND,
-                "not_found",
-                format!("no recording action `{other}` (start, pause, resume, stop)"),
-                Some("action"),
-            )
-        }
+/// The router under construction, with the (method, path) of every route
+/// added, so the OpenAPI test checks the routes actually served.
+pub(crate) struct Routes {
+    router: Router<AppState>,
+    table: Vec<(&'static str, &'static str)>,
+}
+
+impl Routes {
+    fn add(mut self, method: &'static str, path: &'static str, route: MethodRouter<AppState>) -> Self {
+        self.router = self.router.route(path, route);
+        self.table.push((method, path));
+        self
+    }
+
+    /// Adds `GET path`.
+    pub(crate) fn get<H: Handler<T, AppState>, T: 'static>(self, path: &'static str, handler: H) -> Self {
+        self.add("get", path, axum::routing::get(handler))
+    }
+
+    /// Adds `POST path`.
+    pub(crate) fn post<H: Handler<T, AppState>, T: 'static>(self, path: &'static str, handler: H) -> Self {
+        self.add("post", path, axum::routing::post(handler))
+    }
+
+    /// Adds `PUT path`.
+    pub(crate) fn put<H: Handler<T, AppState>, T: 'static>(self, path: &'static str, handler: H) -> Self {
+        self.add("put", path, axum::routing::put(handler))
+    }
+}
+
+/// Every route, before the state is attached.
+fn build() -> Routes {
+    let r = Routes {
+        router: Router::new(),
+        table: Vec::new(),
+    }
+    .get("/openapi.yaml", openapi);
+    let r = calls::routes(r);
+    let r = desk::routes(r);
+    let r = supervisor::routes(r);
+    events::routes(r)
+}
+
+/// The (lowercase method, path) of every route served, paths in axum's
+/// `{param}` form as in the OpenAPI document.
+pub fn routes() -> Vec<(&'static str, &'static str)> {
+    build().table
+}
+
+async fn openapi() -> Response {
+    ([(header::CONTENT_TYPE, "application/yaml")], OPENAPI_YAML).into_response()
+}
+
+async fn not_found() -> ApiError {
+    ApiError::NotFound {
+        message: "no such endpoint".into(),
+        field: None,
+    }
+}
+
+async fn method_not_allowed() -> ApiError {
+    ApiError::MethodNotAllowed
+}
+
+/// The API's routes, answering through `engine`; the event streams
+/// subscribe to `events` (the router keeps only a weak handle).
+pub fn router(engine: mpsc::Sender<ApiRequest>, events: &broadcast::Sender<DeskEvent>) -> Router {
+    let state = AppState {
+        engine,
+        events: events.downgrade(),
     };
-    control(&tx, &id, cmd).await
-}
-
-async fn not_found() -> Response {
-    error(StatusCode::NOT_FOUND, "not_found", "no such endpoint".into(), None)
-}
-
-async fn method_not_allowed() -> Response {
-    error(
-        StatusCode::METHOD_NOT_ALLOWED,
-        "method_not_allowed",
-        "method not allowed on this endpoint".into(),
-        None,
-    )
-}
-
-/// The API's routes, answering through `engine`.
-pub fn router(engine: mpsc::Sender<ApiRequest>) -> Router {
-    Router::new()
-        .route("/healthz", get(healthz))
-        .route("/calls", get(list_calls))
-        .route("/calls/{id}", get(get_call))
-        .route("/calls/{id}/hold", post(hold))
-        .route("/calls/{id}/resume", post(resume))
-        .route("/calls/{id}/recording/{action}", post(recording))
+    build()
+        .router
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
-        .with_state(engine)
+        .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .layer(axum::middleware::map_response(error::json_errors))
+        .with_state(state)
 }
 
-/// Serves the API on `listener` until the engine's channel closes.
-pub async fn serve(listener: tokio::net::TcpListener, engine: mpsc::Sender<ApiRequest>) -> std::io::Result<()> {
-    axum::serve(listener, router(engine)).await
+/// Serves the API on `listener`, answering through `engine`; the desktops'
+/// WebSocket streams carry what is sent on `events` (every
+/// `Output::Desk` of the engine) until its last sender is dropped.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    engine: mpsc::Sender<ApiRequest>,
+    events: broadcast::Sender<DeskEvent>,
+) -> std::io::Result<()> {
+    let app = router(engine, &events);
+    drop(events);
+    axum::serve(listener, app).await
 }
+
+#[cfg(test)]
+mod openapi_tests;
+#[cfg(test)]
+mod socket_tests;

@@ -7,7 +7,9 @@
 mod net;
 mod store_worker;
 
+use crate::api::{ApiCommand, ApiReply};
 use crate::config::{Config, ConfigErrors};
+use crate::engine::desk::DeskEvent;
 use crate::engine::{Engine, Input, Now, Output};
 use crate::sip::transaction::TransportKind;
 use bytes::Bytes;
@@ -15,7 +17,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
-use tokio::sync::mpsc;
+use tokio::sync::{broadcast, mpsc};
 
 /// Why the driver could not start or run.
 #[derive(Debug, thiserror::Error)]
@@ -38,6 +40,10 @@ pub enum DriverError {
     #[error("io: {0}")]
     Io(#[from] std::io::Error),
 }
+
+/// Desk events buffered for the slowest desktop before it is told it
+/// lagged.
+const DESK_EVENTS_CAPACITY: usize = 1024;
 
 /// How often the engine's counters are logged.
 const STATS_INTERVAL: Duration = Duration::from_secs(10);
@@ -155,8 +161,12 @@ pub async fn run(cfg: Config, opts: RunOptions) -> Result<(), DriverError> {
             source: e,
         })?;
     let (api_tx, mut api_rx) = mpsc::channel::<crate::api::ApiRequest>(256);
+    // Desk events for the desktops' WebSocket streams (a slow one is told
+    // how many it missed).
+    let (desk_tx, _) = broadcast::channel::<DeskEvent>(DESK_EVENTS_CAPACITY);
+    let api_events = desk_tx.clone();
     tokio::spawn(async move {
-        if let Err(e) = crate::api::serve(api_listener, api_tx).await {
+        if let Err(e) = crate::api::serve(api_listener, api_tx, api_events).await {
             tracing::error!(error = %e, "control API stopped");
         }
     });
@@ -197,13 +207,7 @@ pub async fn run(cfg: Config, opts: RunOptions) -> Result<(), DriverError> {
                 engine.handle_timeout(now());
             }
             Some((cmd, reply)) = api_rx.recv() => {
-                let answer = match cmd {
-                    crate::api::ApiCommand::ListCalls => crate::api::ApiReply::Calls(engine.calls_snapshot()),
-                    crate::api::ApiCommand::Control { call, control } => {
-                        crate::api::ApiReply::Call(engine.control(now(), call, control))
-                    }
-                };
-                let _ = reply.send(answer);
+                let _ = reply.send(answer_api(&mut engine, cmd));
             }
             _ = stats_tick.tick() => {
                 let s = engine.stats();
@@ -236,8 +240,10 @@ pub async fn run(cfg: Config, opts: RunOptions) -> Result<(), DriverError> {
                 Output::SaveBinding(b) => store.send(store_worker::Op::Save(b)),
                 Output::DeleteBinding(b) => store.send(store_worker::Op::Delete(b)),
                 Output::Cdr(c) => store.send(store_worker::Op::Cdr(c)),
-                // Wired to the desktops' WebSocket streams with the desktop API.
-                Output::Desk(_) => {}
+                // No desktop listening is no error.
+                Output::Desk(ev) => {
+                    let _ = desk_tx.send(ev);
+                }
                 Output::Media(cmd) => {
                     let call = match &cmd {
                         crate::call::media::MediaCommand::Prepare { call, .. } => Some(*call),
@@ -258,6 +264,17 @@ pub async fn run(cfg: Config, opts: RunOptions) -> Result<(), DriverError> {
     store.close();
     tracing::info!("switchboard stopped");
     Ok(())
+}
+
+/// Carries out one API request on the engine.
+fn answer_api(engine: &mut Engine, cmd: ApiCommand) -> ApiReply {
+    match cmd {
+        ApiCommand::ListCalls => ApiReply::Calls(engine.calls_snapshot()),
+        ApiCommand::Control { call, control } => ApiReply::Call(engine.control(now(), call, control)),
+        ApiCommand::Desk { token, cmd } => ApiReply::Desk(engine.desk(now(), &token, cmd)),
+        ApiCommand::Supervise { token, cmd } => ApiReply::Desk(engine.supervise(now(), &token, cmd)),
+        ApiCommand::Principal { token } => ApiReply::Principal(engine.desk_principal(&token)),
+    }
 }
 
 fn reload(engine: &mut Engine, opts: &RunOptions) {

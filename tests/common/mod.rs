@@ -13,6 +13,7 @@
 //!   ([`spawn_registered_callee`]);
 //! * drive baresip 1.0.0 headless over `ctrl_tcp` ([`baresip::Baresip`]);
 //! * read the UDP datagrams of a classic pcap file ([`pcap::read_udp`]);
+//! * talk to the desktop API over HTTP and WebSocket ([`desk`]);
 //! * pick ports and poll for readiness with a bounded deadline
 //!   ([`free_port`], [`wait_for_file`], [`wait_until`]).
 //!
@@ -24,6 +25,7 @@
 #![allow(dead_code)]
 
 pub mod baresip;
+pub mod desk;
 pub mod media;
 pub mod pcap;
 mod sipp;

@@ -1,0 +1,200 @@
+//! The desktops' event streams over WebSocket: `GET /agent/events` carries
+//! the events of the token's agent (AGENT-6 state changes, OFFER-1..4
+//! offers and RONA, CALL-HOLD-1, WRAP-1/2, CAD-3), `GET /supervisor/events`
+//! every agent's (SUP-1's live dashboard).
+//!
+//! The token comes from `Authorization: Bearer` or, since browsers cannot
+//! set headers on a WebSocket, from `?token=`. It is resolved by the
+//! engine before the upgrade: 401 JSON for an unknown one, 403 for the
+//! wrong kind of principal (an agent on the supervisor stream and the
+//! other way round).
+//!
+//! Each [`DeskEvent`] is one JSON text frame with a `type` tag. The driver
+//! publishes events on a broadcast channel; a desktop too slow to keep up
+//! gets `{"type": "lagged", "missed": n}` and then the newest events (it
+//! should re-read `/agent/me`). Client frames other than close are
+//! ignored; pings are answered by the WebSocket layer.
+
+use super::error::ApiError;
+use super::extract::{bearer_token, missing_token};
+use super::{ask, ApiCommand, ApiReply, AppState, Routes};
+use crate::engine::desk::{DeskEvent, Principal};
+use axum::extract::ws::rejection::WebSocketUpgradeRejection;
+use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
+use axum::extract::{Query, State};
+use axum::http::HeaderMap;
+use axum::response::Response;
+use serde::Deserialize;
+use tokio::sync::broadcast;
+use tokio::sync::broadcast::error::RecvError;
+
+/// The largest frame a desktop may send (they are ignored anyway).
+const CLIENT_FRAME_LIMIT: usize = 16 * 1024;
+
+/// The event stream routes.
+pub(super) fn routes(r: Routes) -> Routes {
+    r.get("/agent/events", agent_events)
+        .get("/supervisor/events", supervisor_events)
+}
+
+/// `?token=` for browsers.
+#[derive(Debug, Deserialize)]
+struct TokenQuery {
+    #[serde(default)]
+    token: Option<String>,
+}
+
+/// Which events a stream carries.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Audience {
+    /// One agent's, by login.
+    Agent(String),
+    /// Everyone's.
+    Supervisor,
+}
+
+impl Audience {
+    fn wants(&self, ev: &DeskEvent) -> bool {
+        match self {
+            Audience::Agent(login) => ev.agent() == login,
+            Audience::Supervisor => true,
+        }
+    }
+}
+
+/// Resolves the request's token (header first, then `?token=`).
+async fn principal(st: &AppState, headers: &HeaderMap, query: TokenQuery) -> Result<Principal, ApiError> {
+    let token = match bearer_token(headers)? {
+        Some(t) => t,
+        None => query.token.filter(|t| !t.is_empty()).ok_or_else(missing_token)?,
+    };
+    match ask(&st.engine, ApiCommand::Principal { token }).await? {
+        ApiReply::Principal(p) => p.map_err(ApiError::from),
+        _ => Err(super::unexpected()),
+    }
+}
+
+/// Checks the principal, subscribes, then upgrades.
+fn upgrade(
+    st: &AppState,
+    ws: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
+    audience: Audience,
+) -> Result<Response, ApiError> {
+    let ws = ws
+        .map_err(|e| ApiError::Other {
+            status: e.status(),
+            message: e.body_text(),
+        })?
+        // Client frames are ignored: no reason to buffer big ones.
+        .max_message_size(CLIENT_FRAME_LIMIT)
+        .max_frame_size(CLIENT_FRAME_LIMIT);
+    // Subscribe before answering, so nothing after the 101 is missed.
+    let rx = st.events.upgrade().ok_or(ApiError::Unavailable)?.subscribe();
+    Ok(ws.on_upgrade(move |socket| pump(socket, rx, audience)))
+}
+
+async fn agent_events(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    Query(query): Query<TokenQuery>,
+    ws: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
+) -> Result<Response, ApiError> {
+    match principal(&st, &headers, query).await? {
+        Principal::Agent(login) => upgrade(&st, ws, Audience::Agent(login)),
+        Principal::Supervisor(_) => Err(ApiError::Forbidden(
+            "a supervisor's stream is /supervisor/events".into(),
+        )),
+    }
+}
+
+async fn supervisor_events(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    Query(query): Query<TokenQuery>,
+    ws: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
+) -> Result<Response, ApiError> {
+    match principal(&st, &headers, query).await? {
+        Principal::Supervisor(_) => upgrade(&st, ws, Audience::Supervisor),
+        Principal::Agent(_) => Err(ApiError::Forbidden("only supervisors may watch every agent".into())),
+    }
+}
+
+/// The frame for one event, `None` when the audience does not get it.
+fn frame(audience: &Audience, ev: &DeskEvent) -> Option<String> {
+    if !audience.wants(ev) {
+        return None;
+    }
+    match serde_json::to_string(ev) {
+        Ok(text) => Some(text),
+        Err(e) => {
+            tracing::error!(error = %e, "desk event not serializable");
+            None
+        }
+    }
+}
+
+/// The frame telling a slow desktop it missed `n` events.
+fn lagged(n: u64) -> String {
+    serde_json::json!({ "type": "lagged", "missed": n }).to_string()
+}
+
+/// Forwards the audience's events until either side closes.
+async fn pump(mut socket: WebSocket, mut rx: broadcast::Receiver<DeskEvent>, audience: Audience) {
+    loop {
+        tokio::select! {
+            ev = rx.recv() => {
+                let text = match ev {
+                    Ok(ev) => match frame(&audience, &ev) {
+                        Some(text) => text,
+                        None => continue,
+                    },
+                    Err(RecvError::Lagged(n)) => lagged(n),
+                    Err(RecvError::Closed) => {
+                        // The switch is stopping.
+                        let _ = socket.send(Message::Close(None)).await;
+                        break;
+                    }
+                };
+                if socket.send(Message::Text(text.into())).await.is_err() {
+                    break;
+                }
+            }
+            msg = socket.recv() => match msg {
+                // After a close, keep reading: the WebSocket layer sends the
+                // close reply and then ends the stream.
+                Some(Ok(_)) => {}
+                Some(Err(_)) | None => break,
+            },
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn state(agent: &str) -> DeskEvent {
+        DeskEvent::AgentState {
+            agent: agent.into(),
+            state: "Available",
+            reason: None,
+            pending: None,
+            at_ms: 1,
+        }
+    }
+
+    /// spec: AGENT-6 — an agent's stream carries its own events, a
+    /// supervisor's everyone's; each is a JSON object with a `type`.
+    #[test]
+    fn audiences() {
+        let alice = Audience::Agent("alice".into());
+        let text = frame(&alice, &state("alice")).expect("alice's own event");
+        let v: serde_json::Value = serde_json::from_str(&text).expect("JSON");
+        assert_eq!(v["type"], "agent_state");
+        assert_eq!(v["agent"], "alice");
+        assert!(frame(&alice, &state("bob")).is_none());
+        assert!(frame(&Audience::Supervisor, &state("bob")).is_some());
+        let v: serde_json::Value = serde_json::from_str(&lagged(7)).expect("JSON");
+        assert_eq!((v["type"].as_str(), v["missed"].as_u64()), (Some("lagged"), Some(7)));
+    }
+}

@@ -1,0 +1,225 @@
+//! Keeps `openapi.yaml` true to the code: the routes served, the views
+//! and the events must be exactly those documented.
+
+use super::{routes, OPENAPI_YAML};
+use serde::Serialize;
+use std::collections::BTreeSet;
+
+/// The OpenAPI document names exactly the routes served, with their
+/// methods, so it cannot drift from the router.
+#[test]
+fn openapi_lists_every_route() {
+    let doc: serde_yaml::Value = serde_yaml::from_str(OPENAPI_YAML).expect("openapi.yaml parses");
+    assert_eq!(doc["openapi"].as_str().map(|v| v.starts_with("3.1")), Some(true));
+    let paths = doc["paths"].as_mapping().expect("paths");
+    let mut documented = BTreeSet::new();
+    for (path, item) in paths {
+        let path = path.as_str().expect("a path");
+        for (method, _) in item.as_mapping().expect("a path item") {
+            let method = method.as_str().expect("a key");
+            if ["get", "put", "post", "delete", "patch", "head", "options"].contains(&method) {
+                documented.insert((method.to_string(), path.to_string()));
+            }
+        }
+    }
+    let served: BTreeSet<(String, String)> = routes()
+        .into_iter()
+        .map(|(m, p)| (m.to_string(), p.to_string()))
+        .collect();
+    let undocumented: Vec<_> = served.difference(&documented).collect();
+    let unserved: Vec<_> = documented.difference(&served).collect();
+    assert!(
+        undocumented.is_empty(),
+        "routes missing from openapi.yaml: {undocumented:?}"
+    );
+    assert!(
+        unserved.is_empty(),
+        "openapi.yaml names routes not served: {unserved:?}"
+    );
+}
+
+/// The documented properties of schema `name` (following `allOf`).
+fn properties(doc: &serde_yaml::Value, name: &str) -> BTreeSet<String> {
+    let schema = &doc["components"]["schemas"][name];
+    assert!(!schema.is_null(), "no schema {name}");
+    let mut out = BTreeSet::new();
+    if let Some(parts) = schema["allOf"].as_sequence() {
+        for part in parts {
+            match part["$ref"].as_str() {
+                Some(r) => out.extend(properties(doc, r.rsplit('/').next().expect("a name"))),
+                None => out.extend(part["properties"].as_mapping().expect("properties").keys().map(key)),
+            }
+        }
+    } else {
+        out.extend(schema["properties"].as_mapping().expect("properties").keys().map(key));
+    }
+    out
+}
+
+fn key(k: &serde_yaml::Value) -> String {
+    k.as_str().expect("a string key").to_string()
+}
+
+/// The keys `value` serializes to.
+fn keys(value: impl Serialize) -> BTreeSet<String> {
+    let v = serde_json::to_value(value).expect("serializes");
+    v.as_object().expect("an object").keys().cloned().collect()
+}
+
+/// Every view and event serializes to exactly the properties its schema
+/// documents, and every event `type` is in the discriminator mapping.
+#[test]
+fn openapi_schemas_match_views_and_events() {
+    use crate::engine::desk::*;
+    let doc: serde_yaml::Value = serde_yaml::from_str(OPENAPI_YAML).expect("openapi.yaml parses");
+    let offer = OfferView {
+        offer: 1,
+        interaction: "i".into(),
+        queue: "support".into(),
+        channel: "voice",
+        caller: "****1234".into(),
+        dnis: "5000".into(),
+        variables: vec![],
+        auto_answer: false,
+        offered_ms: 1,
+        rona_ms: 2,
+    };
+    let interaction = InteractionView {
+        interaction: "i".into(),
+        queue: "support".into(),
+        state: "connected",
+        caller: "1001".into(),
+        dnis: "5000".into(),
+        agent: None,
+        arrived_ms: 1,
+        durations: PhaseDurations::default(),
+        call: 1,
+    };
+    let agent = AgentView {
+        agent: "alice".into(),
+        name: "Alice".into(),
+        team: "support".into(),
+        extension: "1001".into(),
+        state: "Available",
+        reason: None,
+        pending: None,
+        since_ms: 1,
+        offers: vec![],
+        interaction: None,
+        wrap_up_deadline_ms: None,
+    };
+    let variable = DataVariable {
+        name: "account".into(),
+        ty: "string",
+        value: None,
+        editable: true,
+        secure: false,
+    };
+    let data = DataView {
+        interaction: "i".into(),
+        version: 1,
+        variables: vec![],
+    };
+    assert_eq!(keys(&offer), properties(&doc, "OfferView"));
+    assert_eq!(keys(&interaction), properties(&doc, "InteractionView"));
+    assert_eq!(keys(&agent), properties(&doc, "AgentView"));
+    assert_eq!(keys(PhaseDurations::default()), properties(&doc, "PhaseDurations"));
+    assert_eq!(keys(&variable), properties(&doc, "DataVariable"));
+    assert_eq!(keys(&data), properties(&doc, "DataView"));
+    let a = || "alice".to_string();
+    let i = || "i".to_string();
+    let events = [
+        DeskEvent::AgentState {
+            agent: a(),
+            state: "Idle",
+            reason: None,
+            pending: None,
+            at_ms: 1,
+        },
+        DeskEvent::Offer { agent: a(), offer },
+        DeskEvent::OfferCancelled {
+            agent: a(),
+            offer: 1,
+            interaction: i(),
+            reason: "declined",
+        },
+        DeskEvent::Rona {
+            agent: a(),
+            offer: 1,
+            interaction: i(),
+        },
+        DeskEvent::Connected {
+            agent: a(),
+            interaction,
+        },
+        DeskEvent::Hold {
+            agent: a(),
+            interaction: i(),
+            held: true,
+        },
+        DeskEvent::Ended {
+            agent: a(),
+            interaction: i(),
+            by: "customer",
+        },
+        DeskEvent::WrapUp {
+            agent: a(),
+            interaction: i(),
+            reasons: vec![],
+            deadline_ms: None,
+        },
+        DeskEvent::WrapUpEnded {
+            agent: a(),
+            interaction: i(),
+            timed_out: false,
+        },
+        DeskEvent::DataSaved {
+            agent: a(),
+            interaction: i(),
+            version: 2,
+            changed: vec![],
+        },
+    ];
+    let mapping = doc["components"]["schemas"]["DeskEvent"]["discriminator"]["mapping"]
+        .as_mapping()
+        .expect("a discriminator mapping");
+    assert_eq!(mapping.len(), events.len());
+    for ev in events {
+        let v = serde_json::to_value(&ev).expect("serializes");
+        let ty = v["type"].as_str().expect("a type tag");
+        let schema = mapping
+            .get(ty)
+            .and_then(|r| r.as_str())
+            .unwrap_or_else(|| panic!("event type {ty} not documented"));
+        let name = schema.rsplit('/').next().expect("a name");
+        assert_eq!(keys(&ev), properties(&doc, name), "{ty}");
+    }
+}
+
+/// Every `$ref` in the document points at a defined component.
+#[test]
+fn openapi_refs_resolve() {
+    let doc: serde_yaml::Value = serde_yaml::from_str(OPENAPI_YAML).expect("openapi.yaml parses");
+    fn walk(v: &serde_yaml::Value, refs: &mut Vec<String>) {
+        match v {
+            serde_yaml::Value::Mapping(m) => {
+                for (k, v) in m {
+                    if k.as_str() == Some("$ref") {
+                        refs.extend(v.as_str().map(String::from));
+                    }
+                    walk(v, refs);
+                }
+            }
+            serde_yaml::Value::Sequence(s) => s.iter().for_each(|v| walk(v, refs)),
+            _ => {}
+        }
+    }
+    let mut refs = Vec::new();
+    walk(&doc, &mut refs);
+    assert!(!refs.is_empty());
+    for r in refs {
+        let parts: Vec<&str> = r.trim_start_matches("#/").split('/').collect();
+        assert_eq!(parts.len(), 3, "{r}");
+        assert!(!doc[parts[0]][parts[1]][parts[2]].is_null(), "{r} does not resolve");
+    }
+}

@@ -1,0 +1,117 @@
+//! The supervisor routes (issue 4 item 5), under `/supervisor`: the live
+//! dashboard of interactions and agents (SUP-1), forcing an agent's state,
+//! and silent monitoring (SUP-2, SUP-3). The engine answers 403 to an
+//! agent's token.
+//!
+//! Forced states on the wire: `{"state": "available"}`, `{"state": "idle",
+//! "reason": "Meeting"}` or `{"state": "logged_out"}`.
+
+use super::error::ApiError;
+use super::extract::{Bearer, JsonBody, OptionalJsonBody};
+use super::{ask_supervisor, ApiRequest, DeskResponse, Routes};
+use crate::engine::desk::{DeskState, SupervisorCommand};
+use axum::extract::{Path, State};
+use serde::Deserialize;
+use tokio::sync::mpsc;
+
+/// The supervisor routes (the WebSocket `/supervisor/events` is in `events`).
+pub(super) fn routes(r: Routes) -> Routes {
+    r.get("/supervisor/interactions", interactions)
+        .get("/supervisor/agents", agents)
+        .post("/supervisor/agents/{agent}/state", force_state)
+        .post("/supervisor/interactions/{interaction}/monitor", monitor)
+}
+
+async fn interactions(
+    State(tx): State<mpsc::Sender<ApiRequest>>,
+    Bearer(token): Bearer,
+) -> Result<DeskResponse, ApiError> {
+    ask_supervisor(&tx, token, SupervisorCommand::Interactions).await
+}
+
+async fn agents(State(tx): State<mpsc::Sender<ApiRequest>>, Bearer(token): Bearer) -> Result<DeskResponse, ApiError> {
+    ask_supervisor(&tx, token, SupervisorCommand::Agents).await
+}
+
+/// A state a supervisor may force.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum ForcedState {
+    Available,
+    Idle,
+    LoggedOut,
+}
+
+/// The body of `POST /supervisor/agents/{agent}/state`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ForceBody {
+    state: ForcedState,
+    #[serde(default)]
+    reason: Option<String>,
+}
+
+/// The state to force (`None`: log out); only `idle` takes a reason, and
+/// needs it.
+fn forced(body: ForceBody) -> Result<Option<DeskState>, ApiError> {
+    match (body.state, body.reason) {
+        (ForcedState::Available, None) => Ok(Some(DeskState::Available)),
+        (ForcedState::Idle, Some(reason)) => Ok(Some(DeskState::Idle(reason))),
+        (ForcedState::Idle, None) => Err(ApiError::bad_field("reason", "`idle` needs a reason")),
+        (ForcedState::LoggedOut, None) => Ok(None),
+        (_, Some(_)) => Err(ApiError::bad_field("reason", "only `idle` takes a reason")),
+    }
+}
+
+async fn force_state(
+    State(tx): State<mpsc::Sender<ApiRequest>>,
+    Bearer(token): Bearer,
+    Path(agent): Path<String>,
+    JsonBody(body): JsonBody<ForceBody>,
+) -> Result<DeskResponse, ApiError> {
+    let state = forced(body)?;
+    ask_supervisor(&tx, token, SupervisorCommand::ForceState { agent, state }).await
+}
+
+/// The optional body of a monitor request: the phone to ring (default:
+/// the supervisor's own extension).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct MonitorBody {
+    #[serde(default)]
+    extension: Option<String>,
+}
+
+async fn monitor(
+    State(tx): State<mpsc::Sender<ApiRequest>>,
+    Bearer(token): Bearer,
+    Path(interaction): Path<String>,
+    OptionalJsonBody(body): OptionalJsonBody<MonitorBody>,
+) -> Result<DeskResponse, ApiError> {
+    let extension = body.and_then(|b| b.extension);
+    ask_supervisor(&tx, token, SupervisorCommand::Monitor { interaction, extension }).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn forced_states() {
+        let body = |state, reason: Option<&str>| ForceBody {
+            state,
+            reason: reason.map(String::from),
+        };
+        assert_eq!(forced(body(ForcedState::LoggedOut, None)), Ok(None));
+        assert_eq!(
+            forced(body(ForcedState::Idle, Some("Meeting"))),
+            Ok(Some(DeskState::Idle("Meeting".into())))
+        );
+        assert_eq!(
+            forced(body(ForcedState::Available, None)),
+            Ok(Some(DeskState::Available))
+        );
+        assert!(forced(body(ForcedState::Idle, None)).is_err());
+        assert!(forced(body(ForcedState::LoggedOut, Some("x"))).is_err());
+    }
+}

@@ -129,7 +129,8 @@ fn is_rfc3339(s: &str) -> bool {
     let (Some(h), Some(m), Some(sec)) = (num(11..13), num(14..16), num(17..19)) else {
         return false;
     };
-    if !(sep(13, b':') && sep(16, b':') && (1..=days).contains(&day)) || h > 23 || m > 59 || sec > 60 {
+    let time_ok = sep(13, b':') && sep(16, b':') && h <= 23 && m <= 59 && sec <= 60;
+    if !time_ok || !(1..=days).contains(&day) {
         return false;
     }
     let mut i = 19;
@@ -243,14 +244,15 @@ impl OfferVar {
     }
 }
 
-/// A team of agents (`[[team]]`), the unit supervisors watch.
+/// A team of agents (`[[team]]`), the unit supervisors watch (SUP-1).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TeamSettings {
     /// Unique name.
     pub name: String,
 }
 
-/// One queue (`[[queue]]`).
+/// One queue (`[[queue]]`): routing, offers (OFFER-1..4), wrap-up (WRAP-1,
+/// WRAP-2), recording (CALL-REC-1) and noise removal (CALL-NOISE-1).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct QueueSettings {
     /// Its id in the ACD core: the index in file order.
@@ -290,7 +292,7 @@ pub struct QueueSettings {
     pub mask_caller_number: bool,
 }
 
-/// One agent (`[[agent]]`).
+/// One agent (`[[agent]]`, AGENT-1): its phone, skills and desktop API token.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AgentSettings {
     /// Its id in the ACD core: the index in file order.
@@ -309,7 +311,8 @@ pub struct AgentSettings {
     pub token: Secret,
 }
 
-/// One supervisor (`[[supervisor]]`).
+/// One supervisor (`[[supervisor]]`): the teams it watches (SUP-1) and its
+/// desktop API token.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SupervisorSettings {
     /// Login name (`[a-z0-9._-]{1,32}`), unique among supervisors.
@@ -323,7 +326,8 @@ pub struct SupervisorSettings {
     pub token: Secret,
 }
 
-/// The whole of `acd.toml`, validated; empty when the file is absent.
+/// The whole of `acd.toml`, validated ([`super::Config::acd`]); empty when
+/// the file is absent.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct AcdSettings {
     /// AGENT-1: configured idle reasons (`RONA` is built in and not listed).

@@ -450,7 +450,7 @@ impl Validator<'_, '_> {
                     &d.span(),
                     ErrorKind::InvalidValue,
                     format!(
-                        "default of {t} variable `{name}` must be a {t} (or a string holding one), not a {}",
+                        "default of {t} variable `{name}` must be a {t} (or a string holding one), not a TOML {}",
                         other.type_str()
                     ),
                 );

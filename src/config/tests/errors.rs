@@ -183,7 +183,7 @@ fn replace_needs_regex_and_existing_groups() {
 fn duplicate_extension_is_located() {
     let dir = "[[user]]\nextension = \"1000\"\npassword = \"a\"\n\n[[user]]\nextension = \"1000\"\npassword = \"b\"\n";
     one_error(
-        &[("directory.toml", Some(dir))],
+        &[("directory.toml", Some(dir)), ("acd.toml", Some(ACD_NO_AGENTS))],
         "directory.toml:6:13",
         ErrorKind::Duplicate,
         "duplicate extension `1000` (first defined at line 2)",
@@ -403,7 +403,7 @@ fn syntax_errors_in_several_files_all_reported() {
 #[test]
 fn unrelated_toml_files_are_ignored() {
     let mut files = sources(&[]);
-    files.push(("sip-profiles/acd.toml".into(), "this is [not toml".into()));
+    files.push(("sip-profiles/conference.toml".into(), "this is [not toml".into()));
     let refs: Vec<(&str, &str)> = files.iter().map(|(n, t)| (n.as_str(), t.as_str())).collect();
     assert!(load_from_sources(&refs).is_ok());
 }

@@ -60,9 +60,13 @@ fn embedded_default_loads() {
         c.profile_for_local("127.0.0.1:5080".parse().unwrap()).unwrap().name,
         "external"
     );
-    // Loopback only, so the demo passwords (10 phones) and desktop tokens
-    // (3 agents, 1 supervisor) are acceptable.
-    assert_eq!(c.demo_passwords_in_use().len(), 14);
+    // Loopback only, so the demo passwords and tokens are acceptable.
+    let demo = c.demo_passwords_in_use();
+    assert_eq!(demo.len(), 14, "{demo:?}");
+    assert_eq!(
+        demo[10..],
+        ["agent alice", "agent bob", "agent carol", "supervisor sam"].map(String::from)
+    );
     assert!(c.check_bind_safety().is_ok());
 }
 
@@ -81,10 +85,16 @@ fn embedded_dial_plan_routes_as_documented() {
     );
     let r = dp.route("internal", "5551234").unwrap();
     assert_eq!(r.action, Action::Trunk { name: "demo".into() });
-    // After the two queue rules (5000, 5001) and local extensions.
     assert_eq!((r.target.as_str(), r.rule_index), ("5551234", 3));
-    let q = dp.route("internal", "5000").unwrap();
-    assert_eq!(q.action, Action::Queue { name: "support".into() });
+    // The queue numbers come before the outbound rule, in both contexts.
+    for ctx in ["internal", "external"] {
+        let r = dp.route(ctx, "5000").unwrap();
+        assert_eq!(r.action, Action::Queue { name: "support".into() });
+        assert_eq!(
+            dp.route(ctx, "5001").unwrap().action,
+            Action::Queue { name: "sales".into() }
+        );
+    }
     assert_eq!(dp.route("internal", "12"), None);
     assert_eq!(dp.route("external", "1009").unwrap().target, "1009");
     let r = dp.route("external", "5551234").unwrap();

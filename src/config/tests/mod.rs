@@ -12,13 +12,6 @@ pub(super) fn sources(edits: &[(&str, Option<&str>)]) -> Vec<(String, String)> {
         .iter()
         .map(|(n, t)| ((*n).to_owned(), (*t).to_owned()))
         .collect();
-    // A test that brings its own directory gets a contact center without
-    // agents (the embedded agents name the embedded extensions).
-    let own_directory = edits.iter().any(|(b, _)| *b == "directory.toml");
-    if own_directory && !edits.iter().any(|(b, _)| *b == "acd.toml") {
-        out.retain(|(n, _)| n != "sip-profiles/acd.toml");
-        out.push(("sip-profiles/acd.toml".into(), NO_AGENTS_ACD.into()));
-    }
     for (base, text) in edits {
         let name = format!("sip-profiles/{base}");
         out.retain(|(n, _)| *n != name);
@@ -62,25 +55,6 @@ pub(super) fn one_error(edits: &[(&str, Option<&str>)], where_: &str, kind: Erro
     assert!(shown.contains(needle), "message lacks {needle:?}: {shown}");
 }
 
-/// The embedded queues (the dial plan routes to them) without agents.
-pub(super) const NO_AGENTS_ACD: &str = r#"
-[[queue]]
-name = "support"
-number = "5000"
-strategy = "longest-idle"
-accept = "manual"
-wrap_up_reasons = ["Resolved"]
-offer_variables = ["caller_number", "dnis", "queue"]
-
-[[queue]]
-name = "sales"
-number = "5001"
-strategy = "ring-all"
-accept = "auto"
-wrap_up_reasons = ["Sale"]
-offer_variables = ["caller_number", "dnis", "queue"]
-"#;
-
 pub(super) const TRUNKS: &str = r#"
 [[trunk]]
 name = "demo"
@@ -89,6 +63,24 @@ inbound_from = ["127.0.0.1"]
 context = "external"
 "#;
 
+/// An `acd.toml` with the two queues the default dial plan names and no
+/// agents, for tests that replace `directory.toml` (the default agents'
+/// extensions would be unknown) or need no demo tokens.
+pub(super) const ACD_NO_AGENTS: &str = r#"
+[[queue]]
+name = "support"
+number = "5000"
+wrap_up_reasons = ["Done"]
+offer_variables = ["caller_number", "dnis", "queue"]
+
+[[queue]]
+name = "sales"
+number = "5001"
+wrap_up_reasons = ["Done"]
+offer_variables = ["caller_number", "dnis", "queue"]
+"#;
+
+mod acd;
 mod errors;
 mod loading;
 mod routing;

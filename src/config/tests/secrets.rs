@@ -9,12 +9,13 @@ use super::*;
 #[test]
 fn env_secrets_are_resolved_or_reported() {
     let dir = "[[user]]\nextension = \"1000\"\npassword = \"env:SB_TEST_PW_1000\"\n";
-    let c = load_env(&[("directory.toml", Some(dir))], &[("SB_TEST_PW_1000", "s3cret")]).unwrap();
+    let acd = ("acd.toml", Some(ACD_NO_AGENTS));
+    let c = load_env(&[("directory.toml", Some(dir)), acd], &[("SB_TEST_PW_1000", "s3cret")]).unwrap();
     assert_eq!(c.user("1000").unwrap().password.expose(), "s3cret");
     assert!(!format!("{:?}", c.user("1000").unwrap()).contains("s3cret"));
     assert!(c.demo_passwords_in_use().is_empty());
     one_error(
-        &[("directory.toml", Some(dir))],
+        &[("directory.toml", Some(dir)), acd],
         "directory.toml:3:12",
         ErrorKind::UnknownReference,
         "environment variable `SB_TEST_PW_1000` is not set",
@@ -39,9 +40,11 @@ fn demo_passwords_block_non_loopback_listen() {
         "{e}"
     );
 
-    // Same listen, real passwords: fine.
+    // Same listen, real passwords and no demo tokens: fine.
     let dir = "[[user]]\nextension = \"1000\"\npassword = \"correct horse\"\n";
-    let c = load(&[("internal.toml", Some(p)), ("directory.toml", Some(dir))]).unwrap();
+    let acd = ("acd.toml", Some(ACD_NO_AGENTS));
+    let c = load(&[("internal.toml", Some(p)), ("directory.toml", Some(dir)), acd]).unwrap();
+    assert!(c.demo_passwords_in_use().is_empty());
     assert!(c.check_bind_safety().is_ok());
 
     // An override to a public address trips it too.

@@ -16,7 +16,7 @@ mod common;
 use bytes::Bytes;
 use common::baresip::{Account, Baresip};
 use common::desk::*;
-use common::media::{ack_2xx, ack_non_2xx, rtp_rtcp_sockets, AudioSdp};
+use common::media::{ack_2xx, ack_non_2xx, contact_target, rtp_rtcp_sockets, AudioSdp};
 use common::ua::{self, Ua};
 use common::*;
 use serde_json::Value;
@@ -131,9 +131,10 @@ impl Feed {
 }
 
 /// Logs the agent in (Available) and takes the state event off its stream.
+/// (The answer may already say `Reserved`: a waiting call is offered at once.)
 fn login(api: SocketAddr, token: &str, feed: &mut Feed) {
     let me = Desk::new(api, token).ok("POST", "/agent/login", None);
-    assert_eq!(me["state"], "Available", "{me}");
+    assert!(me["state"] == "Available" || me["state"] == "Reserved", "{me}");
     feed.state("Available");
 }
 
@@ -266,6 +267,8 @@ fn recv_status(ua: &mut Ua, code: u16) -> Message {
 struct Customer {
     ua: Ua,
     invite: Message,
+    /// The switch's 200, once answered.
+    ok: Option<Message>,
     _rtp: (UdpSocket, UdpSocket),
 }
 
@@ -273,9 +276,14 @@ impl Customer {
     /// Sends the INVITE and waits for the switch's 183 with its SDP (early
     /// media while queued).
     fn call(sw: &Switch, account: &str) -> Customer {
+        Customer::call_to(sw, "15550123", "5000", account)
+    }
+
+    /// As [`Customer::call`], from `from` to queue number `number`.
+    fn call_to(sw: &Switch, from: &str, number: &str, account: &str) -> Customer {
         let rtp = rtp_rtcp_sockets();
         let mut ua = Ua::udp(sw.external_addr());
-        let mut invite = ua.invite("15550123", "5000");
+        let mut invite = ua.invite(from, number);
         invite.headers.push(header_name("X-Account"), account.to_string());
         invite.headers.push(header_name("X-Card-Last4"), "4242");
         let port = rtp.0.local_addr().expect("addr").port();
@@ -287,7 +295,12 @@ impl Customer {
             "the 183 carries the switch's SDP (early media): {}",
             ua::text(&early)
         );
-        Customer { ua, invite, _rtp: rtp }
+        Customer {
+            ua,
+            invite,
+            ok: None,
+            _rtp: rtp,
+        }
     }
 
     /// Responses that arrived so far (within `quiet`), none of them final:
@@ -306,7 +319,28 @@ impl Customer {
     fn answered(&mut self) -> Message {
         let ok = recv_status(&mut self.ua, 200);
         ack_2xx(&mut self.ua, &self.invite, &ok);
+        self.ok = Some(ok.clone());
         ok
+    }
+
+    /// Hangs up an answered call: BYE, then its 200.
+    fn hang_up(&mut self) {
+        let ok = self.ok.clone().expect("an answered call");
+        let mut bye = Message::request(Method::BYE, contact_target(&ok));
+        bye.headers.push(HeaderName::Via, self.ua.new_via());
+        for name in [HeaderName::From, HeaderName::CallId] {
+            let v = self.invite.headers.get(&name).expect("header").clone();
+            bye.headers.push(name, v);
+        }
+        bye.headers
+            .push(HeaderName::To, ok.headers.get(&HeaderName::To).expect("To").clone());
+        let seq = ua::cseq_of(&self.invite).expect("CSeq").seq + 1;
+        bye.headers.push(HeaderName::CSeq, format!("{seq} BYE"));
+        bye.headers.push(HeaderName::MaxForwards, "70");
+        self.ua.send(&bye);
+        recv_where(&mut self.ua, "the 200 to BYE", EVENT, |m| {
+            ua::code(m) == 200 && ua::cseq_of(m).is_some_and(|c| c.method == Method::BYE)
+        });
     }
 
     /// Gives up while waiting: CANCEL, then 200 (CANCEL) and 487 (INVITE, ACKed).
@@ -663,10 +697,11 @@ fn silent_phone_is_rona_and_the_call_goes_to_the_next_agent() {
 
 /// spec: OFFER-1, WRAP-1, WRAP-2 — bob's phone is a real softphone
 /// (baresip, registered as 1002, answering by itself): a SIPp customer's
-/// queue call is connected to it, both hang up cleanly, and bob's wrap-up
+/// queue call is connected to it; bob hangs up on the phone (the customer
+/// gets the BYE, the desktop says the agent ended it), and his wrap-up
 /// ends by itself after the queue's wrap-up time (3 s here).
 #[test]
-fn baresip_agent_phone_answers_a_queue_call() {
+fn baresip_agent_phone_answers_and_hangs_up_a_queue_call() {
     let sw = start(&acd_config(15, 3));
     let api = sw.api_addr();
     let phone = Baresip::with_account(Account::demo(1002, sw.internal_addr()));
@@ -675,32 +710,41 @@ fn baresip_agent_phone_answers_a_queue_call() {
         .unwrap_or_else(|e| panic!("baresip 1002 registers: {e}\n{}", phone.log()));
     let mut bob = Feed::open(api, BOB, "bob");
     login(api, BOB, &mut bob);
-    let customer = sipp_customer(&sw, 2000);
+    let customer = Sipp::new("uac_queue_caller_wait_bye.xml")
+        .remote(sw.external_addr())
+        .service("5000")
+        .set("account", "A-3")
+        .spawn(T);
 
     let offer = bob.event("offer");
     let uid = str_of(&offer, "interaction").to_string();
     phone.expect_event("CALL_ESTABLISHED", EVENT);
     let connected = bob.event("connected");
     assert_eq!(connected["interaction"]["interaction"], uid.as_str());
-    customer.wait().assert_success();
+    phone.hangup();
     phone.expect_event("CALL_CLOSED", EVENT);
+    customer.wait().assert_success();
     let ended = bob.event("ended");
-    assert_eq!(ended["by"], "customer", "{ended}");
+    assert_eq!(ended["by"], "agent", "{ended}");
     bob.event("wrap_up");
     bob.state("WrapUp");
     let done = bob.event("wrap_up_ended");
     assert_eq!(done["timed_out"], true, "wrap-up ends by itself (WRAP-2): {done}");
     bob.state("Available");
+    let cdrs = sw.wait_for_cdrs(1, EVENT);
+    assert_eq!(cdrs[0]["end_cause"], "callee_hangup", "{:#?}", cdrs[0]);
 }
 
-/// spec: OFFER-1, CALL-HOLD-1, CAD-1, CAD-2, CAD-3, CAD-4, WRAP-1, WRAP-2 —
+/// spec: OFFER-1, CALL-HOLD-1, CAD-1, CAD-2, CAD-3, CAD-4, AGENT-4, WRAP-1,
+/// WRAP-2, WRAP-3 —
 /// the desktop with a real call (our own UAs as customer and desk phone):
 /// alice accepts a ringing manual offer on her desktop (the switch CANCELs
 /// the ringing leg and re-rings the phone with `answer-after=0`; the
 /// customer is answered only once the phone answers); she holds and
 /// resumes (ending a held call is refused), reads and edits the call data
-/// with versions, ends the call from the desktop, extends her wrap-up
-/// indefinitely and submits it.
+/// with versions, asks for Idle (pending while busy), ends the call from
+/// the desktop, extends her wrap-up indefinitely and submits it: she ends
+/// up Idle (Lunch), the state she asked for.
 #[test]
 fn desktop_accept_hold_data_end_and_wrap_up() {
     let sw = start(&acd_config(15, 60));
@@ -845,6 +889,18 @@ fn desktop_accept_hold_data_end_and_wrap_up() {
     assert_eq!(variable(&reverted, "account")["value"], "A-10");
     assert_eq!(variable(&reverted, "customer_tier")["value"], "gold");
 
+    // AGENT-4: Idle asked while Busy is pending until wrap-up ends.
+    let me = desk.ok("POST", "/agent/state", Some(r#"{"state": "idle", "reason": "Lunch"}"#));
+    assert_eq!(
+        (me["state"].as_str(), me["pending"].as_str()),
+        (Some("Busy"), Some("Idle(Lunch)")),
+        "{me}"
+    );
+    let ev = alice.wait("the pending Idle", EVENT, |v| {
+        v["type"] == "agent_state" && v["pending"] == "Idle(Lunch)"
+    });
+    assert_eq!(ev["state"], "Busy", "{ev}");
+
     // The agent ends the call: both sides get a BYE, alice wraps up.
     desk.ok("POST", &end, None);
     customer.hung_up();
@@ -866,10 +922,16 @@ fn desktop_accept_hold_data_end_and_wrap_up() {
         "/agent/wrapup",
         Some(r#"{"reasons": ["Escalated", "Call back later"], "notes": "tier 2"}"#),
     );
-    assert_eq!(me["state"], "Available", "{me}");
+    // WRAP-3: wrap-up ends into the pending state.
+    assert_eq!(
+        (me["state"].as_str(), me["reason"].as_str(), &me["pending"]),
+        (Some("Idle"), Some("Lunch"), &Value::Null),
+        "{me}"
+    );
     let done = alice.event("wrap_up_ended");
     assert_eq!(done["timed_out"], false, "{done}");
-    alice.state("Available");
+    let idle = alice.state("Idle");
+    assert_eq!(idle["reason"], "Lunch", "{idle}");
 }
 
 /// spec: SUP-1, AGENT-2, OFFER-4 — a customer waits while no agent is
@@ -957,4 +1019,217 @@ fn customer_abandons_while_queued_and_while_ringing() {
         "{me}"
     );
     assert!(alice.seen.iter().all(|v| v["type"] != "rona"), "{:#?}", alice.seen);
+}
+
+/// spec: OFFER-4, AGENT-3 — alice declines a ringing offer on her desktop:
+/// she cannot log out while it rings, the switch CANCELs her phone, she is
+/// Available again, and the call rings bob's phone instead. The customer
+/// then gives up and bob's offer is cancelled as abandoned.
+#[test]
+fn desktop_decline_cancels_the_phone_and_offers_the_next_agent() {
+    let sw = start(&acd_config(15, 60));
+    let api = sw.api_addr();
+    let desk = Desk::new(api, ALICE);
+    let mut alice_phone = Phone::register(&sw, "1001");
+    let mut bob_phone = Phone::register(&sw, "1002");
+    let mut alice = Feed::open(api, ALICE, "alice");
+    let mut bob = Feed::open(api, BOB, "bob");
+    login(api, ALICE, &mut alice);
+    login(api, BOB, &mut bob);
+    let mut customer = Customer::call(&sw, "A-4");
+
+    let offer = alice.event("offer");
+    let uid = str_of(&offer, "interaction").to_string();
+    let ringing = alice_phone.rings("a1");
+    let me = desk.ok("GET", "/agent/me", None);
+    assert_eq!(me["state"], "Reserved", "{me}");
+    assert_eq!(
+        me["offers"][0]["offer"], offer["offer"],
+        "the ringing offer is on /agent/me: {me}"
+    );
+    // AGENT-3: no logout while an offer rings.
+    let (status, json) = desk.post("/agent/logout", None);
+    assert_eq!((status, json["error"].as_str()), (409, Some("conflict")), "{json}");
+    // Bob cannot decline alice's offer.
+    let path = format!("/agent/offers/{}/decline", offer["offer"]);
+    let (status, json) = Desk::new(api, BOB).post(&path, None);
+    assert_eq!(status, 403, "{json}");
+
+    let me = desk.ok("POST", &path, None);
+    assert_eq!(me["state"], "Available", "{me}");
+    let cancel = recv_request(&mut alice_phone.ua, Method::CANCEL);
+    assert_eq!(call_id(&cancel), call_id(&ringing));
+    alice_phone.cancelled(&cancel, &ringing, "a1");
+    recv_request(&mut alice_phone.ua, Method::ACK);
+    let cancelled = alice.event("offer_cancelled");
+    assert_eq!(str_of(&cancelled, "reason"), "declined", "{cancelled}");
+    alice.state("Available");
+
+    let second = bob.event("offer");
+    assert_eq!(str_of(&second, "interaction"), uid);
+    let bob_ringing = bob_phone.rings("b1");
+    customer.assert_not_answered(Duration::from_millis(200));
+
+    customer.cancel();
+    let cancel = recv_request(&mut bob_phone.ua, Method::CANCEL);
+    bob_phone.cancelled(&cancel, &bob_ringing, "b1");
+    let cancelled = bob.event("offer_cancelled");
+    assert_eq!(str_of(&cancelled, "reason"), "abandoned", "{cancelled}");
+    bob.state("Available");
+    alice.settle(Duration::from_millis(300));
+    assert_eq!(alice.count("offer"), 1, "{:#?}", alice.seen);
+}
+
+/// spec: OFFER-1, OFFER-2, OFFER-3 — the sales queue (5001) is auto-accept
+/// with the caller's number masked: carol's phone is rung with
+/// `Call-Info: answer-after=0` and answers by itself; her offer says so and
+/// shows only the last 4 digits of the caller's number, also in the call
+/// data, where it is read-only. The customer hangs up; carol wraps up.
+#[test]
+fn auto_accept_queue_makes_the_phone_answer_and_masks_the_caller() {
+    let sw = start(&acd_config(15, 60));
+    let api = sw.api_addr();
+    let desk = Desk::new(api, CAROL);
+    let mut phone = Phone::register(&sw, "1003");
+    let mut carol = Feed::open(api, CAROL, "carol");
+    login(api, CAROL, &mut carol);
+    let mut customer = Customer::call_to(&sw, "15550123", "5001", "A-8");
+
+    let offer = carol.event("offer");
+    let uid = str_of(&offer, "interaction").to_string();
+    assert_eq!(
+        (&offer["auto_answer"], str_of(&offer, "queue"), str_of(&offer, "caller")),
+        (&Value::Bool(true), "sales", "****0123"),
+        "{offer}"
+    );
+    let vars = offer_variables(&offer);
+    let names: Vec<&str> = vars.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(names, ["caller_number", "caller_name", "dnis", "queue"], "{offer}");
+    assert_eq!(vars[0].1, "****0123", "OFFER-3 in the variables too: {offer}");
+    assert!(!offer.to_string().contains("15550123"), "{offer}");
+
+    let invite = recv_request(&mut phone.ua, Method::INVITE);
+    let call_info = ua::header(&invite, "Call-Info").unwrap_or_default();
+    assert!(call_info.contains("answer-after=0"), "{}", ua::text(&invite));
+    phone.answer(&invite, "c1");
+    customer.answered();
+    recv_request(&mut phone.ua, Method::ACK);
+    let connected = carol.event("connected");
+    assert_eq!(connected["interaction"]["caller"], "****0123", "{connected}");
+
+    let mine = desk.ok("GET", "/agent/interactions", None);
+    assert_eq!(
+        listed(&mine, &uid).map(|i| i["caller"].clone()),
+        Some("****0123".into()),
+        "{mine}"
+    );
+    let data = desk.ok("GET", &format!("/agent/interactions/{uid}/data"), None);
+    let number = variable(&data, "caller_number");
+    assert_eq!(
+        (&number["value"], &number["editable"]),
+        (&Value::from("****0123"), &Value::Bool(false))
+    );
+    // The supervisor sees the real number (SUP-1).
+    let list = Desk::new(api, SAM).ok("GET", "/supervisor/interactions", None);
+    assert_eq!(
+        listed(&list, &uid).map(|i| i["caller"].clone()),
+        Some("15550123".into()),
+        "{list}"
+    );
+
+    customer.hang_up();
+    phone.hung_up();
+    let ended = carol.event("ended");
+    assert_eq!(ended["by"], "customer", "{ended}");
+    let wrap = carol.event("wrap_up");
+    assert_eq!(
+        wrap["reasons"],
+        serde_json::json!(["Sale", "No sale", "Follow-up"]),
+        "{wrap}"
+    );
+    desk.ok("POST", "/agent/wrapup", Some(r#"{"reasons": ["Sale"]}"#));
+    carol.state("Available");
+}
+
+/// spec: OFFER-4, AGENT-2 — a call that rang out (RONA) goes back into the
+/// line ahead of a customer who called later: when bob logs in, he is
+/// offered the first customer, and the later one keeps waiting; alice,
+/// Idle(RONA), is offered nothing.
+#[test]
+fn rona_call_goes_back_ahead_of_later_arrivals() {
+    let sw = start(&acd_config(3, 60));
+    let api = sw.api_addr();
+    let sam = Desk::new(api, SAM);
+    let mut alice_phone = Phone::register(&sw, "1001");
+    let mut bob_phone = Phone::register(&sw, "1002");
+    let mut alice = Feed::open(api, ALICE, "alice");
+    let mut bob = Feed::open(api, BOB, "bob");
+    login(api, ALICE, &mut alice);
+    let mut first = Customer::call_to(&sw, "15550001", "5000", "A-1");
+    let offer = alice.event("offer");
+    let first_uid = str_of(&offer, "interaction").to_string();
+    let ringing = alice_phone.rings("a1");
+    let mut second = Customer::call_to(&sw, "15550002", "5000", "A-2");
+    let mut second_uid = String::new();
+    assert!(
+        wait_until(EVENT, || {
+            let list = sam.ok("GET", "/supervisor/interactions", None);
+            second_uid = list["interactions"]
+                .as_array()
+                .and_then(|l| l.iter().find(|i| i["caller"] == "15550002"))
+                .and_then(|i| i["interaction"].as_str())
+                .unwrap_or_default()
+                .to_string();
+            !second_uid.is_empty()
+        }),
+        "the second customer is listed"
+    );
+
+    // RONA: the switch CANCELs alice's phone; she is Idle(RONA).
+    let cancel = recv_request(&mut alice_phone.ua, Method::CANCEL);
+    alice_phone.cancelled(&cancel, &ringing, "a1");
+    alice.event("rona");
+    assert_eq!(alice.state("Idle")["reason"], "RONA");
+
+    login(api, BOB, &mut bob);
+    let offer = bob.event("offer");
+    assert_eq!(
+        str_of(&offer, "interaction"),
+        first_uid,
+        "the call that rang out is ahead of the later one"
+    );
+    let bob_ringing = bob_phone.rings("b1");
+    let list = sam.ok("GET", "/supervisor/interactions", None);
+    assert_eq!(
+        listed(&list, &second_uid).map(|i| i["state"].clone()),
+        Some("queued".into()),
+        "{list}"
+    );
+
+    // Both customers give up.
+    first.cancel();
+    let cancel = recv_request(&mut bob_phone.ua, Method::CANCEL);
+    bob_phone.cancelled(&cancel, &bob_ringing, "b1");
+    // Bob is Available again: the second customer now rings him.
+    let offer = bob.event("offer");
+    assert_eq!(str_of(&offer, "interaction"), second_uid);
+    let bob_ringing = bob_phone.rings("b2");
+    second.cancel();
+    let cancel = recv_request(&mut bob_phone.ua, Method::CANCEL);
+    bob_phone.cancelled(&cancel, &bob_ringing, "b2");
+    assert!(
+        wait_until(EVENT, || interaction_count(&sam.ok(
+            "GET",
+            "/supervisor/interactions",
+            None
+        )) == 0),
+        "both calls are gone from the dashboard"
+    );
+    alice.settle(Duration::from_millis(300));
+    assert_eq!(
+        alice.count("offer"),
+        1,
+        "nothing is offered to an Idle agent: {:#?}",
+        alice.seen
+    );
 }

@@ -699,7 +699,8 @@ impl Engine {
         qc.set_phase(now.mono, QueuePhase::Connected);
         self.timers.cancel(EngineTimer::Announce(qc.call));
         self.timers.cancel(EngineTimer::Progress(qc.call));
-        if let Some(view) = self.interaction_view(interaction, false) {
+        // The event goes to the agent's desktop: OFFER-3 masking applies.
+        if let Some(view) = self.interaction_view(interaction, true) {
             self.desk_event(DeskEvent::Connected {
                 agent: self.login_of(agent),
                 interaction: view,

@@ -453,3 +453,41 @@ fn desk_tokens_and_reasons_are_checked() {
         "{r:?}"
     );
 }
+
+/// spec: OFFER-3 — with the caller's number masked (sales), the agent's
+/// `connected` event shows only its last 4 digits, as the offer does.
+/// Regression (found by tests/e2e_acd.rs): the event carried the whole
+/// number.
+#[test]
+fn connected_event_masks_the_caller_number() {
+    let mut h = Harness::new();
+    let mut carol = Ua::phone("1003", "192.0.2.23");
+    h.register(&mut carol, 3600);
+    login(&mut h, "demo-token-carol");
+    let mut trunk = Ua::trunk("127.0.0.1:5090");
+    let invite = trunk
+        .req("INVITE", "sip:5001@127.0.0.1:5080")
+        .from("<sip:15550123@127.0.0.1:5090>;tag=cust1")
+        .sdp()
+        .text();
+    h.send(&trunk, &invite);
+    let ringing = h.expect_request(carol.addr, "INVITE");
+    h.send(&carol, &ok_from(&carol, &ringing, "caroltag", 52000));
+    h.expect_response(trunk.addr, 200);
+    let shown: Vec<(String, String)> = h
+        .desk
+        .iter()
+        .filter_map(|e| match e {
+            DeskEvent::Offer { offer, .. } => Some(("offer".to_string(), offer.caller.clone())),
+            DeskEvent::Connected { interaction, .. } => Some(("connected".to_string(), interaction.caller.clone())),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        shown,
+        [
+            ("offer".to_string(), "****0123".to_string()),
+            ("connected".to_string(), "****0123".to_string())
+        ]
+    );
+}

@@ -16,7 +16,7 @@ mod common;
 use bytes::Bytes;
 use common::baresip::{Account, Baresip};
 use common::desk::*;
-use common::media::{ack_2xx, ack_non_2xx, contact_target, rtp_rtcp_sockets, AudioSdp};
+use common::media::{ack_2xx, ack_non_2xx, contact_target, rtp_rtcp_sockets, sdp_rtp, AudioSdp};
 use common::ua::{self, Ua};
 use common::*;
 use serde_json::Value;
@@ -267,9 +267,11 @@ fn recv_status(ua: &mut Ua, code: u16) -> Message {
 struct Customer {
     ua: Ua,
     invite: Message,
+    /// The switch's 183 (its SDP names where early media comes from).
+    early: Message,
     /// The switch's 200, once answered.
     ok: Option<Message>,
-    _rtp: (UdpSocket, UdpSocket),
+    rtp: (UdpSocket, UdpSocket),
 }
 
 impl Customer {
@@ -298,9 +300,26 @@ impl Customer {
         Customer {
             ua,
             invite,
+            early,
             ok: None,
-            _rtp: rtp,
+            rtp,
         }
+    }
+
+    /// Waits for an RTP packet from the switch's early-media address (the
+    /// 183's SDP): the waiting customer hears music. Returns its payload type.
+    fn hears_early_media(&mut self) -> u8 {
+        let from = sdp_rtp(&self.early.body);
+        let deadline = Instant::now() + EVENT;
+        let mut buf = [0u8; 2048];
+        while Instant::now() < deadline {
+            if let Ok((n, src)) = self.rtp.0.recv_from(&mut buf) {
+                if src == from && n > 12 && buf[0] >> 6 == 2 {
+                    return buf[1] & 0x7f;
+                }
+            }
+        }
+        panic!("no RTP from {from} within {EVENT:?} while queued");
     }
 
     /// Responses that arrived so far (within `quiet`), none of them final:
@@ -935,8 +954,8 @@ fn desktop_accept_hold_data_end_and_wrap_up() {
 }
 
 /// spec: SUP-1, AGENT-2, OFFER-4 — a customer waits while no agent is
-/// Available (alice Idle at Lunch): the supervisor's dashboard lists the
-/// queued call; when alice goes Available the call rings her phone; the
+/// Available (alice Idle at Lunch), hearing music (early media); the
+/// supervisor's dashboard lists the queued call; when alice goes Available the call rings her phone; the
 /// customer gives up (CANCEL) while it rings: the switch CANCELs her
 /// phone, her offer is cancelled as abandoned, she stays Available (not
 /// RONA), and the dashboard is empty again.
@@ -981,6 +1000,8 @@ fn customer_abandons_while_queued_and_while_ringing() {
     );
     let uid = str_of(&queued, "interaction").to_string();
     customer.assert_not_answered(Duration::from_millis(200));
+    // Early media: the waiting customer hears the queue's music (PCMU, as offered).
+    assert_eq!(customer.hears_early_media(), 0);
 
     // Alice becomes Available: the call rings her phone.
     desk.ok("POST", "/agent/state", Some(r#"{"state": "available"}"#));
@@ -1232,4 +1253,94 @@ fn rona_call_goes_back_ahead_of_later_arrivals() {
         "nothing is offered to an Idle agent: {:#?}",
         alice.seen
     );
+}
+
+/// spec: OFFER-1 — an agent with two registered phones (desk phone and
+/// softphone on 1001): the offer rings both; the one that answers gets the
+/// call, the other is CANCELled; the customer's hang-up reaches the phone
+/// that answered.
+#[test]
+fn offer_rings_every_phone_of_the_agent() {
+    let sw = start(&acd_config(15, 60));
+    let api = sw.api_addr();
+    let mut desk_phone = Phone::register(&sw, "1001");
+    let mut soft_phone = Phone::register(&sw, "1001");
+    let mut alice = Feed::open(api, ALICE, "alice");
+    login(api, ALICE, &mut alice);
+    let mut customer = Customer::call(&sw, "A-6");
+    alice.event("offer");
+    let on_desk = desk_phone.rings("d1");
+    let on_soft = soft_phone.rings("s1");
+    assert_ne!(call_id(&on_desk), call_id(&on_soft), "one leg per phone");
+    customer.assert_not_answered(Duration::from_millis(200));
+
+    soft_phone.answer(&on_soft, "s1");
+    let cancel = recv_request(&mut desk_phone.ua, Method::CANCEL);
+    assert_eq!(call_id(&cancel), call_id(&on_desk));
+    desk_phone.cancelled(&cancel, &on_desk, "d1");
+    customer.answered();
+    recv_request(&mut soft_phone.ua, Method::ACK);
+    let connected = alice.event("connected");
+    assert_eq!(connected["interaction"]["agent"], "alice", "{connected}");
+    assert_eq!(
+        alice.count("offer"),
+        1,
+        "one offer, however many phones: {:#?}",
+        alice.seen
+    );
+
+    customer.hang_up();
+    soft_phone.hung_up();
+    alice.event("wrap_up");
+}
+
+/// spec: OFFER-1, OFFER-3, WRAP-1 — queue overflow (`max_wait_s`, 2 s
+/// here): a customer of `support` that nobody serves overflows to `sales`,
+/// where carol (serving only sales here) gets it as a sales call: the
+/// offer names the sales queue, answers by itself (auto-accept), masks the
+/// caller's number, and her wrap-up offers the sales reasons.
+#[test]
+fn overflowed_call_is_offered_as_a_call_of_the_new_queue() {
+    let cfg = acd_config(15, 60);
+    cfg.patch("acd.toml", "max_wait_s = 300", "max_wait_s = 2");
+    cfg.patch(
+        "acd.toml",
+        "skills = { sales = 9, support = 3 }",
+        "skills = { sales = 9 }",
+    );
+    let sw = start(&cfg);
+    let api = sw.api_addr();
+    let desk = Desk::new(api, CAROL);
+    let mut phone = Phone::register(&sw, "1003");
+    let mut carol = Feed::open(api, CAROL, "carol");
+    login(api, CAROL, &mut carol);
+    let mut customer = Customer::call(&sw, "A-11");
+
+    let offer = carol.wait("the overflowed offer", EVENT, |v| v["type"] == "offer");
+    let uid = str_of(&offer, "interaction").to_string();
+    assert_eq!(
+        (str_of(&offer, "queue"), &offer["auto_answer"], str_of(&offer, "caller")),
+        ("sales", &Value::Bool(true), "****0123"),
+        "an overflowed call is a call of the queue it overflowed to: {offer}"
+    );
+    let invite = recv_request(&mut phone.ua, Method::INVITE);
+    let call_info = ua::header(&invite, "Call-Info").unwrap_or_default();
+    assert!(call_info.contains("answer-after=0"), "{}", ua::text(&invite));
+    phone.answer(&invite, "c1");
+    customer.answered();
+    recv_request(&mut phone.ua, Method::ACK);
+    let connected = carol.event("connected");
+    assert_eq!(connected["interaction"]["queue"], "sales", "{connected}");
+
+    customer.hang_up();
+    phone.hung_up();
+    let wrap = carol.event("wrap_up");
+    assert_eq!(str_of(&wrap, "interaction"), uid);
+    assert_eq!(
+        wrap["reasons"],
+        serde_json::json!(["Sale", "No sale", "Follow-up"]),
+        "{wrap}"
+    );
+    let me = desk.ok("POST", "/agent/wrapup", Some(r#"{"reasons": ["Sale"]}"#));
+    assert_eq!(me["state"], "Available", "{me}");
 }

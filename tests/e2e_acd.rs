@@ -5,11 +5,25 @@
 //! and watched on their WebSocket event streams.
 //!
 //! Customers come in through the external profile (a trusted trunk on
-//! 127.0.0.1, no digest). Agents register their phones with digest on the
-//! internal profile and log in with their desktop tokens (`acd.toml`);
-//! queue timers (RONA, wrap-up) are shortened by patching a copy of the
-//! config. Each test names the spec rules it checks; every wait is bounded
-//! and polls (no sleeps), so the tests hold on a loaded CI machine.
+//! 127.0.0.1, no digest), as SIPp scenarios (`uac_queue_caller*.xml`) or
+//! the test's own UA when a step must be timed exactly (CANCEL while
+//! queued, answering only after a desktop action). Agents register their
+//! phones with digest on the internal profile and log in with their desktop
+//! tokens (`acd.toml`); queue timers (RONA, wrap-up, maximum wait) are
+//! shortened by patching a copy of the config. Each test names the spec
+//! rules it checks; every wait is bounded and polls (no sleeps), so the
+//! tests hold on a loaded CI machine.
+//!
+//! Covered: answer supervision and early media, manual and auto-accept
+//! offers with their variables and masking, decline on the phone and on
+//! the desktop, RONA, requeueing ahead of later arrivals, an agent with two
+//! phones, abandon while queued and while ringing, queue overflow, hold and
+//! resume, call data with versions, pending states, wrap-up (submitted,
+//! extended, timed out), the supervisor's dashboard and stream.
+//!
+//! Note for UA writers: the switch ACKs an agent phone's 200 only once the
+//! customer ACKed its own 200 (end-to-end ACK through the B2BUA), so a test
+//! phone must not wait for its ACK before the customer answers.
 
 mod common;
 
@@ -467,20 +481,22 @@ fn call_id(m: &Message) -> String {
 // The tests
 // ---------------------------------------------------------------------------
 
-/// spec: OFFER-1, OFFER-2, AGENT-1, AGENT-6, WRAP-1, WRAP-3 — a SIPp
+/// spec: OFFER-1, OFFER-2, AGENT-1, AGENT-6, WRAP-1, WRAP-3, SUP-1 — a SIPp
 /// customer calls the support queue; alice's desk phone (a SIPp UAS
 /// registered as 1001 with digest) rings for a while, then answers.
 /// Her desktop sees the offer with the queue's variables (never the secure
 /// one), the customer hears early media (183 with SDP, checked by the
 /// scenario) and gets its 200 only after the phone's 200 (answer
 /// supervision); the connected call is in her interactions; the customer's
-/// hang-up puts her in wrap-up, and submitting it makes her Available.
+/// hang-up puts her in wrap-up, and submitting it makes her Available; the
+/// supervisor's stream follows it all.
 #[test]
 fn customer_is_answered_only_when_the_agent_phone_answers_then_wrap_up() {
     let sw = start(&acd_config(15, 60));
     let api = sw.api_addr();
     let desk = Desk::new(api, ALICE);
     let mut alice = Feed::open(api, ALICE, "alice");
+    let mut sam_ws = ws_connect(api, "/supervisor/events", WsAuth::Header(SAM)).expect("sam's stream");
     let phone = spawn_registered_callee_with(
         sw.internal_addr(),
         "1001",
@@ -609,6 +625,11 @@ fn customer_is_answered_only_when_the_agent_phone_answers_then_wrap_up() {
     );
     alice.state("Available");
     assert_eq!(interaction_count(&desk.ok("GET", "/agent/interactions", None)), 0);
+    // SUP-1: the supervisor's stream followed alice's call.
+    for ty in ["offer", "connected", "ended", "wrap_up", "wrap_up_ended"] {
+        let ev = ws_wait_for(&mut sam_ws, EVENT, |v| v["type"] == ty && v["agent"] == "alice");
+        assert!(ev.is_some(), "the supervisor's stream carries alice's {ty}");
+    }
 
     let cdrs = sw.wait_for_cdrs(1, EVENT);
     assert_eq!(cdrs[0]["route"], "queue:support", "{:#?}", cdrs[0]);
@@ -1210,7 +1231,14 @@ fn rona_call_goes_back_ahead_of_later_arrivals() {
     let cancel = recv_request(&mut alice_phone.ua, Method::CANCEL);
     alice_phone.cancelled(&cancel, &ringing, "a1");
     alice.event("rona");
-    assert_eq!(alice.state("Idle")["reason"], "RONA");
+    let idle = alice.state("Idle");
+    assert_eq!(idle["reason"], "RONA", "{idle}");
+    let list = sam.ok("GET", "/supervisor/interactions", None);
+    let arrived = listed(&list, &second_uid).and_then(|i| i["arrived_ms"].as_u64());
+    assert!(
+        arrived.is_some_and(|t| idle["at_ms"].as_u64().is_some_and(|rona| t <= rona)),
+        "the second customer arrived before the first call rang out: {list} {idle}"
+    );
 
     login(api, BOB, &mut bob);
     let offer = bob.event("offer");

@@ -424,7 +424,11 @@ struct Phone {
 
 impl Phone {
     fn register(sw: &Switch, ext: &'static str) -> Phone {
-        let mut ua = Ua::udp(sw.internal_addr());
+        Phone::register_on(Ua::udp(sw.internal_addr()), ext)
+    }
+
+    /// A phone registered over `ua`'s transport (e.g. one TCP connection).
+    fn register_on(mut ua: Ua, ext: &'static str) -> Phone {
         assert_eq!(ua.register(ext, &format!("demo-{ext}")), StatusCode::OK);
         Phone {
             ua,
@@ -1371,4 +1375,159 @@ fn overflowed_call_is_offered_as_a_call_of_the_new_queue() {
     );
     let me = desk.ok("POST", "/agent/wrapup", Some(r#"{"reasons": ["Sale"]}"#));
     assert_eq!(me["state"], "Available", "{me}");
+}
+
+/// spec: OFFER-1 — a customer whose INVITE has no SDP (a delayed offer, as
+/// some carriers send) waits hearing ringback (180, no early media); alice's
+/// phone is offered the switch's SDP and answers; the customer gets the
+/// switch's offer in the 200 and answers in its ACK; the call connects.
+#[test]
+fn delayed_offer_customer_is_connected_to_the_agent() {
+    let sw = start(&acd_config(15, 60));
+    let api = sw.api_addr();
+    let mut phone = Phone::register(&sw, "1001");
+    let mut alice = Feed::open(api, ALICE, "alice");
+    login(api, ALICE, &mut alice);
+    let (rtp, _rtcp) = rtp_rtcp_sockets();
+    let mut customer = Ua::udp(sw.external_addr());
+    let mut invite = customer.invite("15550123", "5000");
+    invite.headers.remove(&HeaderName::ContentType);
+    invite.body = Bytes::new();
+    customer.send(&invite);
+    let ringback = recv_where(&mut customer, "180 or 183", EVENT, |m| matches!(ua::code(m), 180 | 183));
+    assert_eq!(
+        ua::code(&ringback),
+        180,
+        "no SDP to answer: ringback, {}",
+        ua::text(&ringback)
+    );
+    assert!(ringback.body.is_empty(), "{}", ua::text(&ringback));
+
+    alice.event("offer");
+    let offered = phone.rings("p1");
+    assert!(
+        String::from_utf8_lossy(&offered.body).contains("m=audio"),
+        "the phone gets the switch's offer: {}",
+        ua::text(&offered)
+    );
+    phone.answer(&offered, "p1");
+    let ok = recv_status(&mut customer, 200);
+    assert!(
+        String::from_utf8_lossy(&ok.body).contains("m=audio"),
+        "the 200 carries the switch's offer: {}",
+        ua::text(&ok)
+    );
+    let mut ack = Message::request(Method::ACK, contact_target(&ok));
+    ack.headers.push(HeaderName::Via, customer.new_via());
+    for name in [HeaderName::From, HeaderName::CallId] {
+        ack.headers
+            .push(name.clone(), invite.headers.get(&name).expect("header").clone());
+    }
+    ack.headers
+        .push(HeaderName::To, ok.headers.get(&HeaderName::To).expect("To").clone());
+    let seq = ua::cseq_of(&invite).expect("CSeq").seq;
+    ack.headers.push(HeaderName::CSeq, format!("{seq} ACK"));
+    ack.headers.push(HeaderName::MaxForwards, "70");
+    ack.headers.push(HeaderName::ContentType, "application/sdp");
+    let port = rtp.local_addr().expect("addr").port();
+    ack.body = Bytes::from(AudioSdp::pcmu().body("customer", 1, port, "sendrecv"));
+    customer.send(&ack);
+    recv_request(&mut phone.ua, Method::ACK);
+    let connected = alice.event("connected");
+    assert_eq!(connected["interaction"]["state"], "connected", "{connected}");
+
+    Desk::new(api, ALICE).ok(
+        "POST",
+        &format!(
+            "/agent/interactions/{}/end",
+            str_of(&connected["interaction"], "interaction")
+        ),
+        None,
+    );
+    let bye = recv_request(&mut customer, Method::BYE);
+    customer.reply(&bye, StatusCode::OK, None);
+    phone.hung_up();
+    alice.event("wrap_up");
+}
+
+/// spec: OFFER-1 — an agent phone registered over TCP is rung over its
+/// connection, answers, and gets the customer's hang-up on it.
+#[test]
+fn agent_phone_over_tcp_answers_a_queue_call() {
+    let sw = start(&acd_config(15, 60));
+    let api = sw.api_addr();
+    let mut phone = Phone::register_on(Ua::tcp(sw.internal_addr()), "1002");
+    let mut bob = Feed::open(api, BOB, "bob");
+    login(api, BOB, &mut bob);
+    let mut customer = Customer::call(&sw, "A-12");
+    bob.event("offer");
+    let invite = phone.rings("t1");
+    let via = ua::header(&invite, "Via").unwrap_or_default();
+    assert!(via.starts_with("SIP/2.0/TCP"), "rung over TCP: {}", ua::text(&invite));
+    phone.answer(&invite, "t1");
+    customer.answered();
+    recv_request(&mut phone.ua, Method::ACK);
+    bob.event("connected");
+    customer.hang_up();
+    phone.hung_up();
+    let ended = bob.event("ended");
+    assert_eq!(ended["by"], "customer", "{ended}");
+    bob.event("wrap_up");
+}
+
+/// spec: AGENT-2, WRAP-3 — an agent in wrap-up is not offered calls: a
+/// second customer waits until alice submits her wrap-up, then rings her
+/// at once.
+#[test]
+fn next_call_waits_for_the_end_of_wrap_up() {
+    let sw = start(&acd_config(15, 60));
+    let api = sw.api_addr();
+    let desk = Desk::new(api, ALICE);
+    let sam = Desk::new(api, SAM);
+    let mut phone = Phone::register(&sw, "1001");
+    let mut alice = Feed::open(api, ALICE, "alice");
+    login(api, ALICE, &mut alice);
+
+    let mut first = Customer::call_to(&sw, "15550001", "5000", "A-1");
+    alice.event("offer");
+    let invite = phone.rings("p1");
+    phone.answer(&invite, "p1");
+    first.answered();
+    recv_request(&mut phone.ua, Method::ACK);
+    alice.event("connected");
+    first.hang_up();
+    phone.hung_up();
+    alice.event("wrap_up");
+    alice.state("WrapUp");
+
+    let mut second = Customer::call_to(&sw, "15550002", "5000", "A-2");
+    let mut waiting = None;
+    assert!(
+        wait_until(EVENT, || {
+            let list = sam.ok("GET", "/supervisor/interactions", None);
+            waiting = list["interactions"]
+                .as_array()
+                .and_then(|l| l.iter().find(|i| i["caller"] == "15550002").cloned());
+            waiting.is_some()
+        }),
+        "the second customer is listed"
+    );
+    let waiting = waiting.expect("listed");
+    assert_eq!(waiting["state"], "queued", "nobody is Available: {waiting}");
+    second.assert_not_answered(Duration::from_millis(200));
+    alice.settle(Duration::from_millis(200));
+    assert_eq!(alice.count("offer"), 1, "no offer during wrap-up: {:#?}", alice.seen);
+
+    desk.ok("POST", "/agent/wrapup", Some(r#"{"reasons": ["Resolved"]}"#));
+    let offer = alice.event("offer");
+    assert_eq!(offer["interaction"], waiting["interaction"], "{offer}");
+    let invite = phone.rings("p2");
+    phone.answer(&invite, "p2");
+    second.answered();
+    recv_request(&mut phone.ua, Method::ACK);
+    let connected = alice.event("connected");
+    assert_eq!(connected["interaction"]["caller"], "15550002", "{connected}");
+    second.hang_up();
+    phone.hung_up();
+    alice.event("wrap_up");
 }

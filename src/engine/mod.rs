@@ -8,6 +8,7 @@
 //! (monotonic for timers, unix milliseconds for records); the engine never
 //! reads a clock, so tests run it in virtual time.
 
+mod acd_records;
 mod anchor;
 mod b2bua;
 mod control;
@@ -110,6 +111,9 @@ pub enum Output {
     Media(crate::call::media::MediaCommand),
     /// Push an event to the desktops (the agent's stream and supervisors').
     Desk(desk::DeskEvent),
+    /// Write a contact-center record: agent audit, interaction, leg CDR
+    /// (spec AGENT-6, HIST-3).
+    Acd(crate::store::AcdRecord),
 }
 
 /// Engine-level timers (the transaction layer keeps its own).

@@ -45,6 +45,7 @@ use crate::ids::CallRef;
 use crate::sip::msg::typed::Transport as ViaTransport;
 use crate::sip::msg::{HeaderName, Message, StatusCode};
 use crate::sip::transaction::{Destination, TransportKind};
+use crate::store::InteractionOutcome;
 use bytes::Bytes;
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
@@ -109,6 +110,13 @@ pub(crate) struct QueueCall {
     pub progress: Option<Box<Message>>,
     /// Reasons and notes of the wrap-up (WRAP-1).
     pub wrap_up: Option<(Vec<String>, String)>,
+    /// When the call ended (unix ms).
+    pub ended_ms: Option<u64>,
+    /// Agent phone legs not yet written to the store: B-leg index ->
+    /// (agent, unix ms the leg started) (HIST-3).
+    pub agent_legs: HashMap<usize, (AgentId, u64)>,
+    /// The B leg that answered.
+    pub answered_leg: Option<usize>,
 }
 
 impl QueueCall {
@@ -296,8 +304,12 @@ impl Engine {
                 data,
                 progress: progress.map(Box::new),
                 wrap_up: None,
+                ended_ms: None,
+                agent_legs: HashMap::new(),
+                answered_leg: None,
             },
         );
+        self.record_interaction(interaction, None);
         self.timers.set(EngineTimer::Progress(id), now.mono + PROGRESS_EVERY);
         if q.announce_every.is_some() {
             self.timers
@@ -433,6 +445,7 @@ impl Engine {
                         crate::acd::RequestedState::Available => "Available".to_owned(),
                         crate::acd::RequestedState::Idle(r) => format!("Idle({})", idle_reason_name(&r)),
                     });
+                    self.record_agent_state(now, agent, &state, pending.clone());
                     self.desk_event(DeskEvent::AgentState {
                         agent: self.login_of(agent),
                         state: name,
@@ -535,13 +548,11 @@ impl Engine {
         });
         self.queues.offers.insert(offer, interaction);
         let legs = self.ring_phone(now, id, agent, auto_answer);
-        if let Some(o) = self
-            .queues
-            .calls
-            .get_mut(&interaction)
-            .and_then(|c| c.offers.iter_mut().find(|o| o.offer == offer))
-        {
-            o.legs = legs.clone();
+        if let Some(qc) = self.queues.calls.get_mut(&interaction) {
+            qc.agent_legs.extend(legs.iter().map(|l| (*l, (agent, now.unix_ms))));
+            if let Some(o) = qc.offers.iter_mut().find(|o| o.offer == offer) {
+                o.legs = legs.clone();
+            }
         }
         if let Some(view) = self.offer_view(interaction, offer) {
             self.desk_event(DeskEvent::Offer {
@@ -661,17 +672,21 @@ impl Engine {
             qc.set_phase(now.mono, QueuePhase::Queued);
         }
         let (id, uid) = (qc.call, qc.uid.clone());
+        let why = match reason {
+            CancelReason::Declined => "declined",
+            CancelReason::Rona => "rona",
+            CancelReason::AnsweredElsewhere => "answered_elsewhere",
+            CancelReason::Abandoned => "abandoned",
+        };
         self.cancel_legs(now, id, &o.legs);
+        for leg in &o.legs {
+            self.record_agent_leg(now, id, *leg, why, None);
+        }
         self.desk_event(DeskEvent::OfferCancelled {
             agent: self.login_of(agent),
             offer: offer.0,
             interaction: uid,
-            reason: match reason {
-                CancelReason::Declined => "declined",
-                CancelReason::Rona => "rona",
-                CancelReason::AnsweredElsewhere => "answered_elsewhere",
-                CancelReason::Abandoned => "abandoned",
-            },
+            reason: why,
         });
     }
 
@@ -761,6 +776,12 @@ impl Engine {
             return false;
         }
         self.cancel_legs(now, id, &others);
+        for leg in others {
+            self.record_agent_leg(now, id, leg, "answered_elsewhere", None);
+        }
+        if let Some(qc) = self.queues.calls.get_mut(&interaction) {
+            qc.answered_leg = Some(idx);
+        }
         // Noise removal configured for the agent (CALL-NOISE-1).
         let agent_denoise = self
             .queues
@@ -793,6 +814,9 @@ impl Engine {
     /// anything else a failed leg, OFFER-4). Our own CANCELs are not
     /// reported: their offers are already gone.
     pub(crate) fn queue_leg_failed(&mut self, now: Now, id: CallRef, idx: usize, code: StatusCode) {
+        let declined = matches!(code.as_u16(), 486 | 600 | 603);
+        let cause = if declined { "declined" } else { "failed" };
+        self.record_agent_leg(now, id, idx, cause, Some(code.as_u16()));
         let interaction = interaction_of(id);
         let Some(qc) = self.queues.calls.get_mut(&interaction) else {
             return;
@@ -805,9 +829,10 @@ impl Engine {
             return;
         }
         let offer = o.offer;
-        let ev = match code.as_u16() {
-            486 | 600 | 603 => AcdEvent::OfferDeclined { offer },
-            _ => AcdEvent::PhoneLegFailed { offer },
+        let ev = if declined {
+            AcdEvent::OfferDeclined { offer }
+        } else {
+            AcdEvent::PhoneLegFailed { offer }
         };
         let _ = self.acd_event(now, ev);
     }
@@ -821,11 +846,21 @@ impl Engine {
         };
         self.timers.cancel(EngineTimer::Announce(id));
         self.timers.cancel(EngineTimer::Progress(id));
+        if qc.ended_ms.is_some() {
+            return;
+        }
+        qc.ended_ms = Some(now.unix_ms);
         if qc.phase == QueuePhase::Connected {
             qc.set_phase(now.mono, QueuePhase::WrapUp);
             qc.held = false;
             let agent = qc.agent;
             let uid = qc.uid.clone();
+            let answered_leg = qc.answered_leg;
+            self.record_caller_leg(now, interaction, cause);
+            if let Some(leg) = answered_leg {
+                self.record_agent_leg(now, id, leg, cause, Some(200));
+            }
+            self.record_interaction(interaction, Some(InteractionOutcome::Answered));
             if let Some(agent) = agent {
                 let by = match cause {
                     "callee_hangup" | "agent_end" => "agent",
@@ -841,7 +876,9 @@ impl Engine {
             let _ = self.acd_event(now, AcdEvent::InteractionEnded { id: interaction });
         } else if qc.phase != QueuePhase::WrapUp {
             qc.account(now.mono);
+            self.record_caller_leg(now, interaction, cause);
             let _ = self.acd_event(now, AcdEvent::InteractionAbandoned { id: interaction });
+            self.record_interaction(interaction, Some(InteractionOutcome::Abandoned));
             self.forget_interaction(interaction);
         }
     }
@@ -864,6 +901,7 @@ impl Engine {
             // Exponential average, weight 1/8 for the newest.
             *aht = (*aht * 7 + handled) / 8;
         }
+        self.record_interaction(interaction, Some(InteractionOutcome::Answered));
         self.desk_event(DeskEvent::WrapUpEnded {
             agent: self.login_of(agent),
             interaction: uid,
@@ -890,7 +928,9 @@ impl Engine {
             return;
         };
         qc.account(now.mono);
+        qc.ended_ms = Some(now.unix_ms);
         let (id, context, body) = (qc.call, qc.context.clone(), qc.b_body.clone());
+        self.record_interaction(interaction, Some(InteractionOutcome::Overflowed));
         self.forget_interaction(interaction);
         self.timers.cancel(EngineTimer::Announce(id));
         self.timers.cancel(EngineTimer::Progress(id));

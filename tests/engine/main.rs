@@ -8,6 +8,7 @@ mod calls;
 mod control;
 mod forking;
 mod queue;
+mod queue_store;
 mod register;
 mod screening;
 mod sim;

@@ -10,10 +10,10 @@ use switchboard::call::media::{MediaCommand, MediaLeg};
 use switchboard::engine::desk::{DeskCommand, DeskError, DeskEvent, DeskReply, DeskState};
 use switchboard::sip::msg::Message;
 
-const ALICE: &str = "demo-token-alice";
-const BOB: &str = "demo-token-bob-0";
+pub(crate) const ALICE: &str = "demo-token-alice";
+pub(crate) const BOB: &str = "demo-token-bob-0";
 
-fn desk(h: &mut Harness, token: &str, cmd: DeskCommand) -> Result<DeskReply, DeskError> {
+pub(crate) fn desk(h: &mut Harness, token: &str, cmd: DeskCommand) -> Result<DeskReply, DeskError> {
     let now = h.now();
     let r = h.engine.desk(now, token, cmd);
     h.input_drain();
@@ -22,7 +22,7 @@ fn desk(h: &mut Harness, token: &str, cmd: DeskCommand) -> Result<DeskReply, Des
 
 /// A switch with alice (1001) and bob (1002) registered, a customer phone
 /// (1000) to call from.
-fn contact_center() -> (Harness, Ua, Ua, Ua) {
+pub(crate) fn contact_center() -> (Harness, Ua, Ua, Ua) {
     let mut h = Harness::new();
     let customer = Ua::phone("1000", "192.0.2.10");
     let mut alice = Ua::phone("1001", "192.0.2.21");
@@ -32,11 +32,11 @@ fn contact_center() -> (Harness, Ua, Ua, Ua) {
     (h, customer, alice, bob)
 }
 
-fn login(h: &mut Harness, token: &str) {
+pub(crate) fn login(h: &mut Harness, token: &str) {
     desk(h, token, DeskCommand::Login { state: None }).expect("login");
 }
 
-fn ok_from(phone: &Ua, invite: &Message, tag: &str, port: u16) -> String {
+pub(crate) fn ok_from(phone: &Ua, invite: &Message, tag: &str, port: u16) -> String {
     let answer = sdp(&phone.addr.ip().to_string(), port);
     response(
         invite,
@@ -49,7 +49,7 @@ fn ok_from(phone: &Ua, invite: &Message, tag: &str, port: u16) -> String {
 }
 
 /// The phone rings (180): a CANCEL may follow (RFC 3261 §9.1).
-fn ring(h: &mut Harness, phone: &Ua, invite: &Message, tag: &str) {
+pub(crate) fn ring(h: &mut Harness, phone: &Ua, invite: &Message, tag: &str) {
     h.send(
         phone,
         &response(

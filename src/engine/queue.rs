@@ -809,6 +809,29 @@ impl Engine {
         }
     }
 
+    /// A phone put the call on or off hold (re-INVITE, CALL-HOLD-1): a
+    /// connected interaction books the time as hold (HIST-3), refuses the
+    /// desktop's End while held, and the agent's desktop is told.
+    pub(crate) fn queue_hold_changed(&mut self, now: Now, id: CallRef, held: bool) {
+        let interaction = interaction_of(id);
+        let Some(qc) = self.queues.calls.get_mut(&interaction) else {
+            return;
+        };
+        if qc.phase != QueuePhase::Connected || qc.held == held {
+            return;
+        }
+        qc.account(now.mono);
+        qc.held = held;
+        if let Some(agent) = qc.agent {
+            let uid = qc.uid.clone();
+            self.desk_event(DeskEvent::Hold {
+                agent: self.login_of(agent),
+                interaction: uid,
+                held,
+            });
+        }
+    }
+
     /// B leg `idx` of a queued call failed: when it was the offer's last
     /// ringing leg, the offer ends (a phone's 486/600/603 is a decline,
     /// anything else a failed leg, OFFER-4). Our own CANCELs are not

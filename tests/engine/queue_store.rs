@@ -203,3 +203,51 @@ fn rona_decline_and_abandon_are_recorded() {
     assert_eq!((last.ring_ms, last.queue_ms, last.talk_ms), (16_000, 5_000, 0));
     assert_eq!(last.agent, None);
 }
+
+/// spec: CALL-HOLD-1, HIST-3 — the agent's phone holds the customer with a
+/// `sendonly` re-INVITE: the time counts as hold, the desktop is told and
+/// may not end the call until the phone resumes.
+#[test]
+fn phone_hold_is_booked_as_hold_and_blocks_end() {
+    let (mut h, mut customer, mut alice, _bob) = contact_center();
+    login(&mut h, ALICE);
+    let out = h.place_call(&mut customer, "5000");
+    let invite = h.expect_request(alice.addr, "INVITE");
+    h.send(&alice, &ok_from(&alice, &invite, "alicetag", 52000));
+    let ok = h.expect_response(customer.addr, 200);
+    let mut dlg = customer.dialog_from_2xx(&out, &ok);
+    let ack = customer.ack_2xx(&dlg, out.cseq).text();
+    h.send(&customer, &ack);
+    let mut b_dlg = alice.dialog_from_invite(&invite, "alicetag");
+    let uid = interactions(&h).last().expect("interaction").uid.clone();
+    h.advance(Duration::from_secs(4));
+
+    let ip = alice.addr.ip().to_string();
+    let hold = sdp(&ip, 52000).replace("a=rtpmap:0 PCMU/8000\r\n", "a=rtpmap:0 PCMU/8000\r\na=sendonly\r\n");
+    let reinv = alice.in_dialog(&mut b_dlg, "INVITE").body("application/sdp", &hold);
+    h.send(&alice, &reinv.text());
+    h.expect_response(alice.addr, 200);
+    assert!(h.desk.iter().any(|e| matches!(
+        e,
+        switchboard::engine::desk::DeskEvent::Hold { agent, held: true, .. } if agent == "alice"
+    )));
+    h.advance(Duration::from_secs(7));
+    let refused = desk(
+        &mut h,
+        ALICE,
+        DeskCommand::End {
+            interaction: uid.clone(),
+        },
+    );
+    assert!(refused.is_err(), "no end while the phone holds: {refused:?}");
+    let reinv = alice
+        .in_dialog(&mut b_dlg, "INVITE")
+        .body("application/sdp", &sdp(&ip, 52000));
+    h.send(&alice, &reinv.text());
+    h.advance(Duration::from_secs(3));
+    let bye = customer.in_dialog(&mut dlg, "BYE").text();
+    h.send(&customer, &bye);
+
+    let last = *interactions(&h).last().expect("interaction");
+    assert_eq!((last.talk_ms, last.hold_ms), (7_000, 7_000));
+}

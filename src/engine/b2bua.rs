@@ -100,6 +100,11 @@ impl Engine {
             _ => None,
         };
         let targets = match &queue {
+            // The running ACD does not know it (acd.toml changes need a
+            // restart; `Engine::reload`).
+            Some(name) if self.cfg.acd().queue_by_name(name).is_none() => {
+                return reject(self, StatusCode::TEMPORARILY_UNAVAILABLE, "Queue Not Running");
+            }
             Some(name) => {
                 call.route = format!("queue:{name}");
                 Vec::new()

@@ -315,7 +315,16 @@ impl Engine {
                 }
             }
         }
-        self.cfg = cfg;
+        // The ACD core was built from the contact center of the first
+        // config (its queue and agent ids are indexes into it): a changed
+        // acd.toml takes effect at the next restart, the running queues,
+        // agents and tokens stay.
+        self.cfg = if cfg.acd() == self.cfg.acd() {
+            cfg
+        } else {
+            tracing::warn!("acd.toml changed: the change takes effect at the next restart");
+            Arc::new(cfg.with_acd_of(&self.cfg))
+        };
     }
 
     /// Restores registrations persisted before a restart.

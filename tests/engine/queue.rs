@@ -7,6 +7,7 @@
 use crate::sim::*;
 use std::time::Duration;
 use switchboard::call::media::{MediaCommand, MediaLeg};
+use switchboard::config::{embedded_sources, load_from_sources};
 use switchboard::engine::desk::{DeskCommand, DeskError, DeskEvent, DeskReply, DeskState};
 use switchboard::sip::msg::Message;
 
@@ -452,4 +453,46 @@ fn desk_tokens_and_reasons_are_checked() {
         matches!(r, Err(DeskError::Invalid { ref field, .. }) if field == "reason"),
         "{r:?}"
     );
+}
+
+/// A SIGHUP reload with a changed acd.toml keeps the running contact
+/// center (its queue and agent ids index the first config): the running
+/// queues still take calls, and the reloaded dial plan's route (5001) to a
+/// queue the running ACD lacks is refused with 480 instead of leaving the caller waiting.
+#[test]
+fn reload_keeps_the_running_contact_center() {
+    let (mut h, mut customer, alice, _bob) = contact_center();
+    let acd = "\n[[queue]]\nname = \"helpdesk\"\nnumber = \"5009\"\nwrap_up_reasons = [\"Done\"]\noffer_variables = [\"caller_number\", \"dnis\", \"queue\"]\n";
+    let changed: Vec<(String, String)> = embedded_sources()
+        .iter()
+        .map(|(name, text)| {
+            let text = match name.rsplit('/').next() {
+                Some("acd.toml") => format!("{text}{acd}"),
+                Some("dialplan.toml") => text.replace(r#"queue = "sales""#, r#"queue = "helpdesk""#),
+                _ => text.to_string(),
+            };
+            (name.to_string(), text)
+        })
+        .collect();
+    let refs: Vec<(&str, &str)> = changed.iter().map(|(n, t)| (n.as_str(), t.as_str())).collect();
+    let cfg = load_from_sources(&refs).unwrap_or_else(|e| panic!("changed config: {e:?}"));
+    assert!(cfg.acd().queue_by_name("helpdesk").is_some());
+    h.engine.reload(std::sync::Arc::new(cfg));
+    assert!(
+        h.engine.config().acd().queue_by_name("helpdesk").is_none(),
+        "running ACD kept"
+    );
+    let route = h.engine.config().dialplan().route("internal", "5001").map(|r| r.action);
+    assert_eq!(
+        route,
+        Some(switchboard::config::Action::Queue {
+            name: "helpdesk".into()
+        }),
+        "the dial plan reloaded"
+    );
+    login(&mut h, ALICE);
+    let refused = h.place_call_expect_final(&mut customer, "5001", 480);
+    assert_eq!(first_line(&refused), "480 Queue Not Running");
+    h.place_call(&mut customer, "5000");
+    h.expect_request(alice.addr, "INVITE");
 }

@@ -168,6 +168,9 @@ impl Engine {
             .map(|u| String::from_utf8_lossy(&u).into_owned())
             .unwrap_or(caller);
         let display = env.from.display.clone();
+        let no_answer = route.no_answer_timeout;
+        self.calls.insert(id, Box::new(call));
+        let mut legs = 0;
         for (uri, dest, trunk) in targets {
             let from_user = trunk
                 .as_ref()
@@ -179,43 +182,59 @@ impl Engine {
                 invite.body = offer.clone();
                 invite.headers.set(HeaderName::ContentType, "application/sdp");
             }
-            match self.txl.send_request(now.mono, invite.clone(), dest) {
-                Ok(btx) => {
-                    let idx = call.b.len();
-                    self.tx_roles.insert(btx, TxRole::BInvite(id, idx));
-                    let (call_id, cseq) = invite
-                        .envelope()
-                        .map(|e| (Bytes::copy_from_slice(&e.call_id), e.cseq.seq))
-                        .unwrap_or_default();
-                    call.b.push(BLeg {
-                        invite: Some(Box::new(invite)),
-                        call_id,
-                        cseq,
-                        tx: btx,
-                        dest,
-                        state: BState::Calling,
-                        dialog: None,
-                        auth_tries: 0,
-                        ack: None,
-                        trunk,
-                    });
-                }
-                Err(e) => tracing::warn!(error = %e, "could not send B-leg INVITE"),
-            }
+            legs += usize::from(self.send_b_leg(now, id, invite, dest, trunk).is_some());
         }
-        if call.b.is_empty() {
-            if let Some(m) = call.media.take() {
+        if legs == 0 {
+            if let Some(m) = self.calls.remove(&id).and_then(|c| c.media) {
                 self.release_media(&m, id);
             }
             return reject(self, StatusCode::SERVER_INTERNAL_ERROR, "No Leg Could Be Created");
         }
-        call.b.shrink_to_fit();
-        tracing::info!(call = %id, caller = %call.caller, callee = %call.callee, route = %call.route, legs = call.b.len(), "call routed");
+        if let Some(call) = self.calls.get_mut(&id) {
+            call.b.shrink_to_fit();
+            tracing::info!(call = %id, caller = %call.caller, callee = %call.callee, route = %call.route, legs, "call routed");
+        }
         self.tx_roles.insert(tx, TxRole::AInvite(id));
-        self.timers
-            .set(EngineTimer::NoAnswer(id), now.mono + route.no_answer_timeout);
-        self.calls.insert(id, Box::new(call));
+        self.timers.set(EngineTimer::NoAnswer(id), now.mono + no_answer);
         self.stats.calls_started += 1;
+    }
+
+    /// Sends a B-leg INVITE for call `id` and records the leg; its index.
+    pub(crate) fn send_b_leg(
+        &mut self,
+        now: Now,
+        id: CallRef,
+        invite: Message,
+        dest: Destination,
+        trunk: Option<String>,
+    ) -> Option<usize> {
+        let btx = match self.txl.send_request(now.mono, invite.clone(), dest) {
+            Ok(t) => t,
+            Err(e) => {
+                tracing::warn!(error = %e, "could not send B-leg INVITE");
+                return None;
+            }
+        };
+        let call = self.calls.get_mut(&id)?;
+        let idx = call.b.len();
+        self.tx_roles.insert(btx, TxRole::BInvite(id, idx));
+        let (call_id, cseq) = invite
+            .envelope()
+            .map(|e| (Bytes::copy_from_slice(&e.call_id), e.cseq.seq))
+            .unwrap_or_default();
+        call.b.push(BLeg {
+            invite: Some(Box::new(invite)),
+            call_id,
+            cseq,
+            tx: btx,
+            dest,
+            state: BState::Calling,
+            dialog: None,
+            auth_tries: 0,
+            ack: None,
+            trunk,
+        });
+        Some(idx)
     }
 
     /// Where a user or trunk route rings: its label (`user:1001`,

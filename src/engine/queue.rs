@@ -40,7 +40,7 @@ use super::desk::{DeskEvent, InteractionView, OfferView, PhaseDurations, ShownVa
 use super::{Engine, EngineTimer, Now, Output};
 use crate::acd::{AcdAction, AcdEvent, AgentId, AgentState, CancelReason, InteractionId, OfferId, QueueId, Variable};
 use crate::call::media::{MediaCommand, MediaLeg};
-use crate::call::{BLeg, BState, Phase};
+use crate::call::{BState, Phase};
 use crate::ids::CallRef;
 use crate::sip::msg::typed::Transport as ViaTransport;
 use crate::sip::msg::{HeaderName, Message, StatusCode};
@@ -1035,43 +1035,5 @@ impl Engine {
         let atx = call.a.tx;
         self.respond(now, atx, *p);
         self.timers.set(EngineTimer::Progress(id), now.mono + PROGRESS_EVERY);
-    }
-
-    /// Sends a B-leg INVITE for call `id` and records the leg; its index.
-    pub(crate) fn send_b_leg(
-        &mut self,
-        now: Now,
-        id: CallRef,
-        invite: Message,
-        dest: Destination,
-        trunk: Option<String>,
-    ) -> Option<usize> {
-        let btx = match self.txl.send_request(now.mono, invite.clone(), dest) {
-            Ok(t) => t,
-            Err(e) => {
-                tracing::warn!(error = %e, "could not send B-leg INVITE");
-                return None;
-            }
-        };
-        let call = self.calls.get_mut(&id)?;
-        let idx = call.b.len();
-        self.tx_roles.insert(btx, super::TxRole::BInvite(id, idx));
-        let (call_id, cseq) = invite
-            .envelope()
-            .map(|e| (Bytes::copy_from_slice(&e.call_id), e.cseq.seq))
-            .unwrap_or_default();
-        call.b.push(BLeg {
-            invite: Some(Box::new(invite)),
-            call_id,
-            cseq,
-            tx: btx,
-            dest,
-            state: BState::Calling,
-            dialog: None,
-            auth_tries: 0,
-            ack: None,
-            trunk,
-        });
-        Some(idx)
     }
 }

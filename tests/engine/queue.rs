@@ -49,6 +49,17 @@ pub(crate) fn ok_from(phone: &Ua, invite: &Message, tag: &str, port: u16) -> Str
     )
 }
 
+/// The agent's phone answers the offer's `invite` with tag `alicetag`, the
+/// customer gets its 200 and ACKs: the customer's dialog.
+pub(crate) fn answer_offer(h: &mut Harness, customer: &mut Ua, out: &Outgoing, agent: &Ua, invite: &Message) -> Dlg {
+    h.send(agent, &ok_from(agent, invite, "alicetag", 52000));
+    let ok = h.expect_response(customer.addr, 200);
+    let dlg = customer.dialog_from_2xx(out, &ok);
+    let ack = customer.ack_2xx(&dlg, out.cseq).text();
+    h.send(customer, &ack);
+    dlg
+}
+
 /// The phone rings (180): a CANCEL may follow (RFC 3261 §9.1).
 pub(crate) fn ring(h: &mut Harness, phone: &Ua, invite: &Message, tag: &str) {
     h.send(
@@ -229,11 +240,7 @@ fn hold_blocks_end_then_wrap_up_returns_the_agent() {
     login(&mut h, ALICE);
     let out = h.place_call(&mut customer, "5000");
     let invite = h.expect_request(alice.addr, "INVITE");
-    h.send(&alice, &ok_from(&alice, &invite, "alicetag", 52000));
-    let ok = h.expect_response(customer.addr, 200);
-    let dlg = customer.dialog_from_2xx(&out, &ok);
-    let ack = customer.ack_2xx(&dlg, out.cseq).text();
-    h.send(&customer, &ack);
+    answer_offer(&mut h, &mut customer, &out, &alice, &invite);
     h.expect_request(alice.addr, "ACK");
     let DeskReply::Agent(a) = desk(&mut h, ALICE, DeskCommand::Me).expect("me") else {
         panic!()

@@ -3,7 +3,7 @@
 //! durations and wrap-up (HIST-3, WRAP-1), and a CDR per call leg (HIST-3).
 //! Virtual time, so every duration is exact.
 
-use crate::queue::{contact_center, desk, login, ok_from, ring, ALICE, BOB};
+use crate::queue::{answer_offer, contact_center, desk, login, ring, ALICE, BOB};
 use crate::sim::*;
 use std::time::Duration;
 use switchboard::engine::desk::{DeskCommand, DeskReply};
@@ -69,11 +69,7 @@ fn answered_call_writes_audit_interaction_and_leg_cdrs() {
     let invite = h.expect_request(alice.addr, "INVITE");
     ring(&mut h, &alice, &invite, "alicetag");
     h.advance(Duration::from_secs(2));
-    h.send(&alice, &ok_from(&alice, &invite, "alicetag", 52000));
-    let ok = h.expect_response(customer.addr, 200);
-    let mut dlg = customer.dialog_from_2xx(&out, &ok);
-    let ack = customer.ack_2xx(&dlg, out.cseq).text();
-    h.send(&customer, &ack);
+    let mut dlg = answer_offer(&mut h, &mut customer, &out, &alice, &invite);
     h.advance(Duration::from_secs(10));
     desk(
         &mut h,
@@ -213,11 +209,7 @@ fn phone_hold_is_booked_as_hold_and_blocks_end() {
     login(&mut h, ALICE);
     let out = h.place_call(&mut customer, "5000");
     let invite = h.expect_request(alice.addr, "INVITE");
-    h.send(&alice, &ok_from(&alice, &invite, "alicetag", 52000));
-    let ok = h.expect_response(customer.addr, 200);
-    let mut dlg = customer.dialog_from_2xx(&out, &ok);
-    let ack = customer.ack_2xx(&dlg, out.cseq).text();
-    h.send(&customer, &ack);
+    let mut dlg = answer_offer(&mut h, &mut customer, &out, &alice, &invite);
     let mut b_dlg = alice.dialog_from_invite(&invite, "alicetag");
     let uid = interactions(&h).last().expect("interaction").uid.clone();
     h.advance(Duration::from_secs(4));

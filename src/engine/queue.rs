@@ -189,16 +189,6 @@ pub(crate) fn cad_error(e: crate::acd::CadError) -> super::desk::DeskError {
     }
 }
 
-/// The config layer's variable type as the CAD core's (follow-up: one enum).
-fn cad_type(t: crate::config::VarType) -> crate::acd::VarType {
-    match t {
-        crate::config::VarType::String => crate::acd::VarType::String,
-        crate::config::VarType::Integer => crate::acd::VarType::Integer,
-        crate::config::VarType::Boolean => crate::acd::VarType::Boolean,
-        crate::config::VarType::DateTime => crate::acd::VarType::DateTime,
-    }
-}
-
 /// The interaction id of a call (one interaction per customer call).
 pub(crate) fn interaction_of(call: CallRef) -> InteractionId {
     InteractionId(call.0)
@@ -345,7 +335,7 @@ impl Engine {
             .collect();
         specs.extend(self.cfg.acd().variables.iter().map(|d| crate::acd::VariableSpec {
             name: d.name.clone(),
-            ty: cad_type(d.var_type),
+            ty: d.var_type,
             editable: d.editable,
             secure: d.secure,
         }));
@@ -383,7 +373,7 @@ impl Engine {
             // is too long (CAD-2) is not taken: the default stands.
             let spec = crate::acd::VariableSpec {
                 name: def.name.clone(),
-                ty: cad_type(def.var_type),
+                ty: def.var_type,
                 editable: def.editable,
                 secure: def.secure,
             };

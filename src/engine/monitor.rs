@@ -5,9 +5,9 @@
 //! - **Which phone.** Supervisors have no phone of their own in `acd.toml`,
 //!   so the request names the `extension` to ring: a user of
 //!   `directory.toml` (400 without it, 404 for an unknown one, 409 when it
-//!   is not registered). Every registered contact of it is not forked: the
-//!   first binding (highest `q`) is rung, with the auto-answer headers an
-//!   agent's desktop accept uses (the supervisor asked from the desktop).
+//!   is not registered). It is not forked: only its first binding (highest
+//!   `q`) is rung, with the auto-answer headers an agent's desktop accept
+//!   uses (the supervisor asked from the desktop).
 //! - **Refusals.** Only a connected interaction can be monitored (SUP-3:
 //!   none in wrap-up, 409; queued or ringing, 409), only one monitor at a
 //!   time per call (409), never by the phone of the interaction's own agent

@@ -93,6 +93,7 @@ impl Engine {
             relays: Vec::new(),
             best_failure: None,
             media: None,
+            monitor: None,
         };
         // Targets: (request URI, destination, trunk); none for a queue.
         let queue = match &route.action {
@@ -423,6 +424,7 @@ impl Engine {
             Some(TxRole::BInvite(call, idx)) => self.on_b_invite_response(now, call, idx, tx, resp),
             Some(TxRole::Relay { call, server }) => self.on_relay_response(now, call, tx, server, resp),
             Some(TxRole::TrunkRegister(i)) => self.on_trunk_register_response(now, i, &resp),
+            Some(TxRole::MonitorInvite(call)) => self.on_monitor_response(now, call, tx, resp),
             Some(TxRole::Own) | Some(TxRole::AInvite(_)) | None => {}
         }
     }
@@ -824,18 +826,25 @@ impl Engine {
                         self.on_relay_response(now, call, tx, server, resp);
                     }
                     Some(TxRole::TrunkRegister(i)) => self.on_trunk_register_timeout(now, i),
+                    Some(TxRole::MonitorInvite(call)) => {
+                        self.on_monitor_response(now, call, tx, Message::response(code, None));
+                    }
                     _ => {}
                 }
             }
             TxEvent::Terminated { tx } => {
                 // A B leg's INVITE transaction is gone (Timer M): no more 2xx
                 // retransmissions can reach us, so its stored ACK can go.
-                if let Some(TxRole::BInvite(id, idx)) = self.tx_roles.remove(&tx) {
-                    if let Some(leg) = self.calls.get_mut(&id).and_then(|c| c.b.get_mut(idx)) {
-                        if leg.tx == tx {
-                            leg.ack = None;
+                match self.tx_roles.remove(&tx) {
+                    Some(TxRole::BInvite(id, idx)) => {
+                        if let Some(leg) = self.calls.get_mut(&id).and_then(|c| c.b.get_mut(idx)) {
+                            if leg.tx == tx {
+                                leg.ack = None;
+                            }
                         }
                     }
+                    Some(TxRole::MonitorInvite(id)) => self.monitor_invite_gone(id, tx),
+                    _ => {}
                 }
             }
         }
@@ -879,6 +888,7 @@ impl Engine {
             }
         }
         self.finish_recording(now, id);
+        self.monitor_call_ended(now, id);
         self.queue_call_ended(now, id, cause);
         self.write_cdr(now, id);
         let t1 = self.txl.config().t1;
@@ -891,6 +901,7 @@ impl Engine {
         let Some(call) = self.calls.get(&id) else { return };
         if call.phase == Phase::Ended
             && call.relays.is_empty()
+            && call.monitor.is_none()
             && call
                 .b
                 .iter()
@@ -904,6 +915,9 @@ impl Engine {
         if let Some(call) = self.calls.remove(&id) {
             if let Some(m) = &call.media {
                 self.release_media(m, id);
+            }
+            if let Some(m) = &call.monitor {
+                self.forget_monitor(m);
             }
             self.timers.cancel(EngineTimer::Reap(id));
             self.timers.cancel(EngineTimer::NoAnswer(id));

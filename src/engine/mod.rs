@@ -16,6 +16,7 @@ pub mod desk;
 mod desk_ops;
 mod inbound;
 mod indialog;
+mod monitor;
 mod queue;
 mod registration;
 pub mod screen;
@@ -193,6 +194,8 @@ pub(crate) enum TxRole {
     Relay { call: CallRef, server: TxId },
     /// Our REGISTER to the trunk at this config index.
     TrunkRegister(usize),
+    /// The INVITE to a supervisor's phone for a silent monitor (SUP-2).
+    MonitorInvite(CallRef),
     /// A request we originated for our own reasons (BYE after a lost
     /// ACK, BYE to a losing fork): its response needs no action.
     Own,
@@ -226,6 +229,8 @@ pub struct Engine {
     pub(crate) acd: crate::acd::Acd,
     /// The engine's side of the ACD's interactions (engine/queue.rs).
     pub(crate) queues: queue::QueueState,
+    /// Silent-monitor dialogs (SUP-2) by key: their call (engine/monitor.rs).
+    pub(crate) monitor_dialogs: HashMap<DialogKey, CallRef>,
 }
 
 impl Engine {
@@ -293,6 +298,7 @@ impl Engine {
             ports,
             acd,
             queues: queue::QueueState::default(),
+            monitor_dialogs: HashMap::new(),
         }
     }
 

@@ -7,6 +7,7 @@ mod anchoring;
 mod calls;
 mod control;
 mod forking;
+mod monitor;
 mod queue;
 mod queue_store;
 mod register;

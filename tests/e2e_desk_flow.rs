@@ -228,3 +228,62 @@ fn unknown_ids_are_404_and_forbidden_states_409() {
     let (status, json) = desk.post("/agent/wrapup/extend", Some(r#"{"seconds": 30}"#));
     assert_eq!((status, json["error"].as_str()), (409, Some("conflict")), "{json}");
 }
+
+/// spec: AGENT-6, HIST-3 — the store survives a crash: alice logged in and
+/// a caller waiting in `support` when the switch is killed (SIGKILL); the
+/// next start logs alice out (audit row `LoggedOut`, reason `restart`),
+/// marks the waiting interaction `Interrupted`, and her desk says
+/// `LoggedOut`.
+#[test]
+fn a_crash_logs_agents_out_and_interrupts_open_interactions() {
+    use switchboard::store::{InteractionOutcome, Store};
+    let data = tempfile::tempdir().expect("data dir");
+    let sw = Switch::builder().data_dir(data.path()).start();
+    let desk = Desk::new(sw.api_addr(), ALICE);
+    desk.ok("POST", "/agent/login", None);
+    // A trunk call into the queue (the external profile trusts 127.0.0.1).
+    // alice's phone is not registered: her offer fails (Idle(RONA)) and the
+    // caller keeps waiting.
+    let mut caller = ua::Ua::udp(sw.external_addr());
+    let invite = caller.invite("5551234", "5000");
+    caller.send(&invite);
+    let sup = Desk::new(sw.api_addr(), SAM);
+    assert!(
+        wait_until(Duration::from_secs(10), || {
+            let (code, v) = sup.get("/supervisor/interactions");
+            code == 200 && v["interactions"].as_array().is_some_and(|a| a.len() == 1)
+        }),
+        "the caller waits in the queue"
+    );
+    let db = data.path().join("switchboard.sqlite");
+    assert!(
+        wait_until(Duration::from_secs(10), || Store::open(&db)
+            .and_then(|s| s.list_interactions(0, 10))
+            .is_ok_and(|i| i.len() == 1)),
+        "the open interaction is stored"
+    );
+    let killed = std::process::Command::new("kill")
+        .args(["-KILL", &sw.pid().to_string()])
+        .status()
+        .expect("kill(1)");
+    assert!(killed.success());
+    drop(sw);
+
+    let sw = Switch::builder().data_dir(data.path()).start();
+    let me = Desk::new(sw.api_addr(), ALICE).ok("GET", "/agent/me", None);
+    assert_eq!(me["state"], "LoggedOut", "{me}");
+    let store = Store::open(&db).expect("store");
+    let interactions = store.list_interactions(0, 10).expect("interactions");
+    assert_eq!(interactions.len(), 1, "{interactions:?}");
+    assert_eq!(interactions[0].outcome, Some(InteractionOutcome::Interrupted));
+    assert_eq!(interactions[0].queue, "support");
+    let audit = store.list_agent_audit("alice").expect("audit");
+    let states: Vec<&str> = audit.iter().map(|a| a.state.as_str()).collect();
+    assert_eq!(states.first(), Some(&"Available"), "{audit:?}");
+    let last = audit.last().expect("audit rows");
+    assert_eq!(
+        (last.state.as_str(), last.reason.as_deref()),
+        ("LoggedOut", Some(switchboard::store::RESTART_REASON)),
+        "{audit:?}"
+    );
+}

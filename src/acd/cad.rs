@@ -68,6 +68,12 @@ pub enum VarType {
     DateTime,
 }
 
+impl std::fmt::Display for VarType {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 impl VarType {
     /// Its name in `acd.toml` and on the desktop API.
     pub fn as_str(self) -> &'static str {

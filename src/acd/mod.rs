@@ -30,6 +30,12 @@
 //!   none answers, each of them is set `Idle(RONA)` (OFFER-4 per offer).
 //! - Priority is per interaction (higher first) and compared across queues
 //!   when an agent serving several queues becomes available.
+//!
+//! Scope: voice is the only channel so far. AGENT-5 therefore holds
+//! trivially (do-not-disturb is `Idle`, which covers the one channel, and
+//! logging out is logging out of it); OFFER-5's stacking cannot arise, since
+//! an agent never has two offers at once (one voice channel per agent);
+//! OFFER-6's callback offers come with callbacks (CB-*), not yet built.
 
 mod agent;
 mod cad;

@@ -37,8 +37,9 @@
 //! - `GET /supervisor/interactions`, `GET /supervisor/agents` (SUP-1);
 //! - `POST /supervisor/agents/{agent}/state` (`{"state": "available" |
 //!   "idle" | "logged_out", "reason"?}`);
-//! - `POST /supervisor/interactions/{interaction}/monitor` (optional
-//!   `{"extension": "1004"}`, SUP-2 silent monitor);
+//! - `POST /supervisor/interactions/{interaction}/monitor`
+//!   (`{"extension": "1004"}`, the phone to ring; SUP-2 silent monitor:
+//!   the engine refuses a request without it, 400 naming `extension`);
 //! - `GET /supervisor/events` (WebSocket: every agent's events).
 //!
 //! Answers: one agent is an `AgentView` object, lists are `{"agents":

@@ -73,8 +73,8 @@ async fn force_state(
     ask_supervisor(&tx, token, SupervisorCommand::ForceState { agent, state }).await
 }
 
-/// The optional body of a monitor request: the phone to ring (default:
-/// the supervisor's own extension).
+/// The body of a monitor request: the phone to ring (SUP-2). The engine
+/// refuses a request without it (400 naming `extension`).
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct MonitorBody {

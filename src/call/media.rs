@@ -143,6 +143,28 @@ pub enum MediaCommand {
         /// Expected wait in seconds.
         wait_s: u64,
     },
+    /// Bind a third socket for the call's silent monitor (SUP-2), before
+    /// the supervisor's phone gets the switch's offer from it.
+    MonitorPrepare {
+        /// The engine's call number.
+        call: u64,
+        /// Our socket towards the supervisor's phone.
+        local: SocketAddr,
+    },
+    /// The supervisor's phone answered: send it the mix of caller and
+    /// agent audio in its codec, drop whatever it sends (SUP-2: silent).
+    Monitor {
+        /// The engine's call number.
+        call: u64,
+        /// The monitor leg as negotiated (`pt_map` unused, `denoise` false).
+        leg: Box<RelayLeg>,
+    },
+    /// The monitor leg ended: stop feeding it and free its socket (the
+    /// call's own legs go on).
+    MonitorStop {
+        /// The engine's call number.
+        call: u64,
+    },
     /// Stop the call's media and free its sockets.
     Close {
         /// The engine's call number.

@@ -5,6 +5,7 @@
 //! call's data; the engine drives it.
 
 pub mod media;
+pub mod monitor;
 
 use crate::ids::CallRef;
 use crate::sip::dialog::Dialog;
@@ -138,6 +139,8 @@ pub struct Call {
     pub best_failure: Option<Box<Message>>,
     /// Anchored media, when the switch relays this call's RTP.
     pub media: Option<Box<media::CallMedia>>,
+    /// A supervisor's silent monitor of the call (SUP-2), if any.
+    pub monitor: Option<Box<monitor::MonitorLeg>>,
 }
 
 impl Call {

@@ -13,7 +13,6 @@
 //! WRAP-1/WRAP-2 (wrap-up reasons and time per queue), CALL-REC-1 and
 //! CALL-NOISE-1 (per-queue recording and noise removal).
 
-use std::fmt;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -24,56 +23,19 @@ use super::typed::Secret;
 /// CAD-2: the longest value a variable may hold, in characters.
 pub const MAX_VARIABLE_VALUE_CHARS: usize = 256;
 
-/// CAD-1: the type of a call-associated variable.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum VarType {
-    /// Any text.
-    String,
-    /// A signed 64-bit integer in decimal.
-    Integer,
-    /// `true` or `false`.
-    Boolean,
-    /// An RFC 3339 date-time with an offset (`2024-05-01T09:30:00Z`), the
-    /// ISO 8601 profile CAD-1 asks for.
-    DateTime,
-}
+/// CAD-1: the type of a call-associated variable: the CAD core's type, so
+/// a configured default is checked exactly like a value an agent saves.
+pub use crate::acd::VarType;
 
-impl VarType {
-    /// The config spelling (`string`, `integer`, `boolean`, `datetime`).
-    pub fn as_str(self) -> &'static str {
-        match self {
-            VarType::String => "string",
-            VarType::Integer => "integer",
-            VarType::Boolean => "boolean",
-            VarType::DateTime => "datetime",
-        }
+/// Checks a configured default against its type (CAD-1, with the CAD core's
+/// check) and its length (CAD-2).
+pub fn validate_value(ty: VarType, value: &str) -> Result<(), VarValueError> {
+    let chars = value.chars().count();
+    if chars > MAX_VARIABLE_VALUE_CHARS {
+        return Err(VarValueError::TooLong { chars });
     }
-
-    /// Checks a value of this type (CAD-1) and its length (CAD-2): used for
-    /// configured defaults and for values agents edit.
-    pub fn validate(self, value: &str) -> Result<(), VarValueError> {
-        let chars = value.chars().count();
-        if chars > MAX_VARIABLE_VALUE_CHARS {
-            return Err(VarValueError::TooLong { chars });
-        }
-        let ok = match self {
-            VarType::String => true,
-            VarType::Integer => value.parse::<i64>().is_ok(),
-            VarType::Boolean => matches!(value, "true" | "false"),
-            VarType::DateTime => is_rfc3339(value),
-        };
-        if ok {
-            Ok(())
-        } else {
-            Err(VarValueError::WrongType(self))
-        }
-    }
-}
-
-impl fmt::Display for VarType {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
+    ty.check(value)
+        .map_err(|detail| VarValueError::WrongType { ty, detail })
 }
 
 /// Why a value does not fit its variable (CAD-1, CAD-2).
@@ -87,70 +49,13 @@ pub enum VarValueError {
         chars: usize,
     },
     /// CAD-1: not a value of the variable's type.
-    #[error("value is not a valid {ty}{hint}", ty = .0, hint = type_hint(.0))]
-    WrongType(VarType),
-}
-
-fn type_hint(t: &VarType) -> &'static str {
-    match t {
-        VarType::String => "",
-        VarType::Integer => " (a decimal 64-bit integer)",
-        VarType::Boolean => " (true or false)",
-        VarType::DateTime => " (RFC 3339, e.g. 2024-05-01T09:30:00Z)",
-    }
-}
-
-/// True for an RFC 3339 `date-time` (§5.6): full date, `T` (or `t`, or a
-/// space, as §5.6 allows), time with seconds and optional fraction, and `Z`
-/// or a numeric offset; days are checked against the month and leap years.
-fn is_rfc3339(s: &str) -> bool {
-    let b = s.as_bytes();
-    let num = |r: std::ops::Range<usize>| -> Option<u32> {
-        let d = b.get(r)?;
-        d.iter()
-            .all(u8::is_ascii_digit)
-            .then(|| d.iter().fold(0u32, |acc, c| acc * 10 + u32::from(c - b'0')))
-    };
-    let sep = |i: usize, c: u8| b.get(i) == Some(&c);
-    let (Some(year), Some(month), Some(day)) = (num(0..4), num(5..7), num(8..10)) else {
-        return false;
-    };
-    if !(sep(4, b'-') && sep(7, b'-') && matches!(b.get(10), Some(b'T' | b't' | b' '))) {
-        return false;
-    }
-    let leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0);
-    let days = match month {
-        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
-        4 | 6 | 9 | 11 => 30,
-        2 if leap => 29,
-        2 => 28,
-        _ => return false,
-    };
-    let (Some(h), Some(m), Some(sec)) = (num(11..13), num(14..16), num(17..19)) else {
-        return false;
-    };
-    let time_ok = sep(13, b':') && sep(16, b':') && h <= 23 && m <= 59 && sec <= 60;
-    if !time_ok || !(1..=days).contains(&day) {
-        return false;
-    }
-    let mut i = 19;
-    if sep(i, b'.') {
-        let digits = b[i + 1..].iter().take_while(|c| c.is_ascii_digit()).count();
-        if digits == 0 {
-            return false;
-        }
-        i += 1 + digits;
-    }
-    match b.get(i) {
-        Some(b'Z' | b'z') => i + 1 == b.len(),
-        Some(b'+' | b'-') => {
-            let (Some(oh), Some(om)) = (num(i + 1..i + 3), num(i + 4..i + 6)) else {
-                return false;
-            };
-            sep(i + 3, b':') && oh <= 23 && om <= 59 && i + 6 == b.len()
-        }
-        _ => false,
-    }
+    #[error("value is not a valid {ty}: {detail}")]
+    WrongType {
+        /// The variable's type.
+        ty: VarType,
+        /// What was expected.
+        detail: String,
+    },
 }
 
 /// CAD-1: where a variable's value comes from when an interaction arrives.
@@ -419,45 +324,24 @@ mod tests {
     use super::*;
 
     #[test]
-    fn rfc3339_date_times() {
-        for ok in [
-            "2024-05-01T09:30:00Z",
-            "2024-02-29T23:59:60.123+05:30",
-            "2000-02-29 00:00:00-00:00",
-            "1999-12-31t12:00:00z",
-        ] {
-            assert!(is_rfc3339(ok), "{ok}");
-        }
-        for bad in [
-            "2023-02-29T00:00:00Z",
-            "1900-02-29T00:00:00Z",
-            "2024-04-31T00:00:00Z",
-            "2024-05-01T09:30Z",
-            "2024-05-01T09:30:00",
-            "2024-05-01",
-            "2024-05-01T24:00:00Z",
-            "2024-13-01T00:00:00Z",
-            "2024-05-01T09:30:00.Z",
-            "2024-05-01T09:30:00+0530",
-            "2024-05-01T09:30:00Zjunk",
-            "２024-05-01T09:30:00Z",
-        ] {
-            assert!(!is_rfc3339(bad), "{bad}");
-        }
-    }
-
-    #[test]
     fn values_are_checked_by_type_and_length() {
-        assert_eq!(VarType::Integer.validate("-42"), Ok(()));
+        assert_eq!(validate_value(VarType::Integer, "-42"), Ok(()));
+        assert!(matches!(
+            validate_value(VarType::Integer, "4.2"),
+            Err(VarValueError::WrongType {
+                ty: VarType::Integer,
+                ..
+            })
+        ));
+        assert_eq!(validate_value(VarType::Boolean, "true"), Ok(()));
+        assert!(validate_value(VarType::Boolean, "yes").is_err());
+        assert_eq!(validate_value(VarType::DateTime, "2024-02-29T23:59:59+05:30"), Ok(()));
+        for bad in ["2023-02-29T00:00:00Z", "2024-05-01", "2024-05-01T09:30:00"] {
+            assert!(validate_value(VarType::DateTime, bad).is_err(), "{bad}");
+        }
+        assert_eq!(validate_value(VarType::String, &"é".repeat(256)), Ok(()));
         assert_eq!(
-            VarType::Integer.validate("4.2"),
-            Err(VarValueError::WrongType(VarType::Integer))
-        );
-        assert_eq!(VarType::Boolean.validate("true"), Ok(()));
-        assert!(VarType::Boolean.validate("yes").is_err());
-        assert_eq!(VarType::String.validate(&"é".repeat(256)), Ok(()));
-        assert_eq!(
-            VarType::String.validate(&"x".repeat(257)),
+            validate_value(VarType::String, &"x".repeat(257)),
             Err(VarValueError::TooLong { chars: 257 })
         );
         assert_eq!(BuiltinVar::from_name("dnis"), Some(BuiltinVar::Dnis));

@@ -457,7 +457,7 @@ impl Validator<'_, '_> {
                 return None;
             }
         };
-        match t.validate(&text) {
+        match super::acd::validate_value(t, &text) {
             Ok(()) => Some(text),
             Err(e) => {
                 self.push(

@@ -39,8 +39,8 @@ mod typed;
 mod tests;
 
 pub use acd::{
-    AcdSettings, AgentSettings, BuiltinVar, OfferVar, QueueSettings, SupervisorSettings, TeamSettings, VarSource,
-    VarType, VarValueError, VariableDef, MAX_VARIABLE_VALUE_CHARS,
+    validate_value, AcdSettings, AgentSettings, BuiltinVar, OfferVar, QueueSettings, SupervisorSettings, TeamSettings,
+    VarSource, VarType, VarValueError, VariableDef, MAX_VARIABLE_VALUE_CHARS,
 };
 pub use dialplan::{Action, DialPlan, Match, Rewrite, Route, Rule};
 pub use error::{line_col, ConfigError, ConfigErrors, ErrorKind, Origin};

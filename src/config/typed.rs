@@ -404,6 +404,15 @@ impl Config {
         &self.acd
     }
 
+    /// This configuration with `other`'s contact center: a reload keeps the
+    /// running ACD's queues, agents and tokens (`Engine::reload`).
+    pub fn with_acd_of(&self, other: &Config) -> Config {
+        Config {
+            acd: other.acd.clone(),
+            ..self.clone()
+        }
+    }
+
     /// Shipped demo credentials still in use: extensions whose password is
     /// `demo-<ext>`, then `agent <id>` / `supervisor <id>` for each desktop
     /// API token starting with `demo-` (`acd.toml`).

@@ -12,6 +12,7 @@ use crate::config::{Config, ConfigErrors};
 use crate::engine::desk::DeskEvent;
 use crate::engine::{Engine, Input, Now, Output};
 use crate::sip::transaction::TransportKind;
+use crate::store::AcdRecord;
 use bytes::Bytes;
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -240,6 +241,11 @@ pub async fn run(cfg: Config, opts: RunOptions) -> Result<(), DriverError> {
                 Output::SaveBinding(b) => store.send(store_worker::Op::Save(b)),
                 Output::DeleteBinding(b) => store.send(store_worker::Op::Delete(b)),
                 Output::Cdr(c) => store.send(store_worker::Op::Cdr(c)),
+                Output::Acd(r) => store.send(match r {
+                    AcdRecord::AgentAudit(a) => store_worker::Op::AgentAudit(a),
+                    AcdRecord::Interaction(i) => store_worker::Op::Interaction(*i),
+                    AcdRecord::LegCdr(l) => store_worker::Op::LegCdr(l),
+                }),
                 // No desktop listening is no error.
                 Output::Desk(ev) => {
                     let _ = desk_tx.send(ev);

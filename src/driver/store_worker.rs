@@ -23,23 +23,11 @@ pub(crate) enum Op {
     Delete(Binding),
     Cdr(CdrRecord),
     /// An agent state change (spec AGENT-6).
-    #[cfg_attr(
-        not(test),
-        expect(dead_code, reason = "no engine output carries ACD records yet (issue 4)")
-    )]
     AgentAudit(AgentAuditRecord),
     /// The whole interaction, inserted or replaced by uid (spec HIST-3,
     /// WRAP-1).
-    #[cfg_attr(
-        not(test),
-        expect(dead_code, reason = "no engine output carries ACD records yet (issue 4)")
-    )]
     Interaction(InteractionRecord),
     /// One call leg's CDR (spec HIST-3).
-    #[cfg_attr(
-        not(test),
-        expect(dead_code, reason = "no engine output carries ACD records yet (issue 4)")
-    )]
     LegCdr(LegCdrRecord),
     Close,
 }

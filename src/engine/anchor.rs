@@ -414,6 +414,7 @@ impl Engine {
                         call: id.0,
                         held: after,
                     }));
+                    self.queue_hold_changed(now, id, after.is_some());
                 }
                 self.respond(now, tx, resp);
             }

@@ -93,6 +93,7 @@ impl Engine {
             relays: Vec::new(),
             best_failure: None,
             media: None,
+            monitor: None,
         };
         // Targets: (request URI, destination, trunk); none for a queue.
         let queue = match &route.action {
@@ -100,6 +101,11 @@ impl Engine {
             _ => None,
         };
         let targets = match &queue {
+            // The running ACD does not know it (acd.toml changes need a
+            // restart; `Engine::reload`).
+            Some(name) if self.cfg.acd().queue_by_name(name).is_none() => {
+                return reject(self, StatusCode::TEMPORARILY_UNAVAILABLE, "Queue Not Running");
+            }
             Some(name) => {
                 call.route = format!("queue:{name}");
                 Vec::new()
@@ -163,6 +169,9 @@ impl Engine {
             .map(|u| String::from_utf8_lossy(&u).into_owned())
             .unwrap_or(caller);
         let display = env.from.display.clone();
+        let no_answer = route.no_answer_timeout;
+        self.calls.insert(id, Box::new(call));
+        let mut legs = 0;
         for (uri, dest, trunk) in targets {
             let from_user = trunk
                 .as_ref()
@@ -174,43 +183,59 @@ impl Engine {
                 invite.body = offer.clone();
                 invite.headers.set(HeaderName::ContentType, "application/sdp");
             }
-            match self.txl.send_request(now.mono, invite.clone(), dest) {
-                Ok(btx) => {
-                    let idx = call.b.len();
-                    self.tx_roles.insert(btx, TxRole::BInvite(id, idx));
-                    let (call_id, cseq) = invite
-                        .envelope()
-                        .map(|e| (Bytes::copy_from_slice(&e.call_id), e.cseq.seq))
-                        .unwrap_or_default();
-                    call.b.push(BLeg {
-                        invite: Some(Box::new(invite)),
-                        call_id,
-                        cseq,
-                        tx: btx,
-                        dest,
-                        state: BState::Calling,
-                        dialog: None,
-                        auth_tries: 0,
-                        ack: None,
-                        trunk,
-                    });
-                }
-                Err(e) => tracing::warn!(error = %e, "could not send B-leg INVITE"),
-            }
+            legs += usize::from(self.send_b_leg(now, id, invite, dest, trunk).is_some());
         }
-        if call.b.is_empty() {
-            if let Some(m) = call.media.take() {
+        if legs == 0 {
+            if let Some(m) = self.calls.remove(&id).and_then(|c| c.media) {
                 self.release_media(&m, id);
             }
             return reject(self, StatusCode::SERVER_INTERNAL_ERROR, "No Leg Could Be Created");
         }
-        call.b.shrink_to_fit();
-        tracing::info!(call = %id, caller = %call.caller, callee = %call.callee, route = %call.route, legs = call.b.len(), "call routed");
+        if let Some(call) = self.calls.get_mut(&id) {
+            call.b.shrink_to_fit();
+            tracing::info!(call = %id, caller = %call.caller, callee = %call.callee, route = %call.route, legs, "call routed");
+        }
         self.tx_roles.insert(tx, TxRole::AInvite(id));
-        self.timers
-            .set(EngineTimer::NoAnswer(id), now.mono + route.no_answer_timeout);
-        self.calls.insert(id, Box::new(call));
+        self.timers.set(EngineTimer::NoAnswer(id), now.mono + no_answer);
         self.stats.calls_started += 1;
+    }
+
+    /// Sends a B-leg INVITE for call `id` and records the leg; its index.
+    pub(crate) fn send_b_leg(
+        &mut self,
+        now: Now,
+        id: CallRef,
+        invite: Message,
+        dest: Destination,
+        trunk: Option<String>,
+    ) -> Option<usize> {
+        let btx = match self.txl.send_request(now.mono, invite.clone(), dest) {
+            Ok(t) => t,
+            Err(e) => {
+                tracing::warn!(error = %e, "could not send B-leg INVITE");
+                return None;
+            }
+        };
+        let call = self.calls.get_mut(&id)?;
+        let idx = call.b.len();
+        self.tx_roles.insert(btx, TxRole::BInvite(id, idx));
+        let (call_id, cseq) = invite
+            .envelope()
+            .map(|e| (Bytes::copy_from_slice(&e.call_id), e.cseq.seq))
+            .unwrap_or_default();
+        call.b.push(BLeg {
+            invite: Some(Box::new(invite)),
+            call_id,
+            cseq,
+            tx: btx,
+            dest,
+            state: BState::Calling,
+            dialog: None,
+            auth_tries: 0,
+            ack: None,
+            trunk,
+        });
+        Some(idx)
     }
 
     /// Where a user or trunk route rings: its label (`user:1001`,
@@ -399,6 +424,7 @@ impl Engine {
             Some(TxRole::BInvite(call, idx)) => self.on_b_invite_response(now, call, idx, tx, resp),
             Some(TxRole::Relay { call, server }) => self.on_relay_response(now, call, tx, server, resp),
             Some(TxRole::TrunkRegister(i)) => self.on_trunk_register_response(now, i, &resp),
+            Some(TxRole::MonitorInvite(call)) => self.on_monitor_response(now, call, tx, resp),
             Some(TxRole::Own) | Some(TxRole::AInvite(_)) | None => {}
         }
     }
@@ -800,18 +826,25 @@ impl Engine {
                         self.on_relay_response(now, call, tx, server, resp);
                     }
                     Some(TxRole::TrunkRegister(i)) => self.on_trunk_register_timeout(now, i),
+                    Some(TxRole::MonitorInvite(call)) => {
+                        self.on_monitor_response(now, call, tx, Message::response(code, None));
+                    }
                     _ => {}
                 }
             }
             TxEvent::Terminated { tx } => {
                 // A B leg's INVITE transaction is gone (Timer M): no more 2xx
                 // retransmissions can reach us, so its stored ACK can go.
-                if let Some(TxRole::BInvite(id, idx)) = self.tx_roles.remove(&tx) {
-                    if let Some(leg) = self.calls.get_mut(&id).and_then(|c| c.b.get_mut(idx)) {
-                        if leg.tx == tx {
-                            leg.ack = None;
+                match self.tx_roles.remove(&tx) {
+                    Some(TxRole::BInvite(id, idx)) => {
+                        if let Some(leg) = self.calls.get_mut(&id).and_then(|c| c.b.get_mut(idx)) {
+                            if leg.tx == tx {
+                                leg.ack = None;
+                            }
                         }
                     }
+                    Some(TxRole::MonitorInvite(id)) => self.monitor_invite_gone(id, tx),
+                    _ => {}
                 }
             }
         }
@@ -855,6 +888,7 @@ impl Engine {
             }
         }
         self.finish_recording(now, id);
+        self.monitor_call_ended(now, id);
         self.queue_call_ended(now, id, cause);
         self.write_cdr(now, id);
         let t1 = self.txl.config().t1;
@@ -867,6 +901,7 @@ impl Engine {
         let Some(call) = self.calls.get(&id) else { return };
         if call.phase == Phase::Ended
             && call.relays.is_empty()
+            && call.monitor.is_none()
             && call
                 .b
                 .iter()
@@ -880,6 +915,9 @@ impl Engine {
         if let Some(call) = self.calls.remove(&id) {
             if let Some(m) = &call.media {
                 self.release_media(m, id);
+            }
+            if let Some(m) = &call.monitor {
+                self.forget_monitor(m);
             }
             self.timers.cancel(EngineTimer::Reap(id));
             self.timers.cancel(EngineTimer::NoAnswer(id));

@@ -120,13 +120,15 @@ pub enum SupervisorCommand {
         /// The state, or `None` to log out.
         state: Option<DeskState>,
     },
-    /// Silently monitor an interaction (SUP-2): the switch calls
-    /// `extension` (default: the supervisor's own) and lets it hear both
-    /// parties; nothing it says is heard.
+    /// Silently monitor an interaction (SUP-2, SUP-3, SUP-4): the switch
+    /// calls `extension` and lets it hear both parties; nothing it says is
+    /// heard (engine/monitor.rs).
     Monitor {
         /// The interaction uid.
         interaction: String,
-        /// The phone to ring.
+        /// The phone to ring, a directory user; required (supervisors have
+        /// no phone of their own in `acd.toml`): `None` is refused naming
+        /// the field `extension`.
         extension: Option<String>,
     },
 }

@@ -247,7 +247,7 @@ impl Engine {
     }
 
     /// The interaction with uid `uid` (404 if unknown).
-    fn interaction_by_uid(&self, uid: &str) -> Result<InteractionId, DeskError> {
+    pub(super) fn interaction_by_uid(&self, uid: &str) -> Result<InteractionId, DeskError> {
         self.queues
             .calls
             .iter()
@@ -432,14 +432,14 @@ impl Engine {
 
     /// Carries out a supervisor request for the supervisor owning `token`.
     pub fn supervise(&mut self, now: Now, token: &str, cmd: SupervisorCommand) -> Result<DeskReply, DeskError> {
-        match self.desk_principal(token)? {
-            Principal::Supervisor(_) => {}
+        let supervisor = match self.desk_principal(token)? {
+            Principal::Supervisor(login) => login,
             Principal::Agent(_) => {
                 return Err(DeskError::Forbidden(
                     "supervisor endpoints need a supervisor token".into(),
                 ))
             }
-        }
+        };
         self.last_now = Some(now);
         let reply = match cmd {
             SupervisorCommand::Interactions => {
@@ -488,13 +488,8 @@ impl Engine {
                 })
             }
             SupervisorCommand::Monitor { interaction, extension } => {
-                // SUP-2 silent monitor needs a third, listen-only media leg
-                // in the call's session: not built yet (issue 4 note).
-                self.interaction_by_uid(&interaction)?;
-                let _ = extension;
-                Err(DeskError::Conflict(
-                    "silent monitor is not available yet on this switch".into(),
-                ))
+                // SUP-2/SUP-3 (engine/monitor.rs).
+                self.start_monitor(now, &supervisor, &interaction, extension.as_deref())
             }
         };
         self.pump_acd(now);

@@ -52,6 +52,9 @@ impl Engine {
             .ok()
             .and_then(|e| e.to.tag())
             .map(|t| String::from_utf8_lossy(&t).into_owned());
+        if self.on_monitor_request(now, tx, &req) {
+            return;
+        }
         let Some((id, side)) = self.find_dialog(&req) else {
             let resp = Message::response_to(&req, StatusCode::CALL_DOES_NOT_EXIST, None, tag.as_deref());
             self.respond(now, tx, resp);

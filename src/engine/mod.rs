@@ -8,6 +8,7 @@
 //! (monotonic for timers, unix milliseconds for records); the engine never
 //! reads a clock, so tests run it in virtual time.
 
+mod acd_records;
 mod anchor;
 mod b2bua;
 mod control;
@@ -15,6 +16,7 @@ pub mod desk;
 mod desk_ops;
 mod inbound;
 mod indialog;
+mod monitor;
 mod queue;
 mod registration;
 pub mod screen;
@@ -110,6 +112,9 @@ pub enum Output {
     Media(crate::call::media::MediaCommand),
     /// Push an event to the desktops (the agent's stream and supervisors').
     Desk(desk::DeskEvent),
+    /// Write a contact-center record: agent audit, interaction, leg CDR
+    /// (spec AGENT-6, HIST-3).
+    Acd(crate::store::AcdRecord),
 }
 
 /// Engine-level timers (the transaction layer keeps its own).
@@ -189,6 +194,8 @@ pub(crate) enum TxRole {
     Relay { call: CallRef, server: TxId },
     /// Our REGISTER to the trunk at this config index.
     TrunkRegister(usize),
+    /// The INVITE to a supervisor's phone for a silent monitor (SUP-2).
+    MonitorInvite(CallRef),
     /// A request we originated for our own reasons (BYE after a lost
     /// ACK, BYE to a losing fork): its response needs no action.
     Own,
@@ -222,6 +229,8 @@ pub struct Engine {
     pub(crate) acd: crate::acd::Acd,
     /// The engine's side of the ACD's interactions (engine/queue.rs).
     pub(crate) queues: queue::QueueState,
+    /// Silent-monitor dialogs (SUP-2) by key: their call (engine/monitor.rs).
+    pub(crate) monitor_dialogs: HashMap<DialogKey, CallRef>,
 }
 
 impl Engine {
@@ -289,6 +298,7 @@ impl Engine {
             ports,
             acd,
             queues: queue::QueueState::default(),
+            monitor_dialogs: HashMap::new(),
         }
     }
 
@@ -311,7 +321,16 @@ impl Engine {
                 }
             }
         }
-        self.cfg = cfg;
+        // The ACD core was built from the contact center of the first
+        // config (its queue and agent ids are indexes into it): a changed
+        // acd.toml takes effect at the next restart, the running queues,
+        // agents and tokens stay.
+        self.cfg = if cfg.acd() == self.cfg.acd() {
+            cfg
+        } else {
+            tracing::warn!("acd.toml changed: the change takes effect at the next restart");
+            Arc::new(cfg.with_acd_of(&self.cfg))
+        };
     }
 
     /// Restores registrations persisted before a restart.

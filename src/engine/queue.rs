@@ -40,11 +40,12 @@ use super::desk::{DeskEvent, InteractionView, OfferView, PhaseDurations, ShownVa
 use super::{Engine, EngineTimer, Now, Output};
 use crate::acd::{AcdAction, AcdEvent, AgentId, AgentState, CancelReason, InteractionId, OfferId, QueueId, Variable};
 use crate::call::media::{MediaCommand, MediaLeg};
-use crate::call::{BLeg, BState, Phase};
+use crate::call::{BState, Phase};
 use crate::ids::CallRef;
 use crate::sip::msg::typed::Transport as ViaTransport;
 use crate::sip::msg::{HeaderName, Message, StatusCode};
 use crate::sip::transaction::{Destination, TransportKind};
+use crate::store::InteractionOutcome;
 use bytes::Bytes;
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
@@ -109,6 +110,13 @@ pub(crate) struct QueueCall {
     pub progress: Option<Box<Message>>,
     /// Reasons and notes of the wrap-up (WRAP-1).
     pub wrap_up: Option<(Vec<String>, String)>,
+    /// When the call ended (unix ms).
+    pub ended_ms: Option<u64>,
+    /// Agent phone legs not yet written to the store: B-leg index ->
+    /// (agent, unix ms the leg started) (HIST-3).
+    pub agent_legs: HashMap<usize, (AgentId, u64)>,
+    /// The B leg that answered.
+    pub answered_leg: Option<usize>,
 }
 
 impl QueueCall {
@@ -178,16 +186,6 @@ pub(crate) fn cad_error(e: crate::acd::CadError) -> super::desk::DeskError {
             field: format!("values.{name}"),
             message: e.to_string(),
         },
-    }
-}
-
-/// The config layer's variable type as the CAD core's (follow-up: one enum).
-fn cad_type(t: crate::config::VarType) -> crate::acd::VarType {
-    match t {
-        crate::config::VarType::String => crate::acd::VarType::String,
-        crate::config::VarType::Integer => crate::acd::VarType::Integer,
-        crate::config::VarType::Boolean => crate::acd::VarType::Boolean,
-        crate::config::VarType::DateTime => crate::acd::VarType::DateTime,
     }
 }
 
@@ -296,8 +294,12 @@ impl Engine {
                 data,
                 progress: progress.map(Box::new),
                 wrap_up: None,
+                ended_ms: None,
+                agent_legs: HashMap::new(),
+                answered_leg: None,
             },
         );
+        self.record_interaction(interaction, None);
         self.timers.set(EngineTimer::Progress(id), now.mono + PROGRESS_EVERY);
         if q.announce_every.is_some() {
             self.timers
@@ -333,7 +335,7 @@ impl Engine {
             .collect();
         specs.extend(self.cfg.acd().variables.iter().map(|d| crate::acd::VariableSpec {
             name: d.name.clone(),
-            ty: cad_type(d.var_type),
+            ty: d.var_type,
             editable: d.editable,
             secure: d.secure,
         }));
@@ -371,7 +373,7 @@ impl Engine {
             // is too long (CAD-2) is not taken: the default stands.
             let spec = crate::acd::VariableSpec {
                 name: def.name.clone(),
-                ty: cad_type(def.var_type),
+                ty: def.var_type,
                 editable: def.editable,
                 secure: def.secure,
             };
@@ -433,6 +435,7 @@ impl Engine {
                         crate::acd::RequestedState::Available => "Available".to_owned(),
                         crate::acd::RequestedState::Idle(r) => format!("Idle({})", idle_reason_name(&r)),
                     });
+                    self.record_agent_state(now, agent, &state, pending.clone());
                     self.desk_event(DeskEvent::AgentState {
                         agent: self.login_of(agent),
                         state: name,
@@ -535,13 +538,11 @@ impl Engine {
         });
         self.queues.offers.insert(offer, interaction);
         let legs = self.ring_phone(now, id, agent, auto_answer);
-        if let Some(o) = self
-            .queues
-            .calls
-            .get_mut(&interaction)
-            .and_then(|c| c.offers.iter_mut().find(|o| o.offer == offer))
-        {
-            o.legs = legs.clone();
+        if let Some(qc) = self.queues.calls.get_mut(&interaction) {
+            qc.agent_legs.extend(legs.iter().map(|l| (*l, (agent, now.unix_ms))));
+            if let Some(o) = qc.offers.iter_mut().find(|o| o.offer == offer) {
+                o.legs = legs.clone();
+            }
         }
         if let Some(view) = self.offer_view(interaction, offer) {
             self.desk_event(DeskEvent::Offer {
@@ -661,17 +662,21 @@ impl Engine {
             qc.set_phase(now.mono, QueuePhase::Queued);
         }
         let (id, uid) = (qc.call, qc.uid.clone());
+        let why = match reason {
+            CancelReason::Declined => "declined",
+            CancelReason::Rona => "rona",
+            CancelReason::AnsweredElsewhere => "answered_elsewhere",
+            CancelReason::Abandoned => "abandoned",
+        };
         self.cancel_legs(now, id, &o.legs);
+        for leg in &o.legs {
+            self.record_agent_leg(now, id, *leg, why, None);
+        }
         self.desk_event(DeskEvent::OfferCancelled {
             agent: self.login_of(agent),
             offer: offer.0,
             interaction: uid,
-            reason: match reason {
-                CancelReason::Declined => "declined",
-                CancelReason::Rona => "rona",
-                CancelReason::AnsweredElsewhere => "answered_elsewhere",
-                CancelReason::Abandoned => "abandoned",
-            },
+            reason: why,
         });
     }
 
@@ -762,6 +767,12 @@ impl Engine {
             return false;
         }
         self.cancel_legs(now, id, &others);
+        for leg in others {
+            self.record_agent_leg(now, id, leg, "answered_elsewhere", None);
+        }
+        if let Some(qc) = self.queues.calls.get_mut(&interaction) {
+            qc.answered_leg = Some(idx);
+        }
         // Noise removal configured for the agent (CALL-NOISE-1).
         let agent_denoise = self
             .queues
@@ -789,11 +800,37 @@ impl Engine {
         }
     }
 
+    /// A phone put the call on or off hold (re-INVITE, CALL-HOLD-1): a
+    /// connected interaction books the time as hold (HIST-3), refuses the
+    /// desktop's End while held, and the agent's desktop is told.
+    pub(crate) fn queue_hold_changed(&mut self, now: Now, id: CallRef, held: bool) {
+        let interaction = interaction_of(id);
+        let Some(qc) = self.queues.calls.get_mut(&interaction) else {
+            return;
+        };
+        if qc.phase != QueuePhase::Connected || qc.held == held {
+            return;
+        }
+        qc.account(now.mono);
+        qc.held = held;
+        if let Some(agent) = qc.agent {
+            let uid = qc.uid.clone();
+            self.desk_event(DeskEvent::Hold {
+                agent: self.login_of(agent),
+                interaction: uid,
+                held,
+            });
+        }
+    }
+
     /// B leg `idx` of a queued call failed: when it was the offer's last
     /// ringing leg, the offer ends (a phone's 486/600/603 is a decline,
     /// anything else a failed leg, OFFER-4). Our own CANCELs are not
     /// reported: their offers are already gone.
     pub(crate) fn queue_leg_failed(&mut self, now: Now, id: CallRef, idx: usize, code: StatusCode) {
+        let declined = matches!(code.as_u16(), 486 | 600 | 603);
+        let cause = if declined { "declined" } else { "failed" };
+        self.record_agent_leg(now, id, idx, cause, Some(code.as_u16()));
         let interaction = interaction_of(id);
         let Some(qc) = self.queues.calls.get_mut(&interaction) else {
             return;
@@ -806,9 +843,10 @@ impl Engine {
             return;
         }
         let offer = o.offer;
-        let ev = match code.as_u16() {
-            486 | 600 | 603 => AcdEvent::OfferDeclined { offer },
-            _ => AcdEvent::PhoneLegFailed { offer },
+        let ev = if declined {
+            AcdEvent::OfferDeclined { offer }
+        } else {
+            AcdEvent::PhoneLegFailed { offer }
         };
         let _ = self.acd_event(now, ev);
     }
@@ -822,11 +860,21 @@ impl Engine {
         };
         self.timers.cancel(EngineTimer::Announce(id));
         self.timers.cancel(EngineTimer::Progress(id));
+        if qc.ended_ms.is_some() {
+            return;
+        }
+        qc.ended_ms = Some(now.unix_ms);
         if qc.phase == QueuePhase::Connected {
             qc.set_phase(now.mono, QueuePhase::WrapUp);
             qc.held = false;
             let agent = qc.agent;
             let uid = qc.uid.clone();
+            let answered_leg = qc.answered_leg;
+            self.record_caller_leg(now, interaction, cause);
+            if let Some(leg) = answered_leg {
+                self.record_agent_leg(now, id, leg, cause, Some(200));
+            }
+            self.record_interaction(interaction, Some(InteractionOutcome::Answered));
             if let Some(agent) = agent {
                 let by = match cause {
                     "callee_hangup" | "agent_end" => "agent",
@@ -842,7 +890,9 @@ impl Engine {
             let _ = self.acd_event(now, AcdEvent::InteractionEnded { id: interaction });
         } else if qc.phase != QueuePhase::WrapUp {
             qc.account(now.mono);
+            self.record_caller_leg(now, interaction, cause);
             let _ = self.acd_event(now, AcdEvent::InteractionAbandoned { id: interaction });
+            self.record_interaction(interaction, Some(InteractionOutcome::Abandoned));
             self.forget_interaction(interaction);
         }
     }
@@ -865,6 +915,7 @@ impl Engine {
             // Exponential average, weight 1/8 for the newest.
             *aht = (*aht * 7 + handled) / 8;
         }
+        self.record_interaction(interaction, Some(InteractionOutcome::Answered));
         self.desk_event(DeskEvent::WrapUpEnded {
             agent: self.login_of(agent),
             interaction: uid,
@@ -899,7 +950,9 @@ impl Engine {
             return;
         };
         qc.account(now.mono);
+        qc.ended_ms = Some(now.unix_ms);
         let (id, context, body) = (qc.call, qc.context.clone(), qc.b_body.clone());
+        self.record_interaction(interaction, Some(InteractionOutcome::Overflowed));
         self.forget_interaction(interaction);
         self.timers.cancel(EngineTimer::Announce(id));
         self.timers.cancel(EngineTimer::Progress(id));
@@ -981,43 +1034,5 @@ impl Engine {
         let atx = call.a.tx;
         self.respond(now, atx, *p);
         self.timers.set(EngineTimer::Progress(id), now.mono + PROGRESS_EVERY);
-    }
-
-    /// Sends a B-leg INVITE for call `id` and records the leg; its index.
-    pub(crate) fn send_b_leg(
-        &mut self,
-        now: Now,
-        id: CallRef,
-        invite: Message,
-        dest: Destination,
-        trunk: Option<String>,
-    ) -> Option<usize> {
-        let btx = match self.txl.send_request(now.mono, invite.clone(), dest) {
-            Ok(t) => t,
-            Err(e) => {
-                tracing::warn!(error = %e, "could not send B-leg INVITE");
-                return None;
-            }
-        };
-        let call = self.calls.get_mut(&id)?;
-        let idx = call.b.len();
-        self.tx_roles.insert(btx, super::TxRole::BInvite(id, idx));
-        let (call_id, cseq) = invite
-            .envelope()
-            .map(|e| (Bytes::copy_from_slice(&e.call_id), e.cseq.seq))
-            .unwrap_or_default();
-        call.b.push(BLeg {
-            invite: Some(Box::new(invite)),
-            call_id,
-            cseq,
-            tx: btx,
-            dest,
-            state: BState::Calling,
-            dialog: None,
-            auth_tries: 0,
-            ack: None,
-            trunk,
-        });
-        Some(idx)
     }
 }

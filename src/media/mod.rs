@@ -5,8 +5,9 @@
 //! and RTCP sockets, bound when the call is routed (so nothing sent right
 //! after the answer meets a closed port): relay fast path, transcoding and
 //! noise-removal [`pipeline`], music on hold ([`music`]), the [`recorder`],
-//! and RTCP reports.
+//! the silent monitor's mix ([`monitor`], SUP-2), and RTCP reports.
 
+mod monitor;
 mod music;
 pub mod pipeline;
 pub mod recorder;
@@ -38,7 +39,16 @@ struct BoundLeg {
 /// [`MediaWorkers::send`] itself, synchronously, so that they exist before
 /// the driver sends the 200 that lets the caller start sending.
 enum Control {
-    Prepare { call: u64, a: BoundLeg, b: BoundLeg },
+    Prepare {
+        call: u64,
+        a: BoundLeg,
+        b: BoundLeg,
+    },
+    /// A silent monitor's socket (SUP-2), bound like a prepared call's.
+    Monitor {
+        call: u64,
+        rtp: std::net::UdpSocket,
+    },
     Command(MediaCommand),
 }
 
@@ -76,11 +86,25 @@ impl MediaWorkers {
                                 tokio::spawn(session::run(call, [sa, sb], session_rx, env.clone()));
                                 continue;
                             }
+                            Control::Monitor { call, rtp } => {
+                                match (UdpSocket::from_std(rtp), sessions.get(&call)) {
+                                    (Ok(socket), Some(s)) => {
+                                        let _ = s.send(SessionCmd::MonitorSocket(socket));
+                                    }
+                                    (Err(e), _) => tracing::error!(call, error = %e, "monitor socket unusable"),
+                                    (_, None) => {
+                                        tracing::warn!(call, "monitor socket for a call with no media session")
+                                    }
+                                }
+                                continue;
+                            }
                             Control::Command(cmd) => cmd,
                         };
                         let (call, to_session) = match cmd {
                             // Bound in `MediaWorkers::send`, never forwarded here.
-                            MediaCommand::Prepare { .. } => continue,
+                            MediaCommand::Prepare { .. } | MediaCommand::MonitorPrepare { .. } => continue,
+                            MediaCommand::Monitor { call, leg } => (call, SessionCmd::MonitorStart(leg)),
+                            MediaCommand::MonitorStop { call } => (call, SessionCmd::MonitorStop),
                             MediaCommand::Close { call } => {
                                 sessions.remove(&call);
                                 continue;
@@ -125,13 +149,22 @@ impl MediaWorkers {
 
     /// Hands a command to the workers. `Prepare` binds the call's RTP (and
     /// RTCP) sockets right here; its error means the call has no media (the
-    /// driver tells the engine, which ends the call).
+    /// driver tells the engine, which ends the call). `MonitorPrepare`
+    /// binds the monitor's RTP socket here too; its error only leaves the
+    /// monitor without audio (its RTCP is not read: it sends nothing).
     pub fn send(&self, cmd: MediaCommand) -> std::io::Result<()> {
         let ctl = match cmd {
             MediaCommand::Prepare { call, a_local, b_local } => match (bind_leg(a_local), bind_leg(b_local)) {
                 (Ok(a), Ok(b)) => Control::Prepare { call, a, b },
                 (Err(e), _) | (_, Err(e)) => {
                     tracing::error!(call, error = %e, "media ports could not be bound");
+                    return Err(e);
+                }
+            },
+            MediaCommand::MonitorPrepare { call, local } => match bind(local) {
+                Ok(rtp) => Control::Monitor { call, rtp },
+                Err(e) => {
+                    tracing::error!(call, error = %e, "monitor port could not be bound: the monitor hears nothing");
                     return Err(e);
                 }
             },

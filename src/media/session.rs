@@ -26,7 +26,14 @@
 //! 1.25–3.75 s, §6.2's halved initial interval), so phones show true figures
 //! for their side of the call; RTCP received from a leg is parsed for its
 //! round-trip time and not relayed (each leg's RTCP describes its own hop).
+//!
+//! A silent monitor (SUP-2) is a third socket, bound when the supervisor's
+//! phone is called: once it answered, every tick sends it the mix of what
+//! both legs said ([`MonitorMix`], from the same decoded 8 kHz frames the
+//! recorder reads: relay legs get a decoding tap). Whatever arrives on it
+//! only moves its latch and is dropped: the supervisor is never heard.
 
+use super::monitor::MonitorMix;
 use super::music::{HoldMusic, MusicPlayer, FRAME_8K};
 use super::pipeline::{AudioTap, LegFormat, Pipeline, PipelineOptions};
 use super::recorder::Recorder;
@@ -57,6 +64,12 @@ pub(super) enum SessionCmd {
     Record(RecordAction),
     /// A queue announcement to a leg (played over its music).
     Announce { leg: MediaLeg, position: u32, wait_s: u64 },
+    /// The silent monitor's socket (SUP-2), bound by the workers.
+    MonitorSocket(UdpSocket),
+    /// The monitor's phone answered: feed it the mix.
+    MonitorStart(Box<RelayLeg>),
+    /// The monitor ended: stop and close its socket.
+    MonitorStop,
 }
 
 /// A leg's sockets.
@@ -227,8 +240,18 @@ struct Media {
     legs: Option<[Leg; 2]>,
     held: Option<MediaLeg>,
     recorder: Option<Recorder>,
+    /// The silent monitor being fed (SUP-2).
+    monitor: Option<Box<MonitorFeed>>,
     relayed: u64,
     dropped: u64,
+}
+
+/// A silent monitor's outgoing stream and where it goes.
+struct MonitorFeed {
+    mix: MonitorMix,
+    latch: Latch,
+    /// Packets the monitor sent, dropped (SUP-2).
+    silenced: u64,
 }
 
 /// The two legs as (from, to).
@@ -252,6 +275,7 @@ impl Media {
     fn needs_tick(&self) -> bool {
         self.held.is_some()
             || self.recorder.is_some()
+            || self.monitor.is_some()
             || self
                 .legs
                 .as_ref()
@@ -272,6 +296,7 @@ pub(super) async fn run(
         legs: None,
         held: None,
         recorder: None,
+        monitor: None,
         relayed: 0,
         dropped: 0,
     };
@@ -279,6 +304,9 @@ pub(super) async fn run(
     let (mut buf_a, mut buf_b) = (vec![0u8; 2048], vec![0u8; 2048]);
     let (mut rtcp_a, mut rtcp_b) = (vec![0u8; 1500], vec![0u8; 1500]);
     let mut scratch = vec![0u8; 2048];
+    let mut buf_mon = vec![0u8; 2048];
+    // The silent monitor's socket (SUP-2), once bound.
+    let mut monitor_socket: Option<UdpSocket> = None;
     let mut tick = tokio::time::interval(TICK);
     // Missed ticks (a starved worker) are caught up, so pipelines and the
     // recording keep wall-clock length.
@@ -297,6 +325,20 @@ pub(super) async fn run(
             cmd = cmds.recv() => {
                 let Some(cmd) = cmd else { break };
                 let now = Instant::now();
+                match cmd {
+                    SessionCmd::MonitorSocket(s) => {
+                        monitor_socket = Some(s);
+                        continue;
+                    }
+                    SessionCmd::MonitorStop => {
+                        if let Some(f) = m.monitor.take() {
+                            tracing::debug!(call, silenced = f.silenced, "monitor stopped");
+                        }
+                        monitor_socket = None;
+                        continue;
+                    }
+                    _ => {}
+                }
                 if let SessionCmd::Plan { .. } = cmd {
                     on_command(&mut m, cmd, now, &env);
                     for (from, src, mut pkt) in std::mem::take(&mut early) {
@@ -308,7 +350,15 @@ pub(super) async fn run(
                 continue;
             }
             _ = tick.tick(), if ticking => {
-                on_tick(&mut m, &sockets, &env, &mut scratch).await;
+                on_tick(&mut m, &sockets, monitor_socket.as_ref(), &env, &mut scratch).await;
+                continue;
+            }
+            r = recv_opt(monitor_socket.as_ref(), &mut buf_mon) => {
+                // SUP-2: what the supervisor's phone sends reaches nobody.
+                if let (Ok((_, src)), Some(f)) = (r, m.monitor.as_mut()) {
+                    let _ = f.latch.on_packet(src, Instant::now());
+                    f.silenced += 1;
+                }
                 continue;
             }
             _ = &mut rtcp_timer, if reporting => {
@@ -386,8 +436,8 @@ fn on_command(m: &mut Media, cmd: SessionCmd, now: Instant, env: &SessionEnv) {
                     new.keep_stream_of(old);
                 }
             }
-            // A recording started before the answer taps the relay path now.
-            let recording = m.recorder.is_some();
+            // A recording (or monitor) started before the answer taps the relay path now.
+            let recording = m.recorder.is_some() || m.monitor.is_some();
             let legs = m.legs.insert(legs);
             if recording {
                 for l in legs.iter_mut() {
@@ -422,6 +472,25 @@ fn on_command(m: &mut Media, cmd: SessionCmd, now: Instant, env: &SessionEnv) {
                 player.play_prompt(crate::dsp::prompt::queue_announcement(position, wait_s));
             }
         }
+        SessionCmd::MonitorStart(leg) => {
+            let Some(mix) = MonitorMix::new(&leg.audio, rand::random(), rand::random(), rand::random()) else {
+                tracing::error!(call = m.call, codec = ?leg.audio.codec, "monitor codec cannot be encoded");
+                return;
+            };
+            m.monitor = Some(Box::new(MonitorFeed {
+                mix,
+                latch: Latch::new(leg.remote, now),
+                silenced: 0,
+            }));
+            if let Some(legs) = m.legs.as_mut() {
+                for l in legs.iter_mut() {
+                    add_tap(l);
+                }
+            }
+            tracing::info!(call = m.call, "monitor fed");
+        }
+        // Handled by the session loop (they touch its socket).
+        SessionCmd::MonitorSocket(_) | SessionCmd::MonitorStop => {}
     }
 }
 
@@ -487,7 +556,8 @@ fn on_record(m: &mut Media, action: RecordAction, env: &SessionEnv) {
             if let Some(rec) = m.recorder.take() {
                 finish_recording(m.call, rec);
             }
-            if let Some(legs) = m.legs.as_mut() {
+            // The monitor still decodes through the taps.
+            if let (Some(legs), None) = (m.legs.as_mut(), m.monitor.as_ref()) {
                 for l in legs.iter_mut() {
                     l.tap = None;
                 }
@@ -573,8 +643,14 @@ async fn send_to_leg(to: &mut Leg, socket: &UdpSocket, pkt: &mut [u8], now: Inst
 }
 
 /// Every 20 ms: pipelines emit a frame, music plays to the held leg, the
-/// recorder writes what each party said.
-async fn on_tick(m: &mut Media, sockets: &[LegSockets; 2], env: &SessionEnv, scratch: &mut [u8]) {
+/// recorder writes what each party said, the monitor hears both (SUP-2).
+async fn on_tick(
+    m: &mut Media,
+    sockets: &[LegSockets; 2],
+    monitor_socket: Option<&UdpSocket>,
+    env: &SessionEnv,
+    scratch: &mut [u8],
+) {
     let now = Instant::now();
     let held = m.held;
     let Some(legs) = m.legs.as_mut() else { return };
@@ -596,10 +672,22 @@ async fn on_tick(m: &mut Media, sockets: &[LegSockets; 2], env: &SessionEnv, scr
             send_to_leg(leg, &sockets[h].rtp, &mut scratch[..len], now).await;
         }
     }
+    if m.recorder.is_none() && m.monitor.is_none() {
+        return;
+    }
+    // What each party said this tick, read once for the recorder and the monitor.
+    let (mut customer, mut other) = ([0i16; FRAME_8K], [0i16; FRAME_8K]);
+    legs[0].said_8k(&mut customer);
+    legs[1].said_8k(&mut other);
+    if let (Some(f), Some(socket)) = (m.monitor.as_mut(), monitor_socket) {
+        if let (Some(len), Some(dest)) = (
+            f.mix.next_packet(Some(&customer), Some(&other), scratch),
+            f.latch.target(),
+        ) {
+            let _ = socket.send_to(&scratch[..len], dest).await;
+        }
+    }
     if let Some(rec) = m.recorder.as_mut() {
-        let (mut customer, mut other) = ([0i16; FRAME_8K], [0i16; FRAME_8K]);
-        legs[0].said_8k(&mut customer);
-        legs[1].said_8k(&mut other);
         if let Err(e) = rec.write_frame(&customer, &other) {
             tracing::error!(call = m.call, error = %e, "recording write failed: recording stopped");
             if let Some(rec) = m.recorder.take() {

@@ -184,6 +184,18 @@ pub struct LegCdrRecord {
     pub cause: String,
 }
 
+/// One contact-center write as the engine emits it (spec AGENT-6, HIST-3):
+/// the driver hands it to the store thread, which writes it in order.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum AcdRecord {
+    /// An agent's state changed (AGENT-6 audit log).
+    AgentAudit(AgentAuditRecord),
+    /// An interaction, inserted or replaced by uid, as it stands now.
+    Interaction(Box<InteractionRecord>),
+    /// A call leg ended (HIST-3).
+    LegCdr(LegCdrRecord),
+}
+
 /// What [`Store::recover_after_restart`] closed (spec HIST-3, AGENT-6), for
 /// the driver's log.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]

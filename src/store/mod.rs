@@ -32,7 +32,8 @@ mod bindings;
 mod cdr;
 
 pub use acd::{
-    AgentAuditRecord, InteractionOutcome, InteractionRecord, LegCdrRecord, Recovery, LOGGED_OUT, RESTART_REASON,
+    AcdRecord, AgentAuditRecord, InteractionOutcome, InteractionRecord, LegCdrRecord, Recovery, LOGGED_OUT,
+    RESTART_REASON,
 };
 pub use bindings::BindingRow;
 pub use cdr::{CdrJsonlWriter, CdrRecord, PauseSpan, RecordingRecord};

@@ -7,13 +7,14 @@
 use crate::sim::*;
 use std::time::Duration;
 use switchboard::call::media::{MediaCommand, MediaLeg};
+use switchboard::config::{embedded_sources, load_from_sources};
 use switchboard::engine::desk::{DeskCommand, DeskError, DeskEvent, DeskReply, DeskState};
 use switchboard::sip::msg::Message;
 
-const ALICE: &str = "demo-token-alice";
-const BOB: &str = "demo-token-bob-0";
+pub(crate) const ALICE: &str = "demo-token-alice";
+pub(crate) const BOB: &str = "demo-token-bob-0";
 
-fn desk(h: &mut Harness, token: &str, cmd: DeskCommand) -> Result<DeskReply, DeskError> {
+pub(crate) fn desk(h: &mut Harness, token: &str, cmd: DeskCommand) -> Result<DeskReply, DeskError> {
     let now = h.now();
     let r = h.engine.desk(now, token, cmd);
     h.input_drain();
@@ -22,7 +23,7 @@ fn desk(h: &mut Harness, token: &str, cmd: DeskCommand) -> Result<DeskReply, Des
 
 /// A switch with alice (1001) and bob (1002) registered, a customer phone
 /// (1000) to call from.
-fn contact_center() -> (Harness, Ua, Ua, Ua) {
+pub(crate) fn contact_center() -> (Harness, Ua, Ua, Ua) {
     let mut h = Harness::new();
     let customer = Ua::phone("1000", "192.0.2.10");
     let mut alice = Ua::phone("1001", "192.0.2.21");
@@ -32,11 +33,11 @@ fn contact_center() -> (Harness, Ua, Ua, Ua) {
     (h, customer, alice, bob)
 }
 
-fn login(h: &mut Harness, token: &str) {
+pub(crate) fn login(h: &mut Harness, token: &str) {
     desk(h, token, DeskCommand::Login { state: None }).expect("login");
 }
 
-fn ok_from(phone: &Ua, invite: &Message, tag: &str, port: u16) -> String {
+pub(crate) fn ok_from(phone: &Ua, invite: &Message, tag: &str, port: u16) -> String {
     let answer = sdp(&phone.addr.ip().to_string(), port);
     response(
         invite,
@@ -48,8 +49,19 @@ fn ok_from(phone: &Ua, invite: &Message, tag: &str, port: u16) -> String {
     )
 }
 
+/// The agent's phone answers the offer's `invite` with tag `alicetag`, the
+/// customer gets its 200 and ACKs: the customer's dialog.
+pub(crate) fn answer_offer(h: &mut Harness, customer: &mut Ua, out: &Outgoing, agent: &Ua, invite: &Message) -> Dlg {
+    h.send(agent, &ok_from(agent, invite, "alicetag", 52000));
+    let ok = h.expect_response(customer.addr, 200);
+    let dlg = customer.dialog_from_2xx(out, &ok);
+    let ack = customer.ack_2xx(&dlg, out.cseq).text();
+    h.send(customer, &ack);
+    dlg
+}
+
 /// The phone rings (180): a CANCEL may follow (RFC 3261 §9.1).
-fn ring(h: &mut Harness, phone: &Ua, invite: &Message, tag: &str) {
+pub(crate) fn ring(h: &mut Harness, phone: &Ua, invite: &Message, tag: &str) {
     h.send(
         phone,
         &response(
@@ -228,11 +240,7 @@ fn hold_blocks_end_then_wrap_up_returns_the_agent() {
     login(&mut h, ALICE);
     let out = h.place_call(&mut customer, "5000");
     let invite = h.expect_request(alice.addr, "INVITE");
-    h.send(&alice, &ok_from(&alice, &invite, "alicetag", 52000));
-    let ok = h.expect_response(customer.addr, 200);
-    let dlg = customer.dialog_from_2xx(&out, &ok);
-    let ack = customer.ack_2xx(&dlg, out.cseq).text();
-    h.send(&customer, &ack);
+    answer_offer(&mut h, &mut customer, &out, &alice, &invite);
     h.expect_request(alice.addr, "ACK");
     let DeskReply::Agent(a) = desk(&mut h, ALICE, DeskCommand::Me).expect("me") else {
         panic!()
@@ -452,6 +460,48 @@ fn desk_tokens_and_reasons_are_checked() {
         matches!(r, Err(DeskError::Invalid { ref field, .. }) if field == "reason"),
         "{r:?}"
     );
+}
+
+/// A SIGHUP reload with a changed acd.toml keeps the running contact
+/// center (its queue and agent ids index the first config): the running
+/// queues still take calls, and the reloaded dial plan's route (5001) to a
+/// queue the running ACD lacks is refused with 480 instead of leaving the caller waiting.
+#[test]
+fn reload_keeps_the_running_contact_center() {
+    let (mut h, mut customer, alice, _bob) = contact_center();
+    let acd = "\n[[queue]]\nname = \"helpdesk\"\nnumber = \"5009\"\nwrap_up_reasons = [\"Done\"]\noffer_variables = [\"caller_number\", \"dnis\", \"queue\"]\n";
+    let changed: Vec<(String, String)> = embedded_sources()
+        .iter()
+        .map(|(name, text)| {
+            let text = match name.rsplit('/').next() {
+                Some("acd.toml") => format!("{text}{acd}"),
+                Some("dialplan.toml") => text.replace(r#"queue = "sales""#, r#"queue = "helpdesk""#),
+                _ => text.to_string(),
+            };
+            (name.to_string(), text)
+        })
+        .collect();
+    let refs: Vec<(&str, &str)> = changed.iter().map(|(n, t)| (n.as_str(), t.as_str())).collect();
+    let cfg = load_from_sources(&refs).unwrap_or_else(|e| panic!("changed config: {e:?}"));
+    assert!(cfg.acd().queue_by_name("helpdesk").is_some());
+    h.engine.reload(std::sync::Arc::new(cfg));
+    assert!(
+        h.engine.config().acd().queue_by_name("helpdesk").is_none(),
+        "running ACD kept"
+    );
+    let route = h.engine.config().dialplan().route("internal", "5001").map(|r| r.action);
+    assert_eq!(
+        route,
+        Some(switchboard::config::Action::Queue {
+            name: "helpdesk".into()
+        }),
+        "the dial plan reloaded"
+    );
+    login(&mut h, ALICE);
+    let refused = h.place_call_expect_final(&mut customer, "5001", 480);
+    assert_eq!(first_line(&refused), "480 Queue Not Running");
+    h.place_call(&mut customer, "5000");
+    h.expect_request(alice.addr, "INVITE");
 }
 
 /// spec: OFFER-3 — with the caller's number masked (sales), the agent's

@@ -75,6 +75,8 @@ pub struct Harness {
     pub media: Vec<switchboard::call::media::MediaCommand>,
     /// Events pushed to the desktops.
     pub desk: Vec<switchboard::engine::desk::DeskEvent>,
+    /// Contact-center records for the store (AGENT-6, HIST-3).
+    pub acd: Vec<switchboard::store::AcdRecord>,
 }
 
 /// Unix time of the virtual origin.
@@ -133,6 +135,7 @@ impl Harness {
             cdrs: Vec::new(),
             media: Vec::new(),
             desk: Vec::new(),
+            acd: Vec::new(),
         }
     }
 
@@ -221,6 +224,7 @@ impl Harness {
                 Output::Cdr(c) => self.cdrs.push(c),
                 Output::Media(cmd) => self.media.push(cmd),
                 Output::Desk(ev) => self.desk.push(ev),
+                Output::Acd(r) => self.acd.push(r),
             }
         }
     }

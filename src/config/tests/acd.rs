@@ -451,7 +451,7 @@ type = "colour"
         &acd_errors(&format!("{BASE}{vars}")),
         &[
             "acd.toml:38:11: default of integer variable `n`: value is not a valid integer",
-            "acd.toml:43:11: default of datetime variable `when`: value is not a valid datetime (RFC 3339",
+            "acd.toml:43:11: default of datetime variable `when`: value is not a valid datetime: expected an ISO 8601 date-time with offset",
             "acd.toml:48:11: default of boolean variable `flag` must be a boolean (or a string holding one), not a TOML integer",
             "acd.toml:53:11: default of string variable `note`: value has 257 characters; at most 256",
             "acd.toml:58:11: default of datetime variable `local`: value is not a valid datetime",

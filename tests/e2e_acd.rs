@@ -1065,6 +1065,19 @@ fn customer_abandons_while_queued_and_while_ringing() {
         "{me}"
     );
     assert!(alice.seen.iter().all(|v| v["type"] != "rona"), "{:#?}", alice.seen);
+    // The abandoned call's record: never answered.
+    let cdrs = sw.wait_for_cdrs(1, EVENT);
+    let cdr = &cdrs[0];
+    assert_eq!(
+        (&cdr["route"], &cdr["end_cause"], &cdr["sip_code"], &cdr["answer_ms"]),
+        (
+            &Value::from("queue:support"),
+            &Value::from("caller_cancel"),
+            &Value::from(487),
+            &Value::Null
+        ),
+        "{cdr:#?}"
+    );
 }
 
 /// spec: OFFER-4, AGENT-3 — alice declines a ringing offer on her desktop:

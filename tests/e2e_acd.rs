@@ -859,6 +859,16 @@ fn desktop_accept_hold_data_end_and_wrap_up() {
 
     // CAD-1: typed variables from the call; the secure one's value never leaves.
     let data_path = format!("/agent/interactions/{uid}/data");
+    // Another agent cannot touch alice's call (403, not 404: it exists).
+    let bob = Desk::new(api, BOB);
+    for (method, path) in [("GET", &data_path), ("POST", &hold), ("POST", &end)] {
+        let (status, json) = bob.call(method, path, None);
+        assert_eq!(
+            (status, json["error"].as_str()),
+            (403, Some("forbidden")),
+            "{method} {path}: {json}"
+        );
+    }
     let data = desk.ok("GET", &data_path, None);
     let v0 = data["version"].as_u64().unwrap_or_else(|| panic!("a version: {data}"));
     let account = variable(&data, "account");

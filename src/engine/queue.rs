@@ -704,7 +704,8 @@ impl Engine {
         qc.set_phase(now.mono, QueuePhase::Connected);
         self.timers.cancel(EngineTimer::Announce(qc.call));
         self.timers.cancel(EngineTimer::Progress(qc.call));
-        if let Some(view) = self.interaction_view(interaction, false) {
+        // The event goes to the agent's desktop: OFFER-3 masking applies.
+        if let Some(view) = self.interaction_view(interaction, true) {
             self.desk_event(DeskEvent::Connected {
                 agent: self.login_of(agent),
                 interaction: view,
@@ -931,11 +932,19 @@ impl Engine {
         }
     }
 
-    /// The queue's maximum wait passed and it overflows out of the ACD: the
-    /// number is routed by the caller's dial plan like a new call attempt.
+    /// The queue's maximum wait passed and it overflows: to another queue,
+    /// whose call it now is (its offers, OFFER-3 masking, wrap-up reasons
+    /// and announcements follow that queue); or out of the ACD, the number
+    /// routed by the caller's dial plan like a new call attempt.
     fn overflow(&mut self, now: Now, interaction: InteractionId, target: crate::acd::OverflowTarget) {
-        let crate::acd::OverflowTarget::External(number) = target else {
-            return; // queue-to-queue overflow stays inside the ACD
+        let number = match target {
+            crate::acd::OverflowTarget::Queue(to) => {
+                if let Some(qc) = self.queues.calls.get_mut(&interaction) {
+                    qc.queue = to;
+                }
+                return;
+            }
+            crate::acd::OverflowTarget::External(number) => number,
         };
         let Some(qc) = self.queues.calls.get_mut(&interaction) else {
             return;

@@ -126,22 +126,59 @@ fn tcp_free(port: u16) -> bool {
     TcpListener::bind((LOCALHOST, port)).is_ok()
 }
 
+/// How many disjoint slices of the port range concurrently running test
+/// processes get. Ports are reserved per process only, and a switch binds
+/// its RTP range lazily, so two test binaries running in parallel (as in
+/// CI) could otherwise hand out the same port: a switch then fails to bind
+/// its SIP port, or a call gets 503 Media Ports Unavailable.
+const PORT_SLOTS: u16 = 6;
+
+/// Loopback TCP ports held (listening) as the slots' locks, below the range
+/// ports are picked from; the OS frees a slot when its process exits.
+const SLOT_LOCK_BASE: u16 = 9900;
+
+/// This process's slice of [`port_range`], if it could claim a free slot.
+fn slot_range() -> Option<(u16, u16)> {
+    static SLOT: OnceLock<Option<(TcpListener, u16)>> = OnceLock::new();
+    let slot = SLOT.get_or_init(|| {
+        (0..PORT_SLOTS).find_map(|i| {
+            TcpListener::bind((LOCALHOST, SLOT_LOCK_BASE + i))
+                .ok()
+                .map(|lock| (lock, i))
+        })
+    });
+    let (_, i) = slot.as_ref()?;
+    let (lo, hi) = port_range();
+    let span = (hi - lo) / PORT_SLOTS;
+    Some((lo + i * span, lo + (i + 1) * span))
+}
+
 /// Reserves `count` consecutive ports free on 127.0.0.1 (UDP, and TCP too
-/// when `tcp`), returns the first. Never returns a port twice per process.
+/// when `tcp`), returns the first. Never returns a port twice per process;
+/// picks from this process's slot ([`slot_range`]) first, then anywhere.
 pub fn free_port_block(count: u16, tcp: bool) -> u16 {
     assert!(count > 0);
     let (lo, hi) = port_range();
-    let span = (hi - lo).saturating_sub(count);
-    assert!(span > 0, "port range {lo}-{hi} too small for {count} ports");
-    for _ in 0..2000 {
-        let base = lo + (random_u64() % u64::from(span)) as u16;
-        let mut set = handed_out().lock().unwrap();
-        if (base..base + count).any(|p| set.contains(&p)) {
+    assert!(
+        (hi - lo).saturating_sub(count) > 0,
+        "port range {lo}-{hi} too small for {count} ports"
+    );
+    let tries = slot_range().map(|r| (r, 1000)).into_iter().chain([((lo, hi), 2000)]);
+    for ((lo, hi), attempts) in tries {
+        let span = (hi - lo).saturating_sub(count);
+        if span == 0 {
             continue;
         }
-        if (base..base + count).all(|p| udp_free(p) && (!tcp || tcp_free(p))) {
-            set.extend(base..base + count);
-            return base;
+        for _ in 0..attempts {
+            let base = lo + (random_u64() % u64::from(span)) as u16;
+            let mut set = handed_out().lock().unwrap();
+            if (base..base + count).any(|p| set.contains(&p)) {
+                continue;
+            }
+            if (base..base + count).all(|p| udp_free(p) && (!tcp || tcp_free(p))) {
+                set.extend(base..base + count);
+                return base;
+            }
         }
     }
     panic!("could not find {count} free consecutive loopback ports in {lo}-{hi}");
@@ -472,7 +509,26 @@ impl Switch {
         SwitchBuilder::default()
     }
 
+    /// Starts the switch; when it exits at startup because a port it was
+    /// given got taken meanwhile (another test process picked it between
+    /// our check and the switch's bind: ports are only reserved per
+    /// process), tries again on fresh ports.
     fn launch(b: SwitchBuilder) -> Switch {
+        const ATTEMPTS: u32 = 5;
+        let mut attempt = 1;
+        loop {
+            match Switch::launch_once(&b) {
+                Ok(sw) => return sw,
+                Err(why) if attempt < ATTEMPTS && why.contains("Address already in use") => {
+                    eprintln!("switchboard could not bind a port (attempt {attempt}), retrying on fresh ports");
+                    attempt += 1;
+                }
+                Err(why) => panic!("{why}"),
+            }
+        }
+    }
+
+    fn launch_once(b: &SwitchBuilder) -> Result<Switch, String> {
         let dir = tempfile::Builder::new().prefix("switchboard-e2e-").tempdir().unwrap();
         let data_dir = b.data_dir.clone().unwrap_or_else(|| dir.path().join("data"));
         fs::create_dir_all(&data_dir).unwrap();
@@ -528,12 +584,13 @@ impl Switch {
             api,
             command,
         };
-        sw.wait_ready(b.startup_timeout.unwrap_or(STARTUP_TIMEOUT));
-        sw
+        sw.wait_ready(b.startup_timeout.unwrap_or(STARTUP_TIMEOUT))?;
+        Ok(sw)
     }
 
     /// Polls OPTIONS on the internal port until a `SIP/2.0 200` comes back.
-    fn wait_ready(&mut self, timeout: Duration) {
+    /// `Err` (with the log) if the switch exited first; panics on timeout.
+    fn wait_ready(&mut self, timeout: Duration) -> Result<(), String> {
         let lo: std::net::IpAddr = match self.internal {
             SocketAddr::V4(_) => LOCALHOST.into(),
             SocketAddr::V6(_) => std::net::Ipv6Addr::LOCALHOST.into(),
@@ -545,17 +602,17 @@ impl Switch {
         let mut seq = 0;
         loop {
             if let Some(status) = self.child.try_wait().unwrap() {
-                panic!(
+                return Err(format!(
                     "switchboard exited during startup ({status})\ncommand: {}\n==== log ====\n{}",
                     self.command,
                     self.log()
-                );
+                ));
             }
             seq += 1;
             let req = options_request(self.internal, from, seq);
             if let Some(resp) = sip_udp_exchange_on(&sock, self.internal, &req, POLL_INTERVAL) {
                 if resp.starts_with("SIP/2.0 200") {
-                    return;
+                    return Ok(());
                 }
                 last = Some(resp);
             } else {

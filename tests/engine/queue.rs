@@ -503,3 +503,108 @@ fn reload_keeps_the_running_contact_center() {
     h.place_call(&mut customer, "5000");
     h.expect_request(alice.addr, "INVITE");
 }
+
+/// spec: OFFER-3 — with the caller's number masked (sales), the agent's
+/// `connected` event shows only its last 4 digits, as the offer does.
+/// Regression (found by tests/e2e_acd.rs): the event carried the whole
+/// number.
+#[test]
+fn connected_event_masks_the_caller_number() {
+    let mut h = Harness::new();
+    let mut carol = Ua::phone("1003", "192.0.2.23");
+    h.register(&mut carol, 3600);
+    login(&mut h, "demo-token-carol");
+    let mut trunk = Ua::trunk("127.0.0.1:5090");
+    let invite = trunk
+        .req("INVITE", "sip:5001@127.0.0.1:5080")
+        .from("<sip:15550123@127.0.0.1:5090>;tag=cust1")
+        .sdp()
+        .text();
+    h.send(&trunk, &invite);
+    let ringing = h.expect_request(carol.addr, "INVITE");
+    h.send(&carol, &ok_from(&carol, &ringing, "caroltag", 52000));
+    h.expect_response(trunk.addr, 200);
+    let shown: Vec<(String, String)> = h
+        .desk
+        .iter()
+        .filter_map(|e| match e {
+            DeskEvent::Offer { offer, .. } => Some(("offer".to_string(), offer.caller.clone())),
+            DeskEvent::Connected { interaction, .. } => Some(("connected".to_string(), interaction.caller.clone())),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        shown,
+        [
+            ("offer".to_string(), "****0123".to_string()),
+            ("connected".to_string(), "****0123".to_string())
+        ]
+    );
+}
+
+/// spec: OFFER-1, OFFER-3, WRAP-1 — a call that overflows from `support`
+/// (nobody serves it) to `sales` is a sales call: the offer names sales,
+/// masks the caller's number as sales asks, and wrap-up offers the sales
+/// reasons, which the ACD accepts. Regression (found by tests/e2e_acd.rs):
+/// the engine kept treating it as a support call (offer and wrap-up of the
+/// wrong queue, unmasked number, support's reasons refused by the ACD).
+#[test]
+fn overflowed_call_belongs_to_the_new_queue() {
+    let acd = switchboard::config::embedded_sources()
+        .iter()
+        .find(|(n, _)| n.rsplit('/').next() == Some("acd.toml"))
+        .map(|(_, t)| t.to_string())
+        .expect("acd.toml")
+        .replace("max_wait_s = 300", "max_wait_s = 2")
+        .replace("skills = { sales = 9, support = 3 }", "skills = { sales = 9 }");
+    let mut h = Harness::with_files(&[("acd.toml", acd.as_str())]);
+    let mut carol = Ua::phone("1003", "192.0.2.23");
+    h.register(&mut carol, 3600);
+    login(&mut h, "demo-token-carol");
+    let mut trunk = Ua::trunk("127.0.0.1:5090");
+    let invite = trunk
+        .req("INVITE", "sip:5000@127.0.0.1:5080")
+        .from("<sip:15550123@127.0.0.1:5090>;tag=cust1")
+        .sdp()
+        .text();
+    h.send(&trunk, &invite);
+    h.expect_response(trunk.addr, 183);
+    h.advance(Duration::from_secs(3));
+    let ringing = h.expect_request(carol.addr, "INVITE");
+    let offer = h
+        .desk
+        .iter()
+        .find_map(|e| match e {
+            DeskEvent::Offer { offer, .. } => Some(offer.clone()),
+            _ => None,
+        })
+        .expect("an offer after the overflow");
+    assert_eq!(
+        (offer.queue.as_str(), offer.caller.as_str(), offer.auto_answer),
+        ("sales", "****0123", true)
+    );
+    h.send(&carol, &ok_from(&carol, &ringing, "caroltag", 52000));
+    h.expect_response(trunk.addr, 200);
+    let me = desk(&mut h, "demo-token-carol", DeskCommand::Me).expect("me");
+    let DeskReply::Agent(view) = me else { panic!("{me:?}") };
+    let interaction = view.interaction.expect("connected");
+    desk(&mut h, "demo-token-carol", DeskCommand::End { interaction }).expect("end");
+    let reasons = h
+        .desk
+        .iter()
+        .find_map(|e| match e {
+            DeskEvent::WrapUp { reasons, .. } => Some(reasons.clone()),
+            _ => None,
+        })
+        .expect("wrap-up");
+    assert_eq!(reasons, ["Sale", "No sale", "Follow-up"]);
+    desk(
+        &mut h,
+        "demo-token-carol",
+        DeskCommand::WrapUp {
+            reasons: vec!["Sale".into()],
+            notes: String::new(),
+        },
+    )
+    .expect("the sales reasons are accepted");
+}

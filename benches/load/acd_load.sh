@@ -145,24 +145,24 @@ head, last = rows[0], rows[-1]
 col = lambda name: last[head.index(name)]
 ok, failed = int(col('SuccessfulCall(C)')), int(col('FailedCall(C)'))
 retrans, achieved = col('Retransmissions(C)'), col('CallRate(C)')
-sent = {}
+sent = set()
 for line in open(f"{work}/caller.log"):
     p = line.split()
-    if len(p) >= 5 and p[0] == "TX":
-        sent[p[1]] = float(p[4])
+    if len(p) >= 2 and p[0] == "TX":
+        sent.add(p[1])
+# "RX c<call> <date> <time> <received epoch> <sent epoch> ...": both times
+# on one line (the switch copied the caller's Subject into the offer).
 lat, seen = [], 0
 for line in open(f"{work}/agents.log"):
     p = line.split()
-    if len(p) >= 5 and p[0] == "RX" and p[1].startswith("c"):
+    if len(p) >= 6 and p[0] == "RX" and p[1][1:] in sent:
         seen += 1
-        t = sent.get(p[1][1:])
-        if t is not None:
-            lat.append((float(p[4]) - t) * 1000.0)
+        lat.append((float(p[4]) - float(p[5])) * 1000.0)
 lat.sort()
 def pct(q):
     return lat[min(len(lat) - 1, max(0, int(-(-q * len(lat) // 100)) - 1))]
 print(f"calls: attempted {len(sent)} of {n}, successful {ok}, failed {failed}, SIPp retransmissions {retrans}, "
-      f"achieved rate {achieved} calls/s; agent INVITEs received {seen}, joined {len(lat)}")
+      f"achieved rate {achieved} calls/s; agent INVITEs received {seen}")
 print(f"switch: CPU {cpu}% of one core, RSS {rss} MiB")
 if not lat:
     print("RESULT: no agent INVITE was received: see the switch log", file=sys.stderr)

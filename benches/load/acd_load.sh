@@ -18,24 +18,25 @@
 # talking CALL_MS ms then hanging up. RATE x (CALL_MS/1000 + set-up) must stay
 # well under AGENTS, so every call finds an Available agent at once.
 #
-# The figure: the caller SIPp logs each INVITE's send time (microseconds, just
-# before the send) with its call number, which it puts in the From user; the
-# switch copies the From user into the agent's INVITE, whose receipt time the
-# agent SIPp logs. Both read the same clock (one host), so the difference is
-# enqueue -> agent INVITE received, switch work plus two loopback hops plus
-# SIPp's own scheduling (so, if anything, an over-estimate). Prints
-# p50/p95/p99/max over every call of the run, the calls attempted, succeeded
-# and failed, and the switch's CPU (share of one core) and RSS.
+# The figure: the caller SIPp writes the time it composes each INVITE
+# ([timestamp], microseconds, just before the send) into the Subject; the
+# switch copies the Subject (and the From user "c<call number>") into the
+# agent's INVITE, and the agent SIPp logs that with its receipt time. One
+# host, one clock: the difference is enqueue -> agent INVITE received, the
+# switch's work plus two loopback hops plus SIPp's own parsing (if anything
+# an over-estimate). Prints p50/p95/p99/max over every call of the run, the
+# calls attempted, succeeded and failed, and the switch's CPU (share of one
+# core) and RSS. The result line starts with RESULT:.
 #
 # Usage: benches/load/acd_load.sh   (options via env)
-#   RATE=200  SECS=30  AGENTS=500  CALL_MS=1000  KEEP=1 (keep the logs)
+#   RATE=200  SECS=60  AGENTS=500  CALL_MS=1000  KEEP=1 (keep the logs)
 # Needs: sipp (Debian package sip-tester), python3, a release build (built
 # here). Everything runs on 127.0.0.1 and stops by itself.
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/../.." && pwd)
 RATE=${RATE:-200}
-SECS=${SECS:-30}
+SECS=${SECS:-60}
 AGENTS=${AGENTS:-500}
 CALL_MS=${CALL_MS:-1000}
 BUF=4194304
@@ -49,6 +50,8 @@ scen=$root/benches/load/acd
 command -v sipp >/dev/null || { echo "sipp not found: apt-get install sip-tester" >&2; exit 2; }
 command -v python3 >/dev/null || { echo "python3 not found" >&2; exit 2; }
 [ "$AGENTS" -ge 1 ] && [ "$AGENTS" -le 7000 ] || { echo "AGENTS must be 1..7000" >&2; exit 2; }
+[ $((RATE * (CALL_MS + 500) / 1000)) -lt "$AGENTS" ] \
+  || echo "note: RATE x (CALL_MS + 0.5 s) >= AGENTS: calls will wait for a free agent" >&2
 sysctl -w net.core.rmem_max=$BUF net.core.wmem_max=$BUF >/dev/null 2>&1 || echo "note: could not raise net.core.rmem_max (not root?)" >&2
 
 (cd "$root" && cargo build --release --quiet)

@@ -12,7 +12,8 @@ use std::time::Duration;
 
 const T: Duration = Duration::from_secs(15);
 
-/// `switchboard check` passes on the shipped configs and prints
+/// `switchboard check` passes on the shipped configs (the default and the
+/// two load-test ones) and prints
 /// `file:line:col: message` for each error of a broken one, exiting non-zero.
 #[test]
 fn check_reports_every_error_with_file_line_and_column() {
@@ -22,19 +23,18 @@ fn check_reports_every_error_with_file_line_and_column() {
         "embedded default is valid: {}",
         String::from_utf8_lossy(&ok.stderr)
     );
-    let loadtest = Command::new(switch_binary())
-        .args([
-            "check",
-            "--config",
-            concat!(env!("CARGO_MANIFEST_DIR"), "/sip-profiles/loadtest"),
-        ])
-        .output()
-        .expect("run check");
-    assert!(
-        loadtest.status.success(),
-        "{}",
-        String::from_utf8_lossy(&loadtest.stderr)
-    );
+    for dir in ["loadtest", "loadtest-acd"] {
+        let shipped = Command::new(switch_binary())
+            .args(["check", "--config"])
+            .arg(format!("{}/sip-profiles/{dir}", env!("CARGO_MANIFEST_DIR")))
+            .output()
+            .expect("run check");
+        assert!(
+            shipped.status.success(),
+            "sip-profiles/{dir}: {}",
+            String::from_utf8_lossy(&shipped.stderr)
+        );
+    }
 
     let cfg = ConfigDir::from_default();
     cfg.patch("dialplan.toml", "action = \"trunk\"", "action = \"teleport\"");

@@ -194,7 +194,12 @@ fn ua_registration_survives_restart() {
     let mut callee = Ua::udp(internal);
     assert_registered(&callee.register_full(USER, PASS, None), &callee, 3600);
     let status = first.terminate(Duration::from_secs(10));
-    assert!(status.is_some(), "the switch did not exit on SIGTERM");
+    assert!(
+        status.is_some_and(|s| s.success()),
+        "the switch did not exit cleanly on SIGTERM ({status:?}):\n{}",
+        first.log()
+    );
+    assert!(first.log().contains("switchboard stopped"), "{}", first.log());
     drop(first);
 
     let second = Switch::builder()

@@ -55,4 +55,10 @@ pub struct MonitorLeg {
     pub local: SocketAddr,
     /// SDP session with the phone (our `sendonly` offer).
     pub sdp: SessionState,
+    /// The monitored interaction's uid (its leg CDR names it, HIST-3).
+    pub interaction: String,
+    /// When the INVITE went out (unix ms).
+    pub started_ms: u64,
+    /// When the phone answered (unix ms).
+    pub answered_ms: Option<u64>,
 }

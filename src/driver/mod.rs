@@ -142,6 +142,7 @@ pub async fn run(cfg: Config, opts: RunOptions) -> Result<(), DriverError> {
     let restored = bindings.len();
     engine.load_bindings(bindings);
     let (tx, mut rx) = mpsc::channel::<Event>(8192);
+    spawn_signals(tx.clone());
     let sockets = net::Sockets::bind(&cfg, tx.clone()).await?;
     let media_threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2);
     let recordings = cfg.media().recording.dir_in(&opts.data_dir);
@@ -174,7 +175,6 @@ pub async fn run(cfg: Config, opts: RunOptions) -> Result<(), DriverError> {
     tracing::info!(%api_addr, "control API listening");
     tracing::info!(restored_bindings = restored, "switchboard running");
     engine.start(now());
-    spawn_signals(tx.clone());
     let mut shutdown_deadline: Option<Instant> = None;
     let mut stats_tick = tokio::time::interval(STATS_INTERVAL);
     loop {
@@ -298,17 +298,21 @@ fn reload(engine: &mut Engine, opts: &RunOptions) {
     }
 }
 
+/// Installs the SIGINT/SIGTERM/SIGHUP handlers now (before the switch
+/// answers anything, so a SIGTERM right after start-up is a clean shutdown
+/// with the store flushed, never the default kill), and forwards them as
+/// events.
 fn spawn_signals(tx: mpsc::Sender<Event>) {
     use tokio::signal::unix::{signal, SignalKind};
+    let (Ok(mut int), Ok(mut term), Ok(mut hup)) = (
+        signal(SignalKind::interrupt()),
+        signal(SignalKind::terminate()),
+        signal(SignalKind::hangup()),
+    ) else {
+        tracing::error!("cannot install signal handlers");
+        return;
+    };
     tokio::spawn(async move {
-        let (Ok(mut int), Ok(mut term), Ok(mut hup)) = (
-            signal(SignalKind::interrupt()),
-            signal(SignalKind::terminate()),
-            signal(SignalKind::hangup()),
-        ) else {
-            tracing::error!("cannot install signal handlers");
-            return;
-        };
         loop {
             let ev = tokio::select! {
                 _ = int.recv() => Event::Shutdown,

@@ -258,19 +258,7 @@ impl Engine {
                     return Err((StatusCode::SERVICE_UNAVAILABLE, "No User Profile".into()));
                 };
                 for b in self.registrar.lookup(now.unix_s(), &ext) {
-                    let transport = match b.transport {
-                        ViaTransport::Tcp | ViaTransport::Tls => TransportKind::Tcp,
-                        _ => TransportKind::Udp,
-                    };
-                    targets.push((
-                        b.uri.clone(),
-                        Destination {
-                            addr: b.source,
-                            transport,
-                            local,
-                        },
-                        None,
-                    ));
+                    targets.push((b.uri.clone(), b.destination(local), None));
                 }
                 if targets.is_empty() {
                     return Err((StatusCode::TEMPORARILY_UNAVAILABLE, "User Not Registered".into()));

@@ -41,9 +41,8 @@ use crate::call::Phase;
 use crate::ids::CallRef;
 use crate::sdp::{self, CodecKind, Direction, LegPolicy, SessionState};
 use crate::sip::dialog::{Dialog, DialogKey, DialogState};
-use crate::sip::msg::typed::Transport as ViaTransport;
 use crate::sip::msg::{HeaderName, Message, Method, StatusCode};
-use crate::sip::transaction::{Destination, TransportKind, TxId};
+use crate::sip::transaction::TxId;
 use bytes::Bytes;
 use std::net::SocketAddr;
 
@@ -149,15 +148,7 @@ impl Engine {
         let Some(port) = self.ports.as_mut().and_then(|p| p.allocate()) else {
             return Err(DeskError::Conflict("no media port free for the monitor".into()));
         };
-        let transport = match binding.transport {
-            ViaTransport::Tcp | ViaTransport::Tls => TransportKind::Tcp,
-            _ => TransportKind::Udp,
-        };
-        let dest = Destination {
-            addr: binding.source,
-            transport,
-            local,
-        };
+        let dest = binding.destination(local);
         let media_local = SocketAddr::new(local.ip(), port);
         let mut state = SessionState::new(self.ids.number());
         let offer = sdp::offer(&monitor_policy(), media_local, Direction::SendOnly, &mut state);
@@ -165,15 +156,7 @@ impl Engine {
         let agent_login = agent.map(|a| self.login_of(a)).unwrap_or_default();
         let display = Bytes::from(format!("\"Monitor {agent_login}\""));
         let mut invite = self.build_b_invite(&template, binding.uri.clone(), dest, "monitor", Some(display), 70);
-        let host = local.ip();
-        invite.headers.push(
-            HeaderName::from_bytes(Bytes::from_static(b"Call-Info")),
-            format!("<sip:{host}>;answer-after=0"),
-        );
-        invite.headers.push(
-            HeaderName::from_bytes(Bytes::from_static(b"Alert-Info")),
-            format!("<sip:{host}>;info=alert-autoanswer"),
-        );
+        super::queue::ask_auto_answer(&mut invite, local.ip());
         invite.headers.set(HeaderName::ContentType, "application/sdp");
         invite.body = Bytes::from(offer.print());
         let cseq = invite.envelope().map(|e| e.cseq.seq).unwrap_or(1);
@@ -210,6 +193,9 @@ impl Engine {
                 port,
                 local: media_local,
                 sdp: state,
+                interaction: uid.to_owned(),
+                started_ms: now.unix_ms,
+                answered_ms: None,
             }));
         }
         tracing::info!(call = %id, %supervisor, extension = %ext, interaction = %uid, "silent monitor: calling the supervisor's phone");
@@ -238,7 +224,7 @@ impl Engine {
         }
         if !code.is_success() {
             tracing::info!(call = %id, code = code.as_u16(), "silent monitor: the supervisor's phone did not answer");
-            self.drop_monitor(id);
+            self.drop_monitor(now, id, "failed", Some(code.as_u16()));
             self.maybe_reap(now, id);
             return;
         }
@@ -252,6 +238,7 @@ impl Engine {
         }
         let cancelled = m.state == MonitorState::Cancelled;
         m.state = MonitorState::Answered;
+        m.answered_ms = Some(now.unix_ms);
         let Some(invite) = m.invite.take() else { return };
         match Dialog::uac(&invite, &resp, DialogState::Confirmed) {
             Ok(d) => {
@@ -260,7 +247,7 @@ impl Engine {
             }
             Err(e) => {
                 tracing::warn!(call = %id, error = %e, "silent monitor: 2xx without a usable dialog");
-                self.drop_monitor(id);
+                self.drop_monitor(now, id, "bad_answer", Some(200));
                 self.maybe_reap(now, id);
                 return;
             }
@@ -269,7 +256,7 @@ impl Engine {
         if cancelled {
             // The call ended while the phone rang.
             self.bye_monitor(now, id);
-            self.drop_monitor(id);
+            self.drop_monitor(now, id, "call_ended", Some(200));
             self.maybe_reap(now, id);
             return;
         }
@@ -285,7 +272,7 @@ impl Engine {
             Err(why) => {
                 tracing::info!(call = %id, %why, "silent monitor: unusable answer, hanging up");
                 self.bye_monitor(now, id);
-                self.drop_monitor(id);
+                self.drop_monitor(now, id, "bad_answer", Some(200));
             }
         }
     }
@@ -347,12 +334,36 @@ impl Engine {
         }
     }
 
-    /// Removes call `id`'s monitor leg: its port, its dialog, its media.
-    fn drop_monitor(&mut self, id: CallRef) {
+    /// Removes call `id`'s monitor leg: its port, its dialog, its media;
+    /// writes its leg CDR (HIST-3: `cause`, and the phone's final status).
+    fn drop_monitor(&mut self, now: Now, id: CallRef, cause: &str, final_code: Option<u16>) {
         let Some(m) = self.calls.get_mut(&id).and_then(|c| c.monitor.take()) else {
             return;
         };
         self.forget_monitor(&m);
+        let call_id = m
+            .dialog
+            .as_ref()
+            .map(|d| d.key.call_id.clone())
+            .or_else(|| m.invite.as_ref().and_then(|i| i.envelope().ok()).map(|e| e.call_id))
+            .map(|c| String::from_utf8_lossy(&c).into_owned())
+            .unwrap_or_default();
+        let talk_ms = m.answered_ms.map_or(0, |a| now.unix_ms.saturating_sub(a));
+        let rec = crate::store::LegCdrRecord {
+            interaction: Some(m.interaction.clone()),
+            call_id,
+            leg: "monitor".into(),
+            party: m.supervisor.clone(),
+            started_ms: m.started_ms,
+            answered_ms: m.answered_ms,
+            ended_ms: now.unix_ms,
+            hold_ms: 0,
+            talk_ms,
+            post_call_ms: 0,
+            final_code,
+            cause: cause.to_owned(),
+        };
+        self.out.push_back(Output::Acd(crate::store::AcdRecord::LegCdr(rec)));
         self.out
             .push_back(Output::Media(MediaCommand::MonitorStop { call: id.0 }));
     }
@@ -393,7 +404,7 @@ impl Engine {
             MonitorState::Answered => {
                 tracing::info!(call = %id, "silent monitor: the call ended, the supervisor is removed (SUP-4)");
                 self.bye_monitor(now, id);
-                self.drop_monitor(id);
+                self.drop_monitor(now, id, "call_ended", Some(200));
             }
         }
     }
@@ -442,7 +453,7 @@ impl Engine {
         self.respond(now, tx, resp);
         if method == Method::BYE {
             tracing::info!(call = %id, "silent monitor: the supervisor hung up");
-            self.drop_monitor(id);
+            self.drop_monitor(now, id, "supervisor_hangup", Some(200));
             self.maybe_reap(now, id);
         }
         true

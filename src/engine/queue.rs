@@ -42,9 +42,8 @@ use crate::acd::{AcdAction, AcdEvent, AgentId, AgentState, CancelReason, Interac
 use crate::call::media::{MediaCommand, MediaLeg};
 use crate::call::{BState, Phase};
 use crate::ids::CallRef;
-use crate::sip::msg::typed::Transport as ViaTransport;
 use crate::sip::msg::{HeaderName, Message, StatusCode};
-use crate::sip::transaction::{Destination, TransportKind};
+
 use crate::store::InteractionOutcome;
 use bytes::Bytes;
 use std::collections::HashMap;
@@ -212,6 +211,21 @@ pub(crate) fn idle_reason_name(r: &crate::acd::IdleReason) -> String {
         crate::acd::IdleReason::Rona => "RONA".into(),
         crate::acd::IdleReason::Named(n) => n.clone(),
     }
+}
+
+/// Asks the phone to answer by itself (OFFER-1 auto accept, desktop
+/// accept, a supervisor's monitor): `Call-Info: answer-after=0` and
+/// `Alert-Info: info=alert-autoanswer`, the headers desk phones and
+/// softphones honour.
+pub(crate) fn ask_auto_answer(invite: &mut Message, host: std::net::IpAddr) {
+    invite.headers.push(
+        HeaderName::from_bytes(Bytes::from_static(b"Call-Info")),
+        format!("<sip:{host}>;answer-after=0"),
+    );
+    invite.headers.push(
+        HeaderName::from_bytes(Bytes::from_static(b"Alert-Info")),
+        format!("<sip:{host}>;info=alert-autoanswer"),
+    );
 }
 
 impl Engine {
@@ -610,30 +624,14 @@ impl Engine {
         let display = env.as_ref().and_then(|e| e.from.display.clone());
         let mut legs = Vec::new();
         for b in self.registrar.lookup(now.unix_s(), &ext) {
-            let transport = match b.transport {
-                ViaTransport::Tcp | ViaTransport::Tls => TransportKind::Tcp,
-                _ => TransportKind::Udp,
-            };
-            let dest = Destination {
-                addr: b.source,
-                transport,
-                local,
-            };
+            let dest = b.destination(local);
             let mut invite = self.build_b_invite(&a_invite, b.uri.clone(), dest, &from_user, display.clone(), 70);
             invite.body = body.clone();
             if !body.is_empty() {
                 invite.headers.set(HeaderName::ContentType, "application/sdp");
             }
             if auto_answer {
-                let host = local.ip();
-                invite.headers.push(
-                    HeaderName::from_bytes(Bytes::from_static(b"Call-Info")),
-                    format!("<sip:{host}>;answer-after=0"),
-                );
-                invite.headers.push(
-                    HeaderName::from_bytes(Bytes::from_static(b"Alert-Info")),
-                    format!("<sip:{host}>;info=alert-autoanswer"),
-                );
+                ask_auto_answer(&mut invite, local.ip());
             }
             if let Some(idx) = self.send_b_leg(now, id, invite, dest, None) {
                 legs.push(idx);

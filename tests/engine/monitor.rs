@@ -203,17 +203,31 @@ fn sup4_call_end_hangs_up_the_monitor() {
     );
 }
 
-/// spec: SUP-2 — the supervisor hanging up ends only the monitor leg: the
-/// call stays up, nobody else gets BYE, and it can be monitored again.
+/// spec: SUP-2, HIST-3 — the supervisor hanging up ends only the monitor
+/// leg (its CDR is written): the call stays up, nobody else gets BYE, and it
+/// can be monitored again.
 #[test]
 fn sup2_monitor_hang_up_leaves_the_call_up() {
     let mut c = connected();
     let invite = monitor_answered(&mut c);
     c.h.media.clear();
+    c.h.advance(Duration::from_secs(12));
     let mut dlg = c.sam.dialog_from_invite(&invite, "samtag");
     let bye = c.sam.in_dialog(&mut dlg, "BYE").text();
     c.h.send(&c.sam, &bye);
     c.h.expect_response(c.sam.addr, 200);
+    // HIST-3: the monitor leg's CDR, with the 12 s it listened.
+    let cdr =
+        c.h.acd
+            .iter()
+            .find_map(|r| match r {
+                switchboard::store::AcdRecord::LegCdr(l) if l.leg == "monitor" => Some(l.clone()),
+                _ => None,
+            })
+            .expect("the monitor leg's CDR");
+    assert_eq!((cdr.party.as_str(), cdr.cause.as_str()), ("sam", "supervisor_hangup"));
+    assert_eq!((cdr.talk_ms, cdr.final_code), (12_000, Some(200)));
+    assert_eq!(cdr.interaction.as_deref(), Some(c.uid.as_str()));
     assert!(c.h.media.iter().any(|m| matches!(m, MediaCommand::MonitorStop { .. })));
     assert!(!c.h.media.iter().any(|m| matches!(m, MediaCommand::Close { .. })));
     c.h.advance(Duration::from_secs(40));

@@ -24,6 +24,7 @@ pub use uri_eq::uri_equivalent;
 
 use crate::sip::msg::typed::{parse_u32, Contact, ContactList, NameAddr, Transport};
 use crate::sip::msg::{HeaderName, Message, Method, ParseError, StatusCode, Uri};
+use crate::sip::transaction::{Destination, TransportKind};
 use bytes::Bytes;
 use sha2::{Digest, Sha256};
 use std::collections::{BTreeSet, HashMap};
@@ -89,6 +90,22 @@ impl Binding {
     /// Seconds left at `now` (0 once expired).
     pub fn remaining(&self, now: u64) -> u64 {
         self.expires_at.saturating_sub(now)
+    }
+
+    /// Where a request to this contact goes from our socket `local`: back
+    /// to the address and transport the REGISTER came from (RFC 5626-style
+    /// reuse of the flow, which also reaches phones behind NAT); TLS rides
+    /// the stream transport.
+    pub fn destination(&self, local: SocketAddr) -> Destination {
+        let transport = match self.transport {
+            Transport::Tcp | Transport::Tls => TransportKind::Tcp,
+            _ => TransportKind::Udp,
+        };
+        Destination {
+            addr: self.source,
+            transport,
+            local,
+        }
     }
 }
 

@@ -335,7 +335,9 @@ impl Engine {
     }
 
     /// CAD-1: the variables of every interaction: the built-ins (read-only
-    /// strings) then the configured ones.
+    /// strings) then the configured ones. `queue` is the queue the caller
+    /// entered and stays so after an overflow (the agent sees where the
+    /// call came from; the interaction's current queue is in its view).
     fn variable_specs(&self) -> Vec<crate::acd::VariableSpec> {
         let builtin = |name: &str| crate::acd::VariableSpec {
             name: name.into(),

@@ -408,7 +408,7 @@ impl Engine {
         let new_version = qc
             .data
             .save(version, &values)
-            .map_err(|e| match super::queue::cad_error(e) {
+            .map_err(|e| match super::queue_data::cad_error(e) {
                 DeskError::DataConflict {
                     current, overwritten, ..
                 } => DeskError::DataConflict {

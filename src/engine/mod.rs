@@ -18,6 +18,8 @@ mod inbound;
 mod indialog;
 mod monitor;
 mod queue;
+mod queue_data;
+mod queue_wait;
 mod registration;
 pub mod screen;
 mod trunk_reg;

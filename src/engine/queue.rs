@@ -40,7 +40,7 @@ use super::desk::{DeskEvent, InteractionView, OfferView, PhaseDurations, ShownVa
 use super::{Engine, EngineTimer, Now, Output};
 use crate::acd::{AcdAction, AcdEvent, AgentId, AgentState, CancelReason, InteractionId, OfferId, QueueId, Variable};
 use crate::call::media::{MediaCommand, MediaLeg};
-use crate::call::{BState, Phase};
+use crate::call::BState;
 use crate::ids::CallRef;
 use crate::sip::msg::{HeaderName, Message, StatusCode};
 
@@ -48,13 +48,6 @@ use crate::store::InteractionOutcome;
 use bytes::Bytes;
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
-
-/// How often the 183 is repeated while the caller waits (RFC 3261 §13.3.1.1).
-const PROGRESS_EVERY: Duration = Duration::from_secs(60);
-/// The first announcement, after arrival (a caller offered at once hears none).
-const FIRST_ANNOUNCEMENT: Duration = Duration::from_secs(3);
-/// Average handling time assumed before any interaction was handled.
-const DEFAULT_AHT: Duration = Duration::from_secs(180);
 
 /// Where an interaction is, engine-side.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -154,38 +147,6 @@ pub(crate) struct QueueState {
     pub boot_ms: u64,
     /// Unix ms each agent's current state began (AGENT-6).
     pub agent_since: HashMap<AgentId, u64>,
-}
-
-/// The desktop's error for a refused data save (CAD-1..3).
-pub(crate) fn cad_error(e: crate::acd::CadError) -> super::desk::DeskError {
-    use super::desk::DeskError;
-    use crate::acd::CadError;
-    match e {
-        CadError::Conflict {
-            current_version,
-            overwritten,
-        } => DeskError::DataConflict {
-            base: 0,
-            current: current_version,
-            overwritten: overwritten
-                .into_iter()
-                .map(|(n, v)| (n, v.unwrap_or_default()))
-                .collect(),
-        },
-        CadError::FutureVersion { .. } => DeskError::Invalid {
-            field: "version".into(),
-            message: e.to_string(),
-        },
-        CadError::Unknown { ref name }
-        | CadError::NotEditable { ref name }
-        | CadError::Invalid { ref name, .. }
-        | CadError::TooLong { ref name, .. }
-        | CadError::DuplicateChange { ref name }
-        | CadError::DuplicateVariable { ref name } => DeskError::Invalid {
-            field: format!("values.{name}"),
-            message: e.to_string(),
-        },
-    }
 }
 
 /// The interaction id of a call (one interaction per customer call).
@@ -314,10 +275,13 @@ impl Engine {
             },
         );
         self.record_interaction(interaction, None);
-        self.timers.set(EngineTimer::Progress(id), now.mono + PROGRESS_EVERY);
+        self.timers
+            .set(EngineTimer::Progress(id), now.mono + super::queue_wait::PROGRESS_EVERY);
         if q.announce_every.is_some() {
-            self.timers
-                .set(EngineTimer::Announce(id), now.mono + FIRST_ANNOUNCEMENT);
+            self.timers.set(
+                EngineTimer::Announce(id),
+                now.mono + super::queue_wait::FIRST_ANNOUNCEMENT,
+            );
         }
         tracing::info!(call = %id, queue = %q.name, "call queued");
         let arrived = self.acd_event(
@@ -332,75 +296,6 @@ impl Engine {
         if let Err(e) = arrived {
             tracing::error!(call = %id, error = %e, "the ACD refused the call");
         }
-    }
-
-    /// CAD-1: the variables of every interaction: the built-ins (read-only
-    /// strings) then the configured ones. `queue` is the queue the caller
-    /// entered and stays so after an overflow (the agent sees where the
-    /// call came from; the interaction's current queue is in its view).
-    fn variable_specs(&self) -> Vec<crate::acd::VariableSpec> {
-        let builtin = |name: &str| crate::acd::VariableSpec {
-            name: name.into(),
-            ty: crate::acd::VarType::String,
-            editable: false,
-            secure: false,
-        };
-        let mut specs: Vec<_> = ["caller_number", "caller_name", "dnis", "queue"]
-            .into_iter()
-            .map(builtin)
-            .collect();
-        specs.extend(self.cfg.acd().variables.iter().map(|d| crate::acd::VariableSpec {
-            name: d.name.clone(),
-            ty: d.var_type,
-            editable: d.editable,
-            secure: d.secure,
-        }));
-        specs
-    }
-
-    /// The interaction's values at arrival (CAD-1): the built-ins, then
-    /// each configured variable from its source or default.
-    fn initial_variables(
-        &self,
-        invite: &Message,
-        q: &crate::config::QueueSettings,
-        caller_number: &str,
-        caller_name: &str,
-    ) -> Vec<(String, String)> {
-        use crate::config::VarSource;
-        let mut vars = vec![
-            ("caller_number".to_owned(), caller_number.to_owned()),
-            ("caller_name".to_owned(), caller_name.to_owned()),
-            ("dnis".to_owned(), q.number.clone()),
-            ("queue".to_owned(), q.name.clone()),
-        ];
-        for def in &self.cfg.acd().variables {
-            let from_source = def.source.as_ref().and_then(|s| match s {
-                VarSource::CallerNumber => Some(caller_number.to_owned()),
-                VarSource::CallerName => Some(caller_name.to_owned()),
-                VarSource::Dialled => invite.uri().and_then(|u| u.user_unescaped()),
-                VarSource::Queue => Some(q.name.clone()),
-                VarSource::Header(h) => invite
-                    .headers
-                    .get(&HeaderName::from_bytes(Bytes::copy_from_slice(h.as_bytes())))
-                    .map(|v| String::from_utf8_lossy(v).into_owned()),
-            });
-            // A value from the call that does not fit the type (CAD-1) or
-            // is too long (CAD-2) is not taken: the default stands.
-            let spec = crate::acd::VariableSpec {
-                name: def.name.clone(),
-                ty: def.var_type,
-                editable: def.editable,
-                secure: def.secure,
-            };
-            if let Some(v) = from_source
-                .filter(|v| spec.validate(v).is_ok())
-                .or_else(|| def.default.clone())
-            {
-                vars.push((def.name.clone(), v));
-            }
-        }
-        vars
     }
 
     /// Feeds the ACD and carries out what it asks.
@@ -973,66 +868,5 @@ impl Engine {
                 );
             }
         }
-    }
-
-    /// Announce timer: tells a waiting caller its place and expected wait.
-    pub(crate) fn on_announce(&mut self, now: Now, id: CallRef) {
-        let interaction = interaction_of(id);
-        let Some(qc) = self.queues.calls.get(&interaction) else {
-            return;
-        };
-        let Some(q) = self.cfg.acd().queue(qc.queue) else {
-            return;
-        };
-        let Some(every) = q.announce_every else { return };
-        self.timers.set(EngineTimer::Announce(id), now.mono + every);
-        if qc.phase != QueuePhase::Queued {
-            return;
-        }
-        let Some(place) = self.acd.waiting(qc.queue).iter().position(|i| *i == interaction) else {
-            return;
-        };
-        let position = place as u32 + 1;
-        let wait_s = self.expected_wait(qc.queue, position).as_secs();
-        self.out.push_back(Output::Media(MediaCommand::Announce {
-            call: id.0,
-            leg: MediaLeg::A,
-            position,
-            wait_s,
-        }));
-    }
-
-    /// Expected wait of the caller at `position` (see the module docs).
-    pub(crate) fn expected_wait(&self, queue: QueueId, position: u32) -> Duration {
-        let aht = self.queues.aht.get(&queue).copied().unwrap_or(DEFAULT_AHT);
-        let staffed = self
-            .cfg
-            .acd()
-            .agents
-            .iter()
-            .filter(|a| a.skills.iter().any(|(q, _)| *q == queue))
-            .filter(|a| self.acd.agent_state(a.id).is_some_and(|s| s.is_logged_in()))
-            .count()
-            .max(1) as u32;
-        aht * position / staffed
-    }
-
-    /// Progress timer: repeats the caller's 18x while it waits.
-    pub(crate) fn on_progress(&mut self, now: Now, id: CallRef) {
-        let Some(p) = self
-            .queues
-            .calls
-            .get(&interaction_of(id))
-            .and_then(|c| c.progress.clone())
-        else {
-            return;
-        };
-        let Some(call) = self.calls.get(&id) else { return };
-        if call.phase != Phase::Routing {
-            return;
-        }
-        let atx = call.a.tx;
-        self.respond(now, atx, *p);
-        self.timers.set(EngineTimer::Progress(id), now.mono + PROGRESS_EVERY);
     }
 }

@@ -49,6 +49,13 @@ pub(crate) fn ok_from(phone: &Ua, invite: &Message, tag: &str, port: u16) -> Str
     )
 }
 
+/// alice then bob log in, a second apart: alice is the longest idle.
+pub(crate) fn alice_then_bob(h: &mut Harness) {
+    login(h, ALICE);
+    h.advance(Duration::from_secs(1));
+    login(h, BOB);
+}
+
 /// The agent's phone answers the offer's `invite` with tag `alicetag`, the
 /// customer gets its 200 and ACKs: the customer's dialog.
 pub(crate) fn answer_offer(h: &mut Harness, customer: &mut Ua, out: &Outgoing, agent: &Ua, invite: &Message) -> Dlg {
@@ -149,9 +156,7 @@ fn queued_caller_hears_music_and_is_answered_only_by_the_agent() {
 #[test]
 fn rona_cancels_the_phone_and_offers_the_next_agent() {
     let (mut h, mut customer, alice, bob) = contact_center();
-    login(&mut h, ALICE);
-    h.advance(Duration::from_secs(1));
-    login(&mut h, BOB);
+    alice_then_bob(&mut h);
     h.place_call(&mut customer, "5000");
     // Longest idle: alice logged in first.
     let invite = h.expect_request(alice.addr, "INVITE");
@@ -177,9 +182,7 @@ fn rona_cancels_the_phone_and_offers_the_next_agent() {
 #[test]
 fn phone_reject_is_a_decline() {
     let (mut h, mut customer, alice, bob) = contact_center();
-    login(&mut h, ALICE);
-    h.advance(Duration::from_secs(1));
-    login(&mut h, BOB);
+    alice_then_bob(&mut h);
     h.place_call(&mut customer, "5000");
     let invite = h.expect_request(alice.addr, "INVITE");
     h.send(&alice, &response(&invite, 603, "Decline", Some("at"), &[], None));
@@ -194,9 +197,7 @@ fn phone_reject_is_a_decline() {
 #[test]
 fn desktop_decline_cancels_the_phone() {
     let (mut h, mut customer, alice, bob) = contact_center();
-    login(&mut h, ALICE);
-    h.advance(Duration::from_secs(1));
-    login(&mut h, BOB);
+    alice_then_bob(&mut h);
     h.place_call(&mut customer, "5000");
     let invite = h.expect_request(alice.addr, "INVITE");
     ring(&mut h, &alice, &invite, "at");
@@ -428,9 +429,7 @@ fn unregistered_agent_phone_fails_the_offer() {
     let mut customer = Ua::phone("1000", "192.0.2.10");
     let mut bob = Ua::phone("1002", "192.0.2.22");
     h.register(&mut bob, 3600);
-    login(&mut h, ALICE); // alice's phone (1001) never registered
-    h.advance(Duration::from_secs(1));
-    login(&mut h, BOB);
+    alice_then_bob(&mut h); // alice's phone (1001) never registered
     h.place_call(&mut customer, "5000");
     h.expect_request(bob.addr, "INVITE");
     let DeskReply::Agent(a) = desk(&mut h, ALICE, DeskCommand::Me).expect("me") else {

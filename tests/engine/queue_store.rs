@@ -3,7 +3,7 @@
 //! durations and wrap-up (HIST-3, WRAP-1), and a CDR per call leg (HIST-3).
 //! Virtual time, so every duration is exact.
 
-use crate::queue::{answer_offer, contact_center, desk, login, ring, ALICE, BOB};
+use crate::queue::{alice_then_bob, answer_offer, contact_center, desk, login, ring, ALICE};
 use crate::sim::*;
 use std::time::Duration;
 use switchboard::engine::desk::{DeskCommand, DeskReply};
@@ -157,9 +157,7 @@ fn answered_call_writes_audit_interaction_and_leg_cdrs() {
 #[test]
 fn rona_decline_and_abandon_are_recorded() {
     let (mut h, mut customer, alice, bob) = contact_center();
-    login(&mut h, ALICE);
-    h.advance(Duration::from_secs(1));
-    login(&mut h, BOB);
+    alice_then_bob(&mut h);
     h.acd.clear();
     let out = h.place_call(&mut customer, "5000");
     let invite = h.expect_request(alice.addr, "INVITE");

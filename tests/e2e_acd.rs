@@ -641,20 +641,54 @@ fn customer_is_answered_only_when_the_agent_phone_answers_then_wrap_up() {
     assert!(cdrs[0]["answer_ms"].is_u64(), "answered: {:#?}", cdrs[0]);
 }
 
+/// alice (phone 1001 running `alice_script`) and bob (phone 1002
+/// answering) logged in, in that order, and a SIPp customer calling 5000:
+/// the set-up of the tests where alice's offer fails and bob gets the call.
+struct NextAgent {
+    sw: Switch,
+    alice: Feed,
+    bob: Feed,
+    alice_phone: SippHandle,
+    bob_phone: SippHandle,
+    customer: SippHandle,
+}
+
+impl NextAgent {
+    fn start(rona_s: u32, alice_script: &str) -> NextAgent {
+        let sw = start(&acd_config(rona_s, 60));
+        let api = sw.api_addr();
+        let mut alice = Feed::open(api, ALICE, "alice");
+        let mut bob = Feed::open(api, BOB, "bob");
+        let alice_phone = spawn_registered_callee(sw.internal_addr(), "1001", "demo-1001", alice_script, T);
+        let bob_phone = spawn_registered_callee(sw.internal_addr(), "1002", "demo-1002", "uas_answer_wait_bye.xml", T);
+        login(api, ALICE, &mut alice);
+        login(api, BOB, &mut bob);
+        let customer = sipp_customer(&sw, 1000);
+        NextAgent {
+            sw,
+            alice,
+            bob,
+            alice_phone,
+            bob_phone,
+            customer,
+        }
+    }
+}
+
 /// spec: OFFER-4, AGENT-1 — alice (longest idle) declines on her phone
 /// (603): she is Available again, never offered the same call again, and
 /// the call goes to bob, whose phone answers.
 #[test]
 fn declined_offer_goes_to_the_next_agent() {
-    let sw = start(&acd_config(15, 60));
+    let NextAgent {
+        sw,
+        mut alice,
+        mut bob,
+        alice_phone,
+        bob_phone,
+        customer,
+    } = NextAgent::start(15, "uas_decline.xml");
     let api = sw.api_addr();
-    let mut alice = Feed::open(api, ALICE, "alice");
-    let mut bob = Feed::open(api, BOB, "bob");
-    let alice_phone = spawn_registered_callee(sw.internal_addr(), "1001", "demo-1001", "uas_decline.xml", T);
-    let bob_phone = spawn_registered_callee(sw.internal_addr(), "1002", "demo-1002", "uas_answer_wait_bye.xml", T);
-    login(api, ALICE, &mut alice);
-    login(api, BOB, &mut bob);
-    let customer = sipp_customer(&sw, 1000);
 
     let first = alice.event("offer");
     let uid = str_of(&first, "interaction").to_string();
@@ -692,15 +726,15 @@ fn declined_offer_goes_to_the_next_agent() {
 /// She then chooses to go Available again.
 #[test]
 fn silent_phone_is_rona_and_the_call_goes_to_the_next_agent() {
-    let sw = start(&acd_config(3, 60));
+    let NextAgent {
+        sw,
+        mut alice,
+        mut bob,
+        alice_phone,
+        bob_phone,
+        customer,
+    } = NextAgent::start(3, "uas_ring_cancel.xml");
     let api = sw.api_addr();
-    let mut alice = Feed::open(api, ALICE, "alice");
-    let mut bob = Feed::open(api, BOB, "bob");
-    let alice_phone = spawn_registered_callee(sw.internal_addr(), "1001", "demo-1001", "uas_ring_cancel.xml", T);
-    let bob_phone = spawn_registered_callee(sw.internal_addr(), "1002", "demo-1002", "uas_answer_wait_bye.xml", T);
-    login(api, ALICE, &mut alice);
-    login(api, BOB, &mut bob);
-    let customer = sipp_customer(&sw, 1000);
 
     let first = alice.event("offer");
     let uid = str_of(&first, "interaction").to_string();

@@ -114,9 +114,14 @@ pub(crate) struct QueueCall {
 impl QueueCall {
     /// Books the time since the last change into the current phase.
     pub(crate) fn account(&mut self, now: Instant) {
-        let spent = now.saturating_duration_since(self.phase_since).as_millis() as u64;
+        self.durations = self.durations_at(now);
         self.phase_since = now;
-        let d = &mut self.durations;
+    }
+
+    /// The time per phase at `now`, the current phase included (HIST-3).
+    pub(crate) fn durations_at(&self, now: Instant) -> PhaseDurations {
+        let spent = now.saturating_duration_since(self.phase_since).as_millis() as u64;
+        let mut d = self.durations;
         match (self.phase, self.held) {
             (QueuePhase::Queued, _) => d.queue_ms += spent,
             (QueuePhase::Ringing, _) => d.ring_ms += spent,
@@ -124,6 +129,7 @@ impl QueueCall {
             (QueuePhase::Connected, true) => d.hold_ms += spent,
             (QueuePhase::WrapUp, _) => d.wrap_up_ms += spent,
         }
+        d
     }
 
     pub(crate) fn set_phase(&mut self, now: Instant, phase: QueuePhase) {
@@ -612,12 +618,7 @@ impl Engine {
     pub(crate) fn interaction_view(&self, interaction: InteractionId, mask: bool) -> Option<InteractionView> {
         let qc = self.queues.calls.get(&interaction)?;
         let q = self.cfg.acd().queue(qc.queue)?;
-        let mut durations = qc.durations;
-        if let Some(now) = self.last_now {
-            let mut c = qc.clone();
-            c.account(now.mono);
-            durations = c.durations;
-        }
+        let durations = self.last_now.map_or(qc.durations, |now| qc.durations_at(now.mono));
         let caller = if mask && q.mask_caller_number {
             crate::acd::mask_number(&qc.caller_number)
         } else {

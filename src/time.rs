@@ -10,7 +10,7 @@
 
 use std::collections::{BTreeSet, HashMap};
 use std::hash::Hash;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 /// A set of armed timers, at most one deadline per key.
 ///
@@ -176,5 +176,30 @@ impl<K: Copy + Eq + Ord> SmallTimers<K> {
     /// Disarms everything and frees the storage.
     pub fn clear(&mut self) {
         self.armed = Vec::new();
+    }
+}
+
+/// The current time, as the driver read it: monotonic for timers, wall
+/// clock (unix milliseconds) for registrations and records.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Now {
+    /// Monotonic instant.
+    pub mono: Instant,
+    /// Unix time in milliseconds.
+    pub unix_ms: u64,
+}
+
+impl Now {
+    /// Unix seconds.
+    pub fn unix_s(&self) -> u64 {
+        self.unix_ms / 1000
+    }
+
+    /// The same moment `d` later.
+    pub fn plus(&self, d: Duration) -> Now {
+        Now {
+            mono: self.mono + d,
+            unix_ms: self.unix_ms + d.as_millis() as u64,
+        }
     }
 }

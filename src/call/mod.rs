@@ -1,26 +1,55 @@
-//! The B2BUA call (RFC 3261 §6 "back-to-back user agent", RFC 7092): one
-//! A leg (the caller, our UAS side) and the B legs we created for it (our
-//! UAC side; several while a user's contacts are forked in parallel).
-//! Each leg is its own dialog with its own Call-ID. This module holds the
-//! call's data; the engine drives it.
+//! The call core (DESIGN.md "call"): one B2BUA call (RFC 3261 §6 "back-to-
+//! back user agent", RFC 7092) as a sans-IO state machine. A call owns its
+//! legs — the caller's ([`ALeg`], our UAS side) and every leg the switch
+//! places for it ([`BLeg`]: callee forks in parallel, an agent's phone, a
+//! supervisor's listen-only phone), each its own dialog with its own
+//! Call-ID — and its anchored media ([`media::CallMedia`]).
+//!
+//! Driving it: the engine finds the call a message or timer belongs to
+//! (by transaction, dialog or timer key) and calls [`Call::handle`] with a
+//! [`CallInput`] and a [`CallCtx`] (the time and the services it lends);
+//! commands (`ring`, `connect`, `control`, `start_monitor`, `end`...) are
+//! methods taking the same context. Outputs go to the context's queue
+//! ([`CallOutput`]): media commands, records and [`CallEvent`]s the engine
+//! routes (to the ACD for queue calls). The call never reads a clock and
+//! never touches a socket, so every rule here is tested in virtual time
+//! (`tests/call/`).
+//!
+//! What lives where:
+//! - [`outbound`]: placing legs (INVITE, digest retry towards trunks), their
+//!   responses (18x relayed, first 2xx wins and the other forks are
+//!   cancelled, §16.7-style best failure), the caller's CANCEL (§9), the
+//!   route's no-answer timeout.
+//! - [`in_dialog`]: BYE, re-INVITE/UPDATE/INFO relay (§12.2, §14, §15), the
+//!   end-to-end ACK (§13.2.2.4) and the 2xx retransmission (§13.3.1.4).
+//! - [`anchor`]: SDP offer/answer when the switch anchors the media
+//!   (RFC 3264), early media, delayed offer, in-dialog offers and hold.
+//! - [`control`]: hold and recording from the control API (CALL-HOLD-1,
+//!   CALL-REC-1).
+//! - [`monitor`]: the supervisor's listen-only leg (SUP-2, SUP-4).
+//! - [`end`]: ending a call, its CDR, and when it can be forgotten.
 
+pub mod anchor;
+pub mod control;
+mod ctx;
+mod end;
+mod in_dialog;
+mod leg;
 pub mod media;
-pub mod monitor;
+mod monitor;
+mod outbound;
+
+pub use anchor::{AnchorRefusal, MediaFeatures};
+pub use control::{CallControl, ControlError, Party};
+pub use ctx::{contact_for, new_via, CallCtx, CallEvent, CallLinks, CallOutput, CallTimer, TxOwner};
+pub use leg::{ALeg, BLeg, BState, LegRole, MonitorLeg, MonitorState, Side};
+pub use monitor::MonitorRequest;
+pub use outbound::{ask_auto_answer, RingOptions, RingTarget};
 
 use crate::ids::CallRef;
-use crate::sip::dialog::Dialog;
 use crate::sip::msg::{Message, StatusCode};
 use crate::sip::transaction::{Destination, TxId};
 use bytes::Bytes;
-
-/// Which side of a call a dialog or request belongs to.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Side {
-    /// The caller's leg.
-    A,
-    /// A callee leg, by index into [`Call::b`].
-    B(usize),
-}
 
 /// Where a call is in its life.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -31,66 +60,6 @@ pub enum Phase {
     Answered,
     /// The call is over; late responses are still cleaned up.
     Ended,
-}
-
-/// The caller's leg.
-#[derive(Clone, Debug)]
-pub struct ALeg {
-    /// The initial INVITE as received; dropped once the caller has its
-    /// final response (a call lives for minutes: it keeps only what later
-    /// requests need).
-    pub invite: Option<Box<Message>>,
-    /// The A leg's Call-ID (own buffer).
-    pub call_id: Bytes,
-    /// Its server transaction.
-    pub tx: TxId,
-    /// Where it came from (and where responses go).
-    pub src: Destination,
-    /// Our To tag towards the caller.
-    pub tag: Bytes,
-    /// The dialog, once we sent a 1xx/2xx with our tag.
-    pub dialog: Option<Dialog>,
-    /// The 2xx we sent, retransmitted until the ACK arrives (§13.3.1.4).
-    pub pending_2xx: Option<Box<(Message, std::time::Duration, std::time::Instant)>>,
-}
-
-/// State of one B leg.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum BState {
-    /// INVITE sent, nothing or only 100 heard.
-    Calling,
-    /// A provisional response with a tag arrived.
-    Early,
-    /// It answered (2xx).
-    Answered,
-    /// It ended with a final non-2xx (or a timeout).
-    Failed(StatusCode),
-}
-
-/// One callee leg.
-#[derive(Clone, Debug)]
-pub struct BLeg {
-    /// The INVITE we sent (latest, after any auth retry); dropped once the
-    /// leg has answered or failed.
-    pub invite: Option<Box<Message>>,
-    /// Its Call-ID (own buffer).
-    pub call_id: Bytes,
-    /// Its CSeq number (the ACK for its 2xx reuses it, §13.2.2.4).
-    pub cseq: u32,
-    /// Its client transaction.
-    pub tx: TxId,
-    /// Where it goes.
-    pub dest: Destination,
-    /// State.
-    pub state: BState,
-    /// The dialog, once a tagged response arrived.
-    pub dialog: Option<Dialog>,
-    /// Digest retries made (a trunk's 401/407).
-    pub auth_tries: u8,
-    /// The ACK we sent for its 2xx, serialised (re-sent on 2xx retransmissions).
-    pub ack: Option<Bytes>,
-    /// Trunk name when the leg goes to a trunk (outbound digest).
-    pub trunk: Option<String>,
 }
 
 /// An in-dialog request we relayed and whose answer we wait for.
@@ -104,6 +73,55 @@ pub struct Relay {
     pub request: Message,
 }
 
+/// Something that happened to a call, from the SIP side or its timers.
+#[derive(Clone, Debug)]
+pub enum CallInput {
+    /// A response to one of the call's client transactions.
+    Response {
+        /// The transaction.
+        tx: TxId,
+        /// The response.
+        resp: Message,
+    },
+    /// One of the call's client transactions timed out or could not be
+    /// sent (taken as a 408 or 503, §8.1.3.1).
+    TxFailed {
+        /// The transaction.
+        tx: TxId,
+        /// 408 or 503.
+        code: StatusCode,
+    },
+    /// One of the call's INVITE client transactions is gone (Timer M): no
+    /// 2xx retransmission can come any more.
+    TxTerminated {
+        /// The transaction.
+        tx: TxId,
+    },
+    /// A request inside one of the call's dialogs.
+    Request {
+        /// Its server transaction.
+        tx: TxId,
+        /// The dialog's side.
+        side: Side,
+        /// The request.
+        req: Message,
+    },
+    /// An ACK inside one of the call's dialogs (for a 2xx).
+    Ack {
+        /// The dialog's side.
+        side: Side,
+        /// The ACK.
+        ack: Message,
+    },
+    /// The caller CANCELled its INVITE (§9.2; the CANCEL itself is
+    /// already answered).
+    Cancel,
+    /// A call timer fired.
+    Timer(CallTimer),
+    /// The media workers could not bind the call's ports.
+    MediaFailed,
+}
+
 /// One B2BUA call.
 #[derive(Clone, Debug)]
 pub struct Call {
@@ -111,17 +129,17 @@ pub struct Call {
     pub id: CallRef,
     /// Caller leg.
     pub a: ALeg,
-    /// Callee legs.
+    /// The legs the switch placed, in order (never reused within the call).
     pub b: Vec<BLeg>,
-    /// The B leg that answered.
+    /// The callee leg that answered the caller.
     pub winner: Option<usize>,
     /// Phase.
     pub phase: Phase,
-    /// Who called (authenticated user or trunk name).
+    /// Who called (authenticated user or `trunk:<name>`).
     pub caller: String,
     /// What was dialled.
     pub callee: String,
-    /// The route taken, e.g. `user:1001` or `trunk:carrier`.
+    /// The route taken, e.g. `user:1001`, `trunk:carrier` or `queue:support`.
     pub route: String,
     /// Unix ms of the INVITE.
     pub started_ms: u64,
@@ -135,15 +153,94 @@ pub struct Call {
     pub pending_ack: Option<Box<(Side, Message)>>,
     /// In-dialog relays in flight, keyed by our client transaction.
     pub relays: Vec<(TxId, Relay)>,
-    /// The best failure seen across B legs (sent to the caller when all fail).
+    /// The best failure seen across callee legs (sent to the caller when all fail).
     pub best_failure: Option<Box<Message>>,
     /// Anchored media, when the switch relays this call's RTP.
     pub media: Option<Box<media::CallMedia>>,
-    /// A supervisor's silent monitor of the call (SUP-2), if any.
-    pub monitor: Option<Box<monitor::MonitorLeg>>,
+    /// The call waits in an ACD queue: a placed leg's answer or failure is
+    /// the ACD's to judge ([`CallEvent::OfferAnswered`], [`CallEvent::OfferFailed`]),
+    /// and the caller hears the queue, not the phones' 18x.
+    pub acd: bool,
+    /// A placed leg's 2xx waiting for the ACD's decision (`connect`/`refuse`).
+    pub pending_answer: Option<Box<(usize, Message)>>,
 }
 
 impl Call {
+    /// A call for the caller's INVITE `invite`, received on server
+    /// transaction `tx` from `src`; `tag` is our To tag towards the caller.
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        id: CallRef,
+        invite: Message,
+        call_id: Bytes,
+        tx: TxId,
+        src: Destination,
+        tag: Bytes,
+        caller: String,
+        callee: String,
+        started_ms: u64,
+    ) -> Call {
+        Call {
+            id,
+            a: ALeg {
+                invite: Some(Box::new(invite)),
+                call_id,
+                tx,
+                src,
+                tag,
+                dialog: None,
+                pending_2xx: None,
+            },
+            b: Vec::new(),
+            winner: None,
+            phase: Phase::Routing,
+            caller,
+            callee,
+            route: String::new(),
+            started_ms,
+            answered_ms: None,
+            end_cause: None,
+            final_code: None,
+            pending_ack: None,
+            relays: Vec::new(),
+            best_failure: None,
+            media: None,
+            acd: false,
+            pending_answer: None,
+        }
+    }
+
+    /// Handles one SIP input or timer.
+    pub fn handle(&mut self, ctx: &mut CallCtx, input: CallInput) {
+        match input {
+            CallInput::Response { tx, resp } => self.on_response(ctx, tx, resp),
+            CallInput::TxFailed { tx, code } => self.on_tx_failed(ctx, tx, code),
+            CallInput::TxTerminated { tx } => self.on_tx_terminated(tx),
+            CallInput::Request { tx, side, req } => self.on_in_dialog_request(ctx, tx, side, req),
+            CallInput::Ack { side, ack } => self.on_ack(ctx, side, ack),
+            CallInput::Cancel => self.on_cancel(ctx),
+            CallInput::Timer(t) => self.on_timer(ctx, t),
+            CallInput::MediaFailed => self.media_failed(ctx),
+        }
+    }
+
+    fn on_timer(&mut self, ctx: &mut CallCtx, t: CallTimer) {
+        match t {
+            CallTimer::NoAnswer => {
+                if self.phase != Phase::Routing {
+                    return;
+                }
+                let Some(resp) = self.a_final(StatusCode::TEMPORARILY_UNAVAILABLE, Some("No Answer")) else {
+                    return;
+                };
+                self.final_to_a(ctx, resp, StatusCode::TEMPORARILY_UNAVAILABLE, "no_answer");
+            }
+            CallTimer::Retransmit2xx => self.retransmit_2xx(ctx),
+            CallTimer::Reap => ctx.event(self.id, CallEvent::Reap),
+            CallTimer::PauseEnd => self.on_pause_end(ctx),
+        }
+    }
+
     /// A response from us to the caller's INVITE, with our To tag; `None`
     /// once the INVITE is gone (the caller already has its final response).
     pub fn a_final(&self, code: StatusCode, reason: Option<&str>) -> Option<Message> {
@@ -154,11 +251,53 @@ impl Call {
             .map(|inv| Message::response_to(inv, code, reason, Some(&tag)))
     }
 
-    /// True when every B leg has a final state other than answered-and-kept.
+    /// True when every callee leg has a final state.
     pub fn all_b_final(&self) -> bool {
         self.b
             .iter()
-            .all(|l| matches!(l.state, BState::Failed(_)) || l.state == BState::Answered)
+            .filter(|l| l.is_callee())
+            .all(|l| matches!(l.state, BState::Failed(_) | BState::Answered))
+    }
+
+    /// The leg whose dialog is on `side`.
+    pub fn dialog_mut(&mut self, side: Side) -> Option<&mut crate::sip::dialog::Dialog> {
+        match side {
+            Side::A => self.a.dialog.as_mut(),
+            Side::B(i) => self.b.get_mut(i).and_then(|l| l.dialog.as_mut()),
+        }
+    }
+
+    /// Where `side`'s signalling goes.
+    pub fn side_dest(&self, side: Side) -> Option<Destination> {
+        match side {
+            Side::A => Some(self.a.src),
+            Side::B(i) => self.b.get(i).map(|l| l.dest),
+        }
+    }
+
+    /// The side connected to `side` (the caller and the winning callee).
+    pub fn other_side(&self, side: Side) -> Option<Side> {
+        match side {
+            Side::A => self.winner.map(Side::B),
+            Side::B(i) if self.winner == Some(i) => Some(Side::A),
+            Side::B(_) => None,
+        }
+    }
+
+    /// The answering (or first) callee leg's Call-ID.
+    pub fn b_call_id(&self) -> Option<String> {
+        self.winner
+            .and_then(|w| self.b.get(w))
+            .or_else(|| self.b.iter().find(|l| l.is_callee()))
+            .map(|l| String::from_utf8_lossy(&l.call_id).into_owned())
+    }
+
+    /// The silent monitor's leg, if one is live (SUP-2).
+    pub fn monitor(&self) -> Option<(usize, &MonitorLeg)> {
+        self.b
+            .iter()
+            .enumerate()
+            .find_map(|(i, l)| l.monitor().filter(|m| m.state != MonitorState::Ended).map(|m| (i, m)))
     }
 }
 

@@ -150,7 +150,7 @@ impl Engine {
                     ));
                 }
                 let call = crate::ids::CallRef(id.0);
-                self.end_call(now, call, "agent_end");
+                self.with_call(now, call, |c, ctx| c.end(ctx, "agent_end"));
                 return Ok(DeskReply::Interactions(self.agent_interactions(agent)));
             }
             DeskCommand::WrapUp { reasons, notes } => {

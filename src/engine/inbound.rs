@@ -116,7 +116,7 @@ impl Engine {
         let Some(method) = req.method().cloned() else { return };
         let in_dialog = req.envelope().ok().and_then(|e| e.to.tag()).is_some();
         if in_dialog {
-            self.on_in_dialog_request(now, tx, req, src);
+            self.on_in_dialog_request(now, tx, req);
             return;
         }
         match method {

@@ -9,13 +9,12 @@
 //! reads a clock, so tests run it in virtual time.
 
 mod acd_records;
-mod anchor;
 mod b2bua;
+mod calls;
 mod control;
 pub mod desk;
 mod desk_ops;
 mod inbound;
-mod indialog;
 mod monitor;
 mod queue;
 mod queue_data;
@@ -24,46 +23,21 @@ mod registration;
 pub mod screen;
 mod trunk_reg;
 
-use crate::call::Call;
+use crate::call::{Call, CallLinks, CallOutput, CallTimer};
+pub use crate::call::{CallControl, ControlError, Party};
 use crate::config::Config;
 use crate::ids::{CallRef, IdGen};
 use crate::sip::auth::{DigestServer, FailureThrottle, ThrottleConfig};
-use crate::sip::dialog::DialogKey;
 use crate::sip::registrar::{Binding, BindingChange, Registrar, RegistrarConfig};
 use crate::sip::transaction::{Destination, TimerConfig, TransactionLayer, TransportKind, TxId};
 use crate::store::CdrRecord;
+pub use crate::time::Now;
 use crate::time::TimerTable;
 use bytes::Bytes;
-pub use control::{CallControl, ControlError, Party};
 use std::collections::{HashMap, VecDeque};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-
-/// The current time, as the driver read it: monotonic for timers, wall
-/// clock (unix milliseconds) for registrations and records.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Now {
-    /// Monotonic instant.
-    pub mono: Instant,
-    /// Unix time in milliseconds.
-    pub unix_ms: u64,
-}
-
-impl Now {
-    /// Unix seconds.
-    pub fn unix_s(&self) -> u64 {
-        self.unix_ms / 1000
-    }
-
-    /// The same moment `d` later.
-    pub fn plus(&self, d: Duration) -> Now {
-        Now {
-            mono: self.mono + d,
-            unix_ms: self.unix_ms + d.as_millis() as u64,
-        }
-    }
-}
 
 /// Something that happened at the I/O edge.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -119,19 +93,11 @@ pub enum Output {
     Acd(crate::store::AcdRecord),
 }
 
-/// Engine-level timers (the transaction layer keeps its own).
+/// Engine-level timers (the transaction layer and the calls keep their own).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub(crate) enum EngineTimer {
-    /// The route's no-answer timeout for a ringing call.
-    NoAnswer(CallRef),
-    /// Retransmit the 2xx to the A leg until its ACK (§13.3.1.4).
-    Retransmit2xx(CallRef),
-    /// Forget a call that has ended once stragglers are handled.
-    Reap(CallRef),
     /// (Re-)register with the trunk at this index of the config.
     TrunkRegister(usize),
-    /// A recording pause ends by itself (`[recording] max_pause_s`).
-    PauseEnd(CallRef),
     /// Repeat a queued caller's 18x (RFC 3261 §13.3.1.1).
     Progress(CallRef),
     /// Announce a queued caller's place in line and expected wait.
@@ -184,25 +150,6 @@ pub struct Stats {
     pub dialogs: u64,
 }
 
-/// Where a transaction belongs.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum TxRole {
-    /// The A leg's INVITE server transaction.
-    AInvite(CallRef),
-    /// A B leg's INVITE client transaction.
-    BInvite(CallRef, usize),
-    /// An in-dialog request relayed from one side to the other; `server`
-    /// is the transaction on the side that sent it.
-    Relay { call: CallRef, server: TxId },
-    /// Our REGISTER to the trunk at this config index.
-    TrunkRegister(usize),
-    /// The INVITE to a supervisor's phone for a silent monitor (SUP-2).
-    MonitorInvite(CallRef),
-    /// A request we originated for our own reasons (BYE after a lost
-    /// ACK, BYE to a losing fork): its response needs no action.
-    Own,
-}
-
 /// The signalling engine.
 pub struct Engine {
     pub(crate) cfg: Arc<Config>,
@@ -212,9 +159,19 @@ pub struct Engine {
     pub(crate) throttle: FailureThrottle,
     pub(crate) ids: IdGen,
     pub(crate) calls: HashMap<CallRef, Box<Call>>,
-    pub(crate) dialogs: HashMap<DialogKey, (CallRef, crate::call::Side)>,
-    pub(crate) tx_roles: HashMap<TxId, TxRole>,
+    /// Transactions and dialogs to calls (kept up to date by the calls).
+    pub(crate) links: CallLinks,
+    /// Our REGISTER transactions to trunks, by config index.
+    pub(crate) trunk_txs: HashMap<TxId, usize>,
     pub(crate) timers: TimerTable<EngineTimer>,
+    /// The calls' timers.
+    pub(crate) call_timers: TimerTable<(CallRef, CallTimer)>,
+    /// What calls handed back, drained by [`Engine::apply_call_outputs`].
+    pub(crate) call_out: VecDeque<CallOutput>,
+    /// Calls touched while handling the current input (reaped at its end
+    /// when nothing is pending on them), and how deep calls are nested.
+    pub(crate) touched: Vec<CallRef>,
+    pub(crate) call_depth: u32,
     pub(crate) out: VecDeque<Output>,
     pub(crate) next_call: u64,
     pub(crate) stats: Stats,
@@ -231,8 +188,6 @@ pub struct Engine {
     pub(crate) acd: crate::acd::Acd,
     /// The engine's side of the ACD's interactions (engine/queue.rs).
     pub(crate) queues: queue::QueueState,
-    /// Silent-monitor dialogs (SUP-2) by key: their call (engine/monitor.rs).
-    pub(crate) monitor_dialogs: HashMap<DialogKey, CallRef>,
 }
 
 impl Engine {
@@ -287,9 +242,13 @@ impl Engine {
             throttle,
             ids,
             calls: HashMap::new(),
-            dialogs: HashMap::new(),
-            tx_roles: HashMap::new(),
+            links: CallLinks::default(),
+            trunk_txs: HashMap::new(),
             timers: TimerTable::new(),
+            call_timers: TimerTable::new(),
+            call_out: VecDeque::new(),
+            touched: Vec::new(),
+            call_depth: 0,
             out: VecDeque::new(),
             next_call: 1,
             stats: Stats::default(),
@@ -300,7 +259,6 @@ impl Engine {
             ports,
             acd,
             queues: queue::QueueState::default(),
-            monitor_dialogs: HashMap::new(),
         }
     }
 
@@ -345,7 +303,7 @@ impl Engine {
         Stats {
             calls_active: self.calls.len() as u64,
             transactions: self.txl.len() as u64,
-            dialogs: self.dialogs.len() as u64,
+            dialogs: self.links.dialogs.len() as u64,
             ..self.stats
         }
     }
@@ -368,11 +326,7 @@ impl Engine {
                 started_ms: c.started_ms,
                 answered_ms: c.answered_ms,
                 a_call_id: String::from_utf8_lossy(&c.a.call_id).into_owned(),
-                b_call_id: c
-                    .winner
-                    .and_then(|w| c.b.get(w))
-                    .or_else(|| c.b.first())
-                    .map(|l| String::from_utf8_lossy(&l.call_id).into_owned()),
+                b_call_id: c.b_call_id(),
                 anchored: c.media.is_some(),
                 held: c.media.as_ref().and_then(|m| m.held()).map(|l| match l {
                     crate::call::media::MediaLeg::A => "caller",
@@ -414,7 +368,11 @@ impl Engine {
                 self.on_packet(now, src, data);
             }
             Input::SendFailed { tx } => self.txl.handle_transport_error(now.mono, tx),
-            Input::MediaFailed { call } => self.media_failed(now, CallRef(call)),
+            Input::MediaFailed { call } => {
+                self.with_call(now, CallRef(call), |c, ctx| {
+                    c.handle(ctx, crate::call::CallInput::MediaFailed)
+                });
+            }
         }
         self.pump(now);
     }
@@ -435,6 +393,7 @@ impl Engine {
         [
             self.txl.poll_timeout(),
             self.timers.next_expiry(),
+            self.call_timers.next_expiry(),
             expiry,
             self.acd.poll_timeout(),
         ]
@@ -450,6 +409,9 @@ impl Engine {
         while let Some((t, _)) = self.timers.pop_expired(now.mono) {
             self.on_engine_timer(now, t);
         }
+        while let Some(((id, t), _)) = self.call_timers.pop_expired(now.mono) {
+            self.on_call_timer(now, id, t);
+        }
         if self.acd.poll_timeout().is_some_and(|t| t <= now.mono) {
             let _ = self.acd_event(now, crate::acd::AcdEvent::Timeout);
         }
@@ -458,8 +420,9 @@ impl Engine {
         }
         self.throttle.prune(now.unix_s());
         crate::ids::shrink_if_sparse(&mut self.calls);
-        crate::ids::shrink_if_sparse(&mut self.dialogs);
-        crate::ids::shrink_if_sparse(&mut self.tx_roles);
+        crate::ids::shrink_if_sparse(&mut self.trunk_txs);
+        crate::ids::shrink_if_sparse(&mut self.links.dialogs);
+        crate::ids::shrink_if_sparse(&mut self.links.txs);
         self.pump(now);
     }
 
@@ -469,7 +432,7 @@ impl Engine {
         self.shutting_down = true;
         let refs: Vec<CallRef> = self.calls.keys().copied().collect();
         for c in refs {
-            self.end_call(now, c, "shutdown");
+            self.with_call(now, c, |c, ctx| c.end(ctx, "shutdown"));
         }
         self.pump(now);
     }

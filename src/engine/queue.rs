@@ -39,8 +39,7 @@
 use super::desk::{DeskEvent, InteractionView, OfferView, PhaseDurations, ShownVariable};
 use super::{Engine, EngineTimer, Now, Output};
 use crate::acd::{AcdAction, AcdEvent, AgentId, AgentState, CancelReason, InteractionId, OfferId, QueueId, Variable};
-use crate::call::media::{MediaCommand, MediaLeg};
-use crate::call::BState;
+use crate::call::{RingOptions, RingTarget};
 use crate::ids::CallRef;
 use crate::sip::msg::{HeaderName, Message, StatusCode};
 
@@ -180,21 +179,6 @@ pub(crate) fn idle_reason_name(r: &crate::acd::IdleReason) -> String {
     }
 }
 
-/// Asks the phone to answer by itself (OFFER-1 auto accept, desktop
-/// accept, a supervisor's monitor): `Call-Info: answer-after=0` and
-/// `Alert-Info: info=alert-autoanswer`, the headers desk phones and
-/// softphones honour.
-pub(crate) fn ask_auto_answer(invite: &mut Message, host: std::net::IpAddr) {
-    invite.headers.push(
-        HeaderName::from_bytes(Bytes::from_static(b"Call-Info")),
-        format!("<sip:{host}>;answer-after=0"),
-    );
-    invite.headers.push(
-        HeaderName::from_bytes(Bytes::from_static(b"Alert-Info")),
-        format!("<sip:{host}>;info=alert-autoanswer"),
-    );
-}
-
 impl Engine {
     /// A call the dial plan sends to queue `name`: answered with early
     /// media (or ringback), music and announcements, and handed to the ACD.
@@ -222,8 +206,7 @@ impl Engine {
             Some(_) => call.a_final(StatusCode::SESSION_PROGRESS, None),
             None => call.a_final(StatusCode::RINGING, None),
         };
-        let contact = self.contact_for(&call.callee, call.a.src);
-        let atx = call.a.tx;
+        let contact = crate::call::contact_for(&call.callee, call.a.src);
         let initial = self.initial_variables(&invite, &q, &caller_number, &caller_name);
         let data = crate::acd::InteractionData::new(self.variable_specs(), &initial).unwrap_or_else(|e| {
             tracing::warn!(call = %id, error = %e, "call data refused: variables left unset");
@@ -236,19 +219,14 @@ impl Engine {
             p.headers.set(HeaderName::ContentType, "application/sdp");
             p.headers.push(HeaderName::Contact, contact);
         }
-        if let Some(media) = self.calls.get_mut(&id).and_then(|c| c.media.as_deref_mut()) {
-            if let Some(plan) = media.queue_plan(id.0) {
-                media.queued = true;
-                self.out.push_back(Output::Media(plan));
-                self.out.push_back(Output::Media(MediaCommand::Hold {
-                    call: id.0,
-                    held: Some(MediaLeg::A),
-                }));
+        let first = progress.clone();
+        self.with_call(now, id, |c, ctx| {
+            c.acd = true;
+            c.queue_media(ctx);
+            if let Some(p) = first {
+                c.provisional_to_a(ctx, p);
             }
-        }
-        if let Some(p) = progress.clone() {
-            self.respond(now, atx, p);
-        }
+        });
         let interaction = interaction_of(id);
         if self.queues.boot_ms == 0 {
             self.queues.boot_ms = now.unix_ms;
@@ -509,7 +487,7 @@ impl Engine {
         let Some(call) = self.calls.get(&id) else {
             return Vec::new();
         };
-        let Some(a_invite) = call.a.invite.clone() else {
+        let Some(a_invite) = call.a.invite.as_deref() else {
             return Vec::new();
         };
         let body = self
@@ -519,28 +497,29 @@ impl Engine {
             .map(|c| c.b_body.clone())
             .unwrap_or_default();
         let env = a_invite.envelope().ok();
-        let from_user = env
-            .as_ref()
-            .and_then(|e| e.from.uri.user.clone())
-            .map(|u| String::from_utf8_lossy(&u).into_owned())
-            .unwrap_or_else(|| call.caller.clone());
-        let display = env.as_ref().and_then(|e| e.from.display.clone());
-        let mut legs = Vec::new();
-        for b in self.registrar.lookup(now.unix_s(), &ext) {
-            let dest = b.destination(local);
-            let mut invite = self.build_b_invite(&a_invite, b.uri.clone(), dest, &from_user, display.clone(), 70);
-            invite.body = body.clone();
-            if !body.is_empty() {
-                invite.headers.set(HeaderName::ContentType, "application/sdp");
-            }
-            if auto_answer {
-                ask_auto_answer(&mut invite, local.ip());
-            }
-            if let Some(idx) = self.send_b_leg(now, id, invite, dest, None) {
-                legs.push(idx);
-            }
-        }
-        legs
+        let opts = RingOptions {
+            from_user: env
+                .as_ref()
+                .and_then(|e| e.from.uri.user.clone())
+                .map(|u| String::from_utf8_lossy(&u).into_owned())
+                .unwrap_or_else(|| call.caller.clone()),
+            display: env.as_ref().and_then(|e| e.from.display.clone()),
+            max_forwards: 70,
+            body: Some(body),
+            auto_answer,
+        };
+        let targets: Vec<RingTarget> = self
+            .registrar
+            .lookup(now.unix_s(), &ext)
+            .into_iter()
+            .map(|b| RingTarget {
+                uri: b.uri.clone(),
+                dest: b.destination(local),
+                trunk: None,
+            })
+            .collect();
+        self.with_call(now, id, |c, ctx| c.ring(ctx, targets, &opts))
+            .unwrap_or_default()
     }
 
     fn cancel_ring(
@@ -583,16 +562,7 @@ impl Engine {
 
     /// CANCELs the call's B legs `legs` that still ring.
     pub(crate) fn cancel_legs(&mut self, now: Now, id: CallRef, legs: &[usize]) {
-        let Some(call) = self.calls.get(&id) else { return };
-        let txs: Vec<_> = legs
-            .iter()
-            .filter_map(|i| call.b.get(*i))
-            .filter(|l| matches!(l.state, BState::Calling | BState::Early))
-            .map(|l| l.tx)
-            .collect();
-        for t in txs {
-            let _ = self.txl.client_cancel(now.mono, t);
-        }
+        self.with_call(now, id, |c, ctx| c.cancel_legs(ctx, legs));
     }
 
     fn on_connected(&mut self, now: Now, agent: AgentId, interaction: InteractionId) {
@@ -682,18 +652,6 @@ impl Engine {
             m.denoise |= agent_denoise;
         }
         true
-    }
-
-    /// After the answer's relay plan: the caller stops hearing music.
-    pub(crate) fn queue_media_connected(&mut self, id: CallRef) {
-        if let Some(m) = self.calls.get_mut(&id).and_then(|c| c.media.as_deref_mut()) {
-            if m.queued {
-                m.queued = false;
-                let held = m.held();
-                self.out
-                    .push_back(Output::Media(MediaCommand::Hold { call: id.0, held }));
-            }
-        }
     }
 
     /// A phone put the call on or off hold (re-INVITE, CALL-HOLD-1): a
@@ -853,21 +811,19 @@ impl Engine {
         self.timers.cancel(EngineTimer::Announce(id));
         self.timers.cancel(EngineTimer::Progress(id));
         tracing::info!(call = %id, %number, "queue overflow");
-        self.queue_media_connected(id);
+        self.with_call(now, id, |c, ctx| {
+            c.acd = false;
+            c.media_connected(ctx);
+        });
         if !self.route_existing_call(now, id, &context, &number, body) {
-            if let Some(resp) = self
-                .calls
-                .get(&id)
-                .and_then(|c| c.a_final(StatusCode::TEMPORARILY_UNAVAILABLE, Some("Queue Overflow Unroutable")))
-            {
-                self.final_to_a(
-                    now,
-                    id,
-                    resp,
+            self.with_call(now, id, |c, ctx| {
+                c.fail(
+                    ctx,
                     StatusCode::TEMPORARILY_UNAVAILABLE,
+                    "Queue Overflow Unroutable",
                     "overflow_unroutable",
-                );
-            }
+                )
+            });
         }
     }
 }

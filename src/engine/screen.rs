@@ -6,8 +6,7 @@ use crate::sip::msg::typed::{ContentType, Require, TypedHeader};
 use crate::sip::msg::{HeaderName, Message, Method, Scheme, StatusCode};
 use bytes::Bytes;
 
-/// Methods the switch implements (sent in `Allow`).
-pub const ALLOW: &str = "INVITE, ACK, BYE, CANCEL, OPTIONS, REGISTER, UPDATE, INFO";
+pub use crate::sip::ALLOW;
 
 /// Option tags we support (sent in `Supported`); everything else in a
 /// `Require` gets 420 (§8.2.2.3).

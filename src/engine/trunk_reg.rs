@@ -4,9 +4,9 @@
 //! challenge), a refresh at 80 % of the granted expiry, and a retry after
 //! [`RETRY`] when the trunk refuses or does not answer.
 
-use super::{Engine, EngineTimer, Now, TxRole};
+use super::{Engine, EngineTimer, Now};
 use crate::sip::auth::DigestClient;
-use crate::sip::msg::typed::{Challenge, ContactList};
+use crate::sip::msg::typed::ContactList;
 use crate::sip::msg::{HeaderName, Host, Message, Method, StatusCode, Uri};
 use crate::sip::transaction::{Destination, TransportKind};
 use bytes::Bytes;
@@ -95,7 +95,8 @@ impl Engine {
             Method::REGISTER,
             Uri::sip(None, host.clone(), Some(trunk.address.port())),
         );
-        m.headers.push(HeaderName::Via, self.new_via(dest));
+        m.headers
+            .push(HeaderName::Via, crate::call::new_via(&mut self.ids, dest));
         m.headers.push(HeaderName::MaxForwards, "70");
         let aor = Uri::sip(Some(&creds.username), host, Some(trunk.address.port()));
         m.headers.push(HeaderName::From, format!("<{aor}>;tag={tag}"));
@@ -103,7 +104,7 @@ impl Engine {
         m.headers.push(HeaderName::CallId, call_id);
         m.headers.push(HeaderName::CSeq, format!("{cseq} REGISTER"));
         m.headers
-            .push(HeaderName::Contact, self.contact_for(&creds.username, dest));
+            .push(HeaderName::Contact, crate::call::contact_for(&creds.username, dest));
         m.headers.push(HeaderName::Expires, REQUESTED_EXPIRES.to_string());
         m.headers.push(HeaderName::UserAgent, self.cfg.sip().user_agent.clone());
         if let Some((name, value)) = auth {
@@ -111,7 +112,7 @@ impl Engine {
         }
         match self.txl.send_request(now.mono, m, dest) {
             Ok(tx) => {
-                self.tx_roles.insert(tx, TxRole::TrunkRegister(idx));
+                self.trunk_txs.insert(tx, idx);
             }
             Err(e) => {
                 tracing::warn!(trunk = %trunk.name, error = %e, "trunk REGISTER not sent");
@@ -189,29 +190,8 @@ impl Engine {
         uri: &str,
     ) -> Option<(HeaderName, Bytes)> {
         let creds = self.cfg.trunk(trunk)?.credentials.clone()?;
-        let (ch, cr) = if resp.status() == Some(StatusCode::PROXY_AUTH_REQUIRED) {
-            (HeaderName::ProxyAuthenticate, HeaderName::ProxyAuthorization)
-        } else {
-            (HeaderName::WwwAuthenticate, HeaderName::Authorization)
-        };
-        let challenges: Vec<Challenge> = resp
-            .headers
-            .get_all(&ch)
-            .filter_map(|v| Challenge::parse(v).ok())
-            .collect();
-        let challenge = DigestClient::pick(challenges.iter())?;
         let cnonce = self.ids.tag();
-        let value = DigestClient::respond(
-            challenge,
-            method,
-            uri,
-            &creds.username,
-            creds.password.expose(),
-            &cnonce,
-            1,
-        )
-        .ok()?;
-        Some((cr, value))
+        DigestClient::authorize(resp, method, uri, &creds.username, creds.password.expose(), &cnonce)
     }
 }
 

@@ -10,3 +10,6 @@ pub mod dialog;
 pub mod msg;
 pub mod registrar;
 pub mod transaction;
+
+/// Methods the switch implements (sent in `Allow`, RFC 3261 §20.5).
+pub const ALLOW: &str = "INVITE, ACK, BYE, CANCEL, OPTIONS, REGISTER, UPDATE, INFO";

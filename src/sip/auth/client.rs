@@ -5,7 +5,7 @@ use super::digest::{compute_response, Algorithm, DigestInput};
 use super::server::quote;
 use super::AuthError;
 use crate::sip::msg::typed::Challenge;
-use crate::sip::msg::Method;
+use crate::sip::msg::{HeaderName, Message, Method, StatusCode};
 use bytes::Bytes;
 
 /// Builds `Authorization` / `Proxy-Authorization` values.
@@ -13,6 +13,33 @@ use bytes::Bytes;
 pub struct DigestClient;
 
 impl DigestClient {
+    /// The header answering a 401/407 `resp` to `method uri` (§22.2, §22.3):
+    /// `Authorization` for a 401's `WWW-Authenticate`, `Proxy-Authorization`
+    /// for a 407's `Proxy-Authenticate`, with the strongest usable challenge
+    /// and `nc=1`. `None` when no challenge can be answered.
+    pub fn authorize(
+        resp: &Message,
+        method: &Method,
+        uri: &str,
+        username: &str,
+        password: &str,
+        cnonce: &str,
+    ) -> Option<(HeaderName, Bytes)> {
+        let (ch, cr) = if resp.status() == Some(StatusCode::PROXY_AUTH_REQUIRED) {
+            (HeaderName::ProxyAuthenticate, HeaderName::ProxyAuthorization)
+        } else {
+            (HeaderName::WwwAuthenticate, HeaderName::Authorization)
+        };
+        let challenges: Vec<Challenge> = resp
+            .headers
+            .get_all(&ch)
+            .filter_map(|v| Challenge::parse(v).ok())
+            .collect();
+        let challenge = Self::pick(challenges.iter())?;
+        let value = Self::respond(challenge, method, uri, username, password, cnonce, 1).ok()?;
+        Some((cr, value))
+    }
+
     /// The challenge to answer among those of one response: Digest, an
     /// algorithm we implement, `qop` absent or offering `auth`; the
     /// strongest algorithm wins (RFC 8760 §2.4), ties go to the first.

@@ -21,11 +21,15 @@
 //! at once, so carriers' ringback and announcements reach the caller. When
 //! a different fork answers with its 2xx, its answer replaces the early one.
 
-use super::{Engine, Output};
-use crate::call::media::CallMedia;
-use crate::ids::CallRef;
+//! In-dialog offers (RFC 3264 §8) on an anchored call are answered by the
+//! switch itself: a phone that offers `sendonly`/`inactive` holds the other
+//! party, who then hears music on hold (CALL-HOLD-1).
+
+use super::media::{CallMedia, MediaCommand, MediaLeg};
+use super::{Call, CallCtx, CallEvent, Phase, Side};
 use crate::sdp::{self, CodecKind, Direction, LegPolicy, SessionState};
-use crate::sip::msg::{Message, StatusCode};
+use crate::sip::msg::{HeaderName, Message, StatusCode};
+use crate::sip::transaction::TxId;
 use bytes::Bytes;
 use std::net::{IpAddr, SocketAddr};
 
@@ -45,7 +49,7 @@ fn codecs_preferring(first: Option<CodecKind>) -> Vec<CodecKind> {
 
 /// What the route and the users ask of an anchored call's media.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub(crate) struct MediaFeatures {
+pub struct MediaFeatures {
     /// Remove background noise on both legs (spec CALL-NOISE-1).
     pub noise_removal: bool,
     /// Record from the answer (spec CALL-REC-1).
@@ -53,7 +57,8 @@ pub(crate) struct MediaFeatures {
 }
 
 /// Why a call could not be anchored: the response to send the caller.
-pub(crate) struct AnchorRefusal {
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AnchorRefusal {
     /// Status to answer with.
     pub code: StatusCode,
     /// Reason phrase.
@@ -62,25 +67,25 @@ pub(crate) struct AnchorRefusal {
     pub warning: Option<String>,
 }
 
-impl Engine {
-    /// Prepares anchoring for a new call whose caller sent `a_offer`:
-    /// `Ok(None)` when the call is not anchored (anchoring off, or no SDP),
-    /// else the call's media state and the SDP offer for the callee legs.
-    pub(crate) fn anchor_offer(
+impl Call {
+    /// Prepares anchoring for the caller's offer (its INVITE's body):
+    /// `Ok(None)` when the call is not anchored (anchoring off), else the
+    /// SDP offer for the callee legs (the call's media state is set).
+    pub fn anchor_offer(
         &mut self,
-        id: CallRef,
-        a_offer: &Message,
+        ctx: &mut CallCtx,
         local_a: IpAddr,
         local_b: IpAddr,
         features: MediaFeatures,
-    ) -> Result<Option<(Box<CallMedia>, Bytes)>, AnchorRefusal> {
-        if !self.cfg.media().anchor {
+    ) -> Result<Option<Bytes>, AnchorRefusal> {
+        if !ctx.cfg.media().anchor {
             return Ok(None);
         }
-        let offer = if a_offer.body.is_empty() {
+        let body = self.a.invite.as_deref().map(|m| m.body.clone()).unwrap_or_default();
+        let offer = if body.is_empty() {
             None
         } else {
-            Some(sdp::parse(&a_offer.body).map_err(|e| AnchorRefusal {
+            Some(sdp::parse(&body).map_err(|e| AnchorRefusal {
                 code: StatusCode::BAD_REQUEST,
                 reason: format!("Malformed SDP: {e}"),
                 warning: None,
@@ -91,21 +96,19 @@ impl Engine {
             reason: "No Media Ports Free".into(),
             warning: None,
         };
-        let pool = self.ports.as_mut().ok_or_else(no_ports)?;
+        let pool = ctx.ports.as_mut().ok_or_else(no_ports)?;
         let port_a = pool.allocate().ok_or_else(no_ports)?;
         let Some(port_b) = pool.allocate() else {
             let _ = pool.release(port_a);
             return Err(no_ports());
         };
-        let release = |e: &mut Engine| {
-            if let Some(pool) = e.ports.as_mut() {
-                let _ = pool.release(port_a);
-                let _ = pool.release(port_b);
-            }
+        let release = |ctx: &mut CallCtx| {
+            ctx.release_port(port_a);
+            ctx.release_port(port_b);
         };
         let local_a = SocketAddr::new(local_a, port_a);
         let local_b = SocketAddr::new(local_b, port_b);
-        let mut sdp_a = SessionState::new(self.ids.number());
+        let mut sdp_a = SessionState::new(ctx.ids.number());
         let answer = match offer
             .as_ref()
             .map(|o| sdp::answer(o, &LegPolicy::default(), local_a, &mut sdp_a))
@@ -113,7 +116,7 @@ impl Engine {
             None => None,
             Some(Ok(a)) => Some(a),
             Some(Err(rejection)) => {
-                release(self);
+                release(ctx);
                 return Err(AnchorRefusal {
                     code: StatusCode::NOT_ACCEPTABLE_HERE,
                     reason: "Not Acceptable Here".into(),
@@ -123,7 +126,7 @@ impl Engine {
         };
         let kind = match answer.as_ref().map(|a| a.negotiated.codec.kind()) {
             Some(None) => {
-                release(self);
+                release(ctx);
                 return Err(AnchorRefusal {
                     code: StatusCode::NOT_ACCEPTABLE_HERE,
                     reason: "Not Acceptable Here".into(),
@@ -139,9 +142,9 @@ impl Engine {
             codecs: codecs_preferring(kind),
             ..LegPolicy::default()
         };
-        let mut sdp_b = SessionState::new(self.ids.number());
+        let mut sdp_b = SessionState::new(ctx.ids.number());
         let offer_b = sdp::offer(&policy_b, local_b, Direction::SendRecv, &mut sdp_b);
-        let media = CallMedia {
+        self.media = Some(Box::new(CallMedia {
             port_a,
             port_b,
             local_a,
@@ -160,36 +163,29 @@ impl Engine {
             recordings: Vec::new(),
             recordings_started: 0,
             queued: false,
-        };
-        self.out
-            .push_back(Output::Media(crate::call::media::MediaCommand::Prepare {
-                call: id.0,
-                a_local: local_a,
-                b_local: local_b,
-            }));
-        Ok(Some((Box::new(media), Bytes::from(offer_b.print()))))
+        }));
+        ctx.media(MediaCommand::Prepare {
+            call: self.id.0,
+            a_local: local_a,
+            b_local: local_b,
+        });
+        Ok(Some(Bytes::from(offer_b.print())))
     }
 
     /// The callee answered an anchored call with `b_answer`: checks it,
-    /// starts the relay, and returns the caller's answer body. `Ok(None)`
-    /// for a call that is not anchored; `Err` when the answer cannot be
-    /// relayed (bad SDP, another codec).
+    /// starts the relay (and a route's recording), and returns the caller's
+    /// answer body. `Ok(None)` for a call that is not anchored; `Err` when
+    /// the answer cannot be relayed (bad SDP, another codec).
     pub(crate) fn anchor_answer(
         &mut self,
-        now: super::Now,
-        id: CallRef,
+        ctx: &mut CallCtx,
         leg: usize,
         b_answer: &Message,
     ) -> Result<Option<Bytes>, String> {
-        let body = self.negotiate_answer(id, leg, b_answer)?;
-        let record = self
-            .calls
-            .get(&id)
-            .and_then(|c| c.media.as_ref())
-            .is_some_and(|m| m.record_on_answer);
-        if record {
-            if let Err(e) = self.start_recording(now, id) {
-                tracing::warn!(call = %id, error = %e, "recording could not start");
+        let body = self.negotiate_answer(ctx, leg, b_answer)?;
+        if self.media.as_ref().is_some_and(|m| m.record_on_answer) {
+            if let Err(e) = self.start_recording(ctx) {
+                tracing::warn!(call = %self.id, error = %e, "recording could not start");
             }
         }
         Ok(body)
@@ -197,19 +193,14 @@ impl Engine {
 
     /// The SDP side of [`Self::anchor_answer`]: the caller's body, and the
     /// relay plan once both legs have answered.
-    fn negotiate_answer(&mut self, id: CallRef, leg: usize, b_answer: &Message) -> Result<Option<Bytes>, String> {
-        let Some(call) = self.calls.get_mut(&id) else {
-            return Ok(None);
-        };
-        let Some(media) = call.media.as_mut() else {
+    fn negotiate_answer(&mut self, ctx: &mut CallCtx, leg: usize, b_answer: &Message) -> Result<Option<Bytes>, String> {
+        let id = self.id;
+        let Some(media) = self.media.as_mut() else {
             return Ok(None);
         };
         match media.early.take() {
             // The early answer stands (§13.2.1: the 2xx repeats it).
-            Some((early_leg, _)) if early_leg == leg => {
-                let body = media.answer_a.take();
-                return Ok(body);
-            }
+            Some((early_leg, _)) if early_leg == leg => return Ok(media.answer_a.take()),
             // Another fork answered: back to the state before the early answer.
             Some((_, before)) => media.sdp_b = *before,
             None => {}
@@ -229,15 +220,16 @@ impl Engine {
         let plan = media.relay_plan(id.0, &neg_b).ok_or("callee answered no audio codec")?;
         media.neg_b = Some(neg_b);
         let body = media.answer_a.take();
-        self.out.push_back(Output::Media(plan));
+        ctx.media(plan);
         Ok(body)
     }
 
     /// A callee's 18x with SDP on an anchored call (early media): takes it
     /// as the callee's answer, starts the relay, and returns the body for
     /// the caller's 18x (`None`: send the 18x without SDP).
-    pub(crate) fn anchor_early(&mut self, id: CallRef, leg: usize, b_resp: &Message) -> Option<Bytes> {
-        let media = self.calls.get_mut(&id)?.media.as_deref_mut()?;
+    pub(crate) fn anchor_early(&mut self, ctx: &mut CallCtx, leg: usize, b_resp: &Message) -> Option<Bytes> {
+        let id = self.id;
+        let media = self.media.as_deref_mut()?;
         if b_resp.body.is_empty() || media.early.is_some() || media.neg_a.is_none() {
             // Only the first fork's early media; delayed offers wait for the 2xx.
             return None;
@@ -259,7 +251,7 @@ impl Engine {
         media.neg_b = Some(neg_b);
         media.early = Some((leg, before));
         let body = media.answer_a.clone();
-        self.out.push_back(Output::Media(plan));
+        ctx.media(plan);
         tracing::info!(call = %id, leg, "early media");
         body
     }
@@ -267,8 +259,9 @@ impl Engine {
     /// The caller's ACK of a delayed-offer call carries its answer to our
     /// offer (RFC 3264 §5, RFC 3261 §13.2.1): the relay starts. Returns
     /// false when the answer is missing or unusable (the call is ended).
-    pub(crate) fn anchor_ack_answer(&mut self, now: super::Now, id: CallRef, ack: &Message) -> bool {
-        let Some(media) = self.calls.get_mut(&id).and_then(|c| c.media.as_deref_mut()) else {
+    pub(crate) fn anchor_ack_answer(&mut self, ctx: &mut CallCtx, ack: &Message) -> bool {
+        let id = self.id;
+        let Some(media) = self.media.as_deref_mut() else {
             return true;
         };
         if media.neg_a.is_some() || media.neg_b.is_none() {
@@ -286,45 +279,71 @@ impl Engine {
             });
         match plan {
             Ok(plan) => {
-                self.out.push_back(Output::Media(plan));
+                ctx.media(plan);
                 true
             }
             Err(why) => {
                 tracing::info!(call = %id, %why, "caller's ACK has no usable answer: ending the call");
-                self.end_call(now, id, "incompatible_media");
+                self.end(ctx, "incompatible_media");
                 false
             }
         }
     }
 
+    /// After the answer's relay plan: a queued caller stops hearing music.
+    pub(crate) fn media_connected(&mut self, ctx: &mut CallCtx) {
+        if let Some(m) = self.media.as_deref_mut().filter(|m| m.queued) {
+            m.queued = false;
+            let held = m.held();
+            ctx.media(MediaCommand::Hold { call: self.id.0, held });
+        }
+    }
+
+    /// The caller waits in a queue: it hears music (and announcements)
+    /// from the caller-side plan until an agent answers. False when the
+    /// call is not anchored or has no usable caller answer yet.
+    pub fn queue_media(&mut self, ctx: &mut CallCtx) -> bool {
+        let id = self.id.0;
+        let Some(media) = self.media.as_deref_mut() else {
+            return false;
+        };
+        let Some(plan) = media.queue_plan(id) else {
+            return false;
+        };
+        media.queued = true;
+        ctx.media(plan);
+        ctx.media(MediaCommand::Hold {
+            call: id,
+            held: Some(MediaLeg::A),
+        });
+        true
+    }
+
     /// The workers could not bind the call's media ports: a call still
     /// routing is refused with 503 (its callees are cancelled), an answered
     /// one ended, rather than connected without audio.
-    pub(crate) fn media_failed(&mut self, now: super::Now, id: CallRef) {
-        let Some(call) = self.calls.get(&id) else { return };
-        tracing::warn!(call = %id, "media ports unavailable: ending the call");
-        match call.phase {
-            crate::call::Phase::Routing => {
-                if let Some(resp) = call.a_final(StatusCode::SERVICE_UNAVAILABLE, Some("Media Ports Unavailable")) {
-                    self.final_to_a(now, id, resp, StatusCode::SERVICE_UNAVAILABLE, "media_unavailable");
-                }
-            }
-            _ => self.end_call(now, id, "media_unavailable"),
+    pub(crate) fn media_failed(&mut self, ctx: &mut CallCtx) {
+        tracing::warn!(call = %self.id, "media ports unavailable: ending the call");
+        match self.phase {
+            Phase::Routing => self.fail(
+                ctx,
+                StatusCode::SERVICE_UNAVAILABLE,
+                "Media Ports Unavailable",
+                "media_unavailable",
+            ),
+            _ => self.end(ctx, "media_unavailable"),
         }
     }
 
-    /// Frees a call's media (ports back to the pool, workers told to stop).
-    pub(crate) fn release_media(&mut self, media: &CallMedia, id: CallRef) {
-        if let Some(pool) = self.ports.as_mut() {
-            let _ = pool.release(media.port_a);
-            let _ = pool.release(media.port_b);
+    /// Frees the call's media (ports back to the pool, workers told to stop).
+    pub(crate) fn release_media(&mut self, ctx: &mut CallCtx) {
+        if let Some(media) = self.media.as_ref() {
+            ctx.release_port(media.port_a);
+            ctx.release_port(media.port_b);
+            ctx.media(MediaCommand::Close { call: self.id.0 });
         }
-        self.out
-            .push_back(Output::Media(crate::call::media::MediaCommand::Close { call: id.0 }));
     }
-}
 
-impl Engine {
     /// A re-INVITE or UPDATE on a leg of an anchored call (RFC 3264 §8): the
     /// switch answers it itself with the leg's codec, updates the worker
     /// (new address; hold when the offer stops the leg from receiving:
@@ -332,25 +351,14 @@ impl Engine {
     /// music), and relays nothing. An offer-less re-INVITE (a session
     /// refresh) gets our current description as the offer in the 200; media
     /// stays as it is, and the answer in its ACK is not needed.
-    pub(crate) fn answer_in_dialog_offer(
-        &mut self,
-        now: super::Now,
-        id: CallRef,
-        side: crate::call::Side,
-        tx: crate::sip::transaction::TxId,
-        req: &Message,
-        tag: &str,
-    ) {
-        use crate::call::media::{MediaCommand, MediaLeg};
-        use crate::sip::msg::HeaderName;
-        let Some(dest) = self.side_dest(id, side) else { return };
-        let user = self.calls.get(&id).map(|c| c.callee.clone()).unwrap_or_default();
-        let contact = self.contact_for(&user, dest);
-        let Some(call) = self.calls.get_mut(&id) else { return };
-        let Some(media) = call.media.as_mut() else { return };
+    pub(crate) fn answer_in_dialog_offer(&mut self, ctx: &mut CallCtx, side: Side, tx: TxId, req: &Message, tag: &str) {
+        let id = self.id;
+        let Some(dest) = self.side_dest(side) else { return };
+        let contact = super::contact_for(&self.callee, dest);
+        let Some(media) = self.media.as_mut() else { return };
         let (state, local, leg) = match side {
-            crate::call::Side::A => (&mut media.sdp_a, media.local_a, MediaLeg::A),
-            crate::call::Side::B(_) => (&mut media.sdp_b, media.local_b, MediaLeg::B),
+            Side::A => (&mut media.sdp_a, media.local_a, MediaLeg::A),
+            Side::B(_) => (&mut media.sdp_b, media.local_b, MediaLeg::B),
         };
         let mut codecs: Vec<CodecKind> = state.negotiated().and_then(|n| n.codec.kind()).into_iter().collect();
         if state.negotiated().is_some_and(|n| n.telephone_event.is_some()) {
@@ -368,7 +376,7 @@ impl Engine {
             state.cancel_offer();
             resp.headers.push(HeaderName::ContentType, "application/sdp");
             resp.body = Bytes::from(offer.print());
-            self.respond(now, tx, resp);
+            ctx.respond(tx, resp);
             return;
         }
         let offer = match sdp::parse(&req.body) {
@@ -380,7 +388,7 @@ impl Engine {
                     Some(&format!("Malformed SDP: {e}")),
                     Some(tag),
                 );
-                self.respond(now, tx, bad);
+                ctx.respond(tx, bad);
                 return;
             }
         };
@@ -392,16 +400,16 @@ impl Engine {
                 resp.headers.push(HeaderName::ContentType, "application/sdp");
                 resp.body = Bytes::from(answer.sdp.print());
                 match side {
-                    crate::call::Side::A => media.neg_a = Some(answer.negotiated),
-                    crate::call::Side::B(_) => media.neg_b = Some(answer.negotiated),
+                    Side::A => media.neg_a = Some(answer.negotiated),
+                    Side::B(_) => media.neg_b = Some(answer.negotiated),
                 }
                 tracing::info!(call = %id, ?leg, holding, "in-dialog offer answered by the switch");
-                self.out.push_back(Output::Media(MediaCommand::Update {
+                ctx.media(MediaCommand::Update {
                     call: id.0,
                     leg,
                     remote,
                     remote_rtcp,
-                }));
+                });
                 let before = media.held();
                 media.phone_hold = match (holding, media.phone_hold) {
                     (true, _) => Some(leg),
@@ -410,20 +418,20 @@ impl Engine {
                 };
                 let after = media.held();
                 if before != after {
-                    self.out.push_back(Output::Media(MediaCommand::Hold {
+                    ctx.media(MediaCommand::Hold {
                         call: id.0,
                         held: after,
-                    }));
-                    self.queue_hold_changed(now, id, after.is_some());
+                    });
+                    ctx.event(id, CallEvent::HoldChanged { held: after.is_some() });
                 }
-                self.respond(now, tx, resp);
+                ctx.respond(tx, resp);
             }
             Err(rejection) => {
                 let mut refuse = Message::response_to(req, StatusCode::NOT_ACCEPTABLE_HERE, None, Some(tag));
                 refuse
                     .headers
                     .push(HeaderName::Warning, rejection.warning("switchboard"));
-                self.respond(now, tx, refuse);
+                ctx.respond(tx, refuse);
             }
         }
     }

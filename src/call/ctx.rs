@@ -1,0 +1,210 @@
+//! What a call borrows from the engine while it handles one input, and what
+//! it hands back.
+//!
+//! A [`Call`](super::Call) is a sans-IO state machine like the others
+//! (DESIGN.md "pure cores"): it never reads a clock or touches a socket.
+//! Its inputs are method calls ([`super::Call::handle`] for SIP traffic and
+//! timers, plus commands such as `ring`, `control`, `start_monitor`) made
+//! with a [`CallCtx`]: the time, and the services the engine lends for the
+//! duration of that one input — the transaction layer (pure too: requests
+//! and responses go through it), the id generator, the port pool, the maps
+//! that route later messages back to the call ([`CallLinks`]) and the call
+//! timer table. Everything else comes out as [`CallOutput`]s on one queue
+//! shared by all calls (no per-call allocation: the memory per held dialog
+//! is a measured figure): media commands, records, and [`CallEvent`]s for
+//! the engine to route (to the ACD, to the statistics).
+
+use super::Side;
+use crate::call::media::MediaCommand;
+use crate::ids::{CallRef, IdGen};
+use crate::sdp::PortPool;
+use crate::sip::dialog::DialogKey;
+use crate::sip::msg::typed::{Transport as ViaTransport, Via};
+use crate::sip::msg::{Host, Message, StatusCode, Uri};
+use crate::sip::transaction::{Destination, TransactionLayer, TxId};
+use crate::store::{CdrRecord, LegCdrRecord};
+use crate::time::{Now, TimerTable};
+use bytes::Bytes;
+use std::collections::{HashMap, VecDeque};
+use std::time::Instant;
+
+/// Who a client transaction belongs to, so its responses find their way.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TxOwner {
+    /// A call: its INVITEs (either side) and relayed in-dialog requests.
+    Call(CallRef),
+    /// A request sent for the switch's own reasons (a BYE after a lost
+    /// ACK, a BYE to a losing fork): its answer needs no action.
+    Detached,
+}
+
+/// The engine's routing maps a call keeps up to date: transactions and
+/// dialogs to calls.
+#[derive(Debug, Default)]
+pub struct CallLinks {
+    /// Transactions by id.
+    pub txs: HashMap<TxId, TxOwner>,
+    /// Dialogs (either side of any call) by key.
+    pub dialogs: HashMap<DialogKey, (CallRef, Side)>,
+}
+
+/// A call's timers (DESIGN.md convention 2); the engine keeps them in one
+/// table keyed by `(call, timer)`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum CallTimer {
+    /// The route's no-answer timeout for a ringing call.
+    NoAnswer,
+    /// Retransmit the 2xx to the A leg until its ACK (§13.3.1.4).
+    Retransmit2xx,
+    /// Forget a call that has ended once stragglers are handled.
+    Reap,
+    /// A recording pause ends by itself (`[recording] max_pause_s`).
+    PauseEnd,
+}
+
+/// What a call tells the engine, for it to route.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum CallEvent {
+    /// The caller was answered (statistics).
+    Answered,
+    /// A placed leg of a call whose answer is the ACD's to decide
+    /// ([`super::Call::acd`]) answered: the engine replies at once with
+    /// [`super::Call::connect`] or [`super::Call::refuse`].
+    OfferAnswered {
+        /// The leg.
+        leg: usize,
+    },
+    /// A placed leg of an ACD call failed (its final non-2xx or timeout).
+    OfferFailed {
+        /// The leg.
+        leg: usize,
+        /// Its final status.
+        code: StatusCode,
+    },
+    /// A phone put the call on or off hold (re-INVITE `sendonly`/`inactive`).
+    HoldChanged {
+        /// On hold now.
+        held: bool,
+    },
+    /// The call ended (before its CDR).
+    Ended {
+        /// Why (`caller_hangup`, `no_answer`, ...).
+        cause: String,
+    },
+    /// The call's reap timer fired: forget it now.
+    Reap,
+}
+
+/// One output of a call.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum CallOutput {
+    /// Tell the media workers.
+    Media(MediaCommand),
+    /// The call's CDR.
+    Cdr(CdrRecord),
+    /// A leg CDR (HIST-3) of a leg the call itself ends (the monitor's).
+    LegCdr(LegCdrRecord),
+    /// For the engine to route.
+    Event(CallRef, CallEvent),
+}
+
+/// What a call borrows from the engine while it handles one input.
+pub struct CallCtx<'a> {
+    /// The time of the input.
+    pub now: Now,
+    /// The transaction layer (requests and responses go through it).
+    pub txl: &'a mut TransactionLayer,
+    /// Tags, branches, Call-IDs, SDP session ids.
+    pub ids: &'a mut IdGen,
+    /// The running config (user agent, anchoring, recording, trunks' credentials).
+    pub cfg: &'a crate::config::Config,
+    /// RTP ports for anchored legs (`None`: the range holds no pair).
+    pub ports: &'a mut Option<PortPool>,
+    /// Routing maps.
+    pub links: &'a mut CallLinks,
+    /// Call timers.
+    pub timers: &'a mut TimerTable<(CallRef, CallTimer)>,
+    /// Outputs for the engine.
+    pub out: &'a mut VecDeque<CallOutput>,
+}
+
+impl CallCtx<'_> {
+    /// A new top Via for a request we send from `dest.local`.
+    pub fn new_via(&mut self, dest: Destination) -> Bytes {
+        new_via(self.ids, dest)
+    }
+
+    /// Sends a response on server transaction `tx`.
+    pub fn respond(&mut self, tx: TxId, resp: Message) {
+        if let Err(e) = self.txl.send_response(self.now.mono, tx, resp) {
+            tracing::debug!(%tx, error = %e, "response not sent");
+        }
+    }
+
+    /// Sends a request in a new client transaction owned by `owner`.
+    pub fn send_request(&mut self, owner: TxOwner, req: Message, dest: Destination) -> Option<TxId> {
+        match self.txl.send_request(self.now.mono, req, dest) {
+            Ok(tx) => {
+                self.links.txs.insert(tx, owner);
+                Some(tx)
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "request not sent");
+                None
+            }
+        }
+    }
+
+    /// CANCELs the INVITE client transaction `tx` (§9.1).
+    pub fn cancel(&mut self, tx: TxId) {
+        let _ = self.txl.client_cancel(self.now.mono, tx);
+    }
+
+    /// Arms `timer` of `call` at `at`.
+    pub fn set_timer(&mut self, call: CallRef, timer: CallTimer, at: Instant) {
+        self.timers.set((call, timer), at);
+    }
+
+    /// Disarms `timer` of `call`.
+    pub fn cancel_timer(&mut self, call: CallRef, timer: CallTimer) {
+        self.timers.cancel((call, timer));
+    }
+
+    /// A media command.
+    pub fn media(&mut self, cmd: MediaCommand) {
+        self.out.push_back(CallOutput::Media(cmd));
+    }
+
+    /// An event for the engine.
+    pub fn event(&mut self, call: CallRef, ev: CallEvent) {
+        self.out.push_back(CallOutput::Event(call, ev));
+    }
+
+    /// Returns an RTP port to the pool.
+    pub fn release_port(&mut self, port: u16) {
+        if let Some(pool) = self.ports.as_mut() {
+            let _ = pool.release(port);
+        }
+    }
+}
+
+/// `<sip:user@local:port>` (with `;transport=tcp` over TCP): the Contact of
+/// everything the switch sends from `dest.local`.
+pub fn contact_for(user: &str, dest: Destination) -> Bytes {
+    let mut uri = Uri::sip(Some(user), Host::from_ip(dest.local.ip()), Some(dest.local.port()));
+    if dest.transport.is_reliable() {
+        uri.params.set("transport", Some(Bytes::from_static(b"tcp")));
+    }
+    Bytes::from(format!("<{uri}>"))
+}
+
+/// A new top Via (fresh branch) for a request the switch sends from `dest.local`.
+pub fn new_via(ids: &mut IdGen, dest: Destination) -> Bytes {
+    let t = if dest.transport.is_reliable() {
+        ViaTransport::Tcp
+    } else {
+        ViaTransport::Udp
+    };
+    let branch = ids.branch();
+    Via::new(t, Host::from_ip(dest.local.ip()), Some(dest.local.port()), &branch).to_bytes()
+}

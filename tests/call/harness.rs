@@ -1,0 +1,362 @@
+//! A call core driven alone in virtual time: the harness owns what the
+//! engine would lend a call (transaction layer, ids, port pool, routing
+//! maps, timer table), turns SIP text into transaction-layer inputs, and
+//! routes what comes out to the call the way the engine does (responses by
+//! transaction, in-dialog requests and ACKs by dialog, timers by key).
+
+use bytes::Bytes;
+use std::collections::VecDeque;
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+use switchboard::call::media::MediaCommand;
+use switchboard::call::{
+    Call, CallCtx, CallEvent, CallInput, CallLinks, CallOutput, CallTimer, RingOptions, RingTarget, Side, TxOwner,
+};
+use switchboard::config::Config;
+use switchboard::ids::{CallRef, IdGen};
+use switchboard::sdp::PortPool;
+use switchboard::sip::dialog::DialogKey;
+use switchboard::sip::msg::{parse_datagram, Limits, Message, StartLine, Uri};
+use switchboard::sip::transaction::{Destination, Incoming, TimerConfig, TransactionLayer, TransportKind};
+use switchboard::store::CdrRecord;
+use switchboard::time::{Now, TimerTable};
+
+/// The switch's phone-side socket in these tests.
+pub const LOCAL: &str = "127.0.0.1:5060";
+/// The caller's phone.
+pub const CALLER: &str = "127.0.0.1:7000";
+
+pub fn sock(s: &str) -> SocketAddr {
+    s.parse().expect("socket address")
+}
+
+pub fn dest(addr: &str) -> Destination {
+    Destination {
+        addr: sock(addr),
+        transport: TransportKind::Udp,
+        local: sock(LOCAL),
+    }
+}
+
+/// A minimal PCMU SDP body.
+pub fn sdp(port: u16) -> String {
+    format!(
+        "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio {port} RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\n"
+    )
+}
+
+pub fn first_line(m: &Message) -> String {
+    match &m.start {
+        StartLine::Request { method, uri } => format!("{} {}", String::from_utf8_lossy(method.as_bytes()), uri),
+        StartLine::Response { code, .. } => code.as_u16().to_string(),
+    }
+}
+
+/// A message the call sent, parsed, with where it went.
+#[derive(Clone, Debug)]
+pub struct Sent {
+    pub to: SocketAddr,
+    pub msg: Message,
+}
+
+/// One call and the engine's services, in virtual time.
+pub struct CallHarness {
+    pub cfg: Config,
+    pub txl: TransactionLayer,
+    pub ids: IdGen,
+    pub ports: Option<PortPool>,
+    pub links: CallLinks,
+    pub timers: TimerTable<(CallRef, CallTimer)>,
+    pub out: VecDeque<CallOutput>,
+    pub call: Option<Call>,
+    base: Instant,
+    pub elapsed: Duration,
+    pub wire: Vec<Sent>,
+    pub media: Vec<MediaCommand>,
+    pub events: Vec<CallEvent>,
+    pub cdrs: Vec<CdrRecord>,
+    pending_tx_events: VecDeque<switchboard::sip::transaction::TxEvent>,
+}
+
+impl CallHarness {
+    /// The embedded config (anchoring on); `anchor` false for pass-through.
+    pub fn new(anchor: bool) -> CallHarness {
+        let mut cfg = switchboard::config::load_embedded().expect("embedded config");
+        if !anchor {
+            cfg = switchboard::config::load_from_sources(
+                &switchboard::config::embedded_sources()
+                    .iter()
+                    .map(|(n, t)| {
+                        if n.ends_with("switchboard.toml") {
+                            (
+                                *n,
+                                Box::leak(t.replace("anchor = true", "anchor = false").into_boxed_str()) as &str,
+                            )
+                        } else {
+                            (*n, *t)
+                        }
+                    })
+                    .collect::<Vec<_>>(),
+            )
+            .expect("config");
+        }
+        CallHarness {
+            cfg,
+            txl: TransactionLayer::new(TimerConfig {
+                trying_delay: None,
+                ..TimerConfig::default()
+            }),
+            ids: IdGen::seeded(7),
+            ports: PortPool::new(20000, 20099).ok(),
+            links: CallLinks::default(),
+            timers: TimerTable::new(),
+            out: VecDeque::new(),
+            call: None,
+            base: Instant::now(),
+            elapsed: Duration::ZERO,
+            wire: Vec::new(),
+            media: Vec::new(),
+            events: Vec::new(),
+            cdrs: Vec::new(),
+            pending_tx_events: VecDeque::new(),
+        }
+    }
+
+    pub fn now(&self) -> Now {
+        Now {
+            mono: self.base + self.elapsed,
+            unix_ms: 1_700_000_000_000 + self.elapsed.as_millis() as u64,
+        }
+    }
+
+    /// Runs `f` on the call with a context, then collects what came out.
+    pub fn with<R>(&mut self, f: impl FnOnce(&mut Call, &mut CallCtx) -> R) -> R {
+        let now = self.now();
+        let call = self.call.as_mut().expect("a call");
+        let mut ctx = CallCtx {
+            now,
+            txl: &mut self.txl,
+            ids: &mut self.ids,
+            cfg: &self.cfg,
+            ports: &mut self.ports,
+            links: &mut self.links,
+            timers: &mut self.timers,
+            out: &mut self.out,
+        };
+        let r = f(call, &mut ctx);
+        self.collect();
+        r
+    }
+
+    fn collect(&mut self) {
+        while let Some(t) = self.txl.poll_transmit() {
+            let msg = parse_datagram(t.bytes.clone(), &Limits::default()).expect("the call sends valid SIP");
+            self.wire.push(Sent { to: t.dest.addr, msg });
+        }
+        while let Some(ev) = self.txl.poll_event() {
+            self.pending_tx_events.push_back(ev);
+        }
+        while let Some(o) = self.out.pop_front() {
+            match o {
+                CallOutput::Media(m) => self.media.push(m),
+                CallOutput::Cdr(c) => self.cdrs.push(c),
+                CallOutput::LegCdr(_) => {}
+                CallOutput::Event(_, e) => self.events.push(e),
+            }
+        }
+    }
+
+    /// The caller's INVITE arrives: a call is made for it.
+    pub fn invite(&mut self, body: &str) {
+        let text = format!(
+            "INVITE sip:1001@127.0.0.1:5060 SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:7000;branch=z9hG4bKcaller1\r\n\
+             Max-Forwards: 70\r\nFrom: \"Ann\" <sip:1000@127.0.0.1>;tag=caller\r\nTo: <sip:1001@127.0.0.1>\r\n\
+             Call-ID: a-leg@test\r\nCSeq: 1 INVITE\r\nContact: <sip:1000@127.0.0.1:7000>\r\n{}Content-Length: {}\r\n\r\n{}",
+            if body.is_empty() { "" } else { "Content-Type: application/sdp\r\n" },
+            body.len(),
+            body
+        );
+        let msg = parse_datagram(Bytes::from(text), &Limits::default()).expect("INVITE");
+        let env = msg.envelope().expect("envelope");
+        let now = self.now();
+        match self.txl.handle_incoming(now.mono, msg, env.clone(), dest(CALLER)) {
+            Incoming::Request { tx, request } => {
+                let tag = Bytes::from(self.ids.tag());
+                let call = Call::new(
+                    CallRef(1),
+                    request,
+                    Bytes::copy_from_slice(&env.call_id),
+                    tx,
+                    dest(CALLER),
+                    tag,
+                    "1000".into(),
+                    "1001".into(),
+                    now.unix_ms,
+                );
+                self.links.txs.insert(tx, TxOwner::Call(CallRef(1)));
+                self.call = Some(call);
+            }
+            other => panic!("INVITE not a new request: {other:?}"),
+        }
+    }
+
+    /// Anchors (when on) and rings `targets` (addresses), with the switch's offer.
+    pub fn ring(&mut self, targets: &[&str]) -> Vec<usize> {
+        let offer = self
+            .with(|c, ctx| c.anchor_offer(ctx, sock(LOCAL).ip(), sock(LOCAL).ip(), Default::default()))
+            .expect("anchored");
+        let targets: Vec<RingTarget> = targets
+            .iter()
+            .map(|a| RingTarget {
+                uri: Uri::parse(&Bytes::from(format!("sip:1001@{a}"))).expect("uri"),
+                dest: dest(a),
+                trunk: None,
+            })
+            .collect();
+        let opts = RingOptions {
+            from_user: "1000".into(),
+            display: None,
+            max_forwards: 69,
+            body: offer,
+            auto_answer: false,
+        };
+        self.with(|c, ctx| c.ring(ctx, targets, &opts))
+    }
+
+    /// The INVITE the call sent to `to`.
+    pub fn invite_to(&self, to: &str) -> Message {
+        self.wire
+            .iter()
+            .find(|s| s.to == sock(to) && first_line(&s.msg).starts_with("INVITE"))
+            .map(|s| s.msg.clone())
+            .expect("an INVITE to that address")
+    }
+
+    /// `peer` answers `req` with `code` (To tag `tag`, optional SDP).
+    pub fn respond(&mut self, peer: &str, req: &Message, code: u16, tag: &str, body: &str) {
+        let env = req.envelope().expect("envelope");
+        let via = req
+            .headers
+            .iter()
+            .find(|h| h.name.as_bytes().eq_ignore_ascii_case(b"via"))
+            .map(|h| String::from_utf8_lossy(&h.value).into_owned())
+            .expect("via");
+        let text = format!(
+            "SIP/2.0 {code} X\r\nVia: {via}\r\nFrom: {}\r\nTo: {};tag={tag}\r\nCall-ID: {}\r\nCSeq: {} {}\r\n\
+             Contact: <sip:x@{peer}>\r\n{}Content-Length: {}\r\n\r\n{}",
+            String::from_utf8_lossy(&header(req, "from")),
+            String::from_utf8_lossy(&header(req, "to")),
+            String::from_utf8_lossy(&env.call_id),
+            env.cseq.seq,
+            String::from_utf8_lossy(env.cseq.method.as_bytes()),
+            if body.is_empty() {
+                ""
+            } else {
+                "Content-Type: application/sdp\r\n"
+            },
+            body.len(),
+            body
+        );
+        self.deliver(&text, peer);
+    }
+
+    /// A message from `peer` reaches the switch: routed like the engine does.
+    pub fn deliver(&mut self, text: &str, peer: &str) {
+        let msg = parse_datagram(Bytes::from(text.to_owned()), &Limits::default()).expect("valid SIP");
+        let env = msg.envelope().expect("envelope");
+        let now = self.now();
+        let input = match self.txl.handle_incoming(now.mono, msg, env, dest(peer)) {
+            Incoming::Response { tx, response } => match self.links.txs.get(&tx) {
+                Some(TxOwner::Call(_)) => Some(CallInput::Response { tx, resp: response }),
+                _ => None,
+            },
+            Incoming::Request { tx, request } => {
+                self.side_of(&request)
+                    .map(|side| CallInput::Request { tx, side, req: request })
+            }
+            Incoming::Ack { request, .. } => self.side_of(&request).map(|side| CallInput::Ack { side, ack: request }),
+            _ => None,
+        };
+        self.collect();
+        if let Some(input) = input {
+            self.with(|c, ctx| c.handle(ctx, input));
+        }
+        self.tx_events();
+    }
+
+    fn tx_events(&mut self) {
+        while let Some(ev) = self.pending_tx_events.pop_front() {
+            self.tx_event(ev);
+        }
+    }
+
+    fn side_of(&self, req: &Message) -> Option<Side> {
+        let env = req.envelope().ok()?;
+        let key = DialogKey {
+            call_id: env.call_id.clone(),
+            local_tag: env.to.tag()?,
+        };
+        self.links.dialogs.get(&key).map(|(_, s)| *s)
+    }
+
+    /// Advances virtual time by `d`, firing the call's and the
+    /// transactions' timers in order.
+    pub fn advance(&mut self, d: Duration) {
+        let end = self.elapsed + d;
+        loop {
+            let next = [self.timers.next_expiry(), self.txl.poll_timeout()]
+                .into_iter()
+                .flatten()
+                .min()
+                .map(|t| t.duration_since(self.base));
+            match next {
+                Some(t) if t <= end => {
+                    self.elapsed = self.elapsed.max(t);
+                    let now = self.now();
+                    self.txl.handle_timeout(now.mono);
+                    self.collect();
+                    self.tx_events();
+                    while let Some(((_, t), _)) = self.timers.pop_expired(now.mono) {
+                        self.with(|c, ctx| c.handle(ctx, CallInput::Timer(t)));
+                    }
+                }
+                _ => break,
+            }
+        }
+        self.elapsed = end;
+    }
+
+    fn tx_event(&mut self, ev: switchboard::sip::transaction::TxEvent) {
+        use switchboard::sip::transaction::TxEvent;
+        match ev {
+            TxEvent::Timeout { tx, .. } => {
+                if self.links.txs.contains_key(&tx) {
+                    let code = switchboard::sip::msg::StatusCode::REQUEST_TIMEOUT;
+                    self.with(|c, ctx| c.handle(ctx, CallInput::TxFailed { tx, code }));
+                }
+            }
+            TxEvent::Terminated { tx } => {
+                if self.links.txs.remove(&tx).is_some() {
+                    self.with(|c, ctx| c.handle(ctx, CallInput::TxTerminated { tx }));
+                }
+            }
+            TxEvent::TransportError { .. } => {}
+        }
+    }
+
+    /// Removes and returns what was sent to `to`, as first lines.
+    pub fn take_to(&mut self, to: &str) -> Vec<String> {
+        let to = sock(to);
+        let (mine, rest): (Vec<Sent>, Vec<Sent>) = self.wire.drain(..).partition(|s| s.to == to);
+        self.wire = rest;
+        mine.iter().map(|s| first_line(&s.msg)).collect()
+    }
+}
+
+fn header(m: &Message, name: &str) -> Bytes {
+    m.headers
+        .iter()
+        .find(|h| h.name.as_bytes().eq_ignore_ascii_case(name.as_bytes()))
+        .map(|h| h.value.clone())
+        .unwrap_or_default()
+}

@@ -72,7 +72,7 @@ fn routing(c: &mut Criterion) {
                         id: InteractionId(id),
                         queue,
                         priority: 0,
-                        variables: Vec::new(),
+                        customer: Default::default(),
                     },
                 )
                 .expect("arrival");

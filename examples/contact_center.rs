@@ -344,7 +344,7 @@ impl World {
                     self.report.submitted += 1;
                 }
             }
-            AcdAction::AgentStateChanged { .. } | AcdAction::Overflow { .. } => {}
+            AcdAction::AgentStateChanged { .. } | AcdAction::Overflow { .. } | AcdAction::InteractionClosed { .. } => {}
         }
     }
 
@@ -371,7 +371,7 @@ impl World {
             id,
             queue,
             priority: 0,
-            variables: Vec::new(),
+            customer: Default::default(),
         });
     }
 

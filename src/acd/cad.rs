@@ -226,7 +226,7 @@ pub struct AgentView {
 }
 
 /// One variable's saved state.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 struct Slot {
     spec: VariableSpec,
     value: Option<String>,
@@ -240,7 +240,7 @@ struct Slot {
 /// with each successful save. A desktop reads [`InteractionData::view_for_agent`]
 /// (which carries the version), lets the agent edit, and saves with that
 /// version as the base.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct InteractionData {
     /// In configuration order; few per interaction, so looked up linearly.
     slots: Vec<Slot>,

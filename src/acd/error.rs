@@ -58,4 +58,7 @@ pub enum AcdError {
     /// A queue overflows to itself.
     #[error("queue {0} overflows to itself")]
     SelfOverflow(QueueId),
+    /// CAD-1..3: a change to the interaction's data was refused.
+    #[error(transparent)]
+    Data(#[from] super::cad::CadError),
 }

@@ -2,6 +2,7 @@
 
 use super::agent::{AgentState, RequestedState};
 use super::ids::{AgentId, InteractionId, OfferId, QueueId};
+use super::interaction::{Customer, InteractionInfo, Outcome};
 use super::queue::{OverflowTarget, Variable};
 use std::time::{Duration, Instant};
 
@@ -18,8 +19,8 @@ pub enum AcdEvent {
         queue: QueueId,
         /// Higher is served first.
         priority: u8,
-        /// Its call-associated data (OFFER-2 shows some).
-        variables: Vec<Variable>,
+        /// The caller's number, DNIS and call-associated data (OFFER-2 shows some).
+        customer: Box<Customer>,
     },
     /// The caller hung up before being connected (or at any time).
     InteractionAbandoned {
@@ -30,6 +31,14 @@ pub enum AcdEvent {
     InteractionEnded {
         /// The interaction.
         id: InteractionId,
+    },
+    /// The customer of a connected interaction was put on or taken off hold
+    /// (CALL-HOLD-1): the time is booked as hold or talk (HIST-3).
+    HoldChanged {
+        /// The interaction.
+        id: InteractionId,
+        /// On hold now.
+        held: bool,
     },
     /// An agent logs in, into `state`.
     AgentLogin {
@@ -195,5 +204,16 @@ pub enum AcdAction {
         notes: String,
         /// True when the wrap-up time ran out.
         timed_out: bool,
+    },
+    /// The interaction left the ACD (wrap-up ended, abandoned, overflowed
+    /// out): its final history, for the store (HIST-3). Emitted after the
+    /// action that caused it (`WrapUpEnded`, `Overflow`).
+    InteractionClosed {
+        /// The interaction.
+        interaction: InteractionId,
+        /// How it ended.
+        outcome: Outcome,
+        /// Its history, every phase booked up to the close.
+        info: Box<InteractionInfo>,
     },
 }

@@ -4,6 +4,13 @@
 //! [`Acd::poll_timeout`] gives the next deadline (RONA, wrap-up end,
 //! overflow). It never reads the clock.
 //!
+//! It is the one owner of each interaction's state (DESIGN.md): routing
+//! state, phase, primary agent, the customer's number and call data
+//! (CAD-1..4, saved with [`Acd::save_data`]) and the time booked per phase
+//! (HIST-3, [`interaction`]), from arrival to the end of wrap-up, when
+//! [`AcdAction::InteractionClosed`] hands the whole history over for the
+//! store. The engine keeps only the map from interactions to calls and SIP legs.
+//!
 //! Rules implemented: AGENT-1 (states, [`AgentState`]), AGENT-2 (only
 //! `Available` agents get offers), AGENT-3 (no logout while an offer rings),
 //! AGENT-4 (idle asked while engaged is pending, handling time kept),
@@ -42,6 +49,8 @@ mod cad;
 mod error;
 mod event;
 mod ids;
+pub mod interaction;
+mod invariants;
 mod queue;
 mod strategy;
 
@@ -53,12 +62,14 @@ pub use cad::{
 pub use error::AcdError;
 pub use event::{AcdAction, AcdEvent, CancelReason};
 pub use ids::{AgentId, InteractionId, OfferId, QueueId};
-pub use queue::{AcceptMode, InteractionState, OverflowTarget, QueueConfig, Variable};
+pub use interaction::{Customer, InteractionInfo, InteractionState, Outcome, Phase, PhaseDurations};
+pub use queue::{AcceptMode, OverflowTarget, QueueConfig, Variable};
 pub use strategy::Strategy;
 
 use crate::time::TimerTable;
 use agent::Agent;
-use queue::{Interaction, Queue};
+use interaction::Interaction;
+use queue::Queue;
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::time::{Duration, Instant};
 
@@ -94,11 +105,21 @@ enum AcdTimer {
     MaxWait(InteractionId),
 }
 
-/// A ringing offer.
-#[derive(Clone, Copy, Debug)]
-struct Offer {
-    agent: AgentId,
-    interaction: InteractionId,
+/// A ringing offer, as desktops show it (OFFER-1..3).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Offer {
+    /// The agent it rings for.
+    pub agent: AgentId,
+    /// The interaction offered.
+    pub interaction: InteractionId,
+    /// OFFER-1: the switch answers for the agent.
+    pub auto_answer: bool,
+    /// When it started ringing.
+    pub offered_at: Instant,
+    /// When RONA fires (OFFER-4).
+    pub deadline: Instant,
+    /// OFFER-2: the queue's chosen variables, in its order, secure ones left out.
+    pub variables: Vec<Variable>,
 }
 
 /// The ACD state machine (see the module docs for the rules it keeps).
@@ -115,6 +136,8 @@ pub struct Acd {
     next_offer: u64,
     next_seq: u64,
     idle_reasons: HashSet<String>,
+    /// Average handle time per queue (expected wait), from closed interactions.
+    aht: HashMap<QueueId, Duration>,
 }
 
 impl Acd {
@@ -158,6 +181,7 @@ impl Acd {
             next_offer: 1,
             next_seq: 0,
             idle_reasons: cfg.idle_reasons.into_iter().collect(),
+            aht: HashMap::new(),
         })
     }
 
@@ -174,6 +198,7 @@ impl Acd {
             next_offer: 1,
             next_seq: 0,
             idle_reasons: HashSet::new(),
+            aht: HashMap::new(),
         }
     }
 
@@ -231,6 +256,44 @@ impl Acd {
         self.interactions.get(&id).map(|i| &i.state)
     }
 
+    /// An interaction's history and data (HIST-3, CAD-1), while the ACD holds
+    /// it (from arrival to the end of wrap-up).
+    pub fn interaction(&self, id: InteractionId) -> Option<&InteractionInfo> {
+        self.interactions.get(&id).map(|i| &i.info)
+    }
+
+    /// Every interaction the ACD holds, in no particular order (SUP-1).
+    pub fn interactions(&self) -> impl Iterator<Item = (InteractionId, &InteractionInfo)> {
+        self.interactions.iter().map(|(id, i)| (*id, &i.info))
+    }
+
+    /// A ringing offer (OFFER-1..3).
+    pub fn offer(&self, id: OfferId) -> Option<&Offer> {
+        self.offers.get(&id)
+    }
+
+    /// The offers ringing for `interaction`, oldest first.
+    pub fn offers_of(&self, interaction: InteractionId) -> Vec<OfferId> {
+        match self.interactions.get(&interaction).map(|i| &i.state) {
+            Some(InteractionState::Ringing { offers, .. }) => offers.clone(),
+            _ => Vec::new(),
+        }
+    }
+
+    /// CAD-3: saves `changes` to the interaction's data on top of version
+    /// `base`, all or nothing; the new version.
+    pub fn save_data(&mut self, id: InteractionId, base: u64, changes: &[(String, String)]) -> Result<u64, AcdError> {
+        let i = self.interactions.get_mut(&id).ok_or(AcdError::UnknownInteraction(id))?;
+        Ok(i.info.customer.data.save(base, changes)?)
+    }
+
+    /// The queue's average handle time (talk, hold, consult, conference,
+    /// post-call and wrap-up; an exponential average with weight 1/8 for the
+    /// newest interaction), `None` before its first answered interaction closed.
+    pub fn average_handle_time(&self, queue: QueueId) -> Option<Duration> {
+        self.aht.get(&queue).copied()
+    }
+
     /// A queue's waiting interactions in service order (priority, then arrival).
     pub fn waiting(&self, queue: QueueId) -> Vec<InteractionId> {
         self.queues
@@ -244,95 +307,9 @@ impl Acd {
         self.queues.get(&queue).map_or(0, |q| q.pool.len())
     }
 
-    /// Number of interactions the ACD holds (waiting, ringing or connected).
+    /// Number of interactions the ACD holds (waiting, ringing, connected or in wrap-up).
     pub fn interaction_count(&self) -> usize {
         self.interactions.len()
-    }
-
-    /// Checks the core's invariants in `O(agents + interactions)` (tests,
-    /// debugging): each agent has at most one offer and is in the pools iff
-    /// `Available`; each interaction is in exactly one place; no queue has
-    /// both a waiting interaction it could offer and an available agent.
-    pub fn check_invariants(&self) -> Result<(), String> {
-        let mut per_agent: HashMap<AgentId, usize> = HashMap::new();
-        for (id, o) in &self.offers {
-            *per_agent.entry(o.agent).or_default() += 1;
-            let a = &self.agents[&o.agent];
-            if a.state
-                != (AgentState::Reserved {
-                    offer: *id,
-                    interaction: o.interaction,
-                })
-            {
-                return Err(format!("{id} rings {} in state {:?}", o.agent, a.state));
-            }
-            match self.interactions.get(&o.interaction).map(|i| &i.state) {
-                Some(InteractionState::Ringing { offers, .. }) if offers.contains(id) => {}
-                other => return Err(format!("{id} for {} in {other:?}", o.interaction)),
-            }
-        }
-        if let Some((a, n)) = per_agent.iter().find(|(_, n)| **n > 1) {
-            return Err(format!("{a} has {n} offers"));
-        }
-        let members: HashSet<(QueueId, AgentId)> = self
-            .queues
-            .iter()
-            .flat_map(|(q, queue)| queue.pool.all(&[]).into_iter().map(|a| (*q, a)))
-            .collect();
-        let mut pooled = 0;
-        for a in self.agents.values() {
-            let available = a.state == AgentState::Available;
-            for (q, _) in &a.queues {
-                let inside = members.contains(&(*q, a.id));
-                if inside != available {
-                    return Err(format!("{} in {q} pool: {inside}, state {:?}", a.id, a.state));
-                }
-                pooled += usize::from(inside);
-            }
-            if let AgentState::Reserved { offer, .. } = a.state {
-                if !self.offers.contains_key(&offer) {
-                    return Err(format!("{} reserved for a gone {offer}", a.id));
-                }
-            }
-        }
-        let pool_total: usize = self.queues.values().map(|q| q.pool.len()).sum();
-        if pooled != pool_total {
-            return Err(format!("pools hold {pool_total} entries, {pooled} expected"));
-        }
-        let mut waiting = 0;
-        for (id, i) in &self.interactions {
-            match &i.state {
-                InteractionState::Waiting { queue } => {
-                    waiting += 1;
-                    if !self.queues[queue].waiting.contains(&i.place(*id)) {
-                        return Err(format!("{id} not in {queue}'s line"));
-                    }
-                }
-                InteractionState::Ringing { offers, .. } => {
-                    if offers.is_empty() || offers.iter().any(|o| self.offers[o].interaction != *id) {
-                        return Err(format!("{id} ringing with bad offers {offers:?}"));
-                    }
-                }
-                InteractionState::Connected { agent, .. } => {
-                    if self.agents[agent].state != (AgentState::Busy { interaction: *id }) {
-                        return Err(format!("{id} connected to {agent} in {:?}", self.agents[agent].state));
-                    }
-                }
-            }
-        }
-        let lined: usize = self.queues.values().map(|q| q.waiting.len()).sum();
-        if lined != waiting {
-            return Err(format!("lines hold {lined}, {waiting} waiting"));
-        }
-        for (qid, q) in &self.queues {
-            if let Some(p) = q.waiting.first() {
-                let declined = &self.interactions[&p.2].declined_by;
-                if !q.pool.all(declined).is_empty() {
-                    return Err(format!("{qid} has {} waiting and an agent available", p.2));
-                }
-            }
-        }
-        Ok(())
     }
 
     fn apply(&mut self, now: Instant, event: AcdEvent) -> Result<(), AcdError> {
@@ -342,10 +319,17 @@ impl Acd {
                 id,
                 queue,
                 priority,
-                variables,
-            } => self.arrive(now, id, queue, priority, variables),
+                customer,
+            } => self.arrive(now, id, queue, priority, *customer),
             AcdEvent::InteractionAbandoned { id } => self.abandon(now, id),
             AcdEvent::InteractionEnded { id } => self.end(now, id),
+            AcdEvent::HoldChanged { id, held } => {
+                let i = self.interactions.get_mut(&id).ok_or(AcdError::UnknownInteraction(id))?;
+                if i.info.phase == Phase::Connected && i.info.held != held {
+                    i.info.set_held(now, held);
+                }
+                Ok(())
+            }
             AcdEvent::AgentLogin { agent, state } => self.login(now, agent, state),
             AcdEvent::AgentLogout { agent } => self.logout(now, agent),
             AcdEvent::AgentSetState { agent, state } => self.request_state(now, agent, state),
@@ -396,7 +380,7 @@ impl Acd {
                         self.overflow(at, id, queue);
                     }
                     InteractionState::Ringing { .. } => i.overdue = true,
-                    InteractionState::Connected { .. } => {}
+                    InteractionState::Connected { .. } | InteractionState::WrapUp { .. } => {}
                 }
             }
         }
@@ -524,7 +508,7 @@ impl Acd {
         id: InteractionId,
         queue: QueueId,
         priority: u8,
-        variables: Vec<Variable>,
+        customer: Customer,
     ) -> Result<(), AcdError> {
         if self.interactions.contains_key(&id) {
             return Err(AcdError::DuplicateInteraction(id));
@@ -535,11 +519,11 @@ impl Acd {
         let i = Interaction {
             priority,
             seq,
-            variables,
             state: InteractionState::Waiting { queue },
             declined_by: Vec::new(),
             overdue: false,
             offered: 0,
+            info: InteractionInfo::new(now, queue, customer),
         };
         q.waiting.insert(i.place(id));
         if let (Some(wait), Some(_)) = (q.cfg.max_wait, &q.cfg.overflow) {
@@ -590,17 +574,18 @@ impl Acd {
             queue.waiting.remove(&place);
             let mut offers = Vec::with_capacity(agents.len());
             for agent in agents {
-                offers.push(self.offer(now, place.2, qid, agent));
+                offers.push(self.make_offer(now, place.2, qid, agent));
             }
             if let Some(i) = self.interactions.get_mut(&place.2) {
                 i.state = InteractionState::Ringing { queue: qid, offers };
+                i.info.set_phase(now, Phase::Ringing);
             }
         }
     }
 
     // spec: OFFER-1
     // spec: OFFER-2
-    fn offer(&mut self, now: Instant, interaction: InteractionId, qid: QueueId, agent: AgentId) -> OfferId {
+    fn make_offer(&mut self, now: Instant, interaction: InteractionId, qid: QueueId, agent: AgentId) -> OfferId {
         let offer = OfferId(self.next_offer);
         self.next_offer += 1;
         let (deadline, auto_answer, names) = match self.queues.get(&qid) {
@@ -614,16 +599,27 @@ impl Acd {
         let (variables, offered_count) = match self.interactions.get_mut(&interaction) {
             Some(i) => {
                 i.offered += 1;
+                let all = i.info.customer.data.acd_variables(false);
                 let vars = names
                     .iter()
-                    .filter_map(|n| i.variables.iter().find(|v| &v.name == n && !v.secure).cloned())
+                    .filter_map(|n| all.iter().find(|v| &v.name == n && !v.secure).cloned())
                     .collect();
                 (vars, i.offered)
             }
             None => (Vec::new(), 0),
         };
         self.timers.set(AcdTimer::Rona(offer), deadline);
-        self.offers.insert(offer, Offer { agent, interaction });
+        self.offers.insert(
+            offer,
+            Offer {
+                agent,
+                interaction,
+                auto_answer,
+                offered_at: now,
+                deadline,
+                variables: variables.clone(),
+            },
+        );
         self.set_state(now, agent, AgentState::Reserved { offer, interaction }, false);
         self.actions.push_back(AcdAction::RingAgent {
             offer,
@@ -651,6 +647,9 @@ impl Acd {
                 queue,
                 agent: offer.agent,
             };
+            i.info.agent = Some(offer.agent);
+            i.info.answered_at = Some(now);
+            i.info.set_phase(now, Phase::Connected);
         }
         self.timers.cancel(AcdTimer::MaxWait(iid));
         if let Some(a) = self.agents.get_mut(&offer.agent) {
@@ -738,6 +737,7 @@ impl Acd {
             return;
         }
         i.state = InteractionState::Waiting { queue };
+        i.info.set_phase(now, Phase::Queued);
         let place = i.place(id);
         if let Some(q) = self.queues.get_mut(&queue) {
             q.waiting.insert(place);
@@ -754,6 +754,8 @@ impl Acd {
             OverflowTarget::Queue(to) => {
                 if let (Some(i), Some(q)) = (self.interactions.get_mut(&id), self.queues.get_mut(to)) {
                     i.state = InteractionState::Waiting { queue: *to };
+                    i.info.queue = *to;
+                    i.info.set_phase(now, Phase::Queued);
                     i.overdue = false;
                     q.waiting.insert(i.place(id));
                     if let (Some(wait), Some(_)) = (q.cfg.max_wait, &q.cfg.overflow) {
@@ -762,22 +764,25 @@ impl Acd {
                     self.dirty.push(*to);
                 }
             }
-            OverflowTarget::External(_) => {
-                self.interactions.remove(&id);
-                self.timers.cancel(AcdTimer::MaxWait(id));
-            }
+            OverflowTarget::External(_) => {}
         }
+        let external = matches!(target, OverflowTarget::External(_));
         self.actions.push_back(AcdAction::Overflow {
             interaction: id,
             from,
             target,
         });
+        if external {
+            self.close(now, id, Outcome::Overflowed);
+        }
     }
 
     fn abandon(&mut self, now: Instant, id: InteractionId) -> Result<(), AcdError> {
         let i = self.interactions.get(&id).ok_or(AcdError::UnknownInteraction(id))?;
         match &i.state {
             InteractionState::Connected { .. } => return self.end(now, id),
+            // The call already ended; the wrap-up goes on.
+            InteractionState::WrapUp { .. } => return Ok(()),
             InteractionState::Waiting { queue } => {
                 let place = i.place(id);
                 if let Some(q) = self.queues.get_mut(queue) {
@@ -790,9 +795,31 @@ impl Acd {
                 }
             }
         }
-        self.interactions.remove(&id);
-        self.timers.cancel(AcdTimer::MaxWait(id));
+        self.close(now, id, Outcome::Abandoned);
         Ok(())
+    }
+
+    /// The interaction leaves the ACD: its history, booked up to `now`, goes
+    /// out in [`AcdAction::InteractionClosed`] (HIST-3).
+    fn close(&mut self, now: Instant, id: InteractionId, outcome: Outcome) {
+        self.timers.cancel(AcdTimer::MaxWait(id));
+        let Some(mut i) = self.interactions.remove(&id) else {
+            return;
+        };
+        if i.info.ended_at.is_none() {
+            i.info.ended_at = Some(now);
+        }
+        i.info.close(now);
+        if outcome == Outcome::Answered {
+            let handled = Duration::from_millis(i.info.durations().handled_ms());
+            let aht = self.aht.entry(i.info.queue).or_insert(handled);
+            *aht = (*aht * 7 + handled) / 8;
+        }
+        self.actions.push_back(AcdAction::InteractionClosed {
+            interaction: id,
+            outcome,
+            info: Box::new(i.info),
+        });
     }
 
     // spec: WRAP-1
@@ -802,7 +829,11 @@ impl Acd {
         let InteractionState::Connected { queue, agent } = i.state else {
             return self.abandon(now, id);
         };
-        self.interactions.remove(&id);
+        if let Some(i) = self.interactions.get_mut(&id) {
+            i.state = InteractionState::WrapUp { queue, agent };
+            i.info.ended_at = Some(now);
+            i.info.set_phase(now, Phase::WrapUp);
+        }
         self.timers.cancel(AcdTimer::MaxWait(id));
         let wrap = self.queues.get(&queue).map_or(Duration::ZERO, |q| q.cfg.wrap_up);
         let deadline = now + wrap;
@@ -844,6 +875,9 @@ impl Acd {
         if let Some(a) = self.agents.get_mut(&agent) {
             a.wrap_up_queue = None;
         }
+        if let Some(i) = self.interactions.get_mut(&interaction) {
+            i.info.wrap_up = Some((reasons.clone(), notes.clone()));
+        }
         self.actions.push_back(AcdAction::WrapUpEnded {
             agent,
             interaction,
@@ -851,6 +885,7 @@ impl Acd {
             notes,
             timed_out,
         });
+        self.close(now, interaction, Outcome::Answered);
         self.release(now, agent, false);
         Ok(())
     }

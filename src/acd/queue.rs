@@ -4,9 +4,9 @@
 //! from a declined or unanswered offer keeps its original place, so it is
 //! ahead of every later arrival of the same or lower priority (OFFER-4).
 
-use super::ids::{InteractionId, OfferId, QueueId};
+use super::ids::QueueId;
+use super::interaction::Place;
 use super::strategy::{Pool, Strategy};
-use std::cmp::Reverse;
 use std::collections::BTreeSet;
 use std::time::Duration;
 
@@ -70,9 +70,6 @@ impl QueueConfig {
     }
 }
 
-/// A waiting position: priority (higher first), then arrival order.
-pub(crate) type Place = (Reverse<u8>, u64, InteractionId);
-
 /// A queue: its configuration, waiting line and available agents.
 #[derive(Debug)]
 pub(crate) struct Queue {
@@ -91,7 +88,7 @@ impl Queue {
     }
 }
 
-/// A variable of the interaction (CAD-1), as the engine passes it.
+/// A variable of the interaction (CAD-1) as an offer carries it (OFFER-2).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Variable {
     /// Its name.
@@ -100,49 +97,4 @@ pub struct Variable {
     pub value: String,
     /// OFFER-2: secure variables are never shown in an offer.
     pub secure: bool,
-}
-
-/// Where an interaction is; each state carries its own data.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum InteractionState {
-    /// In a queue's waiting line.
-    Waiting {
-        /// The queue.
-        queue: QueueId,
-    },
-    /// Offered: one offer, or one per agent for ring-all.
-    Ringing {
-        /// The queue it was offered from.
-        queue: QueueId,
-        /// The ringing offers.
-        offers: Vec<OfferId>,
-    },
-    /// Connected to its primary agent.
-    Connected {
-        /// The queue it came from.
-        queue: QueueId,
-        /// The primary agent (CALL-END-1).
-        agent: super::ids::AgentId,
-    },
-}
-
-/// One interaction inside the ACD.
-#[derive(Debug)]
-pub(crate) struct Interaction {
-    pub priority: u8,
-    pub seq: u64,
-    pub variables: Vec<Variable>,
-    pub state: InteractionState,
-    /// Agents who declined it: not offered it again.
-    pub declined_by: Vec<super::ids::AgentId>,
-    /// The queue's maximum wait passed while it was ringing: overflow when it comes back.
-    pub overdue: bool,
-    /// Offers made so far.
-    pub offered: u32,
-}
-
-impl Interaction {
-    pub fn place(&self, id: InteractionId) -> Place {
-        (Reverse(self.priority), self.seq, id)
-    }
 }

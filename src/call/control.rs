@@ -122,6 +122,7 @@ impl Call {
                 call: id.0,
                 held: after,
             });
+            ctx.event(id, super::CallEvent::HoldChanged { held: after.is_some() });
         }
         tracing::info!(call = %id, ?held, "hold changed from the control API");
         Ok(())

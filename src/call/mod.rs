@@ -16,18 +16,18 @@
 //! (`tests/call/`).
 //!
 //! What lives where:
-//! - [`outbound`]: placing legs (INVITE, digest retry towards trunks), their
+//! - `outbound`: placing legs (INVITE, digest retry towards trunks), their
 //!   responses (18x relayed, first 2xx wins and the other forks are
 //!   cancelled, §16.7-style best failure), the caller's CANCEL (§9), the
 //!   route's no-answer timeout.
-//! - [`in_dialog`]: BYE, re-INVITE/UPDATE/INFO relay (§12.2, §14, §15), the
+//! - `in_dialog`: BYE, re-INVITE/UPDATE/INFO relay (§12.2, §14, §15), the
 //!   end-to-end ACK (§13.2.2.4) and the 2xx retransmission (§13.3.1.4).
 //! - [`anchor`]: SDP offer/answer when the switch anchors the media
 //!   (RFC 3264), early media, delayed offer, in-dialog offers and hold.
 //! - [`control`]: hold and recording from the control API (CALL-HOLD-1,
 //!   CALL-REC-1).
-//! - [`monitor`]: the supervisor's listen-only leg (SUP-2, SUP-4).
-//! - [`end`]: ending a call, its CDR, and when it can be forgotten.
+//! - `monitor`: the supervisor's listen-only leg (SUP-2, SUP-4).
+//! - `end`: ending a call, its CDR, and when it can be forgotten.
 
 pub mod anchor;
 pub mod control;

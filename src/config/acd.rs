@@ -87,7 +87,7 @@ pub struct VariableDef {
     /// Where its value comes from; `None`: the default.
     pub source: Option<VarSource>,
     /// Value when the source gives none (already checked with
-    /// [`VarType::validate`]).
+    /// [`VariableSpec::validate`](crate::acd::VariableSpec::validate)).
     pub default: Option<String>,
 }
 

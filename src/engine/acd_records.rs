@@ -8,8 +8,9 @@
 //! - **Interactions** (HIST-3): upserted by uid when the call arrives, when
 //!   an agent answers, when the call ends (outcome `Answered`, `Abandoned`
 //!   or `Overflowed`) and when its wrap-up ends (reasons, notes and the
-//!   wrap-up time). Per-phase times are those booked by
-//!   [`QueueCall::account`]. Only non-secure variables are stored (CAD-1).
+//!   wrap-up time). The record is built from the ACD core's
+//!   [`InteractionInfo`] (its phases and times, HIST-3); the last one from
+//!   the history the core hands over when the interaction closes. Only non-secure variables are stored (CAD-1).
 //!   A restart before the call ended leaves the row without outcome, and the
 //!   next start marks it `Interrupted`; a restart during wrap-up keeps the
 //!   call's outcome and loses only the unsubmitted wrap-up.
@@ -18,9 +19,9 @@
 //!   status), cancelled (`rona`, `declined`, `answered_elsewhere`,
 //!   `abandoned`), or hung up after talking.
 
-use super::queue::{interaction_of, QueueCall};
+use super::queue::{interaction_of, unix_ms_of, QueueCall};
 use super::{Engine, Now, Output};
-use crate::acd::{AgentId, AgentState, InteractionId};
+use crate::acd::{AgentId, AgentState, InteractionId, InteractionInfo, Outcome};
 use crate::ids::CallRef;
 use crate::store::{AcdRecord, AgentAuditRecord, InteractionOutcome, InteractionRecord, LegCdrRecord};
 
@@ -46,45 +47,59 @@ impl Engine {
     }
 
     /// HIST-3: the interaction as it stands, with `outcome` once its call ended.
-    pub(crate) fn record_interaction(&mut self, interaction: InteractionId, outcome: Option<InteractionOutcome>) {
-        let Some(qc) = self.queues.calls.get(&interaction) else {
+    pub(crate) fn record_interaction(
+        &mut self,
+        now: Now,
+        interaction: InteractionId,
+        outcome: Option<InteractionOutcome>,
+    ) {
+        let (Some(qc), Some(info)) = (self.queues.calls.get(&interaction), self.acd.interaction(interaction)) else {
             return;
         };
-        let rec = self.interaction_record(qc, outcome);
+        let rec = self.interaction_record(now, qc, info, outcome);
         self.out.push_back(Output::Acd(AcdRecord::Interaction(Box::new(rec))));
     }
 
-    fn interaction_record(&self, qc: &QueueCall, outcome: Option<InteractionOutcome>) -> InteractionRecord {
-        let (reasons, notes) = qc.wrap_up.clone().unwrap_or_default();
+    /// The store's row for an interaction, from the ACD core's history `info`.
+    pub(crate) fn interaction_record(
+        &self,
+        now: Now,
+        qc: &QueueCall,
+        info: &InteractionInfo,
+        outcome: Option<InteractionOutcome>,
+    ) -> InteractionRecord {
+        let (reasons, notes) = info.wrap_up.clone().unwrap_or_default();
         let recordings = self
             .calls
             .get(&qc.call)
             .and_then(|c| c.media.as_ref())
             .map(|m| m.recordings.iter().map(|r| r.file.clone()).collect())
             .unwrap_or_default();
+        let d = info.durations();
         InteractionRecord {
             uid: qc.uid.clone(),
             queue: self
                 .cfg
                 .acd()
-                .queue(qc.queue)
+                .queue(info.queue)
                 .map(|q| q.name.clone())
                 .unwrap_or_default(),
-            caller: qc.caller_number.clone(),
-            dnis: qc.dnis.clone(),
-            agent: qc.agent.map(|a| self.login_of(a)),
+            caller: info.customer.caller_number.clone(),
+            dnis: info.customer.dnis.clone(),
+            agent: info.agent.map(|a| self.login_of(a)),
             outcome,
-            arrived_ms: qc.arrived_ms,
-            answered_ms: qc.answered_ms,
-            ended_ms: qc.ended_ms,
-            queue_ms: qc.durations.queue_ms,
-            ring_ms: qc.durations.ring_ms,
-            talk_ms: qc.durations.talk_ms,
-            hold_ms: qc.durations.hold_ms,
-            wrap_up_ms: qc.durations.wrap_up_ms,
+            arrived_ms: unix_ms_of(now, info.arrived_at),
+            answered_ms: info.answered_at.map(|t| unix_ms_of(now, t)),
+            ended_ms: info.ended_at.map(|t| unix_ms_of(now, t)),
+            queue_ms: d.queue_ms,
+            ring_ms: d.ring_ms,
+            talk_ms: d.talk_ms,
+            hold_ms: d.hold_ms,
+            wrap_up_ms: d.wrap_up_ms,
             wrap_up_reasons: reasons,
             notes,
-            variables: qc
+            variables: info
+                .customer
                 .data
                 .acd_variables(false)
                 .into_iter()
@@ -98,19 +113,22 @@ impl Engine {
     /// HIST-3: agent phone leg `idx` of call `id` ended (`cause`, and the
     /// final status when the phone sent one). Written once per leg.
     pub(crate) fn record_agent_leg(&mut self, now: Now, id: CallRef, idx: usize, cause: &str, final_code: Option<u16>) {
-        let Some(qc) = self.queues.calls.get_mut(&interaction_of(id)) else {
+        let interaction = interaction_of(id);
+        let Some(qc) = self.queues.calls.get_mut(&interaction) else {
             return;
         };
         let Some((agent, started_ms)) = qc.agent_legs.remove(&idx) else {
             return;
         };
-        let answered = qc.agent == Some(agent) && qc.answered_leg == Some(idx);
-        let (uid, answered_ms, talk_ms, hold_ms) = (
-            qc.uid.clone(),
-            qc.answered_ms.filter(|_| answered),
-            if answered { qc.durations.talk_ms } else { 0 },
-            if answered { qc.durations.hold_ms } else { 0 },
-        );
+        let answered_leg = qc.answered_leg == Some(idx);
+        let uid = qc.uid.clone();
+        let info = self
+            .acd
+            .interaction(interaction)
+            .filter(|i| answered_leg && i.agent == Some(agent));
+        let d = info.map(|i| i.durations_at(now.mono)).unwrap_or_default();
+        let answered_ms = info.and_then(|i| i.answered_at).map(|t| unix_ms_of(now, t));
+        let (talk_ms, hold_ms) = (d.talk_ms, d.hold_ms);
         let call_id = self
             .calls
             .get(&id)
@@ -136,7 +154,7 @@ impl Engine {
 
     /// HIST-3: the caller's leg of an interaction ended (`cause` as in the CDR).
     pub(crate) fn record_caller_leg(&mut self, now: Now, interaction: InteractionId, cause: &str) {
-        let Some(qc) = self.queues.calls.get(&interaction) else {
+        let (Some(qc), Some(info)) = (self.queues.calls.get(&interaction), self.acd.interaction(interaction)) else {
             return;
         };
         let call_id = self
@@ -144,20 +162,32 @@ impl Engine {
             .get(&qc.call)
             .map(|c| String::from_utf8_lossy(&c.a.call_id).into_owned())
             .unwrap_or_default();
+        let d = info.durations_at(now.mono);
+        let answered_ms = info.answered_at.map(|t| unix_ms_of(now, t));
         let rec = LegCdrRecord {
             interaction: Some(qc.uid.clone()),
             call_id,
             leg: "caller".into(),
-            party: qc.caller_number.clone(),
-            started_ms: qc.arrived_ms,
-            answered_ms: qc.answered_ms,
+            party: info.customer.caller_number.clone(),
+            started_ms: unix_ms_of(now, info.arrived_at),
+            answered_ms,
             ended_ms: now.unix_ms,
-            hold_ms: qc.durations.hold_ms,
-            talk_ms: qc.durations.talk_ms,
+            hold_ms: d.hold_ms,
+            talk_ms: d.talk_ms,
             post_call_ms: 0,
-            final_code: qc.answered_ms.map(|_| 200),
+            final_code: answered_ms.map(|_| 200),
             cause: cause.to_owned(),
         };
         self.out.push_back(Output::Acd(AcdRecord::LegCdr(rec)));
+    }
+}
+
+impl From<Outcome> for InteractionOutcome {
+    fn from(o: Outcome) -> Self {
+        match o {
+            Outcome::Answered => InteractionOutcome::Answered,
+            Outcome::Abandoned => InteractionOutcome::Abandoned,
+            Outcome::Overflowed => InteractionOutcome::Overflowed,
+        }
     }
 }

@@ -194,20 +194,9 @@ pub struct OfferView {
     pub rona_ms: u64,
 }
 
-/// Time per phase of an interaction, in milliseconds (HIST-3).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
-pub struct PhaseDurations {
-    /// Waiting in queue (between offers included).
-    pub queue_ms: u64,
-    /// Offers ringing.
-    pub ring_ms: u64,
-    /// Connected, not on hold.
-    pub talk_ms: u64,
-    /// Connected, customer on hold.
-    pub hold_ms: u64,
-    /// The primary agent's wrap-up.
-    pub wrap_up_ms: u64,
-}
+/// Time per phase of an interaction, in milliseconds (HIST-3): the ACD
+/// core's own type, serialised as is.
+pub use crate::acd::PhaseDurations;
 
 /// An interaction as desktops see it (SUP-1 for supervisors).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -216,7 +205,8 @@ pub struct InteractionView {
     pub interaction: String,
     /// Queue name.
     pub queue: String,
-    /// `queued`, `ringing`, `connected`, `held` or `wrap_up`.
+    /// `queued`, `ringing`, `connected`, `held`, `consult`, `conference`,
+    /// `post_call` or `wrap_up` (the ACD core's phase, HIST-3).
     pub state: &'static str,
     /// The caller's number (masked per OFFER-3 for agents when the queue says so).
     pub caller: String,

@@ -15,8 +15,9 @@
 use super::desk::{
     AgentView, DataVariable, DataView, DeskCommand, DeskError, DeskReply, DeskState, Principal, SupervisorCommand,
 };
-use super::queue::{state_name, QueuePhase};
+use super::queue::state_name;
 use super::{CallControl, Engine, Now, Party};
+use crate::acd::Phase;
 use crate::acd::{AcdError, AcdEvent, AgentId, AgentState, IdleReason, InteractionId, OfferId, RequestedState};
 
 /// Longest wrap-up note accepted.
@@ -144,7 +145,7 @@ impl Engine {
             }
             DeskCommand::End { interaction } => {
                 let id = self.own_connected(agent, &interaction)?;
-                if self.queues.calls.get(&id).is_some_and(|c| c.held) {
+                if self.acd.interaction(id).is_some_and(|i| i.held) {
                     return Err(DeskError::Conflict(
                         "the customer is on hold: resume before ending the call (CALL-HOLD-1)".into(),
                     ));
@@ -262,12 +263,14 @@ impl Engine {
     /// The interaction if `agent` is its primary agent (connected or wrapping up).
     fn own_interaction(&self, agent: AgentId, uid: &str) -> Result<InteractionId, DeskError> {
         let id = self.interaction_by_uid(uid)?;
-        let qc = self.queues.calls.get(&id).ok_or(DeskError::NotFound {
-            field: "interaction",
-            message: format!("no interaction {uid}"),
-        })?;
+        let (Some(qc), Some(info)) = (self.queues.calls.get(&id), self.acd.interaction(id)) else {
+            return Err(DeskError::NotFound {
+                field: "interaction",
+                message: format!("no interaction {uid}"),
+            });
+        };
         let offered = qc.offers.iter().any(|o| o.agent == agent);
-        if qc.agent != Some(agent) && !offered {
+        if info.agent != Some(agent) && !offered {
             return Err(DeskError::Forbidden(format!("interaction {uid} is not yours")));
         }
         Ok(id)
@@ -276,8 +279,8 @@ impl Engine {
     /// The interaction if `agent` is connected to it now.
     fn own_connected(&self, agent: AgentId, uid: &str) -> Result<InteractionId, DeskError> {
         let id = self.own_interaction(agent, uid)?;
-        match self.queues.calls.get(&id).map(|c| (c.phase, c.agent)) {
-            Some((QueuePhase::Connected, Some(a))) if a == agent => Ok(id),
+        match self.acd.interaction(id).map(|i| (i.phase, i.agent)) {
+            Some((Phase::Connected, Some(a))) if a == agent => Ok(id),
             _ => Err(DeskError::Conflict(format!(
                 "interaction {uid} is not connected to you"
             ))),
@@ -293,17 +296,10 @@ impl Engine {
         } else {
             CallControl::Resume
         };
+        // The call reports the change (CallEvent::HoldChanged): the ACD books
+        // the hold time and the desktop is told (`queue_hold_changed`).
         self.control(now, call, cmd)
             .map_err(|e| DeskError::Conflict(e.to_string()))?;
-        if let Some(qc) = self.queues.calls.get_mut(&id) {
-            qc.account(now.mono);
-            qc.held = hold;
-        }
-        self.desk_event(super::desk::DeskEvent::Hold {
-            agent: self.login_of(agent),
-            interaction: uid.to_owned(),
-            held: hold,
-        });
         Ok(())
     }
 
@@ -313,7 +309,10 @@ impl Engine {
             .queues
             .calls
             .iter()
-            .filter(|(_, c)| c.agent == Some(agent) || c.offers.iter().any(|o| o.agent == agent))
+            .filter(|(id, c)| {
+                self.acd.interaction(**id).is_some_and(|i| i.agent == Some(agent))
+                    || c.offers.iter().any(|o| o.agent == agent)
+            })
             .map(|(id, _)| *id)
             .collect();
         ids.sort();
@@ -373,12 +372,14 @@ impl Engine {
     /// CAD-1: the interaction's variables; secure values never leave, the
     /// caller's number masked per OFFER-3 when the queue says so.
     fn data_view(&self, id: InteractionId) -> Result<DataView, DeskError> {
-        let qc = self.queues.calls.get(&id).ok_or(DeskError::NotFound {
-            field: "interaction",
-            message: format!("no interaction {id}"),
-        })?;
-        let mask = self.cfg.acd().queue(qc.queue).is_some_and(|q| q.mask_caller_number);
-        let view = qc.data.view_for_agent(mask);
+        let (Some(qc), Some(info)) = (self.queues.calls.get(&id), self.acd.interaction(id)) else {
+            return Err(DeskError::NotFound {
+                field: "interaction",
+                message: format!("no interaction {id}"),
+            });
+        };
+        let mask = self.cfg.acd().queue(info.queue).is_some_and(|q| q.mask_caller_number);
+        let view = info.customer.data.view_for_agent(mask);
         Ok(DataView {
             interaction: qc.uid.clone(),
             version: view.version,
@@ -398,17 +399,9 @@ impl Engine {
 
     /// CAD-2/3: saves edits made on `version`; first save wins.
     fn save_data(&mut self, id: InteractionId, version: u64, values: Vec<(String, String)>) -> Result<(), DeskError> {
-        let Some(qc) = self.queues.calls.get_mut(&id) else {
-            return Err(DeskError::NotFound {
-                field: "interaction",
-                message: format!("no interaction {id}"),
-            });
-        };
         let changed: Vec<String> = values.iter().map(|(n, _)| n.clone()).collect();
-        let new_version = qc
-            .data
-            .save(version, &values)
-            .map_err(|e| match super::queue_data::cad_error(e) {
+        let new_version = self.acd.save_data(id, version, &values).map_err(|e| match e {
+            crate::acd::AcdError::Data(e) => match super::queue_data::cad_error(e) {
                 DeskError::DataConflict {
                     current, overwritten, ..
                 } => DeskError::DataConflict {
@@ -417,8 +410,14 @@ impl Engine {
                     overwritten,
                 },
                 other => other,
-            })?;
-        let (uid, agent) = (qc.uid.clone(), qc.agent);
+            },
+            _ => DeskError::NotFound {
+                field: "interaction",
+                message: format!("no interaction {}", self.uid_of(id)),
+            },
+        })?;
+        let uid = self.uid_of(id);
+        let agent = self.acd.interaction(id).and_then(|i| i.agent);
         if let Some(agent) = agent {
             self.desk_event(super::desk::DeskEvent::DataSaved {
                 agent: self.login_of(agent),

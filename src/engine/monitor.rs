@@ -31,10 +31,10 @@
 //!   refuses re-INVITE/UPDATE with 488 (its media is the switch's to set).
 
 use super::desk::{DeskError, DeskReply, InteractionView};
-use super::queue::QueuePhase;
 use super::{Engine, Now};
 use crate::acd::InteractionId;
-use crate::call::{MonitorRequest, Phase};
+use crate::acd::Phase;
+use crate::call::MonitorRequest;
 
 impl Engine {
     /// SUP-2: starts a silent monitor of interaction `uid` for `supervisor`
@@ -48,26 +48,26 @@ impl Engine {
         extension: Option<&str>,
     ) -> Result<DeskReply, DeskError> {
         let interaction = self.interaction_by_uid(uid)?;
-        let Some(qc) = self.queues.calls.get(&interaction) else {
+        let (Some(qc), Some(info)) = (self.queues.calls.get(&interaction), self.acd.interaction(interaction)) else {
             return Err(DeskError::NotFound {
                 field: "interaction",
                 message: format!("no interaction {uid}"),
             });
         };
-        match qc.phase {
-            QueuePhase::Connected => {}
-            QueuePhase::WrapUp => {
+        match info.phase {
+            Phase::Connected | Phase::Consult | Phase::Conference | Phase::PostCall => {}
+            Phase::WrapUp => {
                 return Err(DeskError::Conflict(format!(
                     "interaction {uid} is in wrap-up: it cannot be monitored (SUP-3)"
                 )))
             }
-            QueuePhase::Queued | QueuePhase::Ringing => {
+            Phase::Queued | Phase::Ringing => {
                 return Err(DeskError::Conflict(format!(
                     "interaction {uid} is not connected to an agent yet: nothing to monitor"
                 )))
             }
         }
-        let (id, agent) = (qc.call, qc.agent);
+        let (id, agent) = (qc.call, info.agent);
         let ext = match extension.map(str::trim) {
             Some(e) if !e.is_empty() => e.to_owned(),
             _ => {
@@ -94,7 +94,7 @@ impl Engine {
         let Some(call) = self.calls.get(&id) else {
             return Err(DeskError::Conflict(format!("interaction {uid} has no call any more")));
         };
-        if call.phase != Phase::Answered {
+        if call.phase != crate::call::Phase::Answered {
             return Err(DeskError::Conflict(format!("the call of interaction {uid} is not up")));
         }
         if let Some((_, m)) = call.monitor() {

@@ -36,73 +36,44 @@
 //! the interactions handled since start, 180 s before the first one) ÷ the
 //! agents logged in for the queue (at least one).
 
-use super::desk::{DeskEvent, InteractionView, OfferView, PhaseDurations, ShownVariable};
+use super::desk::{DeskEvent, InteractionView, OfferView, ShownVariable};
 use super::{Engine, EngineTimer, Now, Output};
-use crate::acd::{AcdAction, AcdEvent, AgentId, AgentState, CancelReason, InteractionId, OfferId, QueueId, Variable};
+use crate::acd::{AcdAction, AcdEvent, AgentId, AgentState, CancelReason, InteractionId, OfferId};
 use crate::call::{RingOptions, RingTarget};
 use crate::ids::CallRef;
 use crate::sip::msg::{HeaderName, Message, StatusCode};
 
-use crate::store::InteractionOutcome;
+use crate::store::{AcdRecord, InteractionOutcome};
 use bytes::Bytes;
 use std::collections::HashMap;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-/// Where an interaction is, engine-side.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum QueuePhase {
-    /// Waiting in the queue's line.
-    Queued,
-    /// One or more offers ring.
-    Ringing,
-    /// Talking to the primary agent.
-    Connected,
-    /// The call ended; the agent wraps up.
-    WrapUp,
-}
-
-/// One ringing offer and the phone legs ringing for it.
+/// One ringing offer and the phone legs ringing for it (the offer itself,
+/// its times and variables, is the ACD core's: [`crate::acd::Offer`]).
 #[derive(Clone, Debug)]
 pub(crate) struct LiveOffer {
     pub offer: OfferId,
     pub agent: AgentId,
     /// Indexes into the call's B legs still ringing for this offer.
     pub legs: Vec<usize>,
+    /// The legs were sent with auto-answer headers (OFFER-1, or a desktop accept).
     pub auto_answer: bool,
-    pub offered_ms: u64,
-    pub rona_ms: u64,
-    pub variables: Vec<ShownVariable>,
 }
 
-/// One interaction, from its arrival in a queue to the end of its wrap-up.
+/// The engine's side of one interaction: which call it is and the SIP legs
+/// of its offers. Its phase, agent, times, data and wrap-up are the ACD
+/// core's ([`crate::acd::InteractionInfo`]), read with `Acd::interaction`.
 #[derive(Clone, Debug)]
 pub(crate) struct QueueCall {
     pub uid: String,
     pub call: CallRef,
-    pub queue: QueueId,
     /// The caller's dial-plan context (overflow routes in it).
     pub context: String,
-    pub caller_number: String,
-    pub dnis: String,
     /// The SDP offer agent legs get (anchored), else the caller's own body.
     pub b_body: Bytes,
     pub offers: Vec<LiveOffer>,
-    /// The primary agent once connected (CALL-END-1).
-    pub agent: Option<AgentId>,
-    pub phase: QueuePhase,
-    pub arrived_ms: u64,
-    pub answered_ms: Option<u64>,
-    pub phase_since: Instant,
-    pub held: bool,
-    pub durations: PhaseDurations,
-    /// The interaction's variables (CAD-1..4), as they arrived or were saved.
-    pub data: crate::acd::InteractionData,
     /// The provisional response repeated while waiting.
     pub progress: Option<Box<Message>>,
-    /// Reasons and notes of the wrap-up (WRAP-1).
-    pub wrap_up: Option<(Vec<String>, String)>,
-    /// When the call ended (unix ms).
-    pub ended_ms: Option<u64>,
     /// Agent phone legs not yet written to the store: B-leg index ->
     /// (agent, unix ms the leg started) (HIST-3).
     pub agent_legs: HashMap<usize, (AgentId, u64)>,
@@ -111,43 +82,27 @@ pub(crate) struct QueueCall {
 }
 
 impl QueueCall {
-    /// Books the time since the last change into the current phase.
-    pub(crate) fn account(&mut self, now: Instant) {
-        self.durations = self.durations_at(now);
-        self.phase_since = now;
-    }
-
-    /// The time per phase at `now`, the current phase included (HIST-3).
-    pub(crate) fn durations_at(&self, now: Instant) -> PhaseDurations {
-        let spent = now.saturating_duration_since(self.phase_since).as_millis() as u64;
-        let mut d = self.durations;
-        match (self.phase, self.held) {
-            (QueuePhase::Queued, _) => d.queue_ms += spent,
-            (QueuePhase::Ringing, _) => d.ring_ms += spent,
-            (QueuePhase::Connected, false) => d.talk_ms += spent,
-            (QueuePhase::Connected, true) => d.hold_ms += spent,
-            (QueuePhase::WrapUp, _) => d.wrap_up_ms += spent,
-        }
-        d
-    }
-
-    pub(crate) fn set_phase(&mut self, now: Instant, phase: QueuePhase) {
-        self.account(now);
-        self.phase = phase;
-    }
-
     pub(crate) fn offer_of_leg(&self, idx: usize) -> Option<OfferId> {
         self.offers.iter().find(|o| o.legs.contains(&idx)).map(|o| o.offer)
     }
 }
 
-/// The engine's ACD state next to the core: interactions by id, offers
-/// by id, average handling time per queue.
+/// Unix ms of the ACD instant `t`, given the time pair `now`.
+pub(crate) fn unix_ms_of(now: Now, t: Instant) -> u64 {
+    if t >= now.mono {
+        now.unix_ms + t.duration_since(now.mono).as_millis() as u64
+    } else {
+        now.unix_ms
+            .saturating_sub(now.mono.duration_since(t).as_millis() as u64)
+    }
+}
+
+/// The engine's map from interactions to calls (and offers to
+/// interactions), next to the ACD core that owns their state.
 #[derive(Debug, Default)]
 pub(crate) struct QueueState {
     pub calls: HashMap<InteractionId, QueueCall>,
     pub offers: HashMap<OfferId, InteractionId>,
-    pub aht: HashMap<QueueId, Duration>,
     /// Unix ms of the engine's start: interaction uids are unique across restarts.
     pub boot_ms: u64,
     /// Unix ms each agent's current state began (AGENT-6).
@@ -213,7 +168,6 @@ impl Engine {
             crate::acd::InteractionData::new(self.variable_specs(), &[] as &[(String, String)])
                 .unwrap_or_else(|_| crate::acd::InteractionData::empty())
         });
-        let variables = data.acd_variables(false);
         if let (Some(p), Some(body)) = (progress.as_mut(), anchored_answer) {
             p.body = body;
             p.headers.set(HeaderName::ContentType, "application/sdp");
@@ -237,28 +191,14 @@ impl Engine {
             QueueCall {
                 uid,
                 call: id,
-                queue: q.id,
                 context: context.to_owned(),
-                caller_number,
-                dnis,
                 b_body,
                 offers: Vec::new(),
-                agent: None,
-                phase: QueuePhase::Queued,
-                arrived_ms: now.unix_ms,
-                answered_ms: None,
-                phase_since: now.mono,
-                held: false,
-                durations: PhaseDurations::default(),
-                data,
                 progress: progress.map(Box::new),
-                wrap_up: None,
-                ended_ms: None,
                 agent_legs: HashMap::new(),
                 answered_leg: None,
             },
         );
-        self.record_interaction(interaction, None);
         self.timers
             .set(EngineTimer::Progress(id), now.mono + super::queue_wait::PROGRESS_EVERY);
         if q.announce_every.is_some() {
@@ -274,11 +214,17 @@ impl Engine {
                 id: interaction,
                 queue: q.id,
                 priority: q.priority,
-                variables,
+                customer: Box::new(crate::acd::Customer {
+                    caller_number,
+                    dnis,
+                    data,
+                }),
             },
         );
-        if let Err(e) = arrived {
-            tracing::error!(call = %id, error = %e, "the ACD refused the call");
+        match arrived {
+            // Recorded as it arrived (and again as it changes) so a restart loses nothing.
+            Ok(()) => self.record_interaction(now, interaction, None),
+            Err(e) => tracing::error!(call = %id, error = %e, "the ACD refused the call"),
         }
     }
 
@@ -298,17 +244,19 @@ impl Engine {
                     agent,
                     interaction,
                     auto_answer,
-                    variables,
-                    deadline,
                     ..
-                } => self.ring_agent(now, offer, agent, interaction, auto_answer, variables, deadline),
+                } => self.ring_agent(now, offer, agent, interaction, auto_answer),
                 AcdAction::CancelRing {
                     offer,
                     agent,
                     interaction,
                     reason,
                 } => self.cancel_ring(now, offer, agent, interaction, reason),
-                AcdAction::Connect { agent, interaction, .. } => self.on_connected(now, agent, interaction),
+                AcdAction::Connect {
+                    offer,
+                    agent,
+                    interaction,
+                } => self.on_connected(now, offer, agent, interaction),
                 AcdAction::OfferTimedOut {
                     offer,
                     agent,
@@ -348,13 +296,12 @@ impl Engine {
                     deadline,
                 } => {
                     let reasons = self
-                        .queues
-                        .calls
-                        .get(&interaction)
-                        .and_then(|c| self.cfg.acd().queue(c.queue))
+                        .acd
+                        .interaction(interaction)
+                        .and_then(|i| self.cfg.acd().queue(i.queue))
                         .map(|q| q.wrap_up_reasons.clone())
                         .unwrap_or_default();
-                    let deadline_ms = now.unix_ms + deadline.saturating_duration_since(now.mono).as_millis() as u64;
+                    let deadline_ms = unix_ms_of(now, deadline);
                     self.desk_event(DeskEvent::WrapUp {
                         agent: self.login_of(agent),
                         interaction: self.uid_of(interaction),
@@ -365,10 +312,27 @@ impl Engine {
                 AcdAction::WrapUpEnded {
                     agent,
                     interaction,
-                    reasons,
-                    notes,
                     timed_out,
-                } => self.wrap_up_ended(now, agent, interaction, reasons, notes, timed_out),
+                    ..
+                } => {
+                    let uid = self.uid_of(interaction);
+                    self.desk_event(DeskEvent::WrapUpEnded {
+                        agent: self.login_of(agent),
+                        interaction: uid,
+                        timed_out,
+                    });
+                }
+                AcdAction::InteractionClosed {
+                    interaction,
+                    outcome,
+                    info,
+                } => {
+                    if let Some(qc) = self.queues.calls.get(&interaction) {
+                        let rec = self.interaction_record(now, qc, &info, Some(outcome.into()));
+                        self.out.push_back(Output::Acd(AcdRecord::Interaction(Box::new(rec))));
+                    }
+                    self.forget_interaction(interaction);
+                }
             }
         }
     }
@@ -393,43 +357,16 @@ impl Engine {
             .unwrap_or_else(|| interaction.to_string())
     }
 
-    #[allow(clippy::too_many_arguments)]
-    fn ring_agent(
-        &mut self,
-        now: Now,
-        offer: OfferId,
-        agent: AgentId,
-        interaction: InteractionId,
-        auto_answer: bool,
-        variables: Vec<Variable>,
-        deadline: Instant,
-    ) {
+    fn ring_agent(&mut self, now: Now, offer: OfferId, agent: AgentId, interaction: InteractionId, auto_answer: bool) {
         let Some(qc) = self.queues.calls.get_mut(&interaction) else {
             return;
         };
-        qc.set_phase(now.mono, QueuePhase::Ringing);
         let id = qc.call;
-        let mask = self.cfg.acd().queue(qc.queue).is_some_and(|q| q.mask_caller_number);
-        let shown: Vec<ShownVariable> = variables
-            .into_iter()
-            .map(|v| ShownVariable {
-                value: if mask && v.name == "caller_number" {
-                    crate::acd::mask_number(&v.value)
-                } else {
-                    v.value
-                },
-                name: v.name,
-            })
-            .collect();
-        let rona_ms = now.unix_ms + deadline.saturating_duration_since(now.mono).as_millis() as u64;
         qc.offers.push(LiveOffer {
             offer,
             agent,
             legs: Vec::new(),
             auto_answer,
-            offered_ms: now.unix_ms,
-            rona_ms,
-            variables: shown,
         });
         self.queues.offers.insert(offer, interaction);
         let legs = self.ring_phone(now, id, agent, auto_answer);
@@ -454,24 +391,37 @@ impl Engine {
     /// The desktop's view of a ringing offer (OFFER-1..3).
     pub(crate) fn offer_view(&self, interaction: InteractionId, offer: OfferId) -> Option<OfferView> {
         let qc = self.queues.calls.get(&interaction)?;
-        let o = qc.offers.iter().find(|o| o.offer == offer)?;
-        let q = self.cfg.acd().queue(qc.queue)?;
-        let caller = if q.mask_caller_number {
-            crate::acd::mask_number(&qc.caller_number)
-        } else {
-            qc.caller_number.clone()
+        let live = qc.offers.iter().find(|o| o.offer == offer)?;
+        let o = self.acd.offer(offer)?;
+        let info = self.acd.interaction(interaction)?;
+        let q = self.cfg.acd().queue(info.queue)?;
+        let now = self.last_now?;
+        // OFFER-3: the caller's number masked wherever it shows, variables included.
+        let mask = |name: &str, value: &str| {
+            if q.mask_caller_number && name == crate::acd::CALLER_NUMBER {
+                crate::acd::mask_number(value)
+            } else {
+                value.to_owned()
+            }
         };
         Some(OfferView {
             offer: offer.0,
             interaction: qc.uid.clone(),
             queue: q.name.clone(),
             channel: "voice",
-            caller,
-            dnis: qc.dnis.clone(),
-            variables: o.variables.clone(),
-            auto_answer: o.auto_answer,
-            offered_ms: o.offered_ms,
-            rona_ms: o.rona_ms,
+            caller: mask(crate::acd::CALLER_NUMBER, &info.customer.caller_number),
+            dnis: info.customer.dnis.clone(),
+            variables: o
+                .variables
+                .iter()
+                .map(|v| ShownVariable {
+                    name: v.name.clone(),
+                    value: mask(&v.name, &v.value),
+                })
+                .collect(),
+            auto_answer: live.auto_answer,
+            offered_ms: unix_ms_of(now, o.offered_at),
+            rona_ms: unix_ms_of(now, o.deadline),
         })
     }
 
@@ -538,9 +488,6 @@ impl Engine {
             return;
         };
         let o = qc.offers.remove(pos);
-        if qc.offers.is_empty() && qc.phase == QueuePhase::Ringing {
-            qc.set_phase(now.mono, QueuePhase::Queued);
-        }
         let (id, uid) = (qc.call, qc.uid.clone());
         let why = match reason {
             CancelReason::Declined => "declined",
@@ -565,16 +512,19 @@ impl Engine {
         self.with_call(now, id, |c, ctx| c.cancel_legs(ctx, legs));
     }
 
-    fn on_connected(&mut self, now: Now, agent: AgentId, interaction: InteractionId) {
+    /// The ACD connected the interaction to `agent` by `offer`. Ring-all's
+    /// other offers stay listed until their `CancelRing`, which follows and
+    /// CANCELs their phones.
+    fn on_connected(&mut self, now: Now, offer: OfferId, agent: AgentId, interaction: InteractionId) {
         let Some(qc) = self.queues.calls.get_mut(&interaction) else {
             return;
         };
-        qc.offers.clear();
-        qc.agent = Some(agent);
-        qc.answered_ms = Some(now.unix_ms);
-        qc.set_phase(now.mono, QueuePhase::Connected);
+        qc.offers.retain(|o| o.offer != offer);
+        self.queues.offers.remove(&offer);
         self.timers.cancel(EngineTimer::Announce(qc.call));
         self.timers.cancel(EngineTimer::Progress(qc.call));
+        // Recorded at answer too: the answer time survives a restart.
+        self.record_interaction(now, interaction, None);
         // The event goes to the agent's desktop: OFFER-3 masking applies.
         if let Some(view) = self.interaction_view(interaction, true) {
             self.desk_event(DeskEvent::Connected {
@@ -587,27 +537,24 @@ impl Engine {
     /// An interaction as desktops see it; `mask` applies OFFER-3 for agents.
     pub(crate) fn interaction_view(&self, interaction: InteractionId, mask: bool) -> Option<InteractionView> {
         let qc = self.queues.calls.get(&interaction)?;
-        let q = self.cfg.acd().queue(qc.queue)?;
-        let durations = self.last_now.map_or(qc.durations, |now| qc.durations_at(now.mono));
+        let info = self.acd.interaction(interaction)?;
+        let q = self.cfg.acd().queue(info.queue)?;
+        let durations = self
+            .last_now
+            .map_or(info.durations(), |now| info.durations_at(now.mono));
         let caller = if mask && q.mask_caller_number {
-            crate::acd::mask_number(&qc.caller_number)
+            crate::acd::mask_number(&info.customer.caller_number)
         } else {
-            qc.caller_number.clone()
+            info.customer.caller_number.clone()
         };
         Some(InteractionView {
             interaction: qc.uid.clone(),
             queue: q.name.clone(),
-            state: match (qc.phase, qc.held) {
-                (QueuePhase::Queued, _) => "queued",
-                (QueuePhase::Ringing, _) => "ringing",
-                (QueuePhase::Connected, false) => "connected",
-                (QueuePhase::Connected, true) => "held",
-                (QueuePhase::WrapUp, _) => "wrap_up",
-            },
+            state: info.state_name(),
             caller,
-            dnis: qc.dnis.clone(),
-            agent: qc.agent.map(|a| self.login_of(a)),
-            arrived_ms: qc.arrived_ms,
+            dnis: info.customer.dnis.clone(),
+            agent: info.agent.map(|a| self.login_of(a)),
+            arrived_ms: self.last_now.map_or(0, |now| unix_ms_of(now, info.arrived_at)),
             durations,
             call: qc.call.0,
         })
@@ -654,21 +601,22 @@ impl Engine {
         true
     }
 
-    /// A phone put the call on or off hold (re-INVITE, CALL-HOLD-1): a
-    /// connected interaction books the time as hold (HIST-3), refuses the
-    /// desktop's End while held, and the agent's desktop is told.
+    /// The customer was put on or off hold (by a phone's re-INVITE or the
+    /// desktop, CALL-HOLD-1): a connected interaction books the time as hold
+    /// (HIST-3), refuses the desktop's End while held, and the agent's
+    /// desktop is told.
     pub(crate) fn queue_hold_changed(&mut self, now: Now, id: CallRef, held: bool) {
         let interaction = interaction_of(id);
-        let Some(qc) = self.queues.calls.get_mut(&interaction) else {
+        let Some(info) = self.acd.interaction(interaction) else {
             return;
         };
-        if qc.phase != QueuePhase::Connected || qc.held == held {
+        if info.phase != crate::acd::Phase::Connected || info.held == held {
             return;
         }
-        qc.account(now.mono);
-        qc.held = held;
-        if let Some(agent) = qc.agent {
-            let uid = qc.uid.clone();
+        let agent = info.agent;
+        let _ = self.acd_event(now, AcdEvent::HoldChanged { id: interaction, held });
+        if let Some(agent) = agent {
+            let uid = self.uid_of(interaction);
             self.desk_event(DeskEvent::Hold {
                 agent: self.login_of(agent),
                 interaction: uid,
@@ -706,76 +654,46 @@ impl Engine {
     }
 
     /// The call of an interaction ended (`end_call`): the ACD is told (wrap-up
-    /// for a connected one, abandon otherwise).
+    /// for a connected one, abandon otherwise); the legs' CDRs are written.
     pub(crate) fn queue_call_ended(&mut self, now: Now, id: CallRef, cause: &str) {
         let interaction = interaction_of(id);
-        let Some(qc) = self.queues.calls.get_mut(&interaction) else {
+        if !self.queues.calls.contains_key(&interaction) {
             return;
-        };
+        }
         self.timers.cancel(EngineTimer::Announce(id));
         self.timers.cancel(EngineTimer::Progress(id));
-        if qc.ended_ms.is_some() {
+        let Some(info) = self.acd.interaction(interaction) else {
             return;
-        }
-        qc.ended_ms = Some(now.unix_ms);
-        if qc.phase == QueuePhase::Connected {
-            qc.set_phase(now.mono, QueuePhase::WrapUp);
-            qc.held = false;
-            let agent = qc.agent;
-            let uid = qc.uid.clone();
-            let answered_leg = qc.answered_leg;
-            self.record_caller_leg(now, interaction, cause);
-            if let Some(leg) = answered_leg {
-                self.record_agent_leg(now, id, leg, cause, Some(200));
+        };
+        match info.phase {
+            crate::acd::Phase::Queued | crate::acd::Phase::Ringing => {
+                self.record_caller_leg(now, interaction, cause);
+                let _ = self.acd_event(now, AcdEvent::InteractionAbandoned { id: interaction });
             }
-            self.record_interaction(interaction, Some(InteractionOutcome::Answered));
-            if let Some(agent) = agent {
-                let by = match cause {
-                    "callee_hangup" | "agent_end" => "agent",
-                    "caller_hangup" => "customer",
-                    _ => "switch",
-                };
-                self.desk_event(DeskEvent::Ended {
-                    agent: self.login_of(agent),
-                    interaction: uid,
-                    by,
-                });
+            crate::acd::Phase::WrapUp => {}
+            _ => {
+                let agent = info.agent;
+                let answered_leg = self.queues.calls.get(&interaction).and_then(|c| c.answered_leg);
+                self.record_caller_leg(now, interaction, cause);
+                if let Some(leg) = answered_leg {
+                    self.record_agent_leg(now, id, leg, cause, Some(200));
+                }
+                if let Some(agent) = agent {
+                    let by = match cause {
+                        "callee_hangup" | "agent_end" => "agent",
+                        "caller_hangup" => "customer",
+                        _ => "switch",
+                    };
+                    self.desk_event(DeskEvent::Ended {
+                        agent: self.login_of(agent),
+                        interaction: self.uid_of(interaction),
+                        by,
+                    });
+                }
+                let _ = self.acd_event(now, AcdEvent::InteractionEnded { id: interaction });
+                self.record_interaction(now, interaction, Some(InteractionOutcome::Answered));
             }
-            let _ = self.acd_event(now, AcdEvent::InteractionEnded { id: interaction });
-        } else if qc.phase != QueuePhase::WrapUp {
-            qc.account(now.mono);
-            self.record_caller_leg(now, interaction, cause);
-            let _ = self.acd_event(now, AcdEvent::InteractionAbandoned { id: interaction });
-            self.record_interaction(interaction, Some(InteractionOutcome::Abandoned));
-            self.forget_interaction(interaction);
         }
-    }
-
-    fn wrap_up_ended(
-        &mut self,
-        now: Now,
-        agent: AgentId,
-        interaction: InteractionId,
-        reasons: Vec<String>,
-        notes: String,
-        timed_out: bool,
-    ) {
-        let uid = self.uid_of(interaction);
-        if let Some(qc) = self.queues.calls.get_mut(&interaction) {
-            qc.account(now.mono);
-            qc.wrap_up = Some((reasons, notes));
-            let handled = Duration::from_millis(qc.durations.talk_ms + qc.durations.hold_ms + qc.durations.wrap_up_ms);
-            let aht = self.queues.aht.entry(qc.queue).or_insert(handled);
-            // Exponential average, weight 1/8 for the newest.
-            *aht = (*aht * 7 + handled) / 8;
-        }
-        self.record_interaction(interaction, Some(InteractionOutcome::Answered));
-        self.desk_event(DeskEvent::WrapUpEnded {
-            agent: self.login_of(agent),
-            interaction: uid,
-            timed_out,
-        });
-        self.forget_interaction(interaction);
     }
 
     fn forget_interaction(&mut self, interaction: InteractionId) {
@@ -792,22 +710,15 @@ impl Engine {
     /// routed by the caller's dial plan like a new call attempt.
     fn overflow(&mut self, now: Now, interaction: InteractionId, target: crate::acd::OverflowTarget) {
         let number = match target {
-            crate::acd::OverflowTarget::Queue(to) => {
-                if let Some(qc) = self.queues.calls.get_mut(&interaction) {
-                    qc.queue = to;
-                }
-                return;
-            }
+            // The ACD moved it to the other queue's line.
+            crate::acd::OverflowTarget::Queue(_) => return,
             crate::acd::OverflowTarget::External(number) => number,
         };
-        let Some(qc) = self.queues.calls.get_mut(&interaction) else {
+        // The ACD closes it next (InteractionClosed: recorded and forgotten).
+        let Some(qc) = self.queues.calls.get(&interaction) else {
             return;
         };
-        qc.account(now.mono);
-        qc.ended_ms = Some(now.unix_ms);
         let (id, context, body) = (qc.call, qc.context.clone(), qc.b_body.clone());
-        self.record_interaction(interaction, Some(InteractionOutcome::Overflowed));
-        self.forget_interaction(interaction);
         self.timers.cancel(EngineTimer::Announce(id));
         self.timers.cancel(EngineTimer::Progress(id));
         tracing::info!(call = %id, %number, "queue overflow");

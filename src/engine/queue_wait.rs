@@ -2,7 +2,7 @@
 //! (RFC 3261 §13.3.1.1) and tone announcements of place in line and
 //! expected wait (see `queue` for the model of the expected wait).
 
-use super::queue::{interaction_of, QueuePhase};
+use super::queue::interaction_of;
 use super::{Engine, EngineTimer, Now, Output};
 use crate::acd::QueueId;
 use crate::call::media::{MediaCommand, MediaLeg};
@@ -21,22 +21,23 @@ impl Engine {
     /// Announce timer: tells a waiting caller its place and expected wait.
     pub(crate) fn on_announce(&mut self, now: Now, id: CallRef) {
         let interaction = interaction_of(id);
-        let Some(qc) = self.queues.calls.get(&interaction) else {
+        let Some(info) = self.acd.interaction(interaction) else {
             return;
         };
-        let Some(q) = self.cfg.acd().queue(qc.queue) else {
+        let (queue, phase) = (info.queue, info.phase);
+        let Some(q) = self.cfg.acd().queue(queue) else {
             return;
         };
         let Some(every) = q.announce_every else { return };
         self.timers.set(EngineTimer::Announce(id), now.mono + every);
-        if qc.phase != QueuePhase::Queued {
+        if phase != crate::acd::Phase::Queued {
             return;
         }
-        let Some(place) = self.acd.waiting(qc.queue).iter().position(|i| *i == interaction) else {
+        let Some(place) = self.acd.waiting(queue).iter().position(|i| *i == interaction) else {
             return;
         };
         let position = place as u32 + 1;
-        let wait_s = self.expected_wait(qc.queue, position).as_secs();
+        let wait_s = self.expected_wait(queue, position).as_secs();
         self.out.push_back(Output::Media(MediaCommand::Announce {
             call: id.0,
             leg: MediaLeg::A,
@@ -47,7 +48,7 @@ impl Engine {
 
     /// Expected wait of the caller at `position` (see the module docs).
     pub(crate) fn expected_wait(&self, queue: QueueId, position: u32) -> Duration {
-        let aht = self.queues.aht.get(&queue).copied().unwrap_or(DEFAULT_AHT);
+        let aht = self.acd.average_handle_time(queue).unwrap_or(DEFAULT_AHT);
         let staffed = self
             .cfg
             .acd()

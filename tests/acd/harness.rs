@@ -131,7 +131,7 @@ impl H {
             id,
             queue,
             priority,
-            variables: Vec::new(),
+            customer: Default::default(),
         })
         .expect("arrival");
     }

@@ -5,6 +5,7 @@
 mod agent;
 mod cad;
 mod harness;
+mod history;
 mod offer;
 mod queueing;
 mod random;

@@ -3,8 +3,8 @@
 use crate::harness::*;
 use std::time::Duration;
 use switchboard::acd::{
-    AcceptMode, AcdAction, AcdError, AcdEvent, AgentState, CancelReason, IdleReason, InteractionState, OfferId,
-    RequestedState, Strategy, Variable,
+    AcceptMode, AcdAction, AcdError, AcdEvent, AgentState, CancelReason, Customer, IdleReason, InteractionData,
+    InteractionState, OfferId, RequestedState, Strategy, VarType, VariableSpec,
 };
 
 // spec: OFFER-1
@@ -61,22 +61,35 @@ fn offer_shows_the_chosen_variables_in_order_never_secure_ones() {
     let mut h = H::new(cfg);
     h.login(a(1));
     h.take();
-    let var = |n: &str, v: &str, secure| Variable {
+    let spec = |n: &str, secure| VariableSpec {
         name: n.into(),
-        value: v.into(),
+        ty: VarType::String,
+        editable: true,
         secure,
+    };
+    let specs = vec![
+        spec("name", false),
+        spec("pin", true),
+        spec("account", false),
+        spec("internal", false),
+        spec("lang", false),
+    ];
+    let values = [
+        ("name", "Ada"),
+        ("pin", "1234"),
+        ("account", "42"),
+        ("internal", "x"),
+        ("lang", "en"),
+    ];
+    let customer = Customer {
+        data: InteractionData::new(specs, &values).unwrap(),
+        ..Customer::default()
     };
     h.ev(AcdEvent::InteractionArrived {
         id: i(1),
         queue: Q1,
         priority: 0,
-        variables: vec![
-            var("name", "Ada", false),
-            var("pin", "1234", true),
-            var("account", "42", false),
-            var("internal", "x", false),
-            var("lang", "en", false),
-        ],
+        customer: Box::new(customer),
     })
     .unwrap();
     let vars = h

@@ -4,7 +4,7 @@
 use crate::harness::*;
 use std::time::Duration;
 use switchboard::acd::{
-    Acd, AcdAction, AcdConfig, AcdError, AcdEvent, AgentConfig, AgentState, InteractionState, OverflowTarget,
+    Acd, AcdAction, AcdConfig, AcdError, AcdEvent, AgentConfig, AgentState, InteractionState, Outcome, OverflowTarget,
     QueueConfig, QueueId, Strategy,
 };
 
@@ -66,14 +66,26 @@ fn overflow_to_an_external_target_leaves_the_acd() {
     let mut h = H::new(two_queues(OverflowTarget::External("voicemail".into())));
     h.arrive(i(1), Q1, 0);
     h.secs(30);
+    let actions = h.take();
     assert_eq!(
-        h.take(),
-        vec![AcdAction::Overflow {
+        actions[0],
+        AcdAction::Overflow {
             interaction: i(1),
             from: Q1,
             target: OverflowTarget::External("voicemail".into())
-        }]
+        }
     );
+    match &actions[1..] {
+        [AcdAction::InteractionClosed {
+            interaction,
+            outcome: Outcome::Overflowed,
+            info,
+        }] => {
+            assert_eq!(*interaction, i(1));
+            assert_eq!(info.durations().queue_ms, 30_000);
+        }
+        other => panic!("expected the close, got {other:?}"),
+    }
     assert_eq!(h.acd.interaction_count(), 0);
     assert_eq!(h.acd.poll_timeout(), None);
 }
@@ -148,7 +160,7 @@ fn bad_events_and_configs_are_refused() {
             id: i(1),
             queue: Q1,
             priority: 0,
-            variables: vec![]
+            customer: Default::default()
         }),
         Err(AcdError::DuplicateInteraction(i(1)))
     );
@@ -157,7 +169,7 @@ fn bad_events_and_configs_are_refused() {
             id: i(2),
             queue: QueueId(7),
             priority: 0,
-            variables: vec![]
+            customer: Default::default()
         }),
         Err(AcdError::UnknownQueue(QueueId(7)))
     );

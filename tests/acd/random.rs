@@ -12,7 +12,7 @@ use std::collections::{HashMap, HashSet};
 use std::time::{Duration, Instant};
 use switchboard::acd::{
     Acd, AcdAction, AcdConfig, AcdError, AcdEvent, AgentConfig, AgentId, AgentState, IdleReason, InteractionId,
-    InteractionState, OfferId, OverflowTarget, QueueConfig, QueueId, RequestedState, Strategy,
+    InteractionState, OfferId, Outcome, OverflowTarget, QueueConfig, QueueId, RequestedState, Strategy,
 };
 
 const AGENTS: u32 = 10_000;
@@ -78,7 +78,9 @@ struct Model {
     wrapping: Vec<AgentId>,
     /// Agents set `Idle(RONA)`: the desktop asks them to go `Available` again.
     rona_agents: Vec<AgentId>,
+    /// Interactions that left the ACD (`InteractionClosed`), and how many per outcome.
     gone: HashSet<InteractionId>,
+    closed: HashMap<Outcome, usize>,
     rings: usize,
     ronas: usize,
     overflows: usize,
@@ -128,13 +130,12 @@ impl Model {
                 self.connected_list.push(interaction);
             }
             AcdAction::WrapUpStarted { agent, .. } => self.wrapping.push(agent),
-            AcdAction::Overflow {
-                interaction, target, ..
+            AcdAction::Overflow { .. } => self.overflows += 1,
+            AcdAction::InteractionClosed {
+                interaction, outcome, ..
             } => {
-                self.overflows += 1;
-                if let OverflowTarget::External(_) = target {
-                    assert!(self.gone.insert(interaction));
-                }
+                assert!(self.gone.insert(interaction), "{interaction} closed twice");
+                *self.closed.entry(outcome).or_default() += 1;
             }
             AcdAction::AgentStateChanged { .. } | AcdAction::WrapUpEnded { .. } => {}
         }
@@ -205,7 +206,7 @@ fn ten_thousand_agents_nothing_lost_nothing_offered_twice() {
                     id: InteractionId(arrived),
                     queue: QueueId(rng.random_range(0..QUEUES)),
                     priority: rng.random_range(0..4),
-                    variables: vec![],
+                    customer: Default::default(),
                 };
                 run(&mut acd, &mut m, now, e).unwrap();
             }
@@ -239,7 +240,11 @@ fn ten_thousand_agents_nothing_lost_nothing_offered_twice() {
                 if let Some(id) = pick(&mut rng, &mut m.connected_list) {
                     if matches!(acd.interaction_state(id), Some(InteractionState::Connected { .. })) {
                         run(&mut acd, &mut m, now, AcdEvent::InteractionEnded { id }).unwrap();
-                        assert!(m.gone.insert(id));
+                        // It stays in the ACD through its wrap-up.
+                        assert!(matches!(
+                            acd.interaction_state(id),
+                            Some(InteractionState::WrapUp { .. })
+                        ));
                         ended += 1;
                     }
                 }
@@ -259,13 +264,20 @@ fn ten_thousand_agents_nothing_lost_nothing_offered_twice() {
             86..89 => {
                 if arrived > 0 {
                     let id = InteractionId(rng.random_range(1..=arrived));
+                    let before = acd.interaction_state(id).cloned();
                     let r = run(&mut acd, &mut m, now, AcdEvent::InteractionAbandoned { id });
-                    match r {
-                        Ok(()) => {
-                            assert!(m.gone.insert(id), "{id} abandoned after it left");
+                    match (r, before) {
+                        // A caller gone during wrap-up changes nothing.
+                        (Ok(()), Some(InteractionState::WrapUp { .. })) => assert!(!m.gone.contains(&id)),
+                        (Ok(()), Some(InteractionState::Connected { .. })) => ended += 1,
+                        (Ok(()), Some(_)) => {
+                            assert!(m.gone.contains(&id), "{id} abandoned but not closed");
                             abandoned += 1;
                         }
-                        Err(e) => assert_eq!(e, AcdError::UnknownInteraction(id)),
+                        (r, before) => {
+                            assert_eq!(r, Err(AcdError::UnknownInteraction(id)), "{id} was {before:?}");
+                            assert!(m.gone.contains(&id));
+                        }
                     }
                 }
             }
@@ -334,4 +346,8 @@ fn ten_thousand_agents_nothing_lost_nothing_offered_twice() {
         m.rings
     );
     assert!(m.ronas > 100 && m.overflows > 10 && abandoned > 100 && ended > 1_000);
+    // Every close is accounted for: answered ones after wrap-up, abandoned, overflowed out.
+    assert_eq!(m.closed.get(&Outcome::Abandoned).copied().unwrap_or(0), abandoned);
+    assert!(m.closed.get(&Outcome::Answered).copied().unwrap_or(0) > 1_000);
+    assert!(m.closed.get(&Outcome::Overflowed).copied().unwrap_or(0) > 0);
 }

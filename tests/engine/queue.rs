@@ -607,3 +607,43 @@ fn overflowed_call_belongs_to_the_new_queue() {
     )
     .expect("the sales reasons are accepted");
 }
+
+/// Ring-all: both agents' phones ring; when alice answers, bob's phone is
+/// CANCELled and his desktop is told the offer was answered elsewhere.
+#[test]
+fn ring_all_answer_cancels_the_other_agents_phone() {
+    let acd = switchboard::config::embedded_sources()
+        .iter()
+        .find(|(n, _)| n.rsplit('/').next() == Some("acd.toml"))
+        .map(|(_, t)| t.to_string())
+        .expect("acd.toml")
+        .replacen("strategy = \"longest-idle\"", "strategy = \"ring-all\"", 1);
+    let mut h = Harness::with_files(&[("acd.toml", acd.as_str())]);
+    let mut customer = Ua::phone("1000", "192.0.2.10");
+    let mut alice = Ua::phone("1001", "192.0.2.21");
+    let mut bob = Ua::phone("1002", "192.0.2.22");
+    h.register(&mut alice, 3600);
+    h.register(&mut bob, 3600);
+    alice_then_bob(&mut h);
+    let out = h.place_call(&mut customer, "5000");
+    let to_alice = h.expect_request(alice.addr, "INVITE");
+    let to_bob = h.expect_request(bob.addr, "INVITE");
+    ring(&mut h, &bob, &to_bob, "bt");
+    answer_offer(&mut h, &mut customer, &out, &alice, &to_alice);
+    h.expect_request(bob.addr, "CANCEL");
+    let cancelled: Vec<&str> = h
+        .desk
+        .iter()
+        .filter_map(|e| match e {
+            DeskEvent::OfferCancelled { agent, reason, .. } => Some((agent.as_str(), *reason)),
+            _ => None,
+        })
+        .filter(|(a, _)| *a == "bob")
+        .map(|(_, r)| r)
+        .collect();
+    assert_eq!(cancelled, ["answered_elsewhere"]);
+    let DeskReply::Agent(b) = desk(&mut h, BOB, DeskCommand::Me).expect("me") else {
+        panic!()
+    };
+    assert_eq!(b.state, "Available");
+}

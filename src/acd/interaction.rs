@@ -1,0 +1,277 @@
+//! An interaction inside the ACD: the one copy of its state, from arrival
+//! in a queue to the end of its wrap-up (DESIGN.md: the ACD core owns
+//! interaction state; the engine only maps interactions to calls).
+//!
+//! Each interaction carries where it is ([`InteractionState`], for
+//! routing), what the customer brought ([`Customer`]: number, DNIS, call
+//! data CAD-1..4) and its history ([`InteractionInfo`]: phase, primary
+//! agent, arrival/answer/end times and the time booked per phase, HIST-3).
+//!
+//! Phases and how time is booked (HIST-3), decided where the spec is
+//! silent as a contact-center report expects:
+//! - `Queued` counts waiting in a line, between offers included;
+//! - `Ringing` counts offers ringing;
+//! - `Connected` counts talk, or hold while the customer is held
+//!   (CALL-HOLD-1); `Consult` and `Conference` count as their own phases
+//!   (the customer's hold during a consult is counted as consult time, not
+//!   hold time, so the handle time is not counted twice);
+//! - `PostCall` counts the time agents stay connected after the customer
+//!   left a consult or conference (CALL-CONF-4);
+//! - `WrapUp` counts the primary agent's wrap-up (WRAP-1..3).
+
+use super::cad::InteractionData;
+use super::ids::{AgentId, OfferId, QueueId};
+use serde::Serialize;
+use std::cmp::Reverse;
+use std::time::Instant;
+
+/// Where an interaction is for routing; each state carries its own data.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum InteractionState {
+    /// In a queue's waiting line.
+    Waiting {
+        /// The queue.
+        queue: QueueId,
+    },
+    /// Offered: one offer, or one per agent for ring-all.
+    Ringing {
+        /// The queue it was offered from.
+        queue: QueueId,
+        /// The ringing offers.
+        offers: Vec<OfferId>,
+    },
+    /// Connected to its primary agent.
+    Connected {
+        /// The queue it came from.
+        queue: QueueId,
+        /// The primary agent (CALL-END-1).
+        agent: AgentId,
+    },
+    /// The customer's call ended; the primary agent wraps up (WRAP-1).
+    WrapUp {
+        /// The queue it came from (its wrap-up reasons apply).
+        queue: QueueId,
+        /// The primary agent.
+        agent: AgentId,
+    },
+}
+
+/// The phase an interaction's time is booked to (HIST-3; see the module docs).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Phase {
+    /// Waiting in a queue's line.
+    Queued,
+    /// One or more offers ring.
+    Ringing,
+    /// Talking to (or held by) the primary agent.
+    Connected,
+    /// The agent consults another party (CALL-CONSULT-1..5).
+    Consult,
+    /// Three or more parties share a bridge (CALL-CONF-1..5).
+    Conference,
+    /// The customer left a consult or conference; agents are still connected (CALL-CONF-4).
+    PostCall,
+    /// The primary agent wraps up (WRAP-1..3).
+    WrapUp,
+}
+
+impl Phase {
+    /// The name desktops and the store use (`queued`, `post_call`, …).
+    pub fn name(self) -> &'static str {
+        match self {
+            Phase::Queued => "queued",
+            Phase::Ringing => "ringing",
+            Phase::Connected => "connected",
+            Phase::Consult => "consult",
+            Phase::Conference => "conference",
+            Phase::PostCall => "post_call",
+            Phase::WrapUp => "wrap_up",
+        }
+    }
+}
+
+/// Time per phase of an interaction, in milliseconds (HIST-3).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct PhaseDurations {
+    /// Waiting in queue (between offers included).
+    pub queue_ms: u64,
+    /// Offers ringing.
+    pub ring_ms: u64,
+    /// Connected, not on hold.
+    pub talk_ms: u64,
+    /// Connected, customer on hold.
+    pub hold_ms: u64,
+    /// Consulting another party (CALL-CONSULT-1).
+    pub consult_ms: u64,
+    /// In a conference (CALL-CONF-1).
+    pub conference_ms: u64,
+    /// Agents connected after the customer left (CALL-CONF-4).
+    pub post_call_ms: u64,
+    /// The primary agent's wrap-up.
+    pub wrap_up_ms: u64,
+}
+
+impl PhaseDurations {
+    /// Handle time: talk, hold, consult, conference, post-call and wrap-up.
+    pub fn handled_ms(&self) -> u64 {
+        self.talk_ms + self.hold_ms + self.consult_ms + self.conference_ms + self.post_call_ms + self.wrap_up_ms
+    }
+}
+
+/// What the customer brings into the ACD with the interaction.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Customer {
+    /// The caller's number as received (masking, OFFER-3, is applied when shown).
+    pub caller_number: String,
+    /// The number dialled (DNIS).
+    pub dnis: String,
+    /// Call-associated data (CAD-1..4); OFFER-2 shows the queue's chosen ones.
+    pub data: InteractionData,
+}
+
+impl Default for Customer {
+    fn default() -> Self {
+        Customer {
+            caller_number: String::new(),
+            dnis: String::new(),
+            data: InteractionData::empty(),
+        }
+    }
+}
+
+/// How an interaction left the ACD (HIST-3's outcome).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Outcome {
+    /// An agent answered it; it closed at the end of wrap-up.
+    Answered,
+    /// The caller hung up before an agent answered.
+    Abandoned,
+    /// It overflowed out of the ACD (to a dial-plan target).
+    Overflowed,
+}
+
+/// An interaction's history: the one copy desktops, reports and the store
+/// read (HIST-3). Times are the ACD's monotonic instants; the engine turns
+/// them into wall-clock milliseconds.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct InteractionInfo {
+    /// The queue it is in or came from (overflow to a queue changes it).
+    pub queue: QueueId,
+    /// The customer's number, DNIS and call data.
+    pub customer: Customer,
+    /// The primary agent once connected (CALL-END-1).
+    pub agent: Option<AgentId>,
+    /// The current phase.
+    pub phase: Phase,
+    /// The customer is on hold (CALL-HOLD-1).
+    pub held: bool,
+    /// When it arrived.
+    pub arrived_at: Instant,
+    /// When its agent answered.
+    pub answered_at: Option<Instant>,
+    /// When the customer's call ended.
+    pub ended_at: Option<Instant>,
+    /// WRAP-1: the reasons and notes submitted (empty when it timed out).
+    pub wrap_up: Option<(Vec<String>, String)>,
+    booked: PhaseDurations,
+    phase_since: Instant,
+}
+
+impl InteractionInfo {
+    pub(crate) fn new(now: Instant, queue: QueueId, customer: Customer) -> Self {
+        InteractionInfo {
+            queue,
+            customer,
+            agent: None,
+            phase: Phase::Queued,
+            held: false,
+            arrived_at: now,
+            answered_at: None,
+            ended_at: None,
+            wrap_up: None,
+            booked: PhaseDurations::default(),
+            phase_since: now,
+        }
+    }
+
+    /// The time per phase at `now`, the current phase included (HIST-3).
+    pub fn durations_at(&self, now: Instant) -> PhaseDurations {
+        let spent = now.saturating_duration_since(self.phase_since).as_millis() as u64;
+        let mut d = self.booked;
+        let slot = match (self.phase, self.held) {
+            (Phase::Queued, _) => &mut d.queue_ms,
+            (Phase::Ringing, _) => &mut d.ring_ms,
+            (Phase::Connected, false) => &mut d.talk_ms,
+            (Phase::Connected, true) => &mut d.hold_ms,
+            (Phase::Consult, _) => &mut d.consult_ms,
+            (Phase::Conference, _) => &mut d.conference_ms,
+            (Phase::PostCall, _) => &mut d.post_call_ms,
+            (Phase::WrapUp, _) => &mut d.wrap_up_ms,
+        };
+        *slot += spent;
+        d
+    }
+
+    /// The time booked up to the last change (the current phase left out
+    /// only for the time since that change).
+    pub fn durations(&self) -> PhaseDurations {
+        self.booked
+    }
+
+    /// The state desktops show: the phase's name, or `held` while connected and held.
+    pub fn state_name(&self) -> &'static str {
+        match (self.phase, self.held) {
+            (Phase::Connected, true) => "held",
+            (p, _) => p.name(),
+        }
+    }
+
+    fn book(&mut self, now: Instant) {
+        self.booked = self.durations_at(now);
+        self.phase_since = now;
+    }
+
+    pub(crate) fn set_phase(&mut self, now: Instant, phase: Phase) {
+        self.book(now);
+        self.phase = phase;
+        if phase != Phase::Connected {
+            self.held = false;
+        }
+    }
+
+    pub(crate) fn set_held(&mut self, now: Instant, held: bool) {
+        self.book(now);
+        self.held = held;
+    }
+
+    /// Books the time up to `now` without a change (before a final record).
+    pub(crate) fn close(&mut self, now: Instant) {
+        self.book(now);
+    }
+}
+
+/// A waiting position: priority (higher first), then arrival order.
+pub(crate) type Place = (Reverse<u8>, u64, super::ids::InteractionId);
+
+/// One interaction inside the ACD: routing data and its history.
+#[derive(Debug)]
+pub(crate) struct Interaction {
+    pub priority: u8,
+    pub seq: u64,
+    pub state: InteractionState,
+    /// Agents who declined it: not offered it again.
+    pub declined_by: Vec<AgentId>,
+    /// The queue's maximum wait passed while it was ringing: overflow when it comes back.
+    pub overdue: bool,
+    /// Offers made so far.
+    pub offered: u32,
+    /// Its history (HIST-3) and the customer's data.
+    pub info: InteractionInfo,
+}
+
+impl Interaction {
+    pub fn place(&self, id: super::ids::InteractionId) -> Place {
+        (Reverse(self.priority), self.seq, id)
+    }
+}

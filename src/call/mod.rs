@@ -32,6 +32,7 @@
 pub mod anchor;
 pub mod control;
 mod ctx;
+pub mod dial;
 mod end;
 mod in_dialog;
 mod leg;

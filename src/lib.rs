@@ -6,7 +6,8 @@
 //!
 //! Layers, bottom up: [`ids`], [`time`] → [`sip::msg`] (parsing, printing,
 //! stream framing) → [`sip::transaction`] → [`sip::dialog`],
-//! [`sip::registrar`], [`sip::auth`] → [`call`] (B2BUA) → [`engine`]; the
+//! [`sip::registrar`], [`sip::auth`] → [`call`] (B2BUA), [`acd`] → [`engine`];
+//! [`records`] are the plain data they emit for the store; the
 //! I/O edge is [`driver`] and [`store`]. [`config`] is read by all.
 #![forbid(unsafe_code)]
 
@@ -20,6 +21,7 @@ pub mod engine;
 pub mod error;
 pub mod ids;
 pub mod media;
+pub mod records;
 pub mod rtp;
 pub mod sdp;
 pub mod sip;

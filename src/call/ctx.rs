@@ -17,12 +17,12 @@
 use super::Side;
 use crate::call::media::MediaCommand;
 use crate::ids::{CallRef, IdGen};
+use crate::records::{CdrRecord, LegCdrRecord};
 use crate::sdp::PortPool;
 use crate::sip::dialog::DialogKey;
 use crate::sip::msg::typed::{Transport as ViaTransport, Via};
 use crate::sip::msg::{Host, Message, StatusCode, Uri};
 use crate::sip::transaction::{Destination, TransactionLayer, TxId};
-use crate::store::{CdrRecord, LegCdrRecord};
 use crate::time::{Now, TimerTable};
 use bytes::Bytes;
 use std::collections::{HashMap, VecDeque};

@@ -7,8 +7,8 @@
 
 use super::monitor::monitor_pending;
 use super::{BState, Call, CallCtx, CallEvent, CallOutput, CallTimer, Phase, Side};
+use crate::records::CdrRecord;
 use crate::sip::msg::StatusCode;
-use crate::store::CdrRecord;
 
 impl Call {
     /// Ends the call (`cause` goes to the CDR).

@@ -190,7 +190,7 @@ pub enum RecordAction {
     Stop,
 }
 
-pub use crate::store::{PauseSpan, RecordingRecord};
+pub use crate::records::{PauseSpan, RecordingRecord};
 
 /// A recording in progress, as the engine tracks it.
 #[derive(Clone, Debug, PartialEq, Eq)]

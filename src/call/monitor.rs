@@ -206,7 +206,7 @@ impl Call {
         self.forget_dialog(ctx, Side::B(idx));
         let leg = &self.b[idx];
         let talk_ms = leg.answered_ms.map_or(0, |a| ctx.now.unix_ms.saturating_sub(a));
-        let rec = crate::store::LegCdrRecord {
+        let rec = crate::records::LegCdrRecord {
             interaction: Some(interaction),
             call_id: String::from_utf8_lossy(&leg.call_id).into_owned(),
             leg: "monitor".into(),

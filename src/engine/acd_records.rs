@@ -23,7 +23,7 @@ use super::queue::{interaction_of, unix_ms_of, QueueCall};
 use super::{Engine, Now, Output};
 use crate::acd::{AgentId, AgentState, InteractionId, InteractionInfo, Outcome};
 use crate::ids::CallRef;
-use crate::store::{AcdRecord, AgentAuditRecord, InteractionOutcome, InteractionRecord, LegCdrRecord};
+use crate::records::{AcdRecord, AgentAuditRecord, InteractionOutcome, InteractionRecord, LegCdrRecord};
 
 impl Engine {
     /// AGENT-6: an agent's state changed; `pending` is AGENT-4's waiting state.

@@ -67,7 +67,7 @@ impl Engine {
             match o {
                 CallOutput::Media(cmd) => self.out.push_back(Output::Media(cmd)),
                 CallOutput::Cdr(rec) => self.out.push_back(Output::Cdr(rec)),
-                CallOutput::LegCdr(rec) => self.out.push_back(Output::Acd(crate::store::AcdRecord::LegCdr(rec))),
+                CallOutput::LegCdr(rec) => self.out.push_back(Output::Acd(crate::records::AcdRecord::LegCdr(rec))),
                 CallOutput::Event(id, ev) => self.on_call_event(now, id, ev),
             }
         }

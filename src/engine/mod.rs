@@ -27,10 +27,10 @@ use crate::call::{Call, CallLinks, CallOutput, CallTimer};
 pub use crate::call::{CallControl, ControlError, Party};
 use crate::config::Config;
 use crate::ids::{CallRef, IdGen};
+use crate::records::CdrRecord;
 use crate::sip::auth::{DigestServer, FailureThrottle, ThrottleConfig};
 use crate::sip::registrar::{Binding, BindingChange, Registrar, RegistrarConfig};
 use crate::sip::transaction::{Destination, TimerConfig, TransactionLayer, TransportKind, TxId};
-use crate::store::CdrRecord;
 pub use crate::time::Now;
 use crate::time::TimerTable;
 use bytes::Bytes;
@@ -90,7 +90,7 @@ pub enum Output {
     Desk(desk::DeskEvent),
     /// Write a contact-center record: agent audit, interaction, leg CDR
     /// (spec AGENT-6, HIST-3).
-    Acd(crate::store::AcdRecord),
+    Acd(crate::records::AcdRecord),
 }
 
 /// Engine-level timers (the transaction layer and the calls keep their own).

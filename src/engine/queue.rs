@@ -43,7 +43,7 @@ use crate::call::{RingOptions, RingTarget};
 use crate::ids::CallRef;
 use crate::sip::msg::{HeaderName, Message, StatusCode};
 
-use crate::store::{AcdRecord, InteractionOutcome};
+use crate::records::{AcdRecord, InteractionOutcome};
 use bytes::Bytes;
 use std::collections::HashMap;
 use std::time::Instant;

@@ -31,12 +31,15 @@ mod acd;
 mod bindings;
 mod cdr;
 
-pub use acd::{
-    AcdRecord, AgentAuditRecord, InteractionOutcome, InteractionRecord, LegCdrRecord, Recovery, LOGGED_OUT,
-    RESTART_REASON,
+/// The records' types live in the pure [`crate::records`]; re-exported here
+/// for the store's callers.
+pub use crate::records::{
+    AcdRecord, AgentAuditRecord, CdrRecord, InteractionOutcome, InteractionRecord, LegCdrRecord, PauseSpan,
+    RecordingRecord,
 };
+pub use acd::{Recovery, LOGGED_OUT, RESTART_REASON};
 pub use bindings::BindingRow;
-pub use cdr::{CdrJsonlWriter, CdrRecord, PauseSpan, RecordingRecord};
+pub use cdr::CdrJsonlWriter;
 
 use crate::sip::registrar::BindingChange;
 use rusqlite::{params, Connection, OptionalExtension};

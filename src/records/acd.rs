@@ -1,0 +1,171 @@
+//! The contact center's records as plain data: the agent state audit log
+//! (AGENT-6), interactions with their phase times (HIST-3, WRAP-1) and a
+//! CDR per call leg (HIST-3). The engine builds them from the ACD core's
+//! state; the store writes them. Times are unix milliseconds.
+
+use serde::{Deserialize, Serialize};
+
+/// One agent state change (spec AGENT-6: every change, with its reason and
+/// timestamp). Times are unix milliseconds.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AgentAuditRecord {
+    /// The agent's login.
+    pub agent: String,
+    /// The new state: `LoggedOut`, `Available`, `Idle`, `Reserved`, `Busy`
+    /// or `WrapUp` (spec AGENT-1).
+    pub state: String,
+    /// Why: the idle reason (including the built-in `RONA`, spec OFFER-4),
+    /// or e.g. [`RESTART_REASON`] for the logout written by recovery.
+    pub reason: Option<String>,
+    /// The pending state set while engaged, if any (spec AGENT-4).
+    pub pending: Option<String>,
+    /// The interaction the state refers to (`Reserved`, `Busy`, `WrapUp`).
+    pub interaction: Option<String>,
+    /// When the state changed.
+    pub at_ms: u64,
+}
+
+/// How an interaction ended (spec HIST-3). An interaction that has not ended
+/// has no outcome (`None` in [`InteractionRecord::outcome`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum InteractionOutcome {
+    /// An agent answered it.
+    Answered,
+    /// The caller hung up before an agent answered.
+    Abandoned,
+    /// It left the queue for the queue's overflow target.
+    Overflowed,
+    /// A restart ended it (written by [`Store::recover_after_restart`]).
+    Interrupted,
+}
+
+impl InteractionOutcome {
+    /// The stored name (the variant's name).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            InteractionOutcome::Answered => "Answered",
+            InteractionOutcome::Abandoned => "Abandoned",
+            InteractionOutcome::Overflowed => "Overflowed",
+            InteractionOutcome::Interrupted => "Interrupted",
+        }
+    }
+
+    /// The inverse of [`InteractionOutcome::as_str`].
+    pub fn from_name(name: &str) -> Option<InteractionOutcome> {
+        match name {
+            "Answered" => Some(InteractionOutcome::Answered),
+            "Abandoned" => Some(InteractionOutcome::Abandoned),
+            "Overflowed" => Some(InteractionOutcome::Overflowed),
+            "Interrupted" => Some(InteractionOutcome::Interrupted),
+            _ => None,
+        }
+    }
+}
+
+/// One customer contact through a queue (spec HIST-3; wrap-up per WRAP-1).
+/// Times are unix milliseconds, durations milliseconds.
+///
+/// Life cycle: [`Store::open_interaction`] when the call enters a queue
+/// (no outcome: the interaction is *open*), then whole-record upserts with
+/// [`Store::update_interaction`] as it progresses. The outcome is set when
+/// the call ends; the wrap-up fields (WRAP-1) may be written by a later
+/// upsert once the agent submits. An interaction still open at a restart is
+/// closed as [`InteractionOutcome::Interrupted`].
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InteractionRecord {
+    /// Unique across restarts, e.g. `<boot unix ms>-<n>`.
+    pub uid: String,
+    /// The queue it entered.
+    pub queue: String,
+    /// The caller's number or URI, unmasked (masking is for display, OFFER-3).
+    pub caller: String,
+    /// The number the caller dialled.
+    pub dnis: String,
+    /// The primary agent's login, once one answered.
+    pub agent: Option<String>,
+    /// How it ended; `None` while it is open.
+    pub outcome: Option<InteractionOutcome>,
+    /// When it entered the queue.
+    pub arrived_ms: u64,
+    /// When an agent answered it.
+    pub answered_ms: Option<u64>,
+    /// When the call ended.
+    pub ended_ms: Option<u64>,
+    /// Time waiting in the queue.
+    pub queue_ms: u64,
+    /// Time offers rang (all of them, RONA included).
+    pub ring_ms: u64,
+    /// Time talking (not held).
+    pub talk_ms: u64,
+    /// Time the customer was on hold.
+    pub hold_ms: u64,
+    /// Time the primary agent spent in wrap-up (WRAP-1, WRAP-2).
+    pub wrap_up_ms: u64,
+    /// The wrap-up reasons the agent picked, in order (WRAP-1).
+    pub wrap_up_reasons: Vec<String>,
+    /// The agent's notes (WRAP-1).
+    pub notes: String,
+    /// The call-associated variables, name and value, in order. Only
+    /// non-secure ones: the caller of the store filters secure ones out
+    /// (CAD-1); the store writes what it is given.
+    pub variables: Vec<(String, String)>,
+    /// The recording file names (CALL-REC-1).
+    pub recordings: Vec<String>,
+}
+
+impl InteractionRecord {
+    /// Handling time (spec HIST-3, AGENT-4): talk + hold + wrap-up.
+    pub fn handling_ms(&self) -> u64 {
+        self.talk_ms
+            .saturating_add(self.hold_ms)
+            .saturating_add(self.wrap_up_ms)
+    }
+
+    /// True while the interaction has no outcome.
+    pub fn is_open(&self) -> bool {
+        self.outcome.is_none()
+    }
+}
+
+/// A call-detail record for one call leg (spec HIST-3: every leg, with hold,
+/// talk and post-call times; handling and wrap-up are on the interaction).
+/// Times are unix milliseconds, durations milliseconds.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LegCdrRecord {
+    /// The interaction the leg belonged to, if any.
+    pub interaction: Option<String>,
+    /// That leg's SIP Call-ID.
+    pub call_id: String,
+    /// The leg's role: `caller`, `agent`, `consult`, `monitor`, ...
+    pub leg: String,
+    /// Who was on it: a user, an agent login or a trunk.
+    pub party: String,
+    /// When the leg was created.
+    pub started_ms: u64,
+    /// When it was answered.
+    pub answered_ms: Option<u64>,
+    /// When it ended.
+    pub ended_ms: u64,
+    /// Time held.
+    pub hold_ms: u64,
+    /// Time talking (answered, not held).
+    pub talk_ms: u64,
+    /// Time connected after the customer left (CALL-CONF-4 post-call).
+    pub post_call_ms: u64,
+    /// The final SIP status, when one was involved.
+    pub final_code: Option<u16>,
+    /// Why it ended (e.g. `caller-bye`, `rona`, `restart`).
+    pub cause: String,
+}
+
+/// One contact-center write as the engine emits it (spec AGENT-6, HIST-3):
+/// the driver hands it to the store thread, which writes it in order.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum AcdRecord {
+    /// An agent's state changed (AGENT-6 audit log).
+    AgentAudit(AgentAuditRecord),
+    /// An interaction, inserted or replaced by uid, as it stands now.
+    Interaction(Box<InteractionRecord>),
+    /// A call leg ended (HIST-3).
+    LegCdr(LegCdrRecord),
+}

@@ -37,8 +37,20 @@ const LAYERS: &[(&str, &[&str])] = &[
     ("sip", &["crate::call", "crate::acd", "crate::engine", "crate::media"]),
     ("sdp", &["crate::call", "crate::acd", "crate::engine", "crate::media"]),
     ("rtp", &["crate::call", "crate::acd", "crate::engine", "crate::media"]),
-    ("dsp", &["crate::call", "crate::acd", "crate::engine", "crate::media", "crate::sip"]),
-    ("records", &["crate::call", "crate::acd", "crate::engine", "crate::media"]),
+    (
+        "dsp",
+        &[
+            "crate::call",
+            "crate::acd",
+            "crate::engine",
+            "crate::media",
+            "crate::sip",
+        ],
+    ),
+    (
+        "records",
+        &["crate::call", "crate::acd", "crate::engine", "crate::media"],
+    ),
     ("acd", &["crate::call", "crate::engine", "crate::media", "crate::sip"]),
     ("call", &["crate::engine", "crate::acd"]),
 ];
@@ -92,7 +104,12 @@ fn pure_files() -> Vec<(String, PathBuf)> {
         } else {
             found.push(p);
         }
-        files.extend(found.into_iter().filter(|f| !is_test_file(f)).map(|f| (m.to_string(), f)));
+        files.extend(
+            found
+                .into_iter()
+                .filter(|f| !is_test_file(f))
+                .map(|f| (m.to_string(), f)),
+        );
     }
     files
 }
@@ -101,7 +118,11 @@ fn pure_files() -> Vec<(String, PathBuf)> {
 fn pure_modules_name_no_clock_socket_file_database_or_store() {
     let mut found = Vec::new();
     let files = pure_files();
-    assert!(files.len() > 50, "src/ not found or nearly empty: {} files", files.len());
+    assert!(
+        files.len() > 50,
+        "src/ not found or nearly empty: {} files",
+        files.len()
+    );
     for (_, f) in &files {
         let text = fs::read_to_string(f).expect("readable source");
         for (n, line) in code_lines(&text) {

@@ -79,6 +79,12 @@ pub enum ControlError {
     /// The call is in a state where this makes no sense.
     #[error("{0}")]
     Conflict(&'static str),
+    /// CALL-CONF-1: a ninth party is refused.
+    #[error("the conference is full: at most 8 parties (CALL-CONF-1)")]
+    Full,
+    /// CALL-CONSULT-3: the target could not be reached.
+    #[error("{0}")]
+    Unreachable(String),
 }
 
 impl Call {

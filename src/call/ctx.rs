@@ -86,6 +86,31 @@ pub enum CallEvent {
         /// On hold now.
         held: bool,
     },
+    /// A consulted party's phone rings (CALL-CONSULT-2).
+    PartyRinging {
+        /// The party leg.
+        party: usize,
+    },
+    /// A consulted party answered: transfer and conference are possible
+    /// now (CALL-CONSULT-2).
+    PartyAnswered {
+        /// The party leg.
+        party: usize,
+    },
+    /// A consulted party did not answer or could not be reached
+    /// (CALL-CONSULT-3).
+    PartyFailed {
+        /// The party leg.
+        party: usize,
+        /// Its final status.
+        code: StatusCode,
+    },
+    /// A leg left a consult or conference and the call goes on: a party,
+    /// the primary agent (CALL-CONF-2) or the customer (post-call, CALL-CONF-4).
+    PartyLeft {
+        /// The leg.
+        leg: super::media::MediaLeg,
+    },
     /// The call ended (before its CDR).
     Ended {
         /// Why (`caller_hangup`, `no_answer`, ...).

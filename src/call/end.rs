@@ -5,7 +5,6 @@
 //! an ended call lingers 64·T1 for stragglers (a late 2xx to ACK and hang
 //! up, a relayed request's answer) unless nothing is pending.
 
-use super::monitor::monitor_pending;
 use super::{BState, Call, CallCtx, CallEvent, CallOutput, CallTimer, Phase, Side};
 use crate::records::CdrRecord;
 use crate::sip::msg::StatusCode;
@@ -40,7 +39,7 @@ impl Call {
             }
         }
         self.finish_recording(ctx);
-        self.end_monitor(ctx);
+        self.end_parties(ctx);
         ctx.event(
             id,
             CallEvent::Ended {
@@ -58,8 +57,8 @@ impl Call {
     pub fn reapable(&self) -> bool {
         self.phase == Phase::Ended
             && self.relays.is_empty()
-            && self.b.iter().all(|l| match l.monitor() {
-                Some(m) => !monitor_pending(m),
+            && self.b.iter().all(|l| match l.party() {
+                Some(p) => !p.pending(),
                 None => matches!(l.state, BState::Failed(_)) || l.dialog.is_none(),
             })
     }
@@ -82,8 +81,8 @@ impl Call {
         }
         ctx.links.txs.remove(&self.a.tx);
         for i in 0..self.b.len() {
-            if let Some(m) = self.b[i].monitor().filter(|m| monitor_pending(m)) {
-                ctx.release_port(m.port);
+            if let Some(p) = self.b[i].party().filter(|p| p.pending()) {
+                ctx.release_port(p.port);
             }
             let l = &self.b[i];
             if let Some(d) = &l.dialog {

@@ -41,14 +41,17 @@ impl Call {
             return;
         }
         if let Side::B(i) = side {
-            if self.b.get(i).is_some_and(|l| l.monitor().is_some()) {
-                self.on_monitor_request(ctx, i, tx, &method, &req, tag.as_deref());
+            if self.b.get(i).is_some_and(|l| l.party().is_some()) {
+                self.on_party_request(ctx, i, tx, &method, &req, tag.as_deref());
                 return;
             }
         }
         if method == Method::BYE {
             let resp = Message::response_to(&req, StatusCode::OK, None, tag.as_deref());
             ctx.respond(tx, resp);
+            if self.leave_keeps_call(ctx, side) {
+                return;
+            }
             let cause = if side == Side::A {
                 "caller_hangup"
             } else {

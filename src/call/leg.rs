@@ -1,10 +1,10 @@
 //! A call's legs (RFC 7092 §3: a B2BUA is a UAS on one side and a UAC on
 //! the others). The caller's leg ([`ALeg`]) is the switch's UAS side; every
 //! leg the switch places ([`BLeg`]: a callee fork, an agent's phone, a
-//! supervisor's phone, next a consulted party) is a UAC side with its own
+//! supervisor's phone, a consulted party) is a UAC side with its own
 //! dialog, Call-ID and INVITE client transaction. What a placed leg is for
 //! is its [`LegRole`]: the role decides what its answer means (connect the
-//! caller, or only feed a monitor), never the leg's position.
+//! caller, or join a party to the call's media), never the leg's position.
 
 use crate::sdp::SessionState;
 use crate::sip::dialog::Dialog;
@@ -63,43 +63,77 @@ pub enum LegRole {
     /// A callee fork (a user's contact, a trunk, an agent's phone): its 2xx
     /// answers the caller.
     Callee,
-    /// A supervisor's listen-only phone (SUP-2): its 2xx only starts the
-    /// monitor's media, never answers the caller.
-    Monitor(Box<MonitorLeg>),
+    /// A party the switch adds to a connected call (a supervisor's phone,
+    /// a consulted or conferenced party): its 2xx joins it to the call's
+    /// media, never answers the caller.
+    Party(Box<PartyLeg>),
 }
 
-/// Where a monitor leg is (SUP-2).
+/// Where a party leg is (SUP-2, CALL-CONSULT-1).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum MonitorState {
-    /// INVITE sent to the supervisor's phone, no final response yet.
+pub enum PartyState {
+    /// INVITE sent to the party's phone, no final response yet.
     Calling,
-    /// The call ended while the phone rang: CANCEL sent, a late 2xx is
-    /// ACKed and hung up (RFC 3261 §9.1, §13.2.2.4).
+    /// The call ended or the party was withdrawn while the phone rang:
+    /// CANCEL sent, a late 2xx is ACKed and hung up (RFC 3261 §9.1, §13.2.2.4).
     Cancelled,
-    /// The phone answered: it hears the call.
+    /// The phone answered: the party is in the call.
     Answered,
-    /// The monitor is over (BYE sent or received, or the phone refused).
+    /// The party is gone (BYE sent or received, or the phone refused).
     Ended,
 }
 
-/// The supervisor's side of a monitor leg (SUP-2): who listens, and the
-/// leg's own media port (the switch offers `sendonly` from it).
+/// Who a party leg is for.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct MonitorLeg {
-    /// The supervisor's login.
-    pub supervisor: String,
-    /// The extension rung.
+pub enum PartyKind {
+    /// A supervisor's phone (SUP-2): listens, never heard.
+    Supervisor {
+        /// The supervisor's login.
+        supervisor: String,
+    },
+    /// A consulted party (CALL-CONSULT-1): an agent, or a number dialled
+    /// through the dial plan; joins a conference on merge (CALL-CONF-1).
+    Consulted {
+        /// The agent's login, when the party is an agent (CALL-CONF-5:
+        /// other parties have no controls).
+        agent: Option<String>,
+    },
+}
+
+/// A party leg: who it is for, and the leg's own media port (the switch
+/// offers its own SDP from it: `sendonly` to a supervisor, `sendrecv` to a
+/// consulted party).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PartyLeg {
+    /// Who it is for.
+    pub kind: PartyKind,
+    /// The extension or number rung (logs, CDR).
     pub extension: String,
-    /// The monitored interaction's uid (its leg CDR names it, HIST-3).
+    /// The interaction's uid, when the call is one (its leg CDR names it, HIST-3).
     pub interaction: String,
-    /// Where the monitor is.
-    pub state: MonitorState,
+    /// Where the party is.
+    pub state: PartyState,
     /// Our RTP port towards the phone (from the call pool).
     pub port: u16,
     /// Our RTP socket address towards the phone.
     pub local: SocketAddr,
-    /// SDP session with the phone (our `sendonly` offer).
+    /// SDP session with the phone (our offer).
     pub sdp: SessionState,
+    /// When it answered (unix ms).
+    pub joined_ms: Option<u64>,
+}
+
+impl PartyLeg {
+    /// True for a supervisor's listen-only leg.
+    pub fn is_supervisor(&self) -> bool {
+        matches!(self.kind, PartyKind::Supervisor { .. })
+    }
+
+    /// True while it still holds something the call must wait for before it
+    /// can be forgotten (a CANCELled INVITE's final response, a live dialog).
+    pub fn pending(&self) -> bool {
+        self.state != PartyState::Ended
+    }
 }
 
 /// One placed leg.
@@ -135,23 +169,23 @@ pub struct BLeg {
 }
 
 impl BLeg {
-    /// True for a callee fork (not a monitor).
+    /// True for a callee fork (not a party leg).
     pub fn is_callee(&self) -> bool {
         matches!(self.role, LegRole::Callee)
     }
 
-    /// The monitor side of a monitor leg.
-    pub fn monitor(&self) -> Option<&MonitorLeg> {
+    /// The party side of a party leg.
+    pub fn party(&self) -> Option<&PartyLeg> {
         match &self.role {
-            LegRole::Monitor(m) => Some(m),
+            LegRole::Party(p) => Some(p),
             LegRole::Callee => None,
         }
     }
 
-    /// The monitor side of a monitor leg, mutably.
-    pub fn monitor_mut(&mut self) -> Option<&mut MonitorLeg> {
+    /// The party side of a party leg, mutably.
+    pub fn party_mut(&mut self) -> Option<&mut PartyLeg> {
         match &mut self.role {
-            LegRole::Monitor(m) => Some(m),
+            LegRole::Party(p) => Some(p),
             LegRole::Callee => None,
         }
     }

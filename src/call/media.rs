@@ -73,13 +73,36 @@ impl RelayLeg {
     }
 }
 
-/// Which leg of a relayed call.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// Which leg of a call's media.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum MediaLeg {
     /// The caller's.
     A,
-    /// The callee's.
+    /// The callee's (the answering leg).
     B,
+    /// A party leg (consulted or conferenced), by its index in the call's
+    /// placed legs.
+    Party(usize),
+}
+
+/// What a leg hears and who hears it when the call's legs are on the
+/// conference bridge (CALL-HOLD-2, CALL-CONSULT-4, CALL-CONF-1, SUP-2).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PartyMode {
+    /// Hears everyone who talks, is heard by everyone.
+    Talk,
+    /// Hears the mix, is heard by nobody.
+    Muted,
+    /// Heard by one leg only (a supervisor coaching an agent), hears the mix.
+    Whisper {
+        /// The one leg that hears it.
+        to: MediaLeg,
+    },
+    /// On hold: hears music, is heard by nobody.
+    Held,
+    /// Talks aside: hears and is heard only by the other `Aside` legs (an
+    /// agent consulting from a conference while the others talk on).
+    Aside,
 }
 
 /// What the media workers are told (ids and addresses only, DESIGN.md).
@@ -164,6 +187,45 @@ pub enum MediaCommand {
     MonitorStop {
         /// The engine's call number.
         call: u64,
+    },
+    /// Bind the socket of a party leg (consulted or conferenced), before
+    /// its phone gets the switch's offer from it.
+    PartyPrepare {
+        /// The engine's call number.
+        call: u64,
+        /// The party leg's index.
+        party: usize,
+        /// Our socket towards the party's phone.
+        local: SocketAddr,
+    },
+    /// A party's phone answered: it joins the call's media in `mode`. With
+    /// more than two legs talking, the call's media runs on the bridge.
+    PartyJoin {
+        /// The engine's call number.
+        call: u64,
+        /// The party leg's index.
+        party: usize,
+        /// The party leg as negotiated.
+        leg: Box<RelayLeg>,
+        /// What it hears and who hears it.
+        mode: PartyMode,
+    },
+    /// The modes of the call's legs changed (consult, toggle, merge,
+    /// post-call): each listed leg's new mode. Legs not listed keep theirs.
+    PartyModes {
+        /// The engine's call number.
+        call: u64,
+        /// Leg and its mode.
+        modes: Vec<(MediaLeg, PartyMode)>,
+    },
+    /// A leg left the call's media (a party's BYE, or the customer or the
+    /// primary agent leaving a consult or conference): stop feeding it and
+    /// free its socket; the others go on.
+    PartyLeave {
+        /// The engine's call number.
+        call: u64,
+        /// The leg.
+        leg: MediaLeg,
     },
     /// Stop the call's media and free its sockets.
     Close {
@@ -332,11 +394,13 @@ impl CallMedia {
 }
 
 impl MediaLeg {
-    /// The other leg.
+    /// The other leg of the two-party call (a party leg has no single
+    /// other leg: itself).
     pub fn other(self) -> MediaLeg {
         match self {
             MediaLeg::A => MediaLeg::B,
             MediaLeg::B => MediaLeg::A,
+            MediaLeg::Party(i) => MediaLeg::Party(i),
         }
     }
 }

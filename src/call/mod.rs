@@ -26,10 +26,16 @@
 //!   (RFC 3264), early media, delayed offer, in-dialog offers and hold.
 //! - [`control`]: hold and recording from the control API (CALL-HOLD-1,
 //!   CALL-REC-1).
+//! - `party`: party legs the switch adds to a connected call (own port,
+//!   own offer): supervisors and consulted parties.
 //! - `monitor`: the supervisor's listen-only leg (SUP-2, SUP-4).
+//! - [`consult`]: consult, toggle, merge, conference, post-call
+//!   (CALL-HOLD-2, CALL-CONSULT-1..4, CALL-CONF-1..4) as media modes per leg.
+//! - [`dial`]: dial numbers typed by agents (CALL-DIAL-1).
 //! - `end`: ending a call, its CDR, and when it can be forgotten.
 
 pub mod anchor;
+pub mod consult;
 pub mod control;
 mod ctx;
 pub mod dial;
@@ -39,13 +45,16 @@ mod leg;
 pub mod media;
 mod monitor;
 mod outbound;
+mod party;
 
 pub use anchor::{AnchorRefusal, MediaFeatures};
+pub use consult::{Consult, Talk, MAX_PARTIES};
 pub use control::{CallControl, ControlError, Party};
 pub use ctx::{contact_for, new_via, CallCtx, CallEvent, CallLinks, CallOutput, CallTimer, TxOwner};
-pub use leg::{ALeg, BLeg, BState, LegRole, MonitorLeg, MonitorState, Side};
+pub use leg::{ALeg, BLeg, BState, LegRole, PartyKind, PartyLeg, PartyState, Side};
 pub use monitor::MonitorRequest;
 pub use outbound::{ask_auto_answer, RingOptions, RingTarget};
+pub use party::PartyTarget;
 
 use crate::ids::CallRef;
 use crate::sip::msg::{Message, StatusCode};
@@ -164,6 +173,10 @@ pub struct Call {
     pub acd: bool,
     /// A placed leg's 2xx waiting for the ACD's decision (`connect`/`refuse`).
     pub pending_answer: Option<Box<(usize, Message)>>,
+    /// How the legs talk: direct, conference, post-call.
+    pub talk: Talk,
+    /// A running consult, if any.
+    pub consult: Option<Consult>,
 }
 
 impl Call {
@@ -208,6 +221,8 @@ impl Call {
             media: None,
             acd: false,
             pending_answer: None,
+            talk: Talk::Direct,
+            consult: None,
         }
     }
 
@@ -291,14 +306,6 @@ impl Call {
             .and_then(|w| self.b.get(w))
             .or_else(|| self.b.iter().find(|l| l.is_callee()))
             .map(|l| String::from_utf8_lossy(&l.call_id).into_owned())
-    }
-
-    /// The silent monitor's leg, if one is live (SUP-2).
-    pub fn monitor(&self) -> Option<(usize, &MonitorLeg)> {
-        self.b
-            .iter()
-            .enumerate()
-            .find_map(|(i, l)| l.monitor().filter(|m| m.state != MonitorState::Ended).map(|m| (i, m)))
     }
 }
 

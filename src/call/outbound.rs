@@ -191,8 +191,8 @@ impl Call {
     /// A response for one of the call's client transactions.
     pub(crate) fn on_response(&mut self, ctx: &mut CallCtx, tx: TxId, resp: Message) {
         if let Some(idx) = self.b.iter().position(|l| l.tx == tx) {
-            if self.b[idx].monitor().is_some() {
-                self.on_monitor_response(ctx, idx, resp);
+            if self.b[idx].party().is_some() {
+                self.on_party_response(ctx, idx, resp);
             } else {
                 self.on_b_invite_response(ctx, idx, tx, resp);
             }
@@ -204,8 +204,8 @@ impl Call {
     /// A client transaction timed out or could not be sent.
     pub(crate) fn on_tx_failed(&mut self, ctx: &mut CallCtx, tx: TxId, code: StatusCode) {
         if let Some(idx) = self.b.iter().position(|l| l.tx == tx) {
-            if self.b[idx].monitor().is_some() {
-                self.on_monitor_response(ctx, idx, Message::response(code, None));
+            if self.b[idx].party().is_some() {
+                self.on_party_response(ctx, idx, Message::response(code, None));
             } else {
                 self.b_leg_failed(ctx, idx, code, None);
             }

@@ -331,6 +331,7 @@ impl Engine {
                 held: c.media.as_ref().and_then(|m| m.held()).map(|l| match l {
                     crate::call::media::MediaLeg::A => "caller",
                     crate::call::media::MediaLeg::B => "callee",
+                    crate::call::media::MediaLeg::Party(_) => "party",
                 }),
                 recording: c.media.as_ref().and_then(|m| m.recording.as_ref()).map(|r| {
                     if r.paused_since.is_some() {

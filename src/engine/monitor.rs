@@ -98,9 +98,13 @@ impl Engine {
             return Err(DeskError::Conflict(format!("the call of interaction {uid} is not up")));
         }
         if let Some((_, m)) = call.monitor() {
+            let by = match &m.kind {
+                crate::call::PartyKind::Supervisor { supervisor } => supervisor.as_str(),
+                crate::call::PartyKind::Consulted { .. } => "",
+            };
             return Err(DeskError::Conflict(format!(
-                "interaction {uid} is already monitored by {} on {}",
-                m.supervisor, m.extension
+                "interaction {uid} is already monitored by {by} on {}",
+                m.extension
             )));
         }
         if call

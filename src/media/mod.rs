@@ -103,6 +103,14 @@ impl MediaWorkers {
                         let (call, to_session) = match cmd {
                             // Bound in `MediaWorkers::send`, never forwarded here.
                             MediaCommand::Prepare { .. } | MediaCommand::MonitorPrepare { .. } => continue,
+                            // The bridge joins the session core next (issue 9).
+                            MediaCommand::PartyPrepare { call, .. }
+                            | MediaCommand::PartyJoin { call, .. }
+                            | MediaCommand::PartyModes { call, .. }
+                            | MediaCommand::PartyLeave { call, .. } => {
+                                tracing::warn!(call, "conference media is not wired into sessions yet");
+                                continue;
+                            }
                             MediaCommand::Monitor { call, leg } => (call, SessionCmd::MonitorStart(leg)),
                             MediaCommand::MonitorStop { call } => (call, SessionCmd::MonitorStop),
                             MediaCommand::Close { call } => {

@@ -264,10 +264,11 @@ fn pair(legs: &mut [Leg; 2], from: usize) -> (&mut Leg, &mut Leg) {
     }
 }
 
-fn idx(leg: MediaLeg) -> usize {
+fn idx(leg: MediaLeg) -> Option<usize> {
     match leg {
-        MediaLeg::A => 0,
-        MediaLeg::B => 1,
+        MediaLeg::A => Some(0),
+        MediaLeg::B => Some(1),
+        MediaLeg::Party(_) => None,
     }
 }
 
@@ -450,7 +451,7 @@ fn on_command(m: &mut Media, cmd: SessionCmd, now: Instant, env: &SessionEnv) {
             remote,
             remote_rtcp,
         } => {
-            if let Some(l) = m.legs.as_mut().map(|l| &mut l[idx(leg)]) {
+            if let Some(l) = idx(leg).and_then(|i| m.legs.as_mut().map(|l| &mut l[i])) {
                 if l.signalled != remote {
                     l.signalled = remote;
                     l.latch.resignal(remote, now);
@@ -467,7 +468,7 @@ fn on_command(m: &mut Media, cmd: SessionCmd, now: Instant, env: &SessionEnv) {
         }
         SessionCmd::Record(action) => on_record(m, action, env),
         SessionCmd::Announce { leg, position, wait_s } => {
-            if let Some(l) = m.legs.as_mut().map(|l| &mut l[idx(leg)]) {
+            if let Some(l) = idx(leg).and_then(|i| m.legs.as_mut().map(|l| &mut l[i])) {
                 let player = l.music.get_or_insert_with(|| Box::new(MusicPlayer::new(&l.audio)));
                 player.play_prompt(crate::dsp::prompt::queue_announcement(position, wait_s));
             }
@@ -665,7 +666,7 @@ async fn on_tick(
             }
         }
     }
-    if let Some(h) = held.map(idx) {
+    if let Some(h) = held.and_then(idx) {
         let leg = &mut legs[h];
         let player = leg.music.get_or_insert_with(|| Box::new(MusicPlayer::new(&leg.audio)));
         if let Some(len) = player.next_packet(&env.music, scratch) {

@@ -72,6 +72,8 @@ pub struct CallHarness {
     base: Instant,
     pub elapsed: Duration,
     pub wire: Vec<Sent>,
+    /// Every INVITE sent, kept when `wire` is cleared.
+    invites: Vec<Sent>,
     pub media: Vec<MediaCommand>,
     pub events: Vec<CallEvent>,
     pub cdrs: Vec<CdrRecord>,
@@ -115,6 +117,7 @@ impl CallHarness {
             base: Instant::now(),
             elapsed: Duration::ZERO,
             wire: Vec::new(),
+            invites: Vec::new(),
             media: Vec::new(),
             events: Vec::new(),
             cdrs: Vec::new(),
@@ -151,6 +154,12 @@ impl CallHarness {
     fn collect(&mut self) {
         while let Some(t) = self.txl.poll_transmit() {
             let msg = parse_datagram(t.bytes.clone(), &Limits::default()).expect("the call sends valid SIP");
+            if first_line(&msg).starts_with("INVITE") {
+                self.invites.push(Sent {
+                    to: t.dest.addr,
+                    msg: msg.clone(),
+                });
+            }
             self.wire.push(Sent { to: t.dest.addr, msg });
         }
         while let Some(ev) = self.txl.poll_event() {
@@ -223,11 +232,11 @@ impl CallHarness {
         self.with(|c, ctx| c.ring(ctx, targets, &opts))
     }
 
-    /// The INVITE the call sent to `to`.
+    /// The (first) INVITE the call sent to `to`.
     pub fn invite_to(&self, to: &str) -> Message {
-        self.wire
+        self.invites
             .iter()
-            .find(|s| s.to == sock(to) && first_line(&s.msg).starts_with("INVITE"))
+            .find(|s| s.to == sock(to))
             .map(|s| s.msg.clone())
             .expect("an INVITE to that address")
     }
@@ -342,6 +351,11 @@ impl CallHarness {
             }
             TxEvent::TransportError { .. } => {}
         }
+    }
+
+    /// True when nothing was sent to `to` (and takes what was).
+    pub fn take_to_is_empty(&mut self, to: &str) -> bool {
+        self.take_to(to).is_empty()
     }
 
     /// Removes and returns what was sent to `to`, as first lines.

@@ -2,6 +2,7 @@
 //! the ACD's say on an answer, best failure, timers, in-dialog traffic, the
 //! monitor leg and recording control.
 
+mod consult;
 mod dial;
 mod harness;
 

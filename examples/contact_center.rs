@@ -344,7 +344,12 @@ impl World {
                     self.report.submitted += 1;
                 }
             }
-            AcdAction::AgentStateChanged { .. } | AcdAction::Overflow { .. } | AcdAction::InteractionClosed { .. } => {}
+            AcdAction::AgentStateChanged { .. }
+            | AcdAction::Overflow { .. }
+            | AcdAction::InteractionClosed { .. }
+            | AcdAction::RingConsult { .. }
+            | AcdAction::ConsultFailed { .. }
+            | AcdAction::PrimaryChanged { .. } => {}
         }
     }
 

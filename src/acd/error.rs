@@ -58,6 +58,28 @@ pub enum AcdError {
     /// A queue overflows to itself.
     #[error("queue {0} overflows to itself")]
     SelfOverflow(QueueId),
+    /// CALL-CONSULT-1: only `Available` or `Idle` agents can be consulted.
+    #[error("agent {agent} cannot be consulted while {state:?} (CALL-CONSULT-1)")]
+    NotConsultable {
+        /// The agent.
+        agent: AgentId,
+        /// Its state.
+        state: AgentState,
+    },
+    /// The interaction is not connected to an agent (or its customer left).
+    #[error("interaction {0} is not connected")]
+    NotConnected(InteractionId),
+    /// One consult at a time.
+    #[error("interaction {0} already has a consult running")]
+    ConsultRunning(InteractionId),
+    /// The agent is not part of the interaction.
+    #[error("agent {agent} is not in interaction {interaction}")]
+    NotInInteraction {
+        /// The agent.
+        agent: AgentId,
+        /// The interaction.
+        interaction: InteractionId,
+    },
     /// CAD-1..3: a change to the interaction's data was refused.
     #[error(transparent)]
     Data(#[from] super::cad::CadError),

@@ -80,6 +80,43 @@ pub enum AcdEvent {
         /// The offer.
         offer: OfferId,
     },
+    /// CALL-CONSULT-1: the primary agent consults `agent` (an `Available`
+    /// or `Idle` agent): its phone rings as a consult offer.
+    ConsultAgent {
+        /// The interaction.
+        id: InteractionId,
+        /// The agent consulted.
+        agent: AgentId,
+    },
+    /// CALL-CONSULT-1: the primary agent consults a number or an entry point.
+    ConsultStarted {
+        /// The interaction.
+        id: InteractionId,
+    },
+    /// The consult ended without a merge (ended, the consultee left, or a
+    /// consulted number failed).
+    ConsultOver {
+        /// The interaction.
+        id: InteractionId,
+    },
+    /// CALL-CONF-1: the consult was merged into a conference.
+    Merged {
+        /// The interaction.
+        id: InteractionId,
+    },
+    /// An agent left the interaction's call while the call goes on
+    /// (CALL-CONF-2 when it is the primary).
+    AgentLeft {
+        /// The interaction.
+        id: InteractionId,
+        /// The agent.
+        agent: AgentId,
+    },
+    /// CALL-CONF-4: the customer left a consult or conference.
+    CustomerLeft {
+        /// The interaction.
+        id: InteractionId,
+    },
     /// The agent submits wrap-up (WRAP-1, WRAP-2).
     WrapUpSubmitted {
         /// The agent.
@@ -204,6 +241,38 @@ pub enum AcdAction {
         notes: String,
         /// True when the wrap-up time ran out.
         timed_out: bool,
+    },
+    /// CALL-CONSULT-1: ring the consulted agent's phone.
+    RingConsult {
+        /// The consult offer (answered or failed with the offer events).
+        offer: OfferId,
+        /// The agent consulted, now `Reserved`.
+        agent: AgentId,
+        /// The interaction.
+        interaction: InteractionId,
+        /// When the consult rings out (the queue's RONA timeout).
+        deadline: Instant,
+    },
+    /// CALL-CONSULT-3: the consulted agent did not answer; it is now
+    /// `Idle(RONA)`. The engine withdraws the leg when `timed_out`.
+    ConsultFailed {
+        /// The consult offer.
+        offer: OfferId,
+        /// The agent.
+        agent: AgentId,
+        /// The interaction.
+        interaction: InteractionId,
+        /// It rang out (the phone's leg is still up).
+        timed_out: bool,
+    },
+    /// CALL-CONF-2: the primary agent left; `to` controls the interaction now.
+    PrimaryChanged {
+        /// The interaction.
+        interaction: InteractionId,
+        /// The agent who left.
+        from: AgentId,
+        /// The agent present longest, the new primary.
+        to: AgentId,
     },
     /// The interaction left the ACD (wrap-up ended, abandoned, overflowed
     /// out): its final history, for the store (HIST-3). Emitted after the

@@ -174,6 +174,12 @@ pub struct InteractionInfo {
     pub ended_at: Option<Instant>,
     /// WRAP-1: the reasons and notes submitted (empty when it timed out).
     pub wrap_up: Option<(Vec<String>, String)>,
+    /// Agents joined through consults (CALL-CONSULT-5, CALL-CONF-2).
+    pub consultants: Vec<super::consult::Consultant>,
+    /// A consult was merged: three or more parties talk (CALL-CONF-1).
+    pub conference: bool,
+    /// When the customer left a consult or conference (CALL-CONF-4).
+    pub customer_left_at: Option<Instant>,
     booked: PhaseDurations,
     phase_since: Instant,
 }
@@ -190,6 +196,9 @@ impl InteractionInfo {
             answered_at: None,
             ended_at: None,
             wrap_up: None,
+            consultants: Vec::new(),
+            conference: false,
+            customer_left_at: None,
             booked: PhaseDurations::default(),
             phase_since: now,
         }

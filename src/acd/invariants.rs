@@ -11,7 +11,7 @@ impl Acd {
     /// both a waiting interaction it could offer and an available agent.
     pub fn check_invariants(&self) -> Result<(), String> {
         let mut per_agent: HashMap<AgentId, usize> = HashMap::new();
-        for (id, o) in &self.offers {
+        for (id, o) in self.offers.iter().filter(|(_, o)| !o.consult) {
             *per_agent.entry(o.agent).or_default() += 1;
             let a = &self.agents[&o.agent];
             if a.state

@@ -46,6 +46,7 @@
 
 mod agent;
 mod cad;
+mod consult;
 mod error;
 mod event;
 mod ids;
@@ -59,6 +60,7 @@ pub use cad::{
     mask_number, AgentView, CadError, InteractionData, VarType, VariableSpec, VariableView, CALLER_NUMBER,
     MAX_VALUE_CHARS,
 };
+pub use consult::Consultant;
 pub use error::AcdError;
 pub use event::{AcdAction, AcdEvent, CancelReason};
 pub use ids::{AgentId, InteractionId, OfferId, QueueId};
@@ -96,7 +98,7 @@ pub struct AcdConfig {
 
 /// The ACD's timers (DESIGN.md convention 2).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-enum AcdTimer {
+pub(crate) enum AcdTimer {
     /// OFFER-4: the offer rang out.
     Rona(OfferId),
     /// WRAP-2: the wrap-up time ran out.
@@ -120,6 +122,8 @@ pub struct Offer {
     pub deadline: Instant,
     /// OFFER-2: the queue's chosen variables, in its order, secure ones left out.
     pub variables: Vec<Variable>,
+    /// A consult offer (CALL-CONSULT-1), not a queue offer.
+    pub consult: bool,
 }
 
 /// The ACD state machine (see the module docs for the rules it keeps).
@@ -333,7 +337,18 @@ impl Acd {
             AcdEvent::AgentLogin { agent, state } => self.login(now, agent, state),
             AcdEvent::AgentLogout { agent } => self.logout(now, agent),
             AcdEvent::AgentSetState { agent, state } => self.request_state(now, agent, state),
+            AcdEvent::OfferAccepted { offer } | AcdEvent::PhoneAnswered { offer }
+                if self.offers.get(&offer).is_some_and(|o| o.consult) =>
+            {
+                self.consult_answered(now, offer)
+            }
             AcdEvent::OfferAccepted { offer } | AcdEvent::PhoneAnswered { offer } => self.accept(now, offer),
+            AcdEvent::ConsultAgent { id, agent } => self.consult_agent(now, id, agent),
+            AcdEvent::ConsultStarted { id } => self.consult_started(now, id),
+            AcdEvent::ConsultOver { id } => self.consult_over(now, id),
+            AcdEvent::Merged { id } => self.merged(now, id),
+            AcdEvent::AgentLeft { id, agent } => self.agent_left(now, id, agent),
+            AcdEvent::CustomerLeft { id } => self.customer_left(now, id),
             AcdEvent::OfferDeclined { offer } => self.unanswered(now, offer, Unanswered::Declined),
             AcdEvent::PhoneLegFailed { offer } => self.unanswered(now, offer, Unanswered::LegFailed),
             AcdEvent::WrapUpSubmitted { agent, reasons, notes } => {
@@ -618,6 +633,7 @@ impl Acd {
                 offered_at: now,
                 deadline,
                 variables: variables.clone(),
+                consult: false,
             },
         );
         self.set_state(now, agent, AgentState::Reserved { offer, interaction }, false);
@@ -683,6 +699,9 @@ impl Acd {
 
     // spec: OFFER-4
     fn unanswered(&mut self, now: Instant, id: OfferId, how: Unanswered) -> Result<(), AcdError> {
+        if self.offers.get(&id).is_some_and(|o| o.consult) {
+            return self.consult_unanswered(now, id, how == Unanswered::Rona);
+        }
         let o = self.offers.remove(&id).ok_or(AcdError::UnknownOffer(id))?;
         self.timers.cancel(AcdTimer::Rona(id));
         let cancel = |reason| AcdAction::CancelRing {
@@ -829,6 +848,7 @@ impl Acd {
         let InteractionState::Connected { queue, agent } = i.state else {
             return self.abandon(now, id);
         };
+        self.release_consultants(now, id);
         if let Some(i) = self.interactions.get_mut(&id) {
             i.state = InteractionState::WrapUp { queue, agent };
             i.info.ended_at = Some(now);

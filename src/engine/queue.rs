@@ -322,6 +322,8 @@ impl Engine {
                         timed_out,
                     });
                 }
+                // The desktop's consult controls drive these next (issue 9).
+                AcdAction::RingConsult { .. } | AcdAction::ConsultFailed { .. } | AcdAction::PrimaryChanged { .. } => {}
                 AcdAction::InteractionClosed {
                     interaction,
                     outcome,

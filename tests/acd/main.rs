@@ -4,6 +4,7 @@
 
 mod agent;
 mod cad;
+mod consult;
 mod harness;
 mod history;
 mod offer;

@@ -138,6 +138,9 @@ impl Model {
                 *self.closed.entry(outcome).or_default() += 1;
             }
             AcdAction::AgentStateChanged { .. } | AcdAction::WrapUpEnded { .. } => {}
+            AcdAction::RingConsult { .. } | AcdAction::ConsultFailed { .. } | AcdAction::PrimaryChanged { .. } => {
+                panic!("no consults in this simulation")
+            }
         }
     }
 }

@@ -59,6 +59,7 @@
 //! token (so a malformed request with an unknown token gets the 400).
 
 mod calls;
+mod consult;
 pub mod desk;
 pub mod error;
 pub mod events;
@@ -176,6 +177,7 @@ impl IntoResponse for DeskResponse {
             DeskReply::Agents(a) => Json(serde_json::json!({ "agents": a })).into_response(),
             DeskReply::Interactions(i) => Json(serde_json::json!({ "interactions": i })).into_response(),
             DeskReply::Data(d) => Json(d).into_response(),
+            DeskReply::ConsultTargets(t) => Json(t).into_response(),
         }
     }
 }
@@ -239,6 +241,7 @@ fn build() -> Routes {
     .get("/openapi.yaml", openapi);
     let r = calls::routes(r);
     let r = desk::routes(r);
+    let r = consult::routes(r);
     let r = supervisor::routes(r);
     events::routes(r)
 }

@@ -179,7 +179,47 @@ fn openapi_schemas_match_views_and_events() {
             version: 2,
             changed: vec![],
         },
+        DeskEvent::Consult {
+            agent: a(),
+            interaction: i(),
+            party: "bob".into(),
+            state: "failed",
+            reason: Some("busy".into()),
+        },
+        DeskEvent::ConsultOffer {
+            agent: a(),
+            interaction: i(),
+            from: "carol".into(),
+            variables: vec![],
+        },
+        DeskEvent::CustomerLeft {
+            agent: a(),
+            interaction: i(),
+            reasons: vec![],
+        },
+        DeskEvent::PrimaryChanged {
+            agent: a(),
+            interaction: i(),
+            from: "carol".into(),
+        },
+        DeskEvent::Controls {
+            agent: a(),
+            interaction: i(),
+            enabled: vec!["hold"],
+        },
     ];
+    let targets = ConsultTargetsView {
+        agents: vec![ConsultAgentView {
+            agent: a(),
+            name: "Alice".into(),
+            state: "Idle",
+            reason: Some("Lunch".into()),
+        }],
+        queues: vec![],
+        entry_points: vec![],
+    };
+    assert_eq!(keys(&targets), properties(&doc, "ConsultTargetsView"));
+    assert_eq!(keys(&targets.agents[0]), properties(&doc, "ConsultAgentView"));
     let mapping = doc["components"]["schemas"]["DeskEvent"]["discriminator"]["mapping"]
         .as_mapping()
         .expect("a discriminator mapping");

@@ -164,6 +164,27 @@ impl Call {
         Ok(())
     }
 
+    /// An agent's leg leaves a consult or conference from its desktop: the
+    /// switch hangs it up and the call goes on (CALL-CONF-2) or ends when
+    /// one party remains (CALL-CONF-3).
+    pub fn leave(&mut self, ctx: &mut CallCtx, leg: MediaLeg) -> Result<(), ControlError> {
+        self.check_connected()?;
+        match leg {
+            MediaLeg::Party(i) => self.remove_party(ctx, i),
+            MediaLeg::A => Err(ControlError::Conflict("the customer leaves by hanging up")),
+            MediaLeg::B => {
+                let Some(w) = self.winner else {
+                    return Err(ControlError::NotAnswered(self.id.0));
+                };
+                self.bye_leg(ctx, Side::B(w));
+                if !self.leave_keeps_call(ctx, Side::B(w)) {
+                    self.end(ctx, "agent_end");
+                }
+                Ok(())
+            }
+        }
+    }
+
     /// The legs in the call's media now: the customer and the answering
     /// leg while their dialogs are up, and each party that answered (or
     /// rings for a consult). Supervisors are not counted.

@@ -89,11 +89,10 @@ impl Engine {
             }
             CallEvent::OfferFailed { leg, code } => self.queue_leg_failed(now, id, leg, code),
             CallEvent::HoldChanged { held } => self.queue_hold_changed(now, id, held),
-            // The ACD and the desktop learn of consults next (issue 9).
-            CallEvent::PartyRinging { .. }
-            | CallEvent::PartyAnswered { .. }
-            | CallEvent::PartyFailed { .. }
-            | CallEvent::PartyLeft { .. } => {}
+            CallEvent::PartyRinging { .. } => {}
+            ev @ (CallEvent::PartyAnswered { .. } | CallEvent::PartyFailed { .. } | CallEvent::PartyLeft { .. }) => {
+                self.on_party_event(now, id, ev)
+            }
             CallEvent::Ended { cause } => {
                 self.timers.cancel(EngineTimer::Announce(id));
                 self.timers.cancel(EngineTimer::Progress(id));

@@ -104,6 +104,76 @@ pub enum DeskCommand {
         /// Name and new value of each edited variable.
         values: Vec<(String, String)>,
     },
+    /// What a consult can target (CALL-CONSULT-1): agents `Available` or
+    /// `Idle` with their state, queues, entry points.
+    ConsultTargets,
+    /// Consult `target` on the agent's interaction (CALL-CONSULT-1,
+    /// CALL-HOLD-2: the customer is held).
+    Consult {
+        /// The interaction uid.
+        interaction: String,
+        /// Who to consult.
+        target: ConsultTarget,
+    },
+    /// Switch between the customer and the consultee (CALL-CONSULT-4).
+    Toggle {
+        /// The interaction uid.
+        interaction: String,
+    },
+    /// Merge the consult into a conference (CALL-CONSULT-4, CALL-CONF-1).
+    Merge {
+        /// The interaction uid.
+        interaction: String,
+    },
+    /// End the running consult and resume the customer (CALL-CONSULT-4).
+    EndConsult {
+        /// The interaction uid.
+        interaction: String,
+    },
+    /// A consulted or conferenced agent leaves the call (CALL-CONSULT-4);
+    /// the primary agent leaving a conference hands control over (CALL-CONF-2).
+    Leave {
+        /// The interaction uid.
+        interaction: String,
+    },
+}
+
+/// Who a consult targets (CALL-CONSULT-1).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ConsultTarget {
+    /// An agent by login (`Available` or `Idle`).
+    Agent(String),
+    /// A queue by name.
+    Queue(String),
+    /// An entry point: a dial-plan number.
+    EntryPoint(String),
+    /// A number as typed, normalised per CALL-DIAL-1.
+    Number(String),
+}
+
+/// An agent a consult can target, with its state (CALL-CONSULT-1).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ConsultAgentView {
+    /// Login.
+    pub agent: String,
+    /// Full name.
+    pub name: String,
+    /// `Available` or `Idle`.
+    pub state: &'static str,
+    /// The idle reason.
+    pub reason: Option<String>,
+}
+
+/// What a consult can target (CALL-CONSULT-1).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ConsultTargetsView {
+    /// Agents `Available` or `Idle` (not the asking agent).
+    pub agents: Vec<ConsultAgentView>,
+    /// Queue names.
+    pub queues: Vec<String>,
+    /// Dial-plan numbers of the agent's context that route to a user,
+    /// a trunk or a queue.
+    pub entry_points: Vec<String>,
 }
 
 /// What a supervisor's desktop asks.
@@ -261,6 +331,8 @@ pub enum DeskReply {
     Interactions(Vec<InteractionView>),
     /// One interaction's data.
     Data(DataView),
+    /// What a consult can target.
+    ConsultTargets(ConsultTargetsView),
 }
 
 /// Why the engine refused a desktop request; the API maps each to an HTTP
@@ -399,6 +471,62 @@ pub enum DeskEvent {
         /// True when the wrap-up time ran out.
         timed_out: bool,
     },
+    /// A consult's progress, for the initiator (CALL-CONSULT-2, -3).
+    Consult {
+        /// Login of the initiator.
+        agent: String,
+        /// The interaction uid.
+        interaction: String,
+        /// Who is consulted (login or number).
+        party: String,
+        /// `ringing`, `connected`, `failed`, `ended` or `merged`.
+        state: &'static str,
+        /// Why it failed (`no answer`, `busy`, `unsupported destination`, ...).
+        reason: Option<String>,
+    },
+    /// A consult offer rings for the consulted agent (CALL-CONSULT-5: the
+    /// initiator's name, extension and team, and up to 6 of the queue's
+    /// variables, read-only).
+    ConsultOffer {
+        /// Login of the consulted agent.
+        agent: String,
+        /// The interaction uid.
+        interaction: String,
+        /// The initiator's login.
+        from: String,
+        /// The variables shown, in order (at most 9).
+        variables: Vec<ShownVariable>,
+    },
+    /// The customer left the consult or conference; the agents talk on
+    /// (CALL-CONF-4). To the primary agent, with the wrap-up reasons.
+    CustomerLeft {
+        /// Login of the primary agent.
+        agent: String,
+        /// The interaction uid.
+        interaction: String,
+        /// The queue's wrap-up reasons (the wrap-up prompt).
+        reasons: Vec<String>,
+    },
+    /// CALL-CONF-2: control passed to this agent (the primary left).
+    PrimaryChanged {
+        /// Login of the new primary agent.
+        agent: String,
+        /// The interaction uid.
+        interaction: String,
+        /// Login of the agent who left.
+        from: String,
+    },
+    /// The controls enabled for this agent on the interaction now, after
+    /// every change (CALL-CONSULT-2): a desktop greys out the others.
+    Controls {
+        /// Login.
+        agent: String,
+        /// The interaction uid.
+        interaction: String,
+        /// `hold`, `resume`, `end`, `consult`, `toggle`, `merge`,
+        /// `end_consult`, `leave`.
+        enabled: Vec<&'static str>,
+    },
     /// CAD-3: the interaction's data was saved (by this or another desktop).
     DataSaved {
         /// Login of the interaction's agent.
@@ -425,7 +553,12 @@ impl DeskEvent {
             | DeskEvent::Ended { agent, .. }
             | DeskEvent::WrapUp { agent, .. }
             | DeskEvent::WrapUpEnded { agent, .. }
-            | DeskEvent::DataSaved { agent, .. } => agent,
+            | DeskEvent::DataSaved { agent, .. }
+            | DeskEvent::Consult { agent, .. }
+            | DeskEvent::ConsultOffer { agent, .. }
+            | DeskEvent::CustomerLeft { agent, .. }
+            | DeskEvent::PrimaryChanged { agent, .. }
+            | DeskEvent::Controls { agent, .. } => agent,
         }
     }
 }

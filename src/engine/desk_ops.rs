@@ -44,7 +44,7 @@ fn requested(state: DeskState) -> RequestedState {
 }
 
 /// The desktop's error for an ACD refusal.
-fn desk_error(e: AcdError) -> DeskError {
+pub(super) fn desk_error(e: AcdError) -> DeskError {
     match e {
         AcdError::UnknownAgent(_) => DeskError::NotFound {
             field: "agent",
@@ -180,6 +180,27 @@ impl Engine {
                 let id = self.own_interaction(agent, &interaction)?;
                 self.save_data(id, version, values)?;
                 return self.data_view(id).map(DeskReply::Data);
+            }
+            DeskCommand::ConsultTargets => return Ok(DeskReply::ConsultTargets(self.consult_targets(agent))),
+            DeskCommand::Consult { interaction, target } => {
+                self.desk_consult(now, agent, &interaction, target)?;
+                return Ok(DeskReply::Interactions(self.agent_interactions(agent)));
+            }
+            DeskCommand::Toggle { interaction } => {
+                self.desk_consult_control(now, agent, &interaction, "toggle")?;
+                return Ok(DeskReply::Interactions(self.agent_interactions(agent)));
+            }
+            DeskCommand::Merge { interaction } => {
+                self.desk_consult_control(now, agent, &interaction, "merge")?;
+                return Ok(DeskReply::Interactions(self.agent_interactions(agent)));
+            }
+            DeskCommand::EndConsult { interaction } => {
+                self.desk_consult_control(now, agent, &interaction, "end_consult")?;
+                return Ok(DeskReply::Interactions(self.agent_interactions(agent)));
+            }
+            DeskCommand::Leave { interaction } => {
+                self.desk_leave(now, agent, &interaction)?;
+                return Ok(DeskReply::Interactions(self.agent_interactions(agent)));
             }
         }
         self.agent_view(agent).map(DeskReply::Agent).ok_or(DeskError::NotFound {

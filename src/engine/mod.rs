@@ -11,6 +11,7 @@
 mod acd_records;
 mod b2bua;
 mod calls;
+mod consult;
 mod control;
 pub mod desk;
 mod desk_ops;

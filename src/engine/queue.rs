@@ -79,6 +79,11 @@ pub(crate) struct QueueCall {
     pub agent_legs: HashMap<usize, (AgentId, u64)>,
     /// The B leg that answered.
     pub answered_leg: Option<usize>,
+    /// Party legs of consults and conferences (CALL-CONSULT-1).
+    pub parties: Vec<super::consult::PartyLink>,
+    /// The primary agent's leg: the answering leg, or a party leg once
+    /// control passed to a consulted agent (CALL-CONF-2).
+    pub primary_leg: crate::call::media::MediaLeg,
 }
 
 impl QueueCall {
@@ -197,6 +202,8 @@ impl Engine {
                 progress: progress.map(Box::new),
                 agent_legs: HashMap::new(),
                 answered_leg: None,
+                parties: Vec::new(),
+                primary_leg: crate::call::media::MediaLeg::B,
             },
         );
         self.timers
@@ -322,8 +329,9 @@ impl Engine {
                         timed_out,
                     });
                 }
-                // The desktop's consult controls drive these next (issue 9).
-                AcdAction::RingConsult { .. } | AcdAction::ConsultFailed { .. } | AcdAction::PrimaryChanged { .. } => {}
+                a @ (AcdAction::RingConsult { .. }
+                | AcdAction::ConsultFailed { .. }
+                | AcdAction::PrimaryChanged { .. }) => self.on_consult_action(now, a),
                 AcdAction::InteractionClosed {
                     interaction,
                     outcome,

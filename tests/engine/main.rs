@@ -5,6 +5,7 @@
 
 mod anchoring;
 mod calls;
+mod consult;
 mod control;
 mod forking;
 mod monitor;

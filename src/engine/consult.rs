@@ -1,0 +1,635 @@
+//! The desktop's consult and conference controls wired between the ACD
+//! core (consulted agents, phases) and the call core (party legs, media
+//! modes): CALL-HOLD-2, CALL-CONSULT-1..5, CALL-CONF-1..5, CALL-DIAL-1.
+//!
+//! The engine keeps only the links: which party leg of the call is which
+//! consulted agent or number ([`PartyLink`]) and which leg is the primary
+//! agent's now ([`super::queue::QueueCall::primary_leg`]). After every
+//! change each agent on the interaction gets [`DeskEvent::Controls`]
+//! (CALL-CONSULT-2).
+//!
+//! Targets (CALL-CONSULT-1): an agent (its registered phone; an agent
+//! whose phone is not registered fails at once with a reason), a number
+//! (normalised per CALL-DIAL-1, routed by the dial plan of the agent's
+//! phone profile) or an entry point (a dial-plan number routed the same
+//! way). A queue target, and entry points that lead to a queue, are
+//! refused for now with `unsupported destination` (a consult waiting in
+//! a queue needs the ACD to offer consults to the queue's agents: next).
+
+use super::desk::{ConsultAgentView, ConsultTarget, ConsultTargetsView, DeskError, DeskEvent, ShownVariable};
+use super::queue::{interaction_of, state_name};
+use super::{Engine, Now};
+use crate::acd::{AcdAction, AcdEvent, AgentId, AgentState, InteractionId, OfferId, Phase};
+use crate::call::dial::DialNumber;
+use crate::call::media::MediaLeg;
+use crate::call::{ControlError, PartyKind, PartyTarget, Talk};
+use crate::ids::CallRef;
+
+/// A party leg of an interaction's call, as the engine knows it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct PartyLink {
+    /// The party leg's index in the call.
+    pub leg: usize,
+    /// The consulted agent, if the party is one.
+    pub agent: Option<AgentId>,
+    /// Its consult offer while its phone rings.
+    pub offer: Option<OfferId>,
+    /// Who it is, as desktops name it (login or number).
+    pub label: String,
+}
+
+/// The desktop's error for a refused call control.
+fn control_error(e: ControlError) -> DeskError {
+    match e {
+        ControlError::NoSuchCall(_) | ControlError::NotAnswered(_) => {
+            DeskError::Conflict("the call is not connected".into())
+        }
+        other => DeskError::Conflict(other.to_string()),
+    }
+}
+
+impl Engine {
+    /// CALL-CONSULT-1: the agents, queues and entry points a consult may target.
+    pub(super) fn consult_targets(&self, agent: AgentId) -> ConsultTargetsView {
+        let agents = self
+            .cfg
+            .acd()
+            .agents
+            .iter()
+            .filter(|a| a.id != agent)
+            .filter_map(|a| {
+                let s = self.acd.agent_state(a.id)?;
+                matches!(s, AgentState::Available | AgentState::Idle(_)).then(|| {
+                    let (state, reason) = state_name(s);
+                    ConsultAgentView {
+                        agent: a.login.clone(),
+                        name: a.name.clone(),
+                        state,
+                        reason,
+                    }
+                })
+            })
+            .collect();
+        let queues = self.cfg.acd().queues.iter().map(|q| q.name.clone()).collect();
+        let entry_points = self.cfg.acd().queues.iter().map(|q| q.number.clone()).collect();
+        ConsultTargetsView {
+            agents,
+            queues,
+            entry_points,
+        }
+    }
+
+    /// CALL-CONSULT-1: `agent` consults `target` on interaction `uid`.
+    pub(super) fn desk_consult(
+        &mut self,
+        now: Now,
+        agent: AgentId,
+        uid: &str,
+        target: ConsultTarget,
+    ) -> Result<(), DeskError> {
+        let id = self.own_primary(agent, uid)?;
+        let call = CallRef(id.0);
+        let initiator = self.primary_leg(id);
+        let login = self.login_of(agent);
+        let unsupported = || DeskError::Conflict("unsupported destination".into());
+        let (party, consulted) = match target {
+            ConsultTarget::Agent(name) => {
+                let Some(a) = self.cfg.acd().agent_by_login(&name).cloned() else {
+                    return Err(DeskError::NotFound {
+                        field: "target.agent",
+                        message: format!("no agent {name}"),
+                    });
+                };
+                if a.id == agent {
+                    return Err(DeskError::Invalid {
+                        field: "target.agent".into(),
+                        message: "an agent cannot consult itself".into(),
+                    });
+                }
+                let Some((uri, dest)) = self.phone_of(now, &a.extension) else {
+                    return Err(DeskError::Conflict(format!(
+                        "agent {name}'s phone (extension {}) is not registered",
+                        a.extension
+                    )));
+                };
+                self.acd_event(now, AcdEvent::ConsultAgent { id, agent: a.id })
+                    .map_err(super::desk_ops::desk_error)?;
+                let offer = self
+                    .acd
+                    .interaction(id)
+                    .and_then(|i| i.consultants.iter().find(|c| c.agent == a.id))
+                    .and_then(|c| c.offer);
+                let t = PartyTarget {
+                    kind: PartyKind::Consulted {
+                        agent: Some(name.clone()),
+                    },
+                    extension: a.extension.clone(),
+                    interaction: uid.to_owned(),
+                    uri,
+                    dest,
+                    trunk: None,
+                    display: format!("Consult from {login}"),
+                    auto_answer: false,
+                };
+                (
+                    t,
+                    PartyLink {
+                        leg: 0,
+                        agent: Some(a.id),
+                        offer,
+                        label: name,
+                    },
+                )
+            }
+            ConsultTarget::Queue(_) => return Err(unsupported()),
+            ConsultTarget::Number(typed) => {
+                let n = DialNumber::parse(&typed).map_err(|e| DeskError::Invalid {
+                    field: "target.number".into(),
+                    message: e.to_string(),
+                })?;
+                let t = self
+                    .dialled_party(now, uid, &login, &n.number)
+                    .ok_or_else(unsupported)?;
+                self.acd_event(now, AcdEvent::ConsultStarted { id })
+                    .map_err(super::desk_ops::desk_error)?;
+                (
+                    t,
+                    PartyLink {
+                        leg: 0,
+                        agent: None,
+                        offer: None,
+                        label: n.to_string(),
+                    },
+                )
+            }
+            ConsultTarget::EntryPoint(number) => {
+                let t = self
+                    .dialled_party(now, uid, &login, number.trim())
+                    .ok_or_else(unsupported)?;
+                self.acd_event(now, AcdEvent::ConsultStarted { id })
+                    .map_err(super::desk_ops::desk_error)?;
+                (
+                    t,
+                    PartyLink {
+                        leg: 0,
+                        agent: None,
+                        offer: None,
+                        label: number,
+                    },
+                )
+            }
+        };
+        let placed = self
+            .with_call(now, call, |c, ctx| c.consult(ctx, initiator, party))
+            .unwrap_or(Err(ControlError::NoSuchCall(call.0)));
+        let leg = match placed {
+            Ok(leg) => leg,
+            Err(e) => {
+                // Undo the ACD's side: the consulted agent goes back.
+                match consulted.offer {
+                    Some(offer) => {
+                        let _ = self.acd_event(now, AcdEvent::PhoneLegFailed { offer });
+                    }
+                    None => {
+                        let _ = self.acd_event(now, AcdEvent::ConsultOver { id });
+                    }
+                }
+                return Err(control_error(e));
+            }
+        };
+        let label = consulted.label.clone();
+        if let Some(qc) = self.queues.calls.get_mut(&id) {
+            qc.parties.push(PartyLink { leg, ..consulted });
+        }
+        self.desk_event(DeskEvent::Consult {
+            agent: login,
+            interaction: uid.to_owned(),
+            party: label,
+            state: "ringing",
+            reason: None,
+        });
+        self.send_controls(id);
+        Ok(())
+    }
+
+    /// CALL-CONSULT-4: toggle, merge or end the consult.
+    pub(super) fn desk_consult_control(
+        &mut self,
+        now: Now,
+        agent: AgentId,
+        uid: &str,
+        what: &'static str,
+    ) -> Result<(), DeskError> {
+        let id = self.own_primary(agent, uid)?;
+        let call = CallRef(id.0);
+        let r = self
+            .with_call(now, call, |c, ctx| match what {
+                "toggle" => c.toggle(ctx),
+                "merge" => c.merge(ctx),
+                _ => c.end_consult(ctx),
+            })
+            .unwrap_or(Err(ControlError::NoSuchCall(call.0)));
+        r.map_err(control_error)?;
+        let party = self.consult_party(id).map(|p| p.label).unwrap_or_default();
+        match what {
+            "merge" => {
+                let _ = self.acd_event(now, AcdEvent::Merged { id });
+                self.desk_event(DeskEvent::Consult {
+                    agent: self.login_of(agent),
+                    interaction: uid.to_owned(),
+                    party,
+                    state: "merged",
+                    reason: None,
+                });
+            }
+            "end_consult" => {
+                let _ = self.acd_event(now, AcdEvent::ConsultOver { id });
+                self.desk_event(DeskEvent::Consult {
+                    agent: self.login_of(agent),
+                    interaction: uid.to_owned(),
+                    party,
+                    state: "ended",
+                    reason: None,
+                });
+            }
+            _ => {}
+        }
+        self.send_controls(id);
+        Ok(())
+    }
+
+    /// A consulted agent leaves (CALL-CONSULT-4), or the primary agent
+    /// leaves a conference (CALL-CONF-2).
+    pub(super) fn desk_leave(&mut self, now: Now, agent: AgentId, uid: &str) -> Result<(), DeskError> {
+        let id = self.interaction_by_uid(uid)?;
+        let call = CallRef(id.0);
+        let party = self
+            .queues
+            .calls
+            .get(&id)
+            .and_then(|qc| qc.parties.iter().find(|p| p.agent == Some(agent)))
+            .map(|p| p.leg);
+        let is_primary = self.acd.interaction(id).and_then(|i| i.agent) == Some(agent);
+        let r = match (party, is_primary) {
+            (Some(leg), false) => self.with_call(now, call, |c, ctx| c.remove_party(ctx, leg)),
+            (_, true) => {
+                let leg = self.primary_leg(id);
+                let in_conference = self
+                    .calls
+                    .get(&call)
+                    .is_some_and(|c| c.talk != Talk::Direct || c.consult.is_some());
+                if !in_conference {
+                    return Err(DeskError::Conflict(
+                        "only a conference can be left: end the call instead".into(),
+                    ));
+                }
+                self.with_call(now, call, |c, ctx| c.leave(ctx, leg))
+            }
+            (None, false) => return Err(DeskError::Forbidden(format!("interaction {uid} is not yours"))),
+        };
+        r.unwrap_or(Err(ControlError::NoSuchCall(call.0)))
+            .map_err(control_error)
+    }
+
+    /// The call core's consult events, for the ACD and the desktops.
+    pub(super) fn on_party_event(&mut self, now: Now, call: CallRef, ev: crate::call::CallEvent) {
+        use crate::call::CallEvent;
+        let id = interaction_of(call);
+        if !self.queues.calls.contains_key(&id) {
+            return;
+        }
+        let initiator = self.acd.interaction(id).and_then(|i| i.agent);
+        let uid = self.uid_of(id);
+        match ev {
+            CallEvent::PartyAnswered { party } => {
+                let Some(link) = self.party_link(id, party) else { return };
+                if let Some(offer) = link.offer {
+                    let _ = self.acd_event(now, AcdEvent::PhoneAnswered { offer });
+                    self.set_party_offer(id, party, None);
+                }
+                if let Some(a) = initiator {
+                    self.desk_event(DeskEvent::Consult {
+                        agent: self.login_of(a),
+                        interaction: uid,
+                        party: link.label,
+                        state: "connected",
+                        reason: None,
+                    });
+                }
+            }
+            CallEvent::PartyFailed { party, code } => {
+                let Some(link) = self.party_link(id, party) else { return };
+                match link.offer {
+                    Some(offer) => {
+                        let _ = self.acd_event(now, AcdEvent::PhoneLegFailed { offer });
+                    }
+                    None => {
+                        let _ = self.acd_event(now, AcdEvent::ConsultOver { id });
+                    }
+                }
+                let reason = match code.as_u16() {
+                    486 | 600 => "busy",
+                    603 => "declined",
+                    408 | 480 => "no answer",
+                    404 | 484 => "unsupported destination",
+                    _ => "unreachable",
+                };
+                if let Some(a) = initiator {
+                    self.desk_event(DeskEvent::Consult {
+                        agent: self.login_of(a),
+                        interaction: uid,
+                        party: link.label,
+                        state: "failed",
+                        reason: Some(reason.into()),
+                    });
+                }
+                self.forget_party(id, party);
+            }
+            CallEvent::PartyLeft {
+                leg: MediaLeg::Party(party),
+            } => {
+                let Some(link) = self.party_link(id, party) else { return };
+                let consulting = self.acd.interaction(id).is_some_and(|i| i.phase == Phase::Consult)
+                    && self.calls.get(&call).is_some_and(|c| c.consult.is_none());
+                match link.agent {
+                    Some(a) if !consulting => {
+                        let _ = self.acd_event(now, AcdEvent::AgentLeft { id, agent: a });
+                    }
+                    _ => {
+                        let _ = self.acd_event(now, AcdEvent::ConsultOver { id });
+                    }
+                }
+                if let Some(a) = initiator {
+                    self.desk_event(DeskEvent::Consult {
+                        agent: self.login_of(a),
+                        interaction: uid,
+                        party: link.label,
+                        state: "ended",
+                        reason: None,
+                    });
+                }
+                self.forget_party(id, party);
+            }
+            CallEvent::PartyLeft { leg: MediaLeg::B } | CallEvent::PartyLeft { leg: MediaLeg::A } => {
+                let customer = matches!(ev, CallEvent::PartyLeft { leg: MediaLeg::A });
+                if customer {
+                    let _ = self.acd_event(now, AcdEvent::CustomerLeft { id });
+                    if let Some(a) = initiator {
+                        let reasons = self
+                            .acd
+                            .interaction(id)
+                            .and_then(|i| self.cfg.acd().queue(i.queue))
+                            .map(|q| q.wrap_up_reasons.clone())
+                            .unwrap_or_default();
+                        self.desk_event(DeskEvent::CustomerLeft {
+                            agent: self.login_of(a),
+                            interaction: uid,
+                            reasons,
+                        });
+                    }
+                } else if let Some(a) = initiator {
+                    let _ = self.acd_event(now, AcdEvent::AgentLeft { id, agent: a });
+                }
+            }
+            _ => {}
+        }
+        self.send_controls(id);
+    }
+
+    /// The ACD's consult actions.
+    pub(super) fn on_consult_action(&mut self, now: Now, action: AcdAction) {
+        match action {
+            AcdAction::RingConsult { agent, interaction, .. } => {
+                let Some(info) = self.acd.interaction(interaction) else {
+                    return;
+                };
+                let from = info.agent.map(|a| self.login_of(a)).unwrap_or_default();
+                let mut variables = Vec::new();
+                if let Some(a) = info.agent.and_then(|a| self.cfg.acd().agent(a)) {
+                    variables.push(ShownVariable {
+                        name: "initiator_name".into(),
+                        value: a.name.clone(),
+                    });
+                    variables.push(ShownVariable {
+                        name: "initiator_extension".into(),
+                        value: a.extension.clone(),
+                    });
+                    variables.push(ShownVariable {
+                        name: "initiator_team".into(),
+                        value: a.team.clone(),
+                    });
+                }
+                let q = self.cfg.acd().queue(info.queue);
+                let mask = q.is_some_and(|q| q.mask_caller_number);
+                let names: Vec<&str> = q.map_or(Vec::new(), |q| q.offer_variables.iter().map(|v| v.name()).collect());
+                let shown = info.customer.data.offer_view(&names, mask);
+                variables.extend(
+                    shown
+                        .into_iter()
+                        .take(6)
+                        .map(|(name, value)| ShownVariable { name, value }),
+                );
+                self.desk_event(DeskEvent::ConsultOffer {
+                    agent: self.login_of(agent),
+                    interaction: self.uid_of(interaction),
+                    from,
+                    variables,
+                });
+            }
+            AcdAction::ConsultFailed {
+                offer,
+                interaction,
+                timed_out,
+                ..
+            } => {
+                // RONA on a consult: the phone still rings; withdraw it.
+                let party = self
+                    .queues
+                    .calls
+                    .get(&interaction)
+                    .and_then(|qc| qc.parties.iter().find(|p| p.offer == Some(offer)))
+                    .map(|p| p.leg);
+                if let (true, Some(leg)) = (timed_out, party) {
+                    self.set_party_offer(interaction, leg, None);
+                    let call = CallRef(interaction.0);
+                    self.with_call(now, call, |c, ctx| {
+                        let _ = c.remove_party(ctx, leg);
+                    });
+                }
+            }
+            AcdAction::PrimaryChanged { interaction, from, to } => {
+                let leg = self
+                    .queues
+                    .calls
+                    .get(&interaction)
+                    .and_then(|qc| qc.parties.iter().find(|p| p.agent == Some(to)))
+                    .map(|p| p.leg);
+                if let (Some(qc), Some(leg)) = (self.queues.calls.get_mut(&interaction), leg) {
+                    qc.primary_leg = MediaLeg::Party(leg);
+                    qc.parties.retain(|p| p.leg != leg);
+                }
+                self.desk_event(DeskEvent::PrimaryChanged {
+                    agent: self.login_of(to),
+                    interaction: self.uid_of(interaction),
+                    from: self.login_of(from),
+                });
+                self.send_controls(interaction);
+            }
+            _ => {}
+        }
+    }
+
+    /// CALL-CONSULT-2: the controls each agent on the interaction may use now.
+    pub(super) fn send_controls(&mut self, id: InteractionId) {
+        let Some(info) = self.acd.interaction(id) else { return };
+        let Some(call) = self.calls.get(&CallRef(id.0)) else {
+            return;
+        };
+        let uid = self.uid_of(id);
+        let mut events = Vec::new();
+        if let Some(primary) = info.agent {
+            let mut enabled = Vec::new();
+            match (call.consult, call.talk) {
+                (Some(c), _) => {
+                    let answered = call
+                        .b
+                        .get(c.party)
+                        .and_then(|l| l.party())
+                        .is_some_and(|p| p.state == crate::call::PartyState::Answered);
+                    enabled.push("toggle");
+                    if answered {
+                        enabled.push("merge");
+                    }
+                    enabled.push("end_consult");
+                }
+                (None, Talk::PostCall) => enabled.extend(["end", "leave"]),
+                (None, Talk::Conference) => enabled.extend(["consult", "end", "leave"]),
+                (None, Talk::Direct) => {
+                    if info.held {
+                        enabled.push("resume");
+                    } else {
+                        enabled.extend(["hold", "end", "consult"]);
+                    }
+                }
+            }
+            events.push(DeskEvent::Controls {
+                agent: self.login_of(primary),
+                interaction: uid.clone(),
+                enabled,
+            });
+        }
+        for c in &info.consultants {
+            if c.joined_at.is_some() {
+                events.push(DeskEvent::Controls {
+                    agent: self.login_of(c.agent),
+                    interaction: uid.clone(),
+                    enabled: vec!["leave"],
+                });
+            }
+        }
+        for e in events {
+            self.desk_event(e);
+        }
+    }
+
+    /// The interaction if `agent` is its primary agent and its call is up.
+    fn own_primary(&self, agent: AgentId, uid: &str) -> Result<InteractionId, DeskError> {
+        let id = self.interaction_by_uid(uid)?;
+        let info = self.acd.interaction(id).ok_or(DeskError::NotFound {
+            field: "interaction",
+            message: format!("no interaction {uid}"),
+        })?;
+        if info.agent != Some(agent) {
+            if info.consultants.iter().any(|c| c.agent == agent) {
+                return Err(DeskError::Forbidden(format!(
+                    "only the primary agent controls interaction {uid} (CALL-CONSULT-5)"
+                )));
+            }
+            return Err(DeskError::Forbidden(format!("interaction {uid} is not yours")));
+        }
+        match info.phase {
+            Phase::Connected | Phase::Consult | Phase::Conference => Ok(id),
+            Phase::PostCall => Err(DeskError::Conflict(
+                "the customer has left: hold and consult are no longer possible (CALL-CONF-4)".into(),
+            )),
+            _ => Err(DeskError::Conflict(format!(
+                "interaction {uid} is not connected to you"
+            ))),
+        }
+    }
+
+    /// The primary agent's leg in the interaction's call.
+    fn primary_leg(&self, id: InteractionId) -> MediaLeg {
+        self.queues.calls.get(&id).map_or(MediaLeg::B, |qc| qc.primary_leg)
+    }
+
+    /// The first registered contact of `extension`.
+    fn phone_of(
+        &self,
+        now: Now,
+        extension: &str,
+    ) -> Option<(crate::sip::msg::Uri, crate::sip::transaction::Destination)> {
+        let local = self.user_profile_local()?;
+        self.registrar
+            .lookup(now.unix_s(), extension)
+            .into_iter()
+            .next()
+            .map(|b| (b.uri.clone(), b.destination(local)))
+    }
+
+    /// A number routed by the dial plan of the phones' profile (a user or a
+    /// trunk), as a party to ring.
+    fn dialled_party(&self, now: Now, uid: &str, login: &str, number: &str) -> Option<PartyTarget> {
+        let context = self
+            .cfg
+            .profiles()
+            .iter()
+            .find(|p| matches!(p.auth, crate::config::AuthPolicy::Digest { .. }))
+            .map(|p| p.context.clone())?;
+        let route = self.cfg.dialplan().route(&context, number)?;
+        let (_, targets) = self.route_targets(now, &route).ok()?;
+        let t = targets.into_iter().next()?;
+        Some(PartyTarget {
+            kind: PartyKind::Consulted { agent: None },
+            extension: number.to_owned(),
+            interaction: uid.to_owned(),
+            uri: t.uri,
+            dest: t.dest,
+            trunk: t.trunk,
+            display: format!("Consult from {login}"),
+            auto_answer: false,
+        })
+    }
+
+    fn consult_party(&self, id: InteractionId) -> Option<PartyLink> {
+        let party = self.calls.get(&CallRef(id.0))?.consult?.party;
+        self.party_link(id, party)
+    }
+
+    fn party_link(&self, id: InteractionId, leg: usize) -> Option<PartyLink> {
+        self.queues
+            .calls
+            .get(&id)?
+            .parties
+            .iter()
+            .find(|p| p.leg == leg)
+            .cloned()
+    }
+
+    fn set_party_offer(&mut self, id: InteractionId, leg: usize, offer: Option<OfferId>) {
+        if let Some(p) = self
+            .queues
+            .calls
+            .get_mut(&id)
+            .and_then(|qc| qc.parties.iter_mut().find(|p| p.leg == leg))
+        {
+            p.offer = offer;
+        }
+    }
+
+    fn forget_party(&mut self, id: InteractionId, leg: usize) {
+        if let Some(qc) = self.queues.calls.get_mut(&id) {
+            qc.parties.retain(|p| p.leg != leg);
+        }
+    }
+}

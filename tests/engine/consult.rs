@@ -1,0 +1,167 @@
+//! Consult and conference from the agent desktop, through the engine, in
+//! virtual time with simulated phones (CALL-CONSULT-1..5, CALL-CONF-1,
+//! CALL-DIAL-1): the customer calls the `support` queue, alice answers,
+//! consults bob, merges, and bob leaves.
+
+use crate::queue::{answer_offer, contact_center, desk, login, ok_from, ALICE, BOB};
+use crate::sim::*;
+use switchboard::engine::desk::{ConsultTarget, DeskCommand, DeskError, DeskEvent, DeskReply};
+
+/// The last controls event for `agent`.
+fn controls(h: &Harness, agent: &str) -> Vec<&'static str> {
+    h.desk
+        .iter()
+        .rev()
+        .find_map(|e| match e {
+            DeskEvent::Controls { agent: a, enabled, .. } if a == agent => Some(enabled.clone()),
+            _ => None,
+        })
+        .unwrap_or_default()
+}
+
+fn state_of(h: &mut Harness, token: &str) -> String {
+    match desk(h, token, DeskCommand::Me).expect("me") {
+        DeskReply::Agent(a) => a.state.to_owned(),
+        other => panic!("{other:?}"),
+    }
+}
+
+// spec: CALL-CONSULT-1
+// spec: CALL-CONSULT-2
+// spec: CALL-CONSULT-4
+// spec: CALL-CONSULT-5
+#[test]
+fn alice_consults_bob_merges_and_bob_leaves() {
+    let (mut h, mut customer, alice, bob) = contact_center();
+    login(&mut h, ALICE);
+    let out = h.place_call(&mut customer, "5000");
+    let invite = h.expect_request(alice.addr, "INVITE");
+    answer_offer(&mut h, &mut customer, &out, &alice, &invite);
+    login(&mut h, BOB);
+    let DeskReply::Agent(me) = desk(&mut h, ALICE, DeskCommand::Me).expect("me") else {
+        panic!()
+    };
+    let uid = me.interaction.expect("connected");
+    let DeskReply::ConsultTargets(t) = desk(&mut h, ALICE, DeskCommand::ConsultTargets).expect("targets") else {
+        panic!()
+    };
+    assert!(t.agents.iter().any(|a| a.agent == "bob" && a.state == "Available"));
+    assert!(!t.agents.iter().any(|a| a.agent == "alice"), "not oneself");
+    assert!(t.queues.contains(&"support".to_owned()));
+    h.desk.clear();
+    desk(
+        &mut h,
+        ALICE,
+        DeskCommand::Consult {
+            interaction: uid.clone(),
+            target: ConsultTarget::Agent("bob".into()),
+        },
+    )
+    .expect("consult bob");
+    let to_bob = h.expect_request(bob.addr, "INVITE");
+    assert_eq!(state_of(&mut h, BOB), "Reserved");
+    // CALL-CONSULT-5: the consult offer shows the initiator first.
+    let vars = h
+        .desk
+        .iter()
+        .find_map(|e| match e {
+            DeskEvent::ConsultOffer {
+                agent, from, variables, ..
+            } if agent == "bob" && from == "alice" => Some(variables.clone()),
+            _ => None,
+        })
+        .expect("a consult offer on bob's desk");
+    assert_eq!(vars[0].name, "initiator_name");
+    assert!(vars.len() <= 9);
+    // CALL-CONSULT-2: no merge before the answer; resume (toggle) stays.
+    assert_eq!(controls(&h, "alice"), ["toggle", "end_consult"]);
+    match desk(
+        &mut h,
+        ALICE,
+        DeskCommand::Merge {
+            interaction: uid.clone(),
+        },
+    ) {
+        Err(DeskError::Conflict(m)) => assert!(m.contains("CALL-CONSULT-2"), "{m}"),
+        other => panic!("{other:?}"),
+    }
+    h.send(&bob, &ok_from(&bob, &to_bob, "bobtag", 52002));
+    h.expect_request(bob.addr, "ACK");
+    assert_eq!(state_of(&mut h, BOB), "Busy");
+    assert!(h.desk.iter().any(|e| matches!(
+        e,
+        DeskEvent::Consult { agent, state: "connected", .. } if agent == "alice"
+    )));
+    assert_eq!(controls(&h, "alice"), ["toggle", "merge", "end_consult"]);
+    assert_eq!(controls(&h, "bob"), ["leave"]);
+    // CALL-CONSULT-5: the consultant cannot drive the interaction.
+    assert!(matches!(
+        desk(
+            &mut h,
+            BOB,
+            DeskCommand::Toggle {
+                interaction: uid.clone()
+            }
+        ),
+        Err(DeskError::Forbidden(_))
+    ));
+    desk(
+        &mut h,
+        ALICE,
+        DeskCommand::Merge {
+            interaction: uid.clone(),
+        },
+    )
+    .expect("merge");
+    let DeskReply::Interactions(list) = desk(&mut h, ALICE, DeskCommand::Interactions).expect("list") else {
+        panic!()
+    };
+    assert_eq!(list[0].state, "conference");
+    desk(
+        &mut h,
+        BOB,
+        DeskCommand::Leave {
+            interaction: uid.clone(),
+        },
+    )
+    .expect("bob leaves");
+    h.expect_request(bob.addr, "BYE");
+    assert_eq!(state_of(&mut h, BOB), "Available");
+    assert_eq!(state_of(&mut h, ALICE), "Busy", "the customer call goes on");
+}
+
+// spec: CALL-DIAL-1
+// spec: CALL-CONSULT-3
+#[test]
+fn bad_numbers_and_unsupported_targets_are_refused_with_a_reason() {
+    let (mut h, mut customer, alice, _bob) = contact_center();
+    login(&mut h, ALICE);
+    let out = h.place_call(&mut customer, "5000");
+    let invite = h.expect_request(alice.addr, "INVITE");
+    answer_offer(&mut h, &mut customer, &out, &alice, &invite);
+    let DeskReply::Agent(me) = desk(&mut h, ALICE, DeskCommand::Me).expect("me") else {
+        panic!()
+    };
+    let uid = me.interaction.expect("connected");
+    let consult = |target| DeskCommand::Consult {
+        interaction: uid.clone(),
+        target,
+    };
+    match desk(&mut h, ALICE, consult(ConsultTarget::Number("12".into()))) {
+        Err(DeskError::Invalid { field, message }) => {
+            assert_eq!(field, "target.number");
+            assert!(message.contains("3 to 18 digits"), "{message}");
+        }
+        other => panic!("{other:?}"),
+    }
+    match desk(&mut h, ALICE, consult(ConsultTarget::Queue("sales".into()))) {
+        Err(DeskError::Conflict(m)) => assert_eq!(m, "unsupported destination"),
+        other => panic!("{other:?}"),
+    }
+    // bob is logged out: not a target.
+    match desk(&mut h, ALICE, consult(ConsultTarget::Agent("bob".into()))) {
+        Err(DeskError::Conflict(m)) => assert!(m.contains("CALL-CONSULT-1"), "{m}"),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(state_of(&mut h, ALICE), "Busy");
+}

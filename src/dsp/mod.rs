@@ -9,10 +9,14 @@
 //! - [`g711`]: ITU-T G.711 μ-law and A-law (PCMU/PCMA, RFC 3551 §4.5.14);
 //! - [`opus`]: an RFC 6716 Opus encoder/decoder per stream, with packet loss
 //!   concealment and in-band FEC, for RTP per RFC 7587;
-//! - [`resample`]: 8/16/48 kHz conversion of 20 ms frames;
+//! - [`resample`]: 8/16/48 kHz conversion of 20 ms frames (FFT, sharp);
+//! - [`polyphase`]: cheap fixed-ratio 8/16/48 kHz conversion for the
+//!   conference bridge's hot path (halfband and third-band FIR);
 //! - [`tone`]: sine and dual-tone generators and Goertzel measurement;
 //! - [`noise`]: RNNoise-style noise removal at 48 kHz (spec CALL-NOISE-1);
 //! - [`mix`]: N-party mix-minus with saturation for conferences;
+//! - [`limiter`]: saturation-free `i32` → `i16` for conference mixes
+//!   (gain riding plus a soft knee);
 //! - [`prompt`]: queue announcements (place in line, expected wait) made of tones.
 //!
 //! Frames are 20 ms unless a function says otherwise (RFC 3551 §4.2 default
@@ -20,9 +24,11 @@
 //! panic.
 
 pub mod g711;
+pub mod limiter;
 pub mod mix;
 pub mod noise;
 pub mod opus;
+pub mod polyphase;
 pub mod prompt;
 pub mod resample;
 pub mod signal;

@@ -7,6 +7,7 @@
 //! noise-removal [`pipeline`], music on hold ([`music`]), the [`recorder`],
 //! the silent monitor's mix ([`monitor`], SUP-2), and RTCP reports.
 
+pub mod mixer;
 mod monitor;
 mod music;
 pub mod pipeline;

@@ -11,6 +11,9 @@
 //! translated at once to the other leg's payload type and clock rate.
 //! [`AudioTap`] is the cheap decoder for the fast path when a call is
 //! recorded but not transcoded.
+//! The receiving half (jitter buffer, decode, concealment, noise removal)
+//! is [`Receiver`], which the conference bridge (`media::mixer`)
+//! uses for each party, so both paths de-jitter and conceal alike.
 //!
 //! It is a sans-IO state machine (DESIGN.md): time comes in as [`Instant`]
 //! arguments, it never reads the clock and never touches a socket. The media
@@ -61,19 +64,21 @@
 
 use std::time::{Duration, Instant};
 
-use crate::dsp::noise::NoiseSuppressor;
 use crate::dsp::opus::{OpusConfig, OpusEncoder, MAX_PACKET};
 use crate::dsp::resample::Resampler;
 use crate::dsp::{g711, DspError, SampleRate};
 use crate::rtp::dtmf::TelephoneEvent;
-use crate::rtp::jitter::{Insert, JitterBuffer, JitterConfig, JitterStats, Pull, TargetDelay};
+use crate::rtp::jitter::JitterStats;
 use crate::rtp::packet::{write_packet, RtpFields, RtpHeader, FIXED_HEADER_LEN};
 use crate::sdp::CodecKind;
 
+mod out;
+mod receive;
 mod source;
 mod tap;
 
-use source::Source;
+pub(crate) use out::OutQueue;
+pub use receive::{Incoming, ReceiveStats, Receiver};
 pub use tap::{AudioTap, TapStats};
 
 /// Samples in one tap frame: 20 ms at 8 kHz (RFC 3551 §4.5.14 G.711 rate).
@@ -87,15 +92,6 @@ pub const DEFAULT_SSRC: u32 = 0x5843_4431; // "XCD1"
 
 /// Outgoing packets held between ticks; the oldest is dropped beyond this.
 const OUT_SLOTS: usize = 16;
-/// Jitter buffer delay bounds.
-const JITTER_MIN: Duration = Duration::from_millis(40);
-const JITTER_MAX: Duration = Duration::from_millis(200);
-/// Consecutive packets of a new duration before the jitter buffer adopts it.
-const PTIME_CONFIRM: u8 = 3;
-/// Consecutive late packets that restart the jitter buffer (a backwards jump).
-const LATE_RESET: u32 = 8;
-/// A timestamp jump beyond this (in seconds of the clock) restarts the buffer.
-const RESYNC_SECONDS: u32 = 10;
 /// An event with no packet for this long is over (its end packets were lost).
 const EVENT_TIMEOUT: Duration = Duration::from_millis(250);
 /// An older event timestamp is a straggler only within this time of the last event packet.
@@ -171,6 +167,14 @@ pub enum PipelineError {
     PayloadType {
         /// The offending payload type.
         pt: u8,
+    },
+    /// G.711 decodes at 8 kHz only (RFC 3551 §4.5.14); another working rate was asked for.
+    #[error("{codec:?} cannot be decoded at {rate} Hz")]
+    WorkingRate {
+        /// The codec.
+        codec: CodecKind,
+        /// The working rate asked for, in Hz.
+        rate: u32,
     },
     /// A codec, resampler or noise suppressor could not be set up.
     #[error(transparent)]
@@ -266,52 +270,6 @@ enum Encoder {
     Opus(OpusEncoder),
 }
 
-/// A fixed ring of outgoing packets.
-struct OutQueue {
-    slots: Vec<Vec<u8>>,
-    lens: [usize; OUT_SLOTS],
-    head: usize,
-    count: usize,
-}
-
-impl OutQueue {
-    fn new() -> Self {
-        OutQueue {
-            slots: (0..OUT_SLOTS).map(|_| vec![0; MAX_OUT_PACKET]).collect(),
-            lens: [0; OUT_SLOTS],
-            head: 0,
-            count: 0,
-        }
-    }
-
-    /// The next free slot, dropping the oldest packet when full (returns whether it did).
-    fn begin(&mut self) -> (&mut [u8], bool) {
-        let overflow = self.count == OUT_SLOTS;
-        if overflow {
-            self.head = (self.head + 1) % OUT_SLOTS;
-            self.count -= 1;
-        }
-        let i = (self.head + self.count) % OUT_SLOTS;
-        (&mut self.slots[i], overflow)
-    }
-
-    fn commit(&mut self, len: usize) {
-        let i = (self.head + self.count) % OUT_SLOTS;
-        self.lens[i] = len;
-        self.count += 1;
-    }
-
-    fn pop(&mut self) -> Option<&[u8]> {
-        if self.count == 0 {
-            return None;
-        }
-        let i = self.head;
-        self.head = (self.head + 1) % OUT_SLOTS;
-        self.count -= 1;
-        self.slots[i].get(..self.lens[i])
-    }
-}
-
 /// The event being (or last) sent, on both timelines.
 #[derive(Clone, Copy, Debug)]
 struct EventState {
@@ -329,20 +287,9 @@ struct EventState {
 pub struct Pipeline {
     from: LegFormat,
     to: LegFormat,
-    source: Source,
-    jitter: JitterBuffer,
-    /// The jitter buffer's frame, in `from` clock units.
-    jitter_frame: u32,
-    in_ssrc: Option<u32>,
-    last_in_ts: Option<u32>,
-    pending_ptime: (u32, u8),
-    late_run: u32,
-    /// Audio has started playing out.
-    playing: bool,
-    denoiser: Option<NoiseSuppressor>,
+    /// Jitter buffer, decoder, concealment and noise removal of `from`.
+    rx: Receiver,
     tap_resampler: Option<Resampler>,
-    work: Vec<i16>,
-    clean: Vec<i16>,
     tap: [i16; TAP_FRAME],
     encoder: Encoder,
     out: OutQueue,
@@ -366,23 +313,9 @@ impl std::fmt::Debug for Pipeline {
         f.debug_struct("Pipeline")
             .field("from", &self.from)
             .field("to", &self.to)
-            .field("playing", &self.playing)
+            .field("playing", &self.rx.is_playing())
             .field("stats", &self.stats)
             .finish_non_exhaustive()
-    }
-}
-
-fn jitter_config(audio_opus: bool, clock_rate: u32, frame: u32) -> JitterConfig {
-    JitterConfig {
-        clock_rate,
-        frame_samples: frame,
-        target: TargetDelay::Adaptive {
-            min: JITTER_MIN,
-            max: JITTER_MAX,
-        },
-        capacity: 32,
-        // G.711: up to 120 ms; Opus: what one datagram can carry.
-        max_payload: if audio_opus { 1500 } else { 960 },
     }
 }
 
@@ -400,8 +333,7 @@ impl Pipeline {
         } else {
             SampleRate::Hz8000
         };
-        let frame = rate.frame_20ms();
-        let source = Source::new(a_in, from.clock_rate, rate)?;
+        let rx = Receiver::new(from, rate, opts)?;
         let encoder = match a_out {
             Audio::Ulaw => Encoder::Ulaw,
             Audio::Alaw => Encoder::Alaw,
@@ -413,35 +345,19 @@ impl Pipeline {
                 Encoder::Opus(OpusEncoder::new(rate, config)?)
             }
         };
-        let denoiser = if opts.denoise {
-            Some(NoiseSuppressor::new(rate)?)
-        } else {
-            None
-        };
         let tap_resampler = if rate == SampleRate::Hz8000 {
             None
         } else {
             Some(Resampler::new(rate, SampleRate::Hz8000)?)
         };
-        let default_frame = from.clock_rate / 50;
         Ok(Pipeline {
             from,
             to,
-            source,
-            jitter: JitterBuffer::new(jitter_config(a_in == Audio::Opus, from.clock_rate, default_frame)),
-            jitter_frame: default_frame,
-            in_ssrc: None,
-            last_in_ts: None,
-            pending_ptime: (0, 0),
-            late_run: 0,
-            playing: false,
-            denoiser,
+            rx,
             tap_resampler,
-            work: vec![0; frame],
-            clean: vec![0; frame],
             tap: [0; TAP_FRAME],
             encoder,
-            out: OutQueue::new(),
+            out: OutQueue::new(OUT_SLOTS, MAX_OUT_PACKET),
             ssrc: DEFAULT_SSRC,
             next_seq: 0,
             next_ts: 0,
@@ -482,7 +398,7 @@ impl Pipeline {
 
     /// The jitter buffer's current target delay (RFC 3550 §A.8 driven).
     pub fn jitter_delay(&self) -> Duration {
-        self.jitter.target_delay()
+        self.rx.jitter_delay()
     }
 
     /// A latched RTP packet (RFC 3550 §5.1) from the `from` leg arrived at
@@ -492,86 +408,8 @@ impl Pipeline {
     /// RFC 4733 §2.5.1) and queued; events with no `to.event_pt` are dropped
     /// and counted. Malformed packets are counted and dropped, never panic.
     pub fn push(&mut self, packet: &[u8], now: Instant) {
-        let Ok(h) = RtpHeader::parse(packet) else {
-            self.stats.malformed += 1;
-            return;
-        };
-        let Some(payload) = packet.get(h.payload_offset..h.payload_end) else {
-            self.stats.malformed += 1;
-            return;
-        };
-        if h.payload_type == self.from.pt {
-            self.push_audio(&h, payload, now);
-        } else if Some(h.payload_type) == self.from.event_pt {
-            self.push_event(&h, payload, now);
-        } else {
-            self.stats.unknown_pt += 1;
-        }
-    }
-
-    fn reset_jitter(&mut self, frame: u32) {
-        self.jitter = JitterBuffer::new(jitter_config(self.source.is_opus(), self.from.clock_rate, frame));
-        self.jitter_frame = frame;
-        self.pending_ptime = (0, 0);
-        self.late_run = 0;
-        self.last_in_ts = None;
-        self.stats.resyncs += 1;
-    }
-
-    fn push_audio(&mut self, h: &RtpHeader, payload: &[u8], now: Instant) {
-        let Some(units) = self.source.duration(payload) else {
-            self.stats.malformed += 1;
-            return;
-        };
-        let fresh = self.jitter.stats().queued == 0;
-        if self.in_ssrc != Some(h.ssrc) {
-            if self.in_ssrc.is_some() && !fresh {
-                self.reset_jitter(units);
-            }
-            self.in_ssrc = Some(h.ssrc);
-        }
-        if let Some(last) = self.last_in_ts {
-            let jump = (h.timestamp.wrapping_sub(last) as i32).unsigned_abs();
-            if jump > RESYNC_SECONDS.saturating_mul(self.from.clock_rate) {
-                self.reset_jitter(units);
-            }
-        }
-        if units != self.jitter_frame {
-            if self.jitter.stats().queued == 0 {
-                // Nothing buffered yet: take the sender's ptime at once.
-                self.jitter = JitterBuffer::new(jitter_config(self.source.is_opus(), self.from.clock_rate, units));
-                self.jitter_frame = units;
-            } else {
-                let (d, n) = self.pending_ptime;
-                let n = if d == units { n + 1 } else { 1 };
-                self.pending_ptime = (units, n);
-                if n < PTIME_CONFIRM {
-                    self.stats.rejected += 1;
-                    return;
-                }
-                self.reset_jitter(units);
-            }
-        } else {
-            self.pending_ptime = (0, 0);
-        }
-        let mut result = self.jitter.insert(h.sequence, h.timestamp, now, payload);
-        if result == Insert::Late {
-            self.late_run += 1;
-            if self.late_run >= LATE_RESET {
-                self.reset_jitter(units);
-                result = self.jitter.insert(h.sequence, h.timestamp, now, payload);
-            }
-        }
-        match result {
-            Insert::Queued => {
-                self.stats.packets_in += 1;
-                self.late_run = 0;
-                let newer = self.last_in_ts.is_none_or(|last| ts_before(last, h.timestamp));
-                if newer {
-                    self.last_in_ts = Some(h.timestamp);
-                }
-            }
-            Insert::Late | Insert::Duplicate | Insert::TooLarge => self.stats.rejected += 1,
+        if let Incoming::Event { header, payload } = self.rx.push(packet, now) {
+            self.push_event(&header, payload, now);
         }
     }
 
@@ -641,47 +479,6 @@ impl Pipeline {
         }
     }
 
-    /// Pulls from the jitter buffer until the FIFO holds a 20 ms frame or the buffer has nothing to play.
-    fn fill(&mut self, now: Instant) {
-        let lost = self.source.samples(self.jitter_frame);
-        let units = self.jitter_frame;
-        while self.source.fifo.len() < self.source.frame {
-            match self.jitter.pull(now) {
-                Pull::Frame { payload, .. } => {
-                    self.source.decode(payload, units, &mut self.stats);
-                    self.playing = true;
-                }
-                Pull::Missing { .. } => {
-                    self.stats.concealed += 1;
-                    if !(self.source.is_opus() && lost == self.source.frame) {
-                        self.source.conceal(lost);
-                        continue;
-                    }
-                    // Opus: if the next packet is buffered, recover from its FEC (RFC 7587 §3.3).
-                    match self.jitter.pull(now) {
-                        Pull::Frame { payload, .. } => {
-                            if self.source.recover_fec(payload) {
-                                self.stats.fec_recovered += 1;
-                            } else {
-                                self.source.conceal(lost);
-                            }
-                            self.source.decode(payload, units, &mut self.stats);
-                        }
-                        Pull::Missing { .. } => {
-                            self.stats.concealed += 1;
-                            self.source.conceal(lost);
-                            self.source.conceal(lost);
-                        }
-                        Pull::Empty => {
-                            self.source.conceal(lost);
-                        }
-                    }
-                }
-                Pull::Empty => break,
-            }
-        }
-    }
-
     /// Called every 20 ms by the session (RFC 3551 §4.2 frame pacing): pulls
     /// 20 ms from the jitter buffer, decodes or conceals a loss, optionally
     /// denoises, keeps 20 ms at 8 kHz for the tap, encodes and queues the
@@ -693,39 +490,21 @@ impl Pipeline {
                 e.ended = true;
             }
         }
-        self.fill(now);
-        if !self.playing {
+        let Some(work) = self.rx.tick(now) else {
             self.tap.fill(0);
             if self.clock_running {
                 self.next_ts = self.next_ts.wrapping_add(self.out_frame);
             }
             return;
-        }
-        let frame = self.source.frame;
-        let short = frame.saturating_sub(self.source.fifo.len());
-        if short > 0 {
-            if self.source.conceal(short) {
-                self.stats.concealed += 1;
-            } else {
-                self.stats.silence += 1;
-            }
-        }
-        if !self.source.fifo.pop_exact(&mut self.work) {
-            self.work.fill(0);
-        }
-        if let Some(ns) = self.denoiser.as_mut() {
-            if ns.process(&self.work, &mut self.clean).is_ok() {
-                std::mem::swap(&mut self.work, &mut self.clean);
-            }
-        }
+        };
         match self.tap_resampler.as_mut() {
             None => {
-                for (t, &s) in self.tap.iter_mut().zip(&self.work) {
+                for (t, &s) in self.tap.iter_mut().zip(work) {
                     *t = s;
                 }
             }
             Some(r) => {
-                if r.process(&self.work, &mut self.tap).is_err() {
+                if r.process(work, &mut self.tap).is_err() {
                     self.tap.fill(0);
                 }
             }
@@ -760,10 +539,11 @@ impl Pipeline {
         let (slot, overflow) = self.out.begin();
         self.stats.queue_overflows += u64::from(overflow);
         let (header, body) = slot.split_at_mut(FIXED_HEADER_LEN);
+        let work = self.rx.frame();
         let encoded = match &mut self.encoder {
-            Encoder::Ulaw => g711::encode_ulaw(&self.work, body),
-            Encoder::Alaw => g711::encode_alaw(&self.work, body),
-            Encoder::Opus(enc) => enc.encode(&self.work, body),
+            Encoder::Ulaw => g711::encode_ulaw(work, body),
+            Encoder::Alaw => g711::encode_alaw(work, body),
+            Encoder::Opus(enc) => enc.encode(work, body),
         };
         let Ok(n) = encoded else {
             self.stats.encode_errors += 1;
@@ -786,15 +566,9 @@ impl Pipeline {
     /// longer than `out` (size it [`MAX_OUT_PACKET`]) is dropped and counted
     /// in `queue_overflows`.
     pub fn poll_packet(&mut self, out: &mut [u8]) -> Option<usize> {
-        while let Some(pkt) = self.out.pop() {
-            if let Some(dst) = out.get_mut(..pkt.len()) {
-                dst.copy_from_slice(pkt);
-                self.stats.packets_out += 1;
-                return Some(pkt.len());
-            }
-            self.stats.queue_overflows += 1;
-        }
-        None
+        let n = self.out.pop_into(out, &mut self.stats.queue_overflows)?;
+        self.stats.packets_out += 1;
+        Some(n)
     }
 
     /// The last tick's decoded audio of this direction at 8 kHz mono, 160
@@ -806,10 +580,21 @@ impl Pipeline {
 
     /// The counters (RFC 3550 §6.4.1 loss and jitter are in `jitter`).
     pub fn stats(&self) -> PipelineStats {
+        let r = self.rx.stats();
         let s = self.stats;
+        let malformed = s.malformed + r.malformed;
         PipelineStats {
-            dropped: s.malformed + s.unknown_pt + s.events_dropped + s.rejected,
-            jitter: self.jitter.stats(),
+            packets_in: r.packets_in,
+            concealed: r.concealed,
+            fec_recovered: r.fec_recovered,
+            silence: r.silence,
+            malformed,
+            unknown_pt: r.unknown_pt,
+            rejected: r.rejected,
+            dropped: malformed + r.unknown_pt + s.events_dropped + r.rejected,
+            decode_errors: r.decode_errors,
+            resyncs: r.resyncs,
+            jitter: r.jitter,
             ..s
         }
     }

@@ -6,7 +6,8 @@
 use crate::dsp::opus::OpusDecoder;
 use crate::dsp::{g711, SampleRate};
 
-use super::{Audio, PipelineError, PipelineStats};
+use super::receive::ReceiveStats;
+use super::{Audio, PipelineError};
 
 /// G.711 concealment: full level, then linear fade-out, in milliseconds.
 const G711_HOLD_MS: u32 = 10;
@@ -153,7 +154,7 @@ impl Source {
     }
 
     /// Decodes a frame of `units` clock units into the FIFO; conceals it if it does not decode.
-    pub(super) fn decode(&mut self, payload: &[u8], units: u32, stats: &mut PipelineStats) {
+    pub(super) fn decode(&mut self, payload: &[u8], units: u32, stats: &mut ReceiveStats) {
         let expected = self.samples(units);
         match &mut self.decoder {
             Decoder::G711 { alaw, history, phase } => {

@@ -175,6 +175,38 @@ fn whisper_mute_listen_only_and_hold_decide_who_hears_whom() -> R {
     Ok(())
 }
 
+// spec: CALL-CONSULT-4 (a consult from a conference: a private side mix)
+#[test]
+fn parties_talking_aside_hear_only_each_other_while_the_others_talk_on() -> R {
+    let mut conf = Conf::new(silent_bridge());
+    let names = ["customer", "agent", "colleague", "consultee"];
+    for (i, _) in names.iter().enumerate() {
+        conf.join(pcmu(), TONES[i], LEVEL, stream(i as u32))?;
+    }
+    let (agent, consultee) = (conf.phones[1].id, conf.phones[3].id);
+    conf.bridge.set_mode(agent, PartyMode::Aside)?;
+    conf.bridge.set_mode(consultee, PartyMode::Aside)?;
+    conf.run(100)?;
+    let hears = [
+        [false, false, true, false], // customer: the colleague only
+        [false, false, false, true], // agent: the consultee only
+        [true, false, false, false], // colleague: the customer only
+        [false, true, false, false], // consultee: the agent only
+    ];
+    for (l, row) in hears.iter().enumerate() {
+        for (s, &heard) in row.iter().enumerate() {
+            let level = conf.phones[l].hears(TONES[s], WINDOW);
+            let what = format!("{} hearing {}", names[l], names[s]);
+            if heard {
+                assert_heard(level, LEVEL, &what);
+            } else {
+                assert_not_heard(level, &what);
+            }
+        }
+    }
+    Ok(())
+}
+
 // spec: CALL-CONF-1 (wideband parties on a mixed bridge)
 #[test]
 fn opus_pair_hears_6_khz_from_each_other_that_g711_parties_do_not_get() -> R {

@@ -44,6 +44,9 @@
 //!   by nobody; a whisperer (coach) is heard by its one target only and
 //!   hears the talkers; a held party hears hold music and is heard by
 //!   nobody (CALL-HOLD-1). A whisper whose target left is heard by nobody.
+//!   Parties talking aside (a consult from a conference) form a second,
+//!   private mix: they hear only each other and are heard only by each
+//!   other, while the others talk on.
 //! - **Hold music.** One [`MusicSource`] per bridge, pulled once per tick
 //!   (8 kHz) when someone is held and upsampled for wideband listeners: all
 //!   held parties of a bridge hear the same music.
@@ -108,6 +111,10 @@ pub enum PartyMode {
     },
     /// Hears hold music; heard by nobody (CALL-HOLD-1).
     Held,
+    /// Talks aside: heard only by the other `Aside` parties and hears only
+    /// them (an agent consulting from a conference while the others talk
+    /// on, CALL-CONSULT-4).
+    Aside,
 }
 
 /// An outgoing RTP stream's identity and the values of its next packet
@@ -204,6 +211,8 @@ pub struct Bridge {
     rate: SampleRate,
     /// Σ of the talkers' inputs at the mix rate.
     total: Vec<i32>,
+    /// Σ of the `Aside` parties' inputs (a second, private mix).
+    aside: Vec<i32>,
     /// One listener's mix.
     mix: Vec<i32>,
     music: Box<dyn MusicSource>,
@@ -236,6 +245,7 @@ impl Bridge {
             next_id: 1,
             rate,
             total: vec![0; n],
+            aside: vec![0; n],
             mix: vec![0; n],
             music,
             music_8k: [0; MUSIC_FRAME],
@@ -378,6 +388,7 @@ impl Bridge {
         self.rate = rate;
         let n = rate.frame_20ms();
         self.total.resize(n, 0);
+        self.aside.resize(n, 0);
         self.mix.resize(n, 0);
         for p in &mut self.parties {
             p.retune(rate);
@@ -392,6 +403,7 @@ impl Bridge {
         let Bridge {
             parties,
             total,
+            aside,
             mix,
             music,
             music_8k,
@@ -401,13 +413,22 @@ impl Bridge {
         } = self;
         // Inputs: every receiver keeps pace; only heard inputs are resampled.
         for p in parties.iter_mut() {
-            let heard = matches!(p.mode, PartyMode::Talk | PartyMode::Whisper { .. });
+            let heard = matches!(p.mode, PartyMode::Talk | PartyMode::Whisper { .. } | PartyMode::Aside);
             p.pull(now, heard);
         }
         total.fill(0);
         for p in parties.iter().filter(|p| p.mode == PartyMode::Talk) {
             for (t, &s) in total.iter_mut().zip(&p.input) {
                 *t += i32::from(s);
+            }
+        }
+        let any_aside = parties.iter().any(|p| p.mode == PartyMode::Aside);
+        if any_aside {
+            aside.fill(0);
+            for p in parties.iter().filter(|p| p.mode == PartyMode::Aside) {
+                for (t, &s) in aside.iter_mut().zip(&p.input) {
+                    *t += i32::from(s);
+                }
             }
         }
         // Music, once for all held parties.
@@ -432,8 +453,8 @@ impl Bridge {
                 p.send_music(frame);
                 continue;
             }
-            mix.copy_from_slice(total);
-            if mode == PartyMode::Talk {
+            mix.copy_from_slice(if mode == PartyMode::Aside { aside } else { total });
+            if mode == PartyMode::Talk || mode == PartyMode::Aside {
                 for (m, &s) in mix.iter_mut().zip(&parties[i].input) {
                     *m -= i32::from(s);
                 }

@@ -485,3 +485,28 @@ fn relay_packets_and_ticks_allocate_nothing() {
     assert!(reports <= 1, "{reports}");
     assert_eq!(frames, 100);
 }
+
+/// The frame clock runs only while something plays per frame: music after
+/// a minute of relaying starts at once without a burst of the ticks the
+/// relay did not need; a core handled 3 s late (a starved worker) catches
+/// up at most 1 s of frames, then keeps the 20 ms pace.
+#[test]
+fn the_frame_clock_starts_without_a_burst_and_bounds_its_catch_up() {
+    let mut sim = Sim::new(13);
+    sim.command(plan(Pcmu, Pcmu));
+    sim.advance(Duration::from_secs(60));
+    sim.sent.clear();
+    sim.command(SessionCommand::Hold(Some(MediaLeg::A)));
+    sim.advance(ms(200));
+    let music = sim.take(A, SocketKind::Rtp);
+    assert_eq!(music.len(), 11, "one packet at the hold, then one per 20 ms");
+
+    let late = sim.now + Duration::from_secs(3);
+    sim.now = late;
+    sim.core.handle_timeout(late);
+    sim.drain();
+    let burst = sim.take(A, SocketKind::Rtp);
+    assert_eq!(burst.len(), 50, "1 s of frames caught up, the rest skipped");
+    let next = sim.core.poll_timeout().expect("the frame clock");
+    assert_eq!(next - late, ms(20), "then the 20 ms pace again");
+}

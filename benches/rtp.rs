@@ -260,9 +260,10 @@ fn benches(c: &mut Criterion) {
     });
 
     let mut inline = InlineRelay::new();
-    c.bench_function("relay: session work inline (latch + stats + rewrite + destination)", |b| {
-        b.iter(|| inline.step())
-    });
+    c.bench_function(
+        "relay: session work inline (latch + stats + rewrite + destination)",
+        |b| b.iter(|| inline.step()),
+    );
     let mut core = CoreRelay::new();
     c.bench_function("relay: SessionCore handle_rtp + poll_transmit", |b| {
         b.iter(|| core.step())

@@ -23,7 +23,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// Frame clock of the pipelines, music, monitor and recorder (RFC 3551 §4.2: 20 ms).
-pub const TICK: Duration = Duration::from_millis(20);
+const TICK: Duration = Duration::from_millis(20);
 /// Packets held per leg between binding and the plan (the caller may start
 /// sending the moment it has the 200, racing the plan by microseconds).
 const EARLY_PACKETS: usize = 16;

@@ -65,7 +65,7 @@ pub(super) mod pump;
 mod reports;
 mod transmit;
 
-pub use self::core::SessionCore;
+pub use self::core::{SessionCore, SessionStats};
 use super::music::HoldMusic;
 use super::recorder::{RecordingLayout, FRAME_SAMPLES};
 use crate::call::media::{MediaLeg, RecordAction, RelayLeg};

@@ -1,16 +1,25 @@
 //! RTP core benchmarks: the relay fast path (header view + rewrite of a
-//! 172-byte G.711 packet), RTCP SR build+parse, and jitter buffer
-//! insert+pull per 20 ms frame. Criterion measures; afterwards a plain timed
+//! 172-byte G.711 packet; and the whole per-packet relay work of a media
+//! session, as the session core does it and as the same steps composed
+//! inline), RTCP SR build+parse, and jitter buffer insert+pull per 20 ms
+//! frame. Criterion measures; afterwards a plain timed
 //! loop prints ns per op and the implied operations per second per core.
 
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
 use criterion::{criterion_group, Criterion};
+use std::net::SocketAddr;
+use std::sync::Arc;
+use switchboard::call::media::{LegAudio, MediaLeg, RelayLeg};
+use switchboard::media::session::{Peer, SessionCommand, SessionConfig, SessionCore};
+use switchboard::media::HoldMusic;
 use switchboard::rtp::jitter::{JitterBuffer, JitterConfig, Pull, TargetDelay};
+use switchboard::rtp::latch::{Latch, Verdict};
 use switchboard::rtp::packet::{write_packet, RtpFields, RtpHeader};
 use switchboard::rtp::rewrite::{PayloadTypeMap, RewriterConfig, StreamRewriter};
 use switchboard::rtp::rtcp::{build_sender_report, parse_reports, ReceiverStats, SenderInfo};
+use switchboard::sdp::CodecKind;
 
 fn g711_packet(seq: u16, ts: u32, ssrc: u32) -> [u8; 172] {
     let mut buf = [0u8; 172];
@@ -75,6 +84,128 @@ impl Relay {
     }
 }
 
+/// The old session's per-packet work on the relay path, composed inline
+/// (latch + RTP header + reception statistics + rewrite + the other leg's
+/// destination): the baseline the session core's relay is compared with.
+struct InlineRelay {
+    latch: Latch,
+    /// The other leg's latch (where the packet goes).
+    to: Latch,
+    stats: ReceiverStats,
+    relay: Relay,
+    src: SocketAddr,
+}
+
+impl InlineRelay {
+    fn new() -> Self {
+        let relay = Relay::new();
+        let src: SocketAddr = "203.0.113.10:4000".parse().expect("address");
+        InlineRelay {
+            latch: Latch::new(Some(src), relay.now),
+            to: Latch::new(Some("198.51.100.20:5000".parse().expect("address")), relay.now),
+            stats: ReceiverStats::new(0x1111, 8000),
+            relay,
+            src,
+        }
+    }
+
+    #[inline]
+    fn step(&mut self) -> usize {
+        if self.latch.on_packet(self.src, self.relay.now) == Verdict::Drop {
+            return 0;
+        }
+        let r = &mut self.relay;
+        r.seq = r.seq.wrapping_add(1);
+        r.ts = r.ts.wrapping_add(160);
+        r.buf[2..4].copy_from_slice(&r.seq.to_be_bytes());
+        r.buf[4..8].copy_from_slice(&r.ts.to_be_bytes());
+        r.buf[8..12].copy_from_slice(&0x1111u32.to_be_bytes());
+        if let Ok(h) = RtpHeader::parse(black_box(&r.buf)) {
+            self.stats.on_packet(h.sequence, h.timestamp, r.now);
+        }
+        match (r.rw.rewrite(black_box(&mut r.buf), r.now), self.to.target()) {
+            (Ok(_), Some(dest)) => black_box(dest).port() as usize + r.buf.len(),
+            _ => 0,
+        }
+    }
+}
+
+/// The session core's relay path: `handle_rtp` (latch, statistics, rewrite
+/// into the other leg's stream, queue) and `poll_transmit`.
+struct CoreRelay {
+    core: SessionCore,
+    buf: [u8; 172],
+    seq: u16,
+    ts: u32,
+    now: Instant,
+    src: SocketAddr,
+}
+
+impl CoreRelay {
+    fn new() -> Self {
+        let now = Instant::now();
+        let mut core = SessionCore::new(
+            now,
+            SessionConfig {
+                call: 1,
+                seed: 1,
+                unix_time: Duration::from_secs(1_704_067_200),
+                music: Arc::new(HoldMusic::embedded()),
+            },
+        );
+        let audio = LegAudio {
+            codec: CodecKind::Pcmu,
+            clock_rate: 8000,
+            recv_pt: 0,
+            send_pt: 0,
+            event_recv_pt: Some(101),
+            event_send_pt: Some(101),
+            event_clock_rate: Some(8000),
+        };
+        let leg = |local: &str, remote: &str| {
+            Box::new(RelayLeg {
+                local: local.parse().expect("address"),
+                remote: Some(remote.parse().expect("address")),
+                remote_rtcp: None,
+                audio,
+                pt_map: vec![(0, 0), (101, 101)],
+                denoise: false,
+            })
+        };
+        core.handle_command(
+            now,
+            SessionCommand::Plan {
+                a: leg("10.0.0.1:30000", "203.0.113.10:4000"),
+                b: leg("10.0.0.1:30002", "198.51.100.20:5000"),
+            },
+        );
+        CoreRelay {
+            core,
+            buf: g711_packet(0, 0, 0x1111),
+            seq: 0,
+            ts: 0,
+            now,
+            src: "203.0.113.10:4000".parse().expect("address"),
+        }
+    }
+
+    #[inline]
+    fn step(&mut self) -> usize {
+        self.seq = self.seq.wrapping_add(1);
+        self.ts = self.ts.wrapping_add(160);
+        self.buf[2..4].copy_from_slice(&self.seq.to_be_bytes());
+        self.buf[4..8].copy_from_slice(&self.ts.to_be_bytes());
+        self.buf[8..12].copy_from_slice(&0x1111u32.to_be_bytes());
+        self.core
+            .handle_rtp(self.now, Peer::Leg(MediaLeg::A), self.src, black_box(&mut self.buf));
+        let mut n = 0;
+        while let Some(t) = self.core.poll_transmit() {
+            n += black_box(t.payload).len();
+        }
+        n
+    }
+}
+
 fn sr_round_trip(stats: &mut ReceiverStats, now: Instant) -> usize {
     let info = SenderInfo {
         ssrc: 0x5357_4254,
@@ -128,6 +259,16 @@ fn benches(c: &mut Criterion) {
         b.iter(|| relay.step())
     });
 
+    let mut inline = InlineRelay::new();
+    c.bench_function(
+        "relay: session work inline (latch + stats + rewrite + destination)",
+        |b| b.iter(|| inline.step()),
+    );
+    let mut core = CoreRelay::new();
+    c.bench_function("relay: SessionCore handle_rtp + poll_transmit", |b| {
+        b.iter(|| core.step())
+    });
+
     let now = Instant::now();
     let mut stats = ReceiverStats::new(0x1111, 8000);
     for i in 0..100u16 {
@@ -166,6 +307,12 @@ fn main() {
     let mut relay = Relay::new();
     report("relay header view + rewrite (packets)", 5_000_000, || {
         relay.step() as usize
+    });
+    let mut inline = InlineRelay::new();
+    report("relay session work inline (packets)", 5_000_000, || inline.step());
+    let mut core = CoreRelay::new();
+    report("relay SessionCore rtp in + transmit (packets)", 5_000_000, || {
+        core.step()
     });
     let now = Instant::now();
     let mut stats = ReceiverStats::new(0x1111, 8000);

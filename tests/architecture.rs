@@ -14,7 +14,22 @@ use std::path::{Path, PathBuf};
 
 /// Directories (under `src/`) of pure, sans-IO modules.
 const PURE: &[&str] = &[
-    "sip", "sdp", "rtp", "dsp", "call", "acd", "engine", "records", "ids.rs", "time.rs",
+    "sip",
+    "sdp",
+    "rtp",
+    "dsp",
+    "call",
+    "acd",
+    "engine",
+    "records",
+    "ids.rs",
+    "time.rs",
+    "media/mixer",
+    "media/session/core.rs",
+    "media/session/conference.rs",
+    "media/session/leg.rs",
+    "media/session/reports.rs",
+    "media/session/transmit.rs",
 ];
 
 /// Names a pure module must not use.

@@ -1,22 +1,25 @@
 //! Media workers (DESIGN.md "media"): the I/O edge of the RTP plane. They
 //! run on their own tokio runtime (`media` threads), apart from the
 //! signalling engine, and take [`MediaCommand`]s carrying ids and addresses
-//! only. Each anchored call is one task ([`session`]) owning the call's RTP
-//! and RTCP sockets, bound when the call is routed (so nothing sent right
-//! after the answer meets a closed port): relay fast path, transcoding and
-//! noise-removal [`pipeline`], music on hold ([`music`]), the [`recorder`],
-//! the silent monitor's mix ([`monitor`], SUP-2), and RTCP reports.
+//! only. Each anchored call is one [`session`]: a sans-IO
+//! [`session::SessionCore`] (relay fast path, transcoding and
+//! noise-removal [`pipeline`], music on hold, the recording tap, the silent
+//! monitor's mix (SUP-2), RTCP timing and reports; tested in virtual time)
+//! pumped by a thin task that owns the call's RTP and RTCP sockets, bound
+//! when the call is routed (so nothing sent right after the answer meets a
+//! closed port), and writes the [`recorder`]'s file.
 
 pub mod mixer;
 mod monitor;
 mod music;
 pub mod pipeline;
 pub mod recorder;
-mod session;
+pub mod session;
 
 use crate::call::media::MediaCommand;
-use music::HoldMusic;
-use session::{LegSockets, SessionCmd, SessionEnv};
+pub use music::HoldMusic;
+use session::pump::{self, LegSockets, SessionCmd, SessionEnv};
+use session::SessionCommand;
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -48,6 +51,12 @@ enum Control {
     /// A silent monitor's socket (SUP-2), bound like a prepared call's.
     Monitor {
         call: u64,
+        rtp: std::net::UdpSocket,
+    },
+    /// A party leg's socket (consult, conference), bound the same way.
+    Party {
+        call: u64,
+        party: usize,
         rtp: std::net::UdpSocket,
     },
     Command(MediaCommand),
@@ -84,7 +93,7 @@ impl MediaWorkers {
                                 let (session_tx, session_rx) = mpsc::unbounded_channel();
                                 // Replacing a session drops its sender: the old task ends.
                                 sessions.insert(call, session_tx);
-                                tokio::spawn(session::run(call, [sa, sb], session_rx, env.clone()));
+                                tokio::spawn(pump::run(call, [sa, sb], session_rx, env.clone()));
                                 continue;
                             }
                             Control::Monitor { call, rtp } => {
@@ -99,26 +108,35 @@ impl MediaWorkers {
                                 }
                                 continue;
                             }
+                            Control::Party { call, party, rtp } => {
+                                match (UdpSocket::from_std(rtp), sessions.get(&call)) {
+                                    (Ok(socket), Some(s)) => {
+                                        let _ = s.send(SessionCmd::PartySocket(party, socket));
+                                    }
+                                    (Err(e), _) => tracing::error!(call, error = %e, "party socket unusable"),
+                                    (_, None) => tracing::warn!(call, "party socket for a call with no media session"),
+                                }
+                                continue;
+                            }
                             Control::Command(cmd) => cmd,
                         };
                         let (call, to_session) = match cmd {
                             // Bound in `MediaWorkers::send`, never forwarded here.
-                            MediaCommand::Prepare { .. } | MediaCommand::MonitorPrepare { .. } => continue,
-                            // The bridge joins the session core next (issue 9).
-                            MediaCommand::PartyPrepare { call, .. }
-                            | MediaCommand::PartyJoin { call, .. }
-                            | MediaCommand::PartyModes { call, .. }
-                            | MediaCommand::PartyLeave { call, .. } => {
-                                tracing::warn!(call, "conference media is not wired into sessions yet");
-                                continue;
+                            MediaCommand::Prepare { .. }
+                            | MediaCommand::MonitorPrepare { .. }
+                            | MediaCommand::PartyPrepare { .. } => continue,
+                            MediaCommand::PartyJoin { call, party, leg, mode } => {
+                                (call, SessionCommand::PartyJoin { party, leg, mode })
                             }
-                            MediaCommand::Monitor { call, leg } => (call, SessionCmd::MonitorStart(leg)),
-                            MediaCommand::MonitorStop { call } => (call, SessionCmd::MonitorStop),
+                            MediaCommand::PartyModes { call, modes } => (call, SessionCommand::PartyModes(modes)),
+                            MediaCommand::PartyLeave { call, leg } => (call, SessionCommand::PartyLeave(leg)),
+                            MediaCommand::Monitor { call, leg } => (call, SessionCommand::MonitorStart(leg)),
+                            MediaCommand::MonitorStop { call } => (call, SessionCommand::MonitorStop),
                             MediaCommand::Close { call } => {
                                 sessions.remove(&call);
                                 continue;
                             }
-                            MediaCommand::Relay { call, a, b } => (call, SessionCmd::Plan { a, b }),
+                            MediaCommand::Relay { call, a, b } => (call, SessionCommand::Plan { a, b }),
                             MediaCommand::Update {
                                 call,
                                 leg,
@@ -126,24 +144,24 @@ impl MediaWorkers {
                                 remote_rtcp,
                             } => (
                                 call,
-                                SessionCmd::Update {
+                                SessionCommand::Update {
                                     leg,
                                     remote,
                                     remote_rtcp,
                                 },
                             ),
-                            MediaCommand::Hold { call, held } => (call, SessionCmd::Hold(held)),
-                            MediaCommand::Record { call, action } => (call, SessionCmd::Record(action)),
+                            MediaCommand::Hold { call, held } => (call, SessionCommand::Hold(held)),
+                            MediaCommand::Record { call, action } => (call, SessionCommand::Record(action)),
                             MediaCommand::Announce {
                                 call,
                                 leg,
                                 position,
                                 wait_s,
-                            } => (call, SessionCmd::Announce { leg, position, wait_s }),
+                            } => (call, SessionCommand::Announce { leg, position, wait_s }),
                         };
                         match sessions.get(&call) {
                             Some(s) => {
-                                let _ = s.send(to_session);
+                                let _ = s.send(SessionCmd::Core(to_session));
                             }
                             None => tracing::warn!(call, "media command for a call with no media session"),
                         }
@@ -174,6 +192,13 @@ impl MediaWorkers {
                 Ok(rtp) => Control::Monitor { call, rtp },
                 Err(e) => {
                     tracing::error!(call, error = %e, "monitor port could not be bound: the monitor hears nothing");
+                    return Err(e);
+                }
+            },
+            MediaCommand::PartyPrepare { call, party, local } => match bind(local) {
+                Ok(rtp) => Control::Party { call, party, rtp },
+                Err(e) => {
+                    tracing::error!(call, party, error = %e, "party port could not be bound: the party hears nothing");
                     return Err(e);
                 }
             },

@@ -14,8 +14,9 @@ use crate::sdp::CodecKind;
 /// Samples per 20 ms frame at 8 kHz.
 pub(crate) const FRAME_8K: usize = 160;
 
-/// The embedded track, decoded.
-pub(crate) struct HoldMusic {
+/// The hold music track (CALL-HOLD-1), decoded to 8 kHz samples once and
+/// shared by every session.
+pub struct HoldMusic {
     samples: Vec<i16>,
 }
 
@@ -23,7 +24,7 @@ static TRACK: &[u8] = include_bytes!("../../media/hold-music.wav");
 
 impl HoldMusic {
     /// The embedded track; silence if it cannot be decoded (never panics).
-    pub(crate) fn embedded() -> HoldMusic {
+    pub fn embedded() -> HoldMusic {
         let samples = hound::WavReader::new(std::io::Cursor::new(TRACK))
             .ok()
             .filter(|r| r.spec().sample_rate == 8000 && r.spec().channels == 1 && r.spec().bits_per_sample == 16)
@@ -107,12 +108,13 @@ pub(crate) struct MusicPlayer {
 }
 
 impl MusicPlayer {
-    /// A player for a leg with `audio`.
-    pub(crate) fn new(audio: &LegAudio) -> MusicPlayer {
+    /// A player for a leg with `audio`, its packets numbered from `seq` and
+    /// `ts` (random per RFC 3550 §5.1; the caller draws them).
+    pub(crate) fn new(audio: &LegAudio, seq: u16, ts: u32) -> MusicPlayer {
         MusicPlayer {
             pos: 0,
-            seq: rand::random(),
-            ts: rand::random(),
+            seq,
+            ts,
             pt: audio.send_pt,
             ts_step: audio.clock_rate / 50,
             encoder: FrameEncoder::new(audio.codec),

@@ -58,10 +58,12 @@ impl std::fmt::Debug for HoldTrack {
 impl HoldTrack {
     /// The embedded track, decoded now (silence if it cannot be decoded).
     pub fn embedded() -> HoldTrack {
-        HoldTrack {
-            track: Arc::new(HoldMusic::embedded()),
-            pos: 0,
-        }
+        HoldTrack::shared(Arc::new(HoldMusic::embedded()))
+    }
+
+    /// A track already decoded (the media workers' copy), from its start.
+    pub fn shared(track: Arc<HoldMusic>) -> HoldTrack {
+        HoldTrack { track, pos: 0 }
     }
 }
 

@@ -1,0 +1,589 @@
+//! The session core: one anchored call's media as a sans-IO state machine
+//! (see the module docs of [`crate::media::session`] for the rules it
+//! implements). No clock, socket, file or OS randomness here: time comes in
+//! as `now`, datagrams as slices, the wall clock and the random seed at
+//! construction.
+
+use super::leg::{Inbound, Leg};
+use super::reports::{self, ReportSchedule};
+use super::transmit::{Route, TxQueue};
+use super::{Peer, SessionCommand, SessionConfig, SessionEvent, SocketKind, Transmit};
+use crate::call::media::{MediaLeg, RecordAction, RelayLeg};
+use crate::media::monitor::MonitorMix;
+use crate::media::music::{HoldMusic, FRAME_8K};
+use crate::media::recorder::RecordingLayout;
+use crate::rtp::latch::{Latch, Verdict};
+use crate::rtp::rtcp::{self, ReceiverStats};
+use crate::rtp::RtpHeader;
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use std::collections::VecDeque;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// Frame clock of the pipelines, music, monitor and recorder (RFC 3551 §4.2: 20 ms).
+const TICK: Duration = Duration::from_millis(20);
+/// Packets held per leg between binding and the plan (the caller may start
+/// sending the moment it has the 200, racing the plan by microseconds).
+const EARLY_PACKETS: usize = 16;
+/// Ticks caught up at most when the core is handled late (a starved
+/// worker): up to 1 s keeps pipelines and the recording at wall-clock
+/// length; a longer stall is skipped rather than sent as a burst.
+const MAX_CATCH_UP: u32 = 50;
+
+/// How the call's legs are connected: the media topology.
+///
+/// Seam for the conference bridge (`src/media/mixer/`, issue 9): a
+/// `Bridge` variant will hold the legs as parties of a mixer; each leg's
+/// packets then feed its party's input in [`SessionCore::handle_rtp`], and
+/// each tick takes every party's mix-minus frame through that leg's
+/// rewriter (one stream per leg, as here), in `SessionCore::tick`.
+pub(super) enum Topology {
+    /// Before the answer: early packets wait for the plan.
+    Unplanned {
+        early: Vec<(MediaLeg, SocketAddr, Vec<u8>)>,
+    },
+    /// Two legs, each hearing the other (relayed or transcoded).
+    Pair(Box<[Leg; 2]>),
+}
+
+/// A recording being made (CALL-REC-1); the file is the pump's.
+struct Recording {
+    paused: bool,
+}
+
+/// A silent monitor's outgoing stream and where it goes (SUP-2).
+struct MonitorFeed {
+    mix: MonitorMix,
+    latch: Latch,
+}
+
+/// Counters of a session (logs and tests).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct SessionStats {
+    /// Packets relayed on the fast path.
+    pub relayed: u64,
+    /// Packets dropped: before the plan beyond the early buffer, refused by
+    /// a latch (RFC 4961 / `rtp::latch`), unmappable, or said while held.
+    pub dropped: u64,
+    /// Packets the silent monitor sent, dropped (SUP-2).
+    pub silenced: u64,
+}
+
+/// One anchored call's media as a sans-IO state machine: commands, RTP,
+/// RTCP and time in; datagrams, recording events and the next deadline out.
+pub struct SessionCore {
+    pub(super) call: u64,
+    pub(super) rng: StdRng,
+    pub(super) start: Instant,
+    pub(super) unix_time: Duration,
+    pub(super) music: Arc<HoldMusic>,
+    pub(super) topology: Topology,
+    pub(super) held: Option<MediaLeg>,
+    recording: Option<Recording>,
+    monitor: Option<Box<MonitorFeed>>,
+    pub(super) next_tick: Option<Instant>,
+    pub(super) reports: ReportSchedule,
+    pub(super) tx: TxQueue,
+    pub(super) events: VecDeque<SessionEvent>,
+    pub(super) stats: SessionStats,
+    /// Party legs (consult, conference), by their index in the call.
+    pub(super) parties: Vec<(usize, Leg)>,
+    /// The bridge, while a party leg is joined.
+    pub(super) conf: Option<Box<super::conference::Conference>>,
+    /// Each leg's mode as the call core set it.
+    pub(super) modes: Vec<(MediaLeg, crate::call::media::PartyMode)>,
+    /// The caller or callee legs that left a conference.
+    pub(super) left: Vec<MediaLeg>,
+}
+
+fn idx(leg: MediaLeg) -> Option<usize> {
+    match leg {
+        MediaLeg::A => Some(0),
+        MediaLeg::B => Some(1),
+        MediaLeg::Party(_) => None,
+    }
+}
+
+fn leg_at(i: usize) -> MediaLeg {
+    if i == 0 {
+        MediaLeg::A
+    } else {
+        MediaLeg::B
+    }
+}
+
+/// The two legs as (from, to).
+fn pair(legs: &mut [Leg; 2], from: usize) -> (&mut Leg, &mut Leg) {
+    let [a, b] = legs;
+    if from == 0 {
+        (a, b)
+    } else {
+        (b, a)
+    }
+}
+
+/// Rewrites `buf[..len]` (a packet the switch produced) into `to`'s stream
+/// and queues it; the buffer is then replaced by a free one.
+pub(super) fn queue_to_leg(to: &mut Leg, leg: MediaLeg, buf: &mut Vec<u8>, len: usize, now: Instant, tx: &mut TxQueue) {
+    let Some(pkt) = buf.get_mut(..len) else { return };
+    if to.out.rewrite(pkt, now).is_err() {
+        return;
+    }
+    if let Some(dest) = to.latch.target() {
+        let full = std::mem::replace(buf, tx.take());
+        let route = Route {
+            to: Peer::Leg(leg),
+            socket: SocketKind::Rtp,
+            dest,
+        };
+        tx.push(route, full, len);
+    }
+}
+
+impl SessionCore {
+    /// A session prepared at `now` (its sockets bound, no plan yet); the
+    /// RTCP schedule starts here (RFC 3550 §6.2).
+    pub fn new(now: Instant, config: SessionConfig) -> SessionCore {
+        let mut rng = StdRng::seed_from_u64(config.seed);
+        let reports = ReportSchedule::new(now, &mut rng);
+        SessionCore {
+            call: config.call,
+            rng,
+            start: now,
+            unix_time: config.unix_time,
+            music: config.music,
+            topology: Topology::Unplanned { early: Vec::new() },
+            held: None,
+            recording: None,
+            monitor: None,
+            next_tick: None,
+            reports,
+            tx: TxQueue::default(),
+            events: VecDeque::new(),
+            stats: SessionStats::default(),
+            parties: Vec::new(),
+            conf: None,
+            modes: Vec::new(),
+            left: Vec::new(),
+        }
+    }
+
+    /// The counters so far.
+    pub fn stats(&self) -> SessionStats {
+        self.stats
+    }
+
+    /// The wall clock at `now` as an NTP timestamp (RFC 3550 §4).
+    fn ntp_at(&self, now: Instant) -> u64 {
+        rtcp::ntp_from_unix(self.unix_time + now.saturating_duration_since(self.start))
+    }
+
+    fn legs_mut(&mut self) -> Option<&mut [Leg; 2]> {
+        match &mut self.topology {
+            Topology::Pair(legs) => Some(legs),
+            Topology::Unplanned { .. } => None,
+        }
+    }
+
+    /// Adds a decoding tap to each relay leg (the recorder or monitor needs
+    /// what each party says).
+    fn add_taps(&mut self) {
+        if let Some(legs) = self.legs_mut() {
+            legs.iter_mut().for_each(Leg::add_tap);
+        }
+    }
+
+    /// Drops the taps when neither a recording nor a monitor needs them.
+    fn drop_unneeded_taps(&mut self) {
+        if self.recording.is_some() || self.monitor.is_some() {
+            return;
+        }
+        if let Some(legs) = self.legs_mut() {
+            for l in legs.iter_mut() {
+                l.tap = None;
+            }
+        }
+    }
+
+    /// A command at `now`.
+    pub fn handle_command(&mut self, now: Instant, cmd: SessionCommand) {
+        match cmd {
+            SessionCommand::Plan { a, b } => self.plan(now, &a, &b),
+            SessionCommand::Update {
+                leg,
+                remote,
+                remote_rtcp,
+            } => {
+                let l = match (idx(leg), leg) {
+                    (Some(i), _) => self.legs_mut().map(|l| &mut l[i]),
+                    (None, MediaLeg::Party(p)) => self.parties.iter_mut().find(|(i, _)| *i == p).map(|(_, l)| l),
+                    (None, _) => None,
+                };
+                if let Some(l) = l {
+                    if l.signalled != remote {
+                        l.signalled = remote;
+                        l.latch.resignal(remote, now);
+                    }
+                    if l.rtcp_signalled != remote_rtcp {
+                        l.rtcp_signalled = remote_rtcp;
+                        l.rtcp_peer = None;
+                    }
+                }
+            }
+            SessionCommand::Hold(held) => {
+                self.held = held;
+                tracing::debug!(call = self.call, ?held, "hold changed");
+            }
+            SessionCommand::Record(action) => self.record(action),
+            SessionCommand::Announce { leg, position, wait_s } => {
+                if let (Topology::Pair(legs), Some(i)) = (&mut self.topology, idx(leg)) {
+                    let prompt = crate::dsp::prompt::queue_announcement(position, wait_s);
+                    legs[i].music_player(&mut self.rng).play_prompt(prompt);
+                }
+            }
+            SessionCommand::MonitorStart(leg) => self.monitor_start(now, &leg),
+            SessionCommand::PartyJoin { party, leg, mode } => self.party_join(now, party, &leg, mode),
+            SessionCommand::PartyModes(modes) => self.party_modes(modes),
+            SessionCommand::PartyLeave(leg) => self.party_leave(leg),
+            SessionCommand::MonitorStop => {
+                if self.monitor.take().is_some() {
+                    tracing::debug!(call = self.call, silenced = self.stats.silenced, "monitor stopped");
+                }
+                self.drop_unneeded_taps();
+            }
+        }
+        self.reschedule(now);
+    }
+
+    fn plan(&mut self, now: Instant, a: &RelayLeg, b: &RelayLeg) {
+        let mut legs = Box::new([Leg::new(a, b, now, &mut self.rng), Leg::new(b, a, now, &mut self.rng)]);
+        let previous = std::mem::replace(&mut self.topology, Topology::Unplanned { early: Vec::new() });
+        let early = match previous {
+            Topology::Pair(old) => {
+                // A new plan for a call already planned (a queued caller is
+                // connected to an agent): each leg keeps the stream the
+                // switch sends it (one SSRC, consecutive sequence numbers,
+                // RFC 3550 §8) and, if its address did not change, what its
+                // latch learned.
+                let [old_a, old_b] = *old;
+                let [new_a, new_b] = &mut *legs;
+                new_a.keep_stream_of(old_a);
+                new_b.keep_stream_of(old_b);
+                Vec::new()
+            }
+            Topology::Unplanned { early } => early,
+        };
+        self.topology = Topology::Pair(legs);
+        // A recording (or monitor) started before the answer taps the relay path now.
+        if self.recording.is_some() || self.monitor.is_some() {
+            self.add_taps();
+        }
+        for (leg, src, mut pkt) in early {
+            self.handle_rtp(now, Peer::Leg(leg), src, &mut pkt);
+        }
+    }
+
+    fn record(&mut self, action: RecordAction) {
+        match action {
+            RecordAction::Start { name, layout } => {
+                if self.recording.is_some() {
+                    tracing::warn!(call = self.call, "recording already running");
+                    return;
+                }
+                let layout = match layout {
+                    crate::config::RecordingLayout::Stereo => RecordingLayout::Stereo,
+                    crate::config::RecordingLayout::Mixed => RecordingLayout::Mixed,
+                };
+                self.recording = Some(Recording { paused: false });
+                self.events.push_back(SessionEvent::RecordingStarted { name, layout });
+                self.add_taps();
+            }
+            RecordAction::Pause => {
+                if let Some(r) = self.recording.as_mut() {
+                    r.paused = true;
+                }
+            }
+            RecordAction::Resume => {
+                let Some(r) = self.recording.as_mut() else { return };
+                r.paused = false;
+                // A relay tap kept decoding during the pause and may still
+                // hold up to 200 ms said before the resume: drop it, so no
+                // paused audio reaches the file (CALL-REC-1).
+                if let Some(legs) = self.legs_mut() {
+                    for l in legs.iter_mut() {
+                        if l.tap.is_some() {
+                            l.tap = None;
+                            l.add_tap();
+                        }
+                        // What the jitter buffer still holds was said while paused.
+                        if let Inbound::Pipeline(p) = &l.inbound {
+                            l.tap_mute = 1 + (p.jitter_delay().as_millis() / TICK.as_millis()) as u32;
+                        }
+                    }
+                }
+            }
+            RecordAction::Stop => {
+                if self.recording.take().is_some() {
+                    self.events.push_back(SessionEvent::RecordingStopped);
+                }
+                // The monitor still decodes through the taps.
+                self.drop_unneeded_taps();
+            }
+        }
+    }
+
+    fn monitor_start(&mut self, now: Instant, leg: &RelayLeg) {
+        let (ssrc, seq, ts) = (self.rng.random(), self.rng.random(), self.rng.random());
+        let Some(mix) = MonitorMix::new(&leg.audio, ssrc, seq, ts) else {
+            tracing::error!(call = self.call, codec = ?leg.audio.codec, "monitor codec cannot be encoded");
+            return;
+        };
+        self.monitor = Some(Box::new(MonitorFeed {
+            mix,
+            latch: Latch::new(leg.remote, now),
+        }));
+        self.add_taps();
+        tracing::info!(call = self.call, "monitor fed");
+    }
+
+    /// An RTP datagram from `src` on `from`'s RTP socket at `now`. A leg's
+    /// packet passes its latch; on the relay path it is rewritten in place
+    /// into the other leg's stream and queued at once.
+    pub fn handle_rtp(&mut self, now: Instant, from: Peer, src: SocketAddr, packet: &mut [u8]) {
+        let from = match from {
+            Peer::Leg(leg) => leg,
+            Peer::Monitor => {
+                // SUP-2: what the supervisor's phone sends reaches nobody.
+                if let Some(f) = self.monitor.as_mut() {
+                    let _ = f.latch.on_packet(src, now);
+                    self.stats.silenced += 1;
+                }
+                return;
+            }
+        };
+        if self.conf.is_some() || matches!(from, MediaLeg::Party(_)) {
+            self.conference_rtp(now, from, src, packet);
+            return;
+        }
+        let Some(i) = idx(from) else { return };
+        let legs = match &mut self.topology {
+            Topology::Pair(legs) => legs,
+            Topology::Unplanned { early } => {
+                if early.len() < EARLY_PACKETS {
+                    early.push((from, src, packet.to_vec()));
+                } else {
+                    self.stats.dropped += 1;
+                }
+                return;
+            }
+        };
+        let (this, other) = pair(legs, i);
+        if this.latch.on_packet(src, now) == Verdict::Drop {
+            self.stats.dropped += 1;
+            return;
+        }
+        if let Ok(h) = RtpHeader::parse(packet) {
+            let rx = this
+                .rx
+                .get_or_insert_with(|| ReceiverStats::new(h.ssrc, this.audio.clock_rate));
+            if rx.ssrc() != h.ssrc {
+                *rx = ReceiverStats::new(h.ssrc, this.audio.clock_rate);
+            }
+            rx.on_packet(h.sequence, h.timestamp, now);
+        }
+        if let Some(tap) = this.tap.as_mut() {
+            tap.push(packet);
+        }
+        if self.held.is_some() {
+            // On hold: keep latching and counting (the leg may move), relay nothing.
+            if let Inbound::Pipeline(p) = &mut this.inbound {
+                p.push(packet, now);
+            }
+            self.stats.dropped += 1;
+            return;
+        }
+        let to = leg_at(1 - i);
+        match &mut this.inbound {
+            Inbound::Relay => {
+                if other.out.rewrite(packet, now).is_err() {
+                    self.stats.dropped += 1;
+                    return;
+                }
+                if let Some(dest) = other.latch.target() {
+                    let route = Route {
+                        to: Peer::Leg(to),
+                        socket: SocketKind::Rtp,
+                        dest,
+                    };
+                    if self.tx.push_copy(route, packet) {
+                        self.stats.relayed += 1;
+                    }
+                }
+            }
+            Inbound::Pipeline(p) => {
+                p.push(packet, now);
+                // RFC 4733 events go out as they arrive.
+                let mut buf = self.tx.take();
+                while let Some(len) = p.poll_packet(&mut buf) {
+                    queue_to_leg(other, to, &mut buf, len, now, &mut self.tx);
+                }
+                self.tx.put_back(buf);
+            }
+        }
+    }
+
+    /// An RTCP datagram from `src` on `leg`'s RTCP socket at `now`: read
+    /// (RFC 3550 §6.4), never relayed.
+    pub fn handle_rtcp(&mut self, now: Instant, leg: MediaLeg, src: SocketAddr, datagram: &[u8]) {
+        let ntp = self.ntp_at(now);
+        let call = self.call;
+        if let (Some(legs), Some(i)) = (self.legs_mut(), idx(leg)) {
+            reports::read_report(call, leg, &mut legs[i], src, datagram, now, ntp);
+        }
+    }
+
+    /// Whatever is due at `now`: the 20 ms ticks since the last (pipelines,
+    /// music, monitor mix, recording frame), and the RTCP reports.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        if let Some(mut at) = self.next_tick {
+            let mut ticks = 0;
+            while at <= now {
+                if ticks == MAX_CATCH_UP {
+                    at = now + TICK;
+                    break;
+                }
+                self.tick(now);
+                at += TICK;
+                ticks += 1;
+            }
+            self.next_tick = Some(at);
+        }
+        if matches!(self.topology, Topology::Pair(_)) && self.reports.next() <= now {
+            let ntp = self.ntp_at(now);
+            if let Topology::Pair(legs) = &mut self.topology {
+                reports::queue_reports(legs, now, ntp, &mut self.tx);
+            }
+            self.reports.sent(now, &mut self.rng);
+        }
+        self.reschedule(now);
+    }
+
+    /// The next datagram to send; drain until `None` after every input. The
+    /// payload is valid until the next call.
+    pub fn poll_transmit(&mut self) -> Option<Transmit<'_>> {
+        self.tx.pop()
+    }
+
+    /// The next event for the I/O edge (the recording file); drain until
+    /// `None` after every input.
+    pub fn poll_event(&mut self) -> Option<SessionEvent> {
+        self.events.pop_front()
+    }
+
+    /// When [`SessionCore::handle_timeout`] is next due: the next tick
+    /// while anything plays per frame, else the next RTCP reports once planned.
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        let reports = matches!(self.topology, Topology::Pair(_)).then(|| self.reports.next());
+        match (self.next_tick, reports) {
+            (Some(t), Some(r)) => Some(t.min(r)),
+            (t, r) => t.or(r),
+        }
+    }
+
+    /// Something plays per 20 ms frame: a held leg's music, a pipeline, the
+    /// recording or the monitor.
+    fn needs_tick(&self) -> bool {
+        let Topology::Pair(legs) = &self.topology else {
+            return false;
+        };
+        self.held.is_some()
+            || self.conf.is_some()
+            || self.recording.is_some()
+            || self.monitor.is_some()
+            || legs.iter().any(|l| matches!(l.inbound, Inbound::Pipeline(_)))
+    }
+
+    /// Starts the frame clock at `now` when something needs it, stops it
+    /// when nothing does (so it never bursts after an idle spell).
+    fn reschedule(&mut self, now: Instant) {
+        if self.needs_tick() {
+            self.next_tick.get_or_insert(now);
+        } else {
+            self.next_tick = None;
+        }
+    }
+
+    /// One 20 ms frame: pipelines emit, music plays to the held leg, the
+    /// monitor hears both parties (SUP-2), the recording gets both (CALL-REC-1).
+    fn tick(&mut self, now: Instant) {
+        let bridged = self.conf.is_some();
+        if bridged {
+            self.conference_tick(now);
+        }
+        let held = self.held.filter(|_| !bridged);
+        let Topology::Pair(legs) = &mut self.topology else {
+            return;
+        };
+        let tx = &mut self.tx;
+        let mut buf = tx.take();
+        for from in (0..2).filter(|_| !bridged) {
+            let (this, other) = pair(legs, from);
+            if let Inbound::Pipeline(p) = &mut this.inbound {
+                p.tick(now);
+                while let Some(len) = p.poll_packet(&mut buf) {
+                    if held.is_none() {
+                        queue_to_leg(other, leg_at(1 - from), &mut buf, len, now, tx);
+                    }
+                }
+            }
+        }
+        if let Some((h, i)) = held.and_then(|h| idx(h).map(|i| (h, i))) {
+            let leg = &mut legs[i];
+            if let Some(len) = leg.music_player(&mut self.rng).next_packet(&self.music, &mut buf) {
+                queue_to_leg(leg, h, &mut buf, len, now, tx);
+            }
+        }
+        if self.recording.is_some() || self.monitor.is_some() {
+            // What each party said this tick, read once for the recorder and the monitor.
+            let (mut customer, mut other) = ([0i16; FRAME_8K], [0i16; FRAME_8K]);
+            legs[0].said_8k(&mut customer);
+            legs[1].said_8k(&mut other);
+            if let Some(f) = self.monitor.as_mut() {
+                let len = f.mix.next_packet(Some(&customer), Some(&other), &mut buf);
+                if let (Some(len), Some(dest)) = (len, f.latch.target()) {
+                    let full = std::mem::replace(&mut buf, tx.take());
+                    let route = Route {
+                        to: Peer::Monitor,
+                        socket: SocketKind::Rtp,
+                        dest,
+                    };
+                    tx.push(route, full, len);
+                }
+            }
+            if let Some(r) = self.recording.as_ref() {
+                if r.paused {
+                    // CALL-REC-1: paused audio never leaves the core.
+                    customer.fill(0);
+                    other.fill(0);
+                }
+                self.events.push_back(SessionEvent::RecordingFrame { customer, other });
+            }
+        }
+        tx.put_back(buf);
+    }
+}
+
+impl Drop for SessionCore {
+    fn drop(&mut self) {
+        if let Topology::Pair(legs) = &self.topology {
+            for (leg, l) in legs.iter().enumerate() {
+                if let Inbound::Pipeline(p) = &l.inbound {
+                    tracing::debug!(call = self.call, leg, stats = ?p.stats(), "pipeline stats at the end of the call");
+                }
+            }
+        }
+        tracing::debug!(call = self.call, stats = ?self.stats, "media session ended");
+    }
+}

@@ -1,0 +1,150 @@
+//! The bridge inside a session (issue 9): a party leg joins, the call's
+//! legs move onto the bridge, modes decide who hears whom (CALL-HOLD-2,
+//! CALL-CONSULT-4), and the call goes back to the relay when the party
+//! leaves, each leg's stream continuous throughout (RFC 3550 §5.1, §8).
+
+use crate::harness::*;
+use std::time::Duration;
+use switchboard::call::media::{MediaLeg, PartyMode};
+use switchboard::media::session::{Peer, SessionCommand, SocketKind};
+use switchboard::sdp::CodecKind::Pcmu;
+
+const CALLER_HZ: f64 = 440.0;
+const CALLEE_HZ: f64 = 1000.0;
+const PARTY_HZ: f64 = 1700.0;
+const P: Peer = Peer::Leg(MediaLeg::Party(1));
+
+fn party_addr() -> std::net::SocketAddr {
+    addr("192.0.2.30:40000")
+}
+
+fn join(sim: &mut Sim, mode: PartyMode) {
+    sim.command(SessionCommand::PartyJoin {
+        party: 1,
+        leg: relay_leg(30000, party_addr(), g711(Pcmu), g711(Pcmu)),
+        mode,
+    });
+}
+
+/// Over the last `frames` packets sent to `to`, the level of `hz` (dBFS).
+fn hears(sim: &mut Sim, to: Peer, hz: f64) -> f64 {
+    let got = sim.take(to, SocketKind::Rtp);
+    let tail = &got[got.len().saturating_sub(25)..];
+    level(&decode(tail, Pcmu), hz)
+}
+
+// spec: CALL-CONF-1
+#[test]
+fn a_joined_party_hears_both_legs_and_is_heard_by_both() {
+    let mut sim = Sim::new(11);
+    sim.command(plan(Pcmu, Pcmu));
+    let mut caller = Phone::new(caller_addr(), 0x1111, Pcmu, CALLER_HZ);
+    let mut callee = Phone::new(callee_addr(), 0x2222, Pcmu, CALLEE_HZ);
+    let mut party = Phone::new(party_addr(), 0x3333, Pcmu, PARTY_HZ);
+    sim.talk(&mut [(&mut caller, A), (&mut callee, B)], 5);
+    join(&mut sim, PartyMode::Talk);
+    sim.sent.clear();
+    sim.talk(&mut [(&mut caller, A), (&mut callee, B), (&mut party, P)], 60);
+    let to_party = sim.take(P, SocketKind::Rtp);
+    assert!(to_party.len() >= 55, "one packet per tick: {}", to_party.len());
+    let pcm = decode(&to_party[to_party.len() - 25..], Pcmu);
+    assert!(level(&pcm, CALLER_HZ) > TONE_DBFS - 4.0, "the party hears the caller");
+    assert!(level(&pcm, CALLEE_HZ) > TONE_DBFS - 4.0, "the party hears the callee");
+    assert!(level(&pcm, PARTY_HZ) < TONE_DBFS - 40.0, "and not itself");
+    assert!(
+        hears(&mut sim, A, PARTY_HZ) > TONE_DBFS - 4.0,
+        "the caller hears the party"
+    );
+}
+
+// spec: CALL-HOLD-2
+// spec: CALL-CONSULT-4
+#[test]
+fn a_consult_holds_the_customer_with_music_while_agent_and_consultee_talk() {
+    let mut sim = Sim::new(12);
+    sim.command(plan(Pcmu, Pcmu));
+    let mut caller = Phone::new(caller_addr(), 0x1111, Pcmu, CALLER_HZ);
+    let mut callee = Phone::new(callee_addr(), 0x2222, Pcmu, CALLEE_HZ);
+    let mut party = Phone::new(party_addr(), 0x3333, Pcmu, PARTY_HZ);
+    // The consult rings: the customer is held (music), the agent hears nothing of it.
+    sim.command(SessionCommand::PartyModes(vec![
+        (MediaLeg::A, PartyMode::Held),
+        (MediaLeg::B, PartyMode::Talk),
+    ]));
+    sim.talk(&mut [(&mut caller, A), (&mut callee, B)], 20);
+    assert!(hears(&mut sim, B, CALLER_HZ) < TONE_DBFS - 40.0 || sim.take(B, SocketKind::Rtp).is_empty());
+    join(&mut sim, PartyMode::Talk);
+    sim.sent.clear();
+    sim.talk(&mut [(&mut caller, A), (&mut callee, B), (&mut party, P)], 60);
+    let to_agent = sim.take(B, SocketKind::Rtp);
+    let pcm = decode(&to_agent[to_agent.len() - 25..], Pcmu);
+    assert!(level(&pcm, PARTY_HZ) > TONE_DBFS - 4.0, "the agent hears the consultee");
+    assert!(level(&pcm, CALLER_HZ) < TONE_DBFS - 40.0, "not the held customer");
+    let to_customer = sim.take(A, SocketKind::Rtp);
+    let pcm = decode(&to_customer[to_customer.len() - 25..], Pcmu);
+    assert!(level(&pcm, PARTY_HZ) < TONE_DBFS - 40.0 && level(&pcm, CALLEE_HZ) < TONE_DBFS - 40.0);
+    assert!(
+        switchboard::dsp::tone::level_dbfs(&pcm) > -40.0,
+        "the customer hears music"
+    );
+    // Toggle: back to the customer, the consultee held.
+    sim.command(SessionCommand::PartyModes(vec![
+        (MediaLeg::A, PartyMode::Talk),
+        (MediaLeg::Party(1), PartyMode::Held),
+    ]));
+    sim.talk(&mut [(&mut caller, A), (&mut callee, B), (&mut party, P)], 40);
+    assert!(
+        hears(&mut sim, B, CALLER_HZ) > TONE_DBFS - 4.0,
+        "the agent hears the customer again"
+    );
+}
+
+/// RFC 3550 §5.1/§8: the caller's one stream continues relay → bridge → relay.
+#[test]
+fn the_callers_stream_is_continuous_onto_the_bridge_and_back_to_the_relay() {
+    let mut sim = Sim::new(13);
+    sim.command(plan(Pcmu, Pcmu));
+    let mut caller = Phone::new(caller_addr(), 0x1111, Pcmu, CALLER_HZ);
+    let mut callee = Phone::new(callee_addr(), 0x2222, Pcmu, CALLEE_HZ);
+    let mut party = Phone::new(party_addr(), 0x3333, Pcmu, PARTY_HZ);
+    sim.sent.clear();
+    sim.talk(&mut [(&mut caller, A), (&mut callee, B)], 10);
+    join(&mut sim, PartyMode::Talk);
+    sim.talk(&mut [(&mut caller, A), (&mut callee, B), (&mut party, P)], 20);
+    sim.command(SessionCommand::PartyLeave(MediaLeg::Party(1)));
+    sim.talk(&mut [(&mut caller, A), (&mut callee, B)], 10);
+    let to_caller = sim.take(A, SocketKind::Rtp);
+    assert!(to_caller.len() >= 38, "{}", to_caller.len());
+    let first = to_caller[0].rtp();
+    for w in to_caller.windows(2) {
+        let (p, q) = (w[0].rtp(), w[1].rtp());
+        assert_eq!(q.ssrc, first.ssrc, "one SSRC");
+        assert_eq!(q.sequence, p.sequence.wrapping_add(1), "no gap, no repeat");
+        assert!(q.timestamp.wrapping_sub(p.timestamp) <= 160 * 4, "no timestamp jump");
+    }
+    // Back on the relay: a packet from the callee reaches the caller at once.
+    let before = sim.sent.len();
+    sim.rtp(B, callee.addr, callee.packet());
+    assert!(sim.sent.len() > before, "relayed without waiting for a tick");
+    let _ = Duration::ZERO;
+}
+
+// spec: CALL-CONF-4
+#[test]
+fn a_leg_that_left_gets_nothing_more_and_the_others_talk_on() {
+    let mut sim = Sim::new(14);
+    sim.command(plan(Pcmu, Pcmu));
+    let mut caller = Phone::new(caller_addr(), 0x1111, Pcmu, CALLER_HZ);
+    let mut callee = Phone::new(callee_addr(), 0x2222, Pcmu, CALLEE_HZ);
+    let mut party = Phone::new(party_addr(), 0x3333, Pcmu, PARTY_HZ);
+    join(&mut sim, PartyMode::Talk);
+    sim.talk(&mut [(&mut caller, A), (&mut callee, B), (&mut party, P)], 10);
+    sim.command(SessionCommand::PartyLeave(MediaLeg::A));
+    sim.sent.clear();
+    sim.talk(&mut [(&mut callee, B), (&mut party, P)], 40);
+    assert!(
+        sim.take(A, SocketKind::Rtp).is_empty(),
+        "the customer who left gets nothing"
+    );
+    assert!(hears(&mut sim, P, CALLEE_HZ) > TONE_DBFS - 4.0, "the agents talk on");
+}

@@ -33,6 +33,8 @@ pub(super) fn routes(r: Routes) -> Routes {
         .post("/agent/interactions/{interaction}/hold", hold)
         .post("/agent/interactions/{interaction}/resume", resume)
         .post("/agent/interactions/{interaction}/end", end)
+        .post("/agent/interactions/{interaction}/recording/pause", recording_pause)
+        .post("/agent/interactions/{interaction}/recording/resume", recording_resume)
         .post("/agent/wrapup", wrap_up)
         .post("/agent/wrapup/extend", extend_wrap_up)
         .get("/agent/interactions/{interaction}/data", get_data)
@@ -164,6 +166,22 @@ async fn end(
     Path(interaction): Path<String>,
 ) -> Result<DeskResponse, ApiError> {
     ask_desk(&tx, token, DeskCommand::End { interaction }).await
+}
+
+async fn recording_pause(
+    State(tx): State<mpsc::Sender<ApiRequest>>,
+    Bearer(token): Bearer,
+    Path(interaction): Path<String>,
+) -> Result<DeskResponse, ApiError> {
+    ask_desk(&tx, token, DeskCommand::RecordingPause { interaction }).await
+}
+
+async fn recording_resume(
+    State(tx): State<mpsc::Sender<ApiRequest>>,
+    Bearer(token): Bearer,
+    Path(interaction): Path<String>,
+) -> Result<DeskResponse, ApiError> {
+    ask_desk(&tx, token, DeskCommand::RecordingResume { interaction }).await
 }
 
 /// `{"reasons": ["Resolved"], "notes": "..."}` (WRAP-1; notes optional).

@@ -97,7 +97,14 @@ impl Call {
         if self.media.is_none() {
             return Err(ControlError::NotAnchored(self.id.0));
         }
+        let bridged = self.consult.is_some() || self.talk != super::Talk::Direct;
         match cmd {
+            CallControl::Hold(_) | CallControl::Resume if bridged => Err(ControlError::Conflict(
+                "during a consult or conference, hold is the consult's toggle (CALL-HOLD-2, CALL-CONF-4)",
+            )),
+            CallControl::RecordPause | CallControl::RecordResume if bridged => Err(ControlError::Conflict(
+                "recording cannot be paused or resumed during a consult or conference (CALL-REC-2)",
+            )),
             CallControl::Hold(party) => self.set_api_hold(ctx, Some(party.leg())),
             CallControl::Resume => self.set_api_hold(ctx, None),
             CallControl::RecordStart => self.start_recording(ctx),

@@ -104,6 +104,17 @@ pub enum DeskCommand {
         /// Name and new value of each edited variable.
         values: Vec<(String, String)>,
     },
+    /// Pause the interaction's recording (CALL-REC-1; refused during a
+    /// consult or conference, CALL-REC-2). The primary agent only.
+    RecordingPause {
+        /// The interaction uid.
+        interaction: String,
+    },
+    /// Resume the interaction's paused recording (CALL-REC-1, CALL-REC-2).
+    RecordingResume {
+        /// The interaction uid.
+        interaction: String,
+    },
     /// What a consult can target (CALL-CONSULT-1): agents `Available` or
     /// `Idle` with their state, queues, entry points.
     ConsultTargets,

@@ -181,6 +181,14 @@ impl Engine {
                 self.save_data(id, version, values)?;
                 return self.data_view(id).map(DeskReply::Data);
             }
+            DeskCommand::RecordingPause { interaction } => {
+                self.desk_recording(now, agent, &interaction, CallControl::RecordPause)?;
+                return Ok(DeskReply::Interactions(self.agent_interactions(agent)));
+            }
+            DeskCommand::RecordingResume { interaction } => {
+                self.desk_recording(now, agent, &interaction, CallControl::RecordResume)?;
+                return Ok(DeskReply::Interactions(self.agent_interactions(agent)));
+            }
             DeskCommand::ConsultTargets => return Ok(DeskReply::ConsultTargets(self.consult_targets(agent))),
             DeskCommand::Consult { interaction, target } => {
                 self.desk_consult(now, agent, &interaction, target)?;
@@ -306,6 +314,20 @@ impl Engine {
                 "interaction {uid} is not connected to you"
             ))),
         }
+    }
+
+    /// CALL-REC-1, CALL-REC-2: the primary agent pauses or resumes the
+    /// interaction's recording (consultants cannot, CALL-CONSULT-5).
+    fn desk_recording(&mut self, now: Now, agent: AgentId, uid: &str, cmd: CallControl) -> Result<(), DeskError> {
+        let id = self.own_interaction(agent, uid)?;
+        if self.acd.interaction(id).and_then(|i| i.agent) != Some(agent) {
+            return Err(DeskError::Forbidden(format!(
+                "only the primary agent controls the recording of interaction {uid} (CALL-CONSULT-5)"
+            )));
+        }
+        self.control(now, id.0, cmd)
+            .map_err(|e| DeskError::Conflict(e.to_string()))?;
+        Ok(())
     }
 
     /// CALL-HOLD-1: the customer on or off hold (music on hold).

@@ -325,3 +325,21 @@ fn party_sockets_are_named_by_index() {
         .any(|m| matches!(m, MediaCommand::PartyPrepare { local, .. } if local.ip() == sock(harness::LOCAL).ip())));
     assert!(first_line(&h.invite_to(BOB)).starts_with("INVITE sip:1002@127.0.0.1:7301"));
 }
+
+// spec: CALL-REC-2
+#[test]
+fn recording_pause_and_resume_are_refused_during_a_consult_or_conference() {
+    use switchboard::call::CallControl;
+    let (mut h, _) = consult_answered();
+    h.with(|c, ctx| c.control(ctx, CallControl::RecordStart))
+        .expect("a recording runs through the consult");
+    let refused = Err(ControlError::Conflict(
+        "recording cannot be paused or resumed during a consult or conference (CALL-REC-2)",
+    ));
+    assert_eq!(h.with(|c, ctx| c.control(ctx, CallControl::RecordPause)), refused);
+    h.with(|c, ctx| c.merge(ctx)).expect("merge");
+    assert_eq!(h.with(|c, ctx| c.control(ctx, CallControl::RecordResume)), refused);
+    assert!(h
+        .with(|c, ctx| c.control(ctx, CallControl::Hold(switchboard::call::Party::Caller)))
+        .is_err());
+}

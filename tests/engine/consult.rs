@@ -165,3 +165,71 @@ fn bad_numbers_and_unsupported_targets_are_refused_with_a_reason() {
     }
     assert_eq!(state_of(&mut h, ALICE), "Busy");
 }
+
+// spec: CALL-REC-1
+// spec: CALL-REC-2
+#[test]
+fn the_primary_agent_pauses_and_resumes_the_recording_from_the_desktop() {
+    let acd = switchboard::config::embedded_sources()
+        .iter()
+        .find(|(n, _)| n.rsplit('/').next() == Some("acd.toml"))
+        .map(|(_, t)| t.to_string())
+        .expect("acd.toml")
+        .replacen("number = \"5000\"\n", "number = \"5000\"\nrecord = true\n", 1);
+    let mut h = Harness::with_files(&[("acd.toml", acd.as_str())]);
+    let mut customer = Ua::phone("1000", "192.0.2.10");
+    let mut alice = Ua::phone("1001", "192.0.2.21");
+    let mut bob = Ua::phone("1002", "192.0.2.22");
+    h.register(&mut alice, 3600);
+    h.register(&mut bob, 3600);
+    login(&mut h, ALICE);
+    let out = h.place_call(&mut customer, "5000");
+    let invite = h.expect_request(alice.addr, "INVITE");
+    answer_offer(&mut h, &mut customer, &out, &alice, &invite);
+    let DeskReply::Agent(me) = desk(&mut h, ALICE, DeskCommand::Me).expect("me") else {
+        panic!()
+    };
+    let uid = me.interaction.expect("connected");
+    desk(
+        &mut h,
+        ALICE,
+        DeskCommand::RecordingPause {
+            interaction: uid.clone(),
+        },
+    )
+    .expect("pause");
+    desk(
+        &mut h,
+        ALICE,
+        DeskCommand::RecordingResume {
+            interaction: uid.clone(),
+        },
+    )
+    .expect("resume");
+    // bob is not on the interaction: refused.
+    login(&mut h, BOB);
+    assert!(matches!(
+        desk(
+            &mut h,
+            BOB,
+            DeskCommand::RecordingPause {
+                interaction: uid.clone()
+            }
+        ),
+        Err(DeskError::Forbidden(_))
+    ));
+    // During a consult: refused with the rule.
+    desk(
+        &mut h,
+        ALICE,
+        DeskCommand::Consult {
+            interaction: uid.clone(),
+            target: ConsultTarget::Agent("bob".into()),
+        },
+    )
+    .expect("consult");
+    match desk(&mut h, ALICE, DeskCommand::RecordingPause { interaction: uid }) {
+        Err(DeskError::Conflict(m)) => assert!(m.contains("CALL-REC-2"), "{m}"),
+        other => panic!("{other:?}"),
+    }
+}

@@ -96,6 +96,9 @@ impl Engine {
             talk_ms: d.talk_ms,
             hold_ms: d.hold_ms,
             wrap_up_ms: d.wrap_up_ms,
+            consult_ms: d.consult_ms,
+            conference_ms: d.conference_ms,
+            post_call_ms: d.post_call_ms,
             wrap_up_reasons: reasons,
             notes,
             variables: info
@@ -128,7 +131,7 @@ impl Engine {
             .filter(|i| answered_leg && i.agent == Some(agent));
         let d = info.map(|i| i.durations_at(now.mono)).unwrap_or_default();
         let answered_ms = info.and_then(|i| i.answered_at).map(|t| unix_ms_of(now, t));
-        let (talk_ms, hold_ms) = (d.talk_ms, d.hold_ms);
+        let (talk_ms, hold_ms, post_call_ms) = (d.talk_ms, d.hold_ms, d.post_call_ms);
         let call_id = self
             .calls
             .get(&id)
@@ -145,7 +148,7 @@ impl Engine {
             ended_ms: now.unix_ms,
             hold_ms,
             talk_ms,
-            post_call_ms: 0,
+            post_call_ms,
             final_code,
             cause: cause.to_owned(),
         };

@@ -151,6 +151,11 @@ impl Engine {
                     ));
                 }
                 let call = crate::ids::CallRef(id.0);
+                if self.calls.get(&call).is_some_and(|c| c.consult.is_some()) {
+                    return Err(DeskError::Conflict(
+                        "a consult is running: end or merge it first (CALL-CONSULT-4)".into(),
+                    ));
+                }
                 self.with_call(now, call, |c, ctx| c.end(ctx, "agent_end"));
                 return Ok(DeskReply::Interactions(self.agent_interactions(agent)));
             }
@@ -309,7 +314,9 @@ impl Engine {
     fn own_connected(&self, agent: AgentId, uid: &str) -> Result<InteractionId, DeskError> {
         let id = self.own_interaction(agent, uid)?;
         match self.acd.interaction(id).map(|i| (i.phase, i.agent)) {
-            Some((Phase::Connected, Some(a))) if a == agent => Ok(id),
+            Some((Phase::Connected | Phase::Consult | Phase::Conference | Phase::PostCall, Some(a))) if a == agent => {
+                Ok(id)
+            }
             _ => Err(DeskError::Conflict(format!(
                 "interaction {uid} is not connected to you"
             ))),

@@ -101,6 +101,15 @@ pub struct InteractionRecord {
     pub hold_ms: u64,
     /// Time the primary agent spent in wrap-up (WRAP-1, WRAP-2).
     pub wrap_up_ms: u64,
+    /// Time in consults (CALL-CONSULT-1; the customer held meanwhile).
+    #[serde(default)]
+    pub consult_ms: u64,
+    /// Time in a conference (CALL-CONF-1).
+    #[serde(default)]
+    pub conference_ms: u64,
+    /// Time the agents stayed connected after the customer left (CALL-CONF-4).
+    #[serde(default)]
+    pub post_call_ms: u64,
     /// The wrap-up reasons the agent picked, in order (WRAP-1).
     pub wrap_up_reasons: Vec<String>,
     /// The agent's notes (WRAP-1).
@@ -118,6 +127,9 @@ impl InteractionRecord {
     pub fn handling_ms(&self) -> u64 {
         self.talk_ms
             .saturating_add(self.hold_ms)
+            .saturating_add(self.consult_ms)
+            .saturating_add(self.conference_ms)
+            .saturating_add(self.post_call_ms)
             .saturating_add(self.wrap_up_ms)
     }
 

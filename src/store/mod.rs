@@ -25,7 +25,8 @@
 //!
 //! Schema versions (`PRAGMA user_version`): 1 bindings and CDRs; 2 adds the
 //! CDR's recordings; 3 adds `agent_audit`, `agent_latest`, `interactions`
-//! and `leg_cdrs`. Older databases are upgraded in place, in one transaction.
+//! and `leg_cdrs`; 4 adds the interactions' consult, conference and
+//! post-call times. Older databases are upgraded in place, in one transaction.
 
 mod acd;
 mod bindings;
@@ -47,7 +48,7 @@ use std::path::Path;
 use std::time::Duration;
 
 /// The schema version this code writes (`PRAGMA user_version`).
-const SCHEMA_VERSION: i64 = 3;
+const SCHEMA_VERSION: i64 = 4;
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS bindings (
@@ -115,7 +116,10 @@ CREATE TABLE IF NOT EXISTS interactions (
     wrap_up_reasons TEXT    NOT NULL DEFAULT '[]',
     notes           TEXT    NOT NULL DEFAULT '',
     variables       TEXT    NOT NULL DEFAULT '[]',
-    recordings      TEXT    NOT NULL DEFAULT '[]'
+    recordings      TEXT    NOT NULL DEFAULT '[]',
+    consult_ms      INTEGER NOT NULL DEFAULT 0,
+    conference_ms   INTEGER NOT NULL DEFAULT 0,
+    post_call_ms    INTEGER NOT NULL DEFAULT 0
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS interactions_arrived_ms ON interactions (arrived_ms);
 CREATE INDEX IF NOT EXISTS interactions_open ON interactions (arrived_ms) WHERE outcome IS NULL;
@@ -216,6 +220,15 @@ impl Store {
         if version == 1 {
             // Version 2 added the CDR's recordings (JSON array, spec CALL-REC-1).
             tx.execute_batch("ALTER TABLE cdrs ADD COLUMN recordings TEXT")?;
+        }
+        if version == 3 {
+            // Version 4 added the consult, conference and post-call times
+            // (spec HIST-3, CALL-CONF-4); older rows had none.
+            tx.execute_batch(
+                "ALTER TABLE interactions ADD COLUMN consult_ms INTEGER NOT NULL DEFAULT 0;
+                 ALTER TABLE interactions ADD COLUMN conference_ms INTEGER NOT NULL DEFAULT 0;
+                 ALTER TABLE interactions ADD COLUMN post_call_ms INTEGER NOT NULL DEFAULT 0;",
+            )?;
         }
         tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
         tx.commit()?;

@@ -32,6 +32,9 @@ fn interaction(uid: &str, arrived_ms: u64) -> InteractionRecord {
         talk_ms: 0,
         hold_ms: 0,
         wrap_up_ms: 0,
+        consult_ms: 0,
+        conference_ms: 0,
+        post_call_ms: 0,
         wrap_up_reasons: Vec::new(),
         notes: String::new(),
         variables: vec![("account".into(), "42".into())],
@@ -125,6 +128,9 @@ fn interaction_open_update_round_trip() {
         talk_ms: 150_000,
         hold_ms: 30_000,
         wrap_up_ms: 20_000,
+        consult_ms: 0,
+        conference_ms: 0,
+        post_call_ms: 0,
         wrap_up_reasons: vec!["Billing".into(), "Refund \"partial\"".into()],
         notes: "Called back about the invoice; line 2\nnext step: email".into(),
         variables: vec![
@@ -355,7 +361,7 @@ fn schema_v2_database_is_upgraded() {
     }
     let mut store = Store::open(&path).unwrap();
     let v: i64 = store.conn.query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
-    assert_eq!(v, 3);
+    assert_eq!(v, 4);
     let old = store.cdr(1).unwrap().unwrap();
     assert_eq!(old.call_id, "old");
     assert_eq!(old.recordings[0].file, "f.wav");
@@ -374,9 +380,9 @@ fn schema_v2_database_is_upgraded() {
     );
 }
 
-/// Version 1 goes through 2 to 3 in one open.
+/// Version 1 goes through 2 and 3 to 4 in one open.
 #[test]
-fn schema_v1_database_is_upgraded_to_v3() {
+fn schema_v1_database_is_upgraded_to_v4() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("v1.db");
     {
@@ -393,10 +399,47 @@ fn schema_v1_database_is_upgraded_to_v3() {
     }
     let store = Store::open(&path).unwrap();
     let v: i64 = store.conn.query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
-    assert_eq!(v, 3);
+    assert_eq!(v, 4);
     assert!(store.cdr(1).unwrap().unwrap().recordings.is_empty());
     store.open_interaction(&interaction("u", T)).unwrap();
     assert_eq!(store.list_interactions(0, 10).unwrap().len(), 1);
+}
+
+/// A version 3 database (interactions without the consult, conference and
+/// post-call times) gains the three columns, its rows reading 0 (HIST-3).
+#[test]
+fn schema_v3_database_gains_the_post_call_times() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("v3.db");
+    {
+        let store = Store::open(&path).unwrap();
+        store.open_interaction(&interaction("old", T)).unwrap();
+        store
+            .conn
+            .execute_batch(
+                "CREATE TABLE i3 AS SELECT uid, queue, caller, dnis, agent, outcome, arrived_ms, answered_ms,
+                 ended_ms, queue_ms, ring_ms, talk_ms, hold_ms, wrap_up_ms, wrap_up_reasons, notes, variables,
+                 recordings FROM interactions;
+                 DROP TABLE interactions; ALTER TABLE i3 RENAME TO interactions;
+                 PRAGMA user_version = 3;",
+            )
+            .unwrap();
+    }
+    let store = Store::open(&path).unwrap();
+    let v: i64 = store.conn.query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
+    assert_eq!(v, 4);
+    let old = store.get_interaction("old").unwrap().expect("kept");
+    assert_eq!((old.consult_ms, old.conference_ms, old.post_call_ms), (0, 0, 0));
+    let new = InteractionRecord {
+        consult_ms: 5,
+        conference_ms: 6,
+        post_call_ms: 7,
+        ..interaction("new", T)
+    };
+    store.update_interaction(&new).unwrap();
+    let back = store.get_interaction("new").unwrap().expect("written");
+    assert_eq!((back.consult_ms, back.conference_ms, back.post_call_ms), (5, 6, 7));
+    assert_eq!(back.handling_ms(), new.talk_ms + new.hold_ms + new.wrap_up_ms + 18);
 }
 
 /// The lookups use their indexes, not table scans.

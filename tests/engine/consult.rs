@@ -5,6 +5,7 @@
 
 use crate::queue::{answer_offer, contact_center, desk, login, ok_from, ALICE, BOB};
 use crate::sim::*;
+use std::time::Duration;
 use switchboard::engine::desk::{ConsultTarget, DeskCommand, DeskError, DeskEvent, DeskReply};
 
 /// The last controls event for `agent`.
@@ -232,4 +233,99 @@ fn the_primary_agent_pauses_and_resumes_the_recording_from_the_desktop() {
         Err(DeskError::Conflict(m)) => assert!(m.contains("CALL-REC-2"), "{m}"),
         other => panic!("{other:?}"),
     }
+}
+
+// spec: CALL-CONF-4
+// spec: HIST-3
+#[test]
+fn post_call_time_goes_to_the_interaction_and_the_agent_leg_cdr() {
+    use switchboard::store::{AcdRecord, InteractionOutcome};
+    let (mut h, mut customer, alice, bob) = contact_center();
+    login(&mut h, ALICE);
+    let out = h.place_call(&mut customer, "5000");
+    let invite = h.expect_request(alice.addr, "INVITE");
+    let mut dlg = answer_offer(&mut h, &mut customer, &out, &alice, &invite);
+    login(&mut h, BOB);
+    let DeskReply::Agent(me) = desk(&mut h, ALICE, DeskCommand::Me).expect("me") else {
+        panic!()
+    };
+    let uid = me.interaction.expect("connected");
+    h.advance(Duration::from_secs(10));
+    desk(
+        &mut h,
+        ALICE,
+        DeskCommand::Consult {
+            interaction: uid.clone(),
+            target: ConsultTarget::Agent("bob".into()),
+        },
+    )
+    .expect("consult");
+    let to_bob = h.expect_request(bob.addr, "INVITE");
+    h.advance(Duration::from_secs(4));
+    h.send(&bob, &ok_from(&bob, &to_bob, "bobtag", 52002));
+    h.advance(Duration::from_secs(6));
+    desk(
+        &mut h,
+        ALICE,
+        DeskCommand::Merge {
+            interaction: uid.clone(),
+        },
+    )
+    .expect("merge");
+    h.advance(Duration::from_secs(20));
+    h.acd.clear();
+    // The customer hangs up: alice and bob stay connected (post-call).
+    let bye = customer.in_dialog(&mut dlg, "BYE").text();
+    h.send(&customer, &bye);
+    assert_eq!(
+        h.count(alice.addr, |m| m.method().is_some_and(|x| x.as_bytes() == b"BYE")),
+        0
+    );
+    assert!(h
+        .desk
+        .iter()
+        .any(|e| matches!(e, DeskEvent::CustomerLeft { agent, .. } if agent == "alice")));
+    assert!(matches!(
+        desk(
+            &mut h,
+            ALICE,
+            DeskCommand::Hold {
+                interaction: uid.clone()
+            }
+        ),
+        Err(DeskError::Conflict(_))
+    ));
+    h.advance(Duration::from_secs(12));
+    desk(
+        &mut h,
+        ALICE,
+        DeskCommand::End {
+            interaction: uid.clone(),
+        },
+    )
+    .expect("alice ends");
+    h.expect_request(bob.addr, "BYE");
+    let last = h
+        .acd
+        .iter()
+        .filter_map(|r| match r {
+            AcdRecord::Interaction(i) => Some(&**i),
+            _ => None,
+        })
+        .next_back()
+        .expect("the interaction written at the call's end");
+    assert_eq!(last.outcome, Some(InteractionOutcome::Answered));
+    assert_eq!(
+        (last.talk_ms, last.consult_ms, last.conference_ms, last.post_call_ms),
+        (10_000, 10_000, 20_000, 12_000)
+    );
+    let agent_leg = h
+        .acd
+        .iter()
+        .find_map(|r| match r {
+            AcdRecord::LegCdr(l) if l.leg == "agent" && l.party == "alice" => Some(l),
+            _ => None,
+        })
+        .expect("alice's leg CDR");
+    assert_eq!(agent_leg.post_call_ms, 12_000);
 }

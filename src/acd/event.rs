@@ -112,6 +112,13 @@ pub enum AcdEvent {
         /// The agent.
         agent: AgentId,
     },
+    /// SUP-6: a supervisor closes the interaction: a wrap-up ends at once,
+    /// any agent still on it is released (no wrap-up), and it closes as
+    /// [`Outcome::Closed`]. The engine ends its call first.
+    ForceClose {
+        /// The interaction.
+        id: InteractionId,
+    },
     /// CALL-CONF-4: the customer left a consult or conference.
     CustomerLeft {
         /// The interaction.

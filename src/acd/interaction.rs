@@ -149,6 +149,8 @@ pub enum Outcome {
     Abandoned,
     /// It overflowed out of the ACD (to a dial-plan target).
     Overflowed,
+    /// A supervisor closed it (SUP-6).
+    Closed,
 }
 
 /// An interaction's history: the one copy desktops, reports and the store

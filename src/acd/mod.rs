@@ -349,6 +349,7 @@ impl Acd {
             AcdEvent::Merged { id } => self.merged(now, id),
             AcdEvent::AgentLeft { id, agent } => self.agent_left(now, id, agent),
             AcdEvent::CustomerLeft { id } => self.customer_left(now, id),
+            AcdEvent::ForceClose { id } => self.force_close(now, id),
             AcdEvent::OfferDeclined { offer } => self.unanswered(now, offer, Unanswered::Declined),
             AcdEvent::PhoneLegFailed { offer } => self.unanswered(now, offer, Unanswered::LegFailed),
             AcdEvent::WrapUpSubmitted { agent, reasons, notes } => {
@@ -815,6 +816,44 @@ impl Acd {
             }
         }
         self.close(now, id, Outcome::Abandoned);
+        Ok(())
+    }
+
+    // spec: SUP-6
+    fn force_close(&mut self, now: Instant, id: InteractionId) -> Result<(), AcdError> {
+        let i = self.interactions.get(&id).ok_or(AcdError::UnknownInteraction(id))?;
+        match i.state.clone() {
+            InteractionState::Waiting { queue } => {
+                let place = i.place(id);
+                if let Some(q) = self.queues.get_mut(&queue) {
+                    q.waiting.remove(&place);
+                }
+            }
+            InteractionState::Ringing { offers, .. } => {
+                for o in offers {
+                    self.cancel_offer(now, o, CancelReason::Abandoned);
+                }
+            }
+            InteractionState::Connected { agent, .. } => {
+                self.release_consultants(now, id);
+                self.release(now, agent, false);
+            }
+            InteractionState::WrapUp { agent, .. } => {
+                self.timers.cancel(AcdTimer::WrapUp(agent));
+                if let Some(a) = self.agents.get_mut(&agent) {
+                    a.wrap_up_queue = None;
+                }
+                self.actions.push_back(AcdAction::WrapUpEnded {
+                    agent,
+                    interaction: id,
+                    reasons: Vec::new(),
+                    notes: String::new(),
+                    timed_out: false,
+                });
+                self.release(now, agent, false);
+            }
+        }
+        self.close(now, id, Outcome::Closed);
         Ok(())
     }
 

@@ -207,6 +207,11 @@ fn openapi_schemas_match_views_and_events() {
             interaction: i(),
             enabled: vec!["hold"],
         },
+        DeskEvent::ClosedBySupervisor {
+            agent: a(),
+            interaction: i(),
+            supervisor: "sam".into(),
+        },
     ];
     let targets = ConsultTargetsView {
         agents: vec![ConsultAgentView {

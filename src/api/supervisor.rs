@@ -20,6 +20,7 @@ pub(super) fn routes(r: Routes) -> Routes {
         .get("/supervisor/agents", agents)
         .post("/supervisor/agents/{agent}/state", force_state)
         .post("/supervisor/interactions/{interaction}/monitor", monitor)
+        .post("/supervisor/interactions/{interaction}/close", force_close)
 }
 
 async fn interactions(
@@ -90,6 +91,15 @@ async fn monitor(
 ) -> Result<DeskResponse, ApiError> {
     let extension = body.and_then(|b| b.extension);
     ask_supervisor(&tx, token, SupervisorCommand::Monitor { interaction, extension }).await
+}
+
+/// SUP-6: close an interaction.
+async fn force_close(
+    State(tx): State<mpsc::Sender<ApiRequest>>,
+    Bearer(token): Bearer,
+    Path(interaction): Path<String>,
+) -> Result<DeskResponse, ApiError> {
+    ask_supervisor(&tx, token, SupervisorCommand::ForceClose { interaction }).await
 }
 
 #[cfg(test)]

@@ -201,6 +201,12 @@ pub enum SupervisorCommand {
         /// The state, or `None` to log out.
         state: Option<DeskState>,
     },
+    /// SUP-6: close the interaction: its call ends, every agent on it is
+    /// told, and it is recorded `Closed`.
+    ForceClose {
+        /// The interaction uid.
+        interaction: String,
+    },
     /// Silently monitor an interaction (SUP-2, SUP-3, SUP-4): the switch
     /// calls `extension` and lets it hear both parties; nothing it says is
     /// heard (engine/monitor.rs).
@@ -538,6 +544,15 @@ pub enum DeskEvent {
         /// `end_consult`, `leave`.
         enabled: Vec<&'static str>,
     },
+    /// SUP-6: a supervisor closed the interaction.
+    ClosedBySupervisor {
+        /// Login of an agent on the interaction.
+        agent: String,
+        /// The interaction uid.
+        interaction: String,
+        /// The supervisor's login.
+        supervisor: String,
+    },
     /// CAD-3: the interaction's data was saved (by this or another desktop).
     DataSaved {
         /// Login of the interaction's agent.
@@ -569,7 +584,8 @@ impl DeskEvent {
             | DeskEvent::ConsultOffer { agent, .. }
             | DeskEvent::CustomerLeft { agent, .. }
             | DeskEvent::PrimaryChanged { agent, .. }
-            | DeskEvent::Controls { agent, .. } => agent,
+            | DeskEvent::Controls { agent, .. }
+            | DeskEvent::ClosedBySupervisor { agent, .. } => agent,
         }
     }
 }

@@ -479,6 +479,55 @@ impl Engine {
         Ok(())
     }
 
+    /// SUP-6: `supervisor` closes interaction `uid`: every agent on it is
+    /// told, its call ends (a caller still waiting gets `480 Closed By
+    /// Supervisor`), nobody wraps up, and it is recorded `Closed`.
+    fn force_close(&mut self, now: Now, supervisor: &str, uid: &str) -> Result<(), DeskError> {
+        let id = self.interaction_by_uid(uid)?;
+        let Some(info) = self.acd.interaction(id) else {
+            return Err(DeskError::NotFound {
+                field: "interaction",
+                message: format!("no interaction {uid}"),
+            });
+        };
+        let mut agents: Vec<AgentId> = info.agent.into_iter().collect();
+        agents.extend(info.consultants.iter().map(|c| c.agent));
+        let in_wrap_up = info.phase == Phase::WrapUp;
+        if let Some(qc) = self.queues.calls.get_mut(&id) {
+            qc.closed_by = Some(supervisor.to_owned());
+        }
+        for a in agents {
+            self.desk_event(super::desk::DeskEvent::ClosedBySupervisor {
+                agent: self.login_of(a),
+                interaction: uid.to_owned(),
+                supervisor: supervisor.to_owned(),
+            });
+        }
+        tracing::info!(%supervisor, interaction = %uid, "interaction closed by a supervisor (SUP-6)");
+        let call = crate::ids::CallRef(id.0);
+        let routing = self.calls.get(&call).map(|c| c.phase == crate::call::Phase::Routing);
+        match (in_wrap_up, routing) {
+            (false, Some(true)) => {
+                self.with_call(now, call, |c, ctx| {
+                    c.fail(
+                        ctx,
+                        crate::sip::msg::StatusCode::TEMPORARILY_UNAVAILABLE,
+                        "Closed By Supervisor",
+                        "supervisor_closed",
+                    )
+                });
+            }
+            (false, Some(false)) => {
+                self.with_call(now, call, |c, ctx| c.end(ctx, "supervisor_closed"));
+            }
+            // The call is already over (wrap-up): the ACD closes it now.
+            _ => {
+                let _ = self.acd_event(now, AcdEvent::ForceClose { id });
+            }
+        }
+        Ok(())
+    }
+
     /// Carries out a supervisor request for the supervisor owning `token`.
     pub fn supervise(&mut self, now: Now, token: &str, cmd: SupervisorCommand) -> Result<DeskReply, DeskError> {
         let supervisor = match self.desk_principal(token)? {
@@ -536,6 +585,9 @@ impl Engine {
                     message: format!("no agent {agent}"),
                 })
             }
+            SupervisorCommand::ForceClose { interaction } => self
+                .force_close(now, &supervisor, &interaction)
+                .map(|()| DeskReply::Interactions(Vec::new())),
             SupervisorCommand::Monitor { interaction, extension } => {
                 // SUP-2/SUP-3 (engine/monitor.rs).
                 self.start_monitor(now, &supervisor, &interaction, extension.as_deref())

@@ -84,6 +84,8 @@ pub(crate) struct QueueCall {
     /// The primary agent's leg: the answering leg, or a party leg once
     /// control passed to a consulted agent (CALL-CONF-2).
     pub primary_leg: crate::call::media::MediaLeg,
+    /// SUP-6: the supervisor closing it (its call is being ended).
+    pub closed_by: Option<String>,
 }
 
 impl QueueCall {
@@ -204,6 +206,7 @@ impl Engine {
                 answered_leg: None,
                 parties: Vec::new(),
                 primary_leg: crate::call::media::MediaLeg::B,
+                closed_by: None,
             },
         );
         self.timers
@@ -675,10 +678,20 @@ impl Engine {
         let Some(info) = self.acd.interaction(interaction) else {
             return;
         };
+        let closed = self
+            .queues
+            .calls
+            .get(&interaction)
+            .is_some_and(|c| c.closed_by.is_some());
         match info.phase {
             crate::acd::Phase::Queued | crate::acd::Phase::Ringing => {
                 self.record_caller_leg(now, interaction, cause);
-                let _ = self.acd_event(now, AcdEvent::InteractionAbandoned { id: interaction });
+                let ev = if closed {
+                    AcdEvent::ForceClose { id: interaction }
+                } else {
+                    AcdEvent::InteractionAbandoned { id: interaction }
+                };
+                let _ = self.acd_event(now, ev);
             }
             crate::acd::Phase::WrapUp => {}
             _ => {
@@ -692,6 +705,7 @@ impl Engine {
                     let by = match cause {
                         "callee_hangup" | "agent_end" => "agent",
                         "caller_hangup" => "customer",
+                        "supervisor_closed" => "supervisor",
                         _ => "switch",
                     };
                     self.desk_event(DeskEvent::Ended {
@@ -701,7 +715,12 @@ impl Engine {
                     });
                 }
                 let _ = self.acd_event(now, AcdEvent::InteractionEnded { id: interaction });
-                self.record_interaction(now, interaction, Some(InteractionOutcome::Answered));
+                if closed {
+                    // SUP-6: no wrap-up; recorded `Closed` when the ACD closes it.
+                    let _ = self.acd_event(now, AcdEvent::ForceClose { id: interaction });
+                } else {
+                    self.record_interaction(now, interaction, Some(InteractionOutcome::Answered));
+                }
             }
         }
     }

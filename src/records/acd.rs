@@ -37,6 +37,8 @@ pub enum InteractionOutcome {
     Overflowed,
     /// A restart ended it (written by [`Store::recover_after_restart`]).
     Interrupted,
+    /// A supervisor closed it (SUP-6).
+    Closed,
 }
 
 impl InteractionOutcome {
@@ -47,6 +49,7 @@ impl InteractionOutcome {
             InteractionOutcome::Abandoned => "Abandoned",
             InteractionOutcome::Overflowed => "Overflowed",
             InteractionOutcome::Interrupted => "Interrupted",
+            InteractionOutcome::Closed => "Closed",
         }
     }
 
@@ -57,6 +60,7 @@ impl InteractionOutcome {
             "Abandoned" => Some(InteractionOutcome::Abandoned),
             "Overflowed" => Some(InteractionOutcome::Overflowed),
             "Interrupted" => Some(InteractionOutcome::Interrupted),
+            "Closed" => Some(InteractionOutcome::Closed),
             _ => None,
         }
     }

@@ -170,7 +170,7 @@ fn corrupt_interaction_rows_are_reported() {
     store.open_interaction(&interaction("u", T)).unwrap();
     store
         .conn
-        .execute("UPDATE interactions SET outcome = 'Closed'", [])
+        .execute("UPDATE interactions SET outcome = 'Exploded'", [])
         .unwrap();
     assert!(matches!(
         store.get_interaction("u"),

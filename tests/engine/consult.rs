@@ -329,3 +329,71 @@ fn post_call_time_goes_to_the_interaction_and_the_agent_leg_cdr() {
         .expect("alice's leg CDR");
     assert_eq!(agent_leg.post_call_ms, 12_000);
 }
+
+fn supervise(h: &mut Harness, cmd: switchboard::engine::desk::SupervisorCommand) -> Result<DeskReply, DeskError> {
+    let now = h.now();
+    let r = h.engine.supervise(now, "demo-token-sam-supervisor", cmd);
+    h.input_drain();
+    r
+}
+
+// spec: SUP-6
+#[test]
+fn a_supervisor_closes_a_connected_and_a_waiting_interaction() {
+    use switchboard::engine::desk::SupervisorCommand;
+    use switchboard::store::{AcdRecord, InteractionOutcome};
+    let (mut h, mut customer, alice, _bob) = contact_center();
+    login(&mut h, ALICE);
+    let out = h.place_call(&mut customer, "5000");
+    let invite = h.expect_request(alice.addr, "INVITE");
+    answer_offer(&mut h, &mut customer, &out, &alice, &invite);
+    let DeskReply::Agent(me) = desk(&mut h, ALICE, DeskCommand::Me).expect("me") else {
+        panic!()
+    };
+    let uid = me.interaction.expect("connected");
+    supervise(
+        &mut h,
+        SupervisorCommand::ForceClose {
+            interaction: uid.clone(),
+        },
+    )
+    .expect("close");
+    h.expect_request(customer.addr, "BYE");
+    h.expect_request(alice.addr, "BYE");
+    assert!(h.desk.iter().any(|e| matches!(
+        e,
+        DeskEvent::ClosedBySupervisor { agent, supervisor, .. } if agent == "alice" && supervisor == "sam"
+    )));
+    assert_eq!(state_of(&mut h, ALICE), "Available", "no wrap-up after a force close");
+    let closed = |h: &Harness, uid: &str| {
+        h.acd.iter().any(
+            |r| matches!(r, AcdRecord::Interaction(i) if i.uid == uid && i.outcome == Some(InteractionOutcome::Closed)),
+        )
+    };
+    assert!(closed(&h, &uid), "recorded Closed");
+    // A caller still waiting (alice logged out) gets 480.
+    desk(&mut h, ALICE, DeskCommand::Logout).expect("logout");
+    h.clear_wire();
+    h.place_call(&mut customer, "5000");
+    h.expect_response(customer.addr, 183);
+    let DeskReply::Interactions(list) = supervise(&mut h, SupervisorCommand::Interactions).expect("list") else {
+        panic!()
+    };
+    let waiting = list
+        .iter()
+        .find(|i| i.state == "queued")
+        .expect("a waiting interaction")
+        .interaction
+        .clone();
+    supervise(
+        &mut h,
+        SupervisorCommand::ForceClose {
+            interaction: waiting.clone(),
+        },
+    )
+    .expect("close");
+    let resp = h.expect_response(customer.addr, 480);
+    let text = String::from_utf8_lossy(&resp.to_bytes()).into_owned();
+    assert!(text.starts_with("SIP/2.0 480 Closed By Supervisor"), "{text}");
+    assert!(closed(&h, &waiting));
+}

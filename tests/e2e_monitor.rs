@@ -2,7 +2,7 @@
 //! real switch: alice (1001) logs in from the desktop API, a caller dials
 //! queue `support` (5000) and alice's phone answers; supervisor sam asks
 //! over HTTP to monitor the interaction from phone 1009. The phone gets a
-//! `sendonly` offer from a third switch port, and its RTP socket receives
+//! `sendrecv` offer from a third switch port (what it sends is dropped), and its RTP socket receives
 //! the caller's tone; what the supervisor sends reaches neither party; the
 //! caller hanging up sends the supervisor's phone BYE.
 
@@ -71,7 +71,8 @@ fn sup2_supervisor_hears_the_caller_and_nobody_hears_the_supervisor() {
 
     let invite = next_request(&mut phone, Method::INVITE);
     let offer = String::from_utf8_lossy(&invite.body).into_owned();
-    assert!(offer.contains("a=sendonly"), "{offer}");
+    // sendrecv so that whisper and barge need no re-INVITE; listening, the switch drops what it sends.
+    assert!(offer.contains("a=sendrecv"), "{offer}");
     let mon_media = sdp_rtp(&invite.body);
     assert!(
         mon_media != c.a_media && mon_media != c.b_media,

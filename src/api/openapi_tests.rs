@@ -212,6 +212,12 @@ fn openapi_schemas_match_views_and_events() {
             interaction: i(),
             supervisor: "sam".into(),
         },
+        DeskEvent::Supervisor {
+            agent: a(),
+            interaction: i(),
+            supervisor: "sam".into(),
+            mode: "barge",
+        },
     ];
     let targets = ConsultTargetsView {
         agents: vec![ConsultAgentView {

@@ -21,6 +21,9 @@ pub(super) fn routes(r: Routes) -> Routes {
         .post("/supervisor/agents/{agent}/state", force_state)
         .post("/supervisor/interactions/{interaction}/monitor", monitor)
         .post("/supervisor/interactions/{interaction}/close", force_close)
+        .post("/supervisor/interactions/{interaction}/listen", listen)
+        .post("/supervisor/interactions/{interaction}/whisper", whisper)
+        .post("/supervisor/interactions/{interaction}/barge", barge)
 }
 
 async fn interactions(
@@ -91,6 +94,36 @@ async fn monitor(
 ) -> Result<DeskResponse, ApiError> {
     let extension = body.and_then(|b| b.extension);
     ask_supervisor(&tx, token, SupervisorCommand::Monitor { interaction, extension }).await
+}
+
+/// SUP-2: back to listening only.
+async fn listen(
+    State(tx): State<mpsc::Sender<ApiRequest>>,
+    Bearer(token): Bearer,
+    Path(interaction): Path<String>,
+) -> Result<DeskResponse, ApiError> {
+    let mode = crate::call::SupervisorMode::Listen;
+    ask_supervisor(&tx, token, SupervisorCommand::MonitorMode { interaction, mode }).await
+}
+
+/// SUP-2: coach the agent, heard by the agent only.
+async fn whisper(
+    State(tx): State<mpsc::Sender<ApiRequest>>,
+    Bearer(token): Bearer,
+    Path(interaction): Path<String>,
+) -> Result<DeskResponse, ApiError> {
+    let mode = crate::call::SupervisorMode::Whisper;
+    ask_supervisor(&tx, token, SupervisorCommand::MonitorMode { interaction, mode }).await
+}
+
+/// SUP-2: join the call, heard by everyone.
+async fn barge(
+    State(tx): State<mpsc::Sender<ApiRequest>>,
+    Bearer(token): Bearer,
+    Path(interaction): Path<String>,
+) -> Result<DeskResponse, ApiError> {
+    let mode = crate::call::SupervisorMode::Barge;
+    ask_supervisor(&tx, token, SupervisorCommand::MonitorMode { interaction, mode }).await
 }
 
 /// SUP-6: close an interaction.

@@ -182,6 +182,15 @@ pub enum MediaCommand {
         /// The monitor leg as negotiated (`pt_map` unused, `denoise` false).
         leg: Box<RelayLeg>,
     },
+    /// SUP-2: the supervisor's leg switches between listening (`Muted`),
+    /// coaching the agent (`Whisper` to the agent's leg) and barging in
+    /// (`Talk`), on the same phone leg.
+    MonitorMode {
+        /// The engine's call number.
+        call: u64,
+        /// The supervisor's mode.
+        mode: PartyMode,
+    },
     /// The monitor leg ended: stop feeding it and free its socket (the
     /// call's own legs go on).
     MonitorStop {

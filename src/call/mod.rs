@@ -52,7 +52,7 @@ pub use consult::{Consult, Talk, MAX_PARTIES};
 pub use control::{CallControl, ControlError, Party};
 pub use ctx::{contact_for, new_via, CallCtx, CallEvent, CallLinks, CallOutput, CallTimer, TxOwner};
 pub use leg::{ALeg, BLeg, BState, LegRole, PartyKind, PartyLeg, PartyState, Side};
-pub use monitor::MonitorRequest;
+pub use monitor::{MonitorRequest, SupervisorMode};
 pub use outbound::{ask_auto_answer, RingOptions, RingTarget};
 pub use party::PartyTarget;
 

@@ -1,8 +1,11 @@
-//! The silent-monitor leg of a call (spec SUP-2, SUP-4): a party leg
+//! The supervisor's leg of a call (spec SUP-2, SUP-4): a party leg
 //! (`party`) towards a supervisor's phone while the call is connected. The
-//! switch offers `sendonly` from the leg's own port; once the phone
-//! answers, the media workers feed it the mix of both parties
-//! ([`MediaCommand::Monitor`]) and it is never heard.
+//! switch offers `sendrecv` from the leg's own port, so that whisper and
+//! barge need no re-INVITE; once the phone answers, the media workers feed
+//! it the mix of both parties ([`MediaCommand::Monitor`]) and, while it
+//! listens, drop whatever it sends: it is never heard. Whisper (heard by
+//! the agent only) and barge (heard by all) move it onto the conference
+//! bridge ([`MediaCommand::MonitorMode`]), and back on listen.
 //!
 //! The supervisor's BYE ends only the monitor leg. The call ending sends
 //! the monitor BYE, or CANCEL while its phone still rings (SUP-4: in a
@@ -11,12 +14,23 @@
 //! monitored (SUP-3) is the engine's to check before calling
 //! [`Call::start_monitor`].
 
-use super::media::{MediaCommand, RelayLeg};
+use super::media::{MediaCommand, MediaLeg, PartyMode, RelayLeg};
 use super::party::{listen_policy, PartyTarget};
-use super::{Call, CallCtx, PartyKind, PartyLeg, PartyState};
+use super::{Call, CallCtx, ControlError, PartyKind, PartyLeg, PartyState};
 use crate::sdp::Direction;
 use crate::sip::msg::Uri;
 use crate::sip::transaction::Destination;
+
+/// What a supervisor does on a monitored call (SUP-2).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SupervisorMode {
+    /// Silent monitor: hears both parties, heard by nobody.
+    Listen,
+    /// Coach: heard by the agent only.
+    Whisper,
+    /// Barge: joins the call, heard by everyone.
+    Barge,
+}
 
 /// Who monitors, from which phone (a registered contact of `extension`).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -52,7 +66,7 @@ impl Call {
             display: format!("Monitor {}", req.agent),
             auto_answer: true,
         };
-        self.place_party(ctx, target, &listen_policy(), Direction::SendOnly)
+        self.place_party(ctx, target, &listen_policy(), Direction::SendRecv)
             .map_err(|e| format!("{e} (phone {})", req.extension))?;
         tracing::info!(call = %self.id, supervisor = %req.supervisor, extension = %req.extension,
             interaction = %req.interaction, "silent monitor: calling the supervisor's phone");
@@ -66,6 +80,30 @@ impl Call {
             call: self.id.0,
             leg: Box::new(leg),
         });
+    }
+
+    /// SUP-2: the supervisor listens, whispers to `agent`'s leg (heard by
+    /// the agent only) or barges in (heard by everyone), on the same leg.
+    pub fn supervisor_mode(
+        &mut self,
+        ctx: &mut CallCtx,
+        mode: SupervisorMode,
+        agent: MediaLeg,
+    ) -> Result<(), ControlError> {
+        let Some((_, p)) = self.monitor() else {
+            return Err(ControlError::Conflict("the interaction is not monitored"));
+        };
+        if p.state != PartyState::Answered {
+            return Err(ControlError::Conflict("the supervisor's phone has not answered yet"));
+        }
+        let mode = match mode {
+            SupervisorMode::Listen => PartyMode::Muted,
+            SupervisorMode::Whisper => PartyMode::Whisper { to: agent },
+            SupervisorMode::Barge => PartyMode::Talk,
+        };
+        ctx.media(MediaCommand::MonitorMode { call: self.id.0, mode });
+        tracing::info!(call = %self.id, ?mode, "supervisor mode changed");
+        Ok(())
     }
 
     /// The silent monitor's leg, if one is live (SUP-2).

@@ -201,6 +201,14 @@ pub enum SupervisorCommand {
         /// The state, or `None` to log out.
         state: Option<DeskState>,
     },
+    /// SUP-2: the monitoring supervisor listens, whispers to the agent
+    /// (heard by the agent only) or barges in (heard by all).
+    MonitorMode {
+        /// The interaction uid.
+        interaction: String,
+        /// What the supervisor does now.
+        mode: crate::call::SupervisorMode,
+    },
     /// SUP-6: close the interaction: its call ends, every agent on it is
     /// told, and it is recorded `Closed`.
     ForceClose {
@@ -544,6 +552,18 @@ pub enum DeskEvent {
         /// `end_consult`, `leave`.
         enabled: Vec<&'static str>,
     },
+    /// SUP-2: the supervisor monitoring the interaction now listens,
+    /// whispers to this agent, or barged in.
+    Supervisor {
+        /// Login of the agent.
+        agent: String,
+        /// The interaction uid.
+        interaction: String,
+        /// The supervisor's login.
+        supervisor: String,
+        /// `listen`, `whisper` or `barge`.
+        mode: &'static str,
+    },
     /// SUP-6: a supervisor closed the interaction.
     ClosedBySupervisor {
         /// Login of an agent on the interaction.
@@ -585,7 +605,8 @@ impl DeskEvent {
             | DeskEvent::CustomerLeft { agent, .. }
             | DeskEvent::PrimaryChanged { agent, .. }
             | DeskEvent::Controls { agent, .. }
-            | DeskEvent::ClosedBySupervisor { agent, .. } => agent,
+            | DeskEvent::ClosedBySupervisor { agent, .. }
+            | DeskEvent::Supervisor { agent, .. } => agent,
         }
     }
 }

@@ -585,6 +585,9 @@ impl Engine {
                     message: format!("no agent {agent}"),
                 })
             }
+            SupervisorCommand::MonitorMode { interaction, mode } => {
+                self.set_monitor_mode(now, &supervisor, &interaction, mode)
+            }
             SupervisorCommand::ForceClose { interaction } => self
                 .force_close(now, &supervisor, &interaction)
                 .map(|()| DeskReply::Interactions(Vec::new())),

@@ -18,9 +18,16 @@
 //!   the ACD; it is ACKed and only tells the media workers to feed it. The
 //!   leg itself (offer, answer, BYE, CANCEL, leg CDR) is the call core's,
 //!   `src/call/monitor.rs`; this file checks who may monitor what.
-//! - **Silent** (SUP-2): the switch's offer is `sendonly`; the media
-//!   workers send the phone the mix of caller and agent and drop whatever
-//!   it sends. No desktop event is pushed, so the agent is not told.
+//! - **Silent** (SUP-2): the switch's offer is `sendrecv` (so whisper and
+//!   barge need no re-INVITE); while listening, the media workers send the
+//!   phone the mix of caller and agent and drop whatever it sends. No
+//!   desktop event is pushed, so the agent is not told.
+//! - **Whisper and barge** (SUP-2): from the same leg, the supervisor
+//!   coaches the agent (heard by the agent only) or joins (heard by all),
+//!   and goes back to listening; the call's legs move onto the bridge
+//!   meanwhile. The agent's desktop gets a `supervisor` event for each
+//!   change (barge: the agent is told; the customer hears the supervisor
+//!   join).
 //! - **End.** The supervisor's BYE ends only the monitor leg. The call
 //!   ending (caller or agent hangs up, or a supervisor ends it) sends the
 //!   monitor BYE, or CANCEL while its phone still rings (SUP-4: the
@@ -37,6 +44,50 @@ use crate::acd::Phase;
 use crate::call::MonitorRequest;
 
 impl Engine {
+    /// SUP-2: the supervisor monitoring `uid` listens, whispers to the
+    /// agent or barges in.
+    pub(crate) fn set_monitor_mode(
+        &mut self,
+        now: Now,
+        supervisor: &str,
+        uid: &str,
+        mode: crate::call::SupervisorMode,
+    ) -> Result<DeskReply, DeskError> {
+        let interaction = self.interaction_by_uid(uid)?;
+        let call = crate::ids::CallRef(interaction.0);
+        let mine = self.calls.get(&call).and_then(|c| c.monitor()).is_some_and(
+            |(_, p)| matches!(&p.kind, crate::call::PartyKind::Supervisor { supervisor: s } if s == supervisor),
+        );
+        if !mine {
+            return Err(DeskError::Conflict(format!(
+                "you are not monitoring interaction {uid}: start a monitor first (SUP-2)"
+            )));
+        }
+        let agent_leg = self
+            .queues
+            .calls
+            .get(&interaction)
+            .map_or(crate::call::media::MediaLeg::B, |qc| qc.primary_leg);
+        self.with_call(now, call, |c, ctx| c.supervisor_mode(ctx, mode, agent_leg))
+            .unwrap_or(Err(crate::call::ControlError::NoSuchCall(call.0)))
+            .map_err(|e| DeskError::Conflict(e.to_string()))?;
+        if let Some(agent) = self.acd.interaction(interaction).and_then(|i| i.agent) {
+            self.desk_event(super::desk::DeskEvent::Supervisor {
+                agent: self.login_of(agent),
+                interaction: uid.to_owned(),
+                supervisor: supervisor.to_owned(),
+                mode: match mode {
+                    crate::call::SupervisorMode::Listen => "listen",
+                    crate::call::SupervisorMode::Whisper => "whisper",
+                    crate::call::SupervisorMode::Barge => "barge",
+                },
+            });
+        }
+        Ok(DeskReply::Interactions(
+            self.interaction_view(interaction, false).into_iter().collect(),
+        ))
+    }
+
     /// SUP-2: starts a silent monitor of interaction `uid` for `supervisor`
     /// by ringing `extension`; the dashboard's interactions on success.
     /// See the module docs for the refusals (SUP-3).

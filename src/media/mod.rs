@@ -132,6 +132,7 @@ impl MediaWorkers {
                             MediaCommand::PartyLeave { call, leg } => (call, SessionCommand::PartyLeave(leg)),
                             MediaCommand::Monitor { call, leg } => (call, SessionCommand::MonitorStart(leg)),
                             MediaCommand::MonitorStop { call } => (call, SessionCommand::MonitorStop),
+                            MediaCommand::MonitorMode { call, mode } => (call, SessionCommand::MonitorMode(mode)),
                             MediaCommand::Close { call } => {
                                 sessions.remove(&call);
                                 continue;

@@ -216,7 +216,10 @@ fn monitor_leg_is_fed_the_mix_and_removed_when_the_call_ends() {
     };
     h.with(|c, ctx| c.start_monitor(ctx, req)).expect("monitor placed");
     let inv = h.invite_to(SUPERVISOR);
-    assert!(String::from_utf8_lossy(&inv.body).contains("a=sendonly"));
+    assert!(
+        String::from_utf8_lossy(&inv.body).contains("a=sendrecv"),
+        "whisper and barge need no re-INVITE"
+    );
     assert!(h.media.iter().any(|m| matches!(m, MediaCommand::MonitorPrepare { .. })));
     let recvonly = sdp(7204) + "a=recvonly\r\n";
     h.respond(SUPERVISOR, &inv, 200, "s1", &recvonly);

@@ -1,7 +1,7 @@
 //! Silent monitor of a queue call (issue 4 item 5; spec SUP-2, SUP-3,
 //! SUP-4), in virtual time: supervisor sam (`demo-token-sam-supervisor`)
 //! monitors alice's connected call from phone 1009; the switch INVITEs that
-//! phone with a `sendonly` offer, ACKs its answer and tells the media
+//! phone with a `sendrecv` offer, ACKs its answer and tells the media
 //! workers to feed it; the call's end hangs the monitor up, the
 //! supervisor's hang-up leaves the call up.
 
@@ -87,7 +87,7 @@ fn monitor(uid: &str, ext: Option<&str>) -> SupervisorCommand {
     }
 }
 
-/// The supervisor phone's answer to the switch's `sendonly` offer.
+/// The supervisor phone's answer (`recvonly`: a phone may) to the switch's offer.
 fn recvonly(ip: &str, port: u16) -> String {
     format!(
         "v=0\r\no=- 5 5 IN IP4 {ip}\r\ns=-\r\nc=IN IP4 {ip}\r\nt=0 0\r\nm=audio {port} RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\na=recvonly\r\n"
@@ -119,7 +119,7 @@ fn monitor_answered(c: &mut Connected) -> Message {
 /// told to feed it (nothing is relayed to or from it); neither party is
 /// told (no desktop event), nothing is sent to the caller or the agent.
 #[test]
-fn sup2_monitor_calls_the_supervisor_phone_sendonly_and_feeds_it() {
+fn sup2_monitor_calls_the_supervisor_phone_and_feeds_it() {
     let mut c = connected();
     let reply = supervise(&mut c.h, SAM, monitor(&c.uid, Some("1009"))).expect("monitor");
     let DeskReply::Interactions(list) = reply else {
@@ -128,7 +128,10 @@ fn sup2_monitor_calls_the_supervisor_phone_sendonly_and_feeds_it() {
     assert!(list.iter().any(|i| i.interaction == c.uid && i.state == "connected"));
     let invite = c.h.expect_request(c.sam.addr, "INVITE");
     let offer = body_str(&invite);
-    assert!(offer.contains("a=sendonly"), "listen-only offer: {offer}");
+    assert!(
+        offer.contains("a=sendrecv"),
+        "whisper and barge need no re-INVITE: {offer}"
+    );
     let port: u16 = offer
         .lines()
         .find_map(|l| l.strip_prefix("m=audio "))
@@ -328,4 +331,53 @@ fn sup3_monitor_refusals() {
             .any(|m| matches!(m, MediaCommand::MonitorPrepare { .. })),
         "no port bound for a refused monitor"
     );
+}
+
+/// SUP-2: from the same leg, the supervisor whispers to the agent, barges
+/// in and goes back to listening; the agent's desktop is told each time;
+/// only the supervisor monitoring may do it.
+#[test]
+fn sup2_whisper_and_barge_from_the_monitor_leg() {
+    use switchboard::call::media::{MediaLeg, PartyMode};
+    use switchboard::call::SupervisorMode;
+    use switchboard::engine::desk::DeskEvent;
+    let mut c = connected();
+    let mode = |uid: &str, mode| SupervisorCommand::MonitorMode {
+        interaction: uid.to_owned(),
+        mode,
+    };
+    assert!(matches!(
+        supervise(&mut c.h, SAM, mode(&c.uid, SupervisorMode::Whisper)),
+        Err(DeskError::Conflict(_))
+    ));
+    monitor_answered(&mut c);
+    c.h.media.clear();
+    supervise(&mut c.h, SAM, mode(&c.uid, SupervisorMode::Whisper)).expect("whisper");
+    supervise(&mut c.h, SAM, mode(&c.uid, SupervisorMode::Barge)).expect("barge");
+    supervise(&mut c.h, SAM, mode(&c.uid, SupervisorMode::Listen)).expect("listen");
+    let modes: Vec<PartyMode> =
+        c.h.media
+            .iter()
+            .filter_map(|m| match m {
+                MediaCommand::MonitorMode { mode, .. } => Some(*mode),
+                _ => None,
+            })
+            .collect();
+    assert_eq!(
+        modes,
+        [
+            PartyMode::Whisper { to: MediaLeg::B },
+            PartyMode::Talk,
+            PartyMode::Muted
+        ]
+    );
+    let told: Vec<&str> =
+        c.h.desk
+            .iter()
+            .filter_map(|e| match e {
+                DeskEvent::Supervisor { agent, mode, .. } if agent == "alice" => Some(*mode),
+                _ => None,
+            })
+            .collect();
+    assert_eq!(told, ["whisper", "barge", "listen"]);
 }

@@ -148,3 +148,58 @@ fn a_leg_that_left_gets_nothing_more_and_the_others_talk_on() {
     );
     assert!(hears(&mut sim, P, CALLEE_HZ) > TONE_DBFS - 4.0, "the agents talk on");
 }
+
+const SUPERVISOR_HZ: f64 = 2500.0;
+
+// spec: SUP-2
+#[test]
+fn whisper_is_heard_by_the_agent_only_and_barge_by_everyone() {
+    let mut sim = Sim::new(15);
+    sim.command(plan(Pcmu, Pcmu));
+    let mut monitor_leg = relay_leg(30004, monitor_addr(), g711(Pcmu), g711(Pcmu));
+    monitor_leg.pt_map.clear();
+    sim.command(SessionCommand::MonitorStart(monitor_leg));
+    let mut caller = Phone::new(caller_addr(), 0x1111, Pcmu, CALLER_HZ);
+    let mut callee = Phone::new(callee_addr(), 0x2222, Pcmu, CALLEE_HZ);
+    let mut sup = Phone::new(monitor_addr(), 0x3333, Pcmu, SUPERVISOR_HZ);
+    let mon = Peer::Monitor;
+    let run = |sim: &mut Sim, caller: &mut Phone, callee: &mut Phone, sup: &mut Phone, frames| {
+        for _ in 0..frames {
+            let pkt = sup.packet();
+            sim.rtp(Peer::Monitor, sup.addr, pkt);
+            sim.talk(&mut [(&mut *caller, A), (&mut *callee, B)], 1);
+        }
+    };
+    // Whisper to the agent (B): only the agent hears the supervisor.
+    sim.command(SessionCommand::MonitorMode(PartyMode::Whisper { to: MediaLeg::B }));
+    sim.sent.clear();
+    run(&mut sim, &mut caller, &mut callee, &mut sup, 60);
+    assert!(
+        hears(&mut sim, B, SUPERVISOR_HZ) > TONE_DBFS - 4.0,
+        "the agent hears the coach"
+    );
+    assert!(
+        hears(&mut sim, A, SUPERVISOR_HZ) < TONE_DBFS - 40.0,
+        "the customer does not"
+    );
+    assert!(
+        hears(&mut sim, mon, CALLER_HZ) > TONE_DBFS - 4.0,
+        "the coach hears the customer"
+    );
+    // Barge: everyone hears the supervisor.
+    sim.command(SessionCommand::MonitorMode(PartyMode::Talk));
+    run(&mut sim, &mut caller, &mut callee, &mut sup, 40);
+    assert!(
+        hears(&mut sim, A, SUPERVISOR_HZ) > TONE_DBFS - 4.0,
+        "the customer hears the barge"
+    );
+    assert!(hears(&mut sim, B, SUPERVISOR_HZ) > TONE_DBFS - 4.0);
+    // Back to listening: silent again, the call back on the relay.
+    sim.command(SessionCommand::MonitorMode(PartyMode::Muted));
+    run(&mut sim, &mut caller, &mut callee, &mut sup, 40);
+    assert!(hears(&mut sim, A, SUPERVISOR_HZ) < TONE_DBFS - 40.0, "silent again");
+    assert!(hears(&mut sim, mon, CALLEE_HZ) > TONE_DBFS - 4.0, "and still listening");
+    let before = sim.sent.len();
+    sim.rtp(B, callee.addr, callee.packet());
+    assert!(sim.sent.len() > before, "relayed at once: off the bridge");
+}

@@ -18,8 +18,9 @@
 //!   and the callee from their taps (party legs are not in the recording
 //!   yet).
 
-use super::core::{queue_to_leg, SessionCore, Topology};
+use super::core::{queue_to_peer, SessionCore, Topology};
 use super::leg::{format_received, Leg};
+use super::Peer;
 use crate::call::media::{MediaLeg, PartyMode as CallMode, RelayLeg};
 use crate::media::mixer::{Bridge, BridgeConfig, HoldTrack, PartyId, PartyMode, StreamState};
 use crate::rtp::latch::Verdict;
@@ -28,6 +29,10 @@ use crate::rtp::RtpHeader;
 use rand::Rng;
 use std::net::SocketAddr;
 use std::time::Instant;
+
+/// The party key of the supervisor's leg while it whispers or barges in
+/// (SUP-2): its packets come and go through the monitor's socket.
+pub(super) const SUPERVISOR: usize = usize::MAX;
 
 /// The bridge and which leg is which party on it.
 pub(super) struct Conference {
@@ -57,6 +62,33 @@ impl SessionCore {
         self.parties.push((party, leg));
         self.set_mode(MediaLeg::Party(party), mode);
         self.bridge_on(now);
+    }
+
+    /// SUP-2: the supervisor listens (`Muted`: the monitor mix, off the
+    /// bridge), whispers to a leg or barges in (on the bridge, through the
+    /// monitor's socket).
+    pub(super) fn monitor_mode(&mut self, now: Instant, mode: CallMode) {
+        let key = MediaLeg::Party(SUPERVISOR);
+        match mode {
+            CallMode::Muted | CallMode::Held => {
+                if self.supervisor_on_bridge() {
+                    self.party_leave(key);
+                }
+            }
+            mode => {
+                if self.supervisor_on_bridge() {
+                    self.party_modes(vec![(key, mode)]);
+                } else if let Some(plan) = self.monitor.as_ref().map(|m| m.plan.clone()) {
+                    self.party_join(now, SUPERVISOR, &plan, mode);
+                    // Its stream goes on from the monitor mix's (one SSRC per leg).
+                }
+            }
+        }
+    }
+
+    /// The supervisor whispers or barges in (its leg is on the bridge).
+    pub(super) fn supervisor_on_bridge(&self) -> bool {
+        self.parties.iter().any(|(p, _)| *p == SUPERVISOR)
     }
 
     /// The modes of the call's legs changed.
@@ -236,8 +268,13 @@ impl SessionCore {
                     },
                     MediaLeg::Party(p) => self.parties.iter_mut().find(|(i, _)| *i == p).map(|(_, l)| l),
                 };
+                let peer = if leg == MediaLeg::Party(SUPERVISOR) {
+                    Peer::Monitor
+                } else {
+                    Peer::Leg(leg)
+                };
                 if let Some(to) = to {
-                    queue_to_leg(to, leg, &mut buf, len, now, tx);
+                    queue_to_peer(to, peer, &mut buf, len, now, tx);
                 }
             }
         }

@@ -54,9 +54,11 @@ struct Recording {
 }
 
 /// A silent monitor's outgoing stream and where it goes (SUP-2).
-struct MonitorFeed {
+pub(super) struct MonitorFeed {
     mix: MonitorMix,
     latch: Latch,
+    /// The supervisor's leg as negotiated (whisper and barge put it on the bridge).
+    pub(super) plan: Box<RelayLeg>,
 }
 
 /// Counters of a session (logs and tests).
@@ -82,7 +84,7 @@ pub struct SessionCore {
     pub(super) topology: Topology,
     pub(super) held: Option<MediaLeg>,
     recording: Option<Recording>,
-    monitor: Option<Box<MonitorFeed>>,
+    pub(super) monitor: Option<Box<MonitorFeed>>,
     pub(super) next_tick: Option<Instant>,
     pub(super) reports: ReportSchedule,
     pub(super) tx: TxQueue,
@@ -127,6 +129,11 @@ fn pair(legs: &mut [Leg; 2], from: usize) -> (&mut Leg, &mut Leg) {
 /// Rewrites `buf[..len]` (a packet the switch produced) into `to`'s stream
 /// and queues it; the buffer is then replaced by a free one.
 pub(super) fn queue_to_leg(to: &mut Leg, leg: MediaLeg, buf: &mut Vec<u8>, len: usize, now: Instant, tx: &mut TxQueue) {
+    queue_to_peer(to, Peer::Leg(leg), buf, len, now, tx);
+}
+
+/// [`queue_to_leg`] through `peer`'s socket.
+pub(super) fn queue_to_peer(to: &mut Leg, peer: Peer, buf: &mut Vec<u8>, len: usize, now: Instant, tx: &mut TxQueue) {
     let Some(pkt) = buf.get_mut(..len) else { return };
     if to.out.rewrite(pkt, now).is_err() {
         return;
@@ -134,7 +141,7 @@ pub(super) fn queue_to_leg(to: &mut Leg, leg: MediaLeg, buf: &mut Vec<u8>, len: 
     if let Some(dest) = to.latch.target() {
         let full = std::mem::replace(buf, tx.take());
         let route = Route {
-            to: Peer::Leg(leg),
+            to: peer,
             socket: SocketKind::Rtp,
             dest,
         };
@@ -245,9 +252,13 @@ impl SessionCore {
             }
             SessionCommand::MonitorStart(leg) => self.monitor_start(now, &leg),
             SessionCommand::PartyJoin { party, leg, mode } => self.party_join(now, party, &leg, mode),
+            SessionCommand::MonitorMode(mode) => self.monitor_mode(now, mode),
             SessionCommand::PartyModes(modes) => self.party_modes(modes),
             SessionCommand::PartyLeave(leg) => self.party_leave(leg),
             SessionCommand::MonitorStop => {
+                if self.supervisor_on_bridge() {
+                    self.party_leave(MediaLeg::Party(super::conference::SUPERVISOR));
+                }
                 if self.monitor.take().is_some() {
                     tracing::debug!(call = self.call, silenced = self.stats.silenced, "monitor stopped");
                 }
@@ -343,6 +354,7 @@ impl SessionCore {
         self.monitor = Some(Box::new(MonitorFeed {
             mix,
             latch: Latch::new(leg.remote, now),
+            plan: Box::new(leg.clone()),
         }));
         self.add_taps();
         tracing::info!(call = self.call, "monitor fed");
@@ -354,6 +366,10 @@ impl SessionCore {
     pub fn handle_rtp(&mut self, now: Instant, from: Peer, src: SocketAddr, packet: &mut [u8]) {
         let from = match from {
             Peer::Leg(leg) => leg,
+            Peer::Monitor if self.supervisor_on_bridge() => {
+                self.conference_rtp(now, MediaLeg::Party(super::conference::SUPERVISOR), src, packet);
+                return;
+            }
             Peer::Monitor => {
                 // SUP-2: what the supervisor's phone sends reaches nobody.
                 if let Some(f) = self.monitor.as_mut() {
@@ -550,7 +566,8 @@ impl SessionCore {
             let (mut customer, mut other) = ([0i16; FRAME_8K], [0i16; FRAME_8K]);
             legs[0].said_8k(&mut customer);
             legs[1].said_8k(&mut other);
-            if let Some(f) = self.monitor.as_mut() {
+            let on_bridge = self.parties.iter().any(|(p, _)| *p == super::conference::SUPERVISOR);
+            if let Some(f) = self.monitor.as_mut().filter(|_| !on_bridge) {
                 let len = f.mix.next_packet(Some(&customer), Some(&other), &mut buf);
                 if let (Some(len), Some(dest)) = (len, f.latch.target()) {
                     let full = std::mem::replace(&mut buf, tx.take());

@@ -128,6 +128,8 @@ pub enum SessionCommand {
     MonitorStart(Box<RelayLeg>),
     /// The monitor ended: stop feeding it.
     MonitorStop,
+    /// SUP-2: listen (`Muted`), whisper to a leg, or barge in (`Talk`).
+    MonitorMode(crate::call::media::PartyMode),
     /// A party leg's phone answered: it joins the call on the bridge (issue 9).
     PartyJoin {
         /// The party leg's index in the call.

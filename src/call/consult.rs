@@ -26,6 +26,8 @@
 //!   the consult still rings, it is withdrawn and the call ends.
 //! - The customer hanging up during a consult or conference leaves the
 //!   agents talking (post-call, CALL-CONF-4); no party can be added then.
+//!   A leg whose leaving would leave one party ends the call as any
+//!   hang-up does (no hand-over to the last agent).
 //! - The call ends when fewer than two legs remain (CALL-CONF-3).
 //! - One consult at a time. A consult from a conference takes the
 //!   initiator aside with the consultee ([`PartyMode::Aside`]: they hear
@@ -357,6 +359,12 @@ impl Call {
             Side::B(i) if Some(i) == self.winner => MediaLeg::B,
             Side::B(_) => return false,
         };
+        let remaining: Vec<MediaLeg> = self.present_legs().into_iter().filter(|l| *l != leg).collect();
+        if !self.goes_on(&remaining) {
+            // CALL-CONF-3: the call ends with this leg, as any call does
+            // (no hand-over of control to the last agent, CALL-CONF-2).
+            return false;
+        }
         self.forget_dialog(ctx, side);
         ctx.media(MediaCommand::PartyLeave { call: self.id.0, leg });
         if self.consult.is_some_and(|c| c.initiator == leg) {
@@ -385,7 +393,15 @@ impl Call {
         if self.phase != Phase::Answered {
             return;
         }
-        let legs = self.present_legs();
+        if !self.goes_on(&self.present_legs()) {
+            tracing::info!(call = %self.id, "conference: one party left, the call ends (CALL-CONF-3)");
+            self.end(ctx, "conference_ended");
+        }
+    }
+
+    /// CALL-CONF-3: whether a call with `legs` present goes on: two or
+    /// more, the customer or an agent among them.
+    fn goes_on(&self, legs: &[MediaLeg]) -> bool {
         let agents = legs
             .iter()
             .filter(|l| match l {
@@ -396,10 +412,6 @@ impl Call {
                     .is_some_and(|p| matches!(&p.kind, PartyKind::Consulted { agent: Some(_) })),
             })
             .count();
-        let customer = legs.contains(&MediaLeg::A);
-        if legs.len() < 2 || (agents == 0 && !customer) {
-            tracing::info!(call = %self.id, "conference: one party left, the call ends (CALL-CONF-3)");
-            self.end(ctx, "conference_ended");
-        }
+        legs.len() >= 2 && (agents > 0 || legs.contains(&MediaLeg::A))
     }
 }

@@ -254,6 +254,7 @@ impl Engine {
             }
             _ => {}
         }
+        self.sync_hold(now, id);
         self.send_controls(id);
         Ok(())
     }
@@ -319,14 +320,12 @@ impl Engine {
             }
             CallEvent::PartyFailed { party, code } => {
                 let Some(link) = self.party_link(id, party) else { return };
-                match link.offer {
-                    Some(offer) => {
-                        let _ = self.acd_event(now, AcdEvent::PhoneLegFailed { offer });
-                    }
-                    None => {
-                        let _ = self.acd_event(now, AcdEvent::ConsultOver { id });
-                    }
+                if let Some(offer) = link.offer {
+                    // The consulted agent goes Idle(RONA) (CALL-CONSULT-3) ...
+                    let _ = self.acd_event(now, AcdEvent::PhoneLegFailed { offer });
                 }
+                // ... and the interaction leaves the consult phase.
+                let _ = self.acd_event(now, AcdEvent::ConsultOver { id });
                 let reason = match code.as_u16() {
                     486 | 600 => "busy",
                     603 => "declined",
@@ -393,7 +392,22 @@ impl Engine {
             }
             _ => {}
         }
+        self.sync_hold(now, id);
         self.send_controls(id);
+    }
+
+    /// CALL-HOLD-1 after a consult: one that ends unmerged while the
+    /// customer is held leaves it held (the call core's choice, resumed by
+    /// the agent); the ACD books that as hold and the desktop is told, so
+    /// its controls offer Resume and not End.
+    fn sync_hold(&mut self, now: Now, id: InteractionId) {
+        let call = CallRef(id.0);
+        let held = self
+            .calls
+            .get(&call)
+            .and_then(|c| c.media.as_deref())
+            .is_some_and(|m| m.held().is_some());
+        self.queue_hold_changed(now, call, held);
     }
 
     /// The ACD's consult actions.
@@ -442,19 +456,33 @@ impl Engine {
                 timed_out,
                 ..
             } => {
-                // RONA on a consult: the phone still rings; withdraw it.
+                // RONA on a consult: the phone still rings; withdraw it
+                // (its link first: the leg's end is this failure, not a
+                // party leaving) and tell the initiator (CALL-CONSULT-3).
                 let party = self
                     .queues
                     .calls
                     .get(&interaction)
                     .and_then(|qc| qc.parties.iter().find(|p| p.offer == Some(offer)))
-                    .map(|p| p.leg);
-                if let (true, Some(leg)) = (timed_out, party) {
-                    self.set_party_offer(interaction, leg, None);
+                    .cloned();
+                if let (true, Some(link)) = (timed_out, party) {
+                    self.forget_party(interaction, link.leg);
                     let call = CallRef(interaction.0);
                     self.with_call(now, call, |c, ctx| {
-                        let _ = c.remove_party(ctx, leg);
+                        let _ = c.remove_party(ctx, link.leg);
                     });
+                    let _ = self.acd_event(now, AcdEvent::ConsultOver { id: interaction });
+                    if let Some(a) = self.acd.interaction(interaction).and_then(|i| i.agent) {
+                        self.desk_event(DeskEvent::Consult {
+                            agent: self.login_of(a),
+                            interaction: self.uid_of(interaction),
+                            party: link.label,
+                            state: "failed",
+                            reason: Some("no answer".into()),
+                        });
+                    }
+                    self.sync_hold(now, interaction);
+                    self.send_controls(interaction);
                 }
             }
             AcdAction::PrimaryChanged { interaction, from, to } => {

@@ -617,7 +617,7 @@ impl Engine {
     /// The customer was put on or off hold (by a phone's re-INVITE or the
     /// desktop, CALL-HOLD-1): a connected interaction books the time as hold
     /// (HIST-3), refuses the desktop's End while held, and the agent's
-    /// desktop is told.
+    /// desktop is told, with its controls now (CALL-CONSULT-2).
     pub(crate) fn queue_hold_changed(&mut self, now: Now, id: CallRef, held: bool) {
         let interaction = interaction_of(id);
         let Some(info) = self.acd.interaction(interaction) else {
@@ -636,6 +636,7 @@ impl Engine {
                 held,
             });
         }
+        self.send_controls(interaction);
     }
 
     /// B leg `idx` of a queued call failed: when it was the offer's last

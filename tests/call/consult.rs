@@ -326,6 +326,27 @@ fn party_sockets_are_named_by_index() {
     assert!(first_line(&h.invite_to(BOB)).starts_with("INVITE sip:1002@127.0.0.1:7301"));
 }
 
+// spec: CALL-CONF-3
+// spec: CALL-CONF-4
+#[test]
+fn the_primary_hanging_up_in_post_call_ends_the_call_without_a_hand_over() {
+    let (mut h, _) = consult_answered();
+    h.with(|c, ctx| c.merge(ctx)).expect("merge");
+    caller_request(&mut h, "BYE", 2, "bye1");
+    h.wire.clear();
+    h.events.clear();
+    let b1_invite = h.invite_to(B1);
+    peer_request(&mut h, &b1_invite, B1, "b1", "BYE", 1);
+    assert_eq!(h.take_to(B1), vec!["200"]);
+    assert!(h.take_to(BOB).iter().any(|l| l.starts_with("BYE")), "bob is hung up");
+    assert_eq!(h.call.as_ref().map(|c| c.phase), Some(Phase::Ended));
+    assert!(
+        !h.events.contains(&CallEvent::PartyLeft { leg: MediaLeg::B }),
+        "the primary's BYE ends the call: no party left it to go on: {:?}",
+        h.events
+    );
+}
+
 // spec: CALL-REC-2
 #[test]
 fn recording_pause_and_resume_are_refused_during_a_consult_or_conference() {

@@ -142,41 +142,30 @@ impl Engine {
                 )
             }
             ConsultTarget::Queue(_) => return Err(unsupported()),
-            ConsultTarget::Number(typed) => {
-                let n = DialNumber::parse(&typed).map_err(|e| DeskError::Invalid {
-                    field: "target.number".into(),
-                    message: e.to_string(),
-                })?;
-                let t = self
-                    .dialled_party(now, uid, &login, &n.number)
-                    .ok_or_else(unsupported)?;
+            ConsultTarget::Number(_) | ConsultTarget::EntryPoint(_) => {
+                // A number is normalised first (CALL-DIAL-1); an entry point
+                // is a dial-plan number as configured.
+                let (dialled, label) = match target {
+                    ConsultTarget::Number(typed) => {
+                        let n = DialNumber::parse(&typed).map_err(|e| DeskError::Invalid {
+                            field: "target.number".into(),
+                            message: e.to_string(),
+                        })?;
+                        (n.number.clone(), n.to_string())
+                    }
+                    ConsultTarget::EntryPoint(number) => (number.trim().to_owned(), number),
+                    _ => return Err(unsupported()),
+                };
+                let t = self.dialled_party(now, uid, &login, &dialled).ok_or_else(unsupported)?;
                 self.acd_event(now, AcdEvent::ConsultStarted { id })
                     .map_err(super::desk_ops::desk_error)?;
-                (
-                    t,
-                    PartyLink {
-                        leg: 0,
-                        agent: None,
-                        offer: None,
-                        label: n.to_string(),
-                    },
-                )
-            }
-            ConsultTarget::EntryPoint(number) => {
-                let t = self
-                    .dialled_party(now, uid, &login, number.trim())
-                    .ok_or_else(unsupported)?;
-                self.acd_event(now, AcdEvent::ConsultStarted { id })
-                    .map_err(super::desk_ops::desk_error)?;
-                (
-                    t,
-                    PartyLink {
-                        leg: 0,
-                        agent: None,
-                        offer: None,
-                        label: number,
-                    },
-                )
+                let link = PartyLink {
+                    leg: 0,
+                    agent: None,
+                    offer: None,
+                    label,
+                };
+                (t, link)
             }
         };
         let placed = self

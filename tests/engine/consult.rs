@@ -3,7 +3,7 @@
 //! CALL-DIAL-1): the customer calls the `support` queue, alice answers,
 //! consults bob, merges, and bob leaves.
 
-use crate::queue::{answer_offer, contact_center, desk, login, ok_from, ALICE, BOB};
+use crate::queue::{answer_offer, contact_center, contact_center_with, desk, embedded_acd, login, ok_from, ALICE, BOB};
 use crate::sim::*;
 use std::time::Duration;
 use switchboard::engine::desk::{ConsultTarget, DeskCommand, DeskError, DeskEvent, DeskReply};
@@ -345,18 +345,8 @@ fn the_primary_hanging_up_after_the_customer_left_ends_the_call_and_wraps_up() {
 // spec: CALL-REC-2
 #[test]
 fn the_primary_agent_pauses_and_resumes_the_recording_from_the_desktop() {
-    let acd = switchboard::config::embedded_sources()
-        .iter()
-        .find(|(n, _)| n.rsplit('/').next() == Some("acd.toml"))
-        .map(|(_, t)| t.to_string())
-        .expect("acd.toml")
-        .replacen("number = \"5000\"\n", "number = \"5000\"\nrecord = true\n", 1);
-    let mut h = Harness::with_files(&[("acd.toml", acd.as_str())]);
-    let mut customer = Ua::phone("1000", "192.0.2.10");
-    let mut alice = Ua::phone("1001", "192.0.2.21");
-    let mut bob = Ua::phone("1002", "192.0.2.22");
-    h.register(&mut alice, 3600);
-    h.register(&mut bob, 3600);
+    let acd = embedded_acd().replacen("number = \"5000\"\n", "number = \"5000\"\nrecord = true\n", 1);
+    let (mut h, mut customer, alice, _bob) = contact_center_with(&acd);
     login(&mut h, ALICE);
     let out = h.place_call(&mut customer, "5000");
     let invite = h.expect_request(alice.addr, "INVITE");

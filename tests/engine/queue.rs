@@ -21,6 +21,26 @@ pub(crate) fn desk(h: &mut Harness, token: &str, cmd: DeskCommand) -> Result<Des
     r
 }
 
+/// The embedded `acd.toml`, for a test to change.
+pub(crate) fn embedded_acd() -> String {
+    switchboard::config::embedded_sources()
+        .iter()
+        .find(|(n, _)| n.rsplit('/').next() == Some("acd.toml"))
+        .map(|(_, t)| t.to_string())
+        .expect("acd.toml")
+}
+
+/// [`contact_center`] with `acd` as `acd.toml`.
+pub(crate) fn contact_center_with(acd: &str) -> (Harness, Ua, Ua, Ua) {
+    let mut h = Harness::with_files(&[("acd.toml", acd)]);
+    let customer = Ua::phone("1000", "192.0.2.10");
+    let mut alice = Ua::phone("1001", "192.0.2.21");
+    let mut bob = Ua::phone("1002", "192.0.2.22");
+    h.register(&mut alice, 3600);
+    h.register(&mut bob, 3600);
+    (h, customer, alice, bob)
+}
+
 /// A switch with alice (1001) and bob (1002) registered, a customer phone
 /// (1000) to call from.
 pub(crate) fn contact_center() -> (Harness, Ua, Ua, Ua) {
@@ -549,11 +569,7 @@ fn connected_event_masks_the_caller_number() {
 /// wrong queue, unmasked number, support's reasons refused by the ACD).
 #[test]
 fn overflowed_call_belongs_to_the_new_queue() {
-    let acd = switchboard::config::embedded_sources()
-        .iter()
-        .find(|(n, _)| n.rsplit('/').next() == Some("acd.toml"))
-        .map(|(_, t)| t.to_string())
-        .expect("acd.toml")
+    let acd = embedded_acd()
         .replace("max_wait_s = 300", "max_wait_s = 2")
         .replace("skills = { sales = 9, support = 3 }", "skills = { sales = 9 }");
     let mut h = Harness::with_files(&[("acd.toml", acd.as_str())]);
@@ -612,18 +628,8 @@ fn overflowed_call_belongs_to_the_new_queue() {
 /// CANCELled and his desktop is told the offer was answered elsewhere.
 #[test]
 fn ring_all_answer_cancels_the_other_agents_phone() {
-    let acd = switchboard::config::embedded_sources()
-        .iter()
-        .find(|(n, _)| n.rsplit('/').next() == Some("acd.toml"))
-        .map(|(_, t)| t.to_string())
-        .expect("acd.toml")
-        .replacen("strategy = \"longest-idle\"", "strategy = \"ring-all\"", 1);
-    let mut h = Harness::with_files(&[("acd.toml", acd.as_str())]);
-    let mut customer = Ua::phone("1000", "192.0.2.10");
-    let mut alice = Ua::phone("1001", "192.0.2.21");
-    let mut bob = Ua::phone("1002", "192.0.2.22");
-    h.register(&mut alice, 3600);
-    h.register(&mut bob, 3600);
+    let acd = embedded_acd().replacen("strategy = \"longest-idle\"", "strategy = \"ring-all\"", 1);
+    let (mut h, mut customer, alice, bob) = contact_center_with(&acd);
     alice_then_bob(&mut h);
     let out = h.place_call(&mut customer, "5000");
     let to_alice = h.expect_request(alice.addr, "INVITE");

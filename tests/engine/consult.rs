@@ -20,6 +20,19 @@ fn controls(h: &Harness, agent: &str) -> Vec<&'static str> {
         .unwrap_or_default()
 }
 
+/// alice logs in and answers the customer's call to queue 5000: the
+/// interaction's uid and the customer's dialog.
+fn alice_answers(h: &mut Harness, customer: &mut Ua, alice: &Ua) -> (String, Dlg) {
+    login(h, ALICE);
+    let out = h.place_call(customer, "5000");
+    let invite = h.expect_request(alice.addr, "INVITE");
+    let dlg = answer_offer(h, customer, &out, alice, &invite);
+    let DeskReply::Agent(me) = desk(h, ALICE, DeskCommand::Me).expect("me") else {
+        panic!()
+    };
+    (me.interaction.expect("connected"), dlg)
+}
+
 fn state_of(h: &mut Harness, token: &str) -> String {
     match desk(h, token, DeskCommand::Me).expect("me") {
         DeskReply::Agent(a) => a.state.to_owned(),
@@ -34,15 +47,8 @@ fn state_of(h: &mut Harness, token: &str) -> String {
 #[test]
 fn alice_consults_bob_merges_and_bob_leaves() {
     let (mut h, mut customer, alice, bob) = contact_center();
-    login(&mut h, ALICE);
-    let out = h.place_call(&mut customer, "5000");
-    let invite = h.expect_request(alice.addr, "INVITE");
-    answer_offer(&mut h, &mut customer, &out, &alice, &invite);
+    let (uid, _dlg) = alice_answers(&mut h, &mut customer, &alice);
     login(&mut h, BOB);
-    let DeskReply::Agent(me) = desk(&mut h, ALICE, DeskCommand::Me).expect("me") else {
-        panic!()
-    };
-    let uid = me.interaction.expect("connected");
     let DeskReply::ConsultTargets(t) = desk(&mut h, ALICE, DeskCommand::ConsultTargets).expect("targets") else {
         panic!()
     };
@@ -136,14 +142,7 @@ fn alice_consults_bob_merges_and_bob_leaves() {
 #[test]
 fn bad_numbers_and_unsupported_targets_are_refused_with_a_reason() {
     let (mut h, mut customer, alice, _bob) = contact_center();
-    login(&mut h, ALICE);
-    let out = h.place_call(&mut customer, "5000");
-    let invite = h.expect_request(alice.addr, "INVITE");
-    answer_offer(&mut h, &mut customer, &out, &alice, &invite);
-    let DeskReply::Agent(me) = desk(&mut h, ALICE, DeskCommand::Me).expect("me") else {
-        panic!()
-    };
-    let uid = me.interaction.expect("connected");
+    let (uid, _dlg) = alice_answers(&mut h, &mut customer, &alice);
     let consult = |target| DeskCommand::Consult {
         interaction: uid.clone(),
         target,
@@ -347,14 +346,7 @@ fn the_primary_hanging_up_after_the_customer_left_ends_the_call_and_wraps_up() {
 fn the_primary_agent_pauses_and_resumes_the_recording_from_the_desktop() {
     let acd = embedded_acd().replacen("number = \"5000\"\n", "number = \"5000\"\nrecord = true\n", 1);
     let (mut h, mut customer, alice, _bob) = contact_center_with(&acd);
-    login(&mut h, ALICE);
-    let out = h.place_call(&mut customer, "5000");
-    let invite = h.expect_request(alice.addr, "INVITE");
-    answer_offer(&mut h, &mut customer, &out, &alice, &invite);
-    let DeskReply::Agent(me) = desk(&mut h, ALICE, DeskCommand::Me).expect("me") else {
-        panic!()
-    };
-    let uid = me.interaction.expect("connected");
+    let (uid, _dlg) = alice_answers(&mut h, &mut customer, &alice);
     desk(
         &mut h,
         ALICE,
@@ -405,15 +397,8 @@ fn the_primary_agent_pauses_and_resumes_the_recording_from_the_desktop() {
 fn post_call_time_goes_to_the_interaction_and_the_agent_leg_cdr() {
     use switchboard::store::{AcdRecord, InteractionOutcome};
     let (mut h, mut customer, alice, bob) = contact_center();
-    login(&mut h, ALICE);
-    let out = h.place_call(&mut customer, "5000");
-    let invite = h.expect_request(alice.addr, "INVITE");
-    let mut dlg = answer_offer(&mut h, &mut customer, &out, &alice, &invite);
+    let (uid, mut dlg) = alice_answers(&mut h, &mut customer, &alice);
     login(&mut h, BOB);
-    let DeskReply::Agent(me) = desk(&mut h, ALICE, DeskCommand::Me).expect("me") else {
-        panic!()
-    };
-    let uid = me.interaction.expect("connected");
     h.advance(Duration::from_secs(10));
     desk(
         &mut h,
@@ -507,14 +492,7 @@ fn a_supervisor_closes_a_connected_and_a_waiting_interaction() {
     use switchboard::engine::desk::SupervisorCommand;
     use switchboard::store::{AcdRecord, InteractionOutcome};
     let (mut h, mut customer, alice, _bob) = contact_center();
-    login(&mut h, ALICE);
-    let out = h.place_call(&mut customer, "5000");
-    let invite = h.expect_request(alice.addr, "INVITE");
-    answer_offer(&mut h, &mut customer, &out, &alice, &invite);
-    let DeskReply::Agent(me) = desk(&mut h, ALICE, DeskCommand::Me).expect("me") else {
-        panic!()
-    };
-    let uid = me.interaction.expect("connected");
+    let (uid, _dlg) = alice_answers(&mut h, &mut customer, &alice);
     supervise(
         &mut h,
         SupervisorCommand::ForceClose {

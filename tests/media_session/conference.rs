@@ -186,8 +186,15 @@ fn whisper_is_heard_by_the_agent_only_and_barge_by_everyone() {
         hears(&mut sim, mon, CALLER_HZ) > TONE_DBFS - 4.0,
         "the coach hears the customer"
     );
-    // Barge: everyone hears the supervisor.
+    // Barge: everyone hears the supervisor; the customer hears a short tone
+    // as the supervisor joins (two 150 ms beeps at 1,400 Hz), the agent not.
     sim.command(SessionCommand::MonitorMode(PartyMode::Talk));
+    sim.sent.clear();
+    run(&mut sim, &mut caller, &mut callee, &mut sup, 25);
+    let to_customer = sim.take(A, SocketKind::Rtp);
+    let to_agent = sim.take(B, SocketKind::Rtp);
+    assert!(level(&decode(&to_customer, Pcmu), 1400.0) > -35.0, "the barge tone");
+    assert!(level(&decode(&to_agent, Pcmu), 1400.0) < -60.0, "not to the agent");
     run(&mut sim, &mut caller, &mut callee, &mut sup, 40);
     assert!(
         hears(&mut sim, A, SUPERVISOR_HZ) > TONE_DBFS - 4.0,

@@ -464,8 +464,22 @@ impl Bridge {
                     *m += i32::from(s);
                 }
             }
+            let prompt = &mut parties[i].prompt;
+            let n = mix.len().min(prompt.len());
+            for (m, s) in mix.iter_mut().zip(prompt.drain(..n)) {
+                *m += i32::from(s);
+            }
             parties[i].send_mix(mix);
         }
+    }
+
+    /// Plays `pcm` (at [`Bridge::mix_rate`]) to `party` only, over what it
+    /// hears, from the next tick (SUP-2: the tone a customer hears when a
+    /// supervisor barges in). A held party hears it after its hold.
+    pub fn play(&mut self, party: PartyId, pcm: &[i16]) -> Result<(), MixerError> {
+        let i = self.index(party)?;
+        self.parties[i].prompt.extend(pcm.iter().copied());
+        Ok(())
     }
 
     /// Writes the next RTP packet `party` must be sent into `out` (size it

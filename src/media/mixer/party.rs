@@ -73,6 +73,9 @@ pub(super) struct Party {
     ts_step: u32,
     fed: Feed,
     pub(super) stats: PartyStats,
+    /// Audio played to this listener only, over its mix (a barge-in tone),
+    /// at the mix rate.
+    pub(super) prompt: std::collections::VecDeque<i16>,
 }
 
 impl Party {
@@ -115,6 +118,7 @@ impl Party {
             ts_step: format.clock_rate / 50,
             fed: Feed::Nothing,
             stats: PartyStats::default(),
+            prompt: std::collections::VecDeque::new(),
         };
         party.retune(mix);
         Ok(party)

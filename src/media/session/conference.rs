@@ -34,6 +34,11 @@ use std::time::Instant;
 /// (SUP-2): its packets come and go through the monitor's socket.
 pub(super) const SUPERVISOR: usize = usize::MAX;
 
+/// The barge-in tone's pitch and level (SUP-2).
+pub const BARGE_TONE_HZ: f64 = 1400.0;
+/// The barge-in tone's level, in dBFS.
+pub const BARGE_TONE_DBFS: f64 = -20.0;
+
 /// The bridge and which leg is which party on it.
 pub(super) struct Conference {
     bridge: Bridge,
@@ -76,14 +81,33 @@ impl SessionCore {
                 }
             }
             mode => {
+                let barging = self.modes.iter().any(|(l, m)| *l == key && *m == CallMode::Talk);
                 if self.supervisor_on_bridge() {
                     self.party_modes(vec![(key, mode)]);
                 } else if let Some(plan) = self.monitor.as_ref().map(|m| m.plan.clone()) {
                     self.party_join(now, SUPERVISOR, &plan, mode);
-                    // Its stream goes on from the monitor mix's (one SSRC per leg).
+                }
+                if mode == CallMode::Talk && !barging {
+                    self.barge_tone();
                 }
             }
         }
+    }
+
+    /// SUP-2: the customer hears a short tone when a supervisor barges in
+    /// (two 150 ms beeps at 1,400 Hz, −20 dBFS, the usual "someone joined"
+    /// cue); the agent is told on its desktop instead.
+    fn barge_tone(&mut self) {
+        let Some(conf) = self.conf.as_mut() else { return };
+        let Some(&(_, customer)) = conf.members.iter().find(|(l, _)| *l == MediaLeg::A) else {
+            return;
+        };
+        let rate = conf.bridge.mix_rate().hz();
+        let beep = (rate as usize) * 150 / 1000;
+        let mut pcm = crate::dsp::tone::sine(BARGE_TONE_HZ, BARGE_TONE_DBFS, rate, beep);
+        pcm.extend(std::iter::repeat_n(0, beep));
+        pcm.extend(crate::dsp::tone::sine(BARGE_TONE_HZ, BARGE_TONE_DBFS, rate, beep));
+        let _ = conf.bridge.play(customer, &pcm);
     }
 
     /// The supervisor whispers or barges in (its leg is on the bridge).

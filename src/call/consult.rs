@@ -393,17 +393,24 @@ impl Call {
         if self.phase != Phase::Answered {
             return;
         }
-        if !self.goes_on(&self.present_legs()) {
+        let legs = self.present_legs();
+        if !self.goes_on(&legs) {
             tracing::info!(call = %self.id, "conference: one party left, the call ends (CALL-CONF-3)");
             self.end(ctx, "conference_ended");
+            return;
+        }
+        // SUP-4: the supervisor stays while at least one agent is in the call.
+        if self.agents_in(&legs) == 0 {
+            if let Some((idx, _)) = self.monitor() {
+                tracing::info!(call = %self.id, "no agent left in the call: the supervisor is removed (SUP-4)");
+                self.withdraw_party(ctx, idx, "no_agent_left");
+            }
         }
     }
 
-    /// CALL-CONF-3: whether a call with `legs` present goes on: two or
-    /// more, the customer or an agent among them.
-    fn goes_on(&self, legs: &[MediaLeg]) -> bool {
-        let agents = legs
-            .iter()
+    /// How many of `legs` are agents (the answering leg and consulted agents).
+    fn agents_in(&self, legs: &[MediaLeg]) -> usize {
+        legs.iter()
             .filter(|l| match l {
                 MediaLeg::A => false,
                 MediaLeg::B => true,
@@ -411,7 +418,12 @@ impl Call {
                     .party()
                     .is_some_and(|p| matches!(&p.kind, PartyKind::Consulted { agent: Some(_) })),
             })
-            .count();
-        legs.len() >= 2 && (agents > 0 || legs.contains(&MediaLeg::A))
+            .count()
+    }
+
+    /// CALL-CONF-3: whether a call with `legs` present goes on: two or
+    /// more, the customer or an agent among them.
+    fn goes_on(&self, legs: &[MediaLeg]) -> bool {
+        legs.len() >= 2 && (self.agents_in(legs) > 0 || legs.contains(&MediaLeg::A))
     }
 }

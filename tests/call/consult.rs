@@ -364,3 +364,54 @@ fn recording_pause_and_resume_are_refused_during_a_consult_or_conference() {
         .with(|c, ctx| c.control(ctx, CallControl::Hold(switchboard::call::Party::Caller)))
         .is_err());
 }
+
+/// A supervisor monitoring the call from 127.0.0.1:7201, answered.
+fn monitored(h: &mut CallHarness) {
+    let req = switchboard::call::MonitorRequest {
+        supervisor: "sam".into(),
+        extension: "1009".into(),
+        interaction: "i-1".into(),
+        agent: "alice".into(),
+        uri: Uri::parse(&bytes::Bytes::from_static(b"sip:1009@127.0.0.1:7201")).expect("uri"),
+        dest: harness::dest(crate::SUPERVISOR),
+    };
+    h.with(|c, ctx| c.start_monitor(ctx, req)).expect("monitor");
+    let inv = h.invite_to(crate::SUPERVISOR);
+    h.respond(crate::SUPERVISOR, &inv, 200, "sam1", &sdp(7204));
+}
+
+// spec: SUP-4
+#[test]
+fn the_supervisor_stays_while_an_agent_remains_and_goes_with_the_last() {
+    // alice consults a dialled number (not an agent) and merges.
+    let mut h = answered();
+    let mut number = target(BOB, "x");
+    number.kind = PartyKind::Consulted { agent: None };
+    h.with(|c, ctx| c.consult(ctx, MediaLeg::B, number)).expect("consult");
+    let inv = h.invite_to(BOB);
+    h.respond(BOB, &inv, 200, "n1", &sdp(7304));
+    h.with(|c, ctx| c.merge(ctx)).expect("merge");
+    monitored(&mut h);
+    h.wire.clear();
+    // alice (the only agent) leaves: the customer and the number talk on,
+    // the supervisor is removed.
+    let b1 = h.invite_to(B1);
+    peer_request(&mut h, &b1, B1, "b1", "BYE", 1);
+    assert_eq!(h.call.as_ref().map(|c| c.phase), Some(Phase::Answered));
+    assert!(
+        h.take_to(crate::SUPERVISOR).iter().any(|l| l.starts_with("BYE")),
+        "SUP-4"
+    );
+
+    // With a consulted agent still in the call, the supervisor stays.
+    let (mut h, _) = consult_answered();
+    h.with(|c, ctx| c.merge(ctx)).expect("merge");
+    monitored(&mut h);
+    h.wire.clear();
+    let b1 = h.invite_to(B1);
+    peer_request(&mut h, &b1, B1, "b1", "BYE", 1);
+    assert!(
+        !h.take_to(crate::SUPERVISOR).iter().any(|l| l.starts_with("BYE")),
+        "bob is an agent: sam stays"
+    );
+}

@@ -210,3 +210,44 @@ fn whisper_is_heard_by_the_agent_only_and_barge_by_everyone() {
     sim.rtp(B, callee.addr, callee.packet());
     assert!(sim.sent.len() > before, "relayed at once: off the bridge");
 }
+
+// spec: CALL-REC-1 (a recorded call keeps recording through a conference:
+// the customer on one channel, everyone else mixed on the other)
+#[test]
+fn the_recording_goes_on_through_a_conference() {
+    use switchboard::call::media::RecordAction;
+    use switchboard::config::RecordingLayout;
+    use switchboard::media::session::SessionEvent;
+    let mut sim = Sim::new(16);
+    sim.command(plan(Pcmu, Pcmu));
+    sim.command(SessionCommand::Record(RecordAction::Start {
+        name: "conf-1".into(),
+        layout: RecordingLayout::Stereo,
+    }));
+    let mut caller = Phone::new(caller_addr(), 0x1111, Pcmu, CALLER_HZ);
+    let mut callee = Phone::new(callee_addr(), 0x2222, Pcmu, CALLEE_HZ);
+    let mut party = Phone::new(party_addr(), 0x3333, Pcmu, PARTY_HZ);
+    join(&mut sim, PartyMode::Talk);
+    sim.take_events();
+    sim.talk(&mut [(&mut caller, A), (&mut callee, B), (&mut party, P)], 60);
+    let frames: Vec<([i16; 160], [i16; 160])> = sim
+        .take_events()
+        .into_iter()
+        .filter_map(|(_, e)| match e {
+            SessionEvent::RecordingFrame { customer, other } => Some((customer, other)),
+            _ => None,
+        })
+        .collect();
+    assert!(frames.len() >= 55, "a frame per tick: {}", frames.len());
+    let tail = &frames[frames.len() - 25..];
+    let customer: Vec<i16> = tail.iter().flat_map(|f| f.0).collect();
+    let other: Vec<i16> = tail.iter().flat_map(|f| f.1).collect();
+    assert!(level(&customer, CALLER_HZ) > TONE_DBFS - 4.0, "the customer's channel");
+    assert!(level(&customer, PARTY_HZ) < TONE_DBFS - 40.0);
+    assert!(
+        level(&other, CALLEE_HZ) > TONE_DBFS - 4.0,
+        "the agent on the other channel"
+    );
+    assert!(level(&other, PARTY_HZ) > TONE_DBFS - 4.0, "and the conferenced party");
+    assert!(level(&other, CALLER_HZ) < TONE_DBFS - 40.0, "not the customer");
+}

@@ -215,6 +215,9 @@ pub struct Bridge {
     aside: Vec<i32>,
     /// One listener's mix.
     mix: Vec<i32>,
+    /// [`Bridge::others_8k`]'s frame at the mix rate, and its downsampler.
+    rec: Vec<i16>,
+    rec_down: Option<PolyphaseResampler>,
     music: Box<dyn MusicSource>,
     music_8k: [i16; MUSIC_FRAME],
     music_wide: Vec<i16>,
@@ -246,6 +249,8 @@ impl Bridge {
             rate,
             total: vec![0; n],
             aside: vec![0; n],
+            rec: vec![0; n],
+            rec_down: None,
             mix: vec![0; n],
             music,
             music_8k: [0; MUSIC_FRAME],
@@ -471,6 +476,35 @@ impl Bridge {
             }
             parties[i].send_mix(mix);
         }
+    }
+
+    /// What every party heard by someone says this tick, `except` one, at
+    /// 8 kHz (a recording's "everyone else" channel, CALL-REC-1): the talkers',
+    /// whisperers' and asides' inputs summed and saturated (no limiter: a
+    /// recording keeps the levels as said). Call after [`Bridge::tick`].
+    pub fn others_8k(&mut self, except: Option<PartyId>, out: &mut [i16]) -> Result<(), MixerError> {
+        let heard = |m: PartyMode| matches!(m, PartyMode::Talk | PartyMode::Whisper { .. } | PartyMode::Aside);
+        self.mix.fill(0);
+        for p in self.parties.iter().filter(|p| Some(p.id) != except && heard(p.mode)) {
+            for (m, &s) in self.mix.iter_mut().zip(&p.input) {
+                *m += i32::from(s);
+            }
+        }
+        let rate = self.rate;
+        self.rec.resize(self.mix.len(), 0);
+        for (r, &m) in self.rec.iter_mut().zip(&self.mix) {
+            *r = m.clamp(i32::from(i16::MIN), i32::from(i16::MAX)) as i16;
+        }
+        if rate == SampleRate::Hz8000 {
+            let n = out.len().min(self.rec.len());
+            out[..n].copy_from_slice(&self.rec[..n]);
+            return Ok(());
+        }
+        let down = self
+            .rec_down
+            .get_or_insert_with(|| PolyphaseResampler::new(rate, SampleRate::Hz8000));
+        down.process(&self.rec, out)?;
+        Ok(())
     }
 
     /// Plays `pcm` (at [`Bridge::mix_rate`]) to `party` only, over what it

@@ -110,6 +110,15 @@ impl SessionCore {
         let _ = conf.bridge.play(customer, &pcm);
     }
 
+    /// What everyone on the bridge but the customer says this tick, at
+    /// 8 kHz: the recording's second channel and the monitor's other side
+    /// through a consult or conference (CALL-REC-1). False off the bridge.
+    pub(super) fn conference_others_8k(&mut self, out: &mut [i16; crate::media::music::FRAME_8K]) -> bool {
+        let Some(conf) = self.conf.as_mut() else { return false };
+        let customer = conf.members.iter().find(|(l, _)| *l == MediaLeg::A).map(|(_, id)| *id);
+        conf.bridge.others_8k(customer, out).is_ok()
+    }
+
     /// The supervisor whispers or barges in (its leg is on the bridge).
     pub(super) fn supervisor_on_bridge(&self) -> bool {
         self.parties.iter().any(|(p, _)| *p == SUPERVISOR)

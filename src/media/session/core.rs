@@ -535,8 +535,16 @@ impl SessionCore {
     /// monitor hears both parties (SUP-2), the recording gets both (CALL-REC-1).
     fn tick(&mut self, now: Instant) {
         let bridged = self.conf.is_some();
+        // CALL-REC-1 through a conference: everyone but the customer, mixed.
+        let mut others = None;
         if bridged {
             self.conference_tick(now);
+            if self.recording.is_some() || self.monitor.is_some() {
+                let mut frame = [0i16; FRAME_8K];
+                if self.conference_others_8k(&mut frame) {
+                    others = Some(frame);
+                }
+            }
         }
         let held = self.held.filter(|_| !bridged);
         let Topology::Pair(legs) = &mut self.topology else {
@@ -565,7 +573,10 @@ impl SessionCore {
             // What each party said this tick, read once for the recorder and the monitor.
             let (mut customer, mut other) = ([0i16; FRAME_8K], [0i16; FRAME_8K]);
             legs[0].said_8k(&mut customer);
-            legs[1].said_8k(&mut other);
+            match others {
+                Some(o) => other = o,
+                None => legs[1].said_8k(&mut other),
+            }
             let on_bridge = self.parties.iter().any(|(p, _)| *p == super::conference::SUPERVISOR);
             if let Some(f) = self.monitor.as_mut().filter(|_| !on_bridge) {
                 let len = f.mix.next_packet(Some(&customer), Some(&other), &mut buf);

@@ -293,6 +293,13 @@ impl Acd {
         Ok(i.info.customer.data.save(base, changes)?)
     }
 
+    /// CALL-CONSULT-1: the agent a consult to `queue` rings: the one its
+    /// strategy picks among its `Available` agents, `excluded` left out
+    /// (agents whose phone cannot ring).
+    pub fn next_available(&mut self, queue: QueueId, excluded: &[AgentId]) -> Option<AgentId> {
+        self.queues.get_mut(&queue)?.pool.pick(excluded)
+    }
+
     /// The queue's average handle time (talk, hold, consult, conference,
     /// post-call and wrap-up; an exponential average with weight 1/8 for the
     /// newest interaction), `None` before its first answered interaction closed.

@@ -11,10 +11,13 @@
 //! Targets (CALL-CONSULT-1): an agent (its registered phone; an agent
 //! whose phone is not registered fails at once with a reason), a number
 //! (normalised per CALL-DIAL-1, routed by the dial plan of the agent's
-//! phone profile) or an entry point (a dial-plan number routed the same
-//! way). A queue target, and entry points that lead to a queue, are
-//! refused for now with `unsupported destination` (a consult waiting in
-//! a queue needs the ACD to offer consults to the queue's agents: next).
+//! phone profile), an entry point (a dial-plan number routed the same
+//! way) or a queue: its next `Available` agent by the queue's strategy,
+//! among agents whose phone is registered, consulted like a named agent;
+//! with none available the consult is refused at once ("no agent available
+//! in queue sales"); it does not wait in line (the customer is on hold
+//! meanwhile, so an agent would rather try another target). Entry points
+//! that lead to a queue are refused with `unsupported destination`.
 
 use super::desk::{ConsultAgentView, ConsultTarget, ConsultTargetsView, DeskError, DeskEvent, ShownVariable};
 use super::queue::{interaction_of, state_name};
@@ -141,7 +144,29 @@ impl Engine {
                     },
                 )
             }
-            ConsultTarget::Queue(_) => return Err(unsupported()),
+            ConsultTarget::Queue(name) => {
+                // CALL-CONSULT-1: the queue's next available agent, by its
+                // strategy, among those whose phone can ring.
+                let Some(q) = self.cfg.acd().queue_by_name(&name).map(|q| q.id) else {
+                    return Err(DeskError::NotFound {
+                        field: "target.queue",
+                        message: format!("no queue {name}"),
+                    });
+                };
+                let unreachable: Vec<AgentId> = self
+                    .cfg
+                    .acd()
+                    .agents
+                    .iter()
+                    .filter(|a| self.phone_of(now, &a.extension).is_none())
+                    .map(|a| a.id)
+                    .collect();
+                let Some(picked) = self.acd.next_available(q, &unreachable) else {
+                    return Err(DeskError::Conflict(format!("no agent available in queue {name}")));
+                };
+                let login = self.login_of(picked);
+                return self.desk_consult(now, agent, uid, ConsultTarget::Agent(login));
+            }
             ConsultTarget::Number(_) | ConsultTarget::EntryPoint(_) => {
                 // A number is normalised first (CALL-DIAL-1); an entry point
                 // is a dial-plan number as configured.

@@ -154,8 +154,13 @@ fn bad_numbers_and_unsupported_targets_are_refused_with_a_reason() {
         }
         other => panic!("{other:?}"),
     }
+    // Nobody logged in for sales: refused at once, naming the queue.
     match desk(&mut h, ALICE, consult(ConsultTarget::Queue("sales".into()))) {
-        Err(DeskError::Conflict(m)) => assert_eq!(m, "unsupported destination"),
+        Err(DeskError::Conflict(m)) => assert_eq!(m, "no agent available in queue sales"),
+        other => panic!("{other:?}"),
+    }
+    match desk(&mut h, ALICE, consult(ConsultTarget::Queue("billing".into()))) {
+        Err(DeskError::NotFound { field, .. }) => assert_eq!(field, "target.queue"),
         other => panic!("{other:?}"),
     }
     // bob is logged out: not a target.
@@ -538,4 +543,27 @@ fn a_supervisor_closes_a_connected_and_a_waiting_interaction() {
     let text = String::from_utf8_lossy(&resp.to_bytes()).into_owned();
     assert!(text.starts_with("SIP/2.0 480 Closed By Supervisor"), "{text}");
     assert!(closed(&h, &waiting));
+}
+
+// spec: CALL-CONSULT-1
+#[test]
+fn a_queue_consult_rings_the_queues_next_available_agent() {
+    let (mut h, mut customer, alice, bob) = contact_center();
+    let (uid, _dlg) = alice_answers(&mut h, &mut customer, &alice);
+    login(&mut h, BOB);
+    desk(
+        &mut h,
+        ALICE,
+        DeskCommand::Consult {
+            interaction: uid,
+            target: ConsultTarget::Queue("support".into()),
+        },
+    )
+    .expect("consult the support queue");
+    h.expect_request(bob.addr, "INVITE");
+    assert_eq!(state_of(&mut h, BOB), "Reserved");
+    assert!(h.desk.iter().any(|e| matches!(
+        e,
+        DeskEvent::Consult { agent, party, state: "ringing", .. } if agent == "alice" && party == "bob"
+    )));
 }

@@ -20,375 +20,14 @@
 
 mod common;
 
-use bytes::Bytes;
-use common::desk::{ws_connect, ws_next, Desk, WsAuth, ALICE, BOB, CAROL, SAM};
+use common::conference::*;
+use common::desk::{Desk, BOB, CAROL, SAM};
 use common::media::*;
-use common::ua::{self, Ua};
-use common::Switch;
-use serde_json::Value;
-use std::collections::VecDeque;
-use std::net::{SocketAddr, UdpSocket};
-use std::time::{Duration, Instant};
-use switchboard::dsp::tone::{level_dbfs, tone_level_dbfs};
-use switchboard::sip::msg::{Message, Method, StatusCode};
+use std::time::Duration;
+use switchboard::sip::msg::Method;
 
-/// How long a desktop event or a SIP message may take to arrive.
-const EVENT: Duration = Duration::from_secs(10);
-
-// ---------------------------------------------------------------------------
-// Desktops
-// ---------------------------------------------------------------------------
-
-/// An agent's event stream: waits take the first frame matching, in any
-/// order; frames read meanwhile stay for later.
-struct Feed {
-    who: &'static str,
-    ws: common::desk::Stream,
-    pending: VecDeque<Value>,
-    seen: Vec<Value>,
-}
-
-impl Feed {
-    fn open(sw: &Switch, token: &str, who: &'static str) -> Feed {
-        let ws = ws_connect(sw.api_addr(), "/agent/events", WsAuth::Header(token))
-            .unwrap_or_else(|e| panic!("{who}'s event stream refused: {e:?}"));
-        Feed {
-            who,
-            ws,
-            pending: VecDeque::new(),
-            seen: Vec::new(),
-        }
-    }
-
-    /// The first frame (pending or new) matching `pred` within [`EVENT`].
-    fn wait(&mut self, what: &str, mut pred: impl FnMut(&Value) -> bool) -> Value {
-        if let Some(i) = self.pending.iter().position(&mut pred) {
-            return self.pending.remove(i).expect("index in range");
-        }
-        let deadline = Instant::now() + EVENT;
-        loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            let next = (!left.is_zero()).then(|| ws_next(&mut self.ws, left)).flatten();
-            let Some(v) = next else {
-                panic!(
-                    "{}'s stream: no {what} within {EVENT:?}; frames: {:#?}",
-                    self.who, self.seen
-                );
-            };
-            self.seen.push(v.clone());
-            if pred(&v) {
-                return v;
-            }
-            self.pending.push_back(v);
-        }
-    }
-
-    /// The next `consult` event in `state`.
-    fn consult(&mut self, state: &str) -> Value {
-        self.wait(&format!("consult {state}"), |v| {
-            v["type"] == "consult" && v["state"] == state
-        })
-    }
-}
-
-/// Logs `token`'s agent in.
-fn login(sw: &Switch, token: &str) {
-    let me = Desk::new(sw.api_addr(), token).ok("POST", "/agent/login", None);
-    assert_eq!(me["state"], "Available", "{me}");
-}
-
-// ---------------------------------------------------------------------------
-// SIP peers
-// ---------------------------------------------------------------------------
-
-/// The next message that satisfies `pred` (others skipped) within [`EVENT`].
-fn recv_where(ua: &mut Ua, what: &str, mut pred: impl FnMut(&Message) -> bool) -> Message {
-    let deadline = Instant::now() + EVENT;
-    loop {
-        let left = deadline.saturating_duration_since(Instant::now());
-        let m = (!left.is_zero())
-            .then(|| ua.recv(left))
-            .flatten()
-            .unwrap_or_else(|| panic!("no {what} within {EVENT:?}"));
-        if pred(&m) {
-            return m;
-        }
-    }
-}
-
-fn recv_request(ua: &mut Ua, method: Method) -> Message {
-    recv_where(ua, &format!("{method} request"), |m| m.method() == Some(&method))
-}
-
-/// A PCMU `sendrecv` SDP body for `sock`.
-fn sdp_for(user: &str, sock: &UdpSocket) -> Bytes {
-    let port = sock.local_addr().expect("addr").port();
-    Bytes::from(AudioSdp::pcmu().body(user, 1, port, "sendrecv"))
-}
-
-/// The customer, 1000: our UA on the external profile (a trusted trunk,
-/// no digest) calling queue 5000 with a PCMU offer.
-struct Customer {
-    ua: Ua,
-    invite: Message,
-    rtp: (UdpSocket, UdpSocket),
-}
-
-impl Customer {
-    fn call(sw: &Switch) -> Customer {
-        let rtp = rtp_rtcp_sockets();
-        let mut ua = Ua::udp(sw.external_addr());
-        let mut invite = ua.invite("1000", "5000");
-        invite.body = sdp_for("customer", &rtp.0);
-        ua.send(&invite);
-        Customer { ua, invite, rtp }
-    }
-
-    /// Waits for the 200 and ACKs it; the switch's media address.
-    fn answered(&mut self) -> SocketAddr {
-        let ok = recv_where(&mut self.ua, "the customer's 200", |m| {
-            let c = ua::code(m);
-            assert!(c < 300, "the customer's call failed: {}", ua::text(m));
-            c == 200
-        });
-        ack_2xx(&mut self.ua, &self.invite, &ok);
-        sdp_rtp(&ok.body)
-    }
-}
-
-/// A phone registered with digest on the internal profile.
-struct Phone {
-    ua: Ua,
-    ext: &'static str,
-    rtp: (UdpSocket, UdpSocket),
-}
-
-impl Phone {
-    fn register(sw: &Switch, ext: &'static str) -> Phone {
-        let mut ua = Ua::udp(sw.internal_addr());
-        assert_eq!(
-            ua.register(ext, &format!("demo-{ext}")),
-            StatusCode::OK,
-            "{ext} registers"
-        );
-        Phone {
-            ua,
-            ext,
-            rtp: rtp_rtcp_sockets(),
-        }
-    }
-
-    fn response(&self, req: &Message, code: StatusCode) -> Message {
-        let mut r = Message::response_to(req, code, None, Some(&format!("phone{}", self.ext)));
-        r.headers.push(
-            switchboard::sip::msg::HeaderName::Contact,
-            format!("<{}>", self.ua.contact_uri(self.ext)),
-        );
-        r
-    }
-
-    /// The next INVITE from the switch, answered with 180.
-    fn rings(&mut self) -> Message {
-        let invite = recv_request(&mut self.ua, Method::INVITE);
-        let ringing = self.response(&invite, StatusCode::RINGING);
-        self.ua.send(&ringing);
-        invite
-    }
-
-    /// Answers `invite` with a PCMU `sendrecv` 200; the switch's media
-    /// address (its offer).
-    fn answer(&mut self, invite: &Message) -> SocketAddr {
-        let sdp = AudioSdp::pcmu();
-        self.answer_with(invite, &sdp)
-    }
-
-    /// Answers `invite` with `sdp` (`sendrecv`) on our RTP socket.
-    fn answer_with(&mut self, invite: &Message, sdp: &AudioSdp) -> SocketAddr {
-        let mut ok = self.response(invite, StatusCode::OK);
-        ok.headers
-            .push(switchboard::sip::msg::HeaderName::ContentType, "application/sdp");
-        let port = self.rtp.0.local_addr().expect("addr").port();
-        ok.body = Bytes::from(sdp.body("phone", 1, port, "sendrecv"));
-        self.ua.send(&ok);
-        sdp_rtp(&invite.body)
-    }
-}
-
-// ---------------------------------------------------------------------------
-// Ears
-// ---------------------------------------------------------------------------
-
-/// Level of `freq` in one packet.
-fn packet_level(p: &Rtp, freq: f64) -> f64 {
-    tone_level_dbfs(&decode_pcmu(std::slice::from_ref(p)), freq, 8000)
-}
-
-/// One party of a scene: its name and the tone it says.
-#[derive(Clone, Copy, Debug)]
-struct Voice {
-    name: &'static str,
-    hz: f64,
-}
-
-/// What one phone's RTP socket receives from the switch.
-struct Ear {
-    who: &'static str,
-    rx: Receiver,
-}
-
-/// One second of what an [`Ear`] heard.
-struct Heard {
-    who: &'static str,
-    when: &'static str,
-    pcm: Vec<i16>,
-}
-
-impl Heard {
-    fn level(&self, hz: f64) -> f64 {
-        tone_level_dbfs(&self.pcm, hz, 8000)
-    }
-
-    fn summary(&self, voices: &[Voice]) -> String {
-        let levels: Vec<String> = voices
-            .iter()
-            .map(|v| format!("{} {} Hz {:.1}", v.name, v.hz, self.level(v.hz)))
-            .collect();
-        format!(
-            "{} ({}): {}, broadband {:.1} dBFS",
-            self.who,
-            self.when,
-            levels.join(", "),
-            level_dbfs(&self.pcm)
-        )
-    }
-}
-
-impl Ear {
-    fn new(who: &'static str, sock: &UdpSocket, from: SocketAddr) -> Ear {
-        Ear {
-            who,
-            rx: Receiver::spawn(sock, from),
-        }
-    }
-
-    /// Forgets what arrived so far: the next wait sees only new packets.
-    fn reset(&mut self) {
-        self.rx.drain();
-    }
-
-    /// Waits for the first packet for which `first` holds (the change under
-    /// test reached this phone), lets 5 more packets pass, and returns the
-    /// second after.
-    fn second_after(&mut self, when: &'static str, first: impl Fn(&Rtp) -> bool) -> Heard {
-        if self.rx.wait_for(MEDIA_TIMEOUT, |p| p.pt == 0 && first(p)).is_none() {
-            let recent = &self.rx.history[self.rx.history.len().saturating_sub(50)..];
-            let h = Heard {
-                who: self.who,
-                when,
-                pcm: decode_pcmu(recent),
-            };
-            panic!(
-                "{} ({when}): the expected sound never arrived within {MEDIA_TIMEOUT:?}; last second: \
-                 broadband {:.1} dBFS, {} packets",
-                self.who,
-                level_dbfs(&h.pcm),
-                recent.len()
-            );
-        }
-        self.rx.take(5, self.who);
-        Heard {
-            who: self.who,
-            when,
-            pcm: decode_pcmu(&self.rx.take(50, self.who)),
-        }
-    }
-}
-
-/// Asserts `heard` has each of `present` within `margin` dB of `level` and
-/// each of `absent` at least `absent_db` below `level`.
-fn assert_hears(
-    heard: &Heard,
-    voices: &[Voice],
-    present: &[Voice],
-    absent: &[Voice],
-    level: f64,
-    margin: f64,
-    absent_db: f64,
-) {
-    let summary = heard.summary(voices);
-    println!("{summary}");
-    for v in present {
-        let l = heard.level(v.hz);
-        assert!(
-            (l - level).abs() <= margin,
-            "{} hears {} at {level} dBFS ± {margin} dB, got {l:.1}: {summary}",
-            heard.who,
-            v.name
-        );
-    }
-    for v in absent {
-        let l = heard.level(v.hz);
-        assert!(
-            l < level - absent_db,
-            "{} must not hear {} (below {:.0} dBFS), got {l:.1}: {summary}",
-            heard.who,
-            v.name,
-            level - absent_db
-        );
-    }
-}
-
-// ---------------------------------------------------------------------------
-// The connected queue call both tests start from
-// ---------------------------------------------------------------------------
-
-/// The customer with alice, answered; nobody talks yet.
-struct Connected {
-    sw: Switch,
-    uid: String,
-    alice: Desk,
-    alice_feed: Feed,
-    customer: Customer,
-    customer_media: SocketAddr,
-    alice_phone: Phone,
-    alice_media: SocketAddr,
-}
-
-impl Connected {
-    fn start() -> Connected {
-        let sw = Switch::start();
-        let alice = Desk::new(sw.api_addr(), ALICE);
-        let mut alice_feed = Feed::open(&sw, ALICE, "alice");
-        let mut alice_phone = Phone::register(&sw, "1001");
-        login(&sw, ALICE);
-
-        let mut customer = Customer::call(&sw);
-        let offer = alice_feed.wait("offer", |v| v["type"] == "offer");
-        let uid = offer["interaction"]
-            .as_str()
-            .unwrap_or_else(|| panic!("an interaction: {offer}"))
-            .to_owned();
-        let invite = alice_phone.rings();
-        let alice_media = alice_phone.answer(&invite);
-        let customer_media = customer.answered();
-        recv_request(&mut alice_phone.ua, Method::ACK);
-        alice_feed.wait("connected", |v| v["type"] == "connected");
-        Connected {
-            sw,
-            uid,
-            alice,
-            alice_feed,
-            customer,
-            customer_media,
-            alice_phone,
-            alice_media,
-        }
-    }
-
-    fn path(&self, action: &str) -> String {
-        format!("/agent/interactions/{}/{action}", self.uid)
-    }
-}
+/// The customer's number (the external caller of every scene here).
+const CALLER: &str = "1000";
 
 // ---------------------------------------------------------------------------
 // CALL-CONF-1
@@ -424,7 +63,7 @@ const CONF_ABSENT_DB: f64 = 35.0;
 /// phone never rings.
 #[test]
 fn call_conf_1_eight_parties_each_hear_the_seven_others_and_a_ninth_is_refused() {
-    let mut c = Connected::start();
+    let mut c = Connected::start(CALLER, Watch::Call);
     // Bob and carol serve the support queue: they log in once alice has
     // the call, so neither is offered it.
     let consultees: [(&'static str, &'static str, &'static str); 6] = [
@@ -449,8 +88,8 @@ fn call_conf_1_eight_parties_each_hear_the_seven_others_and_a_ninth_is_refused()
         .map(|(&name, hz)| Voice { name, hz })
         .collect();
     let mut ears = vec![
-        Ear::new("the customer", &c.customer.rtp.0, c.customer_media),
-        Ear::new("alice", &c.alice_phone.rtp.0, c.alice_media),
+        Ear::new("the customer", &c.customer.rtp.0, c.customer_media, &voices),
+        Ear::new("alice", &c.alice_phone.rtp.0, c.alice_media, &voices),
     ];
     let mut talk = vec![
         Sender::spawn(
@@ -477,7 +116,7 @@ fn call_conf_1_eight_parties_each_hear_the_seven_others_and_a_ninth_is_refused()
         let connected = c.alice_feed.consult("connected");
         assert_eq!(connected["party"], *label, "{connected}");
         let who = voices[i + 2].name;
-        ears.push(Ear::new(who, &phone.rtp.0, media));
+        ears.push(Ear::new(who, &phone.rtp.0, media, &voices));
         talk.push(Sender::spawn(
             &phone.rtp.0,
             media,
@@ -502,15 +141,7 @@ fn call_conf_1_eight_parties_each_hear_the_seven_others_and_a_ninth_is_refused()
         let heard = ear.second_after("eight parties", |p| {
             others.iter().all(|v| packet_level(p, v.hz) > CONF_DBFS - 10.0)
         });
-        assert_hears(
-            &heard,
-            &voices,
-            &others,
-            &[voices[i]],
-            CONF_DBFS,
-            CONF_MARGIN_DB,
-            CONF_ABSENT_DB,
-        );
+        assert_hears(&heard, &others, &[voices[i]], CONF_DBFS, CONF_MARGIN_DB, CONF_ABSENT_DB);
     }
 
     // spec: CALL-CONF-1 — a ninth party is refused, and nothing rings.
@@ -571,7 +202,7 @@ fn silent_at(p: &Rtp, v: Voice) -> bool {
 /// `supervisor` event for each mode.
 #[test]
 fn sup_2_whisper_barge_and_back_to_listen() {
-    let mut c = Connected::start();
+    let mut c = Connected::start(CALLER, Watch::Call);
     let voices = [CUSTOMER, AGENT, SUPERVISOR];
     let mut sam_phone = Phone::register(&c.sw, "1009");
     let sam = Desk::new(c.sw.api_addr(), SAM);
@@ -588,9 +219,9 @@ fn sup_2_whisper_barge_and_back_to_listen() {
     let sam_media = sam_phone.answer_with(&invite, &AudioSdp::new("0", &["rtpmap:0 PCMU/8000"]));
     recv_request(&mut sam_phone.ua, Method::ACK);
 
-    let mut customer_ear = Ear::new("the customer", &c.customer.rtp.0, c.customer_media);
-    let mut alice_ear = Ear::new("alice", &c.alice_phone.rtp.0, c.alice_media);
-    let mut sam_ear = Ear::new("sam", &sam_phone.rtp.0, sam_media);
+    let mut customer_ear = Ear::new("the customer", &c.customer.rtp.0, c.customer_media, &voices);
+    let mut alice_ear = Ear::new("alice", &c.alice_phone.rtp.0, c.alice_media, &voices);
+    let mut sam_ear = Ear::new("sam", &sam_phone.rtp.0, sam_media, &voices);
     let _talk = [
         Sender::spawn(
             &c.customer.rtp.0,
@@ -612,7 +243,7 @@ fn sup_2_whisper_barge_and_back_to_listen() {
         ),
     ];
     let check = |heard: Heard, present: &[Voice], absent: &[Voice]| {
-        assert_hears(&heard, &voices, present, absent, SUP_DBFS, SUP_MARGIN_DB, SUP_ABSENT_DB);
+        assert_hears(&heard, present, absent, SUP_DBFS, SUP_MARGIN_DB, SUP_ABSENT_DB);
     };
 
     // Listening: sam hears both, nobody hears sam.

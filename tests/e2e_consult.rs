@@ -14,17 +14,13 @@
 
 mod common;
 
-use bytes::Bytes;
-use common::desk::{ws_connect, ws_next, Desk, WsAuth, ALICE, BOB};
+use common::conference::*;
+use common::desk::{Desk, BOB};
 use common::media::*;
-use common::ua::{self, Ua};
 use common::Switch;
-use serde_json::Value;
-use std::collections::VecDeque;
-use std::net::{SocketAddr, UdpSocket};
-use std::time::{Duration, Instant};
-use switchboard::dsp::tone::{level_dbfs, tone_level_dbfs};
-use switchboard::sip::msg::{HeaderName, Message, Method, StatusCode};
+use std::net::SocketAddr;
+use switchboard::dsp::tone::level_dbfs;
+use switchboard::sip::msg::{Method, StatusCode};
 
 /// What each party says, at [`TONE_DBFS`].
 const CUSTOMER_HZ: f64 = 440.0;
@@ -37,272 +33,22 @@ const HEARD_DB: f64 = 6.0;
 /// ... and a tone not heard at least this far (hold music has no partial
 /// near 1000 or 1700 Hz).
 const ABSENT_DB: f64 = 40.0;
-/// How long a desktop event or a SIP message may take to arrive.
-const EVENT: Duration = Duration::from_secs(10);
 
-// ---------------------------------------------------------------------------
-// Desktops
-// ---------------------------------------------------------------------------
-
-/// An agent's event stream that keeps every frame: waits take the first
-/// frame matching, in any order; frames read meanwhile stay for later.
-struct Feed {
-    who: &'static str,
-    ws: common::desk::Stream,
-    pending: VecDeque<Value>,
-    /// Every frame read so far, in order.
-    seen: Vec<Value>,
-}
-
-impl Feed {
-    fn open(sw: &Switch, token: &str, who: &'static str) -> Feed {
-        let ws = ws_connect(sw.api_addr(), "/agent/events", WsAuth::Header(token))
-            .unwrap_or_else(|e| panic!("{who}'s event stream refused: {e:?}"));
-        Feed {
-            who,
-            ws,
-            pending: VecDeque::new(),
-            seen: Vec::new(),
-        }
-    }
-
-    /// The first frame (pending or new) matching `pred` within [`EVENT`].
-    fn wait(&mut self, what: &str, mut pred: impl FnMut(&Value) -> bool) -> Value {
-        if let Some(i) = self.pending.iter().position(&mut pred) {
-            return self.pending.remove(i).expect("index in range");
-        }
-        let deadline = Instant::now() + EVENT;
-        loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            let next = (!left.is_zero()).then(|| ws_next(&mut self.ws, left)).flatten();
-            let Some(v) = next else {
-                panic!(
-                    "{}'s stream: no {what} within {EVENT:?}; frames: {:#?}",
-                    self.who, self.seen
-                );
-            };
-            self.seen.push(v.clone());
-            assert_eq!(v["agent"], self.who, "an agent's stream carries its own events: {v}");
-            if pred(&v) {
-                return v;
-            }
-            self.pending.push_back(v);
-        }
-    }
-
-    /// The next `consult` event in `state`.
-    fn consult(&mut self, state: &str) -> Value {
-        self.wait(&format!("consult {state}"), |v| {
-            v["type"] == "consult" && v["state"] == state
-        })
-    }
-
-    /// The next `agent_state` event into `state`.
-    fn state(&mut self, state: &str) -> Value {
-        self.wait(&format!("agent_state {state}"), |v| {
-            v["type"] == "agent_state" && v["state"] == state
-        })
-    }
-}
-
-/// The controls a `controls` event enables.
-fn enabled(ev: &Value) -> Vec<String> {
-    ev["enabled"]
-        .as_array()
-        .unwrap_or_else(|| panic!("an enabled list: {ev}"))
-        .iter()
-        .filter_map(|c| c.as_str().map(str::to_owned))
-        .collect()
-}
-
-/// Logs `token`'s agent in and takes its `Available` off its stream.
-fn login(sw: &Switch, token: &str, feed: &mut Feed) {
-    let me = Desk::new(sw.api_addr(), token).ok("POST", "/agent/login", None);
-    assert_eq!(me["state"], "Available", "{me}");
-    feed.state("Available");
-}
-
-// ---------------------------------------------------------------------------
-// SIP peers
-// ---------------------------------------------------------------------------
-
-/// The next message that satisfies `pred` (others skipped) within [`EVENT`].
-fn recv_where(ua: &mut Ua, what: &str, mut pred: impl FnMut(&Message) -> bool) -> Message {
-    let deadline = Instant::now() + EVENT;
-    loop {
-        let left = deadline.saturating_duration_since(Instant::now());
-        let m = (!left.is_zero())
-            .then(|| ua.recv(left))
-            .flatten()
-            .unwrap_or_else(|| panic!("no {what} within {EVENT:?}"));
-        if pred(&m) {
-            return m;
-        }
-    }
-}
-
-fn recv_request(ua: &mut Ua, method: Method) -> Message {
-    recv_where(ua, &format!("{method} request"), |m| m.method() == Some(&method))
-}
-
-/// A PCMU `sendrecv` SDP body for `sock`.
-fn sdp_for(user: &str, sock: &UdpSocket) -> Bytes {
-    let port = sock.local_addr().expect("addr").port();
-    Bytes::from(AudioSdp::pcmu().body(user, 1, port, "sendrecv"))
-}
-
-/// The customer: our UA on the external profile (a trusted trunk, no
-/// digest) calling queue 5000 with a PCMU offer.
-struct Customer {
-    ua: Ua,
-    invite: Message,
-    ok: Option<Message>,
-    rtp: (UdpSocket, UdpSocket),
-}
-
-impl Customer {
-    fn call(sw: &Switch) -> Customer {
-        let rtp = rtp_rtcp_sockets();
-        let mut ua = Ua::udp(sw.external_addr());
-        let mut invite = ua.invite("15550123", "5000");
-        invite.body = sdp_for("customer", &rtp.0);
-        ua.send(&invite);
-        Customer {
-            ua,
-            invite,
-            ok: None,
-            rtp,
-        }
-    }
-
-    /// Waits for the 200 and ACKs it; the switch's media address.
-    fn answered(&mut self) -> SocketAddr {
-        let ok = recv_where(&mut self.ua, "the customer's 200", |m| {
-            let c = ua::code(m);
-            assert!(c < 300, "the customer's call failed: {}", ua::text(m));
-            c == 200
-        });
-        ack_2xx(&mut self.ua, &self.invite, &ok);
-        let media = sdp_rtp(&ok.body);
-        self.ok = Some(ok);
-        media
-    }
-
-    /// Hangs up: BYE, then its 200.
-    fn hang_up(&mut self) {
-        let ok = self.ok.clone().expect("an answered call");
-        let mut bye = Message::request(Method::BYE, contact_target(&ok));
-        bye.headers.push(HeaderName::Via, self.ua.new_via());
-        for name in [HeaderName::From, HeaderName::CallId] {
-            let v = self.invite.headers.get(&name).expect("header").clone();
-            bye.headers.push(name, v);
-        }
-        bye.headers
-            .push(HeaderName::To, ok.headers.get(&HeaderName::To).expect("To").clone());
-        let seq = ua::cseq_of(&self.invite).expect("CSeq").seq + 1;
-        bye.headers.push(HeaderName::CSeq, format!("{seq} BYE"));
-        bye.headers.push(HeaderName::MaxForwards, "70");
-        self.ua.send(&bye);
-        recv_where(&mut self.ua, "the 200 to the customer's BYE", |m| {
-            ua::code(m) == 200 && ua::cseq_of(m).is_some_and(|c| c.method == Method::BYE)
-        });
-    }
-}
-
-/// An agent's desk phone: registered with digest on the internal profile.
-struct Phone {
-    ua: Ua,
-    ext: &'static str,
-    rtp: (UdpSocket, UdpSocket),
-    /// The switch's INVITE and our 200 once answered.
-    dialog: Option<(Message, Message)>,
-}
-
-impl Phone {
-    fn register(sw: &Switch, ext: &'static str) -> Phone {
-        let mut ua = Ua::udp(sw.internal_addr());
-        assert_eq!(ua.register(ext, &format!("demo-{ext}")), StatusCode::OK);
-        Phone {
-            ua,
-            ext,
-            rtp: rtp_rtcp_sockets(),
-            dialog: None,
-        }
-    }
-
-    fn response(&self, req: &Message, code: StatusCode) -> Message {
-        let mut r = Message::response_to(req, code, None, Some(&format!("phone{}", self.ext)));
-        r.headers
-            .push(HeaderName::Contact, format!("<{}>", self.ua.contact_uri(self.ext)));
-        r
-    }
-
-    /// The next INVITE from the switch, answered with 180.
-    fn rings(&mut self) -> Message {
-        let invite = recv_request(&mut self.ua, Method::INVITE);
-        let ringing = self.response(&invite, StatusCode::RINGING);
-        self.ua.send(&ringing);
-        invite
-    }
-
-    /// Answers `invite` with a PCMU 200; the switch's media address (its
-    /// offer). The ACK is not awaited (the switch ACKs a queue call's
-    /// agent only once the customer ACKed).
-    fn answer(&mut self, invite: &Message) -> SocketAddr {
-        let mut ok = self.response(invite, StatusCode::OK);
-        ok.headers.push(HeaderName::ContentType, "application/sdp");
-        ok.body = sdp_for("phone", &self.rtp.0);
-        self.ua.send(&ok);
-        self.dialog = Some((invite.clone(), ok));
-        sdp_rtp(&invite.body)
-    }
-
-    /// Refuses `invite` with `code`; the switch ACKs it (§17.1.1.3).
-    fn reject(&mut self, invite: &Message, code: StatusCode) {
-        let r = self.response(invite, code);
-        self.ua.send(&r);
-        recv_request(&mut self.ua, Method::ACK);
-    }
-
-    /// Waits for the switch's BYE and answers it.
-    fn hung_up(&mut self) {
-        let bye = recv_request(&mut self.ua, Method::BYE);
-        self.ua.reply(&bye, StatusCode::OK, None);
-    }
-
-    /// The agent hangs up: BYE in the dialog the switch's INVITE made
-    /// (we are its UAS), then its 200.
-    fn hang_up(&mut self) {
-        let (invite, ok) = self.dialog.clone().expect("an answered call");
-        let mut bye = Message::request(Method::BYE, contact_target(&invite));
-        bye.headers.push(HeaderName::Via, self.ua.new_via());
-        bye.headers
-            .push(HeaderName::From, ok.headers.get(&HeaderName::To).expect("To").clone());
-        bye.headers.push(
-            HeaderName::To,
-            invite.headers.get(&HeaderName::From).expect("From").clone(),
-        );
-        bye.headers.push(
-            HeaderName::CallId,
-            invite.headers.get(&HeaderName::CallId).expect("Call-ID").clone(),
-        );
-        bye.headers.push(HeaderName::CSeq, "1 BYE");
-        bye.headers.push(HeaderName::MaxForwards, "70");
-        self.ua.send(&bye);
-        recv_where(&mut self.ua, "the 200 to the agent's BYE", |m| {
-            ua::code(m) == 200 && ua::cseq_of(m).is_some_and(|c| c.method == Method::BYE)
-        });
-    }
-}
-
-// ---------------------------------------------------------------------------
-// Ears
-// ---------------------------------------------------------------------------
-
-/// Level of `freq` in one packet.
-fn packet_level(p: &Rtp, freq: f64) -> f64 {
-    tone_level_dbfs(&decode_pcmu(std::slice::from_ref(p)), freq, 8000)
-}
+/// The three voices, as every summary names them.
+const VOICES: [Voice; 3] = [
+    Voice {
+        name: "customer",
+        hz: CUSTOMER_HZ,
+    },
+    Voice {
+        name: "alice",
+        hz: ALICE_HZ,
+    },
+    Voice {
+        name: "bob",
+        hz: BOB_HZ,
+    },
+];
 
 fn says(p: &Rtp, freq: f64) -> bool {
     p.pt == 0 && packet_level(p, freq) > TONE_DBFS - 10.0
@@ -312,38 +58,17 @@ fn silent_at(p: &Rtp, freq: f64) -> bool {
     p.pt == 0 && packet_level(p, freq) < TONE_DBFS - 30.0
 }
 
-/// What one phone's RTP socket receives from the switch.
-struct Ear {
-    who: &'static str,
-    rx: Receiver,
-}
-
-/// One second of what an [`Ear`] heard, with the three tones' levels.
-struct Heard {
-    who: &'static str,
-    when: &'static str,
-    pcm: Vec<i16>,
-}
-
-impl Heard {
-    fn level(&self, freq: f64) -> f64 {
-        tone_level_dbfs(&self.pcm, freq, 8000)
-    }
-
-    fn summary(&self) -> String {
-        format!(
-            "{} ({}): customer {CUSTOMER_HZ} Hz {:.1}, alice {ALICE_HZ} Hz {:.1}, bob {BOB_HZ} Hz {:.1}, \
-             broadband {:.1} dBFS",
-            self.who,
-            self.when,
-            self.level(CUSTOMER_HZ),
-            self.level(ALICE_HZ),
-            self.level(BOB_HZ),
-            level_dbfs(&self.pcm)
-        )
-    }
-
+/// This file's checks on one second heard, against [`TONE_DBFS`].
+trait Hears {
     /// `name`'s tone is there at about the level it was said.
+    fn has(&self, name: &str, freq: f64) -> &Self;
+    /// `name`'s tone is not there.
+    fn lacks(&self, name: &str, freq: f64) -> &Self;
+    /// Hold music: audible, and none of the agents' tones.
+    fn music(&self) -> &Self;
+}
+
+impl Hears for Heard {
     fn has(&self, name: &str, freq: f64) -> &Self {
         assert!(
             self.level(freq) > TONE_DBFS - HEARD_DB,
@@ -354,7 +79,6 @@ impl Heard {
         self
     }
 
-    /// `name`'s tone is not there.
     fn lacks(&self, name: &str, freq: f64) -> &Self {
         assert!(
             self.level(freq) < TONE_DBFS - ABSENT_DB,
@@ -365,55 +89,10 @@ impl Heard {
         self
     }
 
-    /// Hold music: audible, and none of the agents' tones.
     fn music(&self) -> &Self {
         let level = level_dbfs(&self.pcm);
         assert!(level > -40.0, "{} hears music on hold: {}", self.who, self.summary());
         self
-    }
-}
-
-impl Ear {
-    fn new(who: &'static str, sock: &UdpSocket, from: SocketAddr) -> Ear {
-        Ear {
-            who,
-            rx: Receiver::spawn(sock, from),
-        }
-    }
-
-    /// Waits for the first packet for which `first` holds (the change under
-    /// test reached this phone), lets 5 more packets pass, and returns the
-    /// second after.
-    fn second_after(&mut self, when: &'static str, first: impl Fn(&Rtp) -> bool) -> Heard {
-        self.rx.drain();
-        if self.rx.wait_for(MEDIA_TIMEOUT, first).is_none() {
-            let recent = &self.rx.history[self.rx.history.len().saturating_sub(50)..];
-            let h = Heard {
-                who: self.who,
-                when,
-                pcm: decode_pcmu(recent),
-            };
-            panic!(
-                "{} ({when}): the expected sound never arrived within {MEDIA_TIMEOUT:?}; last second: {}",
-                self.who,
-                h.summary()
-            );
-        }
-        self.rx.take(5, self.who);
-        let heard = Heard {
-            who: self.who,
-            when,
-            pcm: decode_pcmu(&self.rx.take(50, self.who)),
-        };
-        println!("{}", heard.summary());
-        heard
-    }
-
-    /// Every packet so far was one stream (one SSRC, consecutive sequence
-    /// numbers) across relay, hold, bridge and back (issue 9 item 1).
-    fn assert_one_stream(&mut self) {
-        self.rx.drain();
-        assert_one_stream(&self.rx.history, self.who);
     }
 }
 
@@ -441,32 +120,25 @@ struct Scene {
 
 impl Scene {
     fn start() -> Scene {
-        let sw = Switch::start();
-        let alice = Desk::new(sw.api_addr(), ALICE);
-        let mut alice_feed = Feed::open(&sw, ALICE, "alice");
-        let mut alice_phone = Phone::register(&sw, "1001");
-        login(&sw, ALICE, &mut alice_feed);
-
-        let mut customer = Customer::call(&sw);
-        let offer = alice_feed.wait("offer", |v| v["type"] == "offer");
-        let uid = offer["interaction"]
-            .as_str()
-            .unwrap_or_else(|| panic!("an interaction: {offer}"))
-            .to_owned();
-        let invite = alice_phone.rings();
-        let alice_media = alice_phone.answer(&invite);
-        let customer_media = customer.answered();
-        recv_request(&mut alice_phone.ua, Method::ACK);
-        alice_feed.wait("connected", |v| v["type"] == "connected");
+        let Connected {
+            sw,
+            uid,
+            alice,
+            alice_feed,
+            customer,
+            customer_media,
+            alice_phone,
+            alice_media,
+        } = Connected::start("15550123", Watch::Everything);
 
         // Bob logs in once alice has the call (he would be offered it first:
         // he has the higher skill).
         let bob_phone = Phone::register(&sw, "1002");
-        let mut bob_feed = Feed::open(&sw, BOB, "bob");
-        login(&sw, BOB, &mut bob_feed);
+        let mut bob_feed = Feed::open(&sw, BOB, "bob").own_only();
+        login_seen(&sw, BOB, &mut bob_feed);
 
-        let customer_ear = Ear::new("the customer", &customer.rtp.0, customer_media);
-        let alice_ear = Ear::new("alice", &alice_phone.rtp.0, alice_media);
+        let customer_ear = Ear::new("the customer", &customer.rtp.0, customer_media, &VOICES);
+        let alice_ear = Ear::new("alice", &alice_phone.rtp.0, alice_media, &VOICES);
         let talk = vec![
             Sender::spawn(
                 &customer.rtp.0,
@@ -498,11 +170,11 @@ impl Scene {
         };
         // The call is up: the customer and alice hear each other.
         s.alice_ear
-            .second_after("connected", |p| says(p, CUSTOMER_HZ))
+            .second_from_now("connected", |p| says(p, CUSTOMER_HZ))
             .has("the customer", CUSTOMER_HZ)
             .lacks("herself", ALICE_HZ);
         s.customer_ear
-            .second_after("connected", |p| says(p, ALICE_HZ))
+            .second_from_now("connected", |p| says(p, ALICE_HZ))
             .has("alice", ALICE_HZ)
             .lacks("itself", CUSTOMER_HZ);
         s
@@ -543,7 +215,7 @@ impl Scene {
         recv_request(&mut self.bob_phone.ua, Method::ACK);
         let connected = self.alice_feed.consult("connected");
         assert_eq!(connected["party"], "bob", "{connected}");
-        let ear = Ear::new("bob", &self.bob_phone.rtp.0, bob_media);
+        let ear = Ear::new("bob", &self.bob_phone.rtp.0, bob_media, &VOICES);
         let talk = Sender::spawn(
             &self.bob_phone.rtp.0,
             bob_media,
@@ -557,17 +229,17 @@ impl Scene {
     /// (CALL-HOLD-2).
     fn assert_consulting(&mut self, bob_ear: &mut Ear) {
         self.alice_ear
-            .second_after("consulting", |p| says(p, BOB_HZ))
+            .second_from_now("consulting", |p| says(p, BOB_HZ))
             .has("bob", BOB_HZ)
             .lacks("the customer", CUSTOMER_HZ)
             .lacks("herself", ALICE_HZ);
         bob_ear
-            .second_after("consulting", |p| says(p, ALICE_HZ))
+            .second_from_now("consulting", |p| says(p, ALICE_HZ))
             .has("alice", ALICE_HZ)
             .lacks("the customer", CUSTOMER_HZ)
             .lacks("himself", BOB_HZ);
         self.customer_ear
-            .second_after("consulting", |p| silent_at(p, ALICE_HZ) && silent_at(p, BOB_HZ))
+            .second_from_now("consulting", |p| silent_at(p, ALICE_HZ) && silent_at(p, BOB_HZ))
             .music()
             .lacks("alice", ALICE_HZ)
             .lacks("bob", BOB_HZ);
@@ -578,17 +250,17 @@ impl Scene {
         self.alice_does("merge");
         self.alice_feed.consult("merged");
         self.alice_ear
-            .second_after("conference", |p| says(p, BOB_HZ) && says(p, CUSTOMER_HZ))
+            .second_from_now("conference", |p| says(p, BOB_HZ) && says(p, CUSTOMER_HZ))
             .has("the customer", CUSTOMER_HZ)
             .has("bob", BOB_HZ)
             .lacks("herself", ALICE_HZ);
         bob_ear
-            .second_after("conference", |p| says(p, ALICE_HZ) && says(p, CUSTOMER_HZ))
+            .second_from_now("conference", |p| says(p, ALICE_HZ) && says(p, CUSTOMER_HZ))
             .has("the customer", CUSTOMER_HZ)
             .has("alice", ALICE_HZ)
             .lacks("himself", BOB_HZ);
         self.customer_ear
-            .second_after("conference", |p| says(p, ALICE_HZ) && says(p, BOB_HZ))
+            .second_from_now("conference", |p| says(p, ALICE_HZ) && says(p, BOB_HZ))
             .has("alice", ALICE_HZ)
             .has("bob", BOB_HZ)
             .lacks("itself", CUSTOMER_HZ);
@@ -618,15 +290,15 @@ fn call_consult_4_consult_toggle_merge_and_the_consultee_leaves() {
     // spec: CALL-CONSULT-4 — toggle: alice is back with the customer.
     s.alice_does("toggle");
     s.alice_ear
-        .second_after("toggled", |p| says(p, CUSTOMER_HZ))
+        .second_from_now("toggled", |p| says(p, CUSTOMER_HZ))
         .has("the customer", CUSTOMER_HZ)
         .lacks("bob", BOB_HZ);
     s.customer_ear
-        .second_after("toggled", |p| says(p, ALICE_HZ))
+        .second_from_now("toggled", |p| says(p, ALICE_HZ))
         .has("alice", ALICE_HZ)
         .lacks("bob", BOB_HZ);
     bob_ear
-        .second_after("toggled", |p| silent_at(p, ALICE_HZ))
+        .second_from_now("toggled", |p| silent_at(p, ALICE_HZ))
         .music()
         .lacks("alice", ALICE_HZ)
         .lacks("himself", BOB_HZ);
@@ -641,12 +313,12 @@ fn call_consult_4_consult_toggle_merge_and_the_consultee_leaves() {
     s.bob_phone.hung_up();
     s.alice_feed.consult("ended");
     s.alice_ear
-        .second_after("bob left", |p| says(p, CUSTOMER_HZ) && silent_at(p, BOB_HZ))
+        .second_from_now("bob left", |p| says(p, CUSTOMER_HZ) && silent_at(p, BOB_HZ))
         .has("the customer", CUSTOMER_HZ)
         .lacks("bob", BOB_HZ)
         .lacks("herself", ALICE_HZ);
     s.customer_ear
-        .second_after("bob left", |p| says(p, ALICE_HZ) && silent_at(p, BOB_HZ))
+        .second_from_now("bob left", |p| says(p, ALICE_HZ) && silent_at(p, BOB_HZ))
         .has("alice", ALICE_HZ)
         .lacks("bob", BOB_HZ)
         .lacks("itself", CUSTOMER_HZ);
@@ -709,12 +381,12 @@ fn call_conf_4_the_customer_hangs_up_and_the_agents_talk_on() {
         "the wrap-up prompt: {left}"
     );
     s.alice_ear
-        .second_after("customer left", |p| says(p, BOB_HZ))
+        .second_from_now("customer left", |p| says(p, BOB_HZ))
         .has("bob", BOB_HZ)
         .lacks("the customer", CUSTOMER_HZ)
         .lacks("herself", ALICE_HZ);
     bob_ear
-        .second_after("customer left", |p| says(p, ALICE_HZ))
+        .second_from_now("customer left", |p| says(p, ALICE_HZ))
         .has("alice", ALICE_HZ)
         .lacks("the customer", CUSTOMER_HZ)
         .lacks("himself", BOB_HZ);
@@ -772,7 +444,7 @@ fn call_consult_3_a_consulted_agent_who_does_not_answer_goes_idle_rona() {
     });
     assert_eq!(enabled(&controls), ["resume"], "{controls}");
     s.customer_ear
-        .second_after("consult failed", |p| silent_at(p, ALICE_HZ))
+        .second_from_now("consult failed", |p| silent_at(p, ALICE_HZ))
         .music()
         .lacks("alice", ALICE_HZ);
     s.alice_does("resume");
@@ -781,7 +453,7 @@ fn call_consult_3_a_consulted_agent_who_does_not_answer_goes_idle_rona() {
     });
     assert_eq!(enabled(&controls), ["hold", "end", "consult"], "{controls}");
     s.customer_ear
-        .second_after("resumed", |p| says(p, ALICE_HZ))
+        .second_from_now("resumed", |p| says(p, ALICE_HZ))
         .has("alice", ALICE_HZ)
         .lacks("itself", CUSTOMER_HZ);
 }

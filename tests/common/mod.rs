@@ -14,6 +14,8 @@
 //! * drive baresip 1.0.0 headless over `ctrl_tcp` ([`baresip::Baresip`]);
 //! * read the UDP datagrams of a classic pcap file ([`pcap::read_udp`]);
 //! * talk to the desktop API over HTTP and WebSocket ([`desk`]);
+//! * build a queue call's parties (customer, desk phones, agents' event
+//!   streams) and listen to who hears whom ([`conference`]);
 //! * pick ports and poll for readiness with a bounded deadline
 //!   ([`free_port`], [`wait_for_file`], [`wait_until`]).
 //!
@@ -25,6 +27,7 @@
 #![allow(dead_code)]
 
 pub mod baresip;
+pub mod conference;
 pub mod desk;
 pub mod media;
 pub mod pcap;

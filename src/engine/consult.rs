@@ -41,6 +41,17 @@ pub(crate) struct PartyLink {
     pub label: String,
 }
 
+/// The primary agent's controls on a running consult (CALL-CONSULT-4).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum ConsultControl {
+    /// Switch between the customer and the consultee.
+    Toggle,
+    /// Everyone into a conference.
+    Merge,
+    /// Hang up the consultee and resume the customer.
+    End,
+}
+
 /// The desktop's error for a refused call control.
 fn control_error(e: ControlError) -> DeskError {
     match e {
@@ -232,21 +243,21 @@ impl Engine {
         now: Now,
         agent: AgentId,
         uid: &str,
-        what: &'static str,
+        what: ConsultControl,
     ) -> Result<(), DeskError> {
         let id = self.own_primary(agent, uid)?;
         let call = CallRef(id.0);
         let r = self
             .with_call(now, call, |c, ctx| match what {
-                "toggle" => c.toggle(ctx),
-                "merge" => c.merge(ctx),
-                _ => c.end_consult(ctx),
+                ConsultControl::Toggle => c.toggle(ctx),
+                ConsultControl::Merge => c.merge(ctx),
+                ConsultControl::End => c.end_consult(ctx),
             })
             .unwrap_or(Err(ControlError::NoSuchCall(call.0)));
         r.map_err(control_error)?;
         let party = self.consult_party(id).map(|p| p.label).unwrap_or_default();
         match what {
-            "merge" => {
+            ConsultControl::Merge => {
                 let _ = self.acd_event(now, AcdEvent::Merged { id });
                 self.desk_event(DeskEvent::Consult {
                     agent: self.login_of(agent),
@@ -256,7 +267,7 @@ impl Engine {
                     reason: None,
                 });
             }
-            "end_consult" => {
+            ConsultControl::End => {
                 let _ = self.acd_event(now, AcdEvent::ConsultOver { id });
                 self.desk_event(DeskEvent::Consult {
                     agent: self.login_of(agent),
@@ -266,7 +277,7 @@ impl Engine {
                     reason: None,
                 });
             }
-            _ => {}
+            ConsultControl::Toggle => {}
         }
         self.sync_hold(now, id);
         self.send_controls(id);

@@ -12,6 +12,7 @@
 //!   then wraps up (WRAP-1). A held call is never ended (CALL-HOLD-1).
 //! - Wrap-up notes hold at most 4,000 characters.
 
+use super::consult::ConsultControl;
 use super::desk::{
     AgentView, DataVariable, DataView, DeskCommand, DeskError, DeskReply, DeskState, Principal, SupervisorCommand,
 };
@@ -200,15 +201,15 @@ impl Engine {
                 return Ok(DeskReply::Interactions(self.agent_interactions(agent)));
             }
             DeskCommand::Toggle { interaction } => {
-                self.desk_consult_control(now, agent, &interaction, "toggle")?;
+                self.desk_consult_control(now, agent, &interaction, ConsultControl::Toggle)?;
                 return Ok(DeskReply::Interactions(self.agent_interactions(agent)));
             }
             DeskCommand::Merge { interaction } => {
-                self.desk_consult_control(now, agent, &interaction, "merge")?;
+                self.desk_consult_control(now, agent, &interaction, ConsultControl::Merge)?;
                 return Ok(DeskReply::Interactions(self.agent_interactions(agent)));
             }
             DeskCommand::EndConsult { interaction } => {
-                self.desk_consult_control(now, agent, &interaction, "end_consult")?;
+                self.desk_consult_control(now, agent, &interaction, ConsultControl::End)?;
                 return Ok(DeskReply::Interactions(self.agent_interactions(agent)));
             }
             DeskCommand::Leave { interaction } => {

@@ -507,6 +507,13 @@ impl Bridge {
         Ok(())
     }
 
+    /// `party`'s jitter buffer's current target delay (RFC 3550 §A.8): the
+    /// part of the bridge's latency spent absorbing jitter.
+    pub fn jitter_delay(&self, party: PartyId) -> Option<std::time::Duration> {
+        let i = self.index(party).ok()?;
+        Some(self.parties[i].jitter_delay())
+    }
+
     /// Plays `pcm` (at [`Bridge::mix_rate`]) to `party` only, over what it
     /// hears, from the next tick (SUP-2: the tone a customer hears when a
     /// supervisor barges in). A held party hears it after its hold.

@@ -176,6 +176,11 @@ impl Party {
         }
     }
 
+    /// The party's jitter buffer's current target delay.
+    pub(super) fn jitter_delay(&self) -> std::time::Duration {
+        self.rx.jitter_delay()
+    }
+
     /// Encodes this listener's `mix` (at the mix rate) and queues its packet.
     pub(super) fn send_mix(&mut self, mix: &[i32]) {
         if self.limiter.process(mix, &mut self.pcm).is_err() {

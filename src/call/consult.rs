@@ -371,6 +371,9 @@ impl Call {
             // The initiator left its consult: the consultee joins the others.
             self.consult = None;
         }
+        if leg == MediaLeg::A {
+            self.customer_left_ms = Some(ctx.now.unix_ms);
+        }
         self.talk = match (leg, self.talk) {
             (MediaLeg::A, _) => Talk::PostCall,
             (_, Talk::PostCall) => Talk::PostCall,

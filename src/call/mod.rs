@@ -177,6 +177,8 @@ pub struct Call {
     pub talk: Talk,
     /// A running consult, if any.
     pub consult: Option<Consult>,
+    /// When the customer left a consult or conference (unix ms; CALL-CONF-4).
+    pub customer_left_ms: Option<u64>,
 }
 
 impl Call {
@@ -223,6 +225,7 @@ impl Call {
             pending_answer: None,
             talk: Talk::Direct,
             consult: None,
+            customer_left_ms: None,
         }
     }
 

@@ -252,7 +252,12 @@ impl Call {
             ended_ms: ctx.now.unix_ms,
             hold_ms: 0,
             talk_ms,
-            post_call_ms: 0,
+            // HIST-3: the time this party stayed after the customer left.
+            post_call_ms: self.customer_left_ms.map_or(0, |left| {
+                ctx.now
+                    .unix_ms
+                    .saturating_sub(left.max(leg.answered_ms.unwrap_or(left)))
+            }),
             final_code,
             cause: cause.to_owned(),
         };

@@ -482,6 +482,18 @@ fn post_call_time_goes_to_the_interaction_and_the_agent_leg_cdr() {
         })
         .expect("alice's leg CDR");
     assert_eq!(agent_leg.post_call_ms, 12_000);
+    let consult_leg = h
+        .acd
+        .iter()
+        .find_map(|r| match r {
+            AcdRecord::LegCdr(l) if l.leg == "consult" && l.party == "bob" => Some(l),
+            _ => None,
+        })
+        .expect("bob's consult leg CDR");
+    assert_eq!(
+        consult_leg.post_call_ms, 12_000,
+        "bob stayed 12 s after the customer left"
+    );
 }
 
 fn supervise(h: &mut Harness, cmd: switchboard::engine::desk::SupervisorCommand) -> Result<DeskReply, DeskError> {

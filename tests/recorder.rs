@@ -3,8 +3,6 @@
 //! survival, recovery of torn `.part` files, name checks, no clobbering, and
 //! no allocation per frame.
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::cell::Cell;
 use std::fs::OpenOptions;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -13,48 +11,8 @@ use switchboard::media::recorder::{
     SAMPLE_RATE,
 };
 
-/// Counts this thread's allocations, so one test can prove the frame path
-/// allocates nothing while other tests run on other threads.
-struct CountingAlloc;
-
-thread_local! {
-    static ALLOCATIONS: Cell<u64> = const { Cell::new(0) };
-}
-
-fn count_one() {
-    let _ = ALLOCATIONS.try_with(|c| c.set(c.get() + 1));
-}
-
-// SAFETY: forwards every call unchanged to the system allocator; the
-// counter is a const-initialised thread-local Cell, which never allocates.
-unsafe impl GlobalAlloc for CountingAlloc {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        count_one();
-        // SAFETY: same contract as our caller's.
-        unsafe { System.alloc(layout) }
-    }
-    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        count_one();
-        // SAFETY: same contract as our caller's.
-        unsafe { System.alloc_zeroed(layout) }
-    }
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        count_one();
-        // SAFETY: same contract as our caller's.
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        // SAFETY: same contract as our caller's.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-}
-
-#[global_allocator]
-static ALLOC: CountingAlloc = CountingAlloc;
-
-fn allocations() -> u64 {
-    ALLOCATIONS.with(Cell::get)
-}
+#[path = "common/alloc.rs"]
+mod alloc;
 
 /// A deterministic, distinct frame per side and index.
 fn frame(seed: i32, index: usize) -> [i16; FRAME_SAMPLES] {
@@ -465,21 +423,21 @@ fn a_second_create_never_clobbers_a_recording() {
 #[test]
 fn frames_allocate_nothing() {
     // The counter is live on this thread.
-    let probe = allocations();
+    let probe = alloc::count();
     drop(std::hint::black_box(vec![0u8; 16]));
-    assert!(allocations() > probe, "allocation counter not counting");
+    assert!(alloc::count() > probe, "allocation counter not counting");
     let dir = tempfile::tempdir().expect("tempdir");
     for layout in [RecordingLayout::Stereo, RecordingLayout::Mixed] {
         let name = format!("alloc-{layout:?}");
         let mut rec = Recorder::create(dir.path(), &name, layout).expect("create");
         let (c, a) = (customer(0), agent(0));
-        let before = allocations();
+        let before = alloc::count();
         // Several checkpoints and a pause included.
         for i in 0..(3 * CHECKPOINT_FRAMES as usize + 1) {
             rec.set_paused(i % 40 < 5);
             rec.write_frame(&c, &a).expect("write");
         }
-        assert_eq!(allocations() - before, 0, "{layout:?}: frames allocated");
+        assert_eq!(alloc::count() - before, 0, "{layout:?}: frames allocated");
         rec.finish().expect("finish");
     }
 }

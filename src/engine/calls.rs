@@ -12,16 +12,12 @@ use crate::ids::CallRef;
 use crate::sip::dialog::DialogKey;
 use crate::sip::msg::{Message, StatusCode};
 use crate::sip::transaction::{TxEvent, TxId};
+use std::collections::HashMap;
 
 impl Engine {
-    /// Runs `f` on call `id` with a context lent from the engine, then
-    /// carries out the call's outputs. `None` when the call is gone.
-    pub(crate) fn with_call<R>(
-        &mut self,
-        now: Now,
-        id: CallRef,
-        f: impl FnOnce(&mut Call, &mut CallCtx) -> R,
-    ) -> Option<R> {
+    /// The calls and a context lent from the engine's services (one borrow
+    /// split in two, so a call can be handed the context).
+    fn lend_ctx(&mut self, now: Now) -> (&mut HashMap<CallRef, Box<Call>>, CallCtx<'_>) {
         let Engine {
             calls,
             txl,
@@ -33,8 +29,7 @@ impl Engine {
             call_out,
             ..
         } = self;
-        let call = calls.get_mut(&id)?;
-        let mut ctx = CallCtx {
+        let ctx = CallCtx {
             now,
             txl,
             ids,
@@ -44,6 +39,19 @@ impl Engine {
             timers: call_timers,
             out: call_out,
         };
+        (calls, ctx)
+    }
+
+    /// Runs `f` on call `id` with a context lent from the engine, then
+    /// carries out the call's outputs. `None` when the call is gone.
+    pub(crate) fn with_call<R>(
+        &mut self,
+        now: Now,
+        id: CallRef,
+        f: impl FnOnce(&mut Call, &mut CallCtx) -> R,
+    ) -> Option<R> {
+        let (calls, mut ctx) = self.lend_ctx(now);
+        let call = calls.get_mut(&id)?;
         let r = f(call, &mut ctx);
         self.call_depth += 1;
         if !self.touched.contains(&id) {
@@ -105,26 +113,7 @@ impl Engine {
     /// Forgets call `id` (its ports, timers and routing entries freed).
     fn reap(&mut self, now: Now, id: CallRef) {
         let Some(mut call) = self.calls.remove(&id) else { return };
-        let Engine {
-            txl,
-            ids,
-            cfg,
-            ports,
-            links,
-            call_timers,
-            call_out,
-            ..
-        } = self;
-        let mut ctx = CallCtx {
-            now,
-            txl,
-            ids,
-            cfg,
-            ports,
-            links,
-            timers: call_timers,
-            out: call_out,
-        };
+        let (_, mut ctx) = self.lend_ctx(now);
         call.release(&mut ctx);
         self.timers.cancel(EngineTimer::Announce(id));
         self.timers.cancel(EngineTimer::Progress(id));

@@ -4,6 +4,7 @@
 //! (CALL-REC-1), RTCP timing (RFC 3550 §6.2, §6.3.1), latching
 //! (`rtp::latch`) and stream continuity (RFC 3550 §5.1, §8).
 
+#[path = "../common/alloc.rs"]
 mod alloc;
 mod conference;
 mod harness;

@@ -1,5 +1,8 @@
-//! Counts this thread's allocations, so one test can prove a path allocates
-//! nothing while other tests run on other threads.
+//! A counting global allocator for tests that prove a hot path allocates
+//! nothing: it counts this thread's allocations, so other tests may run on
+//! other threads. Include it with `#[path]` only in the test binaries that
+//! need it (it replaces the binary's global allocator); `common/mod.rs`
+//! does not declare it.
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;

@@ -39,9 +39,16 @@
 //! The last line of output is the summary (`RESULT: ...`); the exit status
 //! is 0 when every call was set up and torn down and no packet was corrupt.
 
+// Shared with conference_load; not every item is used by both.
+#[allow(dead_code)]
+mod common;
+
 use bytes::Bytes;
 use clap::Parser;
-use std::collections::{BTreeMap, HashMap};
+use common::procfs::{drops_between, udp_drops, HoldCost, Snapshot};
+use common::rtp::{io, pct_lost, port_of, rtp_header, udp_socket, PACKET, PAYLOAD, TICK};
+use common::uac::{sdp_rtp, CallPlan, CallState, Uac};
+use std::collections::HashMap;
 use std::io::ErrorKind;
 use std::net::{SocketAddr, UdpSocket};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -49,10 +56,6 @@ use std::sync::{mpsc, Arc};
 use std::time::{Duration, Instant};
 use switchboard::sip::msg::{parse_datagram, HeaderName, Limits, Message, Method, StatusCode};
 
-/// RTP packet: 12-byte header and 20 ms of 8 kHz G.711 (160 bytes).
-const PAYLOAD: usize = 160;
-const PACKET: usize = 12 + PAYLOAD;
-const TICK: Duration = Duration::from_millis(20);
 /// Socket buffers: loopback bursts of one tick (up to 2 x N packets).
 const SOCKET_BUFFER: usize = 8 << 20;
 /// Dialled numbers are `9` and the call index on 7 digits.
@@ -101,10 +104,11 @@ fn main() {
 fn run(args: &Args) -> Result<(), String> {
     let n = args.calls as usize;
     let any_port = SocketAddr::from(([127, 0, 0, 1], 0));
-    let uac_sip = udp_socket(any_port).map_err(io("bind UAC SIP"))?;
-    let uas_sip = udp_socket(args.uas).map_err(io(format!("bind UAS SIP {}", args.uas)))?;
-    let rtp_a = udp_socket(any_port).map_err(io("bind caller RTP"))?;
-    let rtp_b = udp_socket(any_port).map_err(io("bind callee RTP"))?;
+    let buf = Some(SOCKET_BUFFER);
+    let uac_sip = udp_socket(any_port, buf).map_err(io("bind UAC SIP"))?;
+    let uas_sip = udp_socket(args.uas, buf).map_err(io(format!("bind UAS SIP {}", args.uas)))?;
+    let rtp_a = udp_socket(any_port, buf).map_err(io("bind caller RTP"))?;
+    let rtp_b = udp_socket(any_port, buf).map_err(io("bind callee RTP"))?;
     let (rtp_a_port, rtp_b_port) = (port_of(&rtp_a)?, port_of(&rtp_b)?);
 
     // The callee side answers on its own thread for the whole run.
@@ -122,33 +126,37 @@ fn run(args: &Args) -> Result<(), String> {
 
     // ---- Set-up ------------------------------------------------------------
     let setup_start = Instant::now();
-    let mut uac = Uac::new(uac_sip, args.switch, rtp_a_port, n)?;
+    let plans = (0..n)
+        .map(|idx| CallPlan {
+            number: format!("{NUMBER_PREFIX}{idx:07}"),
+            rtp_port: rtp_a_port,
+        })
+        .collect();
+    let mut uac = Uac::new(uac_sip, args.switch, "ml", plans)?;
     let mut b_media: Vec<Option<SocketAddr>> = vec![None; n];
-    uac.setup(args, |idx, addr| b_media[idx] = Some(addr), &b_rx)?;
-    for (idx, addr) in b_rx.try_iter() {
-        if idx < n {
-            b_media[idx] = Some(addr);
+    let take_b = |b_media: &mut Vec<Option<SocketAddr>>| {
+        for (idx, addr) in b_rx.try_iter() {
+            if idx < n {
+                b_media[idx] = Some(addr);
+            }
         }
-    }
+    };
+    uac.setup(args.cps, Duration::from_secs(args.setup_timeout_s), |_| {
+        take_b(&mut b_media)
+    });
+    take_b(&mut b_media);
     let setup_s = setup_start.elapsed().as_secs_f64();
     let calls: Vec<Live> = (0..n)
         .filter_map(|i| match (&uac.calls[i], b_media[i]) {
-            (CallState::Up { a_media, .. }, Some(b)) => Some(Live {
+            (CallState::Up { media, .. }, Some(b)) => Some(Live {
                 idx: i as u32,
-                a_media: *a_media,
+                a_media: *media,
                 b_media: b,
             }),
             _ => None,
         })
         .collect();
-    let failed: BTreeMap<String, usize> = uac.calls.iter().fold(BTreeMap::new(), |mut m, c| {
-        match c {
-            CallState::Up { .. } => {}
-            CallState::Failed(code) => *m.entry(code.to_string()).or_default() += 1,
-            CallState::Idle | CallState::Inviting { .. } => *m.entry("no answer".into()).or_default() += 1,
-        }
-        m
-    });
+    let (_, failed) = uac.tally();
     println!(
         "set-up: {} of {n} calls up in {setup_s:.1} s (failures: {failed:?}); caller RTP 127.0.0.1:{rtp_a_port}, callee RTP 127.0.0.1:{rtp_b_port}",
         calls.len()
@@ -160,12 +168,15 @@ fn run(args: &Args) -> Result<(), String> {
     uac.sock.set_nonblocking(true).map_err(io("UAC socket"))?;
     let media = hold_media(args, &calls, &rtp_a, &rtp_b, || uac.poll_during_hold())?;
     uac.sock.set_nonblocking(false).map_err(io("UAC socket"))?;
-    if uac.ended_by_switch > 0 {
-        println!("{} calls were ended by the switch during the hold", uac.ended_by_switch);
+    if !uac.ended_by_switch.is_empty() {
+        println!(
+            "{} calls were ended by the switch during the hold",
+            uac.ended_by_switch.len()
+        );
     }
 
     // ---- Teardown ----------------------------------------------------------
-    let byes_ok = uac.teardown(args)?;
+    let byes_ok = uac.teardown(args.cps);
     stop_uas.store(true, Ordering::Relaxed);
     let uas_stats = uas.join().map_err(|_| "UAS thread panicked".to_string())?;
     println!(
@@ -182,7 +193,7 @@ fn run(args: &Args) -> Result<(), String> {
     let loss = 100.0 * (sent.saturating_sub(forwarded)) as f64 / (sent.max(1)) as f64;
     // Per call at the nominal rate (50 packets/s each way), from the CPU
     // time per relayed packet: right even if the sender fell behind.
-    let cpu = match (media.switch_cpu, calls.len()) {
+    let cpu = match (media.cost.switch, calls.len()) {
         (Some(c), live) if live > 0 && forwarded > 0 => {
             let per_packet = c.seconds / forwarded as f64;
             format!(
@@ -215,29 +226,6 @@ fn run(args: &Args) -> Result<(), String> {
     Ok(())
 }
 
-/// Maps an I/O error to a message saying what failed.
-fn io(what: impl std::fmt::Display) -> impl FnOnce(std::io::Error) -> String {
-    move |e| format!("{what}: {e}")
-}
-
-fn pct_lost(sent: u64, got: u64) -> f64 {
-    100.0 * sent.saturating_sub(got) as f64 / sent.max(1) as f64
-}
-
-fn udp_socket(addr: SocketAddr) -> std::io::Result<UdpSocket> {
-    use socket2::{Domain, Socket, Type};
-    let s = Socket::new(Domain::for_address(addr), Type::DGRAM, None)?;
-    // Best effort: the kernel caps these at net.core.{r,w}mem_max.
-    let _ = s.set_recv_buffer_size(SOCKET_BUFFER);
-    let _ = s.set_send_buffer_size(SOCKET_BUFFER);
-    s.bind(&addr.into())?;
-    Ok(s.into())
-}
-
-fn port_of(s: &UdpSocket) -> Result<u16, String> {
-    s.local_addr().map(|a| a.port()).map_err(|e| e.to_string())
-}
-
 /// A call with media on both sides.
 struct Live {
     idx: u32,
@@ -245,352 +233,6 @@ struct Live {
     a_media: SocketAddr,
     /// The switch's port towards the callee.
     b_media: SocketAddr,
-}
-
-// ---------------------------------------------------------------------------
-// SIP: the caller side
-// ---------------------------------------------------------------------------
-
-enum CallState {
-    Idle,
-    Inviting {
-        next_retx: Instant,
-        interval: Duration,
-    },
-    Up {
-        to: Bytes,
-        contact: String,
-        a_media: SocketAddr,
-    },
-    Failed(u16),
-}
-
-struct Uac {
-    sock: UdpSocket,
-    local: SocketAddr,
-    switch: SocketAddr,
-    rtp_port: u16,
-    run_id: u32,
-    calls: Vec<CallState>,
-    limits: Limits,
-    buf: Vec<u8>,
-    /// Calls the switch hung up (a BYE to the caller) before teardown.
-    ended_by_switch: usize,
-}
-
-impl Uac {
-    fn new(sock: UdpSocket, switch: SocketAddr, rtp_port: u16, n: usize) -> Result<Uac, String> {
-        let local = sock.local_addr().map_err(|e| e.to_string())?;
-        sock.set_read_timeout(Some(Duration::from_millis(2)))
-            .map_err(|e| e.to_string())?;
-        Ok(Uac {
-            sock,
-            local,
-            switch,
-            rtp_port,
-            run_id: std::process::id(),
-            calls: (0..n).map(|_| CallState::Idle).collect(),
-            limits: Limits::default(),
-            buf: vec![0u8; 65536],
-            ended_by_switch: 0,
-        })
-    }
-
-    fn call_id(&self, idx: usize) -> String {
-        format!("ml-{}-{idx}@127.0.0.1", self.run_id)
-    }
-
-    fn idx_of(&self, call_id: &[u8]) -> Option<usize> {
-        let s = std::str::from_utf8(call_id).ok()?;
-        let rest = s.strip_prefix(&format!("ml-{}-", self.run_id))?;
-        let idx: usize = rest.split('@').next()?.parse().ok()?;
-        (idx < self.calls.len()).then_some(idx)
-    }
-
-    fn caller_party(&self, idx: usize) -> String {
-        format!("<sip:15550100@{}>;tag=ml{idx}", self.local)
-    }
-
-    fn invite(&self, idx: usize) -> String {
-        let sdp = format!(
-            "v=0\r\no=media-load {idx} 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n\
-             m=audio {} RTP/AVP 0 101\r\na=rtpmap:0 PCMU/8000\r\na=rtpmap:101 telephone-event/8000\r\n\
-             a=fmtp:101 0-16\r\na=ptime:20\r\na=sendrecv\r\n",
-            self.rtp_port
-        );
-        format!(
-            "INVITE sip:{NUMBER_PREFIX}{idx:07}@{sw} SIP/2.0\r\n\
-             Via: SIP/2.0/UDP {local};branch=z9hG4bK-ml-inv-{idx};rport\r\n\
-             Max-Forwards: 70\r\n\
-             From: {from}\r\n\
-             To: <sip:{NUMBER_PREFIX}{idx:07}@{sw}>\r\n\
-             Call-ID: {cid}\r\n\
-             CSeq: 1 INVITE\r\n\
-             Contact: <sip:15550100@{local}>\r\n\
-             Content-Type: application/sdp\r\n\
-             Content-Length: {len}\r\n\r\n{sdp}",
-            sw = self.switch,
-            local = self.local,
-            from = self.caller_party(idx),
-            cid = self.call_id(idx),
-            len = sdp.len(),
-        )
-    }
-
-    fn send(&self, text: &str, to: SocketAddr) {
-        if let Err(e) = self.sock.send_to(text.as_bytes(), to) {
-            eprintln!("SIP send to {to}: {e}");
-        }
-    }
-
-    /// Sends the INVITEs at `--cps`, answers 200s with ACK, retransmits
-    /// (T1 doubling) until every call is up or failed or the time is out.
-    fn setup(
-        &mut self,
-        args: &Args,
-        mut on_b: impl FnMut(usize, SocketAddr),
-        b_rx: &mpsc::Receiver<(usize, SocketAddr)>,
-    ) -> Result<(), String> {
-        let n = self.calls.len();
-        let start = Instant::now();
-        let per_call = Duration::from_secs(1) / args.cps.max(1);
-        let mut next = 0usize;
-        let give_up = start + per_call * n as u32 + Duration::from_secs(args.setup_timeout_s);
-        loop {
-            let now = Instant::now();
-            while next < n && start + per_call * next as u32 <= now {
-                self.send(&self.invite(next), self.switch);
-                self.calls[next] = CallState::Inviting {
-                    next_retx: now + Duration::from_millis(500),
-                    interval: Duration::from_millis(500),
-                };
-                next += 1;
-            }
-            for idx in 0..next {
-                if let CallState::Inviting { next_retx, interval } = &mut self.calls[idx] {
-                    if *next_retx <= now {
-                        *interval = (*interval * 2).min(Duration::from_secs(4));
-                        *next_retx = now + *interval;
-                        let text = self.invite(idx);
-                        self.send(&text, self.switch);
-                    }
-                }
-            }
-            self.recv_all(|uac, msg, src| uac.on_setup_message(msg, src));
-            for (idx, addr) in b_rx.try_iter() {
-                if idx < n {
-                    on_b(idx, addr);
-                }
-            }
-            let pending = self
-                .calls
-                .iter()
-                .any(|c| matches!(c, CallState::Idle | CallState::Inviting { .. }));
-            if !pending || Instant::now() > give_up {
-                // Late ACK retransmissions are answered in teardown's loop.
-                return Ok(());
-            }
-        }
-    }
-
-    /// Reads every SIP message waiting (and waits up to 2 ms for one).
-    fn recv_all(&mut self, mut f: impl FnMut(&mut Uac, Message, SocketAddr)) {
-        loop {
-            let (len, src) = match self.sock.recv_from(&mut self.buf) {
-                Ok(x) => x,
-                Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => return,
-                Err(e) if e.kind() == ErrorKind::ConnectionRefused => continue,
-                Err(e) => {
-                    eprintln!("SIP recv: {e}");
-                    return;
-                }
-            };
-            match parse_datagram(Bytes::copy_from_slice(&self.buf[..len]), &self.limits) {
-                Ok(m) => f(self, m, src),
-                Err(e) => eprintln!("unparsable SIP from {src}: {}", e.error),
-            }
-        }
-    }
-
-    fn on_setup_message(&mut self, msg: Message, src: SocketAddr) {
-        let Some(code) = msg.status() else {
-            // A request from the switch on the caller side (none expected
-            // before teardown): answer 200 so it does not retransmit.
-            self.reply_ok(&msg, src);
-            return;
-        };
-        let Ok(env) = msg.envelope() else { return };
-        let Some(idx) = self.idx_of(&env.call_id) else { return };
-        if env.cseq.method != Method::INVITE || !code.is_final() {
-            return;
-        }
-        let to = msg.headers.get(&HeaderName::To).cloned().unwrap_or_default();
-        if code.is_success() {
-            let contact = msg
-                .headers
-                .get(&HeaderName::Contact)
-                .map(contact_uri)
-                .unwrap_or_else(|| format!("sip:{}", self.switch));
-            let Some(a_media) = sdp_rtp(&msg.body) else {
-                eprintln!("call {idx}: 200 without a usable SDP answer");
-                self.calls[idx] = CallState::Failed(code.as_u16());
-                return;
-            };
-            self.ack_2xx(idx, &contact, &to, src);
-            if matches!(self.calls[idx], CallState::Inviting { .. }) {
-                self.calls[idx] = CallState::Up { to, contact, a_media };
-            }
-        } else {
-            // ACK for a non-2xx final: same branch as the INVITE (§17.1.1.3).
-            let text = format!(
-                "ACK sip:{NUMBER_PREFIX}{idx:07}@{sw} SIP/2.0\r\n\
-                 Via: SIP/2.0/UDP {local};branch=z9hG4bK-ml-inv-{idx};rport\r\n\
-                 Max-Forwards: 70\r\nFrom: {from}\r\nTo: {to}\r\nCall-ID: {cid}\r\nCSeq: 1 ACK\r\n\
-                 Content-Length: 0\r\n\r\n",
-                sw = self.switch,
-                local = self.local,
-                from = self.caller_party(idx),
-                to = String::from_utf8_lossy(&to),
-                cid = self.call_id(idx),
-            );
-            self.send(&text, src);
-            if matches!(self.calls[idx], CallState::Inviting { .. }) {
-                self.calls[idx] = CallState::Failed(code.as_u16());
-            }
-        }
-    }
-
-    /// Answers what arrives while the media flows: a retransmitted 200
-    /// (our ACK was lost) is ACKed again, a BYE from the switch is answered
-    /// and the call counted as ended.
-    fn poll_during_hold(&mut self) {
-        self.recv_all(|uac, msg, src| {
-            let Ok(env) = msg.envelope() else { return };
-            let Some(idx) = uac.idx_of(&env.call_id) else { return };
-            match msg.status() {
-                None => {
-                    if msg.method() == Some(&Method::BYE) && matches!(uac.calls[idx], CallState::Up { .. }) {
-                        uac.calls[idx] = CallState::Failed(0);
-                        uac.ended_by_switch += 1;
-                    }
-                    uac.reply_ok(&msg, src);
-                }
-                Some(code) if code.is_success() && env.cseq.method == Method::INVITE => {
-                    if let CallState::Up { to, contact, .. } = &uac.calls[idx] {
-                        uac.ack_2xx(idx, contact, to, src);
-                    }
-                }
-                Some(_) => {}
-            }
-        });
-    }
-
-    fn ack_2xx(&self, idx: usize, contact: &str, to: &Bytes, dest: SocketAddr) {
-        let text = format!(
-            "ACK {contact} SIP/2.0\r\n\
-             Via: SIP/2.0/UDP {local};branch=z9hG4bK-ml-ack-{idx};rport\r\n\
-             Max-Forwards: 70\r\nFrom: {from}\r\nTo: {to}\r\nCall-ID: {cid}\r\nCSeq: 1 ACK\r\n\
-             Content-Length: 0\r\n\r\n",
-            local = self.local,
-            from = self.caller_party(idx),
-            to = String::from_utf8_lossy(to),
-            cid = self.call_id(idx),
-        );
-        self.send(&text, dest);
-    }
-
-    fn bye(&self, idx: usize, contact: &str, to: &Bytes) -> String {
-        format!(
-            "BYE {contact} SIP/2.0\r\n\
-             Via: SIP/2.0/UDP {local};branch=z9hG4bK-ml-bye-{idx};rport\r\n\
-             Max-Forwards: 70\r\nFrom: {from}\r\nTo: {to}\r\nCall-ID: {cid}\r\nCSeq: 2 BYE\r\n\
-             Content-Length: 0\r\n\r\n",
-            local = self.local,
-            from = self.caller_party(idx),
-            to = String::from_utf8_lossy(to),
-            cid = self.call_id(idx),
-        )
-    }
-
-    fn reply_ok(&self, req: &Message, src: SocketAddr) {
-        if req.method() == Some(&Method::ACK) {
-            return;
-        }
-        let resp = Message::response_to(req, StatusCode::OK, None, Some("ml-uac"));
-        let _ = self.sock.send_to(&resp.to_bytes(), src);
-    }
-
-    /// BYEs every call that is up at `--cps`, retransmitting until its 200
-    /// (or 8 s); returns how many were answered 200.
-    fn teardown(&mut self, args: &Args) -> Result<usize, String> {
-        let up: Vec<usize> = (0..self.calls.len())
-            .filter(|&i| matches!(self.calls[i], CallState::Up { .. }))
-            .collect();
-        let mut pending: HashMap<usize, (Instant, Duration)> = HashMap::new();
-        let mut done = 0usize;
-        let per_call = Duration::from_secs(1) / args.cps.max(1);
-        let start = Instant::now();
-        let give_up = start + per_call * up.len() as u32 + Duration::from_secs(8);
-        let mut next = 0usize;
-        while Instant::now() < give_up && (next < up.len() || !pending.is_empty()) {
-            let now = Instant::now();
-            while next < up.len() && start + per_call * next as u32 <= now {
-                let idx = up[next];
-                if let CallState::Up { to, contact, .. } = &self.calls[idx] {
-                    self.send(&self.bye(idx, contact, to), self.switch);
-                }
-                pending.insert(idx, (now + Duration::from_millis(500), Duration::from_millis(500)));
-                next += 1;
-            }
-            for (idx, (at, interval)) in pending.iter_mut() {
-                if *at <= now {
-                    *interval = (*interval * 2).min(Duration::from_secs(4));
-                    *at = now + *interval;
-                    if let CallState::Up { to, contact, .. } = &self.calls[*idx] {
-                        self.send(&self.bye(*idx, contact, to), self.switch);
-                    }
-                }
-            }
-            self.recv_all(|uac, msg, src| {
-                let Some(code) = msg.status() else {
-                    uac.reply_ok(&msg, src);
-                    return;
-                };
-                let Ok(env) = msg.envelope() else { return };
-                let Some(idx) = uac.idx_of(&env.call_id) else { return };
-                if env.cseq.method == Method::INVITE && code.is_success() {
-                    // A 200 retransmitted because an ACK was lost.
-                    if let CallState::Up { to, contact, .. } = &uac.calls[idx] {
-                        uac.ack_2xx(idx, contact, to, src);
-                    }
-                } else if env.cseq.method == Method::BYE && code.is_final() && pending.remove(&idx).is_some() {
-                    if code.is_success() {
-                        done += 1;
-                    } else {
-                        eprintln!("call {idx}: BYE answered {}", code.as_u16());
-                    }
-                }
-            });
-        }
-        Ok(done)
-    }
-}
-
-/// The URI inside a Contact value (`<sip:...>;params` or a bare URI).
-fn contact_uri(v: &Bytes) -> String {
-    let s = String::from_utf8_lossy(v);
-    match (s.find('<'), s.find('>')) {
-        (Some(a), Some(b)) if a < b => s[a + 1..b].to_string(),
-        _ => s.split(';').next().unwrap_or_default().trim().to_string(),
-    }
-}
-
-/// The audio RTP address an SDP body names.
-fn sdp_rtp(body: &[u8]) -> Option<SocketAddr> {
-    let s = switchboard::sdp::parse(body).ok()?;
-    let (i, m) = s.media.iter().enumerate().find(|(_, m)| m.port != 0)?;
-    let c = s.media_connection(i).or(s.connection())?;
-    Some(SocketAddr::new(c.ip_addr()?, m.port))
 }
 
 // ---------------------------------------------------------------------------
@@ -693,14 +335,6 @@ fn fill(payload: &mut [u8], dir: u8, idx: u32, k: u32) {
     }
 }
 
-fn rtp_header(out: &mut [u8], seq: u16, ts: u32, ssrc: u32) {
-    out[0] = 0x80;
-    out[1] = 0; // PCMU
-    out[2..4].copy_from_slice(&seq.to_be_bytes());
-    out[4..8].copy_from_slice(&ts.to_be_bytes());
-    out[8..12].copy_from_slice(&ssrc.to_be_bytes());
-}
-
 #[derive(Default)]
 struct RecvStats {
     /// Packets per call index.
@@ -758,8 +392,8 @@ fn receiver(sock: UdpSocket, by_port: Vec<u32>, dir: u8, n: usize, stop: Arc<Ato
 }
 
 struct MediaResult {
-    /// The switch's context switches per second (voluntary, involuntary).
-    switch_ctx_per_s: Option<(f64, f64)>,
+    /// The switch's and the generator's CPU over the hold.
+    cost: HoldCost,
     /// Lost to full receive buffers of the generator's two RTP sockets.
     generator_drops: u64,
     /// Lost to full receive buffers of the switch's per-call sockets: its
@@ -775,35 +409,8 @@ struct MediaResult {
     late_ticks: u64,
     max_lag: Duration,
     ticks: u64,
-    wall_s: f64,
     calls_short: usize,
     min_per_call: u32,
-    switch_cpu: Option<CpuUse>,
-    switch_threads: Vec<(String, f64)>,
-    self_cpu: Option<CpuUse>,
-}
-
-/// CPU used over the hold.
-#[derive(Clone, Copy)]
-struct CpuUse {
-    /// Share of one core (user + system).
-    percent: f64,
-    /// Of which in the kernel (system time).
-    system_percent: f64,
-    /// CPU seconds.
-    seconds: f64,
-}
-
-impl CpuUse {
-    fn between(a: Ticks, b: Ticks, hz: f64, wall_s: f64) -> CpuUse {
-        let user = b.user.saturating_sub(a.user) as f64 / hz;
-        let system = b.system.saturating_sub(a.system) as f64 / hz;
-        CpuUse {
-            percent: 100.0 * (user + system) / wall_s,
-            system_percent: 100.0 * system / wall_s,
-            seconds: user + system,
-        }
-    }
 }
 
 impl MediaResult {
@@ -814,8 +421,8 @@ impl MediaResult {
              (fewest received by a call in one direction: {} of {}); receive-buffer drops: {} at the \
              switch's A-side sockets (A->B), {} at its B-side sockets (B->A), {} at the generator's",
             self.ticks,
-            self.wall_s,
-            (self.sent_ab + self.sent_ba) as f64 / self.wall_s,
+            self.cost.wall_s,
+            (self.sent_ab + self.sent_ba) as f64 / self.cost.wall_s,
             live * 100,
             self.sent_ab,
             self.sent_ba,
@@ -833,134 +440,8 @@ impl MediaResult {
             self.switch_drops.1,
             self.generator_drops,
         );
-        if let Some(c) = self.switch_cpu {
-            let threads: Vec<String> = self
-                .switch_threads
-                .iter()
-                .map(|(name, pct)| format!("{name} {pct:.1}%"))
-                .collect();
-            println!(
-                "switch CPU over the hold: {:.1}% of a core ({:.1}% user, {:.1}% system) for {live} calls \
-                 ({:.4}% per call); by thread: {}",
-                c.percent,
-                c.percent - c.system_percent,
-                c.system_percent,
-                c.percent / live.max(1) as f64,
-                threads.join(", ")
-            );
-        }
-        if let Some((v, i)) = self.switch_ctx_per_s {
-            println!("switch context switches over the hold: {v:.0}/s voluntary (sleeps), {i:.0}/s involuntary");
-        }
-        if let Some(c) = self.self_cpu {
-            println!(
-                "generator CPU over the hold: {:.1}% of a core ({:.1}% system)",
-                c.percent, c.system_percent
-            );
-        }
+        self.cost.print(live, "call");
     }
-}
-
-/// Datagrams the kernel dropped because a socket's receive buffer was full,
-/// per local UDP port (`drops`, the last column of /proc/net/udp{,6}).
-fn udp_drops() -> HashMap<u16, u64> {
-    let mut out: HashMap<u16, u64> = HashMap::new();
-    for file in ["/proc/net/udp", "/proc/net/udp6"] {
-        let Ok(text) = std::fs::read_to_string(file) else {
-            continue;
-        };
-        for line in text.lines().skip(1) {
-            let f: Vec<&str> = line.split_whitespace().collect();
-            let (Some(local), Some(drops)) = (f.get(1), f.last()) else {
-                continue;
-            };
-            let port = local.rsplit(':').next().and_then(|p| u16::from_str_radix(p, 16).ok());
-            if let (Some(port), Ok(d)) = (port, drops.parse::<u64>()) {
-                *out.entry(port).or_default() += d;
-            }
-        }
-    }
-    out
-}
-
-/// Context switches (voluntary, involuntary) summed over a process's threads.
-fn context_switches(pid: u32) -> (u64, u64) {
-    let mut total = (0, 0);
-    let Ok(dir) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
-        return total;
-    };
-    for e in dir.flatten() {
-        let Ok(text) = std::fs::read_to_string(e.path().join("status")) else {
-            continue;
-        };
-        for line in text.lines() {
-            let value = |l: &str| {
-                l.split_whitespace()
-                    .nth(1)
-                    .and_then(|v| v.parse::<u64>().ok())
-                    .unwrap_or(0)
-            };
-            if line.starts_with("voluntary_ctxt_switches:") {
-                total.0 += value(line);
-            } else if line.starts_with("nonvoluntary_ctxt_switches:") {
-                total.1 += value(line);
-            }
-        }
-    }
-    total
-}
-
-/// Drops on `ports` between two [`udp_drops`] readings.
-fn drops_between(a: &HashMap<u16, u64>, b: &HashMap<u16, u64>, ports: impl IntoIterator<Item = u16>) -> u64 {
-    ports
-        .into_iter()
-        .map(|p| {
-            b.get(&p)
-                .copied()
-                .unwrap_or(0)
-                .saturating_sub(a.get(&p).copied().unwrap_or(0))
-        })
-        .sum()
-}
-
-/// CPU time of a task from /proc, in clock ticks.
-#[derive(Clone, Copy, Default)]
-struct Ticks {
-    user: u64,
-    system: u64,
-}
-
-/// The command name and CPU ticks (utime, stime) of a /proc stat file.
-fn stat_ticks(path: &str) -> Option<(String, Ticks)> {
-    let s = std::fs::read_to_string(path).ok()?;
-    let open = s.find('(')?;
-    let close = s.rfind(')')?;
-    let name = s[open + 1..close].to_string();
-    // Fields after the command: state is field 3; utime 14, stime 15.
-    let f: Vec<&str> = s[close + 2..].split_whitespace().collect();
-    Some((
-        name,
-        Ticks {
-            user: f.get(11)?.parse().ok()?,
-            system: f.get(12)?.parse().ok()?,
-        },
-    ))
-}
-
-/// Per-thread CPU ticks of a process, keyed by thread id.
-fn thread_ticks(pid: u32) -> HashMap<u32, (String, Ticks)> {
-    let mut out = HashMap::new();
-    if let Ok(dir) = std::fs::read_dir(format!("/proc/{pid}/task")) {
-        for e in dir.flatten() {
-            let Some(tid) = e.file_name().to_str().and_then(|s| s.parse::<u32>().ok()) else {
-                continue;
-            };
-            if let Some(v) = stat_ticks(&format!("/proc/{pid}/task/{tid}/stat")) {
-                out.insert(tid, v);
-            }
-        }
-    }
-    out
 }
 
 /// What one paced sender did.
@@ -1038,12 +519,8 @@ fn hold_media(
 
     let ticks = args.hold_s * 50;
     let hz = args.clk_tck.max(1) as f64;
-    let sw_stat = args.switch_pid.map(|p| format!("/proc/{p}/stat"));
-    let sw0 = sw_stat.as_deref().and_then(stat_ticks).map(|(_, t)| t);
-    let sw_threads0 = args.switch_pid.map(thread_ticks).unwrap_or_default();
-    let self0 = stat_ticks("/proc/self/stat").map(|(_, t)| t);
     let drops0 = udp_drops();
-    let ctx0 = args.switch_pid.map(context_switches);
+    let snap0 = Snapshot::take(args.switch_pid);
     let start = Instant::now();
     // One paced sender per direction, so each keeps its ticks even when the
     // other is descheduled; this thread answers SIP meanwhile.
@@ -1067,11 +544,7 @@ fn hold_media(
         let ba = ba.join().map_err(|_| "sender panicked".to_string())?;
         Ok::<_, String>((ab, ba))
     })?;
-    let wall_s = start.elapsed().as_secs_f64();
-    let sw1 = sw_stat.as_deref().and_then(stat_ticks).map(|(_, t)| t);
-    let sw_threads1 = args.switch_pid.map(thread_ticks).unwrap_or_default();
-    let ctx1 = args.switch_pid.map(context_switches);
-    let self1 = stat_ticks("/proc/self/stat").map(|(_, t)| t);
+    let cost = HoldCost::between(&snap0, &Snapshot::take(args.switch_pid), hz);
     // Let the last packets land, then stop the receivers.
     std::thread::sleep(Duration::from_millis(500));
     let drops1 = udp_drops();
@@ -1079,18 +552,6 @@ fn hold_media(
     let ba = rx_ba.join().map_err(|_| "receiver panicked".to_string())?;
     let ab = rx_ab.join().map_err(|_| "receiver panicked".to_string())?;
 
-    let cpu = |a: Option<Ticks>, b: Option<Ticks>| Some(CpuUse::between(a?, b?, hz, wall_s));
-    let mut by_name: BTreeMap<String, u64> = BTreeMap::new();
-    for (tid, (name, t1)) in &sw_threads1 {
-        let t0 = sw_threads0.get(tid).map(|(_, t)| t.user + t.system).unwrap_or(0);
-        *by_name.entry(name.clone()).or_default() += (t1.user + t1.system).saturating_sub(t0);
-    }
-    let mut switch_threads: Vec<(String, f64)> = by_name
-        .into_iter()
-        .map(|(name, t)| (name, 100.0 * t as f64 / hz / wall_s))
-        .filter(|(_, p)| *p > 0.0)
-        .collect();
-    switch_threads.sort_by(|a, b| b.1.total_cmp(&a.1));
     let mut min_per_call = u32::MAX;
     let mut calls_short = 0;
     for c in calls {
@@ -1111,15 +572,8 @@ fn hold_media(
         drops_between(&drops0, &drops1, calls.iter().map(|c| c.a_media.port())),
         drops_between(&drops0, &drops1, calls.iter().map(|c| c.b_media.port())),
     );
-    let switch_ctx_per_s = match (ctx0, ctx1) {
-        (Some(a), Some(b)) => Some((
-            b.0.saturating_sub(a.0) as f64 / wall_s,
-            b.1.saturating_sub(a.1) as f64 / wall_s,
-        )),
-        _ => None,
-    };
     Ok(MediaResult {
-        switch_ctx_per_s,
+        cost,
         generator_drops,
         switch_drops,
         sent_ab: ab_tx.sent,
@@ -1132,11 +586,7 @@ fn hold_media(
         late_ticks: ab_tx.late_ticks.max(ba_tx.late_ticks),
         max_lag: ab_tx.max_lag.max(ba_tx.max_lag),
         ticks,
-        wall_s,
         calls_short,
         min_per_call: if calls.is_empty() { 0 } else { min_per_call },
-        switch_cpu: cpu(sw0, sw1),
-        switch_threads,
-        self_cpu: cpu(self0, self1),
     })
 }

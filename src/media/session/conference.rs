@@ -267,6 +267,7 @@ impl SessionCore {
             self.stats.dropped += 1;
             return;
         }
+        let mut keyed = None;
         if let Ok(h) = RtpHeader::parse(packet) {
             let rx =
                 l.rx.get_or_insert_with(|| ReceiverStats::new(h.ssrc, l.audio.clock_rate));
@@ -274,9 +275,25 @@ impl SessionCore {
                 *rx = ReceiverStats::new(h.ssrc, l.audio.clock_rate);
             }
             rx.on_packet(h.sequence, h.timestamp, now);
+            // Key presses are told to the engine (a meet-me room's PIN); the
+            // bridge itself never plays them to the others.
+            if Some(h.payload_type) == l.audio.event_recv_pt {
+                if let Some(payload) = packet.get(h.payload_offset..h.payload_end) {
+                    let _ = l.dtmf.handle_packet(h.timestamp, payload);
+                }
+                // One packet starts at most one event.
+                while let Some(ev) = l.dtmf.poll_event() {
+                    if let crate::rtp::DtmfEvent::Start { event, .. } = ev {
+                        keyed = crate::rtp::dtmf::event_to_digit(event).or(keyed);
+                    }
+                }
+            }
         }
         if let Some(tap) = l.tap.as_mut() {
             tap.push(packet);
+        }
+        if let Some(digit) = keyed {
+            self.events.push_back(super::SessionEvent::Digit { leg: from, digit });
         }
         match (id, self.conf.as_mut()) {
             (Some(id), Some(conf)) => {

@@ -42,6 +42,8 @@ pub(super) struct Leg {
     /// resume: the pipeline's jitter buffer holds audio said while paused.
     pub tap_mute: u32,
     pub music: Option<Box<MusicPlayer>>,
+    /// Key presses in what this leg sends while bridged (meet-me PINs).
+    pub dtmf: crate::rtp::DtmfDetector,
 }
 
 impl Leg {
@@ -92,6 +94,7 @@ impl Leg {
             rx: None,
             tap: None,
             tap_mute: 0,
+            dtmf: crate::rtp::DtmfDetector::new(),
             music: None,
         }
     }

@@ -17,6 +17,8 @@
 //! - While bridged, the recording and the monitor keep hearing the caller
 //!   and the callee from their taps (party legs are not in the recording
 //!   yet).
+//! - A leg with noise removal (CALL-NOISE-1) keeps it on the bridge: its
+//!   party's input is denoised before the mix.
 
 use super::core::{queue_to_peer, SessionCore, Topology};
 use super::leg::{format_received, Leg};
@@ -219,8 +221,10 @@ impl SessionCore {
             if l.out.payload_types_mut().get(recv).is_none() {
                 l.out.payload_types_mut().insert(recv, send);
             }
+            // CALL-NOISE-1: a leg that had noise removal keeps it on the bridge.
+            let opts = crate::media::pipeline::PipelineOptions { denoise: l.denoise };
             let Some(conf) = self.conf.as_mut() else { return };
-            match conf.bridge.add_party(format, stream) {
+            match conf.bridge.add_party_with(format, stream, opts) {
                 Ok(id) => conf.members.push((leg, id)),
                 Err(e) => tracing::error!(call = self.call, ?leg, error = %e, "conference: a leg could not join"),
             }

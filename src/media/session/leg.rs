@@ -44,6 +44,8 @@ pub(super) struct Leg {
     pub music: Option<Box<MusicPlayer>>,
     /// Key presses in what this leg sends while bridged (meet-me PINs).
     pub dtmf: crate::rtp::DtmfDetector,
+    /// Noise removal on what this leg says (CALL-NOISE-1), kept on the bridge.
+    pub denoise: bool,
 }
 
 impl Leg {
@@ -95,6 +97,7 @@ impl Leg {
             tap: None,
             tap_mute: 0,
             dtmf: crate::rtp::DtmfDetector::new(),
+            denoise: plan.denoise,
             music: None,
         }
     }

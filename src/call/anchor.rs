@@ -339,8 +339,15 @@ impl Call {
     pub(crate) fn release_media(&mut self, ctx: &mut CallCtx) {
         if let Some(media) = self.media.as_ref() {
             ctx.release_port(media.port_a);
-            ctx.release_port(media.port_b);
-            ctx.media(MediaCommand::Close { call: self.id.0 });
+            // A meet-me room caller has one port (`room.rs`).
+            if media.port_b != media.port_a {
+                ctx.release_port(media.port_b);
+            }
+            // A room caller's media is a party of the room's session: it
+            // left that at the call's end (engine/rooms.rs).
+            if self.seat.is_none() {
+                ctx.media(MediaCommand::Close { call: self.id.0 });
+            }
         }
     }
 

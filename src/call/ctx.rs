@@ -60,6 +60,8 @@ pub enum CallTimer {
     Reap,
     /// A recording pause ends by itself (`[recording] max_pause_s`).
     PauseEnd,
+    /// A meet-me room caller had its time to key the room's PIN.
+    PinEntry,
 }
 
 /// What a call tells the engine, for it to route.

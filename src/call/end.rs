@@ -21,6 +21,7 @@ impl Call {
         self.end_cause = Some(cause.to_string());
         ctx.cancel_timer(id, CallTimer::NoAnswer);
         ctx.cancel_timer(id, CallTimer::Retransmit2xx);
+        ctx.cancel_timer(id, CallTimer::PinEntry);
         let ringing: Vec<usize> = (0..self.b.len())
             .filter(|i| self.b[*i].is_callee() && self.b[*i].is_ringing())
             .collect();
@@ -73,6 +74,7 @@ impl Call {
             CallTimer::NoAnswer,
             CallTimer::Retransmit2xx,
             CallTimer::PauseEnd,
+            CallTimer::PinEntry,
         ] {
             ctx.cancel_timer(id, t);
         }

@@ -69,6 +69,11 @@ impl Call {
             ctx.respond(tx, resp);
             return;
         }
+        if self.seat.is_some() && self.phase == Phase::Answered {
+            // A meet-me room caller: the switch is its far end.
+            self.on_room_request(ctx, tx, side, &method, &req, tag.as_deref().unwrap_or_default());
+            return;
+        }
         let Some(other) = self.other_side(side) else {
             let resp = Message::response_to(&req, StatusCode::CALL_DOES_NOT_EXIST, None, tag.as_deref());
             ctx.respond(tx, resp);
@@ -117,6 +122,32 @@ impl Call {
                 ctx.respond(tx, resp);
             }
         }
+    }
+
+    /// A re-INVITE, UPDATE or INFO from a meet-me room caller: offers are
+    /// answered by the switch (hold included), an INFO's DTMF
+    /// (`application/dtmf-relay`, `Signal=`) counts as a key for the PIN;
+    /// anything else is refused with 405 (nothing to relay it to).
+    fn on_room_request(&mut self, ctx: &mut CallCtx, tx: TxId, side: Side, method: &Method, req: &Message, tag: &str) {
+        if *method == Method::INVITE || *method == Method::UPDATE {
+            if let Some(d) = self.dialog_mut(side) {
+                d.refresh_target(req);
+            }
+            self.answer_in_dialog_offer(ctx, side, tx, req, tag);
+            return;
+        }
+        if *method == Method::INFO {
+            let resp = Message::response_to(req, StatusCode::OK, None, Some(tag));
+            ctx.respond(tx, resp);
+            if let Some(digit) = info_digit(&req.body) {
+                self.room_digit(ctx, digit);
+            }
+            return;
+        }
+        let mut resp = Message::response_to(req, StatusCode::METHOD_NOT_ALLOWED, None, Some(tag));
+        resp.headers
+            .push(HeaderName::Allow, "INVITE, ACK, BYE, CANCEL, OPTIONS, UPDATE, INFO");
+        ctx.respond(tx, resp);
     }
 
     /// Sends a new in-dialog request on `side` (§12.2.1.1); returns its
@@ -302,6 +333,19 @@ impl Call {
             ctx.set_timer(self.id, CallTimer::Retransmit2xx, since + t1 * 64);
         }
     }
+}
+
+/// The key of an INFO `application/dtmf-relay` body (`Signal=5`), the
+/// de-facto format of phones that send DTMF in SIP INFO.
+fn info_digit(body: &[u8]) -> Option<char> {
+    let text = std::str::from_utf8(body).ok()?;
+    let line = text
+        .lines()
+        .find(|l| l.trim_start().to_ascii_lowercase().starts_with("signal"))?;
+    let value = line.split_once('=')?.1.trim();
+    let mut chars = value.chars();
+    let c = chars.next()?.to_ascii_uppercase();
+    (chars.next().is_none() && crate::rtp::dtmf::digit_to_event(c).is_some()).then_some(c)
 }
 
 fn is_info_package(name: &HeaderName) -> bool {

@@ -207,6 +207,18 @@ pub enum MediaCommand {
         /// Our socket towards the party's phone.
         local: SocketAddr,
     },
+    /// Bind the socket of a meet-me room's caller (issue 9, CALL-CONF-1
+    /// rooms) in the room's media session, which is made with the first
+    /// caller and lives until [`MediaCommand::Close`] of `room`. The caller
+    /// is party `party` of that session.
+    RoomPrepare {
+        /// The room's media session number (never a call's).
+        room: u64,
+        /// The caller's party key in the room (its call number).
+        party: usize,
+        /// Our socket towards the caller.
+        local: SocketAddr,
+    },
     /// A party's phone answered: it joins the call's media in `mode`. With
     /// more than two legs talking, the call's media runs on the bridge.
     PartyJoin {

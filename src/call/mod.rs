@@ -32,6 +32,8 @@
 //! - [`consult`]: consult, toggle, merge, conference, post-call
 //!   (CALL-HOLD-2, CALL-CONSULT-1..4, CALL-CONF-1..4) as media modes per leg.
 //! - [`dial`]: dial numbers typed by agents (CALL-DIAL-1).
+//! - [`room`]: a meet-me room caller's call, answered by the switch, its
+//!   media on the room's bridge, its PIN (issue 9).
 //! - `end`: ending a call, its CDR, and when it can be forgotten.
 
 pub mod anchor;
@@ -46,6 +48,7 @@ pub mod media;
 mod monitor;
 mod outbound;
 mod party;
+pub mod room;
 
 pub use anchor::{AnchorRefusal, MediaFeatures};
 pub use consult::{Consult, Talk, MAX_PARTIES};
@@ -55,6 +58,7 @@ pub use leg::{ALeg, BLeg, BState, LegRole, PartyKind, PartyLeg, PartyState, Side
 pub use monitor::{MonitorRequest, SupervisorMode};
 pub use outbound::{ask_auto_answer, RingOptions, RingTarget};
 pub use party::PartyTarget;
+pub use room::{PinOutcome, Seat};
 
 use crate::ids::CallRef;
 use crate::sip::msg::{Message, StatusCode};
@@ -179,6 +183,8 @@ pub struct Call {
     pub consult: Option<Consult>,
     /// When the customer left a consult or conference (unix ms; CALL-CONF-4).
     pub customer_left_ms: Option<u64>,
+    /// The caller's place in a meet-me room (`room`), when the call is one.
+    pub seat: Option<Box<Seat>>,
 }
 
 impl Call {
@@ -226,6 +232,7 @@ impl Call {
             talk: Talk::Direct,
             consult: None,
             customer_left_ms: None,
+            seat: None,
         }
     }
 
@@ -257,6 +264,7 @@ impl Call {
             CallTimer::Retransmit2xx => self.retransmit_2xx(ctx),
             CallTimer::Reap => ctx.event(self.id, CallEvent::Reap),
             CallTimer::PauseEnd => self.on_pause_end(ctx),
+            CallTimer::PinEntry => self.on_pin_timeout(ctx),
         }
     }
 

@@ -12,7 +12,7 @@
 //! 3. `prefix = ".."`: prepend a string.
 //!
 //! The action is a typed [`Action`]; `queue` names a queue of `acd.toml`,
-//! `conference` is a placeholder the conference issue fills in. Everything is
+//! `conference` makes the call a meet-me room's (optional PIN, most callers). Everything is
 //! validated at load: a bad regex, an unknown trunk, user or queue, a reject
 //! code outside 400..=699 are config errors, never run-time surprises.
 
@@ -25,6 +25,10 @@ use toml::Spanned;
 use super::error::{ErrorKind, Sink};
 use super::model::{RawActionKind, RawMatch, RawRule};
 use crate::sip::msg::StatusCode;
+
+/// The most callers a meet-me room holds: the conference bridge's size
+/// (CALL-CONF-1; the same eight as `call::MAX_PARTIES`).
+pub const MAX_ROOM_PARTIES: usize = 8;
 
 /// How a rule recognises a dialled user part.
 #[derive(Debug, Clone)]
@@ -90,11 +94,18 @@ pub enum Action {
         /// Queue name.
         name: String,
     },
-    /// Join a conference room. Placeholder: the conference issue defines
-    /// rooms and will check `name` against them.
+    /// Join a meet-me conference room (issue 9, CALL-CONF-1): the switch
+    /// answers the call itself and puts the caller on the room's bridge.
     Conference {
-        /// Room name.
-        name: String,
+        /// The room: `conference = ".."` when set, else the rewritten
+        /// number (so one regex rule serves a range of rooms).
+        room: Option<String>,
+        /// The PIN a caller keys in (RFC 4733 DTMF) before joining; `None`:
+        /// open room.
+        pin: Option<String>,
+        /// At most this many callers in the room at once, 2..=8
+        /// (CALL-CONF-1's bridge size); default 8.
+        max_parties: usize,
     },
 }
 
@@ -271,7 +282,7 @@ pub(crate) fn build_rule(raw: RawRule, known: &Known<'_>, sink: &mut Sink<'_>) -
     let kind = *raw.action.get_ref();
     let action_span = raw.action.span();
     // Each action takes its own fields; any other is a mistake worth reporting.
-    let extras: [(&str, Option<std::ops::Range<usize>>, bool); 6] = [
+    let extras: [(&str, Option<std::ops::Range<usize>>, bool); 8] = [
         (
             "user",
             raw.user.as_ref().map(Spanned::span),
@@ -290,6 +301,16 @@ pub(crate) fn build_rule(raw: RawRule, known: &Known<'_>, sink: &mut Sink<'_>) -
         (
             "conference",
             raw.conference.as_ref().map(Spanned::span),
+            kind == RawActionKind::Conference,
+        ),
+        (
+            "pin",
+            raw.pin.as_ref().map(Spanned::span),
+            kind == RawActionKind::Conference,
+        ),
+        (
+            "max_parties",
+            raw.max_parties.as_ref().map(Spanned::span),
             kind == RawActionKind::Conference,
         ),
         (
@@ -387,9 +408,7 @@ pub(crate) fn build_rule(raw: RawRule, known: &Known<'_>, sink: &mut Sink<'_>) -
             }
             Action::Queue { name: q.into_inner() }
         }
-        RawActionKind::Conference => Action::Conference {
-            name: required(sink, raw.conference, "conference")?.into_inner(),
-        },
+        RawActionKind::Conference => conference_action(sink, raw.conference, raw.pin, raw.max_parties)?,
     };
     let no_answer_timeout = match raw.no_answer_timeout_s {
         Some(t) if *t.get_ref() == 0 => {
@@ -411,6 +430,51 @@ pub(crate) fn build_rule(raw: RawRule, known: &Known<'_>, sink: &mut Sink<'_>) -
         no_answer_timeout,
         record: raw.record,
         noise_removal: raw.noise_removal,
+    })
+}
+
+/// The `conference` action's fields: a PIN of 1 to 16 digits `0`-`9`
+/// (what every phone's keypad sends as RFC 4733 events), at most
+/// [`MAX_ROOM_PARTIES`] callers.
+fn conference_action(
+    sink: &mut Sink<'_>,
+    room: Option<Spanned<String>>,
+    pin: Option<Spanned<String>>,
+    max_parties: Option<Spanned<u32>>,
+) -> Option<Action> {
+    let before = sink.errors.len();
+    if let Some(r) = &room {
+        if r.get_ref().trim().is_empty() {
+            sink.push(&r.span(), ErrorKind::InvalidValue, "conference room name is empty");
+        }
+    }
+    if let Some(p) = &pin {
+        let ok = (1..=16).contains(&p.get_ref().len()) && p.get_ref().bytes().all(|b| b.is_ascii_digit());
+        if !ok {
+            sink.push(
+                &p.span(),
+                ErrorKind::InvalidValue,
+                "conference pin must be 1 to 16 digits 0-9",
+            );
+        }
+    }
+    let max = MAX_ROOM_PARTIES as u32;
+    let max_parties = match max_parties {
+        Some(m) if !(2..=max).contains(m.get_ref()) => {
+            sink.push(
+                &m.span(),
+                ErrorKind::InvalidValue,
+                format!("max_parties must be 2 to {max} (the conference bridge's size)"),
+            );
+            max
+        }
+        Some(m) => m.into_inner(),
+        None => max,
+    };
+    (sink.errors.len() == before).then(|| Action::Conference {
+        room: room.map(Spanned::into_inner),
+        pin: pin.map(Spanned::into_inner),
+        max_parties: max_parties as usize,
     })
 }
 

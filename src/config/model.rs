@@ -181,6 +181,8 @@ pub(crate) struct RawRule {
     pub trunk: Option<Spanned<String>>,
     pub queue: Option<Spanned<String>>,
     pub conference: Option<Spanned<String>>,
+    pub pin: Option<Spanned<String>>,
+    pub max_parties: Option<Spanned<u32>>,
     pub code: Option<Spanned<u16>>,
     pub reason: Option<Spanned<String>>,
     pub no_answer_timeout_s: Option<Spanned<u64>>,

@@ -153,7 +153,8 @@ pub async fn run(cfg: Config, opts: RunOptions) -> Result<(), DriverError> {
         Ok(_) => {}
         Err(e) => tracing::error!(error = %e, dir = %recordings.display(), "recordings could not be checked"),
     }
-    let media = crate::media::MediaWorkers::start(media_threads, recordings)?;
+    let (report_tx, mut media_reports) = mpsc::unbounded_channel::<crate::media::MediaReport>();
+    let media = crate::media::MediaWorkers::start(media_threads, recordings, report_tx)?;
     let api_addr = cfg.api().listen;
     let api_listener = tokio::net::TcpListener::bind(api_addr)
         .await
@@ -207,6 +208,9 @@ pub async fn run(cfg: Config, opts: RunOptions) -> Result<(), DriverError> {
             _ = sleep => {
                 engine.handle_timeout(now());
             }
+            Some(r) = media_reports.recv() => {
+                engine.handle_input(now(), Input::Digit { session: r.session, leg: r.leg, digit: r.digit });
+            }
             Some((cmd, reply)) = api_rx.recv() => {
                 let _ = reply.send(answer_api(&mut engine, cmd));
             }
@@ -253,6 +257,8 @@ pub async fn run(cfg: Config, opts: RunOptions) -> Result<(), DriverError> {
                 Output::Media(cmd) => {
                     let call = match &cmd {
                         crate::call::media::MediaCommand::Prepare { call, .. } => Some(*call),
+                        // A room caller's party key is its call number.
+                        crate::call::media::MediaCommand::RoomPrepare { party, .. } => Some(*party as u64),
                         _ => None,
                     };
                     if let (Err(_), Some(call)) = (media.send(cmd), call) {

@@ -54,6 +54,31 @@ impl Engine {
             return reject(self, StatusCode::NOT_FOUND, "No Route");
         };
         let max_forwards = env.max_forwards.unwrap_or(70).min(70).saturating_sub(1);
+        if let Action::Conference { room, pin, max_parties } = &route.action {
+            let room = room.clone().unwrap_or_else(|| route.target.clone());
+            let denoise = route.noise_removal || self.cfg.user(&caller).is_some_and(|u| u.noise_removal);
+            let id = CallRef(self.next_call);
+            self.next_call += 1;
+            let mut call = Call::new(
+                id,
+                req.clone(),
+                Bytes::copy_from_slice(&env.call_id),
+                tx,
+                src,
+                Bytes::from(tag.clone()),
+                caller,
+                dialled,
+                now.unix_ms,
+            );
+            call.route = format!("conference:{room}");
+            let route = super::rooms::RoomRoute {
+                room,
+                pin: pin.clone(),
+                max_parties: *max_parties,
+                denoise,
+            };
+            return self.enter_room(now, tx, &req, src, call, route);
+        }
         // Targets; none for a queue.
         let queue = match &route.action {
             Action::Queue { name } => Some(name.clone()),
@@ -225,7 +250,9 @@ impl Engine {
             }
             Action::Reject { code, reason } => Err((*code, reason.clone())),
             Action::Queue { .. } => Err((StatusCode::NOT_IMPLEMENTED, "Queue Not Reachable From Here".into())),
-            Action::Conference { .. } => Err((StatusCode::NOT_IMPLEMENTED, "Conferences Not Yet Available".into())),
+            Action::Conference { .. } => {
+                Err((StatusCode::NOT_IMPLEMENTED, "Conference Not Reachable From Here".into()))
+            }
         }
     }
 

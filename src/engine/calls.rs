@@ -73,7 +73,11 @@ impl Engine {
     fn apply_call_outputs(&mut self, now: Now) {
         while let Some(o) = self.call_out.pop_front() {
             match o {
-                CallOutput::Media(cmd) => self.out.push_back(Output::Media(cmd)),
+                CallOutput::Media(cmd) => {
+                    if let Some(cmd) = self.room_media(cmd) {
+                        self.out.push_back(Output::Media(cmd));
+                    }
+                }
                 CallOutput::Cdr(rec) => self.out.push_back(Output::Cdr(rec)),
                 CallOutput::LegCdr(rec) => self.out.push_back(Output::Acd(crate::records::AcdRecord::LegCdr(rec))),
                 CallOutput::Event(id, ev) => self.on_call_event(now, id, ev),
@@ -82,6 +86,9 @@ impl Engine {
     }
 
     fn on_call_event(&mut self, now: Now, id: CallRef, ev: CallEvent) {
+        if self.room_call_event(now, id, &ev) {
+            return;
+        }
         match ev {
             CallEvent::Answered => self.stats.calls_answered += 1,
             CallEvent::OfferAnswered { leg } => {

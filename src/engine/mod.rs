@@ -21,6 +21,7 @@ mod queue;
 mod queue_data;
 mod queue_wait;
 mod registration;
+mod rooms;
 pub mod screen;
 mod trunk_reg;
 
@@ -64,6 +65,16 @@ pub enum Input {
     MediaFailed {
         /// The engine's call number.
         call: u64,
+    },
+    /// A key pressed on a bridged leg (RFC 4733), reported by its media
+    /// session: a meet-me room caller's PIN (issue 9).
+    Digit {
+        /// The media session (a call's number, or a room's media number).
+        session: u64,
+        /// The leg of that session.
+        leg: crate::call::media::MediaLeg,
+        /// The key.
+        digit: char,
     },
 }
 
@@ -189,6 +200,8 @@ pub struct Engine {
     pub(crate) acd: crate::acd::Acd,
     /// The engine's side of the ACD's interactions (engine/queue.rs).
     pub(crate) queues: queue::QueueState,
+    /// Meet-me rooms in use (engine/rooms.rs).
+    pub(crate) rooms: rooms::Rooms,
 }
 
 impl Engine {
@@ -260,6 +273,7 @@ impl Engine {
             ports,
             acd,
             queues: queue::QueueState::default(),
+            rooms: rooms::Rooms::default(),
         }
     }
 
@@ -375,6 +389,7 @@ impl Engine {
                     c.handle(ctx, crate::call::CallInput::MediaFailed)
                 });
             }
+            Input::Digit { session, leg, digit } => self.on_digit(now, session, leg, digit),
         }
         self.pump(now);
     }

@@ -59,15 +59,39 @@ enum Control {
         party: usize,
         rtp: std::net::UdpSocket,
     },
+    /// A meet-me room caller's socket: the room's session is made with its first.
+    Room {
+        room: u64,
+        party: usize,
+        rtp: std::net::UdpSocket,
+    },
     Command(MediaCommand),
 }
 
+/// What a media session tells the signalling side (the driver hands it to
+/// the engine as [`crate::engine::Input::Digit`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct MediaReport {
+    /// The session: a call's number, or a meet-me room's media number.
+    pub session: u64,
+    /// The leg of that session.
+    pub leg: crate::call::media::MediaLeg,
+    /// The key pressed (RFC 4733 event: `0`-`9`, `*`, `#`, `A`-`D`).
+    pub digit: char,
+}
+
 impl MediaWorkers {
-    /// Starts `threads` media worker threads; recordings go to `recordings`.
-    pub fn start(threads: usize, recordings: PathBuf) -> std::io::Result<MediaWorkers> {
+    /// Starts `threads` media worker threads; recordings go to `recordings`,
+    /// key presses on bridged legs to `reports`.
+    pub fn start(
+        threads: usize,
+        recordings: PathBuf,
+        reports: mpsc::UnboundedSender<MediaReport>,
+    ) -> std::io::Result<MediaWorkers> {
         let env = Arc::new(SessionEnv {
             music: Arc::new(HoldMusic::embedded()),
             recordings,
+            reports,
         });
         let rt = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(threads.max(1))
@@ -93,7 +117,23 @@ impl MediaWorkers {
                                 let (session_tx, session_rx) = mpsc::unbounded_channel();
                                 // Replacing a session drops its sender: the old task ends.
                                 sessions.insert(call, session_tx);
-                                tokio::spawn(pump::run(call, [sa, sb], session_rx, env.clone()));
+                                tokio::spawn(pump::run(call, Some([sa, sb]), session_rx, env.clone()));
+                                continue;
+                            }
+                            Control::Room { room, party, rtp } => {
+                                let socket = match UdpSocket::from_std(rtp) {
+                                    Ok(s) => s,
+                                    Err(e) => {
+                                        tracing::error!(room, error = %e, "room socket unusable");
+                                        continue;
+                                    }
+                                };
+                                let s = sessions.entry(room).or_insert_with(|| {
+                                    let (session_tx, session_rx) = mpsc::unbounded_channel();
+                                    tokio::spawn(pump::run(room, None, session_rx, env.clone()));
+                                    session_tx
+                                });
+                                let _ = s.send(SessionCmd::PartySocket(party, socket));
                                 continue;
                             }
                             Control::Monitor { call, rtp } => {
@@ -124,7 +164,8 @@ impl MediaWorkers {
                             // Bound in `MediaWorkers::send`, never forwarded here.
                             MediaCommand::Prepare { .. }
                             | MediaCommand::MonitorPrepare { .. }
-                            | MediaCommand::PartyPrepare { .. } => continue,
+                            | MediaCommand::PartyPrepare { .. }
+                            | MediaCommand::RoomPrepare { .. } => continue,
                             MediaCommand::PartyJoin { call, party, leg, mode } => {
                                 (call, SessionCommand::PartyJoin { party, leg, mode })
                             }
@@ -200,6 +241,13 @@ impl MediaWorkers {
                 Ok(rtp) => Control::Party { call, party, rtp },
                 Err(e) => {
                     tracing::error!(call, party, error = %e, "party port could not be bound: the party hears nothing");
+                    return Err(e);
+                }
+            },
+            MediaCommand::RoomPrepare { room, party, local } => match bind(local) {
+                Ok(rtp) => Control::Room { room, party, rtp },
+                Err(e) => {
+                    tracing::error!(room, party, error = %e, "room port could not be bound");
                     return Err(e);
                 }
             },

@@ -130,6 +130,13 @@ pub struct Baresip {
 impl Baresip {
     /// Starts baresip with no account and connects to its control port.
     pub fn start() -> Baresip {
+        Baresip::start_with(440, false)
+    }
+
+    /// Starts baresip whose microphone is a `sine_hz` tone; with `dump`,
+    /// every call's received audio is written to [`Baresip::heard_files`]
+    /// (the `sndfile` module).
+    pub fn start_with(sine_hz: u32, dump: bool) -> Baresip {
         require_baresip();
         let dir = tempfile::Builder::new().prefix("baresip-").tempdir().unwrap();
         // baresip binds its SIP port for UDP and TCP (and TLS on the next one
@@ -143,7 +150,22 @@ impl Baresip {
             .replace("{{SIP_PORT}}", &sip_port.to_string())
             .replace("{{CTRL_PORT}}", &ctrl_port.to_string())
             .replace("{{RTP_LO}}", &rtp_lo.to_string())
-            .replace("{{RTP_HI}}", &(rtp_lo + 19).to_string());
+            .replace("{{RTP_HI}}", &(rtp_lo + 19).to_string())
+            .replace("{{SINE_HZ}}", &sine_hz.to_string())
+            .replace(
+                "{{SNDFILE}}",
+                &if dump {
+                    format!(
+                        "module\t\t\tsndfile.so\nsnd_path\t\t{}",
+                        dir.path().join("sound").display()
+                    )
+                } else {
+                    String::new()
+                },
+            );
+        if dump {
+            fs::create_dir_all(dir.path().join("sound")).unwrap();
+        }
         fs::write(dir.path().join("config"), config).unwrap();
         fs::write(dir.path().join("accounts"), "").unwrap();
         fs::write(dir.path().join("contacts"), "").unwrap();
@@ -347,6 +369,17 @@ impl Baresip {
 
     pub fn config_dir(&self) -> &Path {
         self.dir.path()
+    }
+
+    /// The WAV files of what this phone received and decoded, one per call
+    /// (`sndfile` module; [`Baresip::start_with`] with `dump`).
+    pub fn heard_files(&self) -> Vec<PathBuf> {
+        let mut files: Vec<PathBuf> = fs::read_dir(self.dir.path().join("sound"))
+            .map(|d| d.flatten().map(|e| e.path()).collect())
+            .unwrap_or_default();
+        files.retain(|p| p.to_string_lossy().ends_with("-dec.wav"));
+        files.sort();
+        files
     }
 }
 

@@ -12,6 +12,7 @@ mod monitor;
 mod queue;
 mod queue_store;
 mod register;
+mod rooms;
 mod screening;
 mod sim;
 mod timers;

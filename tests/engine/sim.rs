@@ -347,6 +347,14 @@ impl Harness {
     /// Like [`Self::place_call`], with an INVITE without SDP (a delayed
     /// offer, RFC 3261 §13.2.1) when `sdp` is false.
     pub fn place_call_with(&mut self, caller: &mut Ua, dialled: &str, sdp: bool) -> Outgoing {
+        let out = self.send_authenticated_invite(caller, dialled, sdp);
+        self.expect_response(caller.addr, 100);
+        out
+    }
+
+    /// The authenticated INVITE of [`Self::place_call_with`], without
+    /// waiting for any response to it.
+    pub fn send_authenticated_invite(&mut self, caller: &mut Ua, dialled: &str, sdp: bool) -> Outgoing {
         let ruri = format!("sip:{dialled}@{}", caller.server);
         let call_id = caller.fresh("call");
         let ft = caller.fresh("ft");
@@ -386,7 +394,6 @@ impl Harness {
             .header("Proxy-Authorization", &auth);
         let inv2 = if sdp { inv2.sdp() } else { inv2 };
         self.send(caller, &inv2.text());
-        self.expect_response(caller.addr, 100);
         Outgoing {
             ruri,
             call_id,

@@ -8,6 +8,7 @@
 mod alloc;
 mod conference;
 mod harness;
+mod room;
 
 use harness::*;
 use std::time::Duration;

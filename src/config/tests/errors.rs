@@ -407,3 +407,33 @@ fn unrelated_toml_files_are_ignored() {
     let refs: Vec<(&str, &str)> = files.iter().map(|(n, t)| (n.as_str(), t.as_str())).collect();
     assert!(load_from_sources(&refs).is_ok());
 }
+
+#[test]
+fn conference_pin_and_size_are_checked() {
+    let plan = "[[context.internal]]\nmatch = { exact = \"7000\" }\naction = \"conference\"\npin = \"12a4\"\nmax_parties = 9\n\n[[context.internal]]\nmatch = { exact = \"7001\" }\naction = \"conference\"\npin = \"\"\n\n\n[[context.external]]\nmatch = { prefix = \"\" }\naction = \"reject\"\ncode = 404\n";
+    let errs = errors(&[("dialplan.toml", Some(plan))]);
+    let shown: Vec<String> = errs.iter().map(ToString::to_string).collect();
+    assert_eq!(shown.len(), 3, "{shown:#?}");
+    assert!(
+        shown[0].starts_with("sip-profiles/dialplan.toml:4:7: conference pin must be 1 to 16 digits 0-9"),
+        "{shown:#?}"
+    );
+    assert!(
+        shown[1].starts_with("sip-profiles/dialplan.toml:5:15: max_parties must be 2 to 8"),
+        "{shown:#?}"
+    );
+    assert!(
+        shown[2].starts_with("sip-profiles/dialplan.toml:10:7: conference pin"),
+        "{shown:#?}"
+    );
+}
+
+#[test]
+fn conference_fields_on_other_actions_are_errors() {
+    let plan = "[[context.internal]]\nmatch = { exact = \"7000\" }\naction = \"user\"\npin = \"1234\"\n\n\n[[context.external]]\nmatch = { prefix = \"\" }\naction = \"reject\"\ncode = 404\n";
+    let errs = errors(&[("dialplan.toml", Some(plan))]);
+    assert_eq!(errs.len(), 1, "{errs:#?}");
+    assert!(errs[0]
+        .to_string()
+        .starts_with("sip-profiles/dialplan.toml:4:7: `pin` does not apply to action `user`"));
+}

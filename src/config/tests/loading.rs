@@ -85,7 +85,26 @@ fn embedded_dial_plan_routes_as_documented() {
     );
     let r = dp.route("internal", "5551234").unwrap();
     assert_eq!(r.action, Action::Trunk { name: "demo".into() });
-    assert_eq!((r.target.as_str(), r.rule_index), ("5551234", 3));
+    assert_eq!((r.target.as_str(), r.rule_index), ("5551234", 5));
+    // Meet-me rooms: 70xx open, 7100 with a PIN, from phones and trunks.
+    for ctx in ["internal", "external"] {
+        assert_eq!(
+            dp.route(ctx, "7042").unwrap().action,
+            Action::Conference {
+                room: None,
+                pin: None,
+                max_parties: 8
+            }
+        );
+        assert_eq!(
+            dp.route(ctx, "7100").unwrap().action,
+            Action::Conference {
+                room: None,
+                pin: Some("2468".into()),
+                max_parties: 8
+            }
+        );
+    }
     // The queue numbers come before the outbound rule, in both contexts.
     for ctx in ["internal", "external"] {
         let r = dp.route(ctx, "5000").unwrap();

@@ -135,7 +135,11 @@ fn placeholders_and_default_reason() {
     );
     assert_eq!(
         dp.route("internal", "8").unwrap().action,
-        Action::Conference { name: "room1".into() }
+        Action::Conference {
+            room: Some("room1".into()),
+            pin: None,
+            max_parties: 8
+        }
     );
     assert_eq!(
         dp.route("internal", "6").unwrap().action,
@@ -164,4 +168,20 @@ fn no_match_and_unknown_context_give_none() {
 fn strip_longer_than_number_empties_it() {
     let r = plan().dialplan().route("external", "12").unwrap();
     assert_eq!(r.target, "");
+}
+
+#[test]
+fn conference_room_is_the_rewritten_number_unless_named() {
+    let plan = "[[context.internal]]\nmatch = { regex = \"^7[0-9]{3}$\" }\naction = \"conference\"\npin = \"2468\"\nmax_parties = 3\n\n\n[[context.external]]\nmatch = { prefix = \"\" }\naction = \"reject\"\ncode = 404\n";
+    let c = load(&[("dialplan.toml", Some(plan))]).unwrap_or_else(|e| panic!("{e}"));
+    let r = c.dialplan().route("internal", "7042").unwrap();
+    assert_eq!(r.target, "7042");
+    assert_eq!(
+        r.action,
+        Action::Conference {
+            room: None,
+            pin: Some("2468".into()),
+            max_parties: 3
+        }
+    );
 }

@@ -17,6 +17,8 @@
 //! - While bridged, the recording and the monitor keep hearing the caller
 //!   and the callee from their taps (party legs are not in the recording
 //!   yet).
+//! - A leg with noise removal (CALL-NOISE-1) keeps it on the bridge: its
+//!   party's input is denoised before the mix.
 
 use super::core::{queue_to_peer, SessionCore, Topology};
 use super::leg::{format_received, Leg};
@@ -219,8 +221,10 @@ impl SessionCore {
             if l.out.payload_types_mut().get(recv).is_none() {
                 l.out.payload_types_mut().insert(recv, send);
             }
+            // CALL-NOISE-1: a leg that had noise removal keeps it on the bridge.
+            let opts = crate::media::pipeline::PipelineOptions { denoise: l.denoise };
             let Some(conf) = self.conf.as_mut() else { return };
-            match conf.bridge.add_party(format, stream) {
+            match conf.bridge.add_party_with(format, stream, opts) {
                 Ok(id) => conf.members.push((leg, id)),
                 Err(e) => tracing::error!(call = self.call, ?leg, error = %e, "conference: a leg could not join"),
             }
@@ -267,6 +271,7 @@ impl SessionCore {
             self.stats.dropped += 1;
             return;
         }
+        let mut keyed = None;
         if let Ok(h) = RtpHeader::parse(packet) {
             let rx =
                 l.rx.get_or_insert_with(|| ReceiverStats::new(h.ssrc, l.audio.clock_rate));
@@ -274,9 +279,25 @@ impl SessionCore {
                 *rx = ReceiverStats::new(h.ssrc, l.audio.clock_rate);
             }
             rx.on_packet(h.sequence, h.timestamp, now);
+            // Key presses are told to the engine (a meet-me room's PIN); the
+            // bridge itself never plays them to the others.
+            if Some(h.payload_type) == l.audio.event_recv_pt {
+                if let Some(payload) = packet.get(h.payload_offset..h.payload_end) {
+                    let _ = l.dtmf.handle_packet(h.timestamp, payload);
+                }
+                // One packet starts at most one event.
+                while let Some(ev) = l.dtmf.poll_event() {
+                    if let crate::rtp::DtmfEvent::Start { event, .. } = ev {
+                        keyed = crate::rtp::dtmf::event_to_digit(event).or(keyed);
+                    }
+                }
+            }
         }
         if let Some(tap) = l.tap.as_mut() {
             tap.push(packet);
+        }
+        if let Some(digit) = keyed {
+            self.events.push_back(super::SessionEvent::Digit { leg: from, digit });
         }
         match (id, self.conf.as_mut()) {
             (Some(id), Some(conf)) => {

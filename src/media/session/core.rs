@@ -511,11 +511,13 @@ impl SessionCore {
     /// Something plays per 20 ms frame: a held leg's music, a pipeline, the
     /// recording or the monitor.
     fn needs_tick(&self) -> bool {
+        if self.conf.is_some() {
+            return true;
+        }
         let Topology::Pair(legs) = &self.topology else {
             return false;
         };
         self.held.is_some()
-            || self.conf.is_some()
             || self.recording.is_some()
             || self.monitor.is_some()
             || legs.iter().any(|l| matches!(l.inbound, Inbound::Pipeline(_)))

@@ -42,6 +42,10 @@ pub(super) struct Leg {
     /// resume: the pipeline's jitter buffer holds audio said while paused.
     pub tap_mute: u32,
     pub music: Option<Box<MusicPlayer>>,
+    /// Key presses in what this leg sends while bridged (meet-me PINs).
+    pub dtmf: crate::rtp::DtmfDetector,
+    /// Noise removal on what this leg says (CALL-NOISE-1), kept on the bridge.
+    pub denoise: bool,
 }
 
 impl Leg {
@@ -92,6 +96,8 @@ impl Leg {
             rx: None,
             tap: None,
             tap_mute: 0,
+            dtmf: crate::rtp::DtmfDetector::new(),
+            denoise: plan.denoise,
             music: None,
         }
     }

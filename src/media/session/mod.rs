@@ -200,4 +200,12 @@ pub enum SessionEvent {
     },
     /// Complete the recording file (rename from its temp name).
     RecordingStopped,
+    /// A key pressed on a bridged leg (RFC 4733 §2.5.2: reported once, at
+    /// the event's start): a meet-me room's PIN (issue 9).
+    Digit {
+        /// The leg.
+        leg: MediaLeg,
+        /// `0`-`9`, `*`, `#`, `A`-`D`.
+        digit: char,
+    },
 }

@@ -36,6 +36,8 @@ pub(in crate::media) struct LegSockets {
 pub(in crate::media) struct SessionEnv {
     pub music: Arc<HoldMusic>,
     pub recordings: PathBuf,
+    /// Where key presses on bridged legs go (meet-me room PINs).
+    pub reports: mpsc::UnboundedSender<crate::media::MediaReport>,
 }
 
 /// Packets read per leg without returning to `select!` (fairness between
@@ -45,13 +47,16 @@ const RECV_BURST: usize = 16;
 /// The task's sockets and recording file.
 struct Io {
     call: u64,
-    legs: [LegSockets; 2],
+    /// The caller's and callee's sockets; `None` for a meet-me room's
+    /// session, whose every leg is a party.
+    legs: Option<[LegSockets; 2]>,
     /// The silent monitor's socket (SUP-2), once bound.
     monitor: Option<UdpSocket>,
     /// Party legs' RTP sockets, by party leg index.
     parties: Vec<(usize, UdpSocket)>,
     recorder: Option<Recorder>,
     recordings: PathBuf,
+    reports: mpsc::UnboundedSender<crate::media::MediaReport>,
 }
 
 impl Io {
@@ -61,8 +66,8 @@ impl Io {
                 self.parties.iter().find(|(i, _)| *i == p).map(|(_, s)| s)
             }
             (Peer::Leg(MediaLeg::Party(_)), SocketKind::Rtcp) => None,
-            (Peer::Leg(l), SocketKind::Rtp) => Some(&self.legs[idx(l)].rtp),
-            (Peer::Leg(l), SocketKind::Rtcp) => self.legs[idx(l)].rtcp.as_ref(),
+            (Peer::Leg(l), SocketKind::Rtp) => self.legs.as_ref().map(|legs| &legs[idx(l)].rtp),
+            (Peer::Leg(l), SocketKind::Rtcp) => self.legs.as_ref().and_then(|legs| legs[idx(l)].rtcp.as_ref()),
             (Peer::Monitor, SocketKind::Rtp) => self.monitor.as_ref(),
             (Peer::Monitor, SocketKind::Rtcp) => None,
         }
@@ -107,6 +112,15 @@ impl Io {
                 }
             }
             SessionEvent::RecordingStopped => self.finish_recording(),
+            SessionEvent::Digit { leg, digit } => {
+                let report = crate::media::MediaReport {
+                    session: self.call,
+                    leg,
+                    digit,
+                };
+                // No engine listening (shutting down) is no error.
+                let _ = self.reports.send(report);
+            }
         }
         true
     }
@@ -144,10 +158,11 @@ fn sleep_target(deadline: Option<Instant>) -> tokio::time::Instant {
 }
 
 /// Owns a call's sockets from routing until the call ends (the command
-/// channel closes).
+/// channel closes); for a meet-me room (`sockets` `None`), its callers'
+/// sockets until the room closes.
 pub(in crate::media) async fn run(
     call: u64,
-    sockets: [LegSockets; 2],
+    sockets: Option<[LegSockets; 2]>,
     mut cmds: mpsc::UnboundedReceiver<SessionCmd>,
     env: Arc<SessionEnv>,
 ) {
@@ -166,6 +181,7 @@ pub(in crate::media) async fn run(
         parties: Vec::new(),
         recorder: None,
         recordings: env.recordings.clone(),
+        reports: env.reports.clone(),
     };
     let (mut buf_a, mut buf_b) = (vec![0u8; 2048], vec![0u8; 2048]);
     let (mut rtcp_a, mut rtcp_b) = (vec![0u8; 1500], vec![0u8; 1500]);
@@ -184,11 +200,12 @@ pub(in crate::media) async fn run(
             timer.as_mut().reset(sleep_target(armed));
         }
         let Io {
-            legs: [la, lb],
-            monitor,
-            parties,
-            ..
+            legs, monitor, parties, ..
         } = &io;
+        let (la, lb) = match legs {
+            Some([a, b]) => (Some(a), Some(b)),
+            None => (None, None),
+        };
         let (from, n, src) = tokio::select! {
             cmd = cmds.recv() => {
                 let Some(cmd) = cmd else { break };
@@ -228,13 +245,13 @@ pub(in crate::media) async fn run(
                 }
                 continue;
             }
-            r = la.rtp.recv_from(&mut buf_a) => match r { Ok((n, src)) => (0, n, src), Err(_) => continue },
-            r = lb.rtp.recv_from(&mut buf_b) => match r { Ok((n, src)) => (1, n, src), Err(_) => continue },
-            r = recv_opt(la.rtcp.as_ref(), &mut rtcp_a) => {
+            r = recv_opt(la.map(|l| &l.rtp), &mut buf_a) => match r { Ok((n, src)) => (0, n, src), Err(_) => continue },
+            r = recv_opt(lb.map(|l| &l.rtp), &mut buf_b) => match r { Ok((n, src)) => (1, n, src), Err(_) => continue },
+            r = recv_opt(la.and_then(|l| l.rtcp.as_ref()), &mut rtcp_a) => {
                 if let Ok((n, src)) = r { core.handle_rtcp(Instant::now(), MediaLeg::A, src, &rtcp_a[..n]); }
                 continue;
             }
-            r = recv_opt(lb.rtcp.as_ref(), &mut rtcp_b) => {
+            r = recv_opt(lb.and_then(|l| l.rtcp.as_ref()), &mut rtcp_b) => {
                 if let Ok((n, src)) = r { core.handle_rtcp(Instant::now(), MediaLeg::B, src, &rtcp_b[..n]); }
                 continue;
             }
@@ -248,7 +265,7 @@ pub(in crate::media) async fn run(
         for leg in [1 - from, from] {
             io.flush(&mut core).await;
             for _ in 0..RECV_BURST {
-                let Ok((n, src)) = io.legs[leg].rtp.try_recv_from(buf) else {
+                let Some(Ok((n, src))) = io.legs.as_ref().map(|l| l[leg].rtp.try_recv_from(buf)) else {
                     break;
                 };
                 core.handle_rtp(Instant::now(), Peer::Leg(leg_at(leg)), src, &mut buf[..n]);

@@ -1,0 +1,144 @@
+//! Meet-me rooms end to end (issue 9: the dial plan's `conference` action,
+//! CALL-CONF-1) with real softphones: baresip 1.0.0 phones register on the
+//! internal profile, dial a room of the embedded dial plan (`70xx` open,
+//! `7100` with PIN 2468), and each records what it heard (the `sndfile`
+//! module writes the decoded received audio as WAV). Each phone says its
+//! own tone; a phone must hear the others' tones and not its own.
+
+mod common;
+
+use common::baresip::{Account, Baresip};
+use common::*;
+use std::path::Path;
+use std::time::Duration;
+use switchboard::dsp::tone::tone_level_dbfs;
+
+const T: Duration = Duration::from_secs(10);
+/// How long everybody talks in the room before hanging up (a listening window).
+const TALK: Duration = Duration::from_millis(2500);
+
+/// A registered baresip phone saying `hz`, recording what it hears.
+fn phone(sw: &Switch, ext: u32, hz: u32) -> Baresip {
+    let mut b = Baresip::start_with(hz, true);
+    b.add_account(Account::demo(ext, sw.internal_addr()));
+    b.wait_registered(T)
+        .unwrap_or_else(|e| panic!("baresip {ext} registers: {e}"));
+    b
+}
+
+/// The levels (dBFS) of `tones` in the second before the last half second
+/// of `path` (the end of a call, when everyone was still in the room).
+fn heard_levels(path: &Path, tones: &[f64]) -> Vec<f64> {
+    // baresip finalises the file as the call closes; give it a moment.
+    let mut reader = None;
+    for _ in 0..40 {
+        if let Ok(r) = hound::WavReader::open(path) {
+            if r.duration() > 0 {
+                reader = Some(r);
+                break;
+            }
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let mut r = reader.unwrap_or_else(|| panic!("{} is not a readable WAV", path.display()));
+    let spec = r.spec();
+    let channels = usize::from(spec.channels);
+    let samples: Vec<i16> = r
+        .samples::<i16>()
+        .step_by(channels)
+        .map(|s| s.expect("a sample"))
+        .collect();
+    let rate = spec.sample_rate as usize;
+    assert!(
+        samples.len() >= 2 * rate,
+        "{}: only {} samples at {rate} Hz",
+        path.display(),
+        samples.len()
+    );
+    let end = samples.len() - rate / 2;
+    let window = &samples[end - rate..end];
+    tones
+        .iter()
+        .map(|hz| tone_level_dbfs(window, *hz, spec.sample_rate))
+        .collect()
+}
+
+/// The one call's recording of what `b` heard.
+fn heard_file(b: &Baresip) -> std::path::PathBuf {
+    let files = b.heard_files();
+    assert_eq!(files.len(), 1, "one call, one file: {files:?}\n{}", b.log());
+    files[0].clone()
+}
+
+/// `me` heard `other_hz` clearly and its own `own_hz` not at all.
+fn assert_hears(who: &str, b: &Baresip, own_hz: f64, other_hz: f64) {
+    let levels = heard_levels(&heard_file(b), &[own_hz, other_hz]);
+    println!(
+        "{who} heard: own {own_hz} Hz {:.1} dBFS, other {other_hz} Hz {:.1} dBFS",
+        levels[0], levels[1]
+    );
+    assert!(levels[1] > -35.0, "{who} hears the other phone: {levels:?}");
+    assert!(
+        levels[0] < levels[1] - 30.0,
+        "{who} does not hear itself (mix-minus): {levels:?}"
+    );
+}
+
+// spec: CALL-CONF-1
+#[test]
+fn two_baresip_phones_meet_in_a_room_and_hear_each_other() {
+    let sw = Switch::start();
+    let a = phone(&sw, 1003, 440);
+    let b = phone(&sw, 1004, 700);
+    a.dial("7001");
+    a.expect_event("CALL_ESTABLISHED", T);
+    b.dial("7001");
+    b.expect_event("CALL_ESTABLISHED", T);
+    std::thread::sleep(TALK);
+    a.hangup();
+    a.expect_event("CALL_CLOSED", T);
+    b.hangup();
+    b.expect_event("CALL_CLOSED", T);
+    assert_hears("1003", &a, 440.0, 700.0);
+    assert_hears("1004", &b, 700.0, 440.0);
+    let cdrs = sw.wait_for_cdrs(2, T);
+    for c in &cdrs {
+        assert_eq!(c["route"], "conference:7001", "{c}");
+        assert_eq!(c["end_cause"], "caller_hangup", "{c}");
+        assert_eq!(c["sip_code"], 200, "{c}");
+    }
+}
+
+// spec: CALL-CONF-1
+#[test]
+fn baresip_phones_key_the_room_pin_and_a_wrong_pin_is_hung_up() {
+    let sw = Switch::start();
+    let a = phone(&sw, 1003, 440);
+    let b = phone(&sw, 1004, 700);
+    let c = phone(&sw, 1005, 1100);
+    // A caller who keys three wrong PINs is hung up by the switch.
+    c.dial("7100");
+    c.expect_event("CALL_ESTABLISHED", T);
+    for wrong in ["1111", "2222", "3333"] {
+        c.send_dtmf(wrong);
+        std::thread::sleep(Duration::from_millis(600));
+    }
+    c.expect_event("CALL_CLOSED", T);
+    // Two callers with the right PIN talk.
+    a.dial("7100");
+    a.expect_event("CALL_ESTABLISHED", T);
+    a.send_dtmf("2468");
+    b.dial("7100");
+    b.expect_event("CALL_ESTABLISHED", T);
+    b.send_dtmf("2468");
+    std::thread::sleep(TALK);
+    a.hangup();
+    a.expect_event("CALL_CLOSED", T);
+    b.hangup();
+    b.expect_event("CALL_CLOSED", T);
+    assert_hears("1003", &a, 440.0, 700.0);
+    assert_hears("1004", &b, 700.0, 440.0);
+    let cdrs = sw.wait_for_cdrs(3, T);
+    let causes: Vec<&str> = cdrs.iter().filter_map(|c| c["end_cause"].as_str()).collect();
+    assert_eq!(causes, ["wrong_pin", "caller_hangup", "caller_hangup"], "{cdrs:?}");
+}

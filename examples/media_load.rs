@@ -440,7 +440,7 @@ impl MediaResult {
             self.switch_drops.1,
             self.generator_drops,
         );
-        self.cost.print(live, "call");
+        self.cost.print(live, "call", "calls");
     }
 }
 

@@ -37,6 +37,9 @@
 #
 # Usage: benches/load/conference_load.sh       (options via env)
 #   CONFS=250  PARTIES=8  HOLD_S=30  WARMUP_S=2  CPS=200  SIP_PORT=5080  API_PORT=18089
+#   NICE=0   (e.g. NICE=-10: the switch and the generator run at that nice
+#            level, ahead of compile jobs sharing the machine, as media
+#            servers are usually run; needs root)
 # Needs: a release build (built here; honours CARGO_TARGET_DIR and
 # CARGO_BUILD_JOBS), `ulimit -n` of at least CONFS x PARTIES + 256 for the
 # generator (raised here to the hard limit). Everything runs on 127.0.0.1 and
@@ -51,6 +54,7 @@ WARMUP_S=${WARMUP_S:-2}
 CPS=${CPS:-200}
 SIP_PORT=${SIP_PORT:-5080}
 API_PORT=${API_PORT:-18089}
+NICE=${NICE:-0}
 BUF=8388608
 RTP_LO=16384
 RTP_HI=$((RTP_LO + 4 * CONFS * PARTIES + 1023)) # RTP + RTCP per party, twice over, and spare
@@ -62,6 +66,8 @@ eph_lo=$(awk '{print $1}' /proc/sys/net/ipv4/ip_local_port_range)
 sysctl -w net.core.rmem_max=$BUF net.core.wmem_max=$BUF >/dev/null 2>&1 ||
   echo "note: could not raise net.core.rmem_max (not root?)" >&2
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
+prio=()
+[ "$NICE" = 0 ] || prio=(nice -n "$NICE")
 
 (cd "$root" && cargo build --release --quiet --bin switchboard --example conference_load)
 target=${CARGO_TARGET_DIR:-$root/target}
@@ -86,7 +92,7 @@ grep -q 'action = "conference"' "$work/config/dialplan.toml" ||
   { echo "sip-profiles/loadtest/dialplan.toml has no meet-me rooms (action = \"conference\")" >&2; exit 2; }
 "$bin" check --config "$work/config" >/dev/null
 
-"$bin" run --config "$work/config" --data-dir "$work/data" \
+"${prio[@]}" "$bin" run --config "$work/config" --data-dir "$work/data" \
   --sip-listen internal=127.0.0.1:15060 --api-listen "127.0.0.1:$API_PORT" --log-format json >"$work/switch.log" 2>&1 &
 sw_pid=$!
 sleep 1
@@ -94,9 +100,9 @@ kill -0 "$sw_pid" || { cat "$work/switch.log"; exit 1; }
 
 rss_kb() { awk '/VmRSS/ {print $2}' "/proc/$sw_pid/status"; }
 rss0=$(rss_kb)
-echo "machine: $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg) before the run"
+echo "machine: $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg) before the run; nice $NICE"
 status=0
-"$gen" --confs "$CONFS" --parties "$PARTIES" --hold-s "$HOLD_S" --warmup-s "$WARMUP_S" --cps "$CPS" \
+"${prio[@]}" "$gen" --confs "$CONFS" --parties "$PARTIES" --hold-s "$HOLD_S" --warmup-s "$WARMUP_S" --cps "$CPS" \
   --switch "127.0.0.1:$SIP_PORT" --switch-pid "$sw_pid" --clk-tck "$(getconf CLK_TCK)" | tee "$work/gen.log" || status=$?
 rss1=$(rss_kb)
 kill -0 "$sw_pid" || { echo "the switch died:"; tail -50 "$work/switch.log"; exit 1; }

@@ -75,6 +75,34 @@ pub fn context_switches(pid: u32) -> (u64, u64) {
     total
 }
 
+/// The whole machine's CPU time from the first line of /proc/stat, in
+/// clock ticks summed over the cores.
+#[derive(Clone, Copy, Default)]
+pub struct MachineTicks {
+    /// user + nice + system + irq + softirq (steal apart).
+    pub busy: u64,
+    /// Of which in soft interrupts (on loopback: much of UDP delivery).
+    pub softirq: u64,
+    /// Taken by the hypervisor for other guests.
+    pub steal: u64,
+    /// idle + iowait.
+    pub idle: u64,
+}
+
+/// Reads [`MachineTicks`] now.
+pub fn machine_ticks() -> Option<MachineTicks> {
+    let text = std::fs::read_to_string("/proc/stat").ok()?;
+    let line = text.lines().next()?.strip_prefix("cpu ")?;
+    let f: Vec<u64> = line.split_whitespace().filter_map(|v| v.parse().ok()).collect();
+    let at = |i: usize| f.get(i).copied().unwrap_or(0);
+    Some(MachineTicks {
+        busy: at(0) + at(1) + at(2) + at(5) + at(6),
+        softirq: at(6),
+        steal: at(7),
+        idle: at(3) + at(4),
+    })
+}
+
 /// Resident memory of a process, in KiB (VmRSS).
 pub fn rss_kib(pid: u32) -> Option<u64> {
     let text = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
@@ -149,6 +177,7 @@ pub struct Snapshot {
     switch_threads: HashMap<u32, (String, Ticks)>,
     switch_ctx: Option<(u64, u64)>,
     own: Option<Ticks>,
+    machine: Option<MachineTicks>,
 }
 
 impl Snapshot {
@@ -162,6 +191,7 @@ impl Snapshot {
             switch_threads: switch_pid.map(thread_ticks).unwrap_or_default(),
             switch_ctx: switch_pid.map(context_switches),
             own: stat_ticks("/proc/self/stat").map(|(_, t)| t),
+            machine: machine_ticks(),
         }
     }
 }
@@ -179,6 +209,11 @@ pub struct HoldCost {
     pub switch_ctx_per_s: Option<(f64, f64)>,
     /// This process's CPU.
     pub own: Option<CpuUse>,
+    /// The whole machine, % of one core (so up to 100 x cores): busy, of
+    /// which soft interrupts, stolen by the hypervisor, and all the ticks
+    /// counted (busy, idle and stolen: 100 x cores when the guest's ticks
+    /// all ran).
+    pub machine: Option<(f64, f64, f64, f64)>,
 }
 
 impl HoldCost {
@@ -204,8 +239,22 @@ impl HoldCost {
             )),
             _ => None,
         };
+        let machine = match (a.machine, b.machine) {
+            (Some(x), Some(y)) => {
+                let pct = |t1: u64, t0: u64| 100.0 * t1.saturating_sub(t0) as f64 / hz / wall_s;
+                let all = |t: MachineTicks| t.busy + t.steal + t.idle;
+                Some((
+                    pct(y.busy, x.busy),
+                    pct(y.softirq, x.softirq),
+                    pct(y.steal, x.steal),
+                    pct(all(y), all(x)),
+                ))
+            }
+            _ => None,
+        };
         HoldCost {
             wall_s,
+            machine,
             switch: cpu(a.switch, b.switch),
             switch_threads,
             switch_ctx_per_s,
@@ -214,8 +263,8 @@ impl HoldCost {
     }
 
     /// Prints the switch's CPU (per `unit`, e.g. "call" or "party", of
-    /// `live`), its context switches and the generator's CPU.
-    pub fn print(&self, live: usize, unit: &str) {
+    /// `live` `units`), its context switches and the generator's CPU.
+    pub fn print(&self, live: usize, unit: &str, units: &str) {
         if let Some(c) = self.switch {
             let threads: Vec<String> = self
                 .switch_threads
@@ -223,7 +272,7 @@ impl HoldCost {
                 .map(|(name, pct)| format!("{name} {pct:.1}%"))
                 .collect();
             println!(
-                "switch CPU over the hold: {:.1}% of a core ({:.1}% user, {:.1}% system) for {live} {unit}s \
+                "switch CPU over the hold: {:.1}% of a core ({:.1}% user, {:.1}% system) for {live} {units} \
                  ({:.4}% per {unit}); by thread: {}",
                 c.percent,
                 c.percent - c.system_percent,
@@ -239,6 +288,23 @@ impl HoldCost {
             println!(
                 "generator CPU over the hold: {:.1}% of a core ({:.1}% system)",
                 c.percent, c.system_percent
+            );
+        }
+        if let Some((busy, softirq, steal, all)) = self.machine {
+            let ours = self.switch.map_or(0.0, |c| c.percent) + self.own.map_or(0.0, |c| c.percent);
+            let cores = 100.0 * std::thread::available_parallelism().map_or(1.0, |n| n.get() as f64);
+            // /proc/stat is tick-sampled: when the guest's ticks did not all
+            // run (a busy host), its busy figure undercounts and the share
+            // of other processes cannot be told.
+            let others = if (all - cores).abs() <= 0.05 * cores {
+                format!("{:.1}% beyond the switch and the generator", (busy - ours).max(0.0))
+            } else {
+                "other processes' share unknown".to_string()
+            };
+            println!(
+                "machine over the hold (/proc/stat): {busy:.1}% of a core busy in all ({softirq:.1}% in soft \
+                 interrupts), {others}; {steal:.1}% stolen by the hypervisor; ticks counted for {all:.0}% \
+                 of {cores:.0}%"
             );
         }
     }

@@ -302,7 +302,7 @@ impl HoldCost {
                 "other processes' share unknown".to_string()
             };
             println!(
-                "machine over the hold (/proc/stat): {busy:.1}% of a core busy in all ({softirq:.1}% in soft \
+                "machine over the hold (/proc/stat, tick-sampled, rough): {busy:.1}% of a core busy in all ({softirq:.1}% in soft \
                  interrupts), {others}; {steal:.1}% stolen by the hypervisor; ticks counted for {all:.0}% \
                  of {cores:.0}%"
             );

@@ -153,6 +153,8 @@ pub enum CancelReason {
     AnsweredElsewhere,
     /// The caller hung up.
     Abandoned,
+    /// A supervisor assigned the interaction elsewhere (SUP-5).
+    Reassigned,
 }
 
 /// An output of the ACD, drained with [`super::Acd::poll_action`].

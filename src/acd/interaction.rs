@@ -40,6 +40,14 @@ pub enum InteractionState {
         /// The ringing offers.
         offers: Vec<OfferId>,
     },
+    /// Held for an agent a supervisor assigned it to (SUP-5) until that
+    /// agent is free; in no line, offered to nobody else.
+    Assigned {
+        /// The queue it came from.
+        queue: QueueId,
+        /// The agent it waits for.
+        agent: AgentId,
+    },
     /// Connected to its primary agent.
     Connected {
         /// The queue it came from.

@@ -69,6 +69,14 @@ impl Acd {
                         return Err(format!("{id} ringing with bad offers {offers:?}"));
                     }
                 }
+                InteractionState::Assigned { agent, .. } => {
+                    if matches!(self.agents[agent].state, AgentState::Available | AgentState::Idle(_)) {
+                        return Err(format!("{id} held for {agent}, who is free"));
+                    }
+                    if !self.assigned.contains(id) {
+                        return Err(format!("{id} held for {agent} but not in the assigned list"));
+                    }
+                }
                 InteractionState::Connected { agent, .. } => {
                     if self.agents[agent].state != (AgentState::Busy { interaction: *id }) {
                         return Err(format!("{id} connected to {agent} in {:?}", self.agents[agent].state));

@@ -589,6 +589,9 @@ impl Engine {
             SupervisorCommand::MonitorMode { interaction, mode } => {
                 self.set_monitor_mode(now, &supervisor, &interaction, mode)
             }
+            SupervisorCommand::Assign { interaction, to } => {
+                self.assign(now, &supervisor, &interaction, to).map(DeskReply::Assigned)
+            }
             SupervisorCommand::ForceClose { interaction } => self
                 .force_close(now, &supervisor, &interaction)
                 .map(|()| DeskReply::Interactions(Vec::new())),

@@ -8,10 +8,11 @@
 //! core and the bridge, on 127.0.0.1. Two "phones" are UDP sockets of this
 //! process, parties of one room (the media commands the engine sends for a
 //! meet-me room). The talker sends 20 ms G.711 packets paced by the clock,
-//! each silent but one click (a full-scale sample at a
-//! known offset); the listener timestamps every packet as it arrives and
-//! finds the click in it. Added latency = (arrival of the listener's packet
-//! + the click's offset in it) − (the moment the talker's packet was sent),
+//! each silent but one click (a full-scale sample at a known offset) after
+//! a second of warm-up; the listener timestamps every packet as it arrives
+//! and finds the click in it. Added latency = (arrival of the listener's
+//! packet plus the click's offset in it) − (the moment the talker's packet
+//! was sent),
 //! so a relay that forwards a packet as it arrives adds 0. Each click gets
 //! a room of its own whose talker starts 0.5, 1.5, ... 19.5 ms after the
 //! room's bridge started ticking, so the clicks sweep every phase against

@@ -190,6 +190,9 @@ pub struct InteractionInfo {
     pub conference: bool,
     /// When the customer left a consult or conference (CALL-CONF-4).
     pub customer_left_at: Option<Instant>,
+    /// A consult of this queue waits for its next available agent
+    /// (CALL-CONSULT-1).
+    pub consult_waiting: Option<QueueId>,
     booked: PhaseDurations,
     phase_since: Instant,
 }
@@ -208,6 +211,7 @@ impl InteractionInfo {
             wrap_up: None,
             consultants: Vec::new(),
             conference: false,
+            consult_waiting: None,
             customer_left_at: None,
             booked: PhaseDurations::default(),
             phase_since: now,

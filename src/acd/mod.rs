@@ -362,6 +362,7 @@ impl Acd {
             }
             AcdEvent::OfferAccepted { offer } | AcdEvent::PhoneAnswered { offer } => self.accept(now, offer),
             AcdEvent::ConsultAgent { id, agent } => self.consult_agent(now, id, agent),
+            AcdEvent::ConsultQueue { id, queue } => self.consult_queue(now, id, queue),
             AcdEvent::ConsultStarted { id } => self.consult_started(now, id),
             AcdEvent::ConsultOver { id } => self.consult_over(now, id),
             AcdEvent::Merged { id } => self.merged(now, id),

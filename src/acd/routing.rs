@@ -76,6 +76,8 @@ impl Acd {
 
     // spec: AGENT-2
     pub(super) fn dispatch_queue(&mut self, now: Instant, qid: QueueId) {
+        // CALL-CONSULT-1: an agent waiting to consult the queue comes first.
+        self.dispatch_consults(now, qid);
         loop {
             let Some(queue) = self.queues.get_mut(&qid) else { return };
             if queue.pool.is_empty() || queue.waiting.is_empty() {
@@ -379,6 +381,7 @@ impl Acd {
     /// out in [`AcdAction::InteractionClosed`] (HIST-3).
     pub(super) fn close(&mut self, now: Instant, id: InteractionId, outcome: Outcome) {
         self.timers.cancel(AcdTimer::MaxWait(id));
+        self.drop_consult_wait(id);
         self.assigned.retain(|a| *a != id);
         let Some(mut i) = self.interactions.remove(&id) else {
             return;

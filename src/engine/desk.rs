@@ -545,7 +545,7 @@ pub enum DeskEvent {
         interaction: String,
         /// Who is consulted (login or number).
         party: String,
-        /// `ringing`, `connected`, `failed`, `ended` or `merged`.
+        /// `waiting` (for a queue's next agent), `ringing`, `connected`, `failed`, `ended` or `merged`.
         state: &'static str,
         /// Why it failed (`no answer`, `busy`, `unsupported destination`, ...).
         reason: Option<String>,

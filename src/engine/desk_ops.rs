@@ -152,7 +152,8 @@ impl Engine {
                     ));
                 }
                 let call = crate::ids::CallRef(id.0);
-                if self.calls.get(&call).is_some_and(|c| c.consult.is_some()) {
+                let waiting = self.acd.interaction(id).is_some_and(|i| i.consult_waiting.is_some());
+                if waiting || self.calls.get(&call).is_some_and(|c| c.consult.is_some()) {
                     return Err(DeskError::Conflict(
                         "a consult is running: end or merge it first (CALL-CONSULT-4)".into(),
                     ));

@@ -40,6 +40,11 @@ fn desktop_routes_need_a_bearer_token() {
         ("GET", "/supervisor/agents", None),
         ("GET", "/supervisor/interactions", None),
         ("POST", "/supervisor/interactions/i-1/monitor", None),
+        (
+            "POST",
+            "/supervisor/interactions/i-1/assign",
+            Some(r#"{"agent": "bob"}"#),
+        ),
     ];
     for (method, path, body) in routes {
         for auth in [
@@ -148,6 +153,25 @@ fn malformed_requests_are_400_naming_the_field() {
             "/supervisor/interactions/i-1/monitor",
             Some(r#"{"extension": 1004}"#),
             Some("extension"),
+        ),
+        // SUP-5: exactly one target.
+        (
+            "POST",
+            "/supervisor/interactions/i-1/assign",
+            Some(r#"{"agent": "bob", "queue": "sales"}"#),
+            Some("target"),
+        ),
+        (
+            "POST",
+            "/supervisor/interactions/i-1/assign",
+            Some("{}"),
+            Some("target"),
+        ),
+        (
+            "POST",
+            "/supervisor/interactions/i-1/assign",
+            Some(r#"{"team": "support"}"#),
+            Some("team"),
         ),
     ];
     for (method, path, body, field) in cases {

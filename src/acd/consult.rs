@@ -19,10 +19,16 @@
 //!   without an agent until its call ends.
 //! - When the interaction's call ends, every consultant is released and
 //!   only the primary wraps up (CALL-END-1).
+//! - A consult of a queue (CALL-CONSULT-1) rings the queue's next
+//!   available agent at once; with none available it waits for one, ahead
+//!   of the queue's waiting customers (an agent and a held customer wait
+//!   on it), in the order consults were asked, and its phase is `Consult`
+//!   from the request. The initiator may give up at any time
+//!   ([`AcdEvent::ConsultOver`]); the interaction's end drops it.
 
 use super::agent::{AgentState, IdleReason, RequestedState};
 use super::event::AcdAction;
-use super::ids::{AgentId, InteractionId, OfferId};
+use super::ids::{AgentId, InteractionId, OfferId, QueueId};
 use super::interaction::{InteractionState, Phase};
 use super::{Acd, AcdError, AcdTimer, Offer};
 use std::time::Instant;
@@ -47,6 +53,18 @@ impl Acd {
     /// CALL-CONSULT-1: rings `agent` for a consult on `id` (an `Available`
     /// or `Idle` agent, not the interaction's own).
     pub(super) fn consult_agent(&mut self, now: Instant, id: InteractionId, agent: AgentId) -> Result<(), AcdError> {
+        self.ring_consult(now, id, agent, false)
+    }
+
+    /// Rings `agent` for a consult on `id`; `place_leg` when the ACD picked
+    /// the agent (the engine then calls its phone).
+    fn ring_consult(
+        &mut self,
+        now: Instant,
+        id: InteractionId,
+        agent: AgentId,
+        place_leg: bool,
+    ) -> Result<(), AcdError> {
         let state = self.agent(agent)?.state.clone();
         let back_to = match state {
             AgentState::Available => None,
@@ -99,8 +117,61 @@ impl Acd {
             agent,
             interaction: id,
             deadline,
+            place_leg,
         });
         Ok(())
+    }
+
+    /// CALL-CONSULT-1: consult queue `queue`: its next available agent now,
+    /// or the first to become available.
+    pub(super) fn consult_queue(&mut self, now: Instant, id: InteractionId, queue: QueueId) -> Result<(), AcdError> {
+        let i = self.interactions.get(&id).ok_or(AcdError::UnknownInteraction(id))?;
+        if !matches!(i.state, InteractionState::Connected { .. }) || i.info.phase == Phase::PostCall {
+            return Err(AcdError::NotConnected(id));
+        }
+        if i.info.consultants.iter().any(|c| c.consulting) || i.info.consult_waiting.is_some() {
+            return Err(AcdError::ConsultRunning(id));
+        }
+        let q = self.queues.get_mut(&queue).ok_or(AcdError::UnknownQueue(queue))?;
+        if let Some(agent) = q.pool.pick(&[]) {
+            return self.ring_consult(now, id, agent, true);
+        }
+        q.consults.push_back(id);
+        if let Some(i) = self.interactions.get_mut(&id) {
+            i.info.consult_waiting = Some(queue);
+            i.info.set_phase(now, Phase::Consult);
+        }
+        Ok(())
+    }
+
+    /// The interaction's consult stops waiting in its queue.
+    pub(super) fn drop_consult_wait(&mut self, id: InteractionId) {
+        let Some(queue) = self
+            .interactions
+            .get_mut(&id)
+            .and_then(|i| i.info.consult_waiting.take())
+        else {
+            return;
+        };
+        if let Some(q) = self.queues.get_mut(&queue) {
+            q.consults.retain(|c| *c != id);
+        }
+    }
+
+    /// Rings `queue`'s available agents for its waiting consults, oldest first.
+    pub(super) fn dispatch_consults(&mut self, now: Instant, queue: QueueId) {
+        loop {
+            let Some(q) = self.queues.get_mut(&queue) else { return };
+            if q.consults.is_empty() {
+                return;
+            }
+            let Some(agent) = q.pool.pick(&[]) else { return };
+            let Some(id) = q.consults.pop_front() else { return };
+            if let Some(i) = self.interactions.get_mut(&id) {
+                i.info.consult_waiting = None;
+            }
+            let _ = self.ring_consult(now, id, agent, true);
+        }
     }
 
     /// A consult to a number or an entry point started (no agent to reserve).
@@ -153,6 +224,7 @@ impl Acd {
     /// left, or a dialled party hung up): a consultant goes back to its
     /// state, the phase to `Connected` or `Conference`.
     pub(super) fn consult_over(&mut self, now: Instant, id: InteractionId) -> Result<(), AcdError> {
+        self.drop_consult_wait(id);
         let i = self.interactions.get(&id).ok_or(AcdError::UnknownInteraction(id))?;
         let consulting: Vec<AgentId> = i
             .info
@@ -245,6 +317,7 @@ impl Acd {
     /// The interaction's call ended: every consultant is released (only the
     /// primary wraps up, CALL-END-1).
     pub(super) fn release_consultants(&mut self, now: Instant, id: InteractionId) {
+        self.drop_consult_wait(id);
         let agents: Vec<AgentId> = self
             .interactions
             .get(&id)

@@ -80,6 +80,14 @@ pub enum AcdError {
         /// The interaction.
         interaction: InteractionId,
     },
+    /// SUP-5: only an open, unassigned interaction can be assigned.
+    #[error("interaction {interaction} is already assigned to agent {agent} (SUP-5)")]
+    NotAssignable {
+        /// The interaction.
+        interaction: InteractionId,
+        /// The agent it is with or held for.
+        agent: AgentId,
+    },
     /// CAD-1..3: a change to the interaction's data was refused.
     #[error(transparent)]
     Data(#[from] super::cad::CadError),

@@ -88,6 +88,15 @@ pub enum AcdEvent {
         /// The agent consulted.
         agent: AgentId,
     },
+    /// CALL-CONSULT-1: the primary agent consults a queue: its next
+    /// available agent rings at once, or when one becomes available (the
+    /// consult waits ahead of the queue's line).
+    ConsultQueue {
+        /// The interaction.
+        id: InteractionId,
+        /// The queue consulted.
+        queue: QueueId,
+    },
     /// CALL-CONSULT-1: the primary agent consults a number or an entry point.
     ConsultStarted {
         /// The interaction.
@@ -153,6 +162,8 @@ pub enum CancelReason {
     AnsweredElsewhere,
     /// The caller hung up.
     Abandoned,
+    /// A supervisor assigned the interaction elsewhere (SUP-5).
+    Reassigned,
 }
 
 /// An output of the ACD, drained with [`super::Acd::poll_action`].
@@ -259,6 +270,10 @@ pub enum AcdAction {
         interaction: InteractionId,
         /// When the consult rings out (the queue's RONA timeout).
         deadline: Instant,
+        /// The ACD picked the agent (a queue consult, CALL-CONSULT-1): the
+        /// engine calls its phone. False for [`AcdEvent::ConsultAgent`],
+        /// whose caller places the leg itself.
+        place_leg: bool,
     },
     /// CALL-CONSULT-3: the consulted agent did not answer; it is now
     /// `Idle(RONA)`. The engine withdraws the leg when `timed_out`.

@@ -40,6 +40,14 @@ pub enum InteractionState {
         /// The ringing offers.
         offers: Vec<OfferId>,
     },
+    /// Held for an agent a supervisor assigned it to (SUP-5) until that
+    /// agent is free; in no line, offered to nobody else.
+    Assigned {
+        /// The queue it came from.
+        queue: QueueId,
+        /// The agent it waits for.
+        agent: AgentId,
+    },
     /// Connected to its primary agent.
     Connected {
         /// The queue it came from.
@@ -182,6 +190,9 @@ pub struct InteractionInfo {
     pub conference: bool,
     /// When the customer left a consult or conference (CALL-CONF-4).
     pub customer_left_at: Option<Instant>,
+    /// A consult of this queue waits for its next available agent
+    /// (CALL-CONSULT-1).
+    pub consult_waiting: Option<QueueId>,
     booked: PhaseDurations,
     phase_since: Instant,
 }
@@ -200,6 +211,7 @@ impl InteractionInfo {
             wrap_up: None,
             consultants: Vec::new(),
             conference: false,
+            consult_waiting: None,
             customer_left_at: None,
             booked: PhaseDurations::default(),
             phase_since: now,

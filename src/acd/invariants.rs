@@ -69,6 +69,14 @@ impl Acd {
                         return Err(format!("{id} ringing with bad offers {offers:?}"));
                     }
                 }
+                InteractionState::Assigned { agent, .. } => {
+                    if matches!(self.agents[agent].state, AgentState::Available | AgentState::Idle(_)) {
+                        return Err(format!("{id} held for {agent}, who is free"));
+                    }
+                    if !self.assigned.contains(id) {
+                        return Err(format!("{id} held for {agent} but not in the assigned list"));
+                    }
+                }
                 InteractionState::Connected { agent, .. } => {
                     if self.agents[agent].state != (AgentState::Busy { interaction: *id }) {
                         return Err(format!("{id} connected to {agent} in {:?}", self.agents[agent].state));
@@ -87,6 +95,14 @@ impl Acd {
             return Err(format!("lines hold {lined}, {waiting} waiting"));
         }
         for (qid, q) in &self.queues {
+            if !q.consults.is_empty() && !q.pool.is_empty() {
+                return Err(format!("{qid} has a consult waiting and an agent available"));
+            }
+            for c in &q.consults {
+                if self.interactions.get(c).and_then(|i| i.info.consult_waiting) != Some(*qid) {
+                    return Err(format!("{c} waits to consult {qid} but does not know it"));
+                }
+            }
             if let Some(p) = q.waiting.first() {
                 let declined = &self.interactions[&p.2].declined_by;
                 if !q.pool.all(declined).is_empty() {

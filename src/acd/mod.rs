@@ -37,6 +37,9 @@
 //!   none answers, each of them is set `Idle(RONA)` (OFFER-4 per offer).
 //! - Priority is per interaction (higher first) and compared across queues
 //!   when an agent serving several queues becomes available.
+//! - SUP-5 assignments ([`Acd::assign`], `assign.rs`): an agent's capacity
+//!   is one voice interaction; one assigned over it is held for the agent
+//!   and offered the moment the agent is free.
 //!
 //! Scope: voice is the only channel so far. AGENT-5 therefore holds
 //! trivially (do-not-disturb is `Idle`, which covers the one channel, and
@@ -45,6 +48,7 @@
 //! OFFER-6's callback offers come with callbacks (CB-*), not yet built.
 
 mod agent;
+mod assign;
 mod cad;
 mod consult;
 mod error;
@@ -57,6 +61,7 @@ mod routing;
 mod strategy;
 
 pub use agent::{AgentState, AgentStats, IdleReason, RequestedState};
+pub use assign::{AssignTarget, Assignment, Delivery, AGENT_CAPACITY};
 pub use cad::{
     mask_number, AgentView, CadError, InteractionData, VarType, VariableSpec, VariableView, CALLER_NUMBER,
     MAX_VALUE_CHARS,
@@ -144,6 +149,8 @@ pub struct Acd {
     idle_reasons: HashSet<String>,
     /// Average handle time per queue (expected wait), from closed interactions.
     aht: HashMap<QueueId, Duration>,
+    /// SUP-5: interactions held for a busy agent, oldest assignment first.
+    assigned: Vec<InteractionId>,
 }
 
 impl Acd {
@@ -188,6 +195,7 @@ impl Acd {
             next_seq: 0,
             idle_reasons: cfg.idle_reasons.into_iter().collect(),
             aht: HashMap::new(),
+            assigned: Vec::new(),
         })
     }
 
@@ -205,6 +213,7 @@ impl Acd {
             next_seq: 0,
             idle_reasons: HashSet::new(),
             aht: HashMap::new(),
+            assigned: Vec::new(),
         }
     }
 
@@ -353,6 +362,7 @@ impl Acd {
             }
             AcdEvent::OfferAccepted { offer } | AcdEvent::PhoneAnswered { offer } => self.accept(now, offer),
             AcdEvent::ConsultAgent { id, agent } => self.consult_agent(now, id, agent),
+            AcdEvent::ConsultQueue { id, queue } => self.consult_queue(now, id, queue),
             AcdEvent::ConsultStarted { id } => self.consult_started(now, id),
             AcdEvent::ConsultOver { id } => self.consult_over(now, id),
             AcdEvent::Merged { id } => self.merged(now, id),
@@ -405,7 +415,9 @@ impl Acd {
                         self.overflow(at, id, queue);
                     }
                     InteractionState::Ringing { .. } => i.overdue = true,
-                    InteractionState::Connected { .. } | InteractionState::WrapUp { .. } => {}
+                    InteractionState::Assigned { .. }
+                    | InteractionState::Connected { .. }
+                    | InteractionState::WrapUp { .. } => {}
                 }
             }
         }

@@ -4,7 +4,7 @@
 //! from a declined or unanswered offer keeps its original place, so it is
 //! ahead of every later arrival of the same or lower priority (OFFER-4).
 
-use super::ids::QueueId;
+use super::ids::{InteractionId, QueueId};
 use super::interaction::Place;
 use super::strategy::{Pool, Strategy};
 use std::collections::BTreeSet;
@@ -76,6 +76,9 @@ pub(crate) struct Queue {
     pub cfg: QueueConfig,
     pub waiting: BTreeSet<Place>,
     pub pool: Pool,
+    /// Consults of this queue waiting for its next available agent
+    /// (CALL-CONSULT-1), served before the waiting line.
+    pub consults: std::collections::VecDeque<InteractionId>,
 }
 
 impl Queue {
@@ -84,6 +87,7 @@ impl Queue {
             pool: Pool::new(cfg.strategy),
             cfg,
             waiting: BTreeSet::new(),
+            consults: std::collections::VecDeque::new(),
         }
     }
 }

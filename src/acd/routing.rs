@@ -58,6 +58,10 @@ impl Acd {
     /// Offers waiting interactions of the dirty queues to available agents,
     /// the queue whose head is most urgent first.
     pub(super) fn dispatch(&mut self, now: Instant) {
+        // SUP-5: what a supervisor assigned to an agent goes first.
+        if !self.assigned.is_empty() {
+            self.deliver_assigned(now);
+        }
         if self.dirty.is_empty() {
             return;
         }
@@ -72,6 +76,8 @@ impl Acd {
 
     // spec: AGENT-2
     pub(super) fn dispatch_queue(&mut self, now: Instant, qid: QueueId) {
+        // CALL-CONSULT-1: an agent waiting to consult the queue comes first.
+        self.dispatch_consults(now, qid);
         loop {
             let Some(queue) = self.queues.get_mut(&qid) else { return };
             if queue.pool.is_empty() || queue.waiting.is_empty() {
@@ -314,6 +320,8 @@ impl Acd {
             InteractionState::Connected { .. } => return self.end(now, id),
             // The call already ended; the wrap-up goes on.
             InteractionState::WrapUp { .. } => return Ok(()),
+            // Held for an agent (SUP-5): nothing rings yet.
+            InteractionState::Assigned { .. } => {}
             InteractionState::Waiting { queue } => {
                 let place = i.place(id);
                 if let Some(q) = self.queues.get_mut(queue) {
@@ -334,6 +342,7 @@ impl Acd {
     pub(super) fn force_close(&mut self, now: Instant, id: InteractionId) -> Result<(), AcdError> {
         let i = self.interactions.get(&id).ok_or(AcdError::UnknownInteraction(id))?;
         match i.state.clone() {
+            InteractionState::Assigned { .. } => {}
             InteractionState::Waiting { queue } => {
                 let place = i.place(id);
                 if let Some(q) = self.queues.get_mut(&queue) {
@@ -372,6 +381,8 @@ impl Acd {
     /// out in [`AcdAction::InteractionClosed`] (HIST-3).
     pub(super) fn close(&mut self, now: Instant, id: InteractionId, outcome: Outcome) {
         self.timers.cancel(AcdTimer::MaxWait(id));
+        self.drop_consult_wait(id);
+        self.assigned.retain(|a| *a != id);
         let Some(mut i) = self.interactions.remove(&id) else {
             return;
         };

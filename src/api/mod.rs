@@ -178,6 +178,7 @@ impl IntoResponse for DeskResponse {
             DeskReply::Interactions(i) => Json(serde_json::json!({ "interactions": i })).into_response(),
             DeskReply::Data(d) => Json(d).into_response(),
             DeskReply::ConsultTargets(t) => Json(t).into_response(),
+            DeskReply::Assigned(a) => Json(a).into_response(),
         }
     }
 }

@@ -91,6 +91,7 @@ fn openapi_schemas_match_views_and_events() {
         caller: "1001".into(),
         dnis: "5000".into(),
         agent: None,
+        assigned_to: None,
         arrived_ms: 1,
         durations: PhaseDurations::default(),
         call: 1,
@@ -218,7 +219,22 @@ fn openapi_schemas_match_views_and_events() {
             supervisor: "sam".into(),
             mode: "barge",
         },
+        DeskEvent::Assigned {
+            agent: a(),
+            interaction: i(),
+            supervisor: "sam".into(),
+            delivery: "when_free",
+        },
     ];
+    let assigned = AssignView {
+        interaction: i(),
+        agent: Some(a()),
+        queue: None,
+        delivery: "when_free",
+        capacity_exceeded_by: 1,
+        presence_overridden: false,
+    };
+    assert_eq!(keys(&assigned), properties(&doc, "AssignView"));
     let targets = ConsultTargetsView {
         agents: vec![ConsultAgentView {
             agent: a(),

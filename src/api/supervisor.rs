@@ -1,6 +1,7 @@
 //! The supervisor routes (issue 4 item 5), under `/supervisor`: the live
 //! dashboard of interactions and agents (SUP-1), forcing an agent's state,
-//! and silent monitoring (SUP-2, SUP-3). The engine answers 403 to an
+//! silent monitoring, whisper and barge (SUP-2, SUP-3), assigning an
+//! interaction (SUP-5) and closing one (SUP-6). The engine answers 403 to an
 //! agent's token.
 //!
 //! Forced states on the wire: `{"state": "available"}`, `{"state": "idle",
@@ -9,7 +10,7 @@
 use super::error::ApiError;
 use super::extract::{Bearer, JsonBody, OptionalJsonBody};
 use super::{ask_supervisor, ApiRequest, DeskResponse, Routes};
-use crate::engine::desk::{DeskState, SupervisorCommand};
+use crate::engine::desk::{AssignTo, DeskState, SupervisorCommand};
 use axum::extract::{Path, State};
 use serde::Deserialize;
 use tokio::sync::mpsc;
@@ -21,6 +22,7 @@ pub(super) fn routes(r: Routes) -> Routes {
         .post("/supervisor/agents/{agent}/state", force_state)
         .post("/supervisor/interactions/{interaction}/monitor", monitor)
         .post("/supervisor/interactions/{interaction}/close", force_close)
+        .post("/supervisor/interactions/{interaction}/assign", assign)
         .post("/supervisor/interactions/{interaction}/listen", listen)
         .post("/supervisor/interactions/{interaction}/whisper", whisper)
         .post("/supervisor/interactions/{interaction}/barge", barge)
@@ -124,6 +126,37 @@ async fn barge(
 ) -> Result<DeskResponse, ApiError> {
     let mode = crate::call::SupervisorMode::Barge;
     ask_supervisor(&tx, token, SupervisorCommand::MonitorMode { interaction, mode }).await
+}
+
+/// The body of `POST /supervisor/interactions/{uid}/assign` (SUP-5):
+/// exactly one of `{"agent": "bob"}` or `{"queue": "sales"}`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AssignBody {
+    #[serde(default)]
+    agent: Option<String>,
+    #[serde(default)]
+    queue: Option<String>,
+}
+
+/// The target an assign body names; exactly one must be given.
+fn assign_target(b: AssignBody) -> Result<AssignTo, ApiError> {
+    match (b.agent, b.queue) {
+        (Some(a), None) => Ok(AssignTo::Agent(a)),
+        (None, Some(q)) => Ok(AssignTo::Queue(q)),
+        _ => Err(ApiError::bad_field("target", "name exactly one of agent or queue")),
+    }
+}
+
+/// SUP-5: assign an open, unassigned interaction to an agent or a queue.
+async fn assign(
+    State(tx): State<mpsc::Sender<ApiRequest>>,
+    Bearer(token): Bearer,
+    Path(interaction): Path<String>,
+    JsonBody(body): JsonBody<AssignBody>,
+) -> Result<DeskResponse, ApiError> {
+    let to = assign_target(body)?;
+    ask_supervisor(&tx, token, SupervisorCommand::Assign { interaction, to }).await
 }
 
 /// SUP-6: close an interaction.

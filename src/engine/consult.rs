@@ -13,11 +13,16 @@
 //! (normalised per CALL-DIAL-1, routed by the dial plan of the agent's
 //! phone profile), an entry point (a dial-plan number routed the same
 //! way) or a queue: its next `Available` agent by the queue's strategy,
-//! among agents whose phone is registered, consulted like a named agent;
-//! with none available the consult is refused at once ("no agent available
-//! in queue sales"); it does not wait in line (the customer is on hold
-//! meanwhile, so an agent would rather try another target). Entry points
-//! that lead to a queue are refused with `unsupported destination`.
+//! among agents whose phone is registered, consulted like a named agent.
+//! With none available the consult waits for the queue's next available
+//! agent, ahead of its waiting customers (the ACD's consult line): the
+//! customer is held with music meanwhile, the initiator's stream says
+//! `waiting` and its only control is `end_consult` (give up and resume the
+//! customer); when an agent becomes available its phone rings as for a
+//! named agent. From a conference (where a wait would hold everyone) and
+//! when every available agent's phone is unregistered, it is refused at
+//! once with the reason. Entry points that lead to a queue are refused
+//! with `unsupported destination`.
 
 use super::desk::{ConsultAgentView, ConsultTarget, ConsultTargetsView, DeskError, DeskEvent, ShownVariable};
 use super::queue::{interaction_of, state_name};
@@ -172,11 +177,11 @@ impl Engine {
                     .filter(|a| self.phone_of(now, &a.extension).is_none())
                     .map(|a| a.id)
                     .collect();
-                let Some(picked) = self.acd.next_available(q, &unreachable) else {
-                    return Err(DeskError::Conflict(format!("no agent available in queue {name}")));
-                };
-                let login = self.login_of(picked);
-                return self.desk_consult(now, agent, uid, ConsultTarget::Agent(login));
+                if let Some(picked) = self.acd.next_available(q, &unreachable) {
+                    let login = self.login_of(picked);
+                    return self.desk_consult(now, agent, uid, ConsultTarget::Agent(login));
+                }
+                return self.consult_queue_wait(now, agent, id, uid, q, &name);
             }
             ConsultTarget::Number(_) | ConsultTarget::EntryPoint(_) => {
                 // A number is normalised first (CALL-DIAL-1); an entry point
@@ -237,6 +242,126 @@ impl Engine {
         Ok(())
     }
 
+    /// CALL-CONSULT-1: nobody of queue `q` (`name`) can take the consult
+    /// now: it waits for the queue's next available agent, the customer
+    /// held with music.
+    fn consult_queue_wait(
+        &mut self,
+        now: Now,
+        agent: AgentId,
+        id: InteractionId,
+        uid: &str,
+        q: crate::acd::QueueId,
+        name: &str,
+    ) -> Result<(), DeskError> {
+        let call = CallRef(id.0);
+        let direct = self
+            .calls
+            .get(&call)
+            .is_some_and(|c| c.talk == Talk::Direct && c.consult.is_none());
+        if !direct {
+            return Err(DeskError::Conflict(format!(
+                "no agent available in queue {name} (a conference cannot wait for one)"
+            )));
+        }
+        if self.acd.available_count(q) > 0 {
+            return Err(DeskError::Conflict(format!(
+                "no agent available in queue {name} has a registered phone"
+            )));
+        }
+        self.acd_event(now, AcdEvent::ConsultQueue { id, queue: q })
+            .map_err(super::desk_ops::desk_error)?;
+        // CALL-HOLD-2: the customer waits with music; the consult's own hold
+        // takes over when the consulted phone rings.
+        if let Err(e) = self.control(now, id.0, crate::call::CallControl::Hold(crate::call::Party::Caller)) {
+            let _ = self.acd_event(now, AcdEvent::ConsultOver { id });
+            return Err(DeskError::Conflict(e.to_string()));
+        }
+        tracing::info!(interaction = %uid, queue = %name, "consult waits for the queue's next available agent");
+        self.desk_event(DeskEvent::Consult {
+            agent: self.login_of(agent),
+            interaction: uid.to_owned(),
+            party: name.to_owned(),
+            state: "waiting",
+            reason: None,
+        });
+        self.send_controls(id);
+        Ok(())
+    }
+
+    /// The consult that waited in a queue rings the agent the ACD picked
+    /// (`offer`): its phone is called like a named agent's; a phone that
+    /// cannot be rung fails the consult (CALL-CONSULT-3).
+    fn place_waiting_consult(&mut self, now: Now, id: InteractionId, agent: AgentId, offer: OfferId) {
+        let call = CallRef(id.0);
+        let uid = self.uid_of(id);
+        let Some(a) = self.cfg.acd().agent(agent).cloned() else {
+            return;
+        };
+        let initiator = self.primary_leg(id);
+        let from = self
+            .acd
+            .interaction(id)
+            .and_then(|i| i.agent)
+            .map(|p| self.login_of(p))
+            .unwrap_or_default();
+        let placed = match self.phone_of(now, &a.extension) {
+            Some((uri, dest)) => {
+                let t = PartyTarget {
+                    kind: PartyKind::Consulted {
+                        agent: Some(a.login.clone()),
+                    },
+                    extension: a.extension.clone(),
+                    interaction: uid.clone(),
+                    uri,
+                    dest,
+                    trunk: None,
+                    display: format!("Consult from {from}"),
+                    auto_answer: false,
+                };
+                self.with_call(now, call, |c, ctx| c.consult(ctx, initiator, t))
+                    .and_then(Result::ok)
+            }
+            None => None,
+        };
+        let Some(leg) = placed else {
+            // CALL-CONSULT-3: the agent goes Idle(RONA), the initiator is
+            // told; the customer stays held until the agent resumes.
+            tracing::info!(interaction = %uid, agent = %a.login, "the consulted agent's phone cannot be rung");
+            let _ = self.acd_event(now, AcdEvent::PhoneLegFailed { offer });
+            let _ = self.acd_event(now, AcdEvent::ConsultOver { id });
+            self.desk_event(DeskEvent::Consult {
+                agent: from,
+                interaction: uid,
+                party: a.login.clone(),
+                state: "failed",
+                reason: Some(format!(
+                    "agent {}'s phone (extension {}) is not registered",
+                    a.login, a.extension
+                )),
+            });
+            self.sync_hold(now, id);
+            self.send_controls(id);
+            return;
+        };
+        if let Some(qc) = self.queues.calls.get_mut(&id) {
+            qc.parties.push(PartyLink {
+                leg,
+                agent: Some(agent),
+                offer: Some(offer),
+                label: a.login.clone(),
+            });
+        }
+        self.desk_event(DeskEvent::Consult {
+            agent: from,
+            interaction: uid,
+            party: a.login.clone(),
+            state: "ringing",
+            reason: None,
+        });
+        self.send_controls(id);
+    }
+
     /// CALL-CONSULT-4: toggle, merge or end the consult.
     pub(super) fn desk_consult_control(
         &mut self,
@@ -247,6 +372,27 @@ impl Engine {
     ) -> Result<(), DeskError> {
         let id = self.own_primary(agent, uid)?;
         let call = CallRef(id.0);
+        if let Some(q) = self.acd.interaction(id).and_then(|i| i.consult_waiting) {
+            let name = self.cfg.acd().queue(q).map(|q| q.name.clone()).unwrap_or_default();
+            if what != ConsultControl::End {
+                return Err(DeskError::Conflict(format!(
+                    "the consult is waiting for an agent of queue {name}: end it to resume the customer"
+                )));
+            }
+            // Give up the wait and resume the customer.
+            let _ = self.acd_event(now, AcdEvent::ConsultOver { id });
+            self.control(now, id.0, crate::call::CallControl::Resume)
+                .map_err(|e| DeskError::Conflict(e.to_string()))?;
+            self.desk_event(DeskEvent::Consult {
+                agent: self.login_of(agent),
+                interaction: uid.to_owned(),
+                party: name,
+                state: "ended",
+                reason: None,
+            });
+            self.send_controls(id);
+            return Ok(());
+        }
         let r = self
             .with_call(now, call, |c, ctx| match what {
                 ConsultControl::Toggle => c.toggle(ctx),
@@ -438,7 +584,17 @@ impl Engine {
     /// The ACD's consult actions.
     pub(super) fn on_consult_action(&mut self, now: Now, action: AcdAction) {
         match action {
-            AcdAction::RingConsult { agent, interaction, .. } => {
+            AcdAction::RingConsult {
+                agent,
+                interaction,
+                offer,
+                place_leg,
+                ..
+            } => {
+                // A consult that waited in a queue: its agent's phone is called now.
+                if place_leg {
+                    self.place_waiting_consult(now, interaction, agent, offer);
+                }
                 let Some(info) = self.acd.interaction(interaction) else {
                     return;
                 };
@@ -543,6 +699,8 @@ impl Engine {
         if let Some(primary) = info.agent {
             let mut enabled = Vec::new();
             match (call.consult, call.talk) {
+                // Waiting for a queue's agent: only giving up.
+                _ if info.consult_waiting.is_some() => enabled.push("end_consult"),
                 (Some(c), _) => {
                     let answered = call
                         .b

@@ -209,6 +209,14 @@ pub enum SupervisorCommand {
         /// What the supervisor does now.
         mode: crate::call::SupervisorMode,
     },
+    /// SUP-5: assign an open, unassigned interaction to an agent
+    /// (overriding presence and capacity) or a queue (engine/assign.rs).
+    Assign {
+        /// The interaction uid.
+        interaction: String,
+        /// The target.
+        to: AssignTo,
+    },
     /// SUP-6: close the interaction: its call ends, every agent on it is
     /// told, and it is recorded `Closed`.
     ForceClose {
@@ -226,6 +234,34 @@ pub enum SupervisorCommand {
         /// the field `extension`.
         extension: Option<String>,
     },
+}
+
+/// Where a supervisor assigns an interaction (SUP-5).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum AssignTo {
+    /// An agent, by login.
+    Agent(String),
+    /// A queue, by name.
+    Queue(String),
+}
+
+/// What an assignment did (SUP-5), as the supervisor's answer says it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct AssignView {
+    /// The interaction uid.
+    pub interaction: String,
+    /// The agent it is assigned to.
+    pub agent: Option<String>,
+    /// The queue it is assigned to.
+    pub queue: Option<String>,
+    /// `ringing` (the agent's phone rings now), `when_free` (held for the
+    /// agent until it is free) or `queued` (in the queue's line).
+    pub delivery: &'static str,
+    /// By how many units the agent's capacity (one voice interaction) is
+    /// exceeded; 0 when it is not.
+    pub capacity_exceeded_by: u32,
+    /// The agent was idle and gets it anyway.
+    pub presence_overridden: bool,
 }
 
 /// An agent as desktops see it.
@@ -309,6 +345,9 @@ pub struct InteractionView {
     pub dnis: String,
     /// The primary agent's login, once connected.
     pub agent: Option<String>,
+    /// SUP-5: the agent a supervisor assigned it to, while it waits for
+    /// that agent.
+    pub assigned_to: Option<String>,
     /// Unix ms of arrival.
     pub arrived_ms: u64,
     /// Durations so far.
@@ -358,6 +397,8 @@ pub enum DeskReply {
     Data(DataView),
     /// What a consult can target.
     ConsultTargets(ConsultTargetsView),
+    /// What an assignment did (SUP-5).
+    Assigned(AssignView),
 }
 
 /// Why the engine refused a desktop request; the API maps each to an HTTP
@@ -504,7 +545,7 @@ pub enum DeskEvent {
         interaction: String,
         /// Who is consulted (login or number).
         party: String,
-        /// `ringing`, `connected`, `failed`, `ended` or `merged`.
+        /// `waiting` (for a queue's next agent), `ringing`, `connected`, `failed`, `ended` or `merged`.
         state: &'static str,
         /// Why it failed (`no answer`, `busy`, `unsupported destination`, ...).
         reason: Option<String>,
@@ -564,6 +605,17 @@ pub enum DeskEvent {
         /// `listen`, `whisper` or `barge`.
         mode: &'static str,
     },
+    /// SUP-5: a supervisor assigned an interaction to this agent.
+    Assigned {
+        /// Login of the agent.
+        agent: String,
+        /// The interaction uid.
+        interaction: String,
+        /// The supervisor's login.
+        supervisor: String,
+        /// `ringing` or `when_free`.
+        delivery: &'static str,
+    },
     /// SUP-6: a supervisor closed the interaction.
     ClosedBySupervisor {
         /// Login of an agent on the interaction.
@@ -606,6 +658,7 @@ impl DeskEvent {
             | DeskEvent::PrimaryChanged { agent, .. }
             | DeskEvent::Controls { agent, .. }
             | DeskEvent::ClosedBySupervisor { agent, .. }
+            | DeskEvent::Assigned { agent, .. }
             | DeskEvent::Supervisor { agent, .. } => agent,
         }
     }

@@ -152,7 +152,8 @@ impl Engine {
                     ));
                 }
                 let call = crate::ids::CallRef(id.0);
-                if self.calls.get(&call).is_some_and(|c| c.consult.is_some()) {
+                let waiting = self.acd.interaction(id).is_some_and(|i| i.consult_waiting.is_some());
+                if waiting || self.calls.get(&call).is_some_and(|c| c.consult.is_some()) {
                     return Err(DeskError::Conflict(
                         "a consult is running: end or merge it first (CALL-CONSULT-4)".into(),
                     ));
@@ -588,6 +589,9 @@ impl Engine {
             }
             SupervisorCommand::MonitorMode { interaction, mode } => {
                 self.set_monitor_mode(now, &supervisor, &interaction, mode)
+            }
+            SupervisorCommand::Assign { interaction, to } => {
+                self.assign(now, &supervisor, &interaction, to).map(DeskReply::Assigned)
             }
             SupervisorCommand::ForceClose { interaction } => self
                 .force_close(now, &supervisor, &interaction)

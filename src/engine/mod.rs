@@ -9,6 +9,7 @@
 //! reads a clock, so tests run it in virtual time.
 
 mod acd_records;
+mod assign;
 mod b2bua;
 mod calls;
 mod consult;

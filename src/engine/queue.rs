@@ -507,6 +507,7 @@ impl Engine {
             CancelReason::Rona => "rona",
             CancelReason::AnsweredElsewhere => "answered_elsewhere",
             CancelReason::Abandoned => "abandoned",
+            CancelReason::Reassigned => "reassigned",
         };
         self.cancel_legs(now, id, &o.legs);
         for leg in &o.legs {
@@ -567,6 +568,10 @@ impl Engine {
             caller,
             dnis: info.customer.dnis.clone(),
             agent: info.agent.map(|a| self.login_of(a)),
+            assigned_to: match self.acd.interaction_state(interaction) {
+                Some(crate::acd::InteractionState::Assigned { agent, .. }) => Some(self.login_of(*agent)),
+                _ => None,
+            },
             arrived_ms: self.last_now.map_or(0, |now| unix_ms_of(now, info.arrived_at)),
             durations,
             call: qc.call.0,

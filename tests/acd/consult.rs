@@ -162,3 +162,82 @@ fn post_call_time_is_booked_after_the_customer_left() {
         (10_000, 30_000, 12_000)
     );
 }
+
+/// alice (1) connected to interaction 1, nobody else logged in.
+fn alone() -> H {
+    let mut h = H::new(one_queue(Strategy::LongestIdle, 3));
+    h.login(a(1));
+    let (offer, _) = h.arrive_and_ring(i(1));
+    h.ev(AcdEvent::PhoneAnswered { offer }).unwrap();
+    h.take();
+    h
+}
+
+fn consult_rings(h: &mut H) -> Vec<(u32, u64)> {
+    h.take()
+        .into_iter()
+        .filter_map(|x| match x {
+            AcdAction::RingConsult { agent, interaction, .. } => Some((agent.0, interaction.0)),
+            _ => None,
+        })
+        .collect()
+}
+
+// spec: CALL-CONSULT-1
+#[test]
+fn a_queue_consult_rings_its_next_available_agent_or_waits_ahead_of_the_line() {
+    let mut h = connected();
+    h.ev(AcdEvent::ConsultQueue { id: i(1), queue: Q1 }).unwrap();
+    assert_eq!(consult_rings(&mut h), [(2, 1)], "bob, longest available, at once");
+    // Nobody available: the consult waits, ahead of a customer who arrived first.
+    let mut h = alone();
+    h.arrive(i(2), Q1, 0);
+    h.ev(AcdEvent::ConsultQueue { id: i(1), queue: Q1 }).unwrap();
+    assert_eq!(h.acd.interaction(i(1)).and_then(|x| x.consult_waiting), Some(Q1));
+    assert_eq!(h.acd.interaction(i(1)).map(|x| x.phase), Some(Phase::Consult));
+    assert_eq!(
+        h.ev(AcdEvent::ConsultQueue { id: i(1), queue: Q1 }),
+        Err(AcdError::ConsultRunning(i(1)))
+    );
+    h.acd.check_invariants().unwrap();
+    h.login(a(2));
+    let out = h.take();
+    let consults: Vec<_> = out
+        .iter()
+        .filter_map(|x| match x {
+            AcdAction::RingConsult { agent, interaction, .. } => Some((agent.0, interaction.0)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(consults, [(2, 1)], "the waiting consult first");
+    assert!(
+        !out.iter().any(|x| matches!(x, AcdAction::RingAgent { .. })),
+        "the customer waits on"
+    );
+    assert_eq!(h.acd.interaction(i(1)).and_then(|x| x.consult_waiting), None);
+    h.acd.check_invariants().unwrap();
+    // The next agent gets the customer.
+    h.login(a(3));
+    assert_eq!(h.rings().iter().map(|r| (r.1, r.2)).collect::<Vec<_>>(), [(a(3), i(2))]);
+}
+
+// spec: CALL-CONSULT-1
+#[test]
+fn a_waiting_queue_consult_is_dropped_when_given_up_or_when_the_call_ends() {
+    let mut h = alone();
+    h.ev(AcdEvent::ConsultQueue { id: i(1), queue: Q1 }).unwrap();
+    h.ev(AcdEvent::ConsultOver { id: i(1) }).unwrap();
+    assert_eq!(h.acd.interaction(i(1)).and_then(|x| x.consult_waiting), None);
+    assert_eq!(h.acd.interaction(i(1)).map(|x| x.phase), Some(Phase::Connected));
+    h.login(a(2));
+    assert!(consult_rings(&mut h).is_empty(), "given up: nobody rings");
+    h.acd.check_invariants().unwrap();
+    // Waiting again, then the customer hangs up: the consult goes too.
+    h.ev(AcdEvent::AgentLogout { agent: a(2) }).unwrap();
+    h.ev(AcdEvent::ConsultQueue { id: i(1), queue: Q1 }).unwrap();
+    h.ev(AcdEvent::InteractionEnded { id: i(1) }).unwrap();
+    h.login(a(3));
+    assert!(consult_rings(&mut h).is_empty());
+    assert_eq!(h.state(a(3)), AgentState::Available);
+    h.acd.check_invariants().unwrap();
+}

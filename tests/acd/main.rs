@@ -3,6 +3,7 @@
 //! names the contact-center rule it checks (`// spec: AGENT-4`).
 
 mod agent;
+mod assign;
 mod cad;
 mod consult;
 mod harness;

@@ -154,11 +154,6 @@ fn bad_numbers_and_unsupported_targets_are_refused_with_a_reason() {
         }
         other => panic!("{other:?}"),
     }
-    // Nobody logged in for sales: refused at once, naming the queue.
-    match desk(&mut h, ALICE, consult(ConsultTarget::Queue("sales".into()))) {
-        Err(DeskError::Conflict(m)) => assert_eq!(m, "no agent available in queue sales"),
-        other => panic!("{other:?}"),
-    }
     match desk(&mut h, ALICE, consult(ConsultTarget::Queue("billing".into()))) {
         Err(DeskError::NotFound { field, .. }) => assert_eq!(field, "target.queue"),
         other => panic!("{other:?}"),
@@ -578,4 +573,109 @@ fn a_queue_consult_rings_the_queues_next_available_agent() {
         e,
         DeskEvent::Consult { agent, party, state: "ringing", .. } if agent == "alice" && party == "bob"
     )));
+}
+
+// spec: CALL-CONSULT-1
+// spec: CALL-CONSULT-2
+// spec: CALL-HOLD-2
+#[test]
+fn a_queue_consult_with_nobody_available_waits_then_rings_the_next_agent() {
+    let (mut h, mut customer, alice, _bob) = contact_center();
+    let mut carol = Ua::phone("1003", "192.0.2.23");
+    h.register(&mut carol, 3600);
+    let (uid, _dlg) = alice_answers(&mut h, &mut customer, &alice);
+    h.desk.clear();
+    h.media.clear();
+    desk(
+        &mut h,
+        ALICE,
+        DeskCommand::Consult {
+            interaction: uid.clone(),
+            target: ConsultTarget::Queue("sales".into()),
+        },
+    )
+    .expect("nobody in sales: the consult waits");
+    assert_eq!(consult_states(&h), [("waiting", None)]);
+    assert_eq!(controls(&h, "alice"), ["end_consult"], "only giving up");
+    assert_eq!(listed_state(&mut h, &uid), "consult");
+    assert!(
+        h.media.iter().any(|m| matches!(
+            m,
+            switchboard::call::media::MediaCommand::Hold {
+                held: Some(switchboard::call::media::MediaLeg::A),
+                ..
+            }
+        )),
+        "the customer hears music meanwhile (CALL-HOLD-2): {:?}",
+        h.media
+    );
+    for cmd in [
+        DeskCommand::Toggle {
+            interaction: uid.clone(),
+        },
+        DeskCommand::End {
+            interaction: uid.clone(),
+        },
+    ] {
+        assert!(matches!(desk(&mut h, ALICE, cmd), Err(DeskError::Conflict(_))));
+    }
+    // Carol logs in: the waiting consult rings her, ahead of any queue call.
+    login(&mut h, "demo-token-carol");
+    let to_carol = h.expect_request(carol.addr, "INVITE");
+    assert!(
+        header_str(&to_carol, &switchboard::sip::msg::HeaderName::From).contains("Consult from alice"),
+        "{}",
+        header_str(&to_carol, &switchboard::sip::msg::HeaderName::From)
+    );
+    assert_eq!(state_of(&mut h, "demo-token-carol"), "Reserved");
+    assert!(h.desk.iter().any(|e| matches!(
+        e,
+        DeskEvent::Consult { agent, party, state: "ringing", .. } if agent == "alice" && party == "carol"
+    )));
+    assert!(h
+        .desk
+        .iter()
+        .any(|e| matches!(e, DeskEvent::ConsultOffer { agent, .. } if agent == "carol")));
+    assert_eq!(controls(&h, "alice"), ["toggle", "end_consult"]);
+    // Carol answers: merge is possible.
+    h.send(&carol, &ok_from(&carol, &to_carol, "caroltag", 53000));
+    assert_eq!(controls(&h, "alice"), ["toggle", "merge", "end_consult"]);
+}
+
+// spec: CALL-CONSULT-1
+#[test]
+fn a_waiting_queue_consult_given_up_resumes_the_customer() {
+    let (mut h, mut customer, alice, _bob) = contact_center();
+    let (uid, _dlg) = alice_answers(&mut h, &mut customer, &alice);
+    desk(
+        &mut h,
+        ALICE,
+        DeskCommand::Consult {
+            interaction: uid.clone(),
+            target: ConsultTarget::Queue("sales".into()),
+        },
+    )
+    .expect("waits");
+    h.media.clear();
+    desk(
+        &mut h,
+        ALICE,
+        DeskCommand::EndConsult {
+            interaction: uid.clone(),
+        },
+    )
+    .expect("give up");
+    assert_eq!(listed_state(&mut h, &uid), "connected");
+    assert_eq!(controls(&h, "alice"), ["hold", "end", "consult"]);
+    assert!(h
+        .media
+        .iter()
+        .any(|m| matches!(m, switchboard::call::media::MediaCommand::Hold { held: None, .. })));
+    // Carol logging in later is not rung.
+    let mut carol = Ua::phone("1003", "192.0.2.23");
+    h.register(&mut carol, 3600);
+    login(&mut h, "demo-token-carol");
+    assert_eq!(h.count(carol.addr, |m| first_line(m).starts_with("INVITE")), 0);
+    // And the call can end normally.
+    desk(&mut h, ALICE, DeskCommand::End { interaction: uid }).expect("end");
 }

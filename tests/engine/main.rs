@@ -4,6 +4,7 @@
 //! `Output::Transmit`s per destination.
 
 mod anchoring;
+mod assign;
 mod calls;
 mod consult;
 mod control;

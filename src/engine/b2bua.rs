@@ -57,19 +57,7 @@ impl Engine {
         if let Action::Conference { room, pin, max_parties } = &route.action {
             let room = room.clone().unwrap_or_else(|| route.target.clone());
             let denoise = route.noise_removal || self.cfg.user(&caller).is_some_and(|u| u.noise_removal);
-            let id = CallRef(self.next_call);
-            self.next_call += 1;
-            let mut call = Call::new(
-                id,
-                req.clone(),
-                Bytes::copy_from_slice(&env.call_id),
-                tx,
-                src,
-                Bytes::from(tag.clone()),
-                caller,
-                dialled,
-                now.unix_ms,
-            );
+            let mut call = self.new_call(now, tx, &req, src, &tag, caller, dialled);
             call.route = format!("conference:{room}");
             let route = super::rooms::RoomRoute {
                 room,
@@ -96,8 +84,6 @@ impl Engine {
                 Err((code, reason)) => return reject(self, code, &reason),
             },
         };
-        let id = CallRef(self.next_call);
-        self.next_call += 1;
         let from_user = env
             .from
             .uri
@@ -106,17 +92,8 @@ impl Engine {
             .map(|u| String::from_utf8_lossy(&u).into_owned())
             .unwrap_or_else(|| caller.clone());
         let display = env.from.display.clone();
-        let mut call = Call::new(
-            id,
-            req.clone(),
-            Bytes::copy_from_slice(&env.call_id),
-            tx,
-            src,
-            Bytes::from(tag.clone()),
-            caller,
-            dialled,
-            now.unix_ms,
-        );
+        let mut call = self.new_call(now, tx, &req, src, &tag, caller, dialled);
+        let id = call.id;
         call.route = label;
         // Anchor the media: our answer to the caller is prepared now, the
         // callees get our offer (src/call/anchor.rs).
@@ -189,6 +166,38 @@ impl Engine {
             return reject(self, StatusCode::SERVER_INTERNAL_ERROR, "No Leg Could Be Created");
         }
         self.stats.calls_started += 1;
+    }
+
+    /// A new call (the next call number) for the caller's INVITE `req`,
+    /// received on `tx` from `src`; `tag` is our To tag towards the caller.
+    #[allow(clippy::too_many_arguments)]
+    fn new_call(
+        &mut self,
+        now: Now,
+        tx: TxId,
+        req: &Message,
+        src: Destination,
+        tag: &str,
+        caller: String,
+        dialled: String,
+    ) -> Call {
+        let id = CallRef(self.next_call);
+        self.next_call += 1;
+        let call_id = req
+            .envelope()
+            .map(|e| Bytes::copy_from_slice(&e.call_id))
+            .unwrap_or_default();
+        Call::new(
+            id,
+            req.clone(),
+            call_id,
+            tx,
+            src,
+            Bytes::from(tag.to_owned()),
+            caller,
+            dialled,
+            now.unix_ms,
+        )
     }
 
     /// Where a user or trunk route rings: its label (`user:1001`,

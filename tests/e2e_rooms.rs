@@ -142,3 +142,87 @@ fn baresip_phones_key_the_room_pin_and_a_wrong_pin_is_hung_up() {
     let causes: Vec<&str> = cdrs.iter().filter_map(|c| c["end_cause"].as_str()).collect();
     assert_eq!(causes, ["wrong_pin", "caller_hangup", "caller_hangup"], "{cdrs:?}");
 }
+
+/// RFC 3261 §13.2.1 + RFC 3264 §5 (issue 9: delayed offer into rooms): a
+/// trunk caller (our UA on the external profile) sends an INVITE without
+/// SDP to room 7001 where a baresip phone talks; the switch's 200 carries
+/// its offer, the caller's ACK the answer, and then each hears the other
+/// and not itself.
+// spec: CALL-CONF-1
+#[test]
+fn a_delayed_offer_caller_joins_a_room_with_its_answer_in_the_ack() {
+    use common::conference::{recv_where, sdp_for, Ear, Voice};
+    use common::media::{contact_target, pcmu_tone, rtp_rtcp_sockets, sdp_rtp, Sender, Stream};
+    use common::ua::{self, Ua};
+    use switchboard::sip::msg::{HeaderName, Message, Method};
+
+    let sw = Switch::start();
+    let a = phone(&sw, 1003, 440);
+    a.dial("7001");
+    a.expect_event("CALL_ESTABLISHED", T);
+
+    let (rtp, _rtcp) = rtp_rtcp_sockets();
+    let mut caller = Ua::udp(sw.external_addr());
+    let mut invite = caller.invite("15550123", "7001");
+    invite.headers.remove(&HeaderName::ContentType);
+    invite.body = bytes::Bytes::new();
+    caller.send(&invite);
+    let ok = recv_where(&mut caller, "the room's 200", |m| {
+        let c = ua::code(m);
+        assert!(c < 300, "the room refused the caller: {}", ua::text(m));
+        c == 200
+    });
+    let offer = String::from_utf8_lossy(&ok.body).into_owned();
+    assert!(
+        offer.contains("m=audio") && offer.contains("PCMU/8000"),
+        "the 200 carries the switch's offer: {offer}"
+    );
+    let room_media = sdp_rtp(&ok.body);
+
+    let mut ack = Message::request(Method::ACK, contact_target(&ok));
+    ack.headers.push(HeaderName::Via, caller.new_via());
+    for name in [HeaderName::From, HeaderName::CallId] {
+        ack.headers
+            .push(name.clone(), invite.headers.get(&name).expect("header").clone());
+    }
+    ack.headers
+        .push(HeaderName::To, ok.headers.get(&HeaderName::To).expect("To").clone());
+    let seq = invite.envelope().expect("envelope").cseq.seq;
+    ack.headers.push(HeaderName::CSeq, format!("{seq} ACK"));
+    ack.headers.push(HeaderName::MaxForwards, "70");
+    ack.headers.push(HeaderName::ContentType, "application/sdp");
+    ack.body = sdp_for("caller", &rtp);
+    caller.send(&ack);
+
+    let voices = [
+        Voice {
+            name: "1003",
+            hz: 440.0,
+        },
+        Voice {
+            name: "caller",
+            hz: 1000.0,
+        },
+    ];
+    let mut ear = Ear::new("caller", &rtp, room_media, &voices);
+    let talk = Sender::spawn(&rtp, room_media, Stream::pcmu(0x5eed), pcmu_tone(1000.0, -20.0));
+    let heard = ear.second_after("in the room", |p| common::conference::packet_level(p, 440.0) > -40.0);
+    assert!(
+        heard.level(440.0) > -35.0,
+        "the caller hears the phone: {}",
+        heard.summary()
+    );
+    assert!(
+        heard.level(1000.0) < heard.level(440.0) - 30.0,
+        "the caller does not hear itself: {}",
+        heard.summary()
+    );
+
+    std::thread::sleep(TALK);
+    a.hangup();
+    a.expect_event("CALL_CLOSED", T);
+    drop(talk);
+    assert_hears("1003", &a, 440.0, 1000.0);
+    let cdrs = sw.wait_for_cdrs(1, T);
+    assert_eq!(cdrs[0]["route"], "conference:7001", "{cdrs:?}");
+}

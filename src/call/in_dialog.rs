@@ -262,7 +262,11 @@ impl Call {
         if side == Side::A {
             self.a.pending_2xx = None;
             ctx.cancel_timer(self.id, CallTimer::Retransmit2xx);
-            if anchored && !self.anchor_ack_answer(ctx, &ack) {
+            if self.seat.is_some() {
+                if !self.room_ack_answer(ctx, &ack) {
+                    return;
+                }
+            } else if anchored && !self.anchor_ack_answer(ctx, &ack) {
                 return;
             }
         }

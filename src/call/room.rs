@@ -14,15 +14,18 @@
 //! `pin_timeout`) — the usual meet-me behaviour, so a room's PIN cannot be
 //! guessed by one call keying forever.
 //!
-//! An offer-less INVITE (delayed offer) is refused with 488: a room has no
-//! other leg to take an offer from, and the switch does not yet offer in
-//! its 200 for rooms.
+//! An offer-less INVITE (delayed offer, RFC 3261 §13.2.1) gets the
+//! switch's offer in the 200 (every codec it carries, PCMU first, and
+//! telephone-event for the PIN); the caller's ACK carries the answer and
+//! only then does the caller join the bridge. An ACK without a usable
+//! answer ends the call with a BYE (`incompatible_media`): a caller
+//! silently seated in a room it cannot hear helps nobody.
 
 use super::media::{CallMedia, LegAudio, MediaCommand, MediaLeg, PartyMode, RelayLeg};
 use super::{AnchorRefusal, Call, CallCtx, CallEvent, CallTimer, Phase, Side};
-use crate::sdp::{self, LegPolicy, SessionState};
+use crate::sdp::{self, Direction, LegPolicy, SessionState};
 use crate::sip::dialog::{Dialog, DialogState};
-use crate::sip::msg::{HeaderName, StatusCode};
+use crate::sip::msg::{HeaderName, Message, StatusCode};
 use bytes::Bytes;
 use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
@@ -31,6 +34,19 @@ use std::time::Duration;
 pub const PIN_ATTEMPTS: u32 = 3;
 /// How long a caller has to key the right PIN.
 pub const PIN_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// The room caller's leg on the bridge, as negotiated (`None`: no audio
+/// codec the bridge can mix).
+fn party_leg(local: SocketAddr, neg: &sdp::Negotiated, denoise: bool) -> Option<RelayLeg> {
+    Some(RelayLeg {
+        local,
+        remote: neg.remote_rtp,
+        remote_rtcp: neg.remote_rtcp,
+        audio: LegAudio::from_negotiated(neg)?,
+        pt_map: Vec::new(),
+        denoise,
+    })
+}
 
 /// A caller's place in a meet-me room.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -97,15 +113,12 @@ impl Call {
             warning,
         };
         let body = self.a.invite.as_deref().map(|m| m.body.clone()).unwrap_or_default();
-        if body.is_empty() {
-            return Err(refuse(
-                StatusCode::NOT_ACCEPTABLE_HERE,
-                "Conference Needs An SDP Offer",
-                None,
-            ));
-        }
-        let offer =
-            sdp::parse(&body).map_err(|e| refuse(StatusCode::BAD_REQUEST, &format!("Malformed SDP: {e}"), None))?;
+        // An offer-less INVITE (delayed offer): we offer in the 200.
+        let offer = if body.is_empty() {
+            None
+        } else {
+            Some(sdp::parse(&body).map_err(|e| refuse(StatusCode::BAD_REQUEST, &format!("Malformed SDP: {e}"), None))?)
+        };
         let port = ctx
             .ports
             .as_mut()
@@ -113,34 +126,34 @@ impl Call {
             .ok_or_else(|| refuse(StatusCode::SERVICE_UNAVAILABLE, "No Media Ports Free", None))?;
         let local = SocketAddr::new(local, port);
         let mut sdp_a = SessionState::new(ctx.ids.number());
-        let answer = match sdp::answer(&offer, &LegPolicy::default(), local, &mut sdp_a) {
-            Ok(a) => a,
-            Err(rejection) => {
-                ctx.release_port(port);
-                return Err(refuse(
-                    StatusCode::NOT_ACCEPTABLE_HERE,
-                    "Not Acceptable Here",
-                    Some(rejection.warning("switchboard")),
-                ));
+        let (reply, neg_a, leg) = match offer {
+            Some(offer) => {
+                let answer = match sdp::answer(&offer, &LegPolicy::default(), local, &mut sdp_a) {
+                    Ok(a) => a,
+                    Err(rejection) => {
+                        ctx.release_port(port);
+                        return Err(refuse(
+                            StatusCode::NOT_ACCEPTABLE_HERE,
+                            "Not Acceptable Here",
+                            Some(rejection.warning("switchboard")),
+                        ));
+                    }
+                };
+                let Some(leg) = party_leg(local, &answer.negotiated, denoise) else {
+                    ctx.release_port(port);
+                    return Err(refuse(
+                        StatusCode::NOT_ACCEPTABLE_HERE,
+                        "Not Acceptable Here",
+                        Some("305 switchboard \"Incompatible media format\"".into()),
+                    ));
+                };
+                (Bytes::from(answer.sdp.print()), Some(answer.negotiated), Some(leg))
+            }
+            None => {
+                let offer = sdp::offer(&LegPolicy::default(), local, Direction::SendRecv, &mut sdp_a);
+                (Bytes::from(offer.print()), None, None)
             }
         };
-        let Some(audio) = LegAudio::from_negotiated(&answer.negotiated) else {
-            ctx.release_port(port);
-            return Err(refuse(
-                StatusCode::NOT_ACCEPTABLE_HERE,
-                "Not Acceptable Here",
-                Some("305 switchboard \"Incompatible media format\"".into()),
-            ));
-        };
-        let leg = RelayLeg {
-            local,
-            remote: answer.negotiated.remote_rtp,
-            remote_rtcp: answer.negotiated.remote_rtcp,
-            audio,
-            pt_map: Vec::new(),
-            denoise,
-        };
-        let answer_body = Bytes::from(answer.sdp.print());
         self.media = Some(Box::new(CallMedia {
             port_a: port,
             // One port: the room's bridge is the other side.
@@ -150,7 +163,7 @@ impl Call {
             sdp_a,
             sdp_b: SessionState::new(0),
             answer_a: None,
-            neg_a: Some(answer.negotiated),
+            neg_a,
             neg_b: None,
             early: None,
             denoise,
@@ -176,19 +189,60 @@ impl Call {
             party,
             local,
         });
-        ctx.media(MediaCommand::PartyJoin {
-            call: media,
-            party,
-            leg: Box::new(leg),
-            mode: seat.mode(),
-        });
+        if let Some(leg) = leg {
+            ctx.media(MediaCommand::PartyJoin {
+                call: media,
+                party,
+                leg: Box::new(leg),
+                mode: seat.mode(),
+            });
+        }
         if !seat.admitted() {
             ctx.set_timer(self.id, CallTimer::PinEntry, ctx.now.mono + PIN_TIMEOUT);
         }
         tracing::info!(call = %self.id, room, pin = !seat.admitted(), "caller joins a meet-me room");
         self.seat = Some(Box::new(seat));
-        self.answer_locally(ctx, answer_body);
+        self.answer_locally(ctx, reply);
         Ok(())
+    }
+
+    /// The ACK of a delayed-offer room caller carries its answer to the
+    /// offer in our 200 (RFC 3264 §5, RFC 3261 §13.2.1): the caller joins
+    /// the room's bridge. False when the answer is missing or unusable:
+    /// the call is ended (BYE, `incompatible_media`) rather than left
+    /// silent in the room.
+    pub(crate) fn room_ack_answer(&mut self, ctx: &mut CallCtx, ack: &Message) -> bool {
+        let id = self.id;
+        let (Some(seat), Some(media)) = (self.seat.as_deref(), self.media.as_deref_mut()) else {
+            return true;
+        };
+        if media.neg_a.is_some() {
+            return true; // answered in our 200, or this ACK is a retransmission
+        }
+        let joined = sdp::parse(&ack.body)
+            .map_err(|e| e.to_string())
+            .and_then(|s| sdp::accept_answer(&s, &mut media.sdp_a).map_err(|e| e.to_string()))
+            .and_then(|neg| {
+                let leg = party_leg(media.local_a, &neg, media.denoise).ok_or("no audio codec")?;
+                media.neg_a = Some(neg);
+                Ok(leg)
+            });
+        match joined {
+            Ok(leg) => {
+                ctx.media(MediaCommand::PartyJoin {
+                    call: seat.media,
+                    party: id.0 as usize,
+                    leg: Box::new(leg),
+                    mode: seat.mode(),
+                });
+                true
+            }
+            Err(why) => {
+                tracing::info!(call = %id, room = %seat.room, %why, "room caller's ACK has no usable answer: ending the call");
+                self.end(ctx, "incompatible_media");
+                false
+            }
+        }
     }
 
     /// The switch answers the caller itself with `body` (our SDP): the 200

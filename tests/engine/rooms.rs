@@ -312,14 +312,80 @@ fn a_phone_holding_the_room_is_held_on_the_bridge_and_back() {
     }));
 }
 
+/// RFC 3261 §13.2.1 + RFC 3264 §5: an offer-less INVITE to a room gets
+/// the switch's offer in the 200 (every codec, PCMU first, telephone-event
+/// for the PIN); the caller's socket is prepared at once, and the caller
+/// joins the bridge only once its ACK brings the answer, with the codec
+/// and address it chose.
 #[test]
-fn a_room_caller_without_an_offer_gets_488() {
+fn a_delayed_offer_room_caller_gets_our_offer_and_joins_on_its_ack() {
     let mut h = Harness::new();
     let mut alice = Ua::phone("1000", "192.0.2.10");
-    h.send_authenticated_invite(&mut alice, "7001", false);
-    let refused = h.expect_response(alice.addr, 488);
-    assert_eq!(reason(&refused), "Conference Needs An SDP Offer");
-    assert!(h.media.is_empty());
+    let out = h.send_authenticated_invite(&mut alice, "7001", false);
+    let ok = h.expect_response(alice.addr, 200);
+    let offer = body_str(&ok);
+    let m_line = offer
+        .lines()
+        .find(|l| l.starts_with("m=audio"))
+        .expect("an offer")
+        .to_string();
+    assert!(
+        m_line.ends_with(" 0 8 111 101 110"),
+        "every codec, PCMU first: {m_line}"
+    );
+    let local = match h.media.as_slice() {
+        [MediaCommand::RoomPrepare { local, .. }] => *local,
+        other => panic!("only the socket before the answer: {other:?}"),
+    };
+    assert!(m_line.starts_with(&format!("m=audio {} ", local.port())), "{m_line}");
+    let dlg = alice.dialog_from_2xx(&out, &ok);
+    let answer = sdp("192.0.2.10", 40010)
+        .replace("RTP/AVP 0", "RTP/AVP 8")
+        .replace("0 PCMU", "8 PCMA");
+    let ack = alice.ack_2xx(&dlg, out.cseq).body("application/sdp", &answer).text();
+    h.send(&alice, &ack);
+    match h.media.get(1) {
+        Some(MediaCommand::PartyJoin { leg, mode, .. }) => {
+            assert_eq!(leg.local, local);
+            assert_eq!(leg.remote, Some(sock("192.0.2.10:40010")), "the answer's address");
+            assert_eq!(leg.audio.codec, switchboard::sdp::CodecKind::Pcma, "the answer's codec");
+            assert_eq!(*mode, PartyMode::Talk);
+        }
+        other => panic!("the caller joins on its ACK: {other:?} in {:?}", h.media),
+    }
+    // The ACK stopped the 200's retransmission; a repeated ACK changes nothing.
+    h.send(&alice, &ack);
+    assert_eq!(
+        h.media
+            .iter()
+            .filter(|m| matches!(m, MediaCommand::PartyJoin { .. }))
+            .count(),
+        1
+    );
+    h.advance(Duration::from_secs(40));
+    assert_eq!(h.count(alice.addr, |m| first_line(m).starts_with("SIP/2.0 200")), 0);
+}
+
+/// RFC 3264 §5: a delayed-offer room caller whose ACK brings no answer
+/// cannot be heard or hear: the switch hangs up (BYE) and the room closes.
+#[test]
+fn a_delayed_offer_room_caller_without_an_answer_in_its_ack_is_hung_up() {
+    let mut h = Harness::new();
+    let mut alice = Ua::phone("1000", "192.0.2.10");
+    let out = h.send_authenticated_invite(&mut alice, "7001", false);
+    let ok = h.expect_response(alice.addr, 200);
+    let dlg = alice.dialog_from_2xx(&out, &ok);
+    let room = match h.media.first() {
+        Some(MediaCommand::RoomPrepare { room, .. }) => *room,
+        other => panic!("{other:?}"),
+    };
+    let ack = alice.ack_2xx(&dlg, out.cseq).text();
+    h.send(&alice, &ack);
+    h.expect_request(alice.addr, "BYE");
+    assert!(!h.media.iter().any(|m| matches!(m, MediaCommand::PartyJoin { .. })));
+    assert!(h.media.contains(&MediaCommand::Close { call: room }), "{:?}", h.media);
+    assert_eq!(h.cdrs[0].end_cause, "incompatible_media");
+    assert_eq!(h.cdrs[0].route, "conference:7001");
 }
 
 #[test]

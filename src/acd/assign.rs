@@ -91,6 +91,9 @@ impl Acd {
                     agent: *agent,
                 })
             }
+            InteractionState::Transferring { .. } | InteractionState::Closing { .. } => {
+                return Err(AcdError::NotOpen(id))
+            }
         };
         match target {
             AssignTarget::Queue(q) if !self.queues.contains_key(&q) => return Err(AcdError::UnknownQueue(q)),

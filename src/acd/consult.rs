@@ -288,10 +288,11 @@ impl Acd {
         // it (CALL-END-1: the primary at the end wraps up).
         self.release(now, primary, false);
         if let Some(i) = self.interactions.get_mut(&id) {
+            i.info.handled_until(now, super::interaction::HandlingEnd::Left);
             if let Some(next) = next {
                 i.info.consultants.retain(|c| c.agent != next);
                 i.state = InteractionState::Connected { queue, agent: next };
-                i.info.agent = Some(next);
+                i.info.handled_by(now, next);
             }
         }
         if let Some(next) = next {

@@ -89,6 +89,26 @@ pub enum AcdError {
         agent: AgentId,
     },
     /// CAD-1..3: a change to the interaction's data was refused.
+    /// CALL-XFER-1: only `Available` agents take transfers.
+    #[error("agent {agent} cannot take a transfer while {state:?} (CALL-XFER-1)")]
+    NotTransferable {
+        /// The agent.
+        agent: AgentId,
+        /// Its state.
+        state: super::agent::AgentState,
+    },
+    /// A transfer to the consultee without an answered consult.
+    #[error("interaction {0} has no answered consult to transfer to")]
+    NoConsultee(InteractionId),
+    /// A blind transfer while a consult or conference runs.
+    #[error("interaction {0} is in a consult or conference")]
+    NotAlone(InteractionId),
+    /// The interaction is neither waiting nor ringing (SUP-5).
+    #[error("interaction {0} is not waiting in a queue")]
+    NotOpen(InteractionId),
+    /// No transfer to a number rings for the interaction.
+    #[error("interaction {0} has no transfer ringing")]
+    NotTransferring(InteractionId),
     #[error(transparent)]
     Data(#[from] super::cad::CadError),
 }

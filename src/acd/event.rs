@@ -133,6 +133,33 @@ pub enum AcdEvent {
         /// The interaction.
         id: InteractionId,
     },
+    /// CALL-XFER-1: the primary agent transfers the interaction blind to
+    /// an `Available` agent, a queue, or a number outside the ACD; it
+    /// wraps up its part at once (CALL-XFER-5).
+    Transfer {
+        /// The interaction.
+        id: InteractionId,
+        /// Where it goes.
+        target: super::transfer::TransferTarget,
+    },
+    /// CALL-CONSULT-4: the primary agent hands the customer to the
+    /// consulted agent who answered; it wraps up its part (CALL-XFER-5).
+    TransferToConsultant {
+        /// The interaction.
+        id: InteractionId,
+    },
+    /// The number a [`TransferTarget::Outside`](super::transfer::TransferTarget::Outside)
+    /// transfer rang answered: the interaction has left the ACD.
+    TransferAnswered {
+        /// The interaction.
+        id: InteractionId,
+    },
+    /// The number a transfer rang did not answer: the interaction goes
+    /// back to its queue's line (CALL-XFER-2).
+    TransferFailed {
+        /// The interaction.
+        id: InteractionId,
+    },
     /// The agent submits wrap-up (WRAP-1, WRAP-2).
     WrapUpSubmitted {
         /// The agent.

@@ -55,6 +55,24 @@ pub enum InteractionState {
         /// The primary agent (CALL-END-1).
         agent: AgentId,
     },
+    /// A blind transfer to a number outside the ACD (CALL-XFER-1) rings;
+    /// the customer waits with music, in no line. Answered, it closes as
+    /// [`Outcome::Transferred`]; failed, it goes back to its
+    /// queue's line (CALL-XFER-2).
+    Transferring {
+        /// The queue it came from.
+        queue: QueueId,
+    },
+    /// Its flow is over (transferred out, abandoned, answered and wrapped
+    /// up) while an agent who handled it still wraps up (CALL-XFER-5):
+    /// kept until the last of those wrap-ups ends, then closed with
+    /// `outcome`.
+    Closing {
+        /// The queue it came from.
+        queue: QueueId,
+        /// How it closes.
+        outcome: Outcome,
+    },
     /// The customer's call ended; the primary agent wraps up (WRAP-1).
     WrapUp {
         /// The queue it came from (its wrap-up reasons apply).
@@ -159,6 +177,41 @@ pub enum Outcome {
     Overflowed,
     /// A supervisor closed it (SUP-6).
     Closed,
+    /// Transferred out of the ACD to a number (CALL-XFER-1).
+    Transferred,
+}
+
+/// How an agent's time holding an interaction ended (HIST-3 across
+/// transfers).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum HandlingEnd {
+    /// The agent transferred it (CALL-XFER-1..5).
+    Transferred,
+    /// The call ended with this agent primary.
+    Ended,
+    /// The agent left a conference and another took over (CALL-CONF-2).
+    Left,
+    /// A supervisor transferred it away from this agent (CALL-XFER-6) or
+    /// closed it (SUP-6).
+    Supervisor,
+}
+
+/// One agent's time as the interaction's primary agent (HIST-3: one
+/// history across transfers, who held it from when to when).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Handling {
+    /// The agent.
+    pub agent: AgentId,
+    /// When it became the primary agent.
+    pub from: Instant,
+    /// When it stopped being it (`None`: still is).
+    pub to: Option<Instant>,
+    /// How it stopped.
+    pub end: Option<HandlingEnd>,
+    /// The reasons and notes of this agent's wrap-up, once submitted or
+    /// timed out (WRAP-1; CALL-XFER-5 for a transferring agent).
+    pub wrap_up: Option<(Vec<String>, String)>,
 }
 
 /// An interaction's history: the one copy desktops, reports and the store
@@ -193,6 +246,8 @@ pub struct InteractionInfo {
     /// A consult of this queue waits for its next available agent
     /// (CALL-CONSULT-1).
     pub consult_waiting: Option<QueueId>,
+    /// Who held it, from when to when, in order (HIST-3 across transfers).
+    pub handlers: Vec<Handling>,
     booked: PhaseDurations,
     phase_since: Instant,
 }
@@ -213,6 +268,7 @@ impl InteractionInfo {
             conference: false,
             consult_waiting: None,
             customer_left_at: None,
+            handlers: Vec::new(),
             booked: PhaseDurations::default(),
             phase_since: now,
         }
@@ -266,6 +322,27 @@ impl InteractionInfo {
     pub(crate) fn set_held(&mut self, now: Instant, held: bool) {
         self.book(now);
         self.held = held;
+    }
+
+    /// `agent` becomes the primary agent at `now` (HIST-3).
+    pub(crate) fn handled_by(&mut self, now: Instant, agent: AgentId) {
+        self.agent = Some(agent);
+        self.answered_at.get_or_insert(now);
+        self.handlers.push(Handling {
+            agent,
+            from: now,
+            to: None,
+            end: None,
+            wrap_up: None,
+        });
+    }
+
+    /// The primary agent stops holding it at `now`, as `end` says (HIST-3).
+    pub(crate) fn handled_until(&mut self, now: Instant, end: HandlingEnd) {
+        if let Some(h) = self.handlers.last_mut().filter(|h| h.to.is_none()) {
+            h.to = Some(now);
+            h.end = Some(end);
+        }
     }
 
     /// Books the time up to `now` without a change (before a final record).

@@ -82,6 +82,12 @@ impl Acd {
                         return Err(format!("{id} connected to {agent} in {:?}", self.agents[agent].state));
                     }
                 }
+                InteractionState::Transferring { .. } => {}
+                InteractionState::Closing { .. } => {
+                    if !self.wrapping_up(*id, None) {
+                        return Err(format!("{id} closing with nobody wrapping it up"));
+                    }
+                }
                 InteractionState::WrapUp { agent, .. } => {
                     if !matches!(self.agents[agent].state, AgentState::WrapUp { interaction, .. } if interaction == *id)
                     {

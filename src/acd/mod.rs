@@ -59,6 +59,7 @@ mod invariants;
 mod queue;
 mod routing;
 mod strategy;
+mod transfer;
 
 pub use agent::{AgentState, AgentStats, IdleReason, RequestedState};
 pub use assign::{AssignTarget, Assignment, Delivery, AGENT_CAPACITY};
@@ -70,9 +71,12 @@ pub use consult::Consultant;
 pub use error::AcdError;
 pub use event::{AcdAction, AcdEvent, CancelReason};
 pub use ids::{AgentId, InteractionId, OfferId, QueueId};
-pub use interaction::{Customer, InteractionInfo, InteractionState, Outcome, Phase, PhaseDurations};
+pub use interaction::{
+    Customer, Handling, HandlingEnd, InteractionInfo, InteractionState, Outcome, Phase, PhaseDurations,
+};
 pub use queue::{AcceptMode, OverflowTarget, QueueConfig, Variable};
 pub use strategy::Strategy;
+pub use transfer::TransferTarget;
 
 use crate::time::TimerTable;
 use agent::Agent;
@@ -390,6 +394,10 @@ impl Acd {
                 self.end_wrap_up(now, agent, reasons, notes, false)
             }
             AcdEvent::WrapUpExtend { agent, by } => self.extend_wrap_up(now, agent, by),
+            AcdEvent::Transfer { id, target } => self.transfer(now, id, target),
+            AcdEvent::TransferToConsultant { id } => self.transfer_to_consultant(now, id),
+            AcdEvent::TransferAnswered { id } => self.transfer_answered(now, id),
+            AcdEvent::TransferFailed { id } => self.transfer_failed(now, id),
         }
     }
 
@@ -417,6 +425,8 @@ impl Acd {
                     InteractionState::Ringing { .. } => i.overdue = true,
                     InteractionState::Assigned { .. }
                     | InteractionState::Connected { .. }
+                    | InteractionState::Transferring { .. }
+                    | InteractionState::Closing { .. }
                     | InteractionState::WrapUp { .. } => {}
                 }
             }
@@ -548,11 +558,19 @@ impl Acd {
         };
         self.release_consultants(now, id);
         if let Some(i) = self.interactions.get_mut(&id) {
+            i.info.handled_until(now, interaction::HandlingEnd::Ended);
             i.state = InteractionState::WrapUp { queue, agent };
             i.info.ended_at = Some(now);
             i.info.set_phase(now, Phase::WrapUp);
         }
         self.timers.cancel(AcdTimer::MaxWait(id));
+        self.start_wrap_up(now, agent, id, queue);
+        Ok(())
+    }
+
+    /// WRAP-1: `agent` wraps up interaction `id` with `queue`'s wrap-up
+    /// time and reasons.
+    fn start_wrap_up(&mut self, now: Instant, agent: AgentId, id: InteractionId, queue: QueueId) {
         let wrap = self.queues.get(&queue).map_or(Duration::ZERO, |q| q.cfg.wrap_up);
         let deadline = now + wrap;
         self.timers.set(AcdTimer::WrapUp(agent), deadline);
@@ -573,7 +591,6 @@ impl Acd {
             interaction: id,
             deadline,
         });
-        Ok(())
     }
 
     // spec: WRAP-2
@@ -593,9 +610,26 @@ impl Acd {
         if let Some(a) = self.agents.get_mut(&agent) {
             a.wrap_up_queue = None;
         }
-        if let Some(i) = self.interactions.get_mut(&interaction) {
-            i.info.wrap_up = Some((reasons.clone(), notes.clone()));
-        }
+        // CALL-XFER-5: an agent who transferred the interaction wraps up
+        // its own part; the interaction closes with the wrap-up of the
+        // agent it ended with, or, transferred out of the ACD, with the
+        // transferring agent's.
+        let closes = match self.interactions.get_mut(&interaction) {
+            Some(i) => {
+                if let Some(h) = i.info.handlers.iter_mut().rev().find(|h| h.agent == agent) {
+                    h.wrap_up = Some((reasons.clone(), notes.clone()));
+                }
+                match i.state {
+                    InteractionState::WrapUp { agent: a, .. } if a == agent => {
+                        i.info.wrap_up = Some((reasons.clone(), notes.clone()));
+                        Some(Outcome::Answered)
+                    }
+                    InteractionState::Closing { outcome, .. } => Some(outcome),
+                    _ => None,
+                }
+            }
+            None => None,
+        };
         self.actions.push_back(AcdAction::WrapUpEnded {
             agent,
             interaction,
@@ -603,7 +637,16 @@ impl Acd {
             notes,
             timed_out,
         });
-        self.close(now, interaction, Outcome::Answered);
+        if let Some(outcome) = closes {
+            if self.wrapping_up(interaction, Some(agent)) {
+                if let Some(i) = self.interactions.get_mut(&interaction) {
+                    let queue = i.info.queue;
+                    i.state = InteractionState::Closing { queue, outcome };
+                }
+            } else {
+                self.close(now, interaction, outcome);
+            }
+        }
         self.release(now, agent, false);
         Ok(())
     }

@@ -8,7 +8,7 @@
 use super::agent::{AgentState, IdleReason};
 use super::event::{AcdAction, CancelReason};
 use super::ids::{AgentId, InteractionId, OfferId, QueueId};
-use super::interaction::{Customer, Interaction, InteractionInfo, InteractionState, Outcome, Phase};
+use super::interaction::{Customer, HandlingEnd, Interaction, InteractionInfo, InteractionState, Outcome, Phase};
 use super::queue::{AcceptMode, OverflowTarget};
 use super::strategy::Strategy;
 use super::{Acd, AcdError, AcdTimer, Offer};
@@ -181,8 +181,7 @@ impl Acd {
                 queue,
                 agent: offer.agent,
             };
-            i.info.agent = Some(offer.agent);
-            i.info.answered_at = Some(now);
+            i.info.handled_by(now, offer.agent);
             i.info.set_phase(now, Phase::Connected);
         }
         self.timers.cancel(AcdTimer::MaxWait(iid));
@@ -320,8 +319,11 @@ impl Acd {
             InteractionState::Connected { .. } => return self.end(now, id),
             // The call already ended; the wrap-up goes on.
             InteractionState::WrapUp { .. } => return Ok(()),
-            // Held for an agent (SUP-5): nothing rings yet.
-            InteractionState::Assigned { .. } => {}
+            // Held for an agent (SUP-5), or a transfer to a number ringing
+            // (the engine withdraws that leg): nothing of the ACD's rings.
+            InteractionState::Assigned { .. } | InteractionState::Transferring { .. } => {}
+            // Over: only a wrap-up keeps it.
+            InteractionState::Closing { .. } => return Ok(()),
             InteractionState::Waiting { queue } => {
                 let place = i.place(id);
                 if let Some(q) = self.queues.get_mut(queue) {
@@ -334,7 +336,8 @@ impl Acd {
                 }
             }
         }
-        self.close(now, id, Outcome::Abandoned);
+        // After a transfer the transferring agent may still wrap up.
+        self.finish(now, id, Outcome::Abandoned);
         Ok(())
     }
 
@@ -356,8 +359,12 @@ impl Acd {
             }
             InteractionState::Connected { agent, .. } => {
                 self.release_consultants(now, id);
+                if let Some(i) = self.interactions.get_mut(&id) {
+                    i.info.handled_until(now, HandlingEnd::Supervisor);
+                }
                 self.release(now, agent, false);
             }
+            InteractionState::Transferring { .. } | InteractionState::Closing { .. } => {}
             InteractionState::WrapUp { agent, .. } => {
                 self.timers.cancel(AcdTimer::WrapUp(agent));
                 if let Some(a) = self.agents.get_mut(&agent) {

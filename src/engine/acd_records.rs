@@ -191,6 +191,7 @@ impl From<Outcome> for InteractionOutcome {
             Outcome::Answered => InteractionOutcome::Answered,
             Outcome::Abandoned => InteractionOutcome::Abandoned,
             Outcome::Overflowed => InteractionOutcome::Overflowed,
+            Outcome::Transferred => InteractionOutcome::Transferred,
             Outcome::Closed => InteractionOutcome::Closed,
         }
     }

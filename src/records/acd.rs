@@ -39,6 +39,8 @@ pub enum InteractionOutcome {
     Interrupted,
     /// A supervisor closed it (SUP-6).
     Closed,
+    /// Transferred out of the contact center to a number (CALL-XFER-1).
+    Transferred,
 }
 
 impl InteractionOutcome {
@@ -50,6 +52,7 @@ impl InteractionOutcome {
             InteractionOutcome::Overflowed => "Overflowed",
             InteractionOutcome::Interrupted => "Interrupted",
             InteractionOutcome::Closed => "Closed",
+            InteractionOutcome::Transferred => "Transferred",
         }
     }
 
@@ -59,6 +62,7 @@ impl InteractionOutcome {
             "Answered" => Some(InteractionOutcome::Answered),
             "Abandoned" => Some(InteractionOutcome::Abandoned),
             "Overflowed" => Some(InteractionOutcome::Overflowed),
+            "Transferred" => Some(InteractionOutcome::Transferred),
             "Interrupted" => Some(InteractionOutcome::Interrupted),
             "Closed" => Some(InteractionOutcome::Closed),
             _ => None,

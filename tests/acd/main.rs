@@ -12,4 +12,5 @@ mod offer;
 mod queueing;
 mod random;
 mod strategy;
+mod transfer;
 mod wrapup;

@@ -53,6 +53,9 @@ pub enum Talk {
     Conference,
     /// The customer left a consult or conference; the agents talk on (CALL-CONF-4).
     PostCall,
+    /// A blind transfer (CALL-XFER-1): the agent's leg left and the
+    /// customer waits, held with music, for the next party to answer.
+    Transferring,
 }
 
 /// A running consult (CALL-CONSULT-1..4).
@@ -212,7 +215,7 @@ impl Call {
         legs
     }
 
-    fn check_connected(&self) -> Result<(), ControlError> {
+    pub(super) fn check_connected(&self) -> Result<(), ControlError> {
         if self.phase != Phase::Answered {
             return Err(ControlError::NotAnswered(self.id.0));
         }
@@ -222,7 +225,7 @@ impl Call {
         Ok(())
     }
 
-    fn party_answered(&self, idx: usize) -> bool {
+    pub(super) fn party_answered(&self, idx: usize) -> bool {
         self.b
             .get(idx)
             .and_then(|l| l.party())
@@ -237,6 +240,7 @@ impl Call {
             .into_iter()
             .map(|leg| {
                 let mode = match self.consult {
+                    None if self.talk == Talk::Transferring && leg == MediaLeg::A => PartyMode::Held,
                     None => PartyMode::Talk,
                     Some(c) if leg == MediaLeg::Party(c.party) => {
                         if c.back {
@@ -257,7 +261,7 @@ impl Call {
             .collect()
     }
 
-    fn send_modes(&mut self, ctx: &mut CallCtx) {
+    pub(super) fn send_modes(&mut self, ctx: &mut CallCtx) {
         ctx.media(MediaCommand::PartyModes {
             call: self.id.0,
             modes: self.modes(),
@@ -394,6 +398,10 @@ impl Call {
     /// not agents: the call ends.
     fn end_if_alone(&mut self, ctx: &mut CallCtx) {
         if self.phase != Phase::Answered {
+            return;
+        }
+        if self.talk == Talk::Transferring && self.a.dialog.is_some() {
+            // The customer waits for the transfer's next party (CALL-XFER-2).
             return;
         }
         let legs = self.present_legs();

@@ -49,6 +49,7 @@ mod monitor;
 mod outbound;
 mod party;
 pub mod room;
+mod transfer;
 
 pub use anchor::{AnchorRefusal, MediaFeatures};
 pub use consult::{Consult, Talk, MAX_PARTIES};

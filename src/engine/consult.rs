@@ -714,6 +714,8 @@ impl Engine {
                     enabled.push("end_consult");
                 }
                 (None, Talk::PostCall) => enabled.extend(["end", "leave"]),
+                // The primary handed the customer on: nothing left to control.
+                (None, Talk::Transferring) => {}
                 (None, Talk::Conference) => enabled.extend(["consult", "end", "leave"]),
                 (None, Talk::Direct) => {
                     if info.held {

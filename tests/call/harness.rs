@@ -77,6 +77,7 @@ pub struct CallHarness {
     pub media: Vec<MediaCommand>,
     pub events: Vec<CallEvent>,
     pub cdrs: Vec<CdrRecord>,
+    pub leg_cdrs: Vec<switchboard::records::LegCdrRecord>,
     pending_tx_events: VecDeque<switchboard::sip::transaction::TxEvent>,
 }
 
@@ -121,6 +122,7 @@ impl CallHarness {
             media: Vec::new(),
             events: Vec::new(),
             cdrs: Vec::new(),
+            leg_cdrs: Vec::new(),
             pending_tx_events: VecDeque::new(),
         }
     }
@@ -169,7 +171,7 @@ impl CallHarness {
             match o {
                 CallOutput::Media(m) => self.media.push(m),
                 CallOutput::Cdr(c) => self.cdrs.push(c),
-                CallOutput::LegCdr(_) => {}
+                CallOutput::LegCdr(c) => self.leg_cdrs.push(c),
                 CallOutput::Event(_, e) => self.events.push(e),
             }
         }

@@ -6,7 +6,11 @@
 //! - `POST /agent/interactions/{uid}/consult` with exactly one of
 //!   `{"agent": "bob"}`, `{"queue": "sales"}`, `{"entry_point": "5001"}`,
 //!   `{"number": "+1 (415) 555-2671"}`;
-//! - `POST .../toggle`, `.../merge`, `.../consult/end`, `.../leave`.
+//! - `POST .../toggle`, `.../merge`, `.../consult/end`, `.../leave`;
+//! - `POST /agent/interactions/{uid}/transfer` (CALL-XFER-1..5) with
+//!   exactly one of `{"agent": "bob"}`, `{"queue": "sales"}`,
+//!   `{"entry_point": "5001"}`, `{"number": "..."}` (blind) or
+//!   `{"consultee": true}` (to the running consult's answered party).
 //!
 //! Refusals are 4xx JSON naming the field (`target`, `target.number`) or
 //! the rule (a 409 such as "the consulted party has not answered yet
@@ -15,7 +19,7 @@
 use super::error::ApiError;
 use super::extract::{Bearer, JsonBody};
 use super::{ask_desk, ApiRequest, DeskResponse, Routes};
-use crate::engine::desk::{ConsultTarget, DeskCommand};
+use crate::engine::desk::{ConsultTarget, DeskCommand, TransferTo};
 use axum::extract::{Path, State};
 use serde::Deserialize;
 use tokio::sync::mpsc;
@@ -28,6 +32,55 @@ pub(super) fn routes(r: Routes) -> Routes {
         .post("/agent/interactions/{interaction}/merge", merge)
         .post("/agent/interactions/{interaction}/consult/end", end_consult)
         .post("/agent/interactions/{interaction}/leave", leave)
+        .post("/agent/interactions/{interaction}/transfer", transfer)
+}
+
+/// The body of a transfer: exactly one target.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TransferBody {
+    #[serde(default)]
+    agent: Option<String>,
+    #[serde(default)]
+    queue: Option<String>,
+    #[serde(default)]
+    entry_point: Option<String>,
+    #[serde(default)]
+    number: Option<String>,
+    #[serde(default)]
+    consultee: bool,
+}
+
+/// The target a transfer body names; exactly one must be given.
+fn transfer_to(b: TransferBody) -> Result<TransferTo, ApiError> {
+    let given = [&b.agent, &b.queue, &b.entry_point, &b.number]
+        .iter()
+        .filter(|x| x.is_some())
+        .count()
+        + usize::from(b.consultee);
+    if given != 1 {
+        return Err(ApiError::bad_field(
+            "target",
+            "name exactly one of agent, queue, entry_point, number or consultee",
+        ));
+    }
+    Ok(match (b.agent, b.queue, b.entry_point, b.number) {
+        (Some(a), ..) => TransferTo::Agent(a),
+        (_, Some(q), ..) => TransferTo::Queue(q),
+        (_, _, Some(e), _) => TransferTo::EntryPoint(e),
+        (_, _, _, Some(n)) => TransferTo::Number(n),
+        _ => TransferTo::Consultee,
+    })
+}
+
+async fn transfer(
+    State(tx): State<mpsc::Sender<ApiRequest>>,
+    Bearer(token): Bearer,
+    Path(interaction): Path<String>,
+    JsonBody(body): JsonBody<TransferBody>,
+) -> Result<DeskResponse, ApiError> {
+    let to = transfer_to(body)?;
+    ask_desk(&tx, token, DeskCommand::Transfer { interaction, to }).await
 }
 
 /// The body of a consult: exactly one target.
@@ -132,5 +185,25 @@ mod tests {
         assert!(target_of(body(r#"{}"#)).is_err());
         assert!(target_of(body(r#"{"agent":"bob","queue":"sales"}"#)).is_err());
         assert!(serde_json::from_str::<ConsultBody>(r#"{"phone":"1"}"#).is_err());
+    }
+
+    fn tbody(json: &str) -> TransferBody {
+        serde_json::from_str(json).expect("shape")
+    }
+
+    #[test]
+    fn a_transfer_names_exactly_one_target() {
+        assert_eq!(
+            transfer_to(tbody(r#"{"queue":"sales"}"#)).ok(),
+            Some(TransferTo::Queue("sales".into()))
+        );
+        assert_eq!(
+            transfer_to(tbody(r#"{"consultee":true}"#)).ok(),
+            Some(TransferTo::Consultee)
+        );
+        assert!(transfer_to(tbody(r#"{}"#)).is_err());
+        assert!(transfer_to(tbody(r#"{"consultee":false}"#)).is_err());
+        assert!(transfer_to(tbody(r#"{"agent":"bob","consultee":true}"#)).is_err());
+        assert!(serde_json::from_str::<TransferBody>(r#"{"to":"bob"}"#).is_err());
     }
 }

@@ -198,6 +198,12 @@ fn openapi_schemas_match_views_and_events() {
             interaction: i(),
             reasons: vec![],
         },
+        DeskEvent::Transferred {
+            agent: a(),
+            interaction: i(),
+            to: "support".into(),
+            kind: "queue",
+        },
         DeskEvent::PrimaryChanged {
             agent: a(),
             interaction: i(),

@@ -175,7 +175,11 @@ impl Call {
     /// CANCELs the placed legs `legs` that still ring.
     pub fn cancel_legs(&mut self, ctx: &mut CallCtx, legs: &[usize]) {
         for i in legs {
-            if let Some(l) = self.b.get(*i).filter(|l| l.is_ringing()) {
+            if self.b.get(*i).is_some_and(|l| l.party().is_some()) {
+                // A party leg (a transferred customer's offer) is out of
+                // the call from now: its phone's late answer is hung up.
+                self.withdraw_party(ctx, *i, "cancelled");
+            } else if let Some(l) = self.b.get(*i).filter(|l| l.is_ringing()) {
                 ctx.cancel(l.tx);
             }
         }

@@ -136,6 +136,7 @@ mod tests {
             notes: String::new(),
             variables: Vec::new(),
             recordings: Vec::new(),
+            handlers: Vec::new(),
         }
     }
 

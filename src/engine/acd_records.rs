@@ -21,9 +21,9 @@
 
 use super::queue::{interaction_of, unix_ms_of, QueueCall};
 use super::{Engine, Now, Output};
-use crate::acd::{AgentId, AgentState, InteractionId, InteractionInfo, Outcome};
+use crate::acd::{AgentId, AgentState, HandlingEnd, InteractionId, InteractionInfo, Outcome};
 use crate::ids::CallRef;
-use crate::records::{AcdRecord, AgentAuditRecord, InteractionOutcome, InteractionRecord, LegCdrRecord};
+use crate::records::{AcdRecord, AgentAuditRecord, HandlerRecord, InteractionOutcome, InteractionRecord, LegCdrRecord};
 
 impl Engine {
     /// AGENT-6: an agent's state changed; `pending` is AGENT-4's waiting state.
@@ -86,7 +86,12 @@ impl Engine {
                 .unwrap_or_default(),
             caller: info.customer.caller_number.clone(),
             dnis: info.customer.dnis.clone(),
-            agent: info.agent.map(|a| self.login_of(a)),
+            // The primary agent, or the last one who held it (a transfer
+            // out of the contact center leaves none).
+            agent: info
+                .agent
+                .or(info.handlers.last().map(|h| h.agent))
+                .map(|a| self.login_of(a)),
             outcome,
             arrived_ms: unix_ms_of(now, info.arrived_at),
             answered_ms: info.answered_at.map(|t| unix_ms_of(now, t)),
@@ -110,6 +115,17 @@ impl Engine {
                 .map(|v| (v.name, v.value))
                 .collect(),
             recordings,
+            handlers: info
+                .handlers
+                .iter()
+                .map(|h| HandlerRecord {
+                    agent: self.login_of(h.agent),
+                    from_ms: unix_ms_of(now, h.from),
+                    to_ms: h.to.map(|t| unix_ms_of(now, t)),
+                    end: h.end.map(|e| handling_end_name(e).to_owned()),
+                    wrap_up_reasons: h.wrap_up.as_ref().map(|w| w.0.clone()).unwrap_or_default(),
+                })
+                .collect(),
         }
     }
 
@@ -182,6 +198,16 @@ impl Engine {
             cause: cause.to_owned(),
         };
         self.out.push_back(Output::Acd(AcdRecord::LegCdr(rec)));
+    }
+}
+
+/// How an agent's time on an interaction ended, as stored (HIST-3).
+fn handling_end_name(e: HandlingEnd) -> &'static str {
+    match e {
+        HandlingEnd::Transferred => "transferred",
+        HandlingEnd::Ended => "ended",
+        HandlingEnd::Left => "left",
+        HandlingEnd::Supervisor => "supervisor",
     }
 }
 

@@ -470,6 +470,9 @@ impl Engine {
         if !self.queues.calls.contains_key(&id) {
             return;
         }
+        if self.transfer_party_event(now, call, &ev) {
+            return;
+        }
         let initiator = self.acd.interaction(id).and_then(|i| i.agent);
         let uid = self.uid_of(id);
         match ev {
@@ -571,7 +574,7 @@ impl Engine {
     /// customer is held leaves it held (the call core's choice, resumed by
     /// the agent); the ACD books that as hold and the desktop is told, so
     /// its controls offer Resume and not End.
-    fn sync_hold(&mut self, now: Now, id: InteractionId) {
+    pub(super) fn sync_hold(&mut self, now: Now, id: InteractionId) {
         let call = CallRef(id.0);
         let held = self
             .calls
@@ -746,7 +749,7 @@ impl Engine {
     }
 
     /// The interaction if `agent` is its primary agent and its call is up.
-    fn own_primary(&self, agent: AgentId, uid: &str) -> Result<InteractionId, DeskError> {
+    pub(super) fn own_primary(&self, agent: AgentId, uid: &str) -> Result<InteractionId, DeskError> {
         let id = self.interaction_by_uid(uid)?;
         let info = self.acd.interaction(id).ok_or(DeskError::NotFound {
             field: "interaction",
@@ -772,12 +775,12 @@ impl Engine {
     }
 
     /// The primary agent's leg in the interaction's call.
-    fn primary_leg(&self, id: InteractionId) -> MediaLeg {
+    pub(super) fn primary_leg(&self, id: InteractionId) -> MediaLeg {
         self.queues.calls.get(&id).map_or(MediaLeg::B, |qc| qc.primary_leg)
     }
 
     /// The first registered contact of `extension`.
-    fn phone_of(
+    pub(super) fn phone_of(
         &self,
         now: Now,
         extension: &str,
@@ -792,7 +795,7 @@ impl Engine {
 
     /// A number routed by the dial plan of the phones' profile (a user or a
     /// trunk), as a party to ring.
-    fn dialled_party(&self, now: Now, uid: &str, login: &str, number: &str) -> Option<PartyTarget> {
+    pub(super) fn dialled_party(&self, now: Now, uid: &str, login: &str, number: &str) -> Option<PartyTarget> {
         let context = self
             .cfg
             .profiles()
@@ -819,7 +822,7 @@ impl Engine {
         self.party_link(id, party)
     }
 
-    fn party_link(&self, id: InteractionId, leg: usize) -> Option<PartyLink> {
+    pub(super) fn party_link(&self, id: InteractionId, leg: usize) -> Option<PartyLink> {
         self.queues
             .calls
             .get(&id)?

@@ -141,6 +141,15 @@ pub enum DeskCommand {
         /// The interaction uid.
         interaction: String,
     },
+    /// Transfer the agent's interaction (CALL-XFER-1..5, CALL-CONSULT-4):
+    /// blind to an agent, a queue, an entry point or a number, or to the
+    /// consultee of the running consult.
+    Transfer {
+        /// The interaction uid.
+        interaction: String,
+        /// Where it goes.
+        to: TransferTo,
+    },
     /// A consulted or conferenced agent leaves the call (CALL-CONSULT-4);
     /// the primary agent leaving a conference hands control over (CALL-CONF-2).
     Leave {
@@ -160,6 +169,22 @@ pub enum ConsultTarget {
     EntryPoint(String),
     /// A number as typed, normalised per CALL-DIAL-1.
     Number(String),
+}
+
+/// Where a desktop transfers an interaction (CALL-XFER-1, CALL-CONSULT-4).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum TransferTo {
+    /// Blind, to an `Available` agent by login.
+    Agent(String),
+    /// Blind, to a queue by name.
+    Queue(String),
+    /// Blind, to an entry point (a dial-plan number; a queue's number is
+    /// that queue, CALL-XFER-4).
+    EntryPoint(String),
+    /// Blind, to a number as typed, normalised per CALL-DIAL-1.
+    Number(String),
+    /// To the consultee of the running consult, once it answered.
+    Consultee,
 }
 
 /// An agent a consult can target, with its state (CALL-CONSULT-1).
@@ -573,6 +598,18 @@ pub enum DeskEvent {
         /// The queue's wrap-up reasons (the wrap-up prompt).
         reasons: Vec<String>,
     },
+    /// The agent transferred the interaction (CALL-XFER-1..5): its part
+    /// is over and its wrap-up follows.
+    Transferred {
+        /// Login of the transferring agent.
+        agent: String,
+        /// The interaction uid.
+        interaction: String,
+        /// Where it went (an agent's login, a queue's name, a number).
+        to: String,
+        /// `agent`, `queue`, `entry_point`, `number` or `consultee`.
+        kind: &'static str,
+    },
     /// CALL-CONF-2: control passed to this agent (the primary left).
     PrimaryChanged {
         /// Login of the new primary agent.
@@ -653,6 +690,7 @@ impl DeskEvent {
             | DeskEvent::WrapUpEnded { agent, .. }
             | DeskEvent::DataSaved { agent, .. }
             | DeskEvent::Consult { agent, .. }
+            | DeskEvent::Transferred { agent, .. }
             | DeskEvent::ConsultOffer { agent, .. }
             | DeskEvent::CustomerLeft { agent, .. }
             | DeskEvent::PrimaryChanged { agent, .. }

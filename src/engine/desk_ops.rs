@@ -213,6 +213,10 @@ impl Engine {
                 self.desk_consult_control(now, agent, &interaction, ConsultControl::End)?;
                 return Ok(DeskReply::Interactions(self.agent_interactions(agent)));
             }
+            DeskCommand::Transfer { interaction, to } => {
+                self.desk_transfer(now, agent, &interaction, to)?;
+                return Ok(DeskReply::Interactions(self.agent_interactions(agent)));
+            }
             DeskCommand::Leave { interaction } => {
                 self.desk_leave(now, agent, &interaction)?;
                 return Ok(DeskReply::Interactions(self.agent_interactions(agent)));

@@ -24,6 +24,7 @@ mod queue_wait;
 mod registration;
 mod rooms;
 pub mod screen;
+mod transfer;
 mod trunk_reg;
 
 use crate::call::{Call, CallLinks, CallOutput, CallTimer};

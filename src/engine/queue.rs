@@ -86,6 +86,9 @@ pub(crate) struct QueueCall {
     pub primary_leg: crate::call::media::MediaLeg,
     /// SUP-6: the supervisor closing it (its call is being ended).
     pub closed_by: Option<String>,
+    /// The party leg a blind transfer to a number rings (CALL-XFER-1), with
+    /// the number as the desktop named it.
+    pub transfer_party: Option<(usize, String)>,
 }
 
 impl QueueCall {
@@ -207,6 +210,7 @@ impl Engine {
                 parties: Vec::new(),
                 primary_leg: crate::call::media::MediaLeg::B,
                 closed_by: None,
+                transfer_party: None,
             },
         );
         self.timers
@@ -305,10 +309,12 @@ impl Engine {
                     interaction,
                     deadline,
                 } => {
+                    // The reasons of the queue the agent wraps up for (a
+                    // transfer may have moved the interaction on).
                     let reasons = self
                         .acd
-                        .interaction(interaction)
-                        .and_then(|i| self.cfg.acd().queue(i.queue))
+                        .wrap_up_queue(agent)
+                        .and_then(|q| self.cfg.acd().queue(q))
                         .map(|q| q.wrap_up_reasons.clone())
                         .unwrap_or_default();
                     let deadline_ms = unix_ms_of(now, deadline);
@@ -382,9 +388,13 @@ impl Engine {
             auto_answer,
         });
         self.queues.offers.insert(offer, interaction);
+        let party_legs = self.calls.get(&id).is_some_and(|c| c.transferring());
         let legs = self.ring_phone(now, id, agent, auto_answer);
         if let Some(qc) = self.queues.calls.get_mut(&interaction) {
-            qc.agent_legs.extend(legs.iter().map(|l| (*l, (agent, now.unix_ms))));
+            // A party leg writes its own leg CDR (the call core's).
+            if !party_legs {
+                qc.agent_legs.extend(legs.iter().map(|l| (*l, (agent, now.unix_ms))));
+            }
             if let Some(o) = qc.offers.iter_mut().find(|o| o.offer == offer) {
                 o.legs = legs.clone();
             }
@@ -441,6 +451,14 @@ impl Engine {
     /// Rings every registered contact of `agent`'s extension for call
     /// `id`; the new B legs' indexes (none: not registered or no INVITE).
     pub(crate) fn ring_phone(&mut self, now: Now, id: CallRef, agent: AgentId, auto_answer: bool) -> Vec<usize> {
+        if self.calls.get(&id).is_some_and(|c| c.transferring()) {
+            // A transferred customer is answered already: the agent's phone
+            // is a party leg of its call (CALL-XFER-1).
+            return self
+                .ring_transfer_agent(now, id, agent, auto_answer)
+                .into_iter()
+                .collect();
+        }
         let Some(ext) = self.cfg.acd().agent(agent).map(|a| a.extension.clone()) else {
             return Vec::new();
         };

@@ -128,6 +128,26 @@ pub struct InteractionRecord {
     pub variables: Vec<(String, String)>,
     /// The recording file names (CALL-REC-1).
     pub recordings: Vec<String>,
+    /// Who held it, from when to when, in order (HIST-3: one history
+    /// across transfers, CALL-XFER-1..6).
+    #[serde(default)]
+    pub handlers: Vec<HandlerRecord>,
+}
+
+/// One agent's time as an interaction's primary agent (HIST-3).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HandlerRecord {
+    /// The agent's login.
+    pub agent: String,
+    /// Unix ms it became the primary agent.
+    pub from_ms: u64,
+    /// Unix ms it stopped (`None`: still is).
+    pub to_ms: Option<u64>,
+    /// How it stopped: `transferred`, `ended`, `left`, `supervisor`.
+    pub end: Option<String>,
+    /// Its wrap-up reasons (empty until it wrapped up or when it timed out).
+    #[serde(default)]
+    pub wrap_up_reasons: Vec<String>,
 }
 
 impl InteractionRecord {

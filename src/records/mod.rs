@@ -6,5 +6,5 @@
 mod acd;
 mod cdr;
 
-pub use acd::{AcdRecord, AgentAuditRecord, InteractionOutcome, InteractionRecord, LegCdrRecord};
+pub use acd::{AcdRecord, AgentAuditRecord, HandlerRecord, InteractionOutcome, InteractionRecord, LegCdrRecord};
 pub use cdr::{CdrRecord, PauseSpan, RecordingRecord};

@@ -51,7 +51,7 @@ impl Recovery {
 const INTERACTION_COLUMNS: &str =
     "uid, queue, caller, dnis, agent, outcome, arrived_ms, answered_ms, ended_ms, queue_ms,
      ring_ms, talk_ms, hold_ms, wrap_up_ms, wrap_up_reasons, notes, variables, recordings,
-     consult_ms, conference_ms, post_call_ms";
+     consult_ms, conference_ms, post_call_ms, handlers";
 
 const AUDIT_COLUMNS: &str = "agent, state, reason, pending, interaction, at_ms";
 
@@ -98,7 +98,7 @@ impl Store {
         }
         let sql = format!(
             "INSERT INTO interactions ({INTERACTION_COLUMNS})
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22)
              ON CONFLICT (uid) DO NOTHING"
         );
         if write_interaction(&self.conn, &sql, rec)? == 0 {
@@ -113,7 +113,7 @@ impl Store {
     pub fn update_interaction(&self, rec: &InteractionRecord) -> Result<(), StoreError> {
         let sql = format!(
             "INSERT OR REPLACE INTO interactions ({INTERACTION_COLUMNS})
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21)"
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22)"
         );
         write_interaction(&self.conn, &sql, rec)?;
         Ok(())
@@ -266,6 +266,7 @@ fn write_interaction(conn: &Connection, sql: &str, rec: &InteractionRecord) -> R
             to_i64(rec.consult_ms, "consult_ms")?,
             to_i64(rec.conference_ms, "conference_ms")?,
             to_i64(rec.post_call_ms, "post_call_ms")?,
+            serde_json::to_string(&rec.handlers)?,
         ],
     )?)
 }
@@ -326,6 +327,7 @@ fn interaction_from_row(r: &Row<'_>) -> Result<InteractionRecord, StoreError> {
         consult_ms: u64_at(r, 18, "consult_ms")?,
         conference_ms: u64_at(r, 19, "conference_ms")?,
         post_call_ms: u64_at(r, 20, "post_call_ms")?,
+        handlers: json_at(r, 21, "handlers")?,
     })
 }
 

@@ -39,6 +39,7 @@ fn interaction(uid: &str, arrived_ms: u64) -> InteractionRecord {
         notes: String::new(),
         variables: vec![("account".into(), "42".into())],
         recordings: Vec::new(),
+        handlers: Vec::new(),
     }
 }
 
@@ -361,7 +362,7 @@ fn schema_v2_database_is_upgraded() {
     }
     let mut store = Store::open(&path).unwrap();
     let v: i64 = store.conn.query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
-    assert_eq!(v, 4);
+    assert_eq!(v, 5);
     let old = store.cdr(1).unwrap().unwrap();
     assert_eq!(old.call_id, "old");
     assert_eq!(old.recordings[0].file, "f.wav");
@@ -399,7 +400,7 @@ fn schema_v1_database_is_upgraded_to_v4() {
     }
     let store = Store::open(&path).unwrap();
     let v: i64 = store.conn.query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
-    assert_eq!(v, 4);
+    assert_eq!(v, 5);
     assert!(store.cdr(1).unwrap().unwrap().recordings.is_empty());
     store.open_interaction(&interaction("u", T)).unwrap();
     assert_eq!(store.list_interactions(0, 10).unwrap().len(), 1);
@@ -427,7 +428,7 @@ fn schema_v3_database_gains_the_post_call_times() {
     }
     let store = Store::open(&path).unwrap();
     let v: i64 = store.conn.query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
-    assert_eq!(v, 4);
+    assert_eq!(v, 5);
     let old = store.get_interaction("old").unwrap().expect("kept");
     assert_eq!((old.consult_ms, old.conference_ms, old.post_call_ms), (0, 0, 0));
     let new = InteractionRecord {
@@ -440,6 +441,55 @@ fn schema_v3_database_gains_the_post_call_times() {
     let back = store.get_interaction("new").unwrap().expect("written");
     assert_eq!((back.consult_ms, back.conference_ms, back.post_call_ms), (5, 6, 7));
     assert_eq!(back.handling_ms(), new.talk_ms + new.hold_ms + new.wrap_up_ms + 18);
+    assert!(old.handlers.is_empty(), "old rows list nobody");
+}
+
+/// A version 4 database gains who held each interaction (HIST-3 across
+/// transfers): old rows list nobody, new rows keep every handler.
+#[test]
+fn schema_v4_database_gains_the_handlers() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("v4.db");
+    {
+        let store = Store::open(&path).unwrap();
+        store.open_interaction(&interaction("old", T)).unwrap();
+        store
+            .conn
+            .execute_batch(
+                "ALTER TABLE interactions DROP COLUMN handlers;
+                 PRAGMA user_version = 4;",
+            )
+            .unwrap();
+    }
+    let store = Store::open(&path).unwrap();
+    let v: i64 = store.conn.query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
+    assert_eq!(v, 5);
+    assert!(store.get_interaction("old").unwrap().expect("kept").handlers.is_empty());
+    let handlers = vec![
+        crate::records::HandlerRecord {
+            agent: "alice".into(),
+            from_ms: T + 1,
+            to_ms: Some(T + 2),
+            end: Some("transferred".into()),
+            wrap_up_reasons: vec!["Sale".into()],
+        },
+        crate::records::HandlerRecord {
+            agent: "bob".into(),
+            from_ms: T + 3,
+            to_ms: None,
+            end: None,
+            wrap_up_reasons: Vec::new(),
+        },
+    ];
+    let new = InteractionRecord {
+        handlers: handlers.clone(),
+        ..interaction("new", T)
+    };
+    store.update_interaction(&new).unwrap();
+    assert_eq!(
+        store.get_interaction("new").unwrap().expect("written").handlers,
+        handlers
+    );
 }
 
 /// The lookups use their indexes, not table scans.

@@ -137,6 +137,18 @@ impl SessionCore {
         self.apply_modes();
     }
 
+    /// CALL-HOLD-1 on the bridge: `held` hears music and is heard by
+    /// nobody; whoever was held before talks again.
+    pub(super) fn bridge_hold(&mut self, held: Option<MediaLeg>) {
+        for (_, mode) in self.modes.iter_mut().filter(|(_, m)| *m == CallMode::Held) {
+            *mode = CallMode::Talk;
+        }
+        if let Some(leg) = held {
+            self.set_mode(leg, CallMode::Held);
+        }
+        self.apply_modes();
+    }
+
     /// A leg left the call's media.
     pub(super) fn party_leave(&mut self, leg: MediaLeg) {
         if let Some(conf) = self.conf.as_mut() {

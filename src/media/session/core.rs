@@ -239,6 +239,12 @@ impl SessionCore {
                     }
                 }
             }
+            SessionCommand::Hold(held) if self.conf.is_some() => {
+                // A call left on the bridge (a transfer's party took over
+                // from the answering leg): hold is the held leg's mode there.
+                self.bridge_hold(held);
+                tracing::debug!(call = self.call, ?held, "hold changed on the bridge");
+            }
             SessionCommand::Hold(held) => {
                 self.held = held;
                 tracing::debug!(call = self.call, ?held, "hold changed");

@@ -1,0 +1,364 @@
+//! The desktop's transfers wired between the ACD core (who holds the
+//! interaction, who wraps up, `acd/transfer.rs`) and the call core (which
+//! legs leave, what the customer hears, `call/transfer.rs`): CALL-XFER-1..5,
+//! CALL-CONSULT-4's transfer to the consultee, CALL-DIAL-1.
+//!
+//! - **Targets** (CALL-XFER-1): an agent by login (only `Available`: an
+//!   agent in wrap-up, `Idle`, busy or ringing is refused with its state;
+//!   its phone must be registered), a queue by name, an entry point (a
+//!   queue's number is that queue; any other dial-plan number is rung as a
+//!   number), a number (normalised per CALL-DIAL-1 and routed by the dial
+//!   plan of the agents' phone profile), or the consultee of the running
+//!   consult once it answered. Everything is checked before anything
+//!   moves: a refused transfer leaves the call as it was.
+//! - **Blind**: the agent's leg is hung up at once (its leg CDR says
+//!   `transferred`), the agent wraps up (CALL-XFER-5) and the customer
+//!   waits with music while the ACD offers the interaction (an agent
+//!   target: that agent; a queue: its line, never back to the transferring
+//!   agent, CALL-XFER-3). An offered agent's phone rings as a party leg of
+//!   the customer's call; its answer connects the customer, and a decline
+//!   or ring-out reroutes by the queue's rule (CALL-XFER-2). A number
+//!   rings the same way; answered, the customer has left the contact
+//!   center (the interaction's outcome is `Transferred`); not answered,
+//!   the customer goes back to the queue's line (never dropped).
+//! - **To the consultee**: the initiator's leg is hung up; a consulted
+//!   agent becomes the primary agent (the desktop gets `primary_changed`),
+//!   a consulted number takes the customer out of the contact center.
+//! - The transferring agent's desktop gets `transferred` (then `wrap_up`).
+//!
+//! Entry points carry the call's variables over (CALL-XFER-4): every
+//! variable is defined once for the tenant (`acd.toml`), so every name and
+//! type matches the target flow and all of them are kept.
+
+use super::desk::{DeskError, DeskEvent, TransferTo};
+use super::queue::interaction_of;
+use super::{Engine, Now};
+use crate::acd::{AcdEvent, AgentId, AgentState, InteractionId, TransferTarget};
+use crate::call::dial::DialNumber;
+use crate::call::media::MediaLeg;
+use crate::call::{CallEvent, ControlError, PartyKind, PartyTarget, Talk};
+use crate::ids::CallRef;
+
+/// A blind transfer's target once checked, with its name for the desktop.
+enum Checked {
+    /// An ACD target (an agent or a queue).
+    Acd(TransferTarget),
+    /// A number rung as a party leg.
+    Outside(Box<PartyTarget>),
+}
+
+impl Engine {
+    /// CALL-XFER-1 / CALL-CONSULT-4: `agent` transfers interaction `uid` `to`.
+    pub(super) fn desk_transfer(
+        &mut self,
+        now: Now,
+        agent: AgentId,
+        uid: &str,
+        to: TransferTo,
+    ) -> Result<(), DeskError> {
+        let id = self.own_primary(agent, uid)?;
+        if to == TransferTo::Consultee {
+            return self.transfer_to_consultee(now, agent, id);
+        }
+        let call = CallRef(id.0);
+        let alone = self
+            .calls
+            .get(&call)
+            .is_some_and(|c| c.talk == Talk::Direct && c.consult.is_none());
+        if !alone || self.acd.interaction(id).is_some_and(|i| i.consult_waiting.is_some()) {
+            return Err(DeskError::Conflict(
+                "a blind transfer needs the customer and you alone: transfer to the consultee, end the consult, \
+                 or leave the conference"
+                    .into(),
+            ));
+        }
+        let login = self.login_of(agent);
+        let (checked, label, kind) = self.check_target(now, agent, uid, &login, to)?;
+        // The leg CDR of the agent's phone, with its talk time, while the
+        // agent is still the primary (HIST-3).
+        let leg = self.primary_leg(id);
+        if leg == MediaLeg::B {
+            let answered = self.queues.calls.get(&id).and_then(|qc| qc.answered_leg);
+            if let Some(idx) = answered {
+                self.record_agent_leg(now, call, idx, "transferred", Some(200));
+            }
+        }
+        let target = match &checked {
+            Checked::Acd(t) => *t,
+            Checked::Outside(_) => TransferTarget::Outside,
+        };
+        // The ACD checked the agent's state too; it moves nothing on
+        // refusal. Its actions (the offer's ring) are carried out once the
+        // customer's call waits for them (`pump_acd` below).
+        self.acd
+            .handle(now.mono, AcdEvent::Transfer { id, target })
+            .map_err(super::desk_ops::desk_error)?;
+        let handed = self
+            .with_call(now, call, |c, ctx| c.hand_off(ctx, leg))
+            .unwrap_or(Err(ControlError::NoSuchCall(call.0)));
+        if let Err(e) = handed {
+            tracing::error!(interaction = %uid, error = %e, "transfer: the agent's leg could not be handed off");
+        }
+        if let Some(qc) = self.queues.calls.get_mut(&id) {
+            qc.answered_leg = None;
+            qc.primary_leg = MediaLeg::B;
+        }
+        tracing::info!(interaction = %uid, agent = %login, to = %label, kind, "blind transfer");
+        self.desk_event(DeskEvent::Transferred {
+            agent: login,
+            interaction: uid.to_owned(),
+            to: label,
+            kind,
+        });
+        // The wrap-up prompt, and the ACD's offer ringing a phone (`ring_phone`).
+        self.pump_acd(now);
+        if let Checked::Outside(party) = checked {
+            self.ring_outside(now, id, *party);
+        }
+        Ok(())
+    }
+
+    /// Checks a blind transfer's target before anything moves.
+    fn check_target(
+        &self,
+        now: Now,
+        agent: AgentId,
+        uid: &str,
+        login: &str,
+        to: TransferTo,
+    ) -> Result<(Checked, String, &'static str), DeskError> {
+        let unsupported = || DeskError::Conflict("unsupported destination".into());
+        match to {
+            TransferTo::Agent(name) => {
+                let Some(a) = self.cfg.acd().agent_by_login(&name).cloned() else {
+                    return Err(DeskError::NotFound {
+                        field: "target.agent",
+                        message: format!("no agent {name}"),
+                    });
+                };
+                if a.id == agent {
+                    return Err(DeskError::Invalid {
+                        field: "target.agent".into(),
+                        message: "an agent cannot transfer to itself".into(),
+                    });
+                }
+                match self.acd.agent_state(a.id) {
+                    Some(AgentState::Available) => {}
+                    Some(s) => {
+                        let (state, reason) = super::queue::state_name(s);
+                        let state = match reason {
+                            Some(r) => format!("{state} ({r})"),
+                            None => state.to_owned(),
+                        };
+                        return Err(DeskError::Conflict(format!(
+                            "agent {name} is {state}: only an Available agent can take a transfer (CALL-XFER-1)"
+                        )));
+                    }
+                    None => return Err(unsupported()),
+                }
+                if self.phone_of(now, &a.extension).is_none() {
+                    return Err(DeskError::Conflict(format!(
+                        "agent {name}'s phone (extension {}) is not registered",
+                        a.extension
+                    )));
+                }
+                Ok((Checked::Acd(TransferTarget::Agent(a.id)), name, "agent"))
+            }
+            TransferTo::Queue(name) => {
+                let Some(q) = self.cfg.acd().queue_by_name(&name).map(|q| q.id) else {
+                    return Err(DeskError::NotFound {
+                        field: "target.queue",
+                        message: format!("no queue {name}"),
+                    });
+                };
+                Ok((Checked::Acd(TransferTarget::Queue(q)), name, "queue"))
+            }
+            TransferTo::EntryPoint(number) => {
+                let number = number.trim().to_owned();
+                // A queue's number is that queue (CALL-XFER-4: the variables go along).
+                if let Some(q) = self.cfg.acd().queues.iter().find(|q| q.number == number) {
+                    return Ok((Checked::Acd(TransferTarget::Queue(q.id)), number, "entry_point"));
+                }
+                let party = self.transfer_party(now, uid, login, &number).ok_or_else(unsupported)?;
+                Ok((Checked::Outside(Box::new(party)), number, "entry_point"))
+            }
+            TransferTo::Number(typed) => {
+                let n = DialNumber::parse(&typed).map_err(|e| DeskError::Invalid {
+                    field: "target.number".into(),
+                    message: e.to_string(),
+                })?;
+                let party = self
+                    .transfer_party(now, uid, login, &n.number)
+                    .ok_or_else(unsupported)?;
+                Ok((Checked::Outside(Box::new(party)), n.to_string(), "number"))
+            }
+            TransferTo::Consultee => Err(unsupported()),
+        }
+    }
+
+    /// A number routed by the dial plan, rung as a transfer's party.
+    fn transfer_party(&self, now: Now, uid: &str, login: &str, number: &str) -> Option<PartyTarget> {
+        let mut t = self.dialled_party(now, uid, login, number)?;
+        t.display = format!("Transfer from {login}");
+        Some(t)
+    }
+
+    /// Rings the number of a blind transfer; a number that cannot be rung
+    /// sends the customer back to the queue's line (CALL-XFER-2).
+    fn ring_outside(&mut self, now: Now, id: InteractionId, party: PartyTarget) {
+        let call = CallRef(id.0);
+        let label = party.extension.clone();
+        let placed = self
+            .with_call(now, call, |c, ctx| c.ring_transfer(ctx, party))
+            .unwrap_or(Err(ControlError::NoSuchCall(call.0)));
+        match placed {
+            Ok(leg) => {
+                if let Some(qc) = self.queues.calls.get_mut(&id) {
+                    qc.transfer_party = Some((leg, label));
+                }
+            }
+            Err(e) => {
+                tracing::info!(interaction = %self.uid_of(id), number = %label, error = %e, "transfer: the number cannot be rung; back to the queue");
+                let _ = self.acd_event(now, AcdEvent::TransferFailed { id });
+            }
+        }
+    }
+
+    /// CALL-CONSULT-4: the consultee who answered takes the customer.
+    fn transfer_to_consultee(&mut self, now: Now, agent: AgentId, id: InteractionId) -> Result<(), DeskError> {
+        let call = CallRef(id.0);
+        let party = self.calls.get(&call).and_then(|c| c.consult).map(|c| c.party);
+        let Some(link) = party.and_then(|p| self.party_link(id, p)) else {
+            return Err(DeskError::Conflict("no consult is running to transfer to".into()));
+        };
+        let answered_leg = self.queues.calls.get(&id).and_then(|qc| qc.answered_leg);
+        let primary = self.primary_leg(id);
+        // Checked first: a consultee still ringing refuses (CALL-CONSULT-2).
+        let answered = self
+            .calls
+            .get(&call)
+            .and_then(|c| c.b.get(link.leg))
+            .and_then(|l| l.party())
+            .is_some_and(|p| p.state == crate::call::PartyState::Answered);
+        if !answered {
+            return Err(DeskError::Conflict(
+                "the consulted party has not answered yet (CALL-CONSULT-2)".into(),
+            ));
+        }
+        if primary == MediaLeg::B {
+            if let Some(idx) = answered_leg {
+                self.record_agent_leg(now, call, idx, "transferred", Some(200));
+            }
+        }
+        self.acd_event(now, AcdEvent::TransferToConsultant { id })
+            .map_err(super::desk_ops::desk_error)?;
+        let r = self
+            .with_call(now, call, |c, ctx| c.transfer_to_consultee(ctx))
+            .unwrap_or(Err(ControlError::NoSuchCall(call.0)));
+        if let Err(e) = r {
+            tracing::error!(interaction = %self.uid_of(id), error = %e, "transfer to the consultee: the call refused");
+        }
+        if let Some(qc) = self.queues.calls.get_mut(&id) {
+            qc.answered_leg = None;
+        }
+        let uid = self.uid_of(id);
+        tracing::info!(interaction = %uid, agent = %self.login_of(agent), to = %link.label, "transfer to the consultee");
+        self.desk_event(DeskEvent::Transferred {
+            agent: self.login_of(agent),
+            interaction: uid,
+            to: link.label,
+            kind: "consultee",
+        });
+        self.send_controls(id);
+        Ok(())
+    }
+
+    /// The phone of an agent offered a transferred interaction, as a party
+    /// leg of the customer's call; its index.
+    pub(super) fn ring_transfer_agent(
+        &mut self,
+        now: Now,
+        id: CallRef,
+        agent: AgentId,
+        auto_answer: bool,
+    ) -> Option<usize> {
+        let a = self.cfg.acd().agent(agent)?.clone();
+        let (uri, dest) = self.phone_of(now, &a.extension)?;
+        let uid = self.uid_of(interaction_of(id));
+        let queue = self
+            .acd
+            .interaction(interaction_of(id))
+            .and_then(|i| self.cfg.acd().queue(i.queue))
+            .map(|q| q.name.clone())
+            .unwrap_or_default();
+        let t = PartyTarget {
+            kind: PartyKind::Consulted {
+                agent: Some(a.login.clone()),
+            },
+            extension: a.extension.clone(),
+            interaction: uid,
+            uri,
+            dest,
+            trunk: None,
+            display: format!("Transfer: {queue}"),
+            auto_answer,
+        };
+        self.with_call(now, id, |c, ctx| c.ring_transfer(ctx, t))
+            .and_then(Result::ok)
+    }
+
+    /// A transfer's party leg answered or failed: the ACD and the desktops
+    /// are told. False when `ev` is not about a transfer's party.
+    pub(super) fn transfer_party_event(&mut self, now: Now, call: CallRef, ev: &CallEvent) -> bool {
+        let id = interaction_of(call);
+        let (party, answered, code) = match ev {
+            CallEvent::PartyAnswered { party } => (*party, true, None),
+            CallEvent::PartyFailed { party, code } => (*party, false, Some(*code)),
+            _ => return false,
+        };
+        let Some(qc) = self.queues.calls.get(&id) else {
+            return false;
+        };
+        if qc.transfer_party.as_ref().is_some_and(|(l, _)| *l == party) {
+            let label = qc.transfer_party.as_ref().map(|(_, n)| n.clone()).unwrap_or_default();
+            if let Some(qc) = self.queues.calls.get_mut(&id) {
+                qc.transfer_party = None;
+            }
+            let uid = self.uid_of(id);
+            if answered {
+                tracing::info!(interaction = %uid, number = %label, "transfer: the number answered; the customer leaves the contact center");
+                self.with_call(now, call, |c, ctx| {
+                    c.acd = false;
+                    c.transfer_connected(ctx);
+                });
+                let _ = self.acd_event(now, AcdEvent::TransferAnswered { id });
+            } else {
+                tracing::info!(interaction = %uid, number = %label, code = ?code.map(|c| c.as_u16()), "transfer: the number did not answer; back to the queue (CALL-XFER-2)");
+                let _ = self.acd_event(now, AcdEvent::TransferFailed { id });
+            }
+            return true;
+        }
+        if qc.offer_of_leg(party).is_none() {
+            return false;
+        }
+        if answered {
+            if self.queue_leg_answered(now, call, party) {
+                if let Some(qc) = self.queues.calls.get_mut(&id) {
+                    qc.primary_leg = MediaLeg::Party(party);
+                    qc.answered_leg = None;
+                }
+                self.with_call(now, call, |c, ctx| c.transfer_connected(ctx));
+            } else {
+                // The offer is gone (RONA fired, the customer left): hang up.
+                self.with_call(now, call, |c, ctx| {
+                    let _ = c.remove_party(ctx, party);
+                });
+            }
+            self.pump_acd(now);
+        } else if let Some(code) = code {
+            self.queue_leg_failed(now, call, party, code);
+        }
+        self.send_controls(id);
+        true
+    }
+}

@@ -1,0 +1,329 @@
+//! End-to-end desktop transfers (issue 10 item 1; spec CALL-XFER-1..5,
+//! CALL-CONSULT-4, HIST-3) on the real switch over loopback sockets: a
+//! customer (the test's UA on the external profile, saying 440 Hz) calls
+//! the support queue (5000) and alice's phone (1001, 1000 Hz) answers. Alice
+//! transfers from her desktop; the next agent's phone (bob 1002 at 1700 Hz,
+//! carol 1003 at 2300 Hz) rings as a new leg of the customer's call, and
+//! who hears whom is decided by Goertzel filters over one second of
+//! decoded G.711. The interaction's record (one history across the
+//! transfer) and the legs' CDRs are read back from the store.
+//!
+//! Every wait is bounded and waits for an event (a SIP message, a desktop
+//! event, the first packet carrying the expected sound); the only timed
+//! reads are the one-second listening windows real-time media needs.
+
+mod common;
+
+use common::conference::*;
+use common::desk::{Desk, BOB, CAROL};
+use common::media::*;
+use common::{wait_until, Switch};
+use std::net::SocketAddr;
+use std::time::Duration;
+use switchboard::sip::msg::Method;
+use switchboard::store::{InteractionOutcome, InteractionRecord, Store};
+
+const CUSTOMER_HZ: f64 = 440.0;
+const ALICE_HZ: f64 = 1000.0;
+const BOB_HZ: f64 = 1700.0;
+const CAROL_HZ: f64 = 2300.0;
+const TONE_DBFS: f64 = -12.0;
+
+const VOICES: [Voice; 4] = [
+    Voice {
+        name: "customer",
+        hz: CUSTOMER_HZ,
+    },
+    Voice {
+        name: "alice",
+        hz: ALICE_HZ,
+    },
+    Voice {
+        name: "bob",
+        hz: BOB_HZ,
+    },
+    Voice {
+        name: "carol",
+        hz: CAROL_HZ,
+    },
+];
+
+fn says(p: &Rtp, freq: f64) -> bool {
+    p.pt == 0 && packet_level(p, freq) > TONE_DBFS - 10.0
+}
+
+/// A connected queue call, the customer and alice talking.
+struct Scene {
+    sw: Switch,
+    uid: String,
+    alice: Desk,
+    alice_feed: Feed,
+    customer: Customer,
+    customer_media: SocketAddr,
+    customer_ear: Ear,
+    alice_phone: Phone,
+    _talk: Vec<Sender>,
+}
+
+impl Scene {
+    fn start() -> Scene {
+        let Connected {
+            sw,
+            uid,
+            alice,
+            alice_feed,
+            customer,
+            customer_media,
+            alice_phone,
+            alice_media,
+        } = Connected::start("15550123", Watch::Call);
+        let customer_ear = Ear::new("the customer", &customer.rtp.0, customer_media, &VOICES);
+        let talk = vec![
+            Sender::spawn(
+                &customer.rtp.0,
+                customer_media,
+                Stream::pcmu(0x0c05),
+                pcmu_tone(CUSTOMER_HZ, TONE_DBFS),
+            ),
+            Sender::spawn(
+                &alice_phone.rtp.0,
+                alice_media,
+                Stream::pcmu(0xa11c),
+                pcmu_tone(ALICE_HZ, TONE_DBFS),
+            ),
+        ];
+        let mut s = Scene {
+            sw,
+            uid,
+            alice,
+            alice_feed,
+            customer,
+            customer_media,
+            customer_ear,
+            alice_phone,
+            _talk: talk,
+        };
+        let heard = s.customer_ear.second_from_now("connected", |p| says(p, ALICE_HZ));
+        assert!(heard.level(ALICE_HZ) > TONE_DBFS - 6.0, "{}", heard.summary());
+        s
+    }
+
+    fn path(&self, action: &str) -> String {
+        format!("/agent/interactions/{}/{action}", self.uid)
+    }
+
+    /// An agent logs in with its phone registered; its event stream.
+    fn agent(&self, token: &'static str, who: &'static str, ext: &'static str) -> (Phone, Feed, Desk) {
+        let phone = Phone::register(&self.sw, ext);
+        let mut feed = Feed::open(&self.sw, token, who);
+        login_seen(&self.sw, token, &mut feed);
+        (phone, feed, Desk::new(self.sw.api_addr(), token))
+    }
+
+    /// Alice's phone is hung up by the switch, and her desktop says she
+    /// transferred the call and prompts her wrap-up (CALL-XFER-5).
+    fn alice_handed_off(&mut self, to: &str, kind: &str) {
+        recv_request(&mut self.alice_phone.ua, Method::BYE);
+        let t = self.alice_feed.wait("transferred", |v| v["type"] == "transferred");
+        assert_eq!((t["to"].as_str(), t["kind"].as_str()), (Some(to), Some(kind)), "{t}");
+        let w = self.alice_feed.wait("wrap_up", |v| v["type"] == "wrap_up");
+        assert_eq!(w["interaction"], self.uid.as_str(), "{w}");
+        assert!(
+            w["reasons"]
+                .as_array()
+                .is_some_and(|r| r.iter().any(|x| x == "Resolved")),
+            "the support queue's reasons: {w}"
+        );
+        // Meanwhile the customer waits with music, alice gone.
+        let waiting = self
+            .customer_ear
+            .second_from_now("waiting", |p| p.pt == 0 && packet_level(p, ALICE_HZ) < TONE_DBFS - 30.0);
+        assert!(
+            waiting.level(ALICE_HZ) < TONE_DBFS - 40.0,
+            "alice is gone: {}",
+            waiting.summary()
+        );
+    }
+
+    /// `phone` rings for the transferred customer and answers; it starts
+    /// talking at `hz`; the customer and it hear each other.
+    fn answers(&mut self, phone: &mut Phone, feed: &mut Feed, who: &'static str, hz: f64) -> Sender {
+        let offer = feed.wait("offer", |v| v["type"] == "offer");
+        assert_eq!(offer["interaction"], self.uid.as_str(), "{offer}");
+        let invite = phone.rings();
+        let media = phone.answer(&invite);
+        recv_request(&mut phone.ua, Method::ACK);
+        feed.wait("connected", |v| v["type"] == "connected");
+        let mut ear = Ear::new(who, &phone.rtp.0, media, &VOICES);
+        let talk = Sender::spawn(&phone.rtp.0, media, Stream::pcmu(0xb0b0), pcmu_tone(hz, TONE_DBFS));
+        let heard = ear.second_from_now("after the transfer", |p| says(p, CUSTOMER_HZ));
+        assert!(heard.level(CUSTOMER_HZ) > TONE_DBFS - 6.0, "{}", heard.summary());
+        assert!(heard.level(ALICE_HZ) < TONE_DBFS - 40.0, "{}", heard.summary());
+        let heard = self.customer_ear.second_from_now("after the transfer", |p| says(p, hz));
+        assert!(heard.level(hz) > TONE_DBFS - 6.0, "{}", heard.summary());
+        assert!(heard.level(ALICE_HZ) < TONE_DBFS - 40.0, "{}", heard.summary());
+        talk
+    }
+
+    /// The customer hangs up; `feed`'s agent wraps up, then alice: the
+    /// record closes with both (HIST-3).
+    fn finish(&mut self, last: &Desk, feed: &mut Feed, reason: &str) -> InteractionRecord {
+        self.customer.hang_up();
+        feed.wait("wrap_up", |v| v["type"] == "wrap_up");
+        last.ok(
+            "POST",
+            "/agent/wrapup",
+            Some(&format!(r#"{{"reasons": ["{reason}"]}}"#)),
+        );
+        self.alice
+            .ok("POST", "/agent/wrapup", Some(r#"{"reasons": ["Escalated"]}"#));
+        let db = self.sw.data_dir().join("switchboard.sqlite");
+        let mut record = None;
+        let closed = wait_until(Duration::from_secs(10), || {
+            record = Store::open(&db)
+                .ok()
+                .and_then(|s| s.get_interaction(&self.uid).ok().flatten())
+                .filter(|r| r.handlers.iter().all(|h| !h.wrap_up_reasons.is_empty()) && r.outcome.is_some());
+            record.is_some()
+        });
+        assert!(closed, "the interaction is stored closed with both wrap-ups");
+        record.expect("record")
+    }
+
+    fn leg_causes(&self) -> Vec<(String, String)> {
+        let db = self.sw.data_dir().join("switchboard.sqlite");
+        Store::open(&db)
+            .expect("store")
+            .list_leg_cdrs(&self.uid)
+            .expect("legs")
+            .into_iter()
+            .map(|l| (l.party, l.cause))
+            .collect()
+    }
+}
+
+// spec: CALL-XFER-1
+// spec: CALL-XFER-3
+// spec: CALL-XFER-5
+#[test]
+fn a_blind_transfer_to_a_queue_is_answered_by_another_agent_with_one_history() {
+    let mut s = Scene::start();
+    let (mut bob_phone, mut bob_feed, bob) = s.agent(BOB, "bob", "1002");
+    s.alice.ok("POST", &s.path("transfer"), Some(r#"{"queue": "support"}"#));
+    s.alice_handed_off("support", "queue");
+    let _bob_talk = s.answers(&mut bob_phone, &mut bob_feed, "bob", BOB_HZ);
+    // alice is never offered it back (CALL-XFER-3): her stream had no offer.
+    let offers = s.alice_feed.seen.iter().filter(|v| v["type"] == "offer").count();
+    assert_eq!(offers, 1, "only her first offer: {:?}", s.alice_feed.seen);
+    let rec = s.finish(&bob, &mut bob_feed, "Resolved");
+    assert_eq!(rec.outcome, Some(InteractionOutcome::Answered));
+    assert_eq!(rec.agent.as_deref(), Some("bob"));
+    let hs: Vec<(&str, Option<&str>, Vec<String>)> = rec
+        .handlers
+        .iter()
+        .map(|h| (h.agent.as_str(), h.end.as_deref(), h.wrap_up_reasons.clone()))
+        .collect();
+    assert_eq!(
+        hs,
+        vec![
+            ("alice", Some("transferred"), vec!["Escalated".to_string()]),
+            ("bob", Some("ended"), vec!["Resolved".to_string()]),
+        ],
+        "{rec:?}"
+    );
+    assert!(rec.handlers[0].to_ms.is_some_and(|t| t <= rec.handlers[1].from_ms));
+    let legs = s.leg_causes();
+    assert!(
+        legs.contains(&("alice".to_string(), "transferred".to_string())),
+        "alice's leg CDR: {legs:?}"
+    );
+    assert!(legs.iter().any(|(p, _)| p == "bob"), "bob's leg CDR: {legs:?}");
+}
+
+// spec: CALL-XFER-1
+// spec: CALL-XFER-2
+#[test]
+fn a_transfer_to_an_agent_who_declines_is_rerouted_by_the_queue_and_never_dropped() {
+    let mut s = Scene::start();
+    let (mut bob_phone, mut bob_feed, bob) = s.agent(BOB, "bob", "1002");
+    // An agent who is not Available is refused, and nothing moves.
+    let (mut carol_phone, mut carol_feed, carol) = s.agent(CAROL, "carol", "1003");
+    carol.ok("POST", "/agent/state", Some(r#"{"state": "idle", "reason": "Lunch"}"#));
+    let (status, body) = s.alice.post(&s.path("transfer"), Some(r#"{"agent": "carol"}"#));
+    assert_eq!(status, 409, "{body}");
+    assert!(
+        body["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("carol") && m.contains("CALL-XFER-1")),
+        "{body}"
+    );
+    carol.ok("POST", "/agent/state", Some(r#"{"state": "available"}"#));
+    // bob is offered it and declines: the queue's rule gives it to carol.
+    s.alice.ok("POST", &s.path("transfer"), Some(r#"{"agent": "bob"}"#));
+    s.alice_handed_off("bob", "agent");
+    let offer = bob_feed.wait("offer", |v| v["type"] == "offer");
+    let invite = bob_phone.rings();
+    bob.ok("POST", &format!("/agent/offers/{}/decline", offer["offer"]), None);
+    recv_request(&mut bob_phone.ua, Method::CANCEL);
+    let _ = invite;
+    let _carol_talk = s.answers(&mut carol_phone, &mut carol_feed, "carol", CAROL_HZ);
+    let rec = s.finish(&carol, &mut carol_feed, "Resolved");
+    let who: Vec<&str> = rec.handlers.iter().map(|h| h.agent.as_str()).collect();
+    assert_eq!(who, vec!["alice", "carol"], "{rec:?}");
+}
+
+// spec: CALL-CONSULT-4
+// spec: CALL-XFER-5
+#[test]
+fn a_transfer_to_the_consultee_connects_the_customer_to_it() {
+    let mut s = Scene::start();
+    let (mut bob_phone, mut bob_feed, bob) = s.agent(BOB, "bob", "1002");
+    s.alice.ok("POST", &s.path("consult"), Some(r#"{"agent": "bob"}"#));
+    // Not before bob answered (CALL-CONSULT-2).
+    let invite = bob_phone.rings();
+    let (status, body) = s.alice.post(&s.path("transfer"), Some(r#"{"consultee": true}"#));
+    assert_eq!(status, 409, "{body}");
+    let bob_media = bob_phone.answer(&invite);
+    recv_request(&mut bob_phone.ua, Method::ACK);
+    s.alice_feed.consult("connected");
+    let _bob_talk = Sender::spawn(
+        &bob_phone.rtp.0,
+        bob_media,
+        Stream::pcmu(0xb0b0),
+        pcmu_tone(BOB_HZ, TONE_DBFS),
+    );
+    s.alice.ok("POST", &s.path("transfer"), Some(r#"{"consultee": true}"#));
+    recv_request(&mut s.alice_phone.ua, Method::BYE);
+    let t = s.alice_feed.wait("transferred", |v| v["type"] == "transferred");
+    assert_eq!(t["kind"], "consultee", "{t}");
+    s.alice_feed.wait("wrap_up", |v| v["type"] == "wrap_up");
+    let p = bob_feed.wait("primary_changed", |v| v["type"] == "primary_changed");
+    assert_eq!(p["from"], "alice", "{p}");
+    let heard = s.customer_ear.second_from_now("with bob", |p| says(p, BOB_HZ));
+    assert!(heard.level(BOB_HZ) > TONE_DBFS - 6.0, "{}", heard.summary());
+    assert!(heard.level(ALICE_HZ) < TONE_DBFS - 40.0, "{}", heard.summary());
+    let mut bob_ear = Ear::new("bob", &bob_phone.rtp.0, bob_media, &VOICES);
+    let heard = bob_ear.second_from_now("with the customer", |p| says(p, CUSTOMER_HZ));
+    assert!(heard.level(CUSTOMER_HZ) > TONE_DBFS - 6.0, "{}", heard.summary());
+    // bob controls it now: he can hold and resume the customer.
+    bob.ok("POST", &s.path("hold"), None);
+    let held = s.customer_ear.second_from_now("held by bob", |p| {
+        p.pt == 0 && packet_level(p, BOB_HZ) < TONE_DBFS - 30.0
+    });
+    assert!(held.level(BOB_HZ) < TONE_DBFS - 40.0, "{}", held.summary());
+    bob.ok("POST", &s.path("resume"), None);
+    let back = s.customer_ear.second_from_now("resumed", |p| says(p, BOB_HZ));
+    assert!(back.level(BOB_HZ) > TONE_DBFS - 6.0, "{}", back.summary());
+    let _ = s.customer_media;
+    let rec = s.finish(&bob, &mut bob_feed, "Resolved");
+    let hs: Vec<(&str, Option<&str>)> = rec
+        .handlers
+        .iter()
+        .map(|h| (h.agent.as_str(), h.end.as_deref()))
+        .collect();
+    assert_eq!(
+        hs,
+        vec![("alice", Some("transferred")), ("bob", Some("ended"))],
+        "{rec:?}"
+    );
+}

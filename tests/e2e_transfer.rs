@@ -327,3 +327,65 @@ fn a_transfer_to_the_consultee_connects_the_customer_to_it() {
         "{rec:?}"
     );
 }
+
+// spec: CALL-XFER-1
+// spec: CALL-DIAL-1
+#[test]
+fn a_transfer_to_a_number_takes_the_customer_out_of_the_contact_center() {
+    let mut s = Scene::start();
+    // 1003 is a phone of the dial plan, not an agent here.
+    let mut phone = Phone::register(&s.sw, "1003");
+    let (status, body) = s.alice.post(&s.path("transfer"), Some(r#"{"number": "12"}"#));
+    assert_eq!((status, body["field"].as_str()), (400, Some("target.number")), "{body}");
+    s.alice.ok("POST", &s.path("transfer"), Some(r#"{"number": "(1003)"}"#));
+    s.alice_handed_off("1003", "number");
+    let invite = phone.rings();
+    let media = phone.answer(&invite);
+    recv_request(&mut phone.ua, Method::ACK);
+    let _talk = Sender::spawn(
+        &phone.rtp.0,
+        media,
+        Stream::pcmu(0x1003),
+        pcmu_tone(CAROL_HZ, TONE_DBFS),
+    );
+    let heard = s.customer_ear.second_from_now("with 1003", |p| says(p, CAROL_HZ));
+    assert!(heard.level(CAROL_HZ) > TONE_DBFS - 6.0, "{}", heard.summary());
+    // alice's wrap-up closes the record: the customer left the contact center.
+    s.alice
+        .ok("POST", "/agent/wrapup", Some(r#"{"reasons": ["Escalated"]}"#));
+    let db = s.sw.data_dir().join("switchboard.sqlite");
+    let mut record = None;
+    assert!(wait_until(Duration::from_secs(10), || {
+        record = Store::open(&db)
+            .ok()
+            .and_then(|st| st.get_interaction(&s.uid).ok().flatten())
+            .filter(|r| r.outcome.is_some());
+        record.is_some()
+    }));
+    let rec = record.expect("record");
+    assert_eq!(rec.outcome, Some(InteractionOutcome::Transferred), "{rec:?}");
+    assert_eq!(rec.agent.as_deref(), Some("alice"));
+    assert_eq!(rec.handlers.len(), 1);
+    assert_eq!(rec.handlers[0].end.as_deref(), Some("transferred"));
+    // The customer and 1003 talk on after the interaction closed.
+    let heard = s.customer_ear.second_from_now("still with 1003", |p| says(p, CAROL_HZ));
+    assert!(heard.level(CAROL_HZ) > TONE_DBFS - 6.0, "{}", heard.summary());
+}
+
+// spec: CALL-XFER-2
+#[test]
+fn a_number_that_does_not_answer_sends_the_customer_back_to_the_queue() {
+    let mut s = Scene::start();
+    let mut phone = Phone::register(&s.sw, "1003");
+    let (mut bob_phone, mut bob_feed, bob) = s.agent(BOB, "bob", "1002");
+    s.alice.ok("POST", &s.path("transfer"), Some(r#"{"number": "1003"}"#));
+    s.alice_handed_off("1003", "number");
+    let invite = phone.rings();
+    phone.reject(&invite, switchboard::sip::msg::StatusCode::BUSY_HERE);
+    // Back in support's line: bob (not alice, CALL-XFER-3) takes it.
+    let _bob_talk = s.answers(&mut bob_phone, &mut bob_feed, "bob", BOB_HZ);
+    let rec = s.finish(&bob, &mut bob_feed, "Resolved");
+    assert_eq!(rec.outcome, Some(InteractionOutcome::Answered));
+    let who: Vec<&str> = rec.handlers.iter().map(|h| h.agent.as_str()).collect();
+    assert_eq!(who, vec!["alice", "bob"], "{rec:?}");
+}

@@ -349,7 +349,8 @@ impl World {
             | AcdAction::InteractionClosed { .. }
             | AcdAction::RingConsult { .. }
             | AcdAction::ConsultFailed { .. }
-            | AcdAction::PrimaryChanged { .. } => {}
+            | AcdAction::PrimaryChanged { .. }
+            | AcdAction::HandedOver { .. } => {}
         }
     }
 

@@ -389,3 +389,68 @@ fn a_number_that_does_not_answer_sends_the_customer_back_to_the_queue() {
     let who: Vec<&str> = rec.handlers.iter().map(|h| h.agent.as_str()).collect();
     assert_eq!(who, vec!["alice", "bob"], "{rec:?}");
 }
+
+// spec: CALL-XFER-6
+#[test]
+fn a_supervisor_transfer_keeps_alice_with_the_customer_until_bob_answers() {
+    let mut s = Scene::start();
+    let (mut bob_phone, mut bob_feed, bob) = s.agent(BOB, "bob", "1002");
+    let sam = Desk::new(s.sw.api_addr(), common::desk::SAM);
+    // An agent cannot do it; a supervisor can.
+    let path = format!("/supervisor/interactions/{}/transfer", s.uid);
+    let (status, _) = s.alice.post(&path, Some(r#"{"agent": "bob"}"#));
+    assert_eq!(status, 403);
+    sam.ok("POST", &path, Some(r#"{"agent": "bob"}"#));
+    let t = s.alice_feed.wait("transferred", |v| v["type"] == "transferred");
+    assert_eq!(
+        (t["to"].as_str(), t["kind"].as_str()),
+        (Some("bob"), Some("supervisor")),
+        "{t}"
+    );
+    // While bob's phone rings, the customer still talks with alice.
+    bob_feed.wait("offer", |v| v["type"] == "offer");
+    let invite = bob_phone.rings();
+    let heard = s.customer_ear.second_from_now("bob ringing", |p| says(p, ALICE_HZ));
+    assert!(heard.level(ALICE_HZ) > TONE_DBFS - 6.0, "{}", heard.summary());
+    let media = bob_phone.answer(&invite);
+    recv_request(&mut bob_phone.ua, Method::ACK);
+    bob_feed.wait("connected", |v| v["type"] == "connected");
+    // alice leaves: hung up, told, and no wrap-up (CALL-END-1).
+    recv_request(&mut s.alice_phone.ua, Method::BYE);
+    let ended = s.alice_feed.wait("ended", |v| v["type"] == "ended");
+    assert_eq!(ended["by"], "supervisor", "{ended}");
+    let me = s.alice.ok("GET", "/agent/me", None);
+    assert_eq!(me["state"], "Available", "{me}");
+    let _talk = Sender::spawn(
+        &bob_phone.rtp.0,
+        media,
+        Stream::pcmu(0xb0b0),
+        pcmu_tone(BOB_HZ, TONE_DBFS),
+    );
+    let heard = s.customer_ear.second_from_now("with bob", |p| says(p, BOB_HZ));
+    assert!(heard.level(BOB_HZ) > TONE_DBFS - 6.0, "{}", heard.summary());
+    assert!(heard.level(ALICE_HZ) < TONE_DBFS - 40.0, "{}", heard.summary());
+    s.customer.hang_up();
+    bob_feed.wait("wrap_up", |v| v["type"] == "wrap_up");
+    bob.ok("POST", "/agent/wrapup", Some(r#"{"reasons": ["Resolved"]}"#));
+    let db = s.sw.data_dir().join("switchboard.sqlite");
+    let mut record = None;
+    assert!(wait_until(Duration::from_secs(10), || {
+        record = Store::open(&db)
+            .ok()
+            .and_then(|st| st.get_interaction(&s.uid).ok().flatten())
+            .filter(|r| r.outcome.is_some());
+        record.is_some()
+    }));
+    let rec = record.expect("record");
+    let hs: Vec<(&str, Option<&str>)> = rec
+        .handlers
+        .iter()
+        .map(|h| (h.agent.as_str(), h.end.as_deref()))
+        .collect();
+    assert_eq!(
+        hs,
+        vec![("alice", Some("supervisor")), ("bob", Some("ended"))],
+        "{rec:?}"
+    );
+}

@@ -332,7 +332,7 @@ impl Acd {
         }
     }
 
-    fn release_consultant(&mut self, now: Instant, id: InteractionId, agent: AgentId) {
+    pub(super) fn release_consultant(&mut self, now: Instant, id: InteractionId, agent: AgentId) {
         let back_to = self.remove_consultant(now, id, agent).and_then(|c| c.back_to);
         if let Some(a) = self.agents.get_mut(&agent) {
             a.pending = back_to;

@@ -160,6 +160,15 @@ pub enum AcdEvent {
         /// The interaction.
         id: InteractionId,
     },
+    /// CALL-XFER-6: a supervisor transfers the interaction to an
+    /// `Available` agent; the primary agent is a consultant until that
+    /// agent accepts or declines.
+    SupervisorTransfer {
+        /// The interaction.
+        id: InteractionId,
+        /// The agent it goes to.
+        agent: AgentId,
+    },
     /// The agent submits wrap-up (WRAP-1, WRAP-2).
     WrapUpSubmitted {
         /// The agent.
@@ -322,6 +331,17 @@ pub enum AcdAction {
         from: AgentId,
         /// The agent present longest, the new primary.
         to: AgentId,
+    },
+    /// CALL-XFER-6: a supervisor transfer ended: accepted (the first agent
+    /// left the interaction, its leg must go) or not (the first agent is the
+    /// primary agent again).
+    HandedOver {
+        /// The interaction.
+        interaction: InteractionId,
+        /// The agent it was transferred away from.
+        from: AgentId,
+        /// The offered agent accepted.
+        accepted: bool,
     },
     /// The interaction left the ACD (wrap-up ended, abandoned, overflowed
     /// out): its final history, for the store (HIST-3). Emitted after the

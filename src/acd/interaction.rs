@@ -366,6 +366,9 @@ pub(crate) struct Interaction {
     pub overdue: bool,
     /// Offers made so far.
     pub offered: u32,
+    /// CALL-XFER-6: the agent a supervisor is transferring it away from,
+    /// a consultant until the offered agent accepts or declines.
+    pub handing_over: Option<AgentId>,
     /// Its history (HIST-3) and the customer's data.
     pub info: InteractionInfo,
 }

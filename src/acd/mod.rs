@@ -398,6 +398,7 @@ impl Acd {
             AcdEvent::TransferToConsultant { id } => self.transfer_to_consultant(now, id),
             AcdEvent::TransferAnswered { id } => self.transfer_answered(now, id),
             AcdEvent::TransferFailed { id } => self.transfer_failed(now, id),
+            AcdEvent::SupervisorTransfer { id, agent } => self.supervisor_transfer(now, id, agent),
         }
     }
 

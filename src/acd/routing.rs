@@ -22,6 +22,10 @@ pub(super) enum Unanswered {
     LegFailed,
 }
 
+fn i_handing_over(acd: &Acd, id: InteractionId) -> bool {
+    acd.interactions.get(&id).is_some_and(|i| i.handing_over.is_some())
+}
+
 impl Acd {
     pub(super) fn arrive(
         &mut self,
@@ -44,6 +48,7 @@ impl Acd {
             declined_by: Vec::new(),
             overdue: false,
             offered: 0,
+            handing_over: None,
             info: InteractionInfo::new(now, queue, customer),
         };
         q.waiting.insert(i.place(id));
@@ -198,6 +203,7 @@ impl Acd {
         for other in others.into_iter().filter(|o| *o != offer_id) {
             self.cancel_offer(now, other, CancelReason::AnsweredElsewhere);
         }
+        self.handed_over(now, iid);
         Ok(())
     }
 
@@ -257,7 +263,11 @@ impl Acd {
             offers.retain(|x| *x != id);
             if offers.is_empty() {
                 let queue = *queue;
-                self.requeue(now, o.interaction, queue);
+                if i.handing_over.is_some() {
+                    self.hand_back(now, o.interaction, queue);
+                } else {
+                    self.requeue(now, o.interaction, queue);
+                }
             }
         }
         Ok(())
@@ -330,9 +340,16 @@ impl Acd {
                     q.waiting.remove(&place);
                 }
             }
-            InteractionState::Ringing { offers, .. } => {
-                for o in offers.clone() {
+            InteractionState::Ringing { offers, queue } => {
+                let (offers, queue) = (offers.clone(), *queue);
+                for o in offers {
                     self.cancel_offer(now, o, CancelReason::Abandoned);
+                }
+                if i_handing_over(self, id) {
+                    // CALL-XFER-6: the customer hung up on the agent it was
+                    // still talking to: that agent wraps up.
+                    self.hand_back(now, id, queue);
+                    return self.end(now, id);
                 }
             }
         }
@@ -356,6 +373,8 @@ impl Acd {
                 for o in offers {
                     self.cancel_offer(now, o, CancelReason::Abandoned);
                 }
+                // CALL-XFER-6: the agent it was being handed away from.
+                self.release_consultants(now, id);
             }
             InteractionState::Connected { agent, .. } => {
                 self.release_consultants(now, id);

@@ -32,6 +32,16 @@
 //!   the consulted agent who answered becomes the primary agent; the
 //!   transferring agent wraps up. A consulted number that answered takes
 //!   the customer out of the ACD like an answered outside transfer.
+//! - **Supervisor transfer** ([`AcdEvent::SupervisorTransfer`](super::AcdEvent::SupervisorTransfer), CALL-XFER-6)
+//!   to an `Available` agent: the primary agent becomes a consultant (it
+//!   keeps talking with the customer, controls nothing, and is never
+//!   offered the interaction) while the target is offered it. Accepted,
+//!   the first agent leaves with no wrap-up (CALL-END-1: it is no longer
+//!   the primary) and the target is the primary agent. Declined or rung
+//!   out, the first agent, who never left the customer, is the primary
+//!   agent again (the customer is not put back in line behind a failed
+//!   hand-over); a customer who hangs up meanwhile leaves that agent in
+//!   wrap-up. The handlers' history says `supervisor` for the hand-over.
 //! - **Closing** waits for every wrap-up: an interaction whose flow is
 //!   over while an agent who handled it still wraps up is kept as
 //!   [`InteractionState::Closing`] and closes with the last of those
@@ -187,6 +197,83 @@ impl Acd {
         };
         self.requeue(now, id, queue);
         Ok(())
+    }
+
+    /// CALL-XFER-6: a supervisor transfers interaction `id` to `to` (an
+    /// `Available` agent): the primary agent stays on the call as a
+    /// consultant while `to` is offered it.
+    pub(super) fn supervisor_transfer(&mut self, now: Instant, id: InteractionId, to: AgentId) -> Result<(), AcdError> {
+        let i = self.interactions.get(&id).ok_or(AcdError::UnknownInteraction(id))?;
+        let InteractionState::Connected { queue, agent: from } = i.state else {
+            return Err(AcdError::NotConnected(id));
+        };
+        if i.info.phase == Phase::PostCall {
+            return Err(AcdError::NotConnected(id));
+        }
+        if i.info.consult_waiting.is_some() || !i.info.consultants.is_empty() {
+            return Err(AcdError::NotAlone(id));
+        }
+        let state = self.agent(to)?.state.clone();
+        if to == from || state != AgentState::Available {
+            return Err(AcdError::NotTransferable { agent: to, state });
+        }
+        if let Some(i) = self.interactions.get_mut(&id) {
+            i.info.handled_until(now, HandlingEnd::Supervisor);
+            i.info.agent = None;
+            i.info.consultants.push(super::consult::Consultant {
+                agent: from,
+                offer: None,
+                joined_at: Some(now),
+                consulting: false,
+                back_to: None,
+            });
+            i.handing_over = Some(from);
+            if !i.declined_by.contains(&from) {
+                i.declined_by.push(from);
+            }
+        }
+        let offer = self.make_offer(now, id, queue, to);
+        if let Some(i) = self.interactions.get_mut(&id) {
+            i.state = InteractionState::Ringing {
+                queue,
+                offers: vec![offer],
+            };
+            i.info.set_phase(now, Phase::Ringing);
+        }
+        Ok(())
+    }
+
+    /// CALL-XFER-6: the offered agent accepted: the first agent leaves the
+    /// interaction (a consultant: no wrap-up, CALL-END-1).
+    pub(super) fn handed_over(&mut self, now: Instant, id: InteractionId) {
+        let Some(from) = self.interactions.get_mut(&id).and_then(|i| i.handing_over.take()) else {
+            return;
+        };
+        self.release_consultant(now, id, from);
+        self.actions.push_back(super::AcdAction::HandedOver {
+            interaction: id,
+            from,
+            accepted: true,
+        });
+    }
+
+    /// CALL-XFER-6: the offered agent declined (or let it ring out): the
+    /// first agent, still with the customer, is the primary agent again.
+    pub(super) fn hand_back(&mut self, now: Instant, id: InteractionId, queue: QueueId) {
+        let Some(from) = self.interactions.get_mut(&id).and_then(|i| i.handing_over.take()) else {
+            return;
+        };
+        if let Some(i) = self.interactions.get_mut(&id) {
+            i.info.consultants.retain(|c| c.agent != from);
+            i.state = InteractionState::Connected { queue, agent: from };
+            i.info.handled_by(now, from);
+            i.info.set_phase(now, Phase::Connected);
+        }
+        self.actions.push_back(super::AcdAction::HandedOver {
+            interaction: id,
+            from,
+            accepted: false,
+        });
     }
 
     /// The primary agent `from` hands interaction `id` on: its part ends

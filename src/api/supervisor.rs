@@ -1,7 +1,8 @@
 //! The supervisor routes (issue 4 item 5), under `/supervisor`: the live
 //! dashboard of interactions and agents (SUP-1), forcing an agent's state,
 //! silent monitoring, whisper and barge (SUP-2, SUP-3), assigning an
-//! interaction (SUP-5) and closing one (SUP-6). The engine answers 403 to an
+//! interaction (SUP-5), transferring one (CALL-XFER-6) and closing one
+//! (SUP-6). The engine answers 403 to an
 //! agent's token.
 //!
 //! Forced states on the wire: `{"state": "available"}`, `{"state": "idle",
@@ -23,6 +24,7 @@ pub(super) fn routes(r: Routes) -> Routes {
         .post("/supervisor/interactions/{interaction}/monitor", monitor)
         .post("/supervisor/interactions/{interaction}/close", force_close)
         .post("/supervisor/interactions/{interaction}/assign", assign)
+        .post("/supervisor/interactions/{interaction}/transfer", transfer)
         .post("/supervisor/interactions/{interaction}/listen", listen)
         .post("/supervisor/interactions/{interaction}/whisper", whisper)
         .post("/supervisor/interactions/{interaction}/barge", barge)
@@ -157,6 +159,31 @@ async fn assign(
 ) -> Result<DeskResponse, ApiError> {
     let to = assign_target(body)?;
     ask_supervisor(&tx, token, SupervisorCommand::Assign { interaction, to }).await
+}
+
+/// The body of a supervisor transfer: the agent it goes to.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SupervisorTransferBody {
+    agent: String,
+}
+
+/// CALL-XFER-6: transfer a connected interaction to an `Available` agent.
+async fn transfer(
+    State(tx): State<mpsc::Sender<ApiRequest>>,
+    Bearer(token): Bearer,
+    Path(interaction): Path<String>,
+    JsonBody(body): JsonBody<SupervisorTransferBody>,
+) -> Result<DeskResponse, ApiError> {
+    ask_supervisor(
+        &tx,
+        token,
+        SupervisorCommand::Transfer {
+            interaction,
+            agent: body.agent,
+        },
+    )
+    .await
 }
 
 /// SUP-6: close an interaction.

@@ -64,7 +64,10 @@ impl Call {
     /// as [`super::CallEvent::PartyFailed`].
     pub fn ring_transfer(&mut self, ctx: &mut CallCtx, target: super::PartyTarget) -> Result<usize, ControlError> {
         self.check_connected()?;
-        if self.talk != Talk::Transferring {
+        // Blind: the customer waits. A supervisor's transfer (CALL-XFER-6):
+        // the customer talks on with its agent until the party answers.
+        let supervised = self.talk == Talk::Direct && self.consult.is_none();
+        if self.talk != Talk::Transferring && !supervised {
             return Err(ControlError::Conflict("no transfer is under way"));
         }
         self.place_party(
@@ -119,6 +122,15 @@ impl Call {
         self.send_modes(ctx);
         tracing::info!(call = %self.id, ?leg, party = c.party, "transfer to the consultee");
         Ok(leg)
+    }
+
+    /// CALL-XFER-6: the agent a supervisor transferred the customer away
+    /// from leaves once the offered agent answered.
+    pub fn hand_over(&mut self, ctx: &mut CallCtx, leg: MediaLeg) -> Result<(), ControlError> {
+        self.check_connected()?;
+        self.drop_agent_leg(ctx, leg)?;
+        self.send_modes(ctx);
+        Ok(())
     }
 
     /// Hangs up an agent's leg that leaves a call that goes on.

@@ -242,6 +242,15 @@ pub enum SupervisorCommand {
         /// The target.
         to: AssignTo,
     },
+    /// CALL-XFER-6: transfer a connected interaction to an `Available`
+    /// agent; its agent stays on the call as a consultant until that agent
+    /// accepts or declines (engine/transfer.rs).
+    Transfer {
+        /// The interaction uid.
+        interaction: String,
+        /// The agent's login.
+        agent: String,
+    },
     /// SUP-6: close the interaction: its call ends, every agent on it is
     /// told, and it is recorded `Closed`.
     ForceClose {
@@ -607,7 +616,8 @@ pub enum DeskEvent {
         interaction: String,
         /// Where it went (an agent's login, a queue's name, a number).
         to: String,
-        /// `agent`, `queue`, `entry_point`, `number` or `consultee`.
+        /// `agent`, `queue`, `entry_point`, `number`, `consultee`, or
+        /// `supervisor` (a supervisor transferred it away, CALL-XFER-6).
         kind: &'static str,
     },
     /// CALL-CONF-2: control passed to this agent (the primary left).

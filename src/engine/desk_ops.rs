@@ -597,6 +597,9 @@ impl Engine {
             SupervisorCommand::Assign { interaction, to } => {
                 self.assign(now, &supervisor, &interaction, to).map(DeskReply::Assigned)
             }
+            SupervisorCommand::Transfer { interaction, agent } => self
+                .supervisor_transfer(now, &supervisor, &interaction, &agent)
+                .map(|()| DeskReply::Interactions(self.interaction_view_list(&interaction))),
             SupervisorCommand::ForceClose { interaction } => self
                 .force_close(now, &supervisor, &interaction)
                 .map(|()| DeskReply::Interactions(Vec::new())),

@@ -89,6 +89,10 @@ pub(crate) struct QueueCall {
     /// The party leg a blind transfer to a number rings (CALL-XFER-1), with
     /// the number as the desktop named it.
     pub transfer_party: Option<(usize, String)>,
+    /// CALL-XFER-6: the leg of the agent a supervisor transfers the
+    /// interaction away from, until the offered agent accepts or declines.
+    /// With the B leg's index when it is the answering leg (its leg CDR).
+    pub handing_over_leg: Option<(crate::call::media::MediaLeg, Option<usize>)>,
 }
 
 impl QueueCall {
@@ -211,6 +215,7 @@ impl Engine {
                 primary_leg: crate::call::media::MediaLeg::B,
                 closed_by: None,
                 transfer_party: None,
+                handing_over_leg: None,
             },
         );
         self.timers
@@ -341,6 +346,11 @@ impl Engine {
                 a @ (AcdAction::RingConsult { .. }
                 | AcdAction::ConsultFailed { .. }
                 | AcdAction::PrimaryChanged { .. }) => self.on_consult_action(now, a),
+                AcdAction::HandedOver {
+                    interaction,
+                    from,
+                    accepted,
+                } => self.on_handed_over(now, interaction, from, accepted),
                 AcdAction::InteractionClosed {
                     interaction,
                     outcome,
@@ -388,7 +398,10 @@ impl Engine {
             auto_answer,
         });
         self.queues.offers.insert(offer, interaction);
-        let party_legs = self.calls.get(&id).is_some_and(|c| c.transferring());
+        let party_legs = self
+            .calls
+            .get(&id)
+            .is_some_and(|c| c.phase == crate::call::Phase::Answered);
         let legs = self.ring_phone(now, id, agent, auto_answer);
         if let Some(qc) = self.queues.calls.get_mut(&interaction) {
             // A party leg writes its own leg CDR (the call core's).
@@ -451,9 +464,13 @@ impl Engine {
     /// Rings every registered contact of `agent`'s extension for call
     /// `id`; the new B legs' indexes (none: not registered or no INVITE).
     pub(crate) fn ring_phone(&mut self, now: Now, id: CallRef, agent: AgentId, auto_answer: bool) -> Vec<usize> {
-        if self.calls.get(&id).is_some_and(|c| c.transferring()) {
+        if self
+            .calls
+            .get(&id)
+            .is_some_and(|c| c.phase == crate::call::Phase::Answered)
+        {
             // A transferred customer is answered already: the agent's phone
-            // is a party leg of its call (CALL-XFER-1).
+            // is a party leg of its call (CALL-XFER-1, CALL-XFER-6).
             return self
                 .ring_transfer_agent(now, id, agent, auto_answer)
                 .into_iter()

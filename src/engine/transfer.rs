@@ -361,4 +361,116 @@ impl Engine {
         self.send_controls(id);
         true
     }
+
+    /// CALL-XFER-6: `supervisor` transfers interaction `uid` to agent
+    /// `login`: its agent stays with the customer as a consultant while
+    /// the agent's phone rings.
+    pub(super) fn supervisor_transfer(
+        &mut self,
+        now: Now,
+        supervisor: &str,
+        uid: &str,
+        login: &str,
+    ) -> Result<(), DeskError> {
+        let id = self.interaction_by_uid(uid)?;
+        let call = CallRef(id.0);
+        let Some(from) = self.acd.interaction(id).and_then(|i| i.agent) else {
+            return Err(DeskError::Conflict(format!(
+                "interaction {uid} is not connected to an agent"
+            )));
+        };
+        let alone = self
+            .calls
+            .get(&call)
+            .is_some_and(|c| c.talk == Talk::Direct && c.consult.is_none());
+        if !alone
+            || self
+                .acd
+                .interaction(id)
+                .is_some_and(|i| i.phase != crate::acd::Phase::Connected)
+        {
+            return Err(DeskError::Conflict(format!(
+                "interaction {uid} is in a consult or conference: only a call of the customer and its agent can be transferred"
+            )));
+        }
+        let (Checked::Acd(TransferTarget::Agent(to)), _, _) =
+            self.check_target(now, from, uid, supervisor, TransferTo::Agent(login.to_owned()))?
+        else {
+            return Err(DeskError::Conflict("unsupported destination".into()));
+        };
+        self.acd
+            .handle(now.mono, AcdEvent::SupervisorTransfer { id, agent: to })
+            .map_err(super::desk_ops::desk_error)?;
+        let leg = self.primary_leg(id);
+        if let Some(qc) = self.queues.calls.get_mut(&id) {
+            let b_index = if leg == MediaLeg::B { qc.answered_leg } else { None };
+            qc.handing_over_leg = Some((leg, b_index));
+        }
+        tracing::info!(interaction = %uid, %supervisor, from = %self.login_of(from), to = %login, "supervisor transfer");
+        self.desk_event(DeskEvent::Transferred {
+            agent: self.login_of(from),
+            interaction: uid.to_owned(),
+            to: login.to_owned(),
+            kind: "supervisor",
+        });
+        // The offer rings the agent's phone as a party leg (`ring_phone`).
+        self.pump_acd(now);
+        self.send_controls(id);
+        Ok(())
+    }
+
+    /// CALL-XFER-6: the supervisor's transfer ended: accepted, the first
+    /// agent's leg is hung up (it wraps nothing up, CALL-END-1); declined,
+    /// that agent, still with the customer, is the primary agent again.
+    pub(super) fn on_handed_over(&mut self, now: Now, id: InteractionId, from: AgentId, accepted: bool) {
+        let call = CallRef(id.0);
+        let Some((leg, b_index)) = self.queues.calls.get_mut(&id).and_then(|qc| qc.handing_over_leg.take()) else {
+            return;
+        };
+        let uid = self.uid_of(id);
+        if accepted {
+            if let Some(idx) = b_index {
+                self.record_agent_leg(now, call, idx, "transferred", Some(200));
+            }
+            let r = self
+                .with_call(now, call, |c, ctx| c.hand_over(ctx, leg))
+                .unwrap_or(Err(ControlError::NoSuchCall(call.0)));
+            if let Err(e) = r {
+                tracing::warn!(interaction = %uid, error = %e, "supervisor transfer: the first agent's leg could not be hung up");
+            }
+            tracing::info!(interaction = %uid, agent = %self.login_of(from), "supervisor transfer accepted: the first agent leaves");
+            self.desk_event(DeskEvent::Ended {
+                agent: self.login_of(from),
+                interaction: uid,
+                by: "supervisor",
+            });
+        } else {
+            if let Some(qc) = self.queues.calls.get_mut(&id) {
+                qc.primary_leg = leg;
+            }
+            let to = self
+                .queues
+                .calls
+                .get(&id)
+                .and_then(|qc| qc.offers.first())
+                .map(|o| self.login_of(o.agent))
+                .unwrap_or_default();
+            tracing::info!(interaction = %uid, agent = %self.login_of(from), "supervisor transfer not accepted: the first agent keeps the customer");
+            self.desk_event(DeskEvent::PrimaryChanged {
+                agent: self.login_of(from),
+                interaction: uid,
+                from: to,
+            });
+        }
+        self.send_controls(id);
+    }
+
+    /// The supervisor's view of one interaction, as a list.
+    pub(super) fn interaction_view_list(&self, uid: &str) -> Vec<super::desk::InteractionView> {
+        self.interaction_by_uid(uid)
+            .ok()
+            .and_then(|id| self.interaction_view(id, false))
+            .into_iter()
+            .collect()
+    }
 }

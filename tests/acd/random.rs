@@ -138,8 +138,11 @@ impl Model {
                 *self.closed.entry(outcome).or_default() += 1;
             }
             AcdAction::AgentStateChanged { .. } | AcdAction::WrapUpEnded { .. } => {}
-            AcdAction::RingConsult { .. } | AcdAction::ConsultFailed { .. } | AcdAction::PrimaryChanged { .. } => {
-                panic!("no consults in this simulation")
+            AcdAction::RingConsult { .. }
+            | AcdAction::ConsultFailed { .. }
+            | AcdAction::PrimaryChanged { .. }
+            | AcdAction::HandedOver { .. } => {
+                panic!("no consults or transfers in this simulation")
             }
         }
     }

@@ -314,3 +314,73 @@ fn a_transfer_to_the_consultee_makes_it_the_primary_and_the_initiator_wraps_up()
         "bob wraps up (CALL-END-1)"
     );
 }
+
+// spec: CALL-XFER-6
+#[test]
+fn xfer6_a_supervisor_transfer_keeps_the_first_agent_as_a_consultant_until_the_second_accepts() {
+    let mut h = connected();
+    h.ev(AcdEvent::SupervisorTransfer { id: i(1), agent: a(2) }).unwrap();
+    let (offer, bob) = one_ring(&mut h);
+    assert_eq!(bob, a(2));
+    let info = h.acd.interaction(i(1)).unwrap();
+    assert_eq!(info.agent, None, "alice controls nothing meanwhile");
+    assert_eq!(info.consultants.iter().map(|c| c.agent).collect::<Vec<_>>(), vec![a(1)]);
+    assert_eq!(
+        h.state(a(1)),
+        AgentState::Busy { interaction: i(1) },
+        "still with the customer"
+    );
+    h.acd.check_invariants().unwrap();
+    h.ev(AcdEvent::PhoneAnswered { offer }).unwrap();
+    let out = h.take();
+    assert!(out.contains(&AcdAction::HandedOver {
+        interaction: i(1),
+        from: a(1),
+        accepted: true
+    }));
+    // alice leaves with no wrap-up (CALL-END-1: she is no longer the primary).
+    assert_eq!(h.state(a(1)), AgentState::Available);
+    assert_eq!(h.state(a(2)), AgentState::Busy { interaction: i(1) });
+    assert_eq!(
+        handlers(&h, i(1)),
+        vec![(a(1), Some(HandlingEnd::Supervisor)), (a(2), None)]
+    );
+    assert!(h.acd.interaction(i(1)).unwrap().consultants.is_empty());
+    h.acd.check_invariants().unwrap();
+}
+
+// spec: CALL-XFER-6
+#[test]
+fn xfer6_a_declined_supervisor_transfer_leaves_the_customer_with_the_first_agent() {
+    let mut h = connected();
+    assert!(matches!(
+        h.ev(AcdEvent::SupervisorTransfer { id: i(1), agent: a(1) }),
+        Err(AcdError::NotTransferable { .. })
+    ));
+    h.ev(AcdEvent::SupervisorTransfer { id: i(1), agent: a(2) }).unwrap();
+    let (offer, _) = one_ring(&mut h);
+    h.ev(AcdEvent::OfferDeclined { offer }).unwrap();
+    let out = h.take();
+    assert!(out.contains(&AcdAction::HandedOver {
+        interaction: i(1),
+        from: a(1),
+        accepted: false
+    }));
+    assert!(
+        !out.iter().any(|x| matches!(x, AcdAction::RingAgent { .. })),
+        "not put back in line: {out:?}"
+    );
+    let info = h.acd.interaction(i(1)).unwrap();
+    assert_eq!((info.agent, info.phase), (Some(a(1)), Phase::Connected));
+    assert!(info.consultants.is_empty());
+    assert_eq!(h.state(a(2)), AgentState::Available, "bob declined");
+    h.acd.check_invariants().unwrap();
+    // The customer hangs up while a second supervisor transfer rings: alice,
+    // who was talking with it, wraps up.
+    h.ev(AcdEvent::SupervisorTransfer { id: i(1), agent: a(3) }).unwrap();
+    h.take();
+    h.ev(AcdEvent::InteractionAbandoned { id: i(1) }).unwrap();
+    assert!(matches!(h.state(a(1)), AgentState::WrapUp { .. }));
+    assert_eq!(h.state(a(3)), AgentState::Available);
+    h.acd.check_invariants().unwrap();
+}

@@ -141,11 +141,12 @@ fn a_blind_transfer_needs_the_customer_and_the_agent_alone() {
             "a consult is running: transfer to the consultee or end the consult first"
         ))
     );
-    let mut h = answered();
+    // Nor can a transfer's party ring into a consult.
     assert_eq!(
-        h.with(|c, ctx| c.ring_transfer(ctx, target(BOB, "bob"))),
+        h.with(|c, ctx| c.ring_transfer(ctx, target(CAROL, "carol"))),
         Err(ControlError::Conflict("no transfer is under way"))
     );
+    let mut h = answered();
     h.with(|c, ctx| c.hand_off(ctx, MediaLeg::B)).expect("hand off");
     assert_eq!(
         h.with(|c, ctx| c.hand_off(ctx, MediaLeg::B)),

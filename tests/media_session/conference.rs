@@ -251,3 +251,54 @@ fn the_recording_goes_on_through_a_conference() {
     assert!(level(&other, PARTY_HZ) > TONE_DBFS - 4.0, "and the conferenced party");
     assert!(level(&other, CALLER_HZ) < TONE_DBFS - 40.0, "not the customer");
 }
+
+// spec: CALL-XFER-1
+// spec: CALL-HOLD-1
+#[test]
+fn after_a_transfer_the_customer_waits_with_music_and_hold_works_on_the_bridge() {
+    let mut sim = Sim::new(15);
+    sim.command(plan(Pcmu, Pcmu));
+    let mut caller = Phone::new(caller_addr(), 0x1111, Pcmu, CALLER_HZ);
+    let mut callee = Phone::new(callee_addr(), 0x2222, Pcmu, CALLEE_HZ);
+    let mut party = Phone::new(party_addr(), 0x3333, Pcmu, PARTY_HZ);
+    sim.talk(&mut [(&mut caller, A), (&mut callee, B)], 5);
+    // The agent (B) hands the customer off: it waits, held with music.
+    sim.command(SessionCommand::PartyLeave(MediaLeg::B));
+    sim.command(SessionCommand::PartyModes(vec![(MediaLeg::A, PartyMode::Held)]));
+    sim.sent.clear();
+    sim.talk(&mut [(&mut caller, A)], 30);
+    let waiting = sim.take(A, SocketKind::Rtp);
+    assert!(waiting.len() >= 25, "the customer gets a stream: {}", waiting.len());
+    let pcm = decode(&waiting[waiting.len() - 25..], Pcmu);
+    assert!(switchboard::dsp::tone::level_dbfs(&pcm) > -40.0, "music while waiting");
+    assert!(sim.take(B, SocketKind::Rtp).is_empty(), "nothing to the agent who left");
+    // The next agent (a party leg) answers: the two talk on the bridge.
+    join(&mut sim, PartyMode::Talk);
+    sim.command(SessionCommand::PartyModes(vec![
+        (MediaLeg::A, PartyMode::Talk),
+        (MediaLeg::Party(1), PartyMode::Talk),
+    ]));
+    sim.sent.clear();
+    sim.talk(&mut [(&mut caller, A), (&mut party, P)], 40);
+    assert!(
+        hears(&mut sim, A, PARTY_HZ) > TONE_DBFS - 4.0,
+        "the customer hears the new agent"
+    );
+    assert!(hears(&mut sim, P, CALLER_HZ) > TONE_DBFS - 4.0, "and is heard");
+    // The new agent holds the customer (a plain Hold on the bridge).
+    sim.command(SessionCommand::Hold(Some(MediaLeg::A)));
+    sim.sent.clear();
+    sim.talk(&mut [(&mut caller, A), (&mut party, P)], 40);
+    assert!(
+        hears(&mut sim, P, CALLER_HZ) < TONE_DBFS - 40.0,
+        "a held customer is heard by nobody"
+    );
+    assert!(
+        hears(&mut sim, A, PARTY_HZ) < TONE_DBFS - 40.0,
+        "and hears music, not the agent"
+    );
+    sim.command(SessionCommand::Hold(None));
+    sim.sent.clear();
+    sim.talk(&mut [(&mut caller, A), (&mut party, P)], 40);
+    assert!(hears(&mut sim, A, PARTY_HZ) > TONE_DBFS - 4.0, "resumed");
+}

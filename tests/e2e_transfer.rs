@@ -454,3 +454,45 @@ fn a_supervisor_transfer_keeps_alice_with_the_customer_until_bob_answers() {
         "{rec:?}"
     );
 }
+
+/// The value of variable `name` in a data view (`None`: unset).
+fn value_of(data: &serde_json::Value, name: &str) -> Option<String> {
+    data["variables"]
+        .as_array()
+        .and_then(|vs| vs.iter().find(|v| v["name"] == name))
+        .unwrap_or_else(|| panic!("no variable {name}: {data}"))["value"]
+        .as_str()
+        .map(str::to_owned)
+}
+
+// spec: CALL-XFER-4
+#[test]
+fn an_entry_point_transfer_keeps_only_the_variables_of_the_new_flow() {
+    let mut s = Scene::start();
+    let (mut carol_phone, mut carol_feed, carol) = s.agent(CAROL, "carol", "1003");
+    let data = s.alice.ok("GET", &s.path("data"), None);
+    assert_eq!(value_of(&data, "open_tickets").as_deref(), Some("0"), "{data}");
+    assert_eq!(value_of(&data, "customer_tier").as_deref(), Some("standard"), "{data}");
+    // 5001 is the sales queue's number: its flow uses account and customer_tier.
+    s.alice
+        .ok("POST", &s.path("transfer"), Some(r#"{"entry_point": "5001"}"#));
+    s.alice_handed_off("5001", "entry_point");
+    let _carol_talk = s.answers(&mut carol_phone, &mut carol_feed, "carol", CAROL_HZ);
+    let data = carol.ok("GET", &s.path("data"), None);
+    assert_eq!(
+        value_of(&data, "open_tickets"),
+        None,
+        "not in the sales flow: dropped: {data}"
+    );
+    assert_eq!(value_of(&data, "customer_tier").as_deref(), Some("standard"), "{data}");
+    assert_eq!(
+        value_of(&data, "caller_number").as_deref(),
+        Some("****0123"),
+        "built-ins stay (masked by sales, OFFER-3): {data}"
+    );
+    let view = carol.ok("GET", "/agent/interactions", None);
+    assert!(
+        view.to_string().contains("\"queue\":\"sales\""),
+        "now a sales call: {view}"
+    );
+}

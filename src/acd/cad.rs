@@ -282,6 +282,24 @@ impl InteractionData {
         Ok(data)
     }
 
+    /// CALL-XFER-4: the interaction enters a flow that uses only the
+    /// variables `keep` accepts: every other variable's value is dropped
+    /// (the version moves on when one was set). The names dropped.
+    pub fn keep_only(&mut self, keep: impl Fn(&str) -> bool) -> Vec<String> {
+        let next = self.version + 1;
+        let mut dropped = Vec::new();
+        for s in &mut self.slots {
+            if !keep(&s.spec.name) && s.value.take().is_some() {
+                s.saved_at = next;
+                dropped.push(s.spec.name.clone());
+            }
+        }
+        if !dropped.is_empty() {
+            self.version = next;
+        }
+        dropped
+    }
+
     /// CAD-3: the current version (0 until the first save).
     pub fn version(&self) -> u64 {
         self.version

@@ -333,6 +333,16 @@ impl Acd {
         self.queues.get(&queue).map_or(0, |q| q.pool.len())
     }
 
+    /// CALL-XFER-4: interaction `id` enters a flow whose variables `keep`
+    /// accepts; the others' values are dropped. The names dropped.
+    ///
+    /// # Errors
+    /// [`AcdError::UnknownInteraction`].
+    pub fn keep_variables(&mut self, id: InteractionId, keep: impl Fn(&str) -> bool) -> Result<Vec<String>, AcdError> {
+        let i = self.interactions.get_mut(&id).ok_or(AcdError::UnknownInteraction(id))?;
+        Ok(i.info.customer.data.keep_only(keep))
+    }
+
     /// Number of interactions the ACD holds (waiting, ringing, connected or in wrap-up).
     pub fn interaction_count(&self) -> usize {
         self.interactions.len()

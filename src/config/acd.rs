@@ -195,6 +195,10 @@ pub struct QueueSettings {
     pub overflow: Option<OverflowTarget>,
     /// OFFER-3: show only the caller number's last 4 digits.
     pub mask_caller_number: bool,
+    /// CALL-XFER-4: the `[[variable]]`s this queue's flow uses; a call
+    /// transferred in through its entry point keeps only these (and the
+    /// built-ins). `None`: every variable.
+    pub flow_variables: Option<Vec<String>>,
 }
 
 /// One agent (`[[agent]]`, AGENT-1): its phone, skills and desktop API token.

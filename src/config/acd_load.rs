@@ -509,6 +509,7 @@ impl Validator<'_, '_> {
             let wrap = self.ranged(&q.wrap_up_s, "wrap_up_s", 0..=3600, 60);
             let wrap_up_reasons = self.wrap_up_reasons(&q.wrap_up_reasons);
             let offer_variables = self.offer_variables(&q.offer_variables, known);
+            let flow_variables = q.flow_variables.as_ref().map(|f| self.flow_variables(f, known));
             let music = q.music.as_ref().and_then(|m| {
                 self.shape(
                     m,
@@ -575,6 +576,7 @@ impl Validator<'_, '_> {
                 max_wait: overflow.as_ref().map(|_| Duration::from_secs(max_wait)),
                 overflow,
                 mask_caller_number: q.mask_caller_number,
+                flow_variables,
             });
         }
         (out, targets)
@@ -636,6 +638,36 @@ impl Validator<'_, '_> {
                     ),
                 ),
                 None => {}
+            }
+        }
+        out
+    }
+
+    // spec: CALL-XFER-4
+    fn flow_variables(&mut self, raw: &Spanned<Vec<Spanned<String>>>, known: &Known<'_>) -> Vec<String> {
+        let mut seen = HashMap::new();
+        let mut out = Vec::new();
+        for v in raw.get_ref() {
+            let name = v.get_ref();
+            if !self.unique(&mut seen, v, "flow variable") {
+                continue;
+            }
+            if BuiltinVar::from_name(name).is_some() {
+                self.push(
+                    &v.span(),
+                    ErrorKind::InvalidValue,
+                    format!("`{name}` is built in: every flow has it; list only [[variable]] names"),
+                );
+                continue;
+            }
+            if known.variables.0.iter().any(|d| d.name.get_ref() == name) {
+                out.push(name.clone());
+            } else if known.variables.1 {
+                self.push(
+                    &v.span(),
+                    ErrorKind::UnknownReference,
+                    format!("unknown variable `{name}` (not a [[variable]])"),
+                );
             }
         }
         out

@@ -275,6 +275,7 @@ pub(crate) struct RawQueue {
     pub overflow: Option<Spanned<RawOverflow>>,
     #[serde(default)]
     pub mask_caller_number: bool,
+    pub flow_variables: Option<Spanned<Vec<Spanned<String>>>>,
 }
 
 /// One `[[agent]]` of `acd.toml`.

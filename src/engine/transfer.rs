@@ -26,9 +26,14 @@
 //!   a consulted number takes the customer out of the contact center.
 //! - The transferring agent's desktop gets `transferred` (then `wrap_up`).
 //!
-//! Entry points carry the call's variables over (CALL-XFER-4): every
-//! variable is defined once for the tenant (`acd.toml`), so every name and
-//! type matches the target flow and all of them are kept.
+//! Entry points carry the call's variables over (CALL-XFER-4): a queue's
+//! flow lists the variables it uses (`flow_variables` in `acd.toml`,
+//! default all); a call transferred in through the queue's number keeps
+//! those and the built-ins, and the others' values are dropped. Variables
+//! are defined once for the tenant with one type each, so a name that
+//! matches has the same type. A transfer to the queue by name keeps
+//! everything (the same interaction, moved by an agent, not entering a
+//! flow).
 
 use super::desk::{DeskError, DeskEvent, TransferTo};
 use super::queue::interaction_of;
@@ -93,6 +98,9 @@ impl Engine {
         self.acd
             .handle(now.mono, AcdEvent::Transfer { id, target })
             .map_err(super::desk_ops::desk_error)?;
+        if let (TransferTarget::Queue(q), "entry_point") = (target, kind) {
+            self.enter_flow(id, q);
+        }
         let handed = self
             .with_call(now, call, |c, ctx| c.hand_off(ctx, leg))
             .unwrap_or(Err(ControlError::NoSuchCall(call.0)));
@@ -193,6 +201,24 @@ impl Engine {
                 Ok((Checked::Outside(Box::new(party)), n.to_string(), "number"))
             }
             TransferTo::Consultee => Err(unsupported()),
+        }
+    }
+
+    /// CALL-XFER-4: interaction `id` entered queue `q`'s flow through its
+    /// entry point: it keeps the variables that flow uses (every variable
+    /// has one type for the tenant, so a matching name is a matching
+    /// type) and the built-ins; the others' values are dropped.
+    fn enter_flow(&mut self, id: InteractionId, q: crate::acd::QueueId) {
+        let Some(flow) = self.cfg.acd().queue(q).and_then(|q| q.flow_variables.clone()) else {
+            return;
+        };
+        const BUILTINS: [&str; 4] = ["caller_number", "caller_name", "dnis", "queue"];
+        let dropped = self
+            .acd
+            .keep_variables(id, |name| BUILTINS.contains(&name) || flow.iter().any(|f| f == name))
+            .unwrap_or_default();
+        if !dropped.is_empty() {
+            tracing::info!(interaction = %self.uid_of(id), dropped = ?dropped, "transfer: variables the new flow does not use were dropped (CALL-XFER-4)");
         }
     }
 

@@ -409,6 +409,32 @@ fn offer_variables_three_to_six_never_secure() {
     assert_eq!(names, ["queue", "dnis", "caller_name", "account", "caller_number"]);
 }
 
+// spec: CALL-XFER-4
+#[test]
+fn flow_variables_name_defined_variables_only() {
+    let set = |list: &str| {
+        BASE.replace(
+            "offer_variables = [\"caller_number\", \"dnis\", \"queue\"]\n",
+            &format!("offer_variables = [\"caller_number\", \"dnis\", \"queue\"]\nflow_variables = {list}\n"),
+        )
+    };
+    let e = acd_errors(&set("[\"account\", \"dnis\", \"nope\", \"account\"]"));
+    assert_errors(
+        &e,
+        &[
+            "acd.toml:26:30: `dnis` is built in",
+            "acd.toml:26:38: unknown variable `nope`",
+            "acd.toml:26:46: duplicate flow variable",
+        ],
+    );
+    let c = load(&[("acd.toml", Some(&set("[\"pin\"]")))]).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        c.acd().queues[1].flow_variables.as_deref(),
+        Some(&["pin".to_string()][..])
+    );
+    assert_eq!(c.acd().queues[0].flow_variables, None, "default: every variable");
+}
+
 #[test]
 fn variable_defaults_must_fit_their_type() {
     let vars = r#"

@@ -19,6 +19,9 @@ use crate::config::{Route, TrunkGroup};
 use crate::sip::msg::{Host, StatusCode, Uri};
 use crate::sip::transaction::{Destination, TransportKind};
 
+/// A route's label (`trunk:<name>`) and its targets in the order to try.
+pub(crate) type Targets = (String, Vec<RingTarget>);
+
 impl Engine {
     /// The trunks of `group` that routing may use, with their weights (1
     /// for an ordered list), in the listed order.
@@ -107,10 +110,7 @@ impl Engine {
     /// A trunk list route's targets in failover order (a weighted list's
     /// round robin advances), with the call's route label; `None` for any
     /// other route.
-    pub(crate) fn trunk_list_targets(
-        &mut self,
-        route: &Route,
-    ) -> Option<Result<(String, Vec<RingTarget>), (StatusCode, String)>> {
+    pub(crate) fn trunk_list_targets(&mut self, route: &Route) -> Option<Result<Targets, (StatusCode, String)>> {
         let crate::config::Action::Trunks { group } = &route.action else {
             return None;
         };

@@ -1,7 +1,8 @@
 //! The control API's call routes (issue 3 item 7): list live calls, hold
 //! and resume a party (CALL-HOLD-1: the held party hears music on hold),
 //! start, pause, resume and stop a recording (CALL-REC-1). Each answers the
-//! call's summary after the change.
+//! call's summary after the change. `GET /trunks` lists the trunks with
+//! their keepalive state (issue 10 item 5).
 
 use super::error::ApiError;
 use super::extract::{is_blank, parse_json, RawBody};
@@ -20,6 +21,15 @@ pub(super) fn routes(r: Routes) -> Routes {
         .post("/calls/{id}/hold", hold)
         .post("/calls/{id}/resume", resume)
         .post("/calls/{id}/recording/{action}", recording)
+        .get("/trunks", list_trunks)
+}
+
+/// `GET /trunks`: every trunk, up or down by its OPTIONS keepalive.
+async fn list_trunks(State(tx): State<mpsc::Sender<ApiRequest>>) -> Result<Response, ApiError> {
+    match ask(&tx, ApiCommand::ListTrunks).await? {
+        ApiReply::Trunks(trunks) => Ok(Json(serde_json::json!({ "trunks": trunks })).into_response()),
+        _ => Err(super::unexpected()),
+    }
 }
 
 async fn healthz() -> Response {

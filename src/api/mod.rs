@@ -15,7 +15,8 @@
 //! - `POST /calls/{id}/hold` (optional JSON body `{"party": "caller" |
 //!   "callee"}`, default the caller) and `POST /calls/{id}/resume`
 //!   (CALL-HOLD-1: the held party hears music on hold);
-//! - `POST /calls/{id}/recording/start|pause|resume|stop` (CALL-REC-1).
+//! - `POST /calls/{id}/recording/start|pause|resume|stop` (CALL-REC-1);
+//! - `GET /trunks`: each trunk's OPTIONS keepalive state (issue 10 item 5).
 //!
 //! Agent endpoints (`Authorization: Bearer <token>`, [`desk`]):
 //! - `GET /agent/me`; `POST /agent/login` (optional `{"state":
@@ -89,6 +90,8 @@ pub const OPENAPI_YAML: &str = include_str!("openapi.yaml");
 pub enum ApiCommand {
     /// Every live call.
     ListCalls,
+    /// Every trunk with its keepalive state.
+    ListTrunks,
     /// Control one call.
     Control {
         /// The call's id.
@@ -125,6 +128,8 @@ pub enum ApiCommand {
 pub enum ApiReply {
     /// Live calls, oldest first.
     Calls(Vec<CallSummary>),
+    /// Trunks in `trunks.toml` order.
+    Trunks(Vec<crate::engine::TrunkSummary>),
     /// The call after a control request, or why it was refused.
     Call(Result<CallSummary, ControlError>),
     /// The answer to [`ApiCommand::Desk`] or [`ApiCommand::Supervise`].

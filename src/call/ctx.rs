@@ -62,6 +62,9 @@ pub enum CallTimer {
     PauseEnd,
     /// A meet-me room caller had its time to key the room's PIN.
     PinEntry,
+    /// A trunk leg (this index) of a trunk list has had no response at all
+    /// for the trunk's `failover_timeout_ms`: try the next trunk.
+    TrunkSilent(usize),
 }
 
 /// What a call tells the engine, for it to route.

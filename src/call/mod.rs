@@ -34,6 +34,7 @@
 //! - [`dial`]: dial numbers typed by agents (CALL-DIAL-1).
 //! - [`room`]: a meet-me room caller's call, answered by the switch, its
 //!   media on the room's bridge, its PIN (issue 9).
+//! - [`failover`]: a trunk list tried in order (issue 10 item 5).
 //! - `end`: ending a call, its CDR, and when it can be forgotten.
 
 pub mod anchor;
@@ -42,6 +43,7 @@ pub mod control;
 mod ctx;
 pub mod dial;
 mod end;
+pub mod failover;
 mod in_dialog;
 mod leg;
 pub mod media;
@@ -55,6 +57,7 @@ pub use anchor::{AnchorRefusal, MediaFeatures};
 pub use consult::{Consult, Talk, MAX_PARTIES};
 pub use control::{CallControl, ControlError, Party};
 pub use ctx::{contact_for, new_via, CallCtx, CallEvent, CallLinks, CallOutput, CallTimer, TxOwner};
+pub use failover::Failover;
 pub use leg::{ALeg, BLeg, BState, LegRole, PartyKind, PartyLeg, PartyState, Side};
 pub use monitor::{MonitorRequest, SupervisorMode};
 pub use outbound::{ask_auto_answer, RingOptions, RingTarget};
@@ -186,6 +189,9 @@ pub struct Call {
     pub customer_left_ms: Option<u64>,
     /// The caller's place in a meet-me room (`room`), when the call is one.
     pub seat: Option<Box<Seat>>,
+    /// The trunks still to try when the call goes out by a trunk list
+    /// ([`failover`]).
+    pub failover: Option<Box<Failover>>,
 }
 
 impl Call {
@@ -234,6 +240,7 @@ impl Call {
             consult: None,
             customer_left_ms: None,
             seat: None,
+            failover: None,
         }
     }
 
@@ -266,6 +273,7 @@ impl Call {
             CallTimer::Reap => ctx.event(self.id, CallEvent::Reap),
             CallTimer::PauseEnd => self.on_pause_end(ctx),
             CallTimer::PinEntry => self.on_pin_timeout(ctx),
+            CallTimer::TrunkSilent(leg) => self.on_trunk_silent(ctx, leg),
         }
     }
 

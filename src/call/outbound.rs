@@ -228,6 +228,13 @@ impl Call {
 
     fn on_b_invite_response(&mut self, ctx: &mut CallCtx, idx: usize, tx: TxId, resp: Message) {
         let Some(code) = resp.status() else { return };
+        if self.failover_heard(ctx, idx) {
+            // A trunk given up for silence: only a 2xx needs an answer (ACK, BYE).
+            if code.is_success() {
+                self.on_b_answer(ctx, idx, resp);
+            }
+            return;
+        }
         let id = self.id;
         let routing = self.phase == Phase::Routing;
         let leg = &mut self.b[idx];
@@ -368,7 +375,10 @@ impl Call {
             }
             Err(e) => tracing::warn!(error = %e, "2xx without a usable dialog"),
         }
-        let late = self.phase != Phase::Routing || self.winner.is_some() || self.pending_answer.is_some();
+        let late = self.phase != Phase::Routing
+            || self.winner.is_some()
+            || self.pending_answer.is_some()
+            || self.is_abandoned(idx);
         if late {
             // A second fork answered, or the call ended meanwhile: ACK and BYE it.
             self.refuse_leg(ctx, idx);
@@ -456,10 +466,13 @@ impl Call {
         // Forks still ringing keep theirs: a late 2xx must be ACKed and
         // BYEd through a dialog built from it.
         self.a.invite = None;
-        for leg in self
+        // A trunk leg given up for silence keeps its INVITE: its 2xx may still come.
+        let abandoned = self.failover.as_ref().map(|f| f.abandoned.clone()).unwrap_or_default();
+        for (_, leg) in self
             .b
             .iter_mut()
-            .filter(|l| matches!(l.state, BState::Answered | BState::Failed(_)))
+            .enumerate()
+            .filter(|(i, l)| matches!(l.state, BState::Answered | BState::Failed(_)) && !abandoned.contains(i))
         {
             leg.invite = None;
         }
@@ -487,8 +500,10 @@ impl Call {
     }
 
     pub(crate) fn b_leg_failed(&mut self, ctx: &mut CallCtx, idx: usize, code: StatusCode, resp: Option<Message>) {
+        let abandoned = self.is_abandoned(idx);
         let Some(leg) = self.b.get_mut(idx) else { return };
-        if leg.state == BState::Answered {
+        // Answered, or given up for silence and already counted (its Timer B).
+        if leg.state == BState::Answered || (abandoned && matches!(leg.state, BState::Failed(_))) {
             return;
         }
         leg.state = BState::Failed(code);
@@ -512,6 +527,9 @@ impl Call {
             let mut m = Message::response(code, None);
             m.headers = Default::default();
             self.best_failure = Some(Box::new(m));
+        }
+        if self.try_failover(ctx, idx, code) {
+            return;
         }
         if self.phase == Phase::Routing && self.all_b_final() && self.winner.is_none() {
             let (code, resp) = match self.best_failure.clone().map(|b| *b) {

@@ -11,7 +11,8 @@
 //! 2. `strip = N`: drop the first N characters (all of them if shorter);
 //! 3. `prefix = ".."`: prepend a string.
 //!
-//! The action is a typed [`Action`]; `queue` names a queue of `acd.toml`,
+//! The action is a typed [`Action`]; `trunk` takes one trunk or a list
+//! ([`TrunkGroup`]: ordered failover, or weighted); `queue` names a queue of `acd.toml`,
 //! `conference` makes the call a meet-me room's (optional PIN, most callers). Everything is
 //! validated at load: a bad regex, an unknown trunk, user or queue, a reject
 //! code outside 400..=699 are config errors, never run-time surprises.
@@ -81,6 +82,14 @@ pub enum Action {
         /// Trunk name.
         name: String,
     },
+    /// Send the call out through one of several trunks (`trunks = [..]`,
+    /// issue 10 item 5): trunks marked down by their OPTIONS keepalive are
+    /// skipped, and a 5xx, 408 or no answer from one fails over to the next
+    /// (engine/trunk_route.rs).
+    Trunks {
+        /// The trunks and how the first is chosen.
+        group: TrunkGroup,
+    },
     /// Answer with a final error response.
     Reject {
         /// Status code, 400..=699.
@@ -108,6 +117,31 @@ pub enum Action {
         max_parties: usize,
     },
 }
+
+/// The trunks of a `trunks = [..]` rule, each checked against
+/// `trunks.toml` at load, at least one, no name twice.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum TrunkGroup {
+    /// `trunks = ["a", "b"]`: tried in this order.
+    Ordered(Vec<String>),
+    /// `trunks = [{ name = "a", weight = 3 }, ..]`: the first trunk tried is
+    /// picked by smooth weighted round robin over the trunks that are up
+    /// (weights 1..=1000), the rest follow in the listed order.
+    Weighted(Vec<(String, u32)>),
+}
+
+impl TrunkGroup {
+    /// The trunk names in the listed order.
+    pub fn names(&self) -> Vec<&str> {
+        match self {
+            TrunkGroup::Ordered(n) => n.iter().map(String::as_str).collect(),
+            TrunkGroup::Weighted(w) => w.iter().map(|(n, _)| n.as_str()).collect(),
+        }
+    }
+}
+
+/// The largest weight of a weighted trunk list.
+pub const MAX_TRUNK_WEIGHT: u32 = 1000;
 
 /// One validated dial-plan rule.
 #[derive(Debug, Clone)]
@@ -282,7 +316,7 @@ pub(crate) fn build_rule(raw: RawRule, known: &Known<'_>, sink: &mut Sink<'_>) -
     let kind = *raw.action.get_ref();
     let action_span = raw.action.span();
     // Each action takes its own fields; any other is a mistake worth reporting.
-    let extras: [(&str, Option<std::ops::Range<usize>>, bool); 8] = [
+    let extras: [(&str, Option<std::ops::Range<usize>>, bool); 9] = [
         (
             "user",
             raw.user.as_ref().map(Spanned::span),
@@ -291,6 +325,11 @@ pub(crate) fn build_rule(raw: RawRule, known: &Known<'_>, sink: &mut Sink<'_>) -
         (
             "trunk",
             raw.trunk.as_ref().map(Spanned::span),
+            kind == RawActionKind::Trunk,
+        ),
+        (
+            "trunks",
+            raw.trunks.as_ref().map(Spanned::span),
             kind == RawActionKind::Trunk,
         ),
         (
@@ -359,17 +398,7 @@ pub(crate) fn build_rule(raw: RawRule, known: &Known<'_>, sink: &mut Sink<'_>) -
                 user: raw.user.map(Spanned::into_inner),
             }
         }
-        RawActionKind::Trunk => {
-            let t = required(sink, raw.trunk, "trunk")?;
-            if !(known.trunks)(t.get_ref()) {
-                sink.push(
-                    &t.span(),
-                    ErrorKind::UnknownReference,
-                    format!("unknown trunk `{}` (not in trunks.toml)", t.get_ref()),
-                );
-            }
-            Action::Trunk { name: t.into_inner() }
-        }
+        RawActionKind::Trunk => trunk_action(sink, known, action_span.clone(), raw.trunk, raw.trunks)?,
         RawActionKind::Reject => {
             let Some(code) = raw.code else {
                 sink.push(
@@ -476,6 +505,137 @@ fn conference_action(
         pin: pin.map(Spanned::into_inner),
         max_parties: max_parties as usize,
     })
+}
+
+/// The `trunk` action: `trunk = "a"` or `trunks = [..]` (not both), every
+/// name a trunk of `trunks.toml`.
+fn trunk_action(
+    sink: &mut Sink<'_>,
+    known: &Known<'_>,
+    action_span: std::ops::Range<usize>,
+    trunk: Option<Spanned<String>>,
+    trunks: Option<Spanned<Vec<Spanned<toml::Value>>>>,
+) -> Option<Action> {
+    let check = |sink: &mut Sink<'_>, name: &str, span: &std::ops::Range<usize>| {
+        if !(known.trunks)(name) {
+            sink.push(
+                span,
+                ErrorKind::UnknownReference,
+                format!("unknown trunk `{name}` (not in trunks.toml)"),
+            );
+        }
+    };
+    let list = match (trunk, trunks) {
+        (Some(t), None) => {
+            check(sink, t.get_ref(), &t.span());
+            return Some(Action::Trunk { name: t.into_inner() });
+        }
+        (Some(t), Some(_)) => {
+            sink.push(
+                &t.span(),
+                ErrorKind::Schema,
+                "use either `trunk = \"..\"` or `trunks = [..]`, not both",
+            );
+            return None;
+        }
+        (None, None) => {
+            sink.push(
+                &action_span,
+                ErrorKind::Schema,
+                "action `trunk` needs `trunk = \"..\"` or `trunks = [..]`",
+            );
+            return None;
+        }
+        (None, Some(list)) => list,
+    };
+    let before = sink.errors.len();
+    let list_span = list.span();
+    let elements = list.into_inner();
+    if elements.is_empty() {
+        sink.push(&list_span, ErrorKind::InvalidValue, "`trunks` lists no trunk");
+        return None;
+    }
+    // (name, weight): a bare name has no weight.
+    let mut parsed: Vec<(String, Option<u32>)> = Vec::new();
+    for el in &elements {
+        let span = el.span();
+        let entry = match el.get_ref() {
+            toml::Value::String(name) => Some((name.clone(), None)),
+            toml::Value::Table(t) => weighted_entry(sink, t, &span),
+            _ => {
+                sink.push(
+                    &span,
+                    ErrorKind::InvalidValue,
+                    "a `trunks` entry is a trunk name or `{ name = \"..\", weight = N }`",
+                );
+                None
+            }
+        };
+        let Some((name, weight)) = entry else { continue };
+        if parsed.iter().any(|(n, _)| *n == name) {
+            sink.push(&span, ErrorKind::Duplicate, format!("trunk `{name}` is listed twice"));
+            continue;
+        }
+        check(sink, &name, &span);
+        parsed.push((name, weight));
+    }
+    let weighted = parsed.iter().filter(|(_, w)| w.is_some()).count();
+    if weighted != 0 && weighted != parsed.len() {
+        sink.push(
+            &list_span,
+            ErrorKind::InvalidValue,
+            "`trunks` mixes names and `{ name, weight }` tables: give every trunk a weight, or none",
+        );
+    }
+    if sink.errors.len() != before {
+        return None;
+    }
+    let group = if weighted == 0 {
+        TrunkGroup::Ordered(parsed.into_iter().map(|(n, _)| n).collect())
+    } else {
+        TrunkGroup::Weighted(parsed.into_iter().map(|(n, w)| (n, w.unwrap_or(1))).collect())
+    };
+    Some(Action::Trunks { group })
+}
+
+/// One `{ name = "..", weight = N }` of a weighted `trunks` list.
+fn weighted_entry(
+    sink: &mut Sink<'_>,
+    t: &toml::map::Map<String, toml::Value>,
+    span: &std::ops::Range<usize>,
+) -> Option<(String, Option<u32>)> {
+    if let Some(k) = t.keys().find(|k| *k != "name" && *k != "weight") {
+        sink.push(
+            span,
+            ErrorKind::Schema,
+            format!("unknown key `{k}` in a `trunks` entry, expected `name` and `weight`"),
+        );
+        return None;
+    }
+    let Some(toml::Value::String(name)) = t.get("name") else {
+        sink.push(span, ErrorKind::Schema, "a `trunks` entry needs `name = \"..\"`");
+        return None;
+    };
+    let weight = match t.get("weight") {
+        Some(toml::Value::Integer(w)) if (1..=i64::from(MAX_TRUNK_WEIGHT)).contains(w) => *w as u32,
+        Some(_) => {
+            sink.push(
+                span,
+                ErrorKind::InvalidValue,
+                format!("trunk `{name}`: weight must be an integer 1..={MAX_TRUNK_WEIGHT}"),
+            );
+            return None;
+        }
+        None => {
+            sink.push(
+                span,
+                ErrorKind::Schema,
+                format!("trunk `{name}` needs `weight = N` (1..={MAX_TRUNK_WEIGHT})"),
+            );
+            return None;
+        }
+    };
+    Some((name.clone(), Some(weight)))
 }
 
 fn action_name(kind: RawActionKind) -> &'static str {

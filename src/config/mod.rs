@@ -42,7 +42,7 @@ pub use acd::{
     validate_value, AcdSettings, AgentSettings, BuiltinVar, OfferVar, QueueSettings, SupervisorSettings, TeamSettings,
     VarSource, VarType, VarValueError, VariableDef, MAX_VARIABLE_VALUE_CHARS,
 };
-pub use dialplan::{Action, DialPlan, Match, Rewrite, Route, Rule};
+pub use dialplan::{Action, DialPlan, Match, Rewrite, Route, Rule, TrunkGroup};
 pub use error::{line_col, ConfigError, ConfigErrors, ErrorKind, Origin};
 pub use load::{
     load_dir, load_from_sources, load_from_sources_with_env, EnvLookup, ACD_FILE, DEFAULT_PROFILE_FILES, DIALPLAN_FILE,
@@ -50,7 +50,7 @@ pub use load::{
 };
 pub use net::{Cidr, PortRange};
 pub use typed::{
-    ApiSettings, AuthPolicy, CdrSettings, Config, Credentials, MediaSettings, Profile, RecordingLayout,
+    ApiSettings, AuthPolicy, CdrSettings, Config, Credentials, Keepalive, MediaSettings, Profile, RecordingLayout,
     RecordingSettings, RegistrarSettings, Secret, SecuritySettings, SipSettings, StoreSettings, Transport, Trunk,
     TrunkInbound, User,
 };

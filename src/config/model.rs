@@ -144,6 +144,10 @@ pub(crate) struct RawTrunk {
     pub register: Option<Spanned<bool>>,
     pub from_user: Option<Spanned<String>>,
     pub profile: Option<Spanned<String>>,
+    pub options_interval_s: Option<Spanned<u64>>,
+    pub down_after: Option<Spanned<u32>>,
+    pub up_after: Option<Spanned<u32>>,
+    pub failover_timeout_ms: Option<Spanned<u64>>,
 }
 
 /// `match = { prefix = ".." } | { regex = ".." } | { exact = ".." }`.
@@ -179,6 +183,10 @@ pub(crate) struct RawRule {
     pub action: Spanned<RawActionKind>,
     pub user: Option<Spanned<String>>,
     pub trunk: Option<Spanned<String>>,
+    /// `trunks = ["a", "b"]` (ordered failover) or
+    /// `trunks = [{ name = "a", weight = 3 }, ..]` (weighted): checked by
+    /// hand in `dialplan.rs` so each element keeps its position.
+    pub trunks: Option<Spanned<Vec<Spanned<toml::Value>>>>,
     pub queue: Option<Spanned<String>>,
     pub conference: Option<Spanned<String>>,
     pub pin: Option<Spanned<String>>,

@@ -6,6 +6,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::net::SocketAddr;
+use std::num::NonZeroU32;
 use std::time::Duration;
 
 use toml::de::DeValue;
@@ -19,7 +20,7 @@ use super::load::{
 };
 use super::model::{RawAuth, RawProfile, RawRule, RawTransport, RawTrunk, RawUser};
 use super::net::Cidr;
-use super::typed::{listen_overlap, AuthPolicy, Credentials, Profile, Transport, Trunk, TrunkInbound, User};
+use super::typed::{listen_overlap, AuthPolicy, Credentials, Keepalive, Profile, Transport, Trunk, TrunkInbound, User};
 
 /// Contexts of the dial plan with where each was first defined.
 pub(super) type Contexts = BTreeMap<String, (Origin, Vec<Rule>)>;
@@ -239,6 +240,12 @@ impl<'a> Builder<'a, '_> {
                     "`register = true` needs `username` and `password`",
                 );
             }
+            let keepalive = keepalive(&mut sink, &raw);
+            let failover_timeout = positive(&mut sink, &raw.failover_timeout_ms, "failover_timeout_ms", 0);
+            let failover_timeout = match failover_timeout {
+                0 => Trunk::DEFAULT_FAILOVER_TIMEOUT,
+                ms => Duration::from_millis(ms),
+            };
             if sink.errors.len() != before {
                 continue;
             }
@@ -253,6 +260,8 @@ impl<'a> Builder<'a, '_> {
                     register,
                     from_user: raw.from_user.map(Spanned::into_inner),
                     profile: String::new(),
+                    keepalive,
+                    failover_timeout,
                 },
                 TrunkRefs {
                     context: context_origin,
@@ -518,4 +527,29 @@ impl<'a> Builder<'a, '_> {
         }
         out
     }
+}
+
+/// A trunk's OPTIONS keepalive: on when `options_interval_s` is set (at
+/// least 1); `down_after` and `up_after` (at least 1) need it.
+fn keepalive(sink: &mut Sink<'_>, raw: &RawTrunk) -> Option<Keepalive> {
+    let interval = positive(sink, &raw.options_interval_s, "options_interval_s", 30);
+    let down_after = positive(sink, &raw.down_after, "down_after", Keepalive::DEFAULT_DOWN_AFTER);
+    let up_after = positive(sink, &raw.up_after, "up_after", Keepalive::DEFAULT_UP_AFTER);
+    if raw.options_interval_s.is_none() {
+        for (field, v) in [("down_after", &raw.down_after), ("up_after", &raw.up_after)] {
+            if let Some(v) = v {
+                sink.push(
+                    &v.span(),
+                    ErrorKind::Schema,
+                    format!("`{field}` needs `options_interval_s` (the OPTIONS keepalive is off without it)"),
+                );
+            }
+        }
+        return None;
+    }
+    Some(Keepalive {
+        interval: Duration::from_secs(interval),
+        down_after: NonZeroU32::new(down_after)?,
+        up_after: NonZeroU32::new(up_after)?,
+    })
 }

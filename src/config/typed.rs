@@ -287,6 +287,40 @@ pub struct Trunk {
     pub from_user: Option<String>,
     /// Profile whose sockets carry this trunk's traffic.
     pub profile: String,
+    /// The OPTIONS keepalive (RFC 3261 §11), when `options_interval_s` is
+    /// set; `None`: the trunk is never probed and always counts as up.
+    pub keepalive: Option<Keepalive>,
+    /// An INVITE to this trunk that has had no response at all (not even
+    /// 100 Trying) after this long is given up and the call fails over to
+    /// the next trunk of its dial-plan list (`failover_timeout_ms`).
+    pub failover_timeout: Duration,
+}
+
+impl Trunk {
+    /// Default [`Trunk::failover_timeout`]: the INVITE's own Timer B
+    /// (64·T1, 32 s) would come after the usual 30 s ring time, so a dead
+    /// trunk would never fail over without it.
+    pub const DEFAULT_FAILOVER_TIMEOUT: Duration = Duration::from_secs(5);
+}
+
+/// A trunk's OPTIONS keepalive (`options_interval_s`, `down_after`,
+/// `up_after` in `trunks.toml`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Keepalive {
+    /// One OPTIONS per interval (the next one waits for the previous to
+    /// end: answered, or Timer F).
+    pub interval: Duration,
+    /// The trunk goes down after this many OPTIONS in a row unanswered.
+    pub down_after: NonZeroU32,
+    /// A down trunk comes back up after this many OPTIONS in a row answered.
+    pub up_after: NonZeroU32,
+}
+
+impl Keepalive {
+    /// Default `down_after`.
+    pub const DEFAULT_DOWN_AFTER: u32 = 3;
+    /// Default `up_after`.
+    pub const DEFAULT_UP_AFTER: u32 = 2;
 }
 
 /// The whole validated configuration.

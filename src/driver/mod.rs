@@ -282,6 +282,7 @@ pub async fn run(cfg: Config, opts: RunOptions) -> Result<(), DriverError> {
 fn answer_api(engine: &mut Engine, cmd: ApiCommand) -> ApiReply {
     match cmd {
         ApiCommand::ListCalls => ApiReply::Calls(engine.calls_snapshot()),
+        ApiCommand::ListTrunks => ApiReply::Trunks(engine.trunks_snapshot()),
         ApiCommand::Control { call, control } => ApiReply::Call(engine.control(now(), call, control)),
         ApiCommand::Desk { token, cmd } => ApiReply::Desk(engine.desk(now(), &token, cmd)),
         ApiCommand::Supervise { token, cmd } => ApiReply::Desk(engine.supervise(now(), &token, cmd)),

@@ -10,8 +10,8 @@ use crate::call::{Call, CallTimer, MediaFeatures, RingOptions, RingTarget, TxOwn
 use crate::config::{Action, AuthPolicy};
 use crate::ids::CallRef;
 use crate::sip::auth::AuthKind;
-use crate::sip::msg::{HeaderName, Host, Message, StatusCode, Uri};
-use crate::sip::transaction::{Destination, TransportKind, TxId};
+use crate::sip::msg::{HeaderName, Message, StatusCode};
+use crate::sip::transaction::{Destination, TxId};
 use bytes::Bytes;
 use std::net::SocketAddr;
 
@@ -79,11 +79,15 @@ impl Engine {
                 return reject(self, StatusCode::TEMPORARILY_UNAVAILABLE, "Queue Not Running");
             }
             Some(name) => (format!("queue:{name}"), Vec::new()),
-            None => match self.route_targets(now, &route) {
+            None => match self
+                .trunk_list_targets(&route)
+                .unwrap_or_else(|| self.route_targets(now, &route))
+            {
                 Ok(t) => t,
                 Err((code, reason)) => return reject(self, code, &reason),
             },
         };
+        let failover = matches!(route.action, Action::Trunks { .. });
         let from_user = env
             .from
             .uri
@@ -150,7 +154,11 @@ impl Engine {
         let no_answer = route.no_answer_timeout;
         let legs = self
             .with_call(now, id, |c, ctx| {
-                let legs = c.ring(ctx, targets, &opts);
+                let legs = if failover {
+                    c.ring_failover(ctx, targets, &opts)
+                } else {
+                    c.ring(ctx, targets, &opts)
+                };
                 if legs.is_empty() {
                     // Nothing rang: the attempt leaves no call (and no CDR).
                     c.release(ctx);
@@ -231,30 +239,15 @@ impl Engine {
                 Ok((format!("user:{ext}"), targets))
             }
             Action::Trunk { name } => {
-                let Some(trunk) = self.cfg.trunk(name) else {
-                    return Err((StatusCode::SERVICE_UNAVAILABLE, "Trunk Not Configured".into()));
+                targets.push(self.trunk_target(name, &route.target)?);
+                Ok((format!("trunk:{name}"), targets))
+            }
+            Action::Trunks { group } => {
+                // Callers here ring one target: the preferred trunk, no failover.
+                let Some(name) = self.trunk_preferred(group) else {
+                    return Err((StatusCode::SERVICE_UNAVAILABLE, "No Trunk Usable".into()));
                 };
-                let Some(local) = self.cfg.profile(&trunk.profile).and_then(|p| p.listen.first().copied()) else {
-                    return Err((StatusCode::SERVICE_UNAVAILABLE, "Trunk Profile Has No Socket".into()));
-                };
-                let transport = match trunk.transport {
-                    crate::config::Transport::Udp => TransportKind::Udp,
-                    crate::config::Transport::Tcp => TransportKind::Tcp,
-                };
-                let uri = Uri::sip(
-                    Some(&route.target),
-                    Host::from_ip(trunk.address.ip()),
-                    Some(trunk.address.port()),
-                );
-                targets.push(RingTarget {
-                    uri,
-                    dest: Destination {
-                        addr: trunk.address,
-                        transport,
-                        local,
-                    },
-                    trunk: Some(trunk.name.clone()),
-                });
+                targets.push(self.trunk_target(&name, &route.target)?);
                 Ok((format!("trunk:{name}"), targets))
             }
             Action::Reject { code, reason } => Err((*code, reason.clone())),
@@ -279,9 +272,13 @@ impl Engine {
         let Some(route) = self.cfg.dialplan().route(context, number) else {
             return false;
         };
-        let Ok((label, targets)) = self.route_targets(now, &route) else {
+        let Ok((label, targets)) = self
+            .trunk_list_targets(&route)
+            .unwrap_or_else(|| self.route_targets(now, &route))
+        else {
             return false;
         };
+        let failover = matches!(route.action, Action::Trunks { .. });
         let no_answer = route.no_answer_timeout;
         self.with_call(now, id, |c, ctx| {
             c.route = label;
@@ -292,7 +289,12 @@ impl Engine {
                 body: Some(body),
                 auto_answer: false,
             };
-            let rung = !c.ring(ctx, targets, &opts).is_empty();
+            let legs = if failover {
+                c.ring_failover(ctx, targets, &opts)
+            } else {
+                c.ring(ctx, targets, &opts)
+            };
+            let rung = !legs.is_empty();
             ctx.set_timer(c.id, CallTimer::NoAnswer, ctx.now.mono + no_answer);
             rung
         })

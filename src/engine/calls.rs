@@ -134,6 +134,7 @@ impl Engine {
     pub(crate) fn on_engine_timer(&mut self, now: Now, t: EngineTimer) {
         match t {
             EngineTimer::TrunkRegister(i) => self.send_trunk_register(now, i, None),
+            EngineTimer::TrunkOptions(i) => self.send_trunk_options(now, i),
             EngineTimer::Progress(id) => self.on_progress(now, id),
             EngineTimer::Announce(id) => self.on_announce(now, id),
         }
@@ -143,6 +144,10 @@ impl Engine {
     pub(crate) fn on_response(&mut self, now: Now, tx: TxId, resp: Message) {
         if let Some(i) = self.trunk_txs.get(&tx).copied() {
             self.on_trunk_register_response(now, i, &resp);
+            return;
+        }
+        if self.is_trunk_probe(tx) {
+            self.on_trunk_options_response(now, tx, &resp);
             return;
         }
         if let Some(TxOwner::Call(id)) = self.links.txs.get(&tx).copied() {
@@ -161,12 +166,15 @@ impl Engine {
                 };
                 if let Some(i) = self.trunk_txs.get(&tx).copied() {
                     self.on_trunk_register_timeout(now, i);
+                } else if self.is_trunk_probe(tx) {
+                    self.on_trunk_options_failed(now, tx);
                 } else if let Some(TxOwner::Call(id)) = self.links.txs.get(&tx).copied() {
                     self.with_call(now, id, |c, ctx| c.handle(ctx, CallInput::TxFailed { tx, code }));
                 }
             }
             TxEvent::Terminated { tx } => {
                 self.trunk_txs.remove(&tx);
+                self.on_trunk_options_failed(now, tx);
                 if let Some(TxOwner::Call(id)) = self.links.txs.remove(&tx) {
                     self.with_call(now, id, |c, ctx| c.handle(ctx, CallInput::TxTerminated { tx }));
                 }

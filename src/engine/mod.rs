@@ -25,7 +25,9 @@ mod registration;
 mod rooms;
 pub mod screen;
 mod transfer;
+mod trunk_health;
 mod trunk_reg;
+mod trunk_route;
 
 use crate::call::{Call, CallLinks, CallOutput, CallTimer};
 pub use crate::call::{CallControl, ControlError, Party};
@@ -42,6 +44,7 @@ use std::collections::{HashMap, VecDeque};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+pub use trunk_health::TrunkSummary;
 
 /// Something that happened at the I/O edge.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -112,6 +115,8 @@ pub enum Output {
 pub(crate) enum EngineTimer {
     /// (Re-)register with the trunk at this index of the config.
     TrunkRegister(usize),
+    /// OPTIONS keepalive to the trunk at this index (engine/trunk_health.rs).
+    TrunkOptions(usize),
     /// Repeat a queued caller's 18x (RFC 3261 §13.3.1.1).
     Progress(CallRef),
     /// Announce a queued caller's place in line and expected wait.
@@ -192,6 +197,8 @@ pub struct Engine {
     pub(crate) limits: crate::sip::msg::Limits,
     pub(crate) shutting_down: bool,
     pub(crate) trunk_regs: HashMap<String, trunk_reg::TrunkRegistration>,
+    /// Trunk health (OPTIONS keepalive) and weighted routing counters.
+    pub(crate) trunks: trunk_health::Trunks,
     /// The latest time the driver gave us: converts the registrar's
     /// wall-clock expiries into a monotonic deadline.
     pub(crate) last_now: Option<Now>,
@@ -271,6 +278,7 @@ impl Engine {
             limits,
             shutting_down: false,
             trunk_regs: HashMap::new(),
+            trunks: trunk_health::Trunks::default(),
             last_now: None,
             ports,
             acd,

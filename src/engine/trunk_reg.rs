@@ -33,7 +33,7 @@ pub(crate) struct TrunkRegistration {
 }
 
 impl Engine {
-    /// Starts the trunk registrations; called once by the driver after the
+    /// Starts the trunk registrations and OPTIONS keepalives; called once by the driver after the
     /// sockets are bound (and again after a reload).
     pub fn start(&mut self, now: Now) {
         let names: Vec<String> = self
@@ -49,6 +49,7 @@ impl Engine {
                 self.timers.set(EngineTimer::TrunkRegister(i), now.mono);
             }
         }
+        self.start_keepalives(now);
     }
 
     /// True once trunk `name` accepted our registration.

@@ -18,3 +18,4 @@ mod screening;
 mod sim;
 mod timers;
 mod trunk;
+mod trunk_failover;

@@ -156,7 +156,7 @@ fn action_fields_must_fit_the_action() {
         shown,
         vec![
             "sip-profiles/dialplan.toml:4:9: `trunk` does not apply to action `user`".to_owned(),
-            "sip-profiles/dialplan.toml:7:10: action `trunk` needs `trunk = \"..\"`".to_owned(),
+            "sip-profiles/dialplan.toml:7:10: action `trunk` needs `trunk = \"..\"` or `trunks = [..]`".to_owned(),
         ]
     );
 }

@@ -85,3 +85,4 @@ mod errors;
 mod loading;
 mod routing;
 mod secrets;
+mod trunks;

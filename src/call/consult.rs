@@ -241,6 +241,7 @@ impl Call {
             .map(|leg| {
                 let mode = match self.consult {
                     None if self.talk == Talk::Transferring && leg == MediaLeg::A => PartyMode::Held,
+                    None if self.refer_waiting(leg) => PartyMode::Held,
                     None => PartyMode::Talk,
                     Some(c) if leg == MediaLeg::Party(c.party) => {
                         if c.back {
@@ -270,6 +271,9 @@ impl Call {
 
     /// A party's phone rings (a 18x): the engine tells the desktop.
     pub(crate) fn party_ringing(&mut self, ctx: &mut CallCtx, idx: usize) {
+        if self.refer_ringing(ctx, idx) {
+            return;
+        }
         if self.b[idx].party().is_some_and(|p| !p.is_supervisor()) {
             ctx.event(self.id, CallEvent::PartyRinging { party: idx });
         }
@@ -293,6 +297,9 @@ impl Call {
             leg: Box::new(leg),
             mode,
         });
+        if self.refer_answered(ctx, idx) {
+            return;
+        }
         tracing::info!(call = %self.id, party = idx, "consult: the party answered");
         ctx.event(self.id, CallEvent::PartyAnswered { party: idx });
     }
@@ -300,7 +307,7 @@ impl Call {
     /// A party's phone did not answer (CALL-CONSULT-3): the consult is over
     /// and the customer stays held until the agent resumes.
     pub(crate) fn party_failed(&mut self, ctx: &mut CallCtx, idx: usize, code: StatusCode) {
-        if self.b[idx].party().is_some_and(|p| p.is_supervisor()) {
+        if self.b[idx].party().is_some_and(|p| p.is_supervisor()) || self.refer_failed(ctx, idx, code) {
             return;
         }
         if self.consult.is_some_and(|c| c.party == idx) {

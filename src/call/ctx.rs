@@ -116,6 +116,16 @@ pub enum CallEvent {
         /// The leg.
         leg: super::media::MediaLeg,
     },
+    /// A leg sent REFER (RFC 3515): the engine routes `number` in that
+    /// leg's dial plan and answers with `accept_refer` or `refuse_refer`.
+    ReferRequested {
+        /// The referrer's side.
+        side: super::Side,
+        /// The Refer-To URI's user part (the number to transfer to).
+        number: String,
+        /// The Referred-By header, as sent (RFC 3892).
+        referred_by: Option<Bytes>,
+    },
     /// The call ended (before its CDR).
     Ended {
         /// Why (`caller_hangup`, `no_answer`, ...).

@@ -49,7 +49,7 @@ impl Call {
         if method == Method::BYE {
             let resp = Message::response_to(&req, StatusCode::OK, None, tag.as_deref());
             ctx.respond(tx, resp);
-            if self.leave_keeps_call(ctx, side) {
+            if self.referrer_left(ctx, side) || self.leave_keeps_call(ctx, side) {
                 return;
             }
             let cause = if side == Side::A {
@@ -67,6 +67,21 @@ impl Call {
         if method == Method::OPTIONS {
             let resp = Message::response_to(&req, StatusCode::OK, None, tag.as_deref());
             ctx.respond(tx, resp);
+            return;
+        }
+        if method == Method::REFER {
+            if self.seat.is_some() || self.phase != Phase::Answered || self.media.is_none() {
+                let resp = Message::response_to(
+                    &req,
+                    StatusCode::FORBIDDEN,
+                    Some("Transfer Not Possible On This Call"),
+                    tag.as_deref(),
+                );
+                ctx.respond(tx, resp);
+                return;
+            }
+            let tag = tag.unwrap_or_default();
+            self.on_refer(ctx, tx, side, req, &tag);
             return;
         }
         if self.seat.is_some() && self.phase == Phase::Answered {

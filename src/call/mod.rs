@@ -50,6 +50,7 @@ pub mod media;
 mod monitor;
 mod outbound;
 mod party;
+pub mod refer;
 pub mod room;
 mod transfer;
 
@@ -189,6 +190,10 @@ pub struct Call {
     pub customer_left_ms: Option<u64>,
     /// The caller's place in a meet-me room (`room`), when the call is one.
     pub seat: Option<Box<Seat>>,
+    /// A REFER waiting for the engine's decision (RFC 3515).
+    pub pending_refer: Option<Box<refer::PendingRefer>>,
+    /// A blind transfer by REFER under way (RFC 3515).
+    pub refer: Option<refer::Referral>,
     /// The trunks still to try when the call goes out by a trunk list
     /// ([`failover`]).
     pub failover: Option<Box<Failover>>,
@@ -240,6 +245,8 @@ impl Call {
             consult: None,
             customer_left_ms: None,
             seat: None,
+            pending_refer: None,
+            refer: None,
             failover: None,
         }
     }

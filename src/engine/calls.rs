@@ -108,6 +108,7 @@ impl Engine {
             ev @ (CallEvent::PartyAnswered { .. } | CallEvent::PartyFailed { .. } | CallEvent::PartyLeft { .. }) => {
                 self.on_party_event(now, id, ev)
             }
+            CallEvent::ReferRequested { side, number, .. } => self.on_refer_requested(now, id, side, number),
             CallEvent::Ended { cause } => {
                 self.timers.cancel(EngineTimer::Announce(id));
                 self.timers.cancel(EngineTimer::Progress(id));

@@ -21,6 +21,7 @@ mod monitor;
 mod queue;
 mod queue_data;
 mod queue_wait;
+mod refer;
 mod registration;
 mod rooms;
 pub mod screen;

@@ -57,6 +57,7 @@ fn is_allowed(method: &Method) -> bool {
         Method::REGISTER,
         Method::UPDATE,
         Method::INFO,
+        Method::REFER,
     ]
     .contains(method)
 }

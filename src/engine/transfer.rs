@@ -66,19 +66,8 @@ impl Engine {
             return self.transfer_to_consultee(now, agent, id);
         }
         let call = CallRef(id.0);
-        let alone = self
-            .calls
-            .get(&call)
-            .is_some_and(|c| c.talk == Talk::Direct && c.consult.is_none());
-        if !alone || self.acd.interaction(id).is_some_and(|i| i.consult_waiting.is_some()) {
-            return Err(DeskError::Conflict(
-                "a blind transfer needs the customer and you alone: transfer to the consultee, end the consult, \
-                 or leave the conference"
-                    .into(),
-            ));
-        }
         let login = self.login_of(agent);
-        let (checked, label, kind) = self.check_target(now, agent, uid, &login, to)?;
+        let (checked, label, kind) = self.check_blind(now, agent, id, uid, &login, to)?;
         // The leg CDR of the agent's phone, with its talk time, while the
         // agent is still the primary (HIST-3).
         let leg = self.primary_leg(id);
@@ -124,6 +113,40 @@ impl Engine {
             self.ring_outside(now, id, *party);
         }
         Ok(())
+    }
+
+    /// Checks that `agent` may transfer interaction `uid` blind to `to`,
+    /// moving nothing (a phone's REFER is answered from this).
+    pub(super) fn check_transfer(&self, now: Now, agent: AgentId, uid: &str, to: TransferTo) -> Result<(), DeskError> {
+        let id = self.own_primary(agent, uid)?;
+        let login = self.login_of(agent);
+        self.check_blind(now, agent, id, uid, &login, to).map(|_| ())
+    }
+
+    /// A blind transfer needs the customer and the agent alone, and a
+    /// target that can take it.
+    fn check_blind(
+        &self,
+        now: Now,
+        agent: AgentId,
+        id: InteractionId,
+        uid: &str,
+        login: &str,
+        to: TransferTo,
+    ) -> Result<(Checked, String, &'static str), DeskError> {
+        let call = CallRef(id.0);
+        let alone = self
+            .calls
+            .get(&call)
+            .is_some_and(|c| c.talk == Talk::Direct && c.consult.is_none());
+        if !alone || self.acd.interaction(id).is_some_and(|i| i.consult_waiting.is_some()) {
+            return Err(DeskError::Conflict(
+                "a blind transfer needs the customer and you alone: transfer to the consultee, end the consult, \
+                 or leave the conference"
+                    .into(),
+            ));
+        }
+        self.check_target(now, agent, uid, login, to)
     }
 
     /// Checks a blind transfer's target before anything moves.

@@ -5,6 +5,7 @@
 mod consult;
 mod dial;
 mod harness;
+mod refer;
 mod transfer;
 
 use harness::{first_line, sdp, CallHarness, CALLER};

@@ -81,6 +81,7 @@ header_names! {
     SessionExpires => "Session-Expires", "x";
     MinSe => "Min-SE", "";
     Event => "Event", "o";
+    SubscriptionState => "Subscription-State", "";
     Subject => "Subject", "s";
     UserAgent => "User-Agent", "";
     Server => "Server", "";

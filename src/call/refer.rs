@@ -1,0 +1,316 @@
+//! REFER in the call core (RFC 3515, RFC 3892 Referred-By; blind transfer
+//! by a phone's Transfer key, RFC 5589 §6): the switch, being a B2BUA,
+//! carries out the transfer itself instead of relaying the REFER.
+//!
+//! - A REFER from the caller's or the callee's leg (a desk phone or a
+//!   trunk) with one `Refer-To` SIP URI is told to the engine
+//!   ([`CallEvent::ReferRequested`]), which routes the target through the
+//!   dial plan of the referrer's own context (its permissions apply) and
+//!   answers with [`Call::accept_refer`] or [`Call::refuse_refer`]. A
+//!   missing or malformed `Refer-To` gets 400; `Replaces` in it (attended
+//!   transfer) gets 501 for now; a REFER during a consult, a conference or
+//!   another transfer gets 491 Request Pending.
+//! - Accepted: 202, then NOTIFYs with `message/sipfrag` bodies in the
+//!   referrer's dialog (RFC 3515 §2.4.4, `Event: refer`): `100 Trying`
+//!   (subscription active), `180 Ringing` when the target rings, and the
+//!   final status (`200 OK`, or the failure) with the subscription
+//!   terminated (`reason=noresource`). The other party (the transferee)
+//!   waits with music while the target's phone rings as a party leg of
+//!   this call (its dialog, media port and stream never change).
+//! - The target answered: the referrer's leg is hung up (its work is done;
+//!   many phones hang up by themselves after the final NOTIFY, or even
+//!   after the 202: a referrer that leaves early does not stop the
+//!   transfer) and the transferee talks with the target.
+//! - The target failed: the transferee is back with the referrer; if the
+//!   referrer had already left, the call ends (`transfer_failed`).
+//!
+//! One REFER at a time; the implicit subscription is not refreshed
+//! (SUBSCRIBE in the dialog gets 405, the NOTIFYs end it).
+
+use super::consult::Talk;
+use super::media::MediaLeg;
+use super::{Call, CallCtx, CallEvent, PartyTarget, Side, TxOwner};
+use crate::sip::msg::{HeaderName, Message, Method, Scheme, StatusCode, Uri};
+use crate::sip::transaction::TxId;
+use bytes::Bytes;
+
+/// A REFER waiting for the engine's decision.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PendingRefer {
+    /// The referrer's side.
+    pub side: Side,
+    /// The REFER's server transaction.
+    pub tx: TxId,
+    /// The REFER (for the responses).
+    pub req: Message,
+}
+
+/// A blind transfer by REFER under way (RFC 3515).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Referral {
+    /// The referrer's side (its dialog carries the NOTIFYs).
+    pub side: Side,
+    /// The referrer's leg.
+    pub referrer: MediaLeg,
+    /// The party that stays and is transferred.
+    pub transferee: MediaLeg,
+    /// The target's party leg.
+    pub party: usize,
+    /// The referrer hung up before the transfer completed.
+    pub referrer_gone: bool,
+}
+
+impl Call {
+    /// A REFER in the dialog of `side` (RFC 3515 §2.4.2).
+    pub(crate) fn on_refer(&mut self, ctx: &mut CallCtx, tx: TxId, side: Side, req: Message, tag: &str) {
+        let reply = |ctx: &mut CallCtx, code: StatusCode, reason: &str| {
+            let resp = Message::response_to(&req, code, Some(reason), Some(tag));
+            ctx.respond(tx, resp);
+        };
+        let targets: Vec<&Bytes> = req.headers.get_all(&HeaderName::ReferTo).collect();
+        let [raw] = targets.as_slice() else {
+            return reply(ctx, StatusCode::BAD_REQUEST, "Exactly One Refer-To Needed");
+        };
+        let Some(target) = refer_target(raw) else {
+            return reply(ctx, StatusCode::BAD_REQUEST, "Malformed Refer-To");
+        };
+        if target
+            .headers
+            .as_ref()
+            .is_some_and(|h| String::from_utf8_lossy(h).to_ascii_lowercase().contains("replaces="))
+        {
+            return reply(ctx, StatusCode::NOT_IMPLEMENTED, "Attended Transfer Not Supported");
+        }
+        let Some(user) = target.user.as_ref().map(|u| String::from_utf8_lossy(u).into_owned()) else {
+            return reply(ctx, StatusCode::BAD_REQUEST, "Refer-To Has No Number");
+        };
+        let busy = self.refer.is_some()
+            || self.pending_refer.is_some()
+            || self.consult.is_some()
+            || self.talk != Talk::Direct
+            || self
+                .b
+                .iter()
+                .any(|l| l.party().is_some_and(|p| p.pending() && !p.is_supervisor()));
+        if busy || self.referral_legs(side).is_none() {
+            return reply(
+                ctx,
+                StatusCode::REQUEST_PENDING,
+                "Another Transfer Or Party In Progress",
+            );
+        }
+        let referred_by = req.headers.get(&HeaderName::ReferredBy).cloned();
+        self.pending_refer = Some(Box::new(PendingRefer { side, tx, req }));
+        ctx.event(
+            self.id,
+            CallEvent::ReferRequested {
+                side,
+                number: user,
+                referred_by,
+            },
+        );
+    }
+
+    /// The engine refuses the pending REFER (`403 Forbidden` for a target
+    /// the referrer's dial plan does not allow, `404` for none).
+    pub fn refuse_refer(&mut self, ctx: &mut CallCtx, code: StatusCode, reason: &str) {
+        let Some(p) = self.pending_refer.take() else { return };
+        let tag = self.tag_of(p.side);
+        let resp = Message::response_to(&p.req, code, Some(reason), tag.as_deref());
+        ctx.respond(p.tx, resp);
+    }
+
+    /// The engine routed the pending REFER's target: 202, the first
+    /// NOTIFY, the transferee held with music and the target rung.
+    pub fn accept_refer(&mut self, ctx: &mut CallCtx, target: PartyTarget) {
+        let Some(p) = self.pending_refer.take() else { return };
+        let tag = self.tag_of(p.side);
+        let Some((referrer, transferee)) = self.referral_legs(p.side) else {
+            let resp = Message::response_to(&p.req, StatusCode::CALL_DOES_NOT_EXIST, None, tag.as_deref());
+            ctx.respond(p.tx, resp);
+            return;
+        };
+        let placed = self.place_party(
+            ctx,
+            target,
+            &crate::sdp::LegPolicy::default(),
+            crate::sdp::Direction::SendRecv,
+        );
+        let party = match placed {
+            Ok(idx) => idx,
+            Err(why) => {
+                tracing::info!(call = %self.id, %why, "REFER: the target cannot be rung");
+                let resp = Message::response_to(&p.req, StatusCode::SERVICE_UNAVAILABLE, None, tag.as_deref());
+                ctx.respond(p.tx, resp);
+                return;
+            }
+        };
+        let resp = Message::response_to(&p.req, StatusCode::ACCEPTED, None, tag.as_deref());
+        ctx.respond(p.tx, resp);
+        self.refer = Some(Referral {
+            side: p.side,
+            referrer,
+            transferee,
+            party,
+            referrer_gone: false,
+        });
+        self.notify_refer(ctx, "100 Trying", false);
+        self.send_modes(ctx);
+        tracing::info!(call = %self.id, ?referrer, party, "REFER accepted: the target rings, the other party waits");
+    }
+
+    /// The pending REFER was carried out by the engine at once (an ACD
+    /// interaction's blind transfer: the switch took the customer over):
+    /// 202, then the final NOTIFY (`200 OK`, subscription terminated),
+    /// before the referrer's leg is hung up.
+    pub fn refer_taken_over(&mut self, ctx: &mut CallCtx) {
+        let Some(p) = self.pending_refer.take() else { return };
+        let tag = self.tag_of(p.side);
+        let resp = Message::response_to(&p.req, StatusCode::ACCEPTED, None, tag.as_deref());
+        ctx.respond(p.tx, resp);
+        let headers = vec![
+            (HeaderName::Event, Bytes::from_static(b"refer")),
+            (
+                HeaderName::SubscriptionState,
+                Bytes::from_static(b"terminated;reason=noresource"),
+            ),
+            (
+                HeaderName::ContentType,
+                Bytes::from_static(b"message/sipfrag;version=2.0"),
+            ),
+        ];
+        let body = Bytes::from_static(b"SIP/2.0 200 OK\r\n");
+        let _ = self.send_in_dialog(ctx, p.side, Method::NOTIFY, body, headers, TxOwner::Detached);
+    }
+
+    /// The referrer's and the transferee's legs for a REFER on `side`.
+    fn referral_legs(&self, side: Side) -> Option<(MediaLeg, MediaLeg)> {
+        match side {
+            Side::A => Some((MediaLeg::A, MediaLeg::B)),
+            Side::B(i) if Some(i) == self.winner => Some((MediaLeg::B, MediaLeg::A)),
+            Side::B(_) => None,
+        }
+    }
+
+    /// Our To tag on `side`'s dialog (the REFER's responses carry it).
+    fn tag_of(&self, side: Side) -> Option<String> {
+        let d = match side {
+            Side::A => self.a.dialog.as_ref(),
+            Side::B(i) => self.b.get(i).and_then(|l| l.dialog.as_ref()),
+        }?;
+        Some(String::from_utf8_lossy(&d.key.local_tag).into_owned())
+    }
+
+    /// A NOTIFY of the transfer's progress to the referrer (RFC 3515 §2.4.4).
+    fn notify_refer(&mut self, ctx: &mut CallCtx, status: &str, last: bool) {
+        let Some(r) = self.refer else { return };
+        if r.referrer_gone {
+            return;
+        }
+        let state = if last {
+            "terminated;reason=noresource"
+        } else {
+            "active;expires=60"
+        };
+        let headers = vec![
+            (HeaderName::Event, Bytes::from_static(b"refer")),
+            (HeaderName::SubscriptionState, Bytes::from(state)),
+            (
+                HeaderName::ContentType,
+                Bytes::from_static(b"message/sipfrag;version=2.0"),
+            ),
+        ];
+        let body = Bytes::from(format!("SIP/2.0 {status}\r\n"));
+        if self
+            .send_in_dialog(ctx, r.side, Method::NOTIFY, body, headers, TxOwner::Detached)
+            .is_none()
+        {
+            tracing::debug!(call = %self.id, "REFER: NOTIFY not sent (the referrer's dialog is gone)");
+        }
+    }
+
+    /// The referral's target rings (RFC 3515: `180 Ringing` is told).
+    pub(crate) fn refer_ringing(&mut self, ctx: &mut CallCtx, idx: usize) -> bool {
+        if self.refer.is_none_or(|r| r.party != idx) {
+            return false;
+        }
+        self.notify_refer(ctx, "180 Ringing", false);
+        true
+    }
+
+    /// The referral's target answered: the referrer is told and hung up;
+    /// the transferee talks with the target.
+    pub(crate) fn refer_answered(&mut self, ctx: &mut CallCtx, idx: usize) -> bool {
+        let Some(r) = self.refer.filter(|r| r.party == idx) else {
+            return false;
+        };
+        self.notify_refer(ctx, "200 OK", true);
+        self.refer = None;
+        if !r.referrer_gone {
+            self.hang_up_referrer(ctx, r);
+        }
+        self.send_modes(ctx);
+        tracing::info!(call = %self.id, party = idx, "REFER: the target answered; the transfer is done");
+        true
+    }
+
+    /// The referral's target failed: the transferee is back with the
+    /// referrer, or, the referrer gone, the call ends.
+    pub(crate) fn refer_failed(&mut self, ctx: &mut CallCtx, idx: usize, code: StatusCode) -> bool {
+        let Some(r) = self.refer.filter(|r| r.party == idx) else {
+            return false;
+        };
+        let reason = code.canonical_reason();
+        self.notify_refer(ctx, &format!("{} {reason}", code.as_u16()), true);
+        self.refer = None;
+        if r.referrer_gone {
+            tracing::info!(call = %self.id, code = code.as_u16(), "REFER: the target failed and the referrer is gone: the call ends");
+            self.end(ctx, "transfer_failed");
+        } else {
+            tracing::info!(call = %self.id, code = code.as_u16(), "REFER: the target failed; back with the referrer");
+            self.send_modes(ctx);
+        }
+        true
+    }
+
+    /// The referrer hung up while its transfer is under way (RFC 5589
+    /// §6: it may, right after the 202): the call goes on without it.
+    /// True when `side` was such a referrer.
+    pub(crate) fn referrer_left(&mut self, ctx: &mut CallCtx, side: Side) -> bool {
+        let Some(r) = self.refer.as_mut().filter(|r| r.side == side && !r.referrer_gone) else {
+            return false;
+        };
+        r.referrer_gone = true;
+        let leg = r.referrer;
+        self.forget_dialog(ctx, side);
+        ctx.media(super::media::MediaCommand::PartyLeave { call: self.id.0, leg });
+        tracing::info!(call = %self.id, ?leg, "REFER: the referrer hung up; the transfer goes on");
+        true
+    }
+
+    fn hang_up_referrer(&mut self, ctx: &mut CallCtx, r: Referral) {
+        self.bye_leg(ctx, r.side);
+        ctx.media(super::media::MediaCommand::PartyLeave {
+            call: self.id.0,
+            leg: r.referrer,
+        });
+    }
+
+    /// Whether `leg` waits for a REFER's target (it hears music).
+    pub(crate) fn refer_waiting(&self, leg: MediaLeg) -> bool {
+        self.refer.is_some_and(|r| r.transferee == leg)
+    }
+}
+
+/// The URI of a `Refer-To` value (name-addr or addr-spec); `None` unless
+/// it is a `sip:`/`sips:` URI.
+fn refer_target(raw: &Bytes) -> Option<Uri> {
+    let s = String::from_utf8_lossy(raw);
+    let s = s.trim();
+    let inner = match (s.find('<'), s.rfind('>')) {
+        (Some(a), Some(b)) if a < b => &s[a + 1..b],
+        _ => s.split(';').next().unwrap_or(s),
+    };
+    let uri = Uri::parse(&Bytes::from(inner.to_owned()))?;
+    matches!(uri.scheme, Scheme::Sip | Scheme::Sips).then_some(uri)
+}

@@ -1,0 +1,162 @@
+//! REFER from phones and trunks (RFC 3515, issue 10 item 2), the engine's
+//! part: where the target goes and who may send it there.
+//!
+//! - **A plain call**: the Refer-To number is routed through the dial plan
+//!   of the referrer's own context (a phone's profile context, a trunk's
+//!   inbound context): the referrer's permissions apply, so a phone cannot
+//!   transfer a customer to a number its own dial plan forbids (403). A
+//!   number with no route gets 404; a user that is not registered 480; a
+//!   queue or a meet-me room as the target is refused for now (403: a
+//!   call cannot enter the ACD or a room once answered). The call core
+//!   then rings the target and reports to the referrer with NOTIFYs
+//!   (`call/refer.rs`).
+//! - **An ACD interaction**: the primary agent's phone may transfer it,
+//!   blind, exactly like the desktop (`engine/transfer.rs`): a queue's
+//!   number is that queue (CALL-XFER-3, -4), an agent's extension is an
+//!   offer to that agent when `Available` (else 403 naming the state),
+//!   any other number is routed by the dial plan. The interaction keeps
+//!   its record and the agent wraps up (CALL-XFER-5). The phone is told
+//!   `202` and a final `NOTIFY` (`200 OK`: the switch took the call over)
+//!   before its leg is hung up. The customer's side (a trunk) may not
+//!   transfer the agent away (403).
+
+use super::desk::{DeskError, TransferTo};
+use super::queue::interaction_of;
+use super::{Engine, Now};
+use crate::call::{PartyKind, PartyTarget, Side};
+use crate::ids::CallRef;
+use crate::sip::msg::StatusCode;
+
+impl Engine {
+    /// Call `id`'s leg on `side` sent REFER to `number` (RFC 3515).
+    pub(super) fn on_refer_requested(&mut self, now: Now, id: CallRef, side: Side, number: String) {
+        let refuse = |e: &mut Engine, code: StatusCode, reason: &str| {
+            let reason = reason.to_owned();
+            e.with_call(now, id, |c, ctx| c.refuse_refer(ctx, code, &reason));
+        };
+        if self.queues.calls.contains_key(&interaction_of(id)) {
+            return self.acd_refer(now, id, side, number);
+        }
+        let Some(context) = self.referrer_context(id, side) else {
+            return refuse(self, StatusCode::FORBIDDEN, "No Dial Plan For The Referrer");
+        };
+        let Some(route) = self.cfg.dialplan().route(&context, &number) else {
+            tracing::info!(call = %id, %number, %context, "REFER refused: no route in the referrer's dial plan");
+            return refuse(self, StatusCode::FORBIDDEN, "Transfer Target Not Allowed");
+        };
+        let targets = match self.route_targets(now, &route) {
+            Ok((_, t)) => t,
+            Err((code, reason)) => {
+                let code = if code == StatusCode::NOT_IMPLEMENTED {
+                    StatusCode::FORBIDDEN
+                } else {
+                    code
+                };
+                tracing::info!(call = %id, %number, reason, "REFER refused");
+                return refuse(self, code, &reason);
+            }
+        };
+        let Some(t) = targets.into_iter().next() else {
+            return refuse(self, StatusCode::TEMPORARILY_UNAVAILABLE, "Transfer Target Unreachable");
+        };
+        let referrer = self.referrer_name(id, side);
+        let target = PartyTarget {
+            kind: PartyKind::Consulted { agent: None },
+            extension: number.clone(),
+            interaction: String::new(),
+            uri: t.uri,
+            dest: t.dest,
+            trunk: t.trunk,
+            display: format!("Transfer from {referrer}"),
+            auto_answer: false,
+        };
+        tracing::info!(call = %id, %referrer, %number, "REFER: blind transfer");
+        self.with_call(now, id, |c, ctx| c.accept_refer(ctx, target));
+    }
+
+    /// The dial-plan context the referrer's calls are routed in: a phone's
+    /// profile context, a trunk's inbound context.
+    fn referrer_context(&self, id: CallRef, side: Side) -> Option<String> {
+        let call = self.calls.get(&id)?;
+        let who = match side {
+            Side::A => call.caller.clone(),
+            Side::B(_) => call.route.clone(),
+        };
+        if let Some(trunk) = who.strip_prefix("trunk:") {
+            let t = self.cfg.trunks().iter().find(|t| t.name == trunk)?;
+            return t.inbound.as_ref().map(|i| i.context.clone());
+        }
+        self.cfg
+            .profiles()
+            .iter()
+            .find(|p| matches!(p.auth, crate::config::AuthPolicy::Digest { .. }))
+            .map(|p| p.context.clone())
+    }
+
+    /// The referrer as people know it (its extension, or `trunk:<name>`).
+    fn referrer_name(&self, id: CallRef, side: Side) -> String {
+        let Some(call) = self.calls.get(&id) else {
+            return String::new();
+        };
+        match side {
+            Side::A => call.caller.clone(),
+            Side::B(_) => call.route.trim_start_matches("user:").to_owned(),
+        }
+    }
+
+    /// REFER on an ACD interaction's call: the primary agent's phone
+    /// transfers blind, like the desktop (CALL-XFER-1..5).
+    fn acd_refer(&mut self, now: Now, id: CallRef, side: Side, number: String) {
+        let interaction = interaction_of(id);
+        let refuse = |e: &mut Engine, code: StatusCode, reason: &str| {
+            let reason = reason.to_owned();
+            e.with_call(now, id, |c, ctx| c.refuse_refer(ctx, code, &reason));
+        };
+        let primary_b = self.primary_leg(interaction) == crate::call::media::MediaLeg::B;
+        let winner = self.calls.get(&id).and_then(|c| c.winner);
+        if side == Side::A || !primary_b || Some(side) != winner.map(Side::B) {
+            return refuse(self, StatusCode::FORBIDDEN, "Only The Agent's Phone May Transfer");
+        }
+        let Some(agent) = self.acd.interaction(interaction).and_then(|i| i.agent) else {
+            return refuse(self, StatusCode::FORBIDDEN, "No Agent On This Call");
+        };
+        let uid = self.uid_of(interaction);
+        // An agent's extension is that agent; anything else is an entry
+        // point (a queue's number) or a number the dial plan routes.
+        let to = match self.cfg.acd().agents.iter().find(|a| a.extension == number) {
+            Some(a) => TransferTo::Agent(a.login.clone()),
+            None => TransferTo::EntryPoint(number.clone()),
+        };
+        // Checked before the phone is told anything (a refusal moves nothing).
+        let checked = self.check_transfer(now, agent, &uid, to.clone());
+        if let Err(e) = checked {
+            let (code, reason) = match &e {
+                DeskError::NotFound { .. } => (StatusCode::NOT_FOUND, "Transfer Target Not Found".to_owned()),
+                other => (StatusCode::FORBIDDEN, refer_reason(&other.to_string())),
+            };
+            tracing::info!(interaction = %uid, %number, error = %e, "REFER from the agent's phone refused");
+            return refuse(self, code, &reason);
+        }
+        // The switch takes the call over: the phone is told it worked,
+        // then its leg is hung up by the transfer.
+        self.with_call(now, id, |c, ctx| c.refer_taken_over(ctx));
+        if let Err(e) = self.desk_transfer(now, agent, &uid, to) {
+            tracing::warn!(interaction = %uid, %number, error = %e, "REFER from the agent's phone: the transfer failed after its check");
+        }
+    }
+}
+
+/// A SIP reason phrase from a desktop refusal (one line, no rule tag).
+fn refer_reason(message: &str) -> String {
+    let first = message.split(':').next().unwrap_or(message);
+    let cleaned: String = first
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || *c == ' ' || *c == '-')
+        .collect();
+    let trimmed = cleaned.trim();
+    if trimmed.is_empty() {
+        "Transfer Not Allowed".into()
+    } else {
+        trimmed.to_owned()
+    }
+}

@@ -496,3 +496,52 @@ fn an_entry_point_transfer_keeps_only_the_variables_of_the_new_flow() {
         "now a sales call: {view}"
     );
 }
+
+// spec: CALL-XFER-1
+// spec: CALL-XFER-5
+/// The agent's desk phone transfers with its Transfer key (REFER to bob's
+/// extension): the switch treats it as the desktop's blind transfer to
+/// bob, the phone is told it worked (202, NOTIFY 200) and hung up, alice
+/// wraps up, and the record keeps both agents.
+#[test]
+fn an_agent_phone_refer_is_a_blind_transfer_of_the_interaction() {
+    use switchboard::sip::msg::{HeaderName, Message, StatusCode};
+    let mut s = Scene::start();
+    let (mut bob_phone, mut bob_feed, bob) = s.agent(BOB, "bob", "1002");
+    let (invite, ok) = s.alice_phone.dialog.clone().expect("alice answered");
+    let mut refer = Message::request(Method::REFER, contact_target(&invite));
+    refer.headers.push(HeaderName::Via, s.alice_phone.ua.new_via());
+    refer
+        .headers
+        .push(HeaderName::From, ok.headers.get(&HeaderName::To).expect("To").clone());
+    refer.headers.push(
+        HeaderName::To,
+        invite.headers.get(&HeaderName::From).expect("From").clone(),
+    );
+    refer.headers.push(
+        HeaderName::CallId,
+        invite.headers.get(&HeaderName::CallId).expect("Call-ID").clone(),
+    );
+    refer.headers.push(HeaderName::CSeq, "1 REFER");
+    refer.headers.push(HeaderName::MaxForwards, "70");
+    refer.headers.push(HeaderName::ReferTo, "<sip:1002@127.0.0.1>");
+    s.alice_phone.ua.send(&refer);
+    let accepted = recv_where(&mut s.alice_phone.ua, "the 202", |m| common::ua::code(m) >= 200);
+    assert_eq!(common::ua::code(&accepted), 202, "{}", common::ua::text(&accepted));
+    let notify = recv_request(&mut s.alice_phone.ua, Method::NOTIFY);
+    assert_eq!(String::from_utf8_lossy(&notify.body).trim(), "SIP/2.0 200 OK");
+    s.alice_phone.ua.reply(&notify, StatusCode::OK, None);
+    s.alice_handed_off("bob", "agent");
+    let _bob_talk = s.answers(&mut bob_phone, &mut bob_feed, "bob", BOB_HZ);
+    let rec = s.finish(&bob, &mut bob_feed, "Resolved");
+    let hs: Vec<(&str, Option<&str>)> = rec
+        .handlers
+        .iter()
+        .map(|h| (h.agent.as_str(), h.end.as_deref()))
+        .collect();
+    assert_eq!(
+        hs,
+        vec![("alice", Some("transferred")), ("bob", Some("ended"))],
+        "{rec:?}"
+    );
+}

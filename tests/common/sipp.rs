@@ -45,6 +45,7 @@ pub struct Sipp {
     tcp: bool,
     trace_msg: bool,
     rtp_echo: bool,
+    auto_answer: bool,
     args: Vec<OsString>,
 }
 
@@ -61,6 +62,7 @@ impl Sipp {
             tcp: false,
             trace_msg: true,
             rtp_echo: true,
+            auto_answer: true,
             args: Vec::new(),
         }
     }
@@ -134,6 +136,14 @@ impl Sipp {
         self
     }
 
+    /// No `-aa`: NOTIFY, INFO, OPTIONS and UPDATE reach the scenario
+    /// instead of being answered 200 by SIPp itself (a REFER scenario
+    /// checks its NOTIFYs).
+    pub fn no_auto_answer(mut self) -> Self {
+        self.auto_answer = false;
+        self
+    }
+
     /// No `-trace_msg` (load tests: the message log gets big).
     pub fn quiet(mut self) -> Self {
         self.trace_msg = false;
@@ -181,7 +191,11 @@ impl Sipp {
             .arg(media.to_string())
             .arg("-m")
             .arg(self.calls.to_string())
-            .args(["-nostdin", "-aa", "-timeout"])
+            .args(if self.auto_answer {
+                &["-nostdin", "-aa", "-timeout"][..]
+            } else {
+                &["-nostdin", "-timeout"][..]
+            })
             .arg(format!("{secs}s"))
             .arg("-timeout_error")
             .arg("-trace_err")

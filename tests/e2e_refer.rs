@@ -1,0 +1,193 @@
+//! REFER from phones and trunks end to end (issue 10 item 2; RFC 3515,
+//! RFC 5589 §6 blind transfer) on the real switch over loopback: SIPp as
+//! a carrier's caller that transfers the call it made, and our test UA as
+//! a desk phone that transfers a call it answered. The switch accepts the
+//! REFER (202), reports progress with NOTIFYs (100, 180, 200), rings the
+//! target, hangs up the referrer, and the transferee talks with the
+//! target (checked on the media: the target's tone reaches it).
+
+mod common;
+
+use common::conference::{recv_request, Ear, Phone, Voice};
+use common::media::*;
+use common::*;
+use std::time::Duration;
+use switchboard::sip::msg::{HeaderName, Method, StatusCode};
+
+const T: Duration = Duration::from_secs(20);
+const TARGET_HZ: f64 = 1700.0;
+const TONE_DBFS: f64 = -12.0;
+
+fn hears_target(ear: &mut Ear) {
+    let heard = ear.second_from_now("after the transfer", |p| {
+        p.pt == 0 && common::conference::packet_level(p, TARGET_HZ) > TONE_DBFS - 10.0
+    });
+    assert!(heard.level(TARGET_HZ) > TONE_DBFS - 6.0, "{}", heard.summary());
+}
+
+/// RFC 3515: a carrier's caller (SIPp on the external profile) calls
+/// 1001, then REFERs the call to 1003: 1001 ends up talking with 1003.
+#[test]
+fn a_caller_transfers_its_call_blind_with_refer() {
+    require_sipp();
+    let sw = Switch::start();
+    let mut callee = Phone::register(&sw, "1001");
+    let mut target = Phone::register(&sw, "1003");
+    let sipp = Sipp::new("uac_refer.xml")
+        .remote(sw.external_addr())
+        .service("1001")
+        .set("target", "1003")
+        .no_auto_answer()
+        .pause_ms(500)
+        .spawn(T);
+    let invite = callee.rings();
+    let callee_media = callee.answer(&invite);
+    recv_request(&mut callee.ua, Method::ACK);
+    // The REFER: 1003 rings with the switch's offer, and answers.
+    let t_invite = target.rings();
+    let target_media = target.answer(&t_invite);
+    recv_request(&mut target.ua, Method::ACK);
+    sipp.wait().assert_success();
+    let _talk = Sender::spawn(
+        &target.rtp.0,
+        target_media,
+        Stream::pcmu(0x1003),
+        pcmu_tone(TARGET_HZ, TONE_DBFS),
+    );
+    let voices = [Voice {
+        name: "1003",
+        hz: TARGET_HZ,
+    }];
+    let mut ear = Ear::new("1001", &callee.rtp.0, callee_media, &voices);
+    hears_target(&mut ear);
+    callee.hang_up();
+    recv_request(&mut target.ua, Method::BYE);
+    let cdrs = sw.wait_for_cdrs(1, T);
+    assert_eq!(cdrs[0]["route"], "user:1001", "{cdrs:?}");
+}
+
+/// RFC 3515: a desk phone (our UA, 1002 → 1001) that was called REFERs
+/// to a number its dial plan forbids (403), then to 1003: the caller ends
+/// up talking with 1003; the referrer gets 202, the NOTIFYs, then BYE.
+#[test]
+fn a_callee_phone_transfers_blind_and_its_dial_plan_applies() {
+    let sw = Switch::start();
+    let mut target = Phone::register(&sw, "1003");
+    let mut call = answered_call(&sw, &CallSpec::default());
+    // 1001 (the callee) refers the caller. First to the PIN meet-me room,
+    // which a transfer cannot reach: refused, nothing moves.
+    let refer = |call: &mut Call, to: &str, cseq: u32| {
+        let b = &call.b_invite;
+        let mut m = switchboard::sip::msg::Message::request(Method::REFER, contact_target(b));
+        m.headers.push(HeaderName::Via, call.callee.new_via());
+        let to_hdr = b.headers.get(&HeaderName::To).expect("To").clone();
+        m.headers.push(
+            HeaderName::From,
+            format!("{};tag=callee1", String::from_utf8_lossy(&to_hdr)),
+        );
+        m.headers
+            .push(HeaderName::To, b.headers.get(&HeaderName::From).expect("From").clone());
+        m.headers.push(
+            HeaderName::CallId,
+            b.headers.get(&HeaderName::CallId).expect("Call-ID").clone(),
+        );
+        m.headers.push(HeaderName::CSeq, format!("{cseq} REFER"));
+        m.headers.push(HeaderName::MaxForwards, "70");
+        m.headers
+            .push(HeaderName::Contact, format!("<{}>", call.callee.contact_uri("1001")));
+        m.headers.push(HeaderName::ReferTo, format!("<sip:{to}@127.0.0.1>"));
+        call.callee.send(&m);
+        m
+    };
+    let r = refer(&mut call, "7100", 1);
+    let resp = next_final(&mut call.callee);
+    assert_eq!(
+        switchboard::sip::msg::StatusCode::FORBIDDEN.as_u16(),
+        common::ua::code(&resp),
+        "{}",
+        common::ua::text(&resp)
+    );
+    let _ = r;
+    refer(&mut call, "1003", 2);
+    let accepted = next_final(&mut call.callee);
+    assert_eq!(common::ua::code(&accepted), 202, "{}", common::ua::text(&accepted));
+    let notify = |call: &mut Call| {
+        let n = next_request(&mut call.callee, Method::NOTIFY);
+        call.callee.reply(&n, StatusCode::OK, None);
+        String::from_utf8_lossy(&n.body).trim().to_owned()
+    };
+    assert_eq!(notify(&mut call), "SIP/2.0 100 Trying");
+    let t_invite = target.rings();
+    assert_eq!(notify(&mut call), "SIP/2.0 180 Ringing");
+    let target_media = target.answer(&t_invite);
+    recv_request(&mut target.ua, Method::ACK);
+    assert_eq!(notify(&mut call), "SIP/2.0 200 OK");
+    let bye = next_request(&mut call.callee, Method::BYE);
+    call.callee.reply(&bye, StatusCode::OK, None);
+    // The caller (1002) talks with 1003 now, on its own unchanged dialog.
+    let _talk = Sender::spawn(
+        &target.rtp.0,
+        target_media,
+        Stream::pcmu(0x1003),
+        pcmu_tone(TARGET_HZ, TONE_DBFS),
+    );
+    let voices = [Voice {
+        name: "1003",
+        hz: TARGET_HZ,
+    }];
+    let mut ear = Ear::new("1002", &call.caller_rtp, call.a_media, &voices);
+    hears_target(&mut ear);
+    let bye = call.caller_request(Method::BYE);
+    let ok = call
+        .caller
+        .transact(&bye, common::ua::TIMEOUT)
+        .expect("the BYE is answered");
+    assert_eq!(common::ua::code(&ok), 200);
+    recv_request(&mut target.ua, Method::BYE);
+}
+
+/// RFC 3515 from the callee's side, a trunk: phone 1002 calls out
+/// (5551234, the demo trunk: SIPp), and the carrier REFERs the call to
+/// 1003 (routed in the trunk's own context): 1002 ends up with 1003.
+#[test]
+fn a_trunk_callee_transfers_blind_with_refer() {
+    require_sipp();
+    let trunk_port = free_port();
+    let cfg = ConfigDir::from_default();
+    cfg.patch("trunks.toml", "127.0.0.1:5090", &format!("127.0.0.1:{trunk_port}"));
+    let sw = Switch::start_with(Some(cfg.path()), &[]);
+    let mut target = Phone::register(&sw, "1003");
+    let mut uas = Sipp::new("uas_refer.xml")
+        .local_port(trunk_port)
+        .set("target", "1003")
+        .no_auto_answer()
+        .pause_ms(500)
+        .spawn(T);
+    uas.wait_ready(Duration::from_secs(5));
+    let (rtp, _rtcp) = rtp_rtcp_sockets();
+    let mut caller = common::ua::Ua::udp(sw.internal_addr());
+    let mut invite = caller.invite("1002", "5551234");
+    invite.body = common::conference::sdp_for("1002", &rtp);
+    let invite = authorized_invite(&mut caller, &invite);
+    caller.send(&invite);
+    let ok = next_final(&mut caller);
+    assert_eq!(common::ua::code(&ok), 200, "{}", common::ua::text(&ok));
+    ack_2xx(&mut caller, &invite, &ok);
+    let a_media = sdp_rtp(&ok.body);
+    let t_invite = target.rings();
+    let target_media = target.answer(&t_invite);
+    recv_request(&mut target.ua, Method::ACK);
+    uas.wait().assert_success();
+    let _talk = Sender::spawn(
+        &target.rtp.0,
+        target_media,
+        Stream::pcmu(0x1003),
+        pcmu_tone(TARGET_HZ, TONE_DBFS),
+    );
+    let voices = [Voice {
+        name: "1003",
+        hz: TARGET_HZ,
+    }];
+    let mut ear = Ear::new("1002", &rtp, a_media, &voices);
+    hears_target(&mut ear);
+}

@@ -12,6 +12,7 @@ mod forking;
 mod monitor;
 mod queue;
 mod queue_store;
+mod refer;
 mod register;
 mod rooms;
 mod screening;

@@ -152,9 +152,9 @@ fn baresip_phones_key_the_room_pin_and_a_wrong_pin_is_hung_up() {
 #[test]
 fn a_delayed_offer_caller_joins_a_room_with_its_answer_in_the_ack() {
     use common::conference::{recv_where, sdp_for, Ear, Voice};
-    use common::media::{contact_target, pcmu_tone, rtp_rtcp_sockets, sdp_rtp, Sender, Stream};
+    use common::media::{ack_2xx_with, pcmu_tone, rtp_rtcp_sockets, sdp_rtp, Sender, Stream};
     use common::ua::{self, Ua};
-    use switchboard::sip::msg::{HeaderName, Message, Method};
+    use switchboard::sip::msg::HeaderName;
 
     let sw = Switch::start();
     let a = phone(&sw, 1003, 440);
@@ -179,20 +179,7 @@ fn a_delayed_offer_caller_joins_a_room_with_its_answer_in_the_ack() {
     );
     let room_media = sdp_rtp(&ok.body);
 
-    let mut ack = Message::request(Method::ACK, contact_target(&ok));
-    ack.headers.push(HeaderName::Via, caller.new_via());
-    for name in [HeaderName::From, HeaderName::CallId] {
-        ack.headers
-            .push(name.clone(), invite.headers.get(&name).expect("header").clone());
-    }
-    ack.headers
-        .push(HeaderName::To, ok.headers.get(&HeaderName::To).expect("To").clone());
-    let seq = invite.envelope().expect("envelope").cseq.seq;
-    ack.headers.push(HeaderName::CSeq, format!("{seq} ACK"));
-    ack.headers.push(HeaderName::MaxForwards, "70");
-    ack.headers.push(HeaderName::ContentType, "application/sdp");
-    ack.body = sdp_for("caller", &rtp);
-    caller.send(&ack);
+    ack_2xx_with(&mut caller, &invite, &ok, Some(sdp_for("caller", &rtp)));
 
     let voices = [
         Voice {

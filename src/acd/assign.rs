@@ -103,22 +103,7 @@ impl Acd {
         self.take_out(now, id);
         match target {
             AssignTarget::Queue(to) => {
-                self.timers.cancel(AcdTimer::MaxWait(id));
-                let Some(i) = self.interactions.get_mut(&id) else {
-                    return Err(AcdError::UnknownInteraction(id));
-                };
-                i.overdue = false;
-                i.info.queue = to;
-                i.state = InteractionState::Waiting { queue: to };
-                i.info.set_phase(now, Phase::Queued);
-                let place = i.place(id);
-                if let Some(q) = self.queues.get_mut(&to) {
-                    q.waiting.insert(place);
-                    if let (Some(wait), Some(_)) = (q.cfg.max_wait, &q.cfg.overflow) {
-                        self.timers.set(AcdTimer::MaxWait(id), now + wait);
-                    }
-                }
-                self.dirty.push(to);
+                self.join_line(now, id, to);
                 Ok(Assignment {
                     delivery: Delivery::Queued,
                     capacity_exceeded_by: 0,

@@ -291,25 +291,36 @@ impl Acd {
         self.dirty.push(queue);
     }
 
+    /// Interaction `id` (out of any line) joins queue `to`'s line at the
+    /// place its priority and arrival give it (SUP-5 assign, CALL-XFER-1
+    /// transfer, overflow to a queue); `to`'s maximum wait counts from now.
+    pub(super) fn join_line(&mut self, now: Instant, id: InteractionId, to: QueueId) {
+        self.timers.cancel(AcdTimer::MaxWait(id));
+        let Some(i) = self.interactions.get_mut(&id) else {
+            return;
+        };
+        i.overdue = false;
+        i.info.queue = to;
+        i.state = InteractionState::Waiting { queue: to };
+        i.info.set_phase(now, Phase::Queued);
+        let place = i.place(id);
+        if let Some(q) = self.queues.get_mut(&to) {
+            q.waiting.insert(place);
+            if let (Some(wait), Some(_)) = (q.cfg.max_wait, &q.cfg.overflow) {
+                self.timers.set(AcdTimer::MaxWait(id), now + wait);
+            }
+        }
+        self.dirty.push(to);
+    }
+
     /// The interaction (out of any line) leaves `from` for its overflow target.
     pub(super) fn overflow(&mut self, now: Instant, id: InteractionId, from: QueueId) {
         let Some(target) = self.queues.get(&from).and_then(|q| q.cfg.overflow.clone()) else {
             return;
         };
         match &target {
-            OverflowTarget::Queue(to) => {
-                if let (Some(i), Some(q)) = (self.interactions.get_mut(&id), self.queues.get_mut(to)) {
-                    i.state = InteractionState::Waiting { queue: *to };
-                    i.info.queue = *to;
-                    i.info.set_phase(now, Phase::Queued);
-                    i.overdue = false;
-                    q.waiting.insert(i.place(id));
-                    if let (Some(wait), Some(_)) = (q.cfg.max_wait, &q.cfg.overflow) {
-                        self.timers.set(AcdTimer::MaxWait(id), now + wait);
-                    }
-                    self.dirty.push(*to);
-                }
-            }
+            OverflowTarget::Queue(to) if self.queues.contains_key(to) => self.join_line(now, id, *to),
+            OverflowTarget::Queue(_) => {}
             OverflowTarget::External(_) => {}
         }
         let external = matches!(target, OverflowTarget::External(_));

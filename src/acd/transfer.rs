@@ -68,16 +68,7 @@ pub enum TransferTarget {
 impl Acd {
     /// CALL-XFER-1: the primary agent transfers interaction `id` to `target`.
     pub(super) fn transfer(&mut self, now: Instant, id: InteractionId, target: TransferTarget) -> Result<(), AcdError> {
-        let i = self.interactions.get(&id).ok_or(AcdError::UnknownInteraction(id))?;
-        let InteractionState::Connected { queue, agent: from } = i.state else {
-            return Err(AcdError::NotConnected(id));
-        };
-        if i.info.phase == Phase::PostCall {
-            return Err(AcdError::NotConnected(id));
-        }
-        if i.info.consult_waiting.is_some() || !i.info.consultants.is_empty() {
-            return Err(AcdError::NotAlone(id));
-        }
+        let (queue, from) = self.connected_alone(id)?;
         match target {
             TransferTarget::Agent(to) => {
                 let state = self.agent(to)?.state.clone();
@@ -100,23 +91,7 @@ impl Acd {
                     i.info.set_phase(now, Phase::Ringing);
                 }
             }
-            TransferTarget::Queue(to) => {
-                let Some(i) = self.interactions.get_mut(&id) else {
-                    return Ok(());
-                };
-                i.overdue = false;
-                i.info.queue = to;
-                i.state = InteractionState::Waiting { queue: to };
-                i.info.set_phase(now, Phase::Queued);
-                let place = i.place(id);
-                if let Some(q) = self.queues.get_mut(&to) {
-                    q.waiting.insert(place);
-                    if let (Some(wait), Some(_)) = (q.cfg.max_wait, &q.cfg.overflow) {
-                        self.timers.set(AcdTimer::MaxWait(id), now + wait);
-                    }
-                }
-                self.dirty.push(to);
-            }
+            TransferTarget::Queue(to) => self.join_line(now, id, to),
             TransferTarget::Outside => {
                 if let Some(i) = self.interactions.get_mut(&id) {
                     i.state = InteractionState::Transferring { queue };
@@ -203,16 +178,7 @@ impl Acd {
     /// `Available` agent): the primary agent stays on the call as a
     /// consultant while `to` is offered it.
     pub(super) fn supervisor_transfer(&mut self, now: Instant, id: InteractionId, to: AgentId) -> Result<(), AcdError> {
-        let i = self.interactions.get(&id).ok_or(AcdError::UnknownInteraction(id))?;
-        let InteractionState::Connected { queue, agent: from } = i.state else {
-            return Err(AcdError::NotConnected(id));
-        };
-        if i.info.phase == Phase::PostCall {
-            return Err(AcdError::NotConnected(id));
-        }
-        if i.info.consult_waiting.is_some() || !i.info.consultants.is_empty() {
-            return Err(AcdError::NotAlone(id));
-        }
+        let (queue, from) = self.connected_alone(id)?;
         let state = self.agent(to)?.state.clone();
         if to == from || state != AgentState::Available {
             return Err(AcdError::NotTransferable { agent: to, state });
@@ -274,6 +240,23 @@ impl Acd {
             from,
             accepted: false,
         });
+    }
+
+    /// The queue and primary agent of interaction `id` when it is
+    /// connected with the customer and its agent alone (no consult, no
+    /// conference, the customer still there): what a blind transfer needs.
+    fn connected_alone(&self, id: InteractionId) -> Result<(QueueId, AgentId), AcdError> {
+        let i = self.interactions.get(&id).ok_or(AcdError::UnknownInteraction(id))?;
+        let InteractionState::Connected { queue, agent } = i.state else {
+            return Err(AcdError::NotConnected(id));
+        };
+        if i.info.phase == Phase::PostCall {
+            return Err(AcdError::NotConnected(id));
+        }
+        if i.info.consult_waiting.is_some() || !i.info.consultants.is_empty() {
+            return Err(AcdError::NotAlone(id));
+        }
+        Ok((queue, agent))
     }
 
     /// The primary agent `from` hands interaction `id` on: its part ends

@@ -191,6 +191,12 @@ pub fn contact_target(m: &Message) -> Uri {
 
 /// ACK for a 2xx (§13.2.2.4): a new transaction to the 200's Contact.
 pub fn ack_2xx(ua: &mut Ua, invite: &Message, ok: &Message) {
+    ack_2xx_with(ua, invite, ok, None);
+}
+
+/// [`ack_2xx`] carrying `answer` (an SDP answer to the 2xx's offer, for a
+/// delayed-offer INVITE: RFC 3261 §13.2.1).
+pub fn ack_2xx_with(ua: &mut Ua, invite: &Message, ok: &Message, answer: Option<Bytes>) {
     let mut ack = Message::request(Method::ACK, contact_target(ok));
     ack.headers.push(HeaderName::Via, ua.new_via());
     for name in [HeaderName::From, HeaderName::CallId] {
@@ -202,6 +208,10 @@ pub fn ack_2xx(ua: &mut Ua, invite: &Message, ok: &Message) {
     let seq = invite.envelope().expect("envelope").cseq.seq;
     ack.headers.push(HeaderName::CSeq, format!("{seq} ACK"));
     ack.headers.push(HeaderName::MaxForwards, "70");
+    if let Some(body) = answer {
+        ack.headers.push(HeaderName::ContentType, "application/sdp");
+        ack.body = body;
+    }
     ua.send(&ack);
 }
 

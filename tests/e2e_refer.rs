@@ -191,3 +191,134 @@ fn a_trunk_callee_transfers_blind_with_refer() {
     let mut ear = Ear::new("1002", &rtp, a_media, &voices);
     hears_target(&mut ear);
 }
+
+/// RFC 5589 §7 attended transfer through the switch: 1001 has a call
+/// from 1002 and makes a second call to 1003, then REFERs the first call
+/// with the second's dialog in `Replaces`. The switch joins 1002 and 1003
+/// (1003 is re-INVITEd to a port of the first call), tells 1001 with
+/// NOTIFYs and hangs it up in both calls; 1002 hears 1003.
+#[test]
+fn an_attended_transfer_joins_the_far_parties_of_two_calls() {
+    use switchboard::sip::msg::Message;
+    let sw = Switch::start();
+    let mut target = Phone::register(&sw, "1003");
+    let mut call = answered_call(&sw, &CallSpec::default());
+    // 1001 calls 1003 (its second call), authenticated as 1001.
+    let invite = call.callee.invite("1001", "1003");
+    let challenge = call.callee.transact(&invite, common::ua::TIMEOUT).expect("407");
+    assert_eq!(common::ua::code(&challenge), 407);
+    ack_non_2xx(&mut call.callee, &invite, &challenge);
+    let ch: Vec<_> = challenge
+        .headers
+        .get_all(&HeaderName::ProxyAuthenticate)
+        .filter_map(|v| switchboard::sip::msg::typed::Challenge::parse(v).ok())
+        .collect();
+    let ch = switchboard::sip::auth::DigestClient::pick(&ch).expect("digest");
+    let invite2 = call
+        .callee
+        .authorized(&invite, ch, &HeaderName::ProxyAuthorization, "1001", "demo-1001");
+    call.callee.send(&invite2);
+    let t_invite = target.rings();
+    target.answer(&t_invite);
+    let ok2 = next_final(&mut call.callee);
+    assert_eq!(common::ua::code(&ok2), 200, "{}", common::ua::text(&ok2));
+    ack_2xx(&mut call.callee, &invite2, &ok2);
+    recv_request(&mut target.ua, Method::ACK);
+    // The REFER in the first call, naming the second call's dialog.
+    let tag_of = |v: &bytes::Bytes| {
+        let s = String::from_utf8_lossy(v).into_owned();
+        s.split(";tag=")
+            .nth(1)
+            .unwrap_or_default()
+            .split(';')
+            .next()
+            .unwrap_or_default()
+            .to_owned()
+    };
+    let call_id2 = String::from_utf8_lossy(invite2.headers.get(&HeaderName::CallId).expect("Call-ID")).into_owned();
+    let to_tag = tag_of(ok2.headers.get(&HeaderName::To).expect("To"));
+    let from_tag = tag_of(invite2.headers.get(&HeaderName::From).expect("From"));
+    let escaped = format!("{call_id2};to-tag={to_tag};from-tag={from_tag}")
+        .replace('@', "%40")
+        .replace(';', "%3B")
+        .replace('=', "%3D");
+    let b = call.b_invite.clone();
+    let mut refer = Message::request(Method::REFER, contact_target(&b));
+    refer.headers.push(HeaderName::Via, call.callee.new_via());
+    let to_hdr = b.headers.get(&HeaderName::To).expect("To").clone();
+    refer.headers.push(
+        HeaderName::From,
+        format!("{};tag=callee1", String::from_utf8_lossy(&to_hdr)),
+    );
+    refer
+        .headers
+        .push(HeaderName::To, b.headers.get(&HeaderName::From).expect("From").clone());
+    refer.headers.push(
+        HeaderName::CallId,
+        b.headers.get(&HeaderName::CallId).expect("Call-ID").clone(),
+    );
+    refer.headers.push(HeaderName::CSeq, "1 REFER");
+    refer.headers.push(HeaderName::MaxForwards, "70");
+    refer
+        .headers
+        .push(HeaderName::ReferTo, format!("<sip:1003@127.0.0.1?Replaces={escaped}>"));
+    call.callee.send(&refer);
+    // 1003 is re-INVITEd to a new port and answers on the same dialog.
+    let reinvite = recv_request(&mut target.ua, Method::INVITE);
+    assert!(
+        reinvite
+            .headers
+            .get(&HeaderName::To)
+            .is_some_and(|t| String::from_utf8_lossy(t).contains("tag=")),
+        "a re-INVITE in 1003's dialog: {}",
+        common::ua::text(&reinvite)
+    );
+    let new_media = sdp_rtp(&reinvite.body);
+    let mut ok = Message::response_to(&reinvite, StatusCode::OK, None, None);
+    ok.headers
+        .push(HeaderName::Contact, format!("<{}>", target.ua.contact_uri("1003")));
+    ok.headers.push(HeaderName::ContentType, "application/sdp");
+    let port = target.rtp.0.local_addr().expect("addr").port();
+    ok.body = bytes::Bytes::from(AudioSdp::pcmu().body("phone", 2, port, "sendrecv"));
+    target.ua.send(&ok);
+    recv_request(&mut target.ua, Method::ACK);
+    // 1001 gets: 202, the NOTIFYs, and BYE in both calls.
+    let (mut got_202, mut notifies, mut byes) = (false, Vec::new(), 0);
+    while !(got_202 && notifies.len() == 2 && byes == 2) {
+        let m = call
+            .callee
+            .recv(Duration::from_secs(10))
+            .unwrap_or_else(|| panic!("1001 waits: 202 {got_202}, NOTIFYs {notifies:?}, BYEs {byes}"));
+        match m.method() {
+            Some(x) if *x == Method::NOTIFY => {
+                notifies.push(String::from_utf8_lossy(&m.body).trim().to_owned());
+                call.callee.reply(&m, StatusCode::OK, None);
+            }
+            Some(x) if *x == Method::BYE => {
+                byes += 1;
+                call.callee.reply(&m, StatusCode::OK, None);
+            }
+            Some(_) => {}
+            None => got_202 |= common::ua::code(&m) == 202,
+        }
+    }
+    assert_eq!(notifies, vec!["SIP/2.0 100 Trying", "SIP/2.0 200 OK"]);
+    // 1002 (the first call's caller) hears 1003 on the re-INVITEd port.
+    let _talk = Sender::spawn(
+        &target.rtp.0,
+        new_media,
+        Stream::pcmu(0x1003),
+        pcmu_tone(TARGET_HZ, TONE_DBFS),
+    );
+    let voices = [Voice {
+        name: "1003",
+        hz: TARGET_HZ,
+    }];
+    let mut ear = Ear::new("1002", &call.caller_rtp, call.a_media, &voices);
+    hears_target(&mut ear);
+    let cdrs = sw.wait_for_cdrs(1, T);
+    assert!(
+        cdrs.iter().any(|c| c["end_cause"] == "transferred"),
+        "the second call ended transferred: {cdrs:?}"
+    );
+}

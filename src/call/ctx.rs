@@ -125,6 +125,9 @@ pub enum CallEvent {
         number: String,
         /// The Referred-By header, as sent (RFC 3892).
         referred_by: Option<Bytes>,
+        /// An attended transfer's `Replaces` (RFC 3891): the other call
+        /// whose far party joins this one.
+        replaces: Option<super::refer::ReplacesId>,
     },
     /// The call ended (before its CDR).
     Ended {

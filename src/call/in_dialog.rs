@@ -178,18 +178,7 @@ impl Call {
     ) -> Option<TxId> {
         let dest = self.side_dest(side)?;
         let dialog = self.dialog_mut(side)?;
-        let mut m = dialog.request(method.clone(), None);
-        let user = dialog.local_user().unwrap_or_else(|| "switchboard".to_string());
-        let via = ctx.new_via(dest);
-        m.headers.push_front(HeaderName::Via, via);
-        m.headers.push(HeaderName::MaxForwards, "70");
-        if method == Method::INVITE || method == Method::UPDATE {
-            m.headers.push(HeaderName::Contact, super::contact_for(&user, dest));
-        }
-        for (n, v) in headers {
-            m.headers.push(n, v);
-        }
-        m.body = body;
+        let m = in_dialog_request(ctx, dialog, dest, method, body, headers);
         ctx.send_request(owner, m, dest)
     }
 
@@ -372,4 +361,30 @@ fn is_info_package(name: &HeaderName) -> bool {
         HeaderName::Other(n) => n.eq_ignore_ascii_case(b"Info-Package") || n.eq_ignore_ascii_case(b"Recv-Info"),
         _ => false,
     }
+}
+
+/// A new request in `dialog` towards `dest` (§12.2.1.1): the next CSeq,
+/// our Via, Max-Forwards, a Contact on target refreshes, `headers` and
+/// `body`.
+pub(crate) fn in_dialog_request(
+    ctx: &mut CallCtx,
+    dialog: &mut crate::sip::dialog::Dialog,
+    dest: crate::sip::transaction::Destination,
+    method: Method,
+    body: Bytes,
+    headers: Vec<(HeaderName, Bytes)>,
+) -> Message {
+    let mut m = dialog.request(method.clone(), None);
+    let user = dialog.local_user().unwrap_or_else(|| "switchboard".to_string());
+    let via = ctx.new_via(dest);
+    m.headers.push_front(HeaderName::Via, via);
+    m.headers.push(HeaderName::MaxForwards, "70");
+    if method == Method::INVITE || method == Method::UPDATE {
+        m.headers.push(HeaderName::Contact, super::contact_for(&user, dest));
+    }
+    for (n, v) in headers {
+        m.headers.push(n, v);
+    }
+    m.body = body;
+    m
 }

@@ -121,6 +121,9 @@ pub struct PartyLeg {
     pub sdp: SessionState,
     /// When it answered (unix ms).
     pub joined_ms: Option<u64>,
+    /// Moved in from another call (attended transfer): its dialog was
+    /// already up, its answer is to our re-INVITE.
+    pub adopted: bool,
 }
 
 impl PartyLeg {

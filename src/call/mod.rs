@@ -37,6 +37,7 @@
 //! - [`failover`]: a trunk list tried in order (issue 10 item 5).
 //! - `end`: ending a call, its CDR, and when it can be forgotten.
 
+mod adopt;
 pub mod anchor;
 pub mod consult;
 pub mod control;
@@ -54,6 +55,7 @@ pub mod refer;
 pub mod room;
 mod transfer;
 
+pub use adopt::MovedLeg;
 pub use anchor::{AnchorRefusal, MediaFeatures};
 pub use consult::{Consult, Talk, MAX_PARTIES};
 pub use control::{CallControl, ControlError, Party};
@@ -300,6 +302,14 @@ impl Call {
             .iter()
             .filter(|l| l.is_callee())
             .all(|l| matches!(l.state, BState::Failed(_) | BState::Answered))
+    }
+
+    /// The dialog on `side`, if up.
+    pub fn dialog_of(&self, side: Side) -> Option<&crate::sip::dialog::Dialog> {
+        match side {
+            Side::A => self.a.dialog.as_ref(),
+            Side::B(i) => self.b.get(i).and_then(|l| l.dialog.as_ref()),
+        }
     }
 
     /// The leg whose dialog is on `side`.

@@ -96,6 +96,7 @@ impl Call {
             local: media_local,
             sdp: state,
             joined_ms: None,
+            adopted: false,
         }));
         match self.place_leg(ctx, role, invite, t.dest, t.trunk) {
             Some(idx) => Ok(idx),
@@ -134,6 +135,10 @@ impl Call {
                 return;
             }
             tracing::info!(call = %id, code = code.as_u16(), "party leg: the phone did not answer");
+            if self.b[idx].party().is_some_and(|p| p.adopted) {
+                // A moved leg refused our re-INVITE: its dialog is still up.
+                self.bye_party(ctx, idx);
+            }
             self.b[idx].state = BState::Failed(code);
             let withdrawn = state == PartyState::Cancelled;
             self.drop_party(
@@ -156,10 +161,26 @@ impl Call {
             return;
         }
         leg.state = BState::Answered;
-        leg.answered_ms = Some(ctx.now.unix_ms);
+        leg.answered_ms.get_or_insert(ctx.now.unix_ms);
+        let adopted = leg.party().is_some_and(|p| p.adopted);
         if let Some(p) = leg.party_mut() {
             p.state = PartyState::Answered;
             p.joined_ms = Some(ctx.now.unix_ms);
+        }
+        if adopted {
+            // Our re-INVITE to a leg moved in from another call: its
+            // dialog is up already; ACK (kept for 2xx retransmissions).
+            self.ack_b(ctx, idx, Bytes::new(), None);
+            match self.party_leg_audio(idx, &resp) {
+                Ok(leg) => self.party_joined(ctx, idx, leg),
+                Err(why) => {
+                    tracing::info!(call = %id, %why, "moved leg: unusable answer, hanging up");
+                    self.bye_party(ctx, idx);
+                    self.drop_party(ctx, idx, "bad_answer", Some(200));
+                    self.party_failed(ctx, idx, StatusCode::NOT_ACCEPTABLE_HERE);
+                }
+            }
+            return;
         }
         let Some(invite) = leg.invite.take() else { return };
         match Dialog::uac(&invite, &resp, DialogState::Confirmed) {

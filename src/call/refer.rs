@@ -7,9 +7,10 @@
 //!   ([`CallEvent::ReferRequested`]), which routes the target through the
 //!   dial plan of the referrer's own context (its permissions apply) and
 //!   answers with [`Call::accept_refer`] or [`Call::refuse_refer`]. A
-//!   missing or malformed `Refer-To` gets 400; `Replaces` in it (attended
-//!   transfer) gets 501 for now; a REFER during a consult, a conference or
-//!   another transfer gets 491 Request Pending.
+//!   missing or malformed `Refer-To` (or `Replaces` in it) gets 400; a
+//!   `Replaces` (attended transfer, RFC 5589 §7) goes to the engine with
+//!   the event and ends in [`Call::accept_attended_refer`]; a REFER during
+//!   a consult, a conference or another transfer gets 491 Request Pending.
 //! - Accepted: 202, then NOTIFYs with `message/sipfrag` bodies in the
 //!   referrer's dialog (RFC 3515 §2.4.4, `Event: refer`): `100 Trying`
 //!   (subscription active), `180 Ringing` when the target rings, and the
@@ -74,13 +75,11 @@ impl Call {
         let Some(target) = refer_target(raw) else {
             return reply(ctx, StatusCode::BAD_REQUEST, "Malformed Refer-To");
         };
-        if target
-            .headers
-            .as_ref()
-            .is_some_and(|h| String::from_utf8_lossy(h).to_ascii_lowercase().contains("replaces="))
-        {
-            return reply(ctx, StatusCode::NOT_IMPLEMENTED, "Attended Transfer Not Supported");
-        }
+        let replaces = match target.headers.as_ref().map(replaces_of) {
+            None | Some(Ok(None)) => None,
+            Some(Ok(Some(r))) => Some(r),
+            Some(Err(())) => return reply(ctx, StatusCode::BAD_REQUEST, "Malformed Replaces In Refer-To"),
+        };
         let Some(user) = target.user.as_ref().map(|u| String::from_utf8_lossy(u).into_owned()) else {
             return reply(ctx, StatusCode::BAD_REQUEST, "Refer-To Has No Number");
         };
@@ -107,6 +106,7 @@ impl Call {
                 side,
                 number: user,
                 referred_by,
+                replaces,
             },
         );
     }
@@ -181,6 +181,45 @@ impl Call {
         ];
         let body = Bytes::from_static(b"SIP/2.0 200 OK\r\n");
         let _ = self.send_in_dialog(ctx, p.side, Method::NOTIFY, body, headers, TxOwner::Detached);
+    }
+
+    /// An attended transfer (RFC 5589 §7): the engine moved the replaced
+    /// call's other leg out of it (`moved`); it joins this call as a party
+    /// (re-INVITE from a port of this call) while the referrer is told, and
+    /// its answer completes the transfer like a blind one's target.
+    pub fn accept_attended_refer(&mut self, ctx: &mut CallCtx, moved: super::MovedLeg) {
+        let Some(p) = self.pending_refer.take() else {
+            super::adopt::hang_up_moved(ctx, moved);
+            return;
+        };
+        let tag = self.tag_of(p.side);
+        let Some((referrer, transferee)) = self.referral_legs(p.side) else {
+            let resp = Message::response_to(&p.req, StatusCode::CALL_DOES_NOT_EXIST, None, tag.as_deref());
+            ctx.respond(p.tx, resp);
+            super::adopt::hang_up_moved(ctx, moved);
+            return;
+        };
+        let party = match self.adopt_leg(ctx, moved) {
+            Ok(idx) => idx,
+            Err(why) => {
+                tracing::warn!(call = %self.id, %why, "attended transfer: the other call's leg could not join");
+                let resp = Message::response_to(&p.req, StatusCode::SERVICE_UNAVAILABLE, None, tag.as_deref());
+                ctx.respond(p.tx, resp);
+                return;
+            }
+        };
+        let resp = Message::response_to(&p.req, StatusCode::ACCEPTED, None, tag.as_deref());
+        ctx.respond(p.tx, resp);
+        self.refer = Some(Referral {
+            side: p.side,
+            referrer,
+            transferee,
+            party,
+            referrer_gone: false,
+        });
+        self.notify_refer(ctx, "100 Trying", false);
+        self.send_modes(ctx);
+        tracing::info!(call = %self.id, ?referrer, party, "attended transfer: the other call's party joins");
     }
 
     /// The referrer's and the transferee's legs for a REFER on `side`.
@@ -313,4 +352,95 @@ fn refer_target(raw: &Bytes) -> Option<Uri> {
     };
     let uri = Uri::parse(&Bytes::from(inner.to_owned()))?;
     matches!(uri.scheme, Scheme::Sip | Scheme::Sips).then_some(uri)
+}
+
+/// The dialog a `Replaces` names (RFC 3891 §6.1): its Call-ID and tags.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ReplacesId {
+    /// The dialog's Call-ID.
+    pub call_id: String,
+    /// Its `to-tag`.
+    pub to_tag: String,
+    /// Its `from-tag`.
+    pub from_tag: String,
+    /// `early-only`: only an early dialog may be replaced.
+    pub early_only: bool,
+}
+
+impl ReplacesId {
+    /// Parses a `Replaces` value (`callid;to-tag=..;from-tag=..[;early-only]`).
+    pub fn parse(value: &str) -> Option<ReplacesId> {
+        let mut parts = value.split(';').map(str::trim);
+        let call_id = parts.next().filter(|c| !c.is_empty())?.to_owned();
+        let (mut to_tag, mut from_tag, mut early_only) = (None, None, false);
+        for p in parts {
+            let (name, val) = p.split_once('=').unwrap_or((p, ""));
+            match name.to_ascii_lowercase().as_str() {
+                "to-tag" => to_tag = Some(val.to_owned()),
+                "from-tag" => from_tag = Some(val.to_owned()),
+                "early-only" => early_only = true,
+                _ => {}
+            }
+        }
+        Some(ReplacesId {
+            call_id,
+            to_tag: to_tag?,
+            from_tag: from_tag?,
+            early_only,
+        })
+    }
+}
+
+/// The `Replaces` among a Refer-To URI's headers (`?Replaces=...&...`,
+/// %-escaped, RFC 3261 §19.1.1): `Ok(None)` when there is none.
+fn replaces_of(headers: &Bytes) -> Result<Option<ReplacesId>, ()> {
+    let raw = String::from_utf8_lossy(headers);
+    for h in raw.split('&') {
+        let (name, value) = h.split_once('=').unwrap_or((h, ""));
+        if name.eq_ignore_ascii_case("replaces") {
+            let decoded = percent_decode(value).ok_or(())?;
+            return ReplacesId::parse(&decoded).map(Some).ok_or(());
+        }
+    }
+    Ok(None)
+}
+
+/// %XX-unescapes `s` (`None` on a bad escape or non-UTF-8 result).
+fn percent_decode(s: &str) -> Option<String> {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'%' {
+            let hex = std::str::from_utf8(b.get(i + 1..i + 3)?).ok()?;
+            out.push(u8::from_str_radix(hex, 16).ok()?);
+            i += 3;
+        } else {
+            out.push(b[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn replaces_in_a_refer_to_is_unescaped_and_parsed() {
+        let h = Bytes::from_static(b"Replaces=abc%40host%3Bto-tag%3D12%3Bfrom-tag%3D34&X=1");
+        assert_eq!(
+            replaces_of(&h),
+            Ok(Some(ReplacesId {
+                call_id: "abc@host".into(),
+                to_tag: "12".into(),
+                from_tag: "34".into(),
+                early_only: false
+            }))
+        );
+        assert_eq!(replaces_of(&Bytes::from_static(b"X=1")), Ok(None));
+        assert_eq!(replaces_of(&Bytes::from_static(b"Replaces=abc%3Bto-tag%3D1")), Err(()));
+        assert_eq!(replaces_of(&Bytes::from_static(b"Replaces=%zz")), Err(()));
+    }
 }

@@ -108,6 +108,12 @@ impl Engine {
             ev @ (CallEvent::PartyAnswered { .. } | CallEvent::PartyFailed { .. } | CallEvent::PartyLeft { .. }) => {
                 self.on_party_event(now, id, ev)
             }
+            CallEvent::ReferRequested {
+                side,
+                number,
+                replaces: Some(replaces),
+                ..
+            } => self.on_attended_refer(now, id, side, &number, replaces),
             CallEvent::ReferRequested { side, number, .. } => self.on_refer_requested(now, id, side, number),
             CallEvent::Ended { cause } => {
                 self.timers.cancel(EngineTimer::Announce(id));

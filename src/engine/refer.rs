@@ -19,6 +19,17 @@
 //!   `202` and a final `NOTIFY` (`200 OK`: the switch took the call over)
 //!   before its leg is hung up. The customer's side (a trunk) may not
 //!   transfer the agent away (403).
+//! - **Attended** (RFC 5589 §7: `Refer-To` with `Replaces`): the phone has
+//!   two calls through the switch and REFERs the first with the second's
+//!   dialog (its own dialog with the switch). The switch finds that call
+//!   (the dialog's Call-ID and tags, either way round), checks that the
+//!   same phone holds both (the same address: a Replaces cannot take over
+//!   somebody else's call), moves the second call's far party into the
+//!   first call (`call/adopt.rs`: a re-INVITE from a port of the first
+//!   call; the second call ends `transferred`, its far party keeps its
+//!   dialog) and hangs up the phone in both when that party answers. An
+//!   unknown dialog is refused 403; ACD interactions are not transferred
+//!   this way yet (403: the desktop's consult and transfer do it).
 
 use super::desk::{DeskError, TransferTo};
 use super::queue::interaction_of;
@@ -143,6 +154,76 @@ impl Engine {
         if let Err(e) = self.desk_transfer(now, agent, &uid, to) {
             tracing::warn!(interaction = %uid, %number, error = %e, "REFER from the agent's phone: the transfer failed after its check");
         }
+    }
+}
+
+impl Engine {
+    /// Call `id`'s leg on `side` REFERs it to the far party of the call
+    /// whose dialog `rep` names (RFC 5589 §7 attended transfer).
+    pub(super) fn on_attended_refer(
+        &mut self,
+        now: Now,
+        id: CallRef,
+        side: Side,
+        number: &str,
+        rep: crate::call::refer::ReplacesId,
+    ) {
+        let refuse = |e: &mut Engine, code: StatusCode, reason: &str| {
+            let reason = reason.to_owned();
+            e.with_call(now, id, |c, ctx| c.refuse_refer(ctx, code, &reason));
+        };
+        let call_id = bytes::Bytes::from(rep.call_id.clone());
+        let found = [(&rep.to_tag, &rep.from_tag), (&rep.from_tag, &rep.to_tag)]
+            .into_iter()
+            .find_map(|(local, remote)| {
+                let key = crate::sip::dialog::DialogKey {
+                    call_id: call_id.clone(),
+                    local_tag: bytes::Bytes::from(local.clone()),
+                };
+                let (call, s) = *self.links.dialogs.get(&key)?;
+                let d = self.calls.get(&call)?.dialog_of(s)?;
+                (d.remote_tag.as_ref() == remote.as_bytes()).then_some((call, s))
+            });
+        let Some((other, other_side)) = found else {
+            tracing::info!(call = %id, replaces = %rep.call_id, "attended transfer refused: no such call");
+            return refuse(self, StatusCode::FORBIDDEN, "Replaced Call Not Found");
+        };
+        if other == id {
+            return refuse(self, StatusCode::FORBIDDEN, "A Call Cannot Replace Itself");
+        }
+        let acd = |e: &Engine, c: CallRef| e.queues.calls.contains_key(&interaction_of(c));
+        if acd(self, id) || acd(self, other) {
+            return refuse(
+                self,
+                StatusCode::FORBIDDEN,
+                "Use The Desktop To Transfer Contact-Center Calls",
+            );
+        }
+        // The phone that refers must hold the replaced dialog itself.
+        let same_phone = match (
+            self.calls.get(&id).and_then(|c| c.side_dest(side)),
+            self.calls.get(&other).and_then(|c| c.side_dest(other_side)),
+        ) {
+            (Some(a), Some(b)) => a.addr == b.addr,
+            _ => false,
+        };
+        if !same_phone {
+            tracing::warn!(call = %id, other = %other, "attended transfer refused: the replaced call is another phone's");
+            return refuse(self, StatusCode::FORBIDDEN, "Replaced Call Is Not Yours");
+        }
+        let keep = match (other_side, self.calls.get(&other).and_then(|c| c.winner)) {
+            (Side::A, Some(w)) => Side::B(w),
+            (Side::B(_), _) => Side::A,
+            _ => return refuse(self, StatusCode::FORBIDDEN, "Replaced Call Is Not Connected"),
+        };
+        let moved = self
+            .with_call(now, other, |c, ctx| c.hand_leg_over(ctx, keep))
+            .flatten();
+        let Some(moved) = moved else {
+            return refuse(self, StatusCode::FORBIDDEN, "Replaced Call Cannot Be Transferred Now");
+        };
+        tracing::info!(call = %id, other = %other, %number, "attended transfer: the calls are joined");
+        self.with_call(now, id, |c, ctx| c.accept_attended_refer(ctx, moved));
     }
 }
 

@@ -322,3 +322,65 @@ fn an_attended_transfer_joins_the_far_parties_of_two_calls() {
         "the second call ended transferred: {cdrs:?}"
     );
 }
+
+/// RFC 3891: phone 1003 sends an INVITE with `Replaces` naming 1001's
+/// dialog of a call 1002 → 1001 (call-pickup style): the switch answers
+/// 1003, hangs up 1001, and 1002 talks with 1003. A Replaces naming no
+/// dialog gets 481.
+#[test]
+fn an_invite_with_replaces_takes_over_a_call() {
+    use switchboard::sip::msg::Message;
+    let sw = Switch::start();
+    let mut call = answered_call(&sw, &CallSpec::default());
+    let mut y = common::ua::Ua::udp(sw.internal_addr());
+    assert_eq!(y.register("1003", "demo-1003"), StatusCode::OK);
+    let (rtp, _rtcp) = rtp_rtcp_sockets();
+    let send_replacing = |y: &mut common::ua::Ua, replaces: &str| -> Message {
+        let mut invite = y.invite("1003", "1001");
+        invite.body = common::conference::sdp_for("1003", &rtp);
+        invite.headers.push(HeaderName::Replaces, replaces.to_owned());
+        invite.headers.push(HeaderName::Require, "replaces");
+        let challenge = y.transact(&invite, common::ua::TIMEOUT).expect("407");
+        assert_eq!(common::ua::code(&challenge), 407, "{}", common::ua::text(&challenge));
+        ack_non_2xx(y, &invite, &challenge);
+        let ch: Vec<_> = challenge
+            .headers
+            .get_all(&HeaderName::ProxyAuthenticate)
+            .filter_map(|v| switchboard::sip::msg::typed::Challenge::parse(v).ok())
+            .collect();
+        let ch = switchboard::sip::auth::DigestClient::pick(&ch).expect("digest");
+        let invite = y.authorized(&invite, ch, &HeaderName::ProxyAuthorization, "1003", "demo-1003");
+        y.send(&invite);
+        invite
+    };
+    let unknown = send_replacing(&mut y, "nosuchcall@127.0.0.1;to-tag=1;from-tag=2");
+    let refused = next_final(&mut y);
+    assert_eq!(common::ua::code(&refused), 481, "{}", common::ua::text(&refused));
+    ack_non_2xx(&mut y, &unknown, &refused);
+    // 1001's dialog with the switch: the switch's INVITE's Call-ID, our
+    // (the switch's) tag is its From tag, 1001's is `callee1`.
+    let b = &call.b_invite;
+    let call_id = String::from_utf8_lossy(b.headers.get(&HeaderName::CallId).expect("Call-ID")).into_owned();
+    let from = String::from_utf8_lossy(b.headers.get(&HeaderName::From).expect("From")).into_owned();
+    let switch_tag = from.split(";tag=").nth(1).unwrap_or_default().to_owned();
+    let invite = send_replacing(&mut y, &format!("{call_id};to-tag={switch_tag};from-tag=callee1"));
+    let ok = next_final(&mut y);
+    assert_eq!(common::ua::code(&ok), 200, "{}", common::ua::text(&ok));
+    ack_2xx(&mut y, &invite, &ok);
+    let bye = next_request(&mut call.callee, Method::BYE);
+    call.callee.reply(&bye, StatusCode::OK, None);
+    let y_media = sdp_rtp(&ok.body);
+    let _talk = Sender::spawn(&rtp, y_media, Stream::pcmu(0x1003), pcmu_tone(TARGET_HZ, TONE_DBFS));
+    let voices = [Voice {
+        name: "1003",
+        hz: TARGET_HZ,
+    }];
+    let mut ear = Ear::new("1002", &call.caller_rtp, call.a_media, &voices);
+    hears_target(&mut ear);
+    // 1002 hangs up: 1003 gets the BYE.
+    let bye = call.caller_request(Method::BYE);
+    let done = call.caller.transact(&bye, common::ua::TIMEOUT).expect("200");
+    assert_eq!(common::ua::code(&done), 200);
+    let bye = next_request(&mut y, Method::BYE);
+    y.reply(&bye, StatusCode::OK, None);
+}

@@ -168,6 +168,133 @@ impl Call {
     }
 }
 
+impl Call {
+    /// RFC 3891: an INVITE with `Replaces` naming this call's dialog on
+    /// `replaced` (a phone taking over another phone's call, call-pickup
+    /// style): the switch answers it itself from a new port of this call,
+    /// the new phone joins the call's media as a party, and the replaced
+    /// phone is hung up. `Err` is the status to refuse with.
+    pub fn adopt_invite(
+        &mut self,
+        ctx: &mut CallCtx,
+        tx: crate::sip::transaction::TxId,
+        invite: &crate::sip::msg::Message,
+        src: Destination,
+        replaced: Side,
+    ) -> Result<usize, (crate::sip::msg::StatusCode, &'static str)> {
+        use crate::sip::msg::StatusCode;
+        if self.phase != Phase::Answered || self.media.is_none() {
+            return Err((StatusCode::CALL_DOES_NOT_EXIST, "Replaced Call Not Connected"));
+        }
+        if self.consult.is_some() || self.refer.is_some() || self.talk != super::Talk::Direct {
+            return Err((StatusCode::BUSY_HERE, "Replaced Call Busy With A Transfer"));
+        }
+        let leg = match replaced {
+            Side::A => super::media::MediaLeg::A,
+            Side::B(i) if Some(i) == self.winner => super::media::MediaLeg::B,
+            Side::B(_) => return Err((StatusCode::CALL_DOES_NOT_EXIST, "Replaced Call Not Found")),
+        };
+        let offer = sdp::parse(&invite.body)
+            .map_err(|_| (StatusCode::NOT_ACCEPTABLE_HERE, "Replacing INVITE Needs An SDP Offer"))?;
+        let port = ctx
+            .ports
+            .as_mut()
+            .and_then(|p| p.allocate())
+            .ok_or((StatusCode::SERVICE_UNAVAILABLE, "No Media Ports Free"))?;
+        let local = SocketAddr::new(src.local.ip(), port);
+        let mut state = SessionState::new(ctx.ids.number());
+        let answer = match sdp::answer(&offer, &LegPolicy::default(), local, &mut state) {
+            Ok(a) => a,
+            Err(_) => {
+                ctx.release_port(port);
+                return Err((StatusCode::NOT_ACCEPTABLE_HERE, "Not Acceptable Here"));
+            }
+        };
+        let Some(audio) = super::media::LegAudio::from_negotiated(&answer.negotiated) else {
+            ctx.release_port(port);
+            return Err((StatusCode::NOT_ACCEPTABLE_HERE, "Not Acceptable Here"));
+        };
+        let tag = ctx.ids.tag();
+        let Ok(dialog) = Dialog::uas(
+            invite,
+            Bytes::from(tag.clone()),
+            crate::sip::dialog::DialogState::Confirmed,
+        ) else {
+            ctx.release_port(port);
+            return Err((StatusCode::BAD_REQUEST, "No Usable Contact"));
+        };
+        let idx = self.b.len();
+        ctx.media(MediaCommand::PartyPrepare {
+            call: self.id.0,
+            party: idx,
+            local,
+        });
+        ctx.links.dialogs.insert(dialog.key.clone(), (self.id, Side::B(idx)));
+        let call_id = dialog.key.call_id.clone();
+        let caller = invite
+            .envelope()
+            .ok()
+            .and_then(|e| e.from.uri.user.clone())
+            .map(|u| String::from_utf8_lossy(&u).into_owned())
+            .unwrap_or_default();
+        self.b.push(BLeg {
+            role: LegRole::Party(Box::new(PartyLeg {
+                kind: PartyKind::Consulted { agent: None },
+                extension: caller,
+                interaction: String::new(),
+                state: PartyState::Answered,
+                port,
+                local,
+                sdp: state,
+                joined_ms: Some(ctx.now.unix_ms),
+                adopted: true,
+            })),
+            invite: None,
+            call_id,
+            cseq: 0,
+            tx,
+            dest: src,
+            state: BState::Answered,
+            dialog: Some(dialog),
+            auth_tries: 0,
+            ack: None,
+            trunk: None,
+            started_ms: ctx.now.unix_ms,
+            answered_ms: Some(ctx.now.unix_ms),
+        });
+        let mut ok = crate::sip::msg::Message::response_to(invite, StatusCode::OK, None, Some(&tag));
+        ok.headers
+            .push(HeaderName::Contact, super::contact_for(&self.callee, src));
+        ok.headers.set(HeaderName::ContentType, "application/sdp");
+        ok.body = Bytes::from(answer.sdp.print());
+        ctx.respond(tx, ok);
+        let relay = super::media::RelayLeg {
+            local,
+            remote: answer.negotiated.remote_rtp,
+            remote_rtcp: answer.negotiated.remote_rtcp,
+            audio,
+            pt_map: Vec::new(),
+            denoise: false,
+        };
+        ctx.media(MediaCommand::PartyJoin {
+            call: self.id.0,
+            party: idx,
+            leg: Box::new(relay),
+            mode: super::media::PartyMode::Talk,
+        });
+        // The replaced phone goes (RFC 3891 §3: BYE to the replaced dialog).
+        let side = match leg {
+            super::media::MediaLeg::A => Side::A,
+            _ => replaced,
+        };
+        self.bye_leg(ctx, side);
+        ctx.media(MediaCommand::PartyLeave { call: self.id.0, leg });
+        self.send_modes(ctx);
+        tracing::info!(call = %self.id, ?leg, party = idx, "INVITE with Replaces: a phone took over the call");
+        Ok(idx)
+    }
+}
+
 /// A moved leg no call can take: BYE in its dialog, so its phone is not
 /// left in a call nobody carries.
 pub(crate) fn hang_up_moved(ctx: &mut CallCtx, moved: MovedLeg) {

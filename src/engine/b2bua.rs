@@ -49,6 +49,9 @@ impl Engine {
                 None => return reject(self, StatusCode::FORBIDDEN, "Source Not Allowed"),
             },
         };
+        if let Some(replaces) = req.headers.get(&HeaderName::Replaces).cloned() {
+            return self.invite_replaces(now, tx, &req, src, &tag, &caller, &replaces);
+        }
         let dialled = req.uri().and_then(|u| u.user_unescaped()).unwrap_or_default();
         let Some(route) = self.cfg.dialplan().route(&context, &dialled) else {
             return reject(self, StatusCode::NOT_FOUND, "No Route");

@@ -227,6 +227,68 @@ impl Engine {
     }
 }
 
+impl Engine {
+    /// RFC 3891: an INVITE with `Replaces` from `caller` (call pickup
+    /// style): the named dialog's call takes the new phone in its place.
+    /// 481 when no dialog matches (or it is over), 486 for `early-only`
+    /// on a connected call, 403 for trunks and contact-center calls (those
+    /// are transferred from the desktop), 400 for a malformed header.
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn invite_replaces(
+        &mut self,
+        now: Now,
+        tx: crate::sip::transaction::TxId,
+        req: &crate::sip::msg::Message,
+        src: crate::sip::transaction::Destination,
+        tag: &str,
+        caller: &str,
+        raw: &bytes::Bytes,
+    ) {
+        let reject = |e: &mut Engine, code: StatusCode, reason: &str| {
+            let resp = crate::sip::msg::Message::response_to(req, code, Some(reason), Some(tag));
+            e.respond(now, tx, resp);
+        };
+        if caller.starts_with("trunk:") {
+            return reject(self, StatusCode::FORBIDDEN, "Trunks Cannot Replace Calls");
+        }
+        let Some(rep) = crate::call::refer::ReplacesId::parse(&String::from_utf8_lossy(raw)) else {
+            return reject(self, StatusCode::BAD_REQUEST, "Malformed Replaces");
+        };
+        // §3: the to-tag is our tag in that dialog, the from-tag its peer's.
+        let key = crate::sip::dialog::DialogKey {
+            call_id: bytes::Bytes::from(rep.call_id.clone()),
+            local_tag: bytes::Bytes::from(rep.to_tag.clone()),
+        };
+        let found = self.links.dialogs.get(&key).copied().filter(|(call, side)| {
+            self.calls
+                .get(call)
+                .and_then(|c| c.dialog_of(*side))
+                .is_some_and(|d| d.remote_tag.as_ref() == rep.from_tag.as_bytes())
+        });
+        let Some((call, side)) = found else {
+            tracing::info!(%caller, replaces = %rep.call_id, "INVITE with Replaces: no such dialog");
+            return reject(self, StatusCode::CALL_DOES_NOT_EXIST, "Replaced Dialog Not Found");
+        };
+        if rep.early_only {
+            return reject(self, StatusCode::BUSY_HERE, "Replaced Call Already Answered");
+        }
+        if self.queues.calls.contains_key(&interaction_of(call)) || self.rooms.has(call) {
+            return reject(
+                self,
+                StatusCode::FORBIDDEN,
+                "Use The Desktop To Transfer Contact-Center Calls",
+            );
+        }
+        let adopted = self
+            .with_call(now, call, |c, ctx| c.adopt_invite(ctx, tx, req, src, side))
+            .unwrap_or(Err((StatusCode::CALL_DOES_NOT_EXIST, "Replaced Call Not Found")));
+        match adopted {
+            Ok(_) => tracing::info!(%caller, call = %call, "INVITE with Replaces: the phone took over the call"),
+            Err((code, reason)) => reject(self, code, reason),
+        }
+    }
+}
+
 /// A SIP reason phrase from a desktop refusal (one line, no rule tag).
 fn refer_reason(message: &str) -> String {
     let first = message.split(':').next().unwrap_or(message);

@@ -47,6 +47,11 @@ pub(crate) struct Rooms {
 }
 
 impl Rooms {
+    /// Whether call `id` is a meet-me room caller.
+    pub(crate) fn has(&self, id: CallRef) -> bool {
+        self.seats.contains_key(&id)
+    }
+
     /// How many callers are in room `name`.
     pub(crate) fn occupancy(&self, name: &str) -> usize {
         self.by_name.get(name).map_or(0, |r| r.seats.len())

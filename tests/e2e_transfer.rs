@@ -215,6 +215,9 @@ fn a_blind_transfer_to_a_queue_is_answered_by_another_agent_with_one_history() {
     // alice is never offered it back (CALL-XFER-3): her stream had no offer.
     let offers = s.alice_feed.seen.iter().filter(|v| v["type"] == "offer").count();
     assert_eq!(offers, 1, "only her first offer: {:?}", s.alice_feed.seen);
+    // The customer got one RTP stream all along: alice, the music while
+    // waiting, bob (one SSRC, consecutive sequence numbers).
+    s.customer_ear.assert_one_stream();
     let rec = s.finish(&bob, &mut bob_feed, "Resolved");
     assert_eq!(rec.outcome, Some(InteractionOutcome::Answered));
     assert_eq!(rec.agent.as_deref(), Some("bob"));

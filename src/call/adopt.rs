@@ -163,6 +163,7 @@ impl Call {
             trunk: moved.trunk,
             started_ms: moved.started_ms,
             answered_ms: moved.answered_ms,
+            rseq: None,
         });
         Ok(idx)
     }
@@ -261,6 +262,7 @@ impl Call {
             trunk: None,
             started_ms: ctx.now.unix_ms,
             answered_ms: Some(ctx.now.unix_ms),
+            rseq: None,
         });
         let mut ok = crate::sip::msg::Message::response_to(invite, StatusCode::OK, None, Some(&tag));
         ok.headers

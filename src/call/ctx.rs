@@ -62,6 +62,9 @@ pub enum CallTimer {
     PauseEnd,
     /// A meet-me room caller had its time to key the room's PIN.
     PinEntry,
+    /// Retransmit the caller's unacknowledged reliable provisional
+    /// response (RFC 3262 §3).
+    Retransmit1xx,
     /// A trunk leg (this index) of a trunk list has had no response at all
     /// for the trunk's `failover_timeout_ms`: try the next trunk.
     TrunkSilent(usize),

@@ -46,6 +46,11 @@ impl Call {
                 return;
             }
         }
+        if method == Method::PRACK {
+            let tag = tag.unwrap_or_default();
+            self.on_prack(ctx, tx, side, &req, &tag);
+            return;
+        }
         if method == Method::BYE {
             let resp = Message::response_to(&req, StatusCode::OK, None, tag.as_deref());
             ctx.respond(tx, resp);

@@ -169,6 +169,9 @@ pub struct BLeg {
     pub started_ms: u64,
     /// When it answered (unix ms).
     pub answered_ms: Option<u64>,
+    /// The RSeq of the last reliable provisional response it sent and we
+    /// PRACKed (RFC 3262 §4).
+    pub rseq: Option<u32>,
 }
 
 impl BLeg {

@@ -51,6 +51,7 @@ pub mod media;
 mod monitor;
 mod outbound;
 mod party;
+mod prack;
 pub mod refer;
 pub mod room;
 mod transfer;
@@ -196,6 +197,8 @@ pub struct Call {
     pub pending_refer: Option<Box<refer::PendingRefer>>,
     /// A blind transfer by REFER under way (RFC 3515).
     pub refer: Option<refer::Referral>,
+    /// Reliable provisional responses to the caller (RFC 3262).
+    pub rel1xx: Option<Box<prack::Reliable1xx>>,
     /// The trunks still to try when the call goes out by a trunk list
     /// ([`failover`]).
     pub failover: Option<Box<Failover>>,
@@ -249,6 +252,7 @@ impl Call {
             seat: None,
             pending_refer: None,
             refer: None,
+            rel1xx: None,
             failover: None,
         }
     }
@@ -282,6 +286,7 @@ impl Call {
             CallTimer::Reap => ctx.event(self.id, CallEvent::Reap),
             CallTimer::PauseEnd => self.on_pause_end(ctx),
             CallTimer::PinEntry => self.on_pin_timeout(ctx),
+            CallTimer::Retransmit1xx => self.retransmit_1xx(ctx),
             CallTimer::TrunkSilent(leg) => self.on_trunk_silent(ctx, leg),
         }
     }

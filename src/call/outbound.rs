@@ -95,6 +95,8 @@ pub(crate) fn new_invite(
     m.headers.push(HeaderName::CSeq, "1 INVITE");
     m.headers.push(HeaderName::Contact, super::contact_for(from_user, dest));
     m.headers.push(HeaderName::Allow, crate::sip::ALLOW);
+    // RFC 3262: callees may send reliable provisional responses; we PRACK them.
+    m.headers.push(HeaderName::Supported, "100rel, replaces");
     m.headers.push(HeaderName::UserAgent, ctx.cfg.sip().user_agent.clone());
     m
 }
@@ -168,6 +170,7 @@ impl Call {
             trunk,
             started_ms: ctx.now.unix_ms,
             answered_ms: None,
+            rseq: None,
         });
         Some(self.b.len() - 1)
     }
@@ -187,9 +190,7 @@ impl Call {
 
     /// Sends the caller a provisional response (the queue's 183/180).
     pub fn provisional_to_a(&mut self, ctx: &mut CallCtx, resp: Message) {
-        if self.phase == Phase::Routing {
-            ctx.respond(self.a.tx, resp);
-        }
+        self.send_provisional(ctx, resp);
     }
 
     /// A response for one of the call's client transactions.
@@ -255,6 +256,10 @@ impl Call {
             if has_tag {
                 leg.state = BState::Early;
             }
+            if !self.prack_b(ctx, idx, &resp) {
+                // A retransmitted reliable provisional: PRACKed already.
+                return;
+            }
             if self.acd {
                 // An agent's phone ringing: the queued caller keeps its music.
                 return;
@@ -273,7 +278,7 @@ impl Call {
                     }
                 }
             }
-            ctx.respond(self.a.tx, a_resp);
+            self.send_provisional(ctx, a_resp);
             return;
         }
         if code.is_success() {

@@ -10,7 +10,7 @@ pub use crate::sip::ALLOW;
 
 /// Option tags we support (sent in `Supported`); everything else in a
 /// `Require` gets 420 (§8.2.2.3).
-pub const SUPPORTED: &[&str] = &["replaces"];
+pub const SUPPORTED: &[&str] = &["100rel", "replaces"];
 
 /// A rejection decided by screening.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -58,6 +58,7 @@ fn is_allowed(method: &Method) -> bool {
         Method::UPDATE,
         Method::INFO,
         Method::REFER,
+        Method::PRACK,
     ]
     .contains(method)
 }

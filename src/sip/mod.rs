@@ -12,4 +12,4 @@ pub mod registrar;
 pub mod transaction;
 
 /// Methods the switch implements (sent in `Allow`, RFC 3261 §20.5).
-pub const ALLOW: &str = "INVITE, ACK, BYE, CANCEL, OPTIONS, REGISTER, UPDATE, INFO, REFER";
+pub const ALLOW: &str = "INVITE, ACK, BYE, CANCEL, OPTIONS, REGISTER, UPDATE, INFO, REFER, PRACK";

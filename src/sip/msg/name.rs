@@ -81,6 +81,8 @@ header_names! {
     SessionExpires => "Session-Expires", "x";
     MinSe => "Min-SE", "";
     Event => "Event", "o";
+    RSeq => "RSeq", "";
+    RAck => "RAck", "";
     SubscriptionState => "Subscription-State", "";
     Subject => "Subject", "s";
     UserAgent => "User-Agent", "";

@@ -1,0 +1,234 @@
+//! Reliable provisional responses (RFC 3262, option tag `100rel`),
+//! terminated by the switch on each leg, as a B2BUA does: each hop is
+//! reliable on its own, so a carrier that requires 100rel reaches a phone
+//! that does not support it, and the other way round.
+//!
+//! - **Towards the caller** (the switch is the UAS): when the caller's
+//!   INVITE says `Supported: 100rel` or `Require: 100rel`, every
+//!   provisional response but 100 goes out reliably (§3): `Require:
+//!   100rel`, an `RSeq` (random start, +1 each), the early dialog opened
+//!   for the PRACK, and retransmitted from T1, doubling, until a PRACK
+//!   with the matching `RAck` arrives (answered 200; one that matches
+//!   nothing gets 481). One at a time: a provisional response that comes
+//!   while another is unacknowledged waits for its PRACK. Unacknowledged
+//!   for 64·T1, the INVITE is refused with 500 (§3's "SHOULD reject with
+//!   a 5xx") and the call ends (`prack_timeout`). The final response
+//!   stops the retransmissions.
+//! - **Towards callees** (the switch is the UAC): our INVITEs say
+//!   `Supported: 100rel`; a reliable provisional response (`Require:
+//!   100rel` with `RSeq`) is PRACKed in its early dialog (§4) with `RAck:
+//!   <rseq> <cseq> INVITE`; a retransmission of one already PRACKed (its
+//!   RSeq not above the last) is dropped, not relayed twice.
+//!
+//! SDP in PRACK (offers in reliable provisional responses) is not used:
+//! the switch puts only answers in its provisional responses.
+
+use super::{Call, CallCtx, CallTimer, Phase, Side, TxOwner};
+use crate::sip::dialog::{Dialog, DialogState};
+use crate::sip::msg::{HeaderName, Message, Method, StatusCode};
+use crate::sip::transaction::TxId;
+use bytes::Bytes;
+use std::collections::VecDeque;
+use std::time::{Duration, Instant};
+
+/// Most provisional responses kept waiting for a PRACK.
+const MAX_QUEUED: usize = 4;
+
+/// The caller's side of RFC 3262.
+#[derive(Clone, Debug, Default)]
+pub struct Reliable1xx {
+    /// The RSeq of the last reliable provisional response sent.
+    pub rseq: u32,
+    /// The reliable provisional response not PRACKed yet: the response,
+    /// the current retransmission interval and when it was first sent.
+    pub unacked: Option<Box<(Message, Duration, Instant)>>,
+    /// Provisional responses waiting for the unacknowledged one's PRACK.
+    pub queued: VecDeque<Message>,
+}
+
+/// Whether `m` lists `100rel` in its `header`.
+fn lists_100rel(m: &Message, header: &HeaderName) -> bool {
+    m.headers.get_all(header).any(|v| {
+        String::from_utf8_lossy(v)
+            .split(',')
+            .any(|t| t.trim().eq_ignore_ascii_case("100rel"))
+    })
+}
+
+impl Call {
+    /// Whether the caller's INVITE supports or requires 100rel.
+    fn caller_100rel(&self) -> bool {
+        self.a
+            .invite
+            .as_deref()
+            .is_some_and(|i| lists_100rel(i, &HeaderName::Supported) || lists_100rel(i, &HeaderName::Require))
+    }
+
+    /// Sends the caller a provisional response: reliably when it supports
+    /// 100rel (queued behind an unacknowledged one), else as is.
+    pub(crate) fn send_provisional(&mut self, ctx: &mut CallCtx, resp: Message) {
+        if self.phase != Phase::Routing {
+            return;
+        }
+        if resp.status() == Some(StatusCode::TRYING) || !self.caller_100rel() {
+            ctx.respond(self.a.tx, resp);
+            return;
+        }
+        let rel = self.rel1xx.get_or_insert_with(|| {
+            Box::new(Reliable1xx {
+                // §3: a random start between 1 and 2^31 - 1.
+                rseq: (ctx.ids.number() % (1 << 30)) as u32 + 1,
+                ..Reliable1xx::default()
+            })
+        });
+        if rel.unacked.is_some() {
+            if rel.queued.len() < MAX_QUEUED {
+                rel.queued.push_back(resp);
+            }
+            return;
+        }
+        self.send_reliable(ctx, resp);
+    }
+
+    fn send_reliable(&mut self, ctx: &mut CallCtx, mut resp: Message) {
+        let id = self.id;
+        if self.a.dialog.is_none() {
+            // The PRACK comes in the early dialog (§12.1.1).
+            if let Some(Ok(d)) = self
+                .a
+                .invite
+                .as_deref()
+                .map(|inv| Dialog::uas(inv, self.a.tag.clone(), DialogState::Early))
+            {
+                ctx.links.dialogs.insert(d.key.clone(), (id, Side::A));
+                self.a.dialog = Some(d);
+            }
+        }
+        let Some(rel) = self.rel1xx.as_deref_mut() else { return };
+        rel.rseq = rel.rseq.wrapping_add(1);
+        resp.headers.set(HeaderName::Require, "100rel");
+        resp.headers.set(HeaderName::RSeq, rel.rseq.to_string());
+        let t1 = ctx.txl.config().t1;
+        rel.unacked = Some(Box::new((resp.clone(), t1, ctx.now.mono)));
+        ctx.respond(self.a.tx, resp);
+        ctx.set_timer(id, CallTimer::Retransmit1xx, ctx.now.mono + t1);
+    }
+
+    /// §3: the unacknowledged reliable provisional response again (T1,
+    /// doubling); after 64·T1 the caller is refused with 500.
+    pub(crate) fn retransmit_1xx(&mut self, ctx: &mut CallCtx) {
+        let id = self.id;
+        if self.phase != Phase::Routing {
+            return;
+        }
+        let t1 = ctx.txl.config().t1;
+        let Some(rel) = self.rel1xx.as_deref_mut() else { return };
+        let Some((resp, interval, since)) = rel.unacked.as_deref().cloned() else {
+            return;
+        };
+        if ctx.now.mono.duration_since(since) >= t1 * 64 {
+            rel.unacked = None;
+            tracing::info!(call = %id, "no PRACK for a reliable provisional response: refusing the caller");
+            self.fail(
+                ctx,
+                StatusCode::SERVER_INTERNAL_ERROR,
+                "Provisional Response Not Acknowledged",
+                "prack_timeout",
+            );
+            return;
+        }
+        let next = interval * 2;
+        rel.unacked = Some(Box::new((resp.clone(), next, since)));
+        ctx.respond(self.a.tx, resp);
+        ctx.set_timer(id, CallTimer::Retransmit1xx, ctx.now.mono + next);
+    }
+
+    /// A PRACK in the dialog on `side` (RFC 3262 §3): it acknowledges the
+    /// caller's unacknowledged reliable provisional response, or gets 481.
+    pub(crate) fn on_prack(&mut self, ctx: &mut CallCtx, tx: TxId, side: Side, req: &Message, tag: &str) {
+        let id = self.id;
+        let invite_cseq = self
+            .a
+            .invite
+            .as_deref()
+            .and_then(|i| i.envelope().ok())
+            .map(|e| e.cseq.seq);
+        let rack = req
+            .headers
+            .get(&HeaderName::RAck)
+            .map(|v| String::from_utf8_lossy(v).into_owned())
+            .unwrap_or_default();
+        let mut parts = rack.split_whitespace();
+        let (rseq, cseq, method) = (
+            parts.next().and_then(|s| s.parse::<u32>().ok()),
+            parts.next().and_then(|s| s.parse::<u32>().ok()),
+            parts.next().unwrap_or_default(),
+        );
+        let matches = side == Side::A
+            && method.eq_ignore_ascii_case("INVITE")
+            && cseq.is_some()
+            && cseq == invite_cseq
+            && self
+                .rel1xx
+                .as_deref()
+                .is_some_and(|r| r.unacked.is_some() && Some(r.rseq) == rseq);
+        if !matches {
+            let resp = Message::response_to(
+                req,
+                StatusCode::CALL_DOES_NOT_EXIST,
+                Some("No Such Provisional Response"),
+                Some(tag),
+            );
+            ctx.respond(tx, resp);
+            return;
+        }
+        let resp = Message::response_to(req, StatusCode::OK, None, Some(tag));
+        ctx.respond(tx, resp);
+        ctx.cancel_timer(id, CallTimer::Retransmit1xx);
+        let next = self.rel1xx.as_deref_mut().and_then(|r| {
+            r.unacked = None;
+            r.queued.pop_front()
+        });
+        if let Some(next) = next {
+            if self.phase == Phase::Routing {
+                self.send_reliable(ctx, next);
+            }
+        }
+    }
+
+    /// §4: a callee leg's reliable provisional response is PRACKed in its
+    /// early dialog. False for a retransmission of one already PRACKed
+    /// (not to be relayed again).
+    pub(crate) fn prack_b(&mut self, ctx: &mut CallCtx, idx: usize, resp: &Message) -> bool {
+        if !lists_100rel(resp, &HeaderName::Require) {
+            return true;
+        }
+        let Some(rseq) = resp
+            .headers
+            .get(&HeaderName::RSeq)
+            .and_then(|v| String::from_utf8_lossy(v).trim().parse::<u32>().ok())
+        else {
+            return true;
+        };
+        let Some(leg) = self.b.get_mut(idx) else { return true };
+        if leg.rseq.is_some_and(|last| rseq <= last) {
+            return false;
+        }
+        leg.rseq = Some(rseq);
+        let rack = Bytes::from(format!("{rseq} {} INVITE", leg.cseq));
+        if self
+            .send_in_dialog(
+                ctx,
+                Side::B(idx),
+                Method::PRACK,
+                Bytes::new(),
+                vec![(HeaderName::RAck, rack)],
+                TxOwner::Detached,
+            )
+            .is_none()
+        {
+            tracing::debug!(call = %self.id, leg = idx, "PRACK not sent (no early dialog)");
+        }
+        true
+    }
+}

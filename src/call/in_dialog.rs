@@ -86,6 +86,9 @@ impl Call {
         }
         // Target refresh (§12.2.2) for re-INVITE/UPDATE.
         if method == Method::INVITE || method == Method::UPDATE {
+            if self.session_glare(ctx, side, tx, &req) {
+                return;
+            }
             if let Some(d) = self.dialog_mut(side) {
                 d.refresh_target(&req);
             }
@@ -102,6 +105,9 @@ impl Call {
             if matches!(h.name, HeaderName::ContentType | HeaderName::ContentDisposition) || is_info_package(&h.name) {
                 copied.push((h.name.clone(), h.value.clone()));
             }
+        }
+        if method == Method::INVITE || method == Method::UPDATE {
+            self.session_relay_headers(other, &mut copied);
         }
         match self.send_in_dialog(ctx, other, method, req.body.clone(), copied, TxOwner::Call(self.id)) {
             Some(ctx_tx) => self.relays.push((
@@ -246,6 +252,7 @@ impl Call {
                 out.headers
                     .push(HeaderName::Contact, super::contact_for(&self.callee, dest));
             }
+            self.session_relay_answered(ctx, relay.from, &relay.request, &resp, &mut out);
         }
         if code.is_success() && is_invite {
             // The ACK to the other side waits for the sender's ACK (it may carry the answer).
@@ -296,7 +303,7 @@ impl Call {
         }
     }
 
-    fn ack_with_seq(&mut self, ctx: &mut CallCtx, side: Side, seq: u32, body: Bytes, ct: Option<Bytes>) {
+    pub(crate) fn ack_with_seq(&mut self, ctx: &mut CallCtx, side: Side, seq: u32, body: Bytes, ct: Option<Bytes>) {
         let Some(dest) = self.side_dest(side) else { return };
         let Some(dialog) = self.dialog_mut(side) else { return };
         let mut ack = dialog.request(Method::ACK, Some(seq));

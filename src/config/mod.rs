@@ -51,7 +51,7 @@ pub use load::{
 pub use net::{Cidr, PortRange};
 pub use typed::{
     ApiSettings, AuthPolicy, CdrSettings, Config, Credentials, Keepalive, MediaSettings, Profile, RecordingLayout,
-    RecordingSettings, RegistrarSettings, Secret, SecuritySettings, SipSettings, StoreSettings, Transport, Trunk,
+    RecordingSettings, RegistrarSettings, Secret, SecuritySettings, SessionTimerSettings, SipSettings, StoreSettings, Transport, Trunk,
     TrunkInbound, User,
 };
 

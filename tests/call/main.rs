@@ -5,6 +5,7 @@
 mod consult;
 mod dial;
 mod harness;
+mod session_timer;
 mod transfer;
 
 use harness::{first_line, sdp, CallHarness, CALLER};

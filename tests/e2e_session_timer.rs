@@ -91,7 +91,10 @@ fn a_silent_caller_is_hung_up_when_its_session_expires() {
     assert_eq!(cdrs[0]["end_cause"], "session_timeout", "{}", cdrs[0]);
     assert_eq!(cdrs[0]["route"], "trunk:demo", "{}", cdrs[0]);
     assert!(
-        sw.wait_for_log("session expired, no refresh from the caller in 4 s", Duration::from_secs(2)),
+        sw.wait_for_log(
+            "session expired, no refresh from the caller in 4 s",
+            Duration::from_secs(2)
+        ),
         "the expiry is logged in words:\n{}",
         sw.log()
     );

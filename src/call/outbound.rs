@@ -289,7 +289,8 @@ impl Call {
             return;
         }
         // Final failure: a trunk's challenge is answered once.
-        if (code == StatusCode::UNAUTHORIZED || code == StatusCode::PROXY_AUTH_REQUIRED) && self.b[idx].auth_tries == 0 {
+        if (code == StatusCode::UNAUTHORIZED || code == StatusCode::PROXY_AUTH_REQUIRED) && self.b[idx].auth_tries == 0
+        {
             if let Some(retry) = self.auth_retry(ctx, idx, &resp) {
                 let dest = self.b[idx].dest;
                 if let Some(ntx) = ctx.send_request(TxOwner::Call(id), retry.clone(), dest) {

@@ -409,7 +409,9 @@ impl Call {
     /// when the peer allows it, else a re-INVITE with the switch's unchanged
     /// SDP (anchored calls only).
     fn send_refresh(&mut self, ctx: &mut CallCtx, side: Side) {
-        let Some(leg) = self.leg_timer(side).cloned() else { return };
+        let Some(leg) = self.leg_timer(side).cloned() else {
+            return;
+        };
         if leg.refresher != Refresher::Switch || leg.refresh != RefreshState::Idle {
             return;
         }
@@ -495,7 +497,9 @@ impl Call {
         if code.is_provisional() {
             return;
         }
-        let Some((side, seq, method)) = self.refresh_side(tx) else { return };
+        let Some((side, seq, method)) = self.refresh_side(tx) else {
+            return;
+        };
         ctx.links.txs.remove(&tx);
         if let Some(l) = self.leg_timer_mut(side) {
             l.refresh = RefreshState::Idle;
@@ -555,7 +559,9 @@ impl Call {
                 );
                 self.end(ctx, "session_timeout");
             }
-            c => tracing::info!(call = %self.id, code = c, "session refresh to {who} refused; the session expires unless refreshed"),
+            c => {
+                tracing::info!(call = %self.id, code = c, "session refresh to {who} refused; the session expires unless refreshed")
+            }
         }
     }
 
@@ -626,7 +632,13 @@ impl Call {
     /// `side`: a refresh (§9 for refreshes: its Session-Expires may change
     /// interval and refresher); `resp` gets the leg's Session-Expires (and
     /// `Require: timer` when the peer supports it) and the timer restarts.
-    pub(crate) fn session_refreshed_by_peer(&mut self, ctx: &mut CallCtx, side: Side, req: &Message, resp: &mut Message) {
+    pub(crate) fn session_refreshed_by_peer(
+        &mut self,
+        ctx: &mut CallCtx,
+        side: Side,
+        req: &Message,
+        resp: &mut Message,
+    ) {
         if self.phase != Phase::Answered {
             return;
         }
@@ -690,14 +702,20 @@ impl Call {
         if ctx.cfg.sip().session_timers.is_none() {
             return false;
         }
-        if self.session_timers.as_ref().is_some_and(|s| s.retried_422.contains(&idx)) {
+        if self
+            .session_timers
+            .as_ref()
+            .is_some_and(|s| s.retried_422.contains(&idx))
+        {
             return false;
         }
         let Some(theirs) = min_se(resp).ok().flatten().filter(|s| *s <= 86_400) else {
             return false;
         };
         let Some(leg) = self.b.get(idx) else { return false };
-        let Some(invite) = leg.invite.as_deref() else { return false };
+        let Some(invite) = leg.invite.as_deref() else {
+            return false;
+        };
         let mut m = invite.clone();
         let Ok(seq) = m.envelope().map(|e| e.cseq.seq + 1) else {
             return false;

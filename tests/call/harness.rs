@@ -264,7 +264,11 @@ impl CallHarness {
             .map(|h| String::from_utf8_lossy(&h.value).into_owned())
             .expect("via");
         let to = String::from_utf8_lossy(&header(req, "to")).into_owned();
-        let to = if to.contains(";tag=") { to } else { format!("{to};tag={tag}") };
+        let to = if to.contains(";tag=") {
+            to
+        } else {
+            format!("{to};tag={tag}")
+        };
         let text = format!(
             "SIP/2.0 {code} X\r\nVia: {via}\r\nFrom: {}\r\nTo: {to}\r\nCall-ID: {}\r\nCSeq: {} {}\r\n\
              Contact: <sip:x@{peer}>\r\n{extra}{}Content-Length: {}\r\n\r\n{}",

@@ -97,7 +97,10 @@ fn a_session_expires_below_min_se_gets_422_with_our_min_se() {
     assert_eq!(resp.status().map(|c| c.as_u16()), Some(422));
     assert_eq!(header(&resp, HeaderName::MinSe).as_deref(), Some("90"));
     assert!(screen_invite(&invite("Session-Expires: 90\r\n"), st.as_ref()).is_ok());
-    assert!(screen_invite(&invite(""), st.as_ref()).is_ok(), "no Session-Expires, no check");
+    assert!(
+        screen_invite(&invite(""), st.as_ref()).is_ok(),
+        "no Session-Expires, no check"
+    );
     assert!(screen_invite(&short, None).is_ok(), "session timers off");
     let bad = invite("Session-Expires: soon\r\n");
     let err = screen_invite(&bad, st.as_ref()).expect_err("malformed");
@@ -148,7 +151,11 @@ fn a_caller_without_timer_support_is_refreshed_by_the_switch_at_half_time() {
         header(&ok, HeaderName::SessionExpires).as_deref(),
         Some("1800;refresher=uas")
     );
-    assert_eq!(header(&ok, HeaderName::Require), None, "§9: no Require for a UAC without timer");
+    assert_eq!(
+        header(&ok, HeaderName::Require),
+        None,
+        "§9: no Require for a UAC without timer"
+    );
     h.advance(secs(899));
     assert!(h.take_to(CALLER).is_empty());
     h.advance(secs(1));
@@ -176,7 +183,10 @@ fn a_caller_without_timer_support_is_refreshed_by_the_switch_at_half_time() {
     h.advance(secs(899));
     assert!(last_to(&h, CALLER, "INVITE").is_none());
     h.advance(secs(1));
-    assert!(last_to(&h, CALLER, "INVITE").is_some(), "next refresh 900 s after the last");
+    assert!(
+        last_to(&h, CALLER, "INVITE").is_some(),
+        "next refresh 900 s after the last"
+    );
 }
 
 #[test]
@@ -234,7 +244,10 @@ fn a_refresh_from_the_caller_restarts_its_timer() {
     // An UPDATE without a body refreshes too, answered without a body.
     caller_request(&mut h, "UPDATE", 3, "Session-Expires: 600;refresher=uac\r\n", "");
     let ok = last_to(&h, CALLER, "200").expect("200 to the UPDATE");
-    assert!(ok.body.is_empty(), "RFC 3311: no offer in a 2xx to an UPDATE without one");
+    assert!(
+        ok.body.is_empty(),
+        "RFC 3311: no offer in a 2xx to an UPDATE without one"
+    );
     h.advance(secs(567));
     assert!(h.cdrs.is_empty());
     h.advance(secs(1));
@@ -344,7 +357,14 @@ fn a_callee_422_to_the_initial_invite_is_retried_with_its_min_se() {
     let (e1, e2) = (first.envelope().expect("env"), retry.envelope().expect("env"));
     assert_eq!(e1.call_id, e2.call_id, "same call");
     assert_eq!(e2.cseq.seq, e1.cseq.seq + 1);
-    h.respond_with(B1, &retry, 200, "b1", "Session-Expires: 3600;refresher=uac\r\n", &sdp(7104));
+    h.respond_with(
+        B1,
+        &retry,
+        200,
+        "b1",
+        "Session-Expires: 3600;refresher=uac\r\n",
+        &sdp(7104),
+    );
     assert!(h.take_to(CALLER).contains(&"200".to_owned()));
     assert_eq!(refresher(&h, false), Some((3600, Refresher::Switch)));
     // A second 422 on the same leg is not retried again (§7.3: once).
@@ -356,7 +376,14 @@ fn a_relayed_refresh_on_a_pass_through_call_refreshes_both_legs() {
     h.invite_with("Supported: timer\r\nSession-Expires: 600\r\n", &sdp(7002));
     h.ring(&[B1]);
     let inv = h.invite_to(B1);
-    h.respond_with(B1, &inv, 200, "b1", "Session-Expires: 600;refresher=uas\r\n", &sdp(7104));
+    h.respond_with(
+        B1,
+        &inv,
+        200,
+        "b1",
+        "Session-Expires: 600;refresher=uas\r\n",
+        &sdp(7104),
+    );
     caller_request(&mut h, "ACK", 1, "", "");
     assert_eq!(refresher(&h, true), Some((600, Refresher::Peer)));
     assert_eq!(refresher(&h, false), Some((600, Refresher::Peer)));
@@ -375,7 +402,14 @@ fn a_relayed_refresh_on_a_pass_through_call_refreshes_both_legs() {
         Some("600;refresher=uas"),
         "the callee stays the refresher of its leg"
     );
-    h.respond_with(B1, &relayed, 200, "", "Session-Expires: 600;refresher=uas\r\n", &sdp(7104));
+    h.respond_with(
+        B1,
+        &relayed,
+        200,
+        "",
+        "Session-Expires: 600;refresher=uas\r\n",
+        &sdp(7104),
+    );
     let ok = last_to(&h, CALLER, "200").expect("200 relayed to the caller");
     assert_eq!(
         header(&ok, HeaderName::SessionExpires).as_deref(),

@@ -206,6 +206,7 @@ impl Call {
 
     /// Drops the dialog on `side` (and its routing entry).
     pub(crate) fn forget_dialog(&mut self, ctx: &mut CallCtx, side: Side) {
+        self.session_leg_gone(ctx, side);
         let d = match side {
             Side::A => self.a.dialog.take(),
             Side::B(i) => self.b.get_mut(i).and_then(|l| l.dialog.take()),

@@ -458,7 +458,7 @@ impl Call {
             a_resp.body = body;
             a_resp.headers.set(HeaderName::ContentType, "application/sdp");
         }
-        self.session_answer(ctx, idx, &resp, &mut a_resp);
+        self.session_answer(ctx, Some((idx, &resp)), &mut a_resp);
         let Some(invite) = self.a.invite.as_deref() else { return };
         match Dialog::uas(invite, self.a.tag.clone(), DialogState::Confirmed) {
             Ok(mut d) => {

@@ -258,11 +258,13 @@ impl Call {
         self.session_timers.as_mut()?.legs.iter_mut().find(|l| l.side == side)
     }
 
-    /// The caller is answered with placed leg `idx`'s 2xx `b_resp`: both
-    /// legs' session timers are negotiated (§7.2 for the callee's, §9 for
-    /// the caller's), `a_resp` gets the caller's Session-Expires, and the
-    /// timers start. Called before the caller's INVITE is dropped.
-    pub(crate) fn session_answer(&mut self, ctx: &mut CallCtx, idx: usize, b_resp: &Message, a_resp: &mut Message) {
+    /// The caller is answered with `a_resp` — placed leg `idx`'s 2xx
+    /// `b_resp` when `callee` is given, the switch's own answer (a meet-me
+    /// room) when not: the legs' session timers are negotiated (§7.2 for
+    /// the callee's, §9 for the caller's), `a_resp` gets the caller's
+    /// Session-Expires, and the timers start. Called before the caller's
+    /// INVITE is dropped.
+    pub(crate) fn session_answer(&mut self, ctx: &mut CallCtx, callee: Option<(usize, &Message)>, a_resp: &mut Message) {
         let Some(st) = ctx.cfg.sip().session_timers else { return };
         let anchored = self.media.is_some();
         let mut legs = Vec::with_capacity(2);
@@ -301,7 +303,7 @@ impl Call {
             }
         }
         // The callee's leg: we are its UAC.
-        if let Some(leg) = self.b.get(idx) {
+        if let Some((idx, b_resp, leg)) = callee.and_then(|(i, r)| Some((i, r, self.b.get(i)?))) {
             let asked = leg
                 .invite
                 .as_deref()
@@ -370,6 +372,21 @@ impl Call {
         for leg in &st.legs {
             ctx.cancel_timer(self.id, CallTimer::SessionRefresh(leg.side));
             ctx.cancel_timer(self.id, CallTimer::SessionExpiry(leg.side));
+        }
+    }
+
+    /// The dialog on `side` is gone (BYE, a party leaving, a transfer):
+    /// its session timer stops with it.
+    pub(crate) fn session_leg_gone(&mut self, ctx: &mut CallCtx, side: Side) {
+        let Some(st) = self.session_timers.as_mut() else { return };
+        let Some(pos) = st.legs.iter().position(|l| l.side == side) else {
+            return;
+        };
+        let leg = st.legs.remove(pos);
+        ctx.cancel_timer(self.id, CallTimer::SessionRefresh(side));
+        ctx.cancel_timer(self.id, CallTimer::SessionExpiry(side));
+        if let RefreshState::Sent { tx, .. } = leg.refresh {
+            ctx.links.txs.remove(&tx);
         }
     }
 

@@ -421,3 +421,16 @@ fn a_relayed_refresh_on_a_pass_through_call_refreshes_both_legs() {
     h.advance(secs(1));
     assert_eq!(h.cdrs[0].end_cause, "session_timeout");
 }
+
+#[test]
+fn a_leg_that_hangs_up_takes_its_session_timer_with_it() {
+    let (mut h, _) = answered_with("Supported: timer\r\nSession-Expires: 600\r\n", "");
+    caller_request(&mut h, "BYE", 2, "", "");
+    assert_eq!(h.cdrs[0].end_cause, "caller_hangup");
+    let st = h.call.as_ref().and_then(|c| c.session_timers.as_ref()).expect("timers");
+    assert!(st.legs.is_empty(), "{st:?}");
+    assert!(
+        !h.timers.is_set((switchboard::ids::CallRef(1), switchboard::call::CallTimer::SessionExpiry(switchboard::call::Side::A))),
+        "no expiry left armed"
+    );
+}

@@ -100,6 +100,9 @@ pub struct LegTimer {
     pub peer_update: bool,
     /// Our refresh in flight.
     pub refresh: RefreshState,
+    /// Our last refresh re-INVITE answered 2xx, with its CSeq: a
+    /// retransmission of that 2xx is ACKed again (RFC 3261 §13.2.2.4).
+    pub answered_invite: Option<(TxId, u32)>,
 }
 
 /// A call's session timers: the legs that run one, and the placed legs
@@ -264,7 +267,12 @@ impl Call {
     /// the callee's, §9 for the caller's), `a_resp` gets the caller's
     /// Session-Expires, and the timers start. Called before the caller's
     /// INVITE is dropped.
-    pub(crate) fn session_answer(&mut self, ctx: &mut CallCtx, callee: Option<(usize, &Message)>, a_resp: &mut Message) {
+    pub(crate) fn session_answer(
+        &mut self,
+        ctx: &mut CallCtx,
+        callee: Option<(usize, &Message)>,
+        a_resp: &mut Message,
+    ) {
         let Some(st) = ctx.cfg.sip().session_timers else { return };
         let anchored = self.media.is_some();
         let mut legs = Vec::with_capacity(2);
@@ -291,6 +299,7 @@ impl Call {
                 peer_timer,
                 peer_update,
                 refresh: RefreshState::Idle,
+                answered_invite: None,
             };
             if refresher == Refresher::Switch && !anchored && !peer_update {
                 tracing::debug!(call = %self.id, "no session timer towards the caller: pass-through and no UPDATE");
@@ -322,6 +331,7 @@ impl Call {
                 peer_timer: supports_timer(b_resp),
                 peer_update: allows_update(b_resp),
                 refresh: RefreshState::Idle,
+                answered_invite: None,
             };
             if let Some(se) = session_expires(b_resp).ok().flatten() {
                 timer.peer_timer = true;
@@ -388,6 +398,9 @@ impl Call {
         if let RefreshState::Sent { tx, .. } = leg.refresh {
             ctx.links.txs.remove(&tx);
         }
+        if let Some((tx, _)) = leg.answered_invite {
+            ctx.links.txs.remove(&tx);
+        }
     }
 
     /// A session timer fired.
@@ -444,18 +457,14 @@ impl Call {
             (HeaderName::Supported, Bytes::from_static(b"timer")),
         ];
         if method == RefreshMethod::Invite {
-            let Some(media) = self.media.as_deref_mut() else { return };
-            let state = match side {
-                Side::A => &mut media.sdp_a,
-                Side::B(_) => &mut media.sdp_b,
-            };
-            match state.repeat_offer() {
+            match self.refresh_offer(side) {
                 Some(offer) => {
-                    body = Bytes::from(offer.print());
+                    body = offer;
                     headers.push((HeaderName::ContentType, Bytes::from_static(b"application/sdp")));
                 }
                 None => {
-                    // An offer of ours is pending (hold from the API): try again soon.
+                    // No SDP to re-offer now (another offer of ours is pending):
+                    // try again in a second; the expiry still bounds it.
                     let at = ctx.now.mono + Duration::from_secs(1);
                     ctx.set_timer(self.id, CallTimer::SessionRefresh(side), at);
                     return;
@@ -479,6 +488,38 @@ impl Call {
         }
     }
 
+    /// The SDP of a refresh re-INVITE on an anchored leg (RFC 3264 §8): on
+    /// the caller's leg our last answer again, unchanged (same `o=`
+    /// version); on a placed leg, where our last description was the
+    /// initial offer of every codec, the negotiated codec alone (a new
+    /// version the first time, unchanged after), so the callee cannot
+    /// switch codecs under the running relay. `None` while another offer
+    /// of ours is pending.
+    fn refresh_offer(&mut self, side: Side) -> Option<Bytes> {
+        let media = self.media.as_deref_mut()?;
+        let offer = match side {
+            Side::A => media.sdp_a.repeat_offer()?,
+            Side::B(_) => {
+                let state = &mut media.sdp_b;
+                if state.pending_offer().is_some() {
+                    return None;
+                }
+                let neg = state.negotiated()?;
+                let mut codecs: Vec<sdp::CodecKind> = neg.codec.kind().into_iter().collect();
+                if neg.telephone_event.is_some() {
+                    codecs.push(sdp::CodecKind::TelephoneEvent);
+                }
+                let policy = sdp::LegPolicy {
+                    codecs,
+                    ..sdp::LegPolicy::default()
+                };
+                let direction = state.local_direction();
+                sdp::offer(&policy, media.local_b, direction, state)
+            }
+        };
+        Some(Bytes::from(offer.print()))
+    }
+
     /// Drops the re-offer of a refresh that failed (RFC 3264 §8: the old session stays).
     fn cancel_repeat_offer(&mut self, side: Side, method: RefreshMethod) {
         if method != RefreshMethod::Invite {
@@ -492,9 +533,14 @@ impl Call {
         }
     }
 
-    /// True when `tx` is one of our refreshes.
+    /// True when `tx` is one of our refreshes (or our last answered
+    /// refresh re-INVITE, whose 2xx may be retransmitted).
     pub(crate) fn is_refresh_tx(&self, tx: TxId) -> bool {
         self.refresh_side(tx).is_some()
+            || self
+                .session_timers
+                .as_ref()
+                .is_some_and(|st| st.legs.iter().any(|l| l.answered_invite.is_some_and(|(t, _)| t == tx)))
     }
 
     fn refresh_side(&self, tx: TxId) -> Option<(Side, u32, RefreshMethod)> {
@@ -515,9 +561,29 @@ impl Call {
             return;
         }
         let Some((side, seq, method)) = self.refresh_side(tx) else {
+            // A retransmitted 2xx of our last refresh re-INVITE: our ACK was lost.
+            let again = self.session_timers.as_ref().and_then(|st| {
+                st.legs.iter().find_map(|l| {
+                    l.answered_invite
+                        .filter(|(t, _)| *t == tx)
+                        .map(|(_, seq)| (l.side, seq))
+                })
+            });
+            if let Some((side, seq)) = again.filter(|_| code.is_success()) {
+                self.ack_with_seq(ctx, side, seq, Bytes::new(), None);
+            }
             return;
         };
-        ctx.links.txs.remove(&tx);
+        if method == RefreshMethod::Invite && code.is_success() {
+            // Kept until the transaction ends (Timer M): 2xx retransmissions are ACKed.
+            if let Some(l) = self.leg_timer_mut(side) {
+                if let Some((old, _)) = l.answered_invite.replace((tx, seq)) {
+                    ctx.links.txs.remove(&old);
+                }
+            }
+        } else {
+            ctx.links.txs.remove(&tx);
+        }
         if let Some(l) = self.leg_timer_mut(side) {
             l.refresh = RefreshState::Idle;
         }

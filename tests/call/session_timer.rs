@@ -175,6 +175,11 @@ fn a_caller_without_timer_support_is_refreshed_by_the_switch_at_half_time() {
     assert_eq!(origin(&reinvite), origin(&ok));
     // The callee's leg is refreshed at the same time (its 2xx had no Session-Expires).
     let to_b = last_to(&h, B1, "INVITE").expect("re-INVITE to the callee");
+    let offer_b = String::from_utf8_lossy(&to_b.body).into_owned();
+    assert!(
+        offer_b.contains("m=audio") && offer_b.contains("PCMU") && !offer_b.contains("PCMA"),
+        "the callee is re-offered its negotiated codec alone: {offer_b}"
+    );
     h.respond_with(B1, &to_b, 200, "", "", &sdp(7104));
     // The caller answers: the timer restarts, our ACK goes out.
     h.wire.clear();
@@ -430,7 +435,26 @@ fn a_leg_that_hangs_up_takes_its_session_timer_with_it() {
     let st = h.call.as_ref().and_then(|c| c.session_timers.as_ref()).expect("timers");
     assert!(st.legs.is_empty(), "{st:?}");
     assert!(
-        !h.timers.is_set((switchboard::ids::CallRef(1), switchboard::call::CallTimer::SessionExpiry(switchboard::call::Side::A))),
+        !h.timers.is_set((
+            switchboard::ids::CallRef(1),
+            switchboard::call::CallTimer::SessionExpiry(switchboard::call::Side::A)
+        )),
         "no expiry left armed"
     );
+}
+
+#[test]
+fn a_retransmitted_2xx_to_our_refresh_is_acked_again() {
+    let (mut h, _) = answered_with("", "Session-Expires: 1800;refresher=uas\r\n");
+    h.advance(secs(900));
+    let reinvite = last_to(&h, CALLER, "INVITE").expect("refresh");
+    h.respond_with(CALLER, &reinvite, 200, "", "", &sdp(7002));
+    assert_eq!(
+        h.take_to(CALLER),
+        vec!["INVITE sip:1000@127.0.0.1:7000", "ACK sip:1000@127.0.0.1:7000"]
+    );
+    // Our ACK was lost: the caller retransmits its 2xx.
+    h.respond_with(CALLER, &reinvite, 200, "", "", &sdp(7002));
+    assert_eq!(h.take_to(CALLER), vec!["ACK sip:1000@127.0.0.1:7000"]);
+    assert!(h.cdrs.is_empty());
 }

@@ -377,12 +377,20 @@ impl Call {
         };
         let mut resp = Message::response_to(req, StatusCode::OK, None, Some(tag));
         resp.headers.push(HeaderName::Contact, contact);
+        if req.body.is_empty() && req.method() == Some(&crate::sip::msg::Method::UPDATE) {
+            // An UPDATE without an offer (a session refresh, RFC 4028 §10):
+            // a 2xx without a body (RFC 3311 §5.2: no offer in its answer).
+            self.session_refreshed_by_peer(ctx, side, req, &mut resp);
+            ctx.respond(tx, resp);
+            return;
+        }
         if req.body.is_empty() {
             let direction = state.local_direction();
             let offer = sdp::offer(&policy, local, direction, state);
             state.cancel_offer();
             resp.headers.push(HeaderName::ContentType, "application/sdp");
             resp.body = Bytes::from(offer.print());
+            self.session_refreshed_by_peer(ctx, side, req, &mut resp);
             ctx.respond(tx, resp);
             return;
         }
@@ -431,6 +439,7 @@ impl Call {
                     });
                     ctx.event(id, CallEvent::HoldChanged { held: after.is_some() });
                 }
+                self.session_refreshed_by_peer(ctx, side, req, &mut resp);
                 ctx.respond(tx, resp);
             }
             Err(rejection) => {

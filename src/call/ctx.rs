@@ -68,6 +68,11 @@ pub enum CallTimer {
     /// A trunk leg (this index) of a trunk list has had no response at all
     /// for the trunk's `failover_timeout_ms`: try the next trunk.
     TrunkSilent(usize),
+    /// Send our session refresh on this leg (RFC 4028 §10: half the
+    /// interval; also the RFC 3261 §14.1 retry after a 491).
+    SessionRefresh(Side),
+    /// This leg's session expires without a refresh (RFC 4028 §10).
+    SessionExpiry(Side),
 }
 
 /// What a call tells the engine, for it to route.

@@ -22,6 +22,7 @@ impl Call {
         ctx.cancel_timer(id, CallTimer::NoAnswer);
         ctx.cancel_timer(id, CallTimer::Retransmit2xx);
         ctx.cancel_timer(id, CallTimer::PinEntry);
+        self.session_timers_off(ctx);
         let ringing: Vec<usize> = (0..self.b.len())
             .filter(|i| self.b[*i].is_callee() && self.b[*i].is_ringing())
             .collect();
@@ -69,6 +70,7 @@ impl Call {
     pub fn release(&mut self, ctx: &mut CallCtx) {
         let id = self.id;
         self.release_media(ctx);
+        self.session_timers_off(ctx);
         for t in [
             CallTimer::Reap,
             CallTimer::NoAnswer,

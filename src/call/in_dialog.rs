@@ -106,6 +106,9 @@ impl Call {
         }
         // Target refresh (§12.2.2) for re-INVITE/UPDATE.
         if method == Method::INVITE || method == Method::UPDATE {
+            if self.session_glare(ctx, side, tx, &req) {
+                return;
+            }
             if let Some(d) = self.dialog_mut(side) {
                 d.refresh_target(&req);
             }
@@ -122,6 +125,9 @@ impl Call {
             if matches!(h.name, HeaderName::ContentType | HeaderName::ContentDisposition) || is_info_package(&h.name) {
                 copied.push((h.name.clone(), h.value.clone()));
             }
+        }
+        if method == Method::INVITE || method == Method::UPDATE {
+            self.session_relay_headers(other, &mut copied);
         }
         match self.send_in_dialog(ctx, other, method, req.body.clone(), copied, TxOwner::Call(self.id)) {
             Some(ctx_tx) => self.relays.push((
@@ -209,6 +215,7 @@ impl Call {
 
     /// Drops the dialog on `side` (and its routing entry).
     pub(crate) fn forget_dialog(&mut self, ctx: &mut CallCtx, side: Side) {
+        self.session_leg_gone(ctx, side);
         let d = match side {
             Side::A => self.a.dialog.take(),
             Side::B(i) => self.b.get_mut(i).and_then(|l| l.dialog.take()),
@@ -255,6 +262,7 @@ impl Call {
                 out.headers
                     .push(HeaderName::Contact, super::contact_for(&self.callee, dest));
             }
+            self.session_relay_answered(ctx, relay.from, &relay.request, &resp, &mut out);
         }
         if code.is_success() && is_invite {
             // The ACK to the other side waits for the sender's ACK (it may carry the answer).
@@ -305,7 +313,7 @@ impl Call {
         }
     }
 
-    fn ack_with_seq(&mut self, ctx: &mut CallCtx, side: Side, seq: u32, body: Bytes, ct: Option<Bytes>) {
+    pub(crate) fn ack_with_seq(&mut self, ctx: &mut CallCtx, side: Side, seq: u32, body: Bytes, ct: Option<Bytes>) {
         let Some(dest) = self.side_dest(side) else { return };
         let Some(dialog) = self.dialog_mut(side) else { return };
         let mut ack = dialog.request(Method::ACK, Some(seq));

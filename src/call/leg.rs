@@ -14,7 +14,7 @@ use bytes::Bytes;
 use std::net::SocketAddr;
 
 /// Which side of a call a dialog or request belongs to.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Side {
     /// The caller's leg.
     A,

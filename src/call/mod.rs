@@ -35,6 +35,7 @@
 //! - [`room`]: a meet-me room caller's call, answered by the switch, its
 //!   media on the room's bridge, its PIN (issue 9).
 //! - [`failover`]: a trunk list tried in order (issue 10 item 5).
+//! - [`session_timer`]: RFC 4028 session timers per leg (issue 10 item 4).
 //! - `end`: ending a call, its CDR, and when it can be forgotten.
 
 mod adopt;
@@ -54,6 +55,7 @@ mod party;
 mod prack;
 pub mod refer;
 pub mod room;
+pub mod session_timer;
 mod transfer;
 
 pub use adopt::MovedLeg;
@@ -67,6 +69,7 @@ pub use monitor::{MonitorRequest, SupervisorMode};
 pub use outbound::{ask_auto_answer, RingOptions, RingTarget};
 pub use party::PartyTarget;
 pub use room::{PinOutcome, Seat};
+pub use session_timer::{Refresher, SessionTimerError, SessionTimers};
 
 use crate::ids::CallRef;
 use crate::sip::msg::{Message, StatusCode};
@@ -202,6 +205,8 @@ pub struct Call {
     /// The trunks still to try when the call goes out by a trunk list
     /// ([`failover`]).
     pub failover: Option<Box<Failover>>,
+    /// Each leg's RFC 4028 session timer, once answered ([`session_timer`]).
+    pub session_timers: Option<Box<SessionTimers>>,
 }
 
 impl Call {
@@ -254,6 +259,7 @@ impl Call {
             refer: None,
             rel1xx: None,
             failover: None,
+            session_timers: None,
         }
     }
 
@@ -288,6 +294,7 @@ impl Call {
             CallTimer::PinEntry => self.on_pin_timeout(ctx),
             CallTimer::Retransmit1xx => self.retransmit_1xx(ctx),
             CallTimer::TrunkSilent(leg) => self.on_trunk_silent(ctx, leg),
+            CallTimer::SessionRefresh(_) | CallTimer::SessionExpiry(_) => self.on_session_timer(ctx, t),
         }
     }
 

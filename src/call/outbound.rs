@@ -134,6 +134,7 @@ impl Call {
             if opts.auto_answer {
                 ask_auto_answer(&mut invite, t.dest.local.ip());
             }
+            super::session_timer::offer_headers(ctx, &mut invite);
             if let Some(i) = self.place_leg(ctx, LegRole::Callee, invite, t.dest, t.trunk) {
                 legs.push(i);
             }
@@ -203,6 +204,8 @@ impl Call {
             }
         } else if self.relays.iter().any(|(t, _)| *t == tx) {
             self.on_relay_response(ctx, tx, resp);
+        } else if self.is_refresh_tx(tx) {
+            self.on_refresh_response(ctx, tx, resp);
         }
     }
 
@@ -216,6 +219,8 @@ impl Call {
             }
         } else if self.relays.iter().any(|(t, _)| *t == tx) {
             self.on_relay_response(ctx, tx, Message::response(code, None));
+        } else if self.is_refresh_tx(tx) {
+            self.on_refresh_response(ctx, tx, Message::response(code, None));
         }
     }
 
@@ -285,8 +290,12 @@ impl Call {
             self.on_b_answer(ctx, idx, resp);
             return;
         }
+        if code == StatusCode::SESSION_INTERVAL_TOO_SMALL && self.session_retry_422(ctx, idx, tx, &resp) {
+            return;
+        }
         // Final failure: a trunk's challenge is answered once.
-        if (code == StatusCode::UNAUTHORIZED || code == StatusCode::PROXY_AUTH_REQUIRED) && leg.auth_tries == 0 {
+        if (code == StatusCode::UNAUTHORIZED || code == StatusCode::PROXY_AUTH_REQUIRED) && self.b[idx].auth_tries == 0
+        {
             if let Some(retry) = self.auth_retry(ctx, idx, &resp) {
                 let dest = self.b[idx].dest;
                 if let Some(ntx) = ctx.send_request(TxOwner::Call(id), retry.clone(), dest) {
@@ -454,6 +463,7 @@ impl Call {
             a_resp.body = body;
             a_resp.headers.set(HeaderName::ContentType, "application/sdp");
         }
+        self.session_answer(ctx, Some((idx, &resp)), &mut a_resp);
         let Some(invite) = self.a.invite.as_deref() else { return };
         match Dialog::uas(invite, self.a.tag.clone(), DialogState::Confirmed) {
             Ok(mut d) => {

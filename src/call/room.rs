@@ -269,6 +269,7 @@ impl Call {
         self.phase = Phase::Answered;
         self.answered_ms = Some(ctx.now.unix_ms);
         self.final_code = Some(200);
+        self.session_answer(ctx, None, &mut ok);
         let t1 = ctx.txl.config().t1;
         self.a.pending_2xx = Some(Box::new((ok.clone(), t1, ctx.now.mono)));
         self.a.invite = None;

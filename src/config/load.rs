@@ -37,7 +37,7 @@ use super::model::{
 use super::net::PortRange;
 use super::typed::{
     ApiSettings, CdrSettings, Config, MediaSettings, RecordingLayout, RecordingSettings, RegistrarSettings, Secret,
-    SecuritySettings, SipSettings, StoreSettings,
+    SecuritySettings, SessionTimerSettings, SipSettings, StoreSettings,
 };
 
 /// File name of the top-level settings.
@@ -337,6 +337,51 @@ pub(super) fn positive<T: Copy + PartialOrd + Default + std::fmt::Display>(
     }
 }
 
+/// `[sip] session_expires_s`, `min_se_s`, `lab_short_session_timers`
+/// (RFC 4028): `session_expires_s = 0` turns session timers off; Min-SE is
+/// at least 90 s (§5) unless the lab switch allows down to 2 s.
+fn session_timers(sink: &mut Sink<'_>, raw: &RawSip) -> Option<SessionTimerSettings> {
+    let lab = raw.lab_short_session_timers.as_ref().is_some_and(|l| *l.get_ref());
+    let floor = if lab {
+        SessionTimerSettings::LAB_MIN_SE_S
+    } else {
+        SessionTimerSettings::RFC_MIN_SE_S
+    };
+    let min_se = match &raw.min_se_s {
+        Some(v) if *v.get_ref() < u64::from(floor) || *v.get_ref() > 86_400 => {
+            let why = if lab {
+                format!("min_se_s must be within {floor}..=86400")
+            } else {
+                format!(
+                    "min_se_s must be within {floor}..=86400 (RFC 4028 §5; `lab_short_session_timers = true` allows down to {} s in a lab)",
+                    SessionTimerSettings::LAB_MIN_SE_S
+                )
+            };
+            sink.push(&v.span(), ErrorKind::InvalidValue, why);
+            SessionTimerSettings::RFC_MIN_SE_S
+        }
+        Some(v) => u32::try_from(*v.get_ref()).unwrap_or(SessionTimerSettings::RFC_MIN_SE_S),
+        None => SessionTimerSettings::RFC_MIN_SE_S.max(floor),
+    };
+    let expires = match &raw.session_expires_s {
+        Some(v) if *v.get_ref() == 0 => return None,
+        Some(v) if *v.get_ref() < u64::from(min_se) || *v.get_ref() > 86_400 => {
+            sink.push(
+                &v.span(),
+                ErrorKind::InvalidValue,
+                format!("session_expires_s must be 0 (off) or within min_se_s ({min_se})..=86400"),
+            );
+            SessionTimerSettings::DEFAULT_SESSION_EXPIRES_S.max(min_se)
+        }
+        Some(v) => u32::try_from(*v.get_ref()).unwrap_or(SessionTimerSettings::DEFAULT_SESSION_EXPIRES_S),
+        None => SessionTimerSettings::DEFAULT_SESSION_EXPIRES_S.max(min_se),
+    };
+    Some(SessionTimerSettings {
+        session_expires_s: expires,
+        min_se_s: min_se,
+    })
+}
+
 /// Resolves a password: literal, or `env:VAR` from the environment.
 pub(super) fn secret(env: EnvLookup<'_>, sink: &mut Sink<'_>, raw: &Spanned<String>) -> Option<Secret> {
     secret_named(env, sink, raw, "password")
@@ -504,6 +549,7 @@ impl<'a> Builder<'a, '_> {
         }
         let max_headers = positive(s, &raw_sip.max_headers, "max_headers", 256);
         let tcp_idle = positive(s, &raw_sip.tcp_idle_timeout_s, "tcp_idle_timeout_s", 300);
+        let session_timers = session_timers(s, &raw_sip);
         let sip = SipSettings {
             t1: Duration::from_millis(t1),
             t2: Duration::from_millis(t2),
@@ -515,6 +561,7 @@ impl<'a> Builder<'a, '_> {
                 .user_agent
                 .map(Spanned::into_inner)
                 .unwrap_or_else(|| format!("Switchboard/{}", env!("CARGO_PKG_VERSION"))),
+            session_timers,
         };
 
         let rtp_ports = match &raw_media.rtp_ports {

@@ -51,8 +51,8 @@ pub use load::{
 pub use net::{Cidr, PortRange};
 pub use typed::{
     ApiSettings, AuthPolicy, CdrSettings, Config, Credentials, Keepalive, MediaSettings, Profile, RecordingLayout,
-    RecordingSettings, RegistrarSettings, Secret, SecuritySettings, SipSettings, StoreSettings, Transport, Trunk,
-    TrunkInbound, User,
+    RecordingSettings, RegistrarSettings, Secret, SecuritySettings, SessionTimerSettings, SipSettings, StoreSettings,
+    Transport, Trunk, TrunkInbound, User,
 };
 
 /// The embedded default files of `sip-profiles/`, as `(name, text)`; what

@@ -23,6 +23,9 @@ pub(crate) struct RawSip {
     pub max_headers: Option<Spanned<u64>>,
     pub tcp_idle_timeout_s: Option<Spanned<u64>>,
     pub user_agent: Option<Spanned<String>>,
+    pub session_expires_s: Option<Spanned<u64>>,
+    pub min_se_s: Option<Spanned<u64>>,
+    pub lab_short_session_timers: Option<Spanned<bool>>,
 }
 
 /// `[media]` in `switchboard.toml`.

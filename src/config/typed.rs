@@ -36,6 +36,28 @@ pub struct SipSettings {
     pub tcp_idle_timeout: Duration,
     /// `User-Agent` / `Server` header value.
     pub user_agent: String,
+    /// Session timers (RFC 4028); `None` when `session_expires_s = 0`.
+    pub session_timers: Option<SessionTimerSettings>,
+}
+
+/// `[sip] session_expires_s`, `min_se_s`: RFC 4028 session timers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SessionTimerSettings {
+    /// The session interval the switch asks for and grants at most
+    /// (RFC 4028 §7.1, §9; default 1800 s, the RFC's recommendation).
+    pub session_expires_s: u32,
+    /// The smallest session interval the switch accepts (RFC 4028 §5;
+    /// 90 s, the RFC's minimum, unless `lab_short_session_timers`).
+    pub min_se_s: u32,
+}
+
+impl SessionTimerSettings {
+    /// RFC 4028 §4: 1800 s recommended.
+    pub const DEFAULT_SESSION_EXPIRES_S: u32 = 1800;
+    /// RFC 4028 §5: Min-SE is never below 90 s on the wire.
+    pub const RFC_MIN_SE_S: u32 = 90;
+    /// The floor of a lab config (`lab_short_session_timers = true`).
+    pub const LAB_MIN_SE_S: u32 = 2;
 }
 
 impl SipSettings {

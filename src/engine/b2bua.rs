@@ -49,6 +49,12 @@ impl Engine {
                 None => return reject(self, StatusCode::FORBIDDEN, "Source Not Allowed"),
             },
         };
+        // RFC 4028 §8.1: a Session-Expires below our Min-SE gets 422.
+        if let Err(e) = crate::call::session_timer::screen_invite(&req, self.cfg.sip().session_timers.as_ref()) {
+            tracing::info!(%caller, error = %e, "INVITE refused by the session-timer rules");
+            let resp = e.response(&req, Some(&tag));
+            return self.respond(now, tx, resp);
+        }
         if let Some(replaces) = req.headers.get(&HeaderName::Replaces).cloned() {
             return self.invite_replaces(now, tx, &req, src, &tag, &caller, &replaces);
         }

@@ -10,7 +10,7 @@ pub use crate::sip::ALLOW;
 
 /// Option tags we support (sent in `Supported`); everything else in a
 /// `Require` gets 420 (§8.2.2.3).
-pub const SUPPORTED: &[&str] = &["100rel", "replaces"];
+pub const SUPPORTED: &[&str] = &["100rel", "replaces", "timer"];
 
 /// A rejection decided by screening.
 #[derive(Debug, Clone, PartialEq, Eq)]

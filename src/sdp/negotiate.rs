@@ -294,6 +294,30 @@ impl SessionState {
         }
     }
 
+    /// Offers the last description we sent again, unchanged and with the
+    /// same `o=` version (RFC 3264 §8: "no change"), as a session refresh
+    /// does (RFC 4028 §10). `None` before a completed exchange or while
+    /// another offer is pending. The offer stays pending until
+    /// [`accept_answer`] or [`SessionState::cancel_offer`].
+    pub fn repeat_offer(&mut self) -> Option<Sdp> {
+        if self.pending.is_some() {
+            return None;
+        }
+        let sdp = self.last_sent.clone()?;
+        let audio_index = self.negotiated.as_ref()?.media_index;
+        if audio_index >= sdp.media.len() {
+            return None;
+        }
+        let direction = sdp.media_direction(audio_index);
+        self.pending = Some(PendingOffer {
+            sdp: sdp.clone(),
+            audio_index,
+            direction,
+            previous_direction: self.local_direction,
+        });
+        Some(sdp)
+    }
+
     /// Stamps `sdp` with our `o=` version: unchanged content keeps the version, anything else bumps it (§8).
     fn emit(&mut self, mut sdp: Sdp) -> Sdp {
         sdp.origin.session_version = self.version;

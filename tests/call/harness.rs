@@ -179,10 +179,15 @@ impl CallHarness {
 
     /// The caller's INVITE arrives: a call is made for it.
     pub fn invite(&mut self, body: &str) {
+        self.invite_with("", body);
+    }
+
+    /// The caller's INVITE with `extra` header lines (each ending in CRLF).
+    pub fn invite_with(&mut self, extra: &str, body: &str) {
         let text = format!(
             "INVITE sip:1001@127.0.0.1:5060 SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:7000;branch=z9hG4bKcaller1\r\n\
              Max-Forwards: 70\r\nFrom: \"Ann\" <sip:1000@127.0.0.1>;tag=caller\r\nTo: <sip:1001@127.0.0.1>\r\n\
-             Call-ID: a-leg@test\r\nCSeq: 1 INVITE\r\nContact: <sip:1000@127.0.0.1:7000>\r\n{}Content-Length: {}\r\n\r\n{}",
+             Call-ID: a-leg@test\r\nCSeq: 1 INVITE\r\nContact: <sip:1000@127.0.0.1:7000>\r\n{extra}{}Content-Length: {}\r\n\r\n{}",
             if body.is_empty() { "" } else { "Content-Type: application/sdp\r\n" },
             body.len(),
             body
@@ -245,6 +250,12 @@ impl CallHarness {
 
     /// `peer` answers `req` with `code` (To tag `tag`, optional SDP).
     pub fn respond(&mut self, peer: &str, req: &Message, code: u16, tag: &str, body: &str) {
+        self.respond_with(peer, req, code, tag, "", body);
+    }
+
+    /// [`Self::respond`] with `extra` header lines (each ending in CRLF);
+    /// a request whose To already has a tag keeps it.
+    pub fn respond_with(&mut self, peer: &str, req: &Message, code: u16, tag: &str, extra: &str, body: &str) {
         let env = req.envelope().expect("envelope");
         let via = req
             .headers
@@ -252,11 +263,16 @@ impl CallHarness {
             .find(|h| h.name.as_bytes().eq_ignore_ascii_case(b"via"))
             .map(|h| String::from_utf8_lossy(&h.value).into_owned())
             .expect("via");
+        let to = String::from_utf8_lossy(&header(req, "to")).into_owned();
+        let to = if to.contains(";tag=") {
+            to
+        } else {
+            format!("{to};tag={tag}")
+        };
         let text = format!(
-            "SIP/2.0 {code} X\r\nVia: {via}\r\nFrom: {}\r\nTo: {};tag={tag}\r\nCall-ID: {}\r\nCSeq: {} {}\r\n\
-             Contact: <sip:x@{peer}>\r\n{}Content-Length: {}\r\n\r\n{}",
+            "SIP/2.0 {code} X\r\nVia: {via}\r\nFrom: {}\r\nTo: {to}\r\nCall-ID: {}\r\nCSeq: {} {}\r\n\
+             Contact: <sip:x@{peer}>\r\n{extra}{}Content-Length: {}\r\n\r\n{}",
             String::from_utf8_lossy(&header(req, "from")),
-            String::from_utf8_lossy(&header(req, "to")),
             String::from_utf8_lossy(&env.call_id),
             env.cseq.seq,
             String::from_utf8_lossy(env.cseq.method.as_bytes()),

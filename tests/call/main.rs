@@ -6,6 +6,7 @@ mod consult;
 mod dial;
 mod harness;
 mod refer;
+mod session_timer;
 mod transfer;
 
 use harness::{first_line, sdp, CallHarness, CALLER};

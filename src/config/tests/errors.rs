@@ -437,3 +437,39 @@ fn conference_fields_on_other_actions_are_errors() {
         .to_string()
         .starts_with("sip-profiles/dialplan.toml:4:7: `pin` does not apply to action `user`"));
 }
+
+// ------------------------------------------------------------ session timers (RFC 4028)
+
+const PROFILES: &str = "profiles = [\"internal.toml\", \"external.toml\"]\n";
+
+#[test]
+fn session_timers_default_on_and_zero_turns_them_off() {
+    let cfg = load(&[]).expect("embedded");
+    let st = cfg.sip().session_timers.expect("on by default");
+    assert_eq!((st.session_expires_s, st.min_se_s), (1800, 90));
+    let off = format!("{PROFILES}[sip]\nsession_expires_s = 0\n");
+    let cfg = load(&[("switchboard.toml", Some(&off))]).expect("valid");
+    assert_eq!(cfg.sip().session_timers, None);
+}
+
+#[test]
+fn min_se_below_90_is_refused_unless_lab_config() {
+    let low = format!("{PROFILES}[sip]\nmin_se_s = 30\n");
+    one_error(
+        &[("switchboard.toml", Some(&low))],
+        "switchboard.toml:3:12",
+        ErrorKind::InvalidValue,
+        "RFC 4028",
+    );
+    let lab = format!("{PROFILES}[sip]\nmin_se_s = 2\nsession_expires_s = 4\nlab_short_session_timers = true\n");
+    let cfg = load(&[("switchboard.toml", Some(&lab))]).expect("a lab config");
+    let st = cfg.sip().session_timers.expect("on");
+    assert_eq!((st.session_expires_s, st.min_se_s), (4, 2));
+    let below = format!("{PROFILES}[sip]\nmin_se_s = 120\nsession_expires_s = 100\n");
+    one_error(
+        &[("switchboard.toml", Some(&below))],
+        "switchboard.toml:4:21",
+        ErrorKind::InvalidValue,
+        "session_expires_s must be 0 (off) or within min_se_s",
+    );
+}

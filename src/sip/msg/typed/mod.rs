@@ -18,7 +18,7 @@ pub use content_type::ContentType;
 pub use cseq::CSeq;
 pub use name_addr::{CallId, From, NameAddr, RecordRoute, ReferTo, Route, To};
 pub use scalar::{ContentLength, Expires, MaxForwards, MinExpires};
-pub use session::{Replaces, SessionExpires};
+pub use session::{MinSe, RefresherParam, Replaces, SessionExpires};
 pub use tokens::{Allow, ProxyRequire, Require, Supported, Unsupported};
 pub use via::{Transport, Via};
 
@@ -95,6 +95,9 @@ pub fn parse_any(h: &Header) -> Result<(), ParseError> {
         }
         HeaderName::SessionExpires => {
             SessionExpires::parse(&h.value)?;
+        }
+        HeaderName::MinSe => {
+            MinSe::parse(&h.value)?;
         }
         HeaderName::Replaces => {
             Replaces::parse(&h.value)?;

@@ -1,5 +1,5 @@
 //! Session timer and dialog-replacement headers: Session-Expires
-//! (RFC 4028 §4) and Replaces (RFC 3891 §6.1).
+//! (RFC 4028 §4), Min-SE (RFC 4028 §5) and Replaces (RFC 3891 §6.1).
 
 use super::TypedHeader;
 use crate::sip::msg::params::Params;
@@ -23,6 +23,56 @@ impl TypedHeader for SessionExpires {
         let seconds = super::parse_u32(&value[..end]).ok_or(bad.clone())?;
         let params = Params::parse(&value.slice(end..), true).ok_or(bad)?;
         Ok(SessionExpires { seconds, params })
+    }
+}
+
+impl SessionExpires {
+    /// The `refresher` parameter (`uac` or `uas`, case-insensitive;
+    /// RFC 4028 §4), `None` when absent or another value.
+    pub fn refresher(&self) -> Option<RefresherParam> {
+        let v = self.params.value("refresher")?;
+        if v.eq_ignore_ascii_case(b"uac") {
+            Some(RefresherParam::Uac)
+        } else if v.eq_ignore_ascii_case(b"uas") {
+            Some(RefresherParam::Uas)
+        } else {
+            None
+        }
+    }
+}
+
+/// The `refresher` parameter of Session-Expires (RFC 4028 §4): which side
+/// of the dialog's initial INVITE refreshes the session.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RefresherParam {
+    /// The UAC of the initial INVITE.
+    Uac,
+    /// The UAS of the initial INVITE.
+    Uas,
+}
+
+impl RefresherParam {
+    /// The parameter's value as sent.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RefresherParam::Uac => "uac",
+            RefresherParam::Uas => "uas",
+        }
+    }
+}
+
+/// `Min-SE: 90` (RFC 4028 §5): the smallest session interval the sender
+/// accepts, in seconds (generic parameters are ignored).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct MinSe(pub u32);
+
+impl TypedHeader for MinSe {
+    const NAME: HeaderName = HeaderName::MinSe;
+    fn parse(value: &Bytes) -> Result<Self, ParseError> {
+        let end = value.iter().position(|c| *c == b';').unwrap_or(value.len());
+        super::parse_u32(&value[..end])
+            .map(MinSe)
+            .ok_or(ParseError::BadHeader("Min-SE"))
     }
 }
 

@@ -1,0 +1,839 @@
+//! Session timers (RFC 4028) for the B2BUA, one per leg: the switch is the
+//! UAS of the caller's dialog and the UAC of the callee's, and negotiates
+//! each leg's interval and refresher on its own, so a crashed phone or a
+//! lost trunk cannot hold an agent and a channel forever.
+//!
+//! - The caller's INVITE: a Session-Expires below our Min-SE gets 422 with
+//!   our Min-SE (§6, §8.1: [`screen_invite`], called by the engine). In our
+//!   2xx the interval is the caller's, never more than ours and never below
+//!   its Min-SE (§9); the refresher is the caller's choice, else the caller
+//!   when it supports `timer`, else us (`refresher=uas`); `Require: timer`
+//!   when it supports it (§9).
+//! - Our INVITEs to callees carry `Supported: timer`, Session-Expires and
+//!   Min-SE (§7.1, [`offer_headers`]); a callee's 422 is retried once with
+//!   its Min-SE (§7.3: same Call-ID and tags, CSeq + 1); its 2xx names the
+//!   interval and refresher, and one without Session-Expires leaves us the
+//!   refresher (§7.2).
+//! - The refresher refreshes at half the interval (§10): UPDATE without a
+//!   body when the peer allows UPDATE, else a re-INVITE — on an anchored
+//!   leg with the switch's last description unchanged (same `o=` version,
+//!   RFC 3264 §8). A 2xx restarts the leg's timer; a 422 retries with the
+//!   larger interval (§10); a 491 retries after the RFC 3261 §14.1 back-off
+//!   (2.1–4 s when we own the dialog's Call-ID, i.e. placed the leg; 0–2 s
+//!   on the caller's leg), drawn from the call's seeded generator; a 408 or
+//!   481 ends the call (§10). A pass-through call (media not anchored)
+//!   refreshes only with UPDATE: the switch holds no SDP of its own to
+//!   re-offer, so a leg whose peer does not allow UPDATE runs no timer of
+//!   ours (the caller is asked to refresh when it can).
+//! - When the peer refreshes, nothing must be done but wait: with no
+//!   refresh by the expiry minus min(32 s, interval/3) (§10), or with our
+//!   own refreshes failing until the full interval, the call ends: BYE on
+//!   both legs, CDR end cause `session_timeout`.
+//! - A re-INVITE or UPDATE from the peer refreshes its leg (and may change
+//!   interval and refresher, §9); on a pass-through call the relayed request
+//!   and its 2xx refresh both legs as they pass. An INVITE arriving while
+//!   our refresh re-INVITE is in flight on that leg gets 491 (RFC 3261
+//!   §14.2).
+//!
+//! In every refresh the `refresher` parameter names a role in *that*
+//! transaction (`uac` = the request's sender); in the initial INVITE the
+//! caller is the UAC of the caller's leg and the switch the UAC of the
+//! callee's. All timers are [`CallTimer`]s: tested in virtual time.
+
+use super::{Call, CallCtx, CallTimer, Phase, Side, TxOwner};
+use crate::config::SessionTimerSettings;
+use crate::sdp;
+use crate::sip::msg::typed::{MinSe, RefresherParam, SessionExpires, TypedHeader};
+use crate::sip::msg::{split_list, HeaderName, Message, Method, StatusCode};
+use crate::sip::transaction::TxId;
+use bytes::Bytes;
+use std::time::Duration;
+
+/// Who refreshes one leg's session (RFC 4028 §7.2, §9).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Refresher {
+    /// The switch sends the refreshes.
+    Switch,
+    /// The phone or trunk on that leg does.
+    Peer,
+}
+
+/// Which request carries a refresh (RFC 4028 §10).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RefreshMethod {
+    /// re-INVITE (with the switch's unchanged SDP when anchored).
+    Invite,
+    /// UPDATE without a body (RFC 3311).
+    Update,
+}
+
+/// Our refresh on one leg.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RefreshState {
+    /// None in flight.
+    Idle,
+    /// Sent, waiting for its final response.
+    Sent {
+        /// Its client transaction.
+        tx: TxId,
+        /// Its CSeq (the ACK of a re-INVITE's 2xx reuses it).
+        seq: u32,
+        /// re-INVITE or UPDATE.
+        method: RefreshMethod,
+    },
+}
+
+/// One leg's negotiated session timer (RFC 4028 §7.2, §9).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LegTimer {
+    /// The leg.
+    pub side: Side,
+    /// The session interval in force (seconds).
+    pub interval_s: u32,
+    /// Who refreshes.
+    pub refresher: Refresher,
+    /// The Min-SE in force on the leg: ours, or a larger one the peer asked (§5).
+    pub min_se_s: u32,
+    /// The peer supports `timer` (our 2xx to its refreshes then carry `Require: timer`).
+    pub peer_timer: bool,
+    /// The peer allows UPDATE (refresh without an offer, RFC 3311).
+    pub peer_update: bool,
+    /// Our refresh in flight.
+    pub refresh: RefreshState,
+    /// Our last refresh re-INVITE answered 2xx, with its CSeq: a
+    /// retransmission of that 2xx is ACKed again (RFC 3261 §13.2.2.4).
+    pub answered_invite: Option<(TxId, u32)>,
+}
+
+/// A call's session timers: the legs that run one, and the placed legs
+/// already retried after a 422.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct SessionTimers {
+    /// Legs with a running session timer.
+    pub legs: Vec<LegTimer>,
+    /// Placed legs whose INVITE was already retried after a 422 (§7.3: once).
+    pub retried_422: Vec<usize>,
+}
+
+/// Why a caller's INVITE is refused by the session-timer rules (RFC 4028 §8.1).
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum SessionTimerError {
+    /// Session-Expires below our Min-SE: 422 with our Min-SE (§6).
+    #[error("Session-Expires {asked} s is below the switch's Min-SE {min_se} s")]
+    TooSmall {
+        /// What the caller asked.
+        asked: u32,
+        /// Our Min-SE.
+        min_se: u32,
+    },
+    /// A Session-Expires or Min-SE that does not parse: 400.
+    #[error("malformed {0} header")]
+    Malformed(&'static str),
+}
+
+impl SessionTimerError {
+    /// The response refusing `req` (422 with Min-SE, RFC 4028 §6; or 400).
+    pub fn response(&self, req: &Message, to_tag: Option<&str>) -> Message {
+        match self {
+            SessionTimerError::TooSmall { min_se, .. } => {
+                let mut resp = Message::response_to(req, StatusCode::SESSION_INTERVAL_TOO_SMALL, None, to_tag);
+                resp.headers.push(HeaderName::MinSe, min_se.to_string());
+                resp
+            }
+            SessionTimerError::Malformed(h) => {
+                Message::response_to(req, StatusCode::BAD_REQUEST, Some(&format!("Malformed {h}")), to_tag)
+            }
+        }
+    }
+}
+
+/// The session-timer check of a caller's initial INVITE (RFC 4028 §8.1):
+/// a Session-Expires below our Min-SE is refused with 422 (RFC 4028 §6).
+/// Session timers off (`settings` `None`): nothing is checked.
+pub fn screen_invite(req: &Message, settings: Option<&SessionTimerSettings>) -> Result<(), SessionTimerError> {
+    let Some(st) = settings else { return Ok(()) };
+    let se = session_expires(req).map_err(|()| SessionTimerError::Malformed("Session-Expires"))?;
+    min_se(req).map_err(|()| SessionTimerError::Malformed("Min-SE"))?;
+    match se {
+        Some(se) if se.seconds < st.min_se_s => Err(SessionTimerError::TooSmall {
+            asked: se.seconds,
+            min_se: st.min_se_s,
+        }),
+        _ => Ok(()),
+    }
+}
+
+/// Adds `Supported: timer`, Session-Expires and Min-SE to an INVITE the
+/// switch sends a callee (RFC 4028 §7.1); nothing when timers are off.
+pub(crate) fn offer_headers(ctx: &CallCtx, invite: &mut Message) {
+    let Some(st) = ctx.cfg.sip().session_timers else { return };
+    // One Supported line: the tags already there (100rel, replaces) and timer.
+    let supported = match invite.headers.get(&HeaderName::Supported) {
+        Some(v) => format!("{}, timer", String::from_utf8_lossy(v)),
+        None => "timer".to_owned(),
+    };
+    invite.headers.set(HeaderName::Supported, supported);
+    invite
+        .headers
+        .push(HeaderName::SessionExpires, st.session_expires_s.to_string());
+    invite.headers.push(HeaderName::MinSe, st.min_se_s.to_string());
+}
+
+/// The request's Session-Expires: `Ok(None)` when absent, `Err` when malformed.
+fn session_expires(m: &Message) -> Result<Option<SessionExpires>, ()> {
+    match m.headers.get(&HeaderName::SessionExpires) {
+        None => Ok(None),
+        Some(v) => SessionExpires::parse(v).map(Some).map_err(|_| ()),
+    }
+}
+
+/// The request's Min-SE: `Ok(None)` when absent, `Err` when malformed.
+fn min_se(m: &Message) -> Result<Option<u32>, ()> {
+    match m.headers.get(&HeaderName::MinSe) {
+        None => Ok(None),
+        Some(v) => MinSe::parse(v).map(|s| Some(s.0)).map_err(|_| ()),
+    }
+}
+
+/// True when a token list header `name` of `m` holds `token` (any case).
+fn lists(m: &Message, name: &HeaderName, token: &[u8]) -> bool {
+    m.headers
+        .get_all(name)
+        .any(|v| split_list(v).iter().any(|t| t.trim_ascii().eq_ignore_ascii_case(token)))
+}
+
+/// The peer supports `timer`: it says so in Supported or Require (§7.1, §9).
+fn supports_timer(m: &Message) -> bool {
+    lists(m, &HeaderName::Supported, b"timer") || lists(m, &HeaderName::Require, b"timer")
+}
+
+/// The peer allows UPDATE (its Allow, RFC 3311 §5.1).
+fn allows_update(m: &Message) -> bool {
+    lists(m, &HeaderName::Allow, b"UPDATE")
+}
+
+/// The 491 back-off of RFC 3261 §14.1: 2.1–4 s when we own the dialog's
+/// Call-ID, else 0–2 s, in units of 10 ms, from the call's seeded generator.
+fn glare_backoff(ctx: &mut CallCtx, own_call_id: bool) -> Duration {
+    let n = ctx.ids.number();
+    if own_call_id {
+        Duration::from_millis(2100 + (n % 191) * 10)
+    } else {
+        Duration::from_millis((n % 201) * 10)
+    }
+}
+
+impl LegTimer {
+    /// The `Session-Expires` value as sent in a message whose sender is
+    /// (`we_send_request`) or is not the request's UAC.
+    fn header(&self, switch_is_uac: bool) -> String {
+        let refresher = match (self.refresher, switch_is_uac) {
+            (Refresher::Switch, true) | (Refresher::Peer, false) => RefresherParam::Uac,
+            _ => RefresherParam::Uas,
+        };
+        format!("{};refresher={}", self.interval_s, refresher.as_str())
+    }
+
+    /// Reads a Session-Expires the peer sent in a transaction in which the
+    /// switch is the UAC (`switch_is_uac`) or the UAS: interval (never below
+    /// the leg's Min-SE) and refresher. An absent `refresher` keeps the
+    /// current one.
+    fn take(&mut self, se: &SessionExpires, switch_is_uac: bool) {
+        self.interval_s = se.seconds.max(self.min_se_s);
+        self.refresher = match (se.refresher(), switch_is_uac) {
+            (Some(RefresherParam::Uac), true) | (Some(RefresherParam::Uas), false) => Refresher::Switch,
+            (Some(_), _) => Refresher::Peer,
+            (None, _) => self.refresher,
+        };
+    }
+}
+
+impl Call {
+    /// A side's party, for logs: "the caller" or "the callee".
+    fn side_name(side: Side) -> &'static str {
+        match side {
+            Side::A => "the caller",
+            Side::B(_) => "the callee",
+        }
+    }
+
+    fn leg_timer(&self, side: Side) -> Option<&LegTimer> {
+        self.session_timers.as_ref()?.legs.iter().find(|l| l.side == side)
+    }
+
+    fn leg_timer_mut(&mut self, side: Side) -> Option<&mut LegTimer> {
+        self.session_timers.as_mut()?.legs.iter_mut().find(|l| l.side == side)
+    }
+
+    /// The caller is answered with `a_resp` — placed leg `idx`'s 2xx
+    /// `b_resp` when `callee` is given, the switch's own answer (a meet-me
+    /// room) when not: the legs' session timers are negotiated (§7.2 for
+    /// the callee's, §9 for the caller's), `a_resp` gets the caller's
+    /// Session-Expires, and the timers start. Called before the caller's
+    /// INVITE is dropped.
+    pub(crate) fn session_answer(
+        &mut self,
+        ctx: &mut CallCtx,
+        callee: Option<(usize, &Message)>,
+        a_resp: &mut Message,
+    ) {
+        let Some(st) = ctx.cfg.sip().session_timers else { return };
+        let anchored = self.media.is_some();
+        let mut legs = Vec::with_capacity(2);
+        // The caller's leg: we are its UAS.
+        if let Some(inv) = self.a.invite.as_deref() {
+            let se = session_expires(inv).ok().flatten();
+            let their_min = min_se(inv).ok().flatten().unwrap_or(0);
+            let peer_timer = supports_timer(inv);
+            let peer_update = allows_update(inv);
+            let interval_s = se
+                .as_ref()
+                .map_or(st.session_expires_s, |s| s.seconds.min(st.session_expires_s))
+                .max(their_min)
+                .max(st.min_se_s);
+            let refresher = match (peer_timer, se.as_ref().and_then(SessionExpires::refresher)) {
+                (true, Some(RefresherParam::Uas)) | (false, _) => Refresher::Switch,
+                (true, _) => Refresher::Peer,
+            };
+            let leg = LegTimer {
+                side: Side::A,
+                interval_s,
+                refresher,
+                min_se_s: st.min_se_s.max(their_min),
+                peer_timer,
+                peer_update,
+                refresh: RefreshState::Idle,
+                answered_invite: None,
+            };
+            if refresher == Refresher::Switch && !anchored && !peer_update {
+                tracing::debug!(call = %self.id, "no session timer towards the caller: pass-through and no UPDATE");
+            } else {
+                a_resp.headers.push(HeaderName::SessionExpires, leg.header(false));
+                if peer_timer {
+                    a_resp.headers.push(HeaderName::Require, "timer");
+                }
+                legs.push(leg);
+            }
+        }
+        // The callee's leg: we are its UAC.
+        if let Some((idx, b_resp, leg)) = callee.and_then(|(i, r)| Some((i, r, self.b.get(i)?))) {
+            let asked = leg
+                .invite
+                .as_deref()
+                .and_then(|i| session_expires(i).ok().flatten())
+                .map_or(st.session_expires_s, |s| s.seconds);
+            let asked_min = leg
+                .invite
+                .as_deref()
+                .and_then(|i| min_se(i).ok().flatten())
+                .unwrap_or(st.min_se_s);
+            let mut timer = LegTimer {
+                side: Side::B(idx),
+                interval_s: asked,
+                refresher: Refresher::Switch,
+                min_se_s: asked_min,
+                peer_timer: supports_timer(b_resp),
+                peer_update: allows_update(b_resp),
+                refresh: RefreshState::Idle,
+                answered_invite: None,
+            };
+            if let Some(se) = session_expires(b_resp).ok().flatten() {
+                timer.peer_timer = true;
+                timer.take(&se, true);
+            }
+            if timer.refresher == Refresher::Switch && !anchored && !timer.peer_update {
+                tracing::debug!(call = %self.id, "no session timer towards the callee: pass-through and no UPDATE");
+            } else {
+                legs.push(timer);
+            }
+        }
+        if legs.is_empty() {
+            return;
+        }
+        a_resp.headers.push(HeaderName::Supported, "timer");
+        let sides: Vec<Side> = legs.iter().map(|l| l.side).collect();
+        self.session_timers.get_or_insert_with(Default::default).legs = legs;
+        for side in sides {
+            self.arm_session_timer(ctx, side);
+        }
+    }
+
+    /// (Re)starts `side`'s timers from now: our refresh at half the
+    /// interval and the expiry at the full interval when we refresh; the
+    /// expiry at the interval minus min(32 s, interval/3) when the peer does
+    /// (RFC 4028 §10).
+    fn arm_session_timer(&mut self, ctx: &mut CallCtx, side: Side) {
+        let id = self.id;
+        let Some(leg) = self.leg_timer(side) else { return };
+        let interval = Duration::from_secs(u64::from(leg.interval_s));
+        let now = ctx.now.mono;
+        match leg.refresher {
+            Refresher::Switch => {
+                ctx.set_timer(id, CallTimer::SessionRefresh(side), now + interval / 2);
+                ctx.set_timer(id, CallTimer::SessionExpiry(side), now + interval);
+            }
+            Refresher::Peer => {
+                ctx.cancel_timer(id, CallTimer::SessionRefresh(side));
+                let margin = Duration::from_secs(u64::from((leg.interval_s / 3).min(32)));
+                ctx.set_timer(id, CallTimer::SessionExpiry(side), now + interval - margin);
+            }
+        }
+    }
+
+    /// Disarms every session timer of the call (it ends or is forgotten).
+    pub(crate) fn session_timers_off(&mut self, ctx: &mut CallCtx) {
+        let Some(st) = self.session_timers.as_ref() else { return };
+        for leg in &st.legs {
+            ctx.cancel_timer(self.id, CallTimer::SessionRefresh(leg.side));
+            ctx.cancel_timer(self.id, CallTimer::SessionExpiry(leg.side));
+        }
+    }
+
+    /// The dialog on `side` is gone (BYE, a party leaving, a transfer):
+    /// its session timer stops with it.
+    pub(crate) fn session_leg_gone(&mut self, ctx: &mut CallCtx, side: Side) {
+        let Some(st) = self.session_timers.as_mut() else { return };
+        let Some(pos) = st.legs.iter().position(|l| l.side == side) else {
+            return;
+        };
+        let leg = st.legs.remove(pos);
+        ctx.cancel_timer(self.id, CallTimer::SessionRefresh(side));
+        ctx.cancel_timer(self.id, CallTimer::SessionExpiry(side));
+        if let RefreshState::Sent { tx, .. } = leg.refresh {
+            ctx.links.txs.remove(&tx);
+        }
+        if let Some((tx, _)) = leg.answered_invite {
+            ctx.links.txs.remove(&tx);
+        }
+    }
+
+    /// A session timer fired.
+    pub(crate) fn on_session_timer(&mut self, ctx: &mut CallCtx, t: CallTimer) {
+        if self.phase != Phase::Answered {
+            return;
+        }
+        match t {
+            CallTimer::SessionRefresh(side) => self.send_refresh(ctx, side),
+            CallTimer::SessionExpiry(side) => {
+                let Some(leg) = self.leg_timer(side) else { return };
+                let who = Self::side_name(side);
+                match leg.refresher {
+                    Refresher::Peer => tracing::info!(
+                        "call {} ({} → {}): session expired, no refresh from {who} in {} s",
+                        self.id,
+                        self.caller,
+                        self.callee,
+                        leg.interval_s
+                    ),
+                    Refresher::Switch => tracing::info!(
+                        "call {} ({} → {}): session expired, {who} answered none of the switch's refreshes in {} s",
+                        self.id,
+                        self.caller,
+                        self.callee,
+                        leg.interval_s
+                    ),
+                }
+                self.end(ctx, "session_timeout");
+            }
+            _ => {}
+        }
+    }
+
+    /// Sends our refresh on `side` (RFC 4028 §10): UPDATE without a body
+    /// when the peer allows it, else a re-INVITE with the switch's unchanged
+    /// SDP (anchored calls only).
+    fn send_refresh(&mut self, ctx: &mut CallCtx, side: Side) {
+        let Some(leg) = self.leg_timer(side).cloned() else {
+            return;
+        };
+        if leg.refresher != Refresher::Switch || leg.refresh != RefreshState::Idle {
+            return;
+        }
+        let method = if leg.peer_update {
+            RefreshMethod::Update
+        } else {
+            RefreshMethod::Invite
+        };
+        let mut body = Bytes::new();
+        let mut headers = vec![
+            (HeaderName::SessionExpires, Bytes::from(leg.header(true))),
+            (HeaderName::MinSe, Bytes::from(leg.min_se_s.to_string())),
+            (HeaderName::Supported, Bytes::from_static(b"timer")),
+        ];
+        if method == RefreshMethod::Invite {
+            match self.refresh_offer(side) {
+                Some(offer) => {
+                    body = offer;
+                    headers.push((HeaderName::ContentType, Bytes::from_static(b"application/sdp")));
+                }
+                None => {
+                    // No SDP to re-offer now (another offer of ours is pending):
+                    // try again in a second; the expiry still bounds it.
+                    let at = ctx.now.mono + Duration::from_secs(1);
+                    ctx.set_timer(self.id, CallTimer::SessionRefresh(side), at);
+                    return;
+                }
+            }
+        }
+        let m = match method {
+            RefreshMethod::Invite => Method::INVITE,
+            RefreshMethod::Update => Method::UPDATE,
+        };
+        let sent = self.send_in_dialog(ctx, side, m, body, headers, TxOwner::Call(self.id));
+        let seq = self.dialog_mut(side).map(|d| d.local_seq).unwrap_or(0);
+        match sent {
+            Some(tx) => {
+                if let Some(l) = self.leg_timer_mut(side) {
+                    l.refresh = RefreshState::Sent { tx, seq, method };
+                }
+                tracing::debug!(call = %self.id, ?side, ?method, "session refresh sent");
+            }
+            None => self.cancel_repeat_offer(side, method),
+        }
+    }
+
+    /// The SDP of a refresh re-INVITE on an anchored leg (RFC 3264 §8): on
+    /// the caller's leg our last answer again, unchanged (same `o=`
+    /// version); on a placed leg, where our last description was the
+    /// initial offer of every codec, the negotiated codec alone (a new
+    /// version the first time, unchanged after), so the callee cannot
+    /// switch codecs under the running relay. `None` while another offer
+    /// of ours is pending.
+    fn refresh_offer(&mut self, side: Side) -> Option<Bytes> {
+        let media = self.media.as_deref_mut()?;
+        let offer = match side {
+            Side::A => media.sdp_a.repeat_offer()?,
+            Side::B(_) => {
+                let state = &mut media.sdp_b;
+                if state.pending_offer().is_some() {
+                    return None;
+                }
+                let neg = state.negotiated()?;
+                let mut codecs: Vec<sdp::CodecKind> = neg.codec.kind().into_iter().collect();
+                if neg.telephone_event.is_some() {
+                    codecs.push(sdp::CodecKind::TelephoneEvent);
+                }
+                let policy = sdp::LegPolicy {
+                    codecs,
+                    ..sdp::LegPolicy::default()
+                };
+                let direction = state.local_direction();
+                sdp::offer(&policy, media.local_b, direction, state)
+            }
+        };
+        Some(Bytes::from(offer.print()))
+    }
+
+    /// Drops the re-offer of a refresh that failed (RFC 3264 §8: the old session stays).
+    fn cancel_repeat_offer(&mut self, side: Side, method: RefreshMethod) {
+        if method != RefreshMethod::Invite {
+            return;
+        }
+        if let Some(media) = self.media.as_deref_mut() {
+            match side {
+                Side::A => media.sdp_a.cancel_offer(),
+                Side::B(_) => media.sdp_b.cancel_offer(),
+            }
+        }
+    }
+
+    /// True when `tx` is one of our refreshes (or our last answered
+    /// refresh re-INVITE, whose 2xx may be retransmitted).
+    pub(crate) fn is_refresh_tx(&self, tx: TxId) -> bool {
+        self.refresh_side(tx).is_some()
+            || self
+                .session_timers
+                .as_ref()
+                .is_some_and(|st| st.legs.iter().any(|l| l.answered_invite.is_some_and(|(t, _)| t == tx)))
+    }
+
+    fn refresh_side(&self, tx: TxId) -> Option<(Side, u32, RefreshMethod)> {
+        self.session_timers.as_ref()?.legs.iter().find_map(|l| match l.refresh {
+            RefreshState::Sent { tx: t, seq, method } if t == tx => Some((l.side, seq, method)),
+            _ => None,
+        })
+    }
+
+    /// The final response to one of our refreshes (RFC 4028 §10): a 2xx
+    /// restarts the leg's timer; 422 retries with the larger interval; 491
+    /// backs off (RFC 3261 §14.1); 405/501 to an UPDATE retries with a
+    /// re-INVITE; 408 and 481 end the call; anything else leaves the expiry
+    /// running.
+    pub(crate) fn on_refresh_response(&mut self, ctx: &mut CallCtx, tx: TxId, resp: Message) {
+        let Some(code) = resp.status() else { return };
+        if code.is_provisional() {
+            return;
+        }
+        let Some((side, seq, method)) = self.refresh_side(tx) else {
+            // A retransmitted 2xx of our last refresh re-INVITE: our ACK was lost.
+            let again = self.session_timers.as_ref().and_then(|st| {
+                st.legs.iter().find_map(|l| {
+                    l.answered_invite
+                        .filter(|(t, _)| *t == tx)
+                        .map(|(_, seq)| (l.side, seq))
+                })
+            });
+            if let Some((side, seq)) = again.filter(|_| code.is_success()) {
+                self.ack_with_seq(ctx, side, seq, Bytes::new(), None);
+            }
+            return;
+        };
+        if method == RefreshMethod::Invite && code.is_success() {
+            // Kept until the transaction ends (Timer M): 2xx retransmissions are ACKed.
+            if let Some(l) = self.leg_timer_mut(side) {
+                if let Some((old, _)) = l.answered_invite.replace((tx, seq)) {
+                    ctx.links.txs.remove(&old);
+                }
+            }
+        } else {
+            ctx.links.txs.remove(&tx);
+        }
+        if let Some(l) = self.leg_timer_mut(side) {
+            l.refresh = RefreshState::Idle;
+        }
+        if code.is_success() {
+            if method == RefreshMethod::Invite {
+                self.ack_refresh(ctx, side, seq, &resp);
+            }
+            if self.phase != Phase::Answered {
+                return;
+            }
+            if let Some(l) = self.leg_timer_mut(side) {
+                match session_expires(&resp).ok().flatten() {
+                    Some(se) => l.take(&se, true),
+                    // §7.2: no Session-Expires in the 2xx: we stay the refresher.
+                    None => l.refresher = Refresher::Switch,
+                }
+            }
+            self.arm_session_timer(ctx, side);
+            return;
+        }
+        self.cancel_repeat_offer(side, method);
+        if self.phase != Phase::Answered {
+            return;
+        }
+        let who = Self::side_name(side);
+        match code.as_u16() {
+            422 => {
+                let theirs = min_se(&resp).ok().flatten().unwrap_or(0);
+                let Some(l) = self.leg_timer_mut(side) else { return };
+                if theirs > l.interval_s && theirs <= 86_400 {
+                    l.interval_s = theirs;
+                    l.min_se_s = l.min_se_s.max(theirs);
+                    self.send_refresh(ctx, side);
+                }
+            }
+            491 => {
+                let own = matches!(side, Side::B(_));
+                let wait = glare_backoff(ctx, own);
+                ctx.set_timer(self.id, CallTimer::SessionRefresh(side), ctx.now.mono + wait);
+            }
+            405 | 501 if method == RefreshMethod::Update => {
+                if let Some(l) = self.leg_timer_mut(side) {
+                    l.peer_update = false;
+                }
+                if self.media.is_some() {
+                    self.send_refresh(ctx, side);
+                }
+            }
+            408 | 481 => {
+                tracing::info!(
+                    "call {} ({} → {}): session refresh to {who} failed ({}): ending the call",
+                    self.id,
+                    self.caller,
+                    self.callee,
+                    code.as_u16()
+                );
+                self.end(ctx, "session_timeout");
+            }
+            c => {
+                tracing::info!(call = %self.id, code = c, "session refresh to {who} refused; the session expires unless refreshed")
+            }
+        }
+    }
+
+    /// ACKs the 2xx of our refresh re-INVITE (RFC 3261 §13.2.2.4) after
+    /// taking its answer on an anchored leg (a new address updates the media).
+    fn ack_refresh(&mut self, ctx: &mut CallCtx, side: Side, seq: u32, resp: &Message) {
+        self.ack_with_seq(ctx, side, seq, Bytes::new(), None);
+        let id = self.id;
+        let Some(media) = self.media.as_deref_mut() else { return };
+        let (state, leg) = match side {
+            Side::A => (&mut media.sdp_a, super::media::MediaLeg::A),
+            Side::B(_) => (&mut media.sdp_b, super::media::MediaLeg::B),
+        };
+        let before = state.negotiated().map(|n| (n.remote_rtp, n.remote_rtcp));
+        let taken = sdp::parse(&resp.body)
+            .map_err(|e| e.to_string())
+            .and_then(|s| sdp::accept_answer(&s, state).map_err(|e| e.to_string()));
+        match taken {
+            Ok(n) => {
+                if before != Some((n.remote_rtp, n.remote_rtcp)) {
+                    ctx.media(super::media::MediaCommand::Update {
+                        call: id.0,
+                        leg,
+                        remote: n.remote_rtp,
+                        remote_rtcp: n.remote_rtcp,
+                    });
+                }
+                match side {
+                    Side::A => media.neg_a = Some(n),
+                    Side::B(_) => media.neg_b = Some(n),
+                }
+            }
+            Err(why) => {
+                state.cancel_offer();
+                tracing::debug!(call = %id, %why, "refresh answer not taken; media unchanged");
+            }
+        }
+    }
+
+    /// An INVITE (or an UPDATE with an offer, RFC 3311 §5.2) from the peer
+    /// while our refresh re-INVITE is in flight on that leg: 491 (RFC 3261
+    /// §14.2). True when answered so.
+    pub(crate) fn session_glare(&mut self, ctx: &mut CallCtx, side: Side, tx: TxId, req: &Message) -> bool {
+        let offer = req.method() == Some(&Method::INVITE) || !req.body.is_empty();
+        let glare = offer
+            && self.leg_timer(side).is_some_and(|l| {
+                matches!(
+                    l.refresh,
+                    RefreshState::Sent {
+                        method: RefreshMethod::Invite,
+                        ..
+                    }
+                )
+            });
+        if glare {
+            let tag = req
+                .envelope()
+                .ok()
+                .and_then(|e| e.to.tag())
+                .map(|t| String::from_utf8_lossy(&t).into_owned());
+            let resp = Message::response_to(req, StatusCode::REQUEST_PENDING, None, tag.as_deref());
+            ctx.respond(tx, resp);
+        }
+        glare
+    }
+
+    /// The switch answers 2xx to the peer's re-INVITE or UPDATE `req` on
+    /// `side`: a refresh (§9 for refreshes: its Session-Expires may change
+    /// interval and refresher); `resp` gets the leg's Session-Expires (and
+    /// `Require: timer` when the peer supports it) and the timer restarts.
+    pub(crate) fn session_refreshed_by_peer(
+        &mut self,
+        ctx: &mut CallCtx,
+        side: Side,
+        req: &Message,
+        resp: &mut Message,
+    ) {
+        if self.phase != Phase::Answered {
+            return;
+        }
+        let Some(l) = self.leg_timer_mut(side) else { return };
+        if let Some(se) = session_expires(req).ok().flatten() {
+            l.take(&se, false);
+        }
+        if supports_timer(req) {
+            l.peer_timer = true;
+        }
+        if req.method() == Some(&Method::UPDATE) || allows_update(req) {
+            l.peer_update = true;
+        }
+        let sends_se = req.headers.get(&HeaderName::SessionExpires).is_some() || supports_timer(req);
+        if sends_se {
+            resp.headers.push(HeaderName::SessionExpires, l.header(false));
+            if supports_timer(req) {
+                resp.headers.push(HeaderName::Require, "timer");
+            }
+        }
+        self.arm_session_timer(ctx, side);
+    }
+
+    /// Headers for a request relayed onto `side` of a pass-through call: it
+    /// refreshes that leg too (Session-Expires with the leg's refresher,
+    /// `Supported: timer`).
+    pub(crate) fn session_relay_headers(&self, side: Side, headers: &mut Vec<(HeaderName, Bytes)>) {
+        if let Some(l) = self.leg_timer(side) {
+            headers.push((HeaderName::SessionExpires, Bytes::from(l.header(true))));
+            headers.push((HeaderName::MinSe, Bytes::from(l.min_se_s.to_string())));
+            headers.push((HeaderName::Supported, Bytes::from_static(b"timer")));
+        }
+    }
+
+    /// A relayed re-INVITE or UPDATE from `from` was answered 2xx (`resp`)
+    /// by `to`: both legs were refreshed. `to`'s timer takes the 2xx's
+    /// Session-Expires; `out` (the 2xx to `from`) gets `from`'s.
+    pub(crate) fn session_relay_answered(
+        &mut self,
+        ctx: &mut CallCtx,
+        from: Side,
+        request: &Message,
+        resp: &Message,
+        out: &mut Message,
+    ) {
+        if let Some(to) = self.other_side(from) {
+            if let Some(l) = self.leg_timer_mut(to) {
+                if let Some(se) = session_expires(resp).ok().flatten() {
+                    l.take(&se, true);
+                }
+                self.arm_session_timer(ctx, to);
+            }
+        }
+        self.session_refreshed_by_peer(ctx, from, request, out);
+    }
+
+    /// A callee's 422 to our INVITE (RFC 4028 §7.3): the INVITE is sent
+    /// again, once, with Session-Expires and Min-SE raised to the callee's
+    /// Min-SE (same Call-ID and tags, CSeq + 1, new branch). True when sent.
+    pub(crate) fn session_retry_422(&mut self, ctx: &mut CallCtx, idx: usize, tx: TxId, resp: &Message) -> bool {
+        if ctx.cfg.sip().session_timers.is_none() {
+            return false;
+        }
+        if self
+            .session_timers
+            .as_ref()
+            .is_some_and(|s| s.retried_422.contains(&idx))
+        {
+            return false;
+        }
+        let Some(theirs) = min_se(resp).ok().flatten().filter(|s| *s <= 86_400) else {
+            return false;
+        };
+        let Some(leg) = self.b.get(idx) else { return false };
+        let Some(invite) = leg.invite.as_deref() else {
+            return false;
+        };
+        let mut m = invite.clone();
+        let Ok(seq) = m.envelope().map(|e| e.cseq.seq + 1) else {
+            return false;
+        };
+        let asked = session_expires(&m).ok().flatten().map_or(0, |s| s.seconds);
+        let interval = asked.max(theirs);
+        m.headers.set(HeaderName::CSeq, format!("{seq} INVITE"));
+        let via = ctx.new_via(leg.dest);
+        m.headers.set(HeaderName::Via, via);
+        m.headers.set(HeaderName::SessionExpires, interval.to_string());
+        m.headers.set(HeaderName::MinSe, theirs.to_string());
+        let dest = leg.dest;
+        let Some(ntx) = ctx.send_request(TxOwner::Call(self.id), m.clone(), dest) else {
+            return false;
+        };
+        tracing::info!(
+            "call {} ({} → {}): the callee wants sessions of at least {theirs} s: INVITE sent again",
+            self.id,
+            self.caller,
+            self.callee
+        );
+        let leg = &mut self.b[idx];
+        leg.tx = ntx;
+        leg.cseq = seq;
+        leg.invite = Some(Box::new(m));
+        ctx.links.txs.remove(&tx);
+        self.session_timers
+            .get_or_insert_with(Default::default)
+            .retried_422
+            .push(idx);
+        true
+    }
+}

@@ -140,7 +140,9 @@ impl Call {
         let next = interval * 2;
         rel.unacked = Some(Box::new((resp.clone(), next, since)));
         ctx.respond(self.a.tx, resp);
-        ctx.set_timer(id, CallTimer::Retransmit1xx, ctx.now.mono + next);
+        // Doubling, but the give-up comes at 64·T1 exactly.
+        let at = (ctx.now.mono + next).min(since + t1 * 64);
+        ctx.set_timer(id, CallTimer::Retransmit1xx, at);
     }
 
     /// A PRACK in the dialog on `side` (RFC 3262 §3): it acknowledges the

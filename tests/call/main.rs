@@ -5,6 +5,7 @@
 mod consult;
 mod dial;
 mod harness;
+mod prack;
 mod refer;
 mod session_timer;
 mod transfer;
@@ -25,11 +26,16 @@ fn our_tag(h: &CallHarness) -> String {
 }
 
 fn caller_request(h: &mut CallHarness, method: &str, cseq: u32, branch: &str) {
+    caller_request_with(h, method, cseq, branch, "");
+}
+
+/// [`caller_request`] with `extra` header lines (each ending in CRLF).
+fn caller_request_with(h: &mut CallHarness, method: &str, cseq: u32, branch: &str, extra: &str) {
     let tag = our_tag(h);
     let text = format!(
         "{method} sip:1001@127.0.0.1:5060 SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:7000;branch=z9hG4bK{branch}\r\n\
          Max-Forwards: 70\r\nFrom: \"Ann\" <sip:1000@127.0.0.1>;tag=caller\r\nTo: <sip:1001@127.0.0.1>;tag={tag}\r\n\
-         Call-ID: a-leg@test\r\nCSeq: {cseq} {method}\r\nContent-Length: 0\r\n\r\n"
+         Call-ID: a-leg@test\r\nCSeq: {cseq} {method}\r\n{extra}Content-Length: 0\r\n\r\n"
     );
     h.deliver(&text, CALLER);
 }

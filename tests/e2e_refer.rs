@@ -384,3 +384,47 @@ fn an_invite_with_replaces_takes_over_a_call() {
     let bye = next_request(&mut y, Method::BYE);
     y.reply(&bye, StatusCode::OK, None);
 }
+
+/// baresip's own blind transfer (its `transfer` command sends REFER): a
+/// baresip phone (1003) answers a call from 1002 and transfers it to 1001;
+/// 1001 rings, answers, and 1002 talks with it.
+#[test]
+fn baresip_transfers_a_call_with_its_transfer_command() {
+    use common::baresip::{Account, Baresip};
+    let sw = Switch::start();
+    let mut b = Baresip::start();
+    b.add_account(Account::demo(1003, sw.internal_addr()));
+    b.wait_registered(T)
+        .unwrap_or_else(|e| panic!("baresip registers: {e}"));
+    let mut target = Phone::register(&sw, "1001");
+    let (rtp, _rtcp) = rtp_rtcp_sockets();
+    let mut caller = common::ua::Ua::udp(sw.internal_addr());
+    let mut invite = caller.invite("1002", "1003");
+    invite.body = common::conference::sdp_for("1002", &rtp);
+    let invite = authorized_invite(&mut caller, &invite);
+    caller.send(&invite);
+    let ok = next_final(&mut caller);
+    assert_eq!(common::ua::code(&ok), 200, "{}", common::ua::text(&ok));
+    ack_2xx(&mut caller, &invite, &ok);
+    let a_media = sdp_rtp(&ok.body);
+    b.expect_event("CALL_ESTABLISHED", T);
+    let to = format!("sip:1001@{}", sw.internal_addr());
+    b.command("transfer", &to)
+        .unwrap_or_else(|e| panic!("baresip transfer: {e}\n{}", b.log()));
+    let t_invite = target.rings();
+    let target_media = target.answer(&t_invite);
+    recv_request(&mut target.ua, Method::ACK);
+    b.expect_event("CALL_CLOSED", T);
+    let _talk = Sender::spawn(
+        &target.rtp.0,
+        target_media,
+        Stream::pcmu(0x1001),
+        pcmu_tone(TARGET_HZ, TONE_DBFS),
+    );
+    let voices = [Voice {
+        name: "1001",
+        hz: TARGET_HZ,
+    }];
+    let mut ear = Ear::new("1002", &rtp, a_media, &voices);
+    hears_target(&mut ear);
+}

@@ -23,8 +23,19 @@ mod common;
 use common::conference::*;
 use common::desk::{Desk, BOB, CAROL, SAM};
 use common::media::*;
+use std::sync::Mutex;
 use std::time::Duration;
 use switchboard::sip::msg::Method;
+
+/// The scenes here measure one-second audio levels in real time; run
+/// side by side on a 2-core machine, the eight-party scene starves the
+/// other one's media threads (seen as a 2 dB dip in the monitor's mix
+/// under a full `cargo test`). One scene at a time.
+static ONE_SCENE: Mutex<()> = Mutex::new(());
+
+fn one_scene() -> std::sync::MutexGuard<'static, ()> {
+    ONE_SCENE.lock().unwrap_or_else(|e| e.into_inner())
+}
 
 /// The customer's number (the external caller of every scene here).
 const CALLER: &str = "1000";
@@ -63,6 +74,7 @@ const CONF_ABSENT_DB: f64 = 35.0;
 /// phone never rings.
 #[test]
 fn call_conf_1_eight_parties_each_hear_the_seven_others_and_a_ninth_is_refused() {
+    let _scene = one_scene();
     let mut c = Connected::start(CALLER, Watch::Call);
     // Bob and carol serve the support queue: they log in once alice has
     // the call, so neither is offered it.
@@ -202,6 +214,7 @@ fn silent_at(p: &Rtp, v: Voice) -> bool {
 /// `supervisor` event for each mode.
 #[test]
 fn sup_2_whisper_barge_and_back_to_listen() {
+    let _scene = one_scene();
     let mut c = Connected::start(CALLER, Watch::Call);
     let voices = [CUSTOMER, AGENT, SUPERVISOR];
     let mut sam_phone = Phone::register(&c.sw, "1009");
@@ -246,7 +259,12 @@ fn sup_2_whisper_barge_and_back_to_listen() {
         assert_hears(&heard, present, absent, SUP_DBFS, SUP_MARGIN_DB, SUP_ABSENT_DB);
     };
 
-    // Listening: sam hears both, nobody hears sam.
+    // Listening: sam hears both, nobody hears sam. The monitor's mix comes
+    // from the legs' taps, which have no jitter buffer: the first second,
+    // while the senders and the taps line up on a loaded machine, can dip
+    // (seen at -2 dB under a full `cargo test`); it settles first.
+    let _ = sam_ear.second_after("listen (settling)", |p| says(p, CUSTOMER) && says(p, AGENT));
+    sam_ear.reset();
     let heard = sam_ear.second_after("listen", |p| says(p, CUSTOMER) && says(p, AGENT));
     check(heard, &[CUSTOMER, AGENT], &[SUPERVISOR]);
     for ear in [&mut customer_ear, &mut alice_ear] {

@@ -428,3 +428,30 @@ fn baresip_transfers_a_call_with_its_transfer_command() {
     let mut ear = Ear::new("1002", &rtp, a_media, &voices);
     hears_target(&mut ear);
 }
+
+/// RFC 3891 with SIPp as the phone taking over: 1002 calls 1001 (our
+/// UAs); SIPp, registered as 1003, sends an INVITE with `Replaces` naming
+/// 1001's dialog: it is answered, 1001 is hung up, and when SIPp hangs up
+/// 1002 gets the BYE.
+#[test]
+fn a_sipp_phone_takes_over_a_call_with_replaces() {
+    require_sipp();
+    let sw = Switch::start();
+    let mut call = answered_call(&sw, &CallSpec::default());
+    let b = &call.b_invite;
+    let call_id = String::from_utf8_lossy(b.headers.get(&HeaderName::CallId).expect("Call-ID")).into_owned();
+    let from = String::from_utf8_lossy(b.headers.get(&HeaderName::From).expect("From")).into_owned();
+    let switch_tag = from.split(";tag=").nth(1).unwrap_or_default().to_owned();
+    Sipp::new("uac_replaces.xml")
+        .remote(sw.internal_addr())
+        .phone("1003", "demo-1003")
+        .service("1001")
+        .set("replaces", &format!("{call_id};to-tag={switch_tag};from-tag=callee1"))
+        .pause_ms(300)
+        .run(T)
+        .assert_success();
+    let bye = next_request(&mut call.callee, Method::BYE);
+    call.callee.reply(&bye, StatusCode::OK, None);
+    let bye = next_request(&mut call.caller, Method::BYE);
+    call.caller.reply(&bye, StatusCode::OK, None);
+}

@@ -93,3 +93,85 @@ fn a_carrier_sending_a_reliable_180_is_pracked_and_the_phone_gets_a_plain_one() 
     assert_eq!(common::ua::code(&done), 200);
     uas.wait().assert_success();
 }
+
+// spec: RFC 3262 §3, §4
+/// Both sides support 100rel: a phone (our UA, `Supported: 100rel`) calls
+/// out through a carrier (SIPp) whose 180 is reliable and that answers
+/// only once PRACKed. The phone gets the 180 reliably and PRACKs it; only
+/// then does the switch PRACK the carrier (end to end), which answers.
+#[test]
+fn with_both_sides_supporting_100rel_the_prack_goes_end_to_end() {
+    require_sipp();
+    let trunk_port = free_port();
+    let cfg = ConfigDir::from_default();
+    cfg.patch("trunks.toml", "127.0.0.1:5090", &format!("127.0.0.1:{trunk_port}"));
+    let sw = Switch::start_with(Some(cfg.path()), &[]);
+    let mut uas = Sipp::new("uas_100rel.xml").local_port(trunk_port).spawn(T);
+    uas.wait_ready(Duration::from_secs(5));
+    let mut caller = common::ua::Ua::udp(sw.internal_addr());
+    let mut invite = caller.invite("1002", "5551234");
+    invite.headers.push(HeaderName::Supported, "100rel");
+    let invite = authorized_invite(&mut caller, &invite);
+    caller.send(&invite);
+    let ringing = loop {
+        let m = caller.recv(Duration::from_secs(10)).expect("a provisional response");
+        let c = common::ua::code(&m);
+        assert!(c < 200, "no final response before our PRACK: {}", common::ua::text(&m));
+        if c == 180 {
+            break m;
+        }
+    };
+    let rseq = String::from_utf8_lossy(ringing.headers.get(&HeaderName::RSeq).expect("a reliable 180")).into_owned();
+    // Nothing final comes while we hold our PRACK back (the carrier waits for its own).
+    assert!(
+        caller
+            .recv(Duration::from_millis(700))
+            .is_none_or(|m| common::ua::code(&m) == 180),
+        "no answer before the end-to-end PRACK"
+    );
+    let seq = invite.envelope().expect("envelope").cseq.seq;
+    let mut prack = switchboard::sip::msg::Message::request(Method::PRACK, contact_target(&ringing));
+    prack.headers.push(HeaderName::Via, caller.new_via());
+    prack.headers.push(
+        HeaderName::From,
+        invite.headers.get(&HeaderName::From).expect("From").clone(),
+    );
+    prack.headers.push(
+        HeaderName::To,
+        ringing.headers.get(&HeaderName::To).expect("To").clone(),
+    );
+    prack.headers.push(
+        HeaderName::CallId,
+        invite.headers.get(&HeaderName::CallId).expect("Call-ID").clone(),
+    );
+    prack.headers.push(HeaderName::CSeq, format!("{} PRACK", seq + 1));
+    prack.headers.push(HeaderName::MaxForwards, "70");
+    prack.headers.push(HeaderName::RAck, format!("{rseq} {seq} INVITE"));
+    let pracked = caller.transact(&prack, common::ua::TIMEOUT).expect("200 to PRACK");
+    assert_eq!(common::ua::code(&pracked), 200, "{}", common::ua::text(&pracked));
+    let ok = loop {
+        let m = caller.recv(Duration::from_secs(10)).expect("the answer");
+        if common::ua::code(&m) >= 200 {
+            break m;
+        }
+    };
+    assert_eq!(common::ua::code(&ok), 200, "{}", common::ua::text(&ok));
+    ack_2xx(&mut caller, &invite, &ok);
+    let mut bye = switchboard::sip::msg::Message::request(Method::BYE, contact_target(&ok));
+    bye.headers.push(HeaderName::Via, caller.new_via());
+    bye.headers.push(
+        HeaderName::From,
+        invite.headers.get(&HeaderName::From).expect("From").clone(),
+    );
+    bye.headers
+        .push(HeaderName::To, ok.headers.get(&HeaderName::To).expect("To").clone());
+    bye.headers.push(
+        HeaderName::CallId,
+        invite.headers.get(&HeaderName::CallId).expect("Call-ID").clone(),
+    );
+    bye.headers.push(HeaderName::CSeq, format!("{} BYE", seq + 2));
+    bye.headers.push(HeaderName::MaxForwards, "70");
+    let done = caller.transact(&bye, common::ua::TIMEOUT).expect("200 to BYE");
+    assert_eq!(common::ua::code(&done), 200);
+    uas.wait().assert_success();
+}

@@ -261,10 +261,10 @@ impl Call {
             if has_tag {
                 leg.state = BState::Early;
             }
-            if !self.prack_b(ctx, idx, &resp) {
-                // A retransmitted reliable provisional: PRACKed already.
+            let Some(owes) = self.prack_b(ctx, idx, &resp) else {
+                // A retransmitted reliable provisional: seen already.
                 return;
-            }
+            };
             if self.acd {
                 // An agent's phone ringing: the queued caller keeps its music.
                 return;
@@ -283,7 +283,7 @@ impl Call {
                     }
                 }
             }
-            self.send_provisional(ctx, a_resp);
+            self.send_provisional_owing(ctx, a_resp, owes);
             return;
         }
         if code.is_success() {

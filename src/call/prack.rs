@@ -19,6 +19,11 @@
 //!   100rel` with `RSeq`) is PRACKed in its early dialog (§4) with `RAck:
 //!   <rseq> <cseq> INVITE`; a retransmission of one already PRACKed (its
 //!   RSeq not above the last) is dropped, not relayed twice.
+//! - **Both sides support it**: the acknowledgement goes end to end. The
+//!   callee's reliable provisional response reaches the caller reliably
+//!   (with the switch's RSeq) and the switch PRACKs the callee only when
+//!   the caller's PRACK for it arrives; so the callee knows the caller
+//!   heard it. Only one side supporting it: the switch terminates it.
 //!
 //! SDP in PRACK (offers in reliable provisional responses) is not used:
 //! the switch puts only answers in its provisional responses.
@@ -42,8 +47,12 @@ pub struct Reliable1xx {
     /// The reliable provisional response not PRACKed yet: the response,
     /// the current retransmission interval and when it was first sent.
     pub unacked: Option<Box<(Message, Duration, Instant)>>,
-    /// Provisional responses waiting for the unacknowledged one's PRACK.
-    pub queued: VecDeque<Message>,
+    /// The callee's reliable provisional response the unacknowledged one
+    /// carries (its leg and RSeq), PRACKed when the caller PRACKs ours.
+    pub unacked_owes: Option<(usize, u32)>,
+    /// Provisional responses waiting for the unacknowledged one's PRACK,
+    /// with the callee PRACK each owes.
+    pub queued: VecDeque<(Message, Option<(usize, u32)>)>,
 }
 
 /// Whether `m` lists `100rel` in its `header`.
@@ -67,11 +76,21 @@ impl Call {
     /// Sends the caller a provisional response: reliably when it supports
     /// 100rel (queued behind an unacknowledged one), else as is.
     pub(crate) fn send_provisional(&mut self, ctx: &mut CallCtx, resp: Message) {
+        self.send_provisional_owing(ctx, resp, None);
+    }
+
+    /// [`Self::send_provisional`] for the callee's reliable provisional
+    /// response `owes` (leg, RSeq): PRACKed when the caller PRACKs ours, or
+    /// at once when ours is not reliable.
+    pub(crate) fn send_provisional_owing(&mut self, ctx: &mut CallCtx, resp: Message, owes: Option<(usize, u32)>) {
         if self.phase != Phase::Routing {
             return;
         }
         if resp.status() == Some(StatusCode::TRYING) || !self.caller_100rel() {
             ctx.respond(self.a.tx, resp);
+            if let Some((idx, rseq)) = owes {
+                self.send_prack(ctx, idx, rseq);
+            }
             return;
         }
         let rel = self.rel1xx.get_or_insert_with(|| {
@@ -83,14 +102,17 @@ impl Call {
         });
         if rel.unacked.is_some() {
             if rel.queued.len() < MAX_QUEUED {
-                rel.queued.push_back(resp);
+                rel.queued.push_back((resp, owes));
+            } else if let Some((idx, rseq)) = owes {
+                // Nothing more can wait: the callee is acknowledged now.
+                self.send_prack(ctx, idx, rseq);
             }
             return;
         }
-        self.send_reliable(ctx, resp);
+        self.send_reliable(ctx, resp, owes);
     }
 
-    fn send_reliable(&mut self, ctx: &mut CallCtx, mut resp: Message) {
+    fn send_reliable(&mut self, ctx: &mut CallCtx, mut resp: Message, owes: Option<(usize, u32)>) {
         let id = self.id;
         if self.a.dialog.is_none() {
             // The PRACK comes in the early dialog (§12.1.1).
@@ -106,6 +128,7 @@ impl Call {
         }
         let Some(rel) = self.rel1xx.as_deref_mut() else { return };
         rel.rseq = rel.rseq.wrapping_add(1);
+        rel.unacked_owes = owes;
         resp.headers.set(HeaderName::Require, "100rel");
         resp.headers.set(HeaderName::RSeq, rel.rseq.to_string());
         let t1 = ctx.txl.config().t1;
@@ -187,36 +210,56 @@ impl Call {
         let resp = Message::response_to(req, StatusCode::OK, None, Some(tag));
         ctx.respond(tx, resp);
         ctx.cancel_timer(id, CallTimer::Retransmit1xx);
-        let next = self.rel1xx.as_deref_mut().and_then(|r| {
-            r.unacked = None;
-            r.queued.pop_front()
-        });
-        if let Some(next) = next {
+        let (owed, next) = match self.rel1xx.as_deref_mut() {
+            Some(r) => {
+                r.unacked = None;
+                (r.unacked_owes.take(), r.queued.pop_front())
+            }
+            None => (None, None),
+        };
+        // End to end: the callee's reliable provisional response is
+        // acknowledged now that the caller acknowledged it.
+        if let Some((idx, rseq)) = owed {
+            self.send_prack(ctx, idx, rseq);
+        }
+        if let Some((next, owes)) = next {
             if self.phase == Phase::Routing {
-                self.send_reliable(ctx, next);
+                self.send_reliable(ctx, next, owes);
             }
         }
     }
 
-    /// §4: a callee leg's reliable provisional response is PRACKed in its
-    /// early dialog. False for a retransmission of one already PRACKed
-    /// (not to be relayed again).
-    pub(crate) fn prack_b(&mut self, ctx: &mut CallCtx, idx: usize, resp: &Message) -> bool {
+    /// §4: a callee leg's reliable provisional response. `None` for a
+    /// retransmission of one already seen (not to be relayed again);
+    /// `Some(owes)` otherwise: `owes` is `(leg, RSeq)` when its PRACK waits
+    /// for the caller's (both sides support 100rel and it reaches the
+    /// caller), else it was PRACKed at once.
+    pub(crate) fn prack_b(&mut self, ctx: &mut CallCtx, idx: usize, resp: &Message) -> Option<Option<(usize, u32)>> {
         if !lists_100rel(resp, &HeaderName::Require) {
-            return true;
+            return Some(None);
         }
         let Some(rseq) = resp
             .headers
             .get(&HeaderName::RSeq)
             .and_then(|v| String::from_utf8_lossy(v).trim().parse::<u32>().ok())
         else {
-            return true;
+            return Some(None);
         };
-        let Some(leg) = self.b.get_mut(idx) else { return true };
+        let leg = self.b.get_mut(idx)?;
         if leg.rseq.is_some_and(|last| rseq <= last) {
-            return false;
+            return None;
         }
         leg.rseq = Some(rseq);
+        if self.caller_100rel() && !self.acd && self.phase == Phase::Routing {
+            return Some(Some((idx, rseq)));
+        }
+        self.send_prack(ctx, idx, rseq);
+        Some(None)
+    }
+
+    /// PRACKs callee leg `idx`'s reliable provisional response `rseq`.
+    fn send_prack(&mut self, ctx: &mut CallCtx, idx: usize, rseq: u32) {
+        let Some(leg) = self.b.get(idx) else { return };
         let rack = Bytes::from(format!("{rseq} {} INVITE", leg.cseq));
         if self
             .send_in_dialog(
@@ -231,6 +274,5 @@ impl Call {
         {
             tracing::debug!(call = %self.id, leg = idx, "PRACK not sent (no early dialog)");
         }
-        true
     }
 }

@@ -153,3 +153,28 @@ fn a_callees_reliable_provisional_is_pracked_once_and_relayed_once() {
     );
     assert!(take_msgs(&mut h, CALLER).is_empty(), "not relayed twice");
 }
+
+// spec: RFC 3262 §3, §4
+#[test]
+fn with_both_sides_supporting_100rel_the_acknowledgement_goes_end_to_end() {
+    let mut h = ringing_100rel();
+    let inv = h.invite_to(B1);
+    h.respond_with(B1, &inv, 180, "b1", "Require: 100rel\r\nRSeq: 7\r\n", "");
+    let to_b = take_msgs(&mut h, B1);
+    assert!(
+        !to_b.iter().any(|m| crate::harness::first_line(m).starts_with("PRACK")),
+        "the callee waits for the caller's PRACK: {to_b:?}"
+    );
+    let to_a = take_msgs(&mut h, CALLER);
+    assert_eq!(to_a.len(), 1);
+    let rseq = header(&to_a[0], "rseq");
+    assert_eq!(header(&to_a[0], "require"), "100rel");
+    prack(&mut h, &format!("{rseq} 1 INVITE"), 2, "pe");
+    let to_b = take_msgs(&mut h, B1);
+    let pracks: Vec<_> = to_b
+        .iter()
+        .filter(|m| crate::harness::first_line(m).starts_with("PRACK"))
+        .collect();
+    assert_eq!(pracks.len(), 1, "{to_b:?}");
+    assert_eq!(header(pracks[0], "rack"), "7 1 INVITE");
+}

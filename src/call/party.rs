@@ -8,11 +8,11 @@
 //!
 //! A party's BYE ends only its leg. The call ending sends every party BYE,
 //! or CANCEL while its phone still rings (a late 2xx is ACKed and hung up).
-//! A party leg answers in-dialog OPTIONS and INFO with 200 and refuses
-//! re-INVITE/UPDATE with 488 (its media is the switch's to set: a
-//! consulted phone's own hold key is not needed, the agent holds and
-//! toggles from the desktop). Each party leg's end writes its leg CDR
-//! (HIST-3).
+//! A party leg answers in-dialog OPTIONS and INFO with 200, and answers a
+//! connected party's re-INVITE/UPDATE itself (a session refresh or a
+//! phone's hold: the codec it joined with stays, the agent's holds and
+//! toggles are the desktop's; 491 while the party is not connected yet).
+//! Each party leg's end writes its leg CDR (HIST-3).
 
 use super::media::{LegAudio, MediaCommand, RelayLeg};
 use super::{BState, Call, CallCtx, CallOutput, LegRole, PartyKind, PartyLeg, PartyState, Side, TxOwner};
@@ -336,10 +336,16 @@ impl Call {
         req: &Message,
         tag: Option<&str>,
     ) {
+        if (*method == Method::INVITE || *method == Method::UPDATE)
+            && self.b[idx].party().is_some_and(|p| p.state == PartyState::Answered)
+        {
+            self.answer_party_offer(ctx, idx, tx, req, tag.unwrap_or_default());
+            return;
+        }
         let (code, reason) = if *method == Method::BYE || *method == Method::OPTIONS || *method == Method::INFO {
             (StatusCode::OK, None)
         } else if *method == Method::INVITE || *method == Method::UPDATE {
-            (StatusCode::NOT_ACCEPTABLE_HERE, Some("Party Media Is Fixed"))
+            (StatusCode::REQUEST_PENDING, Some("Party Not Connected Yet"))
         } else {
             (StatusCode::NOT_IMPLEMENTED, None)
         };
@@ -352,6 +358,74 @@ impl Call {
             };
             self.drop_party(ctx, idx, cause, Some(200));
             self.party_left(ctx, idx);
+        }
+    }
+}
+
+impl Call {
+    /// A re-INVITE or UPDATE from a connected party's phone (a session
+    /// refresh, RFC 4028 §10, or a phone's hold, RFC 3264 §8.4): answered
+    /// by the switch from the party's own port, keeping the codec the party
+    /// joined with (its media on the bridge is set up for it). An UPDATE
+    /// without a body gets a 2xx without one (RFC 3311 §5.2); a re-INVITE
+    /// without one gets our last SDP again. A new address re-latches the
+    /// party's stream; a hold (`sendonly`/`inactive`) is answered as such,
+    /// the party is simply not heard meanwhile.
+    fn answer_party_offer(&mut self, ctx: &mut CallCtx, idx: usize, tx: TxId, req: &Message, tag: &str) {
+        let id = self.id;
+        let dest = self.b[idx].dest;
+        let Some(p) = self.b[idx].party_mut() else { return };
+        let mut resp = Message::response_to(req, StatusCode::OK, None, Some(tag));
+        resp.headers
+            .push(HeaderName::Contact, super::contact_for("switchboard", dest));
+        if req.body.is_empty() {
+            if req.method() == Some(&Method::INVITE) {
+                if let Some(sdp) = p.sdp.last_sent().cloned() {
+                    resp.headers.set(HeaderName::ContentType, "application/sdp");
+                    resp.body = Bytes::from(sdp.print());
+                }
+            }
+            ctx.respond(tx, resp);
+            return;
+        }
+        let offer = match sdp::parse(&req.body) {
+            Ok(o) => o,
+            Err(e) => {
+                let bad = Message::response_to(
+                    req,
+                    StatusCode::BAD_REQUEST,
+                    Some(&format!("Malformed SDP: {e}")),
+                    Some(tag),
+                );
+                ctx.respond(tx, bad);
+                return;
+            }
+        };
+        let mut codecs: Vec<sdp::CodecKind> = p.sdp.negotiated().and_then(|n| n.codec.kind()).into_iter().collect();
+        if p.sdp.negotiated().is_some_and(|n| n.telephone_event.is_some()) {
+            codecs.push(sdp::CodecKind::TelephoneEvent);
+        }
+        let policy = LegPolicy {
+            codecs,
+            ..LegPolicy::default()
+        };
+        match sdp::answer(&offer, &policy, p.local, &mut p.sdp) {
+            Ok(answer) => {
+                resp.headers.set(HeaderName::ContentType, "application/sdp");
+                resp.body = Bytes::from(answer.sdp.print());
+                ctx.media(MediaCommand::Update {
+                    call: id.0,
+                    leg: super::media::MediaLeg::Party(idx),
+                    remote: answer.negotiated.remote_rtp,
+                    remote_rtcp: answer.negotiated.remote_rtcp,
+                });
+                ctx.respond(tx, resp);
+            }
+            Err(rejection) => {
+                let mut r = Message::response_to(req, StatusCode::NOT_ACCEPTABLE_HERE, None, Some(tag));
+                r.headers.push(HeaderName::Warning, rejection.warning("switchboard"));
+                ctx.respond(tx, r);
+            }
         }
     }
 }

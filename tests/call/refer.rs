@@ -247,3 +247,44 @@ fn a_refer_without_one_sip_refer_to_or_with_a_broken_replaces_is_refused() {
         assert!(!h.events.iter().any(|e| matches!(e, CallEvent::ReferRequested { .. })));
     }
 }
+
+// spec: RFC 4028 §10
+/// A transfer's target is a party leg of the call: its phone's session
+/// refresh (UPDATE without a body) and re-INVITE are answered, not
+/// refused, so it does not hang up a transferred call.
+#[test]
+fn a_transfer_targets_refresh_and_reinvite_are_answered() {
+    let mut h = referred();
+    let inv = h.invite_to(CAROL);
+    h.respond(CAROL, &inv, 200, "c1", &sdp(7306));
+    let dialog_req = |method: &str, cseq: u32, extra: &str, body: &str| {
+        format!(
+            "{method} sip:switch@127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/UDP {CAROL};branch=z9hG4bK{method}{cseq}\r\n\
+             Max-Forwards: 70\r\nFrom: {};tag=c1\r\nTo: {}\r\nCall-ID: {}\r\nCSeq: {cseq} {method}\r\n\
+             Contact: <sip:1003@{CAROL}>\r\n{extra}Content-Length: {}\r\n\r\n{body}",
+            header(&inv, "to"),
+            header(&inv, "from"),
+            header(&inv, "call-id"),
+            body.len()
+        )
+    };
+    h.wire.clear();
+    h.deliver(&dialog_req("UPDATE", 2, "", ""), CAROL);
+    let r = sent_to(&h, CAROL);
+    assert_eq!(r.iter().map(line).collect::<Vec<_>>(), vec!["SIP/2.0 200 OK"]);
+    assert!(r[0].body.is_empty(), "no SDP in a 2xx to an UPDATE without one");
+    h.wire.clear();
+    let moved = format!("{}a=sendonly\r\n", sdp(7316));
+    h.deliver(
+        &dialog_req("INVITE", 3, "Content-Type: application/sdp\r\n", &moved),
+        CAROL,
+    );
+    let r = sent_to(&h, CAROL);
+    assert_eq!(r.iter().map(line).collect::<Vec<_>>(), vec!["SIP/2.0 200 OK"]);
+    let body = String::from_utf8_lossy(&r[0].body).into_owned();
+    assert!(body.contains("m=audio"), "our answer: {body}");
+    assert!(h.media.iter().any(|m| matches!(
+        m,
+        MediaCommand::Update { leg: MediaLeg::Party(1), remote: Some(r), .. } if r.port() == 7316
+    )));
+}

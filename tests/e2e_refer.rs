@@ -369,6 +369,11 @@ fn an_invite_with_replaces_takes_over_a_call() {
     ack_2xx(&mut y, &invite, &ok);
     let bye = next_request(&mut call.callee, Method::BYE);
     call.callee.reply(&bye, StatusCode::OK, None);
+    // 1001's dialog has ended now: naming it again gets 603 (RFC 3891 §3).
+    let again = send_replacing(&mut y, &format!("{call_id};to-tag={switch_tag};from-tag=callee1"));
+    let declined = next_final(&mut y);
+    assert_eq!(common::ua::code(&declined), 603, "{}", common::ua::text(&declined));
+    ack_non_2xx(&mut y, &again, &declined);
     let y_media = sdp_rtp(&ok.body);
     let _talk = Sender::spawn(&rtp, y_media, Stream::pcmu(0x1003), pcmu_tone(TARGET_HZ, TONE_DBFS));
     let voices = [Voice {

@@ -46,6 +46,22 @@ pub struct CallLinks {
     pub txs: HashMap<TxId, TxOwner>,
     /// Dialogs (either side of any call) by key.
     pub dialogs: HashMap<DialogKey, (CallRef, Side)>,
+    /// The most recent dialogs that ended (at most [`ENDED_KEPT`]): an
+    /// INVITE with Replaces naming one gets 603, not 481 (RFC 3891 §3).
+    pub ended: std::collections::VecDeque<DialogKey>,
+}
+
+/// How many ended dialogs [`CallLinks::ended`] remembers.
+pub const ENDED_KEPT: usize = 1024;
+
+impl CallLinks {
+    /// Remembers that dialog `key` ended.
+    pub fn dialog_ended(&mut self, key: DialogKey) {
+        if self.ended.len() >= ENDED_KEPT {
+            self.ended.pop_front();
+        }
+        self.ended.push_back(key);
+    }
 }
 
 /// A call's timers (DESIGN.md convention 2); the engine keeps them in one

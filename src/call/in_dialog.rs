@@ -41,7 +41,11 @@ impl Call {
             return;
         }
         if let Side::B(i) = side {
-            if self.b.get(i).is_some_and(|l| l.party().is_some()) {
+            let party = self.b.get(i).and_then(|l| l.party());
+            // A transfer's target (a party now talking with the caller or
+            // the callee) may itself transfer by REFER.
+            let talking = party.is_some_and(|p| !p.is_supervisor() && p.state == super::PartyState::Answered);
+            if party.is_some() && !(method == Method::REFER && talking) {
                 self.on_party_request(ctx, i, tx, &method, &req, tag.as_deref());
                 return;
             }
@@ -222,6 +226,7 @@ impl Call {
         };
         if let Some(d) = d {
             ctx.links.dialogs.remove(&d.key);
+            ctx.links.dialog_ended(d.key);
         }
     }
 

@@ -87,10 +87,10 @@ impl Call {
             || self.pending_refer.is_some()
             || self.consult.is_some()
             || self.talk != Talk::Direct
-            || self
-                .b
-                .iter()
-                .any(|l| l.party().is_some_and(|p| p.pending() && !p.is_supervisor()));
+            || self.b.iter().any(|l| {
+                l.party()
+                    .is_some_and(|p| p.state == super::PartyState::Calling && !p.is_supervisor())
+            });
         if busy || self.referral_legs(side).is_none() {
             return reply(
                 ctx,
@@ -223,11 +223,32 @@ impl Call {
     }
 
     /// The referrer's and the transferee's legs for a REFER on `side`.
+    /// The referrer is the leg on `side`; the transferee the one other leg
+    /// talking with it (a call already transferred once has a party in
+    /// place of the caller or the callee). `None` with more than two legs.
     fn referral_legs(&self, side: Side) -> Option<(MediaLeg, MediaLeg)> {
-        match side {
-            Side::A => Some((MediaLeg::A, MediaLeg::B)),
-            Side::B(i) if Some(i) == self.winner => Some((MediaLeg::B, MediaLeg::A)),
-            Side::B(_) => None,
+        let referrer = match side {
+            Side::A => MediaLeg::A,
+            Side::B(i) if Some(i) == self.winner => MediaLeg::B,
+            Side::B(i)
+                if self
+                    .b
+                    .get(i)
+                    .and_then(|l| l.party())
+                    .is_some_and(|p| !p.is_supervisor()) =>
+            {
+                MediaLeg::Party(i)
+            }
+            Side::B(_) => return None,
+        };
+        let present = self.present_legs();
+        if !present.contains(&referrer) {
+            return None;
+        }
+        let others: Vec<MediaLeg> = present.into_iter().filter(|l| *l != referrer).collect();
+        match others.as_slice() {
+            [transferee] => Some((referrer, *transferee)),
+            _ => None,
         }
     }
 
@@ -302,7 +323,7 @@ impl Call {
         let reason = code.canonical_reason();
         self.notify_refer(ctx, &format!("{} {reason}", code.as_u16()), true);
         self.refer = None;
-        if r.referrer_gone {
+        if r.referrer_gone || !self.present_legs().contains(&r.referrer) {
             tracing::info!(call = %self.id, code = code.as_u16(), "REFER: the target failed and the referrer is gone: the call ends");
             self.end(ctx, "transfer_failed");
         } else {
@@ -328,6 +349,11 @@ impl Call {
     }
 
     fn hang_up_referrer(&mut self, ctx: &mut CallCtx, r: Referral) {
+        if let MediaLeg::Party(i) = r.referrer {
+            // Its leg CDR and its media go with it.
+            self.withdraw_party(ctx, i, "transferred");
+            return;
+        }
         self.bye_leg(ctx, r.side);
         ctx.media(super::media::MediaCommand::PartyLeave {
             call: self.id.0,

@@ -123,9 +123,15 @@ impl Engine {
             let reason = reason.to_owned();
             e.with_call(now, id, |c, ctx| c.refuse_refer(ctx, code, &reason));
         };
-        let primary_b = self.primary_leg(interaction) == crate::call::media::MediaLeg::B;
+        // The primary agent's phone: the answering leg, or the party leg a
+        // transfer or a hand-over made it.
         let winner = self.calls.get(&id).and_then(|c| c.winner);
-        if side == Side::A || !primary_b || Some(side) != winner.map(Side::B) {
+        let primary_side = match self.primary_leg(interaction) {
+            crate::call::media::MediaLeg::B => winner.map(Side::B),
+            crate::call::media::MediaLeg::Party(i) => Some(Side::B(i)),
+            crate::call::media::MediaLeg::A => None,
+        };
+        if Some(side) != primary_side {
             return refuse(self, StatusCode::FORBIDDEN, "Only The Agent's Phone May Transfer");
         }
         let Some(agent) = self.acd.interaction(interaction).and_then(|i| i.agent) else {
@@ -266,6 +272,10 @@ impl Engine {
                 .is_some_and(|d| d.remote_tag.as_ref() == rep.from_tag.as_bytes())
         });
         let Some((call, side)) = found else {
+            if self.links.ended.contains(&key) {
+                tracing::info!(%caller, replaces = %rep.call_id, "INVITE with Replaces: that call has ended");
+                return reject(self, StatusCode::DECLINE, "Replaced Call Has Ended");
+            }
             tracing::info!(%caller, replaces = %rep.call_id, "INVITE with Replaces: no such dialog");
             return reject(self, StatusCode::CALL_DOES_NOT_EXIST, "Replaced Dialog Not Found");
         };

@@ -288,3 +288,55 @@ fn a_transfer_targets_refresh_and_reinvite_are_answered() {
         MediaCommand::Update { leg: MediaLeg::Party(1), remote: Some(r), .. } if r.port() == 7316
     )));
 }
+
+// spec: RFC 3515 §2.4.2
+/// A call transferred once by REFER can be transferred again: the target
+/// (now a party talking with the caller) REFERs it on.
+#[test]
+fn the_target_of_a_transfer_may_transfer_the_call_again() {
+    const DAVE: &str = "127.0.0.1:7303";
+    let mut h = referred();
+    let inv = h.invite_to(CAROL);
+    h.respond(CAROL, &inv, 200, "c1", &sdp(7306));
+    h.events.clear();
+    h.wire.clear();
+    let refer = format!(
+        "REFER sip:switch@127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/UDP {CAROL};branch=z9hG4bKcref\r\nMax-Forwards: 70\r\n\
+         From: {};tag=c1\r\nTo: {}\r\nCall-ID: {}\r\nCSeq: 2 REFER\r\nRefer-To: <sip:1004@127.0.0.1>\r\n\
+         Content-Length: 0\r\n\r\n",
+        header(&inv, "to"),
+        header(&inv, "from"),
+        header(&inv, "call-id"),
+    );
+    h.deliver(&refer, CAROL);
+    assert!(
+        h.events
+            .iter()
+            .any(|e| matches!(e, CallEvent::ReferRequested { side: Side::B(1), number, .. } if number == "1004")),
+        "{:?} {:?}",
+        h.events,
+        sent_to(&h, CAROL).iter().map(line).collect::<Vec<_>>()
+    );
+    let dave = PartyTarget {
+        uri: Uri::parse(&bytes::Bytes::from(format!("sip:1004@{DAVE}"))).expect("uri"),
+        dest: harness::dest(DAVE),
+        extension: "1004".into(),
+        ..target()
+    };
+    h.with(|c, ctx| c.accept_refer(ctx, dave));
+    assert_eq!(
+        sent_to(&h, CAROL).iter().map(line).next().as_deref(),
+        Some("SIP/2.0 202 Accepted")
+    );
+    let d_inv = h.invite_to(DAVE);
+    h.respond(DAVE, &d_inv, 200, "d1", &sdp(7308));
+    assert!(
+        sent_to(&h, CAROL).iter().any(|m| line(m).starts_with("BYE")),
+        "carol is hung up"
+    );
+    assert_eq!(
+        modes(&h),
+        vec![(MediaLeg::A, PartyMode::Talk), (MediaLeg::Party(2), PartyMode::Talk)],
+        "the caller talks with 1004"
+    );
+}

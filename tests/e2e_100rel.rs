@@ -74,21 +74,8 @@ fn a_carrier_sending_a_reliable_180_is_pracked_and_the_phone_gets_a_plain_one() 
     );
     assert_eq!(common::ua::code(&ok), 200, "{}", common::ua::text(&ok));
     ack_2xx(&mut caller, &invite, &ok);
-    let mut bye = switchboard::sip::msg::Message::request(Method::BYE, contact_target(&ok));
-    bye.headers.push(HeaderName::Via, caller.new_via());
-    bye.headers.push(
-        HeaderName::From,
-        invite.headers.get(&HeaderName::From).expect("From").clone(),
-    );
-    bye.headers
-        .push(HeaderName::To, ok.headers.get(&HeaderName::To).expect("To").clone());
-    bye.headers.push(
-        HeaderName::CallId,
-        invite.headers.get(&HeaderName::CallId).expect("Call-ID").clone(),
-    );
-    let seq = invite.envelope().expect("envelope").cseq.seq + 1;
-    bye.headers.push(HeaderName::CSeq, format!("{seq} BYE"));
-    bye.headers.push(HeaderName::MaxForwards, "70");
+    let seq = invite.envelope().expect("envelope").cseq.seq;
+    let bye = caller_in_dialog(&mut caller, Method::BYE, &invite, &ok, seq + 1);
     let done = caller.transact(&bye, common::ua::TIMEOUT).expect("200 to BYE");
     assert_eq!(common::ua::code(&done), 200);
     uas.wait().assert_success();
@@ -130,22 +117,7 @@ fn with_both_sides_supporting_100rel_the_prack_goes_end_to_end() {
         "no answer before the end-to-end PRACK"
     );
     let seq = invite.envelope().expect("envelope").cseq.seq;
-    let mut prack = switchboard::sip::msg::Message::request(Method::PRACK, contact_target(&ringing));
-    prack.headers.push(HeaderName::Via, caller.new_via());
-    prack.headers.push(
-        HeaderName::From,
-        invite.headers.get(&HeaderName::From).expect("From").clone(),
-    );
-    prack.headers.push(
-        HeaderName::To,
-        ringing.headers.get(&HeaderName::To).expect("To").clone(),
-    );
-    prack.headers.push(
-        HeaderName::CallId,
-        invite.headers.get(&HeaderName::CallId).expect("Call-ID").clone(),
-    );
-    prack.headers.push(HeaderName::CSeq, format!("{} PRACK", seq + 1));
-    prack.headers.push(HeaderName::MaxForwards, "70");
+    let mut prack = caller_in_dialog(&mut caller, Method::PRACK, &invite, &ringing, seq + 1);
     prack.headers.push(HeaderName::RAck, format!("{rseq} {seq} INVITE"));
     let pracked = caller.transact(&prack, common::ua::TIMEOUT).expect("200 to PRACK");
     assert_eq!(common::ua::code(&pracked), 200, "{}", common::ua::text(&pracked));
@@ -157,20 +129,7 @@ fn with_both_sides_supporting_100rel_the_prack_goes_end_to_end() {
     };
     assert_eq!(common::ua::code(&ok), 200, "{}", common::ua::text(&ok));
     ack_2xx(&mut caller, &invite, &ok);
-    let mut bye = switchboard::sip::msg::Message::request(Method::BYE, contact_target(&ok));
-    bye.headers.push(HeaderName::Via, caller.new_via());
-    bye.headers.push(
-        HeaderName::From,
-        invite.headers.get(&HeaderName::From).expect("From").clone(),
-    );
-    bye.headers
-        .push(HeaderName::To, ok.headers.get(&HeaderName::To).expect("To").clone());
-    bye.headers.push(
-        HeaderName::CallId,
-        invite.headers.get(&HeaderName::CallId).expect("Call-ID").clone(),
-    );
-    bye.headers.push(HeaderName::CSeq, format!("{} BYE", seq + 2));
-    bye.headers.push(HeaderName::MaxForwards, "70");
+    let bye = caller_in_dialog(&mut caller, Method::BYE, &invite, &ok, seq + 2);
     let done = caller.transact(&bye, common::ua::TIMEOUT).expect("200 to BYE");
     assert_eq!(common::ua::code(&done), 200);
     uas.wait().assert_success();

@@ -205,18 +205,7 @@ fn an_attended_transfer_joins_the_far_parties_of_two_calls() {
     let mut call = answered_call(&sw, &CallSpec::default());
     // 1001 calls 1003 (its second call), authenticated as 1001.
     let invite = call.callee.invite("1001", "1003");
-    let challenge = call.callee.transact(&invite, common::ua::TIMEOUT).expect("407");
-    assert_eq!(common::ua::code(&challenge), 407);
-    ack_non_2xx(&mut call.callee, &invite, &challenge);
-    let ch: Vec<_> = challenge
-        .headers
-        .get_all(&HeaderName::ProxyAuthenticate)
-        .filter_map(|v| switchboard::sip::msg::typed::Challenge::parse(v).ok())
-        .collect();
-    let ch = switchboard::sip::auth::DigestClient::pick(&ch).expect("digest");
-    let invite2 = call
-        .callee
-        .authorized(&invite, ch, &HeaderName::ProxyAuthorization, "1001", "demo-1001");
+    let invite2 = authorized_invite_as(&mut call.callee, &invite, "1001", "demo-1001");
     call.callee.send(&invite2);
     let t_invite = target.rings();
     target.answer(&t_invite);
@@ -340,16 +329,7 @@ fn an_invite_with_replaces_takes_over_a_call() {
         invite.body = common::conference::sdp_for("1003", &rtp);
         invite.headers.push(HeaderName::Replaces, replaces.to_owned());
         invite.headers.push(HeaderName::Require, "replaces");
-        let challenge = y.transact(&invite, common::ua::TIMEOUT).expect("407");
-        assert_eq!(common::ua::code(&challenge), 407, "{}", common::ua::text(&challenge));
-        ack_non_2xx(y, &invite, &challenge);
-        let ch: Vec<_> = challenge
-            .headers
-            .get_all(&HeaderName::ProxyAuthenticate)
-            .filter_map(|v| switchboard::sip::msg::typed::Challenge::parse(v).ok())
-            .collect();
-        let ch = switchboard::sip::auth::DigestClient::pick(&ch).expect("digest");
-        let invite = y.authorized(&invite, ch, &HeaderName::ProxyAuthorization, "1003", "demo-1003");
+        let invite = authorized_invite_as(y, &invite, "1003", "demo-1003");
         y.send(&invite);
         invite
     };

@@ -51,25 +51,34 @@ struct TransferBody {
     consultee: bool,
 }
 
-/// The target a transfer body names; exactly one must be given.
+/// The target a transfer body names: `consultee` alone, or exactly one
+/// of the consult targets.
 fn transfer_to(b: TransferBody) -> Result<TransferTo, ApiError> {
-    let given = [&b.agent, &b.queue, &b.entry_point, &b.number]
-        .iter()
-        .filter(|x| x.is_some())
-        .count()
-        + usize::from(b.consultee);
-    if given != 1 {
-        return Err(ApiError::bad_field(
+    let named = ConsultBody {
+        agent: b.agent,
+        queue: b.queue,
+        entry_point: b.entry_point,
+        number: b.number,
+    };
+    let any_named =
+        named.agent.is_some() || named.queue.is_some() || named.entry_point.is_some() || named.number.is_some();
+    if b.consultee && !any_named {
+        return Ok(TransferTo::Consultee);
+    }
+    let one = || {
+        ApiError::bad_field(
             "target",
             "name exactly one of agent, queue, entry_point, number or consultee",
-        ));
+        )
+    };
+    if b.consultee {
+        return Err(one());
     }
-    Ok(match (b.agent, b.queue, b.entry_point, b.number) {
-        (Some(a), ..) => TransferTo::Agent(a),
-        (_, Some(q), ..) => TransferTo::Queue(q),
-        (_, _, Some(e), _) => TransferTo::EntryPoint(e),
-        (_, _, _, Some(n)) => TransferTo::Number(n),
-        _ => TransferTo::Consultee,
+    Ok(match target_of(named).map_err(|_| one())? {
+        ConsultTarget::Agent(a) => TransferTo::Agent(a),
+        ConsultTarget::Queue(q) => TransferTo::Queue(q),
+        ConsultTarget::EntryPoint(e) => TransferTo::EntryPoint(e),
+        ConsultTarget::Number(n) => TransferTo::Number(n),
     })
 }
 

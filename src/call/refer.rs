@@ -123,30 +123,41 @@ impl Call {
     /// The engine routed the pending REFER's target: 202, the first
     /// NOTIFY, the transferee held with music and the target rung.
     pub fn accept_refer(&mut self, ctx: &mut CallCtx, target: PartyTarget) {
+        self.start_referral(ctx, "the target rings", |c, ctx| {
+            c.place_party(
+                ctx,
+                target,
+                &crate::sdp::LegPolicy::default(),
+                crate::sdp::Direction::SendRecv,
+            )
+        });
+    }
+
+    /// The pending REFER's transfer starts with the party `join` brings in
+    /// (its leg index): 202, the first NOTIFY, the transferee held. 481
+    /// when the call has no single transferee, 503 when `join` fails.
+    fn start_referral(
+        &mut self,
+        ctx: &mut CallCtx,
+        what: &str,
+        join: impl FnOnce(&mut Call, &mut CallCtx) -> Result<usize, String>,
+    ) {
         let Some(p) = self.pending_refer.take() else { return };
         let tag = self.tag_of(p.side);
-        let Some((referrer, transferee)) = self.referral_legs(p.side) else {
-            let resp = Message::response_to(&p.req, StatusCode::CALL_DOES_NOT_EXIST, None, tag.as_deref());
-            ctx.respond(p.tx, resp);
-            return;
+        let refuse = |ctx: &mut CallCtx, code| {
+            ctx.respond(p.tx, Message::response_to(&p.req, code, None, tag.as_deref()));
         };
-        let placed = self.place_party(
-            ctx,
-            target,
-            &crate::sdp::LegPolicy::default(),
-            crate::sdp::Direction::SendRecv,
-        );
-        let party = match placed {
+        let Some((referrer, transferee)) = self.referral_legs(p.side) else {
+            return refuse(ctx, StatusCode::CALL_DOES_NOT_EXIST);
+        };
+        let party = match join(self, ctx) {
             Ok(idx) => idx,
             Err(why) => {
-                tracing::info!(call = %self.id, %why, "REFER: the target cannot be rung");
-                let resp = Message::response_to(&p.req, StatusCode::SERVICE_UNAVAILABLE, None, tag.as_deref());
-                ctx.respond(p.tx, resp);
-                return;
+                tracing::info!(call = %self.id, %why, "REFER: the transfer's party cannot join");
+                return refuse(ctx, StatusCode::SERVICE_UNAVAILABLE);
             }
         };
-        let resp = Message::response_to(&p.req, StatusCode::ACCEPTED, None, tag.as_deref());
-        ctx.respond(p.tx, resp);
+        refuse(ctx, StatusCode::ACCEPTED);
         self.refer = Some(Referral {
             side: p.side,
             referrer,
@@ -156,7 +167,7 @@ impl Call {
         });
         self.notify_refer(ctx, "100 Trying", false);
         self.send_modes(ctx);
-        tracing::info!(call = %self.id, ?referrer, party, "REFER accepted: the target rings, the other party waits");
+        tracing::info!(call = %self.id, ?referrer, party, "REFER accepted: {what}, the other party waits");
     }
 
     /// The pending REFER was carried out by the engine at once (an ACD
@@ -168,19 +179,15 @@ impl Call {
         let tag = self.tag_of(p.side);
         let resp = Message::response_to(&p.req, StatusCode::ACCEPTED, None, tag.as_deref());
         ctx.respond(p.tx, resp);
-        let headers = vec![
-            (HeaderName::Event, Bytes::from_static(b"refer")),
-            (
-                HeaderName::SubscriptionState,
-                Bytes::from_static(b"terminated;reason=noresource"),
-            ),
-            (
-                HeaderName::ContentType,
-                Bytes::from_static(b"message/sipfrag;version=2.0"),
-            ),
-        ];
         let body = Bytes::from_static(b"SIP/2.0 200 OK\r\n");
-        let _ = self.send_in_dialog(ctx, p.side, Method::NOTIFY, body, headers, TxOwner::Detached);
+        let _ = self.send_in_dialog(
+            ctx,
+            p.side,
+            Method::NOTIFY,
+            body,
+            notify_headers(true),
+            TxOwner::Detached,
+        );
     }
 
     /// An attended transfer (RFC 5589 §7): the engine moved the replaced
@@ -188,38 +195,19 @@ impl Call {
     /// (re-INVITE from a port of this call) while the referrer is told, and
     /// its answer completes the transfer like a blind one's target.
     pub fn accept_attended_refer(&mut self, ctx: &mut CallCtx, moved: super::MovedLeg) {
-        let Some(p) = self.pending_refer.take() else {
+        let usable = self
+            .pending_refer
+            .as_ref()
+            .is_some_and(|p| self.referral_legs(p.side).is_some());
+        if !usable {
+            // Nobody can take the moved leg: its phone is hung up.
             super::adopt::hang_up_moved(ctx, moved);
-            return;
-        };
-        let tag = self.tag_of(p.side);
-        let Some((referrer, transferee)) = self.referral_legs(p.side) else {
-            let resp = Message::response_to(&p.req, StatusCode::CALL_DOES_NOT_EXIST, None, tag.as_deref());
-            ctx.respond(p.tx, resp);
-            super::adopt::hang_up_moved(ctx, moved);
-            return;
-        };
-        let party = match self.adopt_leg(ctx, moved) {
-            Ok(idx) => idx,
-            Err(why) => {
-                tracing::warn!(call = %self.id, %why, "attended transfer: the other call's leg could not join");
-                let resp = Message::response_to(&p.req, StatusCode::SERVICE_UNAVAILABLE, None, tag.as_deref());
-                ctx.respond(p.tx, resp);
-                return;
+            if self.pending_refer.is_some() {
+                self.start_referral(ctx, "", |_, _| Err(String::new()));
             }
-        };
-        let resp = Message::response_to(&p.req, StatusCode::ACCEPTED, None, tag.as_deref());
-        ctx.respond(p.tx, resp);
-        self.refer = Some(Referral {
-            side: p.side,
-            referrer,
-            transferee,
-            party,
-            referrer_gone: false,
-        });
-        self.notify_refer(ctx, "100 Trying", false);
-        self.send_modes(ctx);
-        tracing::info!(call = %self.id, ?referrer, party, "attended transfer: the other call's party joins");
+            return;
+        }
+        self.start_referral(ctx, "the other call's party joins", |c, ctx| c.adopt_leg(ctx, moved));
     }
 
     /// The referrer's and the transferee's legs for a REFER on `side`.
@@ -267,19 +255,7 @@ impl Call {
         if r.referrer_gone {
             return;
         }
-        let state = if last {
-            "terminated;reason=noresource"
-        } else {
-            "active;expires=60"
-        };
-        let headers = vec![
-            (HeaderName::Event, Bytes::from_static(b"refer")),
-            (HeaderName::SubscriptionState, Bytes::from(state)),
-            (
-                HeaderName::ContentType,
-                Bytes::from_static(b"message/sipfrag;version=2.0"),
-            ),
-        ];
+        let headers = notify_headers(last);
         let body = Bytes::from(format!("SIP/2.0 {status}\r\n"));
         if self
             .send_in_dialog(ctx, r.side, Method::NOTIFY, body, headers, TxOwner::Detached)
@@ -365,6 +341,25 @@ impl Call {
     pub(crate) fn refer_waiting(&self, leg: MediaLeg) -> bool {
         self.refer.is_some_and(|r| r.transferee == leg)
     }
+}
+
+/// A REFER's NOTIFY headers (RFC 3515 §2.4.4): `Event: refer`, the
+/// subscription active or, for the `last` one, terminated, and the
+/// `message/sipfrag` body type.
+fn notify_headers(last: bool) -> Vec<(HeaderName, Bytes)> {
+    let state: &'static [u8] = if last {
+        b"terminated;reason=noresource"
+    } else {
+        b"active;expires=60"
+    };
+    vec![
+        (HeaderName::Event, Bytes::from_static(b"refer")),
+        (HeaderName::SubscriptionState, Bytes::from_static(state)),
+        (
+            HeaderName::ContentType,
+            Bytes::from_static(b"message/sipfrag;version=2.0"),
+        ),
+    ]
 }
 
 /// The URI of a `Refer-To` value (name-addr or addr-spec); `None` unless

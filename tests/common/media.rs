@@ -145,6 +145,11 @@ impl AudioSdp {
 
 /// `invite` again with credentials for 1002 after the switch's 407.
 pub fn authorized_invite(caller: &mut Ua, invite: &Message) -> Message {
+    authorized_invite_as(caller, invite, "1002", "demo-1002")
+}
+
+/// `invite` again with `user`'s credentials after the switch's 407.
+pub fn authorized_invite_as(caller: &mut Ua, invite: &Message, user: &str, password: &str) -> Message {
     let challenge = caller.transact(invite, ua::TIMEOUT).expect("a 407");
     assert_eq!(ua::code(&challenge), 407, "{}", ua::text(&challenge));
     ack_non_2xx(caller, invite, &challenge);
@@ -154,7 +159,31 @@ pub fn authorized_invite(caller: &mut Ua, invite: &Message) -> Message {
         .filter_map(|v| switchboard::sip::msg::typed::Challenge::parse(v).ok())
         .collect::<Vec<_>>();
     let ch = switchboard::sip::auth::DigestClient::pick(&ch).expect("a digest challenge");
-    caller.authorized(invite, ch, &HeaderName::ProxyAuthorization, "1002", "demo-1002")
+    caller.authorized(invite, ch, &HeaderName::ProxyAuthorization, user, password)
+}
+
+/// A request of the caller's in the dialog (early or confirmed) that
+/// `resp` to its `invite` made: to the response's Contact, From and
+/// Call-ID of the INVITE, To of the response, CSeq `cseq`.
+pub fn caller_in_dialog(ua: &mut Ua, method: Method, invite: &Message, resp: &Message, cseq: u32) -> Message {
+    let mut m = Message::request(method.clone(), contact_target(resp));
+    m.headers.push(HeaderName::Via, ua.new_via());
+    m.headers.push(
+        HeaderName::From,
+        invite.headers.get(&HeaderName::From).expect("From").clone(),
+    );
+    m.headers
+        .push(HeaderName::To, resp.headers.get(&HeaderName::To).expect("To").clone());
+    m.headers.push(
+        HeaderName::CallId,
+        invite.headers.get(&HeaderName::CallId).expect("Call-ID").clone(),
+    );
+    m.headers.push(
+        HeaderName::CSeq,
+        format!("{cseq} {}", String::from_utf8_lossy(method.as_bytes())),
+    );
+    m.headers.push(HeaderName::MaxForwards, "70");
+    m
 }
 
 /// ACK for a non-2xx final (§17.1.1.3): same branch, To from the response.

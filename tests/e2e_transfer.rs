@@ -456,6 +456,11 @@ fn a_supervisor_transfer_keeps_alice_with_the_customer_until_bob_answers() {
         vec![("alice", Some("supervisor")), ("bob", Some("ended"))],
         "{rec:?}"
     );
+    // alice's leg CDR says she was transferred away, with her talk time.
+    let legs = Store::open(&db).expect("store").list_leg_cdrs(&s.uid).expect("legs");
+    let alice = legs.iter().find(|l| l.party == "alice").expect("alice's leg");
+    assert_eq!(alice.cause, "transferred", "{legs:?}");
+    assert!(alice.answered_ms.is_some() && alice.talk_ms > 0, "{alice:?}");
 }
 
 /// The value of variable `name` in a data view (`None`: unset).

@@ -146,8 +146,20 @@ impl Engine {
             .interaction(interaction)
             .filter(|i| answered_leg && i.agent == Some(agent));
         let d = info.map(|i| i.durations_at(now.mono)).unwrap_or_default();
-        let answered_ms = info.and_then(|i| i.answered_at).map(|t| unix_ms_of(now, t));
-        let (talk_ms, hold_ms, post_call_ms) = (d.talk_ms, d.hold_ms, d.post_call_ms);
+        let (answered_ms, talk_ms) = match info {
+            Some(i) => (i.answered_at.map(|t| unix_ms_of(now, t)), d.talk_ms),
+            // No longer the primary (a supervisor's transfer handed the
+            // interaction over while this leg talked): its own answer time.
+            None => {
+                let answered = self
+                    .calls
+                    .get(&id)
+                    .and_then(|c| c.b.get(idx))
+                    .and_then(|l| l.answered_ms);
+                (answered, answered.map_or(0, |a| now.unix_ms.saturating_sub(a)))
+            }
+        };
+        let (hold_ms, post_call_ms) = (d.hold_ms, d.post_call_ms);
         let call_id = self
             .calls
             .get(&id)

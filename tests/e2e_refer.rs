@@ -18,6 +18,25 @@ const T: Duration = Duration::from_secs(20);
 const TARGET_HZ: f64 = 1700.0;
 const TONE_DBFS: f64 = -12.0;
 
+/// The transfer's target (`name`, from `sock` towards the switch's
+/// `media`) says its tone, and `who` (listening on `ear_sock` to the
+/// switch's `ear_media`) hears it; the sender, to keep talking.
+fn target_heard(
+    sock: &std::net::UdpSocket,
+    media: std::net::SocketAddr,
+    ssrc: u32,
+    name: &'static str,
+    who: &'static str,
+    ear_sock: &std::net::UdpSocket,
+    ear_media: std::net::SocketAddr,
+) -> Sender {
+    let talk = Sender::spawn(sock, media, Stream::pcmu(ssrc), pcmu_tone(TARGET_HZ, TONE_DBFS));
+    let voices = [Voice { name, hz: TARGET_HZ }];
+    let mut ear = Ear::new(who, ear_sock, ear_media, &voices);
+    hears_target(&mut ear);
+    talk
+}
+
 fn hears_target(ear: &mut Ear) {
     let heard = ear.second_from_now("after the transfer", |p| {
         p.pt == 0 && common::conference::packet_level(p, TARGET_HZ) > TONE_DBFS - 10.0
@@ -48,18 +67,15 @@ fn a_caller_transfers_its_call_blind_with_refer() {
     let target_media = target.answer(&t_invite);
     recv_request(&mut target.ua, Method::ACK);
     sipp.wait().assert_success();
-    let _talk = Sender::spawn(
+    let _talk = target_heard(
         &target.rtp.0,
         target_media,
-        Stream::pcmu(0x1003),
-        pcmu_tone(TARGET_HZ, TONE_DBFS),
+        0x1003,
+        "1003",
+        "1001",
+        &callee.rtp.0,
+        callee_media,
     );
-    let voices = [Voice {
-        name: "1003",
-        hz: TARGET_HZ,
-    }];
-    let mut ear = Ear::new("1001", &callee.rtp.0, callee_media, &voices);
-    hears_target(&mut ear);
     callee.hang_up();
     recv_request(&mut target.ua, Method::BYE);
     let cdrs = sw.wait_for_cdrs(1, T);
@@ -77,24 +93,7 @@ fn a_callee_phone_transfers_blind_and_its_dial_plan_applies() {
     // 1001 (the callee) refers the caller. First to the PIN meet-me room,
     // which a transfer cannot reach: refused, nothing moves.
     let refer = |call: &mut Call, to: &str, cseq: u32| {
-        let b = &call.b_invite;
-        let mut m = switchboard::sip::msg::Message::request(Method::REFER, contact_target(b));
-        m.headers.push(HeaderName::Via, call.callee.new_via());
-        let to_hdr = b.headers.get(&HeaderName::To).expect("To").clone();
-        m.headers.push(
-            HeaderName::From,
-            format!("{};tag=callee1", String::from_utf8_lossy(&to_hdr)),
-        );
-        m.headers
-            .push(HeaderName::To, b.headers.get(&HeaderName::From).expect("From").clone());
-        m.headers.push(
-            HeaderName::CallId,
-            b.headers.get(&HeaderName::CallId).expect("Call-ID").clone(),
-        );
-        m.headers.push(HeaderName::CSeq, format!("{cseq} REFER"));
-        m.headers.push(HeaderName::MaxForwards, "70");
-        m.headers
-            .push(HeaderName::Contact, format!("<{}>", call.callee.contact_uri("1001")));
+        let mut m = call.callee_request(Method::REFER, cseq);
         m.headers.push(HeaderName::ReferTo, format!("<sip:{to}@127.0.0.1>"));
         call.callee.send(&m);
         m
@@ -125,18 +124,15 @@ fn a_callee_phone_transfers_blind_and_its_dial_plan_applies() {
     let bye = next_request(&mut call.callee, Method::BYE);
     call.callee.reply(&bye, StatusCode::OK, None);
     // The caller (1002) talks with 1003 now, on its own unchanged dialog.
-    let _talk = Sender::spawn(
+    let _talk = target_heard(
         &target.rtp.0,
         target_media,
-        Stream::pcmu(0x1003),
-        pcmu_tone(TARGET_HZ, TONE_DBFS),
+        0x1003,
+        "1003",
+        "1002",
+        &call.caller_rtp,
+        call.a_media,
     );
-    let voices = [Voice {
-        name: "1003",
-        hz: TARGET_HZ,
-    }];
-    let mut ear = Ear::new("1002", &call.caller_rtp, call.a_media, &voices);
-    hears_target(&mut ear);
     let bye = call.caller_request(Method::BYE);
     let ok = call
         .caller
@@ -178,18 +174,7 @@ fn a_trunk_callee_transfers_blind_with_refer() {
     let target_media = target.answer(&t_invite);
     recv_request(&mut target.ua, Method::ACK);
     uas.wait().assert_success();
-    let _talk = Sender::spawn(
-        &target.rtp.0,
-        target_media,
-        Stream::pcmu(0x1003),
-        pcmu_tone(TARGET_HZ, TONE_DBFS),
-    );
-    let voices = [Voice {
-        name: "1003",
-        hz: TARGET_HZ,
-    }];
-    let mut ear = Ear::new("1002", &rtp, a_media, &voices);
-    hears_target(&mut ear);
+    let _talk = target_heard(&target.rtp.0, target_media, 0x1003, "1003", "1002", &rtp, a_media);
 }
 
 /// RFC 5589 §7 attended transfer through the switch: 1001 has a call
@@ -231,23 +216,7 @@ fn an_attended_transfer_joins_the_far_parties_of_two_calls() {
         .replace('@', "%40")
         .replace(';', "%3B")
         .replace('=', "%3D");
-    let b = call.b_invite.clone();
-    let mut refer = Message::request(Method::REFER, contact_target(&b));
-    refer.headers.push(HeaderName::Via, call.callee.new_via());
-    let to_hdr = b.headers.get(&HeaderName::To).expect("To").clone();
-    refer.headers.push(
-        HeaderName::From,
-        format!("{};tag=callee1", String::from_utf8_lossy(&to_hdr)),
-    );
-    refer
-        .headers
-        .push(HeaderName::To, b.headers.get(&HeaderName::From).expect("From").clone());
-    refer.headers.push(
-        HeaderName::CallId,
-        b.headers.get(&HeaderName::CallId).expect("Call-ID").clone(),
-    );
-    refer.headers.push(HeaderName::CSeq, "1 REFER");
-    refer.headers.push(HeaderName::MaxForwards, "70");
+    let mut refer = call.callee_request(Method::REFER, 1);
     refer
         .headers
         .push(HeaderName::ReferTo, format!("<sip:1003@127.0.0.1?Replaces={escaped}>"));
@@ -293,18 +262,15 @@ fn an_attended_transfer_joins_the_far_parties_of_two_calls() {
     }
     assert_eq!(notifies, vec!["SIP/2.0 100 Trying", "SIP/2.0 200 OK"]);
     // 1002 (the first call's caller) hears 1003 on the re-INVITEd port.
-    let _talk = Sender::spawn(
+    let _talk = target_heard(
         &target.rtp.0,
         new_media,
-        Stream::pcmu(0x1003),
-        pcmu_tone(TARGET_HZ, TONE_DBFS),
+        0x1003,
+        "1003",
+        "1002",
+        &call.caller_rtp,
+        call.a_media,
     );
-    let voices = [Voice {
-        name: "1003",
-        hz: TARGET_HZ,
-    }];
-    let mut ear = Ear::new("1002", &call.caller_rtp, call.a_media, &voices);
-    hears_target(&mut ear);
     let cdrs = sw.wait_for_cdrs(1, T);
     assert!(
         cdrs.iter().any(|c| c["end_cause"] == "transferred"),
@@ -355,13 +321,7 @@ fn an_invite_with_replaces_takes_over_a_call() {
     assert_eq!(common::ua::code(&declined), 603, "{}", common::ua::text(&declined));
     ack_non_2xx(&mut y, &again, &declined);
     let y_media = sdp_rtp(&ok.body);
-    let _talk = Sender::spawn(&rtp, y_media, Stream::pcmu(0x1003), pcmu_tone(TARGET_HZ, TONE_DBFS));
-    let voices = [Voice {
-        name: "1003",
-        hz: TARGET_HZ,
-    }];
-    let mut ear = Ear::new("1002", &call.caller_rtp, call.a_media, &voices);
-    hears_target(&mut ear);
+    let _talk = target_heard(&rtp, y_media, 0x1003, "1003", "1002", &call.caller_rtp, call.a_media);
     // 1002 hangs up: 1003 gets the BYE.
     let bye = call.caller_request(Method::BYE);
     let done = call.caller.transact(&bye, common::ua::TIMEOUT).expect("200");
@@ -400,18 +360,7 @@ fn baresip_transfers_a_call_with_its_transfer_command() {
     let target_media = target.answer(&t_invite);
     recv_request(&mut target.ua, Method::ACK);
     b.expect_event("CALL_CLOSED", T);
-    let _talk = Sender::spawn(
-        &target.rtp.0,
-        target_media,
-        Stream::pcmu(0x1001),
-        pcmu_tone(TARGET_HZ, TONE_DBFS),
-    );
-    let voices = [Voice {
-        name: "1001",
-        hz: TARGET_HZ,
-    }];
-    let mut ear = Ear::new("1002", &rtp, a_media, &voices);
-    hears_target(&mut ear);
+    let _talk = target_heard(&target.rtp.0, target_media, 0x1001, "1001", "1002", &rtp, a_media);
 }
 
 /// RFC 3891 with SIPp as the phone taking over: 1002 calls 1001 (our

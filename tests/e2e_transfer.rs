@@ -513,25 +513,10 @@ fn an_entry_point_transfer_keeps_only_the_variables_of_the_new_flow() {
 /// wraps up, and the record keeps both agents.
 #[test]
 fn an_agent_phone_refer_is_a_blind_transfer_of_the_interaction() {
-    use switchboard::sip::msg::{HeaderName, Message, StatusCode};
+    use switchboard::sip::msg::{HeaderName, StatusCode};
     let mut s = Scene::start();
     let (mut bob_phone, mut bob_feed, bob) = s.agent(BOB, "bob", "1002");
-    let (invite, ok) = s.alice_phone.dialog.clone().expect("alice answered");
-    let mut refer = Message::request(Method::REFER, contact_target(&invite));
-    refer.headers.push(HeaderName::Via, s.alice_phone.ua.new_via());
-    refer
-        .headers
-        .push(HeaderName::From, ok.headers.get(&HeaderName::To).expect("To").clone());
-    refer.headers.push(
-        HeaderName::To,
-        invite.headers.get(&HeaderName::From).expect("From").clone(),
-    );
-    refer.headers.push(
-        HeaderName::CallId,
-        invite.headers.get(&HeaderName::CallId).expect("Call-ID").clone(),
-    );
-    refer.headers.push(HeaderName::CSeq, "1 REFER");
-    refer.headers.push(HeaderName::MaxForwards, "70");
+    let mut refer = s.alice_phone.in_dialog(Method::REFER, 1);
     refer.headers.push(HeaderName::ReferTo, "<sip:1002@127.0.0.1>");
     s.alice_phone.ua.send(&refer);
     let accepted = recv_where(&mut s.alice_phone.ua, "the 202", |m| common::ua::code(m) >= 200);

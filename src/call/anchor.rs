@@ -47,6 +47,21 @@ fn codecs_preferring(first: Option<CodecKind>) -> Vec<CodecKind> {
     codecs
 }
 
+/// The policy for answering a phone's in-dialog offer on a leg already
+/// negotiated: the codec it has (and telephone-event if it had it), so a
+/// re-INVITE (a hold, a session refresh) never changes what the switch's
+/// media for that leg is set up for (RFC 3264 §8).
+pub(crate) fn keep_codec_policy(state: &SessionState) -> LegPolicy {
+    let mut codecs: Vec<CodecKind> = state.negotiated().and_then(|n| n.codec.kind()).into_iter().collect();
+    if state.negotiated().is_some_and(|n| n.telephone_event.is_some()) {
+        codecs.push(CodecKind::TelephoneEvent);
+    }
+    LegPolicy {
+        codecs,
+        ..LegPolicy::default()
+    }
+}
+
 /// What the route and the users ask of an anchored call's media.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct MediaFeatures {
@@ -367,14 +382,7 @@ impl Call {
             Side::A => (&mut media.sdp_a, media.local_a, MediaLeg::A),
             Side::B(_) => (&mut media.sdp_b, media.local_b, MediaLeg::B),
         };
-        let mut codecs: Vec<CodecKind> = state.negotiated().and_then(|n| n.codec.kind()).into_iter().collect();
-        if state.negotiated().is_some_and(|n| n.telephone_event.is_some()) {
-            codecs.push(CodecKind::TelephoneEvent);
-        }
-        let policy = LegPolicy {
-            codecs,
-            ..LegPolicy::default()
-        };
+        let policy = keep_codec_policy(state);
         let mut resp = Message::response_to(req, StatusCode::OK, None, Some(tag));
         resp.headers.push(HeaderName::Contact, contact);
         if req.body.is_empty() && req.method() == Some(&crate::sip::msg::Method::UPDATE) {

@@ -401,14 +401,7 @@ impl Call {
                 return;
             }
         };
-        let mut codecs: Vec<sdp::CodecKind> = p.sdp.negotiated().and_then(|n| n.codec.kind()).into_iter().collect();
-        if p.sdp.negotiated().is_some_and(|n| n.telephone_event.is_some()) {
-            codecs.push(sdp::CodecKind::TelephoneEvent);
-        }
-        let policy = LegPolicy {
-            codecs,
-            ..LegPolicy::default()
-        };
+        let policy = super::anchor::keep_codec_policy(&p.sdp);
         match sdp::answer(&offer, &policy, p.local, &mut p.sdp) {
             Ok(answer) => {
                 resp.headers.set(HeaderName::ContentType, "application/sdp");

@@ -11,30 +11,11 @@ use switchboard::sip::msg::{Message, Uri};
 const BOB: &str = "127.0.0.1:7301";
 
 fn target(addr: &str, agent: &str) -> PartyTarget {
-    PartyTarget {
-        kind: PartyKind::Consulted {
-            agent: Some(agent.into()),
-        },
-        extension: "1002".into(),
-        interaction: "i-1".into(),
-        uri: Uri::parse(&bytes::Bytes::from(format!("sip:1002@{addr}"))).expect("uri"),
-        dest: harness::dest(addr),
-        trunk: None,
-        display: "Consult from alice".into(),
-        auto_answer: false,
-    }
+    harness::party_target(addr, Some(agent), "Consult from alice")
 }
 
-/// The last modes sent to the media workers.
 fn modes(h: &CallHarness) -> Vec<(MediaLeg, PartyMode)> {
-    h.media
-        .iter()
-        .rev()
-        .find_map(|m| match m {
-            MediaCommand::PartyModes { modes, .. } => Some(modes.clone()),
-            _ => None,
-        })
-        .expect("modes were sent")
+    harness::last_modes(h)
 }
 
 fn mode_of(h: &CallHarness, leg: MediaLeg) -> Option<PartyMode> {

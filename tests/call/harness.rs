@@ -392,3 +392,32 @@ fn header(m: &Message, name: &str) -> Bytes {
         .map(|h| h.value.clone())
         .unwrap_or_default()
 }
+
+/// A party to ring at `addr` (extension 1002): a consulted agent, or a
+/// number when `agent` is `None`; its phone shows `display`.
+pub fn party_target(addr: &str, agent: Option<&str>, display: &str) -> switchboard::call::PartyTarget {
+    switchboard::call::PartyTarget {
+        kind: switchboard::call::PartyKind::Consulted {
+            agent: agent.map(Into::into),
+        },
+        extension: "1002".into(),
+        interaction: "i-1".into(),
+        uri: Uri::parse(&Bytes::from(format!("sip:1002@{addr}"))).expect("uri"),
+        dest: dest(addr),
+        trunk: None,
+        display: display.into(),
+        auto_answer: false,
+    }
+}
+
+/// The last modes the call sent to the media workers.
+pub fn last_modes(h: &CallHarness) -> Vec<(switchboard::call::media::MediaLeg, switchboard::call::media::PartyMode)> {
+    h.media
+        .iter()
+        .rev()
+        .find_map(|m| match m {
+            MediaCommand::PartyModes { modes, .. } => Some(modes.clone()),
+            _ => None,
+        })
+        .expect("modes were sent")
+}

@@ -7,7 +7,7 @@
 use crate::harness::{self, sdp, CallHarness, CALLER};
 use crate::{answered, B1};
 use switchboard::call::media::{MediaCommand, MediaLeg, PartyMode};
-use switchboard::call::{CallEvent, PartyKind, PartyTarget, Phase, Side};
+use switchboard::call::{CallEvent, PartyTarget, Phase, Side};
 use switchboard::sip::msg::{Message, StatusCode, Uri};
 
 const CAROL: &str = "127.0.0.1:7302";
@@ -78,26 +78,15 @@ fn notifies(h: &CallHarness, to: &str) -> Vec<(String, String)> {
 
 fn target() -> PartyTarget {
     PartyTarget {
-        kind: PartyKind::Consulted { agent: None },
         extension: "1003".into(),
-        interaction: String::new(),
         uri: Uri::parse(&bytes::Bytes::from(format!("sip:1003@{CAROL}"))).expect("uri"),
-        dest: harness::dest(CAROL),
-        trunk: None,
-        display: "Transfer from 1001".into(),
-        auto_answer: false,
+        interaction: String::new(),
+        ..harness::party_target(CAROL, None, "Transfer from 1001")
     }
 }
 
 fn modes(h: &CallHarness) -> Vec<(MediaLeg, PartyMode)> {
-    h.media
-        .iter()
-        .rev()
-        .find_map(|m| match m {
-            MediaCommand::PartyModes { modes, .. } => Some(modes.clone()),
-            _ => None,
-        })
-        .expect("modes were sent")
+    harness::last_modes(h)
 }
 
 /// The callee refers the caller to 1003 and the engine accepts it.

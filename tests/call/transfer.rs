@@ -6,36 +6,17 @@
 use crate::harness::{self, sdp, CallHarness, CALLER};
 use crate::{answered, caller_request, B1};
 use switchboard::call::media::{MediaCommand, MediaLeg, PartyMode};
-use switchboard::call::{CallEvent, ControlError, PartyKind, PartyTarget, Phase, Talk};
-use switchboard::sip::msg::Uri;
+use switchboard::call::{CallEvent, ControlError, PartyTarget, Phase, Talk};
 
 const BOB: &str = "127.0.0.1:7301";
 const CAROL: &str = "127.0.0.1:7302";
 
 fn target(addr: &str, agent: &str) -> PartyTarget {
-    PartyTarget {
-        kind: PartyKind::Consulted {
-            agent: Some(agent.into()),
-        },
-        extension: "1002".into(),
-        interaction: "i-1".into(),
-        uri: Uri::parse(&bytes::Bytes::from(format!("sip:1002@{addr}"))).expect("uri"),
-        dest: harness::dest(addr),
-        trunk: None,
-        display: "Transfer from alice".into(),
-        auto_answer: false,
-    }
+    harness::party_target(addr, Some(agent), "Transfer from alice")
 }
 
 fn modes(h: &CallHarness) -> Vec<(MediaLeg, PartyMode)> {
-    h.media
-        .iter()
-        .rev()
-        .find_map(|m| match m {
-            MediaCommand::PartyModes { modes, .. } => Some(modes.clone()),
-            _ => None,
-        })
-        .expect("modes were sent")
+    harness::last_modes(h)
 }
 
 fn talk(h: &CallHarness) -> (Phase, Talk) {

@@ -299,24 +299,34 @@ impl Phone {
         self.ua.reply(&bye, StatusCode::OK, None);
     }
 
-    /// The agent hangs up: BYE in the dialog the switch's INVITE made
-    /// (we are its UAS), then its 200.
-    pub fn hang_up(&mut self) {
+    /// A request of ours (CSeq `cseq`) in the dialog the switch's INVITE
+    /// made when we answered it (we are its UAS).
+    pub fn in_dialog(&mut self, method: Method, cseq: u32) -> Message {
         let (invite, ok) = self.dialog.clone().expect("an answered call");
-        let mut bye = Message::request(Method::BYE, contact_target(&invite));
-        bye.headers.push(HeaderName::Via, self.ua.new_via());
-        bye.headers
+        let mut m = Message::request(method.clone(), contact_target(&invite));
+        m.headers.push(HeaderName::Via, self.ua.new_via());
+        m.headers
             .push(HeaderName::From, ok.headers.get(&HeaderName::To).expect("To").clone());
-        bye.headers.push(
+        m.headers.push(
             HeaderName::To,
             invite.headers.get(&HeaderName::From).expect("From").clone(),
         );
-        bye.headers.push(
+        m.headers.push(
             HeaderName::CallId,
             invite.headers.get(&HeaderName::CallId).expect("Call-ID").clone(),
         );
-        bye.headers.push(HeaderName::CSeq, "1 BYE");
-        bye.headers.push(HeaderName::MaxForwards, "70");
+        m.headers.push(
+            HeaderName::CSeq,
+            format!("{cseq} {}", String::from_utf8_lossy(method.as_bytes())),
+        );
+        m.headers.push(HeaderName::MaxForwards, "70");
+        m
+    }
+
+    /// The agent hangs up: BYE in the dialog the switch's INVITE made
+    /// (we are its UAS), then its 200.
+    pub fn hang_up(&mut self) {
+        let bye = self.in_dialog(Method::BYE, 1);
         self.ua.send(&bye);
         recv_where(&mut self.ua, "the 200 to the agent's BYE", |m| {
             ua::code(m) == 200 && ua::cseq_of(m).is_some_and(|c| c.method == Method::BYE)

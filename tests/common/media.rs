@@ -400,6 +400,33 @@ impl Call {
         m
     }
 
+    /// A new in-dialog request from the callee (1001, To tag `callee1`)
+    /// with CSeq `cseq`, no body.
+    pub fn callee_request(&mut self, method: Method, cseq: u32) -> Message {
+        let b = &self.b_invite;
+        let mut m = Message::request(method.clone(), contact_target(b));
+        m.headers.push(HeaderName::Via, self.callee.new_via());
+        let to = b.headers.get(&HeaderName::To).expect("To").clone();
+        m.headers.push(
+            HeaderName::From,
+            format!("{};tag=callee1", String::from_utf8_lossy(&to)),
+        );
+        m.headers
+            .push(HeaderName::To, b.headers.get(&HeaderName::From).expect("From").clone());
+        m.headers.push(
+            HeaderName::CallId,
+            b.headers.get(&HeaderName::CallId).expect("Call-ID").clone(),
+        );
+        m.headers.push(
+            HeaderName::CSeq,
+            format!("{cseq} {}", String::from_utf8_lossy(method.as_bytes())),
+        );
+        m.headers.push(HeaderName::MaxForwards, "70");
+        m.headers
+            .push(HeaderName::Contact, format!("<{}>", self.callee.contact_uri("1001")));
+        m
+    }
+
     /// The caller hangs up: BYE answered 200, the callee gets the switch's
     /// BYE and answers it.
     pub fn hang_up(&mut self) {

@@ -389,3 +389,75 @@ fn a_sipp_phone_takes_over_a_call_with_replaces() {
     let bye = next_request(&mut call.caller, Method::BYE);
     call.caller.reply(&bye, StatusCode::OK, None);
 }
+
+/// RFC 5589 §7 attended transfer by a SIPp desk phone (1002): it calls
+/// 1001, then 1003 (its consultation), then REFERs the first call with
+/// `Refer-To: <sip:1003?Replaces=(the second call's dialog)>`. The switch
+/// re-INVITEs 1003 into the first call, reports `100` and `200` by NOTIFY
+/// and hangs up both of 1002's calls (the scenario checks those); 1001
+/// and 1003 then talk (checked on the media), and the second call's CDR
+/// says `transferred`.
+#[test]
+fn a_sipp_phone_transfers_attended_with_refer_and_replaces() {
+    use switchboard::sip::msg::Message;
+    require_sipp();
+    let sw = Switch::start();
+    let mut first = Phone::register(&sw, "1001");
+    let mut second = Phone::register(&sw, "1003");
+    let sipp = Sipp::new("uac_attended_transfer.xml")
+        .remote(sw.internal_addr())
+        .phone("1002", "demo-1002")
+        .set("first", "1001")
+        .set("second", "1003")
+        .arg("-cid_str")
+        .arg("%u-%p-attended")
+        // One message read per cycle, so the scenario's one-step handlers
+        // keep up with NOTIFYs and BYEs sent back to back.
+        .arg("-max_recv_loops")
+        .arg("1")
+        .no_auto_answer()
+        .pause_ms(300)
+        .spawn(T);
+    let invite = first.rings();
+    let first_media = first.answer(&invite);
+    recv_request(&mut first.ua, Method::ACK);
+    let invite = second.rings();
+    second.answer(&invite);
+    recv_request(&mut second.ua, Method::ACK);
+    // The REFER: 1003 is re-INVITEd to a port of the first call.
+    let reinvite = recv_request(&mut second.ua, Method::INVITE);
+    assert!(
+        reinvite
+            .headers
+            .get(&HeaderName::To)
+            .is_some_and(|t| String::from_utf8_lossy(t).contains("tag=")),
+        "a re-INVITE in 1003's dialog: {}",
+        common::ua::text(&reinvite)
+    );
+    let new_media = sdp_rtp(&reinvite.body);
+    let mut ok = Message::response_to(&reinvite, StatusCode::OK, None, None);
+    ok.headers
+        .push(HeaderName::Contact, format!("<{}>", second.ua.contact_uri("1003")));
+    ok.headers.push(HeaderName::ContentType, "application/sdp");
+    let port = second.rtp.0.local_addr().expect("addr").port();
+    ok.body = bytes::Bytes::from(AudioSdp::pcmu().body("phone", 2, port, "sendrecv"));
+    second.ua.send(&ok);
+    recv_request(&mut second.ua, Method::ACK);
+    sipp.wait().assert_success();
+    let _talk = target_heard(
+        &second.rtp.0,
+        new_media,
+        0x1003,
+        "1003",
+        "1001",
+        &first.rtp.0,
+        first_media,
+    );
+    first.hang_up();
+    recv_request(&mut second.ua, Method::BYE);
+    let cdrs = sw.wait_for_cdrs(2, T);
+    assert!(
+        cdrs.iter().any(|c| c["end_cause"] == "transferred"),
+        "the second call ended transferred: {cdrs:?}"
+    );
+}

@@ -190,6 +190,16 @@ impl Call {
         }
     }
 
+    /// The leg as the people on the call know it, for logs: the caller's
+    /// number, the callee's extension, a party's extension or number.
+    pub fn leg_name(&self, leg: MediaLeg) -> &str {
+        match leg {
+            MediaLeg::A => &self.caller,
+            MediaLeg::B => &self.callee,
+            MediaLeg::Party(i) => self.b.get(i).and_then(|l| l.party()).map_or("", |p| &p.extension),
+        }
+    }
+
     /// The legs in the call's media now: the customer and the answering
     /// leg while their dialogs are up, and each party that answered (or
     /// rings for a consult). Supervisors are not counted.

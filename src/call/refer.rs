@@ -167,7 +167,12 @@ impl Call {
         });
         self.notify_refer(ctx, "100 Trying", false);
         self.send_modes(ctx);
-        tracing::info!(call = %self.id, ?referrer, party, "REFER accepted: {what}, the other party waits");
+        let (referrer, transferee, target) = (
+            self.leg_name(referrer),
+            self.leg_name(transferee),
+            self.leg_name(MediaLeg::Party(party)),
+        );
+        tracing::info!(call = %self.id, referrer, transferee, target, "REFER accepted: {what}, the other party waits");
     }
 
     /// The pending REFER was carried out by the engine at once (an ACD

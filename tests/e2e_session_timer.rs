@@ -16,20 +16,29 @@
 //!   (§10: expiry minus min(32 s, SE/3)) the caller's leg expires: both
 //!   legs get a BYE and the CDR's end cause is `session_timeout`.
 //! - A caller asking for less than Min-SE gets 422 with `Min-SE: 2`.
+//! - A party leg runs its own timer: a transfer target on the trunk
+//!   (tests/sipp/uas_session_timer_party_silent.xml) that chooses to
+//!   refresh and never does is hung up alone when its session expires.
 
 mod common;
 
+use common::media::*;
 use common::*;
 use std::time::{Duration, Instant};
 
 const T: Duration = Duration::from_secs(15);
 
 fn lab_config(trunk_port: u16) -> ConfigDir {
+    lab_config_with(trunk_port, 4)
+}
+
+/// The lab config with the switch's own Session-Expires `se` (seconds).
+fn lab_config_with(trunk_port: u16, se: u32) -> ConfigDir {
     let cfg = ConfigDir::from_default();
     cfg.patch(
         "switchboard.toml",
         "session_expires_s = 1800\n",
-        "session_expires_s = 4\nlab_short_session_timers = true\n",
+        &format!("session_expires_s = {se}\nlab_short_session_timers = true\n"),
     );
     cfg.patch("switchboard.toml", "min_se_s = 90\n", "min_se_s = 2\n");
     cfg.write(
@@ -92,7 +101,7 @@ fn a_silent_caller_is_hung_up_when_its_session_expires() {
     assert_eq!(cdrs[0]["route"], "trunk:demo", "{}", cdrs[0]);
     assert!(
         sw.wait_for_log(
-            "session expired, no refresh from the caller in 4 s",
+            "session expired, no refresh from the caller 1001 in 4 s",
             Duration::from_secs(2)
         ),
         "the expiry is logged in words:\n{}",
@@ -117,4 +126,59 @@ fn a_session_expires_below_min_se_is_refused_with_422() {
         "the 422 names our Min-SE:\n{}",
         caller.message_log
     );
+}
+
+/// RFC 4028 on a party leg (issue 10, item 4 for transfers): phone 1001,
+/// called by 1002, transfers the call blind with REFER to 5551234 (the
+/// demo trunk: SIPp), whose 2xx says it refreshes every 3 s and which then
+/// goes silent. The phones' own legs keep the switch's 1800 s. At the
+/// party's expiry (3 s − 1 s, §10) the switch hangs up the trunk alone;
+/// 1002 is then left with nobody, so its call ends too, and the CDR says
+/// `session_timeout`.
+#[test]
+fn a_silent_transfer_target_is_hung_up_when_its_session_expires() {
+    use switchboard::sip::msg::{HeaderName, Method, StatusCode};
+    require_sipp();
+    let port = free_port();
+    let cfg = lab_config_with(port, 1800);
+    let sw = Switch::start_with(Some(cfg.path()), &[]);
+    let mut trunk = Sipp::new("uas_session_timer_party_silent.xml")
+        .local_port(port)
+        .calls(1)
+        .set("se", "3")
+        .spawn(T);
+    trunk.wait_ready(Duration::from_secs(5));
+    let mut call = answered_call(&sw, &CallSpec::default());
+    let mut refer = call.callee_request(Method::REFER, 1);
+    refer.headers.push(HeaderName::ReferTo, "<sip:5551234@127.0.0.1>");
+    call.callee.send(&refer);
+    let accepted = next_final(&mut call.callee);
+    assert_eq!(common::ua::code(&accepted), 202, "{}", common::ua::text(&accepted));
+    // NOTIFYs until the target's answer; then 1001 is hung up.
+    loop {
+        let n = next_request(&mut call.callee, Method::NOTIFY);
+        call.callee.reply(&n, StatusCode::OK, None);
+        let frag = String::from_utf8_lossy(&n.body).trim().to_owned();
+        assert!(
+            !frag.starts_with("SIP/2.0 4") && !frag.starts_with("SIP/2.0 5"),
+            "{frag}"
+        );
+        if frag == "SIP/2.0 200 OK" {
+            break;
+        }
+    }
+    let bye = next_request(&mut call.callee, Method::BYE);
+    call.callee.reply(&bye, StatusCode::OK, None);
+    // The trunk gets its BYE from the switch (its scenario fails without).
+    trunk.wait().assert_success();
+    assert!(
+        sw.wait_for_log("session expired, no refresh from party 5551234 in 3 s", T),
+        "the party's expiry is logged in words:\n{}",
+        sw.log()
+    );
+    // 1002 has nobody left to talk with.
+    let bye = next_request(&mut call.caller, Method::BYE);
+    call.caller.reply(&bye, StatusCode::OK, None);
+    let cdrs = sw.wait_for_cdrs(1, T);
+    assert_eq!(cdrs[0]["end_cause"], "session_timeout", "{}", cdrs[0]);
 }

@@ -80,7 +80,11 @@ impl Call {
             Side::B(i) => self.b.get_mut(i).and_then(|l| l.dialog.take()),
         }?;
         ctx.links.dialogs.remove(&dialog.key);
-        tracing::info!(call = %self.id, ?keep, "attended transfer: a leg moves to the other call");
+        let kept = match keep {
+            Side::A => self.caller.clone(),
+            Side::B(_) => self.callee.clone(),
+        };
+        tracing::info!(call = %self.id, %kept, "attended transfer: a leg moves to the other call");
         self.end(ctx, "transferred");
         Some(MovedLeg {
             dialog,
@@ -115,6 +119,9 @@ impl Call {
             Bytes::from(offer.print()),
             headers,
         );
+        let mut reinvite = reinvite;
+        // It renegotiates the leg's session timer in this call (RFC 4028 §9).
+        super::session_timer::offer_headers(ctx, &mut reinvite);
         let cseq = dialog.local_seq;
         // The socket is bound before the phone can have our offer.
         ctx.media(MediaCommand::PartyPrepare {
@@ -269,6 +276,7 @@ impl Call {
             .push(HeaderName::Contact, super::contact_for(&self.callee, src));
         ok.headers.set(HeaderName::ContentType, "application/sdp");
         ok.body = Bytes::from(answer.sdp.print());
+        self.session_party_accepted(ctx, idx, invite, &mut ok);
         ctx.respond(tx, ok);
         let relay = super::media::RelayLeg {
             local,
@@ -292,7 +300,11 @@ impl Call {
         self.bye_leg(ctx, side);
         ctx.media(MediaCommand::PartyLeave { call: self.id.0, leg });
         self.send_modes(ctx);
-        tracing::info!(call = %self.id, ?leg, party = idx, "INVITE with Replaces: a phone took over the call");
+        let (replaced, by) = (
+            self.leg_name(leg).to_owned(),
+            self.leg_name(super::media::MediaLeg::Party(idx)).to_owned(),
+        );
+        tracing::info!(call = %self.id, %replaced, %by, "INVITE with Replaces: a phone took over the call");
         Ok(idx)
     }
 }

@@ -426,7 +426,7 @@ impl Call {
                     Side::A => media.neg_a = Some(answer.negotiated),
                     Side::B(_) => media.neg_b = Some(answer.negotiated),
                 }
-                tracing::info!(call = %id, ?leg, holding, "in-dialog offer answered by the switch");
+                tracing::info!(call = %id, from = if side == Side::A { "the caller" } else { "the callee" }, holding, "in-dialog offer answered by the switch");
                 ctx.media(MediaCommand::Update {
                     call: id.0,
                     leg,

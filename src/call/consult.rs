@@ -329,6 +329,12 @@ impl Call {
     /// A party left (its BYE): a consult is over; a conference goes on
     /// while two legs remain (CALL-CONF-3).
     pub(crate) fn party_left(&mut self, ctx: &mut CallCtx, idx: usize) {
+        self.party_gone(ctx, idx, "conference_ended");
+    }
+
+    /// [`Self::party_left`], the call's CDR saying `cause` if the call
+    /// ends for it (a party whose session expired: `session_timeout`).
+    pub(crate) fn party_gone(&mut self, ctx: &mut CallCtx, idx: usize, cause: &str) {
         if self.b[idx].party().is_some_and(|p| p.is_supervisor()) {
             return;
         }
@@ -341,7 +347,7 @@ impl Call {
                 leg: MediaLeg::Party(idx),
             },
         );
-        self.end_if_alone(ctx);
+        self.end_if_alone(ctx, cause);
     }
 
     /// The consult ended without a merge: a held customer stays held (as a
@@ -404,16 +410,16 @@ impl Call {
             // CALL-CONF-4: nobody is held any more; the agents talk on.
             self.consult = None;
         }
-        tracing::info!(call = %self.id, ?leg, "a party left; the call goes on");
+        tracing::info!(call = %self.id, who = self.leg_name(leg), "a party left; the call goes on");
         self.send_modes(ctx);
         ctx.event(self.id, CallEvent::PartyLeft { leg });
-        self.end_if_alone(ctx);
+        self.end_if_alone(ctx, "conference_ended");
         true
     }
 
     /// CALL-CONF-3: fewer than two legs remain, or only parties that are
-    /// not agents: the call ends.
-    fn end_if_alone(&mut self, ctx: &mut CallCtx) {
+    /// not agents: the call ends, its CDR saying `cause`.
+    fn end_if_alone(&mut self, ctx: &mut CallCtx, cause: &str) {
         if self.phase != Phase::Answered {
             return;
         }
@@ -424,7 +430,7 @@ impl Call {
         let legs = self.present_legs();
         if !self.goes_on(&legs) {
             tracing::info!(call = %self.id, "conference: one party left, the call ends (CALL-CONF-3)");
-            self.end(ctx, "conference_ended");
+            self.end(ctx, cause);
             return;
         }
         // SUP-4: the supervisor stays while at least one agent is in the call.

@@ -198,6 +198,12 @@ impl Call {
     pub(crate) fn on_response(&mut self, ctx: &mut CallCtx, tx: TxId, resp: Message) {
         if let Some(idx) = self.b.iter().position(|l| l.tx == tx) {
             if self.b[idx].party().is_some() {
+                // RFC 4028 §7.3: a party's phone wanting longer sessions.
+                if resp.status() == Some(StatusCode::SESSION_INTERVAL_TOO_SMALL)
+                    && self.session_retry_422(ctx, idx, tx, &resp)
+                {
+                    return;
+                }
                 self.on_party_response(ctx, idx, resp);
             } else {
                 self.on_b_invite_response(ctx, idx, tx, resp);

@@ -72,6 +72,8 @@ impl Call {
         }
         invite.headers.set(HeaderName::ContentType, "application/sdp");
         invite.body = Bytes::from(offer.print());
+        // The party's leg runs its own session timer (RFC 4028 §7.1).
+        super::session_timer::offer_headers(ctx, &mut invite);
         let supervisor = matches!(t.kind, PartyKind::Supervisor { .. });
         let next = self.b.len();
         // The socket is bound before the phone can have our offer.
@@ -172,7 +174,10 @@ impl Call {
             // dialog is up already; ACK (kept for 2xx retransmissions).
             self.ack_b(ctx, idx, Bytes::new(), None);
             match self.party_leg_audio(idx, &resp) {
-                Ok(leg) => self.party_joined(ctx, idx, leg),
+                Ok(leg) => {
+                    self.party_joined(ctx, idx, leg);
+                    self.session_party_answered(ctx, idx, None, &resp);
+                }
                 Err(why) => {
                     tracing::info!(call = %id, %why, "moved leg: unusable answer, hanging up");
                     self.bye_party(ctx, idx);
@@ -203,7 +208,10 @@ impl Call {
             return;
         }
         match self.party_leg_audio(idx, &resp) {
-            Ok(leg) => self.party_joined(ctx, idx, leg),
+            Ok(leg) => {
+                self.party_joined(ctx, idx, leg);
+                self.session_party_answered(ctx, idx, Some(&invite), &resp);
+            }
             Err(why) => {
                 tracing::info!(call = %id, %why, "party leg: unusable answer, hanging up");
                 self.bye_party(ctx, idx);
@@ -339,6 +347,14 @@ impl Call {
         if (*method == Method::INVITE || *method == Method::UPDATE)
             && self.b[idx].party().is_some_and(|p| p.state == PartyState::Answered)
         {
+            // RFC 3261 §14.2: 491 while our own refresh re-INVITE is out.
+            if self.session_glare(ctx, Side::B(idx), tx, req) {
+                return;
+            }
+            // Target refresh (§12.2.2).
+            if let Some(d) = self.b[idx].dialog.as_mut() {
+                d.refresh_target(req);
+            }
             self.answer_party_offer(ctx, idx, tx, req, tag.unwrap_or_default());
             return;
         }
@@ -364,7 +380,8 @@ impl Call {
 
 impl Call {
     /// A re-INVITE or UPDATE from a connected party's phone (a session
-    /// refresh, RFC 4028 §10, or a phone's hold, RFC 3264 §8.4): answered
+    /// refresh, RFC 4028 §10, restarting the leg's timer; or a phone's
+    /// hold, RFC 3264 §8.4): answered
     /// by the switch from the party's own port, keeping the codec the party
     /// joined with (its media on the bridge is set up for it). An UPDATE
     /// without a body gets a 2xx without one (RFC 3311 §5.2); a re-INVITE
@@ -385,6 +402,7 @@ impl Call {
                     resp.body = Bytes::from(sdp.print());
                 }
             }
+            self.session_refreshed_by_peer(ctx, Side::B(idx), req, &mut resp);
             ctx.respond(tx, resp);
             return;
         }
@@ -412,6 +430,7 @@ impl Call {
                     remote: answer.negotiated.remote_rtp,
                     remote_rtcp: answer.negotiated.remote_rtcp,
                 });
+                self.session_refreshed_by_peer(ctx, Side::B(idx), req, &mut resp);
                 ctx.respond(tx, resp);
             }
             Err(rejection) => {

@@ -325,7 +325,7 @@ impl Call {
         let leg = r.referrer;
         self.forget_dialog(ctx, side);
         ctx.media(super::media::MediaCommand::PartyLeave { call: self.id.0, leg });
-        tracing::info!(call = %self.id, ?leg, "REFER: the referrer hung up; the transfer goes on");
+        tracing::info!(call = %self.id, referrer = self.leg_name(leg), "REFER: the referrer hung up; the transfer goes on");
         true
     }
 

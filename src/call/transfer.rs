@@ -54,7 +54,7 @@ impl Call {
         self.drop_agent_leg(ctx, leg)?;
         self.talk = Talk::Transferring;
         self.send_modes(ctx);
-        tracing::info!(call = %self.id, ?leg, "blind transfer: the agent left, the customer waits");
+        tracing::info!(call = %self.id, agent = self.leg_name(leg), "blind transfer: the agent left, the customer waits");
         Ok(())
     }
 
@@ -120,7 +120,7 @@ impl Call {
             self.talk = Talk::Direct;
         }
         self.send_modes(ctx);
-        tracing::info!(call = %self.id, ?leg, party = c.party, "transfer to the consultee");
+        tracing::info!(call = %self.id, agent = self.leg_name(leg), consultee = self.leg_name(MediaLeg::Party(c.party)), "transfer to the consultee");
         Ok(leg)
     }
 

@@ -2,7 +2,7 @@
 //! (CALL-HOLD-2, CALL-CONSULT-1..4, CALL-CONF-1..4): what the parties'
 //! phones get on the wire, the media modes, and the events for the engine.
 
-use crate::harness::{self, first_line, sdp, sock, CallHarness, CALLER};
+use crate::harness::{self, first_line, peer_request, sdp, sock, CallHarness, CALLER};
 use crate::{answered, caller_request, B1};
 use switchboard::call::media::{MediaCommand, MediaLeg, PartyMode};
 use switchboard::call::{CallEvent, ControlError, PartyKind, PartyTarget, Phase, Talk};
@@ -20,33 +20,6 @@ fn modes(h: &CallHarness) -> Vec<(MediaLeg, PartyMode)> {
 
 fn mode_of(h: &CallHarness, leg: MediaLeg) -> Option<PartyMode> {
     modes(h).into_iter().find(|(l, _)| *l == leg).map(|(_, m)| m)
-}
-
-/// A request from `peer` inside the dialog the switch's INVITE `inv` made
-/// (the peer answered with To tag `tag`).
-fn peer_request(h: &mut CallHarness, inv: &Message, peer: &str, tag: &str, method: &str, cseq: u32) {
-    let hdr = |name: &str| {
-        inv.headers
-            .iter()
-            .find(|x| x.name.as_bytes().eq_ignore_ascii_case(name.as_bytes()))
-            .map(|x| String::from_utf8_lossy(&x.value).into_owned())
-            .expect("header")
-    };
-    let contact = hdr("contact");
-    let ruri = contact
-        .trim_start_matches('<')
-        .split('>')
-        .next()
-        .unwrap_or_default()
-        .to_owned();
-    let text = format!(
-        "{method} {ruri} SIP/2.0\r\nVia: SIP/2.0/UDP {peer};branch=z9hG4bK{method}{cseq}{tag}\r\nMax-Forwards: 70\r\n\
-         From: {};tag={tag}\r\nTo: {}\r\nCall-ID: {}\r\nCSeq: {cseq} {method}\r\nContent-Length: 0\r\n\r\n",
-        hdr("to"),
-        hdr("from"),
-        hdr("call-id"),
-    );
-    h.deliver(&text, peer);
 }
 
 /// alice (B1) consults bob; returns bob's INVITE.

@@ -421,3 +421,30 @@ pub fn last_modes(h: &CallHarness) -> Vec<(switchboard::call::media::MediaLeg, s
         })
         .expect("modes were sent")
 }
+
+/// A request from `peer` inside the dialog the switch's INVITE `inv` made
+/// (the peer answered with To tag `tag`).
+pub fn peer_request(h: &mut CallHarness, inv: &Message, peer: &str, tag: &str, method: &str, cseq: u32) {
+    let hdr = |name: &str| {
+        inv.headers
+            .iter()
+            .find(|x| x.name.as_bytes().eq_ignore_ascii_case(name.as_bytes()))
+            .map(|x| String::from_utf8_lossy(&x.value).into_owned())
+            .expect("header")
+    };
+    let contact = hdr("contact");
+    let ruri = contact
+        .trim_start_matches('<')
+        .split('>')
+        .next()
+        .unwrap_or_default()
+        .to_owned();
+    let text = format!(
+        "{method} {ruri} SIP/2.0\r\nVia: SIP/2.0/UDP {peer};branch=z9hG4bK{method}{cseq}{tag}\r\nMax-Forwards: 70\r\n\
+         From: {};tag={tag}\r\nTo: {}\r\nCall-ID: {}\r\nCSeq: {cseq} {method}\r\nContent-Length: 0\r\n\r\n",
+        hdr("to"),
+        hdr("from"),
+        hdr("call-id"),
+    );
+    h.deliver(&text, peer);
+}

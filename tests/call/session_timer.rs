@@ -462,3 +462,157 @@ fn a_retransmitted_2xx_to_our_refresh_is_acked_again() {
     assert_eq!(h.take_to(CALLER), vec!["ACK sip:1000@127.0.0.1:7000"]);
     assert!(h.cdrs.is_empty());
 }
+
+// Party legs (consulted, transferred-to, monitoring phones) run their own
+// session timer: a crashed party is noticed, and only its leg ends.
+
+const BOB: &str = "127.0.0.1:7301";
+
+/// A call in which neither the caller nor the callee needs the switch for
+/// a while (both refresh every 1800 s themselves), and alice (B1)
+/// consults bob; bob's INVITE.
+fn consulting_bob() -> (CallHarness, Message) {
+    let (mut h, _) = answered_with(
+        "Supported: timer\r\nSession-Expires: 1800;refresher=uac\r\n",
+        "Session-Expires: 1800;refresher=uas\r\n",
+    );
+    let target = super::harness::party_target(BOB, Some("bob"), "Consult from alice");
+    h.with(|c, ctx| c.consult(ctx, switchboard::call::media::MediaLeg::B, target))
+        .expect("consult placed");
+    let inv = h.invite_to(BOB);
+    (h, inv)
+}
+
+fn party_timer(h: &CallHarness) -> Option<(u32, Refresher)> {
+    let st = h.call.as_ref()?.session_timers.as_ref()?;
+    st.legs
+        .iter()
+        .find(|l| l.side == switchboard::call::Side::B(1))
+        .map(|l| (l.interval_s, l.refresher))
+}
+
+#[test]
+fn a_party_is_asked_for_session_timers_and_refreshed_by_the_switch() {
+    let (mut h, inv) = consulting_bob();
+    assert_eq!(header(&inv, HeaderName::SessionExpires).as_deref(), Some("1800"));
+    assert_eq!(header(&inv, HeaderName::MinSe).as_deref(), Some("90"));
+    assert!(header(&inv, HeaderName::Supported).is_some_and(|s| s.contains("timer")));
+    h.respond_with(
+        BOB,
+        &inv,
+        200,
+        "bob1",
+        "Session-Expires: 120;refresher=uac\r\n",
+        &sdp(7304),
+    );
+    assert_eq!(party_timer(&h), Some((120, Refresher::Switch)));
+    h.wire.clear();
+    h.advance(secs(59));
+    assert!(last_to(&h, BOB, "INVITE").is_none() && last_to(&h, BOB, "UPDATE").is_none());
+    h.advance(secs(1));
+    let refresh = last_to(&h, BOB, "INVITE").expect("re-INVITE to bob at half of 120 s");
+    assert_eq!(
+        header(&refresh, HeaderName::SessionExpires).as_deref(),
+        Some("120;refresher=uac")
+    );
+    // From the party's own port, with the codec bob joined with alone.
+    let offer = String::from_utf8_lossy(&refresh.body).into_owned();
+    let party_port = String::from_utf8_lossy(&inv.body)
+        .lines()
+        .find_map(|l| {
+            l.strip_prefix("m=audio ")
+                .and_then(|r| r.split(' ').next())
+                .map(str::to_owned)
+        })
+        .expect("party port");
+    assert!(offer.contains(&format!("m=audio {party_port} ")), "{offer}");
+    assert!(offer.contains("PCMU") && !offer.contains("PCMA"), "{offer}");
+    assert!(last_to(&h, CALLER, "INVITE").is_none() && last_to(&h, B1, "INVITE").is_none());
+    h.wire.clear();
+    h.respond_with(
+        BOB,
+        &refresh,
+        200,
+        "",
+        "Session-Expires: 120;refresher=uac\r\n",
+        &sdp(7304),
+    );
+    assert!(last_to(&h, BOB, "ACK").is_some(), "our refresh's 2xx is ACKed");
+    h.advance(secs(60));
+    assert!(last_to(&h, BOB, "INVITE").is_some(), "the 2xx restarted bob's timer");
+    assert!(h.leg_cdrs.is_empty(), "bob stays");
+}
+
+#[test]
+fn a_silent_party_is_hung_up_alone_with_session_timeout() {
+    let (mut h, inv) = consulting_bob();
+    h.respond_with(
+        BOB,
+        &inv,
+        200,
+        "bob1",
+        "Session-Expires: 120;refresher=uas\r\n",
+        &sdp(7304),
+    );
+    assert_eq!(party_timer(&h), Some((120, Refresher::Peer)));
+    // bob refreshes once (an UPDATE at 80 s): the expiry moves to 80 + 88 s.
+    h.advance(secs(80));
+    h.wire.clear();
+    super::harness::peer_request(&mut h, &inv, BOB, "bob1", "UPDATE", 2);
+    assert_eq!(h.take_to(BOB), vec!["200"]);
+    h.advance(secs(87));
+    assert!(last_to(&h, BOB, "BYE").is_none(), "the refresh restarted bob's timer");
+    // Then nothing: §10, 120 − min(32, 40) = 88 s after the last refresh.
+    h.advance(secs(1));
+    assert!(last_to(&h, BOB, "BYE").is_some(), "BYE to bob");
+    assert!(last_to(&h, CALLER, "BYE").is_none() && last_to(&h, B1, "BYE").is_none());
+    assert!(h.cdrs.is_empty(), "the call goes on");
+    let bob = h.leg_cdrs.iter().find(|c| c.leg == "consult").expect("bob's leg CDR");
+    assert_eq!(bob.cause, "session_timeout");
+    assert_eq!(party_timer(&h), None, "bob's timer went with his leg");
+    assert!(
+        h.events
+            .iter()
+            .any(|e| matches!(e, switchboard::call::CallEvent::PartyLeft { .. })),
+        "the engine hears bob left: {:?}",
+        h.events
+    );
+}
+
+#[test]
+fn a_party_answering_481_to_our_refresh_is_hung_up_alone() {
+    let (mut h, inv) = consulting_bob();
+    h.respond_with(BOB, &inv, 200, "bob1", "", &sdp(7304));
+    // §7.2: no Session-Expires in bob's 2xx, the switch refreshes at 900 s.
+    assert_eq!(party_timer(&h), Some((1800, Refresher::Switch)));
+    h.advance(secs(900));
+    let refresh = last_to(&h, BOB, "INVITE").expect("refresh to bob");
+    h.wire.clear();
+    h.respond_with(BOB, &refresh, 481, "", "", "");
+    assert!(last_to(&h, BOB, "BYE").is_some());
+    assert!(h.cdrs.is_empty(), "the call goes on");
+    assert_eq!(
+        h.leg_cdrs.iter().find(|c| c.leg == "consult").map(|c| c.cause.as_str()),
+        Some("session_timeout")
+    );
+}
+
+#[test]
+fn a_party_422_to_our_invite_is_retried_with_its_min_se() {
+    let (mut h, inv) = consulting_bob();
+    h.wire.clear();
+    h.respond_with(BOB, &inv, 422, "bob1", "Min-SE: 3600\r\n", "");
+    let again = last_to(&h, BOB, "INVITE").expect("INVITE again");
+    assert_eq!(header(&again, HeaderName::SessionExpires).as_deref(), Some("3600"));
+    assert_eq!(header(&again, HeaderName::MinSe).as_deref(), Some("3600"));
+    h.respond_with(
+        BOB,
+        &again,
+        200,
+        "bob2",
+        "Session-Expires: 3600;refresher=uac\r\n",
+        &sdp(7304),
+    );
+    assert_eq!(party_timer(&h), Some((3600, Refresher::Switch)));
+    assert!(h.leg_cdrs.is_empty(), "bob is in the call");
+}

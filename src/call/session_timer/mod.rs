@@ -35,6 +35,15 @@
 //!   our refresh re-INVITE is in flight on that leg gets 491 (RFC 3261
 //!   §14.2).
 //!
+//! - Party legs (a consulted agent, a transfer's target, a supervisor, a
+//!   phone moved in by an attended transfer or by INVITE with Replaces)
+//!   run a timer of their own, negotiated like a callee's (§7) or, for a
+//!   phone the switch answered, like the caller's (§9), refreshed from the
+//!   party's own port and SDP. When a party's session expires only that
+//!   party is hung up (its leg CDR says `session_timeout`) and the call
+//!   goes on as when the party hangs up; if nobody is left to talk with,
+//!   the call's CDR says `session_timeout` too.
+//!
 //! In every refresh the `refresher` parameter names a role in *that*
 //! transaction (`uac` = the request's sender); in the initial INVITE the
 //! caller is the UAC of the caller's leg and the switch the UAC of the
@@ -225,7 +234,72 @@ fn glare_backoff(ctx: &mut CallCtx, own_call_id: bool) -> Duration {
     }
 }
 
+/// The timer of a leg whose initial INVITE `inv` the switch answers
+/// (RFC 4028 §9): the peer's interval, never more than ours and never
+/// below either Min-SE; the refresher is the peer's choice, else the peer
+/// when it supports `timer`, else the switch.
+fn uas_leg_timer(st: &SessionTimerSettings, side: Side, inv: &Message) -> LegTimer {
+    let se = session_expires(inv).ok().flatten();
+    let their_min = min_se(inv).ok().flatten().unwrap_or(0);
+    let peer_timer = supports_timer(inv);
+    let interval_s = se
+        .as_ref()
+        .map_or(st.session_expires_s, |s| s.seconds.min(st.session_expires_s))
+        .max(their_min)
+        .max(st.min_se_s);
+    let refresher = match (peer_timer, se.as_ref().and_then(SessionExpires::refresher)) {
+        (true, Some(RefresherParam::Uas)) | (false, _) => Refresher::Switch,
+        (true, _) => Refresher::Peer,
+    };
+    LegTimer {
+        side,
+        interval_s,
+        refresher,
+        min_se_s: st.min_se_s.max(their_min),
+        peer_timer,
+        peer_update: allows_update(inv),
+        refresh: RefreshState::Idle,
+        answered_invite: None,
+    }
+}
+
+/// The timer of a leg the switch placed or re-INVITEd with `ours` (its
+/// Session-Expires and Min-SE; `None`: the configured ones, as
+/// [`offer_headers`] sent them), answered 2xx with `resp` (RFC 4028 §7.2):
+/// the 2xx names interval and refresher; without Session-Expires the
+/// switch refreshes.
+fn uac_leg_timer(st: &SessionTimerSettings, side: Side, ours: Option<&Message>, resp: &Message) -> LegTimer {
+    let asked = ours
+        .and_then(|i| session_expires(i).ok().flatten())
+        .map_or(st.session_expires_s, |s| s.seconds);
+    let asked_min = ours.and_then(|i| min_se(i).ok().flatten()).unwrap_or(st.min_se_s);
+    let mut timer = LegTimer {
+        side,
+        interval_s: asked,
+        refresher: Refresher::Switch,
+        min_se_s: asked_min,
+        peer_timer: supports_timer(resp),
+        peer_update: allows_update(resp),
+        refresh: RefreshState::Idle,
+        answered_invite: None,
+    };
+    if let Some(se) = session_expires(resp).ok().flatten() {
+        timer.peer_timer = true;
+        timer.take(&se, true);
+    }
+    timer
+}
+
 impl LegTimer {
+    /// Session-Expires (and `Require: timer` when the peer supports it) in
+    /// the switch's 2xx to the leg's initial INVITE (RFC 4028 §9).
+    fn answer_headers(&self, resp: &mut Message) {
+        resp.headers.push(HeaderName::SessionExpires, self.header(false));
+        if self.peer_timer {
+            resp.headers.push(HeaderName::Require, "timer");
+        }
+    }
+
     /// The `Session-Expires` value as sent in a message whose sender is
     /// (`we_send_request`) or is not the request's UAC.
     fn header(&self, switch_is_uac: bool) -> String {
@@ -251,11 +325,33 @@ impl LegTimer {
 }
 
 impl Call {
-    /// A side's party, for logs: "the caller" or "the callee".
-    fn side_name(side: Side) -> &'static str {
+    /// Who is on `side`, for logs: "the caller 1002", "the callee 1001",
+    /// "party 1003" (a consulted, transferred-to or monitoring phone).
+    fn side_name(&self, side: Side) -> String {
         match side {
-            Side::A => "the caller",
-            Side::B(_) => "the callee",
+            Side::A => format!("the caller {}", self.caller),
+            Side::B(i) => match self.b.get(i).and_then(|l| l.party()) {
+                Some(p) => format!("party {}", p.extension),
+                None => format!("the callee {}", self.callee),
+            },
+        }
+    }
+
+    /// The party leg on `side`, when it is one (its timer ends only it).
+    fn party_side(&self, side: Side) -> Option<usize> {
+        match side {
+            Side::B(i) if self.b.get(i).is_some_and(|l| l.party().is_some()) => Some(i),
+            _ => None,
+        }
+    }
+
+    /// True when the switch made the dialog on `side` (its Call-ID is
+    /// ours: the RFC 3261 §14.1 back-off is the longer one): a placed
+    /// leg, not the caller's nor a phone's leg taken in from elsewhere.
+    fn owns_call_id(&self, side: Side) -> bool {
+        match side {
+            Side::A => false,
+            Side::B(i) => !self.b.get(i).and_then(|l| l.party()).is_some_and(|p| p.adopted),
         }
     }
 
@@ -284,65 +380,17 @@ impl Call {
         let mut legs = Vec::with_capacity(2);
         // The caller's leg: we are its UAS.
         if let Some(inv) = self.a.invite.as_deref() {
-            let se = session_expires(inv).ok().flatten();
-            let their_min = min_se(inv).ok().flatten().unwrap_or(0);
-            let peer_timer = supports_timer(inv);
-            let peer_update = allows_update(inv);
-            let interval_s = se
-                .as_ref()
-                .map_or(st.session_expires_s, |s| s.seconds.min(st.session_expires_s))
-                .max(their_min)
-                .max(st.min_se_s);
-            let refresher = match (peer_timer, se.as_ref().and_then(SessionExpires::refresher)) {
-                (true, Some(RefresherParam::Uas)) | (false, _) => Refresher::Switch,
-                (true, _) => Refresher::Peer,
-            };
-            let leg = LegTimer {
-                side: Side::A,
-                interval_s,
-                refresher,
-                min_se_s: st.min_se_s.max(their_min),
-                peer_timer,
-                peer_update,
-                refresh: RefreshState::Idle,
-                answered_invite: None,
-            };
-            if refresher == Refresher::Switch && !anchored && !peer_update {
+            let leg = uas_leg_timer(&st, Side::A, inv);
+            if leg.refresher == Refresher::Switch && !anchored && !leg.peer_update {
                 tracing::debug!(call = %self.id, "no session timer towards the caller: pass-through and no UPDATE");
             } else {
-                a_resp.headers.push(HeaderName::SessionExpires, leg.header(false));
-                if peer_timer {
-                    a_resp.headers.push(HeaderName::Require, "timer");
-                }
+                leg.answer_headers(a_resp);
                 legs.push(leg);
             }
         }
         // The callee's leg: we are its UAC.
         if let Some((idx, b_resp, leg)) = callee.and_then(|(i, r)| Some((i, r, self.b.get(i)?))) {
-            let asked = leg
-                .invite
-                .as_deref()
-                .and_then(|i| session_expires(i).ok().flatten())
-                .map_or(st.session_expires_s, |s| s.seconds);
-            let asked_min = leg
-                .invite
-                .as_deref()
-                .and_then(|i| min_se(i).ok().flatten())
-                .unwrap_or(st.min_se_s);
-            let mut timer = LegTimer {
-                side: Side::B(idx),
-                interval_s: asked,
-                refresher: Refresher::Switch,
-                min_se_s: asked_min,
-                peer_timer: supports_timer(b_resp),
-                peer_update: allows_update(b_resp),
-                refresh: RefreshState::Idle,
-                answered_invite: None,
-            };
-            if let Some(se) = session_expires(b_resp).ok().flatten() {
-                timer.peer_timer = true;
-                timer.take(&se, true);
-            }
+            let timer = uac_leg_timer(&st, Side::B(idx), leg.invite.as_deref(), b_resp);
             if timer.refresher == Refresher::Switch && !anchored && !timer.peer_update {
                 tracing::debug!(call = %self.id, "no session timer towards the callee: pass-through and no UPDATE");
             } else {
@@ -358,6 +406,49 @@ impl Call {
         for side in sides {
             self.arm_session_timer(ctx, side);
         }
+    }
+
+    /// Party leg `idx` answered the switch's INVITE or re-INVITE (`ours`,
+    /// `None` when not kept: it carried the configured values) with the 2xx
+    /// `resp`: its own session timer (RFC 4028 §7.2) starts, so a crashed
+    /// consulted, transferred-to or monitoring phone is noticed and only
+    /// its leg ends.
+    pub(crate) fn session_party_answered(
+        &mut self,
+        ctx: &mut CallCtx,
+        idx: usize,
+        ours: Option<&Message>,
+        resp: &Message,
+    ) {
+        let Some(st) = ctx.cfg.sip().session_timers else { return };
+        let timer = uac_leg_timer(&st, Side::B(idx), ours, resp);
+        self.add_leg_timer(ctx, timer);
+    }
+
+    /// The switch answers a phone's INVITE `invite` for party leg `idx`
+    /// (RFC 3891 Replaces) with `resp`: the leg's timer (RFC 4028 §9) and
+    /// its Session-Expires in `resp`.
+    pub(crate) fn session_party_accepted(
+        &mut self,
+        ctx: &mut CallCtx,
+        idx: usize,
+        invite: &Message,
+        resp: &mut Message,
+    ) {
+        let Some(st) = ctx.cfg.sip().session_timers else { return };
+        let timer = uas_leg_timer(&st, Side::B(idx), invite);
+        timer.answer_headers(resp);
+        resp.headers.push(HeaderName::Supported, "timer");
+        self.add_leg_timer(ctx, timer);
+    }
+
+    /// Adds (or replaces) a leg's timer and arms it.
+    fn add_leg_timer(&mut self, ctx: &mut CallCtx, timer: LegTimer) {
+        let side = timer.side;
+        let legs = &mut self.session_timers.get_or_insert_with(Default::default).legs;
+        legs.retain(|l| l.side != side);
+        legs.push(timer);
+        self.arm_session_timer(ctx, side);
     }
 
     /// (Re)starts `side`'s timers from now: our refresh at half the
@@ -418,7 +509,7 @@ impl Call {
             CallTimer::SessionRefresh(side) => self.send_refresh(ctx, side),
             CallTimer::SessionExpiry(side) => {
                 let Some(leg) = self.leg_timer(side) else { return };
-                let who = Self::side_name(side);
+                let who = self.side_name(side);
                 match leg.refresher {
                     Refresher::Peer => tracing::info!(
                         "call {} ({} → {}): session expired, no refresh from {who} in {} s",
@@ -435,9 +526,26 @@ impl Call {
                         leg.interval_s
                     ),
                 }
-                self.end(ctx, "session_timeout");
+                self.session_over(ctx, side);
             }
             _ => {}
+        }
+    }
+
+    /// The session on `side` is over (RFC 4028 §10: no refresh came, or
+    /// our refresh got 408 or 481). A party leg alone goes — BYE, its leg
+    /// CDR ends `session_timeout`, and the call carries on as when that
+    /// party hangs up (when that leaves nobody to talk with, the call's
+    /// CDR says `session_timeout` too); the caller's or the callee's ends
+    /// the call (BYE on both legs, CDR `session_timeout`).
+    pub(super) fn session_over(&mut self, ctx: &mut CallCtx, side: Side) {
+        match self.party_side(side) {
+            Some(idx) => {
+                self.bye_party(ctx, idx);
+                self.drop_party(ctx, idx, "session_timeout", None);
+                self.party_gone(ctx, idx, "session_timeout");
+            }
+            None => self.end(ctx, "session_timeout"),
         }
     }
 

@@ -4,6 +4,8 @@
 
 use super::super::{Call, CallCtx, CallTimer, Phase, Side, TxOwner};
 use super::{glare_backoff, min_se, session_expires, RefreshMethod, RefreshState, Refresher};
+use crate::call::anchor::keep_codec_policy;
+use crate::call::media::{MediaCommand, MediaLeg};
 use crate::sdp;
 use crate::sip::msg::{HeaderName, Message, Method};
 use crate::sip::transaction::TxId;
@@ -51,6 +53,7 @@ impl Call {
             RefreshMethod::Invite => Method::INVITE,
             RefreshMethod::Update => Method::UPDATE,
         };
+        let method_name = m.to_string();
         let sent = self.send_in_dialog(ctx, side, m, body, headers, TxOwner::Call(self.id));
         let seq = self.dialog_mut(side).map(|d| d.local_seq).unwrap_or(0);
         match sent {
@@ -58,7 +61,7 @@ impl Call {
                 if let Some(l) = self.leg_timer_mut(side) {
                     l.refresh = RefreshState::Sent { tx, seq, method };
                 }
-                tracing::debug!(call = %self.id, ?side, ?method, "session refresh sent");
+                tracing::debug!(call = %self.id, to = %self.side_name(side), method = %method_name, "session refresh sent");
             }
             None => self.cancel_repeat_offer(side, method),
         }
@@ -66,34 +69,44 @@ impl Call {
 
     /// The SDP of a refresh re-INVITE on an anchored leg (RFC 3264 §8): on
     /// the caller's leg our last answer again, unchanged (same `o=`
-    /// version); on a placed leg, where our last description was the
-    /// initial offer of every codec, the negotiated codec alone (a new
-    /// version the first time, unchanged after), so the callee cannot
-    /// switch codecs under the running relay. `None` while another offer
-    /// of ours is pending.
+    /// version); on a placed leg or a party leg, where our last description
+    /// may have been the initial offer of every codec, the negotiated codec
+    /// alone (a new version the first time, unchanged after), so the phone
+    /// cannot switch codecs under the running media. `None` while another
+    /// offer of ours is pending.
     fn refresh_offer(&mut self, side: Side) -> Option<Bytes> {
-        let media = self.media.as_deref_mut()?;
-        let offer = match side {
-            Side::A => media.sdp_a.repeat_offer()?,
-            Side::B(_) => {
-                let state = &mut media.sdp_b;
-                if state.pending_offer().is_some() {
-                    return None;
+        let (state, local) = match side {
+            Side::A => return Some(Bytes::from(self.media.as_deref_mut()?.sdp_a.repeat_offer()?.print())),
+            Side::B(i) => match self.b.get_mut(i).and_then(|l| l.party_mut()) {
+                Some(p) => (&mut p.sdp, p.local),
+                None => {
+                    let media = self.media.as_deref_mut()?;
+                    (&mut media.sdp_b, media.local_b)
                 }
-                let neg = state.negotiated()?;
-                let mut codecs: Vec<sdp::CodecKind> = neg.codec.kind().into_iter().collect();
-                if neg.telephone_event.is_some() {
-                    codecs.push(sdp::CodecKind::TelephoneEvent);
-                }
-                let policy = sdp::LegPolicy {
-                    codecs,
-                    ..sdp::LegPolicy::default()
-                };
-                let direction = state.local_direction();
-                sdp::offer(&policy, media.local_b, direction, state)
-            }
+            },
         };
-        Some(Bytes::from(offer.print()))
+        if state.pending_offer().is_some() {
+            return None;
+        }
+        state.negotiated()?;
+        let policy = keep_codec_policy(state);
+        let direction = state.local_direction();
+        Some(Bytes::from(sdp::offer(&policy, local, direction, state).print()))
+    }
+
+    /// The SDP session with the phone on `side`, and its media leg: the
+    /// caller's, the callee's, or a party's own.
+    fn sdp_state(&mut self, side: Side) -> Option<(&mut sdp::SessionState, MediaLeg)> {
+        if let Side::B(i) = side {
+            if let Some(p) = self.b.get_mut(i).and_then(|l| l.party_mut()) {
+                return Some((&mut p.sdp, MediaLeg::Party(i)));
+            }
+        }
+        let media = self.media.as_deref_mut()?;
+        Some(match side {
+            Side::A => (&mut media.sdp_a, MediaLeg::A),
+            Side::B(_) => (&mut media.sdp_b, MediaLeg::B),
+        })
     }
 
     /// Drops the re-offer of a refresh that failed (RFC 3264 §8: the old session stays).
@@ -101,11 +114,8 @@ impl Call {
         if method != RefreshMethod::Invite {
             return;
         }
-        if let Some(media) = self.media.as_deref_mut() {
-            match side {
-                Side::A => media.sdp_a.cancel_offer(),
-                Side::B(_) => media.sdp_b.cancel_offer(),
-            }
+        if let Some((state, _)) = self.sdp_state(side) {
+            state.cancel_offer();
         }
     }
 
@@ -184,7 +194,7 @@ impl Call {
         if self.phase != Phase::Answered {
             return;
         }
-        let who = Self::side_name(side);
+        let who = self.side_name(side);
         match code.as_u16() {
             422 => {
                 let theirs = min_se(&resp).ok().flatten().unwrap_or(0);
@@ -196,8 +206,7 @@ impl Call {
                 }
             }
             491 => {
-                let own = matches!(side, Side::B(_));
-                let wait = glare_backoff(ctx, own);
+                let wait = glare_backoff(ctx, self.owns_call_id(side));
                 ctx.set_timer(self.id, CallTimer::SessionRefresh(side), ctx.now.mono + wait);
             }
             405 | 501 if method == RefreshMethod::Update => {
@@ -210,13 +219,13 @@ impl Call {
             }
             408 | 481 => {
                 tracing::info!(
-                    "call {} ({} → {}): session refresh to {who} failed ({}): ending the call",
+                    "call {} ({} → {}): session refresh to {who} failed ({}): {who} is hung up",
                     self.id,
                     self.caller,
                     self.callee,
                     code.as_u16()
                 );
-                self.end(ctx, "session_timeout");
+                self.session_over(ctx, side);
             }
             c => {
                 tracing::info!(call = %self.id, code = c, "session refresh to {who} refused; the session expires unless refreshed")
@@ -229,10 +238,8 @@ impl Call {
     fn ack_refresh(&mut self, ctx: &mut CallCtx, side: Side, seq: u32, resp: &Message) {
         self.ack_with_seq(ctx, side, seq, Bytes::new(), None);
         let id = self.id;
-        let Some(media) = self.media.as_deref_mut() else { return };
-        let (state, leg) = match side {
-            Side::A => (&mut media.sdp_a, crate::call::media::MediaLeg::A),
-            Side::B(_) => (&mut media.sdp_b, crate::call::media::MediaLeg::B),
+        let Some((state, leg)) = self.sdp_state(side) else {
+            return;
         };
         let before = state.negotiated().map(|n| (n.remote_rtp, n.remote_rtcp));
         let taken = sdp::parse(&resp.body)
@@ -241,16 +248,19 @@ impl Call {
         match taken {
             Ok(n) => {
                 if before != Some((n.remote_rtp, n.remote_rtcp)) {
-                    ctx.media(crate::call::media::MediaCommand::Update {
+                    ctx.media(MediaCommand::Update {
                         call: id.0,
                         leg,
                         remote: n.remote_rtp,
                         remote_rtcp: n.remote_rtcp,
                     });
                 }
-                match side {
-                    Side::A => media.neg_a = Some(n),
-                    Side::B(_) => media.neg_b = Some(n),
+                if let Some(media) = self.media.as_deref_mut() {
+                    match leg {
+                        MediaLeg::A => media.neg_a = Some(n),
+                        MediaLeg::B => media.neg_b = Some(n),
+                        MediaLeg::Party(_) => {}
+                    }
                 }
             }
             Err(why) => {

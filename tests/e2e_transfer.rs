@@ -538,3 +538,139 @@ fn an_agent_phone_refer_is_a_blind_transfer_of_the_interaction() {
         "{rec:?}"
     );
 }
+
+// spec: CALL-XFER-5
+/// The agent's desk phone transfers attended (RFC 5589 §7): alice's phone
+/// puts the customer aside, calls extension 1003 itself (a plain call
+/// through the switch), then presses Transfer: REFER in the customer's
+/// call with Replaces naming its call to 1003. The switch moves 1003 into
+/// the customer's call (a re-INVITE from a port of it), tells the phone
+/// (202, NOTIFY 200) and hangs it up in both calls; the interaction is
+/// transferred to 1003 like the desktop's transfer to a number: alice
+/// wraps up, one record, outcome `Transferred`.
+#[test]
+fn an_agent_phone_attended_transfer_hands_the_interaction_to_the_consulted_number() {
+    use switchboard::sip::msg::{HeaderName, Message, StatusCode};
+    let mut s = Scene::start();
+    let mut target = Phone::register(&s.sw, "1003");
+    // alice's phone calls 1003 from the same phone (its own second call).
+    let consult_rtp = rtp_rtcp_sockets();
+    let mut invite = s.alice_phone.ua.invite("1001", "1003");
+    invite.body = sdp_for("1001", &consult_rtp.0);
+    let invite = authorized_invite_as(&mut s.alice_phone.ua, &invite, "1001", "demo-1001");
+    s.alice_phone.ua.send(&invite);
+    let t_invite = target.rings();
+    target.answer(&t_invite);
+    let ok = recv_where(&mut s.alice_phone.ua, "the 200 from 1003's call", |m| {
+        common::ua::code(m) == 200 && m.headers.get(&HeaderName::CallId) == invite.headers.get(&HeaderName::CallId)
+    });
+    ack_2xx(&mut s.alice_phone.ua, &invite, &ok);
+    recv_request(&mut target.ua, Method::ACK);
+    // Transfer: REFER in the customer's call, Replaces = the call to 1003.
+    let tag_of = |v: &bytes::Bytes| {
+        let s = String::from_utf8_lossy(v).into_owned();
+        s.split(";tag=")
+            .nth(1)
+            .unwrap_or_default()
+            .split(';')
+            .next()
+            .unwrap_or_default()
+            .to_owned()
+    };
+    let call_id = String::from_utf8_lossy(invite.headers.get(&HeaderName::CallId).expect("Call-ID")).into_owned();
+    let to_tag = tag_of(ok.headers.get(&HeaderName::To).expect("To"));
+    let from_tag = tag_of(invite.headers.get(&HeaderName::From).expect("From"));
+    let replaces = format!("{call_id};to-tag={to_tag};from-tag={from_tag}")
+        .replace('@', "%40")
+        .replace(';', "%3B")
+        .replace('=', "%3D");
+    let mut refer = s.alice_phone.in_dialog(Method::REFER, 1);
+    refer
+        .headers
+        .push(HeaderName::ReferTo, format!("<sip:1003@127.0.0.1?Replaces={replaces}>"));
+    s.alice_phone.ua.send(&refer);
+    // 1003 is re-INVITEd in its own dialog to a port of the customer's call.
+    let reinvite = recv_request(&mut target.ua, Method::INVITE);
+    assert_eq!(
+        reinvite.headers.get(&HeaderName::CallId),
+        t_invite.headers.get(&HeaderName::CallId),
+        "{}",
+        common::ua::text(&reinvite)
+    );
+    let media = sdp_rtp(&reinvite.body);
+    let mut answer = Message::response_to(&reinvite, StatusCode::OK, None, None);
+    answer
+        .headers
+        .push(HeaderName::Contact, format!("<{}>", target.ua.contact_uri("1003")));
+    answer.headers.push(HeaderName::ContentType, "application/sdp");
+    let port = target.rtp.0.local_addr().expect("addr").port();
+    answer.body = bytes::Bytes::from(AudioSdp::pcmu().body("phone", 2, port, "sendrecv"));
+    target.ua.send(&answer);
+    recv_request(&mut target.ua, Method::ACK);
+    // alice's phone: 202, NOTIFY 200, and a BYE in each of its calls.
+    let (mut got_202, mut notifies, mut byes) = (false, Vec::new(), 0);
+    while !(got_202 && !notifies.is_empty() && byes == 2) {
+        let m = s
+            .alice_phone
+            .ua
+            .recv(Duration::from_secs(10))
+            .unwrap_or_else(|| panic!("alice's phone waits: 202 {got_202}, NOTIFYs {notifies:?}, BYEs {byes}"));
+        match m.method() {
+            Some(x) if *x == Method::NOTIFY => {
+                notifies.push(String::from_utf8_lossy(&m.body).trim().to_owned());
+                s.alice_phone.ua.reply(&m, StatusCode::OK, None);
+            }
+            Some(x) if *x == Method::BYE => {
+                byes += 1;
+                s.alice_phone.ua.reply(&m, StatusCode::OK, None);
+            }
+            Some(_) => {}
+            None => got_202 |= common::ua::code(&m) == 202,
+        }
+    }
+    assert_eq!(notifies, vec!["SIP/2.0 200 OK"]);
+    // alice's desktop: transferred to 1003, then her wrap-up (CALL-XFER-5).
+    let t = s.alice_feed.wait("transferred", |v| v["type"] == "transferred");
+    assert_eq!(
+        (t["to"].as_str(), t["kind"].as_str()),
+        (Some("1003"), Some("number")),
+        "{t}"
+    );
+    s.alice_feed.wait("wrap_up", |v| v["type"] == "wrap_up");
+    // The customer and 1003 hear each other.
+    let _talk = Sender::spawn(
+        &target.rtp.0,
+        media,
+        Stream::pcmu(0x1003),
+        pcmu_tone(CAROL_HZ, TONE_DBFS),
+    );
+    let heard = s.customer_ear.second_from_now("with 1003", |p| says(p, CAROL_HZ));
+    assert!(heard.level(CAROL_HZ) > TONE_DBFS - 6.0, "{}", heard.summary());
+    assert!(heard.level(ALICE_HZ) < TONE_DBFS - 40.0, "{}", heard.summary());
+    let mut ear = Ear::new("1003", &target.rtp.0, media, &VOICES);
+    let heard = ear.second_from_now("with the customer", |p| says(p, CUSTOMER_HZ));
+    assert!(heard.level(CUSTOMER_HZ) > TONE_DBFS - 6.0, "{}", heard.summary());
+    // One record: alice held it until the transfer; the customer left the
+    // contact center with 1003.
+    s.alice
+        .ok("POST", "/agent/wrapup", Some(r#"{"reasons": ["Escalated"]}"#));
+    let db = s.sw.data_dir().join("switchboard.sqlite");
+    let mut record = None;
+    assert!(wait_until(Duration::from_secs(10), || {
+        record = Store::open(&db)
+            .ok()
+            .and_then(|st| st.get_interaction(&s.uid).ok().flatten())
+            .filter(|r| r.outcome.is_some());
+        record.is_some()
+    }));
+    let rec = record.expect("record");
+    assert_eq!(rec.outcome, Some(InteractionOutcome::Transferred), "{rec:?}");
+    assert_eq!(rec.handlers.len(), 1, "{rec:?}");
+    assert_eq!(rec.handlers[0].end.as_deref(), Some("transferred"));
+    assert!(
+        s.leg_causes()
+            .contains(&("alice".to_string(), "transferred".to_string())),
+        "alice's leg CDR: {:?}",
+        s.leg_causes()
+    );
+}

@@ -58,6 +58,7 @@ pub mod room;
 pub mod session_timer;
 mod transfer;
 
+pub(crate) use adopt::hang_up_moved;
 pub use adopt::MovedLeg;
 pub use anchor::{AnchorRefusal, MediaFeatures};
 pub use consult::{Consult, Talk, MAX_PARTIES};

@@ -79,6 +79,18 @@ impl Call {
         .map_err(ControlError::Unreachable)
     }
 
+    /// Takes `moved` (a party an agent's phone talked with in another call:
+    /// its attended transfer) in as the blind transfer's next party, like
+    /// [`Self::ring_transfer`] but re-INVITEd instead of rung; answered and
+    /// failed the same way. Hung up when no transfer is under way.
+    pub fn adopt_transfer(&mut self, ctx: &mut CallCtx, moved: super::MovedLeg) -> Result<usize, ControlError> {
+        if self.check_connected().is_err() || self.talk != Talk::Transferring {
+            super::adopt::hang_up_moved(ctx, moved);
+            return Err(ControlError::Conflict("no transfer is under way"));
+        }
+        self.adopt_leg(ctx, moved).map_err(ControlError::Unreachable)
+    }
+
     /// The transfer's next party answered and the engine took it: the
     /// customer is connected to it (off hold).
     pub fn transfer_connected(&mut self, ctx: &mut CallCtx) {

@@ -28,8 +28,16 @@
 //!   first call (`call/adopt.rs`: a re-INVITE from a port of the first
 //!   call; the second call ends `transferred`, its far party keeps its
 //!   dialog) and hangs up the phone in both when that party answers. An
-//!   unknown dialog is refused 403; ACD interactions are not transferred
-//!   this way yet (403: the desktop's consult and transfer do it).
+//!   unknown dialog is refused 403. On an ACD interaction the primary
+//!   agent's phone may do it the same way (its consult call made from the
+//!   phone, then Transfer): the REFER comes in the customer's call and
+//!   names the phone's other, plain call; the party there takes the
+//!   customer as the interaction's transfer to that number (the agent
+//!   wraps up, the record is kept, `transferred` on the desktop; a party
+//!   that refuses the re-INVITE sends the customer back to the queue's
+//!   line, CALL-XFER-2). A REFER in the plain call naming the customer's
+//!   call is refused (403): phones send it in the call that goes on, and
+//!   two interactions are never merged.
 
 use super::desk::{DeskError, TransferTo};
 use super::queue::interaction_of;
@@ -123,19 +131,9 @@ impl Engine {
             let reason = reason.to_owned();
             e.with_call(now, id, |c, ctx| c.refuse_refer(ctx, code, &reason));
         };
-        // The primary agent's phone: the answering leg, or the party leg a
-        // transfer or a hand-over made it.
-        let winner = self.calls.get(&id).and_then(|c| c.winner);
-        let primary_side = match self.primary_leg(interaction) {
-            crate::call::media::MediaLeg::B => winner.map(Side::B),
-            crate::call::media::MediaLeg::Party(i) => Some(Side::B(i)),
-            crate::call::media::MediaLeg::A => None,
-        };
-        if Some(side) != primary_side {
-            return refuse(self, StatusCode::FORBIDDEN, "Only The Agent's Phone May Transfer");
-        }
-        let Some(agent) = self.acd.interaction(interaction).and_then(|i| i.agent) else {
-            return refuse(self, StatusCode::FORBIDDEN, "No Agent On This Call");
+        let agent = match self.referring_agent(id, side) {
+            Ok(a) => a,
+            Err(reason) => return refuse(self, StatusCode::FORBIDDEN, reason),
         };
         let uid = self.uid_of(interaction);
         // An agent's extension is that agent; anything else is an entry
@@ -164,6 +162,60 @@ impl Engine {
 }
 
 impl Engine {
+    /// The agent whose phone is on `side` of ACD call `id`: only the
+    /// primary agent's phone (the answering leg, or the party leg a
+    /// transfer or a hand-over made it) may transfer; `Err` is the reason
+    /// phrase of the 403 otherwise.
+    fn referring_agent(&self, id: CallRef, side: Side) -> Result<crate::acd::AgentId, &'static str> {
+        let interaction = interaction_of(id);
+        let winner = self.calls.get(&id).and_then(|c| c.winner);
+        let primary_side = match self.primary_leg(interaction) {
+            crate::call::media::MediaLeg::B => winner.map(Side::B),
+            crate::call::media::MediaLeg::Party(i) => Some(Side::B(i)),
+            crate::call::media::MediaLeg::A => None,
+        };
+        if Some(side) != primary_side {
+            return Err("Only The Agent's Phone May Transfer");
+        }
+        self.acd
+            .interaction(interaction)
+            .and_then(|i| i.agent)
+            .ok_or("No Agent On This Call")
+    }
+
+    /// The agent's phone REFERs ACD call `id` with Replaces naming its
+    /// other call `other`, a plain one (RFC 5589 §7): `keep`, the party it
+    /// talks with there, takes the customer as the interaction's transfer
+    /// to that number (CALL-XFER-5: the agent wraps up, the record is
+    /// kept); the phone gets 202 and `NOTIFY 200` and is hung up in both
+    /// calls. Everything is checked before anything moves.
+    fn acd_attended_refer(&mut self, now: Now, id: CallRef, side: Side, other: CallRef, keep: Side, number: &str) {
+        let refuse = |e: &mut Engine, code: StatusCode, reason: &str| {
+            let reason = reason.to_owned();
+            e.with_call(now, id, |c, ctx| c.refuse_refer(ctx, code, &reason));
+        };
+        let agent = match self.referring_agent(id, side) {
+            Ok(a) => a,
+            Err(reason) => return refuse(self, StatusCode::FORBIDDEN, reason),
+        };
+        let uid = self.uid_of(interaction_of(id));
+        if let Err(e) = self.check_attended(agent, &uid) {
+            tracing::info!(interaction = %uid, %number, error = %e, "attended transfer from the agent's phone refused");
+            return refuse(self, StatusCode::FORBIDDEN, &refer_reason(&e.to_string()));
+        }
+        let moved = self
+            .with_call(now, other, |c, ctx| c.hand_leg_over(ctx, keep))
+            .flatten();
+        let Some(moved) = moved else {
+            return refuse(self, StatusCode::FORBIDDEN, "Replaced Call Cannot Be Transferred Now");
+        };
+        tracing::info!(interaction = %uid, agent = %self.login_of(agent), %number, "attended transfer from the agent's phone");
+        self.with_call(now, id, |c, ctx| c.refer_taken_over(ctx));
+        if let Err(e) = self.phone_attended_transfer(now, agent, &uid, number, moved) {
+            tracing::warn!(interaction = %uid, %number, error = %e, "attended transfer from the agent's phone failed after its check");
+        }
+    }
+
     /// Call `id`'s leg on `side` REFERs it to the far party of the call
     /// whose dialog `rep` names (RFC 5589 §7 attended transfer).
     pub(super) fn on_attended_refer(
@@ -198,12 +250,10 @@ impl Engine {
             return refuse(self, StatusCode::FORBIDDEN, "A Call Cannot Replace Itself");
         }
         let acd = |e: &Engine, c: CallRef| e.queues.calls.contains_key(&interaction_of(c));
-        if acd(self, id) || acd(self, other) {
-            return refuse(
-                self,
-                StatusCode::FORBIDDEN,
-                "Use The Desktop To Transfer Contact-Center Calls",
-            );
+        if acd(self, other) {
+            // The customer's call must carry the REFER (its Replaces names
+            // the phone's other call): that is the call that goes on.
+            return refuse(self, StatusCode::FORBIDDEN, "Transfer From The Contact-Center Call");
         }
         // The phone that refers must hold the replaced dialog itself.
         let same_phone = match (
@@ -222,6 +272,9 @@ impl Engine {
             (Side::B(_), _) => Side::A,
             _ => return refuse(self, StatusCode::FORBIDDEN, "Replaced Call Is Not Connected"),
         };
+        if acd(self, id) {
+            return self.acd_attended_refer(now, id, side, other, keep, number);
+        }
         let moved = self
             .with_call(now, other, |c, ctx| c.hand_leg_over(ctx, keep))
             .flatten();

@@ -41,7 +41,7 @@ use super::{Engine, Now};
 use crate::acd::{AcdEvent, AgentId, AgentState, InteractionId, TransferTarget};
 use crate::call::dial::DialNumber;
 use crate::call::media::MediaLeg;
-use crate::call::{CallEvent, ControlError, PartyKind, PartyTarget, Talk};
+use crate::call::{CallEvent, ControlError, MovedLeg, PartyKind, PartyTarget, Talk};
 use crate::ids::CallRef;
 
 /// A blind transfer's target once checked, with its name for the desktop.
@@ -50,6 +50,9 @@ enum Checked {
     Acd(TransferTarget),
     /// A number rung as a party leg.
     Outside(Box<PartyTarget>),
+    /// A party already talking with the agent's phone, moved in from the
+    /// phone's other call (its attended transfer, RFC 5589 §7).
+    Moved(Box<MovedLeg>),
 }
 
 impl Engine {
@@ -65,9 +68,51 @@ impl Engine {
         if to == TransferTo::Consultee {
             return self.transfer_to_consultee(now, agent, id);
         }
-        let call = CallRef(id.0);
         let login = self.login_of(agent);
         let (checked, label, kind) = self.check_blind(now, agent, id, uid, &login, to)?;
+        self.transfer_blind(now, id, uid, login, checked, label, kind)
+    }
+
+    /// The agent's phone transferred interaction `uid` attended (REFER
+    /// with Replaces, RFC 5589 §7): `moved`, the party its other call
+    /// talked with (`number`), takes the customer like a blind transfer's
+    /// number that answers at once; the agent wraps up (CALL-XFER-5) and
+    /// the interaction keeps its record. Check first with
+    /// [`Self::check_attended`].
+    pub(super) fn phone_attended_transfer(
+        &mut self,
+        now: Now,
+        agent: AgentId,
+        uid: &str,
+        number: &str,
+        moved: MovedLeg,
+    ) -> Result<(), DeskError> {
+        let id = self.own_primary(agent, uid)?;
+        let login = self.login_of(agent);
+        let checked = Checked::Moved(Box::new(moved));
+        self.transfer_blind(now, id, uid, login, checked, number.to_owned(), "number")
+    }
+
+    /// Checks that `agent` may hand interaction `uid` to a party its phone
+    /// talks with in another call, moving nothing.
+    pub(super) fn check_attended(&self, agent: AgentId, uid: &str) -> Result<(), DeskError> {
+        let id = self.own_primary(agent, uid)?;
+        self.check_alone(id)
+    }
+
+    /// The agent's leg leaves for a checked blind target.
+    #[allow(clippy::too_many_arguments)]
+    fn transfer_blind(
+        &mut self,
+        now: Now,
+        id: InteractionId,
+        uid: &str,
+        login: String,
+        checked: Checked,
+        label: String,
+        kind: &'static str,
+    ) -> Result<(), DeskError> {
+        let call = CallRef(id.0);
         // The leg CDR of the agent's phone, with its talk time, while the
         // agent is still the primary (HIST-3).
         let leg = self.primary_leg(id);
@@ -79,14 +124,18 @@ impl Engine {
         }
         let target = match &checked {
             Checked::Acd(t) => *t,
-            Checked::Outside(_) => TransferTarget::Outside,
+            Checked::Outside(_) | Checked::Moved(_) => TransferTarget::Outside,
         };
         // The ACD checked the agent's state too; it moves nothing on
         // refusal. Its actions (the offer's ring) are carried out once the
         // customer's call waits for them (`pump_acd` below).
-        self.acd
-            .handle(now.mono, AcdEvent::Transfer { id, target })
-            .map_err(super::desk_ops::desk_error)?;
+        if let Err(e) = self.acd.handle(now.mono, AcdEvent::Transfer { id, target }) {
+            if let Checked::Moved(m) = checked {
+                // Its phone is not left in a call nobody carries.
+                self.with_call(now, call, |_, ctx| crate::call::hang_up_moved(ctx, *m));
+            }
+            return Err(super::desk_ops::desk_error(e));
+        }
         if let (TransferTarget::Queue(q), "entry_point") = (target, kind) {
             self.enter_flow(id, q);
         }
@@ -104,13 +153,15 @@ impl Engine {
         self.desk_event(DeskEvent::Transferred {
             agent: login,
             interaction: uid.to_owned(),
-            to: label,
+            to: label.clone(),
             kind,
         });
         // The wrap-up prompt, and the ACD's offer ringing a phone (`ring_phone`).
         self.pump_acd(now);
-        if let Checked::Outside(party) = checked {
-            self.ring_outside(now, id, *party);
+        match checked {
+            Checked::Outside(party) => self.ring_outside(now, id, *party),
+            Checked::Moved(moved) => self.adopt_outside(now, id, label, *moved),
+            Checked::Acd(_) => {}
         }
         Ok(())
     }
@@ -134,6 +185,12 @@ impl Engine {
         login: &str,
         to: TransferTo,
     ) -> Result<(Checked, String, &'static str), DeskError> {
+        self.check_alone(id)?;
+        self.check_target(now, agent, uid, login, to)
+    }
+
+    /// A transfer of the agent's own needs the customer and the agent alone.
+    fn check_alone(&self, id: InteractionId) -> Result<(), DeskError> {
         let call = CallRef(id.0);
         let alone = self
             .calls
@@ -146,7 +203,7 @@ impl Engine {
                     .into(),
             ));
         }
-        self.check_target(now, agent, uid, login, to)
+        Ok(())
     }
 
     /// Checks a blind transfer's target before anything moves.
@@ -268,6 +325,28 @@ impl Engine {
             }
             Err(e) => {
                 tracing::info!(interaction = %self.uid_of(id), number = %label, error = %e, "transfer: the number cannot be rung; back to the queue");
+                let _ = self.acd_event(now, AcdEvent::TransferFailed { id });
+            }
+        }
+    }
+
+    /// The party of the agent phone's attended transfer joins the
+    /// customer's call (re-INVITEd to a port of it); its answer connects
+    /// the customer like a blind transfer's number, its refusal sends the
+    /// customer back to the queue's line (CALL-XFER-2).
+    fn adopt_outside(&mut self, now: Now, id: InteractionId, label: String, moved: MovedLeg) {
+        let call = CallRef(id.0);
+        let adopted = self
+            .with_call(now, call, |c, ctx| c.adopt_transfer(ctx, moved))
+            .unwrap_or(Err(ControlError::NoSuchCall(call.0)));
+        match adopted {
+            Ok(leg) => {
+                if let Some(qc) = self.queues.calls.get_mut(&id) {
+                    qc.transfer_party = Some((leg, label));
+                }
+            }
+            Err(e) => {
+                tracing::info!(interaction = %self.uid_of(id), number = %label, error = %e, "attended transfer: the party cannot join; back to the queue");
                 let _ = self.acd_event(now, AcdEvent::TransferFailed { id });
             }
         }

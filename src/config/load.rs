@@ -21,7 +21,6 @@
 //! need the dial plan (profile and trunk contexts, queue overflow targets).
 
 use std::net::SocketAddr;
-use std::num::NonZeroU32;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -653,7 +652,19 @@ impl<'a> Builder<'a, '_> {
         }
 
         let nonce_ttl = positive(s, &raw_sec.nonce_ttl_s, "nonce_ttl_s", 300);
-        let failures = raw_sec.auth_failures_per_minute.map_or(10, Spanned::into_inner);
+        if let Some(old) = &raw_sec.auth_failures_per_minute {
+            s.push(
+                &old.span(),
+                ErrorKind::InvalidValue,
+                "auth_failures_per_minute was replaced: failures are now counted per user and address \
+                 (auth_failures_per_user, default 5) and per address (auth_failures_per_source, default 100), \
+                 and answered with a growing delay up to auth_tarpit_max_s (default 60) instead of a 403"
+                    .to_owned(),
+            );
+        }
+        let per_user = raw_sec.auth_failures_per_user.map_or(5, Spanned::into_inner);
+        let per_source = raw_sec.auth_failures_per_source.map_or(100, Spanned::into_inner);
+        let tarpit_max = positive(s, &raw_sec.auth_tarpit_max_s, "auth_tarpit_max_s", 60);
         let mut digest_algorithms = Vec::new();
         for a in raw_sec.digest_algorithms.iter().flatten() {
             match crate::sip::auth::Algorithm::parse(a.get_ref()) {
@@ -694,7 +705,9 @@ impl<'a> Builder<'a, '_> {
                 default_expires: def,
             },
             security: SecuritySettings {
-                auth_failures_per_minute: NonZeroU32::new(failures),
+                auth_failures_per_user: per_user,
+                auth_failures_per_source: per_source,
+                auth_tarpit_max: Duration::from_secs(tarpit_max),
                 nonce_ttl: Duration::from_secs(nonce_ttl),
                 digest_algorithms,
             },

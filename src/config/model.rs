@@ -87,7 +87,11 @@ pub(crate) struct RawRegistrar {
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawSecurity {
+    /// Replaced by the tarpit's settings: refused with an explanation.
     pub auth_failures_per_minute: Option<Spanned<u32>>,
+    pub auth_failures_per_user: Option<Spanned<u32>>,
+    pub auth_failures_per_source: Option<Spanned<u32>>,
+    pub auth_tarpit_max_s: Option<Spanned<u64>>,
     pub nonce_ttl_s: Option<Spanned<u64>>,
     pub digest_algorithms: Option<Vec<Spanned<String>>>,
 }

@@ -171,9 +171,15 @@ pub struct RegistrarSettings {
 /// `[security]`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SecuritySettings {
-    /// Failed digest attempts allowed per source IP per minute before further
-    /// requests from it are refused; `None` disables the throttle (`0`).
-    pub auth_failures_per_minute: Option<NonZeroU32>,
+    /// Failed digest attempts of one user from one address within 10
+    /// minutes before its further attempts are delayed (tarpit, never
+    /// refused); 0 never delays.
+    pub auth_failures_per_user: u32,
+    /// Failed digest attempts from one address, all users together, within
+    /// 10 minutes before every attempt from it is delayed; 0 never delays.
+    pub auth_failures_per_source: u32,
+    /// The longest a tarpitted attempt waits (the delay doubles up to it).
+    pub auth_tarpit_max: Duration,
     /// How long a digest nonce stays valid.
     pub nonce_ttl: Duration,
     /// Digest algorithms challenged with, in order (RFC 8760 §2.4). The

@@ -144,6 +144,7 @@ impl Engine {
             EngineTimer::TrunkOptions(i) => self.send_trunk_options(now, i),
             EngineTimer::Progress(id) => self.on_progress(now, id),
             EngineTimer::Announce(id) => self.on_announce(now, id),
+            EngineTimer::AuthRelease(tx) => self.release_auth(now, tx),
         }
     }
 
@@ -200,6 +201,14 @@ impl Engine {
         let resp = Message::response_to(&req, code, None, None);
         self.respond(now, tx, resp);
         let Some(itx) = invite else { return };
+        // An INVITE the authentication tarpit holds: 487, never verified.
+        if let Some((held, _)) = self.held_auth.remove(&itx) {
+            self.timers.cancel(EngineTimer::AuthRelease(itx));
+            let tag = self.ids.tag();
+            let resp = Message::response_to(&held, StatusCode::REQUEST_TERMINATED, None, Some(&tag));
+            self.respond(now, itx, resp);
+            return;
+        }
         // An INVITE still being authenticated or routed has no call: nothing to cancel.
         if let Some(TxOwner::Call(id)) = self.links.txs.get(&itx).copied() {
             self.with_call(now, id, |c, ctx| c.handle(ctx, CallInput::Cancel));

@@ -105,7 +105,7 @@ impl Engine {
         self.txl.send_stateless(dest, &resp);
     }
 
-    fn on_request(&mut self, now: Now, tx: crate::sip::transaction::TxId, req: Message, src: Destination) {
+    pub(super) fn on_request(&mut self, now: Now, tx: crate::sip::transaction::TxId, req: Message, src: Destination) {
         if let Err(rej) = screen(&req) {
             let tag = self.ids.tag();
             let mut resp = rej.response(&req, Some(&tag));

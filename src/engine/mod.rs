@@ -35,7 +35,7 @@ pub use crate::call::{CallControl, ControlError, Party};
 use crate::config::Config;
 use crate::ids::{CallRef, IdGen};
 use crate::records::CdrRecord;
-use crate::sip::auth::{DigestServer, FailureThrottle, ThrottleConfig};
+use crate::sip::auth::{AuthThrottle, DigestServer, ThrottleConfig};
 use crate::sip::registrar::{Binding, BindingChange, Registrar, RegistrarConfig};
 use crate::sip::transaction::{Destination, TimerConfig, TransactionLayer, TransportKind, TxId};
 pub use crate::time::Now;
@@ -122,6 +122,9 @@ pub(crate) enum EngineTimer {
     Progress(CallRef),
     /// Announce a queued caller's place in line and expected wait.
     Announce(CallRef),
+    /// Verify a request held by the authentication tarpit
+    /// (`engine/registration.rs`).
+    AuthRelease(TxId),
 }
 
 /// One live call as the control API shows it.
@@ -176,7 +179,12 @@ pub struct Engine {
     pub(crate) txl: TransactionLayer,
     pub(crate) registrar: Registrar,
     pub(crate) digest: HashMap<String, DigestServer>,
-    pub(crate) throttle: FailureThrottle,
+    pub(crate) throttle: AuthThrottle,
+    /// Requests the tarpit holds until their [`EngineTimer::AuthRelease`],
+    /// with where they came from.
+    pub(crate) held_auth: HashMap<TxId, (crate::sip::msg::Message, Destination)>,
+    /// Held requests being handled again: verified, not held twice.
+    pub(crate) released_auth: Vec<TxId>,
     pub(crate) ids: IdGen,
     pub(crate) calls: HashMap<CallRef, Box<Call>>,
     /// Transactions and dialogs to calls (kept up to date by the calls).
@@ -243,8 +251,10 @@ impl Engine {
                 );
             }
         }
-        let throttle = FailureThrottle::new(ThrottleConfig {
-            max_failures: sec.auth_failures_per_minute.map(|n| n.get()).unwrap_or(u32::MAX),
+        let throttle = AuthThrottle::new(ThrottleConfig {
+            per_user: sec.auth_failures_per_user,
+            per_source: sec.auth_failures_per_source,
+            max_delay: sec.auth_tarpit_max,
             ..ThrottleConfig::default()
         });
         let limits = crate::sip::msg::Limits {
@@ -264,6 +274,8 @@ impl Engine {
             registrar,
             digest,
             throttle,
+            held_auth: HashMap::new(),
+            released_auth: Vec::new(),
             ids,
             calls: HashMap::new(),
             links: CallLinks::default(),
@@ -446,7 +458,7 @@ impl Engine {
         for b in self.registrar.expire(now.unix_s()) {
             self.out.push_back(Output::DeleteBinding(b));
         }
-        self.throttle.prune(now.unix_s());
+        self.throttle.prune(now.mono);
         crate::ids::shrink_if_sparse(&mut self.calls);
         crate::ids::shrink_if_sparse(&mut self.trunk_txs);
         crate::ids::shrink_if_sparse(&mut self.links.dialogs);

@@ -50,7 +50,9 @@ fn embedded_default_loads() {
     assert_eq!(c.registrar().min_expires, 60);
     assert_eq!(c.registrar().default_expires, 3600);
     assert_eq!(c.security().nonce_ttl, Duration::from_secs(300));
-    assert_eq!(c.security().auth_failures_per_minute.map(|n| n.get()), Some(10));
+    assert_eq!(c.security().auth_failures_per_user, 5);
+    assert_eq!(c.security().auth_failures_per_source, 100);
+    assert_eq!(c.security().auth_tarpit_max, Duration::from_secs(60));
     assert_eq!(
         c.store().path_in(std::path::Path::new("/var/lib/sb")),
         std::path::PathBuf::from("/var/lib/sb/switchboard.sqlite")

@@ -8,9 +8,10 @@
 //!   seen per nonce is kept, to refuse replays (RFC 7616 §3.4, §5.5).
 //! * [`DigestClient`] answers a challenge for outbound trunks (RFC 3261
 //!   §22.2, RFC 8760 §2.4: the strongest supported algorithm wins).
-//! * [`FailureThrottle`] counts failed attempts per source address so the
-//!   engine can stop answering password-guessing floods (RFC 8760 §4 notes
-//!   the offline-dictionary exposure of Digest; this bounds the online one).
+//! * [`AuthThrottle`] counts failed attempts per source address and user
+//!   and tarpits guessers (RFC 8760 §4 notes the offline-dictionary
+//!   exposure of Digest; this bounds the online one) without locking out
+//!   the other phones behind the same address.
 //!
 //! Time comes in as unix seconds (`u64`) for nonces, because a nonce must
 //! carry an absolute timestamp, and as [`std::time::Instant`] for the
@@ -27,7 +28,7 @@ mod throttle;
 pub use client::DigestClient;
 pub use digest::{compute_response, Algorithm, DigestInput};
 pub use server::{AuthKind, AuthOutcome, DigestServer};
-pub use throttle::{FailureThrottle, ThrottleConfig};
+pub use throttle::{Admission, AuthThrottle, ThrottleConfig};
 
 /// Why a challenge could not be answered or credentials could not be
 /// checked (the `Malformed` reason of [`AuthOutcome`]).

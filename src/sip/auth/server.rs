@@ -60,7 +60,7 @@ impl AuthKind {
 
 /// The result of checking credentials. How the engine answers:
 /// `Ok` → proceed; `Stale` → re-challenge with `stale=true`; `Failed` →
-/// record in [`super::FailureThrottle`], then 403 (or a fresh challenge);
+/// record in [`super::AuthThrottle`], then a fresh challenge;
 /// `Malformed` → 400 with the reason; `NoCredentials` → challenge.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum AuthOutcome {
@@ -196,6 +196,18 @@ impl DigestServer {
             resp.headers.push(kind.challenge_header(), v);
         }
         resp
+    }
+
+    /// The user name of `req`'s credentials for this realm, if it carries
+    /// any (unverified: for throttling and logs only).
+    pub fn credential_user(&self, req: &Message, kind: AuthKind) -> Option<String> {
+        req.headers.get_all(&kind.credentials_header()).find_map(|value| {
+            let c = Credentials::parse(value).ok()?;
+            if !c.0.is_digest() || c.0.get("realm").is_none_or(|r| r != self.realm.as_bytes()) {
+                return None;
+            }
+            c.0.get("username").map(|u| String::from_utf8_lossy(u).into_owned())
+        })
     }
 
     /// Finds the credentials for this realm in `req` (RFC 3261 §22.3: one

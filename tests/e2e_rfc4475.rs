@@ -716,3 +716,28 @@ fn rfc4475_malformed_request_is_answered_to_the_source_ip() {
         "no 400 at the source IP 127.0.0.1:{port}: {right:?}"
     );
 }
+
+/// RFC 5118 §4.10 `ipv6-bug-abnf-3-colons` against the running switch: the
+/// Request-URI and To carry `[2001:db8:::192.0.2.1]` (the extra colon RFC
+/// 3261's ABNF allows before an embedded IPv4 address), which a parser
+/// should tolerate, so the OPTIONS is answered 200, not refused with 400
+/// (issue 11). Sent over TCP: the Via names `lab1.east.example.com` with no
+/// port, so over UDP the answer would go there. It lives here for this
+/// file's torture-vector harness; the vector is in `tests/vectors/rfc5118/`.
+#[test]
+fn rfc5118_ipv6_reference_with_an_extra_colon_is_answered_200() {
+    let sw = Switch::start();
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/vectors/rfc5118/ipv6-bug-abnf-3-colons.dat");
+    let vector = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let mut ua = Ua::tcp(sw.internal_addr());
+    ua.send_raw(&vector);
+    let resp = ua.recv(REPLY_WAIT).expect("a response to the OPTIONS");
+    assert_eq!(ua::code(&resp), 200, "{}", ua::text(&resp));
+    assert_eq!(
+        ua::header(&resp, "To")
+            .as_deref()
+            .map(|t| t.split(';').next().unwrap_or("").trim()),
+        Some("sip:user@[2001:db8:::192.0.2.1]"),
+        "To is echoed as it came"
+    );
+}

@@ -54,8 +54,10 @@ enum Want {
     Code(u16),
     /// Nothing at all within [`NO_REPLY_WAIT`].
     NoReply,
-    /// TCP: nothing, and the switch closes the connection (framing error).
-    Closed,
+    /// TCP: exactly this final response, then the switch closes the
+    /// connection (a framing error: RFC 3261 §18.3, RFC 4475 §3.1.2.3,
+    /// §3.3.9). Over UDP the same as [`Want::Code`].
+    ClosedAfter(u16),
     /// TCP: nothing, and the connection stays open (waiting for the rest
     /// of a body announced by Content-Length).
     Waits,
@@ -119,7 +121,7 @@ const CASES: &[Case] = &[
     // §3.1.2 invalid messages.
     case("badinv01.dat", "3.1.2.1", Code(400), Code(400), Check::None),
     case("clerr.dat", "3.1.2.2", Code(400), Waits, Check::None),
-    case("ncl.dat", "3.1.2.3", Code(400), Closed, Check::None),
+    case("ncl.dat", "3.1.2.3", Code(400), ClosedAfter(400), Check::None),
     case("scalar02.dat", "3.1.2.4", Code(400), Code(400), Check::None),
     case("scalarlg.dat", "3.1.2.5", NoReply, NoReply, Check::None),
     case("quotbal.dat", "3.1.2.6", Code(400), Code(400), Check::None),
@@ -158,7 +160,7 @@ const CASES: &[Case] = &[
     case("invut.dat", "3.3.6", Code(415), Code(415), Check::None),
     case("regaut01.dat", "3.3.7", Code(401), Code(401), Check::None),
     case("multi01.dat", "3.3.8", Code(400), Code(400), Check::None),
-    case("mcl01.dat", "3.3.9", Code(400), Closed, Check::None),
+    case("mcl01.dat", "3.3.9", Code(400), ClosedAfter(400), Check::None),
     case("bcast.dat", "3.3.10", NoReply, NoReply, Check::None),
     case("zeromf.dat", "3.3.11", Code(200), Code(200), Check::None),
     case("cparam01.dat", "3.3.12", Code(401), Code(401), Check::None),
@@ -473,7 +475,7 @@ fn rfc4475_vectors_over_udp() {
         ua.send_raw(&bytes);
         let mut f: Vec<String> = Vec::new();
         match c.udp {
-            Code(want) => match ua.recv(REPLY_WAIT) {
+            Code(want) | ClosedAfter(want) => match ua.recv(REPLY_WAIT) {
                 Some(resp) => {
                     println!("UDP {:<15} {}", c.file, ua::first_line(&resp));
                     f.extend(check_response(c, &vector, &resp, want));
@@ -488,7 +490,7 @@ fn rfc4475_vectors_over_udp() {
                 }
                 None => f.push(format!("no response, want {want}")),
             },
-            NoReply | Closed | Waits => {
+            NoReply | Waits => {
                 if let Some(resp) = ua.recv(NO_REPLY_WAIT) {
                     f.push(format!("unexpected reply {}", ua::first_line(&resp)));
                 }
@@ -508,8 +510,9 @@ fn rfc4475_vectors_over_udp() {
 }
 
 /// RFC 4475 §3 (every message), TCP: exact bytes, one connection per
-/// vector. Framing errors (`ncl`, `mcl01`) close the connection; `clerr`'s
-/// announced body never arrives, so the switch keeps waiting.
+/// vector. Framing errors (`ncl`, `mcl01`) are answered 400, then the
+/// connection is closed; `clerr`'s announced body never arrives, so the
+/// switch keeps waiting.
 #[test]
 fn rfc4475_vectors_over_tcp() {
     let mut sw = Switch::start();
@@ -543,7 +546,14 @@ fn rfc4475_vectors_over_tcp() {
                     f.push(format!("unexpected reply {}", ua::first_line(&resp)));
                 }
             }
-            Closed => {
+            ClosedAfter(want) => {
+                match ua.recv(REPLY_WAIT) {
+                    Some(resp) => {
+                        println!("TCP {:<15} {}", c.file, ua::first_line(&resp));
+                        f.extend(check_response(c, &vector, &resp, want));
+                    }
+                    None => f.push(format!("no response before the close, want {want}")),
+                }
                 if !ua.wait_closed(REPLY_WAIT) {
                     f.push("connection not closed".into());
                 }
@@ -572,6 +582,61 @@ fn rfc4475_vectors_over_tcp() {
         faults.push(format!("after the run, UDP {e}"));
     }
     report("TCP", &mut sw, faults);
+}
+
+/// A vector whose Content-Length cannot be trusted, over TCP: the switch
+/// answers `400 <reason>` on the connection (to the request's Via, From, To,
+/// Call-ID and CSeq) and only then closes it, since nothing after the head
+/// can be framed (RFC 3261 §18.3). Over UDP the same 400 (the datagram's
+/// end bounds the message). Issue 11: the switch used to close the
+/// connection without a word.
+fn framing_error_is_answered_then_closed(file: &str, reason: &str) {
+    let sw = Switch::start();
+    let vector = load(file);
+    let call_id = vector_header(&vector, &["call-id", "i"]).expect("a Call-ID");
+    let mut tcp = Ua::tcp(sw.internal_addr());
+    tcp.send_raw(&vector);
+    let resp = tcp
+        .recv(REPLY_WAIT)
+        .unwrap_or_else(|| panic!("{file}: no 400 before the close (closed: {})", tcp.is_closed()));
+    assert_eq!(ua::code(&resp), 400, "{}", ua::text(&resp));
+    assert_eq!(ua::reason(&resp), reason, "{}", ua::text(&resp));
+    assert_eq!(
+        ua::header(&resp, "Call-ID").as_deref().map(str::trim),
+        Some(call_id.as_str())
+    );
+    assert!(ua::header(&resp, "Via").is_some_and(|v| v.contains("branch=z9hG4bK")));
+    assert!(
+        tcp.wait_closed(REPLY_WAIT),
+        "{file}: connection left open after the 400"
+    );
+    assert!(tcp.recv(Duration::ZERO).is_none(), "{file}: more than one answer");
+    // UDP: the same answer.
+    let mut udp = Ua::udp(sw.internal_addr());
+    let (bytes, _) = rewrite_for_udp(&vector, udp.local_addr());
+    udp.send_raw(&bytes);
+    let resp = udp
+        .recv(REPLY_WAIT)
+        .unwrap_or_else(|| panic!("{file}: no 400 over UDP"));
+    assert_eq!(ua::code(&resp), 400, "{}", ua::text(&resp));
+    assert_eq!(ua::reason(&resp), reason, "{}", ua::text(&resp));
+    // And the switch still works on a fresh connection.
+    let mut probe = Ua::tcp(sw.internal_addr());
+    alive(&mut probe).unwrap();
+}
+
+/// RFC 4475 §3.3.9 `mcl01` (two Content-Length values) over TCP: 400, then
+/// the connection closes.
+#[test]
+fn rfc4475_mcl01_over_tcp_is_answered_400_then_closed() {
+    framing_error_is_answered_then_closed("mcl01.dat", "Multiple Content-Length Values");
+}
+
+/// RFC 4475 §3.1.2.3 `ncl` (Content-Length: -999) over TCP: 400, then the
+/// connection closes.
+#[test]
+fn rfc4475_ncl_over_tcp_is_answered_400_then_closed() {
+    framing_error_is_answered_then_closed("ncl.dat", "Bad Content-Length");
 }
 
 /// RFC 4475 §3.1.1.8 `dblreq` over TCP: the "extra trailing octets" are
@@ -649,5 +714,30 @@ fn rfc4475_malformed_request_is_answered_to_the_source_ip() {
     assert!(
         right.as_deref().is_some_and(|l| l.starts_with("SIP/2.0 400")),
         "no 400 at the source IP 127.0.0.1:{port}: {right:?}"
+    );
+}
+
+/// RFC 5118 §4.10 `ipv6-bug-abnf-3-colons` against the running switch: the
+/// Request-URI and To carry `[2001:db8:::192.0.2.1]` (the extra colon RFC
+/// 3261's ABNF allows before an embedded IPv4 address), which a parser
+/// should tolerate, so the OPTIONS is answered 200, not refused with 400
+/// (issue 11). Sent over TCP: the Via names `lab1.east.example.com` with no
+/// port, so over UDP the answer would go there. It lives here for this
+/// file's torture-vector harness; the vector is in `tests/vectors/rfc5118/`.
+#[test]
+fn rfc5118_ipv6_reference_with_an_extra_colon_is_answered_200() {
+    let sw = Switch::start();
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/vectors/rfc5118/ipv6-bug-abnf-3-colons.dat");
+    let vector = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let mut ua = Ua::tcp(sw.internal_addr());
+    ua.send_raw(&vector);
+    let resp = ua.recv(REPLY_WAIT).expect("a response to the OPTIONS");
+    assert_eq!(ua::code(&resp), 200, "{}", ua::text(&resp));
+    assert_eq!(
+        ua::header(&resp, "To")
+            .as_deref()
+            .map(|t| t.split(';').next().unwrap_or("").trim()),
+        Some("sip:user@[2001:db8:::192.0.2.1]"),
+        "To is echoed as it came"
     );
 }

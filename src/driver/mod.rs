@@ -18,7 +18,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
-use tokio::sync::{broadcast, mpsc};
+use tokio::sync::{broadcast, mpsc, oneshot};
 
 /// Why the driver could not start or run.
 #[derive(Debug, thiserror::Error)]
@@ -105,6 +105,17 @@ pub(crate) enum Event {
         transport: TransportKind,
         data: Bytes,
     },
+    /// A stream message that could not be framed (RFC 3261 §18.3): its head
+    /// goes to the engine, and `answered` fires once the engine's outputs
+    /// for it (the `400`) are queued on the connection, which then closes.
+    Unframeable {
+        local: SocketAddr,
+        peer: SocketAddr,
+        transport: TransportKind,
+        head: Bytes,
+        error: crate::sip::msg::ParseError,
+        answered: oneshot::Sender<()>,
+    },
     SendFailed(crate::sip::transaction::TxId),
     Reload,
     Shutdown,
@@ -186,6 +197,8 @@ pub async fn run(cfg: Config, opts: RunOptions) -> Result<(), DriverError> {
                 None => std::future::pending().await,
             }
         };
+        // A connection that lost framing, told once the answer is queued.
+        let mut answered: Option<oneshot::Sender<()>> = None;
         tokio::select! {
             ev = rx.recv() => {
                 let Some(ev) = ev else { break };
@@ -193,6 +206,10 @@ pub async fn run(cfg: Config, opts: RunOptions) -> Result<(), DriverError> {
                 match ev {
                     Event::Packet { local, peer, transport, data } => {
                         engine.handle_input(n, Input::Packet { local, peer, transport, data });
+                    }
+                    Event::Unframeable { local, peer, transport, head, error, answered: done } => {
+                        engine.handle_input(n, Input::Unframeable { local, peer, transport, head, error });
+                        answered = Some(done);
                     }
                     Event::SendFailed(t) => engine.handle_input(n, Input::SendFailed { tx: t }),
                     Event::Reload => reload(&mut engine, &opts),
@@ -266,6 +283,10 @@ pub async fn run(cfg: Config, opts: RunOptions) -> Result<(), DriverError> {
                     }
                 }
             }
+        }
+        if let Some(done) = answered {
+            // Every Transmit above is already on the connection's queue.
+            let _ = done.send(());
         }
         if let Some(d) = shutdown_deadline {
             if engine.is_idle() || Instant::now() >= d {

@@ -2,12 +2,13 @@
 //! profile address, 4 MiB socket buffers, TCP connections framed by
 //! Content-Length (`frame_stream`), reused for requests and responses in
 //! both directions, closed after `[sip] tcp_idle_timeout_s` without
-//! traffic; a framing error closes the connection (RFC 4475 `clerr`, `ncl`,
-//! `mcl01` over TCP).
+//! traffic. A message that cannot be framed (RFC 4475 `ncl`, `mcl01` over
+//! TCP) is answered from its head (the engine's `400`, written on the
+//! connection) and the connection is then closed (§18.3: framing is lost).
 
 use super::Event;
 use crate::config::{Config, Transport};
-use crate::sip::msg::{frame_stream, Limits, ParseError, StreamFrame};
+use crate::sip::msg::{frame_stream, FrameError, Limits, ParseError, StreamFrame};
 use crate::sip::transaction::{Destination, TransportKind, TxId};
 use bytes::{Bytes, BytesMut};
 use dashmap::DashMap;
@@ -16,13 +17,20 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::{TcpListener, TcpStream, UdpSocket};
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, oneshot};
 
 /// Socket buffer size asked for (the kernel caps it at `net.core.rmem_max`).
 const SOCKET_BUFFER: usize = 4 * 1024 * 1024;
 /// Most simultaneous TCP connections.
 const MAX_TCP_CONNECTIONS: usize = 10_000;
+/// How long a connection that lost framing waits for the engine's answer.
+const ANSWER_WAIT: Duration = Duration::from_secs(2);
+/// How long such a connection, its answer written and its write side shut,
+/// still reads and discards what the peer sends: closing with unread input
+/// would reset the connection and could destroy the answer in flight.
+const CLOSE_LINGER: Duration = Duration::from_secs(1);
 
 type ConnKey = (SocketAddr, SocketAddr); // (our profile address, peer)
 
@@ -219,6 +227,7 @@ async fn run_connection(stream: TcpStream, key: ConnKey, mut out: mpsc::Receiver
     let (mut rd, mut wr) = stream.into_split();
     let mut buf = BytesMut::with_capacity(8192);
     let (local, peer) = key;
+    let mut lost_framing = false;
     'conn: loop {
         tokio::select! {
             r = rd.read_buf(&mut buf) => {
@@ -237,9 +246,14 @@ async fn run_connection(stream: TcpStream, key: ConnKey, mut out: mpsc::Receiver
                                 break 'conn;
                             }
                         }
-                        Err(ParseError::Incomplete) => break,
-                        Err(e) => {
-                            tracing::debug!(%peer, error = %e, "tcp framing error: closing");
+                        Err(FrameError::Incomplete) => break,
+                        Err(FrameError::Unframeable { error, head }) => {
+                            tracing::debug!(%peer, %error, "tcp framing error: answering, then closing");
+                            if let Some(h) = head {
+                                let head = buf.split_to(h).freeze();
+                                answer_unframeable(&events, &mut out, &mut wr, key, head, error).await;
+                            }
+                            lost_framing = true;
                             break 'conn;
                         }
                     }
@@ -259,4 +273,55 @@ async fn run_connection(stream: TcpStream, key: ConnKey, mut out: mpsc::Receiver
         }
     }
     conns.remove(&key);
+    if lost_framing {
+        close_gracefully(rd, wr).await;
+    }
+}
+
+/// Hands the head of a message that cannot be framed to the engine, waits
+/// until the engine has queued its answer (§8.2: `400` naming the fault) on
+/// this connection, and writes everything queued so far.
+async fn answer_unframeable(
+    events: &mpsc::Sender<Event>,
+    out: &mut mpsc::Receiver<Bytes>,
+    wr: &mut OwnedWriteHalf,
+    (local, peer): ConnKey,
+    head: Bytes,
+    error: ParseError,
+) {
+    let (answered, queued) = oneshot::channel();
+    let ev = Event::Unframeable {
+        local,
+        peer,
+        transport: TransportKind::Tcp,
+        head,
+        error,
+        answered,
+    };
+    if events.send(ev).await.is_err() {
+        return;
+    }
+    // Fires after the engine task has queued this input's outputs (or is
+    // dropped if it stopped); the wait is bounded either way.
+    let _ = tokio::time::timeout(ANSWER_WAIT, queued).await;
+    while let Ok(b) = out.try_recv() {
+        if wr.write_all(&b).await.is_err() {
+            return;
+        }
+    }
+}
+
+/// Shuts the write side (FIN after the last answer) and reads until the
+/// peer closes too, for at most [`CLOSE_LINGER`].
+async fn close_gracefully(mut rd: OwnedReadHalf, mut wr: OwnedWriteHalf) {
+    let _ = wr.shutdown().await;
+    let drain = async {
+        let mut sink = [0u8; 4096];
+        while let Ok(n) = rd.read(&mut sink).await {
+            if n == 0 {
+                break;
+            }
+        }
+    };
+    let _ = tokio::time::timeout(CLOSE_LINGER, drain).await;
 }

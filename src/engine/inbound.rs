@@ -85,6 +85,26 @@ impl Engine {
         }
     }
 
+    /// The head of a message whose length a stream could not frame (§18.3;
+    /// RFC 4475 §3.1.2.3 `ncl`, §3.3.9 `mcl01` over TCP): a request other
+    /// than ACK gets a stateless `400 <error>` on its connection, which the
+    /// driver closes next; a response is dropped.
+    pub(crate) fn on_unframeable(&mut self, src: Destination, head: Bytes, error: &ParseError) {
+        if head.starts_with(b"ACK ") {
+            tracing::debug!(peer = %src.addr, %error, "dropped unframeable ACK");
+            return;
+        }
+        let headers = match parse_message(head, &self.limits, true) {
+            Ok(m) if m.is_request() => Some(m.headers),
+            Ok(_) => None,
+            Err(bad) => bad.headers,
+        };
+        match headers {
+            Some(h) => self.reply_malformed(src, h, error),
+            None => tracing::debug!(peer = %src.addr, %error, "dropped unframeable message"),
+        }
+    }
+
     /// A stateless 400 (or 505) to a request that did not parse (§8.2);
     /// sent only if its Via can be read, to the address §18.2.2 gives.
     fn reply_malformed(&mut self, src: Destination, headers: crate::sip::msg::Headers, err: &ParseError) {

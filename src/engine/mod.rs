@@ -61,6 +61,23 @@ pub enum Input {
         /// The bytes.
         data: Bytes,
     },
+    /// The start line and headers of a message a stream could not frame
+    /// (its Content-Length is bad, negative, repeated or too large; RFC 3261
+    /// §18.3, RFC 4475 `ncl`, `mcl01`). A request is answered on the
+    /// connection with a `400` naming the fault; the driver then closes the
+    /// connection, so nothing else of the message is read.
+    Unframeable {
+        /// Our socket's address (selects the profile).
+        local: SocketAddr,
+        /// The sender.
+        peer: SocketAddr,
+        /// TCP (or another stream transport).
+        transport: TransportKind,
+        /// The start line and header section, blank line included.
+        head: Bytes,
+        /// Why the message could not be framed (the reason phrase).
+        error: crate::sip::msg::ParseError,
+    },
     /// A send failed (no route, connection refused, closed connection).
     SendFailed {
         /// The transaction whose message could not be sent.
@@ -405,6 +422,20 @@ impl Engine {
                     local,
                 };
                 self.on_packet(now, src, data);
+            }
+            Input::Unframeable {
+                local,
+                peer,
+                transport,
+                head,
+                error,
+            } => {
+                let src = Destination {
+                    addr: peer,
+                    transport,
+                    local,
+                };
+                self.on_unframeable(src, head, &error);
             }
             Input::SendFailed { tx } => self.txl.handle_transport_error(now.mono, tx),
             Input::MediaFailed { call } => {

@@ -31,7 +31,7 @@ use bytes::Bytes;
 use switchboard::sip::auth::DigestClient;
 use switchboard::sip::msg::typed::{CSeq, Challenge, ContactList, Via};
 use switchboard::sip::msg::{
-    frame_stream, parse_datagram, parse_message, split_list, HeaderName, Limits, Message, Method, ParseError,
+    frame_stream, parse_datagram, parse_message, split_list, FrameError, HeaderName, Limits, Message, Method,
     StartLine, StatusCode, StreamFrame, Uri,
 };
 
@@ -225,7 +225,7 @@ impl Ua {
                             buf.drain(..n);
                         }
                         Ok(StreamFrame::Message(n)) => return Some(buf.drain(..n).collect()),
-                        Err(ParseError::Incomplete) => break,
+                        Err(FrameError::Incomplete) => break,
                         Err(e) => panic!(
                             "switch sent an unframeable stream ({e}): {:?}",
                             String::from_utf8_lossy(buf)

@@ -231,3 +231,67 @@ fn response_goes_to_rport_with_received() {
     assert!(via.contains("received=192.0.2.10"), "{via}");
     assert!(via.contains("rport=5062"), "{via}");
 }
+
+/// RFC 3261 §18.3 / RFC 4475 §3.3.9 `mcl01` over TCP: the head of a stream
+/// message whose Content-Length cannot be trusted is answered on its
+/// connection with a 400 naming the fault (the driver then closes it); an
+/// unframeable response or ACK gets nothing.
+#[test]
+fn unframeable_stream_request_gets_400_on_its_connection() {
+    use switchboard::engine::Input;
+    use switchboard::sip::msg::{ParseError, StatusCode};
+    use switchboard::sip::transaction::TransportKind;
+    let mut h = Harness::new();
+    let ua = phone();
+    let head = |text: &str| bytes::Bytes::from(text.replace('\n', "\r\n"));
+    let unframeable = |head, error| Input::Unframeable {
+        local: ua.server,
+        peer: ua.addr,
+        transport: TransportKind::Tcp,
+        head,
+        error,
+    };
+    h.input(unframeable(
+        head(
+            "OPTIONS sip:1001@127.0.0.1 SIP/2.0\n\
+             Via: SIP/2.0/TCP 192.0.2.10:5062;branch=z9hG4bKmcl\n\
+             Max-Forwards: 70\n\
+             From: <sip:1000@127.0.0.1>;tag=a\n\
+             To: <sip:1001@127.0.0.1>\n\
+             Call-ID: mcl@192.0.2.10\n\
+             CSeq: 1 OPTIONS\n\
+             Content-Length: 13\n\
+             Content-Length: 5\n\n",
+        ),
+        ParseError::DuplicateHeader("Content-Length"),
+    ));
+    let sent = h.take_sent(ua.addr);
+    assert_eq!(sent.len(), 1);
+    assert_eq!(sent[0].local, ua.server, "answered on the connection it came on");
+    assert_eq!(sent[0].msg.status(), Some(StatusCode::BAD_REQUEST));
+    assert_eq!(reason(&sent[0].msg), "Multiple Content-Length Values");
+    assert_eq!(call_id(&sent[0].msg), "mcl@192.0.2.10");
+    assert_eq!(h.engine.stats().malformed, 1);
+    // A response, and an ACK, that cannot be framed: dropped.
+    h.input(unframeable(
+        head(
+            "SIP/2.0 200 OK\n\
+             Via: SIP/2.0/TCP 127.0.0.1:5060;branch=z9hG4bKnothing\n\
+             Content-Length: -1\n\n",
+        ),
+        ParseError::BadContentLength,
+    ));
+    h.input(unframeable(
+        head(
+            "ACK sip:1001@127.0.0.1 SIP/2.0\n\
+             Via: SIP/2.0/TCP 192.0.2.10:5062;branch=z9hG4bKack\n\
+             Content-Length: -1\n\n",
+        ),
+        ParseError::BadContentLength,
+    ));
+    assert!(
+        h.wire.is_empty(),
+        "{:?}",
+        h.wire.iter().map(|s| first_line(&s.msg)).collect::<Vec<_>>()
+    );
+}

@@ -5,9 +5,6 @@
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum ParseError {
-    /// The bytes end before the message does (stream framing: read more).
-    #[error("Incomplete Message")]
-    Incomplete,
     /// The message exceeds the configured size limit.
     #[error("Message Too Large")]
     TooLarge,
@@ -47,6 +44,30 @@ pub enum ParseError {
     /// The CSeq method differs from the request method.
     #[error("CSeq Method Mismatch")]
     CSeqMethodMismatch,
+}
+
+/// Why [`super::frame_stream`] found no message at the front of a stream
+/// buffer (RFC 3261 §18.3).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum FrameError {
+    /// The bytes end before the message does: read more.
+    #[error("Incomplete Message")]
+    Incomplete,
+    /// The message's length cannot be known (a bad, negative or repeated
+    /// Content-Length, or more than the size limit), so the stream cannot be
+    /// resynchronised and the connection must close (RFC 4475 §3.1.2.3
+    /// `ncl`, §3.3.9 `mcl01`). `head` is the length of its start line and
+    /// header section when they arrived whole: enough (Via, From, To,
+    /// Call-ID, CSeq) for a UAS to answer `400 <error>` (§8.2, §21.4.1)
+    /// before closing.
+    #[error("{error}")]
+    Unframeable {
+        /// What is wrong, the reason phrase of the answer.
+        error: ParseError,
+        /// Octets of start line and headers, blank line included.
+        head: Option<usize>,
+    },
 }
 
 impl ParseError {

@@ -20,7 +20,7 @@ mod tests;
 pub mod typed;
 mod uri;
 
-pub use error::ParseError;
+pub use error::{FrameError, ParseError};
 pub use headers::{split_list, Header, Headers};
 pub use method::Method;
 pub use name::HeaderName;

@@ -4,9 +4,11 @@
 //! Datagrams: octets after the body are ignored (§18.3, RFC 4475 `dblreq`);
 //! a Content-Length larger than what arrived is an error (`clerr`). Streams:
 //! [`frame_stream`] finds where one message ends so the connection can read
-//! the next; a bad or missing length there closes the connection.
+//! the next; a length that cannot be trusted there (bad, negative, repeated,
+//! too large) closes the connection, after a `400` to the head that came
+//! with it (RFC 4475 `ncl`, `mcl01` over TCP).
 
-use super::{HeaderName, Headers, Message, Method, ParseError, StartLine, StatusCode, Uri};
+use super::{FrameError, HeaderName, Headers, Message, Method, ParseError, StartLine, StatusCode, Uri};
 use bytes::Bytes;
 
 /// Size limits applied while framing (defaults: 64 KiB, 256 headers) (RFC 3261 §18.3).
@@ -102,27 +104,48 @@ fn header_end(buf: &[u8]) -> Option<usize> {
 }
 
 /// Frames the next message on a stream (§18.3): `Err(Incomplete)` means read
-/// more; any other error means the stream cannot be resynchronised and the
-/// connection must be closed.
-pub fn frame_stream(buf: &[u8], limits: &Limits) -> Result<StreamFrame, ParseError> {
+/// more; `Err(Unframeable)` means the stream cannot be resynchronised and the
+/// connection must be closed, after answering the head it carries, if any.
+pub fn frame_stream(buf: &[u8], limits: &Limits) -> Result<StreamFrame, FrameError> {
     let ka = buf.iter().take_while(|c| **c == b'\r' || **c == b'\n').count();
     if ka > 0 {
         return Ok(StreamFrame::KeepAlive(ka));
     }
     let Some(end) = header_end(buf) else {
         return if buf.len() > limits.max_message {
-            Err(ParseError::TooLarge)
+            Err(FrameError::Unframeable {
+                error: ParseError::TooLarge,
+                head: None,
+            })
         } else {
-            Err(ParseError::Incomplete)
+            Err(FrameError::Incomplete)
         };
     };
-    // Content-Length, found the way `parse_message` finds it: a header line
-    // (not a continuation) named `Content-Length` or `l`, whose value may be
-    // folded onto the following lines (§7.3.1).
+    let unframeable = |error| FrameError::Unframeable { error, head: Some(end) };
+    let cl = stream_content_length(&buf[..end]).map_err(unframeable)?;
+    let total = end + cl.unwrap_or(0);
+    if total > limits.max_message {
+        return Err(unframeable(ParseError::TooLarge));
+    }
+    if buf.len() < total {
+        return Err(FrameError::Incomplete);
+    }
+    Ok(StreamFrame::Message(total))
+}
+
+/// Content-Length in a stream message's header section, found the way
+/// `parse_message` finds it: a header line (not a continuation) named
+/// `Content-Length` or `l`, whose value may be folded onto the following
+/// lines (§7.3.1). At most one, a non-negative integer (§20.14).
+fn stream_content_length(head: &[u8]) -> Result<Option<usize>, ParseError> {
+    let value = |v: &[u8]| {
+        super::typed::parse_u32(super::typed::trim_ws(v))
+            .map(|n| n as usize)
+            .ok_or(ParseError::BadContentLength)
+    };
     let mut cl: Option<usize> = None;
     let mut pending: Option<Vec<u8>> = None;
-    let lines = buf[..end].split(|c| *c == b'\n').skip(1);
-    for line in lines {
+    for line in head.split(|c| *c == b'\n').skip(1) {
         let line = line.strip_suffix(b"\r").unwrap_or(line);
         if let (Some(v), Some(b' ' | b'\t')) = (pending.as_mut(), line.first()) {
             v.push(b' ');
@@ -130,7 +153,7 @@ pub fn frame_stream(buf: &[u8], limits: &Limits) -> Result<StreamFrame, ParseErr
             continue;
         }
         if let Some(v) = pending.take() {
-            cl = Some(super::typed::parse_u32(super::typed::trim_ws(&v)).ok_or(ParseError::BadContentLength)? as usize);
+            cl = Some(value(&v)?);
         }
         if matches!(line.first(), Some(b' ' | b'\t')) {
             continue;
@@ -147,16 +170,9 @@ pub fn frame_stream(buf: &[u8], limits: &Limits) -> Result<StreamFrame, ParseErr
         }
     }
     if let Some(v) = pending {
-        cl = Some(super::typed::parse_u32(super::typed::trim_ws(&v)).ok_or(ParseError::BadContentLength)? as usize);
+        cl = Some(value(&v)?);
     }
-    let total = end + cl.unwrap_or(0);
-    if total > limits.max_message {
-        return Err(ParseError::TooLarge);
-    }
-    if buf.len() < total {
-        return Err(ParseError::Incomplete);
-    }
-    Ok(StreamFrame::Message(total))
+    Ok(cl)
 }
 
 /// Parses one UDP datagram (octets after the body are ignored, §18.3).

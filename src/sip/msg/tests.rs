@@ -354,7 +354,7 @@ fn stream_keepalives() {
     assert_eq!(frame_stream(b"\r\n\r\n", &l), Ok(StreamFrame::KeepAlive(4)));
     assert_eq!(frame_stream(b"\r\n", &l), Ok(StreamFrame::KeepAlive(2)));
     assert_eq!(frame_stream(b"\r\n\r\nINVITE", &l), Ok(StreamFrame::KeepAlive(4)));
-    assert_eq!(frame_stream(b"", &l), Err(ParseError::Incomplete));
+    assert_eq!(frame_stream(b"", &l), Err(FrameError::Incomplete));
 }
 
 #[test]
@@ -367,7 +367,7 @@ fn stream_partial_input_is_incomplete_until_complete() {
     for cut in 0..one.len() {
         assert_eq!(
             frame_stream(&bytes[..cut], &l),
-            Err(ParseError::Incomplete),
+            Err(FrameError::Incomplete),
             "cut {cut}"
         );
     }
@@ -396,20 +396,48 @@ fn stream_content_length_rules() {
     // A continuation line that looks like `l: 99` is part of another value.
     let s = format!("{HEAD}Subject: x\r\n l: 99\r\nContent-Length: 1\r\n\r\nz");
     assert_eq!(frame_stream(s.as_bytes(), &l), Ok(StreamFrame::Message(s.len())));
-    // Bad, negative, duplicate: the connection must close.
-    let s = format!("{HEAD}Content-Length: -5\r\n\r\n");
-    assert_eq!(frame_stream(s.as_bytes(), &l), Err(ParseError::BadContentLength));
-    let s = format!("{HEAD}Content-Length: 1\r\nl: 1\r\n\r\nz");
+    // Bad, negative, duplicate: the connection must close, after answering
+    // the head (start line and headers, blank line included).
+    let unframeable = |error, head: &str| {
+        Err(FrameError::Unframeable {
+            error,
+            head: Some(head.len()),
+        })
+    };
+    let head = format!("{HEAD}Content-Length: -5\r\n\r\n");
+    assert_eq!(
+        frame_stream(head.as_bytes(), &l),
+        unframeable(ParseError::BadContentLength, &head)
+    );
+    let head = format!("{HEAD}Content-Length: 1\r\nl: 1\r\n\r\n");
+    let s = format!("{head}z");
     assert_eq!(
         frame_stream(s.as_bytes(), &l),
-        Err(ParseError::DuplicateHeader("Content-Length"))
+        unframeable(ParseError::DuplicateHeader("Content-Length"), &head)
     );
-    // Too large: by header or by the announced length.
-    let s = format!("{HEAD}Content-Length: 70000\r\n\r\n");
-    assert_eq!(frame_stream(s.as_bytes(), &l), Err(ParseError::TooLarge));
+    // A folded bad value is still bad (and the head ends at the blank line).
+    let head = format!("{HEAD}l:\r\n -1\r\n\r\n");
+    let s = format!("{head}INVITE");
+    assert_eq!(
+        frame_stream(s.as_bytes(), &l),
+        unframeable(ParseError::BadContentLength, &head)
+    );
+    // Too large: by the announced length (a head to answer), or by a header
+    // section that never ends (nothing to answer).
+    let head = format!("{HEAD}Content-Length: 70000\r\n\r\n");
+    assert_eq!(
+        frame_stream(head.as_bytes(), &l),
+        unframeable(ParseError::TooLarge, &head)
+    );
     let junk = vec![b'a'; 65537];
-    assert_eq!(frame_stream(&junk, &l), Err(ParseError::TooLarge));
-    assert_eq!(frame_stream(&junk[..1000], &l), Err(ParseError::Incomplete));
+    assert_eq!(
+        frame_stream(&junk, &l),
+        Err(FrameError::Unframeable {
+            error: ParseError::TooLarge,
+            head: None
+        })
+    );
+    assert_eq!(frame_stream(&junk[..1000], &l), Err(FrameError::Incomplete));
 }
 
 // ------------------------------------------------------------ start line

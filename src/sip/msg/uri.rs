@@ -139,7 +139,9 @@ impl Uri {
             let close = tail.iter().position(|&c| c == b']')?;
             let h = tail.slice(..close + 1);
             let inner = std::str::from_utf8(&h[1..h.len() - 1]).ok()?;
-            inner.parse::<std::net::Ipv6Addr>().ok()?;
+            if !is_ipv6_reference(inner) {
+                return None;
+            }
             (h, close + 1)
         } else {
             let end = tail
@@ -270,6 +272,25 @@ impl fmt::Display for Uri {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&String::from_utf8_lossy(&self.to_bytes()))
     }
+}
+
+/// The text inside an IPv6reference's brackets (RFC 3261 §19.1.1, §25.1):
+/// an RFC 4291 §2.2 address, or the one form RFC 3261's own ABNF (taken from
+/// the obsoleted RFC 2373) also derives, `hexseq "::" ":" IPv4address`: an
+/// extra colon before an embedded IPv4 address (`2001:db8:::192.0.2.1`).
+/// RFC 5118 §4.10 asks a parser to tolerate it (it may ignore the extra
+/// colon), so it is accepted exactly when dropping that colon gives an
+/// RFC 4291 address; the host keeps its text as received, and [`Host::ip`]
+/// does not read it.
+fn is_ipv6_reference(inner: &str) -> bool {
+    if inner.parse::<std::net::Ipv6Addr>().is_ok() {
+        return true;
+    }
+    let Some(at) = inner.find(":::") else {
+        return false;
+    };
+    let (hex, v4) = (&inner[..at], &inner[at + 3..]);
+    v4.parse::<std::net::Ipv4Addr>().is_ok() && format!("{hex}::{v4}").parse::<std::net::Ipv6Addr>().is_ok()
 }
 
 fn valid_escapes(s: &[u8]) -> bool {

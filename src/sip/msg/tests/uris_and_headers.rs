@@ -46,6 +46,37 @@ fn ipv6_hosts() {
     assert_eq!(Host(b("example.com")).ip(), None);
 }
 
+/// RFC 5118 §4.10: the extra colon RFC 3261's ABNF allows before an
+/// embedded IPv4 address is tolerated, kept as text; nothing else that is
+/// not an RFC 4291 address gets in with it.
+#[test]
+fn ipv6_reference_with_the_rfc3261_abnf_extra_colon() {
+    let u = uri("sip:user@[2001:db8:::192.0.2.1]").unwrap();
+    assert_eq!(u.host.as_str(), "[2001:db8:::192.0.2.1]");
+    assert_eq!(u.host.ip(), None, "kept as text, not read as an address");
+    assert_eq!(u.to_string(), "sip:user@[2001:db8:::192.0.2.1]");
+    let u = uri("sip:[:::192.0.2.1]:5070;transport=tcp").unwrap();
+    assert_eq!(u.host.as_str(), "[:::192.0.2.1]");
+    assert_eq!(u.port, Some(5070));
+    assert_eq!(
+        uri("sip:user@[2001:db8::192.0.2.1]").unwrap().host.ip(),
+        Some("2001:db8::c000:201".parse().unwrap())
+    );
+    for bad in [
+        "sip:[2001:db8:::1]",              // no embedded IPv4 address
+        "sip:[2001:db8:::192.0.2]",        // not an IPv4 address
+        "sip:[2001:db8::::192.0.2.1]",     // four colons
+        "sip:[2001:db8::1:::192.0.2.1]",   // two `::` once the colon is dropped
+        "sip:[2001::db8:::192.0.2.1]",     // likewise
+        "sip:[20011:db8:::192.0.2.1]",     // a five-digit group
+        "sip:[1:2:3:4:5:6:7:::192.0.2.1]", // nine groups
+        "sip:[2001:db8:::192.0.2.1:5060]",
+        "sip:2001:db8:::192.0.2.1", // not bracketed
+    ] {
+        assert!(uri(bad).is_none(), "{bad}");
+    }
+}
+
 #[test]
 fn escaped_users() {
     let u = uri("sip:%61lice%20smith@example.com").unwrap();

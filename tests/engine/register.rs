@@ -84,24 +84,7 @@ fn register_with_sha256_credentials_succeeds() {
 }
 
 fn wrong_password_attempt(h: &mut Harness, ua: &mut Ua, call_id: &str, seq: u32) -> switchboard::sip::msg::Message {
-    let r1 = ua.register(call_id, seq, 3600).text();
-    h.send(ua, &r1);
-    let ch = h.expect_response(ua.addr, 401);
-    let auth = ua.authorization_with(
-        &ch,
-        HeaderName::WwwAuthenticate,
-        "REGISTER",
-        &ua.registrar_uri(),
-        None,
-        &ua.user.clone(),
-        "wrong",
-    );
-    let r2 = ua
-        .register(call_id, seq + 1, 3600)
-        .header("Authorization", &auth)
-        .text();
-    h.send(ua, &r2);
-    let resp = h.take(ua.addr);
+    let resp = attempt_with(h, ua, call_id, seq, "wrong");
     assert_eq!(resp.len(), 1, "one answer to the bad credentials");
     resp.into_iter().next().unwrap()
 }

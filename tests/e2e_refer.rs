@@ -8,7 +8,7 @@
 
 mod common;
 
-use common::conference::{recv_request, Ear, Phone, Voice};
+use common::conference::{recv_request, replaces_for, Ear, Phone, Voice};
 use common::media::*;
 use common::*;
 use std::time::Duration;
@@ -184,7 +184,6 @@ fn a_trunk_callee_transfers_blind_with_refer() {
 /// NOTIFYs and hangs it up in both calls; 1002 hears 1003.
 #[test]
 fn an_attended_transfer_joins_the_far_parties_of_two_calls() {
-    use switchboard::sip::msg::Message;
     let sw = Switch::start();
     let mut target = Phone::register(&sw, "1003");
     let mut call = answered_call(&sw, &CallSpec::default());
@@ -199,23 +198,7 @@ fn an_attended_transfer_joins_the_far_parties_of_two_calls() {
     ack_2xx(&mut call.callee, &invite2, &ok2);
     recv_request(&mut target.ua, Method::ACK);
     // The REFER in the first call, naming the second call's dialog.
-    let tag_of = |v: &bytes::Bytes| {
-        let s = String::from_utf8_lossy(v).into_owned();
-        s.split(";tag=")
-            .nth(1)
-            .unwrap_or_default()
-            .split(';')
-            .next()
-            .unwrap_or_default()
-            .to_owned()
-    };
-    let call_id2 = String::from_utf8_lossy(invite2.headers.get(&HeaderName::CallId).expect("Call-ID")).into_owned();
-    let to_tag = tag_of(ok2.headers.get(&HeaderName::To).expect("To"));
-    let from_tag = tag_of(invite2.headers.get(&HeaderName::From).expect("From"));
-    let escaped = format!("{call_id2};to-tag={to_tag};from-tag={from_tag}")
-        .replace('@', "%40")
-        .replace(';', "%3B")
-        .replace('=', "%3D");
+    let escaped = replaces_for(&invite2, &ok2);
     let mut refer = call.callee_request(Method::REFER, 1);
     refer
         .headers
@@ -231,15 +214,7 @@ fn an_attended_transfer_joins_the_far_parties_of_two_calls() {
         "a re-INVITE in 1003's dialog: {}",
         common::ua::text(&reinvite)
     );
-    let new_media = sdp_rtp(&reinvite.body);
-    let mut ok = Message::response_to(&reinvite, StatusCode::OK, None, None);
-    ok.headers
-        .push(HeaderName::Contact, format!("<{}>", target.ua.contact_uri("1003")));
-    ok.headers.push(HeaderName::ContentType, "application/sdp");
-    let port = target.rtp.0.local_addr().expect("addr").port();
-    ok.body = bytes::Bytes::from(AudioSdp::pcmu().body("phone", 2, port, "sendrecv"));
-    target.ua.send(&ok);
-    recv_request(&mut target.ua, Method::ACK);
+    let new_media = target.answer_reinvite(&reinvite, "1003");
     // 1001 gets: 202, the NOTIFYs, and BYE in both calls.
     let (mut got_202, mut notifies, mut byes) = (false, Vec::new(), 0);
     while !(got_202 && notifies.len() == 2 && byes == 2) {
@@ -284,13 +259,12 @@ fn an_attended_transfer_joins_the_far_parties_of_two_calls() {
 /// dialog gets 481.
 #[test]
 fn an_invite_with_replaces_takes_over_a_call() {
-    use switchboard::sip::msg::Message;
     let sw = Switch::start();
     let mut call = answered_call(&sw, &CallSpec::default());
     let mut y = common::ua::Ua::udp(sw.internal_addr());
     assert_eq!(y.register("1003", "demo-1003"), StatusCode::OK);
     let (rtp, _rtcp) = rtp_rtcp_sockets();
-    let send_replacing = |y: &mut common::ua::Ua, replaces: &str| -> Message {
+    let send_replacing = |y: &mut common::ua::Ua, replaces: &str| -> switchboard::sip::msg::Message {
         let mut invite = y.invite("1003", "1001");
         invite.body = common::conference::sdp_for("1003", &rtp);
         invite.headers.push(HeaderName::Replaces, replaces.to_owned());
@@ -399,7 +373,6 @@ fn a_sipp_phone_takes_over_a_call_with_replaces() {
 /// says `transferred`.
 #[test]
 fn a_sipp_phone_transfers_attended_with_refer_and_replaces() {
-    use switchboard::sip::msg::Message;
     require_sipp();
     let sw = Switch::start();
     let mut first = Phone::register(&sw, "1001");
@@ -434,15 +407,7 @@ fn a_sipp_phone_transfers_attended_with_refer_and_replaces() {
         "a re-INVITE in 1003's dialog: {}",
         common::ua::text(&reinvite)
     );
-    let new_media = sdp_rtp(&reinvite.body);
-    let mut ok = Message::response_to(&reinvite, StatusCode::OK, None, None);
-    ok.headers
-        .push(HeaderName::Contact, format!("<{}>", second.ua.contact_uri("1003")));
-    ok.headers.push(HeaderName::ContentType, "application/sdp");
-    let port = second.rtp.0.local_addr().expect("addr").port();
-    ok.body = bytes::Bytes::from(AudioSdp::pcmu().body("phone", 2, port, "sendrecv"));
-    second.ua.send(&ok);
-    recv_request(&mut second.ua, Method::ACK);
+    let new_media = second.answer_reinvite(&reinvite, "1003");
     sipp.wait().assert_success();
     let _talk = target_heard(
         &second.rtp.0,

@@ -550,7 +550,7 @@ fn an_agent_phone_refer_is_a_blind_transfer_of_the_interaction() {
 /// wraps up, one record, outcome `Transferred`.
 #[test]
 fn an_agent_phone_attended_transfer_hands_the_interaction_to_the_consulted_number() {
-    use switchboard::sip::msg::{HeaderName, Message, StatusCode};
+    use switchboard::sip::msg::{HeaderName, StatusCode};
     let mut s = Scene::start();
     let mut target = Phone::register(&s.sw, "1003");
     // alice's phone calls 1003 from the same phone (its own second call).
@@ -567,23 +567,7 @@ fn an_agent_phone_attended_transfer_hands_the_interaction_to_the_consulted_numbe
     ack_2xx(&mut s.alice_phone.ua, &invite, &ok);
     recv_request(&mut target.ua, Method::ACK);
     // Transfer: REFER in the customer's call, Replaces = the call to 1003.
-    let tag_of = |v: &bytes::Bytes| {
-        let s = String::from_utf8_lossy(v).into_owned();
-        s.split(";tag=")
-            .nth(1)
-            .unwrap_or_default()
-            .split(';')
-            .next()
-            .unwrap_or_default()
-            .to_owned()
-    };
-    let call_id = String::from_utf8_lossy(invite.headers.get(&HeaderName::CallId).expect("Call-ID")).into_owned();
-    let to_tag = tag_of(ok.headers.get(&HeaderName::To).expect("To"));
-    let from_tag = tag_of(invite.headers.get(&HeaderName::From).expect("From"));
-    let replaces = format!("{call_id};to-tag={to_tag};from-tag={from_tag}")
-        .replace('@', "%40")
-        .replace(';', "%3B")
-        .replace('=', "%3D");
+    let replaces = replaces_for(&invite, &ok);
     let mut refer = s.alice_phone.in_dialog(Method::REFER, 1);
     refer
         .headers
@@ -597,16 +581,7 @@ fn an_agent_phone_attended_transfer_hands_the_interaction_to_the_consulted_numbe
         "{}",
         common::ua::text(&reinvite)
     );
-    let media = sdp_rtp(&reinvite.body);
-    let mut answer = Message::response_to(&reinvite, StatusCode::OK, None, None);
-    answer
-        .headers
-        .push(HeaderName::Contact, format!("<{}>", target.ua.contact_uri("1003")));
-    answer.headers.push(HeaderName::ContentType, "application/sdp");
-    let port = target.rtp.0.local_addr().expect("addr").port();
-    answer.body = bytes::Bytes::from(AudioSdp::pcmu().body("phone", 2, port, "sendrecv"));
-    target.ua.send(&answer);
-    recv_request(&mut target.ua, Method::ACK);
+    let media = target.answer_reinvite(&reinvite, "1003");
     // alice's phone: 202, NOTIFY 200, and a BYE in each of its calls.
     let (mut got_202, mut notifies, mut byes) = (false, Vec::new(), 0);
     while !(got_202 && !notifies.is_empty() && byes == 2) {

@@ -49,19 +49,15 @@ use crate::sip::msg::StatusCode;
 impl Engine {
     /// Call `id`'s leg on `side` sent REFER to `number` (RFC 3515).
     pub(super) fn on_refer_requested(&mut self, now: Now, id: CallRef, side: Side, number: String) {
-        let refuse = |e: &mut Engine, code: StatusCode, reason: &str| {
-            let reason = reason.to_owned();
-            e.with_call(now, id, |c, ctx| c.refuse_refer(ctx, code, &reason));
-        };
         if self.queues.calls.contains_key(&interaction_of(id)) {
             return self.acd_refer(now, id, side, number);
         }
         let Some(context) = self.referrer_context(id, side) else {
-            return refuse(self, StatusCode::FORBIDDEN, "No Dial Plan For The Referrer");
+            return self.refuse_refer(now, id, StatusCode::FORBIDDEN, "No Dial Plan For The Referrer");
         };
         let Some(route) = self.cfg.dialplan().route(&context, &number) else {
             tracing::info!(call = %id, %number, %context, "REFER refused: no route in the referrer's dial plan");
-            return refuse(self, StatusCode::FORBIDDEN, "Transfer Target Not Allowed");
+            return self.refuse_refer(now, id, StatusCode::FORBIDDEN, "Transfer Target Not Allowed");
         };
         let targets = match self.route_targets(now, &route) {
             Ok((_, t)) => t,
@@ -72,11 +68,16 @@ impl Engine {
                     code
                 };
                 tracing::info!(call = %id, %number, reason, "REFER refused");
-                return refuse(self, code, &reason);
+                return self.refuse_refer(now, id, code, &reason);
             }
         };
         let Some(t) = targets.into_iter().next() else {
-            return refuse(self, StatusCode::TEMPORARILY_UNAVAILABLE, "Transfer Target Unreachable");
+            return self.refuse_refer(
+                now,
+                id,
+                StatusCode::TEMPORARILY_UNAVAILABLE,
+                "Transfer Target Unreachable",
+            );
         };
         let referrer = self.referrer_name(id, side);
         let target = PartyTarget {
@@ -127,13 +128,9 @@ impl Engine {
     /// transfers blind, like the desktop (CALL-XFER-1..5).
     fn acd_refer(&mut self, now: Now, id: CallRef, side: Side, number: String) {
         let interaction = interaction_of(id);
-        let refuse = |e: &mut Engine, code: StatusCode, reason: &str| {
-            let reason = reason.to_owned();
-            e.with_call(now, id, |c, ctx| c.refuse_refer(ctx, code, &reason));
-        };
         let agent = match self.referring_agent(id, side) {
             Ok(a) => a,
-            Err(reason) => return refuse(self, StatusCode::FORBIDDEN, reason),
+            Err(reason) => return self.refuse_refer(now, id, StatusCode::FORBIDDEN, reason),
         };
         let uid = self.uid_of(interaction);
         // An agent's extension is that agent; anything else is an entry
@@ -150,7 +147,7 @@ impl Engine {
                 other => (StatusCode::FORBIDDEN, refer_reason(&other.to_string())),
             };
             tracing::info!(interaction = %uid, %number, error = %e, "REFER from the agent's phone refused");
-            return refuse(self, code, &reason);
+            return self.refuse_refer(now, id, code, &reason);
         }
         // The switch takes the call over: the phone is told it worked,
         // then its leg is hung up by the transfer.
@@ -162,6 +159,11 @@ impl Engine {
 }
 
 impl Engine {
+    /// Refuses call `id`'s pending REFER with `code` and `reason`.
+    fn refuse_refer(&mut self, now: Now, id: CallRef, code: StatusCode, reason: &str) {
+        self.with_call(now, id, |c, ctx| c.refuse_refer(ctx, code, reason));
+    }
+
     /// The agent whose phone is on `side` of ACD call `id`: only the
     /// primary agent's phone (the answering leg, or the party leg a
     /// transfer or a hand-over made it) may transfer; `Err` is the reason
@@ -190,24 +192,25 @@ impl Engine {
     /// kept); the phone gets 202 and `NOTIFY 200` and is hung up in both
     /// calls. Everything is checked before anything moves.
     fn acd_attended_refer(&mut self, now: Now, id: CallRef, side: Side, other: CallRef, keep: Side, number: &str) {
-        let refuse = |e: &mut Engine, code: StatusCode, reason: &str| {
-            let reason = reason.to_owned();
-            e.with_call(now, id, |c, ctx| c.refuse_refer(ctx, code, &reason));
-        };
         let agent = match self.referring_agent(id, side) {
             Ok(a) => a,
-            Err(reason) => return refuse(self, StatusCode::FORBIDDEN, reason),
+            Err(reason) => return self.refuse_refer(now, id, StatusCode::FORBIDDEN, reason),
         };
         let uid = self.uid_of(interaction_of(id));
         if let Err(e) = self.check_attended(agent, &uid) {
             tracing::info!(interaction = %uid, %number, error = %e, "attended transfer from the agent's phone refused");
-            return refuse(self, StatusCode::FORBIDDEN, &refer_reason(&e.to_string()));
+            return self.refuse_refer(now, id, StatusCode::FORBIDDEN, &refer_reason(&e.to_string()));
         }
         let moved = self
             .with_call(now, other, |c, ctx| c.hand_leg_over(ctx, keep))
             .flatten();
         let Some(moved) = moved else {
-            return refuse(self, StatusCode::FORBIDDEN, "Replaced Call Cannot Be Transferred Now");
+            return self.refuse_refer(
+                now,
+                id,
+                StatusCode::FORBIDDEN,
+                "Replaced Call Cannot Be Transferred Now",
+            );
         };
         tracing::info!(interaction = %uid, agent = %self.login_of(agent), %number, "attended transfer from the agent's phone");
         self.with_call(now, id, |c, ctx| c.refer_taken_over(ctx));
@@ -226,10 +229,6 @@ impl Engine {
         number: &str,
         rep: crate::call::refer::ReplacesId,
     ) {
-        let refuse = |e: &mut Engine, code: StatusCode, reason: &str| {
-            let reason = reason.to_owned();
-            e.with_call(now, id, |c, ctx| c.refuse_refer(ctx, code, &reason));
-        };
         let call_id = bytes::Bytes::from(rep.call_id.clone());
         let found = [(&rep.to_tag, &rep.from_tag), (&rep.from_tag, &rep.to_tag)]
             .into_iter()
@@ -244,16 +243,16 @@ impl Engine {
             });
         let Some((other, other_side)) = found else {
             tracing::info!(call = %id, replaces = %rep.call_id, "attended transfer refused: no such call");
-            return refuse(self, StatusCode::FORBIDDEN, "Replaced Call Not Found");
+            return self.refuse_refer(now, id, StatusCode::FORBIDDEN, "Replaced Call Not Found");
         };
         if other == id {
-            return refuse(self, StatusCode::FORBIDDEN, "A Call Cannot Replace Itself");
+            return self.refuse_refer(now, id, StatusCode::FORBIDDEN, "A Call Cannot Replace Itself");
         }
         let acd = |e: &Engine, c: CallRef| e.queues.calls.contains_key(&interaction_of(c));
         if acd(self, other) {
             // The customer's call must carry the REFER (its Replaces names
             // the phone's other call): that is the call that goes on.
-            return refuse(self, StatusCode::FORBIDDEN, "Transfer From The Contact-Center Call");
+            return self.refuse_refer(now, id, StatusCode::FORBIDDEN, "Transfer From The Contact-Center Call");
         }
         // The phone that refers must hold the replaced dialog itself.
         let same_phone = match (
@@ -265,12 +264,12 @@ impl Engine {
         };
         if !same_phone {
             tracing::warn!(call = %id, other = %other, "attended transfer refused: the replaced call is another phone's");
-            return refuse(self, StatusCode::FORBIDDEN, "Replaced Call Is Not Yours");
+            return self.refuse_refer(now, id, StatusCode::FORBIDDEN, "Replaced Call Is Not Yours");
         }
         let keep = match (other_side, self.calls.get(&other).and_then(|c| c.winner)) {
             (Side::A, Some(w)) => Side::B(w),
             (Side::B(_), _) => Side::A,
-            _ => return refuse(self, StatusCode::FORBIDDEN, "Replaced Call Is Not Connected"),
+            _ => return self.refuse_refer(now, id, StatusCode::FORBIDDEN, "Replaced Call Is Not Connected"),
         };
         if acd(self, id) {
             return self.acd_attended_refer(now, id, side, other, keep, number);
@@ -279,7 +278,12 @@ impl Engine {
             .with_call(now, other, |c, ctx| c.hand_leg_over(ctx, keep))
             .flatten();
         let Some(moved) = moved else {
-            return refuse(self, StatusCode::FORBIDDEN, "Replaced Call Cannot Be Transferred Now");
+            return self.refuse_refer(
+                now,
+                id,
+                StatusCode::FORBIDDEN,
+                "Replaced Call Cannot Be Transferred Now",
+            );
         };
         tracing::info!(call = %id, other = %other, %number, "attended transfer: the calls are joined");
         self.with_call(now, id, |c, ctx| c.accept_attended_refer(ctx, moved));

@@ -237,6 +237,22 @@ pub struct Phone {
 }
 
 impl Phone {
+    /// Answers the switch's re-INVITE (a transfer moving this phone into
+    /// another call) with PCMU from its RTP socket, as extension `ext`,
+    /// and takes the ACK; where the switch wants its media now.
+    pub fn answer_reinvite(&mut self, reinvite: &Message, ext: &str) -> SocketAddr {
+        let media = sdp_rtp(&reinvite.body);
+        let mut ok = Message::response_to(reinvite, StatusCode::OK, None, None);
+        ok.headers
+            .push(HeaderName::Contact, format!("<{}>", self.ua.contact_uri(ext)));
+        ok.headers.push(HeaderName::ContentType, "application/sdp");
+        let port = self.rtp.0.local_addr().expect("addr").port();
+        ok.body = Bytes::from(AudioSdp::pcmu().body("phone", 2, port, "sendrecv"));
+        self.ua.send(&ok);
+        recv_request(&mut self.ua, Method::ACK);
+        media
+    }
+
     /// Registers `ext` with its demo password (`demo-<ext>`).
     pub fn register(sw: &Switch, ext: &'static str) -> Phone {
         let mut ua = Ua::udp(sw.internal_addr());
@@ -546,4 +562,26 @@ pub fn assert_hears(heard: &Heard, present: &[Voice], absent: &[Voice], level: f
             level - absent_db
         );
     }
+}
+
+/// The `Replaces` header value (RFC 3891) naming the dialog that `invite`
+/// and its 2xx `ok` made, escaped for a `Refer-To` URI header.
+pub fn replaces_for(invite: &Message, ok: &Message) -> String {
+    let tag_of = |v: Option<&Bytes>| {
+        let s = v.map(|v| String::from_utf8_lossy(v).into_owned()).unwrap_or_default();
+        s.split(";tag=")
+            .nth(1)
+            .unwrap_or_default()
+            .split(';')
+            .next()
+            .unwrap_or_default()
+            .to_owned()
+    };
+    let call_id = String::from_utf8_lossy(invite.headers.get(&HeaderName::CallId).expect("Call-ID")).into_owned();
+    let to_tag = tag_of(ok.headers.get(&HeaderName::To));
+    let from_tag = tag_of(invite.headers.get(&HeaderName::From));
+    format!("{call_id};to-tag={to_tag};from-tag={from_tag}")
+        .replace('@', "%40")
+        .replace(';', "%3B")
+        .replace('=', "%3D")
 }

@@ -27,5 +27,6 @@ pub mod sdp;
 pub mod sip;
 pub mod store;
 pub mod time;
+pub mod tls;
 
 pub use error::Error;

@@ -41,7 +41,7 @@ enum Command {
         /// Override the RTP port range: LO-HI.
         #[arg(long = "rtp-ports", value_parser = parse_range)]
         rtp_ports: Option<(u16, u16)>,
-        /// Override the control API's address (loopback only).
+        /// Override the API's address (non-loopback needs TLS and no demo tokens).
         #[arg(long = "api-listen")]
         api_listen: Option<SocketAddr>,
         /// Directory for the SQLite store and cdr.jsonl.
@@ -57,6 +57,9 @@ enum Command {
         #[arg(long)]
         config: Option<PathBuf>,
     },
+    /// Read an API token on stdin and print its `sha256:…` form, to store
+    /// in [api] admin_tokens or acd.toml instead of the token itself.
+    HashToken,
 }
 
 fn parse_listen(s: &str) -> Result<(String, SocketAddr), String> {
@@ -91,6 +94,7 @@ fn init_logging(format: LogFormat) {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
+        Command::HashToken => hash_token(),
         Command::Check { config } => {
             let opts = RunOptions {
                 config_dir: config,
@@ -149,4 +153,25 @@ fn run(opts: RunOptions) -> anyhow::Result<()> {
         .build()
         .context("tokio runtime")?;
     rt.block_on(driver::run(cfg, opts)).context("driver")
+}
+
+/// `switchboard hash-token`: one line of stdin (the token) to its
+/// `sha256:<hex>` config form; refuses tokens shorter than the minimum.
+fn hash_token() -> ExitCode {
+    let mut line = String::new();
+    if let Err(e) = std::io::stdin().read_line(&mut line) {
+        eprintln!("switchboard: cannot read the token from stdin: {e}");
+        return ExitCode::FAILURE;
+    }
+    let token = line.trim_end_matches(['\r', '\n']);
+    let chars = token.chars().count();
+    if chars < switchboard::config::MIN_TOKEN_CHARS {
+        eprintln!(
+            "switchboard: the token has {chars} characters; at least {} are needed",
+            switchboard::config::MIN_TOKEN_CHARS
+        );
+        return ExitCode::FAILURE;
+    }
+    println!("{}", switchboard::config::hashed_text(token));
+    ExitCode::SUCCESS
 }

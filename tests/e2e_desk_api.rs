@@ -191,19 +191,23 @@ fn malformed_requests_are_400_naming_the_field() {
     );
 }
 
-/// A body over 64 KiB is refused with 413 JSON, before the token is
-/// resolved.
+/// A body over 64 KiB is refused with 413 JSON (after the guard admitted
+/// the token, before the engine sees the request).
 #[test]
 fn oversized_bodies_are_refused_with_413() {
     let sw = Switch::start();
     let api = sw.api_addr();
     let big = format!(r#"{{"reasons": ["{}"]}}"#, "x".repeat(100 * 1024));
-    for path in ["/agent/wrapup", "/agent/login", "/calls/1/hold"] {
+    for (path, token) in [
+        ("/agent/wrapup", ALICE),
+        ("/agent/login", ALICE),
+        ("/calls/1/hold", ADMIN),
+    ] {
         let r = http(
             api,
             "POST",
             path,
-            &[("Authorization", &format!("Bearer {ALICE}"))],
+            &[("Authorization", &format!("Bearer {token}"))],
             Some(big.as_bytes()),
         );
         assert_eq!(r.status, 413, "{path}: {}", r.text());
@@ -212,20 +216,25 @@ fn oversized_bodies_are_refused_with_413() {
 }
 
 /// Unknown paths, wrong methods and the control routes keep their JSON
-/// errors next to the new routes.
+/// errors next to the new routes (with a token: without one every path is
+/// 401, see e2e_api_security).
 #[test]
 fn unknown_paths_and_methods_are_json() {
     let sw = Switch::start();
     let api = sw.api_addr();
-    let r = http(api, "GET", "/agent/nothing-here", &[], None);
+    let alice = format!("Bearer {ALICE}");
+    let admin = format!("Bearer {ADMIN}");
+    let as_alice = [("Authorization", alice.as_str())];
+    let as_admin = [("Authorization", admin.as_str())];
+    let r = http(api, "GET", "/agent/nothing-here", &as_alice, None);
     assert_eq!((r.status, error_of(&r.json()).0), (404, "not_found"));
-    let r = http(api, "DELETE", "/agent/me", &[], None);
+    let r = http(api, "DELETE", "/agent/me", &as_alice, None);
     assert_eq!((r.status, error_of(&r.json()).0), (405, "method_not_allowed"));
-    let r = http(api, "GET", "/agent/login", &[], None);
+    let r = http(api, "GET", "/agent/login", &as_alice, None);
     assert_eq!((r.status, error_of(&r.json()).0), (405, "method_not_allowed"));
-    let r = http(api, "GET", "/calls/x", &[], None);
+    let r = http(api, "GET", "/calls/x", &as_admin, None);
     assert_eq!((r.status, error_of(&r.json())), (400, ("bad_request", Some("id"))));
-    let r = http(api, "GET", "/healthz", &[], None);
+    let r = http(api, "GET", "/healthz", &as_alice, None);
     assert_eq!((r.status, r.json()["status"].as_str()), (200, Some("ok")));
 }
 
@@ -234,7 +243,8 @@ fn unknown_paths_and_methods_are_json() {
 #[test]
 fn openapi_document_is_served() {
     let sw = Switch::start();
-    let r = http(sw.api_addr(), "GET", "/openapi.yaml", &[], None);
+    let auth = format!("Bearer {ALICE}");
+    let r = http(sw.api_addr(), "GET", "/openapi.yaml", &[("Authorization", &auth)], None);
     assert_eq!(r.status, 200);
     assert_eq!(r.header("content-type"), Some("application/yaml"));
     let doc: serde_yaml::Value = serde_yaml::from_slice(&r.body).expect("the document parses");

@@ -62,6 +62,15 @@ pub enum ApiError {
     /// 413: the body is larger than [`super::BODY_LIMIT`].
     #[error("the request body is larger than {0} bytes")]
     PayloadTooLarge(usize),
+    /// 429: a token's request rate or stream count is over its limit, or
+    /// an address presented too many unknown tokens (issue 11 item 5).
+    #[error("{message}")]
+    TooManyRequests {
+        /// What limit, for whom.
+        message: String,
+        /// The `Retry-After` value.
+        retry_after_s: u64,
+    },
     /// 503: the engine task is gone (shutting down).
     #[error("the switch is shutting down")]
     Unavailable,
@@ -97,6 +106,7 @@ impl ApiError {
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::Conflict(_) | ApiError::DataConflict { .. } => StatusCode::CONFLICT,
             ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
             ApiError::Other { status, .. } => *status,
@@ -128,10 +138,12 @@ fn kind_of(status: StatusCode) -> &'static str {
         403 => "forbidden",
         404 => "not_found",
         405 => "method_not_allowed",
+        408 => "request_timeout",
         409 => "conflict",
         413 => "payload_too_large",
         415 => "unsupported_media_type",
         426 => "upgrade_required",
+        429 => "rate_limited",
         503 => "unavailable",
         _ if status.is_client_error() => "bad_request",
         _ => "internal",
@@ -183,6 +195,11 @@ impl IntoResponse for ApiError {
             response
                 .headers_mut()
                 .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
+        if let ApiError::TooManyRequests { retry_after_s, .. } = self {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(retry_after_s));
         }
         response
     }

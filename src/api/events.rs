@@ -4,29 +4,35 @@
 //! every agent's (SUP-1's live dashboard).
 //!
 //! The token comes from `Authorization: Bearer` or, since browsers cannot
-//! set headers on a WebSocket, from `?token=`. It is resolved by the
-//! engine before the upgrade: 401 JSON for an unknown one, 403 for the
-//! wrong kind of principal (an agent on the supervisor stream and the
-//! other way round).
+//! set headers on a WebSocket, from `?token=`; the guard ([`super::guard`])
+//! has checked it, the page's origin and the rate before the handler runs.
+//! An agent's token on the supervisor stream and the other way round get
+//! 403; a token holding `max_streams_per_token` streams gets 429. Messages
+//! the client sends count against the token's request rate: over it, the
+//! stream is closed with 1008 (policy violation).
 //!
 //! Each [`DeskEvent`] is one JSON text frame with a `type` tag. The driver
 //! publishes events on a broadcast channel; a desktop too slow to keep up
 //! gets `{"type": "lagged", "missed": n}` and then the newest events (it
 //! should re-read `/agent/me`). Client frames other than close are
-//! ignored; pings are answered by the WebSocket layer.
+//! ignored (but counted); pings are answered by the WebSocket layer.
 
 use super::error::ApiError;
-use super::extract::{bearer_token, missing_token};
-use super::{ask, ApiCommand, ApiReply, AppState, Routes};
-use crate::engine::desk::{DeskEvent, Principal};
+use super::guard::{ApiGuard, Caller, Holder, StreamPermit};
+use super::{AppState, Routes};
+use crate::engine::desk::DeskEvent;
 use axum::extract::ws::rejection::WebSocketUpgradeRejection;
-use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
-use axum::extract::{Query, State};
-use axum::http::HeaderMap;
+use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
+use axum::extract::{Extension, State};
 use axum::response::Response;
-use serde::Deserialize;
+use std::sync::Arc;
+use std::time::Instant;
 use tokio::sync::broadcast;
 use tokio::sync::broadcast::error::RecvError;
+
+/// How often the switch pings each stream: a desktop gone without a close
+/// is noticed, NATs keep the connection, and a live stream is never idle.
+const PING_INTERVAL: std::time::Duration = std::time::Duration::from_secs(30);
 
 /// The largest frame a desktop may send (they are ignored anyway).
 const CLIENT_FRAME_LIMIT: usize = 16 * 1024;
@@ -35,13 +41,6 @@ const CLIENT_FRAME_LIMIT: usize = 16 * 1024;
 pub(super) fn routes(r: Routes) -> Routes {
     r.get("/agent/events", agent_events)
         .get("/supervisor/events", supervisor_events)
-}
-
-/// `?token=` for browsers.
-#[derive(Debug, Deserialize)]
-struct TokenQuery {
-    #[serde(default)]
-    token: Option<String>,
 }
 
 /// Which events a stream carries.
@@ -62,21 +61,10 @@ impl Audience {
     }
 }
 
-/// Resolves the request's token (header first, then `?token=`).
-async fn principal(st: &AppState, headers: &HeaderMap, query: TokenQuery) -> Result<Principal, ApiError> {
-    let token = match bearer_token(headers)? {
-        Some(t) => t,
-        None => query.token.filter(|t| !t.is_empty()).ok_or_else(missing_token)?,
-    };
-    match ask(&st.engine, ApiCommand::Principal { token }).await? {
-        ApiReply::Principal(p) => p.map_err(ApiError::from),
-        _ => Err(super::unexpected()),
-    }
-}
-
-/// Checks the principal, subscribes, then upgrades.
+/// Checks the stream count, subscribes, then upgrades.
 fn upgrade(
     st: &AppState,
+    caller: Caller,
     ws: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
     audience: Audience,
 ) -> Result<Response, ApiError> {
@@ -88,20 +76,32 @@ fn upgrade(
         // Client frames are ignored: no reason to buffer big ones.
         .max_message_size(CLIENT_FRAME_LIMIT)
         .max_frame_size(CLIENT_FRAME_LIMIT);
+    let permit = st.guard.open_stream(&caller)?;
     // Subscribe before answering, so nothing after the 101 is missed.
     let rx = st.events.upgrade().ok_or(ApiError::Unavailable)?.subscribe();
-    Ok(ws.on_upgrade(move |socket| pump(socket, rx, audience)))
+    let guard = st.guard.clone();
+    Ok(ws.on_upgrade(move |socket| {
+        pump(
+            socket,
+            rx,
+            audience,
+            Client {
+                guard,
+                caller,
+                _permit: permit,
+            },
+        )
+    }))
 }
 
 async fn agent_events(
     State(st): State<AppState>,
-    headers: HeaderMap,
-    Query(query): Query<TokenQuery>,
+    Extension(caller): Extension<Caller>,
     ws: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
 ) -> Result<Response, ApiError> {
-    match principal(&st, &headers, query).await? {
-        Principal::Agent(login) => upgrade(&st, ws, Audience::Agent(login)),
-        Principal::Supervisor(_) => Err(ApiError::Forbidden(
+    match caller.holder.clone() {
+        Holder::Agent(login) => upgrade(&st, caller, ws, Audience::Agent(login)),
+        _ => Err(ApiError::Forbidden(
             "a supervisor's stream is /supervisor/events".into(),
         )),
     }
@@ -109,14 +109,21 @@ async fn agent_events(
 
 async fn supervisor_events(
     State(st): State<AppState>,
-    headers: HeaderMap,
-    Query(query): Query<TokenQuery>,
+    Extension(caller): Extension<Caller>,
     ws: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
 ) -> Result<Response, ApiError> {
-    match principal(&st, &headers, query).await? {
-        Principal::Supervisor(_) => upgrade(&st, ws, Audience::Supervisor),
-        Principal::Agent(_) => Err(ApiError::Forbidden("only supervisors may watch every agent".into())),
+    match caller.holder {
+        Holder::Supervisor(_) => upgrade(&st, caller, ws, Audience::Supervisor),
+        _ => Err(ApiError::Forbidden("only supervisors may watch every agent".into())),
     }
+}
+
+/// The stream's client: its token's limits and its place among the
+/// token's streams (freed when the stream ends).
+struct Client {
+    guard: Arc<ApiGuard>,
+    caller: Caller,
+    _permit: StreamPermit,
 }
 
 /// The frame for one event, `None` when the audience does not get it.
@@ -139,9 +146,17 @@ fn lagged(n: u64) -> String {
 }
 
 /// Forwards the audience's events until either side closes.
-async fn pump(mut socket: WebSocket, mut rx: broadcast::Receiver<DeskEvent>, audience: Audience) {
+async fn pump(mut socket: WebSocket, mut rx: broadcast::Receiver<DeskEvent>, audience: Audience, client: Client) {
+    let mut ping = tokio::time::interval(PING_INTERVAL);
+    ping.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    ping.tick().await;
     loop {
         tokio::select! {
+            _ = ping.tick() => {
+                if socket.send(Message::Ping(Vec::new().into())).await.is_err() {
+                    break;
+                }
+            }
             ev = rx.recv() => {
                 let text = match ev {
                     Ok(ev) => match frame(&audience, &ev) {
@@ -162,7 +177,13 @@ async fn pump(mut socket: WebSocket, mut rx: broadcast::Receiver<DeskEvent>, aud
             msg = socket.recv() => match msg {
                 // After a close, keep reading: the WebSocket layer sends the
                 // close reply and then ends the stream.
-                Some(Ok(_)) => {}
+                Some(Ok(Message::Close(_) | Message::Pong(_))) => {}
+                Some(Ok(_)) => {
+                    if let Err(e) = client.guard.take(&client.caller, Instant::now()) {
+                        let close = CloseFrame { code: 1008, reason: e.to_string().into() };
+                        let _ = socket.send(Message::Close(Some(close))).await;
+                    }
+                }
                 Some(Err(_)) | None => break,
             },
         }

@@ -1,10 +1,11 @@
 //! Request extractors shared by the desktop routes: the bearer token, JSON
 //! bodies with the offending field named in errors, and numeric path ids.
 //!
-//! Order of checks (documented in the OpenAPI document too): the bearer
-//! header must be present (else 401), then path and body must be well
-//! formed (else 400 naming the field), and only then does the engine
-//! resolve the token (401 for an unknown one) and decide (403, 404, 409).
+//! Order of checks (documented in the OpenAPI document too): the guard
+//! ([`super::guard`]) has admitted the token (else 401, 403 or 429), then
+//! path and body must be well formed (else 400 naming the field), and only
+//! then does the engine resolve the token to its agent and decide (403,
+//! 404, 409).
 //!
 //! Field names in 400s come from `serde_path_to_error` (the path to the
 //! value that failed, `values.account`, `reasons[1]`, an unknown field's
@@ -62,7 +63,8 @@ pub struct JsonBody<T>(pub T);
 #[derive(Clone, Debug)]
 pub struct OptionalJsonBody<T>(pub Option<T>);
 
-/// The raw body, with the 413 of an oversized one as JSON.
+/// The raw body, with the 413 of an oversized one as JSON, and a 408 when
+/// it trickles in slower than [`super::HEADER_TIMEOUT`] allows.
 #[derive(Clone, Debug)]
 pub struct RawBody(pub Bytes);
 
@@ -70,7 +72,17 @@ impl<S: Send + Sync> FromRequest<S> for RawBody {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        Bytes::from_request(req, state).await.map(RawBody).map_err(|e| {
+        let read = tokio::time::timeout(super::HEADER_TIMEOUT, Bytes::from_request(req, state));
+        let Ok(read) = read.await else {
+            return Err(ApiError::Other {
+                status: StatusCode::REQUEST_TIMEOUT,
+                message: format!(
+                    "the request body did not arrive within {} s",
+                    super::HEADER_TIMEOUT.as_secs()
+                ),
+            });
+        };
+        read.map(RawBody).map_err(|e| {
             if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
                 ApiError::PayloadTooLarge(BODY_LIMIT)
             } else {

@@ -1,7 +1,10 @@
-//! The HTTP API on a loopback address (`[api] listen`, CLI `--api-listen`):
-//! the control API (issue 3 item 7), the agent desktop API (issue 4 item 4)
-//! and the supervisor API (issue 4 item 5), JSON over HTTP plus WebSocket
-//! event streams. Handlers never touch call state: each request becomes an
+//! The HTTP API (`[api] listen`, CLI `--api-listen`): the control API
+//! (issue 3 item 7), the agent desktop API (issue 4 item 4) and the
+//! supervisor API (issue 4 item 5), JSON over HTTP (HTTPS with `[api]
+//! tls_certificate`) plus WebSocket event streams. Every request passes the
+//! [`guard`] first (issue 11 item 5: token, origin, limits); connections
+//! come through the [`listener`] (TLS, connection cap) and are served
+//! HTTP/1.1 only with a header read timeout. Handlers never touch call state: each request becomes an
 //! [`ApiCommand`] sent to the engine task, which answers on a oneshot
 //! channel (DESIGN.md: the API translates to engine inputs); the engine's
 //! [`DeskEvent`]s come back on a broadcast channel.
@@ -10,7 +13,8 @@
 //! body, view, error and event; it is served at `GET /openapi.yaml`, and a
 //! test checks it names exactly the routes of [`routes`].
 //!
-//! Control endpoints (no token; the API listens on loopback only):
+//! Control endpoints (an admin token of `[api] admin_tokens`; `/healthz`
+//! any known token):
 //! - `GET /healthz`, `GET /openapi.yaml`, `GET /calls`, `GET /calls/{id}`;
 //! - `POST /calls/{id}/hold` (optional JSON body `{"party": "caller" |
 //!   "callee"}`, default the caller) and `POST /calls/{id}/resume`
@@ -53,11 +57,12 @@
 //! "message": "...", "field": ...}` with 400 for a malformed parameter or
 //! body (naming the field), 401 for a missing or unknown token, 403 for the
 //! wrong principal, 404 for an unknown call, offer, interaction or path,
-//! 405 for a wrong method, 409 when the state forbids the action (CAD-3's
-//! `data_conflict` adds `version` and `overwritten`), 413 for a body over
-//! [`BODY_LIMIT`], 503 when the engine is gone. The bearer header is
-//! checked first, then the request's shape, then the engine resolves the
-//! token (so a malformed request with an unknown token gets the 400).
+//! 405 for a wrong method, 408 for a body slower than [`HEADER_TIMEOUT`],
+//! 409 when the state forbids the action (CAD-3's `data_conflict` adds
+//! `version` and `overwritten`), 413 for a body over [`BODY_LIMIT`], 429
+//! over a limit, 503 when the engine is gone. The guard checks the token
+//! first (an unknown one is 401 whatever the request), then the request's
+//! shape is checked, then the engine decides.
 
 mod calls;
 mod consult;
@@ -65,9 +70,11 @@ pub mod desk;
 pub mod error;
 pub mod events;
 pub mod extract;
+pub mod guard;
+pub mod listener;
 pub mod supervisor;
 
-use crate::engine::desk::{DeskCommand, DeskError, DeskEvent, DeskReply, Principal, SupervisorCommand};
+use crate::engine::desk::{DeskCommand, DeskError, DeskEvent, DeskReply, SupervisorCommand};
 use crate::engine::{CallControl, CallSummary, ControlError};
 use axum::extract::{DefaultBodyLimit, FromRef};
 use axum::handler::Handler;
@@ -76,6 +83,8 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::MethodRouter;
 use axum::{Json, Router};
 use error::ApiError;
+use guard::ApiGuard;
+use std::sync::Arc;
 use tokio::sync::{broadcast, mpsc, oneshot};
 
 /// The largest request body accepted (a larger one is refused with 413).
@@ -114,12 +123,6 @@ pub enum ApiCommand {
         /// What the supervisor asks.
         cmd: SupervisorCommand,
     },
-    /// Who owns a token (before a WebSocket upgrade), answered with
-    /// [`ApiReply::Principal`].
-    Principal {
-        /// The bearer token.
-        token: String,
-    },
 }
 
 /// The engine's answer.
@@ -134,14 +137,13 @@ pub enum ApiReply {
     Call(Result<CallSummary, ControlError>),
     /// The answer to [`ApiCommand::Desk`] or [`ApiCommand::Supervise`].
     Desk(Result<DeskReply, DeskError>),
-    /// The answer to [`ApiCommand::Principal`].
-    Principal(Result<Principal, DeskError>),
 }
 
 /// A command and where its answer goes.
 pub type ApiRequest = (ApiCommand, oneshot::Sender<ApiReply>);
 
-/// What every handler may reach: the engine task and the event channel.
+/// What every handler may reach: the engine task, the event channel and
+/// the guard (tokens and limits).
 #[derive(Clone, Debug)]
 pub struct AppState {
     /// Requests to the engine task.
@@ -149,6 +151,8 @@ pub struct AppState {
     /// Desk events; weak, so the channel closes (and the streams end) when
     /// the driver drops its sender.
     events: broadcast::WeakSender<DeskEvent>,
+    /// Who may do what, how often ([`guard`]).
+    guard: Arc<ApiGuard>,
 }
 
 impl FromRef<AppState> for mpsc::Sender<ApiRequest> {
@@ -273,33 +277,69 @@ async fn method_not_allowed() -> ApiError {
     ApiError::MethodNotAllowed
 }
 
-/// The API's routes, answering through `engine`; the event streams
-/// subscribe to `events` (the router keeps only a weak handle).
-pub fn router(engine: mpsc::Sender<ApiRequest>, events: &broadcast::Sender<DeskEvent>) -> Router {
+/// The API's routes, answering through `engine`, each request checked by
+/// `guard` first; the event streams subscribe to `events` (the router
+/// keeps only a weak handle).
+pub fn router(engine: mpsc::Sender<ApiRequest>, events: &broadcast::Sender<DeskEvent>, guard: Arc<ApiGuard>) -> Router {
     let state = AppState {
         engine,
         events: events.downgrade(),
+        guard: guard.clone(),
     };
     build()
         .router
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .layer(axum::middleware::from_fn_with_state(guard, guard::guard))
         .layer(axum::middleware::map_response(error::json_errors))
         .with_state(state)
 }
 
-/// Serves the API on `listener`, answering through `engine`; the desktops'
-/// WebSocket streams carry what is sent on `events` (every
-/// `Output::Desk` of the engine) until its last sender is dropped.
+/// How long a client may take to send a request's head, or stay idle
+/// between requests on a kept-alive connection (hyper's header read
+/// timeout): a slow or silent client cannot hold one of the
+/// `max_connections` places.
+pub const HEADER_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// Serves the API on `listener`, answering through `engine` with `guard`
+/// in front; the desktops' WebSocket streams carry what is sent on
+/// `events` (every `Output::Desk` of the engine) until its last sender is
+/// dropped. HTTP/1.1 only (with WebSocket upgrades), each connection in its
+/// own task with [`HEADER_TIMEOUT`].
 pub async fn serve(
-    listener: tokio::net::TcpListener,
+    mut listener: listener::ApiListener,
     engine: mpsc::Sender<ApiRequest>,
     events: broadcast::Sender<DeskEvent>,
+    guard: Arc<ApiGuard>,
 ) -> std::io::Result<()> {
-    let app = router(engine, &events);
+    use axum::extract::ConnectInfo;
+    use axum::serve::Listener;
+    use axum::Extension;
+    use tower::ServiceExt;
+    let app = router(engine, &events, guard);
     drop(events);
-    axum::serve(listener, app).await
+    loop {
+        let (conn, peer) = listener.accept().await;
+        let svc = app
+            .clone()
+            .layer(Extension(ConnectInfo(listener::PeerAddr(peer))))
+            .map_request(|req: axum::http::Request<hyper::body::Incoming>| req.map(axum::body::Body::new));
+        tokio::spawn(async move {
+            let served = hyper::server::conn::http1::Builder::new()
+                .timer(hyper_util::rt::TokioTimer::new())
+                .header_read_timeout(HEADER_TIMEOUT)
+                .serve_connection(
+                    hyper_util::rt::TokioIo::new(conn),
+                    hyper_util::service::TowerToHyperService::new(svc),
+                )
+                .with_upgrades()
+                .await;
+            if let Err(e) = served {
+                tracing::debug!(%peer, error = %e, "API connection ended with an error");
+            }
+        });
+    }
 }
 
 #[cfg(test)]

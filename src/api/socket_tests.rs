@@ -5,6 +5,8 @@
 //! lagged frame, clean closes, 403 on the wrong stream, and how replies
 //! and refusals are rendered.
 
+use super::guard::{ApiGuard, Holder, Limits, TokenTable};
+use super::listener::ApiListener;
 use super::{serve, ApiCommand, ApiReply, ApiRequest};
 use crate::engine::desk::{AgentView, DeskCommand, DeskError, DeskEvent, DeskReply, Principal, SupervisorCommand};
 use std::io::{Read, Write};
@@ -45,7 +47,6 @@ fn alice() -> AgentView {
 async fn scripted_engine(mut rx: mpsc::Receiver<ApiRequest>) {
     while let Some((cmd, reply)) = rx.recv().await {
         let answer = match cmd {
-            ApiCommand::Principal { token } => ApiReply::Principal(principal(&token)),
             ApiCommand::Desk { token, cmd } => ApiReply::Desk(principal(&token).and_then(|p| match (p, cmd) {
                 (Principal::Supervisor(_), _) => Err(DeskError::Forbidden("agents only".into())),
                 (_, DeskCommand::Me) => Ok(DeskReply::Agent(alice())),
@@ -77,7 +78,20 @@ async fn start(events: &broadcast::Sender<DeskEvent>) -> SocketAddr {
     let addr = listener.local_addr().expect("addr");
     let (tx, rx) = mpsc::channel(16);
     tokio::spawn(scripted_engine(rx));
-    tokio::spawn(serve(listener, tx, events.clone()));
+    let guard = ApiGuard::new(
+        TokenTable::from_pairs([
+            (ALICE, Holder::Agent("alice".into())),
+            (SAM, Holder::Supervisor("sam".into())),
+        ]),
+        Limits {
+            requests_per_second: 1000,
+            streams_per_token: 10,
+            allowed_origins: Vec::new(),
+            tls: false,
+        },
+    );
+    let listener = ApiListener::start(listener, None, 64).expect("listener");
+    tokio::spawn(serve(listener, tx, events.clone(), guard));
     addr
 }
 

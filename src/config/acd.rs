@@ -18,7 +18,7 @@ use std::time::Duration;
 
 use crate::acd::{AcceptMode, AcdConfig, AgentConfig, AgentId, OverflowTarget, QueueConfig, QueueId, Strategy};
 
-use super::typed::Secret;
+use super::token::ApiToken;
 
 /// CAD-2: the longest value a variable may hold, in characters.
 pub const MAX_VARIABLE_VALUE_CHARS: usize = 256;
@@ -216,8 +216,8 @@ pub struct AgentSettings {
     pub extension: String,
     /// Queues served with a skill level each (1 to 10), by queue id.
     pub skills: Vec<(QueueId, u8)>,
-    /// Desktop API bearer token (at least 16 characters, unique).
-    pub token: Secret,
+    /// Desktop API bearer token (at least 16 characters, unique), as its digest.
+    pub token: ApiToken,
 }
 
 /// One supervisor (`[[supervisor]]`): the teams it watches (SUP-1) and its
@@ -231,8 +231,8 @@ pub struct SupervisorSettings {
     /// Teams watched (SUP-1), at least one.
     pub teams: Vec<String>,
     /// Desktop API bearer token (at least 16 characters, unique among all
-    /// agents and supervisors).
-    pub token: Secret,
+    /// agents and supervisors), as its digest.
+    pub token: ApiToken,
 }
 
 /// The whole of `acd.toml`, validated ([`super::Config::acd`]); empty when

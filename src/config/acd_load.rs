@@ -21,16 +21,13 @@ use super::acd::{
     VarType, VariableDef,
 };
 use super::error::{ConfigError, ErrorKind, Origin, Sink};
-use super::load::{de, elements, secret_named, unknown_key, Builder, EnvLookup, ACD_FILE};
+use super::load::{de, elements, unknown_key, Builder, EnvLookup, ACD_FILE};
 use super::model::{
     RawAccept, RawAgent, RawOverflow, RawQueue, RawStrategy, RawSupervisor, RawTeam, RawVarType, RawVariable,
 };
 use super::sections::{valid_name, Contexts};
-use super::typed::Secret;
+use super::token::{read_token, ApiToken};
 use crate::acd::{AcceptMode, AgentId, OverflowTarget, QueueId, Strategy};
-
-/// Shortest desktop API token accepted.
-const MIN_TOKEN_CHARS: usize = 16;
 
 /// What the rest of the load needs from `acd.toml`.
 #[derive(Default)]
@@ -203,8 +200,8 @@ impl Known<'_> {
 struct Validator<'s, 'e> {
     sink: Sink<'s>,
     env: EnvLookup<'e>,
-    /// Tokens seen (agents and supervisors) and whose each is.
-    tokens: HashMap<String, String>,
+    /// Digests of the tokens seen (agents and supervisors) and whose each is.
+    tokens: HashMap<[u8; 32], String>,
 }
 
 /// True for `[A-Za-z_][A-Za-z0-9_]*` of at most 64 characters.
@@ -717,19 +714,11 @@ impl Validator<'_, '_> {
         }
     }
 
-    /// A desktop API token: literal or `env:VAR`, long enough, unique.
-    fn token(&mut self, raw: &Spanned<String>, owner: String) -> Option<Secret> {
-        let token = secret_named(self.env, &mut self.sink, raw, "token")?;
-        let chars = token.expose().chars().count();
-        if chars < MIN_TOKEN_CHARS {
-            self.push(
-                &raw.span(),
-                ErrorKind::InvalidValue,
-                format!("token has {chars} characters; at least {MIN_TOKEN_CHARS} are needed"),
-            );
-            return None;
-        }
-        if let Some(first) = self.tokens.get(token.expose()) {
+    /// A desktop API token ([`read_token`]: clear, `env:VAR` or
+    /// `sha256:<hex>`), unique among agents and supervisors.
+    fn token(&mut self, raw: &Spanned<String>, owner: String) -> Option<ApiToken> {
+        let token = read_token(self.env, &mut self.sink, raw)?;
+        if let Some(first) = self.tokens.get(token.digest()) {
             self.push(
                 &raw.span(),
                 ErrorKind::Duplicate,
@@ -737,7 +726,7 @@ impl Validator<'_, '_> {
             );
             return None;
         }
-        self.tokens.insert(token.expose().to_owned(), owner);
+        self.tokens.insert(*token.digest(), owner);
         Some(token)
     }
 

@@ -598,24 +598,7 @@ impl<'a> Builder<'a, '_> {
             },
         };
 
-        let api_listen = match &raw_api.listen {
-            Some(l) => match l.get_ref().parse::<SocketAddr>() {
-                Ok(a) if a.ip().is_loopback() => a,
-                Ok(_) => {
-                    s.push(
-                        &l.span(),
-                        ErrorKind::Unsafe,
-                        "the control API has no authentication yet: it must listen on a loopback address",
-                    );
-                    ApiSettings::DEFAULT_LISTEN
-                }
-                Err(e) => {
-                    s.push(&l.span(), ErrorKind::InvalidValue, format!("api listen address: {e}"));
-                    ApiSettings::DEFAULT_LISTEN
-                }
-            },
-            None => ApiSettings::DEFAULT_LISTEN,
-        };
+        let api = api_settings(&raw_api, s, self.env, self.files.dir.as_deref());
 
         let store_path = match raw_store.path {
             Some(p) if p.get_ref().is_empty() => {
@@ -696,7 +679,7 @@ impl<'a> Builder<'a, '_> {
                 anchor: raw_media.anchor.map(Spanned::into_inner).unwrap_or(true),
                 recording,
             },
-            api: ApiSettings { listen: api_listen },
+            api,
             store: StoreSettings { path: store_path },
             cdr: CdrSettings { jsonl },
             registrar: RegistrarSettings {
@@ -726,4 +709,88 @@ impl<'a> Builder<'a, '_> {
             }),
         }
     }
+}
+
+/// `[api]` (issue 11 item 5): listen address, admin tokens, TLS files,
+/// allowed WebSocket origins and per-token limits. Whether the address may
+/// be non-loopback is decided with every token known
+/// ([`super::Config::check_bind_safety`]).
+fn api_settings(raw: &RawApi, s: &mut Sink<'_>, env: EnvLookup<'_>, dir: Option<&Path>) -> ApiSettings {
+    let mut api = ApiSettings::default();
+    if let Some(l) = &raw.listen {
+        match l.get_ref().parse::<SocketAddr>() {
+            Ok(a) => {
+                api.listen = a;
+                api.listen_origin = s.origin(&l.span());
+            }
+            Err(e) => s.push(&l.span(), ErrorKind::InvalidValue, format!("api listen address: {e}")),
+        }
+    }
+    let mut seen = std::collections::HashSet::new();
+    for t in raw.admin_tokens.iter().flatten() {
+        if let Some(token) = super::token::read_token(env, s, t) {
+            if !seen.insert(*token.digest()) {
+                s.push(&t.span(), ErrorKind::Duplicate, "admin token listed twice");
+                continue;
+            }
+            api.admin_tokens.push(token);
+        }
+    }
+    match (&raw.tls_certificate, &raw.tls_key) {
+        (Some(c), Some(k)) => {
+            let files = crate::tls::TlsFiles {
+                certificate: crate::tls::resolve(dir, c.get_ref()),
+                key: crate::tls::resolve(dir, k.get_ref()),
+            };
+            match crate::tls::load_certified_key(&files) {
+                Ok(_) => api.tls = Some(files),
+                Err(e @ crate::tls::TlsError::Key { .. }) => s.push(&k.span(), ErrorKind::InvalidValue, e.to_string()),
+                Err(e) => s.push(&c.span(), ErrorKind::InvalidValue, e.to_string()),
+            }
+        }
+        (Some(one), None) | (None, Some(one)) => s.push(
+            &one.span(),
+            ErrorKind::InvalidValue,
+            "tls_certificate and tls_key go together: set both or neither",
+        ),
+        (None, None) => {}
+    }
+    for o in raw.allowed_origins.iter().flatten() {
+        match super::net::web_origin(o.get_ref()) {
+            Ok(origin) => api.allowed_origins.push(origin),
+            Err(msg) => s.push(&o.span(), ErrorKind::InvalidValue, msg),
+        }
+    }
+    let mut limit = |v: &Option<Spanned<u32>>, name: &str, max: u32, out: &mut u32| {
+        if let Some(v) = v {
+            if (1..=max).contains(v.get_ref()) {
+                *out = *v.get_ref();
+            } else {
+                s.push(
+                    &v.span(),
+                    ErrorKind::InvalidValue,
+                    format!("{name} must be within 1..={max}"),
+                );
+            }
+        }
+    };
+    limit(
+        &raw.max_requests_per_second,
+        "max_requests_per_second",
+        100_000,
+        &mut api.max_requests_per_second,
+    );
+    limit(
+        &raw.max_streams_per_token,
+        "max_streams_per_token",
+        1_000,
+        &mut api.max_streams_per_token,
+    );
+    limit(
+        &raw.max_connections,
+        "max_connections",
+        100_000,
+        &mut api.max_connections,
+    );
+    api
 }

@@ -33,6 +33,7 @@ mod load;
 mod model;
 mod net;
 mod sections;
+mod token;
 mod typed;
 
 #[cfg(test)]
@@ -49,6 +50,7 @@ pub use load::{
     DIRECTORY_FILE, SWITCHBOARD_FILE, TRUNKS_FILE,
 };
 pub use net::{Cidr, PortRange};
+pub use token::{hashed_text, parse_hashed, token_digest, ApiToken, HASHED_PREFIX, MIN_TOKEN_CHARS};
 pub use typed::{
     ApiSettings, AuthPolicy, CdrSettings, Config, Credentials, Keepalive, MediaSettings, Profile, RecordingLayout,
     RecordingSettings, RegistrarSettings, Secret, SecuritySettings, SessionTimerSettings, SipSettings, StoreSettings,

@@ -58,6 +58,13 @@ pub(crate) enum RawRecordingLayout {
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawApi {
     pub listen: Option<Spanned<String>>,
+    pub admin_tokens: Option<Vec<Spanned<String>>>,
+    pub tls_certificate: Option<Spanned<String>>,
+    pub tls_key: Option<Spanned<String>>,
+    pub allowed_origins: Option<Vec<Spanned<String>>>,
+    pub max_requests_per_second: Option<Spanned<u32>>,
+    pub max_streams_per_token: Option<Spanned<u32>>,
+    pub max_connections: Option<Spanned<u32>>,
 }
 
 /// `[store]` in `switchboard.toml`.

@@ -167,6 +167,28 @@ impl fmt::Display for Cidr {
     }
 }
 
+/// A web origin (RFC 6454 §6.2 serialization) as written in `[api]
+/// allowed_origins`: `http://` or `https://`, a host and an optional port,
+/// nothing after (a trailing `/` is dropped); lowercased, since the
+/// browser's `Origin` header is compared with it.
+pub fn web_origin(text: &str) -> Result<String, String> {
+    let t = text.trim().trim_end_matches('/').to_ascii_lowercase();
+    let rest = t
+        .strip_prefix("https://")
+        .or_else(|| t.strip_prefix("http://"))
+        .ok_or_else(|| format!("origin `{text}` must start with http:// or https://"))?;
+    let bad = rest.is_empty()
+        || rest
+            .chars()
+            .any(|c| !(c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '[' | ']')));
+    if bad {
+        return Err(format!(
+            "origin `{text}` must be a scheme, a host and an optional port, like https://desk.example.com"
+        ));
+    }
+    Ok(t)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -16,6 +16,7 @@ use super::acd::AcdSettings;
 use super::dialplan::DialPlan;
 use super::error::{ConfigError, ErrorKind, Origin};
 use super::net::{Cidr, PortRange};
+use super::token::ApiToken;
 
 /// `[sip]`: transaction timers (RFC 3261 §17, Table 4) and message limits.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -115,17 +116,57 @@ pub enum RecordingLayout {
     Mixed,
 }
 
-/// `[api]`: the control API (HTTP JSON; the agent desktop API of the ACD
-/// issue builds on it).
+/// `[api]`: the HTTP API (control, agent desktop, supervisor; issue 11
+/// item 5). Every endpoint needs a bearer token: an admin token of
+/// `admin_tokens` for the control endpoints, an agent's or supervisor's
+/// token of `acd.toml` for theirs. A non-loopback `listen` needs TLS and no
+/// demo token ([`Config::check_bind_safety`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ApiSettings {
-    /// Where it listens. Loopback only: it has no authentication yet.
+    /// Where it listens.
     pub listen: SocketAddr,
+    /// Where `listen` was set (file:line:col, or the command line).
+    pub listen_origin: Origin,
+    /// Tokens of the operators' tools (`/calls`, `/trunks`, …), as digests.
+    pub admin_tokens: Vec<ApiToken>,
+    /// Certificate and key for HTTPS/WSS; plain HTTP when `None`.
+    pub tls: Option<crate::tls::TlsFiles>,
+    /// Web origins (`https://desk.example.com`) whose pages may open the
+    /// event streams and call the API, besides the API's own origin.
+    pub allowed_origins: Vec<String>,
+    /// Requests (and WebSocket messages) per second per token; a burst of
+    /// twice as many is allowed, more get 429.
+    pub max_requests_per_second: u32,
+    /// Event streams (WebSockets) open at once per token.
+    pub max_streams_per_token: u32,
+    /// TCP connections open at once, all clients together.
+    pub max_connections: u32,
 }
 
 impl ApiSettings {
     /// 127.0.0.1:8088.
     pub const DEFAULT_LISTEN: SocketAddr = SocketAddr::new(std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST), 8088);
+    /// Default [`ApiSettings::max_requests_per_second`].
+    pub const DEFAULT_MAX_REQUESTS_PER_SECOND: u32 = 20;
+    /// Default [`ApiSettings::max_streams_per_token`].
+    pub const DEFAULT_MAX_STREAMS_PER_TOKEN: u32 = 4;
+    /// Default [`ApiSettings::max_connections`].
+    pub const DEFAULT_MAX_CONNECTIONS: u32 = 1024;
+}
+
+impl Default for ApiSettings {
+    fn default() -> Self {
+        Self {
+            listen: Self::DEFAULT_LISTEN,
+            listen_origin: Origin::default(),
+            admin_tokens: Vec::new(),
+            tls: None,
+            allowed_origins: Vec::new(),
+            max_requests_per_second: Self::DEFAULT_MAX_REQUESTS_PER_SECOND,
+            max_streams_per_token: Self::DEFAULT_MAX_STREAMS_PER_TOKEN,
+            max_connections: Self::DEFAULT_MAX_CONNECTIONS,
+        }
+    }
 }
 
 /// `[store]`.
@@ -488,22 +529,54 @@ impl Config {
             .acd
             .agents
             .iter()
-            .filter(|a| a.token.expose().starts_with("demo-"))
+            .filter(|a| a.token.is_demo())
             .map(|a| format!("agent {}", a.login));
         let supervisors = self
             .acd
             .supervisors
             .iter()
-            .filter(|s| s.token.expose().starts_with("demo-"))
+            .filter(|s| s.token.is_demo())
             .map(|s| format!("supervisor {}", s.login));
         users.chain(agents).chain(supervisors).collect()
     }
 
-    /// Refuses to run with demo passwords or tokens on any non-loopback listen address
-    /// (including wildcards like `0.0.0.0`): the error points at the first
+    /// Refuses to run with demo passwords or tokens on any non-loopback
+    /// listen address (including wildcards like `0.0.0.0`), and the HTTP API
+    /// on one without TLS or with a demo token: the error points at the
     /// offending `listen` entry.
     pub fn check_bind_safety(&self) -> Result<(), ConfigError> {
         let demo = self.demo_passwords_in_use();
+        let api = &self.api;
+        if !api.listen.ip().is_loopback() {
+            if api.tls.is_none() {
+                return Err(ConfigError::new(
+                    &api.listen_origin,
+                    ErrorKind::Unsafe,
+                    format!(
+                        "the API listens on non-loopback {} without TLS; set tls_certificate and tls_key \
+                         in [api] or listen on 127.0.0.1",
+                        api.listen
+                    ),
+                ));
+            }
+            let demo_admin = api.admin_tokens.iter().any(ApiToken::is_demo);
+            if demo_admin || !demo.is_empty() {
+                let mut names = demo.clone();
+                if demo_admin {
+                    names.push("an admin token of [api]".into());
+                }
+                return Err(ConfigError::new(
+                    &api.listen_origin,
+                    ErrorKind::Unsafe,
+                    format!(
+                        "the API listens on non-loopback {} while demo passwords or tokens are in use \
+                         ({}); replace them or listen on 127.0.0.1",
+                        api.listen,
+                        names.join(", ")
+                    ),
+                ));
+            }
+        }
         if demo.is_empty() {
             return Ok(());
         }
@@ -558,16 +631,11 @@ impl Config {
         Ok(())
     }
 
-    /// Replaces the control API's address (CLI `--api-listen`); loopback only.
+    /// Replaces the API's address (CLI `--api-listen`); whether it may be
+    /// non-loopback is checked by [`Config::check_bind_safety`].
     pub fn override_api_listen(&mut self, addr: SocketAddr) -> Result<(), ConfigError> {
-        if !addr.ip().is_loopback() {
-            return Err(ConfigError::new(
-                &Origin::command_line("--api-listen"),
-                ErrorKind::Unsafe,
-                "the control API has no authentication yet: it must listen on a loopback address",
-            ));
-        }
         self.api.listen = addr;
+        self.api.listen_origin = Origin::command_line("--api-listen");
         Ok(())
     }
 

@@ -37,6 +37,9 @@ pub enum DriverError {
     /// The store could not be opened.
     #[error("store: {0}")]
     Store(#[from] crate::store::StoreError),
+    /// A certificate or key could not be loaded.
+    #[error("{0}")]
+    Tls(#[from] crate::tls::TlsError),
     /// Another I/O failure.
     #[error("io: {0}")]
     Io(#[from] std::io::Error),
@@ -174,17 +177,39 @@ pub async fn run(cfg: Config, opts: RunOptions) -> Result<(), DriverError> {
             transport: "http",
             source: e,
         })?;
+    let api_cert = match &cfg.api().tls {
+        Some(files) => Some(crate::tls::CertSlot::new(
+            crate::tls::load_certified_key(files).map_err(DriverError::Tls)?,
+        )),
+        None => None,
+    };
+    let api_listener =
+        crate::api::listener::ApiListener::start(api_listener, api_cert.clone(), cfg.api().max_connections as usize)
+            .map_err(|e| DriverError::Bind {
+                addr: api_addr,
+                transport: "https",
+                source: e,
+            })?;
+    let api_guard = crate::api::guard::ApiGuard::new(
+        crate::api::guard::TokenTable::from_config(&cfg),
+        crate::api::guard::Limits::from_settings(cfg.api()),
+    );
+    if cfg.api().admin_tokens.is_empty() {
+        tracing::warn!("no admin token in [api] admin_tokens: /calls and /trunks refuse every request");
+    }
     let (api_tx, mut api_rx) = mpsc::channel::<crate::api::ApiRequest>(256);
     // Desk events for the desktops' WebSocket streams (a slow one is told
     // how many it missed).
     let (desk_tx, _) = broadcast::channel::<DeskEvent>(DESK_EVENTS_CAPACITY);
     let api_events = desk_tx.clone();
+    let guard = api_guard.clone();
     tokio::spawn(async move {
-        if let Err(e) = crate::api::serve(api_listener, api_tx, api_events).await {
+        if let Err(e) = crate::api::serve(api_listener, api_tx, api_events, guard).await {
             tracing::error!(error = %e, "control API stopped");
         }
     });
-    tracing::info!(%api_addr, "control API listening");
+    let scheme = if api_cert.is_some() { "https" } else { "http" };
+    tracing::info!(%api_addr, scheme, "API listening");
     tracing::info!(restored_bindings = restored, "switchboard running");
     engine.start(now());
     let mut shutdown_deadline: Option<Instant> = None;
@@ -212,7 +237,7 @@ pub async fn run(cfg: Config, opts: RunOptions) -> Result<(), DriverError> {
                         answered = Some(done);
                     }
                     Event::SendFailed(t) => engine.handle_input(n, Input::SendFailed { tx: t }),
-                    Event::Reload => reload(&mut engine, &opts),
+                    Event::Reload => reload(&mut engine, &opts, &api_guard, api_cert.as_deref()),
                     Event::Shutdown => {
                         if shutdown_deadline.is_none() {
                             tracing::info!("shutting down: ending calls");
@@ -307,15 +332,30 @@ fn answer_api(engine: &mut Engine, cmd: ApiCommand) -> ApiReply {
         ApiCommand::Control { call, control } => ApiReply::Call(engine.control(now(), call, control)),
         ApiCommand::Desk { token, cmd } => ApiReply::Desk(engine.desk(now(), &token, cmd)),
         ApiCommand::Supervise { token, cmd } => ApiReply::Desk(engine.supervise(now(), &token, cmd)),
-        ApiCommand::Principal { token } => ApiReply::Principal(engine.desk_principal(&token)),
     }
 }
 
-fn reload(engine: &mut Engine, opts: &RunOptions) {
+/// SIGHUP: the new config for the engine, the API's tokens (admin tokens
+/// rotate; agents' wait for a restart like the rest of acd.toml) and its
+/// certificate (a file that fails to load keeps the running one).
+fn reload(
+    engine: &mut Engine,
+    opts: &RunOptions,
+    guard: &crate::api::guard::ApiGuard,
+    cert: Option<&crate::tls::CertSlot>,
+) {
     match load_config(opts) {
         Ok(cfg) => {
             engine.reload(Arc::new(cfg));
             engine.start(now());
+            let cfg = engine.config();
+            guard.set_tokens(crate::api::guard::TokenTable::from_config(cfg));
+            if let (Some(slot), Some(files)) = (cert, &cfg.api().tls) {
+                match slot.reload(files) {
+                    Ok(()) => tracing::info!("API certificate reloaded"),
+                    Err(e) => tracing::error!(error = %e, "API certificate not reloaded; keeping the running one"),
+                }
+            }
             tracing::info!("configuration reloaded");
         }
         Err(errors) => {

@@ -24,18 +24,6 @@ use crate::acd::{AcdError, AcdEvent, AgentId, AgentState, IdleReason, Interactio
 /// Longest wrap-up note accepted.
 const MAX_NOTES: usize = 4000;
 
-/// Compares two secrets in time independent of where they differ.
-fn same_secret(a: &str, b: &str) -> bool {
-    let (a, b) = (a.as_bytes(), b.as_bytes());
-    let mut diff = a.len() ^ b.len();
-    for i in 0..a.len().max(b.len()) {
-        let x = a.get(i).copied().unwrap_or(0);
-        let y = b.get(i).copied().unwrap_or(0);
-        diff |= usize::from(x ^ y);
-    }
-    diff == 0
-}
-
 fn requested(state: DeskState) -> RequestedState {
     match state {
         DeskState::Available => RequestedState::Available,
@@ -72,14 +60,15 @@ impl Engine {
     /// (constant-time comparison against every configured token).
     pub fn desk_principal(&self, token: &str) -> Result<Principal, DeskError> {
         let acd = self.cfg.acd();
+        let digest = crate::config::token_digest(token);
         let mut found = None;
         for a in &acd.agents {
-            if same_secret(a.token.expose(), token) {
+            if a.token.matches_digest(&digest) {
                 found = Some(Principal::Agent(a.login.clone()));
             }
         }
         for s in &acd.supervisors {
-            if same_secret(s.token.expose(), token) {
+            if s.token.matches_digest(&digest) {
                 found = Some(Principal::Supervisor(s.login.clone()));
             }
         }

@@ -20,6 +20,8 @@ pub const BOB: &str = "demo-token-bob-0";
 pub const CAROL: &str = "demo-token-carol";
 /// Supervisor `sam`'s token.
 pub const SAM: &str = "demo-token-sam-supervisor";
+/// The demo admin token of `[api] admin_tokens` (control endpoints).
+pub const ADMIN: &str = "demo-token-admin";
 
 /// How long one HTTP exchange may take.
 const HTTP_TIMEOUT: Duration = Duration::from_secs(5);
@@ -90,6 +92,24 @@ pub fn http(addr: SocketAddr, method: &str, path: &str, headers: &[(&str, &str)]
         }
     }
     parse_response(&raw).unwrap_or_else(|| panic!("bad HTTP response: {}", String::from_utf8_lossy(&raw)))
+}
+
+/// A request with the demo admin token, as a well-behaved operator's tool
+/// makes it: a 429 is waited out (its `Retry-After`) and retried, so tests
+/// that poll `/calls` or `/trunks` in a loop are not cut off by the
+/// per-token rate limit (e2e_api_security tests the limit itself).
+pub fn admin_http(addr: SocketAddr, method: &str, path: &str, body: Option<&[u8]>) -> HttpResponse {
+    let auth = format!("Bearer {ADMIN}");
+    let mut tries = 0;
+    loop {
+        let r = http(addr, method, path, &[("Authorization", &auth)], body);
+        tries += 1;
+        if r.status != 429 || tries >= 10 {
+            return r;
+        }
+        let wait = r.header("retry-after").and_then(|v| v.parse().ok()).unwrap_or(1);
+        std::thread::sleep(Duration::from_secs(wait));
+    }
 }
 
 /// True once `raw` holds a head and a Content-Length body.

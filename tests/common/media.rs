@@ -24,7 +24,6 @@
 use super::ua::{self, Ua};
 use super::Switch;
 use bytes::Bytes;
-use std::io::{Read, Write};
 use std::net::{SocketAddr, UdpSocket};
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -804,23 +803,15 @@ pub fn assert_one_stream(packets: &[Rtp], what: &str) {
 /// One HTTP/1.1 request to the switch's control API with an optional JSON
 /// body: (status, JSON body).
 pub fn api(sw: &Switch, method: &str, path: &str, body: Option<&str>) -> (u16, serde_json::Value) {
-    let addr = sw.api_addr();
-    let mut s = std::net::TcpStream::connect(addr).expect("connect to the control API");
-    s.set_read_timeout(Some(MEDIA_TIMEOUT)).expect("timeout");
-    let body = body.unwrap_or("");
-    write!(
-        s,
-        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\
-         Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
-        body.len()
-    )
-    .expect("write");
-    let mut text = String::new();
-    s.read_to_string(&mut text).expect("read the response");
-    let status = text.split(' ').nth(1).and_then(|c| c.parse().ok()).unwrap_or(0);
-    let json = text.split_once("\r\n\r\n").map(|(_, b)| b).unwrap_or("");
-    let json = serde_json::from_str(json).unwrap_or_else(|e| panic!("not JSON ({e}): {text}"));
-    (status, json)
+    let auth = format!("Bearer {}", super::desk::ADMIN);
+    let r = super::desk::http(
+        sw.api_addr(),
+        method,
+        path,
+        &[("Authorization", &auth)],
+        body.map(str::as_bytes),
+    );
+    (r.status, r.json())
 }
 
 /// `POST path` (with `body`), asserting 200; the call summary it returns.

@@ -645,23 +645,11 @@ impl Switch {
         self.api
     }
 
-    /// One HTTP/1.1 request to the control API: (status, JSON body).
+    /// One HTTP/1.1 request to the control API with the demo admin token
+    /// ([`desk::admin_http`]): (status, JSON body).
     pub fn http(&self, method: &str, path: &str) -> (u16, serde_json::Value) {
-        use std::io::Write;
-        let mut s = std::net::TcpStream::connect(self.api).expect("connect to the control API");
-        s.set_read_timeout(Some(Duration::from_secs(5))).expect("timeout");
-        write!(
-            s,
-            "{method} {path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n",
-            self.api
-        )
-        .expect("write");
-        let mut text = String::new();
-        s.read_to_string(&mut text).expect("read the response");
-        let status = text.split(' ').nth(1).and_then(|c| c.parse().ok()).unwrap_or(0);
-        let body = text.split_once("\r\n\r\n").map(|(_, b)| b).unwrap_or("");
-        let json = serde_json::from_str(body).unwrap_or_else(|e| panic!("not JSON ({e}): {text}"));
-        (status, json)
+        let r = desk::admin_http(self.api, method, path, None);
+        (r.status, r.json())
     }
 
     /// The `external` profile (trunks).

@@ -158,7 +158,7 @@ fn env_tokens_are_resolved() {
     );
     let edits = [("acd.toml", Some(acd.as_str()))];
     let c = load_env(&edits, &[("SB_TOKEN_S", "a-long-enough-secret")]).unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(c.acd().supervisors[0].token.expose(), "a-long-enough-secret");
+    assert!(c.acd().supervisors[0].token.matches("a-long-enough-secret"));
     let e = load_env(&edits, &[("SB_TOKEN_S", "short")]).unwrap_err();
     assert_eq!(e.len(), 1, "{e}");
     assert_eq!(

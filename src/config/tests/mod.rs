@@ -81,6 +81,7 @@ offer_variables = ["caller_number", "dnis", "queue"]
 "#;
 
 mod acd;
+mod api;
 mod errors;
 mod loading;
 mod routing;

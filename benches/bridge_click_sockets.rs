@@ -156,7 +156,7 @@ fn one_click(media: &MediaWorkers, room: u64, phase: Duration) -> Duration {
 
 fn main() {
     let dir = tempfile::tempdir().expect("a temp dir");
-    let (reports, _keep) = tokio::sync::mpsc::unbounded_channel();
+    let (reports, _keep) = tokio::sync::mpsc::channel(64);
     let media = MediaWorkers::start(1, dir.path().to_path_buf(), reports).expect("media workers");
     let mut added: Vec<Duration> = (0..CLICKS)
         .map(|k| {

@@ -13,6 +13,7 @@
 
 pub mod acd;
 pub mod api;
+pub mod bounded;
 pub mod call;
 pub mod config;
 pub mod driver;

@@ -549,6 +549,7 @@ impl<'a> Builder<'a, '_> {
         let max_headers = positive(s, &raw_sip.max_headers, "max_headers", 256);
         let tcp_idle = positive(s, &raw_sip.tcp_idle_timeout_s, "tcp_idle_timeout_s", 300);
         let session_timers = session_timers(s, &raw_sip);
+        let overload_queue = positive(s, &raw_sip.overload_queue, "overload_queue", 1000);
         let sip = SipSettings {
             t1: Duration::from_millis(t1),
             t2: Duration::from_millis(t2),
@@ -561,6 +562,7 @@ impl<'a> Builder<'a, '_> {
                 .map(Spanned::into_inner)
                 .unwrap_or_else(|| format!("Switchboard/{}", env!("CARGO_PKG_VERSION"))),
             session_timers,
+            overload_queue: usize::try_from(overload_queue).unwrap_or(usize::MAX),
         };
 
         let rtp_ports = match &raw_media.rtp_ports {
@@ -667,6 +669,18 @@ impl<'a> Builder<'a, '_> {
                 ),
             }
         }
+        let source_rate = raw_sec.source_rate.map_or(100, Spanned::into_inner);
+        let mut source_rate_allow = Vec::new();
+        if raw_sec.source_rate_allow.is_none() {
+            // As the shipped switchboard.toml: loopback (local tools, load tests).
+            source_rate_allow = SecuritySettings::default_source_rate_allow();
+        }
+        for c in raw_sec.source_rate_allow.iter().flatten() {
+            match c.get_ref().parse::<super::net::Cidr>() {
+                Ok(cidr) => source_rate_allow.push(cidr),
+                Err(m) => s.push(&c.span(), ErrorKind::InvalidValue, format!("source_rate_allow: {m}")),
+            }
+        }
         if digest_algorithms.is_empty() {
             // Same default as the shipped switchboard.toml (see its comment).
             digest_algorithms = vec![crate::sip::auth::Algorithm::Md5];
@@ -693,6 +707,8 @@ impl<'a> Builder<'a, '_> {
                 auth_tarpit_max: Duration::from_secs(tarpit_max),
                 nonce_ttl: Duration::from_secs(nonce_ttl),
                 digest_algorithms,
+                source_rate,
+                source_rate_allow,
             },
             profile_files: profile_files.unwrap_or_else(|| {
                 DEFAULT_PROFILE_FILES

@@ -26,6 +26,7 @@ pub(crate) struct RawSip {
     pub session_expires_s: Option<Spanned<u64>>,
     pub min_se_s: Option<Spanned<u64>>,
     pub lab_short_session_timers: Option<Spanned<bool>>,
+    pub overload_queue: Option<Spanned<u64>>,
 }
 
 /// `[media]` in `switchboard.toml`.
@@ -101,6 +102,8 @@ pub(crate) struct RawSecurity {
     pub auth_tarpit_max_s: Option<Spanned<u64>>,
     pub nonce_ttl_s: Option<Spanned<u64>>,
     pub digest_algorithms: Option<Vec<Spanned<String>>>,
+    pub source_rate: Option<Spanned<u32>>,
+    pub source_rate_allow: Option<Vec<Spanned<String>>>,
 }
 
 /// A profile file such as `internal.toml` (the whole file is one profile).

@@ -39,6 +39,10 @@ pub struct SipSettings {
     pub user_agent: String,
     /// Session timers (RFC 4028); `None` when `session_expires_s = 0`.
     pub session_timers: Option<SessionTimerSettings>,
+    /// Messages waiting for the engine above which new out-of-dialog
+    /// requests are answered 503 with Retry-After at the socket (issue 11
+    /// item 3, [`crate::sip::overload`]).
+    pub overload_queue: usize,
 }
 
 /// `[sip] session_expires_s`, `min_se_s`: RFC 4028 session timers.
@@ -227,6 +231,22 @@ pub struct SecuritySettings {
     /// default is MD5 alone: SIPp 3.6 answers only the first challenge and
     /// only MD5, and baresip 1.0.0 rejects a 401 offering SHA-256 at all.
     pub digest_algorithms: Vec<crate::sip::auth::Algorithm>,
+    /// New out-of-dialog requests per second one source address may send
+    /// before getting 503 (like Kamailio's pike); 0 turns it off.
+    pub source_rate: u32,
+    /// Sources never limited by `source_rate` (trunks' `inbound_from` are
+    /// never limited either).
+    pub source_rate_allow: Vec<Cidr>,
+}
+
+impl SecuritySettings {
+    /// `source_rate_allow` when the file does not set it: loopback.
+    pub fn default_source_rate_allow() -> Vec<Cidr> {
+        ["127.0.0.0/8", "::1/128"]
+            .iter()
+            .filter_map(|c| c.parse().ok())
+            .collect()
+    }
 }
 
 /// A SIP transport.

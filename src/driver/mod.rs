@@ -155,9 +155,10 @@ pub async fn run(cfg: Config, opts: RunOptions) -> Result<(), DriverError> {
     let mut engine = Engine::new(cfg.clone(), seed);
     let restored = bindings.len();
     engine.load_bindings(bindings);
-    let (tx, mut rx) = mpsc::channel::<Event>(8192);
+    let (tx, mut rx) = mpsc::channel::<Event>(crate::bounded::ENGINE_INPUT.capacity());
     spawn_signals(tx.clone());
-    let sockets = net::Sockets::bind(&cfg, tx.clone()).await?;
+    let gate = Arc::new(crate::sip::overload::OverloadGate::new(gate_settings(&cfg)));
+    let sockets = net::Sockets::bind(&cfg, tx.clone(), gate.clone()).await?;
     let media_threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2);
     let recordings = cfg.media().recording.dir_in(&opts.data_dir);
     // Recordings a crash left as `.wav.part` become playable `.wav` files
@@ -167,7 +168,8 @@ pub async fn run(cfg: Config, opts: RunOptions) -> Result<(), DriverError> {
         Ok(_) => {}
         Err(e) => tracing::error!(error = %e, dir = %recordings.display(), "recordings could not be checked"),
     }
-    let (report_tx, mut media_reports) = mpsc::unbounded_channel::<crate::media::MediaReport>();
+    let (report_tx, mut media_reports) =
+        mpsc::channel::<crate::media::MediaReport>(crate::bounded::MEDIA_REPORTS.capacity());
     let media = crate::media::MediaWorkers::start(media_threads, recordings, report_tx)?;
     let api_addr = cfg.api().listen;
     let api_listener = tokio::net::TcpListener::bind(api_addr)
@@ -211,6 +213,12 @@ pub async fn run(cfg: Config, opts: RunOptions) -> Result<(), DriverError> {
     let scheme = if api_cert.is_some() { "https" } else { "http" };
     tracing::info!(%api_addr, scheme, "API listening");
     tracing::info!(restored_bindings = restored, "switchboard running");
+    let edge = Edge {
+        api_guard,
+        api_cert,
+        gate: gate.clone(),
+    };
+    let mut overload = OverloadSample::default();
     engine.start(now());
     let mut shutdown_deadline: Option<Instant> = None;
     let mut stats_tick = tokio::time::interval(STATS_INTERVAL);
@@ -237,7 +245,7 @@ pub async fn run(cfg: Config, opts: RunOptions) -> Result<(), DriverError> {
                         answered = Some(done);
                     }
                     Event::SendFailed(t) => engine.handle_input(n, Input::SendFailed { tx: t }),
-                    Event::Reload => reload(&mut engine, &opts, &api_guard, api_cert.as_deref()),
+                    Event::Reload => reload(&mut engine, &opts, &edge),
                     Event::Shutdown => {
                         if shutdown_deadline.is_none() {
                             tracing::info!("shutting down: ending calls");
@@ -258,6 +266,7 @@ pub async fn run(cfg: Config, opts: RunOptions) -> Result<(), DriverError> {
             }
             _ = stats_tick.tick() => {
                 let s = engine.stats();
+                let o = overload.sample(&gate.counters);
                 tracing::info!(
                     calls_active = s.calls_active,
                     calls_started = s.calls_started,
@@ -265,8 +274,20 @@ pub async fn run(cfg: Config, opts: RunOptions) -> Result<(), DriverError> {
                     transactions = s.transactions,
                     dialogs = s.dialogs,
                     malformed = s.malformed,
+                    shed_busy = o.shed_busy,
+                    shed_source = o.shed_source,
+                    shed_acks_dropped = o.acks_dropped,
+                    queues_full = o.queues_full,
                     "stats"
                 );
+                if o.new_shed > 0 {
+                    tracing::warn!(
+                        refused = o.new_shed,
+                        "overload: {} new requests answered 503 in the last {} s",
+                        o.new_shed,
+                        STATS_INTERVAL.as_secs()
+                    );
+                }
             }
         }
         let mut media_failed: Vec<u64> = Vec::new();
@@ -335,22 +356,81 @@ fn answer_api(engine: &mut Engine, cmd: ApiCommand) -> ApiReply {
     }
 }
 
-/// SIGHUP: the new config for the engine, the API's tokens (admin tokens
-/// rotate; agents' wait for a restart like the rest of acd.toml) and its
-/// certificate (a file that fails to load keeps the running one).
-fn reload(
-    engine: &mut Engine,
-    opts: &RunOptions,
-    guard: &crate::api::guard::ApiGuard,
-    cert: Option<&crate::tls::CertSlot>,
-) {
+/// What a SIGHUP reloads besides the engine.
+struct Edge {
+    api_guard: Arc<crate::api::guard::ApiGuard>,
+    api_cert: Option<Arc<crate::tls::CertSlot>>,
+    gate: Arc<crate::sip::overload::OverloadGate>,
+}
+
+/// The overload gate's settings of `cfg`: trunks' `inbound_from` join
+/// `[security] source_rate_allow`.
+fn gate_settings(cfg: &Config) -> crate::sip::overload::GateSettings {
+    let mut allow = cfg.security().source_rate_allow.clone();
+    for t in cfg.trunks() {
+        if let Some(inbound) = &t.inbound {
+            allow.extend(inbound.from.iter().cloned());
+        }
+    }
+    crate::sip::overload::GateSettings {
+        busy_queue: cfg.sip().overload_queue,
+        source_rate: cfg.security().source_rate,
+        allow,
+    }
+}
+
+/// The gate's counters at the last stats line, to log what changed since.
+#[derive(Default)]
+struct OverloadSample {
+    shed: u64,
+}
+
+/// Cumulative counters and what is new since the last sample.
+struct OverloadReading {
+    shed_busy: u64,
+    shed_source: u64,
+    acks_dropped: u64,
+    /// Times each bounded queue was found full, `name=n` pairs.
+    queues_full: String,
+    new_shed: u64,
+}
+
+impl OverloadSample {
+    fn sample(&mut self, c: &crate::sip::overload::GateCounters) -> OverloadReading {
+        use std::sync::atomic::Ordering::Relaxed;
+        let (busy, source) = (c.shed_busy.load(Relaxed), c.shed_source.load(Relaxed));
+        let queues_full = crate::bounded::all()
+            .iter()
+            .filter(|w| w.times_full() > 0)
+            .map(|w| format!("{}={}", w.name(), w.times_full()))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let r = OverloadReading {
+            shed_busy: busy,
+            shed_source: source,
+            acks_dropped: c.acks_dropped.load(Relaxed),
+            queues_full,
+            new_shed: (busy + source).saturating_sub(self.shed),
+        };
+        self.shed = busy + source;
+        r
+    }
+}
+
+/// SIGHUP: the new config for the engine, the overload gate's settings,
+/// the API's tokens (admin tokens rotate; agents' wait for a restart like
+/// the rest of acd.toml) and its certificate (a file that fails to load
+/// keeps the running one).
+fn reload(engine: &mut Engine, opts: &RunOptions, edge: &Edge) {
     match load_config(opts) {
         Ok(cfg) => {
             engine.reload(Arc::new(cfg));
             engine.start(now());
             let cfg = engine.config();
-            guard.set_tokens(crate::api::guard::TokenTable::from_config(cfg));
-            if let (Some(slot), Some(files)) = (cert, &cfg.api().tls) {
+            edge.gate.set_settings(gate_settings(cfg));
+            edge.api_guard
+                .set_tokens(crate::api::guard::TokenTable::from_config(cfg));
+            if let (Some(slot), Some(files)) = (edge.api_cert.as_deref(), &cfg.api().tls) {
                 match slot.reload(files) {
                     Ok(()) => tracing::info!("API certificate reloaded"),
                     Err(e) => tracing::error!(error = %e, "API certificate not reloaded; keeping the running one"),

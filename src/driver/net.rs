@@ -5,10 +5,17 @@
 //! traffic. A message that cannot be framed (RFC 4475 `ncl`, `mcl01` over
 //! TCP) is answered from its head (the engine's `400`, written on the
 //! connection) and the connection is then closed (§18.3: framing is lost).
+//!
+//! Every message passes the overload gate ([`OverloadGate`], issue 11 item
+//! 3) before it is queued for the engine: new requests get a stateless 503
+//! here when the engine's queue is long or their source sends too much.
+//! The queue to the engine is bounded; a reader that finds it full counts
+//! it (logged with the stats) and waits, leaving datagrams in the kernel.
 
 use super::Event;
 use crate::config::{Config, Transport};
 use crate::sip::msg::{frame_stream, FrameError, Limits, ParseError, StreamFrame};
+use crate::sip::overload::{OverloadGate, ShedReason, Verdict};
 use crate::sip::transaction::{Destination, TransportKind, TxId};
 use bytes::{Bytes, BytesMut};
 use dashmap::DashMap;
@@ -41,6 +48,7 @@ pub(crate) struct Sockets {
     events: mpsc::Sender<Event>,
     limits: Limits,
     idle: Duration,
+    gate: Arc<OverloadGate>,
 }
 
 fn bind_udp(addr: SocketAddr) -> std::io::Result<UdpSocket> {
@@ -58,7 +66,11 @@ fn bind_udp(addr: SocketAddr) -> std::io::Result<UdpSocket> {
 
 impl Sockets {
     /// Binds every profile's sockets and starts their reader tasks.
-    pub(crate) async fn bind(cfg: &Config, events: mpsc::Sender<Event>) -> Result<Sockets, super::DriverError> {
+    pub(crate) async fn bind(
+        cfg: &Config,
+        events: mpsc::Sender<Event>,
+        gate: Arc<OverloadGate>,
+    ) -> Result<Sockets, super::DriverError> {
         let limits = cfg.sip().limits();
         let idle = cfg.sip().tcp_idle_timeout;
         let conns: Arc<DashMap<ConnKey, mpsc::Sender<Bytes>>> = Arc::new(DashMap::new());
@@ -73,7 +85,7 @@ impl Sockets {
                     })?;
                     let s = Arc::new(s);
                     udp.insert(*addr, s.clone());
-                    tokio::spawn(udp_reader(s, *addr, events.clone()));
+                    tokio::spawn(udp_reader(s, *addr, events.clone(), gate.clone()));
                     tracing::info!(profile = %p.name, %addr, "listening on udp");
                 }
                 if p.transports.contains(&Transport::Tcp) {
@@ -87,6 +99,7 @@ impl Sockets {
                         events: events.clone(),
                         limits,
                         idle,
+                        gate: gate.clone(),
                     };
                     tokio::spawn(tcp_acceptor(l, *addr, ctx));
                     tracing::info!(profile = %p.name, %addr, "listening on tcp");
@@ -99,6 +112,7 @@ impl Sockets {
             events,
             limits,
             idle,
+            gate,
         })
     }
 
@@ -122,8 +136,19 @@ impl Sockets {
             _ => {
                 let key = (dest.local, dest.addr);
                 if let Some(conn) = self.conns.get(&key) {
-                    if conn.try_send(bytes.clone()).is_ok() {
-                        return;
+                    match conn.try_send(bytes.clone()) {
+                        Ok(()) => return,
+                        Err(mpsc::error::TrySendError::Full(_)) => {
+                            // The peer reads slower than we write: this
+                            // message is lost like a UDP datagram (the
+                            // transaction layer fails or retransmits it).
+                            crate::bounded::TCP_WRITE.full("dropped");
+                            drop(conn);
+                            self.fail(tx);
+                            return;
+                        }
+                        // The connection ended: open a new one below.
+                        Err(mpsc::error::TrySendError::Closed(_)) => {}
                     }
                 }
                 if self.conns.len() >= MAX_TCP_CONNECTIONS {
@@ -131,7 +156,7 @@ impl Sockets {
                     return;
                 }
                 // Open a connection (§18.1.1) and queue the message on it.
-                let (wtx, wrx) = mpsc::channel::<Bytes>(1024);
+                let (wtx, wrx) = mpsc::channel::<Bytes>(crate::bounded::TCP_WRITE.capacity());
                 let _ = wtx.try_send(bytes);
                 self.conns.insert(key, wtx);
                 let ctx = ConnCtx {
@@ -139,6 +164,7 @@ impl Sockets {
                     events: self.events.clone(),
                     limits: self.limits,
                     idle: self.idle,
+                    gate: self.gate.clone(),
                 };
                 tokio::spawn(async move {
                     match TcpStream::connect(dest.addr).await {
@@ -166,25 +192,57 @@ impl Sockets {
     }
 }
 
-async fn udp_reader(sock: Arc<UdpSocket>, local: SocketAddr, events: mpsc::Sender<Event>) {
+/// The gate's verdict on `data` from `peer`, with the engine's queue as
+/// it is now.
+fn verdict(gate: &OverloadGate, events: &mpsc::Sender<Event>, data: &[u8], peer: SocketAddr) -> Verdict {
+    let queued = events.max_capacity() - events.capacity();
+    let v = gate.check(data, peer.ip(), queued, std::time::Instant::now());
+    if let Verdict::Shed {
+        reason: ShedReason::SourceRate,
+        report: true,
+        ..
+    } = &v
+    {
+        tracing::warn!(source = %peer.ip(), "source over its rate of new requests ([security] source_rate): answering 503");
+    }
+    v
+}
+
+/// Queues `ev` for the engine; a full queue is counted, then waited for.
+/// False when the engine is gone.
+async fn queue(events: &mpsc::Sender<Event>, ev: Event) -> bool {
+    match events.try_send(ev) {
+        Ok(()) => true,
+        Err(mpsc::error::TrySendError::Full(ev)) => {
+            crate::bounded::ENGINE_INPUT.full("waiting");
+            events.send(ev).await.is_ok()
+        }
+        Err(mpsc::error::TrySendError::Closed(_)) => false,
+    }
+}
+
+async fn udp_reader(sock: Arc<UdpSocket>, local: SocketAddr, events: mpsc::Sender<Event>, gate: Arc<OverloadGate>) {
     let mut buf = vec![0u8; 65_536];
     loop {
         match sock.recv_from(&mut buf).await {
-            Ok((n, peer)) => {
-                let data = Bytes::copy_from_slice(&buf[..n]);
-                if events
-                    .send(Event::Packet {
+            Ok((n, peer)) => match verdict(&gate, &events, &buf[..n], peer) {
+                Verdict::Admit => {
+                    let data = Bytes::copy_from_slice(&buf[..n]);
+                    let ev = Event::Packet {
                         local,
                         peer,
                         transport: TransportKind::Udp,
                         data,
-                    })
-                    .await
-                    .is_err()
-                {
-                    break;
+                    };
+                    if !queue(&events, ev).await {
+                        break;
+                    }
                 }
-            }
+                Verdict::Shed { response, .. } => {
+                    let _ = sock.try_send_to(&response, peer);
+                }
+                Verdict::Drop => {}
+            },
             Err(e) => {
                 // ICMP port unreachable shows up here on Linux; keep reading.
                 tracing::debug!(%local, error = %e, "udp recv error");
@@ -200,6 +258,7 @@ struct ConnCtx {
     events: mpsc::Sender<Event>,
     limits: Limits,
     idle: Duration,
+    gate: Arc<OverloadGate>,
 }
 
 async fn tcp_acceptor(l: TcpListener, local: SocketAddr, ctx: ConnCtx) {
@@ -210,7 +269,7 @@ async fn tcp_acceptor(l: TcpListener, local: SocketAddr, ctx: ConnCtx) {
         }
         let _ = stream.set_nodelay(true);
         let key = (local, peer);
-        let (wtx, wrx) = mpsc::channel::<Bytes>(1024);
+        let (wtx, wrx) = mpsc::channel::<Bytes>(crate::bounded::TCP_WRITE.capacity());
         ctx.conns.insert(key, wtx);
         tokio::spawn(run_connection(stream, key, wrx, ctx.clone()));
     }
@@ -223,6 +282,7 @@ async fn run_connection(stream: TcpStream, key: ConnKey, mut out: mpsc::Receiver
         events,
         limits,
         idle,
+        gate,
     } = ctx;
     let (mut rd, mut wr) = stream.into_split();
     let mut buf = BytesMut::with_capacity(8192);
@@ -242,8 +302,19 @@ async fn run_connection(stream: TcpStream, key: ConnKey, mut out: mpsc::Receiver
                         }
                         Ok(StreamFrame::Message(n)) => {
                             let data = buf.split_to(n).freeze();
-                            if events.send(Event::Packet { local, peer, transport: TransportKind::Tcp, data }).await.is_err() {
-                                break 'conn;
+                            match verdict(&gate, &events, &data, peer) {
+                                Verdict::Admit => {
+                                    let ev = Event::Packet { local, peer, transport: TransportKind::Tcp, data };
+                                    if !queue(&events, ev).await {
+                                        break 'conn;
+                                    }
+                                }
+                                Verdict::Shed { response, .. } => {
+                                    if wr.write_all(&response).await.is_err() {
+                                        break 'conn;
+                                    }
+                                }
+                                Verdict::Drop => {}
                             }
                         }
                         Err(FrameError::Incomplete) => break,

@@ -34,12 +34,25 @@ pub(crate) enum Op {
 
 /// Handle to the store thread.
 pub(crate) struct StoreHandle {
-    tx: mpsc::Sender<Op>,
+    tx: mpsc::SyncSender<Op>,
     join: Option<std::thread::JoinHandle<()>>,
 }
 
 impl StoreHandle {
     pub(crate) fn send(&self, op: Op) {
+        // A full queue means the disk is behind: the engine waits (nothing
+        // written is ever dropped), and the wait is counted and logged.
+        let op = match self.tx.try_send(op) {
+            Ok(()) => return,
+            Err(mpsc::TrySendError::Full(op)) => {
+                crate::bounded::STORE.full("waiting");
+                op
+            }
+            Err(mpsc::TrySendError::Disconnected(_)) => {
+                tracing::error!("store thread is gone; a write was lost");
+                return;
+            }
+        };
         if self.tx.send(op).is_err() {
             tracing::error!("store thread is gone; a write was lost");
         }
@@ -78,7 +91,7 @@ pub(crate) fn start(
         Some(p) => Some(CdrJsonlWriter::open(p)?),
         None => None,
     };
-    let (tx, rx) = mpsc::channel::<Op>();
+    let (tx, rx) = mpsc::sync_channel::<Op>(crate::bounded::STORE.capacity());
     let join = std::thread::Builder::new().name("store".into()).spawn(move || {
         for op in rx {
             let res = match op {

@@ -29,7 +29,7 @@ use tokio::sync::mpsc;
 
 /// Handle to the media workers; dropping it stops them (calls' tasks end).
 pub struct MediaWorkers {
-    tx: Option<mpsc::UnboundedSender<Control>>,
+    tx: Option<mpsc::Sender<Control>>,
     thread: Option<std::thread::JoinHandle<()>>,
 }
 
@@ -86,7 +86,7 @@ impl MediaWorkers {
     pub fn start(
         threads: usize,
         recordings: PathBuf,
-        reports: mpsc::UnboundedSender<MediaReport>,
+        reports: mpsc::Sender<MediaReport>,
     ) -> std::io::Result<MediaWorkers> {
         let env = Arc::new(SessionEnv {
             music: Arc::new(HoldMusic::embedded()),
@@ -98,12 +98,12 @@ impl MediaWorkers {
             .thread_name("media")
             .enable_all()
             .build()?;
-        let (tx, mut rx) = mpsc::unbounded_channel::<Control>();
+        let (tx, mut rx) = mpsc::channel::<Control>(crate::bounded::MEDIA_CONTROL.capacity());
         let thread = std::thread::Builder::new()
             .name("media-control".into())
             .spawn(move || {
                 rt.block_on(async move {
-                    let mut sessions: HashMap<u64, mpsc::UnboundedSender<SessionCmd>> = HashMap::new();
+                    let mut sessions: HashMap<u64, mpsc::Sender<SessionCmd>> = HashMap::new();
                     while let Some(ctl) = rx.recv().await {
                         let cmd = match ctl {
                             Control::Prepare { call, a, b } => {
@@ -114,7 +114,7 @@ impl MediaWorkers {
                                         continue;
                                     }
                                 };
-                                let (session_tx, session_rx) = mpsc::unbounded_channel();
+                                let (session_tx, session_rx) = mpsc::channel(crate::bounded::MEDIA_SESSION.capacity());
                                 // Replacing a session drops its sender: the old task ends.
                                 sessions.insert(call, session_tx);
                                 tokio::spawn(pump::run(call, Some([sa, sb]), session_rx, env.clone()));
@@ -129,17 +129,18 @@ impl MediaWorkers {
                                     }
                                 };
                                 let s = sessions.entry(room).or_insert_with(|| {
-                                    let (session_tx, session_rx) = mpsc::unbounded_channel();
+                                    let (session_tx, session_rx) =
+                                        mpsc::channel(crate::bounded::MEDIA_SESSION.capacity());
                                     tokio::spawn(pump::run(room, None, session_rx, env.clone()));
                                     session_tx
                                 });
-                                let _ = s.send(SessionCmd::PartySocket(party, socket));
+                                to_session(s, SessionCmd::PartySocket(party, socket)).await;
                                 continue;
                             }
                             Control::Monitor { call, rtp } => {
                                 match (UdpSocket::from_std(rtp), sessions.get(&call)) {
                                     (Ok(socket), Some(s)) => {
-                                        let _ = s.send(SessionCmd::MonitorSocket(socket));
+                                        to_session(s, SessionCmd::MonitorSocket(socket)).await;
                                     }
                                     (Err(e), _) => tracing::error!(call, error = %e, "monitor socket unusable"),
                                     (_, None) => {
@@ -151,7 +152,7 @@ impl MediaWorkers {
                             Control::Party { call, party, rtp } => {
                                 match (UdpSocket::from_std(rtp), sessions.get(&call)) {
                                     (Ok(socket), Some(s)) => {
-                                        let _ = s.send(SessionCmd::PartySocket(party, socket));
+                                        to_session(s, SessionCmd::PartySocket(party, socket)).await;
                                     }
                                     (Err(e), _) => tracing::error!(call, error = %e, "party socket unusable"),
                                     (_, None) => tracing::warn!(call, "party socket for a call with no media session"),
@@ -160,7 +161,7 @@ impl MediaWorkers {
                             }
                             Control::Command(cmd) => cmd,
                         };
-                        let (call, to_session) = match cmd {
+                        let (call, to_session_cmd) = match cmd {
                             // Bound in `MediaWorkers::send`, never forwarded here.
                             MediaCommand::Prepare { .. }
                             | MediaCommand::MonitorPrepare { .. }
@@ -203,7 +204,7 @@ impl MediaWorkers {
                         };
                         match sessions.get(&call) {
                             Some(s) => {
-                                let _ = s.send(SessionCmd::Core(to_session));
+                                to_session(s, SessionCmd::Core(to_session_cmd)).await;
                             }
                             None => tracing::warn!(call, "media command for a call with no media session"),
                         }
@@ -253,7 +254,11 @@ impl MediaWorkers {
             },
             other => Control::Command(other),
         };
-        if self.tx.as_ref().is_none_or(|tx| tx.send(ctl).is_err()) {
+        if self
+            .tx
+            .as_ref()
+            .is_none_or(|tx| crate::bounded::send_or_wait(tx, ctl, &crate::bounded::MEDIA_CONTROL).is_err())
+        {
             tracing::error!("media workers are gone; a media command was lost");
         }
         Ok(())
@@ -266,6 +271,20 @@ impl Drop for MediaWorkers {
         if let Some(t) = self.thread.take() {
             let _ = t.join();
         }
+    }
+}
+
+/// Hands `cmd` to a media session; a session that has `MEDIA_SESSION`
+/// commands waiting already is waited for (counted), never skipped.
+async fn to_session(s: &mpsc::Sender<SessionCmd>, cmd: SessionCmd) {
+    match s.try_send(cmd) {
+        Ok(()) => {}
+        Err(mpsc::error::TrySendError::Full(cmd)) => {
+            crate::bounded::MEDIA_SESSION.full("waiting");
+            let _ = s.send(cmd).await;
+        }
+        // The session ended (its call is over): nothing to do.
+        Err(mpsc::error::TrySendError::Closed(_)) => {}
     }
 }
 

@@ -8,6 +8,7 @@
 pub mod auth;
 pub mod dialog;
 pub mod msg;
+pub mod overload;
 pub mod registrar;
 pub mod transaction;
 

@@ -37,7 +37,7 @@ pub(in crate::media) struct SessionEnv {
     pub music: Arc<HoldMusic>,
     pub recordings: PathBuf,
     /// Where key presses on bridged legs go (meet-me room PINs).
-    pub reports: mpsc::UnboundedSender<crate::media::MediaReport>,
+    pub reports: mpsc::Sender<crate::media::MediaReport>,
 }
 
 /// Packets read per leg without returning to `select!` (fairness between
@@ -56,7 +56,7 @@ struct Io {
     parties: Vec<(usize, UdpSocket)>,
     recorder: Option<Recorder>,
     recordings: PathBuf,
-    reports: mpsc::UnboundedSender<crate::media::MediaReport>,
+    reports: mpsc::Sender<crate::media::MediaReport>,
 }
 
 impl Io {
@@ -118,8 +118,12 @@ impl Io {
                     leg,
                     digit,
                 };
-                // No engine listening (shutting down) is no error.
-                let _ = self.reports.send(report);
+                // No engine listening (shutting down) is no error. A full
+                // queue means the engine is far behind: the key press is
+                // dropped (counted and logged) rather than stall the media.
+                if let Err(mpsc::error::TrySendError::Full(_)) = self.reports.try_send(report) {
+                    crate::bounded::MEDIA_REPORTS.full("dropped");
+                }
             }
         }
         true
@@ -163,7 +167,7 @@ fn sleep_target(deadline: Option<Instant>) -> tokio::time::Instant {
 pub(in crate::media) async fn run(
     call: u64,
     sockets: Option<[LegSockets; 2]>,
-    mut cmds: mpsc::UnboundedReceiver<SessionCmd>,
+    mut cmds: mpsc::Receiver<SessionCmd>,
     env: Arc<SessionEnv>,
 ) {
     let unix_time = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();

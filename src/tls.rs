@@ -98,6 +98,25 @@ fn certified_key(
         })
 }
 
+/// The CA certificates of the PEM file `path` (for verifying peers'
+/// certificates: trunks' client certificates, mutual TLS).
+pub fn load_roots(path: &Path) -> Result<Arc<rustls::RootCertStore>, TlsError> {
+    let err = |reason: String| TlsError::Certificate {
+        path: path.to_path_buf(),
+        reason,
+    };
+    let pem = std::fs::read(path).map_err(|e| err(e.to_string()))?;
+    let mut roots = rustls::RootCertStore::empty();
+    for cert in CertificateDer::pem_slice_iter(&pem) {
+        let cert = cert.map_err(|e| err(format!("not PEM: {e}")))?;
+        roots.add(cert).map_err(|e| err(format!("not a CA certificate: {e}")))?;
+    }
+    if roots.is_empty() {
+        return Err(err("holds no `BEGIN CERTIFICATE` block".into()));
+    }
+    Ok(Arc::new(roots))
+}
+
 /// A self-signed certificate for `names` (DNS names or IP addresses), made
 /// at start-up for loopback demos only; returns the key and the
 /// certificate's PEM (for clients to trust).
@@ -160,6 +179,28 @@ pub fn server_config(slot: Arc<CertSlot>, alpn: &[&[u8]]) -> Result<Arc<ServerCo
         .with_no_client_auth()
         .with_cert_resolver(slot);
     cfg.alpn_protocols = alpn.iter().map(|p| p.to_vec()).collect();
+    Ok(Arc::new(cfg))
+}
+
+/// A server configuration for SIP over TLS (RFC 3261 §26, RFC 5630):
+/// `slot`'s certificate, TLS 1.2 and 1.3, and, with `client_roots`,
+/// mutual TLS: every client must present a certificate those CAs signed.
+pub fn sip_server_config(
+    slot: Arc<CertSlot>,
+    client_roots: Option<Arc<rustls::RootCertStore>>,
+) -> Result<Arc<ServerConfig>, TlsError> {
+    let builder = ServerConfig::builder_with_provider(provider())
+        .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])
+        .map_err(|e| TlsError::Config(e.to_string()))?;
+    let cfg = match client_roots {
+        Some(roots) => {
+            let verifier = rustls::server::WebPkiClientVerifier::builder_with_provider(roots, provider())
+                .build()
+                .map_err(|e| TlsError::Config(e.to_string()))?;
+            builder.with_client_cert_verifier(verifier).with_cert_resolver(slot)
+        }
+        None => builder.with_no_client_auth().with_cert_resolver(slot),
+    };
     Ok(Arc::new(cfg))
 }
 

@@ -22,7 +22,7 @@ use crate::sdp::PortPool;
 use crate::sip::dialog::DialogKey;
 use crate::sip::msg::typed::{Transport as ViaTransport, Via};
 use crate::sip::msg::{Host, Message, StatusCode, Uri};
-use crate::sip::transaction::{Destination, TransactionLayer, TxId};
+use crate::sip::transaction::{Destination, TransactionLayer, TransportKind, TxId};
 use crate::time::{Now, TimerTable};
 use bytes::Bytes;
 use std::collections::{HashMap, VecDeque};
@@ -255,22 +255,26 @@ impl CallCtx<'_> {
     }
 }
 
-/// `<sip:user@local:port>` (with `;transport=tcp` over TCP): the Contact of
+/// `<sip:user@local:port>` (with `;transport=tcp` over TCP, `;transport=tls`
+/// over TLS, RFC 5630 §3.1.3: `sip:` with a transport, not `sips:`, since
+/// the switch does not promise TLS on every hop): the Contact of
 /// everything the switch sends from `dest.local`.
 pub fn contact_for(user: &str, dest: Destination) -> Bytes {
     let mut uri = Uri::sip(Some(user), Host::from_ip(dest.local.ip()), Some(dest.local.port()));
-    if dest.transport.is_reliable() {
-        uri.params.set("transport", Some(Bytes::from_static(b"tcp")));
+    match dest.transport {
+        TransportKind::Udp => {}
+        TransportKind::Tls => uri.params.set("transport", Some(Bytes::from_static(b"tls"))),
+        _ => uri.params.set("transport", Some(Bytes::from_static(b"tcp"))),
     }
     Bytes::from(format!("<{uri}>"))
 }
 
 /// A new top Via (fresh branch) for a request the switch sends from `dest.local`.
 pub fn new_via(ids: &mut IdGen, dest: Destination) -> Bytes {
-    let t = if dest.transport.is_reliable() {
-        ViaTransport::Tcp
-    } else {
-        ViaTransport::Udp
+    let t = match dest.transport {
+        TransportKind::Udp => ViaTransport::Udp,
+        TransportKind::Tls => ViaTransport::Tls,
+        _ => ViaTransport::Tcp,
     };
     let branch = ids.branch();
     Via::new(t, Host::from_ip(dest.local.ip()), Some(dest.local.port()), &branch).to_bytes()

@@ -131,8 +131,9 @@ pub(super) struct File<'a> {
 
 pub(super) struct Files<'a> {
     files: Vec<File<'a>>,
-    /// Directory of the files, to name missing ones.
-    dir: Option<PathBuf>,
+    /// Directory of the files, to name missing ones and resolve relative
+    /// paths (TLS files).
+    pub(super) dir: Option<PathBuf>,
 }
 
 impl<'a> Files<'a> {

@@ -52,9 +52,9 @@ pub use load::{
 pub use net::{Cidr, PortRange};
 pub use token::{hashed_text, parse_hashed, token_digest, ApiToken, HASHED_PREFIX, MIN_TOKEN_CHARS};
 pub use typed::{
-    ApiSettings, AuthPolicy, CdrSettings, Config, Credentials, Keepalive, MediaSettings, Profile, RecordingLayout,
-    RecordingSettings, RegistrarSettings, Secret, SecuritySettings, SessionTimerSettings, SipSettings, StoreSettings,
-    Transport, Trunk, TrunkInbound, User,
+    ApiSettings, AuthPolicy, CdrSettings, Config, Credentials, Keepalive, MediaSettings, Profile, ProfileTls,
+    RecordingLayout, RecordingSettings, RegistrarSettings, Secret, SecuritySettings, SessionTimerSettings, SipSettings,
+    StoreSettings, Transport, Trunk, TrunkInbound, User,
 };
 
 /// The embedded default files of `sip-profiles/`, as `(name, text)`; what

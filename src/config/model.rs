@@ -116,14 +116,19 @@ pub(crate) struct RawProfile {
     pub auth: Spanned<RawAuth>,
     pub realm: Option<Spanned<String>>,
     pub context: Spanned<String>,
+    pub tls_listen: Option<Vec<Spanned<String>>>,
+    pub tls_certificate: Option<Spanned<String>>,
+    pub tls_key: Option<Spanned<String>>,
+    pub tls_client_ca: Option<Spanned<String>>,
 }
 
-/// `transport = "udp" | "tcp"`.
+/// `transport = "udp" | "tcp" | "tls"`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub(crate) enum RawTransport {
     Udp,
     Tcp,
+    Tls,
 }
 
 /// `auth = "digest" | "trusted-trunks"`.

@@ -29,6 +29,7 @@ fn transport(t: RawTransport) -> Transport {
     match t {
         RawTransport::Udp => Transport::Udp,
         RawTransport::Tcp => Transport::Tcp,
+        RawTransport::Tls => Transport::Tls,
     }
 }
 
@@ -346,6 +347,7 @@ impl<'a> Builder<'a, '_> {
             };
             let trusted = *raw.auth.get_ref() == RawAuth::TrustedTrunks;
             self.seen.profiles.push((raw.name.get_ref().clone(), trusted));
+            let dir = self.files.dir.clone();
             let mut sink = self.sink(file);
             let before = sink.errors.len();
             let name = raw.name.get_ref().clone();
@@ -404,7 +406,7 @@ impl<'a> Builder<'a, '_> {
                 Some(t) if t.get_ref().is_empty() => sink.push(
                     &t.span(),
                     ErrorKind::InvalidValue,
-                    "transports must name at least one of \"udp\", \"tcp\"",
+                    "transports must name at least one of \"udp\", \"tcp\", \"tls\"",
                 ),
                 Some(t) => {
                     for x in t.get_ref() {
@@ -438,6 +440,7 @@ impl<'a> Builder<'a, '_> {
                 }
                 (RawAuth::TrustedTrunks, None) => AuthPolicy::TrustedTrunks,
             };
+            let tls = profile_tls(&raw, &transports, &mut sink, dir.as_deref());
             let refs = ProfileRefs {
                 context: sink.origin(&raw.context.span()),
             };
@@ -450,6 +453,7 @@ impl<'a> Builder<'a, '_> {
                         auth,
                         context: raw.context.into_inner(),
                         listen_origins,
+                        tls,
                     },
                     refs,
                 ));
@@ -551,5 +555,126 @@ fn keepalive(sink: &mut Sink<'_>, raw: &RawTrunk) -> Option<Keepalive> {
         interval: Duration::from_secs(interval),
         down_after: NonZeroU32::new(down_after)?,
         up_after: NonZeroU32::new(up_after)?,
+    })
+}
+
+/// A profile's TLS settings: `tls_listen` exactly when `transports` has
+/// "tls"; the certificate and key files checked now; without them a
+/// self-signed certificate is made at start, for loopback addresses only.
+fn profile_tls(
+    raw: &RawProfile,
+    transports: &[Transport],
+    sink: &mut Sink<'_>,
+    dir: Option<&std::path::Path>,
+) -> Option<crate::config::ProfileTls> {
+    let wants = transports.contains(&Transport::Tls);
+    let Some(list) = &raw.tls_listen else {
+        if wants {
+            let at = raw
+                .transports
+                .as_ref()
+                .map(|t| t.span())
+                .unwrap_or_else(|| raw.name.span());
+            sink.push(
+                &at,
+                ErrorKind::Schema,
+                "transports has \"tls\": set tls_listen too (e.g. [\"0.0.0.0:5061\"])",
+            );
+        }
+        for f in [&raw.tls_certificate, &raw.tls_key, &raw.tls_client_ca]
+            .into_iter()
+            .flatten()
+        {
+            sink.push(
+                &f.span(),
+                ErrorKind::Schema,
+                "TLS settings need \"tls\" in transports and tls_listen",
+            );
+        }
+        return None;
+    };
+    if !wants {
+        if let Some(first) = list.first() {
+            sink.push(
+                &first.span(),
+                ErrorKind::Schema,
+                "tls_listen needs \"tls\" in transports",
+            );
+        }
+        return None;
+    }
+    let mut listen = Vec::new();
+    let mut origins = Vec::new();
+    for l in list {
+        match l.get_ref().parse::<SocketAddr>() {
+            Ok(a) => {
+                listen.push(a);
+                origins.push(sink.origin(&l.span()));
+            }
+            Err(_) => sink.push(
+                &l.span(),
+                ErrorKind::InvalidValue,
+                format!(
+                    "tls_listen address `{}` is not an IP:port (e.g. \"127.0.0.1:5061\")",
+                    l.get_ref()
+                ),
+            ),
+        }
+    }
+    let files = match (&raw.tls_certificate, &raw.tls_key) {
+        (Some(c), Some(k)) => {
+            let files = crate::tls::TlsFiles {
+                certificate: crate::tls::resolve(dir, c.get_ref()),
+                key: crate::tls::resolve(dir, k.get_ref()),
+            };
+            match crate::tls::load_certified_key(&files) {
+                Ok(_) => Some(files),
+                Err(e @ crate::tls::TlsError::Key { .. }) => {
+                    sink.push(&k.span(), ErrorKind::InvalidValue, e.to_string());
+                    None
+                }
+                Err(e) => {
+                    sink.push(&c.span(), ErrorKind::InvalidValue, e.to_string());
+                    None
+                }
+            }
+        }
+        (Some(one), None) | (None, Some(one)) => {
+            sink.push(
+                &one.span(),
+                ErrorKind::InvalidValue,
+                "tls_certificate and tls_key go together: set both or neither",
+            );
+            None
+        }
+        (None, None) => {
+            if let Some((l, a)) = list.iter().zip(&listen).find(|(_, a)| !a.ip().is_loopback()) {
+                sink.push(
+                    &l.span(),
+                    ErrorKind::Unsafe,
+                    format!(
+                        "TLS on non-loopback {a} needs tls_certificate and tls_key (the self-signed demo \
+                         certificate is for loopback only)"
+                    ),
+                );
+            }
+            None
+        }
+    };
+    let client_ca = raw.tls_client_ca.as_ref().and_then(|c| {
+        let path = crate::tls::resolve(dir, c.get_ref());
+        match crate::tls::load_roots(&path) {
+            Ok(_) => Some(path),
+            Err(e) => {
+                sink.push(&c.span(), ErrorKind::InvalidValue, e.to_string());
+                None
+            }
+        }
+    });
+    Some(crate::config::ProfileTls {
+        listen,
+        files,
+        client_ca,
+        origins,
     })
 }

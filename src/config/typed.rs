@@ -256,6 +256,19 @@ pub enum Transport {
     Udp,
     /// TCP streams.
     Tcp,
+    /// TLS over TCP (RFC 3261 §26).
+    Tls,
+}
+
+impl Transport {
+    /// The name as written in the config (`udp`, `tcp`, `tls`).
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Transport::Udp => "udp",
+            Transport::Tcp => "tcp",
+            Transport::Tls => "tls",
+        }
+    }
 }
 
 impl fmt::Display for Transport {
@@ -263,6 +276,7 @@ impl fmt::Display for Transport {
         f.write_str(match self {
             Transport::Udp => "udp",
             Transport::Tcp => "tcp",
+            Transport::Tls => "tls",
         })
     }
 }
@@ -299,6 +313,23 @@ pub struct Profile {
     pub context: String,
     /// Where each `listen` entry was written, for error messages.
     pub(crate) listen_origins: Vec<Origin>,
+    /// SIP over TLS (RFC 3261 §26, RFC 5630) when `transports` has "tls".
+    pub tls: Option<ProfileTls>,
+}
+
+/// A profile's TLS listeners (issue 11 item 1).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProfileTls {
+    /// Addresses the TLS listeners bind (`tls_listen`, e.g. port 5061).
+    pub listen: Vec<SocketAddr>,
+    /// Certificate and key; `None`: a self-signed certificate made at
+    /// start (allowed only when every TLS address is loopback).
+    pub files: Option<crate::tls::TlsFiles>,
+    /// When set, clients must present a certificate this CA signed
+    /// (mutual TLS, for trunks).
+    pub client_ca: Option<PathBuf>,
+    /// Where `tls_listen` was written.
+    pub(crate) origins: Vec<Origin>,
 }
 
 /// A password or other secret; `Debug` never shows it.
@@ -479,9 +510,13 @@ impl Config {
     /// The profile bound to `local` (exact match, or a wildcard address on
     /// the same port), i.e. the profile a packet received there belongs to.
     pub fn profile_for_local(&self, local: SocketAddr) -> Option<&Profile> {
-        self.profiles.iter().find(|p| p.listen.contains(&local)).or_else(|| {
+        let addrs = |p: &Profile| {
+            let tls = p.tls.iter().flat_map(|t| t.listen.iter());
+            p.listen.iter().chain(tls).copied().collect::<Vec<_>>()
+        };
+        self.profiles.iter().find(|p| addrs(p).contains(&local)).or_else(|| {
             self.profiles.iter().find(|p| {
-                p.listen
+                addrs(p)
                     .iter()
                     .any(|l| l.port() == local.port() && l.ip().is_unspecified())
             })

@@ -245,7 +245,10 @@ pub async fn run(cfg: Config, opts: RunOptions) -> Result<(), DriverError> {
                         answered = Some(done);
                     }
                     Event::SendFailed(t) => engine.handle_input(n, Input::SendFailed { tx: t }),
-                    Event::Reload => reload(&mut engine, &opts, &edge),
+                    Event::Reload => {
+                        reload(&mut engine, &opts, &edge);
+                        sockets.reload_certificates();
+                    }
                     Event::Shutdown => {
                         if shutdown_deadline.is_none() {
                             tracing::info!("shutting down: ending calls");

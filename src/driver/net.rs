@@ -23,8 +23,7 @@ use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadHalf, WriteHalf};
 use tokio::net::{TcpListener, TcpStream, UdpSocket};
 use tokio::sync::{mpsc, oneshot};
 
@@ -41,6 +40,9 @@ const CLOSE_LINGER: Duration = Duration::from_secs(1);
 
 type ConnKey = (SocketAddr, SocketAddr); // (our profile address, peer)
 
+/// How long a TLS client has to finish its handshake.
+const TLS_HANDSHAKE: Duration = Duration::from_secs(10);
+
 /// The bound sockets and live TCP connections.
 pub(crate) struct Sockets {
     udp: HashMap<SocketAddr, Arc<UdpSocket>>,
@@ -49,6 +51,8 @@ pub(crate) struct Sockets {
     limits: Limits,
     idle: Duration,
     gate: Arc<OverloadGate>,
+    /// Each TLS profile's certificate (reloaded on SIGHUP) and files.
+    tls_certs: Vec<(Arc<crate::tls::CertSlot>, Option<crate::tls::TlsFiles>)>,
 }
 
 fn bind_udp(addr: SocketAddr) -> std::io::Result<UdpSocket> {
@@ -75,6 +79,7 @@ impl Sockets {
         let idle = cfg.sip().tcp_idle_timeout;
         let conns: Arc<DashMap<ConnKey, mpsc::Sender<Bytes>>> = Arc::new(DashMap::new());
         let mut udp = HashMap::new();
+        let mut tls_certs = Vec::new();
         for p in cfg.profiles() {
             for addr in &p.listen {
                 if p.transports.contains(&Transport::Udp) {
@@ -105,6 +110,32 @@ impl Sockets {
                     tracing::info!(profile = %p.name, %addr, "listening on tcp");
                 }
             }
+            if let Some(tls) = &p.tls {
+                let slot = profile_cert(&p.name, tls)?;
+                let roots = match &tls.client_ca {
+                    Some(ca) => Some(crate::tls::load_roots(ca)?),
+                    None => None,
+                };
+                let server = crate::tls::sip_server_config(slot.clone(), roots)?;
+                tls_certs.push((slot, tls.files.clone()));
+                for addr in &tls.listen {
+                    let l = TcpListener::bind(addr).await.map_err(|e| super::DriverError::Bind {
+                        addr: *addr,
+                        transport: "tls",
+                        source: e,
+                    })?;
+                    let ctx = ConnCtx {
+                        conns: conns.clone(),
+                        events: events.clone(),
+                        limits,
+                        idle,
+                        gate: gate.clone(),
+                    };
+                    let acceptor = tokio_rustls::TlsAcceptor::from(server.clone());
+                    tokio::spawn(tls_acceptor(l, *addr, ctx, acceptor));
+                    tracing::info!(profile = %p.name, %addr, mutual = tls.client_ca.is_some(), "listening on tls");
+                }
+            }
         }
         Ok(Sockets {
             udp,
@@ -113,7 +144,20 @@ impl Sockets {
             limits,
             idle,
             gate,
+            tls_certs,
         })
+    }
+
+    /// Re-reads every TLS profile's certificate files (SIGHUP); a file
+    /// that fails keeps the running certificate.
+    pub(crate) fn reload_certificates(&self) {
+        for (slot, files) in &self.tls_certs {
+            let Some(files) = files else { continue };
+            match slot.reload(files) {
+                Ok(()) => tracing::info!(certificate = %files.certificate.display(), "SIP TLS certificate reloaded"),
+                Err(e) => tracing::error!(error = %e, "SIP TLS certificate not reloaded; keeping the running one"),
+            }
+        }
     }
 
     /// Sends `bytes` to `dest` without blocking the engine.
@@ -132,6 +176,13 @@ impl Sockets {
                         self.fail(tx);
                     }
                 }
+            }
+            TransportKind::Tls if !self.conns.contains_key(&(dest.local, dest.addr)) => {
+                // The switch reaches TLS peers over the connections they
+                // opened (phones register over it, trunks connect first);
+                // it does not open TLS connections itself yet.
+                tracing::warn!(peer = %dest.addr, "no TLS connection to this peer: the request cannot be sent");
+                self.fail(tx);
             }
             _ => {
                 let key = (dest.local, dest.addr);
@@ -170,7 +221,7 @@ impl Sockets {
                     match TcpStream::connect(dest.addr).await {
                         Ok(stream) => {
                             let _ = stream.set_nodelay(true);
-                            run_connection(stream, key, wrx, ctx).await;
+                            run_connection(stream, key, wrx, ctx, TransportKind::Tcp).await;
                         }
                         Err(e) => {
                             tracing::debug!(peer = %dest.addr, error = %e, "tcp connect failed");
@@ -271,12 +322,71 @@ async fn tcp_acceptor(l: TcpListener, local: SocketAddr, ctx: ConnCtx) {
         let key = (local, peer);
         let (wtx, wrx) = mpsc::channel::<Bytes>(crate::bounded::TCP_WRITE.capacity());
         ctx.conns.insert(key, wtx);
-        tokio::spawn(run_connection(stream, key, wrx, ctx.clone()));
+        tokio::spawn(run_connection(stream, key, wrx, ctx.clone(), TransportKind::Tcp));
+    }
+}
+
+/// A TLS profile's certificate: its files, or a self-signed one for its
+/// loopback addresses (the config allows nothing else without files).
+fn profile_cert(
+    profile: &str,
+    tls: &crate::config::ProfileTls,
+) -> Result<Arc<crate::tls::CertSlot>, super::DriverError> {
+    let key = match &tls.files {
+        Some(files) => crate::tls::load_certified_key(files)?,
+        None => {
+            let mut names: Vec<String> = vec!["localhost".into()];
+            names.extend(tls.listen.iter().map(|a| a.ip().to_string()));
+            let names: Vec<&str> = names.iter().map(String::as_str).collect();
+            let (key, _) = crate::tls::self_signed(&names)?;
+            tracing::warn!(
+                profile,
+                "SIP over TLS with a self-signed demo certificate (loopback only)"
+            );
+            key
+        }
+    };
+    Ok(crate::tls::CertSlot::new(key))
+}
+
+/// Accepts TLS connections: each handshake in its own task, bounded by
+/// [`TLS_HANDSHAKE`]; then the connection is served like TCP.
+async fn tls_acceptor(l: TcpListener, local: SocketAddr, ctx: ConnCtx, acceptor: tokio_rustls::TlsAcceptor) {
+    loop {
+        let Ok((stream, peer)) = l.accept().await else { continue };
+        if ctx.conns.len() >= MAX_TCP_CONNECTIONS {
+            continue;
+        }
+        let _ = stream.set_nodelay(true);
+        let (acceptor, ctx) = (acceptor.clone(), ctx.clone());
+        tokio::spawn(async move {
+            let tls = match tokio::time::timeout(TLS_HANDSHAKE, acceptor.accept(stream)).await {
+                Ok(Ok(tls)) => tls,
+                Ok(Err(e)) => {
+                    tracing::debug!(%peer, error = %e, "SIP TLS handshake failed");
+                    return;
+                }
+                Err(_) => {
+                    tracing::debug!(%peer, "SIP TLS handshake timed out");
+                    return;
+                }
+            };
+            let key = (local, peer);
+            let (wtx, wrx) = mpsc::channel::<Bytes>(crate::bounded::TCP_WRITE.capacity());
+            ctx.conns.insert(key, wtx);
+            run_connection(tls, key, wrx, ctx, TransportKind::Tls).await;
+        });
     }
 }
 
 /// Reads framed messages and writes queued ones until error or idle.
-async fn run_connection(stream: TcpStream, key: ConnKey, mut out: mpsc::Receiver<Bytes>, ctx: ConnCtx) {
+async fn run_connection<S: AsyncRead + AsyncWrite + Send + 'static>(
+    stream: S,
+    key: ConnKey,
+    mut out: mpsc::Receiver<Bytes>,
+    ctx: ConnCtx,
+    kind: TransportKind,
+) {
     let ConnCtx {
         conns,
         events,
@@ -284,7 +394,7 @@ async fn run_connection(stream: TcpStream, key: ConnKey, mut out: mpsc::Receiver
         idle,
         gate,
     } = ctx;
-    let (mut rd, mut wr) = stream.into_split();
+    let (mut rd, mut wr) = tokio::io::split(stream);
     let mut buf = BytesMut::with_capacity(8192);
     let (local, peer) = key;
     let mut lost_framing = false;
@@ -304,13 +414,13 @@ async fn run_connection(stream: TcpStream, key: ConnKey, mut out: mpsc::Receiver
                             let data = buf.split_to(n).freeze();
                             match verdict(&gate, &events, &data, peer) {
                                 Verdict::Admit => {
-                                    let ev = Event::Packet { local, peer, transport: TransportKind::Tcp, data };
+                                    let ev = Event::Packet { local, peer, transport: kind, data };
                                     if !queue(&events, ev).await {
                                         break 'conn;
                                     }
                                 }
                                 Verdict::Shed { response, .. } => {
-                                    if wr.write_all(&response).await.is_err() {
+                                    if write_flush(&mut wr, &response).await.is_err() {
                                         break 'conn;
                                     }
                                 }
@@ -322,7 +432,7 @@ async fn run_connection(stream: TcpStream, key: ConnKey, mut out: mpsc::Receiver
                             tracing::debug!(%peer, %error, "tcp framing error: answering, then closing");
                             if let Some(h) = head {
                                 let head = buf.split_to(h).freeze();
-                                answer_unframeable(&events, &mut out, &mut wr, key, head, error).await;
+                                answer_unframeable(&events, &mut out, &mut wr, key, kind, head, error).await;
                             }
                             lost_framing = true;
                             break 'conn;
@@ -333,7 +443,7 @@ async fn run_connection(stream: TcpStream, key: ConnKey, mut out: mpsc::Receiver
             msg = out.recv() => {
                 match msg {
                     Some(b) => {
-                        if wr.write_all(&b).await.is_err() {
+                        if write_flush(&mut wr, &b).await.is_err() {
                             break 'conn;
                         }
                     }
@@ -349,14 +459,22 @@ async fn run_connection(stream: TcpStream, key: ConnKey, mut out: mpsc::Receiver
     }
 }
 
+/// Writes `bytes` and flushes: a TLS stream keeps written records in its
+/// buffer until flushed (TCP sends at once either way).
+async fn write_flush<W: AsyncWrite>(wr: &mut WriteHalf<W>, bytes: &[u8]) -> std::io::Result<()> {
+    wr.write_all(bytes).await?;
+    wr.flush().await
+}
+
 /// Hands the head of a message that cannot be framed to the engine, waits
 /// until the engine has queued its answer (§8.2: `400` naming the fault) on
 /// this connection, and writes everything queued so far.
-async fn answer_unframeable(
+async fn answer_unframeable<W: AsyncWrite>(
     events: &mpsc::Sender<Event>,
     out: &mut mpsc::Receiver<Bytes>,
-    wr: &mut OwnedWriteHalf,
+    wr: &mut WriteHalf<W>,
     (local, peer): ConnKey,
+    kind: TransportKind,
     head: Bytes,
     error: ParseError,
 ) {
@@ -364,7 +482,7 @@ async fn answer_unframeable(
     let ev = Event::Unframeable {
         local,
         peer,
-        transport: TransportKind::Tcp,
+        transport: kind,
         head,
         error,
         answered,
@@ -376,7 +494,7 @@ async fn answer_unframeable(
     // dropped if it stopped); the wait is bounded either way.
     let _ = tokio::time::timeout(ANSWER_WAIT, queued).await;
     while let Ok(b) = out.try_recv() {
-        if wr.write_all(&b).await.is_err() {
+        if write_flush(wr, &b).await.is_err() {
             return;
         }
     }
@@ -384,7 +502,7 @@ async fn answer_unframeable(
 
 /// Shuts the write side (FIN after the last answer) and reads until the
 /// peer closes too, for at most [`CLOSE_LINGER`].
-async fn close_gracefully(mut rd: OwnedReadHalf, mut wr: OwnedWriteHalf) {
+async fn close_gracefully<S: AsyncRead + AsyncWrite>(mut rd: ReadHalf<S>, mut wr: WriteHalf<S>) {
     let _ = wr.shutdown().await;
     let drain = async {
         let mut sink = [0u8; 4096];

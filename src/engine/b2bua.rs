@@ -13,7 +13,6 @@ use crate::sip::auth::AuthKind;
 use crate::sip::msg::{HeaderName, Message, StatusCode};
 use crate::sip::transaction::{Destination, TxId};
 use bytes::Bytes;
-use std::net::SocketAddr;
 
 impl Engine {
     pub(crate) fn on_invite(&mut self, now: Now, tx: TxId, req: Message, src: Destination) {
@@ -113,7 +112,12 @@ impl Engine {
         let b_local = targets
             .first()
             .map(|t| t.dest.local.ip())
-            .or_else(|| queue.as_ref().and_then(|_| self.user_profile_local()).map(|a| a.ip()))
+            .or_else(|| {
+                queue
+                    .as_ref()
+                    .and_then(|_| self.user_profile_local())
+                    .map(|a| a.plain.ip())
+            })
             .unwrap_or(src.local.ip());
         let user_denoise = |u: &str| self.cfg.user(u).is_some_and(|u| u.noise_removal);
         let queue_cfg = queue.as_deref().and_then(|q| self.cfg.acd().queue_by_name(q));
@@ -311,11 +315,15 @@ impl Engine {
     }
 
     /// The local socket of the first digest (phones) profile.
-    pub(crate) fn user_profile_local(&self) -> Option<SocketAddr> {
-        self.cfg
+    pub(crate) fn user_profile_local(&self) -> Option<crate::sip::registrar::Locals> {
+        let p = self
+            .cfg
             .profiles()
             .iter()
-            .find(|p| matches!(p.auth, AuthPolicy::Digest { .. }))
-            .and_then(|p| p.listen.first().copied())
+            .find(|p| matches!(p.auth, AuthPolicy::Digest { .. }))?;
+        Some(crate::sip::registrar::Locals {
+            plain: p.listen.first().copied()?,
+            tls: p.tls.as_ref().and_then(|t| t.listen.first().copied()),
+        })
     }
 }

@@ -21,7 +21,7 @@
 use super::{Engine, EngineTimer, Now};
 use crate::config::Keepalive;
 use crate::sip::msg::{HeaderName, Host, Message, Method, StatusCode, Uri};
-use crate::sip::transaction::{Destination, TransportKind, TxId};
+use crate::sip::transaction::TxId;
 use std::collections::HashMap;
 use std::time::Instant;
 
@@ -202,10 +202,7 @@ impl Engine {
                 TrunkSummary {
                     name: t.name.clone(),
                     address: t.address.to_string(),
-                    transport: match t.transport {
-                        crate::config::Transport::Udp => "udp",
-                        crate::config::Transport::Tcp => "tcp",
-                    },
+                    transport: t.transport.as_str(),
                     state: if h.is_up() { "up" } else { "down" },
                     keepalive: t.keepalive.is_some(),
                     options_interval_s: t.keepalive.map(|k| k.interval.as_secs()),
@@ -227,17 +224,10 @@ impl Engine {
         if self.trunks.probes.values().any(|(n, _)| *n == trunk.name) {
             return;
         }
-        let Some(local) = self.cfg.profile(&trunk.profile).and_then(|p| p.listen.first().copied()) else {
+        let Some(dest) = self.trunk_destination(&trunk) else {
             return;
         };
-        let dest = Destination {
-            addr: trunk.address,
-            transport: match trunk.transport {
-                crate::config::Transport::Udp => TransportKind::Udp,
-                crate::config::Transport::Tcp => TransportKind::Tcp,
-            },
-            local,
-        };
+        let local = dest.local;
         let host = Host::from_ip(trunk.address.ip());
         let target = Uri::sip(None, host, Some(trunk.address.port()));
         let user = trunk.from_user.clone().unwrap_or_else(|| "switchboard".to_owned());

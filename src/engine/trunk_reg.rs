@@ -8,7 +8,6 @@ use super::{Engine, EngineTimer, Now};
 use crate::sip::auth::DigestClient;
 use crate::sip::msg::typed::ContactList;
 use crate::sip::msg::{HeaderName, Host, Message, Method, StatusCode, Uri};
-use crate::sip::transaction::{Destination, TransportKind};
 use bytes::Bytes;
 use std::time::Duration;
 
@@ -65,18 +64,10 @@ impl Engine {
             return;
         }
         let Some(creds) = trunk.credentials.clone() else { return };
-        let Some(local) = self.cfg.profile(&trunk.profile).and_then(|p| p.listen.first().copied()) else {
+        let Some(dest) = self.trunk_destination(&trunk) else {
             return;
         };
-        let transport = match trunk.transport {
-            crate::config::Transport::Udp => TransportKind::Udp,
-            crate::config::Transport::Tcp => TransportKind::Tcp,
-        };
-        let dest = Destination {
-            addr: trunk.address,
-            transport,
-            local,
-        };
+        let local = dest.local;
         let host = Host::from_ip(trunk.address.ip());
         let ids = &mut self.ids;
         let st = self

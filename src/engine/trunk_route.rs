@@ -79,17 +79,30 @@ impl Engine {
         best.map(|b| b.0.clone())
     }
 
+    /// Where requests to `trunk` go: its address over its transport, from
+    /// its profile's first address of that transport (the TLS listener for
+    /// `transport = "tls"`); `None` when the profile has no such socket.
+    pub(crate) fn trunk_destination(&self, trunk: &crate::config::Trunk) -> Option<Destination> {
+        let profile = self.cfg.profile(&trunk.profile)?;
+        let (transport, local) = match trunk.transport {
+            crate::config::Transport::Udp => (TransportKind::Udp, profile.listen.first().copied()?),
+            crate::config::Transport::Tcp => (TransportKind::Tcp, profile.listen.first().copied()?),
+            crate::config::Transport::Tls => (TransportKind::Tls, profile.tls.as_ref()?.listen.first().copied()?),
+        };
+        Some(Destination {
+            addr: trunk.address,
+            transport,
+            local,
+        })
+    }
+
     /// Where a call to `number` through trunk `name` goes.
     pub(crate) fn trunk_target(&self, name: &str, number: &str) -> Result<RingTarget, (StatusCode, String)> {
         let Some(trunk) = self.cfg.trunk(name) else {
             return Err((StatusCode::SERVICE_UNAVAILABLE, "Trunk Not Configured".into()));
         };
-        let Some(local) = self.cfg.profile(&trunk.profile).and_then(|p| p.listen.first().copied()) else {
+        let Some(dest) = self.trunk_destination(trunk) else {
             return Err((StatusCode::SERVICE_UNAVAILABLE, "Trunk Profile Has No Socket".into()));
-        };
-        let transport = match trunk.transport {
-            crate::config::Transport::Udp => TransportKind::Udp,
-            crate::config::Transport::Tcp => TransportKind::Tcp,
         };
         let uri = Uri::sip(
             Some(number),
@@ -98,11 +111,7 @@ impl Engine {
         );
         Ok(RingTarget {
             uri,
-            dest: Destination {
-                addr: trunk.address,
-                transport,
-                local,
-            },
+            dest,
             trunk: Some(trunk.name.clone()),
         })
     }

@@ -62,7 +62,7 @@ pub struct Account {
     /// `auto` answers incoming calls at once; `manual` waits for
     /// [`Baresip::accept`].
     pub answermode: String,
-    /// `udp` or `tcp`.
+    /// `udp`, `tcp` or `tls`.
     pub transport: String,
 }
 
@@ -87,6 +87,14 @@ impl Account {
 
     pub fn tcp(mut self) -> Account {
         self.transport = "tcp".into();
+        self
+    }
+
+    /// Over TLS to the switch's TLS listener `tls` (the baresip must be
+    /// started with [`Baresip::start_tls`] to trust its certificate).
+    pub fn tls(mut self, tls: SocketAddr) -> Account {
+        self.transport = "tls".into();
+        self.registrar = tls;
         self
     }
 
@@ -137,6 +145,16 @@ impl Baresip {
     /// every call's received audio is written to [`Baresip::heard_files`]
     /// (the `sndfile` module).
     pub fn start_with(sine_hz: u32, dump: bool) -> Baresip {
+        Baresip::start_opts(sine_hz, dump, None)
+    }
+
+    /// Starts baresip trusting the CA (or self-signed certificate) of the
+    /// PEM file `cafile` for SIP over TLS (`sip_cafile`).
+    pub fn start_tls(cafile: &Path) -> Baresip {
+        Baresip::start_opts(440, false, Some(cafile))
+    }
+
+    fn start_opts(sine_hz: u32, dump: bool, cafile: Option<&Path>) -> Baresip {
         require_baresip();
         let dir = tempfile::Builder::new().prefix("baresip-").tempdir().unwrap();
         // baresip binds its SIP port for UDP and TCP (and TLS on the next one
@@ -152,6 +170,12 @@ impl Baresip {
             .replace("{{RTP_LO}}", &rtp_lo.to_string())
             .replace("{{RTP_HI}}", &(rtp_lo + 19).to_string())
             .replace("{{SINE_HZ}}", &sine_hz.to_string())
+            .replace(
+                "{{TLS}}",
+                &cafile
+                    .map(|c| format!("sip_cafile\t\t{}", c.display()))
+                    .unwrap_or_default(),
+            )
             .replace(
                 "{{SNDFILE}}",
                 &if dump {

@@ -86,4 +86,5 @@ mod errors;
 mod loading;
 mod routing;
 mod secrets;
+mod tls;
 mod trunks;

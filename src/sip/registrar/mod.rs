@@ -55,6 +55,16 @@ impl Default for RegistrarConfig {
     }
 }
 
+/// A profile's local addresses requests to registered phones leave from:
+/// its first listen address (UDP and TCP) and its first TLS listener.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Locals {
+    /// The first `listen` address.
+    pub plain: SocketAddr,
+    /// The first `tls_listen` address, if the profile speaks TLS.
+    pub tls: Option<SocketAddr>,
+}
+
 /// One contact bound to an address-of-record.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Binding {
@@ -92,14 +102,15 @@ impl Binding {
         self.expires_at.saturating_sub(now)
     }
 
-    /// Where a request to this contact goes from our socket `local`: back
-    /// to the address and transport the REGISTER came from (RFC 5626-style
-    /// reuse of the flow, which also reaches phones behind NAT); TLS rides
-    /// the stream transport.
-    pub fn destination(&self, local: SocketAddr) -> Destination {
-        let transport = match self.transport {
-            Transport::Tcp | Transport::Tls => TransportKind::Tcp,
-            _ => TransportKind::Udp,
+    /// Where a request to this contact goes from the profile's sockets
+    /// `local`: back to the address and transport the REGISTER came from
+    /// (RFC 5626-style reuse of the flow, which also reaches phones behind
+    /// NAT); a TLS binding rides its TLS connection, from the TLS listener.
+    pub fn destination(&self, local: Locals) -> Destination {
+        let (transport, local) = match self.transport {
+            Transport::Tls => (TransportKind::Tls, local.tls.unwrap_or(local.plain)),
+            Transport::Tcp | Transport::Sctp | Transport::Ws | Transport::Wss => (TransportKind::Tcp, local.plain),
+            _ => (TransportKind::Udp, local.plain),
         };
         Destination {
             addr: self.source,

@@ -164,6 +164,31 @@ impl CertSlot {
     }
 }
 
+impl rustls::client::ResolvesClientCert for CertSlot {
+    fn resolve(&self, _hints: &[&[u8]], _schemes: &[rustls::SignatureScheme]) -> Option<Arc<CertifiedKey>> {
+        Some(self.current())
+    }
+
+    fn has_certs(&self) -> bool {
+        true
+    }
+}
+
+/// A client configuration for connecting to a TLS peer (a trunk): its
+/// certificate must chain to `roots`; the switch presents `slot`'s
+/// certificate when asked (mutual TLS). TLS 1.2 and 1.3.
+pub fn client_config(
+    roots: Arc<rustls::RootCertStore>,
+    slot: Arc<CertSlot>,
+) -> Result<Arc<rustls::ClientConfig>, TlsError> {
+    let cfg = rustls::ClientConfig::builder_with_provider(provider())
+        .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])
+        .map_err(|e| TlsError::Config(e.to_string()))?
+        .with_root_certificates(roots)
+        .with_client_cert_resolver(slot);
+    Ok(Arc::new(cfg))
+}
+
 impl ResolvesServerCert for CertSlot {
     fn resolve(&self, _hello: ClientHello<'_>) -> Option<Arc<CertifiedKey>> {
         Some(self.current())

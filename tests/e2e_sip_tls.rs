@@ -155,3 +155,127 @@ fn mutual_tls_serves_only_clients_with_a_certificate_of_the_ca() {
     );
     assert!(sw.log().contains("mutual=true"), "{}", sw.log());
 }
+
+/// One SIP message read from `s` (head and Content-Length body), or None at
+/// the end of the stream.
+fn read_message(s: &mut impl Read, buf: &mut Vec<u8>) -> Option<String> {
+    loop {
+        if let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+            let head = String::from_utf8_lossy(&buf[..end]).into_owned();
+            let len: usize = head
+                .lines()
+                .find_map(|l| l.strip_prefix("Content-Length:").or_else(|| l.strip_prefix("l:")))
+                .and_then(|v| v.trim().parse().ok())
+                .unwrap_or(0);
+            if buf.len() >= end + 4 + len {
+                let msg = String::from_utf8_lossy(&buf[..end + 4 + len]).into_owned();
+                buf.drain(..end + 4 + len);
+                return Some(msg);
+            }
+        }
+        let mut chunk = [0u8; 4096];
+        match s.read(&mut chunk) {
+            Ok(0) | Err(_) => return None,
+            Ok(n) => buf.extend_from_slice(&chunk[..n]),
+        }
+    }
+}
+
+/// `486 Busy Here` to `req` (Via, From, To with a tag, Call-ID, CSeq).
+fn busy_to(req: &str) -> String {
+    let mut out = String::from("SIP/2.0 486 Busy Here\r\n");
+    for l in req.lines() {
+        let name = l.split(':').next().unwrap_or("").trim().to_ascii_lowercase();
+        match name.as_str() {
+            "via" | "v" | "from" | "f" | "call-id" | "i" | "cseq" => out.push_str(&format!("{l}\r\n")),
+            "to" | "t" => out.push_str(&format!("{l};tag=carrier1\r\n")),
+            _ => {}
+        }
+    }
+    out.push_str("Content-Length: 0\r\n\r\n");
+    out
+}
+
+/// A call from phone 1001 to an outside number goes to the `demo` trunk
+/// configured `transport = "tls"` with `tls_ca`: the switch opens a TLS
+/// connection to the carrier, verifies the carrier's certificate against
+/// that CA, presents its own profile certificate (the carrier demands
+/// one: mutual TLS), sends the INVITE with a TLS Via and Contact
+/// `;transport=tls`, and relays the carrier's 486 to the phone.
+#[test]
+fn calls_to_a_tls_trunk_open_a_verified_mutual_tls_connection() {
+    let cfg = ConfigDir::from_default();
+    let switch_pem = write_cert(cfg.path());
+    let carrier = rcgen::generate_simple_self_signed(vec!["127.0.0.1".into()]).expect("carrier cert");
+    std::fs::write(cfg.path().join("carrier.pem"), carrier.cert.pem()).expect("carrier pem");
+    let carrier_addr = SocketAddr::from(([127, 0, 0, 1], free_port()));
+    let switch_tls = SocketAddr::from(([127, 0, 0, 1], free_port()));
+    cfg.patch(
+        "external.toml",
+        "transports = [\"udp\", \"tcp\"]",
+        &format!(
+            "transports = [\"udp\", \"tcp\", \"tls\"]\ntls_listen = [\"{switch_tls}\"]\n\
+             tls_certificate = \"sip.pem\"\ntls_key = \"sip.key\""
+        ),
+    );
+    cfg.patch(
+        "trunks.toml",
+        "address = \"127.0.0.1:5090\"",
+        &format!("address = \"{carrier_addr}\""),
+    );
+    cfg.patch(
+        "trunks.toml",
+        "transport = \"udp\"",
+        "transport = \"tls\"\ntls_ca = \"carrier.pem\"",
+    );
+
+    // The carrier: TLS with its certificate, demanding the switch's.
+    let mut client_roots = rustls::RootCertStore::empty();
+    for c in CertificateDer::pem_slice_iter(switch_pem.as_bytes()) {
+        client_roots.add(c.expect("pem")).expect("root");
+    }
+    let verifier = rustls::server::WebPkiClientVerifier::builder_with_provider(
+        Arc::new(client_roots),
+        switchboard::tls::provider(),
+    )
+    .build()
+    .expect("verifier");
+    let key = PrivateKeyDer::from_pem_slice(carrier.signing_key.serialize_pem().as_bytes()).expect("key");
+    let server = rustls::ServerConfig::builder_with_provider(switchboard::tls::provider())
+        .with_safe_default_protocol_versions()
+        .expect("versions")
+        .with_client_cert_verifier(verifier)
+        .with_single_cert(vec![carrier.cert.der().clone()], key)
+        .expect("server config");
+    let listener = std::net::TcpListener::bind(carrier_addr).expect("carrier bind");
+    let carrier_thread = std::thread::spawn(move || {
+        let (tcp, _) = listener.accept().expect("the switch connects");
+        tcp.set_read_timeout(Some(Duration::from_secs(10))).expect("timeout");
+        let conn = rustls::ServerConnection::new(Arc::new(server)).expect("conn");
+        let mut s = rustls::StreamOwned::new(conn, tcp);
+        let mut buf = Vec::new();
+        let invite = read_message(&mut s, &mut buf).expect("an INVITE over TLS");
+        let client_cert = s.conn.peer_certificates().map(|c| c.len()).unwrap_or(0);
+        s.write_all(busy_to(&invite).as_bytes()).expect("486");
+        s.flush().expect("flush");
+        let ack = read_message(&mut s, &mut buf);
+        (invite, client_cert, ack)
+    });
+
+    let sw = Switch::builder().config(cfg.path()).start();
+    Sipp::new("uac_call_auth_busy.xml")
+        .remote(sw.internal_addr())
+        .phone("1001", "demo-1001")
+        .service("5551234")
+        .run(T)
+        .assert_success();
+    let (invite, client_cert, ack) = carrier_thread.join().expect("carrier");
+    assert!(invite.starts_with("INVITE sip:5551234@"), "{invite}");
+    assert!(invite.contains(&format!("Via: SIP/2.0/TLS {switch_tls}")), "{invite}");
+    assert!(invite.contains(";transport=tls>"), "Contact over TLS: {invite}");
+    assert_eq!(client_cert, 1, "the switch presented its certificate");
+    assert!(
+        ack.is_some_and(|a| a.starts_with("ACK ")),
+        "the 486 is ACKed over the same connection"
+    );
+}

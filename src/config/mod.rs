@@ -54,7 +54,7 @@ pub use token::{hashed_text, parse_hashed, token_digest, ApiToken, HASHED_PREFIX
 pub use typed::{
     ApiSettings, AuthPolicy, CdrSettings, Config, Credentials, Keepalive, MediaSettings, Profile, ProfileTls,
     RecordingLayout, RecordingSettings, RegistrarSettings, Secret, SecuritySettings, SessionTimerSettings, SipSettings,
-    StoreSettings, Transport, Trunk, TrunkInbound, User,
+    StoreSettings, Transport, Trunk, TrunkInbound, TrunkTls, User,
 };
 
 /// The embedded default files of `sip-profiles/`, as `(name, text)`; what

@@ -170,6 +170,8 @@ pub(crate) struct RawTrunk {
     pub down_after: Option<Spanned<u32>>,
     pub up_after: Option<Spanned<u32>>,
     pub failover_timeout_ms: Option<Spanned<u64>>,
+    pub tls_ca: Option<Spanned<String>>,
+    pub tls_server_name: Option<Spanned<String>>,
 }
 
 /// `match = { prefix = ".." } | { regex = ".." } | { exact = ".." }`.

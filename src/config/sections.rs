@@ -150,6 +150,7 @@ impl<'a> Builder<'a, '_> {
         self.seen.trunks = raws.iter().map(|r| r.name.get_ref().clone()).collect();
         let mut seen: HashMap<String, usize> = HashMap::new();
         let env = self.env;
+        let dir = self.files.dir.clone();
         for raw in raws {
             let mut sink = self.sink(file);
             let before = sink.errors.len();
@@ -242,6 +243,7 @@ impl<'a> Builder<'a, '_> {
                 );
             }
             let keepalive = keepalive(&mut sink, &raw);
+            let tls = trunk_tls(&raw, address, &mut sink, dir.as_deref());
             let failover_timeout = positive(&mut sink, &raw.failover_timeout_ms, "failover_timeout_ms", 0);
             let failover_timeout = match failover_timeout {
                 0 => Trunk::DEFAULT_FAILOVER_TIMEOUT,
@@ -263,6 +265,7 @@ impl<'a> Builder<'a, '_> {
                     profile: String::new(),
                     keepalive,
                     failover_timeout,
+                    tls,
                 },
                 TrunkRefs {
                     context: context_origin,
@@ -677,4 +680,53 @@ fn profile_tls(
         client_ca,
         origins,
     })
+}
+
+/// A trunk's TLS settings: `transport = "tls"` needs `tls_ca` (the switch
+/// ships no trust store: the operator names the CA of each carrier);
+/// `tls_ca` and `tls_server_name` need the TLS transport.
+fn trunk_tls(
+    raw: &RawTrunk,
+    address: Option<SocketAddr>,
+    sink: &mut Sink<'_>,
+    dir: Option<&std::path::Path>,
+) -> Option<crate::config::TrunkTls> {
+    if raw.transport != Some(RawTransport::Tls) {
+        for f in [&raw.tls_ca, &raw.tls_server_name].into_iter().flatten() {
+            sink.push(
+                &f.span(),
+                ErrorKind::Schema,
+                "tls_ca and tls_server_name need transport = \"tls\"",
+            );
+        }
+        return None;
+    }
+    let Some(ca) = &raw.tls_ca else {
+        sink.push(
+            &raw.name.span(),
+            ErrorKind::Schema,
+            "transport = \"tls\" needs tls_ca: the CA certificates (PEM) that signed the trunk's certificate",
+        );
+        return None;
+    };
+    let path = crate::tls::resolve(dir, ca.get_ref());
+    if let Err(e) = crate::tls::load_roots(&path) {
+        sink.push(&ca.span(), ErrorKind::InvalidValue, e.to_string());
+        return None;
+    }
+    let server_name = match (&raw.tls_server_name, address) {
+        (Some(n), _) => n.get_ref().clone(),
+        (None, Some(a)) => a.ip().to_string(),
+        (None, None) => return None,
+    };
+    if rustls::pki_types::ServerName::try_from(server_name.clone()).is_err() {
+        let at = raw.tls_server_name.as_ref().map_or(raw.address.span(), |n| n.span());
+        sink.push(
+            &at,
+            ErrorKind::InvalidValue,
+            format!("`{server_name}` is not a DNS name or IP address"),
+        );
+        return None;
+    }
+    Some(crate::config::TrunkTls { ca: path, server_name })
 }

@@ -317,6 +317,18 @@ pub struct Profile {
     pub tls: Option<ProfileTls>,
 }
 
+/// How the switch connects to a TLS trunk: the CA that signed the trunk's
+/// certificate and the name the certificate must carry; the switch presents
+/// its profile's certificate as client certificate (mutual TLS).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TrunkTls {
+    /// PEM file of the CA certificates trusted for this trunk.
+    pub ca: PathBuf,
+    /// The DNS name or IP address the trunk's certificate must carry
+    /// (default: the trunk's address).
+    pub server_name: String,
+}
+
 /// A profile's TLS listeners (issue 11 item 1).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ProfileTls {
@@ -414,6 +426,9 @@ pub struct Trunk {
     /// 100 Trying) after this long is given up and the call fails over to
     /// the next trunk of its dial-plan list (`failover_timeout_ms`).
     pub failover_timeout: Duration,
+    /// For `transport = "tls"`: how the switch checks the trunk's
+    /// certificate when it connects (issue 11 item 1).
+    pub tls: Option<TrunkTls>,
 }
 
 impl Trunk {

@@ -53,6 +53,15 @@ pub(crate) struct Sockets {
     gate: Arc<OverloadGate>,
     /// Each TLS profile's certificate (reloaded on SIGHUP) and files.
     tls_certs: Vec<(Arc<crate::tls::CertSlot>, Option<crate::tls::TlsFiles>)>,
+    /// How to connect to each TLS trunk, by its address.
+    tls_trunks: HashMap<SocketAddr, TlsTrunk>,
+}
+
+/// What opening a TLS connection to a trunk needs.
+#[derive(Clone)]
+struct TlsTrunk {
+    config: Arc<rustls::ClientConfig>,
+    name: rustls::pki_types::ServerName<'static>,
 }
 
 fn bind_udp(addr: SocketAddr) -> std::io::Result<UdpSocket> {
@@ -80,6 +89,7 @@ impl Sockets {
         let conns: Arc<DashMap<ConnKey, mpsc::Sender<Bytes>>> = Arc::new(DashMap::new());
         let mut udp = HashMap::new();
         let mut tls_certs = Vec::new();
+        let mut profile_slots: HashMap<String, Arc<crate::tls::CertSlot>> = HashMap::new();
         for p in cfg.profiles() {
             for addr in &p.listen {
                 if p.transports.contains(&Transport::Udp) {
@@ -117,7 +127,8 @@ impl Sockets {
                     None => None,
                 };
                 let server = crate::tls::sip_server_config(slot.clone(), roots)?;
-                tls_certs.push((slot, tls.files.clone()));
+                tls_certs.push((slot.clone(), tls.files.clone()));
+                profile_slots.insert(p.name.clone(), slot);
                 for addr in &tls.listen {
                     let l = TcpListener::bind(addr).await.map_err(|e| super::DriverError::Bind {
                         addr: *addr,
@@ -137,6 +148,17 @@ impl Sockets {
                 }
             }
         }
+        let mut tls_trunks = HashMap::new();
+        for t in cfg.trunks() {
+            let (Some(tt), Some(slot)) = (&t.tls, profile_slots.get(&t.profile)) else {
+                continue;
+            };
+            let roots = crate::tls::load_roots(&tt.ca)?;
+            let name = rustls::pki_types::ServerName::try_from(tt.server_name.clone())
+                .map_err(|e| crate::tls::TlsError::Config(e.to_string()))?;
+            let config = crate::tls::client_config(roots, slot.clone())?;
+            tls_trunks.insert(t.address, TlsTrunk { config, name });
+        }
         Ok(Sockets {
             udp,
             conns,
@@ -145,6 +167,7 @@ impl Sockets {
             idle,
             gate,
             tls_certs,
+            tls_trunks,
         })
     }
 
@@ -178,11 +201,14 @@ impl Sockets {
                 }
             }
             TransportKind::Tls if !self.conns.contains_key(&(dest.local, dest.addr)) => {
-                // The switch reaches TLS peers over the connections they
-                // opened (phones register over it, trunks connect first);
-                // it does not open TLS connections itself yet.
-                tracing::warn!(peer = %dest.addr, "no TLS connection to this peer: the request cannot be sent");
-                self.fail(tx);
+                // Phones are reached over the connection they registered
+                // on; the switch opens connections to TLS trunks only.
+                let Some(trunk) = self.tls_trunks.get(&dest.addr).cloned() else {
+                    tracing::warn!(peer = %dest.addr, "no TLS connection to this peer: the request cannot be sent");
+                    self.fail(tx);
+                    return;
+                };
+                self.open_tls(dest, trunk, bytes, tx);
             }
             _ => {
                 let key = (dest.local, dest.addr);
@@ -234,6 +260,48 @@ impl Sockets {
                 });
             }
         }
+    }
+
+    /// Opens a TLS connection to a trunk (§18.1.1 over TLS, verifying its
+    /// certificate, presenting ours) and queues `bytes` on it.
+    fn open_tls(&self, dest: Destination, trunk: TlsTrunk, bytes: Bytes, tx: Option<TxId>) {
+        if self.conns.len() >= MAX_TCP_CONNECTIONS {
+            self.fail(tx);
+            return;
+        }
+        let key = (dest.local, dest.addr);
+        let (wtx, wrx) = mpsc::channel::<Bytes>(crate::bounded::TCP_WRITE.capacity());
+        let _ = wtx.try_send(bytes);
+        self.conns.insert(key, wtx);
+        let ctx = ConnCtx {
+            conns: self.conns.clone(),
+            events: self.events.clone(),
+            limits: self.limits,
+            idle: self.idle,
+            gate: self.gate.clone(),
+        };
+        tokio::spawn(async move {
+            let connector = tokio_rustls::TlsConnector::from(trunk.config);
+            let connect = async {
+                let tcp = TcpStream::connect(dest.addr).await?;
+                let _ = tcp.set_nodelay(true);
+                connector.connect(trunk.name, tcp).await
+            };
+            match tokio::time::timeout(TLS_HANDSHAKE, connect).await {
+                Ok(Ok(stream)) => run_connection(stream, key, wrx, ctx, TransportKind::Tls).await,
+                outcome => {
+                    let why = match outcome {
+                        Ok(Err(e)) => e.to_string(),
+                        _ => "handshake timed out".to_string(),
+                    };
+                    tracing::warn!(peer = %dest.addr, error = %why, "TLS connection to the trunk failed");
+                    ctx.conns.remove(&key);
+                    if let Some(t) = tx {
+                        let _ = ctx.events.send(Event::SendFailed(t)).await;
+                    }
+                }
+            }
+        });
     }
 
     fn fail(&self, tx: Option<TxId>) {

@@ -78,3 +78,17 @@ fn certificate_key_and_client_ca_files_are_checked() {
     let errs = errors(&[("internal.toml", Some(&swapped))]);
     assert!(errs.iter().any(|e| e.to_string().contains("private key")), "{errs:#?}");
 }
+
+#[test]
+fn a_tls_trunk_needs_its_ca_and_tls_settings_need_the_tls_transport() {
+    let t = "[[trunk]]\nname = \"demo\"\naddress = \"127.0.0.1:5090\"\ntransport = \"tls\"\n";
+    let errs = errors(&[("trunks.toml", Some(t))]);
+    assert!(errs.iter().any(|e| e.to_string().contains("needs tls_ca")), "{errs:#?}");
+    let t = "[[trunk]]\nname = \"demo\"\naddress = \"127.0.0.1:5090\"\ntls_ca = \"ca.pem\"\n";
+    one_error(
+        &[("trunks.toml", Some(t))],
+        "trunks.toml:4:10",
+        ErrorKind::Schema,
+        "need transport = \"tls\"",
+    );
+}

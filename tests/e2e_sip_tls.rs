@@ -279,3 +279,20 @@ fn calls_to_a_tls_trunk_open_a_verified_mutual_tls_connection() {
         "the 486 is ACKed over the same connection"
     );
 }
+
+/// RFC 3261 §26.2.2: an INVITE for a `sips:` URI that arrives over plain
+/// UDP is refused with `416` before anything else (no challenge).
+#[test]
+fn a_sips_request_over_a_plain_transport_is_refused_with_416() {
+    let sw = Switch::start();
+    let to = sw.internal_addr();
+    let sock = std::net::UdpSocket::bind("127.0.0.1:0").expect("bind");
+    let from = sock.local_addr().expect("addr");
+    let invite = format!(
+        "INVITE sips:1002@{to} SIP/2.0\r\nVia: SIP/2.0/UDP {from};branch=z9hG4bK-sips1;rport\r\n\
+         Max-Forwards: 70\r\nFrom: <sip:1001@{to}>;tag=s1\r\nTo: <sips:1002@{to}>\r\n\
+         Call-ID: sips-over-udp\r\nCSeq: 1 INVITE\r\nContact: <sip:1001@{from}>\r\nContent-Length: 0\r\n\r\n"
+    );
+    let answer = sip_udp_exchange(to, &invite, T).expect("an answer");
+    assert!(answer.starts_with("SIP/2.0 416 SIPS Needs TLS\r\n"), "{answer}");
+}

@@ -31,6 +31,12 @@ impl Engine {
         if env.max_forwards == Some(0) {
             return reject(self, StatusCode::TOO_MANY_HOPS, "Too Many Hops");
         }
+        // RFC 3261 §26.2.2, RFC 5630 §3.1: a sips: Request-URI asks for TLS
+        // on every hop, this one and the next.
+        let sips = req.uri().is_some_and(|u| u.scheme == crate::sip::msg::Scheme::Sips);
+        if sips && src.transport != crate::sip::transaction::TransportKind::Tls {
+            return reject(self, StatusCode::UNSUPPORTED_URI_SCHEME, "SIPS Needs TLS");
+        }
         let (caller, context) = match &profile.auth {
             AuthPolicy::Digest { .. } => match self.authenticate(now, tx, &req, src, &profile.name, AuthKind::Proxy) {
                 Authn::User(u) => (u, profile.context.clone()),
@@ -94,6 +100,20 @@ impl Engine {
                 Ok(t) => t,
                 Err((code, reason)) => return reject(self, code, &reason),
             },
+        };
+        // A sips: call never leaves over a plain transport (RFC 5630 §3.1.3).
+        let targets = if sips {
+            let tls: Vec<_> = targets
+                .into_iter()
+                .filter(|t| t.dest.transport == crate::sip::transaction::TransportKind::Tls)
+                .collect();
+            if tls.is_empty() && !label.starts_with("queue:") {
+                tracing::info!(%caller, route = %label, "sips: call with no TLS target: refused");
+                return reject(self, StatusCode::TEMPORARILY_UNAVAILABLE, "No TLS Route For SIPS");
+            }
+            tls
+        } else {
+            targets
         };
         let failover = matches!(route.action, Action::Trunks { .. });
         let from_user = env

@@ -2,7 +2,7 @@
 # SIPp-driven overload test of the whole switch (issue 11 item 3, "Overload
 # control"):
 #
-#   sipp -sf uac_overload.xml (xK)  -->  switchboard (sip-profiles/loadtest, 127.0.0.1:5080)  -->  sipp -sn uas (127.0.0.1:5090)
+#   sipp -sf uac_overload.xml (xK)  -->  switchboard (sip-profiles/loadtest, 127.0.0.1:5080)  -->  sipp -sf uas_overload.xml (127.0.0.1:5090)
 #
 # The claim under test: at twice the highest rate the switch holds, its
 # goodput stays at least 90 % of that rate (excess new INVITEs get an early,
@@ -28,6 +28,12 @@
 # SIPp counters in its -stf CSV keep the outcomes apart: "completed" (200 to
 # the BYE: goodput) and "shed503".
 #
+# The callee (benches/load/uas_overload.xml) is SIPp's built-in uas, except
+# that it absorbs INVITE retransmissions after its 200: the built-in one
+# aborts those calls ("unexpected message"), which under overload, when the
+# switch's B-leg INVITEs wait over 500 ms, turns SIPp's weakness into failed
+# calls charged to the switch. UAS=builtin uses `sipp -sn uas` instead.
+#
 # A rate is split over ceil(rate / PER_UAC) SIPp caller processes (on
 # 127.0.0.1:5070.., recovery on 5100..) because one SIPp process cannot offer
 # much more than that while sharing the two cores with the switch; their
@@ -47,6 +53,9 @@
 #             calls still open when SIPp stopped)
 #   retrans   SIPp retransmissions; timeouts: calls ended by a UDP
 #             retransmission timeout
+#   udp_drops datagrams the kernel dropped at the switch's socket (5080)
+#             because its receive buffer was full, from the step's start to
+#             its last caller's exit
 #   cpu%      switch CPU over the offering window, share of one core
 #             (machine%: both cores' busy share, to see whether the box, and so
 #             the generator, was saturated)
@@ -61,6 +70,7 @@
 #   PER_UAC=5000    highest rate given to one SIPp caller process
 #   CALL_MS=0       call length (SIPp -d), ms; goodput in the window lags
 #                   by about this much, keep it well under OVER_S
+#   UAS=builtin     use SIPp's built-in uas as the callee (as sip_load.sh)
 #   KEEP=1          keep the work directory (SIPp logs and CSVs) and print it
 # Mode `selftest` needs no switch: it runs the caller scenario against
 # benches/load/uas_shed.xml, a SIPp stand-in that sheds half the INVITEs with
@@ -84,6 +94,7 @@ RECOVER_S=${RECOVER_S:-20}
 PER_UAC=${PER_UAC:-5000}
 CALL_MS=${CALL_MS:-0}
 KEEP=${KEEP:-}
+UAS=${UAS:-}
 BUF=4194304
 scen=$root/benches/load/uac_overload.xml
 
@@ -111,6 +122,18 @@ cpu_ticks() { [ -n "${sw_pid:-}" ] && awk '{print $14 + $15}' "/proc/$sw_pid/sta
 machine_ticks() { awk '/^cpu / {t=0; for (i=2; i<=NF; i++) t+=$i; print t-$5-$6, t}' /proc/stat; }
 rss_mib() { [ -n "${sw_pid:-}" ] && awk '/VmRSS/ {print int($2/1024)}' "/proc/$sw_pid/status" || echo 0; }
 hwm_mib() { [ -n "${sw_pid:-}" ] && awk '/VmHWM/ {print int($2/1024)}' "/proc/$sw_pid/status" || echo 0; }
+# Datagrams the kernel dropped because the switch's UDP socket on 5080 (the
+# callers' side) had a full receive buffer: the switch did not read fast
+# enough. /proc/net/udp keeps a drop count per socket (last column).
+udp_drops() { awk '$2 == "0100007F:13D8" {d += $NF} END {print d + 0}' /proc/net/udp; }
+# snap P: records the clock, the switch's CPU ticks, the machine's busy and
+# total ticks and the UDP drops in P_t, P_cpu, P_busy, P_all, P_drops.
+snap() {
+  local busy all
+  read -r busy all < <(machine_ticks)
+  printf -v "$1_t" %s "$(now)"; printf -v "$1_cpu" %s "$(cpu_ticks)"
+  printf -v "$1_busy" %s "$busy"; printf -v "$1_all" %s "$all"; printf -v "$1_drops" %s "$(udp_drops)"
+}
 
 # start_uacs NAME RATE SECS BASEPORT [TARGET]: starts ceil(RATE/PER_UAC) SIPp
 # callers (in the background) that together offer RATE calls/s for SECS
@@ -221,36 +244,35 @@ print(f"goodput_all={tot['completed'] / wall if wall > 0 else 0:.0f}")
 PY
 }
 
-fmt='%-9s %7s %8s %8s %9s %8s %8s %7s %8s %8s %7s %9s %6s\n'
-header() { printf "$fmt" step target offered goodput completed 503 failed retrans timeouts window_s cpu% machine% rss; }
+fmt='%-9s %7s %8s %8s %9s %8s %8s %7s %8s %9s %8s %6s %8s %6s\n'
+header() { printf "$fmt" step target offered goodput completed 503 failed retrans timeouts udp_drops window_s cpu% machine% rss; }
 
 # step NAME RATE SECS PORT [TARGET]: offers RATE for SECS seconds (callers
 # from base port PORT, to the switch unless TARGET), waits for all its calls
 # and prints its row. Leaves the step's figures in s_* variables.
 step() {
   local name=$1 rate=$2 secs=$3 port=$4 target=${5:-127.0.0.1:5080}
-  local t0 t1 s0 s1 busy0 all0 busy1 all1
-  t0=$(cpu_ticks); read -r busy0 all0 < <(machine_ticks); s0=$(now)
-  start_uacs "$name" "$rate" "$secs" "$port" "$target"
-  wait_offered "$name"
-  t1=$(cpu_ticks); read -r busy1 all1 < <(machine_ticks); s1=$(now)
-  wait_uacs "$name"
-  report "$name" "$rate" "$t0" "$t1" "$s0" "$s1" "$busy0" "$all0" "$busy1" "$all1"
+  snap a; start_uacs "$name" "$rate" "$secs" "$port" "$target"
+  wait_offered "$name"; snap b
+  wait_uacs "$name"; snap c
+  report "$name" "$rate" a b c
 }
 
-# report NAME RATE CPU0 CPU1 S0 S1 BUSY0 ALL0 BUSY1 ALL1: sums the step's
-# CSVs into s_* variables and prints its row. CPU*/S*/BUSY*/ALL* are the
-# switch's CPU ticks, the clock and the machine's busy and total ticks at the
-# start and at the end of the offering window.
+# report NAME RATE A B C: sums the step's CSVs into s_* variables and prints
+# its row; A and B are the snaps (see snap) at the start and at the end of
+# the offering window (CPU figures), C the snap once its callers exited (UDP
+# drops from A to C).
 report() {
-  local name=$1 rate=$2 c0=$3 c1=$4 s0=$5 s1=$6 b0=$7 a0=$8 b1=$9 a1=${10} out
+  local name=$1 rate=$2 a=$3 b=$4 c=$5 out
+  local c0=${a}_cpu c1=${b}_cpu t0=${a}_t t1=${b}_t b0=${a}_busy b1=${b}_busy a0=${a}_all a1=${b}_all d0=${a}_drops d1=${c}_drops
   out=$(summarize "$name")
   eval "$(sed 's/^/s_/' <<<"$out")"
-  s_cpu=$(python3 -c "print(round(100*($c1-$c0)/$hz/($s1-$s0),1))")
-  s_machine=$(python3 -c "a=$a1-$a0; print(round(100*($b1-$b0)/a,1) if a else 0)")
+  s_cpu=$(python3 -c "print(round(100*(${!c1}-${!c0})/$hz/(${!t1}-${!t0}),1))")
+  s_machine=$(python3 -c "a=${!a1}-${!a0}; print(round(100*(${!b1}-${!b0})/a,1) if a else 0)")
+  s_drops=$(( ${!d1} - ${!d0} ))
   s_rss=$(rss_mib); s_hwm=$(hwm_mib)
   printf "$fmt" "$name" "$rate" "$s_offered" "$s_goodput" "$s_completed" "$s_shed" "$s_failed" \
-    "$s_retrans" "$s_timeouts" "$s_window_s" "$s_cpu" "$s_machine" "$s_rss"
+    "$s_retrans" "$s_timeouts" "$s_drops" "$s_window_s" "$s_cpu" "$s_machine" "$s_rss"
 }
 
 if [ "$mode" = selftest ]; then
@@ -286,7 +308,8 @@ bin=${CARGO_TARGET_DIR:-$root/target}/release/switchboard
 "$bin" run --config "$root/sip-profiles/loadtest" --data-dir "$work/data" \
   --sip-listen internal=127.0.0.1:15060 >"$work/switch.log" 2>&1 &
 sw_pid=$!
-sipp -sn uas -i 127.0.0.1 -p 5090 -buff_size $BUF -nostdin -max_socket 65000 \
+if [ "$UAS" = builtin ]; then uas_scen=(-sn uas); else uas_scen=(-sf "$root/benches/load/uas_overload.xml"); fi
+sipp "${uas_scen[@]}" -i 127.0.0.1 -p 5090 -buff_size $BUF -nostdin -max_socket 65000 \
   >"$work/uas.log" 2>&1 &
 uas_pid=$!
 sleep 1
@@ -314,27 +337,27 @@ fi
 over=$((2 * HELD)); half=$((HELD / 2))
 
 # (b) overload, then (c) recovery as soon as the overload's offer ends.
-t0=$(cpu_ticks); read -r busy0 all0 < <(machine_ticks); s0=$(now)
-start_uacs overload "$over" "$OVER_S" 5070
-wait_offered overload
-t1=$(cpu_ticks); read -r busy1 all1 < <(machine_ticks); s1=$(now)
-rt0=$t1; rs0=$s1; rbusy0=$busy1; rall0=$all1
+# The overload's tail (its last calls) overlaps the recovery run, so the
+# overload's UDP drops are counted until its callers exit and include those
+# of the recovery's first seconds.
+snap oa; start_uacs overload "$over" "$OVER_S" 5070
+wait_offered overload; snap ob
 start_uacs recovery "$half" "$RECOVER_S" 5100
-wait_uacs overload
-report overload "$over" "$t0" "$t1" "$s0" "$s1" "$busy0" "$all0" "$busy1" "$all1"
+wait_uacs overload; snap oc
+report overload "$over" oa ob oc
 o_offered=$s_offered; o_goodput=$s_goodput; o_shed=$s_shed; o_failed=$s_failed; o_retrans=$s_retrans
 o_timeouts=$s_timeouts; o_cpu=$s_cpu; o_machine=$s_machine; o_rss=$s_rss; o_hwm=$s_hwm; o_procs=$s_procs
 o_completed=$s_completed; o_wall=$s_wall_s; o_all=$s_goodput_all; o_window=$s_window_s; o_unexp=$s_unexpected
-wait_offered recovery
-rt1=$(cpu_ticks); read -r rbusy1 rall1 < <(machine_ticks); rs1=$(now)
-wait_uacs recovery
-report recovery "$half" "$rt0" "$rt1" "$rs0" "$rs1" "$rbusy0" "$rall0" "$rbusy1" "$rall1"
+o_drops=$s_drops
+wait_offered recovery; snap rb
+wait_uacs recovery; snap rc
+report recovery "$half" ob rb rc
 
 pct=$(python3 -c "print(round(100*$o_goodput/$HELD,1))")
 rec_bad=$((s_failed + s_shed + s_timeouts))
 verdict=PASS
 python3 -c "import sys; sys.exit(0 if $o_goodput >= 0.9*$HELD else 1)" || verdict=FAIL
 [ "$rec_bad" = 0 ] && [ "$s_created" = "$s_target" ] || verdict=FAIL
-echo "overload detail: ${o_procs} SIPp callers; window ${o_window} s; whole step ${o_completed} completed in ${o_wall} s = ${o_all} calls/s; ${o_unexp} calls failed on an unexpected response; switch CPU ${o_cpu}% of one core (machine ${o_machine}% busy), RSS ${o_rss} MiB (peak ${o_hwm} MiB)"
+echo "overload detail: ${o_procs} SIPp callers; window ${o_window} s; whole step ${o_completed} completed in ${o_wall} s = ${o_all} calls/s; ${o_unexp} calls failed on an unexpected response; ${o_drops} datagrams to the switch's 5080 dropped by the kernel (receive buffer full); switch CPU ${o_cpu}% of one core (machine ${o_machine}% busy), RSS ${o_rss} MiB (peak ${o_hwm} MiB)"
 echo "RESULT: ${verdict}: held rate H ${HELD} calls/s (${held_how}); offered at 2H=${over}: ${o_offered} calls/s; goodput ${o_goodput} calls/s = ${pct} % of H (needs >= 90 %); 503s answered ${o_shed}; overload failed calls ${o_failed}, retransmissions ${o_retrans}, timeouts ${o_timeouts}; recovery at H/2=${half} for ${RECOVER_S} s: ${s_failed} failed, ${s_shed} 503s, ${s_timeouts} timeouts, ${s_retrans} retransmissions"
 [ "$verdict" = PASS ]

@@ -44,10 +44,13 @@
 #             each generator's start to its last 1 s statistics row before
 #             its last call was started (so about OVER_S - 1 s)
 #   goodput   calls completed (BYE answered 200) in that same window, per
-#             second, summed over the generators; also printed over the
-#             whole step: all completed calls / wall time from the start to
-#             the last generator's exit (that one includes the tail of late
-#             calls, e.g. 32 s INVITE timeouts)
+#             second, summed over the generators: what the switch delivered
+#             while overloaded, and the figure the verdict uses. Also printed
+#             over the whole step: all completed calls / wall time from the
+#             start to the last generator's exit. That one is stretched by
+#             the tail of late calls (a single INVITE timing out adds 32 s to
+#             the wall time), so it says more about the backlog than about
+#             the rate held under overload.
 #   503       INVITEs answered 503 (counted, ACKed, not failures)
 #   failed    calls started that did not end normally (SIPp failed calls and
 #             calls still open when SIPp stopped)
@@ -77,8 +80,9 @@
 # a 503 and checks each 503's ACK (branch, To tag, CSeq), and checks that
 # both outcomes are counted apart and that no shed call counts as failed.
 #
-# Exits non-zero when goodput in the window is under 90 % of H or the
-# recovery had a failed call, a 503 or a timeout.
+# Exits 1 (FAIL) when goodput in the window is under 90 % of H or the
+# recovery had a failed call, a 503 or a timeout; 3 (INCONCLUSIVE) when it
+# would pass but the callers offered under 95 % of 2H.
 # Needs: sipp (Debian package sip-tester), python3, a release build (built
 # here; honours CARGO_TARGET_DIR). Everything runs on 127.0.0.1 and stops by
 # itself.
@@ -354,10 +358,13 @@ wait_uacs recovery; snap rc
 report recovery "$half" ob rb rc
 
 pct=$(python3 -c "print(round(100*$o_goodput/$HELD,1))")
+pct_all=$(python3 -c "print(round(100*$o_all/$HELD,1))")
 rec_bad=$((s_failed + s_shed + s_timeouts))
 verdict=PASS
 python3 -c "import sys; sys.exit(0 if $o_goodput >= 0.9*$HELD else 1)" || verdict=FAIL
 [ "$rec_bad" = 0 ] && [ "$s_created" = "$s_target" ] || verdict=FAIL
-echo "overload detail: ${o_procs} SIPp callers; window ${o_window} s; whole step ${o_completed} completed in ${o_wall} s = ${o_all} calls/s; ${o_unexp} calls failed on an unexpected response; ${o_drops} datagrams to the switch's 5080 dropped by the kernel (receive buffer full); switch CPU ${o_cpu}% of one core (machine ${o_machine}% busy), RSS ${o_rss} MiB (peak ${o_hwm} MiB)"
-echo "RESULT: ${verdict}: held rate H ${HELD} calls/s (${held_how}); offered at 2H=${over}: ${o_offered} calls/s; goodput ${o_goodput} calls/s = ${pct} % of H (needs >= 90 %); 503s answered ${o_shed}; overload failed calls ${o_failed}, retransmissions ${o_retrans}, timeouts ${o_timeouts}; recovery at H/2=${half} for ${RECOVER_S} s: ${s_failed} failed, ${s_shed} 503s, ${s_timeouts} timeouts, ${s_retrans} retransmissions"
-[ "$verdict" = PASS ]
+# A generator that fell short of 2H would flatter the switch.
+if [ "$verdict" = PASS ] && [ "$o_offered" -lt $((over * 95 / 100)) ]; then verdict=INCONCLUSIVE; fi
+echo "overload detail: ${o_procs} SIPp callers; whole step ${o_completed} completed in ${o_wall} s; ${o_unexp} calls failed on an unexpected response; ${o_drops} datagrams to the switch's 5080 dropped by the kernel (receive buffer full); switch CPU ${o_cpu}% of one core (machine ${o_machine}% busy), RSS ${o_rss} MiB (peak ${o_hwm} MiB)"
+echo "RESULT: ${verdict}: held rate H ${HELD} calls/s (${held_how}); offered at 2H=${over}: ${o_offered} calls/s; goodput ${o_goodput} calls/s = ${pct} % of H over the ${o_window} s offering window (needs >= 90 %; whole step with its tail: ${o_all} calls/s = ${pct_all} %); 503s answered ${o_shed}; overload failed calls ${o_failed}, retransmissions ${o_retrans}, timeouts ${o_timeouts}; recovery at H/2=${half} for ${RECOVER_S} s: ${s_failed} failed, ${s_shed} 503s, ${s_timeouts} timeouts, ${s_retrans} retransmissions"
+case "$verdict" in PASS) exit 0 ;; INCONCLUSIVE) echo "the callers offered under 95 % of 2H: lower PER_UAC to spread the offer over more SIPp processes, or free the cores" >&2; exit 3 ;; *) exit 1 ;; esac

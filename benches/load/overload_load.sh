@@ -108,12 +108,11 @@ case "$mode" in run|selftest) ;; *) echo "usage: $0 [run|selftest]" >&2; exit 2 
 sysctl -w net.core.rmem_max=$BUF net.core.wmem_max=$BUF >/dev/null 2>&1 || echo "note: could not raise net.core.rmem_max (not root?)" >&2
 
 work=$(mktemp -d)
-declare -a uac_pids=()
 cleanup() {
   local p
-  for p in "${uac_pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  [ -n "${uas_pid:-}" ] && kill "$uas_pid" 2>/dev/null || true
-  [ -n "${sw_pid:-}" ] && kill "$sw_pid" 2>/dev/null || true
+  # Our own background jobs that still run (SIPp callers cut short, the
+  # callee, the switch); never a PID that may have been reused since.
+  for p in $(jobs -p); do kill "$p" 2>/dev/null || true; done
   wait 2>/dev/null || true
   if [ -n "$KEEP" ]; then echo "work directory kept: $work" >&2; else rm -rf "$work"; fi
 }
@@ -155,7 +154,6 @@ start_uacs() {
     sipp -sf "$scen" "$target" -i 127.0.0.1 -p $((port + i)) -r "$r" -m "$n" -l "$n" -d "$CALL_MS" \
       -buff_size $BUF -nostdin -max_socket 65000 -timeout $((secs * 3 + 45))s \
       -trace_stat -stf "$work/${name}_$i.csv" -fd 1 >"$work/${name}_$i.log" 2>&1 &
-    uac_pids+=($!)
     echo "$work/${name}_$i.csv $n $!" >>"$work/$name.list"
   done
 }
@@ -282,7 +280,6 @@ report() {
 if [ "$mode" = selftest ]; then
   sipp -sf "$root/benches/load/uas_shed.xml" -i 127.0.0.1 -p 5090 -buff_size $BUF -nostdin -max_socket 65000 \
     -trace_stat -stf "$work/uas.csv" -fd 1 >"$work/uas.log" 2>&1 &
-  uas_pid=$!
   sleep 1
   rate=${SELFTEST_RATE:-500}; secs=${SELFTEST_S:-5}
   header
@@ -315,7 +312,6 @@ sw_pid=$!
 if [ "$UAS" = builtin ]; then uas_scen=(-sn uas); else uas_scen=(-sf "$root/benches/load/uas_overload.xml"); fi
 sipp "${uas_scen[@]}" -i 127.0.0.1 -p 5090 -buff_size $BUF -nostdin -max_socket 65000 \
   >"$work/uas.log" 2>&1 &
-uas_pid=$!
 sleep 1
 kill -0 "$sw_pid" || { cat "$work/switch.log"; exit 1; }
 

@@ -57,7 +57,7 @@ fn drain(sock: &UdpSocket, quiet: Duration) -> Vec<String> {
 #[test]
 fn a_burst_of_new_invites_is_partly_shed_with_503_and_every_invite_is_answered() {
     let cfg = ConfigDir::from_default();
-    cfg.patch("switchboard.toml", "overload_queue = 1000", "overload_queue = 5");
+    cfg.patch("switchboard.toml", "overload_queue = 4000", "overload_queue = 5");
     let sw = Switch::builder().config(cfg.path()).start();
     let to = sw.internal_addr();
     let sock = UdpSocket::bind("127.0.0.1:0").expect("bind");

@@ -550,7 +550,7 @@ impl<'a> Builder<'a, '_> {
         let max_headers = positive(s, &raw_sip.max_headers, "max_headers", 256);
         let tcp_idle = positive(s, &raw_sip.tcp_idle_timeout_s, "tcp_idle_timeout_s", 300);
         let session_timers = session_timers(s, &raw_sip);
-        let overload_queue = positive(s, &raw_sip.overload_queue, "overload_queue", 1000);
+        let overload_queue = positive(s, &raw_sip.overload_queue, "overload_queue", 4000);
         let sip = SipSettings {
             t1: Duration::from_millis(t1),
             t2: Duration::from_millis(t2),

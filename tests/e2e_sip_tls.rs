@@ -4,6 +4,9 @@
 //! the other: the switch reaches the callee over the callee's own TLS
 //! connection (connection reuse, like TCP), both see the call up and down,
 //! and the CDR is written. A plain TCP client on the TLS port gets no SIP.
+//! The certificate is re-read on SIGHUP. A `sips:` INVITE over UDP gets 416.
+//! A call to a `transport = "tls"` trunk opens a verified mutual-TLS
+//! connection.
 //! A client without a certificate is refused by a profile with
 //! `tls_client_ca` (mutual TLS, for trunks); one presenting a certificate
 //! the CA signed is served.
@@ -295,4 +298,26 @@ fn a_sips_request_over_a_plain_transport_is_refused_with_416() {
     );
     let answer = sip_udp_exchange(to, &invite, T).expect("an answer");
     assert!(answer.starts_with("SIP/2.0 416 SIPS Needs TLS\r\n"), "{answer}");
+}
+
+/// The SIP certificate is re-read on SIGHUP: after the files are replaced
+/// and the switch reloaded, new TLS connections get the new certificate (a
+/// client trusting only the new one is served).
+#[test]
+fn the_sip_certificate_is_reloaded_on_sighup() {
+    let (cfg, tls) = tls_config("");
+    let sw = Switch::builder().config(cfg.path()).start();
+    let first = std::fs::read_to_string(cfg.path().join("sip.pem")).expect("pem");
+    let answer = options_over_tls(tls, &first, None).expect("served with the first certificate");
+    assert!(answer.starts_with("SIP/2.0 200"), "{answer}");
+    let second = write_cert(cfg.path());
+    assert_ne!(first, second);
+    sw.reload();
+    assert!(sw.wait_for_log("SIP TLS certificate reloaded", T), "{}", sw.log());
+    let answer = options_over_tls(tls, &second, None).expect("served with the new certificate");
+    assert!(answer.starts_with("SIP/2.0 200"), "{answer}");
+    assert!(
+        options_over_tls(tls, &first, None).is_err(),
+        "the old certificate is no longer presented"
+    );
 }

@@ -530,6 +530,24 @@ impl<'a> Builder<'a, '_> {
                     }
                 },
             }
+            let profile_tls = profiles
+                .iter()
+                .find(|(p, _)| p.name == t.profile)
+                .map(|(p, _)| p.tls.is_some());
+            if t.transport == Transport::Tls && profile_tls == Some(false) {
+                let file = self.files.find(TRUNKS_FILE).map(|f| f.name.clone()).unwrap_or_default();
+                self.errors.push(ConfigError {
+                    file,
+                    line: 0,
+                    column: 0,
+                    kind: ErrorKind::UnknownReference,
+                    message: format!(
+                        "trunk `{}` uses transport = \"tls\" but its profile `{}` has no \"tls\" transport \
+                         (its certificate is the one the switch presents)",
+                        t.name, t.profile
+                    ),
+                });
+            }
             out.push(t);
         }
         out

@@ -84,6 +84,17 @@ fn a_tls_trunk_needs_its_ca_and_tls_settings_need_the_tls_transport() {
     let t = "[[trunk]]\nname = \"demo\"\naddress = \"127.0.0.1:5090\"\ntransport = \"tls\"\n";
     let errs = errors(&[("trunks.toml", Some(t))]);
     assert!(errs.iter().any(|e| e.to_string().contains("needs tls_ca")), "{errs:#?}");
+    // With its CA but on a profile without TLS: named in the error.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (cert, _) = pem_pair(dir.path());
+    let t =
+        format!("[[trunk]]\nname = \"demo\"\naddress = \"127.0.0.1:5090\"\ntransport = \"tls\"\ntls_ca = \"{cert}\"\n");
+    let errs = errors(&[("trunks.toml", Some(&t))]);
+    assert!(
+        errs.iter()
+            .any(|e| e.to_string().contains("profile `external` has no \"tls\"")),
+        "{errs:#?}"
+    );
     let t = "[[trunk]]\nname = \"demo\"\naddress = \"127.0.0.1:5090\"\ntls_ca = \"ca.pem\"\n";
     one_error(
         &[("trunks.toml", Some(t))],

@@ -8,6 +8,7 @@
 #   uri               the Request-URI of each of those messages
 #   sdp               the body of each of those messages that carries SDP
 #   rtp               tests/vectors/rtp/*.bin (packets and packet streams)
+#   media             tests/vectors/rtp/stream-*.bin (packet streams)
 #   rtcp              tests/vectors/rtcp/*.bin
 #   rfc4733           tests/vectors/rfc4733/*.bin
 #   toml              sip-profiles/**/*.toml and tests/vectors/config/*.toml,
@@ -47,6 +48,7 @@ for f in "${sip[@]}"; do
 done
 
 copy rtp "$vectors"/rtp/*.bin
+copy media "$vectors"/rtp/stream-*.bin
 copy rtcp "$vectors"/rtcp/*.bin
 copy rfc4733 "$vectors"/rfc4733/*.bin
 copy api "$vectors"/api/*.json

@@ -188,6 +188,7 @@ fn stream(data: &[u8], base: Instant) {
     }
     let mut jb = JitterBuffer::new(config);
     let mut stats: Option<ReceiverStats> = None;
+    let mut last_ts: Option<u32> = None;
     let mut dtmf = DtmfDetector::new();
     let mut dtmf_check = DtmfCheck::default();
     let mut now = base;
@@ -227,7 +228,20 @@ fn stream(data: &[u8], base: Instant) {
             let _ = dtmf.handle_packet(h.timestamp, payload);
         } else {
             dtmf.handle_audio(h.timestamp);
+            // As the jitter buffer's one caller does (media::pipeline's
+            // Receiver): a jump of more than 10 s from the newest timestamp
+            // restarts the buffer. Without it an insert walks the whole gap
+            // one frame at a time (up to 2^31 / frame_samples steps).
+            let jump = last_ts.map_or(0, |t: u32| (h.timestamp.wrapping_sub(t) as i32).unsigned_abs());
+            if jump > 10 * clock_rate {
+                jb = JitterBuffer::new(config);
+                next_pull = now;
+                last_ts = None;
+            }
             let inserted = jb.insert(h.sequence, h.timestamp, now, payload);
+            if inserted == Insert::Queued && last_ts.is_none_or(|t| (h.timestamp.wrapping_sub(t) as i32) > 0) {
+                last_ts = Some(h.timestamp);
+            }
             assert!(payload.len() <= config.max_payload || inserted == Insert::TooLarge);
         }
         assert!(jb.len() <= jb.stats().queued as usize);

@@ -3,6 +3,8 @@
 
 use libfuzzer_sys::fuzz_target;
 
+include!("asan_options.rs");
+
 fuzz_target!(|data: &[u8]| {
     switchboard::sip::msg::fuzz::datagram(data);
 });

@@ -89,6 +89,14 @@ fn hold_party(body: &[u8]) -> Result<Party, ApiError> {
     }
 }
 
+/// The hold body, decoded and checked as the handler does.
+#[cfg(feature = "fuzzing")]
+pub(super) fn fuzz_bodies(body: &[u8]) {
+    if let Err(e) = hold_party(body) {
+        super::fuzz::check_refusal(&e);
+    }
+}
+
 async fn control(tx: &mpsc::Sender<ApiRequest>, id: &str, control: CallControl) -> Result<Response, ApiError> {
     let call = parse_id(id)?;
     match ask(tx, ApiCommand::Control { call, control }).await? {

@@ -173,6 +173,22 @@ async fn leave(
     ask_desk(&tx, token, DeskCommand::Leave { interaction }).await
 }
 
+/// Every body of the consult routes, decoded and checked as the handlers do.
+#[cfg(feature = "fuzzing")]
+pub(super) fn fuzz_bodies(body: &[u8]) {
+    use super::fuzz::{check_refusal, required};
+    if let Some(b) = required::<ConsultBody>(body) {
+        if let Err(e) = target_of(b) {
+            check_refusal(&e);
+        }
+    }
+    if let Some(b) = required::<TransferBody>(body) {
+        if let Err(e) = transfer_to(b) {
+            check_refusal(&e);
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -89,7 +89,13 @@ async fn login(
     Bearer(token): Bearer,
     OptionalJsonBody(body): OptionalJsonBody<LoginBody>,
 ) -> Result<DeskResponse, ApiError> {
-    let state = match body {
+    let state = login_state(body)?;
+    ask_desk(&tx, token, DeskCommand::Login { state }).await
+}
+
+/// The state a login body asks to start in (`None`: the default).
+fn login_state(body: Option<LoginBody>) -> Result<Option<DeskState>, ApiError> {
+    Ok(match body {
         None
         | Some(LoginBody {
             state: None,
@@ -102,8 +108,7 @@ async fn login(
             state: Some(state),
             reason,
         }) => Some(desk_state(state, reason)?),
-    };
-    ask_desk(&tx, token, DeskCommand::Login { state }).await
+    })
 }
 
 async fn logout(State(tx): State<mpsc::Sender<ApiRequest>>, Bearer(token): Bearer) -> Result<DeskResponse, ApiError> {
@@ -285,6 +290,38 @@ async fn revert_data(
     Path(interaction): Path<String>,
 ) -> Result<DeskResponse, ApiError> {
     ask_desk(&tx, token, DeskCommand::GetData { interaction }).await
+}
+
+/// Every body of the agent routes, decoded and checked as the handlers do.
+#[cfg(feature = "fuzzing")]
+pub(super) fn fuzz_bodies(body: &[u8]) {
+    use super::fuzz::{check_refusal, optional, required};
+    if let Some(b) = optional::<LoginBody>(body) {
+        if let Err(e) = login_state(b) {
+            check_refusal(&e);
+        }
+    }
+    if let Some(b) = required::<StateBody>(body) {
+        let had_reason = b.reason.is_some();
+        match desk_state(b.state, b.reason) {
+            Ok(DeskState::Idle(_)) => assert!(had_reason),
+            Ok(_) => assert!(!had_reason),
+            Err(e) => check_refusal(&e),
+        }
+    }
+    if let Some(b) = required::<WrapUpBody>(body) {
+        let _ = (b.reasons.len(), b.notes.len());
+    }
+    if let Some(b) = required::<ExtendBody>(body) {
+        match extension(b) {
+            Ok(Some(by)) => assert!(by >= Duration::from_secs(1)),
+            Ok(None) => {}
+            Err(e) => check_refusal(&e),
+        }
+    }
+    if let Some(b) = required::<SaveDataBody>(body) {
+        super::fuzz::save_data(b.version, &b.values);
+    }
 }
 
 #[cfg(test)]

@@ -70,6 +70,8 @@ pub mod desk;
 pub mod error;
 pub mod events;
 pub mod extract;
+#[cfg(feature = "fuzzing")]
+pub mod fuzz;
 pub mod guard;
 pub mod listener;
 pub mod supervisor;

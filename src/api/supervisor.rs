@@ -195,6 +195,28 @@ async fn force_close(
     ask_supervisor(&tx, token, SupervisorCommand::ForceClose { interaction }).await
 }
 
+/// Every body of the supervisor routes, decoded and checked as the handlers do.
+#[cfg(feature = "fuzzing")]
+pub(super) fn fuzz_bodies(body: &[u8]) {
+    use super::fuzz::{check_refusal, optional, required};
+    if let Some(b) = required::<ForceBody>(body) {
+        if let Err(e) = forced(b) {
+            check_refusal(&e);
+        }
+    }
+    if let Some(b) = optional::<MonitorBody>(body) {
+        let _ = b.and_then(|b| b.extension);
+    }
+    if let Some(b) = required::<AssignBody>(body) {
+        if let Err(e) = assign_target(b) {
+            check_refusal(&e);
+        }
+    }
+    if let Some(b) = required::<SupervisorTransferBody>(body) {
+        let _ = b.agent.len();
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -29,6 +29,8 @@ mod acd_load;
 mod defaults;
 mod dialplan;
 mod error;
+#[cfg(feature = "fuzzing")]
+pub mod fuzz;
 mod load;
 mod model;
 mod net;

@@ -9,6 +9,8 @@
 //! when the call is routed (so nothing sent right after the answer meets a
 //! closed port), and writes the [`recorder`]'s file.
 
+#[cfg(feature = "fuzzing")]
+pub mod fuzz;
 pub mod mixer;
 mod monitor;
 mod music;

@@ -22,6 +22,8 @@
 #![deny(missing_docs)]
 
 pub mod dtmf;
+#[cfg(feature = "fuzzing")]
+pub mod fuzz;
 pub mod jitter;
 pub mod latch;
 pub mod packet;

@@ -1,0 +1,150 @@
+//! The hand-made vectors that seed the fuzz targets (`fuzz/seed.sh`) are
+//! what their names say: RTP packets and RTCP datagrams that parse (RFC 3550
+//! §5.1, §6.4), RFC 4733 §2.3 payloads, JSON bodies, and configuration files
+//! that load or fail as intended. A vector that silently stopped being valid
+//! would seed the fuzzer with noise.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use switchboard::config::{embedded_sources, load_from_sources_with_env};
+use switchboard::rtp::packet::{is_rtcp, RtpHeader};
+use switchboard::rtp::rtcp::parse_reports;
+use switchboard::rtp::TelephoneEvent;
+
+fn vectors(dir: &str, ext: &str) -> Vec<PathBuf> {
+    let d = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/vectors").join(dir);
+    let mut out: Vec<PathBuf> = fs::read_dir(&d)
+        .unwrap_or_else(|e| panic!("{}: {e}", d.display()))
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == ext))
+        .collect();
+    out.sort();
+    assert!(!out.is_empty(), "no *.{ext} in {}", d.display());
+    out
+}
+
+fn name(p: &Path) -> String {
+    p.file_name().and_then(|n| n.to_str()).unwrap_or("").to_owned()
+}
+
+fn read(p: &Path) -> Vec<u8> {
+    fs::read(p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
+}
+
+#[test]
+fn rtp_vectors_parse() {
+    for p in vectors("rtp", "bin") {
+        let (n, bytes) = (name(&p), read(&p));
+        if n.starts_with("stream-") {
+            continue;
+        }
+        match n.as_str() {
+            "too-short.bin" => assert!(RtpHeader::parse(&bytes).is_err(), "{n}"),
+            "muxed-rtcp-rr.bin" => assert!(is_rtcp(&bytes) && parse_reports(&bytes).is_ok(), "{n}"),
+            _ => {
+                let h = RtpHeader::parse(&bytes).unwrap_or_else(|e| panic!("{n}: {e}"));
+                assert!(!is_rtcp(&bytes), "{n}");
+                assert!(h.payload_len() > 0, "{n}");
+            }
+        }
+    }
+}
+
+/// Stream vectors: a selector, then `gap, len, packet` records that fill
+/// the file exactly, every packet RTP or RTCP as the record says.
+#[test]
+fn rtp_stream_vectors_are_whole_records() {
+    for p in vectors("rtp", "bin")
+        .into_iter()
+        .filter(|p| name(p).starts_with("stream-"))
+    {
+        let (n, bytes) = (name(&p), read(&p));
+        let mut rest = &bytes[1..];
+        let mut count = 0;
+        while let [gap, len, tail @ ..] = rest {
+            let len = *len as usize;
+            assert!(tail.len() >= len, "{n}: record {count} runs past the end");
+            let pkt = &tail[..len];
+            if gap & 0x80 == 0 {
+                if gap & 2 == 0 {
+                    assert!(RtpHeader::parse(pkt).is_ok(), "{n}: record {count} is not RTP");
+                } else {
+                    assert!(parse_reports(pkt).is_ok(), "{n}: record {count} is not RTCP");
+                }
+            }
+            rest = &tail[len..];
+            count += 1;
+        }
+        assert!(
+            rest.is_empty() && count >= 3,
+            "{n}: {count} records, {} octets left",
+            rest.len()
+        );
+    }
+}
+
+#[test]
+fn rtcp_vectors_hold_reports() {
+    for p in vectors("rtcp", "bin") {
+        let (n, bytes) = (name(&p), read(&p));
+        assert!(is_rtcp(&bytes), "{n}");
+        if n.starts_with("rejected-") {
+            // Valid RTCP that rtc-rtcp refuses: the datagram is ignored.
+            assert!(parse_reports(&bytes).is_err(), "{n} is accepted now: rename it");
+            continue;
+        }
+        let reports = parse_reports(&bytes).unwrap_or_else(|e| panic!("{n}: {e}"));
+        assert!(!reports.is_empty(), "{n}");
+    }
+}
+
+#[test]
+fn rfc4733_vectors_are_events() {
+    for p in vectors("rfc4733", "bin") {
+        let (n, bytes) = (name(&p), read(&p));
+        if n.starts_with("event-seq-") {
+            assert_eq!((bytes.len() - 1) % 6, 0, "{n}: selector then 6-octet records");
+            continue;
+        }
+        let ev = TelephoneEvent::parse(&bytes).unwrap_or_else(|e| panic!("{n}: {e}"));
+        assert_eq!(ev.to_bytes()[..], bytes[..4], "{n}");
+    }
+}
+
+#[test]
+fn api_vectors_are_json_unless_named_otherwise() {
+    for p in vectors("api", "json") {
+        let (n, bytes) = (name(&p), read(&p));
+        let ok = serde_json::from_slice::<serde_json::Value>(&bytes).is_ok();
+        let broken = matches!(n.as_str(), "blank.json" | "truncated.json" | "trailing.json");
+        assert_eq!(ok, !broken, "{n}");
+    }
+}
+
+/// `config/<file>--<what>.toml` replaces `<file>.toml` of the embedded
+/// defaults: `dialplan--rewrites` loads, every other one fails with errors
+/// located in it.
+#[test]
+fn config_vectors_load_or_fail_as_named() {
+    let env = |k: &str| k.starts_with("SB_").then(|| "secret".to_string());
+    for p in vectors("config", "toml") {
+        let n = name(&p);
+        let base = format!("{}.toml", n.split("--").next().unwrap_or(""));
+        let text = String::from_utf8(read(&p)).unwrap_or_else(|e| panic!("{n}: {e}"));
+        let mut sources: Vec<(&str, &str)> = embedded_sources().to_vec();
+        let fake = format!("fuzz/{base}");
+        let slot = sources
+            .iter()
+            .position(|(f, _)| f.ends_with(&format!("/{base}")))
+            .unwrap_or_else(|| panic!("{n}: no embedded {base}"));
+        sources[slot] = (&fake, &text);
+        match load_from_sources_with_env(&sources, &env) {
+            Ok(_) => assert_eq!(n, "dialplan--rewrites.toml", "{n} loaded"),
+            Err(e) => {
+                assert_ne!(n, "dialplan--rewrites.toml", "{e}");
+                assert!(e.errors().iter().any(|x| x.file == fake && x.line > 0), "{n}: {e}");
+            }
+        }
+    }
+}

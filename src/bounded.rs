@@ -2,16 +2,13 @@
 //! readers → engine, engine → store, engine → media control → media
 //! sessions, media sessions → engine, engine → TCP connections. Each has a
 //! capacity and a [`QueueWatch`] that counts the times it was found full and
-//! logs it (at most every 10 s per queue), so an operator sees which stage
+//! logs it (the 1st, 2nd, 4th, 8th… time, so no clock is read and a queue
+//! that stays full cannot flood the log), so an operator sees which stage
 //! is behind. What a full queue does depends on what it carries and is
 //! written where it is used: waiting (backpressure) for what must not be
 //! lost, dropping for what the peer retransmits anyway.
 
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{SystemTime, UNIX_EPOCH};
-
-/// How often one queue's "full" is logged at most.
-const LOG_EVERY_MS: u64 = 10_000;
 
 /// Counts and logs the times one queue was full.
 #[derive(Debug)]
@@ -19,7 +16,6 @@ pub struct QueueWatch {
     name: &'static str,
     capacity: usize,
     full: AtomicU64,
-    logged_ms: AtomicU64,
 }
 
 impl QueueWatch {
@@ -29,7 +25,6 @@ impl QueueWatch {
             name,
             capacity,
             full: AtomicU64::new(0),
-            logged_ms: AtomicU64::new(0),
         }
     }
 
@@ -42,17 +37,7 @@ impl QueueWatch {
     /// item (`"waiting"`, `"dropped"`), for the log.
     pub fn full(&self, action: &str) {
         let n = self.full.fetch_add(1, Ordering::Relaxed) + 1;
-        let now = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map(|d| d.as_millis() as u64)
-            .unwrap_or(0);
-        let last = self.logged_ms.load(Ordering::Relaxed);
-        if now.saturating_sub(last) >= LOG_EVERY_MS
-            && self
-                .logged_ms
-                .compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed)
-                .is_ok()
-        {
+        if n.is_power_of_two() {
             tracing::warn!(
                 queue = self.name,
                 capacity = self.capacity,

@@ -465,6 +465,17 @@ impl<'a> Builder<'a, '_> {
         out
     }
 
+    /// An error about `trunks.toml` as a whole (no line to point at).
+    fn trunks_file_error(&self, message: String) -> ConfigError {
+        ConfigError {
+            file: self.files.find(TRUNKS_FILE).map(|f| f.name.clone()).unwrap_or_default(),
+            line: 0,
+            column: 0,
+            kind: ErrorKind::UnknownReference,
+            message,
+        }
+    }
+
     /// Checks references between files and fills in each trunk's profile
     /// (default: the first `trusted-trunks` profile).
     pub(super) fn cross_check(
@@ -515,18 +526,11 @@ impl<'a> Builder<'a, '_> {
                     Some(p) => t.profile = p.clone(),
                     None if !check_profiles => {}
                     None => {
-                        let file = self.files.find(TRUNKS_FILE).map(|f| f.name.clone()).unwrap_or_default();
-                        self.errors.push(ConfigError {
-                            file,
-                            line: 0,
-                            column: 0,
-                            kind: ErrorKind::UnknownReference,
-                            message: format!(
-                                "trunk `{}` has no `profile` and no profile has \
-                                 auth = \"trusted-trunks\"",
-                                t.name
-                            ),
-                        });
+                        let e = self.trunks_file_error(format!(
+                            "trunk `{}` has no `profile` and no profile has auth = \"trusted-trunks\"",
+                            t.name
+                        ));
+                        self.errors.push(e);
                     }
                 },
             }
@@ -535,18 +539,12 @@ impl<'a> Builder<'a, '_> {
                 .find(|(p, _)| p.name == t.profile)
                 .map(|(p, _)| p.tls.is_some());
             if t.transport == Transport::Tls && profile_tls == Some(false) {
-                let file = self.files.find(TRUNKS_FILE).map(|f| f.name.clone()).unwrap_or_default();
-                self.errors.push(ConfigError {
-                    file,
-                    line: 0,
-                    column: 0,
-                    kind: ErrorKind::UnknownReference,
-                    message: format!(
-                        "trunk `{}` uses transport = \"tls\" but its profile `{}` has no \"tls\" transport \
-                         (its certificate is the one the switch presents)",
-                        t.name, t.profile
-                    ),
-                });
+                let e = self.trunks_file_error(format!(
+                    "trunk `{}` uses transport = \"tls\" but its profile `{}` has no \"tls\" transport \
+                     (its certificate is the one the switch presents)",
+                    t.name, t.profile
+                ));
+                self.errors.push(e);
             }
             out.push(t);
         }

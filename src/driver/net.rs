@@ -89,6 +89,14 @@ impl Sockets {
         let conns: Arc<DashMap<ConnKey, mpsc::Sender<Bytes>>> = Arc::new(DashMap::new());
         let mut udp = HashMap::new();
         let mut tls_certs = Vec::new();
+        // What every connection task of every listener shares.
+        let ctx = ConnCtx {
+            conns: conns.clone(),
+            events: events.clone(),
+            limits,
+            idle,
+            gate: gate.clone(),
+        };
         let mut profile_slots: HashMap<String, Arc<crate::tls::CertSlot>> = HashMap::new();
         for p in cfg.profiles() {
             for addr in &p.listen {
@@ -109,14 +117,7 @@ impl Sockets {
                         transport: "tcp",
                         source: e,
                     })?;
-                    let ctx = ConnCtx {
-                        conns: conns.clone(),
-                        events: events.clone(),
-                        limits,
-                        idle,
-                        gate: gate.clone(),
-                    };
-                    tokio::spawn(tcp_acceptor(l, *addr, ctx));
+                    tokio::spawn(tcp_acceptor(l, *addr, ctx.clone()));
                     tracing::info!(profile = %p.name, %addr, "listening on tcp");
                 }
             }
@@ -135,15 +136,8 @@ impl Sockets {
                         transport: "tls",
                         source: e,
                     })?;
-                    let ctx = ConnCtx {
-                        conns: conns.clone(),
-                        events: events.clone(),
-                        limits,
-                        idle,
-                        gate: gate.clone(),
-                    };
                     let acceptor = tokio_rustls::TlsAcceptor::from(server.clone());
-                    tokio::spawn(tls_acceptor(l, *addr, ctx, acceptor));
+                    tokio::spawn(tls_acceptor(l, *addr, ctx.clone(), acceptor));
                     tracing::info!(profile = %p.name, %addr, mutual = tls.client_ca.is_some(), "listening on tls");
                 }
             }
@@ -236,13 +230,7 @@ impl Sockets {
                 let (wtx, wrx) = mpsc::channel::<Bytes>(crate::bounded::TCP_WRITE.capacity());
                 let _ = wtx.try_send(bytes);
                 self.conns.insert(key, wtx);
-                let ctx = ConnCtx {
-                    conns: self.conns.clone(),
-                    events: self.events.clone(),
-                    limits: self.limits,
-                    idle: self.idle,
-                    gate: self.gate.clone(),
-                };
+                let ctx = self.ctx();
                 tokio::spawn(async move {
                     match TcpStream::connect(dest.addr).await {
                         Ok(stream) => {
@@ -273,13 +261,7 @@ impl Sockets {
         let (wtx, wrx) = mpsc::channel::<Bytes>(crate::bounded::TCP_WRITE.capacity());
         let _ = wtx.try_send(bytes);
         self.conns.insert(key, wtx);
-        let ctx = ConnCtx {
-            conns: self.conns.clone(),
-            events: self.events.clone(),
-            limits: self.limits,
-            idle: self.idle,
-            gate: self.gate.clone(),
-        };
+        let ctx = self.ctx();
         tokio::spawn(async move {
             let connector = tokio_rustls::TlsConnector::from(trunk.config);
             let connect = async {
@@ -302,6 +284,17 @@ impl Sockets {
                 }
             }
         });
+    }
+
+    /// What a connection task opened from here shares.
+    fn ctx(&self) -> ConnCtx {
+        ConnCtx {
+            conns: self.conns.clone(),
+            events: self.events.clone(),
+            limits: self.limits,
+            idle: self.idle,
+            gate: self.gate.clone(),
+        }
     }
 
     fn fail(&self, tx: Option<TxId>) {

@@ -309,8 +309,16 @@ impl JitterBuffer {
         if index >= self.head + cap {
             // A flood or a jump: make room by skipping the oldest frames.
             let new_head = index + 1 - cap;
-            while self.head < new_head {
-                self.drop_head();
+            if new_head - self.head >= cap {
+                // A jump past everything buffered: one pass over the slots
+                // instead of one step per skipped frame (a 2^31 timestamp
+                // jump would be millions of steps; found by the `rtp`
+                // fuzz target).
+                self.drop_all_below(new_head);
+            } else {
+                while self.head < new_head {
+                    self.drop_head();
+                }
             }
         }
         self.update_jitter(timestamp, arrival);
@@ -353,6 +361,21 @@ impl JitterBuffer {
     }
 
     /// Discards the frame at the head (if buffered) and advances.
+    /// What `drop_head` until `head == new_head` does, in one pass over the
+    /// slots (for jumps of at least the buffer's capacity).
+    fn drop_all_below(&mut self, new_head: u64) {
+        let head = self.head;
+        for s in &mut self.slots {
+            if s.index != EMPTY && s.index >= head && s.index < new_head {
+                s.index = EMPTY;
+                self.count -= 1;
+                self.stats.latency_drops += 1;
+            }
+        }
+        self.head = new_head;
+        self.floor = self.floor.max(new_head);
+    }
+
     fn drop_head(&mut self) {
         let slot = self.slot_of(self.head);
         if self.slots[slot].index == self.head {

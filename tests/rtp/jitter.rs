@@ -326,3 +326,26 @@ fn silence_gap_restarts_playout_at_the_next_talkspurt() {
     let first_after = out.iter().position(|o| *o == Out::Frame(120)).unwrap();
     assert!(first_after <= 124, "played {first_after} ticks in");
 }
+
+/// A forward timestamp jump of at least the buffer's capacity (here 2^30; the
+/// `rtp` fuzz target found such jumps slow) drops every buffered frame at once, counted as
+/// latency drops, and the new packet is queued as the only frame; a jump
+/// just under the capacity keeps the frames inside the window.
+#[test]
+fn a_huge_timestamp_jump_empties_the_buffer_in_one_step() {
+    let t0 = origin();
+    let mut jb = JitterBuffer::new(fixed(60));
+    for k in 0..5u32 {
+        let r = jb.insert(k as u16, 160 * k, t0 + FRAME * k, &[k as u8; 160]);
+        assert_eq!(r, Insert::Queued);
+    }
+    assert_eq!(jb.len(), 5);
+    let r = jb.insert(5, 160 * 4 + (1u32 << 30), t0 + FRAME * 5, &[9; 160]);
+    assert_eq!(r, Insert::Queued);
+    assert_eq!((jb.len(), jb.stats().latency_drops), (1, 5));
+    // 31 frames on from there (capacity 32): nothing more is dropped.
+    let base = 160 * 4 + (1u32 << 30);
+    let r = jb.insert(6, base.wrapping_add(160 * 31), t0 + FRAME * 6, &[7; 160]);
+    assert_eq!(r, Insert::Queued);
+    assert_eq!((jb.len(), jb.stats().latency_drops), (2, 5));
+}

@@ -84,6 +84,15 @@ pub enum RtpError {
         /// Bytes available.
         len: usize,
     },
+    /// An RTCP compound datagram whose packets' length fields do not add up
+    /// to it, or whose version is not 2 (RFC 3550 §6.1, §A.2).
+    #[error("RTCP datagram malformed at octet {offset}: {reason}")]
+    BadCompound {
+        /// Where the bad packet starts.
+        offset: usize,
+        /// What is wrong.
+        reason: &'static str,
+    },
     /// An RTCP datagram held no SR or RR (RFC 3550 §6.4).
     #[error("RTCP datagram holds no sender or receiver report")]
     NoReport,

@@ -143,22 +143,50 @@ pub fn build_receiver_report(ssrc: u32, reports: &[ReceptionReport]) -> Result<B
 }
 
 /// Parses an RTCP datagram (possibly compound, RFC 3550 §6.1) and returns
-/// its SRs and RRs; SDES, BYE and feedback packets are skipped.
+/// its SRs and RRs. The datagram is split by the packets' length fields;
+/// only SRs and RRs are decoded (by rtc-rtcp), so SDES, BYE, APP and
+/// feedback packets are skipped unread: rtc-rtcp 0.21 refuses a padded
+/// SDES at the end of a compound (allowed by §6.1), which used to cost the
+/// whole datagram's reports (found by the `rtcp` fuzz target).
 ///
 /// # Errors
-/// [`RtpError::Codec`] if the datagram is malformed, [`RtpError::NoReport`]
-/// if it holds no SR or RR.
+/// [`RtpError::BadCompound`] if the lengths do not add up or a version is
+/// not 2, [`RtpError::Codec`] if an SR or RR is malformed,
+/// [`RtpError::NoReport`] if it holds no SR or RR.
 pub fn parse_reports(datagram: &[u8]) -> Result<Vec<RtcpReport>, RtpError> {
-    let mut buf = Bytes::copy_from_slice(datagram);
-    let packets = rtc_rtcp::packet::unmarshal(&mut buf)?;
+    if datagram.is_empty() {
+        return Err(RtpError::BadCompound {
+            offset: 0,
+            reason: "empty datagram",
+        });
+    }
     let mut out = Vec::with_capacity(1);
-    for p in &packets {
-        let any = p.as_any();
-        if let Some(sr) = any.downcast_ref::<SenderReport>() {
-            out.push(RtcpReport::Sender(sr.clone()));
-        } else if let Some(rr) = any.downcast_ref::<ReceiverReport>() {
-            out.push(RtcpReport::Receiver(rr.clone()));
+    let mut offset = 0;
+    while offset < datagram.len() {
+        let rest = &datagram[offset..];
+        let bad = |reason| RtpError::BadCompound { offset, reason };
+        if rest.len() < 4 {
+            return Err(bad("shorter than an RTCP header"));
         }
+        if rest[0] >> 6 != 2 {
+            return Err(bad("version is not 2"));
+        }
+        let len = (usize::from(u16::from_be_bytes([rest[2], rest[3]])) + 1) * 4;
+        let Some(packet) = rest.get(..len) else {
+            return Err(bad("length runs past the datagram"));
+        };
+        if matches!(packet[1], 200 | 201) {
+            let mut buf = Bytes::copy_from_slice(packet);
+            for p in rtc_rtcp::packet::unmarshal(&mut buf)? {
+                let any = p.as_any();
+                if let Some(sr) = any.downcast_ref::<SenderReport>() {
+                    out.push(RtcpReport::Sender(sr.clone()));
+                } else if let Some(rr) = any.downcast_ref::<ReceiverReport>() {
+                    out.push(RtcpReport::Receiver(rr.clone()));
+                }
+            }
+        }
+        offset += len;
     }
     if out.is_empty() {
         return Err(RtpError::NoReport);

@@ -77,11 +77,24 @@ fn receiver_report_round_trip_and_compound() {
 
 #[test]
 fn malformed_rtcp_is_an_error() {
-    assert!(matches!(parse_reports(&[]), Err(RtpError::Codec(_))));
+    assert!(matches!(
+        parse_reports(&[]),
+        Err(RtpError::BadCompound { offset: 0, .. })
+    ));
     assert!(matches!(
         parse_reports(&[0x81, 0xc8, 0, 50, 1, 2]),
-        Err(RtpError::Codec(_))
+        Err(RtpError::BadCompound { offset: 0, .. })
     ));
+    // An RR whose length says 2 words but carries 1 more: the next
+    // "packet" is 4 octets of version 0.
+    let rr_then_junk = [0x80, 0xc9, 0, 1, 0, 0, 0, 5, 0, 0, 0, 0];
+    assert!(matches!(
+        parse_reports(&rr_then_junk),
+        Err(RtpError::BadCompound { offset: 8, .. })
+    ));
+    // An SR cut short inside itself: rtc-rtcp refuses it.
+    let short_sr = [0x80, 0xc8, 0, 1, 0, 0, 0, 5];
+    assert!(matches!(parse_reports(&short_sr), Err(RtpError::Codec(_))));
     // A lone BYE: valid RTCP, no report.
     let bye = [0x81, 0xcb, 0x00, 0x01, 0, 0, 0, 5];
     assert!(matches!(parse_reports(&bye), Err(RtpError::NoReport)));

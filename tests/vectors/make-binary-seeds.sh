@@ -103,9 +103,9 @@ printf '80c900011122334481cd00031122334455667788006400ff' | bin rtcp/compound-rr
 printf '81c8000e11223344%s%scafebabedeadbeef' "$SENDER_INFO" "$BLOCK" | bin rtcp/sr-profile-ext.bin
 # Padding bit on the last packet of a compound (RFC 3550 §6.1): an RR...
 printf '%sa0c900021122334400000004' "$SDES" | bin rtcp/compound-sdes-rr-padded.bin
-# ...and an SDES, which rtc-rtcp 0.21 reads as one more chunk and refuses
-# (the datagram's reports are then ignored): kept as a known refusal.
-printf '80c9000111223344a1ca0005%s00000004' "$CHUNK" | bin rtcp/rejected-padded-sdes.bin
+# ...and an SDES, which rtc-rtcp 0.21 reads as one more chunk and refuses:
+# parse_reports decodes only the SRs and RRs, so the RR still counts.
+printf '80c9000111223344a1ca0005%s00000004' "$CHUNK" | bin rtcp/compound-rr-sdes-padded-last.bin
 
 # ---- RFC 4733 ----
 printf '050a00a0' | bin rfc4733/digit5-start.bin

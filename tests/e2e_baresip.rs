@@ -20,11 +20,7 @@ fn baresip_registers_and_calls_through_the_switch() {
     let b = Baresip::with_account(Account::demo(1004, sw.internal_addr()));
     b.wait_registered(T)
         .expect("baresip 1004 registers with the default config");
-    a.dial("1004");
-    a.expect_event("CALL_ESTABLISHED", T);
-    b.expect_event("CALL_ESTABLISHED", T);
-    a.hangup();
-    b.expect_event("CALL_CLOSED", T);
+    a.call_and_hang_up(&b, "1004", T);
     let cdrs = sw.wait_for_cdrs(1, T);
     assert_eq!(cdrs[0]["caller"], "1003");
     assert_eq!(cdrs[0]["callee"], "1004");

@@ -38,19 +38,26 @@ fn write_cert(dir: &Path) -> String {
     ck.cert.pem()
 }
 
-/// The default config with TLS on the internal profile at a free port.
-fn tls_config(extra: &str) -> (ConfigDir, SocketAddr) {
-    let cfg = ConfigDir::from_default();
-    write_cert(cfg.path());
+/// Turns TLS on in `profile_file` of `cfg` at a free port, with the
+/// `sip.pem`/`sip.key` pair and `extra` settings; the TLS address.
+fn enable_tls(cfg: &ConfigDir, profile_file: &str, extra: &str) -> SocketAddr {
     let tls = SocketAddr::from(([127, 0, 0, 1], free_port()));
     cfg.patch(
-        "internal.toml",
+        profile_file,
         "transports = [\"udp\", \"tcp\"]",
         &format!(
             "transports = [\"udp\", \"tcp\", \"tls\"]\ntls_listen = [\"{tls}\"]\n\
              tls_certificate = \"sip.pem\"\ntls_key = \"sip.key\"\n{extra}"
         ),
     );
+    tls
+}
+
+/// The default config with TLS on the internal profile at a free port.
+fn tls_config(extra: &str) -> (ConfigDir, SocketAddr) {
+    let cfg = ConfigDir::from_default();
+    write_cert(cfg.path());
+    let tls = enable_tls(&cfg, "internal.toml", extra);
     (cfg, tls)
 }
 
@@ -69,11 +76,7 @@ fn baresip_phones_register_and_call_over_tls() {
     if let Err(e) = b.wait_registered(T) {
         panic!("1004 registers over TLS: {e}\n==== switch ====\n{}", sw.log());
     }
-    a.dial("1004");
-    a.expect_event("CALL_ESTABLISHED", T);
-    b.expect_event("CALL_ESTABLISHED", T);
-    a.hangup();
-    b.expect_event("CALL_CLOSED", T);
+    a.call_and_hang_up(&b, "1004", T);
     let cdrs = sw.wait_for_cdrs(1, T);
     assert_eq!(
         (cdrs[0]["caller"].as_str(), cdrs[0]["callee"].as_str()),
@@ -212,15 +215,7 @@ fn calls_to_a_tls_trunk_open_a_verified_mutual_tls_connection() {
     let carrier = rcgen::generate_simple_self_signed(vec!["127.0.0.1".into()]).expect("carrier cert");
     std::fs::write(cfg.path().join("carrier.pem"), carrier.cert.pem()).expect("carrier pem");
     let carrier_addr = SocketAddr::from(([127, 0, 0, 1], free_port()));
-    let switch_tls = SocketAddr::from(([127, 0, 0, 1], free_port()));
-    cfg.patch(
-        "external.toml",
-        "transports = [\"udp\", \"tcp\"]",
-        &format!(
-            "transports = [\"udp\", \"tcp\", \"tls\"]\ntls_listen = [\"{switch_tls}\"]\n\
-             tls_certificate = \"sip.pem\"\ntls_key = \"sip.key\""
-        ),
-    );
+    let switch_tls = enable_tls(&cfg, "external.toml", "");
     cfg.patch(
         "trunks.toml",
         "address = \"127.0.0.1:5090\"",

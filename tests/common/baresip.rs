@@ -254,6 +254,16 @@ impl Baresip {
         self.accounts.push(account);
     }
 
+    /// Dials `target` (ringing `callee`), waits until both see the call
+    /// established, hangs up, and waits until the callee sees it closed.
+    pub fn call_and_hang_up(&self, callee: &Baresip, target: &str, timeout: Duration) {
+        self.dial(target);
+        self.expect_event("CALL_ESTABLISHED", timeout);
+        callee.expect_event("CALL_ESTABLISHED", timeout);
+        self.hangup();
+        callee.expect_event("CALL_CLOSED", timeout);
+    }
+
     pub fn sip_port(&self) -> u16 {
         self.sip_port
     }

@@ -91,6 +91,7 @@ fn join(media: &MediaWorkers, room: u64, party: usize, local: SocketAddr, phone:
                 audio: pcmu(),
                 pt_map: Vec::new(),
                 denoise: false,
+                srtp: None,
             }),
             mode: PartyMode::Talk,
         })

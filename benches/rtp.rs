@@ -170,6 +170,7 @@ impl CoreRelay {
                 audio,
                 pt_map: vec![(0, 0), (101, 101)],
                 denoise: false,
+                srtp: None,
             })
         };
         core.handle_command(

@@ -53,6 +53,22 @@ impl IdGen {
         format!("{}@{}", self.token(20), host)
     }
 
+    /// A generator seeded with 256 bits (the switch's: from the OS). StdRng
+    /// is a CSPRNG (ChaCha12), so its output is fit for keys.
+    pub fn from_entropy(entropy: [u8; 32]) -> Self {
+        IdGen {
+            rng: StdRng::from_seed(entropy),
+        }
+    }
+
+    /// `N` random bytes for a key, e.g. an SRTP master key and salt for one
+    /// leg (RFC 3711 §8.2, RFC 4568 §6.1).
+    pub fn key_bytes<const N: usize>(&mut self) -> [u8; N] {
+        let mut k = [0u8; N];
+        self.rng.fill(&mut k);
+        k
+    }
+
     /// A random number (SDP `o=` session ids).
     pub fn number(&mut self) -> u64 {
         self.rng.random_range(1..u64::MAX / 2)

@@ -210,7 +210,8 @@ impl Call {
             .and_then(|p| p.allocate())
             .ok_or((StatusCode::SERVICE_UNAVAILABLE, "No Media Ports Free"))?;
         let local = SocketAddr::new(src.local.ip(), port);
-        let mut state = SessionState::new(ctx.ids.number());
+        let srtp = ctx.srtp_policy(src.local);
+        let mut state = ctx.sdp_session(srtp);
         let answer = match sdp::answer(&offer, &LegPolicy::default(), local, &mut state) {
             Ok(a) => a,
             Err(_) => {
@@ -285,6 +286,7 @@ impl Call {
             audio,
             pt_map: Vec::new(),
             denoise: false,
+            srtp: answer.negotiated.srtp.clone(),
         };
         ctx.media(MediaCommand::PartyJoin {
             call: self.id.0,

@@ -69,6 +69,10 @@ pub struct MediaFeatures {
     pub noise_removal: bool,
     /// Record from the answer (spec CALL-REC-1).
     pub record: bool,
+    /// SRTP on the caller's leg: its profile's `srtp` (issue 11 item 2).
+    pub srtp_a: crate::sdp::SrtpPolicy,
+    /// SRTP on the callee legs: the profile they are reached through.
+    pub srtp_b: crate::sdp::SrtpPolicy,
 }
 
 /// Why a call could not be anchored: the response to send the caller.
@@ -123,7 +127,7 @@ impl Call {
         };
         let local_a = SocketAddr::new(local_a, port_a);
         let local_b = SocketAddr::new(local_b, port_b);
-        let mut sdp_a = SessionState::new(ctx.ids.number());
+        let mut sdp_a = ctx.sdp_session(features.srtp_a);
         let answer = match offer
             .as_ref()
             .map(|o| sdp::answer(o, &LegPolicy::default(), local_a, &mut sdp_a))
@@ -157,7 +161,7 @@ impl Call {
             codecs: codecs_preferring(kind),
             ..LegPolicy::default()
         };
-        let mut sdp_b = SessionState::new(ctx.ids.number());
+        let mut sdp_b = ctx.sdp_session(features.srtp_b);
         let offer_b = sdp::offer(&policy_b, local_b, Direction::SendRecv, &mut sdp_b);
         self.media = Some(Box::new(CallMedia {
             port_a,
@@ -420,6 +424,7 @@ impl Call {
                 let holding = !answer.negotiated.direction.sends();
                 let remote = answer.negotiated.remote_rtp;
                 let remote_rtcp = answer.negotiated.remote_rtcp;
+                let srtp = answer.negotiated.srtp.clone();
                 resp.headers.push(HeaderName::ContentType, "application/sdp");
                 resp.body = Bytes::from(answer.sdp.print());
                 match side {
@@ -432,6 +437,7 @@ impl Call {
                     leg,
                     remote,
                     remote_rtcp,
+                    srtp,
                 });
                 let before = media.held();
                 media.phone_hold = match (holding, media.phone_hold) {

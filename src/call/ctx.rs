@@ -196,6 +196,21 @@ pub struct CallCtx<'a> {
 }
 
 impl CallCtx<'_> {
+    /// The SRTP policy of the profile that owns signalling address `local`
+    /// (a profile's `srtp`; `off` when none does).
+    pub fn srtp_policy(&self, local: std::net::SocketAddr) -> crate::sdp::SrtpPolicy {
+        self.cfg.profile_for_local(local).map(|p| p.srtp).unwrap_or_default()
+    }
+
+    /// A new leg's SDP session under `policy`, with a fresh SRTP key for the
+    /// leg unless the policy is `off` (issue 11 item 2).
+    pub fn sdp_session(&mut self, policy: crate::sdp::SrtpPolicy) -> crate::sdp::SessionState {
+        let state = crate::sdp::SessionState::new(self.ids.number());
+        let key = (policy != crate::sdp::SrtpPolicy::Off)
+            .then(|| crate::rtp::srtp::MasterKey::new(self.ids.key_bytes()));
+        state.with_srtp(crate::sdp::LocalSrtp { policy, key })
+    }
+
     /// A new top Via for a request we send from `dest.local`.
     pub fn new_via(&mut self, dest: Destination) -> Bytes {
         new_via(self.ids, dest)

@@ -59,6 +59,8 @@ pub struct RelayLeg {
     pub pt_map: Vec<(u8, u8)>,
     /// Remove background noise from what this leg says (spec CALL-NOISE-1).
     pub denoise: bool,
+    /// The leg's SRTP keys (RFC 3711, SDES RFC 4568), `None` for plain RTP.
+    pub srtp: Option<crate::rtp::SrtpKeys>,
 }
 
 impl RelayLeg {
@@ -137,6 +139,8 @@ pub enum MediaCommand {
         remote: Option<SocketAddr>,
         /// Its RTCP address from the new offer.
         remote_rtcp: Option<SocketAddr>,
+        /// Its SRTP keys after the exchange (`None`: plain RTP).
+        srtp: Option<crate::rtp::SrtpKeys>,
     },
     /// Who is on hold now: that leg hears music on hold, and neither leg
     /// hears the other (`None`: talking). The engine derives it from the
@@ -356,11 +360,13 @@ impl CallMedia {
             audio,
             pt_map: Vec::new(),
             denoise: false,
+            srtp: a.srtp.clone(),
         };
         let leg_b = RelayLeg {
             local: self.local_b,
             remote: None,
             remote_rtcp: None,
+            srtp: None,
             ..leg_a.clone()
         };
         Some(MediaCommand::Relay {
@@ -401,6 +407,7 @@ impl CallMedia {
                 audio: audio_a,
                 pt_map: to_a,
                 denoise: self.denoise,
+                srtp: a.srtp.clone(),
             }),
             b: Box::new(RelayLeg {
                 local: self.local_b,
@@ -409,6 +416,7 @@ impl CallMedia {
                 audio: audio_b,
                 pt_map: to_b,
                 denoise: self.denoise,
+                srtp: neg_b.srtp.clone(),
             }),
         })
     }

@@ -16,7 +16,7 @@
 
 use super::media::{LegAudio, MediaCommand, RelayLeg};
 use super::{BState, Call, CallCtx, CallOutput, LegRole, PartyKind, PartyLeg, PartyState, Side, TxOwner};
-use crate::sdp::{self, Direction, LegPolicy, SessionState};
+use crate::sdp::{self, Direction, LegPolicy};
 use crate::sip::dialog::{Dialog, DialogState};
 use crate::sip::msg::{HeaderName, Message, Method, StatusCode, Uri};
 use crate::sip::transaction::{Destination, TxId};
@@ -59,7 +59,8 @@ impl Call {
             return Err("no media port free".into());
         };
         let media_local = SocketAddr::new(t.dest.local.ip(), port);
-        let mut state = SessionState::new(ctx.ids.number());
+        let srtp = ctx.srtp_policy(t.dest.local);
+        let mut state = ctx.sdp_session(srtp);
         let offer = sdp::offer(policy, media_local, direction, &mut state);
         let display = Bytes::from(format!("\"{}\"", t.display.replace('"', "")));
         let from_user = match &t.kind {
@@ -234,6 +235,7 @@ impl Call {
             audio,
             pt_map: Vec::new(),
             denoise: false,
+            srtp: neg.srtp,
         })
     }
 
@@ -429,6 +431,7 @@ impl Call {
                     leg: super::media::MediaLeg::Party(idx),
                     remote: answer.negotiated.remote_rtp,
                     remote_rtcp: answer.negotiated.remote_rtcp,
+                    srtp: answer.negotiated.srtp.clone(),
                 });
                 self.session_refreshed_by_peer(ctx, Side::B(idx), req, &mut resp);
                 ctx.respond(tx, resp);

@@ -27,7 +27,7 @@ use crate::sdp::{self, Direction, LegPolicy, SessionState};
 use crate::sip::dialog::{Dialog, DialogState};
 use crate::sip::msg::{HeaderName, Message, StatusCode};
 use bytes::Bytes;
-use std::net::{IpAddr, SocketAddr};
+use std::net::SocketAddr;
 use std::time::Duration;
 
 /// Wrong PINs a caller may key before the switch hangs up.
@@ -45,6 +45,7 @@ fn party_leg(local: SocketAddr, neg: &sdp::Negotiated, denoise: bool) -> Option<
         audio: LegAudio::from_negotiated(neg)?,
         pt_map: Vec::new(),
         denoise,
+        srtp: neg.srtp.clone(),
     })
 }
 
@@ -101,7 +102,7 @@ impl Call {
     pub fn answer_room(
         &mut self,
         ctx: &mut CallCtx,
-        local: IpAddr,
+        signalling: SocketAddr,
         room: &str,
         media: u64,
         pin: Option<String>,
@@ -124,8 +125,9 @@ impl Call {
             .as_mut()
             .and_then(|p| p.allocate())
             .ok_or_else(|| refuse(StatusCode::SERVICE_UNAVAILABLE, "No Media Ports Free", None))?;
-        let local = SocketAddr::new(local, port);
-        let mut sdp_a = SessionState::new(ctx.ids.number());
+        let local = SocketAddr::new(signalling.ip(), port);
+        let srtp = ctx.srtp_policy(signalling);
+        let mut sdp_a = ctx.sdp_session(srtp);
         let (reply, neg_a, leg) = match offer {
             Some(offer) => {
                 let answer = match sdp::answer(&offer, &LegPolicy::default(), local, &mut sdp_a) {

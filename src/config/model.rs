@@ -120,6 +120,16 @@ pub(crate) struct RawProfile {
     pub tls_certificate: Option<Spanned<String>>,
     pub tls_key: Option<Spanned<String>>,
     pub tls_client_ca: Option<Spanned<String>>,
+    pub srtp: Option<Spanned<RawSrtp>>,
+}
+
+/// `srtp = "off" | "optional" | "mandatory"` (issue 11 item 2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub(crate) enum RawSrtp {
+    Off,
+    Optional,
+    Mandatory,
 }
 
 /// `transport = "udp" | "tcp" | "tls"`.

@@ -18,7 +18,7 @@ use super::load::{
     de, elements, positive, secret, unknown_key, Builder, ProfileRefs, TrunkRefs, DIALPLAN_FILE, DIRECTORY_FILE,
     TRUNKS_FILE,
 };
-use super::model::{RawAuth, RawProfile, RawRule, RawTransport, RawTrunk, RawUser};
+use super::model::{RawAuth, RawProfile, RawRule, RawSrtp, RawTransport, RawTrunk, RawUser};
 use super::net::Cidr;
 use super::typed::{listen_overlap, AuthPolicy, Credentials, Keepalive, Profile, Transport, Trunk, TrunkInbound, User};
 
@@ -457,6 +457,11 @@ impl<'a> Builder<'a, '_> {
                         context: raw.context.into_inner(),
                         listen_origins,
                         tls,
+                        srtp: match raw.srtp.map(|s| s.into_inner()) {
+                            None | Some(RawSrtp::Off) => crate::sdp::SrtpPolicy::Off,
+                            Some(RawSrtp::Optional) => crate::sdp::SrtpPolicy::Optional,
+                            Some(RawSrtp::Mandatory) => crate::sdp::SrtpPolicy::Mandatory,
+                        },
                     },
                     refs,
                 ));

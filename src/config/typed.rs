@@ -315,6 +315,9 @@ pub struct Profile {
     pub(crate) listen_origins: Vec<Origin>,
     /// SIP over TLS (RFC 3261 §26, RFC 5630) when `transports` has "tls".
     pub tls: Option<ProfileTls>,
+    /// SRTP with SDES keys on the media of calls through this profile
+    /// (`srtp`, RFC 4568; default `off`). See [`crate::sdp::sdes`].
+    pub srtp: crate::sdp::SrtpPolicy,
 }
 
 /// How the switch connects to a TLS trunk: the CA that signed the trunk's

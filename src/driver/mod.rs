@@ -151,8 +151,7 @@ pub async fn run(cfg: Config, opts: RunOptions) -> Result<(), DriverError> {
             "closed by restart recovery"
         );
     }
-    let seed = u64::from_le_bytes(rand::random::<[u8; 8]>());
-    let mut engine = Engine::new(cfg.clone(), seed);
+    let mut engine = Engine::with_entropy(cfg.clone(), rand::random::<[u8; 32]>());
     let restored = bindings.len();
     engine.load_bindings(bindings);
     let (tx, mut rx) = mpsc::channel::<Event>(crate::bounded::ENGINE_INPUT.capacity());

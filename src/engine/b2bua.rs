@@ -129,16 +129,18 @@ impl Engine {
         call.route = label;
         // Anchor the media: our answer to the caller is prepared now, the
         // callees get our offer (src/call/anchor.rs).
-        let b_local = targets
+        let b_signalling = targets
             .first()
-            .map(|t| t.dest.local.ip())
+            .map(|t| t.dest.local)
             .or_else(|| {
                 queue
                     .as_ref()
                     .and_then(|_| self.user_profile_local())
-                    .map(|a| a.plain.ip())
+                    .map(|a| a.plain)
             })
-            .unwrap_or(src.local.ip());
+            .unwrap_or(src.local);
+        let b_local = b_signalling.ip();
+        let srtp_of = |local| self.cfg.profile_for_local(local).map(|p| p.srtp).unwrap_or_default();
         let user_denoise = |u: &str| self.cfg.user(u).is_some_and(|u| u.noise_removal);
         let queue_cfg = queue.as_deref().and_then(|q| self.cfg.acd().queue_by_name(q));
         let features = MediaFeatures {
@@ -147,6 +149,8 @@ impl Engine {
                 || call.route.strip_prefix("user:").is_some_and(user_denoise)
                 || queue_cfg.is_some_and(|q| q.noise_removal),
             record: route.record || queue_cfg.is_some_and(|q| q.record),
+            srtp_a: srtp_of(src.local),
+            srtp_b: srtp_of(b_signalling),
         };
         self.calls.insert(id, Box::new(call));
         self.links.txs.insert(tx, TxOwner::Call(id));

@@ -240,10 +240,20 @@ pub struct Engine {
 }
 
 impl Engine {
-    /// An engine for `cfg`; `seed` seeds tags, branches, Call-IDs and the
-    /// digest nonce key.
+    /// An engine for `cfg`; `seed` seeds tags, branches, Call-IDs, the
+    /// digest nonce key and the SRTP keys (tests: reproducible runs).
     pub fn new(cfg: Arc<Config>, seed: u64) -> Engine {
-        let mut ids = IdGen::seeded(seed);
+        Engine::with_ids(cfg, IdGen::seeded(seed))
+    }
+
+    /// An engine whose generator is seeded with 256 bits from the OS, as
+    /// the switch runs: the digest nonce key and the SRTP master keys come
+    /// from it, so the seed must be as strong as they are.
+    pub fn with_entropy(cfg: Arc<Config>, entropy: [u8; 32]) -> Engine {
+        Engine::with_ids(cfg, IdGen::from_entropy(entropy))
+    }
+
+    fn with_ids(cfg: Arc<Config>, mut ids: IdGen) -> Engine {
         let sip = cfg.sip();
         let txl = TransactionLayer::new(TimerConfig {
             t1: sip.t1,

@@ -117,7 +117,7 @@ impl Engine {
         let answered = self.with_call(now, id, |c, ctx| {
             c.answer_room(
                 ctx,
-                src.local.ip(),
+                src.local,
                 &route.room,
                 media,
                 route.pin.clone(),
@@ -165,12 +165,14 @@ impl Engine {
                 leg: MediaLeg::A,
                 remote,
                 remote_rtcp,
+                srtp,
                 ..
             } => Some(MediaCommand::Update {
                 call: room,
                 leg: party,
                 remote,
                 remote_rtcp,
+                srtp,
             }),
             // Leaving is done at the call's end (`leave_room`).
             _ => None,

@@ -64,6 +64,7 @@ fn leg(port: u16, remote: SocketAddr, audio: LegAudio, other: &LegAudio, denoise
         audio,
         pt_map,
         denoise,
+        srtp: None,
     })
 }
 
@@ -199,6 +200,7 @@ pub fn session(data: &[u8], base: Instant) {
                     leg: MediaLeg::B,
                     remote: Some(stranger),
                     remote_rtcp: None,
+                    srtp: None,
                 },
             };
             core.handle_command(now, cmd);

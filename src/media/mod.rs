@@ -187,12 +187,14 @@ impl MediaWorkers {
                                 leg,
                                 remote,
                                 remote_rtcp,
+                                srtp,
                             } => (
                                 call,
                                 SessionCommand::Update {
                                     leg,
                                     remote,
                                     remote_rtcp,
+                                    srtp,
                                 },
                             ),
                             MediaCommand::Hold { call, held } => (call, SessionCommand::Hold(held)),

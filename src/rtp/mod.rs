@@ -15,6 +15,8 @@
 //! * [`dtmf`]: RFC 4733 §2.3 telephone-event payloads, a digit detector
 //!   (§2.5.1 start/update/end, redundant end packets de-duplicated) and a
 //!   sender.
+//! * [`srtp`]: SRTP/SRTCP protection of one leg (RFC 3711) with SDES keys
+//!   (RFC 4568), over `rtc-srtp`.
 //! * [`jitter`]: a bounded jitter buffer for the transcoding path with a
 //!   `Missing` result so the caller runs loss concealment.
 //!
@@ -29,6 +31,7 @@ pub mod latch;
 pub mod packet;
 pub mod rewrite;
 pub mod rtcp;
+pub mod srtp;
 
 pub use dtmf::{DtmfDetector, DtmfEvent, EventPackets, TelephoneEvent};
 pub use jitter::{Insert, JitterBuffer, JitterConfig, JitterStats, Pull, TargetDelay};
@@ -36,6 +39,7 @@ pub use latch::{Latch, Verdict};
 pub use packet::{RtpFields, RtpHeader, RtpView};
 pub use rewrite::{PayloadTypeMap, RewriterConfig, Rewritten, StreamRewriter};
 pub use rtcp::{ReceiverStats, RtcpReport, SenderInfo};
+pub use srtp::{MasterKey, SrtpError, SrtpKeys, SrtpStream, SrtpSuite};
 
 /// Errors of the RTP layer: malformed packets, unmapped payload types, and
 /// failures reported by `rtc-rtp`/`rtc-rtcp`.

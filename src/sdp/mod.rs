@@ -1,6 +1,7 @@
 //! SDP: the session description model, its parser and printer (RFC 8866,
 //! which obsoletes RFC 4566), codecs (RFC 3551, RFC 7587, RFC 4733), offer/answer
-//! for a B2BUA leg (RFC 3264 §5–§8) and the media port pool (RFC 3550 §11).
+//! for a B2BUA leg (RFC 3264 §5–§8), SDES SRTP keys (RFC 4568) and the media
+//! port pool (RFC 3550 §11).
 //!
 //! Own code rather than a crate: the switch must keep every line it does not
 //! understand byte-exact and in order (`a=crypto`, vendor attributes), must
@@ -14,13 +15,14 @@
 //! machine (`benches/sdp.rs`): negligible next to a call's signalling.
 //!
 //! Pure: no clock, no sockets, no randomness; session ids and ports come in
-//! as arguments. Uses nothing of ours but the standard library.
+//! as arguments. Uses nothing of ours but [`crate::rtp::srtp`]'s key types.
 
 mod codec;
 mod model;
 mod negotiate;
 mod parse;
 pub mod ports;
+pub mod sdes;
 
 #[cfg(test)]
 mod tests;
@@ -36,6 +38,7 @@ pub use negotiate::{
 };
 pub use parse::{parse, Fault, ParseError};
 pub use ports::{PortError, PortPool};
+pub use sdes::{LocalSrtp, SdesCrypto, SrtpPolicy};
 
 #[cfg(feature = "fuzzing")]
 /// Fuzzing entry points (DESIGN.md convention 8) (RFC 8866 §5, RFC 3264 §6).

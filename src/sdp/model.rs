@@ -244,7 +244,8 @@ pub struct Rtcp {
 }
 
 /// `a=crypto:<tag> <suite> <key-params> [<session-params>]` (RFC 4568 §9.1).
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// `Debug` leaves the key parameters out: keys never reach a log.
+#[derive(Clone, PartialEq, Eq)]
 pub struct Crypto {
     /// The tag (a decimal number).
     pub tag: u32,
@@ -254,6 +255,17 @@ pub struct Crypto {
     pub key_params: String,
     /// Session parameters, verbatim, if any.
     pub session_params: Option<String>,
+}
+
+impl std::fmt::Debug for Crypto {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Crypto")
+            .field("tag", &self.tag)
+            .field("suite", &self.suite)
+            .field("key_params", &"..")
+            .field("session_params", &self.session_params)
+            .finish()
+    }
 }
 
 /// An `a=` line (RFC 8866 §5.13, §6).

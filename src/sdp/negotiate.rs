@@ -17,13 +17,16 @@
 //!   and use only formats we offered, with a direction our offer allows.
 //! - [`direction_of`]: hold detection, including RFC 2543's `c=0.0.0.0` (§8.4).
 //!
-//! One audio stream per leg: further audio streams are refused with port 0,
-//! as are SRTP profiles (no SRTP in the media plane yet; `a=crypto` offered
-//! over plain `RTP/AVP` is simply not answered, RFC 4568 §7.1.2).
+//! One audio stream per leg: further audio streams are refused with port 0.
+//! SRTP (SDES, RFC 4568) follows the leg's [`LocalSrtp`] policy kept in its
+//! [`SessionState`]: see [`super::sdes`] for what is offered and accepted;
+//! DTLS-SRTP profiles (`UDP/TLS/RTP/SAVP`) are refused with port 0.
 
 use std::net::{IpAddr, SocketAddr};
 
 use super::codec::{Codec, CodecKind, EventSet, PayloadFormat};
+use super::sdes::{LocalSrtp, SdesCrypto, SrtpPolicy};
+use crate::rtp::srtp::{SrtpKeys, SrtpSuite};
 use super::model::{
     AddrType, Attribute, Connection, Direction, Fmt, Fmtp, Line, LineEnding, Media, MediaKind, Origin, Proto, Sdp,
 };
@@ -90,6 +93,14 @@ pub enum Rejection {
     /// Audio offered, but no codec of the leg's preference list (Warning 305).
     #[error("no common audio codec")]
     NoCommonCodec,
+    /// The profile requires SRTP (`srtp = "mandatory"`) and the offer has no
+    /// usable `a=crypto` (Warning 302).
+    #[error("the profile requires SRTP and the offer has no usable a=crypto key")]
+    SrtpRequired,
+    /// `RTP/SAVP` offered with no `a=crypto` line the switch can use (RFC
+    /// 4568 §7.1.2: the stream is refused) (Warning 302).
+    #[error("RTP/SAVP offered with no usable a=crypto key (suites AES_CM_128_HMAC_SHA1_80/_32, no MKI)")]
+    NoUsableCrypto,
 }
 
 impl Rejection {
@@ -102,7 +113,7 @@ impl Rejection {
     pub fn warn_code(&self) -> u16 {
         match self {
             Rejection::NoAudio => 304,
-            Rejection::IncompatibleTransport => 302,
+            Rejection::IncompatibleTransport | Rejection::SrtpRequired | Rejection::NoUsableCrypto => 302,
             Rejection::NoCommonCodec => 305,
         }
     }
@@ -111,7 +122,9 @@ impl Rejection {
     pub fn warn_text(&self) -> &'static str {
         match self {
             Rejection::NoAudio => "Media type not available",
-            Rejection::IncompatibleTransport => "Incompatible transport protocol",
+            Rejection::IncompatibleTransport | Rejection::SrtpRequired | Rejection::NoUsableCrypto => {
+                "Incompatible transport protocol"
+            }
             Rejection::NoCommonCodec => "Incompatible media format",
         }
     }
@@ -163,6 +176,10 @@ pub enum AnswerError {
     /// The answer holds no codec the switch handles.
     #[error("no usable audio codec in the answer")]
     NoCommonCodec,
+    /// Our offer was `RTP/SAVP` (`srtp = "mandatory"`) and the answer has no
+    /// `a=crypto` line matching one we offered (RFC 4568 §7.1.2).
+    #[error("the answer has no a=crypto key matching the offer, and SRTP is mandatory")]
+    NoCrypto,
     /// The answered direction is not allowed by the offered one (§6.1).
     #[error("answered direction {answered:?} does not fit offered {offered:?}")]
     Direction {
@@ -207,6 +224,8 @@ pub struct Negotiated {
     pub remote_rtp: Option<SocketAddr>,
     /// Where to send RTCP: `a=rtcp` (RFC 3605), else RTP port + 1.
     pub remote_rtcp: Option<SocketAddr>,
+    /// The SRTP keys agreed (RFC 4568), `None` for plain RTP.
+    pub srtp: Option<SrtpKeys>,
 }
 
 /// An answer to a remote offer.
@@ -241,6 +260,7 @@ pub struct SessionState {
     pending: Option<PendingOffer>,
     remote_origin: Option<(String, u64)>,
     negotiated: Option<Negotiated>,
+    srtp: LocalSrtp,
 }
 
 impl SessionState {
@@ -254,7 +274,19 @@ impl SessionState {
             pending: None,
             remote_origin: None,
             negotiated: None,
+            srtp: LocalSrtp::default(),
         }
+    }
+
+    /// The leg's SRTP policy and the switch's key for it (plain RTP unless set).
+    pub fn with_srtp(mut self, srtp: LocalSrtp) -> Self {
+        self.srtp = srtp;
+        self
+    }
+
+    /// The leg's SRTP policy and key.
+    pub fn srtp(&self) -> &LocalSrtp {
+        &self.srtp
     }
 
     /// Our `o=` session id.
@@ -478,28 +510,50 @@ pub fn answer(
     local: SocketAddr,
     state: &mut SessionState,
 ) -> Result<Answer, Rejection> {
-    let (mut saw_audio, mut saw_plain) = (false, false);
+    let (mut saw_audio, mut saw_usable) = (false, false);
+    let mut refusal = Rejection::IncompatibleTransport;
+    let our_key = state.srtp.usable_key().cloned();
     let mut chosen = None;
     for (i, m) in offer.media.iter().enumerate() {
         if m.kind != MediaKind::Audio || m.port == 0 {
             continue;
         }
         saw_audio = true;
-        if !m.proto.is_plain_rtp() {
+        let sdes = our_key.as_ref().and_then(|_| SdesCrypto::first_usable(m));
+        let secure = matches!(m.proto, Proto::RtpSavp | Proto::RtpSavpf);
+        let usable = match (m.proto.is_plain_rtp(), secure, state.srtp.policy) {
+            (true, _, SrtpPolicy::Mandatory) if sdes.is_none() => {
+                refusal = Rejection::SrtpRequired;
+                false
+            }
+            (true, _, _) => true,
+            (_, true, SrtpPolicy::Off) => false,
+            (_, true, _) if sdes.is_none() => {
+                refusal = Rejection::NoUsableCrypto;
+                false
+            }
+            (_, true, _) => true,
+            _ => false,
+        };
+        if !usable {
             continue;
         }
-        saw_plain = true;
+        saw_usable = true;
         if let Some(c) = choose(m, policy) {
-            chosen = Some((i, c));
+            chosen = Some((i, c, sdes));
             break;
         }
     }
-    let Some((index, choice)) = chosen else {
-        return Err(match (saw_audio, saw_plain) {
+    let Some((index, choice, sdes)) = chosen else {
+        return Err(match (saw_audio, saw_usable) {
             (false, _) => Rejection::NoAudio,
-            (true, false) => Rejection::IncompatibleTransport,
+            (true, false) => refusal,
             (true, true) => Rejection::NoCommonCodec,
         });
+    };
+    let srtp = match (&sdes, &our_key) {
+        (Some(c), Some(k)) => Some((c.line_for_answer(k), c.keys(k))),
+        _ => None,
     };
     let direction = remote_direction(offer, index)
         .reversed()
@@ -529,6 +583,9 @@ pub fn answer(
             a.lines.push(Line::Attribute(Attribute::MaxPtime(p)));
         }
         a.lines.push(Line::Attribute(Attribute::Direction(direction)));
+        if let Some((line, _)) = &srtp {
+            a.lines.push(Line::Attribute(Attribute::Crypto(line.clone())));
+        }
         sdp.media.push(a);
     }
 
@@ -548,6 +605,7 @@ pub fn answer(
         direction,
         remote_rtp,
         remote_rtcp,
+        srtp: srtp.map(|(_, keys)| keys),
     };
     let origin = (offer.origin.session_id.clone(), offer.origin.session_version);
     let unchanged = state.remote_origin.as_ref() == Some(&origin);
@@ -561,8 +619,13 @@ pub fn answer(
     })
 }
 
-fn offer_audio(policy: &LegPolicy, port: u16, direction: Direction) -> Media {
-    let mut m = audio_media(port, Proto::RtpAvp);
+fn offer_audio(policy: &LegPolicy, port: u16, direction: Direction, srtp: &LocalSrtp) -> Media {
+    let key = srtp.usable_key();
+    let proto = match (srtp.policy, key) {
+        (SrtpPolicy::Mandatory, Some(_)) => Proto::RtpSavp,
+        _ => Proto::RtpAvp,
+    };
+    let mut m = audio_media(port, proto);
     for kind in &policy.codecs {
         match kind {
             CodecKind::Pcmu => push_format(&mut m, 0, &Codec::Pcmu, None),
@@ -592,6 +655,14 @@ fn offer_audio(policy: &LegPolicy, port: u16, direction: Direction) -> Media {
         m.lines.push(Line::Attribute(Attribute::Ptime(p)));
     }
     m.lines.push(Line::Attribute(Attribute::Direction(direction)));
+    if let Some(key) = key {
+        // One line per suite, in order of preference (RFC 4568 §7.1.1);
+        // only the suite answered is ever keyed with it.
+        for (tag, suite) in (1..).zip(SrtpSuite::ALL) {
+            m.lines
+                .push(Line::Attribute(Attribute::Crypto(SdesCrypto::line(tag, suite, key))));
+        }
+    }
     m
 }
 
@@ -603,7 +674,7 @@ fn offer_audio(policy: &LegPolicy, port: u16, direction: Direction) -> Media {
 /// [`accept_answer`] or [`SessionState::cancel_offer`].
 pub fn offer(policy: &LegPolicy, local: SocketAddr, direction: Direction, state: &mut SessionState) -> Sdp {
     let mut sdp = skeleton(policy, state, local.ip());
-    let audio = offer_audio(policy, local.port(), direction);
+    let audio = offer_audio(policy, local.port(), direction, &state.srtp);
     let audio_index = match &state.last_sent {
         Some(prev) if !prev.media.is_empty() => {
             let idx = state
@@ -723,6 +794,7 @@ pub fn accept_answer(answer: &Sdp, state: &mut SessionState) -> Result<Negotiate
             answered: answered_dir,
         });
     }
+    let srtp = answered_srtp(o, a, &state.srtp)?;
     let (remote_rtp, remote_rtcp) = remote_addrs(answer, index);
     let negotiated = Negotiated {
         media_index: index,
@@ -734,9 +806,30 @@ pub fn accept_answer(answer: &Sdp, state: &mut SessionState) -> Result<Negotiate
         direction: answered_dir.reversed(),
         remote_rtp,
         remote_rtcp,
+        srtp,
     };
     state.pending = None;
     state.remote_origin = Some((answer.origin.session_id.clone(), answer.origin.session_version));
     state.negotiated = Some(negotiated.clone());
     Ok(negotiated)
+}
+
+/// The SRTP keys an answer agrees to (RFC 4568 §7.1.2, §7.1.3): its first
+/// usable `a=crypto` line, if its tag and suite are one we offered; none
+/// when we offered no key. A `RTP/SAVP` offer answered without one fails.
+fn answered_srtp(offered: &Media, answered: &Media, srtp: &LocalSrtp) -> Result<Option<SrtpKeys>, AnswerError> {
+    let Some(key) = srtp.usable_key() else {
+        return Ok(None);
+    };
+    let ours: Vec<SdesCrypto> = offered.crypto().filter_map(SdesCrypto::read).collect();
+    if ours.is_empty() {
+        return Ok(None);
+    }
+    let agreed = SdesCrypto::first_usable(answered)
+        .filter(|theirs| ours.iter().any(|o| o.tag == theirs.tag && o.suite == theirs.suite))
+        .map(|theirs| theirs.keys(key));
+    if agreed.is_none() && offered.proto == Proto::RtpSavp {
+        return Err(AnswerError::NoCrypto);
+    }
+    Ok(agreed)
 }

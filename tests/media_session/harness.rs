@@ -63,6 +63,7 @@ pub fn relay_leg(local: u16, remote: SocketAddr, audio: LegAudio, other: LegAudi
         audio,
         pt_map,
         denoise: false,
+        srtp: None,
     })
 }
 

@@ -9,6 +9,7 @@ mod alloc;
 mod conference;
 mod harness;
 mod room;
+mod srtp;
 
 use harness::*;
 use std::time::Duration;
@@ -403,6 +404,7 @@ fn latching_follows_the_nat_port_then_drops_a_new_address() {
         leg: MediaLeg::A,
         remote: Some(moved),
         remote_rtcp: None,
+        srtp: None,
     });
     caller.addr = moved;
     sim.talk(&mut [(&mut caller, A), (&mut callee, B)], 1);

@@ -241,18 +241,19 @@ impl Call {
         let Some((state, leg)) = self.sdp_state(side) else {
             return;
         };
-        let before = state.negotiated().map(|n| (n.remote_rtp, n.remote_rtcp));
+        let before = state.negotiated().map(|n| (n.remote_rtp, n.remote_rtcp, n.srtp.clone()));
         let taken = sdp::parse(&resp.body)
             .map_err(|e| e.to_string())
             .and_then(|s| sdp::accept_answer(&s, state).map_err(|e| e.to_string()));
         match taken {
             Ok(n) => {
-                if before != Some((n.remote_rtp, n.remote_rtcp)) {
+                if before != Some((n.remote_rtp, n.remote_rtcp, n.srtp.clone())) {
                     ctx.media(MediaCommand::Update {
                         call: id.0,
                         leg,
                         remote: n.remote_rtp,
                         remote_rtcp: n.remote_rtcp,
+                        srtp: n.srtp.clone(),
                     });
                 }
                 if let Some(media) = self.media.as_deref_mut() {

@@ -6,6 +6,7 @@
 
 use super::leg::{Inbound, Leg};
 use super::reports::{self, ReportSchedule};
+use super::secure::{Opened, SecurePeers};
 use super::transmit::{Route, TxQueue};
 use super::{Peer, SessionCommand, SessionConfig, SessionEvent, SocketKind, Transmit};
 use crate::call::media::{MediaLeg, RecordAction, RelayLeg};
@@ -71,6 +72,9 @@ pub struct SessionStats {
     pub dropped: u64,
     /// Packets the silent monitor sent, dropped (SUP-2).
     pub silenced: u64,
+    /// SRTP/SRTCP datagrams refused: failed authentication, replayed, or
+    /// sent in clear by an SRTP leg (RFC 3711 §3.3 step 5).
+    pub srtp_refused: u64,
 }
 
 /// One anchored call's media as a sans-IO state machine: commands, RTP,
@@ -98,6 +102,10 @@ pub struct SessionCore {
     pub(super) modes: Vec<(MediaLeg, crate::call::media::PartyMode)>,
     /// The caller or callee legs that left a conference.
     pub(super) left: Vec<MediaLeg>,
+    /// The SRTP peers (decrypt on the way in, encrypt on the way out).
+    pub(super) secure: SecurePeers,
+    /// The last datagram encrypted for [`SessionCore::poll_transmit`].
+    sealed: bytes::BytesMut,
 }
 
 fn idx(leg: MediaLeg) -> Option<usize> {
@@ -174,6 +182,8 @@ impl SessionCore {
             conf: None,
             modes: Vec::new(),
             left: Vec::new(),
+            secure: SecurePeers::default(),
+            sealed: bytes::BytesMut::new(),
         }
     }
 
@@ -222,7 +232,9 @@ impl SessionCore {
                 leg,
                 remote,
                 remote_rtcp,
+                srtp,
             } => {
+                self.secure.set(Peer::Leg(leg), srtp.as_ref());
                 let l = match (idx(leg), leg) {
                     (Some(i), _) => self.legs_mut().map(|l| &mut l[i]),
                     (None, MediaLeg::Party(p)) => self.parties.iter_mut().find(|(i, _)| *i == p).map(|(_, l)| l),
@@ -256,12 +268,29 @@ impl SessionCore {
                     legs[i].music_player(&mut self.rng).play_prompt(prompt);
                 }
             }
-            SessionCommand::MonitorStart(leg) => self.monitor_start(now, &leg),
-            SessionCommand::PartyJoin { party, leg, mode } => self.party_join(now, party, &leg, mode),
+            SessionCommand::MonitorStart(leg) => {
+                self.secure.set(Peer::Monitor, leg.srtp.as_ref());
+                self.monitor_start(now, &leg);
+            }
+            SessionCommand::PartyJoin { party, leg, mode } => {
+                let peer = if party == super::conference::SUPERVISOR {
+                    Peer::Monitor
+                } else {
+                    Peer::Leg(MediaLeg::Party(party))
+                };
+                self.secure.set(peer, leg.srtp.as_ref());
+                self.party_join(now, party, &leg, mode);
+            }
             SessionCommand::MonitorMode(mode) => self.monitor_mode(now, mode),
             SessionCommand::PartyModes(modes) => self.party_modes(modes),
-            SessionCommand::PartyLeave(leg) => self.party_leave(leg),
+            SessionCommand::PartyLeave(leg) => {
+                if matches!(leg, MediaLeg::Party(_)) {
+                    self.secure.remove(Peer::Leg(leg));
+                }
+                self.party_leave(leg);
+            }
             SessionCommand::MonitorStop => {
+                self.secure.remove(Peer::Monitor);
                 if self.supervisor_on_bridge() {
                     self.party_leave(MediaLeg::Party(super::conference::SUPERVISOR));
                 }
@@ -275,6 +304,9 @@ impl SessionCore {
     }
 
     fn plan(&mut self, now: Instant, a: &RelayLeg, b: &RelayLeg) {
+        // Keys first: the early packets replayed below are still as received.
+        self.secure.set(Peer::Leg(MediaLeg::A), a.srtp.as_ref());
+        self.secure.set(Peer::Leg(MediaLeg::B), b.srtp.as_ref());
         let mut legs = Box::new([Leg::new(a, b, now, &mut self.rng), Leg::new(b, a, now, &mut self.rng)]);
         let previous = std::mem::replace(&mut self.topology, Topology::Unplanned { early: Vec::new() });
         let early = match previous {
@@ -366,10 +398,20 @@ impl SessionCore {
         tracing::info!(call = self.call, "monitor fed");
     }
 
-    /// An RTP datagram from `src` on `from`'s RTP socket at `now`. A leg's
+    /// An RTP datagram from `src` on `from`'s RTP socket at `now`. An SRTP
+    /// peer's packet is authenticated and decrypted first (refused ones are
+    /// counted in [`SessionStats::srtp_refused`] and go no further). A leg's
     /// packet passes its latch; on the relay path it is rewritten in place
     /// into the other leg's stream and queued at once.
     pub fn handle_rtp(&mut self, now: Instant, from: Peer, src: SocketAddr, packet: &mut [u8]) {
+        match self.secure.open(from, SocketKind::Rtp, packet) {
+            Opened::Plain => self.handle_plain_rtp(now, from, src, packet),
+            Opened::Decrypted(mut plain) => self.handle_plain_rtp(now, from, src, &mut plain),
+            Opened::Refused => self.stats.srtp_refused += 1,
+        }
+    }
+
+    fn handle_plain_rtp(&mut self, now: Instant, from: Peer, src: SocketAddr, packet: &mut [u8]) {
         let from = match from {
             Peer::Leg(leg) => leg,
             Peer::Monitor if self.supervisor_on_bridge() => {
@@ -459,6 +501,15 @@ impl SessionCore {
     /// An RTCP datagram from `src` on `leg`'s RTCP socket at `now`: read
     /// (RFC 3550 §6.4), never relayed.
     pub fn handle_rtcp(&mut self, now: Instant, leg: MediaLeg, src: SocketAddr, datagram: &[u8]) {
+        let opened = self.secure.open(Peer::Leg(leg), SocketKind::Rtcp, datagram);
+        let datagram = match &opened {
+            Opened::Plain => datagram,
+            Opened::Decrypted(plain) => &plain[..],
+            Opened::Refused => {
+                self.stats.srtp_refused += 1;
+                return;
+            }
+        };
         let ntp = self.ntp_at(now);
         let call = self.call;
         if let (Some(legs), Some(i)) = (self.legs_mut(), idx(leg)) {
@@ -495,7 +546,27 @@ impl SessionCore {
     /// The next datagram to send; drain until `None` after every input. The
     /// payload is valid until the next call.
     pub fn poll_transmit(&mut self) -> Option<Transmit<'_>> {
-        self.tx.pop()
+        loop {
+            let (to, socket) = self.tx.peek()?;
+            if !self.secure.is_secure(to) {
+                return self.tx.pop();
+            }
+            let t = self.tx.pop()?;
+            let dest = t.dest;
+            match self.secure.seal(to, socket, t.payload) {
+                Some(Ok(sealed)) => {
+                    self.sealed = sealed;
+                    return Some(Transmit {
+                        to,
+                        socket,
+                        dest,
+                        payload: &self.sealed,
+                    });
+                }
+                // Unprotectable (malformed): dropped, never sent in clear.
+                Some(Err(())) | None => self.stats.dropped += 1,
+            }
+        }
     }
 
     /// The next event for the I/O edge (the recording file); drain until

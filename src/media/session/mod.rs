@@ -51,6 +51,15 @@
 //! arrives from it only moves its latch and is dropped: the supervisor is
 //! never heard.
 //!
+//! **SRTP** (RFC 3711, SDES keys, issue 11 item 2): a peer whose plan
+//! carries keys is SRTP at the core's edge (`secure.rs`): what it sends is
+//! authenticated and decrypted before its latch sees it, what the core
+//! sends it is encrypted as it is polled. Inside, every path works on plain
+//! RTP, so an SRTP leg and a plain leg relay, transcode, record and mix as
+//! two plain legs do; an SRTP leg's packet costs one decryption and one
+//! encryption more on the way (and an allocation each: `rtc-srtp` returns
+//! new buffers).
+//!
 //! **Recording and file I/O.** The core does no file I/O: it routes the
 //! recording through [`SessionEvent`]s — [`SessionEvent::RecordingStarted`]
 //! (open the file), one [`SessionEvent::RecordingFrame`] per tick (both
@@ -64,6 +73,7 @@ mod core;
 mod leg;
 pub(super) mod pump;
 mod reports;
+mod secure;
 mod transmit;
 
 pub use self::core::{SessionCore, SessionStats};
@@ -110,6 +120,9 @@ pub enum SessionCommand {
         remote: Option<SocketAddr>,
         /// Its new RTCP address.
         remote_rtcp: Option<SocketAddr>,
+        /// Its SRTP keys after the exchange (`None`: plain RTP); unchanged
+        /// keys keep the SRTP state.
+        srtp: Option<crate::rtp::SrtpKeys>,
     },
     /// The held leg, if any (CALL-HOLD-1): it hears music, nobody hears the other.
     Hold(Option<MediaLeg>),

@@ -89,6 +89,14 @@ impl TxQueue {
         }
     }
 
+    /// Whose socket the oldest queued datagram leaves from, without taking it.
+    pub fn peek(&self) -> Option<(Peer, SocketKind)> {
+        match (&self.direct, self.queued.front()) {
+            (Some((route, _)), _) | (None, Some((route, _, _))) => Some((route.to, route.socket)),
+            (None, None) => None,
+        }
+    }
+
     /// The oldest queued datagram; its buffer returns to the pool at the next call.
     pub fn pop(&mut self) -> Option<Transmit<'_>> {
         if let Some(buf) = self.lent.take() {

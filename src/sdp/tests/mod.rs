@@ -7,6 +7,7 @@ mod mutation;
 mod negotiate;
 mod parse;
 mod ports;
+mod srtp;
 mod vectors;
 
 /// Turns a readable `\n`-separated vector into CRLF SDP.

@@ -7,11 +7,9 @@
 
 mod common;
 
-use common::baresip::{Account, Baresip};
+use common::baresip::{heard_levels, Account, Baresip};
 use common::*;
-use std::path::Path;
 use std::time::Duration;
-use switchboard::dsp::tone::tone_level_dbfs;
 
 const T: Duration = Duration::from_secs(10);
 /// How long everybody talks in the room before hanging up (a listening window).
@@ -26,53 +24,9 @@ fn phone(sw: &Switch, ext: u32, hz: u32) -> Baresip {
     b
 }
 
-/// The levels (dBFS) of `tones` in the second before the last half second
-/// of `path` (the end of a call, when everyone was still in the room).
-fn heard_levels(path: &Path, tones: &[f64]) -> Vec<f64> {
-    // baresip finalises the file as the call closes; give it a moment.
-    let mut reader = None;
-    for _ in 0..40 {
-        if let Ok(r) = hound::WavReader::open(path) {
-            if r.duration() > 0 {
-                reader = Some(r);
-                break;
-            }
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    let mut r = reader.unwrap_or_else(|| panic!("{} is not a readable WAV", path.display()));
-    let spec = r.spec();
-    let channels = usize::from(spec.channels);
-    let samples: Vec<i16> = r
-        .samples::<i16>()
-        .step_by(channels)
-        .map(|s| s.expect("a sample"))
-        .collect();
-    let rate = spec.sample_rate as usize;
-    assert!(
-        samples.len() >= 2 * rate,
-        "{}: only {} samples at {rate} Hz",
-        path.display(),
-        samples.len()
-    );
-    let end = samples.len() - rate / 2;
-    let window = &samples[end - rate..end];
-    tones
-        .iter()
-        .map(|hz| tone_level_dbfs(window, *hz, spec.sample_rate))
-        .collect()
-}
-
-/// The one call's recording of what `b` heard.
-fn heard_file(b: &Baresip) -> std::path::PathBuf {
-    let files = b.heard_files();
-    assert_eq!(files.len(), 1, "one call, one file: {files:?}\n{}", b.log());
-    files[0].clone()
-}
-
 /// `me` heard `other_hz` clearly and its own `own_hz` not at all.
 fn assert_hears(who: &str, b: &Baresip, own_hz: f64, other_hz: f64) {
-    let levels = heard_levels(&heard_file(b), &[own_hz, other_hz]);
+    let levels = heard_levels(&b.heard_file(), &[own_hz, other_hz]);
     println!(
         "{who} heard: own {own_hz} Hz {:.1} dBFS, other {other_hz} Hz {:.1} dBFS",
         levels[0], levels[1]

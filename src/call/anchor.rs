@@ -62,6 +62,15 @@ pub(crate) fn keep_codec_policy(state: &SessionState) -> LegPolicy {
     }
 }
 
+/// How a leg's media travels, for the log: `SRTP <suite>` or `RTP`.
+fn media_security(n: Option<&sdp::Negotiated>) -> &'static str {
+    match n.and_then(|n| n.srtp.as_ref()).map(|k| k.suite) {
+        Some(crate::rtp::SrtpSuite::AesCm128HmacSha1_80) => "SRTP AES_CM_128_HMAC_SHA1_80",
+        Some(crate::rtp::SrtpSuite::AesCm128HmacSha1_32) => "SRTP AES_CM_128_HMAC_SHA1_32",
+        None => "RTP",
+    }
+}
+
 /// What the route and the users ask of an anchored call's media.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct MediaFeatures {
@@ -237,6 +246,12 @@ impl Call {
             return Ok(Some(Bytes::from(offer.print())));
         }
         let plan = media.relay_plan(id.0, &neg_b).ok_or("callee answered no audio codec")?;
+        tracing::info!(
+            call = %id,
+            caller_media = %media_security(media.neg_a.as_ref()),
+            callee_media = %media_security(Some(&neg_b)),
+            "media anchored"
+        );
         media.neg_b = Some(neg_b);
         let body = media.answer_a.take();
         ctx.media(plan);

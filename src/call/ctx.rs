@@ -206,8 +206,8 @@ impl CallCtx<'_> {
     /// leg unless the policy is `off` (issue 11 item 2).
     pub fn sdp_session(&mut self, policy: crate::sdp::SrtpPolicy) -> crate::sdp::SessionState {
         let state = crate::sdp::SessionState::new(self.ids.number());
-        let key = (policy != crate::sdp::SrtpPolicy::Off)
-            .then(|| crate::rtp::srtp::MasterKey::new(self.ids.key_bytes()));
+        let key =
+            (policy != crate::sdp::SrtpPolicy::Off).then(|| crate::rtp::srtp::MasterKey::new(self.ids.key_bytes()));
         state.with_srtp(crate::sdp::LocalSrtp { policy, key })
     }
 

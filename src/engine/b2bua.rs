@@ -132,12 +132,7 @@ impl Engine {
         let b_signalling = targets
             .first()
             .map(|t| t.dest.local)
-            .or_else(|| {
-                queue
-                    .as_ref()
-                    .and_then(|_| self.user_profile_local())
-                    .map(|a| a.plain)
-            })
+            .or_else(|| queue.as_ref().and_then(|_| self.user_profile_local()).map(|a| a.plain))
             .unwrap_or(src.local);
         let b_local = b_signalling.ip();
         let srtp_of = |local| self.cfg.profile_for_local(local).map(|p| p.srtp).unwrap_or_default();

@@ -115,14 +115,7 @@ impl Engine {
         self.calls.insert(id, Box::new(call));
         self.links.txs.insert(tx, crate::call::TxOwner::Call(id));
         let answered = self.with_call(now, id, |c, ctx| {
-            c.answer_room(
-                ctx,
-                src.local,
-                &route.room,
-                media,
-                route.pin.clone(),
-                route.denoise,
-            )
+            c.answer_room(ctx, src.local, &route.room, media, route.pin.clone(), route.denoise)
         });
         match answered {
             Some(Ok(())) => {

@@ -217,12 +217,16 @@ impl SrtpStream {
 
     /// Encrypts and authenticates an RTP packet the switch sends (RFC 3711 §3.3).
     pub fn protect_rtp(&mut self, packet: &[u8]) -> Result<BytesMut, SrtpError> {
-        self.tx.encrypt_rtp(packet).map_err(|e| SrtpError::Protect(e.to_string()))
+        self.tx
+            .encrypt_rtp(packet)
+            .map_err(|e| SrtpError::Protect(e.to_string()))
     }
 
     /// Encrypts and authenticates an RTCP compound packet the switch sends (RFC 3711 §3.4).
     pub fn protect_rtcp(&mut self, packet: &[u8]) -> Result<BytesMut, SrtpError> {
-        self.tx.encrypt_rtcp(packet).map_err(|e| SrtpError::Protect(e.to_string()))
+        self.tx
+            .encrypt_rtcp(packet)
+            .map_err(|e| SrtpError::Protect(e.to_string()))
     }
 
     /// Checks and decrypts an SRTP packet the leg sent (RFC 3711 §3.3).
@@ -313,11 +317,20 @@ mod tests {
         let (mut switch, mut phone) = ends(SrtpSuite::AesCm128HmacSha1_80);
         let sealed = phone.protect_rtp(&rtp(1, &[1; 20])).unwrap();
         assert!(switch.unprotect_rtp(&sealed).is_ok());
-        assert!(matches!(switch.unprotect_rtp(&sealed), Err(SrtpError::Refused(_))), "replay");
+        assert!(
+            matches!(switch.unprotect_rtp(&sealed), Err(SrtpError::Refused(_))),
+            "replay"
+        );
         let mut forged = phone.protect_rtp(&rtp(2, &[1; 20])).unwrap();
         forged[15] ^= 1;
-        assert!(matches!(switch.unprotect_rtp(&forged), Err(SrtpError::Refused(_))), "forged");
-        assert!(matches!(switch.unprotect_rtp(&rtp(3, &[1; 20])), Err(SrtpError::Refused(_))), "plain RTP");
+        assert!(
+            matches!(switch.unprotect_rtp(&forged), Err(SrtpError::Refused(_))),
+            "forged"
+        );
+        assert!(
+            matches!(switch.unprotect_rtp(&rtp(3, &[1; 20])), Err(SrtpError::Refused(_))),
+            "plain RTP"
+        );
         assert!(switch.unprotect_rtp(&[0x80, 0]).is_err(), "truncated");
     }
 
@@ -373,7 +386,10 @@ mod tests {
 
     #[test]
     fn suites_by_name() {
-        assert_eq!(SrtpSuite::from_name("AES_CM_128_HMAC_SHA1_32"), Some(SrtpSuite::AesCm128HmacSha1_32));
+        assert_eq!(
+            SrtpSuite::from_name("AES_CM_128_HMAC_SHA1_32"),
+            Some(SrtpSuite::AesCm128HmacSha1_32)
+        );
         assert_eq!(SrtpSuite::from_name("AES_256_CM_HMAC_SHA1_80"), None);
         assert_eq!(SrtpSuite::from_name("aes_cm_128_hmac_sha1_80"), None);
     }

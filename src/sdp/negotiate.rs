@@ -25,11 +25,11 @@
 use std::net::{IpAddr, SocketAddr};
 
 use super::codec::{Codec, CodecKind, EventSet, PayloadFormat};
-use super::sdes::{LocalSrtp, SdesCrypto, SrtpPolicy};
-use crate::rtp::srtp::{SrtpKeys, SrtpSuite};
 use super::model::{
     AddrType, Attribute, Connection, Direction, Fmt, Fmtp, Line, LineEnding, Media, MediaKind, Origin, Proto, Sdp,
 };
+use super::sdes::{LocalSrtp, SdesCrypto, SrtpPolicy};
+use crate::rtp::srtp::{SrtpKeys, SrtpSuite};
 
 /// What one leg accepts and offers (built from config once; see [`CodecKind`]'s `FromStr`).
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -106,11 +106,7 @@ impl SdesCrypto {
                 return None;
             }
         }
-        Some(SdesCrypto {
-            tag: c.tag,
-            suite,
-            key,
-        })
+        Some(SdesCrypto { tag: c.tag, suite, key })
     }
 
     /// The first line of `m` the switch can use, in the offerer's order (§7.1.1).
@@ -178,7 +174,11 @@ mod tests {
             crypto("AES_CM_128_HMAC_SHA1_80", &format!("inline:{KEY}|2^20|1:4"), None),
             crypto("AES_CM_128_HMAC_SHA1_80", &format!("inline:{KEY};inline:{KEY}"), None),
             crypto("AES_CM_128_HMAC_SHA1_80", &format!("inline:{KEY}"), Some("KDR=1")),
-            crypto("AES_CM_128_HMAC_SHA1_80", &format!("inline:{KEY}"), Some("UNENCRYPTED_SRTP")),
+            crypto(
+                "AES_CM_128_HMAC_SHA1_80",
+                &format!("inline:{KEY}"),
+                Some("UNENCRYPTED_SRTP"),
+            ),
             crypto("AES_256_CM_HMAC_SHA1_80", &format!("inline:{KEY}"), None),
             crypto("AES_CM_128_HMAC_SHA1_80", "inline:c2hvcnQ=", None),
             crypto("AES_CM_128_HMAC_SHA1_80", &format!("uri:{KEY}"), None),
@@ -196,6 +196,9 @@ mod tests {
         let line = SdesCrypto::line(1, SrtpSuite::AesCm128HmacSha1_32, &key);
         assert_eq!(line.key_params, format!("inline:{KEY}"));
         let back = SdesCrypto::read(&line).unwrap();
-        assert_eq!((back.tag, back.suite, back.key), (1, SrtpSuite::AesCm128HmacSha1_32, key));
+        assert_eq!(
+            (back.tag, back.suite, back.key),
+            (1, SrtpSuite::AesCm128HmacSha1_32, key)
+        );
     }
 }

@@ -64,6 +64,9 @@ pub struct Account {
     pub answermode: String,
     /// `udp`, `tcp` or `tls`.
     pub transport: String,
+    /// baresip's media encryption (`mediaenc`): `srtp` (SDES keys over
+    /// RTP/AVP, best effort), `srtp-mand` (RTP/SAVP), or none.
+    pub mediaenc: Option<String>,
 }
 
 impl Account {
@@ -77,7 +80,15 @@ impl Account {
             regint: 60,
             answermode: "auto".into(),
             transport: "udp".into(),
+            mediaenc: None,
         }
+    }
+
+    /// SRTP with SDES keys (baresip's `srtp` module): `mode` is `srtp`
+    /// (best effort over RTP/AVP) or `srtp-mand` (RTP/SAVP).
+    pub fn srtp(mut self, mode: &str) -> Account {
+        self.mediaenc = Some(mode.into());
+        self
     }
 
     pub fn manual_answer(mut self) -> Account {
@@ -101,8 +112,13 @@ impl Account {
     /// The account line, e.g.
     /// `<sip:1001@127.0.0.1:5060;transport=udp>;auth_pass=demo-1001;regint=60;answermode=auto;audio_codecs=pcmu`.
     pub fn line(&self) -> String {
+        let mediaenc = self
+            .mediaenc
+            .as_deref()
+            .map(|m| format!(";mediaenc={m}"))
+            .unwrap_or_default();
         format!(
-            "<sip:{}@{};transport={}>;auth_pass={};regint={};answermode={};audio_codecs=pcmu,pcma;ptime=20",
+            "<sip:{}@{};transport={}>;auth_pass={};regint={};answermode={};audio_codecs=pcmu,pcma;ptime=20{mediaenc}",
             self.user, self.registrar, self.transport, self.password, self.regint, self.answermode
         )
     }
@@ -415,6 +431,50 @@ impl Baresip {
         files.sort();
         files
     }
+
+    /// The one call's recording of what this phone heard.
+    pub fn heard_file(&self) -> PathBuf {
+        let files = self.heard_files();
+        assert_eq!(files.len(), 1, "one call, one file: {files:?}\n{}", self.log());
+        files[0].clone()
+    }
+}
+
+/// The levels (dBFS) of `tones` in the second before the last half second
+/// of the WAV at `path` (the end of a call, when everyone still talked).
+pub fn heard_levels(path: &Path, tones: &[f64]) -> Vec<f64> {
+    // baresip finalises the file as the call closes; give it a moment.
+    let mut reader = None;
+    for _ in 0..40 {
+        if let Ok(r) = hound::WavReader::open(path) {
+            if r.duration() > 0 {
+                reader = Some(r);
+                break;
+            }
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let mut r = reader.unwrap_or_else(|| panic!("{} is not a readable WAV", path.display()));
+    let spec = r.spec();
+    let channels = usize::from(spec.channels);
+    let samples: Vec<i16> = r
+        .samples::<i16>()
+        .step_by(channels)
+        .map(|s| s.expect("a sample"))
+        .collect();
+    let rate = spec.sample_rate as usize;
+    assert!(
+        samples.len() >= 2 * rate,
+        "{}: only {} samples at {rate} Hz",
+        path.display(),
+        samples.len()
+    );
+    let end = samples.len() - rate / 2;
+    let window = &samples[end - rate..end];
+    tones
+        .iter()
+        .map(|hz| switchboard::dsp::tone::tone_level_dbfs(window, *hz, spec.sample_rate))
+        .collect()
 }
 
 impl Drop for Baresip {

@@ -83,6 +83,8 @@ pub struct AudioSdp {
     pub formats: String,
     /// Attribute lines without `a=`, e.g. `rtpmap:0 PCMU/8000`.
     pub attributes: Vec<String>,
+    /// The `m=` line's transport protocol (`RTP/AVP` unless set).
+    pub proto: String,
 }
 
 impl AudioSdp {
@@ -90,7 +92,16 @@ impl AudioSdp {
         AudioSdp {
             formats: formats.to_string(),
             attributes: attributes.iter().map(|a| a.to_string()).collect(),
+            proto: "RTP/AVP".into(),
         }
+    }
+
+    /// The same audio over `proto` (e.g. `RTP/SAVP`) with `attributes` added
+    /// (e.g. an `a=crypto`).
+    pub fn with(mut self, proto: &str, attributes: &[&str]) -> AudioSdp {
+        self.proto = proto.into();
+        self.attributes.extend(attributes.iter().map(|a| a.to_string()));
+        self
     }
 
     /// PCMU with telephone-event/8000 on `event_pt`.
@@ -127,8 +138,8 @@ impl AudioSdp {
     pub fn body(&self, user: &str, version: u32, port: u16, direction: &str) -> String {
         let mut s = format!(
             "v=0\r\no={user} 1 {version} IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n\
-             m=audio {port} RTP/AVP {}\r\n",
-            self.formats
+             m=audio {port} {} {}\r\n",
+            self.proto, self.formats
         );
         for a in &self.attributes {
             s.push_str(&format!("a={a}\r\n"));

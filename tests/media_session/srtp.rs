@@ -77,14 +77,19 @@ fn an_srtp_caller_and_a_plain_callee_hear_each_other_on_the_relay() {
         let mut heard = Vec::new();
         for p in &to_a {
             assert_eq!(p.bytes.len(), 172 + suite.rtp_tag_len(), "{suite}: tag appended");
-            let plain = phone_srtp.unprotect_rtp(&p.bytes).expect("the phone authenticates what the switch sends");
+            let plain = phone_srtp
+                .unprotect_rtp(&p.bytes)
+                .expect("the phone authenticates what the switch sends");
             heard.push(Sent {
                 bytes: plain.to_vec(),
                 ..p.clone()
             });
         }
         let pcm = decode(&heard, Pcmu);
-        assert!(level(&pcm, 880.0) > TONE_DBFS - 1.0, "{suite}: the caller hears the callee");
+        assert!(
+            level(&pcm, 880.0) > TONE_DBFS - 1.0,
+            "{suite}: the caller hears the callee"
+        );
         assert_eq!(sim.core.stats().srtp_refused, 0);
     }
 }
@@ -105,11 +110,20 @@ fn srtcp_goes_both_ways_on_the_srtp_leg_and_plain_rtcp_on_the_other() {
     let to_a = sim.take(A, SocketKind::Rtcp);
     assert!(!to_a.is_empty(), "sender reports to the caller");
     for r in &to_a {
-        let plain = phone_srtp.unprotect_rtcp(&r.bytes).expect("the phone authenticates our SRTCP");
+        let plain = phone_srtp
+            .unprotect_rtcp(&r.bytes)
+            .expect("the phone authenticates our SRTCP");
         assert_eq!(r.bytes.len(), plain.len() + 4 + 10, "SRTCP index and an 80-bit tag");
-        assert_ne!(&r.bytes[8..plain.len()], &plain[8..], "the report is encrypted on the wire");
+        assert_ne!(
+            &r.bytes[8..plain.len()],
+            &plain[8..],
+            "the report is encrypted on the wire"
+        );
         let reports = parse_reports(&plain).expect("a sender report inside");
-        assert!(reports.iter().any(|x| matches!(x, RtcpReport::Sender { .. })), "{reports:?}");
+        assert!(
+            reports.iter().any(|x| matches!(x, RtcpReport::Sender { .. })),
+            "{reports:?}"
+        );
     }
     let to_b = sim.take(B, SocketKind::Rtcp);
     assert!(!to_b.is_empty());
@@ -123,7 +137,11 @@ fn srtcp_goes_both_ways_on_the_srtp_leg_and_plain_rtcp_on_the_other() {
     sim.core.handle_rtcp(now, MediaLeg::A, caller_addr(), &wire);
     assert_eq!(sim.core.stats().srtp_refused, 0);
     sim.core.handle_rtcp(now, MediaLeg::A, caller_addr(), &rr);
-    assert_eq!(sim.core.stats().srtp_refused, 1, "plain RTCP from an SRTP leg is refused");
+    assert_eq!(
+        sim.core.stats().srtp_refused,
+        1,
+        "plain RTCP from an SRTP leg is refused"
+    );
 }
 
 #[test]
@@ -148,7 +166,10 @@ fn forged_replayed_and_clear_packets_are_refused_before_the_latch() {
         sim.rtp(A, caller.addr, first.clone());
     }
     assert_eq!(sim.core.stats().srtp_refused, 8);
-    assert!(sim.take(B, SocketKind::Rtp).is_empty(), "nothing refused reaches the callee");
+    assert!(
+        sim.take(B, SocketKind::Rtp).is_empty(),
+        "nothing refused reaches the callee"
+    );
 
     // The latch did not move: what the callee says still goes to the caller.
     let mut callee = Phone::new(callee_addr(), 0xbbbb, Pcmu, 880.0);
@@ -176,7 +197,10 @@ fn an_srtp_leg_is_transcoded_with_a_plain_one() {
     }
     let to_b = sim.take(B, SocketKind::Rtp);
     assert!(to_b.len() >= 90, "{}", to_b.len());
-    assert!(level(&decode(&to_b[10..], Pcma), 440.0) > TONE_DBFS - 2.0, "the callee hears the caller in PCMA");
+    assert!(
+        level(&decode(&to_b[10..], Pcma), 440.0) > TONE_DBFS - 2.0,
+        "the callee hears the caller in PCMA"
+    );
     let heard: Vec<Sent> = sim
         .take(A, SocketKind::Rtp)
         .into_iter()
@@ -185,7 +209,10 @@ fn an_srtp_leg_is_transcoded_with_a_plain_one() {
             ..p
         })
         .collect();
-    assert!(level(&decode(&heard[10..], Pcmu), 880.0) > TONE_DBFS - 2.0, "the caller hears the callee in PCMU");
+    assert!(
+        level(&decode(&heard[10..], Pcmu), 880.0) > TONE_DBFS - 2.0,
+        "the caller hears the callee in PCMU"
+    );
 }
 
 #[test]
@@ -220,7 +247,11 @@ fn a_re_invite_with_new_keys_re_keys_and_the_same_keys_keep_the_state() {
     let new = sealed(&mut phone2, &caller.packet());
     sim.rtp(A, caller.addr, new);
     assert_eq!(sim.core.stats().srtp_refused, 2);
-    assert_eq!(sim.take(B, SocketKind::Rtp).len(), 2, "the first packet and the new key's");
+    assert_eq!(
+        sim.take(B, SocketKind::Rtp).len(),
+        2,
+        "the first packet and the new key's"
+    );
     // Dropping the keys (the leg re-negotiated plain RTP) takes clear RTP.
     sim.command(SessionCommand::Update {
         leg: MediaLeg::A,

@@ -241,7 +241,9 @@ impl Call {
         let Some((state, leg)) = self.sdp_state(side) else {
             return;
         };
-        let before = state.negotiated().map(|n| (n.remote_rtp, n.remote_rtcp, n.srtp.clone()));
+        let before = state
+            .negotiated()
+            .map(|n| (n.remote_rtp, n.remote_rtcp, n.srtp.clone()));
         let taken = sdp::parse(&resp.body)
             .map_err(|e| e.to_string())
             .and_then(|s| sdp::accept_answer(&s, state).map_err(|e| e.to_string()));

@@ -103,3 +103,30 @@ fn a_tls_trunk_needs_its_ca_and_tls_settings_need_the_tls_transport() {
         "need transport = \"tls\"",
     );
 }
+
+/// SRTP per profile (issue 11 item 2): `srtp = "off" | "optional" |
+/// "mandatory"`, `off` when absent; any other value is an error at its
+/// file:line:col.
+#[test]
+fn srtp_policy_per_profile() {
+    use crate::sdp::SrtpPolicy;
+    let c = load(&[("internal.toml", Some(&profile("")))]).unwrap();
+    assert_eq!(c.profile("internal").unwrap().srtp, SrtpPolicy::Off);
+    for (text, want) in [
+        ("off", SrtpPolicy::Off),
+        ("optional", SrtpPolicy::Optional),
+        ("mandatory", SrtpPolicy::Mandatory),
+    ] {
+        let p = profile(&format!("srtp = \"{text}\"\n"));
+        let c = load(&[("internal.toml", Some(&p))]).unwrap();
+        assert_eq!(c.profile("internal").unwrap().srtp, want);
+        assert_eq!(want.as_str(), text);
+    }
+    let p = profile("srtp = \"required\"\n");
+    one_error(
+        &[("internal.toml", Some(&p))],
+        "internal.toml:6:8",
+        ErrorKind::Schema,
+        "unknown variant `required`",
+    );
+}

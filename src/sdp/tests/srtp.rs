@@ -67,7 +67,10 @@ fn rfc4568_s7_1_2_savp_offer_gets_savp_answer_with_our_key() {
         assert_eq!(m.proto, Proto::RtpSavp);
         let lines: Vec<_> = m.crypto().collect();
         assert_eq!(lines.len(), 1, "one a=crypto in the answer");
-        assert_eq!(lines[0].tag, 6, "the first line the switch can use (unknown suite skipped)");
+        assert_eq!(
+            lines[0].tag, 6,
+            "the first line the switch can use (unknown suite skipped)"
+        );
         assert_eq!(lines[0].suite, "AES_CM_128_HMAC_SHA1_32");
         assert_eq!(lines[0].key_params, format!("inline:{}", our_key().to_base64()));
         let keys = a.negotiated.srtp.clone().unwrap();
@@ -108,7 +111,10 @@ fn best_effort_keys_and_plain_offers_per_policy() {
     assert_eq!(answer_as(SrtpPolicy::Optional, &plain).unwrap().negotiated.srtp, None);
     let err = answer_as(SrtpPolicy::Mandatory, &plain).unwrap_err();
     assert_eq!(err, Rejection::SrtpRequired);
-    assert_eq!(err.warning("switchboard"), "302 switchboard \"Incompatible transport protocol\"");
+    assert_eq!(
+        err.warning("switchboard"),
+        "302 switchboard \"Incompatible transport protocol\""
+    );
 }
 
 /// RFC 4568 §7.1.2: an RTP/SAVP stream whose a=crypto lines the switch
@@ -128,7 +134,10 @@ fn rfc4568_s7_1_2_savp_without_a_usable_key_is_refused() {
         assert_eq!(answer_as(policy, &unusable).unwrap_err(), Rejection::NoUsableCrypto);
     }
     let bare = offer_with("RTP/SAVP", &[]);
-    assert_eq!(answer_as(SrtpPolicy::Optional, &bare).unwrap_err(), Rejection::NoUsableCrypto);
+    assert_eq!(
+        answer_as(SrtpPolicy::Optional, &bare).unwrap_err(),
+        Rejection::NoUsableCrypto
+    );
 }
 
 /// A second, plain stream after a refused SAVP one is taken by `optional`
@@ -141,7 +150,11 @@ fn savp_and_avp_alternatives_take_the_usable_one() {
     let a = answer_as(SrtpPolicy::Off, &sdp(&s)).unwrap();
     assert_eq!((a.sdp.media[0].port, a.sdp.media[1].port), (0, 20000));
     let a = answer_as(SrtpPolicy::Optional, &sdp(&s)).unwrap();
-    assert_eq!((a.sdp.media[0].port, a.sdp.media[1].port), (20000, 0), "the SRTP stream first");
+    assert_eq!(
+        (a.sdp.media[0].port, a.sdp.media[1].port),
+        (20000, 0),
+        "the SRTP stream first"
+    );
     assert!(a.negotiated.srtp.is_some());
 }
 
@@ -181,12 +194,21 @@ fn answer_to(offer: &Sdp, proto: &str, crypto: &[&str]) -> Sdp {
 fn offers_per_policy() {
     let mut st = state(SrtpPolicy::Off);
     let o = offer(&LegPolicy::default(), local(), Direction::SendRecv, &mut st);
-    assert_eq!((o.media[0].proto.clone(), o.media[0].crypto().count()), (Proto::RtpAvp, 0));
-    for (policy, proto) in [(SrtpPolicy::Optional, Proto::RtpAvp), (SrtpPolicy::Mandatory, Proto::RtpSavp)] {
+    assert_eq!(
+        (o.media[0].proto.clone(), o.media[0].crypto().count()),
+        (Proto::RtpAvp, 0)
+    );
+    for (policy, proto) in [
+        (SrtpPolicy::Optional, Proto::RtpAvp),
+        (SrtpPolicy::Mandatory, Proto::RtpSavp),
+    ] {
         let mut st = state(policy);
         let o = offer(&LegPolicy::default(), local(), Direction::SendRecv, &mut st);
         assert_eq!(o.media[0].proto, proto);
-        let lines: Vec<_> = o.media[0].crypto().map(|c| (c.tag, c.suite.clone(), c.key_params.clone())).collect();
+        let lines: Vec<_> = o.media[0]
+            .crypto()
+            .map(|c| (c.tag, c.suite.clone(), c.key_params.clone()))
+            .collect();
         let inline = format!("inline:{}", our_key().to_base64());
         assert_eq!(
             lines,
@@ -205,22 +227,46 @@ fn offers_per_policy() {
 fn rfc4568_s7_1_3_answers_to_our_offer() {
     let mut st = state(SrtpPolicy::Optional);
     let o = offer(&LegPolicy::default(), local(), Direction::SendRecv, &mut st);
-    let a = answer_to(&o, "RTP/AVP", &[&format!("2 AES_CM_128_HMAC_SHA1_32 inline:{PHONE_KEY}")]);
+    let a = answer_to(
+        &o,
+        "RTP/AVP",
+        &[&format!("2 AES_CM_128_HMAC_SHA1_32 inline:{PHONE_KEY}")],
+    );
     let keys = accept_answer(&a, &mut st).unwrap().srtp.unwrap();
-    assert_eq!((keys.suite, keys.local, keys.remote.to_base64()), (SrtpSuite::AesCm128HmacSha1_32, our_key(), PHONE_KEY.to_owned()));
+    assert_eq!(
+        (keys.suite, keys.local, keys.remote.to_base64()),
+        (SrtpSuite::AesCm128HmacSha1_32, our_key(), PHONE_KEY.to_owned())
+    );
 
     let mut st = state(SrtpPolicy::Optional);
     let o = offer(&LegPolicy::default(), local(), Direction::SendRecv, &mut st);
-    assert_eq!(accept_answer(&answer_to(&o, "RTP/AVP", &[]), &mut st).unwrap().srtp, None);
+    assert_eq!(
+        accept_answer(&answer_to(&o, "RTP/AVP", &[]), &mut st).unwrap().srtp,
+        None
+    );
 
     let mut st = state(SrtpPolicy::Mandatory);
     let o = offer(&LegPolicy::default(), local(), Direction::SendRecv, &mut st);
-    assert_eq!(accept_answer(&answer_to(&o, "RTP/SAVP", &[]), &mut st).unwrap_err(), AnswerError::NoCrypto);
+    assert_eq!(
+        accept_answer(&answer_to(&o, "RTP/SAVP", &[]), &mut st).unwrap_err(),
+        AnswerError::NoCrypto
+    );
     // A tag we offered with another suite is no agreement.
-    let mismatched = answer_to(&o, "RTP/SAVP", &[&format!("1 AES_CM_128_HMAC_SHA1_32 inline:{PHONE_KEY}")]);
+    let mismatched = answer_to(
+        &o,
+        "RTP/SAVP",
+        &[&format!("1 AES_CM_128_HMAC_SHA1_32 inline:{PHONE_KEY}")],
+    );
     assert_eq!(accept_answer(&mismatched, &mut st).unwrap_err(), AnswerError::NoCrypto);
-    let good = answer_to(&o, "RTP/SAVP", &[&format!("1 AES_CM_128_HMAC_SHA1_80 inline:{PHONE_KEY}")]);
-    assert_eq!(accept_answer(&good, &mut st).unwrap().srtp.unwrap().suite, SrtpSuite::AesCm128HmacSha1_80);
+    let good = answer_to(
+        &o,
+        "RTP/SAVP",
+        &[&format!("1 AES_CM_128_HMAC_SHA1_80 inline:{PHONE_KEY}")],
+    );
+    assert_eq!(
+        accept_answer(&good, &mut st).unwrap().srtp.unwrap().suite,
+        SrtpSuite::AesCm128HmacSha1_80
+    );
 }
 
 /// A re-offer (hold) keeps the leg's key, so the SRTP state survives it
@@ -229,12 +275,20 @@ fn rfc4568_s7_1_3_answers_to_our_offer() {
 fn re_offers_keep_the_key() {
     let mut st = state(SrtpPolicy::Mandatory);
     let first = offer(&LegPolicy::default(), local(), Direction::SendRecv, &mut st);
-    let a = answer_to(&first, "RTP/SAVP", &[&format!("1 AES_CM_128_HMAC_SHA1_80 inline:{PHONE_KEY}")]);
+    let a = answer_to(
+        &first,
+        "RTP/SAVP",
+        &[&format!("1 AES_CM_128_HMAC_SHA1_80 inline:{PHONE_KEY}")],
+    );
     let before = accept_answer(&a, &mut st).unwrap().srtp;
     let hold = offer(&LegPolicy::default(), local(), Direction::SendOnly, &mut st);
     let key_of = |s: &Sdp| s.media[0].crypto().map(|c| c.key_params.clone()).collect::<Vec<_>>();
     assert_eq!(key_of(&hold), key_of(&first));
-    let a = answer_to(&hold, "RTP/SAVP", &[&format!("1 AES_CM_128_HMAC_SHA1_80 inline:{PHONE_KEY}")]);
+    let a = answer_to(
+        &hold,
+        "RTP/SAVP",
+        &[&format!("1 AES_CM_128_HMAC_SHA1_80 inline:{PHONE_KEY}")],
+    );
     let a = sdp(&a.print().replace("a=crypto", "a=recvonly\r\na=crypto"));
     assert_eq!(accept_answer(&a, &mut st).unwrap().srtp, before);
 }

@@ -1,8 +1,10 @@
 //! RTP core benchmarks: the relay fast path (header view + rewrite of a
 //! 172-byte G.711 packet; and the whole per-packet relay work of a media
 //! session, as the session core does it and as the same steps composed
-//! inline), RTCP SR build+parse, and jitter buffer insert+pull per 20 ms
-//! frame. Criterion measures; afterwards a plain timed
+//! inline; and with one leg SRTP, issue 11 item 2: the decryption of what
+//! an SRTP leg sends, the encryption of what it is sent), RTCP SR
+//! build+parse, and jitter buffer insert+pull per 20 ms frame. Criterion
+//! measures; afterwards a plain timed
 //! loop prints ns per op and the implied operations per second per core.
 
 use std::hint::black_box;
@@ -19,6 +21,7 @@ use switchboard::rtp::latch::{Latch, Verdict};
 use switchboard::rtp::packet::{write_packet, RtpFields, RtpHeader};
 use switchboard::rtp::rewrite::{PayloadTypeMap, RewriterConfig, StreamRewriter};
 use switchboard::rtp::rtcp::{build_sender_report, parse_reports, ReceiverStats, SenderInfo};
+use switchboard::rtp::srtp::{MasterKey, SrtpKeys, SrtpStream, SrtpSuite};
 use switchboard::sdp::CodecKind;
 
 fn g711_packet(seq: u16, ts: u32, ssrc: u32) -> [u8; 172] {
@@ -139,10 +142,35 @@ struct CoreRelay {
     ts: u32,
     now: Instant,
     src: SocketAddr,
+    /// The caller's phone's SRTP, when leg A is SRTP.
+    phone: Option<SrtpStream>,
+}
+
+/// The keys of an SRTP leg A: the switch's view, and the phone's.
+fn srtp_keys() -> (SrtpKeys, SrtpKeys) {
+    let (switch, phone) = (MasterKey::new([1; 30]), MasterKey::new([2; 30]));
+    let suite = SrtpSuite::AesCm128HmacSha1_80;
+    (
+        SrtpKeys {
+            suite,
+            local: switch.clone(),
+            remote: phone.clone(),
+        },
+        SrtpKeys {
+            suite,
+            local: phone,
+            remote: switch,
+        },
+    )
 }
 
 impl CoreRelay {
     fn new() -> Self {
+        Self::with_srtp(false)
+    }
+
+    /// With `srtp`, leg A (the caller) is SRTP (AES_CM_128_HMAC_SHA1_80), leg B plain.
+    fn with_srtp(srtp: bool) -> Self {
         let now = Instant::now();
         let mut core = SessionCore::new(
             now,
@@ -173,10 +201,15 @@ impl CoreRelay {
                 srtp: None,
             })
         };
+        let (switch_keys, phone_keys) = srtp_keys();
+        let mut a = leg("10.0.0.1:30000", "203.0.113.10:4000");
+        if srtp {
+            a.srtp = Some(switch_keys);
+        }
         core.handle_command(
             now,
             SessionCommand::Plan {
-                a: leg("10.0.0.1:30000", "203.0.113.10:4000"),
+                a,
                 b: leg("10.0.0.1:30002", "198.51.100.20:5000"),
             },
         );
@@ -187,7 +220,68 @@ impl CoreRelay {
             ts: 0,
             now,
             src: "203.0.113.10:4000".parse().expect("address"),
+            phone: srtp.then(|| SrtpStream::new(&phone_keys).expect("keys")),
         }
+    }
+
+    /// The caller's next `n` packets as its phone sends them (SRTP when leg A is).
+    fn caller_packets(&mut self, n: usize) -> Vec<Vec<u8>> {
+        (0..n)
+            .map(|_| {
+                self.seq = self.seq.wrapping_add(1);
+                self.ts = self.ts.wrapping_add(160);
+                let plain = g711_packet(self.seq, self.ts, 0x1111);
+                match self.phone.as_mut() {
+                    Some(p) => p.protect_rtp(&plain).expect("protect").to_vec(),
+                    None => plain.to_vec(),
+                }
+            })
+            .collect()
+    }
+
+    /// One packet of the caller's through the core (decrypted when SRTP).
+    fn relay_from_caller(&mut self, packet: &mut [u8]) -> usize {
+        self.core
+            .handle_rtp(self.now, Peer::Leg(MediaLeg::A), self.src, black_box(packet));
+        let mut n = 0;
+        while let Some(t) = self.core.poll_transmit() {
+            n += black_box(t.payload).len();
+        }
+        n
+    }
+
+    /// One packet of the callee's (plain) through the core to the caller
+    /// (encrypted when leg A is SRTP).
+    fn relay_to_caller(&mut self) -> usize {
+        self.seq = self.seq.wrapping_add(1);
+        self.ts = self.ts.wrapping_add(160);
+        let mut pkt = g711_packet(self.seq, self.ts, 0x2222);
+        let callee: SocketAddr = "198.51.100.20:5000".parse().expect("address");
+        self.core
+            .handle_rtp(self.now, Peer::Leg(MediaLeg::B), callee, black_box(&mut pkt));
+        let mut n = 0;
+        while let Some(t) = self.core.poll_transmit() {
+            n += black_box(t.payload).len();
+        }
+        n
+    }
+
+    /// Times `iters` packets from the caller; the phone's encryption is
+    /// done beforehand, in batches, outside the timing.
+    fn time_from_caller(&mut self, iters: u64) -> Duration {
+        let mut total = Duration::ZERO;
+        let mut left = iters;
+        while left > 0 {
+            let n = left.min(4096);
+            let mut batch = self.caller_packets(n as usize);
+            let start = Instant::now();
+            for p in batch.iter_mut() {
+                black_box(self.relay_from_caller(p));
+            }
+            total += start.elapsed();
+            left -= n;
+        }
+        total
     }
 
     #[inline]
@@ -269,6 +363,14 @@ fn benches(c: &mut Criterion) {
     c.bench_function("relay: SessionCore handle_rtp + poll_transmit", |b| {
         b.iter(|| core.step())
     });
+    let mut secure = CoreRelay::with_srtp(true);
+    c.bench_function("relay: SessionCore, SRTP leg in (decrypt) -> plain leg", |b| {
+        b.iter_custom(|iters| secure.time_from_caller(iters))
+    });
+    let mut secure = CoreRelay::with_srtp(true);
+    c.bench_function("relay: SessionCore, plain leg in -> SRTP leg (encrypt)", |b| {
+        b.iter(|| secure.relay_to_caller())
+    });
 
     let now = Instant::now();
     let mut stats = ReceiverStats::new(0x1111, 8000);
@@ -315,6 +417,14 @@ fn main() {
     report("relay SessionCore rtp in + transmit (packets)", 5_000_000, || {
         core.step()
     });
+    let mut plain = CoreRelay::with_srtp(false);
+    let ns = plain.time_from_caller(2_000_000).as_nanos() as f64 / 2e6;
+    println!("{:<44} {ns:>8.1} ns/op  {:>12.0} ops/s per core", "relay plain leg -> plain leg (packets)", 1e9 / ns);
+    let mut secure = CoreRelay::with_srtp(true);
+    let ns = secure.time_from_caller(2_000_000).as_nanos() as f64 / 2e6;
+    println!("{:<44} {ns:>8.1} ns/op  {:>12.0} ops/s per core", "relay SRTP leg -> plain leg (packets)", 1e9 / ns);
+    let mut secure = CoreRelay::with_srtp(true);
+    report("relay plain leg -> SRTP leg (packets)", 2_000_000, || secure.relay_to_caller());
     let now = Instant::now();
     let mut stats = ReceiverStats::new(0x1111, 8000);
     stats.on_packet(1, 160, now);

@@ -419,12 +419,22 @@ fn main() {
     });
     let mut plain = CoreRelay::with_srtp(false);
     let ns = plain.time_from_caller(2_000_000).as_nanos() as f64 / 2e6;
-    println!("{:<44} {ns:>8.1} ns/op  {:>12.0} ops/s per core", "relay plain leg -> plain leg (packets)", 1e9 / ns);
+    println!(
+        "{:<44} {ns:>8.1} ns/op  {:>12.0} ops/s per core",
+        "relay plain leg -> plain leg (packets)",
+        1e9 / ns
+    );
     let mut secure = CoreRelay::with_srtp(true);
     let ns = secure.time_from_caller(2_000_000).as_nanos() as f64 / 2e6;
-    println!("{:<44} {ns:>8.1} ns/op  {:>12.0} ops/s per core", "relay SRTP leg -> plain leg (packets)", 1e9 / ns);
+    println!(
+        "{:<44} {ns:>8.1} ns/op  {:>12.0} ops/s per core",
+        "relay SRTP leg -> plain leg (packets)",
+        1e9 / ns
+    );
     let mut secure = CoreRelay::with_srtp(true);
-    report("relay plain leg -> SRTP leg (packets)", 2_000_000, || secure.relay_to_caller());
+    report("relay plain leg -> SRTP leg (packets)", 2_000_000, || {
+        secure.relay_to_caller()
+    });
     let now = Instant::now();
     let mut stats = ReceiverStats::new(0x1111, 8000);
     stats.on_packet(1, 160, now);

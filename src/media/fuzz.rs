@@ -8,8 +8,9 @@
 //! [`rtcp::parse_reports`]); each leg hears one SSRC whatever feeds it (RFC
 //! 3550 §8, the rewriter's promise); `handle_timeout(t)` always moves the
 //! deadline past `t`; the pipeline's packets carry the outgoing leg's
-//! payload types and well-formed events. The caller passes the base
-//! [`Instant`]; only differences from it matter.
+//! payload types and well-formed events; on an SRTP leg (RFC 3711), every
+//! datagram sent authenticates and decrypts with the phone's keys. The
+//! caller passes the base [`Instant`]; only differences from it matter.
 
 use std::net::SocketAddr;
 use std::sync::{Arc, OnceLock};
@@ -24,6 +25,7 @@ use crate::rtp::dtmf::{TelephoneEvent, EVENT_LEN};
 use crate::rtp::fuzz::records;
 use crate::rtp::packet::{write_packet, RtpFields, RtpHeader};
 use crate::rtp::rtcp;
+use crate::rtp::srtp::{MasterKey, SrtpKeys, SrtpStream, SrtpSuite};
 use crate::sdp::CodecKind;
 
 /// Deadlines a session input runs one by one, at most (keeps an execution
@@ -68,8 +70,34 @@ fn leg(port: u16, remote: SocketAddr, audio: LegAudio, other: &LegAudio, denoise
     })
 }
 
+/// Leg A's SRTP keys when the selector asks for them (bit 5): the switch's
+/// view, and the phone's (keys swapped).
+fn srtp_keys(selector: u8) -> Option<(SrtpKeys, SrtpKeys)> {
+    if selector & 0x20 == 0 {
+        return None;
+    }
+    let suite = if selector & 0x40 == 0 {
+        SrtpSuite::AesCm128HmacSha1_80
+    } else {
+        SrtpSuite::AesCm128HmacSha1_32
+    };
+    let (switch, phone) = (MasterKey::new([0x5a; 30]), MasterKey::new([0xa5; 30]));
+    Some((
+        SrtpKeys {
+            suite,
+            local: switch.clone(),
+            remote: phone.clone(),
+        },
+        SrtpKeys {
+            suite,
+            local: phone,
+            remote: switch,
+        },
+    ))
+}
+
 /// The plan a selector picks: relay, G.711 transcoding, Opus ↔ G.711, or
-/// relay with noise removal (a pipeline on one leg).
+/// relay with noise removal (a pipeline on one leg); leg A SRTP with bit 5.
 fn plan(selector: u8, a_addr: SocketAddr, b_addr: SocketAddr) -> SessionCommand {
     let (a, b, denoise) = match selector & 3 {
         0 => (audio(CodecKind::Pcmu, 0, 8000), audio(CodecKind::Pcmu, 0, 8000), false),
@@ -84,8 +112,10 @@ fn plan(selector: u8, a_addr: SocketAddr, b_addr: SocketAddr) -> SessionCommand 
         }
         _ => (audio(CodecKind::Pcma, 8, 8000), audio(CodecKind::Pcma, 8, 8000), true),
     };
+    let mut leg_a = leg(30_000, a_addr, a, &b, denoise);
+    leg_a.srtp = srtp_keys(selector).map(|(switch, _)| switch);
     SessionCommand::Plan {
-        a: leg(30_000, a_addr, a, &b, denoise),
+        a: leg_a,
         b: leg(30_002, b_addr, b, &a, false),
     }
 }
@@ -95,14 +125,32 @@ fn plan(selector: u8, a_addr: SocketAddr, b_addr: SocketAddr) -> SessionCommand 
 struct Sent {
     /// The SSRC each leg hears (A, B).
     ssrc: [Option<u32>; 2],
+    /// Leg A's phone, when it is SRTP: opens what the core sends it and
+    /// seals some of what the input has it send.
+    phone: Option<SrtpStream>,
 }
 
 impl Sent {
     fn drain(&mut self, core: &mut SessionCore) {
         while let Some(t) = core.poll_transmit() {
+            let opened;
+            let payload = match (&mut self.phone, t.to) {
+                (Some(phone), Peer::Leg(MediaLeg::A)) => {
+                    let r = match t.socket {
+                        SocketKind::Rtp => phone.unprotect_rtp(t.payload),
+                        SocketKind::Rtcp => phone.unprotect_rtcp(t.payload),
+                    };
+                    opened = match r {
+                        Ok(p) => p,
+                        Err(e) => panic!("the core sent the SRTP leg a datagram its phone refuses: {e}"),
+                    };
+                    &opened[..]
+                }
+                _ => t.payload,
+            };
             match t.socket {
                 SocketKind::Rtp => {
-                    let h = match RtpHeader::parse(t.payload) {
+                    let h = match RtpHeader::parse(payload) {
                         Ok(h) => h,
                         Err(e) => panic!("the core sent {:?} an RTP packet that does not parse: {e}", t.to),
                     };
@@ -115,7 +163,7 @@ impl Sent {
                     assert_eq!(seen, h.ssrc, "{:?} hears two SSRCs (RFC 3550 §8)", t.to);
                 }
                 SocketKind::Rtcp => {
-                    if let Err(e) = rtcp::parse_reports(t.payload) {
+                    if let Err(e) = rtcp::parse_reports(payload) {
                         panic!("the core sent {:?} RTCP that does not parse: {e}", t.to);
                     }
                 }
@@ -142,8 +190,8 @@ fn run_until(core: &mut SessionCore, now: Instant, sent: &mut Sent, steps: &mut 
 
 /// A call's media session fed the input's records (see
 /// [`crate::rtp::fuzz::records`]). The selector picks the plan (bits 0–2),
-/// whether records come before the answer (bit 3) and whether a recording
-/// runs (bit 4). Each record's `gap` octet says what it is: bits 0–1 RTP
+/// whether records come before the answer (bit 3), whether a recording
+/// runs (bit 4), and whether leg A is SRTP (bit 5; bit 6 its suite). Each record's `gap` octet says what it is: bits 0–1 RTP
 /// from A, from B, RTCP from A, from B; bits 2–5 the time before it
 /// (`v² × 2` ms); bit 6 a source other than the leg's address; bit 7 a
 /// command instead (its first octet: hold A, hold B, resume, record
@@ -162,7 +210,10 @@ pub fn session(data: &[u8], base: Instant) {
             music: music(),
         },
     );
-    let mut sent = Sent::default();
+    let mut sent = Sent {
+        phone: srtp_keys(selector).map(|(_, phone)| SrtpStream::new(&phone).expect("30-byte keys")),
+        ..Sent::default()
+    };
     let mut steps = 0;
     if selector & 0x10 != 0 {
         core.handle_command(
@@ -211,6 +262,15 @@ pub fn session(data: &[u8], base: Instant) {
                 (false, MediaLeg::A) => a_addr,
                 (false, _) => b_addr,
             };
+            // An SRTP leg's phone seals records of even length (those
+            // that are RTP/RTCP at all), so both the refusal of garbage and
+            // the decrypted path are explored.
+            let sealed = match (&mut sent.phone, leg, bytes.len() % 2 == 0, g & 2 == 0) {
+                (Some(phone), MediaLeg::A, true, true) => phone.protect_rtp(bytes).ok(),
+                (Some(phone), MediaLeg::A, true, false) => phone.protect_rtcp(bytes).ok(),
+                _ => None,
+            };
+            let bytes = sealed.as_deref().unwrap_or(bytes);
             if g & 2 == 0 {
                 buf.clear();
                 buf.extend_from_slice(bytes);

@@ -6,7 +6,8 @@
 #
 #   datagram, stream  tests/vectors/rfc4475/*.dat, tests/vectors/rfc5118/*.dat
 #   uri               the Request-URI of each of those messages
-#   sdp               the body of each of those messages that carries SDP
+#   sdp               the body of each of those messages that carries SDP,
+#                     and tests/vectors/sdp/*.sdp (SRTP offers)
 #   rtp               tests/vectors/rtp/*.bin (packets and packet streams)
 #   media             tests/vectors/rtp/stream-*.bin (packet streams)
 #   rtcp              tests/vectors/rtcp/*.bin
@@ -47,6 +48,7 @@ for f in "${sip[@]}"; do
     fi
 done
 
+copy sdp "$vectors"/sdp/*.sdp
 copy rtp "$vectors"/rtp/*.bin
 copy media "$vectors"/rtp/stream-*.bin
 copy rtcp "$vectors"/rtcp/*.bin

@@ -6,20 +6,25 @@
 //!   other, every payload arrives intact both ways, and neither key
 //!   appears in the switch's debug log;
 //! - a `mandatory` profile refuses a plain offer with 488 and Warning 302;
+//! - a trunk on a `mandatory` external profile is offered RTP/SAVP and its
+//!   leg is SRTP while the phone's stays plain;
 //! - two baresip phones, one with SRTP (`mediaenc=srtp-mand`, RTP/SAVP)
 //!   and one plain, call each other and each hears the other's tone.
 
 mod common;
 
 use common::baresip::{heard_levels, Account, Baresip};
-use common::media::{answered_call, authorized_invite, next_final, rtp_packet, rtp_socket, AudioSdp, CallSpec};
+use common::media::{
+    ack_2xx, answered_call, authorized_invite, next_final, next_request, rtp_packet, rtp_rtcp_sockets, rtp_socket,
+    sdp_rtp, AudioSdp, CallSpec,
+};
 use common::ua::{self, Ua};
 use common::{ConfigDir, Switch};
 use std::net::UdpSocket;
 use std::time::Duration;
 use switchboard::rtp::srtp::{MasterKey, SrtpKeys, SrtpStream, SrtpSuite};
 use switchboard::sdp::{self, Proto, SdesCrypto};
-use switchboard::sip::msg::{HeaderName, StatusCode};
+use switchboard::sip::msg::{HeaderName, Message, Method, StatusCode};
 
 /// The caller's sending key (base64 of 30 bytes).
 const CALLER_KEY: &str = "d2hhdCB0aGUgY2FsbGVyIHNlbmRzIHdpdGghISEh";
@@ -174,6 +179,101 @@ fn a_mandatory_profile_refuses_a_plain_offer_with_488() {
     assert_eq!(
         String::from_utf8_lossy(warning),
         "302 switchboard \"Incompatible transport protocol\""
+    );
+}
+
+#[test]
+fn a_trunk_on_a_mandatory_profile_gets_srtp_while_the_phone_stays_plain() {
+    const TRUNK_KEY: &str = "dGhlIGNhcnJpZXIncyBvd24ga2V5IGZvciBTUlRQ";
+    let trunk_sock = UdpSocket::bind("127.0.0.1:0").expect("bind");
+    let trunk_port = trunk_sock.local_addr().expect("addr").port();
+    let cfg = ConfigDir::from_default();
+    cfg.patch("external.toml", "# srtp = \"optional\"", "srtp = \"mandatory\"");
+    cfg.patch("trunks.toml", "127.0.0.1:5090", &format!("127.0.0.1:{trunk_port}"));
+    let sw = Switch::start_with(Some(cfg.path()), &[]);
+    let mut trunk = Ua::from_udp(trunk_sock, sw.external_addr());
+
+    let mut caller = Ua::udp(sw.internal_addr());
+    let (caller_rtp, _caller_rtcp) = rtp_rtcp_sockets();
+    let mut invite = caller.invite("1002", "5551234");
+    let port = caller_rtp.local_addr().expect("addr").port();
+    invite.body = AudioSdp::pcmu().body("caller", 1, port, "sendrecv").into();
+    let invite = authorized_invite(&mut caller, &invite);
+    caller.send(&invite);
+
+    // The carrier is offered RTP/SAVP with a key per suite.
+    let b_invite = next_request(&mut trunk, Method::INVITE);
+    let offer = sdp::parse(&b_invite.body).expect("SDP");
+    assert_eq!(offer.media[0].proto, Proto::RtpSavp, "{}", offer.print());
+    let offered: Vec<SdesCrypto> = offer.media[0].crypto().filter_map(SdesCrypto::read).collect();
+    assert_eq!(
+        offered.iter().map(|c| (c.tag, c.suite)).collect::<Vec<_>>(),
+        vec![(1, SrtpSuite::AesCm128HmacSha1_80), (2, SrtpSuite::AesCm128HmacSha1_32)]
+    );
+    let b_media = sdp_rtp(&b_invite.body);
+    let (trunk_rtp, _trunk_rtcp) = rtp_rtcp_sockets();
+    let mut ok = Message::response_to(&b_invite, StatusCode::OK, None, Some("carrier1"));
+    ok.headers
+        .push(HeaderName::Contact, format!("<sip:5551234@{}>", trunk.local_addr()));
+    ok.headers.push(HeaderName::ContentType, "application/sdp");
+    let answer = AudioSdp::pcmu()
+        .with(
+            "RTP/SAVP",
+            &[&format!("crypto:2 AES_CM_128_HMAC_SHA1_32 inline:{TRUNK_KEY}")],
+        )
+        .body("carrier", 1, trunk_rtp.local_addr().expect("addr").port(), "sendrecv");
+    ok.body = answer.into();
+    trunk.send(&ok);
+
+    // The phone's leg is plain RTP (internal profile: off).
+    let a_ok = next_final(&mut caller);
+    assert_eq!(ua::code(&a_ok), 200, "{}", ua::text(&a_ok));
+    let a_sdp = sdp::parse(&a_ok.body).expect("SDP");
+    assert_eq!(
+        (a_sdp.media[0].proto.clone(), a_sdp.media[0].crypto().count()),
+        (Proto::RtpAvp, 0)
+    );
+    ack_2xx(&mut caller, &invite, &a_ok);
+    next_request(&mut trunk, Method::ACK);
+
+    // What the phone says reaches the carrier as SRTP with the _32 suite.
+    let mut carrier = SrtpStream::new(&SrtpKeys {
+        suite: SrtpSuite::AesCm128HmacSha1_32,
+        local: MasterKey::from_base64(TRUNK_KEY).expect("30 bytes"),
+        remote: offered[1].key.clone(),
+    })
+    .expect("keys");
+    let a_media = sdp_rtp(&a_ok.body);
+    for i in 0..PACKETS {
+        let plain = rtp_packet(false, 0, 10 + i, u32::from(i) * 160, 0x1002, &payload(i, 7));
+        caller_rtp.send_to(&plain, a_media).expect("send");
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    let got = recv_all(&trunk_rtp, usize::from(PACKETS));
+    assert_eq!(got.len(), usize::from(PACKETS));
+    for (i, wire) in got.iter().enumerate() {
+        assert_eq!(wire.len(), 172 + 4, "a 32-bit tag");
+        let plain = carrier
+            .unprotect_rtp(wire)
+            .expect("the carrier authenticates the switch's SRTP");
+        assert_eq!(&plain[12..], &payload(i as u16, 7)[..]);
+    }
+    // And what the carrier says reaches the phone in clear.
+    for i in 0..PACKETS {
+        let plain = rtp_packet(false, 0, 500 + i, u32::from(i) * 160, 0xcafe, &payload(i, 9));
+        let wire = carrier.protect_rtp(&plain).expect("protect");
+        trunk_rtp.send_to(&wire, b_media).expect("send");
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    let got = recv_all(&caller_rtp, usize::from(PACKETS));
+    assert_eq!(got.len(), usize::from(PACKETS));
+    for (i, p) in got.iter().enumerate() {
+        assert_eq!(&p[12..], &payload(i as u16, 9)[..]);
+    }
+    let log = sw.log();
+    assert!(
+        log.contains("caller_media=RTP callee_media=SRTP AES_CM_128_HMAC_SHA1_32"),
+        "{log}"
     );
 }
 

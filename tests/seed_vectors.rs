@@ -10,6 +10,7 @@ use switchboard::config::{embedded_sources, load_from_sources_with_env};
 use switchboard::rtp::packet::{is_rtcp, RtpHeader};
 use switchboard::rtp::rtcp::parse_reports;
 use switchboard::rtp::TelephoneEvent;
+use switchboard::sdp::{self, LegPolicy, LocalSrtp, Rejection, SessionState, SrtpPolicy};
 
 fn vectors(dir: &str, ext: &str) -> Vec<PathBuf> {
     let d = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/vectors").join(dir);
@@ -30,6 +31,29 @@ fn name(p: &Path) -> String {
 
 fn read(p: &Path) -> Vec<u8> {
     fs::read(p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
+}
+
+/// SDP vectors (SRTP offers, RFC 4568): each parses, and an `optional`
+/// leg answers it as its name says.
+#[test]
+fn sdp_vectors_are_srtp_offers_as_named() {
+    for p in vectors("sdp", "sdp") {
+        let (n, bytes) = (name(&p), read(&p));
+        let offer = sdp::parse(&bytes).unwrap_or_else(|e| panic!("{n}: {e}"));
+        let mut state = SessionState::new(1).with_srtp(LocalSrtp {
+            policy: SrtpPolicy::Optional,
+            key: Some(switchboard::rtp::srtp::MasterKey::new([9; 30])),
+        });
+        let local = "192.0.2.1:20000".parse().expect("address");
+        let answer = sdp::answer(&offer, &LegPolicy::default(), local, &mut state);
+        match n.as_str() {
+            "savp-no-usable-key.sdp" => assert_eq!(answer.unwrap_err(), Rejection::NoUsableCrypto, "{n}"),
+            _ => assert!(
+                answer.unwrap_or_else(|e| panic!("{n}: {e}")).negotiated.srtp.is_some(),
+                "{n}"
+            ),
+        }
+    }
 }
 
 #[test]

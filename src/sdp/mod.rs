@@ -46,7 +46,8 @@ pub mod fuzz {
     use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
     /// Parses arbitrary bytes; a parsed description must print and re-parse
-    /// to itself, and answering it must not panic (RFC 8866 §5, RFC 3264 §6).
+    /// to itself, and answering it under each SRTP policy must not panic
+    /// (RFC 8866 §5, RFC 3264 §6, RFC 4568 §7.1).
     pub fn parse(data: &[u8]) {
         let Ok(sdp) = super::parse(data) else { return };
         let printed = sdp.print();
@@ -54,9 +55,26 @@ pub mod fuzz {
             Ok(again) => assert_eq!(again, sdp, "print/parse round trip changed the description"),
             Err(e) => panic!("printed SDP does not parse: {e}"),
         }
-        let mut state = super::SessionState::new(1);
         let local = SocketAddr::new(IpAddr::V4(Ipv4Addr::new(192, 0, 2, 1)), 20000);
-        let _ = super::answer(&sdp, &super::LegPolicy::default(), local, &mut state);
+        for policy in [
+            super::SrtpPolicy::Off,
+            super::SrtpPolicy::Optional,
+            super::SrtpPolicy::Mandatory,
+        ] {
+            let mut state = super::SessionState::new(1).with_srtp(super::LocalSrtp {
+                policy,
+                key: Some(crate::rtp::srtp::MasterKey::new([1; 30])),
+            });
+            if let Ok(a) = super::answer(&sdp, &super::LegPolicy::default(), local, &mut state) {
+                // An SRTP answer carries exactly the key the switch uses (RFC 4568 §7.1.2).
+                let keyed = a.sdp.media.iter().flat_map(|m| m.crypto()).count();
+                assert_eq!(
+                    keyed,
+                    usize::from(a.negotiated.srtp.is_some()),
+                    "one a=crypto per SRTP answer"
+                );
+            }
+        }
         let _ = super::direction_of(&sdp);
     }
 }

@@ -58,21 +58,28 @@ printf '80000001' | bin rtp/too-short.bin
 # ---- RTP streams (selector, records) ----
 A=0x11223344; B=0x55667788
 # Relay PCMU<->PCMU: A and B talk, A's RTCP, hold A, resume.
-{ printf '00'
+relay_records() {
   for i in 0 1 2; do rec 12 "$(pcmu $((100 + i)) $((8000 + 160 * i)) $A)"; rec 13 "$(pcmu $((900 + i)) $((1000 + 160 * i)) $B)"; done
   rec 14 "81c8000c11223344$SENDER_INFO$BLOCK"
   rec 128 00
   rec 12 "$(pcmu 103 8480 $A)"
   rec 128 02
   rec 12 "$(pcmu 104 8640 $A)"
-} | bin rtp/stream-relay.bin
+}
+{ printf '00'; relay_records; } | bin rtp/stream-relay.bin
+# The same with leg A SRTP (selector bit 5; the media target seals A's
+# even-length records with the phone's keys, RFC 3711).
+{ printf '20'; relay_records; } | bin rtp/stream-srtp-relay.bin
 # PCMU -> PCMA transcoding with a source change (new SSRC) and a gap.
-{ printf '01'
+transcode_records() {
   for i in 0 1 2 3; do rec 12 "$(pcmu $((100 + i)) $((8000 + 160 * i)) $A)"; done
   rec 13 "$(pcma 5 800 $B)"
   rec 60 "$(pcmu 7 99999 0x99999999)"
   rec 12 "$(pcmu 8 100159 0x99999999)"
-} | bin rtp/stream-transcode.bin
+}
+{ printf '01'; transcode_records; } | bin rtp/stream-transcode.bin
+# The same with leg A SRTP, suite AES_CM_128_HMAC_SHA1_32 (bits 5 and 6).
+{ printf '61'; transcode_records; } | bin rtp/stream-srtp-transcode.bin
 # Opus (A) -> PCMU (B).
 { printf '02'
   for i in 0 1 2 3; do rec 12 "$(rtp_hdr 80 6f $((10 + i)) $((960 * i)) $A)fc$(rep 00 19)"; done

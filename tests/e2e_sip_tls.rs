@@ -316,3 +316,69 @@ fn the_sip_certificate_is_reloaded_on_sighup() {
         "the old certificate is no longer presented"
     );
 }
+
+/// RFC 5630 §3.1.3 for queues: a `sips:` caller is offered only to agents
+/// whose phone is registered over TLS. alice's phone is on UDP: with her
+/// alone logged in, the call is not rung on her phone (the log says why);
+/// once bob, whose phone is on TLS, logs in, his phone rings and answers.
+/// The caller is our test UA over TLS (libre 1.0 cannot dial `sips:`:
+/// "sipsess_connect: Function not implemented").
+#[test]
+fn a_sips_queue_call_rings_only_agents_on_tls() {
+    let (cfg, tls) = tls_config("");
+    let sw = Switch::builder().config(cfg.path()).start();
+    let ca = cfg.path().join("sip.pem");
+    let ca_pem = std::fs::read_to_string(&ca).expect("the certificate");
+    let api = sw.api_addr();
+    let mut alice_phone = Baresip::start();
+    alice_phone.add_account(Account::demo(1001, sw.internal_addr()));
+    let mut bob_phone = Baresip::start_tls(&ca);
+    bob_phone.add_account(Account::demo(1002, sw.internal_addr()).tls(tls));
+    for (who, b) in [("1001", &alice_phone), ("1002", &bob_phone)] {
+        if let Err(e) = b.wait_registered(T) {
+            panic!("{who} registers: {e}\n==== switch ====\n{}", sw.log());
+        }
+    }
+    desk::Desk::new(api, "demo-token-alice").ok("POST", "/agent/login", None);
+
+    let mut caller = common::ua::Ua::tls(tls, &ca_pem);
+    let mut invite = caller.request(
+        switchboard::sip::msg::Method::INVITE,
+        &format!("sips:5000@{tls}"),
+        "1003",
+        "5000",
+    );
+    invite
+        .headers
+        .push(switchboard::sip::msg::HeaderName::ContentType, "application/sdp");
+    invite.body = common::media::AudioSdp::pcmu()
+        .body("caller", 1, 40000, "sendrecv")
+        .into();
+    let invite = common::media::authorized_invite_as(&mut caller, &invite, "1003", "demo-1003");
+    caller.send(&invite);
+
+    assert!(
+        wait_until(T, || sw.log().contains("the agent's phone is not on TLS")),
+        "alice was offered the sips: call without ringing her UDP phone:\n{}",
+        sw.log()
+    );
+    // An auto-answering baresip reports an INVITE with CALL_REMOTE_SDP.
+    assert!(
+        alice_phone
+            .wait_event("CALL_REMOTE_SDP", Duration::from_secs(2))
+            .is_none(),
+        "a phone on UDP got a sips: call"
+    );
+    desk::Desk::new(api, "demo-token-bob-0").ok("POST", "/agent/login", None);
+    let ok = common::media::next_final(&mut caller);
+    assert_eq!(common::ua::code(&ok), 200, "{}", common::ua::text(&ok));
+    common::media::ack_2xx(&mut caller, &invite, &ok);
+    assert!(
+        bob_phone.wait_event("CALL_ESTABLISHED", T).is_some(),
+        "bob's TLS phone rings and answers\n{}",
+        sw.log()
+    );
+    assert!(alice_phone
+        .wait_event("CALL_REMOTE_SDP", Duration::from_millis(500))
+        .is_none());
+}

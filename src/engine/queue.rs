@@ -419,7 +419,7 @@ impl Engine {
             });
         }
         if legs.is_empty() {
-            tracing::info!(call = %id, %agent, "agent phone not reachable: offer fails");
+            tracing::info!(call = %id, agent = %self.login_of(agent), "agent phone not reachable: offer fails");
             let _ = self.acd.handle(now.mono, AcdEvent::PhoneLegFailed { offer });
         }
     }
@@ -506,6 +506,12 @@ impl Engine {
             body: Some(body),
             auto_answer,
         };
+        // A sips: caller is offered only to phones registered over TLS
+        // (RFC 5630 §3.1.3, as for direct calls); an agent with none is
+        // not rung, and the offer ends like an unanswered one.
+        let sips = a_invite
+            .uri()
+            .is_some_and(|u| u.scheme == crate::sip::msg::Scheme::Sips);
         let targets: Vec<RingTarget> = self
             .registrar
             .lookup(now.unix_s(), &ext)
@@ -515,7 +521,11 @@ impl Engine {
                 dest: b.destination(local),
                 trunk: None,
             })
+            .filter(|t| !sips || t.dest.transport == crate::sip::transaction::TransportKind::Tls)
             .collect();
+        if sips && targets.is_empty() {
+            tracing::info!(call = %id, agent = %self.login_of(agent), "sips: queue call: the agent's phone is not on TLS, not rung");
+        }
         self.with_call(now, id, |c, ctx| c.ring(ctx, targets, &opts))
             .unwrap_or_default()
     }

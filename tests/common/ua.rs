@@ -50,6 +50,8 @@ const READ_LIMITS: Limits = Limits {
 pub enum Transport {
     Udp,
     Tcp,
+    /// TCP with TLS (RFC 3261 §26), as [`Ua::tls`] makes.
+    Tls,
 }
 
 impl Transport {
@@ -58,17 +60,54 @@ impl Transport {
         match self {
             Transport::Udp => "UDP",
             Transport::Tcp => "TCP",
+            Transport::Tls => "TLS",
         }
     }
 }
 
 enum Sock {
     Udp(UdpSocket),
-    Tcp {
-        stream: TcpStream,
-        buf: Vec<u8>,
-        closed: bool,
-    },
+    Tcp { stream: Conn, buf: Vec<u8>, closed: bool },
+}
+
+/// A stream connection: plain TCP, or TLS over it (rustls client).
+enum Conn {
+    Plain(TcpStream),
+    Tls(Box<rustls::StreamOwned<rustls::ClientConnection, TcpStream>>),
+}
+
+impl Conn {
+    fn tcp(&self) -> &TcpStream {
+        match self {
+            Conn::Plain(s) => s,
+            Conn::Tls(s) => &s.sock,
+        }
+    }
+}
+
+impl Read for Conn {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        match self {
+            Conn::Plain(s) => s.read(buf),
+            Conn::Tls(s) => s.read(buf),
+        }
+    }
+}
+
+impl Write for Conn {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        match self {
+            Conn::Plain(s) => s.write(buf),
+            Conn::Tls(s) => s.write(buf),
+        }
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        match self {
+            Conn::Plain(s) => s.flush(),
+            Conn::Tls(s) => s.flush(),
+        }
+    }
 }
 
 /// Fresh random hex (branches, tags, Call-IDs, cnonces).
@@ -129,11 +168,44 @@ impl Ua {
         let local = stream.local_addr().unwrap();
         Ua {
             sock: Sock::Tcp {
-                stream,
+                stream: Conn::Plain(stream),
                 buf: Vec::new(),
                 closed: false,
             },
             transport: Transport::Tcp,
+            switch,
+            local,
+            queue: VecDeque::new(),
+            cseq: 1,
+        }
+    }
+
+    /// One TLS connection to `switch`'s TLS listener, trusting the
+    /// certificates of the PEM text `ca_pem` (TLS 1.2/1.3, rustls).
+    pub fn tls(switch: SocketAddr, ca_pem: &str) -> Ua {
+        use rustls::pki_types::pem::PemObject;
+        let mut roots = rustls::RootCertStore::empty();
+        for c in rustls::pki_types::CertificateDer::pem_slice_iter(ca_pem.as_bytes()) {
+            roots.add(c.expect("a PEM certificate")).expect("a root");
+        }
+        let config = rustls::ClientConfig::builder_with_provider(switchboard::tls::provider())
+            .with_safe_default_protocol_versions()
+            .expect("TLS versions")
+            .with_root_certificates(roots)
+            .with_no_client_auth();
+        let name = rustls::pki_types::ServerName::IpAddress(switch.ip().into());
+        let conn = rustls::ClientConnection::new(std::sync::Arc::new(config), name).expect("TLS client");
+        let stream = TcpStream::connect_timeout(&switch, Duration::from_secs(3))
+            .unwrap_or_else(|e| panic!("TCP connect to {switch}: {e}"));
+        stream.set_nodelay(true).ok();
+        let local = stream.local_addr().unwrap();
+        Ua {
+            sock: Sock::Tcp {
+                stream: Conn::Tls(Box::new(rustls::StreamOwned::new(conn, stream))),
+                buf: Vec::new(),
+                closed: false,
+            },
+            transport: Transport::Tls,
             switch,
             local,
             queue: VecDeque::new(),
@@ -174,6 +246,7 @@ impl Ua {
             Sock::Tcp { stream, .. } => {
                 stream
                     .write_all(bytes)
+                    .and_then(|()| stream.flush())
                     .unwrap_or_else(|e| panic!("TCP write to {switch}: {e}"));
             }
         }
@@ -185,7 +258,7 @@ impl Ua {
         let switch = self.switch;
         match &mut self.sock {
             Sock::Udp(s) => s.send_to(bytes, switch).map(|_| ()),
-            Sock::Tcp { stream, .. } => stream.write_all(bytes),
+            Sock::Tcp { stream, .. } => stream.write_all(bytes).and_then(|()| stream.flush()),
         }
     }
 
@@ -239,7 +312,7 @@ impl Ua {
                 if left.is_zero() {
                     return None;
                 }
-                stream.set_read_timeout(Some(left)).unwrap();
+                stream.tcp().set_read_timeout(Some(left)).unwrap();
                 let mut chunk = [0u8; 16384];
                 match stream.read(&mut chunk) {
                     Ok(0) => *closed = true,
@@ -273,7 +346,7 @@ impl Ua {
         let bytes = Bytes::from(raw);
         let parsed = match self.transport {
             Transport::Udp => parse_datagram(bytes.clone(), &READ_LIMITS),
-            Transport::Tcp => parse_message(bytes.clone(), &READ_LIMITS, true),
+            Transport::Tcp | Transport::Tls => parse_message(bytes.clone(), &READ_LIMITS, true),
         };
         parsed.unwrap_or_else(|e| {
             panic!(
@@ -327,6 +400,7 @@ impl Ua {
         match self.transport {
             Transport::Udp => format!("sip:{user}@{}", self.local),
             Transport::Tcp => format!("sip:{user}@{};transport=tcp", self.local),
+            Transport::Tls => format!("sip:{user}@{};transport=tls", self.local),
         }
     }
 

@@ -399,6 +399,11 @@ fn report(name: &str, n: u32, mut f: impl FnMut() -> usize) {
     }
     let ns = start.elapsed().as_nanos() as f64 / n as f64;
     black_box(sink);
+    print_rate(name, ns);
+}
+
+/// Prints `ns` per op and the implied operations per second per core.
+fn print_rate(name: &str, ns: f64) {
     println!("{name:<44} {ns:>8.1} ns/op  {:>12.0} ops/s per core", 1e9 / ns);
 }
 
@@ -417,20 +422,13 @@ fn main() {
     report("relay SessionCore rtp in + transmit (packets)", 5_000_000, || {
         core.step()
     });
-    let mut plain = CoreRelay::with_srtp(false);
-    let ns = plain.time_from_caller(2_000_000).as_nanos() as f64 / 2e6;
-    println!(
-        "{:<44} {ns:>8.1} ns/op  {:>12.0} ops/s per core",
-        "relay plain leg -> plain leg (packets)",
-        1e9 / ns
-    );
-    let mut secure = CoreRelay::with_srtp(true);
-    let ns = secure.time_from_caller(2_000_000).as_nanos() as f64 / 2e6;
-    println!(
-        "{:<44} {ns:>8.1} ns/op  {:>12.0} ops/s per core",
-        "relay SRTP leg -> plain leg (packets)",
-        1e9 / ns
-    );
+    for (srtp, name) in [
+        (false, "relay plain leg -> plain leg (packets)"),
+        (true, "relay SRTP leg -> plain leg (packets)"),
+    ] {
+        let ns = CoreRelay::with_srtp(srtp).time_from_caller(2_000_000).as_nanos() as f64 / 2e6;
+        print_rate(name, ns);
+    }
     let mut secure = CoreRelay::with_srtp(true);
     report("relay plain leg -> SRTP leg (packets)", 2_000_000, || {
         secure.relay_to_caller()

@@ -148,20 +148,13 @@ struct CoreRelay {
 
 /// The keys of an SRTP leg A: the switch's view, and the phone's.
 fn srtp_keys() -> (SrtpKeys, SrtpKeys) {
-    let (switch, phone) = (MasterKey::new([1; 30]), MasterKey::new([2; 30]));
-    let suite = SrtpSuite::AesCm128HmacSha1_80;
-    (
-        SrtpKeys {
-            suite,
-            local: switch.clone(),
-            remote: phone.clone(),
-        },
-        SrtpKeys {
-            suite,
-            local: phone,
-            remote: switch,
-        },
-    )
+    let switch = SrtpKeys {
+        suite: SrtpSuite::AesCm128HmacSha1_80,
+        local: MasterKey::new([1; 30]),
+        remote: MasterKey::new([2; 30]),
+    };
+    let phone = switch.peer_view();
+    (switch, phone)
 }
 
 impl CoreRelay {

@@ -136,6 +136,18 @@ pub struct SrtpKeys {
     pub remote: MasterKey,
 }
 
+impl SrtpKeys {
+    /// The same agreement seen from the other end (its sending key is our
+    /// receiving one): what a phone or a test peer keys its SRTP with.
+    pub fn peer_view(&self) -> SrtpKeys {
+        SrtpKeys {
+            suite: self.suite,
+            local: self.remote.clone(),
+            remote: self.local.clone(),
+        }
+    }
+}
+
 /// Why a packet could not be protected or unprotected.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -290,12 +302,10 @@ mod tests {
             local: key(1),
             remote: key(2),
         };
-        let phone = SrtpKeys {
-            suite,
-            local: key(2),
-            remote: key(1),
-        };
-        (SrtpStream::new(&switch).unwrap(), SrtpStream::new(&phone).unwrap())
+        (
+            SrtpStream::new(&switch).unwrap(),
+            SrtpStream::new(&switch.peer_view()).unwrap(),
+        )
     }
 
     #[test]

@@ -23,12 +23,8 @@ fn keys(suite: SrtpSuite, switch: u8, phone: u8) -> (SrtpKeys, SrtpStream) {
         local: key(switch),
         remote: key(phone),
     };
-    let at_phone = SrtpKeys {
-        suite,
-        local: key(phone),
-        remote: key(switch),
-    };
-    (at_switch, SrtpStream::new(&at_phone).expect("keys"))
+    let at_phone = SrtpStream::new(&at_switch.peer_view()).expect("keys");
+    (at_switch, at_phone)
 }
 
 /// A plan with the caller's leg SRTP-keyed, the callee plain.

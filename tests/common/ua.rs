@@ -162,22 +162,8 @@ impl Ua {
 
     /// One TCP connection to `switch`.
     pub fn tcp(switch: SocketAddr) -> Ua {
-        let stream = TcpStream::connect_timeout(&switch, Duration::from_secs(3))
-            .unwrap_or_else(|e| panic!("TCP connect to {switch}: {e}"));
-        stream.set_nodelay(true).ok();
-        let local = stream.local_addr().unwrap();
-        Ua {
-            sock: Sock::Tcp {
-                stream: Conn::Plain(stream),
-                buf: Vec::new(),
-                closed: false,
-            },
-            transport: Transport::Tcp,
-            switch,
-            local,
-            queue: VecDeque::new(),
-            cseq: 1,
-        }
+        let stream = Self::connect(switch);
+        Self::over_stream(Conn::Plain(stream), Transport::Tcp, switch)
     }
 
     /// One TLS connection to `switch`'s TLS listener, trusting the
@@ -195,17 +181,32 @@ impl Ua {
             .with_no_client_auth();
         let name = rustls::pki_types::ServerName::IpAddress(switch.ip().into());
         let conn = rustls::ClientConnection::new(std::sync::Arc::new(config), name).expect("TLS client");
+        let stream = Self::connect(switch);
+        Self::over_stream(
+            Conn::Tls(Box::new(rustls::StreamOwned::new(conn, stream))),
+            Transport::Tls,
+            switch,
+        )
+    }
+
+    /// A TCP connection to `switch` (3 s to connect, no Nagle).
+    fn connect(switch: SocketAddr) -> TcpStream {
         let stream = TcpStream::connect_timeout(&switch, Duration::from_secs(3))
             .unwrap_or_else(|e| panic!("TCP connect to {switch}: {e}"));
         stream.set_nodelay(true).ok();
-        let local = stream.local_addr().unwrap();
+        stream
+    }
+
+    /// A UA over the stream connection `stream`.
+    fn over_stream(stream: Conn, transport: Transport, switch: SocketAddr) -> Ua {
+        let local = stream.tcp().local_addr().unwrap();
         Ua {
             sock: Sock::Tcp {
-                stream: Conn::Tls(Box::new(rustls::StreamOwned::new(conn, stream))),
+                stream,
                 buf: Vec::new(),
                 closed: false,
             },
-            transport: Transport::Tls,
+            transport,
             switch,
             local,
             queue: VecDeque::new(),

@@ -8,14 +8,18 @@
 //! written where it is used: waiting (backpressure) for what must not be
 //! lost, dropping for what the peer retransmits anyway.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
-/// Counts and logs the times one queue was full.
+/// Counts and logs the times one queue was full; for the queues whose
+/// ends call [`QueueWatch::enqueued`] and [`QueueWatch::dequeued`], also
+/// how many items wait in it and the most since the last stats line.
 #[derive(Debug)]
 pub struct QueueWatch {
     name: &'static str,
     capacity: usize,
     full: AtomicU64,
+    depth: AtomicUsize,
+    high: AtomicUsize,
 }
 
 impl QueueWatch {
@@ -25,7 +29,29 @@ impl QueueWatch {
             name,
             capacity,
             full: AtomicU64::new(0),
+            depth: AtomicUsize::new(0),
+            high: AtomicUsize::new(0),
         }
+    }
+
+    /// Records that one item went into the queue.
+    pub fn enqueued(&self) {
+        let d = self.depth.fetch_add(1, Ordering::Relaxed) + 1;
+        self.high.fetch_max(d, Ordering::Relaxed);
+    }
+
+    /// Records that one item was taken out of the queue.
+    pub fn dequeued(&self) {
+        // Never below zero, even if a take is counted before its put.
+        let _ = self
+            .depth
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |d| Some(d.saturating_sub(1)));
+    }
+
+    /// The most items that waited at once since the last call (the
+    /// stats line's `store_backlog_peak`); restarts from the depth now.
+    pub fn take_high(&self) -> usize {
+        self.high.swap(self.depth.load(Ordering::Relaxed), Ordering::Relaxed)
     }
 
     /// The queue's capacity.
@@ -126,6 +152,22 @@ mod tests {
         assert!(producer.join().expect("producer"), "nothing lost");
         assert_eq!(rx.blocking_recv(), Some(2));
         assert_eq!(W.times_full(), 1);
+    }
+
+    #[test]
+    fn the_backlog_peak_is_the_most_items_waiting_since_the_last_reading() {
+        static W: QueueWatch = QueueWatch::new("test depth", 8);
+        for _ in 0..3 {
+            W.enqueued();
+        }
+        W.dequeued();
+        W.dequeued();
+        assert_eq!(W.take_high(), 3, "three waited at once");
+        assert_eq!(W.take_high(), 1, "one still waits");
+        W.dequeued();
+        W.dequeued(); // a stray take does not wrap
+        assert_eq!(W.take_high(), 1, "one waited when this interval began");
+        assert_eq!(W.take_high(), 0, "none since");
     }
 
     #[test]

@@ -43,7 +43,10 @@ impl StoreHandle {
         // A full queue means the disk is behind: the engine waits (nothing
         // written is ever dropped), and the wait is counted and logged.
         let op = match self.tx.try_send(op) {
-            Ok(()) => return,
+            Ok(()) => {
+                crate::bounded::STORE.enqueued();
+                return;
+            }
             Err(mpsc::TrySendError::Full(op)) => {
                 crate::bounded::STORE.full("waiting");
                 op
@@ -53,8 +56,9 @@ impl StoreHandle {
                 return;
             }
         };
-        if self.tx.send(op).is_err() {
-            tracing::error!("store thread is gone; a write was lost");
+        match self.tx.send(op) {
+            Ok(()) => crate::bounded::STORE.enqueued(),
+            Err(_) => tracing::error!("store thread is gone; a write was lost"),
         }
     }
 
@@ -94,6 +98,7 @@ pub(crate) fn start(
     let (tx, rx) = mpsc::sync_channel::<Op>(crate::bounded::STORE.capacity());
     let join = std::thread::Builder::new().name("store".into()).spawn(move || {
         for op in rx {
+            crate::bounded::STORE.dequeued();
             let res = match op {
                 Op::Save(b) => store.save_binding(&BindingRow::from(&b)),
                 Op::Delete(b) => store.delete_binding(&b.aor, &b.key()).map(|_| ()),

@@ -188,6 +188,17 @@ pub struct Stats {
     pub transactions: u64,
     /// Live dialogs.
     pub dialogs: u64,
+    /// Current registrations (contacts of phones).
+    pub registrations: u64,
+    /// Armed timers of the engine and of the calls (the transaction
+    /// layer's are one per transaction at most).
+    pub timers: u64,
+    /// Transactions the calls know of (each ends with its transaction).
+    pub call_transactions: u64,
+    /// Sources and source-user pairs the authentication throttle tracks.
+    pub auth_tracked: u64,
+    /// Requests the authentication tarpit holds.
+    pub auth_held: u64,
 }
 
 /// The signalling engine.
@@ -369,6 +380,11 @@ impl Engine {
             calls_active: self.calls.len() as u64,
             transactions: self.txl.len() as u64,
             dialogs: self.links.dialogs.len() as u64,
+            registrations: self.registrar.len() as u64,
+            timers: (self.timers.len() + self.call_timers.len()) as u64,
+            call_transactions: self.links.txs.len() as u64,
+            auth_tracked: self.throttle.tracked() as u64,
+            auth_held: self.held_auth.len() as u64,
             ..self.stats
         }
     }

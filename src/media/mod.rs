@@ -82,6 +82,12 @@ pub struct MediaReport {
     pub digit: char,
 }
 
+/// Media sessions running now: calls with anchored media and open
+/// meet-me rooms (for the stats line).
+pub fn live_sessions() -> usize {
+    session::pump::live_sessions()
+}
+
 impl MediaWorkers {
     /// Starts `threads` media worker threads; recordings go to `recordings`,
     /// key presses on bridged legs to `reports`.

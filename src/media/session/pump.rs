@@ -161,6 +161,30 @@ fn sleep_target(deadline: Option<Instant>) -> tokio::time::Instant {
     }
 }
 
+/// Media sessions running now (the stats line's `media_sessions`).
+static LIVE_SESSIONS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+/// Media sessions running now: calls with anchored media and open rooms.
+pub(in crate::media) fn live_sessions() -> usize {
+    LIVE_SESSIONS.load(std::sync::atomic::Ordering::Relaxed)
+}
+
+/// Counts one running session in [`LIVE_SESSIONS`] for as long as it lives.
+struct Live;
+
+impl Live {
+    fn start() -> Live {
+        LIVE_SESSIONS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        Live
+    }
+}
+
+impl Drop for Live {
+    fn drop(&mut self) {
+        LIVE_SESSIONS.fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
+    }
+}
+
 /// Owns a call's sockets from routing until the call ends (the command
 /// channel closes); for a meet-me room (`sockets` `None`), its callers'
 /// sockets until the room closes.
@@ -170,6 +194,7 @@ pub(in crate::media) async fn run(
     mut cmds: mpsc::Receiver<SessionCmd>,
     env: Arc<SessionEnv>,
 ) {
+    let _live = Live::start();
     let unix_time = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
     let config = SessionConfig {
         call,

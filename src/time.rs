@@ -8,8 +8,7 @@
 //! `connection/timer.rs`: `set`/`cancel`, `next_expiry` for `poll_timeout`,
 //! and `expired(now)` for `handle_timeout`.
 
-use std::collections::{BTreeSet, HashMap};
-use std::hash::Hash;
+use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
 
 /// A set of armed timers, at most one deadline per key.
@@ -20,20 +19,23 @@ use std::time::{Duration, Instant};
 /// order (hence `K: Ord`), which keeps tests deterministic.
 #[derive(Clone, Debug)]
 pub struct TimerTable<K> {
-    by_key: HashMap<K, Instant>,
+    // A B-tree, not a hash table: under steady churn (thousands of
+    // transactions a second) a hash table fills with deleted slots and
+    // doubles at a random moment; a B-tree's memory follows the live count.
+    by_key: BTreeMap<K, Instant>,
     by_deadline: BTreeSet<(Instant, K)>,
 }
 
 impl<K> Default for TimerTable<K> {
     fn default() -> Self {
         TimerTable {
-            by_key: HashMap::new(),
+            by_key: BTreeMap::new(),
             by_deadline: BTreeSet::new(),
         }
     }
 }
 
-impl<K: Copy + Eq + Hash + Ord> TimerTable<K> {
+impl<K: Copy + Ord> TimerTable<K> {
     /// An empty table.
     pub fn new() -> Self {
         Self::default()

@@ -5,10 +5,10 @@ use std::fmt;
 
 /// A SIP method. Known methods compare by value; any other token is kept as
 /// an unknown method, see [`Method::is_known`] (RFC 3261 §7.1; RFC 4475 `intmeth`, `esc02`: `%` is not an escape here).
-#[derive(Clone, PartialEq, Eq, Hash)]
+#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Method(Inner);
 
-#[derive(Clone, PartialEq, Eq, Hash)]
+#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 enum Inner {
     Known(&'static str),
     Other(Bytes),

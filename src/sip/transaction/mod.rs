@@ -58,7 +58,7 @@ use client_invite::ClientInvite;
 use client_non_invite::ClientNonInvite;
 use server_invite::{AckOutcome, ServerInvite};
 use server_non_invite::ServerNonInvite;
-use std::collections::{HashMap, VecDeque};
+use std::collections::{BTreeMap, VecDeque};
 use std::fmt;
 use std::net::SocketAddr;
 use std::time::Instant;
@@ -295,7 +295,7 @@ impl Outbox {
 
 /// §17.1.3: a response matches the client transaction whose request had
 /// the same top Via branch and the same CSeq method.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 struct ClientKey {
     branch: Bytes,
     method: Method,
@@ -303,7 +303,7 @@ struct ClientKey {
 
 /// §17.2.3: a request matches the server transaction with the same top Via
 /// branch and sent-by, and the same method (ACK counting as INVITE).
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 struct ServerKey {
     branch: Bytes,
     host: Bytes,
@@ -425,9 +425,16 @@ struct Entry {
 pub struct TransactionLayer {
     cfg: TimerConfig,
     next_id: u64,
-    txs: HashMap<TxId, Box<Entry>>,
-    clients: HashMap<ClientKey, TxId>,
-    servers: HashMap<ServerKey, TxId>,
+    // Ordered maps, not hash tables: a busy switch keeps tens of thousands
+    // of transactions lingering for Timers J, L and M (64*T1) while
+    // thousands a second come and go. A hash table under that churn
+    // fills with deleted slots and, when it runs out, doubles at a random
+    // moment (a step of megabytes in RSS, and a rehash of every entry in
+    // the engine's loop); a B-tree's memory follows the live count, also
+    // back down after a load peak.
+    txs: BTreeMap<TxId, Box<Entry>>,
+    clients: BTreeMap<ClientKey, TxId>,
+    servers: BTreeMap<ServerKey, TxId>,
     /// Each live transaction's earliest deadline.
     timers: TimerTable<TxId>,
     out: Outbox,
@@ -439,9 +446,9 @@ impl TransactionLayer {
         TransactionLayer {
             cfg,
             next_id: 0,
-            txs: HashMap::new(),
-            clients: HashMap::new(),
-            servers: HashMap::new(),
+            txs: BTreeMap::new(),
+            clients: BTreeMap::new(),
+            servers: BTreeMap::new(),
             timers: TimerTable::new(),
             out: Outbox::default(),
         }
@@ -727,7 +734,6 @@ impl TransactionLayer {
     /// Fires every timer due at `now`: retransmissions, timeouts, the end
     /// of the wait states.
     pub fn handle_timeout(&mut self, now: Instant) {
-        self.shrink_if_sparse();
         while let Some((id, _)) = self.timers.pop_expired(now) {
             if let Some(entry) = self.txs.get_mut(&id) {
                 entry.machine.handle_timeout(now, &mut self.out);
@@ -735,14 +741,6 @@ impl TransactionLayer {
                 self.refresh(id);
             }
         }
-    }
-
-    /// Gives back the maps' storage after a load peak
-    /// ([`crate::ids::shrink_if_sparse`]).
-    fn shrink_if_sparse(&mut self) {
-        crate::ids::shrink_if_sparse(&mut self.txs);
-        crate::ids::shrink_if_sparse(&mut self.clients);
-        crate::ids::shrink_if_sparse(&mut self.servers);
     }
 
     /// The state of `tx`, or `None` once it has terminated.

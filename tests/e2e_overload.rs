@@ -48,14 +48,16 @@ fn drain(sock: &UdpSocket, quiet: Duration) -> Vec<String> {
     out
 }
 
-/// A burst of 2,000 new INVITEs (phones' INVITEs to the digest profile,
-/// sent as fast as one thread can) with `overload_queue = 5`: the excess is
-/// answered `503 Service Unavailable` with `Retry-After` 1–4 s and a gate
-/// To tag, the rest is challenged (407) by the engine: every INVITE gets
-/// exactly one final answer. The ACKs of the 503s never reach the engine;
-/// afterwards OPTIONS is answered 200 as before.
+/// A burst of 2,000 new requests, INVITEs and REGISTERs in turn (phones'
+/// requests to the digest profile, sent as fast as one thread can), with
+/// `overload_queue = 5`: the excess of each method is answered `503
+/// Service Unavailable` with `Retry-After` 1–4 s and a gate To tag, the rest
+/// is challenged by the engine (407 to an INVITE, 401 to a REGISTER): every
+/// request gets one final answer (a 407 that nobody ACKs is
+/// retransmitted, never changed). The ACKs of the INVITEs' 503s
+/// never reach the engine; afterwards OPTIONS is answered 200 as before.
 #[test]
-fn a_burst_of_new_invites_is_partly_shed_with_503_and_every_invite_is_answered() {
+fn a_burst_of_new_invites_and_registers_is_partly_shed_with_503_and_every_request_is_answered() {
     let cfg = ConfigDir::from_default();
     cfg.patch("switchboard.toml", "overload_queue = 4000", "overload_queue = 5");
     let sw = Switch::builder().config(cfg.path()).start();
@@ -64,8 +66,20 @@ fn a_burst_of_new_invites_is_partly_shed_with_503_and_every_invite_is_answered()
     let from = sock.local_addr().expect("addr");
     let _ = socket2::SockRef::from(&sock).set_recv_buffer_size(4 << 20);
     const N: usize = 2000;
+    let method = |call: &str| {
+        if call.starts_with("burst-reg-") {
+            "REGISTER"
+        } else {
+            "INVITE"
+        }
+    };
     for i in 0..N {
-        let msg = request("INVITE", to, from, &format!("burst-{i}"), None);
+        let call = if i % 2 == 0 {
+            format!("burst-inv-{i}")
+        } else {
+            format!("burst-reg-{i}")
+        };
+        let msg = request(method(&call), to, from, &call, None);
         sock.send_to(msg.as_bytes(), to).expect("send");
     }
     let mut finals: HashMap<String, Vec<u16>> = HashMap::new();
@@ -84,17 +98,34 @@ fn a_burst_of_new_invites_is_partly_shed_with_503_and_every_invite_is_answered()
             finals.entry(call).or_default().push(code);
         }
     }
-    assert_eq!(finals.len(), N, "every INVITE answered");
-    let codes: HashMap<u16, usize> = finals.values().flatten().fold(HashMap::new(), |mut m, c| {
-        *m.entry(*c).or_default() += 1;
+    assert_eq!(finals.len(), N, "every request answered");
+    // An unacknowledged 407 is retransmitted (Timer G): the same answer.
+    assert!(
+        finals.values().all(|c| c.iter().all(|x| *x == c[0])),
+        "one final answer each: {finals:?}"
+    );
+    let codes: HashMap<(&str, u16), usize> = finals.iter().fold(HashMap::new(), |mut m, (call, c)| {
+        *m.entry((method(call), c[0])).or_default() += 1;
         m
     });
-    assert!(
-        codes.keys().all(|c| *c == 503 || *c == 407),
-        "only 407 or 503: {codes:?}"
-    );
-    assert!(codes.get(&503).copied().unwrap_or(0) > 0, "some shed: {codes:?}");
-    assert!(codes.get(&407).copied().unwrap_or(0) > 0, "some admitted: {codes:?}");
+    for (method, challenge) in [("INVITE", 407), ("REGISTER", 401)] {
+        assert!(
+            codes
+                .keys()
+                .filter(|(m, _)| *m == method)
+                .all(|(_, c)| *c == 503 || *c == challenge),
+            "{method}: only {challenge} or 503: {codes:?}"
+        );
+        assert!(
+            codes.get(&(method, 503)).copied().unwrap_or(0) > 0,
+            "{method}s shed: {codes:?}"
+        );
+        assert!(
+            codes.get(&(method, challenge)).copied().unwrap_or(0) > 0,
+            "{method}s admitted: {codes:?}"
+        );
+    }
+    let invites_shed = codes.get(&("INVITE", 503)).copied().unwrap_or(0);
     for r in &shed {
         assert!(r.starts_with("SIP/2.0 503 Service Unavailable\r\n"), "{r}");
         let retry: u32 = header(r, "Retry-After")
@@ -103,9 +134,12 @@ fn a_burst_of_new_invites_is_partly_shed_with_503_and_every_invite_is_answered()
         assert!((1..=4).contains(&retry), "{r}");
         assert!(header(r, "To").is_some_and(|t| t.contains(";tag=ovl-")), "{r}");
     }
-    // ACK each 503 (RFC 3261 §17.1.1.3): swallowed at the socket.
+    // ACK each INVITE's 503 (RFC 3261 §17.1.1.3): swallowed at the socket.
     for r in &shed {
         let call = header(r, "Call-ID").expect("Call-ID");
+        if method(call) != "INVITE" {
+            continue;
+        }
         let tag = header(r, "To").and_then(|t| t.split(";tag=").nth(1)).expect("tag");
         let ack = request("ACK", to, from, call, Some(tag));
         sock.send_to(ack.as_bytes(), to).expect("send ACK");
@@ -115,7 +149,7 @@ fn a_burst_of_new_invites_is_partly_shed_with_503_and_every_invite_is_answered()
         "answers after the burst"
     );
     // The stats line (every 10 s) counts the refusals and the swallowed ACKs.
-    let counted = format!("shed_acks_dropped={}", shed.len());
+    let counted = format!("shed_acks_dropped={invites_shed}");
     assert!(
         sw.wait_for_log(&counted, Duration::from_secs(25)),
         "the stats log counts {counted}: {}",

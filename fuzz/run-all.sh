@@ -8,7 +8,8 @@
 # A crash, a timeout, an out-of-memory or a failed start writes its input to
 # fuzz/artifacts/<target>/ and makes the script exit 1 (after the other
 # targets ran); a failed build exits 2. libFuzzer's output per target is kept
-# in fuzz/logs/<target>.log.
+# in fuzz/logs/<target>.log. FUZZ_REPORT names another file for the lines
+# (relative to fuzz/), so two runs can go side by side on two cores.
 #
 # Usage: fuzz/run-all.sh SECONDS [TARGET...]      (default: every target)
 #        nice -n 10 fuzz/run-all.sh 60
@@ -40,7 +41,8 @@ cargo +nightly fuzz build || { echo "cargo fuzz build failed" >&2; exit 2; }
 [ -d corpus ] || ./seed.sh >&2
 
 mkdir -p logs
-: > last-run.txt
+report=${FUZZ_REPORT:-last-run.txt}
+: > "$report"
 status=0
 for t in "${targets[@]}"; do
     mkdir -p "corpus/$t" "artifacts/$t"
@@ -61,7 +63,7 @@ for t in "${targets[@]}"; do
         status=1
     fi
     line="$t seconds=$secs execs=$execs execs_per_sec=$((execs / secs)) crash=$crash"
-    echo "$line" | tee -a last-run.txt
+    echo "$line" | tee -a "$report"
     if [ "$crash" = yes ]; then
         [ -z "$new" ] || echo "$new" | sed 's|^|    artifact: fuzz/|'
         echo "    log: fuzz/$log (exit status $rc)"

@@ -29,5 +29,6 @@ pub mod sip;
 pub mod store;
 pub mod time;
 pub mod tls;
+pub mod webrtc;
 
 pub use error::Error;

@@ -17,6 +17,7 @@ const PURE: &[&str] = &[
     "sip",
     "sdp",
     "rtp",
+    "webrtc",
     "dsp",
     "call",
     "acd",
@@ -52,6 +53,10 @@ const LAYERS: &[(&str, &[&str])] = &[
     ("sip", &["crate::call", "crate::acd", "crate::engine", "crate::media"]),
     ("sdp", &["crate::call", "crate::acd", "crate::engine", "crate::media"]),
     ("rtp", &["crate::call", "crate::acd", "crate::engine", "crate::media"]),
+    (
+        "webrtc",
+        &["crate::call", "crate::acd", "crate::engine", "crate::media", "crate::sip"],
+    ),
     (
         "dsp",
         &[

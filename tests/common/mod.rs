@@ -27,6 +27,7 @@
 #![allow(dead_code)]
 
 pub mod baresip;
+pub mod chromium;
 pub mod conference;
 pub mod desk;
 pub mod media;

@@ -44,7 +44,10 @@ fn loopback_tls_without_files_uses_the_demo_certificate_elsewhere_it_is_refused(
     let p = profile("transports = [\"udp\", \"tls\"]\ntls_listen = [\"127.0.0.1:5061\"]\n");
     let c = load(&[("internal.toml", Some(&p))]).unwrap();
     let tls = c.profile("internal").unwrap().tls.clone().expect("tls");
-    assert_eq!(tls.listen, vec!["127.0.0.1:5061".parse().unwrap()]);
+    assert_eq!(
+        tls.listen,
+        vec!["127.0.0.1:5061".parse::<std::net::SocketAddr>().unwrap()]
+    );
     assert!(tls.files.is_none());
     let p = profile("transports = [\"udp\", \"tls\"]\ntls_listen = [\"0.0.0.0:5061\"]\n");
     one_error(

@@ -55,7 +55,13 @@ const LAYERS: &[(&str, &[&str])] = &[
     ("rtp", &["crate::call", "crate::acd", "crate::engine", "crate::media"]),
     (
         "webrtc",
-        &["crate::call", "crate::acd", "crate::engine", "crate::media", "crate::sip"],
+        &[
+            "crate::call",
+            "crate::acd",
+            "crate::engine",
+            "crate::media",
+            "crate::sip",
+        ],
     ),
     (
         "dsp",

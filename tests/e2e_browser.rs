@@ -7,7 +7,8 @@
 //! handshake with a current Chromium (which also speaks DTLS 1.3 and
 //! post-quantum key shares), and that the exported SRTP keys carry audio
 //! both ways. The UDP loop here is a minimal driver of the same sans-IO
-//! cores the media session uses.
+//! cores the media session uses; the answer comes from the switch's SDP
+//! layer (`sdp::answer` with the leg's WebRTC credentials).
 
 mod common;
 
@@ -17,6 +18,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{mpsc, Arc};
 use std::time::{Duration, Instant};
 use switchboard::rtp::srtp::SrtpStream;
+use switchboard::sdp;
 use switchboard::webrtc::demux::{classify, Datagram};
 use switchboard::webrtc::dtls::{DtlsEvent, DtlsIdentity, DtlsRole, DtlsTransport, Fingerprint};
 use switchboard::webrtc::ice_lite::{IceCredentials, IceEvent, IceLite};
@@ -116,14 +118,8 @@ fn serve_leg(
     let _ = report.send(seen);
 }
 
-/// The first `a=<name>:` value in `sdp`.
-fn attr<'a>(sdp: &'a str, name: &str) -> Option<&'a str> {
-    sdp.lines()
-        .find_map(|l| l.trim_end().strip_prefix(&format!("a={name}:")))
-}
-
 #[test]
-fn chromium_completes_ice_and_dtls_srtp_with_the_switch_transport() {
+fn chromium_completes_ice_and_dtls_srtp_with_the_switch_sdp_answer_and_transport() {
     let mut browser = Chromium::launch(None, &[]);
     let offer = browser.eval(
         "(async () => {
@@ -141,34 +137,37 @@ fn chromium_completes_ice_and_dtls_srtp_with_the_switch_transport() {
     );
     let offer = offer.as_str().expect("offer SDP").to_owned();
     assert!(offer.contains("UDP/TLS/RTP/SAVPF"), "a WebRTC offer:\n{offer}");
-    let mid = attr(&offer, "mid").expect("a=mid");
-    let remote_ufrag = attr(&offer, "ice-ufrag").expect("a=ice-ufrag");
-    let remote_fp =
-        Fingerprint::parse(attr(&offer, "fingerprint").expect("a=fingerprint")).expect("sha-256 fingerprint");
-    let opus_pt: u8 = offer
-        .lines()
-        .find_map(|l| l.strip_prefix("a=rtpmap:").filter(|r| r.contains(" opus/48000/2")))
-        .and_then(|r| r.split(' ').next())
-        .and_then(|p| p.parse().ok())
-        .expect("Chromium offers Opus");
-
     let identity = DtlsIdentity::generate().expect("DTLS identity");
     let local = IceCredentials::random(&mut rand::rng());
     let sock = UdpSocket::bind("127.0.0.1:0").expect("bind");
-    let port = sock.local_addr().expect("addr").port();
-    let answer = format!(
-        "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\na=ice-lite\r\na=group:BUNDLE {mid}\r\n\
-         m=audio {port} UDP/TLS/RTP/SAVPF {opus_pt}\r\nc=IN IP4 127.0.0.1\r\na=mid:{mid}\r\n\
-         a=ice-ufrag:{ufrag}\r\na=ice-pwd:{pwd}\r\na=fingerprint:{fp}\r\na=setup:passive\r\na=rtcp-mux\r\n\
-         a=rtpmap:{opus_pt} opus/48000/2\r\na=fmtp:{opus_pt} minptime=10;useinbandfec=1\r\na=sendrecv\r\n\
-         a=msid:switchboard audio0\r\na=ssrc:305419896 cname:switchboard\r\n\
-         a=candidate:1 1 udp 2130706431 127.0.0.1 {port} typ host\r\na=end-of-candidates\r\n",
-        ufrag = local.ufrag,
-        pwd = local.pwd,
-        fp = identity.fingerprint(),
+    let media = sock.local_addr().expect("addr");
+    // The switch's SDP layer answers Chromium's offer.
+    let mut session = sdp::SessionState::new(1).with_webrtc(sdp::LocalWebrtc {
+        ice_ufrag: local.ufrag.clone(),
+        ice_pwd: local.pwd.clone(),
+        fingerprint: identity.fingerprint().to_string(),
+        ssrc: 0x1234_5678,
+        offer: false,
+    });
+    let parsed = sdp::parse(offer.as_bytes()).expect("Chromium's offer parses");
+    let answered = sdp::answer(&parsed, &sdp::LegPolicy::default(), media, &mut session).expect("answered");
+    let answer = answered.sdp.print();
+    let remote = answered.negotiated.webrtc.clone().expect("WebRTC negotiated");
+    assert_eq!(answered.negotiated.codec, sdp::Codec::Opus);
+    let opus_pt = answered.negotiated.send_pt;
+    let remote_fp = Fingerprint::parse(&remote.fingerprints[0]).expect("sha-256 fingerprint");
+    let remote_ufrag = remote.ice_ufrag.as_str();
+    let role = match remote.setup {
+        sdp::DtlsSetup::Passive => DtlsRole::Server,
+        sdp::DtlsSetup::Active => DtlsRole::Client,
+    };
+    assert_eq!(
+        role,
+        DtlsRole::Server,
+        "Chromium offers actpass: the switch answers passive"
     );
     let ice = IceLite::new(local, Some(remote_ufrag.to_owned()));
-    let dtls = DtlsTransport::new(&identity, DtlsRole::Server, vec![remote_fp]).expect("DTLS server");
+    let dtls = DtlsTransport::new(&identity, role, vec![remote_fp]).expect("DTLS server");
     let stop = Arc::new(AtomicBool::new(false));
     let opened = Arc::new(AtomicUsize::new(0));
     let (tx, rx) = mpsc::channel();

@@ -1,6 +1,7 @@
 //! SDP: the session description model, its parser and printer (RFC 8866,
 //! which obsoletes RFC 4566), codecs (RFC 3551, RFC 7587, RFC 4733), offer/answer
-//! for a B2BUA leg (RFC 3264 §5–§8), SDES SRTP keys (RFC 4568) and the media
+//! for a B2BUA leg (RFC 3264 §5–§8), SDES SRTP keys (RFC 4568), WebRTC's
+//! ICE/DTLS attributes (RFC 8839, RFC 5763, RFC 8843) and the media
 //! port pool (RFC 3550 §11).
 //!
 //! Own code rather than a crate: the switch must keep every line it does not
@@ -23,6 +24,7 @@ mod negotiate;
 mod parse;
 pub mod ports;
 pub mod sdes;
+pub mod webrtc;
 
 #[cfg(test)]
 mod tests;
@@ -39,6 +41,7 @@ pub use negotiate::{
 pub use parse::{parse, Fault, ParseError};
 pub use ports::{PortError, PortPool};
 pub use sdes::{LocalSrtp, SdesCrypto, SrtpPolicy};
+pub use webrtc::{DtlsSetup, LocalWebrtc, RemoteWebrtc};
 
 #[cfg(feature = "fuzzing")]
 /// Fuzzing entry points (DESIGN.md convention 8) (RFC 8866 §5, RFC 3264 §6).

@@ -20,7 +20,9 @@
 //! One audio stream per leg: further audio streams are refused with port 0.
 //! SRTP (SDES, RFC 4568) follows the leg's [`LocalSrtp`] policy kept in its
 //! [`SessionState`]: see [`super::sdes`] for what is offered and accepted;
-//! DTLS-SRTP profiles (`UDP/TLS/RTP/SAVP`) are refused with port 0.
+//! DTLS-SRTP (`UDP/TLS/RTP/SAVPF`, WebRTC) is answered and offered when the
+//! leg has [`LocalWebrtc`] credentials (see [`super::webrtc`]); otherwise
+//! it is refused with port 0.
 
 use std::net::{IpAddr, SocketAddr};
 
@@ -29,7 +31,15 @@ use super::model::{
     AddrType, Attribute, Connection, Direction, Fmt, Fmtp, Line, LineEnding, Media, MediaKind, Origin, Proto, Sdp,
 };
 use super::sdes::{LocalSrtp, SdesCrypto, SrtpPolicy};
+use super::webrtc::{self, DtlsSetup, LocalWebrtc, RemoteWebrtc};
 use crate::rtp::srtp::{SrtpKeys, SrtpSuite};
+
+/// Opus parameters toward a browser (RFC 7587 §6.1): 10 ms minimum
+/// packets, in-band FEC and DTX, as the issue asks.
+const WEBRTC_OPUS_FMTP: &str = "minptime=10;useinbandfec=1;usedtx=1";
+
+/// The `a=mid` of the one audio stream the switch offers a browser.
+const WEBRTC_MID: &str = "0";
 
 /// What one leg accepts and offers (built from config once; see [`CodecKind`]'s `FromStr`).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -180,6 +190,10 @@ pub enum AnswerError {
     /// `a=crypto` line matching one we offered (RFC 4568 §7.1.2).
     #[error("the answer has no a=crypto key matching the offer, and SRTP is mandatory")]
     NoCrypto,
+    /// Our WebRTC offer was answered without ICE credentials, a usable
+    /// fingerprint or rtcp-mux (RFC 8839 §5.4, RFC 8122 §5, RFC 5761).
+    #[error("the answer to a WebRTC offer lacks ICE credentials, a usable fingerprint or rtcp-mux")]
+    WebrtcIncomplete,
     /// The answered direction is not allowed by the offered one (§6.1).
     #[error("answered direction {answered:?} does not fit offered {offered:?}")]
     Direction {
@@ -224,8 +238,12 @@ pub struct Negotiated {
     pub remote_rtp: Option<SocketAddr>,
     /// Where to send RTCP: `a=rtcp` (RFC 3605), else RTP port + 1.
     pub remote_rtcp: Option<SocketAddr>,
-    /// The SRTP keys agreed (RFC 4568), `None` for plain RTP.
+    /// The SRTP keys agreed (RFC 4568), `None` for plain RTP and for
+    /// WebRTC (whose keys come from DTLS).
     pub srtp: Option<SrtpKeys>,
+    /// What the remote declared for a WebRTC stream (ICE, fingerprints, our
+    /// DTLS role); `None` for plain RTP and SDES.
+    pub webrtc: Option<RemoteWebrtc>,
 }
 
 /// An answer to a remote offer.
@@ -261,6 +279,7 @@ pub struct SessionState {
     remote_origin: Option<(String, u64)>,
     negotiated: Option<Negotiated>,
     srtp: LocalSrtp,
+    webrtc: Option<LocalWebrtc>,
 }
 
 impl SessionState {
@@ -275,7 +294,21 @@ impl SessionState {
             remote_origin: None,
             negotiated: None,
             srtp: LocalSrtp::default(),
+            webrtc: None,
         }
+    }
+
+    /// The switch's ICE credentials, fingerprint and SSRC for the leg: with
+    /// them it answers WebRTC offers, and offers WebRTC when
+    /// [`LocalWebrtc::offer`] is set.
+    pub fn with_webrtc(mut self, webrtc: LocalWebrtc) -> Self {
+        self.webrtc = Some(webrtc);
+        self
+    }
+
+    /// The leg's WebRTC side, if it has one.
+    pub fn webrtc(&self) -> Option<&LocalWebrtc> {
+        self.webrtc.as_ref()
     }
 
     /// The leg's SRTP policy and the switch's key for it (plain RTP unless set).
@@ -422,8 +455,10 @@ fn audio_media(port: u16, proto: Proto) -> Media {
 /// `c=0.0.0.0` meaning "do not send to me" (RFC 3264 §6.1, §8.4).
 fn remote_direction(sdp: &Sdp, index: usize) -> Direction {
     let d = sdp.media_direction(index);
+    let ice = sdp.media.get(index).is_some_and(|m| webrtc::uses_ice(sdp, m));
     match sdp.media_connection(index) {
-        Some(c) if c.is_unspecified() => Direction::from_flags(d.sends(), false),
+        // With ICE, 0.0.0.0 means "no default candidate", not hold (RFC 8839 §4.2.1.1).
+        Some(c) if c.is_unspecified() && !ice => Direction::from_flags(d.sends(), false),
         _ => d,
     }
 }
@@ -437,6 +472,10 @@ fn remote_addrs(sdp: &Sdp, index: usize) -> (Option<SocketAddr>, Option<SocketAd
         .and_then(Connection::ip_addr)
         .filter(|ip| !ip.is_unspecified());
     let Some(ip) = ip else { return (None, None) };
+    if webrtc::has_flag(m, "rtcp-mux") && webrtc::is_webrtc_proto(&m.proto) {
+        let rtp = SocketAddr::new(ip, m.port);
+        return (Some(rtp), Some(rtp));
+    }
     let rtcp = match m.rtcp() {
         Some(r) => {
             let rip = r.connection.as_ref().and_then(Connection::ip_addr).unwrap_or(ip);
@@ -473,10 +512,20 @@ struct Choice {
     te: Option<(PayloadFormat, EventSet)>,
 }
 
-fn choose(m: &Media, policy: &LegPolicy) -> Option<Choice> {
+/// The leg's codecs in preference order; a WebRTC leg puts Opus first when
+/// the leg allows it (a browser's wideband codec with FEC; the switch
+/// transcodes toward G.711 legs).
+fn preference(policy: &LegPolicy, webrtc: bool) -> Vec<CodecKind> {
+    let mut kinds = policy.codecs.clone();
+    if webrtc {
+        kinds.sort_by_key(|k| *k != CodecKind::Opus);
+    }
+    kinds
+}
+
+fn choose(m: &Media, policy: &LegPolicy, webrtc: bool) -> Option<Choice> {
     let formats = m.payload_formats();
-    let codec = policy
-        .codecs
+    let codec = preference(policy, webrtc)
         .iter()
         .filter(|k| **k != CodecKind::TelephoneEvent)
         .find_map(|k| formats.iter().find(|f| f.codec.kind() == Some(*k)))?
@@ -519,6 +568,17 @@ pub fn answer(
             continue;
         }
         saw_audio = true;
+        if webrtc::is_webrtc_proto(&m.proto) {
+            let remote = state.webrtc.as_ref().and_then(|_| webrtc::read_offer(offer, m));
+            if let Some(remote) = remote {
+                saw_usable = true;
+                if let Some(c) = choose(m, policy, true) {
+                    chosen = Some((i, c, None, Some(remote)));
+                    break;
+                }
+            }
+            continue;
+        }
         let sdes = our_key.as_ref().and_then(|_| SdesCrypto::first_usable(m));
         let secure = matches!(m.proto, Proto::RtpSavp | Proto::RtpSavpf);
         let usable = match (m.proto.is_plain_rtp(), secure, state.srtp.policy) {
@@ -539,12 +599,12 @@ pub fn answer(
             continue;
         }
         saw_usable = true;
-        if let Some(c) = choose(m, policy) {
-            chosen = Some((i, c, sdes));
+        if let Some(c) = choose(m, policy, false) {
+            chosen = Some((i, c, sdes, None));
             break;
         }
     }
-    let Some((index, choice, sdes)) = chosen else {
+    let Some((index, choice, sdes, remote_webrtc)) = chosen else {
         return Err(match (saw_audio, saw_usable) {
             (false, _) => Rejection::NoAudio,
             (true, false) => refusal,
@@ -562,13 +622,28 @@ pub fn answer(
     let maxptime = offer.media_maxptime(index);
 
     let mut sdp = skeleton(policy, state, local.ip());
+    let local_webrtc = state.webrtc.clone().filter(|_| remote_webrtc.is_some());
+    if let Some(m) = local_webrtc.as_ref().and(offer.media.get(index)) {
+        let mid = webrtc::mid(m).filter(|mid| webrtc::bundles(offer, mid));
+        sdp.lines.extend(webrtc::session_lines(mid));
+    }
     for (i, m) in offer.media.iter().enumerate() {
         if i != index {
             sdp.media.push(disabled(m));
             continue;
         }
         let mut a = audio_media(local.port(), m.proto.clone());
+        if let (Some(lw), Some(rw)) = (&local_webrtc, &remote_webrtc) {
+            let setup = match rw.setup {
+                DtlsSetup::Passive => "passive",
+                DtlsSetup::Active => "active",
+            };
+            let rsize = webrtc::has_flag(m, "rtcp-rsize");
+            a.lines
+                .extend(webrtc::media_lines(lw, webrtc::mid(m), setup, rsize, local));
+        }
         let fmtp = match choice.codec.codec {
+            Codec::Opus if local_webrtc.is_some() => Some(WEBRTC_OPUS_FMTP.to_owned()),
             Codec::Opus => policy.opus_fmtp.clone(),
             _ => None,
         };
@@ -585,6 +660,9 @@ pub fn answer(
         a.lines.push(Line::Attribute(Attribute::Direction(direction)));
         if let Some((line, _)) = &srtp {
             a.lines.push(Line::Attribute(Attribute::Crypto(line.clone())));
+        }
+        if let Some(lw) = &local_webrtc {
+            a.lines.extend(webrtc::stream_lines(lw));
         }
         sdp.media.push(a);
     }
@@ -606,6 +684,7 @@ pub fn answer(
         remote_rtp,
         remote_rtcp,
         srtp: srtp.map(|(_, keys)| keys),
+        webrtc: remote_webrtc,
     };
     let origin = (offer.origin.session_id.clone(), offer.origin.session_version);
     let unchanged = state.remote_origin.as_ref() == Some(&origin);
@@ -619,18 +698,29 @@ pub fn answer(
     })
 }
 
-fn offer_audio(policy: &LegPolicy, port: u16, direction: Direction, srtp: &LocalSrtp) -> Media {
-    let key = srtp.usable_key();
-    let proto = match (srtp.policy, key) {
-        (SrtpPolicy::Mandatory, Some(_)) => Proto::RtpSavp,
+fn offer_audio(policy: &LegPolicy, local: SocketAddr, direction: Direction, state: &SessionState) -> Media {
+    let webrtc = state.webrtc.as_ref().filter(|w| w.offer);
+    // WebRTC is keyed by DTLS: never SDES (RFC 8827 §5.5).
+    let key = state.srtp.usable_key().filter(|_| webrtc.is_none());
+    let proto = match (webrtc, state.srtp.policy, key) {
+        (Some(_), _, _) => Proto::UdpTlsRtpSavpf,
+        (None, SrtpPolicy::Mandatory, Some(_)) => Proto::RtpSavp,
         _ => Proto::RtpAvp,
     };
-    let mut m = audio_media(port, proto);
-    for kind in &policy.codecs {
+    let mut m = audio_media(local.port(), proto);
+    if let Some(w) = webrtc {
+        m.lines
+            .extend(webrtc::media_lines(w, Some(WEBRTC_MID), "actpass", true, local));
+    }
+    let opus_fmtp = match webrtc {
+        Some(_) => Some(WEBRTC_OPUS_FMTP.to_owned()),
+        None => policy.opus_fmtp.clone(),
+    };
+    for kind in &preference(policy, webrtc.is_some()) {
         match kind {
             CodecKind::Pcmu => push_format(&mut m, 0, &Codec::Pcmu, None),
             CodecKind::Pcma => push_format(&mut m, 8, &Codec::Pcma, None),
-            CodecKind::Opus => push_format(&mut m, policy.opus_pt, &Codec::Opus, policy.opus_fmtp.clone()),
+            CodecKind::Opus => push_format(&mut m, policy.opus_pt, &Codec::Opus, opus_fmtp.clone()),
             CodecKind::TelephoneEvent => {
                 let te = Codec::TelephoneEvent { clock_rate: 8000 };
                 push_format(
@@ -663,6 +753,9 @@ fn offer_audio(policy: &LegPolicy, port: u16, direction: Direction, srtp: &Local
                 .push(Line::Attribute(Attribute::Crypto(SdesCrypto::line(tag, suite, key))));
         }
     }
+    if let Some(w) = webrtc {
+        m.lines.extend(webrtc::stream_lines(w));
+    }
     m
 }
 
@@ -674,7 +767,10 @@ fn offer_audio(policy: &LegPolicy, port: u16, direction: Direction, srtp: &Local
 /// [`accept_answer`] or [`SessionState::cancel_offer`].
 pub fn offer(policy: &LegPolicy, local: SocketAddr, direction: Direction, state: &mut SessionState) -> Sdp {
     let mut sdp = skeleton(policy, state, local.ip());
-    let audio = offer_audio(policy, local.port(), direction, &state.srtp);
+    if state.webrtc.as_ref().is_some_and(|w| w.offer) {
+        sdp.lines.extend(webrtc::session_lines(Some(WEBRTC_MID)));
+    }
+    let audio = offer_audio(policy, local, direction, state);
     let audio_index = match &state.last_sent {
         Some(prev) if !prev.media.is_empty() => {
             let idx = state
@@ -795,6 +891,11 @@ pub fn accept_answer(answer: &Sdp, state: &mut SessionState) -> Result<Negotiate
         });
     }
     let srtp = answered_srtp(o, a, &state.srtp)?;
+    let webrtc = if webrtc::is_webrtc_proto(&o.proto) {
+        Some(webrtc::read_answer(answer, a).ok_or(AnswerError::WebrtcIncomplete)?)
+    } else {
+        None
+    };
     let (remote_rtp, remote_rtcp) = remote_addrs(answer, index);
     let negotiated = Negotiated {
         media_index: index,
@@ -807,6 +908,7 @@ pub fn accept_answer(answer: &Sdp, state: &mut SessionState) -> Result<Negotiate
         remote_rtp,
         remote_rtcp,
         srtp,
+        webrtc,
     };
     state.pending = None;
     state.remote_origin = Some((answer.origin.session_id.clone(), answer.origin.session_version));

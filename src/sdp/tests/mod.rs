@@ -9,6 +9,7 @@ mod parse;
 mod ports;
 mod srtp;
 mod vectors;
+mod webrtc;
 
 /// Turns a readable `\n`-separated vector into CRLF SDP.
 pub(super) fn crlf(s: &str) -> String {

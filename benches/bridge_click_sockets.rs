@@ -92,6 +92,7 @@ fn join(media: &MediaWorkers, room: u64, party: usize, local: SocketAddr, phone:
                 pt_map: Vec::new(),
                 denoise: false,
                 srtp: None,
+                webrtc: None,
             }),
             mode: PartyMode::Talk,
         })
@@ -158,7 +159,7 @@ fn one_click(media: &MediaWorkers, room: u64, phase: Duration) -> Duration {
 fn main() {
     let dir = tempfile::tempdir().expect("a temp dir");
     let (reports, _keep) = tokio::sync::mpsc::channel(64);
-    let media = MediaWorkers::start(1, dir.path().to_path_buf(), reports).expect("media workers");
+    let media = MediaWorkers::start(1, dir.path().to_path_buf(), reports, None).expect("media workers");
     let mut added: Vec<Duration> = (0..CLICKS)
         .map(|k| {
             one_click(

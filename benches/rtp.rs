@@ -172,6 +172,7 @@ impl CoreRelay {
                 seed: 1,
                 unix_time: Duration::from_secs(1_704_067_200),
                 music: Arc::new(HoldMusic::embedded()),
+                dtls: None,
             },
         );
         let audio = LegAudio {
@@ -192,6 +193,7 @@ impl CoreRelay {
                 pt_map: vec![(0, 0), (101, 101)],
                 denoise: false,
                 srtp: None,
+                webrtc: None,
             })
         };
         let (switch_keys, phone_keys) = srtp_keys();

@@ -31,6 +31,7 @@ const PURE: &[&str] = &[
     "media/session/leg.rs",
     "media/session/reports.rs",
     "media/session/transmit.rs",
+    "media/session/webrtc.rs",
 ];
 
 /// Names a pure module must not use.

@@ -219,6 +219,7 @@ impl Call {
                 return Err((StatusCode::NOT_ACCEPTABLE_HERE, "Not Acceptable Here"));
             }
         };
+        let webrtc = super::media::WebrtcPlan::from_negotiated(&state, &answer.negotiated);
         let Some(audio) = super::media::LegAudio::from_negotiated(&answer.negotiated) else {
             ctx.release_port(port);
             return Err((StatusCode::NOT_ACCEPTABLE_HERE, "Not Acceptable Here"));
@@ -287,6 +288,7 @@ impl Call {
             pt_map: Vec::new(),
             denoise: false,
             srtp: answer.negotiated.srtp.clone(),
+            webrtc,
         };
         ctx.media(MediaCommand::PartyJoin {
             call: self.id.0,

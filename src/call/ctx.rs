@@ -193,6 +193,8 @@ pub struct CallCtx<'a> {
     pub timers: &'a mut TimerTable<(CallRef, CallTimer)>,
     /// Outputs for the engine.
     pub out: &'a mut VecDeque<CallOutput>,
+    /// The switch's DTLS fingerprint, when WebRTC legs are possible (issue 12).
+    pub dtls_fingerprint: Option<&'a str>,
 }
 
 impl CallCtx<'_> {
@@ -205,10 +207,31 @@ impl CallCtx<'_> {
     /// A new leg's SDP session under `policy`, with a fresh SRTP key for the
     /// leg unless the policy is `off` (issue 11 item 2).
     pub fn sdp_session(&mut self, policy: crate::sdp::SrtpPolicy) -> crate::sdp::SessionState {
+        self.sdp_session_toward(policy, false)
+    }
+
+    /// [`CallCtx::sdp_session`] for a leg whose offers are WebRTC offers
+    /// when `browser` (the callee registered over WebSocket). Every leg gets
+    /// ICE credentials and an SSRC, so any leg can answer a WebRTC offer
+    /// when the switch has a DTLS certificate (issue 12).
+    pub fn sdp_session_toward(&mut self, policy: crate::sdp::SrtpPolicy, browser: bool) -> crate::sdp::SessionState {
         let state = crate::sdp::SessionState::new(self.ids.number());
         let key =
             (policy != crate::sdp::SrtpPolicy::Off).then(|| crate::rtp::srtp::MasterKey::new(self.ids.key_bytes()));
-        state.with_srtp(crate::sdp::LocalSrtp { policy, key })
+        let state = state.with_srtp(crate::sdp::LocalSrtp { policy, key });
+        match self.dtls_fingerprint {
+            Some(fingerprint) => {
+                let ice = crate::webrtc::ice_lite::IceCredentials::from_entropy(self.ids.key_bytes());
+                state.with_webrtc(crate::sdp::LocalWebrtc {
+                    ice_ufrag: ice.ufrag,
+                    ice_pwd: ice.pwd,
+                    fingerprint: fingerprint.to_owned(),
+                    ssrc: u32::from_be_bytes(self.ids.key_bytes()),
+                    offer: browser,
+                })
+            }
+            None => state,
+        }
     }
 
     /// A new top Via for a request we send from `dest.local`.

@@ -61,6 +61,55 @@ pub struct RelayLeg {
     pub denoise: bool,
     /// The leg's SRTP keys (RFC 3711, SDES RFC 4568), `None` for plain RTP.
     pub srtp: Option<crate::rtp::SrtpKeys>,
+    /// The leg's WebRTC transport (ICE-lite, DTLS-SRTP; issue 12), `None`
+    /// for a plain or SDES leg.
+    pub webrtc: Option<Box<WebrtcPlan>>,
+}
+
+/// A WebRTC leg's transport as negotiated in its SDP (issue 12): what the
+/// media session needs to answer its ICE checks (RFC 8445 §7.3), run DTLS
+/// (RFC 5763) and send with the SSRC the SDP announced.
+#[derive(Clone, PartialEq, Eq)]
+pub struct WebrtcPlan {
+    /// Our `a=ice-ufrag`.
+    pub local_ufrag: String,
+    /// Our `a=ice-pwd` (the browser signs its checks with it).
+    pub local_pwd: String,
+    /// The browser's `a=ice-ufrag` (its checks name it).
+    pub remote_ufrag: String,
+    /// The browser's `a=fingerprint` values; its DTLS certificate must match one.
+    pub remote_fingerprints: Vec<String>,
+    /// True when the switch is the DTLS server (it answered `a=setup:passive`).
+    pub dtls_server: bool,
+    /// The SSRC our SDP announced (`a=ssrc`): the switch sends with it.
+    pub ssrc: u32,
+}
+
+impl std::fmt::Debug for WebrtcPlan {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The ICE password never reaches a log.
+        f.debug_struct("WebrtcPlan")
+            .field("local_ufrag", &self.local_ufrag)
+            .field("remote_ufrag", &self.remote_ufrag)
+            .field("dtls_server", &self.dtls_server)
+            .finish()
+    }
+}
+
+impl WebrtcPlan {
+    /// The plan of a leg whose SDP exchange in `state` ended in `n`; `None`
+    /// unless both sides spoke WebRTC.
+    pub fn from_negotiated(state: &SessionState, n: &Negotiated) -> Option<Box<WebrtcPlan>> {
+        let (local, remote) = (state.webrtc()?, n.webrtc.as_ref()?);
+        Some(Box::new(WebrtcPlan {
+            local_ufrag: local.ice_ufrag.clone(),
+            local_pwd: local.ice_pwd.clone(),
+            remote_ufrag: remote.ice_ufrag.clone(),
+            remote_fingerprints: remote.fingerprints.clone(),
+            dtls_server: remote.setup == crate::sdp::DtlsSetup::Passive,
+            ssrc: local.ssrc,
+        }))
+    }
 }
 
 impl RelayLeg {
@@ -361,12 +410,14 @@ impl CallMedia {
             pt_map: Vec::new(),
             denoise: false,
             srtp: a.srtp.clone(),
+            webrtc: WebrtcPlan::from_negotiated(&self.sdp_a, a),
         };
         let leg_b = RelayLeg {
             local: self.local_b,
             remote: None,
             remote_rtcp: None,
             srtp: None,
+            webrtc: None,
             ..leg_a.clone()
         };
         Some(MediaCommand::Relay {
@@ -408,6 +459,7 @@ impl CallMedia {
                 pt_map: to_a,
                 denoise: self.denoise,
                 srtp: a.srtp.clone(),
+                webrtc: WebrtcPlan::from_negotiated(&self.sdp_a, a),
             }),
             b: Box::new(RelayLeg {
                 local: self.local_b,
@@ -417,6 +469,7 @@ impl CallMedia {
                 pt_map: to_b,
                 denoise: self.denoise,
                 srtp: neg_b.srtp.clone(),
+                webrtc: WebrtcPlan::from_negotiated(&self.sdp_b, neg_b),
             }),
         })
     }

@@ -235,6 +235,7 @@ impl Call {
             audio,
             pt_map: Vec::new(),
             denoise: false,
+            webrtc: super::media::WebrtcPlan::from_negotiated(&p.sdp, &neg),
             srtp: neg.srtp,
         })
     }

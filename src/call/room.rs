@@ -37,8 +37,9 @@ pub const PIN_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// The room caller's leg on the bridge, as negotiated (`None`: no audio
 /// codec the bridge can mix).
-fn party_leg(local: SocketAddr, neg: &sdp::Negotiated, denoise: bool) -> Option<RelayLeg> {
+fn party_leg(local: SocketAddr, state: &SessionState, neg: &sdp::Negotiated, denoise: bool) -> Option<RelayLeg> {
     Some(RelayLeg {
+        webrtc: super::media::WebrtcPlan::from_negotiated(state, neg),
         local,
         remote: neg.remote_rtp,
         remote_rtcp: neg.remote_rtcp,
@@ -141,7 +142,7 @@ impl Call {
                         ));
                     }
                 };
-                let Some(leg) = party_leg(local, &answer.negotiated, denoise) else {
+                let Some(leg) = party_leg(local, &sdp_a, &answer.negotiated, denoise) else {
                     ctx.release_port(port);
                     return Err(refuse(
                         StatusCode::NOT_ACCEPTABLE_HERE,
@@ -225,7 +226,7 @@ impl Call {
             .map_err(|e| e.to_string())
             .and_then(|s| sdp::accept_answer(&s, &mut media.sdp_a).map_err(|e| e.to_string()))
             .and_then(|neg| {
-                let leg = party_leg(media.local_a, &neg, media.denoise).ok_or("no audio codec")?;
+                let leg = party_leg(media.local_a, &media.sdp_a, &neg, media.denoise).ok_or("no audio codec")?;
                 media.neg_a = Some(neg);
                 Ok(leg)
             });

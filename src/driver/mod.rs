@@ -152,6 +152,16 @@ pub async fn run(cfg: Config, opts: RunOptions) -> Result<(), DriverError> {
         );
     }
     let mut engine = Engine::with_entropy(cfg.clone(), rand::random::<[u8; 32]>());
+    // The DTLS certificate of WebRTC legs (issue 12): one per run, its
+    // fingerprint in every WebRTC SDP (RFC 8122 §5).
+    let dtls = match crate::webrtc::dtls::DtlsIdentity::generate() {
+        Ok(id) => Some(Arc::new(id)),
+        Err(e) => {
+            tracing::error!(error = %e, "no DTLS certificate: WebRTC calls are refused");
+            None
+        }
+    };
+    engine.set_dtls_fingerprint(dtls.as_ref().map(|d| d.fingerprint().to_string()));
     let restored = bindings.len();
     engine.load_bindings(bindings);
     let (tx, mut rx) = mpsc::channel::<Event>(crate::bounded::ENGINE_INPUT.capacity());
@@ -169,7 +179,7 @@ pub async fn run(cfg: Config, opts: RunOptions) -> Result<(), DriverError> {
     }
     let (report_tx, mut media_reports) =
         mpsc::channel::<crate::media::MediaReport>(crate::bounded::MEDIA_REPORTS.capacity());
-    let media = crate::media::MediaWorkers::start(media_threads, recordings, report_tx)?;
+    let media = crate::media::MediaWorkers::start(media_threads, recordings, report_tx, dtls)?;
     let api_addr = cfg.api().listen;
     let api_listener = tokio::net::TcpListener::bind(api_addr)
         .await

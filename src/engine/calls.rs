@@ -27,6 +27,7 @@ impl Engine {
             links,
             call_timers,
             call_out,
+            dtls_fingerprint,
             ..
         } = self;
         let ctx = CallCtx {
@@ -38,6 +39,7 @@ impl Engine {
             links,
             timers: call_timers,
             out: call_out,
+            dtls_fingerprint: dtls_fingerprint.as_deref(),
         };
         (calls, ctx)
     }

@@ -248,6 +248,9 @@ pub struct Engine {
     pub(crate) queues: queue::QueueState,
     /// Meet-me rooms in use (engine/rooms.rs).
     pub(crate) rooms: rooms::Rooms,
+    /// The `a=fingerprint` of the switch's DTLS certificate (issue 12):
+    /// with it, legs answer WebRTC offers; `None` refuses them.
+    pub(crate) dtls_fingerprint: Option<String>,
 }
 
 impl Engine {
@@ -262,6 +265,13 @@ impl Engine {
     /// from it, so the seed must be as strong as they are.
     pub fn with_entropy(cfg: Arc<Config>, entropy: [u8; 32]) -> Engine {
         Engine::with_ids(cfg, IdGen::from_entropy(entropy))
+    }
+
+    /// Lets legs answer (and offer browsers) WebRTC media, with the
+    /// switch's DTLS certificate fingerprint (`sha-256 AB:..`, RFC 8122 §5)
+    /// in their SDP (issue 12).
+    pub fn set_dtls_fingerprint(&mut self, fingerprint: Option<String>) {
+        self.dtls_fingerprint = fingerprint;
     }
 
     fn with_ids(cfg: Arc<Config>, mut ids: IdGen) -> Engine {
@@ -335,6 +345,7 @@ impl Engine {
             acd,
             queues: queue::QueueState::default(),
             rooms: rooms::Rooms::default(),
+            dtls_fingerprint: None,
         }
     }
 

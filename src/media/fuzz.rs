@@ -67,6 +67,7 @@ fn leg(port: u16, remote: SocketAddr, audio: LegAudio, other: &LegAudio, denoise
         pt_map,
         denoise,
         srtp: None,
+        webrtc: None,
     })
 }
 
@@ -202,6 +203,7 @@ pub fn session(data: &[u8], base: Instant) {
             seed: u64::from(selector),
             unix_time: Duration::from_secs(1_704_067_200),
             music: music(),
+            dtls: None,
         },
     );
     let mut sent = Sent {
@@ -301,6 +303,7 @@ pub fn rtcp(data: &[u8], base: Instant) {
             seed: 7,
             unix_time: Duration::from_secs(1_704_067_200),
             music: music(),
+            dtls: None,
         },
     );
     core.handle_command(base, plan(0, a_addr, b_addr));

@@ -90,16 +90,19 @@ pub fn live_sessions() -> usize {
 
 impl MediaWorkers {
     /// Starts `threads` media worker threads; recordings go to `recordings`,
-    /// key presses on bridged legs to `reports`.
+    /// key presses on bridged legs to `reports`; WebRTC legs run DTLS with
+    /// `dtls` (the switch's certificate; `None`: no WebRTC media).
     pub fn start(
         threads: usize,
         recordings: PathBuf,
         reports: mpsc::Sender<MediaReport>,
+        dtls: Option<Arc<crate::webrtc::dtls::DtlsIdentity>>,
     ) -> std::io::Result<MediaWorkers> {
         let env = Arc::new(SessionEnv {
             music: Arc::new(HoldMusic::embedded()),
             recordings,
             reports,
+            dtls,
         });
         let rt = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(threads.max(1))

@@ -81,6 +81,19 @@ impl IceCredentials {
         }
     }
 
+    /// Credentials from 32 random bytes (the engine's seeded generator):
+    /// 8 and 24 ice-chars, 6 bits each.
+    pub fn from_entropy(bytes: [u8; 32]) -> IceCredentials {
+        let chars: String = bytes
+            .iter()
+            .map(|b| char::from(ICE_CHARS[usize::from(b & 63)]))
+            .collect();
+        IceCredentials {
+            ufrag: chars[..8].to_owned(),
+            pwd: chars[8..].to_owned(),
+        }
+    }
+
     /// True when `s` is a valid ice-ufrag (`min`=4) or ice-pwd (`min`=22)
     /// value (RFC 8839 §5.4).
     pub fn valid_value(s: &str, min: usize) -> bool {

@@ -147,6 +147,7 @@ impl CallHarness {
             links: &mut self.links,
             timers: &mut self.timers,
             out: &mut self.out,
+            dtls_fingerprint: None,
         };
         let r = f(call, &mut ctx);
         self.collect();

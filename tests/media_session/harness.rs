@@ -64,6 +64,7 @@ pub fn relay_leg(local: u16, remote: SocketAddr, audio: LegAudio, other: LegAudi
         pt_map,
         denoise: false,
         srtp: None,
+        webrtc: None,
     })
 }
 
@@ -181,12 +182,18 @@ pub struct Sim {
 
 impl Sim {
     pub fn new(seed: u64) -> Sim {
+        Sim::with_dtls(seed, None)
+    }
+
+    /// A session whose WebRTC legs run DTLS with `dtls` (issue 12).
+    pub fn with_dtls(seed: u64, dtls: Option<Arc<switchboard::webrtc::dtls::DtlsIdentity>>) -> Sim {
         let t0 = Instant::now();
         let config = SessionConfig {
             call: 1,
             seed,
             unix_time: UNIX_START,
             music: Arc::new(HoldMusic::embedded()),
+            dtls,
         };
         Sim {
             core: SessionCore::new(t0, config),

@@ -10,6 +10,7 @@ mod conference;
 mod harness;
 mod room;
 mod srtp;
+mod webrtc;
 
 use harness::*;
 use std::time::Duration;

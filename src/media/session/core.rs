@@ -8,6 +8,7 @@ use super::leg::{Inbound, Leg};
 use super::reports::{self, ReportSchedule};
 use super::secure::{Opened, SecurePeers};
 use super::transmit::{Route, TxQueue};
+use super::webrtc::{EdgeEvent, Received, WebrtcPeers};
 use super::{Peer, SessionCommand, SessionConfig, SessionEvent, SocketKind, Transmit};
 use crate::call::media::{MediaLeg, RecordAction, RelayLeg};
 use crate::media::monitor::MonitorMix;
@@ -106,6 +107,20 @@ pub struct SessionCore {
     pub(super) secure: SecurePeers,
     /// The last datagram encrypted for [`SessionCore::poll_transmit`].
     sealed: bytes::BytesMut,
+    /// The WebRTC peers (ICE, DTLS; issue 12), in front of `secure`.
+    pub(super) webrtc: WebrtcPeers,
+    /// The last ICE answer or DTLS flight for [`SessionCore::poll_transmit`].
+    webrtc_out: Vec<u8>,
+}
+
+/// A peer as logs name it.
+fn peer_name(peer: Peer) -> &'static str {
+    match peer {
+        Peer::Leg(MediaLeg::A) => "caller",
+        Peer::Leg(MediaLeg::B) => "callee",
+        Peer::Leg(MediaLeg::Party(_)) => "party",
+        Peer::Monitor => "supervisor",
+    }
 }
 
 fn idx(leg: MediaLeg) -> Option<usize> {
@@ -184,6 +199,8 @@ impl SessionCore {
             left: Vec::new(),
             secure: SecurePeers::default(),
             sealed: bytes::BytesMut::new(),
+            webrtc: WebrtcPeers::new(config.dtls),
+            webrtc_out: Vec::new(),
         }
     }
 
@@ -234,7 +251,10 @@ impl SessionCore {
                 remote_rtcp,
                 srtp,
             } => {
-                self.secure.set(Peer::Leg(leg), srtp.as_ref());
+                // A WebRTC leg's keys come from DTLS, not from its SDP.
+                if !self.webrtc.is_webrtc(Peer::Leg(leg)) {
+                    self.secure.set(Peer::Leg(leg), srtp.as_ref());
+                }
                 let l = match (idx(leg), leg) {
                     (Some(i), _) => self.legs_mut().map(|l| &mut l[i]),
                     (None, MediaLeg::Party(p)) => self.parties.iter_mut().find(|(i, _)| *i == p).map(|(_, l)| l),
@@ -269,7 +289,7 @@ impl SessionCore {
                 }
             }
             SessionCommand::MonitorStart(leg) => {
-                self.secure.set(Peer::Monitor, leg.srtp.as_ref());
+                self.set_security(Peer::Monitor, &leg);
                 self.monitor_start(now, &leg);
             }
             SessionCommand::PartyJoin { party, leg, mode } => {
@@ -278,7 +298,7 @@ impl SessionCore {
                 } else {
                     Peer::Leg(MediaLeg::Party(party))
                 };
-                self.secure.set(peer, leg.srtp.as_ref());
+                self.set_security(peer, &leg);
                 self.party_join(now, party, &leg, mode);
             }
             SessionCommand::MonitorMode(mode) => self.monitor_mode(now, mode),
@@ -286,11 +306,13 @@ impl SessionCore {
             SessionCommand::PartyLeave(leg) => {
                 if matches!(leg, MediaLeg::Party(_)) {
                     self.secure.remove(Peer::Leg(leg));
+                    self.webrtc.remove(Peer::Leg(leg));
                 }
                 self.party_leave(leg);
             }
             SessionCommand::MonitorStop => {
                 self.secure.remove(Peer::Monitor);
+                self.webrtc.remove(Peer::Monitor);
                 if self.supervisor_on_bridge() {
                     self.party_leave(MediaLeg::Party(super::conference::SUPERVISOR));
                 }
@@ -305,8 +327,8 @@ impl SessionCore {
 
     fn plan(&mut self, now: Instant, a: &RelayLeg, b: &RelayLeg) {
         // Keys first: the early packets replayed below are still as received.
-        self.secure.set(Peer::Leg(MediaLeg::A), a.srtp.as_ref());
-        self.secure.set(Peer::Leg(MediaLeg::B), b.srtp.as_ref());
+        self.set_security(Peer::Leg(MediaLeg::A), a);
+        self.set_security(Peer::Leg(MediaLeg::B), b);
         let mut legs = Box::new([Leg::new(a, b, now, &mut self.rng), Leg::new(b, a, now, &mut self.rng)]);
         let previous = std::mem::replace(&mut self.topology, Topology::Unplanned { early: Vec::new() });
         let early = match previous {
@@ -331,6 +353,55 @@ impl SessionCore {
         }
         for (leg, src, mut pkt) in early {
             self.handle_rtp(now, Peer::Leg(leg), src, &mut pkt);
+        }
+    }
+
+    /// Sets `peer`'s SRTP keys (SDES) or WebRTC transport from its plan. A
+    /// WebRTC peer keeps the keys its DTLS gave across re-plans.
+    fn set_security(&mut self, peer: Peer, leg: &RelayLeg) {
+        self.webrtc.set(peer, leg.webrtc.as_deref());
+        if leg.webrtc.is_none() {
+            self.secure.set(peer, leg.srtp.as_ref());
+        }
+    }
+
+    /// Acts on what the WebRTC edge reported: DTLS keys become the peer's
+    /// SRTP keys; the ICE-selected address becomes where its latch points.
+    fn apply_webrtc_events(&mut self, now: Instant) {
+        while let Some((peer, ev)) = self.webrtc.poll_event() {
+            match ev {
+                EdgeEvent::Keys(keys) => {
+                    tracing::info!(call = self.call, peer = %peer_name(peer), "WebRTC leg keyed (DTLS-SRTP)");
+                    self.secure.set(peer, Some(&keys));
+                }
+                EdgeEvent::Selected(addr) => {
+                    tracing::debug!(call = self.call, peer = %peer_name(peer), %addr, "ICE selected the browser's address");
+                    if let Some(latch) = self.latch_of(peer) {
+                        latch.resignal(Some(addr), now);
+                    }
+                }
+                EdgeEvent::ConsentLost(addr) => {
+                    tracing::warn!(call = self.call, peer = %peer_name(peer), %addr, "the browser stopped answering (ICE consent lost): media to it stops");
+                }
+                EdgeEvent::Failed(why) => {
+                    tracing::warn!(call = self.call, peer = %peer_name(peer), %why, "WebRTC leg failed: it carries no media");
+                }
+            }
+        }
+    }
+
+    /// The latch of `peer`, wherever it lives now.
+    fn latch_of(&mut self, peer: Peer) -> Option<&mut Latch> {
+        match peer {
+            Peer::Leg(leg) => match idx(leg) {
+                Some(i) => self.legs_mut().map(|l| &mut l[i].latch),
+                None => self
+                    .parties
+                    .iter_mut()
+                    .find(|(i, _)| MediaLeg::Party(*i) == leg)
+                    .map(|(_, l)| &mut l.latch),
+            },
+            Peer::Monitor => self.monitor.as_mut().map(|m| &mut m.latch),
         }
     }
 
@@ -404,6 +475,26 @@ impl SessionCore {
     /// packet passes its latch; on the relay path it is rewritten in place
     /// into the other leg's stream and queued at once.
     pub fn handle_rtp(&mut self, now: Instant, from: Peer, src: SocketAddr, packet: &mut [u8]) {
+        if self.webrtc.is_webrtc(from) {
+            let received = self.webrtc.receive(now, from, src, packet);
+            self.apply_webrtc_events(now);
+            self.reschedule(now);
+            match received {
+                Received::Consumed => return,
+                Received::Dropped => {
+                    self.stats.dropped += 1;
+                    return;
+                }
+                Received::Media(SocketKind::Rtcp) => {
+                    // rtcp-mux (RFC 5761): RTCP shares the RTP port.
+                    if let Peer::Leg(leg) = from {
+                        self.handle_rtcp(now, leg, src, packet);
+                    }
+                    return;
+                }
+                Received::Media(SocketKind::Rtp) => {}
+            }
+        }
         match self.secure.open(from, SocketKind::Rtp, packet) {
             Opened::Plain => self.handle_plain_rtp(now, from, src, packet),
             Opened::Decrypted(mut plain) => self.handle_plain_rtp(now, from, src, &mut plain),
@@ -520,6 +611,10 @@ impl SessionCore {
     /// Whatever is due at `now`: the 20 ms ticks since the last (pipelines,
     /// music, monitor mix, recording frame), and the RTCP reports.
     pub fn handle_timeout(&mut self, now: Instant) {
+        if self.webrtc.poll_timeout().is_some_and(|t| t <= now) {
+            self.webrtc.handle_timeout(now);
+            self.apply_webrtc_events(now);
+        }
         if let Some(mut at) = self.next_tick {
             let mut ticks = 0;
             while at <= now {
@@ -546,8 +641,41 @@ impl SessionCore {
     /// The next datagram to send; drain until `None` after every input. The
     /// payload is valid until the next call.
     pub fn poll_transmit(&mut self) -> Option<Transmit<'_>> {
+        if let Some((to, dest, datagram)) = self.webrtc.poll_transmit() {
+            self.webrtc_out = datagram;
+            return Some(Transmit {
+                to,
+                socket: SocketKind::Rtp,
+                dest,
+                payload: &self.webrtc_out,
+            });
+        }
         loop {
             let (to, socket) = self.tx.peek()?;
+            if self.webrtc.is_webrtc(to) {
+                // To the ICE-selected address, through the RTP port
+                // (rtcp-mux), and only encrypted.
+                let t = self.tx.pop()?;
+                let Some(dest) = self.webrtc.destination(to) else {
+                    self.stats.dropped += 1;
+                    continue;
+                };
+                match self.secure.seal(to, socket, t.payload) {
+                    Some(Ok(sealed)) => {
+                        self.sealed = sealed;
+                        return Some(Transmit {
+                            to,
+                            socket: SocketKind::Rtp,
+                            dest,
+                            payload: &self.sealed,
+                        });
+                    }
+                    Some(Err(())) | None => {
+                        self.stats.dropped += 1;
+                        continue;
+                    }
+                }
+            }
             if !self.secure.is_secure(to) {
                 return self.tx.pop();
             }
@@ -579,10 +707,10 @@ impl SessionCore {
     /// while anything plays per frame, else the next RTCP reports once planned.
     pub fn poll_timeout(&self) -> Option<Instant> {
         let reports = matches!(self.topology, Topology::Pair(_)).then(|| self.reports.next());
-        match (self.next_tick, reports) {
-            (Some(t), Some(r)) => Some(t.min(r)),
-            (t, r) => t.or(r),
-        }
+        [self.next_tick, reports, self.webrtc.poll_timeout()]
+            .into_iter()
+            .flatten()
+            .min()
     }
 
     /// Something plays per 20 ms frame: a held leg's music, a pipeline, the

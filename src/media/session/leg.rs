@@ -61,8 +61,11 @@ impl Leg {
         if let Some(pt) = plan.audio.event_send_pt {
             payload_types.insert(pt, pt);
         }
+        // A WebRTC leg's SDP announced our SSRC (`a=ssrc`): send with it.
+        let ssrc: u32 = rng.random();
+        let ssrc = plan.webrtc.as_ref().map_or(ssrc, |w| w.ssrc);
         let out = StreamRewriter::new(RewriterConfig {
-            ssrc: rng.random(),
+            ssrc,
             initial_sequence: rng.random(),
             initial_timestamp: rng.random(),
             clock_rate: plan.audio.clock_rate,

@@ -75,6 +75,7 @@ pub(super) mod pump;
 mod reports;
 mod secure;
 mod transmit;
+mod webrtc;
 
 pub use self::core::{SessionCore, SessionStats};
 use super::music::HoldMusic;
@@ -99,6 +100,9 @@ pub struct SessionConfig {
     pub unix_time: Duration,
     /// The music on hold played to a held leg (CALL-HOLD-1).
     pub music: Arc<HoldMusic>,
+    /// The switch's DTLS certificate for WebRTC legs (issue 12); `None`
+    /// leaves WebRTC legs without media.
+    pub dtls: Option<Arc<crate::webrtc::dtls::DtlsIdentity>>,
 }
 
 /// What a session is told after it was prepared (a [`crate::call::media::MediaCommand`]

@@ -38,6 +38,8 @@ pub(in crate::media) struct SessionEnv {
     pub recordings: PathBuf,
     /// Where key presses on bridged legs go (meet-me room PINs).
     pub reports: mpsc::Sender<crate::media::MediaReport>,
+    /// The switch's DTLS certificate for WebRTC legs (issue 12).
+    pub dtls: Option<Arc<crate::webrtc::dtls::DtlsIdentity>>,
 }
 
 /// Packets read per leg without returning to `select!` (fairness between
@@ -201,6 +203,7 @@ pub(in crate::media) async fn run(
         seed: rand::random(),
         unix_time,
         music: env.music.clone(),
+        dtls: env.dtls.clone(),
     };
     let mut core = SessionCore::new(Instant::now(), config);
     let mut io = Io {

@@ -9,6 +9,13 @@
 //! both ways. The UDP loop here is a minimal driver of the same sans-IO
 //! cores the media session uses; the answer comes from the switch's SDP
 //! layer (`sdp::answer` with the leg's WebRTC credentials).
+//!
+//! `chromium_and_a_g711_phone_hear_each_other_through_the_switch` runs the
+//! real switch: Chromium's offer reaches it in an INVITE (sent by the Rust
+//! test UA until SIP over WebSocket lands), the switch answers WebRTC,
+//! anchors the media (ICE-lite, DTLS-SRTP, Opus) and transcodes to the PCMU
+//! phone; the page's analyser hears the phone's 440 Hz and the phone hears
+//! the browser's 1 kHz.
 
 mod common;
 
@@ -237,4 +244,160 @@ impl Chromium {
         ));
         v.as_u64().unwrap_or(0)
     }
+}
+
+/// Page script: a 1 kHz oscillator as the microphone, a peer connection,
+/// and an analyser on what arrives (`window.heardHz()` gives the dominant
+/// frequency of the remote audio, 0 when silent). The remote stream also
+/// plays in a muted `<audio>`: Chromium feeds WebAudio from a remote
+/// WebRTC track only while an element plays it.
+const PAGE_PEER: &str = "(async () => {
+    const ctx = new AudioContext();
+    const osc = ctx.createOscillator();
+    osc.frequency.value = 1000;
+    const dst = ctx.createMediaStreamDestination();
+    osc.connect(dst); osc.start();
+    const pc = new RTCPeerConnection({ iceServers: [] });
+    window.pc = pc;
+    pc.addTrack(dst.stream.getAudioTracks()[0], dst.stream);
+    pc.ontrack = (e) => {
+        const stream = e.streams[0] || new MediaStream([e.track]);
+        const el = new Audio(); el.srcObject = stream; el.muted = true; el.play();
+        const src = ctx.createMediaStreamSource(stream);
+        const an = ctx.createAnalyser(); an.fftSize = 4096;
+        src.connect(an);
+        window.heardHz = () => {
+            const d = new Float32Array(an.frequencyBinCount);
+            an.getFloatFrequencyData(d);
+            let m = 1;
+            for (let i = 2; i < d.length; i++) if (d[i] > d[m]) m = i;
+            return d[m] > -75 ? m * ctx.sampleRate / an.fftSize : 0;
+        };
+    };
+    const offer = await pc.createOffer();
+    await pc.setLocalDescription(offer);
+    return offer.sdp;
+})()";
+
+#[test]
+fn chromium_and_a_g711_phone_hear_each_other_through_the_switch() {
+    use common::media::{
+        ack_2xx, authorized_invite, next_final, next_request, rtp_packet, rtp_rtcp_sockets, sdp_rtp, AudioSdp,
+    };
+    use common::ua::{self, Ua};
+    use switchboard::dsp::g711;
+    use switchboard::dsp::tone::{tone_level_dbfs, ToneGenerator};
+    use switchboard::sip::msg::{HeaderName, Message, Method, StatusCode};
+
+    let sw = common::Switch::start();
+    let mut browser = Chromium::launch(None, &[]);
+    let offer = browser.eval(PAGE_PEER).as_str().expect("offer").to_owned();
+
+    // The phone, extension 1001, PCMU only.
+    let mut callee = Ua::udp(sw.internal_addr());
+    assert_eq!(callee.register("1001", "demo-1001"), StatusCode::OK);
+    let (phone_rtp, _phone_rtcp) = rtp_rtcp_sockets();
+    // The browser's call, signalled by a test UA as 1002 with Chromium's SDP.
+    let mut caller = Ua::udp(sw.internal_addr());
+    let mut invite = caller.invite("1002", "1001");
+    invite.body = bytes::Bytes::from(offer.clone());
+    let invite = authorized_invite(&mut caller, &invite);
+    caller.send(&invite);
+    let b_invite = next_request(&mut callee, Method::INVITE);
+    let b_offer = String::from_utf8_lossy(&b_invite.body).to_string();
+    assert!(
+        b_offer.contains("RTP/AVP"),
+        "the phone is offered plain RTP:\n{b_offer}"
+    );
+    let b_media = sdp_rtp(&b_invite.body);
+    let mut ok = Message::response_to(&b_invite, StatusCode::OK, None, Some("phone1"));
+    ok.headers
+        .push(HeaderName::Contact, format!("<{}>", callee.contact_uri("1001")));
+    ok.headers.push(HeaderName::ContentType, "application/sdp");
+    let port = phone_rtp.local_addr().expect("addr").port();
+    ok.body = bytes::Bytes::from(AudioSdp::pcmu().body("callee", 7, port, "sendrecv"));
+    callee.send(&ok);
+    let a_ok = next_final(&mut caller);
+    assert_eq!(ua::code(&a_ok), 200, "{}", ua::text(&a_ok));
+    ack_2xx(&mut caller, &invite, &a_ok);
+    next_request(&mut callee, Method::ACK);
+    let answer = String::from_utf8_lossy(&a_ok.body).to_string();
+    for needed in [
+        "UDP/TLS/RTP/SAVPF",
+        "a=ice-lite",
+        "a=setup:passive",
+        "a=rtcp-mux",
+        "opus/48000/2",
+    ] {
+        assert!(answer.contains(needed), "{needed} in the switch's answer:\n{answer}");
+    }
+
+    browser.eval(&format!(
+        "pc.setRemoteDescription({{ type: 'answer', sdp: {} }}).then(() => true)",
+        serde_json::to_string(&answer).expect("quote")
+    ));
+    let state = browser.wait_for(
+        "['connected', 'failed'].includes(pc.connectionState) && pc.connectionState",
+        Duration::from_secs(20),
+    );
+    if state != "connected" {
+        browser.fail(&format!(
+            "the browser's connection to the switch ended {state}:\n{answer}"
+        ));
+    }
+
+    // The phone says 440 Hz for 4 s; meanwhile it records what it hears.
+    let stop = Arc::new(AtomicBool::new(false));
+    let talker = {
+        let sock = phone_rtp.try_clone().expect("clone");
+        let stop = stop.clone();
+        std::thread::spawn(move || {
+            let mut tone = ToneGenerator::sine(440.0, -12.0, 8000);
+            let (mut seq, mut ts) = (1u16, 0u32);
+            let start = Instant::now();
+            while !stop.load(Ordering::Relaxed) && start.elapsed() < Duration::from_secs(15) {
+                let mut pcm = [0i16; 160];
+                tone.fill(&mut pcm);
+                let mut payload = [0u8; 160];
+                g711::encode_ulaw(&pcm, &mut payload).expect("encode");
+                let _ = sock.send_to(&rtp_packet(false, 0, seq, ts, 0x1001, &payload), b_media);
+                seq = seq.wrapping_add(1);
+                ts = ts.wrapping_add(160);
+                std::thread::sleep(Duration::from_millis(20));
+            }
+        })
+    };
+    let heard = browser.wait_for(
+        "window.heardHz && Math.abs(window.heardHz() - 440) < 25 && window.heardHz()",
+        Duration::from_secs(10),
+    );
+    // What the phone hears: Chromium's 1 kHz, transcoded from Opus to PCMU.
+    phone_rtp
+        .set_read_timeout(Some(Duration::from_secs(2)))
+        .expect("timeout");
+    let mut pcm = Vec::new();
+    let mut buf = [0u8; 2048];
+    while pcm.len() < 8000 * 2 {
+        let (n, _) = phone_rtp.recv_from(&mut buf).expect("RTP from the switch");
+        if n > 12 && buf[1] & 0x7f == 0 {
+            let mut frame = vec![0i16; n - 12];
+            g711::decode_ulaw(&buf[12..n], &mut frame).expect("PCMU");
+            pcm.extend_from_slice(&frame);
+        }
+    }
+    stop.store(true, Ordering::Relaxed);
+    talker.join().expect("talker");
+    let tail = &pcm[pcm.len() - 8000..];
+    let at_1k = tone_level_dbfs(tail, 1000.0, 8000);
+    let at_440 = tone_level_dbfs(tail, 440.0, 8000);
+    println!("browser heard {heard} Hz; phone hears 1 kHz at {at_1k:.1} dBFS (440 Hz at {at_440:.1})");
+    assert!(at_1k > -30.0, "the phone hears the browser's 1 kHz ({at_1k:.1} dBFS)");
+    assert!(at_1k > at_440 + 20.0, "and not its own tone echoed");
+
+    let cseq = invite.envelope().expect("envelope").cseq.seq + 1;
+    let bye = common::media::caller_in_dialog(&mut caller, Method::BYE, &invite, &a_ok, cseq);
+    let r = caller.transact(&bye, Duration::from_secs(3)).expect("BYE answered");
+    assert_eq!(ua::code(&r), 200, "{}", ua::text(&r));
+    let b_bye = next_request(&mut callee, Method::BYE);
+    callee.reply(&b_bye, StatusCode::OK, None);
 }

@@ -29,6 +29,7 @@ pub mod sip;
 pub mod store;
 pub mod time;
 pub mod tls;
+pub mod web;
 pub mod webrtc;
 
 pub use error::Error;

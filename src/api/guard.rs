@@ -1,5 +1,6 @@
 //! Who may use the API and how much (issue 11 item 5): every request is
-//! checked here before any handler runs.
+//! checked here before any handler runs (except the softphone's public
+//! static files, [`super::softphone`], which never reach the guard).
 //!
 //! Order of checks, each answered with a JSON error:
 //! 1. a browser's `Origin`, when sent, must be the API's own origin or one

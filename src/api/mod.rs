@@ -63,6 +63,11 @@
 //! over a limit, 503 when the engine is gone. The guard checks the token
 //! first (an unknown one is 401 whatever the request), then the request's
 //! shape is checked, then the engine decides.
+//!
+//! The browser softphone's files (`GET /softphone/...`, [`softphone`],
+//! embedded by [`crate::web`]) share the address but not the guard: they
+//! are public static pages, like a login page, and not in the OpenAPI
+//! document.
 
 mod calls;
 mod consult;
@@ -74,6 +79,7 @@ pub mod extract;
 pub mod fuzz;
 pub mod guard;
 pub mod listener;
+pub mod softphone;
 pub mod supervisor;
 
 use crate::engine::desk::{DeskCommand, DeskError, DeskEvent, DeskReply, SupervisorCommand};
@@ -281,7 +287,8 @@ async fn method_not_allowed() -> ApiError {
 
 /// The API's routes, answering through `engine`, each request checked by
 /// `guard` first; the event streams subscribe to `events` (the router
-/// keeps only a weak handle).
+/// keeps only a weak handle). The softphone's public pages are merged in
+/// after the guard ([`softphone::router`]).
 pub fn router(engine: mpsc::Sender<ApiRequest>, events: &broadcast::Sender<DeskEvent>, guard: Arc<ApiGuard>) -> Router {
     let state = AppState {
         engine,
@@ -296,6 +303,7 @@ pub fn router(engine: mpsc::Sender<ApiRequest>, events: &broadcast::Sender<DeskE
         .layer(axum::middleware::from_fn_with_state(guard, guard::guard))
         .layer(axum::middleware::map_response(error::json_errors))
         .with_state(state)
+        .merge(softphone::router())
 }
 
 /// How long a client may take to send a request's head, or stay idle

@@ -1,0 +1,196 @@
+//! The browser pages the switch serves, embedded in the binary (DESIGN.md:
+//! `src/web/` holds static pages and vendored browser libraries, nothing of
+//! ours), so running the switch needs no build step, no files beside the
+//! binary and no network.
+//!
+//! Today: the softphone (issue 12 item 3), `softphone/` (a plain HTML page,
+//! its script and style sheet, no framework) on the vendored JsSIP bundle
+//! `vendor/jssip-<version>.min.js` (MIT; provenance, integrity and the
+//! refresh command in `vendor/README.md`, refreshed from the npm registry
+//! by `vendor/refresh-jssip.sh`). The HTTP routes that serve these files
+//! live in `crate::api` ([`asset`] is all they need).
+
+/// The vendored JsSIP version; `vendor/refresh-jssip.sh` rewrites it.
+macro_rules! jssip_version {
+    () => {
+        "3.13.8"
+    };
+}
+
+/// The vendored JsSIP version (the bundle's file name and `vendor/README.md`
+/// name the same one; a unit test checks).
+pub const JSSIP_VERSION: &str = jssip_version!();
+
+/// The softphone's URL path, where the HTTP API serves [`asset`]s.
+pub const SOFTPHONE_PATH: &str = "/softphone/";
+
+/// What kind of file an asset is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    /// An HTML page.
+    Html,
+    /// A classic script.
+    JavaScript,
+    /// A style sheet.
+    Css,
+}
+
+impl Kind {
+    /// The `Content-Type` to serve it with.
+    pub fn content_type(self) -> &'static str {
+        match self {
+            Kind::Html => "text/html; charset=utf-8",
+            Kind::JavaScript => "text/javascript; charset=utf-8",
+            Kind::Css => "text/css; charset=utf-8",
+        }
+    }
+}
+
+/// How long a browser may keep an asset.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Caching {
+    /// Revalidate every time: our own files change with the switch.
+    Revalidate,
+    /// Never changes under this name (the version is in it): a year.
+    Immutable,
+}
+
+impl Caching {
+    /// The `Cache-Control` value.
+    pub fn cache_control(self) -> &'static str {
+        match self {
+            Caching::Revalidate => "no-cache",
+            Caching::Immutable => "public, max-age=31536000, immutable",
+        }
+    }
+}
+
+/// One embedded file.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Asset {
+    /// Its path under [`SOFTPHONE_PATH`] (`""` is the page itself).
+    pub path: &'static str,
+    /// What it is.
+    pub kind: Kind,
+    /// How long browsers may keep it.
+    pub caching: Caching,
+    /// Its bytes.
+    pub body: &'static str,
+}
+
+/// The softphone page.
+pub const SOFTPHONE_HTML: &str = include_str!("softphone/index.html");
+/// The softphone's script.
+pub const SOFTPHONE_JS: &str = include_str!("softphone/softphone.js");
+/// The softphone's style sheet.
+pub const SOFTPHONE_CSS: &str = include_str!("softphone/softphone.css");
+/// The vendored JsSIP bundle (one minified IIFE defining the global `JsSIP`).
+pub const JSSIP_JS: &str = include_str!(concat!("vendor/jssip-", jssip_version!(), ".min.js"));
+/// The vendored bundle's path under [`SOFTPHONE_PATH`].
+pub const JSSIP_PATH: &str = concat!("vendor/jssip-", jssip_version!(), ".min.js");
+/// JsSIP's licence, as shipped in its npm package.
+pub const JSSIP_LICENSE: &str = include_str!("vendor/JSSIP-LICENSE.md");
+/// The licences of the packages bundled with JsSIP (debug, ms, events,
+/// sdp-transform).
+pub const THIRD_PARTY_LICENSES: &str = include_str!("vendor/THIRD-PARTY-LICENSES");
+
+/// Every file served under [`SOFTPHONE_PATH`].
+pub const SOFTPHONE_ASSETS: &[Asset] = &[
+    Asset {
+        path: "",
+        kind: Kind::Html,
+        caching: Caching::Revalidate,
+        body: SOFTPHONE_HTML,
+    },
+    Asset {
+        path: "softphone.js",
+        kind: Kind::JavaScript,
+        caching: Caching::Revalidate,
+        body: SOFTPHONE_JS,
+    },
+    Asset {
+        path: "softphone.css",
+        kind: Kind::Css,
+        caching: Caching::Revalidate,
+        body: SOFTPHONE_CSS,
+    },
+    Asset {
+        path: JSSIP_PATH,
+        kind: Kind::JavaScript,
+        caching: Caching::Immutable,
+        body: JSSIP_JS,
+    },
+];
+
+/// The softphone's file at `path` (relative to [`SOFTPHONE_PATH`]; `""` or
+/// `index.html` is the page), if there is one.
+pub fn asset(path: &str) -> Option<&'static Asset> {
+    let path = if path == "index.html" { "" } else { path };
+    SOFTPHONE_ASSETS.iter().find(|a| a.path == path)
+}
+
+/// The `Content-Security-Policy` of the softphone's responses: only its own
+/// scripts and style sheet (no inline script or style, no eval), SIP over
+/// `ws:`/`wss:` to any host (the switch's SIP WebSocket listener is on
+/// another port than this page), remote audio from WebRTC, no frames, no
+/// plugins, forms only to itself.
+pub const SOFTPHONE_CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; \
+    connect-src 'self' ws: wss:; media-src 'self' blob: mediastream:; img-src 'self' data:; \
+    base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn embedded_files_are_not_empty() {
+        for a in SOFTPHONE_ASSETS {
+            assert!(!a.body.trim().is_empty(), "{} is empty", a.path);
+        }
+        assert!(JSSIP_LICENSE.contains("MIT"), "JsSIP's licence");
+        for pkg in ["debug@", "ms@", "events@", "sdp-transform@"] {
+            assert!(THIRD_PARTY_LICENSES.contains(pkg), "licence of {pkg}");
+        }
+    }
+
+    #[test]
+    fn vendored_readme_names_the_version_of_the_file() {
+        let readme = include_str!("vendor/README.md");
+        assert!(
+            readme.contains(&format!("- Version: `{JSSIP_VERSION}`")),
+            "vendor/README.md names another version than {JSSIP_VERSION}"
+        );
+        assert!(readme.contains(&format!("jssip-{JSSIP_VERSION}.min.js")));
+        assert!(readme.contains(&format!("jssip/-/jssip-{JSSIP_VERSION}.tgz")));
+        assert!(readme.contains("- Integrity: `sha512-"));
+        // The bundle says which version it is, and the page loads that file.
+        assert!(JSSIP_JS.contains(&format!("version:\"{JSSIP_VERSION}\"")));
+        assert!(JSSIP_JS.starts_with(&format!("/*! JsSIP {JSSIP_VERSION} ")));
+        assert!(SOFTPHONE_HTML.contains(&format!("src=\"{JSSIP_PATH}\"")));
+    }
+
+    #[test]
+    fn assets_by_path() {
+        assert_eq!(asset("").map(|a| a.kind), Some(Kind::Html));
+        assert_eq!(asset("index.html").map(|a| a.kind), Some(Kind::Html));
+        assert_eq!(asset("softphone.js").map(|a| a.kind), Some(Kind::JavaScript));
+        assert_eq!(asset(JSSIP_PATH).map(|a| a.caching), Some(Caching::Immutable));
+        assert_eq!(asset("vendor/README.md"), None);
+        assert_eq!(asset("../Cargo.toml"), None);
+    }
+
+    #[test]
+    fn the_page_keeps_to_its_csp() {
+        // No inline script or style: the CSP allows only 'self' files.
+        assert!(!SOFTPHONE_HTML.contains("<style"));
+        assert!(!SOFTPHONE_HTML.contains(" style="));
+        let handler = SOFTPHONE_HTML.split(" on").skip(1).find(|rest| {
+            let name: String = rest.chars().take_while(char::is_ascii_lowercase).collect();
+            !name.is_empty() && rest[name.len()..].starts_with('=')
+        });
+        assert_eq!(handler, None, "inline event handler");
+        for tag in SOFTPHONE_HTML.split("<script").skip(1) {
+            assert!(tag.trim_start().starts_with("src="), "inline script: <script{tag}");
+        }
+    }
+}

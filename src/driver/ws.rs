@@ -261,6 +261,8 @@ impl Conn {
         let peer = self.key.1;
         let mut refused: Option<Refusal> = None;
         let policy = self.policy.clone();
+        // tungstenite's callback signature: its error is the HTTP answer.
+        #[allow(clippy::result_large_err)]
         let callback = |req: &Request, mut resp: Response| match check_handshake(req, policy.origins.as_deref()) {
             Ok(()) => {
                 resp.headers_mut()
@@ -425,9 +427,10 @@ pub mod fuzz {
             }
             return;
         }
-        let origins = vec!["https://desk.example.com".to_string()];
+        let origins = ["https://desk.example.com".to_string()];
         let origins = (selector & 2 != 0).then_some(&origins[..]);
         let mut verdict = None;
+        #[allow(clippy::result_large_err)]
         let callback = |req: &Request, resp: Response| match check_handshake(req, origins) {
             Ok(()) => {
                 verdict = Some(true);

@@ -222,6 +222,8 @@ fn websocket_vectors_carry_sip_and_upgrade_to_sip() {
         } else {
             assert_eq!(*selector, 3, "{n}");
             let mut offered = (None, None);
+            // tungstenite's callback signature: its error is the HTTP answer.
+            #[allow(clippy::result_large_err)]
             let cb = |req: &tungstenite::handshake::server::Request, resp| {
                 let h = |k: &str| req.headers().get(k).and_then(|v| v.to_str().ok()).map(str::to_string);
                 offered = (h("Sec-WebSocket-Protocol"), h("Origin"));

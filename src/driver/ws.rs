@@ -22,7 +22,8 @@
 //!   a send fails the transaction as a failed TCP send does.
 //! * A ping every [`PING_INTERVAL`]; a peer that has not answered (or sent
 //!   anything) by the next one is dead and its connection is dropped.
-//!   Pings from the peer are answered by tungstenite. The TCP idle timeout
+//!   Pings from the peer are answered by tungstenite; a peer that reads
+//!   nothing for 10 s while we write is dropped too. The TCP idle timeout
 //!   does not apply (the browser's registration rides the connection
 //!   between its re-REGISTERs), but a connection that sends no SIP message
 //!   within `[sip] tcp_idle_timeout_s` of its handshake is closed.
@@ -49,6 +50,8 @@ use tokio_tungstenite::WebSocketStream;
 
 /// How often each WebSocket peer is pinged.
 const PING_INTERVAL: Duration = Duration::from_secs(30);
+/// The longest a write to a peer may wait for it to read.
+const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
 /// Read buffer of each connection (tungstenite's default is 128 KiB, eagerly
 /// allocated: too much for thousands of idle browsers).
 const READ_BUFFER: usize = 16 * 1024;
@@ -329,7 +332,7 @@ impl Conn {
                                 code: CloseCode::Size,
                                 reason: Utf8Bytes::from_static("SIP message over the size limit"),
                             };
-                            let _ = ws.send(Message::Close(Some(close))).await;
+                            let _ = write(&mut ws, Message::Close(Some(close))).await;
                             break format!("refused: {e}");
                         }
                         Some(Err(e)) => break format!("error: {e}"),
@@ -345,8 +348,8 @@ impl Conn {
                             }
                         }
                         Verdict::Shed { response, .. } => {
-                            if let Err(e) = ws.send(frame_for(response)).await {
-                                break format!("write failed: {e}");
+                            if let Err(e) = write(&mut ws, frame_for(response)).await {
+                                break e;
                             }
                         }
                         Verdict::Drop => {}
@@ -354,8 +357,8 @@ impl Conn {
                 }
                 msg = out.recv() => {
                     let Some(bytes) = msg else { break "replaced".into() };
-                    if let Err(e) = ws.send(frame_for(bytes)).await {
-                        break format!("write failed: {e}");
+                    if let Err(e) = write(&mut ws, frame_for(bytes)).await {
+                        break e;
                     }
                 }
                 _ = ping.tick() => {
@@ -363,8 +366,8 @@ impl Conn {
                         break format!("no answer to a ping in {} s", PING_INTERVAL.as_secs());
                     }
                     heard = false;
-                    if let Err(e) = ws.send(Message::Ping(Bytes::new())).await {
-                        break format!("write failed: {e}");
+                    if let Err(e) = write(&mut ws, Message::Ping(Bytes::new())).await {
+                        break e;
                     }
                 }
                 _ = silent => {
@@ -374,6 +377,19 @@ impl Conn {
         };
         ctx.conns.remove(&key);
         tracing::debug!(%peer, %local, profile = %policy.profile, reason = %why, "SIP WebSocket connection closed");
+    }
+}
+
+/// Writes and flushes `msg`, within [`WRITE_TIMEOUT`]: a peer that stops
+/// reading must not hold its connection task (and its pings) forever.
+async fn write<S>(ws: &mut WebSocketStream<S>, msg: Message) -> Result<(), String>
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    match tokio::time::timeout(WRITE_TIMEOUT, ws.send(msg)).await {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(e)) => Err(format!("write failed: {e}")),
+        Err(_) => Err(format!("the peer read nothing for {} s", WRITE_TIMEOUT.as_secs())),
     }
 }
 

@@ -17,6 +17,8 @@
 #                     load it in place of the embedded file of that name
 #                     (tests/vectors/config/<file>--<what>.toml replaces <file>.toml)
 #   api               tests/vectors/api/*.json
+#   ws_frame          tests/vectors/ws/*.bin (frames carrying SIP, upgrade
+#                     requests; each behind its selector octet)
 set -euo pipefail
 fuzz=$(cd "$(dirname "$0")" && pwd)
 root=$(dirname "$fuzz")
@@ -54,6 +56,7 @@ copy media "$vectors"/rtp/stream-*.bin
 copy rtcp "$vectors"/rtcp/*.bin
 copy rfc4733 "$vectors"/rfc4733/*.bin
 copy api "$vectors"/api/*.json
+copy ws_frame "$vectors"/ws/*.bin
 
 # The selector octet of each embedded file (src/config/defaults.rs order).
 selector() {

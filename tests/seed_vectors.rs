@@ -1,7 +1,8 @@
 //! The hand-made vectors that seed the fuzz targets (`fuzz/seed.sh`) are
 //! what their names say: RTP packets and RTCP datagrams that parse (RFC 3550
-//! §5.1, §6.4), RFC 4733 §2.3 payloads, JSON bodies, and configuration files
-//! that load or fail as intended. A vector that silently stopped being valid
+//! §5.1, §6.4), RFC 4733 §2.3 payloads, JSON bodies, configuration files
+//! that load or fail as intended, and WebSocket frames carrying SIP and
+//! upgrade requests (RFC 6455, RFC 7118). A vector that silently stopped being valid
 //! would seed the fuzzer with noise.
 
 use std::fs;
@@ -169,6 +170,68 @@ fn config_vectors_load_or_fail_as_named() {
                 assert_ne!(n, "dialplan--rewrites.toml", "{e}");
                 assert!(e.errors().iter().any(|x| x.file == fake && x.line > 0), "{n}: {e}");
             }
+        }
+    }
+}
+
+/// Reads the vector's bytes, discards what is written back.
+struct Peer(std::io::Cursor<Vec<u8>>);
+
+impl std::io::Read for Peer {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        std::io::Read::read(&mut self.0, buf)
+    }
+}
+
+impl std::io::Write for Peer {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// `ws/frames-*.bin` (selector 0, then client frames) hold at least one
+/// data message, each a SIP message that parses as the switch parses it
+/// (RFC 7118 §5.1); `ws/handshake-*.bin` (selector 3) are upgrade requests
+/// a WebSocket server accepts, offering the `sip` subprotocol with an
+/// `Origin`.
+#[test]
+fn websocket_vectors_carry_sip_and_upgrade_to_sip() {
+    use switchboard::sip::msg::{parse_datagram, Limits};
+    use tungstenite::protocol::{Role, WebSocket};
+    for p in vectors("ws", "bin") {
+        let n = name(&p);
+        let data = read(&p);
+        let (selector, rest) = data.split_first().unwrap_or_else(|| panic!("{n}: empty"));
+        let peer = Peer(std::io::Cursor::new(rest.to_vec()));
+        if n.starts_with("frames-") {
+            assert_eq!(*selector, 0, "{n}");
+            let mut ws = WebSocket::from_raw_socket(peer, Role::Server, None);
+            let mut sip = 0;
+            while let Ok(m) = ws.read() {
+                if m.is_text() || m.is_binary() {
+                    let bytes = m.into_data();
+                    parse_datagram(bytes, &Limits::default()).unwrap_or_else(|e| panic!("{n}: {}", e.error));
+                    sip += 1;
+                }
+            }
+            assert!(sip > 0, "{n}: no SIP message");
+        } else {
+            assert_eq!(*selector, 3, "{n}");
+            let mut offered = (None, None);
+            // tungstenite's callback signature: its error is the HTTP answer.
+            #[allow(clippy::result_large_err)]
+            let cb = |req: &tungstenite::handshake::server::Request, resp| {
+                let h = |k: &str| req.headers().get(k).and_then(|v| v.to_str().ok()).map(str::to_string);
+                offered = (h("Sec-WebSocket-Protocol"), h("Origin"));
+                Ok(resp)
+            };
+            assert!(tungstenite::accept_hdr(peer, cb).is_ok(), "{n}: not an upgrade request");
+            assert_eq!(offered.0.as_deref(), Some("sip"), "{n}");
+            assert!(offered.1.is_some(), "{n}");
         }
     }
 }

@@ -295,23 +295,29 @@ impl CallCtx<'_> {
 
 /// `<sip:user@local:port>` (with `;transport=tcp` over TCP, `;transport=tls`
 /// over TLS, RFC 5630 §3.1.3: `sip:` with a transport, not `sips:`, since
-/// the switch does not promise TLS on every hop): the Contact of
-/// everything the switch sends from `dest.local`.
+/// the switch does not promise TLS on every hop; `;transport=ws` over
+/// WebSocket, secure or not, RFC 7118 §5.2, which is what browser stacks
+/// such as JsSIP expect): the Contact of everything the switch sends from
+/// `dest.local`.
 pub fn contact_for(user: &str, dest: Destination) -> Bytes {
     let mut uri = Uri::sip(Some(user), Host::from_ip(dest.local.ip()), Some(dest.local.port()));
     match dest.transport {
         TransportKind::Udp => {}
         TransportKind::Tls => uri.params.set("transport", Some(Bytes::from_static(b"tls"))),
+        TransportKind::Ws | TransportKind::Wss => uri.params.set("transport", Some(Bytes::from_static(b"ws"))),
         _ => uri.params.set("transport", Some(Bytes::from_static(b"tcp"))),
     }
     Bytes::from(format!("<{uri}>"))
 }
 
-/// A new top Via (fresh branch) for a request the switch sends from `dest.local`.
+/// A new top Via (fresh branch) for a request the switch sends from
+/// `dest.local` (`SIP/2.0/WS` or `WSS` over WebSocket, RFC 7118 §5.1).
 pub fn new_via(ids: &mut IdGen, dest: Destination) -> Bytes {
     let t = match dest.transport {
         TransportKind::Udp => ViaTransport::Udp,
         TransportKind::Tls => ViaTransport::Tls,
+        TransportKind::Ws => ViaTransport::Ws,
+        TransportKind::Wss => ViaTransport::Wss,
         _ => ViaTransport::Tcp,
     };
     let branch = ids.branch();

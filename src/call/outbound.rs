@@ -15,7 +15,7 @@ use super::{BLeg, BState, Call, CallCtx, CallEvent, CallTimer, LegRole, Phase, S
 use crate::sip::auth::DigestClient;
 use crate::sip::dialog::{Dialog, DialogState};
 use crate::sip::msg::{HeaderName, Host, Message, Method, StatusCode, Uri};
-use crate::sip::transaction::{Destination, TxId};
+use crate::sip::transaction::{Destination, TransportKind, TxId};
 use bytes::Bytes;
 
 /// Headers we copy from one leg's message to the other's (everything
@@ -218,6 +218,17 @@ impl Call {
     /// A client transaction timed out or could not be sent.
     pub(crate) fn on_tx_failed(&mut self, ctx: &mut CallCtx, tx: TxId, code: StatusCode) {
         if let Some(idx) = self.b.iter().position(|l| l.tx == tx) {
+            // A phone on a WebSocket is reached only over its own connection
+            // (RFC 7118 §5, RFC 5626 §5.3): when that flow is gone the phone
+            // is unavailable, 480, not the network (503, relayed as 500).
+            // RFC 5626's 430 Flow Failed is for the hop from an edge proxy to
+            // the registrar, which are one here.
+            let flow = matches!(self.b[idx].dest.transport, TransportKind::Ws | TransportKind::Wss);
+            let code = if flow && code == StatusCode::SERVICE_UNAVAILABLE {
+                StatusCode::TEMPORARILY_UNAVAILABLE
+            } else {
+                code
+            };
             if self.b[idx].party().is_some() {
                 self.on_party_response(ctx, idx, Message::response(code, None));
             } else {
@@ -347,15 +358,19 @@ impl Call {
     /// The caller's copy of a placed leg's response: same code, reason and
     /// body, our tag and Contact.
     pub(crate) fn a_response(&self, b_resp: &Message, code: StatusCode) -> Message {
+        // The callee's reason phrase goes with its code only (a 503 relayed
+        // as 500 is not "500 Service Unavailable").
         let reason = match &b_resp.start {
-            crate::sip::msg::StartLine::Response { reason, .. } => String::from_utf8_lossy(reason).into_owned(),
-            _ => String::new(),
+            crate::sip::msg::StartLine::Response { reason, code: c } if *c == code => {
+                Some(String::from_utf8_lossy(reason).into_owned())
+            }
+            _ => None,
         };
         let tag = String::from_utf8_lossy(&self.a.tag).into_owned();
         let Some(invite) = self.a.invite.as_deref() else {
             return Message::response(code, None);
         };
-        let mut resp = Message::response_to(invite, code, Some(&reason), Some(&tag));
+        let mut resp = Message::response_to(invite, code, reason.as_deref(), Some(&tag));
         if code.as_u16() < 300 {
             resp.headers
                 .push(HeaderName::Contact, super::contact_for(&self.callee, self.a.src));

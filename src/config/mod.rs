@@ -37,6 +37,7 @@ mod net;
 mod sections;
 mod token;
 mod typed;
+mod websocket;
 
 #[cfg(test)]
 mod tests;
@@ -55,8 +56,8 @@ pub use net::{Cidr, PortRange};
 pub use token::{hashed_text, parse_hashed, token_digest, ApiToken, HASHED_PREFIX, MIN_TOKEN_CHARS};
 pub use typed::{
     ApiSettings, AuthPolicy, CdrSettings, Config, Credentials, Keepalive, MediaSettings, Profile, ProfileTls,
-    RecordingLayout, RecordingSettings, RegistrarSettings, Secret, SecuritySettings, SessionTimerSettings, SipSettings,
-    StoreSettings, Transport, Trunk, TrunkInbound, TrunkTls, User,
+    ProfileWs, RecordingLayout, RecordingSettings, RegistrarSettings, Secret, SecuritySettings, SessionTimerSettings,
+    SipSettings, StoreSettings, Transport, Trunk, TrunkInbound, TrunkTls, User,
 };
 
 /// The embedded default files of `sip-profiles/`, as `(name, text)`; what

@@ -112,7 +112,7 @@ pub(crate) struct RawSecurity {
 pub(crate) struct RawProfile {
     pub name: Spanned<String>,
     pub listen: Spanned<Vec<Spanned<String>>>,
-    pub transports: Option<Spanned<Vec<RawTransport>>>,
+    pub transports: Option<Spanned<Vec<RawProfileTransport>>>,
     pub auth: Spanned<RawAuth>,
     pub realm: Option<Spanned<String>>,
     pub context: Spanned<String>,
@@ -120,6 +120,9 @@ pub(crate) struct RawProfile {
     pub tls_certificate: Option<Spanned<String>>,
     pub tls_key: Option<Spanned<String>>,
     pub tls_client_ca: Option<Spanned<String>>,
+    pub ws_listen: Option<Vec<Spanned<String>>>,
+    pub wss_listen: Option<Vec<Spanned<String>>>,
+    pub ws_origins: Option<Spanned<Vec<Spanned<String>>>>,
     pub srtp: Option<Spanned<RawSrtp>>,
 }
 
@@ -139,6 +142,18 @@ pub(crate) enum RawTransport {
     Udp,
     Tcp,
     Tls,
+}
+
+/// A profile's `transports` entry: `"udp" | "tcp" | "tls" | "ws" | "wss"`
+/// (SIP over WebSocket, RFC 7118, is for phones: trunks have no "ws").
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub(crate) enum RawProfileTransport {
+    Udp,
+    Tcp,
+    Tls,
+    Ws,
+    Wss,
 }
 
 /// `auth = "digest" | "trusted-trunks"`.

@@ -18,7 +18,7 @@ use super::load::{
     de, elements, positive, secret, unknown_key, Builder, ProfileRefs, TrunkRefs, DIALPLAN_FILE, DIRECTORY_FILE,
     TRUNKS_FILE,
 };
-use super::model::{RawAuth, RawProfile, RawRule, RawSrtp, RawTransport, RawTrunk, RawUser};
+use super::model::{RawAuth, RawProfile, RawProfileTransport, RawRule, RawSrtp, RawTransport, RawTrunk, RawUser};
 use super::net::Cidr;
 use super::typed::{listen_overlap, AuthPolicy, Credentials, Keepalive, Profile, Transport, Trunk, TrunkInbound, User};
 
@@ -30,6 +30,16 @@ fn transport(t: RawTransport) -> Transport {
         RawTransport::Udp => Transport::Udp,
         RawTransport::Tcp => Transport::Tcp,
         RawTransport::Tls => Transport::Tls,
+    }
+}
+
+fn profile_transport(t: RawProfileTransport) -> Transport {
+    match t {
+        RawProfileTransport::Udp => Transport::Udp,
+        RawProfileTransport::Tcp => Transport::Tcp,
+        RawProfileTransport::Tls => Transport::Tls,
+        RawProfileTransport::Ws => Transport::Ws,
+        RawProfileTransport::Wss => Transport::Wss,
     }
 }
 
@@ -409,11 +419,11 @@ impl<'a> Builder<'a, '_> {
                 Some(t) if t.get_ref().is_empty() => sink.push(
                     &t.span(),
                     ErrorKind::InvalidValue,
-                    "transports must name at least one of \"udp\", \"tcp\", \"tls\"",
+                    "transports must name at least one of \"udp\", \"tcp\", \"tls\", \"ws\", \"wss\"",
                 ),
                 Some(t) => {
                     for x in t.get_ref() {
-                        let x = transport(*x);
+                        let x = profile_transport(*x);
                         if !transports.contains(&x) {
                             transports.push(x);
                         }
@@ -444,6 +454,16 @@ impl<'a> Builder<'a, '_> {
                 (RawAuth::TrustedTrunks, None) => AuthPolicy::TrustedTrunks,
             };
             let tls = profile_tls(&raw, &transports, &mut sink, dir.as_deref());
+            let taken = super::websocket::TakenAddrs {
+                this_listen: if transports.contains(&Transport::Tcp) {
+                    &listen
+                } else {
+                    &[]
+                },
+                this_tls: tls.as_ref().map_or(&[][..], |t| &t.listen[..]),
+                others: &out,
+            };
+            let ws = super::websocket::profile_ws(&raw, &transports, tls.as_ref(), taken, &mut sink);
             let refs = ProfileRefs {
                 context: sink.origin(&raw.context.span()),
             };
@@ -457,6 +477,7 @@ impl<'a> Builder<'a, '_> {
                         context: raw.context.into_inner(),
                         listen_origins,
                         tls,
+                        ws,
                         srtp: match raw.srtp.map(|s| s.into_inner()) {
                             None | Some(RawSrtp::Off) => crate::sdp::SrtpPolicy::Off,
                             Some(RawSrtp::Optional) => crate::sdp::SrtpPolicy::Optional,
@@ -542,7 +563,7 @@ impl<'a> Builder<'a, '_> {
             let profile_tls = profiles
                 .iter()
                 .find(|(p, _)| p.name == t.profile)
-                .map(|(p, _)| p.tls.is_some());
+                .map(|(p, _)| p.tls.as_ref().is_some_and(|t| !t.listen.is_empty()));
             if t.transport == Transport::Tls && profile_tls == Some(false) {
                 let e = self.trunks_file_error(format!(
                     "trunk `{}` uses transport = \"tls\" but its profile `{}` has no \"tls\" transport \
@@ -583,8 +604,9 @@ fn keepalive(sink: &mut Sink<'_>, raw: &RawTrunk) -> Option<Keepalive> {
 }
 
 /// A profile's TLS settings: `tls_listen` exactly when `transports` has
-/// "tls"; the certificate and key files checked now; without them a
-/// self-signed certificate is made at start, for loopback addresses only.
+/// "tls"; the certificate and key files checked now (they also serve the
+/// `wss` listeners, which need them); without them a self-signed
+/// certificate is made at start, for loopback TLS addresses only.
 fn profile_tls(
     raw: &RawProfile,
     transports: &[Transport],
@@ -592,19 +614,31 @@ fn profile_tls(
     dir: Option<&std::path::Path>,
 ) -> Option<crate::config::ProfileTls> {
     let wants = transports.contains(&Transport::Tls);
-    let Some(list) = &raw.tls_listen else {
-        if wants {
-            let at = raw
-                .transports
-                .as_ref()
-                .map(|t| t.span())
-                .unwrap_or_else(|| raw.name.span());
+    let wants_wss = transports.contains(&Transport::Wss);
+    if wants && raw.tls_listen.is_none() {
+        let at = raw
+            .transports
+            .as_ref()
+            .map(|t| t.span())
+            .unwrap_or_else(|| raw.name.span());
+        sink.push(
+            &at,
+            ErrorKind::Schema,
+            "transports has \"tls\": set tls_listen too (e.g. [\"0.0.0.0:5061\"])",
+        );
+        return None;
+    }
+    if !wants {
+        if let Some(first) = raw.tls_listen.as_ref().and_then(|l| l.first()) {
             sink.push(
-                &at,
+                &first.span(),
                 ErrorKind::Schema,
-                "transports has \"tls\": set tls_listen too (e.g. [\"0.0.0.0:5061\"])",
+                "tls_listen needs \"tls\" in transports",
             );
+            return None;
         }
+    }
+    if !wants && !wants_wss {
         for f in [&raw.tls_certificate, &raw.tls_key, &raw.tls_client_ca]
             .into_iter()
             .flatten()
@@ -612,21 +646,21 @@ fn profile_tls(
             sink.push(
                 &f.span(),
                 ErrorKind::Schema,
-                "TLS settings need \"tls\" in transports and tls_listen",
-            );
-        }
-        return None;
-    };
-    if !wants {
-        if let Some(first) = list.first() {
-            sink.push(
-                &first.span(),
-                ErrorKind::Schema,
-                "tls_listen needs \"tls\" in transports",
+                "TLS settings need \"tls\" (with tls_listen) or \"wss\" in transports",
             );
         }
         return None;
     }
+    if !wants {
+        if let Some(ca) = &raw.tls_client_ca {
+            sink.push(
+                &ca.span(),
+                ErrorKind::Schema,
+                "tls_client_ca applies to the tls listeners: it needs \"tls\" in transports",
+            );
+        }
+    }
+    let list: &[Spanned<String>] = raw.tls_listen.as_deref().unwrap_or(&[]);
     let mut listen = Vec::new();
     let mut origins = Vec::new();
     for l in list {

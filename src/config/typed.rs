@@ -258,26 +258,28 @@ pub enum Transport {
     Tcp,
     /// TLS over TCP (RFC 3261 §26).
     Tls,
+    /// SIP over WebSocket (RFC 7118), profiles only.
+    Ws,
+    /// SIP over secure WebSocket (RFC 7118), profiles only.
+    Wss,
 }
 
 impl Transport {
-    /// The name as written in the config (`udp`, `tcp`, `tls`).
+    /// The name as written in the config (`udp`, `tcp`, `tls`, `ws`, `wss`).
     pub fn as_str(&self) -> &'static str {
         match self {
             Transport::Udp => "udp",
             Transport::Tcp => "tcp",
             Transport::Tls => "tls",
+            Transport::Ws => "ws",
+            Transport::Wss => "wss",
         }
     }
 }
 
 impl fmt::Display for Transport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Transport::Udp => "udp",
-            Transport::Tcp => "tcp",
-            Transport::Tls => "tls",
-        })
+        f.write_str(self.as_str())
     }
 }
 
@@ -313,8 +315,12 @@ pub struct Profile {
     pub context: String,
     /// Where each `listen` entry was written, for error messages.
     pub(crate) listen_origins: Vec<Origin>,
-    /// SIP over TLS (RFC 3261 §26, RFC 5630) when `transports` has "tls".
+    /// SIP over TLS (RFC 3261 §26, RFC 5630) when `transports` has "tls";
+    /// also the certificate of the `wss` listeners (then `listen` may be
+    /// empty).
     pub tls: Option<ProfileTls>,
+    /// SIP over WebSocket (RFC 7118) when `transports` has "ws" or "wss".
+    pub ws: Option<ProfileWs>,
     /// SRTP with SDES keys on the media of calls through this profile
     /// (`srtp`, RFC 4568; default `off`). See [`crate::sdp::sdes`].
     pub srtp: crate::sdp::SrtpPolicy,
@@ -345,6 +351,32 @@ pub struct ProfileTls {
     pub client_ca: Option<PathBuf>,
     /// Where `tls_listen` was written.
     pub(crate) origins: Vec<Origin>,
+}
+
+/// A profile's WebSocket listeners (RFC 7118; issue 12 item 1): browsers'
+/// SIP stacks (JsSIP, SIP.js) register and are called over them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProfileWs {
+    /// Addresses of the plain WebSocket listeners (`ws_listen`).
+    pub ws_listen: Vec<SocketAddr>,
+    /// Addresses of the WebSocket-over-TLS listeners (`wss_listen`); they
+    /// present the profile's TLS certificate (`tls_certificate`).
+    pub wss_listen: Vec<SocketAddr>,
+    /// `ws_origins`: when set, a handshake whose `Origin` is not one of
+    /// these (lowercased, RFC 6454 serialisation) is refused with 403; when
+    /// `None`, any origin.
+    pub origins: Option<Vec<String>>,
+    /// Where each `ws_listen` then `wss_listen` entry was written.
+    pub(crate) listen_origins: Vec<Origin>,
+}
+
+impl ProfileWs {
+    /// The `ws_listen` then the `wss_listen` addresses, each with `true`
+    /// when it is a secure (wss) listener.
+    pub fn listeners(&self) -> impl Iterator<Item = (SocketAddr, bool)> + '_ {
+        let plain = self.ws_listen.iter().map(|a| (*a, false));
+        plain.chain(self.wss_listen.iter().map(|a| (*a, true)))
+    }
 }
 
 /// A password or other secret; `Debug` never shows it.
@@ -529,8 +561,9 @@ impl Config {
     /// the same port), i.e. the profile a packet received there belongs to.
     pub fn profile_for_local(&self, local: SocketAddr) -> Option<&Profile> {
         let addrs = |p: &Profile| {
-            let tls = p.tls.iter().flat_map(|t| t.listen.iter());
-            p.listen.iter().chain(tls).copied().collect::<Vec<_>>()
+            let tls = p.tls.iter().flat_map(|t| t.listen.iter().copied());
+            let ws = p.ws.iter().flat_map(|w| w.listeners().map(|(a, _)| a));
+            p.listen.iter().copied().chain(tls).chain(ws).collect::<Vec<_>>()
         };
         self.profiles.iter().find(|p| addrs(p).contains(&local)).or_else(|| {
             self.profiles.iter().find(|p| {
@@ -654,9 +687,24 @@ impl Config {
             return Ok(());
         }
         for p in &self.profiles {
-            for (i, addr) in p.listen.iter().enumerate() {
+            // Every address phones reach: listen, tls_listen, ws_listen, wss_listen.
+            let origin_of = |list: &[Origin], i: usize| list.get(i).cloned().unwrap_or_default();
+            let plain = p
+                .listen
+                .iter()
+                .enumerate()
+                .map(|(i, a)| (*a, origin_of(&p.listen_origins, i)));
+            let tls = p
+                .tls
+                .iter()
+                .flat_map(|t| t.listen.iter().enumerate().map(|(i, a)| (*a, origin_of(&t.origins, i))));
+            let ws = p.ws.iter().flat_map(|w| {
+                w.listeners()
+                    .enumerate()
+                    .map(|(i, (a, _))| (a, origin_of(&w.listen_origins, i)))
+            });
+            for (addr, origin) in plain.chain(tls).chain(ws) {
                 if !addr.ip().is_loopback() {
-                    let origin = p.listen_origins.get(i).cloned().unwrap_or_default();
                     return Err(ConfigError::new(
                         &origin,
                         ErrorKind::Unsafe,

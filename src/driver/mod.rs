@@ -1,11 +1,15 @@
-//! The I/O edge (DESIGN.md "driver"): binds each profile's UDP and TCP
-//! sockets, reads the clock, pumps the sans-IO [`Engine`], writes bindings
+//! The I/O edge (DESIGN.md "driver"): binds each profile's UDP, TCP, TLS
+//! and WebSocket sockets, reads the clock, pumps the sans-IO [`Engine`], writes bindings
 //! and CDRs through a store thread, and handles signals (SIGINT/SIGTERM end
 //! calls and stop; SIGHUP reloads the config, keeping the running one when
 //! the new one fails validation).
 
 mod net;
 mod store_worker;
+mod ws;
+
+#[cfg(feature = "fuzzing")]
+pub use ws::fuzz as ws_fuzz;
 
 use crate::api::{ApiCommand, ApiReply};
 use crate::config::{Config, ConfigErrors};
@@ -29,7 +33,7 @@ pub enum DriverError {
     Bind {
         /// The address.
         addr: SocketAddr,
-        /// udp or tcp.
+        /// udp, tcp, tls, ws, wss, http or https.
         transport: &'static str,
         /// The OS error.
         source: std::io::Error,

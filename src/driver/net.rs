@@ -11,6 +11,10 @@
 //! here when the engine's queue is long or their source sends too much.
 //! The queue to the engine is bounded; a reader that finds it full counts
 //! it (logged with the stats) and waits, leaving datagrams in the kernel.
+//!
+//! SIP over WebSocket (RFC 7118) has its listeners in `ws.rs`; its
+//! connections share the connection table, and [`Sockets::send`] delivers
+//! to them.
 
 use super::Event;
 use crate::config::{Config, Transport};
@@ -30,7 +34,7 @@ use tokio::sync::{mpsc, oneshot};
 /// Socket buffer size asked for (the kernel caps it at `net.core.rmem_max`).
 const SOCKET_BUFFER: usize = 4 * 1024 * 1024;
 /// Most simultaneous TCP connections.
-const MAX_TCP_CONNECTIONS: usize = 10_000;
+pub(super) const MAX_TCP_CONNECTIONS: usize = 10_000;
 /// How long a connection that lost framing waits for the engine's answer.
 const ANSWER_WAIT: Duration = Duration::from_secs(2);
 /// How long such a connection, its answer written and its write side shut,
@@ -38,10 +42,10 @@ const ANSWER_WAIT: Duration = Duration::from_secs(2);
 /// would reset the connection and could destroy the answer in flight.
 const CLOSE_LINGER: Duration = Duration::from_secs(1);
 
-type ConnKey = (SocketAddr, SocketAddr); // (our profile address, peer)
+pub(super) type ConnKey = (SocketAddr, SocketAddr); // (our profile address, peer)
 
 /// How long a TLS client has to finish its handshake.
-const TLS_HANDSHAKE: Duration = Duration::from_secs(10);
+pub(super) const TLS_HANDSHAKE: Duration = Duration::from_secs(10);
 
 /// The bound sockets and live TCP connections.
 pub(crate) struct Sockets {
@@ -55,6 +59,8 @@ pub(crate) struct Sockets {
     tls_certs: Vec<(Arc<crate::tls::CertSlot>, Option<crate::tls::TlsFiles>)>,
     /// How to connect to each TLS trunk, by its address.
     tls_trunks: HashMap<SocketAddr, TlsTrunk>,
+    /// The WebSocket listeners (RFC 7118) and their transport.
+    ws_locals: HashMap<SocketAddr, TransportKind>,
 }
 
 /// What opening a TLS connection to a trunk needs.
@@ -98,6 +104,7 @@ impl Sockets {
             gate: gate.clone(),
         };
         let mut profile_slots: HashMap<String, Arc<crate::tls::CertSlot>> = HashMap::new();
+        let mut ws_locals = HashMap::new();
         for p in cfg.profiles() {
             for addr in &p.listen {
                 if p.transports.contains(&Transport::Udp) {
@@ -141,6 +148,8 @@ impl Sockets {
                     tracing::info!(profile = %p.name, %addr, mutual = tls.client_ca.is_some(), "listening on tls");
                 }
             }
+            let slot = profile_slots.get(&p.name).cloned();
+            ws_locals.extend(super::ws::bind(p, slot, &ctx).await?);
         }
         let mut tls_trunks = HashMap::new();
         for t in cfg.trunks() {
@@ -162,6 +171,7 @@ impl Sockets {
             gate,
             tls_certs,
             tls_trunks,
+            ws_locals,
         })
     }
 
@@ -194,6 +204,7 @@ impl Sockets {
                     }
                 }
             }
+            TransportKind::Ws | TransportKind::Wss => self.send_ws(dest, bytes, tx),
             TransportKind::Tls if !self.conns.contains_key(&(dest.local, dest.addr)) => {
                 // Phones are reached over the connection they registered
                 // on; the switch opens connections to TLS trunks only.
@@ -246,6 +257,37 @@ impl Sockets {
                         }
                     }
                 });
+            }
+        }
+    }
+
+    /// Sends on the WebSocket connection from `dest.addr` (RFC 7118: the
+    /// switch never opens one; a phone is reached over the connection it
+    /// registered on). The connection is looked up under `dest.local`, the
+    /// profile's first listener of that transport, then on any listener of
+    /// it. No connection, or one that cannot take more, fails `tx` like a
+    /// failed TCP send.
+    fn send_ws(&self, dest: Destination, bytes: Bytes, tx: Option<TxId>) {
+        let conn = self.conns.get(&(dest.local, dest.addr)).map(|c| c.clone()).or_else(|| {
+            self.conns
+                .iter()
+                .find(|c| c.key().1 == dest.addr && self.ws_locals.get(&c.key().0) == Some(&dest.transport))
+                .map(|c| c.value().clone())
+        });
+        let Some(conn) = conn else {
+            tracing::info!(peer = %dest.addr, "the WebSocket connection to this peer is gone: message not sent");
+            self.fail(tx);
+            return;
+        };
+        match conn.try_send(bytes) {
+            Ok(()) => {}
+            Err(mpsc::error::TrySendError::Full(_)) => {
+                crate::bounded::TCP_WRITE.full("dropped");
+                self.fail(tx);
+            }
+            Err(mpsc::error::TrySendError::Closed(_)) => {
+                tracing::info!(peer = %dest.addr, "the WebSocket connection to this peer closed: message not sent");
+                self.fail(tx);
             }
         }
     }
@@ -306,7 +348,7 @@ impl Sockets {
 
 /// The gate's verdict on `data` from `peer`, with the engine's queue as
 /// it is now.
-fn verdict(gate: &OverloadGate, events: &mpsc::Sender<Event>, data: &[u8], peer: SocketAddr) -> Verdict {
+pub(super) fn verdict(gate: &OverloadGate, events: &mpsc::Sender<Event>, data: &[u8], peer: SocketAddr) -> Verdict {
     let queued = events.max_capacity() - events.capacity();
     let v = gate.check(data, peer.ip(), queued, std::time::Instant::now());
     if let Verdict::Shed {
@@ -322,7 +364,7 @@ fn verdict(gate: &OverloadGate, events: &mpsc::Sender<Event>, data: &[u8], peer:
 
 /// Queues `ev` for the engine; a full queue is counted, then waited for.
 /// False when the engine is gone.
-async fn queue(events: &mpsc::Sender<Event>, ev: Event) -> bool {
+pub(super) async fn queue(events: &mpsc::Sender<Event>, ev: Event) -> bool {
     match events.try_send(ev) {
         Ok(()) => true,
         Err(mpsc::error::TrySendError::Full(ev)) => {
@@ -365,12 +407,12 @@ async fn udp_reader(sock: Arc<UdpSocket>, local: SocketAddr, events: mpsc::Sende
 
 /// What every TCP connection task shares.
 #[derive(Clone)]
-struct ConnCtx {
-    conns: Arc<DashMap<ConnKey, mpsc::Sender<Bytes>>>,
-    events: mpsc::Sender<Event>,
-    limits: Limits,
-    idle: Duration,
-    gate: Arc<OverloadGate>,
+pub(super) struct ConnCtx {
+    pub(super) conns: Arc<DashMap<ConnKey, mpsc::Sender<Bytes>>>,
+    pub(super) events: mpsc::Sender<Event>,
+    pub(super) limits: Limits,
+    pub(super) idle: Duration,
+    pub(super) gate: Arc<OverloadGate>,
 }
 
 async fn tcp_acceptor(l: TcpListener, local: SocketAddr, ctx: ConnCtx) {

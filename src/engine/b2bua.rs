@@ -34,7 +34,7 @@ impl Engine {
         // RFC 3261 §26.2.2, RFC 5630 §3.1: a sips: Request-URI asks for TLS
         // on every hop, this one and the next.
         let sips = req.uri().is_some_and(|u| u.scheme == crate::sip::msg::Scheme::Sips);
-        if sips && src.transport != crate::sip::transaction::TransportKind::Tls {
+        if sips && !src.transport.is_secure() {
             return reject(self, StatusCode::UNSUPPORTED_URI_SCHEME, "SIPS Needs TLS");
         }
         let (caller, context) = match &profile.auth {
@@ -103,10 +103,7 @@ impl Engine {
         };
         // A sips: call never leaves over a plain transport (RFC 5630 §3.1.3).
         let targets = if sips {
-            let tls: Vec<_> = targets
-                .into_iter()
-                .filter(|t| t.dest.transport == crate::sip::transaction::TransportKind::Tls)
-                .collect();
+            let tls: Vec<_> = targets.into_iter().filter(|t| t.dest.transport.is_secure()).collect();
             if tls.is_empty() && !label.starts_with("queue:") {
                 tracing::info!(%caller, route = %label, "sips: call with no TLS target: refused");
                 return reject(self, StatusCode::TEMPORARILY_UNAVAILABLE, "No TLS Route For SIPS");
@@ -343,6 +340,8 @@ impl Engine {
         Some(crate::sip::registrar::Locals {
             plain: p.listen.first().copied()?,
             tls: p.tls.as_ref().and_then(|t| t.listen.first().copied()),
+            ws: p.ws.as_ref().and_then(|w| w.ws_listen.first().copied()),
+            wss: p.ws.as_ref().and_then(|w| w.wss_listen.first().copied()),
         })
     }
 }

@@ -17,7 +17,11 @@ impl Engine {
         }
         // An ACK is never answered (§17.1.1.3, §17.2.1), malformed or not.
         let is_ack = data.starts_with(b"ACK ");
-        let parsed = if src.transport.is_reliable() {
+        // A stream message arrives framed by its Content-Length; a datagram
+        // and a WebSocket message (RFC 7118 §5.1: one SIP message per
+        // WebSocket message) are whole, so their Content-Length is checked
+        // against the body like UDP's.
+        let parsed = if src.transport.is_reliable() && !is_websocket(src.transport) {
             parse_message(data, &self.limits, true)
         } else {
             parse_datagram(data, &self.limits)
@@ -166,6 +170,12 @@ impl Engine {
             tracing::debug!(%tx, error = %e, "response not sent");
         }
     }
+}
+
+/// SIP over WebSocket (RFC 7118), secure or not.
+fn is_websocket(t: crate::sip::transaction::TransportKind) -> bool {
+    use crate::sip::transaction::TransportKind;
+    matches!(t, TransportKind::Ws | TransportKind::Wss)
 }
 
 /// Copies the headers a response echoes (§8.2.6.2) from a request that

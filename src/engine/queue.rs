@@ -521,7 +521,7 @@ impl Engine {
                 dest: b.destination(local),
                 trunk: None,
             })
-            .filter(|t| !sips || t.dest.transport == crate::sip::transaction::TransportKind::Tls)
+            .filter(|t| !sips || t.dest.transport.is_secure())
             .collect();
         if sips && targets.is_empty() {
             tracing::info!(call = %id, agent = %self.login_of(agent), "sips: queue call: the agent's phone is not on TLS, not rung");

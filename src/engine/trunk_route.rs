@@ -88,6 +88,8 @@ impl Engine {
             crate::config::Transport::Udp => (TransportKind::Udp, profile.listen.first().copied()?),
             crate::config::Transport::Tcp => (TransportKind::Tcp, profile.listen.first().copied()?),
             crate::config::Transport::Tls => (TransportKind::Tls, profile.tls.as_ref()?.listen.first().copied()?),
+            // Trunks have no WebSocket transport (the config refuses it).
+            crate::config::Transport::Ws | crate::config::Transport::Wss => return None,
         };
         Some(Destination {
             addr: trunk.address,

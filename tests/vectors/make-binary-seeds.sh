@@ -13,6 +13,13 @@
 #   rtcp/*.bin         one RTCP datagram each, compound ones included (RFC 3550 §6)
 #   rfc4733/*.bin      a telephone-event payload (RFC 4733 §2.3), or
 #                      `event-seq-*`: a selector then records `ctl, gap, payload[4]`
+#   ws/frames-*.bin    selector 0x00, then client WebSocket frames (RFC 6455
+#                      §5.2, masked with the all-zero key so the SIP stays
+#                      readable) carrying SIP (RFC 7118 §5.1): the input of
+#                      the `ws_frame` fuzz target's frame side
+#   ws/handshake-*.bin selector 0x03, then an upgrade request (RFC 6455 §4.1)
+#                      with the sip subprotocol (the target's handshake side,
+#                      checked against an origin list)
 #
 # Only bash, printf and xxd.
 set -euo pipefail
@@ -129,3 +136,25 @@ printf '10000000' | bin rfc4733/not-a-digit.bin
 # To PCMA with 48 kHz event durations (selector 0x08), and to a leg without events.
 { printf '08'; printf '0114020a00a0'; printf '0014028a0320'; printf '0014028a0320'; printf '0014028a0320'; } | bin rfc4733/event-seq-48k.bin
 { printf '01'; printf '01140c0a00a0'; printf '00140c8a0320'; } | bin rfc4733/event-seq-no-event-pt.bin
+
+# ---- SIP over WebSocket (RFC 7118) ----
+# wsframe FIN_OPCODE TEXT: one client frame (mask bit, key 00000000) with TEXT.
+wsframe() {
+    local hex n
+    hex=$(printf '%s' "$2" | xxd -p | tr -d '\n')
+    n=$(( ${#hex} / 2 ))
+    if [ "$n" -lt 126 ]; then printf '%s%02x00000000%s' "$1" $((0x80 | n)) "$hex"
+    else printf '%sfe%04x00000000%s' "$1" "$n" "$hex"; fi
+}
+CRLF=$'\r\n'
+WS_OPTIONS="OPTIONS sip:127.0.0.1:5060 SIP/2.0${CRLF}Via: SIP/2.0/WS df7jal23ls0d.invalid;branch=z9hG4bKhjhs8ass877${CRLF}Max-Forwards: 70${CRLF}To: <sip:127.0.0.1:5060>${CRLF}From: <sip:probe@127.0.0.1>;tag=1928301774${CRLF}Call-ID: a84b4c76e66710${CRLF}CSeq: 63104 OPTIONS${CRLF}Content-Length: 0${CRLF}${CRLF}"
+WS_REGISTER="REGISTER sip:127.0.0.1:5060 SIP/2.0${CRLF}Via: SIP/2.0/WSS df7jal23ls0d.invalid;branch=z9hG4bKasudf${CRLF}Max-Forwards: 69${CRLF}To: <sip:1002@127.0.0.1:5060>${CRLF}From: <sip:1002@127.0.0.1:5060>;tag=65bnmj.34asd${CRLF}Call-ID: aiuy7k9njasd${CRLF}CSeq: 1 REGISTER${CRLF}Contact: <sip:abc@xyz.invalid;transport=ws>;expires=600${CRLF}Expires: 600${CRLF}Content-Length: 0${CRLF}${CRLF}"
+# A text OPTIONS, a ping, a binary REGISTER, a close (1000).
+{ printf '00'; wsframe 81 "$WS_OPTIONS"; printf '8982000000006862'
+  wsframe 82 "$WS_REGISTER"; printf '88820000000003e8'
+} | bin ws/frames-options-register.bin
+# The OPTIONS in two fragments (RFC 6455 §5.4).
+{ printf '00'; wsframe 01 "${WS_OPTIONS:0:100}"; wsframe 80 "${WS_OPTIONS:100}"; } | bin ws/frames-fragmented.bin
+WS_UPGRADE="GET / HTTP/1.1${CRLF}Host: 127.0.0.1:5066${CRLF}Upgrade: websocket${CRLF}Connection: Upgrade${CRLF}Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==${CRLF}Sec-WebSocket-Version: 13${CRLF}Sec-WebSocket-Protocol: sip${CRLF}Origin: https://desk.example.com${CRLF}${CRLF}"
+{ printf '03'; printf '%s' "$WS_UPGRADE" | xxd -p; } | bin ws/handshake-sip.bin
+{ printf '03'; printf '%s' "${WS_UPGRADE/desk.example.com/evil.example}" | xxd -p; } | bin ws/handshake-evil-origin.bin

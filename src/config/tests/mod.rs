@@ -88,3 +88,4 @@ mod routing;
 mod secrets;
 mod tls;
 mod trunks;
+mod websocket;

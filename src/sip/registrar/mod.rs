@@ -56,13 +56,20 @@ impl Default for RegistrarConfig {
 }
 
 /// A profile's local addresses requests to registered phones leave from:
-/// its first listen address (UDP and TCP) and its first TLS listener.
+/// its first listen address (UDP and TCP), its first TLS listener and its
+/// first WebSocket listeners.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Locals {
     /// The first `listen` address.
     pub plain: SocketAddr,
     /// The first `tls_listen` address, if the profile speaks TLS.
     pub tls: Option<SocketAddr>,
+    /// The first `ws_listen` address, if the profile speaks SIP over
+    /// WebSocket (RFC 7118).
+    pub ws: Option<SocketAddr>,
+    /// The first `wss_listen` address, if the profile speaks SIP over
+    /// secure WebSocket.
+    pub wss: Option<SocketAddr>,
 }
 
 /// One contact bound to an address-of-record.
@@ -105,11 +112,16 @@ impl Binding {
     /// Where a request to this contact goes from the profile's sockets
     /// `local`: back to the address and transport the REGISTER came from
     /// (RFC 5626-style reuse of the flow, which also reaches phones behind
-    /// NAT); a TLS binding rides its TLS connection, from the TLS listener.
+    /// NAT); a TLS binding rides its TLS connection, from the TLS listener,
+    /// and a WebSocket binding its WebSocket connection (RFC 7118 §5: the
+    /// contact's `.invalid` host is never resolved; the driver finds the
+    /// connection by the registration's source).
     pub fn destination(&self, local: Locals) -> Destination {
         let (transport, local) = match self.transport {
             Transport::Tls => (TransportKind::Tls, local.tls.unwrap_or(local.plain)),
-            Transport::Tcp | Transport::Sctp | Transport::Ws | Transport::Wss => (TransportKind::Tcp, local.plain),
+            Transport::Ws => (TransportKind::Ws, local.ws.unwrap_or(local.plain)),
+            Transport::Wss => (TransportKind::Wss, local.wss.unwrap_or(local.plain)),
+            Transport::Tcp | Transport::Sctp => (TransportKind::Tcp, local.plain),
             _ => (TransportKind::Udp, local.plain),
         };
         Destination {

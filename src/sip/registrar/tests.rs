@@ -441,3 +441,52 @@ fn rfc4475_regescrt_escaped_header_stays_in_the_uri() {
     assert_eq!(b.uri.headers.as_deref(), Some(&b"Route=%3Csip:sip.example.com%3E"[..]));
     assert_eq!(b.cseq, 14398234);
 }
+
+/// RFC 7118 §5: a binding made over a WebSocket is reached over that
+/// WebSocket (its source, from the profile's ws or wss listener), never at
+/// its Contact's `.invalid` host; TLS and UDP bindings as before.
+#[test]
+fn websocket_bindings_ride_their_connection() {
+    let mut r = Registrar::new(cfg());
+    let locals = Locals {
+        plain: "192.0.2.1:5060".parse().unwrap(),
+        tls: Some("192.0.2.1:5061".parse().unwrap()),
+        ws: Some("192.0.2.1:5066".parse().unwrap()),
+        wss: Some("192.0.2.1:7443".parse().unwrap()),
+    };
+    let browser: SocketAddr = "198.51.100.9:51000".parse().unwrap();
+    for (i, (transport, kind, local)) in [
+        (Transport::Ws, TransportKind::Ws, locals.ws),
+        (Transport::Wss, TransportKind::Wss, locals.wss),
+        (Transport::Tls, TransportKind::Tls, locals.tls),
+        (Transport::Udp, TransportKind::Udp, Some(locals.plain)),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let contact = format!("<sip:abc{i}@xyz.invalid;transport=ws>");
+        let m = register(&format!("w{i}"), 1, &[&contact], None);
+        let o = r.handle_register(T0, AOR, &m, browser, transport.clone()).unwrap();
+        assert_eq!(code(&o), 200);
+        let b = r
+            .lookup(T0, AOR)
+            .into_iter()
+            .find(|b| b.transport == transport)
+            .expect("the binding");
+        let d = b.destination(locals);
+        assert_eq!(
+            (d.addr, d.transport, Some(d.local)),
+            (browser, kind, local),
+            "{transport:?}"
+        );
+    }
+    // A profile without a wss listener still names a WSS destination (the
+    // send then fails: there is no such connection).
+    let wss = r
+        .lookup(T0, AOR)
+        .into_iter()
+        .find(|b| b.transport == Transport::Wss)
+        .unwrap();
+    let d = wss.destination(Locals { wss: None, ..locals });
+    assert_eq!((d.transport, d.local), (TransportKind::Wss, locals.plain));
+}

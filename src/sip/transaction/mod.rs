@@ -95,6 +95,13 @@ impl TransportKind {
     pub fn is_reliable(&self) -> bool {
         !matches!(self, TransportKind::Udp)
     }
+
+    /// True for the transports protected by TLS: TLS and secure WebSocket
+    /// (RFC 7118 §5: WSS is the WebSocket hop's TLS), the hops a `sips:`
+    /// request may take (RFC 5630 §3.1.3).
+    pub fn is_secure(&self) -> bool {
+        matches!(self, TransportKind::Tls | TransportKind::Wss)
+    }
 }
 
 /// Where a message goes or came from: the driver's opaque routing token.

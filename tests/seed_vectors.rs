@@ -34,10 +34,10 @@ fn read(p: &Path) -> Vec<u8> {
     fs::read(p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
 }
 
-/// SDP vectors (SRTP offers, RFC 4568): each parses, and an `optional`
-/// leg answers it as its name says.
+/// SDP vectors (SRTP offers, RFC 4568; a Chromium WebRTC offer, issue 12):
+/// each parses, and an `optional` leg answers it as its name says.
 #[test]
-fn sdp_vectors_are_srtp_offers_as_named() {
+fn sdp_vectors_are_answered_as_named() {
     for p in vectors("sdp", "sdp") {
         let (n, bytes) = (name(&p), read(&p));
         let offer = sdp::parse(&bytes).unwrap_or_else(|e| panic!("{n}: {e}"));
@@ -49,6 +49,19 @@ fn sdp_vectors_are_srtp_offers_as_named() {
         let answer = sdp::answer(&offer, &LegPolicy::default(), local, &mut state);
         match n.as_str() {
             "savp-no-usable-key.sdp" => assert_eq!(answer.unwrap_err(), Rejection::NoUsableCrypto, "{n}"),
+            "chromium-156-offer.sdp" => {
+                // Without WebRTC credentials the leg refuses DTLS-SRTP; with them it answers.
+                assert_eq!(answer.unwrap_err(), Rejection::IncompatibleTransport, "{n}");
+                let mut state = SessionState::new(1).with_webrtc(switchboard::sdp::LocalWebrtc {
+                    ice_ufrag: "abcd".into(),
+                    ice_pwd: "abcdefghijklmnopqrstuvwx".into(),
+                    fingerprint: "sha-256 00:11".into(),
+                    ssrc: 1,
+                    offer: false,
+                });
+                let a = sdp::answer(&offer, &LegPolicy::default(), local, &mut state).expect("answered");
+                assert!(a.negotiated.webrtc.is_some() && a.negotiated.srtp.is_none(), "{n}");
+            }
             _ => assert!(
                 answer.unwrap_or_else(|e| panic!("{n}: {e}")).negotiated.srtp.is_some(),
                 "{n}"

@@ -401,3 +401,142 @@ fn chromium_and_a_g711_phone_hear_each_other_through_the_switch() {
     let b_bye = next_request(&mut callee, Method::BYE);
     callee.reply(&b_bye, StatusCode::OK, None);
 }
+
+/// The default config with `ws` and `wss` listeners on the internal
+/// profile at free ports and a self-signed certificate for `wss`.
+fn websocket_config() -> (common::ConfigDir, SocketAddr, SocketAddr) {
+    let cfg = common::ConfigDir::from_default();
+    let ck = rcgen::generate_simple_self_signed(vec!["localhost".into(), "127.0.0.1".into()]).expect("cert");
+    std::fs::write(cfg.path().join("sip.pem"), ck.cert.pem()).expect("cert");
+    std::fs::write(cfg.path().join("sip.key"), ck.signing_key.serialize_pem()).expect("key");
+    let ws = SocketAddr::from(([127, 0, 0, 1], common::free_port()));
+    let wss = SocketAddr::from(([127, 0, 0, 1], common::free_port()));
+    cfg.patch(
+        "internal.toml",
+        "transports = [\"udp\", \"tcp\"]",
+        &format!(
+            "transports = [\"udp\", \"tcp\", \"ws\", \"wss\"]\nws_listen = [\"{ws}\"]\nwss_listen = [\"{wss}\"]\n\
+             tls_certificate = \"sip.pem\"\ntls_key = \"sip.key\""
+        ),
+    );
+    (cfg, ws, wss)
+}
+
+/// A 16-bit mono WAV of a `hz` sine (Chromium's fake microphone).
+fn tone_wav(dir: &std::path::Path, hz: f64) -> std::path::PathBuf {
+    let path = dir.join(format!("tone-{hz}.wav"));
+    let spec = hound::WavSpec {
+        channels: 1,
+        sample_rate: 48_000,
+        bits_per_sample: 16,
+        sample_format: hound::SampleFormat::Int,
+    };
+    let mut w = hound::WavWriter::create(&path, spec).expect("wav");
+    for i in 0..48_000 * 30 {
+        let v = (2.0 * std::f64::consts::PI * hz * f64::from(i) / 48_000.0).sin() * 8000.0;
+        w.write_sample(v as i16).expect("sample");
+    }
+    w.finalize().expect("wav");
+    path
+}
+
+#[test]
+fn jssip_softphone_registers_over_wss_and_answers_a_g711_phone_with_audio_both_ways() {
+    use common::media::{
+        ack_2xx, authorized_invite, caller_in_dialog, next_final, rtp_packet, rtp_rtcp_sockets, sdp_rtp, AudioSdp,
+    };
+    use common::ua::{self, Ua};
+    use switchboard::dsp::g711;
+    use switchboard::dsp::tone::{tone_level_dbfs, ToneGenerator};
+    use switchboard::sip::msg::Method;
+
+    let (cfg, _ws, wss) = websocket_config();
+    let sw = common::Switch::start_with(Some(cfg.path()), &[]);
+    let wav = tone_wav(cfg.path(), 1000.0);
+    let mut browser = Chromium::launch(Some(&wav), &["--ignore-certificate-errors"]);
+    let api = sw.api_addr();
+    browser.open(&format!(
+        "http://{api}/softphone/?server=wss://127.0.0.1:{port}&user=1001&password=demo-1001&autoanswer=1",
+        port = wss.port()
+    ));
+    let registered = browser.wait_for(
+        "window.testState && (window.testState.registered || window.testState.registrationError) && JSON.stringify(window.testState.registrationError || 'ok')",
+        Duration::from_secs(20),
+    );
+    if registered != "\"ok\"" {
+        browser.fail(&format!("the softphone did not register over WSS: {registered}"));
+    }
+
+    // A G.711 phone (1002, the Rust test UA over UDP) calls the browser.
+    let (phone_rtp, _phone_rtcp) = rtp_rtcp_sockets();
+    let mut caller = Ua::udp(sw.internal_addr());
+    let mut invite = caller.invite("1002", "1001");
+    let port = phone_rtp.local_addr().expect("addr").port();
+    invite.body = bytes::Bytes::from(AudioSdp::pcmu().body("caller", 1, port, "sendrecv"));
+    let invite = authorized_invite(&mut caller, &invite);
+    caller.send(&invite);
+    let ok = next_final(&mut caller);
+    if ua::code(&ok) != 200 {
+        browser.fail(&format!("the browser did not answer: {}", ua::text(&ok)));
+    }
+    ack_2xx(&mut caller, &invite, &ok);
+    let switch_media = sdp_rtp(&ok.body);
+    let confirmed = browser.wait_for("window.testState.callState === 'confirmed'", Duration::from_secs(10));
+    assert_eq!(confirmed, true);
+
+    // The phone says 440 Hz; the browser's microphone plays 1 kHz.
+    let stop = Arc::new(AtomicBool::new(false));
+    let talker = {
+        let sock = phone_rtp.try_clone().expect("clone");
+        let stop = stop.clone();
+        std::thread::spawn(move || {
+            let mut tone = ToneGenerator::sine(440.0, -12.0, 8000);
+            let (mut seq, mut ts) = (1u16, 0u32);
+            let start = Instant::now();
+            while !stop.load(Ordering::Relaxed) && start.elapsed() < Duration::from_secs(20) {
+                let mut pcm = [0i16; 160];
+                tone.fill(&mut pcm);
+                let mut payload = [0u8; 160];
+                g711::encode_ulaw(&pcm, &mut payload).expect("encode");
+                let _ = sock.send_to(&rtp_packet(false, 0, seq, ts, 0x1002, &payload), switch_media);
+                seq = seq.wrapping_add(1);
+                ts = ts.wrapping_add(160);
+                std::thread::sleep(Duration::from_millis(20));
+            }
+        })
+    };
+    let heard = browser.wait_for(
+        "window.testState.remoteToneHz !== null && Math.abs(window.testState.remoteToneHz - 440) < 25 && window.testState.remoteToneHz",
+        Duration::from_secs(10),
+    );
+    phone_rtp
+        .set_read_timeout(Some(Duration::from_secs(2)))
+        .expect("timeout");
+    let mut pcm = Vec::new();
+    let mut buf = [0u8; 2048];
+    while pcm.len() < 8000 * 3 {
+        let (n, _) = phone_rtp.recv_from(&mut buf).expect("RTP from the switch");
+        if n > 12 && buf[1] & 0x7f == 0 {
+            let mut frame = vec![0i16; n - 12];
+            g711::decode_ulaw(&buf[12..n], &mut frame).expect("PCMU");
+            pcm.extend_from_slice(&frame);
+        }
+    }
+    stop.store(true, Ordering::Relaxed);
+    talker.join().expect("talker");
+    let tail = &pcm[pcm.len() - 8000..];
+    let (at_1k, at_440) = (tone_level_dbfs(tail, 1000.0, 8000), tone_level_dbfs(tail, 440.0, 8000));
+    println!("softphone heard {heard} Hz; the phone hears 1 kHz at {at_1k:.1} dBFS (440 Hz at {at_440:.1})");
+    assert!(
+        at_1k > -30.0,
+        "the phone hears the softphone's microphone ({at_1k:.1} dBFS)"
+    );
+    assert!(at_1k > at_440 + 20.0, "not its own tone echoed");
+
+    // The phone hangs up; the page sees the call end.
+    let cseq = invite.envelope().expect("envelope").cseq.seq + 1;
+    let bye = caller_in_dialog(&mut caller, Method::BYE, &invite, &ok, cseq);
+    let r = caller.transact(&bye, Duration::from_secs(3)).expect("BYE answered");
+    assert_eq!(ua::code(&r), 200, "{}", ua::text(&r));
+    browser.wait_for("window.testState.callState === 'ended'", Duration::from_secs(10));
+}

@@ -179,6 +179,7 @@ impl Call {
             local_b,
             sdp_a,
             sdp_b,
+            browser_b: None,
             answer_a: answer.as_ref().map(|a| Bytes::from(a.sdp.print())),
             neg_a: answer.map(|a| a.negotiated),
             neg_b: None,
@@ -219,6 +220,37 @@ impl Call {
         Ok(body)
     }
 
+    /// The WebRTC offer for a callee leg that is a browser (issue 12): made
+    /// once per call, on the callee port, preferring the caller's codec
+    /// after Opus. `None` when the call is not anchored or the switch has
+    /// no DTLS certificate (the browser then gets the plain offer).
+    pub(crate) fn browser_offer(&mut self, ctx: &mut CallCtx) -> Option<Bytes> {
+        let media = self.media.as_deref_mut()?;
+        if let Some(b) = &media.browser_b {
+            return Some(b.1.clone());
+        }
+        let mut state = ctx.sdp_session_toward(sdp::SrtpPolicy::Off, true);
+        state.webrtc()?;
+        let policy = LegPolicy {
+            codecs: codecs_preferring(media.neg_a.as_ref().and_then(|n| n.codec.kind())),
+            ..LegPolicy::default()
+        };
+        let offer = Bytes::from(sdp::offer(&policy, media.local_b, Direction::SendRecv, &mut state).print());
+        media.browser_b = Some(Box::new((state, offer.clone())));
+        Some(offer)
+    }
+
+    /// Before a callee leg's answer is read: a browser leg answers the
+    /// WebRTC offer, whose session then becomes the callee side's.
+    fn take_browser_session(&mut self, leg: usize) {
+        let browser = self.b.get(leg).is_some_and(|b| b.dest.transport.is_websocket());
+        if let (true, Some(media)) = (browser, self.media.as_deref_mut()) {
+            if let Some(b) = media.browser_b.take() {
+                media.sdp_b = b.0;
+            }
+        }
+    }
+
     /// The SDP side of [`Self::anchor_answer`]: the caller's body, and the
     /// relay plan once both legs have answered.
     fn negotiate_answer(&mut self, ctx: &mut CallCtx, leg: usize, b_answer: &Message) -> Result<Option<Bytes>, String> {
@@ -233,6 +265,10 @@ impl Call {
             Some((_, before)) => media.sdp_b = *before,
             None => {}
         }
+        self.take_browser_session(leg);
+        let Some(media) = self.media.as_mut() else {
+            return Ok(None);
+        };
         let sdp = sdp::parse(&b_answer.body).map_err(|e| format!("callee SDP: {e}"))?;
         let neg_b = sdp::accept_answer(&sdp, &mut media.sdp_b).map_err(|e| format!("callee answer: {e}"))?;
         if media.neg_a.is_none() {
@@ -269,6 +305,8 @@ impl Call {
             return None;
         }
         let before = Box::new(media.sdp_b.clone());
+        self.take_browser_session(leg);
+        let media = self.media.as_deref_mut()?;
         let answer = sdp::parse(&b_resp.body).ok()?;
         let neg_b = match sdp::accept_answer(&answer, &mut media.sdp_b) {
             Ok(n) => n,

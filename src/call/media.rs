@@ -356,6 +356,11 @@ pub struct CallMedia {
     pub sdp_a: SessionState,
     /// SDP session with the callee.
     pub sdp_b: SessionState,
+    /// The SDP session and offer for callee legs that are browsers
+    /// (registered over WebSocket): a WebRTC offer on the same port, made
+    /// when the first such leg rings. The one that answers takes the place
+    /// of `sdp_b` (issue 12).
+    pub browser_b: Option<Box<(SessionState, bytes::Bytes)>>,
     /// The answer prepared for the caller, sent when the callee answers.
     pub answer_a: Option<bytes::Bytes>,
     /// What the caller's leg negotiated.

@@ -122,7 +122,12 @@ impl Call {
                     invite.headers.push(h.name.clone(), h.value.clone());
                 }
             }
-            match &opts.body {
+            // A browser (SIP over WebSocket) is offered WebRTC (issue 12).
+            let browser_body = match &opts.body {
+                Some(b) if !b.is_empty() && t.dest.transport.is_websocket() => self.browser_offer(ctx),
+                _ => None,
+            };
+            match browser_body.as_ref().or(opts.body.as_ref()) {
                 None => invite.body = a.body.clone(),
                 Some(body) => {
                     invite.body = body.clone();

@@ -60,7 +60,7 @@ impl Call {
         };
         let media_local = SocketAddr::new(t.dest.local.ip(), port);
         let srtp = ctx.srtp_policy(t.dest.local);
-        let mut state = ctx.sdp_session(srtp);
+        let mut state = ctx.sdp_session_toward(srtp, t.dest.transport.is_websocket());
         let offer = sdp::offer(policy, media_local, direction, &mut state);
         let display = Bytes::from(format!("\"{}\"", t.display.replace('"', "")));
         let from_user = match &t.kind {

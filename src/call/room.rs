@@ -165,6 +165,7 @@ impl Call {
             local_b: local,
             sdp_a,
             sdp_b: SessionState::new(0),
+            browser_b: None,
             answer_a: None,
             neg_a,
             neg_b: None,

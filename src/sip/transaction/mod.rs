@@ -96,6 +96,12 @@ impl TransportKind {
         !matches!(self, TransportKind::Udp)
     }
 
+    /// True for SIP over WebSocket (RFC 7118): the peer is a browser, whose
+    /// media is WebRTC (issue 12).
+    pub fn is_websocket(&self) -> bool {
+        matches!(self, TransportKind::Ws | TransportKind::Wss)
+    }
+
     /// True for the transports protected by TLS: TLS and secure WebSocket
     /// (RFC 7118 §5: WSS is the WebSocket hop's TLS), the hops a `sips:`
     /// request may take (RFC 5630 §3.1.3).

@@ -540,3 +540,175 @@ fn jssip_softphone_registers_over_wss_and_answers_a_g711_phone_with_audio_both_w
     assert_eq!(ua::code(&r), 200, "{}", ua::text(&r));
     browser.wait_for("window.testState.callState === 'ended'", Duration::from_secs(10));
 }
+
+/// Opens the softphone in `browser` as `user` on the switch's wss listener.
+fn softphone(browser: &mut Chromium, api: SocketAddr, wss: SocketAddr, user: &str, extra: &str) {
+    browser.open(&format!(
+        "http://{api}/softphone/?server=wss://127.0.0.1:{port}&user={user}&password=demo-{user}{extra}",
+        port = wss.port()
+    ));
+    let r = browser.wait_for(
+        "window.testState && (window.testState.registered || window.testState.registrationError) && JSON.stringify(window.testState.registrationError || 'ok')",
+        Duration::from_secs(20),
+    );
+    if r != "\"ok\"" {
+        browser.fail(&format!("softphone {user} did not register over WSS: {r}"));
+    }
+}
+
+#[test]
+fn two_jssip_softphones_talk_with_opus_relayed_by_the_switch() {
+    let (cfg, _ws, wss) = websocket_config();
+    let sw = common::Switch::start_with(Some(cfg.path()), &[]);
+    let (low, high) = (tone_wav(cfg.path(), 600.0), tone_wav(cfg.path(), 1200.0));
+    let api = sw.api_addr();
+    let mut callee = Chromium::launch(Some(&low), &["--ignore-certificate-errors"]);
+    softphone(&mut callee, api, wss, "1001", "&autoanswer=1");
+    let mut caller = Chromium::launch(Some(&high), &["--ignore-certificate-errors"]);
+    softphone(&mut caller, api, wss, "1002", "&call=1001");
+    for b in [&mut caller, &mut callee] {
+        let up = b.wait_for(
+            "['confirmed', 'failed', 'ended'].includes(window.testState.callState) && window.testState.callState",
+            Duration::from_secs(15),
+        );
+        if up != "confirmed" {
+            b.fail(&format!("the browser-to-browser call ended {up}"));
+        }
+    }
+    let at_callee = callee.wait_for(
+        "Math.abs((window.testState.remoteToneHz || 0) - 1200) < 30 && window.testState.remoteToneHz",
+        Duration::from_secs(10),
+    );
+    let at_caller = caller.wait_for(
+        "Math.abs((window.testState.remoteToneHz || 0) - 600) < 30 && window.testState.remoteToneHz",
+        Duration::from_secs(10),
+    );
+    println!("1001 hears {at_callee} Hz, 1002 hears {at_caller} Hz");
+    caller.eval("window.softphone.hangup(), true");
+    callee.wait_for("window.testState.callState === 'ended'", Duration::from_secs(10));
+    let log = sw.log();
+    assert!(
+        log.contains("caller_media=WebRTC DTLS-SRTP callee_media=WebRTC DTLS-SRTP caller_codec=opus callee_codec=opus"),
+        "both legs WebRTC with Opus, so the switch relays without transcoding:\n{log}"
+    );
+}
+
+#[test]
+fn a_jssip_softphone_calls_a_phone_holds_and_sends_rfc4733_dtmf() {
+    use common::media::{next_request, sdp_rtp, AudioSdp};
+    use common::ua::Ua;
+    use switchboard::dsp::g711;
+    use switchboard::dsp::tone::tone_level_dbfs;
+    use switchboard::sip::msg::{HeaderName, Message, Method, StatusCode};
+
+    let (cfg, _ws, wss) = websocket_config();
+    let sw = common::Switch::start_with(Some(cfg.path()), &[]);
+    let wav = tone_wav(cfg.path(), 1000.0);
+    // The phone, 1002, answers PCMU with telephone-event/8000 on 101.
+    let mut phone = Ua::udp(sw.internal_addr());
+    assert_eq!(phone.register("1002", "demo-1002"), StatusCode::OK);
+    let (phone_rtp, _phone_rtcp) = common::media::rtp_rtcp_sockets();
+    let mut browser = Chromium::launch(Some(&wav), &["--ignore-certificate-errors"]);
+    softphone(&mut browser, sw.api_addr(), wss, "1001", "&call=1002");
+    let invite = next_request(&mut phone, Method::INVITE);
+    let switch_media = sdp_rtp(&invite.body);
+    let mut ok = Message::response_to(&invite, StatusCode::OK, None, Some("phone2"));
+    ok.headers
+        .push(HeaderName::Contact, format!("<{}>", phone.contact_uri("1002")));
+    ok.headers.push(HeaderName::ContentType, "application/sdp");
+    let port = phone_rtp.local_addr().expect("addr").port();
+    ok.body = bytes::Bytes::from(AudioSdp::pcmu_events(101).body("phone", 3, port, "sendrecv"));
+    phone.send(&ok);
+    next_request(&mut phone, Method::ACK);
+    browser.wait_for("window.testState.callState === 'confirmed'", Duration::from_secs(10));
+
+    // Reads `secs` of what the switch sends the phone: PCM of the audio and
+    // the RFC 4733 events (PT 101) seen.
+    let listen = |secs: u32| -> (Vec<i16>, Vec<u8>) {
+        phone_rtp
+            .set_read_timeout(Some(Duration::from_secs(2)))
+            .expect("timeout");
+        let (mut pcm, mut events, mut buf) = (Vec::new(), Vec::new(), [0u8; 2048]);
+        let until = Instant::now() + Duration::from_secs(u64::from(secs));
+        while Instant::now() < until {
+            let Ok((n, _)) = phone_rtp.recv_from(&mut buf) else {
+                break;
+            };
+            match buf[1] & 0x7f {
+                0 if n > 12 => {
+                    let mut frame = vec![0i16; n - 12];
+                    g711::decode_ulaw(&buf[12..n], &mut frame).expect("PCMU");
+                    pcm.extend_from_slice(&frame);
+                }
+                101 if n >= 16 && !events.contains(&buf[12]) => events.push(buf[12]),
+                _ => {}
+            }
+        }
+        (pcm, events)
+    };
+    // The phone keeps its latch open by sending too (silence).
+    let stop = Arc::new(AtomicBool::new(false));
+    let talker = {
+        let sock = phone_rtp.try_clone().expect("clone");
+        let stop = stop.clone();
+        std::thread::spawn(move || {
+            let (mut seq, mut ts) = (1u16, 0u32);
+            while !stop.load(Ordering::Relaxed) {
+                let _ = sock.send_to(
+                    &common::media::rtp_packet(false, 0, seq, ts, 0x1002, &[0xff; 160]),
+                    switch_media,
+                );
+                seq = seq.wrapping_add(1);
+                ts = ts.wrapping_add(160);
+                std::thread::sleep(Duration::from_millis(20));
+            }
+        })
+    };
+    let (talking, _) = listen(2);
+    let talk_1k = tone_level_dbfs(&talking[talking.len().saturating_sub(8000)..], 1000.0, 8000);
+    assert!(talk_1k > -40.0, "the phone hears the browser ({talk_1k:.1} dBFS)");
+
+    // Hold from the browser: a re-INVITE reaches the switch, the phone
+    // hears music on hold instead of the browser (CALL-HOLD-1).
+    browser.eval("window.softphone.hold(), true");
+    browser.wait_for("window.testState.callState === 'held'", Duration::from_secs(10));
+    let (held, _) = listen(2);
+    let tail = &held[held.len().saturating_sub(8000)..];
+    let held_1k = tone_level_dbfs(tail, 1000.0, 8000);
+    let energy = tail.iter().map(|s| f64::from(*s).powi(2)).sum::<f64>() / tail.len().max(1) as f64;
+    assert!(
+        held_1k < talk_1k - 20.0,
+        "on hold the browser is not heard ({held_1k:.1} dBFS)"
+    );
+    assert!(
+        energy > 1000.0,
+        "the phone hears music on hold, not silence (mean square {energy:.0})"
+    );
+    browser.eval("window.softphone.unhold(), true");
+    browser.wait_for("window.testState.callState === 'confirmed'", Duration::from_secs(10));
+    let (resumed, _) = listen(3);
+    let back_1k = tone_level_dbfs(&resumed[resumed.len().saturating_sub(8000)..], 1000.0, 8000);
+    let per_half: Vec<String> = resumed
+        .chunks(4000)
+        .map(|c| format!("{:.0}", tone_level_dbfs(c, 1000.0, 8000)))
+        .collect();
+    println!("1 kHz at the phone: talking {talk_1k:.1}, held {held_1k:.1}, resumed {back_1k:.1} dBFS (per 0.5 s: {per_half:?})");
+    // Chromium's gain control settles a few dB lower after the hold.
+    assert!(
+        back_1k > -40.0 && back_1k > held_1k + 40.0,
+        "resumed: the browser is heard again ({back_1k:.1} dBFS)"
+    );
+
+    // DTMF from the browser as RFC 4733 events, translated to the phone's
+    // telephone-event/8000 on 101.
+    browser.eval("window.softphone.dtmf('159'), true");
+    let (_, events) = listen(3);
+    stop.store(true, Ordering::Relaxed);
+    talker.join().expect("talker");
+    assert_eq!(events, vec![1, 5, 9], "the phone gets the keys as RFC 4733 events");
+    let sent = browser.eval("window.testState.dtmfSent");
+    assert_eq!(sent, "159");
+    browser.eval("window.softphone.hangup(), true");
+    let bye = next_request(&mut phone, Method::BYE);
+    phone.reply(&bye, StatusCode::OK, None);
+}

@@ -62,8 +62,11 @@ pub(crate) fn keep_codec_policy(state: &SessionState) -> LegPolicy {
     }
 }
 
-/// How a leg's media travels, for the log: `SRTP <suite>` or `RTP`.
+/// How a leg's media travels, for the log: `WebRTC DTLS-SRTP`, `SRTP <suite>` or `RTP`.
 fn media_security(n: Option<&sdp::Negotiated>) -> &'static str {
+    if n.is_some_and(|n| n.webrtc.is_some()) {
+        return "WebRTC DTLS-SRTP";
+    }
     match n.and_then(|n| n.srtp.as_ref()).map(|k| k.suite) {
         Some(crate::rtp::SrtpSuite::AesCm128HmacSha1_80) => "SRTP AES_CM_128_HMAC_SHA1_80",
         Some(crate::rtp::SrtpSuite::AesCm128HmacSha1_32) => "SRTP AES_CM_128_HMAC_SHA1_32",
@@ -286,6 +289,8 @@ impl Call {
             call = %id,
             caller_media = %media_security(media.neg_a.as_ref()),
             callee_media = %media_security(Some(&neg_b)),
+            caller_codec = %media.neg_a.as_ref().map_or("none", |n| n.codec.encoding_name()),
+            callee_codec = %neg_b.codec.encoding_name(),
             "media anchored"
         );
         media.neg_b = Some(neg_b);

@@ -252,7 +252,8 @@ impl SessionCore {
                 srtp,
             } => {
                 // A WebRTC leg's keys come from DTLS, not from its SDP.
-                if !self.webrtc.is_webrtc(Peer::Leg(leg)) {
+                let is_webrtc = self.webrtc.is_webrtc(Peer::Leg(leg));
+                if !is_webrtc {
                     self.secure.set(Peer::Leg(leg), srtp.as_ref());
                 }
                 let l = match (idx(leg), leg) {
@@ -260,6 +261,8 @@ impl SessionCore {
                     (None, MediaLeg::Party(p)) => self.parties.iter_mut().find(|(i, _)| *i == p).map(|(_, l)| l),
                     (None, _) => None,
                 };
+                // A WebRTC leg's address is ICE's to choose, not its SDP's.
+                let l = l.filter(|_| !is_webrtc);
                 if let Some(l) = l {
                     if l.signalled != remote {
                         l.signalled = remote;
@@ -291,6 +294,7 @@ impl SessionCore {
             SessionCommand::MonitorStart(leg) => {
                 self.set_security(Peer::Monitor, &leg);
                 self.monitor_start(now, &leg);
+                self.point_latches_at_ice(now);
             }
             SessionCommand::PartyJoin { party, leg, mode } => {
                 let peer = if party == super::conference::SUPERVISOR {
@@ -300,6 +304,7 @@ impl SessionCore {
                 };
                 self.set_security(peer, &leg);
                 self.party_join(now, party, &leg, mode);
+                self.point_latches_at_ice(now);
             }
             SessionCommand::MonitorMode(mode) => self.monitor_mode(now, mode),
             SessionCommand::PartyModes(modes) => self.party_modes(modes),
@@ -351,8 +356,19 @@ impl SessionCore {
         if self.recording.is_some() || self.monitor.is_some() {
             self.add_taps();
         }
+        self.point_latches_at_ice(now);
         for (leg, src, mut pkt) in early {
             self.handle_rtp(now, Peer::Leg(leg), src, &mut pkt);
+        }
+    }
+
+    /// After a (re-)plan: every WebRTC peer's latch points at the address
+    /// ICE selected, whatever its SDP said.
+    fn point_latches_at_ice(&mut self, now: Instant) {
+        for (peer, addr) in self.webrtc.selections() {
+            if let Some(latch) = self.latch_of(peer) {
+                latch.resignal(Some(addr), now);
+            }
         }
     }
 

@@ -159,6 +159,14 @@ impl WebrtcPeers {
             .and_then(|(_, w)| w.ice.selected())
     }
 
+    /// Every WebRTC peer's ICE-selected address.
+    pub fn selections(&self) -> Vec<(Peer, SocketAddr)> {
+        self.peers
+            .iter()
+            .filter_map(|(p, w)| w.ice.selected().map(|a| (*p, a)))
+            .collect()
+    }
+
     /// Handles a datagram from `src` on `peer`'s RTP port.
     pub fn receive(&mut self, now: Instant, peer: Peer, src: SocketAddr, datagram: &[u8]) -> Received {
         let Some(w) = self.peers.iter_mut().find(|(p, _)| *p == peer).map(|(_, w)| w) else {

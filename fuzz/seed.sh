@@ -19,6 +19,8 @@
 #   api               tests/vectors/api/*.json
 #   ws_frame          tests/vectors/ws/*.bin (frames carrying SIP, upgrade
 #                     requests; each behind its selector octet)
+#   webrtc            tests/vectors/webrtc/*.bin (STUN checks, a DTLS
+#                     ClientHello, an exchange; each behind its selector octet)
 set -euo pipefail
 fuzz=$(cd "$(dirname "$0")" && pwd)
 root=$(dirname "$fuzz")
@@ -57,6 +59,7 @@ copy rtcp "$vectors"/rtcp/*.bin
 copy rfc4733 "$vectors"/rfc4733/*.bin
 copy api "$vectors"/api/*.json
 copy ws_frame "$vectors"/ws/*.bin
+copy webrtc "$vectors"/webrtc/*.bin
 
 # The selector octet of each embedded file (src/config/defaults.rs order).
 selector() {

@@ -248,3 +248,35 @@ fn websocket_vectors_carry_sip_and_upgrade_to_sip() {
         }
     }
 }
+
+/// WebRTC fuzz seeds (issue 12): behind their selector octet, STUN checks
+/// and a DTLS ClientHello as RFC 7983 sorts them, and an exchange of
+/// `len, bytes` records.
+#[test]
+fn webrtc_vectors_are_stun_and_dtls_as_named() {
+    use switchboard::webrtc::demux::{classify, Datagram};
+    for p in vectors("webrtc", "bin") {
+        let n = name(&p);
+        let data = read(&p);
+        let (selector, rest) = data.split_first().unwrap_or_else(|| panic!("{n}: empty"));
+        if n.starts_with("exchange-") {
+            assert_eq!(*selector, 1, "{n}");
+            let mut kinds = Vec::new();
+            let mut rest = rest;
+            while let Some((&len, tail)) = rest.split_first() {
+                let (d, more) = tail.split_at(usize::from(len));
+                kinds.push(classify(d));
+                rest = more;
+            }
+            assert_eq!(kinds, vec![Datagram::Stun, Datagram::Dtls], "{n}");
+        } else {
+            assert_eq!(*selector, 0, "{n}");
+            let want = if n.starts_with("stun-") {
+                Datagram::Stun
+            } else {
+                Datagram::Dtls
+            };
+            assert_eq!(classify(rest), want, "{n}");
+        }
+    }
+}

@@ -14,6 +14,8 @@
 
 pub mod demux;
 pub mod dtls;
+#[cfg(feature = "fuzzing")]
+pub mod fuzz;
 pub mod ice_lite;
 
 use rtc_stun::crypto::RTCCryptoProvider;

@@ -443,3 +443,17 @@ fn a_handshake_with_no_peer_fails_at_its_deadline() {
     assert!(now <= t0 + HANDSHAKE_TIMEOUT);
     assert_eq!(client.poll_event(), Some(DtlsEvent::Failed(DtlsError::Timeout)));
 }
+
+/// The fuzz entry point runs its seeds clean (`cargo test --features fuzzing`).
+#[cfg(feature = "fuzzing")]
+#[test]
+fn fuzz_entry_runs_the_seed_vectors() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/vectors/webrtc");
+    let mut n = 0;
+    for e in std::fs::read_dir(dir).expect("vectors") {
+        let data = std::fs::read(e.expect("entry").path()).expect("vector");
+        super::fuzz::datagrams(&data, Instant::now());
+        n += 1;
+    }
+    assert!(n >= 4);
+}

@@ -43,6 +43,8 @@ pub struct Chromium {
     session: Option<String>,
     console: Vec<String>,
     _profile: TempDir,
+    /// True once the artifacts were saved (by `fail` or on a panic).
+    dumped: bool,
     /// Where a failing test's screenshot and console log go.
     pub artifacts: PathBuf,
 }
@@ -112,7 +114,9 @@ impl Chromium {
         if let MaybeTlsStream::Plain(s) = ws.get_ref() {
             s.set_read_timeout(Some(Duration::from_secs(60))).expect("read timeout");
         }
-        let artifacts = std::env::temp_dir().join(format!("switchboard-browser-{}", std::process::id()));
+        static LAUNCHED: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = LAUNCHED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let artifacts = std::env::temp_dir().join(format!("switchboard-browser-{}-{n}", std::process::id()));
         let mut me = Chromium {
             child,
             ws,
@@ -120,6 +124,7 @@ impl Chromium {
             session: None,
             console: Vec::new(),
             _profile: profile,
+            dumped: false,
             artifacts,
         };
         let target = me.call("Target.createTarget", json!({"url": "about:blank"}));
@@ -232,6 +237,15 @@ impl Chromium {
     /// Saves a screenshot and the console log under [`Chromium::artifacts`]
     /// and panics with `why` and the console log.
     pub fn fail(&mut self, why: &str) -> ! {
+        self.dumped = true;
+        let log = self.save_artifacts();
+        let shot = self.artifacts.join("screenshot.png");
+        panic!("{why}\nscreenshot: {}\npage console:\n{log}", shot.display());
+    }
+
+    /// Writes `screenshot.png` and `console.log` under
+    /// [`Chromium::artifacts`]; returns the console log.
+    fn save_artifacts(&mut self) -> String {
         let _ = std::fs::create_dir_all(&self.artifacts);
         let shot = self.artifacts.join("screenshot.png");
         self.next_id += 1;
@@ -257,12 +271,22 @@ impl Chromium {
         }
         let log = self.console.join("\n");
         let _ = std::fs::write(self.artifacts.join("console.log"), &log);
-        panic!("{why}\nscreenshot: {}\npage console:\n{log}", shot.display());
+        log
     }
 }
 
 impl Drop for Chromium {
     fn drop(&mut self) {
+        if std::thread::panicking() && !self.dumped {
+            // A test failed elsewhere (an assertion on the switch's side):
+            // still leave the page's screenshot and console log.
+            self.dumped = true;
+            let log = self.save_artifacts();
+            eprintln!(
+                "browser artifacts in {} (screenshot.png, console.log); page console:\n{log}",
+                self.artifacts.display()
+            );
+        }
         let _ = self.child.kill();
         let _ = self.child.wait();
     }

@@ -9,7 +9,13 @@
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
+use switchboard::call::media::{LegAudio, MediaLeg, RelayLeg, WebrtcPlan};
+use switchboard::media::session::{Peer, SessionCommand, SessionConfig, SessionCore};
+use switchboard::media::HoldMusic;
+use switchboard::rtp::srtp::SrtpStream;
+use switchboard::sdp::CodecKind;
 use switchboard::webrtc::dtls::{DtlsEvent, DtlsIdentity, DtlsRole, DtlsTransport};
 use switchboard::webrtc::ice_lite::{IceCredentials, IceLite};
 
@@ -50,6 +56,128 @@ fn handshake(server_id: &DtlsIdentity, client_id: &DtlsIdentity) -> Duration {
         "handshake completed"
     );
     in_server
+}
+
+/// A session core with two keyed WebRTC legs (browser to browser, the
+/// same codec: the relay path) and the two browsers' SRTP streams.
+struct WebrtcRelay {
+    core: SessionCore,
+    now: Instant,
+    browsers: [(SocketAddr, SrtpStream); 2],
+    seq: u16,
+}
+
+impl WebrtcRelay {
+    fn new(switch_id: &Arc<DtlsIdentity>, browser_id: &DtlsIdentity) -> WebrtcRelay {
+        let now = Instant::now();
+        let mut core = SessionCore::new(
+            now,
+            SessionConfig {
+                call: 1,
+                seed: 1,
+                unix_time: std::time::Duration::from_secs(1_704_067_200),
+                music: Arc::new(HoldMusic::embedded()),
+                dtls: Some(switch_id.clone()),
+            },
+        );
+        let audio = LegAudio {
+            codec: CodecKind::Opus,
+            clock_rate: 48_000,
+            recv_pt: 111,
+            send_pt: 111,
+            event_recv_pt: None,
+            event_send_pt: None,
+            event_clock_rate: None,
+        };
+        let leg = |port: u16, ssrc: u32| {
+            Box::new(RelayLeg {
+                local: format!("10.0.0.1:{port}").parse().expect("address"),
+                remote: None,
+                remote_rtcp: None,
+                audio,
+                pt_map: vec![(111, 111)],
+                denoise: false,
+                srtp: None,
+                webrtc: Some(Box::new(WebrtcPlan {
+                    local_ufrag: "swuf".into(),
+                    local_pwd: "switchpasswordswitchpwd".into(),
+                    remote_ufrag: "brwz".into(),
+                    remote_fingerprints: vec![browser_id.fingerprint().to_string()],
+                    dtls_server: true,
+                    ssrc,
+                })),
+            })
+        };
+        core.handle_command(
+            now,
+            SessionCommand::Plan {
+                a: leg(30000, 1),
+                b: leg(30002, 2),
+            },
+        );
+        let addrs: [SocketAddr; 2] = [
+            "192.0.2.10:5000".parse().expect("a"),
+            "192.0.2.20:5000".parse().expect("b"),
+        ];
+        let mut keys = Vec::new();
+        for (i, peer) in [Peer::Leg(MediaLeg::A), Peer::Leg(MediaLeg::B)].into_iter().enumerate() {
+            let mut check = check_request("switchpasswordswitchpwd");
+            core.handle_rtp(now, peer, addrs[i], &mut check);
+            while core.poll_transmit().is_some() {}
+            let mut dtls = DtlsTransport::new(browser_id, DtlsRole::Client, vec![switch_id.fingerprint().clone()])
+                .expect("browser DTLS");
+            dtls.start(now);
+            let stream = loop {
+                while let Some(d) = dtls.poll_transmit() {
+                    core.handle_rtp(now, peer, addrs[i], &mut d.to_vec());
+                }
+                let mut flights = Vec::new();
+                while let Some(t) = core.poll_transmit() {
+                    flights.push(t.payload.to_vec());
+                }
+                for f in flights {
+                    dtls.handle_datagram(now, &f);
+                }
+                if let Some(DtlsEvent::Connected(k)) = dtls.poll_event() {
+                    break SrtpStream::new(&k).expect("keys");
+                }
+            };
+            keys.push((addrs[i], stream));
+        }
+        let b = keys.pop().expect("b");
+        let a = keys.pop().expect("a");
+        WebrtcRelay {
+            core,
+            now,
+            browsers: [a, b],
+            seq: 0,
+        }
+    }
+
+    /// Browser A's next packet (an 80-byte Opus frame), SRTP-protected.
+    fn packet(&mut self) -> Vec<u8> {
+        self.seq = self.seq.wrapping_add(1);
+        let mut p = vec![0x80, 111, 0, 0, 0, 0, 0, 0, 0xAA, 0xAA, 0xAA, 0xAA];
+        p[2..4].copy_from_slice(&self.seq.to_be_bytes());
+        p[4..8].copy_from_slice(&(u32::from(self.seq) * 960).to_be_bytes());
+        p.extend_from_slice(&[0x5a; 80]);
+        self.browsers[0].1.protect_rtp(&p).expect("protect").to_vec()
+    }
+
+    /// One packet from browser A through the core to browser B.
+    fn relay(&mut self, packet: &mut [u8]) -> usize {
+        self.core.handle_rtp(
+            self.now,
+            Peer::Leg(MediaLeg::A),
+            self.browsers[0].0,
+            std::hint::black_box(packet),
+        );
+        let mut n = 0;
+        while let Some(t) = self.core.poll_transmit() {
+            n += std::hint::black_box(t.payload).len();
+        }
+        n
+    }
 }
 
 fn check_request(pwd: &str) -> Vec<u8> {
@@ -107,6 +235,30 @@ fn bench(c: &mut Criterion) {
             ice.handle_stun(now, from, std::hint::black_box(&req))
                 .reply
                 .expect("answered")
+        })
+    });
+
+    // Browser to browser: SRTP in (demux, checked source, decrypt), relay,
+    // SRTP out (encrypt), per packet.
+    let switch_arc = Arc::new(DtlsIdentity::generate().expect("switch identity"));
+    let mut relay = WebrtcRelay::new(&switch_arc, &client_id);
+    let mut probe = relay.packet();
+    assert!(relay.relay(&mut probe) > 0, "the packet reaches browser B");
+    c.bench_function("webrtc/relay_srtp_both_ways", |b| {
+        b.iter_custom(|iters| {
+            let mut total = std::time::Duration::ZERO;
+            let mut left = iters;
+            while left > 0 {
+                let n = left.min(4096);
+                let mut batch: Vec<Vec<u8>> = (0..n).map(|_| relay.packet()).collect();
+                let t = Instant::now();
+                for p in batch.iter_mut() {
+                    std::hint::black_box(relay.relay(p));
+                }
+                total += t.elapsed();
+                left -= n;
+            }
+            total
         })
     });
 

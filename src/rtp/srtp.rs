@@ -181,6 +181,9 @@ const MAX_SOURCES: usize = 8;
 pub struct SrtpStream {
     keys: SrtpKeys,
     tx: Context,
+    /// The sequence numbers sent lately, per SSRC: an index is never
+    /// encrypted twice under the key (RFC 3711 §9.1: keystream reuse).
+    sent: Vec<(u32, SentWindow)>,
     rx: Vec<(u32, Context)>,
     spare: Option<Context>,
 }
@@ -205,6 +208,40 @@ fn context(key: &MasterKey, suite: SrtpSuite, receiving: bool) -> Result<Context
         .map_err(|e| SrtpError::Keys(e.to_string()))
 }
 
+/// The sequence numbers a stream sent lately: the highest and a bitmap of
+/// the 64 before it (RFC 3711 §3.3.2's window, on the sending side).
+#[derive(Debug, Default, Clone, Copy)]
+struct SentWindow {
+    highest: Option<u16>,
+    /// Bit `i` set: `highest - i` was sent (bit 0 is `highest`).
+    bits: u64,
+}
+
+impl SentWindow {
+    /// Records `seq`; false when it was sent already or is older than the window.
+    fn take(&mut self, seq: u16) -> bool {
+        let Some(high) = self.highest else {
+            self.highest = Some(seq);
+            self.bits = 1;
+            return true;
+        };
+        let ahead = seq.wrapping_sub(high);
+        if ahead != 0 && ahead < 0x8000 {
+            let shift = u32::from(ahead);
+            self.bits = if shift >= 64 { 0 } else { self.bits << shift };
+            self.bits |= 1;
+            self.highest = Some(seq);
+            return true;
+        }
+        let behind = u32::from(high.wrapping_sub(seq));
+        if behind >= 64 || self.bits & (1 << behind) != 0 {
+            return false;
+        }
+        self.bits |= 1 << behind;
+        true
+    }
+}
+
 /// The SSRC of an RTP packet (bytes 8..12) or of an RTCP packet's sender (4..8).
 fn ssrc_at(packet: &[u8], at: usize) -> Option<u32> {
     let b = packet.get(at..at + 4)?;
@@ -217,6 +254,7 @@ impl SrtpStream {
         Ok(SrtpStream {
             keys: keys.clone(),
             tx: context(&keys.local, keys.suite, false)?,
+            sent: Vec::new(),
             rx: Vec::new(),
             spare: Some(context(&keys.remote, keys.suite, true)?),
         })
@@ -228,7 +266,29 @@ impl SrtpStream {
     }
 
     /// Encrypts and authenticates an RTP packet the switch sends (RFC 3711 §3.3).
+    /// A sequence number already sent on its SSRC (a relayed duplicate), or
+    /// one too old to tell, is refused: the same index under the same key
+    /// would reuse keystream (RFC 3711 §9.1).
     pub fn protect_rtp(&mut self, packet: &[u8]) -> Result<BytesMut, SrtpError> {
+        let (Some(ssrc), Some(seq)) = (ssrc_at(packet, 8), packet.get(2..4)) else {
+            return Err(SrtpError::Protect("shorter than an RTP header".into()));
+        };
+        let seq = u16::from_be_bytes([seq[0], seq[1]]);
+        let at = match self.sent.iter().position(|(s, _)| *s == ssrc) {
+            Some(i) => i,
+            None => {
+                if self.sent.len() == MAX_SOURCES {
+                    self.sent.remove(0);
+                }
+                self.sent.push((ssrc, SentWindow::default()));
+                self.sent.len() - 1
+            }
+        };
+        if !self.sent[at].1.take(seq) {
+            return Err(SrtpError::Protect(format!(
+                "sequence number {seq} already sent or too old"
+            )));
+        }
         self.tx
             .encrypt_rtp(packet)
             .map_err(|e| SrtpError::Protect(e.to_string()))
@@ -402,5 +462,47 @@ mod tests {
         );
         assert_eq!(SrtpSuite::from_name("AES_256_CM_HMAC_SHA1_80"), None);
         assert_eq!(SrtpSuite::from_name("aes_cm_128_hmac_sha1_80"), None);
+    }
+}
+
+/// Fuzzer find (issue 11 item 6, `media` target): a relayed duplicate was
+/// encrypted again under the same index, which reuses keystream (RFC 3711
+/// §9.1); the receiving phone refused it as a replay.
+#[cfg(test)]
+mod sent_index_tests {
+    use super::*;
+
+    fn rtp(seq: u16, payload: u8) -> Vec<u8> {
+        let mut p = vec![0x80, 0, 0, 0, 0, 0, 0, 160, 0, 0, 0x12, 0x34];
+        p[2..4].copy_from_slice(&seq.to_be_bytes());
+        p.extend_from_slice(&[payload; 20]);
+        p
+    }
+
+    #[test]
+    fn rfc3711_s9_1_an_index_is_never_encrypted_twice() {
+        let keys = SrtpKeys {
+            suite: SrtpSuite::AesCm128HmacSha1_80,
+            local: MasterKey::new([1; 30]),
+            remote: MasterKey::new([2; 30]),
+        };
+        let mut s = SrtpStream::new(&keys).expect("keys");
+        assert!(s.protect_rtp(&rtp(10, 1)).is_ok());
+        assert!(
+            s.protect_rtp(&rtp(10, 2)).is_err(),
+            "same index, other payload: refused"
+        );
+        assert!(s.protect_rtp(&rtp(12, 1)).is_ok());
+        assert!(s.protect_rtp(&rtp(11, 1)).is_ok(), "reordered, not yet sent: allowed");
+        assert!(s.protect_rtp(&rtp(11, 1)).is_err());
+        assert!(
+            s.protect_rtp(&rtp(12u16.wrapping_sub(100), 1)).is_err(),
+            "older than the window"
+        );
+        // Across the 16-bit wrap.
+        let mut w = SentWindow::default();
+        assert!(w.take(65_534) && w.take(65_535) && w.take(0) && w.take(1));
+        assert!(!w.take(65_535) && !w.take(0));
+        assert!(w.take(100) && !w.take(30));
     }
 }

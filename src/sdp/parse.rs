@@ -36,6 +36,9 @@ pub enum Fault {
     /// The line is not `<type>=<value>` with a lowercase type letter (§5).
     #[error("expected `<type>=<value>`")]
     Syntax,
+    /// A CR inside a line (§9: CR and LF only end lines; no field holds one).
+    #[error("a CR inside a line")]
+    BareCr,
     /// A type letter RFC 8866 does not define (§5: the whole description must be rejected).
     #[error("unknown line type `{0}=`")]
     UnknownType(char),
@@ -81,6 +84,12 @@ pub fn parse(input: &[u8]) -> Result<Sdp, ParseError> {
             p.line_ending = LineEnding::Lf;
         }
         let raw = raw.strip_suffix(b"\r").unwrap_or(raw);
+        if raw.contains(&b'\r') {
+            return Err(ParseError {
+                line,
+                fault: Fault::BareCr,
+            });
+        }
         p.line = line;
         p.line(raw).map_err(|fault| ParseError { line, fault })?;
     }

@@ -368,3 +368,15 @@ fn rfc8866_s5_print_built_description() {
     assert!(out.ends_with("a=rtcp:9 IN IP6 2001:db8::2\r\n"));
     assert_eq!(parse_str(&out), sdp);
 }
+
+/// Fuzzer find (issue 11 item 6, `sdp` target): a CR inside a line (here
+/// `s=\r\r\n` in an LF description) parsed, then printed as a different
+/// description. RFC 8866 §9: no field holds a CR; it is refused.
+#[test]
+fn rfc8866_s9_a_cr_inside_a_line_is_refused() {
+    let input = include_bytes!("../../../tests/vectors/sdp/crash-bare-cr-in-session-name.sdp");
+    let e = parse(input).unwrap_err();
+    assert_eq!((e.line, e.fault), (3, Fault::BareCr));
+    assert!(parse(b"v=0\r\no=- 1 1 IN IP4 192.0.2.1\r\ns=a\rb\r\nt=0 0\r\n").is_err());
+    assert!(parse(b"v=0\r\no=- 1 1 IN IP4 192.0.2.1\r\ns=ab\r\nt=0 0\r\n").is_ok());
+}

@@ -246,6 +246,61 @@ impl Chromium {
     }
 }
 
+/// A G.711 phone's voice: a `hz` tone (silence for 0) in PCMU packets
+/// every 20 ms from `sock` to `dest`, until stopped (at most 20 s).
+struct Talker {
+    stop: Arc<AtomicBool>,
+    thread: std::thread::JoinHandle<()>,
+}
+
+impl Talker {
+    fn start(sock: &UdpSocket, dest: SocketAddr, hz: f64, ssrc: u32) -> Talker {
+        use switchboard::dsp::g711;
+        use switchboard::dsp::tone::ToneGenerator;
+        let sock = sock.try_clone().expect("clone");
+        let stop = Arc::new(AtomicBool::new(false));
+        let flag = stop.clone();
+        let thread = std::thread::spawn(move || {
+            let mut tone = ToneGenerator::sine(hz.max(1.0), -12.0, 8000);
+            let (mut seq, mut ts) = (1u16, 0u32);
+            let start = Instant::now();
+            while !flag.load(Ordering::Relaxed) && start.elapsed() < Duration::from_secs(20) {
+                let mut pcm = [0i16; 160];
+                if hz > 0.0 {
+                    tone.fill(&mut pcm);
+                }
+                let mut payload = [0u8; 160];
+                g711::encode_ulaw(&pcm, &mut payload).expect("encode");
+                let _ = sock.send_to(&common::media::rtp_packet(false, 0, seq, ts, ssrc, &payload), dest);
+                seq = seq.wrapping_add(1);
+                ts = ts.wrapping_add(160);
+                std::thread::sleep(Duration::from_millis(20));
+            }
+        });
+        Talker { stop, thread }
+    }
+
+    fn stop(self) {
+        self.stop.store(true, Ordering::Relaxed);
+        self.thread.join().expect("talker");
+    }
+}
+
+/// At least `samples` of the PCMU audio (PT 0) the phone receives, decoded.
+fn hear_pcmu(sock: &UdpSocket, samples: usize) -> Vec<i16> {
+    sock.set_read_timeout(Some(Duration::from_secs(2))).expect("timeout");
+    let (mut pcm, mut buf) = (Vec::new(), [0u8; 2048]);
+    while pcm.len() < samples {
+        let (n, _) = sock.recv_from(&mut buf).expect("RTP from the switch");
+        if n > 12 && buf[1] & 0x7f == 0 {
+            let mut frame = vec![0i16; n - 12];
+            switchboard::dsp::g711::decode_ulaw(&buf[12..n], &mut frame).expect("PCMU");
+            pcm.extend_from_slice(&frame);
+        }
+    }
+    pcm
+}
+
 /// Page script: a 1 kHz oscillator as the microphone, a peer connection,
 /// and an analyser on what arrives (`window.heardHz()` gives the dominant
 /// frequency of the remote audio, 0 when silent). The remote stream also
@@ -281,12 +336,9 @@ const PAGE_PEER: &str = "(async () => {
 
 #[test]
 fn chromium_and_a_g711_phone_hear_each_other_through_the_switch() {
-    use common::media::{
-        ack_2xx, authorized_invite, next_final, next_request, rtp_packet, rtp_rtcp_sockets, sdp_rtp, AudioSdp,
-    };
+    use common::media::{ack_2xx, authorized_invite, next_final, next_request, rtp_rtcp_sockets, sdp_rtp, AudioSdp};
     use common::ua::{self, Ua};
-    use switchboard::dsp::g711;
-    use switchboard::dsp::tone::{tone_level_dbfs, ToneGenerator};
+    use switchboard::dsp::tone::tone_level_dbfs;
     use switchboard::sip::msg::{HeaderName, Message, Method, StatusCode};
 
     let sw = common::Switch::start();
@@ -346,47 +398,15 @@ fn chromium_and_a_g711_phone_hear_each_other_through_the_switch() {
         ));
     }
 
-    // The phone says 440 Hz for 4 s; meanwhile it records what it hears.
-    let stop = Arc::new(AtomicBool::new(false));
-    let talker = {
-        let sock = phone_rtp.try_clone().expect("clone");
-        let stop = stop.clone();
-        std::thread::spawn(move || {
-            let mut tone = ToneGenerator::sine(440.0, -12.0, 8000);
-            let (mut seq, mut ts) = (1u16, 0u32);
-            let start = Instant::now();
-            while !stop.load(Ordering::Relaxed) && start.elapsed() < Duration::from_secs(15) {
-                let mut pcm = [0i16; 160];
-                tone.fill(&mut pcm);
-                let mut payload = [0u8; 160];
-                g711::encode_ulaw(&pcm, &mut payload).expect("encode");
-                let _ = sock.send_to(&rtp_packet(false, 0, seq, ts, 0x1001, &payload), b_media);
-                seq = seq.wrapping_add(1);
-                ts = ts.wrapping_add(160);
-                std::thread::sleep(Duration::from_millis(20));
-            }
-        })
-    };
+    // The phone says 440 Hz; meanwhile it records what it hears.
+    let talker = Talker::start(&phone_rtp, b_media, 440.0, 0x1001);
     let heard = browser.wait_for(
         "window.heardHz && Math.abs(window.heardHz() - 440) < 25 && window.heardHz()",
         Duration::from_secs(10),
     );
     // What the phone hears: Chromium's 1 kHz, transcoded from Opus to PCMU.
-    phone_rtp
-        .set_read_timeout(Some(Duration::from_secs(2)))
-        .expect("timeout");
-    let mut pcm = Vec::new();
-    let mut buf = [0u8; 2048];
-    while pcm.len() < 8000 * 2 {
-        let (n, _) = phone_rtp.recv_from(&mut buf).expect("RTP from the switch");
-        if n > 12 && buf[1] & 0x7f == 0 {
-            let mut frame = vec![0i16; n - 12];
-            g711::decode_ulaw(&buf[12..n], &mut frame).expect("PCMU");
-            pcm.extend_from_slice(&frame);
-        }
-    }
-    stop.store(true, Ordering::Relaxed);
-    talker.join().expect("talker");
+    let pcm = hear_pcmu(&phone_rtp, 8000 * 2);
+    talker.stop();
     let tail = &pcm[pcm.len() - 8000..];
     let at_1k = tone_level_dbfs(tail, 1000.0, 8000);
     let at_440 = tone_level_dbfs(tail, 440.0, 8000);
@@ -451,11 +471,10 @@ fn tone_wav(dir: &std::path::Path, hz: f64) -> std::path::PathBuf {
 #[test]
 fn jssip_softphone_registers_over_wss_and_answers_a_g711_phone_with_audio_both_ways() {
     use common::media::{
-        ack_2xx, authorized_invite, caller_in_dialog, next_final, rtp_packet, rtp_rtcp_sockets, sdp_rtp, AudioSdp,
+        ack_2xx, authorized_invite, caller_in_dialog, next_final, rtp_rtcp_sockets, sdp_rtp, AudioSdp,
     };
     use common::ua::{self, Ua};
-    use switchboard::dsp::g711;
-    use switchboard::dsp::tone::{tone_level_dbfs, ToneGenerator};
+    use switchboard::dsp::tone::tone_level_dbfs;
     use switchboard::sip::msg::Method;
 
     let (cfg, _ws, wss) = websocket_config();
@@ -493,45 +512,13 @@ fn jssip_softphone_registers_over_wss_and_answers_a_g711_phone_with_audio_both_w
     assert_eq!(confirmed, true);
 
     // The phone says 440 Hz; the browser's microphone plays 1 kHz.
-    let stop = Arc::new(AtomicBool::new(false));
-    let talker = {
-        let sock = phone_rtp.try_clone().expect("clone");
-        let stop = stop.clone();
-        std::thread::spawn(move || {
-            let mut tone = ToneGenerator::sine(440.0, -12.0, 8000);
-            let (mut seq, mut ts) = (1u16, 0u32);
-            let start = Instant::now();
-            while !stop.load(Ordering::Relaxed) && start.elapsed() < Duration::from_secs(20) {
-                let mut pcm = [0i16; 160];
-                tone.fill(&mut pcm);
-                let mut payload = [0u8; 160];
-                g711::encode_ulaw(&pcm, &mut payload).expect("encode");
-                let _ = sock.send_to(&rtp_packet(false, 0, seq, ts, 0x1002, &payload), switch_media);
-                seq = seq.wrapping_add(1);
-                ts = ts.wrapping_add(160);
-                std::thread::sleep(Duration::from_millis(20));
-            }
-        })
-    };
+    let talker = Talker::start(&phone_rtp, switch_media, 440.0, 0x1002);
     let heard = browser.wait_for(
         "window.testState.remoteToneHz !== null && Math.abs(window.testState.remoteToneHz - 440) < 25 && window.testState.remoteToneHz",
         Duration::from_secs(10),
     );
-    phone_rtp
-        .set_read_timeout(Some(Duration::from_secs(2)))
-        .expect("timeout");
-    let mut pcm = Vec::new();
-    let mut buf = [0u8; 2048];
-    while pcm.len() < 8000 * 3 {
-        let (n, _) = phone_rtp.recv_from(&mut buf).expect("RTP from the switch");
-        if n > 12 && buf[1] & 0x7f == 0 {
-            let mut frame = vec![0i16; n - 12];
-            g711::decode_ulaw(&buf[12..n], &mut frame).expect("PCMU");
-            pcm.extend_from_slice(&frame);
-        }
-    }
-    stop.store(true, Ordering::Relaxed);
-    talker.join().expect("talker");
+    let pcm = hear_pcmu(&phone_rtp, 8000 * 3);
+    talker.stop();
     let tail = &pcm[pcm.len() - 8000..];
     let (at_1k, at_440) = (tone_level_dbfs(tail, 1000.0, 8000), tone_level_dbfs(tail, 440.0, 8000));
     // Chromium processes the microphone (gain control, noise
@@ -657,23 +644,7 @@ fn a_jssip_softphone_calls_a_phone_holds_and_sends_rfc4733_dtmf() {
         (pcm, events)
     };
     // The phone keeps its latch open by sending too (silence).
-    let stop = Arc::new(AtomicBool::new(false));
-    let talker = {
-        let sock = phone_rtp.try_clone().expect("clone");
-        let stop = stop.clone();
-        std::thread::spawn(move || {
-            let (mut seq, mut ts) = (1u16, 0u32);
-            while !stop.load(Ordering::Relaxed) {
-                let _ = sock.send_to(
-                    &common::media::rtp_packet(false, 0, seq, ts, 0x1002, &[0xff; 160]),
-                    switch_media,
-                );
-                seq = seq.wrapping_add(1);
-                ts = ts.wrapping_add(160);
-                std::thread::sleep(Duration::from_millis(20));
-            }
-        })
-    };
+    let talker = Talker::start(&phone_rtp, switch_media, 0.0, 0x1002);
     let (talking, _) = listen(2);
     let talk_1k = tone_level_dbfs(&talking[talking.len().saturating_sub(8000)..], 1000.0, 8000);
     assert!(talk_1k > -45.0, "the phone hears the browser ({talk_1k:.1} dBFS)");
@@ -713,8 +684,7 @@ fn a_jssip_softphone_calls_a_phone_holds_and_sends_rfc4733_dtmf() {
     // telephone-event/8000 on 101.
     browser.eval("window.softphone.dtmf('159'), true");
     let (_, events) = listen(3);
-    stop.store(true, Ordering::Relaxed);
-    talker.join().expect("talker");
+    talker.stop();
     assert_eq!(events, vec![1, 5, 9], "the phone gets the keys as RFC 4733 events");
     let sent = browser.eval("window.testState.dtmfSent");
     assert_eq!(sent, "159");

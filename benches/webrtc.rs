@@ -16,6 +16,7 @@ use switchboard::media::session::{Peer, SessionCommand, SessionConfig, SessionCo
 use switchboard::media::HoldMusic;
 use switchboard::rtp::srtp::SrtpStream;
 use switchboard::sdp::CodecKind;
+use switchboard::webrtc::check::ConnectivityCheck;
 use switchboard::webrtc::dtls::{DtlsEvent, DtlsIdentity, DtlsRole, DtlsTransport};
 use switchboard::webrtc::ice_lite::{IceCredentials, IceLite};
 
@@ -181,36 +182,14 @@ impl WebrtcRelay {
 }
 
 fn check_request(pwd: &str) -> Vec<u8> {
-    use rtc_stun::attributes::{RawAttribute, ATTR_ICE_CONTROLLING, ATTR_USERNAME, ATTR_USE_CANDIDATE};
-    use rtc_stun::fingerprint::FINGERPRINT;
-    use rtc_stun::integrity::MessageIntegrity;
-    use rtc_stun::message::{Message, TransactionId, BINDING_REQUEST};
-    use rtc_stun::textattrs::TextAttribute;
-    let crypto = rtc_stun::crypto::providers::RingProvider::new();
-    let crypto: &dyn rtc_stun::crypto::RTCCryptoProvider = &crypto;
-    let mut m = Message::new();
-    m.build(&[
-        Box::new(TransactionId::new()),
-        Box::new(BINDING_REQUEST),
-        Box::new(TextAttribute::new(ATTR_USERNAME, "swuf:brwz".to_owned())),
-        Box::new(RawAttribute {
-            typ: ATTR_ICE_CONTROLLING,
-            length: 8,
-            value: vec![1; 8],
-        }),
-        Box::new(RawAttribute {
-            typ: ATTR_USE_CANDIDATE,
-            length: 0,
-            value: vec![],
-        }),
-        Box::new(MessageIntegrity::new_short_term_integrity_with_provider(
-            pwd.to_owned(),
-            crypto.crypto(),
-        )),
-        Box::new(FINGERPRINT),
-    ])
-    .expect("check");
-    m.raw
+    ConnectivityCheck {
+        username: Some("swuf:brwz"),
+        password: Some(pwd),
+        nominate: true,
+        tie_breaker: 0x0101_0101_0101_0101,
+    }
+    .encode()
+    .expect("check")
 }
 
 fn bench(c: &mut Criterion) {

@@ -6,12 +6,15 @@
 //!   RFC 5761 rtcp-mux).
 //! - [`ice_lite`]: the switch answers the browser's ICE checks as a lite
 //!   agent (RFC 8445 §2.5) and keeps consent (RFC 7675).
+//! - [`check`]: the browser's side of a connectivity check, for tests,
+//!   benchmarks and the load generator that play the browser.
 //! - [`dtls`]: the DTLS-SRTP handshake (RFC 5763/5764) that yields the
 //!   [`SrtpKeys`](crate::rtp::srtp::SrtpKeys) the media session's SRTP edge
 //!   already uses for SDES legs.
 //!
 //! The crypto is `ring`, through the webrtc-rs `rtc-*` crates' provider.
 
+pub mod check;
 pub mod demux;
 pub mod dtls;
 #[cfg(feature = "fuzzing")]

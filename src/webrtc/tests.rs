@@ -2,15 +2,15 @@
 //! (RFC 8445 §7.3, RFC 7675, RFC 5769 vectors) and a DTLS-SRTP handshake
 //! between two of our own transports (RFC 5763/5764).
 
+use super::check::ConnectivityCheck;
 use super::dtls::{DtlsError, DtlsEvent, DtlsIdentity, DtlsRole, DtlsTransport, Fingerprint, HANDSHAKE_TIMEOUT};
 use super::ice_lite::{CheckRefused, IceCredentials, IceEvent, IceLite, CONSENT_TIMEOUT};
 use crate::rtp::srtp::SrtpStream;
-use rtc_stun::attributes::{ATTR_ICE_CONTROLLING, ATTR_MESSAGE_INTEGRITY, ATTR_USERNAME, ATTR_USE_CANDIDATE};
+use rtc_stun::attributes::ATTR_MESSAGE_INTEGRITY;
 use rtc_stun::error_code::ErrorCodeAttribute;
 use rtc_stun::fingerprint::FINGERPRINT;
 use rtc_stun::integrity::MessageIntegrity;
-use rtc_stun::message::{Getter, Message, Setter, TransactionId, BINDING_ERROR, BINDING_REQUEST, BINDING_SUCCESS};
-use rtc_stun::textattrs::TextAttribute;
+use rtc_stun::message::{Getter, Message, TransactionId, BINDING_ERROR, BINDING_SUCCESS};
 use rtc_stun::xoraddr::XorMappedAddress;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
@@ -29,33 +29,14 @@ fn crypto() -> std::sync::Arc<dyn rtc_stun::crypto::RTCCryptoProvider> {
 /// A browser's connectivity check: USERNAME, ICE-CONTROLLING, optional
 /// USE-CANDIDATE, MESSAGE-INTEGRITY with `pwd`, FINGERPRINT.
 fn check(username: Option<&str>, pwd: Option<&str>, nominate: bool) -> Vec<u8> {
-    let c = crypto();
-    let mut setters: Vec<Box<dyn Setter>> = vec![Box::new(TransactionId::new()), Box::new(BINDING_REQUEST)];
-    if let Some(u) = username {
-        setters.push(Box::new(TextAttribute::new(ATTR_USERNAME, u.to_owned())));
+    ConnectivityCheck {
+        username,
+        password: pwd,
+        nominate,
+        tie_breaker: 0x0102_0304_0506_0708,
     }
-    setters.push(Box::new(rtc_stun::attributes::RawAttribute {
-        typ: ATTR_ICE_CONTROLLING,
-        length: 8,
-        value: vec![1, 2, 3, 4, 5, 6, 7, 8],
-    }));
-    if nominate {
-        setters.push(Box::new(rtc_stun::attributes::RawAttribute {
-            typ: ATTR_USE_CANDIDATE,
-            length: 0,
-            value: vec![],
-        }));
-    }
-    if let Some(p) = pwd {
-        setters.push(Box::new(MessageIntegrity::new_short_term_integrity_with_provider(
-            p.to_owned(),
-            c.crypto(),
-        )));
-    }
-    setters.push(Box::new(FINGERPRINT));
-    let mut m = Message::new();
-    m.build(&setters).expect("build check");
-    m.raw
+    .encode()
+    .expect("build check")
 }
 
 fn decode(bytes: &[u8]) -> Message {

@@ -8,11 +8,7 @@
 //! and media stops when it stops answering consent checks (RFC 7675).
 
 use super::harness::*;
-use rtc_stun::attributes::{RawAttribute, ATTR_ICE_CONTROLLING, ATTR_USERNAME, ATTR_USE_CANDIDATE};
-use rtc_stun::fingerprint::FINGERPRINT;
-use rtc_stun::integrity::MessageIntegrity;
-use rtc_stun::message::{Message, Setter, TransactionId, BINDING_REQUEST, BINDING_SUCCESS};
-use rtc_stun::textattrs::TextAttribute;
+use rtc_stun::message::{Message, BINDING_SUCCESS};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -20,6 +16,7 @@ use switchboard::call::media::{MediaLeg, WebrtcPlan};
 use switchboard::media::session::{Peer, SessionCommand, SocketKind};
 use switchboard::rtp::srtp::SrtpStream;
 use switchboard::sdp::CodecKind::Pcmu;
+use switchboard::webrtc::check::ConnectivityCheck;
 use switchboard::webrtc::dtls::{DtlsEvent, DtlsIdentity, DtlsRole, DtlsTransport};
 
 const A: Peer = Peer::Leg(MediaLeg::A);
@@ -38,33 +35,14 @@ struct Browser {
 }
 
 fn check(nominate: bool, pwd: &str) -> Vec<u8> {
-    let crypto = rtc_stun::crypto::providers::RingProvider::new();
-    let crypto: &dyn rtc_stun::crypto::RTCCryptoProvider = &crypto;
-    let mut setters: Vec<Box<dyn Setter>> = vec![
-        Box::new(TransactionId::new()),
-        Box::new(BINDING_REQUEST),
-        Box::new(TextAttribute::new(ATTR_USERNAME, "swuf:brwz".to_owned())),
-        Box::new(RawAttribute {
-            typ: ATTR_ICE_CONTROLLING,
-            length: 8,
-            value: vec![9; 8],
-        }),
-    ];
-    if nominate {
-        setters.push(Box::new(RawAttribute {
-            typ: ATTR_USE_CANDIDATE,
-            length: 0,
-            value: vec![],
-        }));
+    ConnectivityCheck {
+        username: Some("swuf:brwz"),
+        password: Some(pwd),
+        nominate,
+        tie_breaker: 0x0909_0909_0909_0909,
     }
-    setters.push(Box::new(MessageIntegrity::new_short_term_integrity_with_provider(
-        pwd.to_owned(),
-        crypto.crypto(),
-    )));
-    setters.push(Box::new(FINGERPRINT));
-    let mut m = Message::new();
-    m.build(&setters).expect("check");
-    m.raw
+    .encode()
+    .expect("check")
 }
 
 /// Call A is the browser (WebRTC, PCMU: RFC 7874 makes G.711 a WebRTC

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 use switchboard::call::media::{LegAudio, MediaLeg, RelayLeg};
 use switchboard::dsp::g711;
+use switchboard::dsp::opus::{OpusConfig, OpusEncoder, MAX_PACKET};
 use switchboard::dsp::tone::{tone_level_dbfs, ToneGenerator};
 use switchboard::media::session::{Peer, SessionCommand, SessionConfig, SessionCore, SessionEvent, SocketKind};
 use switchboard::media::HoldMusic;
@@ -76,7 +77,11 @@ pub fn plan(a: CodecKind, b: CodecKind) -> SessionCommand {
     }
 }
 
-/// A phone sending 20 ms RTP packets of a tone.
+/// Payload type of Opus in these tests (a browser's usual `opus/48000/2`).
+pub const OPUS_PT: u8 = 111;
+
+/// A phone sending 20 ms RTP packets of a tone: G.711 at 8 kHz, or Opus
+/// (RFC 7587: 48 kHz clock, PT [`OPUS_PT`]) as a browser sends it.
 pub struct Phone {
     pub addr: SocketAddr,
     pub ssrc: u32,
@@ -84,22 +89,38 @@ pub struct Phone {
     pub ts: u32,
     pub codec: CodecKind,
     tone: ToneGenerator,
+    opus: Option<Box<OpusEncoder>>,
 }
 
 impl Phone {
     pub fn new(addr: SocketAddr, ssrc: u32, codec: CodecKind, freq: f64) -> Phone {
+        let (rate, opus) = match codec {
+            CodecKind::Opus => {
+                let enc = OpusEncoder::new(switchboard::dsp::SampleRate::Hz48000, OpusConfig::default());
+                (48000, Some(Box::new(enc.expect("Opus encoder"))))
+            }
+            _ => (8000, None),
+        };
         Phone {
             addr,
             ssrc,
             seq: 100,
             ts: 8000,
             codec,
-            tone: ToneGenerator::sine(freq, TONE_DBFS, 8000),
+            tone: ToneGenerator::sine(freq, TONE_DBFS, rate),
+            opus,
         }
     }
 
     /// The next 20 ms packet.
     pub fn packet(&mut self) -> Vec<u8> {
+        if let Some(enc) = self.opus.as_mut() {
+            let mut pcm = [0i16; 960];
+            self.tone.fill(&mut pcm);
+            let mut payload = [0u8; MAX_PACKET];
+            let n = enc.encode(&pcm, &mut payload).expect("Opus encodes");
+            return self.write(OPUS_PT, 960, &payload[..n]);
+        }
         let mut pcm = [0i16; 160];
         self.tone.fill(&mut pcm);
         let mut payload = [0u8; 160];
@@ -113,6 +134,11 @@ impl Phone {
                 0
             }
         };
+        self.write(pt, 160, &payload)
+    }
+
+    /// The next RTP packet of this phone's stream carrying `payload`.
+    fn write(&mut self, pt: u8, samples: u32, payload: &[u8]) -> Vec<u8> {
         let fields = RtpFields {
             marker: false,
             payload_type: pt,
@@ -121,9 +147,9 @@ impl Phone {
             ssrc: self.ssrc,
         };
         self.seq = self.seq.wrapping_add(1);
-        self.ts = self.ts.wrapping_add(160);
-        let mut buf = vec![0u8; 172];
-        let n = write_packet(&mut buf, &fields, &payload).expect("fits");
+        self.ts = self.ts.wrapping_add(samples);
+        let mut buf = vec![0u8; 12 + payload.len()];
+        let n = write_packet(&mut buf, &fields, payload).expect("fits");
         buf.truncate(n);
         buf
     }

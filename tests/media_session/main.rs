@@ -11,6 +11,7 @@ mod harness;
 mod room;
 mod srtp;
 mod webrtc;
+mod webrtc_bridge;
 
 use harness::*;
 use std::time::Duration;

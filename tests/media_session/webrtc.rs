@@ -12,29 +12,56 @@ use rtc_stun::message::{Message, BINDING_SUCCESS};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
-use switchboard::call::media::{MediaLeg, WebrtcPlan};
+use switchboard::call::media::{LegAudio, RelayLeg, WebrtcPlan};
+use switchboard::dsp::opus::OpusDecoder;
 use switchboard::media::session::{Peer, SessionCommand, SocketKind};
 use switchboard::rtp::srtp::SrtpStream;
-use switchboard::sdp::CodecKind::Pcmu;
+use switchboard::rtp::RtpHeader;
+use switchboard::sdp::CodecKind::{self, Pcmu};
 use switchboard::webrtc::check::ConnectivityCheck;
 use switchboard::webrtc::dtls::{DtlsEvent, DtlsIdentity, DtlsRole, DtlsTransport};
 
-const A: Peer = Peer::Leg(MediaLeg::A);
-const B: Peer = Peer::Leg(MediaLeg::B);
 const OUR_SSRC: u32 = 0x5EED_0001;
+/// The switch's `a=ice-pwd` in every browser's plan.
+pub(crate) const ICE_PWD: &str = "switchpasswordswitchpwd";
 
 fn browser_addr() -> SocketAddr {
     addr("192.0.2.50:54321")
 }
 
-/// The simulated browser: its DTLS client and, once keyed, its SRTP.
-struct Browser {
-    dtls: DtlsTransport,
-    srtp: Option<SrtpStream>,
-    phone: Phone,
+/// A browser's audio: Opus on [`OPUS_PT`] with telephone-event/48000 on
+/// 126 (what Chrome and Firefox offer first), or G.711 (RFC 7874 makes
+/// PCMU and PCMA WebRTC codecs too).
+pub(crate) fn browser_audio(codec: CodecKind) -> LegAudio {
+    match codec {
+        CodecKind::Opus => LegAudio {
+            codec,
+            clock_rate: 48000,
+            recv_pt: OPUS_PT,
+            send_pt: OPUS_PT,
+            event_recv_pt: Some(126),
+            event_send_pt: Some(126),
+            event_clock_rate: Some(48000),
+        },
+        _ => g711(codec),
+    }
 }
 
-fn check(nominate: bool, pwd: &str) -> Vec<u8> {
+/// A simulated browser: its DTLS client and, once keyed, its SRTP; what
+/// it says is `phone`'s tone (at `phone.addr`, in `phone.codec`).
+pub(crate) struct Browser {
+    identity: DtlsIdentity,
+    pub dtls: DtlsTransport,
+    pub srtp: Option<SrtpStream>,
+    pub phone: Phone,
+    /// Decodes what it hears when it talks Opus (one decoder: its state
+    /// runs across calls to [`Browser::hear`]).
+    opus: Option<OpusDecoder>,
+}
+
+/// An ICE connectivity check as a browser sends it (RFC 8445 §7.2.2, the
+/// controlling agent; `nominate`: with USE-CANDIDATE), signed with `pwd`.
+pub(crate) fn check(nominate: bool, pwd: &str) -> Vec<u8> {
     ConnectivityCheck {
         username: Some("swuf:brwz"),
         password: Some(pwd),
@@ -45,62 +72,195 @@ fn check(nominate: bool, pwd: &str) -> Vec<u8> {
     .expect("check")
 }
 
+/// RFC 7983 §7: the first byte tells STUN (0-3) and DTLS (20-63) from
+/// RTP/RTCP (128-191).
+fn is_stun_or_dtls(datagram: &[u8]) -> bool {
+    datagram.first().is_some_and(|b| *b <= 3 || (20..=63).contains(b))
+}
+
+impl Browser {
+    /// A browser saying `phone`'s tone, expecting the switch's certificate `switch`.
+    pub(crate) fn new(switch: &DtlsIdentity, phone: Phone) -> Browser {
+        let identity = DtlsIdentity::generate().expect("browser certificate");
+        let dtls =
+            DtlsTransport::new(&identity, DtlsRole::Client, vec![switch.fingerprint().clone()]).expect("browser DTLS");
+        let opus = (phone.codec == CodecKind::Opus)
+            .then(|| OpusDecoder::new(switchboard::dsp::SampleRate::Hz48000).expect("Opus decoder"));
+        Browser {
+            identity,
+            dtls,
+            srtp: None,
+            phone,
+            opus,
+        }
+    }
+
+    pub(crate) fn addr(&self) -> SocketAddr {
+        self.phone.addr
+    }
+
+    /// The WebRTC part of its leg as the engine plans it: the switch
+    /// answered `a=setup:passive` (DTLS server) and announced `ssrc`; the
+    /// browser's SDP announced `fingerprint` (its own unless a test lies).
+    pub(crate) fn plan_with(&self, ssrc: u32, fingerprint: String) -> Box<WebrtcPlan> {
+        Box::new(WebrtcPlan {
+            local_ufrag: "swuf".into(),
+            local_pwd: ICE_PWD.into(),
+            remote_ufrag: "brwz".into(),
+            remote_fingerprints: vec![fingerprint],
+            dtls_server: true,
+            ssrc,
+        })
+    }
+
+    /// Its leg (our port `local`, SSRC `ssrc` announced), in its codec,
+    /// relaying with a leg in `other`: `c=0.0.0.0`, ICE decides where it is.
+    pub(crate) fn leg(&self, local: u16, ssrc: u32, other: LegAudio) -> Box<RelayLeg> {
+        let mut leg = relay_leg(local, self.addr(), browser_audio(self.phone.codec), other);
+        leg.remote = None;
+        leg.webrtc = Some(self.plan_with(ssrc, self.identity.fingerprint().to_string()));
+        leg
+    }
+
+    /// ICE check with USE-CANDIDATE on `peer`'s port, then the DTLS
+    /// handshake through the core, while `talkers` go on talking (20 ms a
+    /// round). Until the browser is keyed, everything the core sends it is
+    /// a STUN answer or a DTLS record to its checked address: no media.
+    pub(crate) fn connect_talking(&mut self, sim: &mut Sim, peer: Peer, talkers: &mut [(&mut Phone, Peer)]) {
+        let addr = self.addr();
+        sim.rtp(peer, addr, check(true, ICE_PWD));
+        let answers = sim.take(peer, SocketKind::Rtp);
+        assert_eq!(answers.len(), 1, "one STUN answer");
+        let mut resp = Message::new();
+        resp.raw = answers[0].bytes.clone();
+        resp.decode().expect("STUN");
+        assert_eq!(resp.typ, BINDING_SUCCESS);
+        assert_eq!(answers[0].dest, addr);
+        self.dtls.start(sim.now);
+        for _ in 0..50 {
+            while let Some(d) = self.dtls.poll_transmit() {
+                sim.rtp(peer, addr, d.to_vec());
+            }
+            assert!(
+                sim.take(peer, SocketKind::Rtcp).is_empty(),
+                "rtcp-mux: nothing on the RTCP port"
+            );
+            for s in sim.take(peer, SocketKind::Rtp) {
+                assert_eq!(s.dest, addr, "to the checked address");
+                assert!(
+                    is_stun_or_dtls(&s.bytes),
+                    "only ICE and DTLS before the keys, never media in clear: {:?}",
+                    &s.bytes[..4]
+                );
+                self.dtls.handle_datagram(sim.now, &s.bytes);
+            }
+            if let Some(DtlsEvent::Connected(keys)) = self.dtls.poll_event() {
+                self.srtp = Some(SrtpStream::new(&keys).expect("browser SRTP"));
+                return;
+            }
+            sim.talk(talkers, 1);
+        }
+        panic!("DTLS did not complete through the session core");
+    }
+
+    /// [`Browser::connect_talking`] with nobody talking.
+    pub(crate) fn connect(&mut self, sim: &mut Sim, peer: Peer) {
+        self.connect_talking(sim, peer, &mut []);
+    }
+
+    /// Sends the next 20 ms of its tone to `peer`'s port, as SRTP.
+    pub(crate) fn say(&mut self, sim: &mut Sim, peer: Peer) {
+        let packet = self.phone.packet();
+        let sealed = self
+            .srtp
+            .as_mut()
+            .expect("keyed")
+            .protect_rtp(&packet)
+            .expect("protect");
+        sim.rtp(peer, self.addr(), sealed.to_vec());
+    }
+
+    /// What the core sent it (`sent`, all through its peer's RTP port),
+    /// opened: every datagram went to its address and authenticates as
+    /// SRTP (or SRTCP, skipped here), every RTP packet carries `ssrc` (the
+    /// SSRC the switch's SDP announced) and the browser's payload type.
+    /// Returns the plain RTP packets.
+    pub(crate) fn open(&mut self, sent: &[Sent], ssrc: u32) -> Vec<Vec<u8>> {
+        let srtp = self.srtp.as_mut().expect("keyed");
+        let pt = browser_audio(self.phone.codec).send_pt;
+        let mut plain = Vec::new();
+        for s in sent {
+            assert_eq!(
+                (s.dest, s.socket),
+                (self.phone.addr, SocketKind::Rtp),
+                "to the browser's ICE address"
+            );
+            if s.bytes.get(1).is_some_and(|b| (192..=223).contains(b)) {
+                srtp.unprotect_rtcp(&s.bytes).expect("SRTCP from the switch");
+                continue;
+            }
+            let p = srtp
+                .unprotect_rtp(&s.bytes)
+                .expect("authenticated SRTP from the switch");
+            let h = RtpHeader::parse(&p).expect("RTP");
+            assert_eq!(h.ssrc, ssrc, "the SSRC the switch's SDP announced");
+            assert_eq!(h.payload_type, pt, "the browser's codec");
+            plain.push(p.to_vec());
+        }
+        plain
+    }
+
+    /// The audio of `packets` (plain RTP, from [`Browser::open`]) as the
+    /// browser plays it, at [`Browser::rate`].
+    pub(crate) fn play(&mut self, packets: &[Vec<u8>]) -> Vec<i16> {
+        let mut pcm = Vec::new();
+        for p in packets {
+            let h = RtpHeader::parse(p).expect("RTP");
+            let payload = &p[h.payload_offset..h.payload_end];
+            match (self.opus.as_mut(), self.phone.codec) {
+                (Some(dec), _) => {
+                    let mut frame = [0i16; 5760];
+                    let n = dec.decode(payload, &mut frame).expect("the switch's Opus decodes");
+                    pcm.extend_from_slice(&frame[..n]);
+                }
+                (None, codec) => {
+                    let mut frame = vec![0i16; payload.len()];
+                    match codec {
+                        CodecKind::Pcma => switchboard::dsp::g711::decode_alaw(payload, &mut frame),
+                        _ => switchboard::dsp::g711::decode_ulaw(payload, &mut frame),
+                    }
+                    .expect("G.711 decodes");
+                    pcm.extend_from_slice(&frame);
+                }
+            }
+        }
+        pcm
+    }
+
+    /// The sample rate it plays at: 48 kHz for Opus, 8 kHz for G.711.
+    pub(crate) fn rate(&self) -> u32 {
+        if self.opus.is_some() {
+            48000
+        } else {
+            8000
+        }
+    }
+}
+
 /// Call A is the browser (WebRTC, PCMU: RFC 7874 makes G.711 a WebRTC
 /// codec, which keeps the simulated browser simple), B a plain phone.
 fn setup(browser_fingerprint_ok: bool) -> (Sim, Browser, Phone) {
     let switch_id = Arc::new(DtlsIdentity::generate().expect("switch certificate"));
-    let browser_id = DtlsIdentity::generate().expect("browser certificate");
     let other = DtlsIdentity::generate().expect("another certificate");
-    let announced = if browser_fingerprint_ok { &browser_id } else { &other };
     let mut sim = Sim::with_dtls(7, Some(switch_id.clone()));
-    let mut a = relay_leg(30000, browser_addr(), g711(Pcmu), g711(Pcmu));
-    a.remote = None; // c=0.0.0.0: ICE decides
-    a.webrtc = Some(Box::new(WebrtcPlan {
-        local_ufrag: "swuf".into(),
-        local_pwd: "switchpasswordswitchpwd".into(),
-        remote_ufrag: "brwz".into(),
-        remote_fingerprints: vec![announced.fingerprint().to_string()],
-        dtls_server: true,
-        ssrc: OUR_SSRC,
-    }));
+    let browser = Browser::new(&switch_id, Phone::new(browser_addr(), 0xB0B0, Pcmu, 1000.0));
+    let mut a = browser.leg(30000, OUR_SSRC, g711(Pcmu));
+    if !browser_fingerprint_ok {
+        a.webrtc = Some(browser.plan_with(OUR_SSRC, other.fingerprint().to_string()));
+    }
     let b = relay_leg(30002, callee_addr(), g711(Pcmu), g711(Pcmu));
     sim.command(SessionCommand::Plan { a, b });
-    let dtls =
-        DtlsTransport::new(&browser_id, DtlsRole::Client, vec![switch_id.fingerprint().clone()]).expect("browser DTLS");
-    let browser = Browser {
-        dtls,
-        srtp: None,
-        phone: Phone::new(browser_addr(), 0xB0B0, Pcmu, 1000.0),
-    };
     (sim, browser, Phone::new(callee_addr(), 0xCA11, Pcmu, 440.0))
-}
-
-/// ICE check with USE-CANDIDATE, then the DTLS handshake through the core.
-fn connect(sim: &mut Sim, browser: &mut Browser) {
-    sim.rtp(A, browser_addr(), check(true, "switchpasswordswitchpwd"));
-    let answers = sim.take(A, SocketKind::Rtp);
-    assert_eq!(answers.len(), 1, "one STUN answer");
-    let mut resp = Message::new();
-    resp.raw = answers[0].bytes.clone();
-    resp.decode().expect("STUN");
-    assert_eq!(resp.typ, BINDING_SUCCESS);
-    assert_eq!(answers[0].dest, browser_addr());
-    browser.dtls.start(sim.now);
-    for _ in 0..20 {
-        while let Some(d) = browser.dtls.poll_transmit() {
-            sim.rtp(A, browser_addr(), d.to_vec());
-        }
-        for s in sim.take(A, SocketKind::Rtp) {
-            assert_eq!((s.dest, s.socket), (browser_addr(), SocketKind::Rtp));
-            browser.dtls.handle_datagram(sim.now, &s.bytes);
-        }
-        if let Some(DtlsEvent::Connected(keys)) = browser.dtls.poll_event() {
-            browser.srtp = Some(SrtpStream::new(&keys).expect("browser SRTP"));
-            return;
-        }
-        sim.advance(Duration::from_millis(5));
-    }
-    panic!("DTLS did not complete through the session core");
 }
 
 #[test]
@@ -116,7 +276,7 @@ fn webrtc_leg_relays_srtp_with_a_plain_phone_after_ice_and_dtls() {
         "nothing sent to the browser unkeyed"
     );
 
-    connect(&mut sim, &mut browser);
+    browser.connect(&mut sim, A);
     let srtp = browser.srtp.as_mut().expect("keyed");
 
     // Phone → browser: SRTP, to the checked address, through the RTP port,
@@ -159,7 +319,7 @@ fn webrtc_leg_relays_srtp_with_a_plain_phone_after_ice_and_dtls() {
 
     // RTCP to the browser is SRTCP on the RTP port (RFC 5761).
     for _ in 0..500 {
-        sim.rtp(A, browser_addr(), check(false, "switchpasswordswitchpwd"));
+        sim.rtp(A, browser_addr(), check(false, ICE_PWD));
         sim.advance(Duration::from_millis(20));
         if sim
             .sent
@@ -182,7 +342,7 @@ fn webrtc_leg_relays_srtp_with_a_plain_phone_after_ice_and_dtls() {
 #[test]
 fn media_to_the_browser_stops_when_it_stops_answering_consent() {
     let (mut sim, mut browser, mut phone) = setup(true);
-    connect(&mut sim, &mut browser);
+    browser.connect(&mut sim, A);
     sim.rtp(B, phone.addr, phone.packet());
     assert_eq!(sim.take(A, SocketKind::Rtp).len(), 1);
     // 31 s without a check (the browser is gone): consent expires.
@@ -199,7 +359,7 @@ fn media_to_the_browser_stops_when_it_stops_answering_consent() {
         "RFC 7675: nothing sent without consent"
     );
     // A fresh check restores it.
-    sim.rtp(A, browser_addr(), check(true, "switchpasswordswitchpwd"));
+    sim.rtp(A, browser_addr(), check(true, ICE_PWD));
     sim.take(A, SocketKind::Rtp);
     sim.rtp(B, phone.addr, phone.packet());
     assert_eq!(sim.take(A, SocketKind::Rtp).len(), 1, "media resumes with consent");
@@ -208,7 +368,7 @@ fn media_to_the_browser_stops_when_it_stops_answering_consent() {
 #[test]
 fn a_browser_certificate_not_matching_its_sdp_gets_no_media() {
     let (mut sim, mut browser, mut phone) = setup(false);
-    sim.rtp(A, browser_addr(), check(true, "switchpasswordswitchpwd"));
+    sim.rtp(A, browser_addr(), check(true, ICE_PWD));
     sim.take(A, SocketKind::Rtp);
     browser.dtls.start(sim.now);
     for _ in 0..40 {

@@ -79,6 +79,7 @@ impl SessionCore {
         match mode {
             CallMode::Muted | CallMode::Held => {
                 if self.supervisor_on_bridge() {
+                    self.swap_supervisor_stream();
                     self.party_leave(key);
                 }
             }
@@ -88,12 +89,31 @@ impl SessionCore {
                     self.party_modes(vec![(key, mode)]);
                 } else if let Some(plan) = self.monitor.as_ref().map(|m| m.plan.clone()) {
                     self.party_join(now, SUPERVISOR, &plan, mode);
+                    self.swap_supervisor_stream();
                 }
                 if mode == CallMode::Talk && !barging {
                     self.barge_tone();
                 }
             }
         }
+    }
+
+    /// SUP-2: the supervisor's one outgoing stream and its latch move
+    /// between the monitor feed and its bridge leg (each keeps its own
+    /// payload-type map), both ways. So the supervisor's phone sees one
+    /// stream across listen, whisper and barge (RFC 3550 §8: one SSRC,
+    /// sequence numbers going on; a WebRTC supervisor's SRTP replay window
+    /// refuses a step back), and its bridge leg sends where the supervisor
+    /// already is (a WebRTC supervisor's ICE-selected address) before it
+    /// says anything.
+    fn swap_supervisor_stream(&mut self) {
+        let Some(feed) = self.monitor.as_mut() else { return };
+        let Some((_, leg)) = self.parties.iter_mut().find(|(p, _)| *p == SUPERVISOR) else {
+            return;
+        };
+        std::mem::swap(&mut feed.out, &mut leg.out);
+        std::mem::swap(feed.out.payload_types_mut(), leg.out.payload_types_mut());
+        std::mem::swap(&mut feed.latch, &mut leg.latch);
     }
 
     /// SUP-2: the customer hears a short tone when a supervisor barges in

@@ -58,7 +58,14 @@ struct Recording {
 /// A silent monitor's outgoing stream and where it goes (SUP-2).
 pub(super) struct MonitorFeed {
     mix: MonitorMix,
-    latch: Latch,
+    /// Where the supervisor is. While it whispers or barges in, its
+    /// bridge leg holds this latch (they swap, see
+    /// `SessionCore::swap_supervisor_stream`).
+    pub(super) latch: Latch,
+    /// The one stream the supervisor receives (RFC 3550 §8; a WebRTC
+    /// supervisor's announced SSRC): the mix passes through it here, the
+    /// bridge's packets through it while it whispers or barges in.
+    pub(super) out: crate::rtp::StreamRewriter,
     /// The supervisor's leg as negotiated (whisper and barge put it on the bridge).
     pub(super) plan: Box<RelayLeg>,
 }
@@ -417,7 +424,15 @@ impl SessionCore {
                     .find(|(i, _)| MediaLeg::Party(*i) == leg)
                     .map(|(_, l)| &mut l.latch),
             },
-            Peer::Monitor => self.monitor.as_mut().map(|m| &mut m.latch),
+            // Whispering or barging in, the supervisor's latch is its bridge leg's.
+            Peer::Monitor => match self
+                .parties
+                .iter_mut()
+                .find(|(p, _)| *p == super::conference::SUPERVISOR)
+            {
+                Some((_, l)) => Some(&mut l.latch),
+                None => self.monitor.as_mut().map(|m| &mut m.latch),
+            },
         }
     }
 
@@ -479,6 +494,7 @@ impl SessionCore {
         self.monitor = Some(Box::new(MonitorFeed {
             mix,
             latch: Latch::new(leg.remote, now),
+            out: super::leg::out_stream(leg, &mut self.rng),
             plan: Box::new(leg.clone()),
         }));
         self.add_taps();
@@ -803,6 +819,7 @@ impl SessionCore {
             let on_bridge = self.parties.iter().any(|(p, _)| *p == super::conference::SUPERVISOR);
             if let Some(f) = self.monitor.as_mut().filter(|_| !on_bridge) {
                 let len = f.mix.next_packet(Some(&customer), Some(&other), &mut buf);
+                let len = len.filter(|&len| buf.get_mut(..len).is_some_and(|p| f.out.rewrite(p, now).is_ok()));
                 if let (Some(len), Some(dest)) = (len, f.latch.target()) {
                     let full = std::mem::replace(&mut buf, tx.take());
                     let route = Route {

@@ -51,27 +51,7 @@ pub(super) struct Leg {
 impl Leg {
     /// The leg `plan` of a call whose other leg is `other`, at `now`.
     pub fn new(plan: &RelayLeg, other: &RelayLeg, now: Instant, rng: &mut StdRng) -> Leg {
-        let mut payload_types = PayloadTypeMap::new();
-        for (incoming, outgoing) in &plan.pt_map {
-            payload_types.insert(*incoming, *outgoing);
-        }
-        // What the switch itself produces for this leg is already numbered
-        // for it (pipeline output, music).
-        payload_types.insert(plan.audio.send_pt, plan.audio.send_pt);
-        if let Some(pt) = plan.audio.event_send_pt {
-            payload_types.insert(pt, pt);
-        }
-        // A WebRTC leg's SDP announced our SSRC (`a=ssrc`): send with it.
-        let ssrc: u32 = rng.random();
-        let ssrc = plan.webrtc.as_ref().map_or(ssrc, |w| w.ssrc);
-        let out = StreamRewriter::new(RewriterConfig {
-            ssrc,
-            initial_sequence: rng.random(),
-            initial_timestamp: rng.random(),
-            clock_rate: plan.audio.clock_rate,
-            packet_samples: plan.audio.clock_rate / 50,
-            payload_types,
-        });
+        let out = out_stream(plan, rng);
         let same_codec = plan.audio.codec == other.audio.codec && plan.audio.clock_rate == other.audio.clock_rate;
         let inbound = if same_codec && !plan.denoise {
             Inbound::Relay
@@ -161,6 +141,33 @@ impl Leg {
         self.music
             .get_or_insert_with(|| Box::new(MusicPlayer::new(audio, rng.random(), rng.random())))
     }
+}
+
+/// The one stream the switch sends the peer `plan` (RFC 3550 §8): a random
+/// SSRC, or the one a WebRTC leg's SDP announced; random first sequence
+/// number and timestamp.
+pub(super) fn out_stream(plan: &RelayLeg, rng: &mut StdRng) -> StreamRewriter {
+    let mut payload_types = PayloadTypeMap::new();
+    for (incoming, outgoing) in &plan.pt_map {
+        payload_types.insert(*incoming, *outgoing);
+    }
+    // What the switch itself produces for this leg is already numbered
+    // for it (pipeline output, music, the monitor's mix).
+    payload_types.insert(plan.audio.send_pt, plan.audio.send_pt);
+    if let Some(pt) = plan.audio.event_send_pt {
+        payload_types.insert(pt, pt);
+    }
+    // A WebRTC leg's SDP announced our SSRC (`a=ssrc`): send with it.
+    let ssrc: u32 = rng.random();
+    let ssrc = plan.webrtc.as_ref().map_or(ssrc, |w| w.ssrc);
+    StreamRewriter::new(RewriterConfig {
+        ssrc,
+        initial_sequence: rng.random(),
+        initial_timestamp: rng.random(),
+        clock_rate: plan.audio.clock_rate,
+        packet_samples: plan.audio.clock_rate / 50,
+        payload_types,
+    })
 }
 
 /// The format of what arrives from a leg.

@@ -49,7 +49,10 @@
 //! tick sends it the mix of what both legs said (the same decoded 8 kHz
 //! frames the recorder reads: relay legs get a decoding tap). Whatever
 //! arrives from it only moves its latch and is dropped: the supervisor is
-//! never heard.
+//! never heard. When it whispers or barges in, it becomes a leg of the
+//! bridge, and its one outgoing stream (one SSRC, the announced one for a
+//! WebRTC supervisor, sequence numbers going on) and its latch go with it,
+//! and come back when it listens again.
 //!
 //! **SRTP** (RFC 3711, SDES keys, issue 11 item 2): a peer whose plan
 //! carries keys is SRTP at the core's edge (`secure.rs`): what it sends is

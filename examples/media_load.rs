@@ -43,18 +43,16 @@
 #[allow(dead_code)]
 mod common;
 
-use bytes::Bytes;
 use clap::Parser;
 use common::procfs::{drops_between, udp_drops, HoldCost, Snapshot};
-use common::rtp::{io, pct_lost, port_of, rtp_header, udp_socket, PACKET, PAYLOAD, TICK};
-use common::uac::{sdp_rtp, CallPlan, CallState, Uac};
-use std::collections::HashMap;
+use common::rtp::{fill, io, pct_lost, port_of, rtp_header, udp_socket, PACKET, PAYLOAD, TICK};
+use common::uac::{CallPlan, CallState, Uac};
+use common::uas::{pcmu_answer, uas_loop};
 use std::io::ErrorKind;
 use std::net::{SocketAddr, UdpSocket};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{mpsc, Arc};
 use std::time::{Duration, Instant};
-use switchboard::sip::msg::{parse_datagram, HeaderName, Limits, Message, Method, StatusCode};
 
 /// Socket buffers: loopback bursts of one tick (up to 2 x N packets).
 const SOCKET_BUFFER: usize = 8 << 20;
@@ -120,7 +118,7 @@ fn run(args: &Args) -> Result<(), String> {
         let contact = args.uas;
         std::thread::Builder::new()
             .name("uas".into())
-            .spawn(move || uas_loop(&sock, contact, rtp_b_port, &stop, &b_tx))
+            .spawn(move || uas_loop(&sock, contact, NUMBER_PREFIX, &pcmu_answer(rtp_b_port), &stop, &b_tx))
             .map_err(io("spawn UAS"))?
     };
 
@@ -130,6 +128,8 @@ fn run(args: &Args) -> Result<(), String> {
         .map(|idx| CallPlan {
             number: format!("{NUMBER_PREFIX}{idx:07}"),
             rtp_port: rtp_a_port,
+            offer: None,
+            from_user: None,
         })
         .collect();
     let mut uac = Uac::new(uac_sip, args.switch, "ml", plans)?;
@@ -236,104 +236,8 @@ struct Live {
 }
 
 // ---------------------------------------------------------------------------
-// SIP: the callee side
-// ---------------------------------------------------------------------------
-
-#[derive(Default)]
-struct UasStats {
-    invites: usize,
-    byes: usize,
-}
-
-/// Answers every INVITE 200 with an SDP naming the shared callee RTP socket,
-/// reports (call index, the switch's B-side media address) for new ones,
-/// re-sends the 200 for retransmitted INVITEs, answers BYE 200.
-fn uas_loop(
-    sock: &UdpSocket,
-    contact: SocketAddr,
-    rtp_port: u16,
-    stop: &AtomicBool,
-    report: &mpsc::Sender<(usize, SocketAddr)>,
-) -> UasStats {
-    let _ = sock.set_read_timeout(Some(Duration::from_millis(50)));
-    let limits = Limits::default();
-    let mut answered: HashMap<Bytes, Bytes> = HashMap::new();
-    let mut stats = UasStats::default();
-    let mut buf = vec![0u8; 65536];
-    let sdp = Bytes::from(format!(
-        "v=0\r\no=media-load-uas 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n\
-         m=audio {rtp_port} RTP/AVP 0 101\r\na=rtpmap:0 PCMU/8000\r\na=rtpmap:101 telephone-event/8000\r\n\
-         a=fmtp:101 0-16\r\na=ptime:20\r\na=sendrecv\r\n"
-    ));
-    while !stop.load(Ordering::Relaxed) {
-        let (len, src) = match sock.recv_from(&mut buf) {
-            Ok(x) => x,
-            Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => continue,
-            Err(e) if e.kind() == ErrorKind::ConnectionRefused => continue,
-            Err(e) => {
-                eprintln!("UAS recv: {e}");
-                break;
-            }
-        };
-        let Ok(req) = parse_datagram(Bytes::copy_from_slice(&buf[..len]), &limits) else {
-            continue;
-        };
-        let Some(method) = req.method().cloned() else { continue };
-        if method == Method::ACK {
-            continue;
-        }
-        let call_id = req.headers.get(&HeaderName::CallId).cloned().unwrap_or_default();
-        if method == Method::INVITE {
-            if let Some(resp) = answered.get(&call_id) {
-                let _ = sock.send_to(resp, src);
-                continue;
-            }
-            let idx = req
-                .uri()
-                .and_then(|u| u.user.clone())
-                .and_then(|u| std::str::from_utf8(&u).ok()?.strip_prefix(NUMBER_PREFIX)?.parse().ok());
-            let (Some(idx), Some(b_media)) = (idx, sdp_rtp(&req.body)) else {
-                let resp = Message::response_to(&req, StatusCode::NOT_ACCEPTABLE_HERE, None, Some("ml-uas"));
-                let _ = sock.send_to(&resp.to_bytes(), src);
-                continue;
-            };
-            let mut resp = Message::response_to(&req, StatusCode::OK, None, Some(&format!("ml-uas-{idx}")));
-            resp.headers
-                .push(HeaderName::Contact, format!("<sip:{NUMBER_PREFIX}{idx:07}@{contact}>"));
-            resp.headers.push(HeaderName::ContentType, "application/sdp");
-            resp.body = sdp.clone();
-            let bytes = resp.to_bytes();
-            let _ = sock.send_to(&bytes, src);
-            answered.insert(call_id, bytes);
-            stats.invites += 1;
-            let _ = report.send((idx, b_media));
-        } else {
-            if method == Method::BYE {
-                stats.byes += 1;
-                answered.remove(&call_id);
-            }
-            let resp = Message::response_to(&req, StatusCode::OK, None, Some("ml-uas"));
-            let _ = sock.send_to(&resp.to_bytes(), src);
-        }
-    }
-    stats
-}
-
-// ---------------------------------------------------------------------------
 // Media
 // ---------------------------------------------------------------------------
-
-/// Fills a payload: direction, call index, packet number, then a fill that
-/// depends on all three, so any altered byte is noticed.
-fn fill(payload: &mut [u8], dir: u8, idx: u32, k: u32) {
-    payload[0] = dir;
-    payload[1..5].copy_from_slice(&idx.to_be_bytes());
-    payload[5..9].copy_from_slice(&k.to_be_bytes());
-    let seed = (idx.wrapping_mul(2_654_435_761) ^ k.wrapping_mul(40_503) ^ u32::from(dir)) as u8;
-    for (i, b) in payload[9..].iter_mut().enumerate() {
-        *b = seed.wrapping_add((i as u8).wrapping_mul(7));
-    }
-}
 
 #[derive(Default)]
 struct RecvStats {

@@ -47,3 +47,15 @@ pub fn io(what: impl std::fmt::Display) -> impl FnOnce(std::io::Error) -> String
 pub fn pct_lost(sent: u64, got: u64) -> f64 {
     100.0 * sent.saturating_sub(got) as f64 / sent.max(1) as f64
 }
+
+/// Fills a payload: direction, call index, packet number, then a fill that
+/// depends on all three, so any altered byte is noticed.
+pub fn fill(payload: &mut [u8], dir: u8, idx: u32, k: u32) {
+    payload[0] = dir;
+    payload[1..5].copy_from_slice(&idx.to_be_bytes());
+    payload[5..9].copy_from_slice(&k.to_be_bytes());
+    let seed = (idx.wrapping_mul(2_654_435_761) ^ k.wrapping_mul(40_503) ^ u32::from(dir)) as u8;
+    for (i, b) in payload[9..].iter_mut().enumerate() {
+        *b = seed.wrapping_add((i as u8).wrapping_mul(7));
+    }
+}

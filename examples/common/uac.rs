@@ -27,6 +27,11 @@ pub struct CallPlan {
     pub number: String,
     /// The port of the caller's RTP socket on 127.0.0.1.
     pub rtp_port: u16,
+    /// The SDP offer to send; `None` offers PCMU and telephone-event on
+    /// `rtp_port`.
+    pub offer: Option<String>,
+    /// The From user; `None` is `15550100`.
+    pub from_user: Option<String>,
 }
 
 /// Where one call stands.
@@ -48,6 +53,8 @@ pub enum CallState {
         contact: String,
         /// The switch's RTP address from its SDP answer.
         media: SocketAddr,
+        /// The switch's SDP answer.
+        answer: Bytes,
     },
     /// Failed with this status (0: ended by the switch's BYE).
     Failed(u16),
@@ -107,18 +114,22 @@ impl Uac {
     }
 
     fn caller_party(&self, idx: usize) -> String {
-        format!("<sip:15550100@{}>;tag={}{idx}", self.local, self.tag)
+        let user = self.plans[idx].from_user.as_deref().unwrap_or("15550100");
+        format!("<sip:{user}@{}>;tag={}{idx}", self.local, self.tag)
     }
 
     fn invite(&self, idx: usize) -> String {
         let plan = &self.plans[idx];
-        let sdp = format!(
-            "v=0\r\no={tag} {idx} 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n\
-             m=audio {port} RTP/AVP 0 101\r\na=rtpmap:0 PCMU/8000\r\na=rtpmap:101 telephone-event/8000\r\n\
-             a=fmtp:101 0-16\r\na=ptime:20\r\na=sendrecv\r\n",
-            tag = self.tag,
-            port = plan.rtp_port,
-        );
+        let sdp = match &plan.offer {
+            Some(offer) => offer.clone(),
+            None => format!(
+                "v=0\r\no={tag} {idx} 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n\
+                 m=audio {port} RTP/AVP 0 101\r\na=rtpmap:0 PCMU/8000\r\na=rtpmap:101 telephone-event/8000\r\n\
+                 a=fmtp:101 0-16\r\na=ptime:20\r\na=sendrecv\r\n",
+                tag = self.tag,
+                port = plan.rtp_port,
+            ),
+        };
         format!(
             "INVITE sip:{num}@{sw} SIP/2.0\r\n\
              Via: SIP/2.0/UDP {local};branch=z9hG4bK-{tag}-inv-{idx};rport\r\n\
@@ -256,7 +267,12 @@ impl Uac {
             };
             self.ack_2xx(idx, &contact, &to, src);
             if matches!(self.calls[idx], CallState::Inviting { .. }) {
-                self.calls[idx] = CallState::Up { to, contact, media };
+                self.calls[idx] = CallState::Up {
+                    to,
+                    contact,
+                    media,
+                    answer: msg.body.clone(),
+                };
                 self.went_up.push((idx, media));
             }
         } else {

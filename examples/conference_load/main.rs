@@ -216,6 +216,8 @@ fn run(args: &Args) -> Result<(), String> {
             Ok(CallPlan {
                 number: (FIRST_ROOM + (i / parties) as u32).to_string(),
                 rtp_port: s.local_addr().map_err(io("party socket"))?.port(),
+                offer: None,
+                from_user: None,
             })
         })
         .collect::<Result<_, String>>()?;

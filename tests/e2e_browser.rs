@@ -591,7 +591,7 @@ fn two_jssip_softphones_talk_with_opus_relayed_by_the_switch() {
 }
 
 #[test]
-fn a_jssip_softphone_calls_a_phone_holds_and_sends_rfc4733_dtmf() {
+fn a_jssip_softphone_calls_a_phone_holds_restarts_ice_and_sends_rfc4733_dtmf() {
     use common::media::{next_request, sdp_rtp, AudioSdp};
     use common::ua::Ua;
     use switchboard::dsp::g711;
@@ -678,6 +678,40 @@ fn a_jssip_softphone_calls_a_phone_holds_and_sends_rfc4733_dtmf() {
     assert!(
         back_1k > -45.0 && back_1k > held_1k + 40.0,
         "resumed: the browser is heard again ({back_1k:.1} dBFS)"
+    );
+
+    // ICE restart from the browser (what it does when a network change
+    // fails its connection): the switch answers with new ICE credentials
+    // and keeps the DTLS association, and the phone goes on hearing it.
+    let ufrag_before = browser.eval("window.testState.remoteIceUfrag");
+    assert!(ufrag_before.is_string(), "the page read the switch's ice-ufrag");
+    let pair_before = browser.eval("window.testState.selectedPair && window.testState.selectedPair.id");
+    assert!(pair_before.is_string(), "Chromium selected a candidate pair");
+    browser.eval("window.softphone.restartIce(), true");
+    browser.wait_for("window.testState.iceRestarts === 1", Duration::from_secs(10));
+    // The restart gathers new candidates: media moves to a new pair only
+    // once the switch answered checks made with its new credentials.
+    browser.wait_for(
+        &format!(
+            "(p => p !== null && p.id !== {pair_before} && p.state === 'succeeded')(window.testState.selectedPair)"
+        ),
+        Duration::from_secs(10),
+    );
+    let ufrag_after = browser.eval("window.testState.remoteIceUfrag");
+    assert!(
+        ufrag_after.is_string() && ufrag_after != ufrag_before,
+        "new switch credentials after the restart: {ufrag_before} then {ufrag_after}"
+    );
+    let (restarted, _) = listen(2);
+    let restarted_1k = tone_level_dbfs(&restarted[restarted.len().saturating_sub(8000)..], 1000.0, 8000);
+    assert!(
+        restarted_1k > -45.0,
+        "after the ICE restart the phone still hears the browser ({restarted_1k:.1} dBFS)"
+    );
+    assert_eq!(
+        browser.eval("window.testState.callState"),
+        "confirmed",
+        "the call goes on"
     );
 
     // DTMF from the browser as RFC 4733 events, translated to the phone's

@@ -483,6 +483,7 @@ impl Call {
                 let remote = answer.negotiated.remote_rtp;
                 let remote_rtcp = answer.negotiated.remote_rtcp;
                 let srtp = answer.negotiated.srtp.clone();
+                let webrtc = super::media::WebrtcPlan::from_negotiated(state, &answer.negotiated);
                 resp.headers.push(HeaderName::ContentType, "application/sdp");
                 resp.body = Bytes::from(answer.sdp.print());
                 match side {
@@ -496,6 +497,7 @@ impl Call {
                     remote,
                     remote_rtcp,
                     srtp,
+                    webrtc,
                 });
                 let before = media.held();
                 media.phone_hold = match (holding, media.phone_hold) {

@@ -97,6 +97,17 @@ impl std::fmt::Debug for WebrtcPlan {
 }
 
 impl WebrtcPlan {
+    /// True when `other` keeps this plan's DTLS association (the same
+    /// remote fingerprints, role and SSRC) and differs at most in ICE
+    /// credentials: an ICE restart (RFC 8839 §4.4.1.1), not a new
+    /// association (RFC 8842 §4 asks for a new one only when the
+    /// fingerprint or the role changes).
+    pub fn same_dtls(&self, other: &WebrtcPlan) -> bool {
+        self.remote_fingerprints == other.remote_fingerprints
+            && self.dtls_server == other.dtls_server
+            && self.ssrc == other.ssrc
+    }
+
     /// The plan of a leg whose SDP exchange in `state` ended in `n`; `None`
     /// unless both sides spoke WebRTC.
     pub fn from_negotiated(state: &SessionState, n: &Negotiated) -> Option<Box<WebrtcPlan>> {
@@ -190,6 +201,9 @@ pub enum MediaCommand {
         remote_rtcp: Option<SocketAddr>,
         /// Its SRTP keys after the exchange (`None`: plain RTP).
         srtp: Option<crate::rtp::SrtpKeys>,
+        /// Its WebRTC transport after the exchange (new ICE credentials
+        /// after an ICE restart); `None` for a plain or SDES leg.
+        webrtc: Option<Box<WebrtcPlan>>,
     },
     /// Who is on hold now: that leg hears music on hold, and neither leg
     /// hears the other (`None`: talking). The engine derives it from the

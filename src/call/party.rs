@@ -433,6 +433,7 @@ impl Call {
                     remote: answer.negotiated.remote_rtp,
                     remote_rtcp: answer.negotiated.remote_rtcp,
                     srtp: answer.negotiated.srtp.clone(),
+                    webrtc: super::media::WebrtcPlan::from_negotiated(&p.sdp, &answer.negotiated),
                 });
                 self.session_refreshed_by_peer(ctx, Side::B(idx), req, &mut resp);
                 ctx.respond(tx, resp);

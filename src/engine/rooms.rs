@@ -159,6 +159,7 @@ impl Engine {
                 remote,
                 remote_rtcp,
                 srtp,
+                webrtc,
                 ..
             } => Some(MediaCommand::Update {
                 call: room,
@@ -166,6 +167,7 @@ impl Engine {
                 remote,
                 remote_rtcp,
                 srtp,
+                webrtc,
             }),
             // Leaving is done at the call's end (`leave_room`).
             _ => None,

@@ -248,6 +248,7 @@ pub fn session(data: &[u8], base: Instant) {
                     remote: Some(stranger),
                     remote_rtcp: None,
                     srtp: None,
+                    webrtc: None,
                 },
             };
             core.handle_command(now, cmd);

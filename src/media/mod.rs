@@ -197,6 +197,7 @@ impl MediaWorkers {
                                 remote,
                                 remote_rtcp,
                                 srtp,
+                                webrtc,
                             } => (
                                 call,
                                 SessionCommand::Update {
@@ -204,6 +205,7 @@ impl MediaWorkers {
                                     remote,
                                     remote_rtcp,
                                     srtp,
+                                    webrtc,
                                 },
                             ),
                             MediaCommand::Hold { call, held } => (call, SessionCommand::Hold(held)),

@@ -27,13 +27,18 @@
 //! the switch knows (sha-256/384/512), without rtcp-mux, or with
 //! `a=setup:holdconn`.
 //!
+//! A re-offer with a new ice-ufrag/ice-pwd restarts ICE (RFC 8839
+//! §4.4.1.1.1): the answer carries new credentials of the switch's too
+//! ([`LocalWebrtc::restarted`]), the same fingerprint and role.
+//!
 //! `c=IN IP4 0.0.0.0` with port 9 is the ICE convention for "no default
 //! candidate" (RFC 8839 §4.2.1.1): on a WebRTC stream it does not mean hold.
 
 use super::model::{Attribute, Line, Media, Proto, Sdp};
 
-/// The switch's side of one WebRTC leg, fixed for the leg's life so every
-/// re-offer and re-answer repeats it (no ICE restart, same DTLS association).
+/// The switch's side of one WebRTC leg. Every re-offer and re-answer
+/// repeats it (same DTLS association), except that an ICE restart by the
+/// browser gives it new ICE credentials ([`LocalWebrtc::restarted`]).
 #[derive(Clone, PartialEq, Eq)]
 pub struct LocalWebrtc {
     /// `a=ice-ufrag` (RFC 8839 §5.4).
@@ -47,6 +52,28 @@ pub struct LocalWebrtc {
     /// True when the switch's offers to this leg are WebRTC offers (the leg
     /// is a browser: it registered over WebSocket).
     pub offer: bool,
+}
+
+impl LocalWebrtc {
+    /// The same side with new ICE credentials, for the answer to an offer
+    /// that restarts ICE (RFC 8839 §4.4.1.1.2: the answerer changes its
+    /// ufrag and pwd too). They are derived from the current ones with
+    /// SHA-256, so this stays a pure function; the password never appears
+    /// outside the leg's SDP, like the one it replaces.
+    pub fn restarted(&self) -> LocalWebrtc {
+        use sha2::Digest;
+        let mut h = sha2::Sha256::new();
+        h.update(b"switchboard ice restart\0");
+        h.update(self.ice_ufrag.as_bytes());
+        h.update(b"\0");
+        h.update(self.ice_pwd.as_bytes());
+        let ice = crate::webrtc::ice_lite::IceCredentials::from_entropy(h.finalize().into());
+        LocalWebrtc {
+            ice_ufrag: ice.ufrag,
+            ice_pwd: ice.pwd,
+            ..self.clone()
+        }
+    }
 }
 
 impl std::fmt::Debug for LocalWebrtc {

@@ -180,6 +180,18 @@ impl IceLite {
         }
     }
 
+    /// An ICE restart (RFC 8445 §9, RFC 8839 §4.4.1.1): new credentials on
+    /// both sides. Checks must now use them; addresses that passed a check
+    /// before keep carrying media with the consent they had (RFC 8445 §9:
+    /// media continues on the previously selected pair while the new checks
+    /// run), so a restart that never completes ends with that consent, at
+    /// most [`CONSENT_TIMEOUT`] later. A new nomination is awaited.
+    pub fn restart(&mut self, local: IceCredentials, remote_ufrag: &str) {
+        self.local = local;
+        self.remote_ufrag = Some(remote_ufrag.to_owned());
+        self.nominated = None;
+    }
+
     /// Where media and DTLS go now; `None` before any valid check or after
     /// consent expired.
     pub fn selected(&self) -> Option<SocketAddr> {

@@ -438,3 +438,41 @@ fn fuzz_entry_runs_the_seed_vectors() {
     }
     assert!(n >= 4);
 }
+
+/// RFC 8445 §9: after an ICE restart, checks with the old credentials are
+/// refused and the new ones are accepted, while the address that carried
+/// media keeps doing so (with the consent it had) until then.
+#[test]
+fn an_ice_restart_takes_new_credentials_and_keeps_media_on_the_old_address() {
+    let t0 = Instant::now();
+    let mut ice = IceLite::new(creds(), Some("br0w".into()));
+    let a = addr(50000);
+    let ok = ice.handle_stun(t0, a, &check(Some("sw01:br0w"), Some("switchboardpassword123"), true));
+    assert!(ok.refused.is_none());
+    assert_eq!(ice.selected(), Some(a));
+
+    let t1 = t0 + Duration::from_secs(10);
+    ice.restart(
+        IceCredentials {
+            ufrag: "sw02".into(),
+            pwd: "anotherswitchpassword456".into(),
+        },
+        "br1w",
+    );
+    assert_eq!(
+        ice.selected(),
+        Some(a),
+        "media stays on the old pair during the restart"
+    );
+    assert!(ice.is_validated(a));
+    let old = ice.handle_stun(t1, a, &check(Some("sw01:br0w"), Some("switchboardpassword123"), true));
+    assert!(old.refused.is_some(), "old credentials refused after the restart");
+    let b = addr(50002);
+    let new = ice.handle_stun(t1, b, &check(Some("sw02:br1w"), Some("anotherswitchpassword456"), true));
+    assert!(new.refused.is_none(), "{:?}", new.refused);
+    assert_eq!(ice.selected(), Some(b), "the new nomination moves media");
+    // The old address's consent was not refreshed: it lapses 30 s after its last good check.
+    ice.handle_timeout(t0 + CONSENT_TIMEOUT + Duration::from_millis(1));
+    assert!(!ice.is_validated(a));
+    assert!(ice.is_validated(b));
+}

@@ -306,6 +306,7 @@ fn a_phone_holding_the_room_is_held_on_the_bridge_and_back() {
         remote: Some(sock("192.0.2.10:40002")),
         remote_rtcp: Some(sock("192.0.2.10:40003")),
         srtp: None,
+        webrtc: None,
     }));
     assert!(h.media.contains(&MediaCommand::PartyModes {
         call: s.room,

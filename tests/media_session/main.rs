@@ -407,6 +407,7 @@ fn latching_follows_the_nat_port_then_drops_a_new_address() {
         remote: Some(moved),
         remote_rtcp: None,
         srtp: None,
+        webrtc: None,
     });
     caller.addr = moved;
     sim.talk(&mut [(&mut caller, A), (&mut callee, B)], 1);

@@ -226,6 +226,7 @@ fn a_re_invite_with_new_keys_re_keys_and_the_same_keys_keep_the_state() {
         remote: Some(caller_addr()),
         remote_rtcp: None,
         srtp: Some(k.clone()),
+        webrtc: None,
     });
     sim.rtp(A, caller.addr, p1);
     assert_eq!(sim.core.stats().srtp_refused, 1);
@@ -236,6 +237,7 @@ fn a_re_invite_with_new_keys_re_keys_and_the_same_keys_keep_the_state() {
         remote: Some(caller_addr()),
         remote_rtcp: None,
         srtp: Some(k2),
+        webrtc: None,
     });
     let old = sealed(&mut phone_srtp, &caller.packet());
     sim.rtp(A, caller.addr, old);
@@ -254,6 +256,7 @@ fn a_re_invite_with_new_keys_re_keys_and_the_same_keys_keep_the_state() {
         remote: Some(caller_addr()),
         remote_rtcp: None,
         srtp: None,
+        webrtc: None,
     });
     sim.rtp(A, caller.addr, caller.packet());
     assert_eq!(sim.take(B, SocketKind::Rtp).len(), 1);

@@ -12,7 +12,7 @@ use rtc_stun::message::{Message, BINDING_SUCCESS};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
-use switchboard::call::media::{LegAudio, RelayLeg, WebrtcPlan};
+use switchboard::call::media::{LegAudio, MediaLeg, RelayLeg, WebrtcPlan};
 use switchboard::dsp::opus::OpusDecoder;
 use switchboard::media::session::{Peer, SessionCommand, SocketKind};
 use switchboard::rtp::srtp::SrtpStream;
@@ -410,5 +410,106 @@ fn checks_with_a_wrong_password_are_refused_and_their_address_gets_no_dtls() {
     assert!(
         sim.take(A, SocketKind::Rtp).is_empty(),
         "DTLS from an unchecked address is ignored"
+    );
+}
+
+/// A check as the browser sends it after an ICE restart: its new ufrag,
+/// the switch's new credentials.
+fn check_as(username: &str, pwd: &str) -> Vec<u8> {
+    ConnectivityCheck {
+        username: Some(username),
+        password: Some(pwd),
+        nominate: true,
+        tie_breaker: 0x0909_0909_0909_0909,
+    }
+    .encode()
+    .expect("check")
+}
+
+/// ICE restart by re-INVITE (RFC 8839 §4.4.1.1, RFC 8445 §9): the engine's
+/// update carries new ICE credentials with the same DTLS parameters. The
+/// DTLS association and its SRTP keys carry on (browsers keep their DTLS
+/// transport across an ICE restart); media keeps flowing to the old
+/// address until the browser's checks with the new credentials move it;
+/// checks with the old ones are refused. A new fingerprint instead starts
+/// a new DTLS association: nothing is sent to the browser until it is keyed
+/// again.
+#[test]
+fn an_ice_restart_keeps_dtls_and_media_and_moves_to_the_new_address() {
+    let (mut sim, mut browser, mut phone) = setup(true);
+    browser.connect(&mut sim, A);
+    let mut restarted = browser.plan_with(OUR_SSRC, browser.identity.fingerprint().to_string());
+    restarted.local_ufrag = "sw2u".into();
+    restarted.local_pwd = "newswitchpasswordafterrestart".into();
+    restarted.remote_ufrag = "br2w".into();
+    sim.command(SessionCommand::Update {
+        leg: MediaLeg::A,
+        remote: None,
+        remote_rtcp: None,
+        srtp: None,
+        webrtc: Some(restarted.clone()),
+    });
+
+    // Media still goes to the old address, with the same keys.
+    sim.advance(Duration::from_millis(20));
+    sim.rtp(B, phone.addr, phone.packet());
+    let sent = sim.take(A, SocketKind::Rtp);
+    assert_eq!(sent.len(), 1, "media continues during the restart");
+    assert_eq!(browser.open(&sent, OUR_SSRC).len(), 1);
+    browser.say(&mut sim, A);
+    assert_eq!(sim.take(B, SocketKind::Rtp).len(), 1, "and from the browser too");
+
+    // Old credentials: refused. New ones from a new address: accepted, and
+    // media follows the nomination there, still the same SRTP.
+    sim.rtp(A, browser_addr(), check(true, ICE_PWD));
+    let old = sim.take(A, SocketKind::Rtp);
+    let mut resp = Message::new();
+    resp.raw = old[0].bytes.clone();
+    resp.decode().expect("STUN");
+    assert_ne!(resp.typ, BINDING_SUCCESS, "the old credentials are refused");
+    let moved = addr("192.0.2.51:40000");
+    sim.rtp(A, moved, check_as("sw2u:br2w", "newswitchpasswordafterrestart"));
+    let answers = sim.take(A, SocketKind::Rtp);
+    resp.raw = answers[0].bytes.clone();
+    resp.decode().expect("STUN");
+    assert_eq!(resp.typ, BINDING_SUCCESS, "the new credentials are accepted");
+    sim.advance(Duration::from_millis(20));
+    sim.rtp(B, phone.addr, phone.packet());
+    let sent = sim.take(A, SocketKind::Rtp);
+    assert_eq!(sent.len(), 1);
+    assert_eq!(sent[0].dest, moved, "media follows the new nomination");
+    let srtp = browser.srtp.as_mut().expect("keyed");
+    srtp.unprotect_rtp(&sent[0].bytes)
+        .expect("the same DTLS-SRTP keys after the restart");
+
+    // The same plan again (a later re-INVITE without restart): no change.
+    sim.command(SessionCommand::Update {
+        leg: MediaLeg::A,
+        remote: None,
+        remote_rtcp: None,
+        srtp: None,
+        webrtc: Some(restarted.clone()),
+    });
+    sim.advance(Duration::from_millis(20));
+    sim.rtp(B, phone.addr, phone.packet());
+    assert_eq!(sim.take(A, SocketKind::Rtp)[0].dest, moved);
+
+    // A new fingerprint: a new DTLS association; nothing to the browser
+    // until it is keyed again.
+    let other = DtlsIdentity::generate().expect("another certificate");
+    let mut renewed = restarted;
+    renewed.remote_fingerprints = vec![other.fingerprint().to_string()];
+    sim.command(SessionCommand::Update {
+        leg: MediaLeg::A,
+        remote: None,
+        remote_rtcp: None,
+        srtp: None,
+        webrtc: Some(renewed),
+    });
+    sim.advance(Duration::from_millis(20));
+    sim.rtp(B, phone.addr, phone.packet());
+    assert!(
+        sim.take(A, SocketKind::Rtp).is_empty(),
+        "a new DTLS association: no media before its keys"
     );
 }

@@ -243,19 +243,20 @@ impl Call {
         };
         let before = state
             .negotiated()
-            .map(|n| (n.remote_rtp, n.remote_rtcp, n.srtp.clone()));
+            .map(|n| (n.remote_rtp, n.remote_rtcp, n.srtp.clone(), n.webrtc.clone()));
         let taken = sdp::parse(&resp.body)
             .map_err(|e| e.to_string())
             .and_then(|s| sdp::accept_answer(&s, state).map_err(|e| e.to_string()));
         match taken {
             Ok(n) => {
-                if before != Some((n.remote_rtp, n.remote_rtcp, n.srtp.clone())) {
+                if before != Some((n.remote_rtp, n.remote_rtcp, n.srtp.clone(), n.webrtc.clone())) {
                     ctx.media(MediaCommand::Update {
                         call: id.0,
                         leg,
                         remote: n.remote_rtp,
                         remote_rtcp: n.remote_rtcp,
                         srtp: n.srtp.clone(),
+                        webrtc: crate::call::media::WebrtcPlan::from_negotiated(state, &n),
                     });
                 }
                 if let Some(media) = self.media.as_deref_mut() {

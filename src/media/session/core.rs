@@ -257,9 +257,13 @@ impl SessionCore {
                 remote,
                 remote_rtcp,
                 srtp,
+                webrtc,
             } => {
                 // A WebRTC leg's keys come from DTLS, not from its SDP.
                 let is_webrtc = self.webrtc.is_webrtc(Peer::Leg(leg));
+                if let (true, Some(plan)) = (is_webrtc, webrtc) {
+                    self.webrtc.update(Peer::Leg(leg), &plan);
+                }
                 if !is_webrtc {
                     self.secure.set(Peer::Leg(leg), srtp.as_ref());
                 }

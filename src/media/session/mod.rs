@@ -130,6 +130,10 @@ pub enum SessionCommand {
         /// Its SRTP keys after the exchange (`None`: plain RTP); unchanged
         /// keys keep the SRTP state.
         srtp: Option<crate::rtp::SrtpKeys>,
+        /// Its WebRTC transport after the exchange: new ICE credentials
+        /// restart ICE and keep DTLS; a new fingerprint or role starts a
+        /// new DTLS association; `None` changes nothing.
+        webrtc: Option<Box<crate::call::media::WebrtcPlan>>,
     },
     /// The held leg, if any (CALL-HOLD-1): it hears music, nobody hears the other.
     Hold(Option<MediaLeg>),

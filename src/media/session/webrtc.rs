@@ -15,8 +15,10 @@
 //!   nothing is ever sent to a browser in clear.
 //!
 //! A re-INVITE that repeats the plan keeps the ICE and DTLS state (same
-//! credentials, same association); a new plan (an ICE restart, a new
-//! fingerprint) starts both again.
+//! credentials, same association); an ICE restart (new ICE credentials,
+//! RFC 8839 §4.4.1.1) restarts ICE only and keeps DTLS and its keys, media
+//! staying on the old address until a check with the new credentials moves
+//! it (RFC 8445 §9); a new fingerprint or DTLS role starts both again.
 
 use super::{Peer, SocketKind};
 use crate::call::media::WebrtcPlan;
@@ -134,6 +136,33 @@ impl WebrtcPeers {
             dtls,
             keyed: false,
         }
+    }
+
+    /// Takes `peer`'s plan after an SDP exchange: the same plan changes
+    /// nothing; new ICE credentials with the same DTLS parameters restart
+    /// ICE only ([`IceLite::restart`]: DTLS and its SRTP keys carry on, as
+    /// browsers keep their DTLS transport across an ICE restart); anything
+    /// else starts ICE and DTLS again ([`WebrtcPeers::set`]).
+    pub fn update(&mut self, peer: Peer, plan: &WebrtcPlan) {
+        let Some(w) = self.get(peer) else {
+            return;
+        };
+        if w.plan == *plan {
+            return;
+        }
+        if w.plan.same_dtls(plan) {
+            w.ice.restart(
+                IceCredentials {
+                    ufrag: plan.local_ufrag.clone(),
+                    pwd: plan.local_pwd.clone(),
+                },
+                &plan.remote_ufrag,
+            );
+            w.plan = plan.clone();
+            tracing::info!(?peer, "ICE restart: new credentials, DTLS kept");
+            return;
+        }
+        self.set(peer, Some(plan));
     }
 
     /// Forgets `peer` (it left the call).

@@ -80,7 +80,22 @@ pub fn answer(
     let maxptime = offer.media_maxptime(index);
 
     let mut sdp = skeleton(policy, state, local.ip());
-    let local_webrtc = state.webrtc.clone().filter(|_| remote_webrtc.is_some());
+    // RFC 8839 §4.4.1.1.1: new ice-ufrag/ice-pwd in a re-offer restart
+    // ICE; the answer then carries new credentials of ours (§4.4.1.1.2).
+    let ice_restart = match (
+        state.negotiated.as_ref().and_then(|n| n.webrtc.as_ref()),
+        &remote_webrtc,
+    ) {
+        (Some(before), Some(now)) => before.ice_ufrag != now.ice_ufrag || before.ice_pwd != now.ice_pwd,
+        _ => false,
+    };
+    let local_webrtc = state.webrtc.as_ref().filter(|_| remote_webrtc.is_some()).map(|w| {
+        if ice_restart {
+            w.restarted()
+        } else {
+            w.clone()
+        }
+    });
     if let Some(m) = local_webrtc.as_ref().and(offer.media.get(index)) {
         let mid = webrtc::mid(m).filter(|mid| webrtc::bundles(offer, mid));
         sdp.lines.extend(webrtc::session_lines(mid));
@@ -148,6 +163,9 @@ pub fn answer(
     let unchanged = state.remote_origin.as_ref() == Some(&origin);
     state.remote_origin = Some(origin);
     state.negotiated = Some(negotiated.clone());
+    if ice_restart {
+        state.webrtc = local_webrtc;
+    }
     let sdp = state.emit(sdp);
     Ok(Answer {
         sdp,

@@ -176,6 +176,78 @@ fn a_browser_hold_reoffer_keeps_credentials_and_is_answered_recvonly() {
     assert_eq!(again.sdp.origin.session_version, first.sdp.origin.session_version + 1);
 }
 
+/// RFC 8839 §4.4.1.1: a re-offer with a new ice-ufrag and ice-pwd restarts
+/// ICE, and the answer carries new credentials of the switch's too (the
+/// fingerprint and the DTLS role stay: RFC 8842 §4 keeps the association).
+/// The leg keeps the new ones for later exchanges; a rejected re-offer
+/// changes nothing.
+#[test]
+fn an_ice_restart_reoffer_gets_new_switch_credentials_and_the_same_dtls() {
+    let mut state = SessionState::new(7).with_webrtc(ours(false));
+    answer(&chromium(), &LegPolicy::default(), local(), &mut state).unwrap();
+    let restart = CHROMIUM_OFFER
+        .replace("a=ice-ufrag:d+W6", "a=ice-ufrag:N3w9")
+        .replace(
+            "a=ice-pwd:Ao8z34bfyH25MINKxm+T9ZkW",
+            "a=ice-pwd:Zq7PnewpasswordforRestart",
+        )
+        .replace("o=- 5917629710907336307 2", "o=- 5917629710907336307 3");
+    let again = answer(
+        &parse(restart.as_bytes()).unwrap(),
+        &LegPolicy::default(),
+        local(),
+        &mut state,
+    )
+    .unwrap();
+    let text = lines(&again.sdp);
+    let value = |name: &str| {
+        text.iter()
+            .find_map(|l| l.strip_prefix(name).map(str::to_owned))
+            .unwrap_or_else(|| panic!("{name} in {text:#?}"))
+    };
+    let (ufrag, pwd) = (value("a=ice-ufrag:"), value("a=ice-pwd:"));
+    assert_ne!(ufrag, "sw01", "new ufrag on a restart");
+    assert_ne!(pwd, "switchboardpassword123abc", "new pwd on a restart");
+    assert!(crate::webrtc::ice_lite::IceCredentials::valid_value(&ufrag, 4));
+    assert!(crate::webrtc::ice_lite::IceCredentials::valid_value(&pwd, 22));
+    assert!(text.iter().any(|l| l.starts_with("a=fingerprint:sha-256 AA:BB")));
+    assert!(text.iter().any(|l| l == "a=setup:passive"));
+    assert_eq!(state.webrtc().map(|w| w.ice_ufrag.clone()), Some(ufrag.clone()));
+    let n = again.negotiated.webrtc.expect("WebRTC");
+    assert_eq!(
+        (n.ice_ufrag.as_str(), n.ice_pwd.as_str()),
+        ("N3w9", "Zq7PnewpasswordforRestart")
+    );
+
+    // The same credentials again (a hold re-offer after the restart): kept.
+    let hold = restart
+        .replace("a=sendrecv", "a=sendonly")
+        .replace("o=- 5917629710907336307 3", "o=- 5917629710907336307 4");
+    let held = answer(
+        &parse(hold.as_bytes()).unwrap(),
+        &LegPolicy::default(),
+        local(),
+        &mut state,
+    )
+    .unwrap();
+    assert!(lines(&held.sdp).contains(&format!("a=ice-ufrag:{ufrag}")));
+    assert!(lines(&held.sdp).contains(&format!("a=ice-pwd:{pwd}")));
+
+    // A restart offer that cannot be answered (no rtcp-mux) leaves the leg as it was.
+    let bad = restart
+        .replace("a=ice-ufrag:N3w9", "a=ice-ufrag:Bad0")
+        .replace("a=rtcp-mux\r\n", "")
+        .replace("a=rtcp-mux\n", "");
+    assert!(answer(
+        &parse(bad.as_bytes()).unwrap(),
+        &LegPolicy::default(),
+        local(),
+        &mut state
+    )
+    .is_err());
+    assert_eq!(state.webrtc().map(|w| w.ice_ufrag.clone()), Some(ufrag));
+}
+
 #[test]
 fn the_switch_offers_a_browser_webrtc_with_actpass_and_accepts_its_answer() {
     let mut state = SessionState::new(9).with_webrtc(ours(true));

@@ -14,7 +14,12 @@
 // cause, the remote audio's dominant frequency, RTP packet counts, digits
 // sent, a log of state lines) and `console.log('softphone: ...')` lines;
 // what it calls: `window.softphone.call(target)`, `answer()`, `hangup()`,
-// `hold()`, `unhold()`, `dtmf(digits)`.
+// `hold()`, `unhold()`, `dtmf(digits)`, `restartIce()`.
+//
+// When the browser's ICE connection fails (a laptop moved to another
+// network, a VPN came up), the page restarts ICE by itself with a
+// re-INVITE (RFC 8839 §4.4.1.1); the switch answers with new credentials
+// and keeps the DTLS association, so the call goes on.
 'use strict';
 
 (function () {
@@ -45,6 +50,10 @@
     inboundPackets: 0,
     outboundPackets: 0,
     dtmfSent: '',
+    iceState: null, // the call's RTCPeerConnection.iceConnectionState
+    iceRestarts: 0, // ICE restarts answered by the other side
+    remoteIceUfrag: null, // the switch's a=ice-ufrag in the current answer
+    selectedPair: null, // the ICE candidate pair media uses: { id, state, responsesReceived }
     log: [],
   };
   window.testState = state;
@@ -444,6 +453,46 @@
     }
   }
 
+  /**
+   * Restarts ICE with a re-INVITE (new ice-ufrag/ice-pwd, RFC 8839
+   * §4.4.1.1), one at a time and not during a hold change; counted in
+   * `testState.iceRestarts` once answered.
+   */
+  function restartIce() {
+    const s = session;
+    if (s === null || !(state.callState === 'confirmed' || state.callState === 'held')) {
+      note('No call to restart ICE on');
+      return false;
+    }
+    if (holdInFlight || !s.isReadyToReOffer()) {
+      setTimeout(restartIce, 100);
+      return true;
+    }
+    holdInFlight = true;
+    const done = () => {
+      if (session !== s) return;
+      holdInFlight = false;
+      state.iceRestarts += 1;
+      readRemoteUfrag(s.connection);
+      note('ICE restarted');
+      applyHold();
+    };
+    const started = s.renegotiate({ rtcOfferConstraints: { iceRestart: true } }, done);
+    if (started === false) {
+      holdInFlight = false;
+      setTimeout(restartIce, 100);
+    } else {
+      note('Restarting ICE');
+    }
+    return true;
+  }
+
+  function readRemoteUfrag(pc) {
+    const sdp = pc && pc.remoteDescription ? pc.remoteDescription.sdp : '';
+    const m = /a=ice-ufrag:(\S+)/.exec(sdp);
+    state.remoteIceUfrag = m ? m[1] : null;
+  }
+
   /** Sends `digits` as RFC 4733 telephone events (not SIP INFO, JsSIP's default). */
   function dtmf(digits) {
     digits = String(digits || '');
@@ -481,6 +530,14 @@
   // --- remote audio: playback, tone meter, RTP counters ----------------
 
   function watchConnection(pc) {
+    pc.addEventListener('iceconnectionstatechange', () => {
+      state.iceState = pc.iceConnectionState;
+      // 'disconnected' may heal by itself; 'failed' will not: restart.
+      if (pc.iceConnectionState === 'failed' && session !== null && session.connection === pc) {
+        note('The media connection failed: restarting ICE');
+        restartIce();
+      }
+    });
     pc.addEventListener('track', (ev) => {
       if (ev.track.kind !== 'audio') return;
       const stream = ev.streams && ev.streams[0] ? ev.streams[0] : new MediaStream([ev.track]);
@@ -543,13 +600,18 @@
       const report = await pc.getStats();
       let inbound = 0;
       let outbound = 0;
+      let pairId = null;
       report.forEach((r) => {
+        if (r.type === 'transport' && r.selectedCandidatePairId) pairId = r.selectedCandidatePairId;
         if ((r.kind || r.mediaType) !== 'audio') return;
         if (r.type === 'inbound-rtp') inbound += r.packetsReceived || 0;
         if (r.type === 'outbound-rtp') outbound += r.packetsSent || 0;
       });
       state.inboundPackets = inbound;
       state.outboundPackets = outbound;
+      readRemoteUfrag(pc);
+      const pair = pairId ? report.get(pairId) : null;
+      state.selectedPair = pair ? { id: pairId, state: pair.state, responsesReceived: pair.responsesReceived || 0 } : null;
     } catch (e) {
       // the connection closed meanwhile; keep the last counts
     } finally {
@@ -602,7 +664,7 @@
   }
 
   function start() {
-    window.softphone = { register, unregister, call, answer, hangup, hold, unhold, dtmf };
+    window.softphone = { register, unregister, call, answer, hangup, hold, unhold, dtmf, restartIce };
     wire();
     if (typeof JsSIP === 'undefined' || typeof JsSIP.UA !== 'function') {
       registrationFailed('The SIP library did not load');

@@ -307,8 +307,10 @@ impl Outbox {
 }
 
 /// §17.1.3: a response matches the client transaction whose request had
-/// the same top Via branch and the same CSeq method.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+/// the same top Via branch and the same CSeq method. Ordered, not hashed:
+/// the transaction maps are B-trees, which give memory back as transactions
+/// end (hash tables kept their peak size under churn; see the soak).
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
 struct ClientKey {
     branch: Bytes,
     method: Method,
@@ -316,7 +318,8 @@ struct ClientKey {
 
 /// §17.2.3: a request matches the server transaction with the same top Via
 /// branch and sent-by, and the same method (ACK counting as INVITE).
-#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+/// Ordered, like [`ClientKey`].
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
 struct ServerKey {
     branch: Bytes,
     host: Bytes,

@@ -368,8 +368,12 @@ fn report(args: &Args, live: usize, a: &SideStats, b: &SideStats, connect: &Hold
                 Mode::Relay => per_call / 2.0,
                 Mode::Transcode => per_call,
             };
+            let per_packet = match args.mode {
+                Mode::Relay if got > 0 => format!("; {:.2} us per relayed packet", 1e6 * c.seconds / got as f64),
+                _ => String::new(),
+            };
             format!(
-                "switch CPU {:.1}% of a core ({:.0}% in the kernel) = {per_call:.4}% per call = {per_leg:.4}% per {per}",
+                "switch CPU {:.1}% of a core ({:.0}% in the kernel) = {per_call:.4}% per call = {per_leg:.4}% per {per}{per_packet}",
                 c.percent,
                 100.0 * c.system_percent / c.percent.max(f64::MIN_POSITIVE),
             )

@@ -1,6 +1,6 @@
 //! Issue 12 item 2: "A WebRTC leg joins the same media sessions as any
-//! other leg", here the conference bridge (issue 9) and the silent monitor
-//! (SUP-2). A simulated browser (`webrtc.rs`: ICE check, DTLS client, SRTP)
+//! other leg", here the conference bridge (issue 9), the silent monitor
+//! (SUP-2), hold music (CALL-HOLD-1) and the recording (CALL-REC-1). A simulated browser (`webrtc.rs`: ICE check, DTLS client, SRTP)
 //! keys its leg through the session core in virtual time and then talks
 //! with plain G.711 phones. What the browser hears is what it can open:
 //! every datagram to it goes to its ICE-checked address, authenticates as
@@ -506,4 +506,79 @@ fn a_plain_supervisor_monitors_a_browser_agent_that_never_hears_it_unless_whispe
     );
     stream.extend(whispered);
     assert_one_stream(&stream, "to the browser, relay → bridge");
+}
+
+/// Issue 12 item 2 for hold music (CALL-HOLD-1) and recording (CALL-REC-1):
+/// an Opus browser (the caller, leg A, keyed through the core) talks with a
+/// G.711 phone. The recording has the browser's tone on the customer side
+/// and the phone's on the other. Held, the browser hears music every tick
+/// as SRTP in Opus with its announced SSRC, the same stream as before, and
+/// nothing of the phone; the phone hears nothing of the browser.
+#[test]
+fn an_opus_browser_is_recorded_as_the_customer_and_hears_hold_music_as_srtp() {
+    use switchboard::call::media::RecordAction;
+    use switchboard::config::RecordingLayout;
+    use switchboard::media::session::SessionEvent;
+
+    let (mut sim, mut browser) = session(31, Opus, BROWSER_HZ);
+    sim.command(SessionCommand::Plan {
+        a: browser.leg(30000, ANNOUNCED, g711(Pcmu)),
+        b: relay_leg(30002, callee_addr(), g711(Pcmu), browser_audio(Opus)),
+    });
+    let mut phone = callee();
+    browser.connect_talking(&mut sim, A, &mut [(&mut phone, B)]);
+    sim.command(SessionCommand::Record(RecordAction::Start {
+        name: "browser-call".into(),
+        layout: RecordingLayout::Stereo,
+    }));
+    sim.take_events();
+    sim.sent.clear();
+    talk_all(&mut sim, &mut [(&mut phone, B)], &mut [(&mut browser, A)], 60);
+    let frames: Vec<([i16; 160], [i16; 160])> = sim
+        .take_events()
+        .into_iter()
+        .filter_map(|(_, e)| match e {
+            SessionEvent::RecordingFrame { customer, other } => Some((customer, other)),
+            _ => None,
+        })
+        .collect();
+    assert!(frames.len() >= 55, "a recording frame per tick: {}", frames.len());
+    let tail = &frames[frames.len() - 25..];
+    let customer: Vec<i16> = tail.iter().flat_map(|f| f.0).collect();
+    let other: Vec<i16> = tail.iter().flat_map(|f| f.1).collect();
+    assert!(
+        level(&customer, BROWSER_HZ) > TONE_DBFS - 4.0,
+        "the browser is the customer in the recording"
+    );
+    assert!(level(&customer, CALLEE_HZ) < TONE_DBFS - 40.0, "the sides are apart");
+    assert!(
+        level(&other, CALLEE_HZ) > TONE_DBFS - 4.0,
+        "the phone on the other side"
+    );
+    let talking = browser.open(&sim.take(A, SocketKind::Rtp), ANNOUNCED);
+    assert_one_stream(&talking, "the browser's stream while talking");
+    sim.take(B, SocketKind::Rtp);
+
+    sim.command(SessionCommand::Hold(Some(MediaLeg::A)));
+    talk_all(&mut sim, &mut [(&mut phone, B)], &mut [(&mut browser, A)], 60);
+    assert!(
+        sim.take(B, SocketKind::Rtp).is_empty(),
+        "the phone hears nothing of the held browser"
+    );
+    let music = browser.open(&sim.take(A, SocketKind::Rtp), ANNOUNCED);
+    assert!(music.len() >= 55, "music every tick: {}", music.len());
+    let mut stream = talking;
+    stream.extend(music.iter().cloned());
+    assert_one_stream(&stream, "talk then music: one stream");
+    let pcm = browser.play(&music);
+    let rate = browser.rate();
+    assert!(
+        tail_level(&pcm, rate, CALLEE_HZ) < TONE_DBFS - 40.0,
+        "none of the phone's tone in the music"
+    );
+    let tail = &pcm[pcm.len() - rate as usize / 2..];
+    assert!(
+        switchboard::dsp::tone::level_dbfs(tail) > -40.0,
+        "the music is audible to the browser"
+    );
 }

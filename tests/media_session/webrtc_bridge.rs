@@ -1,6 +1,7 @@
 //! Issue 12 item 2: "A WebRTC leg joins the same media sessions as any
 //! other leg", here the conference bridge (issue 9), the silent monitor
-//! (SUP-2), hold music (CALL-HOLD-1) and the recording (CALL-REC-1). A simulated browser (`webrtc.rs`: ICE check, DTLS client, SRTP)
+//! (SUP-2), hold music (CALL-HOLD-1), the recording (CALL-REC-1) and noise
+//! removal (CALL-NOISE-1). A simulated browser (`webrtc.rs`: ICE check, DTLS client, SRTP)
 //! keys its leg through the session core in virtual time and then talks
 //! with plain G.711 phones. What the browser hears is what it can open:
 //! every datagram to it goes to its ICE-checked address, authenticates as
@@ -580,5 +581,63 @@ fn an_opus_browser_is_recorded_as_the_customer_and_hears_hold_music_as_srtp() {
     assert!(
         switchboard::dsp::tone::level_dbfs(tail) > -40.0,
         "the music is audible to the browser"
+    );
+}
+
+/// What a G.711 phone hears (broadband dBFS, last second) from a PCMU
+/// browser sending white noise at −20 dBFS as SRTP, its leg with or
+/// without noise removal.
+fn heard_from_a_noisy_browser(denoise: bool) -> f64 {
+    use switchboard::dsp::g711;
+    use switchboard::rtp::packet::{write_packet, RtpFields};
+    let (mut sim, mut browser) = session(37, Pcmu, BROWSER_HZ);
+    let mut a = browser.leg(30000, ANNOUNCED, g711(Pcmu));
+    a.denoise = denoise;
+    sim.command(SessionCommand::Plan {
+        a,
+        b: relay_leg(30002, callee_addr(), g711(Pcmu), g711(Pcmu)),
+    });
+    let mut phone = callee();
+    browser.connect(&mut sim, A);
+    let noise = switchboard::dsp::signal::white_noise(8000 * 3, 0x5EED);
+    let amp = 32768.0 * 10f64.powf(-20.0 / 20.0) * 3f64.sqrt();
+    for (n, chunk) in noise.chunks_exact(160).enumerate() {
+        let pcm: Vec<i16> = chunk.iter().map(|v| (v * amp).round() as i16).collect();
+        let mut payload = [0u8; 160];
+        g711::encode_ulaw(&pcm, &mut payload).expect("160 samples");
+        let fields = RtpFields {
+            marker: n == 0,
+            payload_type: 0,
+            sequence: 1000 + n as u16,
+            timestamp: 160 * n as u32,
+            ssrc: 0xB0B1,
+        };
+        let mut buf = vec![0u8; 172];
+        let len = write_packet(&mut buf, &fields, &payload).expect("fits");
+        let sealed = browser
+            .srtp
+            .as_mut()
+            .expect("keyed")
+            .protect_rtp(&buf[..len])
+            .expect("protect");
+        sim.rtp(A, browser.addr(), sealed.to_vec());
+        sim.talk(&mut [(&mut phone, B)], 1);
+    }
+    let got = sim.take(B, SocketKind::Rtp);
+    assert!(got.len() >= 50, "the phone gets a stream: {}", got.len());
+    switchboard::dsp::tone::level_dbfs(&decode(&got[got.len() - 50..], Pcmu))
+}
+
+/// Issue 12 item 2 and CALL-NOISE-1: noise removal works on what a browser
+/// says, after its SRTP is opened, as on any leg.
+#[test]
+fn noise_removal_cleans_what_a_browser_says() {
+    let plain = heard_from_a_noisy_browser(false);
+    let denoised = heard_from_a_noisy_browser(true);
+    println!("white noise from a browser heard by the phone: {plain:.1} dBFS plain, {denoised:.1} dBFS denoised");
+    assert!(plain > -26.0, "the browser is heard: {plain:.1} dBFS");
+    assert!(
+        denoised < plain - 10.0,
+        "noise removed from the browser: {denoised:.1} vs {plain:.1} dBFS"
     );
 }

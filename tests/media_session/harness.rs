@@ -316,3 +316,31 @@ pub fn assert_continuous(packets: &[Sent], step: u32, what: &str) {
         assert_eq!(q.timestamp.wrapping_sub(p.timestamp), step, "{what}: timestamp step");
     }
 }
+
+/// `secs` seconds of white noise at −20 dBFS (RMS) as 20 ms PCMU RTP
+/// packets of SSRC `ssrc`: what a noisy talker sends, for the noise
+/// removal tests (CALL-NOISE-1).
+pub fn noise_packets(secs: usize, ssrc: u32) -> Vec<Vec<u8>> {
+    let noise = switchboard::dsp::signal::white_noise(8000 * secs, 0x5EED);
+    let amp = 32768.0 * 10f64.powf(-20.0 / 20.0) * 3f64.sqrt();
+    noise
+        .chunks_exact(160)
+        .enumerate()
+        .map(|(n, chunk)| {
+            let pcm: Vec<i16> = chunk.iter().map(|v| (v * amp).round() as i16).collect();
+            let mut payload = [0u8; 160];
+            g711::encode_ulaw(&pcm, &mut payload).expect("160 samples");
+            let fields = RtpFields {
+                marker: n == 0,
+                payload_type: 0,
+                sequence: 1000 + n as u16,
+                timestamp: 160 * n as u32,
+                ssrc,
+            };
+            let mut buf = vec![0u8; 172];
+            let len = write_packet(&mut buf, &fields, &payload).expect("fits");
+            buf.truncate(len);
+            buf
+        })
+        .collect()
+}

@@ -146,7 +146,6 @@ fn a_caller_leaving_stops_its_stream_and_the_room_goes_on() {
 /// What a listener on the bridge hears (broadband dBFS, last second) from a
 /// party sending white noise at −20 dBFS, with or without noise removal.
 fn heard_noise(denoise: bool) -> f64 {
-    use switchboard::dsp::g711;
     let mut sim = Sim::new(35);
     let noisy = addr("192.0.2.50:40000");
     let mut leg = relay_leg(31100, noisy, g711(Pcmu), g711(Pcmu));
@@ -157,23 +156,8 @@ fn heard_noise(denoise: bool) -> f64 {
         mode: PartyMode::Talk,
     });
     let mut listener = seat(&mut sim, 1, Pcmu, PartyMode::Talk);
-    let noise = switchboard::dsp::signal::white_noise(8000 * 3, 0x5EED);
-    let amp = 32768.0 * 10f64.powf(-20.0 / 20.0) * 3f64.sqrt();
-    for (n, chunk) in noise.chunks_exact(160).enumerate() {
-        let pcm: Vec<i16> = chunk.iter().map(|v| (v * amp).round() as i16).collect();
-        let mut payload = [0u8; 160];
-        g711::encode_ulaw(&pcm, &mut payload).expect("160 samples");
-        let fields = RtpFields {
-            marker: n == 0,
-            payload_type: 0,
-            sequence: 1000 + n as u16,
-            timestamp: 160 * n as u32,
-            ssrc: 0x5151,
-        };
-        let mut buf = vec![0u8; 172];
-        let len = write_packet(&mut buf, &fields, &payload).expect("fits");
-        buf.truncate(len);
-        sim.rtp(Peer::Leg(MediaLeg::Party(100)), noisy, buf);
+    for packet in noise_packets(3, 0x5151) {
+        sim.rtp(Peer::Leg(MediaLeg::Party(100)), noisy, packet);
         // The listener only keeps its latch open (a silent phone would too).
         sim.talk(&mut [(&mut listener, party(1))], 1);
     }

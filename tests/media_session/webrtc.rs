@@ -426,6 +426,17 @@ fn check_as(username: &str, pwd: &str) -> Vec<u8> {
     .expect("check")
 }
 
+/// The engine's update of leg A after an SDP exchange that gave `plan`.
+fn update_a(sim: &mut Sim, plan: &WebrtcPlan) {
+    sim.command(SessionCommand::Update {
+        leg: MediaLeg::A,
+        remote: None,
+        remote_rtcp: None,
+        srtp: None,
+        webrtc: Some(Box::new(plan.clone())),
+    });
+}
+
 /// ICE restart by re-INVITE (RFC 8839 §4.4.1.1, RFC 8445 §9): the engine's
 /// update carries new ICE credentials with the same DTLS parameters. The
 /// DTLS association and its SRTP keys carry on (browsers keep their DTLS
@@ -442,13 +453,7 @@ fn an_ice_restart_keeps_dtls_and_media_and_moves_to_the_new_address() {
     restarted.local_ufrag = "sw2u".into();
     restarted.local_pwd = "newswitchpasswordafterrestart".into();
     restarted.remote_ufrag = "br2w".into();
-    sim.command(SessionCommand::Update {
-        leg: MediaLeg::A,
-        remote: None,
-        remote_rtcp: None,
-        srtp: None,
-        webrtc: Some(restarted.clone()),
-    });
+    update_a(&mut sim, &restarted);
 
     // Media still goes to the old address, with the same keys.
     sim.advance(Duration::from_millis(20));
@@ -483,13 +488,7 @@ fn an_ice_restart_keeps_dtls_and_media_and_moves_to_the_new_address() {
         .expect("the same DTLS-SRTP keys after the restart");
 
     // The same plan again (a later re-INVITE without restart): no change.
-    sim.command(SessionCommand::Update {
-        leg: MediaLeg::A,
-        remote: None,
-        remote_rtcp: None,
-        srtp: None,
-        webrtc: Some(restarted.clone()),
-    });
+    update_a(&mut sim, &restarted);
     sim.advance(Duration::from_millis(20));
     sim.rtp(B, phone.addr, phone.packet());
     assert_eq!(sim.take(A, SocketKind::Rtp)[0].dest, moved);
@@ -499,13 +498,7 @@ fn an_ice_restart_keeps_dtls_and_media_and_moves_to_the_new_address() {
     let other = DtlsIdentity::generate().expect("another certificate");
     let mut renewed = restarted;
     renewed.remote_fingerprints = vec![other.fingerprint().to_string()];
-    sim.command(SessionCommand::Update {
-        leg: MediaLeg::A,
-        remote: None,
-        remote_rtcp: None,
-        srtp: None,
-        webrtc: Some(renewed),
-    });
+    update_a(&mut sim, &renewed);
     sim.advance(Duration::from_millis(20));
     sim.rtp(B, phone.addr, phone.packet());
     assert!(

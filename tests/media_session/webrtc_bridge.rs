@@ -588,8 +588,6 @@ fn an_opus_browser_is_recorded_as_the_customer_and_hears_hold_music_as_srtp() {
 /// browser sending white noise at −20 dBFS as SRTP, its leg with or
 /// without noise removal.
 fn heard_from_a_noisy_browser(denoise: bool) -> f64 {
-    use switchboard::dsp::g711;
-    use switchboard::rtp::packet::{write_packet, RtpFields};
     let (mut sim, mut browser) = session(37, Pcmu, BROWSER_HZ);
     let mut a = browser.leg(30000, ANNOUNCED, g711(Pcmu));
     a.denoise = denoise;
@@ -599,26 +597,12 @@ fn heard_from_a_noisy_browser(denoise: bool) -> f64 {
     });
     let mut phone = callee();
     browser.connect(&mut sim, A);
-    let noise = switchboard::dsp::signal::white_noise(8000 * 3, 0x5EED);
-    let amp = 32768.0 * 10f64.powf(-20.0 / 20.0) * 3f64.sqrt();
-    for (n, chunk) in noise.chunks_exact(160).enumerate() {
-        let pcm: Vec<i16> = chunk.iter().map(|v| (v * amp).round() as i16).collect();
-        let mut payload = [0u8; 160];
-        g711::encode_ulaw(&pcm, &mut payload).expect("160 samples");
-        let fields = RtpFields {
-            marker: n == 0,
-            payload_type: 0,
-            sequence: 1000 + n as u16,
-            timestamp: 160 * n as u32,
-            ssrc: 0xB0B1,
-        };
-        let mut buf = vec![0u8; 172];
-        let len = write_packet(&mut buf, &fields, &payload).expect("fits");
+    for packet in noise_packets(3, 0xB0B1) {
         let sealed = browser
             .srtp
             .as_mut()
             .expect("keyed")
-            .protect_rtp(&buf[..len])
+            .protect_rtp(&packet)
             .expect("protect");
         sim.rtp(A, browser.addr(), sealed.to_vec());
         sim.talk(&mut [(&mut phone, B)], 1);

@@ -59,55 +59,23 @@ BUF=8388608
 RTP_LO=16384
 RTP_HI=$((RTP_LO + 4 * CONFS * PARTIES + 1023)) # RTP + RTCP per party, twice over, and spare
 [ "$CONFS" -ge 1 ] && [ "$CONFS" -le 1000 ] || { echo "CONFS must be 1..1000 (rooms 7000..7999)" >&2; exit 2; }
-[ "$RTP_HI" -le 65535 ] || { echo "CONFS x PARTIES too large for one port range" >&2; exit 2; }
-eph_lo=$(awk '{print $1}' /proc/sys/net/ipv4/ip_local_port_range)
-[ "$RTP_HI" -lt "$eph_lo" ] || echo "note: rtp_ports $RTP_LO-$RTP_HI overlaps the ephemeral range (from $eph_lo)" >&2
+# shellcheck source=lib/anchored.sh
+. "$root/benches/load/lib/anchored.sh"
 
-sysctl -w net.core.rmem_max=$BUF net.core.wmem_max=$BUF >/dev/null 2>&1 ||
-  echo "note: could not raise net.core.rmem_max (not root?)" >&2
+raise_socket_buffers $BUF
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 prio=()
 [ "$NICE" = 0 ] || prio=(nice -n "$NICE")
-
-(cd "$root" && cargo build --release --quiet --bin switchboard --example conference_load)
-target=${CARGO_TARGET_DIR:-$root/target}
-bin=$target/release/switchboard
-gen=$target/release/examples/conference_load
-
-work=$(mktemp -d)
-cleanup() {
-  [ -n "${sw_pid:-}" ] && kill "$sw_pid" 2>/dev/null || true
-  wait 2>/dev/null || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
-
-# A temp copy of the load-test profile with enough ports (anchoring on, as
-# a bridge needs the media through the switch).
-cp -r "$root/sip-profiles/loadtest" "$work/config"
-sed -i -e "s/^anchor = false\$/anchor = true/" \
-  -e "s/^rtp_ports = .*/rtp_ports = \"$RTP_LO-$RTP_HI\"/" "$work/config/switchboard.toml"
-sed -i -e "s/127\.0\.0\.1:5080/127.0.0.1:$SIP_PORT/" "$work/config/external.toml"
+build_switch_and conference_load
+# Anchoring on, as a bridge needs the media through the switch.
+anchored_config "$RTP_LO" "$RTP_HI" "$SIP_PORT"
 grep -q 'action = "conference"' "$work/config/dialplan.toml" ||
   { echo "sip-profiles/loadtest/dialplan.toml has no meet-me rooms (action = \"conference\")" >&2; exit 2; }
-"$bin" check --config "$work/config" >/dev/null
+start_switch "$API_PORT"
 
-"${prio[@]}" "$bin" run --config "$work/config" --data-dir "$work/data" \
-  --sip-listen internal=127.0.0.1:15060 --api-listen "127.0.0.1:$API_PORT" --log-format json >"$work/switch.log" 2>&1 &
-sw_pid=$!
-sleep 1
-kill -0 "$sw_pid" || { cat "$work/switch.log"; exit 1; }
-
-rss_kb() { awk '/VmRSS/ {print $2}' "/proc/$sw_pid/status"; }
-rss0=$(rss_kb)
 echo "machine: $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg) before the run; nice $NICE"
 status=0
 "${prio[@]}" "$gen" --confs "$CONFS" --parties "$PARTIES" --hold-s "$HOLD_S" --warmup-s "$WARMUP_S" --cps "$CPS" \
   --switch "127.0.0.1:$SIP_PORT" --switch-pid "$sw_pid" --clk-tck "$(getconf CLK_TCK)" | tee "$work/gen.log" || status=$?
-rss1=$(rss_kb)
-kill -0 "$sw_pid" || { echo "the switch died:"; tail -50 "$work/switch.log"; exit 1; }
-errors=$(grep -c -E '"level":"(ERROR|WARN)"' "$work/switch.log" || true)
-echo "switch: RSS idle $((rss0 / 1024)) MiB, after the run $((rss1 / 1024)) MiB; $errors warning/error log lines"
-[ "$errors" = 0 ] || grep -E '"level":"(ERROR|WARN)"' "$work/switch.log" | head -5
-grep '^RESULT:' "$work/gen.log" | tail -1
+switch_report "$work/gen.log"
 exit "$status"

@@ -35,33 +35,16 @@ API_PORT=${API_PORT:-18089}
 BUF=8388608
 RTP_LO=16384
 RTP_HI=$((RTP_LO + 4 * CALLS + 1023)) # one port per WebRTC leg (rtcp-mux), pairs reserved, and spare
-[ "$RTP_HI" -le 65535 ] || { echo "CALLS too large for one port range" >&2; exit 2; }
 case "$MODE" in relay | transcode) ;; *) echo "MODE must be relay or transcode" >&2; exit 64 ;; esac
+# shellcheck source=lib/anchored.sh
+. "$root/benches/load/lib/anchored.sh"
 
-sysctl -w net.core.rmem_max=$BUF net.core.wmem_max=$BUF >/dev/null 2>&1 ||
-  echo "note: could not raise net.core.rmem_max (not root?)" >&2
-
-(cd "$root" && cargo build --release --quiet --bin switchboard --example webrtc_load)
-target=${CARGO_TARGET_DIR:-$root/target}
-bin=$target/release/switchboard
-gen=$target/release/examples/webrtc_load
-
-work=$(mktemp -d)
-cleanup() {
-  [ -n "${sw_pid:-}" ] && kill "$sw_pid" 2>/dev/null || true
-  wait 2>/dev/null || true
-  [ -z "${KEEP_LOG:-}" ] || cp "$work/switch.log" "$KEEP_LOG" 2>/dev/null || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
-
-# A temp copy of the load-test profile: anchoring on, enough ports, a
-# WebSocket listener on the internal profile, user 2000 and a route to it.
+raise_socket_buffers $BUF
+build_switch_and webrtc_load
+anchored_config "$RTP_LO" "$RTP_HI" "$SIP_PORT"
+# The callee browser: a WebSocket listener on the internal profile, user
+# 2000, and a route to it ahead of the trunk.
 cfg=$work/config
-cp -r "$root/sip-profiles/loadtest" "$cfg"
-sed -i -e "s/^anchor = false\$/anchor = true/" \
-  -e "s/^rtp_ports = .*/rtp_ports = \"$RTP_LO-$RTP_HI\"/" "$cfg/switchboard.toml"
-sed -i -e "s/127\.0\.0\.1:5080/127.0.0.1:$SIP_PORT/" "$cfg/external.toml"
 sed -i -e "s/127\.0\.0\.1:5090/127.0.0.1:$UAS_PORT/" "$cfg/trunks.toml"
 sed -i -e 's/^transports = .*/transports = ["udp", "tcp", "ws"]/' "$cfg/internal.toml"
 printf '\nws_listen = ["127.0.0.1:%s"]\n' "$WS_PORT" >>"$cfg/internal.toml"
@@ -71,26 +54,12 @@ printf '\n[[user]]\nextension = "2000"\npassword = "load-2000"\ndisplay_name = "
   printf '\n[[context.loadtest]]\nname = "the load browser"\nmatch = { exact = "2000" }\naction = "user"\n\n'
   grep -v '^default_no_answer_timeout_s' "$cfg/dialplan.toml"
 } >"$cfg/dialplan.new" && mv "$cfg/dialplan.new" "$cfg/dialplan.toml"
-grep -q '^anchor = true$' "$cfg/switchboard.toml" || { echo "could not enable anchoring" >&2; exit 2; }
-"$bin" check --config "$cfg" >/dev/null
+start_switch "$API_PORT"
 
-"$bin" run --config "$cfg" --data-dir "$work/data" \
-  --sip-listen internal=127.0.0.1:15060 --api-listen "127.0.0.1:$API_PORT" --log-format json >"$work/switch.log" 2>&1 &
-sw_pid=$!
-sleep 1
-kill -0 "$sw_pid" || { cat "$work/switch.log"; exit 1; }
-
-rss_kb() { awk '/VmRSS/ {print $2}' "/proc/$sw_pid/status"; }
-rss0=$(rss_kb)
 echo "machine: $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg) before the run"
 status=0
 "$gen" --mode "$MODE" --calls "$CALLS" --hold-s "$HOLD_S" --cps "$CPS" \
   --switch "127.0.0.1:$SIP_PORT" --ws "127.0.0.1:$WS_PORT" --uas "127.0.0.1:$UAS_PORT" \
   --switch-pid "$sw_pid" --clk-tck "$(getconf CLK_TCK)" | tee "$work/gen.log" || status=$?
-rss1=$(rss_kb)
-kill -0 "$sw_pid" || { echo "the switch died:"; tail -50 "$work/switch.log"; exit 1; }
-errors=$(grep -c -E '"level":"(ERROR|WARN)"' "$work/switch.log" || true)
-echo "switch: RSS idle $((rss0 / 1024)) MiB, after the run $((rss1 / 1024)) MiB; $errors warning/error log lines"
-[ "$errors" = 0 ] || grep -E '"level":"(ERROR|WARN)"' "$work/switch.log" | head -5
-grep '^RESULT:' "$work/gen.log" | tail -1
+switch_report "$work/gen.log"
 exit "$status"

@@ -61,7 +61,7 @@ fn every_endpoint_needs_a_token_and_the_control_endpoints_an_admin_one() {
         assert_eq!(r.header("www-authenticate"), Some("Bearer"), "{method} {path}");
         assert_eq!(error_of(&r).0, "unauthorized", "{method} {path}");
     }
-    for path in ["/calls", "/calls/1", "/trunks"] {
+    for path in ["/calls", "/calls/1", "/trunks", "/metrics"] {
         let r = call(api, "GET", path, Some(ALICE));
         let (kind, message) = error_of(&r);
         assert_eq!((r.status, kind.as_str()), (403, "forbidden"), "{path}: {message}");
@@ -74,6 +74,7 @@ fn every_endpoint_needs_a_token_and_the_control_endpoints_an_admin_one() {
     let r = call(api, "GET", "/calls", Some(ADMIN));
     assert_eq!((r.status, r.json()["calls"].is_array()), (200, true), "{}", r.text());
     assert_eq!(call(api, "GET", "/trunks", Some(ADMIN)).status, 200);
+    assert_eq!(call(api, "GET", "/metrics", Some(ADMIN)).status, 200);
     assert_eq!(call(api, "GET", "/healthz", Some(ALICE)).json()["status"], "ok");
     assert_eq!(call(api, "GET", "/openapi.yaml", Some(SAM)).status, 200);
     let r = call(api, "GET", "/agent/me", Some(ADMIN));
@@ -462,4 +463,56 @@ fn wait_for_refusal(api: SocketAddr) -> (u16, Value) {
         }
     }
     panic!("sam's second stream was never refused for its count");
+}
+
+/// Issue 13 item 4 (first step): `GET /metrics` on the running switch, as
+/// Prometheus scrapes it with the admin token: the text format 0.0.4 with
+/// the live numbers (a phone's registration counted), or OpenMetrics when
+/// the scraper asks for it.
+#[test]
+fn metrics_are_scraped_in_the_prometheus_text_format_with_live_values() {
+    use switchboard::sip::msg::StatusCode;
+    let sw = Switch::start();
+    let api = sw.api_addr();
+    let mut phone = common::ua::Ua::udp(sw.internal_addr());
+    assert_eq!(phone.register("1001", "demo-1001"), StatusCode::OK);
+    let r = call(api, "GET", "/metrics", Some(ADMIN));
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(
+        r.header("content-type"),
+        Some("text/plain; version=0.0.4; charset=utf-8")
+    );
+    let body = r.text();
+    for line in [
+        "# TYPE switchboard_registrations gauge",
+        "switchboard_registrations 1",
+        "switchboard_calls_active 0",
+        "# TYPE switchboard_calls_started_total counter",
+        "switchboard_calls_started_total 0",
+        "switchboard_media_sessions 0",
+    ] {
+        assert!(body.lines().any(|l| l == line), "{line} in\n{body}");
+    }
+    let auth = format!("Bearer {ADMIN}");
+    let om = http(
+        api,
+        "GET",
+        "/metrics",
+        &[
+            ("Authorization", auth.as_str()),
+            (
+                "Accept",
+                "application/openmetrics-text;version=1.0.0,text/plain;version=0.0.4;q=0.5",
+            ),
+        ],
+        None,
+    );
+    assert_eq!(om.status, 200);
+    assert!(
+        om.header("content-type")
+            .is_some_and(|c| c.starts_with("application/openmetrics-text")),
+        "{:?}",
+        om.header("content-type")
+    );
+    assert_eq!(om.text().lines().last(), Some("# EOF"));
 }

@@ -12,7 +12,7 @@
 //! 3. every endpoint needs a known bearer token (401): `Authorization:
 //!    Bearer`, or `?token=` on the two event streams (browsers cannot set
 //!    headers on a WebSocket);
-//! 4. the control endpoints (`/calls…`, `/trunks`) need an admin token,
+//! 4. the control endpoints (`/calls…`, `/trunks`, `/metrics`) need an admin token,
 //!    `/agent/…` and `/supervisor/…` an agent's or supervisor's (403);
 //! 5. each token may make `max_requests_per_second` requests a second,
 //!    with bursts of twice that (429 with `Retry-After`); WebSocket
@@ -336,7 +336,7 @@ enum Area {
 
 fn area(path: &str) -> Area {
     let under = |p: &str| path == p || path.starts_with(&format!("{p}/"));
-    if under("/calls") || under("/trunks") {
+    if under("/calls") || under("/trunks") || under("/metrics") {
         Area::Control
     } else if under("/agent") {
         Area::Agent
@@ -510,6 +510,7 @@ mod tests {
         assert_eq!(area("/calls"), Area::Control);
         assert_eq!(area("/calls/7/hold"), Area::Control);
         assert_eq!(area("/trunks"), Area::Control);
+        assert_eq!(area("/metrics"), Area::Control);
         assert_eq!(area("/callsx"), Area::Any);
         assert_eq!(area("/agent/me"), Area::Agent);
         assert_eq!(area("/supervisor/events"), Area::Supervisor);

@@ -20,7 +20,8 @@
 //!   "callee"}`, default the caller) and `POST /calls/{id}/resume`
 //!   (CALL-HOLD-1: the held party hears music on hold);
 //! - `POST /calls/{id}/recording/start|pause|resume|stop` (CALL-REC-1);
-//! - `GET /trunks`: each trunk's OPTIONS keepalive state (issue 10 item 5).
+//! - `GET /trunks`: each trunk's OPTIONS keepalive state (issue 10 item 5);
+//! - `GET /metrics`: Prometheus metrics ([`metrics`], issue 13 item 4).
 //!
 //! Agent endpoints (`Authorization: Bearer <token>`, [`desk`]):
 //! - `GET /agent/me`; `POST /agent/login` (optional `{"state":
@@ -79,6 +80,7 @@ pub mod extract;
 pub mod fuzz;
 pub mod guard;
 pub mod listener;
+pub mod metrics;
 pub mod softphone;
 pub mod supervisor;
 
@@ -131,6 +133,9 @@ pub enum ApiCommand {
         /// What the supervisor asks.
         cmd: SupervisorCommand,
     },
+    /// The numbers behind `GET /metrics` (issue 13 item 4), answered with
+    /// [`ApiReply::Metrics`].
+    Metrics,
 }
 
 /// The engine's answer.
@@ -145,6 +150,8 @@ pub enum ApiReply {
     Call(Result<CallSummary, ControlError>),
     /// The answer to [`ApiCommand::Desk`] or [`ApiCommand::Supervise`].
     Desk(Result<DeskReply, DeskError>),
+    /// The answer to [`ApiCommand::Metrics`].
+    Metrics(metrics::MetricsSnapshot),
 }
 
 /// A command and where its answer goes.
@@ -258,6 +265,7 @@ fn build() -> Routes {
     }
     .get("/openapi.yaml", openapi);
     let r = calls::routes(r);
+    let r = metrics::routes(r);
     let r = desk::routes(r);
     let r = consult::routes(r);
     let r = supervisor::routes(r);

@@ -278,7 +278,7 @@ pub async fn run(cfg: Config, opts: RunOptions) -> Result<(), DriverError> {
                 engine.handle_input(now(), Input::Digit { session: r.session, leg: r.leg, digit: r.digit });
             }
             Some((cmd, reply)) = api_rx.recv() => {
-                let _ = reply.send(answer_api(&mut engine, cmd));
+                let _ = reply.send(answer_api(&mut engine, cmd, &gate.counters));
             }
             _ = stats_tick.tick() => {
                 let s = engine.stats();
@@ -370,8 +370,16 @@ pub async fn run(cfg: Config, opts: RunOptions) -> Result<(), DriverError> {
 }
 
 /// Carries out one API request on the engine.
-fn answer_api(engine: &mut Engine, cmd: ApiCommand) -> ApiReply {
+fn answer_api(engine: &mut Engine, cmd: ApiCommand, gate: &crate::sip::overload::GateCounters) -> ApiReply {
+    use std::sync::atomic::Ordering::Relaxed;
     match cmd {
+        ApiCommand::Metrics => ApiReply::Metrics(crate::api::metrics::MetricsSnapshot {
+            engine: engine.stats(),
+            media_sessions: crate::media::live_sessions() as u64,
+            shed_busy: gate.shed_busy.load(Relaxed),
+            shed_source: gate.shed_source.load(Relaxed),
+            acks_dropped: gate.acks_dropped.load(Relaxed),
+        }),
         ApiCommand::ListCalls => ApiReply::Calls(engine.calls_snapshot()),
         ApiCommand::ListTrunks => ApiReply::Trunks(engine.trunks_snapshot()),
         ApiCommand::Control { call, control } => ApiReply::Call(engine.control(now(), call, control)),

@@ -1,0 +1,196 @@
+//! `GET /metrics` (issue 13 item 4): the switch's counters and gauges for
+//! Prometheus. The engine task takes a [`MetricsSnapshot`] (the numbers it
+//! keeps anyway, and the overload gate's atomics) when asked; this module
+//! encodes it with `prometheus-client` at scrape time. Nothing is shared
+//! with the SIP or media hot paths and no lock is taken: a scrape costs
+//! the engine one snapshot, like `GET /calls`.
+//!
+//! The body is the Prometheus text exposition format 0.0.4, or
+//! OpenMetrics 1.0 when the scraper's `Accept` asks for
+//! `application/openmetrics-text` (Prometheus itself does). Every name
+//! starts with `switchboard_`; counters end in `_total`. It is a control
+//! route: an admin token of `[api] admin_tokens`.
+//!
+//! First step of item 4: calls, transactions, dialogs, registrations,
+//! media sessions, malformed requests and overload shedding. SIP requests
+//! and responses by method and class, media packets, queues and agents by
+//! state come next.
+
+use axum::extract::State;
+use axum::http::{header, HeaderMap, HeaderValue};
+use axum::response::{IntoResponse, Response};
+use prometheus_client::metrics::counter::ConstCounter;
+use prometheus_client::metrics::gauge::ConstGauge;
+use prometheus_client::registry::Registry;
+use tokio::sync::mpsc;
+
+use super::error::ApiError;
+use super::{ask, ApiCommand, ApiReply, ApiRequest, Routes};
+
+/// The OpenMetrics media type (OpenMetrics 1.0 §"Protocol Negotiation").
+const OPENMETRICS: &str = "application/openmetrics-text";
+
+/// What the engine task reports for one scrape.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct MetricsSnapshot {
+    /// The engine's counters and gauges.
+    pub engine: crate::engine::Stats,
+    /// Media sessions (calls with anchored media, meet-me rooms) running.
+    pub media_sessions: u64,
+    /// New requests the overload gate answered 503 because the switch was busy.
+    pub shed_busy: u64,
+    /// New requests the gate answered 503 for their source's rate.
+    pub shed_source: u64,
+    /// ACKs of the gate's 503s it dropped.
+    pub acks_dropped: u64,
+}
+
+/// The metrics route.
+pub(super) fn routes(r: Routes) -> Routes {
+    r.get("/metrics", metrics)
+}
+
+/// `GET /metrics`.
+async fn metrics(State(tx): State<mpsc::Sender<ApiRequest>>, headers: HeaderMap) -> Result<Response, ApiError> {
+    let snapshot = match ask(&tx, ApiCommand::Metrics).await? {
+        ApiReply::Metrics(s) => s,
+        _ => return Err(super::unexpected()),
+    };
+    let openmetrics = headers
+        .get_all(header::ACCEPT)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .any(|v| v.contains(OPENMETRICS));
+    let (body, content_type) = encode(&snapshot, openmetrics);
+    Ok(([(header::CONTENT_TYPE, HeaderValue::from_static(content_type))], body).into_response())
+}
+
+/// The snapshot as an exposition body and its content type: Prometheus
+/// text 0.0.4, or OpenMetrics 1.0 when `openmetrics`.
+pub fn encode(s: &MetricsSnapshot, openmetrics: bool) -> (String, &'static str) {
+    let mut reg = Registry::with_prefix("switchboard");
+    let e = &s.engine;
+    let gauge = |reg: &mut Registry, name: &str, help: &str, v: u64| {
+        reg.register(name, help, ConstGauge::new(i64::try_from(v).unwrap_or(i64::MAX)));
+    };
+    let counter = |reg: &mut Registry, name: &str, help: &str, v: u64| {
+        reg.register(name, help, ConstCounter::new(v));
+    };
+    gauge(&mut reg, "calls_active", "Calls live now", e.calls_active);
+    counter(&mut reg, "calls_started", "Calls created since start", e.calls_started);
+    counter(
+        &mut reg,
+        "calls_answered",
+        "Calls answered since start",
+        e.calls_answered,
+    );
+    gauge(
+        &mut reg,
+        "sip_transactions",
+        "SIP transactions alive, including those lingering for their timers (RFC 3261 §17, RFC 6026)",
+        e.transactions,
+    );
+    gauge(&mut reg, "sip_dialogs", "SIP dialogs alive", e.dialogs);
+    gauge(
+        &mut reg,
+        "registrations",
+        "Contacts of phones registered now",
+        e.registrations,
+    );
+    counter(
+        &mut reg,
+        "sip_malformed_requests",
+        "Requests answered 400 for being malformed",
+        e.malformed,
+    );
+    gauge(&mut reg, "media_sessions", "Media sessions running", s.media_sessions);
+    counter(
+        &mut reg,
+        "overload_shed_busy",
+        "New requests answered 503 because the switch was busy",
+        s.shed_busy,
+    );
+    counter(
+        &mut reg,
+        "overload_shed_source",
+        "New requests answered 503 for their source's rate",
+        s.shed_source,
+    );
+    counter(
+        &mut reg,
+        "overload_acks_dropped",
+        "ACKs of the overload 503s dropped",
+        s.acks_dropped,
+    );
+    let mut body = String::new();
+    // Writing into a String cannot fail.
+    if openmetrics {
+        let _ = prometheus_client::encoding::text::encode(&mut body, &reg);
+        (body, "application/openmetrics-text; version=1.0.0; charset=utf-8")
+    } else {
+        let _ = prometheus_client::encoding::prometheus_text::encode(&mut body, &reg);
+        (body, prometheus_client::encoding::prometheus_text::CONTENT_TYPE)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn snapshot() -> MetricsSnapshot {
+        MetricsSnapshot {
+            engine: crate::engine::Stats {
+                calls_started: 12,
+                calls_answered: 9,
+                calls_active: 3,
+                malformed: 1,
+                transactions: 40,
+                dialogs: 6,
+                registrations: 5,
+                ..Default::default()
+            },
+            media_sessions: 3,
+            shed_busy: 7,
+            shed_source: 2,
+            acks_dropped: 4,
+        }
+    }
+
+    /// The 0.0.4 text format: HELP and TYPE per family, counters with
+    /// `_total`, the values of the snapshot.
+    #[test]
+    fn prometheus_text_has_every_family_with_its_value() {
+        let (body, ct) = encode(&snapshot(), false);
+        assert_eq!(ct, "text/plain; version=0.0.4; charset=utf-8");
+        for line in [
+            "# TYPE switchboard_calls_active gauge",
+            "switchboard_calls_active 3",
+            "# TYPE switchboard_calls_started_total counter",
+            "switchboard_calls_started_total 12",
+            "switchboard_calls_answered_total 9",
+            "switchboard_sip_transactions 40",
+            "switchboard_sip_dialogs 6",
+            "switchboard_registrations 5",
+            "switchboard_sip_malformed_requests_total 1",
+            "switchboard_media_sessions 3",
+            "switchboard_overload_shed_busy_total 7",
+            "switchboard_overload_shed_source_total 2",
+            "switchboard_overload_acks_dropped_total 4",
+        ] {
+            assert!(body.lines().any(|l| l == line), "{line} in\n{body}");
+        }
+        assert!(!body.contains("# EOF"), "no OpenMetrics trailer in 0.0.4");
+    }
+
+    /// OpenMetrics when asked: the same samples and the `# EOF` trailer.
+    #[test]
+    fn openmetrics_when_asked() {
+        let (body, ct) = encode(&snapshot(), true);
+        assert!(ct.starts_with(OPENMETRICS), "{ct}");
+        assert!(
+            body.lines().any(|l| l == "switchboard_calls_started_total 12"),
+            "{body}"
+        );
+        assert_eq!(body.lines().last(), Some("# EOF"));
+    }
+}

@@ -467,7 +467,8 @@ fn wait_for_refusal(api: SocketAddr) -> (u16, Value) {
 
 /// Issue 13 item 4 (first step): `GET /metrics` on the running switch, as
 /// Prometheus scrapes it with the admin token: the text format 0.0.4 with
-/// the live numbers (a phone's registration counted), or OpenMetrics when
+/// the live numbers (a phone's registration, and its REGISTERs and their
+/// answers by class), or OpenMetrics when
 /// the scraper asks for it.
 #[test]
 fn metrics_are_scraped_in_the_prometheus_text_format_with_live_values() {
@@ -490,6 +491,10 @@ fn metrics_are_scraped_in_the_prometheus_text_format_with_live_values() {
         "# TYPE switchboard_calls_started_total counter",
         "switchboard_calls_started_total 0",
         "switchboard_media_sessions 0",
+        // The phone's REGISTER, challenged, then registered.
+        "switchboard_sip_requests_total{direction=\"in\",method=\"REGISTER\"} 2",
+        "switchboard_sip_responses_total{direction=\"out\",method=\"REGISTER\",class=\"4xx\"} 1",
+        "switchboard_sip_responses_total{direction=\"out\",method=\"REGISTER\",class=\"2xx\"} 1",
     ] {
         assert!(body.lines().any(|l| l == line), "{line} in\n{body}");
     }

@@ -11,15 +11,16 @@
 //! starts with `switchboard_`; counters end in `_total`. It is a control
 //! route: an admin token of `[api] admin_tokens`.
 //!
-//! First step of item 4: calls, transactions, dialogs, registrations,
-//! media sessions, malformed requests and overload shedding. SIP requests
-//! and responses by method and class, media packets, queues and agents by
-//! state come next.
+//! So far: calls, transactions, dialogs, registrations, media sessions,
+//! malformed requests, overload shedding, and SIP requests and responses
+//! by direction, method and class ([`crate::sip::counters`]). Media
+//! packets, queues and agents by state come next.
 
 use axum::extract::State;
 use axum::http::{header, HeaderMap, HeaderValue};
 use axum::response::{IntoResponse, Response};
-use prometheus_client::metrics::counter::ConstCounter;
+use prometheus_client::metrics::counter::{ConstCounter, Counter};
+use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::ConstGauge;
 use prometheus_client::registry::Registry;
 use tokio::sync::mpsc;
@@ -35,6 +36,8 @@ const OPENMETRICS: &str = "application/openmetrics-text";
 pub struct MetricsSnapshot {
     /// The engine's counters and gauges.
     pub engine: crate::engine::Stats,
+    /// SIP requests and responses received and sent.
+    pub sip: crate::sip::counters::SipCounters,
     /// Media sessions (calls with anchored media, meet-me rooms) running.
     pub media_sessions: u64,
     /// New requests the overload gate answered 503 because the switch was busy.
@@ -122,6 +125,7 @@ pub fn encode(s: &MetricsSnapshot, openmetrics: bool) -> (String, &'static str) 
         "ACKs of the overload 503s dropped",
         s.acks_dropped,
     );
+    sip_families(&mut reg, &s.sip);
     let mut body = String::new();
     // Writing into a String cannot fail.
     if openmetrics {
@@ -131,6 +135,46 @@ pub fn encode(s: &MetricsSnapshot, openmetrics: bool) -> (String, &'static str) 
         let _ = prometheus_client::encoding::prometheus_text::encode(&mut body, &reg);
         (body, prometheus_client::encoding::prometheus_text::CONTENT_TYPE)
     }
+}
+
+/// `sip_requests_total{direction, method}` and
+/// `sip_responses_total{direction, method, class}`, the series that have
+/// counted something.
+fn sip_families(reg: &mut Registry, c: &crate::sip::counters::SipCounters) {
+    use crate::sip::counters::{METHODS, OTHER};
+    type Labels = Vec<(&'static str, &'static str)>;
+    let requests = Family::<Labels, Counter>::default();
+    let responses = Family::<Labels, Counter>::default();
+    let method = |i: usize| if i == OTHER { "other" } else { METHODS[i] };
+    const CLASSES: [&str; 6] = ["1xx", "2xx", "3xx", "4xx", "5xx", "6xx"];
+    for (d, direction) in ["in", "out"].into_iter().enumerate() {
+        for m in 0..=OTHER {
+            let n = c.requests[d][m];
+            if n > 0 {
+                requests
+                    .get_or_create(&vec![("direction", direction), ("method", method(m))])
+                    .inc_by(n);
+            }
+            for (k, class) in CLASSES.into_iter().enumerate() {
+                let n = c.responses[d][m][k];
+                if n > 0 {
+                    responses
+                        .get_or_create(&vec![("direction", direction), ("method", method(m)), ("class", class)])
+                        .inc_by(n);
+                }
+            }
+        }
+    }
+    reg.register(
+        "sip_requests",
+        "SIP requests received (direction in) and sent (out, retransmissions included), by method",
+        requests,
+    );
+    reg.register(
+        "sip_responses",
+        "SIP responses received and sent, by the method of their CSeq and their class",
+        responses,
+    );
 }
 
 #[cfg(test)]
@@ -148,6 +192,16 @@ mod tests {
                 dialogs: 6,
                 registrations: 5,
                 ..Default::default()
+            },
+            sip: {
+                use crate::sip::counters::{Direction, SipCounters};
+                use crate::sip::msg::Method;
+                let mut c = SipCounters::default();
+                c.request(Direction::In, &Method::REGISTER);
+                c.request(Direction::In, &Method::REGISTER);
+                c.response(Direction::Out, &Method::REGISTER, 401);
+                c.response(Direction::Out, &Method::REGISTER, 200);
+                c
             },
             media_sessions: 3,
             shed_busy: 7,
@@ -176,6 +230,10 @@ mod tests {
             "switchboard_overload_shed_busy_total 7",
             "switchboard_overload_shed_source_total 2",
             "switchboard_overload_acks_dropped_total 4",
+            "# TYPE switchboard_sip_requests_total counter",
+            "switchboard_sip_requests_total{direction=\"in\",method=\"REGISTER\"} 2",
+            "switchboard_sip_responses_total{direction=\"out\",method=\"REGISTER\",class=\"4xx\"} 1",
+            "switchboard_sip_responses_total{direction=\"out\",method=\"REGISTER\",class=\"2xx\"} 1",
         ] {
             assert!(body.lines().any(|l| l == line), "{line} in\n{body}");
         }

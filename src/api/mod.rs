@@ -151,7 +151,7 @@ pub enum ApiReply {
     /// The answer to [`ApiCommand::Desk`] or [`ApiCommand::Supervise`].
     Desk(Result<DeskReply, DeskError>),
     /// The answer to [`ApiCommand::Metrics`].
-    Metrics(metrics::MetricsSnapshot),
+    Metrics(Box<metrics::MetricsSnapshot>),
 }
 
 /// A command and where its answer goes.

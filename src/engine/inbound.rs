@@ -62,6 +62,16 @@ impl Engine {
                 return;
             }
         };
+        match msg.status() {
+            Some(s) => self
+                .sip_counters
+                .response(crate::sip::counters::Direction::In, &env.cseq.method, s.as_u16()),
+            None => {
+                if let Some(m) = msg.method() {
+                    self.sip_counters.request(crate::sip::counters::Direction::In, m);
+                }
+            }
+        }
         let (msg, env, reply_to) = if msg.is_request() {
             let (m, e) = stamp_via(msg, env, src);
             let d = via_destination(&e.via, src);

@@ -231,6 +231,8 @@ pub struct Engine {
     pub(crate) out: VecDeque<Output>,
     pub(crate) next_call: u64,
     pub(crate) stats: Stats,
+    /// SIP requests and responses in and out, for `/metrics`.
+    pub(crate) sip_counters: crate::sip::counters::SipCounters,
     pub(crate) limits: crate::sip::msg::Limits,
     pub(crate) shutting_down: bool,
     pub(crate) trunk_regs: HashMap<String, trunk_reg::TrunkRegistration>,
@@ -336,6 +338,7 @@ impl Engine {
             out: VecDeque::new(),
             next_call: 1,
             stats: Stats::default(),
+            sip_counters: Default::default(),
             limits,
             shutting_down: false,
             trunk_regs: HashMap::new(),
@@ -398,6 +401,11 @@ impl Engine {
             auth_held: self.held_auth.len() as u64,
             ..self.stats
         }
+    }
+
+    /// SIP requests and responses received and sent so far (`/metrics`).
+    pub fn sip_counters(&self) -> crate::sip::counters::SipCounters {
+        self.sip_counters
     }
 
     /// Every live call, oldest first (control API, SUP-1 later).
@@ -564,6 +572,7 @@ impl Engine {
         loop {
             let mut progressed = false;
             while let Some(t) = self.txl.poll_transmit() {
+                self.sip_counters.sent(&t.bytes);
                 self.out.push_back(Output::Transmit {
                     dest: t.dest,
                     bytes: t.bytes,

@@ -6,6 +6,7 @@
 //! only re-export it. The sockets themselves are in `driver::net`.
 
 pub mod auth;
+pub mod counters;
 pub mod dialog;
 pub mod msg;
 pub mod overload;

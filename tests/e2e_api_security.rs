@@ -495,6 +495,13 @@ fn metrics_are_scraped_in_the_prometheus_text_format_with_live_values() {
         "switchboard_sip_requests_total{direction=\"in\",method=\"REGISTER\"} 2",
         "switchboard_sip_responses_total{direction=\"out\",method=\"REGISTER\",class=\"4xx\"} 1",
         "switchboard_sip_responses_total{direction=\"out\",method=\"REGISTER\",class=\"2xx\"} 1",
+        // The embedded acd.toml: two queues, nobody waiting; three agents
+        // logged out.
+        "switchboard_queue_waiting{queue=\"support\"} 0",
+        "switchboard_queue_waiting{queue=\"sales\"} 0",
+        "switchboard_queue_longest_wait_seconds{queue=\"support\"} 0.0",
+        "switchboard_agents{state=\"LoggedOut\"} 3",
+        "switchboard_agents{state=\"Available\"} 0",
     ] {
         assert!(body.lines().any(|l| l == line), "{line} in\n{body}");
     }

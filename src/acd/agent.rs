@@ -51,6 +51,22 @@ impl AgentState {
     pub fn is_logged_in(&self) -> bool {
         !matches!(self, AgentState::LoggedOut)
     }
+
+    /// The state's AGENT-1 name: `LoggedOut`, `Available`, `Idle`,
+    /// `Reserved`, `Busy`, `WrapUp`.
+    pub fn name(&self) -> &'static str {
+        match self {
+            AgentState::LoggedOut => "LoggedOut",
+            AgentState::Available => "Available",
+            AgentState::Idle(_) => "Idle",
+            AgentState::Reserved { .. } => "Reserved",
+            AgentState::Busy { .. } => "Busy",
+            AgentState::WrapUp { .. } => "WrapUp",
+        }
+    }
+
+    /// Every state's name, in AGENT-1 order.
+    pub const NAMES: [&'static str; 6] = ["LoggedOut", "Available", "Idle", "Reserved", "Busy", "WrapUp"];
 }
 
 /// A state an agent (or a supervisor on its behalf) may ask for (AGENT-4):

@@ -366,6 +366,9 @@ pub(crate) struct Interaction {
     pub overdue: bool,
     /// Offers made so far.
     pub offered: u32,
+    /// When it entered its current queue (arrival, a transfer or an
+    /// overflow; a RONA back into the same line keeps it): its wait there.
+    pub queued_at: Instant,
     /// CALL-XFER-6: the agent a supervisor is transferring it away from,
     /// a consultant until the offered agent accepts or declines.
     pub handing_over: Option<AgentId>,

@@ -95,6 +95,17 @@ pub struct AgentConfig {
     pub queues: Vec<(QueueId, u8)>,
 }
 
+/// A queue's live numbers ([`Acd::queue_gauges`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct QueueGauge {
+    /// The queue.
+    pub queue: QueueId,
+    /// Customers not yet answered in it (waiting or ringing an agent).
+    pub waiting: usize,
+    /// The longest of their waits in this queue (zero when none waits).
+    pub longest_wait: Duration,
+}
+
 /// The ACD's typed configuration (validated by [`Acd::new`]).
 #[derive(Clone, Debug, Default)]
 pub struct AcdConfig {
@@ -326,6 +337,49 @@ impl Acd {
             .get(&queue)
             .map(|q| q.waiting.iter().map(|p| p.2).collect())
             .unwrap_or_default()
+    }
+
+    /// Every queue's customers not yet answered (waiting in line, or
+    /// ringing an agent: the customer still waits) and the longest of
+    /// their waits in that queue at `now`, by queue id (`/metrics`, issue
+    /// 13 item 4). Interactions held for an assigned agent (SUP-5) count
+    /// too: they wait.
+    pub fn queue_gauges(&self, now: Instant) -> Vec<QueueGauge> {
+        let mut out: Vec<QueueGauge> = self
+            .queues
+            .keys()
+            .map(|&queue| QueueGauge {
+                queue,
+                waiting: 0,
+                longest_wait: Duration::ZERO,
+            })
+            .collect();
+        out.sort_unstable_by_key(|g| g.queue);
+        for i in self.interactions.values() {
+            let queue = match &i.state {
+                InteractionState::Waiting { queue }
+                | InteractionState::Ringing { queue, .. }
+                | InteractionState::Assigned { queue, .. } => *queue,
+                _ => continue,
+            };
+            if let Ok(at) = out.binary_search_by_key(&queue, |g| g.queue) {
+                out[at].waiting += 1;
+                out[at].longest_wait = out[at].longest_wait.max(now.saturating_duration_since(i.queued_at));
+            }
+        }
+        out
+    }
+
+    /// How many agents are in each AGENT-1 state, in
+    /// [`AgentState::NAMES`] order (`/metrics`).
+    pub fn agents_by_state(&self) -> [(&'static str, u64); 6] {
+        let mut out = AgentState::NAMES.map(|n| (n, 0u64));
+        for a in self.agents.values() {
+            if let Some(slot) = out.iter_mut().find(|(n, _)| *n == a.state.name()) {
+                slot.1 += 1;
+            }
+        }
+        out
     }
 
     /// Number of `Available` agents serving `queue`.

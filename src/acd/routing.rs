@@ -48,6 +48,7 @@ impl Acd {
             declined_by: Vec::new(),
             overdue: false,
             offered: 0,
+            queued_at: now,
             handing_over: None,
             info: InteractionInfo::new(now, queue, customer),
         };
@@ -300,6 +301,7 @@ impl Acd {
             return;
         };
         i.overdue = false;
+        i.queued_at = now;
         i.info.queue = to;
         i.state = InteractionState::Waiting { queue: to };
         i.info.set_phase(now, Phase::Queued);

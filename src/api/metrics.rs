@@ -13,8 +13,9 @@
 //!
 //! So far: calls, transactions, dialogs, registrations, media sessions,
 //! malformed requests, overload shedding, and SIP requests and responses
-//! by direction, method and class ([`crate::sip::counters`]). Media
-//! packets, queues and agents by state come next.
+//! by direction, method and class ([`crate::sip::counters`]), customers
+//! waiting and the longest wait per queue, agents by state. Media packets
+//! relayed, lost and late come next.
 
 use axum::extract::State;
 use axum::http::{header, HeaderMap, HeaderValue};
@@ -22,7 +23,9 @@ use axum::response::{IntoResponse, Response};
 use prometheus_client::metrics::counter::{ConstCounter, Counter};
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::ConstGauge;
+use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::registry::Registry;
+use std::sync::atomic::AtomicU64;
 use tokio::sync::mpsc;
 
 use super::error::ApiError;
@@ -31,13 +34,28 @@ use super::{ask, ApiCommand, ApiReply, ApiRequest, Routes};
 /// The OpenMetrics media type (OpenMetrics 1.0 §"Protocol Negotiation").
 const OPENMETRICS: &str = "application/openmetrics-text";
 
+/// A queue's live numbers, by the name the admin gave it.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct QueueMetrics {
+    /// The queue's name in `acd.toml`.
+    pub name: String,
+    /// Customers not yet answered in it (waiting, or ringing an agent).
+    pub waiting: u64,
+    /// The longest of their waits in this queue.
+    pub longest_wait: std::time::Duration,
+}
+
 /// What the engine task reports for one scrape.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct MetricsSnapshot {
     /// The engine's counters and gauges.
     pub engine: crate::engine::Stats,
     /// SIP requests and responses received and sent.
     pub sip: crate::sip::counters::SipCounters,
+    /// Every queue, in id order.
+    pub queues: Vec<QueueMetrics>,
+    /// Agents in each AGENT-1 state.
+    pub agents: [(&'static str, u64); 6],
     /// Media sessions (calls with anchored media, meet-me rooms) running.
     pub media_sessions: u64,
     /// New requests the overload gate answered 503 because the switch was busy.
@@ -126,6 +144,7 @@ pub fn encode(s: &MetricsSnapshot, openmetrics: bool) -> (String, &'static str) 
         s.acks_dropped,
     );
     sip_families(&mut reg, &s.sip);
+    acd_families(&mut reg, s);
     let mut body = String::new();
     // Writing into a String cannot fail.
     if openmetrics {
@@ -177,6 +196,38 @@ fn sip_families(reg: &mut Registry, c: &crate::sip::counters::SipCounters) {
     );
 }
 
+/// `queue_waiting{queue}`, `queue_longest_wait_seconds{queue}` and
+/// `agents{state}`.
+fn acd_families(reg: &mut Registry, s: &MetricsSnapshot) {
+    type Labels = Vec<(&'static str, String)>;
+    let waiting = Family::<Labels, Gauge>::default();
+    let longest = Family::<Labels, Gauge<f64, AtomicU64>>::default();
+    for q in &s.queues {
+        let labels = vec![("queue", q.name.clone())];
+        waiting
+            .get_or_create(&labels)
+            .set(i64::try_from(q.waiting).unwrap_or(i64::MAX));
+        longest.get_or_create(&labels).set(q.longest_wait.as_secs_f64());
+    }
+    reg.register(
+        "queue_waiting",
+        "Customers not yet answered in the queue (waiting, or ringing an agent)",
+        waiting,
+    );
+    reg.register(
+        "queue_longest_wait_seconds",
+        "The longest wait of a customer not yet answered in the queue",
+        longest,
+    );
+    let agents = Family::<Labels, Gauge>::default();
+    for (state, n) in s.agents {
+        agents
+            .get_or_create(&vec![("state", state.to_string())])
+            .set(i64::try_from(n).unwrap_or(i64::MAX));
+    }
+    reg.register("agents", "Agents in each state (AGENT-1)", agents);
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -203,6 +254,19 @@ mod tests {
                 c.response(Direction::Out, &Method::REGISTER, 200);
                 c
             },
+            queues: vec![QueueMetrics {
+                name: "support".into(),
+                waiting: 2,
+                longest_wait: std::time::Duration::from_millis(20_500),
+            }],
+            agents: [
+                ("LoggedOut", 1),
+                ("Available", 2),
+                ("Idle", 0),
+                ("Reserved", 1),
+                ("Busy", 3),
+                ("WrapUp", 0),
+            ],
             media_sessions: 3,
             shed_busy: 7,
             shed_source: 2,
@@ -234,6 +298,10 @@ mod tests {
             "switchboard_sip_requests_total{direction=\"in\",method=\"REGISTER\"} 2",
             "switchboard_sip_responses_total{direction=\"out\",method=\"REGISTER\",class=\"4xx\"} 1",
             "switchboard_sip_responses_total{direction=\"out\",method=\"REGISTER\",class=\"2xx\"} 1",
+            "switchboard_queue_waiting{queue=\"support\"} 2",
+            "switchboard_queue_longest_wait_seconds{queue=\"support\"} 20.5",
+            "switchboard_agents{state=\"Busy\"} 3",
+            "switchboard_agents{state=\"Idle\"} 0",
         ] {
             assert!(body.lines().any(|l| l == line), "{line} in\n{body}");
         }

@@ -373,14 +373,19 @@ pub async fn run(cfg: Config, opts: RunOptions) -> Result<(), DriverError> {
 fn answer_api(engine: &mut Engine, cmd: ApiCommand, gate: &crate::sip::overload::GateCounters) -> ApiReply {
     use std::sync::atomic::Ordering::Relaxed;
     match cmd {
-        ApiCommand::Metrics => ApiReply::Metrics(Box::new(crate::api::metrics::MetricsSnapshot {
-            engine: engine.stats(),
-            sip: engine.sip_counters(),
-            media_sessions: crate::media::live_sessions() as u64,
-            shed_busy: gate.shed_busy.load(Relaxed),
-            shed_source: gate.shed_source.load(Relaxed),
-            acks_dropped: gate.acks_dropped.load(Relaxed),
-        })),
+        ApiCommand::Metrics => {
+            let (queues, agents) = engine.acd_gauges(now().mono);
+            ApiReply::Metrics(Box::new(crate::api::metrics::MetricsSnapshot {
+                engine: engine.stats(),
+                sip: engine.sip_counters(),
+                queues,
+                agents,
+                media_sessions: crate::media::live_sessions() as u64,
+                shed_busy: gate.shed_busy.load(Relaxed),
+                shed_source: gate.shed_source.load(Relaxed),
+                acks_dropped: gate.acks_dropped.load(Relaxed),
+            }))
+        }
         ApiCommand::ListCalls => ApiReply::Calls(engine.calls_snapshot()),
         ApiCommand::ListTrunks => ApiReply::Trunks(engine.trunks_snapshot()),
         ApiCommand::Control { call, control } => ApiReply::Call(engine.control(now(), call, control)),

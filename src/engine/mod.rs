@@ -403,6 +403,28 @@ impl Engine {
         }
     }
 
+    /// Every queue by its name with the customers waiting in it and the
+    /// longest wait at `now`, and the agents in each AGENT-1 state
+    /// (`/metrics`, issue 13 item 4).
+    pub fn acd_gauges(&self, now: Instant) -> (Vec<crate::api::metrics::QueueMetrics>, [(&'static str, u64); 6]) {
+        let queues = self
+            .acd
+            .queue_gauges(now)
+            .into_iter()
+            .map(|g| crate::api::metrics::QueueMetrics {
+                name: self
+                    .cfg
+                    .acd()
+                    .queue(g.queue)
+                    .map(|q| q.name.clone())
+                    .unwrap_or_else(|| g.queue.to_string()),
+                waiting: g.waiting as u64,
+                longest_wait: g.longest_wait,
+            })
+            .collect();
+        (queues, self.acd.agents_by_state())
+    }
+
     /// SIP requests and responses received and sent so far (`/metrics`).
     pub fn sip_counters(&self) -> crate::sip::counters::SipCounters {
         self.sip_counters

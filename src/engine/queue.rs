@@ -131,12 +131,8 @@ pub(crate) fn interaction_of(call: CallRef) -> InteractionId {
 /// `LoggedOut`, `Available`, … (AGENT-1 names) and the idle reason.
 pub(crate) fn state_name(s: &AgentState) -> (&'static str, Option<String>) {
     match s {
-        AgentState::LoggedOut => ("LoggedOut", None),
-        AgentState::Available => ("Available", None),
-        AgentState::Idle(r) => ("Idle", Some(idle_reason_name(r))),
-        AgentState::Reserved { .. } => ("Reserved", None),
-        AgentState::Busy { .. } => ("Busy", None),
-        AgentState::WrapUp { .. } => ("WrapUp", None),
+        AgentState::Idle(r) => (s.name(), Some(idle_reason_name(r))),
+        _ => (s.name(), None),
     }
 }
 

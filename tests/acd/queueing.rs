@@ -190,3 +190,59 @@ fn bad_events_and_configs_are_refused() {
     cfg.queues.push(QueueConfig::new(Q1, Strategy::RingAll));
     assert!(matches!(Acd::new(cfg), Err(AcdError::DuplicateConfigId(_))));
 }
+
+/// The queue gauges of `/metrics` (issue 13 item 4): customers not yet
+/// answered (in line or ringing an agent) and the longest wait, counted
+/// from entering the queue; an overflow restarts the wait in the new
+/// queue; answered customers leave the count. Agents by AGENT-1 state.
+#[test]
+fn queue_gauges_count_unanswered_customers_and_the_longest_wait() {
+    let mut h = H::new(two_queues(OverflowTarget::Queue(Q2)));
+    h.arrive(i(1), Q1, 0);
+    h.secs(5);
+    h.arrive(i(2), Q1, 0);
+    h.secs(4);
+    h.arrive(i(3), Q2, 0);
+    h.secs(11);
+    let g = h.acd.queue_gauges(h.now);
+    assert_eq!(g.len(), 2);
+    assert_eq!(
+        (g[0].queue, g[0].waiting, g[0].longest_wait),
+        (Q1, 2, Duration::from_secs(20))
+    );
+    assert_eq!(
+        (g[1].queue, g[1].waiting, g[1].longest_wait),
+        (Q2, 1, Duration::from_secs(11))
+    );
+    assert_eq!(
+        h.acd.agents_by_state(),
+        [
+            ("LoggedOut", 2),
+            ("Available", 0),
+            ("Idle", 0),
+            ("Reserved", 0),
+            ("Busy", 0),
+            ("WrapUp", 0)
+        ]
+    );
+
+    // Agent 2 (Q2) logs in: customer 3 rings it, still waiting.
+    h.login(a(2));
+    let rings = h.rings();
+    assert_eq!(rings.len(), 1);
+    let g = h.acd.queue_gauges(h.now);
+    assert_eq!((g[1].waiting, g[1].longest_wait), (1, Duration::from_secs(11)));
+    assert_eq!(h.acd.agents_by_state()[3], ("Reserved", 1));
+    // Answered: no longer waiting.
+    h.ev(AcdEvent::PhoneAnswered { offer: rings[0].0 }).expect("answer");
+    let g = h.acd.queue_gauges(h.now);
+    assert_eq!((g[1].waiting, g[1].longest_wait), (0, Duration::ZERO));
+    assert_eq!(h.acd.agents_by_state()[4], ("Busy", 1));
+
+    // Q1's maximum wait (30 s) overflows customer 1 to Q2: its wait there
+    // starts again; customer 2 is still Q1's longest.
+    h.secs(10);
+    let g = h.acd.queue_gauges(h.now);
+    assert_eq!((g[0].waiting, g[0].longest_wait), (1, Duration::from_secs(25)));
+    assert_eq!((g[1].waiting, g[1].longest_wait), (1, Duration::ZERO));
+}

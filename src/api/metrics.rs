@@ -308,6 +308,38 @@ mod tests {
         assert!(!body.contains("# EOF"), "no OpenMetrics trailer in 0.0.4");
     }
 
+    /// The example Grafana dashboard (`examples/grafana/switchboard.json`)
+    /// only queries metrics the switch exports: every `switchboard_…` name
+    /// in a panel's expression is a family of the encoding.
+    #[test]
+    fn the_grafana_example_queries_only_exported_metrics() {
+        let dashboard: serde_json::Value =
+            serde_json::from_str(include_str!("../../examples/grafana/switchboard.json")).expect("JSON");
+        let (body, _) = encode(&snapshot(), false);
+        let families: Vec<&str> = body
+            .lines()
+            .filter_map(|l| l.strip_prefix("# TYPE "))
+            .filter_map(|l| l.split_whitespace().next())
+            .collect();
+        let mut checked = 0;
+        for panel in dashboard["panels"].as_array().expect("panels") {
+            for target in panel["targets"].as_array().expect("targets") {
+                let expr = target["expr"].as_str().expect("expr");
+                for word in expr.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_')) {
+                    if word.starts_with("switchboard_") {
+                        assert!(
+                            families.contains(&word),
+                            "{word} (panel {}) is not exported",
+                            panel["title"]
+                        );
+                        checked += 1;
+                    }
+                }
+            }
+        }
+        assert!(checked >= 15, "the dashboard queries the metrics: {checked}");
+    }
+
     /// OpenMetrics when asked: the same samples and the `# EOF` trailer.
     #[test]
     fn openmetrics_when_asked() {

@@ -5,7 +5,8 @@
 //! consecutive sequence numbers, and back; a third party cannot inject into
 //! a latched leg; an offer with no acceptable codec gets 488 with a Warning;
 //! hold by re-INVITE (`sendonly`) plays the hold music to the held party in
-//! the same continuous stream, and resume relays again with no gap.
+//! the same continuous stream, and resume relays again with no gap; the
+//! packets relayed and dropped show in `/metrics`.
 
 mod common;
 
@@ -98,6 +99,28 @@ fn anchored_call_relays_rtp_both_ways() {
     // Callee → switch → caller.
     send_rtp(&c.callee_rtp, c.b_media, 0x2222, 0);
     assert_relayed(&drain(&c.caller_rtp), 0x2222);
+    // `/metrics` (issue 13 item 4): the session adds what it relayed and
+    // dropped to the switch's totals within a few seconds (at its RTCP
+    // deadlines), while the call goes on.
+    let until = std::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let body = common::desk::admin_http(sw.api_addr(), "GET", "/metrics", None).text();
+        let value = |name: &str| {
+            body.lines()
+                .find_map(|l| l.strip_prefix(name)?.trim().parse::<u64>().ok())
+        };
+        let relayed = value("switchboard_media_packets_relayed_total ");
+        let dropped = value("switchboard_media_packets_dropped_total ");
+        if relayed == Some(2 * u64::from(PACKETS)) && dropped >= Some(5) {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < until,
+            "relayed {relayed:?} (want {}), dropped {dropped:?} (want >= 5):\n{body}",
+            2 * PACKETS
+        );
+        std::thread::sleep(Duration::from_millis(250));
+    }
 }
 
 /// An in-dialog re-INVITE from the caller with `direction` (RFC 3264 §8.4).

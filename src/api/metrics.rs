@@ -14,8 +14,8 @@
 //! So far: calls, transactions, dialogs, registrations, media sessions,
 //! malformed requests, overload shedding, and SIP requests and responses
 //! by direction, method and class ([`crate::sip::counters`]), customers
-//! waiting and the longest wait per queue, agents by state. Media packets
-//! relayed, lost and late come next.
+//! waiting and the longest wait per queue, agents by state, media packets
+//! relayed, dropped and refused as SRTP. Packets lost and late come next.
 
 use axum::extract::State;
 use axum::http::{header, HeaderMap, HeaderValue};
@@ -58,6 +58,13 @@ pub struct MetricsSnapshot {
     pub agents: [(&'static str, u64); 6],
     /// Media sessions (calls with anchored media, meet-me rooms) running.
     pub media_sessions: u64,
+    /// RTP packets relayed on the fast path (same codec both sides).
+    pub media_packets_relayed: u64,
+    /// RTP packets dropped: refused by a latch, before the plan beyond
+    /// the early buffer, unmappable, or said while held.
+    pub media_packets_dropped: u64,
+    /// SRTP/SRTCP datagrams refused (authentication, replay, clear).
+    pub media_srtp_refused: u64,
     /// New requests the overload gate answered 503 because the switch was busy.
     pub shed_busy: u64,
     /// New requests the gate answered 503 for their source's rate.
@@ -125,6 +132,24 @@ pub fn encode(s: &MetricsSnapshot, openmetrics: bool) -> (String, &'static str) 
         e.malformed,
     );
     gauge(&mut reg, "media_sessions", "Media sessions running", s.media_sessions);
+    counter(
+        &mut reg,
+        "media_packets_relayed",
+        "RTP packets relayed on the fast path (added by each session every few seconds)",
+        s.media_packets_relayed,
+    );
+    counter(
+        &mut reg,
+        "media_packets_dropped",
+        "RTP packets dropped (latch, early, unmappable, held)",
+        s.media_packets_dropped,
+    );
+    counter(
+        &mut reg,
+        "media_srtp_refused",
+        "SRTP/SRTCP datagrams refused (authentication, replay, sent in clear)",
+        s.media_srtp_refused,
+    );
     counter(
         &mut reg,
         "overload_shed_busy",
@@ -268,6 +293,9 @@ mod tests {
                 ("WrapUp", 0),
             ],
             media_sessions: 3,
+            media_packets_relayed: 1000,
+            media_packets_dropped: 5,
+            media_srtp_refused: 1,
             shed_busy: 7,
             shed_source: 2,
             acks_dropped: 4,
@@ -291,6 +319,9 @@ mod tests {
             "switchboard_registrations 5",
             "switchboard_sip_malformed_requests_total 1",
             "switchboard_media_sessions 3",
+            "switchboard_media_packets_relayed_total 1000",
+            "switchboard_media_packets_dropped_total 5",
+            "switchboard_media_srtp_refused_total 1",
             "switchboard_overload_shed_busy_total 7",
             "switchboard_overload_shed_source_total 2",
             "switchboard_overload_acks_dropped_total 4",

@@ -88,6 +88,13 @@ pub fn live_sessions() -> usize {
     session::pump::live_sessions()
 }
 
+/// RTP packets every media session relayed on the fast path, dropped, and
+/// refused as SRTP since the switch started (`/metrics`; sessions add
+/// theirs every few seconds and when they end).
+pub fn packet_totals() -> (u64, u64, u64) {
+    session::pump::packet_totals()
+}
+
 impl MediaWorkers {
     /// Starts `threads` media worker threads; recordings go to `recordings`,
     /// key presses on bridged legs to `reports`; WebRTC legs run DTLS with

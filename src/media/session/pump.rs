@@ -11,6 +11,7 @@ use crate::media::music::HoldMusic;
 use crate::media::recorder::Recorder;
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 use tokio::net::UdpSocket;
@@ -171,6 +172,36 @@ pub(in crate::media) fn live_sessions() -> usize {
     LIVE_SESSIONS.load(std::sync::atomic::Ordering::Relaxed)
 }
 
+/// Packets every session relayed on the fast path, dropped, and refused as
+/// SRTP, since start (`/metrics`). Each session adds what it counted at its
+/// timer deadlines (RTCP at least every few seconds) and when it ends:
+/// a few relaxed adds per session and deadline, never per packet.
+static RELAYED: AtomicU64 = AtomicU64::new(0);
+static DROPPED: AtomicU64 = AtomicU64::new(0);
+static SRTP_REFUSED: AtomicU64 = AtomicU64::new(0);
+
+/// Packets relayed, dropped and refused as SRTP by every session so far
+/// (see [`RELAYED`]).
+pub(in crate::media) fn packet_totals() -> (u64, u64, u64) {
+    (
+        RELAYED.load(Ordering::Relaxed),
+        DROPPED.load(Ordering::Relaxed),
+        SRTP_REFUSED.load(Ordering::Relaxed),
+    )
+}
+
+/// Adds what `core` counted since `published` to the totals.
+fn publish(core: &SessionCore, published: &mut crate::media::session::SessionStats) {
+    let now = core.stats();
+    RELAYED.fetch_add(now.relayed.saturating_sub(published.relayed), Ordering::Relaxed);
+    DROPPED.fetch_add(now.dropped.saturating_sub(published.dropped), Ordering::Relaxed);
+    SRTP_REFUSED.fetch_add(
+        now.srtp_refused.saturating_sub(published.srtp_refused),
+        Ordering::Relaxed,
+    );
+    *published = now;
+}
+
 /// Counts one running session in [`LIVE_SESSIONS`] for as long as it lives.
 struct Live;
 
@@ -222,6 +253,7 @@ pub(in crate::media) async fn run(
     // One timer for the call's life, reset only when the core's deadline
     // changes (not per packet on the fast path).
     let mut armed = core.poll_timeout();
+    let mut published = core.stats();
     let timer = tokio::time::sleep_until(sleep_target(armed));
     tokio::pin!(timer);
     loop {
@@ -263,6 +295,7 @@ pub(in crate::media) async fn run(
             }
             _ = &mut timer, if armed.is_some() => {
                 core.handle_timeout(Instant::now());
+                publish(&core, &mut published);
                 continue;
             }
             (p, r) = recv_parties(parties, &mut buf_party) => {
@@ -305,6 +338,7 @@ pub(in crate::media) async fn run(
             }
         }
     }
+    publish(&core, &mut published);
     io.finish_recording();
 }
 

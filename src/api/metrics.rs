@@ -34,16 +34,7 @@ use super::{ask, ApiCommand, ApiReply, ApiRequest, Routes};
 /// The OpenMetrics media type (OpenMetrics 1.0 §"Protocol Negotiation").
 const OPENMETRICS: &str = "application/openmetrics-text";
 
-/// A queue's live numbers, by the name the admin gave it.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct QueueMetrics {
-    /// The queue's name in `acd.toml`.
-    pub name: String,
-    /// Customers not yet answered in it (waiting, or ringing an agent).
-    pub waiting: u64,
-    /// The longest of their waits in this queue.
-    pub longest_wait: std::time::Duration,
-}
+pub use crate::engine::QueueMetrics;
 
 /// What the engine task reports for one scrape.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]

@@ -173,6 +173,18 @@ pub struct CallSummary {
     pub recording: Option<&'static str>,
 }
 
+/// A queue's live numbers for `/metrics` (issue 13 item 4), by the name
+/// the admin gave it.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct QueueMetrics {
+    /// The queue's name in `acd.toml`.
+    pub name: String,
+    /// Customers not yet answered in it (waiting, or ringing an agent).
+    pub waiting: u64,
+    /// The longest of their waits in this queue.
+    pub longest_wait: std::time::Duration,
+}
+
 /// Counters for the load scripts and the logs.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Stats {
@@ -406,12 +418,12 @@ impl Engine {
     /// Every queue by its name with the customers waiting in it and the
     /// longest wait at `now`, and the agents in each AGENT-1 state
     /// (`/metrics`, issue 13 item 4).
-    pub fn acd_gauges(&self, now: Instant) -> (Vec<crate::api::metrics::QueueMetrics>, [(&'static str, u64); 6]) {
+    pub fn acd_gauges(&self, now: Instant) -> (Vec<QueueMetrics>, [(&'static str, u64); 6]) {
         let queues = self
             .acd
             .queue_gauges(now)
             .into_iter()
-            .map(|g| crate::api::metrics::QueueMetrics {
+            .map(|g| QueueMetrics {
                 name: self
                     .cfg
                     .acd()

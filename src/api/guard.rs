@@ -1,6 +1,6 @@
 //! Who may use the API and how much (issue 11 item 5): every request is
-//! checked here before any handler runs (except the softphone's public
-//! static files, [`super::softphone`], which never reach the guard).
+//! checked here before any handler runs (except the browser pages' public
+//! static files, [`super::pages`], which never reach the guard).
 //!
 //! Order of checks, each answered with a JSON error:
 //! 1. a browser's `Origin`, when sent, must be the API's own origin or one
@@ -327,14 +327,15 @@ impl Drop for StreamPermit {
 
 /// Which principals a path is for (step 4).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Area {
+pub(super) enum Area {
     Control,
     Agent,
     Supervisor,
     Any,
 }
 
-fn area(path: &str) -> Area {
+/// Which principals `path` is for (`Any`: no API area, such as a page's).
+pub(super) fn area(path: &str) -> Area {
     let under = |p: &str| path == p || path.starts_with(&format!("{p}/"));
     if under("/calls") || under("/trunks") || under("/metrics") {
         Area::Control

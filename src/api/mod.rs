@@ -65,10 +65,10 @@
 //! first (an unknown one is 401 whatever the request), then the request's
 //! shape is checked, then the engine decides.
 //!
-//! The browser softphone's files (`GET /softphone/...`, [`softphone`],
-//! embedded by [`crate::web`]) share the address but not the guard: they
-//! are public static pages, like a login page, and not in the OpenAPI
-//! document.
+//! The browser pages' files (`GET /softphone/...` and the others of
+//! [`crate::web::PAGES`], served by [`pages`]) share the address but not
+//! the guard: they are public static pages, like a login page, and not in
+//! the OpenAPI document.
 
 mod calls;
 mod consult;
@@ -81,7 +81,7 @@ pub mod fuzz;
 pub mod guard;
 pub mod listener;
 pub mod metrics;
-pub mod softphone;
+pub mod pages;
 pub mod supervisor;
 
 use crate::engine::desk::{DeskCommand, DeskError, DeskEvent, DeskReply, SupervisorCommand};
@@ -295,8 +295,8 @@ async fn method_not_allowed() -> ApiError {
 
 /// The API's routes, answering through `engine`, each request checked by
 /// `guard` first; the event streams subscribe to `events` (the router
-/// keeps only a weak handle). The softphone's public pages are merged in
-/// after the guard ([`softphone::router`]).
+/// keeps only a weak handle). The public pages are merged in
+/// after the guard ([`pages::router`]).
 pub fn router(engine: mpsc::Sender<ApiRequest>, events: &broadcast::Sender<DeskEvent>, guard: Arc<ApiGuard>) -> Router {
     let state = AppState {
         engine,
@@ -311,7 +311,7 @@ pub fn router(engine: mpsc::Sender<ApiRequest>, events: &broadcast::Sender<DeskE
         .layer(axum::middleware::from_fn_with_state(guard, guard::guard))
         .layer(axum::middleware::map_response(error::json_errors))
         .with_state(state)
-        .merge(softphone::router())
+        .merge(pages::router())
 }
 
 /// How long a client may take to send a request's head, or stay idle

@@ -3,12 +3,14 @@
 //! ours), so running the switch needs no build step, no files beside the
 //! binary and no network.
 //!
-//! Today: the softphone (issue 12 item 3), `softphone/` (a plain HTML page,
-//! its script and style sheet, no framework) on the vendored JsSIP bundle
-//! `vendor/jssip-<version>.min.js` (MIT; provenance, integrity and the
-//! refresh command in `vendor/README.md`, refreshed from the npm registry
-//! by `vendor/refresh-jssip.sh`). The HTTP routes that serve these files
-//! live in `crate::api` ([`asset`] is all they need).
+//! Each page is a [`Page`]: a URL base and its files (plain HTML, scripts
+//! and style sheets, no framework, no build step). [`PAGES`] lists them:
+//! the shared client and style of the desktops, `shared/` at `/web/`; the
+//! softphone (issue 12 item 3), `softphone/`, on the vendored JsSIP
+//! bundle `vendor/jssip-<version>.min.js` (MIT; provenance, integrity and
+//! the refresh command in `vendor/README.md`, refreshed from the npm
+//! registry by `vendor/refresh-jssip.sh`). The HTTP routes that serve
+//! these files live in `crate::api::pages` ([`PAGES`] is all they need).
 
 /// The vendored JsSIP version; `vendor/refresh-jssip.sh` rewrites it.
 macro_rules! jssip_version {
@@ -21,7 +23,7 @@ macro_rules! jssip_version {
 /// name the same one; a unit test checks).
 pub const JSSIP_VERSION: &str = jssip_version!();
 
-/// The softphone's URL path, where the HTTP API serves [`asset`]s.
+/// The softphone's URL path, where the HTTP API serves its [`Asset`]s.
 pub const SOFTPHONE_PATH: &str = "/softphone/";
 
 /// What kind of file an asset is.
@@ -68,7 +70,7 @@ impl Caching {
 /// One embedded file.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Asset {
-    /// Its path under [`SOFTPHONE_PATH`] (`""` is the page itself).
+    /// Its path under its page's base (`""` is the page itself).
     pub path: &'static str,
     /// What it is.
     pub kind: Kind,
@@ -122,19 +124,69 @@ pub const SOFTPHONE_ASSETS: &[Asset] = &[
     },
 ];
 
-/// The softphone's file at `path` (relative to [`SOFTPHONE_PATH`]; `""` or
-/// `index.html` is the page), if there is one.
-pub fn asset(path: &str) -> Option<&'static Asset> {
-    let path = if path == "index.html" { "" } else { path };
-    SOFTPHONE_ASSETS.iter().find(|a| a.path == path)
+/// One page the switch serves: a URL base and the files under it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Page {
+    /// Its URL path, ending in `/` (`/softphone/`); the same path without
+    /// the slash redirects to it.
+    pub base: &'static str,
+    /// Its files, each at `base` + [`Asset::path`].
+    pub assets: &'static [Asset],
 }
 
-/// The `Content-Security-Policy` of the softphone's responses: only its own
-/// scripts and style sheet (no inline script or style, no eval), SIP over
-/// `ws:`/`wss:` to any host (the switch's SIP WebSocket listener is on
-/// another port than this page), remote audio from WebRTC, no frames, no
-/// plugins, forms only to itself.
-pub const SOFTPHONE_CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; \
+impl Page {
+    /// The page's file at `path` (relative to [`Page::base`]; `""` or
+    /// `index.html` is the page), if there is one.
+    pub fn asset(&self, path: &str) -> Option<&'static Asset> {
+        let path = if path == "index.html" { "" } else { path };
+        self.assets.iter().find(|a| a.path == path)
+    }
+}
+
+/// The softphone (issue 12 item 3).
+pub const SOFTPHONE: Page = Page {
+    base: SOFTPHONE_PATH,
+    assets: SOFTPHONE_ASSETS,
+};
+
+/// The pages' shared files at `/web/` (issue 13): the desktop API client
+/// `client.js` (requests, the reconnecting event stream, safe DOM
+/// building) and the base style sheet `base.css`, which the agent desktop
+/// and the supervisor dashboard load by absolute path; `/web/` itself is an
+/// index of the pages.
+pub const SHARED: Page = Page {
+    base: "/web/",
+    assets: &[
+        Asset {
+            path: "",
+            kind: Kind::Html,
+            caching: Caching::Revalidate,
+            body: include_str!("shared/index.html"),
+        },
+        Asset {
+            path: "client.js",
+            kind: Kind::JavaScript,
+            caching: Caching::Revalidate,
+            body: include_str!("shared/client.js"),
+        },
+        Asset {
+            path: "base.css",
+            kind: Kind::Css,
+            caching: Caching::Revalidate,
+            body: include_str!("shared/base.css"),
+        },
+    ],
+};
+
+/// Every page the switch serves.
+pub const PAGES: &[Page] = &[SOFTPHONE, SHARED];
+
+/// The `Content-Security-Policy` of every page's responses: only the
+/// switch's own scripts and style sheets (no inline script or style, no
+/// eval), the API and SIP over `ws:`/`wss:` to any host (the switch's SIP
+/// WebSocket listener is on another port than the pages), remote audio
+/// from WebRTC, no frames, no plugins, forms only to itself.
+pub const PAGE_CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; \
     connect-src 'self' ws: wss:; media-src 'self' blob: mediastream:; img-src 'self' data:; \
     base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
 
@@ -144,8 +196,10 @@ mod tests {
 
     #[test]
     fn embedded_files_are_not_empty() {
-        for a in SOFTPHONE_ASSETS {
-            assert!(!a.body.trim().is_empty(), "{} is empty", a.path);
+        for page in PAGES {
+            for a in page.assets {
+                assert!(!a.body.trim().is_empty(), "{}{} is empty", page.base, a.path);
+            }
         }
         assert!(JSSIP_LICENSE.contains("MIT"), "JsSIP's licence");
         for pkg in ["debug@", "ms@", "events@", "sdp-transform@"] {
@@ -171,26 +225,40 @@ mod tests {
 
     #[test]
     fn assets_by_path() {
-        assert_eq!(asset("").map(|a| a.kind), Some(Kind::Html));
-        assert_eq!(asset("index.html").map(|a| a.kind), Some(Kind::Html));
-        assert_eq!(asset("softphone.js").map(|a| a.kind), Some(Kind::JavaScript));
-        assert_eq!(asset(JSSIP_PATH).map(|a| a.caching), Some(Caching::Immutable));
-        assert_eq!(asset("vendor/README.md"), None);
-        assert_eq!(asset("../Cargo.toml"), None);
+        assert_eq!(SOFTPHONE.asset("").map(|a| a.kind), Some(Kind::Html));
+        assert_eq!(SOFTPHONE.asset("index.html").map(|a| a.kind), Some(Kind::Html));
+        assert_eq!(SOFTPHONE.asset("softphone.js").map(|a| a.kind), Some(Kind::JavaScript));
+        assert_eq!(SOFTPHONE.asset(JSSIP_PATH).map(|a| a.caching), Some(Caching::Immutable));
+        assert_eq!(SOFTPHONE.asset("vendor/README.md"), None);
+        assert_eq!(SOFTPHONE.asset("../Cargo.toml"), None);
     }
 
     #[test]
-    fn the_page_keeps_to_its_csp() {
-        // No inline script or style: the CSP allows only 'self' files.
-        assert!(!SOFTPHONE_HTML.contains("<style"));
-        assert!(!SOFTPHONE_HTML.contains(" style="));
-        let handler = SOFTPHONE_HTML.split(" on").skip(1).find(|rest| {
-            let name: String = rest.chars().take_while(char::is_ascii_lowercase).collect();
-            !name.is_empty() && rest[name.len()..].starts_with('=')
-        });
-        assert_eq!(handler, None, "inline event handler");
-        for tag in SOFTPHONE_HTML.split("<script").skip(1) {
-            assert!(tag.trim_start().starts_with("src="), "inline script: <script{tag}");
+    fn every_page_keeps_to_its_csp() {
+        for page in PAGES {
+            for html in page.assets.iter().filter(|a| a.kind == Kind::Html) {
+                let (base, html) = (page.base, html.body);
+                // No inline script or style: the CSP allows only 'self' files.
+                assert!(!html.contains("<style"), "{base}: <style>");
+                assert!(!html.contains(" style="), "{base}: style=");
+                let handler = html.split(" on").skip(1).find(|rest| {
+                    let name: String = rest.chars().take_while(char::is_ascii_lowercase).collect();
+                    !name.is_empty() && rest[name.len()..].starts_with('=')
+                });
+                assert_eq!(handler, None, "{base}: inline event handler");
+                for tag in html.split("<script").skip(1) {
+                    assert!(tag.trim_start().starts_with("src="), "{base}: inline script: <script{tag}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn pages_have_distinct_bases_ending_in_a_slash_and_a_page() {
+        for (i, page) in PAGES.iter().enumerate() {
+            assert!(page.base.starts_with('/') && page.base.ends_with('/'), "{}", page.base);
+            assert!(page.asset("").is_some(), "{} has no page", page.base);
+            assert!(PAGES[..i].iter().all(|p| p.base != page.base), "{} twice", page.base);
         }
     }
 }

@@ -27,6 +27,7 @@ use super::agent::{AgentState, RequestedState};
 use super::event::CancelReason;
 use super::ids::{AgentId, InteractionId, QueueId};
 use super::interaction::{InteractionState, Phase};
+use super::visit::VisitEnd;
 use super::{Acd, AcdError, AcdTimer};
 use std::time::Instant;
 
@@ -103,7 +104,7 @@ impl Acd {
         self.take_out(now, id);
         match target {
             AssignTarget::Queue(to) => {
-                self.join_line(now, id, to);
+                self.join_line(now, id, to, VisitEnd::Moved);
                 Ok(Assignment {
                     delivery: Delivery::Queued,
                     capacity_exceeded_by: 0,

@@ -21,6 +21,7 @@
 
 use super::cad::InteractionData;
 use super::ids::{AgentId, OfferId, QueueId};
+use super::visit::{VisitEnd, Visits};
 use serde::Serialize;
 use std::cmp::Reverse;
 use std::time::Instant;
@@ -248,6 +249,8 @@ pub struct InteractionInfo {
     pub consult_waiting: Option<QueueId>,
     /// Who held it, from when to when, in order (HIST-3 across transfers).
     pub handlers: Vec<Handling>,
+    /// Its stays in queues, for the statistics (see [`super::visit`]).
+    pub visits: Visits,
     booked: PhaseDurations,
     phase_since: Instant,
 }
@@ -269,6 +272,11 @@ impl InteractionInfo {
             consult_waiting: None,
             customer_left_at: None,
             handlers: Vec::new(),
+            visits: {
+                let mut v = Visits::default();
+                v.enter(now, queue, VisitEnd::Moved);
+                v
+            },
             booked: PhaseDurations::default(),
             phase_since: now,
         }
@@ -328,6 +336,7 @@ impl InteractionInfo {
     pub(crate) fn handled_by(&mut self, now: Instant, agent: AgentId) {
         self.agent = Some(agent);
         self.answered_at.get_or_insert(now);
+        self.visits.leave(now, VisitEnd::Answered, Some(agent));
         self.handlers.push(Handling {
             agent,
             from: now,

@@ -60,6 +60,7 @@ mod queue;
 mod routing;
 mod strategy;
 mod transfer;
+pub mod visit;
 
 pub use agent::{AgentState, AgentStats, IdleReason, RequestedState};
 pub use assign::{AssignTarget, Assignment, Delivery, AGENT_CAPACITY};
@@ -104,6 +105,9 @@ pub struct QueueGauge {
     pub waiting: usize,
     /// The longest of their waits in this queue (zero when none waits).
     pub longest_wait: Duration,
+    /// The queue's agents (those serving it) in each AGENT-1 state, in
+    /// [`AgentState::NAMES`] order (the supervisor's queue tiles).
+    pub agents: [(&'static str, u64); 6],
 }
 
 /// The ACD's typed configuration (validated by [`Acd::new`]).
@@ -352,9 +356,20 @@ impl Acd {
                 queue,
                 waiting: 0,
                 longest_wait: Duration::ZERO,
+                agents: AgentState::NAMES.map(|n| (n, 0u64)),
             })
             .collect();
         out.sort_unstable_by_key(|g| g.queue);
+        for a in self.agents.values() {
+            for (queue, _) in &a.queues {
+                let Ok(at) = out.binary_search_by_key(queue, |g| g.queue) else {
+                    continue;
+                };
+                if let Some(slot) = out[at].agents.iter_mut().find(|(n, _)| *n == a.state.name()) {
+                    slot.1 += 1;
+                }
+            }
+        }
         for i in self.interactions.values() {
             let queue = match &i.state {
                 InteractionState::Waiting { queue }

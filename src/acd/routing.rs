@@ -11,6 +11,7 @@ use super::ids::{AgentId, InteractionId, OfferId, QueueId};
 use super::interaction::{Customer, HandlingEnd, Interaction, InteractionInfo, InteractionState, Outcome, Phase};
 use super::queue::{AcceptMode, OverflowTarget};
 use super::strategy::Strategy;
+use super::visit::VisitEnd;
 use super::{Acd, AcdError, AcdTimer, Offer};
 use std::time::{Duration, Instant};
 
@@ -138,6 +139,9 @@ impl Acd {
         let (variables, offered_count) = match self.interactions.get_mut(&interaction) {
             Some(i) => {
                 i.offered += 1;
+                if let Some(v) = i.info.visits.open_mut() {
+                    v.offers += 1;
+                }
                 let all = i.info.customer.data.acd_variables(false);
                 let vars = names
                     .iter()
@@ -254,6 +258,13 @@ impl Acd {
                 if let Some(a) = self.agents.get_mut(&o.agent) {
                     a.pending = None;
                 }
+                if let Some(v) = self
+                    .interactions
+                    .get_mut(&o.interaction)
+                    .and_then(|i| i.info.visits.open_mut())
+                {
+                    v.ronas += 1;
+                }
                 self.set_state(now, o.agent, AgentState::Idle(IdleReason::Rona), false);
             }
         }
@@ -285,6 +296,8 @@ impl Acd {
         }
         i.state = InteractionState::Waiting { queue };
         i.info.set_phase(now, Phase::Queued);
+        // Back after an answer (a failed transfer, CALL-XFER-2): a new visit.
+        i.info.visits.enter(now, queue, VisitEnd::Moved);
         let place = i.place(id);
         if let Some(q) = self.queues.get_mut(&queue) {
             q.waiting.insert(place);
@@ -295,13 +308,15 @@ impl Acd {
     /// Interaction `id` (out of any line) joins queue `to`'s line at the
     /// place its priority and arrival give it (SUP-5 assign, CALL-XFER-1
     /// transfer, overflow to a queue); `to`'s maximum wait counts from now.
-    pub(super) fn join_line(&mut self, now: Instant, id: InteractionId, to: QueueId) {
+    /// A visit to another queue still under way ends as `moved` says.
+    pub(super) fn join_line(&mut self, now: Instant, id: InteractionId, to: QueueId, moved: VisitEnd) {
         self.timers.cancel(AcdTimer::MaxWait(id));
         let Some(i) = self.interactions.get_mut(&id) else {
             return;
         };
         i.overdue = false;
         i.queued_at = now;
+        i.info.visits.enter(now, to, moved);
         i.info.queue = to;
         i.state = InteractionState::Waiting { queue: to };
         i.info.set_phase(now, Phase::Queued);
@@ -321,7 +336,9 @@ impl Acd {
             return;
         };
         match &target {
-            OverflowTarget::Queue(to) if self.queues.contains_key(to) => self.join_line(now, id, *to),
+            OverflowTarget::Queue(to) if self.queues.contains_key(to) => {
+                self.join_line(now, id, *to, VisitEnd::Overflowed)
+            }
             OverflowTarget::Queue(_) => {}
             OverflowTarget::External(_) => {}
         }
@@ -428,6 +445,7 @@ impl Acd {
         if i.info.ended_at.is_none() {
             i.info.ended_at = Some(now);
         }
+        i.info.visits.leave(now, outcome.into(), None);
         i.info.close(now);
         if outcome == Outcome::Answered {
             let handled = Duration::from_millis(i.info.durations().handled_ms());

@@ -50,6 +50,7 @@
 use super::agent::AgentState;
 use super::ids::{AgentId, InteractionId, QueueId};
 use super::interaction::{HandlingEnd, InteractionState, Outcome, Phase};
+use super::visit::VisitEnd;
 use super::{Acd, AcdError, AcdTimer};
 use std::time::Instant;
 
@@ -91,7 +92,7 @@ impl Acd {
                     i.info.set_phase(now, Phase::Ringing);
                 }
             }
-            TransferTarget::Queue(to) => self.join_line(now, id, to),
+            TransferTarget::Queue(to) => self.join_line(now, id, to, VisitEnd::Moved),
             TransferTarget::Outside => {
                 if let Some(i) = self.interactions.get_mut(&id) {
                     i.state = InteractionState::Transferring { queue };
@@ -279,6 +280,7 @@ impl Acd {
     pub(super) fn finish(&mut self, now: Instant, id: InteractionId, outcome: Outcome) {
         if self.wrapping_up(id, None) {
             if let Some(i) = self.interactions.get_mut(&id) {
+                i.info.visits.leave(now, outcome.into(), None);
                 let queue = i.info.queue;
                 i.state = InteractionState::Closing { queue, outcome };
                 i.info.set_phase(now, Phase::WrapUp);

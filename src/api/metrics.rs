@@ -274,6 +274,7 @@ mod tests {
                 name: "support".into(),
                 waiting: 2,
                 longest_wait: std::time::Duration::from_millis(20_500),
+                agents: crate::acd::AgentState::NAMES.map(|n| (n, 0)),
             }],
             agents: [
                 ("LoggedOut", 1),

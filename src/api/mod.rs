@@ -82,6 +82,7 @@ pub mod guard;
 pub mod listener;
 pub mod metrics;
 pub mod pages;
+pub mod stats;
 pub mod supervisor;
 
 use crate::engine::desk::{DeskCommand, DeskError, DeskEvent, DeskReply, SupervisorCommand};
@@ -136,6 +137,14 @@ pub enum ApiCommand {
     /// The numbers behind `GET /metrics` (issue 13 item 4), answered with
     /// [`ApiReply::Metrics`].
     Metrics,
+    /// Contact-center statistics (issue 13 item 3), answered with
+    /// [`ApiReply::Stats`] (the store folds them).
+    Stats {
+        /// The bearer token (a supervisor's).
+        token: String,
+        /// What is asked.
+        query: stats::StatsQuery,
+    },
 }
 
 /// The engine's answer.
@@ -152,6 +161,8 @@ pub enum ApiReply {
     Desk(Result<DeskReply, DeskError>),
     /// The answer to [`ApiCommand::Metrics`].
     Metrics(Box<metrics::MetricsSnapshot>),
+    /// The answer to [`ApiCommand::Stats`].
+    Stats(Result<Box<stats::StatsAnswer>, error::ApiError>),
 }
 
 /// A command and where its answer goes.
@@ -269,6 +280,7 @@ fn build() -> Routes {
     let r = desk::routes(r);
     let r = consult::routes(r);
     let r = supervisor::routes(r);
+    let r = stats::routes(r);
     events::routes(r)
 }
 

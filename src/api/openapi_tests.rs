@@ -231,7 +231,22 @@ fn openapi_schemas_match_views_and_events() {
             supervisor: "sam".into(),
             delivery: "when_free",
         },
+        DeskEvent::Queue {
+            queue: "support".into(),
+            waiting: 1,
+            oldest_waiting_since: Some(1),
+            longest_wait_s: 3,
+            agents: [("Available".to_owned(), 1)].into_iter().collect(),
+        },
+        DeskEvent::QueueStats {
+            queue: "support".into(),
+            today: Box::new(crate::records::stats::QueueFigures::empty(20)),
+        },
     ];
+    assert_eq!(
+        keys(crate::records::stats::QueueFigures::empty(20)),
+        properties(&doc, "QueueFigures")
+    );
     let assigned = AssignView {
         interaction: i(),
         agent: Some(a()),

@@ -199,6 +199,10 @@ pub struct QueueSettings {
     /// transferred in through its entry point keeps only these (and the
     /// built-ins). `None`: every variable.
     pub flow_variables: Option<Vec<String>>,
+    /// The service-level threshold in seconds (issue 13 statistics: a call
+    /// answered within it counts as answered in service level), 1..=3600,
+    /// default 20.
+    pub service_level_s: u32,
 }
 
 /// One agent (`[[agent]]`, AGENT-1): its phone, skills and desktop API token.

@@ -504,6 +504,7 @@ impl Validator<'_, '_> {
             }
             let rona = self.ranged(&q.rona_timeout_s, "rona_timeout_s", 1..=300, 15);
             let wrap = self.ranged(&q.wrap_up_s, "wrap_up_s", 0..=3600, 60);
+            let service_level = self.ranged(&q.service_level_s, "service_level_s", 1..=3600, 20);
             let wrap_up_reasons = self.wrap_up_reasons(&q.wrap_up_reasons);
             let offer_variables = self.offer_variables(&q.offer_variables, known);
             let flow_variables = q.flow_variables.as_ref().map(|f| self.flow_variables(f, known));
@@ -574,6 +575,7 @@ impl Validator<'_, '_> {
                 overflow,
                 mask_caller_number: q.mask_caller_number,
                 flow_variables,
+                service_level_s: u32::try_from(service_level).unwrap_or(20),
             });
         }
         (out, targets)

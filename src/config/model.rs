@@ -332,6 +332,7 @@ pub(crate) struct RawQueue {
     pub overflow: Option<Spanned<RawOverflow>>,
     #[serde(default)]
     pub mask_caller_number: bool,
+    pub service_level_s: Option<Spanned<u64>>,
     pub flow_variables: Option<Spanned<Vec<Spanned<String>>>>,
 }
 

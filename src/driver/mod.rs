@@ -5,6 +5,7 @@
 //! the new one fails validation).
 
 mod net;
+mod queue_feed;
 mod store_worker;
 mod ws;
 
@@ -235,6 +236,9 @@ pub async fn run(cfg: Config, opts: RunOptions) -> Result<(), DriverError> {
     engine.start(now());
     let mut shutdown_deadline: Option<Instant> = None;
     let mut stats_tick = tokio::time::interval(STATS_INTERVAL);
+    let mut feed_tick = tokio::time::interval(queue_feed::FEED_INTERVAL);
+    feed_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut feed = queue_feed::QueueFeed::default();
     loop {
         let deadline = [engine.poll_timeout(), shutdown_deadline].into_iter().flatten().min();
         let sleep = async {
@@ -277,8 +281,17 @@ pub async fn run(cfg: Config, opts: RunOptions) -> Result<(), DriverError> {
             Some(r) = media_reports.recv() => {
                 engine.handle_input(now(), Input::Digit { session: r.session, leg: r.leg, digit: r.digit });
             }
-            Some((cmd, reply)) = api_rx.recv() => {
-                let _ = reply.send(answer_api(&mut engine, cmd, &gate.counters));
+            Some((cmd, reply)) = api_rx.recv() => match cmd {
+                crate::api::ApiCommand::Stats { token, query } => {
+                    queue_feed::request(&engine, &store, now().mono, &token, query, reply);
+                }
+                cmd => {
+                    let _ = reply.send(answer_api(&mut engine, cmd, &gate.counters));
+                }
+            },
+            _ = feed_tick.tick() => {
+                let n = now();
+                feed.tick(&engine, n.mono, n.unix_ms, &store, &desk_tx);
             }
             _ = stats_tick.tick() => {
                 let s = engine.stats();
@@ -334,7 +347,10 @@ pub async fn run(cfg: Config, opts: RunOptions) -> Result<(), DriverError> {
                 Output::Cdr(c) => store.send(store_worker::Op::Cdr(c)),
                 Output::Acd(r) => store.send(match r {
                     AcdRecord::AgentAudit(a) => store_worker::Op::AgentAudit(a),
-                    AcdRecord::Interaction(i) => store_worker::Op::Interaction(*i),
+                    AcdRecord::Interaction(i) => {
+                        feed.written();
+                        store_worker::Op::Interaction(*i)
+                    }
                     AcdRecord::LegCdr(l) => store_worker::Op::LegCdr(l),
                 }),
                 // No desktop listening is no error.
@@ -373,6 +389,10 @@ pub async fn run(cfg: Config, opts: RunOptions) -> Result<(), DriverError> {
 fn answer_api(engine: &mut Engine, cmd: ApiCommand, gate: &crate::sip::overload::GateCounters) -> ApiReply {
     use std::sync::atomic::Ordering::Relaxed;
     match cmd {
+        // The loop hands these to the store thread (`queue_feed::request`).
+        ApiCommand::Stats { .. } => ApiReply::Stats(Err(crate::api::error::ApiError::Internal(
+            "statistics are folded by the store thread".into(),
+        ))),
         ApiCommand::Metrics => {
             let (queues, agents) = engine.acd_gauges(now().mono);
             let (relayed, dropped, refused) = crate::media::packet_totals();

@@ -9,13 +9,20 @@
 //! records the interrupted interactions); [`start`] returns that
 //! [`Recovery`].
 
+use crate::api::error::ApiError;
+use crate::api::stats::{StatsAnswer, StatsKind, StatsQuery};
+use crate::api::ApiReply;
+use crate::engine::desk::{DeskEvent, StatsScope};
+use crate::records::stats::{self, QueueFigures, QueueNow, Window};
 use crate::sip::registrar::Binding;
 use crate::store::{
     AgentAuditRecord, BindingRow, CdrJsonlWriter, CdrRecord, InteractionRecord, LegCdrRecord, Recovery, Store,
     StoreError,
 };
+use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::mpsc;
+use tokio::sync::{broadcast, oneshot};
 
 /// A write for the store thread.
 pub(crate) enum Op {
@@ -29,7 +36,96 @@ pub(crate) enum Op {
     Interaction(InteractionRecord),
     /// One call leg's CDR (spec HIST-3).
     LegCdr(LegCdrRecord),
+    /// A statistics request (issue 13 item 3), answered on its channel.
+    Stats(Box<StatsJob>),
+    /// Refresh today's figures and publish the queues' that changed.
+    LiveStats(LiveStats),
     Close,
+}
+
+/// A statistics request, its token already checked.
+pub(crate) struct StatsJob {
+    /// What is asked.
+    pub query: StatsQuery,
+    /// The configured queues and agents.
+    pub scope: StatsScope,
+    /// Each queue now ([`StatsKind::Now`] only), `today` to fill in.
+    pub live: Vec<QueueNow>,
+    /// Where the answer goes.
+    pub reply: oneshot::Sender<ApiReply>,
+}
+
+/// Today's figures for the supervisors' streams.
+pub(crate) struct LiveStats {
+    /// Today.
+    pub window: Window,
+    /// The queues and their service-level thresholds.
+    pub queues: Vec<(String, u32)>,
+    /// The desk event channel.
+    pub events: broadcast::Sender<DeskEvent>,
+}
+
+/// Folds a statistics request from the store's rows.
+fn stats(store: &Store, job: StatsJob) {
+    let StatsJob {
+        query,
+        scope,
+        mut live,
+        reply,
+    } = job;
+    let w = query.window;
+    let answer = store
+        .stats_rows(w.from_ms, w.to_ms)
+        .map(|(interactions, audit)| match query.kind {
+            StatsKind::Queues => StatsAnswer::Report(stats::queue_report(&interactions, &scope.queues, &w)),
+            StatsKind::Agents => StatsAnswer::Report(stats::agent_report(&audit, &interactions, &scope.agents, &w)),
+            StatsKind::Now => {
+                let report = stats::queue_report(&interactions, &scope.queues, &w);
+                for q in &mut live {
+                    let today = report
+                        .queues
+                        .iter()
+                        .flatten()
+                        .find(|s| s.queue == q.queue)
+                        .and_then(|s| s.intervals.first());
+                    if let Some(t) = today {
+                        q.today = t.figures.clone();
+                    }
+                }
+                StatsAnswer::Now { queues: live }
+            }
+        });
+    let answer = answer.map(Box::new).map_err(|e| {
+        tracing::error!(error = %e, "statistics not read");
+        ApiError::Internal("the statistics could not be read from the store".into())
+    });
+    let _ = reply.send(ApiReply::Stats(answer));
+}
+
+/// Publishes today's figures of the queues whose figures changed since
+/// `last` (what was published before).
+fn live_stats(store: &Store, job: LiveStats, last: &mut HashMap<String, QueueFigures>) {
+    let interactions = match store.stats_rows(job.window.from_ms, job.window.to_ms) {
+        Ok((i, _)) => i,
+        Err(e) => {
+            tracing::error!(error = %e, "today's statistics not read");
+            return;
+        }
+    };
+    let report = stats::queue_report(&interactions, &job.queues, &job.window);
+    for s in report.queues.into_iter().flatten() {
+        let Some(today) = s.intervals.into_iter().next().map(|i| i.figures) else {
+            continue;
+        };
+        if last.get(&s.queue) == Some(&today) {
+            continue;
+        }
+        last.insert(s.queue.clone(), today.clone());
+        let _ = job.events.send(DeskEvent::QueueStats {
+            queue: s.queue,
+            today: Box::new(today),
+        });
+    }
 }
 
 /// Handle to the store thread.
@@ -97,6 +193,8 @@ pub(crate) fn start(
     };
     let (tx, rx) = mpsc::sync_channel::<Op>(crate::bounded::STORE.capacity());
     let join = std::thread::Builder::new().name("store".into()).spawn(move || {
+        // Today's figures last published per queue (`LiveStats`).
+        let mut published: HashMap<String, QueueFigures> = HashMap::new();
         for op in rx {
             crate::bounded::STORE.dequeued();
             let res = match op {
@@ -114,6 +212,14 @@ pub(crate) fn start(
                 Op::AgentAudit(a) => store.insert_agent_audit(&a).map(|_| ()),
                 Op::Interaction(i) => store.update_interaction(&i),
                 Op::LegCdr(l) => store.insert_leg_cdr(&l).map(|_| ()),
+                Op::Stats(job) => {
+                    stats(&store, *job);
+                    Ok(())
+                }
+                Op::LiveStats(job) => {
+                    live_stats(&store, job, &mut published);
+                    Ok(())
+                }
                 Op::Close => break,
             };
             if let Err(e) = res {
@@ -155,6 +261,7 @@ mod tests {
             variables: Vec::new(),
             recordings: Vec::new(),
             handlers: Vec::new(),
+            visits: Vec::new(),
         }
     }
 

@@ -23,7 +23,9 @@ use super::queue::{interaction_of, unix_ms_of, QueueCall};
 use super::{Engine, Now, Output};
 use crate::acd::{AgentId, AgentState, HandlingEnd, InteractionId, InteractionInfo, Outcome};
 use crate::ids::CallRef;
-use crate::records::{AcdRecord, AgentAuditRecord, HandlerRecord, InteractionOutcome, InteractionRecord, LegCdrRecord};
+use crate::records::{
+    AcdRecord, AgentAuditRecord, HandlerRecord, InteractionOutcome, InteractionRecord, LegCdrRecord, VisitRecord,
+};
 
 impl Engine {
     /// AGENT-6: an agent's state changed; `pending` is AGENT-4's waiting state.
@@ -124,6 +126,25 @@ impl Engine {
                     to_ms: h.to.map(|t| unix_ms_of(now, t)),
                     end: h.end.map(|e| handling_end_name(e).to_owned()),
                     wrap_up_reasons: h.wrap_up.as_ref().map(|w| w.0.clone()).unwrap_or_default(),
+                })
+                .collect(),
+            visits: info
+                .visits
+                .all()
+                .iter()
+                .map(|v| VisitRecord {
+                    queue: self
+                        .cfg
+                        .acd()
+                        .queue(v.queue)
+                        .map(|q| q.name.clone())
+                        .unwrap_or_default(),
+                    entered_ms: unix_ms_of(now, v.entered),
+                    left_ms: v.left.map(|t| unix_ms_of(now, t)),
+                    end: v.end.map(|e| e.name().to_owned()),
+                    agent: v.agent.map(|a| self.login_of(a)),
+                    offers: v.offers,
+                    ronas: v.ronas,
                 })
                 .collect(),
         }

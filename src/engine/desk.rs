@@ -479,6 +479,15 @@ pub enum DeskError {
     },
 }
 
+/// What a supervisor's statistics cover (`Engine::stats_scope`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StatsScope {
+    /// Each queue's name and service-level threshold (seconds), file order.
+    pub queues: Vec<(String, u32)>,
+    /// The agents' logins, file order.
+    pub agents: Vec<String>,
+}
+
 /// Something a desktop must react to, pushed on the WebSocket stream of the
 /// agent it names (and every supervisor's).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -683,6 +692,28 @@ pub enum DeskEvent {
         /// The variables saved.
         changed: Vec<String>,
     },
+    /// A queue's live numbers changed (the supervisor's queue tiles, issue
+    /// 13 item 2): on supervisors' streams only.
+    Queue {
+        /// The queue's name.
+        queue: String,
+        /// Customers not yet answered (waiting, ringing, held for an agent).
+        waiting: u64,
+        /// Unix ms the longest-waiting of them entered the queue.
+        oldest_waiting_since: Option<u64>,
+        /// That wait when this was sent, whole seconds.
+        longest_wait_s: u64,
+        /// The queue's agents per AGENT-1 state.
+        agents: std::collections::BTreeMap<String, u64>,
+    },
+    /// Today's figures of a queue changed (issue 13 item 3, live):
+    /// on supervisors' streams only.
+    QueueStats {
+        /// The queue's name.
+        queue: String,
+        /// Today's figures (the day from UTC midnight).
+        today: Box<crate::records::stats::QueueFigures>,
+    },
 }
 
 impl DeskEvent {
@@ -708,6 +739,8 @@ impl DeskEvent {
             | DeskEvent::ClosedBySupervisor { agent, .. }
             | DeskEvent::Assigned { agent, .. }
             | DeskEvent::Supervisor { agent, .. } => agent,
+            // No agent's: supervisors only.
+            DeskEvent::Queue { .. } | DeskEvent::QueueStats { .. } => "",
         }
     }
 }

@@ -14,7 +14,8 @@
 
 use super::consult::ConsultControl;
 use super::desk::{
-    AgentView, DataVariable, DataView, DeskCommand, DeskError, DeskReply, DeskState, Principal, SupervisorCommand,
+    AgentView, DataVariable, DataView, DeskCommand, DeskError, DeskReply, DeskState, Principal, StatsScope,
+    SupervisorCommand,
 };
 use super::queue::state_name;
 use super::{CallControl, Engine, Now, Party};
@@ -524,6 +525,29 @@ impl Engine {
     }
 
     /// Carries out a supervisor request for the supervisor owning `token`.
+    /// What a supervisor's statistics request needs (issue 13 item 3): the
+    /// queues with their service-level thresholds and the agents' logins,
+    /// in file order; 403 for an agent's token, 401 for an unknown one.
+    pub fn stats_scope(&self, token: &str) -> Result<StatsScope, DeskError> {
+        match self.desk_principal(token)? {
+            Principal::Supervisor(_) => {}
+            Principal::Agent(_) => {
+                return Err(DeskError::Forbidden("statistics need a supervisor token".into()));
+            }
+        }
+        Ok(self.stats_targets())
+    }
+
+    /// The queues (with their service-level thresholds) and agents the
+    /// statistics cover, in file order.
+    pub fn stats_targets(&self) -> StatsScope {
+        let acd = self.cfg.acd();
+        StatsScope {
+            queues: acd.queues.iter().map(|q| (q.name.clone(), q.service_level_s)).collect(),
+            agents: acd.agents.iter().map(|a| a.login.clone()).collect(),
+        }
+    }
+
     pub fn supervise(&mut self, now: Now, token: &str, cmd: SupervisorCommand) -> Result<DeskReply, DeskError> {
         let supervisor = match self.desk_principal(token)? {
             Principal::Supervisor(login) => login,

@@ -183,6 +183,8 @@ pub struct QueueMetrics {
     pub waiting: u64,
     /// The longest of their waits in this queue.
     pub longest_wait: std::time::Duration,
+    /// The queue's agents in each AGENT-1 state (`AgentState::NAMES` order).
+    pub agents: [(&'static str, u64); 6],
 }
 
 /// Counters for the load scripts and the logs.
@@ -432,6 +434,7 @@ impl Engine {
                     .unwrap_or_else(|| g.queue.to_string()),
                 waiting: g.waiting as u64,
                 longest_wait: g.longest_wait,
+                agents: g.agents,
             })
             .collect();
         (queues, self.acd.agents_by_state())

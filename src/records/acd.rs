@@ -132,6 +132,31 @@ pub struct InteractionRecord {
     /// across transfers, CALL-XFER-1..6).
     #[serde(default)]
     pub handlers: Vec<HandlerRecord>,
+    /// Its stays in queues, in order, for the statistics (issue 13; see
+    /// `crate::acd::visit` and [`crate::records::stats`]).
+    #[serde(default)]
+    pub visits: Vec<VisitRecord>,
+}
+
+/// One stay of an interaction in one queue (see `crate::acd::visit`).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VisitRecord {
+    /// The queue's name.
+    pub queue: String,
+    /// Unix ms it joined the queue's line.
+    pub entered_ms: u64,
+    /// Unix ms it left the queue (`None`: still in it, or the record was
+    /// written before it left).
+    pub left_ms: Option<u64>,
+    /// How it left: `answered`, `abandoned`, `overflowed`, `moved`,
+    /// `transferred` or `closed` (`crate::acd::visit::VisitEnd::name`).
+    pub end: Option<String>,
+    /// The agent who answered it.
+    pub agent: Option<String>,
+    /// Offers made to agents during the visit.
+    pub offers: u32,
+    /// Offers that set the agent `Idle(RONA)` (OFFER-4).
+    pub ronas: u32,
 }
 
 /// One agent's time as an interaction's primary agent (HIST-3).

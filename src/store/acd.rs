@@ -51,7 +51,7 @@ impl Recovery {
 const INTERACTION_COLUMNS: &str =
     "uid, queue, caller, dnis, agent, outcome, arrived_ms, answered_ms, ended_ms, queue_ms,
      ring_ms, talk_ms, hold_ms, wrap_up_ms, wrap_up_reasons, notes, variables, recordings,
-     consult_ms, conference_ms, post_call_ms, handlers";
+     consult_ms, conference_ms, post_call_ms, handlers, visits";
 
 const AUDIT_COLUMNS: &str = "agent, state, reason, pending, interaction, at_ms";
 
@@ -98,7 +98,7 @@ impl Store {
         }
         let sql = format!(
             "INSERT INTO interactions ({INTERACTION_COLUMNS})
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23)
              ON CONFLICT (uid) DO NOTHING"
         );
         if write_interaction(&self.conn, &sql, rec)? == 0 {
@@ -113,7 +113,7 @@ impl Store {
     pub fn update_interaction(&self, rec: &InteractionRecord) -> Result<(), StoreError> {
         let sql = format!(
             "INSERT OR REPLACE INTO interactions ({INTERACTION_COLUMNS})
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22)"
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23)"
         );
         write_interaction(&self.conn, &sql, rec)?;
         Ok(())
@@ -139,6 +139,40 @@ impl Store {
             params![to_i64(since_ms, "arrived_ms")?, limit],
             interaction_from_row,
         )
+    }
+
+    /// The rows the statistics of `[from_ms, to_ms)` are folded from
+    /// (issue 13, `crate::records::stats`): the interactions that arrived
+    /// from a day before `from_ms` (a call's later visits may fall in the
+    /// window) until `to_ms`, and the agents' state changes in the window
+    /// with, before it, each agent's last one (the state it started the
+    /// window in), in the order they happened.
+    pub fn stats_rows(
+        &self,
+        from_ms: u64,
+        to_ms: u64,
+    ) -> Result<(Vec<InteractionRecord>, Vec<AgentAuditRecord>), StoreError> {
+        let (from, to) = (to_i64(from_ms, "from")?, to_i64(to_ms, "to")?);
+        let sql = format!(
+            "SELECT {INTERACTION_COLUMNS} FROM interactions WHERE arrived_ms >= ?1 AND arrived_ms < ?2
+             ORDER BY arrived_ms, uid"
+        );
+        let interactions = collect(
+            &self.conn,
+            &sql,
+            params![from.saturating_sub(86_400_000), to],
+            interaction_from_row,
+        )?;
+        let sql = format!(
+            "SELECT {AUDIT_COLUMNS} FROM agent_audit WHERE id IN (
+                 SELECT (SELECT b.id FROM agent_audit b WHERE b.agent = a.agent AND b.at_ms < ?1
+                         ORDER BY b.at_ms DESC, b.id DESC LIMIT 1)
+                 FROM (SELECT DISTINCT agent FROM agent_audit) a)
+             OR (at_ms >= ?1 AND at_ms < ?2)
+             ORDER BY at_ms, id"
+        );
+        let audit = collect(&self.conn, &sql, params![from, to], audit_from_row)?;
+        Ok((interactions, audit))
     }
 
     /// Appends the CDR of one call leg (spec HIST-3); returns its row id.
@@ -267,6 +301,7 @@ fn write_interaction(conn: &Connection, sql: &str, rec: &InteractionRecord) -> R
             to_i64(rec.conference_ms, "conference_ms")?,
             to_i64(rec.post_call_ms, "post_call_ms")?,
             serde_json::to_string(&rec.handlers)?,
+            serde_json::to_string(&rec.visits)?,
         ],
     )?)
 }
@@ -328,6 +363,7 @@ fn interaction_from_row(r: &Row<'_>) -> Result<InteractionRecord, StoreError> {
         conference_ms: u64_at(r, 19, "conference_ms")?,
         post_call_ms: u64_at(r, 20, "post_call_ms")?,
         handlers: json_at(r, 21, "handlers")?,
+        visits: json_at(r, 22, "visits")?,
     })
 }
 

@@ -26,7 +26,9 @@
 //! Schema versions (`PRAGMA user_version`): 1 bindings and CDRs; 2 adds the
 //! CDR's recordings; 3 adds `agent_audit`, `agent_latest`, `interactions`
 //! and `leg_cdrs`; 4 adds the interactions' consult, conference and
-//! post-call times; 5 adds who held each interaction (`handlers`, JSON). Older databases are upgraded in place, in one transaction.
+//! post-call times; 5 adds who held each interaction (`handlers`, JSON); 6
+//! adds each interaction's stays in queues (`visits`, JSON, for the
+//! statistics). Older databases are upgraded in place, in one transaction.
 
 mod acd;
 mod bindings;
@@ -48,7 +50,7 @@ use std::path::Path;
 use std::time::Duration;
 
 /// The schema version this code writes (`PRAGMA user_version`).
-const SCHEMA_VERSION: i64 = 5;
+const SCHEMA_VERSION: i64 = 6;
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS bindings (
@@ -120,7 +122,8 @@ CREATE TABLE IF NOT EXISTS interactions (
     consult_ms      INTEGER NOT NULL DEFAULT 0,
     conference_ms   INTEGER NOT NULL DEFAULT 0,
     post_call_ms    INTEGER NOT NULL DEFAULT 0,
-    handlers        TEXT    NOT NULL DEFAULT '[]'
+    handlers        TEXT    NOT NULL DEFAULT '[]',
+    visits          TEXT    NOT NULL DEFAULT '[]'
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS interactions_arrived_ms ON interactions (arrived_ms);
 CREATE INDEX IF NOT EXISTS interactions_open ON interactions (arrived_ms) WHERE outcome IS NULL;
@@ -235,6 +238,11 @@ impl Store {
             // Version 5 added who held each interaction (spec HIST-3 across
             // transfers, CALL-XFER-1..6); older rows list nobody.
             tx.execute_batch("ALTER TABLE interactions ADD COLUMN handlers TEXT NOT NULL DEFAULT '[]'")?;
+        }
+        if (3..6).contains(&version) {
+            // Version 6 added the stays in queues (issue 13's statistics);
+            // older rows have none and count in no queue's figures.
+            tx.execute_batch("ALTER TABLE interactions ADD COLUMN visits TEXT NOT NULL DEFAULT '[]'")?;
         }
         tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
         tx.commit()?;

@@ -40,6 +40,7 @@ fn interaction(uid: &str, arrived_ms: u64) -> InteractionRecord {
         variables: vec![("account".into(), "42".into())],
         recordings: Vec::new(),
         handlers: Vec::new(),
+        visits: Vec::new(),
     }
 }
 
@@ -362,7 +363,7 @@ fn schema_v2_database_is_upgraded() {
     }
     let mut store = Store::open(&path).unwrap();
     let v: i64 = store.conn.query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
-    assert_eq!(v, 5);
+    assert_eq!(v, super::SCHEMA_VERSION);
     let old = store.cdr(1).unwrap().unwrap();
     assert_eq!(old.call_id, "old");
     assert_eq!(old.recordings[0].file, "f.wav");
@@ -400,7 +401,7 @@ fn schema_v1_database_is_upgraded_to_v4() {
     }
     let store = Store::open(&path).unwrap();
     let v: i64 = store.conn.query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
-    assert_eq!(v, 5);
+    assert_eq!(v, super::SCHEMA_VERSION);
     assert!(store.cdr(1).unwrap().unwrap().recordings.is_empty());
     store.open_interaction(&interaction("u", T)).unwrap();
     assert_eq!(store.list_interactions(0, 10).unwrap().len(), 1);
@@ -428,7 +429,7 @@ fn schema_v3_database_gains_the_post_call_times() {
     }
     let store = Store::open(&path).unwrap();
     let v: i64 = store.conn.query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
-    assert_eq!(v, 5);
+    assert_eq!(v, super::SCHEMA_VERSION);
     let old = store.get_interaction("old").unwrap().expect("kept");
     assert_eq!((old.consult_ms, old.conference_ms, old.post_call_ms), (0, 0, 0));
     let new = InteractionRecord {
@@ -457,13 +458,14 @@ fn schema_v4_database_gains_the_handlers() {
             .conn
             .execute_batch(
                 "ALTER TABLE interactions DROP COLUMN handlers;
+                 ALTER TABLE interactions DROP COLUMN visits;
                  PRAGMA user_version = 4;",
             )
             .unwrap();
     }
     let store = Store::open(&path).unwrap();
     let v: i64 = store.conn.query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
-    assert_eq!(v, 5);
+    assert_eq!(v, super::SCHEMA_VERSION);
     assert!(store.get_interaction("old").unwrap().expect("kept").handlers.is_empty());
     let handlers = vec![
         crate::records::HandlerRecord {
@@ -490,6 +492,52 @@ fn schema_v4_database_gains_the_handlers() {
         store.get_interaction("new").unwrap().expect("written").handlers,
         handlers
     );
+}
+
+/// A version 5 database gains the stays in queues (issue 13's
+/// statistics): old rows have none, new rows keep every visit.
+#[test]
+fn schema_v5_database_gains_the_queue_visits() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("v5.db");
+    {
+        let store = Store::open(&path).unwrap();
+        store.open_interaction(&interaction("old", T)).unwrap();
+        store
+            .conn
+            .execute_batch("ALTER TABLE interactions DROP COLUMN visits; PRAGMA user_version = 5;")
+            .unwrap();
+    }
+    let store = Store::open(&path).unwrap();
+    let v: i64 = store.conn.query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
+    assert_eq!(v, 6);
+    assert!(store.get_interaction("old").unwrap().expect("kept").visits.is_empty());
+    let visits = vec![
+        crate::records::VisitRecord {
+            queue: "support".into(),
+            entered_ms: T,
+            left_ms: Some(T + 60_000),
+            end: Some("overflowed".into()),
+            agent: None,
+            offers: 2,
+            ronas: 2,
+        },
+        crate::records::VisitRecord {
+            queue: "sales".into(),
+            entered_ms: T + 60_000,
+            left_ms: None,
+            end: None,
+            agent: None,
+            offers: 0,
+            ronas: 0,
+        },
+    ];
+    let new = InteractionRecord {
+        visits: visits.clone(),
+        ..interaction("new", T)
+    };
+    store.update_interaction(&new).unwrap();
+    assert_eq!(store.get_interaction("new").unwrap().expect("written").visits, visits);
 }
 
 /// The lookups use their indexes, not table scans.

@@ -247,7 +247,10 @@ mod tests {
                 });
                 assert_eq!(handler, None, "{base}: inline event handler");
                 for tag in html.split("<script").skip(1) {
-                    assert!(tag.trim_start().starts_with("src="), "{base}: inline script: <script{tag}");
+                    assert!(
+                        tag.trim_start().starts_with("src="),
+                        "{base}: inline script: <script{tag}"
+                    );
                 }
             }
         }

@@ -17,6 +17,7 @@ mod register;
 mod rooms;
 mod screening;
 mod sim;
+mod stats_day;
 mod timers;
 mod trunk;
 mod trunk_failover;

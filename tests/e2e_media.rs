@@ -121,6 +121,34 @@ fn anchored_call_relays_rtp_both_ways() {
         );
         std::thread::sleep(Duration::from_millis(250));
     }
+    // Lost and late: the caller skips three sequence numbers and sends two
+    // packets swapped; the totals show 3 lost and 1 late.
+    let mut seqs: Vec<u16> = (PACKETS + 3..PACKETS + 13).collect();
+    seqs.swap(4, 5);
+    for seq in seqs {
+        c.caller_rtp
+            .send_to(&rtp_packet(seq, u32::from(seq) * 160, 0x1111, 0), c.a_media)
+            .expect("send");
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    let until = std::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let body = common::desk::admin_http(sw.api_addr(), "GET", "/metrics", None).text();
+        let value = |name: &str| {
+            body.lines()
+                .find_map(|l| l.strip_prefix(name)?.trim().parse::<u64>().ok())
+        };
+        let lost = value("switchboard_media_packets_lost_total ");
+        let late = value("switchboard_media_packets_late_total ");
+        if (lost, late) == (Some(3), Some(1)) {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < until,
+            "lost {lost:?} (want 3), late {late:?} (want 1):\n{body}"
+        );
+        std::thread::sleep(Duration::from_millis(250));
+    }
 }
 
 /// An in-dialog re-INVITE from the caller with `direction` (RFC 3264 §8.4).

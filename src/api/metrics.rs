@@ -15,7 +15,8 @@
 //! malformed requests, overload shedding, and SIP requests and responses
 //! by direction, method and class ([`crate::sip::counters`]), customers
 //! waiting and the longest wait per queue, agents by state, media packets
-//! relayed, dropped and refused as SRTP. Packets lost and late come next.
+//! relayed, dropped, refused as SRTP, lost (RFC 3550 §A.3 cumulative loss
+//! of every source received) and late (reordered).
 
 use axum::extract::State;
 use axum::http::{header, HeaderMap, HeaderValue};
@@ -56,6 +57,10 @@ pub struct MetricsSnapshot {
     pub media_packets_dropped: u64,
     /// SRTP/SRTCP datagrams refused (authentication, replay, clear).
     pub media_srtp_refused: u64,
+    /// RTP packets the peers sent that never arrived.
+    pub media_packets_lost: u64,
+    /// RTP packets that arrived after a later one of their source.
+    pub media_packets_late: u64,
     /// New requests the overload gate answered 503 because the switch was busy.
     pub shed_busy: u64,
     /// New requests the gate answered 503 for their source's rate.
@@ -134,6 +139,18 @@ pub fn encode(s: &MetricsSnapshot, openmetrics: bool) -> (String, &'static str) 
         "media_packets_dropped",
         "RTP packets dropped (latch, early, unmappable, held)",
         s.media_packets_dropped,
+    );
+    counter(
+        &mut reg,
+        "media_packets_lost",
+        "RTP packets the peers sent that never arrived (RFC 3550 cumulative loss of every source)",
+        s.media_packets_lost,
+    );
+    counter(
+        &mut reg,
+        "media_packets_late",
+        "RTP packets that arrived after a later packet of their source (reordered)",
+        s.media_packets_late,
     );
     counter(
         &mut reg,
@@ -288,6 +305,8 @@ mod tests {
             media_packets_relayed: 1000,
             media_packets_dropped: 5,
             media_srtp_refused: 1,
+            media_packets_lost: 11,
+            media_packets_late: 2,
             shed_busy: 7,
             shed_source: 2,
             acks_dropped: 4,
@@ -314,6 +333,8 @@ mod tests {
             "switchboard_media_packets_relayed_total 1000",
             "switchboard_media_packets_dropped_total 5",
             "switchboard_media_srtp_refused_total 1",
+            "switchboard_media_packets_lost_total 11",
+            "switchboard_media_packets_late_total 2",
             "switchboard_overload_shed_busy_total 7",
             "switchboard_overload_shed_source_total 2",
             "switchboard_overload_acks_dropped_total 4",

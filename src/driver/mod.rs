@@ -395,16 +395,18 @@ fn answer_api(engine: &mut Engine, cmd: ApiCommand, gate: &crate::sip::overload:
         ))),
         ApiCommand::Metrics => {
             let (queues, agents) = engine.acd_gauges(now().mono);
-            let (relayed, dropped, refused) = crate::media::packet_totals();
+            let packets = crate::media::packet_totals();
             ApiReply::Metrics(Box::new(crate::api::metrics::MetricsSnapshot {
                 engine: engine.stats(),
                 sip: engine.sip_counters(),
                 queues,
                 agents,
                 media_sessions: crate::media::live_sessions() as u64,
-                media_packets_relayed: relayed,
-                media_packets_dropped: dropped,
-                media_srtp_refused: refused,
+                media_packets_relayed: packets.relayed,
+                media_packets_dropped: packets.dropped,
+                media_srtp_refused: packets.srtp_refused,
+                media_packets_lost: packets.lost,
+                media_packets_late: packets.late,
                 shed_busy: gate.shed_busy.load(Relaxed),
                 shed_source: gate.shed_source.load(Relaxed),
                 acks_dropped: gate.acks_dropped.load(Relaxed),

@@ -88,11 +88,28 @@ pub fn live_sessions() -> usize {
     session::pump::live_sessions()
 }
 
-/// RTP packets every media session relayed on the fast path, dropped, and
-/// refused as SRTP since the switch started (`/metrics`; sessions add
-/// theirs every few seconds and when they end).
-pub fn packet_totals() -> (u64, u64, u64) {
+/// RTP packets every media session relayed, dropped, refused as SRTP,
+/// lost and received late since the switch started (`/metrics`; sessions
+/// add theirs every few seconds and when they end).
+pub fn packet_totals() -> PacketTotals {
     session::pump::packet_totals()
+}
+
+/// What [`packet_totals`] returns.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct PacketTotals {
+    /// Relayed on the fast path (same codec both sides).
+    pub relayed: u64,
+    /// Dropped: refused by a latch, before the plan beyond the early
+    /// buffer, unmappable, or said while held.
+    pub dropped: u64,
+    /// SRTP/SRTCP datagrams refused (authentication, replay, clear).
+    pub srtp_refused: u64,
+    /// Sent by the peers but never received (RFC 3550 §A.3 cumulative loss
+    /// of every source; the highest the sum reached).
+    pub lost: u64,
+    /// Received after a later packet of their source (reordered).
+    pub late: u64,
 }
 
 impl MediaWorkers {

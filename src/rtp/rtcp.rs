@@ -221,6 +221,7 @@ pub struct ReceiverStats {
     base_seq: u32,
     bad_seq: u32,
     received: u32,
+    late: u64,
     expected_prior: u32,
     received_prior: u32,
     base_arrival: Option<Instant>,
@@ -244,6 +245,7 @@ impl ReceiverStats {
             base_seq: 0,
             bad_seq: u32::MAX,
             received: 0,
+            late: 0,
             expected_prior: 0,
             received_prior: 0,
             base_arrival: None,
@@ -292,8 +294,11 @@ impl ReceiverStats {
                     self.bad_seq = (seq as u32 + 1) & 0xffff;
                     return false;
                 }
+            } else {
+                // Duplicate or reordered, counted as received (§A.3); it
+                // came after a later packet: late.
+                self.late += 1;
             }
-            // else: duplicate or reordered, counted as received (§A.3).
         }
         self.received = self.received.wrapping_add(1);
         self.update_jitter(timestamp, arrival);
@@ -327,6 +332,12 @@ impl ReceiverStats {
     /// Packets received, duplicates and late ones included.
     pub fn received(&self) -> u32 {
         self.received
+    }
+
+    /// Packets that arrived after a packet with a later sequence number
+    /// (reordered, or a copy of an older one), since these statistics started.
+    pub fn late(&self) -> u64 {
+        self.late
     }
 
     /// Cumulative packets lost (§A.3; negative with duplicates).

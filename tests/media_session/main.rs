@@ -72,6 +72,39 @@ fn relay_rewrites_and_forwards_a_packet_at_once() {
     );
 }
 
+/// Issue 13 item 4 (`/metrics`): the session counts packets lost (RFC
+/// 3550 §A.3: sent, never received) and late (after a later one of their
+/// source), on both the relay and the transcoding path; a new SSRC starts
+/// its own count and the old one's losses stay counted.
+#[test]
+fn lost_and_late_packets_are_counted_across_an_ssrc_change() {
+    for (callee_codec, path) in [(Pcmu, "relay"), (Pcma, "transcode")] {
+        let mut sim = Sim::new(3);
+        sim.command(plan(Pcmu, callee_codec));
+        let (mut caller, _) = phones();
+        // Sequence 100..=109 sent; 103 is lost, 105 and 106 arrive swapped.
+        let mut pkts: Vec<Vec<u8>> = (0..10).map(|_| caller.packet()).collect();
+        pkts.remove(3);
+        pkts.swap(4, 5);
+        for p in pkts {
+            sim.rtp(A, caller.addr, p);
+            sim.advance(ms(20));
+        }
+        let s = sim.core.stats();
+        assert_eq!((s.lost, s.late), (1, 1), "{path}: {s:?}");
+        // The phone restarts with a new SSRC and loses two more.
+        let mut restarted = Phone::new(caller_addr(), 0x3333, Pcmu, CALLER_HZ);
+        for (i, p) in (0..6).map(|_| restarted.packet()).enumerate() {
+            if i != 2 && i != 3 {
+                sim.rtp(A, caller.addr, p);
+                sim.advance(ms(20));
+            }
+        }
+        let s = sim.core.stats();
+        assert_eq!((s.lost, s.late), (3, 1), "{path}: the old source's loss is kept: {s:?}");
+    }
+}
+
 /// PCMU caller, PCMA callee: the caller's packets go into the pipeline
 /// (nothing on arrival), and once its jitter buffer plays, every 20 ms
 /// tick sends the callee exactly one PCMA packet carrying the caller's tone.

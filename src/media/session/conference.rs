@@ -26,7 +26,6 @@ use super::Peer;
 use crate::call::media::{MediaLeg, PartyMode as CallMode, RelayLeg};
 use crate::media::mixer::{Bridge, BridgeConfig, HoldTrack, PartyId, PartyMode, StreamState};
 use crate::rtp::latch::Verdict;
-use crate::rtp::rtcp::ReceiverStats;
 use crate::rtp::RtpHeader;
 use rand::Rng;
 use std::net::SocketAddr;
@@ -303,14 +302,9 @@ impl SessionCore {
             self.stats.dropped += 1;
             return;
         }
-        let mut keyed = None;
+        let (mut keyed, mut seen) = (None, (0, 0));
         if let Ok(h) = RtpHeader::parse(packet) {
-            let rx =
-                l.rx.get_or_insert_with(|| ReceiverStats::new(h.ssrc, l.audio.clock_rate));
-            if rx.ssrc() != h.ssrc {
-                *rx = ReceiverStats::new(h.ssrc, l.audio.clock_rate);
-            }
-            rx.on_packet(h.sequence, h.timestamp, now);
+            seen = super::core::observe(&mut l.rx, &h, l.audio.clock_rate, now);
             // Key presses are told to the engine (a meet-me room's PIN); the
             // bridge itself never plays them to the others.
             if Some(h.payload_type) == l.audio.event_recv_pt {
@@ -328,6 +322,7 @@ impl SessionCore {
         if let Some(tap) = l.tap.as_mut() {
             tap.push(packet);
         }
+        self.stats.count(seen);
         if let Some(digit) = keyed {
             self.events.push_back(super::SessionEvent::Digit { leg: from, digit });
         }

@@ -83,6 +83,34 @@ pub struct SessionStats {
     /// SRTP/SRTCP datagrams refused: failed authentication, replayed, or
     /// sent in clear by an SRTP leg (RFC 3711 §3.3 step 5).
     pub srtp_refused: u64,
+    /// Packets the senders sent that never arrived: the sum over every
+    /// source the session received of its RFC 3550 §A.3 cumulative loss
+    /// (a late packet filling a gap takes one back; a new SSRC starts a new
+    /// count, the old one kept).
+    pub lost: i64,
+    /// Packets that arrived after a later one of their source (reordered).
+    pub late: u64,
+}
+
+/// Counts packet `h`, arrived at `now`, in a leg's reception statistics
+/// `rx` (a new SSRC starts them afresh); returns what it changed of the
+/// session's lost and late totals ([`SessionStats::count`]).
+pub(super) fn observe(rx: &mut Option<ReceiverStats>, h: &RtpHeader, clock_rate: u32, now: Instant) -> (i64, u64) {
+    let rx = rx.get_or_insert_with(|| ReceiverStats::new(h.ssrc, clock_rate));
+    if rx.ssrc() != h.ssrc {
+        *rx = ReceiverStats::new(h.ssrc, clock_rate);
+    }
+    let (lost, late) = (rx.cumulative_lost(), rx.late());
+    rx.on_packet(h.sequence, h.timestamp, now);
+    (rx.cumulative_lost() - lost, rx.late() - late)
+}
+
+impl SessionStats {
+    /// Adds what [`observe`] found.
+    pub(super) fn count(&mut self, (lost, late): (i64, u64)) {
+        self.lost += lost;
+        self.late += late;
+    }
 }
 
 /// One anchored call's media as a sans-IO state machine: commands, RTP,
@@ -576,13 +604,7 @@ impl SessionCore {
             return;
         }
         if let Ok(h) = RtpHeader::parse(packet) {
-            let rx = this
-                .rx
-                .get_or_insert_with(|| ReceiverStats::new(h.ssrc, this.audio.clock_rate));
-            if rx.ssrc() != h.ssrc {
-                *rx = ReceiverStats::new(h.ssrc, this.audio.clock_rate);
-            }
-            rx.on_packet(h.sequence, h.timestamp, now);
+            self.stats.count(observe(&mut this.rx, &h, this.audio.clock_rate, now));
         }
         if let Some(tap) = this.tap.as_mut() {
             tap.push(packet);

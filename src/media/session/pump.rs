@@ -179,20 +179,33 @@ pub(in crate::media) fn live_sessions() -> usize {
 static RELAYED: AtomicU64 = AtomicU64::new(0);
 static DROPPED: AtomicU64 = AtomicU64::new(0);
 static SRTP_REFUSED: AtomicU64 = AtomicU64::new(0);
+static LOST: AtomicU64 = AtomicU64::new(0);
+static LATE: AtomicU64 = AtomicU64::new(0);
 
 /// Packets relayed, dropped and refused as SRTP by every session so far
 /// (see [`RELAYED`]).
-pub(in crate::media) fn packet_totals() -> (u64, u64, u64) {
-    (
-        RELAYED.load(Ordering::Relaxed),
-        DROPPED.load(Ordering::Relaxed),
-        SRTP_REFUSED.load(Ordering::Relaxed),
-    )
+pub(in crate::media) fn packet_totals() -> crate::media::PacketTotals {
+    crate::media::PacketTotals {
+        relayed: RELAYED.load(Ordering::Relaxed),
+        dropped: DROPPED.load(Ordering::Relaxed),
+        srtp_refused: SRTP_REFUSED.load(Ordering::Relaxed),
+        lost: LOST.load(Ordering::Relaxed),
+        late: LATE.load(Ordering::Relaxed),
+    }
 }
 
-/// Adds what `core` counted since `published` to the totals.
+/// Adds what `core` counted since `published` to the totals. A session's
+/// loss may go down (a late packet fills a gap): the counter only grows,
+/// by what the loss rose above the highest it had published.
 fn publish(core: &SessionCore, published: &mut crate::media::session::SessionStats) {
-    let now = core.stats();
+    let mut now = core.stats();
+    let lost_now = now.lost.max(published.lost);
+    LOST.fetch_add(
+        lost_now.saturating_sub(published.lost).unsigned_abs(),
+        Ordering::Relaxed,
+    );
+    now.lost = lost_now;
+    LATE.fetch_add(now.late.saturating_sub(published.late), Ordering::Relaxed);
     RELAYED.fetch_add(now.relayed.saturating_sub(published.relayed), Ordering::Relaxed);
     DROPPED.fetch_add(now.dropped.saturating_sub(published.dropped), Ordering::Relaxed);
     SRTP_REFUSED.fetch_add(

@@ -404,3 +404,87 @@ fn desk_reconnects_its_event_stream_after_a_drop_and_shows_the_state_changed_mea
     );
     check(&mut b, "document.getElementById('conn').textContent === 'Connected'");
 }
+
+/// spec: CALL-CONSULT-1, CALL-CONSULT-2, CALL-CONSULT-4, CALL-CONF-1 —
+/// the page's consult: the picker lists bob (Available) and the queues;
+/// consulting him holds the customer, greys End and Hold out and offers
+/// Toggle and End consult, Merge once he answered (as the stream's
+/// `controls` say); merging makes a conference with bob on the roster and
+/// End enabled again; End hangs up everyone and wrap-up follows.
+#[test]
+fn desk_consults_an_agent_from_the_picker_merges_and_ends_the_conference_call_consult_1_2_4() {
+    let (cfg, ws) = desk_config();
+    let sw = Switch::start_with(Some(cfg.path()), &[]);
+    let api = sw.api_addr();
+    let bob_phone = common::spawn_registered_callee(
+        sw.internal_addr(),
+        "1002",
+        "demo-1002",
+        "uas_answer_wait_bye.xml",
+        Duration::from_secs(60),
+    );
+    let mut b = browser();
+    log_in(&mut b, api, &format!("?sip=ws://{ws}&sip_password=demo-1001"), ALICE);
+    wait(
+        &mut b,
+        "deskState.phone && deskState.phone.registered && deskState.me.state === 'Available'",
+    );
+    // Bob logs in after alice: she has waited longest, the call is hers.
+    Desk::new(api, common::desk::BOB).ok("POST", "/agent/login", None);
+    let customer = Sipp::new("uac_queue_caller_wait_bye.xml")
+        .remote(sw.external_addr())
+        .service("5000")
+        .set("account", "A-7")
+        .spawn(Duration::from_secs(60));
+    wait(&mut b, "document.querySelector('#offers .offer button.accept')");
+    b.eval("document.querySelector('#offers .offer button.accept').click(), true");
+    wait(
+        &mut b,
+        "deskState.ix && deskState.ix.state === 'connected' && deskState.phone.callState === 'confirmed'",
+    );
+
+    control(&mut b, "consult");
+    wait(
+        &mut b,
+        "[...document.querySelectorAll('#picker-target option')].some(o => o.value === 'agent:bob')",
+    );
+    let bob_option = b
+        .eval("[...document.querySelectorAll('#picker-target option')].find(o => o.value === 'agent:bob').textContent");
+    assert_eq!(bob_option, "Bob Example (bob, available)");
+    b.eval("document.getElementById('picker-target').value = 'agent:bob'; document.getElementById('picker-go').click(), true");
+    wait(
+        &mut b,
+        "document.getElementById('picker').hidden && deskState.ix.state === 'consult'",
+    );
+    // Bob answers at once: merge becomes possible; End and Hold are not.
+    wait(&mut b, "deskState.consult && deskState.consult.state === 'connected' && !document.querySelector('[data-control=merge]').disabled");
+    check(
+        &mut b,
+        "['toggle', 'end_consult'].every(c => !document.querySelector('[data-control=' + c + ']').disabled) && \
+         ['end', 'hold', 'consult'].every(c => document.querySelector('[data-control=' + c + ']').disabled)",
+    );
+    check(
+        &mut b,
+        "document.getElementById('roster').textContent.includes('bob (consult: connected)')",
+    );
+    screenshot(&mut b, "desk-consult");
+
+    control(&mut b, "merge");
+    wait(
+        &mut b,
+        "deskState.ix.state === 'conference' && !document.querySelector('[data-control=end]').disabled",
+    );
+    check(&mut b, "document.querySelector('[data-control=merge]').hidden");
+    check(
+        &mut b,
+        "[...document.querySelectorAll('#roster li')].some(li => li.textContent === 'bob')",
+    );
+
+    control(&mut b, "end");
+    wait(
+        &mut b,
+        "!document.getElementById('wrapup').hidden && document.getElementById('ix').hidden",
+    );
+    customer.wait().assert_success();
+    bob_phone.wait().assert_success();
+}

@@ -64,6 +64,7 @@
     dirty: {}, // name -> edited value not yet saved
     dataMessage: '',
     wrap: null, // { interaction, reasons, deadline_ms }
+    consultOffer: null, // a consult asked of this agent: { interaction, from, variables }
     rona: false,
     picker: null, // 'consult' | 'transfer' | null
     phone: null, // the embedded phone's state
@@ -200,7 +201,9 @@
     st.me = me;
     st.offers = (me.offers || []).slice().sort((a, b) => a.offered_ms - b.offered_ms);
     const mine = (list.interactions || []).find((i) => i.interaction === me.interaction && i.agent === me.agent);
-    const live = mine && me.state === 'Busy' ? mine : null;
+    let live = mine && me.state === 'Busy' ? mine : null;
+    // A consulted agent's call is someone else's interaction: keep it.
+    if (!live && st.ix && st.ix.state === 'consultant' && me.state === 'Busy') live = st.ix;
     // Events may have been missed: the controls follow the state read now
     // until the next `controls` event.
     st.controls = null;
@@ -246,6 +249,7 @@
         activity('State: ' + stateText(ev.state, ev.reason) + (ev.pending ? ' (then ' + ev.pending + ')' : ''));
         if (ev.state !== 'Idle' || ev.reason !== 'RONA') st.rona = false;
         if (ev.state !== 'WrapUp') st.wrap = null;
+        if (ev.state !== 'Busy' && ev.state !== 'Reserved') st.consultOffer = null;
         break;
       case 'offer': {
         const o = Object.assign({}, ev);
@@ -260,6 +264,7 @@
       }
       case 'offer_cancelled':
         dropOffer(ev.offer);
+        if (st.consultOffer && st.consultOffer.interaction === ev.interaction) st.consultOffer = null;
         activity('Offer withdrawn: ' + ev.reason.replace(/_/g, ' '));
         break;
       case 'rona':
@@ -289,23 +294,33 @@
         break;
       case 'controls':
         if (st.ix && st.ix.interaction === ev.interaction) st.controls = ev.enabled;
+        else if (!st.ix && ev.enabled.includes('leave')) {
+          // This agent joined someone else's call as the consulted party.
+          const from = st.consultOffer && st.consultOffer.interaction === ev.interaction ? st.consultOffer.from : '';
+          st.ix = { interaction: ev.interaction, caller: from ? 'Consult from ' + from : 'Consult', queue: '', dnis: '', state: 'consultant' };
+          st.controls = ev.enabled;
+          st.consultOffer = null;
+        }
         break;
       case 'consult':
         if (st.ix && st.ix.interaction === ev.interaction) {
-          st.consult = ['ended', 'failed', 'merged'].includes(ev.state) ? null : { party: ev.party, state: ev.state };
+          // The `merged` event may not repeat who it was.
+          const party = ev.party || (st.consult ? st.consult.party : '');
+          st.consult = ['ended', 'failed', 'merged'].includes(ev.state) ? null : { party: party, state: ev.state };
           if (ev.state === 'merged') {
             st.ix.state = 'conference';
-            st.roster = st.roster.filter((r) => r !== ev.party).concat([ev.party]);
+            if (party) st.roster = st.roster.filter((r) => r !== party).concat([party]);
           } else if (ev.state === 'connected' || ev.state === 'ringing' || ev.state === 'waiting') {
             st.ix.state = 'consult';
           } else if (st.ix.state === 'consult') {
             st.ix.state = 'connected';
           }
-          activity('Consult ' + ev.party + ': ' + ev.state + (ev.reason ? ' (' + ev.reason + ')' : ''));
+          activity('Consult ' + party + ': ' + ev.state + (ev.reason ? ' (' + ev.reason + ')' : ''));
         }
         break;
       case 'consult_offer':
-        activity(ev.from + ' asks to consult you');
+        st.consultOffer = { interaction: ev.interaction, from: ev.from, variables: ev.variables };
+        activity(ev.from + ' asks to consult you: answer on your phone');
         break;
       case 'customer_left':
         if (st.ix && st.ix.interaction === ev.interaction) st.ix.state = 'post_call';
@@ -317,6 +332,7 @@
         break;
       case 'primary_changed':
         activity(ev.from + ' left: you control the call');
+        reread();
         break;
       case 'ended':
         activity('Call ended by ' + ev.by);
@@ -411,11 +427,12 @@
   function renderOffers() {
     const box = $('offers');
     const shown = Array.from(box.children).map((c) => c.dataset.offer).join(',');
-    const want = st.offers.map((o) => String(o.offer)).join(',');
+    const co = st.consultOffer;
+    const want = st.offers.map((o) => String(o.offer)).concat(co ? ['consult:' + co.interaction] : []).join(',');
     if (shown !== want) {
-      box.replaceChildren(...st.offers.map(offerCard));
+      box.replaceChildren(...st.offers.map(offerCard), ...(co ? [consultCard(co)] : []));
     }
-    for (const card of box.children) {
+    for (const card of box.querySelectorAll('.offer')) {
       const o = st.offers.find((x) => String(x.offer) === card.dataset.offer);
       if (!o) continue;
       card.querySelector('.ring-timer').textContent = S.duration((Date.now() - o.offered_ms) / 1000);
@@ -451,8 +468,29 @@
     );
   }
 
+  /** A consult asked of this agent (CALL-CONSULT-5): who, and the call's variables, read-only. */
+  function consultCard(co) {
+    const vars = el('dl', { class: 'vars' });
+    for (const v of co.variables) vars.append(el('dt', null, label(v.name)), el('dd', null, v.value === '' ? '\u2014' : v.value));
+    return el(
+      'section',
+      { class: 'consult-offer card', role: 'region', 'aria-label': 'Consult request from ' + co.from, dataset: { offer: 'consult:' + co.interaction } },
+      el('h2', null, 'Consult request from ' + co.from),
+      el('p', null, 'Answer it on your phone.'),
+      vars,
+    );
+  }
+
   /** The built-in variables' names for people. */
-  const BUILT_IN = { caller_number: 'Caller number', caller_name: 'Caller name', dnis: 'Number dialled', queue: 'Queue' };
+  const BUILT_IN = {
+    caller_number: 'Caller number',
+    caller_name: 'Caller name',
+    dnis: 'Number dialled',
+    queue: 'Queue',
+    initiator_name: 'Asked by',
+    initiator_extension: 'Their extension',
+    initiator_team: 'Their team',
+  };
 
   /** A variable's name for people: `customer_tier` -> `Customer tier`. */
   function label(name) {
@@ -474,16 +512,19 @@
       $('picker').hidden = true;
       return;
     }
+    const consultant = ix.state === 'consultant';
     $('ix-line').replaceChildren(
       el('strong', null, ix.caller),
-      ' \u00b7 ' + ix.queue + ' \u00b7 dialled ' + ix.dnis,
+      consultant ? '' : ' \u00b7 ' + ix.queue + ' \u00b7 dialled ' + ix.dnis,
     );
+    $('data-form').hidden = consultant;
     const stateWords = {
       connected: 'Talking',
       held: 'Customer on hold',
       consult: 'Consulting',
       conference: 'Conference',
       post_call: 'Customer left',
+      consultant: 'You were consulted: leave when done',
     };
     let status = stateWords[ix.state] || ix.state;
     if (st.consult) status += ' \u00b7 ' + st.consult.party + ' ' + st.consult.state;
@@ -517,13 +558,14 @@
     hold.hidden = ix.state === 'held';
     if (st.picker && !may[st.picker]) closePicker(false);
     renderRoster();
-    renderData();
+    if (!consultant) renderData();
   }
 
   function renderRoster() {
     const me = st.me;
     const lines = ['You (' + me.name + ')', 'Customer ' + st.ix.caller + (st.ix.state === 'held' ? ' (on hold)' : '')];
     if (st.ix.state === 'post_call') lines[1] = 'Customer (left)';
+    if (st.ix.state === 'consultant') lines[1] = st.ix.caller;
     for (const p of st.roster) lines.push(p);
     if (st.consult) lines.push(st.consult.party + ' (consult: ' + st.consult.state + ')');
     const list = $('roster');
@@ -673,6 +715,10 @@
     }
     try {
       await call('POST', ixPath(paths[c]), undefined, 'ix-error');
+      if (c === 'leave' && st.ix && st.ix.state === 'consultant') {
+        endInteraction(st.ix.interaction);
+        render();
+      }
       if (c === 'recording_pause' || c === 'recording_resume') {
         st.recordingPaused = c === 'recording_pause';
         render();

@@ -488,3 +488,61 @@ fn desk_consults_an_agent_from_the_picker_merges_and_ends_the_conference_call_co
     customer.wait().assert_success();
     bob_phone.wait().assert_success();
 }
+
+/// spec: OFFER-4 — an offer nobody accepts rings out (RONA, 2 s here):
+/// the page asks, with the focus on it, whether to go Available or stay
+/// Idle; Go Available makes alice Available (and the waiting customer is
+/// offered to her again); after a second RONA, Stay Idle keeps her
+/// Idle (RONA) and closes the question.
+#[test]
+fn desk_asks_after_rona_whether_to_go_available_or_stay_idle_offer_4() {
+    let (cfg, ws) = desk_config();
+    cfg.patch("acd.toml", "rona_timeout_s = 15", "rona_timeout_s = 2");
+    let sw = Switch::start_with(Some(cfg.path()), &[]);
+    let api = sw.api_addr();
+    let mut b = browser();
+    log_in(&mut b, api, &format!("?sip=ws://{ws}&sip_password=demo-1001"), ALICE);
+    wait(
+        &mut b,
+        "deskState.phone && deskState.phone.registered && deskState.me.state === 'Available'",
+    );
+    let _customer = Sipp::new("uac_queue_caller_wait_bye.xml")
+        .remote(sw.external_addr())
+        .service("5000")
+        .set("account", "A-9")
+        .spawn(Duration::from_secs(60));
+
+    wait(&mut b, "document.querySelector('#offers .offer')");
+    check(&mut b, "document.getElementById('rona').hidden");
+    wait(&mut b, "!document.getElementById('rona').hidden");
+    check(
+        &mut b,
+        "document.activeElement === document.getElementById('rona-available') && \
+         document.querySelectorAll('#offers .offer').length === 0 && \
+         document.getElementById('state-line').textContent === 'Idle (RONA)'",
+    );
+    screenshot(&mut b, "desk-rona");
+    b.eval("document.getElementById('rona-available').click(), true");
+    wait(
+        &mut b,
+        "document.getElementById('rona').hidden && deskState.log.includes('State: Available')",
+    );
+    // Still waiting, the customer is offered to her again, and rings out again.
+    wait(&mut b, "document.querySelector('#offers .offer')");
+    wait(&mut b, "!document.getElementById('rona').hidden");
+    b.eval("document.getElementById('rona-stay').click(), true");
+    check(
+        &mut b,
+        "document.getElementById('rona').hidden && document.activeElement === document.getElementById('state-select')",
+    );
+    let me = Desk::new(api, ALICE).ok("GET", "/agent/me", None);
+    assert_eq!(
+        (me["state"].as_str(), me["reason"].as_str()),
+        (Some("Idle"), Some("RONA")),
+        "{me}"
+    );
+    check(
+        &mut b,
+        "document.getElementById('state-line').textContent === 'Idle (RONA)'",
+    );
+}

@@ -1020,6 +1020,12 @@ fn desktop_accept_hold_data_end_and_wrap_up() {
         (Some("WrapUp"), &Value::Null),
         "{me}"
     );
+    // A desktop that reconnects reads the queue's wrap-up reasons (WRAP-1).
+    assert_eq!(
+        me["wrap_up_reasons"],
+        serde_json::json!(["Resolved", "Escalated", "Call back later"]),
+        "{me}"
+    );
     let me = desk.ok(
         "POST",
         "/agent/wrapup",

@@ -44,6 +44,13 @@ fn agent_logs_in_and_each_state_change_is_on_its_stream() {
         "{me}"
     );
     assert_eq!(me["state"], "LoggedOut", "{me}");
+    // AGENT-1: the configured idle reasons, for the desktop's selector.
+    assert_eq!(
+        me["idle_reasons"],
+        serde_json::json!(["Lunch", "Meeting", "Training"]),
+        "{me}"
+    );
+    assert_eq!(me["wrap_up_reasons"], serde_json::json!([]), "{me}");
 
     let me = desk.ok("POST", "/agent/login", None);
     assert_eq!(me["state"], "Available", "{me}");

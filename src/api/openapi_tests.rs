@@ -108,6 +108,8 @@ fn openapi_schemas_match_views_and_events() {
         offers: vec![],
         interaction: None,
         wrap_up_deadline_ms: None,
+        idle_reasons: vec!["Lunch".into()],
+        wrap_up_reasons: vec![],
     };
     let variable = DataVariable {
         name: "account".into(),

@@ -40,6 +40,8 @@ fn alice() -> AgentView {
         offers: vec![],
         interaction: None,
         wrap_up_deadline_ms: None,
+        idle_reasons: vec!["Lunch".into()],
+        wrap_up_reasons: vec![],
     }
 }
 

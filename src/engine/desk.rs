@@ -323,6 +323,13 @@ pub struct AgentView {
     pub interaction: Option<String>,
     /// When wrap-up ends by itself (unix ms; `None` once extended indefinitely).
     pub wrap_up_deadline_ms: Option<u64>,
+    /// The configured idle reasons the agent may pick (AGENT-1; `RONA` is
+    /// built in and not listed): a desktop's state selector.
+    pub idle_reasons: Vec<String>,
+    /// While in `WrapUp`: the reasons of the queue wrapped up for (WRAP-1),
+    /// as the `wrap_up` event gave them, so a desktop that reconnects or
+    /// reloads still offers them; empty otherwise.
+    pub wrap_up_reasons: Vec<String>,
 }
 
 /// A variable as an offer shows it (OFFER-2).

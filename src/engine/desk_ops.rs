@@ -393,6 +393,15 @@ impl Engine {
             })
             .filter_map(|(id, o)| self.offer_view(id, o))
             .collect();
+        let wrap_up_reasons = match state {
+            AgentState::WrapUp { .. } => self
+                .acd
+                .wrap_up_queue(agent)
+                .and_then(|q| self.cfg.acd().queue(q))
+                .map(|q| q.wrap_up_reasons.clone())
+                .unwrap_or_default(),
+            _ => Vec::new(),
+        };
         let unix = |at: std::time::Instant| {
             self.last_now.map(|n| {
                 let ahead = at.saturating_duration_since(n.mono).as_millis() as u64;
@@ -412,6 +421,8 @@ impl Engine {
             offers,
             interaction: interaction.map(|i| self.uid_of(i)),
             wrap_up_deadline_ms: deadline.and_then(unix),
+            idle_reasons: self.cfg.acd().idle_reasons.clone(),
+            wrap_up_reasons,
         })
     }
 

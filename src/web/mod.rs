@@ -178,8 +178,35 @@ pub const SHARED: Page = Page {
     ],
 };
 
+/// The agent desktop (issue 13 item 1): the page, its script and style,
+/// on `/web/client.js` and `/web/base.css`; its built-in phone is the
+/// softphone's script and JsSIP bundle, loaded from `/softphone/`.
+pub const DESK: Page = Page {
+    base: "/desk/",
+    assets: &[
+        Asset {
+            path: "",
+            kind: Kind::Html,
+            caching: Caching::Revalidate,
+            body: include_str!("desk/index.html"),
+        },
+        Asset {
+            path: "desk.js",
+            kind: Kind::JavaScript,
+            caching: Caching::Revalidate,
+            body: include_str!("desk/desk.js"),
+        },
+        Asset {
+            path: "desk.css",
+            kind: Kind::Css,
+            caching: Caching::Revalidate,
+            body: include_str!("desk/desk.css"),
+        },
+    ],
+};
+
 /// Every page the switch serves.
-pub const PAGES: &[Page] = &[SOFTPHONE, SHARED];
+pub const PAGES: &[Page] = &[SOFTPHONE, SHARED, DESK];
 
 /// The `Content-Security-Policy` of every page's responses: only the
 /// switch's own scripts and style sheets (no inline script or style, no
@@ -221,6 +248,9 @@ mod tests {
         assert!(JSSIP_JS.contains(&format!("version:\"{JSSIP_VERSION}\"")));
         assert!(JSSIP_JS.starts_with(&format!("/*! JsSIP {JSSIP_VERSION} ")));
         assert!(SOFTPHONE_HTML.contains(&format!("src=\"{JSSIP_PATH}\"")));
+        // The desk's built-in phone loads the same bundle from /softphone/.
+        let desk = DESK.asset("").map(|a| a.body).unwrap_or_default();
+        assert!(desk.contains(&format!("src=\"{SOFTPHONE_PATH}{JSSIP_PATH}\"")));
     }
 
     #[test]

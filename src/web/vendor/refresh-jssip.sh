@@ -23,7 +23,8 @@
 #     bundled package is jssip or one of the pins (no nested copies);
 #  5. write jssip-VERSION.min.js, JSSIP-LICENSE.md, THIRD-PARTY-LICENSES and
 #     README.md here, remove other jssip-*.min.js, and point
-#     src/web/mod.rs and src/web/softphone/index.html at the new file.
+#     src/web/mod.rs, src/web/softphone/index.html and src/web/desk/index.html
+#     at the new file.
 #
 # Idempotent: a second run with the same inputs rewrites the same bytes (the
 # README's date changes only when the bundle does).
@@ -202,6 +203,6 @@ lock_line() {
 
 # Point the code and the page at the file.
 sed -i -E "/macro_rules! jssip_version/,/^}/ s/\"[0-9]+\.[0-9]+\.[0-9]+\"/\"$version\"/" "$web/mod.rs"
-sed -i -E "s#vendor/jssip-[0-9.]+\.min\.js#vendor/jssip-$version.min.js#g" "$web/softphone/index.html"
+sed -i -E "s#vendor/jssip-[0-9.]+\.min\.js#vendor/jssip-$version.min.js#g" "$web/softphone/index.html" "$web/desk/index.html"
 
 echo "refresh-jssip: vendored jssip@$version ($integrity), $(wc -c <"$bundle") bytes"

@@ -1235,6 +1235,13 @@ fn auto_accept_queue_makes_the_phone_answer_and_masks_the_caller() {
     let invite = recv_request(&mut phone.ua, Method::INVITE);
     let call_info = ua::header(&invite, "Call-Info").unwrap_or_default();
     assert!(call_info.contains("answer-after=0"), "{}", ua::text(&invite));
+    // OFFER-3 on the phone's display too: From shows only the last 4 digits.
+    let from = ua::header(&invite, "From").unwrap_or_default();
+    assert!(
+        from.starts_with("\"****0123\" <sip:****0123@"),
+        "the phone sees the masked number: {from}"
+    );
+    assert!(!ua::text(&invite).contains("15550123"), "{}", ua::text(&invite));
     phone.answer(&invite, "c1");
     customer.answered();
     recv_request(&mut phone.ua, Method::ACK);
@@ -1436,6 +1443,13 @@ fn overflowed_call_is_offered_as_a_call_of_the_new_queue() {
     let invite = recv_request(&mut phone.ua, Method::INVITE);
     let call_info = ua::header(&invite, "Call-Info").unwrap_or_default();
     assert!(call_info.contains("answer-after=0"), "{}", ua::text(&invite));
+    // OFFER-3 on the phone's display too: From shows only the last 4 digits.
+    let from = ua::header(&invite, "From").unwrap_or_default();
+    assert!(
+        from.starts_with("\"****0123\" <sip:****0123@"),
+        "the phone sees the masked number: {from}"
+    );
+    assert!(!ua::text(&invite).contains("15550123"), "{}", ua::text(&invite));
     phone.answer(&invite, "c1");
     customer.answered();
     recv_request(&mut phone.ua, Method::ACK);

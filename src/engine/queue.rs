@@ -491,13 +491,27 @@ impl Engine {
             .map(|c| c.b_body.clone())
             .unwrap_or_default();
         let env = a_invite.envelope().ok();
+        let mut from_user = env
+            .as_ref()
+            .and_then(|e| e.from.uri.user.clone())
+            .map(|u| String::from_utf8_lossy(&u).into_owned())
+            .unwrap_or_else(|| call.caller.clone());
+        let mut display = env.as_ref().and_then(|e| e.from.display.clone());
+        // OFFER-3: with sensitive-data protection the phone's display shows
+        // only the number's last 4 digits too (name and number: a carrier
+        // often puts the number in the display name).
+        let masked = self
+            .acd
+            .interaction(interaction_of(id))
+            .and_then(|i| self.cfg.acd().queue(i.queue))
+            .is_some_and(|q| q.mask_caller_number);
+        if masked {
+            from_user = crate::acd::mask_number(&from_user);
+            display = Some(bytes::Bytes::from(format!("\"{from_user}\"")));
+        }
         let opts = RingOptions {
-            from_user: env
-                .as_ref()
-                .and_then(|e| e.from.uri.user.clone())
-                .map(|u| String::from_utf8_lossy(&u).into_owned())
-                .unwrap_or_else(|| call.caller.clone()),
-            display: env.as_ref().and_then(|e| e.from.display.clone()),
+            from_user,
+            display,
             max_forwards: 70,
             body: Some(body),
             auto_answer,
@@ -587,6 +601,8 @@ impl Engine {
                 interaction: view,
             });
         }
+        // CALL-CONSULT-2: what the agent may do from the start.
+        self.send_controls(interaction);
     }
 
     /// An interaction as desktops see it; `mask` applies OFFER-3 for agents.

@@ -559,6 +559,20 @@ fn connected_event_masks_the_caller_number() {
             ("connected".to_string(), "****0123".to_string())
         ]
     );
+    // CALL-CONSULT-2: the controls come with the connection, right after it.
+    let after: Vec<&DeskEvent> = h
+        .desk
+        .iter()
+        .skip_while(|e| !matches!(e, DeskEvent::Connected { .. }))
+        .collect();
+    assert!(
+        matches!(after.get(1), Some(DeskEvent::Controls { agent, enabled, .. })
+            if agent == "carol" && enabled == &["hold", "end", "consult"]),
+        "{after:?}"
+    );
+    // OFFER-3 on the phone: the INVITE's From shows the masked number.
+    let from = header_str(&ringing, &switchboard::sip::msg::HeaderName::From);
+    assert!(from.starts_with("\"****0123\" <sip:****0123@"), "{from}");
 }
 
 /// spec: OFFER-1, OFFER-3, WRAP-1 — a call that overflows from `support`

@@ -95,6 +95,8 @@ fn openapi_schemas_match_views_and_events() {
         arrived_ms: 1,
         durations: PhaseDurations::default(),
         call: 1,
+        controls: vec!["hold"],
+        recording: None,
     };
     let agent = AgentView {
         agent: "alice".into(),

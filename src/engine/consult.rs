@@ -693,12 +693,31 @@ impl Engine {
 
     /// CALL-CONSULT-2: the controls each agent on the interaction may use now.
     pub(super) fn send_controls(&mut self, id: InteractionId) {
-        let Some(info) = self.acd.interaction(id) else { return };
-        let Some(call) = self.calls.get(&CallRef(id.0)) else {
-            return;
-        };
         let uid = self.uid_of(id);
-        let mut events = Vec::new();
+        let events: Vec<DeskEvent> = self
+            .controls_of(id)
+            .into_iter()
+            .map(|(agent, enabled)| DeskEvent::Controls {
+                agent: self.login_of(agent),
+                interaction: uid.clone(),
+                enabled,
+            })
+            .collect();
+        for e in events {
+            self.desk_event(e);
+        }
+    }
+
+    /// CALL-CONSULT-2: each agent on interaction `id` (the primary agent,
+    /// then the consultants who joined) with the controls it may use now.
+    pub(crate) fn controls_of(&self, id: InteractionId) -> Vec<(AgentId, Vec<&'static str>)> {
+        let Some(info) = self.acd.interaction(id) else {
+            return Vec::new();
+        };
+        let Some(call) = self.calls.get(&CallRef(id.0)) else {
+            return Vec::new();
+        };
+        let mut out = Vec::new();
         if let Some(primary) = info.agent {
             let mut enabled = Vec::new();
             match (call.consult, call.talk) {
@@ -728,24 +747,14 @@ impl Engine {
                     }
                 }
             }
-            events.push(DeskEvent::Controls {
-                agent: self.login_of(primary),
-                interaction: uid.clone(),
-                enabled,
-            });
+            out.push((primary, enabled));
         }
         for c in &info.consultants {
             if c.joined_at.is_some() {
-                events.push(DeskEvent::Controls {
-                    agent: self.login_of(c.agent),
-                    interaction: uid.clone(),
-                    enabled: vec!["leave"],
-                });
+                out.push((c.agent, vec!["leave"]));
             }
         }
-        for e in events {
-            self.desk_event(e);
-        }
+        out
     }
 
     /// The interaction if `agent` is its primary agent and its call is up.

@@ -395,6 +395,11 @@ pub struct InteractionView {
     pub durations: PhaseDurations,
     /// The engine's call number (the control API's `/calls/{id}`).
     pub call: u64,
+    /// In an agent's list: the controls that agent may use now, as the
+    /// last `controls` event said (CALL-CONSULT-2); empty for supervisors.
+    pub controls: Vec<&'static str>,
+    /// `recording` or `paused` while the call is recorded (CALL-REC-1), else null.
+    pub recording: Option<&'static str>,
 }
 
 /// One variable of an interaction's data (CAD-1).

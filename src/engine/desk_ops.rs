@@ -363,7 +363,16 @@ impl Engine {
             .collect();
         ids.sort();
         ids.into_iter()
-            .filter_map(|id| self.interaction_view(id, true))
+            .filter_map(|id| {
+                let mut view = self.interaction_view(id, true)?;
+                view.controls = self
+                    .controls_of(id)
+                    .into_iter()
+                    .find(|(a, _)| *a == agent)
+                    .map(|(_, c)| c)
+                    .unwrap_or_default();
+                Some(view)
+            })
             .collect()
     }
 

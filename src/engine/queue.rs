@@ -632,6 +632,19 @@ impl Engine {
             arrived_ms: self.last_now.map_or(0, |now| unix_ms_of(now, info.arrived_at)),
             durations,
             call: qc.call.0,
+            controls: Vec::new(),
+            recording: self
+                .calls
+                .get(&qc.call)
+                .and_then(|c| c.media.as_ref())
+                .and_then(|m| m.recording.as_ref())
+                .map(|r| {
+                    if r.paused_since.is_some() {
+                        "paused"
+                    } else {
+                        "recording"
+                    }
+                }),
         })
     }
 

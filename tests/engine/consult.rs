@@ -347,6 +347,13 @@ fn the_primary_agent_pauses_and_resumes_the_recording_from_the_desktop() {
     let acd = embedded_acd().replacen("number = \"5000\"\n", "number = \"5000\"\nrecord = true\n", 1);
     let (mut h, mut customer, alice, _bob) = contact_center_with(&acd);
     let (uid, _dlg) = alice_answers(&mut h, &mut customer, &alice);
+    // The agent's list says whether the recording runs (a desktop reloaded
+    // mid-call shows the right button).
+    let recording = |h: &mut Harness| match desk(h, ALICE, DeskCommand::Interactions) {
+        Ok(DeskReply::Interactions(list)) => list.first().and_then(|i| i.recording),
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(recording(&mut h), Some("recording"));
     desk(
         &mut h,
         ALICE,
@@ -355,6 +362,7 @@ fn the_primary_agent_pauses_and_resumes_the_recording_from_the_desktop() {
         },
     )
     .expect("pause");
+    assert_eq!(recording(&mut h), Some("paused"));
     desk(
         &mut h,
         ALICE,
@@ -363,6 +371,7 @@ fn the_primary_agent_pauses_and_resumes_the_recording_from_the_desktop() {
         },
     )
     .expect("resume");
+    assert_eq!(recording(&mut h), Some("recording"));
     // bob is not on the interaction: refused.
     login(&mut h, BOB);
     assert!(matches!(

@@ -570,6 +570,26 @@ fn connected_event_masks_the_caller_number() {
             if agent == "carol" && enabled == &["hold", "end", "consult"]),
         "{after:?}"
     );
+    // The agent's list says the same controls, for a desktop that reconnects.
+    let list = desk(&mut h, "demo-token-carol", DeskCommand::Interactions).expect("list");
+    let DeskReply::Interactions(list) = list else {
+        panic!("{list:?}")
+    };
+    assert_eq!(list.len(), 1, "{list:?}");
+    assert_eq!(
+        (list[0].controls.as_slice(), list[0].recording),
+        (&["hold", "end", "consult"][..], None)
+    );
+    let uid = list[0].interaction.clone();
+    let held = desk(&mut h, "demo-token-carol", DeskCommand::Hold { interaction: uid }).expect("hold");
+    let DeskReply::Interactions(held) = held else {
+        panic!("{held:?}")
+    };
+    assert_eq!(
+        held[0].controls,
+        ["resume"],
+        "End is not offered while held (CALL-HOLD-1)"
+    );
     // OFFER-3 on the phone: the INVITE's From shows the masked number.
     let from = header_str(&ringing, &switchboard::sip::msg::HeaderName::From);
     assert!(from.starts_with("\"****0123\" <sip:****0123@"), "{from}");

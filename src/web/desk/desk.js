@@ -204,9 +204,10 @@
     let live = mine && me.state === 'Busy' ? mine : null;
     // A consulted agent's call is someone else's interaction: keep it.
     if (!live && st.ix && st.ix.state === 'consultant' && me.state === 'Busy') live = st.ix;
-    // Events may have been missed: the controls follow the state read now
-    // until the next `controls` event.
-    st.controls = null;
+    // Events may have been missed: the controls and the recording are as
+    // the switch lists them now (a consultant's call: as its state allows
+    // until the next `controls` event).
+    st.controls = live && Array.isArray(live.controls) && live !== st.ix ? live.controls : null;
     if (!live || !st.ix || st.ix.interaction !== live.interaction) {
       st.consult = null;
       st.roster = [];
@@ -214,6 +215,7 @@
     } else if (live.state !== 'consult') {
       st.consult = null;
     }
+    if (live && live !== st.ix) st.recordingPaused = live.recording === 'paused';
     st.ix = live;
     if (live) {
       if (!st.data || st.data.interaction !== live.interaction) loadData();
@@ -544,14 +546,17 @@
       end_consult: enabled.includes('end_consult'),
       transfer_consultee: enabled.includes('merge'),
       leave: enabled.includes('leave'),
-      recording_pause: !st.recordingPaused && (ix.state === 'connected' || ix.state === 'held'),
-      recording_resume: st.recordingPaused && (ix.state === 'connected' || ix.state === 'held'),
+      // Only a recorded call (CALL-REC-1) has a recording to pause.
+      recording_pause: !!ix.recording && !st.recordingPaused && (ix.state === 'connected' || ix.state === 'held'),
+      recording_resume: !!ix.recording && st.recordingPaused && (ix.state === 'connected' || ix.state === 'held'),
     };
     for (const b of $('controls').querySelectorAll('button[data-control]')) {
       const c = b.dataset.control;
       b.disabled = !may[c];
       // Show only what this call can do now or is about to: less noise.
-      b.hidden = !may[c] && ['toggle', 'merge', 'end_consult', 'transfer_consultee', 'leave', 'resume', 'recording_resume'].includes(c);
+      b.hidden =
+        (!may[c] && ['toggle', 'merge', 'end_consult', 'transfer_consultee', 'leave', 'resume', 'recording_resume'].includes(c)) ||
+        (c === 'recording_pause' && !ix.recording);
     }
     // Hold and Resume trade places; End stays visible (greyed while held).
     const hold = $('controls').querySelector('[data-control=hold]');

@@ -6,7 +6,9 @@
 //! sends a `queue_stats` event for each queue whose figures changed.
 //! Statistics requests (`GET /supervisor/stats/...`,
 //! `GET /supervisor/queues`) go to the store thread the same way, with the
-//! engine's live gauges when they need them.
+//! engine's live gauges when they need them. The store thread passes both
+//! on, after the writes queued before them, to its reader thread, which
+//! folds them on a read-only connection: reports never hold up writes.
 
 use super::store_worker::{LiveStats, Op, StatsJob, StoreHandle};
 use crate::api::stats::{StatsKind, StatsQuery};

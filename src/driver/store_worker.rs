@@ -8,6 +8,11 @@
 //! open (spec HIST-3, AGENT-6: a restart logs the agents out cleanly and
 //! records the interrupted interactions); [`start`] returns that
 //! [`Recovery`].
+//!
+//! Statistics (issue 13) are read, not written: the store thread hands
+//! them, in order after the writes before them, to a reader thread with a
+//! read-only connection of its own (SQLite WAL: readers and the writer
+//! work at once), so a month's report never delays a write.
 
 use crate::api::error::ApiError;
 use crate::api::stats::{StatsAnswer, StatsKind, StatsQuery};
@@ -63,6 +68,45 @@ pub(crate) struct LiveStats {
     pub queues: Vec<(String, u32)>,
     /// The desk event channel.
     pub events: broadcast::Sender<DeskEvent>,
+}
+
+/// What the reader thread does.
+enum Read {
+    Stats(Box<StatsJob>),
+    Live(LiveStats),
+}
+
+/// The reader thread: statistics folded on a read-only connection of its
+/// own, beside the writer (SQLite WAL), so a long report never delays a
+/// write and, through the write queue's backpressure, the engine. Queued
+/// refreshes of today's figures are folded once, the newest.
+fn start_reader(db: &std::path::Path) -> Result<mpsc::Sender<Read>, StoreError> {
+    let reader = Store::open_reader(db)?;
+    let (tx, rx) = mpsc::channel::<Read>();
+    std::thread::Builder::new().name("store-reader".into()).spawn(move || {
+        // Today's figures last published per queue (`LiveStats`).
+        let mut published: HashMap<String, QueueFigures> = HashMap::new();
+        while let Ok(read) = rx.recv() {
+            match read {
+                Read::Stats(job) => stats(&reader, *job),
+                Read::Live(mut job) => {
+                    // Only the newest refresh matters; reports still run.
+                    let mut later = Vec::new();
+                    while let Ok(next) = rx.try_recv() {
+                        match next {
+                            Read::Live(j) => job = j,
+                            Read::Stats(s) => later.push(s),
+                        }
+                    }
+                    live_stats(&reader, job, &mut published);
+                    for s in later {
+                        stats(&reader, *s);
+                    }
+                }
+            }
+        }
+    })?;
+    Ok(tx)
 }
 
 /// Folds a statistics request from the store's rows.
@@ -192,9 +236,9 @@ pub(crate) fn start(
         None => None,
     };
     let (tx, rx) = mpsc::sync_channel::<Op>(crate::bounded::STORE.capacity());
+    let reads = start_reader(&db)?;
     let join = std::thread::Builder::new().name("store".into()).spawn(move || {
         // Today's figures last published per queue (`LiveStats`).
-        let mut published: HashMap<String, QueueFigures> = HashMap::new();
         for op in rx {
             crate::bounded::STORE.dequeued();
             let res = match op {
@@ -212,12 +256,14 @@ pub(crate) fn start(
                 Op::AgentAudit(a) => store.insert_agent_audit(&a).map(|_| ()),
                 Op::Interaction(i) => store.update_interaction(&i),
                 Op::LegCdr(l) => store.insert_leg_cdr(&l).map(|_| ()),
+                // After the writes queued before them (a report sees them),
+                // folded by the reader thread, never holding up writes.
                 Op::Stats(job) => {
-                    stats(&store, *job);
+                    let _ = reads.send(Read::Stats(job));
                     Ok(())
                 }
                 Op::LiveStats(job) => {
-                    live_stats(&store, job, &mut published);
+                    let _ = reads.send(Read::Live(job));
                     Ok(())
                 }
                 Op::Close => break,

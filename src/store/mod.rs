@@ -167,6 +167,15 @@ pub enum StoreError {
         /// The newest version this build knows.
         supported: i64,
     },
+    /// A reader found another schema version than this build writes (the
+    /// writer opens, and upgrades, the database first).
+    #[error("database schema version {found}, this build reads {expected}")]
+    SchemaMismatch {
+        /// The version found.
+        found: i64,
+        /// The version this build writes.
+        expected: i64,
+    },
     /// An interaction with this uid is already stored (spec HIST-3: uids
     /// are unique across restarts).
     #[error("interaction {uid} already exists")]
@@ -198,6 +207,23 @@ impl Store {
         // journal_mode returns the resulting mode as a row.
         let _mode: String = conn.query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0))?;
         Store::init(conn)
+    }
+
+    /// A second, read-only connection to the database at `path`, which
+    /// [`Store::open`] created and upgraded: queries run beside the writer
+    /// (WAL lets readers and one writer work at once) and see what it
+    /// committed. Refused if the schema is not the one this build writes.
+    pub fn open_reader(path: impl AsRef<Path>) -> Result<Store, StoreError> {
+        let conn = Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)?;
+        conn.busy_timeout(Duration::from_secs(5))?;
+        let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+        if version != SCHEMA_VERSION {
+            return Err(StoreError::SchemaMismatch {
+                found: version,
+                expected: SCHEMA_VERSION,
+            });
+        }
+        Ok(Store { conn })
     }
 
     /// A private in-memory database (tests, `switchboard check`).

@@ -125,6 +125,25 @@ fn newer_schema_is_refused() {
     ));
 }
 
+/// The statistics' reader sees what the writer committed, while the
+/// writer keeps its connection, and cannot write.
+#[test]
+fn a_reader_sees_committed_writes_and_cannot_write() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("sb.db");
+    let writer = Store::open(&path).unwrap();
+    let reader = Store::open_reader(&path).unwrap();
+    assert_eq!(reader.cdr_count().unwrap(), 0);
+    writer.insert_cdr(&cdr(1)).unwrap();
+    assert_eq!(reader.cdr_count().unwrap(), 1, "committed, seen");
+    assert!(reader.insert_cdr(&cdr(2)).is_err(), "read-only");
+    writer.conn.pragma_update(None, "user_version", 5).unwrap();
+    assert!(matches!(
+        Store::open_reader(&path),
+        Err(StoreError::SchemaMismatch { found: 5, .. })
+    ));
+}
+
 #[test]
 fn bindings_survive_reopen() {
     let dir = tempfile::tempdir().unwrap();

@@ -9,7 +9,8 @@
 //! softphone (issue 12 item 3), `softphone/`, on the vendored JsSIP
 //! bundle `vendor/jssip-<version>.min.js` (MIT; provenance, integrity and
 //! the refresh command in `vendor/README.md`, refreshed from the npm
-//! registry by `vendor/refresh-jssip.sh`). The HTTP routes that serve
+//! registry by `vendor/refresh-jssip.sh`); the supervisor dashboard,
+//! `supervisor/` at `/supervisor/`. The HTTP routes that serve
 //! these files live in `crate::api::pages` ([`PAGES`] is all they need).
 
 /// The vendored JsSIP version; `vendor/refresh-jssip.sh` rewrites it.
@@ -205,8 +206,37 @@ pub const DESK: Page = Page {
     ],
 };
 
+/// The supervisor dashboard (issue 13 item 2; SUP-1..SUP-6) at
+/// `/supervisor/`, beside the supervisor API's routes: live queue tiles,
+/// agents and interactions, forced states, monitor, whisper, barge and
+/// force close. Its files' names (`supervisor.js`, `supervisor.css`) are
+/// not API routes.
+pub const SUPERVISOR: Page = Page {
+    base: "/supervisor/",
+    assets: &[
+        Asset {
+            path: "",
+            kind: Kind::Html,
+            caching: Caching::Revalidate,
+            body: include_str!("supervisor/index.html"),
+        },
+        Asset {
+            path: "supervisor.js",
+            kind: Kind::JavaScript,
+            caching: Caching::Revalidate,
+            body: include_str!("supervisor/supervisor.js"),
+        },
+        Asset {
+            path: "supervisor.css",
+            kind: Kind::Css,
+            caching: Caching::Revalidate,
+            body: include_str!("supervisor/supervisor.css"),
+        },
+    ],
+};
+
 /// Every page the switch serves.
-pub const PAGES: &[Page] = &[SOFTPHONE, SHARED, DESK];
+pub const PAGES: &[Page] = &[SOFTPHONE, SHARED, DESK, SUPERVISOR];
 
 /// The `Content-Security-Policy` of every page's responses: only the
 /// switch's own scripts and style sheets (no inline script or style, no

@@ -24,13 +24,17 @@
 
 mod common;
 
+use bytes::Bytes;
 use common::chromium::Chromium;
 use common::desk::*;
+use common::media::{next_request, rtp_socket, AudioSdp};
+use common::ua::Ua;
 use common::*;
 use serde_json::{json, Value};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
+use switchboard::sip::msg::{HeaderName, Message, Method, StatusCode};
 
 /// How long the page may take to show a change.
 const SHOW: Duration = Duration::from_secs(15);
@@ -222,12 +226,14 @@ fn supervisor_page_is_served_beside_the_supervisor_api() {
     }
 }
 
-/// spec: SUP-1, AGENT-1, AGENT-6, SUP-6 — the page follows alice: logged
+/// spec: SUP-1, AGENT-1, AGENT-6, SUP-2, SUP-4, SUP-6 — the page follows alice: logged
 /// out, Available, Idle (Lunch), back after a dropped stream, Reserved
 /// and Busy with a SIPp customer (the interaction listed in words, never
 /// its uid, with times ticking); a monitor request for an unregistered
-/// phone shows the API's refusal; force close asks first, then the call
-/// ends for both SIPp parties and the interaction leaves the page.
+/// phone shows the API's refusal (SUP-2); on a registered phone the page
+/// monitors, whispers and barges (the agent's stream is told each mode);
+/// force close asks first, then the call ends for the customer, the agent
+/// and the monitoring phone and the interaction leaves the page.
 #[test]
 fn page_shows_an_agents_state_as_it_changes_and_force_closes_a_call() {
     let sw = Switch::start();
@@ -294,12 +300,54 @@ fn page_shows_an_agents_state_as_it_changes_and_force_closes_a_call() {
     screenshot(&mut b, "supervisor-busy");
 
     // Monitoring on a phone that is not registered: the API's refusal.
-    b.eval("document.getElementById('phone').value = '1009'; true");
+    b.eval("document.getElementById('phone').value = '1008'; true");
     b.eval(&format!("document.querySelector('{row} button.monitor').click(); true"));
     b.wait_for("document.getElementById('message').classList.contains('error')", SHOW);
     let msg = text(&mut b, "#message");
     assert!(msg.starts_with("Monitor: ") && msg.len() > "Monitor: ".len(), "{msg}");
     check(&mut b, "supervisorPage.state().monitoring === null");
+
+    // SUP-2: on a registered phone (the test's SIP UA as 1009, answering
+    // the monitor's INVITE), monitor, then whisper and barge; alice's
+    // stream is told each mode.
+    let mut alice_ws = ws_connect(api, "/agent/events", WsAuth::Header(ALICE)).expect("alice's stream");
+    let mut sup_phone = Ua::udp(sw.internal_addr());
+    assert_eq!(sup_phone.register("1009", "demo-1009"), StatusCode::OK);
+    let sup_rtp = rtp_socket();
+    b.eval("document.getElementById('phone').value = '1009'; true");
+    b.eval(&format!("document.querySelector('{row} button.monitor').click(); true"));
+    let invite = next_request(&mut sup_phone, Method::INVITE);
+    let mut ok = Message::response_to(&invite, StatusCode::OK, None, Some("sup1"));
+    ok.headers
+        .push(HeaderName::Contact, format!("<{}>", sup_phone.contact_uri("1009")));
+    ok.headers.push(HeaderName::ContentType, "application/sdp");
+    let port = sup_rtp.local_addr().expect("addr").port();
+    ok.body = Bytes::from(AudioSdp::new("0", &["rtpmap:0 PCMU/8000"]).body("sup", 1, port, "recvonly"));
+    sup_phone.send(&ok);
+    next_request(&mut sup_phone, Method::ACK);
+    b.wait_for(
+        &format!("document.querySelector('{row} button.mode-listen[aria-pressed=\"true\"]')"),
+        SHOW,
+    );
+    check(
+        &mut b,
+        "!document.getElementById('message').classList.contains('error')",
+    );
+    for mode in ["whisper", "barge"] {
+        b.eval(&format!(
+            "document.querySelector('{row} button.mode-{mode}').click(); true"
+        ));
+        b.wait_for(
+            &format!("document.querySelector('{row} button.mode-{mode}[aria-pressed=\"true\"]')"),
+            SHOW,
+        );
+        let ev = ws_wait_for(&mut alice_ws, SHOW, |v| v["type"] == "supervisor" && v["mode"] == mode);
+        assert!(ev.is_some(), "alice is told the supervisor's {mode}");
+        check(
+            &mut b,
+            &format!("document.querySelectorAll('{row} button[aria-pressed=\"true\"]').length === 1"),
+        );
+    }
 
     // Force close: asked first; cancelling keeps the call.
     b.eval(&format!("document.querySelector('{row} button.close').click(); true"));
@@ -325,6 +373,9 @@ fn page_shows_an_agents_state_as_it_changes_and_force_closes_a_call() {
     wait_agent_state(&mut b, "alice", "Available");
     caller.wait().assert_success();
     phone.wait().assert_success();
+    // SUP-4: the call ending hangs the monitoring phone up.
+    let bye = next_request(&mut sup_phone, Method::BYE);
+    sup_phone.reply(&bye, StatusCode::OK, None);
     let list = Desk::new(api, SAM).ok("GET", "/supervisor/interactions", None);
     assert_eq!(list["interactions"], json!([]), "{list}");
 }

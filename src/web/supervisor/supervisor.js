@@ -303,6 +303,9 @@
     setText($('confirm-text'), text);
     d.returnValue = '';
     d.onclose = () => {
+      // A close event of an earlier opening may arrive after this one
+      // began: the dialog is open again then, and this one still waits.
+      if (d.open) return;
       d.onclose = null;
       if (returnFocus && returnFocus.isConnected) returnFocus.focus();
       if (d.returnValue === 'yes') onYes();
@@ -328,6 +331,7 @@
     $('state-reason').value = '';
     syncReason();
     d.onclose = () => {
+      if (d.open) return; // an earlier opening's close event
       d.onclose = null;
       if (opener && opener.isConnected) opener.focus();
     };

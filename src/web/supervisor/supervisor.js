@@ -124,6 +124,8 @@
     S.saveToken(ROLE, tok);
     $('signin').hidden = true;
     $('dashboard').hidden = false;
+    // The sign-in form is gone: the focus goes to the top of the dashboard.
+    $('queues-title').focus();
     page.stream = new S.EventStream('/supervisor/events', tok, {
       onOpen: refreshAll,
       onEvent: onEvent,

@@ -480,9 +480,9 @@ fn queue_tile_shows_the_customers_waiting_and_todays_figures() {
 
 /// spec: SUP-1, AGENT-1 — forcing alice's state by keyboard alone: Tab to
 /// her "Change state…" button and Enter opens the dialog with the focus
-/// in it; an unknown idle reason shows the API's refusal; a known one
-/// makes her Idle (the API says so) and gives the focus back; logging her
-/// out asks first (Escape keeps her, Confirm logs her out).
+/// in it; an idle reason picked among the configured ones with the arrow
+/// keys makes her Idle (the API says so) and gives the focus back;
+/// logging her out asks first (Escape keeps her, Confirm logs her out).
 #[test]
 fn force_state_from_the_page_by_keyboard() {
     let sw = Switch::start();
@@ -504,20 +504,19 @@ fn force_state_from_the_page_by_keyboard() {
         &mut b,
         "document.activeElement.name === 'state' && document.activeElement.value === 'idle'",
     );
+    // The reasons are those acd.toml configures (AGENT-1), in its order.
     press(&mut b, "Tab", false);
     check(&mut b, "document.activeElement.id === 'state-reason'");
-    b.call("Input.insertText", json!({"text": "Napping"}));
-    press(&mut b, "Enter", false);
-    b.wait_for("document.getElementById('state-error').textContent !== ''", SHOW);
-    check(&mut b, "document.getElementById('state-dialog').open");
+    let reasons = b.eval("[...document.getElementById('state-reason').options].map(o => o.value)");
+    assert_eq!(reasons, json!(["Lunch", "Meeting", "Training"]));
+    press(&mut b, "ArrowDown", false);
+    check(&mut b, "document.getElementById('state-reason').value === 'Meeting'");
     assert_eq!(
         alice_state(api),
         ("Available".into(), None),
-        "an unknown reason changes nothing"
+        "nothing changes before Apply"
     );
-
-    b.eval("document.getElementById('state-reason').select(); true");
-    b.call("Input.insertText", json!({"text": "Meeting"}));
+    tab_to(&mut b, "#state-apply", 3);
     press(&mut b, "Enter", false);
     assert_eq!(wait_agent_state(&mut b, "alice", "Idle"), "Meeting");
     assert_eq!(alice_state(api), ("Idle".into(), Some("Meeting".into())));

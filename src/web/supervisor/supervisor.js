@@ -76,7 +76,6 @@
     tiles: new Map(),
     refreshTimer: null,
     refreshing: null,
-    idleReasons: new Set(),
   };
 
   // ---------------------------------------------------------------- helpers
@@ -225,7 +224,6 @@
 
   function setAgents(list) {
     page.agents = new Map(list.map((a) => [a.agent, a]));
-    for (const a of list) if (a.state === 'Idle' && a.reason && a.reason !== 'RONA') page.idleReasons.add(a.reason);
   }
 
   function setInteractions(list) {
@@ -248,7 +246,6 @@
           a.reason = ev.reason === undefined ? null : ev.reason;
           a.pending = ev.pending === undefined ? null : ev.pending;
           a.since_ms = ev.at_ms;
-          if (a.state === 'Idle' && a.reason && a.reason !== 'RONA') page.idleReasons.add(a.reason);
         }
         render();
         refreshSoon();
@@ -263,6 +260,8 @@
         q.fetchedAt = Date.now();
         page.queues.set(ev.queue, q);
         render();
+        // A customer came into the queue or left it: no agent's event says so.
+        refreshSoon();
         return;
       }
       case 'queue_stats': {
@@ -322,15 +321,19 @@
     d.dataset.agent = login;
     setText($('state-title'), 'Change the state of ' + login);
     setText($('state-error'), '');
-    const list = $('idle-reasons');
-    list.replaceChildren(...[...page.idleReasons].sort().map((r) => el('option', { value: r })));
-    const current = a && a.state === 'Available' ? 'idle' : 'available';
+    // The agent's configured idle reasons (AGENT-1), its current one chosen.
+    const reasons = (a && a.idle_reasons) || [];
+    $('state-reason').replaceChildren(
+      ...reasons.map((r) => el('option', { value: r, selected: a.state === 'Idle' && a.reason === r }, r))
+    );
+    const current = a && a.state === 'Available' && reasons.length ? 'idle' : 'available';
     for (const r of d.querySelectorAll('input[name=state]')) {
       r.checked = r.value === current;
-      // A logged-out agent can be logged in (Available or Idle), not out.
-      r.disabled = r.value === 'logged_out' && !!a && a.state === 'LoggedOut';
+      // A logged-out agent can be logged in (Available or Idle), not out;
+      // Idle needs a configured reason.
+      r.disabled =
+        (r.value === 'logged_out' && !!a && a.state === 'LoggedOut') || (r.value === 'idle' && !reasons.length);
     }
-    $('state-reason').value = '';
     syncReason();
     d.onclose = () => {
       if (d.open) return; // an earlier opening's close event
@@ -359,7 +362,7 @@
     const state = chosenState();
     const body = { state: state };
     if (state === 'idle') {
-      const reason = $('state-reason').value.trim();
+      const reason = $('state-reason').value;
       if (!reason) {
         setText($('state-error'), 'An idle state needs a reason.');
         $('state-reason').focus();
@@ -452,7 +455,7 @@
 
   function renderQueues() {
     const box = $('queues');
-    const names = [...page.queues.keys()].sort();
+    const names = [...page.queues.keys()]; // the switch's (file) order
     for (const [name, t] of page.tiles) {
       if (!page.queues.has(name)) {
         t.root.remove();
@@ -498,8 +501,9 @@
     const waiting = stat('Waiting', 'waiting');
     const longest = stat('Longest wait', 'longest');
     const sl = stat('Service level', 'sl');
-    const asa = stat('Avg. speed of answer', 'asa');
-    const offered = stat('Offered today', 'offered');
+    const asa = stat('ASA', 'asa');
+    asa.dt.replaceChildren(el('abbr', { title: 'Average speed of answer' }, 'ASA'));
+    const offered = stat('Offered', 'offered');
     const answered = stat('Answered', 'answered');
     const abandoned = stat('Abandoned', 'abandoned');
     const agents = el('ul', { class: 'agents-by-state', 'aria-label': 'Agents by state' });
@@ -510,6 +514,7 @@
       title,
       el('dl', { class: 'now' }, waiting.dt, waiting.dd, longest.dt, longest.dd),
       agents,
+      el('p', { class: 'muted today-title' }, 'Today (since 00:00 UTC)'),
       el('dl', { class: 'today' }, sl.dt, sl.dd, asa.dt, asa.dd, offered.dt, offered.dd, answered.dt, answered.dd, abandoned.dt, abandoned.dd)
     );
     return {

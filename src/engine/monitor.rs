@@ -59,8 +59,15 @@ impl Engine {
             |(_, p)| matches!(&p.kind, crate::call::PartyKind::Supervisor { supervisor: s } if s == supervisor),
         );
         if !mine {
+            // Said in the supervisor's words: the page shows it as it is.
+            let agent = self
+                .acd
+                .interaction(interaction)
+                .and_then(|i| i.agent)
+                .map(|a| format!(" {}'s call", self.login_of(a)))
+                .unwrap_or_else(|| " this call".into());
             return Err(DeskError::Conflict(format!(
-                "you are not monitoring interaction {uid}: start a monitor first (SUP-2)"
+                "you are not monitoring{agent}: start a monitor first (SUP-2)"
             )));
         }
         let agent_leg = self

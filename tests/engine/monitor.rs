@@ -346,10 +346,13 @@ fn sup2_whisper_and_barge_from_the_monitor_leg() {
         interaction: uid.to_owned(),
         mode,
     };
-    assert!(matches!(
-        supervise(&mut c.h, SAM, mode(&c.uid, SupervisorMode::Whisper)),
-        Err(DeskError::Conflict(_))
-    ));
+    match supervise(&mut c.h, SAM, mode(&c.uid, SupervisorMode::Whisper)) {
+        Err(DeskError::Conflict(m)) => assert_eq!(
+            m, "you are not monitoring alice's call: start a monitor first (SUP-2)",
+            "named as the supervisor knows it, no internal id"
+        ),
+        other => panic!("{other:?}"),
+    }
     monitor_answered(&mut c);
     c.h.media.clear();
     supervise(&mut c.h, SAM, mode(&c.uid, SupervisorMode::Whisper)).expect("whisper");

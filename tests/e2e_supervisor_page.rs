@@ -349,6 +349,20 @@ fn page_shows_an_agents_state_as_it_changes_and_force_closes_a_call() {
         );
     }
 
+    // The switch lists the monitor (SUP-2), so a reloaded page shows it
+    // again with its mode.
+    let list = Desk::new(api, SAM).ok("GET", "/supervisor/interactions", None);
+    assert_eq!(
+        list["interactions"][0]["monitor"],
+        json!({"supervisor": "sam", "extension": "1009", "mode": "barge", "answered": true}),
+        "{list}"
+    );
+    b.eval("location.reload(); true");
+    b.wait_for(
+        &format!("document.querySelector('{row} button.mode-barge[aria-pressed=\"true\"]')"),
+        SHOW,
+    );
+
     // Force close: asked first; cancelling keeps the call.
     b.eval(&format!("document.querySelector('{row} button.close').click(); true"));
     b.wait_for("document.getElementById('confirm-dialog').open", SHOW);

@@ -97,7 +97,14 @@ fn openapi_schemas_match_views_and_events() {
         call: 1,
         controls: vec!["hold"],
         recording: None,
+        monitor: Some(MonitorView {
+            supervisor: "sam".into(),
+            extension: "1009".into(),
+            mode: "listen",
+            answered: true,
+        }),
     };
+    assert_eq!(keys(interaction.monitor.as_ref()), properties(&doc, "MonitorView"));
     let agent = AgentView {
         agent: "alice".into(),
         name: "Alice".into(),

@@ -208,6 +208,8 @@ pub struct Call {
     pub failover: Option<Box<Failover>>,
     /// Each leg's RFC 4028 session timer, once answered ([`session_timer`]).
     pub session_timers: Option<Box<SessionTimers>>,
+    /// What the monitoring supervisor does (SUP-2), while one monitors.
+    pub monitor_mode: SupervisorMode,
 }
 
 impl Call {
@@ -261,6 +263,7 @@ impl Call {
             rel1xx: None,
             failover: None,
             session_timers: None,
+            monitor_mode: SupervisorMode::Listen,
         }
     }
 

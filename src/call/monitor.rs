@@ -68,6 +68,7 @@ impl Call {
         };
         self.place_party(ctx, target, &listen_policy(), Direction::SendRecv)
             .map_err(|e| format!("{e} (phone {})", req.extension))?;
+        self.monitor_mode = SupervisorMode::Listen;
         tracing::info!(call = %self.id, supervisor = %req.supervisor, extension = %req.extension,
             interaction = %req.interaction, "silent monitor: calling the supervisor's phone");
         Ok(())
@@ -96,6 +97,7 @@ impl Call {
         if p.state != PartyState::Answered {
             return Err(ControlError::Conflict("the supervisor's phone has not answered yet"));
         }
+        self.monitor_mode = mode;
         let mode = match mode {
             SupervisorMode::Listen => PartyMode::Muted,
             SupervisorMode::Whisper => PartyMode::Whisper { to: agent },
@@ -104,6 +106,15 @@ impl Call {
         ctx.media(MediaCommand::MonitorMode { call: self.id.0, mode });
         tracing::info!(call = %self.id, ?mode, "supervisor mode changed");
         Ok(())
+    }
+
+    /// The mode's name on the API (`listen`, `whisper`, `barge`).
+    pub fn monitor_mode_name(&self) -> &'static str {
+        match self.monitor_mode {
+            SupervisorMode::Listen => "listen",
+            SupervisorMode::Whisper => "whisper",
+            SupervisorMode::Barge => "barge",
+        }
     }
 
     /// The silent monitor's leg, if one is live (SUP-2).

@@ -400,6 +400,22 @@ pub struct InteractionView {
     pub controls: Vec<&'static str>,
     /// `recording` or `paused` while the call is recorded (CALL-REC-1), else null.
     pub recording: Option<&'static str>,
+    /// Who monitors the call and how (SUP-2), in supervisors' lists; null
+    /// in agents' (a silent monitor is silent).
+    pub monitor: Option<MonitorView>,
+}
+
+/// A supervisor monitoring an interaction (SUP-2).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct MonitorView {
+    /// The supervisor's login.
+    pub supervisor: String,
+    /// The phone rung.
+    pub extension: String,
+    /// `listen`, `whisper` or `barge`.
+    pub mode: &'static str,
+    /// The phone answered (before that, modes cannot change).
+    pub answered: bool,
 }
 
 /// One variable of an interaction's data (CAD-1).

@@ -633,6 +633,22 @@ impl Engine {
             durations,
             call: qc.call.0,
             controls: Vec::new(),
+            monitor: if mask {
+                None
+            } else {
+                self.calls.get(&qc.call).and_then(|c| {
+                    let (_, p) = c.monitor()?;
+                    let crate::call::PartyKind::Supervisor { supervisor } = &p.kind else {
+                        return None;
+                    };
+                    Some(super::desk::MonitorView {
+                        supervisor: supervisor.clone(),
+                        extension: p.extension.clone(),
+                        mode: c.monitor_mode_name(),
+                        answered: p.state == crate::call::PartyState::Answered,
+                    })
+                })
+            },
             recording: self
                 .calls
                 .get(&qc.call)

@@ -230,6 +230,14 @@
     const now = Date.now();
     page.interactions = new Map(list.map((i) => [i.interaction, { view: i, fetchedAt: now }]));
     if (page.monitoring && !page.interactions.has(page.monitoring.uid)) page.monitoring = null;
+    // The switch says who monitors what (SUP-2): after a reload, this
+    // page's monitor (on its phone) comes back with its mode.
+    const phone = $('phone').value.trim();
+    for (const i of list) {
+      const m = i.monitor;
+      if (!m || !phone || m.extension !== phone) continue;
+      if (!page.monitoring || page.monitoring.uid === i.interaction) page.monitoring = { uid: i.interaction, mode: m.mode };
+    }
   }
 
   function setQueues(list) {

@@ -177,6 +177,9 @@ impl Scene {
             .second_from_now("connected", |p| says(p, ALICE_HZ))
             .has("alice", ALICE_HZ)
             .lacks("itself", CUSTOMER_HZ);
+        // CALL-CONSULT-2: the desktop is told its controls on connect.
+        let first = s.alice_feed.wait("controls on connect", |v| v["type"] == "controls");
+        assert_eq!(enabled(&first), ["hold", "end", "consult"], "{first}");
         s
     }
 

@@ -103,6 +103,19 @@ fn a_waiting_caller_shows_live_and_its_abandon_counts_in_todays_statistics() {
         "{stats}"
     );
 
+    // An agent's day, live: alice logs in, her figures follow.
+    Desk::new(api, ALICE).ok("POST", "/agent/login", None);
+    let alice = ws_wait_for(&mut ws, EVENT, |v| {
+        v["type"] == "agent_stats" && v["agent"] == "alice" && v["today"]["state_s"]["Available"].as_f64() > Some(0.0)
+    })
+    .expect("an agent_stats event: alice is Available");
+    assert_eq!(alice["today"]["handled"].as_u64(), Some(0), "{alice}");
+    assert_eq!(
+        alice["today"]["occupancy"].as_f64(),
+        Some(0.0),
+        "ready, not working: {alice}"
+    );
+
     let report = sam.ok("GET", "/supervisor/stats/queues?interval=1d", None);
     assert_eq!(report["interval"], "1d", "{report}");
     let day = &support(&report)["intervals"][0];

@@ -253,7 +253,15 @@ fn openapi_schemas_match_views_and_events() {
             queue: "support".into(),
             today: Box::new(crate::records::stats::QueueFigures::empty(20)),
         },
+        DeskEvent::AgentStats {
+            agent: a(),
+            today: Box::default(),
+        },
     ];
+    assert_eq!(
+        keys(crate::records::stats::AgentFigures::default()),
+        properties(&doc, "AgentFigures")
+    );
     assert_eq!(
         keys(crate::records::stats::QueueFigures::empty(20)),
         properties(&doc, "QueueFigures")

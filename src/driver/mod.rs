@@ -346,7 +346,10 @@ pub async fn run(cfg: Config, opts: RunOptions) -> Result<(), DriverError> {
                 Output::DeleteBinding(b) => store.send(store_worker::Op::Delete(b)),
                 Output::Cdr(c) => store.send(store_worker::Op::Cdr(c)),
                 Output::Acd(r) => store.send(match r {
-                    AcdRecord::AgentAudit(a) => store_worker::Op::AgentAudit(a),
+                    AcdRecord::AgentAudit(a) => {
+                        feed.written();
+                        store_worker::Op::AgentAudit(a)
+                    }
                     AcdRecord::Interaction(i) => {
                         feed.written();
                         store_worker::Op::Interaction(*i)

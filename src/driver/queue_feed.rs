@@ -1,9 +1,10 @@
 //! The supervisors' live queue numbers (issue 13 items 2 and 3): each
 //! second the driver compares every queue's gauges (calls waiting, the
 //! oldest wait's start, agents by state) with what it last published and
-//! sends a `queue` event for each that changed; when interactions were
-//! written since, it asks the store thread to fold today's figures, which
-//! sends a `queue_stats` event for each queue whose figures changed.
+//! sends a `queue` event for each that changed; when interactions or agent
+//! state changes were written since, it asks the store thread to fold
+//! today's figures, which sends a `queue_stats` event for each queue and an
+//! `agent_stats` event for each agent whose figures changed.
 //! Statistics requests (`GET /supervisor/stats/...`,
 //! `GET /supervisor/queues`) go to the store thread the same way, with the
 //! engine's live gauges when they need them. The store thread passes both
@@ -55,7 +56,8 @@ pub(crate) fn live_queues(engine: &Engine, mono: Instant, unix_ms: u64) -> Vec<Q
 }
 
 impl QueueFeed {
-    /// An interaction record went to the store: today's figures may change.
+    /// An interaction or agent state change went to the store: today's
+    /// figures may change.
     pub(crate) fn written(&mut self) {
         self.written = true;
     }
@@ -90,9 +92,11 @@ impl QueueFeed {
             });
         }
         if std::mem::take(&mut self.written) {
+            let targets = engine.stats_targets();
             store.send(Op::LiveStats(LiveStats {
                 window: crate::records::stats::today(unix_ms),
-                queues: engine.stats_targets().queues,
+                queues: targets.queues,
+                agents: targets.agents,
                 events: events.clone(),
             }));
         }

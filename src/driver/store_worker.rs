@@ -18,7 +18,7 @@ use crate::api::error::ApiError;
 use crate::api::stats::{StatsAnswer, StatsKind, StatsQuery};
 use crate::api::ApiReply;
 use crate::engine::desk::{DeskEvent, StatsScope};
-use crate::records::stats::{self, QueueFigures, QueueNow, Window};
+use crate::records::stats::{self, AgentFigures, QueueFigures, QueueNow, Window};
 use crate::sip::registrar::Binding;
 use crate::store::{
     AgentAuditRecord, BindingRow, CdrJsonlWriter, CdrRecord, InteractionRecord, LegCdrRecord, Recovery, Store,
@@ -66,6 +66,8 @@ pub(crate) struct LiveStats {
     pub window: Window,
     /// The queues and their service-level thresholds.
     pub queues: Vec<(String, u32)>,
+    /// The agents' logins.
+    pub agents: Vec<String>,
     /// The desk event channel.
     pub events: broadcast::Sender<DeskEvent>,
 }
@@ -91,8 +93,7 @@ fn start_reader(db: &std::path::Path) -> Result<mpsc::Sender<Read>, StoreError> 
     let reader = Store::open_reader(db)?;
     let (tx, rx) = mpsc::channel::<Read>();
     std::thread::Builder::new().name("store-reader".into()).spawn(move || {
-        // Today's figures last published per queue (`LiveStats`).
-        let mut published: HashMap<String, QueueFigures> = HashMap::new();
+        let mut published = Published::default();
         let mut pending: Option<LiveStats> = None;
         let mut next_live = std::time::Instant::now();
         loop {
@@ -162,9 +163,9 @@ fn stats(store: &Store, job: StatsJob) {
 
 /// Publishes today's figures of the queues whose figures changed since
 /// `last` (what was published before).
-fn live_stats(store: &Store, job: LiveStats, last: &mut HashMap<String, QueueFigures>) {
-    let interactions = match store.stats_rows(job.window.from_ms, job.window.to_ms) {
-        Ok((i, _)) => i,
+fn live_stats(store: &Store, job: LiveStats, last: &mut Published) {
+    let (interactions, audit) = match store.stats_rows(job.window.from_ms, job.window.to_ms) {
+        Ok(rows) => rows,
         Err(e) => {
             tracing::error!(error = %e, "today's statistics not read");
             return;
@@ -175,15 +176,36 @@ fn live_stats(store: &Store, job: LiveStats, last: &mut HashMap<String, QueueFig
         let Some(today) = s.intervals.into_iter().next().map(|i| i.figures) else {
             continue;
         };
-        if last.get(&s.queue) == Some(&today) {
+        if last.queues.get(&s.queue) == Some(&today) {
             continue;
         }
-        last.insert(s.queue.clone(), today.clone());
+        last.queues.insert(s.queue.clone(), today.clone());
         let _ = job.events.send(DeskEvent::QueueStats {
             queue: s.queue,
             today: Box::new(today),
         });
     }
+    let report = stats::agent_report(&audit, &interactions, &job.agents, &job.window);
+    for s in report.agents.into_iter().flatten() {
+        let Some(today) = s.intervals.into_iter().next().map(|i| i.figures) else {
+            continue;
+        };
+        if last.agents.get(&s.agent) == Some(&today) {
+            continue;
+        }
+        last.agents.insert(s.agent.clone(), today.clone());
+        let _ = job.events.send(DeskEvent::AgentStats {
+            agent: s.agent,
+            today: Box::new(today),
+        });
+    }
+}
+
+/// Today's figures last published, per queue and per agent (`LiveStats`).
+#[derive(Default)]
+struct Published {
+    queues: HashMap<String, QueueFigures>,
+    agents: HashMap<String, AgentFigures>,
 }
 
 /// Handle to the store thread.

@@ -742,6 +742,14 @@ pub enum DeskEvent {
         /// Today's figures (the day from UTC midnight).
         today: Box<crate::records::stats::QueueFigures>,
     },
+    /// Today's figures of an agent changed (issue 13 item 3, live; time
+    /// in state as of the last change): on supervisors' streams only.
+    AgentStats {
+        /// The agent's login.
+        agent: String,
+        /// Today's figures (the day from UTC midnight).
+        today: Box<crate::records::stats::AgentFigures>,
+    },
 }
 
 impl DeskEvent {
@@ -768,7 +776,7 @@ impl DeskEvent {
             | DeskEvent::Assigned { agent, .. }
             | DeskEvent::Supervisor { agent, .. } => agent,
             // No agent's: supervisors only.
-            DeskEvent::Queue { .. } | DeskEvent::QueueStats { .. } => "",
+            DeskEvent::Queue { .. } | DeskEvent::QueueStats { .. } | DeskEvent::AgentStats { .. } => "",
         }
     }
 }

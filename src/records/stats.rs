@@ -250,6 +250,9 @@ pub struct AgentFigures {
     handle_ms: u64,
 }
 
+/// Never NaN (every ratio has a non-zero denominator), so equality is total.
+impl Eq for AgentFigures {}
+
 impl AgentFigures {
     fn finish(&mut self) {
         let ms = |s: &str| self.state_ms.get(s).copied().unwrap_or(0);

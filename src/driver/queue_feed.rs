@@ -34,6 +34,20 @@ pub(crate) struct QueueFeed {
     written: bool,
 }
 
+/// The wall clock of a monotonic instant, by one mapping fixed at the first
+/// use: the oldest wait's start is then the same unix ms at every reading
+/// (two clock reads a moment apart differ by a millisecond or so, which
+/// would make each tick look like a change).
+fn unix_ms_at(t: Instant, mono: Instant, unix_ms: u64) -> u64 {
+    static BASE: std::sync::OnceLock<(Instant, u64)> = std::sync::OnceLock::new();
+    let (base, base_ms) = *BASE.get_or_init(|| (mono, unix_ms));
+    if t >= base {
+        base_ms + t.duration_since(base).as_millis() as u64
+    } else {
+        base_ms.saturating_sub(base.duration_since(t).as_millis() as u64)
+    }
+}
+
 /// Each queue now, `today` left empty (the store fills it in).
 pub(crate) fn live_queues(engine: &Engine, mono: Instant, unix_ms: u64) -> Vec<QueueNow> {
     let (queues, _) = engine.acd_gauges(mono);
@@ -44,7 +58,8 @@ pub(crate) fn live_queues(engine: &Engine, mono: Instant, unix_ms: u64) -> Vec<Q
             let wait_ms = q.longest_wait.as_millis() as u64;
             let threshold = thresholds.iter().find(|(n, _)| *n == q.name).map_or(20, |(_, t)| *t);
             QueueNow {
-                oldest_waiting_since: (q.waiting > 0).then(|| unix_ms.saturating_sub(wait_ms)),
+                oldest_waiting_since: (q.waiting > 0)
+                    .then(|| unix_ms_at(mono.checked_sub(q.longest_wait).unwrap_or(mono), mono, unix_ms)),
                 longest_wait_s: wait_ms as f64 / 1000.0,
                 waiting: q.waiting,
                 agents: q.agents.iter().map(|(n, c)| ((*n).to_owned(), *c)).collect(),

@@ -102,25 +102,10 @@ fn anchored_call_relays_rtp_both_ways() {
     // `/metrics` (issue 13 item 4): the session adds what it relayed and
     // dropped to the switch's totals within a few seconds (at its RTCP
     // deadlines), while the call goes on.
-    let until = std::time::Instant::now() + Duration::from_secs(20);
-    loop {
-        let body = common::desk::admin_http(sw.api_addr(), "GET", "/metrics", None).text();
-        let value = |name: &str| {
-            body.lines()
-                .find_map(|l| l.strip_prefix(name)?.trim().parse::<u64>().ok())
-        };
-        let relayed = value("switchboard_media_packets_relayed_total ");
-        let dropped = value("switchboard_media_packets_dropped_total ");
-        if relayed == Some(2 * u64::from(PACKETS)) && dropped >= Some(5) {
-            break;
-        }
-        assert!(
-            std::time::Instant::now() < until,
-            "relayed {relayed:?} (want {}), dropped {dropped:?} (want >= 5):\n{body}",
-            2 * PACKETS
-        );
-        std::thread::sleep(Duration::from_millis(250));
-    }
+    let want = 2 * u64::from(PACKETS);
+    metrics_until(&sw, "relayed (all both ways), dropped (the rogue's 5)", |m| {
+        m("relayed") == Some(want) && m("dropped") >= Some(5)
+    });
     // Lost and late: the caller skips three sequence numbers and sends two
     // packets swapped; the totals show 3 lost and 1 late.
     let mut seqs: Vec<u16> = (PACKETS + 3..PACKETS + 13).collect();
@@ -131,21 +116,27 @@ fn anchored_call_relays_rtp_both_ways() {
             .expect("send");
         std::thread::sleep(Duration::from_millis(2));
     }
+    metrics_until(&sw, "3 lost, 1 late", |m| (m("lost"), m("late")) == (Some(3), Some(1)));
+}
+
+/// Polls `/metrics` until `done` holds of its `switchboard_media_packets_<name>_total`
+/// values (sessions publish them every few seconds), or fails after 20 s
+/// naming `what` and showing the last scrape.
+fn metrics_until(sw: &Switch, what: &str, done: impl Fn(&dyn Fn(&str) -> Option<u64>) -> bool) {
     let until = std::time::Instant::now() + Duration::from_secs(20);
     loop {
         let body = common::desk::admin_http(sw.api_addr(), "GET", "/metrics", None).text();
         let value = |name: &str| {
+            let prefix = format!("switchboard_media_packets_{name}_total ");
             body.lines()
-                .find_map(|l| l.strip_prefix(name)?.trim().parse::<u64>().ok())
+                .find_map(|l| l.strip_prefix(prefix.as_str())?.trim().parse::<u64>().ok())
         };
-        let lost = value("switchboard_media_packets_lost_total ");
-        let late = value("switchboard_media_packets_late_total ");
-        if (lost, late) == (Some(3), Some(1)) {
-            break;
+        if done(&value) {
+            return;
         }
         assert!(
             std::time::Instant::now() < until,
-            "lost {lost:?} (want 3), late {late:?} (want 1):\n{body}"
+            "/metrics never showed {what}:\n{body}"
         );
         std::thread::sleep(Duration::from_millis(250));
     }

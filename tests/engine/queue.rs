@@ -359,13 +359,7 @@ fn caller_gone_while_ringing_cancels_the_offer() {
     let out = h.place_call(&mut customer, "5000");
     let invite = h.expect_request(alice.addr, "INVITE");
     ring(&mut h, &alice, &invite, "at");
-    let cancel = customer
-        .req("CANCEL", &out.ruri)
-        .call_id(&out.call_id)
-        .from(&out.from)
-        .to(&out.to)
-        .branch(&out.branch)
-        .cseq_method(out.cseq, "CANCEL");
+    let cancel = customer.cancel(&out);
     h.send(&customer, &cancel.text());
     h.expect_request(alice.addr, "CANCEL");
     let DeskReply::Agent(a) = desk(&mut h, ALICE, DeskCommand::Me).expect("me") else {

@@ -168,13 +168,7 @@ fn rona_decline_and_abandon_are_recorded() {
     h.advance(Duration::from_secs(1));
     h.send(&bob, &response(&invite, 603, "Decline", Some("bt"), &[], None));
     h.advance(Duration::from_secs(5));
-    let cancel = customer
-        .req("CANCEL", &out.ruri)
-        .call_id(&out.call_id)
-        .from(&out.from)
-        .to(&out.to)
-        .branch(&out.branch)
-        .cseq_method(out.cseq, "CANCEL");
+    let cancel = customer.cancel(&out);
     h.send(&customer, &cancel.text());
 
     let rona = audits(&h, "alice");

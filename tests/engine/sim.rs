@@ -554,6 +554,17 @@ impl Ua {
     }
 
     /// The UAC dialog a 2xx to our INVITE `out` established.
+    /// The CANCEL of the INVITE `out` (RFC 3261 §9.1: its Request-URI,
+    /// Call-ID, From, To, top Via branch and CSeq number).
+    pub fn cancel(&mut self, out: &Outgoing) -> Req {
+        self.req("CANCEL", &out.ruri)
+            .call_id(&out.call_id)
+            .from(&out.from)
+            .to(&out.to)
+            .branch(&out.branch)
+            .cseq_method(out.cseq, "CANCEL")
+    }
+
     pub fn dialog_from_2xx(&self, out: &Outgoing, resp: &Message) -> Dlg {
         Dlg {
             call_id: out.call_id.clone(),

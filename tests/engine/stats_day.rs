@@ -39,13 +39,7 @@ fn to(h: &mut Harness, t0: u64, at: u64) {
 fn abandoned_call(h: &mut Harness, customer: &mut Ua, after: u64) {
     let out = h.place_call(customer, "5000");
     h.advance(Duration::from_secs(after));
-    let cancel = customer
-        .req("CANCEL", &out.ruri)
-        .call_id(&out.call_id)
-        .from(&out.from)
-        .to(&out.to)
-        .branch(&out.branch)
-        .cseq_method(out.cseq, "CANCEL");
+    let cancel = customer.cancel(&out);
     h.send(customer, &cancel.text());
 }
 

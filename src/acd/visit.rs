@@ -45,18 +45,19 @@ impl VisitEnd {
         }
     }
 
+    /// Every way a visit can end.
+    pub const ALL: [VisitEnd; 6] = [
+        VisitEnd::Answered,
+        VisitEnd::Abandoned,
+        VisitEnd::Overflowed,
+        VisitEnd::Moved,
+        VisitEnd::Transferred,
+        VisitEnd::Closed,
+    ];
+
     /// The inverse of [`VisitEnd::name`].
     pub fn from_name(name: &str) -> Option<VisitEnd> {
-        [
-            VisitEnd::Answered,
-            VisitEnd::Abandoned,
-            VisitEnd::Overflowed,
-            VisitEnd::Moved,
-            VisitEnd::Transferred,
-            VisitEnd::Closed,
-        ]
-        .into_iter()
-        .find(|e| e.name() == name)
+        VisitEnd::ALL.into_iter().find(|e| e.name() == name)
     }
 }
 
@@ -181,14 +182,7 @@ mod tests {
 
     #[test]
     fn end_names_round_trip() {
-        for e in [
-            VisitEnd::Answered,
-            VisitEnd::Abandoned,
-            VisitEnd::Overflowed,
-            VisitEnd::Moved,
-            VisitEnd::Transferred,
-            VisitEnd::Closed,
-        ] {
+        for e in VisitEnd::ALL {
             assert_eq!(VisitEnd::from_name(e.name()), Some(e));
         }
         assert_eq!(VisitEnd::from_name("lost"), None);

@@ -81,6 +81,19 @@ pub struct Asset {
     pub body: &'static str,
 }
 
+impl Asset {
+    /// One of our own files (revalidated on every load: it changes with
+    /// the switch).
+    pub const fn ours(path: &'static str, kind: Kind, body: &'static str) -> Asset {
+        Asset {
+            path,
+            kind,
+            caching: Caching::Revalidate,
+            body,
+        }
+    }
+}
+
 /// The softphone page.
 pub const SOFTPHONE_HTML: &str = include_str!("softphone/index.html");
 /// The softphone's script.
@@ -99,24 +112,9 @@ pub const THIRD_PARTY_LICENSES: &str = include_str!("vendor/THIRD-PARTY-LICENSES
 
 /// Every file served under [`SOFTPHONE_PATH`].
 pub const SOFTPHONE_ASSETS: &[Asset] = &[
-    Asset {
-        path: "",
-        kind: Kind::Html,
-        caching: Caching::Revalidate,
-        body: SOFTPHONE_HTML,
-    },
-    Asset {
-        path: "softphone.js",
-        kind: Kind::JavaScript,
-        caching: Caching::Revalidate,
-        body: SOFTPHONE_JS,
-    },
-    Asset {
-        path: "softphone.css",
-        kind: Kind::Css,
-        caching: Caching::Revalidate,
-        body: SOFTPHONE_CSS,
-    },
+    Asset::ours("", Kind::Html, SOFTPHONE_HTML),
+    Asset::ours("softphone.js", Kind::JavaScript, SOFTPHONE_JS),
+    Asset::ours("softphone.css", Kind::Css, SOFTPHONE_CSS),
     Asset {
         path: JSSIP_PATH,
         kind: Kind::JavaScript,
@@ -158,24 +156,9 @@ pub const SOFTPHONE: Page = Page {
 pub const SHARED: Page = Page {
     base: "/web/",
     assets: &[
-        Asset {
-            path: "",
-            kind: Kind::Html,
-            caching: Caching::Revalidate,
-            body: include_str!("shared/index.html"),
-        },
-        Asset {
-            path: "client.js",
-            kind: Kind::JavaScript,
-            caching: Caching::Revalidate,
-            body: include_str!("shared/client.js"),
-        },
-        Asset {
-            path: "base.css",
-            kind: Kind::Css,
-            caching: Caching::Revalidate,
-            body: include_str!("shared/base.css"),
-        },
+        Asset::ours("", Kind::Html, include_str!("shared/index.html")),
+        Asset::ours("client.js", Kind::JavaScript, include_str!("shared/client.js")),
+        Asset::ours("base.css", Kind::Css, include_str!("shared/base.css")),
     ],
 };
 
@@ -185,24 +168,9 @@ pub const SHARED: Page = Page {
 pub const DESK: Page = Page {
     base: "/desk/",
     assets: &[
-        Asset {
-            path: "",
-            kind: Kind::Html,
-            caching: Caching::Revalidate,
-            body: include_str!("desk/index.html"),
-        },
-        Asset {
-            path: "desk.js",
-            kind: Kind::JavaScript,
-            caching: Caching::Revalidate,
-            body: include_str!("desk/desk.js"),
-        },
-        Asset {
-            path: "desk.css",
-            kind: Kind::Css,
-            caching: Caching::Revalidate,
-            body: include_str!("desk/desk.css"),
-        },
+        Asset::ours("", Kind::Html, include_str!("desk/index.html")),
+        Asset::ours("desk.js", Kind::JavaScript, include_str!("desk/desk.js")),
+        Asset::ours("desk.css", Kind::Css, include_str!("desk/desk.css")),
     ],
 };
 
@@ -214,24 +182,13 @@ pub const DESK: Page = Page {
 pub const SUPERVISOR: Page = Page {
     base: "/supervisor/",
     assets: &[
-        Asset {
-            path: "",
-            kind: Kind::Html,
-            caching: Caching::Revalidate,
-            body: include_str!("supervisor/index.html"),
-        },
-        Asset {
-            path: "supervisor.js",
-            kind: Kind::JavaScript,
-            caching: Caching::Revalidate,
-            body: include_str!("supervisor/supervisor.js"),
-        },
-        Asset {
-            path: "supervisor.css",
-            kind: Kind::Css,
-            caching: Caching::Revalidate,
-            body: include_str!("supervisor/supervisor.css"),
-        },
+        Asset::ours("", Kind::Html, include_str!("supervisor/index.html")),
+        Asset::ours(
+            "supervisor.js",
+            Kind::JavaScript,
+            include_str!("supervisor/supervisor.js"),
+        ),
+        Asset::ours("supervisor.css", Kind::Css, include_str!("supervisor/supervisor.css")),
     ],
 };
 

@@ -39,6 +39,10 @@ pub(super) struct AcdRefs {
     pub queues_complete: bool,
     /// Overflow targets routed by the dial plan, with where they were written.
     pub overflow_targets: Vec<(String, Origin)>,
+    /// Variable names seen, even on variables that failed validation.
+    pub variables: HashSet<String>,
+    /// False when some `[[variable]]` did not parse.
+    pub variables_complete: bool,
 }
 
 /// The raw sections of the file, and whether each parsed completely.
@@ -74,6 +78,7 @@ impl<'a> Builder<'a, '_> {
         let Some(file) = files.find(ACD_FILE) else {
             let refs = AcdRefs {
                 queues_complete: true,
+                variables_complete: true,
                 ..AcdRefs::default()
             };
             return (AcdSettings::default(), refs);
@@ -125,6 +130,8 @@ impl<'a> Builder<'a, '_> {
             queues: raw.queues.0.iter().map(|q| q.name.get_ref().clone()).collect(),
             queues_complete: raw.queues.1,
             overflow_targets: Vec::new(),
+            variables: raw.variables.0.iter().map(|v| v.name.get_ref().clone()).collect(),
+            variables_complete: raw.variables.1,
         };
         let known = Known {
             variables: (&raw.variables.0, raw.variables.1),

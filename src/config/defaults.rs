@@ -4,7 +4,7 @@
 //! no `acd.toml`) for tests.
 
 /// The files of `sip-profiles/`, as `(name, text)`.
-pub const EMBEDDED: [(&str, &str); 7] = [
+pub const EMBEDDED: [(&str, &str); 8] = [
     (
         "sip-profiles/switchboard.toml",
         include_str!("../../sip-profiles/switchboard.toml"),
@@ -30,6 +30,10 @@ pub const EMBEDDED: [(&str, &str); 7] = [
         include_str!("../../sip-profiles/dialplan.toml"),
     ),
     ("sip-profiles/acd.toml", include_str!("../../sip-profiles/acd.toml")),
+    (
+        "sip-profiles/entrypoints.toml",
+        include_str!("../../sip-profiles/entrypoints.toml"),
+    ),
 ];
 
 /// The files of `sip-profiles/loadtest/`, for tests (the binary loads them

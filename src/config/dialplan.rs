@@ -103,6 +103,12 @@ pub enum Action {
         /// Queue name.
         name: String,
     },
+    /// Lead the caller into an entry point of `entrypoints.toml` (issue 14:
+    /// prompts, menus, business hours; checked at load).
+    EntryPoint {
+        /// The entry point's name.
+        name: String,
+    },
     /// Join a meet-me conference room (issue 9, CALL-CONF-1): the switch
     /// answers the call itself and puts the caller on the room's bridge.
     Conference {
@@ -274,6 +280,8 @@ pub(crate) struct Known<'a> {
     pub users: &'a dyn Fn(&str) -> bool,
     /// ACD queue names (`acd.toml`).
     pub queues: &'a dyn Fn(&str) -> bool,
+    /// Entry point names (`entrypoints.toml`).
+    pub entry_points: &'a dyn Fn(&str) -> bool,
 }
 
 /// Validates one raw rule, recording every problem in `sink`.
@@ -316,7 +324,7 @@ pub(crate) fn build_rule(raw: RawRule, known: &Known<'_>, sink: &mut Sink<'_>) -
     let kind = *raw.action.get_ref();
     let action_span = raw.action.span();
     // Each action takes its own fields; any other is a mistake worth reporting.
-    let extras: [(&str, Option<std::ops::Range<usize>>, bool); 9] = [
+    let extras: [(&str, Option<std::ops::Range<usize>>, bool); 10] = [
         (
             "user",
             raw.user.as_ref().map(Spanned::span),
@@ -336,6 +344,11 @@ pub(crate) fn build_rule(raw: RawRule, known: &Known<'_>, sink: &mut Sink<'_>) -
             "queue",
             raw.queue.as_ref().map(Spanned::span),
             kind == RawActionKind::Queue,
+        ),
+        (
+            "entry_point",
+            raw.entry_point.as_ref().map(Spanned::span),
+            kind == RawActionKind::EntryPoint,
         ),
         (
             "conference",
@@ -438,6 +451,20 @@ pub(crate) fn build_rule(raw: RawRule, known: &Known<'_>, sink: &mut Sink<'_>) -
             Action::Queue { name: q.into_inner() }
         }
         RawActionKind::Conference => conference_action(sink, raw.conference, raw.pin, raw.max_parties)?,
+        RawActionKind::EntryPoint => {
+            let e = required(sink, raw.entry_point, "entry_point")?;
+            if !(known.entry_points)(e.get_ref()) {
+                sink.push(
+                    &e.span(),
+                    ErrorKind::UnknownReference,
+                    format!(
+                        "unknown entry point `{}` (not an [[entry_point]] of entrypoints.toml)",
+                        e.get_ref()
+                    ),
+                );
+            }
+            Action::EntryPoint { name: e.into_inner() }
+        }
     };
     let no_answer_timeout = match raw.no_answer_timeout_s {
         Some(t) if *t.get_ref() == 0 => {
@@ -645,6 +672,7 @@ fn action_name(kind: RawActionKind) -> &'static str {
         RawActionKind::Reject => "reject",
         RawActionKind::Queue => "queue",
         RawActionKind::Conference => "conference",
+        RawActionKind::EntryPoint => "entry_point",
     }
 }
 

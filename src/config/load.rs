@@ -29,6 +29,7 @@ use toml::de::{DeTable, DeValue, ValueDeserializer};
 use toml::Spanned;
 
 use super::dialplan::{DialPlan, Known};
+use super::entry_load::EntryKnown;
 use super::error::{ConfigError, ConfigErrors, ErrorKind, Origin, Sink};
 use super::model::{
     RawApi, RawCdr, RawMedia, RawRecording, RawRecordingLayout, RawRegistrar, RawSecurity, RawSip, RawStore,
@@ -184,10 +185,18 @@ fn load_sources_in(sources: &[(&str, &str)], dir: Option<&Path>, env: EnvLookup<
     let seen_users = std::mem::take(&mut b.seen.users);
     let seen_trunks = std::mem::take(&mut b.seen.trunks);
     let (users_complete, trunks_complete) = (b.seen.users_complete, b.seen.trunks_complete);
+    let user_known = |n: &str| !users_complete || seen_users.contains(n);
+    let (entry, entry_names, entry_complete) = b.entry_points(&EntryKnown {
+        acd: &acd,
+        queues: &|n| !acd_refs.queues_complete || acd_refs.queues.contains(n),
+        variables: &|n| !acd_refs.variables_complete || acd_refs.variables.contains(n),
+        users: &user_known,
+    });
     let known = Known {
         trunks: &|n| !trunks_complete || seen_trunks.contains(n),
-        users: &|n| !users_complete || seen_users.contains(n),
+        users: &user_known,
         queues: &|n| !acd_refs.queues_complete || acd_refs.queues.contains(n),
+        entry_points: &|n| !entry_complete || entry_names.contains(n),
     };
     let before_dialplan = b.errors.len();
     let (contexts, default_timeout) = b.dialplan(&known);
@@ -227,6 +236,7 @@ fn load_sources_in(sources: &[(&str, &str)], dir: Option<&Path>, env: EnvLookup<
             user_timeouts,
         },
         acd,
+        entry,
     })
 }
 

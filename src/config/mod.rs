@@ -10,6 +10,7 @@
 //! | `directory.toml` | `[[user]]`: extension, password (`env:VAR` allowed), display name |
 //! | `trunks.toml` | `[[trunk]]`: address, transport, `inbound_from`, credentials, context |
 //! | `dialplan.toml` | `[[context.<name>]]` ordered routing rules; `queue` actions name queues of `acd.toml` |
+//! | `entrypoints.toml` (optional) | entry points ([`EntryPoints`]): `prompts_dir`, `[[schedule]]` business hours, `[[entry_point]]` flows of `[[entry_point.step]]` |
 //! | `acd.toml` (optional) | the contact center ([`AcdSettings`]): `idle_reasons`, `[[variable]]`, `[[team]]`, `[[queue]]`, `[[agent]]` (token `env:VAR` allowed), `[[supervisor]]` |
 //!
 //! Closed sets are enums parsed at load; an unknown value, an unknown field,
@@ -28,12 +29,16 @@ mod acd;
 mod acd_load;
 mod defaults;
 mod dialplan;
+pub mod entry;
+mod entry_check;
+mod entry_load;
 mod error;
 #[cfg(feature = "fuzzing")]
 pub mod fuzz;
 mod load;
 mod model;
 mod net;
+pub mod schedule;
 mod sections;
 mod token;
 mod typed;
@@ -47,6 +52,8 @@ pub use acd::{
     VarSource, VarType, VarValueError, VariableDef, MAX_VARIABLE_VALUE_CHARS,
 };
 pub use dialplan::{Action, DialPlan, Match, Rewrite, Route, Rule, TrunkGroup};
+pub use entry::{EntryPoints, Flow, FlowId, Step, StepKind, StepRef};
+pub use entry_load::ENTRY_FILE;
 pub use error::{line_col, ConfigError, ConfigErrors, ErrorKind, Origin};
 pub use load::{
     load_dir, load_from_sources, load_from_sources_with_env, EnvLookup, ACD_FILE, DEFAULT_PROFILE_FILES, DIALPLAN_FILE,

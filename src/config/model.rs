@@ -217,6 +217,8 @@ pub(crate) enum RawActionKind {
     Reject,
     Queue,
     Conference,
+    #[serde(rename = "entry_point")]
+    EntryPoint,
 }
 
 /// One `[[context.<name>]]` rule of `dialplan.toml`.
@@ -237,6 +239,7 @@ pub(crate) struct RawRule {
     /// hand in `dialplan.rs` so each element keeps its position.
     pub trunks: Option<Spanned<Vec<Spanned<toml::Value>>>>,
     pub queue: Option<Spanned<String>>,
+    pub entry_point: Option<Spanned<String>>,
     pub conference: Option<Spanned<String>>,
     pub pin: Option<Spanned<String>>,
     pub max_parties: Option<Spanned<u32>>,

@@ -509,6 +509,8 @@ pub struct Config {
     pub(crate) trunks: Vec<Trunk>,
     pub(crate) dialplan: DialPlan,
     pub(crate) acd: AcdSettings,
+    /// `entrypoints.toml` (empty when the file is absent).
+    pub(crate) entry: super::entry::EntryPoints,
 }
 
 impl Config {
@@ -613,11 +615,31 @@ impl Config {
         &self.acd
     }
 
+    /// The entry points of `entrypoints.toml` (none when the file is absent).
+    pub fn entry_points(&self) -> &super::entry::EntryPoints {
+        &self.entry
+    }
+
     /// This configuration with `other`'s contact center: a reload keeps the
-    /// running ACD's queues, agents and tokens (`Engine::reload`).
+    /// running ACD's queues, agents and tokens (`Engine::reload`). The new
+    /// entry points are taken when they name the same queues in the same
+    /// order as the running ones (their steps name queues by position);
+    /// otherwise the running entry points stay too, until a restart.
     pub fn with_acd_of(&self, other: &Config) -> Config {
+        let same_queues = self.acd.queues.len() == other.acd.queues.len()
+            && self
+                .acd
+                .queues
+                .iter()
+                .zip(&other.acd.queues)
+                .all(|(a, b)| a.name == b.name);
         Config {
             acd: other.acd.clone(),
+            entry: if same_queues {
+                self.entry.clone()
+            } else {
+                other.entry.clone()
+            },
             ..self.clone()
         }
     }

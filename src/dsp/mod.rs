@@ -30,6 +30,7 @@ pub mod noise;
 pub mod opus;
 pub mod polyphase;
 pub mod prompt;
+pub mod prompt_file;
 pub mod resample;
 pub mod signal;
 pub mod tone;

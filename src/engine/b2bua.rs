@@ -284,6 +284,10 @@ impl Engine {
             Action::Conference { .. } => {
                 Err((StatusCode::NOT_IMPLEMENTED, "Conference Not Reachable From Here".into()))
             }
+            Action::EntryPoint { .. } => Err((
+                StatusCode::NOT_IMPLEMENTED,
+                "Entry Point Not Reachable From Here".into(),
+            )),
         }
     }
 

@@ -108,10 +108,10 @@ fn dial_plan_queue_action_must_name_an_acd_queue() {
     assert_errors(
         &errs,
         &[
-            "sip-profiles/dialplan.toml:43:9: unknown queue `support` (not a [[queue]] of acd.toml)",
-            "sip-profiles/dialplan.toml:49:9: unknown queue `sales`",
-            "sip-profiles/dialplan.toml:78:9: unknown queue `support`",
-            "sip-profiles/dialplan.toml:84:9: unknown queue `sales`",
+            "sip-profiles/dialplan.toml:51:9: unknown queue `support` (not a [[queue]] of acd.toml)",
+            "sip-profiles/dialplan.toml:57:9: unknown queue `sales`",
+            "sip-profiles/dialplan.toml:92:9: unknown queue `support`",
+            "sip-profiles/dialplan.toml:98:9: unknown queue `sales`",
         ],
     );
     let plan = PLAN_NO_QUEUES.replace(

@@ -87,7 +87,7 @@ fn embedded_dial_plan_routes_as_documented() {
     );
     let r = dp.route("internal", "5551234").unwrap();
     assert_eq!(r.action, Action::Trunk { name: "demo".into() });
-    assert_eq!((r.target.as_str(), r.rule_index), ("5551234", 5));
+    assert_eq!((r.target.as_str(), r.rule_index), ("5551234", 6));
     // Meet-me rooms: 70xx open, 7100 with a PIN, from phones and trunks.
     for ctx in ["internal", "external"] {
         assert_eq!(

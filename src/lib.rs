@@ -6,7 +6,8 @@
 //!
 //! Layers, bottom up: [`ids`], [`time`] → [`sip::msg`] (parsing, printing,
 //! stream framing) → [`sip::transaction`] → [`sip::dialog`],
-//! [`sip::registrar`], [`sip::auth`] → [`call`] (B2BUA), [`acd`] → [`engine`];
+//! [`sip::registrar`], [`sip::auth`] → [`call`] (B2BUA), [`acd`], [`flow`]
+//! (entry points) → [`engine`];
 //! [`records`] are the plain data they emit for the store; the
 //! I/O edge is [`driver`] and [`store`]. [`config`] is read by all.
 #![forbid(unsafe_code)]
@@ -20,6 +21,7 @@ pub mod driver;
 pub mod dsp;
 pub mod engine;
 pub mod error;
+pub mod flow;
 pub mod ids;
 pub mod media;
 pub mod records;

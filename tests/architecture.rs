@@ -21,6 +21,7 @@ const PURE: &[&str] = &[
     "dsp",
     "call",
     "acd",
+    "flow",
     "engine",
     "records",
     "ids.rs",
@@ -79,6 +80,7 @@ const LAYERS: &[(&str, &[&str])] = &[
         &["crate::call", "crate::acd", "crate::engine", "crate::media"],
     ),
     ("acd", &["crate::call", "crate::engine", "crate::media", "crate::sip"]),
+    ("flow", &["crate::call", "crate::engine", "crate::media", "crate::sip"]),
     ("call", &["crate::engine", "crate::acd"]),
 ];
 

@@ -188,9 +188,11 @@ pub fn parse_local(s: &str, zone: &TimeZone) -> Result<Timestamp, String> {
         Ok(dt) => dt,
         Err(_) => match s.parse::<Date>() {
             Ok(d) => d.to_datetime(Time::midnight()),
-            Err(_) => return Err(format!(
+            Err(_) => {
+                return Err(format!(
                 "`{s}` is not a local date and time like \"2026-12-24T13:00\" (no offset: the schedule's zone applies)"
-            )),
+            ))
+            }
         },
     };
     zone.to_ambiguous_zoned(dt)

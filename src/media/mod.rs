@@ -15,6 +15,7 @@ pub mod mixer;
 mod monitor;
 mod music;
 pub mod pipeline;
+pub mod prompts;
 pub mod recorder;
 pub mod session;
 

@@ -406,6 +406,18 @@ mod tests {
         assert_eq!(decode_prompt(&data_only), Err(PromptFormatError::NoFormat));
     }
 
+    /// The fuzz entry point runs its kinds of input clean (`cargo test --features fuzzing`).
+    #[cfg(feature = "fuzzing")]
+    #[test]
+    fn the_fuzz_entry_point_runs_clean() {
+        let file = wav(1, 0, 1, 8000, 16, &pcm(&[3, -3, 9]));
+        for n in 0..=file.len() {
+            super::fuzz::prompt(&file[..n]);
+        }
+        super::fuzz::prompt(&wav(1, 0, 2, 44100, 16, &[0; 8]));
+        super::fuzz::prompt(b"not a wav at all");
+    }
+
     #[test]
     fn garbage_never_panics() {
         // Every prefix and many one-octet corruptions of a valid file.

@@ -40,7 +40,10 @@ const PROMPTS: &[(&str, &str)] = &[
     ("invalid", "Sorry, that is not a valid choice."),
     ("no-input", "We did not receive your choice."),
     ("goodbye", "Thank you for calling. Goodbye."),
-    ("closed", "We are closed right now. Please leave a message after the tone."),
+    (
+        "closed",
+        "We are closed right now. Please leave a message after the tone.",
+    ),
     (
         "holiday",
         "We are closed today for a holiday. Please leave a message after the tone.",

@@ -162,11 +162,7 @@ pub fn decode_prompt(bytes: &[u8]) -> Result<Vec<i16>, PromptFormatError> {
         None if at > bytes.len() => PromptFormatError::Truncated { what: "last chunk" },
         None => PromptFormatError::NoFormat,
     })?;
-    if format.format != FORMAT_PCM
-        || format.channels != 1
-        || format.rate != PROMPT_FILE_RATE
-        || format.bits != 16
-    {
+    if format.format != FORMAT_PCM || format.channels != 1 || format.rate != PROMPT_FILE_RATE || format.bits != 16 {
         return Err(PromptFormatError::Unsupported {
             rate: format.rate,
             channels: format.channels,
@@ -181,10 +177,7 @@ pub fn decode_prompt(bytes: &[u8]) -> Result<Vec<i16>, PromptFormatError> {
     if data.len() % 2 != 0 {
         return Err(PromptFormatError::Truncated { what: "audio data" });
     }
-    Ok(data
-        .chunks_exact(2)
-        .map(|s| i16::from_le_bytes([s[0], s[1]]))
-        .collect())
+    Ok(data.chunks_exact(2).map(|s| i16::from_le_bytes([s[0], s[1]])).collect())
 }
 
 /// The canonical prompt file of `samples` (8000 Hz mono 16-bit PCM, a

@@ -18,8 +18,14 @@ static PROMPTS: &[(&str, &[u8])] = &[
     ("holiday", include_bytes!("../../media/prompts/holiday.wav")),
     ("leave-message", include_bytes!("../../media/prompts/leave-message.wav")),
     ("message-saved", include_bytes!("../../media/prompts/message-saved.wav")),
-    ("callback-offer", include_bytes!("../../media/prompts/callback-offer.wav")),
-    ("callback-number", include_bytes!("../../media/prompts/callback-number.wav")),
+    (
+        "callback-offer",
+        include_bytes!("../../media/prompts/callback-offer.wav"),
+    ),
+    (
+        "callback-number",
+        include_bytes!("../../media/prompts/callback-number.wav"),
+    ),
     ("enter-number", include_bytes!("../../media/prompts/enter-number.wav")),
     (
         "callback-confirmed",

@@ -46,7 +46,9 @@ fn prompt(samples: Arc<[i16]>, then: AfterPrompt) -> SessionCommand {
 
 /// A recognisable signal: a sawtooth of `len` samples at about −10 dBFS.
 fn sawtooth(len: usize, period: usize) -> Arc<[i16]> {
-    (0..len).map(|i| ((i % period) as i32 * 20000 / period as i32 - 10000) as i16).collect()
+    (0..len)
+        .map(|i| ((i % period) as i32 * 20000 / period as i32 - 10000) as i16)
+        .collect()
 }
 
 /// What a phone decodes of `samples` sent as PCMU: 20 ms frames, the last
@@ -186,7 +188,10 @@ fn a_prompt_to_a_leg_that_is_not_held_plays_nothing() {
     sim.talk(&mut [(&mut caller, A), (&mut callee, B)], 20);
     let to_a = sim.take(A, SocketKind::Rtp);
     assert_eq!(to_a.len(), 20, "only the callee's packets");
-    assert!(level(&decode(&to_a, Pcmu), 1000.0) > TONE_DBFS - 3.0, "the callee, relayed");
+    assert!(
+        level(&decode(&to_a, Pcmu), 1000.0) > TONE_DBFS - 3.0,
+        "the callee, relayed"
+    );
     assert_eq!(sim.core.stats().relayed, 40);
 
     // B held: a prompt to A is dropped, B hears music and A nothing.
@@ -244,29 +249,36 @@ fn a_queue_announcement_still_plays() {
 /// times; all with the event's timestamp.
 fn key_press(ssrc: u32, seq: &mut u16, ts: u32, key: char) -> Vec<Vec<u8>> {
     let event = digit_to_event(key).expect("a DTMF key");
-    [(160u16, false), (320, false), (480, false), (640, true), (640, true), (640, true)]
-        .into_iter()
-        .map(|(duration, end)| {
-            let ev = TelephoneEvent {
-                event,
-                end,
-                volume: 10,
-                duration,
-            };
-            let fields = RtpFields {
-                marker: duration == 160,
-                payload_type: 101,
-                sequence: *seq,
-                timestamp: ts,
-                ssrc,
-            };
-            *seq = seq.wrapping_add(1);
-            let mut buf = vec![0u8; 16];
-            let len = write_packet(&mut buf, &fields, &ev.to_bytes()).expect("fits");
-            buf.truncate(len);
-            buf
-        })
-        .collect()
+    [
+        (160u16, false),
+        (320, false),
+        (480, false),
+        (640, true),
+        (640, true),
+        (640, true),
+    ]
+    .into_iter()
+    .map(|(duration, end)| {
+        let ev = TelephoneEvent {
+            event,
+            end,
+            volume: 10,
+            duration,
+        };
+        let fields = RtpFields {
+            marker: duration == 160,
+            payload_type: 101,
+            sequence: *seq,
+            timestamp: ts,
+            ssrc,
+        };
+        *seq = seq.wrapping_add(1);
+        let mut buf = vec![0u8; 16];
+        let len = write_packet(&mut buf, &fields, &ev.to_bytes()).expect("fits");
+        buf.truncate(len);
+        buf
+    })
+    .collect()
 }
 
 fn digits(sim: &mut Sim) -> Vec<(MediaLeg, char)> {
@@ -305,7 +317,10 @@ fn press(sim: &mut Sim, caller: &mut Phone, keys: &[char]) {
 #[test]
 fn keys_from_the_held_caller_are_reported_once_each() {
     let mut sim = held_caller(48);
-    sim.command(prompt(embedded_samples("welcome").expect("embedded"), AfterPrompt::Silence));
+    sim.command(prompt(
+        embedded_samples("welcome").expect("embedded"),
+        AfterPrompt::Silence,
+    ));
     let mut caller = Phone::new(caller_addr(), 0x1111, Pcmu, 440.0);
     press(&mut sim, &mut caller, &['1', '#']);
     assert_eq!(digits(&mut sim), [(MediaLeg::A, '1'), (MediaLeg::A, '#')]);

@@ -7,10 +7,10 @@
 use crate::call::media::{LegAudio, RelayLeg};
 use crate::media::music::{MusicPlayer, FRAME_8K};
 use crate::media::pipeline::{AudioTap, LegFormat, Pipeline, PipelineOptions};
+use crate::rtp::dtmf::event_to_digit;
 use crate::rtp::latch::Latch;
 use crate::rtp::rtcp::ReceiverStats;
-use crate::rtp::dtmf::event_to_digit;
-use crate::rtp::{DtmfEvent, PayloadTypeMap, RewriterConfig, StreamRewriter, RtpHeader};
+use crate::rtp::{DtmfEvent, PayloadTypeMap, RewriterConfig, RtpHeader, StreamRewriter};
 use rand::rngs::StdRng;
 use rand::Rng;
 use std::net::SocketAddr;

@@ -21,6 +21,7 @@
 #                     requests; each behind its selector octet)
 #   webrtc            tests/vectors/webrtc/*.bin (STUN checks, a DTLS
 #                     ClientHello, an exchange; each behind its selector octet)
+#   prompt            media/prompts/beep.wav, media/prompts/no-input.wav
 set -euo pipefail
 fuzz=$(cd "$(dirname "$0")" && pwd)
 root=$(dirname "$fuzz")
@@ -60,6 +61,7 @@ copy rfc4733 "$vectors"/rfc4733/*.bin
 copy api "$vectors"/api/*.json
 copy ws_frame "$vectors"/ws/*.bin
 copy webrtc "$vectors"/webrtc/*.bin
+copy prompt "$root"/media/prompts/beep.wav "$root"/media/prompts/no-input.wav
 
 # The selector octet of each embedded file (src/config/defaults.rs order).
 selector() {

@@ -233,6 +233,25 @@ pub enum MediaCommand {
         /// Expected wait in seconds.
         wait_s: u64,
     },
+    /// Play a voice prompt to a leg that hears the switch (issue 14 entry
+    /// points: a caller in a flow, answered with early media like a queued
+    /// caller, whose leg is the held one of its pair): exactly `samples`
+    /// (8 kHz, e.g. [`crate::media::prompts::embedded_samples`]) from the
+    /// next 20 ms frame, then `then` until the next prompt. A new prompt
+    /// replaces the one playing; empty `samples` stop it at once
+    /// (barge-in: the caller keyed a digit). A leg that is not held hears
+    /// nothing of it (the prompt is dropped); on release the leg forgets
+    /// it and a later hold plays music (CALL-HOLD-1).
+    Prompt {
+        /// The engine's call number.
+        call: u64,
+        /// The leg that hears it (the caller's).
+        leg: MediaLeg,
+        /// The prompt's samples, 8 kHz mono, shared (never copied per play).
+        samples: std::sync::Arc<[i16]>,
+        /// What the leg hears once the prompt has played.
+        then: AfterPrompt,
+    },
     /// Bind a third socket for the call's silent monitor (SUP-2), before
     /// the supervisor's phone gets the switch's offer from it.
     MonitorPrepare {
@@ -320,6 +339,20 @@ pub enum MediaCommand {
         /// The engine's call number.
         call: u64,
     },
+}
+
+/// What a leg hears once a [`MediaCommand::Prompt`] has played (issue 14
+/// entry points), until the next prompt.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum AfterPrompt {
+    /// The music on hold again, from where it stopped (CALL-HOLD-1): a
+    /// caller told to wait.
+    #[default]
+    Music,
+    /// Silence: a caller expected to key digits (or leave a message).
+    /// Encoded silence still goes out every 20 ms (RFC 3551 §4.2 frames),
+    /// so NAT bindings and the phone's jitter buffer stay alive.
+    Silence,
 }
 
 /// What a [`MediaCommand::Record`] asks.

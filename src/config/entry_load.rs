@@ -312,10 +312,9 @@ fn load_prompt(dir: Option<&Path>, name: &str) -> Result<Arc<[i16]>, String> {
             Err(e) => return Err(format!("prompt `{name}`: cannot read {}: {e}", path.display())),
         }
     }
-    match crate::media::prompts::embedded_prompt(name) {
-        Some(bytes) => crate::dsp::prompt_file::decode_prompt(bytes)
-            .map(Arc::from)
-            .map_err(|e| format!("prompt `{name}` (embedded): {e}")),
+    match crate::media::prompts::embedded_samples(name) {
+        // Decoded once per process, shared by every load.
+        Some(samples) => Ok(samples),
         None => {
             let own = crate::media::prompts::EMBEDDED_PROMPTS.join(", ");
             Err(match dir {

@@ -17,7 +17,9 @@
 //! - [`mix`]: N-party mix-minus with saturation for conferences;
 //! - [`limiter`]: saturation-free `i32` → `i16` for conference mixes
 //!   (gain riding plus a soft knee);
-//! - [`prompt`]: queue announcements (place in line, expected wait) made of tones.
+//! - [`prompt`]: queue announcements (place in line, expected wait) made of tones;
+//! - [`prompt_file`]: voice prompt files (8000 Hz mono 16-bit PCM WAV)
+//!   checked and decoded from bytes, refusals in an admin's words.
 //!
 //! Frames are 20 ms unless a function says otherwise (RFC 3551 §4.2 default
 //! packetisation); a frame of the wrong length is a [`DspError`], never a

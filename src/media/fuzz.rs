@@ -16,7 +16,7 @@ use std::net::SocketAddr;
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
-use crate::call::media::{LegAudio, MediaLeg, RecordAction, RelayLeg};
+use crate::call::media::{AfterPrompt, LegAudio, MediaLeg, RecordAction, RelayLeg};
 use crate::config::RecordingLayout;
 use crate::media::pipeline::{LegFormat, Pipeline, PipelineOptions, MAX_OUT_PACKET};
 use crate::media::session::{Peer, SessionCommand, SessionConfig, SessionCore, SocketKind};
@@ -190,7 +190,8 @@ fn run_until(core: &mut SessionCore, now: Instant, sent: &mut Sent, steps: &mut 
 /// from A, from B, RTCP from A, from B; bits 2–5 the time before it
 /// (`v² × 2` ms); bit 6 a source other than the leg's address; bit 7 a
 /// command instead (its first octet: hold A, hold B, resume, record
-/// pause/resume, re-plan, re-address B).
+/// pause/resume, re-plan, a prompt to A (issue 14; the rest of the record
+/// as its samples), re-address B).
 pub fn session(data: &[u8], base: Instant) {
     let (selector, records) = records(data);
     let a_addr = addr([203, 0, 113, 10], 4000);
@@ -236,13 +237,24 @@ pub fn session(data: &[u8], base: Instant) {
             planned = true;
         }
         if g & 0x80 != 0 {
-            let cmd = match bytes.first().copied().unwrap_or(0) % 7 {
+            let cmd = match bytes.first().copied().unwrap_or(0) % 8 {
                 0 => SessionCommand::Hold(Some(MediaLeg::A)),
                 1 => SessionCommand::Hold(Some(MediaLeg::B)),
                 2 => SessionCommand::Hold(None),
                 3 => SessionCommand::Record(RecordAction::Pause),
                 4 => SessionCommand::Record(RecordAction::Resume),
                 5 => plan(selector, a_addr, b_addr),
+                // Issue 14: a prompt to A made of the record's other
+                // octets (none: a barge-in), then music or silence.
+                6 => SessionCommand::Prompt {
+                    leg: MediaLeg::A,
+                    samples: bytes.iter().skip(1).map(|b| i16::from(*b as i8) * 256).collect(),
+                    then: if bytes.len() % 2 == 0 {
+                        AfterPrompt::Music
+                    } else {
+                        AfterPrompt::Silence
+                    },
+                },
                 _ => SessionCommand::Update {
                     leg: MediaLeg::B,
                     remote: Some(stranger),
@@ -423,6 +435,23 @@ pub fn events(data: &[u8], base: Instant) {
 /// The `media` target's finds replay clean (issue 11 item 6).
 #[cfg(test)]
 mod regressions {
+    /// Issue 14 through the session entry point: A held, a prompt, a key
+    /// press (RFC 4733 start and end) from A, a barge-in, A released.
+    #[test]
+    fn prompt_and_keys_on_a_held_leg_run_clean() {
+        let event = |end: u8, seq: u8| [0x80, 101, 0, seq, 0, 0, 0x10, 0, 0, 0, 0x11, 0x11, 1, end, 0, 160];
+        let mut input = vec![0u8];
+        input.extend_from_slice(&[0x80, 1, 0]); // hold A
+        input.extend_from_slice(&[0x80 | (3 << 2), 5, 6, 10, 20, 30, 40]); // prompt, then silence
+        input.extend_from_slice(&[2 << 2, 16]);
+        input.extend_from_slice(&event(0x0a, 1));
+        input.extend_from_slice(&[2 << 2, 16]);
+        input.extend_from_slice(&event(0x8a, 2));
+        input.extend_from_slice(&[0x80 | (2 << 2), 1, 6]); // barge-in, then silence
+        input.extend_from_slice(&[0x80 | (4 << 2), 1, 2]); // resume
+        super::session(&input, std::time::Instant::now());
+    }
+
     #[test]
     fn srtp_duplicate_index_find_replays_clean() {
         let input = include_bytes!("../../tests/vectors/rtp/crash-srtp-duplicate-index.bin");

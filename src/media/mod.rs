@@ -241,6 +241,12 @@ impl MediaWorkers {
                                 position,
                                 wait_s,
                             } => (call, SessionCommand::Announce { leg, position, wait_s }),
+                            MediaCommand::Prompt {
+                                call,
+                                leg,
+                                samples,
+                                then,
+                            } => (call, SessionCommand::Prompt { leg, samples, then }),
                         };
                         match sessions.get(&call) {
                             Some(s) => {

@@ -3,13 +3,16 @@
 //! `examples/make_hold_music.rs`) is embedded in the binary, decoded once,
 //! and looped; a [`MusicPlayer`] per held leg turns it into 20 ms RTP
 //! packets in that leg's codec (G.711 directly; Opus resampled to 48 kHz
-//! and encoded).
+//! and encoded). The same player plays queue announcements and entry
+//! points' voice prompts (issue 14) in place of the music, and after a prompt
+//! either the music again or encoded silence.
 
-use crate::call::media::LegAudio;
+use crate::call::media::{AfterPrompt, LegAudio};
 use crate::dsp::opus::{OpusConfig, OpusEncoder};
 use crate::dsp::resample::Resampler;
 use crate::dsp::SampleRate;
 use crate::sdp::CodecKind;
+use std::sync::Arc;
 
 /// Samples per 20 ms frame at 8 kHz.
 pub(crate) const FRAME_8K: usize = 160;
@@ -102,9 +105,11 @@ pub(crate) struct MusicPlayer {
     encoder: Option<FrameEncoder>,
     frame: [i16; FRAME_8K],
     payload: [u8; 1500],
-    /// An announcement played before the music goes on (8 kHz samples,
-    /// position in it).
-    prompt: Option<(Vec<i16>, usize)>,
+    /// A prompt or announcement playing (8 kHz samples, shared; position
+    /// in it), before `after`.
+    prompt: Option<(Arc<[i16]>, usize)>,
+    /// What plays when no prompt does (issue 14: music or silence).
+    after: AfterPrompt,
 }
 
 impl MusicPlayer {
@@ -121,13 +126,29 @@ impl MusicPlayer {
             frame: [0; FRAME_8K],
             payload: [0; 1500],
             prompt: None,
+            after: AfterPrompt::Music,
         }
     }
 
-    /// Plays `samples` (8 kHz) now, then the music again from where it
-    /// stopped (a queue announcement replaces any one still playing).
+    /// Plays `samples` (8 kHz) from the next packet, then what played
+    /// before it (music from where it stopped, or silence): a queue
+    /// announcement replaces any prompt still playing.
     pub(crate) fn play_prompt(&mut self, samples: Vec<i16>) {
-        self.prompt = Some((samples, 0));
+        self.prompt = Some((Arc::from(samples), 0));
+    }
+
+    /// Issue 14: plays `samples` (8 kHz) exactly from the next packet (the
+    /// last one padded with silence), then `then` until the next prompt;
+    /// replaces any prompt playing; empty `samples` switch to `then` at once.
+    pub(crate) fn play(&mut self, samples: Arc<[i16]>, then: AfterPrompt) {
+        self.after = then;
+        self.prompt = (!samples.is_empty()).then_some((samples, 0));
+    }
+
+    /// Forgets any prompt and its `then`: music again (the leg was released).
+    pub(crate) fn forget_prompt(&mut self) {
+        self.prompt = None;
+        self.after = AfterPrompt::Music;
     }
 
     /// Writes the next 20 ms music packet into `buf`; its length.
@@ -143,7 +164,10 @@ impl MusicPlayer {
                     self.prompt = None;
                 }
             }
-            None => self.pos = music.frame(self.pos, &mut self.frame),
+            None => match self.after {
+                AfterPrompt::Music => self.pos = music.frame(self.pos, &mut self.frame),
+                AfterPrompt::Silence => self.frame.fill(0),
+            },
         }
         let n = self.encoder.as_mut()?.encode(&self.frame, &mut self.payload)?;
         let fields = crate::rtp::RtpFields {

@@ -8,6 +8,7 @@
 mod alloc;
 mod conference;
 mod harness;
+mod prompt;
 mod room;
 mod srtp;
 mod webrtc;

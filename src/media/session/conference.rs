@@ -151,7 +151,8 @@ impl SessionCore {
             self.set_mode(leg, mode);
         }
         if self.conf.is_none() {
-            self.held = self.pair_hold();
+            let held = self.pair_hold();
+            self.set_held(held);
         }
         self.apply_modes();
     }
@@ -188,7 +189,8 @@ impl SessionCore {
         // Back to the relay when the caller and the callee are alone again.
         if self.parties.is_empty() && self.left.is_empty() && self.conf.is_some() {
             self.conf = None;
-            self.held = self.pair_hold();
+            let held = self.pair_hold();
+            self.set_held(held);
             tracing::info!(call = self.call, "conference over: back to the relay");
         }
     }
@@ -220,7 +222,7 @@ impl SessionCore {
                 bridge: Bridge::new(BridgeConfig::default(), Box::new(HoldTrack::shared(self.music.clone()))),
                 members: Vec::new(),
             }));
-            self.held = None;
+            self.set_held(None);
         }
         let mut present: Vec<MediaLeg> = Vec::new();
         if let Topology::Pair(_) = &self.topology {
@@ -307,17 +309,7 @@ impl SessionCore {
             seen = super::core::observe(&mut l.rx, &h, l.audio.clock_rate, now);
             // Key presses are told to the engine (a meet-me room's PIN); the
             // bridge itself never plays them to the others.
-            if Some(h.payload_type) == l.audio.event_recv_pt {
-                if let Some(payload) = packet.get(h.payload_offset..h.payload_end) {
-                    let _ = l.dtmf.handle_packet(h.timestamp, payload);
-                }
-                // One packet starts at most one event.
-                while let Some(ev) = l.dtmf.poll_event() {
-                    if let crate::rtp::DtmfEvent::Start { event, .. } = ev {
-                        keyed = crate::rtp::dtmf::event_to_digit(event).or(keyed);
-                    }
-                }
-            }
+            keyed = l.key_pressed(&h, packet);
         }
         if let Some(tap) = l.tap.as_mut() {
             tap.push(packet);

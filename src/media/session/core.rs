@@ -320,7 +320,7 @@ impl SessionCore {
                 tracing::debug!(call = self.call, ?held, "hold changed on the bridge");
             }
             SessionCommand::Hold(held) => {
-                self.held = held;
+                self.set_held(held);
                 tracing::debug!(call = self.call, ?held, "hold changed");
             }
             SessionCommand::Record(action) => self.record(action),
@@ -330,6 +330,7 @@ impl SessionCore {
                     legs[i].music_player(&mut self.rng).play_prompt(prompt);
                 }
             }
+            SessionCommand::Prompt { leg, samples, then } => self.prompt(leg, samples, then),
             SessionCommand::MonitorStart(leg) => {
                 self.set_security(Peer::Monitor, &leg);
                 self.monitor_start(now, &leg);
@@ -367,6 +368,36 @@ impl SessionCore {
             }
         }
         self.reschedule(now);
+    }
+
+    /// The held leg of the pair is now `held`. A leg no longer held forgets
+    /// its prompt and what was to follow it, so its next hold plays music
+    /// (CALL-HOLD-1) and not an entry point's silence.
+    pub(super) fn set_held(&mut self, held: Option<MediaLeg>) {
+        if let Topology::Pair(legs) = &mut self.topology {
+            for (i, l) in legs.iter_mut().enumerate() {
+                if held != Some(leg_at(i)) {
+                    if let Some(m) = l.music.as_mut() {
+                        m.forget_prompt();
+                    }
+                }
+            }
+        }
+        self.held = held;
+    }
+
+    /// Issue 14: a voice prompt to `leg`, played by its music player from
+    /// the next tick, only while it is the held leg of the pair (it hears
+    /// the switch); otherwise nothing is played and the prompt is dropped.
+    fn prompt(&mut self, leg: MediaLeg, samples: Arc<[i16]>, then: crate::call::media::AfterPrompt) {
+        let hears_switch = self.held == Some(leg) && self.conf.is_none();
+        match (&mut self.topology, idx(leg)) {
+            (Topology::Pair(legs), Some(i)) if hears_switch => {
+                tracing::debug!(call = self.call, ?leg, samples = samples.len(), ?then, "prompt");
+                legs[i].music_player(&mut self.rng).play(samples, then);
+            }
+            _ => tracing::debug!(call = self.call, ?leg, "prompt to a leg that is not held: not played"),
+        }
     }
 
     fn plan(&mut self, now: Instant, a: &RelayLeg, b: &RelayLeg) {
@@ -603,13 +634,21 @@ impl SessionCore {
             self.stats.dropped += 1;
             return;
         }
-        if let Ok(h) = RtpHeader::parse(packet) {
-            self.stats.count(observe(&mut this.rx, &h, this.audio.clock_rate, now));
+        let header = RtpHeader::parse(packet).ok();
+        if let Some(h) = &header {
+            self.stats.count(observe(&mut this.rx, h, this.audio.clock_rate, now));
         }
         if let Some(tap) = this.tap.as_mut() {
             tap.push(packet);
         }
         if self.held.is_some() {
+            // The held leg hears the switch (music, an entry point's
+            // prompts): its key presses are reported (issue 14).
+            if let (Some(h), true) = (&header, self.held == Some(from)) {
+                if let Some(digit) = this.key_pressed(h, packet) {
+                    self.events.push_back(SessionEvent::Digit { leg: from, digit });
+                }
+            }
             // On hold: keep latching and counting (the leg may move), relay nothing.
             if let Inbound::Pipeline(p) = &mut this.inbound {
                 p.push(packet, now);

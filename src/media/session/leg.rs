@@ -7,9 +7,10 @@
 use crate::call::media::{LegAudio, RelayLeg};
 use crate::media::music::{MusicPlayer, FRAME_8K};
 use crate::media::pipeline::{AudioTap, LegFormat, Pipeline, PipelineOptions};
+use crate::rtp::dtmf::event_to_digit;
 use crate::rtp::latch::Latch;
 use crate::rtp::rtcp::ReceiverStats;
-use crate::rtp::{PayloadTypeMap, RewriterConfig, StreamRewriter};
+use crate::rtp::{DtmfEvent, PayloadTypeMap, RewriterConfig, RtpHeader, StreamRewriter};
 use rand::rngs::StdRng;
 use rand::Rng;
 use std::net::SocketAddr;
@@ -42,7 +43,8 @@ pub(super) struct Leg {
     /// resume: the pipeline's jitter buffer holds audio said while paused.
     pub tap_mute: u32,
     pub music: Option<Box<MusicPlayer>>,
-    /// Key presses in what this leg sends while bridged (meet-me PINs).
+    /// Key presses in what this leg sends while bridged (meet-me PINs) or
+    /// held (an entry point's menu, issue 14).
     pub dtmf: crate::rtp::DtmfDetector,
     /// Noise removal on what this leg says (CALL-NOISE-1), kept on the bridge.
     pub denoise: bool,
@@ -133,6 +135,27 @@ impl Leg {
                 Err(e) => tracing::error!(error = %e, "recording tap unavailable: this party is recorded as silence"),
             }
         }
+    }
+
+    /// RFC 4733 §2.5.2: feeds packet `packet` (header `h`) to this leg's
+    /// detector if it is one of its telephone-events
+    /// (`audio.event_recv_pt`); the key whose event it started, if any
+    /// (one packet starts at most one event; updates and the three
+    /// end-bit retransmissions start none), so each press is reported once.
+    pub fn key_pressed(&mut self, h: &RtpHeader, packet: &[u8]) -> Option<char> {
+        if Some(h.payload_type) != self.audio.event_recv_pt {
+            return None;
+        }
+        if let Some(payload) = packet.get(h.payload_offset..h.payload_end) {
+            let _ = self.dtmf.handle_packet(h.timestamp, payload);
+        }
+        let mut keyed = None;
+        while let Some(ev) = self.dtmf.poll_event() {
+            if let DtmfEvent::Start { event, .. } = ev {
+                keyed = event_to_digit(event).or(keyed);
+            }
+        }
+        keyed
     }
 
     /// The leg's music player, made on first use with fresh stream numbers.

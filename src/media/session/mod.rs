@@ -35,7 +35,16 @@
 //! timestamp stream across source changes (RFC 3550 §5.1, §8).
 //!
 //! While a leg is held it hears music (CALL-HOLD-1) and neither leg hears
-//! the other. A recording (CALL-REC-1) taps each leg's decoded audio (what
+//! the other.
+//!
+//! **Prompts and keys** (issue 14 entry points): a caller in an entry
+//! point's flow, answered with early media like a queued caller, is the
+//! held leg of its pair, so it hears the switch. [`SessionCommand::Prompt`]
+//! plays it exactly the prompt's samples from the next tick, then music
+//! or encoded silence until the next prompt (an empty prompt stops the one
+//! playing at once; a prompt to a leg that is not held is dropped); the
+//! RFC 4733 events it sends go to its detector and come out once per key
+//! press as [`SessionEvent::Digit`], and nothing it sends is relayed. A recording (CALL-REC-1) taps each leg's decoded audio (what
 //! that party says, after noise removal) at 8 kHz every 20 ms. RTCP: each
 //! leg gets a sender report about the stream the switch sends it, with a
 //! report block about the stream it sends the switch (loss, jitter,
@@ -148,6 +157,16 @@ pub enum SessionCommand {
         /// Expected wait in seconds.
         wait_s: u64,
     },
+    /// A voice prompt to a held leg (issue 14 entry points): see
+    /// [`crate::call::media::MediaCommand::Prompt`].
+    Prompt {
+        /// The leg that hears it; nothing is played unless it is the held leg of the pair.
+        leg: MediaLeg,
+        /// 8 kHz samples, played exactly (the last frame padded with silence).
+        samples: Arc<[i16]>,
+        /// What the leg hears afterwards, until the next prompt.
+        then: crate::call::media::AfterPrompt,
+    },
     /// The silent monitor's phone answered (SUP-2): feed it the mix.
     MonitorStart(Box<RelayLeg>),
     /// The monitor ended: stop feeding it.
@@ -224,8 +243,9 @@ pub enum SessionEvent {
     },
     /// Complete the recording file (rename from its temp name).
     RecordingStopped,
-    /// A key pressed on a bridged leg (RFC 4733 §2.5.2: reported once, at
-    /// the event's start): a meet-me room's PIN (issue 9).
+    /// A key pressed on a bridged leg or on the held leg of a pair (RFC
+    /// 4733 §2.5.2: reported once, at the event's start): a meet-me room's
+    /// PIN (issue 9), an entry point's menu choice (issue 14).
     Digit {
         /// The leg.
         leg: MediaLeg,

@@ -384,6 +384,10 @@ impl Call {
         let Some(media) = self.media.as_deref_mut() else {
             return false;
         };
+        if media.queued {
+            // Already hearing the switch (an entry point led it to a queue).
+            return true;
+        }
         let Some(plan) = media.queue_plan(id) else {
             return false;
         };

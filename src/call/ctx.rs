@@ -115,6 +115,12 @@ pub enum CallEvent {
         /// On hold now.
         held: bool,
     },
+    /// The caller keyed a digit in SIP INFO (`application/dtmf-relay`)
+    /// while not yet answered (an entry point's menu, issue 14).
+    Key {
+        /// `0`-`9`, `*`, `#`, `A`-`D`.
+        digit: char,
+    },
     /// A consulted party's phone rings (CALL-CONSULT-2).
     PartyRinging {
         /// The party leg.

@@ -93,6 +93,16 @@ impl Call {
             self.on_refer(ctx, tx, side, req, &tag);
             return;
         }
+        if method == Method::INFO && side == Side::A && self.phase == Phase::Routing {
+            // The caller keys a digit in early media (an entry point's menu):
+            // the switch is its far end until someone answers.
+            let resp = Message::response_to(&req, StatusCode::OK, None, tag.as_deref());
+            ctx.respond(tx, resp);
+            if let Some(digit) = info_digit(&req.body) {
+                ctx.event(self.id, super::CallEvent::Key { digit });
+            }
+            return;
+        }
         if self.seat.is_some() && self.phase == Phase::Answered {
             // A meet-me room caller: the switch is its far end.
             self.on_room_request(ctx, tx, side, &method, &req, tag.as_deref().unwrap_or_default());

@@ -112,20 +112,28 @@ impl Call {
         self.send_reliable(ctx, resp, owes);
     }
 
+    /// The caller's early dialog (§12.1.1: our provisional responses
+    /// carry our To tag), made once and linked so requests in it reach the
+    /// call: a PRACK, or an entry point caller's INFO keys.
+    pub(crate) fn open_early_dialog(&mut self, ctx: &mut CallCtx) {
+        if self.a.dialog.is_some() {
+            return;
+        }
+        if let Some(Ok(d)) = self
+            .a
+            .invite
+            .as_deref()
+            .map(|inv| Dialog::uas(inv, self.a.tag.clone(), DialogState::Early))
+        {
+            ctx.links.dialogs.insert(d.key.clone(), (self.id, Side::A));
+            self.a.dialog = Some(d);
+        }
+    }
+
     fn send_reliable(&mut self, ctx: &mut CallCtx, mut resp: Message, owes: Option<(usize, u32)>) {
         let id = self.id;
-        if self.a.dialog.is_none() {
-            // The PRACK comes in the early dialog (§12.1.1).
-            if let Some(Ok(d)) = self
-                .a
-                .invite
-                .as_deref()
-                .map(|inv| Dialog::uas(inv, self.a.tag.clone(), DialogState::Early))
-            {
-                ctx.links.dialogs.insert(d.key.clone(), (id, Side::A));
-                self.a.dialog = Some(d);
-            }
-        }
+        // The PRACK comes in the early dialog (§12.1.1).
+        self.open_early_dialog(ctx);
         let Some(rel) = self.rel1xx.as_deref_mut() else { return };
         rel.rseq = rel.rseq.wrapping_add(1);
         rel.unacked_owes = owes;

@@ -270,6 +270,14 @@ impl DialPlan {
     pub fn default_no_answer_timeout(&self) -> Duration {
         self.default_no_answer_timeout
     }
+
+    /// How long user `extension`'s phones ring: its own time, else the default.
+    pub fn no_answer_timeout_of_user(&self, extension: &str) -> Duration {
+        self.user_timeouts
+            .get(extension)
+            .copied()
+            .unwrap_or(self.default_no_answer_timeout)
+    }
 }
 
 /// What a rule may refer to, for load-time checks.

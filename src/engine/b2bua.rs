@@ -81,19 +81,28 @@ impl Engine {
             };
             return self.enter_room(now, tx, &req, src, call, route);
         }
-        // Targets; none for a queue.
+        // Targets; none for a queue or an entry point.
         let queue = match &route.action {
             Action::Queue { name } => Some(name.clone()),
             _ => None,
         };
-        let (label, targets) = match &queue {
+        let entry = match &route.action {
+            Action::EntryPoint { name } => Some(name.clone()),
+            _ => None,
+        };
+        let entry_flow = entry.as_deref().and_then(|n| self.cfg.entry_points().by_name(n));
+        let (label, targets) = match (&queue, &entry) {
             // The running ACD does not know it (acd.toml changes need a
             // restart; `Engine::reload`).
-            Some(name) if self.cfg.acd().queue_by_name(name).is_none() => {
+            (Some(name), _) if self.cfg.acd().queue_by_name(name).is_none() => {
                 return reject(self, StatusCode::TEMPORARILY_UNAVAILABLE, "Queue Not Running");
             }
-            Some(name) => (format!("queue:{name}"), Vec::new()),
-            None => match self
+            (Some(name), _) => (format!("queue:{name}"), Vec::new()),
+            (None, Some(_)) if entry_flow.is_none() => {
+                return reject(self, StatusCode::TEMPORARILY_UNAVAILABLE, "Entry Point Not Running");
+            }
+            (None, Some(name)) => (format!("entry:{name}"), Vec::new()),
+            (None, None) => match self
                 .trunk_list_targets(&route)
                 .unwrap_or_else(|| self.route_targets(now, &route))
             {
@@ -104,7 +113,7 @@ impl Engine {
         // A sips: call never leaves over a plain transport (RFC 5630 §3.1.3).
         let targets = if sips {
             let tls: Vec<_> = targets.into_iter().filter(|t| t.dest.transport.is_secure()).collect();
-            if tls.is_empty() && !label.starts_with("queue:") {
+            if tls.is_empty() && !label.starts_with("queue:") && !label.starts_with("entry:") {
                 tracing::info!(%caller, route = %label, "sips: call with no TLS target: refused");
                 return reject(self, StatusCode::TEMPORARILY_UNAVAILABLE, "No TLS Route For SIPS");
             }
@@ -129,7 +138,12 @@ impl Engine {
         let b_signalling = targets
             .first()
             .map(|t| t.dest.local)
-            .or_else(|| queue.as_ref().and_then(|_| self.user_profile_local()).map(|a| a.plain))
+            .or_else(|| {
+                (queue.is_some() || entry.is_some())
+                    .then(|| self.user_profile_local())
+                    .flatten()
+                    .map(|a| a.plain)
+            })
             .unwrap_or(src.local);
         let b_local = b_signalling.ip();
         let srtp_of = |local| self.cfg.profile_for_local(local).map(|p| p.srtp).unwrap_or_default();
@@ -164,6 +178,16 @@ impl Engine {
         // 100 Trying at once: routing may take a while (§17.2.1).
         let trying = Message::response_to(&req, StatusCode::TRYING, None, None);
         self.respond(now, tx, trying);
+        if let Some(flow) = entry_flow {
+            self.stats.calls_started += 1;
+            let b_body = b_offer.unwrap_or_else(|| req.body.clone());
+            let vars = self
+                .caller_id(id)
+                .map(|(invite, number, name)| self.initial_variables(&invite, None, &number, &name))
+                .unwrap_or_default();
+            self.enter_entry_point(now, id, flow, &context, b_body, vars);
+            return;
+        }
         if let Some(name) = queue {
             self.stats.calls_started += 1;
             let b_body = b_offer.unwrap_or_else(|| req.body.clone());
@@ -305,9 +329,31 @@ impl Engine {
         let Some(route) = self.cfg.dialplan().route(context, number) else {
             return false;
         };
+        self.ring_route_from(now, id, &route, body)
+    }
+
+    /// Rings directory user `extension`'s phones from call `id` still
+    /// waiting for an answer (an entry point's `user` step); false when
+    /// nothing could be rung.
+    pub(crate) fn ring_user_from(&mut self, now: Now, id: CallRef, extension: &str, body: Bytes) -> bool {
+        let route = crate::config::Route {
+            action: Action::User {
+                user: Some(extension.to_owned()),
+            },
+            target: extension.to_owned(),
+            rule_index: 0,
+            no_answer_timeout: self.cfg.dialplan().no_answer_timeout_of_user(extension),
+            record: false,
+            noise_removal: false,
+        };
+        self.ring_route_from(now, id, &route, body)
+    }
+
+    /// Rings `route`'s targets from call `id` still waiting for an answer.
+    fn ring_route_from(&mut self, now: Now, id: CallRef, route: &crate::config::Route, body: Bytes) -> bool {
         let Ok((label, targets)) = self
-            .trunk_list_targets(&route)
-            .unwrap_or_else(|| self.route_targets(now, &route))
+            .trunk_list_targets(route)
+            .unwrap_or_else(|| self.route_targets(now, route))
         else {
             return false;
         };

@@ -107,6 +107,9 @@ impl Engine {
             CallEvent::OfferFailed { leg, code } => self.queue_leg_failed(now, id, leg, code),
             CallEvent::HoldChanged { held } => self.queue_hold_changed(now, id, held),
             CallEvent::PartyRinging { .. } => {}
+            CallEvent::Key { digit } => {
+                self.flow_key(now, id, digit);
+            }
             ev @ (CallEvent::PartyAnswered { .. } | CallEvent::PartyFailed { .. } | CallEvent::PartyLeft { .. }) => {
                 self.on_party_event(now, id, ev)
             }
@@ -120,6 +123,7 @@ impl Engine {
             CallEvent::Ended { cause } => {
                 self.timers.cancel(EngineTimer::Announce(id));
                 self.timers.cancel(EngineTimer::Progress(id));
+                self.forget_flow(id);
                 self.queue_call_ended(now, id, &cause);
             }
             CallEvent::Reap => self.reap(now, id),
@@ -133,6 +137,7 @@ impl Engine {
         call.release(&mut ctx);
         self.timers.cancel(EngineTimer::Announce(id));
         self.timers.cancel(EngineTimer::Progress(id));
+        self.forget_flow(id);
         self.apply_call_outputs(now);
     }
 
@@ -146,6 +151,7 @@ impl Engine {
             EngineTimer::TrunkOptions(i) => self.send_trunk_options(now, i),
             EngineTimer::Progress(id) => self.on_progress(now, id),
             EngineTimer::Announce(id) => self.on_announce(now, id),
+            EngineTimer::Flow(id) => self.on_flow_timer(now, id),
             EngineTimer::AuthRelease(tx) => self.release_auth(now, tx),
         }
     }

@@ -16,6 +16,7 @@ mod consult;
 mod control;
 pub mod desk;
 mod desk_ops;
+mod flows;
 mod inbound;
 mod monitor;
 mod queue;
@@ -29,6 +30,7 @@ mod transfer;
 mod trunk_health;
 mod trunk_reg;
 mod trunk_route;
+mod voicemail;
 
 use crate::call::{Call, CallLinks, CallOutput, CallTimer};
 pub use crate::call::{CallControl, ControlError, Party};
@@ -139,6 +141,8 @@ pub(crate) enum EngineTimer {
     Progress(CallRef),
     /// Announce a queued caller's place in line and expected wait.
     Announce(CallRef),
+    /// A caller's entry-point flow is due (a prompt ended, a wait ran out).
+    Flow(CallRef),
     /// Verify a request held by the authentication tarpit
     /// (`engine/registration.rs`).
     AuthRelease(TxId),
@@ -264,6 +268,8 @@ pub struct Engine {
     pub(crate) queues: queue::QueueState,
     /// Meet-me rooms in use (engine/rooms.rs).
     pub(crate) rooms: rooms::Rooms,
+    /// Callers in entry points (engine/flows.rs).
+    pub(crate) flows: flows::Flows,
     /// The `a=fingerprint` of the switch's DTLS certificate (issue 12):
     /// with it, legs answer WebRTC offers; `None` refuses them.
     pub(crate) dtls_fingerprint: Option<String>,
@@ -362,6 +368,7 @@ impl Engine {
             acd,
             queues: queue::QueueState::default(),
             rooms: rooms::Rooms::default(),
+            flows: flows::Flows::default(),
             dtls_fingerprint: None,
         }
     }

@@ -148,11 +148,31 @@ impl Engine {
     /// A call the dial plan sends to queue `name`: answered with early
     /// media (or ringback), music and announcements, and handed to the ACD.
     pub(crate) fn enter_queue(&mut self, now: Now, id: CallRef, name: &str, context: &str, b_body: Bytes) {
-        let Some(q) = self.cfg.acd().queue_by_name(name).cloned() else {
-            return;
-        };
-        let Some(call) = self.calls.get(&id) else { return };
-        let Some(invite) = call.a.invite.clone() else { return };
+        self.enter_queue_with(now, id, name, context, b_body, None, Vec::new());
+    }
+
+    /// A caller an entry point leads to queue `name` (issue 14): already
+    /// hearing the switch, with the step's `priority` and the flow's
+    /// variables `vars` over the call's initial values (the flow's `dnis`,
+    /// the number dialled, included).
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn enter_queue_from_flow(
+        &mut self,
+        now: Now,
+        id: CallRef,
+        name: &str,
+        context: &str,
+        b_body: Bytes,
+        priority: u8,
+        vars: Vec<(String, String)>,
+    ) {
+        self.enter_queue_with(now, id, name, context, b_body, Some(priority), vars);
+    }
+
+    /// The caller's number and display name from call `id`'s INVITE.
+    pub(crate) fn caller_id(&self, id: CallRef) -> Option<(Message, String, String)> {
+        let call = self.calls.get(&id)?;
+        let invite = call.a.invite.clone()?;
         let env = invite.envelope().ok();
         let caller_number = env
             .as_ref()
@@ -164,7 +184,31 @@ impl Engine {
             .and_then(|e| e.from.display.clone())
             .map(|d| String::from_utf8_lossy(&d).trim_matches('"').to_owned())
             .unwrap_or_default();
-        let dnis = q.number.clone();
+        Some((*invite, caller_number, caller_name))
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn enter_queue_with(
+        &mut self,
+        now: Now,
+        id: CallRef,
+        name: &str,
+        context: &str,
+        b_body: Bytes,
+        priority: Option<u8>,
+        flow_vars: Vec<(String, String)>,
+    ) {
+        let Some(q) = self.cfg.acd().queue_by_name(name).cloned() else {
+            return;
+        };
+        let Some((invite, caller_number, caller_name)) = self.caller_id(id) else {
+            return;
+        };
+        let Some(call) = self.calls.get(&id) else { return };
+        let dnis = flow_vars
+            .iter()
+            .find(|(n, _)| n == "dnis")
+            .map_or_else(|| q.number.clone(), |(_, v)| v.clone());
         // Early media: our answer in a 183, music until an agent answers.
         let anchored_answer = call.media.as_ref().and_then(|m| m.answer_a.clone());
         let mut progress = match &anchored_answer {
@@ -172,7 +216,13 @@ impl Engine {
             None => call.a_final(StatusCode::RINGING, None),
         };
         let contact = crate::call::contact_for(&call.callee, call.a.src);
-        let initial = self.initial_variables(&invite, &q, &caller_number, &caller_name);
+        let mut initial = self.initial_variables(&invite, Some(&q), &caller_number, &caller_name);
+        for (n, v) in flow_vars {
+            match initial.iter_mut().find(|(k, _)| *k == n) {
+                Some((_, old)) => *old = v,
+                None => initial.push((n, v)),
+            }
+        }
         let data = crate::acd::InteractionData::new(self.variable_specs(), &initial).unwrap_or_else(|e| {
             tracing::warn!(call = %id, error = %e, "call data refused: variables left unset");
             crate::acd::InteractionData::new(self.variable_specs(), &[] as &[(String, String)])
@@ -186,6 +236,11 @@ impl Engine {
         let first = progress.clone();
         self.with_call(now, id, |c, ctx| {
             c.acd = true;
+            // CALL-REC-1 for a caller an entry point led here (a direct
+            // caller's route already asked for it).
+            if let Some(m) = c.media.as_deref_mut() {
+                m.record_on_answer |= q.record;
+            }
             c.queue_media(ctx);
             if let Some(p) = first {
                 c.provisional_to_a(ctx, p);
@@ -228,7 +283,7 @@ impl Engine {
             AcdEvent::InteractionArrived {
                 id: interaction,
                 queue: q.id,
-                priority: q.priority,
+                priority: priority.unwrap_or(q.priority),
                 customer: Box::new(crate::acd::Customer {
                     caller_number,
                     dnis,

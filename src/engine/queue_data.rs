@@ -70,27 +70,32 @@ impl Engine {
     }
 
     /// The interaction's values at arrival (CAD-1): the built-ins, then
-    /// each configured variable from its source or default.
+    /// each configured variable from its source or default. Without a
+    /// queue (a caller entering an entry point), `dnis` is the number
+    /// dialled and `queue` is not set yet.
     pub(super) fn initial_variables(
         &self,
         invite: &Message,
-        q: &crate::config::QueueSettings,
+        q: Option<&crate::config::QueueSettings>,
         caller_number: &str,
         caller_name: &str,
     ) -> Vec<(String, String)> {
         use crate::config::VarSource;
+        let dialled = || invite.uri().and_then(|u| u.user_unescaped()).unwrap_or_default();
         let mut vars = vec![
             ("caller_number".to_owned(), caller_number.to_owned()),
             ("caller_name".to_owned(), caller_name.to_owned()),
-            ("dnis".to_owned(), q.number.clone()),
-            ("queue".to_owned(), q.name.clone()),
+            ("dnis".to_owned(), q.map_or_else(dialled, |q| q.number.clone())),
         ];
+        if let Some(q) = q {
+            vars.push(("queue".to_owned(), q.name.clone()));
+        }
         for def in &self.cfg.acd().variables {
             let from_source = def.source.as_ref().and_then(|s| match s {
                 VarSource::CallerNumber => Some(caller_number.to_owned()),
                 VarSource::CallerName => Some(caller_name.to_owned()),
                 VarSource::Dialled => invite.uri().and_then(|u| u.user_unescaped()),
-                VarSource::Queue => Some(q.name.clone()),
+                VarSource::Queue => q.map(|q| q.name.clone()),
                 VarSource::Header(h) => invite
                     .headers
                     .get(&HeaderName::from_bytes(Bytes::copy_from_slice(h.as_bytes())))

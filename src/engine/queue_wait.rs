@@ -68,6 +68,7 @@ impl Engine {
             .calls
             .get(&interaction_of(id))
             .and_then(|c| c.progress.clone())
+            .or_else(|| self.flow_progress(id).map(Box::new))
         else {
             return;
         };

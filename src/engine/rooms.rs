@@ -227,6 +227,10 @@ impl Engine {
     /// A key pressed on a bridged leg of media session `session`: a room
     /// caller's PIN.
     pub(crate) fn on_digit(&mut self, now: Now, session: u64, leg: MediaLeg, digit: char) {
+        // A caller hearing an entry point's prompts (RFC 4733 on its leg).
+        if leg == MediaLeg::A && self.flow_key(now, CallRef(session), digit) {
+            return;
+        }
         let MediaLeg::Party(p) = leg else { return };
         let id = CallRef(p as u64);
         if self.rooms.seats.get(&id) != Some(&session) {

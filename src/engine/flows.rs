@@ -1,0 +1,284 @@
+//! Entry points wired into the B2BUA (issue 14 item 1): a call the dial
+//! plan leads to an entry point walks its flow ([`crate::flow::FlowRun`])
+//! before it reaches a queue, a user, a number or voicemail.
+//!
+//! - **Caller experience.** As for a queued caller (`engine/queue.rs`),
+//!   the caller is not answered: the switch sends `183 Session Progress`
+//!   with its SDP answer (early media, RFC 3960), repeated every minute
+//!   (RFC 3261 §13.3.1.1), and plays the flow's prompts on the caller's leg,
+//!   silence between them. The caller is billed from the moment a person
+//!   (or voicemail) answers, like every queued call. An INVITE without SDP
+//!   cannot hear a menu: it is refused with `488` ("Entry Point Needs
+//!   Audio"), as is a call whose media the switch does not anchor.
+//! - **Keys**: RFC 4733 telephone-events on the caller's leg (the media
+//!   session reports them while the caller hears the switch) and SIP INFO
+//!   `application/dtmf-relay` in the early dialog go to the flow.
+//! - **Exits**: a queue (the caller goes on hearing music, and enters the
+//!   ACD with the step's priority and the flow's variables as call data);
+//!   a user or a number (rung from the same call, music meanwhile; no
+//!   answer or a failure ends the call with the callee's answer); a hang-up
+//!   (`480 Temporarily Unavailable`, reason "Entry Point Hung Up", cause
+//!   `flow_hangup`); voicemail (`engine/voicemail.rs`).
+//! - The caller hanging up ends the run.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use bytes::Bytes;
+
+use super::{Engine, EngineTimer, Now};
+use crate::acd::QueueId;
+use crate::call::media::{AfterPrompt, MediaCommand, MediaLeg};
+use crate::config::entry::{FlowId, Prompt};
+use crate::flow::{Exit, FlowAction, FlowRun, QueueFacts};
+use crate::ids::CallRef;
+use crate::sip::msg::{HeaderName, Message, StatusCode};
+
+/// A caller in an entry point.
+#[derive(Clone, Debug)]
+pub(crate) struct FlowCall {
+    /// Its walk.
+    pub run: FlowRun,
+    /// The dial-plan context it came in through (routes numbers and overflows).
+    pub context: String,
+    /// Our SDP offer for the legs it may ring later.
+    pub b_body: Bytes,
+    /// The 183 repeated every minute.
+    pub progress: Option<Box<Message>>,
+}
+
+/// The callers in entry points, by call.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Flows {
+    pub(crate) calls: HashMap<CallRef, FlowCall>,
+}
+
+/// What a flow sees of the queues, read from the engine.
+struct EngineFacts<'e>(&'e Engine);
+
+impl QueueFacts for EngineFacts<'_> {
+    fn agents_logged_in(&self, q: QueueId) -> usize {
+        self.0.logged_in_count(q)
+    }
+
+    fn agents_available(&self, q: QueueId) -> usize {
+        self.0.acd.available_count(q)
+    }
+
+    fn expected_wait(&self, q: QueueId) -> Duration {
+        let waiting = self.0.acd.waiting(q).len();
+        if self.0.acd.available_count(q) > waiting {
+            return Duration::ZERO;
+        }
+        self.0.expected_wait(q, waiting as u32 + 1)
+    }
+}
+
+impl Engine {
+    /// Agents of queue `q` logged in now.
+    pub(crate) fn logged_in_count(&self, q: QueueId) -> usize {
+        self.cfg
+            .acd()
+            .agents
+            .iter()
+            .filter(|a| a.skills.iter().any(|(s, _)| *s == q))
+            .filter(|a| self.acd.agent_state(a.id).is_some_and(|s| s.is_logged_in()))
+            .count()
+    }
+
+    /// A call the dial plan leads to entry point `flow`: early media, then
+    /// the flow's first steps. `vars` are the call's variables so far.
+    pub(crate) fn enter_entry_point(
+        &mut self,
+        now: Now,
+        id: CallRef,
+        flow: FlowId,
+        context: &str,
+        b_body: Bytes,
+        vars: Vec<(String, String)>,
+    ) {
+        let Some(call) = self.calls.get(&id) else { return };
+        let Some(answer) = call.media.as_ref().and_then(|m| m.answer_a.clone()) else {
+            tracing::info!(call = %id, caller = %call.caller, "entry point refused: the INVITE has no SDP offer to play prompts on");
+            self.with_call(now, id, |c, ctx| {
+                c.fail(
+                    ctx,
+                    StatusCode::NOT_ACCEPTABLE_HERE,
+                    "Entry Point Needs Audio",
+                    "flow_no_media",
+                )
+            });
+            return;
+        };
+        let mut progress = call.a_final(StatusCode::SESSION_PROGRESS, None);
+        let contact = crate::call::contact_for(&call.callee, call.a.src);
+        if let Some(p) = progress.as_mut() {
+            p.body = answer;
+            p.headers.set(HeaderName::ContentType, "application/sdp");
+            p.headers.push(HeaderName::Contact, contact);
+        }
+        let first = progress.clone();
+        let heard = self
+            .with_call(now, id, |c, ctx| {
+                c.acd = true;
+                let heard = c.queue_media(ctx);
+                // Keys may come as SIP INFO in the early dialog.
+                c.open_early_dialog(ctx);
+                if let Some(p) = first {
+                    c.provisional_to_a(ctx, p);
+                }
+                heard
+            })
+            .unwrap_or(false);
+        if !heard {
+            self.with_call(now, id, |c, ctx| {
+                c.fail(
+                    ctx,
+                    StatusCode::NOT_ACCEPTABLE_HERE,
+                    "Entry Point Needs Audio",
+                    "flow_no_media",
+                )
+            });
+            return;
+        }
+        self.timers
+            .set(EngineTimer::Progress(id), now.mono + super::queue_wait::PROGRESS_EVERY);
+        let cfg = self.cfg.clone();
+        let run = FlowRun::start(cfg.entry_points(), flow, vars, now, &EngineFacts(self));
+        let name = cfg.entry_points().flow(flow).map_or("", |f| f.name.as_str());
+        tracing::info!(call = %id, entry_point = name, "call entered an entry point");
+        self.flows.calls.insert(
+            id,
+            FlowCall {
+                run,
+                context: context.to_owned(),
+                b_body,
+                progress: progress.map(Box::new),
+            },
+        );
+        self.pump_flow(now, id);
+    }
+
+    /// A key from the caller of call `id` (RFC 4733 or SIP INFO); false
+    /// when the call is not in an entry point.
+    pub(crate) fn flow_key(&mut self, now: Now, id: CallRef, key: char) -> bool {
+        let Some(mut fc) = self.flows.calls.remove(&id) else {
+            return false;
+        };
+        let cfg = self.cfg.clone();
+        fc.run.handle_key(cfg.entry_points(), key, now, &EngineFacts(self));
+        self.flows.calls.insert(id, fc);
+        self.pump_flow(now, id);
+        true
+    }
+
+    /// The flow timer of call `id`.
+    pub(crate) fn on_flow_timer(&mut self, now: Now, id: CallRef) {
+        let Some(mut fc) = self.flows.calls.remove(&id) else {
+            return;
+        };
+        let cfg = self.cfg.clone();
+        fc.run.handle_timeout(cfg.entry_points(), now, &EngineFacts(self));
+        self.flows.calls.insert(id, fc);
+        self.pump_flow(now, id);
+    }
+
+    /// The call ended or was reaped: its run ends with it.
+    pub(crate) fn forget_flow(&mut self, id: CallRef) {
+        if self.flows.calls.remove(&id).is_some() {
+            self.timers.cancel(EngineTimer::Flow(id));
+        }
+    }
+
+    /// The 183 to repeat for call `id`, if it is in an entry point.
+    pub(crate) fn flow_progress(&self, id: CallRef) -> Option<Message> {
+        self.flows.calls.get(&id)?.progress.as_deref().cloned()
+    }
+
+    /// Carries out the run's actions and re-arms its timer.
+    fn pump_flow(&mut self, now: Now, id: CallRef) {
+        loop {
+            let Some(fc) = self.flows.calls.get_mut(&id) else {
+                return;
+            };
+            let Some(action) = fc.run.poll_action() else { break };
+            match action {
+                FlowAction::Play(p) => self.play(id, &p, AfterPrompt::Silence),
+                FlowAction::StopPrompt => self.stop_prompt(id, AfterPrompt::Silence),
+                FlowAction::Entered { flow } => {
+                    let name = self.cfg.entry_points().flow(flow).map_or("", |f| f.name.as_str());
+                    tracing::debug!(call = %id, entry_point = name, "in entry point");
+                }
+                FlowAction::Leave(exit) => {
+                    let Some(fc) = self.flows.calls.remove(&id) else { return };
+                    self.timers.cancel(EngineTimer::Flow(id));
+                    self.leave_flow(now, id, fc, exit);
+                    return;
+                }
+            }
+        }
+        match self.flows.calls.get(&id).and_then(|fc| fc.run.poll_timeout()) {
+            Some(at) => {
+                self.timers.set(EngineTimer::Flow(id), at);
+            }
+            None => {
+                self.timers.cancel(EngineTimer::Flow(id));
+            }
+        }
+    }
+
+    fn play(&mut self, id: CallRef, p: &Prompt, then: AfterPrompt) {
+        self.out.push_back(super::Output::Media(MediaCommand::Prompt {
+            call: id.0,
+            leg: MediaLeg::A,
+            samples: p.samples.clone(),
+            then,
+        }));
+    }
+
+    fn stop_prompt(&mut self, id: CallRef, then: AfterPrompt) {
+        self.out.push_back(super::Output::Media(MediaCommand::Prompt {
+            call: id.0,
+            leg: MediaLeg::A,
+            samples: std::sync::Arc::from(Vec::new()),
+            then,
+        }));
+    }
+
+    fn leave_flow(&mut self, now: Now, id: CallRef, fc: FlowCall, exit: Exit) {
+        let path = fc.run.path().join(" → ");
+        tracing::info!(call = %id, steps = %path, "call left its entry point");
+        match exit {
+            Exit::Queue { queue, priority } => {
+                self.stop_prompt(id, AfterPrompt::Music);
+                let Some(name) = self.cfg.acd().queue(queue).map(|q| q.name.clone()) else {
+                    return self.end_flow_call(now, id, "flow_gone");
+                };
+                let vars = fc.run.variables().to_vec();
+                self.enter_queue_from_flow(now, id, &name, &fc.context, fc.b_body, priority, vars);
+            }
+            Exit::User { extension } => {
+                self.stop_prompt(id, AfterPrompt::Music);
+                if !self.ring_user_from(now, id, &extension, fc.b_body) {
+                    self.end_flow_call(now, id, "flow_user_unreachable");
+                }
+            }
+            Exit::Number { number } => {
+                self.stop_prompt(id, AfterPrompt::Music);
+                if !self.route_existing_call(now, id, &fc.context, &number, fc.b_body) {
+                    self.end_flow_call(now, id, "flow_number_unreachable");
+                }
+            }
+            Exit::Voicemail { mailbox, prompt } => self.start_voicemail(now, id, mailbox, prompt),
+            Exit::Hangup { reason } => self.end_flow_call(now, id, reason),
+        }
+    }
+
+    /// Ends call `id` still in early media after its flow: 480 to the caller.
+    pub(crate) fn end_flow_call(&mut self, now: Now, id: CallRef, cause: &str) {
+        self.timers.cancel(EngineTimer::Progress(id));
+        self.with_call(now, id, |c, ctx| {
+            c.fail(ctx, StatusCode::TEMPORARILY_UNAVAILABLE, "Entry Point Hung Up", cause)
+        });
+    }
+}

@@ -1,0 +1,334 @@
+//! End-to-end: entry points on the real switch (issue 14 item 1). A
+//! customer calls the main number (5100) through the trusted trunk on the
+//! external profile, hears the flow's prompts in early media and walks its
+//! menu with keys: RFC 4733 telephone-events (SIPp playing its own
+//! captures) or SIP INFO (the test's UA). The agents' phones are the
+//! test's UAs registered with digest on the internal profile; their
+//! desktops are driven over HTTP and watched on their event streams.
+//!
+//! The flows are written by each test into a copy of the default config
+//! (`entrypoints.toml`), with schedules that are always open or always
+//! closed, so the tests do not depend on the day they run.
+
+mod common;
+
+use bytes::Bytes;
+use common::desk::*;
+use common::media::{ack_2xx, rtp_rtcp_sockets, sdp_rtp, AudioSdp};
+use common::ua::{self, Ua};
+use common::*;
+use serde_json::Value;
+use std::net::UdpSocket;
+use std::time::{Duration, Instant};
+use switchboard::sip::msg::{HeaderName, Message, Method, StatusCode};
+
+/// How long a desktop event or a SIP message may take to arrive.
+const EVENT: Duration = Duration::from_secs(15);
+/// Bound of one SIPp run.
+const T: Duration = Duration::from_secs(45);
+
+/// Every day open all day.
+const ALWAYS_OPEN: &str = r#"
+[[schedule]]
+name = "office"
+zone = "Europe/London"
+monday = ["00:00-24:00"]
+tuesday = ["00:00-24:00"]
+wednesday = ["00:00-24:00"]
+thursday = ["00:00-24:00"]
+friday = ["00:00-24:00"]
+saturday = ["00:00-24:00"]
+sunday = ["00:00-24:00"]
+"#;
+
+/// The demo flow with an always-open schedule, plus `3` to key an account.
+fn menu_flow() -> String {
+    format!(
+        r#"{ALWAYS_OPEN}
+[[entry_point]]
+name = "main"
+
+[[entry_point.step]]
+name = "hours"
+kind = "hours"
+schedule = "office"
+open = "menu"
+closed = "closed"
+
+[[entry_point.step]]
+name = "menu"
+kind = "menu"
+prompt = "welcome"
+choices = {{ "1" = "support", "2" = "sales", "3" = "account" }}
+otherwise = "support"
+
+[[entry_point.step]]
+name = "account"
+kind = "collect"
+prompt = "enter-account"
+variable = "account"
+max_digits = 8
+min_digits = 4
+next = "gold"
+otherwise = "support"
+
+[[entry_point.step]]
+name = "gold"
+kind = "set"
+values = {{ customer_tier = "gold" }}
+next = "support"
+
+[[entry_point.step]]
+name = "support"
+kind = "queue"
+queue = "support"
+
+[[entry_point.step]]
+name = "sales"
+kind = "queue"
+queue = "sales"
+
+[[entry_point.step]]
+name = "closed"
+kind = "hangup"
+prompt = "goodbye"
+"#
+    )
+}
+
+fn start(entry: &str) -> (Switch, ConfigDir) {
+    let cfg = ConfigDir::from_default();
+    cfg.write("entrypoints.toml", entry);
+    let sw = Switch::builder().config(cfg.path()).start();
+    (sw, cfg)
+}
+
+/// An agent's phone: registered, answers what rings.
+struct Phone {
+    ua: Ua,
+    ext: &'static str,
+    rtp: (UdpSocket, UdpSocket),
+}
+
+impl Phone {
+    fn register(sw: &Switch, ext: &'static str) -> Phone {
+        let mut ua = Ua::udp(sw.internal_addr());
+        assert_eq!(ua.register(ext, &format!("demo-{ext}")), StatusCode::OK);
+        Phone {
+            ua,
+            ext,
+            rtp: rtp_rtcp_sockets(),
+        }
+    }
+
+    /// The next INVITE from the switch.
+    fn rings(&mut self) -> Message {
+        recv_where(&mut self.ua, "the agent's phone ringing", EVENT, |m| {
+            m.method() == Some(&Method::INVITE)
+        })
+    }
+
+    /// Answers `invite` with 200 and SDP.
+    fn answer(&mut self, invite: &Message) {
+        let mut ok = Message::response_to(invite, StatusCode::OK, None, Some("agent"));
+        ok.headers
+            .push(HeaderName::Contact, format!("<{}>", self.ua.contact_uri(self.ext)));
+        ok.headers.push(HeaderName::ContentType, "application/sdp");
+        let port = self.rtp.0.local_addr().expect("addr").port();
+        ok.body = Bytes::from(AudioSdp::pcmu().body("phone", 1, port, "sendrecv"));
+        self.ua.send(&ok);
+    }
+
+    /// Answers the switch's BYE.
+    fn hung_up(&mut self) {
+        let bye = recv_where(&mut self.ua, "the switch's BYE", EVENT, |m| {
+            m.method() == Some(&Method::BYE)
+        });
+        self.ua.reply(&bye, StatusCode::OK, None);
+    }
+}
+
+fn recv_where(ua: &mut Ua, what: &str, timeout: Duration, mut pred: impl FnMut(&Message) -> bool) -> Message {
+    let deadline = Instant::now() + timeout;
+    while Instant::now() < deadline {
+        if let Some(m) = ua.recv(Duration::from_millis(200)) {
+            if pred(&m) {
+                return m;
+            }
+        }
+    }
+    panic!("{what}: nothing within {timeout:?}");
+}
+
+/// The agent logs in `Available` and returns its event stream.
+fn available(api: std::net::SocketAddr, token: &str) -> Stream {
+    let mut ws = ws_connect(api, "/agent/events", WsAuth::Header(token)).expect("agent stream");
+    Desk::new(api, token).ok("POST", "/agent/login", Some(r#"{"state": "available"}"#));
+    ws_wait_for(&mut ws, EVENT, |e| {
+        e["type"] == "agent_state" && e["state"] == "Available"
+    })
+    .expect("available");
+    ws
+}
+
+fn variable<'a>(offer: &'a Value, name: &str) -> Option<&'a str> {
+    offer["variables"]
+        .as_array()?
+        .iter()
+        .find(|v| v["name"] == name)
+        .and_then(|v| v["value"].as_str())
+}
+
+/// Issue 14 item 1 — a SIPp caller hears the menu in early media, presses
+/// 2 with an RFC 4733 event part-way through the welcome prompt, and is
+/// queued in `sales` (not `support`, where the menu's other choices and
+/// its time-out lead): carol, the sales agent, gets the offer (DNIS 5100,
+/// the number the caller dialled) and her phone rings; the caller is
+/// answered only by her phone's answer (answer supervision).
+#[test]
+fn sipp_caller_walks_the_menu_with_rfc4733_keys_into_sales() {
+    require_sipp();
+    let (sw, _cfg) = start(&menu_flow());
+    let api = sw.api_addr();
+    let mut carol_ws = available(api, CAROL);
+    let mut phone = Phone::register(&sw, "1003");
+    let caller = Sipp::new("uac_entry_menu.xml")
+        .remote(sw.external_addr())
+        .service("5100")
+        .pause_ms(1500)
+        .spawn(T);
+    let offer = ws_wait_for(&mut carol_ws, EVENT, |e| e["type"] == "offer").expect("carol's offer");
+    assert_eq!(offer["queue"], "sales", "{offer}");
+    assert_eq!(variable(&offer, "dnis"), Some("5100"), "{offer}");
+    let invite = phone.rings();
+    phone.answer(&invite);
+    let result = caller.wait();
+    result.assert_success();
+    phone.hung_up();
+    assert!(
+        sw.wait_for_log("call left its entry point", EVENT),
+        "the switch logs the caller's way out of the flow"
+    );
+    let log = sw.log();
+    assert!(log.contains("main/hours → main/menu → main/sales"), "{log}");
+}
+
+/// The customer of the SIP INFO tests: INVITE to 5100 with SDP, the 183.
+struct Caller {
+    ua: Ua,
+    invite: Message,
+    early: Message,
+    cseq: u32,
+    rtp: (UdpSocket, UdpSocket),
+}
+
+impl Caller {
+    fn call(sw: &Switch) -> Caller {
+        let rtp = rtp_rtcp_sockets();
+        let mut ua = Ua::udp(sw.external_addr());
+        let mut invite = ua.invite("15550188", "5100");
+        let port = rtp.0.local_addr().expect("addr").port();
+        invite.body = Bytes::from(AudioSdp::pcmu().body("customer", 1, port, "sendrecv"));
+        ua.send(&invite);
+        let early = recv_where(&mut ua, "the 183", EVENT, |m| ua::code(m) == 183);
+        assert!(
+            String::from_utf8_lossy(&early.body).contains("m=audio"),
+            "{}",
+            ua::text(&early)
+        );
+        Caller {
+            ua,
+            invite,
+            early,
+            cseq: 1,
+            rtp,
+        }
+    }
+
+    /// Keys `digit` with SIP INFO (`application/dtmf-relay`) in the early dialog.
+    fn info_key(&mut self, digit: char) {
+        self.cseq += 1;
+        let target = common::media::contact_target(&self.early);
+        let mut info = Message::request(Method::INFO, target);
+        info.headers.push(HeaderName::Via, self.ua.new_via());
+        for name in [HeaderName::From, HeaderName::CallId] {
+            let v = self.invite.headers.get(&name).expect("header").clone();
+            info.headers.push(name, v);
+        }
+        info.headers.push(
+            HeaderName::To,
+            self.early.headers.get(&HeaderName::To).expect("To").clone(),
+        );
+        info.headers.push(HeaderName::CSeq, format!("{} INFO", self.cseq));
+        info.headers.push(HeaderName::MaxForwards, "70");
+        info.headers.push(HeaderName::ContentType, "application/dtmf-relay");
+        info.body = Bytes::from(format!("Signal={digit}\r\nDuration=160\r\n"));
+        self.ua.send(&info);
+        let seq = self.cseq;
+        let ok = recv_where(&mut self.ua, "the 200 to INFO", EVENT, |m| {
+            ua::cseq_of(m).is_some_and(|c| c.method == Method::INFO && c.seq == seq)
+        });
+        assert_eq!(ua::code(&ok), 200, "{}", ua::text(&ok));
+    }
+
+    /// Waits for an RTP packet from the switch's early-media address.
+    fn hears_the_switch(&mut self) {
+        let from = sdp_rtp(&self.early.body);
+        let deadline = Instant::now() + EVENT;
+        let mut buf = [0u8; 2048];
+        self.rtp
+            .0
+            .set_read_timeout(Some(Duration::from_millis(200)))
+            .expect("timeout");
+        while Instant::now() < deadline {
+            if let Ok((n, src)) = self.rtp.0.recv_from(&mut buf) {
+                if src == from && n > 12 {
+                    return;
+                }
+            }
+        }
+        panic!("no prompt audio from {from}");
+    }
+}
+
+/// Issue 14 item 1, CAD-1 — SIP INFO keys walk the menu (`3`), an account
+/// number is collected (`4711#`) and a `set` step marks the caller gold;
+/// alice's support offer carries both values, set by the flow.
+#[test]
+fn sip_info_keys_collect_an_account_that_reaches_the_agents_offer() {
+    let (sw, _cfg) = start(&menu_flow());
+    let api = sw.api_addr();
+    let mut alice_ws = available(api, ALICE);
+    let mut phone = Phone::register(&sw, "1001");
+    let mut caller = Caller::call(&sw);
+    caller.hears_the_switch();
+    for k in ['3', '4', '7', '1', '1', '#'] {
+        caller.info_key(k);
+    }
+    let offer = ws_wait_for(&mut alice_ws, EVENT, |e| e["type"] == "offer").expect("alice's offer");
+    assert_eq!(offer["queue"], "support", "{offer}");
+    assert_eq!(variable(&offer, "account"), Some("4711"), "{offer}");
+    assert_eq!(variable(&offer, "customer_tier"), Some("gold"), "{offer}");
+    let invite = phone.rings();
+    phone.answer(&invite);
+    let ok = recv_where(&mut caller.ua, "the caller's 200", EVENT, |m| ua::code(m) == 200);
+    ack_2xx(&mut caller.ua, &caller.invite, &ok);
+    drop(caller);
+    let _ = phone;
+}
+
+/// Issue 14 item 1 — outside business hours the flow says goodbye (a
+/// prompt in early media) and hangs up: the caller gets 480 with the
+/// reason, never a 200.
+#[test]
+fn closed_hours_say_goodbye_and_hang_up_unanswered() {
+    let closed = menu_flow().replace("[\"00:00-24:00\"]", "[]");
+    let (sw, _cfg) = start(&closed);
+    let mut caller = Caller::call(&sw);
+    caller.hears_the_switch();
+    let fin = recv_where(&mut caller.ua, "the final answer", Duration::from_secs(30), |m| {
+        m.status().is_some_and(|s| s.is_final())
+    });
+    assert_eq!(ua::code(&fin), 480, "{}", ua::text(&fin));
+    assert_eq!(ua::reason(&fin), "Entry Point Hung Up");
+}

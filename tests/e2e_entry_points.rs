@@ -14,7 +14,7 @@ mod common;
 
 use bytes::Bytes;
 use common::desk::*;
-use common::media::{ack_2xx, rtp_rtcp_sockets, sdp_rtp, AudioSdp};
+use common::media::{ack_2xx, pcmu_tone, rtp_rtcp_sockets, sdp_rtp, AudioSdp, Sender};
 use common::ua::{self, Ua};
 use common::*;
 use serde_json::Value;
@@ -331,4 +331,109 @@ fn closed_hours_say_goodbye_and_hang_up_unanswered() {
     });
     assert_eq!(ua::code(&fin), 480, "{}", ua::text(&fin));
     assert_eq!(ua::reason(&fin), "Entry Point Hung Up");
+}
+
+/// Issue 14 item 5 — outside business hours the caller hears the closed
+/// message and is answered by the support queue's voicemail: greeting,
+/// tone, then what the caller says is recorded, until `#` (SIP INFO in the
+/// confirmed dialog); the switch says the message is saved and hangs up.
+/// The WAV in the recordings directory is 8 kHz mono and holds the
+/// caller's tone (440 Hz), not the switch's prompts.
+#[test]
+fn closed_hours_lead_to_a_voicemail_recorded_until_pound() {
+    let flow = format!(
+        r#"[[schedule]]
+name = "never"
+zone = "Europe/London"
+
+[[entry_point]]
+name = "main"
+
+[[entry_point.step]]
+name = "hours"
+kind = "hours"
+schedule = "never"
+open = "support"
+closed = "closed"
+
+[[entry_point.step]]
+name = "closed"
+kind = "play"
+prompt = "closed"
+next = "voicemail"
+
+[[entry_point.step]]
+name = "voicemail"
+kind = "voicemail"
+queue = "support"
+
+[[entry_point.step]]
+name = "support"
+kind = "queue"
+queue = "support"
+"#
+    );
+    let (sw, _cfg) = start(&flow);
+    let mut caller = Caller::call(&sw);
+    caller.hears_the_switch();
+    let ok = recv_where(&mut caller.ua, "voicemail's 200", Duration::from_secs(40), |m| {
+        ua::code(m) == 200 && ua::cseq_of(m).is_some_and(|c| c.method == Method::INVITE)
+    });
+    ack_2xx(&mut caller.ua, &caller.invite, &ok);
+    caller.early = ok.clone();
+    assert!(
+        sw.wait_for_log("recording a voicemail", Duration::from_secs(40)),
+        "the tone and the recording come after the greeting"
+    );
+    let to = sdp_rtp(&ok.body);
+    let voice = Sender::spawn(
+        &caller.rtp.0,
+        to,
+        common::media::Stream::pcmu(0x5eed),
+        pcmu_tone(440.0, -12.0),
+    );
+    assert!(
+        wait_until(Duration::from_secs(10), || voice.sent() >= 100),
+        "2 s of voice sent"
+    );
+    voice.stop();
+    caller.info_key('#');
+    let bye = recv_where(&mut caller.ua, "the switch's BYE", Duration::from_secs(20), |m| {
+        m.method() == Some(&Method::BYE)
+    });
+    caller.ua.reply(&bye, StatusCode::OK, None);
+    assert!(sw.wait_for_log("voicemail left", EVENT));
+    // The file is completed (renamed from `.wav.part`) off the media thread.
+    let dir = sw.data_dir().join("recordings");
+    let find = || {
+        std::fs::read_dir(&dir).ok()?.flatten().map(|e| e.path()).find(|p| {
+            let n = p.file_name().and_then(|n| n.to_str()).unwrap_or("");
+            n.starts_with("voicemail-") && n.ends_with(".wav")
+        })
+    };
+    assert!(
+        wait_until(EVENT, || find().is_some()),
+        "a voicemail WAV in {}",
+        dir.display()
+    );
+    let wav = find().expect("the WAV");
+    let mut reader = hound::WavReader::open(&wav).expect("a WAV");
+    let spec = reader.spec();
+    assert_eq!((spec.sample_rate, spec.channels, spec.bits_per_sample), (8000, 1, 16));
+    let samples: Vec<i16> = reader.samples::<i16>().map(|s| s.expect("sample")).collect();
+    let loud: Vec<i16> = samples.iter().copied().filter(|s| s.unsigned_abs() > 2000).collect();
+    assert!(
+        loud.len() >= 8000,
+        "at least 1 s of the caller's tone: {} loud samples of {}",
+        loud.len(),
+        samples.len()
+    );
+    // 440 Hz: about 880 zero crossings a second over the loud part.
+    let start = samples.iter().position(|s| s.unsigned_abs() > 2000).expect("loud");
+    let part = &samples[start..(start + 8000).min(samples.len())];
+    let crossings = part.windows(2).filter(|w| (w[0] < 0) != (w[1] < 0)).count();
+    assert!(
+        (800..=960).contains(&crossings),
+        "{crossings} zero crossings in 1 s: not the caller's 440 Hz"
+    );
 }

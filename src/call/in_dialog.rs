@@ -93,9 +93,10 @@ impl Call {
             self.on_refer(ctx, tx, side, req, &tag);
             return;
         }
-        if method == Method::INFO && side == Side::A && self.phase == Phase::Routing {
-            // The caller keys a digit in early media (an entry point's menu):
-            // the switch is its far end until someone answers.
+        let alone = self.phase == Phase::Routing || (self.phase == Phase::Answered && self.other_side(side).is_none());
+        if method == Method::INFO && side == Side::A && self.seat.is_none() && alone {
+            // The caller keys a digit while the switch is its far end: an
+            // entry point's menu (early media) or voicemail (answered).
             let resp = Message::response_to(&req, StatusCode::OK, None, tag.as_deref());
             ctx.respond(tx, resp);
             if let Some(digit) = info_digit(&req.body) {

@@ -251,8 +251,8 @@ impl Call {
 
     /// The switch answers the caller itself with `body` (our SDP): the 200
     /// with a Contact, the caller's dialog, and its retransmission until
-    /// the ACK (§13.3.1.4).
-    fn answer_locally(&mut self, ctx: &mut CallCtx, body: Bytes) {
+    /// the ACK (§13.3.1.4). Also voicemail's answer (issue 14 item 5).
+    pub(crate) fn answer_locally(&mut self, ctx: &mut CallCtx, body: Bytes) {
         let id = self.id;
         let Some(mut ok) = self.a_final(StatusCode::OK, None) else {
             return;

@@ -356,6 +356,7 @@ pub async fn run(cfg: Config, opts: RunOptions) -> Result<(), DriverError> {
                     }
                     AcdRecord::LegCdr(l) => store_worker::Op::LegCdr(l),
                 }),
+                Output::Voicemail(v) => tracing::info!(id = %v.id, "voicemail kept"),
                 // No desktop listening is no error.
                 Output::Desk(ev) => {
                     let _ = desk_tx.send(ev);

@@ -108,7 +108,9 @@ impl Engine {
             CallEvent::HoldChanged { held } => self.queue_hold_changed(now, id, held),
             CallEvent::PartyRinging { .. } => {}
             CallEvent::Key { digit } => {
-                self.flow_key(now, id, digit);
+                if !self.flow_key(now, id, digit) {
+                    self.voicemail_key(now, id, digit);
+                }
             }
             ev @ (CallEvent::PartyAnswered { .. } | CallEvent::PartyFailed { .. } | CallEvent::PartyLeft { .. }) => {
                 self.on_party_event(now, id, ev)
@@ -124,6 +126,7 @@ impl Engine {
                 self.timers.cancel(EngineTimer::Announce(id));
                 self.timers.cancel(EngineTimer::Progress(id));
                 self.forget_flow(id);
+                self.voicemail_call_ended(now, id);
                 self.queue_call_ended(now, id, &cause);
             }
             CallEvent::Reap => self.reap(now, id),
@@ -152,6 +155,7 @@ impl Engine {
             EngineTimer::Progress(id) => self.on_progress(now, id),
             EngineTimer::Announce(id) => self.on_announce(now, id),
             EngineTimer::Flow(id) => self.on_flow_timer(now, id),
+            EngineTimer::Voicemail(id) => self.on_voicemail_timer(now, id),
             EngineTimer::AuthRelease(tx) => self.release_auth(now, tx),
         }
     }

@@ -128,6 +128,8 @@ pub enum Output {
     /// Write a contact-center record: agent audit, interaction, leg CDR
     /// (spec AGENT-6, HIST-3).
     Acd(crate::records::AcdRecord),
+    /// Keep a voicemail message (issue 14 item 5): its WAV is complete.
+    Voicemail(crate::records::VoicemailRecord),
 }
 
 /// Engine-level timers (the transaction layer and the calls keep their own).
@@ -143,6 +145,8 @@ pub(crate) enum EngineTimer {
     Announce(CallRef),
     /// A caller's entry-point flow is due (a prompt ended, a wait ran out).
     Flow(CallRef),
+    /// A voicemail caller's greeting, tone, message or goodbye is due.
+    Voicemail(CallRef),
     /// Verify a request held by the authentication tarpit
     /// (`engine/registration.rs`).
     AuthRelease(TxId),
@@ -270,6 +274,8 @@ pub struct Engine {
     pub(crate) rooms: rooms::Rooms,
     /// Callers in entry points (engine/flows.rs).
     pub(crate) flows: flows::Flows,
+    /// Callers leaving a voicemail (engine/voicemail.rs).
+    pub(crate) voicemails: voicemail::Voicemails,
     /// The `a=fingerprint` of the switch's DTLS certificate (issue 12):
     /// with it, legs answer WebRTC offers; `None` refuses them.
     pub(crate) dtls_fingerprint: Option<String>,
@@ -369,6 +375,7 @@ impl Engine {
             queues: queue::QueueState::default(),
             rooms: rooms::Rooms::default(),
             flows: flows::Flows::default(),
+            voicemails: voicemail::Voicemails::default(),
             dtls_fingerprint: None,
         }
     }

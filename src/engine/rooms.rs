@@ -228,7 +228,9 @@ impl Engine {
     /// caller's PIN.
     pub(crate) fn on_digit(&mut self, now: Now, session: u64, leg: MediaLeg, digit: char) {
         // A caller hearing an entry point's prompts (RFC 4733 on its leg).
-        if leg == MediaLeg::A && self.flow_key(now, CallRef(session), digit) {
+        if leg == MediaLeg::A
+            && (self.flow_key(now, CallRef(session), digit) || self.voicemail_key(now, CallRef(session), digit))
+        {
             return;
         }
         let MediaLeg::Party(p) = leg else { return };

@@ -7,8 +7,10 @@
 mod acd;
 mod cdr;
 pub mod stats;
+mod voicemail;
 
 pub use acd::{
     AcdRecord, AgentAuditRecord, HandlerRecord, InteractionOutcome, InteractionRecord, LegCdrRecord, VisitRecord,
 };
 pub use cdr::{CdrRecord, PauseSpan, RecordingRecord};
+pub use voicemail::VoicemailRecord;

@@ -77,6 +77,8 @@ pub struct Harness {
     pub desk: Vec<switchboard::engine::desk::DeskEvent>,
     /// Contact-center records for the store (AGENT-6, HIST-3).
     pub acd: Vec<switchboard::store::AcdRecord>,
+    /// Voicemail messages kept (issue 14 item 5).
+    pub voicemails: Vec<switchboard::records::VoicemailRecord>,
 }
 
 /// Unix time of the virtual origin.
@@ -136,6 +138,7 @@ impl Harness {
             media: Vec::new(),
             desk: Vec::new(),
             acd: Vec::new(),
+            voicemails: Vec::new(),
         }
     }
 
@@ -225,6 +228,7 @@ impl Harness {
                 Output::Media(cmd) => self.media.push(cmd),
                 Output::Desk(ev) => self.desk.push(ev),
                 Output::Acd(r) => self.acd.push(r),
+                Output::Voicemail(v) => self.voicemails.push(v),
             }
         }
     }

@@ -341,8 +341,7 @@ fn closed_hours_say_goodbye_and_hang_up_unanswered() {
 /// caller's tone (440 Hz), not the switch's prompts.
 #[test]
 fn closed_hours_lead_to_a_voicemail_recorded_until_pound() {
-    let flow = format!(
-        r#"[[schedule]]
+    let flow = r#"[[schedule]]
 name = "never"
 zone = "Europe/London"
 
@@ -371,9 +370,8 @@ queue = "support"
 name = "support"
 kind = "queue"
 queue = "support"
-"#
-    );
-    let (sw, _cfg) = start(&flow);
+"#;
+    let (sw, _cfg) = start(flow);
     let mut caller = Caller::call(&sw);
     caller.hears_the_switch();
     let ok = recv_where(&mut caller.ua, "voicemail's 200", Duration::from_secs(40), |m| {

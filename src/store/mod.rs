@@ -33,6 +33,7 @@
 mod acd;
 mod bindings;
 mod cdr;
+mod voicemail;
 
 /// The records' types live in the pure [`crate::records`]; re-exported here
 /// for the store's callers.
@@ -247,6 +248,7 @@ impl Store {
         // Creates what is missing: a new database, or version 3's tables on
         // a version 1 or 2 database.
         tx.execute_batch(SCHEMA)?;
+        tx.execute_batch(voicemail::SCHEMA)?;
         if version == 1 {
             // Version 2 added the CDR's recordings (JSON array, spec CALL-REC-1).
             tx.execute_batch("ALTER TABLE cdrs ADD COLUMN recordings TEXT")?;
@@ -273,6 +275,16 @@ impl Store {
         tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
         tx.commit()?;
         Ok(Store { conn })
+    }
+
+    /// Keeps a voicemail message (issue 14 item 5); the same id twice is one message.
+    pub fn insert_voicemail(&self, v: &crate::records::VoicemailRecord) -> Result<(), StoreError> {
+        voicemail::insert(&self.conn, v)
+    }
+
+    /// Every voicemail message, oldest first.
+    pub fn load_voicemails(&self) -> Result<Vec<crate::records::VoicemailRecord>, StoreError> {
+        voicemail::load(&self.conn)
     }
 
     /// Switches to `synchronous=FULL` (an fsync per commit).

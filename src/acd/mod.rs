@@ -61,6 +61,7 @@ mod routing;
 mod strategy;
 mod transfer;
 pub mod visit;
+pub mod callback;
 
 pub use agent::{AgentState, AgentStats, IdleReason, RequestedState};
 pub use assign::{AssignTarget, Assignment, Delivery, AGENT_CAPACITY};

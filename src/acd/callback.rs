@@ -268,6 +268,10 @@ pub enum CallbackError {
     /// 404: no callback with this id.
     #[error("no callback {0}")]
     NotFound(String),
+    /// 403: the requester may not do this (CB-5: an agent creates personal
+    /// callbacks for itself only).
+    #[error("{0}")]
+    Forbidden(String),
     /// 409: the idempotency key was used with another request (CB-8).
     #[error("the Idempotency-Key {key} was used for another request (callback {id})")]
     IdempotencyConflict {
@@ -722,6 +726,11 @@ impl CallbackBook {
             .collect();
         v.sort_by_key(|c| (std::cmp::Reverse(c.priority), c.window.start_ms, c.created_ms));
         v
+    }
+
+    /// The fingerprint of the request that used `key` (CB-8).
+    pub fn fingerprint(&self, key: &str) -> Option<&str> {
+        self.keys.get(key).map(|(_, f)| f.as_str())
     }
 
     /// When the next pending callback's window starts (the placing code's

@@ -11,6 +11,7 @@
 mod acd_records;
 mod assign;
 mod b2bua;
+mod callbacks;
 mod calls;
 mod consult;
 mod control;
@@ -45,6 +46,7 @@ use std::collections::{HashMap, VecDeque};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+pub use callbacks::{AssignAsked, CallbackCommand, CallbackReply, CallbackView, CreateRequest, EditRequest, Requester, WindowView};
 pub use trunk_health::TrunkSummary;
 
 /// Something that happened at the I/O edge.
@@ -264,6 +266,8 @@ pub struct Engine {
     pub(crate) queues: queue::QueueState,
     /// Meet-me rooms in use (engine/rooms.rs).
     pub(crate) rooms: rooms::Rooms,
+    /// Callback requests (CB-1..CB-8, engine/callbacks.rs).
+    pub(crate) callbacks: crate::acd::callback::CallbackBook,
     /// The `a=fingerprint` of the switch's DTLS certificate (issue 12):
     /// with it, legs answer WebRTC offers; `None` refuses them.
     pub(crate) dtls_fingerprint: Option<String>,
@@ -362,6 +366,7 @@ impl Engine {
             acd,
             queues: queue::QueueState::default(),
             rooms: rooms::Rooms::default(),
+            callbacks: crate::acd::callback::CallbackBook::new(),
             dtls_fingerprint: None,
         }
     }

@@ -5,10 +5,12 @@
 //! pure module, so the cores never depend on the store).
 
 mod acd;
+mod callback;
 mod cdr;
 pub mod stats;
 
 pub use acd::{
     AcdRecord, AgentAuditRecord, HandlerRecord, InteractionOutcome, InteractionRecord, LegCdrRecord, VisitRecord,
 };
+pub use callback::CallbackRecord;
 pub use cdr::{CdrRecord, PauseSpan, RecordingRecord};

@@ -243,7 +243,10 @@ pub fn digits(number: &str) -> String {
 /// and views.
 pub fn show_ms(ms: u64, zone: &str) -> String {
     let tz = TimeZone::get(zone).unwrap_or(TimeZone::UTC);
-    match i64::try_from(ms).ok().and_then(|m| jiff::Timestamp::from_millisecond(m).ok()) {
+    match i64::try_from(ms)
+        .ok()
+        .and_then(|m| jiff::Timestamp::from_millisecond(m).ok())
+    {
         Some(t) => t.to_zoned(tz).strftime("%Y-%m-%dT%H:%M:%S%:z").to_string(),
         None => ms.to_string(),
     }
@@ -296,7 +299,9 @@ pub fn check_number(number: &str) -> Result<(), CallbackError> {
     if !NUMBER_CHARS.contains(&n) {
         return Err(invalid(
             "number",
-            format!("a number has 7 to 15 characters (digits, spaces, -, comma, period, a leading +); this one has {n}"),
+            format!(
+                "a number has 7 to 15 characters (digits, spaces, -, comma, period, a leading +); this one has {n}"
+            ),
         ));
     }
     for (i, c) in number.chars().enumerate() {
@@ -333,7 +338,10 @@ pub fn check_name(name: &str) -> Result<(), CallbackError> {
         return Err(invalid("name", "a name cannot be only spaces"));
     }
     if name.chars().any(char::is_control) {
-        return Err(invalid("name", "a name cannot hold control characters (line breaks, tabs)"));
+        return Err(invalid(
+            "name",
+            "a name cannot hold control characters (line breaks, tabs)",
+        ));
     }
     Ok(())
 }
@@ -380,7 +388,8 @@ pub fn parse_time(field: &'static str, text: &str, tz: &TimeZone, zone_name: &st
                 format!("{text} does not exist in {zone_name}: the clocks skip that hour (daylight saving time)"),
             ));
         }
-        amb.earlier().map_err(|_| invalid(field, format!("{text} is out of range")))?
+        amb.earlier()
+            .map_err(|_| invalid(field, format!("{text} is out of range")))?
     };
     u64::try_from(ts.as_millisecond()).map_err(|_| invalid(field, format!("{text} is before 1970")))
 }
@@ -461,12 +470,9 @@ pub struct Valid {
 pub fn validate(d: &Draft, created_ms: u64) -> Result<Valid, CallbackError> {
     check_number(&d.number)?;
     check_name(&d.name)?;
-    let queue = d.queue.ok_or_else(|| {
-        invalid(
-            "queue",
-            format!("`{}` is not an active voice queue", d.queue_name),
-        )
-    })?;
+    let queue = d
+        .queue
+        .ok_or_else(|| invalid("queue", format!("`{}` is not an active voice queue", d.queue_name)))?;
     let zone = match (&d.zone, d.kind.is_immediate()) {
         (Some(z), _) => z.clone(),
         (None, true) => DEFAULT_ZONE.to_string(),
@@ -496,7 +502,10 @@ pub fn validate(d: &Draft, created_ms: u64) -> Result<Valid, CallbackError> {
     };
     check_reason(&d.reason)?;
     if d.kind != CallbackKind::Personal && d.assigned != Assigned::AnyAgent {
-        return Err(invalid("agent", "only a personal callback is assigned to an agent (CB-5)"));
+        return Err(invalid(
+            "agent",
+            "only a personal callback is assigned to an agent (CB-5)",
+        ));
     }
     Ok(Valid {
         kind: d.kind,
@@ -507,7 +516,11 @@ pub fn validate(d: &Draft, created_ms: u64) -> Result<Valid, CallbackError> {
         window,
         reason: d.reason.clone(),
         assigned: d.assigned,
-        priority: if d.kind == CallbackKind::Personal { PERSONAL_PRIORITY } else { 0 },
+        priority: if d.kind == CallbackKind::Personal {
+            PERSONAL_PRIORITY
+        } else {
+            0
+        },
     })
 }
 
@@ -587,12 +600,7 @@ impl CallbackBook {
     /// Creates a callback from a validated request at `now_ms`, or replays
     /// the one an earlier request with the same `key` made (`key` is the
     /// idempotency key and the request's fingerprint).
-    pub fn create(
-        &mut self,
-        v: Valid,
-        now_ms: u64,
-        key: Option<(String, String)>,
-    ) -> Result<Created, CallbackError> {
+    pub fn create(&mut self, v: Valid, now_ms: u64, key: Option<(String, String)>) -> Result<Created, CallbackError> {
         if let Some((k, f)) = &key {
             if let Some(r) = self.replay(k, f) {
                 return r.map(|cb| Created::Replayed(cb.clone()));
@@ -660,7 +668,10 @@ impl CallbackBook {
 
     /// CB-4: edits `id` at `now_ms` (pending and before its window only).
     pub fn edit(&mut self, id: &str, p: Patch, now_ms: u64) -> Result<&Callback, CallbackError> {
-        let cb = self.by_id.get(id).ok_or_else(|| CallbackError::NotFound(id.to_string()))?;
+        let cb = self
+            .by_id
+            .get(id)
+            .ok_or_else(|| CallbackError::NotFound(id.to_string()))?;
         cb.check_changeable(now_ms)?;
         let mut next = cb.clone();
         if let Some(n) = p.number {
@@ -693,13 +704,18 @@ impl CallbackBook {
         }
         if let Some(a) = p.assigned {
             if next.kind != CallbackKind::Personal && a != Assigned::AnyAgent {
-                return Err(invalid("agent", "only a personal callback is assigned to an agent (CB-5)"));
+                return Err(invalid(
+                    "agent",
+                    "only a personal callback is assigned to an agent (CB-5)",
+                ));
             }
             next.assigned = a;
         }
         next.updated_ms = now_ms;
         self.by_id.insert(id.to_string(), next);
-        self.by_id.get(id).ok_or_else(|| CallbackError::NotFound(id.to_string()))
+        self.by_id
+            .get(id)
+            .ok_or_else(|| CallbackError::NotFound(id.to_string()))
     }
 
     /// CB-4: deletes `id` at `now_ms` (pending and before its window

@@ -66,14 +66,25 @@ fn number_length_edges() {
 // spec: CB-3 — only digits, spaces, `-`, `,`, `.`, one leading `+`, and a digit at least.
 #[test]
 fn number_characters() {
-    for n in ["12+34567", "++1234567", "1234567a", "１２３４５６７", "123\t4567", "-------", " , . - ,"] {
+    for n in [
+        "12+34567",
+        "++1234567",
+        "1234567a",
+        "１２３４５６７",
+        "123\t4567",
+        "-------",
+        " , . - ,",
+    ] {
         let e = check_number(n).expect_err(n);
         assert!(
             matches!(e, CallbackError::Invalid { field: "number", .. }),
             "{n:?}: {e:?}"
         );
     }
-    assert!(check_number("+1 (555) 123").is_err(), "parentheses are not in CB-3's set");
+    assert!(
+        check_number("+1 (555) 123").is_err(),
+        "parentheses are not in CB-3's set"
+    );
 }
 
 // spec: CB-3 — a name is 3 to 250 Unicode characters (not bytes), never trimmed, never blank.
@@ -90,7 +101,10 @@ fn name_length_in_characters() {
     assert!(check_name(" Al").is_ok(), "not trimmed: 3 characters as given");
     assert!(check_name("Al").is_err());
     assert!(check_name("   ").is_err(), "blank");
-    assert!(check_name("\u{3000}\u{3000}\u{3000}").is_err(), "ideographic spaces are blank too");
+    assert!(
+        check_name("\u{3000}\u{3000}\u{3000}").is_err(),
+        "ideographic spaces are blank too"
+    );
     assert!(check_name("Ann\nSmith").is_err(), "control character");
 }
 
@@ -231,7 +245,10 @@ fn web_callback_is_due_now() {
         panic!("created")
     };
     assert_eq!(book.due(c).first().map(|c| c.id.as_str()), Some(cb.id.as_str()));
-    assert!(matches!(book.delete(&cb.id, c), Err(CallbackError::Conflict(_))), "CB-4: started");
+    assert!(
+        matches!(book.delete(&cb.id, c), Err(CallbackError::Conflict(_))),
+        "CB-4: started"
+    );
 }
 
 // spec: CB-5 — only personal callbacks are assigned; they take priority when due.
@@ -291,7 +308,11 @@ fn edit_and_delete_until_the_window_starts() {
         c,
     );
     assert!(matches!(bad, Err(CallbackError::Invalid { field: "number", .. })));
-    assert_eq!(book.get(&cb.id).map(|c| c.number.as_str()), Some("+33 1 23 45 67"), "unchanged");
+    assert_eq!(
+        book.get(&cb.id).map(|c| c.number.as_str()),
+        Some("+33 1 23 45 67"),
+        "unchanged"
+    );
     // A new window is checked against the time of the edit.
     let moved = book.edit(
         &cb.id,
@@ -310,17 +331,27 @@ fn edit_and_delete_until_the_window_starts() {
         },
         c,
     );
-    assert!(matches!(too_soon, Err(CallbackError::Invalid { field: "window.start", .. })));
+    assert!(matches!(
+        too_soon,
+        Err(CallbackError::Invalid {
+            field: "window.start",
+            ..
+        })
+    ));
     let start = c + 2 * DAY;
-    let e = book
-        .edit(&cb.id, Patch::default(), start)
-        .expect_err("window started");
-    assert!(matches!(e, CallbackError::Conflict(ref m) if m.contains("until its window starts")), "{e:?}");
+    let e = book.edit(&cb.id, Patch::default(), start).expect_err("window started");
+    assert!(
+        matches!(e, CallbackError::Conflict(ref m) if m.contains("until its window starts")),
+        "{e:?}"
+    );
     assert!(matches!(book.delete(&cb.id, start), Err(CallbackError::Conflict(_))));
     assert_eq!(book.by_number("33123 4567").len(), 1, "matched on digits");
     book.delete(&cb.id, start - 1).expect("deleted in time");
     assert!(book.by_number("+33 1 23 45 67").is_empty());
-    assert!(matches!(book.delete(&cb.id, c), Err(CallbackError::Conflict(_))), "already deleted");
+    assert!(
+        matches!(book.delete(&cb.id, c), Err(CallbackError::Conflict(_))),
+        "already deleted"
+    );
     assert!(matches!(book.delete("cb-99", c), Err(CallbackError::NotFound(_))));
 }
 
@@ -335,7 +366,10 @@ fn idempotency_keys_survive_a_restore() {
     let Ok(Created::New(cb)) = book.create(v.clone(), c, key("body-a")) else {
         panic!()
     };
-    assert_eq!(book.create(v.clone(), c + 5, key("body-a")), Ok(Created::Replayed(cb.clone())));
+    assert_eq!(
+        book.create(v.clone(), c + 5, key("body-a")),
+        Ok(Created::Replayed(cb.clone()))
+    );
     assert!(matches!(
         book.create(v.clone(), c + 5, key("body-b")),
         Err(CallbackError::IdempotencyConflict { .. })
@@ -344,7 +378,10 @@ fn idempotency_keys_survive_a_restore() {
 
     let mut restored = CallbackBook::new();
     restored.restore(cb.clone(), Some("body-a".into()));
-    assert_eq!(restored.create(v.clone(), c + 9, key("body-a")), Ok(Created::Replayed(cb.clone())));
+    assert_eq!(
+        restored.create(v.clone(), c + 9, key("body-a")),
+        Ok(Created::Replayed(cb.clone()))
+    );
     assert!(restored.create(v.clone(), c + 9, key("body-b")).is_err());
     let Ok(Created::New(next)) = restored.create(v, c + 9, None) else {
         panic!()

@@ -50,6 +50,7 @@
 mod agent;
 mod assign;
 mod cad;
+pub mod callback;
 mod consult;
 mod error;
 mod event;
@@ -61,7 +62,6 @@ mod routing;
 mod strategy;
 mod transfer;
 pub mod visit;
-pub mod callback;
 
 pub use agent::{AgentState, AgentStats, IdleReason, RequestedState};
 pub use assign::{AssignTarget, Assignment, Delivery, AGENT_CAPACITY};

@@ -233,7 +233,10 @@ async fn list(
     })?;
     if let Some(n) = &q.number {
         if !n.chars().any(|c| c.is_ascii_digit()) {
-            return Err(ApiError::bad_field("number", "a customer's number needs at least one digit"));
+            return Err(ApiError::bad_field(
+                "number",
+                "a customer's number needs at least one digit",
+            ));
         }
     }
     ask_callbacks(&tx, &caller, CallbackCommand::List { number: q.number })
@@ -246,7 +249,9 @@ async fn get(
     Extension(caller): Extension<Caller>,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    ask_callbacks(&tx, &caller, CallbackCommand::Get { id }).await.map(respond)
+    ask_callbacks(&tx, &caller, CallbackCommand::Get { id })
+        .await
+        .map(respond)
 }
 
 async fn edit(
@@ -266,14 +271,20 @@ async fn edit(
     };
     if edit == EditRequest::default() {
         return Err(ApiError::BadRequest {
-            message: "nothing to change: give at least one of number, name, queue, zone, window, reason, agent"
-                .into(),
+            message: "nothing to change: give at least one of number, name, queue, zone, window, reason, agent".into(),
             field: None,
         });
     }
-    ask_callbacks(&tx, &caller, CallbackCommand::Edit { id, edit: Box::new(edit) })
-        .await
-        .map(respond)
+    ask_callbacks(
+        &tx,
+        &caller,
+        CallbackCommand::Edit {
+            id,
+            edit: Box::new(edit),
+        },
+    )
+    .await
+    .map(respond)
 }
 
 async fn delete(

@@ -75,8 +75,8 @@
 //! the guard: they are public static pages, like a login page, and not in
 //! the OpenAPI document.
 
-mod calls;
 pub mod callbacks;
+mod calls;
 mod consult;
 pub mod desk;
 pub mod error;

@@ -265,7 +265,12 @@ impl Engine {
     }
 
     /// CB-5: who a request's `agent` names, if `who` may name it.
-    fn assignment(&self, who: &Requester, me: Option<AgentId>, asked: Option<AssignAsked>) -> Result<Assigned, CallbackError> {
+    fn assignment(
+        &self,
+        who: &Requester,
+        me: Option<AgentId>,
+        asked: Option<AssignAsked>,
+    ) -> Result<Assigned, CallbackError> {
         let named = |login: &str| {
             self.cfg
                 .acd()
@@ -280,7 +285,9 @@ impl Engine {
                 if target == a {
                     Ok(Assigned::Agent(a))
                 } else {
-                    Err(forbidden("only a supervisor assigns a callback to another agent (CB-5)"))
+                    Err(forbidden(
+                        "only a supervisor assigns a callback to another agent (CB-5)",
+                    ))
                 }
             }
             (Some(_), Some(AssignAsked::Any)) => Err(forbidden(
@@ -289,10 +296,13 @@ impl Engine {
             (None, None | Some(AssignAsked::Any)) => Ok(Assigned::AnyAgent),
             (None, Some(AssignAsked::Me)) => Err(invalid(
                 "agent",
-                format!("`me` is the requesting agent, and {} is no agent: name the agent", match who {
-                    Requester::Admin => "an admin token",
-                    _ => "a supervisor",
-                }),
+                format!(
+                    "`me` is the requesting agent, and {} is no agent: name the agent",
+                    match who {
+                        Requester::Admin => "an admin token",
+                        _ => "a supervisor",
+                    }
+                ),
             )),
             (None, Some(AssignAsked::Agent(login))) => named(&login).map(Assigned::Agent),
         }

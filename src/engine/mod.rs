@@ -42,11 +42,13 @@ use crate::sip::transaction::{Destination, TimerConfig, TransactionLayer, Transp
 pub use crate::time::Now;
 use crate::time::TimerTable;
 use bytes::Bytes;
+pub use callbacks::{
+    AssignAsked, CallbackCommand, CallbackReply, CallbackView, CreateRequest, EditRequest, Requester, WindowView,
+};
 use std::collections::{HashMap, VecDeque};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-pub use callbacks::{AssignAsked, CallbackCommand, CallbackReply, CallbackView, CreateRequest, EditRequest, Requester, WindowView};
 pub use trunk_health::TrunkSummary;
 
 /// Something that happened at the I/O edge.

@@ -51,8 +51,23 @@ pub(super) fn load(conn: &Connection) -> Result<Vec<CallbackRecord>, StoreError>
     )?;
     let rows = stmt.query_map([], |r| {
         Ok((
-            (r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?),
-            (r.get::<_, i64>(7)?, r.get::<_, i64>(8)?, r.get(9)?, r.get(10)?, r.get(11)?, r.get(12)?),
+            (
+                r.get(0)?,
+                r.get(1)?,
+                r.get(2)?,
+                r.get(3)?,
+                r.get(4)?,
+                r.get(5)?,
+                r.get(6)?,
+            ),
+            (
+                r.get::<_, i64>(7)?,
+                r.get::<_, i64>(8)?,
+                r.get(9)?,
+                r.get(10)?,
+                r.get(11)?,
+                r.get(12)?,
+            ),
             (r.get::<_, i64>(13)?, r.get::<_, i64>(14)?, r.get(15)?, r.get(16)?),
         ))
     })?;

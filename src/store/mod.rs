@@ -40,8 +40,8 @@ mod cdr;
 /// The records' types live in the pure [`crate::records`]; re-exported here
 /// for the store's callers.
 pub use crate::records::{
-    AcdRecord, AgentAuditRecord, CallbackRecord, CdrRecord, InteractionOutcome, InteractionRecord, LegCdrRecord, PauseSpan,
-    RecordingRecord,
+    AcdRecord, AgentAuditRecord, CallbackRecord, CdrRecord, InteractionOutcome, InteractionRecord, LegCdrRecord,
+    PauseSpan, RecordingRecord,
 };
 pub use acd::{Recovery, LOGGED_OUT, RESTART_REASON};
 pub use bindings::BindingRow;

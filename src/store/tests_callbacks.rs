@@ -67,21 +67,22 @@ fn schema_v6_database_gains_callbacks() {
     let path = dir.path().join("v6.db");
     {
         let store = Store::open(&path).unwrap();
-        store.insert_cdr(&CdrRecord {
-            call_id: "old".into(),
-            a_leg: "a".into(),
-            b_leg: None,
-            caller: "x".into(),
-            callee: "y".into(),
-            route: "r".into(),
-            start_ms: 1,
-            answer_ms: None,
-            end_ms: 2,
-            end_cause: "caller-bye".into(),
-            sip_code: None,
-            recordings: Vec::new(),
-        })
-        .unwrap();
+        store
+            .insert_cdr(&CdrRecord {
+                call_id: "old".into(),
+                a_leg: "a".into(),
+                b_leg: None,
+                caller: "x".into(),
+                callee: "y".into(),
+                route: "r".into(),
+                start_ms: 1,
+                answer_ms: None,
+                end_ms: 2,
+                end_cause: "caller-bye".into(),
+                sip_code: None,
+                recordings: Vec::new(),
+            })
+            .unwrap();
         store
             .conn
             .execute_batch("DROP TABLE callbacks; PRAGMA user_version = 6;")

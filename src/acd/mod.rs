@@ -50,6 +50,7 @@
 mod agent;
 mod assign;
 mod cad;
+pub mod callback;
 mod consult;
 mod error;
 mod event;

@@ -59,6 +59,9 @@ pub enum ApiError {
         /// Variables saved by someone else since, with their current values.
         overwritten: Vec<(String, String)>,
     },
+    /// 409: CB-8, an `Idempotency-Key` already used with another request.
+    #[error("{0}")]
+    IdempotencyConflict(String),
     /// 413: the body is larger than [`super::BODY_LIMIT`].
     #[error("the request body is larger than {0} bytes")]
     PayloadTooLarge(usize),
@@ -105,6 +108,7 @@ impl ApiError {
             ApiError::NotFound { .. } => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::Conflict(_) | ApiError::DataConflict { .. } => StatusCode::CONFLICT,
+            ApiError::IdempotencyConflict(_) => StatusCode::CONFLICT,
             ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
@@ -117,6 +121,7 @@ impl ApiError {
     pub fn kind(&self) -> &'static str {
         match self {
             ApiError::DataConflict { .. } => "data_conflict",
+            ApiError::IdempotencyConflict(_) => "idempotency_conflict",
             ApiError::Other { status, .. } => kind_of(*status),
             other => kind_of(other.status()),
         }

@@ -48,6 +48,11 @@
 //!   the engine refuses a request without it, 400 naming `extension`);
 //! - `GET /supervisor/events` (WebSocket: every agent's events).
 //!
+//! Callback endpoints ([`callbacks`], CB-2..CB-5, CB-8; an admin token,
+//! a supervisor's or an agent's, the engine decides who may do what):
+//! - `POST /callbacks` (optional `Idempotency-Key` header), `GET
+//!   /callbacks?number=...`, `GET|PATCH|DELETE /callbacks/{id}`.
+//!
 //! Answers: one agent is an `AgentView` object, lists are `{"agents":
 //! [...]}`, `{"interactions": [...]}`, `{"calls": [...]}`, data is a
 //! `DataView` (each [`DeskReply`] is rendered by its kind). The document
@@ -70,6 +75,7 @@
 //! the guard: they are public static pages, like a login page, and not in
 //! the OpenAPI document.
 
+pub mod callbacks;
 mod calls;
 mod consult;
 pub mod desk;
@@ -145,6 +151,14 @@ pub enum ApiCommand {
         /// What is asked.
         query: stats::StatsQuery,
     },
+    /// A callback request (CB-2..CB-5, CB-8), answered with
+    /// [`ApiReply::Callbacks`].
+    Callbacks {
+        /// Who asks (an admin token, a supervisor or an agent).
+        who: crate::engine::Requester,
+        /// What is asked.
+        cmd: crate::engine::CallbackCommand,
+    },
 }
 
 /// The engine's answer.
@@ -163,6 +177,8 @@ pub enum ApiReply {
     Metrics(Box<metrics::MetricsSnapshot>),
     /// The answer to [`ApiCommand::Stats`].
     Stats(Result<Box<stats::StatsAnswer>, error::ApiError>),
+    /// The answer to [`ApiCommand::Callbacks`].
+    Callbacks(Result<crate::engine::CallbackReply, crate::acd::callback::CallbackError>),
 }
 
 /// A command and where its answer goes.
@@ -266,6 +282,16 @@ impl Routes {
     pub(crate) fn put<H: Handler<T, AppState>, T: 'static>(self, path: &'static str, handler: H) -> Self {
         self.add("put", path, axum::routing::put(handler))
     }
+
+    /// Adds `PATCH path`.
+    pub(crate) fn patch<H: Handler<T, AppState>, T: 'static>(self, path: &'static str, handler: H) -> Self {
+        self.add("patch", path, axum::routing::patch(handler))
+    }
+
+    /// Adds `DELETE path`.
+    pub(crate) fn delete<H: Handler<T, AppState>, T: 'static>(self, path: &'static str, handler: H) -> Self {
+        self.add("delete", path, axum::routing::delete(handler))
+    }
 }
 
 /// Every route, before the state is attached.
@@ -281,6 +307,7 @@ fn build() -> Routes {
     let r = consult::routes(r);
     let r = supervisor::routes(r);
     let r = stats::routes(r);
+    let r = callbacks::routes(r);
     events::routes(r)
 }
 

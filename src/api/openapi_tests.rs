@@ -330,3 +330,34 @@ fn openapi_refs_resolve() {
         assert!(!doc[parts[0]][parts[1]][parts[2]].is_null(), "{r} does not resolve");
     }
 }
+
+/// spec: CB-2..CB-5 — the callback view and its window are documented
+/// field for field.
+#[test]
+fn openapi_callback_schemas_match_the_view() {
+    use crate::engine::CallbackView;
+    let doc: serde_yaml::Value = serde_yaml::from_str(OPENAPI_YAML).expect("openapi.yaml parses");
+    let view = CallbackView {
+        id: "cb-1".into(),
+        kind: "scheduled",
+        state: "pending",
+        number: "+33 1 23 45 67".into(),
+        name: "Zoé".into(),
+        queue: "support".into(),
+        zone: "Europe/Paris".into(),
+        window: crate::engine::WindowView {
+            start: "2027-03-28T10:00:00+02:00".into(),
+            end: "2027-03-28T11:00:00+02:00".into(),
+            start_ms: 0,
+            end_ms: 0,
+        },
+        reason: String::new(),
+        agent: None,
+        priority: 0,
+        attempts: 0,
+        created_ms: 0,
+        updated_ms: 0,
+    };
+    assert_eq!(keys(&view), properties(&doc, "CallbackView"));
+    assert_eq!(keys(&view.window), properties(&doc, "CallbackWindow"));
+}

@@ -169,6 +169,9 @@ pub async fn run(cfg: Config, opts: RunOptions) -> Result<(), DriverError> {
     engine.set_dtls_fingerprint(dtls.as_ref().map(|d| d.fingerprint().to_string()));
     let restored = bindings.len();
     engine.load_bindings(bindings);
+    // CB-8: the stored callbacks (and their idempotency keys) before the
+    // engine serves.
+    engine.load_callbacks(store_worker::load_callbacks(&cfg.store().path_in(&opts.data_dir))?);
     let (tx, mut rx) = mpsc::channel::<Event>(crate::bounded::ENGINE_INPUT.capacity());
     spawn_signals(tx.clone());
     let gate = Arc::new(crate::sip::overload::OverloadGate::new(gate_settings(&cfg)));
@@ -355,6 +358,7 @@ pub async fn run(cfg: Config, opts: RunOptions) -> Result<(), DriverError> {
                         store_worker::Op::Interaction(*i)
                     }
                     AcdRecord::LegCdr(l) => store_worker::Op::LegCdr(l),
+                    AcdRecord::Callback(c) => store_worker::Op::Callback(c),
                 }),
                 Output::Voicemail(v) => tracing::info!(id = %v.id, "voicemail kept"),
                 // No desktop listening is no error.
@@ -421,6 +425,7 @@ fn answer_api(engine: &mut Engine, cmd: ApiCommand, gate: &crate::sip::overload:
         ApiCommand::Control { call, control } => ApiReply::Call(engine.control(now(), call, control)),
         ApiCommand::Desk { token, cmd } => ApiReply::Desk(engine.desk(now(), &token, cmd)),
         ApiCommand::Supervise { token, cmd } => ApiReply::Desk(engine.supervise(now(), &token, cmd)),
+        ApiCommand::Callbacks { who, cmd } => ApiReply::Callbacks(engine.callbacks(now(), &who, cmd)),
     }
 }
 

@@ -41,6 +41,8 @@ pub(crate) enum Op {
     Interaction(InteractionRecord),
     /// One call leg's CDR (spec HIST-3).
     LegCdr(LegCdrRecord),
+    /// A callback, inserted or replaced by id (spec CB-8).
+    Callback(Box<crate::records::CallbackRecord>),
     /// A statistics request (issue 13 item 3), answered on its channel.
     Stats(Box<StatsJob>),
     /// Refresh today's figures and publish the queues' that changed.
@@ -247,6 +249,13 @@ impl StoreHandle {
     }
 }
 
+/// Every stored callback (spec CB-8), read on a connection of its own
+/// after [`start`] opened and upgraded the database, for the engine before
+/// it serves.
+pub(crate) fn load_callbacks(db: &std::path::Path) -> Result<Vec<crate::records::CallbackRecord>, StoreError> {
+    Store::open_reader(db)?.load_callbacks()
+}
+
 /// Opens the store, closes what the previous run left open
 /// ([`Store::recover_after_restart`] at `now_ms`, logged at warn when it
 /// found anything), reads the persisted bindings, and starts the thread.
@@ -292,6 +301,7 @@ pub(crate) fn start(
                 Op::AgentAudit(a) => store.insert_agent_audit(&a).map(|_| ()),
                 Op::Interaction(i) => store.update_interaction(&i),
                 Op::LegCdr(l) => store.insert_leg_cdr(&l).map(|_| ()),
+                Op::Callback(c) => store.save_callback(&c),
                 // After the writes queued before them (a report sees them),
                 // folded by the reader thread, never holding up writes.
                 Op::Stats(job) => {

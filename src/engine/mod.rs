@@ -11,6 +11,7 @@
 mod acd_records;
 mod assign;
 mod b2bua;
+mod callbacks;
 mod calls;
 mod consult;
 mod control;
@@ -43,6 +44,9 @@ use crate::sip::transaction::{Destination, TimerConfig, TransactionLayer, Transp
 pub use crate::time::Now;
 use crate::time::TimerTable;
 use bytes::Bytes;
+pub use callbacks::{
+    AssignAsked, CallbackCommand, CallbackReply, CallbackView, CreateRequest, EditRequest, Requester, WindowView,
+};
 use std::collections::{HashMap, VecDeque};
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -276,6 +280,8 @@ pub struct Engine {
     pub(crate) flows: flows::Flows,
     /// Callers leaving a voicemail (engine/voicemail.rs).
     pub(crate) voicemails: voicemail::Voicemails,
+    /// Callback requests (CB-1..CB-8, engine/callbacks.rs).
+    pub(crate) callbacks: crate::acd::callback::CallbackBook,
     /// The `a=fingerprint` of the switch's DTLS certificate (issue 12):
     /// with it, legs answer WebRTC offers; `None` refuses them.
     pub(crate) dtls_fingerprint: Option<String>,
@@ -376,6 +382,7 @@ impl Engine {
             rooms: rooms::Rooms::default(),
             flows: flows::Flows::default(),
             voicemails: voicemail::Voicemails::default(),
+            callbacks: crate::acd::callback::CallbackBook::new(),
             dtls_fingerprint: None,
         }
     }

@@ -233,4 +233,6 @@ pub enum AcdRecord {
     Interaction(Box<InteractionRecord>),
     /// A call leg ended (HIST-3).
     LegCdr(LegCdrRecord),
+    /// A callback, inserted or replaced by id, as it stands now (CB-8).
+    Callback(Box<super::CallbackRecord>),
 }

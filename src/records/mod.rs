@@ -5,6 +5,7 @@
 //! pure module, so the cores never depend on the store).
 
 mod acd;
+mod callback;
 mod cdr;
 pub mod stats;
 mod voicemail;
@@ -12,5 +13,6 @@ mod voicemail;
 pub use acd::{
     AcdRecord, AgentAuditRecord, HandlerRecord, InteractionOutcome, InteractionRecord, LegCdrRecord, VisitRecord,
 };
+pub use callback::CallbackRecord;
 pub use cdr::{CdrRecord, PauseSpan, RecordingRecord};
 pub use voicemail::VoicemailRecord;

@@ -28,18 +28,21 @@
 //! and `leg_cdrs`; 4 adds the interactions' consult, conference and
 //! post-call times; 5 adds who held each interaction (`handlers`, JSON); 6
 //! adds each interaction's stays in queues (`visits`, JSON, for the
-//! statistics). Older databases are upgraded in place, in one transaction.
+//! statistics); 7 adds `callbacks` (spec CB-8, with each create request's
+//! unique idempotency key, `callbacks.rs`). Older databases are upgraded in
+//! place, in one transaction.
 
 mod acd;
 mod bindings;
+mod callbacks;
 mod cdr;
 mod voicemail;
 
 /// The records' types live in the pure [`crate::records`]; re-exported here
 /// for the store's callers.
 pub use crate::records::{
-    AcdRecord, AgentAuditRecord, CdrRecord, InteractionOutcome, InteractionRecord, LegCdrRecord, PauseSpan,
-    RecordingRecord,
+    AcdRecord, AgentAuditRecord, CallbackRecord, CdrRecord, InteractionOutcome, InteractionRecord, LegCdrRecord,
+    PauseSpan, RecordingRecord,
 };
 pub use acd::{Recovery, LOGGED_OUT, RESTART_REASON};
 pub use bindings::BindingRow;
@@ -51,7 +54,7 @@ use std::path::Path;
 use std::time::Duration;
 
 /// The schema version this code writes (`PRAGMA user_version`).
-const SCHEMA_VERSION: i64 = 6;
+const SCHEMA_VERSION: i64 = 7;
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS bindings (
@@ -145,6 +148,27 @@ CREATE TABLE IF NOT EXISTS leg_cdrs (
 );
 CREATE INDEX IF NOT EXISTS leg_cdrs_interaction ON leg_cdrs (interaction, started_ms);
 CREATE INDEX IF NOT EXISTS leg_cdrs_call_id ON leg_cdrs (call_id);
+-- Version 7: callback requests (spec CB-1..CB-8).
+CREATE TABLE IF NOT EXISTS callbacks (
+    id              TEXT    PRIMARY KEY,
+    kind            TEXT    NOT NULL,
+    state           TEXT    NOT NULL,
+    number          TEXT    NOT NULL,
+    name            TEXT    NOT NULL,
+    queue           TEXT    NOT NULL,
+    zone            TEXT    NOT NULL,
+    window_start_ms INTEGER NOT NULL,
+    window_end_ms   INTEGER NOT NULL,
+    reason          TEXT    NOT NULL,
+    agent           TEXT,
+    priority        INTEGER NOT NULL,
+    attempts        INTEGER NOT NULL,
+    created_ms      INTEGER NOT NULL,
+    updated_ms      INTEGER NOT NULL,
+    idempotency_key TEXT    UNIQUE,
+    request         TEXT
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS callbacks_open ON callbacks (window_start_ms) WHERE state IN ('pending', 'offered', 'dialing');
 ";
 
 /// Storage failures.
@@ -414,6 +438,17 @@ impl Store {
         }))
     }
 
+    /// Inserts or replaces a callback by id (spec CB-8); a second callback
+    /// with an idempotency key already stored is refused.
+    pub fn save_callback(&self, c: &crate::records::CallbackRecord) -> Result<(), StoreError> {
+        callbacks::save(&self.conn, c)
+    }
+
+    /// Every stored callback, by creation (spec CB-8: read back at startup).
+    pub fn load_callbacks(&self) -> Result<Vec<crate::records::CallbackRecord>, StoreError> {
+        callbacks::load(&self.conn)
+    }
+
     /// Number of stored CDRs.
     pub fn cdr_count(&self) -> Result<u64, StoreError> {
         let n: i64 = self.conn.query_row("SELECT COUNT(*) FROM cdrs", [], |r| r.get(0))?;
@@ -439,3 +474,5 @@ pub(crate) fn to_u64(v: i64, column: &'static str) -> Result<u64, StoreError> {
 mod tests;
 #[cfg(test)]
 mod tests_acd;
+#[cfg(test)]
+mod tests_callbacks;

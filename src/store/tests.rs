@@ -95,6 +95,7 @@ fn schema_is_created_with_wal_and_normal_sync() {
             "agent_audit",
             "agent_latest",
             "bindings",
+            "callbacks",
             "cdrs",
             "interactions",
             "leg_cdrs"

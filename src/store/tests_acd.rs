@@ -510,7 +510,7 @@ fn schema_v5_database_gains_the_queue_visits() {
     }
     let store = Store::open(&path).unwrap();
     let v: i64 = store.conn.query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
-    assert_eq!(v, 6);
+    assert_eq!(v, super::SCHEMA_VERSION);
     assert!(store.get_interaction("old").unwrap().expect("kept").visits.is_empty());
     let visits = vec![
         crate::records::VisitRecord {

@@ -72,6 +72,7 @@ fn store_of(h: &Harness) -> Store {
             AcdRecord::LegCdr(l) => {
                 store.insert_leg_cdr(l).expect("leg");
             }
+            AcdRecord::Callback(c) => store.save_callback(c).expect("callback"),
         }
     }
     store

@@ -73,6 +73,7 @@ selector() {
         trunks.toml) echo 4 ;;
         dialplan.toml) echo 5 ;;
         acd.toml) echo 6 ;;
+        entrypoints.toml) echo 7 ;;
         *) echo "" ;;
     esac
 }

@@ -6,8 +6,8 @@
 //! The input is a selector octet and a file's text: the text replaces the
 //! embedded default file the selector picks (`switchboard.toml`,
 //! `internal.toml`, `external.toml`, `directory.toml`, `trunks.toml`,
-//! `dialplan.toml`, `acd.toml`, in that order, selector modulo 7) under the
-//! fake name `fuzz/<file>`, the other six stay the embedded defaults, so
+//! `dialplan.toml`, `acd.toml`, `entrypoints.toml`, in that order, selector
+//! modulo 8) under the fake name `fuzz/<file>`, the others stay the embedded defaults, so
 //! cross-file checks run against a realistic set. `env:VAR` secrets resolve
 //! from a fixed map, never the process environment.
 //!
@@ -15,10 +15,80 @@
 //! one error, sorted and without duplicates, each inside its file (line and
 //! column within the text) and displayed as `file:line:col: message`; a
 //! loaded config keeps its promises (every reference resolves, the ACD core
-//! accepts its configuration, variable defaults fit their types), and its
-//! dial plan routes any number without panicking.
+//! accepts its configuration, variable defaults fit their types), its
+//! dial plan routes any number without panicking, and every entry point's
+//! steps lead to steps that exist and its flow runs (keys and time-outs)
+//! without panicking.
 
 use super::{embedded_sources, load_from_sources_with_env, validate_value, Action, Config, ConfigErrors};
+
+/// Queue facts for fuzzing the flows: nobody logged in, a long wait.
+struct NoAgents;
+
+impl crate::flow::QueueFacts for NoAgents {
+    fn agents_logged_in(&self, _: crate::acd::QueueId) -> usize {
+        0
+    }
+    fn agents_available(&self, _: crate::acd::QueueId) -> usize {
+        0
+    }
+    fn expected_wait(&self, _: crate::acd::QueueId) -> std::time::Duration {
+        std::time::Duration::from_secs(600)
+    }
+}
+
+/// Every step leads to a step of its flow, every `entry_point` step to a
+/// flow; each flow runs from its start with keys from `text` and its
+/// time-outs without panicking, every deadline ahead of the time it is set.
+fn check_entry_points(config: &Config, text: &str) {
+    let entry = config.entry_points();
+    for f in &entry.flows {
+        assert!(!f.steps.is_empty(), "entry point {} has no step", f.name);
+        for s in &f.steps {
+            for n in s.kind.successors() {
+                assert!(n.0 < f.steps.len(), "step {} leads nowhere", s.name);
+            }
+            if let super::StepKind::EntryPoint { flow } = &s.kind {
+                assert!(entry.flow(*flow).is_some(), "step {} names a missing flow", s.name);
+            }
+        }
+    }
+    let keys: Vec<char> = text
+        .chars()
+        .filter(|c| c.is_ascii_digit() || *c == '*' || *c == '#')
+        .take(32)
+        .collect();
+    let start = std::time::Instant::now();
+    for i in 0..entry.flows.len() {
+        let mut now = crate::time::Now {
+            mono: start,
+            unix_ms: 1_800_000_000_000,
+        };
+        let mut run = crate::flow::FlowRun::start(entry, super::FlowId(i), Vec::new(), now, &NoAgents);
+        for (n, k) in keys.iter().enumerate() {
+            if n % 3 == 2 {
+                if let Some(t) = run.poll_timeout() {
+                    now = now.plus(t.saturating_duration_since(now.mono));
+                    run.handle_timeout(entry, now, &NoAgents);
+                }
+            }
+            run.handle_key(entry, *k, now, &NoAgents);
+            while run.poll_action().is_some() {}
+        }
+        // Time alone moves it on (a menu looping on no entry may go on for ever).
+        for _ in 0..200 {
+            let Some(t) = run.poll_timeout() else { break };
+            assert!(
+                t > now.mono || run.is_done(),
+                "entry point {} is due in the past",
+                entry.flows[i].name
+            );
+            now = now.plus(t.saturating_duration_since(now.mono));
+            run.handle_timeout(entry, now, &NoAgents);
+            while run.poll_action().is_some() {}
+        }
+    }
+}
 
 /// The secrets `env:VAR` may name while fuzzing.
 fn env(name: &str) -> Option<String> {
@@ -114,6 +184,7 @@ fn check_config(config: &Config, text: &str) {
         Ok(core) => assert_eq!(core.check_invariants(), Ok(())),
         Err(e) => panic!("the ACD core refused a validated acd.toml: {e}"),
     }
+    check_entry_points(config, text);
     let _ = config.check_bind_safety();
     let _ = config.demo_passwords_in_use();
     let _ = config.sip().limits();

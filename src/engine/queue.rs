@@ -237,9 +237,13 @@ impl Engine {
         self.with_call(now, id, |c, ctx| {
             c.acd = true;
             // CALL-REC-1 for a caller an entry point led here (a direct
-            // caller's route already asked for it).
+            // caller's route already asked for it); its CDR's route is the
+            // queue it reached.
             if let Some(m) = c.media.as_deref_mut() {
                 m.record_on_answer |= q.record;
+            }
+            if c.route.starts_with("entry:") {
+                c.route = format!("queue:{}", q.name);
             }
             c.queue_media(ctx);
             if let Some(p) = first {

@@ -8,6 +8,7 @@ mod assign;
 mod calls;
 mod consult;
 mod control;
+mod entry;
 mod forking;
 mod monitor;
 mod queue;

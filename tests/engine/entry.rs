@@ -1,0 +1,134 @@
+//! Entry points wired into the engine (issue 14 item 1), in virtual time
+//! with simulated phones: a caller dials 5100, hears the flow's prompts in
+//! early media (the 183 repeated every minute, RFC 3261 §13.3.1.1), keys a
+//! menu choice (RFC 4733, told by the media session) and lands in the
+//! chosen queue, where an agent's answer is the first 200 (answer
+//! supervision); the call's route is then the queue's.
+
+use crate::queue::{login, ok_from, ALICE};
+use crate::sim::*;
+use std::time::Duration;
+use switchboard::call::media::{AfterPrompt, MediaCommand, MediaLeg};
+use switchboard::engine::desk::DeskEvent;
+use switchboard::engine::Input;
+
+const FLOW: &str = r#"
+[[schedule]]
+name = "always"
+zone = "UTC"
+monday = ["00:00-24:00"]
+tuesday = ["00:00-24:00"]
+wednesday = ["00:00-24:00"]
+thursday = ["00:00-24:00"]
+friday = ["00:00-24:00"]
+saturday = ["00:00-24:00"]
+sunday = ["00:00-24:00"]
+
+[[entry_point]]
+name = "main"
+
+[[entry_point.step]]
+name = "hours"
+kind = "hours"
+schedule = "always"
+open = "menu"
+closed = "bye"
+
+[[entry_point.step]]
+name = "menu"
+kind = "menu"
+prompt = "welcome"
+choices = { "1" = "support" }
+otherwise = "bye"
+timeout_s = 60
+retries = 1
+
+[[entry_point.step]]
+name = "support"
+kind = "queue"
+queue = "support"
+priority = 7
+
+[[entry_point.step]]
+name = "bye"
+kind = "hangup"
+"#;
+
+/// The prompts sent to the caller's leg so far: (samples, what follows).
+fn prompts(h: &Harness) -> Vec<(usize, AfterPrompt)> {
+    h.media
+        .iter()
+        .filter_map(|m| match m {
+            MediaCommand::Prompt {
+                leg: MediaLeg::A,
+                samples,
+                then,
+                ..
+            } => Some((samples.len(), *then)),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn a_menu_key_queues_the_caller_and_only_the_agents_answer_answers_it() {
+    let mut h = Harness::with_files(&[("entrypoints.toml", FLOW)]);
+    let mut customer = Ua::phone("1000", "192.0.2.10");
+    let mut alice = Ua::phone("1001", "192.0.2.21");
+    h.register(&mut alice, 3600);
+    login(&mut h, ALICE);
+    h.place_call(&mut customer, "5100");
+    let progress = h.expect_response(customer.addr, 183);
+    assert!(body_str(&progress).contains("m=audio "), "the 183 carries our answer");
+    let welcome = switchboard::media::prompts::embedded_samples("welcome")
+        .expect("welcome")
+        .len();
+    assert_eq!(
+        prompts(&h),
+        [(welcome, AfterPrompt::Silence)],
+        "the menu plays, silence after"
+    );
+    let call = h
+        .media
+        .iter()
+        .find_map(|m| match m {
+            MediaCommand::Prompt { call, .. } => Some(*call),
+            _ => None,
+        })
+        .expect("the call's media session");
+    // Nobody rings while the caller is in the menu; the 183 comes again a minute on.
+    h.advance(Duration::from_secs(59));
+    h.assert_silent(alice.addr);
+    h.take(customer.addr);
+    h.advance(Duration::from_secs(1));
+    h.expect_response(customer.addr, 183);
+    // Key 1 (RFC 4733 on the caller's leg) while the menu waits for it
+    // (its prompt ended long ago: nothing to cut short): the queue's
+    // music starts, alice's phone rings.
+    h.input(Input::Digit {
+        session: call,
+        leg: MediaLeg::A,
+        digit: '1',
+    });
+    let after: Vec<_> = prompts(&h).into_iter().skip(1).collect();
+    assert_eq!(after, [(0, AfterPrompt::Music)], "music, no prompt cut");
+    let invite = h.expect_request(alice.addr, "INVITE");
+    let offer = h
+        .desk
+        .iter()
+        .find_map(|e| match e {
+            DeskEvent::Offer { offer, .. } => Some(offer.clone()),
+            _ => None,
+        })
+        .expect("alice's offer");
+    assert_eq!(offer.queue, "support");
+    assert_eq!(
+        h.count(customer.addr, |m| m.status().is_some_and(|s| s.as_u16() == 200)),
+        0,
+        "not answered before the agent"
+    );
+    h.send(&alice, &ok_from(&alice, &invite, "alicetag", 52000));
+    h.expect_response(customer.addr, 200);
+    let cdr_route = h.engine.calls_snapshot().first().map(|c| c.route.clone());
+    assert_eq!(cdr_route.as_deref(), Some("queue:support"));
+}

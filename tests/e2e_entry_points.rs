@@ -435,3 +435,43 @@ queue = "support"
         "{crossings} zero crossings in 1 s: not the caller's 440 Hz"
     );
 }
+
+/// Issue 14 item 1 — admins edit menus while calls run: an edit that
+/// `switchboard check` refuses is refused on reload (SIGHUP), a good one is
+/// taken and the next caller walks the edited flow (`2` now leads to
+/// support).
+#[test]
+fn a_reload_changes_the_flow_for_the_next_callers() {
+    let (sw, cfg) = start(&menu_flow());
+    let api = sw.api_addr();
+    let mut alice_ws = available(api, ALICE);
+    let mut phone = Phone::register(&sw, "1001");
+    // An edit that leaves `sales` unreachable is refused (switchboard
+    // check's rules hold on reload); the running flows stay.
+    cfg.patch("entrypoints.toml", "\"2\" = \"sales\"", "\"2\" = \"support\"");
+    sw.reload();
+    assert!(
+        sw.wait_for_log("is never reached from its first step", EVENT),
+        "the reload is refused: {}",
+        sw.log()
+    );
+    cfg.patch(
+        "entrypoints.toml",
+        "\"2\" = \"support\"",
+        "\"2\" = \"support\", \"4\" = \"sales\"",
+    );
+    sw.reload();
+    assert!(
+        sw.wait_for_log("configuration reloaded", EVENT),
+        "the reload is taken: {}",
+        sw.log()
+    );
+    let mut caller = Caller::call(&sw);
+    caller.info_key('2');
+    let offer = ws_wait_for(&mut alice_ws, EVENT, |e| e["type"] == "offer").expect("alice's offer");
+    assert_eq!(offer["queue"], "support", "{offer}");
+    let invite = phone.rings();
+    phone.answer(&invite);
+    let ok = recv_where(&mut caller.ua, "the caller's 200", EVENT, |m| ua::code(m) == 200);
+    ack_2xx(&mut caller.ua, &caller.invite, &ok);
+}

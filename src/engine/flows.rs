@@ -45,6 +45,10 @@ pub(crate) struct FlowCall {
     pub b_body: Bytes,
     /// The 183 repeated every minute.
     pub progress: Option<Box<Message>>,
+    /// The configuration the caller's walk started in: a reload (SIGHUP)
+    /// changes the flows for the next callers, never under one mid-walk
+    /// (its steps are indexes into these flows).
+    pub cfg: std::sync::Arc<crate::config::Config>,
 }
 
 /// The callers in entry points, by call.
@@ -147,6 +151,7 @@ impl Engine {
         let run = FlowRun::start(cfg.entry_points(), flow, vars, now, &EngineFacts(self));
         let name = cfg.entry_points().flow(flow).map_or("", |f| f.name.as_str());
         tracing::info!(call = %id, entry_point = name, "call entered an entry point");
+        let cfg = cfg.clone();
         self.flows.calls.insert(
             id,
             FlowCall {
@@ -154,6 +159,7 @@ impl Engine {
                 context: context.to_owned(),
                 b_body,
                 progress: progress.map(Box::new),
+                cfg,
             },
         );
         self.pump_flow(now, id);
@@ -165,7 +171,7 @@ impl Engine {
         let Some(mut fc) = self.flows.calls.remove(&id) else {
             return false;
         };
-        let cfg = self.cfg.clone();
+        let cfg = fc.cfg.clone();
         fc.run.handle_key(cfg.entry_points(), key, now, &EngineFacts(self));
         self.flows.calls.insert(id, fc);
         self.pump_flow(now, id);
@@ -206,7 +212,7 @@ impl Engine {
                 FlowAction::Play(p) => self.play(id, &p, AfterPrompt::Silence),
                 FlowAction::StopPrompt => self.stop_prompt(id, AfterPrompt::Silence),
                 FlowAction::Entered { flow } => {
-                    let name = self.cfg.entry_points().flow(flow).map_or("", |f| f.name.as_str());
+                    let name = fc.cfg.entry_points().flow(flow).map_or("", |f| f.name.as_str());
                     tracing::debug!(call = %id, entry_point = name, "in entry point");
                 }
                 FlowAction::Leave(exit) => {
@@ -251,7 +257,7 @@ impl Engine {
         match exit {
             Exit::Queue { queue, priority } => {
                 self.stop_prompt(id, AfterPrompt::Music);
-                let Some(name) = self.cfg.acd().queue(queue).map(|q| q.name.clone()) else {
+                let Some(name) = fc.cfg.acd().queue(queue).map(|q| q.name.clone()) else {
                     return self.end_flow_call(now, id, "flow_gone");
                 };
                 let vars = fc.run.variables().to_vec();

@@ -475,3 +475,58 @@ fn a_reload_changes_the_flow_for_the_next_callers() {
     let ok = recv_where(&mut caller.ua, "the caller's 200", EVENT, |m| ua::code(m) == 200);
     ack_2xx(&mut caller.ua, &caller.invite, &ok);
 }
+
+/// CALL-XFER-4, CALL-XFER-3, CALL-XFER-5 — alice transfers her customer
+/// blind into the `main` entry point: she wraps up, the customer (still
+/// answered) hears its menu, keys 2 by SIP INFO and is offered to carol in
+/// sales, whose phone rings as the transfer's party; carol's answer
+/// connects them.
+#[test]
+fn a_blind_transfer_into_an_entry_point_runs_its_menu() {
+    let (sw, _cfg) = start(&menu_flow());
+    let api = sw.api_addr();
+    let mut alice_ws = available(api, ALICE);
+    let mut carol_ws = available(api, CAROL);
+    let mut alice_phone = Phone::register(&sw, "1001");
+    let mut carol_phone = Phone::register(&sw, "1003");
+    // The customer calls support directly (5000) and alice answers.
+    let rtp = rtp_rtcp_sockets();
+    let mut ua = Ua::udp(sw.external_addr());
+    let mut invite = ua.invite("15550199", "5000");
+    let port = rtp.0.local_addr().expect("addr").port();
+    invite.body = Bytes::from(AudioSdp::pcmu().body("customer", 1, port, "sendrecv"));
+    ua.send(&invite);
+    let offer = ws_wait_for(&mut alice_ws, EVENT, |e| e["type"] == "offer").expect("alice's offer");
+    let uid = offer["interaction"].as_str().expect("uid").to_owned();
+    let ring = alice_phone.rings();
+    alice_phone.answer(&ring);
+    let ok = recv_where(&mut ua, "the customer's 200", EVENT, |m| ua::code(m) == 200);
+    ack_2xx(&mut ua, &invite, &ok);
+    let mut caller = Caller {
+        ua,
+        invite,
+        early: ok,
+        cseq: 1,
+        rtp,
+    };
+    let desk = Desk::new(api, ALICE);
+    desk.ok(
+        "POST",
+        &format!("/agent/interactions/{uid}/transfer"),
+        Some(r#"{"entry_point": "main"}"#),
+    );
+    alice_phone.hung_up();
+    ws_wait_for(&mut alice_ws, EVENT, |e| e["type"] == "wrap_up").expect("alice wraps up (CALL-XFER-5)");
+    caller.hears_the_switch();
+    caller.info_key('2');
+    let offer = ws_wait_for(&mut carol_ws, EVENT, |e| e["type"] == "offer").expect("carol's offer");
+    assert_eq!(offer["queue"], "sales", "{offer}");
+    assert_eq!(
+        offer["interaction"].as_str(),
+        Some(uid.as_str()),
+        "the same interaction"
+    );
+    let invite = carol_phone.rings();
+    carol_phone.answer(&invite);
+    ws_wait_for(&mut carol_ws, EVENT, |e| e["type"] == "connected").expect("carol is connected");
+}

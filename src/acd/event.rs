@@ -160,6 +160,18 @@ pub enum AcdEvent {
         /// The interaction.
         id: InteractionId,
     },
+    /// CALL-XFER-4: the customer an agent transferred into an entry point
+    /// (a [`TransferTarget::Outside`](super::transfer::TransferTarget::Outside)
+    /// transfer the flow decides) reached one of its queue steps: it joins
+    /// that queue's line with the step's priority.
+    TransferEnteredQueue {
+        /// The interaction.
+        id: InteractionId,
+        /// The queue.
+        queue: super::QueueId,
+        /// The step's priority.
+        priority: u8,
+    },
     /// CALL-XFER-6: a supervisor transfers the interaction to an
     /// `Available` agent; the primary agent is a consultant until that
     /// agent accepts or declines.

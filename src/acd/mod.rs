@@ -478,6 +478,9 @@ impl Acd {
             AcdEvent::TransferToConsultant { id } => self.transfer_to_consultant(now, id),
             AcdEvent::TransferAnswered { id } => self.transfer_answered(now, id),
             AcdEvent::TransferFailed { id } => self.transfer_failed(now, id),
+            AcdEvent::TransferEnteredQueue { id, queue, priority } => {
+                self.transfer_entered_queue(now, id, queue, priority)
+            }
             AcdEvent::SupervisorTransfer { id, agent } => self.supervisor_transfer(now, id, agent),
         }
     }

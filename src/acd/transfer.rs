@@ -175,6 +175,28 @@ impl Acd {
         Ok(())
     }
 
+    /// CALL-XFER-4: the customer transferred into an entry point reached a
+    /// queue step: it joins `queue`'s line at `priority` (never offered
+    /// back to the agent who transferred it, CALL-XFER-3).
+    pub(super) fn transfer_entered_queue(
+        &mut self,
+        now: Instant,
+        id: InteractionId,
+        queue: QueueId,
+        priority: u8,
+    ) -> Result<(), AcdError> {
+        if !self.queues.contains_key(&queue) {
+            return Err(AcdError::UnknownQueue(queue));
+        }
+        let i = self.interactions.get_mut(&id).ok_or(AcdError::UnknownInteraction(id))?;
+        if !matches!(i.state, InteractionState::Transferring { .. }) {
+            return Err(AcdError::NotTransferring(id));
+        }
+        i.priority = priority;
+        self.join_line(now, id, queue, VisitEnd::Moved);
+        Ok(())
+    }
+
     /// CALL-XFER-6: a supervisor transfers interaction `id` to `to` (an
     /// `Available` agent): the primary agent stays on the call as a
     /// consultant while `to` is offered it.

@@ -93,7 +93,11 @@ impl Call {
             self.on_refer(ctx, tx, side, req, &tag);
             return;
         }
-        let alone = self.phase == Phase::Routing || (self.phase == Phase::Answered && self.other_side(side).is_none());
+        // The switch is the caller's far end: not answered yet, answered by
+        // the switch (voicemail), or waiting in a blind transfer.
+        let alone = self.phase == Phase::Routing
+            || (self.phase == Phase::Answered
+                && (self.other_side(side).is_none() || self.talk == super::Talk::Transferring));
         if method == Method::INFO && side == Side::A && self.seat.is_none() && alone {
             // The caller keys a digit while the switch is its far end: an
             // entry point's menu (early media) or voicemail (answered).

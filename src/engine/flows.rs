@@ -49,6 +49,10 @@ pub(crate) struct FlowCall {
     /// changes the flows for the next callers, never under one mid-walk
     /// (its steps are indexes into these flows).
     pub cfg: std::sync::Arc<crate::config::Config>,
+    /// The interaction an agent transferred into this entry point
+    /// (CALL-XFER-4): the customer is answered and parked in the ACD until
+    /// the flow says where it goes.
+    pub transferred: Option<crate::acd::InteractionId>,
 }
 
 /// The callers in entry points, by call.
@@ -160,9 +164,52 @@ impl Engine {
                 b_body,
                 progress: progress.map(Box::new),
                 cfg,
+                transferred: None,
             },
         );
         self.pump_flow(now, id);
+    }
+
+    /// CALL-XFER-4: an agent transferred interaction `id` blind into entry
+    /// point `flow`; its agent has left and the customer (answered, on its
+    /// own leg of the call) walks the flow with the interaction's values:
+    /// those the flow declares are kept, the others dropped.
+    pub(crate) fn enter_entry_point_transferred(&mut self, now: Now, id: crate::acd::InteractionId, flow: FlowId) {
+        let call = CallRef(id.0);
+        let vars: Vec<(String, String)> = self
+            .acd
+            .interaction(id)
+            .map(|i| {
+                i.customer
+                    .data
+                    .saved_values()
+                    .into_iter()
+                    .filter_map(|(n, v)| Some((n.to_owned(), v?.to_owned())))
+                    .collect()
+            })
+            .unwrap_or_default();
+        let context = self
+            .queues
+            .calls
+            .get(&id)
+            .map(|qc| qc.context.clone())
+            .unwrap_or_default();
+        let cfg = self.cfg.clone();
+        let run = FlowRun::start(cfg.entry_points(), flow, vars, now, &EngineFacts(self));
+        let name = cfg.entry_points().flow(flow).map_or("", |f| f.name.as_str());
+        tracing::info!(interaction = %self.uid_of(id), entry_point = name, "customer transferred into an entry point");
+        self.flows.calls.insert(
+            call,
+            FlowCall {
+                run,
+                context,
+                b_body: Bytes::new(),
+                progress: None,
+                cfg,
+                transferred: Some(id),
+            },
+        );
+        self.pump_flow(now, call);
     }
 
     /// A key from the caller of call `id` (RFC 4733 or SIP INFO); false
@@ -254,6 +301,9 @@ impl Engine {
     fn leave_flow(&mut self, now: Now, id: CallRef, fc: FlowCall, exit: Exit) {
         let path = fc.run.path().join(" → ");
         tracing::info!(call = %id, steps = %path, "call left its entry point");
+        if let Some(interaction) = fc.transferred {
+            return self.leave_flow_transferred(now, interaction, fc, exit);
+        }
         match exit {
             Exit::Queue { queue, priority } => {
                 self.stop_prompt(id, AfterPrompt::Music);
@@ -277,6 +327,58 @@ impl Engine {
             }
             Exit::Voicemail { mailbox, prompt } => self.start_voicemail(now, id, mailbox, prompt),
             Exit::Hangup { reason } => self.end_flow_call(now, id, reason),
+        }
+    }
+
+    /// Where a customer transferred into an entry point goes (CALL-XFER-4):
+    /// a queue's line with the flow's values saved as its call data; a
+    /// user or a number rung as the transfer's party (no answer sends it
+    /// back to its queue's line, CALL-XFER-2); voicemail (the interaction
+    /// leaves the contact center); or the end of the call.
+    fn leave_flow_transferred(&mut self, now: Now, id: crate::acd::InteractionId, fc: FlowCall, exit: Exit) {
+        let call = CallRef(id.0);
+        match exit {
+            Exit::Queue { queue, priority } => {
+                self.stop_prompt(call, AfterPrompt::Music);
+                let base = self.acd.interaction(id).map(|i| i.customer.data.version());
+                if let Some(base) = base {
+                    let known: Vec<(String, String)> = fc
+                        .run
+                        .variables()
+                        .iter()
+                        .filter(|(n, _)| self.cfg.acd().variable(n).is_some())
+                        .cloned()
+                        .collect();
+                    if let Err(e) = self.acd.save_data(id, base, &known) {
+                        tracing::warn!(interaction = %self.uid_of(id), error = %e, "the flow's values were not saved");
+                    }
+                }
+                if let Err(e) = self.acd_event(now, crate::acd::AcdEvent::TransferEnteredQueue { id, queue, priority })
+                {
+                    tracing::error!(interaction = %self.uid_of(id), error = %e, "the ACD refused the entry point's queue");
+                }
+            }
+            Exit::User { extension: number } | Exit::Number { number } => {
+                self.stop_prompt(call, AfterPrompt::Music);
+                let uid = self.uid_of(id);
+                match self.dialled_party(now, &uid, "entry point", &number) {
+                    Some(mut party) => {
+                        party.display = "Transfer".into();
+                        self.ring_transfer_party(now, id, party);
+                    }
+                    None => {
+                        tracing::info!(interaction = %uid, %number, "entry point: the number cannot be rung; back to the queue");
+                        let _ = self.acd_event(now, crate::acd::AcdEvent::TransferFailed { id });
+                    }
+                }
+            }
+            Exit::Voicemail { mailbox, prompt } => {
+                let _ = self.acd_event(now, crate::acd::AcdEvent::TransferAnswered { id });
+                self.start_voicemail(now, call, mailbox, prompt);
+            }
+            Exit::Hangup { reason } => {
+                self.with_call(now, call, |c, ctx| c.end(ctx, reason));
+            }
         }
     }
 

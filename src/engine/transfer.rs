@@ -53,6 +53,9 @@ enum Checked {
     /// A party already talking with the agent's phone, moved in from the
     /// phone's other call (its attended transfer, RFC 5589 §7).
     Moved(Box<MovedLeg>),
+    /// An entry point of `entrypoints.toml`: the customer walks its flow,
+    /// which decides where it goes (CALL-XFER-4).
+    Flow(crate::config::FlowId),
 }
 
 impl Engine {
@@ -124,7 +127,7 @@ impl Engine {
         }
         let target = match &checked {
             Checked::Acd(t) => *t,
-            Checked::Outside(_) | Checked::Moved(_) => TransferTarget::Outside,
+            Checked::Outside(_) | Checked::Moved(_) | Checked::Flow(_) => TransferTarget::Outside,
         };
         // The ACD checked the agent's state too; it moves nothing on
         // refusal. Its actions (the offer's ring) are carried out once the
@@ -161,6 +164,7 @@ impl Engine {
         match checked {
             Checked::Outside(party) => self.ring_outside(now, id, *party),
             Checked::Moved(moved) => self.adopt_outside(now, id, label, *moved),
+            Checked::Flow(flow) => self.enter_entry_point_transferred(now, id, flow),
             Checked::Acd(_) => {}
         }
         Ok(())
@@ -263,6 +267,17 @@ impl Engine {
             }
             TransferTo::EntryPoint(number) => {
                 let number = number.trim().to_owned();
+                // An entry point by name, or a number the agents' dial plan
+                // leads into one: the customer walks its flow (CALL-XFER-4).
+                if let Some(flow) = self.entry_point_named(&number) {
+                    if !self.customer_hears_prompts(CallRef(self.own_primary(agent, uid)?.0)) {
+                        return Err(DeskError::Conflict(
+                            "this call cannot hear an entry point's prompts (its customer is on the conference bridge)"
+                                .into(),
+                        ));
+                    }
+                    return Ok((Checked::Flow(flow), number, "entry_point"));
+                }
                 // A queue's number is that queue (CALL-XFER-4: the variables go along).
                 if let Some(q) = self.cfg.acd().queues.iter().find(|q| q.number == number) {
                     return Ok((Checked::Acd(TransferTarget::Queue(q.id)), number, "entry_point"));
@@ -302,11 +317,45 @@ impl Engine {
         }
     }
 
+    /// The entry point `target` names: by its name, or a number the agents'
+    /// dial plan routes to one.
+    fn entry_point_named(&self, target: &str) -> Option<crate::config::FlowId> {
+        let entry = self.cfg.entry_points();
+        if let Some(f) = entry.by_name(target) {
+            return Some(f);
+        }
+        let context = self
+            .cfg
+            .profiles()
+            .iter()
+            .find(|p| matches!(p.auth, crate::config::AuthPolicy::Digest { .. }))
+            .map(|p| p.context.clone())?;
+        match self.cfg.dialplan().route(&context, target)?.action {
+            crate::config::Action::EntryPoint { name } => entry.by_name(&name),
+            _ => None,
+        }
+    }
+
+    /// Whether the customer of call `call` would hear prompts once its
+    /// agent leaves: a two-party call (the switch plays prompts on the
+    /// customer's leg of a call it relays, not on the conference bridge).
+    fn customer_hears_prompts(&self, call: CallRef) -> bool {
+        self.calls
+            .get(&call)
+            .is_some_and(|c| c.media.is_some() && c.b.iter().all(|l| l.party().is_none()))
+    }
+
     /// A number routed by the dial plan, rung as a transfer's party.
     fn transfer_party(&self, now: Now, uid: &str, login: &str, number: &str) -> Option<PartyTarget> {
         let mut t = self.dialled_party(now, uid, login, number)?;
         t.display = format!("Transfer from {login}");
         Some(t)
+    }
+
+    /// Rings `party` for interaction `id` waiting in a transfer (an entry
+    /// point's user or number, CALL-XFER-4).
+    pub(super) fn ring_transfer_party(&mut self, now: Now, id: InteractionId, party: PartyTarget) {
+        self.ring_outside(now, id, party);
     }
 
     /// Rings the number of a blind transfer; a number that cannot be rung

@@ -62,7 +62,8 @@ pub(crate) struct Voicemails {
 }
 
 impl Engine {
-    /// An entry point's `voicemail` step for call `id` (still in early media).
+    /// An entry point's `voicemail` step for call `id` (answered here if
+    /// still in early media).
     pub(crate) fn start_voicemail(&mut self, now: Now, id: CallRef, mailbox: Mailbox, greeting: Prompt) {
         let Some(answer) = self
             .calls
@@ -83,7 +84,10 @@ impl Engine {
                 ),
                 Mailbox::User(u) => format!("voicemail:user:{u}"),
             };
-            c.answer_locally(ctx, answer)
+            // A customer an agent transferred here is answered already.
+            if c.phase == crate::call::Phase::Routing {
+                c.answer_locally(ctx, answer)
+            }
         });
         tracing::info!(call = %id, mailbox = %mailbox_name(self, &mailbox), "caller answered by voicemail");
         let until = now.mono + greeting.duration();

@@ -530,3 +530,72 @@ fn a_blind_transfer_into_an_entry_point_runs_its_menu() {
     carol_phone.answer(&invite);
     ws_wait_for(&mut carol_ws, EVENT, |e| e["type"] == "connected").expect("carol is connected");
 }
+
+/// CALL-CONSULT-1, CALL-XFER-4 — a consult to an entry point follows its
+/// routing without keys: `route` sends gold customers to sales, so alice's
+/// consult rings carol (sales); `main` asks the caller for keys first, so a
+/// consult to it is refused with the reason.
+#[test]
+fn a_consult_to_an_entry_point_follows_its_routing() {
+    let flows = format!(
+        r#"{}
+[[entry_point]]
+name = "route"
+[[entry_point.step]]
+name = "gold"
+kind = "set"
+values = {{ customer_tier = "gold" }}
+next = "tier"
+[[entry_point.step]]
+name = "tier"
+kind = "branch"
+variable = "customer_tier"
+cases = {{ gold = "sales" }}
+otherwise = "support"
+[[entry_point.step]]
+name = "sales"
+kind = "queue"
+queue = "sales"
+[[entry_point.step]]
+name = "support"
+kind = "queue"
+queue = "support"
+"#,
+        menu_flow()
+    );
+    let (sw, _cfg) = start(&flows);
+    let api = sw.api_addr();
+    let mut alice_ws = available(api, ALICE);
+    let _carol_ws = available(api, CAROL);
+    let mut alice_phone = Phone::register(&sw, "1001");
+    let mut carol_phone = Phone::register(&sw, "1003");
+    let rtp = rtp_rtcp_sockets();
+    let mut ua = Ua::udp(sw.external_addr());
+    let mut invite = ua.invite("15550166", "5000");
+    let port = rtp.0.local_addr().expect("addr").port();
+    invite.body = Bytes::from(AudioSdp::pcmu().body("customer", 1, port, "sendrecv"));
+    ua.send(&invite);
+    let offer = ws_wait_for(&mut alice_ws, EVENT, |e| e["type"] == "offer").expect("alice's offer");
+    let uid = offer["interaction"].as_str().expect("uid").to_owned();
+    let ring = alice_phone.rings();
+    alice_phone.answer(&ring);
+    let ok = recv_where(&mut ua, "the customer's 200", EVENT, |m| ua::code(m) == 200);
+    ack_2xx(&mut ua, &invite, &ok);
+    let desk = Desk::new(api, ALICE);
+    let path = format!("/agent/interactions/{uid}/consult");
+    let (status, body) = desk.post(&path, Some(r#"{"entry_point": "main"}"#));
+    assert_eq!(status, 409, "{body}");
+    assert!(
+        body["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("asks the caller for keys")),
+        "{body}"
+    );
+    desk.ok("POST", &path, Some(r#"{"entry_point": "route"}"#));
+    let consult = carol_phone.rings();
+    assert!(
+        ua::header(&consult, "From").is_some_and(|f| f.contains("Consult from alice")),
+        "{}",
+        ua::text(&consult)
+    );
+}

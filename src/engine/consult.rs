@@ -183,6 +183,9 @@ impl Engine {
                 }
                 return self.consult_queue_wait(now, agent, id, uid, q, &name);
             }
+            ConsultTarget::EntryPoint(named) if self.entry_point_named(named.trim()).is_some() => {
+                return self.consult_entry_point(now, agent, id, uid, named.trim());
+            }
             ConsultTarget::Number(_) | ConsultTarget::EntryPoint(_) => {
                 // A number is normalised first (CALL-DIAL-1); an entry point
                 // is a dial-plan number as configured.
@@ -804,6 +807,58 @@ impl Engine {
 
     /// A number routed by the dial plan of the phones' profile (a user or a
     /// trunk), as a party to ring.
+    /// CALL-CONSULT-1, CALL-XFER-4: a consult to an entry point of
+    /// `entrypoints.toml` follows its routing without keys (hours,
+    /// branches, queue tests, sets; prompts skipped) with the
+    /// interaction's values, and consults the queue, user or number it
+    /// leads to. An entry point that needs the caller's keys first, or that
+    /// leads to voicemail or a hang-up, cannot be consulted (409, saying
+    /// why): the agent consults its queue or number instead.
+    fn consult_entry_point(
+        &mut self,
+        now: Now,
+        agent: AgentId,
+        id: InteractionId,
+        uid: &str,
+        named: &str,
+    ) -> Result<(), DeskError> {
+        let flow = self
+            .entry_point_named(named)
+            .ok_or_else(|| DeskError::Conflict("unsupported destination".into()))?;
+        let vars: Vec<(String, String)> = self
+            .acd
+            .interaction(id)
+            .map(|i| {
+                i.customer
+                    .data
+                    .saved_values()
+                    .into_iter()
+                    .filter_map(|(n, v)| Some((n.to_owned(), v?.to_owned())))
+                    .collect()
+            })
+            .unwrap_or_default();
+        let cfg = self.cfg.clone();
+        let routed = crate::flow::route_without_keys(cfg.entry_points(), flow, vars, now, &super::flows::facts(self));
+        let target = match routed {
+            Ok(crate::flow::Exit::Queue { queue, .. }) => {
+                let name = cfg.acd().queue(queue).map(|q| q.name.clone()).unwrap_or_default();
+                ConsultTarget::Queue(name)
+            }
+            Ok(crate::flow::Exit::User { extension: n } | crate::flow::Exit::Number { number: n }) => {
+                ConsultTarget::Number(n)
+            }
+            Ok(_) => {
+                return Err(DeskError::Conflict(format!(
+                    "entry point {named}: {}",
+                    crate::flow::Unroutable::NoParty
+                )))
+            }
+            Err(e) => return Err(DeskError::Conflict(format!("entry point {named}: {e}"))),
+        };
+        tracing::info!(interaction = %uid, entry_point = named, "consult: the entry point leads here");
+        self.desk_consult(now, agent, uid, target)
+    }
+
     pub(super) fn dialled_party(&self, now: Now, uid: &str, login: &str, number: &str) -> Option<PartyTarget> {
         let context = self
             .cfg

@@ -62,7 +62,12 @@ pub(crate) struct Flows {
 }
 
 /// What a flow sees of the queues, read from the engine.
-struct EngineFacts<'e>(&'e Engine);
+pub(crate) struct EngineFacts<'e>(&'e Engine);
+
+/// The engine's queue facts for a flow.
+pub(crate) fn facts(e: &Engine) -> EngineFacts<'_> {
+    EngineFacts(e)
+}
 
 impl QueueFacts for EngineFacts<'_> {
     fn agents_logged_in(&self, q: QueueId) -> usize {

@@ -319,7 +319,7 @@ impl Engine {
 
     /// The entry point `target` names: by its name, or a number the agents'
     /// dial plan routes to one.
-    fn entry_point_named(&self, target: &str) -> Option<crate::config::FlowId> {
+    pub(super) fn entry_point_named(&self, target: &str) -> Option<crate::config::FlowId> {
         let entry = self.cfg.entry_points();
         if let Some(f) = entry.by_name(target) {
             return Some(f);

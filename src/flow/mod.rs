@@ -519,6 +519,77 @@ impl FlowRun {
     }
 }
 
+/// Why [`route_without_keys`] found no target.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum Unroutable {
+    /// A menu or collect step asks for keys before any target.
+    #[error("the entry point asks the caller for keys before it leads anywhere")]
+    NeedsKeys,
+    /// It leads to voicemail or a hang-up: nobody to talk to.
+    #[error("the entry point leads to voicemail or a hang-up, not to someone to talk to")]
+    NoParty,
+    /// Its steps loop without waiting (a bug `switchboard check` refuses).
+    #[error("the entry point's steps loop")]
+    Loops,
+}
+
+/// Where entry point `flow` leads without a caller pressing keys (a
+/// consult to an entry point, CALL-CONSULT-1, CALL-XFER-4): its hours,
+/// branches, queue tests and sets decide, its prompts are skipped; the
+/// first queue, user or number it reaches is the target. `vars` are the
+/// interaction's values (only those the flow declares count).
+pub fn route_without_keys(
+    entry: &EntryPoints,
+    flow: FlowId,
+    vars: Vec<(String, String)>,
+    now: Now,
+    facts: &dyn QueueFacts,
+) -> Result<Exit, Unroutable> {
+    let mut run = FlowRun {
+        flow,
+        step: StepRef(0),
+        state: State::Done,
+        vars,
+        actions: VecDeque::new(),
+        path: Vec::new(),
+    };
+    run.enter_flow(entry, flow);
+    let mut step = StepRef(0);
+    for _ in 0..MAX_INSTANT_STEPS {
+        let kind = entry
+            .flow(run.flow)
+            .and_then(|f| f.step(step))
+            .map(|s| s.kind.clone())
+            .ok_or(Unroutable::Loops)?;
+        step = match kind {
+            StepKind::Play { next, .. } => next,
+            StepKind::Menu { .. } | StepKind::Collect { .. } => return Err(Unroutable::NeedsKeys),
+            StepKind::Voicemail { .. } | StepKind::Hangup { .. } => return Err(Unroutable::NoParty),
+            _ => {
+                // Instant steps: run them as a caller's walk would.
+                run.actions.clear();
+                run.run_from(entry, step, now, facts);
+                while let Some(a) = run.poll_action() {
+                    if let FlowAction::Leave(exit) = a {
+                        return match exit {
+                            Exit::Voicemail { .. } | Exit::Hangup { .. } => Err(Unroutable::NoParty),
+                            e => Ok(e),
+                        };
+                    }
+                }
+                // It stopped at a step that waits: a prompt is skipped,
+                // keys cannot be given.
+                match entry.flow(run.flow).and_then(|f| f.step(run.step)).map(|s| &s.kind) {
+                    Some(StepKind::Play { next, .. }) => *next,
+                    _ => return Err(Unroutable::NeedsKeys),
+                }
+            }
+        };
+    }
+    Err(Unroutable::Loops)
+}
+
 fn key_wait(kind: &StepKind) -> Option<&KeyWait> {
     match kind {
         StepKind::Menu { wait, .. } | StepKind::Collect { wait, .. } => Some(wait),

@@ -429,3 +429,105 @@ fn keys_after_the_caller_left_change_nothing() {
     w.advance(Duration::from_secs(60));
     assert_eq!(w.seen.len(), n);
 }
+
+const ROUTING: &str = r#"
+[[entry_point]]
+name = "main"
+[[entry_point.step]]
+name = "hello"
+kind = "play"
+prompt = "welcome"
+next = "tier"
+[[entry_point.step]]
+name = "tier"
+kind = "branch"
+variable = "customer_tier"
+cases = { gold = "vip" }
+otherwise = "busy"
+[[entry_point.step]]
+name = "busy"
+kind = "queue_state"
+queue = "support"
+test = "no_agents_available"
+then = "desk"
+otherwise = "support"
+[[entry_point.step]]
+name = "support"
+kind = "queue"
+queue = "support"
+[[entry_point.step]]
+name = "vip"
+kind = "entry_point"
+entry_point = "vip"
+[[entry_point.step]]
+name = "desk"
+kind = "user"
+user = "1000"
+
+[[entry_point]]
+name = "vip"
+variables = ["customer_tier"]
+[[entry_point.step]]
+name = "sales"
+kind = "queue"
+queue = "sales"
+priority = 9
+"#;
+
+#[test]
+fn a_consult_follows_the_routing_steps_and_skips_prompts() {
+    let cfg = config(ROUTING);
+    let e = cfg.entry_points();
+    let main = e.by_name("main").unwrap();
+    let now = Now {
+        mono: Instant::now(),
+        unix_ms: 1_800_000_000_000,
+    };
+    let none = Facts {
+        logged_in: 1,
+        available: 0,
+        wait: Duration::from_secs(10),
+    };
+    assert_eq!(
+        route_without_keys(e, main, Vec::new(), now, &FACTS),
+        Ok(Exit::Queue {
+            queue: queue(&cfg, "support"),
+            priority: 0
+        })
+    );
+    assert_eq!(
+        route_without_keys(e, main, Vec::new(), now, &none),
+        Ok(Exit::User {
+            extension: "1000".into()
+        })
+    );
+    // CALL-XFER-4: the value reaches the second flow, which declares it.
+    assert_eq!(
+        route_without_keys(e, main, vec![("customer_tier".into(), "gold".into())], now, &FACTS),
+        Ok(Exit::Queue {
+            queue: queue(&cfg, "sales"),
+            priority: 9
+        })
+    );
+    // The demo flow asks for keys; closed, it leads to voicemail.
+    let demo = config(DEMO);
+    let at = |s: &str| Now {
+        mono: Instant::now(),
+        unix_ms: s.parse::<jiff::Timestamp>().unwrap().as_millisecond() as u64,
+    };
+    let main = demo.entry_points().by_name("main").unwrap();
+    assert_eq!(
+        route_without_keys(demo.entry_points(), main, Vec::new(), at(MONDAY_OPEN), &FACTS),
+        Err(Unroutable::NeedsKeys)
+    );
+    assert_eq!(
+        route_without_keys(
+            demo.entry_points(),
+            main,
+            Vec::new(),
+            at("2026-12-07T20:00:00Z"),
+            &FACTS
+        ),
+        Err(Unroutable::NoParty)
+    );
+}

@@ -28,6 +28,7 @@ pub(super) fn routes(r: Routes) -> Routes {
         .post("/agent/logout", logout)
         .post("/agent/state", set_state)
         .post("/agent/offers/{offer}/accept", accept)
+        .post("/agent/offers/accept-all", accept_all)
         .post("/agent/offers/{offer}/decline", decline)
         .get("/agent/interactions", interactions)
         .post("/agent/interactions/{interaction}/hold", hold)
@@ -131,6 +132,14 @@ async fn accept(
 ) -> Result<DeskResponse, ApiError> {
     let offer = parse_number("offer", &offer)?;
     ask_desk(&tx, token, DeskCommand::Accept { offer }).await
+}
+
+/// OFFER-5: every ringing offer of the agent, earliest first.
+async fn accept_all(
+    State(tx): State<mpsc::Sender<ApiRequest>>,
+    Bearer(token): Bearer,
+) -> Result<DeskResponse, ApiError> {
+    ask_desk(&tx, token, DeskCommand::AcceptAll).await
 }
 
 async fn decline(

@@ -55,6 +55,11 @@ pub enum DeskCommand {
         /// The offer.
         offer: u64,
     },
+    /// OFFER-5: accept every offer ringing for the agent at once,
+    /// earliest first (voice is the only channel today, so at most one
+    /// rings; the order of channels, email to voice, applies when more
+    /// come). 409 when none rings.
+    AcceptAll,
     /// Decline a ringing offer (OFFER-4).
     Decline {
         /// The offer.

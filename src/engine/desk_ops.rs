@@ -120,6 +120,24 @@ impl Engine {
                     .map_err(desk_error)?;
             }
             DeskCommand::Accept { offer } => self.desk_accept(now, agent, OfferId(offer))?,
+            DeskCommand::AcceptAll => {
+                // OFFER-5: earliest first.
+                let mut ringing: Vec<(std::time::Instant, OfferId)> = self
+                    .queues
+                    .calls
+                    .values()
+                    .flat_map(|qc| qc.offers.iter())
+                    .filter(|o| o.agent == agent)
+                    .filter_map(|o| self.acd.offer(o.offer).map(|x| (x.offered_at, o.offer)))
+                    .collect();
+                if ringing.is_empty() {
+                    return Err(DeskError::Conflict("no offer is ringing for you".into()));
+                }
+                ringing.sort();
+                for (_, offer) in ringing {
+                    self.desk_accept(now, agent, offer)?;
+                }
+            }
             DeskCommand::Decline { offer } => {
                 self.own_offer(agent, OfferId(offer))?;
                 self.acd_event(now, AcdEvent::OfferDeclined { offer: OfferId(offer) })

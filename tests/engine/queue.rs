@@ -252,6 +252,33 @@ fn desktop_accept_rings_the_phone_with_auto_answer() {
     h.expect_response(customer.addr, 200);
 }
 
+/// spec: OFFER-5 — "accept all" accepts every ringing offer of the agent
+/// (one voice offer here) like a desktop accept; with none ringing it is
+/// refused, and another agent's offers are never taken.
+#[test]
+fn accept_all_accepts_the_agents_ringing_offers() {
+    let (mut h, mut customer, alice, _bob) = contact_center();
+    login(&mut h, ALICE);
+    assert!(matches!(
+        desk(&mut h, ALICE, DeskCommand::AcceptAll),
+        Err(DeskError::Conflict(_))
+    ));
+    h.place_call(&mut customer, "5000");
+    let first = h.expect_request(alice.addr, "INVITE");
+    ring(&mut h, &alice, &first, "at");
+    assert!(matches!(
+        desk(&mut h, BOB, DeskCommand::AcceptAll),
+        Err(DeskError::Conflict(_))
+    ));
+    desk(&mut h, ALICE, DeskCommand::AcceptAll).expect("accept all");
+    h.expect_request(alice.addr, "CANCEL");
+    let second = h.expect_request(alice.addr, "INVITE");
+    let text = String::from_utf8_lossy(&second.to_bytes()).into_owned();
+    assert!(text.contains("answer-after=0"), "{text}");
+    h.send(&alice, &ok_from(&alice, &second, "alicetag", 52000));
+    h.expect_response(customer.addr, 200);
+}
+
 /// spec: CALL-HOLD-1 — hold from the desktop plays music to the customer;
 /// End is refused while held; after resume the call ends and the agent
 /// wraps up (WRAP-1), submits (WRAP-2) and is `Available` again (WRAP-3).

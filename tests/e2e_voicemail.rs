@@ -350,3 +350,63 @@ fn a_message_is_offered_heard_done_and_kept_across_a_restart() {
         "listening again leaves it done"
     );
 }
+
+/// Issue 14 item 5 — the agent desktop in a real headless Chromium: carol
+/// logged in, a message lands in the sales mailbox and the page lists it
+/// (number masked) from its event stream; Play loads the WAV in the page's
+/// `<audio>` (`?token=`, the switch then has it heard by carol); Done takes
+/// it off the list and the switch has it done by carol.
+#[test]
+fn the_desk_page_lists_plays_and_marks_a_message_done() {
+    use common::chromium::{require_chromium, Chromium};
+    require_chromium();
+    let cfg = ConfigDir::from_default();
+    cfg.write("entrypoints.toml", CLOSED_TO_SALES_VOICEMAIL);
+    let sw = Switch::builder().config(cfg.path()).start();
+    let api = sw.api_addr();
+    let mut b = Chromium::launch(None, &[]);
+    b.call(
+        "Emulation.setDeviceMetricsOverride",
+        serde_json::json!({"width": 1280, "height": 800, "deviceScaleFactor": 1, "mobile": false}),
+    );
+    b.open(&format!("http://{api}/desk/"));
+    b.eval(&format!("window.desk.login({}); true", serde_json::to_string(CAROL).expect("quote")));
+    b.wait_for(
+        "window.deskState.reads > 0 && deskState.connection === 'connected'",
+        EVENT,
+    );
+    assert_eq!(b.eval("document.getElementById('vm-empty').hidden"), Value::Bool(false));
+
+    let mut caller = Caller::call(&sw);
+    caller.leaves_a_message(&sw);
+    b.wait_for("document.querySelectorAll('#vm-list li').length === 1", EVENT);
+    let line = b.eval("document.querySelector('#vm-list li').textContent");
+    let line = line.as_str().expect("text");
+    assert!(line.contains(CALLER_MASKED) && line.contains("queue sales"), "{line}");
+    assert!(!line.contains(CALLER), "masked on the page: {line}");
+    let id = b.eval("document.querySelector('#vm-list li').dataset.id");
+    let id = id.as_str().expect("id").to_string();
+    // The media thread completes the file just after the call.
+    let wav = sw.data_dir().join("recordings").join(format!("{id}.wav"));
+    assert!(wait_until(EVENT, || wav.exists()), "{}", wav.display());
+
+    b.eval("document.querySelector('#vm-list .vm-play').click(); true");
+    b.wait_for(
+        "(() => { const a = document.getElementById('vm-audio'); return !a.hidden && a.readyState >= 1 && a.duration > 1.5; })()",
+        EVENT,
+    );
+    let carol = Desk::new(api, CAROL);
+    assert!(
+        wait_until(EVENT, || carol.get("/voicemails?state=heard").1["voicemails"][0]["heard_by"] == "carol"),
+        "heard by carol once the page loaded it"
+    );
+    b.eval("document.querySelector('#vm-list .vm-done').click(); true");
+    b.wait_for(
+        "document.querySelectorAll('#vm-list li').length === 0 && !document.getElementById('vm-empty').hidden",
+        EVENT,
+    );
+    let (_, done) = carol.get("/voicemails?state=done");
+    assert_eq!(ids(&done), vec![id], "{done}");
+    assert_eq!(done["voicemails"][0]["done_by"], "carol");
+    drop(caller);
+}

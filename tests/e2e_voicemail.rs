@@ -275,7 +275,11 @@ fn a_message_is_offered_heard_done_and_kept_across_a_restart() {
     assert_eq!((status, ids(&list)), (200, vec![id.clone()]), "{list}");
     let mine = &list["voicemails"][0];
     assert_eq!(
-        (mine["caller_number"].as_str(), mine["state"].as_str(), mine["dnis"].as_str()),
+        (
+            mine["caller_number"].as_str(),
+            mine["state"].as_str(),
+            mine["dnis"].as_str()
+        ),
         (Some(CALLER_MASKED), Some("new"), Some("5100")),
         "{mine}"
     );
@@ -314,18 +318,35 @@ fn a_message_is_offered_heard_done_and_kept_across_a_restart() {
     // The supervisor's page plays it with `?token=` (an <audio> element).
     let r = get_raw(api, &format!("{url}?token={SAM}"), None);
     assert_eq!((r.status, r.header("content-type")), (200, Some("audio/wav")));
-    assert_eq!(sam.get("/voicemails").1["voicemails"][0]["heard_by"], "carol", "the first listener stays");
+    assert_eq!(
+        sam.get("/voicemails").1["voicemails"][0]["heard_by"],
+        "carol",
+        "the first listener stays"
+    );
 
     // Carol marks it done: her desktop and the supervisors' are told.
     let (status, v) = carol.post(&format!("/voicemails/{id}/done"), None);
-    assert_eq!((status, v["state"].as_str(), v["done_by"].as_str()), (200, Some("done"), Some("carol")), "{v}");
+    assert_eq!(
+        (status, v["state"].as_str(), v["done_by"].as_str()),
+        (200, Some("done"), Some("carol")),
+        "{v}"
+    );
     let ev = ws_wait_for(&mut carol_ws, EVENT, |e| e["type"] == "voicemail_done").expect("carol's voicemail_done");
-    assert_eq!((ev["id"].as_str(), ev["by"].as_str()), (Some(id.as_str()), Some("carol")), "{ev}");
-    ws_wait_for(&mut sam_ws, EVENT, |e| e["type"] == "voicemail_done" && e["id"] == id.as_str())
-        .expect("the supervisors' voicemail_done");
+    assert_eq!(
+        (ev["id"].as_str(), ev["by"].as_str()),
+        (Some(id.as_str()), Some("carol")),
+        "{ev}"
+    );
+    ws_wait_for(&mut sam_ws, EVENT, |e| {
+        e["type"] == "voicemail_done" && e["id"] == id.as_str()
+    })
+    .expect("the supervisors' voicemail_done");
     let (status, e) = sam.post(&format!("/voicemails/{id}/done"), None);
     assert_eq!(status, 409, "{e}");
-    assert!(e["message"].as_str().is_some_and(|m| m.contains("carol")), "names who: {e}");
+    assert!(
+        e["message"].as_str().is_some_and(|m| m.contains("carol")),
+        "names who: {e}"
+    );
     let (_, done) = sam.get("/voicemails?state=done");
     let before = done["voicemails"][0].clone();
     assert_eq!(ids(&done), vec![id.clone()]);
@@ -370,7 +391,10 @@ fn the_desk_page_lists_plays_and_marks_a_message_done() {
         serde_json::json!({"width": 1280, "height": 800, "deviceScaleFactor": 1, "mobile": false}),
     );
     b.open(&format!("http://{api}/desk/"));
-    b.eval(&format!("window.desk.login({}); true", serde_json::to_string(CAROL).expect("quote")));
+    b.eval(&format!(
+        "window.desk.login({}); true",
+        serde_json::to_string(CAROL).expect("quote")
+    ));
     b.wait_for(
         "window.deskState.reads > 0 && deskState.connection === 'connected'",
         EVENT,
@@ -397,7 +421,9 @@ fn the_desk_page_lists_plays_and_marks_a_message_done() {
     );
     let carol = Desk::new(api, CAROL);
     assert!(
-        wait_until(EVENT, || carol.get("/voicemails?state=heard").1["voicemails"][0]["heard_by"] == "carol"),
+        wait_until(EVENT, || carol.get("/voicemails?state=heard").1["voicemails"][0]
+            ["heard_by"]
+            == "carol"),
         "heard by carol once the page loaded it"
     );
     b.eval("document.querySelector('#vm-list .vm-done').click(); true");

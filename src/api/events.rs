@@ -239,6 +239,9 @@ mod tests {
         assert!(frame(&Audience::Supervisor, &done("alice")).is_none());
         let v: serde_json::Value =
             serde_json::from_str(&frame(&Audience::Supervisor, &done("")).expect("supervisors' copy")).expect("JSON");
-        assert_eq!((v["type"].as_str(), v["by"].as_str()), (Some("voicemail_done"), Some("carol")));
+        assert_eq!(
+            (v["type"].as_str(), v["by"].as_str()),
+            (Some("voicemail_done"), Some("carol"))
+        );
     }
 }

@@ -409,7 +409,13 @@ fn openapi_voicemail_schemas_match_the_view() {
         .collect();
     let ours: Vec<String> = [VoicemailState::New, VoicemailState::Heard, VoicemailState::Done]
         .iter()
-        .map(|s| serde_json::to_value(s).expect("serializes").as_str().expect("a string").to_string())
+        .map(|s| {
+            serde_json::to_value(s)
+                .expect("serializes")
+                .as_str()
+                .expect("a string")
+                .to_string()
+        })
         .collect();
     assert_eq!(states, ours);
 }

@@ -96,7 +96,7 @@ async fn ask_voicemails(
 fn respond(r: VoicemailReply) -> Result<Response, ApiError> {
     match r {
         VoicemailReply::List(l) => Ok(Json(serde_json::json!({ "voicemails": l })).into_response()),
-        VoicemailReply::One(v) => Ok(Json(v).into_response()),
+        VoicemailReply::One(v) => Ok(Json(*v).into_response()),
         VoicemailReply::Audio { .. } => Err(unexpected()),
     }
 }

@@ -102,7 +102,7 @@ pub enum VoicemailReply {
     /// Messages, newest first.
     List(Vec<VoicemailView>),
     /// One message (after a change).
-    One(VoicemailView),
+    One(Box<VoicemailView>),
     /// The message's audio file: its name in the recordings directory
     /// (the driver puts the directory in front).
     Audio {
@@ -220,7 +220,7 @@ impl Engine {
                     m.heard = Some((now.unix_ms, viewer.login().to_string()));
                     self.keep_message(m.clone());
                 }
-                Ok(VoicemailReply::One(self.voicemail_view(&m, &viewer)))
+                Ok(VoicemailReply::One(Box::new(self.voicemail_view(&m, &viewer))))
             }
             VoicemailCommand::Done { id } => {
                 let mut m = self.message_for(&id, &viewer)?.clone();
@@ -243,7 +243,7 @@ impl Engine {
                         at_ms: now.unix_ms,
                     }));
                 }
-                Ok(VoicemailReply::One(self.voicemail_view(&m, &viewer)))
+                Ok(VoicemailReply::One(Box::new(self.voicemail_view(&m, &viewer))))
             }
         }
     }
@@ -253,7 +253,11 @@ impl Engine {
         let new = records.iter().filter(|m| m.state == VoicemailState::New).count();
         self.voicemails.messages = records.into_iter().map(|m| (m.id.clone(), m)).collect();
         if !self.voicemails.messages.is_empty() {
-            tracing::info!(messages = self.voicemails.messages.len(), new, "voicemail messages restored");
+            tracing::info!(
+                messages = self.voicemails.messages.len(),
+                new,
+                "voicemail messages restored"
+            );
         }
     }
 
@@ -289,8 +293,7 @@ impl Engine {
             .agents
             .iter()
             .filter(|a| {
-                queue.is_some_and(|q| a.skills.iter().any(|(s, _)| *s == q))
-                    || m.user.as_ref() == Some(&a.extension)
+                queue.is_some_and(|q| a.skills.iter().any(|(s, _)| *s == q)) || m.user.as_ref() == Some(&a.extension)
             })
             .filter(|a| {
                 self.acd
@@ -382,3 +385,7 @@ impl Engine {
         }
     }
 }
+
+#[cfg(test)]
+#[path = "voicemail_box_tests.rs"]
+mod tests;

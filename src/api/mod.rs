@@ -421,3 +421,5 @@ pub async fn serve(
 mod openapi_tests;
 #[cfg(test)]
 mod socket_tests;
+#[cfg(test)]
+mod voicemail_socket_tests;

@@ -376,7 +376,8 @@ fn a_message_is_offered_heard_done_and_kept_across_a_restart() {
 /// logged in, a message lands in the sales mailbox and the page lists it
 /// (number masked) from its event stream; Play loads the WAV in the page's
 /// `<audio>` (`?token=`, the switch then has it heard by carol); Done takes
-/// it off the list and the switch has it done by carol.
+/// it off the list and the switch has it done by carol. The page before
+/// Done is saved as `target/screenshots/desk-voicemail.png`.
 #[test]
 fn the_desk_page_lists_plays_and_marks_a_message_done() {
     use common::chromium::{require_chromium, Chromium};
@@ -426,6 +427,7 @@ fn the_desk_page_lists_plays_and_marks_a_message_done() {
             == "carol"),
         "heard by carol once the page loaded it"
     );
+    screenshot(&mut b, "desk-voicemail");
     b.eval("document.querySelector('#vm-list .vm-done').click(); true");
     b.wait_for(
         "document.querySelectorAll('#vm-list li').length === 0 && !document.getElementById('vm-empty').hidden",
@@ -435,4 +437,18 @@ fn the_desk_page_lists_plays_and_marks_a_message_done() {
     assert_eq!(ids(&done), vec![id], "{done}");
     assert_eq!(done["voicemails"][0]["done_by"], "carol");
     drop(caller);
+}
+
+/// Saves the page as `target/screenshots/<name>.png` and prints the path.
+fn screenshot(b: &mut common::chromium::Chromium, name: &str) {
+    use base64::Engine;
+    let shot = b.call("Page.captureScreenshot", serde_json::json!({"format": "png"}));
+    let png = base64::engine::general_purpose::STANDARD
+        .decode(shot["data"].as_str().expect("screenshot data"))
+        .expect("screenshot base64");
+    let dir = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("../screenshots");
+    std::fs::create_dir_all(&dir).expect("screenshot dir");
+    let path = dir.join(format!("{name}.png"));
+    std::fs::write(&path, png).expect("write screenshot");
+    println!("screenshot: {}", path.display());
 }

@@ -56,7 +56,7 @@ impl Audience {
     fn wants(&self, ev: &DeskEvent) -> bool {
         match self {
             Audience::Agent(login) => ev.agent() == login,
-            Audience::Supervisor => true,
+            Audience::Supervisor => ev.for_supervisors(),
         }
     }
 }
@@ -217,5 +217,31 @@ mod tests {
         assert!(frame(&Audience::Supervisor, &state("bob")).is_some());
         let v: serde_json::Value = serde_json::from_str(&lagged(7)).expect("JSON");
         assert_eq!((v["type"].as_str(), v["missed"].as_u64()), (Some("lagged"), Some(7)));
+    }
+
+    /// Issue 14 item 5 — an agent's copy of a voicemail event goes to that
+    /// agent only (its number may be masked), the supervisors' copy (no
+    /// agent) to supervisors only.
+    #[test]
+    fn voicemail_copies() {
+        let done = |agent: &str| DeskEvent::VoicemailDone {
+            agent: agent.into(),
+            id: "voicemail-1-2".into(),
+            queue: Some("sales".into()),
+            user: None,
+            by: "carol".into(),
+            at_ms: 1,
+        };
+        let alice = Audience::Agent("alice".into());
+        assert!(frame(&alice, &done("alice")).is_some());
+        assert!(frame(&alice, &done("")).is_none());
+        assert!(frame(&alice, &done("bob")).is_none());
+        assert!(frame(&Audience::Supervisor, &done("alice")).is_none());
+        let v: serde_json::Value =
+            serde_json::from_str(&frame(&Audience::Supervisor, &done("")).expect("supervisors' copy")).expect("JSON");
+        assert_eq!(
+            (v["type"].as_str(), v["by"].as_str()),
+            (Some("voicemail_done"), Some("carol"))
+        );
     }
 }

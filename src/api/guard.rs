@@ -11,7 +11,8 @@
 //!    refused for the rest of that minute (429 with `Retry-After`);
 //! 3. every endpoint needs a known bearer token (401): `Authorization:
 //!    Bearer`, or `?token=` on the two event streams (browsers cannot set
-//!    headers on a WebSocket);
+//!    headers on a WebSocket) and on a voicemail's audio (nor on an
+//!    `<audio>` element);
 //! 4. the control endpoints (`/calls…`, `/trunks`, `/metrics`) need an admin token,
 //!    `/agent/…` and `/supervisor/…` an agent's or supervisor's (403);
 //! 5. each token may make `max_requests_per_second` requests a second,
@@ -348,7 +349,7 @@ pub(super) fn area(path: &str) -> Area {
     }
 }
 
-/// `?token=` (event streams only).
+/// `?token=` (event streams and voicemail audio only).
 #[derive(Debug, Deserialize)]
 struct TokenQuery {
     #[serde(default)]
@@ -356,12 +357,12 @@ struct TokenQuery {
 }
 
 /// The request's token: the bearer header, else `?token=` on an event
-/// stream.
+/// stream or a voicemail's audio (a browser's `<audio>` sends no header).
 fn token_of(headers: &HeaderMap, uri: &Uri) -> Result<Option<String>, ApiError> {
     if let Some(t) = bearer_token(headers)? {
         return Ok(Some(t));
     }
-    if !uri.path().ends_with("/events") {
+    if !uri.path().ends_with("/events") && !super::voicemails::is_audio_path(uri.path()) {
         return Ok(None);
     }
     Ok(Query::<TokenQuery>::try_from_uri(uri)

@@ -53,6 +53,11 @@
 //! - `POST /callbacks` (optional `Idempotency-Key` header), `GET
 //!   /callbacks?number=...`, `GET|PATCH|DELETE /callbacks/{id}`.
 //!
+//! Voicemail endpoints ([`voicemails`], issue 14 item 5; an agent's or a
+//! supervisor's token):
+//! - `GET /voicemails?state=&queue=`, `GET /voicemails/{id}/audio` (also
+//!   `?token=`), `POST /voicemails/{id}/done`.
+//!
 //! Answers: one agent is an `AgentView` object, lists are `{"agents":
 //! [...]}`, `{"interactions": [...]}`, `{"calls": [...]}`, data is a
 //! `DataView` (each [`DeskReply`] is rendered by its kind). The document
@@ -90,6 +95,7 @@ pub mod metrics;
 pub mod pages;
 pub mod stats;
 pub mod supervisor;
+pub mod voicemails;
 
 use crate::engine::desk::{DeskCommand, DeskError, DeskEvent, DeskReply, SupervisorCommand};
 use crate::engine::{CallControl, CallSummary, ControlError};
@@ -159,6 +165,14 @@ pub enum ApiCommand {
         /// What is asked.
         cmd: crate::engine::CallbackCommand,
     },
+    /// A voicemail request (issue 14 item 5), answered with
+    /// [`ApiReply::Voicemails`].
+    Voicemails {
+        /// Who asks (an agent or a supervisor; an admin token is refused).
+        who: crate::engine::Requester,
+        /// What is asked.
+        cmd: crate::engine::VoicemailCommand,
+    },
 }
 
 /// The engine's answer.
@@ -179,6 +193,9 @@ pub enum ApiReply {
     Stats(Result<Box<stats::StatsAnswer>, error::ApiError>),
     /// The answer to [`ApiCommand::Callbacks`].
     Callbacks(Result<crate::engine::CallbackReply, crate::acd::callback::CallbackError>),
+    /// The answer to [`ApiCommand::Voicemails`] (an audio file's path has
+    /// the recordings directory in front).
+    Voicemails(Result<crate::engine::VoicemailReply, crate::engine::VoicemailError>),
 }
 
 /// A command and where its answer goes.
@@ -308,6 +325,7 @@ fn build() -> Routes {
     let r = supervisor::routes(r);
     let r = stats::routes(r);
     let r = callbacks::routes(r);
+    let r = voicemails::routes(r);
     events::routes(r)
 }
 
@@ -403,3 +421,5 @@ pub async fn serve(
 mod openapi_tests;
 #[cfg(test)]
 mod socket_tests;
+#[cfg(test)]
+mod voicemail_socket_tests;

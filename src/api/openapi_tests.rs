@@ -257,6 +257,18 @@ fn openapi_schemas_match_views_and_events() {
             agent: a(),
             today: Box::default(),
         },
+        DeskEvent::Voicemail {
+            agent: a(),
+            message: voicemail_view(),
+        },
+        DeskEvent::VoicemailDone {
+            agent: a(),
+            id: "voicemail-1-2".into(),
+            queue: Some("support".into()),
+            user: None,
+            by: a(),
+            at_ms: 1,
+        },
     ];
     assert_eq!(
         keys(crate::records::stats::AgentFigures::default()),
@@ -360,4 +372,50 @@ fn openapi_callback_schemas_match_the_view() {
     };
     assert_eq!(keys(&view), properties(&doc, "CallbackView"));
     assert_eq!(keys(&view.window), properties(&doc, "CallbackWindow"));
+}
+
+fn voicemail_view() -> crate::engine::VoicemailView {
+    crate::engine::VoicemailView {
+        id: "voicemail-1-2".into(),
+        queue: Some("support".into()),
+        user: None,
+        caller_number: "****4567".into(),
+        caller_name: "Ann".into(),
+        dnis: "5100".into(),
+        start: "2026-12-07T14:00:00Z".into(),
+        start_ms: 1,
+        duration_ms: 2,
+        state: crate::records::VoicemailState::New,
+        heard_by: None,
+        heard_ms: None,
+        done_by: None,
+        done_ms: None,
+        audio_url: "/voicemails/voicemail-1-2/audio".into(),
+    }
+}
+
+/// Issue 14 item 5 — a voicemail message serializes to exactly the
+/// documented properties, and the states are the documented ones.
+#[test]
+fn openapi_voicemail_schemas_match_the_view() {
+    use crate::records::VoicemailState;
+    let doc: serde_yaml::Value = serde_yaml::from_str(OPENAPI_YAML).expect("openapi.yaml parses");
+    assert_eq!(keys(voicemail_view()), properties(&doc, "VoicemailView"));
+    let states: Vec<String> = doc["components"]["schemas"]["VoicemailState"]["enum"]
+        .as_sequence()
+        .expect("an enum")
+        .iter()
+        .map(key)
+        .collect();
+    let ours: Vec<String> = [VoicemailState::New, VoicemailState::Heard, VoicemailState::Done]
+        .iter()
+        .map(|s| {
+            serde_json::to_value(s)
+                .expect("serializes")
+                .as_str()
+                .expect("a string")
+                .to_string()
+        })
+        .collect();
+    assert_eq!(states, ours);
 }

@@ -172,6 +172,8 @@ pub async fn run(cfg: Config, opts: RunOptions) -> Result<(), DriverError> {
     // CB-8: the stored callbacks (and their idempotency keys) before the
     // engine serves.
     engine.load_callbacks(store_worker::load_callbacks(&cfg.store().path_in(&opts.data_dir))?);
+    // Issue 14 item 5: the voicemail messages and their states, likewise.
+    engine.load_voicemails(store_worker::load_voicemails(&cfg.store().path_in(&opts.data_dir))?);
     let (tx, mut rx) = mpsc::channel::<Event>(crate::bounded::ENGINE_INPUT.capacity());
     spawn_signals(tx.clone());
     let gate = Arc::new(crate::sip::overload::OverloadGate::new(gate_settings(&cfg)));
@@ -187,7 +189,7 @@ pub async fn run(cfg: Config, opts: RunOptions) -> Result<(), DriverError> {
     }
     let (report_tx, mut media_reports) =
         mpsc::channel::<crate::media::MediaReport>(crate::bounded::MEDIA_REPORTS.capacity());
-    let media = crate::media::MediaWorkers::start(media_threads, recordings, report_tx, dtls)?;
+    let media = crate::media::MediaWorkers::start(media_threads, recordings.clone(), report_tx, dtls)?;
     let api_addr = cfg.api().listen;
     let api_listener = tokio::net::TcpListener::bind(api_addr)
         .await
@@ -289,7 +291,7 @@ pub async fn run(cfg: Config, opts: RunOptions) -> Result<(), DriverError> {
                     queue_feed::request(&engine, &store, now().mono, &token, query, reply);
                 }
                 cmd => {
-                    let _ = reply.send(answer_api(&mut engine, cmd, &gate.counters));
+                    let _ = reply.send(answer_api(&mut engine, cmd, &gate.counters, &recordings));
                 }
             },
             _ = feed_tick.tick() => {
@@ -359,8 +361,8 @@ pub async fn run(cfg: Config, opts: RunOptions) -> Result<(), DriverError> {
                     }
                     AcdRecord::LegCdr(l) => store_worker::Op::LegCdr(l),
                     AcdRecord::Callback(c) => store_worker::Op::Callback(c),
+                    AcdRecord::Voicemail(v) => store_worker::Op::Voicemail(v),
                 }),
-                Output::Voicemail(v) => tracing::info!(id = %v.id, "voicemail kept"),
                 // No desktop listening is no error.
                 Output::Desk(ev) => {
                     let _ = desk_tx.send(ev);
@@ -394,7 +396,12 @@ pub async fn run(cfg: Config, opts: RunOptions) -> Result<(), DriverError> {
 }
 
 /// Carries out one API request on the engine.
-fn answer_api(engine: &mut Engine, cmd: ApiCommand, gate: &crate::sip::overload::GateCounters) -> ApiReply {
+fn answer_api(
+    engine: &mut Engine,
+    cmd: ApiCommand,
+    gate: &crate::sip::overload::GateCounters,
+    recordings: &std::path::Path,
+) -> ApiReply {
     use std::sync::atomic::Ordering::Relaxed;
     match cmd {
         // The loop hands these to the store thread (`queue_feed::request`).
@@ -426,6 +433,16 @@ fn answer_api(engine: &mut Engine, cmd: ApiCommand, gate: &crate::sip::overload:
         ApiCommand::Desk { token, cmd } => ApiReply::Desk(engine.desk(now(), &token, cmd)),
         ApiCommand::Supervise { token, cmd } => ApiReply::Desk(engine.supervise(now(), &token, cmd)),
         ApiCommand::Callbacks { who, cmd } => ApiReply::Callbacks(engine.callbacks(now(), &who, cmd)),
+        // A message's audio is its file in the recordings directory.
+        ApiCommand::Voicemails { who, cmd } => {
+            ApiReply::Voicemails(engine.voicemail_request(now(), &who, cmd).map(|r| match r {
+                crate::engine::VoicemailReply::Audio { id, path } => crate::engine::VoicemailReply::Audio {
+                    id,
+                    path: recordings.join(path),
+                },
+                other => other,
+            }))
+        }
     }
 }
 

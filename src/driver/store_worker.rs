@@ -43,6 +43,9 @@ pub(crate) enum Op {
     LegCdr(LegCdrRecord),
     /// A callback, inserted or replaced by id (spec CB-8).
     Callback(Box<crate::records::CallbackRecord>),
+    /// A voicemail message, inserted or its state updated by id (issue 14
+    /// item 5).
+    Voicemail(Box<crate::records::VoicemailRecord>),
     /// A statistics request (issue 13 item 3), answered on its channel.
     Stats(Box<StatsJob>),
     /// Refresh today's figures and publish the queues' that changed.
@@ -256,6 +259,12 @@ pub(crate) fn load_callbacks(db: &std::path::Path) -> Result<Vec<crate::records:
     Store::open_reader(db)?.load_callbacks()
 }
 
+/// Every stored voicemail message with its state (issue 14 item 5), read
+/// like [`load_callbacks`], for the engine before it serves.
+pub(crate) fn load_voicemails(db: &std::path::Path) -> Result<Vec<crate::records::VoicemailRecord>, StoreError> {
+    Store::open_reader(db)?.load_voicemails()
+}
+
 /// Opens the store, closes what the previous run left open
 /// ([`Store::recover_after_restart`] at `now_ms`, logged at warn when it
 /// found anything), reads the persisted bindings, and starts the thread.
@@ -302,6 +311,7 @@ pub(crate) fn start(
                 Op::Interaction(i) => store.update_interaction(&i),
                 Op::LegCdr(l) => store.insert_leg_cdr(&l).map(|_| ()),
                 Op::Callback(c) => store.save_callback(&c),
+                Op::Voicemail(v) => store.save_voicemail(&v),
                 // After the writes queued before them (a report sees them),
                 // folded by the reader thread, never holding up writes.
                 Op::Stats(job) => {

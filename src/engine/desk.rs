@@ -755,9 +755,45 @@ pub enum DeskEvent {
         /// Today's figures (the day from UTC midnight).
         today: Box<crate::records::stats::AgentFigures>,
     },
+    /// A voicemail message was left in a mailbox the agent serves (issue
+    /// 14 item 5): a work item. One copy per logged-in agent of the queue
+    /// (the number masked per OFFER-3 when the queue says so) and one for
+    /// the supervisors (`agent` empty, unmasked).
+    Voicemail {
+        /// The agent's login; empty on the supervisors' copy.
+        agent: String,
+        /// The message.
+        #[serde(flatten)]
+        message: super::VoicemailView,
+    },
+    /// A voicemail message was marked handled (issue 14 item 5), to the
+    /// same people as [`DeskEvent::Voicemail`].
+    VoicemailDone {
+        /// The agent's login; empty on the supervisors' copy.
+        agent: String,
+        /// The message's id.
+        id: String,
+        /// Its queue, if a queue's.
+        queue: Option<String>,
+        /// Its user (extension), if a user's.
+        user: Option<String>,
+        /// Who marked it done (a login).
+        by: String,
+        /// When (unix ms).
+        at_ms: u64,
+    },
 }
 
 impl DeskEvent {
+    /// Whether a supervisor's stream carries the event: every event but an
+    /// agent's copy of a voicemail event (supervisors get their own).
+    pub fn for_supervisors(&self) -> bool {
+        match self {
+            DeskEvent::Voicemail { agent, .. } | DeskEvent::VoicemailDone { agent, .. } => agent.is_empty(),
+            _ => true,
+        }
+    }
+
     /// The agent whose stream carries the event.
     pub fn agent(&self) -> &str {
         match self {
@@ -779,7 +815,9 @@ impl DeskEvent {
             | DeskEvent::Controls { agent, .. }
             | DeskEvent::ClosedBySupervisor { agent, .. }
             | DeskEvent::Assigned { agent, .. }
-            | DeskEvent::Supervisor { agent, .. } => agent,
+            | DeskEvent::Supervisor { agent, .. }
+            | DeskEvent::Voicemail { agent, .. }
+            | DeskEvent::VoicemailDone { agent, .. } => agent,
             // No agent's: supervisors only.
             DeskEvent::Queue { .. } | DeskEvent::QueueStats { .. } | DeskEvent::AgentStats { .. } => "",
         }

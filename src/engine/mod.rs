@@ -32,6 +32,7 @@ mod trunk_health;
 mod trunk_reg;
 mod trunk_route;
 mod voicemail;
+mod voicemail_box;
 
 use crate::call::{Call, CallLinks, CallOutput, CallTimer};
 pub use crate::call::{CallControl, ControlError, Party};
@@ -52,6 +53,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 pub use trunk_health::TrunkSummary;
+pub use voicemail_box::{VoicemailCommand, VoicemailError, VoicemailReply, VoicemailView};
 
 /// Something that happened at the I/O edge.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -130,10 +132,9 @@ pub enum Output {
     /// Push an event to the desktops (the agent's stream and supervisors').
     Desk(desk::DeskEvent),
     /// Write a contact-center record: agent audit, interaction, leg CDR
-    /// (spec AGENT-6, HIST-3).
+    /// (spec AGENT-6, HIST-3), callback (CB-8), voicemail message (issue
+    /// 14 item 5).
     Acd(crate::records::AcdRecord),
-    /// Keep a voicemail message (issue 14 item 5): its WAV is complete.
-    Voicemail(crate::records::VoicemailRecord),
 }
 
 /// Engine-level timers (the transaction layer and the calls keep their own).

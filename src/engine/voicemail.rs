@@ -11,9 +11,9 @@
 //! up (the usual way). A caller who leaves before the tone leaves no
 //! message. A key during the greeting skips to the tone.
 //!
-//! Each message becomes a [`VoicemailRecord`] for the store (listed and
-//! downloaded through the API) and, for a queue's mailbox, a work item
-//! offered to its agents.
+//! Each message becomes a [`VoicemailRecord`], kept by the engine with its
+//! state, written by the store, listed and downloaded through the API and,
+//! for a queue's mailbox, offered to its agents (`voicemail_box.rs`).
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
@@ -59,6 +59,8 @@ pub(crate) struct VoicemailCall {
 #[derive(Clone, Debug, Default)]
 pub(crate) struct Voicemails {
     calls: HashMap<CallRef, VoicemailCall>,
+    /// Every message left, by id, with its state (`engine/voicemail_box.rs`).
+    pub(crate) messages: HashMap<String, VoicemailRecord>,
 }
 
 impl Engine {
@@ -235,9 +237,12 @@ impl Engine {
             dnis: vm.dnis.clone(),
             start_ms,
             duration_ms: now.unix_ms.saturating_sub(start_ms),
+            state: crate::records::VoicemailState::New,
+            heard: None,
+            done: None,
         };
         tracing::info!(call = %id, file = %rec.file, seconds = rec.duration_ms / 1000, "voicemail left");
-        self.out.push_back(Output::Voicemail(rec));
+        self.voicemail_message_left(rec);
     }
 
     fn set_stage(&mut self, id: CallRef, stage: Stage) {

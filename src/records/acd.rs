@@ -235,4 +235,7 @@ pub enum AcdRecord {
     LegCdr(LegCdrRecord),
     /// A callback, inserted or replaced by id, as it stands now (CB-8).
     Callback(Box<super::CallbackRecord>),
+    /// A voicemail message, inserted or its state updated by id, as it
+    /// stands now (issue 14 item 5).
+    Voicemail(Box<super::VoicemailRecord>),
 }

@@ -15,4 +15,4 @@ pub use acd::{
 };
 pub use callback::CallbackRecord;
 pub use cdr::{CdrRecord, PauseSpan, RecordingRecord};
-pub use voicemail::VoicemailRecord;
+pub use voicemail::{VoicemailRecord, VoicemailState};

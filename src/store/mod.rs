@@ -29,7 +29,9 @@
 //! post-call times; 5 adds who held each interaction (`handlers`, JSON); 6
 //! adds each interaction's stays in queues (`visits`, JSON, for the
 //! statistics); 7 adds `callbacks` (spec CB-8, with each create request's
-//! unique idempotency key, `callbacks.rs`). Older databases are upgraded in
+//! unique idempotency key, `callbacks.rs`); 8 adds each voicemail message's
+//! state (`new`, `heard`, `done`, with who and when; `voicemail.rs`). Older
+//! databases are upgraded in
 //! place, in one transaction.
 
 mod acd;
@@ -54,7 +56,7 @@ use std::path::Path;
 use std::time::Duration;
 
 /// The schema version this code writes (`PRAGMA user_version`).
-const SCHEMA_VERSION: i64 = 7;
+const SCHEMA_VERSION: i64 = 8;
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS bindings (
@@ -273,6 +275,9 @@ impl Store {
         // a version 1 or 2 database.
         tx.execute_batch(SCHEMA)?;
         tx.execute_batch(voicemail::SCHEMA)?;
+        // Version 8 added the messages' state (a table made by version 7
+        // lacks the columns; any older version had no table until now).
+        voicemail::upgrade(&tx)?;
         if version == 1 {
             // Version 2 added the CDR's recordings (JSON array, spec CALL-REC-1).
             tx.execute_batch("ALTER TABLE cdrs ADD COLUMN recordings TEXT")?;
@@ -301,9 +306,10 @@ impl Store {
         Ok(Store { conn })
     }
 
-    /// Keeps a voicemail message (issue 14 item 5); the same id twice is one message.
-    pub fn insert_voicemail(&self, v: &crate::records::VoicemailRecord) -> Result<(), StoreError> {
-        voicemail::insert(&self.conn, v)
+    /// Keeps a voicemail message (issue 14 item 5), or updates its state
+    /// when its id is there already.
+    pub fn save_voicemail(&self, v: &crate::records::VoicemailRecord) -> Result<(), StoreError> {
+        voicemail::save(&self.conn, v)
     }
 
     /// Every voicemail message, oldest first.

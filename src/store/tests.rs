@@ -98,7 +98,8 @@ fn schema_is_created_with_wal_and_normal_sync() {
             "callbacks",
             "cdrs",
             "interactions",
-            "leg_cdrs"
+            "leg_cdrs",
+            "voicemails"
         ]
     );
     let mode: String = store.conn.query_row("PRAGMA journal_mode", [], |r| r.get(0)).unwrap();

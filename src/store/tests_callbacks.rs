@@ -90,7 +90,7 @@ fn schema_v6_database_gains_callbacks() {
     }
     let store = Store::open(&path).unwrap();
     let v: i64 = store.conn.query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
-    assert_eq!(v, 7);
+    assert_eq!(v, SCHEMA_VERSION);
     assert_eq!(store.cdr_count().unwrap(), 1);
     assert!(store.load_callbacks().unwrap().is_empty());
     store.save_callback(&cb("cb-1", Some("k"))).unwrap();

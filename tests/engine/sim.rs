@@ -227,8 +227,12 @@ impl Harness {
                 Output::Cdr(c) => self.cdrs.push(c),
                 Output::Media(cmd) => self.media.push(cmd),
                 Output::Desk(ev) => self.desk.push(ev),
-                Output::Acd(r) => self.acd.push(r),
-                Output::Voicemail(v) => self.voicemails.push(v),
+                Output::Acd(r) => {
+                    if let switchboard::records::AcdRecord::Voicemail(v) = &r {
+                        self.voicemails.push((**v).clone());
+                    }
+                    self.acd.push(r)
+                }
             }
         }
     }

@@ -73,6 +73,7 @@ fn store_of(h: &Harness) -> Store {
                 store.insert_leg_cdr(l).expect("leg");
             }
             AcdRecord::Callback(c) => store.save_callback(c).expect("callback"),
+            AcdRecord::Voicemail(v) => store.save_voicemail(v).expect("voicemail"),
         }
     }
     store

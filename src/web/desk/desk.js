@@ -68,6 +68,7 @@
     rona: false,
     picker: null, // 'consult' | 'transfer' | null
     phone: null, // the embedded phone's state
+    voicemails: [], // VoicemailView not yet done, newest first
     log: [],
   };
   window.deskState = st;
@@ -235,6 +236,7 @@
     st.rona = me.state === 'Idle' && me.reason === 'RONA' && st.ronaDismissed !== me.since_ms;
     st.reads += 1;
     render();
+    loadVoicemails();
   }
 
   // --- events ------------------------------------------------------------
@@ -368,6 +370,18 @@
         activity('Supervisor ' + ev.supervisor + ' closed the call');
         endInteraction(ev.interaction);
         break;
+      case 'voicemail': {
+        const v = Object.assign({}, ev);
+        delete v.type;
+        delete v.agent;
+        st.voicemails = [v].concat(st.voicemails.filter((x) => x.id !== v.id));
+        activity('Voicemail from ' + callerText(v) + ' (' + mailboxText(v) + ')');
+        break;
+      }
+      case 'voicemail_done':
+        st.voicemails = st.voicemails.filter((x) => x.id !== ev.id);
+        activity('Voicemail marked done by ' + ev.by);
+        break;
       default:
         return;
     }
@@ -402,6 +416,7 @@
     renderOffers();
     renderInteraction();
     renderWrap();
+    renderVoicemails();
   }
 
   function renderState(me) {
@@ -982,6 +997,77 @@
       /* no storage */
     }
     phone.register({ server: server, user: st.me.extension, password: $('phone-password').value });
+  }
+
+  // --- voicemail (issue 14 item 5) -----------------------------------------
+
+  function callerText(v) {
+    return v.caller_name ? v.caller_name + ' ' + v.caller_number : v.caller_number;
+  }
+
+  function mailboxText(v) {
+    return v.queue ? 'queue ' + v.queue : 'extension ' + v.user;
+  }
+
+  /** The messages not yet done of the queues this agent serves (and its own). */
+  async function loadVoicemails() {
+    let list;
+    try {
+      list = await call('GET', '/voicemails', undefined, 'vm-error');
+    } catch (e) {
+      return;
+    }
+    st.voicemails = (list.voicemails || []).filter((v) => v.state !== 'done');
+    renderVoicemails();
+  }
+
+  function renderVoicemails() {
+    const ul = $('vm-list');
+    ul.replaceChildren(...st.voicemails.map(voicemailItem));
+    $('vm-empty').hidden = st.voicemails.length > 0;
+  }
+
+  function voicemailItem(v) {
+    const who = callerText(v);
+    const when = new Date(v.start_ms).toLocaleString();
+    return el(
+      'li',
+      { dataset: { id: v.id, state: v.state } },
+      el('p', { class: 'vm-line' }, el('strong', null, who), ' \u00b7 ' + mailboxText(v) + ' \u00b7 ' + S.duration(v.duration_ms / 1000)),
+      el('p', { class: 'vm-state' }, when + ' \u00b7 ' + (v.state === 'new' ? 'new' : 'heard by ' + v.heard_by)),
+      el(
+        'div',
+        { class: 'row' },
+        el('button', { type: 'button', class: 'vm-play', 'aria-label': 'Play the message from ' + who, onclick: () => playVoicemail(v) }, 'Play'),
+        el('button', { type: 'button', class: 'vm-done', 'aria-label': 'Mark the message from ' + who + ' done', onclick: () => voicemailDone(v) }, 'Done'),
+      ),
+    );
+  }
+
+  /** Plays the message in the card's player (an <audio> cannot send a header: ?token=). */
+  function playVoicemail(v) {
+    const audio = $('vm-audio');
+    audio.hidden = false;
+    audio.src = v.audio_url + '?token=' + encodeURIComponent(st.token);
+    audio.setAttribute('aria-label', 'Message from ' + callerText(v));
+    audio.play().catch(() => {});
+    if (v.state === 'new') {
+      v.state = 'heard';
+      v.heard_by = st.me ? st.me.agent : '';
+    }
+    renderVoicemails();
+  }
+
+  async function voicemailDone(v) {
+    try {
+      await call('POST', '/voicemails/' + encodeURIComponent(v.id) + '/done', undefined, 'vm-error');
+    } catch (e) {
+      if (e.status !== 409) return;
+      // Someone else did: the message says who; it leaves the list anyway.
+    }
+    st.voicemails = st.voicemails.filter((x) => x.id !== v.id);
+    renderVoicemails();
+    $('vm-title').focus();
   }
 
   // --- wiring ----------------------------------------------------------------

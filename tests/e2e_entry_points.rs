@@ -224,9 +224,14 @@ struct Caller {
 
 impl Caller {
     fn call(sw: &Switch) -> Caller {
+        Caller::call_to(sw, "15550188", "5100")
+    }
+
+    /// Calls `number` from `from` through the trunk; the 183 arrived.
+    fn call_to(sw: &Switch, from: &str, number: &str) -> Caller {
         let rtp = rtp_rtcp_sockets();
         let mut ua = Ua::udp(sw.external_addr());
-        let mut invite = ua.invite("15550188", "5100");
+        let mut invite = ua.invite(from, number);
         let port = rtp.0.local_addr().expect("addr").port();
         invite.body = Bytes::from(AudioSdp::pcmu().body("customer", 1, port, "sendrecv"));
         ua.send(&invite);
@@ -476,6 +481,20 @@ fn a_reload_changes_the_flow_for_the_next_callers() {
     ack_2xx(&mut caller.ua, &caller.invite, &ok);
 }
 
+/// A customer calls support (5000) from `from`; alice's phone answers:
+/// the customer (answered) and the interaction's uid.
+fn talking_with_alice(sw: &Switch, alice_ws: &mut Stream, alice_phone: &mut Phone, from: &str) -> (Caller, String) {
+    let mut caller = Caller::call_to(sw, from, "5000");
+    let offer = ws_wait_for(alice_ws, EVENT, |e| e["type"] == "offer").expect("alice's offer");
+    let uid = offer["interaction"].as_str().expect("uid").to_owned();
+    let ring = alice_phone.rings();
+    alice_phone.answer(&ring);
+    let ok = recv_where(&mut caller.ua, "the customer's 200", EVENT, |m| ua::code(m) == 200);
+    ack_2xx(&mut caller.ua, &caller.invite, &ok);
+    caller.early = ok;
+    (caller, uid)
+}
+
 /// CALL-XFER-4, CALL-XFER-3, CALL-XFER-5 — alice transfers her customer
 /// blind into the `main` entry point: she wraps up, the customer (still
 /// answered) hears its menu, keys 2 by SIP INFO and is offered to carol in
@@ -490,25 +509,7 @@ fn a_blind_transfer_into_an_entry_point_runs_its_menu() {
     let mut alice_phone = Phone::register(&sw, "1001");
     let mut carol_phone = Phone::register(&sw, "1003");
     // The customer calls support directly (5000) and alice answers.
-    let rtp = rtp_rtcp_sockets();
-    let mut ua = Ua::udp(sw.external_addr());
-    let mut invite = ua.invite("15550199", "5000");
-    let port = rtp.0.local_addr().expect("addr").port();
-    invite.body = Bytes::from(AudioSdp::pcmu().body("customer", 1, port, "sendrecv"));
-    ua.send(&invite);
-    let offer = ws_wait_for(&mut alice_ws, EVENT, |e| e["type"] == "offer").expect("alice's offer");
-    let uid = offer["interaction"].as_str().expect("uid").to_owned();
-    let ring = alice_phone.rings();
-    alice_phone.answer(&ring);
-    let ok = recv_where(&mut ua, "the customer's 200", EVENT, |m| ua::code(m) == 200);
-    ack_2xx(&mut ua, &invite, &ok);
-    let mut caller = Caller {
-        ua,
-        invite,
-        early: ok,
-        cseq: 1,
-        rtp,
-    };
+    let (mut caller, uid) = talking_with_alice(&sw, &mut alice_ws, &mut alice_phone, "15550199");
     let desk = Desk::new(api, ALICE);
     desk.ok(
         "POST",
@@ -569,18 +570,7 @@ queue = "support"
     let _carol_ws = available(api, CAROL);
     let mut alice_phone = Phone::register(&sw, "1001");
     let mut carol_phone = Phone::register(&sw, "1003");
-    let rtp = rtp_rtcp_sockets();
-    let mut ua = Ua::udp(sw.external_addr());
-    let mut invite = ua.invite("15550166", "5000");
-    let port = rtp.0.local_addr().expect("addr").port();
-    invite.body = Bytes::from(AudioSdp::pcmu().body("customer", 1, port, "sendrecv"));
-    ua.send(&invite);
-    let offer = ws_wait_for(&mut alice_ws, EVENT, |e| e["type"] == "offer").expect("alice's offer");
-    let uid = offer["interaction"].as_str().expect("uid").to_owned();
-    let ring = alice_phone.rings();
-    alice_phone.answer(&ring);
-    let ok = recv_where(&mut ua, "the customer's 200", EVENT, |m| ua::code(m) == 200);
-    ack_2xx(&mut ua, &invite, &ok);
+    let (_caller, uid) = talking_with_alice(&sw, &mut alice_ws, &mut alice_phone, "15550166");
     let desk = Desk::new(api, ALICE);
     let path = format!("/agent/interactions/{uid}/consult");
     let (status, body) = desk.post(&path, Some(r#"{"entry_point": "main"}"#));

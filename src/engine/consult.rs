@@ -825,18 +825,7 @@ impl Engine {
         let flow = self
             .entry_point_named(named)
             .ok_or_else(|| DeskError::Conflict("unsupported destination".into()))?;
-        let vars: Vec<(String, String)> = self
-            .acd
-            .interaction(id)
-            .map(|i| {
-                i.customer
-                    .data
-                    .saved_values()
-                    .into_iter()
-                    .filter_map(|(n, v)| Some((n.to_owned(), v?.to_owned())))
-                    .collect()
-            })
-            .unwrap_or_default();
+        let vars = self.interaction_values(id);
         let cfg = self.cfg.clone();
         let routed = crate::flow::route_without_keys(cfg.entry_points(), flow, vars, now, &super::flows::facts(self));
         let target = match routed {

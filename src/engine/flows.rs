@@ -113,15 +113,7 @@ impl Engine {
         let Some(call) = self.calls.get(&id) else { return };
         let Some(answer) = call.media.as_ref().and_then(|m| m.answer_a.clone()) else {
             tracing::info!(call = %id, caller = %call.caller, "entry point refused: the INVITE has no SDP offer to play prompts on");
-            self.with_call(now, id, |c, ctx| {
-                c.fail(
-                    ctx,
-                    StatusCode::NOT_ACCEPTABLE_HERE,
-                    "Entry Point Needs Audio",
-                    "flow_no_media",
-                )
-            });
-            return;
+            return self.refuse_no_audio(now, id);
         };
         let mut progress = call.a_final(StatusCode::SESSION_PROGRESS, None);
         let contact = crate::call::contact_for(&call.callee, call.a.src);
@@ -144,15 +136,7 @@ impl Engine {
             })
             .unwrap_or(false);
         if !heard {
-            self.with_call(now, id, |c, ctx| {
-                c.fail(
-                    ctx,
-                    StatusCode::NOT_ACCEPTABLE_HERE,
-                    "Entry Point Needs Audio",
-                    "flow_no_media",
-                )
-            });
-            return;
+            return self.refuse_no_audio(now, id);
         }
         self.timers
             .set(EngineTimer::Progress(id), now.mono + super::queue_wait::PROGRESS_EVERY);
@@ -175,14 +159,23 @@ impl Engine {
         self.pump_flow(now, id);
     }
 
-    /// CALL-XFER-4: an agent transferred interaction `id` blind into entry
-    /// point `flow`; its agent has left and the customer (answered, on its
-    /// own leg of the call) walks the flow with the interaction's values:
-    /// those the flow declares are kept, the others dropped.
-    pub(crate) fn enter_entry_point_transferred(&mut self, now: Now, id: crate::acd::InteractionId, flow: FlowId) {
-        let call = CallRef(id.0);
-        let vars: Vec<(String, String)> = self
-            .acd
+    /// A caller who cannot hear prompts (no SDP offer, or media the switch
+    /// does not carry) is refused: 488.
+    fn refuse_no_audio(&mut self, now: Now, id: CallRef) {
+        self.with_call(now, id, |c, ctx| {
+            c.fail(
+                ctx,
+                StatusCode::NOT_ACCEPTABLE_HERE,
+                "Entry Point Needs Audio",
+                "flow_no_media",
+            )
+        });
+    }
+
+    /// The values of interaction `id`'s call data (those set), for a flow
+    /// it enters (CALL-XFER-4).
+    pub(crate) fn interaction_values(&self, id: crate::acd::InteractionId) -> Vec<(String, String)> {
+        self.acd
             .interaction(id)
             .map(|i| {
                 i.customer
@@ -192,7 +185,16 @@ impl Engine {
                     .filter_map(|(n, v)| Some((n.to_owned(), v?.to_owned())))
                     .collect()
             })
-            .unwrap_or_default();
+            .unwrap_or_default()
+    }
+
+    /// CALL-XFER-4: an agent transferred interaction `id` blind into entry
+    /// point `flow`; its agent has left and the customer (answered, on its
+    /// own leg of the call) walks the flow with the interaction's values:
+    /// those the flow declares are kept, the others dropped.
+    pub(crate) fn enter_entry_point_transferred(&mut self, now: Now, id: crate::acd::InteractionId, flow: FlowId) {
+        let call = CallRef(id.0);
+        let vars = self.interaction_values(id);
         let context = self
             .queues
             .calls

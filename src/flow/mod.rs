@@ -156,6 +156,13 @@ impl FlowRun {
         now: Now,
         facts: &dyn QueueFacts,
     ) -> FlowRun {
+        let mut run = FlowRun::entering(entry, flow, vars);
+        run.run_from(entry, StepRef(0), now, facts);
+        run
+    }
+
+    /// A run at the start of `flow`, its variables kept per CALL-XFER-4.
+    fn entering(entry: &EntryPoints, flow: FlowId, vars: Vec<(String, String)>) -> FlowRun {
         let mut run = FlowRun {
             flow,
             step: StepRef(0),
@@ -165,7 +172,6 @@ impl FlowRun {
             path: Vec::new(),
         };
         run.enter_flow(entry, flow);
-        run.run_from(entry, StepRef(0), now, facts);
         run
     }
 
@@ -546,15 +552,7 @@ pub fn route_without_keys(
     now: Now,
     facts: &dyn QueueFacts,
 ) -> Result<Exit, Unroutable> {
-    let mut run = FlowRun {
-        flow,
-        step: StepRef(0),
-        state: State::Done,
-        vars,
-        actions: VecDeque::new(),
-        path: Vec::new(),
-    };
-    run.enter_flow(entry, flow);
+    let mut run = FlowRun::entering(entry, flow, vars);
     let mut step = StepRef(0);
     for _ in 0..MAX_INSTANT_STEPS {
         let kind = entry

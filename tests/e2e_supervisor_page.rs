@@ -364,7 +364,7 @@ fn page_shows_an_agents_state_as_it_changes_and_force_closes_a_call() {
     );
 
     // Force close: asked first; cancelling keeps the call.
-    b.eval(&format!("document.querySelector('{row} button.close').click(); true"));
+    click_when_there(&mut b, &format!("{row} button.close"));
     b.wait_for("document.getElementById('confirm-dialog').open", SHOW);
     check(&mut b, "document.activeElement.id === 'confirm-no'");
     press(&mut b, "Escape", false);
@@ -375,7 +375,7 @@ fn page_shows_an_agents_state_as_it_changes_and_force_closes_a_call() {
         Some(1),
         "still open: {list}"
     );
-    b.eval(&format!("document.querySelector('{row} button.close').click(); true"));
+    click_when_there(&mut b, &format!("{row} button.close"));
     b.wait_for("document.getElementById('confirm-dialog').open", SHOW);
     b.eval("document.getElementById('confirm-yes').click(); true");
     b.wait_for(
@@ -583,5 +583,15 @@ fn force_state_from_the_page_by_keyboard() {
             .iter()
             .any(|a| a["agent"] == "alice" && a["state"] == "LoggedOut"),
         "{json}"
+    );
+}
+
+/// Clicks the element `selector` names as soon as it is there: the live
+/// lists re-render their rows as events arrive (a reload re-reads them), so
+/// the click waits for the row rather than meeting it mid-render.
+fn click_when_there(b: &mut Chromium, selector: &str) {
+    b.wait_for(
+        &format!("(() => {{ const e = document.querySelector('{selector}'); if (!e) return false; e.click(); return true; }})()"),
+        SHOW,
     );
 }

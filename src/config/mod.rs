@@ -32,6 +32,7 @@ mod dialplan;
 pub mod entry;
 mod entry_check;
 mod entry_load;
+mod entry_steps;
 mod error;
 #[cfg(feature = "fuzzing")]
 pub mod fuzz;

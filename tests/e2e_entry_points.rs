@@ -13,13 +13,14 @@
 mod common;
 
 use bytes::Bytes;
+use common::caller::{recv_where, Caller};
 use common::desk::*;
-use common::media::{ack_2xx, pcmu_tone, rtp_rtcp_sockets, sdp_rtp, AudioSdp, Sender};
+use common::media::{ack_2xx, rtp_rtcp_sockets, AudioSdp};
 use common::ua::{self, Ua};
 use common::*;
 use serde_json::Value;
 use std::net::UdpSocket;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use switchboard::sip::msg::{HeaderName, Message, Method, StatusCode};
 
 /// How long a desktop event or a SIP message may take to arrive.
@@ -148,18 +149,6 @@ impl Phone {
     }
 }
 
-fn recv_where(ua: &mut Ua, what: &str, timeout: Duration, mut pred: impl FnMut(&Message) -> bool) -> Message {
-    let deadline = Instant::now() + timeout;
-    while Instant::now() < deadline {
-        if let Some(m) = ua.recv(Duration::from_millis(200)) {
-            if pred(&m) {
-                return m;
-            }
-        }
-    }
-    panic!("{what}: nothing within {timeout:?}");
-}
-
 /// The agent logs in `Available` and returns its event stream.
 fn available(api: std::net::SocketAddr, token: &str) -> Stream {
     let mut ws = ws_connect(api, "/agent/events", WsAuth::Header(token)).expect("agent stream");
@@ -213,89 +202,6 @@ fn sipp_caller_walks_the_menu_with_rfc4733_keys_into_sales() {
     assert!(log.contains("main/hours → main/menu → main/sales"), "{log}");
 }
 
-/// The customer of the SIP INFO tests: INVITE to 5100 with SDP, the 183.
-struct Caller {
-    ua: Ua,
-    invite: Message,
-    early: Message,
-    cseq: u32,
-    rtp: (UdpSocket, UdpSocket),
-}
-
-impl Caller {
-    fn call(sw: &Switch) -> Caller {
-        Caller::call_to(sw, "15550188", "5100")
-    }
-
-    /// Calls `number` from `from` through the trunk; the 183 arrived.
-    fn call_to(sw: &Switch, from: &str, number: &str) -> Caller {
-        let rtp = rtp_rtcp_sockets();
-        let mut ua = Ua::udp(sw.external_addr());
-        let mut invite = ua.invite(from, number);
-        let port = rtp.0.local_addr().expect("addr").port();
-        invite.body = Bytes::from(AudioSdp::pcmu().body("customer", 1, port, "sendrecv"));
-        ua.send(&invite);
-        let early = recv_where(&mut ua, "the 183", EVENT, |m| ua::code(m) == 183);
-        assert!(
-            String::from_utf8_lossy(&early.body).contains("m=audio"),
-            "{}",
-            ua::text(&early)
-        );
-        Caller {
-            ua,
-            invite,
-            early,
-            cseq: 1,
-            rtp,
-        }
-    }
-
-    /// Keys `digit` with SIP INFO (`application/dtmf-relay`) in the early dialog.
-    fn info_key(&mut self, digit: char) {
-        self.cseq += 1;
-        let target = common::media::contact_target(&self.early);
-        let mut info = Message::request(Method::INFO, target);
-        info.headers.push(HeaderName::Via, self.ua.new_via());
-        for name in [HeaderName::From, HeaderName::CallId] {
-            let v = self.invite.headers.get(&name).expect("header").clone();
-            info.headers.push(name, v);
-        }
-        info.headers.push(
-            HeaderName::To,
-            self.early.headers.get(&HeaderName::To).expect("To").clone(),
-        );
-        info.headers.push(HeaderName::CSeq, format!("{} INFO", self.cseq));
-        info.headers.push(HeaderName::MaxForwards, "70");
-        info.headers.push(HeaderName::ContentType, "application/dtmf-relay");
-        info.body = Bytes::from(format!("Signal={digit}\r\nDuration=160\r\n"));
-        self.ua.send(&info);
-        let seq = self.cseq;
-        let ok = recv_where(&mut self.ua, "the 200 to INFO", EVENT, |m| {
-            ua::cseq_of(m).is_some_and(|c| c.method == Method::INFO && c.seq == seq)
-        });
-        assert_eq!(ua::code(&ok), 200, "{}", ua::text(&ok));
-    }
-
-    /// Waits for an RTP packet from the switch's early-media address.
-    fn hears_the_switch(&mut self) {
-        let from = sdp_rtp(&self.early.body);
-        let deadline = Instant::now() + EVENT;
-        let mut buf = [0u8; 2048];
-        self.rtp
-            .0
-            .set_read_timeout(Some(Duration::from_millis(200)))
-            .expect("timeout");
-        while Instant::now() < deadline {
-            if let Ok((n, src)) = self.rtp.0.recv_from(&mut buf) {
-                if src == from && n > 12 {
-                    return;
-                }
-            }
-        }
-        panic!("no prompt audio from {from}");
-    }
-}
-
 /// Issue 14 item 1, CAD-1 — SIP INFO keys walk the menu (`3`), an account
 /// number is collected (`4711#`) and a `set` step marks the caller gold;
 /// alice's support offer carries both values, set by the flow.
@@ -305,7 +211,7 @@ fn sip_info_keys_collect_an_account_that_reaches_the_agents_offer() {
     let api = sw.api_addr();
     let mut alice_ws = available(api, ALICE);
     let mut phone = Phone::register(&sw, "1001");
-    let mut caller = Caller::call(&sw);
+    let mut caller = Caller::call_to(&sw, "15550188", "5100");
     caller.hears_the_switch();
     for k in ['3', '4', '7', '1', '1', '#'] {
         caller.info_key(k);
@@ -329,7 +235,7 @@ fn sip_info_keys_collect_an_account_that_reaches_the_agents_offer() {
 fn closed_hours_say_goodbye_and_hang_up_unanswered() {
     let closed = menu_flow().replace("[\"00:00-24:00\"]", "[]");
     let (sw, _cfg) = start(&closed);
-    let mut caller = Caller::call(&sw);
+    let mut caller = Caller::call_to(&sw, "15550188", "5100");
     caller.hears_the_switch();
     let fin = recv_where(&mut caller.ua, "the final answer", Duration::from_secs(30), |m| {
         m.status().is_some_and(|s| s.is_final())
@@ -377,34 +283,9 @@ kind = "queue"
 queue = "support"
 "#;
     let (sw, _cfg) = start(flow);
-    let mut caller = Caller::call(&sw);
+    let mut caller = Caller::call_to(&sw, "15550188", "5100");
     caller.hears_the_switch();
-    let ok = recv_where(&mut caller.ua, "voicemail's 200", Duration::from_secs(40), |m| {
-        ua::code(m) == 200 && ua::cseq_of(m).is_some_and(|c| c.method == Method::INVITE)
-    });
-    ack_2xx(&mut caller.ua, &caller.invite, &ok);
-    caller.early = ok.clone();
-    assert!(
-        sw.wait_for_log("recording a voicemail", Duration::from_secs(40)),
-        "the tone and the recording come after the greeting"
-    );
-    let to = sdp_rtp(&ok.body);
-    let voice = Sender::spawn(
-        &caller.rtp.0,
-        to,
-        common::media::Stream::pcmu(0x5eed),
-        pcmu_tone(440.0, -12.0),
-    );
-    assert!(
-        wait_until(Duration::from_secs(10), || voice.sent() >= 100),
-        "2 s of voice sent"
-    );
-    voice.stop();
-    caller.info_key('#');
-    let bye = recv_where(&mut caller.ua, "the switch's BYE", Duration::from_secs(20), |m| {
-        m.method() == Some(&Method::BYE)
-    });
-    caller.ua.reply(&bye, StatusCode::OK, None);
+    caller.leaves_a_message(&sw);
     assert!(sw.wait_for_log("voicemail left", EVENT));
     // The file is completed (renamed from `.wav.part`) off the media thread.
     let dir = sw.data_dir().join("recordings");
@@ -471,7 +352,7 @@ fn a_reload_changes_the_flow_for_the_next_callers() {
         "the reload is taken: {}",
         sw.log()
     );
-    let mut caller = Caller::call(&sw);
+    let mut caller = Caller::call_to(&sw, "15550188", "5100");
     caller.info_key('2');
     let offer = ws_wait_for(&mut alice_ws, EVENT, |e| e["type"] == "offer").expect("alice's offer");
     assert_eq!(offer["queue"], "support", "{offer}");
@@ -491,7 +372,7 @@ fn talking_with_alice(sw: &Switch, alice_ws: &mut Stream, alice_phone: &mut Phon
     alice_phone.answer(&ring);
     let ok = recv_where(&mut caller.ua, "the customer's 200", EVENT, |m| ua::code(m) == 200);
     ack_2xx(&mut caller.ua, &caller.invite, &ok);
-    caller.early = ok;
+    caller.dialog = ok;
     (caller, uid)
 }
 

@@ -11,15 +11,12 @@
 
 mod common;
 
-use bytes::Bytes;
+use common::caller::Caller;
 use common::desk::*;
-use common::media::{ack_2xx, pcmu_tone, rtp_rtcp_sockets, sdp_rtp, AudioSdp, Sender};
-use common::ua::{self, Ua};
 use common::*;
 use serde_json::Value;
-use std::net::{SocketAddr, UdpSocket};
+use std::net::SocketAddr;
 use std::time::{Duration, Instant};
-use switchboard::sip::msg::{HeaderName, Message, Method, StatusCode};
 
 /// How long a desktop event or a SIP message may take to arrive.
 const EVENT: Duration = Duration::from_secs(15);
@@ -61,102 +58,6 @@ queue = "sales"
 /// (which masks numbers) sees it.
 const CALLER: &str = "15550188";
 const CALLER_MASKED: &str = "****0188";
-
-fn recv_where(ua: &mut Ua, what: &str, timeout: Duration, mut pred: impl FnMut(&Message) -> bool) -> Message {
-    let deadline = Instant::now() + timeout;
-    while Instant::now() < deadline {
-        if let Some(m) = ua.recv(Duration::from_millis(200)) {
-            if pred(&m) {
-                return m;
-            }
-        }
-    }
-    panic!("{what}: nothing within {timeout:?}");
-}
-
-/// A customer calling 5100 on the external profile.
-struct Caller {
-    ua: Ua,
-    invite: Message,
-    dialog: Message,
-    cseq: u32,
-    rtp: (UdpSocket, UdpSocket),
-}
-
-impl Caller {
-    fn call(sw: &Switch) -> Caller {
-        let rtp = rtp_rtcp_sockets();
-        let mut ua = Ua::udp(sw.external_addr());
-        let mut invite = ua.invite(CALLER, "5100");
-        let port = rtp.0.local_addr().expect("addr").port();
-        invite.body = Bytes::from(AudioSdp::pcmu().body("customer", 1, port, "sendrecv"));
-        ua.send(&invite);
-        let early = recv_where(&mut ua, "the 183", EVENT, |m| ua::code(m) == 183);
-        Caller {
-            ua,
-            invite,
-            dialog: early,
-            cseq: 1,
-            rtp,
-        }
-    }
-
-    /// Keys `digit` with SIP INFO in the dialog.
-    fn info_key(&mut self, digit: char) {
-        self.cseq += 1;
-        let target = common::media::contact_target(&self.dialog);
-        let mut info = Message::request(Method::INFO, target);
-        info.headers.push(HeaderName::Via, self.ua.new_via());
-        for name in [HeaderName::From, HeaderName::CallId] {
-            let v = self.invite.headers.get(&name).expect("header").clone();
-            info.headers.push(name, v);
-        }
-        info.headers.push(
-            HeaderName::To,
-            self.dialog.headers.get(&HeaderName::To).expect("To").clone(),
-        );
-        info.headers.push(HeaderName::CSeq, format!("{} INFO", self.cseq));
-        info.headers.push(HeaderName::MaxForwards, "70");
-        info.headers.push(HeaderName::ContentType, "application/dtmf-relay");
-        info.body = Bytes::from(format!("Signal={digit}\r\nDuration=160\r\n"));
-        self.ua.send(&info);
-        let seq = self.cseq;
-        let ok = recv_where(&mut self.ua, "the 200 to INFO", EVENT, |m| {
-            ua::cseq_of(m).is_some_and(|c| c.method == Method::INFO && c.seq == seq)
-        });
-        assert_eq!(ua::code(&ok), 200, "{}", ua::text(&ok));
-    }
-
-    /// Waits for voicemail to answer, says 2 s of 440 Hz after the tone,
-    /// keys `#`, and answers the switch's BYE.
-    fn leaves_a_message(&mut self, sw: &Switch) {
-        let ok = recv_where(&mut self.ua, "voicemail's 200", Duration::from_secs(40), |m| {
-            ua::code(m) == 200 && ua::cseq_of(m).is_some_and(|c| c.method == Method::INVITE)
-        });
-        ack_2xx(&mut self.ua, &self.invite, &ok);
-        self.dialog = ok.clone();
-        assert!(
-            sw.wait_for_log("recording a voicemail", Duration::from_secs(40)),
-            "the recording starts after the greeting and the tone"
-        );
-        let voice = Sender::spawn(
-            &self.rtp.0,
-            sdp_rtp(&ok.body),
-            common::media::Stream::pcmu(0x5eed),
-            pcmu_tone(440.0, -12.0),
-        );
-        assert!(
-            wait_until(Duration::from_secs(10), || voice.sent() >= 100),
-            "2 s of voice sent"
-        );
-        voice.stop();
-        self.info_key('#');
-        let bye = recv_where(&mut self.ua, "the switch's BYE", Duration::from_secs(20), |m| {
-            m.method() == Some(&Method::BYE)
-        });
-        self.ua.reply(&bye, StatusCode::OK, None);
-    }
-}
 
 /// The agent logs in `Available` and returns its event stream.
 fn available(api: SocketAddr, token: &str) -> Stream {
@@ -239,7 +140,7 @@ fn a_message_is_offered_heard_done_and_kept_across_a_restart() {
     let bob = Desk::new(api, BOB);
     let sam = Desk::new(api, SAM);
 
-    let mut caller = Caller::call(&sw);
+    let mut caller = Caller::call_to(&sw, CALLER, "5100");
     caller.leaves_a_message(&sw);
 
     // The work item on carol's desktop, masked; the supervisors' in full.
@@ -402,7 +303,7 @@ fn the_desk_page_lists_plays_and_marks_a_message_done() {
     );
     assert_eq!(b.eval("document.getElementById('vm-empty').hidden"), Value::Bool(false));
 
-    let mut caller = Caller::call(&sw);
+    let mut caller = Caller::call_to(&sw, CALLER, "5100");
     caller.leaves_a_message(&sw);
     b.wait_for("document.querySelectorAll('#vm-list li').length === 1", EVENT);
     let line = b.eval("document.querySelector('#vm-list li').textContent");

@@ -27,6 +27,7 @@
 #![allow(dead_code)]
 
 pub mod baresip;
+pub mod caller;
 pub mod chromium;
 pub mod conference;
 pub mod desk;

@@ -13,7 +13,7 @@
 mod common;
 
 use bytes::Bytes;
-use common::caller::{recv_where, Caller};
+use common::caller::{assert_callers_tone, recv_where, Caller};
 use common::desk::*;
 use common::media::{ack_2xx, rtp_rtcp_sockets, AudioSdp};
 use common::ua::{self, Ua};
@@ -301,25 +301,7 @@ queue = "support"
         dir.display()
     );
     let wav = find().expect("the WAV");
-    let mut reader = hound::WavReader::open(&wav).expect("a WAV");
-    let spec = reader.spec();
-    assert_eq!((spec.sample_rate, spec.channels, spec.bits_per_sample), (8000, 1, 16));
-    let samples: Vec<i16> = reader.samples::<i16>().map(|s| s.expect("sample")).collect();
-    let loud: Vec<i16> = samples.iter().copied().filter(|s| s.unsigned_abs() > 2000).collect();
-    assert!(
-        loud.len() >= 8000,
-        "at least 1 s of the caller's tone: {} loud samples of {}",
-        loud.len(),
-        samples.len()
-    );
-    // 440 Hz: about 880 zero crossings a second over the loud part.
-    let start = samples.iter().position(|s| s.unsigned_abs() > 2000).expect("loud");
-    let part = &samples[start..(start + 8000).min(samples.len())];
-    let crossings = part.windows(2).filter(|w| (w[0] < 0) != (w[1] < 0)).count();
-    assert!(
-        (800..=960).contains(&crossings),
-        "{crossings} zero crossings in 1 s: not the caller's 440 Hz"
-    );
+    assert_callers_tone(&std::fs::read(&wav).expect("the WAV"));
 }
 
 /// Issue 14 item 1 — admins edit menus while calls run: an edit that

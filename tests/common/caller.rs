@@ -143,3 +143,24 @@ impl Caller {
         self.ua.reply(&bye, StatusCode::OK, None);
     }
 }
+
+/// A voicemail WAV of [`Caller::leaves_a_message`]: 8 kHz mono 16-bit
+/// holding at least a second of the caller's 440 Hz (about 880 zero
+/// crossings a second once the voice starts), not the switch's prompts.
+pub fn assert_callers_tone(wav: &[u8]) {
+    let mut reader = hound::WavReader::new(std::io::Cursor::new(wav)).expect("a WAV");
+    let spec = reader.spec();
+    assert_eq!((spec.sample_rate, spec.channels, spec.bits_per_sample), (8000, 1, 16));
+    let samples: Vec<i16> = reader.samples::<i16>().map(|s| s.expect("sample")).collect();
+    let start = samples
+        .iter()
+        .position(|s| s.unsigned_abs() > 2000)
+        .expect("the caller's voice");
+    let part = &samples[start..(start + 8000).min(samples.len())];
+    assert_eq!(part.len(), 8000, "at least 1 s after the voice starts");
+    let crossings = part.windows(2).filter(|w| (w[0] < 0) != (w[1] < 0)).count();
+    assert!(
+        (800..=960).contains(&crossings),
+        "{crossings} zero crossings in 1 s: not the caller's 440 Hz"
+    );
+}

@@ -237,7 +237,7 @@ impl Engine {
         let Some(mut fc) = self.flows.calls.remove(&id) else {
             return;
         };
-        let cfg = self.cfg.clone();
+        let cfg = fc.cfg.clone();
         fc.run.handle_timeout(cfg.entry_points(), now, &EngineFacts(self));
         self.flows.calls.insert(id, fc);
         self.pump_flow(now, id);

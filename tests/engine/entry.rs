@@ -132,3 +132,71 @@ fn a_menu_key_queues_the_caller_and_only_the_agents_answer_answers_it() {
     let cdr_route = h.engine.calls_snapshot().first().map(|c| c.route.clone());
     assert_eq!(cdr_route.as_deref(), Some("queue:support"));
 }
+
+/// Issue 14 item 1 — a reload (SIGHUP) changes the flows for the next
+/// callers only: a caller in the middle of the old menu goes on walking it
+/// (its steps are the old file's), so `1` still leads to support although
+/// the new file's menu (in another order) sends `1` to sales.
+#[test]
+fn a_caller_mid_flow_keeps_walking_the_flow_it_started_in_after_a_reload() {
+    let mut h = Harness::with_files(&[("entrypoints.toml", FLOW)]);
+    let mut customer = Ua::phone("1000", "192.0.2.10");
+    let mut alice = Ua::phone("1001", "192.0.2.21");
+    h.register(&mut alice, 3600);
+    login(&mut h, ALICE);
+    h.place_call(&mut customer, "5100");
+    h.expect_response(customer.addr, 183);
+    let call = h
+        .media
+        .iter()
+        .find_map(|m| match m {
+            MediaCommand::Prompt { call, .. } => Some(*call),
+            _ => None,
+        })
+        .expect("the call's media session");
+    let edited = r#"
+[[entry_point]]
+name = "main"
+
+[[entry_point.step]]
+name = "menu"
+kind = "menu"
+prompt = "welcome"
+choices = { "1" = "sales" }
+otherwise = "sales"
+
+[[entry_point.step]]
+name = "sales"
+kind = "queue"
+queue = "sales"
+"#;
+    let files: Vec<(&str, &str)> = switchboard::config::embedded_sources()
+        .iter()
+        .map(|&(n, t)| {
+            if n.ends_with("entrypoints.toml") {
+                (n, edited)
+            } else {
+                (n, t)
+            }
+        })
+        .collect();
+    let cfg = switchboard::config::load_from_sources(&files).unwrap_or_else(|e| panic!("{e}"));
+    h.engine.reload(std::sync::Arc::new(cfg));
+    // The old menu's prompt ends and its wait for a key begins.
+    h.advance(Duration::from_secs(20));
+    h.input(Input::Digit {
+        session: call,
+        leg: MediaLeg::A,
+        digit: '1',
+    });
+    h.expect_request(alice.addr, "INVITE");
+    let offer = h
+        .desk
+        .iter()
+        .find_map(|e| match e {
+            DeskEvent::Offer { offer, .. } => Some(offer.clone()),
+            _ => None,
+        })
+        .expect("alice's offer");
+    assert_eq!(offer.queue, "support", "the old flow's choice");
+}

@@ -67,6 +67,8 @@ pub struct MetricsSnapshot {
     pub shed_source: u64,
     /// ACKs of the gate's 503s it dropped.
     pub acks_dropped: u64,
+    /// Callers who entered each entry point and how they left (issue 14).
+    pub entry_points: Vec<crate::engine::EntryPointCounts>,
 }
 
 /// The metrics route.
@@ -178,6 +180,7 @@ pub fn encode(s: &MetricsSnapshot, openmetrics: bool) -> (String, &'static str) 
     );
     sip_families(&mut reg, &s.sip);
     acd_families(&mut reg, s);
+    entry_point_families(&mut reg, s);
     let mut body = String::new();
     // Writing into a String cannot fail.
     if openmetrics {
@@ -226,6 +229,34 @@ fn sip_families(reg: &mut Registry, c: &crate::sip::counters::SipCounters) {
         "sip_responses",
         "SIP responses received and sent, by the method of their CSeq and their class",
         responses,
+    );
+}
+
+/// `entry_point_calls{entry_point}` and
+/// `entry_point_exits{entry_point, exit}` (counters since the start).
+fn entry_point_families(reg: &mut Registry, s: &MetricsSnapshot) {
+    type Labels = Vec<(&'static str, String)>;
+    let entered = Family::<Labels, Counter>::default();
+    let exits = Family::<Labels, Counter>::default();
+    for e in &s.entry_points {
+        entered
+            .get_or_create(&vec![("entry_point", e.name.clone())])
+            .inc_by(e.entered);
+        for (exit, n) in &e.exits {
+            exits
+                .get_or_create(&vec![("entry_point", e.name.clone()), ("exit", (*exit).to_owned())])
+                .inc_by(*n);
+        }
+    }
+    reg.register(
+        "entry_point_calls",
+        "Callers who entered the entry point (from the dial plan or a transfer)",
+        entered,
+    );
+    reg.register(
+        "entry_point_exits",
+        "Callers who left the entry point: to a queue, user, number or voicemail, hung up by it, or gone (caller_left)",
+        exits,
     );
 }
 
@@ -293,6 +324,11 @@ mod tests {
                 longest_wait: std::time::Duration::from_millis(20_500),
                 agents: crate::acd::AgentState::NAMES.map(|n| (n, 0)),
             }],
+            entry_points: vec![crate::engine::EntryPointCounts {
+                name: "main".into(),
+                entered: 4,
+                exits: vec![("caller_left", 1), ("queue", 3)],
+            }],
             agents: [
                 ("LoggedOut", 1),
                 ("Available", 2),
@@ -345,6 +381,9 @@ mod tests {
             "switchboard_queue_waiting{queue=\"support\"} 2",
             "switchboard_queue_longest_wait_seconds{queue=\"support\"} 20.5",
             "switchboard_agents{state=\"Busy\"} 3",
+            "switchboard_entry_point_calls_total{entry_point=\"main\"} 4",
+            "switchboard_entry_point_exits_total{entry_point=\"main\",exit=\"queue\"} 3",
+            "switchboard_entry_point_exits_total{entry_point=\"main\",exit=\"caller_left\"} 1",
             "switchboard_agents{state=\"Idle\"} 0",
         ] {
             assert!(body.lines().any(|l| l == line), "{line} in\n{body}");

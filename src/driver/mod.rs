@@ -425,6 +425,7 @@ fn answer_api(
                 shed_busy: gate.shed_busy.load(Relaxed),
                 shed_source: gate.shed_source.load(Relaxed),
                 acks_dropped: gate.acks_dropped.load(Relaxed),
+                entry_points: engine.entry_point_counts(),
             }))
         }
         ApiCommand::ListCalls => ApiReply::Calls(engine.calls_snapshot()),

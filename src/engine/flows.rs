@@ -55,10 +55,38 @@ pub(crate) struct FlowCall {
     pub transferred: Option<crate::acd::InteractionId>,
 }
 
-/// The callers in entry points, by call.
+/// The callers in entry points, by call, and what became of those since
+/// the start (`/metrics`).
 #[derive(Clone, Debug, Default)]
 pub(crate) struct Flows {
     pub(crate) calls: HashMap<CallRef, FlowCall>,
+    /// Callers who entered each entry point (by name; the dial plan's or a transfer's).
+    entered: std::collections::BTreeMap<String, u64>,
+    /// How callers left each entry point they were in last: `queue`,
+    /// `user`, `number`, `voicemail`, `hangup`, or `caller_left`.
+    exits: std::collections::BTreeMap<(String, &'static str), u64>,
+}
+
+/// An entry point's counts since the start (`/metrics`).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct EntryPointCounts {
+    /// Its name.
+    pub name: String,
+    /// Callers who entered it.
+    pub entered: u64,
+    /// How callers left it: (`queue` | `user` | `number` | `voicemail` | `hangup` | `caller_left`, count).
+    pub exits: Vec<(&'static str, u64)>,
+}
+
+/// The name an exit is counted under.
+fn exit_name(exit: &Exit) -> &'static str {
+    match exit {
+        Exit::Queue { .. } => "queue",
+        Exit::User { .. } => "user",
+        Exit::Number { .. } => "number",
+        Exit::Voicemail { .. } => "voicemail",
+        Exit::Hangup { .. } => "hangup",
+    }
 }
 
 /// What a flow sees of the queues, read from the engine.
@@ -243,11 +271,49 @@ impl Engine {
         self.pump_flow(now, id);
     }
 
-    /// The call ended or was reaped: its run ends with it.
+    /// The call ended or was reaped: its run ends with it (the caller left
+    /// in the middle of the flow).
     pub(crate) fn forget_flow(&mut self, id: CallRef) {
-        if self.flows.calls.remove(&id).is_some() {
+        if let Some(fc) = self.flows.calls.remove(&id) {
             self.timers.cancel(EngineTimer::Flow(id));
+            self.count_exit(&fc, "caller_left");
         }
+    }
+
+    /// Counts a caller leaving `fc`'s current entry point by `exit`.
+    fn count_exit(&mut self, fc: &FlowCall, exit: &'static str) {
+        let name = fc
+            .cfg
+            .entry_points()
+            .flow(fc.run.flow())
+            .map_or("", |f| f.name.as_str());
+        *self.flows.exits.entry((name.to_owned(), exit)).or_default() += 1;
+    }
+
+    /// Each configured entry point's counts since the start, in file order
+    /// (entry points of an earlier config that callers still used after a
+    /// reload come after them).
+    pub fn entry_point_counts(&self) -> Vec<EntryPointCounts> {
+        let mut names: Vec<String> = self.cfg.entry_points().flows.iter().map(|f| f.name.clone()).collect();
+        for n in self.flows.entered.keys() {
+            if !names.contains(n) {
+                names.push(n.clone());
+            }
+        }
+        names
+            .into_iter()
+            .map(|name| EntryPointCounts {
+                entered: self.flows.entered.get(&name).copied().unwrap_or(0),
+                exits: self
+                    .flows
+                    .exits
+                    .iter()
+                    .filter(|((n, _), _)| *n == name)
+                    .map(|((_, e), c)| (*e, *c))
+                    .collect(),
+                name,
+            })
+            .collect()
     }
 
     /// The 183 to repeat for call `id`, if it is in an entry point.
@@ -266,8 +332,14 @@ impl Engine {
                 FlowAction::Play(p) => self.play(id, &p, AfterPrompt::Silence),
                 FlowAction::StopPrompt => self.stop_prompt(id, AfterPrompt::Silence),
                 FlowAction::Entered { flow } => {
-                    let name = fc.cfg.entry_points().flow(flow).map_or("", |f| f.name.as_str());
-                    tracing::debug!(call = %id, entry_point = name, "in entry point");
+                    let name = fc
+                        .cfg
+                        .entry_points()
+                        .flow(flow)
+                        .map_or("", |f| f.name.as_str())
+                        .to_owned();
+                    tracing::debug!(call = %id, entry_point = %name, "in entry point");
+                    *self.flows.entered.entry(name).or_default() += 1;
                 }
                 FlowAction::Leave(exit) => {
                     let Some(fc) = self.flows.calls.remove(&id) else { return };
@@ -308,6 +380,7 @@ impl Engine {
     fn leave_flow(&mut self, now: Now, id: CallRef, fc: FlowCall, exit: Exit) {
         let path = fc.run.path().join(" → ");
         tracing::info!(call = %id, steps = %path, "call left its entry point");
+        self.count_exit(&fc, exit_name(&exit));
         if let Some(interaction) = fc.transferred {
             return self.leave_flow_transferred(now, interaction, fc, exit);
         }

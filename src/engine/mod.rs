@@ -18,6 +18,7 @@ mod control;
 pub mod desk;
 mod desk_ops;
 mod flows;
+pub use flows::EntryPointCounts;
 mod inbound;
 mod monitor;
 mod queue;

@@ -131,6 +131,29 @@ fn a_menu_key_queues_the_caller_and_only_the_agents_answer_answers_it() {
     h.expect_response(customer.addr, 200);
     let cdr_route = h.engine.calls_snapshot().first().map(|c| c.route.clone());
     assert_eq!(cdr_route.as_deref(), Some("queue:support"));
+    // `/metrics`: one caller entered `main` and left it for a queue.
+    let counts = h.engine.entry_point_counts();
+    assert_eq!(counts.len(), 1);
+    assert_eq!((counts[0].name.as_str(), counts[0].entered), ("main", 1));
+    assert_eq!(counts[0].exits, [("queue", 1)]);
+}
+
+/// `/metrics` counts a caller who hangs up in the middle of the menu as
+/// `caller_left`.
+#[test]
+fn a_caller_who_hangs_up_in_the_menu_is_counted_as_gone() {
+    let mut h = Harness::with_files(&[("entrypoints.toml", FLOW)]);
+    let mut customer = Ua::phone("1000", "192.0.2.10");
+    let out = h.place_call(&mut customer, "5100");
+    h.expect_response(customer.addr, 183);
+    let cancel = customer.cancel(&out);
+    h.send(&customer, &cancel.text());
+    h.expect_response_to(customer.addr, 487, "INVITE");
+    let counts = h.engine.entry_point_counts();
+    assert_eq!(
+        (counts[0].entered, counts[0].exits.clone()),
+        (1, vec![("caller_left", 1)])
+    );
 }
 
 /// Issue 14 item 1 — a reload (SIGHUP) changes the flows for the next

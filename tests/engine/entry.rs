@@ -70,8 +70,10 @@ fn prompts(h: &Harness) -> Vec<(usize, AfterPrompt)> {
         .collect()
 }
 
-#[test]
-fn a_menu_key_queues_the_caller_and_only_the_agents_answer_answers_it() {
+/// A switch running [`FLOW`] with alice (1001) registered and logged in,
+/// and a customer (1000) who dialled 5100 and got the 183: the harness,
+/// the customer, alice's phone and the 183.
+fn caller_in_menu() -> (Harness, Ua, Ua, switchboard::sip::msg::Message) {
     let mut h = Harness::with_files(&[("entrypoints.toml", FLOW)]);
     let mut customer = Ua::phone("1000", "192.0.2.10");
     let mut alice = Ua::phone("1001", "192.0.2.21");
@@ -79,6 +81,34 @@ fn a_menu_key_queues_the_caller_and_only_the_agents_answer_answers_it() {
     login(&mut h, ALICE);
     h.place_call(&mut customer, "5100");
     let progress = h.expect_response(customer.addr, 183);
+    (h, customer, alice, progress)
+}
+
+/// The media session the caller's prompts went to (its call number).
+fn media_session(h: &Harness) -> u64 {
+    h.media
+        .iter()
+        .find_map(|m| match m {
+            MediaCommand::Prompt { call, .. } => Some(*call),
+            _ => None,
+        })
+        .expect("the call's media session")
+}
+
+/// The first offer a desktop was sent.
+fn first_offer(h: &Harness) -> switchboard::engine::desk::OfferView {
+    h.desk
+        .iter()
+        .find_map(|e| match e {
+            DeskEvent::Offer { offer, .. } => Some(offer.clone()),
+            _ => None,
+        })
+        .expect("an offer")
+}
+
+#[test]
+fn a_menu_key_queues_the_caller_and_only_the_agents_answer_answers_it() {
+    let (mut h, customer, alice, progress) = caller_in_menu();
     assert!(body_str(&progress).contains("m=audio "), "the 183 carries our answer");
     let welcome = switchboard::media::prompts::embedded_samples("welcome")
         .expect("welcome")
@@ -88,14 +118,7 @@ fn a_menu_key_queues_the_caller_and_only_the_agents_answer_answers_it() {
         [(welcome, AfterPrompt::Silence)],
         "the menu plays, silence after"
     );
-    let call = h
-        .media
-        .iter()
-        .find_map(|m| match m {
-            MediaCommand::Prompt { call, .. } => Some(*call),
-            _ => None,
-        })
-        .expect("the call's media session");
+    let call = media_session(&h);
     // Nobody rings while the caller is in the menu; the 183 comes again a minute on.
     h.advance(Duration::from_secs(59));
     h.assert_silent(alice.addr);
@@ -113,14 +136,7 @@ fn a_menu_key_queues_the_caller_and_only_the_agents_answer_answers_it() {
     let after: Vec<_> = prompts(&h).into_iter().skip(1).collect();
     assert_eq!(after, [(0, AfterPrompt::Music)], "music, no prompt cut");
     let invite = h.expect_request(alice.addr, "INVITE");
-    let offer = h
-        .desk
-        .iter()
-        .find_map(|e| match e {
-            DeskEvent::Offer { offer, .. } => Some(offer.clone()),
-            _ => None,
-        })
-        .expect("alice's offer");
+    let offer = first_offer(&h);
     assert_eq!(offer.queue, "support");
     assert_eq!(
         h.count(customer.addr, |m| m.status().is_some_and(|s| s.as_u16() == 200)),
@@ -162,21 +178,8 @@ fn a_caller_who_hangs_up_in_the_menu_is_counted_as_gone() {
 /// the new file's menu (in another order) sends `1` to sales.
 #[test]
 fn a_caller_mid_flow_keeps_walking_the_flow_it_started_in_after_a_reload() {
-    let mut h = Harness::with_files(&[("entrypoints.toml", FLOW)]);
-    let mut customer = Ua::phone("1000", "192.0.2.10");
-    let mut alice = Ua::phone("1001", "192.0.2.21");
-    h.register(&mut alice, 3600);
-    login(&mut h, ALICE);
-    h.place_call(&mut customer, "5100");
-    h.expect_response(customer.addr, 183);
-    let call = h
-        .media
-        .iter()
-        .find_map(|m| match m {
-            MediaCommand::Prompt { call, .. } => Some(*call),
-            _ => None,
-        })
-        .expect("the call's media session");
+    let (mut h, _customer, alice, _) = caller_in_menu();
+    let call = media_session(&h);
     let edited = r#"
 [[entry_point]]
 name = "main"
@@ -193,17 +196,7 @@ name = "sales"
 kind = "queue"
 queue = "sales"
 "#;
-    let files: Vec<(&str, &str)> = switchboard::config::embedded_sources()
-        .iter()
-        .map(|&(n, t)| {
-            if n.ends_with("entrypoints.toml") {
-                (n, edited)
-            } else {
-                (n, t)
-            }
-        })
-        .collect();
-    let cfg = switchboard::config::load_from_sources(&files).unwrap_or_else(|e| panic!("{e}"));
+    let cfg = config_with_files(&[("entrypoints.toml", edited)]);
     h.engine.reload(std::sync::Arc::new(cfg));
     // The old menu's prompt ends and its wait for a key begins.
     h.advance(Duration::from_secs(20));
@@ -213,13 +206,6 @@ queue = "sales"
         digit: '1',
     });
     h.expect_request(alice.addr, "INVITE");
-    let offer = h
-        .desk
-        .iter()
-        .find_map(|e| match e {
-            DeskEvent::Offer { offer, .. } => Some(offer.clone()),
-            _ => None,
-        })
-        .expect("alice's offer");
+    let offer = first_offer(&h);
     assert_eq!(offer.queue, "support", "the old flow's choice");
 }

@@ -24,6 +24,22 @@ pub const EXTERNAL: &str = "127.0.0.1:5080";
 pub const TRUNK: &str = "127.0.0.1:5090";
 
 /// A minimal SDP offer/answer body.
+/// The embedded configuration with some files replaced (matched by base
+/// name, e.g. `dialplan.toml`), loaded.
+pub fn config_with_files(replace: &[(&str, &str)]) -> Config {
+    let files: Vec<(&str, &str)> = embedded_sources()
+        .iter()
+        .map(|(name, text)| {
+            let base = name.rsplit('/').next().unwrap_or(name);
+            match replace.iter().find(|(r, _)| *r == base) {
+                Some((_, t)) => (*name, *t),
+                None => (*name, *text),
+            }
+        })
+        .collect();
+    load_from_sources(&files).unwrap_or_else(|e| panic!("test config: {e:?}"))
+}
+
 pub fn sdp(ip: &str, port: u16) -> String {
     format!(
         "v=0\r\no=- 1 1 IN IP4 {ip}\r\ns=-\r\nc=IN IP4 {ip}\r\nt=0 0\r\nm=audio {port} RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\n"
@@ -99,18 +115,7 @@ impl Harness {
     /// The embedded configuration with some files replaced (matched by
     /// base name, e.g. `dialplan.toml`).
     pub fn with_files(replace: &[(&str, &str)]) -> Harness {
-        let files: Vec<(&str, &str)> = embedded_sources()
-            .iter()
-            .map(|(name, text)| {
-                let base = name.rsplit('/').next().unwrap_or(name);
-                match replace.iter().find(|(r, _)| *r == base) {
-                    Some((_, t)) => (*name, *t),
-                    None => (*name, *text),
-                }
-            })
-            .collect();
-        let cfg = load_from_sources(&files).unwrap_or_else(|e| panic!("test config: {e:?}"));
-        Harness::with_config(cfg)
+        Harness::with_config(config_with_files(replace))
     }
 
     /// The embedded configuration with `switchboard.toml` patched

@@ -109,32 +109,52 @@ pub enum Assigned {
     Agent(AgentId),
 }
 
-/// Where a callback is in its life.
+/// Where a callback is in its life. Each step is written to the store
+/// before the next can happen (CB-8), so a restart knows what was done:
+///
+/// `Pending` (waiting for its window) → `Offered` (in its queue's line or
+/// ringing an agent; the agent may be connected, waiting to dial) →
+/// `Dialing` (written *before* the customer's INVITE leaves) → `Done`
+/// (the customer answered). From `Dialing`: not answered goes back to
+/// `Pending` for a later try, or to `Failed` after the last one (CB-6);
+/// the agent cancelling makes it `Cancelled` (CB-6). A restart takes
+/// `Offered` back to `Pending` (nobody was called) and `Dialing` to
+/// `Interrupted`: the customer's phone may have rung, so it is never
+/// dialled again by itself (CB-8: none placed twice); a supervisor may
+/// send it back to its queue.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum CallbackState {
     /// Waiting for its window (CB-4: editable until the window starts).
     Pending,
-    /// Offered to an agent (OFFER-6).
+    /// In its queue: waiting in line, offered to an agent, or with an
+    /// agent about to dial (OFFER-6).
     Offered,
-    /// The switch is dialling the agent, then the customer.
+    /// The switch dials the customer (written before the INVITE, CB-8).
     Dialing,
-    /// Placed and finished.
+    /// The customer answered.
     Done,
     /// Cancelled (CB-6: by the agent before the customer answered).
     Cancelled,
     /// Deleted before its window (CB-4); kept for its idempotency key.
     Deleted,
+    /// The switch stopped while dialling: never redialled by itself (CB-8).
+    Interrupted,
+    /// Not answered on its last try, or its window ended before it could
+    /// be placed (CB-6).
+    Failed,
 }
 
 impl CallbackState {
     /// Every state.
-    pub const ALL: [CallbackState; 6] = [
+    pub const ALL: [CallbackState; 8] = [
         CallbackState::Pending,
         CallbackState::Offered,
         CallbackState::Dialing,
         CallbackState::Done,
         CallbackState::Cancelled,
         CallbackState::Deleted,
+        CallbackState::Interrupted,
+        CallbackState::Failed,
     ];
 
     /// The wire and store name (`pending`, `offered`, ...).
@@ -146,6 +166,8 @@ impl CallbackState {
             CallbackState::Done => "done",
             CallbackState::Cancelled => "cancelled",
             CallbackState::Deleted => "deleted",
+            CallbackState::Interrupted => "interrupted",
+            CallbackState::Failed => "failed",
         }
     }
 
@@ -742,6 +764,128 @@ impl CallbackBook {
             .collect();
         v.sort_by_key(|c| (std::cmp::Reverse(c.priority), c.window.start_ms, c.created_ms));
         v
+    }
+
+    /// Moves `id` from one of `from` to `to` at `now_ms`; the callback
+    /// after the move, `None` when it is unknown or in another state.
+    fn step(&mut self, id: &str, from: &[CallbackState], to: CallbackState, now_ms: u64) -> Option<&Callback> {
+        let cb = self.by_id.get_mut(id).filter(|c| from.contains(&c.state))?;
+        cb.state = to;
+        cb.updated_ms = now_ms;
+        Some(cb)
+    }
+
+    /// A pending callback enters its queue (OFFER-6).
+    pub fn offered(&mut self, id: &str, now_ms: u64) -> Option<&Callback> {
+        self.step(id, &[CallbackState::Pending], CallbackState::Offered, now_ms)
+    }
+
+    /// The agent is connected and the customer is about to be dialled:
+    /// one more try (CB-6 counts them).
+    pub fn dialing(&mut self, id: &str, now_ms: u64) -> Option<&Callback> {
+        let cb = self.by_id.get_mut(id).filter(|c| c.state == CallbackState::Offered)?;
+        cb.attempts += 1;
+        self.step(id, &[CallbackState::Offered], CallbackState::Dialing, now_ms)
+    }
+
+    /// The customer answered.
+    pub fn answered(&mut self, id: &str, now_ms: u64) -> Option<&Callback> {
+        self.step(id, &[CallbackState::Dialing], CallbackState::Done, now_ms)
+    }
+
+    /// The agent cancelled (or hung up) before the customer answered (CB-6).
+    pub fn cancelled(&mut self, id: &str, now_ms: u64) -> Option<&Callback> {
+        self.step(id, &[CallbackState::Dialing], CallbackState::Cancelled, now_ms)
+    }
+
+    /// CB-6: the customer did not answer. It goes back to its queue
+    /// `retry_after_ms` from now (its window starts again then), unless
+    /// that was its `max_attempts`-th try or its window ends first: then
+    /// it is `Failed`.
+    pub fn unanswered(&mut self, id: &str, now_ms: u64, retry_after_ms: u64, max_attempts: u32) -> Option<&Callback> {
+        let cb = self.by_id.get_mut(id).filter(|c| c.state == CallbackState::Dialing)?;
+        let next = now_ms.saturating_add(retry_after_ms);
+        if cb.attempts >= max_attempts || next >= cb.window.end_ms {
+            cb.state = CallbackState::Failed;
+        } else {
+            cb.state = CallbackState::Pending;
+            cb.window.start_ms = next;
+        }
+        cb.updated_ms = now_ms;
+        Some(cb)
+    }
+
+    /// Its call ended before the customer was dialled (no agent took it,
+    /// the agent's phone hung up, a shutdown): back to pending, due again
+    /// at `due_ms` (within its window).
+    pub fn returned(&mut self, id: &str, now_ms: u64, due_ms: u64) -> Option<&Callback> {
+        let cb = self.by_id.get_mut(id).filter(|c| c.state == CallbackState::Offered)?;
+        cb.window.start_ms = cb.window.start_ms.max(due_ms.min(cb.window.end_ms));
+        self.step(id, &[CallbackState::Offered], CallbackState::Pending, now_ms)
+    }
+
+    /// A callback that cannot be placed at all (its number leads nowhere).
+    pub fn give_up(&mut self, id: &str, now_ms: u64) -> Option<&Callback> {
+        self.step(
+            id,
+            &[CallbackState::Pending, CallbackState::Offered],
+            CallbackState::Failed,
+            now_ms,
+        )
+    }
+
+    /// A supervisor sends an interrupted or failed callback back to its
+    /// queue: pending, due at once (its window ends no sooner than a day
+    /// from now).
+    pub fn retry(&mut self, id: &str, now_ms: u64) -> Result<&Callback, CallbackError> {
+        let cb = self
+            .by_id
+            .get_mut(id)
+            .ok_or_else(|| CallbackError::NotFound(id.to_string()))?;
+        if !matches!(cb.state, CallbackState::Interrupted | CallbackState::Failed) {
+            return Err(CallbackError::Conflict(format!(
+                "callback {} is {}: only an interrupted or failed callback can be tried again",
+                cb.id,
+                cb.state.as_str()
+            )));
+        }
+        cb.state = CallbackState::Pending;
+        cb.window.start_ms = now_ms;
+        cb.window.end_ms = cb.window.end_ms.max(now_ms.saturating_add(MAX_WINDOW_MS));
+        cb.updated_ms = now_ms;
+        Ok(cb)
+    }
+
+    /// CB-8 at startup, `now_ms`: nobody was called for an `Offered`
+    /// callback (back to `Pending`); a `Dialing` one may have rung the
+    /// customer (`Interrupted`, never redialled by itself). The ones changed.
+    pub fn after_restart(&mut self, now_ms: u64) -> Vec<Callback> {
+        let mut changed = Vec::new();
+        for cb in self.by_id.values_mut() {
+            let to = match cb.state {
+                CallbackState::Offered => CallbackState::Pending,
+                CallbackState::Dialing => CallbackState::Interrupted,
+                _ => continue,
+            };
+            cb.state = to;
+            cb.updated_ms = now_ms;
+            changed.push(cb.clone());
+        }
+        changed
+    }
+
+    /// Pending callbacks whose window ended at `now_ms` before they could be
+    /// placed: `Failed`. The ones changed.
+    pub fn expire(&mut self, now_ms: u64) -> Vec<Callback> {
+        let mut changed = Vec::new();
+        for cb in self.by_id.values_mut() {
+            if cb.state == CallbackState::Pending && cb.window.end_ms <= now_ms {
+                cb.state = CallbackState::Failed;
+                cb.updated_ms = now_ms;
+                changed.push(cb.clone());
+            }
+        }
+        changed
     }
 
     /// The fingerprint of the request that used `key` (CB-8).

@@ -388,3 +388,100 @@ fn idempotency_keys_survive_a_restore() {
     };
     assert_ne!(next.id, cb.id, "ids continue after the restored ones");
 }
+
+/// A scheduled callback from `start` to `end`, created at t0, in a book.
+fn booked(start: u64, end: u64) -> (CallbackBook, String) {
+    let mut book = CallbackBook::new();
+    let v = validate(&draft(start, end), t0()).expect("valid");
+    let Created::New(cb) = book.create(v, t0(), None).expect("created") else {
+        panic!("a new callback")
+    };
+    (book, cb.id)
+}
+
+// spec: CB-6 — each try counts; not answered goes back to pending
+// `retry_after` later; the last try, or a retry past the window's end,
+// fails it; a dial the agent ends is cancelled.
+#[test]
+fn unanswered_tries_come_back_then_fail() {
+    let start = t0() + 60 * MIN;
+    let (mut book, id) = booked(start, start + 60 * MIN);
+    book.offered(&id, start).expect("offered");
+    assert_eq!(book.dialing(&id, start).map(|c| c.attempts), Some(1));
+    let cb = book.unanswered(&id, start, 5 * MIN, 3).expect("unanswered").clone();
+    assert_eq!(
+        (cb.state, cb.window.start_ms),
+        (CallbackState::Pending, start + 5 * MIN)
+    );
+    assert!(book.due(start + 5 * MIN - 1).is_empty(), "not before its retry");
+    assert_eq!(book.due(start + 5 * MIN).len(), 1);
+    // The second try: a retry 5 min later would still be in the window.
+    book.offered(&id, start + 5 * MIN).expect("offered");
+    book.dialing(&id, start + 5 * MIN).expect("dialing");
+    let cb = book.unanswered(&id, start + 5 * MIN, 5 * MIN, 2).expect("unanswered");
+    assert_eq!(
+        (cb.state, cb.attempts),
+        (CallbackState::Failed, 2),
+        "the last try fails it"
+    );
+    // A retry that would start after the window ends fails it too.
+    let (mut book, id) = booked(start, start + 60 * MIN);
+    book.offered(&id, start).expect("offered");
+    book.dialing(&id, start + 58 * MIN).expect("dialing");
+    let cb = book.unanswered(&id, start + 58 * MIN, 5 * MIN, 3).expect("unanswered");
+    assert_eq!(cb.state, CallbackState::Failed);
+    // Cancelled only while dialling.
+    let (mut book, id) = booked(start, start + 60 * MIN);
+    assert!(book.cancelled(&id, start).is_none(), "pending: nothing to cancel");
+    book.offered(&id, start).expect("offered");
+    book.dialing(&id, start).expect("dialing");
+    assert_eq!(
+        book.cancelled(&id, start).map(|c| c.state),
+        Some(CallbackState::Cancelled)
+    );
+}
+
+// spec: CB-8 — a restart takes offered callbacks back to pending (nobody
+// was called) and dialling ones to interrupted (never redialled by
+// itself); a supervisor's retry makes an interrupted one due at once.
+#[test]
+fn a_restart_never_redials() {
+    let start = t0() + 60 * MIN;
+    let (mut book, a) = booked(start, start + 60 * MIN);
+    let v = validate(&draft(start, start + 60 * MIN), t0()).expect("valid");
+    let Created::New(b) = book.create(v, t0(), None).expect("created") else {
+        panic!("new")
+    };
+    book.offered(&a, start).expect("offered");
+    book.dialing(&a, start).expect("dialing");
+    book.offered(&b.id, start).expect("offered");
+    let changed = book.after_restart(start + MIN);
+    let states: Vec<(String, CallbackState)> = changed.iter().map(|c| (c.id.clone(), c.state)).collect();
+    assert_eq!(
+        states,
+        [
+            (a.clone(), CallbackState::Interrupted),
+            (b.id.clone(), CallbackState::Pending)
+        ]
+    );
+    assert_eq!(book.due(start + MIN).len(), 1, "only the one nobody called");
+    assert!(book.retry(&b.id, start + MIN).is_err(), "a pending one is not retried");
+    let cb = book.retry(&a, start + 2 * MIN).expect("retried");
+    assert_eq!(
+        (cb.state, cb.window.start_ms),
+        (CallbackState::Pending, start + 2 * MIN)
+    );
+    assert_eq!(book.due(start + 2 * MIN).len(), 2);
+}
+
+// A pending callback whose window ended unplaced is failed, not kept forever.
+#[test]
+fn windows_that_ended_unplaced_fail() {
+    let start = t0() + 60 * MIN;
+    let (mut book, id) = booked(start, start + 60 * MIN);
+    assert!(book.expire(start + 60 * MIN - 1).is_empty());
+    let gone = book.expire(start + 60 * MIN);
+    assert_eq!(gone.len(), 1);
+    assert_eq!(book.get(&id).map(|c| c.state), Some(CallbackState::Failed));
+    let _ = DAY;
+}

@@ -43,6 +43,7 @@ pub(super) fn routes(r: Routes) -> Routes {
         .get("/callbacks/{id}", get)
         .patch("/callbacks/{id}", edit)
         .delete("/callbacks/{id}", delete)
+        .post("/callbacks/{id}/retry", retry)
 }
 
 /// `window` of a body.
@@ -293,6 +294,18 @@ async fn delete(
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
     ask_callbacks(&tx, &caller, CallbackCommand::Delete { id })
+        .await
+        .map(respond)
+}
+
+/// `POST /callbacks/{id}/retry`: an interrupted or failed callback back to
+/// its queue, due at once (supervisors and admin tokens; CB-8).
+async fn retry(
+    State(tx): State<mpsc::Sender<ApiRequest>>,
+    Extension(caller): Extension<Caller>,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    ask_callbacks(&tx, &caller, CallbackCommand::Retry { id })
         .await
         .map(respond)
 }

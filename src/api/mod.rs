@@ -51,7 +51,8 @@
 //! Callback endpoints ([`callbacks`], CB-2..CB-5, CB-8; an admin token,
 //! a supervisor's or an agent's, the engine decides who may do what):
 //! - `POST /callbacks` (optional `Idempotency-Key` header), `GET
-//!   /callbacks?number=...`, `GET|PATCH|DELETE /callbacks/{id}`.
+//!   /callbacks?number=...`, `GET|PATCH|DELETE /callbacks/{id}`, `POST
+//!   /callbacks/{id}/retry` (an interrupted or failed one back to its queue).
 //!
 //! Voicemail endpoints ([`voicemails`], issue 14 item 5; an agent's or a
 //! supervisor's token):

@@ -76,7 +76,16 @@ fn openapi_schemas_match_views_and_events() {
         offer: 1,
         interaction: "i".into(),
         queue: "support".into(),
-        channel: "voice",
+        channel: "callback",
+        callback: Some(CallbackOffer {
+            label: "Callback",
+            id: "cb-1".into(),
+            kind: "web",
+            number: "+33 1 23 45 67 89".into(),
+            name: "Zoé".into(),
+            reason: String::new(),
+            attempts: 0,
+        }),
         caller: "****1234".into(),
         dnis: "5000".into(),
         variables: vec![],
@@ -133,6 +142,7 @@ fn openapi_schemas_match_views_and_events() {
         variables: vec![],
     };
     assert_eq!(keys(&offer), properties(&doc, "OfferView"));
+    assert_eq!(keys(offer.callback.as_ref()), properties(&doc, "CallbackOffer"));
     assert_eq!(keys(&interaction), properties(&doc, "InteractionView"));
     assert_eq!(keys(&agent), properties(&doc, "AgentView"));
     assert_eq!(keys(PhaseDurations::default()), properties(&doc, "PhaseDurations"));
@@ -268,6 +278,14 @@ fn openapi_schemas_match_views_and_events() {
             user: None,
             by: a(),
             at_ms: 1,
+        },
+        DeskEvent::Callback {
+            agent: a(),
+            interaction: i(),
+            callback: "cb-1".into(),
+            number: "+33123456789".into(),
+            state: "held",
+            reason: Some("concurrent_call_limit"),
         },
     ];
     assert_eq!(

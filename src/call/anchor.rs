@@ -256,7 +256,12 @@ impl Call {
 
     /// The SDP side of [`Self::anchor_answer`]: the caller's body, and the
     /// relay plan once both legs have answered.
-    fn negotiate_answer(&mut self, ctx: &mut CallCtx, leg: usize, b_answer: &Message) -> Result<Option<Bytes>, String> {
+    pub(crate) fn negotiate_answer(
+        &mut self,
+        ctx: &mut CallCtx,
+        leg: usize,
+        b_answer: &Message,
+    ) -> Result<Option<Bytes>, String> {
         let id = self.id;
         let Some(media) = self.media.as_mut() else {
             return Ok(None);

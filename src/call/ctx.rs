@@ -159,6 +159,18 @@ pub enum CallEvent {
         /// whose far party joins this one.
         replaces: Option<super::refer::ReplacesId>,
     },
+    /// A callback call's agent answered and is connected: the engine
+    /// writes the dialling state durably (CB-8), then calls
+    /// [`super::Call::dial_customer`] when a call slot is free (CB-7).
+    CallbackAgentReady,
+    /// A callback call's customer answered.
+    CallbackAnswered,
+    /// A callback call's customer did not answer, refused or could not be
+    /// reached (CB-6); the final status (408 for the ring time).
+    CallbackUnanswered {
+        /// The final status.
+        code: StatusCode,
+    },
     /// The call ended (before its CDR).
     Ended {
         /// Why (`caller_hangup`, `no_answer`, ...).

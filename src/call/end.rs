@@ -27,6 +27,7 @@ impl Call {
             .filter(|i| self.b[*i].is_callee() && self.b[*i].is_ringing())
             .collect();
         self.cancel_legs(ctx, &ringing);
+        self.end_callback(ctx);
         if was_answered {
             // BYE every dialog still up (a BYE or the lost-ACK path has
             // already sent its BYEs and forgotten those dialogs).

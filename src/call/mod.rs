@@ -40,6 +40,7 @@
 
 mod adopt;
 pub mod anchor;
+pub mod callback;
 pub mod consult;
 pub mod control;
 mod ctx;
@@ -61,6 +62,7 @@ mod transfer;
 pub(crate) use adopt::hang_up_moved;
 pub use adopt::MovedLeg;
 pub use anchor::{AnchorRefusal, MediaFeatures};
+pub use callback::{CustomerDial, DialState};
 pub use consult::{Consult, Talk, MAX_PARTIES};
 pub use control::{CallControl, ControlError, Party};
 pub use ctx::{contact_for, new_via, CallCtx, CallEvent, CallLinks, CallOutput, CallTimer, TxOwner};
@@ -210,6 +212,9 @@ pub struct Call {
     pub session_timers: Option<Box<SessionTimers>>,
     /// What the monitoring supervisor does (SUP-2), while one monitors.
     pub monitor_mode: SupervisorMode,
+    /// A callback call's customer side ([`callback`]): the switch places
+    /// the A leg instead of receiving it.
+    pub callback: Option<Box<CustomerDial>>,
 }
 
 impl Call {
@@ -227,17 +232,23 @@ impl Call {
         callee: String,
         started_ms: u64,
     ) -> Call {
+        let a = ALeg {
+            invite: Some(Box::new(invite)),
+            call_id,
+            tx,
+            src,
+            tag,
+            dialog: None,
+            pending_2xx: None,
+        };
+        Call::with_a_leg(id, a, caller, callee, started_ms)
+    }
+
+    /// A call with caller leg `a` and nothing else yet.
+    pub(crate) fn with_a_leg(id: CallRef, a: ALeg, caller: String, callee: String, started_ms: u64) -> Call {
         Call {
             id,
-            a: ALeg {
-                invite: Some(Box::new(invite)),
-                call_id,
-                tx,
-                src,
-                tag,
-                dialog: None,
-                pending_2xx: None,
-            },
+            a,
             b: Vec::new(),
             winner: None,
             phase: Phase::Routing,
@@ -264,6 +275,7 @@ impl Call {
             failover: None,
             session_timers: None,
             monitor_mode: SupervisorMode::Listen,
+            callback: None,
         }
     }
 
@@ -285,6 +297,10 @@ impl Call {
         match t {
             CallTimer::NoAnswer => {
                 if self.phase != Phase::Routing {
+                    return;
+                }
+                if self.callback.is_some() {
+                    self.customer_no_answer(ctx);
                     return;
                 }
                 let Some(resp) = self.a_final(StatusCode::TEMPORARILY_UNAVAILABLE, Some("No Answer")) else {

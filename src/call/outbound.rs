@@ -101,13 +101,46 @@ pub(crate) fn new_invite(
     m
 }
 
+/// The re-INVITE answering trunk `trunk`'s 401/407 `resp` to `invite`
+/// (RFC 3261 §22.2): same Call-ID and tags, CSeq + 1, a new branch,
+/// credentials added; `None` when the trunk has no credentials or the
+/// challenge cannot be answered.
+pub(crate) fn trunk_auth_retry(
+    ctx: &mut CallCtx,
+    trunk: &str,
+    invite: &Message,
+    dest: Destination,
+    resp: &Message,
+) -> Option<Message> {
+    let uri = invite.uri()?.to_string();
+    let creds = ctx.cfg.trunk(trunk)?.credentials.clone()?;
+    let cnonce = ctx.ids.tag();
+    let (cr_name, value) = DigestClient::authorize(
+        resp,
+        &Method::INVITE,
+        &uri,
+        &creds.username,
+        creds.password.expose(),
+        &cnonce,
+    )?;
+    let mut m = invite.clone();
+    let seq = m.envelope().ok()?.cseq.seq + 1;
+    m.headers.set(HeaderName::CSeq, format!("{seq} INVITE"));
+    let via = ctx.new_via(dest);
+    m.headers.set(HeaderName::Via, via);
+    m.headers.push(cr_name, value);
+    Some(m)
+}
+
 impl Call {
     /// Rings `targets` in parallel for the caller; the new legs' indexes
     /// (a target whose INVITE cannot be sent is skipped).
     pub fn ring(&mut self, ctx: &mut CallCtx, targets: Vec<RingTarget>, opts: &RingOptions) -> Vec<usize> {
-        let Some(a) = self.a.invite.clone() else {
+        // A callback call has no caller INVITE: the switch places both legs.
+        let a = self.a.invite.clone();
+        if a.is_none() && self.callback.is_none() {
             return Vec::new();
-        };
+        }
         let mut legs = Vec::new();
         for t in targets {
             let from_user = t
@@ -117,7 +150,7 @@ impl Call {
                 .and_then(|t| t.from_user.clone())
                 .unwrap_or_else(|| opts.from_user.clone());
             let mut invite = new_invite(ctx, t.uri, t.dest, &from_user, opts.display.as_ref(), opts.max_forwards);
-            for h in a.headers.iter() {
+            for h in a.iter().flat_map(|a| a.headers.iter()) {
                 if COPIED.contains(&h.name) {
                     invite.headers.push(h.name.clone(), h.value.clone());
                 }
@@ -128,7 +161,7 @@ impl Call {
                 _ => None,
             };
             match browser_body.as_ref().or(opts.body.as_ref()) {
-                None => invite.body = a.body.clone(),
+                None => invite.body = a.as_ref().map(|a| a.body.clone()).unwrap_or_default(),
                 Some(body) => {
                     invite.body = body.clone();
                     if !body.is_empty() {
@@ -201,7 +234,9 @@ impl Call {
 
     /// A response for one of the call's client transactions.
     pub(crate) fn on_response(&mut self, ctx: &mut CallCtx, tx: TxId, resp: Message) {
-        if let Some(idx) = self.b.iter().position(|l| l.tx == tx) {
+        if self.is_customer_invite(tx) {
+            self.on_customer_response(ctx, resp);
+        } else if let Some(idx) = self.b.iter().position(|l| l.tx == tx) {
             if self.b[idx].party().is_some() {
                 // RFC 4028 §7.3: a party's phone wanting longer sessions.
                 if resp.status() == Some(StatusCode::SESSION_INTERVAL_TOO_SMALL)
@@ -222,7 +257,9 @@ impl Call {
 
     /// A client transaction timed out or could not be sent.
     pub(crate) fn on_tx_failed(&mut self, ctx: &mut CallCtx, tx: TxId, code: StatusCode) {
-        if let Some(idx) = self.b.iter().position(|l| l.tx == tx) {
+        if self.is_customer_invite(tx) {
+            self.on_customer_tx_failed(ctx, code);
+        } else if let Some(idx) = self.b.iter().position(|l| l.tx == tx) {
             // A phone on a WebSocket is reached only over its own connection
             // (RFC 7118 §5, RFC 5626 §5.3): when that flow is gone the phone
             // is unavailable, 480, not the network (503, relayed as 500).
@@ -334,30 +371,13 @@ impl Call {
         self.b_leg_failed(ctx, idx, code, Some(resp));
     }
 
-    /// The re-INVITE answering a trunk's 401/407 (RFC 3261 §22.2): same
-    /// Call-ID and tags, CSeq + 1, a new branch, credentials added.
+    /// The re-INVITE answering a trunk's 401/407 (RFC 3261 §22.2) for
+    /// placed leg `idx`.
     fn auth_retry(&mut self, ctx: &mut CallCtx, idx: usize, resp: &Message) -> Option<Message> {
         let leg = self.b.get(idx)?;
         let trunk = leg.trunk.clone()?;
-        let invite = leg.invite.as_deref()?;
-        let uri = invite.uri()?.to_string();
-        let creds = ctx.cfg.trunk(&trunk)?.credentials.clone()?;
-        let cnonce = ctx.ids.tag();
-        let (cr_name, value) = DigestClient::authorize(
-            resp,
-            &Method::INVITE,
-            &uri,
-            &creds.username,
-            creds.password.expose(),
-            &cnonce,
-        )?;
-        let mut m = invite.clone();
-        let seq = m.envelope().ok()?.cseq.seq + 1;
-        m.headers.set(HeaderName::CSeq, format!("{seq} INVITE"));
-        let via = ctx.new_via(leg.dest);
-        m.headers.set(HeaderName::Via, via);
-        m.headers.push(cr_name, value);
-        Some(m)
+        let invite = leg.invite.as_deref()?.clone();
+        trunk_auth_retry(ctx, &trunk, &invite, leg.dest, resp)
     }
 
     /// The caller's copy of a placed leg's response: same code, reason and
@@ -437,6 +457,7 @@ impl Call {
     /// The ACD connects the answered leg `idx` ([`CallEvent::OfferAnswered`]).
     pub fn connect(&mut self, ctx: &mut CallCtx, idx: usize) {
         match self.pending_answer.take() {
+            Some(p) if p.0 == idx && self.callback.is_some() => self.callback_agent_answered(ctx, idx, p.1),
             Some(p) if p.0 == idx => self.connect_leg(ctx, idx, p.1),
             other => self.pending_answer = other,
         }

@@ -255,6 +255,35 @@ pub struct AcdSettings {
     pub agents: Vec<AgentSettings>,
     /// Supervisors in file order.
     pub supervisors: Vec<SupervisorSettings>,
+    /// How callbacks are placed (`[callbacks]`, CB-6, CB-7).
+    pub callbacks: CallbackSettings,
+}
+
+/// `[callbacks]` of `acd.toml`: how the switch places callbacks.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CallbackSettings {
+    /// CB-7: the tenant's concurrent-call limit: no callback's customer is
+    /// dialled while this many calls are up (`None`: no limit).
+    pub max_concurrent_calls: Option<u32>,
+    /// How long the customer's phone rings before the try counts as not
+    /// answered (CB-6).
+    pub ring: std::time::Duration,
+    /// CB-6: how long an unanswered callback waits before it goes back to
+    /// its queue.
+    pub retry_after: std::time::Duration,
+    /// CB-6: tries before a callback the customer never answers is given up.
+    pub max_attempts: u32,
+}
+
+impl Default for CallbackSettings {
+    fn default() -> Self {
+        CallbackSettings {
+            max_concurrent_calls: None,
+            ring: std::time::Duration::from_secs(30),
+            retry_after: std::time::Duration::from_secs(300),
+            max_attempts: 3,
+        }
+    }
 }
 
 impl AcdSettings {

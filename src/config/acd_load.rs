@@ -17,8 +17,8 @@ use toml::de::DeValue;
 use toml::Spanned;
 
 use super::acd::{
-    AcdSettings, AgentSettings, BuiltinVar, OfferVar, QueueSettings, SupervisorSettings, TeamSettings, VarSource,
-    VarType, VariableDef,
+    AcdSettings, AgentSettings, BuiltinVar, CallbackSettings, OfferVar, QueueSettings, SupervisorSettings,
+    TeamSettings, VarSource, VarType, VariableDef,
 };
 use super::error::{ConfigError, ErrorKind, Origin, Sink};
 use super::load::{de, elements, unknown_key, Builder, EnvLookup, ACD_FILE};
@@ -54,6 +54,7 @@ struct Raw {
     queues: (Vec<RawQueue>, bool),
     agents: (Vec<RawAgent>, bool),
     supervisors: (Vec<RawSupervisor>, bool),
+    callbacks: Option<super::model::RawCallbacks>,
 }
 
 /// Deserializes each element of an array of tables; the flag says whether
@@ -107,10 +108,11 @@ impl<'a> Builder<'a, '_> {
                 "queue" => raw.queues = collect("queue", v, &mut sink),
                 "agent" => raw.agents = collect("agent", v, &mut sink),
                 "supervisor" => raw.supervisors = collect("supervisor", v, &mut sink),
+                "callbacks" => raw.callbacks = de(v, &mut sink),
                 _ => unknown_key(
                     &mut sink,
                     key,
-                    "one of `idle_reasons`, `[[variable]]`, `[[team]]`, `[[queue]]`, `[[agent]]`, `[[supervisor]]`",
+                    "one of `idle_reasons`, `[callbacks]`, `[[variable]]`, `[[team]]`, `[[queue]]`, `[[agent]]`, `[[supervisor]]`",
                 ),
             }
         }
@@ -142,7 +144,9 @@ impl<'a> Builder<'a, '_> {
         let (queues, overflow_targets) = v.queues(&raw.queues.0, &known);
         let agents = v.agents(&raw.agents.0, &known);
         let supervisors = v.supervisors(&raw.supervisors.0, &known);
+        let callbacks = v.callbacks(raw.callbacks.as_ref());
         let settings = AcdSettings {
+            callbacks,
             idle_reasons,
             variables,
             teams,
@@ -317,6 +321,28 @@ impl Validator<'_, '_> {
             );
         }
         good
+    }
+
+    /// `[callbacks]` (CB-6, CB-7), each value within its range.
+    fn callbacks(&mut self, raw: Option<&super::model::RawCallbacks>) -> super::acd::CallbackSettings {
+        let d = super::acd::CallbackSettings::default();
+        let Some(raw) = raw else { return d };
+        let limit = raw
+            .max_concurrent_calls
+            .as_ref()
+            .map(|_| self.ranged(&raw.max_concurrent_calls, "max_concurrent_calls", 1..=1_000_000, 1) as u32);
+        let secs = std::time::Duration::from_secs;
+        CallbackSettings {
+            max_concurrent_calls: limit,
+            ring: secs(self.ranged(&raw.ring_s, "ring_s", 5..=300, d.ring.as_secs())),
+            retry_after: secs(self.ranged(
+                &raw.retry_after_s,
+                "retry_after_s",
+                60..=86_400,
+                d.retry_after.as_secs(),
+            )),
+            max_attempts: self.ranged(&raw.max_attempts, "max_attempts", 1..=10, u64::from(d.max_attempts)) as u32,
+        }
     }
 
     /// An optional integer within `range`, else `default`.

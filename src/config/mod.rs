@@ -11,7 +11,7 @@
 //! | `trunks.toml` | `[[trunk]]`: address, transport, `inbound_from`, credentials, context |
 //! | `dialplan.toml` | `[[context.<name>]]` ordered routing rules; `queue` actions name queues of `acd.toml` |
 //! | `entrypoints.toml` (optional) | entry points ([`EntryPoints`]): `prompts_dir`, `[[schedule]]` business hours, `[[entry_point]]` flows of `[[entry_point.step]]` |
-//! | `acd.toml` (optional) | the contact center ([`AcdSettings`]): `idle_reasons`, `[[variable]]`, `[[team]]`, `[[queue]]`, `[[agent]]` (token `env:VAR` allowed), `[[supervisor]]` |
+//! | `acd.toml` (optional) | the contact center ([`AcdSettings`]): `idle_reasons`, `[callbacks]`, `[[variable]]`, `[[team]]`, `[[queue]]`, `[[agent]]` (token `env:VAR` allowed), `[[supervisor]]` |
 //!
 //! Closed sets are enums parsed at load; an unknown value, an unknown field,
 //! a dangling reference is a config error (conventions 5 and 6). Loading
@@ -49,8 +49,8 @@ mod websocket;
 mod tests;
 
 pub use acd::{
-    validate_value, AcdSettings, AgentSettings, BuiltinVar, OfferVar, QueueSettings, SupervisorSettings, TeamSettings,
-    VarSource, VarType, VarValueError, VariableDef, MAX_VARIABLE_VALUE_CHARS,
+    validate_value, AcdSettings, AgentSettings, BuiltinVar, CallbackSettings, OfferVar, QueueSettings,
+    SupervisorSettings, TeamSettings, VarSource, VarType, VarValueError, VariableDef, MAX_VARIABLE_VALUE_CHARS,
 };
 pub use dialplan::{Action, DialPlan, Match, Rewrite, Route, Rule, TrunkGroup};
 pub use entry::{EntryPoints, Flow, FlowId, Step, StepKind, StepRef};

@@ -312,6 +312,16 @@ pub(crate) enum RawOverflow {
     Target(Spanned<String>),
 }
 
+/// `[callbacks]` of `acd.toml` (CB-6, CB-7).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawCallbacks {
+    pub max_concurrent_calls: Option<Spanned<u64>>,
+    pub ring_s: Option<Spanned<u64>>,
+    pub retry_after_s: Option<Spanned<u64>>,
+    pub max_attempts: Option<Spanned<u64>>,
+}
+
 /// One `[[queue]]` of `acd.toml`.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -57,6 +57,10 @@ const DESK_EVENTS_CAPACITY: usize = 1024;
 /// How often the engine's counters are logged.
 const STATS_INTERVAL: Duration = Duration::from_secs(10);
 
+/// How long the engine loop waits for the store to commit a write-ahead
+/// record (a callback's dialling step, CB-8) before it goes on.
+const WRITE_AHEAD_WAIT: Duration = Duration::from_secs(5);
+
 /// How the driver was started; kept to re-apply on SIGHUP reloads.
 #[derive(Clone, Debug)]
 pub struct RunOptions {
@@ -350,6 +354,18 @@ pub async fn run(cfg: Config, opts: RunOptions) -> Result<(), DriverError> {
                 Output::SaveBinding(b) => store.send(store_worker::Op::Save(b)),
                 Output::DeleteBinding(b) => store.send(store_worker::Op::Delete(b)),
                 Output::Cdr(c) => store.send(store_worker::Op::Cdr(c)),
+                // CB-8: a write-ahead record is on disk before what follows it leaves.
+                Output::Acd(r) if r.is_write_ahead() => {
+                    if let AcdRecord::Callback(c) = r {
+                        let (done_tx, done_rx) = std::sync::mpsc::sync_channel(1);
+                        store.send(store_worker::Op::CallbackCommit(c, done_tx));
+                        if done_rx.recv_timeout(WRITE_AHEAD_WAIT).is_err() {
+                            tracing::error!(
+                                "the store did not confirm a callback's dialling step in time: dialling anyway"
+                            );
+                        }
+                    }
+                }
                 Output::Acd(r) => store.send(match r {
                     AcdRecord::AgentAudit(a) => {
                         feed.written();

@@ -43,6 +43,10 @@ pub(crate) enum Op {
     LegCdr(LegCdrRecord),
     /// A callback, inserted or replaced by id (spec CB-8).
     Callback(Box<crate::records::CallbackRecord>),
+    /// A write-ahead callback step (CB-8): written, then acknowledged on
+    /// the channel (the driver waits for it before sending the INVITE
+    /// queued after it).
+    CallbackCommit(Box<crate::records::CallbackRecord>, mpsc::SyncSender<()>),
     /// A voicemail message, inserted or its state updated by id (issue 14
     /// item 5).
     Voicemail(Box<crate::records::VoicemailRecord>),
@@ -311,6 +315,11 @@ pub(crate) fn start(
                 Op::Interaction(i) => store.update_interaction(&i),
                 Op::LegCdr(l) => store.insert_leg_cdr(&l).map(|_| ()),
                 Op::Callback(c) => store.save_callback(&c),
+                Op::CallbackCommit(c, done) => {
+                    let r = store.save_callback(&c);
+                    let _ = done.send(());
+                    r
+                }
                 Op::Voicemail(v) => store.save_voicemail(&v),
                 // After the writes queued before them (a report sees them),
                 // folded by the reader thread, never holding up writes.

@@ -19,8 +19,7 @@
 //!   callbacks assigned to it (others are 403, unknown ones 404);
 //! - courtesy callbacks (CB-1) come from a queued caller, never the API.
 //!
-//! The hook for placing callbacks (not built yet: OFFER-6, CB-6, CB-7):
-//! [`Engine::callbacks_due`] and [`Engine::next_callback_due_ms`].
+//! Placing them (OFFER-6, CB-6, CB-7) is `engine/callback_calls.rs`.
 
 use super::{Engine, Now, Output};
 use crate::acd::callback::{
@@ -122,6 +121,12 @@ pub enum CallbackCommand {
         /// Its id.
         id: String,
     },
+    /// Send an interrupted or failed callback back to its queue, due at
+    /// once (CB-8: an interrupted one is never redialled by itself).
+    Retry {
+        /// Its id.
+        id: String,
+    },
 }
 
 /// A callback's window as the API shows it.
@@ -144,7 +149,8 @@ pub struct CallbackView {
     pub id: String,
     /// `web`, `scheduled`, `courtesy`, `personal`.
     pub kind: &'static str,
-    /// `pending`, `offered`, `dialing`, `done`, `cancelled`, `deleted`.
+    /// `pending`, `offered`, `dialing`, `done`, `cancelled`, `deleted`,
+    /// `interrupted`, `failed`.
     pub state: &'static str,
     /// As typed.
     pub number: String,
@@ -203,6 +209,25 @@ impl Engine {
         cmd: CallbackCommand,
     ) -> Result<CallbackReply, CallbackError> {
         let me = self.requester_agent(who)?;
+        let changes = matches!(
+            cmd,
+            CallbackCommand::Create(_) | CallbackCommand::Edit { .. } | CallbackCommand::Retry { .. }
+        );
+        let reply = self.callback_command(now, who, me, cmd);
+        if changes && reply.is_ok() {
+            // A callback due now (web, courtesy, retried) starts at the next timer.
+            self.arm_callback_timer(now);
+        }
+        reply
+    }
+
+    fn callback_command(
+        &mut self,
+        now: Now,
+        who: &Requester,
+        me: Option<AgentId>,
+        cmd: CallbackCommand,
+    ) -> Result<CallbackReply, CallbackError> {
         match cmd {
             CallbackCommand::Create(req) => self.create_callback(now.unix_ms, who, me, *req),
             CallbackCommand::List { number } => {
@@ -231,6 +256,17 @@ impl Engine {
             CallbackCommand::Delete { id } => {
                 self.callback_for(&id, me)?;
                 let cb = self.callbacks.delete(&id, now.unix_ms)?.clone();
+                self.record_callback(&cb);
+                Ok(CallbackReply::One(self.callback_view(&cb)))
+            }
+            CallbackCommand::Retry { id } => {
+                if me.is_some() {
+                    return Err(forbidden(
+                        "only a supervisor or an admin token sends an interrupted or failed callback back to its queue",
+                    ));
+                }
+                let cb = self.callbacks.retry(&id, now.unix_ms)?.clone();
+                tracing::info!(callback = %cb.id, "callback sent back to its queue by hand");
                 self.record_callback(&cb);
                 Ok(CallbackReply::One(self.callback_view(&cb)))
             }
@@ -385,7 +421,7 @@ impl Engine {
     }
 
     /// Hands the callback as it stands to the store (CB-8).
-    fn record_callback(&mut self, cb: &Callback) {
+    pub(super) fn record_callback(&mut self, cb: &Callback) {
         let rec = self.callback_record(cb);
         self.out.push_back(Output::Acd(AcdRecord::Callback(Box::new(rec))));
     }
@@ -503,14 +539,12 @@ impl Engine {
         self.callbacks = book;
     }
 
-    /// The hook for placing callbacks (OFFER-6, CB-6; not built yet): the
-    /// pending callbacks due at `now_ms`, personal ones first (CB-5).
+    /// The pending callbacks due at `now_ms`, personal ones first (CB-5).
     pub fn callbacks_due(&self, now_ms: u64) -> Vec<Callback> {
         self.callbacks.due(now_ms).into_iter().cloned().collect()
     }
 
-    /// When the next pending callback's window starts (unix ms): the
-    /// placing code's timer.
+    /// When the next pending callback's window starts (unix ms).
     pub fn next_callback_due_ms(&self) -> Option<u64> {
         self.callbacks.next_due_ms()
     }

@@ -105,6 +105,9 @@ impl Engine {
                 self.pump_acd(now);
             }
             CallEvent::OfferFailed { leg, code } => self.queue_leg_failed(now, id, leg, code),
+            CallEvent::CallbackAgentReady => self.callback_agent_ready(now, id),
+            CallEvent::CallbackAnswered => self.callback_answered(now, id),
+            CallEvent::CallbackUnanswered { code } => self.callback_unanswered(now, id, code),
             CallEvent::HoldChanged { held } => self.queue_hold_changed(now, id, held),
             CallEvent::PartyRinging { .. } => {}
             CallEvent::Key { digit } => {
@@ -142,6 +145,7 @@ impl Engine {
         self.timers.cancel(EngineTimer::Progress(id));
         self.forget_flow(id);
         self.apply_call_outputs(now);
+        self.forget_callback_call(now, id);
     }
 
     pub(crate) fn on_call_timer(&mut self, now: Now, id: CallRef, t: CallTimer) {
@@ -157,6 +161,7 @@ impl Engine {
             EngineTimer::Flow(id) => self.on_flow_timer(now, id),
             EngineTimer::Voicemail(id) => self.on_voicemail_timer(now, id),
             EngineTimer::AuthRelease(tx) => self.release_auth(now, tx),
+            EngineTimer::CallbacksDue => self.place_due_callbacks(now),
         }
     }
 

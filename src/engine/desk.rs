@@ -355,8 +355,11 @@ pub struct OfferView {
     pub interaction: String,
     /// The queue's name.
     pub queue: String,
-    /// `voice` (the only channel so far; OFFER-5 orders channels).
+    /// `voice`, or `callback` for a callback the switch places (OFFER-6).
     pub channel: &'static str,
+    /// OFFER-6: what a callback offer shows (with `queue`, `dnis` and the
+    /// timer from `offered_ms`); `null` for a customer's call.
+    pub callback: Option<CallbackOffer>,
     /// The caller's number, masked per OFFER-3 when the queue says so.
     pub caller: String,
     /// The number dialled (DNIS).
@@ -369,6 +372,25 @@ pub struct OfferView {
     pub offered_ms: u64,
     /// Unix ms when RONA fires (OFFER-4).
     pub rona_ms: u64,
+}
+
+/// What a callback offer shows (OFFER-6).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct CallbackOffer {
+    /// The label desktops show: `Callback`.
+    pub label: &'static str,
+    /// The callback's id.
+    pub id: String,
+    /// `web`, `scheduled`, `courtesy` or `personal`.
+    pub kind: &'static str,
+    /// The customer's number to call (masked per OFFER-3 when the queue says so).
+    pub number: String,
+    /// The customer's name.
+    pub name: String,
+    /// Why the customer asked.
+    pub reason: String,
+    /// Tries so far (CB-6).
+    pub attempts: u32,
 }
 
 /// Time per phase of an interaction, in milliseconds (HIST-3): the ACD
@@ -755,6 +777,23 @@ pub enum DeskEvent {
         /// Today's figures (the day from UTC midnight).
         today: Box<crate::records::stats::AgentFigures>,
     },
+    /// A callback the agent handles moved on (CB-6, CB-7): `dialing` the
+    /// customer, `held` by the tenant's concurrent-call limit (with its
+    /// reason code), `answered`, `unanswered` or `cancelled`.
+    Callback {
+        /// The agent's login.
+        agent: String,
+        /// The interaction uid.
+        interaction: String,
+        /// The callback's id.
+        callback: String,
+        /// The customer's number.
+        number: String,
+        /// Where it is.
+        state: &'static str,
+        /// Why it waits (CB-7: `concurrent_call_limit`).
+        reason: Option<&'static str>,
+    },
     /// A voicemail message was left in a mailbox the agent serves (issue
     /// 14 item 5): a work item. One copy per logged-in agent of the queue
     /// (the number masked per OFFER-3 when the queue says so) and one for
@@ -817,6 +856,7 @@ impl DeskEvent {
             | DeskEvent::Assigned { agent, .. }
             | DeskEvent::Supervisor { agent, .. }
             | DeskEvent::Voicemail { agent, .. }
+            | DeskEvent::Callback { agent, .. }
             | DeskEvent::VoicemailDone { agent, .. } => agent,
             // No agent's: supervisors only.
             DeskEvent::Queue { .. } | DeskEvent::QueueStats { .. } | DeskEvent::AgentStats { .. } => "",

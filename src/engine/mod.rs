@@ -11,6 +11,7 @@
 mod acd_records;
 mod assign;
 mod b2bua;
+mod callback_calls;
 mod callbacks;
 mod calls;
 mod consult;
@@ -156,6 +157,9 @@ pub(crate) enum EngineTimer {
     /// Verify a request held by the authentication tarpit
     /// (`engine/registration.rs`).
     AuthRelease(TxId),
+    /// A callback's window starts, or due callbacks are looked at again
+    /// (`engine/callback_calls.rs`).
+    CallbacksDue,
 }
 
 /// One live call as the control API shows it.
@@ -284,6 +288,8 @@ pub struct Engine {
     pub(crate) voicemails: voicemail::Voicemails,
     /// Callback requests (CB-1..CB-8, engine/callbacks.rs).
     pub(crate) callbacks: crate::acd::callback::CallbackBook,
+    /// Callbacks being placed (engine/callback_calls.rs).
+    pub(crate) placing: callback_calls::Placing,
     /// The `a=fingerprint` of the switch's DTLS certificate (issue 12):
     /// with it, legs answer WebRTC offers; `None` refuses them.
     pub(crate) dtls_fingerprint: Option<String>,
@@ -385,6 +391,7 @@ impl Engine {
             flows: flows::Flows::default(),
             voicemails: voicemail::Voicemails::default(),
             callbacks: crate::acd::callback::CallbackBook::new(),
+            placing: callback_calls::Placing::default(),
             dtls_fingerprint: None,
         }
     }

@@ -96,6 +96,31 @@ pub(crate) struct QueueCall {
 }
 
 impl QueueCall {
+    /// The engine's side of a new interaction carried by call `call`.
+    pub(crate) fn new(
+        uid: String,
+        call: CallRef,
+        context: String,
+        b_body: Bytes,
+        progress: Option<Box<Message>>,
+    ) -> Self {
+        QueueCall {
+            uid,
+            call,
+            context,
+            b_body,
+            offers: Vec::new(),
+            progress,
+            agent_legs: HashMap::new(),
+            answered_leg: None,
+            parties: Vec::new(),
+            primary_leg: crate::call::media::MediaLeg::B,
+            closed_by: None,
+            transfer_party: None,
+            handing_over_leg: None,
+        }
+    }
+
     pub(crate) fn offer_of_leg(&self, idx: usize) -> Option<OfferId> {
         self.offers.iter().find(|o| o.legs.contains(&idx)).map(|o| o.offer)
     }
@@ -257,21 +282,7 @@ impl Engine {
         let uid = format!("{}-{}", self.queues.boot_ms, id.0);
         self.queues.calls.insert(
             interaction,
-            QueueCall {
-                uid,
-                call: id,
-                context: context.to_owned(),
-                b_body,
-                offers: Vec::new(),
-                progress: progress.map(Box::new),
-                agent_legs: HashMap::new(),
-                answered_leg: None,
-                parties: Vec::new(),
-                primary_leg: crate::call::media::MediaLeg::B,
-                closed_by: None,
-                transfer_party: None,
-                handing_over_leg: None,
-            },
+            QueueCall::new(uid, id, context.to_owned(), b_body, progress.map(Box::new)),
         );
         self.timers
             .set(EngineTimer::Progress(id), now.mono + super::queue_wait::PROGRESS_EVERY);
@@ -495,11 +506,26 @@ impl Engine {
                 value.to_owned()
             }
         };
+        let callback = self
+            .placing
+            .by_call
+            .get(&qc.call)
+            .and_then(|(_, cb)| self.callbacks.get(cb))
+            .map(|cb| super::desk::CallbackOffer {
+                label: "Callback",
+                id: cb.id.clone(),
+                kind: cb.kind.as_str(),
+                number: mask(crate::acd::CALLER_NUMBER, &cb.number),
+                name: cb.name.clone(),
+                reason: cb.reason.clone(),
+                attempts: cb.attempts,
+            });
         Some(OfferView {
             offer: offer.0,
             interaction: qc.uid.clone(),
             queue: q.name.clone(),
-            channel: "voice",
+            channel: if callback.is_some() { "callback" } else { "voice" },
+            callback,
             caller: mask(crate::acd::CALLER_NUMBER, &info.customer.caller_number),
             dnis: info.customer.dnis.clone(),
             variables: o
@@ -540,22 +566,35 @@ impl Engine {
         let Some(call) = self.calls.get(&id) else {
             return Vec::new();
         };
-        let Some(a_invite) = call.a.invite.as_deref() else {
-            return Vec::new();
-        };
         let body = self
             .queues
             .calls
             .get(&interaction_of(id))
             .map(|c| c.b_body.clone())
             .unwrap_or_default();
-        let env = a_invite.envelope().ok();
-        let mut from_user = env
-            .as_ref()
-            .and_then(|e| e.from.uri.user.clone())
-            .map(|u| String::from_utf8_lossy(&u).into_owned())
-            .unwrap_or_else(|| call.caller.clone());
-        let mut display = env.as_ref().and_then(|e| e.from.display.clone());
+        let (mut from_user, mut display, sips) = match (call.a.invite.as_deref(), call.callback.as_deref()) {
+            (Some(a_invite), _) => {
+                let env = a_invite.envelope().ok();
+                let from_user = env
+                    .as_ref()
+                    .and_then(|e| e.from.uri.user.clone())
+                    .map(|u| String::from_utf8_lossy(&u).into_owned())
+                    .unwrap_or_else(|| call.caller.clone());
+                let display = env.as_ref().and_then(|e| e.from.display.clone());
+                let sips = a_invite
+                    .uri()
+                    .is_some_and(|u| u.scheme == crate::sip::msg::Scheme::Sips);
+                (from_user, display, sips)
+            }
+            // A callback call has no caller INVITE: the agent's phone shows
+            // the customer it is about to call (OFFER-6).
+            (None, Some(dial)) => (
+                crate::acd::callback::digits(&dial.number),
+                Some(bytes::Bytes::from(format!("\"Callback {}\"", dial.number))),
+                false,
+            ),
+            (None, None) => return Vec::new(),
+        };
         // OFFER-3: with sensitive-data protection the phone's display shows
         // only the number's last 4 digits too (name and number: a carrier
         // often puts the number in the display name).
@@ -578,9 +617,6 @@ impl Engine {
         // A sips: caller is offered only to phones registered over TLS
         // (RFC 5630 §3.1.3, as for direct calls); an agent with none is
         // not rung, and the offer ends like an unanswered one.
-        let sips = a_invite
-            .uri()
-            .is_some_and(|u| u.scheme == crate::sip::msg::Scheme::Sips);
         let targets: Vec<RingTarget> = self
             .registrar
             .lookup(now.unix_s(), &ext)
@@ -820,6 +856,7 @@ impl Engine {
     /// The call of an interaction ended (`end_call`): the ACD is told (wrap-up
     /// for a connected one, abandon otherwise); the legs' CDRs are written.
     pub(crate) fn queue_call_ended(&mut self, now: Now, id: CallRef, cause: &str) {
+        self.callback_call_ended(now, id, cause == "overflow");
         let interaction = interaction_of(id);
         if !self.queues.calls.contains_key(&interaction) {
             return;
@@ -901,6 +938,12 @@ impl Engine {
         let (id, context, body) = (qc.call, qc.context.clone(), qc.b_body.clone());
         self.timers.cancel(EngineTimer::Announce(id));
         self.timers.cancel(EngineTimer::Progress(id));
+        if self.calls.get(&id).is_some_and(|c| c.callback.is_some()) {
+            // A callback has no caller to send out: it comes back later.
+            tracing::info!(call = %id, %number, "callback waited the queue's maximum: back later, not overflowed");
+            self.with_call(now, id, |c, ctx| c.end(ctx, "overflow"));
+            return;
+        }
         tracing::info!(call = %id, %number, "queue overflow");
         self.with_call(now, id, |c, ctx| {
             c.acd = false;

@@ -49,6 +49,7 @@ impl Engine {
             }
         }
         self.start_keepalives(now);
+        self.start_callbacks(now);
     }
 
     /// True once trunk `name` accepted our registration.

@@ -239,3 +239,13 @@ pub enum AcdRecord {
     /// stands now (issue 14 item 5).
     Voicemail(Box<super::VoicemailRecord>),
 }
+
+impl AcdRecord {
+    /// A write-ahead record: the driver commits it before it carries out
+    /// any output queued after it. A callback's `dialing` step is one: the
+    /// customer's INVITE follows it, and after a kill -9 the store must
+    /// show the dial if the phone may have rung (CB-8: none placed twice).
+    pub fn is_write_ahead(&self) -> bool {
+        matches!(self, AcdRecord::Callback(c) if c.state == "dialing")
+    }
+}

@@ -5,6 +5,7 @@
 
 mod anchoring;
 mod assign;
+mod callbacks;
 mod calls;
 mod consult;
 mod control;

@@ -95,6 +95,9 @@ pub struct Harness {
     pub acd: Vec<switchboard::store::AcdRecord>,
     /// Voicemail messages kept (issue 14 item 5).
     pub voicemails: Vec<switchboard::records::VoicemailRecord>,
+    /// Transmits (first line) and callback records (`callback <id>
+    /// <state>`) in the order the engine output them (CB-8's write-ahead).
+    pub trace: Vec<String>,
 }
 
 /// Unix time of the virtual origin.
@@ -144,6 +147,7 @@ impl Harness {
             desk: Vec::new(),
             acd: Vec::new(),
             voicemails: Vec::new(),
+            trace: Vec::new(),
         }
     }
 
@@ -220,6 +224,7 @@ impl Harness {
                             String::from_utf8_lossy(&bytes)
                         )
                     });
+                    self.trace.push(first_line(&msg));
                     self.wire.push(Sent {
                         at: self.elapsed,
                         local: dest.local,
@@ -235,6 +240,9 @@ impl Harness {
                 Output::Acd(r) => {
                     if let switchboard::records::AcdRecord::Voicemail(v) = &r {
                         self.voicemails.push((**v).clone());
+                    }
+                    if let switchboard::records::AcdRecord::Callback(c) = &r {
+                        self.trace.push(format!("callback {} {}", c.id, c.state));
                     }
                     self.acd.push(r)
                 }

@@ -67,6 +67,12 @@ use std::time::Instant;
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct TxId(u64);
 
+impl TxId {
+    /// No transaction: the customer leg of a callback call before it is
+    /// dialled (`call/callback.rs`). The layer never hands out this id.
+    pub const UNUSED: TxId = TxId(u64::MAX);
+}
+
 impl fmt::Display for TxId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "tx#{}", self.0)

@@ -677,6 +677,18 @@ impl CallbackBook {
         v
     }
 
+    /// Every open callback (pending, offered, dialing) and every
+    /// interrupted one (a supervisor decides), oldest window first.
+    pub fn open(&self) -> Vec<&Callback> {
+        let mut v: Vec<&Callback> = self
+            .by_id
+            .values()
+            .filter(|c| c.state.is_open() || c.state == CallbackState::Interrupted)
+            .collect();
+        v.sort_by_key(|c| (c.window.start_ms, c.created_ms));
+        v
+    }
+
     /// Every pending callback, oldest window first.
     pub fn pending(&self) -> Vec<&Callback> {
         let mut v: Vec<&Callback> = self

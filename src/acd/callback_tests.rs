@@ -483,5 +483,4 @@ fn windows_that_ended_unplaced_fail() {
     let gone = book.expire(start + 60 * MIN);
     assert_eq!(gone.len(), 1);
     assert_eq!(book.get(&id).map(|c| c.state), Some(CallbackState::Failed));
-    let _ = DAY;
 }

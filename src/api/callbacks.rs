@@ -6,7 +6,7 @@
 //!   same callback (200 instead of 201, even after a restart), the same key
 //!   with another body is 409 `idempotency_conflict` (CB-8);
 //! - `GET /callbacks?number=...` lists a customer's callbacks (CB-4),
-//!   `GET /callbacks` every pending one (an agent: its own);
+//!   `GET /callbacks` every open one and the interrupted ones (an agent: its own);
 //! - `GET /callbacks/{id}`, `PATCH /callbacks/{id}` and `DELETE
 //!   /callbacks/{id}`: read, edit and delete, the last two until the
 //!   window starts (409 after, CB-4).

@@ -258,6 +258,7 @@ pub async fn run(cfg: Config, opts: RunOptions) -> Result<(), DriverError> {
         };
         // A connection that lost framing, told once the answer is queued.
         let mut answered: Option<oneshot::Sender<()>> = None;
+        let mut api_answer: Option<(oneshot::Sender<crate::api::ApiReply>, crate::api::ApiReply)> = None;
         tokio::select! {
             ev = rx.recv() => {
                 let Some(ev) = ev else { break };
@@ -295,7 +296,9 @@ pub async fn run(cfg: Config, opts: RunOptions) -> Result<(), DriverError> {
                     queue_feed::request(&engine, &store, now().mono, &token, query, reply);
                 }
                 cmd => {
-                    let _ = reply.send(answer_api(&mut engine, cmd, &gate.counters, &recordings));
+                    // Answered once its outputs are carried out below: a
+                    // write-ahead record (a callback, CB-8) is on disk first.
+                    api_answer = Some((reply, answer_api(&mut engine, cmd, &gate.counters, &recordings)));
                 }
             },
             _ = feed_tick.tick() => {
@@ -357,12 +360,11 @@ pub async fn run(cfg: Config, opts: RunOptions) -> Result<(), DriverError> {
                 // CB-8: a write-ahead record is on disk before what follows it leaves.
                 Output::Acd(r) if r.is_write_ahead() => {
                     if let AcdRecord::Callback(c) = r {
+                        let c_id = c.id.clone();
                         let (done_tx, done_rx) = std::sync::mpsc::sync_channel(1);
                         store.send(store_worker::Op::CallbackCommit(c, done_tx));
                         if done_rx.recv_timeout(WRITE_AHEAD_WAIT).is_err() {
-                            tracing::error!(
-                                "the store did not confirm a callback's dialling step in time: dialling anyway"
-                            );
+                            tracing::error!(callback = %c_id, "the store did not confirm a callback change in time: going on");
                         }
                     }
                 }
@@ -399,6 +401,9 @@ pub async fn run(cfg: Config, opts: RunOptions) -> Result<(), DriverError> {
         if let Some(done) = answered {
             // Every Transmit above is already on the connection's queue.
             let _ = done.send(());
+        }
+        if let Some((reply, answer)) = api_answer {
+            let _ = reply.send(answer);
         }
         if let Some(d) = shutdown_deadline {
             if engine.is_idle() || Instant::now() >= d {

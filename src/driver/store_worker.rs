@@ -43,9 +43,9 @@ pub(crate) enum Op {
     LegCdr(LegCdrRecord),
     /// A callback, inserted or replaced by id (spec CB-8).
     Callback(Box<crate::records::CallbackRecord>),
-    /// A write-ahead callback step (CB-8): written, then acknowledged on
-    /// the channel (the driver waits for it before sending the INVITE
-    /// queued after it).
+    /// A callback change written ahead (CB-8): written, then acknowledged
+    /// on the channel (the driver waits for it before it carries out what
+    /// follows: the API's answer, the customer's INVITE).
     CallbackCommit(Box<crate::records::CallbackRecord>, mpsc::SyncSender<()>),
     /// A voicemail message, inserted or its state updated by id (issue 14
     /// item 5).

@@ -99,7 +99,8 @@ pub struct EditRequest {
 pub enum CallbackCommand {
     /// Create (or replay, CB-8).
     Create(Box<CreateRequest>),
-    /// A customer's callbacks (`Some(number)`, CB-4) or every pending one.
+    /// A customer's callbacks (`Some(number)`, CB-4) or every open one
+    /// (and the interrupted ones, waiting for a supervisor).
     List {
         /// The customer's number.
         number: Option<String>,
@@ -233,7 +234,7 @@ impl Engine {
             CallbackCommand::List { number } => {
                 let list = match &number {
                     Some(n) => self.callbacks.by_number(n),
-                    None => self.callbacks.pending(),
+                    None => self.callbacks.open(),
                 };
                 let views = list
                     .into_iter()

@@ -242,10 +242,13 @@ pub enum AcdRecord {
 
 impl AcdRecord {
     /// A write-ahead record: the driver commits it before it carries out
-    /// any output queued after it. A callback's `dialing` step is one: the
-    /// customer's INVITE follows it, and after a kill -9 the store must
-    /// show the dial if the phone may have rung (CB-8: none placed twice).
+    /// any output queued after it, and before it answers the API request
+    /// that made it. Every callback change is one (CB-8): a 201 to `POST
+    /// /callbacks` means the callback survives a kill -9 (none lost), and
+    /// the `dialing` step is on disk before the customer's INVITE leaves,
+    /// so after a kill -9 the store shows the dial whenever the phone may
+    /// have rung (none placed twice).
     pub fn is_write_ahead(&self) -> bool {
-        matches!(self, AcdRecord::Callback(c) if c.state == "dialing")
+        matches!(self, AcdRecord::Callback(_))
     }
 }

@@ -737,6 +737,13 @@ impl Switch {
         wait_child(&mut self.child, timeout)
     }
 
+    /// SIGKILL, as a crash or `kill -9` would stop it: nothing is closed
+    /// cleanly (the store keeps what was committed).
+    pub fn kill9(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
     /// SIGHUP (config reload).
     pub fn reload(&self) {
         let _ = Command::new("kill")

@@ -800,6 +800,12 @@ impl CallbackBook {
         self.step(id, &[CallbackState::Offered], CallbackState::Dialing, now_ms)
     }
 
+    /// The customer was served before the callback was placed (CB-1: an
+    /// agent answered the caller while the courtesy callback was confirmed).
+    pub fn served(&mut self, id: &str, now_ms: u64) -> Option<&Callback> {
+        self.step(id, &[CallbackState::Offered], CallbackState::Done, now_ms)
+    }
+
     /// The customer answered.
     pub fn answered(&mut self, id: &str, now_ms: u64) -> Option<&Callback> {
         self.step(id, &[CallbackState::Dialing], CallbackState::Done, now_ms)

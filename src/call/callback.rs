@@ -130,6 +130,69 @@ impl Call {
         call
     }
 
+    /// CB-1: a queued caller chose to be called back. Its call ends for it
+    /// (`603 Callback Scheduled`: final, so no carrier tries the call
+    /// elsewhere; its CDR is written with cause `courtesy_callback`), and
+    /// the call goes on as a callback call for `dial` under the same
+    /// number: the interaction it carries keeps its place in line. The
+    /// customer-side port stays the call's; its SDP starts over (a new
+    /// dialog gets a new offer). False when the caller is no longer
+    /// waiting (answered, or gone).
+    pub fn become_callback(&mut self, ctx: &mut CallCtx, dial: CustomerDial, caller: String) -> bool {
+        let id = self.id;
+        if self.phase != Phase::Routing || self.callback.is_some() {
+            return false;
+        }
+        let Some(resp) = self.a_final(StatusCode::DECLINE, Some("Callback Scheduled")) else {
+            return false;
+        };
+        ctx.respond(self.a.tx, resp);
+        self.final_code = Some(StatusCode::DECLINE.as_u16());
+        self.end_cause = Some("courtesy_callback".into());
+        ctx.out.push_back(super::CallOutput::Cdr(self.cdr(ctx.now.unix_ms)));
+        ctx.cancel_timer(id, CallTimer::Retransmit1xx);
+        ctx.cancel_timer(id, CallTimer::NoAnswer);
+        self.rel1xx = None;
+        if let Some(d) = self.a.dialog.take() {
+            ctx.links.dialogs.remove(&d.key);
+        }
+        ctx.links.txs.remove(&self.a.tx);
+        if let Some(m) = self.media.as_deref_mut() {
+            // Nothing more goes to the caller's old address.
+            if let Some(super::media::MediaCommand::Relay { call, mut a, mut b }) = m.queue_plan(id.0) {
+                a.remote = None;
+                a.remote_rtcp = None;
+                b.remote = None;
+                ctx.media(super::media::MediaCommand::Relay { call, a, b });
+            }
+            let policy = ctx.srtp_policy(dial.target.dest.local);
+            m.sdp_a = ctx.sdp_session(policy);
+            m.neg_a = None;
+            m.answer_a = None;
+            m.early = None;
+            m.phone_hold = None;
+            m.queued = false;
+            ctx.media(super::media::MediaCommand::Hold { call: id.0, held: None });
+        }
+        self.a = ALeg {
+            invite: None,
+            call_id: Bytes::new(),
+            tx: TxId::UNUSED,
+            src: dial.target.dest,
+            tag: Bytes::new(),
+            dialog: None,
+            pending_2xx: None,
+        };
+        self.callee = dial.number.clone();
+        self.caller = caller;
+        self.started_ms = ctx.now.unix_ms;
+        self.final_code = None;
+        self.end_cause = None;
+        self.callback = Some(Box::new(dial));
+        tracing::info!(call = %id, "courtesy callback: the caller's call ended, its place in line kept");
+        true
+    }
+
     /// Where the customer's dial is, on a callback call.
     pub fn dial_state(&self) -> Option<DialState> {
         self.callback.as_ref().map(|d| d.state)

@@ -182,6 +182,9 @@ pub struct QueueSettings {
     pub music: Option<PathBuf>,
     /// Place-in-line and expected-wait announcement period; `None`: off.
     pub announce_every: Option<Duration>,
+    /// CB-1: a waiting caller whose expected wait passes this is offered
+    /// a callback (press 1) that keeps its place in line; `None`: off.
+    pub courtesy_callback_after: Option<Duration>,
     /// CALL-REC-1: record this queue's calls.
     pub record: bool,
     /// CALL-NOISE-1: remove background noise on this queue's calls.

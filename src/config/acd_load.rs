@@ -562,6 +562,14 @@ impl Validator<'_, '_> {
                 Some(a) if *a.get_ref() != 0 => Some(Duration::from_secs(*a.get_ref())),
                 _ => None,
             };
+            let courtesy = q.courtesy_callback_after_s.as_ref().map(|_| {
+                Duration::from_secs(self.ranged(
+                    &q.courtesy_callback_after_s,
+                    "courtesy_callback_after_s",
+                    10..=86_400,
+                    60,
+                ))
+            });
             let priority = self.ranged(&q.priority, "priority", 0..=255, 0);
             let max_wait = self.ranged(&q.max_wait_s, "max_wait_s", 1..=86_400, 0);
             let overflow = match (&q.overflow, &q.max_wait_s) {
@@ -601,6 +609,7 @@ impl Validator<'_, '_> {
                 offer_variables,
                 music,
                 announce_every: announce,
+                courtesy_callback_after: courtesy,
                 record: q.record,
                 noise_removal: q.noise_removal,
                 priority: u8::try_from(priority).unwrap_or(u8::MAX),

@@ -336,6 +336,7 @@ pub(crate) struct RawQueue {
     pub offer_variables: Spanned<Vec<Spanned<String>>>,
     pub music: Option<Spanned<String>>,
     pub announce_every_s: Option<Spanned<u64>>,
+    pub courtesy_callback_after_s: Option<Spanned<u64>>,
     #[serde(default)]
     pub record: bool,
     #[serde(default)]

@@ -30,7 +30,8 @@
 //!   `failed`. The agent cancels with the desktop's End control (or by
 //!   hanging up) before the customer answers: `cancelled`, wrap-up follows;
 //! - CB-7: the tenant's limit (`[callbacks] max_concurrent_calls`) counts
-//!   live calls. An agent connected to a callback while the limit is
+//!   live calls (a callback call counts from the moment its customer is
+//!   dialled; waiting in line it has no leg outside). An agent connected to a callback while the limit is
 //!   reached waits for a free slot (the desktop gets a `callback` event
 //!   with state `held` and the reason code `concurrent_call_limit`); the
 //!   customer is dialled as soon as a call ends, oldest first;
@@ -127,7 +128,7 @@ impl Engine {
                 return false;
             }
         }
-        let target = match self.customer_target(now, &cb.number) {
+        let target = match self.callback_target(now, &cb.number) {
             Ok(t) => t,
             Err(why) => {
                 tracing::warn!(callback = %cb.id, number = %cb.number, %why, "callback cannot be placed: failed");
@@ -142,13 +143,7 @@ impl Engine {
         };
         let id = CallRef(self.next_call);
         self.next_call += 1;
-        // The customer sees the queue's number, unless the trunk imposes its own.
-        let from_user = target
-            .trunk
-            .as_ref()
-            .and_then(|t| self.cfg.trunk(t))
-            .and_then(|t| t.from_user.clone())
-            .unwrap_or_else(|| q.number.clone());
+        let from_user = self.callback_from_user(&target, &q.number);
         let dial = CustomerDial::new(
             cb.number.clone(),
             target.clone(),
@@ -242,7 +237,7 @@ impl Engine {
 
     /// Where the customer's number leads in the agents' dial plan: one
     /// target (a trunk, or a user's first phone).
-    fn customer_target(&mut self, now: Now, number: &str) -> Result<RingTarget, String> {
+    pub(crate) fn callback_target(&mut self, now: Now, number: &str) -> Result<RingTarget, String> {
         let digits = crate::acd::callback::digits(number);
         let dialled = if number.trim_start().starts_with('+') {
             format!("+{digits}")
@@ -266,6 +261,17 @@ impl Engine {
             .into_iter()
             .next()
             .ok_or_else(|| format!("{dialled} leads nowhere"))
+    }
+
+    /// Who the customer sees calling: the queue's number, unless the
+    /// trunk imposes its own `from_user`.
+    pub(crate) fn callback_from_user(&self, target: &RingTarget, queue_number: &str) -> String {
+        target
+            .trunk
+            .as_ref()
+            .and_then(|t| self.cfg.trunk(t))
+            .and_then(|t| t.from_user.clone())
+            .unwrap_or_else(|| queue_number.to_owned())
     }
 
     /// The callback (id) a callback call carries, and its interaction.
@@ -314,10 +320,16 @@ impl Engine {
         let Some(limit) = self.cfg.acd().callbacks.max_concurrent_calls else {
             return false;
         };
+        // A callback call that has not dialled its customer yet (waiting
+        // in line, or its agent connected and held) is no call of the tenant.
         let others = self
             .calls
             .iter()
-            .filter(|(r, c)| **r != id && c.phase != Phase::Ended && c.dial_state() != Some(DialState::Ready))
+            .filter(|(r, c)| {
+                **r != id
+                    && c.phase != Phase::Ended
+                    && !matches!(c.dial_state(), Some(DialState::AgentFirst | DialState::Ready))
+            })
             .count();
         others + 1 > limit as usize
     }

@@ -92,7 +92,10 @@ impl Engine {
             return;
         }
         match ev {
-            CallEvent::Answered => self.stats.calls_answered += 1,
+            CallEvent::Answered => {
+                self.stats.calls_answered += 1;
+                self.courtesy_answered(now, id);
+            }
             CallEvent::OfferAnswered { leg } => {
                 let connect = self.queue_leg_answered(now, id, leg);
                 self.with_call(now, id, |c, ctx| {
@@ -111,7 +114,7 @@ impl Engine {
             CallEvent::HoldChanged { held } => self.queue_hold_changed(now, id, held),
             CallEvent::PartyRinging { .. } => {}
             CallEvent::Key { digit } => {
-                if !self.flow_key(now, id, digit) {
+                if !self.flow_key(now, id, digit) && !self.courtesy_key(now, id, digit) {
                     self.voicemail_key(now, id, digit);
                 }
             }
@@ -144,6 +147,7 @@ impl Engine {
         self.timers.cancel(EngineTimer::Announce(id));
         self.timers.cancel(EngineTimer::Progress(id));
         self.forget_flow(id);
+        self.forget_courtesy(id);
         self.apply_call_outputs(now);
         self.forget_callback_call(now, id);
     }
@@ -162,6 +166,7 @@ impl Engine {
             EngineTimer::Voicemail(id) => self.on_voicemail_timer(now, id),
             EngineTimer::AuthRelease(tx) => self.release_auth(now, tx),
             EngineTimer::CallbacksDue => self.place_due_callbacks(now),
+            EngineTimer::Courtesy(id) => self.on_courtesy_timer(now, id),
         }
     }
 

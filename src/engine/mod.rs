@@ -16,6 +16,7 @@ mod callbacks;
 mod calls;
 mod consult;
 mod control;
+mod courtesy;
 pub mod desk;
 mod desk_ops;
 mod flows;
@@ -160,6 +161,9 @@ pub(crate) enum EngineTimer {
     /// A callback's window starts, or due callbacks are looked at again
     /// (`engine/callback_calls.rs`).
     CallbacksDue,
+    /// A waiting caller's courtesy callback (CB-1, `engine/courtesy.rs`):
+    /// a look at its wait, a key wait ran out, or the confirmation ended.
+    Courtesy(CallRef),
 }
 
 /// One live call as the control API shows it.
@@ -290,6 +294,8 @@ pub struct Engine {
     pub(crate) callbacks: crate::acd::callback::CallbackBook,
     /// Callbacks being placed (engine/callback_calls.rs).
     pub(crate) placing: callback_calls::Placing,
+    /// Waiting callers offered a courtesy callback (engine/courtesy.rs).
+    pub(crate) courtesy: courtesy::CourtesyCalls,
     /// The `a=fingerprint` of the switch's DTLS certificate (issue 12):
     /// with it, legs answer WebRTC offers; `None` refuses them.
     pub(crate) dtls_fingerprint: Option<String>,
@@ -392,6 +398,7 @@ impl Engine {
             voicemails: voicemail::Voicemails::default(),
             callbacks: crate::acd::callback::CallbackBook::new(),
             placing: callback_calls::Placing::default(),
+            courtesy: courtesy::CourtesyCalls::default(),
             dtls_fingerprint: None,
         }
     }

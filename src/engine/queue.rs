@@ -308,7 +308,10 @@ impl Engine {
         );
         match arrived {
             // Recorded as it arrived (and again as it changes) so a restart loses nothing.
-            Ok(()) => self.record_interaction(now, interaction, None),
+            Ok(()) => {
+                self.record_interaction(now, interaction, None);
+                self.arm_courtesy(now, id, q.courtesy_callback_after.is_some());
+            }
             Err(e) => tracing::error!(call = %id, error = %e, "the ACD refused the call"),
         }
     }

@@ -229,7 +229,9 @@ impl Engine {
     pub(crate) fn on_digit(&mut self, now: Now, session: u64, leg: MediaLeg, digit: char) {
         // A caller hearing an entry point's prompts (RFC 4733 on its leg).
         if leg == MediaLeg::A
-            && (self.flow_key(now, CallRef(session), digit) || self.voicemail_key(now, CallRef(session), digit))
+            && (self.flow_key(now, CallRef(session), digit)
+                || self.courtesy_key(now, CallRef(session), digit)
+                || self.voicemail_key(now, CallRef(session), digit))
         {
             return;
         }

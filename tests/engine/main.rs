@@ -9,6 +9,7 @@ mod callbacks;
 mod calls;
 mod consult;
 mod control;
+mod courtesy;
 mod entry;
 mod forking;
 mod monitor;

@@ -261,3 +261,82 @@ fn callbacks_survive_kill_9_and_are_never_placed_twice() {
         r.text()
     );
 }
+
+/// spec: CB-1, OFFER-6 — a caller waiting in support (courtesy callbacks
+/// after an expected wait of 10 s) accepts the callback with SIP INFO keys
+/// (`1`: offered, `1`: the number it calls from); its call ends with
+/// `603 Callback Scheduled`. The caller who came after it stays behind
+/// it: alice, logging in, is offered the callback first, her phone is
+/// called, then the customer's number through the trunk.
+#[test]
+fn a_courtesy_callback_keeps_its_place_in_line() {
+    let (sock, customer_addr) = Customer::bind();
+    let cfg = ConfigDir::from_default();
+    cfg.patch("trunks.toml", "127.0.0.1:5090", &customer_addr);
+    cfg.patch(
+        "acd.toml",
+        "announce_every_s = 30\n",
+        "announce_every_s = 30\ncourtesy_callback_after_s = 10\n",
+    );
+    let sw = Switch::builder().config(cfg.path()).start();
+    let mut first = common::caller::Caller::call_to(&sw, "33612345678", "5000");
+    let mut second = common::caller::Caller::call_to(&sw, "33699887766", "5000");
+    assert!(
+        sw.wait_for_log("courtesy callback offered", Duration::from_secs(20)),
+        "the offer plays once the expected wait passes 10 s"
+    );
+    first.info_key('1');
+    first.info_key('1');
+    let end = common::caller::recv_where(
+        &mut first.ua,
+        "the caller's final response",
+        Duration::from_secs(20),
+        |m| ua::code(m) >= 300,
+    );
+    assert_eq!(ua::code(&end), 603, "{}", ua::text(&end));
+    assert!(ua::text(&end).contains("Callback Scheduled"));
+    let list = admin_http(sw.api_addr(), "GET", "/callbacks?number=33612345678", None).json();
+    assert_eq!(list["callbacks"][0]["kind"], "courtesy", "{list}");
+    assert_eq!(list["callbacks"][0]["state"], "offered", "{list}");
+    // Alice logs in: the callback comes first.
+    let mut phone = Phone::register(&sw, "1001");
+    let me = Desk::new(sw.api_addr(), ALICE).ok("POST", "/agent/login", None);
+    let offers = me["offers"].as_array().cloned().unwrap_or_default();
+    let shown = if offers.is_empty() {
+        let mut v = Value::Null;
+        assert!(wait_until(Duration::from_secs(10), || {
+            v = Desk::new(sw.api_addr(), ALICE).ok("GET", "/agent/me", None);
+            v["offers"].as_array().is_some_and(|o| !o.is_empty())
+        }));
+        v["offers"][0].clone()
+    } else {
+        offers[0].clone()
+    };
+    assert_eq!(shown["channel"], "callback", "{shown}");
+    assert_eq!(shown["callback"]["label"], "Callback", "{shown}");
+    assert_eq!(shown["callback"]["number"], "33612345678", "{shown}");
+    assert_eq!(shown["dnis"], "5000", "{shown}");
+    alice_answers(&mut phone);
+    let mut customer = Customer {
+        ua: Ua::from_udp(sock, sw.external_addr()),
+    };
+    let mut seen = Vec::new();
+    let invite = customer.rung(&mut seen);
+    assert!(
+        ua::first_line(&invite).contains("sip:33612345678@"),
+        "{}",
+        ua::first_line(&invite)
+    );
+    let rtp = rtp_rtcp_sockets();
+    customer.answer(&invite, &rtp.0);
+    let id = list["callbacks"][0]["id"].as_str().expect("id").to_string();
+    wait_state(&sw, &id, "done");
+    // The second caller still waits: nobody answered it.
+    assert!(
+        second
+            .ua
+            .recv(Duration::from_millis(500))
+            .is_none_or(|m| ua::code(&m) < 200),
+        "the caller behind keeps waiting"
+    );
+}

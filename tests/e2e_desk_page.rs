@@ -11,7 +11,8 @@
 //! End out; a second desktop saves the call data first and the page says
 //! so, then reverts; End and wrap-up with a reason and notes. A second
 //! test drops the page's event stream while the browser is offline, changes
-//! the agent's state meanwhile, and checks the page shows it once back.
+//! the agent's state meanwhile, and checks the page shows it once back. A
+//! third shows a callback offer (OFFER-6) and the callback being placed.
 //!
 //! Screenshots of the key moments go to `target/screenshots/desk-*.png`
 //! (their paths are printed); `examples/screenshots/desk.png` is a copy of
@@ -545,4 +546,54 @@ fn desk_asks_after_rona_whether_to_go_available_or_stay_idle_offer_4() {
         &mut b,
         "document.getElementById('state-line').textContent === 'Idle (RONA)'",
     );
+}
+
+/// spec: OFFER-6, CB-6 — a web callback offered on the page: the Callback
+/// label, the number to call, the queue, the DNIS and a timer since the
+/// offer; once alice's phone answers the page says the customer is being
+/// called, and End cancels the callback (wrap-up follows).
+#[test]
+fn desk_shows_a_callback_offer_and_the_callback_being_placed() {
+    let sw = Switch::start();
+    let mut phone = common::conference::Phone::register(&sw, "1001");
+    let mut b = browser();
+    log_in(&mut b, sw.api_addr(), "", ALICE);
+    let r = common::desk::admin_http(
+        sw.api_addr(),
+        "POST",
+        "/callbacks",
+        Some(
+            json!({"kind": "web", "number": "+44 2079460000", "name": "Ana Lima", "queue": "support", "reason": "Parcel lost"})
+                .to_string()
+                .as_bytes(),
+        ),
+    );
+    assert_eq!(r.status, 201, "{}", r.text());
+    wait(&mut b, "!!document.querySelector('#offers .offer.callback')");
+    assert_eq!(texts(&mut b, "#offers .offer.callback .callback-label"), ["Callback"]);
+    let line = texts(&mut b, "#offers .offer.callback .offer-line").join("");
+    assert!(line.contains("+44 2079460000") && line.contains("5000"), "{line}");
+    assert!(
+        texts(&mut b, "#offers .offer.callback h2").join("").contains("support"),
+        "the queue"
+    );
+    assert_eq!(
+        texts(&mut b, "#offers .offer.callback .callback-reason"),
+        ["Reason: Parcel lost"]
+    );
+    wait(
+        &mut b,
+        "document.querySelector('#offers .offer.callback .ring-timer').textContent !== '0:00'",
+    );
+    screenshot(&mut b, "desk-callback-offer");
+    // Alice's phone answers: the customer is being called.
+    let invite = phone.rings();
+    phone.answer(&invite);
+    wait(
+        &mut b,
+        "document.getElementById('ix-status').textContent.includes('Calling +44 2079460000')",
+    );
+    control(&mut b, "end");
+    wait(&mut b, "deskState.log.some(l => l.includes('cancelled'))");
+    wait(&mut b, "deskState.me && deskState.me.state === 'WrapUp'");
 }

@@ -69,6 +69,7 @@
     picker: null, // 'consult' | 'transfer' | null
     phone: null, // the embedded phone's state
     voicemails: [], // VoicemailView not yet done, newest first
+    callback: null, // a callback being placed: { number, state: 'dialing' | 'held', reason } (CB-7: the reason code)
     log: [],
   };
   window.deskState = st;
@@ -265,6 +266,19 @@
         render();
         focusOffer();
         return;
+      }
+      case 'callback': {
+        // CB-6, CB-7: where the callback the agent handles is.
+        const what = {
+          dialing: 'Calling ' + ev.number + '\u2026',
+          held: 'Callback to ' + ev.number + ' held: ' + (ev.reason || '').replace(/_/g, ' '),
+          answered: ev.number + ' answered',
+          unanswered: ev.number + ' did not answer: the callback goes back to its queue',
+          cancelled: 'Callback to ' + ev.number + ' cancelled',
+        }[ev.state] || ev.state;
+        st.callback = ev.state === 'held' || ev.state === 'dialing' ? { number: ev.number, state: ev.state, reason: ev.reason } : null;
+        activity(what);
+        break;
       }
       case 'offer_cancelled':
         dropOffer(ev.offer);
@@ -465,6 +479,7 @@
     }
     const yes = el('button', { type: 'button', class: 'primary accept', onclick: () => accept(o) }, 'Accept');
     const no = el('button', { type: 'button', class: 'decline', onclick: () => decline(o) }, 'Decline');
+    if (o.callback) return callbackCard(o, vars, yes, no);
     return el(
       'section',
       { class: 'offer card', role: 'dialog', 'aria-label': 'Incoming call from ' + o.caller, dataset: { offer: String(o.offer) } },
@@ -480,6 +495,36 @@
         el('span', { class: 'ring-left' }, ''),
         o.auto_answer ? ' \u00b7 answers by itself' : '',
       ),
+      vars,
+      el('div', { class: 'row' }, yes, no),
+    );
+  }
+
+  /**
+   * A callback offer (OFFER-6): the Callback label, the number the switch
+   * will call, the queue, the DNIS and a timer since the offer. Accepting
+   * it, the agent's phone is called first, then the customer.
+   */
+  function callbackCard(o, vars, yes, no) {
+    const cb = o.callback;
+    return el(
+      'section',
+      { class: 'offer card callback', role: 'dialog', 'aria-label': cb.label + ' to ' + cb.number, dataset: { offer: String(o.offer) } },
+      el('h2', null, el('span', { class: 'badge callback-label' }, cb.label), ' \u2014 ' + o.queue),
+      el(
+        'p',
+        { class: 'offer-line' },
+        'Call ',
+        el('strong', { class: 'caller' }, cb.number),
+        cb.name ? ' (' + cb.name + ')' : '',
+        ' for ' + o.dnis + ' \u00b7 offered ',
+        el('span', { class: 'ring-timer' }, '0:00'),
+        ' \u00b7 rings out in ',
+        el('span', { class: 'ring-left' }, ''),
+      ),
+      cb.reason ? el('p', { class: 'callback-reason' }, 'Reason: ' + cb.reason) : '',
+      cb.attempts > 0 ? el('p', { class: 'callback-attempts' }, 'Tries so far: ' + cb.attempts) : '',
+      el('p', { class: 'hint' }, 'Your phone rings first; the customer is called once you answer.'),
       vars,
       el('div', { class: 'row' }, yes, no),
     );
@@ -546,6 +591,12 @@
     let status = stateWords[ix.state] || ix.state;
     if (st.consult) status += ' \u00b7 ' + st.consult.party + ' ' + st.consult.state;
     if (st.recordingPaused) status += ' \u00b7 recording paused';
+    // CB-7: the reason code while the tenant's concurrent-call limit holds the dial.
+    if (st.callback && st.callback.state === 'held') {
+      status = 'Callback to ' + st.callback.number + ' held: ' + st.callback.reason;
+    } else if (st.callback) {
+      status = 'Calling ' + st.callback.number + '\u2026';
+    }
     $('ix-status').textContent = status;
     $('ix-status').dataset.state = ix.state;
     const enabled = enabledControls();

@@ -80,6 +80,31 @@ impl Acd {
         result
     }
 
+    /// CB-5: interaction `id` arrives in `queue` already held for `agent`
+    /// (a personal callback: that agent's next interaction): no other
+    /// agent is offered it. When the agent cannot take it (logged out),
+    /// the error says so and the interaction waits in the line for anyone.
+    ///
+    /// # Errors
+    /// As [`AcdEvent::InteractionArrived`](super::AcdEvent::InteractionArrived)
+    /// and [`Acd::assign`].
+    #[allow(clippy::too_many_arguments)]
+    pub fn arrive_for(
+        &mut self,
+        now: Instant,
+        id: InteractionId,
+        queue: super::QueueId,
+        priority: u8,
+        customer: super::Customer,
+        agent: super::AgentId,
+    ) -> Result<Assignment, AcdError> {
+        self.handle(now, super::AcdEvent::Timeout)?;
+        self.arrive(now, id, queue, priority, customer)?;
+        let result = self.try_assign(now, id, AssignTarget::Agent(agent));
+        self.dispatch(now);
+        result
+    }
+
     fn try_assign(&mut self, now: Instant, id: InteractionId, target: AssignTarget) -> Result<Assignment, AcdError> {
         let i = self.interactions.get(&id).ok_or(AcdError::UnknownInteraction(id))?;
         let from = match &i.state {

@@ -19,10 +19,11 @@
 //!   phones (the first digest profile's `context`), like a number an
 //!   agent dials (CALL-DIAL-1); a number that context cannot route fails
 //!   the callback at once (`failed`, logged with the number);
-//! - CB-5: a personal callback enters its queue and is assigned to its
-//!   agent at once (SUP-5's hold for that agent: it rings when the agent is
-//!   free, before anything waiting in line); one whose agent is logged out
-//!   waits, pending, until the agent logs in (checked every 30 s);
+//! - CB-5: a personal callback enters its queue already held for its
+//!   agent (SUP-5's hold, [`crate::acd::Acd::arrive_for`]: it rings when
+//!   the agent is free, before anything waiting in line, and no other
+//!   agent is offered it); one whose agent is logged out waits, pending,
+//!   until the agent logs in (looked at every 30 s);
 //! - CB-6: the customer not answering within `[callbacks] ring_s`,
 //!   refusing or being unreachable ends the try: the agent wraps up (a
 //!   callback attempt is handled work), the callback goes back to its
@@ -43,7 +44,7 @@ use super::desk::DeskEvent;
 use super::queue::{interaction_of, QueueCall};
 use super::{Engine, EngineTimer, Now};
 use crate::acd::callback::{Assigned, Callback, CallbackState};
-use crate::acd::{AcdEvent, AssignTarget, InteractionId};
+use crate::acd::{AcdEvent, InteractionId};
 use crate::call::{Call, CustomerDial, DialState, MediaFeatures, Phase, RingTarget};
 use crate::ids::CallRef;
 use std::collections::{HashMap, VecDeque};
@@ -198,31 +199,37 @@ impl Engine {
             self.record_callback(&c);
         }
         tracing::info!(callback = %cb.id, kind = cb.kind.as_str(), queue = %q.name, call = %id, "callback enters its queue");
-        let arrived = self.acd_event(
-            now,
-            AcdEvent::InteractionArrived {
-                id: interaction,
-                queue: q.id,
-                priority: q.priority.saturating_add(cb.priority),
-                customer: Box::new(crate::acd::Customer {
-                    caller_number: cb.number.clone(),
-                    dnis: q.number.clone(),
-                    data,
-                }),
-            },
-        );
+        let customer = crate::acd::Customer {
+            caller_number: cb.number.clone(),
+            dnis: q.number.clone(),
+            data,
+        };
+        let priority = q.priority.saturating_add(cb.priority);
+        let arrived = match cb.assigned {
+            // CB-5: held for its agent from the start, offered to nobody else.
+            Assigned::Agent(a) => {
+                let r = self
+                    .acd
+                    .arrive_for(now.mono, interaction, q.id, priority, customer, a)
+                    .map(|_| ());
+                self.pump_acd(now);
+                r
+            }
+            Assigned::AnyAgent => self.acd_event(
+                now,
+                AcdEvent::InteractionArrived {
+                    id: interaction,
+                    queue: q.id,
+                    priority,
+                    customer: Box::new(customer),
+                },
+            ),
+        };
         if let Err(e) = arrived {
             tracing::error!(callback = %cb.id, error = %e, "the ACD refused the callback");
             return true;
         }
         self.record_interaction(now, interaction, None);
-        // CB-5: a personal callback is its agent's next interaction.
-        if let Assigned::Agent(a) = cb.assigned {
-            if let Err(e) = self.acd.assign(now.mono, interaction, AssignTarget::Agent(a)) {
-                tracing::warn!(callback = %cb.id, agent = %self.login_of(a), error = %e, "personal callback could not be held for its agent: any agent of the queue takes it");
-            }
-            self.pump_acd(now);
-        }
         true
     }
 

@@ -352,3 +352,59 @@ fn a_restart_never_dials_a_callback_twice() {
     h2.input_drain();
     assert_eq!(state(&mut h2, &dialled).0, "pending");
 }
+
+/// RFC 3339 of the harness's unix ms `ms`.
+fn rfc3339(ms: u64) -> String {
+    jiff::Timestamp::from_millisecond(ms as i64).expect("ms").to_string()
+}
+
+/// spec: CB-5 — a personal callback for bob comes due while alice (the
+/// longest idle) and bob are available: it is bob's, and it rings bob's
+/// phone, not alice's.
+#[test]
+fn a_personal_callback_goes_to_its_agent() {
+    let (mut h, alice) = switch(None);
+    let mut bob = Ua::phone("1002", "192.0.2.22");
+    h.register(&mut bob, 3600);
+    h.advance(Duration::from_secs(1));
+    login(&mut h, crate::queue::BOB);
+    let now = h.now();
+    let start = now.unix_ms + 31 * 60 * 1000;
+    let reply = h
+        .engine
+        .callbacks(
+            now,
+            &Requester::Supervisor("sam".into()),
+            CallbackCommand::Create(Box::new(CreateRequest {
+                kind: CallbackKind::Personal,
+                number: NUMBER.into(),
+                name: "Zoé Durand".into(),
+                queue: "support".into(),
+                zone: Some("UTC".into()),
+                window: Some((rfc3339(start), rfc3339(start + 3600 * 1000))),
+                reason: String::new(),
+                agent: Some(switchboard::engine::AssignAsked::Agent("bob".into())),
+                idempotency: None,
+            })),
+        )
+        .expect("created");
+    h.input_drain();
+    let CallbackReply::Created { callback, .. } = reply else {
+        panic!("created")
+    };
+    h.advance(Duration::from_secs(30 * 60));
+    assert_eq!(state(&mut h, &callback.id).0, "pending", "not before its window");
+    h.advance(Duration::from_secs(61));
+    assert_eq!(state(&mut h, &callback.id).0, "offered");
+    h.expect_request(bob.addr, "INVITE");
+    assert_eq!(h.count(alice.addr, |m| m.method().is_some()), 0, "alice is not rung");
+    let offered_to: Vec<String> = h
+        .desk
+        .iter()
+        .filter_map(|e| match e {
+            DeskEvent::Offer { agent, .. } => Some(agent.clone()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(offered_to, ["bob"]);
+}

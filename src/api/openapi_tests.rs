@@ -77,7 +77,7 @@ fn openapi_schemas_match_views_and_events() {
         interaction: "i".into(),
         queue: "support".into(),
         channel: "callback",
-        callback: Some(CallbackOffer {
+        callback: Some(Box::new(CallbackOffer {
             label: "Callback",
             id: "cb-1".into(),
             kind: "web",
@@ -85,7 +85,8 @@ fn openapi_schemas_match_views_and_events() {
             name: "Zoé".into(),
             reason: String::new(),
             attempts: 0,
-        }),
+        })),
+        voicemail: None,
         caller: "****1234".into(),
         dnis: "5000".into(),
         variables: vec![],

@@ -717,6 +717,10 @@ impl Engine {
         let Some(info) = self.acd.interaction(id) else {
             return Vec::new();
         };
+        if self.is_voicemail_item(id) {
+            // A voicemail work item: the agent ends it when handled.
+            return info.agent.map(|a| vec![(a, vec!["end"])]).unwrap_or_default();
+        }
         let Some(call) = self.calls.get(&CallRef(id.0)) else {
             return Vec::new();
         };

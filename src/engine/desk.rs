@@ -355,11 +355,15 @@ pub struct OfferView {
     pub interaction: String,
     /// The queue's name.
     pub queue: String,
-    /// `voice`, or `callback` for a callback the switch places (OFFER-6).
+    /// `voice`; `callback` for a callback the switch places (OFFER-6);
+    /// `voicemail` for a queue's voicemail message (a work item, no phone rings).
     pub channel: &'static str,
     /// OFFER-6: what a callback offer shows (with `queue`, `dnis` and the
     /// timer from `offered_ms`); `null` for a customer's call.
-    pub callback: Option<CallbackOffer>,
+    pub callback: Option<Box<CallbackOffer>>,
+    /// A voicemail work item's message and its audio (issue 14 item 5);
+    /// `null` otherwise.
+    pub voicemail: Option<Box<super::VoicemailView>>,
     /// The caller's number, masked per OFFER-3 when the queue says so.
     pub caller: String,
     /// The number dialled (DNIS).

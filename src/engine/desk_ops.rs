@@ -159,6 +159,10 @@ impl Engine {
                         "the customer is on hold: resume before ending the call (CALL-HOLD-1)".into(),
                     ));
                 }
+                if self.is_voicemail_item(id) {
+                    self.end_voicemail_item(now, agent, id);
+                    return Ok(DeskReply::Interactions(self.agent_interactions(agent)));
+                }
                 let call = crate::ids::CallRef(id.0);
                 let waiting = self.acd.interaction(id).is_some_and(|i| i.consult_waiting.is_some());
                 if waiting || self.calls.get(&call).is_some_and(|c| c.consult.is_some()) {
@@ -259,6 +263,12 @@ impl Engine {
     /// (the ringing legs are replaced by auto-answer INVITEs).
     fn desk_accept(&mut self, now: Now, agent: AgentId, offer: OfferId) -> Result<(), DeskError> {
         let interaction = self.own_offer(agent, offer)?;
+        if self.is_voicemail_item(interaction) {
+            // A work item: the desktop's accept is the answer.
+            return self
+                .acd_event(now, AcdEvent::OfferAccepted { offer })
+                .map_err(desk_error);
+        }
         let Some(qc) = self.queues.calls.get(&interaction) else {
             return Ok(());
         };

@@ -36,6 +36,7 @@ mod trunk_reg;
 mod trunk_route;
 mod voicemail;
 mod voicemail_box;
+mod voicemail_work;
 
 use crate::call::{Call, CallLinks, CallOutput, CallTimer};
 pub use crate::call::{CallControl, ControlError, Party};
@@ -296,6 +297,8 @@ pub struct Engine {
     pub(crate) placing: callback_calls::Placing,
     /// Waiting callers offered a courtesy callback (engine/courtesy.rs).
     pub(crate) courtesy: courtesy::CourtesyCalls,
+    /// Queue voicemail messages as ACD work items (engine/voicemail_work.rs).
+    pub(crate) voicemail_items: voicemail_work::VoicemailItems,
     /// The `a=fingerprint` of the switch's DTLS certificate (issue 12):
     /// with it, legs answer WebRTC offers; `None` refuses them.
     pub(crate) dtls_fingerprint: Option<String>,
@@ -399,6 +402,7 @@ impl Engine {
             callbacks: crate::acd::callback::CallbackBook::new(),
             placing: callback_calls::Placing::default(),
             courtesy: courtesy::CourtesyCalls::default(),
+            voicemail_items: voicemail_work::VoicemailItems::default(),
             dtls_fingerprint: None,
         }
     }

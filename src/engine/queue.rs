@@ -467,6 +467,20 @@ impl Engine {
             auto_answer,
         });
         self.queues.offers.insert(offer, interaction);
+        if self.is_voicemail_item(interaction) {
+            // A work item rings no phone: the desktop's offer is all of it.
+            if let Some(view) = self.offer_view(interaction, offer) {
+                self.desk_event(DeskEvent::Offer {
+                    agent: self.login_of(agent),
+                    offer: view,
+                });
+            }
+            if auto_answer {
+                // OFFER-1 auto-accept: taken for the agent at once.
+                let _ = self.acd.handle(now.mono, AcdEvent::OfferAccepted { offer });
+            }
+            return;
+        }
         let party_legs = self
             .calls
             .get(&id)
@@ -514,21 +528,34 @@ impl Engine {
             .by_call
             .get(&qc.call)
             .and_then(|(_, cb)| self.callbacks.get(cb))
-            .map(|cb| super::desk::CallbackOffer {
-                label: "Callback",
-                id: cb.id.clone(),
-                kind: cb.kind.as_str(),
-                number: mask(crate::acd::CALLER_NUMBER, &cb.number),
-                name: cb.name.clone(),
-                reason: cb.reason.clone(),
-                attempts: cb.attempts,
+            .map(|cb| {
+                Box::new(super::desk::CallbackOffer {
+                    label: "Callback",
+                    id: cb.id.clone(),
+                    kind: cb.kind.as_str(),
+                    number: mask(crate::acd::CALLER_NUMBER, &cb.number),
+                    name: cb.name.clone(),
+                    reason: cb.reason.clone(),
+                    attempts: cb.attempts,
+                })
             });
+        let voicemail = self.voicemail_of(interaction).map(|m| {
+            let mut v = self.voicemail_view_for_agents(m);
+            v.caller_number = mask(crate::acd::CALLER_NUMBER, &v.caller_number);
+            Box::new(v)
+        });
+        let channel = match (&callback, &voicemail) {
+            (Some(_), _) => "callback",
+            (_, Some(_)) => "voicemail",
+            _ => "voice",
+        };
         Some(OfferView {
             offer: offer.0,
             interaction: qc.uid.clone(),
             queue: q.name.clone(),
-            channel: if callback.is_some() { "callback" } else { "voice" },
+            channel,
             callback,
+            voicemail,
             caller: mask(crate::acd::CALLER_NUMBER, &info.customer.caller_number),
             dnis: info.customer.dnis.clone(),
             variables: o

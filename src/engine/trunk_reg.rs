@@ -50,6 +50,7 @@ impl Engine {
         }
         self.start_keepalives(now);
         self.start_callbacks(now);
+        self.start_voicemail_items(now);
     }
 
     /// True once trunk `name` accepted our registration.

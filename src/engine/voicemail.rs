@@ -242,7 +242,9 @@ impl Engine {
             done: None,
         };
         tracing::info!(call = %id, file = %rec.file, seconds = rec.duration_ms / 1000, "voicemail left");
-        self.voicemail_message_left(rec);
+        self.voicemail_message_left(rec.clone());
+        // A queue's message waits in the queue as a work item.
+        self.queue_voicemail(now, &rec);
     }
 
     fn set_stage(&mut self, id: CallRef, stage: Stage) {

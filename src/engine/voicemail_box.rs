@@ -230,19 +230,9 @@ impl Engine {
                         at: rfc3339(*at),
                     });
                 }
-                m.state = VoicemailState::Done;
-                m.done = Some((now.unix_ms, viewer.login().to_string()));
-                self.keep_message(m.clone());
-                for agent in self.mailbox_agents(&m) {
-                    self.out.push_back(Output::Desk(DeskEvent::VoicemailDone {
-                        agent,
-                        id: m.id.clone(),
-                        queue: m.queue.clone(),
-                        user: m.user.clone(),
-                        by: viewer.login().to_string(),
-                        at_ms: now.unix_ms,
-                    }));
-                }
+                self.mark_voicemail_done(now, &mut m, viewer.login());
+                // Its work item, if the ACD still holds it, ends with it.
+                self.voicemail_item_gone(now, &m.id);
                 Ok(VoicemailReply::One(Box::new(self.voicemail_view(&m, &viewer))))
             }
         }
@@ -273,6 +263,24 @@ impl Engine {
             }
             self.out
                 .push_back(Output::Desk(DeskEvent::Voicemail { agent, message }));
+        }
+    }
+
+    /// Marks `m` handled by `login` at `now`: kept, stored, and
+    /// `voicemail_done` to the mailbox's agents and the supervisors.
+    pub(crate) fn mark_voicemail_done(&mut self, now: Now, m: &mut VoicemailRecord, login: &str) {
+        m.state = VoicemailState::Done;
+        m.done = Some((now.unix_ms, login.to_string()));
+        self.keep_message(m.clone());
+        for agent in self.mailbox_agents(m) {
+            self.out.push_back(Output::Desk(DeskEvent::VoicemailDone {
+                agent,
+                id: m.id.clone(),
+                queue: m.queue.clone(),
+                user: m.user.clone(),
+                by: login.to_string(),
+                at_ms: now.unix_ms,
+            }));
         }
     }
 
@@ -365,6 +373,11 @@ impl Engine {
     }
 
     /// The unmasked view of `m`.
+    /// A message as an agent's offer shows it (unmasked; the offer masks).
+    pub(crate) fn voicemail_view_for_agents(&self, m: &VoicemailRecord) -> VoicemailView {
+        self.view_of(m)
+    }
+
     fn view_of(&self, m: &VoicemailRecord) -> VoicemailView {
         VoicemailView {
             id: m.id.clone(),

@@ -24,3 +24,4 @@ mod stats_day;
 mod timers;
 mod trunk;
 mod trunk_failover;
+mod voicemail_work;

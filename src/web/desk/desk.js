@@ -480,6 +480,7 @@
     const yes = el('button', { type: 'button', class: 'primary accept', onclick: () => accept(o) }, 'Accept');
     const no = el('button', { type: 'button', class: 'decline', onclick: () => decline(o) }, 'Decline');
     if (o.callback) return callbackCard(o, vars, yes, no);
+    if (o.voicemail) return voicemailCard(o, vars, yes, no);
     return el(
       'section',
       { class: 'offer card', role: 'dialog', 'aria-label': 'Incoming call from ' + o.caller, dataset: { offer: String(o.offer) } },
@@ -525,6 +526,34 @@
       cb.reason ? el('p', { class: 'callback-reason' }, 'Reason: ' + cb.reason) : '',
       cb.attempts > 0 ? el('p', { class: 'callback-attempts' }, 'Tries so far: ' + cb.attempts) : '',
       el('p', { class: 'hint' }, 'Your phone rings first; the customer is called once you answer.'),
+      vars,
+      el('div', { class: 'row' }, yes, no),
+    );
+  }
+
+  /**
+   * A queue's voicemail message offered as a work item (issue 14 item 5):
+   * who called, when, how long, and its audio. No phone rings: Accept
+   * takes it; End (once handled) marks the message done.
+   */
+  function voicemailCard(o, vars, yes, no) {
+    const vm = o.voicemail;
+    const audio = el('audio', { controls: true, preload: 'none', src: vm.audio_url + '?token=' + encodeURIComponent(st.token) });
+    return el(
+      'section',
+      { class: 'offer card voicemail', role: 'dialog', 'aria-label': 'Voicemail from ' + o.caller, dataset: { offer: String(o.offer) } },
+      el('h2', null, el('span', { class: 'badge voicemail-label' }, 'Voicemail'), ' \u2014 ' + o.queue),
+      el(
+        'p',
+        { class: 'offer-line' },
+        'From ',
+        el('strong', { class: 'caller' }, o.caller),
+        ' to ' + o.dnis + ' \u00b7 ' + S.duration(vm.duration_ms / 1000) + ' long \u00b7 offered ',
+        el('span', { class: 'ring-timer' }, '0:00'),
+        ' \u00b7 back to the queue in ',
+        el('span', { class: 'ring-left' }, ''),
+      ),
+      audio,
       vars,
       el('div', { class: 'row' }, yes, no),
     );

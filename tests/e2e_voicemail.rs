@@ -5,7 +5,9 @@
 //! with `#` by SIP INFO). The sales agent's desktop is told (`voicemail`
 //! event, the number masked as the queue says, OFFER-3), lists it,
 //! downloads a valid WAV holding the caller's tone (which marks it
-//! `heard`) and marks it done; bob, who serves only `support`, sees
+//! `heard`) and marks it done; the message is also an ACD work item:
+//! offered to carol alone (sales accepts by itself), and marking it done
+//! ends it (wrap-up follows); bob, who serves only `support`, sees
 //! nothing of it; after a restart on the same data directory the message
 //! is listed with its state.
 
@@ -136,6 +138,15 @@ fn a_message_is_offered_heard_done_and_kept_across_a_restart() {
     let id = ev["id"].as_str().expect("id").to_string();
     let url = ev["audio_url"].as_str().expect("audio_url").to_string();
     assert_eq!(url, format!("/voicemails/{id}/audio"));
+    // The work item: offered to carol alone through the ACD (sales
+    // accepts by itself, OFFER-1), with the message and its audio.
+    let offer = ws_wait_for(&mut carol_ws, EVENT, |e| e["type"] == "offer").expect("carol's work item");
+    assert_eq!(
+        (offer["channel"].as_str(), offer["voicemail"]["id"].as_str()),
+        (Some("voicemail"), Some(id.as_str())),
+        "{offer}"
+    );
+    ws_wait_for(&mut carol_ws, EVENT, |e| e["type"] == "connected").expect("taken by carol");
     let sv = ws_wait_for(&mut sam_ws, EVENT, |e| e["type"] == "voicemail").expect("the supervisors' copy");
     assert_eq!(
         (sv["agent"].as_str(), sv["id"].as_str(), sv["caller_number"].as_str()),
@@ -219,6 +230,8 @@ fn a_message_is_offered_heard_done_and_kept_across_a_restart() {
         (Some(id.as_str()), Some("carol")),
         "{ev}"
     );
+    // Her work item ends with it: wrap-up follows.
+    ws_wait_for(&mut carol_ws, EVENT, |e| e["type"] == "wrap_up").expect("carol wraps up the work item");
     ws_wait_for(&mut sam_ws, EVENT, |e| {
         e["type"] == "voicemail_done" && e["id"] == id.as_str()
     })

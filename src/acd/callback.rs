@@ -811,9 +811,15 @@ impl CallbackBook {
         self.step(id, &[CallbackState::Dialing], CallbackState::Done, now_ms)
     }
 
-    /// The agent cancelled (or hung up) before the customer answered (CB-6).
+    /// The agent cancelled (or hung up) before the customer answered (CB-6):
+    /// while dialling, or while connected and waiting to dial (CB-7).
     pub fn cancelled(&mut self, id: &str, now_ms: u64) -> Option<&Callback> {
-        self.step(id, &[CallbackState::Dialing], CallbackState::Cancelled, now_ms)
+        self.step(
+            id,
+            &[CallbackState::Dialing, CallbackState::Offered],
+            CallbackState::Cancelled,
+            now_ms,
+        )
     }
 
     /// CB-6: the customer did not answer. It goes back to its queue

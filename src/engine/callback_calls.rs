@@ -414,10 +414,15 @@ impl Engine {
         let Some((_, cb)) = self.callback_of_call(id) else {
             return;
         };
+        let held = self.placing.held.contains(&id);
         self.placing.held.retain(|c| *c != id);
         let state = self.callbacks.get(&cb).map(|c| c.state);
         let changed = match state {
-            Some(CallbackState::Dialing) => {
+            // The agent was connected (dialling, or held by the limit, CB-7)
+            // and ended it: the agent's cancel (CB-6).
+            Some(CallbackState::Dialing) | Some(CallbackState::Offered)
+                if held || state == Some(CallbackState::Dialing) =>
+            {
                 tracing::info!(callback = %cb, "callback cancelled before the customer answered (CB-6)");
                 self.callback_event(id, "cancelled", None);
                 self.callbacks.cancelled(&cb, now.unix_ms).cloned()

@@ -244,28 +244,7 @@ fn the_agent_cancels_before_the_customer_answers() {
 /// `concurrent_call_limit`) and the customer is dialled when that call ends.
 #[test]
 fn the_concurrent_call_limit_holds_the_dial_until_a_call_ends() {
-    let acd = embedded_acd().replace("[callbacks]\n", "[callbacks]\nmax_concurrent_calls = 1\n");
-    let (mut h, alice) = switch(Some(&acd));
-    // Bob's phone calls out through the trunk; the carrier answers.
-    let mut bob = Ua::phone("1002", "192.0.2.22");
-    h.register(&mut bob, 3600);
-    let out = h.place_call(&mut bob, "0612345678");
-    let leg = h.expect_request(sock(TRUNK), "INVITE");
-    h.send(
-        &Ua::trunk(TRUNK),
-        &response(
-            &leg,
-            200,
-            "OK",
-            Some("far"),
-            &[("Contact", "<sip:0612345678@127.0.0.1:5090>")],
-            Some(("application/sdp", &sdp("127.0.0.1", 43000))),
-        ),
-    );
-    let ok = h.expect_response(bob.addr, 200);
-    let mut bob_dlg = bob.dialog_from_2xx(&out, &ok);
-    let ack = bob.ack_2xx(&bob_dlg, out.cseq);
-    h.send(&bob, &ack.text());
+    let (mut h, alice, mut bob, mut bob_dlg) = limit_reached();
     h.clear_wire();
     let id = web_callback(&mut h, "support");
     h.advance(Duration::from_millis(1));
@@ -407,4 +386,52 @@ fn a_personal_callback_goes_to_its_agent() {
         })
         .collect();
     assert_eq!(offered_to, ["bob"]);
+}
+
+/// `max_concurrent_calls = 1` and bob's call out through the trunk up:
+/// the switch, alice's phone, bob's phone and his dialog.
+fn limit_reached() -> (Harness, Ua, Ua, Dlg) {
+    let acd = embedded_acd().replace("[callbacks]\n", "[callbacks]\nmax_concurrent_calls = 1\n");
+    let (mut h, alice) = switch(Some(&acd));
+    // Bob's phone calls out through the trunk; the carrier answers.
+    let mut bob = Ua::phone("1002", "192.0.2.22");
+    h.register(&mut bob, 3600);
+    let out = h.place_call(&mut bob, "0612345678");
+    let leg = h.expect_request(sock(TRUNK), "INVITE");
+    h.send(
+        &Ua::trunk(TRUNK),
+        &response(
+            &leg,
+            200,
+            "OK",
+            Some("far"),
+            &[("Contact", "<sip:0612345678@127.0.0.1:5090>")],
+            Some(("application/sdp", &sdp("127.0.0.1", 43000))),
+        ),
+    );
+    let ok = h.expect_response(bob.addr, 200);
+    let bob_dlg = bob.dialog_from_2xx(&out, &ok);
+    let ack = bob.ack_2xx(&bob_dlg, out.cseq);
+    h.send(&bob, &ack.text());
+    (h, alice, bob, bob_dlg)
+}
+
+/// spec: CB-6, CB-7 — the agent held by the limit ends it: cancelled
+/// (never dialled later), wrap-up follows.
+#[test]
+fn ending_a_held_callback_cancels_it() {
+    let (mut h, alice, _bob, _dlg) = limit_reached();
+    h.clear_wire();
+    let id = web_callback(&mut h, "support");
+    h.advance(Duration::from_millis(1));
+    alice_answers(&mut h, &alice);
+    assert_eq!(
+        callback_events(&h),
+        [("held".to_string(), Some("concurrent_call_limit"))]
+    );
+    let uid = offers(&h).pop().expect("offer").interaction;
+    desk(&mut h, ALICE, DeskCommand::End { interaction: uid }).expect("End");
+    h.expect_request(alice.addr, "BYE");
+    assert_eq!(state(&mut h, &id).0, "cancelled");
+    assert!(h.desk.iter().any(|e| matches!(e, DeskEvent::WrapUp { .. })));
 }

@@ -337,12 +337,15 @@ impl Engine {
     }
 
     /// Whether the customer of call `call` would hear prompts once its
-    /// agent leaves: a two-party call (the switch plays prompts on the
-    /// customer's leg of a call it relays, not on the conference bridge).
+    /// agent leaves: no other party present (a consult or monitor that is
+    /// over has taken the media back to the relay). The switch plays
+    /// prompts on the customer's leg of a call it relays, not on the
+    /// conference bridge: a customer in a conference is refused with the
+    /// reason (the agent ends the conference first).
     fn customer_hears_prompts(&self, call: CallRef) -> bool {
         self.calls
             .get(&call)
-            .is_some_and(|c| c.media.is_some() && c.b.iter().all(|l| l.party().is_none()))
+            .is_some_and(|c| c.media.is_some() && c.b.iter().all(|l| l.party().is_none_or(|p| !p.pending())))
     }
 
     /// A number routed by the dial plan, rung as a transfer's party.

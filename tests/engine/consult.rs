@@ -688,3 +688,54 @@ fn a_waiting_queue_consult_given_up_resumes_the_customer() {
     // And the call can end normally.
     desk(&mut h, ALICE, DeskCommand::End { interaction: uid }).expect("end");
 }
+
+/// spec: CALL-XFER-4 — after a consult that is over (the consultee never
+/// joined), the customer is back on the relay: a blind transfer into an
+/// entry point runs it and the customer hears its prompts.
+#[test]
+fn a_transfer_into_an_entry_point_after_a_consult_plays_its_prompts() {
+    let (mut h, mut customer, alice, bob) = contact_center();
+    let (uid, _, _, to_bob) = consult_ringing(&mut h, &mut customer, &alice, &bob);
+    h.send(
+        &bob,
+        &response(
+            &to_bob,
+            486,
+            "Busy Here",
+            Some("bobtag"),
+            &[("Contact", &bob.contact())],
+            None,
+        ),
+    );
+    h.expect_request(bob.addr, "ACK");
+    desk(
+        &mut h,
+        ALICE,
+        DeskCommand::Resume {
+            interaction: uid.clone(),
+        },
+    )
+    .expect("resume");
+    h.media.clear();
+    desk(
+        &mut h,
+        ALICE,
+        DeskCommand::Transfer {
+            interaction: uid,
+            to: switchboard::engine::desk::TransferTo::EntryPoint("main".into()),
+        },
+    )
+    .expect("a consult that is over does not stop the transfer");
+    h.advance(Duration::from_millis(1));
+    assert!(
+        h.media.iter().any(|m| matches!(
+            m,
+            switchboard::call::media::MediaCommand::Prompt {
+                leg: switchboard::call::media::MediaLeg::A,
+                ..
+            }
+        )),
+        "the customer hears the entry point: {:?}",
+        h.media
+    );
+}

@@ -349,17 +349,7 @@ impl Call {
         if media.neg_a.is_some() || media.neg_b.is_none() {
             return true; // not a delayed offer waiting for its answer
         }
-        let plan = sdp::parse(&ack.body)
-            .map_err(|e| e.to_string())
-            .and_then(|s| sdp::accept_answer(&s, &mut media.sdp_a).map_err(|e| e.to_string()))
-            .and_then(|neg_a| {
-                media.neg_a = Some(neg_a);
-                let neg_b = media.neg_b.clone().ok_or("no callee answer")?;
-                media
-                    .relay_plan(id.0, &neg_b)
-                    .ok_or_else(|| "no audio codec".to_string())
-            });
-        match plan {
+        match media.accept_caller_answer(id.0, &ack.body) {
             Ok(plan) => {
                 ctx.media(plan);
                 true

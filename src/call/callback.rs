@@ -35,7 +35,6 @@
 use super::leg::{ALeg, BState};
 use super::outbound::{new_invite, trunk_auth_retry, RingTarget};
 use super::{Call, CallCtx, CallEvent, CallTimer, Phase, Side, TxOwner};
-use crate::sdp;
 use crate::sip::dialog::{Dialog, DialogState};
 use crate::sip::msg::{HeaderName, Message, Method, StatusCode};
 use crate::sip::transaction::TxId;
@@ -114,15 +113,7 @@ impl Call {
     /// A callback call (see the module docs): no leg yet; the customer is
     /// `dial`, `caller` names the call for its CDR (`callback:<queue>`).
     pub fn for_callback(id: crate::ids::CallRef, dial: CustomerDial, caller: String, started_ms: u64) -> Call {
-        let a = ALeg {
-            invite: None,
-            call_id: Bytes::new(),
-            tx: TxId::UNUSED,
-            src: dial.target.dest,
-            tag: Bytes::new(),
-            dialog: None,
-            pending_2xx: None,
-        };
+        let a = ALeg::to_place(dial.target.dest);
         let callee = dial.number.clone();
         let mut call = Call::with_a_leg(id, a, caller, callee, started_ms);
         call.acd = true;
@@ -174,15 +165,7 @@ impl Call {
             m.queued = false;
             ctx.media(super::media::MediaCommand::Hold { call: id.0, held: None });
         }
-        self.a = ALeg {
-            invite: None,
-            call_id: Bytes::new(),
-            tx: TxId::UNUSED,
-            src: dial.target.dest,
-            tag: Bytes::new(),
-            dialog: None,
-            pending_2xx: None,
-        };
+        self.a = ALeg::to_place(dial.target.dest);
         self.callee = dial.number.clone();
         self.caller = caller;
         self.started_ms = ctx.now.unix_ms;
@@ -484,23 +467,12 @@ impl Call {
             // The early answer stands (§13.2.1: the 2xx repeats it).
             return true;
         }
-        let plan = sdp::parse(&resp.body)
-            .map_err(|e| e.to_string())
-            .and_then(|s| sdp::accept_answer(&s, &mut media.sdp_a).map_err(|e| e.to_string()))
-            .and_then(|neg_a| {
-                media.neg_a = Some(neg_a);
-                let neg_b = media.neg_b.clone().ok_or("no agent answer")?;
-                media
-                    .relay_plan(id.0, &neg_b)
-                    .ok_or_else(|| "no audio codec".to_string())
-            });
-        match plan {
+        match media.accept_caller_answer(id.0, &resp.body) {
             Ok(plan) => {
                 ctx.media(plan);
                 true
             }
             Err(why) => {
-                media.neg_a = None;
                 tracing::info!(call = %id, %why, "customer's SDP answer unusable");
                 false
             }

@@ -44,6 +44,23 @@ pub struct ALeg {
     pub pending_2xx: Option<Box<(Message, std::time::Duration, std::time::Instant)>>,
 }
 
+impl ALeg {
+    /// The customer leg of a callback call before the switch dials it
+    /// (`call/callback.rs`): no INVITE, no transaction, no dialog yet;
+    /// `dest` is where it will be sent.
+    pub fn to_place(dest: Destination) -> ALeg {
+        ALeg {
+            invite: None,
+            call_id: Bytes::new(),
+            tx: TxId::UNUSED,
+            src: dest,
+            tag: Bytes::new(),
+            dialog: None,
+            pending_2xx: None,
+        }
+    }
+}
+
 /// State of one placed leg.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum BState {

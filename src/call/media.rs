@@ -479,6 +479,26 @@ impl CallMedia {
         })
     }
 
+    /// The caller side's SDP `body` answers the switch's offer (a delayed
+    /// offer's ACK, a callback customer's 18x or 2xx): negotiated, and the
+    /// relay plan with the callee side's answer. `Err` says why not (the
+    /// caller side is then left without an answer).
+    pub(crate) fn accept_caller_answer(&mut self, call: u64, body: &[u8]) -> Result<MediaCommand, String> {
+        let result = crate::sdp::parse(body)
+            .map_err(|e| e.to_string())
+            .and_then(|s| crate::sdp::accept_answer(&s, &mut self.sdp_a).map_err(|e| e.to_string()))
+            .and_then(|neg_a| {
+                self.neg_a = Some(neg_a);
+                let neg_b = self.neg_b.clone().ok_or("no answer on the other leg")?;
+                self.relay_plan(call, &neg_b)
+                    .ok_or_else(|| "no audio codec".to_string())
+            });
+        if result.is_err() {
+            self.neg_a = None;
+        }
+        result
+    }
+
     /// The relay plan once the callee answered: the fast path when both
     /// legs use the same codec (payload types mapped, RFC 4733 events
     /// included), else a transcoded plan (each leg's own format).

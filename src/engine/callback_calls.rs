@@ -187,14 +187,7 @@ impl Engine {
             .calls
             .insert(interaction, QueueCall::new(uid, id, context, b_body, None));
         self.placing.by_call.insert(id, (interaction, cb.id.clone()));
-        let initial = [
-            ("caller_number", cb.number.clone()),
-            ("caller_name", cb.name.clone()),
-            ("dnis", q.number.clone()),
-            ("queue", q.name.clone()),
-        ];
-        let data = crate::acd::InteractionData::new(self.variable_specs(), &initial)
-            .unwrap_or_else(|_| crate::acd::InteractionData::empty());
+        let data = self.builtin_data(&cb.number, &cb.name, &q.number, &q.name);
         if let Some(c) = self.callbacks.offered(&cb.id, now.unix_ms).cloned() {
             self.record_callback(&c);
         }

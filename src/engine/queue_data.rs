@@ -54,6 +54,25 @@ impl Engine {
     /// strings) then the configured ones. `queue` is the queue the caller
     /// entered and stays so after an overflow (the agent sees where the
     /// call came from; the interaction's current queue is in its view).
+    /// Call data of an interaction no INVITE brought (a callback, a
+    /// voicemail work item): the built-ins given, the others' defaults.
+    pub(super) fn builtin_data(
+        &self,
+        caller_number: &str,
+        caller_name: &str,
+        dnis: &str,
+        queue: &str,
+    ) -> crate::acd::InteractionData {
+        let initial = [
+            ("caller_number", caller_number),
+            ("caller_name", caller_name),
+            ("dnis", dnis),
+            ("queue", queue),
+        ];
+        crate::acd::InteractionData::new(self.variable_specs(), &initial)
+            .unwrap_or_else(|_| crate::acd::InteractionData::empty())
+    }
+
     pub(super) fn variable_specs(&self) -> Vec<crate::acd::VariableSpec> {
         let builtin = |name: &str| crate::acd::VariableSpec {
             name: name.into(),

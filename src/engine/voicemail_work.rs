@@ -64,14 +64,7 @@ impl Engine {
         );
         self.voicemail_items.by_interaction.insert(interaction, m.id.clone());
         self.voicemail_items.by_message.insert(m.id.clone(), interaction);
-        let initial = [
-            ("caller_number", m.caller_number.clone()),
-            ("caller_name", m.caller_name.clone()),
-            ("dnis", m.dnis.clone()),
-            ("queue", q.name.clone()),
-        ];
-        let data = crate::acd::InteractionData::new(self.variable_specs(), &initial)
-            .unwrap_or_else(|_| crate::acd::InteractionData::empty());
+        let data = self.builtin_data(&m.caller_number, &m.caller_name, &m.dnis, &q.name);
         let arrived = self.acd_event(
             now,
             AcdEvent::InteractionArrived {

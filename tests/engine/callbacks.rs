@@ -12,7 +12,7 @@ use crate::queue::{desk, embedded_acd, login, ok_from, ALICE};
 use crate::sim::*;
 use std::time::Duration;
 use switchboard::acd::callback::CallbackKind;
-use switchboard::engine::desk::{DeskCommand, DeskEvent, OfferView};
+use switchboard::engine::desk::{DeskCommand, DeskEvent};
 use switchboard::engine::{CallbackCommand, CallbackReply, CreateRequest, Requester};
 use switchboard::sip::msg::Message;
 
@@ -74,16 +74,6 @@ fn state(h: &mut Harness, id: &str) -> (String, u32) {
     }
 }
 
-fn offers(h: &Harness) -> Vec<OfferView> {
-    h.desk
-        .iter()
-        .filter_map(|e| match e {
-            DeskEvent::Offer { offer, .. } => Some(offer.clone()),
-            _ => None,
-        })
-        .collect()
-}
-
 fn callback_events(h: &Harness) -> Vec<(String, Option<&'static str>)> {
     h.desk
         .iter()
@@ -99,6 +89,16 @@ fn alice_answers(h: &mut Harness, alice: &Ua) -> Message {
     let invite = h.expect_request(alice.addr, "INVITE");
     h.send(alice, &ok_from(alice, &invite, "alice-tag", 40000));
     invite
+}
+
+/// The customer's INVITE reaches the trunk, which answers 180.
+fn customer_rings(h: &mut Harness) -> Message {
+    let customer = h.expect_request(sock(TRUNK), "INVITE");
+    h.send(
+        &Ua::trunk(TRUNK),
+        &response(&customer, 180, "Ringing", Some("c"), &[], None),
+    );
+    customer
 }
 
 /// spec: CB-2, OFFER-6, CB-8 — a web callback is offered to alice as a
@@ -192,11 +192,7 @@ fn no_answer_sends_the_callback_back_to_its_queue_later() {
     let id = web_callback(&mut h, "support");
     h.advance(Duration::from_millis(1));
     alice_answers(&mut h, &alice);
-    let customer = h.expect_request(sock(TRUNK), "INVITE");
-    h.send(
-        &Ua::trunk(TRUNK),
-        &response(&customer, 180, "Ringing", Some("c"), &[], None),
-    );
+    let customer = customer_rings(&mut h);
     // 30 s of ringing ([callbacks] ring_s): CANCEL, and the try ends.
     h.advance(Duration::from_secs(30));
     h.expect_request(sock(TRUNK), "CANCEL");
@@ -225,11 +221,7 @@ fn the_agent_cancels_before_the_customer_answers() {
     let id = web_callback(&mut h, "support");
     h.advance(Duration::from_millis(1));
     alice_answers(&mut h, &alice);
-    let customer = h.expect_request(sock(TRUNK), "INVITE");
-    h.send(
-        &Ua::trunk(TRUNK),
-        &response(&customer, 180, "Ringing", Some("c"), &[], None),
-    );
+    customer_rings(&mut h);
     let uid = offers(&h).pop().expect("offer").interaction;
     desk(&mut h, ALICE, DeskCommand::End { interaction: uid }).expect("End cancels the callback");
     h.expect_request(sock(TRUNK), "CANCEL");

@@ -169,6 +169,22 @@ fn bad_numbers_and_unsupported_targets_are_refused_with_a_reason() {
 /// alice (1001) is connected to the customer and bob (1002) logged in;
 /// alice consults bob, whose phone rings (180). Returns the interaction,
 /// the customer's dialog, alice's and bob's INVITEs.
+/// Bob's phone refuses the consult with 486, and is ACKed.
+fn bob_refuses(h: &mut Harness, bob: &Ua, to_bob: &switchboard::sip::msg::Message) {
+    h.send(
+        bob,
+        &response(
+            to_bob,
+            486,
+            "Busy Here",
+            Some("bobtag"),
+            &[("Contact", &bob.contact())],
+            None,
+        ),
+    );
+    h.expect_request(bob.addr, "ACK");
+}
+
 fn consult_ringing(
     h: &mut Harness,
     customer: &mut Ua,
@@ -262,18 +278,7 @@ fn a_consulted_agent_whose_phone_refuses_goes_idle_and_the_customer_can_be_resum
     let (mut h, mut customer, alice, bob) = contact_center();
     let (uid, _, _, to_bob) = consult_ringing(&mut h, &mut customer, &alice, &bob);
     h.desk.clear();
-    h.send(
-        &bob,
-        &response(
-            &to_bob,
-            486,
-            "Busy Here",
-            Some("bobtag"),
-            &[("Contact", &bob.contact())],
-            None,
-        ),
-    );
-    h.expect_request(bob.addr, "ACK");
+    bob_refuses(&mut h, &bob, &to_bob);
     assert_eq!(state_of(&mut h, BOB), "Idle");
     assert_eq!(consult_states(&h), [("failed", Some("busy".to_owned()))]);
     held_after_the_consult(&mut h, &uid);
@@ -696,18 +701,7 @@ fn a_waiting_queue_consult_given_up_resumes_the_customer() {
 fn a_transfer_into_an_entry_point_after_a_consult_plays_its_prompts() {
     let (mut h, mut customer, alice, bob) = contact_center();
     let (uid, _, _, to_bob) = consult_ringing(&mut h, &mut customer, &alice, &bob);
-    h.send(
-        &bob,
-        &response(
-            &to_bob,
-            486,
-            "Busy Here",
-            Some("bobtag"),
-            &[("Contact", &bob.contact())],
-            None,
-        ),
-    );
-    h.expect_request(bob.addr, "ACK");
+    bob_refuses(&mut h, &bob, &to_bob);
     desk(
         &mut h,
         ALICE,

@@ -848,3 +848,14 @@ pub fn secs(n: u64) -> Duration {
 pub fn ms(n: u64) -> Duration {
     Duration::from_millis(n)
 }
+
+/// Every offer the desktops were sent, in order.
+pub fn offers(h: &Harness) -> Vec<switchboard::engine::desk::OfferView> {
+    h.desk
+        .iter()
+        .filter_map(|e| match e {
+            switchboard::engine::desk::DeskEvent::Offer { offer, .. } => Some(offer.clone()),
+            _ => None,
+        })
+        .collect()
+}

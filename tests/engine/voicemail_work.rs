@@ -39,16 +39,6 @@ fn switch(messages: Vec<VoicemailRecord>) -> (Harness, Ua) {
     (h, alice)
 }
 
-fn offers(h: &Harness) -> Vec<switchboard::engine::desk::OfferView> {
-    h.desk
-        .iter()
-        .filter_map(|e| match e {
-            DeskEvent::Offer { offer, .. } => Some(offer.clone()),
-            _ => None,
-        })
-        .collect()
-}
-
 /// issue 14 item 5 — the message is offered to alice as a work item with
 /// its audio, her phone does not ring; accepted, handled and ended, the
 /// message is done by alice and she wraps up.

@@ -171,6 +171,8 @@ pub enum AcdEvent {
         queue: super::QueueId,
         /// The step's priority.
         priority: u8,
+        /// The step's skill level (0: any agent).
+        min_skill: u8,
     },
     /// CALL-XFER-6: a supervisor transfers the interaction to an
     /// `Available` agent; the primary agent is a consultant until that

@@ -155,6 +155,9 @@ pub struct Customer {
     pub dnis: String,
     /// Call-associated data (CAD-1..4); OFFER-2 shows the queue's chosen ones.
     pub data: InteractionData,
+    /// The skill level (1..=10) an agent needs for the queue to be offered
+    /// it (an entry point's queue step, issue 14); 0: any agent of the queue.
+    pub min_skill: u8,
 }
 
 impl Default for Customer {
@@ -163,6 +166,7 @@ impl Default for Customer {
             caller_number: String::new(),
             dnis: String::new(),
             data: InteractionData::empty(),
+            min_skill: 0,
         }
     }
 }

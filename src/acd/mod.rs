@@ -478,9 +478,12 @@ impl Acd {
             AcdEvent::TransferToConsultant { id } => self.transfer_to_consultant(now, id),
             AcdEvent::TransferAnswered { id } => self.transfer_answered(now, id),
             AcdEvent::TransferFailed { id } => self.transfer_failed(now, id),
-            AcdEvent::TransferEnteredQueue { id, queue, priority } => {
-                self.transfer_entered_queue(now, id, queue, priority)
-            }
+            AcdEvent::TransferEnteredQueue {
+                id,
+                queue,
+                priority,
+                min_skill,
+            } => self.transfer_entered_queue(now, id, queue, priority, min_skill),
             AcdEvent::SupervisorTransfer { id, agent } => self.supervisor_transfer(now, id, agent),
         }
     }

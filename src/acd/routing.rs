@@ -93,11 +93,36 @@ impl Acd {
             let ring_all = queue.cfg.strategy == Strategy::RingAll;
             let mut chosen = None;
             for place in &queue.waiting {
-                let declined: &[AgentId] = self.interactions.get(&place.2).map_or(&[], |i| &i.declined_by);
-                let agents = if ring_all {
-                    queue.pool.all(declined)
+                let (declined, min_skill): (&[AgentId], u8) = self
+                    .interactions
+                    .get(&place.2)
+                    .map_or((&[], 0), |i| (&i.declined_by, i.info.customer.min_skill));
+                // Issue 14: an entry point's step asks for a skill level:
+                // agents below it are passed over, as if they had declined.
+                let below: Vec<AgentId>;
+                let excluded = if min_skill == 0 {
+                    declined
                 } else {
-                    queue.pool.pick(declined).into_iter().collect()
+                    below = queue
+                        .pool
+                        .all(declined)
+                        .into_iter()
+                        .filter(|a| {
+                            self.agents.get(a).is_none_or(|ag| {
+                                ag.queues
+                                    .iter()
+                                    .find(|(q, _)| *q == qid)
+                                    .is_none_or(|(_, l)| *l < min_skill)
+                            })
+                        })
+                        .chain(declined.iter().copied())
+                        .collect();
+                    &below
+                };
+                let agents = if ring_all {
+                    queue.pool.all(excluded)
+                } else {
+                    queue.pool.pick(excluded).into_iter().collect()
                 };
                 if !agents.is_empty() {
                     chosen = Some((*place, agents));

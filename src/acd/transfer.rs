@@ -184,6 +184,7 @@ impl Acd {
         id: InteractionId,
         queue: QueueId,
         priority: u8,
+        min_skill: u8,
     ) -> Result<(), AcdError> {
         if !self.queues.contains_key(&queue) {
             return Err(AcdError::UnknownQueue(queue));
@@ -193,6 +194,7 @@ impl Acd {
             return Err(AcdError::NotTransferring(id));
         }
         i.priority = priority;
+        i.info.customer.min_skill = min_skill;
         self.join_line(now, id, queue, VisitEnd::Moved);
         Ok(())
     }

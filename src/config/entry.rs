@@ -193,6 +193,9 @@ pub enum StepKind {
         queue: QueueId,
         /// Its priority in the line (higher first; default 0).
         priority: u8,
+        /// The skill level (1..=10) an agent needs for this queue to be
+        /// offered the caller; 0: any agent of the queue.
+        min_skill: u8,
     },
     /// Go on in another entry point (its variables carried per CALL-XFER-4).
     EntryPoint {

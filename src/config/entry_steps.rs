@@ -97,6 +97,7 @@ pub(super) struct RawStep {
     pub(super) then: Option<Spanned<String>>,
     pub(super) values: Option<Spanned<BTreeMap<String, Spanned<RawScalar>>>>,
     pub(super) priority: Option<Spanned<u8>>,
+    pub(super) min_skill: Option<Spanned<u8>>,
     pub(super) entry_point: Option<Spanned<String>>,
     pub(super) user: Option<Spanned<String>>,
     pub(super) number: Option<Spanned<String>>,
@@ -135,7 +136,7 @@ pub(super) fn allowed(kind: RawKind) -> &'static [&'static str] {
         RawKind::Branch => &["variable", "cases", "otherwise"],
         RawKind::QueueState => &["queue", "test", "wait_s", "then", "otherwise"],
         RawKind::Set => &["values", "next"],
-        RawKind::Queue => &["queue", "priority"],
+        RawKind::Queue => &["queue", "priority", "min_skill"],
         RawKind::EntryPoint => &["entry_point"],
         RawKind::User => &["user"],
         RawKind::Number => &["number"],
@@ -194,6 +195,7 @@ impl RawStep {
             ("then", s(&self.then)),
             ("values", s(&self.values)),
             ("priority", s(&self.priority)),
+            ("min_skill", s(&self.min_skill)),
             ("entry_point", s(&self.entry_point)),
             ("user", s(&self.user)),
             ("number", s(&self.number)),
@@ -495,9 +497,34 @@ impl StepCtx<'_, '_, '_, '_> {
             RawKind::Queue => {
                 let queue = self.need(&s.queue, "queue").and_then(|q| self.queue(q));
                 let priority = s.priority.as_ref().map_or(0, |p| *p.get_ref());
+                let min_skill = match &s.min_skill {
+                    None => 0,
+                    Some(m) if !(1..=10).contains(m.get_ref()) => {
+                        self.push(&m.span(), ErrorKind::InvalidValue, "min_skill must be within 1..=10");
+                        0
+                    }
+                    Some(m) => {
+                        let level = *m.get_ref();
+                        // Someone must be able to take the caller.
+                        let served = queue.is_some_and(|q| {
+                            self.v
+                                .known
+                                .acd
+                                .agents
+                                .iter()
+                                .any(|a| a.skills.iter().any(|(sq, l)| *sq == q && *l >= level))
+                        });
+                        if queue.is_some() && !served {
+                            let msg = format!("no agent serves this queue with a skill of {level} or more: nobody could take the caller");
+                            self.push(&m.span(), ErrorKind::InvalidValue, msg);
+                        }
+                        level
+                    }
+                };
                 Some(StepKind::Queue {
                     queue: queue?,
                     priority,
+                    min_skill,
                 })
             }
             RawKind::EntryPoint => {

@@ -196,6 +196,7 @@ impl Engine {
             caller_number: cb.number.clone(),
             dnis: q.number.clone(),
             data,
+            min_skill: 0,
         };
         let priority = q.priority.saturating_add(cb.priority);
         let arrived = match cb.assigned {

@@ -385,13 +385,18 @@ impl Engine {
             return self.leave_flow_transferred(now, interaction, fc, exit);
         }
         match exit {
-            Exit::Queue { queue, priority } => {
+            Exit::Queue {
+                queue,
+                priority,
+                min_skill,
+            } => {
                 self.stop_prompt(id, AfterPrompt::Music);
                 let Some(name) = fc.cfg.acd().queue(queue).map(|q| q.name.clone()) else {
                     return self.end_flow_call(now, id, "flow_gone");
                 };
                 let vars = fc.run.variables().to_vec();
-                self.enter_queue_from_flow(now, id, &name, &fc.context, fc.b_body, priority, vars);
+                let placed = super::queue::Placement { priority, min_skill };
+                self.enter_queue_from_flow(now, id, &name, &fc.context, fc.b_body, placed, vars);
             }
             Exit::User { extension } => {
                 self.stop_prompt(id, AfterPrompt::Music);
@@ -418,7 +423,11 @@ impl Engine {
     fn leave_flow_transferred(&mut self, now: Now, id: crate::acd::InteractionId, fc: FlowCall, exit: Exit) {
         let call = CallRef(id.0);
         match exit {
-            Exit::Queue { queue, priority } => {
+            Exit::Queue {
+                queue,
+                priority,
+                min_skill,
+            } => {
                 self.stop_prompt(call, AfterPrompt::Music);
                 let base = self.acd.interaction(id).map(|i| i.customer.data.version());
                 if let Some(base) = base {
@@ -433,8 +442,15 @@ impl Engine {
                         tracing::warn!(interaction = %self.uid_of(id), error = %e, "the flow's values were not saved");
                     }
                 }
-                if let Err(e) = self.acd_event(now, crate::acd::AcdEvent::TransferEnteredQueue { id, queue, priority })
-                {
+                if let Err(e) = self.acd_event(
+                    now,
+                    crate::acd::AcdEvent::TransferEnteredQueue {
+                        id,
+                        queue,
+                        priority,
+                        min_skill,
+                    },
+                ) {
                     tracing::error!(interaction = %self.uid_of(id), error = %e, "the ACD refused the entry point's queue");
                 }
             }

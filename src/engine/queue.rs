@@ -48,6 +48,15 @@ use bytes::Bytes;
 use std::collections::HashMap;
 use std::time::Instant;
 
+/// Where an entry point's queue step puts a caller in its line (issue 14).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Placement {
+    /// Its priority (higher first).
+    pub priority: u8,
+    /// The skill level an agent needs (0: any agent of the queue).
+    pub min_skill: u8,
+}
+
 /// One ringing offer and the phone legs ringing for it (the offer itself,
 /// its times and variables, is the ACD core's: [`crate::acd::Offer`]).
 #[derive(Clone, Debug)]
@@ -188,10 +197,10 @@ impl Engine {
         name: &str,
         context: &str,
         b_body: Bytes,
-        priority: u8,
+        placed: Placement,
         vars: Vec<(String, String)>,
     ) {
-        self.enter_queue_with(now, id, name, context, b_body, Some(priority), vars);
+        self.enter_queue_with(now, id, name, context, b_body, Some(placed), vars);
     }
 
     /// The caller's number and display name from call `id`'s INVITE.
@@ -220,7 +229,7 @@ impl Engine {
         name: &str,
         context: &str,
         b_body: Bytes,
-        priority: Option<u8>,
+        placed: Option<Placement>,
         flow_vars: Vec<(String, String)>,
     ) {
         let Some(q) = self.cfg.acd().queue_by_name(name).cloned() else {
@@ -298,11 +307,12 @@ impl Engine {
             AcdEvent::InteractionArrived {
                 id: interaction,
                 queue: q.id,
-                priority: priority.unwrap_or(q.priority),
+                priority: placed.map_or(q.priority, |p| p.priority),
                 customer: Box::new(crate::acd::Customer {
                     caller_number,
                     dnis,
                     data,
+                    min_skill: placed.map_or(0, |p| p.min_skill),
                 }),
             },
         );

@@ -272,7 +272,7 @@ impl Engine {
                 if let Some(flow) = self.entry_point_named(&number) {
                     if !self.customer_hears_prompts(CallRef(self.own_primary(agent, uid)?.0)) {
                         return Err(DeskError::Conflict(
-                            "this call cannot hear an entry point's prompts (its customer is on the conference bridge)"
+                            "other parties are still on this call: end the conference (or let them leave) before transferring the customer to an entry point"
                                 .into(),
                         ));
                     }

@@ -75,6 +75,7 @@ impl Engine {
                     caller_number: m.caller_number.clone(),
                     dnis: m.dnis.clone(),
                     data,
+                    min_skill: 0,
                 }),
             },
         );

@@ -62,6 +62,8 @@ pub enum Exit {
         queue: QueueId,
         /// Its priority there.
         priority: u8,
+        /// The skill level an agent needs (0: any agent of the queue).
+        min_skill: u8,
     },
     /// To a directory user's phones.
     User {
@@ -491,10 +493,15 @@ impl FlowRun {
                     self.enter_flow(entry, *flow);
                     StepRef(0)
                 }
-                StepKind::Queue { queue, priority } => {
+                StepKind::Queue {
+                    queue,
+                    priority,
+                    min_skill,
+                } => {
                     return self.leave(Exit::Queue {
                         queue: *queue,
                         priority: *priority,
+                        min_skill: *min_skill,
                     })
                 }
                 StepKind::User { extension } => {

@@ -158,7 +158,8 @@ fn a_key_during_the_menu_cuts_it_short_and_leads_to_its_queue() {
             FlowAction::StopPrompt,
             FlowAction::Leave(Exit::Queue {
                 queue: sales,
-                priority: 0
+                priority: 0,
+                min_skill: 0
             })
         ]
     );
@@ -187,7 +188,8 @@ fn no_entry_replays_the_menu_then_goes_to_no_input_target() {
         w.exit(),
         Some(&Exit::Queue {
             queue: support,
-            priority: 0
+            priority: 0,
+            min_skill: 0
         })
     );
 }
@@ -221,7 +223,8 @@ fn three_wrong_entries_go_to_otherwise() {
         w.exit(),
         Some(&Exit::Queue {
             queue: support,
-            priority: 0
+            priority: 0,
+            min_skill: 0
         })
     );
 }
@@ -344,7 +347,8 @@ fn multi_key_choices_wait_for_the_next_key_or_its_time() {
         w.exit(),
         Some(&Exit::Queue {
             queue: support,
-            priority: 0
+            priority: 0,
+            min_skill: 0
         })
     );
 
@@ -357,7 +361,8 @@ fn multi_key_choices_wait_for_the_next_key_or_its_time() {
         w.exit(),
         Some(&Exit::Queue {
             queue: sales,
-            priority: 7
+            priority: 7,
+            min_skill: 0
         })
     );
 }
@@ -492,7 +497,8 @@ fn a_consult_follows_the_routing_steps_and_skips_prompts() {
         route_without_keys(e, main, Vec::new(), now, &FACTS),
         Ok(Exit::Queue {
             queue: queue(&cfg, "support"),
-            priority: 0
+            priority: 0,
+            min_skill: 0
         })
     );
     assert_eq!(
@@ -506,7 +512,8 @@ fn a_consult_follows_the_routing_steps_and_skips_prompts() {
         route_without_keys(e, main, vec![("customer_tier".into(), "gold".into())], now, &FACTS),
         Ok(Exit::Queue {
             queue: queue(&cfg, "sales"),
-            priority: 9
+            priority: 9,
+            min_skill: 0
         })
     );
     // The demo flow asks for keys; closed, it leads to voicemail.

@@ -142,6 +142,7 @@ fn data_saved_in_the_acd_shows_in_the_next_offer_and_refuses_stale_versions() {
         caller_number: "+15551234567".into(),
         dnis: "5000".into(),
         data: InteractionData::new(vec![spec], &[("account", "42")]).unwrap(),
+        min_skill: 0,
     };
     h.ev(AcdEvent::InteractionArrived {
         id: i(1),

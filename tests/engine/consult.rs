@@ -44,6 +44,7 @@ fn state_of(h: &mut Harness, token: &str) -> String {
 // spec: CALL-CONSULT-2
 // spec: CALL-CONSULT-4
 // spec: CALL-CONSULT-5
+// spec: CALL-XFER-4
 #[test]
 fn alice_consults_bob_merges_and_bob_leaves() {
     let (mut h, mut customer, alice, bob) = contact_center();
@@ -124,6 +125,15 @@ fn alice_consults_bob_merges_and_bob_leaves() {
         panic!()
     };
     assert_eq!(list[0].state, "conference");
+    // CALL-XFER-4: no entry point while bob is still on the call.
+    let entry = |uid: &str| DeskCommand::Transfer {
+        interaction: uid.to_owned(),
+        to: switchboard::engine::desk::TransferTo::EntryPoint("main".into()),
+    };
+    match desk(&mut h, ALICE, entry(&uid)) {
+        Err(DeskError::Conflict(m)) => assert!(m.contains("leave the conference"), "{m}"),
+        other => panic!("{other:?}"),
+    }
     desk(
         &mut h,
         BOB,

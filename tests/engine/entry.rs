@@ -209,3 +209,31 @@ queue = "sales"
     let offer = first_offer(&h);
     assert_eq!(offer.queue, "support", "the old flow's choice");
 }
+
+/// Issue 14 item 1 — a queue step with `min_skill = 6`: alice (support
+/// skill 5, the longest idle) is passed over, bob (7) is offered the caller.
+#[test]
+fn a_queue_step_with_a_skill_level_offers_only_agents_who_have_it() {
+    let flow = FLOW.replace("priority = 7\n", "priority = 7\nmin_skill = 6\n");
+    let mut h = Harness::with_files(&[("entrypoints.toml", flow.as_str())]);
+    let mut customer = Ua::phone("1000", "192.0.2.10");
+    let mut alice = Ua::phone("1001", "192.0.2.21");
+    let mut bob = Ua::phone("1002", "192.0.2.22");
+    h.register(&mut alice, 3600);
+    h.register(&mut bob, 3600);
+    crate::queue::alice_then_bob(&mut h);
+    h.place_call(&mut customer, "5100");
+    h.expect_response(customer.addr, 183);
+    let call = media_session(&h);
+    h.input(Input::Digit {
+        session: call,
+        leg: MediaLeg::A,
+        digit: '1',
+    });
+    h.expect_request(bob.addr, "INVITE");
+    assert_eq!(
+        h.count(alice.addr, |m| m.method().is_some()),
+        0,
+        "alice (skill 5) is not offered it"
+    );
+}

@@ -402,3 +402,37 @@ fn prompts_in_another_format_are_refused_and_own_prompts_found_in_prompts_dir() 
     assert_eq!((prompt.name.as_str(), prompt.samples.len()), ("mine", 800));
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// A queue step's `min_skill`: 1..=10, and some agent of the queue must
+/// have it (else nobody could ever take the caller).
+#[test]
+fn a_queue_steps_skill_level_is_checked() {
+    let text = flow(
+        r#"
+[[entry_point.step]]
+name = "q"
+kind = "queue"
+queue = "support"
+min_skill = 11
+"#,
+    );
+    assert_errors(
+        &entry_errors(&text),
+        &["entrypoints.toml:8:13: min_skill must be within 1..=10"],
+    );
+    // support: alice 5, bob 7, carol 3: nobody has 8.
+    let text = text.replace("min_skill = 11", "min_skill = 8");
+    assert_errors(
+        &entry_errors(&text),
+        &["entrypoints.toml:8:13: no agent serves this queue with a skill of 8 or more"],
+    );
+    let text = text.replace("min_skill = 8", "min_skill = 7");
+    let c = load(&[("entrypoints.toml", Some(text.as_str()))]).unwrap_or_else(|e| panic!("{e}"));
+    let e = c.entry_points();
+    let main = e.flow(e.by_name("main").expect("main")).expect("flow");
+    assert!(
+        matches!(main.steps[0].kind, StepKind::Queue { min_skill: 7, .. }),
+        "{:?}",
+        main.steps[0].kind
+    );
+}

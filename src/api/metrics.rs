@@ -69,6 +69,8 @@ pub struct MetricsSnapshot {
     pub acks_dropped: u64,
     /// Callers who entered each entry point and how they left (issue 14).
     pub entry_points: Vec<crate::engine::EntryPointCounts>,
+    /// Callbacks the switch keeps, by state (CB-1..CB-8).
+    pub callbacks: Vec<(&'static str, u64)>,
 }
 
 /// The metrics route.
@@ -181,6 +183,15 @@ pub fn encode(s: &MetricsSnapshot, openmetrics: bool) -> (String, &'static str) 
     sip_families(&mut reg, &s.sip);
     acd_families(&mut reg, s);
     entry_point_families(&mut reg, s);
+    let callbacks = Family::<Vec<(&'static str, &'static str)>, Gauge>::default();
+    for (state, n) in &s.callbacks {
+        callbacks.get_or_create(&vec![("state", *state)]).set(*n as i64);
+    }
+    reg.register(
+        "callbacks",
+        "Callbacks by state: pending, offered (in a queue), dialing, done, cancelled, deleted, interrupted (a supervisor decides), failed",
+        callbacks,
+    );
     let mut body = String::new();
     // Writing into a String cannot fail.
     if openmetrics {
@@ -329,6 +340,7 @@ mod tests {
                 entered: 4,
                 exits: vec![("caller_left", 1), ("queue", 3)],
             }],
+            callbacks: vec![("pending", 2), ("interrupted", 1)],
             agents: [
                 ("LoggedOut", 1),
                 ("Available", 2),
@@ -385,6 +397,8 @@ mod tests {
             "switchboard_entry_point_exits_total{entry_point=\"main\",exit=\"queue\"} 3",
             "switchboard_entry_point_exits_total{entry_point=\"main\",exit=\"caller_left\"} 1",
             "switchboard_agents{state=\"Idle\"} 0",
+            "switchboard_callbacks{state=\"pending\"} 2",
+            "switchboard_callbacks{state=\"interrupted\"} 1",
         ] {
             assert!(body.lines().any(|l| l == line), "{line} in\n{body}");
         }

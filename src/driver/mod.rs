@@ -447,6 +447,7 @@ fn answer_api(
                 shed_source: gate.shed_source.load(Relaxed),
                 acks_dropped: gate.acks_dropped.load(Relaxed),
                 entry_points: engine.entry_point_counts(),
+                callbacks: engine.callback_counts(),
             }))
         }
         ApiCommand::ListCalls => ApiReply::Calls(engine.calls_snapshot()),

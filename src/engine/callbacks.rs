@@ -540,6 +540,19 @@ impl Engine {
         self.callbacks = book;
     }
 
+    /// How many callbacks are in each state (`/metrics`).
+    pub fn callback_counts(&self) -> Vec<(&'static str, u64)> {
+        CallbackState::ALL
+            .iter()
+            .map(|s| {
+                (
+                    s.as_str(),
+                    self.callbacks.iter().filter(|c| c.state == *s).count() as u64,
+                )
+            })
+            .collect()
+    }
+
     /// The pending callbacks due at `now_ms`, personal ones first (CB-5).
     pub fn callbacks_due(&self, now_ms: u64) -> Vec<Callback> {
         self.callbacks.due(now_ms).into_iter().cloned().collect()

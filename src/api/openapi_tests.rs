@@ -97,6 +97,7 @@ fn openapi_schemas_match_views_and_events() {
     let interaction = InteractionView {
         interaction: "i".into(),
         queue: "support".into(),
+        channel: "voice",
         state: "connected",
         caller: "1001".into(),
         dnis: "5000".into(),

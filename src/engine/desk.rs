@@ -408,6 +408,9 @@ pub struct InteractionView {
     pub interaction: String,
     /// Queue name.
     pub queue: String,
+    /// `voice` (a customer's call), `callback` (a callback the switch
+    /// places, CB-1..CB-6) or `voicemail` (a queue's message, a work item).
+    pub channel: &'static str,
     /// `queued`, `ringing`, `connected`, `held`, `consult`, `conference`,
     /// `post_call` or `wrap_up` (the ACD core's phase, HIST-3).
     pub state: &'static str,

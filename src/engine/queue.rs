@@ -517,6 +517,18 @@ impl Engine {
         }
     }
 
+    /// What kind of work interaction `interaction` (carried by `call`) is:
+    /// `callback`, `voicemail` or `voice`.
+    pub(crate) fn channel_of(&self, interaction: InteractionId, call: CallRef) -> &'static str {
+        if self.placing.by_call.contains_key(&call) {
+            "callback"
+        } else if self.is_voicemail_item(interaction) {
+            "voicemail"
+        } else {
+            "voice"
+        }
+    }
+
     /// The desktop's view of a ringing offer (OFFER-1..3).
     pub(crate) fn offer_view(&self, interaction: InteractionId, offer: OfferId) -> Option<OfferView> {
         let qc = self.queues.calls.get(&interaction)?;
@@ -554,11 +566,7 @@ impl Engine {
             v.caller_number = mask(crate::acd::CALLER_NUMBER, &v.caller_number);
             Box::new(v)
         });
-        let channel = match (&callback, &voicemail) {
-            (Some(_), _) => "callback",
-            (_, Some(_)) => "voicemail",
-            _ => "voice",
-        };
+        let channel = self.channel_of(interaction, qc.call);
         Some(OfferView {
             offer: offer.0,
             interaction: qc.uid.clone(),
@@ -756,6 +764,7 @@ impl Engine {
         Some(InteractionView {
             interaction: qc.uid.clone(),
             queue: q.name.clone(),
+            channel: self.channel_of(interaction, qc.call),
             state: info.state_name(),
             caller,
             dnis: info.customer.dnis.clone(),

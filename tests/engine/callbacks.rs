@@ -154,6 +154,12 @@ fn a_web_callback_calls_the_agent_first_then_the_customer() {
         .expect("the customer's INVITE");
     assert!(dial_at < invite_at, "CB-8: written before the INVITE: {:?}", h.trace);
     assert_eq!(state(&mut h, &id), ("dialing".into(), 1));
+    assert!(
+        h.desk
+            .iter()
+            .any(|e| matches!(e, DeskEvent::Connected { interaction, .. } if interaction.channel == "callback")),
+        "the agent's desktop says what it handles"
+    );
     let mut carrier = Ua::trunk(TRUNK);
     h.send(&carrier, &response(&customer, 180, "Ringing", Some("cust"), &[], None));
     h.send(

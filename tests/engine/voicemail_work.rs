@@ -56,7 +56,10 @@ fn a_queue_message_is_offered_handled_and_ended_as_a_work_item() {
     assert_eq!((offer.caller.as_str(), offer.dnis.as_str()), ("+442071234567", "5100"));
     h.assert_silent(alice.addr);
     desk(&mut h, ALICE, DeskCommand::Accept { offer: offer.offer }).expect("accepted");
-    assert!(h.desk.iter().any(|e| matches!(e, DeskEvent::Connected { .. })));
+    assert!(h
+        .desk
+        .iter()
+        .any(|e| matches!(e, DeskEvent::Connected { interaction, .. } if interaction.channel == "voicemail")));
     assert!(h
         .desk
         .iter()

@@ -618,6 +618,8 @@
       consultant: 'You were consulted: leave when done',
     };
     let status = stateWords[ix.state] || ix.state;
+    // A voicemail work item: no call; End marks the message done.
+    if (ix.channel === 'voicemail' && ix.state === 'connected') status = 'Voicemail: listen, call back if needed, then End';
     if (st.consult) status += ' \u00b7 ' + st.consult.party + ' ' + st.consult.state;
     if (st.recordingPaused) status += ' \u00b7 recording paused';
     // CB-7: the reason code while the tenant's concurrent-call limit holds the dial.

@@ -345,6 +345,7 @@ impl Engine {
         };
         // Queued before the INVITE: the driver commits it first.
         self.record_callback(&c);
+        self.stats.calls_started += 1;
         tracing::info!(callback = %cb, attempt = c.attempts, number = %c.number, "callback: dialling the customer");
         let dialled = self.with_call(now, id, |call, ctx| call.dial_customer(ctx));
         if let Some(Err(e)) = dialled {

@@ -446,7 +446,12 @@ impl Engine {
     /// Counters.
     pub fn stats(&self) -> Stats {
         Stats {
-            calls_active: self.calls.len() as u64,
+            // A callback waiting in its queue (no leg up yet) is no call.
+            calls_active: self
+                .calls
+                .values()
+                .filter(|c| c.dial_state() != Some(crate::call::DialState::AgentFirst) || !c.b.is_empty())
+                .count() as u64,
             transactions: self.txl.len() as u64,
             dialogs: self.links.dialogs.len() as u64,
             registrations: self.registrar.len() as u64,

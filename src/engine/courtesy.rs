@@ -103,7 +103,14 @@ impl Engine {
         let Some(info) = self.acd.interaction(interaction) else {
             return;
         };
-        if info.phase != crate::acd::Phase::Queued || self.courtesy.offered.contains(&id) {
+        if self.courtesy.offered.contains(&id) {
+            return;
+        }
+        if info.phase != crate::acd::Phase::Queued {
+            // An offer rings: look again later (a RONA brings it back).
+            if info.phase == crate::acd::Phase::Ringing {
+                self.timers.set(EngineTimer::Courtesy(id), now.mono + CHECK_EVERY);
+            }
             return;
         }
         let queue = info.queue;
@@ -272,11 +279,14 @@ impl Engine {
         }
     }
 
-    /// An agent answered the caller during the confirmation: served now,
-    /// the callback it asked for is done.
+    /// An agent answered the caller: the dialogue ends (its timer too, so
+    /// nothing puts the caller back on music); during the confirmation the
+    /// callback it asked for is done.
     pub(crate) fn courtesy_answered(&mut self, now: Now, id: CallRef) {
-        if let Some(Step::Confirming { callback, .. }) = self.courtesy.steps.remove(&id) {
-            self.timers.cancel(EngineTimer::Courtesy(id));
+        // Whatever the dialogue was at, it is over: the caller is served.
+        let step = self.courtesy.steps.remove(&id);
+        self.timers.cancel(EngineTimer::Courtesy(id));
+        if let Some(Step::Confirming { callback, .. }) = step {
             self.placing.by_call.remove(&id);
             if let Some(c) = self.callbacks.served(&callback, now.unix_ms).cloned() {
                 tracing::info!(call = %id, %callback, "courtesy callback: an agent answered first; done");

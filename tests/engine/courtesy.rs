@@ -190,3 +190,39 @@ fn a_caller_keys_in_the_number_to_call() {
     };
     assert_eq!(list.len(), 1, "{list:?}");
 }
+
+/// spec: CB-1 — an agent who answers the caller in the middle of the
+/// dialogue ends it: nothing puts the caller back on music afterwards.
+#[test]
+fn an_agent_answering_mid_dialogue_ends_it() {
+    let mut h = Harness::with_files(&[("acd.toml", acd().as_str())]);
+    let mut alice = Ua::phone("1001", "192.0.2.21");
+    h.register(&mut alice, 3600);
+    let mut caller = Ua::phone("1000", "192.0.2.10");
+    let out = h.place_call(&mut caller, "5000");
+    h.expect_response(caller.addr, 183);
+    let call = sessions(&h)[0];
+    h.advance(Duration::from_secs(5));
+    key(&mut h, call, '1');
+    assert_eq!(prompts_to(&h, call).last(), Some(&prompt("enter-number")));
+    login(&mut h, ALICE);
+    let ring = h.expect_request(alice.addr, "INVITE");
+    h.send(&alice, &ok_from(&alice, &ring, "alice", 40000));
+    let ok = h.expect_response(caller.addr, 200);
+    let dlg = caller.dialog_from_2xx(&out, &ok);
+    let ack = caller.ack_2xx(&dlg, out.cseq);
+    h.send(&caller, &ack.text());
+    h.media.clear();
+    h.advance(Duration::from_secs(60));
+    assert!(
+        !h.media.iter().any(|m| matches!(m, MediaCommand::Close { .. })),
+        "the call goes on: {:?}",
+        h.media
+    );
+    let held: Vec<&MediaCommand> = h
+        .media
+        .iter()
+        .filter(|m| matches!(m, MediaCommand::Hold { held: Some(_), .. }))
+        .collect();
+    assert!(held.is_empty(), "the caller talks with alice, no music: {held:?}");
+}

@@ -595,3 +595,29 @@ fn click_when_there(b: &mut Chromium, selector: &str) {
         SHOW,
     );
 }
+
+/// OFFER-6, issue 14 — a web callback waiting in support (nobody logged
+/// in) is listed among the interactions as a callback to its number.
+#[test]
+fn a_callback_waiting_in_a_queue_is_listed_as_one() {
+    let sw = Switch::start();
+    let api = sw.api_addr();
+    let r = common::desk::admin_http(
+        api,
+        "POST",
+        "/callbacks",
+        Some(
+            json!({"kind": "web", "number": "+33 123 456 789", "name": "Zoé Durand", "queue": "support"})
+                .to_string()
+                .as_bytes(),
+        ),
+    );
+    assert_eq!(r.status, 201, "{}", r.text());
+    let mut b = open_dashboard(api);
+    b.wait_for(
+        "[...document.querySelectorAll('#interactions tbody tr')].some(r => r.dataset.channel === 'callback')",
+        SHOW,
+    );
+    let caller = text(&mut b, "#interactions tbody tr[data-channel=callback] td.caller");
+    assert_eq!(caller, "Callback to +33 123 456 789");
+}

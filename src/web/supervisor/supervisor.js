@@ -611,7 +611,10 @@
       if (body.children[i] !== row.tr) body.insertBefore(row.tr, body.children[i] || null);
       const v = page.interactions.get(uid).view;
       setText(row.queue, v.queue);
-      setText(row.caller, v.caller);
+      // A callback the switch places, or a voicemail work item, says so.
+      const kind = { callback: 'Callback to ', voicemail: 'Voicemail from ' }[v.channel] || '';
+      setText(row.caller, kind + v.caller);
+      row.tr.dataset.channel = v.channel || 'voice';
       setText(row.agent, v.agent || (v.assigned_to ? 'for ' + v.assigned_to : ''));
       setText(row.phase, PHASE_NAME[v.state] || v.state);
       row.tr.dataset.state = v.state;

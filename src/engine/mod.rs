@@ -23,6 +23,7 @@ mod flows;
 pub use flows::EntryPointCounts;
 mod inbound;
 mod monitor;
+mod offer_view;
 mod queue;
 mod queue_data;
 mod queue_wait;

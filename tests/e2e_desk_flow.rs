@@ -264,7 +264,7 @@ fn a_crash_logs_agents_out_and_interrupts_open_interactions() {
     );
     let db = data.path().join("switchboard.sqlite");
     assert!(
-        wait_until(Duration::from_secs(10), || Store::open(&db)
+        wait_until(Duration::from_secs(10), || Store::open_reader(&db)
             .and_then(|s| s.list_interactions(0, 10))
             .is_ok_and(|i| i.len() == 1)),
         "the open interaction is stored"
@@ -279,7 +279,7 @@ fn a_crash_logs_agents_out_and_interrupts_open_interactions() {
     let sw = Switch::builder().data_dir(data.path()).start();
     let me = Desk::new(sw.api_addr(), ALICE).ok("GET", "/agent/me", None);
     assert_eq!(me["state"], "LoggedOut", "{me}");
-    let store = Store::open(&db).expect("store");
+    let store = Store::open_reader(&db).expect("store");
     let interactions = store.list_interactions(0, 10).expect("interactions");
     assert_eq!(interactions.len(), 1, "{interactions:?}");
     assert_eq!(interactions[0].outcome, Some(InteractionOutcome::Interrupted));

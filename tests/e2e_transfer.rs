@@ -180,7 +180,7 @@ impl Scene {
         let db = self.sw.data_dir().join("switchboard.sqlite");
         let mut record = None;
         let closed = wait_until(Duration::from_secs(10), || {
-            record = Store::open(&db)
+            record = Store::open_reader(&db)
                 .ok()
                 .and_then(|s| s.get_interaction(&self.uid).ok().flatten())
                 .filter(|r| r.handlers.iter().all(|h| !h.wrap_up_reasons.is_empty()) && r.outcome.is_some());
@@ -192,7 +192,7 @@ impl Scene {
 
     fn leg_causes(&self) -> Vec<(String, String)> {
         let db = self.sw.data_dir().join("switchboard.sqlite");
-        Store::open(&db)
+        Store::open_reader(&db)
             .expect("store")
             .list_leg_cdrs(&self.uid)
             .expect("legs")
@@ -359,7 +359,7 @@ fn a_transfer_to_a_number_takes_the_customer_out_of_the_contact_center() {
     let db = s.sw.data_dir().join("switchboard.sqlite");
     let mut record = None;
     assert!(wait_until(Duration::from_secs(10), || {
-        record = Store::open(&db)
+        record = Store::open_reader(&db)
             .ok()
             .and_then(|st| st.get_interaction(&s.uid).ok().flatten())
             .filter(|r| r.outcome.is_some());
@@ -439,7 +439,7 @@ fn a_supervisor_transfer_keeps_alice_with_the_customer_until_bob_answers() {
     let db = s.sw.data_dir().join("switchboard.sqlite");
     let mut record = None;
     assert!(wait_until(Duration::from_secs(10), || {
-        record = Store::open(&db)
+        record = Store::open_reader(&db)
             .ok()
             .and_then(|st| st.get_interaction(&s.uid).ok().flatten())
             .filter(|r| r.outcome.is_some());
@@ -457,7 +457,10 @@ fn a_supervisor_transfer_keeps_alice_with_the_customer_until_bob_answers() {
         "{rec:?}"
     );
     // alice's leg CDR says she was transferred away, with her talk time.
-    let legs = Store::open(&db).expect("store").list_leg_cdrs(&s.uid).expect("legs");
+    let legs = Store::open_reader(&db)
+        .expect("store")
+        .list_leg_cdrs(&s.uid)
+        .expect("legs");
     let alice = legs.iter().find(|l| l.party == "alice").expect("alice's leg");
     assert_eq!(alice.cause, "transferred", "{legs:?}");
     assert!(alice.answered_ms.is_some() && alice.talk_ms > 0, "{alice:?}");
@@ -632,7 +635,7 @@ fn an_agent_phone_attended_transfer_hands_the_interaction_to_the_consulted_numbe
     let db = s.sw.data_dir().join("switchboard.sqlite");
     let mut record = None;
     assert!(wait_until(Duration::from_secs(10), || {
-        record = Store::open(&db)
+        record = Store::open_reader(&db)
             .ok()
             .and_then(|st| st.get_interaction(&s.uid).ok().flatten())
             .filter(|r| r.outcome.is_some());

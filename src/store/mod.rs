@@ -231,6 +231,10 @@ impl Store {
     /// `synchronous=NORMAL`, a 5 s busy timeout, schema created or checked.
     pub fn open(path: impl AsRef<Path>) -> Result<Store, StoreError> {
         let conn = Connection::open(path)?;
+        // The busy timeout first: switching the journal mode needs a lock,
+        // and another connection (the running switch's writer, when a
+        // tool or a test opens the same file) may hold it for a moment.
+        conn.busy_timeout(Duration::from_secs(5))?;
         // journal_mode returns the resulting mode as a row.
         let _mode: String = conn.query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0))?;
         Store::init(conn)

@@ -288,3 +288,18 @@ fn cdr_jsonl_file_appends_across_opens() {
     let back: Vec<CdrRecord> = text.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
     assert_eq!(back, vec![cdr(1), cdr(2)]);
 }
+
+/// A reader (`Store::open_reader`: a tool or a test looking while the
+/// switch writes) opens and queries beside a writer that holds the write
+/// lock, instead of failing with "database is locked".
+#[test]
+fn a_reader_works_beside_a_writer_holding_the_lock() {
+    let dir = tempfile::tempdir().expect("dir");
+    let path = dir.path().join("switchboard.sqlite");
+    drop(Store::open(&path).expect("created"));
+    let writer = rusqlite::Connection::open(&path).expect("writer");
+    writer.execute_batch("BEGIN EXCLUSIVE").expect("locked");
+    let reader = Store::open_reader(&path).expect("opened beside the writer");
+    assert!(reader.list_leg_cdrs("none").expect("queried").is_empty());
+    writer.execute_batch("COMMIT").expect("released");
+}
